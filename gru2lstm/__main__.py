@@ -1,0 +1,3 @@
+from gru2lstm.cli import main
+
+raise SystemExit(main())

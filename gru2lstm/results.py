@@ -1,0 +1,65 @@
+"""Plain, picklable results of a migration, per step and per file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from gru2lstm.findings import Finding
+
+# The steps of the migration, in the order of the spec (seed 004), with the words the report uses.
+STEPS: dict[str, str] = {
+    "module": "1. recurrent module GRU -> LSTM",
+    "creation": "2. hidden-state creation -> (h, c)",
+    "update": "3. hidden-state update (kept)",
+    "call": "4. recurrent call",
+    "storage": "5. rollout storage of (h, c)",
+    "batch": "6. batch preparation (h_states, c_states)",
+    "slicing": "7. minibatch slicing of both halves",
+    "reset": "8. reset semantics (kept)",
+    "init": "9. weight-init isinstance branch",
+    "pending": "pending-state storage",
+    "features": "only h feeds the heads",
+    "annotations": "type annotations",
+    "docs": "docstrings and comments",
+}
+
+# Steps that never rewrite anything: they report the sites they checked and kept.
+KEPT_STEPS = frozenset({"update", "reset"})
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """The lines one step of the migration touched (or, for kept steps, checked)."""
+
+    step: str
+    lines: tuple[int, ...]
+
+
+@dataclass
+class Migration:
+    """What migrating one module's source produced."""
+
+    source: str  # the new source; equal to the input when nothing changed
+    changed: bool
+    steps: list[StepRecord] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    state_form: Optional[str] = None  # "tuple" or "packed"; None when there is no GRU
+    sites_found: int = 0
+    sites_migrated: int = 0
+
+    @property
+    def blocked(self) -> bool:
+        return any(f.blocks_write for f in self.findings)
+
+
+@dataclass
+class FileResult:
+    """The outcome for one path, as the report and the exit policy see it."""
+
+    path: str
+    status: str  # "unchanged" | "changed" | "needs_attention" | "error"
+    migration: Optional[Migration] = None
+    error: Optional[str] = None  # for status "error": "line:col: message"
+    written: bool = False
+    diff: str = ""
