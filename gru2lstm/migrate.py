@@ -1,9 +1,20 @@
-"""Migrate one module's source from nn.GRU to nn.LSTM: the single entry point of the engine."""
+"""Migrate one module's source from nn.GRU to nn.LSTM: the single entry point of the engine.
+
+parse -> collect (flow.py) -> solve (solve.py) -> plan (plan.py) -> apply (apply.py).
+"""
 
 from __future__ import annotations
 
+import libcst as cst
+import libcst.metadata as meta
+
+from gru2lstm.apply import apply_plan
+from gru2lstm.findings import Finding
+from gru2lstm.flow import collect
 from gru2lstm.options import Options
-from gru2lstm.results import Migration
+from gru2lstm.plan import Planner
+from gru2lstm.results import STEPS, Migration, StepRecord
+from gru2lstm.solve import solve
 
 
 class SourceError(Exception):
@@ -16,6 +27,43 @@ class SourceError(Exception):
         self.message = message
 
 
+def parse(source: str) -> cst.Module:
+    try:
+        return cst.parse_module(source)
+    except cst.ParserSyntaxError as error:
+        return _raise(SourceError(error.raw_line, error.raw_column + 1, f"cannot parse: {error.message}"))
+
+
+def _raise(error: Exception):
+    raise error
+
+
 def migrate_source(source: str, options: Options = Options()) -> Migration:
     """Return the migrated source and what each step did. Never raises but SourceError."""
-    raise NotImplementedError  # being written; see docs/rules.md for the contract
+    wrapper = meta.MetadataWrapper(parse(source))
+    flow = collect(wrapper)
+    solution = solve(flow)
+    planned = Planner(wrapper, flow, solution, options).run()
+    findings = list(planned.findings)
+    for ctor in solution.lstm_constructors:
+        if not solution.constructors:
+            findings.append(Finding(1, 1, "G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
+            break
+    steps = [StepRecord(step, tuple(sorted(planned.steps[step]))) for step in STEPS if step in planned.steps]
+    if not solution.constructors:
+        return Migration(source, False, steps=[], findings=findings)
+    migration = Migration(
+        source,
+        False,
+        steps=steps,
+        findings=sorted(findings, key=lambda f: (f.line, f.column, f.code)),
+        state_form="tuple",
+        sites_found=len(planned.sites),
+    )
+    if migration.blocked and not options.allow_partial:
+        return migration
+    new_source = apply_plan(wrapper.module, planned.plan).code
+    migration.source = new_source
+    migration.changed = new_source != source
+    migration.sites_migrated = migration.sites_found - len({f.line for f in migration.findings if f.blocks_write})
+    return migration

@@ -1,0 +1,133 @@
+"""The one transformer that applies a plan: edits keyed by original node, applied bottom-up.
+
+An edit is a function of the already-updated node (so edits nest: a rename inside a pair of
+halves survives) and of `updated(original)`, which maps any original node below it to its
+updated form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import libcst as cst
+
+from gru2lstm.names import lstm_prose
+
+Edit = Callable[[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]], cst.CSTNode]
+
+
+@dataclass
+class Plan:
+    expressions: dict = field(default_factory=dict)  # original node -> Edit
+    statements: dict = field(default_factory=dict)  # original SimpleStatementLine -> [Edit] of lines
+    before: dict = field(default_factory=dict)  # original SimpleStatementLine -> [code]
+    after: dict = field(default_factory=dict)  # original SimpleStatementLine -> [Edit] returning lines
+    renames: dict = field(default_factory=dict)  # original Name node -> new value
+    prose_scopes: set = field(default_factory=set)  # ids of module/class/function nodes touched
+    docstrings: set = field(default_factory=set)  # ids of docstring SimpleString nodes
+
+    @property
+    def empty(self) -> bool:
+        return not (self.expressions or self.statements or self.before or self.after or self.renames)
+
+
+class Applier(cst.CSTTransformer):
+    def __init__(self, plan: Plan) -> None:
+        super().__init__()
+        self.plan = plan
+        self.mapping: dict = {}
+        self.scopes: list = []
+
+    def updated(self, original: cst.CSTNode) -> cst.CSTNode:
+        return self.mapping.get(original, original)
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.Module, cst.ClassDef, cst.FunctionDef)):
+            self.scopes.append(id(node))
+        return True
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
+        if isinstance(original, (cst.Module, cst.ClassDef, cst.FunctionDef)):
+            self.scopes.pop()
+        plan = self.plan
+        if isinstance(original, cst.Name) and original in plan.renames:
+            updated = updated.with_changes(value=plan.renames[original])
+        edit = plan.expressions.get(original)
+        if edit is not None:
+            self.mapping[original] = updated  # an edit may look itself up
+            updated = edit(updated, self.updated)
+        if isinstance(original, cst.Comment) and self._in_touched_scope():
+            updated = updated.with_changes(value=lstm_prose(updated.value))
+        if isinstance(original, cst.SimpleString) and id(original) in plan.docstrings:
+            updated = updated.with_changes(value=lstm_prose(updated.value))
+        if isinstance(original, cst.SimpleStatementLine):
+            self.mapping[original] = updated
+            return self._statement(original, updated)
+        self.mapping[original] = updated
+        return updated
+
+    def _in_touched_scope(self) -> bool:
+        return any(scope in self.plan.prose_scopes for scope in self.scopes[-1:]) or (
+            len(self.scopes) == 1 and self.scopes[0] in self.plan.prose_scopes
+        )
+
+    def _statement(self, original: cst.SimpleStatementLine, updated: cst.SimpleStatementLine):
+        plan = self.plan
+        lines = []
+        for code in plan.before.get(original, []):
+            lines.append(cst.parse_statement(code))
+        if original in plan.statements:
+            for index, edit in enumerate(plan.statements[original]):
+                lines.append(edit(updated, self.updated))
+        else:
+            lines.append(updated)
+        for edit in plan.after.get(original, []):
+            lines.append(edit(updated, self.updated))
+        if len(lines) == 1:
+            return lines[0]
+        # Comments above the statement stay above the first line of its replacement.
+        first = lines[0].with_changes(leading_lines=updated.leading_lines)
+        rest = [line.with_changes(leading_lines=()) for line in lines[1:]]
+        if lines[0] is not updated and plan.before.get(original):
+            rest = [r if r is not updated else updated.with_changes(leading_lines=()) for r in rest]
+        return cst.FlattenSentinel([first, *rest])
+
+
+def apply_plan(module: cst.Module, plan: Plan) -> cst.Module:
+    return module.visit(Applier(plan))
+
+
+def pair(first: cst.BaseExpression, second: cst.BaseExpression) -> cst.Tuple:
+    return cst.Tuple(
+        [cst.Element(first, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Element(second)]
+    )
+
+
+def index(node: cst.BaseExpression, position: int) -> cst.Subscript:
+    return cst.Subscript(node, [cst.SubscriptElement(cst.Index(cst.Integer(str(position))))])
+
+
+def replace_inside(root: cst.CSTNode, old: Optional[cst.CSTNode], new: cst.CSTNode) -> cst.CSTNode:
+    if old is None:
+        return root
+    return replace_many(root, {old: new})
+
+
+def replace_many(root: cst.CSTNode, replacements: dict) -> cst.CSTNode:
+    """Replace nodes by identity, all in one pass (a pass rebuilds every node above a change)."""
+    if root in replacements:
+        return replacements[root]
+    return root.visit(_Replacer(replacements))
+
+
+class _Replacer(cst.CSTTransformer):
+    def __init__(self, replacements: dict) -> None:
+        super().__init__()
+        self.replacements = replacements
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return node not in self.replacements
+
+    def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
+        return self.replacements.get(original, updated)

@@ -1,0 +1,854 @@
+"""Follow values through a module: where the recurrent modules are and where their states go.
+
+`collect(wrapper)` walks every function once, with flow-sensitive local definitions (each
+assignment of a local name is its own slot, joined at branches and loops), and records:
+
+- bindings: a slot receives a value (assignments, returns, call arguments, appends, loops);
+- consumptions: a value is used by something that is not a binding (a call we cannot follow,
+  a module of the heads, a comparison, …);
+- unpackings: tuple targets, so a return that grows can grow its callers too;
+- annotations of slots, and every place a slot is read or written.
+
+The walk knows nothing about GRUs beyond the qualified names it resolves; deciding which slots
+hold a hidden state is the solver's work (solve.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+import libcst.metadata as meta
+
+from gru2lstm.values import (
+    Slot,
+    VArith,
+    VCallOf,
+    VCat,
+    VChoice,
+    VContainer,
+    VCreate,
+    VCtor,
+    VDerived,
+    VIndex,
+    VNone,
+    VOpaque,
+    VSlot,
+    VTuple,
+    Value,
+    child,
+)
+
+CREATE_FUNCTIONS = {
+    f"{lib}.{name}"
+    for lib in ("torch", "numpy")
+    for name in ("zeros", "ones", "empty", "full", "randn", "rand")
+}
+CREATE_LIKE_FUNCTIONS = {
+    f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
+}
+CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full"}
+CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate"}
+# Methods whose result is the same state (on each half).
+KEEP_METHODS = {
+    "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
+    "type", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
+}
+# Methods whose result is a state when it flows into one, features otherwise.
+SHAPE_METHODS = {
+    "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
+    "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
+    "mul", "mul_", "masked_fill", "masked_fill_", "fill_", "zero_", "swapaxes",
+}
+# Methods and attributes that only read from a tensor.
+READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "abs", "max", "min", "item", "tolist", "std", "var"}
+READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}
+KEEP_ATTRIBUTES = {"data"}
+CONTAINER_FUNCTIONS = {
+    "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",
+    "collections.OrderedDict", "list", "dict",
+}
+CONTAINER_ADD_METHODS = {"append", "appendleft"}
+CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
+
+
+@dataclass
+class FunctionInfo:
+    key: tuple  # (class name or None, function name)
+    node: cst.FunctionDef
+    class_name: Optional[str]
+    self_name: Optional[str]
+    params: list  # [(name, cst.Param)], without self
+
+
+@dataclass(eq=False)
+class Binding:
+    target: Slot
+    value: Value
+    kind: str  # assign | return | arg | append | loop | default | field
+    statement: Optional[cst.CSTNode]  # the statement (or Arg) that makes the binding
+    target_node: Optional[cst.CSTNode] = None  # the Name/Attribute/Subscript written, if any
+    function: Optional[FunctionInfo] = None
+
+
+@dataclass(eq=False)
+class Consumption:
+    value: Value
+    context: str  # isnone | read | module | unknown | other | container | discard
+    node: cst.CSTNode  # the expression consumed
+    why: str = ""
+
+
+@dataclass(eq=False)
+class Unpacking:
+    """`a, b, c = value`: the tuple target, the value, and each element's slot."""
+
+    target: cst.BaseExpression  # cst.Tuple or cst.List
+    value: Value
+    elements: list  # [(position, cst node, Slot or None)]
+    statement: cst.CSTNode
+    function: Optional[FunctionInfo]
+
+
+@dataclass(eq=False)
+class Def:
+    name: str
+    function: Optional[FunctionInfo]
+    node: cst.CSTNode
+    is_param: bool
+
+
+@dataclass
+class ModuleFlow:
+    module: cst.Module
+    functions: dict = field(default_factory=dict)  # key -> FunctionInfo
+    classes: dict = field(default_factory=dict)  # name -> cst.ClassDef
+    defs: dict = field(default_factory=dict)  # def id -> Def
+    bindings: list = field(default_factory=list)
+    consumptions: list = field(default_factory=list)
+    unpackings: list = field(default_factory=list)
+    returns: list = field(default_factory=list)  # [(FunctionInfo, cst.Return, Value)]
+    calls: list = field(default_factory=list)  # [VCallOf]
+    annotations: list = field(default_factory=list)  # [(Slot, cst.Annotation, position or None)]
+    slot_nodes: list = field(default_factory=list)  # [(Slot, node)] every read and write
+    containers: set = field(default_factory=set)  # slots known to be lists/dicts
+    indexes: list = field(default_factory=list)  # [VIndex]
+    arithmetic: list = field(default_factory=list)  # [VArith]
+    qualified: dict = field(default_factory=dict)  # node -> set of qualified names
+    statement_of: dict = field(default_factory=dict)  # expression node -> enclosing statement
+
+
+def qualified_names(wrapper: meta.MetadataWrapper) -> dict:
+    """Qualified names of every Name/Attribute/Call node that has one."""
+    resolved = wrapper.resolve(meta.QualifiedNameProvider)
+    names = {}
+    for node, lazy in resolved.items():
+        value = lazy() if callable(lazy) else lazy
+        if value:
+            names[node] = {q.name for q in value}
+    return names
+
+
+class Collector:
+    def __init__(self, wrapper: meta.MetadataWrapper) -> None:
+        self.flow = ModuleFlow(module=wrapper.module)
+        self.flow.qualified = qualified_names(wrapper)
+        self.recording = True
+        self.function: Optional[FunctionInfo] = None
+        self.env: dict = {}  # local name -> frozenset of def ids
+        self.statement: Optional[cst.CSTNode] = None
+        self.attribute_owners: dict = {}  # attribute name -> set of classes that set it
+
+    # ----------------------------------------------------------------- index
+    def index(self) -> None:
+        module = self.flow.module
+        for statement in module.body:
+            if isinstance(statement, cst.ClassDef):
+                self.flow.classes[statement.name.value] = statement
+                for item in statement.body.body:
+                    if isinstance(item, cst.FunctionDef):
+                        self._add_function(item, statement.name.value)
+                    elif isinstance(item, cst.SimpleStatementLine):
+                        for small in item.body:
+                            if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                                self.attribute_owners.setdefault(small.target.value, set()).add(
+                                    statement.name.value
+                                )
+            elif isinstance(statement, cst.FunctionDef):
+                self._add_function(statement, None)
+        for info in self.flow.functions.values():
+            if info.self_name is None:
+                continue
+            for node in _walk(info.node.body):
+                if (
+                    isinstance(node, cst.Attribute)
+                    and isinstance(node.value, cst.Name)
+                    and node.value.value == info.self_name
+                ):
+                    self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
+
+    def _add_function(self, node: cst.FunctionDef, class_name: Optional[str]) -> None:
+        params = list(node.params.posonly_params) + list(node.params.params)
+        decorators = {
+            d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)
+        }
+        self_name = None
+        if class_name is not None and "staticmethod" not in decorators and params:
+            self_name = params[0].name.value
+            params = params[1:]
+        params = params + list(node.params.kwonly_params)
+        info = FunctionInfo(
+            key=(class_name, node.name.value),
+            node=node,
+            class_name=class_name,
+            self_name=self_name,
+            params=[(p.name.value, p) for p in params],
+        )
+        self.flow.functions[info.key] = info
+
+    # ----------------------------------------------------------------- walk
+    def run(self) -> ModuleFlow:
+        self.index()
+        for statement in self.flow.module.body:
+            if isinstance(statement, cst.ClassDef):
+                self._class_body(statement)
+            elif isinstance(statement, cst.FunctionDef):
+                self._function(self.flow.functions[(None, statement.name.value)])
+            else:
+                self._statement(statement)
+        return self.flow
+
+    def _class_body(self, node: cst.ClassDef) -> None:
+        for item in node.body.body:
+            if isinstance(item, cst.FunctionDef):
+                self._function(self.flow.functions[(node.name.value, item.name.value)])
+            elif isinstance(item, cst.SimpleStatementLine):
+                for small in item.body:
+                    # Class-level field declarations (dataclasses, annotated attributes).
+                    if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                        slot = ("attr", node.name.value, small.target.value)
+                        self.flow.annotations.append((slot, small.annotation, None))
+                        self.flow.slot_nodes.append((slot, small.target))
+                        if small.value is not None:
+                            self.statement = item
+                            value = self.expr(small.value, "bind")
+                            self._bind(slot, value, "default", item, small.target)
+
+    def _function(self, info: FunctionInfo) -> None:
+        outer = (self.function, self.env)
+        self.function = info
+        self.env = {}
+        for name, param in info.params:
+            self._new_def(name, param.name, is_param=True)
+            slot = ("def", id(param.name))
+            if param.annotation is not None:
+                self.flow.annotations.append((slot, param.annotation, None))
+            if param.default is not None:
+                self.statement = param
+                self._bind(slot, self.expr(param.default, "bind"), "default", param, param.name)
+        if info.node.returns is not None:
+            self.flow.annotations.append((("ret", info.key), info.node.returns, None))
+        self._block(info.node.body)
+        self.function, self.env = outer
+
+    def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
+        if self.function is None:
+            return ("global", name)
+        self.flow.defs[id(node)] = Def(name, self.function, node, is_param)
+        self.env[name] = frozenset({id(node)})
+        slot = ("def", id(node))
+        if self.recording:
+            self.flow.slot_nodes.append((slot, node))
+        return slot
+
+    def _block(self, block) -> None:
+        body = block.body if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)) else block
+        for statement in body:
+            self._statement(statement)
+
+    def _merge(self, *envs: dict) -> dict:
+        merged: dict = {}
+        for env in envs:
+            for name, defs in env.items():
+                merged[name] = merged.get(name, frozenset()) | defs
+        return merged
+
+    def _quietly(self, run) -> dict:
+        """Run a walk for its effect on the environment only (the first pass over a loop)."""
+        saved_env, saved_recording = dict(self.env), self.recording
+        self.recording = False
+        run()
+        after = self.env
+        self.env, self.recording = saved_env, saved_recording
+        return after
+
+    def _statement(self, statement: cst.CSTNode) -> None:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                self.statement = statement
+                self._small(small, statement)
+        elif isinstance(statement, cst.If):
+            self.statement = statement
+            self.consume(self.expr(statement.test, "test"), "test", statement.test)
+            before = dict(self.env)
+            self._block(statement.body)
+            after_body = self.env
+            self.env = dict(before)
+            if statement.orelse is not None:
+                if isinstance(statement.orelse, cst.If):
+                    self._statement(statement.orelse)
+                else:
+                    self._block(statement.orelse.body)
+            self.env = self._merge(after_body, self.env)
+        elif isinstance(statement, (cst.For, cst.While)):
+            self.statement = statement
+            if isinstance(statement, cst.For):
+                iterable = self.expr(statement.iter, "iterate")
+            else:
+                self.consume(self.expr(statement.test, "test"), "test", statement.test)
+
+            def body() -> None:
+                if isinstance(statement, cst.For):
+                    self._assign_target(statement.target, _element_of(iterable), statement, "loop")
+                self._block(statement.body)
+
+            before = dict(self.env)
+            looped = self._quietly(body)
+            self.env = self._merge(before, looped)
+            body()
+            self.env = self._merge(before, self.env)
+            if statement.orelse is not None:
+                self._block(statement.orelse.body)
+        elif isinstance(statement, cst.With):
+            self.statement = statement
+            for item in statement.items:
+                value = self.expr(item.item, "other")
+                if item.asname is not None:
+                    self._assign_target(item.asname.name, VOpaque(item.item, "a context manager"), statement, "assign")
+                else:
+                    self.consume(value, "discard", item.item)
+            self._block(statement.body)
+        elif isinstance(statement, cst.Try):
+            before = dict(self.env)
+            self._block(statement.body)
+            after = self.env
+            ends = [after]
+            for handler in statement.handlers:
+                self.env = self._merge(before, after)
+                if handler.name is not None:
+                    self._new_def(handler.name.name.value, handler.name.name)
+                self._block(handler.body)
+                ends.append(self.env)
+            if statement.orelse is not None:
+                self.env = dict(after)
+                self._block(statement.orelse.body)
+                ends[0] = self.env
+            self.env = self._merge(*ends)
+            if statement.finalbody is not None:
+                self._block(statement.finalbody.body)
+        elif isinstance(statement, cst.FunctionDef):
+            # A nested function: its locals are its own; its free names are not followed.
+            self._new_def(statement.name.value, statement.name)
+        elif isinstance(statement, cst.ClassDef):
+            self._new_def(statement.name.value, statement.name)
+        else:
+            # match statements and anything newer: walk the expressions we can see, conservatively.
+            for node in _walk(statement):
+                if isinstance(node, cst.Name):
+                    self._read_name(node, "other")
+
+    def _small(self, small: cst.CSTNode, statement: cst.SimpleStatementLine) -> None:
+        if isinstance(small, cst.Assign):
+            value = self.expr(small.value, "bind")
+            for target in small.targets:
+                self._assign_target(target.target, value, statement, "assign")
+        elif isinstance(small, cst.AnnAssign):
+            if small.value is not None:
+                value = self.expr(small.value, "bind")
+                slot = self._assign_target(small.target, value, statement, "assign")
+            else:
+                slot = self._target_slot(small.target)
+            if slot is not None:
+                self.flow.annotations.append((slot, small.annotation, None))
+        elif isinstance(small, cst.AugAssign):
+            target = self.expr(small.target, "other")
+            value = self.expr(small.value, "other")
+            self.consume(target, "augassign", small.target, f"`{self.code(small)}` updates it in place")
+            self.consume(value, "augassign", small.value, f"`{self.code(small)}`")
+        elif isinstance(small, cst.Expr):
+            self.consume(self.expr(small.value, "discard"), "discard", small.value)
+        elif isinstance(small, cst.Return):
+            if self.function is not None and small.value is not None:
+                value = self.expr(small.value, "bind")
+                if self.recording:
+                    self.flow.returns.append((self.function, small, value))
+                self._bind(("ret", self.function.key), value, "return", statement, None)
+        elif isinstance(small, cst.Del):
+            for node in _walk(small.target):
+                if isinstance(node, cst.Name):
+                    self.env.pop(node.value, None)
+        elif isinstance(small, (cst.Import, cst.ImportFrom)):
+            names = small.names if not isinstance(small.names, cst.ImportStar) else []
+            for alias in names:
+                bound = alias.asname.name if alias.asname is not None else alias.name
+                if isinstance(bound, cst.Name):
+                    self._new_def(bound.value, bound)
+        elif isinstance(small, (cst.Raise, cst.Assert)):
+            for node in _children_expressions(small):
+                self.consume(self.expr(node, "other"), "raise", node)
+        # pass, break, continue, global, nonlocal: nothing flows.
+
+    # ----------------------------------------------------------------- targets
+    def _target_slot(self, target: cst.BaseExpression) -> Optional[Slot]:
+        if isinstance(target, cst.Name):
+            return self._new_def(target.value, target)
+        if isinstance(target, cst.Attribute):
+            return self._attribute_slot(target, self.expr(target.value, "store"), store=True)
+        if isinstance(target, cst.Subscript):
+            base = self.expr(target.value, "store")
+            key = _string_key(target)
+            if isinstance(base, VSlot):
+                if key is not None:
+                    slot = child(base.slot, "key", key)
+                else:
+                    slot = child(base.slot, "elem")
+                    for element in target.slice:
+                        self.consume(self.expr(_slice_expression(element), "index"), "index", target)
+                if self.recording:
+                    self.flow.slot_nodes.append((slot, target))
+                return slot
+            return None
+        return None
+
+    def _assign_target(self, target: cst.BaseExpression, value: Value, statement, kind: str) -> Optional[Slot]:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            elements = []
+            for position, element in enumerate(target.elements):
+                node = element.value
+                if isinstance(element, cst.StarredElement):
+                    self._assign_target(node, VOpaque(node, "a starred target"), statement, kind)
+                    elements.append((position, node, None))
+                    continue
+                part = _position_of(value, position, len(target.elements))
+                slot = self._assign_target(node, part, statement, kind)
+                elements.append((position, node, slot))
+            if self.recording:
+                self.flow.unpackings.append(Unpacking(target, value, elements, statement, self.function))
+            return None
+        slot = self._target_slot(target)
+        if slot is not None:
+            self._bind(slot, value, kind, statement, target)
+        else:
+            self.consume(value, "other", target, f"assigned to `{self.code(target)}`")
+        return slot
+
+    def _bind(self, slot: Slot, value: Value, kind: str, statement, target_node) -> None:
+        if self.recording:
+            self.flow.bindings.append(Binding(slot, value, kind, statement, target_node, self.function))
+
+    def consume(self, value: Value, context: str, node: cst.CSTNode, why: str = "") -> None:
+        if self.recording and not isinstance(value, (VOpaque, VNone)):
+            self.flow.consumptions.append(Consumption(value, context, node, why))
+
+    # ----------------------------------------------------------------- expressions
+    def code(self, node: cst.CSTNode) -> str:
+        return self.flow.module.code_for_node(node).strip()
+
+    def _qualified(self, node: cst.CSTNode) -> set:
+        return self.flow.qualified.get(node, set())
+
+    def _read_name(self, node: cst.Name, context: str) -> Value:
+        name = node.value
+        if self.function is not None and self.function.self_name == name and name not in self.env:
+            return VOpaque(node, "self")
+        if name in self.env:
+            defs = self.env[name]
+            slots = sorted(defs)
+            slot = ("def", slots[0])
+            value = VSlot(slot, node)
+            if self.recording:
+                for other in slots:
+                    self.flow.slot_nodes.append((("def", other), node))
+                if len(slots) > 1:
+                    # Joined definitions hold the same kind of value: tie them together.
+                    for other in slots[1:]:
+                        self.flow.bindings.append(
+                            Binding(("def", other), VSlot(slot, None), "join", self.statement, None, self.function)
+                        )
+            return value
+        if name in ("None",):
+            return VNone(node)
+        if _is_module_level_name(self.flow.module, name):
+            value = VSlot(("global", name), node)
+            if self.recording:
+                self.flow.slot_nodes.append((("global", name), node))
+            return value
+        return VOpaque(node, f"`{name}`")
+
+    def _attribute_slot(self, node: cst.Attribute, base: Value, store: bool = False) -> Optional[Slot]:
+        name = node.attr.value
+        info = self.function
+        if (
+            info is not None
+            and info.self_name is not None
+            and isinstance(node.value, cst.Name)
+            and node.value.value == info.self_name
+        ):
+            slot = ("attr", info.class_name, name)
+        elif len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone):
+            # `agent.model.gru`: the only class that has this attribute owns it.
+            (owner,) = self.attribute_owners[name]
+            slot = ("attr", owner, name)
+        elif isinstance(base, VSlot):
+            slot = child(base.slot, "attr", name)
+        else:
+            return None
+        if self.recording:
+            self.flow.slot_nodes.append((slot, node))
+        return slot
+
+    def expr(self, node: cst.BaseExpression, context: str) -> Value:
+        if self.recording:
+            self.flow.statement_of.setdefault(node, self.statement)
+        if isinstance(node, cst.Name):
+            return self._read_name(node, context)
+        if isinstance(node, cst.Attribute):
+            if self._qualified(node) and not _is_local_chain(node, self):
+                return VOpaque(node, "a module")
+            base = self.expr(node.value, "attribute")
+            name = node.attr.value
+            if name in READ_ATTRIBUTES:
+                return VDerived(base, node, "read")
+            if name in KEEP_ATTRIBUTES:
+                return VDerived(base, node, "keep")
+            slot = self._attribute_slot(node, base)
+            if slot is None:
+                self.consume(base, "other", node.value, f"its attribute `.{name}` is read")
+                return VOpaque(node, f"`{self.code(node)}`")
+            return VSlot(slot, node)
+        if isinstance(node, cst.Subscript):
+            base = self.expr(node.value, "subscript")
+            key = _string_key(node)
+            if key is not None and isinstance(base, VSlot):
+                slot = child(base.slot, "key", key)
+                if self.recording:
+                    self.flow.slot_nodes.append((slot, node))
+                return VSlot(slot, node)
+            for element in node.slice:
+                self.consume(self.expr(_slice_expression(element), "index"), "index", node)
+            value = VIndex(base, node, _int_key(node))
+            if self.recording:
+                self.flow.indexes.append(value)
+            return value
+        if isinstance(node, cst.Call):
+            return self._call(node, context)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items = [self.expr(e.value, "bind") for e in node.elements]
+            if isinstance(node, cst.List):
+                return VContainer(node, [(("elem",), item) for item in items])
+            return VTuple(items, node)
+        if isinstance(node, cst.Dict):
+            items = []
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    key = _constant_string(element.key)
+                    value = self.expr(element.value, "bind")
+                    if key is None:
+                        self.consume(self.expr(element.key, "other"), "other", element.key)
+                    items.append((("key", key) if key is not None else ("elem",), value))
+                else:
+                    self.consume(self.expr(element.value, "other"), "other", element.value)
+            return VContainer(node, items)
+        if isinstance(node, cst.IfExp):
+            self.consume(self.expr(node.test, "test"), "test", node.test)
+            return VChoice([self.expr(node.body, context), self.expr(node.orelse, context)], node)
+        if isinstance(node, cst.BooleanOperation):
+            return VChoice([self.expr(node.left, context), self.expr(node.right, context)], node)
+        if isinstance(node, cst.BinaryOperation):
+            value = VArith(self.expr(node.left, "arith"), self.expr(node.right, "arith"), node)
+            if self.recording:
+                self.flow.arithmetic.append(value)
+            return value
+        if isinstance(node, cst.UnaryOperation):
+            return VDerived(self.expr(node.expression, "arith"), node, "shape")
+        if isinstance(node, cst.Comparison):
+            is_none = all(
+                isinstance(t.operator, (cst.Is, cst.IsNot)) and _is_none(t.comparator) for t in node.comparisons
+            )
+            left = self.expr(node.left, "compare")
+            self.consume(left, "isnone" if is_none else "read", node.left)
+            for target in node.comparisons:
+                self.consume(self.expr(target.comparator, "compare"), "read", target.comparator)
+            return VOpaque(node, "a comparison")
+        if isinstance(node, cst.Name) and node.value == "None":
+            return VNone(node)
+        if _is_none(node):
+            return VNone(node)
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+            return VOpaque(node, "a constant")
+        # Lambdas, comprehensions, f-strings, await, …: every name read inside is consumed as "other".
+        for inner in _walk(node):
+            if isinstance(inner, cst.Name) and not _is_bound_inside(inner, node):
+                self.consume(self._read_name(inner, "other"), "other", inner, f"it is used inside `{self.code(node)}`")
+        return VOpaque(node, f"`{self.code(node)}`")
+
+    def _call(self, node: cst.Call, context: str) -> Value:
+        qualified = self._qualified(node) | self._qualified(node.func)
+        func = node.func
+        args = node.args
+        if qualified & CREATE_FUNCTIONS:
+            for arg in args:
+                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+            return VCreate(node)
+        if qualified & CREATE_LIKE_FUNCTIONS:
+            for arg in args:
+                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+            return VCreate(node)
+        if qualified & CAT_FUNCTIONS and args:
+            container = self.expr(args[0].value, "cat")
+            for arg in args[1:]:
+                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+            return VCat(container, node, args[0].value)
+        if isinstance(func, cst.Attribute) and not (self._qualified(func) and not _is_local_chain(func, self)):
+            method = func.attr.value
+            base = self.expr(func.value, "method")
+            if method in CREATE_METHODS:
+                self.consume(base, "read", func.value)
+                for arg in args:
+                    self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                return VCreate(node)
+            if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS:
+                for arg in args:
+                    self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                kind = "keep" if method in KEEP_METHODS else "shape" if method in SHAPE_METHODS else "read"
+                return VDerived(base, node, kind)
+            if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
+                self.flow.containers.add(base.slot)
+                value = self.expr(args[0].value, "bind")
+                self._bind(child(base.slot, "elem"), value, "append", self.statement, None)
+                return VOpaque(node, "None")
+            if method in CONTAINER_METHODS and isinstance(base, VSlot):
+                self.flow.containers.add(base.slot)
+                for arg in args:
+                    self.consume(self.expr(arg.value, "read"), "other", arg.value, f"passed to `.{method}()`")
+                if method in ("pop", "popleft", "get", "setdefault"):
+                    return VSlot(child(base.slot, "elem"), None)
+                return VOpaque(node, f"`.{method}()`")
+            if method == "copy_" and len(args) == 1:
+                # In-place write into preallocated storage: the storage's elements receive it.
+                value = self.expr(args[0].value, "bind")
+                if isinstance(base, VIndex) and isinstance(base.base, VSlot):
+                    self._bind(child(base.base.slot, "elem"), value, "store", self.statement, func.value)
+                else:
+                    self.consume(value, "other", args[0].value, "copied in place into something unknown")
+                return VOpaque(node, "copy_")
+            callee = self._method_target(func)
+            if callee is not None:
+                return self._call_function(callee, node)
+            # A call of an attribute value: a module (`self.gru(x, h)`), a stored callable, …
+            func_value = self._attribute_slot(func, base)
+            if func_value is not None:
+                return self._call_value(VSlot(func_value, func), node)
+            return self._unknown_call(node, f"`{self.code(func)}`")
+        if isinstance(func, cst.Name):
+            if func.value in ("len", "isinstance", "print", "id", "type", "repr", "str", "hasattr", "getattr"):
+                context_name = "read" if func.value in ("len", "isinstance", "id", "type") else "unknown"
+                for arg in args:
+                    self.consume(self.expr(arg.value, "read"), context_name, arg.value, f"passed to `{func.value}()`")
+                return VOpaque(node, f"`{func.value}()`")
+            if qualified & CONTAINER_FUNCTIONS or func.value in ("list", "dict"):
+                for arg in args:
+                    self.consume(self.expr(arg.value, "other"), "container", arg.value, f"passed to `{func.value}()`")
+                return VContainer(node, [])
+            if func.value == "zip" or func.value == "tuple":
+                for arg in args:
+                    self.consume(self.expr(arg.value, "other"), "other", arg.value, f"passed to `{func.value}()`")
+                return VOpaque(node, f"`{func.value}()`")
+            if (None, func.value) in self.flow.functions and func.value not in self.env:
+                return self._call_function(self.flow.functions[(None, func.value)], node)
+            if func.value in self.flow.classes and func.value not in self.env:
+                init = self.flow.functions.get((func.value, "__init__"))
+                if init is not None:
+                    self._call_function(init, node)
+                else:
+                    self._call_fields(func.value, node)
+                return VOpaque(node, f"a `{func.value}` object")
+        if any(q.startswith("torch.nn.") and q[len("torch.nn."):][:1].isupper() for q in qualified):
+            for arg in args:
+                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+            return VCtor(sorted(qualified)[0], node)
+        if any(q.startswith(("torch.", "numpy.")) for q in qualified):
+            for arg in args:
+                self.consume(self.expr(arg.value, "read"), "read", arg.value, f"passed to `{self.code(func)}`")
+            return VOpaque(node, f"`{self.code(func)}(...)`")
+        func_value = self.expr(func, "call")
+        if isinstance(func_value, VSlot):
+            return self._call_value(func_value, node)
+        return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
+        info = self.function
+        if (
+            info is not None
+            and info.self_name is not None
+            and isinstance(func.value, cst.Name)
+            and func.value.value == info.self_name
+        ):
+            return self.flow.functions.get((info.class_name, func.attr.value))
+        return None
+
+    def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:
+        params = callee.params
+        by_name = dict(params)
+        position = 0
+        for arg in node.args:
+            value = self.expr(arg.value, "bind")
+            if arg.star:
+                self.consume(value, "other", arg.value, "passed with * or **")
+                continue
+            if arg.keyword is not None:
+                param = by_name.get(arg.keyword.value)
+            else:
+                param = params[position][1] if position < len(params) else None
+                position += 1
+            if param is None:
+                self.consume(value, "unknown", arg.value, f"passed to `{callee.node.name.value}()` beyond its parameters")
+                continue
+            self._bind(("def", id(param.name)), value, "arg", arg, arg.value)
+        return VSlot(("ret", callee.key), node)
+
+    def _call_fields(self, class_name: str, node: cst.Call) -> None:
+        """A class without __init__ (a dataclass): keyword arguments set its fields."""
+        fields = [
+            small.target.value
+            for item in self.flow.classes[class_name].body.body
+            if isinstance(item, cst.SimpleStatementLine)
+            for small in item.body
+            if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
+        ]
+        for position, arg in enumerate(node.args):
+            value = self.expr(arg.value, "bind")
+            name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
+            if name is None or arg.star:
+                self.consume(value, "unknown", arg.value, f"passed to `{class_name}()`")
+                continue
+            self._bind(("attr", class_name, name), value, "field", arg, arg.value)
+
+    def _call_value(self, func: VSlot, node: cst.Call) -> Value:
+        args = []
+        for arg in node.args:
+            value = self.expr(arg.value, "bind")
+            args.append((arg.keyword.value if arg.keyword is not None else None, value, arg))
+        call = VCallOf(func, node, args, ("callres", id(node)))
+        if self.recording:
+            self.flow.calls.append(call)
+        return call
+
+    def _unknown_call(self, node: cst.Call, name: str) -> Value:
+        for arg in node.args:
+            self.consume(self.expr(arg.value, "unknown"), "unknown", arg.value, f"passed to {name}, which the engine cannot follow")
+        return VOpaque(node, f"{name}(...)")
+
+
+# --------------------------------------------------------------------- helpers
+def _walk(node: cst.CSTNode):
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def _children_expressions(small: cst.CSTNode):
+    return [c for c in small.children if isinstance(c, cst.BaseExpression)]
+
+
+def _is_none(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _constant_string(node: cst.CSTNode) -> Optional[str]:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _slice_expression(element: cst.SubscriptElement) -> cst.BaseExpression:
+    return element.slice.value if isinstance(element.slice, cst.Index) else cst.Name("None")
+
+
+def _string_key(node: cst.Subscript) -> Optional[str]:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return _constant_string(node.slice[0].slice.value)
+    return None
+
+
+def _int_key(node: cst.Subscript) -> Optional[int]:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        value = node.slice[0].slice.value
+        if isinstance(value, cst.Integer):
+            return int(value.value)
+    return None
+
+
+def _position_of(value: Value, position: int, length: int) -> Value:
+    """The part of `value` that lands in position `position` of a tuple target."""
+    if isinstance(value, VTuple) and len(value.items) == length:
+        return value.items[position]
+    if isinstance(value, VSlot):
+        return VSlot(child(value.slot, "pos", position), None)
+    if isinstance(value, VCallOf):
+        return VSlot(child(value.result, "pos", position), None)
+    return VOpaque(None, "a part of an unknown value")
+
+
+def _element_of(value: Value) -> Value:
+    if isinstance(value, VSlot):
+        return VSlot(child(value.slot, "elem"), None)
+    return VOpaque(None, "an element of an unknown iterable")
+
+
+def _is_module_level_name(module: cst.Module, name: str) -> bool:
+    for statement in module.body:
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and statement.name.value == name:
+            return True
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                targets = []
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                elif isinstance(small, cst.AnnAssign):
+                    targets = [small.target]
+                for target in targets:
+                    if any(isinstance(n, cst.Name) and n.value == name for n in _walk(target)):
+                        return True
+    return False
+
+
+def _is_local_chain(node: cst.Attribute, collector: Collector) -> bool:
+    """`self.x.y` or `h.device`: an attribute chain rooted in a local value, not a module path."""
+    root = node
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    if not isinstance(root, cst.Name):
+        return True
+    info = collector.function
+    return root.value in collector.env or (info is not None and root.value == info.self_name)
+
+
+def _is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
+    """Names bound by a lambda or comprehension inside `scope` are not reads of outer names."""
+    for node in _walk(scope):
+        if isinstance(node, cst.Lambda):
+            if any(p.name.value == name.value for p in node.params.params):
+                return True
+        if isinstance(node, cst.CompFor):
+            if any(isinstance(n, cst.Name) and n.value == name.value for n in _walk(node.target)):
+                return True
+    return False
+
+
+def collect(wrapper: meta.MetadataWrapper) -> ModuleFlow:
+    return Collector(wrapper).run()

@@ -1,0 +1,47 @@
+"""Names the migration writes: the cell-state partner of a name, gru -> lstm, and GRU words in prose."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+_PARTNER_WORDS = {
+    "h": "c",
+    "hx": "cx",
+    "hxs": "cxs",
+    "hn": "cn",
+    "h0": "c0",
+    "hid": "cell",
+    "hidden": "cell",
+    "hiddens": "cells",
+}
+
+
+def partner_name(name: str) -> str:
+    """The name that holds `c` beside a name that holds `h` (docs/rules.md, "partner name")."""
+    words = name.split("_")
+    for index, word in enumerate(words):
+        if word in _PARTNER_WORDS:
+            words[index] = _PARTNER_WORDS[word]
+            return "_".join(words)
+    return f"{name}_c"
+
+
+def lstm_name(name: str) -> Optional[str]:
+    """`gru` -> `lstm` in a name whose `_`-word is gru (any case); None when there is none."""
+    words = name.split("_")
+    replaced = False
+    for index, word in enumerate(words):
+        if word.lower() == "gru":
+            words[index] = {"gru": "lstm", "GRU": "LSTM"}.get(word, "Lstm")
+            replaced = True
+    return "_".join(words) if replaced else None
+
+
+_PROSE = re.compile(r"\b(GRUCell|GRUs?|grucell|gru)\b")
+_PROSE_REPLACEMENTS = {"GRUCell": "LSTMCell", "GRU": "LSTM", "GRUs": "LSTMs", "grucell": "lstmcell", "gru": "lstm"}
+
+
+def lstm_prose(text: str) -> str:
+    """GRU words in a comment or docstring, as the LSTM version says them."""
+    return _PROSE.sub(lambda m: _PROSE_REPLACEMENTS[m.group(1)], text)

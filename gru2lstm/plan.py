@@ -1,0 +1,674 @@
+"""Turn the solved flow into edits, one rule per kind of use (the table of docs/rules.md).
+
+Each rule records the step it belongs to and the line it touched; a use no rule covers becomes
+a finding instead of an edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+import libcst.metadata as meta
+
+from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
+from gru2lstm.findings import Finding
+from gru2lstm.flow import Binding, ModuleFlow, _walk
+from gru2lstm.names import lstm_name, partner_name
+from gru2lstm.options import Options
+from gru2lstm.solve import Solution, chain_kind, recurrent_hidden_argument, resolved
+from gru2lstm.values import VCallOf, VCat, VCreate, VNone, VSlot, VTuple, Value, leaf_of
+
+RECURRENT_NAMES = {"torch.nn.GRU": "LSTM", "torch.nn.GRUCell": "LSTMCell",
+                   "torch.nn.modules.rnn.GRU": "LSTM", "torch.nn.modules.rnn.GRUCell": "LSTMCell"}
+
+
+@dataclass
+class Planned:
+    plan: Plan
+    steps: dict = field(default_factory=dict)  # step -> set of lines
+    findings: list = field(default_factory=list)
+    sites: set = field(default_factory=set)  # lines where a state is used
+
+
+class Planner:
+    def __init__(self, wrapper: meta.MetadataWrapper, flow: ModuleFlow, solution: Solution, options: Options):
+        self.flow = flow
+        self.solution = solution
+        self.options = options
+        self.module = flow.module
+        self.positions = wrapper.resolve(meta.PositionProvider)
+        self.parents = wrapper.resolve(meta.ParentNodeProvider)
+        self.result = Planned(Plan())
+        self.plan = self.result.plan
+        self.handled: set = set()  # ids of value nodes a rule already rewrote
+        self.tuple_name = _tuple_spelling(self.module)
+        self.partners: dict = {}
+
+    # ----------------------------------------------------------------- bookkeeping
+    def line(self, node: cst.CSTNode) -> int:
+        return self.positions[node].start.line
+
+    def column(self, node: cst.CSTNode) -> int:
+        return self.positions[node].start.column
+
+    def step(self, name: str, node: cst.CSTNode) -> None:
+        self.result.steps.setdefault(name, set()).add(self.line(node))
+        self.touch(node)
+
+    def touch(self, node: cst.CSTNode) -> None:
+        current = node
+        while current is not None:
+            if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Module)):
+                self.plan.prose_scopes.add(id(current))
+            current = self.parents.get(current)
+
+    def find(self, code: str, node: Optional[cst.CSTNode], message: str) -> None:
+        line, column = (self.line(node), self.column(node) + 1) if node is not None else (1, 1)
+        self.result.findings.append(Finding(line, column, code, message))
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node).strip()
+
+    def edit_expression(self, node: cst.CSTNode, edit) -> None:
+        if node in self.plan.expressions:
+            previous = self.plan.expressions[node]
+            self.plan.expressions[node] = lambda updated, mapping: edit(previous(updated, mapping), mapping)
+        else:
+            self.plan.expressions[node] = edit
+
+    # ----------------------------------------------------------------- entry
+    def run(self) -> Planned:
+        if not self.solution.constructors:
+            return self.result
+        self.rename_modules()
+        self.check_partners()
+        for binding in self.flow.bindings:
+            self.binding(binding)
+        for call in self.flow.calls:
+            self.call(call)
+        self.returns()
+        self.unpackings()
+        for consumption in self.flow.consumptions:
+            self.consumption(consumption.value, consumption.context, consumption.node, consumption.why)
+        self.annotations()
+        self.docstrings()
+        if self.plan.expressions or self.plan.statements:
+            self.ensure_tuple_import()
+        return self.result
+
+    # ----------------------------------------------------------------- 1, 9: modules
+    def rename_modules(self) -> None:
+        for node, names in self.flow.qualified.items():
+            new = next((RECURRENT_NAMES[q] for q in names if q in RECURRENT_NAMES), None)
+            if new is None:
+                continue
+            if isinstance(node, cst.Attribute) and node.attr.value in ("GRU", "GRUCell"):
+                self.plan.renames[node.attr] = new
+            elif isinstance(node, cst.Name) and node.value in ("GRU", "GRUCell"):
+                self.plan.renames[node] = new
+            else:
+                continue
+            parent = self.parents.get(node)
+            grand = self.parents.get(parent) if parent is not None else None
+            if isinstance(grand, cst.Call) and isinstance(grand.func, cst.Name) and grand.func.value == "isinstance":
+                self.step("init", node)
+            else:
+                self.step("module", node)
+        for node in _walk(self.module):
+            if isinstance(node, cst.ImportAlias) and isinstance(node.name, cst.Name) and node.name.value in ("GRU", "GRUCell"):
+                parent = self.parents.get(node)
+                if isinstance(parent, cst.ImportFrom) and self.code(parent.module or cst.Name("")) in ("torch.nn", "torch.nn.modules.rnn"):
+                    self.plan.renames[node.name] = {"GRU": "LSTM", "GRUCell": "LSTMCell"}[node.name.value]
+                    self.step("module", node)
+        if self.options.keep_names:
+            return
+        holder_roots = set(self.solution.holders)
+        for slot, node in self.flow.slot_nodes:
+            if self.solution.classes.find(slot) not in holder_roots:
+                continue
+            name_node = node.attr if isinstance(node, cst.Attribute) else node
+            if not isinstance(name_node, cst.Name):
+                continue
+            if slot[0] == "def" and self.flow.defs[slot[1]].is_param:
+                continue
+            new = lstm_name(name_node.value)
+            if new is not None:
+                self.plan.renames[name_node] = new
+                self.step("module", node)
+
+    # ----------------------------------------------------------------- names
+    def check_partners(self) -> None:
+        bound: dict = {}
+        for definition in self.flow.defs.values():
+            if definition.function is not None:
+                bound.setdefault(definition.function.key, set()).add(definition.name)
+        for (function, name), _ in self.solution.split_names.items():
+            partner = partner_name(name)
+            if partner in bound.get(function, set()):
+                node = next(
+                    d.node for d in self.flow.defs.values()
+                    if d.function is not None and d.function.key == function and d.name == name
+                )
+                self.find("G2L103", node, f"`{name}` becomes split into `{name}` and `{partner}`, but `{partner}` is already used here")
+            self.partners[(function, name)] = partner
+
+    def partner_of(self, slot) -> str:
+        return self.partners[self.solution.def_name(slot)]
+
+    # ----------------------------------------------------------------- halves
+    def halves(self, value: Value, statement_node: Optional[cst.CSTNode] = None):
+        """Edits making the h-half and the c-half of a state expression, or None with a finding."""
+        value = resolved(value)
+        leaf = leaf_of(value)
+        top = value.node
+        if isinstance(leaf, VCreate):
+            return (lambda updated, mapping: updated), (lambda updated, mapping: updated)
+        if isinstance(leaf, VSlot) and leaf.node is not None:
+            leaf_node = leaf.node
+            if self.solution.is_split(leaf.slot):
+                partner = self.partner_of(leaf.slot)
+                return (
+                    lambda updated, mapping: updated,
+                    lambda updated, mapping: replace_inside(updated, mapping(leaf_node), cst.Name(partner)),
+                )
+            if not _is_pure(leaf_node):
+                self.find("G2L100", leaf_node, f"`{self.code(top)}`: the hidden state would be evaluated twice, once per half; give it a name first")
+                return None
+            return (
+                lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 0)),
+                lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 1)),
+            )
+        self.find("G2L100", top, f"`{self.code(top)}`: the engine cannot split this hidden state into h and c")
+        return None
+
+    def pair_expression(self, value: Value, step: str) -> None:
+        """Replace a state expression by the tuple of its halves, in place."""
+        value = resolved(value)
+        top = value.node
+        if top is None or id(top) in self.handled:
+            return
+        halves = self.halves(value)
+        if halves is None:
+            return
+        self.handled.add(id(top))
+        make_h, make_c = halves
+        self.edit_expression(top, lambda updated, mapping: _paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
+        self.step(step, top)
+
+    # ----------------------------------------------------------------- bindings
+    def binding(self, binding: Binding) -> None:
+        solution = self.solution
+        value = resolved(binding.value)
+        if binding.kind == "join":
+            return
+        if not solution.is_state(binding.target):
+            self.feature_read(value)
+            return
+        self.result.sites.add(self.line(binding.statement) if binding.statement is not None else 0)
+        target_split = solution.is_split(binding.target)
+        statement = binding.statement
+        if isinstance(value, VNone):
+            self.step("reset", value.node)
+            return
+        if isinstance(value, VCallOf):
+            kind = solution.recurrent_calls.get(id(value))
+            if kind == "GRUCell" and target_split:
+                self.split_target(binding)
+                self.step("call", value.node)
+            elif kind is None:
+                self.find("G2L101", value.node, f"the hidden state held by `{self.code(binding.target_node)}` comes from `{self.code(value.node)}`, which the engine cannot follow")
+            return
+        if isinstance(value, VSlot):
+            if value.node is None:
+                return  # a part of an unpacked value: unpackings() handles it
+            source_split = solution.is_split(value.slot)
+            if source_split and target_split:
+                self.duplicate_line(binding, value)
+            elif source_split:
+                self.pair_expression(value, "slicing")
+            elif target_split:
+                self.split_target(binding)
+            elif binding.kind == "assign" and binding.target[0] == "attr":
+                self.step("update", statement)
+            return
+        leaf = leaf_of(value)
+        if isinstance(leaf, VCat):
+            self.batch(binding, value, leaf)
+            return
+        if isinstance(leaf, (VSlot, VCreate)) and chain_kind(value) != "read":
+            if target_split:
+                self.duplicate_line(binding, value)
+                return
+            if isinstance(leaf, VSlot) and not solution.is_state(leaf.slot) and not isinstance(leaf, VCreate):
+                self.cannot_follow(binding, value)
+                return
+            step = self.landing_step(binding, leaf)
+            if isinstance(leaf, VCreate) and value is leaf and self.is_whole_value(binding, value):
+                self.creation_statement(binding, value)
+            else:
+                self.pair_expression(value, step)
+            return
+        self.cannot_follow(binding, value)
+
+    def cannot_follow(self, binding: Binding, value: Value) -> None:
+        node = getattr(value, "node", None) or binding.target_node or binding.statement
+        what = self.code(binding.target_node) if binding.target_node is not None else "a hidden state"
+        self.find("G2L102", node, f"`{what}` holds the hidden state, but here it receives `{self.code(node)}`, which is not one")
+
+    def landing_step(self, binding: Binding, leaf: Value) -> str:
+        if isinstance(leaf, VCreate):
+            return "creation"
+        target = binding.target
+        if binding.kind in ("append", "store") or (target[0] == "child" and target[2][0] in ("elem", "key")):
+            return "storage"
+        if target[0] == "attr":
+            return "pending"
+        return "call" if binding.kind == "arg" else "pending"
+
+    def is_whole_value(self, binding: Binding, value: Value) -> bool:
+        statement = binding.statement
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            return False
+        small = statement.body[0]
+        if isinstance(small, (cst.Assign, cst.AnnAssign, cst.Return)):
+            return small.value is value.node and (not isinstance(small, cst.Assign) or len(small.targets) == 1)
+        return False
+
+    def creation_statement(self, binding: Binding, value: VCreate) -> None:
+        """`x = torch.zeros(...)` -> `x = (` / both creations / `)` on lines of their own."""
+        create = self.code(value.node)
+        if "\n" in create:
+            self.pair_expression(value, "creation")
+            return
+        # Continuation lines inside brackets are indented relative to the enclosing block.
+        inner = self.module.default_indent
+        newline = self.module.default_newline
+        self.handled.add(id(value.node))
+
+        def edit(updated, mapping):
+            code = self.module.code_for_node(updated).strip()
+            return cst.parse_expression(f"({newline}{inner}{code},{newline}{inner}{code},{newline})")
+
+        self.edit_expression(value.node, edit)
+        self.step("creation", value.node)
+
+    # ----------------------------------------------------------------- split names
+    def split_target(self, binding: Binding) -> None:
+        """`T = <pair>` where T is split: `T, T_c = <pair>`."""
+        node = binding.target_node
+        if not isinstance(node, cst.Name):
+            self.find("G2L100", node, "a split hidden state must be assigned to a plain name")
+            return
+        partner = self.partner_of(binding.target)
+        parent = self.parents.get(node)
+        in_pattern = isinstance(self.parents.get(parent), (cst.Tuple, cst.List))
+
+        def edit(updated, mapping):
+            names = pair(updated, cst.Name(partner))
+            return _paren(names) if in_pattern else names
+
+        self.edit_expression(node, edit)
+
+    def duplicate_line(self, binding: Binding, value: Value) -> None:
+        """`T = f(S)` with S split: keep it, and add `T_c = f(S_c)` on the next line."""
+        statement = binding.statement
+        target = binding.target_node
+        if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(target, cst.Name):
+            self.find("G2L100", value.node or statement, "a split hidden state is derived here in a way the engine cannot write twice")
+            return
+        halves = self.halves(value)
+        if halves is None:
+            return
+        _, make_c = halves
+        partner = self.partner_of(binding.target)
+        value_node = resolved(value).node
+
+        def edit(updated_statement, mapping):
+            line = replace_many(
+                updated_statement,
+                {mapping(value_node): make_c(mapping(value_node), mapping), mapping(target): cst.Name(partner)},
+            )
+            return _carry_comment(line)
+
+        self.plan.after.setdefault(statement, []).append(edit)
+        step = "slicing" if self.solution.split_names.get(self.solution.def_name(binding.target)) == "batch" else "call"
+        self.step(step, statement)
+
+    def batch(self, binding: Binding, value: Value, cat: VCat) -> None:
+        """`T = chain(torch.cat(C, ...))` -> `hs, cs = zip(*C)` + a line for each half."""
+        statement = binding.statement
+        target = binding.target_node
+        if not self.solution.is_split(binding.target) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+            self.find("G2L100", cat.node, f"`{self.code(cat.node)}` batches stored hidden states; assign it to a local name first")
+            return
+        hs, cs = self.zip_names(binding)
+        container_node = cat.container_node
+        value_node = resolved(value).node
+        partner = self.partner_of(binding.target)
+        self.plan.before.setdefault(statement, []).append(f"{hs}, {cs} = zip(*{self.code(container_node)})")
+
+        def h_line(updated_statement, mapping):
+            return replace_inside(updated_statement, mapping(container_node), cst.Name(hs))
+
+        def c_line(updated_statement, mapping):
+            line = replace_many(
+                updated_statement, {mapping(container_node): cst.Name(cs), mapping(target): cst.Name(partner)}
+            )
+            return _carry_comment(line)
+
+        self.plan.statements[statement] = [h_line, c_line]
+        self.handled.add(id(value_node))
+        self.step("batch", statement)
+
+    def zip_names(self, binding: Binding) -> tuple:
+        function = binding.function.key if binding.function is not None else None
+        used = {d.name for d in self.flow.defs.values() if d.function is not None and d.function.key == function}
+        hs, cs = "hs", "cs"
+        suffix = 1
+        while hs in used or cs in used:
+            hs, cs = f"hs{suffix}", f"cs{suffix}"
+            suffix += 1
+        return hs, cs
+
+    # ----------------------------------------------------------------- calls
+    def call(self, call: VCallOf) -> None:
+        kind = self.solution.recurrent_calls.get(id(call))
+        if kind is not None:
+            self.result.sites.add(self.line(call.node))
+            self.step("call", call.node)
+            hidden = recurrent_hidden_argument(call)
+            if hidden is None:
+                return
+            value = resolved(hidden)
+            leaf = leaf_of(value)
+            if isinstance(value, VSlot) and not self.solution.is_split(value.slot):
+                return
+            if isinstance(leaf, (VSlot, VCreate)):
+                self.pair_expression(value, "call")
+            return
+        func = resolved(call.func)
+        heads = isinstance(func, VSlot) and self.solution.classes.find(func.slot) in self.solution.modules
+        for keyword, value, arg in call.args:
+            if heads:
+                self.feature_read(resolved(value))
+            else:
+                self.consumption(value, "unknown", arg.value, f"passed to `{self.code(call.node.func)}`, which the engine cannot follow")
+
+    # ----------------------------------------------------------------- returns and unpacking
+    def returns(self) -> None:
+        for info, node, value in self.flow.returns:
+            if not isinstance(value, VTuple):
+                continue
+            for position, item in enumerate(value.items):
+                if (info.key, position) not in self.solution.split_returns:
+                    continue
+                item = resolved(item)
+                partner = self.partner_of(item.slot)
+                element_node = item.node
+                self.handled.add(id(element_node))
+                self.insert_after_element(value.node, element_node, cst.Name(partner))
+                self.step("batch", element_node)
+
+    def insert_after_element(self, sequence: cst.CSTNode, element_value: cst.CSTNode, new: cst.BaseExpression) -> None:
+        def edit(updated, mapping):
+            elements = list(updated.elements)
+            target = mapping(element_value)
+            for position, element in enumerate(elements):
+                if element.value is target:
+                    comma = element.comma if element.comma is not cst.MaybeSentinel.DEFAULT else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
+                    inserted = element.with_changes(value=new, comma=comma if position < len(elements) - 1 else element.comma)
+                    elements[position] = element.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    elements.insert(position + 1, inserted)
+                    break
+            return updated.with_changes(elements=elements)
+
+        self.edit_expression(sequence, edit)
+
+    def unpackings(self) -> None:
+        for unpacking in self.flow.unpackings:
+            value = resolved(unpacking.value)
+            if not isinstance(value, VSlot) or value.slot[0] != "ret":
+                continue
+            function = value.slot[1]
+            for position, node, slot in unpacking.elements:
+                if (function, position) not in self.solution.split_returns:
+                    continue
+                if slot is None or not isinstance(node, cst.Name) or not self.solution.is_split(slot):
+                    self.find("G2L104", node, "this unpacking receives a batched hidden state in a form the engine cannot extend")
+                    continue
+                self.insert_after_element(unpacking.target, node, cst.Name(self.partner_of(slot)))
+                self.step("batch", node)
+        # A call whose return grew but is not unpacked cannot be followed.
+        grown = {f for f, _ in self.solution.split_returns}
+        unpacked = {id(u.value.node) for u in self.flow.unpackings if isinstance(u.value, VSlot) and u.value.node is not None}
+        for binding in self.flow.bindings:
+            value = resolved(binding.value)
+            if isinstance(value, VSlot) and value.slot[0] == "ret" and value.slot[1] in grown and id(value.node) not in unpacked:
+                self.find("G2L104", value.node, f"`{self.code(value.node)}` returns a batched hidden state that grows to two values; unpack it")
+
+    # ----------------------------------------------------------------- consumptions
+    def feature_read(self, value: Value) -> None:
+        """A state read as features (or for its shape) reads `h` only."""
+        value = resolved(value)
+        leaf = leaf_of(value)
+        if not isinstance(leaf, VSlot) or leaf.node is None or not self.solution.is_state(leaf.slot):
+            return
+        if self.solution.is_split(leaf.slot) or id(leaf.node) in self.handled:
+            return
+        if value is leaf and not isinstance(value, VSlot):
+            return
+        self.handled.add(id(leaf.node))
+        self.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
+        self.step("features", leaf.node)
+
+    def consumption(self, value: Value, context: str, node: cst.CSTNode, why: str) -> None:
+        value = resolved(value)
+        leaf = leaf_of(value)
+        if isinstance(leaf, VCat):
+            if self.solution.elements_are_state(leaf.container) and id(value.node) not in self.handled:
+                self.find("G2L100", node, f"`{self.code(node)}` batches stored hidden states outside an assignment")
+            return
+        if not isinstance(leaf, VSlot):
+            return
+        if not self.solution.is_state(leaf.slot):
+            holds = self.holds_states(leaf.slot)
+            if holds and context not in ("read", "isnone", "discard", "test", "index"):
+                self.find("G2L101", node, f"`{self.code(node)}` holds hidden states and is {why or 'used here'}; the engine cannot follow it")
+            return
+        if context == "isnone":
+            return
+        if context in ("read", "index") or chain_kind(value) != "keep":
+            self.feature_read(value)
+            return
+        code = "G2L101" if context == "unknown" else "G2L100"
+        reason = why or {"discard": "its value is dropped", "test": "it is tested for truth"}.get(context, "used here")
+        self.find(code, node, f"the hidden state `{self.code(node)}` is {reason}")
+
+    def holds_states(self, slot) -> bool:
+        parts = self.solution.classes.parts.get(self.solution.classes.find(slot), {})
+        return any(self.solution.is_state(part) or self.holds_states(part) for part in parts.values())
+
+    # ----------------------------------------------------------------- annotations
+    def annotations(self) -> None:
+        for slot, annotation, _ in self.flow.annotations:
+            expression = annotation.annotation
+            if slot[0] == "ret":
+                self.return_annotation(slot, expression)
+            elif self.solution.is_state(slot) and not self.solution.is_split(slot):
+                self.pair_annotation(expression)
+
+    def return_annotation(self, slot, expression: cst.BaseExpression) -> None:
+        if self.solution.is_state(slot):
+            self.pair_annotation(expression)
+            return
+        elements = _tuple_annotation_elements(expression)
+        if elements is None:
+            return
+        function = slot[1]
+        for position, element in enumerate(elements):
+            part = self.solution.classes.part(slot, "pos", position)
+            if (function, position) in self.solution.split_returns:
+                self.insert_after_annotation(expression, element)
+            elif part is not None and self.solution.is_state(part):
+                self.pair_annotation(element.slice.value)
+
+    def insert_after_annotation(self, expression: cst.Subscript, element: cst.SubscriptElement) -> None:
+        def edit(updated, mapping):
+            elements = list(updated.slice)
+            target = mapping(element)
+            for position, item in enumerate(elements):
+                if item is target:
+                    copy = item.with_changes(comma=item.comma if position < len(elements) - 1 else cst.MaybeSentinel.DEFAULT)
+                    elements[position] = item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                    elements.insert(position + 1, copy)
+                    break
+            return updated.with_changes(slice=elements)
+
+        self.edit_expression(expression, edit)
+        self.step("annotations", element)
+
+    def pair_annotation(self, expression: cst.BaseExpression) -> None:
+        inner = _optional_inner(expression)
+        target = inner if inner is not None else expression
+        if id(target) in self.handled:
+            return
+        self.handled.add(id(target))
+        tuple_name = self.tuple_name
+
+        def edit(updated, mapping):
+            element = cst.SubscriptElement(cst.Index(updated), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            return cst.Subscript(cst.Name(tuple_name), [element, cst.SubscriptElement(cst.Index(updated))])
+
+        self.edit_expression(target, edit)
+        self.step("annotations", target)
+
+    def ensure_tuple_import(self) -> None:
+        if self.tuple_name != "Tuple" or "annotations" not in self.result.steps:
+            return
+        for statement in self.module.body:
+            if not isinstance(statement, cst.SimpleStatementLine):
+                continue
+            for small in statement.body:
+                if isinstance(small, cst.ImportFrom) and self.code(small.module or cst.Name("")) == "typing" and not isinstance(small.names, cst.ImportStar):
+                    names = [a.name.value for a in small.names if isinstance(a.name, cst.Name)]
+                    if "Tuple" in names:
+                        return
+                    def edit(updated, mapping):
+                        aliases = list(updated.names)
+                        last = aliases[-1]
+                        aliases[-1] = last.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+                        aliases.append(cst.ImportAlias(cst.Name("Tuple"), comma=last.comma))
+                        return updated.with_changes(names=aliases)
+                    self.edit_expression(small, edit)
+                    self.step("annotations", small)
+                    return
+
+    # ----------------------------------------------------------------- prose
+    def docstrings(self) -> None:
+        scopes = [self.module] + [n for n in _walk(self.module) if isinstance(n, (cst.ClassDef, cst.FunctionDef))]
+        for scope in scopes:
+            if id(scope) not in self.plan.prose_scopes:
+                continue
+            body = scope.body if isinstance(scope, cst.Module) else scope.body.body
+            if not body or not isinstance(body[0], cst.SimpleStatementLine):
+                continue
+            first = body[0].body[0]
+            if isinstance(first, cst.Expr) and isinstance(first.value, cst.SimpleString):
+                text = first.value.value
+                if text != _lstm(text):
+                    self.plan.docstrings.add(id(first.value))
+                    start = self.line(first.value)
+                    changed = {start + i for i, line in enumerate(text.splitlines()) if _lstm(line) != line}
+                    self.result.steps.setdefault("docs", set()).update(changed)
+        for node in _walk(self.module):
+            if isinstance(node, cst.Comment) and _lstm(node.value) != node.value:
+                if self.in_touched_scope(node):
+                    self.result.steps.setdefault("docs", set()).add(self.line_of_comment(node))
+
+    def in_touched_scope(self, node: cst.CSTNode) -> bool:
+        current = self.parents.get(node)
+        while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Module)):
+            current = self.parents.get(current)
+        return current is not None and id(current) in self.plan.prose_scopes
+
+    def line_of_comment(self, node: cst.Comment) -> int:
+        current = node
+        while current is not None:
+            try:
+                return self.positions[current].start.line
+            except KeyError:
+                current = self.parents.get(current)
+        return 0
+
+
+def _lstm(text: str) -> str:
+    from gru2lstm.names import lstm_prose
+
+    return lstm_prose(text)
+
+
+def _paren(node: cst.BaseExpression) -> cst.BaseExpression:
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def _carry_comment(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """The partner line keeps the trailing comment (it describes the same shape), in LSTM words."""
+    comment = line.trailing_whitespace.comment
+    if comment is None:
+        return line
+    return line.with_changes(trailing_whitespace=line.trailing_whitespace.with_changes(comment=comment.with_changes(value=_lstm(comment.value))))
+
+
+def _is_pure(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Name):
+        return True
+    if isinstance(node, cst.Attribute):
+        return _is_pure(node.value)
+    if isinstance(node, cst.Subscript):
+        return _is_pure(node.value) and all(
+            isinstance(e.slice, cst.Index) and isinstance(e.slice.value, (cst.Name, cst.Integer, cst.SimpleString))
+            for e in node.slice
+        )
+    return False
+
+
+def _optional_inner(expression: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    if isinstance(expression, cst.Subscript) and len(expression.slice) == 1:
+        name = expression.value
+        if (isinstance(name, cst.Name) and name.value == "Optional") or (
+            isinstance(name, cst.Attribute) and name.attr.value == "Optional"
+        ):
+            return expression.slice[0].slice.value
+    if isinstance(expression, cst.Subscript) and len(expression.slice) == 2:
+        name = expression.value
+        if isinstance(name, (cst.Name, cst.Attribute)) and (name.value if isinstance(name, cst.Name) else name.attr.value) == "Union":
+            values = [e.slice.value for e in expression.slice]
+            others = [v for v in values if not (isinstance(v, cst.Name) and v.value == "None")]
+            if len(others) == 1:
+                return others[0]
+    if isinstance(expression, cst.BinaryOperation) and isinstance(expression.operator, cst.BitOr):
+        for side, other in ((expression.left, expression.right), (expression.right, expression.left)):
+            if isinstance(other, cst.Name) and other.value == "None":
+                return side
+    return None
+
+
+def _tuple_annotation_elements(expression: cst.BaseExpression):
+    if isinstance(expression, cst.Subscript):
+        name = expression.value
+        value = name.value if isinstance(name, cst.Name) else name.attr.value if isinstance(name, cst.Attribute) else None
+        if value in ("Tuple", "tuple"):
+            return list(expression.slice)
+    return None
+
+
+def _tuple_spelling(module: cst.Module) -> str:
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.ImportFrom) and isinstance(small.module, (cst.Name, cst.Attribute)):
+                    if cst.Module([]).code_for_node(small.module) == "typing":
+                        return "Tuple"
+    return "tuple"

@@ -1,0 +1,349 @@
+"""Decide which slots hold a hidden state, and how each will hold (h, c).
+
+Slots joined by plain moves (assignment, argument passing, return, append) form classes, with
+the parts of a class (elements, keys, tuple positions) joined along (congruence). A class holds
+a state when the recurrent module returns it or receives it, or when a state reaches it through
+a derivation that keeps it a state (`.detach()`, masks, …), a reshaping that flows into a state,
+or a concatenation of stored states. Then each local name is *pair* or *split* (see
+docs/rules.md), and each function return position that carries a batched state is split.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+from gru2lstm.flow import ModuleFlow
+from gru2lstm.values import (
+    Slot,
+    VArith,
+    VCallOf,
+    VCat,
+    VChoice,
+    VContainer,
+    VCreate,
+    VCtor,
+    VDerived,
+    VIndex,
+    VSlot,
+    VTuple,
+    Value,
+    child,
+    leaf_of,
+)
+
+RECURRENT = {
+    "torch.nn.GRU": "GRU",
+    "torch.nn.modules.rnn.GRU": "GRU",
+    "torch.nn.GRUCell": "GRUCell",
+    "torch.nn.modules.rnn.GRUCell": "GRUCell",
+}
+ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
+
+
+class Classes:
+    """Union-find over slots; a class's parts (children by label) are joined when classes join."""
+
+    def __init__(self) -> None:
+        self.parent: dict = {}
+        self.parts: dict = {}  # root -> {label: slot}
+
+    def find(self, slot: Slot) -> Slot:
+        self.add(slot)
+        root = slot
+        while self.parent[root] != root:
+            root = self.parent[root]
+        while self.parent[slot] != root:
+            self.parent[slot], slot = root, self.parent[slot]
+        return root
+
+    def add(self, slot: Slot) -> None:
+        if slot in self.parent:
+            return
+        self.parent[slot] = slot
+        self.parts[slot] = {}
+        if slot[0] == "child":
+            base, label = slot[1], slot[2]
+            root = self.find(base)
+            existing = self.parts[root].get(label)
+            if existing is None:
+                self.parts[root][label] = slot
+            else:
+                self.union(slot, existing)
+
+    def union(self, a: Slot, b: Slot) -> None:
+        pending = [(a, b)]
+        while pending:
+            a, b = pending.pop()
+            ra, rb = self.find(a), self.find(b)
+            if ra == rb:
+                continue
+            self.parent[rb] = ra
+            for label, slot in self.parts.pop(rb).items():
+                existing = self.parts[ra].get(label)
+                if existing is None:
+                    self.parts[ra][label] = slot
+                else:
+                    pending.append((existing, slot))
+
+    def part(self, slot: Slot, *label: object) -> Optional[Slot]:
+        return self.parts[self.find(slot)].get(tuple(label))
+
+
+@dataclass
+class Solution:
+    flow: ModuleFlow
+    classes: Classes
+    states: set = field(default_factory=set)  # roots of classes that hold a state
+    containers: set = field(default_factory=set)  # roots of classes that are lists/dicts
+    holders: dict = field(default_factory=dict)  # root -> "GRU" | "GRUCell"
+    modules: set = field(default_factory=set)  # roots holding some torch.nn module (heads)
+    constructors: list = field(default_factory=list)  # [(VCtor, kind)] recurrent constructors
+    lstm_constructors: list = field(default_factory=list)
+    recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
+    split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
+    split_returns: set = field(default_factory=set)  # (function key, position)
+
+    def is_state(self, slot: Slot) -> bool:
+        return self.classes.find(slot) in self.states
+
+    def value_is_state(self, value: Value) -> bool:
+        """Does this value carry a state (a state slot, or a keep-derivation of one)?"""
+        value = resolved(value)
+        if isinstance(value, VSlot):
+            return self.is_state(value.slot)
+        if isinstance(value, VDerived):
+            return value.kind != "read" and self.value_is_state(value.base)
+        if isinstance(value, VCat):
+            return self.elements_are_state(value.container)
+        if isinstance(value, VCallOf):
+            return self.recurrent_calls.get(id(value)) == "GRUCell"
+        return False
+
+    def elements_are_state(self, container: Value) -> bool:
+        container = resolved(container)
+        if isinstance(container, VSlot):
+            part = self.classes.part(container.slot, "elem")
+            return part is not None and self.is_state(part)
+        if isinstance(container, VContainer):
+            return any(self.value_is_state(item) for _, item in container.items)
+        return False
+
+    def is_container(self, slot: Slot) -> bool:
+        return self.classes.find(slot) in self.containers
+
+    def def_name(self, slot: Slot):
+        if slot[0] != "def":
+            return None
+        definition = self.flow.defs.get(slot[1])
+        if definition is None or definition.function is None:
+            return None
+        return (definition.function.key, definition.name)
+
+    def is_split(self, slot: Slot) -> bool:
+        key = self.def_name(slot)
+        return key is not None and key in self.split_names
+
+
+def resolved(value: Value) -> Value:
+    while isinstance(value, (VIndex, VArith)) and value.resolved is not None:
+        value = value.resolved
+    return value
+
+
+def chain_kind(value: Value) -> str:
+    """The strongest derivation between a value and its leaf: keep < shape < read."""
+    kind = "keep"
+    value = resolved(value)
+    while isinstance(value, VDerived):
+        if value.kind == "read":
+            return "read"
+        if value.kind == "shape":
+            kind = "shape"
+        value = resolved(value.base)
+    return kind
+
+
+def solve(flow: ModuleFlow) -> Solution:
+    classes = Classes()
+    solution = Solution(flow, classes)
+    relations = []  # (target slot, value) that the fixpoint decides
+
+    def link(target: Slot, value: Value) -> None:
+        value = resolved(value)
+        if isinstance(value, VSlot):
+            classes.union(target, value.slot)
+        elif isinstance(value, VChoice):
+            for option in value.options:
+                link(target, option)
+        elif isinstance(value, VTuple):
+            for position, item in enumerate(value.items):
+                link(child(target, "pos", position), item)
+        elif isinstance(value, VContainer):
+            marked.append(target)
+            for label, item in value.items:
+                link(child(target, *label), item)
+        elif isinstance(value, VCtor):
+            constructors.append((target, value))
+        elif isinstance(value, VCallOf):
+            classes.union(target, value.result)
+            relations.append((target, value))
+        else:
+            relations.append((target, value))
+
+    marked: list = list(flow.containers)
+    constructors: list = []
+    for binding in flow.bindings:
+        classes.add(binding.target)
+        link(binding.target, binding.value)
+    for slot in marked:
+        solution.containers.add(classes.find(slot))
+
+    # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor.
+    for index in flow.indexes:
+        base = resolved(index.base)
+        if isinstance(base, VSlot) and classes.find(base.slot) in solution.containers:
+            index.resolved = VSlot(child(base.slot, "elem"), index.node)
+        elif isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, "pos", index.position):
+            index.resolved = VSlot(child(base.slot, "pos", index.position), index.node)
+        else:
+            index.resolved = VDerived(index.base, index.node, "shape")
+    for target, value in list(relations):
+        if isinstance(value, VIndex) and isinstance(value.resolved, VSlot):
+            classes.union(target, value.resolved.slot)
+    solution.containers = {classes.find(slot) for slot in marked}
+
+    for target, ctor in constructors:
+        root = classes.find(target)
+        if ctor.qualname in RECURRENT:
+            solution.holders[root] = RECURRENT[ctor.qualname]
+            solution.constructors.append((ctor, RECURRENT[ctor.qualname]))
+        elif ctor.qualname in ALREADY_LSTM:
+            solution.lstm_constructors.append(ctor)
+        else:
+            solution.modules.add(root)
+    for call in flow.calls:
+        func = resolved(call.func)
+        if isinstance(func, VSlot):
+            kind = solution.holders.get(classes.find(func.slot))
+            if kind is not None:
+                solution.recurrent_calls[id(call)] = kind
+
+    def mark(slot: Slot) -> bool:
+        root = classes.find(slot)
+        if root in solution.states:
+            return False
+        solution.states.add(root)
+        return True
+
+    def mark_value(value: Value) -> bool:
+        leaf = leaf_of(value)
+        if isinstance(leaf, VSlot) and chain_kind(value) != "read":
+            return mark(leaf.slot)
+        if isinstance(leaf, VCat):
+            container = resolved(leaf.container)
+            if isinstance(container, VSlot):
+                return mark(child(container.slot, "elem"))
+        return False
+
+    for call in flow.calls:
+        kind = solution.recurrent_calls.get(id(call))
+        if kind is None:
+            continue
+        mark(call.result if kind == "GRUCell" else child(call.result, "pos", 1))
+        hidden = recurrent_hidden_argument(call)
+        if hidden is not None:
+            mark_value(hidden)
+
+    changed = True
+    while changed:
+        changed = False
+        for arith in flow.arithmetic:
+            if arith.resolved is None:
+                left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)
+                if left != right:
+                    arith.resolved = VDerived(arith.left if left else arith.right, arith.node, "keep")
+                    changed = True
+        for target, value in relations:
+            value = resolved(value)
+            target_state = solution.is_state(target)
+            if isinstance(value, VCallOf):
+                continue
+            leaf = leaf_of(value)
+            kind = chain_kind(value)
+            if kind == "read":
+                continue
+            if isinstance(leaf, VSlot):
+                if target_state:
+                    changed |= mark(leaf.slot)
+                elif kind == "keep" and solution.is_state(leaf.slot):
+                    changed |= mark(target)
+            elif isinstance(leaf, VCat):
+                if target_state:
+                    changed |= mark_value(leaf)
+                elif solution.elements_are_state(leaf.container):
+                    changed |= mark(target)
+    _choose_split(solution)
+    return solution
+
+
+def recurrent_hidden_argument(call: VCallOf) -> Optional[Value]:
+    positional = [value for keyword, value, _ in call.args if keyword is None]
+    for keyword, value, _ in call.args:
+        if keyword in ("hx", "h_0", "hidden"):
+            return value
+    return positional[1] if len(positional) > 1 else None
+
+
+def _choose_split(solution: Solution) -> None:
+    """Local names that hold a batched state (or a GRUCell's h) become split; returns follow."""
+    flow = solution.flow
+    params = {
+        (d.function.key, d.name) for d in flow.defs.values() if d.is_param and d.function is not None
+    }
+    changed = True
+    while changed:
+        changed = False
+        for binding in flow.bindings:
+            key = solution.def_name(binding.target)
+            if key is None or key in solution.split_names or key in params:
+                continue
+            if not solution.is_state(binding.target):
+                continue
+            origin = _split_origin(solution, binding.value)
+            if origin is not None:
+                solution.split_names[key] = origin
+                changed = True
+        for info, _, value in flow.returns:
+            positions = value.items if isinstance(value, VTuple) else [value]
+            for position, item in enumerate(positions):
+                item = resolved(item)
+                if (info.key, position) in solution.split_returns or not isinstance(item, VSlot):
+                    continue
+                if solution.is_split(item.slot) and solution.split_names[solution.def_name(item.slot)] == "batch":
+                    others = [
+                        resolved(v.items[position] if isinstance(v, VTuple) else v)
+                        for i, _, v in flow.returns
+                        if i is info
+                    ]
+                    if all(isinstance(o, VSlot) and solution.is_split(o.slot) for o in others):
+                        solution.split_returns.add((info.key, position))
+                        changed = True
+
+
+def _split_origin(solution: Solution, value: Value) -> Optional[str]:
+    value = resolved(value)
+    if isinstance(value, VCallOf) and solution.recurrent_calls.get(id(value)) == "GRUCell":
+        return "cell"
+    leaf = leaf_of(value)
+    if isinstance(leaf, VCat) and solution.elements_are_state(leaf.container):
+        return "batch"
+    if isinstance(leaf, VSlot):
+        key = solution.def_name(leaf.slot)
+        if key is not None and key in solution.split_names:
+            return solution.split_names[key]
+        slot = leaf.slot
+        if slot[0] == "child" and slot[2][0] == "pos" and slot[1][0] == "ret":
+            if (slot[1][1], slot[2][1]) in solution.split_returns:
+                return "batch"
+    return None
