@@ -31,11 +31,26 @@ def parse(source: str) -> cst.Module:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        return _raise(SourceError(error.raw_line, error.raw_column + 1, f"cannot parse: {error.message}"))
+        failure = SourceError(error.raw_line, error.raw_column + 1, f"cannot parse: {error.message}")
+    # Python's own message places the error where people expect it; LibCST's is the fallback.
+    try:
+        compile(source, "<source>", "exec", dont_inherit=True)
+    except SyntaxError as error:
+        failure = SourceError(error.lineno or 1, error.offset or 1, f"cannot parse: {error.msg}")
+    except ValueError:
+        pass
+    raise failure
 
 
-def _raise(error: Exception):
-    raise error
+def local_gru_classes(flow) -> list:
+    """Calls of something named GRU/GRUCell that is not torch.nn's: said, and left alone."""
+    found = []
+    for node, names in flow.qualified.items():
+        if isinstance(node, cst.Call) and isinstance(node.func, (cst.Name, cst.Attribute)):
+            called = node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value
+            if called in ("GRU", "GRUCell") and not any(n.startswith("torch.") for n in names):
+                found.append(node)
+    return found
 
 
 def migrate_source(source: str, options: Options = Options()) -> Migration:
@@ -49,6 +64,9 @@ def migrate_source(source: str, options: Options = Options()) -> Migration:
         if not solution.constructors:
             findings.append(Finding(1, 1, "G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
             break
+    for node in local_gru_classes(flow):
+        position = wrapper.resolve(meta.PositionProvider)[node].start
+        findings.append(Finding(position.line, position.column + 1, "G2L201", "`GRU` here is not torch.nn.GRU; left alone"))
     steps = [StepRecord(step, tuple(sorted(planned.steps[step]))) for step in STEPS if step in planned.steps]
     if not solution.constructors:
         return Migration(source, False, steps=[], findings=findings)

@@ -255,7 +255,10 @@ class Planner:
     def cannot_follow(self, binding: Binding, value: Value) -> None:
         node = getattr(value, "node", None) or binding.target_node or binding.statement
         what = self.code(binding.target_node) if binding.target_node is not None else "a hidden state"
-        self.find("G2L102", node, f"`{what}` holds the hidden state, but here it receives `{self.code(node)}`, which is not one")
+        if isinstance(node, cst.Call):
+            self.find("G2L101", node, f"`{what}` holds the hidden state, which comes from `{self.code(node)}`; the engine cannot follow that call")
+        else:
+            self.find("G2L102", node, f"`{what}` holds the hidden state, but here it receives `{self.code(node)}`, which is not one")
 
     def landing_step(self, binding: Binding, leaf: Value) -> str:
         if isinstance(leaf, VCreate):
@@ -387,6 +390,8 @@ class Planner:
                 return
             if isinstance(leaf, (VSlot, VCreate)):
                 self.pair_expression(value, "call")
+            elif isinstance(leaf, VCat):
+                self.find("G2L100", value.node, f"`{self.code(value.node)}` batches stored hidden states inside the call; assign it to a local name first")
             return
         func = resolved(call.func)
         heads = isinstance(func, VSlot) and self.solution.classes.find(func.slot) in self.solution.modules
