@@ -49,7 +49,9 @@ CREATE_LIKE_FUNCTIONS = {
     f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
 }
 CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full"}
-CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate"}
+CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
+# Functions whose result is their first argument, converted (between numpy and torch).
+KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.asarray", "numpy.array", "numpy.copy"}
 # Methods whose result is the same state (on each half).
 KEEP_METHODS = {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
@@ -610,6 +612,11 @@ class Collector:
             for arg in args[1:]:
                 self.consume(self.expr(arg.value, "read"), "read", arg.value)
             return VCat(container, node, args[0].value)
+        if qualified & KEEP_FUNCTIONS and args:
+            base = self.expr(args[0].value, "bind")
+            for arg in args[1:]:
+                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+            return VDerived(base, node, "keep")
         if isinstance(func, cst.Attribute) and not (self._qualified(func) and not _is_local_chain(func, self)):
             method = func.attr.value
             base = self.expr(func.value, "method")
@@ -623,6 +630,9 @@ class Collector:
                     self.consume(self.expr(arg.value, "read"), "read", arg.value)
                 kind = "keep" if method in KEEP_METHODS else "shape" if method in SHAPE_METHODS else "read"
                 return VDerived(base, node, kind)
+            callee = self._method_target(func)
+            if callee is not None:
+                return self._call_function(callee, node)
             if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
                 self.flow.containers.add(base.slot)
                 value = self.expr(args[0].value, "bind")
@@ -643,9 +653,6 @@ class Collector:
                 else:
                     self.consume(value, "other", args[0].value, "copied in place into something unknown")
                 return VOpaque(node, "copy_")
-            callee = self._method_target(func)
-            if callee is not None:
-                return self._call_function(callee, node)
             # A call of an attribute value: a module (`self.gru(x, h)`), a stored callable, …
             func_value = self._attribute_slot(func, base)
             if func_value is not None:
@@ -689,13 +696,18 @@ class Collector:
 
     def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
         info = self.function
+        name = func.attr.value
         if (
             info is not None
             and info.self_name is not None
             and isinstance(func.value, cst.Name)
             and func.value.value == info.self_name
         ):
-            return self.flow.functions.get((info.class_name, func.attr.value))
+            return self.flow.functions.get((info.class_name, name))
+        # `storage.insert(...)`: the only class of this module with that method owns the call.
+        owners = [key for key in self.flow.functions if key[0] is not None and key[1] == name]
+        if len(owners) == 1 and not name.startswith("__"):
+            return self.flow.functions[owners[0]]
         return None
 
     def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:

@@ -53,6 +53,10 @@ def local_gru_classes(flow) -> list:
     return found
 
 
+def planned_form(solution, options: Options) -> str:
+    return solution.form if options.state == "auto" else options.state
+
+
 def migrate_source(source: str, options: Options = Options()) -> Migration:
     """Return the migrated source and what each step did. Never raises but SourceError."""
     wrapper = meta.MetadataWrapper(parse(source))
@@ -75,7 +79,7 @@ def migrate_source(source: str, options: Options = Options()) -> Migration:
         False,
         steps=steps,
         findings=sorted(findings, key=lambda f: (f.line, f.column, f.code)),
-        state_form="tuple",
+        state_form=planned_form(solution, options),
         sites_found=len(planned.sites),
     )
     if migration.blocked and not options.allow_partial:

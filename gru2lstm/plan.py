@@ -45,6 +45,7 @@ class Planner:
         self.handled: set = set()  # ids of value nodes a rule already rewrote
         self.tuple_name = _tuple_spelling(self.module)
         self.partners: dict = {}
+        self.form = solution.form if options.state == "auto" else options.state
 
     # ----------------------------------------------------------------- bookkeeping
     def line(self, node: cst.CSTNode) -> int:
@@ -83,6 +84,8 @@ class Planner:
         if not self.solution.constructors:
             return self.result
         self.rename_modules()
+        if self.form == "packed":
+            return self.run_packed()
         self.check_partners()
         for binding in self.flow.bindings:
             self.binding(binding)
@@ -465,7 +468,10 @@ class Planner:
         if value is leaf and not isinstance(value, VSlot):
             return
         self.handled.add(id(leaf.node))
-        self.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
+        if self.form == "packed":
+            self.edit_expression(leaf.node, lambda updated, mapping: index(_method(updated, "chunk", "2, dim=-1"), 0))
+        else:
+            self.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
         self.step("features", leaf.node)
 
     def consumption(self, value: Value, context: str, node: cst.CSTNode, why: str) -> None:
@@ -570,6 +576,72 @@ class Planner:
                     self.step("annotations", small)
                     return
 
+    # ----------------------------------------------------------------- packed form
+    def run_packed(self) -> Planned:
+        """Storage, masks and time indexing stay; allocations double their last size; the
+        recurrent call unpacks (h, c) right before the LSTM and packs it right after."""
+        self.torch_name = _torch_name(self.module)
+        for binding in self.flow.bindings:
+            if self.solution.is_state(binding.target):
+                self.result.sites.add(self.line(binding.statement) if binding.statement is not None else 0)
+                self.double_creation(binding.value)
+            else:
+                self.feature_read(resolved(binding.value))
+        for call in self.flow.calls:
+            self.packed_call(call)
+        for consumption in self.flow.consumptions:
+            self.consumption(consumption.value, consumption.context, consumption.node, consumption.why)
+        self.docstrings()
+        return self.result
+
+    def double_creation(self, value: Value) -> None:
+        for option in _options(resolved(value)):
+            leaf = leaf_of(option)
+            if not isinstance(leaf, VCreate) or id(leaf.node) in self.handled:
+                continue
+            self.handled.add(id(leaf.node))
+            size = _last_size(leaf.node)
+            if size is None:
+                self.find("G2L100", leaf.node, f"`{self.code(leaf.node)}`: the engine cannot find the hidden size to double")
+                continue
+            self.edit_expression(size, lambda updated, mapping: _twice(updated))
+            self.step("creation", leaf.node)
+
+    def packed_call(self, call: VCallOf) -> None:
+        kind = self.solution.recurrent_calls.get(id(call))
+        if kind is None:
+            self.call(call)
+            return
+        self.result.sites.add(self.line(call.node))
+        self.step("call", call.node)
+        hidden = recurrent_hidden_argument(call)
+        if hidden is not None:
+            self.double_creation(hidden)
+            hidden_node = resolved(hidden).node
+            self.edit_expression(hidden_node, lambda updated, mapping: _method(updated, "chunk", "2, dim=-1"))
+        if self.torch_name is None:
+            self.find("G2L100", call.node, "the packed form needs `import torch` in this file to pack (h, c) after the call")
+            return
+        torch_name = self.torch_name
+        if kind == "GRUCell":
+            self.edit_expression(call.node, lambda updated, mapping: cst.parse_expression(
+                f"{torch_name}.cat({self.module.code_for_node(updated)}, dim=-1)"))
+            return
+        for unpacking in self.flow.unpackings:
+            if unpacking.value is call and len(unpacking.elements) > 1:
+                target = unpacking.elements[1][1]
+                statement = unpacking.statement
+                if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+                    self.find("G2L100", call.node, "the recurrent call's state must be unpacked in a statement of its own")
+                    return
+
+                def repack(updated_statement, mapping, target=target):
+                    name = self.module.code_for_node(mapping(target))
+                    return cst.parse_statement(f"{name} = {torch_name}.cat({name}, dim=-1)")
+
+                self.plan.after.setdefault(statement, []).append(repack)
+                return
+
     # ----------------------------------------------------------------- prose
     def docstrings(self) -> None:
         scopes = [self.module] + [n for n in _walk(self.module) if isinstance(n, (cst.ClassDef, cst.FunctionDef))]
@@ -612,6 +684,57 @@ def _lstm(text: str) -> str:
     from gru2lstm.names import lstm_prose
 
     return lstm_prose(text)
+
+
+def _options(value: Value) -> list:
+    from gru2lstm.values import VChoice
+
+    if isinstance(value, VChoice):
+        return [o for option in value.options for o in _options(resolved(option))]
+    return [value]
+
+
+def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
+    """The expression of the last dimension in a creation call (`torch.zeros(T, N, H)` -> `H`)."""
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    sized = [a.value for a in node.args if a.keyword is not None and a.keyword.value in ("size", "shape")]
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value.endswith("_like"):
+        return None
+    candidates = sized or positional
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "full" and not sized:
+        candidates = positional[:1]
+    if not candidates:
+        return None
+    first = candidates[0]
+    if isinstance(first, (cst.Tuple, cst.List)) and first.elements:
+        return first.elements[-1].value
+    if len(candidates) == 1 and not isinstance(first, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
+        return None
+    return candidates[-1] if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "full") else None
+
+
+def _twice(node: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, (cst.Multiply, cst.Power)):
+        node = _paren(node)
+    return cst.BinaryOperation(cst.Integer("2"), cst.Multiply(), node)
+
+
+def _method(node: cst.BaseExpression, name: str, arguments: str) -> cst.BaseExpression:
+    if not isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not node.lpar:
+        node = _paren(node)
+    call = cst.parse_expression(f"_.{name}({arguments})")
+    return call.with_changes(func=call.func.with_changes(value=node))
+
+
+def _torch_name(module: cst.Module) -> Optional[str]:
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if cst.Module([]).code_for_node(alias.name) == "torch":
+                            return alias.asname.name.value if alias.asname is not None else "torch"
+    return None
 
 
 def _paren(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -103,6 +103,7 @@ class Solution:
     recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
+    form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
 
     def is_state(self, slot: Slot) -> bool:
         return self.classes.find(slot) in self.states
@@ -183,6 +184,9 @@ def solve(flow: ModuleFlow) -> Solution:
             marked.append(target)
             for label, item in value.items:
                 link(child(target, *label), item)
+        elif isinstance(value, VArith) and (isinstance(value.left, VContainer) or isinstance(value.right, VContainer)):
+            marked.append(target)  # `[None] * n`: a list
+            link(target, value.left if isinstance(value.left, VContainer) else value.right)
         elif isinstance(value, VCtor):
             constructors.append((target, value))
         elif isinstance(value, VCallOf):
@@ -255,9 +259,17 @@ def solve(flow: ModuleFlow) -> Solution:
         if hidden is not None:
             mark_value(hidden)
 
+    moved = _moved_classes(solution)
     changed = True
     while changed:
         changed = False
+        # A slice of a preallocated state tensor is a state, and so is the tensor.
+        for root, parts in list(classes.parts.items()):
+            element = parts.get(("elem",))
+            if element is None or root in solution.containers or classes.find(root) != root:
+                continue
+            if (root in solution.states) != solution.is_state(element):
+                changed |= mark(root) | mark(element)
         for arith in flow.arithmetic:
             if arith.resolved is None:
                 left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)
@@ -276,7 +288,9 @@ def solve(flow: ModuleFlow) -> Solution:
             if isinstance(leaf, VSlot):
                 if target_state:
                     changed |= mark(leaf.slot)
-                elif kind == "keep" and solution.is_state(leaf.slot):
+                elif solution.is_state(leaf.slot) and (kind == "keep" or classes.find(target) in moved):
+                    # A reshaped state that is moved on (returned, stored, passed) stays a state;
+                    # one that is only read is features.
                     changed |= mark(target)
             elif isinstance(leaf, VCat):
                 if target_state:
@@ -284,7 +298,36 @@ def solve(flow: ModuleFlow) -> Solution:
                 elif solution.elements_are_state(leaf.container):
                     changed |= mark(target)
     _choose_split(solution)
+    solution.form = "packed" if _stores_in_tensors(solution) else "tuple"
     return solution
+
+
+def _stores_in_tensors(solution: Solution) -> bool:
+    """Is a state written by index into something that is not a list or dict (a preallocated tensor)?"""
+    for binding in solution.flow.bindings:
+        target = binding.target
+        if target[0] == "child" and target[2] == ("elem",) and not solution.is_container(target[1]):
+            if solution.is_state(target) or solution.is_state(target[1]):
+                return True
+    return False
+
+
+def _moved_classes(solution: Solution) -> set:
+    """Classes whose values are moved on somewhere (returned, stored, passed), not just read."""
+    moved = set()
+    for binding in solution.flow.bindings:
+        target = binding.target
+        if binding.kind in ("return", "append", "store", "arg", "field") or target[0] in ("attr", "child"):
+            pending = [binding.value]
+            while pending:
+                value = resolved(pending.pop())
+                if isinstance(value, VSlot):
+                    moved.add(solution.classes.find(value.slot))
+                elif isinstance(value, VTuple):
+                    pending.extend(value.items)
+                elif isinstance(value, VChoice):
+                    pending.extend(value.options)
+    return moved
 
 
 def recurrent_hidden_argument(call: VCallOf) -> Optional[Value]:
