@@ -161,6 +161,7 @@ class Collector:
         self.env: dict = {}  # local name -> frozenset of def ids
         self.statement: Optional[cst.CSTNode] = None
         self.attribute_owners: dict = {}  # attribute name -> set of classes that set it
+        self.instance_class: dict = {}  # slot -> name of the class of this module it holds
 
     # ----------------------------------------------------------------- index
     def index(self) -> None:
@@ -183,6 +184,17 @@ class Collector:
             if info.self_name is None:
                 continue
             for node in _walk(info.node.body):
+                if isinstance(node, cst.Assign) and len(node.targets) == 1:
+                    target, value = node.targets[0].target, node.value
+                    if (
+                        isinstance(target, cst.Attribute)
+                        and isinstance(target.value, cst.Name)
+                        and target.value.value == info.self_name
+                        and isinstance(value, cst.Call)
+                        and isinstance(value.func, cst.Name)
+                        and value.func.value in self.flow.classes
+                    ):
+                        self.instance_class[("attr", info.class_name, target.attr.value)] = value.func.value
                 if (
                     isinstance(node, cst.Attribute)
                     and isinstance(node.value, cst.Name)
@@ -748,6 +760,11 @@ class Collector:
             self._bind(("attr", class_name, name), value, "field", arg, arg.value)
 
     def _call_value(self, func: VSlot, node: cst.Call) -> Value:
+        # Calling an instance of a module class of this file runs its forward().
+        owner = self.instance_class.get(func.slot)
+        forward = self.flow.functions.get((owner, "forward")) or self.flow.functions.get((owner, "__call__"))
+        if forward is not None:
+            return self._call_function(forward, node)
         args = []
         for arg in node.args:
             value = self.expr(arg.value, "bind")

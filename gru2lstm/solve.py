@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Optional
 
+import libcst as cst
+
 from gru2lstm.flow import ModuleFlow
 from gru2lstm.values import (
     Slot,
@@ -257,6 +259,7 @@ def solve(flow: ModuleFlow) -> Solution:
         mark(call.result if kind == "GRUCell" else child(call.result, "pos", 1))
         hidden = recurrent_hidden_argument(call)
         if hidden is not None:
+            _settle_mask(hidden, _state_result_name(flow, call, kind))
             mark_value(hidden)
 
     moved = _moved_classes(solution)
@@ -310,6 +313,55 @@ def _stores_in_tensors(solution: Solution) -> bool:
             if solution.is_state(target) or solution.is_state(target[1]):
                 return True
     return False
+
+
+MASK_WORDS = ("mask", "done", "reset", "terminal", "not_done", "nonterminal")
+
+
+def _state_result_name(flow: ModuleFlow, call: VCallOf, kind: str) -> Optional[str]:
+    """The name the call's new state is assigned to (`hxs` in `x, hxs = self.gru(x, hxs * m)`)."""
+    for unpacking in flow.unpackings:
+        if unpacking.value is call and kind == "GRU" and len(unpacking.elements) > 1:
+            node = unpacking.elements[1][1]
+            return node.attr.value if hasattr(node, "attr") else getattr(node, "value", None)
+    return None
+
+
+def _settle_mask(value: Value, state_name: Optional[str]) -> None:
+    """In the hidden argument `hxs * masks`, which operand is the state? The one named like the
+    call's result, else the one not named like a mask; otherwise it stays undecided (a finding)."""
+    value = resolved(value)
+    while isinstance(value, VDerived):
+        value = resolved(value.base)
+    if not isinstance(value, VArith) or value.resolved is not None:
+        return
+    sides = [value.left, value.right]
+    names = [_leaf_name(side) for side in sides]
+    chosen = None
+    if state_name is not None and names.count(state_name) == 1:
+        chosen = sides[names.index(state_name)]
+    else:
+        maskish = [n is not None and any(w in n.lower() for w in MASK_WORDS) for n in names]
+        if maskish.count(True) == 1 and all(n is not None for n in names):
+            chosen = sides[maskish.index(False)]
+    if chosen is not None:
+        value.resolved = VDerived(chosen, value.node, "keep")
+        _settle_mask(chosen, state_name)
+
+
+def _leaf_name(value: Value) -> Optional[str]:
+    leaf = leaf_of(value)
+    node = getattr(leaf, "node", None)
+    if node is None:
+        return None
+    while not isinstance(node, (cst.Name, cst.Attribute)):
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        else:
+            return None
+    return node.attr.value if isinstance(node, cst.Attribute) else node.value
 
 
 def _moved_classes(solution: Solution) -> set:
