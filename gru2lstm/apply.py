@@ -24,6 +24,8 @@ class Plan:
     before: dict = field(default_factory=dict)  # original SimpleStatementLine -> [code]
     after: dict = field(default_factory=dict)  # original SimpleStatementLine -> [Edit] returning lines
     renames: dict = field(default_factory=dict)  # original Name node -> new value
+    manual: dict = field(default_factory=dict)  # original SimpleStatementLine -> [finding codes]
+    mark_manual: bool = False  # write `# gru2lstm: manual` on those lines (--allow-partial)
     prose_scopes: set = field(default_factory=set)  # ids of module/class/function nodes touched
     docstrings: set = field(default_factory=set)  # ids of docstring SimpleString nodes
 
@@ -84,6 +86,8 @@ class Applier(cst.CSTTransformer):
             lines.append(updated)
         for edit in plan.after.get(original, []):
             lines.append(edit(updated, self.updated))
+        if plan.mark_manual and original in plan.manual:
+            lines[-1] = _manual_comment(lines[-1], plan.manual[original])
         if len(lines) == 1:
             return lines[0]
         # Comments above the statement stay above the first line of its replacement.
@@ -92,6 +96,16 @@ class Applier(cst.CSTTransformer):
         if lines[0] is not updated and plan.before.get(original):
             rest = [r if r is not updated else updated.with_changes(leading_lines=()) for r in rest]
         return cst.FlattenSentinel([first, *rest])
+
+
+def _manual_comment(line: cst.SimpleStatementLine, codes: list) -> cst.SimpleStatementLine:
+    text = f"# gru2lstm: manual ({', '.join(sorted(set(codes)))})"
+    trailing = line.trailing_whitespace
+    if trailing.comment is not None:
+        text = f"{trailing.comment.value}  {text}"
+    return line.with_changes(
+        trailing_whitespace=trailing.with_changes(whitespace=cst.SimpleWhitespace("  "), comment=cst.Comment(text))
+    )
 
 
 def apply_plan(module: cst.Module, plan: Plan) -> cst.Module:

@@ -84,6 +84,7 @@ def migrate_source(source: str, options: Options = Options()) -> Migration:
     )
     if migration.blocked and not options.allow_partial:
         return migration
+    planned.plan.mark_manual = options.allow_partial
     new_source = apply_plan(wrapper.module, planned.plan).code
     migration.source = new_source
     migration.changed = new_source != source

@@ -67,7 +67,18 @@ class Planner:
 
     def find(self, code: str, node: Optional[cst.CSTNode], message: str) -> None:
         line, column = (self.line(node), self.column(node) + 1) if node is not None else (1, 1)
-        self.result.findings.append(Finding(line, column, code, message))
+        finding = Finding(line, column, code, message)
+        self.result.findings.append(finding)
+        if finding.blocks_write and node is not None:
+            self.mark_manual(node, code)
+
+    def mark_manual(self, node: cst.CSTNode, code: str) -> None:
+        """With --allow-partial, the statement a finding sits in says so in a comment."""
+        current = node
+        while current is not None and not isinstance(current, cst.SimpleStatementLine):
+            current = self.parents.get(current)
+        if current is not None:
+            self.plan.manual.setdefault(current, []).append(code)
 
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node).strip()

@@ -192,6 +192,7 @@ def test_allow_partial_writes_the_safe_part():
     code, _ = FINDINGS["unknown function"]
     migration = migrate_source(HEADER + textwrap.dedent(code), Options(allow_partial=True))
     assert "nn.LSTM(8, 16)" in migration.source
+    assert "        save_somewhere(h)  # gru2lstm: manual (G2L101)\n" in migration.source
 
 
 def test_file_without_gru_is_unchanged():
