@@ -282,7 +282,7 @@ class Planner:
             return "storage"
         if target[0] == "attr":
             return "pending"
-        return "call" if binding.kind == "arg" else "pending"
+        return "halfwise"
 
     def is_whole_value(self, binding: Binding, value: Value) -> bool:
         statement = binding.statement

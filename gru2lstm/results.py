@@ -19,6 +19,7 @@ STEPS: dict[str, str] = {
     "reset": "8. reset semantics (kept)",
     "init": "9. weight-init isinstance branch",
     "pending": "pending-state storage",
+    "halfwise": "per-tensor ops on both halves (detach, masks, ...)",
     "features": "only h feeds the heads",
     "annotations": "type annotations",
     "docs": "docstrings and comments",
