@@ -38,10 +38,18 @@ def lstm_name(name: str) -> Optional[str]:
     return "_".join(words) if replaced else None
 
 
-_PROSE = re.compile(r"\b(GRUCell|GRUs?|grucell|gru)\b")
+_PROSE = re.compile(r"\b(?:(a|A) )?(GRUCell|GRUs?|grucell|gru)\b")
 _PROSE_REPLACEMENTS = {"GRUCell": "LSTMCell", "GRU": "LSTM", "GRUs": "LSTMs", "grucell": "lstmcell", "gru": "lstm"}
 
 
 def lstm_prose(text: str) -> str:
-    """GRU words in a comment or docstring, as the LSTM version says them."""
-    return _PROSE.sub(lambda m: _PROSE_REPLACEMENTS[m.group(1)], text)
+    """GRU words in a comment or docstring, as the LSTM version says them ("a GRU" -> "an LSTM")."""
+
+    def replace(match: re.Match) -> str:
+        word = _PROSE_REPLACEMENTS[match.group(2)]
+        article = match.group(1)
+        if article is None:
+            return word
+        return f"{article}n {word}" if word[0] in "LlA" else f"{article} {word}"
+
+    return _PROSE.sub(replace, text)

@@ -436,10 +436,7 @@ class Planner:
             target = mapping(element_value)
             for position, element in enumerate(elements):
                 if element.value is target:
-                    comma = element.comma if element.comma is not cst.MaybeSentinel.DEFAULT else cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))
-                    inserted = element.with_changes(value=new, comma=comma if position < len(elements) - 1 else element.comma)
-                    elements[position] = element.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                    elements.insert(position + 1, inserted)
+                    elements[position : position + 1] = _twin_items(element, element.with_changes(value=new))
                     break
             return updated.with_changes(elements=elements)
 
@@ -542,9 +539,7 @@ class Planner:
             target = mapping(element)
             for position, item in enumerate(elements):
                 if item is target:
-                    copy = item.with_changes(comma=item.comma if position < len(elements) - 1 else cst.MaybeSentinel.DEFAULT)
-                    elements[position] = item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
-                    elements.insert(position + 1, copy)
+                    elements[position : position + 1] = _twin_items(item, item)
                     break
             return updated.with_changes(slice=elements)
 
@@ -695,6 +690,13 @@ def _lstm(text: str) -> str:
     from gru2lstm.names import lstm_prose
 
     return lstm_prose(text)
+
+
+def _twin_items(item, twin) -> list:
+    """An element and its twin after it, laid out as the sequence lays out its elements."""
+    if isinstance(item.comma, cst.Comma):
+        return [item, twin]  # the same comma (and line break) after each
+    return [item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), twin]
 
 
 def _options(value: Value) -> list:

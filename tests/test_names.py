@@ -32,3 +32,4 @@ def test_lstm_name(name, new):
 def test_lstm_prose_changes_words_only():
     assert lstm_prose("# GRU hidden state for the gru (GRUCell, GRUs)") == "# LSTM hidden state for the lstm (LSTMCell, LSTMs)"
     assert lstm_prose("# _forward_gru and GRU_SIZE stay") == "# _forward_gru and GRU_SIZE stay"
+    assert lstm_prose("A GRU core, not a gru") == "An LSTM core, not an lstm"
