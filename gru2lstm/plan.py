@@ -517,6 +517,10 @@ class Planner:
                 self.return_annotation(slot, expression)
             elif self.solution.is_state(slot) and not self.solution.is_split(slot):
                 self.pair_annotation(expression)
+            else:
+                element = self.solution.classes.part(slot, "elem")
+                if element is not None and self.solution.is_state(element):
+                    self.element_annotation(expression)
 
     def return_annotation(self, slot, expression: cst.BaseExpression) -> None:
         if self.solution.is_state(slot):
@@ -545,6 +549,15 @@ class Planner:
 
         self.edit_expression(expression, edit)
         self.step("annotations", element)
+
+    def element_annotation(self, expression: cst.BaseExpression) -> None:
+        """`list[Tensor]` of stored states -> `list[tuple[Tensor, Tensor]]` (dicts: their values)."""
+        inner = _optional_inner(expression)
+        expression = inner if inner is not None else expression
+        if isinstance(expression, cst.Subscript) and expression.slice:
+            last = expression.slice[-1].slice
+            if isinstance(last, cst.Index):
+                self.pair_annotation(last.value)
 
     def pair_annotation(self, expression: cst.BaseExpression) -> None:
         inner = _optional_inner(expression)

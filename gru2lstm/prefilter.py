@@ -1,29 +1,84 @@
 """Cheap checks that skip files which cannot hold a torch.nn GRU, before LibCST is paid for.
 
-A byte search first (most files stop here); then, for files that mention GRU, a stdlib `ast`
-pass (about ten times cheaper than LibCST with metadata) that looks for the name in code, not
-only in comments or strings.
+1. A byte search: a file without the bytes ``GRU`` cannot construct or mention ``nn.GRU`` /
+   ``nn.GRUCell`` (most files stop here).
+2. For files that mention GRU, a stdlib ``ast`` pass (roughly ten times cheaper than a LibCST
+   parse, and far cheaper than LibCST's scope and qualified-name metadata) that resolves import
+   aliases and looks for a reference that can be torch's: ``torch.nn.GRU``, ``nn.GRU`` after
+   ``from torch import nn`` / ``import torch.nn as nn``, ``GRU`` after ``from torch.nn import
+   GRU [as X]`` or ``from torch.nn import *``, and so on. Mentions in comments and strings, and
+   classes of the file's own that happen to be called GRU, do not pass.
+
+The filter must never reject a file the engine would change, so it errs towards passing: any
+reference rooted in an import of ``torch`` that ends in ``GRU`` / ``GRUCell`` passes, whatever the
+middle of the path, and a file that ``ast`` cannot parse passes (so the engine can report where).
 """
 
 from __future__ import annotations
 
 import ast
+from typing import Optional
 
-NAMES = {"GRU", "GRUCell"}
+__all__ = ["NAMES", "may_hold_gru", "mentions_gru", "references_torch_gru"]
+
+NAMES = frozenset({"GRU", "GRUCell"})
+NEEDLE = b"GRU"
+
+
+def mentions_gru(data: bytes) -> bool:
+    """Step 1: the byte search."""
+    return NEEDLE in data
 
 
 def may_hold_gru(data: bytes) -> bool:
-    if b"GRU" not in data:
+    """True when the file may construct or reference torch.nn.GRU / GRUCell."""
+    if not mentions_gru(data):
         return False
     try:
         tree = ast.parse(data)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         return True  # let the engine say precisely what is wrong
+    return references_torch_gru(tree)
+
+
+def references_torch_gru(tree: ast.AST) -> bool:
+    """Step 2: does any name or attribute chain resolve, through imports, to torch.…GRU(Cell)?"""
+    aliases: dict[str, str] = {}  # local name -> dotted path it was imported as
+    star_from_torch = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if _is_torch(alias.name):
+                    if alias.asname:
+                        aliases[alias.asname] = alias.name
+                    else:  # `import torch.nn` binds `torch`
+                        root = alias.name.split(".")[0]
+                        aliases[root] = root
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and _is_torch(node.module):
+            for alias in node.names:
+                if alias.name == "*":
+                    star_from_torch = True
+                    continue
+                if alias.name in NAMES:
+                    return True  # `from torch.nn import GRU [as X]`: the import itself is a reference
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    if not aliases and not star_from_torch:
+        return False
     for node in ast.walk(tree):
         if isinstance(node, ast.Attribute) and node.attr in NAMES:
-            return True
-        if isinstance(node, ast.Name) and node.id in NAMES:
-            return True
-        if isinstance(node, ast.ImportFrom) and any(alias.name in NAMES for alias in node.names):
+            root = _root_name(node.value)
+            if root is not None and root in aliases:
+                return True
+        elif star_from_torch and isinstance(node, ast.Name) and node.id in NAMES:
             return True
     return False
+
+
+def _is_torch(module: str) -> bool:
+    return module == "torch" or module.startswith("torch.")
+
+
+def _root_name(node: ast.expr) -> Optional[str]:
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
