@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--check", action="store_true", help="write nothing; exit 1 if a file would change or needs a person")
     mode.add_argument("--diff", action="store_true", help="write nothing; print a unified diff on stdout")
     noise = rewrite.add_mutually_exclusive_group()
-    noise.add_argument("-q", "--quiet", action="store_true", help="print findings and errors only")
+    noise.add_argument("-q", "--quiet", action="store_true", help="no step tables and no totals: only what changed, findings and errors")
     noise.add_argument("-v", "--verbose", action="store_true", help="also list unchanged files and info findings")
     rewrite.add_argument("--format", choices=("text", "json"), default="text", help="json: one record per file on stdout")
     rewrite.add_argument("--allow-partial", action="store_true",

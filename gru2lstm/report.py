@@ -57,8 +57,7 @@ class Report:
                 self.out.write(result.diff)
             if result.status in ("changed", "needs_attention") and migration is not None and migration.changed:
                 verb = "rewrote" if result.written else "would rewrite"
-                if not self.quiet:
-                    print(f"{verb} {result.path}", file=self.err)
+                print(f"{verb} {result.path}", file=self.err)
             elif self.verbose and result.status == "unchanged":
                 print(f"{result.path} unchanged", file=self.err)
             if not self.quiet and migration is not None and (migration.changed or migration.blocked or self.verbose):
