@@ -13,7 +13,6 @@ WARNING = "warning"  # a person should look; the file is still written
 INFO = "info"  # said for the record; never blocks a write
 
 CODES: dict[str, tuple[str, str]] = {
-    "G2L001": (ERROR, "the file cannot be parsed"),
     "G2L100": (ERROR, "the hidden state is used in a way the engine does not understand"),
     "G2L101": (ERROR, "the hidden state is passed to a function the engine cannot follow"),
     "G2L102": (ERROR, "a name holds the hidden state and, elsewhere, something else"),
