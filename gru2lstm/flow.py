@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
-import libcst.metadata as meta
 
+from gru2lstm.qualnames import dotted, import_bindings, module_imports, qualify
 from gru2lstm.values import (
     Slot,
     VArith,
@@ -72,6 +72,7 @@ CONTAINER_FUNCTIONS = {
     "collections.OrderedDict", "list", "dict",
 }
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
+GRU_NAMES = {"GRU", "GRUCell"}
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
 
 
@@ -137,25 +138,17 @@ class ModuleFlow:
     containers: set = field(default_factory=set)  # slots known to be lists/dicts
     indexes: list = field(default_factory=list)  # [VIndex]
     arithmetic: list = field(default_factory=list)  # [VArith]
-    qualified: dict = field(default_factory=dict)  # node -> set of qualified names
+    references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     statement_of: dict = field(default_factory=dict)  # expression node -> enclosing statement
 
 
-def qualified_names(wrapper: meta.MetadataWrapper) -> dict:
-    """Qualified names of every Name/Attribute/Call node that has one."""
-    resolved = wrapper.resolve(meta.QualifiedNameProvider)
-    names = {}
-    for node, lazy in resolved.items():
-        value = lazy() if callable(lazy) else lazy
-        if value:
-            names[node] = {q.name for q in value}
-    return names
-
-
 class Collector:
-    def __init__(self, wrapper: meta.MetadataWrapper) -> None:
-        self.flow = ModuleFlow(module=wrapper.module)
-        self.flow.qualified = qualified_names(wrapper)
+    def __init__(self, module: cst.Module, parents: dict) -> None:
+        self.flow = ModuleFlow(module=module)
+        self.parents = parents
+        self.imports = module_imports(module)
+        self.module_names = _module_level_names(module) - set(self.imports)
+        self.local_imports: dict = {}  # name -> target, for imports inside the current function
         self.recording = True
         self.function: Optional[FunctionInfo] = None
         self.env: dict = {}  # local name -> frozenset of def ids
@@ -180,27 +173,49 @@ class Collector:
                                 )
             elif isinstance(statement, cst.FunctionDef):
                 self._add_function(statement, None)
-        for info in self.flow.functions.values():
-            if info.self_name is None:
+        methods = {id(info.node): info for info in self.flow.functions.values() if info.self_name is not None}
+        for node in self.parents:  # every node once, without another walk of the tree
+            self._reference(node)
+            if not isinstance(node, (cst.Assign, cst.Attribute)):
                 continue
-            for node in _walk(info.node.body):
-                if isinstance(node, cst.Assign) and len(node.targets) == 1:
-                    target, value = node.targets[0].target, node.value
-                    if (
-                        isinstance(target, cst.Attribute)
-                        and isinstance(target.value, cst.Name)
-                        and target.value.value == info.self_name
-                        and isinstance(value, cst.Call)
-                        and isinstance(value.func, cst.Name)
-                        and value.func.value in self.flow.classes
-                    ):
-                        self.instance_class[("attr", info.class_name, target.attr.value)] = value.func.value
+            info = self._enclosing_method(node, methods)
+            if info is None:
+                continue
+            if isinstance(node, cst.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0].target, node.value
                 if (
-                    isinstance(node, cst.Attribute)
-                    and isinstance(node.value, cst.Name)
-                    and node.value.value == info.self_name
+                    isinstance(target, cst.Attribute)
+                    and isinstance(target.value, cst.Name)
+                    and target.value.value == info.self_name
+                    and isinstance(value, cst.Call)
+                    and isinstance(value.func, cst.Name)
+                    and value.func.value in self.flow.classes
                 ):
-                    self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
+                    self.instance_class[("attr", info.class_name, target.attr.value)] = value.func.value
+            elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
+                self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
+
+    def _reference(self, node: cst.CSTNode) -> None:
+        """Remember every spelling of GRU/GRUCell, with what it resolves to."""
+        if isinstance(node, cst.Attribute):
+            word = node.attr.value
+        elif isinstance(node, cst.Name):
+            parent = self.parents.get(node)
+            if isinstance(parent, cst.Attribute) and parent.attr is node:
+                return
+            word = node.value
+        else:
+            return
+        if word in GRU_NAMES or (isinstance(node, cst.Name) and word in self.imports):
+            name = qualify(node, self.imports, self.module_names)
+            if name is not None and name.rsplit(".", 1)[-1] in GRU_NAMES:
+                self.flow.references.append((node, name))
+
+    def _enclosing_method(self, node: cst.CSTNode, methods: dict) -> Optional[FunctionInfo]:
+        current = self.parents.get(node)
+        while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+            current = self.parents.get(current)
+        return methods.get(id(current)) if current is not None else None
 
     def _add_function(self, node: cst.FunctionDef, class_name: Optional[str]) -> None:
         params = list(node.params.posonly_params) + list(node.params.params)
@@ -250,9 +265,10 @@ class Collector:
                             self._bind(slot, value, "default", item, small.target)
 
     def _function(self, info: FunctionInfo) -> None:
-        outer = (self.function, self.env)
+        outer = (self.function, self.env, self.local_imports)
         self.function = info
         self.env = {}
+        self.local_imports = {}
         for name, param in info.params:
             self._new_def(name, param.name, is_param=True)
             slot = ("def", id(param.name))
@@ -264,7 +280,7 @@ class Collector:
         if info.node.returns is not None:
             self.flow.annotations.append((("ret", info.key), info.node.returns, None))
         self._block(info.node.body)
-        self.function, self.env = outer
+        self.function, self.env, self.local_imports = outer
 
     def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
         if self.function is None:
@@ -403,11 +419,8 @@ class Collector:
                 if isinstance(node, cst.Name):
                     self.env.pop(node.value, None)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
-            names = small.names if not isinstance(small.names, cst.ImportStar) else []
-            for alias in names:
-                bound = alias.asname.name if alias.asname is not None else alias.name
-                if isinstance(bound, cst.Name):
-                    self._new_def(bound.value, bound)
+            if self.function is not None:
+                self.local_imports.update(import_bindings(small))
         elif isinstance(small, (cst.Raise, cst.Assert)):
             for node in _children_expressions(small):
                 self.consume(self.expr(node, "other"), "raise", node)
@@ -470,7 +483,20 @@ class Collector:
         return self.flow.module.code_for_node(node).strip()
 
     def _qualified(self, node: cst.CSTNode) -> set:
-        return self.flow.qualified.get(node, set())
+        """{qualified name} of a dotted expression (or of a call's callee), unless a local shadows it."""
+        if isinstance(node, cst.Call):
+            node = node.func
+        name = dotted(node)
+        if name is None:
+            return set()
+        root = name.split(".")[0]
+        if root in self.local_imports:
+            target = self.local_imports[root]
+            return {target + name[len(root):]}
+        if root in self.env or (self.function is not None and root == self.function.self_name):
+            return set()
+        qualified = qualify(node, self.imports, self.module_names)
+        return {qualified} if qualified is not None else set()
 
     def _read_name(self, node: cst.Name, context: str) -> Value:
         name = node.value
@@ -493,7 +519,7 @@ class Collector:
             return value
         if name in ("None",):
             return VNone(node)
-        if _is_module_level_name(self.flow.module, name):
+        if name in self.module_names:
             value = VSlot(("global", name), node)
             if self.recording:
                 self.flow.slot_nodes.append((("global", name), node))
@@ -839,11 +865,13 @@ def _element_of(value: Value) -> Value:
     return VOpaque(None, "an element of an unknown iterable")
 
 
-def _is_module_level_name(module: cst.Module, name: str) -> bool:
+def _module_level_names(module: cst.Module) -> set:
+    """Names the module binds at its top level (classes, functions, assignments, imports)."""
+    names = set()
     for statement in module.body:
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)) and statement.name.value == name:
-            return True
-        if isinstance(statement, cst.SimpleStatementLine):
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            names.add(statement.name.value)
+        elif isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 targets = []
                 if isinstance(small, cst.Assign):
@@ -851,9 +879,9 @@ def _is_module_level_name(module: cst.Module, name: str) -> bool:
                 elif isinstance(small, cst.AnnAssign):
                     targets = [small.target]
                 for target in targets:
-                    if any(isinstance(n, cst.Name) and n.value == name for n in _walk(target)):
-                        return True
-    return False
+                    names.update(n.value for n in _walk(target) if isinstance(n, cst.Name))
+                names.update(import_bindings(small))
+    return names
 
 
 def _is_local_chain(node: cst.Attribute, collector: Collector) -> bool:
@@ -879,5 +907,5 @@ def _is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
     return False
 
 
-def collect(wrapper: meta.MetadataWrapper) -> ModuleFlow:
-    return Collector(wrapper).run()
+def collect(module: cst.Module, parents: dict) -> ModuleFlow:
+    return Collector(module, parents).run()

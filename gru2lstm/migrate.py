@@ -42,15 +42,13 @@ def parse(source: str) -> cst.Module:
     raise failure
 
 
-def local_gru_classes(flow) -> list:
+def local_gru_classes(flow, parents: dict) -> list:
     """Calls of something named GRU/GRUCell that is not torch.nn's: said, and left alone."""
-    found = []
-    for node, names in flow.qualified.items():
-        if isinstance(node, cst.Call) and isinstance(node.func, (cst.Name, cst.Attribute)):
-            called = node.func.value if isinstance(node.func, cst.Name) else node.func.attr.value
-            if called in ("GRU", "GRUCell") and not any(n.startswith("torch.") for n in names):
-                found.append(node)
-    return found
+    return [
+        node
+        for node, name in flow.references
+        if not name.startswith("torch.") and isinstance(parents.get(node), cst.Call) and parents[node].func is node
+    ]
 
 
 def planned_form(solution, options: Options) -> str:
@@ -59,8 +57,9 @@ def planned_form(solution, options: Options) -> str:
 
 def migrate_source(source: str, options: Options = Options()) -> Migration:
     """Return the migrated source and what each step did. Never raises but SourceError."""
-    wrapper = meta.MetadataWrapper(parse(source))
-    flow = collect(wrapper)
+    wrapper = meta.MetadataWrapper(parse(source), unsafe_skip_copy=True)  # parsed here, owned here
+    parents = wrapper.resolve(meta.ParentNodeProvider)
+    flow = collect(wrapper.module, parents)
     solution = solve(flow)
     planned = Planner(wrapper, flow, solution, options).run()
     findings = list(planned.findings)
@@ -68,7 +67,7 @@ def migrate_source(source: str, options: Options = Options()) -> Migration:
         if not solution.constructors:
             findings.append(Finding(1, 1, "G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
             break
-    for node in local_gru_classes(flow):
+    for node in local_gru_classes(flow, parents):
         position = wrapper.resolve(meta.PositionProvider)[node].start
         findings.append(Finding(position.line, position.column + 1, "G2L201", "`GRU` here is not torch.nn.GRU; left alone"))
     steps = [StepRecord(step, tuple(sorted(planned.steps[step]))) for step in STEPS if step in planned.steps]

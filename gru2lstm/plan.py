@@ -114,8 +114,8 @@ class Planner:
 
     # ----------------------------------------------------------------- 1, 9: modules
     def rename_modules(self) -> None:
-        for node, names in self.flow.qualified.items():
-            new = next((RECURRENT_NAMES[q] for q in names if q in RECURRENT_NAMES), None)
+        for node, name in self.flow.references:
+            new = RECURRENT_NAMES.get(name)
             if new is None:
                 continue
             if isinstance(node, cst.Attribute) and node.attr.value in ("GRU", "GRUCell"):
@@ -130,7 +130,7 @@ class Planner:
                 self.step("init", node)
             else:
                 self.step("module", node)
-        for node in _walk(self.module):
+        for node in self.parents:
             if isinstance(node, cst.ImportAlias) and isinstance(node.name, cst.Name) and node.name.value in ("GRU", "GRUCell"):
                 parent = self.parents.get(node)
                 if isinstance(parent, cst.ImportFrom) and self.code(parent.module or cst.Name("")) in ("torch.nn", "torch.nn.modules.rnn"):
@@ -663,7 +663,7 @@ class Planner:
 
     # ----------------------------------------------------------------- prose
     def docstrings(self) -> None:
-        scopes = [self.module] + [n for n in _walk(self.module) if isinstance(n, (cst.ClassDef, cst.FunctionDef))]
+        scopes = [self.module] + [n for n in self.parents if isinstance(n, (cst.ClassDef, cst.FunctionDef))]
         for scope in scopes:
             if id(scope) not in self.plan.prose_scopes:
                 continue
@@ -678,7 +678,7 @@ class Planner:
                     start = self.line(first.value)
                     changed = {start + i for i, line in enumerate(text.splitlines()) if _lstm(line) != line}
                     self.result.steps.setdefault("docs", set()).update(changed)
-        for node in _walk(self.module):
+        for node in self.parents:
             if isinstance(node, cst.Comment) and _lstm(node.value) != node.value:
                 if self.in_touched_scope(node):
                     self.result.steps.setdefault("docs", set()).add(self.line_of_comment(node))

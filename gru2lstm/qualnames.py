@@ -1,0 +1,78 @@
+"""Qualified names of dotted expressions, resolved through the module's imports.
+
+LibCST's QualifiedNameProvider would do this for every node of the module and costs several
+times the parse; the engine only ever asks about dotted names (`nn.GRU`, `torch.zeros`,
+`np.zeros`), and locals shadowing an import are already known to the flow walk.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+LOCAL = "<module>"  # prefix of names defined by the module itself
+
+
+def dotted(node: cst.CSTNode) -> Optional[str]:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        base = dotted(node.value)
+        return None if base is None else f"{base}.{node.attr.value}"
+    return None
+
+
+def import_bindings(statement: cst.CSTNode) -> dict:
+    """Names an import statement binds, with what they refer to."""
+    bound = {}
+    if isinstance(statement, cst.Import):
+        for alias in statement.names:
+            target = dotted(alias.name)
+            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                bound[alias.asname.name.value] = target
+            else:
+                root = target.split(".")[0]
+                bound[root] = root
+    elif isinstance(statement, cst.ImportFrom) and not statement.relative and statement.module is not None:
+        module = dotted(statement.module)
+        if not isinstance(statement.names, cst.ImportStar):
+            for alias in statement.names:
+                name = dotted(alias.name)
+                local = alias.asname.name.value if alias.asname is not None else name
+                bound[local] = f"{module}.{name}"
+    return bound
+
+
+def module_imports(module: cst.Module) -> dict:
+    """Imports at module level, including those inside module-level if/try blocks."""
+    bound: dict = {}
+    pending = list(module.body)
+    while pending:
+        statement = pending.pop(0)
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                bound.update(import_bindings(small))
+        elif isinstance(statement, (cst.If, cst.Try)):
+            blocks = [statement.body]
+            if isinstance(statement, cst.If) and statement.orelse is not None:
+                blocks.append(statement.orelse.body if isinstance(statement.orelse, cst.Else) else cst.IndentedBlock([statement.orelse]))
+            if isinstance(statement, cst.Try):
+                blocks.extend(handler.body for handler in statement.handlers)
+            for block in blocks:
+                pending.extend(block.body)
+    return bound
+
+
+def qualify(node: cst.CSTNode, imports: dict, module_names: set) -> Optional[str]:
+    """`nn.GRU` -> `torch.nn.GRU` when `nn` is torch.nn; `GRU` -> `<module>.GRU` for a local class."""
+    name = dotted(node)
+    if name is None:
+        return None
+    root, _, rest = name.partition(".")
+    if root in imports:
+        target = imports[root]
+        return f"{target}.{rest}" if rest else target
+    if root in module_names:
+        return f"{LOCAL}.{name}"
+    return None
