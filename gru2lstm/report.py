@@ -1,23 +1,37 @@
 """What a run says, and the exit code it ends with: one Report owns both (as in black).
 
-stdout carries what tools read (findings, diffs, JSON); stderr carries what people read
-("would rewrite X", the per-file step summary, the totals).
+Streams: stdout carries what tools read — diffs (``--diff``), the JSON document
+(``--format json``), and findings as ``path:line:col: CODE message`` (on stderr instead when
+stdout holds a diff). stderr carries what people read: "would rewrite X" / "rewrote X", errors
+as ``path:line:col: message``, the rich per-file step table and the totals.
+
+Exit policy (black's, plus "needs a person"):
+  0   nothing to do, or done;
+  1   ``--check`` found a file to rewrite, or any file needs a person (a blocking finding);
+  2   usage error (argparse, a path that does not exist);
+  123 internal error, or a file that cannot be read or parsed.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Optional, TextIO
 
+from gru2lstm import __version__
 from gru2lstm.findings import INFO
 from gru2lstm.results import KEPT_STEPS, STEPS, FileResult
+
+__all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "EXIT_WORK", "Report", "record"]
 
 EXIT_OK = 0
 EXIT_WORK = 1  # --check found work, or a file needs a person
 EXIT_USAGE = 2
-EXIT_INTERNAL = 123  # a crash or an unparsable file
+EXIT_INTERNAL = 123  # a crash, an unreadable or unparsable file
+
+STATUSES = ("changed", "unchanged", "needs_attention", "error")
 
 
 @dataclass
@@ -30,40 +44,70 @@ class Report:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
 
-    # ----------------------------------------------------------------- policy
+    # ------------------------------------------------------------------------- policy
+    def counts(self) -> dict:
+        counts = dict.fromkeys(STATUSES, 0)
+        for result in self.results:
+            counts[result.status] += 1
+        return counts
+
     def exit_code(self) -> int:
-        if any(r.status == "error" for r in self.results):
+        counts = self.counts()
+        if counts["error"]:
             return EXIT_INTERNAL
-        if any(r.status == "needs_attention" for r in self.results):
+        if counts["needs_attention"]:
             return EXIT_WORK
-        if self.check and any(r.status == "changed" for r in self.results):
+        if self.check and counts["changed"]:
             return EXIT_WORK
         return EXIT_OK
 
-    # ----------------------------------------------------------------- text
+    # ------------------------------------------------------------------------- text
     def render_text(self, diff: bool = False) -> None:
+        finding_stream = self.err if diff else self.out
         for result in self.results:
             if result.status == "error":
                 print(f"{result.path}:{result.error}", file=self.err)
-                continue
             migration = result.migration
             if migration is not None:
-                stream = self.err if diff else self.out
                 for finding in migration.findings:
                     if finding.severity == INFO and not self.verbose:
                         continue
-                    print(f"{result.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}", file=stream)
+                    print(f"{result.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}",
+                          file=finding_stream)
             if diff and result.diff:
                 self.out.write(result.diff)
-            if result.status in ("changed", "needs_attention") and migration is not None and migration.changed:
-                verb = "rewrote" if result.written else "would rewrite"
-                print(f"{verb} {result.path}", file=self.err)
-            elif self.verbose and result.status == "unchanged":
-                print(f"{result.path} unchanged", file=self.err)
-            if not self.quiet and migration is not None and (migration.changed or migration.blocked or self.verbose):
+            line = self._verdict(result)
+            if line and not self.quiet:
+                print(line, file=self.err)
+            if self._wants_table(result):
                 self._step_table(result)
         if not self.quiet:
             print(self.summary(), file=self.err)
+        for stream in (self.out, self.err):
+            stream.flush()
+
+    def _verdict(self, result: FileResult) -> Optional[str]:
+        migration = result.migration
+        if result.status == "error":
+            return None
+        if result.written:
+            return f"rewrote {result.path}" + (" (partially: see the findings)" if result.status == "needs_attention" else "")
+        if result.status == "changed":
+            return f"would rewrite {result.path}"
+        if result.status == "needs_attention":
+            if migration is not None and migration.changed:  # --allow-partial with --check/--diff
+                return f"would rewrite {result.path} (partially: see the findings)"
+            return f"cannot rewrite {result.path}: a use of the hidden state needs a person (nothing written)"
+        if self.verbose:
+            why = "no torch.nn GRU" if migration is None else "nothing to migrate"
+            return f"{result.path} unchanged ({why})"
+        return None
+
+    def _wants_table(self, result: FileResult) -> bool:
+        migration = result.migration
+        if self.quiet or migration is None:
+            return False
+        return migration.changed or migration.blocked or (self.verbose and bool(migration.steps or migration.findings))
 
     def _step_table(self, result: FileResult) -> None:
         from rich.console import Console
@@ -71,29 +115,69 @@ class Report:
 
         migration = result.migration
         applied = {record.step: record.lines for record in migration.steps}
-        attention = {}
+        attention: dict = {}
         for finding in migration.findings:
             if finding.blocks_write:
-                attention.setdefault("findings", []).append(finding.line)
-        form = f", state held as {migration.state_form}" if migration.state_form else ""
-        table = Table(title=f"{result.path}{form}", title_justify="left", show_edge=False)
+                step = getattr(finding, "step", None)  # findings may name their step one day
+                attention.setdefault(step if step in STEPS else None, set()).add(finding.line)
+        not_written = migration.blocked and not migration.changed
+        done = "planned" if not_written else "applied"
+        from rich import box
+
+        encoding = (getattr(self.err, "encoding", None) or "utf-8").lower().replace("_", "-")
+        table = Table(
+            title=self._table_title(result), title_justify="left", show_edge=False, pad_edge=False,
+            box=box.HEAVY_HEAD if encoding.startswith("utf") else box.ASCII2,
+        )
         table.add_column("step")
         table.add_column("result")
-        table.add_column("lines")
+        table.add_column("lines", overflow="fold")
         for step, title in STEPS.items():
-            if step in applied:
-                status = "kept" if step in KEPT_STEPS else "applied"
-                table.add_row(title, status, _lines(applied[step]))
+            if step in attention:
+                table.add_row(title, "[bold red]needs attention[/]", _lines(attention[step]))
+            elif applied.get(step):
+                status = "kept" if step in KEPT_STEPS else done
+                style = "[cyan]" if step in KEPT_STEPS else "[green]" if done == "applied" else "[yellow]"
+                table.add_row(title, f"{style}{status}[/]", _lines(applied[step]))
             else:
-                table.add_row(title, "not needed", "")
-        if attention:
-            table.add_row("uses the engine does not understand", "[bold red]needs attention[/]", _lines(attention["findings"]))
-        Console(file=self.err, width=120, no_color=not self.err.isatty(), highlight=False).print(table)
+                table.add_row(title, "[dim]not needed[/]", "")
+        if None in attention:
+            table.add_row("uses the engine does not understand", "[bold red]needs attention[/]", _lines(attention[None]))
+        blocking = sum(1 for f in migration.findings if f.blocks_write)
+        table.caption = (
+            f"sites: {migration.sites_found} found, {migration.sites_migrated} migrated, "
+            f"{len({f.line for f in migration.findings if f.blocks_write})} lines need attention"
+            f" ({blocking} finding{'s' if blocking != 1 else ''})"
+        )
+        table.caption_justify = "left"
+        tty = self.err.isatty()
+        if tty:
+            console = Console(file=self.err, highlight=False, emoji=False)
+            console.print(table)
+            console.print()
+            return
+        console = Console(file=io.StringIO(), width=100, no_color=True, highlight=False, emoji=False)
+        console.print(table)
+        text = console.file.getvalue()
+        self.err.write("".join(line.rstrip() + "\n" for line in text.splitlines()) + "\n")
+
+    def _table_title(self, result: FileResult) -> str:
+        migration = result.migration
+        if result.written:
+            verdict = "rewritten"
+        elif migration.changed:
+            verdict = "would be rewritten"
+        elif migration.blocked:
+            verdict = "needs attention, nothing written"
+        else:
+            verdict = "unchanged"
+        if migration.changed and migration.blocked:
+            verdict += " in part"
+        form = f", (h, c) held as {migration.state_form}" if migration.state_form else ""
+        return f"{result.path}: {verdict}{form}"
 
     def summary(self) -> str:
-        counts = {status: 0 for status in ("changed", "unchanged", "needs_attention", "error")}
-        for result in self.results:
-            counts[result.status] += 1
+        counts = self.counts()
         would = "would be " if self.dry_run else ""
         parts = []
         if counts["changed"]:
@@ -101,44 +185,71 @@ class Report:
         if counts["unchanged"]:
             parts.append(f"{_files(counts['unchanged'])} {would}left unchanged")
         if counts["needs_attention"]:
-            parts.append(f"{_files(counts['needs_attention'])} need attention")
+            verb = "needs" if counts["needs_attention"] == 1 else "need"
+            parts.append(f"{_files(counts['needs_attention'])} {verb} attention")
         if counts["error"]:
-            parts.append(f"{_files(counts['error'])} failed")
-        return (", ".join(parts) or "no Python files") + "."
+            parts.append(f"{_files(counts['error'])} {'would fail' if self.dry_run else 'failed'} to rewrite")
+        return (", ".join(parts) if parts else "No Python files are present to be rewritten") + "."
 
-    # ----------------------------------------------------------------- json
-    def render_json(self) -> None:
-        records = [_record(result) for result in self.results]
-        summary = {status: sum(1 for r in self.results if r.status == status)
-                   for status in ("changed", "unchanged", "needs_attention", "error")}
-        json.dump({"files": records, "summary": summary, "exit_code": self.exit_code()}, self.out, indent=2)
+    # ------------------------------------------------------------------------- json
+    def render_json(self, diff: bool = False) -> None:
+        document = {
+            "version": __version__,
+            "files": [record(result, diff=diff) for result in self.results],
+            "summary": self.counts(),
+            "exit_code": self.exit_code(),
+        }
+        json.dump(document, self.out, indent=2)
         self.out.write("\n")
+        self.out.flush()
 
 
-def _record(result: FileResult) -> dict:
+def record(result: FileResult, diff: bool = False) -> dict:
+    """The JSON record of one file."""
     migration = result.migration
-    record = {"path": result.path, "status": result.status, "written": result.written, "error": result.error}
-    if migration is None:
-        record.update(state_form=None, steps=[], findings=[], sites={"found": 0, "migrated": 0, "attention": 0})
-        return record
-    attention = len({f.line for f in migration.findings if f.blocks_write})
-    record.update(
-        state_form=migration.state_form,
-        steps=[
-            {"step": s.step, "title": STEPS[s.step], "kept": s.step in KEPT_STEPS, "lines": list(s.lines)}
-            for s in migration.steps
-        ],
-        findings=[
-            {"line": f.line, "column": f.column, "code": f.code, "severity": f.severity, "message": f.message}
-            for f in migration.findings
-        ],
-        sites={"found": migration.sites_found, "migrated": migration.sites_migrated, "attention": attention},
-    )
-    return record
+    item: dict = {
+        "path": result.path,
+        "status": result.status,
+        "written": result.written,
+        "error": _error(result.error),
+        "state_form": None,
+        "steps": [],
+        "findings": [],
+        "sites": {"found": 0, "migrated": 0, "attention": 0},
+    }
+    if migration is not None:
+        item.update(
+            state_form=migration.state_form,
+            steps=[
+                {"step": s.step, "title": STEPS.get(s.step, s.step), "kept": s.step in KEPT_STEPS, "lines": list(s.lines)}
+                for s in migration.steps
+            ],
+            findings=[
+                {"line": f.line, "column": f.column, "code": f.code, "severity": f.severity, "message": f.message}
+                for f in migration.findings
+            ],
+            sites={
+                "found": migration.sites_found,
+                "migrated": migration.sites_migrated,
+                "attention": len({f.line for f in migration.findings if f.blocks_write}),
+            },
+        )
+    if diff:
+        item["diff"] = result.diff
+    return item
+
+
+def _error(error: Optional[str]) -> Optional[dict]:
+    if error is None:
+        return None
+    line, column, message = (error.split(":", 2) + ["", ""])[:3]
+    if line.isdigit() and column.isdigit():
+        return {"line": int(line), "column": int(column), "message": message.strip()}
+    return {"line": 1, "column": 1, "message": error}
 
 
 def _lines(lines) -> str:
-    return ", ".join(str(line) for line in lines)
+    return ", ".join(str(line) for line in sorted(lines))
 
 
 def _files(count: int) -> str:
