@@ -37,6 +37,7 @@ from gru2lstm.values import (
     VSlot,
     VTuple,
     Value,
+    VZip,
     child,
 )
 
@@ -73,6 +74,7 @@ CONTAINER_FUNCTIONS = {
 }
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
 GRU_NAMES = {"GRU", "GRUCell"}
+MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
 
 
@@ -458,6 +460,12 @@ class Collector:
                     elements.append((position, node, None))
                     continue
                 part = _position_of(value, position, len(target.elements))
+                if isinstance(value, VZip) and isinstance(value.rows, VSlot):
+                    # `a, b = zip(*rows)`: `a` holds the first part of every row.
+                    column = child(("zip", id(value.node)), "pos", position)
+                    self.flow.containers.add(column)
+                    self._bind(child(column, "elem"), VSlot(child(child(value.rows.slot, "elem"), "pos", position), None), "assign", statement, None)
+                    part = VSlot(column, None)
                 slot = self._assign_target(node, part, statement, kind)
                 elements.append((position, node, slot))
             if self.recording:
@@ -706,6 +714,8 @@ class Collector:
                 for arg in args:
                     self.consume(self.expr(arg.value, "other"), "container", arg.value, f"passed to `{func.value}()`")
                 return VContainer(node, [])
+            if func.value == "zip" and len(args) == 1 and args[0].star == "*":
+                return VZip(self.expr(args[0].value, "bind"), node)
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
                     self.consume(self.expr(arg.value, "other"), "other", arg.value, f"passed to `{func.value}()`")
@@ -719,6 +729,8 @@ class Collector:
                 else:
                     self._call_fields(func.value, node)
                 return VOpaque(node, f"a `{func.value}` object")
+        if qualified & MODULE_CONTAINERS and len(args) == 1:
+            return self.expr(args[0].value, "bind")  # a ModuleDict holds its modules as the dict does
         if any(q.startswith("torch.nn.") and q[len("torch.nn."):][:1].isupper() for q in qualified):
             for arg in args:
                 self.consume(self.expr(arg.value, "read"), "read", arg.value)
@@ -742,6 +754,16 @@ class Collector:
             and func.value.value == info.self_name
         ):
             return self.flow.functions.get((info.class_name, name))
+        # `self.net.init_hidden(...)`: the class of the instance held in that attribute.
+        if (
+            info is not None
+            and isinstance(func.value, cst.Attribute)
+            and isinstance(func.value.value, cst.Name)
+            and func.value.value.value == info.self_name
+        ):
+            owner = self.instance_class.get(("attr", info.class_name, func.value.attr.value))
+            if owner is not None and (owner, name) in self.flow.functions:
+                return self.flow.functions[(owner, name)]
         # `storage.insert(...)`: the only class of this module with that method owns the call.
         owners = [key for key in self.flow.functions if key[0] is not None and key[1] == name]
         if len(owners) == 1 and not name.startswith("__"):

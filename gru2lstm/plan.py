@@ -138,9 +138,8 @@ class Planner:
                     self.step("module", node)
         if self.options.keep_names:
             return
-        holder_roots = set(self.solution.holders)
         for slot, node in self.flow.slot_nodes:
-            if self.solution.classes.find(slot) not in holder_roots:
+            if self.solution.holder_kind(slot) is None:
                 continue
             name_node = node.attr if isinstance(node, cst.Attribute) else node
             if not isinstance(name_node, cst.Name):
@@ -408,7 +407,7 @@ class Planner:
                 self.find("G2L100", value.node, f"`{self.code(value.node)}` batches stored hidden states inside the call; assign it to a local name first")
             return
         func = resolved(call.func)
-        heads = isinstance(func, VSlot) and self.solution.classes.find(func.slot) in self.solution.modules
+        heads = isinstance(func, VSlot) and self.solution.is_module(func.slot)
         for keyword, value, arg in call.args:
             if heads:
                 self.feature_read(resolved(value))

@@ -49,6 +49,7 @@ class Classes:
     def __init__(self) -> None:
         self.parent: dict = {}
         self.parts: dict = {}  # root -> {label: slot}
+        self.marks: dict = {}  # root -> set of marks ("state", "container", "module", "GRU", …)
 
     def find(self, slot: Slot) -> Slot:
         self.add(slot)
@@ -64,6 +65,7 @@ class Classes:
             return
         self.parent[slot] = slot
         self.parts[slot] = {}
+        self.marks[slot] = set()
         if slot[0] == "child":
             base, label = slot[1], slot[2]
             root = self.find(base)
@@ -81,6 +83,7 @@ class Classes:
             if ra == rb:
                 continue
             self.parent[rb] = ra
+            self.marks[ra] |= self.marks.pop(rb)
             for label, slot in self.parts.pop(rb).items():
                 existing = self.parts[ra].get(label)
                 if existing is None:
@@ -91,15 +94,22 @@ class Classes:
     def part(self, slot: Slot, *label: object) -> Optional[Slot]:
         return self.parts[self.find(slot)].get(tuple(label))
 
+    def mark(self, slot: Slot, mark: str) -> bool:
+        """Mark the class of `slot`; True when that is news. Marks follow classes as they join."""
+        marks = self.marks[self.find(slot)]
+        if mark in marks:
+            return False
+        marks.add(mark)
+        return True
+
+    def has(self, slot: Slot, mark: str) -> bool:
+        return mark in self.marks[self.find(slot)]
+
 
 @dataclass
 class Solution:
     flow: ModuleFlow
     classes: Classes
-    states: set = field(default_factory=set)  # roots of classes that hold a state
-    containers: set = field(default_factory=set)  # roots of classes that are lists/dicts
-    holders: dict = field(default_factory=dict)  # root -> "GRU" | "GRUCell"
-    modules: set = field(default_factory=set)  # roots holding some torch.nn module (heads)
     constructors: list = field(default_factory=list)  # [(VCtor, kind)] recurrent constructors
     lstm_constructors: list = field(default_factory=list)
     recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
@@ -108,7 +118,14 @@ class Solution:
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
 
     def is_state(self, slot: Slot) -> bool:
-        return self.classes.find(slot) in self.states
+        return self.classes.has(slot, "state")
+
+    def holder_kind(self, slot: Slot) -> Optional[str]:
+        """"GRU" or "GRUCell" when the slot holds a recurrent module."""
+        return next((kind for kind in ("GRU", "GRUCell") if self.classes.has(slot, kind)), None)
+
+    def is_module(self, slot: Slot) -> bool:
+        return self.classes.has(slot, "module")
 
     def value_is_state(self, value: Value) -> bool:
         """Does this value carry a state (a state slot, or a keep-derivation of one)?"""
@@ -133,7 +150,7 @@ class Solution:
         return False
 
     def is_container(self, slot: Slot) -> bool:
-        return self.classes.find(slot) in self.containers
+        return self.classes.has(slot, "container")
 
     def def_name(self, slot: Slot):
         if slot[0] != "def":
@@ -203,12 +220,12 @@ def solve(flow: ModuleFlow) -> Solution:
         classes.add(binding.target)
         link(binding.target, binding.value)
     for slot in marked:
-        solution.containers.add(classes.find(slot))
+        classes.mark(slot, "container")
 
     # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor.
     for index in flow.indexes:
         base = resolved(index.base)
-        if isinstance(base, VSlot) and classes.find(base.slot) in solution.containers:
+        if isinstance(base, VSlot) and solution.is_container(base.slot):
             index.resolved = VSlot(child(base.slot, "elem"), index.node)
         elif isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, "pos", index.position):
             index.resolved = VSlot(child(base.slot, "pos", index.position), index.node)
@@ -217,30 +234,24 @@ def solve(flow: ModuleFlow) -> Solution:
     for target, value in list(relations):
         if isinstance(value, VIndex) and isinstance(value.resolved, VSlot):
             classes.union(target, value.resolved.slot)
-    solution.containers = {classes.find(slot) for slot in marked}
 
     for target, ctor in constructors:
-        root = classes.find(target)
         if ctor.qualname in RECURRENT:
-            solution.holders[root] = RECURRENT[ctor.qualname]
+            classes.mark(target, RECURRENT[ctor.qualname])
             solution.constructors.append((ctor, RECURRENT[ctor.qualname]))
         elif ctor.qualname in ALREADY_LSTM:
             solution.lstm_constructors.append(ctor)
         else:
-            solution.modules.add(root)
+            classes.mark(target, "module")
     for call in flow.calls:
         func = resolved(call.func)
         if isinstance(func, VSlot):
-            kind = solution.holders.get(classes.find(func.slot))
+            kind = solution.holder_kind(func.slot)
             if kind is not None:
                 solution.recurrent_calls[id(call)] = kind
 
     def mark(slot: Slot) -> bool:
-        root = classes.find(slot)
-        if root in solution.states:
-            return False
-        solution.states.add(root)
-        return True
+        return classes.mark(slot, "state")
 
     def mark_value(value: Value) -> bool:
         leaf = leaf_of(value)
@@ -269,9 +280,9 @@ def solve(flow: ModuleFlow) -> Solution:
         # A slice of a preallocated state tensor is a state, and so is the tensor.
         for root, parts in list(classes.parts.items()):
             element = parts.get(("elem",))
-            if element is None or root in solution.containers or classes.find(root) != root:
+            if element is None or classes.find(root) != root or solution.is_container(root):
                 continue
-            if (root in solution.states) != solution.is_state(element):
+            if solution.is_state(root) != solution.is_state(element):
                 changed |= mark(root) | mark(element)
         for arith in flow.arithmetic:
             if arith.resolved is None:

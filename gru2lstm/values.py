@@ -120,6 +120,14 @@ class VCtor:
 
 
 @dataclass(eq=False)
+class VZip:
+    """`zip(*rows)`: the columns of a container of tuples."""
+
+    rows: "Value"
+    node: cst.Call
+
+
+@dataclass(eq=False)
 class VNone:
     node: cst.BaseExpression
 
@@ -141,7 +149,7 @@ class VOpaque:
 
 
 Value = Union[
-    VSlot, VCreate, VDerived, VIndex, VArith, VCat, VTuple, VChoice, VCallOf, VCtor, VNone, VContainer, VOpaque
+    VSlot, VCreate, VDerived, VIndex, VArith, VCat, VTuple, VChoice, VCallOf, VCtor, VNone, VContainer, VOpaque, VZip
 ]
 
 

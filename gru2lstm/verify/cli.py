@@ -1,0 +1,68 @@
+"""`gru2lstm verify`: the subcommand's arguments and its run. torch is imported only inside run()."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EPILOG = """\
+checks: interface, shapes, replay, equivalence (default), memory (--learn).
+The same keys can be set in [tool.gru2lstm.verify] of pyproject.toml (found upward from the file)
+or in a TOML file given with --config; command-line options win.
+exit codes: 0 all checks passed; 1 a check failed; 2 usage or configuration error.
+See docs/verify.md."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    if not parser.epilog:
+        parser.epilog = EPILOG
+    parser.add_argument("rewritten", metavar="REWRITTEN.py", help="the migrated (LSTM) file")
+    parser.add_argument("--original", metavar="ORIGINAL.py", help="the file before the migration (default: git show HEAD:<file>)")
+    parser.add_argument("--class", dest="class_name", metavar="NAME", help="the model class (or factory) to build")
+    parser.add_argument("--kwargs", metavar="JSON", help="constructor keyword arguments, a JSON object")
+    parser.add_argument("--obs-shape", metavar="D1,D2,...", help="shape of one observation (default: from the kwargs)")
+    parser.add_argument("--steps", type=int, metavar="N", help="acting steps per epoch (default 16)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="epochs, each ending with one train call (default 3)")
+    parser.add_argument("--seed", type=int, metavar="S", help="seed for models, observations and sampling (default 0)")
+    parser.add_argument("--learn", action="store_true", default=None, help="also run the memory check (trains on a cue-recall task)")
+    parser.add_argument("--learn-budget", type=float, metavar="SECONDS", help="training budget of the memory check (default 90)")
+    parser.add_argument("--driver", metavar="module:function", help="a function(model) -> gru2lstm.verify.Interface for non-IQN models")
+    parser.add_argument("--checks", metavar="NAME,...", help="run only these checks")
+    parser.add_argument("--config", metavar="FILE", help="a TOML file with the same keys")
+    parser.add_argument("--format", choices=("text", "json"), default=None, help="text: a table (default); json: one object on stdout")
+
+
+def _cli_values(args: argparse.Namespace) -> dict:
+    keys = ("original", "class_name", "kwargs", "obs_shape", "steps", "epochs", "seed", "learn", "learn_budget", "driver", "checks", "format")
+    return {key: getattr(args, key, None) for key in keys if getattr(args, key, None) is not None}
+
+
+def run(args: argparse.Namespace) -> int:
+    from gru2lstm.verify.config import ConfigError, load_config
+    from gru2lstm.verify.results import EXIT_USAGE
+
+    try:
+        config = load_config(args.rewritten, _cli_values(args), getattr(args, "config", None))
+    except ConfigError as error:
+        print(f"gru2lstm verify: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    from gru2lstm.verify.runner import run as run_checks
+
+    report = run_checks(args.rewritten, config)
+    if config.format == "json":
+        report.render_json(sys.stdout)
+    else:
+        report.render_text(sys.stdout, sys.stderr)
+    return report.exit_code
+
+
+def main(argv=None) -> int:
+    """`python -m gru2lstm.verify.cli ...` (the same as `gru2lstm verify ...`)."""
+    parser = argparse.ArgumentParser(prog="gru2lstm verify", description="Verify a GRU -> LSTM migration by running it.")
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
