@@ -244,7 +244,7 @@ def _invalid_action(action: Any, original: Any, action_space: Optional[int]) -> 
 
 
 # --------------------------------------------------------------------------- shapes
-def check_shapes(rewritten_model: nn.Module, original: Trace, rewrite: Trace) -> CheckResult:
+def check_shapes(rewritten_model: Any, original: Trace, rewrite: Trace) -> CheckResult:
     if not rewrite.ok:
         return CheckResult("shapes", False, f"not checked: {rewrite.error}")
     problems: list = []
@@ -265,22 +265,27 @@ def check_shapes(rewritten_model: nn.Module, original: Trace, rewrite: Trace) ->
     # every call: the state passed and returned is (h, c) with the module's shape
     acting = [c for calls in rewrite.act_calls for c in calls]
     training = [c for calls in rewrite.train_calls for c in calls if c.grad]
-    o_training = [c for calls in original.train_calls for c in calls if c.grad]
+    paired = dict(zip(modules, (name for name, _ in original.recurrent)))  # rewrite name -> original name
+    o_training: dict = {}
+    for calls in original.train_calls:
+        for c in calls:
+            if c.grad:
+                o_training.setdefault(c.module, []).append(c)
     call_problems = []
     for where, calls in (("acting", acting), ("training", training)):
         for call in calls:
             module = modules.get(call.module)
             if module is None or not isinstance(module, LSTM_TYPES):
                 continue
-            reason = _state_problem(module, call, where, o_training if where == "training" else None)
+            o_calls = o_training.get(paired.get(call.module), []) if where == "training" else None
+            reason = _state_problem(module, call, where, o_calls)
             if reason:
                 call_problems.append(reason)
     if call_problems:
         problems.append(f"{len(call_problems)} calls with a malformed state; first: {call_problems[0]}")
     elif acting:
-        first = acting[-1]
-        shape = _expected_state_shape(modules[first.module], first)
-        details.append(f"acting: (h, c) each {shape} at all {len(acting)} calls")
+        last = acting[-1]
+        details.append(f"acting: (h, c) each {_expected_state_shape(modules[last.module], last)} at all {len(acting)} calls")
         if training:
             t = training[0]
             details.append(f"training: (h, c) each {_expected_state_shape(modules[t.module], t)} along the minibatch, {len(training)} calls")
@@ -290,23 +295,31 @@ def check_shapes(rewritten_model: nn.Module, original: Trace, rewrite: Trace) ->
     if r_probe is not None and o_probe is not None:
         if r_probe.error and not o_probe.error:
             problems.append(f"probe: {r_probe.error}")
-        live_problem, live_text = _holding_problem("live state", o_probe.live, r_probe.live, detached=False)
+        live_problem, live_text = _holding_problem("live state", o_probe.live, r_probe.live)
         if live_problem:
             problems.append(live_problem)
         elif live_text:
             details.append(live_text)
-        stored_o = [m for m in o_probe.stored if m.path not in {x.path for x in o_probe.live}]
-        stored_r = [m for m in r_probe.stored if m.path not in {x.path for x in r_probe.live}]
-        stored_problem, stored_text = _holding_problem(
-            "stored state", stored_o, stored_r,
-            detached=r_probe.planted and o_probe.planted and not any(m.requires_grad() for m in stored_o),
-        )
+        # probe.stored holds the state the probed act received: the previous live state, now
+        # only in storage (the live holders have moved on to the act's result)
+        stored_o, stored_r = o_probe.stored, r_probe.stored
+        stored_problem, stored_text = _holding_problem("stored state", stored_o, stored_r)
         if stored_problem:
             problems.append(stored_problem)
         elif stored_text:
             details.append(stored_text)
-        if not r_probe.planted:
-            details.append("detachment not probed (the live state could not be replaced)")
+        # detachment: what is stored from a planted grad-requiring state must not require grad
+        if o_probe.planted and r_probe.planted:
+            o_attached = [m for m in o_probe.planted_stored if m.requires_grad()]
+            r_attached = [m for m in r_probe.planted_stored if m.requires_grad()]
+            if r_attached and not o_attached:
+                m = r_attached[0]
+                problems.append(f"stored state at {m.path} is not detached: {_attached_half(m)} still requires grad (the original's does not)")
+            elif r_probe.planted_stored:
+                details.append("stored state detached (probed with a live state that requires grad)")
+        elif not r_probe.planted and not rewrite.loop:
+            why = f" ({r_probe.plant_error})" if r_probe.plant_error else ""
+            details.append(f"detachment not probed: the live state could not be replaced{why}")
 
     if problems:
         return CheckResult("shapes", False, problems[0] if len(problems) == 1 else "; ".join(problems[:3]), details + problems[3:])
@@ -332,7 +345,14 @@ def _state_problem(module: nn.Module, call: Call, where: str, original_training:
     return None
 
 
-def _holding_problem(what: str, original: list, rewrite: list, detached: bool) -> tuple:
+def _attached_half(match) -> str:
+    if isinstance(match.value, tuple):
+        names = [n for n, v in zip(("h", "c"), match.value) if isinstance(v, torch.Tensor) and (v.requires_grad or v.grad_fn is not None)]
+        return " and ".join(names) or "it"
+    return {"h": "h", "c": "c"}.get(match.kind, "it")
+
+
+def _holding_problem(what: str, original: list, rewrite: list) -> tuple:
     """(problem or None, description) for how the rewrite holds a state the original holds as h."""
     if not original:
         return None, (f"{what}: not held in the model (nor in the original)" if not rewrite else "")
@@ -354,15 +374,9 @@ def _holding_problem(what: str, original: list, rewrite: list, detached: bool) -
             return f"{what} at {where}: only h is held, c is lost", ""
         where = next(m.path for m in rewrite if m.kind == "c")
         return f"{what} at {where}: only c is held, h is lost", ""
-    if detached:
-        attached = [m for m in rewrite if m.requires_grad()]
-        if attached:
-            m = attached[0]
-            return f"{what} at {m.path} is not detached: it still requires grad (the original's stored state does not)", ""
     shapes = ", ".join(" + ".join(str(s) for s in m.shapes()) for m in rewrite[:1])
     form = "packed (..., 2*H), h first" if "packed" in kinds and "pair" not in kinds else "pair (h, c)" if has_pair else "h and c held apart"
-    suffix = ", detached" if detached else ""
-    return None, f"{what}: {form} at {paths} [{shapes}]{suffix}"
+    return None, f"{what}: {form} at {paths} [{shapes}]"
 
 
 # --------------------------------------------------------------------------- replay
@@ -427,7 +441,9 @@ def replay_table(trace: Trace) -> dict:
         h_a, c_a = _or_zeros(h_a, h_t), _or_zeros(c_a, c_t)
         h_t, c_t = _or_zeros(h_t, h_a), _or_zeros(c_t, c_a)
         entry = {"matched": True, "act": i, "row": b, "module": module, "h": _equal(h_t, h_a)}
-        if c_t is not None or c_a is not None:
+        if row[5] is None and act_rows[j][4] is None:
+            entry["c"] = True  # no state given at either time: both halves start from zeros
+        elif c_t is not None or c_a is not None:
             entry["c"] = _equal(c_t, c_a)
             entry["swapped"] = _equal(h_t, c_a) and _equal(c_t, h_a) and not entry["h"]
             entry["c_zero"] = c_t is not None and _zero(c_t) and not _zero(c_a)

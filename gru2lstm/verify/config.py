@@ -47,8 +47,12 @@ class VerifyConfig:
     format: str = "text"
     checks: Optional[tuple] = None  # the checks to run; None: the default ones (+ memory with learn)
     base_dir: Optional[str] = None  # where relative paths in the config are resolved
+    warnings: tuple = ()  # unknown keys met while reading the configuration
 
     def merged(self, values: dict) -> "VerifyConfig":
+        values = dict(values)
+        if "warnings" in values:
+            values["warnings"] = self.warnings + tuple(values["warnings"])
         return replace(self, **values)
 
 
@@ -176,8 +180,12 @@ def values_from_table(table: dict, source: str, base_dir: Optional[Path] = None)
             continue  # per-file sub-tables, applied by load_config
         key = _KEYS.get(raw_key.replace("-", "_"))
         if key is None:
+            # Unknown keys are warned about, not fatal: a fixture's verify.toml may carry keys
+            # that other tools read.
             known = sorted({k.replace("_", "-") for k in _KEYS if k != "class_name"})
-            raise ConfigError(f"{source}: unknown key {raw_key!r} (known: {', '.join(known)})")
+            values.setdefault("warnings", ())
+            values["warnings"] += (f"{source}: unknown key {raw_key!r} ignored (known: {', '.join(known)})",)
+            continue
         value = _validate(key, value, source)
         if key == "original" and base_dir is not None and not os.path.isabs(value):
             value = str(base_dir / value)

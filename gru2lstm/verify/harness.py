@@ -117,7 +117,9 @@ class Env:
     """The observation stream, rewards and episode ends, identical for every run with the same seed.
 
     `steps` acting steps in all, split into `epochs` epochs (each starts with reset()); an
-    episode ends every `episode_length` steps and at the end of each epoch.
+    episode ends (done=True) every `episode_length` steps and at the last step. Epochs and
+    episodes are not aligned on purpose: reset() then also happens mid-episode, which is
+    where a reset that forgets c shows.
     """
 
     obs_shape: tuple
@@ -155,8 +157,7 @@ class Env:
         return 1.0 if odd == bool(obs.reshape(-1)[0] > 0) else -0.5
 
     def done(self, index: int) -> Any:
-        in_epoch = index % self.epoch_length
-        done = (in_epoch + 1) % self.episode_length == 0 or in_epoch == self.epoch_length - 1 or index == self.steps - 1
+        done = (index + 1) % self.episode_length == 0 or index == self.steps - 1
         return np.full(self.batch, done) if self.batch else done
 
 
@@ -182,6 +183,8 @@ class Probe:
     live: list = field(default_factory=list)  # [Match] for the state returned by the last act
     stored: list = field(default_factory=list)  # [Match] for the state the probed act received
     planted: bool = False
+    planted_stored: list = field(default_factory=list)  # [Match] for the planted state, once stored
+    plant_error: Optional[str] = None
     error: Optional[str] = None
     act_calls: list = field(default_factory=list)  # recurrent calls of the probe's acts
 
@@ -394,8 +397,9 @@ def loss_is_finite(loss: Any) -> bool:
 
 
 def _probe(model: Any, iface: Interface, env: Env, recorder: Recorder, index: int) -> Probe:
-    """reset; act; observe; act; observe -> find the live state; plant a grad-requiring copy of it;
-    act; observe -> find where the state that act received was stored, and whether it is detached."""
+    """After the run: reset; two acts -> where is the live state? one more act -> where was the
+    state it received stored? Then plant a grad-requiring copy of the live state, act once more,
+    and see whether what gets stored from it is detached."""
     probe = Probe()
     recorder.phase = "probe"
     if iface.reset is not None:
@@ -403,32 +407,46 @@ def _probe(model: Any, iface: Interface, env: Env, recorder: Recorder, index: in
     no_done = np.zeros(env.batch, dtype=bool) if env.batch else False
     zero = np.zeros(env.batch, dtype=np.float32) if env.batch else 0.0
     calls = []
-    for k in range(2):
+
+    def step(k):
         start = len(recorder.calls)
         iface.act(env.observation(index + k))
         calls.append(recorder.calls[start:])
         if iface.observe is not None:
             iface.observe(zero, no_done)
-    last = calls[-1][-1] if calls[-1] else None
-    if last is None or last.out is None:
+        return calls[-1]
+
+    step(0)
+    first = step(1)
+    if not first or first[-1].out is None:
         probe.error = "act() made no recurrent call"
         return probe
-    out_h, out_c = last.out_h, last.out_c
-    probe.live = locate(model, out_h, out_c)
-    for match in probe.live:
-        if match.kind in ("pair", "packed", "h") and _set_path(model, match.path, _planted(match.value)):
-            probe.planted = True
-    start = len(recorder.calls)
-    iface.act(env.observation(index + 2))
-    calls.append(recorder.calls[start:])
-    if iface.observe is not None:
-        iface.observe(zero, no_done)
+    held_first = locate(model, first[-1].out_h, first[-1].out_c)
+    received = step(2)
     probe.act_calls = calls
-    received = calls[-1][0] if calls[-1] else None
-    if received is None or received.h is None:
+    if not received or received[0].h is None:
         probe.error = "the probed act() passed no state to the recurrent module"
         return probe
-    probe.stored = locate(model, received.h, received.c)
+    held_second = locate(model, received[-1].out_h, received[-1].out_c)
+    # the live state is held where both acts' returned states were found (storage moves on)
+    second_paths = {m.path for m in held_second}
+    probe.live = [m for m in held_first if m.path in second_paths]
+    live = [m for m in held_second if m.path in {x.path for x in probe.live}]
+    probe.stored = locate(model, received[0].h, received[0].c)
+    # detachment: plant a grad-requiring copy of the live state, act, look at what was stored
+    for match in live:
+        if match.kind in ("pair", "packed", "h", "c") and _set_path(model, match.path, _planted(match.value)):
+            probe.planted = True
+    if not probe.planted:
+        return probe
+    try:
+        planted = step(3)
+    except Exception as error:  # noqa: BLE001 - e.g. .numpy() on a tensor that requires grad
+        probe.planted = False
+        probe.plant_error = f"{type(error).__name__}: {error}"
+        return probe
+    if planted and planted[0].h is not None:
+        probe.planted_stored = locate(model, planted[0].h, planted[0].c)
     return probe
 
 

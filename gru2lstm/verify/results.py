@@ -43,6 +43,7 @@ class VerifyReport:
     interface: Optional[str] = None  # "iqn" or "driver module:function"
     checks: list = field(default_factory=list)
     usage_error: Optional[str] = None  # set when the configuration cannot be used (exit 2)
+    warnings: list = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -93,6 +94,8 @@ class VerifyReport:
 
         out = out or sys.stdout
         err = err or sys.stderr
+        for warning in self.warnings:
+            print(f"gru2lstm verify: warning: {warning}", file=err)
         if self.usage_error is not None:
             print(f"gru2lstm verify: error: {self.usage_error}", file=err)
             return

@@ -34,7 +34,8 @@ def run(
 ) -> VerifyReport:
     start = time.perf_counter()
     path = Path(rewritten)
-    report = VerifyReport(rewritten=str(rewritten), original=original_label or "", class_name=config.class_name)
+    report = VerifyReport(rewritten=str(rewritten), original=original_label or "", class_name=config.class_name,
+                          warnings=list(config.warnings))
     threads = torch.get_num_threads()
     # Small models on a shared CPU: one thread is several times faster than oversubscribed ones,
     # and the original and the rewrite run under the same settings either way.
@@ -231,7 +232,7 @@ def check_equivalence(original_cls, rewritten_cls, kwargs, seed, interface, env,
         return CheckResult("equivalence", False, f"the original with a twin core fails: {o_trace.error}")
     if not r_trace.ok:
         return CheckResult("equivalence", False, f"the rewrite with a twin core fails: {r_trace.error}")
-    trainings = sum(o_trace.trained)
+    trainings = len(o_trace.losses) if o_trace.loop else sum(o_trace.trained)
     problem, details = C.compare_traces(o_trace, r_trace)
     if renamed:
         details.insert(0, "recurrent module paired: " + ", ".join(renamed))
