@@ -4,14 +4,18 @@
    ``nn.GRUCell`` (most files stop here).
 2. For files that mention GRU, a stdlib ``ast`` pass (roughly ten times cheaper than a LibCST
    parse, and far cheaper than LibCST's scope and qualified-name metadata) that resolves import
-   aliases and looks for a reference that can be torch's: ``torch.nn.GRU``, ``nn.GRU`` after
-   ``from torch import nn`` / ``import torch.nn as nn``, ``GRU`` after ``from torch.nn import
-   GRU [as X]`` or ``from torch.nn import *``, and so on. Mentions in comments and strings, and
-   classes of the file's own that happen to be called GRU, do not pass.
+   aliases and looks for a *construction* that can be torch's: a call ``torch.nn.GRU(...)``,
+   ``nn.GRUCell(...)`` after ``from torch import nn`` / ``import torch.nn as nn``, and so on, or a
+   ``from torch.nn import GRU [as X]`` / ``from torch.nn import *`` (whose names are then called).
+   Mentions in comments and strings, classes of the file's own that happen to be called GRU, and
+   references that construct nothing (``isinstance(m, nn.GRU)``, mapping tables keyed by
+   ``nn.GRU``) do not pass: the engine migrates a file only when it constructs a torch GRU.
 
-The filter must never reject a file the engine would change, so it errs towards passing: any
-reference rooted in an import of ``torch`` that ends in ``GRU`` / ``GRUCell`` passes, whatever the
-middle of the path, and a file that ``ast`` cannot parse passes (so the engine can report where).
+The filter must never reject a file the engine would change (tests/test_prefilter.py runs the
+engine on every rejection), so it errs towards passing: any call of an attribute chain rooted in
+an import of ``torch`` that ends in ``GRU`` / ``GRUCell`` passes, whatever the middle of the path,
+and a file that ``ast`` cannot parse passes (so the engine can report where). If the engine ever
+migrates GRUs that are not constructed by such a call (``cls = nn.GRU; cls(...)``), this must widen.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ def may_hold_gru(data: bytes) -> bool:
 
 
 def references_torch_gru(tree: ast.AST) -> bool:
-    """Step 2: does any name or attribute chain resolve, through imports, to torch.…GRU(Cell)?"""
+    """Step 2: is anything that resolves, through imports, to torch.…GRU(Cell) called (or imported by name)?"""
     aliases: dict[str, str] = {}  # local name -> dotted path it was imported as
     star_from_torch = False
     for node in ast.walk(tree):
@@ -65,11 +69,14 @@ def references_torch_gru(tree: ast.AST) -> bool:
     if not aliases and not star_from_torch:
         return False
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr in NAMES:
-            root = _root_name(node.value)
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in NAMES:
+            root = _root_name(func.value)
             if root is not None and root in aliases:
                 return True
-        elif star_from_torch and isinstance(node, ast.Name) and node.id in NAMES:
+        elif star_from_torch and isinstance(func, ast.Name) and func.id in NAMES:
             return True
     return False
 

@@ -15,9 +15,9 @@ PASSES = {
     "from_import": "from torch.nn import GRU\n",
     "star_import": "from torch.nn import *\nnet = GRU(2, 2)\n",
     "torch_alias": "import torch as T\nnet = T.nn.GRU(2, 2)\n",
+    "in_a_container": "from torch import nn\nlayers = nn.ModuleList([nn.GRUCell(2, 2) for _ in range(3)])\n",
     "nn_renamed": "from torch import nn as tnn\nnet = tnn.GRU(2, 2)\n",
     "modules_path": "import torch\nnet = torch.nn.modules.rnn.GRU(2, 2)\n",
-    "isinstance_only": "import torch.nn as nn\n\ndef init(m):\n    return isinstance(m, nn.GRU)\n",
     "import_in_function": "def build():\n    import torch\n    return torch.nn.GRU(2, 2)\n",
     "syntax_error": "import torch\nnet = torch.nn.GRU(2, 2\n",  # the engine reports where
 }
@@ -29,6 +29,8 @@ REJECTS = {
     "no_torch_import": "from mylib import GRU\nnet = GRU(2, 2)\n",
     "own_class": "import torch\n\nclass GRU:\n    pass\n\nnet = GRU()\n",
     "other_library": "import tensorflow as tf\nlayer = tf.keras.layers.GRU(4)\n",
+    "isinstance_only": "import torch.nn as nn\n\ndef init(m):\n    return isinstance(m, nn.GRU)\n",
+    "mapping_table": "from torch import nn\nfrom mylib import QGRU\n\nMAPPING = {nn.GRU: QGRU, nn.GRUCell: QGRU}\n",
     "relative_import": "import torch\nfrom .layers import GRU\nnet = GRU(2, 2)\n",
 }
 
