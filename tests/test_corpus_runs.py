@@ -14,6 +14,10 @@ Without a driver the model speaks the IQN interface: start_epoch_action(),
 take_action(state) -> int, add_memory_ppo(reward, done), train_step() -> loss (0.0 or None
 while there is nothing to train on). A driver is called as
 drive(model, obs_shape, n_actions, seed=0) and returns {"actions": [...], "losses": [...]}.
+
+Checked on both sides: at least two training steps with finite losses, parameters that changed
+and stay finite, integer actions in range(n_actions). On the expected side also: training runs
+through an LSTM, and every hidden state an LSTM or LSTMCell is given is a pair (h, c).
 """
 
 from __future__ import annotations
@@ -86,9 +90,23 @@ def parameters(model):
     return found
 
 
+def record_lstm_states(monkeypatch) -> list:
+    """Wrap LSTM and LSTMCell forward: every call appends (grad enabled, the hx it was given)."""
+    calls = []
+    for cls in (torch.nn.LSTM, torch.nn.LSTMCell):
+        original = cls.forward
+
+        def forward(self, input, hx=None, _original=original):
+            calls.append((torch.is_grad_enabled(), hx))
+            return _original(self, input, hx)
+
+        monkeypatch.setattr(cls, "forward", forward)
+    return calls
+
+
 @pytest.mark.parametrize("side", ["input", "expected"])
 @pytest.mark.parametrize("folder_on_path", CORPUS, ids=[p.name for p in CORPUS], indirect=True)
-def test_fixture_acts_and_trains(folder_on_path, side):
+def test_fixture_acts_and_trains(folder_on_path, side, monkeypatch):
     folder = folder_on_path
     config = tomllib.loads((folder / "verify.toml").read_text(encoding="utf-8"))
     module = load_module(folder / f"{side}.py", f"corpus_{folder.name}_{side}")
@@ -96,6 +114,7 @@ def test_fixture_acts_and_trains(folder_on_path, side):
     np.random.seed(0)
     torch.manual_seed(0)
     model = getattr(module, config["class"])(**config.get("kwargs", {}))
+    lstm_calls = record_lstm_states(monkeypatch)
     before = parameters(model)
     assert before, "the model has no parameters to train"
 
@@ -117,6 +136,14 @@ def test_fixture_acts_and_trains(folder_on_path, side):
             assert 0 <= action < n_actions
     assert len(losses) >= 2, f"trained {len(losses)} time(s), expected at least 2"
     assert all(math.isfinite(loss) for loss in losses), losses
+
+    if side == "expected":
+        # the migrated model trains through an LSTM, and every state it is given is a pair (h, c)
+        assert any(grad for grad, _ in lstm_calls), "no LSTM call with gradients: training bypassed the LSTM"
+        for _, hx in lstm_calls:
+            if hx is not None:
+                assert isinstance(hx, tuple) and len(hx) == 2, type(hx)
+                assert hx[0].shape == hx[1].shape
 
     after = parameters(model)
     assert all(torch.isfinite(p).all() for p in after)
