@@ -113,8 +113,11 @@ def apply_plan(module: cst.Module, plan: Plan) -> cst.Module:
 
 
 def pair(first: cst.BaseExpression, second: cst.BaseExpression) -> cst.Tuple:
+    """`first, second` without parentheses (callers add them where the grammar needs them)."""
     return cst.Tuple(
-        [cst.Element(first, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Element(second)]
+        [cst.Element(first, comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Element(second)],
+        lpar=[],
+        rpar=[],
     )
 
 

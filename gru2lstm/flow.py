@@ -20,7 +20,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.qualnames import dotted, import_bindings, module_imports, qualify
+from gru2lstm.qualnames import LOCAL, dotted, import_bindings, module_imports, qualify
 from gru2lstm.values import (
     Slot,
     VArith,
@@ -75,6 +75,8 @@ CONTAINER_FUNCTIONS = {
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
 GRU_NAMES = {"GRU", "GRUCell"}
 MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
+ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
+SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
 
 
@@ -141,6 +143,7 @@ class ModuleFlow:
     indexes: list = field(default_factory=list)  # [VIndex]
     arithmetic: list = field(default_factory=list)  # [VArith]
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
+    attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
     statement_of: dict = field(default_factory=dict)  # expression node -> enclosing statement
 
 
@@ -155,8 +158,10 @@ class Collector:
         self.function: Optional[FunctionInfo] = None
         self.env: dict = {}  # local name -> frozenset of def ids
         self.statement: Optional[cst.CSTNode] = None
-        self.attribute_owners: dict = {}  # attribute name -> set of classes that set it
+        self.attribute_owners = self.flow.attribute_owners
         self.instance_class: dict = {}  # slot -> name of the class of this module it holds
+        self.namedtuples: dict = {}  # name -> fields, for namedtuple classes of this module
+        self.def_annotations: dict = {}  # def id -> annotation expression of that parameter
 
     # ----------------------------------------------------------------- index
     def index(self) -> None:
@@ -175,7 +180,10 @@ class Collector:
                                 )
             elif isinstance(statement, cst.FunctionDef):
                 self._add_function(statement, None)
+            elif isinstance(statement, cst.SimpleStatementLine):
+                self._namedtuple(statement)
         methods = {id(info.node): info for info in self.flow.functions.values() if info.self_name is not None}
+        copies = []
         for node in self.parents:  # every node once, without another walk of the tree
             self._reference(node)
             if not isinstance(node, (cst.Assign, cst.Attribute)):
@@ -184,18 +192,50 @@ class Collector:
             if info is None:
                 continue
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
-                target, value = node.targets[0].target, node.value
+                target, value = node.targets[0].target, _constructor_call(node.value)
                 if (
                     isinstance(target, cst.Attribute)
                     and isinstance(target.value, cst.Name)
                     and target.value.value == info.self_name
-                    and isinstance(value, cst.Call)
-                    and isinstance(value.func, cst.Name)
-                    and value.func.value in self.flow.classes
+                    and value is not None
                 ):
-                    self.instance_class[("attr", info.class_name, target.attr.value)] = value.func.value
+                    copies.append((("attr", info.class_name, target.attr.value), value, info))
             elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
                 self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
+        # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class.
+        for _ in range(2):
+            for slot, call, info in copies:
+                if isinstance(call.func, cst.Name) and call.func.value in self.flow.classes:
+                    self.instance_class[slot] = call.func.value
+                elif dotted(call.func) in ("copy.deepcopy", "deepcopy", "copy.copy") and call.args:
+                    source = call.args[0].value
+                    if isinstance(source, cst.Attribute) and isinstance(source.value, cst.Name) and source.value.value == info.self_name:
+                        owner = self.instance_class.get(("attr", info.class_name, source.attr.value))
+                        if owner is not None:
+                            self.instance_class[slot] = owner
+
+    def _namedtuple(self, statement: cst.SimpleStatementLine) -> None:
+        """`Step = namedtuple("Step", ["obs", "hx"])`: a class whose fields are its arguments."""
+        for small in statement.body:
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+                continue
+            call = small.value
+            if not (isinstance(call, cst.Call) and len(call.args) >= 2):
+                continue
+            if qualify(call.func, self.imports, set()) not in ("collections.namedtuple", "typing.NamedTuple"):
+                continue
+            names = call.args[1].value
+            if isinstance(names, (cst.List, cst.Tuple)):
+                fields = [_constant_string(e.value) for e in names.elements]
+            else:
+                text = _constant_string(names)
+                fields = text.replace(",", " ").split() if text is not None else [None]
+            if None in fields:
+                continue
+            name = small.targets[0].target.value
+            self.namedtuples[name] = fields
+            for field_name in fields:
+                self.attribute_owners.setdefault(field_name, set()).add(name)
 
     def _reference(self, node: cst.CSTNode) -> None:
         """Remember every spelling of GRU/GRUCell, with what it resolves to."""
@@ -276,6 +316,7 @@ class Collector:
             slot = ("def", id(param.name))
             if param.annotation is not None:
                 self.flow.annotations.append((slot, param.annotation, None))
+                self.def_annotations[id(param.name)] = param.annotation.annotation
             if param.default is not None:
                 self.statement = param
                 self._bind(slot, self.expr(param.default, "bind"), "default", param, param.name)
@@ -452,6 +493,8 @@ class Collector:
 
     def _assign_target(self, target: cst.BaseExpression, value: Value, statement, kind: str) -> Optional[Slot]:
         if isinstance(target, (cst.Tuple, cst.List)):
+            if isinstance(value, VIndex):  # `a, h = self._pending[i]`: positions of an element
+                value = self._materialize(value, value.node)
             elements = []
             for position, element in enumerate(target.elements):
                 node = element.value
@@ -489,6 +532,22 @@ class Collector:
     # ----------------------------------------------------------------- expressions
     def code(self, node: cst.CSTNode) -> str:
         return self.flow.module.code_for_node(node).strip()
+
+    def _external(self, node: cst.Attribute) -> bool:
+        """A dotted path into an imported module (`torch.nn.GRU`), not into a value of this file."""
+        return any(not q.startswith(LOCAL) for q in self._qualified(node)) and not _is_local_chain(node, self)
+
+    def _annotated_elsewhere(self, node: cst.CSTNode) -> bool:
+        """A name whose annotation is a type from outside this module (`rng: random.Random`)."""
+        if not isinstance(node, cst.Name) or node.value not in self.env:
+            return False
+        for def_id in self.env[node.value]:
+            annotation = self.def_annotations.get(def_id)
+            if annotation is not None:
+                name = qualify(annotation, self.imports, self.module_names)
+                if name is not None and not name.startswith(LOCAL):
+                    return True
+        return False
 
     def _qualified(self, node: cst.CSTNode) -> set:
         """{qualified name} of a dotted expression (or of a call's callee), unless a local shadows it."""
@@ -548,13 +607,26 @@ class Collector:
             # `agent.model.gru`: the only class that has this attribute owns it.
             (owner,) = self.attribute_owners[name]
             slot = ("attr", owner, name)
-        elif isinstance(base, VSlot):
-            slot = child(base.slot, "attr", name)
         else:
-            return None
+            base = self._materialize(base, node.value)
+            if base is None:
+                return None
+            slot = child(base.slot, "attr", name)
         if self.recording:
             self.flow.slot_nodes.append((slot, node))
         return slot
+
+    def _materialize(self, value: Value, node: cst.CSTNode) -> Optional[VSlot]:
+        """A slot standing for a value that has parts (`seqs[i]` in `seqs[i].hidden`)."""
+        if isinstance(value, VSlot):
+            return value
+        if isinstance(value, VCallOf):
+            return VSlot(value.result, node)
+        if isinstance(value, VIndex):
+            slot = ("expr", id(node))
+            self._bind(slot, value, "assign", self.statement, None)
+            return VSlot(slot, node)
+        return None
 
     def expr(self, node: cst.BaseExpression, context: str) -> Value:
         if self.recording:
@@ -562,13 +634,14 @@ class Collector:
         if isinstance(node, cst.Name):
             return self._read_name(node, context)
         if isinstance(node, cst.Attribute):
-            if self._qualified(node) and not _is_local_chain(node, self):
+            if self._external(node):
                 return VOpaque(node, "a module")
             base = self.expr(node.value, "attribute")
             name = node.attr.value
-            if name in READ_ATTRIBUTES:
+            own = isinstance(base, VOpaque) and base.why == "self"  # `self.data` is an attribute
+            if name in READ_ATTRIBUTES and not own:
                 return VDerived(base, node, "read")
-            if name in KEEP_ATTRIBUTES:
+            if name in KEEP_ATTRIBUTES and not own:
                 return VDerived(base, node, "keep")
             slot = self._attribute_slot(node, base)
             if slot is None:
@@ -578,7 +651,9 @@ class Collector:
         if isinstance(node, cst.Subscript):
             base = self.expr(node.value, "subscript")
             key = _string_key(node)
-            if key is not None and isinstance(base, VSlot):
+            if key is not None:
+                base = self._materialize(base, node.value)
+            if key is not None and base is not None:
                 slot = child(base.slot, "key", key)
                 if self.recording:
                     self.flow.slot_nodes.append((slot, node))
@@ -608,6 +683,19 @@ class Collector:
                 else:
                     self.consume(self.expr(element.value, "other"), "other", element.value)
             return VContainer(node, items)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and node.for_in.inner_for_in is None:
+            # `[s.hidden for s in steps]`: a list whose elements are what the element expression is.
+            comprehension = node.for_in
+            iterable = self.expr(comprehension.iter, "iterate")
+            outer = dict(self.env)
+            self._assign_target(comprehension.target, _element_of(iterable), self.statement, "loop")
+            for condition in comprehension.ifs:
+                self.consume(self.expr(condition.test, "test"), "test", condition.test)
+            if isinstance(node, cst.DictComp):
+                self.consume(self.expr(node.key, "read"), "read", node.key)
+            element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt, "bind")
+            self.env = outer
+            return VContainer(node, [(("elem",), element)])
         if isinstance(node, cst.IfExp):
             self.consume(self.expr(node.test, "test"), "test", node.test)
             return VChoice([self.expr(node.body, context), self.expr(node.orelse, context)], node)
@@ -663,7 +751,7 @@ class Collector:
             for arg in args[1:]:
                 self.consume(self.expr(arg.value, "read"), "read", arg.value)
             return VDerived(base, node, "keep")
-        if isinstance(func, cst.Attribute) and not (self._qualified(func) and not _is_local_chain(func, self)):
+        if isinstance(func, cst.Attribute) and not self._external(func):
             method = func.attr.value
             base = self.expr(func.value, "method")
             if method in CREATE_METHODS:
@@ -679,6 +767,9 @@ class Collector:
             callee = self._method_target(func)
             if callee is not None:
                 return self._call_function(callee, node)
+            if method in ("sample", "choices", "choice") and args:  # random.Random's, on a container
+                self.consume(base, "read", func.value)
+                return self._sampling(node, method != "choice")
             if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
                 self.flow.containers.add(base.slot)
                 value = self.expr(args[0].value, "bind")
@@ -704,6 +795,13 @@ class Collector:
             if func_value is not None:
                 return self._call_value(VSlot(func_value, func), node)
             return self._unknown_call(node, f"`{self.code(func)}`")
+        if isinstance(func, cst.Name) and func.value not in self.env and func.value not in self.module_names:
+            if func.value == "zip" and len(args) == 1 and args[0].star == "*":
+                return VZip(self.expr(args[0].value, "bind"), node)
+            if func.value in ITERATION_BUILTINS and args and not any(a.star for a in args):
+                return self._iteration(func.value, node)
+        if qualified & SAMPLING_FUNCTIONS and args:
+            return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
             if func.value in ("len", "isinstance", "print", "id", "type", "repr", "str", "hasattr", "getattr"):
                 context_name = "read" if func.value in ("len", "isinstance", "id", "type") else "unknown"
@@ -714,21 +812,23 @@ class Collector:
                 for arg in args:
                     self.consume(self.expr(arg.value, "other"), "container", arg.value, f"passed to `{func.value}()`")
                 return VContainer(node, [])
-            if func.value == "zip" and len(args) == 1 and args[0].star == "*":
-                return VZip(self.expr(args[0].value, "bind"), node)
+
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
                     self.consume(self.expr(arg.value, "other"), "other", arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
             if (None, func.value) in self.flow.functions and func.value not in self.env:
                 return self._call_function(self.flow.functions[(None, func.value)], node)
+            if func.value in self.namedtuples and func.value not in self.env:
+                self._call_fields(func.value, node, self.namedtuples[func.value])
+                return VSlot(("instance", func.value), node)
             if func.value in self.flow.classes and func.value not in self.env:
                 init = self.flow.functions.get((func.value, "__init__"))
                 if init is not None:
                     self._call_function(init, node)
                 else:
                     self._call_fields(func.value, node)
-                return VOpaque(node, f"a `{func.value}` object")
+                return VSlot(("instance", func.value), node)
         if qualified & MODULE_CONTAINERS and len(args) == 1:
             return self.expr(args[0].value, "bind")  # a ModuleDict holds its modules as the dict does
         if any(q.startswith("torch.nn.") and q[len("torch.nn."):][:1].isupper() for q in qualified):
@@ -743,6 +843,23 @@ class Collector:
         if isinstance(func_value, VSlot):
             return self._call_value(func_value, node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _sampling(self, node: cst.Call, many: bool) -> Value:
+        """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""
+        population = self.expr(node.args[0].value, "bind")
+        for arg in node.args[1:]:
+            self.consume(self.expr(arg.value, "read"), "read", arg.value)
+        element = _element_of(population)
+        return VContainer(node, [(("elem",), element)]) if many else element
+
+    def _iteration(self, name: str, node: cst.Call) -> Value:
+        """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
+        values = [self.expr(arg.value, "bind") for arg in node.args]
+        if name in ("enumerate", "zip"):
+            parts = [VOpaque(node, "an index")] if name == "enumerate" else []
+            parts += [_element_of(value) for value in (values[:1] if name == "enumerate" else values)]
+            return VContainer(node, [(("elem",), VTuple(parts, None))])
+        return VContainer(node, [(("elem",), _element_of(values[0]))])
 
     def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
         info = self.function
@@ -764,9 +881,14 @@ class Collector:
             owner = self.instance_class.get(("attr", info.class_name, func.value.attr.value))
             if owner is not None and (owner, name) in self.flow.functions:
                 return self.flow.functions[(owner, name)]
+        # `Buffer.compute(...)`: a static method called through its class.
+        if isinstance(func.value, cst.Name) and func.value.value in self.flow.classes and func.value.value not in self.env:
+            target = self.flow.functions.get((func.value.value, name))
+            if target is not None and target.self_name is None:
+                return target
         # `storage.insert(...)`: the only class of this module with that method owns the call.
         owners = [key for key in self.flow.functions if key[0] is not None and key[1] == name]
-        if len(owners) == 1 and not name.startswith("__"):
+        if len(owners) == 1 and not name.startswith("__") and not self._annotated_elsewhere(func.value):
             return self.flow.functions[owners[0]]
         return None
 
@@ -790,15 +912,16 @@ class Collector:
             self._bind(("def", id(param.name)), value, "arg", arg, arg.value)
         return VSlot(("ret", callee.key), node)
 
-    def _call_fields(self, class_name: str, node: cst.Call) -> None:
-        """A class without __init__ (a dataclass): keyword arguments set its fields."""
-        fields = [
-            small.target.value
-            for item in self.flow.classes[class_name].body.body
-            if isinstance(item, cst.SimpleStatementLine)
-            for small in item.body
-            if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
-        ]
+    def _call_fields(self, class_name: str, node: cst.Call, fields: Optional[list] = None) -> None:
+        """A class without __init__ (a dataclass, a namedtuple): arguments set its fields."""
+        if fields is None:
+            fields = [
+                small.target.value
+                for item in self.flow.classes[class_name].body.body
+                if isinstance(item, cst.SimpleStatementLine)
+                for small in item.body
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
+            ]
         for position, arg in enumerate(node.args):
             value = self.expr(arg.value, "bind")
             name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
@@ -870,6 +993,17 @@ def _int_key(node: cst.Subscript) -> Optional[int]:
     return None
 
 
+def _constructor_call(node: cst.BaseExpression) -> Optional[cst.Call]:
+    """`Net(...)` in `Net(...).to(device)`: module methods like .to() return the module itself."""
+    while (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in KEEP_METHODS
+    ):
+        node = node.func.value
+    return node if isinstance(node, cst.Call) else None
+
+
 def _position_of(value: Value, position: int, length: int) -> Value:
     """The part of `value` that lands in position `position` of a tuple target."""
     if isinstance(value, VTuple) and len(value.items) == length:
@@ -884,6 +1018,10 @@ def _position_of(value: Value, position: int, length: int) -> Value:
 def _element_of(value: Value) -> Value:
     if isinstance(value, VSlot):
         return VSlot(child(value.slot, "elem"), None)
+    if isinstance(value, VContainer):
+        elements = [item for label, item in value.items if label == ("elem",)]
+        if len(elements) == 1:
+            return elements[0]
     return VOpaque(None, "an element of an unknown iterable")
 
 

@@ -18,7 +18,7 @@ from gru2lstm.flow import Binding, ModuleFlow, _walk
 from gru2lstm.names import lstm_name, partner_name
 from gru2lstm.options import Options
 from gru2lstm.solve import Solution, chain_kind, recurrent_hidden_argument, resolved
-from gru2lstm.values import VCallOf, VCat, VCreate, VNone, VSlot, VTuple, Value, leaf_of
+from gru2lstm.values import VCallOf, VCat, VContainer, VCreate, VNone, VSlot, VTuple, Value, leaf_of
 
 RECURRENT_NAMES = {"torch.nn.GRU": "LSTM", "torch.nn.GRUCell": "LSTMCell",
                    "torch.nn.modules.rnn.GRU": "LSTM", "torch.nn.modules.rnn.GRUCell": "LSTMCell"}
@@ -468,6 +468,10 @@ class Planner:
         """A state read as features (or for its shape) reads `h` only."""
         value = resolved(value)
         leaf = leaf_of(value)
+        if isinstance(leaf, VCat) and isinstance(resolved(leaf.container), VContainer):
+            for _, item in resolved(leaf.container).items:  # torch.cat([h[-1], x], -1)
+                self.feature_read(item)
+            return
         if not isinstance(leaf, VSlot) or leaf.node is None or not self.solution.is_state(leaf.slot):
             return
         if self.solution.is_split(leaf.slot) or id(leaf.node) in self.handled:

@@ -146,7 +146,11 @@ class Solution:
             part = self.classes.part(container.slot, "elem")
             return part is not None and self.is_state(part)
         if isinstance(container, VContainer):
-            return any(self.value_is_state(item) for _, item in container.items)
+            # A literal list is a batch of states only when its items are states as they are;
+            # `[h[-1], x]` concatenates features.
+            return bool(container.items) and all(
+                self.value_is_state(item) and chain_kind(item) == "keep" for _, item in container.items
+            )
         return False
 
     def is_container(self, slot: Slot) -> bool:
@@ -211,29 +215,49 @@ def solve(flow: ModuleFlow) -> Solution:
         elif isinstance(value, VCallOf):
             classes.union(target, value.result)
             relations.append((target, value))
+        elif isinstance(leaf_of(value), VCtor) and chain_kind(value) == "keep":
+            constructors.append((target, leaf_of(value)))  # nn.GRU(...).to(device)
         else:
             relations.append((target, value))
 
     marked: list = list(flow.containers)
     constructors: list = []
+    # An instance of a class of this module has that class's attributes.
+    for name, owners in flow.attribute_owners.items():
+        for owner in owners:
+            classes.union(child(("instance", owner), "attr", name), ("attr", owner, name))
     for binding in flow.bindings:
         classes.add(binding.target)
         link(binding.target, binding.value)
     for slot in marked:
         classes.mark(slot, "container")
 
-    # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor.
-    for index in flow.indexes:
+    # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor. Knowing
+    # one element can make another base a container, so elements are settled until nothing moves.
+    bound_to = {}
+    for target, value in relations:
+        if isinstance(value, VIndex):
+            bound_to.setdefault(id(value), []).append(target)
+    pending = list(flow.indexes)
+    changed = True
+    while changed:
+        changed = False
+        for index in list(pending):
+            base = resolved(index.base)
+            if isinstance(base, VSlot) and solution.is_container(base.slot):
+                index.resolved = VSlot(child(base.slot, "elem"), index.node)
+                for target in bound_to.get(id(index), ()):
+                    classes.union(target, index.resolved.slot)
+                pending.remove(index)
+                changed = True
+    for index in pending:
         base = resolved(index.base)
-        if isinstance(base, VSlot) and solution.is_container(base.slot):
-            index.resolved = VSlot(child(base.slot, "elem"), index.node)
-        elif isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, "pos", index.position):
+        if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, "pos", index.position):
             index.resolved = VSlot(child(base.slot, "pos", index.position), index.node)
+            for target in bound_to.get(id(index), ()):
+                classes.union(target, index.resolved.slot)
         else:
             index.resolved = VDerived(index.base, index.node, "shape")
-    for target, value in list(relations):
-        if isinstance(value, VIndex) and isinstance(value.resolved, VSlot):
-            classes.union(target, value.resolved.slot)
 
     for target, ctor in constructors:
         if ctor.qualname in RECURRENT:
@@ -261,6 +285,8 @@ def solve(flow: ModuleFlow) -> Solution:
             container = resolved(leaf.container)
             if isinstance(container, VSlot):
                 return mark(child(container.slot, "elem"))
+            if isinstance(container, VContainer):  # torch.cat([s.hx for s in batch]) is a state
+                return any([mark_value(item) for _, item in container.items if chain_kind(item) == "keep"])
         return False
 
     for call in flow.calls:

@@ -2,7 +2,7 @@
 
 An episode is: a cue (the first half of the observation all +1 or all -1), `delay` blank
 observations, then a query (the second half all +1). Only the answer to the query is rewarded:
-1 when `action % 2` says which cue was shown, else 0. The answer depends on an observation
+1 when the half of the action space the action lies in says which cue was shown, else 0. The answer depends on an observation
 `delay + 1` steps earlier, so only a model that carries it in its recurrent state can beat
 chance (0.5). After training within the budget, the model must answer clearly above chance,
 and answer at chance when its state is reset between the cue and the query.
@@ -24,18 +24,22 @@ CHANCE_BAND = 0.15  # |accuracy - 0.5| allowed after a mid-episode reset
 EVAL_EPISODES = 200
 EARLY_STOP = 0.9  # running accuracy over the last WINDOW episodes that ends training early
 WINDOW = 100
+CUE = 3.0  # magnitude of the cue features
 
 
-def _answer(action: Any) -> np.ndarray:
+def _answer(action: Any, action_space: int | None) -> np.ndarray:
+    """The binary answer an action gives: which half of the action space it lies in (its parity
+    when the number of actions is unknown)."""
     value = action_values(action)
-    if isinstance(value, tuple):
-        value = value if value and not isinstance(value[0], tuple) else value
-        return np.asarray([int(v) % 2 for v in value])
-    return np.asarray([int(value) % 2])
+    values = value if isinstance(value, tuple) else (value,)
+    if action_space and action_space >= 2:
+        return np.asarray([int(int(v) >= action_space // 2) for v in values])
+    return np.asarray([int(v) % 2 for v in values])
 
 
 class CueTask:
-    def __init__(self, obs_shape: tuple, delay: int, batch: int | None, seed: int) -> None:
+    def __init__(self, obs_shape: tuple, delay: int, batch: int | None, seed: int, action_space: int | None = None) -> None:
+        self.action_space = action_space
         self.obs_shape = tuple(obs_shape)
         self.size = int(np.prod(self.obs_shape))
         self.half = max(1, self.size // 2)
@@ -52,7 +56,7 @@ class CueTask:
     def cue(self, bits: np.ndarray) -> np.ndarray:
         n = self.batch or 1
         rows = np.zeros((n, self.size), dtype=np.float32)
-        rows[:, : self.half] = np.where(bits, 1.0, -1.0)[:, None]
+        rows[:, : self.half] = np.where(bits, CUE, -CUE)[:, None]
         return self._obs(rows)
 
     def blank(self) -> np.ndarray:
@@ -86,18 +90,23 @@ class CueTask:
         for _ in range(self.delay):
             iface.act(self.blank())
             outcome(0.0, False)
-        answer = _answer(iface.act(self.query()))[:n]
+        answer = _answer(iface.act(self.query()), self.action_space)[:n]
         correct = (answer == bits.astype(int)).astype(np.float32)
         outcome(correct if self.batch else float(correct[0]), True)
         return correct
 
 
 def check_memory(build: Callable[[], Any], interface: Callable[[Any], Interface], obs_shape: tuple,
-                 delay: int, budget: float, seed: int) -> CheckResult:
+                 delay: int, budget: float, seed: int, action_space: int | None = None) -> CheckResult:
     start = time.perf_counter()
     model = build()
     iface = interface(model)
-    task = CueTask(obs_shape, delay, iface.batch, seed)
+    if action_space is None:
+        action_space = iface.action_space
+    if action_space is None:
+        value = getattr(model, "action_space", None)
+        action_space = value if isinstance(value, int) and not isinstance(value, bool) else None
+    task = CueTask(obs_shape, delay, iface.batch, seed, action_space)
     n = iface.batch or 1
     recent: list = []
     episodes = 0

@@ -180,7 +180,8 @@ def _run(path, config, report, original_text, original_label, original_overrides
             )
         else:
             results["memory"] = C.timed(
-                check_memory, build_for_memory, interface, obs_shape, config.learn_delay, config.learn_budget, seed
+                check_memory, build_for_memory, interface, obs_shape, config.learn_delay, config.learn_budget, seed,
+                action_space,
             )
     report.checks = [results[name] for name in requested if name in results]
 
