@@ -449,6 +449,14 @@ class Collector:
             value = self.expr(small.value, "other")
             self.consume(target, "augassign", small.target, f"`{self.code(small)}` updates it in place")
             self.consume(value, "augassign", small.value, f"`{self.code(small)}`")
+        elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Yield) and self.function is not None:
+            # A generator returns the container of what it yields.
+            produced = small.value.value
+            if produced is not None and not isinstance(produced, cst.From):
+                value = self.expr(produced, "bind")
+                generated = ("ret", self.function.key)
+                self.flow.containers.add(generated)
+                self._bind(child(generated, "elem"), value, "return", statement, None)
         elif isinstance(small, cst.Expr):
             self.consume(self.expr(small.value, "discard"), "discard", small.value)
         elif isinstance(small, cst.Return):
@@ -739,7 +747,7 @@ class Collector:
             return VCreate(node)
         if qualified & CREATE_LIKE_FUNCTIONS:
             for arg in args:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value, "read"), "shaped", arg.value)
             return VCreate(node)
         if qualified & CAT_FUNCTIONS and args:
             container = self.expr(args[0].value, "cat")
@@ -755,7 +763,7 @@ class Collector:
             method = func.attr.value
             base = self.expr(func.value, "method")
             if method in CREATE_METHODS:
-                self.consume(base, "read", func.value)
+                self.consume(base, "shaped", func.value)
                 for arg in args:
                     self.consume(self.expr(arg.value, "read"), "read", arg.value)
                 return VCreate(node)
@@ -836,9 +844,16 @@ class Collector:
                 self.consume(self.expr(arg.value, "read"), "read", arg.value)
             return VCtor(sorted(qualified)[0], node)
         if any(q.startswith(("torch.", "numpy.")) for q in qualified):
+            # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
+            # a state or features is decided by where the result flows, as for h.view(...).
+            positional = [arg for arg in args if arg.keyword is None and not arg.star]
+            first = self.expr(positional[0].value, "bind") if positional else None
             for arg in args:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value, f"passed to `{self.code(func)}`")
-            return VOpaque(node, f"`{self.code(func)}(...)`")
+                if not positional or arg is not positional[0]:
+                    self.consume(self.expr(arg.value, "read"), "read", arg.value, f"passed to `{self.code(func)}`")
+            if first is None:
+                return VOpaque(node, f"`{self.code(func)}(...)`")
+            return VDerived(first, node, "shape")
         func_value = self.expr(func, "call")
         if isinstance(func_value, VSlot):
             return self._call_value(func_value, node)

@@ -55,7 +55,9 @@ class Planner:
         return self.positions[node].start.column
 
     def step(self, name: str, node: cst.CSTNode) -> None:
-        self.result.steps.setdefault(name, set()).add(self.line(node))
+        """Record that `name` touched `node` (every line the node spans)."""
+        span = self.positions[node]
+        self.result.steps.setdefault(name, set()).update(range(span.start.line, span.end.line + 1))
         self.touch(node)
 
     def touch(self, node: cst.CSTNode) -> None:
@@ -476,6 +478,8 @@ class Planner:
             return
         if self.solution.is_split(leaf.slot) or id(leaf.node) in self.handled:
             return
+        if self.form == "packed" and chain_kind(value) == "read":
+            return  # sizes of a packed state are the packed layout's; only its h feeds features
         if value is leaf and not isinstance(value, VSlot):
             return
         self.handled.add(id(leaf.node))
@@ -489,6 +493,8 @@ class Planner:
         value = resolved(value)
         leaf = leaf_of(value)
         if isinstance(leaf, VCat):
+            if self.form == "packed":
+                return  # concatenating packed states along their batch or time dimensions is fine
             if self.solution.elements_are_state(leaf.container) and id(value.node) not in self.handled:
                 self.find("G2L100", node, f"`{self.code(node)}` batches stored hidden states outside an assignment")
             return
@@ -499,9 +505,9 @@ class Planner:
             if holds and context not in ("read", "isnone", "discard", "test", "index"):
                 self.find("G2L101", node, f"`{self.code(node)}` holds hidden states and is {why or 'used here'}; the engine cannot follow it")
             return
-        if context == "isnone":
-            return
-        if context in ("read", "index") or chain_kind(value) != "keep":
+        if context == "isnone" or (context == "shaped" and self.form == "packed"):
+            return  # `zeros_like(hxs)` of a packed state is packed already
+        if context in ("read", "index", "shaped") or chain_kind(value) != "keep":
             self.feature_read(value)
             return
         code = "G2L101" if context == "unknown" else "G2L100"
@@ -622,6 +628,8 @@ class Planner:
             if not isinstance(leaf, VCreate) or id(leaf.node) in self.handled:
                 continue
             self.handled.add(id(leaf.node))
+            if _is_like(leaf.node) or _sized_like_another(leaf.node):
+                continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
             size = _last_size(leaf.node)
             if size is None:
                 self.find("G2L100", leaf.node, f"`{self.code(leaf.node)}`: the engine cannot find the hidden size to double")
@@ -727,8 +735,6 @@ def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
     """The expression of the last dimension in a creation call (`torch.zeros(T, N, H)` -> `H`)."""
     positional = [a.value for a in node.args if a.keyword is None and not a.star]
     sized = [a.value for a in node.args if a.keyword is not None and a.keyword.value in ("size", "shape")]
-    if isinstance(node.func, cst.Attribute) and node.func.attr.value.endswith("_like"):
-        return None
     candidates = sized or positional
     if isinstance(node.func, cst.Attribute) and node.func.attr.value == "full" and not sized:
         candidates = positional[:1]
@@ -740,6 +746,20 @@ def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
     if len(candidates) == 1 and not isinstance(first, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
         return None
     return candidates[-1] if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "full") else None
+
+
+def _sized_like_another(node: cst.Call) -> bool:
+    """A shape whose last part is `*other.shape[...]` takes the packed size from `other`."""
+    shape = node.args[0].value if node.args else None
+    return isinstance(shape, (cst.Tuple, cst.List)) and bool(shape.elements) and isinstance(
+        shape.elements[-1], cst.StarredElement
+    )
+
+
+def _is_like(node: cst.Call) -> bool:
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    return name.endswith("_like")
 
 
 def _twice(node: cst.BaseExpression) -> cst.BaseExpression:

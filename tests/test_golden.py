@@ -9,18 +9,7 @@ import pytest
 from conftest import golden_pairs
 from gru2lstm.migrate import migrate_source
 
-# Styles of the real-world corpus the engine does not migrate yet (see the issue on the corpus).
-# strict: the day one of them passes, this list must shrink.
-NOT_YET = {
-    "prealloc_storage", "multiagent_numpy",
-}
-
 PAIRS = [pytest.param(folder, id=folder.name) for folder in golden_pairs()]
-EXACT = [
-    pytest.param(folder, id=folder.name, marks=[pytest.mark.xfail(strict=True, reason="style not supported yet")]
-                 if folder.name in NOT_YET else [])
-    for folder in golden_pairs()
-]
 
 
 def test_the_corpus_is_there():
@@ -33,7 +22,7 @@ def read(path) -> str:
         return handle.read()
 
 
-@pytest.mark.parametrize("folder", EXACT)
+@pytest.mark.parametrize("folder", PAIRS)
 def test_output_is_byte_exact(folder):
     migration = migrate_source(read(folder / "input.py"))
     assert [f for f in migration.findings if f.blocks_write] == []

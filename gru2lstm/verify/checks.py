@@ -359,7 +359,8 @@ def _holding_problem(what: str, original: list, rewrite: list) -> tuple:
     if not original:
         return None, (f"{what}: not held in the model (nor in the original)" if not rewrite else "")
     kinds = {m.kind for m in rewrite}
-    paths = ", ".join(f"{m.path} ({m.kind})" for m in rewrite[:3]) + (" ..." if len(rewrite) > 3 else "")
+    paths = ", ".join(m.path + ("" if m.kind in ("pair", "packed") else f" ({m.kind})") for m in rewrite[:3])
+    paths += " ..." if len(rewrite) > 3 else ""
     if not rewrite:
         where = ", ".join(m.path for m in original[:2])
         return f"{what}: the rewrite holds it nowhere (the original holds h at {where})", ""
