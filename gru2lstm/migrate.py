@@ -61,22 +61,14 @@ def migrate_source(source: str, options: Options = Options()) -> Migration:
     parents = wrapper.resolve(meta.ParentNodeProvider)
     flow = collect(wrapper.module, parents)
     solution = solve(flow)
-    planned = Planner(wrapper, flow, solution, options).run()
-    findings = list(planned.findings)
-    for ctor in solution.lstm_constructors:
-        if not solution.constructors:
-            findings.append(Finding(1, 1, "G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
-            break
-    for node in local_gru_classes(flow, parents):
-        position = wrapper.resolve(meta.PositionProvider)[node].start
-        findings.append(Finding(position.line, position.column + 1, "G2L201", "`GRU` here is not torch.nn.GRU; left alone"))
-    steps = [StepRecord(step, tuple(sorted(planned.steps[step]))) for step in STEPS if step in planned.steps]
     if not solution.constructors:
-        return Migration(source, False, steps=[], findings=findings)
+        return Migration(source, False, findings=_not_torch_gru(wrapper, flow, solution, parents))
+    planned = Planner(wrapper, flow, solution, options).run()
+    findings = planned.findings + _not_torch_gru(wrapper, flow, solution, parents)
     migration = Migration(
         source,
         False,
-        steps=steps,
+        steps=[StepRecord(step, tuple(sorted(planned.steps[step]))) for step in STEPS if step in planned.steps],
         findings=sorted(findings, key=lambda f: (f.line, f.column, f.code)),
         state_form=planned_form(solution, options),
         sites_found=len(planned.sites),
@@ -89,3 +81,14 @@ def migrate_source(source: str, options: Options = Options()) -> Migration:
     migration.changed = new_source != source
     migration.sites_migrated = migration.sites_found - len({f.line for f in migration.findings if f.blocks_write})
     return migration
+
+
+def _not_torch_gru(wrapper, flow, solution, parents) -> list:
+    """Info findings: an LSTM already, or a `GRU` that is not torch's."""
+    findings = []
+    if solution.lstm_constructors and not solution.constructors:
+        findings.append(Finding(1, 1, "G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
+    for node in local_gru_classes(flow, parents):
+        position = wrapper.resolve(meta.PositionProvider)[node].start
+        findings.append(Finding(position.line, position.column + 1, "G2L201", "`GRU` here is not torch.nn.GRU; left alone"))
+    return findings
