@@ -161,7 +161,8 @@ def load_module(
     sys.meta_path.insert(0, finder)
     sys.dont_write_bytecode = True
     importlib.invalidate_caches()
-    roots = [os.path.realpath(str(root))]
+    # modules imported from the folders put on sys.path here are the user's: removed afterwards
+    roots = [os.path.realpath(p) for p in front]
     try:
         if qualname:
             module = importlib.import_module(qualname)

@@ -1,0 +1,377 @@
+"""gru2lstm verify: configuration, loading side by side, the CLI's exit codes and output, drivers.
+
+The model under test is tests/mutations/tiny_agent (a GRU input.py and its LSTM expected.py):
+small enough that a whole verification takes about a second.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from gru2lstm.verify import VerifyConfig, load_config, run, verify_files  # noqa: E402
+from gru2lstm.verify.cli import main as verify_main  # noqa: E402
+from gru2lstm.verify.config import ConfigError  # noqa: E402
+from gru2lstm.verify.loading import load_module  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY = ROOT / "tests" / "mutations" / "tiny_agent"
+TINY_KWARGS = {"obs_size": 4, "action_space": 2, "hidden_size": 16, "rollout_length": 16}
+DEFAULT_CHECKS = ["interface", "shapes", "replay", "equivalence"]
+
+
+def tiny_text(side: str) -> str:
+    return (TINY / f"{side}.py").read_text(encoding="utf-8")
+
+
+def tiny_config(**values) -> VerifyConfig:
+    values.setdefault("original", str(TINY / "input.py"))
+    return load_config(TINY / "expected.py", values, TINY / "verify.toml")
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------- torch stays lazy
+def test_importing_the_cli_and_the_verify_package_does_not_import_torch():
+    code = (
+        "import sys, gru2lstm.cli, gru2lstm.verify, gru2lstm.verify.cli, gru2lstm.verify.config; "
+        "sys.exit(1 if 'torch' in sys.modules else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
+
+
+# ---------------------------------------------------------------------------- a passing migration
+def test_the_tiny_migration_passes_every_default_check():
+    report = run(TINY / "expected.py", tiny_config())
+    assert report.usage_error is None
+    assert [c.name for c in report.checks] == DEFAULT_CHECKS
+    assert all(c.passed for c in report.checks), [(c.name, c.reason) for c in report.checks]
+    assert report.exit_code == 0
+    assert report.interface == "iqn" and report.class_name == "TinyAgent"
+    shapes = report.check("shapes")
+    assert any("live state: pair (h, c) at self.hidden" in d for d in shapes.details)
+    assert any("stored state detached" in d for d in shapes.details)
+    assert "both halves exact" in report.check("replay").reason
+    assert "identical actions (48)" in report.check("equivalence").reason
+
+
+def test_verify_files_takes_the_original_as_text_and_reports_a_failure_with_its_reason(tmp_path):
+    broken = tiny_text("expected").replace(
+        "features, _ = self._core(torch.cat(obs), (h_states, c_states))",
+        "features, _ = self._core(torch.cat(obs), (h_states, torch.zeros_like(c_states)))",
+    )
+    assert broken != tiny_text("expected")
+    path = write(tmp_path / "agent.py", broken)
+    config = VerifyConfig(class_name="TinyAgent", kwargs=TINY_KWARGS, obs_shape=(4,))
+    report = verify_files(path, tiny_text("input"), config)
+    assert report.exit_code == 1
+    assert report.failed_checks == ["replay"]
+    assert "zero in" in report.check("replay").reason
+    assert report.summary().startswith("verify: replay FAILED: ")
+    good = write(tmp_path / "good.py", tiny_text("expected"))
+    assert verify_files(good, tiny_text("input"), config).exit_code == 0
+
+
+def test_verify_files_reads_the_configuration_from_pyproject_when_none_is_given(tmp_path):
+    write(tmp_path / "pyproject.toml", """
+        [tool.gru2lstm.verify]
+        class = "TinyAgent"
+        obs-shape = [4]
+        kwargs = { obs_size = 4, action_space = 2, hidden_size = 16, rollout_length = 16 }
+        checks = ["interface", "replay"]
+    """)
+    path = write(tmp_path / "src" / "agent.py", tiny_text("expected"))
+    report = verify_files(path, tiny_text("input"))
+    assert report.exit_code == 0, report.summary()
+    assert [c.name for c in report.checks] == ["interface", "replay"]
+
+
+# ---------------------------------------------------------------------------- command line
+def test_cli_json_output_and_exit_code_zero(capsys):
+    code = verify_main([
+        str(TINY / "expected.py"), "--original", str(TINY / "input.py"), "--config", str(TINY / "verify.toml"),
+        "--format", "json", "--steps", "32",
+    ])
+    out = capsys.readouterr().out
+    data = json.loads(out)
+    assert code == 0
+    assert data["passed"] is True and data["exit_code"] == 0
+    assert [c["name"] for c in data["checks"]] == DEFAULT_CHECKS
+    assert {c["status"] for c in data["checks"]} == {"PASS"}
+    assert all(isinstance(c["reason"], str) and c["reason"] for c in data["checks"])
+
+
+def test_cli_text_output_is_a_table_of_the_checks(capsys):
+    code = verify_main([
+        str(TINY / "expected.py"), "--original", str(TINY / "input.py"), "--class", "TinyAgent",
+        "--kwargs", json.dumps(TINY_KWARGS), "--obs-shape", "4", "--checks", "interface,shapes",
+    ])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "interface" in out and "shapes" in out and "PASS" in out and "replay" not in out
+    assert "all checks passed" in out
+
+
+def test_cli_exit_code_one_when_a_check_fails(tmp_path, capsys):
+    broken = write(tmp_path / "agent.py", tiny_text("expected").replace(
+        "c_states = torch.cat(cs, dim=1)", "c_states = torch.cat(hs, dim=1)"))
+    code = verify_main([
+        str(broken), "--original", str(TINY / "input.py"), "--config", str(TINY / "verify.toml"), "--format", "json",
+    ])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 1
+    statuses = {c["name"]: c["status"] for c in data["checks"]}
+    assert statuses["replay"] == "FAIL" and statuses["interface"] == "PASS"
+    assert "equal to the acted h" in next(c["reason"] for c in data["checks"] if c["name"] == "replay")
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--class", "Nope"], "no class or factory named 'Nope' (classes there: TinyAgent)"),
+        (["--kwargs", '{"obs_sise": 4}'], "constructor: TinyAgent(obs_size: int = 4, action_space: int = 2"),
+        (["--kwargs", "{not json"], "kwargs: not valid JSON"),
+        (["--kwargs", "[1, 2]"], "kwargs: expected a JSON object"),
+        (["--obs-shape", "4,x"], "obs-shape: expected integers"),
+        (["--checks", "interface,speling"], "unknown check(s) speling"),
+        (["--steps", "0"], "steps must be a positive integer"),
+        (["--driver", "nocolon"], "driver must look like 'module:function'"),
+    ],
+)
+def test_cli_usage_errors_exit_two_with_a_clear_message(extra, message, capsys):
+    argv = [str(TINY / "expected.py"), "--original", str(TINY / "input.py"), "--obs-shape", "4", "--class", "TinyAgent"]
+    code = verify_main(argv + extra)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err
+
+
+def test_a_missing_file_or_original_is_a_usage_error(tmp_path, capsys):
+    assert verify_main([str(tmp_path / "nope.py"), "--original", str(TINY / "input.py")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert verify_main([str(TINY / "expected.py"), "--original", str(tmp_path / "nope.py")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_the_gru2lstm_command_runs_verify():
+    result = subprocess.run(
+        [sys.executable, "-m", "gru2lstm", "verify", str(TINY / "expected.py"), "--original", str(TINY / "input.py"),
+         "--config", str(TINY / "verify.toml"), "--checks", "interface", "--format", "json"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["checks"][0]["name"] == "interface"
+
+
+# ---------------------------------------------------------------------------- configuration
+def test_configuration_precedence_pyproject_then_config_file_then_command_line(tmp_path):
+    write(tmp_path / "pyproject.toml", """
+        [tool.gru2lstm.verify]
+        class = "FromPyproject"
+        steps = 10
+        seed = 3
+        kwargs = { hidden_size = 8 }
+
+        [tool.gru2lstm.verify.files."models/special_*.py"]
+        class = "Special"
+    """)
+    plain = write(tmp_path / "models" / "agent.py", "")
+    special = write(tmp_path / "models" / "special_agent.py", "")
+    assert load_config(plain).class_name == "FromPyproject"
+    assert load_config(plain).steps == 10 and load_config(plain).seed == 3
+    assert load_config(plain).kwargs == {"hidden_size": 8}
+    assert load_config(special).class_name == "Special"
+    extra = write(tmp_path / "extra.toml", """
+        steps = 20
+        original = "old/agent.py"
+        obs-shape = "4, 9, 9"
+    """)
+    config = load_config(plain, None, extra)
+    assert config.steps == 20 and config.seed == 3 and config.obs_shape == (4, 9, 9)
+    assert Path(config.original) == tmp_path / "old" / "agent.py"  # relative to the config file
+    config = load_config(plain, {"steps": 5, "kwargs": '{"hidden_size": 4}', "learn": True}, extra)
+    assert config.steps == 5 and config.kwargs == {"hidden_size": 4} and config.learn is True
+
+
+def test_a_config_file_may_also_be_a_pyproject_with_the_tool_table(tmp_path):
+    config_file = write(tmp_path / "other.toml", """
+        [tool.gru2lstm.verify]
+        class = "X"
+        n_actions = 5
+    """)
+    config = load_config(tmp_path / "a.py", None, config_file, use_pyproject=False)
+    assert config.class_name == "X" and config.action_space == 5
+
+
+def test_unknown_keys_are_warnings_and_bad_values_are_errors(tmp_path):
+    config_file = write(tmp_path / "verify.toml", 'class = "X"\nstores_state = false\n')
+    config = load_config(tmp_path / "a.py", None, config_file, use_pyproject=False)
+    assert any("unknown key 'stores_state'" in w for w in config.warnings)
+    bad = write(tmp_path / "bad.toml", 'steps = "many"\n')
+    with pytest.raises(ConfigError, match="steps must be a positive integer"):
+        load_config(tmp_path / "a.py", None, bad, use_pyproject=False)
+    broken = write(tmp_path / "broken.toml", "steps = \n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(tmp_path / "a.py", None, broken, use_pyproject=False)
+
+
+# ---------------------------------------------------------------------------- loading
+PACKAGE_MODEL = """
+    import torch
+    from torch import nn
+
+    from .util import HIDDEN
+    from pkg.util import make_core
+
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = make_core()
+            self.hidden = HIDDEN
+"""
+
+
+def make_package(root: Path) -> Path:
+    write(root / "pkg" / "__init__.py", "")
+    write(root / "pkg" / "util.py", """
+        from torch import nn
+        import extdep
+
+        HIDDEN = extdep.SIZE
+
+
+        def make_core():
+            return nn.LSTM(HIDDEN, HIDDEN)
+    """)
+    return write(root / "pkg" / "model.py", PACKAGE_MODEL)
+
+
+def test_both_sides_load_as_modules_of_their_package_without_clobbering_sys_modules(tmp_path, monkeypatch):
+    outside = write(tmp_path / "elsewhere" / "extdep.py", "SIZE = 6\n")
+    monkeypatch.setenv("PYTHONPATH", str(outside.parent))
+    model = make_package(tmp_path / "project")
+    original_util = (tmp_path / "project" / "pkg" / "util.py").read_text().replace("nn.LSTM", "nn.GRU")
+    sentinel = object()
+    monkeypatch.setitem(sys.modules, "pkg", sentinel)  # a same-named package already imported
+    before = set(sys.modules)
+
+    rewritten = load_module(model, "rewritten")
+    original = load_module(model, "original", text=model.read_text(),
+                           overrides={str(tmp_path / "project" / "pkg" / "util.py"): original_util})
+
+    assert rewritten.name == original.name == "pkg.model"
+    assert rewritten.module is not original.module
+    assert type(rewritten.module.Model().core).__name__ == "LSTM"
+    assert type(original.module.Model().core).__name__ == "GRU"  # its package's util came from the override
+    assert rewritten.module.Model().hidden == 6  # the user's PYTHONPATH was honoured
+    assert sys.modules["pkg"] is sentinel
+    assert not {n for n in set(sys.modules) - before if n.startswith("pkg") or n == "extdep"}
+
+
+def test_a_file_outside_any_package_loads_under_a_private_alias_with_its_folder_on_the_path(tmp_path):
+    write(tmp_path / "helper.py", "VALUE = 41\n")
+    path = write(tmp_path / "script.py", "import helper\nANSWER = helper.VALUE + 1\n")
+    loaded = load_module(path, "rewritten")
+    assert loaded.module.ANSWER == 42
+    assert loaded.name.startswith("_gru2lstm_verify_rewritten_")
+    assert loaded.name not in sys.modules and "helper" not in sys.modules
+
+
+def test_a_rewrite_that_cannot_be_imported_fails_every_check(tmp_path):
+    path = write(tmp_path / "agent.py", tiny_text("expected").replace("import torch.nn as nn", "import torch.nn as nn\nimport no_such_module_here"))
+    report = verify_files(path, tiny_text("input"), VerifyConfig(class_name="TinyAgent", kwargs=TINY_KWARGS, obs_shape=(4,)))
+    assert report.exit_code == 1
+    assert all(not c.passed for c in report.checks)
+    assert "cannot be imported" in report.checks[0].reason and "no_such_module_here" in report.checks[0].reason
+
+
+# ---------------------------------------------------------------------------- the original from git
+def git(folder: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(folder), *args], check=True, capture_output=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t"})
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+def test_without_original_the_original_is_read_from_git_head(tmp_path, capsys):
+    git(tmp_path, "init", "-q")
+    agent = write(tmp_path / "agent.py", tiny_text("input"))
+    git(tmp_path, "add", "agent.py")
+    git(tmp_path, "commit", "-q", "-m", "gru")
+    agent.write_text(tiny_text("expected"), encoding="utf-8")
+    shutil.copy(TINY / "verify.toml", tmp_path / "verify.toml")
+    code = verify_main([str(agent), "--config", str(tmp_path / "verify.toml"), "--format", "json", "--checks", "equivalence"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0, data
+    assert data["original"] == "git HEAD:agent.py"
+
+    untracked = write(tmp_path / "new_agent.py", tiny_text("expected"))
+    code = verify_main([str(untracked), "--config", str(tmp_path / "verify.toml")])
+    assert code == 2
+    assert "not tracked by git" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- drivers
+DRIVER = """
+    from gru2lstm.verify import Interface
+
+
+    def adapt(model):
+        return Interface(act=model.act, observe=model.remember, train=model.learn, reset=model.forget)
+"""
+
+
+def custom_interface(text: str) -> str:
+    for old, new in (("take_action", "act"), ("add_memory_ppo", "remember"), ("train_step", "learn"), ("start_epoch_action", "forget")):
+        text = text.replace(f"def {old}(", f"def {new}(")
+    return text
+
+
+def test_a_driver_adapts_any_interface_and_without_one_the_model_is_refused(tmp_path, capsys):
+    original = write(tmp_path / "original" / "agent.py", custom_interface(tiny_text("input")))
+    rewritten = write(tmp_path / "agent.py", custom_interface(tiny_text("expected")))
+    write(tmp_path / "drivers" / "my_driver.py", DRIVER)
+    argv = [str(rewritten), "--original", str(original), "--class", "TinyAgent", "--kwargs", json.dumps(TINY_KWARGS), "--obs-shape", "4"]
+    assert verify_main(argv) == 2
+    assert "does not have the IQN-style interface" in capsys.readouterr().err
+    os.chdir(tmp_path / "drivers")
+    try:
+        code = verify_main(argv + ["--driver", "my_driver:adapt", "--format", "json"])
+    finally:
+        os.chdir(ROOT)
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0, data
+    assert data["interface"] == "driver my_driver:adapt"
+    assert "my_driver" not in sys.modules
+
+
+def test_a_driver_that_cannot_be_imported_is_a_usage_error(capsys):
+    code = verify_main([str(TINY / "expected.py"), "--original", str(TINY / "input.py"), "--config", str(TINY / "verify.toml"),
+                        "--driver", "no_such_driver_module:drive"])
+    assert code == 2
+    assert "cannot import no_such_driver_module" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- report
+def test_the_text_report_names_every_check_with_its_result_and_reason():
+    report = run(TINY / "expected.py", tiny_config(checks=("interface", "replay")))
+    out = io.StringIO()
+    report.render_text(out=out, err=io.StringIO())
+    text = out.getvalue()
+    assert "interface" in text and "replay" in text and text.count("PASS") == 2
+    assert "all checks passed" in text
