@@ -134,8 +134,9 @@ def check_memory(build: Callable[[], Any], interface: Callable[[Any], Interface]
         f"{episodes} training episodes in {trained_for:.1f}s (budget {budget:.0f}s); cue {delay + 1} steps before the query",
         f"recall {accuracy:.2f}; with the state reset after the cue {after_reset:.2f}; chance 0.50",
     ]
+    metrics = {"recall": accuracy, "recall_after_reset": after_reset, "episodes": episodes, "seconds": trained_for}
     if accuracy < LEARNED:
-        return CheckResult("memory", False, f"recall {accuracy:.2f} is not clearly above chance (needs {LEARNED}) after {episodes} episodes", details)
+        return CheckResult("memory", False, f"recall {accuracy:.2f} is not clearly above chance (needs {LEARNED}) after {episodes} episodes", details, metrics=metrics)
     if abs(after_reset - 0.5) > CHANCE_BAND:
-        return CheckResult("memory", False, f"recall is {after_reset:.2f} even with the state reset after the cue: the answer does not come from the recurrent state", details)
-    return CheckResult("memory", True, f"recall {accuracy:.2f} (chance 0.50); {after_reset:.2f} when the state is reset after the cue", details)
+        return CheckResult("memory", False, f"recall is {after_reset:.2f} even with the state reset after the cue: the answer does not come from the recurrent state", details, metrics=metrics)
+    return CheckResult("memory", True, f"recall {accuracy:.2f} (chance 0.50); {after_reset:.2f} when the state is reset after the cue", details, metrics=metrics)

@@ -29,6 +29,7 @@ class CheckResult:
     reason: str
     details: list = field(default_factory=list)  # short lines backing the reason
     seconds: float = 0.0
+    metrics: dict = field(default_factory=dict)  # numbers behind the verdict (e.g. the memory check's recall)
 
     @property
     def status(self) -> str:

@@ -103,12 +103,15 @@ def locate(root: Any, h: torch.Tensor, c: Optional[torch.Tensor] = None, root_na
     h = h.detach().cpu()
     c = c.detach().cpu() if c is not None else None
     packed = torch.cat([h, c], dim=-1) if c is not None else None
+    packed_swapped = torch.cat([c, h], dim=-1) if c is not None else None
     found: list = []
     seen: set = set()
 
     def classify_tensor(t: torch.Tensor) -> Optional[str]:
         if packed is not None and _same(t, packed):
             return "packed"
+        if packed_swapped is not None and not _same(h, c) and _same(t, packed_swapped):
+            return "swapped"
         if _same(t, h):
             return "h"
         if c is not None and _same(t, c):

@@ -1,0 +1,47 @@
+"""The opt-in `memory` check (--learn): a model that carries the cue in (h, c) learns the cue-recall
+task above chance, and one whose state does not survive between steps stays at chance.
+
+Both use tests/mutations/tiny_agent, which learns the task in a few seconds; the budgets are small.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from gru2lstm.verify import VerifyConfig, verify_files  # noqa: E402
+
+TINY = Path(__file__).resolve().parent / "mutations" / "tiny_agent"
+CONFIG = VerifyConfig(
+    class_name="TinyAgent",
+    kwargs={"obs_size": 4, "action_space": 2, "hidden_size": 16, "rollout_length": 16},
+    obs_shape=(4,),
+    checks=("memory",),
+)
+
+
+def test_a_model_that_keeps_its_cell_state_learns_cue_recall_and_a_reset_takes_it_to_chance(tmp_path):
+    path = tmp_path / "agent.py"
+    path.write_text((TINY / "expected.py").read_text(encoding="utf-8"), encoding="utf-8")
+    report = verify_files(path, (TINY / "input.py").read_text(encoding="utf-8"), CONFIG.merged({"learn_budget": 40.0}))
+    memory = report.check("memory")
+    assert memory is not None and memory.passed, memory.reason if memory else report.usage_error
+    assert memory.metrics["recall"] >= 0.75
+    assert abs(memory.metrics["recall_after_reset"] - 0.5) <= 0.15
+
+
+def test_a_model_whose_state_is_lost_every_step_stays_at_chance(tmp_path):
+    forgetful = (TINY / "expected.py").read_text(encoding="utf-8").replace(
+        "        self.hidden = new_hidden\n", "        self.hidden = None\n"
+    )
+    path = tmp_path / "agent.py"
+    path.write_text(forgetful, encoding="utf-8")
+    report = verify_files(path, (TINY / "input.py").read_text(encoding="utf-8"), CONFIG.merged({"learn_budget": 4.0}))
+    memory = report.check("memory")
+    assert memory is not None and not memory.passed
+    assert "not clearly above chance" in memory.reason
+    assert memory.metrics["recall"] < 0.75
+    assert report.exit_code == 1
