@@ -96,6 +96,9 @@ class Planner:
     def run(self) -> Planned:
         if not self.solution.constructors:
             return self.result
+        for ctor, _, target in self.solution.constructors:
+            if self.solution.is_module(target):
+                self.find("G2L102", ctor.node, f"`{self.code(ctor.node)}` is held where another module (an LSTM, an RNN, …) is held too; the engine will not change what that place holds")
         self.rename_modules()
         if self.form == "packed":
             return self.run_packed()

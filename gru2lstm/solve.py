@@ -110,7 +110,7 @@ class Classes:
 class Solution:
     flow: ModuleFlow
     classes: Classes
-    constructors: list = field(default_factory=list)  # [(VCtor, kind)] recurrent constructors
+    constructors: list = field(default_factory=list)  # [(VCtor, kind, target slot)] recurrent constructors
     lstm_constructors: list = field(default_factory=list)
     recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
@@ -262,9 +262,10 @@ def solve(flow: ModuleFlow) -> Solution:
     for target, ctor in constructors:
         if ctor.qualname in RECURRENT:
             classes.mark(target, RECURRENT[ctor.qualname])
-            solution.constructors.append((ctor, RECURRENT[ctor.qualname]))
+            solution.constructors.append((ctor, RECURRENT[ctor.qualname], target))
         elif ctor.qualname in ALREADY_LSTM:
             solution.lstm_constructors.append(ctor)
+            classes.mark(target, "module")
         else:
             classes.mark(target, "module")
     for call in flow.calls:

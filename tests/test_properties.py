@@ -8,6 +8,9 @@
 from __future__ import annotations
 
 import keyword
+import os
+
+import pytest
 
 import hypothesmith
 from hypothesis import HealthCheck, Phase, given, settings
@@ -121,3 +124,13 @@ def test_the_spelling_of_names_does_not_matter(names, spelling):
     assert migration.source == after
     compile(migration.source, "<migrated>", "exec")
     assert migrate_source(migration.source).source == migration.source
+
+
+def test_the_installed_torch_package_never_crashes_the_engine():
+    """Real code written by other people: 2,300 files of torch itself, no internal error."""
+    torch = pytest.importorskip("torch")
+    from gru2lstm.engine import RunOptions, run
+
+    results = run([os.path.dirname(torch.__file__)], RunOptions(write=False))
+    assert len(results) > 1000
+    assert [(r.path, r.error) for r in results if r.status == "error"] == []

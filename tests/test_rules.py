@@ -157,6 +157,17 @@ FINDINGS = {
         """,
         "G2L101",
     ),
+    "a place that holds a GRU or an LSTM": (
+        """
+        class M(nn.Module):
+            def __init__(self, kind):
+                if kind == "gru":
+                    self.core = nn.GRU(8, 16)
+                else:
+                    self.core = nn.LSTM(8, 16)
+        """,
+        "G2L102",
+    ),
     "batched state not assigned": (
         """
         class M(nn.Module):
