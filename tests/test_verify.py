@@ -19,10 +19,10 @@ import pytest
 
 pytest.importorskip("torch")
 
-from gru2lstm.verify import VerifyConfig, load_config, run, verify_files  # noqa: E402
-from gru2lstm.verify.cli import main as verify_main  # noqa: E402
-from gru2lstm.verify.config import ConfigError  # noqa: E402
-from gru2lstm.verify.loading import load_module  # noqa: E402
+from gru2lstm.verify import VerifyConfig, load_config, run, verify_files
+from gru2lstm.verify.cli import main as verify_main
+from gru2lstm.verify.config import ConfigError
+from gru2lstm.verify.loading import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "mutations" / "tiny_agent"
@@ -298,6 +298,21 @@ def test_a_rewrite_that_cannot_be_imported_fails_every_check(tmp_path):
     assert report.exit_code == 1
     assert all(not c.passed for c in report.checks)
     assert "cannot be imported" in report.checks[0].reason and "no_such_module_here" in report.checks[0].reason
+
+
+def test_a_rewrite_that_crashes_while_driven_fails_interface_with_the_line_and_the_rest_are_not_checked(tmp_path):
+    crashing = tiny_text("expected").replace(
+        "self.pending = (obs, (self.hidden[0].detach(), self.hidden[1].detach()), int(action))",
+        "self.pending = (obs, self.hidden[0].detach(), int(action))",
+    )
+    path = write(tmp_path / "agent.py", crashing)
+    report = verify_files(path, tiny_text("input"), VerifyConfig(class_name="TinyAgent", kwargs=TINY_KWARGS, obs_shape=(4,)))
+    interface = report.check("interface")
+    assert not interface.passed
+    assert interface.reason.startswith("train_step() raised ValueError")
+    assert f"{path}:" in interface.reason
+    assert report.check("shapes").reason.startswith("not checked: train_step() raised")
+    assert not report.check("equivalence").passed
 
 
 # ---------------------------------------------------------------------------- the original from git

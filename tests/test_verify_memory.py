@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("torch")
 
-from gru2lstm.verify import VerifyConfig, verify_files  # noqa: E402
+from gru2lstm.verify import VerifyConfig, verify_files
 
 TINY = Path(__file__).resolve().parent / "mutations" / "tiny_agent"
 CONFIG = VerifyConfig(

@@ -7,15 +7,15 @@ occur exactly once. The table in docs/verify.md (and the README) lists mutation 
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 pytest.importorskip("torch")
 
-from gru2lstm.verify import load_config, run  # noqa: E402
-from gru2lstm.verify.results import DEFAULT_CHECKS  # noqa: E402
+from gru2lstm.verify import load_config, run
+from gru2lstm.verify.results import DEFAULT_CHECKS
 
 ROOT = Path(__file__).resolve().parent.parent
 MUTATIONS = ROOT / "tests" / "mutations"

@@ -49,7 +49,7 @@ class VerifyConfig:
     base_dir: Optional[str] = None  # where relative paths in the config are resolved
     warnings: tuple = ()  # unknown keys met while reading the configuration
 
-    def merged(self, values: dict) -> "VerifyConfig":
+    def merged(self, values: dict) -> VerifyConfig:
         values = dict(values)
         if "warnings" in values:
             values["warnings"] = self.warnings + tuple(values["warnings"])

@@ -242,7 +242,7 @@ def _set_path(model: Any, path: str, value: Any) -> bool:
     obj = model
     steps = []
     for attr, index in tokens:
-        steps.append(("attr", attr) if attr else ("item", eval(index)))  # noqa: S307 - literals we wrote
+        steps.append(("attr", attr) if attr else ("item", eval(index)))
     for kind, key in steps[:-1]:
         obj = getattr(obj, key) if kind == "attr" else obj[key]
     kind, key = steps[-1]

@@ -182,7 +182,7 @@ def load_module(
         raise
     except SyntaxError as error:
         raise LoadError(f"{label}:{error.lineno}: cannot import: SyntaxError: {error.msg}") from None
-    except BaseException as error:  # noqa: BLE001 - user code may raise anything, even SystemExit
+    except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         raise LoadError(f"{label}: cannot import: {_traceback_tail(error, (str(root), label))}") from None
@@ -207,7 +207,7 @@ def load_module(
 
 # ---------------------------------------------------------------------------- git
 def _git(folder: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True)
+    return subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, check=False)
 
 
 def git_original(path: Path) -> tuple:
@@ -223,7 +223,7 @@ def git_original(path: Path) -> tuple:
     tracked = _git(folder, "ls-files", "--error-unmatch", "--", path.name)
     if tracked.returncode != 0:
         raise ConfigError(f"{path}: no --original given and the file is not tracked by git")
-    shown = subprocess.run(["git", "-C", str(folder), "show", f"HEAD:./{path.name}"], capture_output=True)
+    shown = subprocess.run(["git", "-C", str(folder), "show", f"HEAD:./{path.name}"], capture_output=True, check=False)
     if shown.returncode != 0:
         raise ConfigError(f"{path}: no --original given and it is not in HEAD: {shown.stderr.decode(errors='replace').strip()}")
     return shown.stdout.decode("utf-8-sig", errors="replace"), f"git HEAD:{path.name}"
@@ -246,7 +246,7 @@ def git_package_overrides(path: Path) -> dict:
         file = (toplevel / line).resolve()
         if file == path or file.suffix != ".py" or not file.exists():
             continue
-        shown = subprocess.run(["git", "-C", str(toplevel), "show", f"HEAD:{line}"], capture_output=True)
+        shown = subprocess.run(["git", "-C", str(toplevel), "show", f"HEAD:{line}"], capture_output=True, check=False)
         if shown.returncode == 0:
             overrides[str(file)] = shown.stdout.decode("utf-8-sig", errors="replace")
     return overrides

@@ -201,7 +201,7 @@ class Recorder:
     def _hook(self, name: str):
         def hook(module, args, kwargs, output):
             if not self.enabled:
-                return None
+                return
             x = args[0] if args else kwargs.get("input")
             if len(args) > 1:
                 hx = args[1]
@@ -232,7 +232,7 @@ class Recorder:
                     packed_input=packed,
                 )
             )
-            return None
+            return
 
         return hook
 

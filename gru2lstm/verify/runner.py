@@ -11,9 +11,30 @@ import torch
 
 from gru2lstm.verify import checks as C
 from gru2lstm.verify.config import ConfigError, VerifyConfig
-from gru2lstm.verify.harness import Env, Trace, build, drive, find_class, infer_obs_shape, seed_everything
-from gru2lstm.verify.interface import DriverError, Interface, LoopDriver, is_iqn_style, load_driver, make_interface
-from gru2lstm.verify.loading import LoadError, git_original, git_package_overrides, load_module, package_location
+from gru2lstm.verify.harness import (
+    Env,
+    Trace,
+    build,
+    drive,
+    find_class,
+    infer_obs_shape,
+    seed_everything,
+)
+from gru2lstm.verify.interface import (
+    DriverError,
+    Interface,
+    LoopDriver,
+    is_iqn_style,
+    load_driver,
+    make_interface,
+)
+from gru2lstm.verify.loading import (
+    LoadError,
+    git_original,
+    git_package_overrides,
+    load_module,
+    package_location,
+)
 from gru2lstm.verify.recorder import named_parameters, recurrent_modules, state_tensors
 from gru2lstm.verify.results import DEFAULT_CHECKS, CheckResult, VerifyReport
 from gru2lstm.verify.twin import TwinError, make_twin

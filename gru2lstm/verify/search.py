@@ -8,8 +8,9 @@ from __future__ import annotations
 import dataclasses
 import types
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
