@@ -216,7 +216,8 @@ def _reset_problems(original: Trace, rewrite: Trace, problems: list) -> tuple:
                     if not h_zero or not c_zero:
                         half = "h and c" if not h_zero and not c_zero else ("h" if not h_zero else "c")
                         found.append(f"{where}: the original's state is zero but the rewrite's {half} is not (not reset)")
-                elif h_zero or c_zero:
+                elif h_zero or (c_zero and event is None):
+                    # (right after a reset, a zero c beside a learned non-zero initial h is allowed)
                     half = "h and c" if h_zero and c_zero else ("h" if h_zero else "c")
                     found.append(f"{where}: the rewrite's {half} is zero where the original's state is not (state lost)")
     return found, seen
