@@ -81,6 +81,11 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
     )
     rewrite_parser.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N",
                                 help="worker processes for many files (default 0: one per core)")
+    rewrite_parser.add_argument(
+        "--verify", action="store_true",
+        help="then run the verify checks on every rewritten file (needs torch); a file that fails "
+        "one is put back byte for byte and needs attention",
+    )
     rewrite_parser.set_defaults(handler=rewrite)
 
     if with_verify:
@@ -118,7 +123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def rewrite(args: argparse.Namespace) -> int:
-    from gru2lstm.engine import RunOptions, UsageError, run
+    from gru2lstm.engine import RunOptions, UsageError, discover, run
     from gru2lstm.report import EXIT_USAGE, Report
 
     options = RunOptions(
@@ -126,11 +131,19 @@ def rewrite(args: argparse.Namespace) -> int:
         diff=args.diff,
         migrate=Options(keep_names=args.keep_names, allow_partial=args.allow_partial, state=args.state),
     )
+    if args.verify and not options.write:
+        print("gru2lstm rewrite: error: --verify rewrites and checks; it does not go with --check or --diff", file=sys.stderr)
+        return EXIT_USAGE
     try:
+        originals = {str(path): path.read_bytes() for path in discover(args.paths)} if args.verify else {}
         results = run(args.paths, options, jobs=args.jobs)
     except UsageError as error:
         print(f"gru2lstm rewrite: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    if args.verify:
+        from gru2lstm.verify.rewrite import verify_rewritten  # imports torch: only with --verify
+
+        results = verify_rewritten(results, originals)
     report = Report(results, check=args.check, dry_run=not options.write, verbose=args.verbose, quiet=args.quiet)
     if args.format == "json":
         report.render_json(diff=args.diff)

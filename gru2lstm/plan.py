@@ -6,7 +6,7 @@ a finding instead of an edit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import libcst as cst
@@ -18,7 +18,7 @@ from gru2lstm.flow import Binding, ModuleFlow, _walk
 from gru2lstm.names import lstm_name, partner_name
 from gru2lstm.options import Options
 from gru2lstm.solve import Solution, chain_kind, recurrent_hidden_argument, resolved
-from gru2lstm.values import VCallOf, VCat, VContainer, VCreate, VNone, VSlot, VTuple, Value, leaf_of
+from gru2lstm.values import VCallOf, VCat, VChoice, VContainer, VCreate, VNone, VSlot, VTuple, Value, child, leaf_of
 
 RECURRENT_NAMES = {"torch.nn.GRU": "LSTM", "torch.nn.GRUCell": "LSTMCell",
                    "torch.nn.modules.rnn.GRU": "LSTM", "torch.nn.modules.rnn.GRUCell": "LSTMCell"}
@@ -221,9 +221,16 @@ class Planner:
         value = resolved(binding.value)
         if binding.kind == "join":
             return
+        if isinstance(value, (VTuple, VContainer, VChoice)):
+            # `self.pending = (obs, h.detach(), a)`: each part is bound to its part of the target.
+            for target, item in _parts(binding.target, value):
+                self.binding(replace(binding, target=target, value=item))
+            return
         if not solution.is_state(binding.target):
             self.feature_read(value)
             return
+        if self.is_split_return(binding.target):
+            return  # the return grows by the partner: returns() writes it
         self.result.sites.add(self.line(binding.statement) if binding.statement is not None else 0)
         target_split = solution.is_split(binding.target)
         statement = binding.statement
@@ -269,6 +276,14 @@ class Planner:
                 self.pair_expression(value, step)
             return
         self.cannot_follow(binding, value)
+
+    def is_split_return(self, target) -> bool:
+        return (
+            target[0] == "child"
+            and target[1][0] == "ret"
+            and target[2][0] == "pos"
+            and (target[1][1], target[2][1]) in self.solution.split_returns
+        )
 
     def cannot_follow(self, binding: Binding, value: Value) -> None:
         node = getattr(value, "node", None) or binding.target_node or binding.statement
@@ -525,27 +540,27 @@ class Planner:
     def annotations(self) -> None:
         for slot, annotation, _ in self.flow.annotations:
             expression = annotation.annotation
-            if slot[0] == "ret":
-                self.return_annotation(slot, expression)
-            elif self.solution.is_state(slot) and not self.solution.is_split(slot):
-                self.pair_annotation(expression)
+            if self.solution.is_state(slot):
+                if not self.solution.is_split(slot):
+                    self.pair_annotation(expression)
+                continue
+            element = self.solution.classes.part(slot, "elem")
+            if element is not None and self.solution.is_state(element):
+                self.element_annotation(expression)
             else:
-                element = self.solution.classes.part(slot, "elem")
-                if element is not None and self.solution.is_state(element):
-                    self.element_annotation(expression)
+                self.tuple_annotation(slot, expression)
 
-    def return_annotation(self, slot, expression: cst.BaseExpression) -> None:
-        if self.solution.is_state(slot):
-            self.pair_annotation(expression)
-            return
-        elements = _tuple_annotation_elements(expression)
+    def tuple_annotation(self, slot, expression: cst.BaseExpression) -> None:
+        """`Tuple[A, Tensor, B]` of a value whose position 1 holds a state (a return, a pending tuple)."""
+        inner = _optional_inner(expression)
+        subscript = inner if inner is not None else expression
+        elements = _tuple_annotation_elements(subscript)
         if elements is None:
             return
-        function = slot[1]
         for position, element in enumerate(elements):
             part = self.solution.classes.part(slot, "pos", position)
-            if (function, position) in self.solution.split_returns:
-                self.insert_after_annotation(expression, element)
+            if slot[0] == "ret" and (slot[1], position) in self.solution.split_returns:
+                self.insert_after_annotation(subscript, element)
             elif part is not None and self.solution.is_state(part):
                 self.pair_annotation(element.slice.value)
 
@@ -724,6 +739,15 @@ def _twin_items(item, twin) -> list:
     if isinstance(item.comma, cst.Comma):
         return [item, twin]  # the same comma (and line break) after each
     return [item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), twin]
+
+
+def _parts(target, value: Value) -> list:
+    """(part of the target, value) for each part of a tuple, list/dict literal or choice."""
+    if isinstance(value, VTuple):
+        return [(child(target, "pos", position), item) for position, item in enumerate(value.items)]
+    if isinstance(value, VContainer):
+        return [(child(target, *label), item) for label, item in value.items]
+    return [(target, option) for option in value.options]
 
 
 def _options(value: Value) -> list:

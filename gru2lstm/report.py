@@ -79,6 +79,8 @@ class Report:
             line = self._verdict(result)
             if line and not self.quiet:
                 print(line, file=self.err)
+            if result.verification is not None:
+                print(f"{result.path}: {result.verification}", file=self.err)
             if self._wants_table(result):
                 self._step_table(result)
         if not self.quiet:
@@ -212,6 +214,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
         "status": result.status,
         "written": result.written,
         "error": _error(result.error),
+        "verification": result.verification,
         "state_form": None,
         "steps": [],
         "findings": [],

@@ -64,3 +64,4 @@ class FileResult:
     error: Optional[str] = None  # for status "error": "line:col: message"
     written: bool = False
     diff: str = ""
+    verification: Optional[str] = None  # with --verify: what the checks said, and what was done
