@@ -144,7 +144,6 @@ class ModuleFlow:
     arithmetic: list = field(default_factory=list)  # [VArith]
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
-    statement_of: dict = field(default_factory=dict)  # expression node -> enclosing statement
 
 
 class Collector:
@@ -637,8 +636,6 @@ class Collector:
         return None
 
     def expr(self, node: cst.BaseExpression, context: str) -> Value:
-        if self.recording:
-            self.flow.statement_of.setdefault(node, self.statement)
         if isinstance(node, cst.Name):
             return self._read_name(node, context)
         if isinstance(node, cst.Attribute):

@@ -14,8 +14,8 @@ import libcst.metadata as meta
 
 from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
 from gru2lstm.findings import Finding
-from gru2lstm.flow import Binding, ModuleFlow, _walk
-from gru2lstm.names import lstm_name, partner_name
+from gru2lstm.flow import Binding, ModuleFlow
+from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
 from gru2lstm.solve import Solution, chain_kind, recurrent_hidden_argument, resolved
 from gru2lstm.values import VCallOf, VCat, VChoice, VContainer, VCreate, VNone, VSlot, VTuple, Value, child, leaf_of
@@ -702,13 +702,13 @@ class Planner:
             first = body[0].body[0]
             if isinstance(first, cst.Expr) and isinstance(first.value, cst.SimpleString):
                 text = first.value.value
-                if text != _lstm(text):
+                if text != lstm_prose(text):
                     self.plan.docstrings.add(id(first.value))
                     start = self.line(first.value)
-                    changed = {start + i for i, line in enumerate(text.splitlines()) if _lstm(line) != line}
+                    changed = {start + i for i, line in enumerate(text.splitlines()) if lstm_prose(line) != line}
                     self.result.steps.setdefault("docs", set()).update(changed)
         for node in self.parents:
-            if isinstance(node, cst.Comment) and _lstm(node.value) != node.value:
+            if isinstance(node, cst.Comment) and lstm_prose(node.value) != node.value:
                 if self.in_touched_scope(node):
                     self.result.steps.setdefault("docs", set()).add(self.line_of_comment(node))
 
@@ -726,12 +726,6 @@ class Planner:
             except KeyError:
                 current = self.parents.get(current)
         return 0
-
-
-def _lstm(text: str) -> str:
-    from gru2lstm.names import lstm_prose
-
-    return lstm_prose(text)
 
 
 def _twin_items(item, twin) -> list:
@@ -822,7 +816,7 @@ def _carry_comment(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
     comment = line.trailing_whitespace.comment
     if comment is None:
         return line
-    return line.with_changes(trailing_whitespace=line.trailing_whitespace.with_changes(comment=comment.with_changes(value=_lstm(comment.value))))
+    return line.with_changes(trailing_whitespace=line.trailing_whitespace.with_changes(comment=comment.with_changes(value=lstm_prose(comment.value))))
 
 
 def _is_pure(node: cst.CSTNode) -> bool:

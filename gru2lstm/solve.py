@@ -23,7 +23,6 @@ from gru2lstm.values import (
     VCat,
     VChoice,
     VContainer,
-    VCreate,
     VCtor,
     VDerived,
     VIndex,
