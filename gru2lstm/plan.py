@@ -17,11 +17,11 @@ from gru2lstm.findings import Finding
 from gru2lstm.flow import Binding, ModuleFlow
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
-from gru2lstm.solve import Solution, chain_kind, recurrent_hidden_argument, resolved
+from gru2lstm.solve import RECURRENT, Solution, chain_kind, recurrent_hidden_argument, resolved
 from gru2lstm.values import VCallOf, VCat, VChoice, VContainer, VCreate, VNone, VSlot, VTuple, Value, child, leaf_of
 
-RECURRENT_NAMES = {"torch.nn.GRU": "LSTM", "torch.nn.GRUCell": "LSTMCell",
-                   "torch.nn.modules.rnn.GRU": "LSTM", "torch.nn.modules.rnn.GRUCell": "LSTMCell"}
+# torch.nn.GRU -> "LSTM", torch.nn.GRUCell -> "LSTMCell", under every qualified name of the module.
+RECURRENT_NAMES = {name: {"GRU": "LSTM", "GRUCell": "LSTMCell"}[kind] for name, kind in RECURRENT.items()}
 
 
 @dataclass
