@@ -168,6 +168,47 @@ FINDINGS = {
         """,
         "G2L102",
     ),
+    "partner name already taken": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.gru = nn.GRU(8, 16)
+                self.mem = []
+
+            def act(self, x, h):
+                out, h = self.gru(x, h)
+                self.mem.append(h)
+                return out, h
+
+            def learn(self, x):
+                c_states = 0
+                h_states = torch.cat(self.mem, dim=1)
+                return self.gru(x, h_states)[0], c_states
+        """,
+        "G2L103",
+    ),
+    "grown return not unpacked": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.gru = nn.GRU(8, 16)
+                self.mem = []
+
+            def act(self, x, h):
+                out, h = self.gru(x, h)
+                self.mem.append(h)
+                return out, h
+
+            def batch(self, x):
+                h_states = torch.cat(self.mem, dim=1)
+                return x, h_states
+
+            def learn(self, x):
+                both = self.batch(x)
+                return self.gru(both[0], both[1])[0]
+        """,
+        "G2L104",
+    ),
     "batched state not assigned": (
         """
         class M(nn.Module):
@@ -223,3 +264,17 @@ def test_unparsable_source_raises_source_error():
     with pytest.raises(SourceError) as error:
         migrate_source("def broken(:\n    pass\n")
     assert error.value.line == 1
+
+
+def test_every_finding_code_is_catalogued_and_documented():
+    import re
+    from pathlib import Path
+
+    from gru2lstm.findings import CODES
+
+    root = Path(__file__).resolve().parent.parent
+    used = set(re.findall(r'"(G2L\d{3})"', "".join(p.read_text() for p in (root / "gru2lstm").glob("*.py"))))
+    assert used <= set(CODES), used - set(CODES)
+    readme = (root / "README.md").read_text()
+    assert all(f"| {code} |" in readme for code in CODES)
+    assert len({message for _, message in CODES.values()}) == len(CODES)
