@@ -22,8 +22,6 @@ from __future__ import annotations
 import difflib
 import os
 import traceback
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -229,6 +227,9 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
         for index in candidates:
             results[index] = process_file(files[index], options)
         return results
+
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     import gru2lstm.migrate  # noqa: F401 -- import LibCST once, before the workers fork
 
