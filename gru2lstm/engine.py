@@ -19,6 +19,8 @@ and its arguments and results are plain picklable dataclasses, as LibCST's codem
 
 from __future__ import annotations
 
+import ast
+import builtins
 import difflib
 import os
 import traceback
@@ -141,7 +143,7 @@ def _process(path: Path, name: str, options: RunOptions) -> FileResult:
     if not migration.changed or (blocked and not options.migrate.allow_partial):
         return result  # all or nothing: a blocked file is never written without --allow-partial
 
-    problem = _check_output(migration.source, options.migrate, migrate_source)
+    problem = _check_output(source.text, migration.source, options.migrate, migrate_source)
     if problem is not None:
         return FileResult(name, "error", migration=migration, error=f"1:1: internal error: {problem}; file left as it was")
     if options.diff:
@@ -164,11 +166,18 @@ def _process(path: Path, name: str, options: RunOptions) -> FileResult:
     return result
 
 
-def _check_output(text: str, options: Options, migrate_source) -> Optional[str]:
-    """Why the migrated text must not be written, or None: it must parse and be a fixed point."""
+def _check_output(before: str, text: str, options: Options, migrate_source) -> Optional[str]:
+    """Why the migrated text must not be written, or None.
+
+    It must parse, use no name that nothing binds (a rename applied to a use but not to its
+    definition), and be a fixed point (a second pass changes nothing).
+    """
     problem = check_parses(text)
     if problem is not None:
         return f"the migrated source does not parse: {problem}"
+    lost = unbound_names(text) - unbound_names(before)
+    if lost:
+        return f"the migrated source uses names that nothing binds: {', '.join(sorted(lost))}"
     try:
         again = migrate_source(text, options)
     except Exception as error:
@@ -176,6 +185,41 @@ def _check_output(text: str, options: Options, migrate_source) -> Optional[str]:
     if again.changed:
         return "a second pass would change the migrated source again"
     return None
+
+
+_MATCH_CAPTURES = tuple(getattr(ast, name) for name in ("MatchAs", "MatchStar") if hasattr(ast, name))  # 3.10+
+_MATCH_MAPPINGS = tuple(getattr(ast, name) for name in ("MatchMapping",) if hasattr(ast, name))
+
+
+def unbound_names(text: str) -> set:
+    """Names a module loads that it binds nowhere (in any scope) and that are not builtins.
+
+    Coarse on purpose (scopes are ignored): it only has to notice a name the migration lost.
+    A star import can bind anything, so it makes the answer empty.
+    """
+    tree = ast.parse(text)
+    bound, loaded = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__builtins__"}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return set()
+                bound.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, _MATCH_CAPTURES) and getattr(node, "name", None):
+            bound.add(node.name)
+        elif isinstance(node, _MATCH_MAPPINGS) and node.rest:
+            bound.add(node.rest)
+    return loaded - bound
 
 
 def _internal(error: BaseException) -> str:

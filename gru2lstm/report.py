@@ -107,7 +107,7 @@ class Report:
 
     def _wants_table(self, result: FileResult) -> bool:
         migration = result.migration
-        if self.quiet or migration is None:
+        if self.quiet or migration is None or result.status == "error":
             return False
         return migration.changed or migration.blocked or (self.verbose and bool(migration.steps or migration.findings))
 
