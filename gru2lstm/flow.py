@@ -326,6 +326,8 @@ class Collector:
 
     def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
         if self.function is None:
+            if self.recording:
+                self.flow.slot_nodes.append((("global", name), node))  # renamed with its reads
             return ("global", name)
         self.flow.defs[id(node)] = Def(name, self.function, node, is_param)
         self.env[name] = frozenset({id(node)})

@@ -78,6 +78,9 @@ class Classes:
         pending = [(a, b)]
         while pending:
             a, b = pending.pop()
+            # Adding a part can itself join classes: add both first, then take their roots.
+            self.add(a)
+            self.add(b)
             ra, rb = self.find(a), self.find(b)
             if ra == rb:
                 continue

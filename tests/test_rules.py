@@ -125,6 +125,13 @@ def test_import_alias_keeps_the_alias():
     assert migrate_source(source).source == "from torch.nn import LSTM as RNN\nimport torch\n\nrnn = RNN(4, 4)\n"
 
 
+def test_module_level_holder_is_renamed_where_it_is_bound_and_read():
+    source = "import torch\nfrom torch import nn\n\ngru = nn.GRU(2, 2)\nout, h = gru(torch.zeros(1, 1, 2))\n"
+    assert migrate_source(source).source == (
+        "import torch\nfrom torch import nn\n\nlstm = nn.LSTM(2, 2)\nout, h = lstm(torch.zeros(1, 1, 2))\n"
+    )
+
+
 def test_plain_import_is_renamed_everywhere():
     source = "from torch.nn import GRU\n\nnet = GRU(4, 4)\nok = isinstance(net, GRU)\n"
     assert migrate_source(source).source == "from torch.nn import LSTM\n\nnet = LSTM(4, 4)\nok = isinstance(net, LSTM)\n"
