@@ -57,7 +57,10 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
         epilog=REWRITE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    rewrite_parser.add_argument("paths", nargs="+", metavar="PATH", help="files or folders")
+    rewrite_parser.add_argument(
+        "paths", nargs="+", metavar="PATH",
+        help="files or folders; files given together that import each other are migrated together",
+    )
     rewrite_parser.add_argument(
         "--check", action="store_true",
         help="write nothing; exit 1 if a file would be rewritten or needs a person",
@@ -77,7 +80,7 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
                                 help="keep names such as self.gru (default: self.gru -> self.lstm)")
     rewrite_parser.add_argument(
         "--state", choices=STATE_FORMS, default="auto",
-        help="how (h, c) is held: tuple pairs, or packed in one tensor (auto: chosen per file)",
+        help="how (h, c) is held: tuple pairs, or packed in one tensor (auto: chosen per file, or per group of files that share states)",
     )
     rewrite_parser.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N",
                                 help="worker processes for many files (default 0: one per core)")

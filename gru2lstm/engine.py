@@ -1,4 +1,4 @@
-"""Run the migration over paths: discover, prefilter, migrate (in parallel for many files), check, write.
+"""Run the migration over paths: discover, prefilter, group, migrate (in parallel), check, write.
 
 Every file gets a FileResult; nothing here raises for one bad file:
 
@@ -11,10 +11,13 @@ Every file gets a FileResult; nothing here raises for one bad file:
   unless ``allow_partial``;
 - otherwise "changed" or "unchanged".
 
-Files are first filtered by a byte search in this process (cheap); only the files that mention
-GRU go to `process_file`, which confirms a torch GRU with `ast` before paying for LibCST. When more
-than a few files need that, they are spread over worker processes (`process_file` is top-level
-and its arguments and results are plain picklable dataclasses, as LibCST's codemod runner does).
+Files are first filtered in this process: a byte search, then an `ast` pass that confirms a
+torch GRU is constructed (prefilter.py). Each file that passes starts a *group*: it and the given
+files that import from it or that it imports from (project.py), migrated together because a
+hidden state crosses between them. A group is checked and written as a whole: when one of its
+files needs a person, none is written. Groups are spread over worker processes when there are
+enough files (`process_group` is top-level and its arguments and results are plain picklable
+dataclasses, as LibCST's codemod runner does).
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ import builtins
 import difflib
 import os
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
 from gru2lstm.options import Options
-from gru2lstm.prefilter import may_hold_gru, mentions_gru
+from gru2lstm.prefilter import may_hold_gru
 from gru2lstm.results import FileResult
 from gru2lstm.sourcefile import ChangedOnDisk, UnparsableOutput, check_parses, read_source, write_source
 
@@ -40,7 +43,7 @@ __all__ = [
     "UsageError",
     "discover",
     "make_diff",
-    "process_file",
+    "process_group",
     "run",
 ]
 
@@ -105,84 +108,166 @@ def _skipped(folder: Path) -> bool:
     )
 
 
-# --------------------------------------------------------------------------------- one file
-def process_file(path: Path, options: RunOptions) -> FileResult:
-    """Migrate one file and, if asked, write it. Never raises for a problem with the file."""
-    name = str(path)
+# --------------------------------------------------------------------------------- one group
+def process_group(attempts: list, options: RunOptions) -> list:
+    """Migrate files that share hidden states (a group, see project.py) and, if asked, write them.
+
+    `attempts` are (paths, ModuleSources) pairs, each a superset of the one before: the group's
+    core first, then the core with the files it imports from. A wider attempt is made only when
+    a narrower one needs a person (a state that flows into a file it does not hold is reported,
+    so a clean narrower attempt never needed the others). A FileResult per path of the widest
+    attempt, in order. Never raises for a problem with a file.
+    """
+    everyone = [str(path) for path in attempts[-1][0]]
     try:
-        return _process(path, name, options)
-    except Exception as error:  # a bug here must not take the other files down with it
-        return FileResult(name, "error", error=_internal(error))
+        results = _process_group(attempts, options)
+    except Exception as error:  # a bug here must not take the other groups down with it
+        return [FileResult(path, "error", error=_internal(error)) for path in everyone]
+    return [results.get(path) or FileResult(path, "unchanged") for path in everyone]
 
 
-def _process(path: Path, name: str, options: RunOptions) -> FileResult:
+def _process_group(attempts: list, options: RunOptions) -> dict:
+    for number, (paths, modules) in enumerate(attempts):
+        results, sources, migrated = _migrate_group(paths, modules, options)
+        if number == len(attempts) - 1 or not _needs_wider(migrated, attempts[number + 1][0]):
+            break
+    if migrated:
+        from gru2lstm.migrate import migrate_modules
+
+        _finish([m for m, _ in migrated], [m for _, m in migrated], sources, results, options, migrate_modules)
+    return results
+
+
+def _needs_wider(migrated: list, wider: list) -> bool:
+    """Does a narrower attempt need a person while its code calls into a file of the wider one?"""
+    if not any(migration.blocked for _, migration in migrated):
+        return False
+    extra = {path.resolve() for path in wider}
+    return any(Path(place).resolve() in extra for _, migration in migrated for place in migration.reached)
+
+
+def _migrate_group(paths: list, modules: list, options: RunOptions) -> tuple:
+    """(results so far: key -> FileResult for files that failed, sources, [(module, Migration)])."""
+    results: dict = {}
+    sources: dict = {}  # key -> SourceFile
+    for path, module in zip(paths, modules):
+        source, problem = _read(path)
+        if problem is not None:
+            results[module.key] = FileResult(module.key, "error", error=problem)
+        else:
+            sources[module.key] = source
+    # Only files that may construct a torch GRU start the engine; the others of a group ride along.
+    if not any(may_hold_gru(source.data) for source in sources.values()):
+        return results, sources, []
+    from gru2lstm.migrate import SourceError, migrate_modules  # LibCST is only paid for here
+
+    pending = _without([m for m in modules if m.key in sources], set(results))
+    while pending:
+        try:
+            migrations = migrate_modules(pending, [sources[m.key].text for m in pending], options.migrate)
+            return results, sources, list(zip(pending, migrations))
+        except SourceError as error:  # that file is an error; the others are migrated without it
+            key = getattr(error, "key", pending[0].key)
+            results[key] = FileResult(key, "error", error=f"{error.line}:{error.column}: {error.message}")
+            pending = _without(pending, {key})
+    return results, sources, []
+
+
+def _without(modules: list, dropped: set) -> list:
+    """The modules but those of `dropped`, whose names they import now point outside the program
+    (so a hidden state that flows there is reported, not followed into a file left as it was)."""
+    if not dropped:
+        return modules
+    kept = []
+    for module in modules:
+        if module.key in dropped:
+            continue
+        imports = {name: member for name, member in module.imports.items() if member.key not in dropped}
+        outside = dict(module.outside, **{name: member.key for name, member in module.imports.items() if member.key in dropped})
+        kept.append(replace(module, imports=imports, outside=outside))
+    return kept
+
+
+def _read(path: Path):
+    """(SourceFile, None), or (None, the error line) for a file that cannot be read or decoded."""
     try:
-        source = read_source(path)
+        return read_source(path), None
     except OSError as error:
-        return FileResult(name, "error", error=f"1:1: cannot read: {error.strerror or error}")
+        return None, f"1:1: cannot read: {error.strerror or error}"
     except (SyntaxError, LookupError) as error:  # a bad or unknown coding cookie
-        return FileResult(name, "error", error=f"{getattr(error, 'lineno', None) or 1}:1: cannot decode: {error}")
+        return None, f"{getattr(error, 'lineno', None) or 1}:1: cannot decode: {error}"
     except UnicodeDecodeError as error:
         line = error.object[: error.start].count(b"\n") + 1
-        return FileResult(name, "error", error=f"{line}:1: cannot decode as {error.encoding}: {error.reason}")
-    if not may_hold_gru(source.data):
-        return FileResult(name, "unchanged")
+        return None, f"{line}:1: cannot decode as {error.encoding}: {error.reason}"
 
-    from gru2lstm.migrate import SourceError, migrate_source  # LibCST is only paid for here
 
-    try:
-        migration = migrate_source(source.text, options.migrate)
-    except SourceError as error:
-        return FileResult(name, "error", error=f"{error.line}:{error.column}: {error.message}")
-    except Exception as error:
-        return FileResult(name, "error", error=_internal(error))
-
-    blocked = migration.blocked
-    status = "needs_attention" if blocked else "changed" if migration.changed else "unchanged"
-    result = FileResult(name, status, migration=migration)
-    if not migration.changed or (blocked and not options.migrate.allow_partial):
-        return result  # all or nothing: a blocked file is never written without --allow-partial
-
-    problem = _check_output(source.text, migration.source, options.migrate, migrate_source)
-    if problem is not None:
-        return FileResult(name, "error", migration=migration, error=f"1:1: internal error: {problem}; file left as it was")
-    if options.diff:
-        result.diff = make_diff(source.text, migration.source, name)
-    if options.write:
-        try:
-            write_source(source, migration.source)
-        except UnparsableOutput as error:  # _check_output already said so; kept as a last guard
-            return FileResult(name, "error", migration=migration, error=f"1:1: internal error: {error}")
-        except ChangedOnDisk:
-            return FileResult(name, "error", migration=migration, error="1:1: changed on disk while migrating; not written")
-        except UnicodeEncodeError as error:
-            return FileResult(
-                name, "error", migration=migration,
-                error=f"1:1: cannot write: the migrated source does not fit the file's encoding ({error.encoding})",
+def _finish(modules: list, migrations: list, sources: dict, results: dict, options: RunOptions, migrate_modules) -> None:
+    """Check the group's output as a whole, then write every changed file of it."""
+    changed = []
+    for module, migration in zip(modules, migrations):
+        blocked = migration.blocked
+        status = "needs_attention" if blocked else "changed" if migration.changed else "unchanged"
+        results[module.key] = FileResult(module.key, status, migration=migration)
+        if migration.changed and (not blocked or options.migrate.allow_partial):
+            changed.append(module)
+    if not changed:
+        return
+    shared = tuple(m.key for m in changed) if len(changed) > 1 else ()
+    problem = _check_output(modules, migrations, sources, options.migrate, migrate_modules)
+    for module in changed:
+        result = results[module.key]
+        result.group = shared
+        if problem is not None:
+            results[module.key] = FileResult(
+                module.key, "error", migration=result.migration, error=f"1:1: internal error: {problem}; file left as it was"
             )
-        except OSError as error:
-            return FileResult(name, "error", migration=migration, error=f"1:1: cannot write: {error.strerror or error}")
-        result.written = True
+            continue
+        if options.diff:
+            result.diff = make_diff(sources[module.key].text, result.migration.source, module.key)
+    if problem is not None or not options.write:
+        return
+    for module in changed:
+        results[module.key] = _write(results[module.key], sources[module.key])
+
+
+def _write(result: FileResult, source) -> FileResult:
+    migration = result.migration
+    try:
+        write_source(source, migration.source)
+    except UnparsableOutput as error:  # _check_output already said so; kept as a last guard
+        return FileResult(result.path, "error", migration=migration, error=f"1:1: internal error: {error}")
+    except ChangedOnDisk:
+        return FileResult(result.path, "error", migration=migration, error="1:1: changed on disk while migrating; not written")
+    except UnicodeEncodeError as error:
+        return FileResult(
+            result.path, "error", migration=migration,
+            error=f"1:1: cannot write: the migrated source does not fit the file's encoding ({error.encoding})",
+        )
+    except OSError as error:
+        return FileResult(result.path, "error", migration=migration, error=f"1:1: cannot write: {error.strerror or error}")
+    result.written = True
     return result
 
 
-def _check_output(before: str, text: str, options: Options, migrate_source) -> Optional[str]:
-    """Why the migrated text must not be written, or None.
+def _check_output(modules: list, migrations: list, sources: dict, options: Options, migrate_modules) -> Optional[str]:
+    """Why the group's migrated texts must not be written, or None.
 
-    It must parse, use no name that nothing binds (a rename applied to a use but not to its
-    definition), and be a fixed point (a second pass changes nothing).
+    Each must parse and use no name that nothing binds (a rename applied to a use but not to its
+    definition), and together they must be a fixed point (a second pass changes nothing).
     """
-    problem = check_parses(text)
-    if problem is not None:
-        return f"the migrated source does not parse: {problem}"
-    lost = unbound_names(text) - unbound_names(before)
-    if lost:
-        return f"the migrated source uses names that nothing binds: {', '.join(sorted(lost))}"
+    for module, migration in zip(modules, migrations):
+        where = f" ({module.key})" if len(modules) > 1 else ""
+        problem = check_parses(migration.source)
+        if problem is not None:
+            return f"the migrated source{where} does not parse: {problem}"
+        lost = unbound_names(migration.source) - unbound_names(sources[module.key].text)
+        if lost:
+            return f"the migrated source{where} uses names that nothing binds: {', '.join(sorted(lost))}"
     try:
-        again = migrate_source(text, options)
+        again = migrate_modules(modules, [m.source for m in migrations], options)
     except Exception as error:
         return f"a second pass over the migrated source failed ({type(error).__name__}: {error})"
-    if again.changed:
+    if any(m.changed for m in again):
         return "a second pass would change the migrated source again"
     return None
 
@@ -252,24 +337,30 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
     """FileResults for every file under `paths`, in discovery order. Raises UsageError only."""
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 (one per core) or more, not {jobs}")
+    from gru2lstm.project import import_tables, plan_groups
+
     files = discover(paths)
     results: list = [None] * len(files)
-    candidates = []
+    data, seeds = {}, []
     for index, path in enumerate(files):
         try:
-            data = path.read_bytes()
+            data[index] = path.read_bytes()
         except OSError:
-            candidates.append(index)  # process_file reports it
+            seeds.append(index)  # process_group reports it
             continue
-        if mentions_gru(data):
-            candidates.append(index)
-        else:
-            results[index] = FileResult(str(path), "unchanged")
+        if may_hold_gru(data[index]):
+            seeds.append(index)
+    for index in range(len(files)):
+        results[index] = FileResult(str(files[index]), "unchanged")  # replaced below for grouped files
+    work = []
+    for group in plan_groups(files, seeds, data):
+        widths = [group.core, group.core + group.near] if group.near else [group.core]
+        work.append((group.core + group.near, [([files[i] for i in width], import_tables(files, width)) for width in widths]))
 
-    workers = min(jobs or os.cpu_count() or 1, len(candidates))
-    if workers <= 1 or len(candidates) < PARALLEL_THRESHOLD:
-        for index in candidates:
-            results[index] = process_file(files[index], options)
+    workers = min(jobs or os.cpu_count() or 1, len(work))
+    if workers <= 1 or sum(len(indexes) for indexes, _ in work) < PARALLEL_THRESHOLD:
+        for indexes, attempts in work:
+            _place(results, indexes, process_group(attempts, options))
         return results
 
     from concurrent.futures import ProcessPoolExecutor
@@ -279,15 +370,23 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
 
     try:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {index: pool.submit(process_file, files[index], options) for index in candidates}
-            for index, future in futures.items():
+            futures = [(indexes, pool.submit(process_group, attempts, options)) for indexes, attempts in work]
+            for indexes, future in futures:
                 try:
-                    results[index] = future.result()
+                    _place(results, indexes, future.result())
                 except BrokenProcessPool:
-                    results[index] = FileResult(
-                        str(files[index]), "error",
-                        error="1:1: internal error: a worker process died while migrating this file; please report it",
-                    )
+                    _place(results, indexes, [
+                        FileResult(
+                            str(files[index]), "error",
+                            error="1:1: internal error: a worker process died while migrating this file; please report it",
+                        )
+                        for index in indexes
+                    ])
     except BrokenProcessPool:  # raised again on shutdown; every result is already set
         pass
     return results
+
+
+def _place(results: list, indexes: list, group_results: list) -> None:
+    for index, result in zip(indexes, group_results):
+        results[index] = result

@@ -18,6 +18,7 @@ CODES: dict[str, tuple[str, str]] = {
     "G2L102": (ERROR, "a name holds the hidden state and, elsewhere, something else"),
     "G2L103": (ERROR, "a name for the cell-state partner is already taken"),
     "G2L104": (ERROR, "a result that holds the hidden state is used without being unpacked"),
+    "G2L105": (ERROR, "not migrated: a file that shares hidden states with this one needs attention"),
     "G2L200": (INFO, "the recurrent module is already an LSTM"),
     "G2L201": (INFO, "a class named GRU that is not torch.nn.GRU; left alone"),
 }

@@ -1,13 +1,17 @@
-"""Follow values through a module: where the recurrent modules are and where their states go.
+"""Follow values through modules: where the recurrent modules are and where their states go.
 
-`collect(wrapper)` walks every function once, with flow-sensitive local definitions (each
-assignment of a local name is its own slot, joined at branches and loops), and records:
+`collect(modules)` walks every function of the modules migrated together once, with
+flow-sensitive local definitions (each assignment of a local name is its own slot, joined at
+branches and loops), and records:
 
 - bindings: a slot receives a value (assignments, returns, call arguments, appends, loops);
 - consumptions: a value is used by something that is not a binding (a call we cannot follow,
   a module of the heads, a comparison, …);
 - unpackings: tuple targets, so a return that grows can grow its callers too;
 - annotations of slots, and every place a slot is read or written.
+
+Classes, functions and globals are keyed by their module, and a name imported from another
+module of the program resolves to its definition there (ProgramFlow.lookup).
 
 The walk knows nothing about GRUs beyond the qualified names it resolves; deciding which slots
 hold a hidden state is the solver's work (solve.py).
@@ -20,6 +24,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import LOCAL, dotted, import_bindings, module_imports, qualify
 from gru2lstm.values import (
     Slot,
@@ -82,11 +87,12 @@ CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values
 
 @dataclass
 class FunctionInfo:
-    key: tuple  # (class name or None, function name)
+    key: tuple  # (class key or None, function name, module key)
     node: cst.FunctionDef
-    class_name: Optional[str]
+    class_name: Optional[str]  # the class key ("module:Class") of a method
     self_name: Optional[str]
     params: list  # [(name, cst.Param)], without self
+    module: str = ""  # the key of the module it is defined in
 
 
 @dataclass(eq=False)
@@ -105,6 +111,7 @@ class Consumption:
     context: str  # isnone | read | module | unknown | other | container | discard
     node: cst.CSTNode  # the expression consumed
     why: str = ""
+    place: Optional[str] = None  # the file, not migrated with this one, of the code it goes to
 
 
 @dataclass(eq=False)
@@ -127,10 +134,14 @@ class Def:
 
 
 @dataclass
-class ModuleFlow:
-    module: cst.Module
+class ProgramFlow:
+    """Everything the walk found, over every module migrated together (one file, or a group)."""
+
+    modules: dict = field(default_factory=dict)  # module key -> cst.Module
     functions: dict = field(default_factory=dict)  # key -> FunctionInfo
-    classes: dict = field(default_factory=dict)  # name -> cst.ClassDef
+    classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
+    bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
+    module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
     defs: dict = field(default_factory=dict)  # def id -> Def
     bindings: list = field(default_factory=list)
     consumptions: list = field(default_factory=list)
@@ -144,44 +155,159 @@ class ModuleFlow:
     arithmetic: list = field(default_factory=list)  # [VArith]
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
+    instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
+    namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
+    def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter
+    outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
+    outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
+
+    def origin(self, value) -> Optional[str]:
+        """Where a call or value the engine cannot follow comes from, when that is a file outside
+        the program (`self.policy.initial_state(2)` after `self.policy = Policy()` of such a file)."""
+        node = getattr(value, "node", None)
+        if node is not None and id(node) in self.outside_calls:
+            return self.outside_calls[id(node)]
+        value = getattr(value, "func", value)
+        slot = value.slot if isinstance(value, VSlot) else None
+        while slot is not None:
+            if slot in self.outside_values:
+                return self.outside_values[slot]
+            slot = slot[1] if slot[0] == "child" else None
+        return None
+
+    def lookup(self, module: str, name: str, seen: frozenset = frozenset()):
+        """What `name` is at the top of `module`: ("class", key), ("function", key), ("module",
+        key), or None; names a module imports from another module of the program are followed."""
+        key = class_key(module, name)
+        if key in self.classes or key in self.namedtuples:
+            return ("class", key)
+        if (None, name, module) in self.functions:
+            return ("function", (None, name, module))
+        member = self.module_imports.get(module, {}).get(name)
+        if member is None or (module, name) in seen:
+            return None
+        if member.name is None:
+            return ("module", member.key)
+        return self.lookup(member.key, member.name, seen | {(module, name)})
+
+    def method(self, owner: str, name: str, seen: frozenset = frozenset()) -> Optional[FunctionInfo]:
+        """The method `name` of class `owner`, or of one of its bases in the program."""
+        found = self.functions.get((owner, name, owner.rpartition(":")[0]))
+        if found is not None or owner in seen:
+            return found
+        for base in self.bases.get(owner, ()):
+            found = self.method(base, name, seen | {owner})
+            if found is not None:
+                return found
+        return None
+
+    def module_of(self, slot: Slot) -> Optional[str]:
+        """The module a slot lives in (its function's, its class's, its own)."""
+        while slot[0] == "child":
+            slot = slot[1]
+        kind = slot[0]
+        if kind == "def":
+            definition = self.defs.get(slot[1])
+            return definition.function.module if definition is not None and definition.function is not None else None
+        if kind in ("attr", "instance"):
+            return slot[1].rpartition(":")[0]
+        if kind == "global":
+            return slot[1]
+        if kind == "ret":
+            return slot[1][2]
+        return None
+
+
+def from_where(place: Optional[str]) -> str:
+    """How a finding about a call the engine cannot follow ends."""
+    if place is None:
+        return ", which the engine cannot follow"
+    return f", which comes from {place}, a file not migrated with this one"
+
+
+def class_key(module: str, name: str) -> str:
+    """Classes of different modules may share a name; their keys do not."""
+    return f"{module}:{name}"
 
 
 class Collector:
-    def __init__(self, module: cst.Module, parents: dict) -> None:
-        self.flow = ModuleFlow(module=module)
+    """Walks one module of a program; what it finds goes into the program's shared flow."""
+
+    def __init__(self, flow: ProgramFlow, key: str, module: cst.Module, parents: dict, source: Optional[ModuleSource] = None) -> None:
+        self.flow = flow
+        self.key = key
+        self.module = module
         self.parents = parents
-        self.imports = module_imports(module)
+        flow.modules[key] = module
+        program_imports = dict(source.imports) if source is not None else {}
+        flow.module_imports[key] = program_imports
+        self.outside = dict(source.outside) if source is not None else {}  # name -> where it comes from, outside the program
+        # Names imported from modules of the program are this program's own, not a library's.
+        self.imports = {name: target for name, target in module_imports(module).items() if name not in program_imports}
         self.module_names = _module_level_names(module) - set(self.imports)
         self.local_imports: dict = {}  # name -> target, for imports inside the current function
         self.recording = True
         self.function: Optional[FunctionInfo] = None
         self.env: dict = {}  # local name -> frozenset of def ids
         self.statement: Optional[cst.CSTNode] = None
-        self.attribute_owners = self.flow.attribute_owners
-        self.instance_class: dict = {}  # slot -> name of the class of this module it holds
-        self.namedtuples: dict = {}  # name -> fields, for namedtuple classes of this module
-        self.def_annotations: dict = {}  # def id -> annotation expression of that parameter
+        self.attribute_owners = flow.attribute_owners
+        self.instance_class = flow.instance_class  # slot -> key of the program class it holds
+        self.namedtuples = flow.namedtuples
+        self.def_annotations = flow.def_annotations
+        self.opaque_defs: set = set()  # def ids assigned a value from outside the program
+
+    def class_key(self, name: str) -> str:
+        return class_key(self.key, name)
+
+    def resolve(self, node: cst.CSTNode):
+        """What a name or dotted name is in the program (see ProgramFlow.lookup), unless a local shadows it."""
+        if isinstance(node, cst.Name):
+            if node.value in self.env or node.value in self.local_imports or node.value in self.imports:
+                return None
+            if self.function is not None and node.value == self.function.self_name:
+                return None
+            return self.flow.lookup(self.key, node.value)
+        if isinstance(node, cst.Attribute):
+            base = self.resolve(node.value)
+            if base is not None and base[0] == "module":
+                return self.flow.lookup(base[1], node.attr.value)
+        return None
+
+    def resolve_class(self, node: cst.CSTNode) -> Optional[str]:
+        found = self.resolve(node)
+        return found[1] if found is not None and found[0] == "class" else None
 
     # ----------------------------------------------------------------- index
-    def index(self) -> None:
-        module = self.flow.module
-        for statement in module.body:
+    def index_definitions(self) -> None:
+        """Classes, functions and namedtuples of this module (before any module is walked)."""
+        for statement in self.module.body:
             if isinstance(statement, cst.ClassDef):
-                self.flow.classes[statement.name.value] = statement
+                owner = self.class_key(statement.name.value)
+                self.flow.classes[owner] = statement
                 for item in statement.body.body:
                     if isinstance(item, cst.FunctionDef):
-                        self._add_function(item, statement.name.value)
+                        self._add_function(item, owner)
                     elif isinstance(item, cst.SimpleStatementLine):
                         for small in item.body:
                             if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                                self.attribute_owners.setdefault(small.target.value, set()).add(
-                                    statement.name.value
-                                )
+                                self.attribute_owners.setdefault(small.target.value, set()).add(owner)
             elif isinstance(statement, cst.FunctionDef):
                 self._add_function(statement, None)
             elif isinstance(statement, cst.SimpleStatementLine):
                 self._namedtuple(statement)
-        methods = {id(info.node): info for info in self.flow.functions.values() if info.self_name is not None}
+
+    def index_uses(self) -> None:
+        """Bases, attributes, GRU references and which attributes hold instances of which class
+        (once every module's definitions are known, so they resolve across modules)."""
+        for statement in self.module.body:
+            if isinstance(statement, cst.ClassDef):
+                bases = [self.resolve_class(base.value) for base in statement.bases if base.keyword is None]
+                self.flow.bases[self.class_key(statement.name.value)] = [b for b in bases if b is not None]
+        methods = {
+            id(info.node): info
+            for info in self.flow.functions.values()
+            if info.self_name is not None and info.module == self.key
+        }
         copies = []
         for node in self.parents:  # every node once, without another walk of the tree
             self._reference(node)
@@ -204,8 +330,9 @@ class Collector:
         # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class.
         for _ in range(2):
             for slot, call, info in copies:
-                if isinstance(call.func, cst.Name) and call.func.value in self.flow.classes:
-                    self.instance_class[slot] = call.func.value
+                owner = self.resolve_class(call.func)
+                if owner is not None:
+                    self.instance_class[slot] = owner
                 elif dotted(call.func) in ("copy.deepcopy", "deepcopy", "copy.copy") and call.args:
                     source = call.args[0].value
                     if isinstance(source, cst.Attribute) and isinstance(source.value, cst.Name) and source.value.value == info.self_name:
@@ -231,7 +358,7 @@ class Collector:
                 fields = text.replace(",", " ").split() if text is not None else [None]
             if None in fields:
                 continue
-            name = small.targets[0].target.value
+            name = self.class_key(small.targets[0].target.value)
             self.namedtuples[name] = fields
             for field_name in fields:
                 self.attribute_owners.setdefault(field_name, set()).add(name)
@@ -269,35 +396,35 @@ class Collector:
             params = params[1:]
         params = params + list(node.params.kwonly_params)
         info = FunctionInfo(
-            key=(class_name, node.name.value),
+            key=(class_name, node.name.value, self.key),
             node=node,
             class_name=class_name,
             self_name=self_name,
             params=[(p.name.value, p) for p in params],
+            module=self.key,
         )
         self.flow.functions[info.key] = info
 
     # ----------------------------------------------------------------- walk
-    def run(self) -> ModuleFlow:
-        self.index()
-        for statement in self.flow.module.body:
+    def run(self) -> None:
+        for statement in self.module.body:
             if isinstance(statement, cst.ClassDef):
                 self._class_body(statement)
             elif isinstance(statement, cst.FunctionDef):
-                self._function(self.flow.functions[(None, statement.name.value)])
+                self._function(self.flow.functions[(None, statement.name.value, self.key)])
             else:
                 self._statement(statement)
-        return self.flow
 
     def _class_body(self, node: cst.ClassDef) -> None:
+        owner = self.class_key(node.name.value)
         for item in node.body.body:
             if isinstance(item, cst.FunctionDef):
-                self._function(self.flow.functions[(node.name.value, item.name.value)])
+                self._function(self.flow.functions[(owner, item.name.value, self.key)])
             elif isinstance(item, cst.SimpleStatementLine):
                 for small in item.body:
                     # Class-level field declarations (dataclasses, annotated attributes).
                     if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                        slot = ("attr", node.name.value, small.target.value)
+                        slot = ("attr", owner, small.target.value)
                         self.flow.annotations.append((slot, small.annotation, None))
                         self.flow.slot_nodes.append((slot, small.target))
                         if small.value is not None:
@@ -326,9 +453,10 @@ class Collector:
 
     def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
         if self.function is None:
+            slot = ("global", self.key, name)
             if self.recording:
-                self.flow.slot_nodes.append((("global", name), node))  # renamed with its reads
-            return ("global", name)
+                self.flow.slot_nodes.append((slot, node))  # renamed with its reads
+            return slot
         self.flow.defs[id(node)] = Def(name, self.function, node, is_param)
         self.env[name] = frozenset({id(node)})
         slot = ("def", id(node))
@@ -531,25 +659,35 @@ class Collector:
         return slot
 
     def _bind(self, slot: Slot, value: Value, kind: str, statement, target_node) -> None:
+        if slot[0] == "def" and isinstance(value, VOpaque):
+            self.opaque_defs.add(slot[1])
+        if isinstance(value, VOpaque) and value.node is not None and id(value.node) in self.flow.outside_calls:
+            self.flow.outside_values[slot] = self.flow.outside_calls[id(value.node)]
+        if slot[0] == "def" and isinstance(value, VSlot) and value.slot[0] == "instance":
+            self.instance_class[slot] = value.slot[1]  # `storage = RolloutStorage(...)`
         if self.recording:
             self.flow.bindings.append(Binding(slot, value, kind, statement, target_node, self.function))
 
-    def consume(self, value: Value, context: str, node: cst.CSTNode, why: str = "") -> None:
+    def consume(self, value: Value, context: str, node: cst.CSTNode, why: str = "", place: Optional[str] = None) -> None:
         if self.recording and not isinstance(value, (VOpaque, VNone)):
-            self.flow.consumptions.append(Consumption(value, context, node, why))
+            self.flow.consumptions.append(Consumption(value, context, node, why, place))
 
     # ----------------------------------------------------------------- expressions
     def code(self, node: cst.CSTNode) -> str:
-        return self.flow.module.code_for_node(node).strip()
+        return self.module.code_for_node(node).strip()
 
     def _external(self, node: cst.Attribute) -> bool:
         """A dotted path into an imported module (`torch.nn.GRU`), not into a value of this file."""
         return any(not q.startswith(LOCAL) for q in self._qualified(node)) and not _is_local_chain(node, self)
 
-    def _annotated_elsewhere(self, node: cst.CSTNode) -> bool:
-        """A name whose annotation is a type from outside this module (`rng: random.Random`)."""
+    def _foreign(self, node: cst.CSTNode) -> bool:
+        """A name known to hold something from outside the program: annotated with an outside
+        type (`rng: random.Random`), or only ever assigned what a library returned
+        (`dist = Categorical(logits=logits)`)."""
         if not isinstance(node, cst.Name) or node.value not in self.env:
             return False
+        if self.env[node.value] <= self.opaque_defs:
+            return True
         for def_id in self.env[node.value]:
             annotation = self.def_annotations.get(def_id)
             if annotation is not None:
@@ -596,9 +734,12 @@ class Collector:
         if name in ("None",):
             return VNone(node)
         if name in self.module_names:
-            value = VSlot(("global", name), node)
+            member = self.flow.module_imports[self.key].get(name)
+            # A name imported from another module of the program is that module's global.
+            slot = ("global", member.key, member.name) if member is not None and member.name else ("global", self.key, name)
+            value = VSlot(slot, node)
             if self.recording:
-                self.flow.slot_nodes.append((("global", name), node))
+                self.flow.slot_nodes.append((slot, node))
             return value
         return VOpaque(node, f"`{name}`")
 
@@ -758,9 +899,17 @@ class Collector:
             for arg in args[1:]:
                 self.consume(self.expr(arg.value, "read"), "read", arg.value)
             return VDerived(base, node, "keep")
+        target = self.resolve(func)  # a function or class of the program, by name or module path
+        if target is not None and target[0] == "function":
+            return self._call_function(self.flow.functions[target[1]], node)
+        if target is not None and target[0] == "class":
+            return self._instantiate(target[1], node)
         if isinstance(func, cst.Attribute) and not self._external(func):
             method = func.attr.value
             base = self.expr(func.value, "method")
+            place = self.flow.origin(base)
+            if place is not None:  # `self.rollouts.insert(...)` on an object of a file not migrated with this one
+                return self._unknown_call(node, f"`{self.code(func)}`", place)
             if method in CREATE_METHODS:
                 self.consume(base, "shaped", func.value)
                 for arg in args:
@@ -824,18 +973,6 @@ class Collector:
                 for arg in args:
                     self.consume(self.expr(arg.value, "other"), "other", arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
-            if (None, func.value) in self.flow.functions and func.value not in self.env:
-                return self._call_function(self.flow.functions[(None, func.value)], node)
-            if func.value in self.namedtuples and func.value not in self.env:
-                self._call_fields(func.value, node, self.namedtuples[func.value])
-                return VSlot(("instance", func.value), node)
-            if func.value in self.flow.classes and func.value not in self.env:
-                init = self.flow.functions.get((func.value, "__init__"))
-                if init is not None:
-                    self._call_function(init, node)
-                else:
-                    self._call_fields(func.value, node)
-                return VSlot(("instance", func.value), node)
         if qualified & MODULE_CONTAINERS and len(args) == 1:
             return self.expr(args[0].value, "bind")  # a ModuleDict holds its modules as the dict does
         if any(q.startswith("torch.nn.") and q[len("torch.nn."):][:1].isupper() for q in qualified):
@@ -858,6 +995,37 @@ class Collector:
             return self._call_value(func_value, node)
         return self._unknown_call(node, f"`{self.code(func)}`")
 
+    def _instantiate(self, owner: str, node: cst.Call) -> Value:
+        """`Policy(...)`: its __init__ receives the arguments (a dataclass or namedtuple: its fields)."""
+        if owner in self.namedtuples:
+            self._call_fields(owner, node, self.namedtuples[owner])
+        else:
+            init = self.flow.method(owner, "__init__")
+            if init is not None:
+                self._call_function(init, node)
+            else:
+                self._call_fields(owner, node)
+        return VSlot(("instance", owner), node)
+
+    def _instance_of(self, node: cst.CSTNode) -> Optional[str]:
+        """The program class of the object `node` holds, when it is known (self, an attribute or a
+        name assigned an instance, a parameter annotated with the class)."""
+        info = self.function
+        if isinstance(node, cst.Name) and info is not None and node.value == info.self_name and node.value not in self.env:
+            return info.class_name
+        if isinstance(node, cst.Name) and node.value in self.env:
+            owners = set()
+            for def_id in self.env[node.value]:
+                owner = self.instance_class.get(("def", def_id))
+                annotation = self.def_annotations.get(def_id)
+                if owner is None and annotation is not None:
+                    owner = self.resolve_class(annotation)
+                owners.add(owner)
+            return owners.pop() if len(owners) == 1 else None
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and info is not None and node.value.value == info.self_name:
+            return self.instance_class.get(("attr", info.class_name, node.attr.value))
+        return None
+
     def _sampling(self, node: cst.Call, many: bool) -> Value:
         """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""
         population = self.expr(node.args[0].value, "bind")
@@ -876,33 +1044,23 @@ class Collector:
         return VContainer(node, [(("elem",), _element_of(values[0]))])
 
     def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
-        info = self.function
         name = func.attr.value
-        if (
-            info is not None
-            and info.self_name is not None
-            and isinstance(func.value, cst.Name)
-            and func.value.value == info.self_name
-        ):
-            return self.flow.functions.get((info.class_name, name))
-        # `self.net.init_hidden(...)`: the class of the instance held in that attribute.
-        if (
-            info is not None
-            and isinstance(func.value, cst.Attribute)
-            and isinstance(func.value.value, cst.Name)
-            and func.value.value.value == info.self_name
-        ):
-            owner = self.instance_class.get(("attr", info.class_name, func.value.attr.value))
-            if owner is not None and (owner, name) in self.flow.functions:
-                return self.flow.functions[(owner, name)]
+        info = self.function
+        if info is not None and info.self_name is not None and isinstance(func.value, cst.Name) and func.value.value == info.self_name:
+            return self.flow.method(info.class_name, name)
+        # `self.net.init_hidden(...)`, `storage.insert(...)`: the class of the instance held there.
+        owner = self._instance_of(func.value)
+        if owner is not None and self.flow.method(owner, name) is not None:
+            return self.flow.method(owner, name)
         # `Buffer.compute(...)`: a static method called through its class.
-        if isinstance(func.value, cst.Name) and func.value.value in self.flow.classes and func.value.value not in self.env:
-            target = self.flow.functions.get((func.value.value, name))
+        owner = self.resolve_class(func.value)
+        if owner is not None:
+            target = self.flow.method(owner, name)
             if target is not None and target.self_name is None:
                 return target
-        # `storage.insert(...)`: the only class of this module with that method owns the call.
-        owners = [key for key in self.flow.functions if key[0] is not None and key[1] == name]
-        if len(owners) == 1 and not name.startswith("__") and not self._annotated_elsewhere(func.value):
+        # `storage.insert(...)`: the only class of the program with that method owns the call.
+        owners = [key for key, found in self.flow.functions.items() if found.class_name is not None and key[1] == name]
+        if len(owners) == 1 and not name.startswith("__") and not self._foreign(func.value):
             return self.flow.functions[owners[0]]
         return None
 
@@ -940,14 +1098,14 @@ class Collector:
             value = self.expr(arg.value, "bind")
             name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
             if name is None or arg.star:
-                self.consume(value, "unknown", arg.value, f"passed to `{class_name}()`")
+                self.consume(value, "unknown", arg.value, f"passed to `{class_name.rpartition(':')[2]}()`")
                 continue
             self._bind(("attr", class_name, name), value, "field", arg, arg.value)
 
     def _call_value(self, func: VSlot, node: cst.Call) -> Value:
-        # Calling an instance of a module class of this file runs its forward().
+        # Calling an instance of a module class of the program runs its forward().
         owner = self.instance_class.get(func.slot)
-        forward = self.flow.functions.get((owner, "forward")) or self.flow.functions.get((owner, "__call__"))
+        forward = None if owner is None else self.flow.method(owner, "forward") or self.flow.method(owner, "__call__")
         if forward is not None:
             return self._call_function(forward, node)
         args = []
@@ -959,9 +1117,17 @@ class Collector:
             self.flow.calls.append(call)
         return call
 
-    def _unknown_call(self, node: cst.Call, name: str) -> Value:
+    def _unknown_call(self, node: cst.Call, name: str, place: Optional[str] = None) -> Value:
+        root = node.func
+        while isinstance(root, (cst.Attribute, cst.Call, cst.Subscript)):
+            root = root.func if isinstance(root, cst.Call) else root.value
+        if place is None and isinstance(root, cst.Name) and root.value not in self.env:
+            place = self.outside.get(root.value)
+        if place is not None:
+            self.flow.outside_calls[id(node)] = place
+        where = from_where(place)
         for arg in node.args:
-            self.consume(self.expr(arg.value, "unknown"), "unknown", arg.value, f"passed to {name}, which the engine cannot follow")
+            self.consume(self.expr(arg.value, "unknown"), "unknown", arg.value, f"passed to {name}{where}", place)
         return VOpaque(node, f"{name}(...)")
 
 
@@ -1081,5 +1247,18 @@ def _is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
     return False
 
 
-def collect(module: cst.Module, parents: dict) -> ModuleFlow:
-    return Collector(module, parents).run()
+def collect(modules: list) -> ProgramFlow:
+    """Walk modules migrated together: [(key, cst.Module, parent map, ModuleSource or None)].
+
+    Every module's definitions are indexed before any is walked, so a call in one module of a
+    class or function of another is followed like a call inside one module.
+    """
+    flow = ProgramFlow()
+    collectors = [Collector(flow, key, module, parents, source) for key, module, parents, source in modules]
+    for collector in collectors:
+        collector.index_definitions()
+    for collector in collectors:
+        collector.index_uses()
+    for collector in collectors:
+        collector.run()
+    return flow

@@ -1,9 +1,13 @@
-"""Migrate one module's source from nn.GRU to nn.LSTM: the single entry point of the engine.
+"""Migrate modules from nn.GRU to nn.LSTM: the single entry point of the engine.
 
-parse -> collect (flow.py) -> solve (solve.py) -> plan (plan.py) -> apply (apply.py).
+parse -> collect (flow.py) -> solve (solve.py) -> plan (plan.py) -> apply (apply.py), over one
+module (`migrate_source`) or over modules that share hidden states (`migrate_modules`: a group of
+files that import each other, see project.py).
 """
 
 from __future__ import annotations
+
+from typing import Optional
 
 import libcst as cst
 import libcst.metadata as meta
@@ -13,7 +17,8 @@ from gru2lstm.findings import Finding
 from gru2lstm.flow import collect
 from gru2lstm.options import Options
 from gru2lstm.plan import Planner
-from gru2lstm.results import STEPS, Migration, StepRecord
+from gru2lstm.project import ModuleSource
+from gru2lstm.results import KEPT_STEPS, STEPS, Migration, StepRecord
 from gru2lstm.solve import solve
 
 
@@ -57,38 +62,82 @@ def planned_form(solution, options: Options) -> str:
 
 def migrate_source(source: str, options: Options = Options()) -> Migration:
     """Return the migrated source and what each step did. Never raises but SourceError."""
-    wrapper = meta.MetadataWrapper(parse(source), unsafe_skip_copy=True)  # parsed here, owned here
-    parents = wrapper.resolve(meta.ParentNodeProvider)
-    flow = collect(wrapper.module, parents)
+    return migrate_modules([ModuleSource("<source>")], [source], options)[0]
+
+
+def migrate_modules(modules: list, sources: list, options: Options = Options()) -> list:
+    """Migrate modules together: a Migration per module, in order.
+
+    `modules` are ModuleSources (key and import table), `sources` their texts. A hidden state
+    that crosses from one module to another is followed and rewritten in both. Raises
+    SourceError (with `.key` set to the module's key) for a module that does not parse.
+    """
+    wrappers = {}
+    for module, source in zip(modules, sources):
+        try:
+            wrappers[module.key] = meta.MetadataWrapper(parse(source), unsafe_skip_copy=True)  # parsed here, owned here
+        except SourceError as error:
+            error.key = module.key
+            raise
+    parents = {key: wrapper.resolve(meta.ParentNodeProvider) for key, wrapper in wrappers.items()}
+    flow = collect([(m.key, wrappers[m.key].module, parents[m.key], m) for m in modules])
     solution = solve(flow)
     if not solution.constructors:
-        return Migration(source, False, findings=_not_torch_gru(wrapper, flow, solution, parents))
-    planned = Planner(wrapper, flow, solution, options).run()
-    findings = planned.findings + _not_torch_gru(wrapper, flow, solution, parents)
-    migration = Migration(
-        source,
-        False,
-        steps=[StepRecord(step, tuple(sorted(planned.steps[step]))) for step in STEPS if step in planned.steps],
-        findings=sorted(findings, key=lambda f: (f.line, f.column, f.code)),
-        state_form=planned_form(solution, options),
-        sites_found=len(planned.sites),
-    )
-    if migration.blocked and not options.allow_partial:
-        return migration
+        return [
+            Migration(source, False, findings=_not_torch_gru(wrappers[m.key], flow, solution, parents[m.key]))
+            for m, source in zip(modules, sources)
+        ]
+    planned = Planner(wrappers, flow, solution, options).run()
+    migrations = []
+    for module, source in zip(modules, sources):
+        outcome = planned.modules[module.key]
+        findings = outcome.findings + _not_torch_gru(wrappers[module.key], flow, solution, parents[module.key])
+        migrations.append(
+            Migration(
+                source,
+                False,
+                steps=[StepRecord(step, tuple(sorted(outcome.steps[step]))) for step in STEPS if step in outcome.steps],
+                findings=sorted(findings, key=lambda f: (f.line, f.column, f.code)),
+                state_form=planned_form(solution, options) if _holds_recurrence(outcome, len(modules)) else None,
+                sites_found=len(outcome.sites),
+                reached=tuple(sorted(outcome.reached)),
+            )
+        )
+    blocked = [module.key for module, migration in zip(modules, migrations) if migration.blocked]
+    if blocked and not options.allow_partial:
+        # All or nothing: modules that share states are migrated together or not at all.
+        for module, migration in zip(modules, migrations):
+            if not migration.blocked and set(planned.modules[module.key].steps) - KEPT_STEPS:
+                migration.findings.insert(0, Finding(
+                    1, 1, "G2L105", f"not migrated: {', '.join(blocked)} shares hidden states with this file and needs attention"
+                ))
+        return migrations
     planned.plan.mark_manual = options.allow_partial
-    new_source = apply_plan(wrapper.module, planned.plan).code
-    migration.source = new_source
-    migration.changed = new_source != source
-    migration.sites_migrated = migration.sites_found - len({f.line for f in migration.findings if f.blocks_write})
-    return migration
+    for module, migration in zip(modules, migrations):
+        new_source = apply_plan(wrappers[module.key].module, planned.plan).code
+        migration.changed = new_source != migration.source
+        migration.source = new_source
+        migration.sites_migrated = migration.sites_found - len({f.line for f in migration.findings if f.blocks_write})
+    return migrations
+
+
+def _holds_recurrence(outcome, count: int) -> bool:
+    """Does the form apply to this module? Alone: always; in a group: when it has a site or a step."""
+    return count == 1 or bool(outcome.sites or outcome.steps)
 
 
 def _not_torch_gru(wrapper, flow, solution, parents) -> list:
     """Info findings: an LSTM already, or a `GRU` that is not torch's."""
     findings = []
-    if solution.lstm_constructors and not solution.constructors:
+    if solution.lstm_constructors and not solution.constructors and _constructs_here(solution.lstm_constructors, parents):
         findings.append(Finding(1, 1, "G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
     for node in local_gru_classes(flow, parents):
+        if node not in parents:
+            continue
         position = wrapper.resolve(meta.PositionProvider)[node].start
         findings.append(Finding(position.line, position.column + 1, "G2L201", "`GRU` here is not torch.nn.GRU; left alone"))
     return findings
+
+
+def _constructs_here(constructors: list, parents: dict) -> bool:
+    return any(ctor.node in parents for ctor in constructors)

@@ -14,7 +14,7 @@ import libcst.metadata as meta
 
 from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
 from gru2lstm.findings import Finding
-from gru2lstm.flow import Binding, ModuleFlow
+from gru2lstm.flow import Binding, ProgramFlow, from_where
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
 from gru2lstm.solve import RECURRENT, Solution, chain_kind, recurrent_hidden_argument, resolved
@@ -25,29 +25,59 @@ RECURRENT_NAMES = {name: {"GRU": "LSTM", "GRUCell": "LSTMCell"}[kind] for name, 
 
 
 @dataclass
-class Planned:
-    plan: Plan
+class ModuleOutcome:
+    """What the plan does to one module of the program."""
+
     steps: dict = field(default_factory=dict)  # step -> set of lines
     findings: list = field(default_factory=list)
     sites: set = field(default_factory=set)  # lines where a state is used
+    reached: set = field(default_factory=set)  # files not migrated with it that a finding's flow goes to
+
+
+@dataclass
+class Planned:
+    plan: Plan  # one plan for every module: its edits are keyed by original nodes
+    modules: dict = field(default_factory=dict)  # module key -> ModuleOutcome
 
 
 class Planner:
-    def __init__(self, wrapper: meta.MetadataWrapper, flow: ModuleFlow, solution: Solution, options: Options):
+    def __init__(self, wrappers: dict, flow: ProgramFlow, solution: Solution, options: Options):
+        """`wrappers`: module key -> the MetadataWrapper of that module, as the flow walked it."""
         self.flow = flow
         self.solution = solution
         self.options = options
-        self.module = flow.module
-        self.positions = wrapper.resolve(meta.PositionProvider)
-        self.parents = wrapper.resolve(meta.ParentNodeProvider)
-        self.result = Planned(Plan())
+        self.positions: dict = {}
+        self.parents: dict = {}
+        for wrapper in wrappers.values():
+            self.positions.update(wrapper.resolve(meta.PositionProvider))
+            self.parents.update(wrapper.resolve(meta.ParentNodeProvider))
+        self.modules = {key: wrapper.module for key, wrapper in wrappers.items()}
+        self.module_keys = {id(module): key for key, module in self.modules.items()}
+        self.result = Planned(Plan(), {key: ModuleOutcome() for key in wrappers})
         self.plan = self.result.plan
         self.handled: set = set()  # ids of value nodes a rule already rewrote
-        self.tuple_name = _tuple_spelling(self.module)
+        self.tuple_names = {key: _tuple_spelling(module) for key, module in self.modules.items()}
         self.partners: dict = {}
         self.form = solution.form if options.state == "auto" else options.state
 
     # ----------------------------------------------------------------- bookkeeping
+    def key_of(self, node: cst.CSTNode) -> str:
+        """The key of the module an original node belongs to."""
+        current = node
+        while not isinstance(current, cst.Module):
+            current = self.parents[current]
+        return self.module_keys[id(current)]
+
+    def module_of(self, node: cst.CSTNode) -> cst.Module:
+        return self.modules[self.key_of(node)]
+
+    def outcome(self, node: cst.CSTNode) -> ModuleOutcome:
+        return self.result.modules[self.key_of(node)]
+
+    def site(self, node: cst.CSTNode) -> None:
+        """A line where a state is used (for the coverage counts)."""
+        self.outcome(node).sites.add(self.line(node))
+
     def line(self, node: cst.CSTNode) -> int:
         return self.positions[node].start.line
 
@@ -57,7 +87,7 @@ class Planner:
     def step(self, name: str, node: cst.CSTNode) -> None:
         """Record that `name` touched `node` (every line the node spans)."""
         span = self.positions[node]
-        self.result.steps.setdefault(name, set()).update(range(span.start.line, span.end.line + 1))
+        self.outcome(node).steps.setdefault(name, set()).update(range(span.start.line, span.end.line + 1))
         self.touch(node)
 
     def touch(self, node: cst.CSTNode) -> None:
@@ -67,11 +97,13 @@ class Planner:
                 self.plan.prose_scopes.add(id(current))
             current = self.parents.get(current)
 
-    def find(self, code: str, node: Optional[cst.CSTNode], message: str) -> None:
-        line, column = (self.line(node), self.column(node) + 1) if node is not None else (1, 1)
-        finding = Finding(line, column, code, message)
-        self.result.findings.append(finding)
-        if finding.blocks_write and node is not None:
+    def find(self, code: str, node: cst.CSTNode, message: str, place: Optional[str] = None) -> None:
+        """Report at `node`; `place`: the file not migrated with this one that the flow goes to."""
+        finding = Finding(self.line(node), self.column(node) + 1, code, message)
+        self.outcome(node).findings.append(finding)
+        if place is not None:
+            self.outcome(node).reached.add(place)
+        if finding.blocks_write:
             self.mark_manual(node, code)
 
     def mark_manual(self, node: cst.CSTNode, code: str) -> None:
@@ -83,7 +115,7 @@ class Planner:
             self.plan.manual.setdefault(current, []).append(code)
 
     def code(self, node: cst.CSTNode) -> str:
-        return self.module.code_for_node(node).strip()
+        return self.module_of(node).code_for_node(node).strip()
 
     def edit_expression(self, node: cst.CSTNode, edit) -> None:
         if node in self.plan.expressions:
@@ -110,11 +142,11 @@ class Planner:
         self.returns()
         self.unpackings()
         for consumption in self.flow.consumptions:
-            self.consumption(consumption.value, consumption.context, consumption.node, consumption.why)
+            self.consumption(consumption.value, consumption.context, consumption.node, consumption.why, consumption.place)
         self.annotations()
         self.docstrings()
         if self.plan.expressions or self.plan.statements:
-            self.ensure_tuple_import()
+            self.ensure_tuple_imports()
         return self.result
 
     # ----------------------------------------------------------------- 1, 9: modules
@@ -231,7 +263,8 @@ class Planner:
             return
         if self.is_split_return(binding.target):
             return  # the return grows by the partner: returns() writes it
-        self.result.sites.add(self.line(binding.statement) if binding.statement is not None else 0)
+        if binding.statement is not None:
+            self.site(binding.statement)
         target_split = solution.is_split(binding.target)
         statement = binding.statement
         if isinstance(value, VNone):
@@ -243,7 +276,11 @@ class Planner:
                 self.split_target(binding)
                 self.step("call", value.node)
             elif kind is None:
-                self.find("G2L101", value.node, f"the hidden state held by `{self.code(binding.target_node)}` comes from `{self.code(value.node)}`, which the engine cannot follow")
+                self.find(
+                    "G2L101", value.node,
+                    f"the hidden state held by `{self.code(binding.target_node)}` comes from `{self.code(value.node)}`{self.unfollowed(value)}",
+                    self.flow.origin(value),
+                )
             return
         if isinstance(value, VSlot):
             if value.node is None:
@@ -289,9 +326,14 @@ class Planner:
         node = getattr(value, "node", None) or binding.target_node or binding.statement
         what = self.code(binding.target_node) if binding.target_node is not None else "a hidden state"
         if isinstance(node, cst.Call):
-            self.find("G2L101", node, f"`{what}` holds the hidden state, which comes from `{self.code(node)}`; the engine cannot follow that call")
+            place = self.flow.outside_calls.get(id(node))
+            self.find("G2L101", node, f"`{what}` holds the hidden state returned by `{self.code(node)}`{from_where(place)}", place)
         else:
             self.find("G2L102", node, f"`{what}` holds the hidden state, but here it receives `{self.code(node)}`, which is not one")
+
+    def unfollowed(self, value: Value) -> str:
+        """How a finding ends for a call the engine cannot follow: where it comes from, if known."""
+        return from_where(self.flow.origin(value))
 
     def landing_step(self, binding: Binding, leaf: Value) -> str:
         if isinstance(leaf, VCreate):
@@ -319,12 +361,13 @@ class Planner:
             self.pair_expression(value, "creation")
             return
         # Continuation lines inside brackets are indented relative to the enclosing block.
-        inner = self.module.default_indent
-        newline = self.module.default_newline
+        module = self.module_of(value.node)
+        inner = module.default_indent
+        newline = module.default_newline
         self.handled.add(id(value.node))
 
         def edit(updated, mapping):
-            code = self.module.code_for_node(updated).strip()
+            code = module.code_for_node(updated).strip()
             return cst.parse_expression(f"({newline}{inner}{code},{newline}{inner}{code},{newline})")
 
         self.edit_expression(value.node, edit)
@@ -412,7 +455,7 @@ class Planner:
     def call(self, call: VCallOf) -> None:
         kind = self.solution.recurrent_calls.get(id(call))
         if kind is not None:
-            self.result.sites.add(self.line(call.node))
+            self.site(call.node)
             self.step("call", call.node)
             hidden = recurrent_hidden_argument(call)
             if hidden is None:
@@ -432,7 +475,7 @@ class Planner:
             if heads:
                 self.feature_read(resolved(value))
             else:
-                self.consumption(value, "unknown", arg.value, f"passed to `{self.code(call.node.func)}`, which the engine cannot follow")
+                self.consumption(value, "unknown", arg.value, f"passed to `{self.code(call.node.func)}`{self.unfollowed(call)}", self.flow.origin(call))
 
     # ----------------------------------------------------------------- returns and unpacking
     def returns(self) -> None:
@@ -507,7 +550,7 @@ class Planner:
             self.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
         self.step("features", leaf.node)
 
-    def consumption(self, value: Value, context: str, node: cst.CSTNode, why: str) -> None:
+    def consumption(self, value: Value, context: str, node: cst.CSTNode, why: str, place: Optional[str] = None) -> None:
         value = resolved(value)
         leaf = leaf_of(value)
         if isinstance(leaf, VCat):
@@ -518,10 +561,14 @@ class Planner:
             return
         if not isinstance(leaf, VSlot):
             return
+        if context == "unknown" and chain_kind(value) == "keep" and self.solution.holder_kind(leaf.slot) is not None:
+            # What that code does with the module's state (its call returns (h, c) now) is unknown.
+            self.find("G2L101", node, f"the recurrent module `{self.code(node)}` is {why or 'used here'}", place)
+            return
         if not self.solution.is_state(leaf.slot):
             holds = self.holds_states(leaf.slot)
             if holds and context not in ("read", "isnone", "discard", "test", "index"):
-                self.find("G2L101", node, f"`{self.code(node)}` holds hidden states and is {why or 'used here'}; the engine cannot follow it")
+                self.find("G2L101", node, f"`{self.code(node)}` holds hidden states and is {why or 'used here'}; the engine cannot follow it", place)
             return
         if context == "isnone" or (context == "shaped" and self.form == "packed"):
             return  # `zeros_like(hxs)` of a packed state is packed already
@@ -530,11 +577,23 @@ class Planner:
             return
         code = "G2L101" if context == "unknown" else "G2L100"
         reason = why or {"discard": "its value is dropped", "test": "it is tested for truth"}.get(context, "used here")
-        self.find(code, node, f"the hidden state `{self.code(node)}` is {reason}")
+        self.find(code, node, f"the hidden state `{self.code(node)}` is {reason}", place)
 
     def holds_states(self, slot) -> bool:
-        parts = self.solution.classes.parts.get(self.solution.classes.find(slot), {})
-        return any(self.solution.is_state(part) or self.holds_states(part) for part in parts.values())
+        """Does a part of the slot's value, at any depth, hold a state? (Parts may form cycles:
+        `node = node.next`.)"""
+        classes = self.solution.classes
+        pending, seen = [classes.find(slot)], set()
+        while pending:
+            root = pending.pop()
+            if root in seen:
+                continue
+            seen.add(root)
+            for part in classes.parts.get(root, {}).values():
+                if self.solution.is_state(part):
+                    return True
+                pending.append(classes.find(part))
+        return False
 
     # ----------------------------------------------------------------- annotations
     def annotations(self) -> None:
@@ -592,7 +651,7 @@ class Planner:
         if id(target) in self.handled:
             return
         self.handled.add(id(target))
-        tuple_name = self.tuple_name
+        tuple_name = self.tuple_names[self.key_of(target)]
 
         def edit(updated, mapping):
             element = cst.SubscriptElement(cst.Index(updated), comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
@@ -601,10 +660,13 @@ class Planner:
         self.edit_expression(target, edit)
         self.step("annotations", target)
 
-    def ensure_tuple_import(self) -> None:
-        if self.tuple_name != "Tuple" or "annotations" not in self.result.steps:
-            return
-        for statement in self.module.body:
+    def ensure_tuple_imports(self) -> None:
+        for key, module in self.modules.items():
+            if self.tuple_names[key] == "Tuple" and "annotations" in self.result.modules[key].steps:
+                self.ensure_tuple_import(module)
+
+    def ensure_tuple_import(self, module: cst.Module) -> None:
+        for statement in module.body:
             if not isinstance(statement, cst.SimpleStatementLine):
                 continue
             for small in statement.body:
@@ -626,17 +688,18 @@ class Planner:
     def run_packed(self) -> Planned:
         """Storage, masks and time indexing stay; allocations double their last size; the
         recurrent call unpacks (h, c) right before the LSTM and packs it right after."""
-        self.torch_name = _torch_name(self.module)
+        self.torch_names = {key: _torch_name(module) for key, module in self.modules.items()}
         for binding in self.flow.bindings:
             if self.solution.is_state(binding.target):
-                self.result.sites.add(self.line(binding.statement) if binding.statement is not None else 0)
+                if binding.statement is not None:
+                    self.site(binding.statement)
                 self.double_creation(binding.value)
             else:
                 self.feature_read(resolved(binding.value))
         for call in self.flow.calls:
             self.packed_call(call)
         for consumption in self.flow.consumptions:
-            self.consumption(consumption.value, consumption.context, consumption.node, consumption.why)
+            self.consumption(consumption.value, consumption.context, consumption.node, consumption.why, consumption.place)
         self.docstrings()
         return self.result
 
@@ -660,20 +723,21 @@ class Planner:
         if kind is None:
             self.call(call)
             return
-        self.result.sites.add(self.line(call.node))
+        self.site(call.node)
         self.step("call", call.node)
         hidden = recurrent_hidden_argument(call)
         if hidden is not None:
             self.double_creation(hidden)
             hidden_node = resolved(hidden).node
             self.edit_expression(hidden_node, lambda updated, mapping: _method(updated, "chunk", "2, dim=-1"))
-        if self.torch_name is None:
+        torch_name = self.torch_names[self.key_of(call.node)]
+        if torch_name is None:
             self.find("G2L100", call.node, "the packed form needs `import torch` in this file to pack (h, c) after the call")
             return
-        torch_name = self.torch_name
+        module = self.module_of(call.node)
         if kind == "GRUCell":
             self.edit_expression(call.node, lambda updated, mapping: cst.parse_expression(
-                f"{torch_name}.cat({self.module.code_for_node(updated)}, dim=-1)"))
+                f"{torch_name}.cat({module.code_for_node(updated)}, dim=-1)"))
             return
         for unpacking in self.flow.unpackings:
             if unpacking.value is call and len(unpacking.elements) > 1:
@@ -684,7 +748,7 @@ class Planner:
                     return
 
                 def repack(updated_statement, mapping, target=target):
-                    name = self.module.code_for_node(mapping(target))
+                    name = module.code_for_node(mapping(target))
                     return cst.parse_statement(f"{name} = {torch_name}.cat({name}, dim=-1)")
 
                 self.plan.after.setdefault(statement, []).append(repack)
@@ -692,7 +756,7 @@ class Planner:
 
     # ----------------------------------------------------------------- prose
     def docstrings(self) -> None:
-        scopes = [self.module] + [n for n in self.parents if isinstance(n, (cst.ClassDef, cst.FunctionDef))]
+        scopes = list(self.modules.values()) + [n for n in self.parents if isinstance(n, (cst.ClassDef, cst.FunctionDef))]
         for scope in scopes:
             if id(scope) not in self.plan.prose_scopes:
                 continue
@@ -706,11 +770,11 @@ class Planner:
                     self.plan.docstrings.add(id(first.value))
                     start = self.line(first.value)
                     changed = {start + i for i, line in enumerate(text.splitlines()) if lstm_prose(line) != line}
-                    self.result.steps.setdefault("docs", set()).update(changed)
+                    self.outcome(first.value).steps.setdefault("docs", set()).update(changed)
         for node in self.parents:
             if isinstance(node, cst.Comment) and lstm_prose(node.value) != node.value:
                 if self.in_touched_scope(node):
-                    self.result.steps.setdefault("docs", set()).add(self.line_of_comment(node))
+                    self.outcome_of_comment(node).steps.setdefault("docs", set()).add(self.line_of_comment(node))
 
     def in_touched_scope(self, node: cst.CSTNode) -> bool:
         current = self.parents.get(node)
@@ -719,13 +783,17 @@ class Planner:
         return current is not None and id(current) in self.plan.prose_scopes
 
     def line_of_comment(self, node: cst.Comment) -> int:
+        return self.positions[self.positioned(node)].start.line
+
+    def outcome_of_comment(self, node: cst.Comment) -> ModuleOutcome:
+        return self.outcome(self.positioned(node))
+
+    def positioned(self, node: cst.CSTNode) -> cst.CSTNode:
+        """The nearest node that has a position (comments themselves have none)."""
         current = node
-        while current is not None:
-            try:
-                return self.positions[current].start.line
-            except KeyError:
-                current = self.parents.get(current)
-        return 0
+        while current not in self.positions:
+            current = self.parents[current]
+        return current
 
 
 def _twin_items(item, twin) -> list:

@@ -48,6 +48,7 @@ class Migration:
     state_form: Optional[str] = None  # "tuple" or "packed"; None when there is no GRU
     sites_found: int = 0
     sites_migrated: int = 0
+    reached: tuple = ()  # files not migrated with this one that the analysed code calls into
 
     @property
     def blocked(self) -> bool:
@@ -65,3 +66,4 @@ class FileResult:
     written: bool = False
     diff: str = ""
     verification: Optional[str] = None  # with --verify: what the checks said, and what was done
+    group: tuple = ()  # the paths changed together with this one, when they share hidden states

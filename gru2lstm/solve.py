@@ -15,7 +15,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.flow import ModuleFlow
+from gru2lstm.flow import ProgramFlow
 from gru2lstm.values import (
     Slot,
     VArith,
@@ -110,7 +110,7 @@ class Classes:
 
 @dataclass
 class Solution:
-    flow: ModuleFlow
+    flow: ProgramFlow
     classes: Classes
     constructors: list = field(default_factory=list)  # [(VCtor, kind, target slot)] recurrent constructors
     lstm_constructors: list = field(default_factory=list)
@@ -190,7 +190,7 @@ def chain_kind(value: Value) -> str:
     return kind
 
 
-def solve(flow: ModuleFlow) -> Solution:
+def solve(flow: ProgramFlow) -> Solution:
     classes = Classes()
     solution = Solution(flow, classes)
     relations = []  # (target slot, value) that the fixpoint decides
@@ -358,7 +358,7 @@ def _stores_in_tensors(solution: Solution) -> bool:
 MASK_WORDS = ("mask", "done", "reset", "terminal", "not_done", "nonterminal")
 
 
-def _state_result_name(flow: ModuleFlow, call: VCallOf, kind: str) -> Optional[str]:
+def _state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
     """The name the call's new state is assigned to (`hxs` in `x, hxs = self.gru(x, hxs * m)`)."""
     for unpacking in flow.unpackings:
         if unpacking.value is call and kind == "GRU" and len(unpacking.elements) > 1:

@@ -1,3 +1,5 @@
+import re
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,28 @@ FIXTURES = ROOT / "fixtures"
 def golden_pairs():
     """Every fixtures/<style>/ folder with an input.py and an expected.py."""
     return sorted(p.parent for p in FIXTURES.glob("*/expected.py") if (p.parent / "input.py").exists())
+
+
+def golden_trees():
+    """Every fixtures/<style>/ folder with an input/ and an expected/ folder (files that share states)."""
+    return sorted(p.parent for p in FIXTURES.glob("*/expected") if p.is_dir() and (p.parent / "input").is_dir())
+
+
+def tree_files(folder: Path) -> list:
+    """The .py files of a tree fixture, relative to its input/ (and expected/) folder."""
+    return sorted(p.relative_to(folder / "input") for p in (folder / "input").rglob("*.py"))
+
+
+def model_file(folder: Path, side: str) -> Path:
+    """The file holding the model of a fixture, on side "input" or "expected": `<side>.py`, or in a
+    tree fixture the file of `<side>/` that defines verify.toml's class."""
+    if not (folder / side).is_dir():
+        return folder / f"{side}.py"
+    config = tomllib.loads((folder / "verify.toml").read_text(encoding="utf-8"))
+    definition = re.compile(rf"^class {re.escape(config['class'])}\b", re.MULTILINE)
+    found = [p for p in sorted((folder / side).rglob("*.py")) if definition.search(p.read_text(encoding="utf-8"))]
+    assert len(found) == 1, f"{folder / side}: class {config['class']} is defined in {len(found)} files"
+    return found[0]
 
 
 @pytest.fixture

@@ -330,20 +330,26 @@ def test_a_path_given_twice_is_processed_once(tmp_path, capsys):
 
 # ----------------------------------------------------------------------------- internal errors
 def _use_engine(monkeypatch, fake):
+    """Replace the engine by `fake(source, options) -> Migration`, applied to each file of a group."""
     import gru2lstm.migrate
 
-    monkeypatch.setattr(gru2lstm.migrate, "migrate_source", fake)
+    def per_module(modules, sources, options):
+        return [fake(source, options) for source in sources]
+
+    monkeypatch.setattr(gru2lstm.migrate, "migrate_modules", per_module)
 
 
 def test_an_engine_crash_is_an_error_for_that_file_only(tmp_path, capsys, monkeypatch):
     import gru2lstm.migrate
 
-    real = gru2lstm.migrate.migrate_source
+    from gru2lstm.project import ModuleSource
+
+    real = gru2lstm.migrate.migrate_modules
 
     def crashing(source, options):
         if "crash" in source:
             raise KeyError("boom")
-        return real(source, options)
+        return real([ModuleSource("b_fine.py")], [source], options)[0]
 
     _use_engine(monkeypatch, crashing)
     (tmp_path / "a_crash.py").write_text(SMALL_GRU + "# crash\n")

@@ -2,7 +2,8 @@
 
 A folder fixtures/<style>/ takes part when it has a verify.toml:
 
-    class = "Name"            # the model class, defined in input.py and in expected.py
+    class = "Name"            # the model class, defined in input.py and in expected.py (in a
+                              #   tree fixture: in one file of input/ and of expected/)
     kwargs = { ... }          # its constructor keywords (tiny sizes: this runs in the suite)
     obs_shape = [ ... ]       # the shape of one observation
     n_actions = N             # optional: every action must lie in range(N) (default: the
@@ -30,6 +31,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
+from conftest import model_file
+from gru2lstm.verify.loading import load_module as load_model_module
 
 torch = pytest.importorskip("torch")
 np = pytest.importorskip("numpy")
@@ -109,7 +113,7 @@ def record_lstm_states(monkeypatch) -> list:
 def test_fixture_acts_and_trains(folder_on_path, side, monkeypatch):
     folder = folder_on_path
     config = tomllib.loads((folder / "verify.toml").read_text(encoding="utf-8"))
-    module = load_module(folder / f"{side}.py", f"corpus_{folder.name}_{side}")
+    module = load_model_module(model_file(folder, side), side).module
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)

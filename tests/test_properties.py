@@ -149,3 +149,14 @@ def test_the_installed_torch_package_never_crashes_the_engine():
         except Exception as error:  # noqa: BLE001 - the point is that nothing else escapes
             crashes.append((path, repr(error)))
     assert crashes == []
+
+
+def test_the_installed_torch_package_as_a_folder_gives_no_error():
+    """The same tree run as a user runs a folder: files that import each other are migrated as
+    groups (project.py), so whole-program flows across torch's own files meet the engine too."""
+    torch = pytest.importorskip("torch")
+    from gru2lstm.engine import RunOptions, run
+
+    results = run([os.path.dirname(torch.__file__)], RunOptions(write=False))
+    assert len(results) > 1000
+    assert [(r.path, r.error) for r in results if r.status == "error"] == []

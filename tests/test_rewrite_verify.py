@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,44 @@ def _zero_cell_when_acting(source: str) -> str:
 def test_verify_does_not_go_with_check(project, capsys):
     assert main(["rewrite", "--verify", "--check", str(project / "agent.py")]) == 2
     assert "--verify" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------- files that share states
+PACKAGE = ROOT / "fixtures" / "cross_file_package"
+
+
+@pytest.fixture
+def package(tmp_path):
+    """The cross-file package fixture as a project: pkg/ (input side) and a pyproject.toml."""
+    config = (PACKAGE / "verify.toml").read_text()
+    body = "\n".join(line for line in config.splitlines() if not line.startswith("#"))
+    (tmp_path / "pyproject.toml").write_text("[tool.gru2lstm.verify]\n" + body + "\n")
+    shutil.copy(PACKAGE / "driver.py", tmp_path / "driver.py")
+    shutil.copytree(PACKAGE / "input", tmp_path / "pkg")
+    return tmp_path
+
+
+def test_a_verified_group_is_kept_whole(package, capsys):
+    assert main(["rewrite", "--verify", "--quiet", str(package / "pkg")]) == 0
+    for name in ("agent.py", "model.py", "storage.py", "__init__.py"):
+        assert (package / "pkg" / name).read_text() == (PACKAGE / "expected" / name).read_text(), name
+    assert "verified" in capsys.readouterr().err
+
+
+def test_when_a_file_of_a_group_fails_every_file_of_the_group_is_put_back(package):
+    originals = {str(package / "pkg" / name): (package / "pkg" / name).read_bytes() for name in ("agent.py", "model.py", "storage.py")}
+    for name in ("agent.py", "model.py", "storage.py"):
+        shutil.copy(PACKAGE / "expected" / name, package / "pkg" / name)
+    # As if the rewrite had forgotten to detach c when storing it: caught by a check of agent.py.
+    agent = package / "pkg" / "agent.py"
+    text = agent.read_text()
+    assert "self.hidden[1].detach()" in text
+    agent.write_text(text.replace("(self.hidden[0].detach(), self.hidden[1].detach())", "(self.hidden[0].detach(), torch.zeros_like(self.hidden[1]))"))
+    paths = tuple(originals)
+    results = [FileResult(path, "changed", written=True, group=paths) for path in paths]
+    results = verify_rewritten(results, originals)
+    for result in results:
+        assert (package / "pkg" / Path(result.path).name).read_bytes() == originals[result.path]
+        assert result.status == "needs_attention" and not result.written
+    storage = next(r for r in results if r.path.endswith("storage.py"))
+    assert "agent.py, which shares hidden states with it, failed" in storage.verification

@@ -14,6 +14,7 @@ import tomllib
 
 pytest.importorskip("torch")
 
+from conftest import model_file
 from gru2lstm.verify import load_config, run
 from gru2lstm.verify.results import DEFAULT_CHECKS
 
@@ -29,8 +30,9 @@ def fixture_folder(name: str) -> Path:
 
 
 def goldens() -> list:
+    """Every fixture with a verify.toml: pairs (input.py, expected.py) and trees (input/, expected/)."""
     folders = [p.parent for p in FIXTURES.glob("*/verify.toml")] + [p.parent for p in MUTATIONS.glob("*/verify.toml")]
-    return sorted((f for f in folders if (f / "expected.py").exists() and (f / "input.py").exists()), key=lambda f: f.name)
+    return sorted((f for f in folders if model_file(f, "expected").exists() and model_file(f, "input").exists()), key=lambda f: f.name)
 
 
 def catalog(path: Path) -> list:
@@ -54,13 +56,13 @@ def apply(text: str, mutation: dict) -> str:
 
 
 def verify(folder: Path, rewritten: Path):
-    config = load_config(rewritten, {"original": str(folder / "input.py")}, folder / "verify.toml")
+    config = load_config(rewritten, {"original": str(model_file(folder, "input"))}, folder / "verify.toml")
     return run(rewritten, config)
 
 
 @pytest.mark.parametrize("folder", goldens(), ids=lambda f: f.name)
 def test_every_golden_expected_passes_every_default_check(folder):
-    report = verify(folder, folder / "expected.py")
+    report = verify(folder, model_file(folder, "expected"))
     assert report.usage_error is None, report.usage_error
     assert [c.name for c in report.checks] == list(DEFAULT_CHECKS)
     failed = {c.name: c.reason for c in report.checks if not c.passed}

@@ -1,0 +1,331 @@
+"""Which of the given files are migrated together, and what their imports name.
+
+A hidden state crosses files: the model in one, its rollout storage in a second, the training
+loop in a third. Files given together (a folder, or several paths) are therefore migrated as
+one *group* when they import each other, so the flow analysis sees every place the state lives.
+
+A group starts from each file that constructs a torch GRU (the prefilter's answer) and takes in,
+with the stdlib `ast` only (cheap, in the parent process):
+
+- upwards, every given file that imports a class or function from a file of the group, again
+  and again (the agent that builds the policy, the training script that builds the agent): the
+  group's *core*;
+- downwards, every given file from which a file of the core imports a class or function (the
+  rollout storage the agent fills), one step: what only those import is not state-bearing
+  code of the group's, and following it would pull in whole libraries. These *near* files are
+  analysed only when the core alone cannot be migrated (a state that flows into one of them is
+  reported until it is), which keeps big imported helpers out of LibCST in the common case.
+
+Groups that share a file are one group. Each file of a group gets an import table: for every
+name its module-level imports bind, the file and member it names inside the group, or the file
+outside the given paths it would load (reported when a hidden state flows there).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+__all__ = ["Group", "Member", "ModuleSource", "import_tables", "module_name", "plan_groups"]
+
+
+@dataclass(frozen=True)
+class Member:
+    """What an imported name is inside a group: a module of the group, or a member of one."""
+
+    key: str  # the group file's key (its path as given)
+    name: Optional[str] = None  # None: the name is the module itself
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    """One file of a group, as the engine migrates it (plain and picklable)."""
+
+    key: str  # the path as given; names the module inside the group
+    imports: dict = field(default_factory=dict)  # local name -> Member
+    outside: dict = field(default_factory=dict)  # local name -> the file not migrated with this one it comes from
+
+
+def module_name(path: Path) -> tuple:
+    """(folder that goes on sys.path, dotted module name, is a package's __init__)."""
+    path = path.resolve()
+    is_init = path.name == "__init__.py"
+    parts = [] if is_init else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file():
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    if not parts:  # an __init__.py outside a package chain cannot be imported by name
+        return path.parent, path.parent.name, True
+    return folder, ".".join(parts), is_init
+
+
+@dataclass
+class _File:
+    path: Path
+    key: str
+    root: Path
+    name: str
+    is_init: bool
+    data: Optional[bytes] = None
+    tree: Optional[ast.Module] = None
+    parsed: bool = False
+    definitions: Optional[set] = None  # classes and functions defined at module level
+    resolved: Optional[list] = None  # what its imports name (_Universe.imports)
+
+    def module_tree(self) -> Optional[ast.Module]:
+        if not self.parsed:
+            self.parsed = True
+            try:
+                self.tree = ast.parse(self.data if self.data is not None else self.path.read_bytes())
+            except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
+                self.tree = None
+        return self.tree
+
+    def functions_and_classes(self) -> set:
+        if self.definitions is None:
+            tree = self.module_tree()
+            self.definitions = {
+                node.name
+                for node in (tree.body if tree is not None else ())
+                if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            }
+        return self.definitions
+
+    @property
+    def package(self) -> str:
+        """The package a relative import of this file starts from."""
+        return self.name if self.is_init else self.name.rpartition(".")[0]
+
+
+class _Universe:
+    """The given files, by dotted name, and how an import of one file resolves."""
+
+    def __init__(self, paths: list, data: dict) -> None:
+        self.files: list = []
+        self.by_name: dict = {}
+        self.by_key: dict = {}
+        for index, path in enumerate(paths):
+            root, name, is_init = module_name(path)
+            entry = _File(path, str(path), root, name, is_init, data.get(index))
+            self.files.append(entry)
+            self.by_name.setdefault(name, []).append(entry)
+            self.by_key[entry.key] = entry
+
+    def lookup(self, name: str, importer: _File) -> Optional[_File]:
+        """The given file that `import name` loads from `importer`: same sys.path folder first."""
+        found = self.by_name.get(name, [])
+        same_root = [f for f in found if f.root == importer.root]
+        if len(same_root) == 1:
+            return same_root[0]
+        return found[0] if len(found) == 1 else None
+
+    def imports(self, entry: _File) -> list:
+        """(local name or None, resolved file or None, member or None, dotted target, level) per
+        name bound by a module-level import (None as the local name: an import whose binding is
+        a package root, `import a.b`)."""
+        if entry.resolved is None:
+            entry.resolved = self._resolve(entry)
+        return entry.resolved
+
+    def _resolve(self, entry: _File) -> list:
+        tree = entry.module_tree()
+        if tree is None:
+            return []
+        found = []
+        for node in _module_level_imports(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    target = self.lookup(alias.name, entry)
+                    local = alias.asname if alias.asname else (alias.name if "." not in alias.name else None)
+                    found.append((local, target, None, alias.name, 0))
+                continue
+            base = self._from_base(node, entry)
+            if base is None:
+                continue
+            module = self.lookup(base, entry) if base else None
+            for alias in node.names:
+                local = alias.asname or alias.name
+                if alias.name == "*":
+                    found.append((None, module, "*", base, node.level))
+                    continue
+                submodule = self.lookup(f"{base}.{alias.name}" if base else alias.name, entry)
+                if submodule is not None:
+                    found.append((local, submodule, None, f"{base}.{alias.name}", node.level))
+                else:
+                    found.append((local, module, alias.name, f"{base}.{alias.name}" if base else alias.name, node.level))
+        return found
+
+    def _from_base(self, node: ast.ImportFrom, entry: _File) -> Optional[str]:
+        if node.level == 0:
+            return node.module
+        package = entry.package.split(".") if entry.package else []
+        if node.level - 1 > len(package):
+            return None
+        base = package[: len(package) - (node.level - 1)]
+        if node.module:
+            base.append(node.module)
+        return ".".join(base)
+
+
+def _module_level_imports(tree: ast.Module):
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, ast.If):
+            pending.extend(node.body + node.orelse)
+        elif isinstance(node, ast.Try):
+            pending.extend(node.body + [n for h in node.handlers for n in h.body] + node.orelse)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Files migrated together, as indexes into the given paths (each sorted).
+
+    `core`: the files that construct a torch GRU and every file that imports, transitively, what
+    leads to them. `near`: the files the core imports classes or functions from; they are only
+    analysed when the core alone cannot be migrated (engine.process_group).
+    """
+
+    core: list
+    near: list
+
+
+def plan_groups(paths: Iterable[Path], seeds: Iterable[int], data: Optional[dict] = None) -> list:
+    """Groups (in order of their first file) such that every seed is in the core of exactly one.
+
+    `seeds` are the indexes of files that construct a torch GRU; `data` optionally holds the
+    bytes already read, by index. Groups that would share a file are one group.
+    """
+    universe = _Universe(list(paths), data or {})
+    index_of = {entry.key: position for position, entry in enumerate(universe.files)}
+    owner: dict = {}  # file key -> group id
+    groups: dict = {}  # group id -> (core keys, near keys)
+    for seed in seeds:
+        if universe.files[seed].key in owner:
+            continue
+        core, near = _closure(universe, universe.files[seed])
+        for gid in {owner[k] for k in core | near if k in owner}:
+            other_core, other_near = groups.pop(gid)
+            core, near = core | other_core, near | other_near
+        groups[seed] = (core, near - core)
+        for key in core | near:
+            owner[key] = seed
+    found = [
+        Group(sorted(index_of[k] for k in core), sorted(index_of[k] for k in near)) for core, near in groups.values()
+    ]
+    return sorted(found, key=lambda group: min(group.core + group.near))
+
+
+def _closure(universe: _Universe, seed: _File) -> tuple:
+    """(the seed and the files that import what leads to it, transitively; the files those import
+    classes or functions from, one step down)."""
+    # relevant[key]: the names of that file through which code reaches the seed's classes and
+    # functions: its own classes and functions, and what it re-exports of the group's.
+    relevant = {seed.key: set(seed.functions_and_classes())}
+    frontier = [seed]
+    while frontier:
+        current = frontier.pop()
+        names = relevant[current.key]
+        # Cheap first: an importer spells the module's last name and one of the names it uses.
+        word = current.name.rpartition(".")[2].encode()
+        needles = [name.encode() for name in names]
+        for entry in universe.files:
+            if entry is current or word not in _data(entry) or not any(needle in entry.data for needle in needles):
+                continue
+            reached = _names_used_from(universe, entry, current, names)
+            if reached is None:
+                continue
+            gained = (entry.functions_and_classes() | reached) - relevant.get(entry.key, set())
+            if gained or entry.key not in relevant:
+                relevant[entry.key] = relevant.get(entry.key, set()) | gained
+                frontier.append(entry)
+    core = set(relevant)
+    near = set()
+    for key in core:
+        entry = universe.by_key[key]
+        for local, target, member, _, _ in universe.imports(entry):
+            if target is None or target.key in core:
+                continue
+            definitions = target.functions_and_classes()
+            if member == "*" or member in definitions or (
+                member is None and local is not None and _reads_attribute(entry, local, definitions)
+            ):
+                near.add(target.key)
+    return core, near
+
+
+def _names_used_from(universe: _Universe, entry: _File, current: _File, names: set) -> Optional[set]:
+    """The names `entry` binds to `names` of `current` (re-exports), or None when it uses none."""
+    bound, uses = set(), False
+    for local, target, member, _, _ in universe.imports(entry):
+        if target is not current:
+            continue
+        if member == "*":
+            return set(names)
+        if member in names:
+            bound.add(local)
+            uses = True
+        elif member is None and local is not None and _reads_attribute(entry, local, names):
+            uses = True
+    return bound if uses else None
+
+
+def _reads_attribute(entry: _File, module: str, names: set) -> bool:
+    """Does `entry` read `module.X` for an X of `names`?"""
+    tree = entry.module_tree()
+    return tree is not None and any(
+        isinstance(node, ast.Attribute) and node.attr in names and isinstance(node.value, ast.Name) and node.value.id == module
+        for node in ast.walk(tree)
+    )
+
+
+def _data(entry: _File) -> bytes:
+    if entry.data is None:
+        try:
+            entry.data = entry.path.read_bytes()
+        except OSError:
+            entry.data = b""
+    return entry.data
+
+
+def import_tables(paths: list, group: list) -> list:
+    """A ModuleSource per file of `group` (indexes into `paths`)."""
+    universe = _Universe([paths[i] for i in group], {})
+    sources = []
+    for entry in universe.files:
+        imports, outside = {}, {}
+        for local, target, member, dotted, level in universe.imports(entry):
+            if local is None:
+                continue
+            if target is not None:
+                imports[local] = Member(target.key, member)
+            else:
+                place = _on_disk(entry, dotted)
+                if place is not None:
+                    outside[local] = _shown(place)
+        sources.append(ModuleSource(entry.key, imports, outside))
+    return sources
+
+
+def _on_disk(entry: _File, dotted: str) -> Optional[Path]:
+    """The file an import would load from beside `entry` when it is not among the given paths."""
+    parts = dotted.split(".")  # relative imports are already absolute from the sys.path folder
+    for cut in range(len(parts), 0, -1):
+        candidate = entry.root.joinpath(*parts[:cut])
+        for path in (candidate.with_suffix(".py"), candidate / "__init__.py"):
+            if path.is_file():
+                return path
+    return None
+
+
+def _shown(path: Path) -> str:
+    """A path as a finding shows it: relative to the working folder when it is below it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

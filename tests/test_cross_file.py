@@ -1,0 +1,140 @@
+"""Files that share hidden states are migrated together: groups, imports, all or nothing."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from gru2lstm.cli import main
+from gru2lstm.engine import RunOptions, run
+from gru2lstm.project import plan_groups
+
+MODEL = textwrap.dedent('''\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+
+        def initial_state(self, batch):
+            return torch.zeros(1, batch, 8)
+
+        def forward(self, x, h):
+            y, h = self.gru(x, h)
+            return y, h
+''')
+
+AGENT = textwrap.dedent('''\
+    from model import Policy
+
+
+    class Agent:
+        def __init__(self):
+            self.policy = Policy()
+            self.hidden = self.policy.initial_state(2)
+
+        def act(self, x):
+            y, self.hidden = self.policy(x, self.hidden)
+            return y
+
+        def end(self, done):
+            self.hidden = self.hidden * (1.0 - done)
+''')
+
+
+def write(folder: Path, files: dict) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def groups_of(folder: Path, seeds: list) -> list:
+    paths = sorted(folder.rglob("*.py"))
+    names = [p.relative_to(folder).as_posix() for p in paths]
+    return [
+        ([names[i] for i in group.core], [names[i] for i in group.near])
+        for group in plan_groups(paths, [names.index(s) for s in seeds])
+    ]
+
+
+def test_a_group_takes_importers_transitively_and_what_they_import_one_step(tmp_path):
+    write(tmp_path, {
+        "model.py": "class Policy:\n    pass\n",
+        "agent.py": "from model import Policy\nfrom storage import Buffer\n",
+        "train.py": "import agent\n\nagent.Agent = None\nfrom agent import Policy\n",
+        "storage.py": "from helpers import pad\n\nclass Buffer:\n    pass\n",
+        "helpers.py": "def pad():\n    pass\n",
+        "unrelated.py": "import os\n",
+    })
+    assert groups_of(tmp_path, ["model.py"]) == [(["agent.py", "model.py", "train.py"], ["storage.py"])]
+
+
+def test_relative_imports_and_module_imports_count(tmp_path):
+    write(tmp_path, {
+        "pkg/__init__.py": "",
+        "pkg/model.py": "class Policy:\n    pass\n",
+        "pkg/agent.py": "from .model import Policy\nfrom . import buffers\n\nb = buffers.Storage()\n",
+        "pkg/buffers.py": "class Storage:\n    pass\n",
+    })
+    assert groups_of(tmp_path, ["pkg/model.py"]) == [(["pkg/agent.py", "pkg/model.py"], ["pkg/buffers.py"])]
+
+
+def test_files_that_do_not_import_each_other_are_separate_groups(tmp_path):
+    write(tmp_path, {"a.py": "class A:\n    pass\n", "b.py": "class B:\n    pass\n"})
+    assert groups_of(tmp_path, ["a.py", "b.py"]) == [(["a.py"], []), (["b.py"], [])]
+
+
+def test_a_state_made_in_one_file_and_masked_in_another_is_migrated_in_both(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "agent.py": AGENT})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    model, agent = (tmp_path / "model.py").read_text(), (tmp_path / "agent.py").read_text()
+    assert "self.lstm = nn.LSTM(4, 8)" in model and "torch.zeros(1, batch, 8),\n" in model
+    assert "self.hidden = (self.hidden[0] * (1.0 - done), self.hidden[1] * (1.0 - done))" in agent
+
+
+def test_the_renamed_attribute_is_followed_into_other_files(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "agent.py": AGENT + "\n    def compact(self):\n        self.policy.gru.flatten_parameters()\n"})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "self.policy.lstm.flatten_parameters()" in (tmp_path / "agent.py").read_text()
+
+
+def test_a_file_given_alone_reports_where_the_state_goes_outside_the_given_paths(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"model.py": MODEL, "agent.py": AGENT})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--check", "model.py"]) == 1
+    # model.py alone changes consistently; agent.py alone has no GRU and is not touched.
+    assert main(["rewrite", "--check", "--quiet", "agent.py"]) == 0
+    write(tmp_path, {"agent.py": AGENT.replace("from model import Policy", "import torch.nn as nn\nfrom model import Policy")
+                     .replace("self.policy = Policy()", "self.policy = Policy()\n        self.core = nn.GRU(4, 8)")
+                     .replace("y, self.hidden = self.policy(x, self.hidden)", "y, self.hidden = self.core(x, self.hidden)")})
+    capsys.readouterr()
+    assert main(["rewrite", "--check", "agent.py"]) == 1
+    out = capsys.readouterr().out
+    assert "agent.py:9:" in out and "which comes from model.py, a file not migrated with this one" in out
+
+
+def test_when_one_file_of_a_group_needs_a_person_none_is_written(tmp_path, capsys):
+    blocked = AGENT + "\n    def save(self):\n        import pickle\n        return pickle.dumps(self.hidden)\n"
+    write(tmp_path, {"model.py": MODEL, "agent.py": blocked})
+    assert main(["rewrite", str(tmp_path)]) == 1
+    assert (tmp_path / "model.py").read_text() == MODEL
+    assert (tmp_path / "agent.py").read_text() == blocked
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'agent.py'}:18:29: G2L101" in out
+    assert f"{tmp_path / 'model.py'}:1:1: G2L105 not migrated: {tmp_path / 'agent.py'} shares hidden states" in out
+    # With --allow-partial, what is safe is written in both and the rest is marked.
+    assert main(["rewrite", "--allow-partial", "--quiet", str(tmp_path)]) == 1
+    assert "nn.LSTM" in (tmp_path / "model.py").read_text()
+    assert "# gru2lstm: manual" in (tmp_path / "agent.py").read_text()
+
+
+def test_results_of_a_group_say_which_files_were_changed_together(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "agent.py": AGENT, "other.py": "x = 1\n"})
+    results = {Path(r.path).name: r for r in run([str(tmp_path)], RunOptions(write=False))}
+    assert results["model.py"].status == results["agent.py"].status == "changed"
+    assert set(results["model.py"].group) == {str(tmp_path / "model.py"), str(tmp_path / "agent.py")}
+    assert results["other.py"].status == "unchanged" and results["other.py"].group == ()
