@@ -127,8 +127,9 @@ def process_group(attempts: list, options: RunOptions) -> list:
 
 
 def _process_group(attempts: list, options: RunOptions) -> dict:
+    read: dict = {}  # key -> what _read said; a wider attempt reads only the files it adds
     for number, (paths, modules) in enumerate(attempts):
-        results, sources, migrated = _migrate_group(paths, modules, options)
+        results, sources, migrated = _migrate_group(paths, modules, options, read)
         if number == len(attempts) - 1 or not _needs_wider(migrated, attempts[number + 1][0]):
             break
     if migrated:
@@ -146,19 +147,18 @@ def _needs_wider(migrated: list, wider: list) -> bool:
     return any(Path(place).resolve() in extra for _, migration in migrated for place in migration.reached)
 
 
-def _migrate_group(paths: list, modules: list, options: RunOptions) -> tuple:
+def _migrate_group(paths: list, modules: list, options: RunOptions, read: dict) -> tuple:
     """(results so far: key -> FileResult for files that failed, sources, [(module, Migration)])."""
     results: dict = {}
     sources: dict = {}  # key -> SourceFile
     for path, module in zip(paths, modules):
-        source, problem = _read(path)
+        if module.key not in read:
+            read[module.key] = _read(path)
+        source, problem = read[module.key]
         if problem is not None:
             results[module.key] = FileResult(module.key, "error", error=problem)
         else:
             sources[module.key] = source
-    # Only files that may construct a torch GRU start the engine; the others of a group ride along.
-    if not any(may_hold_gru(source.data) for source in sources.values()):
-        return results, sources, []
     from gru2lstm.migrate import SourceError, migrate_modules  # LibCST is only paid for here
 
     pending = _without([m for m in modules if m.key in sources], set(results))
@@ -337,10 +337,9 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
     """FileResults for every file under `paths`, in discovery order. Raises UsageError only."""
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 (one per core) or more, not {jobs}")
-    from gru2lstm.project import import_tables, plan_groups
+    from gru2lstm.project import Project
 
     files = discover(paths)
-    results: list = [None] * len(files)
     data, seeds = {}, []
     for index, path in enumerate(files):
         try:
@@ -350,12 +349,12 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
             continue
         if may_hold_gru(data[index]):
             seeds.append(index)
-    for index in range(len(files)):
-        results[index] = FileResult(str(files[index]), "unchanged")  # replaced below for grouped files
+    results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
+    project = Project(files, data)
     work = []
-    for group in plan_groups(files, seeds, data):
+    for group in project.groups(seeds):
         widths = [group.core, group.core + group.near] if group.near else [group.core]
-        work.append((group.core + group.near, [([files[i] for i in width], import_tables(files, width)) for width in widths]))
+        work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
 
     workers = min(jobs or os.cpu_count() or 1, len(work))
     if workers <= 1 or sum(len(indexes) for indexes, _ in work) < PARALLEL_THRESHOLD:

@@ -92,7 +92,11 @@ class FunctionInfo:
     class_name: Optional[str]  # the class key ("module:Class") of a method
     self_name: Optional[str]
     params: list  # [(name, cst.Param)], without self
-    module: str = ""  # the key of the module it is defined in
+
+    @property
+    def module(self) -> str:
+        """The key of the module it is defined in."""
+        return self.key[2]
 
 
 @dataclass(eq=False)
@@ -199,22 +203,6 @@ class ProgramFlow:
             found = self.method(base, name, seen | {owner})
             if found is not None:
                 return found
-        return None
-
-    def module_of(self, slot: Slot) -> Optional[str]:
-        """The module a slot lives in (its function's, its class's, its own)."""
-        while slot[0] == "child":
-            slot = slot[1]
-        kind = slot[0]
-        if kind == "def":
-            definition = self.defs.get(slot[1])
-            return definition.function.module if definition is not None and definition.function is not None else None
-        if kind in ("attr", "instance"):
-            return slot[1].rpartition(":")[0]
-        if kind == "global":
-            return slot[1]
-        if kind == "ret":
-            return slot[1][2]
         return None
 
 
@@ -401,7 +389,6 @@ class Collector:
             class_name=class_name,
             self_name=self_name,
             params=[(p.name.value, p) for p in params],
-            module=self.key,
         )
         self.flow.functions[info.key] = info
 

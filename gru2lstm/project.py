@@ -16,9 +16,9 @@ with the stdlib `ast` only (cheap, in the parent process):
   analysed only when the core alone cannot be migrated (a state that flows into one of them is
   reported until it is), which keeps big imported helpers out of LibCST in the common case.
 
-Groups that share a file are one group. Each file of a group gets an import table: for every
-name its module-level imports bind, the file and member it names inside the group, or the file
-outside the given paths it would load (reported when a hidden state flows there).
+Groups that share a file are one group. Each file migrated gets an import table: for every name
+its module-level imports bind, the file and member it names among the files migrated with it, or
+the other file it would load, given or not (reported when a hidden state flows there).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-__all__ = ["Group", "Member", "ModuleSource", "import_tables", "module_name", "plan_groups"]
+__all__ = ["Group", "Member", "ModuleSource", "Project", "module_name"]
 
 
 @dataclass(frozen=True)
@@ -195,30 +195,56 @@ class Group:
     near: list
 
 
-def plan_groups(paths: Iterable[Path], seeds: Iterable[int], data: Optional[dict] = None) -> list:
-    """Groups (in order of their first file) such that every seed is in the core of exactly one.
+class Project:
+    """The given files: how they group (`groups`) and what their imports name (`import_tables`),
+    from one `ast` parse of each file."""
 
-    `seeds` are the indexes of files that construct a torch GRU; `data` optionally holds the
-    bytes already read, by index. Groups that would share a file are one group.
-    """
-    universe = _Universe(list(paths), data or {})
-    index_of = {entry.key: position for position, entry in enumerate(universe.files)}
-    owner: dict = {}  # file key -> group id
-    groups: dict = {}  # group id -> (core keys, near keys)
-    for seed in seeds:
-        if universe.files[seed].key in owner:
-            continue
-        core, near = _closure(universe, universe.files[seed])
-        for gid in {owner[k] for k in core | near if k in owner}:
-            other_core, other_near = groups.pop(gid)
-            core, near = core | other_core, near | other_near
-        groups[seed] = (core, near - core)
-        for key in core | near:
-            owner[key] = seed
-    found = [
-        Group(sorted(index_of[k] for k in core), sorted(index_of[k] for k in near)) for core, near in groups.values()
-    ]
-    return sorted(found, key=lambda group: min(group.core + group.near))
+    def __init__(self, paths: Iterable[Path], data: Optional[dict] = None) -> None:
+        """`data` optionally holds the bytes already read, by index into `paths`."""
+        self.universe = _Universe(list(paths), data or {})
+
+    def groups(self, seeds: Iterable[int]) -> list:
+        """Groups (in order of their first file) such that every seed is in the core of exactly
+        one. `seeds` are the indexes of files that construct a torch GRU. Groups that would share
+        a file are one group."""
+        universe = self.universe
+        index_of = {entry.key: position for position, entry in enumerate(universe.files)}
+        owner: dict = {}  # file key -> group id
+        groups: dict = {}  # group id -> (core keys, near keys)
+        for seed in seeds:
+            if universe.files[seed].key in owner:
+                continue
+            core, near = _closure(universe, universe.files[seed])
+            for gid in {owner[k] for k in core | near if k in owner}:
+                other_core, other_near = groups.pop(gid)
+                core, near = core | other_core, near | other_near
+            groups[seed] = (core, near - core)
+            for key in core | near:
+                owner[key] = seed
+        found = [
+            Group(sorted(index_of[k] for k in core), sorted(index_of[k] for k in near)) for core, near in groups.values()
+        ]
+        return sorted(found, key=lambda group: min(group.core + group.near))
+
+    def import_tables(self, indexes: list) -> list:
+        """A ModuleSource per file of `indexes`: a name bound to a file among them is a Member;
+        one bound to any other file (given or on disk beside it) is outside."""
+        members = {self.universe.files[i].key for i in indexes}
+        sources = []
+        for index in indexes:
+            entry = self.universe.files[index]
+            imports, outside = {}, {}
+            for local, target, member, dotted, _ in self.universe.imports(entry):
+                if local is None:
+                    continue
+                if target is not None and target.key in members:
+                    imports[local] = Member(target.key, member)
+                    continue
+                place = target.path.resolve() if target is not None else _on_disk(entry, dotted)
+                if place is not None:
+                    outside[local] = _shown(place)
+            sources.append(ModuleSource(entry.key, imports, outside))
+        return sources
 
 
 def _closure(universe: _Universe, seed: _File) -> tuple:
@@ -291,25 +317,6 @@ def _data(entry: _File) -> bytes:
         except OSError:
             entry.data = b""
     return entry.data
-
-
-def import_tables(paths: list, group: list) -> list:
-    """A ModuleSource per file of `group` (indexes into `paths`)."""
-    universe = _Universe([paths[i] for i in group], {})
-    sources = []
-    for entry in universe.files:
-        imports, outside = {}, {}
-        for local, target, member, dotted, level in universe.imports(entry):
-            if local is None:
-                continue
-            if target is not None:
-                imports[local] = Member(target.key, member)
-            else:
-                place = _on_disk(entry, dotted)
-                if place is not None:
-                    outside[local] = _shown(place)
-        sources.append(ModuleSource(entry.key, imports, outside))
-    return sources
 
 
 def _on_disk(entry: _File, dotted: str) -> Optional[Path]:

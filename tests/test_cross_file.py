@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gru2lstm.cli import main
 from gru2lstm.engine import RunOptions, run
-from gru2lstm.project import plan_groups
+from gru2lstm.project import Project
 
 MODEL = textwrap.dedent('''\
     import torch
@@ -57,7 +57,7 @@ def groups_of(folder: Path, seeds: list) -> list:
     names = [p.relative_to(folder).as_posix() for p in paths]
     return [
         ([names[i] for i in group.core], [names[i] for i in group.near])
-        for group in plan_groups(paths, [names.index(s) for s in seeds])
+        for group in Project(paths).groups([names.index(s) for s in seeds])
     ]
 
 
