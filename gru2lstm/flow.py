@@ -112,7 +112,7 @@ class Binding:
 @dataclass(eq=False)
 class Consumption:
     value: Value
-    context: str  # isnone | read | module | unknown | other | container | discard
+    context: str  # isnone | read | module | unknown | other | container | discard | iterate-key | iterate-pos
     node: cst.CSTNode  # the expression consumed
     why: str = ""
     place: Optional[str] = None  # the file, not migrated with this one, of the code it goes to
@@ -155,6 +155,7 @@ class ProgramFlow:
     annotations: list = field(default_factory=list)  # [(Slot, cst.Annotation, position or None)]
     slot_nodes: list = field(default_factory=list)  # [(Slot, node)] every read and write
     containers: set = field(default_factory=set)  # slots known to be lists/dicts
+    value_views: list = field(default_factory=list)  # [(slot, "key" | "pos")]: its dict values / tuple items iterated
     indexes: list = field(default_factory=list)  # [VIndex]
     arithmetic: list = field(default_factory=list)  # [VArith]
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
@@ -193,6 +194,10 @@ class ProgramFlow:
         if member.name is None:
             return ("module", member.key)
         return self.lookup(member.key, member.name, seen | {(module, name)})
+
+    def forward_of(self, owner: str) -> Optional[FunctionInfo]:
+        """What calling an instance of `owner` runs: its forward() (a module) or __call__."""
+        return self.method(owner, "forward") or self.method(owner, "__call__")
 
     def method(self, owner: str, name: str, seen: frozenset = frozenset()) -> Optional[FunctionInfo]:
         """The method `name` of class `owner`, or of one of its bases in the program."""
@@ -237,6 +242,7 @@ class Collector:
         self.recording = True
         self.function: Optional[FunctionInfo] = None
         self.env: dict = {}  # local name -> frozenset of def ids
+        self.comprehensions = 0  # depth of comprehensions being walked: their names are local even at module level
         self.statement: Optional[cst.CSTNode] = None
         self.attribute_owners = flow.attribute_owners
         self.instance_class = flow.instance_class  # slot -> key of the program class it holds
@@ -439,7 +445,7 @@ class Collector:
         self.function, self.env, self.local_imports = outer
 
     def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
-        if self.function is None:
+        if self.function is None and not self.comprehensions:
             slot = ("global", self.key, name)
             if self.recording:
                 self.flow.slot_nodes.append((slot, node))  # renamed with its reads
@@ -493,7 +499,7 @@ class Collector:
         elif isinstance(statement, (cst.For, cst.While)):
             self.statement = statement
             if isinstance(statement, cst.For):
-                iterable = self.expr(statement.iter, "iterate")
+                iterable = self._values_iterated(self.expr(statement.iter, "iterate"), statement.iter, "pos", "iterated")
             else:
                 self.consume(self.expr(statement.test, "test"), "test", statement.test)
 
@@ -637,6 +643,9 @@ class Collector:
                 elements.append((position, node, slot))
             if self.recording:
                 self.flow.unpackings.append(Unpacking(target, value, elements, statement, self.function))
+            return None
+        if isinstance(target, cst.Name) and target.value == "_":
+            self.consume(value, "discard", target)  # `_, v, _ = model(x, h)`: thrown away, never one place
             return None
         slot = self._target_slot(target)
         if slot is not None:
@@ -821,8 +830,9 @@ class Collector:
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and node.for_in.inner_for_in is None:
             # `[s.hidden for s in steps]`: a list whose elements are what the element expression is.
             comprehension = node.for_in
-            iterable = self.expr(comprehension.iter, "iterate")
+            iterable = self._values_iterated(self.expr(comprehension.iter, "iterate"), comprehension.iter, "pos", "iterated")
             outer = dict(self.env)
+            self.comprehensions += 1
             self._assign_target(comprehension.target, _element_of(iterable), self.statement, "loop")
             for condition in comprehension.ifs:
                 self.consume(self.expr(condition.test, "test"), "test", condition.test)
@@ -830,6 +840,7 @@ class Collector:
                 self.consume(self.expr(node.key, "read"), "read", node.key)
             element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt, "bind")
             self.env = outer
+            self.comprehensions -= 1
             return VContainer(node, [(("elem",), element)])
         if isinstance(node, cst.IfExp):
             self.consume(self.expr(node.test, "test"), "test", node.test)
@@ -856,12 +867,21 @@ class Collector:
             return VNone(node)
         if _is_none(node):
             return VNone(node)
-        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+        if isinstance(node, cst.ConcatenatedString):  # `"a" f"{h.norm()}"`: its f-string parts are walked
+            self.expr(node.left, "read")
+            self.expr(node.right, "read")
             return VOpaque(node, "a constant")
-        # Lambdas, comprehensions, f-strings, await, …: every name read inside is consumed as "other".
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
+            return VOpaque(node, "a constant")
+        if isinstance(node, cst.FormattedString):  # f"{h.norm():.3f}": each expression is formatted, like print(h)
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringExpression):
+                    self.consume(self.expr(part.expression, "read"), "unknown", part.expression, "formatted into a string")
+            return VOpaque(node, "an f-string")
+        # Lambdas, nested comprehensions, await, …: every name read inside is consumed as "other".
         for inner in _walk(node):
             if isinstance(inner, cst.Name) and not _is_bound_inside(inner, node):
-                self.consume(self._read_name(inner, "other"), "other", inner, f"it is used inside `{self.code(node)}`")
+                self.consume(self._read_name(inner, "other"), "other", inner, f"used inside `{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
 
     def _call(self, node: cst.Call, context: str) -> Value:
@@ -881,6 +901,12 @@ class Collector:
             for arg in args[1:]:
                 self.consume(self.expr(arg.value, "read"), "read", arg.value)
             return VCat(container, node, args[0].value)
+        if "dataclasses.replace" in qualified and args and args[0].keyword is None:
+            owner = self._instance_of(args[0].value)
+            if owner is not None and all(a.keyword is not None for a in args[1:]):
+                return self._replaced(owner, self.expr(args[0].value, "bind"), args[1:])
+        if qualified & {"copy.copy", "copy.deepcopy"} and len(args) == 1:
+            return self.expr(args[0].value, "bind")  # `target_net = copy.deepcopy(q_net)`: the same kind of value
         if qualified & KEEP_FUNCTIONS and args:
             base = self.expr(args[0].value, "bind")
             for arg in args[1:]:
@@ -910,6 +936,9 @@ class Collector:
             callee = self._method_target(func)
             if callee is not None:
                 return self._call_function(callee, node)
+            owner = self._instance_of(func.value) if method == "_replace" else None
+            if owner is not None and all(a.keyword is not None for a in args):
+                return self._replaced(owner, base, args)
             if method in ("sample", "choices", "choice") and args:  # random.Random's, on a container
                 self.consume(base, "read", func.value)
                 return self._sampling(node, method != "choice")
@@ -920,10 +949,27 @@ class Collector:
                 return VOpaque(node, "None")
             if method in CONTAINER_METHODS and isinstance(base, VSlot):
                 self.flow.containers.add(base.slot)
-                for arg in args:
-                    self.consume(self.expr(arg.value, "read"), "other", arg.value, f"passed to `.{method}()`")
+                key = _constant_string(args[0].value) if method in ("get", "pop", "setdefault") and args else None
+                element = VSlot(child(base.slot, *(("key", key) if key is not None else ("elem",))), None)
+                default = None
+                for position, arg in enumerate(args):
+                    if position == 1 and method in ("get", "pop", "setdefault") and arg.keyword is None:
+                        # `d.get(k, h0)` may return the default; `d.setdefault(k, h0)` stores it
+                        default = self.expr(arg.value, "bind")
+                        if method == "setdefault":
+                            self._bind(element.slot, default, "store", self.statement, None)
+                    else:
+                        self.consume(self.expr(arg.value, "read"), "other", arg.value, f"passed to `.{method}()`")
                 if method in ("pop", "popleft", "get", "setdefault"):
-                    return VSlot(child(base.slot, "elem"), None)
+                    return element if default is None else VChoice([element, default], node)
+                if method in ("values", "items"):
+                    # Iterating a dict sees its `elem` values; values under constant keys
+                    # (`{"deter": h, "stoch": z}`) are not told apart, which the planner reports.
+                    self._values_iterated(base, func.value, "key", f"iterated by `.{method}()`")
+                    element = VSlot(child(base.slot, "elem"), None)
+                    if method == "items":
+                        element = VTuple([VOpaque(None, "a key"), element], None)
+                    return VContainer(node, [(("elem",), element)])
                 return VOpaque(node, f"`.{method}()`")
             if method == "copy_" and len(args) == 1:
                 # In-place write into preallocated storage: the storage's elements receive it.
@@ -952,9 +998,14 @@ class Collector:
                     self.consume(self.expr(arg.value, "read"), context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
             if qualified & CONTAINER_FUNCTIONS or func.value in ("list", "dict"):
+                items = []
                 for arg in args:
-                    self.consume(self.expr(arg.value, "other"), "container", arg.value, f"passed to `{func.value}()`")
-                return VContainer(node, [])
+                    if arg.keyword is not None and not arg.star and func.value == "dict":
+                        # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
+                        items.append((("key", arg.keyword.value), self.expr(arg.value, "bind")))
+                    else:
+                        self.consume(self.expr(arg.value, "other"), "container", arg.value, f"passed to `{func.value}()`")
+                return VContainer(node, items)
 
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
@@ -966,6 +1017,13 @@ class Collector:
             for arg in args:
                 self.consume(self.expr(arg.value, "read"), "read", arg.value)
             return VCtor(sorted(qualified)[0], node)
+        if qualified & {"torch.where", "numpy.where"} and len(args) == 3 and not any(a.keyword or a.star for a in args):
+            # `torch.where(done[:, None], torch.zeros_like(h), h)` is a masked state, like `h * mask`
+            self.consume(self.expr(args[0].value, "read"), "read", args[0].value)
+            value = VArith(self.expr(args[1].value, "arith"), self.expr(args[2].value, "arith"), node)
+            if self.recording:
+                self.flow.arithmetic.append(value)
+            return value
         if any(q.startswith(("torch.", "numpy.")) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).
@@ -977,6 +1035,10 @@ class Collector:
             if first is None:
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             return VDerived(first, node, "shape")
+        owner = self._instance_of(func) if isinstance(func, cst.Name) else None
+        forward = None if owner is None else self.flow.forward_of(owner)
+        if forward is not None:
+            return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
         func_value = self.expr(func, "call")
         if isinstance(func_value, VSlot):
             return self._call_value(func_value, node)
@@ -1024,6 +1086,9 @@ class Collector:
     def _iteration(self, name: str, node: cst.Call) -> Value:
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
         values = [self.expr(arg.value, "bind") for arg in node.args]
+        for value, arg in zip(values, node.args):
+            if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
+                self.consume(value, "read", arg.value)
         if name in ("enumerate", "zip"):
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []
             parts += [_element_of(value) for value in (values[:1] if name == "enumerate" else values)]
@@ -1071,6 +1136,27 @@ class Collector:
             self._bind(("def", id(param.name)), value, "arg", arg, arg.value)
         return VSlot(("ret", callee.key), node)
 
+    def _values_iterated(self, value: Value, node: cst.CSTNode, label: str, why: str) -> Value:
+        """A loop over a dict's values (label "key") or a tuple's items ("pos") sees them all as
+        one element; the solver makes that element a state when they are states, and the planner
+        reports a mix. A literal (`for t in (out, h)`) is held in a place of its own for that."""
+        if isinstance(value, (VTuple, VContainer)) and value.items:
+            held = VSlot(("literal", id(node)), node)
+            if self.recording:
+                self.flow.bindings.append(Binding(held.slot, value, "join", self.statement, None, self.function))
+            value = held
+        if isinstance(value, VSlot) and self.recording:
+            self.flow.value_views.append((value.slot, label))
+            self.consume(value, f"iterate-{label}", node, why)
+        return value
+
+    def _replaced(self, owner: str, base: Value, args) -> Value:
+        """`dataclasses.replace(state, belief=b)`, `step._replace(hidden=h)`: an object of the same
+        class whose named fields receive the arguments."""
+        for arg in args:
+            self._bind(("attr", owner, arg.keyword.value), self.expr(arg.value, "bind"), "field", arg, arg.value)
+        return base
+
     def _call_fields(self, class_name: str, node: cst.Call, fields: Optional[list] = None) -> None:
         """A class without __init__ (a dataclass, a namedtuple): arguments set its fields."""
         if fields is None:
@@ -1092,7 +1178,7 @@ class Collector:
     def _call_value(self, func: VSlot, node: cst.Call) -> Value:
         # Calling an instance of a module class of the program runs its forward().
         owner = self.instance_class.get(func.slot)
-        forward = None if owner is None else self.flow.method(owner, "forward") or self.flow.method(owner, "__call__")
+        forward = None if owner is None else self.flow.forward_of(owner)
         if forward is not None:
             return self._call_function(forward, node)
         args = []
@@ -1193,22 +1279,44 @@ def _element_of(value: Value) -> Value:
 
 
 def _module_level_names(module: cst.Module) -> set:
-    """Names the module binds at its top level (classes, functions, assignments, imports)."""
+    """Names the module binds at its top level (classes, functions, assignments, imports), also
+    inside top-level `if`/`for`/`while`/`with`/`try` blocks such as `if __name__ == "__main__":`."""
     names = set()
-    for statement in module.body:
+    pending = list(module.body)
+    while pending:
+        statement = pending.pop()
         if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
             names.add(statement.name.value)
-        elif isinstance(statement, cst.SimpleStatementLine):
+        elif isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
             for small in statement.body:
                 targets = []
                 if isinstance(small, cst.Assign):
                     targets = [t.target for t in small.targets]
-                elif isinstance(small, cst.AnnAssign):
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
                     targets = [small.target]
                 for target in targets:
                     names.update(n.value for n in _walk(target) if isinstance(n, cst.Name))
                 names.update(import_bindings(small))
+        elif isinstance(statement, cst.BaseCompoundStatement):
+            if isinstance(statement, cst.For):
+                names.update(n.value for n in _walk(statement.target) if isinstance(n, cst.Name))
+            if isinstance(statement, cst.With):
+                for item in statement.items:
+                    if item.asname is not None:
+                        names.update(n.value for n in _walk(item.asname.name) if isinstance(n, cst.Name))
+            pending.extend(_block_statements(statement))
     return names
+
+
+def _block_statements(node: cst.CSTNode) -> list:
+    """The statements directly inside a compound statement's blocks (if/elif/else, try/except, …)."""
+    statements = []
+    for part in node.children:
+        if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            statements.extend(part.body if isinstance(part, cst.IndentedBlock) else [part])
+        elif not isinstance(part, cst.BaseExpression):
+            statements.extend(_block_statements(part))
+    return statements
 
 
 def _is_local_chain(node: cst.Attribute, collector: Collector) -> bool:

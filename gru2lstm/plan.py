@@ -276,9 +276,10 @@ class Planner:
                 self.split_target(binding)
                 self.step("call", value.node)
             elif kind is None:
+                holder = f" held by `{self.code(binding.target_node)}`" if binding.target_node is not None else ""
                 self.find(
                     "G2L101", value.node,
-                    f"the hidden state held by `{self.code(binding.target_node)}` comes from `{self.code(value.node)}`{self.unfollowed(value)}",
+                    f"the hidden state{holder} comes from `{self.code(value.node)}`{self.unfollowed(value)}",
                     self.flow.origin(value),
                 )
             return
@@ -420,7 +421,7 @@ class Planner:
         statement = binding.statement
         target = binding.target_node
         if not self.solution.is_split(binding.target) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-            self.find("G2L100", cat.node, f"`{self.code(cat.node)}` batches stored hidden states; assign it to a local name first")
+            self.batch_in_place(value, cat, "batch")
             return
         hs, cs = self.zip_names(binding)
         container_node = cat.container_node
@@ -440,6 +441,30 @@ class Planner:
         self.plan.statements[statement] = [h_line, c_line]
         self.handled.add(id(value_node))
         self.step("batch", statement)
+
+    def batch_in_place(self, value: Value, cat: VCat, step: str) -> None:
+        """`torch.cat(C, 1)` where no line can be added -> the pair of a batch of each half:
+        `(torch.cat([s[0] for s in C], 1), torch.cat([s[1] for s in C], 1))`."""
+        container = cat.container_node
+        top = resolved(value).node
+        if isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
+            def half(position):  # `[h["actor"] for h in buf]` -> `[h["actor"][0] for h in buf]`
+                return lambda updated, mapping: replace_inside(updated, mapping(container.elt), index(mapping(container.elt), position))
+        elif _is_pure(container):
+            def half(position):
+                def edit(updated, mapping):
+                    elements = cst.ListComp(index(cst.Name("hc"), position), cst.CompFor(target=cst.Name("hc"), iter=mapping(container)))
+                    return replace_inside(updated, mapping(container), elements)
+                return edit
+        else:
+            self.find("G2L100", cat.node, f"`{self.code(cat.node)}` batches stored hidden states from an expression the engine would have to evaluate twice; assign it to a local name first")
+            return
+        if id(top) in self.handled:
+            return
+        self.handled.add(id(top))
+        make_h, make_c = half(0), half(1)
+        self.edit_expression(top, lambda updated, mapping: _paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
+        self.step(step, top)
 
     def zip_names(self, binding: Binding) -> tuple:
         function = binding.function.key if binding.function is not None else None
@@ -467,8 +492,10 @@ class Planner:
             if isinstance(leaf, (VSlot, VCreate)):
                 self.pair_expression(value, "call")
             elif isinstance(leaf, VCat):
-                self.find("G2L100", value.node, f"`{self.code(value.node)}` batches stored hidden states inside the call; assign it to a local name first")
+                self.batch_in_place(value, leaf, "call")
             return
+        if id(call) in self.solution.forwarded:
+            return  # its arguments are bindings of the forward() it runs
         func = resolved(call.func)
         heads = isinstance(func, VSlot) and self.solution.is_module(func.slot)
         for keyword, value, arg in call.args:
@@ -552,6 +579,11 @@ class Planner:
 
     def consumption(self, value: Value, context: str, node: cst.CSTNode, why: str, place: Optional[str] = None) -> None:
         value = resolved(value)
+        if isinstance(value, (VContainer, VTuple)):  # `sum(h.norm() for h in d.values())`: each part is used so
+            for part in value.items:
+                item = part[1] if isinstance(value, VContainer) else part
+                self.consumption(item, context, item.node or node, why, place)
+            return
         leaf = leaf_of(value)
         if isinstance(leaf, VCat):
             if self.form == "packed":
@@ -565,18 +597,31 @@ class Planner:
             # What that code does with the module's state (its call returns (h, c) now) is unknown.
             self.find("G2L101", node, f"the recurrent module `{self.code(node)}` is {why or 'used here'}", place)
             return
+        if context in ("iterate-key", "iterate-pos"):
+            classes = self.solution.classes
+            label = context.partition("-")[2]
+            states = [self.solution.is_state(part) for (kind, *_), part in classes.parts.get(classes.find(leaf.slot), {}).items() if kind == label]
+            if any(states) and not all(states):
+                self.find("G2L101", node, f"`{self.code(node)}` holds hidden states beside other values and is {why}; the engine cannot tell them apart", place)
+            return
         if not self.solution.is_state(leaf.slot):
             holds = self.holds_states(leaf.slot)
             if holds and context not in ("read", "isnone", "discard", "test", "index"):
-                self.find("G2L101", node, f"`{self.code(node)}` holds hidden states and is {why or 'used here'}; the engine cannot follow it", place)
+                follow = "" if why.endswith(from_where(place)) else "; the engine cannot follow it"
+                self.find("G2L101", node, f"`{self.code(node)}` holds hidden states and is {why or 'used here'}{follow}", place)
             return
         if context == "isnone" or (context == "shaped" and self.form == "packed"):
             return  # `zeros_like(hxs)` of a packed state is packed already
         if context in ("read", "index", "shaped") or chain_kind(value) != "keep":
             self.feature_read(value)
             return
+        if context == "discard":
+            # A dropped state harms nothing; an in-place op on it (`h.detach_()`) acts on each half.
+            if self.form == "tuple" and not isinstance(value, VSlot):
+                self.pair_expression(value, "halfwise")
+            return
         code = "G2L101" if context == "unknown" else "G2L100"
-        reason = why or {"discard": "its value is dropped", "test": "it is tested for truth"}.get(context, "used here")
+        reason = why or ("tested for truth" if context == "test" else "used here")
         self.find(code, node, f"the hidden state `{self.code(node)}` is {reason}", place)
 
     def holds_states(self, slot) -> bool:
@@ -893,11 +938,20 @@ def _is_pure(node: cst.CSTNode) -> bool:
     if isinstance(node, cst.Attribute):
         return _is_pure(node.value)
     if isinstance(node, cst.Subscript):
-        return _is_pure(node.value) and all(
-            isinstance(e.slice, cst.Index) and isinstance(e.slice.value, (cst.Name, cst.Integer, cst.SimpleString))
-            for e in node.slice
-        )
+        return _is_pure(node.value) and all(_is_pure_index(e.slice) for e in node.slice)
     return False
+
+
+def _is_pure_index(part: cst.BaseSlice) -> bool:
+    """An index of names and constants only (`[i]`, `["key"]`, `[-4:]`): safe to evaluate twice."""
+    def constant(node):
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            node = node.expression
+        return node is None or isinstance(node, (cst.Name, cst.Integer, cst.SimpleString))
+
+    if isinstance(part, cst.Index):
+        return constant(part.value)
+    return all(constant(bound) for bound in (part.lower, part.upper, part.step))
 
 
 def _optional_inner(expression: cst.BaseExpression) -> Optional[cst.BaseExpression]:

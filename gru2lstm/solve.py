@@ -15,7 +15,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.flow import ProgramFlow
+from gru2lstm.flow import Binding, ProgramFlow
 from gru2lstm.values import (
     Slot,
     VArith,
@@ -115,6 +115,7 @@ class Solution:
     constructors: list = field(default_factory=list)  # [(VCtor, kind, target slot)] recurrent constructors
     lstm_constructors: list = field(default_factory=list)
     recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
+    forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() of the program it runs
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
@@ -231,8 +232,16 @@ def solve(flow: ProgramFlow) -> Solution:
     for binding in flow.bindings:
         classes.add(binding.target)
         link(binding.target, binding.value)
+    for binding in _forward_calls(solution):
+        classes.add(binding.target)
+        link(binding.target, binding.value)
     for slot in marked:
         classes.mark(slot, "container")
+    for target, value in relations:
+        # `saved = self.hidden.copy()` of a list or dict holds the same values.
+        if isinstance(value, VDerived) and value.kind == "keep" and isinstance(resolved(value.base), VSlot):
+            if solution.is_container(resolved(value.base).slot):
+                classes.union(target, resolved(value.base).slot)
 
     # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor. Knowing
     # one element can make another base a container, so elements are settled until nothing moves.
@@ -281,6 +290,8 @@ def solve(flow: ProgramFlow) -> Solution:
         return classes.mark(slot, "state")
 
     def mark_value(value: Value) -> bool:
+        if isinstance(resolved(value), VChoice):  # `self.hidden.get(env_id, h0)`
+            return any([mark_value(option) for option in resolved(value).options])
         leaf = leaf_of(value)
         if isinstance(leaf, VSlot) and chain_kind(value) != "read":
             return mark(leaf.slot)
@@ -313,6 +324,13 @@ def solve(flow: ProgramFlow) -> Solution:
                 continue
             if solution.is_state(root) != solution.is_state(element):
                 changed |= mark(root) | mark(element)
+        for view, label in flow.value_views:
+            # `{k: v * m for k, v in hidden.items()}` over `{"actor": h_a, "critic": h_c}`, or
+            # `tuple(nd * s for s in core_state)` over `(h,)`: the values iterated are states (a
+            # dict or tuple mixing states and other values is reported).
+            keyed = [part for (kind, *_), part in classes.parts.get(classes.find(view), {}).items() if kind == label]
+            if any(solution.is_state(part) for part in keyed):
+                changed |= mark(child(view, "elem"))
         for arith in flow.arithmetic:
             if arith.resolved is None:
                 left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)
@@ -343,6 +361,41 @@ def solve(flow: ProgramFlow) -> Solution:
     _choose_split(solution)
     solution.form = "packed" if _stores_in_tensors(solution) else "tuple"
     return solution
+
+
+def _forward_calls(solution: Solution) -> list:
+    """Calls of an object that only the joined classes show to be a module of the program
+    (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(): their
+    arguments are bound to its parameters like any call the walk followed."""
+    flow, classes = solution.flow, solution.classes
+    forwards = {}
+    for owner in flow.classes:
+        method = flow.forward_of(owner)
+        if method is not None and ("instance", owner) in classes.parent:
+            forwards[owner] = method
+    added = []
+    for call in flow.calls:
+        func = resolved(call.func)
+        if not isinstance(func, VSlot) or id(call) in solution.forwarded:
+            continue
+        root = classes.find(func.slot)
+        owners = [owner for owner in forwards if classes.find(("instance", owner)) == root]
+        if len(owners) != 1 or any(arg.star for _, _, arg in call.args):
+            continue
+        forward = forwards[owners[0]]
+        params = forward.params
+        by_name = dict(params)
+        positional = iter(param for _, param in params)
+        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in call.args]
+        if None in targets:
+            continue
+        solution.forwarded[id(call)] = forward
+        classes.union(call.result, ("ret", forward.key))
+        for target, (_, value, arg) in zip(targets, call.args):
+            binding = Binding(("def", id(target.name)), value, "arg", arg, arg.value, forward)
+            flow.bindings.append(binding)
+            added.append(binding)
+    return added
 
 
 def _stores_in_tensors(solution: Solution) -> bool:

@@ -98,6 +98,310 @@ REWRITES = {
                 return self.head(h[0][-1]), h
         """,
     ),
+    "a module passed to a function runs its forward; names of a main block; sizes read from h": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.gru = nn.GRU(8, 16)
+                self.hidden = torch.zeros(1, 1, 16)
+
+            def forward(self, x, h):
+                return self.gru(x, h)
+
+
+        def train(net, x):
+            h0 = net.hidden.detach().repeat(1, x.shape[1], 1)
+            return net(x, h0)
+
+
+        if __name__ == "__main__":
+            net = M()
+            out, h = train(net, torch.zeros(5, 3, 8))
+            print(tuple(net.hidden.shape))
+        """,
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.lstm = nn.LSTM(8, 16)
+                self.hidden = (
+                    torch.zeros(1, 1, 16),
+                    torch.zeros(1, 1, 16),
+                )
+
+            def forward(self, x, h):
+                return self.lstm(x, h)
+
+
+        def train(net, x):
+            h0 = (net.hidden[0].detach().repeat(1, x.shape[1], 1), net.hidden[1].detach().repeat(1, x.shape[1], 1))
+            return net(x, h0)
+
+
+        if __name__ == "__main__":
+            net = M()
+            out, h = train(net, torch.zeros(5, 3, 8))
+            print(tuple(net.hidden[0].shape))
+        """,
+    ),
+    "dict(key=state) is a keyed state; values of a dict of states, its copy, a module-level generator": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.cell = nn.GRUCell(4, 8)
+                self.hidden = {}
+
+            def initial(self, n):
+                return dict(deter=torch.zeros(n, 8), steps=0)
+
+            def act(self, env_id, x, state):
+                h = self.cell(x, self.hidden.get(env_id, state["deter"]))
+                self.hidden[env_id] = h
+                return h
+
+            def snapshot(self):
+                saved = self.hidden.copy()
+                for env_id, h in saved.items():
+                    saved[env_id] = h.detach()
+                return saved
+
+
+        m = M()
+        m.act(0, torch.zeros(1, 4), m.initial(1))
+        print(sum(h.norm() for h in m.snapshot().values()))
+        """,
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.cell = nn.LSTMCell(4, 8)
+                self.hidden = {}
+
+            def initial(self, n):
+                return dict(deter=(torch.zeros(n, 8), torch.zeros(n, 8)), steps=0)
+
+            def act(self, env_id, x, state):
+                h, c = self.cell(x, self.hidden.get(env_id, state["deter"]))
+                self.hidden[env_id] = (h, c)
+                return (h, c)
+
+            def snapshot(self):
+                saved = self.hidden.copy()
+                for env_id, h in saved.items():
+                    saved[env_id] = (h[0].detach(), h[1].detach())
+                return saved
+
+
+        m = M()
+        m.act(0, torch.zeros(1, 4), m.initial(1))
+        print(sum(h[0].norm() for h in m.snapshot().values()))
+        """,
+    ),
+    "an in-place op whose result is dropped acts on both halves": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.gru = nn.GRU(4, 8)
+
+            def act(self, x, h):
+                out, h = self.gru(x, h)
+                h.detach_()
+                return out, h
+        """,
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.lstm = nn.LSTM(4, 8)
+
+            def act(self, x, h):
+                out, h = self.lstm(x, h)
+                (h[0].detach_(), h[1].detach_())
+                return out, h
+        """,
+    ),
+    "stored states batched where no line can be added: a batch of each half in place": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.gru = nn.GRU(8, 16)
+                self.mem = []
+                self.log = []
+
+            def act(self, x, h):
+                out, h = self.gru(x, h)
+                self.mem.append(h)
+                self.log.append({"h": h})
+
+            def learn(self, x):
+                start = {"h": torch.cat([m["h"] for m in self.log], dim=1)}
+                return self.gru(x, torch.cat(self.mem[-4:], dim=1))
+        """,
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.lstm = nn.LSTM(8, 16)
+                self.mem = []
+                self.log = []
+
+            def act(self, x, h):
+                out, h = self.lstm(x, h)
+                self.mem.append(h)
+                self.log.append({"h": h})
+
+            def learn(self, x):
+                start = {"h": (torch.cat([m["h"][0] for m in self.log], dim=1), torch.cat([m["h"][1] for m in self.log], dim=1))}
+                return self.lstm(x, (torch.cat([hc[0] for hc in self.mem[-4:]], dim=1), torch.cat([hc[1] for hc in self.mem[-4:]], dim=1)))
+        """,
+    ),
+    "torch.where resets, a deep-copied target network, f-strings, `_` thrown away at module level": (
+        """
+        import copy
+
+
+        class Q(nn.Module):
+            def __init__(self):
+                self.cell = nn.GRUCell(4, 8)
+                self.head = nn.Linear(8, 2)
+
+            def forward(self, x, h):
+                h = self.cell(x, h)
+                return self.head(h), h
+
+
+        def reset(h, done):
+            return torch.where(done[:, None], torch.zeros_like(h), h)
+
+
+        q = Q()
+        target = copy.deepcopy(q)
+        h = torch.zeros(3, 8)
+        values, h = q(torch.zeros(3, 4), h)
+        _, h = target(torch.zeros(3, 4), reset(h, torch.zeros(3, dtype=torch.bool)))
+        _, _ = values, h
+        print(f"{values.sum():.3f} {h.norm():.3f}", "h" f"{tuple(h.shape)}")
+        """,
+        """
+        import copy
+
+
+        class Q(nn.Module):
+            def __init__(self):
+                self.cell = nn.LSTMCell(4, 8)
+                self.head = nn.Linear(8, 2)
+
+            def forward(self, x, h):
+                h = self.cell(x, h)
+                return self.head(h[0]), h
+
+
+        def reset(h, done):
+            return (torch.where(done[:, None], torch.zeros_like(h[0]), h[0]), torch.where(done[:, None], torch.zeros_like(h[0]), h[1]))
+
+
+        q = Q()
+        target = copy.deepcopy(q)
+        h = (
+            torch.zeros(3, 8),
+            torch.zeros(3, 8),
+        )
+        values, h = q(torch.zeros(3, 4), h)
+        _, h = target(torch.zeros(3, 4), reset(h, torch.zeros(3, dtype=torch.bool)))
+        _, _ = values, h
+        print(f"{values.sum():.3f} {h[0].norm():.3f}", "h" f"{tuple(h[0].shape)}")
+        """,
+    ),
+    "dataclasses.replace and namedtuple _replace set the fields they name": (
+        """
+        import dataclasses
+        from typing import NamedTuple
+
+
+        @dataclasses.dataclass
+        class State:
+            belief: torch.Tensor
+            step: int
+
+
+        class Step(NamedTuple):
+            obs: torch.Tensor
+            hidden: torch.Tensor
+
+
+        class Core(nn.Module):
+            def __init__(self):
+                self.cell = nn.GRUCell(4, 8)
+
+            def forward(self, x, state: State, record: Step) -> State:
+                belief = self.cell(x, state.belief)
+                record = record._replace(hidden=belief)
+                return dataclasses.replace(state, belief=belief, step=state.step + 1)
+        """,
+        """
+        import dataclasses
+        from typing import NamedTuple, Tuple
+
+
+        @dataclasses.dataclass
+        class State:
+            belief: Tuple[torch.Tensor, torch.Tensor]
+            step: int
+
+
+        class Step(NamedTuple):
+            obs: torch.Tensor
+            hidden: Tuple[torch.Tensor, torch.Tensor]
+
+
+        class Core(nn.Module):
+            def __init__(self):
+                self.cell = nn.LSTMCell(4, 8)
+
+            def forward(self, x, state: State, record: Step) -> State:
+                belief, belief_c = self.cell(x, state.belief)
+                record = record._replace(hidden=(belief, belief_c))
+                return dataclasses.replace(state, belief=(belief, belief_c), step=state.step + 1)
+        """,
+    ),
+    "a tuple of one state, iterated (torchbeast's core_state)": (
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                self.core = nn.GRU(4, 8)
+
+            def initial_state(self, n):
+                return (torch.zeros(1, n, 8),)
+
+            def start(self, xs, notdone):
+                return self(xs, notdone, self.initial_state(xs.shape[1]))
+
+            def forward(self, xs, notdone, core_state=()):
+                outs = []
+                for x, nd in zip(xs.unbind(), notdone.unbind()):
+                    core_state = tuple(nd.view(1, -1, 1) * s for s in core_state)
+                    out, h = self.core(x.unsqueeze(0), core_state[0])
+                    core_state = (h,)
+                    outs.append(out)
+                return torch.cat(outs), core_state
+        """,
+        """
+        class Net(nn.Module):
+            def __init__(self):
+                self.core = nn.LSTM(4, 8)
+
+            def initial_state(self, n):
+                return ((torch.zeros(1, n, 8), torch.zeros(1, n, 8)),)
+
+            def start(self, xs, notdone):
+                return self(xs, notdone, self.initial_state(xs.shape[1]))
+
+            def forward(self, xs, notdone, core_state=()):
+                outs = []
+                for x, nd in zip(xs.unbind(), notdone.unbind()):
+                    core_state = tuple((nd.view(1, -1, 1) * s[0], nd.view(1, -1, 1) * s[1]) for s in core_state)
+                    out, h = self.core(x.unsqueeze(0), core_state[0])
+                    core_state = (h,)
+                    outs.append(out)
+                return torch.cat(outs), core_state
+        """,
+    ),
     "keep names": (
         """
         class M(nn.Module):
@@ -216,21 +520,52 @@ FINDINGS = {
         """,
         "G2L104",
     ),
-    "batched state not assigned": (
+    "batched state from a call, not assigned": (
         """
         class M(nn.Module):
             def __init__(self):
                 self.gru = nn.GRU(8, 16)
                 self.mem = []
 
+            def memory(self):
+                return self.mem
+
             def act(self, x, h):
                 out, h = self.gru(x, h)
                 self.mem.append(h)
 
             def learn(self, x):
-                return self.gru(x, torch.cat(self.mem, dim=1))
+                return self.gru(x, torch.cat(self.memory(), dim=1))
         """,
         "G2L100",
+    ),
+    "values of a dict that holds a state under a fixed key": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.cell = nn.GRUCell(4, 8)
+
+            def step(self, prev, x):
+                deter = self.cell(x, prev["deter"])
+                return {"deter": deter, "stoch": x}
+
+            def last(self, state, x):
+                state = self.step(state, x)
+                return {k: v[-1] for k, v in state.items()}
+        """,
+        "G2L101",
+    ),
+    "a loop over a tuple of a state and features": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.gru = nn.GRU(4, 8)
+
+            def act(self, x, h):
+                out, h = self.gru(x, h)
+                return [t.detach() for t in (out, h)]
+        """,
+        "G2L101",
     ),
 }
 
