@@ -252,8 +252,9 @@ def _write(result: FileResult, source) -> FileResult:
 def _check_output(modules: list, migrations: list, sources: dict, options: Options, migrate_modules) -> Optional[str]:
     """Why the group's migrated texts must not be written, or None.
 
-    Each must parse and use no name that nothing binds (a rename applied to a use but not to its
-    definition), and together they must be a fixed point (a second pass changes nothing).
+    Each must parse, use no name that nothing binds (a rename applied to a use but not to its
+    definition) and read no local name before its scope binds it (a partner `c` used in a call
+    before any line makes it), and together they must be a fixed point (a second pass changes nothing).
     """
     for module, migration in zip(modules, migrations):
         where = f" ({module.key})" if len(modules) > 1 else ""
@@ -263,6 +264,10 @@ def _check_output(modules: list, migrations: list, sources: dict, options: Optio
         lost = unbound_names(migration.source) - unbound_names(sources[module.key].text)
         if lost:
             return f"the migrated source{where} uses names that nothing binds: {', '.join(sorted(lost))}"
+        early = read_before_bound(migration.source) - read_before_bound(sources[module.key].text)
+        if early:
+            scope, name, line = min(early, key=lambda item: item[2])
+            return f"the migrated source{where} reads `{name}` in {scope} (line {line}) before anything binds it there"
     try:
         again = migrate_modules(modules, [m.source for m in migrations], options)
     except Exception as error:
@@ -305,6 +310,62 @@ def unbound_names(text: str) -> set:
         elif isinstance(node, _MATCH_MAPPINGS) and node.rest:
             bound.add(node.rest)
     return loaded - bound
+
+
+def read_before_bound(text: str) -> set:
+    """(scope, name, line) for each local name whose first read, in the order the code runs a
+    straight line, comes before the first statement that binds it in the same scope.
+
+    Coarse like unbound_names: loops and branches are read top to bottom, comprehension variables
+    and nested scopes are left out. Only a difference between the input and the output counts.
+    """
+    found = set()
+    tree = ast.parse(text)
+    scopes = [("the module", tree.body, set())]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+            scopes.append((f"`{node.name}()`", node.body, params))
+    for scope, body, params in scopes:
+        first_load, first_store, declared = {}, {}, set(params)
+        for statement in body:
+            _positions(statement, None, first_load, first_store, declared)
+        for name, position in first_load.items():
+            if name in first_store and name not in declared and position < first_store[name]:
+                found.add((scope, name, position[0]))
+    return found
+
+
+_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _positions(node: ast.AST, statement: Optional[ast.stmt], loads: dict, stores: dict, declared: set) -> None:
+    """First load and first store position of each name in one scope: a store in a simple
+    statement happens when the statement ends (its right side runs first)."""
+    if isinstance(node, ast.stmt):
+        statement = node
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        declared.update(node.names)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        stores.setdefault(node.name, (node.lineno, node.col_offset))
+        return
+    if isinstance(node, _NESTED):
+        return  # its own scope; comprehension variables never leak
+    if isinstance(node, ast.Name):
+        if isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, (node.lineno, node.col_offset))
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr)):
+            stores.setdefault(node.id, (statement.end_lineno, statement.end_col_offset))
+        else:
+            stores.setdefault(node.id, (node.lineno, node.col_offset))
+        return
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            stores.setdefault((alias.asname or alias.name).split(".")[0], (node.lineno, node.col_offset))
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        stores.setdefault(node.name, (node.lineno, node.col_offset))
+    for child_node in ast.iter_child_nodes(node):
+        _positions(child_node, statement, loads, stores, declared)
 
 
 def _internal(error: BaseException) -> str:

@@ -21,6 +21,7 @@ CODES: dict[str, tuple[str, str]] = {
     "G2L105": (ERROR, "not migrated: a file that shares hidden states with this one needs attention"),
     "G2L200": (INFO, "the recurrent module is already an LSTM"),
     "G2L201": (INFO, "a class named GRU that is not torch.nn.GRU; left alone"),
+    "G2L202": (WARNING, "interface change: a function with no caller in the files analysed now takes or returns (h, c)"),
 }
 
 

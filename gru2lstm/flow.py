@@ -165,6 +165,9 @@ class ProgramFlow:
     def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter
     outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
     outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
+    called: set = field(default_factory=set)  # keys of the functions some followed call runs
+    instantiated: set = field(default_factory=set)  # keys of the program classes some followed call makes
+    star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
 
     def origin(self, value) -> Optional[str]:
         """Where a call or value the engine cannot follow comes from, when that is a file outside
@@ -1046,6 +1049,8 @@ class Collector:
 
     def _instantiate(self, owner: str, node: cst.Call) -> Value:
         """`Policy(...)`: its __init__ receives the arguments (a dataclass or namedtuple: its fields)."""
+        if self.recording:
+            self.flow.instantiated.add(owner)
         if owner in self.namedtuples:
             self._call_fields(owner, node, self.namedtuples[owner])
         else:
@@ -1117,6 +1122,8 @@ class Collector:
         return None
 
     def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:
+        if self.recording:
+            self.flow.called.add(callee.key)
         params = callee.params
         by_name = dict(params)
         position = 0
@@ -1124,6 +1131,8 @@ class Collector:
             value = self.expr(arg.value, "bind")
             if arg.star:
                 self.consume(value, "other", arg.value, "passed with * or **")
+                if self.recording:
+                    self.flow.star_calls.append((node, callee))
                 continue
             if arg.keyword is not None:
                 param = by_name.get(arg.keyword.value)

@@ -13,6 +13,7 @@ import libcst as cst
 import libcst.metadata as meta
 
 from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
+from gru2lstm.boundary import crossings, describe, interface_changes
 from gru2lstm.findings import Finding
 from gru2lstm.flow import Binding, ProgramFlow, from_where
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
@@ -132,6 +133,7 @@ class Planner:
             if self.solution.is_module(target):
                 self.find("G2L102", ctor.node, f"`{self.code(ctor.node)}` is held where another module (an LSTM, an RNN, …) is held too; the engine will not change what that place holds")
         self.rename_modules()
+        self.boundary()
         if self.form == "packed":
             return self.run_packed()
         self.check_partners()
@@ -148,6 +150,18 @@ class Planner:
         if self.plan.expressions or self.plan.statements:
             self.ensure_tuple_imports()
         return self.result
+
+    # ----------------------------------------------------------------- the edge of the analysis
+    def boundary(self) -> None:
+        """Callers the walk cannot see are reported; functions with no caller here are listed."""
+        for crossing in crossings(self.flow, self.solution, self.parents):
+            self.find("G2L101", crossing.node, crossing.message, crossing.place)
+        for change in interface_changes(self.flow, self.solution):
+            self.find(
+                "G2L202", change.function.node.name,
+                f"interface change: {describe(change.carriers)} of `{change.name}()` become (h, c); "
+                "no caller was found in the files analysed, so callers elsewhere must pass and take the pair",
+            )
 
     # ----------------------------------------------------------------- 1, 9: modules
     def rename_modules(self) -> None:
@@ -285,7 +299,11 @@ class Planner:
             return
         if isinstance(value, VSlot):
             if value.node is None:
-                return  # a part of an unpacked value: unpackings() handles it
+                # A part of an unpacked value. A return that grew is extended by unpackings();
+                # a pair unpacked whole (`x, hx = inputs`) lands in a split name as `(hx, cx)`.
+                if target_split and not solution.is_split(value.slot) and not self.grown_element(binding.target_node):
+                    self.split_target(binding)
+                return
             source_split = solution.is_split(value.slot)
             if source_split and target_split:
                 self.duplicate_line(binding, value)
@@ -530,6 +548,17 @@ class Planner:
             return updated.with_changes(elements=elements)
 
         self.edit_expression(sequence, edit)
+
+    def grown_element(self, node: Optional[cst.CSTNode]) -> bool:
+        """Is `node` an element of an unpacking of a return that grows by a partner?"""
+        for unpacking in self.flow.unpackings:
+            value = resolved(unpacking.value)
+            if isinstance(value, VSlot) and value.slot[0] == "ret" and any(
+                element is node and (value.slot[1], position) in self.solution.split_returns
+                for position, element, _ in unpacking.elements
+            ):
+                return True
+        return False
 
     def unpackings(self) -> None:
         for unpacking in self.flow.unpackings:

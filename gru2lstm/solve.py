@@ -390,6 +390,7 @@ def _forward_calls(solution: Solution) -> list:
         if None in targets:
             continue
         solution.forwarded[id(call)] = forward
+        flow.called.add(forward.key)
         classes.union(call.result, ("ret", forward.key))
         for target, (_, value, arg) in zip(targets, call.args):
             binding = Binding(("def", id(target.name)), value, "arg", arg, arg.value, forward)

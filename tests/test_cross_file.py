@@ -138,3 +138,51 @@ def test_results_of_a_group_say_which_files_were_changed_together(tmp_path):
     assert results["model.py"].status == results["agent.py"].status == "changed"
     assert set(results["model.py"].group) == {str(tmp_path / "model.py"), str(tmp_path / "agent.py")}
     assert results["other.py"].status == "unchanged" and results["other.py"].group == ()
+
+
+ROLLOUT = textwrap.dedent('''\
+    import torch
+
+
+    def rollout(actor, steps):
+        h = torch.zeros(1, 2, 8)
+        for _ in range(steps):
+            y, h = actor(torch.randn(1, 2, 4), h)
+        return y
+''')
+
+
+def test_a_module_passed_to_a_function_of_another_file_is_followed_there(tmp_path):
+    # main.py makes the policy and hands it to rollout(): the state rollout() makes is a pair too.
+    write(tmp_path, {"model.py": MODEL, "rollout.py": ROLLOUT,
+                     "main.py": "from model import Policy\nfrom rollout import rollout\n\nrollout(Policy(), 5)\n"})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "h = (\n        torch.zeros(1, 2, 8),\n        torch.zeros(1, 2, 8),\n    )\n" in (tmp_path / "rollout.py").read_text()
+
+
+def test_a_module_handed_to_code_the_engine_cannot_see_is_refused(tmp_path, capsys):
+    files = {"model.py": MODEL, "main.py": "import trainer\nfrom model import Policy\n\ntrainer.fit(Policy())\n"}
+    write(tmp_path, files)
+    assert main(["rewrite", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'main.py'}:4:13: G2L101 an instance of `Policy` is passed to `trainer.fit`" in out
+    assert "`Policy.forward()` now takes or returns (h, c)" in out
+    assert all((tmp_path / name).read_text() == text for name, text in files.items())
+
+
+def test_a_registry_of_agent_classes_is_refused(tmp_path, capsys):
+    registry = MODEL + "\n\nREGISTRY = {}\nREGISTRY[\"rnn\"] = Policy\n"
+    controller = "from model import REGISTRY\n\n\nclass Controller:\n    def __init__(self, name):\n        self.agent = REGISTRY[name]()\n"
+    write(tmp_path, {"model.py": registry, "controller.py": controller})
+    assert main(["rewrite", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'model.py'}:19:19: G2L101 `Policy` is used as a value here (a registry, a factory, a callback)" in out
+    assert (tmp_path / "model.py").read_text() == registry
+
+
+def test_a_state_carrying_function_without_callers_is_an_interface_change(tmp_path, capsys):
+    write(tmp_path, {"model.py": MODEL})
+    assert main(["rewrite", str(tmp_path / "model.py")]) == 0
+    out = capsys.readouterr().out
+    assert "model.py:13:9: G2L202 interface change: the parameter `h` and the return value of `Policy.forward()` become (h, c)" in out
+    assert "nn.LSTM(4, 8)" in (tmp_path / "model.py").read_text()

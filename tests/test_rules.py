@@ -402,6 +402,41 @@ REWRITES = {
                 return torch.cat(outs), core_state
         """,
     ),
+    "state unpacked whole from an input tuple": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.gru = nn.GRUCell(4, 8)
+
+            def forward(self, inputs):
+                x, hx = inputs
+                hx = self.gru(x, hx)
+                return hx.sum(), hx
+
+
+        model = M()
+        hx = torch.zeros(1, 8)
+        value, hx = model((torch.randn(1, 4), hx))
+        """,
+        """
+        class M(nn.Module):
+            def __init__(self):
+                self.lstm = nn.LSTMCell(4, 8)
+
+            def forward(self, inputs):
+                x, (hx, cx) = inputs
+                hx, cx = self.lstm(x, (hx, cx))
+                return hx.sum(), (hx, cx)
+
+
+        model = M()
+        hx = (
+            torch.zeros(1, 8),
+            torch.zeros(1, 8),
+        )
+        value, hx = model((torch.randn(1, 4), hx))
+        """,
+    ),
     "keep names": (
         """
         class M(nn.Module):
@@ -620,3 +655,15 @@ def test_every_finding_code_is_catalogued_and_documented():
     readme = (root / "README.md").read_text()
     assert all(f"| {code} |" in readme for code in CODES)
     assert len({message for _, message in CODES.values()}) == len(CODES)
+
+
+def test_output_check_notices_a_partner_read_before_anything_binds_it():
+    from gru2lstm.engine import read_before_bound
+
+    before = "def f(self, inputs):\n    x, hx = inputs\n    hx = self.gru(x, hx)\n    return hx\n"
+    after = "def f(self, inputs):\n    x, hx = inputs\n    hx, cx = self.lstm(x, (hx, cx))\n    return hx, cx\n"
+    assert read_before_bound(before) == set()
+    assert read_before_bound(after) == {("`f()`", "cx", 3)}
+    # A loop that carries a pair made before it, comprehension variables and globals are fine.
+    loop = "def g(xs):\n    h, c = 0, 0\n    for x in xs:\n        h, c = step(x, (h, c))\n    return [y for y in xs], h\n"
+    assert read_before_bound(loop) == set()

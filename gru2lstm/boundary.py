@@ -1,0 +1,177 @@
+"""Where the hidden state crosses the edge of the code the engine analysed.
+
+A function whose parameter or return holds the hidden state changes its contract when the state
+becomes (h, c): every caller must pass and receive the pair. The walk rewrites the callers it
+follows; this module finds the ways a caller can exist that the walk did not follow, and reports
+each one (G2L101) instead of trusting that none exists:
+
+- an instance of a class with such a method goes where the engine does not follow it (passed to a
+  function it cannot see, used inside a lambda, handed to a container it cannot read back);
+- the class or the function itself is used as a value (a registry `REGISTRY["rnn"] = RNNAgent`, a
+  factory argument), so the objects made from it and the calls through it are not followed;
+- such a function is called with `*args` or `**kwargs`, which the engine cannot bind to the
+  parameter that holds the state.
+
+Functions that take or return the state and have no caller in the analysed code are the
+*interface changes* of the migration: listed for the user (a warning), never silently assumed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.flow import FunctionInfo, ProgramFlow, from_where
+from gru2lstm.solve import Solution
+from gru2lstm.values import VSlot, leaf_of
+
+# Consumptions that hand a value to code the walk does not follow.
+ESCAPING_CONTEXTS = {"unknown", "other", "container"}
+# Builtins that only inspect a class they are given.
+CLASS_INSPECTORS = {"isinstance", "issubclass", "super", "type"}
+
+
+@dataclass(frozen=True)
+class Crossing:
+    """A place where the hidden state may cross to or from code the engine does not follow."""
+
+    node: cst.CSTNode
+    message: str
+    place: Optional[str] = None  # the file, not migrated with this one, it goes to
+
+
+@dataclass(frozen=True)
+class InterfaceChange:
+    """A function whose parameters or return become (h, c), with no caller in the analysed code."""
+
+    function: FunctionInfo
+    carriers: tuple  # ("parameter `h`", "return value", ...)
+
+    @property
+    def name(self) -> str:
+        owner = self.function.class_name
+        name = self.function.node.name.value
+        return f"{owner.rpartition(':')[2]}.{name}" if owner else name
+
+
+def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
+    """FunctionInfo key -> what of it holds the hidden state: its parameters, its return value."""
+    carriers = {}
+    for key, info in flow.functions.items():
+        found = [f"parameter `{name}`" for name, param in info.params if solution.is_state(("def", id(param.name)))]
+        if _returns_state(solution, ("ret", key)):
+            found.append("return value")
+        if found:
+            carriers[key] = tuple(found)
+    return carriers
+
+
+def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
+    """Every place where a caller of a state-carrying function can hide from the walk."""
+    carriers = state_carriers(flow, solution)
+    owners = {}  # class key -> "`Policy.forward()` (its parameter `h`)"
+    for key, found in carriers.items():
+        info = flow.functions[key]
+        if info.class_name is not None and info.class_name not in owners:
+            owners[info.class_name] = f"`{_short(info.class_name)}.{info.node.name.value}()` now takes or returns (h, c) ({describe(found)})"
+    found_crossings = []
+    roots = {}
+    classes = solution.classes
+    for owner in owners:
+        if ("instance", owner) in classes.parent:
+            roots[classes.find(("instance", owner))] = owner
+    for consumption in flow.consumptions:
+        if consumption.context not in ESCAPING_CONTEXTS:
+            continue
+        leaf = leaf_of(consumption.value)
+        if not isinstance(leaf, VSlot) or leaf.slot not in classes.parent:
+            continue
+        owner = roots.get(classes.find(leaf.slot))
+        if owner is None:
+            continue
+        where = "" if consumption.why.endswith(from_where(consumption.place)) else from_where(consumption.place)
+        found_crossings.append(
+            Crossing(
+                consumption.node,
+                f"an instance of `{_short(owner)}` is {consumption.why or 'used here'}{where}; {owners[owner]}, "
+                "so the calls made through it there would still pass and take one tensor",
+                consumption.place,
+            )
+        )
+    values = {}  # global slot of a class or function -> what it carries
+    for key, found in carriers.items():
+        info = flow.functions[key]
+        if info.class_name is not None:
+            module, _, name = info.class_name.rpartition(":")
+            values[("global", module, name)] = owners[info.class_name]
+        else:
+            values[("global", info.module, info.node.name.value)] = f"`{info.node.name.value}()` now takes or returns (h, c) ({describe(found)})"
+    for slot, node in flow.slot_nodes:
+        what = values.get(slot)
+        if what is None or _inspected_only(node, parents):
+            continue
+        found_crossings.append(
+            Crossing(
+                node,
+                f"`{slot[2]}` is used as a value here (a registry, a factory, a callback), and {what}; "
+                "the engine cannot follow what is made or called through it",
+            )
+        )
+    for call, callee in flow.star_calls:
+        found = carriers.get(callee.key)
+        if found is not None and any(part.startswith("parameter") for part in found):
+            found_crossings.append(
+                Crossing(
+                    call,
+                    f"`{callee.node.name.value}()` is called with * or ** arguments, and {describe(found)} "
+                    "become (h, c); the engine cannot tell which argument is the hidden state",
+                )
+            )
+    return found_crossings
+
+
+def interface_changes(flow: ProgramFlow, solution: Solution) -> list:
+    """State-carrying functions that no analysed code calls: their callers are elsewhere."""
+    changes = []
+    for key, found in state_carriers(flow, solution).items():
+        info = flow.functions[key]
+        if key in flow.called or info.node.name.value.startswith("_") and info.node.name.value != "__call__":
+            continue
+        if info.class_name is not None and info.node.name.value in ("forward", "__call__") and info.class_name in flow.instantiated:
+            continue  # instances are made here and their calls followed (or reported as crossings)
+        changes.append(InterfaceChange(info, found))
+    return changes
+
+
+def describe(carriers: tuple) -> str:
+    """("parameter `h`", "return value") -> "the parameter `h` and the return value"."""
+    return " and ".join(f"the {carrier}" for carrier in carriers)
+
+
+def _returns_state(solution: Solution, slot) -> bool:
+    if solution.is_state(slot):
+        return True
+    if slot not in solution.classes.parent:
+        return False
+    parts = solution.classes.parts.get(solution.classes.find(slot), {})
+    return any(label[0] == "pos" and solution.is_state(part) for label, part in parts.items())
+
+
+def _inspected_only(node: cst.CSTNode, parents: dict) -> bool:
+    """`isinstance(x, Policy)`, `super(Policy, self)`, `Policy(...)`, `Policy.method(...)`, or
+    the definition itself: uses the walk follows or that make nothing."""
+    parent = parents.get(node)
+    if isinstance(parent, cst.Arg):
+        call = parents.get(parent)
+        return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in CLASS_INSPECTORS
+    if isinstance(parent, cst.Call) and parent.func is node:
+        return True  # `Policy(...)`: made here, followed by the walk
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        return True  # `Buffer.compute(...)`, `Policy.SIZE`: a static method the walk follows, or a constant
+    return isinstance(parent, (cst.ClassDef, cst.FunctionDef)) or isinstance(node, (cst.ClassDef, cst.FunctionDef))
+
+
+def _short(class_key: str) -> str:
+    return class_key.rpartition(":")[2]
