@@ -10,7 +10,8 @@ each one (G2L101) instead of trusting that none exists:
 - the class or the function itself is used as a value (a registry `REGISTRY["rnn"] = RNNAgent`, a
   factory argument), so the objects made from it and the calls through it are not followed;
 - such a function is called with `*args` or `**kwargs`, which the engine cannot bind to the
-  parameter that holds the state.
+  parameter that holds the state;
+- instances of such a module are made, but none of their calls could be followed.
 
 Functions that take or return the state and have no caller in the analysed code are the
 *interface changes* of the migration: listed for the user (a warning), never silently assumed.
@@ -108,9 +109,10 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
             values[("global", module, name)] = owners[info.class_name]
         else:
             values[("global", info.module, info.node.name.value)] = f"`{info.node.name.value}()` now takes or returns (h, c) ({describe(found)})"
+    made = {id(call) for calls in flow.instantiated.values() for call in calls}
     for slot, node in flow.slot_nodes:
         what = values.get(slot)
-        if what is None or _inspected_only(node, parents):
+        if what is None or _inspected_only(node, parents, made):
             continue
         found_crossings.append(
             Crossing(
@@ -119,6 +121,19 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
                 "the engine cannot follow what is made or called through it",
             )
         )
+    for owner in sorted(flow.instantiated):
+        forward = flow.forward_of(owner)
+        found = carriers.get(forward.key) if forward is not None else None
+        if found is not None and any(part.startswith("parameter") for part in found) and forward.key not in flow.called:
+            # Instances are made here, yet none of their calls was followed: they are called
+            # through something the engine lost track of, with one tensor.
+            found_crossings.append(
+                Crossing(
+                    forward.node.name,
+                    f"instances of `{_short(owner)}` are made in the files analysed, but no call of them could be "
+                    f"followed; {owners[owner]}, and their callers would still pass one tensor",
+                )
+            )
     for call, callee in flow.star_calls:
         found = carriers.get(callee.key)
         if found is not None and any(part.startswith("parameter") for part in found):
@@ -159,7 +174,7 @@ def _returns_state(solution: Solution, slot) -> bool:
     return any(label[0] == "pos" and solution.is_state(part) for label, part in parts.items())
 
 
-def _inspected_only(node: cst.CSTNode, parents: dict) -> bool:
+def _inspected_only(node: cst.CSTNode, parents: dict, made: set) -> bool:
     """`isinstance(x, Policy)`, `super(Policy, self)`, `Policy(...)`, `Policy.method(...)`, or
     the definition itself: uses the walk follows or that make nothing."""
     parent = parents.get(node)
@@ -167,7 +182,7 @@ def _inspected_only(node: cst.CSTNode, parents: dict) -> bool:
         call = parents.get(parent)
         return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in CLASS_INSPECTORS
     if isinstance(parent, cst.Call) and parent.func is node:
-        return True  # `Policy(...)`: made here, followed by the walk
+        return id(parent) in made  # `Policy(...)` the walk followed (not one inside a lambda)
     if isinstance(parent, cst.Attribute) and parent.value is node:
         return True  # `Buffer.compute(...)`, `Policy.SIZE`: a static method the walk follows, or a constant
     return isinstance(parent, (cst.ClassDef, cst.FunctionDef)) or isinstance(node, (cst.ClassDef, cst.FunctionDef))

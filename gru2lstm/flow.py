@@ -166,7 +166,7 @@ class ProgramFlow:
     outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
     outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
     called: set = field(default_factory=set)  # keys of the functions some followed call runs
-    instantiated: set = field(default_factory=set)  # keys of the program classes some followed call makes
+    instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
 
     def origin(self, value) -> Optional[str]:
@@ -1050,7 +1050,7 @@ class Collector:
     def _instantiate(self, owner: str, node: cst.Call) -> Value:
         """`Policy(...)`: its __init__ receives the arguments (a dataclass or namedtuple: its fields)."""
         if self.recording:
-            self.flow.instantiated.add(owner)
+            self.flow.instantiated.setdefault(owner, []).append(node)
         if owner in self.namedtuples:
             self._call_fields(owner, node, self.namedtuples[owner])
         else:

@@ -232,6 +232,12 @@ def solve(flow: ProgramFlow) -> Solution:
     for binding in flow.bindings:
         classes.add(binding.target)
         link(binding.target, binding.value)
+    # `policy = Policy(...).to(device)`: a module's .to/.cuda/.float/.eval return the module itself.
+    instances = {classes.find(("instance", owner)) for owner in flow.instantiated}
+    for target, value in relations:
+        if isinstance(value, VDerived) and value.kind == "keep" and isinstance(resolved(value.base), VSlot):
+            if classes.find(resolved(value.base).slot) in instances:
+                classes.union(target, resolved(value.base).slot)
     for binding in _forward_calls(solution):
         classes.add(binding.target)
         link(binding.target, binding.value)

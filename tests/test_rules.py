@@ -437,6 +437,49 @@ REWRITES = {
         value, hx = model((torch.randn(1, 4), hx))
         """,
     ),
+    "a module moved with .to() is still followed": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = nn.GRU(4, 8)
+
+            def forward(self, x, h):
+                return self.gru(x, h)
+
+
+        def run(net, steps):
+            h = torch.zeros(1, 2, 8)
+            for _ in range(steps):
+                y, h = net(torch.randn(1, 2, 4), h)
+            return y
+
+
+        run(M().to("cpu"), 3)
+        """,
+        """
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(4, 8)
+
+            def forward(self, x, h):
+                return self.lstm(x, h)
+
+
+        def run(net, steps):
+            h = (
+                torch.zeros(1, 2, 8),
+                torch.zeros(1, 2, 8),
+            )
+            for _ in range(steps):
+                y, h = net(torch.randn(1, 2, 4), h)
+            return y
+
+
+        run(M().to("cpu"), 3)
+        """,
+    ),
     "keep names": (
         """
         class M(nn.Module):
@@ -477,6 +520,39 @@ def test_plain_import_is_renamed_everywhere():
 
 
 FINDINGS = {
+    "a module made inside a lambda": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = nn.GRU(4, 8)
+
+            def forward(self, x, h):
+                return self.gru(x, h)
+
+
+        make = lambda: M()
+        net = make()
+        y, h = net(torch.randn(1, 2, 4), torch.zeros(1, 2, 8))
+        """,
+        "G2L101",
+    ),
+    "a state-carrying function kept as a callback": (
+        """
+        gru = nn.GRU(4, 8)
+
+
+        def step(x, h):
+            y, h = gru(x, h)
+            return y, h
+
+
+        h = torch.zeros(1, 2, 8)
+        y, h = step(torch.randn(1, 2, 4), h)
+        callbacks = [step]
+        """,
+        "G2L101",
+    ),
     "unknown function": (
         """
         class M(nn.Module):
