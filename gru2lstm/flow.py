@@ -240,7 +240,8 @@ class Collector:
         self.outside = dict(source.outside) if source is not None else {}  # name -> where it comes from, outside the program
         # Names imported from modules of the program are this program's own, not a library's.
         self.imports = {name: target for name, target in module_imports(module).items() if name not in program_imports}
-        self.module_names = _module_level_names(module) - set(self.imports)
+        # `from layers import *` of a module of the program binds its classes and functions here.
+        self.module_names = (_module_level_names(module) | set(program_imports)) - set(self.imports)
         self.local_imports: dict = {}  # name -> target, for imports inside the current function
         self.recording = True
         self.function: Optional[FunctionInfo] = None

@@ -159,7 +159,8 @@ class Planner:
         for change in interface_changes(self.flow, self.solution):
             self.find(
                 "G2L202", change.function.node.name,
-                f"interface change: {describe(change.carriers)} of `{change.name}()` become (h, c); "
+                f"interface change: {describe(change.carriers)} of `{change.name}()` "
+                f"{'become' if len(change.carriers) > 1 else 'becomes'} (h, c); "
                 "no caller was found in the files analysed, so callers elsewhere must pass and take the pair",
             )
 

@@ -235,6 +235,10 @@ class Project:
             entry = self.universe.files[index]
             imports, outside = {}, {}
             for local, target, member, dotted, _ in self.universe.imports(entry):
+                if member == "*" and target is not None and target.key in members:
+                    for name in target.functions_and_classes():  # `from layers import *`
+                        imports.setdefault(name, Member(target.key, name))
+                    continue
                 if local is None:
                     continue
                 if target is not None and target.key in members:

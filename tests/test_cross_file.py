@@ -186,3 +186,10 @@ def test_a_state_carrying_function_without_callers_is_an_interface_change(tmp_pa
     out = capsys.readouterr().out
     assert "model.py:13:9: G2L202 interface change: the parameter `h` and the return value of `Policy.forward()` become (h, c)" in out
     assert "nn.LSTM(4, 8)" in (tmp_path / "model.py").read_text()
+
+
+def test_a_star_import_of_the_model_file_brings_its_classes(tmp_path):
+    agent = AGENT.replace("from model import Policy", "from model import *")
+    write(tmp_path, {"model.py": MODEL, "agent.py": agent})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "self.hidden = (self.hidden[0] * (1.0 - done), self.hidden[1] * (1.0 - done))" in (tmp_path / "agent.py").read_text()
