@@ -34,6 +34,7 @@ from typing import Iterable, Optional
 from gru2lstm.options import Options
 from gru2lstm.prefilter import may_hold_gru
 from gru2lstm.results import FileResult
+from gru2lstm.suppression import has_marker
 from gru2lstm.sourcefile import ChangedOnDisk, UnparsableOutput, check_parses, read_source, write_source
 
 __all__ = [
@@ -347,7 +348,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
         except OSError:
             seeds.append(index)  # process_group reports it
             continue
-        if may_hold_gru(data[index]):
+        if may_hold_gru(data[index]) or has_marker(data[index]):  # a marker needs a person, GRU or not
             seeds.append(index)
     results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
     project = Project(files, data)
