@@ -165,7 +165,7 @@ class Report:
             f"sites: {migration.sites_found} found, {migration.sites_migrated} migrated, "
             f"{_count(_attention_lines(migration), 'line needs', 'lines need')} attention"
             f" ({_count(blocking, 'finding', 'findings')})"
-            + (f", {_count(suppressed, 'suppressed line left as it was', 'suppressed lines left as they were')}" if suppressed else "")
+            + (f", {_count(suppressed, 'suppressed line', 'suppressed lines')} left as written" if suppressed else "")
         )
         table.caption_justify = "left"
         if self.err.isatty():  # rich honours NO_COLOR here

@@ -69,7 +69,7 @@ def review(findings: list, source: str) -> list:
     """The findings with those a comment ignores marked suppressed, plus one per manual marker."""
     comments = read_comments(source)
     marked = [
-        Finding(line, column, "G2L106", f"`# gru2lstm: manual ({codes})` left by --allow-partial: finish this by hand, then remove the marker")
+        Finding(line, column, "G2L106", f"`# gru2lstm: manual ({codes})`: finish this use by hand, then remove the marker")
         for line, column, codes in comments.markers
     ]
     return [replace(f, suppressed=True) if comments.ignores(f.line, f.code) else f for f in findings + marked]

@@ -21,7 +21,10 @@ from gru2lstm.results import FileResult, Migration
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8"))
 
-HEAD = "import torch\nfrom torch import nn\n\nnet = nn.GRU(2, 2)\nh = torch.zeros(1, 1, 2)\nout, h = net(torch.zeros(1, 1, 2), h)\n"
+HEAD = (
+    "import torch\nfrom torch import nn\n\n"
+    "net = nn.GRU(2, 2)\nh = torch.zeros(1, 1, 2)\nout, h = net(torch.zeros(1, 1, 2), h)\n"
+)
 LEAK = HEAD + "send(h)\n"
 SUPPRESSED = HEAD + "send(h)  # gru2lstm: ignore[G2L101]\n"
 CLEAN = HEAD
