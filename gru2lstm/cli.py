@@ -97,7 +97,7 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
     noise = rewrite_parser.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true",
                        help="print only findings and errors (no step tables, no totals)")
-    noise.add_argument("-v", "--verbose", action="store_true", help="also list unchanged files and info findings")
+    noise.add_argument("-v", "--verbose", action="store_true", help="also list unchanged files, info findings and suppressed findings")
     rewrite_parser.add_argument(
         "--format", choices=FORMATS, default="text",
         help="json: one document with a record per file; github: workflow annotations; sarif: SARIF "
@@ -162,7 +162,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser(with_verify=_command(argv) == "verify")
     args, unknown = parser.parse_known_args(argv)
     if unknown:
-        args.parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        given_before_command = unknown[0] in argv[: argv.index(args.command)]
+        (parser if given_before_command else args.parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     return args.handler(args)
 
 

@@ -467,6 +467,13 @@ def test_unknown_option_prints_the_rewrite_usage(tmp_path):
     assert "gru2lstm rewrite: error: unrecognized arguments: --bogus" in result.stderr
 
 
+def test_unknown_option_before_the_command_prints_the_program_usage(tmp_path):
+    result = _run_cli("--bogus", "rewrite", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: gru2lstm [-h]")
+    assert "gru2lstm: error: unrecognized arguments: --bogus" in result.stderr
+
+
 def test_missing_path_prints_the_rewrite_usage(tmp_path):
     result = _run_cli("rewrite", str(tmp_path / "nope.py"))
     assert result.returncode == 2

@@ -138,3 +138,12 @@ def test_results_of_a_group_say_which_files_were_changed_together(tmp_path):
     assert results["model.py"].status == results["agent.py"].status == "changed"
     assert set(results["model.py"].group) == {str(tmp_path / "model.py"), str(tmp_path / "agent.py")}
     assert results["other.py"].status == "unchanged" and results["other.py"].group == ()
+
+
+def test_a_suppressed_finding_in_one_file_lets_the_group_be_written(tmp_path, capsys):
+    kept = AGENT + "\n    def save(self):\n        import pickle\n        return pickle.dumps(self.hidden)  # gru2lstm: ignore[G2L101]\n"
+    write(tmp_path, {"model.py": MODEL, "agent.py": kept})
+    assert main(["rewrite", str(tmp_path)]) == 0
+    assert (tmp_path / "model.py").read_text() != MODEL  # migrated with agent.py, which no longer blocks it
+    assert (tmp_path / "agent.py").read_text().endswith("return pickle.dumps(self.hidden)  # gru2lstm: ignore[G2L101]\n")
+    assert "G2L105" not in capsys.readouterr().out
