@@ -536,3 +536,40 @@ def test_attention_counts_are_plural_only_when_many(tmp_path, capsys):
     main(["rewrite", "--check", str(path)])
     err = capsys.readouterr().err
     assert "1 line needs attention (1 finding)" in err
+
+
+def _stderr_on_a_terminal(args, env):
+    """Run the CLI with stderr on a pseudo-terminal; what it wrote there."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    environ = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gru2lstm", *args], stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL,
+        env={**environ, **env},
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the other end closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    process.wait()
+    os.close(master)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_colour_on_a_terminal_and_none_with_no_color(tmp_path):
+    import re
+
+    (tmp_path / "policy.py").write_text(SMALL_GRU)
+    colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|38;[0-9;]+)m")
+    assert colour.search(_stderr_on_a_terminal(["rewrite", "--check", str(tmp_path / "policy.py")], {}))
+    plain = _stderr_on_a_terminal(["rewrite", "--check", str(tmp_path / "policy.py")], {"NO_COLOR": "1"})
+    assert "recurrent module GRU -> LSTM" in plain and not colour.search(plain)
