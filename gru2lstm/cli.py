@@ -1,7 +1,8 @@
 """The command line: arguments -> engine -> report. Thin on purpose.
 
-    gru2lstm rewrite PATH... [--check] [--diff] [--quiet | --verbose] [--format {text,json}]
-                             [--allow-partial] [--keep-names] [--state {auto,tuple,packed}] [-j N]
+    gru2lstm rewrite PATH... [--check] [--diff] [--quiet | --verbose]
+                             [--format {text,json,github,sarif}] [--allow-partial] [--keep-names]
+                             [--state {auto,tuple,packed}] [-j N] [--verify]
     gru2lstm verify REWRITTEN.py [...]        (gru2lstm/verify/cli.py owns its arguments)
     gru2lstm --version
     python -m gru2lstm ...
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from typing import Optional, Sequence
 
 from gru2lstm import __version__
@@ -32,21 +34,46 @@ hidden state is understood (see --allow-partial), its new source parses, and a s
 change nothing; writes are atomic and keep mode, encoding, BOM and line endings."""
 
 REWRITE_EPILOG = """\
-output: diffs and --format json on stdout; findings as 'path:line:col: CODE message' on stdout
-(on stderr with --diff); 'would rewrite X' / 'rewrote X', errors, the per-file step table and
-the totals on stderr.
-exit codes: 0 nothing to do, or done; 1 --check found work, or a file needs a person;
-2 usage error (bad option, a path that does not exist); 123 internal error, or a file that
-cannot be read or parsed.
+output: diffs and --format json/github/sarif on stdout; findings as 'path:line:col: CODE
+message' on stdout (on stderr with --diff); 'would rewrite X' / 'rewrote X', errors, the
+per-file step table and the totals on stderr. Colour only when stderr is a terminal (NO_COLOR
+turns it off there; FORCE_COLOR never puts escape codes into a pipe).
+
+suppression: '# gru2lstm: ignore[G2L101]' (or a bare '# gru2lstm: ignore', or
+'ignore[G2L101,G2L104]') on a line silences those findings there; the use is left as it is and
+the rest of the file is migrated. --verbose lists suppressed findings. A '# gru2lstm: manual'
+marker left by --allow-partial keeps the file needing attention (G2L106) until it is removed.
+
+exit codes: 0 nothing to do, or done; 1 --check found work, or a file needs a person; 2 usage
+error (bad option, a path that does not exist); 123 internal error, or a file that cannot be
+read or parsed.
+
 The rewrite table is in docs/rules.md."""
+
+FORMATS = ("text", "json", "github", "sarif")
 
 VERIFY_HELP = "import the rewritten model next to the original and prove the migration behaves (needs torch)"
 
 
+class ParagraphFormatter(argparse.HelpFormatter):
+    """Fills description and epilog paragraphs (split at blank lines) to the width the options
+    get, instead of keeping them as typed (RawDescriptionHelpFormatter) or as one paragraph."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        paragraphs = [" ".join(paragraph.split()) for paragraph in text.split("\n\n")]
+        return "\n\n".join(
+            textwrap.fill(paragraph, width, initial_indent=indent, subsequent_indent=indent) for paragraph in paragraphs
+        )
+
+
 def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
-    """The parser; `with_verify` imports gru2lstm.verify.cli to define the verify subcommand."""
+    """The parser; `with_verify` imports gru2lstm.verify.cli to define the verify subcommand.
+
+    Each subcommand's parser is its namespace's `parser`, so main() reports an unknown option
+    with the usage of the subcommand it was given to.
+    """
     parser = argparse.ArgumentParser(prog="gru2lstm", description=DESCRIPTION)
-    parser.add_argument("--version", action="version", version=f"gru2lstm {__version__}")
+    _add_version(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
@@ -55,8 +82,9 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
         help="rewrite files in place (or --diff / --check)",
         description=REWRITE_DESCRIPTION,
         epilog=REWRITE_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=ParagraphFormatter,
     )
+    _add_version(rewrite_parser)
     rewrite_parser.add_argument(
         "paths", nargs="+", metavar="PATH",
         help="files or folders; files given together that import each other are migrated together",
@@ -69,9 +97,12 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
     noise = rewrite_parser.add_mutually_exclusive_group()
     noise.add_argument("-q", "--quiet", action="store_true",
                        help="print only findings and errors (no step tables, no totals)")
-    noise.add_argument("-v", "--verbose", action="store_true", help="also list unchanged files and info findings")
-    rewrite_parser.add_argument("--format", choices=("text", "json"), default="text",
-                                help="json: one document on stdout with a record per file")
+    noise.add_argument("-v", "--verbose", action="store_true", help="also list unchanged files, info findings and suppressed findings")
+    rewrite_parser.add_argument(
+        "--format", choices=FORMATS, default="text",
+        help="json: one document with a record per file; github: workflow annotations; sarif: SARIF "
+        "2.1.0 for code scanning (all on stdout)",
+    )
     rewrite_parser.add_argument(
         "--allow-partial", action="store_true",
         help="write what is safe even when a use needs a person; mark those lines '# gru2lstm: manual'",
@@ -89,21 +120,29 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
         help="then run the verify checks on every rewritten file (needs torch); a file that fails "
         "one is put back byte for byte and needs attention",
     )
-    rewrite_parser.set_defaults(handler=rewrite)
+    rewrite_parser.set_defaults(handler=rewrite, parser=rewrite_parser)
 
     if with_verify:
         from gru2lstm.verify import cli as verify_cli
 
         verify_parser = commands.add_parser("verify", help=VERIFY_HELP, description=VERIFY_HELP)
+        _add_version(verify_parser)
         verify_cli.add_arguments(verify_parser)
-        verify_parser.set_defaults(handler=verify_cli.run)
+        verify_parser.set_defaults(handler=verify_cli.run, parser=verify_parser)
     else:  # listed in --help; replaced by the real one when `verify` is the command
         commands.add_parser("verify", help=VERIFY_HELP, add_help=False)
     return parser
 
 
+def _add_version(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"gru2lstm {__version__}")
+
+
 def _jobs(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError("must be 0 (one per core) or more")
     return value
@@ -121,13 +160,25 @@ def _command(argv: Sequence[str]) -> Optional[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(with_verify=_command(argv) == "verify")
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        given_before_command = unknown[0] in argv[: argv.index(args.command)]
+        (parser if given_before_command else args.parser).error(f"unrecognized arguments: {' '.join(unknown)}")
     return args.handler(args)
+
+
+def _usage_error(args: argparse.Namespace, message: str) -> int:
+    """What argparse prints for a usage error (the subcommand's usage, then the message), as a code."""
+    from gru2lstm.report import EXIT_USAGE
+
+    args.parser.print_usage(sys.stderr)
+    print(f"{args.parser.prog}: error: {message}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def rewrite(args: argparse.Namespace) -> int:
     from gru2lstm.engine import RunOptions, UsageError, discover, run
-    from gru2lstm.report import EXIT_USAGE, Report
+    from gru2lstm.report import Report
 
     options = RunOptions(
         write=not (args.check or args.diff),
@@ -135,14 +186,12 @@ def rewrite(args: argparse.Namespace) -> int:
         migrate=Options(keep_names=args.keep_names, allow_partial=args.allow_partial, state=args.state),
     )
     if args.verify and not options.write:
-        print("gru2lstm rewrite: error: --verify rewrites and checks; it does not go with --check or --diff", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(args, "--verify rewrites and checks; it does not go with --check or --diff")
     try:
         originals = {str(path): path.read_bytes() for path in discover(args.paths)} if args.verify else {}
         results = run(args.paths, options, jobs=args.jobs)
     except UsageError as error:
-        print(f"gru2lstm rewrite: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(args, str(error))
     if args.verify:
         from gru2lstm.verify.rewrite import verify_rewritten  # imports torch: only with --verify
 
@@ -150,6 +199,10 @@ def rewrite(args: argparse.Namespace) -> int:
     report = Report(results, check=args.check, dry_run=not options.write, verbose=args.verbose, quiet=args.quiet)
     if args.format == "json":
         report.render_json(diff=args.diff)
+    elif args.format == "github":
+        report.render_github()
+    elif args.format == "sarif":
+        report.render_sarif()
     else:
         report.render_text(diff=args.diff)
     return report.exit_code()

@@ -12,7 +12,8 @@ Every file gets a FileResult; nothing here raises for one bad file:
 - otherwise "changed" or "unchanged".
 
 Files are first filtered in this process: a byte search, then an `ast` pass that confirms a
-torch GRU is constructed (prefilter.py). Each file that passes starts a *group*: it and the given
+torch GRU is constructed (prefilter.py); a file holding a `# gru2lstm: manual` marker passes too,
+since the marker alone makes it need a person (suppression.py). Each file that passes starts a *group*: it and the given
 files that import from it or that it imports from (project.py), migrated together because a
 hidden state crosses between them. A group is checked and written as a whole: when one of its
 files needs a person, none is written. Groups are spread over worker processes when there are
@@ -35,6 +36,7 @@ from gru2lstm.options import Options
 from gru2lstm.prefilter import may_hold_gru
 from gru2lstm.results import FileResult
 from gru2lstm.sourcefile import ChangedOnDisk, UnparsableOutput, check_parses, read_source, write_source
+from gru2lstm.suppression import has_marker
 
 __all__ = [
     "PARALLEL_THRESHOLD",
@@ -408,7 +410,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
         except OSError:
             seeds.append(index)  # process_group reports it
             continue
-        if may_hold_gru(data[index]):
+        if may_hold_gru(data[index]) or has_marker(data[index]):  # a marker needs a person, GRU or not
             seeds.append(index)
     results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
     project = Project(files, data)

@@ -1,7 +1,11 @@
 """Findings: what the engine reports instead of guessing.
 
-Every code lives in CODES, with its severity and the sentence the docs show. A test keeps the
-codes distinct and documented.
+Every code lives in CODES, with its severity and the sentence the docs show (the text, JSON and
+SARIF reports take it from here). A test keeps the codes distinct and documented.
+
+A finding can be *suppressed* by a `# gru2lstm: ignore[CODE]` comment on its line
+(suppression.py): it is still reported (with --verbose, and in JSON and SARIF marked so) but it
+no longer blocks the write.
 """
 
 from __future__ import annotations
@@ -19,9 +23,29 @@ CODES: dict[str, tuple[str, str]] = {
     "G2L103": (ERROR, "a name for the cell-state partner is already taken"),
     "G2L104": (ERROR, "a result that holds the hidden state is used without being unpacked"),
     "G2L105": (ERROR, "not migrated: a file that shares hidden states with this one needs attention"),
+    "G2L106": (ERROR, "a line is marked `# gru2lstm: manual`: it needs a person until the marker is removed"),
     "G2L200": (INFO, "the recurrent module is already an LSTM"),
     "G2L201": (INFO, "a class named GRU that is not torch.nn.GRU; left alone"),
     "G2L202": (WARNING, "interface change: a function with no caller in the files analysed now takes or returns (h, c)"),
+}
+
+# What to do about each code: the help of SARIF's rules (and of any report that explains a code).
+HELP: dict[str, str] = {
+    "G2L100": "Migrate this use by hand so that it holds the pair (h, c), or give the engine a form it "
+    "knows (see docs/rules.md). If the code is right as it stands, `# gru2lstm: ignore[G2L100]`.",
+    "G2L101": "Give the file that defines the function in the same run, so the state is followed into "
+    "it, or make that function take the pair (h, c) by hand. If it should get the state as it is, "
+    "`# gru2lstm: ignore[G2L101]`.",
+    "G2L102": "Use one name for the hidden state and another for the other value, then run again.",
+    "G2L103": "Rename the variable or attribute that already has the name the cell-state partner "
+    "would get (the message names it), then run again.",
+    "G2L104": "Unpack the result where it is made (`out, hidden = ...`), then run again.",
+    "G2L105": "Resolve the findings of the file named in the message; the files that share the state "
+    "are migrated together, or not at all.",
+    "G2L106": "--allow-partial left this use for a person. Migrate it to the pair (h, c) by hand, then "
+    "remove the `# gru2lstm: manual` comment.",
+    "G2L200": "Nothing to do: the module is already an LSTM.",
+    "G2L201": "Nothing to do: this `GRU` is not torch.nn.GRU, so it is left alone.",
 }
 
 
@@ -33,6 +57,7 @@ class Finding:
     column: int
     code: str
     message: str
+    suppressed: bool = False  # by a `# gru2lstm: ignore` comment on its line
 
     @property
     def severity(self) -> str:
@@ -40,4 +65,4 @@ class Finding:
 
     @property
     def blocks_write(self) -> bool:
-        return self.severity == ERROR
+        return self.severity == ERROR and not self.suppressed

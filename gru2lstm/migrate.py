@@ -13,13 +13,14 @@ import libcst as cst
 import libcst.metadata as meta
 
 from gru2lstm.apply import apply_plan
-from gru2lstm.findings import Finding
+from gru2lstm.findings import ERROR, Finding
 from gru2lstm.flow import collect
 from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.project import ModuleSource
 from gru2lstm.results import KEPT_STEPS, STEPS, Migration, StepRecord
 from gru2lstm.solve import solve
+from gru2lstm.suppression import read_comments, review
 
 
 class SourceError(Exception):
@@ -84,14 +85,14 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
     solution = solve(flow)
     if not solution.constructors:
         return [
-            Migration(source, False, findings=_not_torch_gru(wrappers[m.key], flow, solution, parents[m.key]))
+            Migration(source, False, findings=review(_not_torch_gru(wrappers[m.key], flow, solution, parents[m.key]), source))
             for m, source in zip(modules, sources)
         ]
     planned = Planner(wrappers, flow, solution, options).run()
     migrations = []
     for module, source in zip(modules, sources):
         outcome = planned.modules[module.key]
-        findings = outcome.findings + _not_torch_gru(wrappers[module.key], flow, solution, parents[module.key])
+        findings = review(outcome.findings + _not_torch_gru(wrappers[module.key], flow, solution, parents[module.key]), source)
         migrations.append(
             Migration(
                 source,
@@ -113,12 +114,28 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
                 ))
         return migrations
     planned.plan.mark_manual = options.allow_partial
+    _unmark_suppressed(planned.plan.manual, wrappers, sources, modules)
     for module, migration in zip(modules, migrations):
         new_source = apply_plan(wrappers[module.key].module, planned.plan).code
         migration.changed = new_source != migration.source
         migration.source = new_source
-        migration.sites_migrated = migration.sites_found - len({f.line for f in migration.findings if f.blocks_write})
+        # A suppressed use is left as it is: not migrated, though it needs no person.
+        migration.sites_migrated = migration.sites_found - len({f.line for f in migration.findings if f.severity == ERROR})
     return migrations
+
+
+def _unmark_suppressed(manual: dict, wrappers: dict, sources: list, modules: list) -> None:
+    """Drop from the plan's `# gru2lstm: manual` marks the codes an ignore comment suppresses there."""
+    for module, source in zip(modules, sources):
+        comments = read_comments(source)
+        if not comments.ignored:
+            continue
+        positions = wrappers[module.key].resolve(meta.PositionProvider)
+        for statement in [s for s in manual if s in positions]:
+            line = positions[statement].start.line
+            manual[statement] = [code for code in manual[statement] if not comments.ignores(line, code)]
+            if not manual[statement]:
+                del manual[statement]
 
 
 def _holds_recurrence(outcome, count: int) -> bool:

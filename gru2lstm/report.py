@@ -1,7 +1,8 @@
 """What a run says, and the exit code it ends with: one Report owns both (as in black).
 
 Streams: stdout carries what tools read — diffs (``--diff``), the JSON document
-(``--format json``), and findings as ``path:line:col: CODE message`` (on stderr instead when
+(``--format json``), GitHub annotations or the SARIF log (``--format github|sarif``, formats.py),
+and findings as ``path:line:col: CODE message`` (on stderr instead when
 stdout holds a diff). stderr carries what people read: "would rewrite X" / "rewrote X", errors
 as ``path:line:col: message``, the rich per-file step table and the totals.
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Optional, TextIO
 
 from gru2lstm import __version__
-from gru2lstm.findings import INFO
+from gru2lstm.findings import ERROR, INFO
 from gru2lstm.results import KEPT_STEPS, STEPS, FileResult
 
 __all__ = ["EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "EXIT_WORK", "Report", "record"]
@@ -32,6 +33,8 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 123  # a crash, an unreadable or unparsable file
 
 STATUSES = ("changed", "unchanged", "needs_attention", "error")
+MARKER_CODE = "G2L106"  # a `# gru2lstm: manual` marker: shown on a row of its own
+MARKED = "marked"
 
 
 @dataclass
@@ -69,10 +72,9 @@ class Report:
                 print(f"{result.path}:{result.error}", file=self.err)
             migration = result.migration
             if migration is not None:
-                for finding in migration.findings:
-                    if finding.severity == INFO and not self.verbose:
-                        continue
-                    print(f"{result.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}",
+                for finding in self.shown(migration.findings):
+                    said = " (suppressed)" if finding.suppressed else ""
+                    print(f"{result.path}:{finding.line}:{finding.column}: {finding.code} {finding.message}{said}",
                           file=finding_stream)
             if diff and result.diff:
                 self.out.write(result.diff)
@@ -87,6 +89,10 @@ class Report:
             print(self.summary(), file=self.err)
         for stream in (self.out, self.err):
             stream.flush()
+
+    def shown(self, findings: list) -> list:
+        """The findings a text or CI report shows: info and suppressed ones only with --verbose."""
+        return [f for f in findings if self.verbose or not (f.severity == INFO or f.suppressed)]
 
     def _verdict(self, result: FileResult) -> Optional[str]:
         migration = result.migration
@@ -112,6 +118,7 @@ class Report:
         return migration.changed or migration.blocked or (self.verbose and bool(migration.steps or migration.findings))
 
     def _step_table(self, result: FileResult) -> None:
+        from rich import box
         from rich.console import Console
         from rich.table import Table
 
@@ -121,11 +128,14 @@ class Report:
         for finding in migration.findings:
             if finding.blocks_write:
                 step = getattr(finding, "step", None)  # findings may name their step one day
-                attention.setdefault(step if step in STEPS else None, set()).add(finding.line)
-        not_written = migration.blocked and not migration.changed
-        done = "planned" if not_written else "applied"
-        from rich import box
-
+                step = MARKED if finding.code == MARKER_CODE else step if step in STEPS else None
+                attention.setdefault(step, set()).add(finding.line)
+        if result.written:
+            done = "applied"
+        elif migration.changed:
+            done = "would apply"  # --check / --diff
+        else:
+            done = "planned"  # a person is needed first: nothing was applied
         encoding = (getattr(self.err, "encoding", None) or "utf-8").lower().replace("_", "-")
         table = Table(
             title=self._table_title(result), title_justify="left", show_edge=False, pad_edge=False,
@@ -133,7 +143,8 @@ class Report:
         )
         table.add_column("step")
         table.add_column("result")
-        table.add_column("lines", overflow="fold")
+        # Steps and findings are placed in the file as it was read; after a write, say so.
+        table.add_column("lines (before the rewrite)" if result.written else "lines", overflow="fold")
         for step, title in STEPS.items():
             if step in attention:
                 table.add_row(title, "[bold red]needs attention[/]", _lines(attention[step]))
@@ -141,24 +152,31 @@ class Report:
                 status = "kept" if step in KEPT_STEPS else done
                 style = "[cyan]" if step in KEPT_STEPS else "[green]" if done == "applied" else "[yellow]"
                 table.add_row(title, f"{style}{status}[/]", _lines(applied[step]))
+            elif step in KEPT_STEPS:
+                table.add_row(title, "[dim]none found[/]", "")  # nothing of that kind to check and keep
             else:
                 table.add_row(title, "[dim]not needed[/]", "")
-        if None in attention:
-            table.add_row("uses the engine does not understand", "[bold red]needs attention[/]", _lines(attention[None]))
+        for step, title in ((None, "uses the engine does not understand"), (MARKED, "lines marked '# gru2lstm: manual'")):
+            if step in attention:
+                table.add_row(title, "[bold red]needs attention[/]", _lines(attention[step]))
         blocking = sum(1 for f in migration.findings if f.blocks_write)
+        suppressed = _suppressed_lines(migration)
         table.caption = (
             f"sites: {migration.sites_found} found, {migration.sites_migrated} migrated, "
-            f"{len({f.line for f in migration.findings if f.blocks_write})} lines need attention"
-            f" ({blocking} finding{'s' if blocking != 1 else ''})"
+            f"{_count(_attention_lines(migration), 'line needs', 'lines need')} attention"
+            f" ({_count(blocking, 'finding', 'findings')})"
+            + (f", {_count(suppressed, 'suppressed line', 'suppressed lines')} left as written" if suppressed else "")
         )
         table.caption_justify = "left"
-        tty = self.err.isatty()
-        if tty:
+        if self.err.isatty():  # rich honours NO_COLOR here
             console = Console(file=self.err, highlight=False, emoji=False)
             console.print(table)
             console.print()
             return
-        console = Console(file=io.StringIO(), width=100, no_color=True, highlight=False, emoji=False)
+        # Not a terminal: plain text whatever FORCE_COLOR says (as black), at a fixed width.
+        console = Console(
+            file=io.StringIO(), width=100, force_terminal=False, color_system=None, highlight=False, emoji=False
+        )
         console.print(table)
         text = console.file.getvalue()
         self.err.write("".join(line.rstrip() + "\n" for line in text.splitlines()) + "\n")
@@ -205,6 +223,21 @@ class Report:
         self.out.write("\n")
         self.out.flush()
 
+    # ------------------------------------------------------------------------- CI
+    def render_github(self) -> None:
+        from gru2lstm.formats import github_annotations
+
+        for line in github_annotations(self.results, self.shown, check=self.check):
+            print(line, file=self.out)
+        self.out.flush()
+
+    def render_sarif(self) -> None:
+        from gru2lstm.formats import sarif_log
+
+        json.dump(sarif_log(self.results, self.exit_code()), self.out, indent=2)
+        self.out.write("\n")
+        self.out.flush()
+
 
 def record(result: FileResult, diff: bool = False) -> dict:
     """The JSON record of one file."""
@@ -213,7 +246,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
         "path": result.path,
         "status": result.status,
         "written": result.written,
-        "error": _error(result.error),
+        "error": _error(result),
         "verification": result.verification,
         "state_form": None,
         "steps": [],
@@ -228,13 +261,15 @@ def record(result: FileResult, diff: bool = False) -> dict:
                 for s in migration.steps
             ],
             findings=[
-                {"line": f.line, "column": f.column, "code": f.code, "severity": f.severity, "message": f.message}
+                {"line": f.line, "column": f.column, "code": f.code, "severity": f.severity, "message": f.message,
+                 "suppressed": f.suppressed}
                 for f in migration.findings
             ],
             sites={
                 "found": migration.sites_found,
                 "migrated": migration.sites_migrated,
-                "attention": len({f.line for f in migration.findings if f.blocks_write}),
+                "attention": _attention_lines(migration),
+                "suppressed": _suppressed_lines(migration),
             },
         )
     if diff:
@@ -242,13 +277,20 @@ def record(result: FileResult, diff: bool = False) -> dict:
     return item
 
 
-def _error(error: Optional[str]) -> Optional[dict]:
-    if error is None:
+def _error(result: FileResult) -> Optional[dict]:
+    if result.error is None:
         return None
-    line, column, message = (error.split(":", 2) + ["", ""])[:3]
-    if line.isdigit() and column.isdigit():
-        return {"line": int(line), "column": int(column), "message": message.strip()}
-    return {"line": 1, "column": 1, "message": error}
+    line, column, message = result.error_place()
+    return {"line": line, "column": column, "message": message}
+
+
+def _attention_lines(migration) -> int:
+    return len({f.line for f in migration.findings if f.blocks_write})
+
+
+def _suppressed_lines(migration) -> int:
+    """Lines whose error findings an ignore comment suppressed: uses left as they are."""
+    return len({f.line for f in migration.findings if f.suppressed and f.severity == ERROR})
 
 
 def _lines(lines) -> str:
@@ -256,4 +298,8 @@ def _lines(lines) -> str:
 
 
 def _files(count: int) -> str:
-    return f"{count} file" if count == 1 else f"{count} files"
+    return _count(count, "file", "files")
+
+
+def _count(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"

@@ -11,12 +11,12 @@ from gru2lstm.findings import Finding
 STEPS: dict[str, str] = {
     "module": "1. recurrent module GRU -> LSTM",
     "creation": "2. hidden-state creation -> (h, c)",
-    "update": "3. hidden-state update (kept)",
+    "update": "3. hidden-state update",
     "call": "4. recurrent call",
     "storage": "5. rollout storage of (h, c)",
     "batch": "6. batch preparation (h_states, c_states)",
     "slicing": "7. minibatch slicing of both halves",
-    "reset": "8. reset semantics (kept)",
+    "reset": "8. reset semantics",
     "init": "9. weight-init isinstance branch",
     "pending": "pending-state storage",
     "halfwise": "per-tensor ops on both halves (detach, masks, ...)",
@@ -67,3 +67,10 @@ class FileResult:
     diff: str = ""
     verification: Optional[str] = None  # with --verify: what the checks said, and what was done
     group: tuple = ()  # the paths changed together with this one, when they share hidden states
+
+    def error_place(self) -> tuple:
+        """(line, column, message) of `error`; (1, 1, error) when it names no place."""
+        line, column, message = (self.error.split(":", 2) + ["", ""])[:3]
+        if line.isdigit() and column.isdigit():
+            return int(line), int(column), message.strip()
+        return 1, 1, self.error

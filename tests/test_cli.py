@@ -273,8 +273,9 @@ def test_json_records_findings_and_attention(tmp_path, capsys):
     assert record["status"] == "needs_attention" and record["written"] is False
     assert record["findings"][0] == {
         "line": 7, "column": 6, "code": "G2L101", "severity": "error", "message": record["findings"][0]["message"],
+        "suppressed": False,
     }
-    assert record["sites"]["attention"] == 1
+    assert record["sites"]["attention"] == 1 and record["sites"]["suppressed"] == 0
     assert document["summary"] == {"changed": 0, "unchanged": 0, "needs_attention": 1, "error": 0}
     assert document["exit_code"] == 1
 
@@ -439,3 +440,136 @@ def test_help_lists_verify_without_importing_it():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ----------------------------------------------------------------------------- usage and report details
+def _run_cli(*args, env=None):
+    """The CLI in a subprocess, stdout and stderr piped (so neither is a terminal)."""
+    import os
+
+    return subprocess.run(
+        [sys.executable, "-m", "gru2lstm", *args], capture_output=True, text=True, stdin=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def test_jobs_that_is_not_a_number_says_so_with_the_option_name(tmp_path):
+    result = _run_cli("rewrite", "-j", "abc", str(tmp_path))
+    assert result.returncode == 2
+    assert "argument -j/--jobs: invalid int value: 'abc'" in result.stderr
+    assert "_jobs" not in result.stderr
+
+
+def test_unknown_option_prints_the_rewrite_usage(tmp_path):
+    result = _run_cli("rewrite", "--bogus", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: gru2lstm rewrite ")
+    assert "gru2lstm rewrite: error: unrecognized arguments: --bogus" in result.stderr
+
+
+def test_unknown_option_before_the_command_prints_the_program_usage(tmp_path):
+    result = _run_cli("--bogus", "rewrite", str(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: gru2lstm [-h]")
+    assert "gru2lstm: error: unrecognized arguments: --bogus" in result.stderr
+
+
+def test_missing_path_prints_the_rewrite_usage(tmp_path):
+    result = _run_cli("rewrite", str(tmp_path / "nope.py"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("usage: gru2lstm rewrite ")
+    assert "no such file or folder" in result.stderr
+
+
+def test_version_works_after_rewrite_as_after_the_program():
+    result = _run_cli("rewrite", "--version")
+    assert result.returncode == 0 and result.stdout.startswith("gru2lstm ")
+
+
+def test_rewrite_help_wraps_description_and_options_at_one_width():
+    result = _run_cli("rewrite", "--help", env={"COLUMNS": "80"})
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    description = lines[lines.index("") + 1]
+    assert len(description) > 70  # filled to the width, not kept as typed or squeezed
+
+
+def test_force_color_puts_no_escape_codes_into_a_pipe(tmp_path):
+    (tmp_path / "policy.py").write_text(SMALL_GRU)
+    result = _run_cli("rewrite", "--check", str(tmp_path / "policy.py"), env={"FORCE_COLOR": "1"})
+    assert result.returncode == 1
+    assert "1. recurrent module GRU -> LSTM" in result.stderr
+    assert "\x1b" not in result.stderr + result.stdout
+
+
+def test_step_table_tells_check_from_write(tmp_path, capsys):
+    path = tmp_path / "policy.py"
+    path.write_text(SMALL_GRU)
+    assert main(["rewrite", "--check", str(path)]) == 1
+    checked = capsys.readouterr().err
+    assert "would apply" in checked and "applied" not in checked
+    assert "lines (before the rewrite)" not in checked
+    assert main(["rewrite", str(path)]) == 0
+    written = capsys.readouterr().err
+    assert "applied" in written and "would apply" not in written
+    assert "lines (before the rewrite)" in written  # the numbers are those of the file as it was read
+
+
+def _table_rows(err: str) -> dict:
+    return {line.split("│")[0].strip(): line.split("│")[1].strip() for line in err.splitlines() if "│" in line}
+
+
+def test_kept_steps_read_kept_or_none_found_never_not_needed(work, capsys):
+    main(["rewrite", "--check", str(work / "model.py")])
+    rows = _table_rows(capsys.readouterr().err)
+    assert rows["3. hidden-state update"] == "kept" and rows["8. reset semantics"] == "kept"
+    main(["rewrite", "--check", str(work / "pkg" / "nested.py")])
+    rows = _table_rows(capsys.readouterr().err)
+    assert rows["3. hidden-state update"] == "none found" and rows["8. reset semantics"] == "none found"
+    assert rows["9. weight-init isinstance branch"] == "not needed"
+
+
+def test_attention_counts_are_plural_only_when_many(tmp_path, capsys):
+    path = tmp_path / "leak.py"
+    path.write_text(LEAK)
+    main(["rewrite", "--check", str(path)])
+    err = capsys.readouterr().err
+    assert "1 line needs attention (1 finding)" in err
+
+
+def _stderr_on_a_terminal(args, env):
+    """Run the CLI with stderr on a pseudo-terminal; what it wrote there."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    environ = {key: value for key, value in os.environ.items() if key not in ("NO_COLOR", "FORCE_COLOR")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gru2lstm", *args], stdout=subprocess.DEVNULL, stderr=slave, stdin=subprocess.DEVNULL,
+        env={**environ, **env},
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the other end closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    process.wait()
+    os.close(master)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pseudo-terminal")
+def test_colour_on_a_terminal_and_none_with_no_color(tmp_path):
+    import re
+
+    (tmp_path / "policy.py").write_text(SMALL_GRU)
+    colour = re.compile(r"\x1b\[(?:[0-9;]*;)?(?:3[0-7]|38;[0-9;]+)m")
+    assert colour.search(_stderr_on_a_terminal(["rewrite", "--check", str(tmp_path / "policy.py")], {}))
+    plain = _stderr_on_a_terminal(["rewrite", "--check", str(tmp_path / "policy.py")], {"NO_COLOR": "1"})
+    assert "recurrent module GRU -> LSTM" in plain and not colour.search(plain)

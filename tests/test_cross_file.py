@@ -193,3 +193,10 @@ def test_a_star_import_of_the_model_file_brings_its_classes(tmp_path):
     write(tmp_path, {"model.py": MODEL, "agent.py": agent})
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
     assert "self.hidden = (self.hidden[0] * (1.0 - done), self.hidden[1] * (1.0 - done))" in (tmp_path / "agent.py").read_text()
+def test_a_suppressed_finding_in_one_file_lets_the_group_be_written(tmp_path, capsys):
+    kept = AGENT + "\n    def save(self):\n        import pickle\n        return pickle.dumps(self.hidden)  # gru2lstm: ignore[G2L101]\n"
+    write(tmp_path, {"model.py": MODEL, "agent.py": kept})
+    assert main(["rewrite", str(tmp_path)]) == 0
+    assert (tmp_path / "model.py").read_text() != MODEL  # migrated with agent.py, which no longer blocks it
+    assert (tmp_path / "agent.py").read_text().endswith("return pickle.dumps(self.hidden)  # gru2lstm: ignore[G2L101]\n")
+    assert "G2L105" not in capsys.readouterr().out
