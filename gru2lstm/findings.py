@@ -46,6 +46,9 @@ HELP: dict[str, str] = {
     "remove the `# gru2lstm: manual` comment.",
     "G2L200": "Nothing to do: the module is already an LSTM.",
     "G2L201": "Nothing to do: this `GRU` is not torch.nn.GRU, so it is left alone.",
+    "G2L202": "Give every file that calls this function in the same run (a folder, or the project root) so "
+    "its callers are migrated with it; if it is called only from outside the project, they must pass "
+    "and take the pair (h, c).",
 }
 
 
