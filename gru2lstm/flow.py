@@ -54,7 +54,7 @@ CREATE_FUNCTIONS = {
 CREATE_LIKE_FUNCTIONS = {
     f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
 }
-CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full"}
+CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `weight.new(1, H).zero_()`
 CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
 # Functions whose result is their first argument, converted (between numpy and torch).
 KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.asarray", "numpy.array", "numpy.copy"}
@@ -927,7 +927,7 @@ class Collector:
             place = self.flow.origin(base)
             if place is not None:  # `self.rollouts.insert(...)` on an object of a file not migrated with this one
                 return self._unknown_call(node, f"`{self.code(func)}`", place)
-            if method in CREATE_METHODS:
+            if method in CREATE_METHODS and args and self._method_target(func) is None:
                 self.consume(base, "shaped", func.value)
                 for arg in args:
                     self.consume(self.expr(arg.value, "read"), "read", arg.value)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import libcst as cst
+import libcst.matchers as matchers
 import libcst.metadata as meta
 
 from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
@@ -19,8 +20,10 @@ from gru2lstm.flow import Binding, ProgramFlow, from_where
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
 from gru2lstm.solve import RECURRENT, Solution, chain_kind, recurrent_hidden_argument, resolved
-from gru2lstm.values import VCallOf, VCat, VChoice, VContainer, VCreate, VNone, VSlot, VTuple, Value, child, leaf_of
+from gru2lstm.values import VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VNone, VSlot, VTuple, Value, child, leaf_of
 
+# Shape methods whose arguments are sizes: on a packed state, the last one doubles.
+SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
 # torch.nn.GRU -> "LSTM", torch.nn.GRUCell -> "LSTMCell", under every qualified name of the module.
 RECURRENT_NAMES = {name: {"GRU": "LSTM", "GRUCell": "LSTMCell"}[kind] for name, kind in RECURRENT.items()}
 
@@ -285,6 +288,9 @@ class Planner:
         if isinstance(value, VNone):
             self.step("reset", value.node)
             return
+        if isinstance(value, VCallOf) and id(value) in solution.forwarded:
+            # `h = m(x, h)` with `m = M()` at module level: what its forward() returns.
+            value = VSlot(("ret", solution.forwarded[id(value)].key), value.node)
         if isinstance(value, VCallOf):
             kind = solution.recurrent_calls.get(id(value))
             if kind == "GRUCell" and target_split:
@@ -592,10 +598,17 @@ class Planner:
             for _, item in resolved(leaf.container).items:  # torch.cat([h[-1], x], -1)
                 self.feature_read(item)
             return
+        if self.cell_output(leaf):
+            # `F.relu(self.cell(x))`: a GRUCell's output is its h; an LSTMCell's is (h, c).
+            if id(leaf.node) not in self.handled:
+                self.handled.add(id(leaf.node))
+                self.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
+                self.step("features", leaf.node)
+            return
         if not isinstance(leaf, VSlot) or leaf.node is None or not self.solution.is_state(leaf.slot):
             return
-        if self.solution.is_split(leaf.slot) or id(leaf.node) in self.handled:
-            return
+        if (self.form == "tuple" and self.solution.is_split(leaf.slot)) or id(leaf.node) in self.handled:
+            return  # a split name is h already; packed form splits nothing
         if self.form == "packed" and chain_kind(value) == "read":
             return  # sizes of a packed state are the packed layout's; only its h feeds features
         if value is leaf and not isinstance(value, VSlot):
@@ -615,6 +628,12 @@ class Planner:
                 self.consumption(item, context, item.node or node, why, place)
             return
         leaf = leaf_of(value)
+        if self.cell_output(leaf):
+            if context == "unknown" and recurrent_hidden_argument(leaf) is not None:
+                self.find("G2L101", node, f"the new hidden state `{self.code(leaf.node)}` is {why or 'used here'}", place)
+            elif context not in ("isnone", "discard"):
+                self.feature_read(value)  # a cell used as a plain layer: its output is h
+            return
         if isinstance(leaf, VCat):
             if self.form == "packed":
                 return  # concatenating packed states along their batch or time dimensions is fine
@@ -653,6 +672,10 @@ class Planner:
         code = "G2L101" if context == "unknown" else "G2L100"
         reason = why or ("tested for truth" if context == "test" else "used here")
         self.find(code, node, f"the hidden state `{self.code(node)}` is {reason}", place)
+
+    def cell_output(self, value: Value) -> bool:
+        """Is `value` the result of a GRUCell call, used where it is not bound as a state?"""
+        return self.form == "tuple" and isinstance(value, VCallOf) and self.solution.recurrent_calls.get(id(value)) == "GRUCell"
 
     def holds_states(self, slot) -> bool:
         """Does a part of the slot's value, at any depth, hold a state? (Parts may form cycles:
@@ -769,6 +792,7 @@ class Planner:
                 if binding.statement is not None:
                     self.site(binding.statement)
                 self.double_creation(binding.value)
+                self.double_reshape(binding.value)
             else:
                 self.feature_read(resolved(binding.value))
         for call in self.flow.calls:
@@ -777,6 +801,22 @@ class Planner:
             self.consumption(consumption.value, consumption.context, consumption.node, consumption.why, consumption.place)
         self.docstrings()
         return self.result
+
+    def double_reshape(self, value: Value) -> None:
+        """`h.reshape(-1, H)` of a packed state: its last size is 2H now (`-1` stays)."""
+        for option in _options(resolved(value)):
+            while isinstance(option, VDerived):
+                node = option.node
+                if (
+                    isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                    and node.func.attr.value in SIZED_SHAPE_METHODS and id(node) not in self.handled
+                ):
+                    self.handled.add(id(node))
+                    size = None if any(arg.star for arg in node.args) else _last_size(node)
+                    if size is not None and not _is_minus_one(size) and not _reads_a_shape(size):
+                        self.edit_expression(size, lambda updated, mapping: _twice(updated))
+                        self.step("creation", node)
+                option = resolved(option.base)
 
     def double_creation(self, value: Value) -> None:
         for option in _options(resolved(value)):
@@ -803,6 +843,7 @@ class Planner:
         hidden = recurrent_hidden_argument(call)
         if hidden is not None:
             self.double_creation(hidden)
+            self.double_reshape(hidden)
             hidden_node = resolved(hidden).node
             self.edit_expression(hidden_node, lambda updated, mapping: _method(updated, "chunk", "2, dim=-1"))
         torch_name = self.torch_names[self.key_of(call.node)]
@@ -910,6 +951,15 @@ def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
     if len(candidates) == 1 and not isinstance(first, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
         return None
     return candidates[-1] if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "full") else None
+
+
+def _reads_a_shape(node: cst.BaseExpression) -> bool:
+    """`x.shape[-1]`, `x.size(-1)`: a size taken from a tensor, packed already if it is a state."""
+    return bool(matchers.findall(node, matchers.Attribute(attr=matchers.Name("shape") | matchers.Name("size"))))
+
+
+def _is_minus_one(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer) and node.expression.value == "1"
 
 
 def _sized_like_another(node: cst.Call) -> bool:

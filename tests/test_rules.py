@@ -480,6 +480,66 @@ REWRITES = {
         run(M().to("cpu"), 3)
         """,
     ),
+    "a cell used as a plain layer gives its h": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.GRUCell(4, 8)
+                self.out = nn.Linear(8, 1)
+
+            def forward(self, x):
+                return self.out(torch.relu(self.cell(x)))
+        """,
+        """
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.LSTMCell(4, 8)
+                self.out = nn.Linear(8, 1)
+
+            def forward(self, x):
+                return self.out(torch.relu(self.cell(x)[0]))
+        """,
+    ),
+    "an initial state made with weight.new(...).zero_()": (
+        """
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 8)
+                self.cell = nn.GRUCell(8, 8)
+
+            def init_hidden(self):
+                return self.fc.weight.new(1, 8).zero_()
+
+            def forward(self, x, h):
+                return self.cell(torch.relu(self.fc(x)), h)
+
+
+        m = M()
+        h = m.init_hidden()
+        h = m(torch.randn(1, 4), h)
+        """,
+        """
+        class M(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 8)
+                self.cell = nn.LSTMCell(8, 8)
+
+            def init_hidden(self):
+                return (self.fc.weight.new(1, 8).zero_(), self.fc.weight.new(1, 8).zero_())
+
+            def forward(self, x, h):
+                return self.cell(torch.relu(self.fc(x)), h)
+
+
+        m = M()
+        h = m.init_hidden()
+        h = m(torch.randn(1, 4), h)
+        """,
+    ),
     "keep names": (
         """
         class M(nn.Module):
@@ -743,3 +803,32 @@ def test_output_check_notices_a_partner_read_before_anything_binds_it():
     # A loop that carries a pair made before it, comprehension variables and globals are fine.
     loop = "def g(xs):\n    h, c = 0, 0\n    for x in xs:\n        h, c = step(x, (h, c))\n    return [y for y in xs], h\n"
     assert read_before_bound(loop) == set()
+
+
+PACKED_AGENT = """
+class A(nn.Module):
+    def __init__(self, hidden):
+        super().__init__()
+        self.fc1 = nn.Linear(5, hidden)
+        self.rnn = nn.GRUCell(hidden, hidden)
+        self.fc2 = nn.Linear(hidden, 3)
+        self.hidden = hidden
+
+    def forward(self, inputs, hidden_state):
+        h_in = hidden_state.reshape(-1, self.hidden)
+        h = self.rnn(torch.relu(self.fc1(inputs)), h_in)
+        return self.fc2(h), h
+
+
+a = A(8)
+h = torch.zeros(2, 8)
+q, h = a(torch.randn(2, 5), h)
+"""
+
+
+def test_packed_form_doubles_reshape_sizes_and_feeds_the_heads_h_only():
+    out = migrate(PACKED_AGENT, state="packed")
+    assert "h_in = hidden_state.reshape(-1, 2 * self.hidden)\n" in out
+    assert "h = torch.cat(self.rnn(torch.relu(self.fc1(inputs)), h_in.chunk(2, dim=-1)), dim=-1)\n" in out
+    assert "return self.fc2(h.chunk(2, dim=-1)[0]), h\n" in out
+    assert "h = torch.zeros(2, 2 * 8)\n" in out
