@@ -161,7 +161,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         try:
             defaults = option_defaults(load_project_config(args.paths, args.stdin_filename), rewrite_parser)
         except ConfigError as error:
-            rewrite_parser.exit(2, f"{rewrite_parser.prog}: error: {error}\n")
+            rewrite_parser.error(str(error))  # usage and message, exit 2, as for a bad option
         if defaults:
             rewrite_parser.set_defaults(**defaults)
             args = parser.parse_args(argv)
