@@ -178,23 +178,24 @@ def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.Argument
 
 
 def rewrite(args: argparse.Namespace) -> int:
-    from gru2lstm.discovery import STDIN, Selection, UsageError, discover
+    from gru2lstm.discovery import STDIN, Selection, UsageError, check_stdin_alone, discover
     from gru2lstm.engine import RunOptions, run
     from gru2lstm.report import EXIT_USAGE, Report
 
-    stdin = sys.stdin.buffer.read() if STDIN in args.paths else None
-    options = RunOptions(
-        write=not (args.check or args.diff),
-        diff=args.diff,
-        migrate=Options(keep_names=args.keep_names, allow_partial=args.allow_partial, state=args.state),
-        selection=Selection(args.exclude, args.extend_exclude, args.force_exclude, args.stdin_filename),
-        stdin=stdin,
-    )
-    if args.verify and (not options.write or stdin is not None):
+    if args.verify and (args.check or args.diff or STDIN in args.paths):
         print("gru2lstm rewrite: error: --verify rewrites files and checks them; it does not go with --check, --diff or -",
               file=sys.stderr)
         return EXIT_USAGE
     try:
+        check_stdin_alone(args.paths)  # before stdin is read
+        stdin = sys.stdin.buffer.read() if STDIN in args.paths else None
+        options = RunOptions(
+            write=not (args.check or args.diff),
+            diff=args.diff,
+            migrate=Options(keep_names=args.keep_names, allow_partial=args.allow_partial, state=args.state),
+            selection=Selection(args.exclude, args.extend_exclude, args.force_exclude, args.stdin_filename),
+            stdin=stdin,
+        )
         originals = _originals(discover(args.paths, options.selection)) if args.verify else {}
         results = run(args.paths, options, jobs=args.jobs)
     except UsageError as error:

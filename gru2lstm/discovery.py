@@ -30,7 +30,9 @@ from pathspec import GitIgnoreSpec
 
 from gru2lstm.config import find_project_root
 
-__all__ = ["DEFAULT_EXCLUDE", "STDIN", "Found", "Selection", "UsageError", "compile_pattern", "discover"]
+__all__ = [
+    "DEFAULT_EXCLUDE", "STDIN", "Found", "Selection", "UsageError", "check_stdin_alone", "compile_pattern", "discover",
+]
 
 # black's DEFAULT_EXCLUDES, plus caches that are not hidden.
 DEFAULT_EXCLUDE = (
@@ -70,8 +72,7 @@ def discover(paths: Iterable[str], selection: Selection = Selection(), root: Opt
     """A Found per file to look at, in a stable order. Raises UsageError for a path that does not
     exist (a dangling link exists: it is a Found with a problem) or a .gitignore pathspec rejects."""
     paths = list(paths)
-    if STDIN in paths and len(paths) > 1:
-        raise UsageError("'-' (read stdin) cannot be given with other paths")
+    check_stdin_alone(paths)
     walk = _Walk(root or find_project_root(paths, selection.stdin_filename), selection)
     for given in paths:
         if given == STDIN:
@@ -87,6 +88,12 @@ def discover(paths: Iterable[str], selection: Selection = Selection(), root: Opt
         elif not walk.force_excluded(walk.relative(path)):
             walk.file(path)
     return walk.found
+
+
+def check_stdin_alone(paths: list) -> None:
+    """Raises UsageError when "-" comes with other paths (call it before reading stdin)."""
+    if STDIN in paths and len(paths) > 1:
+        raise UsageError("'-' (read stdin) cannot be given with other paths")
 
 
 class _Walk:
