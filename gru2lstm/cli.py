@@ -35,9 +35,9 @@ Rewrite GRU recurrent code as LSTM code (R2D2-style: the hidden state becomes (h
 it lives; only h feeds the heads), in place. Folders recurse over *.py as black does: skipping
 what .gitignore files and --exclude name, hidden folders and virtual environments; '-' reads
 stdin and writes the result on stdout. Options default to [tool.gru2lstm] in the project's
-pyproject.toml (the nearest one with that table, up to a .git). A file is written only if every use of its
-hidden state is understood (see --allow-partial), its new source parses, and a second run would
-change nothing; writes are atomic and keep mode, encoding, BOM and line endings."""
+pyproject.toml (the nearest with that table, up to a .git). A file is written only if every use
+of its hidden state is understood (see --allow-partial), its new source parses, and a second run
+would change nothing; writes are atomic and keep mode, encoding, BOM and line endings."""
 
 REWRITE_EPILOG = """\
 output: diffs and --format json on stdout; findings as 'path:line:col: CODE message' on stdout
@@ -67,7 +67,8 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
     )
     rewrite_parser.add_argument(
         "paths", nargs="+", metavar="PATH",
-        help="files or folders; files given together that import each other are migrated together",
+        help="files or folders; files given together that import each other are migrated together; "
+        "'-' reads stdin",
     )
     rewrite_parser.add_argument(
         "--check", action="store_true",
