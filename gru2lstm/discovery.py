@@ -9,7 +9,8 @@ root (config.py) with a leading `/` and, for a folder, a trailing `/`, against
 - `--exclude` (default DEFAULT_EXCLUDE), `--extend-exclude` and `--force-exclude`.
 
 Hidden folders, `*.egg-info` and virtual environments (a `pyvenv.cfg` inside) are never entered.
-A symlinked folder is followed when it leads to a place inside the project root, as black does.
+A symbolic link met in a walk is followed only when it leads inside the project root, as black
+does.
 
 Odd entries do not stop the walk: a symbolic-link loop, a dangling link, a FIFO or device, a
 folder that cannot be listed each become a Found with a `problem` ("1:1: message", reported as a
@@ -60,7 +61,6 @@ class Selection:
 class Found:
     path: Path  # as the user gave it, or the given folder joined with the names walked
     problem: Optional[str] = None  # "1:1: message" when it cannot be read as a source file
-    stdin: bool = False  # "-": the source comes from stdin; `path` is --stdin-filename or "-"
 
 
 def compile_pattern(text: str) -> re.Pattern:
@@ -68,17 +68,17 @@ def compile_pattern(text: str) -> re.Pattern:
     return re.compile(f"(?x){text}" if "\n" in text else text)
 
 
-def discover(paths: Iterable[str], selection: Selection = Selection(), root: Optional[Path] = None) -> list:
+def discover(paths: Iterable[str], selection: Selection = Selection()) -> list:
     """A Found per file to look at, in a stable order. Raises UsageError for a path that does not
     exist (a dangling link exists: it is a Found with a problem) or a .gitignore pathspec rejects."""
     paths = list(paths)
     check_stdin_alone(paths)
-    walk = _Walk(root or find_project_root(paths, selection.stdin_filename), selection)
+    walk = _Walk(find_project_root(paths, selection.stdin_filename), selection)
     for given in paths:
         if given == STDIN:
             name = selection.stdin_filename or STDIN
             if not walk.force_excluded(walk.relative(Path(name))):
-                walk.found.append(Found(Path(name), stdin=True))
+                walk.found.append(Found(Path(name)))
             continue
         path = Path(given)
         if not os.path.lexists(path):
@@ -147,10 +147,7 @@ class _Walk:
     # ----------------------------------------------------------------------------- folders
     def folder(self, path: Path) -> None:
         real = Path(os.path.realpath(path))
-        try:
-            relative = real.relative_to(self.root).as_posix()
-        except ValueError:  # given by a path outside the root's tree: match what lies below it
-            relative = ""
+        relative = "" if real == self.root else real.relative_to(self.root).as_posix()  # the root is above
         ignores = {}
         if self.use_gitignore:
             ignores = {"": self._gitignore(self.root), _prefix(relative): self._gitignore(real)}
@@ -168,6 +165,8 @@ class _Walk:
             is_folder = os.path.isdir(path)  # follows a link; False for a dangling link or a loop
             if is_folder and _never_entered(entry):
                 continue
+            if entry.is_symlink() and not self._inside_root(path):
+                continue  # as black: a link out of the project is not followed
             if self._ignored(child, is_folder, ignores) or self._excluded(f"/{child}{'/' if is_folder else ''}"):
                 continue
             if not is_folder:
@@ -178,8 +177,6 @@ class _Walk:
             if identity in ancestors:
                 self._problem(path, "1:1: cannot read folder: a symbolic-link loop (it leads back to a folder above it); not followed")
                 continue
-            if entry.is_symlink() and not self._inside_root(path):
-                continue  # as black: a link out of the project is not followed
             nested = dict(ignores, **{_prefix(child): self._gitignore(path)}) if self.use_gitignore else ignores
             self._walk(path, child, nested, ancestors + (identity,))
 

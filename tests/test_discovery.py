@@ -76,6 +76,7 @@ def test_patterns_see_the_path_from_the_project_root_with_a_slash_for_folders(pr
     # given the inner folder, the path matched still starts at the root
     assert taken(project, "src/pkg", extend_exclude="^/src/pkg/tests/$") == ["src/pkg/a.py"]
     assert taken(project, "src", extend_exclude="/tests/$") == ["src/pkg/a.py", "src/tests.py"]
+    assert taken(project, extend_exclude="^/src/pkg/") == ["src/tests.py"]  # given the root itself
 
 
 def test_a_multiline_pattern_is_verbose_as_in_black(project):
@@ -135,13 +136,14 @@ def test_a_folder_linking_to_its_parent_is_one_error_and_is_not_followed(project
     assert taken(project) == ["pkg/a.py", "pkg/up!"]
 
 
-def test_a_symlinked_folder_inside_the_project_is_followed_once_per_file(project, tmp_path_factory):
+def test_links_are_followed_inside_the_project_only_and_a_file_is_taken_once(project, tmp_path_factory):
     write(project, "real/a.py")
     os.symlink("real", project / "alias")
     outside = tmp_path_factory.mktemp("outside")
     write(outside, "o.py")
     os.symlink(outside, project / "elsewhere")
-    assert taken(project) == ["alias/a.py"]  # real/a.py is the same file; elsewhere/ leaves the project
+    os.symlink(outside / "o.py", project / "o_link.py")
+    assert taken(project) == ["alias/a.py"]  # real/a.py is the same file; the other links leave the project
 
 
 def test_a_dangling_link_is_an_error_naming_its_target(project, capsys):
