@@ -5,7 +5,8 @@ holds a `.git` or `.hg`, or a `pyproject.toml` with a `[tool.gru2lstm]` table (b
 find_project_root). Exclude patterns are matched against paths relative to it, and its
 `pyproject.toml`, when there is one, supplies defaults for every `rewrite` option: a key is an
 option's long name without the dashes (`allow-partial` or `allow_partial`), a value has the
-option's type. The command line wins over the file. A key that names no option, a value of the
+option's type (`verify = true` is rewrite's --verify; the `[tool.gru2lstm.verify]` table is
+the verify subcommand's, read by verify/config.py). The command line wins over the file. A key that names no option, a value of the
 wrong type or a file that is not TOML is a ConfigError (a usage error, exit 2).
 """
 
@@ -28,6 +29,8 @@ __all__ = ["ConfigError", "ProjectConfig", "find_project_root", "load_project_co
 TABLE = "gru2lstm"
 # Options that name one input rather than a way of working: never read from the file.
 NOT_CONFIGURABLE = frozenset({"help", "version", "stdin_filename"})
+# Sub-tables that belong to another subcommand: [tool.gru2lstm.verify] is read by verify/config.py.
+SUBCOMMAND_TABLES = frozenset({"verify"})
 
 
 class ConfigError(Exception):
@@ -78,6 +81,8 @@ def option_defaults(config: ProjectConfig, parser: argparse.ArgumentParser) -> d
     }
     defaults = {}
     for key, value in config.table.items():
+        if key in SUBCOMMAND_TABLES and isinstance(value, dict):
+            continue
         dest = key.replace("-", "_")
         action = options.get(dest)
         where = f"{config.file}: [tool.{TABLE}]"

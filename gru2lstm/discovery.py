@@ -118,10 +118,10 @@ class _Walk:
         return Path(os.path.abspath(path)).as_posix()
 
     def force_excluded(self, relative: str) -> bool:
-        return self.force is not None and self.force.search(relative) is not None
+        return self.force is not None and _matches(self.force, relative)
 
     def _excluded(self, relative: str) -> bool:
-        return any(pattern.search(relative) for pattern in [self.exclude, *self.extra])
+        return any(_matches(pattern, relative) for pattern in [self.exclude, *self.extra])
 
     # ----------------------------------------------------------------------------- files
     def file(self, path: Path) -> None:
@@ -205,6 +205,12 @@ class _Walk:
             return GitIgnoreSpec.from_lines(path.read_text(encoding="utf-8").splitlines())
         except (OSError, UnicodeDecodeError, ValueError) as error:  # ValueError: a bad pattern
             raise UsageError(f"{path}: cannot read: {error}") from None
+
+
+def _matches(pattern: re.Pattern, relative: str) -> bool:
+    """As black: an empty match (`--exclude ''`) excludes nothing."""
+    match = pattern.search(relative)
+    return bool(match and match.group(0))
 
 
 def _prefix(relative: str) -> str:

@@ -47,6 +47,11 @@ def test_every_key_spelling_is_read_and_used(project, capsys):
     assert "self.gru = nn.LSTM(" in (project / "policy.py").read_text()
 
 
+def test_the_verify_table_is_left_to_the_verify_subcommand(project, capsys):
+    configure(project, 'state = "tuple"\n\n[tool.gru2lstm.verify]\nclass = "Policy"\n')
+    assert main(["rewrite", "--check", "--quiet", str(project)]) == 1
+
+
 def test_the_command_line_wins_over_the_file(project, capsys):
     configure(project, 'state = "packed"\nquiet = true\nformat = "json"\n')
     assert main(["rewrite", "--check", "--state", "tuple", "--verbose", "--format", "text", str(project)]) == 1

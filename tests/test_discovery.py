@@ -65,6 +65,19 @@ def test_exclude_replaces_the_default_and_turns_gitignore_off(project):
     assert taken(project, exclude="/skip/") == ["a.py", "build/b.py", "generated/g.py"]
 
 
+def test_an_empty_exclude_excludes_nothing_and_turns_gitignore_off(project):
+    write(project, "a.py", "build/b.py", "generated/g.py")
+    (project / ".gitignore").write_text("generated/\n")
+    assert taken(project, exclude="") == ["a.py", "build/b.py", "generated/g.py"]
+
+
+def test_a_folder_given_inside_an_ignored_one_is_skipped_as_in_black(project):
+    write(project, "generated/deep/g.py", "build/lib/b.py")
+    (project / ".gitignore").write_text("generated/\n")
+    assert taken(project, "generated/deep", "build/lib") == []
+    assert taken(project, "generated/deep", "build/lib", exclude="^$") == ["generated/deep/g.py", "build/lib/b.py"]
+
+
 def test_extend_exclude_adds_to_the_default_and_gitignore(project):
     write(project, "a.py", "build/b.py", "generated/g.py", "skip/s.py", "skip_me.py")
     (project / ".gitignore").write_text("generated/\n")
