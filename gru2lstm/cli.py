@@ -191,7 +191,8 @@ def rewrite(args: argparse.Namespace) -> int:
         check_stdin_alone(args.paths)  # before stdin is read
         stdin = sys.stdin.buffer.read() if STDIN in args.paths else None
         options = RunOptions(
-            write=not (args.check or args.diff),
+            # from stdin, "write" is print on stdout: not when stdout holds a report document
+            write=not (args.check or args.diff or (stdin is not None and args.format != "text")),
             diff=args.diff,
             migrate=Options(keep_names=args.keep_names, allow_partial=args.allow_partial, state=args.state),
             selection=Selection(args.exclude, args.extend_exclude, args.force_exclude, args.stdin_filename),
@@ -207,7 +208,7 @@ def rewrite(args: argparse.Namespace) -> int:
 
         results = verify_rewritten(results, originals)
     report = Report(results, check=args.check, dry_run=not options.write, verbose=args.verbose, quiet=args.quiet)
-    echo = stdin is not None and options.write and args.format == "text"  # stdout carries the source
+    echo = stdin is not None and options.write  # stdout carries the source
     if args.format == "json":
         report.render_json(diff=args.diff)
     else:

@@ -166,3 +166,9 @@ def test_stdin_keeps_the_bytes_of_its_encoding_and_line_endings(project):
 def test_stdin_goes_alone(project, capsys):
     assert main(["rewrite", "-", str(project)]) == 2
     assert "'-' (read stdin) cannot be given with other paths" in capsys.readouterr().err
+
+
+def test_stdin_with_json_prints_the_document_only(project):
+    result = gru2lstm("--format", "json", "-", "--stdin-filename", "editor.py", stdin=SMALL_GRU, cwd=project)
+    document = json.loads(result.stdout)
+    assert [(r["path"], r["status"], r["written"]) for r in document["files"]] == [("editor.py", "changed", False)]
