@@ -108,14 +108,12 @@ class _Walk:
 
     # ----------------------------------------------------------------------------- paths
     def relative(self, path: Path) -> str:
-        """`path` relative to the root, /-separated with a leading slash (its own, else its
-        resolved location's; else the absolute path when it lies outside the root)."""
-        for candidate in (os.path.abspath(path), os.path.realpath(path)):
-            try:
-                return "/" + Path(candidate).relative_to(self.root).as_posix()
-            except ValueError:
-                continue
-        return Path(os.path.abspath(path)).as_posix()
+        """`path` from the root, /-separated, with a leading slash: as typed when that lies below the
+        root, else where it resolves to (the root was found above every resolved path)."""
+        absolute = Path(os.path.abspath(path))
+        if self.root not in absolute.parents:
+            absolute = Path(os.path.realpath(path))
+        return "/" + absolute.relative_to(self.root).as_posix()
 
     def force_excluded(self, relative: str) -> bool:
         return self.force is not None and _matches(self.force, relative)
