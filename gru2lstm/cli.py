@@ -3,6 +3,8 @@
     gru2lstm rewrite PATH... [--check] [--diff] [--quiet | --verbose]
                              [--format {text,json,github,sarif}] [--allow-partial] [--keep-names]
                              [--state {auto,tuple,packed}] [-j N] [--verify]
+                             [--exclude RE] [--extend-exclude RE] [--force-exclude RE]
+                             [--stdin-filename NAME]
     gru2lstm verify REWRITTEN.py [...]        (gru2lstm/verify/cli.py owns its arguments)
     gru2lstm --version
     python -m gru2lstm ...
@@ -10,11 +12,15 @@
 `rewrite` never imports torch, nor anything under gru2lstm.verify: the verify subcommand's module
 is imported only when `verify` is the command given. Its contract is two functions in
 `gru2lstm.verify.cli`: `add_arguments(parser)` fills the subparser, `run(args) -> int` runs it.
+
+`[tool.gru2lstm]` in the project's pyproject.toml (config.py) becomes the `rewrite` parser's
+defaults, and the arguments are parsed again: what is typed wins over what is configured.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 from typing import Optional, Sequence
@@ -28,10 +34,12 @@ DESCRIPTION = "Migrate PyTorch recurrent RL code from nn.GRU to nn.LSTM, R2D2-st
 
 REWRITE_DESCRIPTION = """\
 Rewrite GRU recurrent code as LSTM code (R2D2-style: the hidden state becomes (h, c) everywhere
-it lives; only h feeds the heads), in place. Folders recurse over *.py, skipping hidden folders,
-virtual environments, build/, dist/ and caches. A file is written only if every use of its
-hidden state is understood (see --allow-partial), its new source parses, and a second run would
-change nothing; writes are atomic and keep mode, encoding, BOM and line endings."""
+it lives; only h feeds the heads), in place. Folders recurse over *.py as black does: skipping
+what .gitignore files and --exclude name, hidden folders and virtual environments; '-' reads
+stdin and writes the result on stdout. Options default to [tool.gru2lstm] in the project's
+pyproject.toml (the nearest with that table, up to a .git). A file is written only if every use
+of its hidden state is understood (see --allow-partial), its new source parses, and a second run
+would change nothing; writes are atomic and keep mode, encoding, BOM and line endings."""
 
 REWRITE_EPILOG = """\
 output: diffs and --format json/github/sarif on stdout; findings as 'path:line:col: CODE
@@ -87,7 +95,8 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
     _add_version(rewrite_parser)
     rewrite_parser.add_argument(
         "paths", nargs="+", metavar="PATH",
-        help="files or folders; files given together that import each other are migrated together",
+        help="files or folders; files given together that import each other are migrated together; "
+        "'-' reads stdin",
     )
     rewrite_parser.add_argument(
         "--check", action="store_true",
@@ -115,6 +124,20 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
     )
     rewrite_parser.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N",
                                 help="worker processes for many files (default 0: one per core)")
+    rewrite_parser.add_argument(
+        "--exclude", type=_pattern, metavar="RE",
+        help="folders and files not to walk into, a regular expression matched against /-separated "
+        "paths from the project root (a folder's ends in /); replaces the default (build, dist, "
+        "venv, caches, ...) and turns .gitignore files off",
+    )
+    rewrite_parser.add_argument("--extend-exclude", type=_pattern, metavar="RE",
+                                help="like --exclude, but added to the default and .gitignore")
+    rewrite_parser.add_argument("--force-exclude", type=_pattern, metavar="RE",
+                                help="like --extend-exclude, and also for paths given by name (for pre-commit)")
+    rewrite_parser.add_argument(
+        "--stdin-filename", metavar="NAME",
+        help="with '-': the name the source read from stdin is reported under and matched as (for editors)",
+    )
     rewrite_parser.add_argument(
         "--verify", action="store_true",
         help="then run the verify checks on every rewritten file (needs torch); a file that fails "
@@ -148,6 +171,16 @@ def _jobs(text: str) -> int:
     return value
 
 
+def _pattern(text: str) -> str:
+    from gru2lstm.discovery import compile_pattern
+
+    try:
+        compile_pattern(text)
+    except re.error as error:
+        raise argparse.ArgumentTypeError(f"not a regular expression: {error}") from None
+    return text
+
+
 def _command(argv: Sequence[str]) -> Optional[str]:
     for token in argv:
         if token == "--":
@@ -160,11 +193,29 @@ def _command(argv: Sequence[str]) -> Optional[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(with_verify=_command(argv) == "verify")
+    args = _parse(parser, argv)
+    if args.command == "rewrite":
+        from gru2lstm.config import ConfigError, load_project_config, option_defaults
+
+        try:
+            defaults = option_defaults(load_project_config(args.paths, args.stdin_filename), args.parser)
+        except ConfigError as error:
+            args.parser.error(str(error))  # usage and message, exit 2, as for a bad option
+        if defaults:
+            args.parser.set_defaults(**defaults)
+            args = _parse(parser, argv)
+            if args.quiet and args.verbose:  # one of them was typed: it wins over the file
+                setattr(args, "verbose" if defaults.get("verbose") else "quiet", False)
+    return args.handler(args)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
+    """Parse; an unknown option is reported with the usage of the command it was given to."""
     args, unknown = parser.parse_known_args(argv)
     if unknown:
         given_before_command = unknown[0] in argv[: argv.index(args.command)]
         (parser if given_before_command else args.parser).error(f"unrecognized arguments: {' '.join(unknown)}")
-    return args.handler(args)
+    return args
 
 
 def _usage_error(args: argparse.Namespace, message: str) -> int:
@@ -177,18 +228,24 @@ def _usage_error(args: argparse.Namespace, message: str) -> int:
 
 
 def rewrite(args: argparse.Namespace) -> int:
-    from gru2lstm.engine import RunOptions, UsageError, discover, run
+    from gru2lstm.discovery import STDIN, Selection, UsageError, check_stdin_alone, discover
+    from gru2lstm.engine import RunOptions, run
     from gru2lstm.report import Report
 
-    options = RunOptions(
-        write=not (args.check or args.diff),
-        diff=args.diff,
-        migrate=Options(keep_names=args.keep_names, allow_partial=args.allow_partial, state=args.state),
-    )
-    if args.verify and not options.write:
-        return _usage_error(args, "--verify rewrites and checks; it does not go with --check or --diff")
+    if args.verify and (args.check or args.diff or STDIN in args.paths):
+        return _usage_error(args, "--verify rewrites files and checks them; it does not go with --check, --diff or -")
     try:
-        originals = {str(path): path.read_bytes() for path in discover(args.paths)} if args.verify else {}
+        check_stdin_alone(args.paths)  # before stdin is read
+        stdin = sys.stdin.buffer.read() if STDIN in args.paths else None
+        options = RunOptions(
+            # from stdin, "write" is print on stdout: not when stdout holds a report document
+            write=not (args.check or args.diff or (stdin is not None and args.format != "text")),
+            diff=args.diff,
+            migrate=Options(keep_names=args.keep_names, allow_partial=args.allow_partial, state=args.state),
+            selection=Selection(args.exclude, args.extend_exclude, args.force_exclude, args.stdin_filename),
+            stdin=stdin,
+        )
+        originals = _originals(discover(args.paths, options.selection)) if args.verify else {}
         results = run(args.paths, options, jobs=args.jobs)
     except UsageError as error:
         return _usage_error(args, str(error))
@@ -197,6 +254,7 @@ def rewrite(args: argparse.Namespace) -> int:
 
         results = verify_rewritten(results, originals)
     report = Report(results, check=args.check, dry_run=not options.write, verbose=args.verbose, quiet=args.quiet)
+    echo = stdin is not None and options.write  # stdout carries the source
     if args.format == "json":
         report.render_json(diff=args.diff)
     elif args.format == "github":
@@ -204,5 +262,31 @@ def rewrite(args: argparse.Namespace) -> int:
     elif args.format == "sarif":
         report.render_sarif()
     else:
-        report.render_text(diff=args.diff)
+        report.render_text(diff=args.diff or echo)
+    if echo:
+        _print_source(results, stdin)
     return report.exit_code()
+
+
+def _originals(found: list) -> dict:
+    """The bytes of each readable file, to put back when verify fails (the rest are errors anyway)."""
+    originals = {}
+    for entry in found:
+        try:
+            originals[str(entry.path)] = entry.path.read_bytes()
+        except OSError:
+            continue
+    return originals
+
+
+def _print_source(results: list, data: bytes) -> None:
+    """As black: stdout gets the migrated source, or the source as it came when none is written."""
+    from gru2lstm.sourcefile import decode
+
+    written = [result for result in results if result.written]
+    if written:
+        _, encoding = decode(data)
+        data = written[0].migration.source.encode(encoding)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()

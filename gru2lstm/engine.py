@@ -2,6 +2,8 @@
 
 Every file gets a FileResult; nothing here raises for one bad file:
 
+- a path discovery.py cannot take (a symlink loop, a dangling link, a FIFO, a folder that cannot
+  be listed): status "error" with discovery's message;
 - a file that cannot be read or decoded, or that does not parse: status "error" (exit 123), the
   message as ``line:col: cannot parse: …``, nothing written;
 - an exception inside the engine: status "error", ``1:1: internal error: …``, nothing written;
@@ -32,36 +34,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
+from gru2lstm.discovery import Selection, UsageError, discover
 from gru2lstm.options import Options
 from gru2lstm.prefilter import may_hold_gru
 from gru2lstm.results import FileResult
-from gru2lstm.sourcefile import ChangedOnDisk, UnparsableOutput, check_parses, read_source, write_source
+from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, check_parses, decode, read_source, write_source
 from gru2lstm.suppression import has_marker
 
 __all__ = [
     "PARALLEL_THRESHOLD",
-    "SKIPPED_FOLDERS",
     "RunOptions",
     "UsageError",
-    "discover",
     "make_diff",
     "process_group",
     "run",
 ]
 
-# Folders never entered when a folder is given: black's default excludes, plus caches and
-# anything hidden. Folders holding a `pyvenv.cfg` (virtual environments) are skipped too.
-SKIPPED_FOLDERS = frozenset({
-    ".direnv", ".eggs", ".git", ".hg", ".ipynb_checkpoints", ".mypy_cache", ".nox", ".pytest_cache",
-    ".ruff_cache", ".tox", ".svn", ".venv", ".vscode", "__pypackages__", "_build", "buck-out", "build",
-    "dist", "venv", "__pycache__", "node_modules",
-})
 # Below this many files that need LibCST, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 4
-
-
-class UsageError(Exception):
-    """The paths or options given cannot be used (exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -69,45 +59,8 @@ class RunOptions:
     write: bool = True  # False for --check and --diff
     diff: bool = False  # compute a unified diff per changed file
     migrate: Options = field(default_factory=Options)
-
-
-# --------------------------------------------------------------------------------- discovery
-def discover(paths: Iterable[str]) -> list:
-    """The files to look at, in a stable order, each once.
-
-    A file given by name is always taken (whatever its suffix); a folder is walked for ``*.py``,
-    skipping SKIPPED_FOLDERS, hidden folders, ``*.egg-info`` and virtual environments.
-    Raises UsageError for a path that does not exist.
-    """
-    found = []
-    for given in paths:
-        path = Path(given)
-        if not path.exists():
-            raise UsageError(f"{given}: no such file or folder")
-        if path.is_dir():
-            for folder, subfolders, files in os.walk(path):
-                subfolders[:] = sorted(s for s in subfolders if not _skipped(Path(folder) / s))
-                found.extend(Path(folder) / name for name in sorted(files) if name.endswith(".py"))
-        else:
-            found.append(path)
-    unique = []
-    seen = set()
-    for path in found:
-        key = path.resolve()
-        if key not in seen and key.is_file():
-            seen.add(key)
-            unique.append(path)
-    return unique
-
-
-def _skipped(folder: Path) -> bool:
-    name = folder.name
-    return (
-        name in SKIPPED_FOLDERS
-        or name.startswith(".")
-        or name.endswith(".egg-info")
-        or (folder / "pyvenv.cfg").is_file()
-    )
+    selection: Selection = field(default_factory=Selection)
+    stdin: Optional[bytes] = None  # the source of the one path "-"; never written to disk
 
 
 # --------------------------------------------------------------------------------- one group
@@ -155,7 +108,7 @@ def _migrate_group(paths: list, modules: list, options: RunOptions, read: dict) 
     sources: dict = {}  # key -> SourceFile
     for path, module in zip(paths, modules):
         if module.key not in read:
-            read[module.key] = _read(path)
+            read[module.key] = _read(path, options.stdin)
         source, problem = read[module.key]
         if problem is not None:
             results[module.key] = FileResult(module.key, "error", error=problem)
@@ -190,9 +143,11 @@ def _without(modules: list, dropped: set) -> list:
     return kept
 
 
-def _read(path: Path):
+def _read(path: Path, stdin: Optional[bytes] = None):
     """(SourceFile, None), or (None, the error line) for a file that cannot be read or decoded."""
     try:
+        if stdin is not None:
+            return SourceFile(path, stdin, *decode(stdin)), None
         return read_source(path), None
     except OSError as error:
         return None, f"1:1: cannot read: {error.strerror or error}"
@@ -229,6 +184,9 @@ def _finish(modules: list, migrations: list, sources: dict, results: dict, optio
     if problem is not None or not options.write:
         return
     for module in changed:
+        if options.stdin is not None:  # the caller prints the migrated source on stdout
+            results[module.key].written = True
+            continue
         results[module.key] = _write(results[module.key], sources[module.key])
 
 
@@ -402,11 +360,12 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
         raise UsageError(f"--jobs must be 0 (one per core) or more, not {jobs}")
     from gru2lstm.project import Project
 
-    files = discover(paths)
+    found = discover(paths, options.selection)
+    files = [entry.path for entry in found if entry.problem is None]
     data, seeds = {}, []
     for index, path in enumerate(files):
         try:
-            data[index] = path.read_bytes()
+            data[index] = path.read_bytes() if options.stdin is None else options.stdin
         except OSError:
             seeds.append(index)  # process_group reports it
             continue
@@ -423,7 +382,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
     if workers <= 1 or sum(len(indexes) for indexes, _ in work) < PARALLEL_THRESHOLD:
         for indexes, attempts in work:
             _place(results, indexes, process_group(attempts, options))
-        return results
+        return _in_discovery_order(found, results)
 
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -446,7 +405,13 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
                     ])
     except BrokenProcessPool:  # raised again on shutdown; every result is already set
         pass
-    return results
+    return _in_discovery_order(found, results)
+
+
+def _in_discovery_order(found: list, results: list) -> list:
+    """`results` (one per readable file) with an error for each path discovery could not take."""
+    readable = iter(results)
+    return [FileResult(str(entry.path), "error", error=entry.problem) if entry.problem else next(readable) for entry in found]
 
 
 def _place(results: list, indexes: list, group_results: list) -> None:

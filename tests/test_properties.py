@@ -155,8 +155,12 @@ def test_the_installed_torch_package_as_a_folder_gives_no_error():
     """The same tree run as a user runs a folder: files that import each other are migrated as
     groups (project.py), so whole-program flows across torch's own files meet the engine too."""
     torch = pytest.importorskip("torch")
+    from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection
     from gru2lstm.engine import RunOptions, run
 
-    results = run([os.path.dirname(torch.__file__)], RunOptions(write=False))
+    # --exclude (here the default pattern) turns .gitignore files off, as in black: site-packages
+    # may lie in a checkout that ignores it (pyenv's ignores versions/), which would skip it all.
+    selection = Selection(exclude=DEFAULT_EXCLUDE)
+    results = run([os.path.dirname(torch.__file__)], RunOptions(write=False, selection=selection))
     assert len(results) > 1000
     assert [(r.path, r.error) for r in results if r.status == "error"] == []
