@@ -127,6 +127,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 def rewrite(args: argparse.Namespace) -> int:
     from gru2lstm.engine import RunOptions, UsageError, discover, run
+    from gru2lstm.interrupts import Interrupted
+    from gru2lstm.progress import terminal_progress
     from gru2lstm.report import EXIT_USAGE, Report
 
     options = RunOptions(
@@ -139,10 +141,13 @@ def rewrite(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     try:
         originals = {str(path): path.read_bytes() for path in discover(args.paths)} if args.verify else {}
-        results = run(args.paths, options, jobs=args.jobs)
+        results = run(args.paths, options, jobs=args.jobs, progress=terminal_progress(sys.stderr))
     except UsageError as error:
         print(f"gru2lstm rewrite: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except Interrupted as stop:
+        sys.stderr.write(stop.explain())
+        return stop.exit_code
     if args.verify:
         from gru2lstm.verify.rewrite import verify_rewritten  # imports torch: only with --verify
 

@@ -1,0 +1,125 @@
+"""A run killed at any moment loses nothing and leaves nothing behind.
+
+A real `gru2lstm rewrite` over a few hundred files is signalled while it writes — SIGINT to its
+process group (Ctrl-C in a terminal), SIGTERM or SIGKILL to the main process (`kill`,
+`kill -9`) — and then every file must be byte for byte its original or its rewrite, no
+temporary file may remain, and no process of the run may survive it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from test_cli import SMALL_GRU, SMALL_LSTM
+
+FILES = 200
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _variant(text: str, number: int) -> str:
+    """SMALL_GRU or SMALL_LSTM with its own hidden size, so that no file can pass for another."""
+    return text.replace("hidden_size: int = 8", f"hidden_size: int = {number + 1}")
+
+
+@pytest.fixture
+def files(tmp_path):
+    """{path: (original bytes, rewritten bytes)}; the rewrite of SMALL_GRU is SMALL_LSTM (test_cli)."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    expected = {}
+    for number in range(FILES):
+        path = folder / f"m{number:03}.py"
+        path.write_text(_variant(SMALL_GRU, number))
+        expected[path] = (_variant(SMALL_GRU, number).encode(), _variant(SMALL_LSTM, number).encode())
+    return expected
+
+
+def _start(folder: Path) -> subprocess.Popen:
+    """The run in a session of its own, so that its process group holds it and its workers only."""
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    return subprocess.Popen(
+        [sys.executable, "-m", "gru2lstm", "rewrite", "--quiet", "-j", "2", str(folder)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=environment,
+    )
+
+
+def _rewritten(files: dict) -> set:
+    return {path for path, (_, after) in files.items() if path.read_bytes() == after}
+
+
+def _group_members(group: int) -> list:
+    """Live (not zombie) processes of a process group, read from /proc."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # it ended while we looked
+            continue
+        state, group_id = fields[0], int(fields[2])
+        if group_id == group and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
+def _wait_for_no_member(group: int, seconds: float) -> list:
+    deadline = time.monotonic() + seconds
+    while _group_members(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _group_members(group)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
+@pytest.mark.parametrize(
+    "how, seed",
+    [("SIGINT to the group", 1), ("SIGTERM", 2), ("SIGKILL", 3), ("SIGINT to the group", 4), ("SIGTERM", 5)],
+)
+def test_a_run_killed_while_writing_leaves_every_file_whole_and_nothing_behind(files, how, seed):
+    chance = random.Random(seed)
+    folder = next(iter(files)).parent
+    run = _start(folder)
+    try:
+        while not _rewritten(files) and run.poll() is None:  # until it writes
+            time.sleep(0.02)
+        time.sleep(chance.uniform(0, 1.5))
+        assert run.poll() is None, "the run ended before it could be interrupted; give it more files"
+        signalled = time.monotonic()
+        if how == "SIGINT to the group":
+            os.killpg(run.pid, signal.SIGINT)
+        else:
+            os.kill(run.pid, getattr(signal, how))
+        out, err = run.communicate(timeout=30)
+        stopped = time.monotonic() - signalled
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
+
+    assert _wait_for_no_member(run.pid, seconds=5) == [], "a process of the run outlived it"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in files), "a temporary file was left"
+    rewritten = _rewritten(files)
+    for path, (before, after) in files.items():
+        assert path.read_bytes() in (before, after), f"{path.name} is neither its original nor its rewrite"
+    assert 0 < len(rewritten) < FILES, "the signal did not land while the run was writing"
+
+    if how == "SIGKILL":
+        assert run.returncode == -signal.SIGKILL
+        return
+    signum = signal.SIGINT if how.startswith("SIGINT") else signal.SIGTERM
+    assert run.returncode == 128 + signum, err
+    assert stopped < 3, f"took {stopped:.1f} s to stop"
+    assert "Traceback" not in err
+    said_rewritten = {Path(line[len("rewrote "):]) for line in err.splitlines() if line.startswith("rewrote ")}
+    said_not = {Path(line.split(": ", 1)[1]) for line in err.splitlines() if line.startswith("not rewritten (interrupted): ")}
+    assert said_rewritten == rewritten, "stderr must name exactly the files that were rewritten"
+    assert said_not and not said_not & rewritten
+    assert f"interrupted by {signum.name}" in err
