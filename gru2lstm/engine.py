@@ -369,28 +369,11 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
     """
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 (one per core) or more, not {jobs}")
-    from gru2lstm.project import Project
-
-    files = discover(paths)
-    data, seeds = {}, []
-    for index, path in enumerate(files):
-        try:
-            data[index] = path.read_bytes()
-        except OSError:
-            seeds.append(index)  # process_group reports it
-            continue
-        if may_hold_gru(data[index]):
-            seeds.append(index)
-    results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
-    project = Project(files, data)
-    work = []
-    for group in project.groups(seeds):
-        widths = [group.core, group.core + group.near] if group.near else [group.core]
-        work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
-
-    total, done = sum(len(indexes) for indexes, _ in work), 0
-    finished = set()  # numbers of the groups in `work` whose results are placed
-    with Interrupts() as interrupts:
+    with Interrupts() as interrupts:  # a signal before the first write stops the run all the same
+        files, work = _work(paths)
+        results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
+        total, done = sum(len(indexes) for indexes, _ in work), 0
+        finished = set()  # numbers of the groups in `work` whose results are placed
         try:
             with closing(_outcomes(work, options, jobs)) as outcomes:
                 for number, outcome in outcomes:
@@ -407,6 +390,28 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
             stop.unfinished = [str(files[i]) for n, (indexes, _) in enumerate(work) if n not in finished for i in indexes]
             raise
     return results
+
+
+def _work(paths: Iterable[str]) -> tuple:
+    """(the files under `paths`, the groups to migrate: (indexes into the files, attempts))."""
+    from gru2lstm.project import Project
+
+    files = discover(paths)
+    data, seeds = {}, []
+    for index, path in enumerate(files):
+        try:
+            data[index] = path.read_bytes()
+        except OSError:
+            seeds.append(index)  # process_group reports it
+            continue
+        if may_hold_gru(data[index]):
+            seeds.append(index)
+    project = Project(files, data)
+    work = []
+    for group in project.groups(seeds):
+        widths = [group.core, group.core + group.near] if group.near else [group.core]
+        work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
+    return files, work
 
 
 def _outcomes(work: list, options: RunOptions, jobs: int) -> Iterator[tuple]:

@@ -42,11 +42,11 @@ def files(tmp_path):
     return expected
 
 
-def _start(folder: Path) -> subprocess.Popen:
+def _start(folder: Path, jobs: int) -> subprocess.Popen:
     """The run in a session of its own, so that its process group holds it and its workers only."""
     environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     return subprocess.Popen(
-        [sys.executable, "-m", "gru2lstm", "rewrite", "--quiet", "-j", "2", str(folder)],
+        [sys.executable, "-m", "gru2lstm", "rewrite", "--quiet", "-j", str(jobs), str(folder)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=environment,
     )
 
@@ -80,13 +80,16 @@ def _wait_for_no_member(group: int, seconds: float) -> list:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
 @pytest.mark.parametrize(
-    "how, seed",
-    [("SIGINT to the group", 1), ("SIGTERM", 2), ("SIGKILL", 3), ("SIGINT to the group", 4), ("SIGTERM", 5)],
+    "how, jobs, seed",
+    [
+        ("SIGINT to the group", 2, 1), ("SIGTERM", 2, 2), ("SIGKILL", 2, 3), ("SIGINT to the group", 2, 4),
+        ("SIGKILL", 2, 5), ("SIGTERM", 1, 6),  # -j 1: migrating in the main process, no worker
+    ],
 )
-def test_a_run_killed_while_writing_leaves_every_file_whole_and_nothing_behind(files, how, seed):
+def test_a_run_killed_while_writing_leaves_every_file_whole_and_nothing_behind(files, how, jobs, seed):
     chance = random.Random(seed)
     folder = next(iter(files)).parent
-    run = _start(folder)
+    run = _start(folder, jobs)
     try:
         while not _rewritten(files) and run.poll() is None:  # until it writes
             time.sleep(0.02)
@@ -123,3 +126,48 @@ def test_a_run_killed_while_writing_leaves_every_file_whole_and_nothing_behind(f
     assert said_rewritten == rewritten, "stderr must name exactly the files that were rewritten"
     assert said_not and not said_not & rewritten
     assert f"interrupted by {signum.name}" in err
+
+
+def test_a_worker_that_dies_fails_its_files_only(tmp_path, capsys, monkeypatch):
+    from gru2lstm import engine
+    from gru2lstm.cli import main
+
+    real = engine.process_group
+
+    def dying(attempts, options):  # runs in a forked worker, which it kills for one file
+        if any(path.name == "dies.py" for path in attempts[-1][0]):
+            os._exit(1)
+        return real(attempts, options)
+
+    monkeypatch.setattr(engine, "process_group", dying)
+    names = ["dies.py"] + [f"m{number}.py" for number in range(6)]
+    for name in names:
+        (tmp_path / name).write_text(SMALL_GRU)
+    assert main(["rewrite", "--quiet", "-j", "2", str(tmp_path)]) == 123
+    assert f"{tmp_path / 'dies.py'}:1:1: internal error: a worker process died" in capsys.readouterr().err
+    assert (tmp_path / "dies.py").read_text() == SMALL_GRU
+    assert all((tmp_path / name).read_text() == SMALL_LSTM for name in names[1:])
+
+
+def test_a_terminal_sees_a_progress_line_and_a_pipe_does_not(tmp_path, monkeypatch):
+    import io
+
+    from gru2lstm.cli import main
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    for number in range(10):
+        (tmp_path / f"m{number}.py").write_text(SMALL_GRU)
+    (tmp_path / "plain.py").write_text("x = 1\n")
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(["rewrite", "--quiet", "--check", "-j", "1", str(tmp_path)]) == 1
+    lines = terminal.getvalue().split("\r\033[K")
+    assert [line for line in lines if line] == [f"gru2lstm: {done}/10 files migrated" for done in range(1, 11)]
+
+    pipe = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", pipe)
+    assert main(["rewrite", "--check", "-j", "1", str(tmp_path)]) == 1
+    assert "files migrated" not in pipe.getvalue()
