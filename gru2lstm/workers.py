@@ -122,7 +122,10 @@ def _serve(connection, function: Callable, parent: int) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's handler
     _die_with(parent)
     while True:
-        arguments = connection.recv()
+        try:
+            arguments = connection.recv()
+        except EOFError:  # the parent closed the pipe without a word
+            return
         if arguments is None:
             return
         connection.send(function(*arguments))
