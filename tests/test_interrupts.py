@@ -171,3 +171,34 @@ def test_a_terminal_sees_a_progress_line_and_a_pipe_does_not(tmp_path, monkeypat
     monkeypatch.setattr(sys, "stderr", pipe)
     assert main(["rewrite", "--check", "-j", "1", str(tmp_path)]) == 1
     assert "files migrated" not in pipe.getvalue()
+
+
+BUSY_POOL = """
+import sys, time
+from gru2lstm import workers
+if sys.argv[1] == "watch":  # as on a platform without PR_SET_PDEATHSIG
+    workers._kernel_kills_us_with_parent = lambda: False
+with workers.WorkerPool(time.sleep, 2) as pool:
+    print("started", flush=True)
+    for _ in pool.results({1: (60,), 2: (60,)}):
+        pass
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
+@pytest.mark.parametrize("how", ["prctl", "watch"])
+def test_busy_workers_die_with_their_parent(how):
+    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    parent = subprocess.Popen(
+        [sys.executable, "-c", BUSY_POOL, how], stdout=subprocess.PIPE, text=True, start_new_session=True, env=environment
+    )
+    try:
+        assert parent.stdout.readline() == "started\n"
+        time.sleep(0.5)  # both workers are now asleep in their task
+        assert len(_group_members(parent.pid)) == 3
+        parent.kill()
+        parent.wait()
+        assert _wait_for_no_member(parent.pid, seconds=3) == []
+    finally:
+        for pid in _group_members(parent.pid):
+            os.kill(pid, signal.SIGKILL)
