@@ -134,7 +134,8 @@ def process_group(attempts: list, options: RunOptions) -> GroupOutcome:
     core first, then the core with the files it imports from. A wider attempt is made only when
     a narrower one needs a person (a state that flows into a file it does not hold is reported,
     so a clean narrower attempt never needed the others). A FileResult per path of the widest
-    attempt, in order; writes only when `options.write`. Never raises for a problem with a file.
+    attempt, in order, and (when `options.write`) the files to write. Never raises for a problem
+    with a file.
     """
     everyone = [str(path) for path in attempts[-1][0]]
     try:

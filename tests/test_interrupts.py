@@ -18,10 +18,12 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ROOT
 from test_cli import SMALL_GRU, SMALL_LSTM
 
 FILES = 200
-ROOT = Path(__file__).resolve().parent.parent
+# Subprocesses import this checkout's gru2lstm, whatever is installed.
+ENVIRONMENT = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
 
 
 def _variant(text: str, number: int) -> str:
@@ -44,10 +46,9 @@ def files(tmp_path):
 
 def _start(folder: Path, jobs: int) -> subprocess.Popen:
     """The run in a session of its own, so that its process group holds it and its workers only."""
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     return subprocess.Popen(
         [sys.executable, "-m", "gru2lstm", "rewrite", "--quiet", "-j", str(jobs), str(folder)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=environment,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True, env=ENVIRONMENT,
     )
 
 
@@ -188,9 +189,8 @@ with workers.WorkerPool(time.sleep, 2) as pool:
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process groups from /proc")
 @pytest.mark.parametrize("how", ["prctl", "watch"])
 def test_busy_workers_die_with_their_parent(how):
-    environment = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     parent = subprocess.Popen(
-        [sys.executable, "-c", BUSY_POOL, how], stdout=subprocess.PIPE, text=True, start_new_session=True, env=environment
+        [sys.executable, "-c", BUSY_POOL, how], stdout=subprocess.PIPE, text=True, start_new_session=True, env=ENVIRONMENT
     )
     try:
         assert parent.stdout.readline() == "started\n"
