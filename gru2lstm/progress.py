@@ -24,8 +24,9 @@ def terminal_progress(stream: TextIO) -> Optional[Callable]:
     def progress(done: int, total: int) -> None:
         if total < MIN_FILES:
             return
-        end = "\r\033[K" if done == total else ""  # the finished line is erased before the report
-        stream.write(f"\r\033[Kgru2lstm: {done}/{total} files migrated{end}")
+        # The cursor is left at the start of the line, so whatever stderr says next (the report,
+        # or what an interrupt stopped) covers it; the line is erased when every file is done.
+        stream.write("\033[K" if done == total else f"\033[Kgru2lstm: {done}/{total} files migrated\r")
         stream.flush()
 
     return progress
