@@ -92,9 +92,9 @@ def test_a_run_killed_while_writing_leaves_every_file_whole_and_nothing_behind(f
     folder = next(iter(files)).parent
     run = _start(folder, jobs)
     try:
-        while not _rewritten(files) and run.poll() is None:  # until it writes
-            time.sleep(0.02)
-        time.sleep(chance.uniform(0, 1.5))
+        moment = chance.randint(1, FILES // 2)  # a number of files written, so as not to depend on speed
+        while len(_rewritten(files)) < moment and run.poll() is None:
+            time.sleep(0.01)
         assert run.poll() is None, "the run ended before it could be interrupted; give it more files"
         signalled = time.monotonic()
         if how == "SIGINT to the group":
