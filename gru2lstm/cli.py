@@ -230,6 +230,8 @@ def _usage_error(args: argparse.Namespace, message: str) -> int:
 def rewrite(args: argparse.Namespace) -> int:
     from gru2lstm.discovery import STDIN, Selection, UsageError, check_stdin_alone, discover
     from gru2lstm.engine import RunOptions, run
+    from gru2lstm.interrupts import Interrupted
+    from gru2lstm.progress import terminal_progress
     from gru2lstm.report import Report
 
     if args.verify and (args.check or args.diff or STDIN in args.paths):
@@ -246,9 +248,12 @@ def rewrite(args: argparse.Namespace) -> int:
             stdin=stdin,
         )
         originals = _originals(discover(args.paths, options.selection)) if args.verify else {}
-        results = run(args.paths, options, jobs=args.jobs)
+        results = run(args.paths, options, jobs=args.jobs, progress=terminal_progress(sys.stderr))
     except UsageError as error:
         return _usage_error(args, str(error))
+    except Interrupted as stop:
+        sys.stderr.write(stop.explain())
+        return stop.exit_code
     if args.verify:
         from gru2lstm.verify.rewrite import verify_rewritten  # imports torch: only with --verify
 

@@ -17,10 +17,13 @@ Files are first filtered in this process: a byte search, then an `ast` pass that
 torch GRU is constructed (prefilter.py); a file holding a `# gru2lstm: manual` marker passes too,
 since the marker alone makes it need a person (suppression.py). Each file that passes starts a *group*: it and the given
 files that import from it or that it imports from (project.py), migrated together because a
-hidden state crosses between them. A group is checked and written as a whole: when one of its
-files needs a person, none is written. Groups are spread over worker processes when there are
-enough files (`process_group` is top-level and its arguments and results are plain picklable
-dataclasses, as LibCST's codemod runner does).
+hidden state crosses between them. A group is checked as a whole: when one of its files needs a
+person, none is written. Groups are spread over worker processes when there are enough files
+(`process_group` is top-level and its arguments and results are plain picklable dataclasses, as
+LibCST's codemod runner does).
+
+Workers only compute; this process does every write, a group at a time, as its outcome arrives
+(workers.py). SIGINT and SIGTERM stop the run between two groups' writes (interrupts.py).
 """
 
 from __future__ import annotations
@@ -30,11 +33,13 @@ import builtins
 import difflib
 import os
 import traceback
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Iterator, Optional
 
 from gru2lstm.discovery import Selection, UsageError, discover
+from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.options import Options
 from gru2lstm.prefilter import may_hold_gru
 from gru2lstm.results import FileResult
@@ -43,11 +48,13 @@ from gru2lstm.suppression import has_marker
 
 __all__ = [
     "PARALLEL_THRESHOLD",
+    "GroupOutcome",
     "RunOptions",
     "UsageError",
     "make_diff",
     "process_group",
     "run",
+    "write_group",
 ]
 
 # Below this many files that need LibCST, starting worker processes costs more than it saves.
@@ -63,35 +70,50 @@ class RunOptions:
     stdin: Optional[bytes] = None  # the source of the one path "-"; never written to disk
 
 
+@dataclass
+class GroupOutcome:
+    """What migrating a group produced: a FileResult per path, and the files to write.
+
+    Computed in a worker, written by the parent (`write_group`): a worker never writes.
+    """
+
+    results: list
+    writes: list = field(default_factory=list)  # (position in results, SourceFile as read), in order
+
+
 # --------------------------------------------------------------------------------- one group
-def process_group(attempts: list, options: RunOptions) -> list:
-    """Migrate files that share hidden states (a group, see project.py) and, if asked, write them.
+def process_group(attempts: list, options: RunOptions) -> GroupOutcome:
+    """Migrate files that share hidden states (a group, see project.py); say which to write.
 
     `attempts` are (paths, ModuleSources) pairs, each a superset of the one before: the group's
     core first, then the core with the files it imports from. A wider attempt is made only when
     a narrower one needs a person (a state that flows into a file it does not hold is reported,
     so a clean narrower attempt never needed the others). A FileResult per path of the widest
-    attempt, in order. Never raises for a problem with a file.
+    attempt, in order, and (when `options.write`) the files to write. Never raises for a problem
+    with a file.
     """
     everyone = [str(path) for path in attempts[-1][0]]
     try:
-        results = _process_group(attempts, options)
+        results, sources, to_write = _process_group(attempts, options)
     except Exception as error:  # a bug here must not take the other groups down with it
-        return [FileResult(path, "error", error=_internal(error)) for path in everyone]
-    return [results.get(path) or FileResult(path, "unchanged") for path in everyone]
+        return GroupOutcome([FileResult(path, "error", error=_internal(error)) for path in everyone])
+    writes = [(everyone.index(key), sources[key]) for key in to_write] if options.write else []
+    return GroupOutcome([results.get(path) or FileResult(path, "unchanged") for path in everyone], writes)
 
 
-def _process_group(attempts: list, options: RunOptions) -> dict:
+def _process_group(attempts: list, options: RunOptions) -> tuple:
+    """(key -> FileResult, key -> SourceFile, the keys whose migrated source may be written)."""
     read: dict = {}  # key -> what _read said; a wider attempt reads only the files it adds
     for number, (paths, modules) in enumerate(attempts):
         results, sources, migrated = _migrate_group(paths, modules, options, read)
         if number == len(attempts) - 1 or not _needs_wider(migrated, attempts[number + 1][0]):
             break
-    if migrated:
-        from gru2lstm.migrate import migrate_modules
+    if not migrated:
+        return results, sources, []
+    from gru2lstm.migrate import migrate_modules
 
-        _finish([m for m, _ in migrated], [m for _, m in migrated], sources, results, options, migrate_modules)
-    return results
+    to_write = _finish([m for m, _ in migrated], [m for _, m in migrated], sources, results, options, migrate_modules)
+    return results, sources, to_write
 
 
 def _needs_wider(migrated: list, wider: list) -> bool:
@@ -158,8 +180,8 @@ def _read(path: Path, stdin: Optional[bytes] = None):
         return None, f"{line}:1: cannot decode as {error.encoding}: {error.reason}"
 
 
-def _finish(modules: list, migrations: list, sources: dict, results: dict, options: RunOptions, migrate_modules) -> None:
-    """Check the group's output as a whole, then write every changed file of it."""
+def _finish(modules: list, migrations: list, sources: dict, results: dict, options: RunOptions, migrate_modules) -> list:
+    """Check the group's output as a whole; the keys of the files that may be written."""
     changed = []
     for module, migration in zip(modules, migrations):
         blocked = migration.blocked
@@ -168,7 +190,7 @@ def _finish(modules: list, migrations: list, sources: dict, results: dict, optio
         if migration.changed and (not blocked or options.migrate.allow_partial):
             changed.append(module)
     if not changed:
-        return
+        return []
     shared = tuple(m.key for m in changed) if len(changed) > 1 else ()
     problem = _check_output(modules, migrations, sources, options.migrate, migrate_modules)
     for module in changed:
@@ -181,16 +203,22 @@ def _finish(modules: list, migrations: list, sources: dict, results: dict, optio
             continue
         if options.diff:
             result.diff = make_diff(sources[module.key].text, result.migration.source, module.key)
-    if problem is not None or not options.write:
-        return
-    for module in changed:
-        if options.stdin is not None:  # the caller prints the migrated source on stdout
-            results[module.key].written = True
-            continue
-        results[module.key] = _write(results[module.key], sources[module.key])
+    if problem is not None:
+        return []
+    if options.stdin is not None:  # never written to disk: the caller prints the source on stdout
+        for module in changed:
+            results[module.key].written = options.write
+        return []
+    return [module.key for module in changed]
 
 
-def _write(result: FileResult, source) -> FileResult:
+def write_group(outcome: GroupOutcome) -> None:
+    """Write the files of a group's outcome (in this process), recording each result."""
+    for position, source in outcome.writes:
+        outcome.results[position] = _write(outcome.results[position], source)
+
+
+def _write(result: FileResult, source: SourceFile) -> FileResult:
     migration = result.migration
     try:
         write_source(source, migration.source)
@@ -354,10 +382,44 @@ def make_diff(before: str, after: str, name: str) -> str:
 
 
 # --------------------------------------------------------------------------------- many files
-def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
-    """FileResults for every file under `paths`, in discovery order. Raises UsageError only."""
+WORKER_DIED = "1:1: internal error: a worker process died while migrating this file; please report it"
+
+
+def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Optional[Callable] = None) -> list:
+    """FileResults for every file under `paths`, in discovery order. Raises UsageError, and
+    Interrupted on SIGINT or SIGTERM (holding what was written and what was not).
+
+    `progress(done, total)`, if given, is called each time a group is finished (and written):
+    `done` of the `total` files that may hold a GRU are.
+    """
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 (one per core) or more, not {jobs}")
+    with Interrupts() as interrupts:  # a signal before the first write stops the run all the same
+        found, files, work = _work(paths, options)
+        results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
+        total, done = sum(len(indexes) for indexes, _ in work), 0
+        finished = set()  # numbers of the groups in `work` whose results are placed
+        try:
+            with closing(_outcomes(work, options, jobs)) as outcomes:
+                for number, outcome in outcomes:
+                    # A started group is written whole: files that share states are not split by a signal.
+                    with interrupts.writing():
+                        write_group(outcome)
+                        _place(results, work[number][0], outcome.results)
+                        finished.add(number)
+                    done += len(work[number][0])
+                    if progress is not None:
+                        progress(done, total)
+        except Interrupted as stop:
+            stop.results = [results[i] for n in sorted(finished) for i in work[n][0]]
+            stop.unfinished = [str(files[i]) for n, (indexes, _) in enumerate(work) if n not in finished for i in indexes]
+            raise
+    return _in_discovery_order(found, results)
+
+
+def _work(paths: Iterable[str], options: RunOptions) -> tuple:
+    """(what discovery found, the readable files under `paths`, the groups to migrate: (indexes
+    into the files, attempts))."""
     from gru2lstm.project import Project
 
     found = discover(paths, options.selection)
@@ -371,41 +433,32 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0) -> list:
             continue
         if may_hold_gru(data[index]) or has_marker(data[index]):  # a marker needs a person, GRU or not
             seeds.append(index)
-    results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
     project = Project(files, data)
     work = []
     for group in project.groups(seeds):
         widths = [group.core, group.core + group.near] if group.near else [group.core]
         work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
+    return found, files, work
 
+
+def _outcomes(work: list, options: RunOptions, jobs: int) -> Iterator[tuple]:
+    """(number of the group in `work`, its GroupOutcome) for every group, as each is ready."""
     workers = min(jobs or os.cpu_count() or 1, len(work))
     if workers <= 1 or sum(len(indexes) for indexes, _ in work) < PARALLEL_THRESHOLD:
-        for indexes, attempts in work:
-            _place(results, indexes, process_group(attempts, options))
-        return _in_discovery_order(found, results)
+        for number, (_, attempts) in enumerate(work):
+            yield number, process_group(attempts, options)
+        return
 
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
+    from gru2lstm.workers import DIED, WorkerPool
 
     import gru2lstm.migrate  # noqa: F401 -- import LibCST once, before the workers fork
 
-    try:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = [(indexes, pool.submit(process_group, attempts, options)) for indexes, attempts in work]
-            for indexes, future in futures:
-                try:
-                    _place(results, indexes, future.result())
-                except BrokenProcessPool:
-                    _place(results, indexes, [
-                        FileResult(
-                            str(files[index]), "error",
-                            error="1:1: internal error: a worker process died while migrating this file; please report it",
-                        )
-                        for index in indexes
-                    ])
-    except BrokenProcessPool:  # raised again on shutdown; every result is already set
-        pass
-    return _in_discovery_order(found, results)
+    tasks = {number: (attempts, options) for number, (_, attempts) in enumerate(work)}
+    with WorkerPool(process_group, workers) as pool:
+        for number, outcome in pool.results(tasks):
+            if outcome is DIED:
+                outcome = GroupOutcome([FileResult(str(path), "error", error=WORKER_DIED) for path in tasks[number][0][-1][0]])
+            yield number, outcome
 
 
 def _in_discovery_order(found: list, results: list) -> list:
