@@ -13,8 +13,9 @@ each one (G2L101) instead of trusting that none exists:
   parameter that holds the state;
 - instances of such a module are made, but none of their calls could be followed.
 
-Functions that take or return the state and have no caller in the analysed code are the
-*interface changes* of the migration: listed for the user (a warning), never silently assumed.
+Functions that take or return the state are the *interface changes* of the migration: listed in
+the results; those with no caller in the analysed code are said (a warning), and the engine
+refuses when a file of the project that was not given imports them (engine.py).
 """
 
 from __future__ import annotations
@@ -44,11 +45,12 @@ class Crossing:
 
 
 @dataclass(frozen=True)
-class InterfaceChange:
-    """A function whose parameters or return become (h, c), with no caller in the analysed code."""
+class ChangedFunction:
+    """A function whose parameters or return become (h, c): its contract changes."""
 
     function: FunctionInfo
     carriers: tuple  # ("parameter `h`", "return value", ...)
+    called: bool  # some call of it in the analysed code was followed (and migrated with it)
 
     @property
     def name(self) -> str:
@@ -148,15 +150,16 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
 
 
 def interface_changes(flow: ProgramFlow, solution: Solution) -> list:
-    """State-carrying functions that no analysed code calls: their callers are elsewhere."""
+    """Every function whose contract changes, and whether the analysed code calls it."""
     changes = []
     for key, found in state_carriers(flow, solution).items():
         info = flow.functions[key]
-        if key in flow.called or info.node.name.value.startswith("_") and info.node.name.value != "__call__":
-            continue
-        if info.class_name is not None and info.node.name.value in ("forward", "__call__") and info.class_name in flow.instantiated:
-            continue  # instances are made here and their calls followed (or reported as crossings)
-        changes.append(InterfaceChange(info, found))
+        called = key in flow.called or (
+            # A module's instances made here are called through their forward(): followed, or
+            # reported as crossings.
+            info.class_name is not None and info.node.name.value in ("forward", "__call__") and info.class_name in flow.instantiated
+        )
+        changes.append(ChangedFunction(info, found, called))
     return changes
 
 

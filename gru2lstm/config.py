@@ -24,13 +24,15 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover -- 3.9 and 3.10 get tomli from the dependencies
     import tomli as tomllib
 
-__all__ = ["ConfigError", "ProjectConfig", "find_project_root", "load_project_config", "option_defaults"]
+__all__ = ["ConfigError", "ProjectConfig", "find_project_root", "import_root", "load_project_config", "option_defaults"]
 
 TABLE = "gru2lstm"
 # Options that name one input rather than a way of working: never read from the file.
 NOT_CONFIGURABLE = frozenset({"help", "version", "stdin_filename"})
 # Sub-tables that belong to another subcommand: [tool.gru2lstm.verify] is read by verify/config.py.
 SUBCOMMAND_TABLES = frozenset({"verify"})
+# What marks the folder other code of the project imports the given files from.
+IMPORT_ROOT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.py", "setup.cfg")
 
 
 class ConfigError(Exception):
@@ -46,12 +48,7 @@ class ProjectConfig:
 
 def find_project_root(paths: Sequence[str], stdin_filename: Optional[str] = None) -> Path:
     """The project root for `paths` ("-" stands for `stdin_filename`, or the current folder)."""
-    absolute = []
-    for given in paths:
-        name = (stdin_filename or ".") if given == "-" else given
-        absolute.append(Path(os.path.realpath(os.path.join(os.getcwd(), name))))  # realpath: no error on loops
-    candidates = [set(path.parents) | ({path} if path.is_dir() else set()) for path in absolute or [Path.cwd()]]
-    common = max(set.intersection(*candidates), key=lambda path: len(path.parts))
+    common = _common_folder(paths, stdin_filename)
     for folder in (common, *common.parents):
         if (folder / ".git").exists() or (folder / ".hg").is_dir():
             return folder
@@ -59,6 +56,25 @@ def find_project_root(paths: Sequence[str], stdin_filename: Optional[str] = None
         if pyproject.is_file() and TABLE in _load(pyproject).get("tool", {}):
             return folder
     return folder
+
+
+def import_root(paths: Sequence[str]) -> Path:
+    """The folder whose files may import the given ones: the nearest, from their common parent
+    upward, that holds a .git, .hg, pyproject.toml, setup.py or setup.cfg; else that parent."""
+    common = _common_folder(paths)
+    for folder in (common, *common.parents):
+        if any((folder / marker).exists() for marker in IMPORT_ROOT_MARKERS):
+            return folder
+    return common
+
+
+def _common_folder(paths: Sequence[str], stdin_filename: Optional[str] = None) -> Path:
+    absolute = []
+    for given in paths:
+        name = (stdin_filename or ".") if given == "-" else given
+        absolute.append(Path(os.path.realpath(os.path.join(os.getcwd(), name))))  # realpath: no error on loops
+    candidates = [set(path.parents) | ({path} if path.is_dir() else set()) for path in absolute or [Path.cwd()]]
+    return max(set.intersection(*candidates), key=lambda path: len(path.parts))
 
 
 def load_project_config(paths: Sequence[str], stdin_filename: Optional[str] = None) -> ProjectConfig:

@@ -397,11 +397,14 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
     with Interrupts() as interrupts:  # a signal before the first write stops the run all the same
         found, files, work = _work(paths, options)
         results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
+        elsewhere = CallersElsewhere(list(paths), files, options.selection) if options.stdin is None else None
         total, done = sum(len(indexes) for indexes, _ in work), 0
         finished = set()  # numbers of the groups in `work` whose results are placed
         try:
             with closing(_outcomes(work, options, jobs)) as outcomes:
                 for number, outcome in outcomes:
+                    if elsewhere is not None:
+                        elsewhere.refuse(outcome)
                     # A started group is written whole: files that share states are not split by a signal.
                     with interrupts.writing():
                         write_group(outcome)
@@ -459,6 +462,65 @@ def _outcomes(work: list, options: RunOptions, jobs: int) -> Iterator[tuple]:
             if outcome is DIED:
                 outcome = GroupOutcome([FileResult(str(path), "error", error=WORKER_DIED) for path in tasks[number][0][-1][0]])
             yield number, outcome
+
+
+class CallersElsewhere:
+    """The project's files that were not given, and which of them import a function whose
+    contract a group changes (a parameter or return that becomes (h, c)). Walked once, and only
+    when a group changes one: most runs never pay for it."""
+
+    def __init__(self, paths: list, files: list, selection: Selection) -> None:
+        self.paths = paths
+        self.given = {path.resolve() for path in files}
+        self.selection = selection
+        self._others: Optional[list] = None
+
+    def others(self) -> list:
+        if self._others is None:
+            from gru2lstm.config import import_root
+
+            found = discover([str(import_root(self.paths))], self.selection)
+            self._others = [entry.path for entry in found if entry.problem is None and entry.path.resolve() not in self.given]
+        return self._others
+
+    def refuse(self, outcome: GroupOutcome) -> None:
+        """Leave the group unwritten, with a finding, when a file not given calls what it changes."""
+        changed = {
+            result.path: {change.function.partition(".")[0] for change in result.migration.interface}
+            for result in outcome.results
+            if result.status == "changed" and result.migration is not None and result.migration.interface
+        }
+        if not changed or not self.others():
+            return
+        from gru2lstm.findings import Finding
+        from gru2lstm.project import importers_elsewhere
+
+        importers = importers_elsewhere([Path(result.path) for result in outcome.results], changed, self.others())
+        for result in outcome.results:
+            outside = importers.get(result.path)
+            if not outside:
+                continue
+            change = result.migration.interface[0]
+            names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
+            result.migration.findings.append(Finding(
+                change.line, change.column, "G2L101",
+                f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} "
+                "imports it without being given, so its calls would still pass and take one tensor; "
+                "give that file too (or the project folder)",
+            ))
+        if not importers:
+            return
+        blocked = ", ".join(importers)
+        for result in outcome.results:
+            if result.status != "changed":
+                continue
+            if not result.migration.blocked:
+                result.migration.findings.insert(0, Finding(
+                    1, 1, "G2L105", f"not migrated: {blocked} shares hidden states with a file that was not given"
+                ))
+            result.status, result.diff, result.group = "needs_attention", "", ()
+            result.migration.changed = False  # as for any file a person must see first: nothing to write
+        outcome.writes = []
 
 
 def _in_discovery_order(found: list, results: list) -> list:

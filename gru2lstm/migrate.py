@@ -102,6 +102,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
                 state_form=planned_form(solution, options) if _holds_recurrence(outcome, len(modules)) else None,
                 sites_found=len(outcome.sites),
                 reached=tuple(sorted(outcome.reached)),
+                interface=tuple(outcome.interface),
             )
         )
     blocked = [module.key for module, migration in zip(modules, migrations) if migration.blocked]

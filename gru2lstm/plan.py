@@ -19,6 +19,7 @@ from gru2lstm.findings import Finding
 from gru2lstm.flow import Binding, ProgramFlow, from_where
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
+from gru2lstm.results import InterfaceChange
 from gru2lstm.solve import RECURRENT, Solution, chain_kind, recurrent_hidden_argument, resolved
 from gru2lstm.values import VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VNone, VSlot, VTuple, Value, child, leaf_of
 
@@ -36,6 +37,7 @@ class ModuleOutcome:
     findings: list = field(default_factory=list)
     sites: set = field(default_factory=set)  # lines where a state is used
     reached: set = field(default_factory=set)  # files not migrated with it that a finding's flow goes to
+    interface: list = field(default_factory=list)  # InterfaceChanges of its functions
 
 
 @dataclass
@@ -160,12 +162,17 @@ class Planner:
         for crossing in crossings(self.flow, self.solution, self.parents):
             self.find("G2L101", crossing.node, crossing.message, crossing.place)
         for change in interface_changes(self.flow, self.solution):
-            self.find(
-                "G2L202", change.function.node.name,
-                f"interface change: {describe(change.carriers)} of `{change.name}()` "
-                f"{'become' if len(change.carriers) > 1 else 'becomes'} (h, c); "
-                "no caller was found in the files analysed, so callers elsewhere must pass and take the pair",
+            node = change.function.node.name
+            self.outcome(node).interface.append(
+                InterfaceChange(self.line(node), self.column(node) + 1, change.name, describe(change.carriers), change.called)
             )
+            if not change.called and not _private(change.function.node.name.value):
+                self.find(
+                    "G2L202", node,
+                    f"interface change: {describe(change.carriers)} of `{change.name}()` "
+                    f"{'become' if len(change.carriers) > 1 else 'becomes'} (h, c); "
+                    "no caller was found in the files analysed, so callers elsewhere must pass and take the pair",
+                )
 
     # ----------------------------------------------------------------- 1, 9: modules
     def rename_modules(self) -> None:
@@ -956,6 +963,10 @@ def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
 def _reads_a_shape(node: cst.BaseExpression) -> bool:
     """`x.shape[-1]`, `x.size(-1)`: a size taken from a tensor, packed already if it is a state."""
     return bool(matchers.findall(node, matchers.Attribute(attr=matchers.Name("shape") | matchers.Name("size"))))
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
 def _is_minus_one(node: cst.BaseExpression) -> bool:

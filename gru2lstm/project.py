@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-__all__ = ["Group", "Member", "ModuleSource", "Project", "module_name"]
+__all__ = ["Group", "Member", "ModuleSource", "Project", "importers_elsewhere", "module_name"]
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,39 @@ class Project:
                     outside[local] = _shown(place)
             sources.append(ModuleSource(entry.key, imports, outside))
         return sources
+
+
+def importers_elsewhere(files: list, changed: dict, others: list) -> dict:
+    """The files among `others` (the project's files that were not given) that import a changed
+    class or function of the group's `files` (directly, or re-exported by a file of the group).
+
+    `changed`: str(path) of a group file -> the names whose contract changes there. Returns
+    str(path) -> [each importer, as shown to the user]. Such a file would still call them the GRU way.
+    """
+    universe = _Universe(list(files) + list(others), {})
+    group = {entry.key for entry in universe.files[: len(files)]}
+    found = {}
+    for key, names in changed.items():
+        importers, frontier, seen = set(), [(universe.by_key[key], frozenset(names))], set()
+        while frontier:
+            current, wanted = frontier.pop()
+            if (current.key, wanted) in seen:
+                continue
+            seen.add((current.key, wanted))
+            word = current.name.rpartition(".")[2].encode()
+            for entry in universe.files:
+                if entry is current or word not in _data(entry) or not any(name.encode() in entry.data for name in wanted):
+                    continue
+                reached = _names_used_from(universe, entry, current, set(wanted))
+                if reached is None:
+                    continue
+                if entry.key not in group:
+                    importers.add(entry.path)
+                elif reached:  # `from .model import Policy` in a package's __init__: its importers count too
+                    frontier.append((entry, frozenset(reached)))
+        if importers:
+            found[key] = sorted(_shown(path) for path in importers)
+    return found
 
 
 def _closure(universe: _Universe, seed: _File) -> tuple:

@@ -252,6 +252,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
         "steps": [],
         "findings": [],
         "sites": {"found": 0, "migrated": 0, "attention": 0},
+        "interface_changes": [],
     }
     if migration is not None:
         item.update(
@@ -271,6 +272,10 @@ def record(result: FileResult, diff: bool = False) -> dict:
                 "attention": _attention_lines(migration),
                 "suppressed": _suppressed_lines(migration),
             },
+            interface_changes=[
+                {"line": c.line, "column": c.column, "function": c.function, "carriers": c.carriers, "called": c.called}
+                for c in migration.interface
+            ],
         )
     if diff:
         item["diff"] = result.diff

@@ -37,6 +37,17 @@ class StepRecord:
     lines: tuple[int, ...]
 
 
+@dataclass(frozen=True)
+class InterfaceChange:
+    """A function whose parameters or return become (h, c): its callers must pass and take the pair."""
+
+    line: int
+    column: int
+    function: str  # "Policy.forward"
+    carriers: str  # "the parameter `h` and the return value"
+    called: bool  # some caller was found, and migrated with it
+
+
 @dataclass
 class Migration:
     """What migrating one module's source produced."""
@@ -49,6 +60,7 @@ class Migration:
     sites_found: int = 0
     sites_migrated: int = 0
     reached: tuple = ()  # files not migrated with this one that the analysed code calls into
+    interface: tuple = ()  # InterfaceChanges of the functions defined in it
 
     @property
     def blocked(self) -> bool:

@@ -106,7 +106,7 @@ def test_a_file_given_alone_reports_where_the_state_goes_outside_the_given_paths
     write(tmp_path, {"model.py": MODEL, "agent.py": AGENT})
     monkeypatch.chdir(tmp_path)
     assert main(["rewrite", "--check", "model.py"]) == 1
-    # model.py alone changes consistently; agent.py alone has no GRU and is not touched.
+    # model.py alone is refused (agent.py calls what it changes); agent.py alone has no GRU.
     assert main(["rewrite", "--check", "--quiet", "agent.py"]) == 0
     write(tmp_path, {"agent.py": AGENT.replace("from model import Policy", "import torch.nn as nn\nfrom model import Policy")
                      .replace("self.policy = Policy()", "self.policy = Policy()\n        self.core = nn.GRU(4, 8)")
@@ -200,3 +200,36 @@ def test_a_suppressed_finding_in_one_file_lets_the_group_be_written(tmp_path, ca
     assert (tmp_path / "model.py").read_text() != MODEL  # migrated with agent.py, which no longer blocks it
     assert (tmp_path / "agent.py").read_text().endswith("return pickle.dumps(self.hidden)  # gru2lstm: ignore[G2L101]\n")
     assert "G2L105" not in capsys.readouterr().out
+
+
+def test_a_file_given_alone_is_not_written_when_a_file_not_given_calls_what_it_changes(tmp_path, capsys, monkeypatch):
+    # pre-commit hands over the staged model.py only; agent.py, not given, still passes one tensor.
+    write(tmp_path, {"model.py": MODEL, "agent.py": AGENT})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "model.py"]) == 1
+    assert (tmp_path / "model.py").read_text() == MODEL
+    out = capsys.readouterr().out
+    assert "model.py:13:9: G2L101 `Policy.forward()` now takes or returns (h, c) (the parameter `h` and the return value), " \
+           "and agent.py imports it without being given" in out
+    # Given together they are migrated together.
+    assert main(["rewrite", "--quiet", "model.py", "agent.py"]) == 0
+    assert "nn.LSTM" in (tmp_path / "model.py").read_text()
+
+
+def test_a_file_not_given_that_uses_nothing_whose_contract_changes_does_not_block(tmp_path, capsys, monkeypatch):
+    runner = "from agent import Agent\n\nagent = Agent()\nagent.act(None)\nagent.end(0.0)\n"
+    write(tmp_path, {"model.py": MODEL, "agent.py": AGENT, "runner.py": runner})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "model.py", "agent.py"]) == 0
+    assert "nn.LSTM" in (tmp_path / "model.py").read_text() and (tmp_path / "runner.py").read_text() == runner
+
+
+def test_interface_changes_are_listed_in_json(tmp_path, capsys):
+    import json
+
+    write(tmp_path, {"model.py": MODEL})
+    main(["rewrite", "--check", "--format", "json", str(tmp_path / "model.py")])
+    record = json.loads(capsys.readouterr().out)["files"][0]
+    assert record["interface_changes"] == [
+        {"line": 13, "column": 9, "function": "Policy.forward", "carriers": "the parameter `h` and the return value", "called": False}
+    ]
