@@ -63,7 +63,13 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
     """FunctionInfo key -> what of it holds the hidden state: its parameters, its return value."""
     carriers = {}
     for key, info in flow.functions.items():
-        found = [f"parameter `{name}`" for name, param in info.params if solution.is_state(("def", id(param.name)))]
+        found = []
+        for name, param in info.params:
+            slot = ("def", id(param.name))
+            if solution.is_state(slot):
+                found.append(f"parameter `{name}`")
+            elif _holds_state(solution, slot):  # `inputs["rnn"][0]`, `batch.hidden`
+                found.append(f"parameter `{name}` (a hidden state inside it)")
         if _returns_state(solution, ("ret", key)):
             found.append("return value")
         if found:
@@ -166,6 +172,17 @@ def interface_changes(flow: ProgramFlow, solution: Solution) -> list:
 def describe(carriers: tuple) -> str:
     """("parameter `h`", "return value") -> "the parameter `h` and the return value"."""
     return " and ".join(f"the {carrier}" for carrier in carriers)
+
+
+def _holds_state(solution: Solution, slot, depth: int = 2) -> bool:
+    """Does an element, key or position of the value in `slot` (at most `depth` deep) hold a state?"""
+    if depth == 0 or slot not in solution.classes.parent:
+        return False
+    parts = solution.classes.parts.get(solution.classes.find(slot), {})
+    return any(
+        label[0] in ("elem", "key", "pos") and (solution.is_state(part) or _holds_state(solution, part, depth - 1))
+        for label, part in parts.items()
+    )
 
 
 def _returns_state(solution: Solution, slot) -> bool:

@@ -166,7 +166,17 @@ class Planner:
             self.outcome(node).interface.append(
                 InterfaceChange(self.line(node), self.column(node) + 1, change.name, describe(change.carriers), change.called)
             )
-            if not change.called and not _private(change.function.node.name.value):
+            takes_state = any(carrier.startswith("parameter") for carrier in change.carriers)
+            if self.form == "packed" and not change.called and takes_state:
+                # The packed state is one tensor of twice the size, made where it is created: by
+                # callers here, whose allocation doubles, or elsewhere, where it would not.
+                self.find(
+                    "G2L101", node,
+                    f"packed form: {describe(change.carriers)} of `{change.name}()` "
+                    f"{'receive' if len(change.carriers) > 1 else 'receives'} the hidden state from "
+                    "callers that were not analysed, which allocate it with the GRU's size; give them too, or use --state tuple",
+                )
+            elif not change.called and not _private(change.function.node.name.value):
                 self.find(
                     "G2L202", node,
                     f"interface change: {describe(change.carriers)} of `{change.name}()` "
