@@ -121,7 +121,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
         migration.changed = new_source != migration.source
         migration.source = new_source
         # A suppressed use is left as it is: not migrated, though it needs no person.
-        migration.sites_migrated = migration.sites_found - len({f.line for f in migration.findings if f.severity == ERROR})
+        migration.sites_migrated = max(0, migration.sites_found - len({f.line for f in migration.findings if f.severity == ERROR}))
     return migrations
 
 

@@ -38,12 +38,15 @@ def lstm_name(name: str) -> Optional[str]:
     return "_".join(words) if replaced else None
 
 
-_PROSE = re.compile(r"\b(?:(a|A) )?(GRUCell|GRUs?|grucell|gru)\b")
+# Word edges by ASCII only: `使用GRU网络` has a GRU too (CJK letters are \w for `\b`).
+_PROSE = re.compile(r"(?<![A-Za-z0-9_])(?:(a|A) )?(GRUCell|GRUs?|grucell|gru)(?![A-Za-z0-9_])")
+_LSTM_WORD = re.compile(r"(?<![A-Za-z0-9_])lstm", re.IGNORECASE)
 _PROSE_REPLACEMENTS = {"GRUCell": "LSTMCell", "GRU": "LSTM", "GRUs": "LSTMs", "grucell": "lstmcell", "gru": "lstm"}
 
 
 def lstm_prose(text: str) -> str:
-    """GRU words in a comment or docstring, as the LSTM version says them ("a GRU" -> "an LSTM")."""
+    """GRU words in a comment or docstring, as the LSTM version says them ("a GRU" -> "an LSTM").
+    A line that names an LSTM too contrasts the two ("swap the GRU for an LSTM") and stays."""
 
     def replace(match: re.Match) -> str:
         word = _PROSE_REPLACEMENTS[match.group(2)]
@@ -52,4 +55,4 @@ def lstm_prose(text: str) -> str:
             return word
         return f"{article}n {word}" if word[0] in "LlA" else f"{article} {word}"
 
-    return _PROSE.sub(replace, text)
+    return "".join(line if _LSTM_WORD.search(line) else _PROSE.sub(replace, line) for line in text.splitlines(True))

@@ -103,13 +103,14 @@ class Planner:
                 self.plan.prose_scopes.add(id(current))
             current = self.parents.get(current)
 
-    def find(self, code: str, node: cst.CSTNode, message: str, place: Optional[str] = None) -> None:
-        """Report at `node`; `place`: the file not migrated with this one that the flow goes to."""
+    def find(self, code: str, node: cst.CSTNode, message: str, place: Optional[str] = None, mark: bool = True) -> None:
+        """Report at `node`; `place`: the file not migrated with this one that the flow goes to;
+        `mark`: with --allow-partial, say so in a comment on that line."""
         finding = Finding(self.line(node), self.column(node) + 1, code, message)
         self.outcome(node).findings.append(finding)
         if place is not None:
             self.outcome(node).reached.add(place)
-        if finding.blocks_write:
+        if finding.blocks_write and mark:
             self.mark_manual(node, code)
 
     def mark_manual(self, node: cst.CSTNode, code: str) -> None:
@@ -134,9 +135,16 @@ class Planner:
     def run(self) -> Planned:
         if not self.solution.constructors:
             return self.result
-        for ctor, _, target in self.solution.constructors:
-            if self.solution.is_module(target):
-                self.find("G2L102", ctor.node, f"`{self.code(ctor.node)}` is held where another module (an LSTM, an RNN, …) is held too; the engine will not change what that place holds")
+        switches = [ctor for ctor, _, target in self.solution.constructors if self.solution.is_module(target)]
+        for ctor in switches:
+            self.find(
+                "G2L102", ctor.node,
+                f"`{self.code(ctor.node)}` is held where another module (an LSTM, an RNN, …) is held too: the code "
+                "already chooses between them, so the engine leaves it as it is",
+                mark=False,
+            )
+        if switches:
+            return self.result  # not even --allow-partial writes into code that handles both
         self.rename_modules()
         self.boundary()
         if self.form == "packed":

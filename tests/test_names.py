@@ -33,3 +33,13 @@ def test_lstm_prose_changes_words_only():
     assert lstm_prose("# GRU hidden state for the gru (GRUCell, GRUs)") == "# LSTM hidden state for the lstm (LSTMCell, LSTMs)"
     assert lstm_prose("# _forward_gru and GRU_SIZE stay") == "# _forward_gru and GRU_SIZE stay"
     assert lstm_prose("A GRU core, not a gru") == "An LSTM core, not an lstm"
+
+
+def test_lstm_prose_leaves_lines_that_contrast_the_two():
+    text = "# Swap the GRU for an LSTM (the GRU has fewer parameters)\n# a GRU core\n"
+    assert lstm_prose(text) == "# Swap the GRU for an LSTM (the GRU has fewer parameters)\n# an LSTM core\n"
+    assert lstm_prose("nn.GRU if use_gru else nn.LSTM") == "nn.GRU if use_gru else nn.LSTM"
+
+
+def test_lstm_prose_finds_words_next_to_cjk_letters():
+    assert lstm_prose("# 使用GRU网络保存隐藏状态") == "# 使用LSTM网络保存隐藏状态"

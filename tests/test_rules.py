@@ -832,3 +832,20 @@ def test_packed_form_doubles_reshape_sizes_and_feeds_the_heads_h_only():
     assert "h = torch.cat(self.rnn(torch.relu(self.fc1(inputs)), h_in.chunk(2, dim=-1)), dim=-1)\n" in out
     assert "return self.fc2(h.chunk(2, dim=-1)[0]), h\n" in out
     assert "h = torch.zeros(2, 2 * 8)\n" in out
+
+
+def test_code_that_already_switches_gru_and_lstm_is_left_alone_even_partially():
+    code = """
+    class Core(nn.Module):
+        def __init__(self, cfg):
+            super().__init__()
+            # Swap the GRU for an LSTM with cfg.use_gru = False.
+            self.rnn = nn.GRU(4, 8) if cfg.use_gru else nn.LSTM(4, 8)
+
+        def forward(self, x, h):
+            return self.rnn(x, h)
+    """
+    for partial in (False, True):
+        migration = migrate_source(HEADER + textwrap.dedent(code), Options(allow_partial=partial))
+        assert [f.code for f in migration.findings] == ["G2L102"]
+        assert not migration.changed
