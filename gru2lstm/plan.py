@@ -282,12 +282,31 @@ class Planner:
         top = value.node
         if top is None or id(top) in self.handled:
             return
+        leaf = leaf_of(value)
+        if isinstance(leaf, VSlot) and leaf.node is not None and leaf.node is not top and not self.solution.is_split(leaf.slot) and not _is_pure(leaf.node):
+            self.per_half(top, leaf.node, step)
+            return
         halves = self.halves(value)
         if halves is None:
             return
         self.handled.add(id(top))
         make_h, make_c = halves
         self.edit_expression(top, lambda updated, mapping: _paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
+        self.step(step, top)
+
+    def per_half(self, top: cst.CSTNode, leaf_node: cst.CSTNode, step: str) -> None:
+        """`net.init_hidden().unsqueeze(0).expand(b, n, -1)` -> `tuple(half.unsqueeze(0).expand(b, n, -1)
+        for half in net.init_hidden())`: the pair is made once, each half goes through the chain."""
+        self.handled.add(id(top))
+        used = self.code(top)
+        name = next(n for n in ("half", "state_half", "half_") if n not in used)
+
+        def edit(updated, mapping):
+            pair_node = mapping(leaf_node)
+            chain = replace_inside(updated, pair_node, cst.Name(name))
+            return cst.Call(cst.Name("tuple"), [cst.Arg(cst.GeneratorExp(chain, cst.CompFor(target=cst.Name(name), iter=pair_node), lpar=[], rpar=[]))])
+
+        self.edit_expression(top, edit)
         self.step(step, top)
 
     # ----------------------------------------------------------------- bindings

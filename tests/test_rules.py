@@ -540,6 +540,57 @@ REWRITES = {
         h = m(torch.randn(1, 4), h)
         """,
     ),
+    "a chain on an initial state made by a call runs on each half": (
+        """
+        class Agent(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.GRUCell(4, 8)
+
+            def init_hidden(self):
+                return torch.zeros(1, 8)
+
+            def forward(self, x, h):
+                return self.cell(x, h.reshape(-1, 8))
+
+
+        class Controller:
+            def __init__(self):
+                self.agent = Agent()
+
+            def start(self, batch, n):
+                self.hidden = self.agent.init_hidden().unsqueeze(0).expand(batch, n, -1)
+
+            def act(self, x):
+                self.hidden = self.agent(x, self.hidden)
+        """,
+        """
+        class Agent(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.LSTMCell(4, 8)
+
+            def init_hidden(self):
+                return (
+                    torch.zeros(1, 8),
+                    torch.zeros(1, 8),
+                )
+
+            def forward(self, x, h):
+                return self.cell(x, (h[0].reshape(-1, 8), h[1].reshape(-1, 8)))
+
+
+        class Controller:
+            def __init__(self):
+                self.agent = Agent()
+
+            def start(self, batch, n):
+                self.hidden = tuple(half.unsqueeze(0).expand(batch, n, -1) for half in self.agent.init_hidden())
+
+            def act(self, x):
+                self.hidden = self.agent(x, self.hidden)
+        """,
+    ),
     "keep names": (
         """
         class M(nn.Module):
