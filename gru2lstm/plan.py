@@ -554,6 +554,8 @@ class Planner:
             hidden = recurrent_hidden_argument(call)
             if hidden is None:
                 return
+            if kind == "GRU" and self.new_state_dropped(call, hidden):
+                return
             value = resolved(hidden)
             leaf = leaf_of(value)
             if isinstance(value, VSlot) and not self.solution.is_split(value.slot):
@@ -572,6 +574,23 @@ class Planner:
                 self.feature_read(resolved(value))
             else:
                 self.consumption(value, "unknown", arg.value, f"passed to `{self.code(call.node.func)}`{self.unfollowed(call)}", self.flow.origin(call))
+
+    def new_state_dropped(self, call: VCallOf, hidden: Value) -> bool:
+        """`out, _ = self.gru(x, h)` with `h` carried in: the state this code carries is not the
+        GRU's (for one layer, its output's last step equals it); an LSTM's c would be lost. Said."""
+        if isinstance(leaf_of(resolved(hidden)), (VCreate, VNone)):
+            return False  # a fresh state per call carries nothing
+        for unpacking in self.flow.unpackings:
+            if unpacking.value is not call:
+                continue
+            if any(position == 1 and slot is None and isinstance(node, cst.Name) and node.value == "_" for position, node, slot in unpacking.elements):
+                self.find(
+                    "G2L100", call.node,
+                    f"`{self.code(call.node)}` takes a hidden state but its new one is thrown away: the code carries "
+                    "something else between calls (the output?), which would lose the LSTM's c; carry the state the call returns",
+                )
+                return True
+        return False
 
     # ----------------------------------------------------------------- returns and unpacking
     def returns(self) -> None:
@@ -885,6 +904,8 @@ class Planner:
         self.site(call.node)
         self.step("call", call.node)
         hidden = recurrent_hidden_argument(call)
+        if hidden is not None and kind == "GRU" and self.new_state_dropped(call, hidden):
+            return
         if hidden is not None:
             self.double_creation(hidden)
             self.double_reshape(hidden)

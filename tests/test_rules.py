@@ -631,6 +631,20 @@ def test_plain_import_is_renamed_everywhere():
 
 
 FINDINGS = {
+    "the output carried as the state": (
+        """
+        class Q(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = nn.GRU(4, 8, batch_first=True)
+                self.q = nn.Linear(8, 2)
+
+            def forward(self, x, h):
+                out, _ = self.gru(x, h)
+                return self.q(out), out[:, -1].unsqueeze(0)
+        """,
+        "G2L100",
+    ),
     "a module made inside a lambda": (
         """
         class M(nn.Module):
