@@ -111,7 +111,8 @@ class _Universe:
             root, name, is_init = module_name(path)
             entry = _File(path, str(path), root, name, is_init, data.get(index))
             self.files.append(entry)
-            self.by_name.setdefault(name, []).append(entry)
+            for spelled in (name, *_other_names(root, name)):
+                self.by_name.setdefault(spelled, []).append(entry)
             self.by_key[entry.key] = entry
 
     def lookup(self, name: str, importer: _File) -> Optional[_File]:
@@ -168,6 +169,26 @@ class _Universe:
         if node.module:
             base.append(node.module)
         return ".".join(base)
+
+
+# How many folders above a module's own sys.path folder may be the one a project runs from.
+NAMESPACE_DEPTH = 3
+
+
+def _other_names(root: Path, name: str) -> list:
+    """Other names the module is imported by: from a folder above its own, through folders
+    without `__init__.py` (namespace packages, `networks.networks`), and without a leading
+    package when a project runs from inside it (`src/` on sys.path though `src/__init__.py`
+    exists: `pkg.model` for `src.pkg.model`)."""
+    names, prefix = [], []
+    for folder in [root, *root.parents][:NAMESPACE_DEPTH]:
+        if not folder.name.isidentifier():
+            break
+        prefix.insert(0, folder.name)
+        names.append(".".join(prefix + [name]))
+    parts = name.split(".")
+    names.extend(".".join(parts[start:]) for start in range(1, len(parts) - 1))
+    return names
 
 
 def _module_level_imports(tree: ast.Module):

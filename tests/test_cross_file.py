@@ -233,3 +233,15 @@ def test_interface_changes_are_listed_in_json(tmp_path, capsys):
     assert record["interface_changes"] == [
         {"line": 13, "column": 9, "function": "Policy.forward", "carriers": "the parameter `h` and the return value", "called": False}
     ]
+
+
+def test_folders_without_init_are_namespace_packages_run_from_the_project_root(tmp_path):
+    # networks/policy.py and agents/agent.py, no __init__.py; agent.py says `from networks.policy import Policy`.
+    write(tmp_path, {"networks/policy.py": MODEL, "agents/agent.py": AGENT.replace("from model import", "from networks.policy import")})
+    assert groups_of(tmp_path, ["networks/policy.py"]) == [(["agents/agent.py", "networks/policy.py"], [])]
+
+
+def test_a_src_package_is_found_whether_src_is_a_package_or_the_root(tmp_path):
+    write(tmp_path, {"src/__init__.py": "", "src/pkg/__init__.py": "", "src/pkg/model.py": MODEL,
+                     "src/pkg/agent.py": AGENT.replace("from model import", "from pkg.model import")})
+    assert groups_of(tmp_path, ["src/pkg/model.py"]) == [(["src/pkg/agent.py", "src/pkg/model.py"], [])]
