@@ -166,6 +166,7 @@ class ProgramFlow:
     outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
     outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
     called: set = field(default_factory=set)  # keys of the functions some followed call runs
+    pass_through: dict = field(default_factory=dict)  # function key -> the parameter it gives back, or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
 
@@ -1125,6 +1126,9 @@ class Collector:
     def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:
         if self.recording:
             self.flow.called.add(callee.key)
+        through = self._passed_through(callee, node)
+        if through is not None:
+            return through
         params = callee.params
         by_name = dict(params)
         position = 0
@@ -1145,6 +1149,28 @@ class Collector:
                 continue
             self._bind(("def", id(param.name)), value, "arg", arg, arg.value)
         return VSlot(("ret", callee.key), node)
+
+    def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
+        """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and
+        gives it back is that argument, at each call apart. Binding its parameter would join
+        everything it is ever called with (states, observations, masks; a GRU and a Linear)."""
+        if callee.key not in self.flow.pass_through:
+            self.flow.pass_through[callee.key] = pass_through_parameter(callee)
+        name = self.flow.pass_through[callee.key]
+        if name is None or any(arg.star for arg in node.args):
+            return None
+        position = [param_name for param_name, _ in callee.params].index(name)
+        chosen = None
+        for index, arg in enumerate(node.args):
+            given = arg.keyword.value if arg.keyword is not None else (callee.params[index][0] if index < len(callee.params) else None)
+            value = self.expr(arg.value, "bind")
+            if given == name:
+                chosen = value
+            else:
+                self.consume(value, "read", arg.value)
+        if chosen is None:  # left to its default
+            return None if len(node.args) <= position else VOpaque(node, f"`{self.code(node)}`")
+        return VDerived(chosen, node, "keep")
 
     def _values_iterated(self, value: Value, node: cst.CSTNode, label: str, why: str) -> Value:
         """A loop over a dict's values (label "key") or a tuple's items ("pos") sees them all as
@@ -1215,6 +1241,53 @@ class Collector:
 
 
 # --------------------------------------------------------------------- helpers
+def pass_through_parameter(info: FunctionInfo) -> Optional[str]:
+    """The parameter a function gives back unchanged, when that is all it does with it: every
+    return is that parameter (or a conversion of it: `.float()`, `torch.from_numpy(x)`, either
+    side of `a if c else b`), and elsewhere it is only inspected (`isinstance(x, ...)`, `x.attr`)."""
+    names = {name for name, _ in info.params}
+    returned = set()
+    for node in _walk(info.node.body):
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return None  # a closure could keep it
+        if isinstance(node, cst.Return):
+            found = _given_back(node.value, names) if node.value is not None else None
+            if found is None:
+                return None
+            returned.add(found)
+    if len(returned) != 1:
+        return None
+    name = returned.pop()
+    allowed = set()
+    for node in _walk(info.node.body):
+        if isinstance(node, cst.Return):
+            allowed.update(id(n) for n in _walk(node.value))
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+            allowed.add(id(node.value))  # `layer.named_parameters()`, `x.shape`: looked at
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "isinstance" and node.args:
+            allowed.add(id(node.args[0].value))
+    uses = [n for n in _walk(info.node.body) if isinstance(n, cst.Name) and n.value == name]
+    return name if all(id(n) in allowed for n in uses) else None
+
+
+def _given_back(node: cst.BaseExpression, names: set) -> Optional[str]:
+    """The parameter an expression is, through conversions; None when it is anything else."""
+    if isinstance(node, cst.Name):
+        return node.value if node.value in names else None
+    if isinstance(node, cst.IfExp):
+        body, other = _given_back(node.body, names), _given_back(node.orelse, names)
+        return body if body is not None and body == other else None
+    if isinstance(node, cst.Call) and len(node.args) == 1 and not node.args[0].star and node.args[0].keyword is None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and f"torch.{func.attr.value}" in KEEP_FUNCTIONS:
+            return _given_back(node.args[0].value, names)  # torch.from_numpy(x), np.asarray(x)
+        if isinstance(func, cst.Attribute) and func.attr.value in ("asarray", "array"):
+            return _given_back(node.args[0].value, names)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in KEEP_METHODS:
+        return _given_back(node.func.value, names)  # x.float(), x.to(device)
+    return None
+
+
 def _walk(node: cst.CSTNode):
     stack = [node]
     while stack:

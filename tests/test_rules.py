@@ -591,6 +591,60 @@ REWRITES = {
                 self.hidden = self.agent(x, self.hidden)
         """,
     ),
+    "helpers that give back what they are given are apart at each call": (
+        """
+        def ortho(layer, gain=1.0):
+            for name, param in layer.named_parameters():
+                nn.init.orthogonal_(param, gain)
+            return layer
+
+
+        def check(x):
+            return torch.from_numpy(x) if isinstance(x, torch.Tensor) is False else x
+
+
+        class Policy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = ortho(nn.GRU(4, 8))
+                self.v = ortho(nn.Linear(8, 1))
+
+            def forward(self, obs, h, masks):
+                obs, h = check(obs).float(), check(h).float()
+                out, h = self.gru(obs, h * check(masks))
+                return self.v(out), h
+
+
+        p = Policy()
+        v, h = p(torch.zeros(1, 2, 4), torch.zeros(1, 2, 8), torch.ones(1, 2, 1))
+        """,
+        """
+        def ortho(layer, gain=1.0):
+            for name, param in layer.named_parameters():
+                nn.init.orthogonal_(param, gain)
+            return layer
+
+
+        def check(x):
+            return torch.from_numpy(x) if isinstance(x, torch.Tensor) is False else x
+
+
+        class Policy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = ortho(nn.LSTM(4, 8))
+                self.v = ortho(nn.Linear(8, 1))
+
+            def forward(self, obs, h, masks):
+                obs, h = check(obs).float(), (check(h[0]).float(), check(h[1]).float())
+                out, h = self.lstm(obs, (h[0] * check(masks), h[1] * check(masks)))
+                return self.v(out), h
+
+
+        p = Policy()
+        v, h = p(torch.zeros(1, 2, 4), (torch.zeros(1, 2, 8), torch.zeros(1, 2, 8)), torch.ones(1, 2, 1))
+        """,
+    ),
     "keep names": (
         """
         class M(nn.Module):
