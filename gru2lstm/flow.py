@@ -1277,8 +1277,8 @@ def _given_back(node: cst.BaseExpression, names: set) -> Optional[str]:
     if isinstance(node, cst.IfExp):
         body, other = _given_back(node.body, names), _given_back(node.orelse, names)
         return body if body is not None and body == other else None
-    if isinstance(node, cst.Call) and len(node.args) == 1 and not node.args[0].star and node.args[0].keyword is None:
-        func = node.func
+    if isinstance(node, cst.Call) and node.args and not node.args[0].star and node.args[0].keyword is None:
+        func = node.func  # the first argument converted: `torch.as_tensor(x, device=d)`
         if isinstance(func, cst.Attribute) and f"torch.{func.attr.value}" in KEEP_FUNCTIONS:
             return _given_back(node.args[0].value, names)  # torch.from_numpy(x), np.asarray(x)
         if isinstance(func, cst.Attribute) and func.attr.value in ("asarray", "array"):

@@ -139,8 +139,8 @@ class Planner:
         for ctor in switches:
             self.find(
                 "G2L102", ctor.node,
-                f"`{self.code(ctor.node)}` is held where another module (an LSTM, an RNN, …) is held too: the code "
-                "already chooses between them, so the engine leaves it as it is",
+                f"`{self.code(ctor.node)}` is held where another module (an LSTM, an RNN, …) is held too: code that "
+                "chooses between them handles both already, so the engine leaves it as it is",
                 mark=False,
             )
         if switches:
