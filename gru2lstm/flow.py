@@ -28,6 +28,7 @@ from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import LOCAL, dotted, import_bindings, module_imports, qualify
 from gru2lstm.values import (
     Slot,
+    Value,
     VArith,
     VCallOf,
     VCat,
@@ -41,48 +42,28 @@ from gru2lstm.values import (
     VOpaque,
     VSlot,
     VTuple,
-    Value,
     VZip,
     child,
 )
-
-CREATE_FUNCTIONS = {
-    f"{lib}.{name}"
-    for lib in ("torch", "numpy")
-    for name in ("zeros", "ones", "empty", "full", "randn", "rand")
-}
-CREATE_LIKE_FUNCTIONS = {
-    f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
-}
-CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `weight.new(1, H).zero_()`
-CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
-# Functions whose result is their first argument, converted (between numpy and torch).
-KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.asarray", "numpy.array", "numpy.copy"}
-# Methods whose result is the same state (on each half).
-KEEP_METHODS = {
-    "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
-    "type", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
-}
-# Methods whose result is a state when it flows into one, features otherwise.
-SHAPE_METHODS = {
-    "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
-    "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
-    "mul", "mul_", "masked_fill", "masked_fill_", "fill_", "zero_", "swapaxes",
-}
-# Methods and attributes that only read from a tensor.
-READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "abs", "max", "min", "item", "tolist", "std", "var"}
-READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}
-KEEP_ATTRIBUTES = {"data"}
-CONTAINER_FUNCTIONS = {
-    "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",
-    "collections.OrderedDict", "list", "dict",
-}
-CONTAINER_ADD_METHODS = {"append", "appendleft"}
-GRU_NAMES = {"GRU", "GRUCell"}
-MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
-ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
-SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
-CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
+from gru2lstm.vocab import (
+    CAT_FUNCTIONS,
+    CONTAINER_ADD_METHODS,
+    CONTAINER_FUNCTIONS,
+    CONTAINER_METHODS,
+    CREATE_FUNCTIONS,
+    CREATE_LIKE_FUNCTIONS,
+    CREATE_METHODS,
+    GRU_NAMES,
+    ITERATION_BUILTINS,
+    KEEP_ATTRIBUTES,
+    KEEP_FUNCTIONS,
+    KEEP_METHODS,
+    MODULE_CONTAINERS,
+    READ_ATTRIBUTES,
+    READ_METHODS,
+    SAMPLING_FUNCTIONS,
+    SHAPE_METHODS,
+)
 
 
 @dataclass

@@ -20,13 +20,22 @@ from gru2lstm.flow import Binding, ProgramFlow, from_where
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
 from gru2lstm.results import InterfaceChange
-from gru2lstm.solve import RECURRENT, Solution, chain_kind, recurrent_hidden_argument, resolved
-from gru2lstm.values import VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VNone, VSlot, VTuple, Value, child, leaf_of
-
-# Shape methods whose arguments are sizes: on a packed state, the last one doubles.
-SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
-# torch.nn.GRU -> "LSTM", torch.nn.GRUCell -> "LSTMCell", under every qualified name of the module.
-RECURRENT_NAMES = {name: {"GRU": "LSTM", "GRUCell": "LSTMCell"}[kind] for name, kind in RECURRENT.items()}
+from gru2lstm.solve import Solution, chain_kind, recurrent_hidden_argument, resolved
+from gru2lstm.values import (
+    Value,
+    VCallOf,
+    VCat,
+    VChoice,
+    VContainer,
+    VCreate,
+    VDerived,
+    VNone,
+    VSlot,
+    VTuple,
+    child,
+    leaf_of,
+)
+from gru2lstm.vocab import RECURRENT_NAMES, SIZED_SHAPE_METHODS
 
 
 @dataclass

@@ -23,9 +23,10 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-__all__ = ["NAMES", "may_hold_gru", "mentions_gru", "references_torch_gru"]
+from gru2lstm.vocab import GRU_NAMES
 
-NAMES = frozenset({"GRU", "GRUCell"})
+__all__ = ["may_hold_gru", "mentions_gru", "references_torch_gru"]
+
 NEEDLE = b"GRU"
 
 
@@ -63,7 +64,7 @@ def references_torch_gru(tree: ast.AST) -> bool:
                 if alias.name == "*":
                     star_from_torch = True
                     continue
-                if alias.name in NAMES:
+                if alias.name in GRU_NAMES:
                     return True  # `from torch.nn import GRU [as X]`: the import itself is a reference
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     if not aliases and not star_from_torch:
@@ -72,11 +73,11 @@ def references_torch_gru(tree: ast.AST) -> bool:
         if not isinstance(node, ast.Call):
             continue
         func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in NAMES:
+        if isinstance(func, ast.Attribute) and func.attr in GRU_NAMES:
             root = _root_name(func.value)
             if root is not None and root in aliases:
                 return True
-        elif star_from_torch and isinstance(func, ast.Name) and func.id in NAMES:
+        elif star_from_torch and isinstance(func, ast.Name) and func.id in GRU_NAMES:
             return True
     return False
 

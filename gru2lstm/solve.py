@@ -18,6 +18,7 @@ import libcst as cst
 from gru2lstm.flow import Binding, ProgramFlow
 from gru2lstm.values import (
     Slot,
+    Value,
     VArith,
     VCallOf,
     VCat,
@@ -28,18 +29,10 @@ from gru2lstm.values import (
     VIndex,
     VSlot,
     VTuple,
-    Value,
     child,
     leaf_of,
 )
-
-RECURRENT = {
-    "torch.nn.GRU": "GRU",
-    "torch.nn.modules.rnn.GRU": "GRU",
-    "torch.nn.GRUCell": "GRUCell",
-    "torch.nn.modules.rnn.GRUCell": "GRUCell",
-}
-ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
+from gru2lstm.vocab import ALREADY_LSTM, MASK_WORDS, RECURRENT
 
 
 class Classes:
@@ -415,7 +408,6 @@ def _stores_in_tensors(solution: Solution) -> bool:
     return False
 
 
-MASK_WORDS = ("mask", "done", "reset", "terminal", "not_done", "nonterminal")
 
 
 def _state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
