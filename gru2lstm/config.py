@@ -60,12 +60,14 @@ def find_project_root(paths: Sequence[str], stdin_filename: Optional[str] = None
 
 def import_root(paths: Sequence[str]) -> Path:
     """The folder whose files may import the given ones: the nearest, from their common parent
-    upward, that holds a .git, .hg, pyproject.toml, setup.py or setup.cfg; else that parent."""
+    upward, that holds a .git, .hg, pyproject.toml, setup.py or setup.cfg; else the working
+    folder when it holds them (`python main.py` puts it on sys.path); else their common parent."""
     common = _common_folder(paths)
     for folder in (common, *common.parents):
         if any((folder / marker).exists() for marker in IMPORT_ROOT_MARKERS):
             return folder
-    return common
+    here = Path(os.path.realpath(os.getcwd()))
+    return here if here == common or here in common.parents else common
 
 
 def _common_folder(paths: Sequence[str], stdin_filename: Optional[str] = None) -> Path:

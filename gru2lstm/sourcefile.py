@@ -25,6 +25,7 @@ import os
 import stat
 import tempfile
 import tokenize
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Union
@@ -88,9 +89,12 @@ def read_source(path: Union[str, os.PathLike]) -> SourceFile:
 
 
 def check_parses(text: str, filename: str = "<gru2lstm output>") -> Optional[str]:
-    """None if `text` compiles as a module, else Python's message with its line."""
+    """None if `text` compiles as a module, else Python's message with its line. Warnings about
+    the user's own code (`is` with a literal, invalid escapes) are not the migration's: silenced."""
     try:
-        compile(text, filename, "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, filename, "exec", dont_inherit=True)
     except SyntaxError as error:
         return f"{error.msg} (line {error.lineno})"
     except ValueError as error:  # e.g. a null byte

@@ -245,3 +245,13 @@ def test_a_src_package_is_found_whether_src_is_a_package_or_the_root(tmp_path):
     write(tmp_path, {"src/__init__.py": "", "src/pkg/__init__.py": "", "src/pkg/model.py": MODEL,
                      "src/pkg/agent.py": AGENT.replace("from model import", "from pkg.model import")})
     assert groups_of(tmp_path, ["src/pkg/model.py"]) == [(["src/pkg/agent.py", "src/pkg/model.py"], [])]
+
+
+def test_without_a_project_marker_the_working_folder_is_the_project(tmp_path, capsys, monkeypatch):
+    # `python main.py` runs from here: main.py imports pkg.model, so pkg/model.py alone is refused.
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/model.py": MODEL,
+                     "main.py": "from pkg.model import Policy\n\nh = Policy().initial_state(2)\ny, h = Policy()(None, h)\n"})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "pkg/model.py"]) == 1
+    assert "and main.py imports it without being given" in capsys.readouterr().out
+    assert (tmp_path / "pkg" / "model.py").read_text() == MODEL
