@@ -391,7 +391,35 @@ class Planner:
             else:
                 self.pair_expression(value, step)
             return
+        if self.constant_into_part(binding, value):
+            return
         self.cannot_follow(binding, value)
+
+    def constant_into_part(self, binding: Binding, value: Value) -> bool:
+        """`hidden[:, done, :] = 0`: a reset of some rows, written into each half."""
+        target, statement = binding.target_node, binding.statement
+        if not (
+            isinstance(target, cst.Subscript) and isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+            and isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1
+            and _is_number(statement.body[0].value) and _is_pure(target.value)
+        ):
+            return False
+        base, slot = target.value, binding.target[1] if binding.target[0] == "child" else None
+        if slot is None or self.solution.is_container(slot):
+            return False  # a list or dict of states: a number is no pair
+        split = self.solution.is_split(slot)
+        partner = self.partner_of(slot) if split else None
+
+        def half(position):
+            def line(updated_statement, mapping):
+                old = mapping(base)
+                new = (cst.Name(partner) if position else old) if split else index(old, position)
+                return replace_inside(updated_statement, old, new)
+            return line
+
+        self.plan.statements[statement] = [half(0), half(1)]
+        self.step("reset", statement)
+        return True
 
     def is_split_return(self, target) -> bool:
         return (
@@ -1034,6 +1062,12 @@ def _reads_a_shape(node: cst.BaseExpression) -> bool:
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _is_number(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float))
 
 
 def _is_minus_one(node: cst.BaseExpression) -> bool:

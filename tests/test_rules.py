@@ -969,3 +969,27 @@ def test_code_that_already_switches_gru_and_lstm_is_left_alone_even_partially():
         migration = migrate_source(HEADER + textwrap.dedent(code), Options(allow_partial=partial))
         assert [f.code for f in migration.findings] == ["G2L102"]
         assert not migration.changed
+
+
+def test_some_rows_reset_in_place_are_reset_in_each_half():
+    before = """
+        core = nn.GRU(3, 8)
+        hidden = torch.zeros(1, 4, 8)
+        for t in range(5):
+            out, hidden = core(torch.randn(1, 4, 3), hidden)
+            done = torch.rand(4) < 0.3
+            hidden[:, done, :] = 0
+        """
+    after = """
+        core = nn.LSTM(3, 8)
+        hidden = (
+            torch.zeros(1, 4, 8),
+            torch.zeros(1, 4, 8),
+        )
+        for t in range(5):
+            out, hidden = core(torch.randn(1, 4, 3), hidden)
+            done = torch.rand(4) < 0.3
+            hidden[0][:, done, :] = 0
+            hidden[1][:, done, :] = 0
+        """
+    assert migrate(before, state="tuple") == textwrap.dedent(after)
