@@ -198,6 +198,8 @@ def _inspected_only(node: cst.CSTNode, parents: dict, made: set) -> bool:
     """`isinstance(x, Policy)`, `super(Policy, self)`, `Policy(...)`, `Policy.method(...)`, or
     the definition itself: uses the walk follows or that make nothing."""
     parent = parents.get(node)
+    if isinstance(parent, (cst.ImportAlias, cst.AsName)):
+        return True  # `from model import Policy` inside a function: a name, not a use
     if isinstance(parent, cst.Arg):
         call = parents.get(parent)
         return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in CLASS_INSPECTORS

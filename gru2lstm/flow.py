@@ -579,7 +579,10 @@ class Collector:
                     self.env.pop(node.value, None)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
             if self.function is not None:
-                self.local_imports.update(import_bindings(small))
+                # A name the program's import table has (project.py reads imports in functions
+                # too) is the program's class or function; the rest are libraries.
+                program = self.flow.module_imports[self.key]
+                self.local_imports.update({k: v for k, v in import_bindings(small).items() if k not in program})
         elif isinstance(small, (cst.Raise, cst.Assert)):
             for node in _children_expressions(small):
                 self.consume(self.expr(node, "other"), "raise", node)

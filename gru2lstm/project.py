@@ -136,7 +136,7 @@ class _Universe:
         if tree is None:
             return []
         found = []
-        for node in _module_level_imports(tree):
+        for node in _imports(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     target = self.lookup(alias.name, entry)
@@ -191,16 +191,20 @@ def _other_names(root: Path, name: str) -> list:
     return names
 
 
-def _module_level_imports(tree: ast.Module):
+def _imports(tree: ast.Module):
+    """Every import of the file, at module level first, then those inside functions and classes
+    (`def __init__(self): from model import Policy` ties the file to model.py just the same)."""
+    nested = []
     pending = list(tree.body)
     while pending:
         node = pending.pop(0)
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
-        elif isinstance(node, ast.If):
-            pending.extend(node.body + node.orelse)
-        elif isinstance(node, ast.Try):
-            pending.extend(node.body + [n for h in node.handlers for n in h.body] + node.orelse)
+        elif isinstance(node, (ast.If, ast.Try)):
+            pending.extend(node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            nested.extend(n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom)))
+    yield from nested
 
 
 @dataclass(frozen=True)

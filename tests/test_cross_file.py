@@ -255,3 +255,14 @@ def test_without_a_project_marker_the_working_folder_is_the_project(tmp_path, ca
     assert main(["rewrite", "pkg/model.py"]) == 1
     assert "and main.py imports it without being given" in capsys.readouterr().out
     assert (tmp_path / "pkg" / "model.py").read_text() == MODEL
+
+
+def test_an_import_inside_a_function_ties_the_files(tmp_path, capsys, monkeypatch):
+    agent = AGENT.replace("from model import Policy\n", "").replace(
+        "        self.policy = Policy()", "        from model import Policy\n\n        self.policy = Policy()")
+    write(tmp_path, {"model.py": MODEL, "agent.py": agent})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--check", "model.py"]) == 1
+    assert "and agent.py imports it without being given" in capsys.readouterr().out
+    assert main(["rewrite", "--quiet", "."]) == 0
+    assert "self.hidden = (self.hidden[0] * (1.0 - done), self.hidden[1] * (1.0 - done))" in (tmp_path / "agent.py").read_text()
