@@ -613,20 +613,33 @@ class Planner:
                 self.consumption(value, "unknown", arg.value, f"passed to `{self.code(call.node.func)}`{self.unfollowed(call)}", self.flow.origin(call))
 
     def new_state_dropped(self, call: VCallOf, hidden: Value) -> bool:
-        """`out, _ = self.gru(x, h)` with `h` carried in: the state this code carries is not the
-        GRU's (for one layer, its output's last step equals it); an LSTM's c would be lost. Said."""
+        """`out, _ = self.gru(x, h)` that returns `out` itself beside other values
+        (`return self.q(out), out[:, -1]`): the code carries the output between calls as its
+        state (for one layer, its last step equals h), which would lose the LSTM's c. Said."""
         if isinstance(leaf_of(resolved(hidden)), (VCreate, VNone)):
             return False  # a fresh state per call carries nothing
+        classes = self.solution.classes
         for unpacking in self.flow.unpackings:
-            if unpacking.value is not call:
+            if unpacking.value is not call or unpacking.function is None:
                 continue
-            if any(position == 1 and slot is None and isinstance(node, cst.Name) and node.value == "_" for position, node, slot in unpacking.elements):
-                self.find(
-                    "G2L100", call.node,
-                    f"`{self.code(call.node)}` takes a hidden state but its new one is thrown away: the code carries "
-                    "something else between calls (the output?), which would lose the LSTM's c; carry the state the call returns",
-                )
-                return True
+            elements = {position: (node, slot) for position, node, slot in unpacking.elements}
+            dropped = 1 in elements and elements[1][1] is None and isinstance(elements[1][0], cst.Name) and elements[1][0].value == "_"
+            output = elements.get(0, (None, None))[1]
+            if not dropped or output is None:
+                continue
+            for info, _, value in self.flow.returns:
+                if info is not unpacking.function or not isinstance(value, VTuple):
+                    continue
+                for item in value.items:
+                    leaf = leaf_of(resolved(item))  # through indexing and tensor methods, not a head
+                    if isinstance(leaf, VSlot) and leaf.slot in classes.parent and classes.find(leaf.slot) == classes.find(output):
+                        self.find(
+                            "G2L100", call.node,
+                            f"`{self.code(call.node)}` throws its new hidden state away and its output is returned as "
+                            "it is: the code seems to carry the output as the state, which would lose the LSTM's c; "
+                            "carry the state the call returns",
+                        )
+                        return True
         return False
 
     # ----------------------------------------------------------------- returns and unpacking
