@@ -27,6 +27,7 @@ from gru2lstm.verify.loading import load_module
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "mutations" / "tiny_agent"
 TINY_KWARGS = {"obs_size": 4, "action_space": 2, "hidden_size": 16, "rollout_length": 16}
+EPOCH_AGENT = ROOT / "tests" / "mutations" / "epoch_agent"  # train_step() trains on whatever the rollout holds
 DEFAULT_CHECKS = ["interface", "shapes", "replay", "equivalence"]
 
 
@@ -66,7 +67,7 @@ def test_the_tiny_migration_passes_every_default_check():
     assert any("live state: pair (h, c) at self.hidden" in d for d in shapes.details)
     assert any("stored state detached" in d for d in shapes.details)
     assert "both halves exact" in report.check("replay").reason
-    assert "identical actions (48)" in report.check("equivalence").reason
+    assert "identical actions (72)" in report.check("equivalence").reason
 
 
 def test_verify_files_takes_the_original_as_text_and_reports_a_failure_with_its_reason(tmp_path):
@@ -100,15 +101,43 @@ def test_verify_files_reads_the_configuration_from_pyproject_when_none_is_given(
     assert [c.name for c in report.checks] == ["interface", "replay"]
 
 
+# ---------------------------------------------------------------------------- the drive
+def epoch_agent_config(**values) -> VerifyConfig:
+    values.setdefault("original", str(EPOCH_AGENT / "input.py"))
+    return load_config(EPOCH_AGENT / "expected.py", values, EPOCH_AGENT / "verify.toml")
+
+
+def test_train_is_called_once_at_the_end_of_each_epoch_unless_the_config_says_every_step():
+    from gru2lstm.verify.harness import Env
+
+    by_epoch = Env((4,), steps=10, epochs=3, episode_length=7, seed=0)
+    assert [i for i in range(10) if by_epoch.epoch_start(i)] == [0, 4, 8]
+    assert [i for i in range(10) if by_epoch.trains_after(i)] == [3, 7, 9]
+    by_step = Env((4,), steps=10, epochs=3, episode_length=7, seed=0, train_every="step")
+    assert [i for i in range(10) if by_step.trains_after(i)] == list(range(10))
+
+
+def test_the_default_drive_accepts_a_correct_port_of_a_model_that_trains_on_whatever_its_rollout_holds():
+    # Trained after every step, this model's one-sample rollouts give NaN (advantages.std() of one element).
+    report = run(EPOCH_AGENT / "expected.py", epoch_agent_config())
+    assert report.exit_code == 0, report.summary()
+    interface = report.check("interface")
+    assert "3 of 3 train calls trained" in " ".join(interface.details)
+    assert "over 3 trainings" in report.check("equivalence").reason
+    assert "72 samples" in report.check("replay").details[0]  # every step of every epoch is trained on
+
+
 # ---------------------------------------------------------------------------- command line
 def test_cli_json_output_and_exit_code_zero(capsys):
     code = verify_main([
         str(TINY / "expected.py"), "--original", str(TINY / "input.py"), "--config", str(TINY / "verify.toml"),
-        "--format", "json", "--steps", "32",
+        "--format", "json", "--steps", "48",
     ])
     out = capsys.readouterr().out
     data = json.loads(out)
     assert code == 0
+    equivalence = next(c for c in data["checks"] if c["name"] == "equivalence")
+    assert "identical actions (48)" in equivalence["reason"]  # --steps is the number of acting steps in all
     assert data["passed"] is True and data["exit_code"] == 0
     assert [c["name"] for c in data["checks"]] == DEFAULT_CHECKS
     assert {c["status"] for c in data["checks"]} == {"PASS"}

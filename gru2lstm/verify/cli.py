@@ -6,6 +6,8 @@ import argparse
 import sys
 
 EPILOG = """\
+drive: for each epoch: reset; STEPS/EPOCHS times act + observe (an episode ends every 7 steps,
+not aligned with the epochs); then train once (every step with --train-every step).
 checks: interface, shapes, replay, equivalence (default), memory (--learn).
 The same keys can be set in [tool.gru2lstm.verify] of pyproject.toml (found upward from the file)
 or in a TOML file given with --config; command-line options win.
@@ -22,8 +24,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--class", dest="class_name", metavar="NAME", help="the model class (or factory) to build")
     parser.add_argument("--kwargs", metavar="JSON", help="constructor keyword arguments, a JSON object")
     parser.add_argument("--obs-shape", metavar="D1,D2,...", help="shape of one observation (default: from the kwargs)")
-    parser.add_argument("--steps", type=int, metavar="N", help="acting steps per epoch (default 16)")
-    parser.add_argument("--epochs", type=int, metavar="N", help="epochs, each ending with one train call (default 3)")
+    parser.add_argument("--steps", type=int, metavar="N",
+                        help="acting steps in all, each followed by observe; split into the epochs (default 72)")
+    parser.add_argument("--epochs", type=int, metavar="N",
+                        help="epochs, each starting with reset and ending with one train call (default 3)")
+    parser.add_argument("--train-every", choices=("epoch", "step"), default=None,
+                        help="epoch: train once at each epoch's end, as an experiment does (default); step: after every step")
     parser.add_argument("--seed", type=int, metavar="S", help="seed for models, observations and sampling (default 0)")
     parser.add_argument("--learn", action="store_true", default=None, help="also run the memory check (trains on a cue-recall task)")
     parser.add_argument("--learn-budget", type=float, metavar="SECONDS", help="training budget of the memory check (default 90)")
@@ -34,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _cli_values(args: argparse.Namespace) -> dict:
-    keys = ("original", "class_name", "kwargs", "obs_shape", "steps", "epochs", "seed", "learn", "learn_budget", "driver", "checks", "format")
+    keys = ("original", "class_name", "kwargs", "obs_shape", "steps", "epochs", "train_every", "seed", "learn", "learn_budget", "driver", "checks", "format")
     return {key: getattr(args, key, None) for key in keys if getattr(args, key, None) is not None}
 
 

@@ -32,8 +32,9 @@ class VerifyConfig:
     class_name: Optional[str] = None  # the class (or factory) to build; None: the one IQN-style class
     kwargs: dict = field(default_factory=dict)  # constructor keyword arguments
     obs_shape: Optional[tuple] = None  # one observation's shape; None: from kwargs (obs_shape/input_size/obs_dim)
-    steps: int = 48  # acting steps in all (each followed by observe() and train())
-    epochs: int = 3  # the steps are split into this many epochs, each starting with reset()
+    steps: int = 72  # acting steps in all, each followed by observe()
+    epochs: int = 3  # the steps are split into this many epochs: reset() first, train() last
+    train_every: str = "epoch"  # "epoch": train() once at each epoch's end (as the seeds' experiments); "step": after every step
     episode_length: int = 7  # an episode ends (done=True) every this many steps and at each epoch end
     seed: int = 0
     learn: bool = False  # also run the opt-in `memory` check
@@ -65,6 +66,7 @@ _KEYS = {
     "steps": "steps",
     "epochs": "epochs",
     "episode_length": "episode_length",
+    "train_every": "train_every",
     "seed": "seed",
     "learn": "learn",
     "learn_budget": "learn_budget",
@@ -79,6 +81,7 @@ _KEYS = {
 }
 ALL_CHECKS = ("interface", "shapes", "replay", "equivalence", "memory")
 FORMATS = ("text", "json")
+TRAIN_EVERY = ("epoch", "step")
 
 
 def parse_obs_shape(value: Any) -> tuple:
@@ -165,6 +168,10 @@ def _validate(key: str, value: Any, source: str) -> Any:
         if unknown or not names:
             raise ConfigError(f"{source}: unknown check(s) {', '.join(unknown) or '(none given)'} (known: {', '.join(ALL_CHECKS)})")
         return names
+    if key == "train_every":
+        if value not in TRAIN_EVERY:
+            raise ConfigError(f"{source}: train-every must be one of {', '.join(TRAIN_EVERY)}, got {value!r}")
+        return value
     if key == "format":
         if value not in FORMATS:
             raise ConfigError(f"{source}: format must be one of {', '.join(FORMATS)}, got {value!r}")

@@ -1,13 +1,15 @@
 """Build a model, drive it through the harness's loop, and keep a trace of what happened.
 
-The loop (the same for the original and the rewrite, under the same seeds):
+The loop (the same for the original and the rewrite, under the same seeds) is the experiment's
+of the seeds: epochs of acting steps, episodes ending inside them, one train call per epoch:
 
     for each epoch:   reset()
                       for each step:  action = act(obs); observe(reward, done)
+                                      (train() here too with train-every = "step")
                       loss = train()
 
 Observations come from a seeded stream; the reward depends on the action, so learning has
-something to learn; an episode ends every `episode_length` steps and at each epoch end.
+something to learn; an episode ends every `episode_length` steps and at the last step.
 """
 
 from __future__ import annotations
@@ -116,10 +118,11 @@ def infer_obs_shape(kwargs: dict, model: Any) -> Optional[tuple]:
 class Env:
     """The observation stream, rewards and episode ends, identical for every run with the same seed.
 
-    `steps` acting steps in all, split into `epochs` epochs (each starts with reset()); an
-    episode ends (done=True) every `episode_length` steps and at the last step. Epochs and
-    episodes are not aligned on purpose: reset() then also happens mid-episode, which is
-    where a reset that forgets c shows.
+    `steps` acting steps in all, split into `epochs` epochs (each starts with reset() and ends
+    with train(), or trains after every step when `train_every` is "step"); an episode ends
+    (done=True) every `episode_length` steps and at the last step. Epochs and episodes are not
+    aligned on purpose: reset() then also happens mid-episode, which is where a reset that
+    forgets c shows.
     """
 
     obs_shape: tuple
@@ -128,6 +131,7 @@ class Env:
     episode_length: int
     seed: int
     batch: Optional[int] = None
+    train_every: str = "epoch"
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(self.seed + 1)
@@ -141,6 +145,11 @@ class Env:
 
     def epoch_start(self, index: int) -> bool:
         return index % self.epoch_length == 0
+
+    def trains_after(self, index: int) -> bool:
+        """Whether train() follows the step `index`: at each epoch's end (or every step)."""
+        epoch_end = (index + 1) % self.epoch_length == 0 or index == self.steps - 1
+        return self.train_every == "step" or epoch_end
 
     def reward(self, action: Any, index: int) -> Any:
         obs = self.observations[index]
@@ -357,7 +366,7 @@ def _drive_steps(model, iface: Interface, env: Env, trace: Trace, recorder: Reco
         if np.any(done):
             pending_reset = "episode"
         recorder.step = -1
-        if iface.train is not None:
+        if iface.train is not None and env.trains_after(index):
             start = len(recorder.calls)
             loss = call("train", iface.train)
             calls = recorder.calls[start:]

@@ -40,6 +40,15 @@ from gru2lstm.verify.results import DEFAULT_CHECKS, CheckResult, VerifyReport
 from gru2lstm.verify.twin import TwinError, make_twin
 
 
+TRAIN_MORE = "raise --steps (or epochs), lower its rollout length in --kwargs, or set train-every = \"step\""
+
+
+def _drive_text(config: VerifyConfig) -> str:
+    per_epoch = -(-config.steps // config.epochs)
+    train = "after every step" if config.train_every == "step" else "at each epoch's end"
+    return f"{config.epochs} epochs of {per_epoch} acting steps ({config.steps} in all), train() {train}"
+
+
 def _requested(config: VerifyConfig) -> tuple:
     if config.checks:
         return tuple(config.checks)
@@ -150,7 +159,7 @@ def _run(path, config, report, original_text, original_label, original_overrides
 
     o_iface = interface(o_model)
     batch = o_iface.batch if isinstance(o_iface, Interface) else None
-    env = Env(obs_shape, config.steps, config.epochs, config.episode_length, seed, batch=batch)
+    env = Env(obs_shape, config.steps, config.epochs, config.episode_length, seed, batch=batch, train_every=config.train_every)
     action_space = config.action_space
 
     results: dict = {}
@@ -161,10 +170,7 @@ def _run(path, config, report, original_text, original_label, original_overrides
         if not o_trace.ok:
             raise ConfigError(f"the original cannot be driven with this configuration: {o_trace.error}")
         if not any(o_trace.trained):
-            raise ConfigError(
-                f"the original never trained in {config.epochs} epochs of {config.steps} steps: "
-                "raise --steps (or epochs), or lower its rollout length in --kwargs"
-            )
+            raise ConfigError(f"the original never trained: {_drive_text(config)}; {TRAIN_MORE}")
         seed_everything(seed)
         try:
             r_iface = interface(r_model)
@@ -252,18 +258,17 @@ def check_equivalence(original_cls, rewritten_cls, kwargs, seed, interface, env,
     r_trace = drive(r_model, interface(r_model), env, "rewrite", files, record_params=True, param_names=param_names, action_space=action_space)
     if not o_trace.ok:
         return CheckResult("equivalence", False, f"the original with a twin core fails: {o_trace.error}")
+    trainings = len(o_trace.losses) if o_trace.loop else sum(o_trace.trained)
+    if trainings < 2:
+        raise ConfigError(f"equivalence needs two trainings of the original, it trained {trainings} time(s): {TRAIN_MORE}")
     if not r_trace.ok:
         return CheckResult("equivalence", False, f"the rewrite with a twin core fails: {r_trace.error}")
-    trainings = len(o_trace.losses) if o_trace.loop else sum(o_trace.trained)
     problem, details = C.compare_traces(o_trace, r_trace)
     if renamed:
         details.insert(0, "recurrent module paired: " + ", ".join(renamed))
     details.insert(0, f"{len(o_names)} non-recurrent tensors copied from the original")
     if problem:
         return CheckResult("equivalence", False, problem, details)
-    if trainings < 2:
-        return CheckResult("equivalence", False,
-                           f"only {trainings} training step(s) ran; need at least 2 (raise epochs/--steps or lower the rollout length)", details)
     return CheckResult(
         "equivalence", True,
         f"identical actions ({len(o_trace.actions)}), losses and updates of all {len(param_names)} non-recurrent parameters over {trainings} trainings",
