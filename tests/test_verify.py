@@ -127,6 +127,51 @@ def test_the_default_drive_accepts_a_correct_port_of_a_model_that_trains_on_what
     assert "72 samples" in report.check("replay").details[0]  # every step of every epoch is trained on
 
 
+# ---------------------------------------------------------------------------- judged against the original
+def test_an_original_that_cannot_be_driven_is_a_usage_error_that_says_what_failed_and_how_to_drive_it(capsys):
+    # Trained after every step, the original's loss is NaN and its weights become NaN: sampling raises.
+    code = verify_main([str(EPOCH_AGENT / "expected.py"), "--original", str(EPOCH_AGENT / "input.py"),
+                        "--config", str(EPOCH_AGENT / "verify.toml"), "--train-every", "step"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "the original with twin recurrent cores cannot be driven: take_action() raised ValueError" in captured.err
+    assert f"{EPOCH_AGENT / 'input.py'}:" in captured.err  # where the original failed
+    assert 'train-every = "epoch"' in captured.err and "--driver my_driver:adapt" in captured.err
+    assert "def adapt(model):" in captured.err
+    assert "warning: the original's loss is not finite at 72 of 72 train calls" in captured.err
+
+
+def test_a_nan_the_original_shows_too_is_not_the_rewrites_failure():
+    report = run(EPOCH_AGENT / "expected.py", epoch_agent_config(train_every="step", checks=("interface", "shapes", "replay")))
+    assert report.exit_code == 0, report.summary()
+    assert "72 non-finite losses, as the original's at the same train calls" in report.check("interface").details
+    assert any("loss is not finite" in w for w in report.warnings)
+
+
+def test_a_nan_only_the_rewrite_shows_fails_interface_with_the_originals_loss_beside_it(tmp_path):
+    expected = (EPOCH_AGENT / "expected.py").read_text(encoding="utf-8")
+    broken = expected.replace("(advantages.std() + 1e-8)", "(advantages[:1].std() + 1e-8)")
+    assert broken != expected
+    path = write(tmp_path / "expected.py", broken)
+    report = run(path, epoch_agent_config(checks=("interface",)))
+    assert report.exit_code == 1
+    reason = report.check("interface").reason
+    assert reason.startswith("train #0 returned a non-finite loss nan (the original's: ")
+    assert "nan)" not in reason
+
+
+def test_reasons_are_printed_as_plain_text_not_as_rich_markup():
+    from gru2lstm.verify.results import CheckResult, VerifyReport
+
+    report = VerifyReport(rewritten="a.py", original="b.py", checks=[
+        CheckResult("interface", False, "train #0 returned [nan, nan] and [bold]x[/bold]", ["losses: [1.0, nan]"]),
+    ])
+    out = io.StringIO()
+    report.render_text(out=out, err=io.StringIO())
+    text = out.getvalue()
+    assert "[nan, nan]" in text and "[bold]x[/bold]" in text and "[1.0, nan]" in text
+
+
 # ---------------------------------------------------------------------------- command line
 def test_cli_json_output_and_exit_code_zero(capsys):
     code = verify_main([

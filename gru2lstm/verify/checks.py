@@ -146,20 +146,34 @@ def check_interface(original_cls: Any, rewritten_cls: Any, original: Trace, rewr
     # actions
     if len(rewrite.actions) != len(original.actions):
         problems.append(f"{len(rewrite.actions)} actions taken, the original took {len(original.actions)}")
-    bad_actions = []
+    bad_actions, shared_actions = [], 0
     for i, action in enumerate(rewrite.actions):
-        reason = _invalid_action(action, original.actions[i] if i < len(original.actions) else None, rewrite.action_space)
-        if reason:
+        original_action = original.actions[i] if i < len(original.actions) else None
+        reason = _invalid_action(action, original_action, rewrite.action_space)
+        if reason and original_action is not None and _invalid_action(original_action, None, original.action_space):
+            shared_actions += 1  # the original's action is invalid too: not the rewrite's failure
+        elif reason:
             bad_actions.append(f"act #{i}: {reason}")
     if bad_actions:
         problems.append(f"{len(bad_actions)} invalid actions (first: {bad_actions[0]})")
-    details.append(f"{len(rewrite.actions)} actions valid" + (f" in [0, {rewrite.action_space})" if rewrite.action_space else ""))
+    details.append(f"{len(rewrite.actions) - shared_actions} actions valid" + (f" in [0, {rewrite.action_space})" if rewrite.action_space else "")
+                   + (f"; {shared_actions} invalid as the original's" if shared_actions else ""))
 
-    # losses
-    bad_losses = [(i, loss) for i, loss in enumerate(rewrite.losses) if not loss_is_finite(loss)]
+    # losses: a non-finite loss is the rewrite's failure only where the original's is finite
+    bad_losses, shared_losses = [], 0
+    for i, loss in enumerate(rewrite.losses):
+        if loss_is_finite(loss):
+            continue
+        if i < len(original.losses) and not loss_is_finite(original.losses[i]):
+            shared_losses += 1
+        else:
+            bad_losses.append((i, loss))
     if bad_losses:
         i, loss = bad_losses[0]
-        problems.append(f"train #{i} returned a non-finite loss {loss!r}")
+        theirs = f" (the original's: {original.losses[i]!r})" if i < len(original.losses) else ""
+        problems.append(f"train #{i} returned a non-finite loss {loss!r}{theirs}")
+    if shared_losses:
+        details.append(f"{shared_losses} non-finite losses, as the original's at the same train calls")
     trained = sum(rewrite.trained)
     if rewrite.loop and trained:
         trained = max(1, len(rewrite.losses))  # a loop driver returns one loss per training
@@ -180,10 +194,11 @@ def check_interface(original_cls: Any, rewritten_cls: Any, original: Trace, rewr
     if problems:
         return CheckResult("interface", False, problems[0] if len(problems) == 1 else "; ".join(problems[:3]), details + problems[3:])
     signatures = len(set(before) & set(after))
+    losses = "losses as the original's" if shared_losses else "finite loss"
     return CheckResult(
         "interface", True,
-        f"{signatures} public methods with the original's signatures; {len(rewrite.actions)} valid actions; "
-        f"{trained} trainings with finite loss; resets clear (h, c)",
+        f"{signatures} public methods with the original's signatures; {len(rewrite.actions) - shared_actions} valid actions; "
+        f"{trained} trainings with {losses}; resets clear (h, c)",
         details,
     )
 

@@ -18,6 +18,7 @@ from gru2lstm.verify.harness import (
     drive,
     find_class,
     infer_obs_shape,
+    loss_is_finite,
     seed_everything,
 )
 from gru2lstm.verify.interface import (
@@ -40,6 +41,10 @@ from gru2lstm.verify.results import DEFAULT_CHECKS, CheckResult, VerifyReport
 from gru2lstm.verify.twin import TwinError, make_twin
 
 
+class OriginalFailed(Exception):
+    """The original itself cannot be driven the way a check needs: the configuration is wrong (exit 2)."""
+
+
 TRAIN_MORE = "raise --steps (or epochs), lower its rollout length in --kwargs, or set train-every = \"step\""
 
 
@@ -47,6 +52,21 @@ def _drive_text(config: VerifyConfig) -> str:
     per_epoch = -(-config.steps // config.epochs)
     train = "after every step" if config.train_every == "step" else "at each epoch's end"
     return f"{config.epochs} epochs of {per_epoch} acting steps ({config.steps} in all), train() {train}"
+
+
+def _drive_advice(config: VerifyConfig) -> str:
+    """How to drive the model as its experiment does: the config keys, or an adapter driver."""
+    other = "epoch" if config.train_every == "step" else "step"
+    return (
+        f"  the drive: {_drive_text(config)}\n"
+        "  drive it as its experiment does: in verify.toml (or [tool.gru2lstm.verify]) set steps, epochs or\n"
+        f"  train-every, e.g.  train-every = \"{other}\"   or   steps = {config.steps * 2}\n"
+        "  or write an adapter and pass --driver my_driver:adapt (docs/verify.md, Interfaces and drivers):\n"
+        "      from gru2lstm.verify import Interface\n"
+        "      def adapt(model):\n"
+        "          return Interface(act=model.take_action, observe=model.add_memory_ppo,\n"
+        "                           train=model.train_step, reset=model.start_epoch_action)"
+    )
 
 
 def _requested(config: VerifyConfig) -> tuple:
@@ -74,6 +94,10 @@ def run(
         _run(path, config, report, original_text, original_label, original_overrides)
     except (ConfigError, DriverError) as error:
         report.usage_error = str(error)
+        report.checks = []
+    except OriginalFailed as error:
+        # never a failed check against the port: the rewrite is only judged relative to an original that runs
+        report.usage_error = f"{error}\n  the rewrite is not judged against an original that fails under the drive\n{_drive_advice(config)}"
         report.checks = []
     finally:
         torch.set_num_threads(threads)
@@ -168,9 +192,15 @@ def _run(path, config, report, original_text, original_label, original_overrides
         seed_everything(seed)
         o_trace = drive(o_model, o_iface, env, "original", files, probe=True, freeze=True, action_space=action_space)
         if not o_trace.ok:
-            raise ConfigError(f"the original cannot be driven with this configuration: {o_trace.error}")
+            raise OriginalFailed(f"the original cannot be driven: {o_trace.error}")
         if not any(o_trace.trained):
             raise ConfigError(f"the original never trained: {_drive_text(config)}; {TRAIN_MORE}")
+        nan_trainings = [k for k, loss in enumerate(o_trace.losses) if not loss_is_finite(loss)]
+        if nan_trainings:
+            report.warnings.append(
+                f"the original's loss is not finite at {len(nan_trainings)} of {len(o_trace.losses)} train calls "
+                f"(first: train #{nan_trainings[0]}); the drive may not be its experiment's ({_drive_text(config)})"
+            )
         seed_everything(seed)
         try:
             r_iface = interface(r_model)
@@ -257,12 +287,16 @@ def check_equivalence(original_cls, rewritten_cls, kwargs, seed, interface, env,
     seed_everything(seed)
     r_trace = drive(r_model, interface(r_model), env, "rewrite", files, record_params=True, param_names=param_names, action_space=action_space)
     if not o_trace.ok:
-        return CheckResult("equivalence", False, f"the original with a twin core fails: {o_trace.error}")
+        raise OriginalFailed(f"equivalence: the original with twin recurrent cores cannot be driven: {o_trace.error}")
     trainings = len(o_trace.losses) if o_trace.loop else sum(o_trace.trained)
     if trainings < 2:
         raise ConfigError(f"equivalence needs two trainings of the original, it trained {trainings} time(s): {TRAIN_MORE}")
+    for k, params in enumerate(o_trace.params):
+        broken = next((name for name, value in params.items() if not bool(torch.isfinite(value).all())), None)
+        if broken is not None:
+            raise OriginalFailed(f"equivalence: after train #{k} the original's {broken} is not finite, so updates cannot be compared")
     if not r_trace.ok:
-        return CheckResult("equivalence", False, f"the rewrite with a twin core fails: {r_trace.error}")
+        return CheckResult("equivalence", False, f"the rewrite with twin recurrent cores fails (the original does not): {r_trace.error}")
     problem, details = C.compare_traces(o_trace, r_trace)
     if renamed:
         details.insert(0, "recurrent module paired: " + ", ".join(renamed))
