@@ -125,6 +125,9 @@ def test_the_default_drive_accepts_a_correct_port_of_a_model_that_trains_on_what
     assert "3 of 3 train calls trained" in " ".join(interface.details)
     assert "over 3 trainings" in report.check("equivalence").reason
     assert "72 samples" in report.check("replay").details[0]  # every step of every epoch is trained on
+    # get_action(obs, hidden_state=None) is called without and with a state, and returns (h, c)
+    assert "get_action(obs) returns at [1] (h, c) with the module's shape, as the original returns h" in interface.details
+    assert "get_action(obs, state) returns at [1] (h, c) with the module's shape, as the original returns h" in interface.details
 
 
 # ---------------------------------------------------------------------------- judged against the original

@@ -2,9 +2,10 @@
 
 What each one proves is documented in docs/verify.md; in short:
 
-- interface:   same public methods (names, parameters, defaults); every action valid; every loss
-               finite and training actually ran; the recurrent module gets a zero (h, c) exactly
-               where the original's GRU got a zero h (after epoch resets and episode ends).
+- interface:   same public methods (names, parameters, defaults); every action valid and every
+               loss finite where the original's are; training actually ran; public methods that
+               carry the state return (h, c) where the original returns h; the recurrent module
+               gets a zero (h, c) exactly where the original's GRU got a zero h.
 - shapes:      (h, c) everywhere: at every call of the LSTM, in the live state, in stored entries
                (pairs, packed rows or separate h/c stores, detached), in training minibatches.
 - replay:      each training sample's (h, c) equals the (h, c) it was acted with.
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from gru2lstm.verify.harness import Trace, loss_is_finite
+from gru2lstm.verify.paths import element, state_position
 from gru2lstm.verify.recorder import GRU_TYPES, LSTM_TYPES, Call, recurrent_modules
 from gru2lstm.verify.results import CheckResult
 
@@ -184,6 +186,11 @@ def check_interface(original_cls: Any, rewritten_cls: Any, original: Trace, rewr
         details.append(f"{trained} of {len(rewrite.trained)} train calls trained; losses: "
                        + ", ".join(f"{l:.4g}" if isinstance(l, float) else repr(l) for l in shown[:8]) + (" ..." if len(shown) > 8 else ""))
 
+    # public methods that take or return the state, called without and with one
+    path_problems, path_details = _path_problems(original, rewrite)
+    problems.extend(path_problems)
+    details.extend(path_details)
+
     # resets: a zero (h, c) exactly where the original got a zero h, call by call, row by row
     reset_problems, resets_seen = _reset_problems(original, rewrite, problems)
     if reset_problems:
@@ -236,6 +243,53 @@ def _reset_problems(original: Trace, rewrite: Trace, problems: list) -> tuple:
                     half = "h and c" if h_zero and c_zero else ("h" if h_zero else "c")
                     found.append(f"{where}: the rewrite's {half} is zero where the original's state is not (state lost)")
     return found, seen
+
+
+def _path_problems(original: Trace, rewrite: Trace) -> tuple:
+    """(problems, details) for the public methods that carry the state (see paths.py), judged
+    against the same calls of the original: where the original's call raises, it is not judged."""
+    problems, details = [], []
+    mine = {(p.method, p.with_state): p for p in rewrite.paths}
+    for theirs in original.paths:
+        call = mine.get((theirs.method, theirs.with_state))
+        if theirs.error is not None:
+            details.append(f"{theirs.label} not judged: the original's raises {theirs.error}")
+            continue
+        if call is None:
+            first = mine.get((theirs.method, False))
+            why = f"raised {first.error}" if first is not None and first.error else "returned no state"
+            problems.append(f"{theirs.label}: not called on the rewrite, whose {theirs.method}(obs) {why}")
+            continue
+        if call.error is not None:
+            problems.append(f"{call.label} raised {call.error} (the original's does not)")
+            continue
+        if not theirs.calls or theirs.calls[-1].out is None:
+            continue  # the original's call runs no recurrent module: no state to judge
+        state = theirs.calls[-1].out
+        position = state_position(theirs.returned, state)
+        if position is None:
+            details.append(f"{theirs.label} ran the recurrent module and returns no state")
+            continue
+        problem = _pair_problem(element(call.returned, position), state)
+        where = f"{call.label} returns" + (f" at [{position[0]}]" if position else "")
+        if problem:
+            problems.append(f"{where} {problem}")
+        else:
+            details.append(f"{where} (h, c) with the module's shape, as the original returns h")
+    return problems, details
+
+
+def _pair_problem(value: Any, h: torch.Tensor) -> Optional[str]:
+    """Why `value` is not the LSTM form of the GRU state `h`: a pair of h's shape, or packed (…, 2·H)."""
+    expected = tuple(h.shape)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, torch.Tensor) for v in value):
+        shapes = tuple(tuple(v.shape) for v in value)
+        return None if shapes == (expected, expected) else f"a pair of {shapes[0]} and {shapes[1]}; expected {expected} each"
+    if isinstance(value, torch.Tensor):
+        if tuple(value.shape) == expected[:-1] + (2 * expected[-1],):
+            return None  # packed: (h, c) along the last dimension
+        return f"a single tensor {_shape(value)}, not a pair (h, c) of {expected} each"
+    return f"{type(value).__name__}, not a pair (h, c) of {expected} each"
 
 
 def _invalid_action(action: Any, original: Any, action_space: Optional[int]) -> Optional[str]:

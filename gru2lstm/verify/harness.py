@@ -28,6 +28,7 @@ from torch import nn
 
 from gru2lstm.verify.config import ConfigError
 from gru2lstm.verify.interface import Interface, LoopDriver, is_iqn_style
+from gru2lstm.verify.paths import call_state_methods, state_methods
 from gru2lstm.verify.recorder import Recorder, module_roots, named_parameters
 from gru2lstm.verify.search import locate
 
@@ -213,6 +214,7 @@ class Trace:
     probe: Optional[Probe] = None
     action_space: Optional[int] = None
     recurrent: list = field(default_factory=list)  # [(name, type name)]
+    paths: list = field(default_factory=list)  # [PathCall] of the public methods that carry the state
     loop: bool = False  # driven by a LoopDriver: acting and training told apart by autograd
     current: Optional[str] = None  # the primitive being called (for error messages)
 
@@ -329,6 +331,13 @@ def drive(
             if probe:
                 method, trace.current = "probe", None
                 trace.probe = _probe(model, iface, env, recorder, env.steps)
+        if probe:
+            recorder.remove()  # the paths' own recorder sees their calls
+            live = next((m.value for m in trace.probe.live if m.kind in ("pair", "packed", "h")), None)
+            trace.paths = call_state_methods(
+                model, state_methods(type(model)), env.observation(env.steps + 4), live,
+                lambda error: f"{type(error).__name__}: {error}{_user_frame(error, files)}",
+            )
     except Exception as error:  # noqa: BLE001 - report the user's exception, never raise it
         method = trace.current or method
         where = "driver" if isinstance(iface, LoopDriver) else _method_name(iface, method)

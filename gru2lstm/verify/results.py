@@ -13,7 +13,7 @@ EXIT_USAGE = 2
 
 # The named checks, in the order they run and are shown.
 CHECKS: dict[str, str] = {
-    "interface": "same public methods and signatures; valid actions; finite loss; resets clear (h, c)",
+    "interface": "same public methods and signatures; valid actions; finite loss; state-carrying methods return (h, c); resets clear (h, c)",
     "shapes": "the state is (h, c) (or packed) everywhere it lives, each (layers*dirs, batch, hidden)",
     "replay": "training replays each sample from the (h, c) it was acted with",
     "equivalence": "with twin recurrent cores, actions, losses and updates equal the original's",
