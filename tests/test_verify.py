@@ -130,6 +130,27 @@ def test_the_default_drive_accepts_a_correct_port_of_a_model_that_trains_on_what
     assert "get_action(obs, state) returns at [1] (h, c) with the module's shape, as the original returns h" in interface.details
 
 
+def test_a_bare_forward_x_h_module_is_driven_without_a_driver():
+    core = ROOT / "tests" / "mutations" / "forward_core"
+    config = load_config(core / "expected.py", {"original": str(core / "input.py")}, core / "verify.toml")
+    report = run(core / "expected.py", config)
+    assert report.exit_code == 0, report.summary()
+    assert report.interface == "forward(x, h)"
+    assert "all 72 training samples replay the (h, c) they were acted with" in report.check("replay").reason
+    assert "acting: (h, c) each (1, 1, 16) at all 72 calls" in report.check("shapes").details
+
+
+def test_a_grucell_agent_with_init_hidden_is_driven_from_its_initializer():
+    agent = ROOT / "tests" / "mutations" / "cell_agent"
+    config = load_config(agent / "expected.py", {"original": str(agent / "input.py")}, agent / "verify.toml")
+    report = run(agent / "expected.py", config)
+    assert report.exit_code == 0, report.summary()
+    assert "init_hidden() returns (h, c) with the module's shape, as the original returns h" in report.check("interface").details
+    assert "acting: (h, c) each (1, 16) at all 72 calls" in report.check("shapes").details
+    # forward(inputs, hidden_state) has no default: only the initializer can start the state
+    assert "all 72 training samples replay" in report.check("replay").reason
+
+
 # ---------------------------------------------------------------------------- judged against the original
 def test_an_original_that_cannot_be_driven_is_a_usage_error_that_says_what_failed_and_how_to_drive_it(capsys):
     # Trained after every step, the original's loss is NaN and its weights become NaN: sampling raises.

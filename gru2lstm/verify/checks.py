@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from gru2lstm.verify.harness import Trace, loss_is_finite
-from gru2lstm.verify.paths import element, state_position
+from gru2lstm.verify.paths import element
 from gru2lstm.verify.recorder import GRU_TYPES, LSTM_TYPES, Call, recurrent_modules
 from gru2lstm.verify.results import CheckResult
 
@@ -246,8 +246,8 @@ def _reset_problems(original: Trace, rewrite: Trace, problems: list) -> tuple:
 
 
 def _path_problems(original: Trace, rewrite: Trace) -> tuple:
-    """(problems, details) for the public methods that carry the state (see paths.py), judged
-    against the same calls of the original: where the original's call raises, it is not judged."""
+    """(problems, details) for the public methods that take or return the state (see paths.py),
+    judged against the same calls of the original: where the original's call raises, it is not judged."""
     problems, details = [], []
     mine = {(p.method, p.with_state): p for p in rewrite.paths}
     for theirs in original.paths:
@@ -258,20 +258,15 @@ def _path_problems(original: Trace, rewrite: Trace) -> tuple:
         if call is None:
             first = mine.get((theirs.method, False))
             why = f"raised {first.error}" if first is not None and first.error else "returned no state"
-            problems.append(f"{theirs.label}: not called on the rewrite, whose {theirs.method}(obs) {why}")
+            problems.append(f"{theirs.label}: not called on the rewrite, whose {first.label if first else theirs.method} {why}")
             continue
         if call.error is not None:
             problems.append(f"{call.label} raised {call.error} (the original's does not)")
             continue
-        if not theirs.calls or theirs.calls[-1].out is None:
-            continue  # the original's call runs no recurrent module: no state to judge
-        state = theirs.calls[-1].out
-        position = state_position(theirs.returned, state)
-        if position is None:
-            details.append(f"{theirs.label} ran the recurrent module and returns no state")
-            continue
-        problem = _pair_problem(element(call.returned, position), state)
-        where = f"{call.label} returns" + (f" at [{position[0]}]" if position else "")
+        if theirs.position is None:
+            continue  # the original's call returns no state: nothing to judge
+        problem = _pair_problem(element(call, theirs.position), element(theirs, theirs.position))
+        where = f"{call.label} returns" + (f" at [{theirs.position[0]}]" if theirs.position else "")
         if problem:
             problems.append(f"{where} {problem}")
         else:
@@ -279,8 +274,10 @@ def _path_problems(original: Trace, rewrite: Trace) -> tuple:
     return problems, details
 
 
-def _pair_problem(value: Any, h: torch.Tensor) -> Optional[str]:
+def _pair_problem(value: Any, h: Any) -> Optional[str]:
     """Why `value` is not the LSTM form of the GRU state `h`: a pair of h's shape, or packed (…, 2·H)."""
+    if not isinstance(h, torch.Tensor):
+        return None  # the original returns a pair itself (an LSTM already): nothing migrated here
     expected = tuple(h.shape)
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, torch.Tensor) for v in value):
         shapes = tuple(tuple(v.shape) for v in value)

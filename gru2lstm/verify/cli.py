@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, metavar="S", help="seed for models, observations and sampling (default 0)")
     parser.add_argument("--learn", action="store_true", default=None, help="also run the memory check (trains on a cue-recall task)")
     parser.add_argument("--learn-budget", type=float, metavar="SECONDS", help="training budget of the memory check (default 90)")
-    parser.add_argument("--driver", metavar="module:function", help="a function(model) -> gru2lstm.verify.Interface for non-IQN models")
+    parser.add_argument("--driver", metavar="module:function",
+                        help="a function(model) -> gru2lstm.verify.Interface for models with neither the IQN methods nor forward(x, h)")
     parser.add_argument("--checks", metavar="NAME,...", help="run only these checks")
     parser.add_argument("--config", metavar="FILE", help="a TOML file with the same keys")
     parser.add_argument("--format", choices=("text", "json"), default=None, help="text: a table (default); json: one object on stdout")
