@@ -151,6 +151,17 @@ def test_a_grucell_agent_with_init_hidden_is_driven_from_its_initializer():
     assert "all 72 training samples replay" in report.check("replay").reason
 
 
+def test_an_actor_critic_with_act_obs_hxs_masks_is_driven_without_a_driver_and_finds_its_packed_state():
+    policy = ROOT / "tests" / "mutations" / "ac_policy"
+    config = load_config(policy / "expected.py", {"original": str(policy / "input.py")}, policy / "verify.toml")
+    report = run(policy / "expected.py", config)
+    assert report.exit_code == 0, report.summary()
+    assert report.interface == "act(obs, h, masks)"
+    # the rewrite takes its state packed, (1, 2 * 16): the LSTM still gets (h, c) of (1, 1, 16) each
+    assert "acting: (h, c) each (1, 1, 16) at all 72 calls" in report.check("shapes").details
+    assert "all 72 training samples replay the (h, c) they were acted with" in report.check("replay").reason
+
+
 # ---------------------------------------------------------------------------- judged against the original
 def test_an_original_that_cannot_be_driven_is_a_usage_error_that_says_what_failed_and_how_to_drive_it(capsys):
     # Trained after every step, the original's loss is NaN and its weights become NaN: sampling raises.

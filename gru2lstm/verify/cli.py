@@ -8,7 +8,11 @@ import sys
 EPILOG = """\
 drive: for each epoch: reset; STEPS/EPOCHS times act + observe (an episode ends every 7 steps,
 not aligned with the epochs); then train once (every step with --train-every step).
-checks: interface, shapes, replay, equivalence (default), memory (--learn).
+models: the IQN methods (take_action, add_memory_ppo, train_step, start_epoch_action), a module
+whose forward(x, h) returns (y, h') (also a GRUCell agent with init_hidden()), an actor-critic
+whose act(obs, h, masks) returns the next state (with evaluate_actions), or --driver.
+checks: interface, shapes, replay, equivalence (default), memory (--learn); each judges the
+rewrite against the original under the same drive (an original that fails there: exit 2).
 The same keys can be set in [tool.gru2lstm.verify] of pyproject.toml (found upward from the file)
 or in a TOML file given with --config; command-line options win.
 exit codes: 0 all checks passed; 1 a check failed; 2 usage or configuration error.
@@ -34,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learn", action="store_true", default=None, help="also run the memory check (trains on a cue-recall task)")
     parser.add_argument("--learn-budget", type=float, metavar="SECONDS", help="training budget of the memory check (default 90)")
     parser.add_argument("--driver", metavar="module:function",
-                        help="a function(model) -> gru2lstm.verify.Interface for models with neither the IQN methods nor forward(x, h)")
+                        help="a function(model) -> gru2lstm.verify.Interface for models the harness cannot drive itself")
     parser.add_argument("--checks", metavar="NAME,...", help="run only these checks")
     parser.add_argument("--config", metavar="FILE", help="a TOML file with the same keys")
     parser.add_argument("--format", choices=("text", "json"), default=None, help="text: a table (default); json: one object on stdout")

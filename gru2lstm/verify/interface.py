@@ -71,6 +71,17 @@ def is_forward_style(cls: Any) -> bool:
     return len(parameters) >= 2 and is_state_parameter(parameters[1].name)
 
 
+def is_act_style(cls: Any) -> bool:
+    """An actor-critic whose `act(obs, hidden, masks)` returns the next state: shape (c)."""
+    import inspect
+
+    act = inspect.getattr_static(cls, "act", None)
+    if not inspect.isfunction(act):
+        return False
+    parameters = list(inspect.signature(act).parameters.values())[1:]  # without self
+    return len(parameters) >= 3 and is_state_parameter(parameters[1].name) and "mask" in parameters[2].name
+
+
 def iqn_interface(model: Any) -> Interface:
     return Interface(
         act=model.take_action,
@@ -124,14 +135,27 @@ def is_loop_driver(function: Callable[..., Any]) -> bool:
     return len(required) > 1
 
 
+def builtin_shape(cls: Any) -> Optional[str]:
+    """How the harness drives a model without a driver: None for the IQN methods (or nothing it
+    knows), "forward(x, h)" for shapes (a) and (b), "act(obs, h, masks)" for shape (c)."""
+    if is_iqn_style(cls):
+        return None
+    if is_forward_style(cls):
+        return "forward(x, h)"
+    if is_act_style(cls):
+        return "act(obs, h, masks)"
+    return None
+
+
 def make_interface(model: Any, driver: Optional[Callable[[Any], Any]]) -> Any:
     """An Interface for `model` (IQN-style, a forward(x, h) module, or from an adapter driver), or a LoopDriver."""
     if driver is None:
-        if is_iqn_style(type(model)) or not is_forward_style(type(model)):
+        shape = builtin_shape(type(model))
+        if shape is None:
             return iqn_interface(model)
-        from gru2lstm.verify.cores import forward_interface  # imports torch
+        from gru2lstm.verify import cores  # imports torch
 
-        return forward_interface(model)
+        return cores.forward_interface(model) if shape == "forward(x, h)" else cores.act_interface(model)
     if is_loop_driver(driver):
         return LoopDriver(driver)
     made = driver(model)

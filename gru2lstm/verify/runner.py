@@ -25,7 +25,7 @@ from gru2lstm.verify.interface import (
     DriverError,
     Interface,
     LoopDriver,
-    is_forward_style,
+    builtin_shape,
     is_iqn_style,
     load_driver,
     make_interface,
@@ -151,14 +151,15 @@ def _run(path, config, report, original_text, original_label, original_overrides
         driver = load_driver(config.driver, extra)
     original_cls = find_class(original.module, config.class_name, original.label, need_iqn=driver is None)
     report.class_name = getattr(original_cls, "__name__", config.class_name)
-    forward_style = driver is None and not is_iqn_style(original_cls) and is_forward_style(original_cls)
-    if driver is None and not is_iqn_style(original_cls) and not forward_style:
+    builtin = builtin_shape(original_cls) if driver is None else None
+    if driver is None and builtin is None and not is_iqn_style(original_cls):
         missing = [m for m in ("take_action", "add_memory_ppo", "train_step", "start_epoch_action") if not callable(getattr(original_cls, m, None))]
         raise ConfigError(
-            f"{report.class_name} does not have the IQN-style interface (missing {', '.join(missing)}) "
-            "nor a forward(x, h) that takes the state; write a driver and pass --driver module:function (see docs/verify.md)"
+            f"{report.class_name} does not have the IQN-style interface (missing {', '.join(missing)}), "
+            "nor a forward(x, h) or an act(obs, h, masks) that takes the state; "
+            "write a driver and pass --driver module:function (see docs/verify.md)"
         )
-    report.interface = f"driver {config.driver}" if driver else "forward(x, h)" if forward_style else "iqn"
+    report.interface = f"driver {config.driver}" if driver else builtin or "iqn"
     try:
         rewritten_cls = find_class(rewritten.module, report.class_name, rewritten.label, need_iqn=False)
     except ConfigError as error:
@@ -233,10 +234,10 @@ def _run(path, config, report, original_text, original_label, original_overrides
         def build_for_memory():
             return build(rewritten_cls, learn_kwargs, seed, rewritten.label)
 
-        if isinstance(o_iface, LoopDriver) or forward_style:
+        if isinstance(o_iface, LoopDriver) or builtin:
             results["memory"] = CheckResult(
                 "memory", False,
-                "the memory check needs the IQN-style interface or a driver returning an Interface (not a loop driver, nor a bare forward(x, h))",
+                "the memory check needs the IQN-style interface or a driver returning an Interface (not a loop driver, nor a model the harness drives itself)",
             )
         else:
             results["memory"] = C.timed(
