@@ -484,6 +484,39 @@ def test_a_driver_adapts_any_interface_and_without_one_the_model_is_refused(tmp_
     assert "my_driver" not in sys.modules
 
 
+FACTORY = """
+    from types import SimpleNamespace
+
+
+    def make(cls, **kwargs):
+        return cls(SimpleNamespace(**kwargs))
+"""
+
+
+def takes_an_args_object(text: str) -> str:
+    """The epoch agent with a constructor that takes one args object (not expressible in JSON)."""
+    old = ("def __init__(self, obs_size: int = 4, action_space: int = 3, hidden_size: int = 16, lr: float = 0.01,\n"
+           "                 gamma: float = 0.9, clip: float = 0.2) -> None:\n")
+    new = ("def __init__(self, args) -> None:\n"
+           "        obs_size, action_space, hidden_size = args.obs_size, args.action_space, args.hidden_size\n"
+           "        lr, gamma, clip = 0.01, 0.9, 0.2\n")
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_a_factory_builds_a_model_whose_constructor_takes_what_json_cannot_express(tmp_path, capsys):
+    original = write(tmp_path / "original" / "agent.py", takes_an_args_object((EPOCH_AGENT / "input.py").read_text()))
+    rewritten = write(tmp_path / "agent.py", takes_an_args_object((EPOCH_AGENT / "expected.py").read_text()))
+    write(tmp_path / "verify_factory.py", FACTORY)
+    argv = [str(rewritten), "--original", str(original), "--class", "EpochAgent", "--obs-shape", "4",
+            "--kwargs", '{"obs_size": 4, "action_space": 3, "hidden_size": 16}']
+    assert verify_main(argv) == 2
+    assert "--factory module:function" in capsys.readouterr().err
+    assert verify_main(argv + ["--factory", "verify_factory:make", "--format", "json"]) == 0  # found in the package root
+    data = json.loads(capsys.readouterr().out)
+    assert {c["status"] for c in data["checks"]} == {"PASS"}
+
+
 def test_a_driver_that_cannot_be_imported_is_a_usage_error(capsys):
     code = verify_main([str(TINY / "expected.py"), "--original", str(TINY / "input.py"), "--config", str(TINY / "verify.toml"),
                         "--driver", "no_such_driver_module:drive"])

@@ -39,13 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--learn-budget", type=float, metavar="SECONDS", help="training budget of the memory check (default 90)")
     parser.add_argument("--driver", metavar="module:function",
                         help="a function(model) -> gru2lstm.verify.Interface for models the harness cannot drive itself")
+    parser.add_argument("--factory", metavar="module:function",
+                        help="builds the model as function(cls, **kwargs), for constructor arguments JSON cannot express")
     parser.add_argument("--checks", metavar="NAME,...", help="run only these checks")
     parser.add_argument("--config", metavar="FILE", help="a TOML file with the same keys")
     parser.add_argument("--format", choices=("text", "json"), default=None, help="text: a table (default); json: one object on stdout")
 
 
 def _cli_values(args: argparse.Namespace) -> dict:
-    keys = ("original", "class_name", "kwargs", "obs_shape", "steps", "epochs", "train_every", "seed", "learn", "learn_budget", "driver", "checks", "format")
+    keys = ("original", "class_name", "kwargs", "obs_shape", "steps", "epochs", "train_every", "seed", "learn", "learn_budget", "driver", "factory", "checks", "format")
     return {key: getattr(args, key, None) for key in keys if getattr(args, key, None) is not None}
 
 

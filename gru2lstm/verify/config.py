@@ -44,6 +44,8 @@ class VerifyConfig:
     action_space: Optional[int] = None  # number of discrete actions; None: model.action_space if any
     driver: Optional[str] = None  # "module:function" for non-IQN models (see interface.py)
     driver_dir: Optional[str] = None  # folder of the config that named the driver (tried first)
+    factory: Optional[str] = None  # "module:function" building the model as function(cls, **kwargs)
+    factory_dir: Optional[str] = None  # folder of the config that named the factory (tried first)
     original: Optional[str] = None  # path of the original file; None: `git show HEAD:<path>`
     format: str = "text"
     checks: Optional[tuple] = None  # the checks to run; None: the default ones (+ memory with learn)
@@ -73,6 +75,7 @@ _KEYS = {
     "learn_kwargs": "learn_kwargs",
     "learn_delay": "learn_delay",
     "driver": "driver",
+    "factory": "factory",
     "n_actions": "action_space",
     "action_space": "action_space",
     "original": "original",
@@ -151,9 +154,9 @@ def _validate(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{source}: learn-budget must be a positive number of seconds, got {value!r}")
         return float(value)
-    if key == "driver":
+    if key in ("driver", "factory"):
         if not isinstance(value, str) or ":" not in value:
-            raise ConfigError(f"{source}: driver must look like 'module:function', got {value!r}")
+            raise ConfigError(f"{source}: {key} must look like 'module:function', got {value!r}")
         return value
     if key == "original":
         if not isinstance(value, str) or not value:
@@ -196,8 +199,8 @@ def values_from_table(table: dict, source: str, base_dir: Optional[Path] = None)
         value = _validate(key, value, source)
         if key == "original" and base_dir is not None and not os.path.isabs(value):
             value = str(base_dir / value)
-        if key == "driver":
-            values["driver_dir"] = str(base_dir) if base_dir is not None else os.getcwd()
+        if key in ("driver", "factory"):
+            values[f"{key}_dir"] = str(base_dir) if base_dir is not None else os.getcwd()
         values[key] = value
     return values
 

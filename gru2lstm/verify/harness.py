@@ -91,7 +91,8 @@ def build(cls: Any, kwargs: dict, seed: int, label: str) -> nn.Module:
         raise ConfigError(
             f"{label}: cannot build {getattr(cls, '__name__', cls)}(**{kwargs!r}): {type(error).__name__}: {error}\n"
             f"  constructor: {signature_text(cls)}\n"
-            "  give its arguments with --kwargs JSON (or kwargs in [tool.gru2lstm.verify])"
+            "  give its arguments with --kwargs JSON (or kwargs in [tool.gru2lstm.verify]); for arguments JSON\n"
+            "  cannot express (an args object, a gym space) give --factory module:function, see docs/verify.md"
         ) from None
     if not module_roots(model):
         raise ConfigError(f"{label}: {getattr(cls, '__name__', cls)}(...) built a {type(model).__name__} that holds no torch.nn.Module")

@@ -143,12 +143,13 @@ def _run(path, config, report, original_text, original_label, original_overrides
         return
     files = tuple({str(path.resolve()), str(original_path.resolve()), original.label, str(package_location(path)[0])})
 
-    driver = None
-    if config.driver:
-        extra = tuple(
-            p for p in (config.driver_dir, str(package_location(path)[0]), str(Path(config.base_dir or ".").resolve()), os.getcwd()) if p
-        )
-        driver = load_driver(config.driver, extra)
+    def user_function(spec: str, config_dir: Optional[str]):
+        """A driver or factory: looked for next to the config naming it, in the package root, here."""
+        places = (config_dir, str(package_location(path)[0]), str(Path(config.base_dir or ".").resolve()), os.getcwd())
+        return load_driver(spec, tuple(p for p in places if p))
+
+    driver = user_function(config.driver, config.driver_dir) if config.driver else None
+    factory = user_function(config.factory, config.factory_dir) if config.factory else None
     original_cls = find_class(original.module, config.class_name, original.label, need_iqn=driver is None)
     report.class_name = getattr(original_cls, "__name__", config.class_name)
     builtin = builtin_shape(original_cls) if driver is None else None
@@ -169,9 +170,10 @@ def _run(path, config, report, original_text, original_label, original_overrides
     # ---- build (the original first: if it cannot be built, the configuration is wrong)
     seed = config.seed
     kwargs = dict(config.kwargs)
-    o_model = build(original_cls, kwargs, seed, original.label)
+    o_make, r_make = _maker(original_cls, factory), _maker(rewritten_cls, factory)
+    o_model = build(o_make, kwargs, seed, original.label)
     try:
-        r_model = build(rewritten_cls, kwargs, seed, rewritten.label)
+        r_model = build(r_make, kwargs, seed, rewritten.label)
     except ConfigError as error:
         _fail_all(report, requested, f"the rewrite cannot be built with arguments that build the original: {error}")
         return
@@ -223,7 +225,7 @@ def _run(path, config, report, original_text, original_label, original_overrides
                 results[name].seconds += shared
     if "equivalence" in requested:
         results["equivalence"] = C.timed(
-            check_equivalence, original_cls, rewritten_cls, kwargs, seed, interface, env, files, original.label, rewritten.label,
+            check_equivalence, o_make, r_make, kwargs, seed, interface, env, files, original.label, rewritten.label,
             action_space,
         )
     if "memory" in requested:
@@ -232,7 +234,7 @@ def _run(path, config, report, original_text, original_label, original_overrides
         learn_kwargs = {**kwargs, **config.learn_kwargs}
 
         def build_for_memory():
-            return build(rewritten_cls, learn_kwargs, seed, rewritten.label)
+            return build(r_make, learn_kwargs, seed, rewritten.label)
 
         if isinstance(o_iface, LoopDriver) or builtin:
             results["memory"] = CheckResult(
@@ -248,14 +250,26 @@ def _run(path, config, report, original_text, original_label, original_overrides
 
 
 # --------------------------------------------------------------------------- equivalence
+def _maker(cls: Any, factory: Optional[Any]) -> Any:
+    """What builds a model from the kwargs: the class itself, or the factory hook given the class."""
+    if factory is None:
+        return cls
+
+    def make(**kwargs):
+        return factory(cls, **kwargs)
+
+    make.__name__ = f"{factory.__name__}({getattr(cls, '__name__', cls)}, ...)"
+    return make
+
+
 def _strip(names: list, prefixes: list) -> list:
     return [n for n in names if not any(n == p or n.startswith(p + ".") for p in prefixes)]
 
 
-def check_equivalence(original_cls, rewritten_cls, kwargs, seed, interface, env, files, o_label, r_label, action_space=None) -> CheckResult:
-    o_model = build(original_cls, kwargs, seed, o_label)
+def check_equivalence(o_make, r_make, kwargs, seed, interface, env, files, o_label, r_label, action_space=None) -> CheckResult:
+    o_model = build(o_make, kwargs, seed, o_label)
     try:
-        r_model = build(rewritten_cls, kwargs, seed, r_label)
+        r_model = build(r_make, kwargs, seed, r_label)
     except ConfigError as error:
         return CheckResult("equivalence", False, str(error))
     o_rec, r_rec = recurrent_modules(o_model), recurrent_modules(r_model)
