@@ -35,8 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train-every", choices=("epoch", "step"), default=None,
                         help="epoch: train once at each epoch's end, as an experiment does (default); step: after every step")
     parser.add_argument("--seed", type=int, metavar="S", help="seed for models, observations and sampling (default 0)")
-    parser.add_argument("--learn", action="store_true", default=None, help="also run the memory check (trains on a cue-recall task)")
-    parser.add_argument("--learn-budget", type=float, metavar="SECONDS", help="training budget of the memory check (default 90)")
+    parser.add_argument("--learn", action="store_true", default=None, help="also run the memory check (trains both models on a cue-recall task, 3 seeds)")
+    parser.add_argument("--learn-budget", type=float, metavar="SECONDS", help="seconds the memory check may train the original and the rewrite over 3 seeds (default 180)")
     parser.add_argument("--driver", metavar="module:function",
                         help="a function(model) -> gru2lstm.verify.Interface for models the harness cannot drive itself")
     parser.add_argument("--factory", metavar="module:function",

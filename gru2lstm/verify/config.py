@@ -38,7 +38,7 @@ class VerifyConfig:
     episode_length: int = 7  # an episode ends (done=True) every this many steps and at each epoch end
     seed: int = 0
     learn: bool = False  # also run the opt-in `memory` check
-    learn_budget: float = 90.0  # seconds of training the memory check may spend
+    learn_budget: float = 180.0  # seconds the memory check may spend training both models over its seeds
     learn_kwargs: dict = field(default_factory=dict)  # constructor overrides for the memory check
     learn_delay: int = 2  # blank steps between the cue and the query
     action_space: Optional[int] = None  # number of discrete actions; None: model.action_space if any

@@ -233,9 +233,6 @@ def _run(path, config, report, original_text, original_label, original_overrides
 
         learn_kwargs = {**kwargs, **config.learn_kwargs}
 
-        def build_for_memory():
-            return build(r_make, learn_kwargs, seed, rewritten.label)
-
         if isinstance(o_iface, LoopDriver) or builtin:
             results["memory"] = CheckResult(
                 "memory", False,
@@ -243,8 +240,10 @@ def _run(path, config, report, original_text, original_label, original_overrides
             )
         else:
             results["memory"] = C.timed(
-                check_memory, build_for_memory, interface, obs_shape, config.learn_delay, config.learn_budget, seed,
-                action_space,
+                check_memory,
+                lambda run_seed: build(o_make, learn_kwargs, run_seed, original.label),
+                lambda run_seed: build(r_make, learn_kwargs, run_seed, rewritten.label),
+                interface, obs_shape, config.learn_delay, config.learn_budget, seed, action_space,
             )
     report.checks = [results[name] for name in requested if name in results]
 
