@@ -82,6 +82,9 @@ def test_verify_files_takes_the_original_as_text_and_reports_a_failure_with_its_
     assert report.exit_code == 1
     assert report.failed_checks == ["replay"]
     assert "zero in" in report.check("replay").reason
+    # where: the training call of the module, in the user's file, and the function that made it
+    assert f"(training call of lstm at {path}:" in report.check("replay").reason
+    assert "in _core, called from train_step at line" in report.check("replay").reason
     assert report.summary().startswith("verify: replay FAILED: ")
     good = write(tmp_path / "good.py", tiny_text("expected"))
     assert verify_files(good, tiny_text("input"), config).exit_code == 0

@@ -232,7 +232,7 @@ def _reset_problems(original: Trace, rewrite: Trace, problems: list) -> tuple:
                 o_zero = _zero(o_h)
                 h_zero = _zero(r_h)
                 c_zero = _zero(r_c) if r_c is not None else h_zero
-                where = f"act #{i} ({what}, {r_call.module}" + (f", row {b})" if len(r_rows) > 1 else ")")
+                where = f"act #{i} ({what}, {r_call.module}" + (f", row {b})" if len(r_rows) > 1 else ")") + r_call.at
                 if o_zero:
                     seen += 1
                     if not h_zero or not c_zero:
@@ -396,7 +396,7 @@ def check_shapes(rewritten_model: Any, original: Trace, rewrite: Trace) -> Check
 
 
 def _state_problem(module: nn.Module, call: Call, where: str, original_training: Optional[list]) -> Optional[str]:
-    label = f"{where} call #{call.index} of {call.module}"
+    label = f"{where} call #{call.index} of {call.module}{call.at}"
     if call.hx is None:
         if where == "training" and original_training is not None and any(c.hx is not None for c in original_training):
             return f"{label}: no (h, c) given at training time (the original passes its stored state)"
@@ -468,7 +468,7 @@ def _train_rows(trace: Trace) -> list:
             if not call.grad:
                 continue
             for b, (x, h, c) in enumerate(call.rows()):
-                rows.append((k, call.index, b, call.module, x.reshape(-1), h, c))
+                rows.append((k, call.index, b, call.module, x.reshape(-1), h, c, call.at))
     return rows
 
 
@@ -510,7 +510,7 @@ def replay_table(trace: Trace) -> dict:
         i, b, module, _, h_a, c_a = act_rows[j]
         h_a, c_a = _or_zeros(h_a, h_t), _or_zeros(c_a, c_t)
         h_t, c_t = _or_zeros(h_t, h_a), _or_zeros(c_t, c_a)
-        entry = {"matched": True, "act": i, "row": b, "module": module, "h": _equal(h_t, h_a)}
+        entry = {"matched": True, "act": i, "row": b, "module": module, "h": _equal(h_t, h_a), "at": row[7]}
         if row[5] is None and act_rows[j][4] is None:
             entry["c"] = True  # no state given at either time: both halves start from zeros
         elif c_t is not None or c_a is not None:
@@ -562,6 +562,11 @@ def check_replay(original: Trace, rewrite: Trace) -> CheckResult:
 
 
 def _replay_diagnosis(bad: list, total: int) -> str:
+    """What differs at training time, and the training call of the module where it first does."""
+    return _replay_difference(bad, total) + (f" (training call of {bad[0]['module']}{bad[0]['at']})" if bad[0].get("at") else "")
+
+
+def _replay_difference(bad: list, total: int) -> str:
     n = len(bad)
     if all(r.get("swapped") for r in bad):
         return f"{n}/{total} training samples get h and c swapped"
