@@ -1,7 +1,7 @@
 """Build a model, drive it through the harness's loop, and keep a trace of what happened.
 
-The loop (the same for the original and the rewrite, under the same seeds) is the experiment's
-of the seeds: epochs of acting steps, episodes ending inside them, one train call per epoch:
+The loop (the same for the original and the rewrite, under the same seeds) is the one the seeds'
+experiments run: epochs of acting steps, episodes ending inside them, one train call per epoch:
 
     for each epoch:   reset()
                       for each step:  action = act(obs); observe(reward, done)
