@@ -27,6 +27,7 @@ from gru2lstm.verify.loading import load_module
 ROOT = Path(__file__).resolve().parent.parent
 TINY = ROOT / "tests" / "mutations" / "tiny_agent"
 TINY_KWARGS = {"obs_size": 4, "action_space": 2, "hidden_size": 16, "rollout_length": 16}
+EPOCH_AGENT = ROOT / "tests" / "mutations" / "epoch_agent"  # train_step() trains on whatever the rollout holds
 DEFAULT_CHECKS = ["interface", "shapes", "replay", "equivalence"]
 
 
@@ -66,7 +67,7 @@ def test_the_tiny_migration_passes_every_default_check():
     assert any("live state: pair (h, c) at self.hidden" in d for d in shapes.details)
     assert any("stored state detached" in d for d in shapes.details)
     assert "both halves exact" in report.check("replay").reason
-    assert "identical actions (48)" in report.check("equivalence").reason
+    assert "identical actions (72)" in report.check("equivalence").reason
 
 
 def test_verify_files_takes_the_original_as_text_and_reports_a_failure_with_its_reason(tmp_path):
@@ -81,6 +82,9 @@ def test_verify_files_takes_the_original_as_text_and_reports_a_failure_with_its_
     assert report.exit_code == 1
     assert report.failed_checks == ["replay"]
     assert "zero in" in report.check("replay").reason
+    # where: the training call of the module, in the user's file, and the function that made it
+    assert f"(training call of lstm at {path}:" in report.check("replay").reason
+    assert "in _core, called from train_step at line" in report.check("replay").reason
     assert report.summary().startswith("verify: replay FAILED: ")
     good = write(tmp_path / "good.py", tiny_text("expected"))
     assert verify_files(good, tiny_text("input"), config).exit_code == 0
@@ -100,15 +104,123 @@ def test_verify_files_reads_the_configuration_from_pyproject_when_none_is_given(
     assert [c.name for c in report.checks] == ["interface", "replay"]
 
 
+# ---------------------------------------------------------------------------- the drive
+def epoch_agent_config(**values) -> VerifyConfig:
+    values.setdefault("original", str(EPOCH_AGENT / "input.py"))
+    return load_config(EPOCH_AGENT / "expected.py", values, EPOCH_AGENT / "verify.toml")
+
+
+def test_train_is_called_once_at_the_end_of_each_epoch_unless_the_config_says_every_step():
+    from gru2lstm.verify.harness import Env
+
+    by_epoch = Env((4,), steps=10, epochs=3, episode_length=7, seed=0)
+    assert [i for i in range(10) if by_epoch.epoch_start(i)] == [0, 4, 8]
+    assert [i for i in range(10) if by_epoch.trains_after(i)] == [3, 7, 9]
+    by_step = Env((4,), steps=10, epochs=3, episode_length=7, seed=0, train_every="step")
+    assert [i for i in range(10) if by_step.trains_after(i)] == list(range(10))
+
+
+def test_the_default_drive_accepts_a_correct_port_of_a_model_that_trains_on_whatever_its_rollout_holds():
+    # Trained after every step, this model's one-sample rollouts give NaN (advantages.std() of one element).
+    report = run(EPOCH_AGENT / "expected.py", epoch_agent_config())
+    assert report.exit_code == 0, report.summary()
+    interface = report.check("interface")
+    assert "3 of 3 train calls trained" in " ".join(interface.details)
+    assert "over 3 trainings" in report.check("equivalence").reason
+    assert "72 samples" in report.check("replay").details[0]  # every step of every epoch is trained on
+    # get_action(obs, hidden_state=None) is called without and with a state, and returns (h, c)
+    assert "get_action(obs) returns at [1] (h, c) with the module's shape, as the original returns h" in interface.details
+    assert "get_action(obs, state) returns at [1] (h, c) with the module's shape, as the original returns h" in interface.details
+
+
+def test_a_bare_forward_x_h_module_is_driven_without_a_driver():
+    core = ROOT / "tests" / "mutations" / "forward_core"
+    config = load_config(core / "expected.py", {"original": str(core / "input.py")}, core / "verify.toml")
+    report = run(core / "expected.py", config)
+    assert report.exit_code == 0, report.summary()
+    assert report.interface == "forward(x, h)"
+    assert "all 72 training samples replay the (h, c) they were acted with" in report.check("replay").reason
+    assert "acting: (h, c) each (1, 1, 16) at all 72 calls" in report.check("shapes").details
+
+
+def test_a_grucell_agent_with_init_hidden_is_driven_from_its_initializer():
+    agent = ROOT / "tests" / "mutations" / "cell_agent"
+    config = load_config(agent / "expected.py", {"original": str(agent / "input.py")}, agent / "verify.toml")
+    report = run(agent / "expected.py", config)
+    assert report.exit_code == 0, report.summary()
+    assert "init_hidden() returns (h, c) with the module's shape, as the original returns h" in report.check("interface").details
+    assert "acting: (h, c) each (1, 16) at all 72 calls" in report.check("shapes").details
+    # forward(inputs, hidden_state) has no default: only the initializer can start the state
+    assert "all 72 training samples replay" in report.check("replay").reason
+
+
+def test_an_actor_critic_with_act_obs_hxs_masks_is_driven_without_a_driver_and_finds_its_packed_state():
+    policy = ROOT / "tests" / "mutations" / "ac_policy"
+    config = load_config(policy / "expected.py", {"original": str(policy / "input.py")}, policy / "verify.toml")
+    report = run(policy / "expected.py", config)
+    assert report.exit_code == 0, report.summary()
+    assert report.interface == "act(obs, h, masks)"
+    # the rewrite takes its state packed, (1, 2 * 16): the LSTM still gets (h, c) of (1, 1, 16) each
+    assert "acting: (h, c) each (1, 1, 16) at all 72 calls" in report.check("shapes").details
+    assert "all 72 training samples replay the (h, c) they were acted with" in report.check("replay").reason
+
+
+# ---------------------------------------------------------------------------- judged against the original
+def test_an_original_that_cannot_be_driven_is_a_usage_error_that_says_what_failed_and_how_to_drive_it(capsys):
+    # Trained after every step, the original's loss is NaN and its weights become NaN: sampling raises.
+    code = verify_main([str(EPOCH_AGENT / "expected.py"), "--original", str(EPOCH_AGENT / "input.py"),
+                        "--config", str(EPOCH_AGENT / "verify.toml"), "--train-every", "step"])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == ""
+    assert "the original with twin recurrent cores cannot be driven: take_action() raised ValueError" in captured.err
+    assert f"{EPOCH_AGENT / 'input.py'}:" in captured.err  # where the original failed
+    assert 'train-every = "epoch"' in captured.err and "--driver my_driver:adapt" in captured.err
+    assert "def adapt(model):" in captured.err
+    assert "warning: the original's loss is not finite at 72 of 72 train calls" in captured.err
+
+
+def test_a_nan_the_original_shows_too_is_not_the_rewrites_failure():
+    report = run(EPOCH_AGENT / "expected.py", epoch_agent_config(train_every="step", checks=("interface", "shapes", "replay")))
+    assert report.exit_code == 0, report.summary()
+    assert "72 non-finite losses, as the original's at the same train calls" in report.check("interface").details
+    assert any("loss is not finite" in w for w in report.warnings)
+
+
+def test_a_nan_only_the_rewrite_shows_fails_interface_with_the_originals_loss_beside_it(tmp_path):
+    expected = (EPOCH_AGENT / "expected.py").read_text(encoding="utf-8")
+    broken = expected.replace("(advantages.std() + 1e-8)", "(advantages[:1].std() + 1e-8)")
+    assert broken != expected
+    path = write(tmp_path / "expected.py", broken)
+    report = run(path, epoch_agent_config(checks=("interface",)))
+    assert report.exit_code == 1
+    reason = report.check("interface").reason
+    assert reason.startswith("train #0 returned a non-finite loss nan (the original's: ")
+    assert "nan)" not in reason
+
+
+def test_reasons_are_printed_as_plain_text_not_as_rich_markup():
+    from gru2lstm.verify.results import CheckResult, VerifyReport
+
+    report = VerifyReport(rewritten="a.py", original="b.py", checks=[
+        CheckResult("interface", False, "train #0 returned [nan, nan] and [bold]x[/bold]", ["losses: [1.0, nan]"]),
+    ])
+    out = io.StringIO()
+    report.render_text(out=out, err=io.StringIO())
+    text = out.getvalue()
+    assert "[nan, nan]" in text and "[bold]x[/bold]" in text and "[1.0, nan]" in text
+
+
 # ---------------------------------------------------------------------------- command line
 def test_cli_json_output_and_exit_code_zero(capsys):
     code = verify_main([
         str(TINY / "expected.py"), "--original", str(TINY / "input.py"), "--config", str(TINY / "verify.toml"),
-        "--format", "json", "--steps", "32",
+        "--format", "json", "--steps", "48",
     ])
     out = capsys.readouterr().out
     data = json.loads(out)
     assert code == 0
+    equivalence = next(c for c in data["checks"] if c["name"] == "equivalence")
+    assert "identical actions (48)" in equivalence["reason"]  # --steps is the number of acting steps in all
     assert data["passed"] is True and data["exit_code"] == 0
     assert [c["name"] for c in data["checks"]] == DEFAULT_CHECKS
     assert {c["status"] for c in data["checks"]} == {"PASS"}
@@ -373,6 +485,39 @@ def test_a_driver_adapts_any_interface_and_without_one_the_model_is_refused(tmp_
     assert code == 0, data
     assert data["interface"] == "driver my_driver:adapt"
     assert "my_driver" not in sys.modules
+
+
+FACTORY = """
+    from types import SimpleNamespace
+
+
+    def make(cls, **kwargs):
+        return cls(SimpleNamespace(**kwargs))
+"""
+
+
+def takes_an_args_object(text: str) -> str:
+    """The epoch agent with a constructor that takes one args object (not expressible in JSON)."""
+    old = ("def __init__(self, obs_size: int = 4, action_space: int = 3, hidden_size: int = 16, lr: float = 0.01,\n"
+           "                 gamma: float = 0.9, clip: float = 0.2) -> None:\n")
+    new = ("def __init__(self, args) -> None:\n"
+           "        obs_size, action_space, hidden_size = args.obs_size, args.action_space, args.hidden_size\n"
+           "        lr, gamma, clip = 0.01, 0.9, 0.2\n")
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_a_factory_builds_a_model_whose_constructor_takes_what_json_cannot_express(tmp_path, capsys):
+    original = write(tmp_path / "original" / "agent.py", takes_an_args_object((EPOCH_AGENT / "input.py").read_text()))
+    rewritten = write(tmp_path / "agent.py", takes_an_args_object((EPOCH_AGENT / "expected.py").read_text()))
+    write(tmp_path / "verify_factory.py", FACTORY)
+    argv = [str(rewritten), "--original", str(original), "--class", "EpochAgent", "--obs-shape", "4",
+            "--kwargs", '{"obs_size": 4, "action_space": 3, "hidden_size": 16}']
+    assert verify_main(argv) == 2
+    assert "--factory module:function" in capsys.readouterr().err
+    assert verify_main(argv + ["--factory", "verify_factory:make", "--format", "json"]) == 0  # found in the package root
+    data = json.loads(capsys.readouterr().out)
+    assert {c["status"] for c in data["checks"]} == {"PASS"}
 
 
 def test_a_driver_that_cannot_be_imported_is_a_usage_error(capsys):

@@ -2,9 +2,10 @@
 
 What each one proves is documented in docs/verify.md; in short:
 
-- interface:   same public methods (names, parameters, defaults); every action valid; every loss
-               finite and training actually ran; the recurrent module gets a zero (h, c) exactly
-               where the original's GRU got a zero h (after epoch resets and episode ends).
+- interface:   same public methods (names, parameters, defaults); every action valid and every
+               loss finite where the original's are; training actually ran; public methods that
+               carry the state return (h, c) where the original returns h; the recurrent module
+               gets a zero (h, c) exactly where the original's GRU got a zero h.
 - shapes:      (h, c) everywhere: at every call of the LSTM, in the live state, in stored entries
                (pairs, packed rows or separate h/c stores, detached), in training minibatches.
 - replay:      each training sample's (h, c) equals the (h, c) it was acted with.
@@ -22,6 +23,7 @@ import torch
 from torch import nn
 
 from gru2lstm.verify.harness import Trace, loss_is_finite
+from gru2lstm.verify.paths import element
 from gru2lstm.verify.recorder import GRU_TYPES, LSTM_TYPES, Call, recurrent_modules
 from gru2lstm.verify.results import CheckResult
 
@@ -146,20 +148,34 @@ def check_interface(original_cls: Any, rewritten_cls: Any, original: Trace, rewr
     # actions
     if len(rewrite.actions) != len(original.actions):
         problems.append(f"{len(rewrite.actions)} actions taken, the original took {len(original.actions)}")
-    bad_actions = []
+    bad_actions, shared_actions = [], 0
     for i, action in enumerate(rewrite.actions):
-        reason = _invalid_action(action, original.actions[i] if i < len(original.actions) else None, rewrite.action_space)
-        if reason:
+        original_action = original.actions[i] if i < len(original.actions) else None
+        reason = _invalid_action(action, original_action, rewrite.action_space)
+        if reason and original_action is not None and _invalid_action(original_action, None, original.action_space):
+            shared_actions += 1  # the original's action is invalid too: not the rewrite's failure
+        elif reason:
             bad_actions.append(f"act #{i}: {reason}")
     if bad_actions:
         problems.append(f"{len(bad_actions)} invalid actions (first: {bad_actions[0]})")
-    details.append(f"{len(rewrite.actions)} actions valid" + (f" in [0, {rewrite.action_space})" if rewrite.action_space else ""))
+    details.append(f"{len(rewrite.actions) - shared_actions} actions valid" + (f" in [0, {rewrite.action_space})" if rewrite.action_space else "")
+                   + (f"; {shared_actions} invalid as the original's" if shared_actions else ""))
 
-    # losses
-    bad_losses = [(i, loss) for i, loss in enumerate(rewrite.losses) if not loss_is_finite(loss)]
+    # losses: a non-finite loss is the rewrite's failure only where the original's is finite
+    bad_losses, shared_losses = [], 0
+    for i, loss in enumerate(rewrite.losses):
+        if loss_is_finite(loss):
+            continue
+        if i < len(original.losses) and not loss_is_finite(original.losses[i]):
+            shared_losses += 1
+        else:
+            bad_losses.append((i, loss))
     if bad_losses:
         i, loss = bad_losses[0]
-        problems.append(f"train #{i} returned a non-finite loss {loss!r}")
+        theirs = f" (the original's: {original.losses[i]!r})" if i < len(original.losses) else ""
+        problems.append(f"train #{i} returned a non-finite loss {loss!r}{theirs}")
+    if shared_losses:
+        details.append(f"{shared_losses} non-finite losses, as the original's at the same train calls")
     trained = sum(rewrite.trained)
     if rewrite.loop and trained:
         trained = max(1, len(rewrite.losses))  # a loop driver returns one loss per training
@@ -169,6 +185,11 @@ def check_interface(original_cls: Any, rewritten_cls: Any, original: Trace, rewr
         shown = [l for l, t in zip(rewrite.losses, rewrite.trained) if t] if not rewrite.loop else rewrite.losses
         details.append(f"{trained} of {len(rewrite.trained)} train calls trained; losses: "
                        + ", ".join(f"{l:.4g}" if isinstance(l, float) else repr(l) for l in shown[:8]) + (" ..." if len(shown) > 8 else ""))
+
+    # public methods that take or return the state, called without and with one
+    path_problems, path_details = _path_problems(original, rewrite)
+    problems.extend(path_problems)
+    details.extend(path_details)
 
     # resets: a zero (h, c) exactly where the original got a zero h, call by call, row by row
     reset_problems, resets_seen = _reset_problems(original, rewrite, problems)
@@ -180,10 +201,11 @@ def check_interface(original_cls: Any, rewritten_cls: Any, original: Trace, rewr
     if problems:
         return CheckResult("interface", False, problems[0] if len(problems) == 1 else "; ".join(problems[:3]), details + problems[3:])
     signatures = len(set(before) & set(after))
+    losses = "losses as the original's" if shared_losses else "finite loss"
     return CheckResult(
         "interface", True,
-        f"{signatures} public methods with the original's signatures; {len(rewrite.actions)} valid actions; "
-        f"{trained} trainings with finite loss; resets clear (h, c)",
+        f"{signatures} public methods with the original's signatures; {len(rewrite.actions) - shared_actions} valid actions; "
+        f"{trained} trainings with {losses}; resets clear (h, c)",
         details,
     )
 
@@ -210,7 +232,7 @@ def _reset_problems(original: Trace, rewrite: Trace, problems: list) -> tuple:
                 o_zero = _zero(o_h)
                 h_zero = _zero(r_h)
                 c_zero = _zero(r_c) if r_c is not None else h_zero
-                where = f"act #{i} ({what}, {r_call.module}" + (f", row {b})" if len(r_rows) > 1 else ")")
+                where = f"act #{i} ({what}, {r_call.module}" + (f", row {b})" if len(r_rows) > 1 else ")") + r_call.at
                 if o_zero:
                     seen += 1
                     if not h_zero or not c_zero:
@@ -221,6 +243,50 @@ def _reset_problems(original: Trace, rewrite: Trace, problems: list) -> tuple:
                     half = "h and c" if h_zero and c_zero else ("h" if h_zero else "c")
                     found.append(f"{where}: the rewrite's {half} is zero where the original's state is not (state lost)")
     return found, seen
+
+
+def _path_problems(original: Trace, rewrite: Trace) -> tuple:
+    """(problems, details) for the public methods that take or return the state (see paths.py),
+    judged against the same calls of the original: where the original's call raises, it is not judged."""
+    problems, details = [], []
+    mine = {(p.method, p.with_state): p for p in rewrite.paths}
+    for theirs in original.paths:
+        call = mine.get((theirs.method, theirs.with_state))
+        if theirs.error is not None:
+            details.append(f"{theirs.label} not judged: the original's raises {theirs.error}")
+            continue
+        if call is None:
+            first = mine.get((theirs.method, False))
+            why = f"raised {first.error}" if first is not None and first.error else "returned no state"
+            problems.append(f"{theirs.label}: not called on the rewrite, whose {first.label if first else theirs.method} {why}")
+            continue
+        if call.error is not None:
+            problems.append(f"{call.label} raised {call.error} (the original's does not)")
+            continue
+        if theirs.position is None:
+            continue  # the original's call returns no state: nothing to judge
+        problem = _pair_problem(element(call, theirs.position), element(theirs, theirs.position))
+        where = f"{call.label} returns" + (f" at [{theirs.position[0]}]" if theirs.position else "")
+        if problem:
+            problems.append(f"{where} {problem}")
+        else:
+            details.append(f"{where} (h, c) with the module's shape, as the original returns h")
+    return problems, details
+
+
+def _pair_problem(value: Any, h: Any) -> Optional[str]:
+    """Why `value` is not the LSTM form of the GRU state `h`: a pair of h's shape, or packed (…, 2·H)."""
+    if not isinstance(h, torch.Tensor):
+        return None  # the original returns a pair itself (an LSTM already): nothing migrated here
+    expected = tuple(h.shape)
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, torch.Tensor) for v in value):
+        shapes = tuple(tuple(v.shape) for v in value)
+        return None if shapes == (expected, expected) else f"a pair of {shapes[0]} and {shapes[1]}; expected {expected} each"
+    if isinstance(value, torch.Tensor):
+        if tuple(value.shape) == expected[:-1] + (2 * expected[-1],):
+            return None  # packed: (h, c) along the last dimension
+        return f"a single tensor {_shape(value)}, not a pair (h, c) of {expected} each"
+    return f"{type(value).__name__}, not a pair (h, c) of {expected} each"
 
 
 def _invalid_action(action: Any, original: Any, action_space: Optional[int]) -> Optional[str]:
@@ -330,7 +396,7 @@ def check_shapes(rewritten_model: Any, original: Trace, rewrite: Trace) -> Check
 
 
 def _state_problem(module: nn.Module, call: Call, where: str, original_training: Optional[list]) -> Optional[str]:
-    label = f"{where} call #{call.index} of {call.module}"
+    label = f"{where} call #{call.index} of {call.module}{call.at}"
     if call.hx is None:
         if where == "training" and original_training is not None and any(c.hx is not None for c in original_training):
             return f"{label}: no (h, c) given at training time (the original passes its stored state)"
@@ -402,7 +468,7 @@ def _train_rows(trace: Trace) -> list:
             if not call.grad:
                 continue
             for b, (x, h, c) in enumerate(call.rows()):
-                rows.append((k, call.index, b, call.module, x.reshape(-1), h, c))
+                rows.append((k, call.index, b, call.module, x.reshape(-1), h, c, call.at))
     return rows
 
 
@@ -444,7 +510,7 @@ def replay_table(trace: Trace) -> dict:
         i, b, module, _, h_a, c_a = act_rows[j]
         h_a, c_a = _or_zeros(h_a, h_t), _or_zeros(c_a, c_t)
         h_t, c_t = _or_zeros(h_t, h_a), _or_zeros(c_t, c_a)
-        entry = {"matched": True, "act": i, "row": b, "module": module, "h": _equal(h_t, h_a)}
+        entry = {"matched": True, "act": i, "row": b, "module": module, "h": _equal(h_t, h_a), "at": row[7]}
         if row[5] is None and act_rows[j][4] is None:
             entry["c"] = True  # no state given at either time: both halves start from zeros
         elif c_t is not None or c_a is not None:
@@ -496,6 +562,11 @@ def check_replay(original: Trace, rewrite: Trace) -> CheckResult:
 
 
 def _replay_diagnosis(bad: list, total: int) -> str:
+    """What differs at training time, and the training call of the module where it first does."""
+    return _replay_difference(bad, total) + (f" (training call of {bad[0]['module']}{bad[0]['at']})" if bad[0].get("at") else "")
+
+
+def _replay_difference(bad: list, total: int) -> str:
     n = len(bad)
     if all(r.get("swapped") for r in bad):
         return f"{n}/{total} training samples get h and c swapped"

@@ -32,17 +32,20 @@ class VerifyConfig:
     class_name: Optional[str] = None  # the class (or factory) to build; None: the one IQN-style class
     kwargs: dict = field(default_factory=dict)  # constructor keyword arguments
     obs_shape: Optional[tuple] = None  # one observation's shape; None: from kwargs (obs_shape/input_size/obs_dim)
-    steps: int = 48  # acting steps in all (each followed by observe() and train())
-    epochs: int = 3  # the steps are split into this many epochs, each starting with reset()
+    steps: int = 72  # acting steps in all, each followed by observe()
+    epochs: int = 3  # the steps are split into this many epochs: reset() first, train() last
+    train_every: str = "epoch"  # "epoch": train() once at each epoch's end (as the seeds' experiments); "step": after every step
     episode_length: int = 7  # an episode ends (done=True) every this many steps and at each epoch end
     seed: int = 0
     learn: bool = False  # also run the opt-in `memory` check
-    learn_budget: float = 90.0  # seconds of training the memory check may spend
+    learn_budget: float = 180.0  # seconds the memory check may spend training both models over its seeds
     learn_kwargs: dict = field(default_factory=dict)  # constructor overrides for the memory check
     learn_delay: int = 2  # blank steps between the cue and the query
     action_space: Optional[int] = None  # number of discrete actions; None: model.action_space if any
     driver: Optional[str] = None  # "module:function" for non-IQN models (see interface.py)
     driver_dir: Optional[str] = None  # folder of the config that named the driver (tried first)
+    factory: Optional[str] = None  # "module:function" building the model as function(cls, **kwargs)
+    factory_dir: Optional[str] = None  # folder of the config that named the factory (tried first)
     original: Optional[str] = None  # path of the original file; None: `git show HEAD:<path>`
     format: str = "text"
     checks: Optional[tuple] = None  # the checks to run; None: the default ones (+ memory with learn)
@@ -65,12 +68,14 @@ _KEYS = {
     "steps": "steps",
     "epochs": "epochs",
     "episode_length": "episode_length",
+    "train_every": "train_every",
     "seed": "seed",
     "learn": "learn",
     "learn_budget": "learn_budget",
     "learn_kwargs": "learn_kwargs",
     "learn_delay": "learn_delay",
     "driver": "driver",
+    "factory": "factory",
     "n_actions": "action_space",
     "action_space": "action_space",
     "original": "original",
@@ -79,6 +84,7 @@ _KEYS = {
 }
 ALL_CHECKS = ("interface", "shapes", "replay", "equivalence", "memory")
 FORMATS = ("text", "json")
+TRAIN_EVERY = ("epoch", "step")
 
 
 def parse_obs_shape(value: Any) -> tuple:
@@ -148,9 +154,9 @@ def _validate(key: str, value: Any, source: str) -> Any:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{source}: learn-budget must be a positive number of seconds, got {value!r}")
         return float(value)
-    if key == "driver":
+    if key in ("driver", "factory"):
         if not isinstance(value, str) or ":" not in value:
-            raise ConfigError(f"{source}: driver must look like 'module:function', got {value!r}")
+            raise ConfigError(f"{source}: {key} must look like 'module:function', got {value!r}")
         return value
     if key == "original":
         if not isinstance(value, str) or not value:
@@ -165,6 +171,10 @@ def _validate(key: str, value: Any, source: str) -> Any:
         if unknown or not names:
             raise ConfigError(f"{source}: unknown check(s) {', '.join(unknown) or '(none given)'} (known: {', '.join(ALL_CHECKS)})")
         return names
+    if key == "train_every":
+        if value not in TRAIN_EVERY:
+            raise ConfigError(f"{source}: train-every must be one of {', '.join(TRAIN_EVERY)}, got {value!r}")
+        return value
     if key == "format":
         if value not in FORMATS:
             raise ConfigError(f"{source}: format must be one of {', '.join(FORMATS)}, got {value!r}")
@@ -189,8 +199,8 @@ def values_from_table(table: dict, source: str, base_dir: Optional[Path] = None)
         value = _validate(key, value, source)
         if key == "original" and base_dir is not None and not os.path.isabs(value):
             value = str(base_dir / value)
-        if key == "driver":
-            values["driver_dir"] = str(base_dir) if base_dir is not None else os.getcwd()
+        if key in ("driver", "factory"):
+            values[f"{key}_dir"] = str(base_dir) if base_dir is not None else os.getcwd()
         values[key] = value
     return values
 

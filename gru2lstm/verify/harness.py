@@ -1,13 +1,15 @@
 """Build a model, drive it through the harness's loop, and keep a trace of what happened.
 
-The loop (the same for the original and the rewrite, under the same seeds):
+The loop (the same for the original and the rewrite, under the same seeds) is the one the seeds'
+experiments run: epochs of acting steps, episodes ending inside them, one train call per epoch:
 
     for each epoch:   reset()
                       for each step:  action = act(obs); observe(reward, done)
+                                      (train() here too with train-every = "step")
                       loss = train()
 
 Observations come from a seeded stream; the reward depends on the action, so learning has
-something to learn; an episode ends every `episode_length` steps and at each epoch end.
+something to learn; an episode ends every `episode_length` steps and at the last step.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from torch import nn
 
 from gru2lstm.verify.config import ConfigError
 from gru2lstm.verify.interface import Interface, LoopDriver, is_iqn_style
+from gru2lstm.verify.paths import call_state_methods, state_methods
 from gru2lstm.verify.recorder import Recorder, module_roots, named_parameters
 from gru2lstm.verify.search import locate
 
@@ -88,7 +91,8 @@ def build(cls: Any, kwargs: dict, seed: int, label: str) -> nn.Module:
         raise ConfigError(
             f"{label}: cannot build {getattr(cls, '__name__', cls)}(**{kwargs!r}): {type(error).__name__}: {error}\n"
             f"  constructor: {signature_text(cls)}\n"
-            "  give its arguments with --kwargs JSON (or kwargs in [tool.gru2lstm.verify])"
+            "  give its arguments with --kwargs JSON (or kwargs in [tool.gru2lstm.verify]); for arguments JSON\n"
+            "  cannot express (an args object, a gym space) give --factory module:function, see docs/verify.md"
         ) from None
     if not module_roots(model):
         raise ConfigError(f"{label}: {getattr(cls, '__name__', cls)}(...) built a {type(model).__name__} that holds no torch.nn.Module")
@@ -116,10 +120,11 @@ def infer_obs_shape(kwargs: dict, model: Any) -> Optional[tuple]:
 class Env:
     """The observation stream, rewards and episode ends, identical for every run with the same seed.
 
-    `steps` acting steps in all, split into `epochs` epochs (each starts with reset()); an
-    episode ends (done=True) every `episode_length` steps and at the last step. Epochs and
-    episodes are not aligned on purpose: reset() then also happens mid-episode, which is
-    where a reset that forgets c shows.
+    `steps` acting steps in all, split into `epochs` epochs (each starts with reset() and ends
+    with train(), or trains after every step when `train_every` is "step"); an episode ends
+    (done=True) every `episode_length` steps and at the last step. Epochs and episodes are not
+    aligned on purpose: reset() then also happens mid-episode, which is where a reset that
+    forgets c shows.
     """
 
     obs_shape: tuple
@@ -128,6 +133,7 @@ class Env:
     episode_length: int
     seed: int
     batch: Optional[int] = None
+    train_every: str = "epoch"
 
     def __post_init__(self) -> None:
         rng = np.random.default_rng(self.seed + 1)
@@ -141,6 +147,11 @@ class Env:
 
     def epoch_start(self, index: int) -> bool:
         return index % self.epoch_length == 0
+
+    def trains_after(self, index: int) -> bool:
+        """Whether train() follows the step `index`: at each epoch's end (or every step)."""
+        epoch_end = (index + 1) % self.epoch_length == 0 or index == self.steps - 1
+        return self.train_every == "step" or epoch_end
 
     def reward(self, action: Any, index: int) -> Any:
         obs = self.observations[index]
@@ -204,6 +215,7 @@ class Trace:
     probe: Optional[Probe] = None
     action_space: Optional[int] = None
     recurrent: list = field(default_factory=list)  # [(name, type name)]
+    paths: list = field(default_factory=list)  # [PathCall] of the public methods that carry the state
     loop: bool = False  # driven by a LoopDriver: acting and training told apart by autograd
     current: Optional[str] = None  # the primitive being called (for error messages)
 
@@ -320,6 +332,13 @@ def drive(
             if probe:
                 method, trace.current = "probe", None
                 trace.probe = _probe(model, iface, env, recorder, env.steps)
+        if probe:
+            recorder.remove()  # the paths' own recorder sees their calls
+            live = next((m.value for m in trace.probe.live if m.kind in ("pair", "packed", "h")), None)
+            trace.paths = call_state_methods(
+                model, state_methods(type(model)), env.observation(env.steps + 4), live,
+                lambda error: f"{type(error).__name__}: {error}{_user_frame(error, files)}",
+            )
     except Exception as error:  # noqa: BLE001 - report the user's exception, never raise it
         method = trace.current or method
         where = "driver" if isinstance(iface, LoopDriver) else _method_name(iface, method)
@@ -357,7 +376,7 @@ def _drive_steps(model, iface: Interface, env: Env, trace: Trace, recorder: Reco
         if np.any(done):
             pending_reset = "episode"
         recorder.step = -1
-        if iface.train is not None:
+        if iface.train is not None and env.trains_after(index):
             start = len(recorder.calls)
             loss = call("train", iface.train)
             calls = recorder.calls[start:]

@@ -9,8 +9,8 @@ reached only through an `Interface`:
     reset()                           the epoch / episode reset of the recurrent state
 
 Models with the IQN-style interface of the seeds (`take_action(state)`,
-`add_memory_ppo(reward, done)`, `train_step()`, `start_epoch_action()`) are detected. Any other
-model gets a driver: a function `driver(model) -> Interface` named by `--driver module:function`.
+`add_memory_ppo(reward, done)`, `train_step()`, `start_epoch_action()`) are detected, and so are
+modules whose `forward(x, h)` returns `(y, h')` (driven by cores.py). Any other model gets a driver: a function `driver(model) -> Interface` named by `--driver module:function`.
 Torch-free.
 """
 
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
 IQN_METHODS = ("take_action", "add_memory_ppo", "train_step", "start_epoch_action")
+# Parameter names that carry a hidden state (besides any name containing "hidden").
+STATE_NAMES = ("h", "h0", "hx", "hxs", "hc", "rnn_hxs", "rnn_state", "recurrent_state")
 
 
 @dataclass
@@ -52,6 +54,32 @@ class DriverError(Exception):
 
 def is_iqn_style(cls: Any) -> bool:
     return all(callable(getattr(cls, name, None)) for name in IQN_METHODS)
+
+
+def is_state_parameter(name: str) -> bool:
+    return name in STATE_NAMES or "hidden" in name
+
+
+def is_forward_style(cls: Any) -> bool:
+    """A module whose `forward(x, h)` takes the state second (and returns `(y, h')`): shape (a)."""
+    import inspect
+
+    forward = inspect.getattr_static(cls, "forward", None)
+    if not inspect.isfunction(forward):
+        return False
+    parameters = list(inspect.signature(forward).parameters.values())[1:]  # without self
+    return len(parameters) >= 2 and is_state_parameter(parameters[1].name)
+
+
+def is_act_style(cls: Any) -> bool:
+    """An actor-critic whose `act(obs, hidden, masks)` returns the next state: shape (c)."""
+    import inspect
+
+    act = inspect.getattr_static(cls, "act", None)
+    if not inspect.isfunction(act):
+        return False
+    parameters = list(inspect.signature(act).parameters.values())[1:]  # without self
+    return len(parameters) >= 3 and is_state_parameter(parameters[1].name) and "mask" in parameters[2].name
 
 
 def iqn_interface(model: Any) -> Interface:
@@ -107,10 +135,27 @@ def is_loop_driver(function: Callable[..., Any]) -> bool:
     return len(required) > 1
 
 
+def builtin_shape(cls: Any) -> Optional[str]:
+    """How the harness drives a model without a driver: None for the IQN methods (or nothing it
+    knows), "forward(x, h)" for shapes (a) and (b), "act(obs, h, masks)" for shape (c)."""
+    if is_iqn_style(cls):
+        return None
+    if is_forward_style(cls):
+        return "forward(x, h)"
+    if is_act_style(cls):
+        return "act(obs, h, masks)"
+    return None
+
+
 def make_interface(model: Any, driver: Optional[Callable[[Any], Any]]) -> Any:
-    """An Interface for `model` (IQN-style, or from an adapter driver), or a LoopDriver."""
+    """An Interface for `model` (IQN-style, a forward(x, h) module, or from an adapter driver), or a LoopDriver."""
     if driver is None:
-        return iqn_interface(model)
+        shape = builtin_shape(type(model))
+        if shape is None:
+            return iqn_interface(model)
+        from gru2lstm.verify import cores  # imports torch
+
+        return cores.forward_interface(model) if shape == "forward(x, h)" else cores.act_interface(model)
     if is_loop_driver(driver):
         return LoopDriver(driver)
     made = driver(model)

@@ -8,6 +8,8 @@ input, the sample's h and c), which is what `replay` matches on.
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -108,6 +110,11 @@ class Call:
     cell: bool
     batch_first: bool
     packed_input: bool = False
+    where: str = ""  # file:line of the user's code that called the module
+
+    @property
+    def at(self) -> str:
+        return f" at {self.where}" if self.where else ""
 
     @property
     def h(self) -> Optional[torch.Tensor]:
@@ -173,6 +180,25 @@ class Call:
         return list(zip(first, hs, cs))
 
 
+def _caller() -> str:
+    """Where the user's code called the module: file:line in the function, and the function that
+    called that one (the state often goes wrong a frame above the module call)."""
+    frames = []
+    frame = sys._getframe(2)
+    while frame is not None and len(frames) < 2:
+        name = frame.f_code.co_filename
+        if not (f"{os.sep}torch{os.sep}" in name or f"{os.sep}gru2lstm{os.sep}verify{os.sep}" in name):
+            frames.append(frame)
+        frame = frame.f_back
+    if not frames:
+        return ""
+    inner = frames[0]
+    text = f"{inner.f_code.co_filename}:{inner.f_lineno} in {inner.f_code.co_name}"
+    if len(frames) > 1 and frames[1].f_code.co_filename == inner.f_code.co_filename:
+        text += f", called from {frames[1].f_code.co_name} at line {frames[1].f_lineno}"
+    return text
+
+
 def _kind(module: nn.Module) -> str:
     if isinstance(module, nn.LSTM):
         return "lstm"
@@ -230,6 +256,7 @@ class Recorder:
                     cell=cell,
                     batch_first=bool(getattr(module, "batch_first", False)),
                     packed_input=packed,
+                    where=_caller(),
                 )
             )
             return

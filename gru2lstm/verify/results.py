@@ -13,11 +13,11 @@ EXIT_USAGE = 2
 
 # The named checks, in the order they run and are shown.
 CHECKS: dict[str, str] = {
-    "interface": "same public methods and signatures; valid actions; finite loss; resets clear (h, c)",
+    "interface": "same public methods and signatures; valid actions; finite loss; state-carrying methods return (h, c); resets clear (h, c)",
     "shapes": "the state is (h, c) (or packed) everywhere it lives, each (layers*dirs, batch, hidden)",
     "replay": "training replays each sample from the (h, c) it was acted with",
     "equivalence": "with twin recurrent cores, actions, losses and updates equal the original's",
-    "memory": "learns a cue-recall task above chance; a mid-episode reset takes it back to chance",
+    "memory": "learns a cue-recall task as well as the original over 3 seeds; a mid-episode reset takes it back to chance",
 }
 DEFAULT_CHECKS = ("interface", "shapes", "replay", "equivalence")
 
@@ -92,6 +92,7 @@ class VerifyReport:
     def render_text(self, out: Optional[TextIO] = None, err: Optional[TextIO] = None) -> None:
         from rich.console import Console
         from rich.table import Table
+        from rich.text import Text
 
         out = out or sys.stdout
         err = err or sys.stderr
@@ -117,7 +118,8 @@ class VerifyReport:
                 reason += "\n" + "\n".join(f"  {line}" for line in check.details[:8])
                 if len(check.details) > 8:
                     reason += f"\n  ... {len(check.details) - 8} more"
-            table.add_row(check.name, f"[{style}]{check.status}[/]", reason, f"{check.seconds:.1f}")
+            # plain text: reasons quote tensors and lists ("[nan, nan]") that rich would read as markup
+            table.add_row(check.name, Text(check.status, style=style), Text(reason), f"{check.seconds:.1f}")
         console.print(table)
         verdict = "all checks passed" if self.passed else f"{len(self.failed_checks)} check(s) failed: {', '.join(self.failed_checks)}"
-        console.print(f"{verdict} against {self.original} in {self.seconds:.1f}s")
+        console.print(Text(f"{verdict} against {self.original} in {self.seconds:.1f}s"))

@@ -18,12 +18,14 @@ from gru2lstm.verify.harness import (
     drive,
     find_class,
     infer_obs_shape,
+    loss_is_finite,
     seed_everything,
 )
 from gru2lstm.verify.interface import (
     DriverError,
     Interface,
     LoopDriver,
+    builtin_shape,
     is_iqn_style,
     load_driver,
     make_interface,
@@ -38,6 +40,34 @@ from gru2lstm.verify.loading import (
 from gru2lstm.verify.recorder import named_parameters, recurrent_modules, state_tensors
 from gru2lstm.verify.results import DEFAULT_CHECKS, CheckResult, VerifyReport
 from gru2lstm.verify.twin import TwinError, make_twin
+
+
+class OriginalFailed(Exception):
+    """The original itself cannot be driven the way a check needs: the configuration is wrong (exit 2)."""
+
+
+TRAIN_MORE = "raise --steps (or epochs), lower its rollout length in --kwargs, or set train-every = \"step\""
+
+
+def _drive_text(config: VerifyConfig) -> str:
+    per_epoch = -(-config.steps // config.epochs)
+    train = "after every step" if config.train_every == "step" else "at each epoch's end"
+    return f"{config.epochs} epochs of {per_epoch} acting steps ({config.steps} in all), train() {train}"
+
+
+def _drive_advice(config: VerifyConfig) -> str:
+    """How to drive the model as its experiment does: the config keys, or an adapter driver."""
+    other = "epoch" if config.train_every == "step" else "step"
+    return (
+        f"  the drive: {_drive_text(config)}\n"
+        "  drive it as its experiment does: in verify.toml (or [tool.gru2lstm.verify]) set steps, epochs or\n"
+        f"  train-every, e.g.  train-every = \"{other}\"   or   steps = {config.steps * 2}\n"
+        "  or write an adapter and pass --driver my_driver:adapt (docs/verify.md, Interfaces and drivers):\n"
+        "      from gru2lstm.verify import Interface\n"
+        "      def adapt(model):\n"
+        "          return Interface(act=model.take_action, observe=model.add_memory_ppo,\n"
+        "                           train=model.train_step, reset=model.start_epoch_action)"
+    )
 
 
 def _requested(config: VerifyConfig) -> tuple:
@@ -65,6 +95,10 @@ def run(
         _run(path, config, report, original_text, original_label, original_overrides)
     except (ConfigError, DriverError) as error:
         report.usage_error = str(error)
+        report.checks = []
+    except OriginalFailed as error:
+        # never a failed check against the port: the rewrite is only judged relative to an original that runs
+        report.usage_error = f"{error}\n  the rewrite is not judged against an original that fails under the drive\n{_drive_advice(config)}"
         report.checks = []
     finally:
         torch.set_num_threads(threads)
@@ -109,21 +143,24 @@ def _run(path, config, report, original_text, original_label, original_overrides
         return
     files = tuple({str(path.resolve()), str(original_path.resolve()), original.label, str(package_location(path)[0])})
 
-    driver = None
-    if config.driver:
-        extra = tuple(
-            p for p in (config.driver_dir, str(package_location(path)[0]), str(Path(config.base_dir or ".").resolve()), os.getcwd()) if p
-        )
-        driver = load_driver(config.driver, extra)
+    def user_function(spec: str, config_dir: Optional[str]):
+        """A driver or factory: looked for next to the config naming it, in the package root, here."""
+        places = (config_dir, str(package_location(path)[0]), str(Path(config.base_dir or ".").resolve()), os.getcwd())
+        return load_driver(spec, tuple(p for p in places if p))
+
+    driver = user_function(config.driver, config.driver_dir) if config.driver else None
+    factory = user_function(config.factory, config.factory_dir) if config.factory else None
     original_cls = find_class(original.module, config.class_name, original.label, need_iqn=driver is None)
     report.class_name = getattr(original_cls, "__name__", config.class_name)
-    if driver is None and not is_iqn_style(original_cls):
+    builtin = builtin_shape(original_cls) if driver is None else None
+    if driver is None and builtin is None and not is_iqn_style(original_cls):
         missing = [m for m in ("take_action", "add_memory_ppo", "train_step", "start_epoch_action") if not callable(getattr(original_cls, m, None))]
         raise ConfigError(
-            f"{report.class_name} does not have the IQN-style interface (missing {', '.join(missing)}); "
+            f"{report.class_name} does not have the IQN-style interface (missing {', '.join(missing)}), "
+            "nor a forward(x, h) or an act(obs, h, masks) that takes the state; "
             "write a driver and pass --driver module:function (see docs/verify.md)"
         )
-    report.interface = f"driver {config.driver}" if driver else "iqn"
+    report.interface = f"driver {config.driver}" if driver else builtin or "iqn"
     try:
         rewritten_cls = find_class(rewritten.module, report.class_name, rewritten.label, need_iqn=False)
     except ConfigError as error:
@@ -133,9 +170,10 @@ def _run(path, config, report, original_text, original_label, original_overrides
     # ---- build (the original first: if it cannot be built, the configuration is wrong)
     seed = config.seed
     kwargs = dict(config.kwargs)
-    o_model = build(original_cls, kwargs, seed, original.label)
+    o_make, r_make = _maker(original_cls, factory), _maker(rewritten_cls, factory)
+    o_model = build(o_make, kwargs, seed, original.label)
     try:
-        r_model = build(rewritten_cls, kwargs, seed, rewritten.label)
+        r_model = build(r_make, kwargs, seed, rewritten.label)
     except ConfigError as error:
         _fail_all(report, requested, f"the rewrite cannot be built with arguments that build the original: {error}")
         return
@@ -150,7 +188,7 @@ def _run(path, config, report, original_text, original_label, original_overrides
 
     o_iface = interface(o_model)
     batch = o_iface.batch if isinstance(o_iface, Interface) else None
-    env = Env(obs_shape, config.steps, config.epochs, config.episode_length, seed, batch=batch)
+    env = Env(obs_shape, config.steps, config.epochs, config.episode_length, seed, batch=batch, train_every=config.train_every)
     action_space = config.action_space
 
     results: dict = {}
@@ -159,11 +197,14 @@ def _run(path, config, report, original_text, original_label, original_overrides
         seed_everything(seed)
         o_trace = drive(o_model, o_iface, env, "original", files, probe=True, freeze=True, action_space=action_space)
         if not o_trace.ok:
-            raise ConfigError(f"the original cannot be driven with this configuration: {o_trace.error}")
+            raise OriginalFailed(f"the original cannot be driven: {o_trace.error}")
         if not any(o_trace.trained):
-            raise ConfigError(
-                f"the original never trained in {config.epochs} epochs of {config.steps} steps: "
-                "raise --steps (or epochs), or lower its rollout length in --kwargs"
+            raise ConfigError(f"the original never trained: {_drive_text(config)}; {TRAIN_MORE}")
+        nan_trainings = [k for k, loss in enumerate(o_trace.losses) if not loss_is_finite(loss)]
+        if nan_trainings:
+            report.warnings.append(
+                f"the original's loss is not finite at {len(nan_trainings)} of {len(o_trace.losses)} train calls "
+                f"(first: train #{nan_trainings[0]}); the drive may not be its experiment's ({_drive_text(config)})"
             )
         seed_everything(seed)
         try:
@@ -184,7 +225,7 @@ def _run(path, config, report, original_text, original_label, original_overrides
                 results[name].seconds += shared
     if "equivalence" in requested:
         results["equivalence"] = C.timed(
-            check_equivalence, original_cls, rewritten_cls, kwargs, seed, interface, env, files, original.label, rewritten.label,
+            check_equivalence, o_make, r_make, kwargs, seed, interface, env, files, original.label, rewritten.label,
             action_space,
         )
     if "memory" in requested:
@@ -192,30 +233,42 @@ def _run(path, config, report, original_text, original_label, original_overrides
 
         learn_kwargs = {**kwargs, **config.learn_kwargs}
 
-        def build_for_memory():
-            return build(rewritten_cls, learn_kwargs, seed, rewritten.label)
-
-        if isinstance(o_iface, LoopDriver):
+        if isinstance(o_iface, LoopDriver) or builtin:
             results["memory"] = CheckResult(
-                "memory", False, "the memory check needs the IQN-style interface or a driver returning an Interface (not a loop driver)"
+                "memory", False,
+                "the memory check needs the IQN-style interface or a driver returning an Interface (not a loop driver, nor a model the harness drives itself)",
             )
         else:
             results["memory"] = C.timed(
-                check_memory, build_for_memory, interface, obs_shape, config.learn_delay, config.learn_budget, seed,
-                action_space,
+                check_memory,
+                lambda run_seed: build(o_make, learn_kwargs, run_seed, original.label),
+                lambda run_seed: build(r_make, learn_kwargs, run_seed, rewritten.label),
+                interface, obs_shape, config.learn_delay, config.learn_budget, seed, action_space,
             )
     report.checks = [results[name] for name in requested if name in results]
 
 
 # --------------------------------------------------------------------------- equivalence
+def _maker(cls: Any, factory: Optional[Any]) -> Any:
+    """What builds a model from the kwargs: the class itself, or the factory hook given the class."""
+    if factory is None:
+        return cls
+
+    def make(**kwargs):
+        return factory(cls, **kwargs)
+
+    make.__name__ = f"{factory.__name__}({getattr(cls, '__name__', cls)}, ...)"
+    return make
+
+
 def _strip(names: list, prefixes: list) -> list:
     return [n for n in names if not any(n == p or n.startswith(p + ".") for p in prefixes)]
 
 
-def check_equivalence(original_cls, rewritten_cls, kwargs, seed, interface, env, files, o_label, r_label, action_space=None) -> CheckResult:
-    o_model = build(original_cls, kwargs, seed, o_label)
+def check_equivalence(o_make, r_make, kwargs, seed, interface, env, files, o_label, r_label, action_space=None) -> CheckResult:
+    o_model = build(o_make, kwargs, seed, o_label)
     try:
-        r_model = build(rewritten_cls, kwargs, seed, r_label)
+        r_model = build(r_make, kwargs, seed, r_label)
     except ConfigError as error:
         return CheckResult("equivalence", False, str(error))
     o_rec, r_rec = recurrent_modules(o_model), recurrent_modules(r_model)
@@ -251,19 +304,22 @@ def check_equivalence(original_cls, rewritten_cls, kwargs, seed, interface, env,
     seed_everything(seed)
     r_trace = drive(r_model, interface(r_model), env, "rewrite", files, record_params=True, param_names=param_names, action_space=action_space)
     if not o_trace.ok:
-        return CheckResult("equivalence", False, f"the original with a twin core fails: {o_trace.error}")
-    if not r_trace.ok:
-        return CheckResult("equivalence", False, f"the rewrite with a twin core fails: {r_trace.error}")
+        raise OriginalFailed(f"equivalence: the original with twin recurrent cores cannot be driven: {o_trace.error}")
     trainings = len(o_trace.losses) if o_trace.loop else sum(o_trace.trained)
+    if trainings < 2:
+        raise ConfigError(f"equivalence needs two trainings of the original, it trained {trainings} time(s): {TRAIN_MORE}")
+    for k, params in enumerate(o_trace.params):
+        broken = next((name for name, value in params.items() if not bool(torch.isfinite(value).all())), None)
+        if broken is not None:
+            raise OriginalFailed(f"equivalence: after train #{k} the original's {broken} is not finite, so updates cannot be compared")
+    if not r_trace.ok:
+        return CheckResult("equivalence", False, f"the rewrite with twin recurrent cores fails (the original does not): {r_trace.error}")
     problem, details = C.compare_traces(o_trace, r_trace)
     if renamed:
         details.insert(0, "recurrent module paired: " + ", ".join(renamed))
     details.insert(0, f"{len(o_names)} non-recurrent tensors copied from the original")
     if problem:
         return CheckResult("equivalence", False, problem, details)
-    if trainings < 2:
-        return CheckResult("equivalence", False,
-                           f"only {trainings} training step(s) ran; need at least 2 (raise epochs/--steps or lower the rollout length)", details)
     return CheckResult(
         "equivalence", True,
         f"identical actions ({len(o_trace.actions)}), losses and updates of all {len(param_names)} non-recurrent parameters over {trainings} trainings",
