@@ -6,6 +6,8 @@ A project fixture is fixtures/<project>/ with project.toml, input/, expected/ an
     outcome = "migrated"     # expected/ is the tool's output on input/
     outcome = "refused"      # the tool leaves input/ as it is (expected/ is the same) and reports
     refusal = "G2L101 ..."   #   this text in a finding
+    outcome = "engine_bug"   # the tool's output is wrong (a known engine bug): no expected/ yet;
+    changes = ["a.py", ...]  #   the files a correct migration changes
 
 driver.py has `drive(root) -> {"losses": [float], "stored": [state], "hidden_size": int}`: it puts
 the project tree at `root` on sys.path as the project is run, imports the project's own code, runs
@@ -44,7 +46,10 @@ def tree(folder: Path) -> list:
 
 
 def changed_files(project: Path) -> list:
-    """The files the migration of the whole project changes (input/ against expected/)."""
+    """The files the migration of the whole project changes (input/ against expected/, or as
+    project.toml says while there is no expected/)."""
+    if "changes" in config(project):
+        return [Path(name) for name in config(project)["changes"]]
     return [name for name in tree(project / "input") if not filecmp.cmp(project / "input" / name, project / "expected" / name, shallow=False)]
 
 
@@ -54,15 +59,18 @@ def project_ids(projects):
 
 MIGRATED = [p for p in PROJECTS if config(p)["outcome"] == "migrated"]
 REFUSED = [p for p in PROJECTS if config(p)["outcome"] == "refused"]
-ALONE = [(p, name) for p in MIGRATED for name in changed_files(p)]
+GOLDEN = MIGRATED + REFUSED
+ALONE = [(p, name) for p in PROJECTS for name in changed_files(p)]
 
 
-def test_there_are_projects_of_both_outcomes():
+def test_every_project_has_a_known_outcome():
     assert len(PROJECTS) >= 10
     assert MIGRATED and REFUSED
+    assert all(config(p)["outcome"] in ("migrated", "refused", "engine_bug") for p in PROJECTS)
+    assert all((p / "expected").is_dir() == (p in GOLDEN) for p in PROJECTS)
 
 
-@pytest.mark.parametrize("project", PROJECTS, ids=project_ids(PROJECTS))
+@pytest.mark.parametrize("project", GOLDEN, ids=project_ids(GOLDEN))
 def test_the_tree_rewrite_is_byte_exact(project, tmp_path, capsys):
     root = tmp_path / project.name
     shutil.copytree(project / "input", root)
@@ -147,9 +155,8 @@ def test_the_original_project_runs_with_its_gru(project, recorded_calls):
     assert result["stored"] and all(halves(s, result["hidden_size"]) == 1 for s in result["stored"])
 
 
-@pytest.mark.parametrize("project", MIGRATED, ids=project_ids(MIGRATED))
-def test_the_migrated_project_runs_with_an_lstm_that_gets_its_c(project, recorded_calls):
-    result = drive(project, project / "expected")
+def assert_runs_as_an_lstm(project: Path, root: Path, recorded_calls: list) -> None:
+    result = drive(project, root)
     assert_trains(result)
     kinds = {kind for kind, _ in recorded_calls}
     assert kinds and kinds <= {"LSTM", "LSTMCell"}, kinds
@@ -158,6 +165,23 @@ def test_the_migrated_project_runs_with_an_lstm_that_gets_its_c(project, recorde
     # c is carried from step to step: after the first step the LSTM is given a c that is not blank
     assert any(hx is not None and hx[1].abs().sum() > 0 for _, hx in recorded_calls)
     assert result["stored"] and all(halves(s, result["hidden_size"]) == 2 for s in result["stored"])
+
+
+@pytest.mark.parametrize("project", MIGRATED, ids=project_ids(MIGRATED))
+def test_the_migrated_project_runs_with_an_lstm_that_gets_its_c(project, recorded_calls):
+    assert_runs_as_an_lstm(project, project / "expected", recorded_calls)
+
+
+@pytest.mark.parametrize("project", PROJECTS, ids=project_ids(PROJECTS))
+def test_a_rewrite_that_succeeds_never_breaks_the_project(project, tmp_path, recorded_calls):
+    """Soundness, whatever the outcome: exit 0 means the project runs as an LSTM; any other exit
+    leaves every file as it was."""
+    root = tmp_path / project.name
+    shutil.copytree(project / "input", root)
+    if main(["rewrite", "--quiet", str(root)]) == 0:
+        assert_runs_as_an_lstm(project, root, recorded_calls)
+    else:
+        assert all((root / name).read_bytes() == (project / "input" / name).read_bytes() for name in tree(root))
 
 
 @pytest.mark.parametrize("project,given", ALONE, ids=[f"{p.name}-{name.as_posix()}" for p, name in ALONE])
