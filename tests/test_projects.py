@@ -1,7 +1,8 @@
 """Whole projects: the tree is migrated byte for byte, the migrated project runs as an LSTM, and
 a single file given alone (as pre-commit gives it) is never migrated without the others.
 
-A project fixture is fixtures/<project>/ with project.toml, input/, expected/ and driver.py:
+A project fixture is fixtures/<project>/ with project.toml, input/, expected/ (but for an engine
+bug) and driver.py:
 
     outcome = "migrated"     # expected/ is the tool's output on input/
     outcome = "refused"      # the tool leaves input/ as it is (expected/ is the same) and reports
@@ -73,6 +74,8 @@ def test_every_project_has_a_known_outcome():
     assert MIGRATED and REFUSED
     assert all(config(p)["outcome"] in ("migrated", "refused", "engine_bug") for p in PROJECTS)
     assert all((p / "expected").is_dir() == (p in GOLDEN) for p in PROJECTS)
+    assert all(("changes" in config(p)) == (p not in MIGRATED) for p in PROJECTS)
+    assert all("refusal" in config(p) for p in REFUSED)
 
 
 @pytest.mark.parametrize("project", GOLDEN, ids=project_ids(GOLDEN))
