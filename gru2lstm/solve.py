@@ -348,9 +348,10 @@ def solve(flow: ProgramFlow) -> Solution:
             if isinstance(leaf, VSlot):
                 if target_state:
                     changed |= mark(leaf.slot)
-                elif solution.is_state(leaf.slot) and (kind == "keep" or classes.find(target) in moved):
+                elif solution.is_state(leaf.slot) and (kind == "keep" or classes.find(target) in moved or _element(target)):
                     # A reshaped state that is moved on (returned, stored, passed) stays a state;
-                    # one that is only read is features.
+                    # one that is only read is features. Stored in a list is moved: a caller may
+                    # feed it back (`hiddens.append(hidden.squeeze(0))`).
                     changed |= mark(target)
             elif isinstance(leaf, VCat):
                 if target_state:
@@ -454,6 +455,11 @@ def _leaf_name(value: Value) -> Optional[str]:
         else:
             return None
     return node.attr.value if isinstance(node, cst.Attribute) else node.value
+
+
+def _element(slot) -> bool:
+    """Is the slot an element of a list (what `append` and `[i] =` write)?"""
+    return slot[0] == "child" and slot[2] == ("elem",)
 
 
 def _moved_classes(solution: Solution) -> set:
