@@ -147,7 +147,7 @@ class ProgramFlow:
     outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
     outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
     called: set = field(default_factory=set)  # keys of the functions some followed call runs
-    pass_through: dict = field(default_factory=dict)  # function key -> the parameter it gives back, or None
+    pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
 
@@ -1140,9 +1140,10 @@ class Collector:
         everything it is ever called with (states, observations, masks; a GRU and a Linear)."""
         if callee.key not in self.flow.pass_through:
             self.flow.pass_through[callee.key] = pass_through_parameter(callee)
-        name = self.flow.pass_through[callee.key]
-        if name is None or any(arg.star for arg in node.args):
+        through = self.flow.pass_through[callee.key]
+        if through is None or any(arg.star for arg in node.args):
             return None
+        name, kind = through
         position = [param_name for param_name, _ in callee.params].index(name)
         chosen = None
         for index, arg in enumerate(node.args):
@@ -1154,7 +1155,7 @@ class Collector:
                 self.consume(value, "read", arg.value)
         if chosen is None:  # left to its default
             return None if len(node.args) <= position else VOpaque(node, f"`{self.code(node)}`")
-        return VDerived(chosen, node, "keep")
+        return VDerived(chosen, node, kind)
 
     def _values_iterated(self, value: Value, node: cst.CSTNode, label: str, why: str) -> Value:
         """A loop over a dict's values (label "key") or a tuple's items ("pos") sees them all as
@@ -1225,17 +1226,18 @@ class Collector:
 
 
 # --------------------------------------------------------------------- helpers
-def pass_through_parameter(info: FunctionInfo) -> Optional[str]:
-    """The parameter a function gives back unchanged, when that is all it does with it: every
-    return is that parameter (or a conversion of it: `.float()`, `torch.from_numpy(x)`, either
-    side of `a if c else b`), and elsewhere it is only inspected (`isinstance(x, ...)`, `x.attr`)."""
+def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
+    """(the parameter a function gives back, "keep" or "shape"), when that is all it does with
+    it: every return is that parameter, converted (`.float()`, `torch.from_numpy(x)`) or reshaped
+    (`x.reshape(...)`, `np.concatenate(x)` of one array), either side of `a if c else b`; and
+    elsewhere it is only inspected (`isinstance(x, ...)`, `x.attr`)."""
     names = {name for name, _ in info.params}
-    returned = set()
+    returned, kinds = set(), set()
     for node in _walk(info.node.body):
         if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
             return None  # a closure could keep it
         if isinstance(node, cst.Return):
-            found = _given_back(node.value, names) if node.value is not None else None
+            found = _given_back(node.value, names, kinds) if node.value is not None else None
             if found is None:
                 return None
             returned.add(found)
@@ -1251,24 +1253,33 @@ def pass_through_parameter(info: FunctionInfo) -> Optional[str]:
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "isinstance" and node.args:
             allowed.add(id(node.args[0].value))
     uses = [n for n in _walk(info.node.body) if isinstance(n, cst.Name) and n.value == name]
-    return name if all(id(n) in allowed for n in uses) else None
+    if not all(id(n) in allowed for n in uses):
+        return None
+    return name, "shape" if "shape" in kinds else "keep"
 
 
-def _given_back(node: cst.BaseExpression, names: set) -> Optional[str]:
-    """The parameter an expression is, through conversions; None when it is anything else."""
+def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[str]:
+    """The parameter an expression is, through conversions and reshapes (noted in `kinds`);
+    None when it is anything else."""
     if isinstance(node, cst.Name):
         return node.value if node.value in names else None
     if isinstance(node, cst.IfExp):
-        body, other = _given_back(node.body, names), _given_back(node.orelse, names)
+        body, other = _given_back(node.body, names, kinds), _given_back(node.orelse, names, kinds)
         return body if body is not None and body == other else None
     if isinstance(node, cst.Call) and node.args and not node.args[0].star and node.args[0].keyword is None:
         func = node.func  # the first argument converted: `torch.as_tensor(x, device=d)`
-        if isinstance(func, cst.Attribute) and f"torch.{func.attr.value}" in KEEP_FUNCTIONS:
-            return _given_back(node.args[0].value, names)  # torch.from_numpy(x), np.asarray(x)
-        if isinstance(func, cst.Attribute) and func.attr.value in ("asarray", "array"):
-            return _given_back(node.args[0].value, names)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in KEEP_METHODS:
-        return _given_back(node.func.value, names)  # x.float(), x.to(device)
+        last = func.attr.value if isinstance(func, cst.Attribute) else None
+        if last is not None and (f"torch.{last}" in KEEP_FUNCTIONS or last in ("asarray", "array")):
+            return _given_back(node.args[0].value, names, kinds)  # torch.from_numpy(x), np.asarray(x)
+        if last is not None and len(node.args) == 1 and f"numpy.{last}" in CAT_FUNCTIONS:
+            kinds.add("shape")  # np.concatenate(x) of one array joins its leading axes
+            return _given_back(node.args[0].value, names, kinds)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        method = node.func.attr.value
+        if method in KEEP_METHODS | SHAPE_METHODS:
+            if method in SHAPE_METHODS:
+                kinds.add("shape")
+            return _given_back(node.func.value, names, kinds)  # x.float(), x.to(device), x.view(...)
     return None
 
 

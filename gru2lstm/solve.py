@@ -463,20 +463,23 @@ def _element(slot) -> bool:
 
 
 def _moved_classes(solution: Solution) -> set:
-    """Classes whose values are moved on somewhere (returned, stored, passed), not just read."""
+    """Classes whose values are moved on somewhere (returned, stored, passed), not just read.
+    Passed to code the walk does not follow counts: that code may keep it as a state."""
     moved = set()
-    for binding in solution.flow.bindings:
-        target = binding.target
-        if binding.kind in ("return", "append", "store", "arg", "field") or target[0] in ("attr", "child"):
-            pending = [binding.value]
-            while pending:
-                value = resolved(pending.pop())
-                if isinstance(value, VSlot):
-                    moved.add(solution.classes.find(value.slot))
-                elif isinstance(value, VTuple):
-                    pending.extend(value.items)
-                elif isinstance(value, VChoice):
-                    pending.extend(value.options)
+    values = [
+        binding.value
+        for binding in solution.flow.bindings
+        if binding.kind in ("return", "append", "store", "arg", "field") or binding.target[0] in ("attr", "child")
+    ]
+    values += [c.value for c in solution.flow.consumptions if c.context == "unknown" and c.place is not None]  # another file
+    while values:
+        value = resolved(values.pop())
+        if isinstance(value, VSlot):
+            moved.add(solution.classes.find(value.slot))
+        elif isinstance(value, VTuple):
+            values.extend(value.items)
+        elif isinstance(value, VChoice):
+            values.extend(value.options)
     return moved
 
 
