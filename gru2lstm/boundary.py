@@ -170,8 +170,14 @@ def interface_changes(flow: ProgramFlow, solution: Solution) -> list:
 
 
 def describe(carriers: tuple) -> str:
-    """("parameter `h`", "return value") -> "the parameter `h` and the return value"."""
-    return " and ".join(f"the {carrier}" for carrier in carriers)
+    """("parameter `obs`", "parameter `h`", "return value") -> "the parameters `obs` and `h` and
+    the return value"."""
+    params = [carrier.partition(" ")[2] for carrier in carriers if carrier.startswith("parameter ")]
+    parts = [f"the parameter {params[0]}"] if len(params) == 1 else (
+        [f"the parameters {', '.join(params[:-1])} and {params[-1]}"] if params else []
+    )
+    parts += [f"the {carrier}" for carrier in carriers if not carrier.startswith("parameter ")]
+    return " and ".join(parts)
 
 
 def _holds_state(solution: Solution, slot, depth: int = 2) -> bool:

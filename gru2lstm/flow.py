@@ -975,7 +975,14 @@ class Collector:
             return self._unknown_call(node, f"`{self.code(func)}`")
         if isinstance(func, cst.Name) and func.value not in self.env and func.value not in self.module_names:
             if func.value == "zip" and len(args) == 1 and args[0].star == "*":
-                return VZip(self.expr(args[0].value, "bind"), node)
+                rows = self.expr(args[0].value, "bind")
+                if isinstance(rows, VContainer) and rows.items:
+                    # `zip(*random.sample(self.items, n))`: the sampled rows, held in a place of their own
+                    held = VSlot(("literal", id(args[0].value)), args[0].value)
+                    if self.recording:
+                        self.flow.bindings.append(Binding(held.slot, rows, "join", self.statement, None, self.function))
+                    rows = held
+                return VZip(rows, node)
             if func.value in ITERATION_BUILTINS and args and not any(a.star for a in args):
                 return self._iteration(func.value, node)
         if qualified & SAMPLING_FUNCTIONS and args:
@@ -1343,6 +1350,8 @@ def _position_of(value: Value, position: int, length: int) -> Value:
         return VSlot(child(value.slot, "pos", position), None)
     if isinstance(value, VCallOf):
         return VSlot(child(value.result, "pos", position), None)
+    if isinstance(value, VChoice):  # `s, x = (zeros, x) if done else (s2, x)`: either side's part
+        return VChoice([_position_of(option, position, length) for option in value.options], value.node)
     return VOpaque(None, "a part of an unknown value")
 
 

@@ -197,8 +197,9 @@ class Planner:
                 self.find(
                     "G2L202", node,
                     f"interface change: {describe(change.carriers)} of `{change.name}()` "
-                    f"{'become' if len(change.carriers) > 1 else 'becomes'} (h, c); "
-                    "no caller was found in the files analysed, so callers elsewhere must pass and take the pair",
+                    f"{'become' if len(change.carriers) > 1 else 'becomes'} "
+                    f"{'(h, c) packed in one tensor of twice the size' if self.form == 'packed' else '(h, c)'}; "
+                    "no caller was found in the files analysed, so callers elsewhere must pass and take it",
                 )
 
     # ----------------------------------------------------------------- 1, 9: modules
@@ -588,6 +589,8 @@ class Planner:
         if kind is not None:
             self.site(call.node)
             self.step("call", call.node)
+            if self.starred(call):
+                return
             hidden = recurrent_hidden_argument(call)
             if hidden is None:
                 return
@@ -611,6 +614,13 @@ class Planner:
                 self.feature_read(resolved(value))
             else:
                 self.consumption(value, "unknown", arg.value, f"passed to `{self.code(call.node.func)}`{self.unfollowed(call)}", self.flow.origin(call))
+
+    def starred(self, call: VCallOf) -> bool:
+        """`core(*args)`: which argument is the hidden state cannot be told. Said."""
+        if not any(arg.star for _, _, arg in call.args):
+            return False
+        self.find("G2L100", call.node, f"`{self.code(call.node)}` passes its arguments with * or **: the engine cannot tell which one is the hidden state; pass them one by one")
+        return True
 
     def new_state_dropped(self, call: VCallOf, hidden: Value) -> bool:
         """`out, _ = self.gru(x, h)` that returns `out` itself beside other values
@@ -953,6 +963,8 @@ class Planner:
             return
         self.site(call.node)
         self.step("call", call.node)
+        if self.starred(call):
+            return
         hidden = recurrent_hidden_argument(call)
         if hidden is not None and kind == "GRU" and self.new_state_dropped(call, hidden):
             return
@@ -973,6 +985,8 @@ class Planner:
         for unpacking in self.flow.unpackings:
             if unpacking.value is call and len(unpacking.elements) > 1:
                 target = unpacking.elements[1][1]
+                if isinstance(target, cst.Name) and target.value == "_":
+                    return  # thrown away: nothing to pack
                 statement = unpacking.statement
                 if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
                     self.find("G2L100", call.node, "the recurrent call's state must be unpacked in a statement of its own")

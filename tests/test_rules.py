@@ -686,6 +686,15 @@ def test_plain_import_is_renamed_everywhere():
 
 
 FINDINGS = {
+    "a recurrent call with starred arguments": (
+        """
+        core = nn.GRU(4, 8)
+        h = torch.zeros(1, 1, 8)
+        args = (torch.randn(1, 1, 4), h)
+        out, h = core(*args)
+        """,
+        "G2L100",
+    ),
     "the output carried as the state": (
         """
         class Q(nn.Module):
@@ -993,3 +1002,41 @@ def test_some_rows_reset_in_place_are_reset_in_each_half():
             hidden[1][:, done, :] = 0
         """
     assert migrate(before, state="tuple") == textwrap.dedent(after)
+
+
+def test_a_choice_between_tuples_unpacks_each_side():
+    before = """
+    core = nn.GRU(4, 8)
+    state, x = torch.zeros(1, 1, 8), torch.randn(1, 1, 4)
+    for t in range(3):
+        out, next_state = core(x, state)
+        state, x = (torch.zeros(1, 1, 8), x) if t == 1 else (next_state, x)
+    """
+    after = migrate(before)
+    assert "state, x = ((torch.zeros(1, 1, 8), torch.zeros(1, 1, 8)), x) if t == 1 else (next_state, x)\n" in after
+
+
+def test_rows_sampled_at_random_and_unzipped_are_batched_per_half():
+    before = """
+    class Replay:
+        def __init__(self):
+            self.items = []
+
+        def add(self, x, state):
+            self.items.append((x, state))
+
+        def batch(self, n):
+            xs, states = zip(*random.sample(self.items, n))
+            return torch.cat(xs, dim=1), torch.cat(states, dim=1)
+
+
+    core = nn.GRU(4, 8)
+    replay = Replay()
+    h = torch.zeros(1, 1, 8)
+    replay.add(torch.randn(1, 1, 4), h.detach())
+    xs, h0 = replay.batch(1)
+    out, _ = core(xs, h0)
+    """
+    after = migrate("import random\n" + textwrap.dedent(before))
+    assert "(torch.cat([hc[0] for hc in states], dim=1), torch.cat([hc[1] for hc in states], dim=1))" in after
+    assert "replay.add(torch.randn(1, 1, 4), (h[0].detach(), h[1].detach()))" in after
