@@ -507,7 +507,7 @@ class CallersElsewhere:
             outside = importers.get(result.path)
             if not outside:
                 continue
-            change = result.migration.interface[0]
+            change = min(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # a public one first
             names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
             result.migration.findings.append(Finding(
                 change.line, change.column, "G2L101",
