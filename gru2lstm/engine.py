@@ -243,8 +243,10 @@ def _check_output(modules: list, migrations: list, sources: dict, options: Optio
 
     Each must parse, use no name that nothing binds (a rename applied to a use but not to its
     definition) and read no local name before its scope binds it (a partner `c` used in a call
-    before any line makes it), and together they must be a fixed point (a second pass changes nothing).
+    before any line makes it); together they must give no LSTM one tensor where it takes (h, c)
+    (lstm_check.py) and be a fixed point (a second pass changes nothing).
     """
+    trees = []  # (input, output) of each module, parsed once
     for module, migration in zip(modules, migrations):
         where = f" ({module.key})" if len(modules) > 1 else ""
         problem = check_parses(migration.source)
@@ -258,13 +260,15 @@ def _check_output(modules: list, migrations: list, sources: dict, options: Optio
         if early:
             scope, name, line = min(early, key=lambda item: item[2])
             return f"the migrated source{where} reads `{name}` in {scope} (line {line}) before anything binds it there"
-        known = {mistake.key() for mistake in lstm_mistakes(before)}
-        wrong = [mistake for mistake in lstm_mistakes(after) if mistake.key() not in known]
-        if wrong:
-            return (
-                f"the migrated source{where} gives an LSTM one tensor where it takes (h, c): line {wrong[0].line}, "
-                f"`{wrong[0].call}`: {wrong[0].why}"
-            )
+        trees.append((before, after))
+    known = {mistake.key() for mistake in lstm_mistakes(before for before, _ in trees)}
+    wrong = [mistake for mistake in lstm_mistakes(after for _, after in trees) if mistake.key() not in known]
+    if wrong:
+        where = f" ({modules[wrong[0].module].key})" if len(modules) > 1 else ""
+        return (
+            f"the migrated source{where} gives an LSTM one tensor where it takes (h, c): line {wrong[0].line}, "
+            f"`{wrong[0].call}`: {wrong[0].why}"
+        )
     try:
         again = migrate_modules(modules, [m.source for m in migrations], options)
     except Exception as error:

@@ -7,9 +7,11 @@ before the call with `.chunk(2, ...)`). This reads the output of a migration, wi
 that some assignment in the same function gives such a value. Names, attributes, subscripts and
 calls of the program's own functions may hold a pair; they pass.
 
-It is the migration's equivalent of black's equivalence check: engine.py compares what it says
-of the output with what it says of the input, and refuses to write a group whose output has a
-mistake the input did not (exit 123).
+The modules of a group are read together (names of classes and functions across them, by name),
+so a state made in one file and given to an LSTM in another is seen. It is the migration's
+equivalent of black's equivalence check: engine.py compares what it says of the output with what
+it says of the input, and refuses to write a group whose output has a mistake the input did not
+(exit 123).
 """
 
 from __future__ import annotations
@@ -30,30 +32,34 @@ from gru2lstm.vocab import (
 class Mistake:
     """A recurrent call that would get one tensor where it needs (h, c)."""
 
+    module: int  # the position of its module among those read together
     line: int
     call: str  # the call, as written
     why: str
 
     def key(self) -> tuple:
         """What identifies it across the input and the output (lines move)."""
-        return (self.call, self.why)
+        return (self.module, self.call, self.why)
 
 
-def lstm_mistakes(tree: ast.Module) -> list:
-    """Every LSTM call of the module whose state argument is surely not a pair."""
-    holders = _lstm_holders(tree)
+def lstm_mistakes(modules) -> list:
+    """Every LSTM call of the modules (one tree, or the trees of a group read together, so a
+    state made in one file and given to an LSTM in another is seen) whose state argument is
+    surely not a pair."""
+    trees = [modules] if isinstance(modules, ast.Module) else list(modules)
+    holders = set().union(*(_lstm_holders(tree) for tree in trees))
     if not holders:
         return []
-    sources = _Sources(tree, holders)
+    sources = _Sources(trees, holders)
     mistakes = []
-    for scope in sources.scopes:
+    for module, scope in sources.scopes:
         for call in _own_nodes(scope):
             if not isinstance(call, ast.Call) or _holder_name(call.func) not in holders:
                 continue
             state = _state_argument(call)
             why = None if state is None else sources.single_tensor(state, scope)
             if why is not None:
-                mistakes.append(Mistake(call.lineno, ast.unparse(call), why))
+                mistakes.append(Mistake(module, call.lineno, ast.unparse(call), why))
     return mistakes
 
 
@@ -65,25 +71,31 @@ class _Sources:
 
     DEPTH = 8
 
-    def __init__(self, tree: ast.Module, holders: set) -> None:
-        classes = {node.name: node for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+    def __init__(self, trees: list, holders: set) -> None:
+        classes = {node.name: node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
         owner = {id(item): cls for cls in classes.values() for item in cls.body}  # method -> its class
-        functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-        module_functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        self.scopes = [tree, *functions]
-        self.locals = {id(scope): _assignments(scope) for scope in self.scopes}
+        self.scopes = []  # (module position, scope)
+        module_functions: dict = {}
+        for position, tree in enumerate(trees):
+            functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            self.scopes += [(position, scope) for scope in (tree, *functions)]
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    module_functions.setdefault(node.name, []).append(node)
+        module_functions = {name: found[0] for name, found in module_functions.items() if len(found) == 1}
+        self.locals = {id(scope): _assignments(scope) for _, scope in self.scopes}
         self.attributes: dict = {}
         self.returns: dict = {}
         self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
-        for scope in self.scopes:
+        for _, scope in self.scopes:
             for node in _own_nodes(scope):
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
                         if isinstance(target, ast.Attribute):
                             self.attributes.setdefault(target.attr, []).append((node.value, scope))
-                elif isinstance(node, ast.Return) and node.value is not None and scope is not tree:
+                elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
                     self.returns.setdefault(scope.name, []).append((node.value, scope))
-        for scope in self.scopes:
+        for _, scope in self.scopes:
             cls = owner.get(id(scope))
             for node in _own_nodes(scope):
                 if not isinstance(node, ast.Call) or _holder_name(node.func) in holders:
@@ -91,7 +103,7 @@ class _Sources:
                 func = node.func
                 callee = None
                 if isinstance(func, ast.Name) and func.id in module_functions:
-                    callee = module_functions[func.id]  # `rollout(policy, h)`
+                    callee = module_functions[func.id]  # `rollout(policy, h)`, here or imported
                 elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" and cls is not None:
                     callee = _method(cls, func.attr) or self._forward_of(func, classes, scope)  # `self.act(...)`, `self.policy(...)`
                 elif isinstance(func, (ast.Name, ast.Attribute)):
