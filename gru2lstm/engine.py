@@ -249,10 +249,11 @@ def _check_output(modules: list, migrations: list, sources: dict, options: Optio
         problem = check_parses(migration.source)
         if problem is not None:
             return f"the migrated source{where} does not parse: {problem}"
-        lost = unbound_names(migration.source) - unbound_names(sources[module.key].text)
+        before, after = ast.parse(sources[module.key].text), ast.parse(migration.source)  # each once for both checks
+        lost = unbound_names(after) - unbound_names(before)
         if lost:
             return f"the migrated source{where} uses names that nothing binds: {', '.join(sorted(lost))}"
-        early = read_before_bound(migration.source) - read_before_bound(sources[module.key].text)
+        early = read_before_bound(after) - read_before_bound(before)
         if early:
             scope, name, line = min(early, key=lambda item: item[2])
             return f"the migrated source{where} reads `{name}` in {scope} (line {line}) before anything binds it there"
@@ -269,13 +270,12 @@ _MATCH_CAPTURES = tuple(getattr(ast, name) for name in ("MatchAs", "MatchStar") 
 _MATCH_MAPPINGS = tuple(getattr(ast, name) for name in ("MatchMapping",) if hasattr(ast, name))
 
 
-def unbound_names(text: str) -> set:
+def unbound_names(tree: ast.Module) -> set:
     """Names a module loads that it binds nowhere (in any scope) and that are not builtins.
 
     Coarse on purpose (scopes are ignored): it only has to notice a name the migration lost.
     A star import can bind anything, so it makes the answer empty.
     """
-    tree = ast.parse(text)
     bound, loaded = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__builtins__"}, set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
@@ -300,7 +300,7 @@ def unbound_names(text: str) -> set:
     return loaded - bound
 
 
-def read_before_bound(text: str) -> set:
+def read_before_bound(tree: ast.Module) -> set:
     """(scope, name, line) for each local name whose first read, in the order the code runs a
     straight line, comes before the first statement that binds it in the same scope.
 
@@ -308,7 +308,6 @@ def read_before_bound(text: str) -> set:
     and nested scopes are left out. Only a difference between the input and the output counts.
     """
     found = set()
-    tree = ast.parse(text)
     scopes = [("the module", tree.body, set())]
     for node in ast.walk(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 import pytest
@@ -798,11 +799,11 @@ def test_output_check_notices_a_partner_read_before_anything_binds_it():
 
     before = "def f(self, inputs):\n    x, hx = inputs\n    hx = self.gru(x, hx)\n    return hx\n"
     after = "def f(self, inputs):\n    x, hx = inputs\n    hx, cx = self.lstm(x, (hx, cx))\n    return hx, cx\n"
-    assert read_before_bound(before) == set()
-    assert read_before_bound(after) == {("`f()`", "cx", 3)}
+    assert read_before_bound(ast.parse(before)) == set()
+    assert read_before_bound(ast.parse(after)) == {("`f()`", "cx", 3)}
     # A loop that carries a pair made before it, comprehension variables and globals are fine.
     loop = "def g(xs):\n    h, c = 0, 0\n    for x in xs:\n        h, c = step(x, (h, c))\n    return [y for y in xs], h\n"
-    assert read_before_bound(loop) == set()
+    assert read_before_bound(ast.parse(loop)) == set()
 
 
 PACKED_AGENT = """
