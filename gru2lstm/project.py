@@ -103,13 +103,13 @@ class _File:
 class _Universe:
     """The given files, by dotted name, and how an import of one file resolves."""
 
-    def __init__(self, paths: list, data: dict) -> None:
+    def __init__(self, paths: list, data: dict, trees: dict) -> None:
         self.files: list = []
         self.by_name: dict = {}
         self.by_key: dict = {}
         for index, path in enumerate(paths):
             root, name, is_init = module_name(path)
-            entry = _File(path, str(path), root, name, is_init, data.get(index))
+            entry = _File(path, str(path), root, name, is_init, data.get(index), trees.get(index), index in trees)
             self.files.append(entry)
             self.by_name.setdefault(name, []).append(entry)
             self.by_key[entry.key] = entry
@@ -199,9 +199,10 @@ class Project:
     """The given files: how they group (`groups`) and what their imports name (`import_tables`),
     from one `ast` parse of each file."""
 
-    def __init__(self, paths: Iterable[Path], data: Optional[dict] = None) -> None:
-        """`data` optionally holds the bytes already read, by index into `paths`."""
-        self.universe = _Universe(list(paths), data or {})
+    def __init__(self, paths: Iterable[Path], data: Optional[dict] = None, trees: Optional[dict] = None) -> None:
+        """`data` and `trees` optionally hold the bytes already read and the `ast` trees already
+        parsed (by the prefilter), by index into `paths`."""
+        self.universe = _Universe(list(paths), data or {}, trees or {})
 
     def groups(self, seeds: Iterable[int]) -> list:
         """Groups (in order of their first file) such that every seed is in the core of exactly
