@@ -73,6 +73,7 @@ class _File:
     tree: Optional[ast.Module] = None
     parsed: bool = False
     definitions: Optional[set] = None  # classes and functions defined at module level
+    attributes_read: Optional[set] = None  # (X, attr) for every `X.attr` read, X a plain name
     resolved: Optional[list] = None  # what its imports name (_Universe.imports)
 
     def module_tree(self) -> Optional[ast.Module]:
@@ -93,6 +94,17 @@ class _File:
                 if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
             }
         return self.definitions
+
+    def name_attributes(self) -> set:
+        """(X, attr) for each `X.attr` in the file: one walk, however many modules are asked about."""
+        if self.attributes_read is None:
+            tree = self.module_tree()
+            self.attributes_read = {
+                (node.value.id, node.attr)
+                for node in (ast.walk(tree) if tree is not None else ())
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            }
+        return self.attributes_read
 
     @property
     def package(self) -> str:
@@ -308,11 +320,7 @@ def _names_used_from(universe: _Universe, entry: _File, current: _File, names: s
 
 def _reads_attribute(entry: _File, module: str, names: set) -> bool:
     """Does `entry` read `module.X` for an X of `names`?"""
-    tree = entry.module_tree()
-    return tree is not None and any(
-        isinstance(node, ast.Attribute) and node.attr in names and isinstance(node.value, ast.Name) and node.value.id == module
-        for node in ast.walk(tree)
-    )
+    return any((module, name) in entry.name_attributes() for name in names)
 
 
 def _data(entry: _File) -> bytes:
