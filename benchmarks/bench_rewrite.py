@@ -53,7 +53,7 @@ CORES = 2  # the `-j` of the files row, and the cores its bound divides by
 @dataclass
 class Run:
     wall: float
-    rss_mb: float  # peak resident set of the process and its reaped children
+    rss_mb: float  # peak resident set of the largest single process of the run (the kernel's ru_maxrss)
     code: int
     first: float = math.nan  # seconds until the first progress line (pty runs only)
 
@@ -288,7 +288,7 @@ def main(argv=None) -> int:
         bench = Bench(args, Path(scratch))
         for row in rows:
             getattr(bench, row)()
-    print("summary (median ratios; peak RSS of the whole process tree):")
+    print("summary (median of pairwise ratios; peak RSS: the largest single process of a run):")
     for row, figure, bound, holds in bench.summary:
         print(f"  {row:<48} {figure:>24}  {bound:<8} {'holds' if holds else 'DOES NOT HOLD'}")
     return 0
