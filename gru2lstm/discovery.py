@@ -25,9 +25,10 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
-from pathspec import GitIgnoreSpec
+if TYPE_CHECKING:
+    from pathspec import GitIgnoreSpec
 
 from gru2lstm.config import find_project_root
 
@@ -199,6 +200,8 @@ class _Walk:
         path = folder / ".gitignore"
         if not path.is_file():
             return None
+        from pathspec import GitIgnoreSpec  # imported only when a folder walk meets a .gitignore (~0.1 s)
+
         try:
             return GitIgnoreSpec.from_lines(path.read_text(encoding="utf-8").splitlines())
         except (OSError, UnicodeDecodeError, ValueError) as error:  # ValueError: a bad pattern

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field, replace
 from typing import Optional
 
 import libcst as cst
-import libcst.matchers as matchers
 import libcst.metadata as meta
 
 from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
@@ -1084,7 +1083,13 @@ def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
 
 def _reads_a_shape(node: cst.BaseExpression) -> bool:
     """`x.shape[-1]`, `x.size(-1)`: a size taken from a tensor, packed already if it is a state."""
-    return bool(matchers.findall(node, matchers.Attribute(attr=matchers.Name("shape") | matchers.Name("size"))))
+    pending = [node]  # a plain walk: libcst.matchers costs more to import than all of this run's matching
+    while pending:
+        current = pending.pop()
+        if isinstance(current, cst.Attribute) and current.attr.value in ("shape", "size"):
+            return True
+        pending.extend(current.children)
+    return False
 
 
 def _private(name: str) -> bool:

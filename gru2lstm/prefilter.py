@@ -25,7 +25,7 @@ from typing import Optional
 
 from gru2lstm.vocab import GRU_NAMES
 
-__all__ = ["may_hold_gru", "mentions_gru", "references_torch_gru"]
+__all__ = ["may_hold_gru", "mentions_gru", "references_torch_gru", "screen"]
 
 NEEDLE = b"GRU"
 
@@ -37,21 +37,40 @@ def mentions_gru(data: bytes) -> bool:
 
 def may_hold_gru(data: bytes) -> bool:
     """True when the file may construct or reference torch.nn.GRU / GRUCell."""
+    return screen(data)[0]
+
+
+def screen(data: bytes) -> tuple:
+    """(may_hold_gru(data), the `ast` tree when one was parsed, else None), so that grouping
+    (project.py) need not parse the file again."""
     if not mentions_gru(data):
-        return False
+        return False, None
     try:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return True  # let the engine say precisely what is wrong
-    return references_torch_gru(tree)
+        return True, None  # let the engine say precisely what is wrong
+    return references_torch_gru(tree), tree
 
 
 def references_torch_gru(tree: ast.AST) -> bool:
-    """Step 2: is anything that resolves, through imports, to torch.…GRU(Cell) called (or imported by name)?"""
+    """Step 2: is anything that resolves, through imports, to torch.…GRU(Cell) called (or imported by name)?
+
+    One walk: imports and calls are gathered together (an import may follow the call it binds,
+    inside a function), then matched."""
     aliases: dict[str, str] = {}  # local name -> dotted path it was imported as
     star_from_torch = False
+    called_roots: set = set()  # X of each call `X.….GRU(...)`
+    called_by_name = False  # a call `GRU(...)` / `GRUCell(...)`
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr in GRU_NAMES:
+                root = _root_name(func.value)
+                if root is not None:
+                    called_roots.add(root)
+            elif isinstance(func, ast.Name) and func.id in GRU_NAMES:
+                called_by_name = True
+        elif isinstance(node, ast.Import):
             for alias in node.names:
                 if _is_torch(alias.name):
                     if alias.asname:
@@ -67,19 +86,7 @@ def references_torch_gru(tree: ast.AST) -> bool:
                 if alias.name in GRU_NAMES:
                     return True  # `from torch.nn import GRU [as X]`: the import itself is a reference
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    if not aliases and not star_from_torch:
-        return False
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        func = node.func
-        if isinstance(func, ast.Attribute) and func.attr in GRU_NAMES:
-            root = _root_name(func.value)
-            if root is not None and root in aliases:
-                return True
-        elif star_from_torch and isinstance(func, ast.Name) and func.id in GRU_NAMES:
-            return True
-    return False
+    return bool(called_roots & aliases.keys()) or (star_from_torch and called_by_name)
 
 
 def _is_torch(module: str) -> bool:

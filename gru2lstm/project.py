@@ -73,6 +73,7 @@ class _File:
     tree: Optional[ast.Module] = None
     parsed: bool = False
     definitions: Optional[set] = None  # classes and functions defined at module level
+    attributes_read: Optional[set] = None  # (X, attr) for every `X.attr` read, X a plain name
     resolved: Optional[list] = None  # what its imports name (_Universe.imports)
 
     def module_tree(self) -> Optional[ast.Module]:
@@ -94,6 +95,17 @@ class _File:
             }
         return self.definitions
 
+    def name_attributes(self) -> set:
+        """(X, attr) for each `X.attr` in the file: one walk, however many modules are asked about."""
+        if self.attributes_read is None:
+            tree = self.module_tree()
+            self.attributes_read = {
+                (node.value.id, node.attr)
+                for node in (ast.walk(tree) if tree is not None else ())
+                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+            }
+        return self.attributes_read
+
     @property
     def package(self) -> str:
         """The package a relative import of this file starts from."""
@@ -103,13 +115,13 @@ class _File:
 class _Universe:
     """The given files, by dotted name, and how an import of one file resolves."""
 
-    def __init__(self, paths: list, data: dict) -> None:
+    def __init__(self, paths: list, data: dict, trees: dict) -> None:
         self.files: list = []
         self.by_name: dict = {}
         self.by_key: dict = {}
         for index, path in enumerate(paths):
             root, name, is_init = module_name(path)
-            entry = _File(path, str(path), root, name, is_init, data.get(index))
+            entry = _File(path, str(path), root, name, is_init, data.get(index), trees.get(index), index in trees)
             self.files.append(entry)
             for spelled in (name, *_other_names(root, name)):
                 self.by_name.setdefault(spelled, []).append(entry)
@@ -224,9 +236,10 @@ class Project:
     """The given files: how they group (`groups`) and what their imports name (`import_tables`),
     from one `ast` parse of each file."""
 
-    def __init__(self, paths: Iterable[Path], data: Optional[dict] = None) -> None:
-        """`data` optionally holds the bytes already read, by index into `paths`."""
-        self.universe = _Universe(list(paths), data or {})
+    def __init__(self, paths: Iterable[Path], data: Optional[dict] = None, trees: Optional[dict] = None) -> None:
+        """`data` and `trees` optionally hold the bytes already read and the `ast` trees already
+        parsed (by the prefilter), by index into `paths`."""
+        self.universe = _Universe(list(paths), data or {}, trees or {})
 
     def groups(self, seeds: Iterable[int]) -> list:
         """Groups (in order of their first file) such that every seed is in the core of exactly
@@ -283,7 +296,7 @@ def importers_elsewhere(files: list, changed: dict, others: list) -> dict:
     `changed`: str(path) of a group file -> the names whose contract changes there. Returns
     str(path) -> [each importer, as shown to the user]. Such a file would still call them the GRU way.
     """
-    universe = _Universe(list(files) + list(others), {})
+    universe = _Universe(list(files) + list(others), {}, {})
     group = {entry.key for entry in universe.files[: len(files)]}
     found = {}
     for key, names in changed.items():
@@ -365,11 +378,7 @@ def _names_used_from(universe: _Universe, entry: _File, current: _File, names: s
 
 def _reads_attribute(entry: _File, module: str, names: set) -> bool:
     """Does `entry` read `module.X` for an X of `names`?"""
-    tree = entry.module_tree()
-    return tree is not None and any(
-        isinstance(node, ast.Attribute) and node.attr in names and isinstance(node.value, ast.Name) and node.value.id == module
-        for node in ast.walk(tree)
-    )
+    return any((module, name) in entry.name_attributes() for name in names)
 
 
 def _data(entry: _File) -> bytes:
