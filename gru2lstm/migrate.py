@@ -17,6 +17,7 @@ from gru2lstm.findings import ERROR, Finding
 from gru2lstm.flow import collect
 from gru2lstm.options import Options
 from gru2lstm.plan import Planner
+from gru2lstm.positions import Positions
 from gru2lstm.project import ModuleSource
 from gru2lstm.results import KEPT_STEPS, STEPS, Migration, StepRecord
 from gru2lstm.solve import solve
@@ -54,12 +55,20 @@ class ParsedModule(meta.MetadataWrapper):
     LibCST's ParentNodeProvider runs a full visitor pass and, at each node, a second visit of its
     children: about 2.5 times the parse. The walk below asks each node for its children once and
     records them in the provider's order (post-order, each node's children in source order),
-    which flow.py and plan.py iterate.
+    which flow.py and plan.py iterate. Positions are computed on the first question about one
+    (positions.py), so a module nothing reports on never pays for them.
     """
 
     def __init__(self, module: cst.Module) -> None:
         super().__init__(module, unsafe_skip_copy=True)  # parsed here, owned here
         self._parents: Optional[dict] = None
+        self._positions: Optional[Positions] = None
+
+    @property
+    def positions(self) -> Positions:
+        if self._positions is None:
+            self._positions = Positions(self.module)
+        return self._positions
 
     def resolve(self, provider):
         if provider is not meta.ParentNodeProvider:
@@ -173,7 +182,7 @@ def _unmark_suppressed(manual: dict, wrappers: dict, sources: list, modules: lis
         comments = read_comments(source)
         if not comments.ignored:
             continue
-        positions = wrappers[module.key].resolve(meta.PositionProvider)
+        positions = wrappers[module.key].positions
         for statement in [s for s in manual if s in positions]:
             line = positions[statement].start.line
             manual[statement] = [code for code in manual[statement] if not comments.ignores(line, code)]
@@ -194,7 +203,7 @@ def _not_torch_gru(wrapper, flow, solution, parents) -> list:
     for node in local_gru_classes(flow, parents):
         if node not in parents:
             continue
-        position = wrapper.resolve(meta.PositionProvider)[node].start
+        position = wrapper.positions[node].start
         findings.append(Finding(position.line, position.column + 1, "G2L201", "`GRU` here is not torch.nn.GRU; left alone"))
     return findings
 

@@ -56,14 +56,13 @@ class Planned:
 
 class Planner:
     def __init__(self, wrappers: dict, flow: ProgramFlow, solution: Solution, options: Options):
-        """`wrappers`: module key -> the MetadataWrapper of that module, as the flow walked it."""
+        """`wrappers`: module key -> the ParsedModule of that module, as the flow walked it."""
         self.flow = flow
         self.solution = solution
         self.options = options
-        self.positions: dict = {}
+        self.wrappers = wrappers  # their positions are computed on the first line asked of each
         self.parents: dict = {}
         for wrapper in wrappers.values():
-            self.positions.update(wrapper.resolve(meta.PositionProvider))
             self.parents.update(wrapper.resolve(meta.ParentNodeProvider))
         self.modules = {key: wrapper.module for key, wrapper in wrappers.items()}
         self.module_keys = {id(module): key for key, module in self.modules.items()}
@@ -92,15 +91,19 @@ class Planner:
         """A line where a state is used (for the coverage counts)."""
         self.outcome(node).sites.add(self.line(node))
 
+    def positions(self, node: cst.CSTNode):
+        """The Positions of the module an original node belongs to."""
+        return self.wrappers[self.key_of(node)].positions
+
     def line(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.line
+        return self.positions(node)[node].start.line
 
     def column(self, node: cst.CSTNode) -> int:
-        return self.positions[node].start.column
+        return self.positions(node)[node].start.column
 
     def step(self, name: str, node: cst.CSTNode) -> None:
         """Record that `name` touched `node` (every line the node spans)."""
-        span = self.positions[node]
+        span = self.positions(node)[node]
         self.outcome(node).steps.setdefault(name, set()).update(range(span.start.line, span.end.line + 1))
         self.touch(node)
 
@@ -1027,15 +1030,16 @@ class Planner:
         return current is not None and id(current) in self.plan.prose_scopes
 
     def line_of_comment(self, node: cst.Comment) -> int:
-        return self.positions[self.positioned(node)].start.line
+        return self.line(self.positioned(node))
 
     def outcome_of_comment(self, node: cst.Comment) -> ModuleOutcome:
         return self.outcome(self.positioned(node))
 
     def positioned(self, node: cst.CSTNode) -> cst.CSTNode:
         """The nearest node that has a position (comments themselves have none)."""
+        positions = self.positions(node)
         current = node
-        while current not in self.positions:
+        while current not in positions:
             current = self.parents[current]
         return current
 
