@@ -43,7 +43,7 @@ from gru2lstm.discovery import Selection, UsageError, discover
 from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.lstm_check import lstm_mistakes
 from gru2lstm.options import Options
-from gru2lstm.prefilter import screen
+from gru2lstm.prefilter import names_gru, screen
 from gru2lstm.results import FileResult
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, check_parses, decode, read_source, write_source
 from gru2lstm.suppression import has_marker
@@ -270,6 +270,11 @@ def _check_output(modules: list, migrations: list, sources: dict, options: Optio
             f"the migrated source{where} gives an LSTM one tensor where it takes (h, c): line {wrong[0].line}, "
             f"`{wrong[0].call}`: {wrong[0].why}"
         )
+    if not any(names_gru(after) for _, after in trees):
+        # Every GRU the engine migrates is named in the group's own code (vocab.RECURRENT: each
+        # name ends in GRU or GRUCell), and a pass that finds none changes nothing: a group whose
+        # output names no GRU is a fixed point without migrating it again.
+        return None
     try:
         again = migrate_modules(modules, [m.source for m in migrations], options)
     except Exception as error:

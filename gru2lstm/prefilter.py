@@ -25,7 +25,7 @@ from typing import Optional
 
 from gru2lstm.vocab import GRU_NAMES
 
-__all__ = ["may_hold_gru", "mentions_gru", "references_torch_gru", "screen"]
+__all__ = ["may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
 
 NEEDLE = b"GRU"
 
@@ -87,6 +87,17 @@ def references_torch_gru(tree: ast.AST) -> bool:
                     return True  # `from torch.nn import GRU [as X]`: the import itself is a reference
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
     return bool(called_roots & aliases.keys()) or (star_from_torch and called_by_name)
+
+
+def names_gru(tree: ast.AST) -> bool:
+    """Does any name, attribute or imported name of the code spell GRU or GRUCell? (Comments
+    and strings do not count.) Nothing can resolve to a torch GRU without one."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in GRU_NAMES or isinstance(node, ast.Attribute) and node.attr in GRU_NAMES:
+            return True
+        if isinstance(node, ast.alias) and not GRU_NAMES.isdisjoint(node.name.split(".")):
+            return True
+    return False
 
 
 def _is_torch(module: str) -> bool:
