@@ -35,9 +35,10 @@ class Plan:
 
 
 class Applier(cst.CSTTransformer):
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, on_path: set) -> None:
         super().__init__()
         self.plan = plan
+        self.on_path = on_path  # ids of the nodes that are or hold a node the plan may change
         self.mapping: dict = {}
         self.scopes: list = []
 
@@ -47,7 +48,7 @@ class Applier(cst.CSTTransformer):
     def on_visit(self, node: cst.CSTNode) -> bool:
         if isinstance(node, (cst.Module, cst.ClassDef, cst.FunctionDef)):
             self.scopes.append(id(node))
-        return True
+        return id(node) in self.on_path
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
         if isinstance(original, (cst.Module, cst.ClassDef, cst.FunctionDef)):
@@ -108,8 +109,28 @@ def _manual_comment(line: cst.SimpleStatementLine, codes: list) -> cst.SimpleSta
     )
 
 
-def apply_plan(module: cst.Module, plan: Plan) -> cst.Module:
-    return module.visit(Applier(plan))
+def apply_plan(module: cst.Module, plan: Plan, parents: dict) -> cst.Module:
+    """The module with the plan applied; `parents`: node -> parent for every node below it."""
+    return module.visit(Applier(plan, _paths_to_changes(plan, parents)))
+
+
+def _paths_to_changes(plan: Plan, parents: dict) -> set:
+    """ids of the nodes the plan may change and of every node above them. The transformer
+    descends only into these: rebuilding every node of the module cost more than its parse, for
+    edits on a few statements. A subtree left out comes back as the same object, which
+    `Applier.updated` gives for its nodes too."""
+    changes = [*plan.expressions, *plan.statements, *plan.before, *plan.after, *plan.renames]
+    if plan.mark_manual:
+        changes += plan.manual
+    for node in parents:  # prose: any comment the rename would reword (on_leave asks if its scope is touched)
+        if id(node) in plan.docstrings or isinstance(node, cst.Comment) and lstm_prose(node.value) != node.value:
+            changes.append(node)
+    on_path: set = set()
+    for node in changes:
+        while node is not None and id(node) not in on_path:
+            on_path.add(id(node))
+            node = parents.get(node)
+    return on_path
 
 
 def pair(first: cst.BaseExpression, second: cst.BaseExpression) -> cst.Tuple:

@@ -168,7 +168,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
     planned.plan.mark_manual = options.allow_partial
     _unmark_suppressed(planned.plan.manual, wrappers, sources, modules)
     for module, migration in zip(modules, migrations):
-        new_source = apply_plan(wrappers[module.key].module, planned.plan).code
+        new_source = apply_plan(wrappers[module.key].module, planned.plan, parents[module.key]).code
         migration.changed = new_source != migration.source
         migration.source = new_source
         # A suppressed use is left as it is: not migrated, though it needs no person.
