@@ -247,30 +247,42 @@ def _check_output(modules: list, migrations: list, sources: dict, options: Optio
     before any line makes it); together they must give no LSTM one tensor where it takes (h, c)
     (lstm_check.py) and be a fixed point (a second pass changes nothing).
     """
-    trees = []  # (input, output) of each module, parsed once
-    for module, migration in zip(modules, migrations):
+    outputs = []  # each output parsed once for every check
+    inputs: dict = {}  # position -> the input parsed, only once an output check has something to compare
+    def parsed_input(number: int) -> ast.Module:
+        if number not in inputs:
+            inputs[number] = ast.parse(sources[modules[number].key].text)
+        return inputs[number]
+
+    for number, (module, migration) in enumerate(zip(modules, migrations)):
         where = f" ({module.key})" if len(modules) > 1 else ""
         problem = check_parses(migration.source)
         if problem is not None:
             return f"the migrated source{where} does not parse: {problem}"
-        before, after = ast.parse(sources[module.key].text), ast.parse(migration.source)  # each once for both checks
-        lost = unbound_names(after) - unbound_names(before)
+        after = ast.parse(migration.source)
+        lost = unbound_names(after)
+        if lost:
+            lost -= unbound_names(parsed_input(number))
         if lost:
             return f"the migrated source{where} uses names that nothing binds: {', '.join(sorted(lost))}"
-        early = read_before_bound(after) - read_before_bound(before)
+        early = read_before_bound(after)
+        if early:
+            early -= read_before_bound(parsed_input(number))
         if early:
             scope, name, line = min(early, key=lambda item: item[2])
             return f"the migrated source{where} reads `{name}` in {scope} (line {line}) before anything binds it there"
-        trees.append((before, after))
-    known = {mistake.key() for mistake in lstm_mistakes(before for before, _ in trees)}
-    wrong = [mistake for mistake in lstm_mistakes(after for _, after in trees) if mistake.key() not in known]
+        outputs.append(after)
+    wrong = lstm_mistakes(outputs)
+    if wrong:
+        known = {mistake.key() for mistake in lstm_mistakes(parsed_input(number) for number in range(len(modules)))}
+        wrong = [mistake for mistake in wrong if mistake.key() not in known]
     if wrong:
         where = f" ({modules[wrong[0].module].key})" if len(modules) > 1 else ""
         return (
             f"the migrated source{where} gives an LSTM one tensor where it takes (h, c): line {wrong[0].line}, "
             f"`{wrong[0].call}`: {wrong[0].why}"
         )
-    if not any(names_gru(after) for _, after in trees):
+    if not any(names_gru(after) for after in outputs):
         # Every GRU the engine migrates is named in the group's own code (vocab.RECURRENT: each
         # name ends in GRU or GRUCell), and a pass that finds none changes nothing: a group whose
         # output names no GRU is a fixed point without migrating it again.

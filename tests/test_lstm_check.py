@@ -10,6 +10,7 @@ import pytest
 
 from gru2lstm.engine import RunOptions, run
 from gru2lstm.lstm_check import lstm_mistakes
+from gru2lstm.prefilter import names_gru
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 OUTPUTS = sorted(FIXTURES.glob("*/expected.py")) + sorted(FIXTURES.glob("*/expected/**/*.py"))
@@ -104,13 +105,14 @@ def test_the_engine_refuses_to_write_an_output_the_check_rejects(tmp_path, monke
     source = (FIXTURES / "dual_head_ppo" / "input.py").read_text()
     (tmp_path / "policy.py").write_text(source)
     real = engine.lstm_mistakes
-    calls = []
 
-    def broken_after_the_first(tree):  # the input is clean; pretend the output is not
-        calls.append(tree)
-        return real(tree) if len(calls) % 2 == 1 else real(ast.parse("import torch.nn as nn\nl = nn.LSTM(1, 1)\nl(x, x * 2)\n"))
+    def broken_for_the_output(trees):  # the input (which names a GRU) is clean; pretend the output is not
+        trees = list(trees)
+        if any(names_gru(tree) for tree in trees):
+            return real(trees)
+        return real(ast.parse("import torch.nn as nn\nl = nn.LSTM(1, 1)\nl(x, x * 2)\n"))
 
-    monkeypatch.setattr(engine, "lstm_mistakes", broken_after_the_first)
+    monkeypatch.setattr(engine, "lstm_mistakes", broken_for_the_output)
     [result] = run([str(tmp_path / "policy.py")], RunOptions(write=True))
     assert result.status == "error" and "gives an LSTM one tensor where it takes (h, c)" in result.error
     assert (tmp_path / "policy.py").read_text() == source
