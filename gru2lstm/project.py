@@ -24,6 +24,7 @@ the other file it would load, given or not (reported when a hidden state flows t
 from __future__ import annotations
 
 import ast
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
@@ -215,8 +216,22 @@ def _imports(tree: ast.Module):
         elif isinstance(node, (ast.If, ast.Try)):
             pending.extend(node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            nested.extend(n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom)))
+            nested.extend(n for n in _statement_walk(node) if isinstance(n, (ast.Import, ast.ImportFrom)))
     yield from nested
+
+
+# The nodes that can hold a statement: an expression holds none (a lambda holds an expression).
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, *(getattr(ast, name) for name in ("match_case",) if hasattr(ast, name)))
+
+
+def _statement_walk(node: ast.AST):
+    """`ast.walk`'s nodes in its order, less the expressions below a statement: the same imports,
+    without visiting every node of a function's code."""
+    todo = deque([node])
+    while todo:
+        node = todo.popleft()
+        todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
+        yield node
 
 
 @dataclass(frozen=True)
