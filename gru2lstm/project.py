@@ -49,18 +49,44 @@ class ModuleSource:
     outside: dict = field(default_factory=dict)  # local name -> the file not migrated with this one it comes from
 
 
-def module_name(path: Path) -> tuple:
-    """(folder that goes on sys.path, dotted module name, is a package's __init__)."""
-    path = path.resolve()
+def module_name(path: Path, folders: Optional["_Folders"] = None) -> tuple:
+    """(folder that goes on sys.path, dotted module name, is a package's __init__).
+
+    `folders`: what is known of each folder, for the files of one walk (most share folders)."""
+    folders = folders or _Folders()
+    path = folders.resolve(path)
     is_init = path.name == "__init__.py"
-    parts = [] if is_init else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file():
-        parts.insert(0, folder.name)
-        folder = folder.parent
+    root, packages = folders.chain(path.parent)
+    parts = list(packages) if is_init else [*packages, path.stem]
     if not parts:  # an __init__.py outside a package chain cannot be imported by name
         return path.parent, path.parent.name, True
-    return folder, ".".join(parts), is_init
+    return root, ".".join(parts), is_init
+
+
+class _Folders:
+    """Each folder resolved and looked at once: resolving every file whole and testing each
+    folder above it for `__init__.py` were most of the grouping of a library tree."""
+
+    def __init__(self) -> None:
+        self.real: dict = {}  # folder as spelled -> resolved
+        self.chains: dict = {}  # resolved folder -> (its sys.path folder, package names down to it)
+
+    def resolve(self, path: Path) -> Path:
+        """`path.resolve()`, the folder resolved once for all its files."""
+        if path.is_symlink():
+            return path.resolve()
+        if path.parent not in self.real:
+            self.real[path.parent] = path.parent.resolve()
+        return self.real[path.parent] / path.name
+
+    def chain(self, folder: Path) -> tuple:
+        if folder not in self.chains:
+            if (folder / "__init__.py").is_file():
+                root, names = self.chain(folder.parent)
+                self.chains[folder] = (root, (*names, folder.name))
+            else:
+                self.chains[folder] = (folder, ())
+        return self.chains[folder]
 
 
 @dataclass
@@ -120,8 +146,9 @@ class _Universe:
         self.files: list = []
         self.by_name: dict = {}
         self.by_key: dict = {}
+        folders = _Folders()
         for index, path in enumerate(paths):
-            root, name, is_init = module_name(path)
+            root, name, is_init = module_name(path, folders)
             entry = _File(path, str(path), root, name, is_init, data.get(index), trees.get(index), index in trees)
             self.files.append(entry)
             for spelled in (name, *_other_names(root, name)):
