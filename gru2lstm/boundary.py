@@ -25,7 +25,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.flow import FunctionInfo, ProgramFlow, from_where
+from gru2lstm.program import FunctionInfo, ProgramFlow, from_where
 from gru2lstm.solve import Solution
 from gru2lstm.values import VSlot, leaf_of
 

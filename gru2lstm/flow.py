@@ -19,13 +19,35 @@ hold a hidden state is the solver's work (solve.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.program import (
+    Binding,
+    Consumption,
+    Def,
+    FunctionInfo,
+    ProgramFlow,
+    Unpacking,
+    class_key,
+    from_where,
+)
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import LOCAL, dotted, import_bindings, module_imports, qualify
+from gru2lstm.syntax import (
+    child_expressions,
+    constant_string,
+    constructor_call,
+    int_key,
+    is_bound_inside,
+    is_none,
+    module_level_names,
+    pass_through_parameter,
+    slice_expression,
+    string_key,
+    walk,
+)
 from gru2lstm.values import (
     Slot,
     Value,
@@ -66,148 +88,6 @@ from gru2lstm.vocab import (
 )
 
 
-@dataclass
-class FunctionInfo:
-    key: tuple  # (class key or None, function name, module key)
-    node: cst.FunctionDef
-    class_name: Optional[str]  # the class key ("module:Class") of a method
-    self_name: Optional[str]
-    params: list  # [(name, cst.Param)], without self
-
-    @property
-    def module(self) -> str:
-        """The key of the module it is defined in."""
-        return self.key[2]
-
-
-@dataclass(eq=False)
-class Binding:
-    target: Slot
-    value: Value
-    kind: str  # assign | return | arg | append | loop | default | field
-    statement: Optional[cst.CSTNode]  # the statement (or Arg) that makes the binding
-    target_node: Optional[cst.CSTNode] = None  # the Name/Attribute/Subscript written, if any
-    function: Optional[FunctionInfo] = None
-
-
-@dataclass(eq=False)
-class Consumption:
-    value: Value
-    context: str  # isnone | read | module | unknown | other | container | discard | iterate-key | iterate-pos
-    node: cst.CSTNode  # the expression consumed
-    why: str = ""
-    place: Optional[str] = None  # the file, not migrated with this one, of the code it goes to
-
-
-@dataclass(eq=False)
-class Unpacking:
-    """`a, b, c = value`: the tuple target, the value, and each element's slot."""
-
-    target: cst.BaseExpression  # cst.Tuple or cst.List
-    value: Value
-    elements: list  # [(position, cst node, Slot or None)]
-    statement: cst.CSTNode
-    function: Optional[FunctionInfo]
-
-
-@dataclass(eq=False)
-class Def:
-    name: str
-    function: Optional[FunctionInfo]
-    node: cst.CSTNode
-    is_param: bool
-
-
-@dataclass
-class ProgramFlow:
-    """Everything the walk found, over every module migrated together (one file, or a group)."""
-
-    modules: dict = field(default_factory=dict)  # module key -> cst.Module
-    functions: dict = field(default_factory=dict)  # key -> FunctionInfo
-    classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
-    bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
-    module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
-    defs: dict = field(default_factory=dict)  # def id -> Def
-    bindings: list = field(default_factory=list)
-    consumptions: list = field(default_factory=list)
-    unpackings: list = field(default_factory=list)
-    returns: list = field(default_factory=list)  # [(FunctionInfo, cst.Return, Value)]
-    calls: list = field(default_factory=list)  # [VCallOf]
-    annotations: list = field(default_factory=list)  # [(Slot, cst.Annotation, position or None)]
-    slot_nodes: list = field(default_factory=list)  # [(Slot, node)] every read and write
-    containers: set = field(default_factory=set)  # slots known to be lists/dicts
-    value_views: list = field(default_factory=list)  # [(slot, "key" | "pos")]: its dict values / tuple items iterated
-    indexes: list = field(default_factory=list)  # [VIndex]
-    arithmetic: list = field(default_factory=list)  # [VArith]
-    references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
-    attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
-    instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
-    namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
-    def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter
-    outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
-    outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
-    called: set = field(default_factory=set)  # keys of the functions some followed call runs
-    pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
-    instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
-    star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
-
-    def origin(self, value) -> Optional[str]:
-        """Where a call or value the engine cannot follow comes from, when that is a file outside
-        the program (`self.policy.initial_state(2)` after `self.policy = Policy()` of such a file)."""
-        node = getattr(value, "node", None)
-        if node is not None and id(node) in self.outside_calls:
-            return self.outside_calls[id(node)]
-        value = getattr(value, "func", value)
-        slot = value.slot if isinstance(value, VSlot) else None
-        while slot is not None:
-            if slot in self.outside_values:
-                return self.outside_values[slot]
-            slot = slot[1] if slot[0] == "child" else None
-        return None
-
-    def lookup(self, module: str, name: str, seen: frozenset = frozenset()):
-        """What `name` is at the top of `module`: ("class", key), ("function", key), ("module",
-        key), or None; names a module imports from another module of the program are followed."""
-        key = class_key(module, name)
-        if key in self.classes or key in self.namedtuples:
-            return ("class", key)
-        if (None, name, module) in self.functions:
-            return ("function", (None, name, module))
-        member = self.module_imports.get(module, {}).get(name)
-        if member is None or (module, name) in seen:
-            return None
-        if member.name is None:
-            return ("module", member.key)
-        return self.lookup(member.key, member.name, seen | {(module, name)})
-
-    def forward_of(self, owner: str) -> Optional[FunctionInfo]:
-        """What calling an instance of `owner` runs: its forward() (a module) or __call__."""
-        return self.method(owner, "forward") or self.method(owner, "__call__")
-
-    def method(self, owner: str, name: str, seen: frozenset = frozenset()) -> Optional[FunctionInfo]:
-        """The method `name` of class `owner`, or of one of its bases in the program."""
-        found = self.functions.get((owner, name, owner.rpartition(":")[0]))
-        if found is not None or owner in seen:
-            return found
-        for base in self.bases.get(owner, ()):
-            found = self.method(base, name, seen | {owner})
-            if found is not None:
-                return found
-        return None
-
-
-def from_where(place: Optional[str]) -> str:
-    """How a finding about a call the engine cannot follow ends."""
-    if place is None:
-        return ", which the engine cannot follow"
-    return f", which comes from {place}, a file not migrated with this one"
-
-
-def class_key(module: str, name: str) -> str:
-    """Classes of different modules may share a name; their keys do not."""
-    return f"{module}:{name}"
-
-
 class Collector:
     """Walks one module of a program; what it finds goes into the program's shared flow."""
 
@@ -223,7 +103,7 @@ class Collector:
         # Names imported from modules of the program are this program's own, not a library's.
         self.imports = {name: target for name, target in module_imports(module).items() if name not in program_imports}
         # `from layers import *` of a module of the program binds its classes and functions here.
-        self.module_names = (_module_level_names(module) | set(program_imports)) - set(self.imports)
+        self.module_names = (module_level_names(module) | set(program_imports)) - set(self.imports)
         self.local_imports: dict = {}  # name -> target, for imports inside the current function
         self.recording = True
         self.function: Optional[FunctionInfo] = None
@@ -297,7 +177,7 @@ class Collector:
             if info is None:
                 continue
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
-                target, value = node.targets[0].target, _constructor_call(node.value)
+                target, value = node.targets[0].target, constructor_call(node.value)
                 if (
                     isinstance(target, cst.Attribute)
                     and isinstance(target.value, cst.Name)
@@ -332,9 +212,9 @@ class Collector:
                 continue
             names = call.args[1].value
             if isinstance(names, (cst.List, cst.Tuple)):
-                fields = [_constant_string(e.value) for e in names.elements]
+                fields = [constant_string(e.value) for e in names.elements]
             else:
-                text = _constant_string(names)
+                text = constant_string(names)
                 fields = text.replace(",", " ").split() if text is not None else [None]
             if None in fields:
                 continue
@@ -535,7 +415,7 @@ class Collector:
             self._new_def(statement.name.value, statement.name)
         else:
             # match statements and anything newer: walk the expressions we can see, conservatively.
-            for node in _walk(statement):
+            for node in walk(statement):
                 if isinstance(node, cst.Name):
                     self._read_name(node, "other")
 
@@ -574,7 +454,7 @@ class Collector:
                     self.flow.returns.append((self.function, small, value))
                 self._bind(("ret", self.function.key), value, "return", statement, None)
         elif isinstance(small, cst.Del):
-            for node in _walk(small.target):
+            for node in walk(small.target):
                 if isinstance(node, cst.Name):
                     self.env.pop(node.value, None)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
@@ -584,7 +464,7 @@ class Collector:
                 program = self.flow.module_imports[self.key]
                 self.local_imports.update({k: v for k, v in import_bindings(small).items() if k not in program})
         elif isinstance(small, (cst.Raise, cst.Assert)):
-            for node in _children_expressions(small):
+            for node in child_expressions(small):
                 self.consume(self.expr(node, "other"), "raise", node)
         # pass, break, continue, global, nonlocal: nothing flows.
 
@@ -596,14 +476,14 @@ class Collector:
             return self._attribute_slot(target, self.expr(target.value, "store"), store=True)
         if isinstance(target, cst.Subscript):
             base = self.expr(target.value, "store")
-            key = _string_key(target)
+            key = string_key(target)
             if isinstance(base, VSlot):
                 if key is not None:
                     slot = child(base.slot, "key", key)
                 else:
                     slot = child(base.slot, "elem")
                     for element in target.slice:
-                        self.consume(self.expr(_slice_expression(element), "index"), "index", target)
+                        self.consume(self.expr(slice_expression(element), "index"), "index", target)
                 if self.recording:
                     self.flow.slot_nodes.append((slot, target))
                 return slot
@@ -783,7 +663,7 @@ class Collector:
             return VSlot(slot, node)
         if isinstance(node, cst.Subscript):
             base = self.expr(node.value, "subscript")
-            key = _string_key(node)
+            key = string_key(node)
             if key is not None:
                 base = self._materialize(base, node.value)
             if key is not None and base is not None:
@@ -792,8 +672,8 @@ class Collector:
                     self.flow.slot_nodes.append((slot, node))
                 return VSlot(slot, node)
             for element in node.slice:
-                self.consume(self.expr(_slice_expression(element), "index"), "index", node)
-            value = VIndex(base, node, _int_key(node))
+                self.consume(self.expr(slice_expression(element), "index"), "index", node)
+            value = VIndex(base, node, int_key(node))
             if self.recording:
                 self.flow.indexes.append(value)
             return value
@@ -808,7 +688,7 @@ class Collector:
             items = []
             for element in node.elements:
                 if isinstance(element, cst.DictElement):
-                    key = _constant_string(element.key)
+                    key = constant_string(element.key)
                     value = self.expr(element.value, "bind")
                     if key is None:
                         self.consume(self.expr(element.key, "other"), "other", element.key)
@@ -844,17 +724,17 @@ class Collector:
         if isinstance(node, cst.UnaryOperation):
             return VDerived(self.expr(node.expression, "arith"), node, "shape")
         if isinstance(node, cst.Comparison):
-            is_none = all(
-                isinstance(t.operator, (cst.Is, cst.IsNot)) and _is_none(t.comparator) for t in node.comparisons
+            none_test = all(
+                isinstance(t.operator, (cst.Is, cst.IsNot)) and is_none(t.comparator) for t in node.comparisons
             )
             left = self.expr(node.left, "compare")
-            self.consume(left, "isnone" if is_none else "read", node.left)
+            self.consume(left, "isnone" if none_test else "read", node.left)
             for target in node.comparisons:
                 self.consume(self.expr(target.comparator, "compare"), "read", target.comparator)
             return VOpaque(node, "a comparison")
         if isinstance(node, cst.Name) and node.value == "None":
             return VNone(node)
-        if _is_none(node):
+        if is_none(node):
             return VNone(node)
         if isinstance(node, cst.ConcatenatedString):  # `"a" f"{h.norm()}"`: its f-string parts are walked
             self.expr(node.left, "read")
@@ -868,8 +748,8 @@ class Collector:
                     self.consume(self.expr(part.expression, "read"), "unknown", part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
         # Lambdas, nested comprehensions, await, …: every name read inside is consumed as "other".
-        for inner in _walk(node):
-            if isinstance(inner, cst.Name) and not _is_bound_inside(inner, node):
+        for inner in walk(node):
+            if isinstance(inner, cst.Name) and not is_bound_inside(inner, node):
                 self.consume(self._read_name(inner, "other"), "other", inner, f"used inside `{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
 
@@ -938,7 +818,7 @@ class Collector:
                 return VOpaque(node, "None")
             if method in CONTAINER_METHODS and isinstance(base, VSlot):
                 self.flow.containers.add(base.slot)
-                key = _constant_string(args[0].value) if method in ("get", "pop", "setdefault") and args else None
+                key = constant_string(args[0].value) if method in ("get", "pop", "setdefault") and args else None
                 element = VSlot(child(base.slot, *(("key", key) if key is not None else ("elem",))), None)
                 default = None
                 for position, arg in enumerate(args):
@@ -1232,116 +1112,6 @@ class Collector:
         return VOpaque(node, f"{name}(...)")
 
 
-# --------------------------------------------------------------------- helpers
-def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
-    """(the parameter a function gives back, "keep" or "shape"), when that is all it does with
-    it: every return is that parameter, converted (`.float()`, `torch.from_numpy(x)`) or reshaped
-    (`x.reshape(...)`, `np.concatenate(x)` of one array), either side of `a if c else b`; and
-    elsewhere it is only inspected (`isinstance(x, ...)`, `x.attr`)."""
-    names = {name for name, _ in info.params}
-    returned, kinds = set(), set()
-    for node in _walk(info.node.body):
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            return None  # a closure could keep it
-        if isinstance(node, cst.Return):
-            found = _given_back(node.value, names, kinds) if node.value is not None else None
-            if found is None:
-                return None
-            returned.add(found)
-    if len(returned) != 1:
-        return None
-    name = returned.pop()
-    allowed = set()
-    for node in _walk(info.node.body):
-        if isinstance(node, cst.Return):
-            allowed.update(id(n) for n in _walk(node.value))
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
-            allowed.add(id(node.value))  # `layer.named_parameters()`, `x.shape`: looked at
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "isinstance" and node.args:
-            allowed.add(id(node.args[0].value))
-    uses = [n for n in _walk(info.node.body) if isinstance(n, cst.Name) and n.value == name]
-    if not all(id(n) in allowed for n in uses):
-        return None
-    return name, "shape" if "shape" in kinds else "keep"
-
-
-def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[str]:
-    """The parameter an expression is, through conversions and reshapes (noted in `kinds`);
-    None when it is anything else."""
-    if isinstance(node, cst.Name):
-        return node.value if node.value in names else None
-    if isinstance(node, cst.IfExp):
-        body, other = _given_back(node.body, names, kinds), _given_back(node.orelse, names, kinds)
-        return body if body is not None and body == other else None
-    if isinstance(node, cst.Call) and node.args and not node.args[0].star and node.args[0].keyword is None:
-        func = node.func  # the first argument converted: `torch.as_tensor(x, device=d)`
-        last = func.attr.value if isinstance(func, cst.Attribute) else None
-        if last is not None and (f"torch.{last}" in KEEP_FUNCTIONS or last in ("asarray", "array")):
-            return _given_back(node.args[0].value, names, kinds)  # torch.from_numpy(x), np.asarray(x)
-        if last is not None and len(node.args) == 1 and f"numpy.{last}" in CAT_FUNCTIONS:
-            kinds.add("shape")  # np.concatenate(x) of one array joins its leading axes
-            return _given_back(node.args[0].value, names, kinds)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        method = node.func.attr.value
-        if method in KEEP_METHODS | SHAPE_METHODS:
-            if method in SHAPE_METHODS:
-                kinds.add("shape")
-            return _given_back(node.func.value, names, kinds)  # x.float(), x.to(device), x.view(...)
-    return None
-
-
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def _children_expressions(small: cst.CSTNode):
-    return [c for c in small.children if isinstance(c, cst.BaseExpression)]
-
-
-def _is_none(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
-def _constant_string(node: cst.CSTNode) -> Optional[str]:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _slice_expression(element: cst.SubscriptElement) -> cst.BaseExpression:
-    return element.slice.value if isinstance(element.slice, cst.Index) else cst.Name("None")
-
-
-def _string_key(node: cst.Subscript) -> Optional[str]:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        return _constant_string(node.slice[0].slice.value)
-    return None
-
-
-def _int_key(node: cst.Subscript) -> Optional[int]:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        value = node.slice[0].slice.value
-        if isinstance(value, cst.Integer):
-            return int(value.value)
-    return None
-
-
-def _constructor_call(node: cst.BaseExpression) -> Optional[cst.Call]:
-    """`Net(...)` in `Net(...).to(device)`: module methods like .to() return the module itself."""
-    while (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in KEEP_METHODS
-    ):
-        node = node.func.value
-    return node if isinstance(node, cst.Call) else None
-
-
 def _position_of(value: Value, position: int, length: int) -> Value:
     """The part of `value` that lands in position `position` of a tuple target."""
     if isinstance(value, VTuple) and len(value.items) == length:
@@ -1365,47 +1135,6 @@ def _element_of(value: Value) -> Value:
     return VOpaque(None, "an element of an unknown iterable")
 
 
-def _module_level_names(module: cst.Module) -> set:
-    """Names the module binds at its top level (classes, functions, assignments, imports), also
-    inside top-level `if`/`for`/`while`/`with`/`try` blocks such as `if __name__ == "__main__":`."""
-    names = set()
-    pending = list(module.body)
-    while pending:
-        statement = pending.pop()
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            names.add(statement.name.value)
-        elif isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            for small in statement.body:
-                targets = []
-                if isinstance(small, cst.Assign):
-                    targets = [t.target for t in small.targets]
-                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                    targets = [small.target]
-                for target in targets:
-                    names.update(n.value for n in _walk(target) if isinstance(n, cst.Name))
-                names.update(import_bindings(small))
-        elif isinstance(statement, cst.BaseCompoundStatement):
-            if isinstance(statement, cst.For):
-                names.update(n.value for n in _walk(statement.target) if isinstance(n, cst.Name))
-            if isinstance(statement, cst.With):
-                for item in statement.items:
-                    if item.asname is not None:
-                        names.update(n.value for n in _walk(item.asname.name) if isinstance(n, cst.Name))
-            pending.extend(_block_statements(statement))
-    return names
-
-
-def _block_statements(node: cst.CSTNode) -> list:
-    """The statements directly inside a compound statement's blocks (if/elif/else, try/except, …)."""
-    statements = []
-    for part in node.children:
-        if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
-            statements.extend(part.body if isinstance(part, cst.IndentedBlock) else [part])
-        elif not isinstance(part, cst.BaseExpression):
-            statements.extend(_block_statements(part))
-    return statements
-
-
 def _is_local_chain(node: cst.Attribute, collector: Collector) -> bool:
     """`self.x.y` or `h.device`: an attribute chain rooted in a local value, not a module path."""
     root = node
@@ -1416,17 +1145,6 @@ def _is_local_chain(node: cst.Attribute, collector: Collector) -> bool:
     info = collector.function
     return root.value in collector.env or (info is not None and root.value == info.self_name)
 
-
-def _is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
-    """Names bound by a lambda or comprehension inside `scope` are not reads of outer names."""
-    for node in _walk(scope):
-        if isinstance(node, cst.Lambda):
-            if any(p.name.value == name.value for p in node.params.params):
-                return True
-        if isinstance(node, cst.CompFor):
-            if any(isinstance(n, cst.Name) and n.value == name.value for n in _walk(node.target)):
-                return True
-    return False
 
 
 def collect(modules: list) -> ProgramFlow:

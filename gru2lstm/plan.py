@@ -15,9 +15,9 @@ import libcst.metadata as meta
 from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
 from gru2lstm.boundary import crossings, describe, interface_changes
 from gru2lstm.findings import Finding
-from gru2lstm.flow import Binding, ProgramFlow, from_where
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
+from gru2lstm.program import Binding, ProgramFlow, from_where
 from gru2lstm.results import InterfaceChange
 from gru2lstm.solve import Solution, chain_kind, recurrent_hidden_argument, resolved
 from gru2lstm.values import (
