@@ -288,7 +288,7 @@ class Collector:
                         self.flow.slot_nodes.append((slot, small.target))
                         if small.value is not None:
                             self.statement = item
-                            value = self.expr(small.value, "bind")
+                            value = self.expr(small.value)
                             self._bind(slot, value, "default", item, small.target)
 
     def _function(self, info: FunctionInfo) -> None:
@@ -304,7 +304,7 @@ class Collector:
                 self.def_annotations[id(param.name)] = param.annotation.annotation
             if param.default is not None:
                 self.statement = param
-                self._bind(slot, self.expr(param.default, "bind"), "default", param, param.name)
+                self._bind(slot, self.expr(param.default), "default", param, param.name)
         if info.node.returns is not None:
             self.flow.annotations.append((("ret", info.key), info.node.returns, None))
         self._block(info.node.body)
@@ -351,7 +351,7 @@ class Collector:
                 self._small(small, statement)
         elif isinstance(statement, cst.If):
             self.statement = statement
-            self.consume(self.expr(statement.test, "test"), "test", statement.test)
+            self.consume(self.expr(statement.test), "test", statement.test)
             before = dict(self.env)
             self._block(statement.body)
             after_body = self.env
@@ -365,9 +365,9 @@ class Collector:
         elif isinstance(statement, (cst.For, cst.While)):
             self.statement = statement
             if isinstance(statement, cst.For):
-                iterable = self._values_iterated(self.expr(statement.iter, "iterate"), statement.iter, "pos", "iterated")
+                iterable = self._values_iterated(self.expr(statement.iter), statement.iter, "pos", "iterated")
             else:
-                self.consume(self.expr(statement.test, "test"), "test", statement.test)
+                self.consume(self.expr(statement.test), "test", statement.test)
 
             def body() -> None:
                 if isinstance(statement, cst.For):
@@ -384,7 +384,7 @@ class Collector:
         elif isinstance(statement, cst.With):
             self.statement = statement
             for item in statement.items:
-                value = self.expr(item.item, "other")
+                value = self.expr(item.item)
                 if item.asname is not None:
                     self._assign_target(item.asname.name, VOpaque(item.item, "a context manager"), statement, "assign")
                 else:
@@ -417,39 +417,39 @@ class Collector:
             # match statements and anything newer: walk the expressions we can see, conservatively.
             for node in walk(statement):
                 if isinstance(node, cst.Name):
-                    self._read_name(node, "other")
+                    self._read_name(node)
 
     def _small(self, small: cst.CSTNode, statement: cst.SimpleStatementLine) -> None:
         if isinstance(small, cst.Assign):
-            value = self.expr(small.value, "bind")
+            value = self.expr(small.value)
             for target in small.targets:
                 self._assign_target(target.target, value, statement, "assign")
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
-                value = self.expr(small.value, "bind")
+                value = self.expr(small.value)
                 slot = self._assign_target(small.target, value, statement, "assign")
             else:
                 slot = self._target_slot(small.target)
             if slot is not None:
                 self.flow.annotations.append((slot, small.annotation, None))
         elif isinstance(small, cst.AugAssign):
-            target = self.expr(small.target, "other")
-            value = self.expr(small.value, "other")
+            target = self.expr(small.target)
+            value = self.expr(small.value)
             self.consume(target, "augassign", small.target, f"`{self.code(small)}` updates it in place")
             self.consume(value, "augassign", small.value, f"`{self.code(small)}`")
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Yield) and self.function is not None:
             # A generator returns the container of what it yields.
             produced = small.value.value
             if produced is not None and not isinstance(produced, cst.From):
-                value = self.expr(produced, "bind")
+                value = self.expr(produced)
                 generated = ("ret", self.function.key)
                 self.flow.containers.add(generated)
                 self._bind(child(generated, "elem"), value, "return", statement, None)
         elif isinstance(small, cst.Expr):
-            self.consume(self.expr(small.value, "discard"), "discard", small.value)
+            self.consume(self.expr(small.value), "discard", small.value)
         elif isinstance(small, cst.Return):
             if self.function is not None and small.value is not None:
-                value = self.expr(small.value, "bind")
+                value = self.expr(small.value)
                 if self.recording:
                     self.flow.returns.append((self.function, small, value))
                 self._bind(("ret", self.function.key), value, "return", statement, None)
@@ -465,7 +465,7 @@ class Collector:
                 self.local_imports.update({k: v for k, v in import_bindings(small).items() if k not in program})
         elif isinstance(small, (cst.Raise, cst.Assert)):
             for node in child_expressions(small):
-                self.consume(self.expr(node, "other"), "raise", node)
+                self.consume(self.expr(node), "raise", node)
         # pass, break, continue, global, nonlocal: nothing flows.
 
     # ----------------------------------------------------------------- targets
@@ -473,9 +473,9 @@ class Collector:
         if isinstance(target, cst.Name):
             return self._new_def(target.value, target)
         if isinstance(target, cst.Attribute):
-            return self._attribute_slot(target, self.expr(target.value, "store"), store=True)
+            return self._attribute_slot(target, self.expr(target.value), store=True)
         if isinstance(target, cst.Subscript):
-            base = self.expr(target.value, "store")
+            base = self.expr(target.value)
             key = string_key(target)
             if isinstance(base, VSlot):
                 if key is not None:
@@ -483,7 +483,7 @@ class Collector:
                 else:
                     slot = child(base.slot, "elem")
                     for element in target.slice:
-                        self.consume(self.expr(slice_expression(element), "index"), "index", target)
+                        self.consume(self.expr(slice_expression(element)), "index", target)
                 if self.recording:
                     self.flow.slot_nodes.append((slot, target))
                 return slot
@@ -577,7 +577,7 @@ class Collector:
         qualified = qualify(node, self.imports, self.module_names)
         return {qualified} if qualified is not None else set()
 
-    def _read_name(self, node: cst.Name, context: str) -> Value:
+    def _read_name(self, node: cst.Name) -> Value:
         name = node.value
         if self.function is not None and self.function.self_name == name and name not in self.env:
             return VOpaque(node, "self")
@@ -643,13 +643,14 @@ class Collector:
             return VSlot(slot, node)
         return None
 
-    def expr(self, node: cst.BaseExpression, context: str) -> Value:
+    def expr(self, node: cst.BaseExpression) -> Value:
+        """What `node` is as far as the hidden state is concerned; what it reads and binds is recorded."""
         if isinstance(node, cst.Name):
-            return self._read_name(node, context)
+            return self._read_name(node)
         if isinstance(node, cst.Attribute):
             if self._external(node):
                 return VOpaque(node, "a module")
-            base = self.expr(node.value, "attribute")
+            base = self.expr(node.value)
             name = node.attr.value
             own = isinstance(base, VOpaque) and base.why == "self"  # `self.data` is an attribute
             if name in READ_ATTRIBUTES and not own:
@@ -662,7 +663,7 @@ class Collector:
                 return VOpaque(node, f"`{self.code(node)}`")
             return VSlot(slot, node)
         if isinstance(node, cst.Subscript):
-            base = self.expr(node.value, "subscript")
+            base = self.expr(node.value)
             key = string_key(node)
             if key is not None:
                 base = self._materialize(base, node.value)
@@ -672,15 +673,15 @@ class Collector:
                     self.flow.slot_nodes.append((slot, node))
                 return VSlot(slot, node)
             for element in node.slice:
-                self.consume(self.expr(slice_expression(element), "index"), "index", node)
+                self.consume(self.expr(slice_expression(element)), "index", node)
             value = VIndex(base, node, int_key(node))
             if self.recording:
                 self.flow.indexes.append(value)
             return value
         if isinstance(node, cst.Call):
-            return self._call(node, context)
+            return self._call(node)
         if isinstance(node, (cst.Tuple, cst.List)):
-            items = [self.expr(e.value, "bind") for e in node.elements]
+            items = [self.expr(e.value) for e in node.elements]
             if isinstance(node, cst.List):
                 return VContainer(node, [(("elem",), item) for item in items])
             return VTuple(items, node)
@@ -689,97 +690,93 @@ class Collector:
             for element in node.elements:
                 if isinstance(element, cst.DictElement):
                     key = constant_string(element.key)
-                    value = self.expr(element.value, "bind")
+                    value = self.expr(element.value)
                     if key is None:
-                        self.consume(self.expr(element.key, "other"), "other", element.key)
+                        self.consume(self.expr(element.key), "other", element.key)
                     items.append((("key", key) if key is not None else ("elem",), value))
                 else:
-                    self.consume(self.expr(element.value, "other"), "other", element.value)
+                    self.consume(self.expr(element.value), "other", element.value)
             return VContainer(node, items)
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and node.for_in.inner_for_in is None:
             # `[s.hidden for s in steps]`: a list whose elements are what the element expression is.
             comprehension = node.for_in
-            iterable = self._values_iterated(self.expr(comprehension.iter, "iterate"), comprehension.iter, "pos", "iterated")
+            iterable = self._values_iterated(self.expr(comprehension.iter), comprehension.iter, "pos", "iterated")
             outer = dict(self.env)
             self.comprehensions += 1
             self._assign_target(comprehension.target, _element_of(iterable), self.statement, "loop")
             for condition in comprehension.ifs:
-                self.consume(self.expr(condition.test, "test"), "test", condition.test)
+                self.consume(self.expr(condition.test), "test", condition.test)
             if isinstance(node, cst.DictComp):
-                self.consume(self.expr(node.key, "read"), "read", node.key)
-            element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt, "bind")
+                self.consume(self.expr(node.key), "read", node.key)
+            element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
             self.env = outer
             self.comprehensions -= 1
             return VContainer(node, [(("elem",), element)])
         if isinstance(node, cst.IfExp):
-            self.consume(self.expr(node.test, "test"), "test", node.test)
-            return VChoice([self.expr(node.body, context), self.expr(node.orelse, context)], node)
+            self.consume(self.expr(node.test), "test", node.test)
+            return VChoice([self.expr(node.body), self.expr(node.orelse)], node)
         if isinstance(node, cst.BooleanOperation):
-            return VChoice([self.expr(node.left, context), self.expr(node.right, context)], node)
+            return VChoice([self.expr(node.left), self.expr(node.right)], node)
         if isinstance(node, cst.BinaryOperation):
-            value = VArith(self.expr(node.left, "arith"), self.expr(node.right, "arith"), node)
+            value = VArith(self.expr(node.left), self.expr(node.right), node)
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
         if isinstance(node, cst.UnaryOperation):
-            return VDerived(self.expr(node.expression, "arith"), node, "shape")
+            return VDerived(self.expr(node.expression), node, "shape")
         if isinstance(node, cst.Comparison):
             none_test = all(
                 isinstance(t.operator, (cst.Is, cst.IsNot)) and is_none(t.comparator) for t in node.comparisons
             )
-            left = self.expr(node.left, "compare")
+            left = self.expr(node.left)
             self.consume(left, "isnone" if none_test else "read", node.left)
             for target in node.comparisons:
-                self.consume(self.expr(target.comparator, "compare"), "read", target.comparator)
+                self.consume(self.expr(target.comparator), "read", target.comparator)
             return VOpaque(node, "a comparison")
-        if isinstance(node, cst.Name) and node.value == "None":
-            return VNone(node)
-        if is_none(node):
-            return VNone(node)
         if isinstance(node, cst.ConcatenatedString):  # `"a" f"{h.norm()}"`: its f-string parts are walked
-            self.expr(node.left, "read")
-            self.expr(node.right, "read")
+            self.expr(node.left)
+            self.expr(node.right)
             return VOpaque(node, "a constant")
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
             return VOpaque(node, "a constant")
         if isinstance(node, cst.FormattedString):  # f"{h.norm():.3f}": each expression is formatted, like print(h)
             for part in node.parts:
                 if isinstance(part, cst.FormattedStringExpression):
-                    self.consume(self.expr(part.expression, "read"), "unknown", part.expression, "formatted into a string")
+                    self.consume(self.expr(part.expression), "unknown", part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
         # Lambdas, nested comprehensions, await, …: every name read inside is consumed as "other".
         for inner in walk(node):
             if isinstance(inner, cst.Name) and not is_bound_inside(inner, node):
-                self.consume(self._read_name(inner, "other"), "other", inner, f"used inside `{self.code(node)}`")
+                self.consume(self._read_name(inner), "other", inner, f"used inside `{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
 
-    def _call(self, node: cst.Call, context: str) -> Value:
+    def _call(self, node: cst.Call) -> Value:
         qualified = self._qualified(node) | self._qualified(node.func)
         func = node.func
         args = node.args
         if qualified & CREATE_FUNCTIONS:
             for arg in args:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value), "read", arg.value)
             return VCreate(node)
         if qualified & CREATE_LIKE_FUNCTIONS:
             for arg in args:
-                self.consume(self.expr(arg.value, "read"), "shaped", arg.value)
+                self.consume(self.expr(arg.value), "shaped", arg.value)
             return VCreate(node)
         if qualified & CAT_FUNCTIONS and args:
-            container = self.expr(args[0].value, "cat")
+            container = self.expr(args[0].value)
             for arg in args[1:]:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value), "read", arg.value)
             return VCat(container, node, args[0].value)
         if "dataclasses.replace" in qualified and args and args[0].keyword is None:
             owner = self._instance_of(args[0].value)
             if owner is not None and all(a.keyword is not None for a in args[1:]):
-                return self._replaced(owner, self.expr(args[0].value, "bind"), args[1:])
+                return self._replaced(owner, self.expr(args[0].value), args[1:])
         if qualified & {"copy.copy", "copy.deepcopy"} and len(args) == 1:
-            return self.expr(args[0].value, "bind")  # `target_net = copy.deepcopy(q_net)`: the same kind of value
+            return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
         if qualified & KEEP_FUNCTIONS and args:
-            base = self.expr(args[0].value, "bind")
+            base = self.expr(args[0].value)
             for arg in args[1:]:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value), "read", arg.value)
             return VDerived(base, node, "keep")
         target = self.resolve(func)  # a function or class of the program, by name or module path
         if target is not None and target[0] == "function":
@@ -788,18 +785,18 @@ class Collector:
             return self._instantiate(target[1], node)
         if isinstance(func, cst.Attribute) and not self._external(func):
             method = func.attr.value
-            base = self.expr(func.value, "method")
+            base = self.expr(func.value)
             place = self.flow.origin(base)
             if place is not None:  # `self.rollouts.insert(...)` on an object of a file not migrated with this one
                 return self._unknown_call(node, f"`{self.code(func)}`", place)
             if method in CREATE_METHODS and args and self._method_target(func) is None:
                 self.consume(base, "shaped", func.value)
                 for arg in args:
-                    self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                    self.consume(self.expr(arg.value), "read", arg.value)
                 return VCreate(node)
             if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS:
                 for arg in args:
-                    self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                    self.consume(self.expr(arg.value), "read", arg.value)
                 kind = "keep" if method in KEEP_METHODS else "shape" if method in SHAPE_METHODS else "read"
                 return VDerived(base, node, kind)
             callee = self._method_target(func)
@@ -813,7 +810,7 @@ class Collector:
                 return self._sampling(node, method != "choice")
             if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
                 self.flow.containers.add(base.slot)
-                value = self.expr(args[0].value, "bind")
+                value = self.expr(args[0].value)
                 self._bind(child(base.slot, "elem"), value, "append", self.statement, None)
                 return VOpaque(node, "None")
             if method in CONTAINER_METHODS and isinstance(base, VSlot):
@@ -824,11 +821,11 @@ class Collector:
                 for position, arg in enumerate(args):
                     if position == 1 and method in ("get", "pop", "setdefault") and arg.keyword is None:
                         # `d.get(k, h0)` may return the default; `d.setdefault(k, h0)` stores it
-                        default = self.expr(arg.value, "bind")
+                        default = self.expr(arg.value)
                         if method == "setdefault":
                             self._bind(element.slot, default, "store", self.statement, None)
                     else:
-                        self.consume(self.expr(arg.value, "read"), "other", arg.value, f"passed to `.{method}()`")
+                        self.consume(self.expr(arg.value), "other", arg.value, f"passed to `.{method}()`")
                 if method in ("pop", "popleft", "get", "setdefault"):
                     return element if default is None else VChoice([element, default], node)
                 if method in ("values", "items"):
@@ -842,7 +839,7 @@ class Collector:
                 return VOpaque(node, f"`.{method}()`")
             if method == "copy_" and len(args) == 1:
                 # In-place write into preallocated storage: the storage's elements receive it.
-                value = self.expr(args[0].value, "bind")
+                value = self.expr(args[0].value)
                 if isinstance(base, VIndex) and isinstance(base.base, VSlot):
                     self._bind(child(base.base.slot, "elem"), value, "store", self.statement, func.value)
                 else:
@@ -855,7 +852,7 @@ class Collector:
             return self._unknown_call(node, f"`{self.code(func)}`")
         if isinstance(func, cst.Name) and func.value not in self.env and func.value not in self.module_names:
             if func.value == "zip" and len(args) == 1 and args[0].star == "*":
-                rows = self.expr(args[0].value, "bind")
+                rows = self.expr(args[0].value)
                 if isinstance(rows, VContainer) and rows.items:
                     # `zip(*random.sample(self.items, n))`: the sampled rows, held in a place of their own
                     held = VSlot(("literal", id(args[0].value)), args[0].value)
@@ -871,32 +868,32 @@ class Collector:
             if func.value in ("len", "isinstance", "print", "id", "type", "repr", "str", "hasattr", "getattr"):
                 context_name = "read" if func.value in ("len", "isinstance", "id", "type") else "unknown"
                 for arg in args:
-                    self.consume(self.expr(arg.value, "read"), context_name, arg.value, f"passed to `{func.value}()`")
+                    self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
             if qualified & CONTAINER_FUNCTIONS or func.value in ("list", "dict"):
                 items = []
                 for arg in args:
                     if arg.keyword is not None and not arg.star and func.value == "dict":
                         # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
-                        items.append((("key", arg.keyword.value), self.expr(arg.value, "bind")))
+                        items.append((("key", arg.keyword.value), self.expr(arg.value)))
                     else:
-                        self.consume(self.expr(arg.value, "other"), "container", arg.value, f"passed to `{func.value}()`")
+                        self.consume(self.expr(arg.value), "container", arg.value, f"passed to `{func.value}()`")
                 return VContainer(node, items)
 
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
-                    self.consume(self.expr(arg.value, "other"), "other", arg.value, f"passed to `{func.value}()`")
+                    self.consume(self.expr(arg.value), "other", arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
         if qualified & MODULE_CONTAINERS and len(args) == 1:
-            return self.expr(args[0].value, "bind")  # a ModuleDict holds its modules as the dict does
+            return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         if any(q.startswith("torch.nn.") and q[len("torch.nn."):][:1].isupper() for q in qualified):
             for arg in args:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value), "read", arg.value)
             return VCtor(sorted(qualified)[0], node)
         if qualified & {"torch.where", "numpy.where"} and len(args) == 3 and not any(a.keyword or a.star for a in args):
             # `torch.where(done[:, None], torch.zeros_like(h), h)` is a masked state, like `h * mask`
-            self.consume(self.expr(args[0].value, "read"), "read", args[0].value)
-            value = VArith(self.expr(args[1].value, "arith"), self.expr(args[2].value, "arith"), node)
+            self.consume(self.expr(args[0].value), "read", args[0].value)
+            value = VArith(self.expr(args[1].value), self.expr(args[2].value), node)
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
@@ -904,10 +901,10 @@ class Collector:
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).
             positional = [arg for arg in args if arg.keyword is None and not arg.star]
-            first = self.expr(positional[0].value, "bind") if positional else None
+            first = self.expr(positional[0].value) if positional else None
             for arg in args:
                 if not positional or arg is not positional[0]:
-                    self.consume(self.expr(arg.value, "read"), "read", arg.value, f"passed to `{self.code(func)}`")
+                    self.consume(self.expr(arg.value), "read", arg.value, f"passed to `{self.code(func)}`")
             if first is None:
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             return VDerived(first, node, "shape")
@@ -915,7 +912,7 @@ class Collector:
         forward = None if owner is None else self.flow.forward_of(owner)
         if forward is not None:
             return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
-        func_value = self.expr(func, "call")
+        func_value = self.expr(func)
         if isinstance(func_value, VSlot):
             return self._call_value(func_value, node)
         return self._unknown_call(node, f"`{self.code(func)}`")
@@ -955,15 +952,15 @@ class Collector:
 
     def _sampling(self, node: cst.Call, many: bool) -> Value:
         """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""
-        population = self.expr(node.args[0].value, "bind")
+        population = self.expr(node.args[0].value)
         for arg in node.args[1:]:
-            self.consume(self.expr(arg.value, "read"), "read", arg.value)
+            self.consume(self.expr(arg.value), "read", arg.value)
         element = _element_of(population)
         return VContainer(node, [(("elem",), element)]) if many else element
 
     def _iteration(self, name: str, node: cst.Call) -> Value:
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
-        values = [self.expr(arg.value, "bind") for arg in node.args]
+        values = [self.expr(arg.value) for arg in node.args]
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
                 self.consume(value, "read", arg.value)
@@ -1004,7 +1001,7 @@ class Collector:
         by_name = dict(params)
         position = 0
         for arg in node.args:
-            value = self.expr(arg.value, "bind")
+            value = self.expr(arg.value)
             if arg.star:
                 self.consume(value, "other", arg.value, "passed with * or **")
                 if self.recording:
@@ -1035,7 +1032,7 @@ class Collector:
         chosen = None
         for index, arg in enumerate(node.args):
             given = arg.keyword.value if arg.keyword is not None else (callee.params[index][0] if index < len(callee.params) else None)
-            value = self.expr(arg.value, "bind")
+            value = self.expr(arg.value)
             if given == name:
                 chosen = value
             else:
@@ -1062,7 +1059,7 @@ class Collector:
         """`dataclasses.replace(state, belief=b)`, `step._replace(hidden=h)`: an object of the same
         class whose named fields receive the arguments."""
         for arg in args:
-            self._bind(("attr", owner, arg.keyword.value), self.expr(arg.value, "bind"), "field", arg, arg.value)
+            self._bind(("attr", owner, arg.keyword.value), self.expr(arg.value), "field", arg, arg.value)
         return base
 
     def _call_fields(self, class_name: str, node: cst.Call, fields: Optional[list] = None) -> None:
@@ -1076,7 +1073,7 @@ class Collector:
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
             ]
         for position, arg in enumerate(node.args):
-            value = self.expr(arg.value, "bind")
+            value = self.expr(arg.value)
             name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
             if name is None or arg.star:
                 self.consume(value, "unknown", arg.value, f"passed to `{class_name.rpartition(':')[2]}()`")
@@ -1091,7 +1088,7 @@ class Collector:
             return self._call_function(forward, node)
         args = []
         for arg in node.args:
-            value = self.expr(arg.value, "bind")
+            value = self.expr(arg.value)
             args.append((arg.keyword.value if arg.keyword is not None else None, value, arg))
         call = VCallOf(func, node, args, ("callres", id(node)))
         if self.recording:
@@ -1108,7 +1105,7 @@ class Collector:
             self.flow.outside_calls[id(node)] = place
         where = from_where(place)
         for arg in node.args:
-            self.consume(self.expr(arg.value, "unknown"), "unknown", arg.value, f"passed to {name}{where}", place)
+            self.consume(self.expr(arg.value), "unknown", arg.value, f"passed to {name}{where}", place)
         return VOpaque(node, f"{name}(...)")
 
 
