@@ -69,7 +69,8 @@ class Report:
         finding_stream = self.err if diff else self.out
         for result in self.results:
             if result.status == "error":
-                print(f"{result.path}:{result.error}", file=self.err)
+                error = result.error
+                print(f"{result.path}:{error.line}:{error.column}: {error.message}", file=self.err)
             migration = result.migration
             if migration is not None:
                 for finding in self.shown(migration.findings):
@@ -285,8 +286,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
 def _error(result: FileResult) -> Optional[dict]:
     if result.error is None:
         return None
-    line, column, message = result.error_place()
-    return {"line": line, "column": column, "message": message}
+    return {"line": result.error.line, "column": result.error.column, "message": result.error.message}
 
 
 def _attention_lines(migration) -> int:

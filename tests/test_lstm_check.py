@@ -112,5 +112,5 @@ def test_the_engine_refuses_to_write_an_output_the_check_rejects(tmp_path, monke
 
     monkeypatch.setattr(engine, "lstm_mistakes", broken_after_the_first)
     [result] = run([str(tmp_path / "policy.py")], RunOptions(write=True))
-    assert result.status == "error" and "gives an LSTM one tensor where it takes (h, c)" in result.error
+    assert result.status == "error" and "gives an LSTM one tensor where it takes (h, c)" in result.error.message
     assert (tmp_path / "policy.py").read_text() == source
