@@ -14,7 +14,8 @@ Classes, functions and globals are keyed by their module, and a name imported fr
 module of the program resolves to its definition there (ProgramFlow.lookup).
 
 The walk knows nothing about GRUs beyond the qualified names it resolves; deciding which slots
-hold a hidden state is the solver's work (solve.py).
+hold a hidden state is the solver's work (solve.py). The records it makes are in program.py; the
+questions about syntax it asks without state are in syntax.py.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Plain, picklable results of a migration, per step and per file."""
+"""Plain, picklable results of a migration, per step and per file, and why a file failed (FileError)."""
 
 from __future__ import annotations
 
