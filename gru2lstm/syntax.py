@@ -72,6 +72,7 @@ def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[st
 
 
 def walk(node: cst.CSTNode):
+    """`node` and every node under it, in source order (a plain stack: no visitor machinery)."""
     stack = [node]
     while stack:
         current = stack.pop()
