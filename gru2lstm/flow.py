@@ -68,6 +68,8 @@ from gru2lstm.values import (
     VTuple,
     VZip,
     child,
+    element_of,
+    part_at,
 )
 from gru2lstm.vocab import (
     CAT_FUNCTIONS,
@@ -108,13 +110,20 @@ class Collector(ModuleIndex):
         root = node
         while isinstance(root, cst.Attribute):
             root = root.value
-        if isinstance(root, cst.Name) and (
-            root.value in self.env
-            or root.value in self.local_imports
-            or (self.function is not None and root.value == self.function.self_name)
-        ):
+        if isinstance(root, cst.Name) and (self._is_local(root.value) or root.value in self.local_imports):
             return None
         return super().resolve(node)
+
+    def _is_local(self, name: str) -> bool:
+        """A name of a local value: a definition in the current function, or its self."""
+        return name in self.env or (self.function is not None and name == self.function.self_name)
+
+    def _is_local_chain(self, node: cst.Attribute) -> bool:
+        """`self.x.y` or `h.device`: an attribute chain rooted in a local value, not a module path."""
+        root = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return not isinstance(root, cst.Name) or self._is_local(root.value)
 
     # ----------------------------------------------------------------- walk
     def run(self) -> None:
@@ -223,7 +232,7 @@ class Collector(ModuleIndex):
 
             def body() -> None:
                 if isinstance(statement, cst.For):
-                    self._assign_target(statement.target, _element_of(iterable), statement, "loop")
+                    self._assign_target(statement.target, element_of(iterable), statement, "loop")
                 self._block(statement.body)
 
             before = dict(self.env)
@@ -325,7 +334,7 @@ class Collector(ModuleIndex):
         if isinstance(target, cst.Name):
             return self._new_def(target.value, target)
         if isinstance(target, cst.Attribute):
-            return self._attribute_slot(target, self.expr(target.value), store=True)
+            return self._attribute_slot(target, self.expr(target.value))
         if isinstance(target, cst.Subscript):
             base = self.expr(target.value)
             key = string_key(target)
@@ -353,7 +362,7 @@ class Collector(ModuleIndex):
                     self._assign_target(node, VOpaque(node, "a starred target"), statement, kind)
                     elements.append((position, node, None))
                     continue
-                part = _position_of(value, position, len(target.elements))
+                part = part_at(value, position, len(target.elements))
                 if isinstance(value, VZip) and isinstance(value.rows, VSlot):
                     # `a, b = zip(*rows)`: `a` holds the first part of every row.
                     column = child(("zip", id(value.node)), "pos", position)
@@ -395,7 +404,7 @@ class Collector(ModuleIndex):
 
     def _external(self, node: cst.Attribute) -> bool:
         """A dotted path into an imported module (`torch.nn.GRU`), not into a value of this file."""
-        return any(not q.startswith(LOCAL) for q in self._qualified(node)) and not _is_local_chain(node, self)
+        return any(not q.startswith(LOCAL) for q in self._qualified(node)) and not self._is_local_chain(node)
 
     def _foreign(self, node: cst.CSTNode) -> bool:
         """A name known to hold something from outside the program: annotated with an outside
@@ -460,7 +469,7 @@ class Collector(ModuleIndex):
             return value
         return VOpaque(node, f"`{name}`")
 
-    def _attribute_slot(self, node: cst.Attribute, base: Value, store: bool = False) -> Optional[Slot]:
+    def _attribute_slot(self, node: cst.Attribute, base: Value) -> Optional[Slot]:
         name = node.attr.value
         info = self.function
         if (
@@ -555,7 +564,7 @@ class Collector(ModuleIndex):
             iterable = self._values_iterated(self.expr(comprehension.iter), comprehension.iter, "pos", "iterated")
             outer = dict(self.env)
             self.comprehensions += 1
-            self._assign_target(comprehension.target, _element_of(iterable), self.statement, "loop")
+            self._assign_target(comprehension.target, element_of(iterable), self.statement, "loop")
             for condition in comprehension.ifs:
                 self.consume(self.expr(condition.test), "test", condition.test)
             if isinstance(node, cst.DictComp):
@@ -807,7 +816,7 @@ class Collector(ModuleIndex):
         population = self.expr(node.args[0].value)
         for arg in node.args[1:]:
             self.consume(self.expr(arg.value), "read", arg.value)
-        element = _element_of(population)
+        element = element_of(population)
         return VContainer(node, [(("elem",), element)]) if many else element
 
     def _iteration(self, name: str, node: cst.Call) -> Value:
@@ -818,9 +827,9 @@ class Collector(ModuleIndex):
                 self.consume(value, "read", arg.value)
         if name in ("enumerate", "zip"):
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []
-            parts += [_element_of(value) for value in (values[:1] if name == "enumerate" else values)]
+            parts += [element_of(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(("elem",), VTuple(parts, None))])
-        return VContainer(node, [(("elem",), _element_of(values[0]))])
+        return VContainer(node, [(("elem",), element_of(values[0]))])
 
     def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
         name = func.attr.value
@@ -959,41 +968,6 @@ class Collector(ModuleIndex):
         for arg in node.args:
             self.consume(self.expr(arg.value), "unknown", arg.value, f"passed to {name}{where}", place)
         return VOpaque(node, f"{name}(...)")
-
-
-def _position_of(value: Value, position: int, length: int) -> Value:
-    """The part of `value` that lands in position `position` of a tuple target."""
-    if isinstance(value, VTuple) and len(value.items) == length:
-        return value.items[position]
-    if isinstance(value, VSlot):
-        return VSlot(child(value.slot, "pos", position), None)
-    if isinstance(value, VCallOf):
-        return VSlot(child(value.result, "pos", position), None)
-    if isinstance(value, VChoice):  # `s, x = (zeros, x) if done else (s2, x)`: either side's part
-        return VChoice([_position_of(option, position, length) for option in value.options], value.node)
-    return VOpaque(None, "a part of an unknown value")
-
-
-def _element_of(value: Value) -> Value:
-    if isinstance(value, VSlot):
-        return VSlot(child(value.slot, "elem"), None)
-    if isinstance(value, VContainer):
-        elements = [item for label, item in value.items if label == ("elem",)]
-        if len(elements) == 1:
-            return elements[0]
-    return VOpaque(None, "an element of an unknown iterable")
-
-
-def _is_local_chain(node: cst.Attribute, collector: Collector) -> bool:
-    """`self.x.y` or `h.device`: an attribute chain rooted in a local value, not a module path."""
-    root = node
-    while isinstance(root, cst.Attribute):
-        root = root.value
-    if not isinstance(root, cst.Name):
-        return True
-    info = collector.function
-    return root.value in collector.env or (info is not None and root.value == info.self_name)
-
 
 
 def collect(modules: list) -> ProgramFlow:
