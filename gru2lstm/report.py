@@ -125,12 +125,10 @@ class Report:
 
         migration = result.migration
         applied = {record.step: record.lines for record in migration.steps}
-        attention: dict = {}
+        attention: dict = {}  # MARKED or None (a use the engine does not understand) -> lines
         for finding in migration.findings:
             if finding.blocks_write:
-                step = getattr(finding, "step", None)  # findings may name their step one day
-                step = MARKED if finding.code == MARKER_CODE else step if step in STEPS else None
-                attention.setdefault(step, set()).add(finding.line)
+                attention.setdefault(MARKED if finding.code == MARKER_CODE else None, set()).add(finding.line)
         if result.written:
             done = "applied"
         elif migration.changed:
@@ -147,9 +145,7 @@ class Report:
         # Steps and findings are placed in the file as it was read; after a write, say so.
         table.add_column("lines (before the rewrite)" if result.written else "lines", overflow="fold")
         for step, title in STEPS.items():
-            if step in attention:
-                table.add_row(title, "[bold red]needs attention[/]", _lines(attention[step]))
-            elif applied.get(step):
+            if applied.get(step):
                 status = "kept" if step in KEPT_STEPS else done
                 style = "[cyan]" if step in KEPT_STEPS else "[green]" if done == "applied" else "[yellow]"
                 table.add_row(title, f"{style}{status}[/]", _lines(applied[step]))
