@@ -163,6 +163,7 @@ class Report:
             f"{_count(_attention_lines(migration), 'line needs', 'lines need')} attention"
             f" ({_count(blocking, 'finding', 'findings')})"
             + (f", {_count(suppressed, 'suppressed line', 'suppressed lines')} left as written" if suppressed else "")
+            + _interface_line(migration)
         )
         table.caption_justify = "left"
         if self.err.isatty():  # rich honours NO_COLOR here
@@ -292,6 +293,16 @@ def _attention_lines(migration) -> int:
 def _suppressed_lines(migration) -> int:
     """Lines whose error findings an ignore comment suppressed: uses left as they are."""
     return len({f.line for f in migration.findings if f.suppressed and f.severity == ERROR})
+
+
+def _interface_line(migration) -> str:
+    """The functions whose contract changes, for the table's caption: callers must follow."""
+    if not migration.interface:
+        return ""
+    names = ", ".join(
+        f"{change.function}() ({'its callers here follow' if change.called else 'no caller found'})" for change in migration.interface
+    )
+    return f"\ninterface changes (parameters or returns that become (h, c)): {names}"
 
 
 def _lines(lines) -> str:
