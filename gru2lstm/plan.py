@@ -13,7 +13,7 @@ import libcst as cst
 import libcst.metadata as meta
 
 from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
-from gru2lstm.boundary import crossings, describe, interface_changes
+from gru2lstm.boundary import crossings, describe, interface_changes, takes_state
 from gru2lstm.findings import Finding
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
@@ -183,8 +183,7 @@ class Planner:
             self.outcome(node).interface.append(
                 InterfaceChange(self.line(node), self.column(node) + 1, change.name, describe(change.carriers), change.called)
             )
-            takes_state = any(carrier.startswith("parameter") for carrier in change.carriers)
-            if self.form == "packed" and not change.called and takes_state:
+            if self.form == "packed" and not change.called and takes_state(change.carriers):
                 # The packed state is one tensor of twice the size, made where it is created: by
                 # callers here, whose allocation doubles, or elsewhere, where it would not.
                 self.find(
