@@ -25,7 +25,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.flow import FunctionInfo, ProgramFlow, from_where
+from gru2lstm.program import FunctionInfo, ProgramFlow, from_where
 from gru2lstm.solve import Solution
 from gru2lstm.values import VSlot, leaf_of
 
@@ -80,79 +80,98 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
 def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
     """Every place where a caller of a state-carrying function can hide from the walk."""
     carriers = state_carriers(flow, solution)
-    owners = {}  # class key -> "`Policy.forward()` (its parameter `h`)"
+    owners = {}  # class key -> "`Policy.forward()` now takes or returns (h, c) (the parameter `h`)"
     for key, found in carriers.items():
         info = flow.functions[key]
         if info.class_name is not None and info.class_name not in owners:
-            owners[info.class_name] = f"`{_short(info.class_name)}.{info.node.name.value}()` now takes or returns (h, c) ({describe(found)})"
-    found_crossings = []
-    roots = {}
+            owners[info.class_name] = f"`{_short(info.class_name)}.{info.node.name.value}()` {_changes(found)}"
+    return (
+        _escaping_instances(flow, solution, owners)
+        + _used_as_values(flow, carriers, owners, parents)
+        + _never_called(flow, carriers, owners)
+        + _starred_calls(flow, carriers)
+    )
+
+
+def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> list:
+    """An instance handed to code the walk does not follow (an unknown function, a lambda)."""
     classes = solution.classes
-    for owner in owners:
-        if ("instance", owner) in classes.parent:
-            roots[classes.find(("instance", owner))] = owner
+    roots = {classes.find(("instance", owner)): owner for owner in owners if ("instance", owner) in classes.parent}
+    found = []
     for consumption in flow.consumptions:
-        if consumption.context not in ESCAPING_CONTEXTS:
-            continue
         leaf = leaf_of(consumption.value)
-        if not isinstance(leaf, VSlot) or leaf.slot not in classes.parent:
+        if consumption.context not in ESCAPING_CONTEXTS or not isinstance(leaf, VSlot) or leaf.slot not in classes.parent:
             continue
         owner = roots.get(classes.find(leaf.slot))
         if owner is None:
             continue
         where = "" if consumption.why.endswith(from_where(consumption.place)) else from_where(consumption.place)
-        found_crossings.append(
-            Crossing(
-                consumption.node,
-                f"an instance of `{_short(owner)}` is {consumption.why or 'used here'}{where}; {owners[owner]}, "
-                "so the calls made through it there would still pass and take one tensor",
-                consumption.place,
-            )
-        )
-    values = {}  # global slot of a class or function -> what it carries
+        found.append(Crossing(
+            consumption.node,
+            f"an instance of `{_short(owner)}` is {consumption.why or 'used here'}{where}; {owners[owner]}, "
+            "so the calls made through it there would still pass and take one tensor",
+            consumption.place,
+        ))
+    return found
+
+
+def _used_as_values(flow: ProgramFlow, carriers: dict, owners: dict, parents: dict) -> list:
+    """The class or function itself used as a value: a registry, a callback, a factory."""
+    values = {}  # global slot of a class or function -> what changes in it
     for key, found in carriers.items():
         info = flow.functions[key]
         if info.class_name is not None:
             module, _, name = info.class_name.rpartition(":")
             values[("global", module, name)] = owners[info.class_name]
         else:
-            values[("global", info.module, info.node.name.value)] = f"`{info.node.name.value}()` now takes or returns (h, c) ({describe(found)})"
+            values[("global", info.module, info.node.name.value)] = f"`{info.node.name.value}()` {_changes(found)}"
     made = {id(call) for calls in flow.instantiated.values() for call in calls}
-    for slot, node in flow.slot_nodes:
-        what = values.get(slot)
-        if what is None or _inspected_only(node, parents, made):
-            continue
-        found_crossings.append(
-            Crossing(
-                node,
-                f"`{slot[2]}` is used as a value here (a registry, a factory, a callback), and {what}; "
-                "the engine cannot follow what is made or called through it",
-            )
+    return [
+        Crossing(
+            node,
+            f"`{slot[2]}` is used as a value here (a registry, a factory, a callback), and {values[slot]}; "
+            "the engine cannot follow what is made or called through it",
         )
+        for slot, node in flow.slot_nodes
+        if slot in values and not _inspected_only(node, parents, made)
+    ]
+
+
+def _never_called(flow: ProgramFlow, carriers: dict, owners: dict) -> list:
+    """Instances made here, none of whose calls was followed: called through something lost."""
+    found = []
     for owner in sorted(flow.instantiated):
         forward = flow.forward_of(owner)
-        found = carriers.get(forward.key) if forward is not None else None
-        if found is not None and any(part.startswith("parameter") for part in found) and forward.key not in flow.called:
-            # Instances are made here, yet none of their calls was followed: they are called
-            # through something the engine lost track of, with one tensor.
-            found_crossings.append(
-                Crossing(
-                    forward.node.name,
-                    f"instances of `{_short(owner)}` are made in the files analysed, but no call of them could be "
-                    f"followed; {owners[owner]}, and their callers would still pass one tensor",
-                )
-            )
-    for call, callee in flow.star_calls:
-        found = carriers.get(callee.key)
-        if found is not None and any(part.startswith("parameter") for part in found):
-            found_crossings.append(
-                Crossing(
-                    call,
-                    f"`{callee.node.name.value}()` is called with * or ** arguments, and {describe(found)} "
-                    "become (h, c); the engine cannot tell which argument is the hidden state",
-                )
-            )
-    return found_crossings
+        changed = carriers.get(forward.key) if forward is not None else None
+        if changed is not None and takes_state(changed) and forward.key not in flow.called:
+            found.append(Crossing(
+                forward.node.name,
+                f"instances of `{_short(owner)}` are made in the files analysed, but no call of them could be "
+                f"followed; {owners[owner]}, and their callers would still pass one tensor",
+            ))
+    return found
+
+
+def _starred_calls(flow: ProgramFlow, carriers: dict) -> list:
+    """`f(*args)` of a function whose parameter holds the state: which argument it is, unknown."""
+    return [
+        Crossing(
+            call,
+            f"`{callee.node.name.value}()` is called with * or ** arguments, and {describe(carriers[callee.key])} "
+            "become (h, c); the engine cannot tell which argument is the hidden state",
+        )
+        for call, callee in flow.star_calls
+        if callee.key in carriers and takes_state(carriers[callee.key])
+    ]
+
+
+def _changes(carriers: tuple) -> str:
+    return f"now takes or returns (h, c) ({describe(carriers)})"
+
+
+def takes_state(carriers: tuple) -> bool:
+    """Does a parameter (not only the return) carry the state?"""
+    return any(carrier.startswith("parameter") for carrier in carriers)
 
 
 def interface_changes(flow: ProgramFlow, solution: Solution) -> list:

@@ -54,7 +54,7 @@ marker left by --allow-partial keeps the file needing attention (G2L106) until i
 
 exit codes: 0 nothing to do, or done; 1 --check found work, or a file needs a person; 2 usage
 error (bad option, a path that does not exist); 123 internal error, or a file that cannot be
-read or parsed.
+read or parsed; 130 / 143 stopped by SIGINT / SIGTERM (no write is left half done).
 
 The rewrite table is in docs/rules.md."""
 

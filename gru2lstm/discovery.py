@@ -13,8 +13,8 @@ A symbolic link met in a walk is followed only when it leads inside the project 
 does.
 
 Odd entries do not stop the walk: a symbolic-link loop, a dangling link, a FIFO or device, a
-folder that cannot be listed each become a Found with a `problem` ("1:1: message", reported as a
-file error, exit 123); a FIFO is never opened. A file is taken once however often it is reached.
+folder that cannot be listed each become a Found with a `problem` (a FileError at 1:1, reported
+as a file error, exit 123); a FIFO is never opened. A file is taken once however often it is reached.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from pathspec import GitIgnoreSpec
 
 from gru2lstm.config import find_project_root
+from gru2lstm.results import FileError
 
 __all__ = [
     "DEFAULT_EXCLUDE", "STDIN", "Found", "Selection", "UsageError", "check_stdin_alone", "compile_pattern", "discover",
@@ -61,7 +62,7 @@ class Selection:
 @dataclass(frozen=True)
 class Found:
     path: Path  # as the user gave it, or the given folder joined with the names walked
-    problem: Optional[str] = None  # "1:1: message" when it cannot be read as a source file
+    problem: Optional[FileError] = None  # when it cannot be read as a source file
 
 
 def compile_pattern(text: str) -> re.Pattern:
@@ -130,7 +131,7 @@ class _Walk:
             self._problem(path, _unreadable(path, error))
             return
         if not stat.S_ISREG(info.st_mode):
-            self._problem(path, f"1:1: cannot read: not a regular file ({_kind(info.st_mode)}); not opened")
+            self._problem(path, f"cannot read: not a regular file ({_kind(info.st_mode)}); not opened")
             return
         key = (info.st_dev, info.st_ino)
         if key not in self.seen:
@@ -141,7 +142,7 @@ class _Walk:
         key = os.path.abspath(path)
         if key not in self.seen:
             self.seen.add(key)
-            self.found.append(Found(path, message))
+            self.found.append(Found(path, FileError(1, 1, message)))
 
     # ----------------------------------------------------------------------------- folders
     def folder(self, path: Path) -> None:
@@ -156,7 +157,7 @@ class _Walk:
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
         except OSError as error:
-            self._problem(folder, f"1:1: cannot read folder: {error.strerror or error}")
+            self._problem(folder, f"cannot read folder: {error.strerror or error}")
             return
         for entry in entries:
             path = folder / entry.name
@@ -174,7 +175,7 @@ class _Walk:
                 continue
             identity = _identity(path)
             if identity in ancestors:
-                self._problem(path, "1:1: cannot read folder: a symbolic-link loop (it leads back to a folder above it); not followed")
+                self._problem(path, "cannot read folder: a symbolic-link loop (it leads back to a folder above it); not followed")
                 continue
             nested = dict(ignores, **{_prefix(child): self._gitignore(path)}) if self.use_gitignore else ignores
             self._walk(path, child, nested, ancestors + (identity,))
@@ -233,10 +234,10 @@ def _never_entered(entry: os.DirEntry) -> bool:
 
 def _unreadable(path: Path, error: OSError) -> str:
     if os.path.islink(path) and error.errno == errno.ELOOP:
-        return "1:1: cannot read: a symbolic-link loop"
+        return "cannot read: a symbolic-link loop"
     if os.path.islink(path) and error.errno == errno.ENOENT:
-        return f"1:1: cannot read: a dangling symbolic link (to {os.readlink(path)})"
-    return f"1:1: cannot read: {error.strerror or error}"
+        return f"cannot read: a dangling symbolic link (to {os.readlink(path)})"
+    return f"cannot read: {error.strerror or error}"
 
 
 def _kind(mode: int) -> str:

@@ -6,7 +6,7 @@ Every file gets a FileResult; nothing here raises for one bad file:
   be listed): status "error" with discovery's message;
 - a file that cannot be read or decoded, or that does not parse: status "error" (exit 123), the
   message as ``line:col: cannot parse: …``, nothing written;
-- an exception inside the engine: status "error", ``1:1: internal error: …``, nothing written;
+- an exception inside the engine: status "error", ``internal error: …`` at 1:1, nothing written;
 - output that does not parse, or that a second pass would change again: status "error"
   (an internal error), nothing written;
 - a migration whose findings block the write: status "needs_attention", nothing written
@@ -44,7 +44,7 @@ from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.lstm_check import lstm_mistakes
 from gru2lstm.options import Options
 from gru2lstm.prefilter import names_gru, screen
-from gru2lstm.results import FileResult
+from gru2lstm.results import FileError, FileResult
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, check_parses, decode, read_source, write_source
 from gru2lstm.suppression import has_marker
 
@@ -147,7 +147,7 @@ def _migrate_group(paths: list, modules: list, options: RunOptions, read: dict) 
             return results, sources, list(zip(pending, migrations))
         except SourceError as error:  # that file is an error; the others are migrated without it
             key = getattr(error, "key", pending[0].key)
-            results[key] = FileResult(key, "error", error=f"{error.line}:{error.column}: {error.message}")
+            results[key] = FileResult(key, "error", error=FileError(error.line, error.column, error.message))
             pending = _without(pending, {key})
     return results, sources, []
 
@@ -168,18 +168,18 @@ def _without(modules: list, dropped: set) -> list:
 
 
 def _read(path: Path, stdin: Optional[bytes] = None):
-    """(SourceFile, None), or (None, the error line) for a file that cannot be read or decoded."""
+    """(SourceFile, None), or (None, its FileError) for a file that cannot be read or decoded."""
     try:
         if stdin is not None:
             return SourceFile(path, stdin, *decode(stdin)), None
         return read_source(path), None
     except OSError as error:
-        return None, f"1:1: cannot read: {error.strerror or error}"
+        return None, FileError(1, 1, f"cannot read: {error.strerror or error}")
     except (SyntaxError, LookupError) as error:  # a bad or unknown coding cookie
-        return None, f"{getattr(error, 'lineno', None) or 1}:1: cannot decode: {error}"
+        return None, FileError(getattr(error, "lineno", None) or 1, 1, f"cannot decode: {error}")
     except UnicodeDecodeError as error:
         line = error.object[: error.start].count(b"\n") + 1
-        return None, f"{line}:1: cannot decode as {error.encoding}: {error.reason}"
+        return None, FileError(line, 1, f"cannot decode as {error.encoding}: {error.reason}")
 
 
 def _finish(modules: list, migrations: list, sources: dict, results: dict, options: RunOptions, migrate_modules) -> list:
@@ -200,7 +200,7 @@ def _finish(modules: list, migrations: list, sources: dict, results: dict, optio
         result.group = shared
         if problem is not None:
             results[module.key] = FileResult(
-                module.key, "error", migration=result.migration, error=f"1:1: internal error: {problem}; file left as it was"
+                module.key, "error", migration=result.migration, error=FileError(1, 1, f"internal error: {problem}; file left as it was")
             )
             continue
         if options.diff:
@@ -225,16 +225,16 @@ def _write(result: FileResult, source: SourceFile) -> FileResult:
     try:
         write_source(source, migration.source)
     except UnparsableOutput as error:  # _check_output already said so; kept as a last guard
-        return FileResult(result.path, "error", migration=migration, error=f"1:1: internal error: {error}")
+        return FileResult(result.path, "error", migration=migration, error=FileError(1, 1, f"internal error: {error}"))
     except ChangedOnDisk:
-        return FileResult(result.path, "error", migration=migration, error="1:1: changed on disk while migrating; not written")
+        return FileResult(result.path, "error", migration=migration, error=FileError(1, 1, "changed on disk while migrating; not written"))
     except UnicodeEncodeError as error:
         return FileResult(
             result.path, "error", migration=migration,
-            error=f"1:1: cannot write: the migrated source does not fit the file's encoding ({error.encoding})",
+            error=FileError(1, 1, f"cannot write: the migrated source does not fit the file's encoding ({error.encoding})"),
         )
     except OSError as error:
-        return FileResult(result.path, "error", migration=migration, error=f"1:1: cannot write: {error.strerror or error}")
+        return FileResult(result.path, "error", migration=migration, error=FileError(1, 1, f"cannot write: {error.strerror or error}"))
     result.written = True
     return result
 
@@ -385,11 +385,11 @@ def _positions(node: ast.AST, statement: Optional[ast.stmt], loads: dict, stores
         _positions(child_node, statement, loads, stores, declared)
 
 
-def _internal(error: BaseException) -> str:
+def _internal(error: BaseException) -> FileError:
     frames = traceback.extract_tb(error.__traceback__)
     where = f" (at {Path(frames[-1].filename).name}:{frames[-1].lineno})" if frames else ""
     message = str(error).replace("\n", " ")[:300]
-    return f"1:1: internal error: {type(error).__name__}: {message}{where}; please report it"
+    return FileError(1, 1, f"internal error: {type(error).__name__}: {message}{where}; please report it")
 
 
 def make_diff(before: str, after: str, name: str) -> str:
@@ -411,7 +411,7 @@ def make_diff(before: str, after: str, name: str) -> str:
 
 
 # --------------------------------------------------------------------------------- many files
-WORKER_DIED = "1:1: internal error: a worker process died while migrating this file; please report it"
+WORKER_DIED = FileError(1, 1, "internal error: a worker process died while migrating this file; please report it")
 
 
 def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Optional[Callable] = None) -> list:

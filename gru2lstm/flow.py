@@ -14,18 +14,42 @@ Classes, functions and globals are keyed by their module, and a name imported fr
 module of the program resolves to its definition there (ProgramFlow.lookup).
 
 The walk knows nothing about GRUs beyond the qualified names it resolves; deciding which slots
-hold a hidden state is the solver's work (solve.py).
+hold a hidden state is the solver's work (solve.py). The records it makes are in program.py,
+each module's definitions are indexed by definitions.py before the walk, and the questions about
+syntax it asks without state are in syntax.py. Collector is still one large class: statements and
+expressions share the walk's state (the local environment, the function, the statement, whether
+it records), and splitting them apart is left for its own change.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.definitions import ModuleIndex
+from gru2lstm.program import (
+    Binding,
+    Consumption,
+    Def,
+    FunctionInfo,
+    ProgramFlow,
+    Unpacking,
+    from_where,
+)
 from gru2lstm.project import ModuleSource
-from gru2lstm.qualnames import LOCAL, dotted, import_bindings, module_imports, qualify
+from gru2lstm.qualnames import LOCAL, dotted, import_bindings, qualify
+from gru2lstm.syntax import (
+    child_expressions,
+    constant_string,
+    int_key,
+    is_bound_inside,
+    is_none,
+    pass_through_parameter,
+    slice_expression,
+    string_key,
+    walk,
+)
 from gru2lstm.values import (
     Slot,
     Value,
@@ -44,6 +68,8 @@ from gru2lstm.values import (
     VTuple,
     VZip,
     child,
+    element_of,
+    part_at,
 )
 from gru2lstm.vocab import (
     CAT_FUNCTIONS,
@@ -53,7 +79,6 @@ from gru2lstm.vocab import (
     CREATE_FUNCTIONS,
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
-    GRU_NAMES,
     ITERATION_BUILTINS,
     KEEP_ATTRIBUTES,
     KEEP_FUNCTIONS,
@@ -66,323 +91,39 @@ from gru2lstm.vocab import (
 )
 
 
-@dataclass
-class FunctionInfo:
-    key: tuple  # (class key or None, function name, module key)
-    node: cst.FunctionDef
-    class_name: Optional[str]  # the class key ("module:Class") of a method
-    self_name: Optional[str]
-    params: list  # [(name, cst.Param)], without self
-
-    @property
-    def module(self) -> str:
-        """The key of the module it is defined in."""
-        return self.key[2]
-
-
-@dataclass(eq=False)
-class Binding:
-    target: Slot
-    value: Value
-    kind: str  # assign | return | arg | append | loop | default | field
-    statement: Optional[cst.CSTNode]  # the statement (or Arg) that makes the binding
-    target_node: Optional[cst.CSTNode] = None  # the Name/Attribute/Subscript written, if any
-    function: Optional[FunctionInfo] = None
-
-
-@dataclass(eq=False)
-class Consumption:
-    value: Value
-    context: str  # isnone | read | module | unknown | other | container | discard | iterate-key | iterate-pos
-    node: cst.CSTNode  # the expression consumed
-    why: str = ""
-    place: Optional[str] = None  # the file, not migrated with this one, of the code it goes to
-
-
-@dataclass(eq=False)
-class Unpacking:
-    """`a, b, c = value`: the tuple target, the value, and each element's slot."""
-
-    target: cst.BaseExpression  # cst.Tuple or cst.List
-    value: Value
-    elements: list  # [(position, cst node, Slot or None)]
-    statement: cst.CSTNode
-    function: Optional[FunctionInfo]
-
-
-@dataclass(eq=False)
-class Def:
-    name: str
-    function: Optional[FunctionInfo]
-    node: cst.CSTNode
-    is_param: bool
-
-
-@dataclass
-class ProgramFlow:
-    """Everything the walk found, over every module migrated together (one file, or a group)."""
-
-    modules: dict = field(default_factory=dict)  # module key -> cst.Module
-    functions: dict = field(default_factory=dict)  # key -> FunctionInfo
-    classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
-    bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
-    module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
-    defs: dict = field(default_factory=dict)  # def id -> Def
-    bindings: list = field(default_factory=list)
-    consumptions: list = field(default_factory=list)
-    unpackings: list = field(default_factory=list)
-    returns: list = field(default_factory=list)  # [(FunctionInfo, cst.Return, Value)]
-    calls: list = field(default_factory=list)  # [VCallOf]
-    annotations: list = field(default_factory=list)  # [(Slot, cst.Annotation, position or None)]
-    slot_nodes: list = field(default_factory=list)  # [(Slot, node)] every read and write
-    containers: set = field(default_factory=set)  # slots known to be lists/dicts
-    value_views: list = field(default_factory=list)  # [(slot, "key" | "pos")]: its dict values / tuple items iterated
-    indexes: list = field(default_factory=list)  # [VIndex]
-    arithmetic: list = field(default_factory=list)  # [VArith]
-    references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
-    attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
-    instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
-    namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
-    def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter
-    outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
-    outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
-    called: set = field(default_factory=set)  # keys of the functions some followed call runs
-    pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
-    instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
-    star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
-
-    def origin(self, value) -> Optional[str]:
-        """Where a call or value the engine cannot follow comes from, when that is a file outside
-        the program (`self.policy.initial_state(2)` after `self.policy = Policy()` of such a file)."""
-        node = getattr(value, "node", None)
-        if node is not None and id(node) in self.outside_calls:
-            return self.outside_calls[id(node)]
-        value = getattr(value, "func", value)
-        slot = value.slot if isinstance(value, VSlot) else None
-        while slot is not None:
-            if slot in self.outside_values:
-                return self.outside_values[slot]
-            slot = slot[1] if slot[0] == "child" else None
-        return None
-
-    def lookup(self, module: str, name: str, seen: frozenset = frozenset()):
-        """What `name` is at the top of `module`: ("class", key), ("function", key), ("module",
-        key), or None; names a module imports from another module of the program are followed."""
-        key = class_key(module, name)
-        if key in self.classes or key in self.namedtuples:
-            return ("class", key)
-        if (None, name, module) in self.functions:
-            return ("function", (None, name, module))
-        member = self.module_imports.get(module, {}).get(name)
-        if member is None or (module, name) in seen:
-            return None
-        if member.name is None:
-            return ("module", member.key)
-        return self.lookup(member.key, member.name, seen | {(module, name)})
-
-    def forward_of(self, owner: str) -> Optional[FunctionInfo]:
-        """What calling an instance of `owner` runs: its forward() (a module) or __call__."""
-        return self.method(owner, "forward") or self.method(owner, "__call__")
-
-    def method(self, owner: str, name: str, seen: frozenset = frozenset()) -> Optional[FunctionInfo]:
-        """The method `name` of class `owner`, or of one of its bases in the program."""
-        found = self.functions.get((owner, name, owner.rpartition(":")[0]))
-        if found is not None or owner in seen:
-            return found
-        for base in self.bases.get(owner, ()):
-            found = self.method(base, name, seen | {owner})
-            if found is not None:
-                return found
-        return None
-
-
-def from_where(place: Optional[str]) -> str:
-    """How a finding about a call the engine cannot follow ends."""
-    if place is None:
-        return ", which the engine cannot follow"
-    return f", which comes from {place}, a file not migrated with this one"
-
-
-def class_key(module: str, name: str) -> str:
-    """Classes of different modules may share a name; their keys do not."""
-    return f"{module}:{name}"
-
-
-class Collector:
+class Collector(ModuleIndex):
     """Walks one module of a program; what it finds goes into the program's shared flow."""
 
     def __init__(self, flow: ProgramFlow, key: str, module: cst.Module, parents: dict, source: Optional[ModuleSource] = None) -> None:
-        self.flow = flow
-        self.key = key
-        self.module = module
-        self.parents = parents
-        flow.modules[key] = module
-        program_imports = dict(source.imports) if source is not None else {}
-        flow.module_imports[key] = program_imports
-        self.outside = dict(source.outside) if source is not None else {}  # name -> where it comes from, outside the program
-        # Names imported from modules of the program are this program's own, not a library's.
-        self.imports = {name: target for name, target in module_imports(module).items() if name not in program_imports}
-        # `from layers import *` of a module of the program binds its classes and functions here.
-        self.module_names = (_module_level_names(module) | set(program_imports)) - set(self.imports)
+        super().__init__(flow, key, module, parents, source)
         self.local_imports: dict = {}  # name -> target, for imports inside the current function
         self.recording = True
         self.function: Optional[FunctionInfo] = None
         self.env: dict = {}  # local name -> frozenset of def ids
         self.comprehensions = 0  # depth of comprehensions being walked: their names are local even at module level
         self.statement: Optional[cst.CSTNode] = None
-        self.attribute_owners = flow.attribute_owners
-        self.instance_class = flow.instance_class  # slot -> key of the program class it holds
-        self.namedtuples = flow.namedtuples
         self.def_annotations = flow.def_annotations
         self.opaque_defs: set = set()  # def ids assigned a value from outside the program
 
-    def class_key(self, name: str) -> str:
-        return class_key(self.key, name)
-
     def resolve(self, node: cst.CSTNode):
-        """What a name or dotted name is in the program (see ProgramFlow.lookup), unless a local shadows it."""
-        if isinstance(node, cst.Name):
-            if node.value in self.env or node.value in self.local_imports or node.value in self.imports:
-                return None
-            if self.function is not None and node.value == self.function.self_name:
-                return None
-            return self.flow.lookup(self.key, node.value)
-        if isinstance(node, cst.Attribute):
-            base = self.resolve(node.value)
-            if base is not None and base[0] == "module":
-                return self.flow.lookup(base[1], node.attr.value)
-        return None
+        """What a name or dotted name is in the program, unless a local shadows its first name."""
+        root = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name) and (self._is_local(root.value) or root.value in self.local_imports):
+            return None
+        return super().resolve(node)
 
-    def resolve_class(self, node: cst.CSTNode) -> Optional[str]:
-        found = self.resolve(node)
-        return found[1] if found is not None and found[0] == "class" else None
+    def _is_local(self, name: str) -> bool:
+        """A name of a local value: a definition in the current function, or its self."""
+        return name in self.env or (self.function is not None and name == self.function.self_name)
 
-    # ----------------------------------------------------------------- index
-    def index_definitions(self) -> None:
-        """Classes, functions and namedtuples of this module (before any module is walked)."""
-        for statement in self.module.body:
-            if isinstance(statement, cst.ClassDef):
-                owner = self.class_key(statement.name.value)
-                self.flow.classes[owner] = statement
-                for item in statement.body.body:
-                    if isinstance(item, cst.FunctionDef):
-                        self._add_function(item, owner)
-                    elif isinstance(item, cst.SimpleStatementLine):
-                        for small in item.body:
-                            if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                                self.attribute_owners.setdefault(small.target.value, set()).add(owner)
-            elif isinstance(statement, cst.FunctionDef):
-                self._add_function(statement, None)
-            elif isinstance(statement, cst.SimpleStatementLine):
-                self._namedtuple(statement)
-
-    def index_uses(self) -> None:
-        """Bases, attributes, GRU references and which attributes hold instances of which class
-        (once every module's definitions are known, so they resolve across modules)."""
-        for statement in self.module.body:
-            if isinstance(statement, cst.ClassDef):
-                bases = [self.resolve_class(base.value) for base in statement.bases if base.keyword is None]
-                self.flow.bases[self.class_key(statement.name.value)] = [b for b in bases if b is not None]
-        methods = {
-            id(info.node): info
-            for info in self.flow.functions.values()
-            if info.self_name is not None and info.module == self.key
-        }
-        copies = []
-        for node in self.parents:  # every node once, without another walk of the tree
-            self._reference(node)
-            if not isinstance(node, (cst.Assign, cst.Attribute)):
-                continue
-            info = self._enclosing_method(node, methods)
-            if info is None:
-                continue
-            if isinstance(node, cst.Assign) and len(node.targets) == 1:
-                target, value = node.targets[0].target, _constructor_call(node.value)
-                if (
-                    isinstance(target, cst.Attribute)
-                    and isinstance(target.value, cst.Name)
-                    and target.value.value == info.self_name
-                    and value is not None
-                ):
-                    copies.append((("attr", info.class_name, target.attr.value), value, info))
-            elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
-                self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
-        # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class.
-        for _ in range(2):
-            for slot, call, info in copies:
-                owner = self.resolve_class(call.func)
-                if owner is not None:
-                    self.instance_class[slot] = owner
-                elif dotted(call.func) in ("copy.deepcopy", "deepcopy", "copy.copy") and call.args:
-                    source = call.args[0].value
-                    if isinstance(source, cst.Attribute) and isinstance(source.value, cst.Name) and source.value.value == info.self_name:
-                        owner = self.instance_class.get(("attr", info.class_name, source.attr.value))
-                        if owner is not None:
-                            self.instance_class[slot] = owner
-
-    def _namedtuple(self, statement: cst.SimpleStatementLine) -> None:
-        """`Step = namedtuple("Step", ["obs", "hx"])`: a class whose fields are its arguments."""
-        for small in statement.body:
-            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
-                continue
-            call = small.value
-            if not (isinstance(call, cst.Call) and len(call.args) >= 2):
-                continue
-            if qualify(call.func, self.imports, set()) not in ("collections.namedtuple", "typing.NamedTuple"):
-                continue
-            names = call.args[1].value
-            if isinstance(names, (cst.List, cst.Tuple)):
-                fields = [_constant_string(e.value) for e in names.elements]
-            else:
-                text = _constant_string(names)
-                fields = text.replace(",", " ").split() if text is not None else [None]
-            if None in fields:
-                continue
-            name = self.class_key(small.targets[0].target.value)
-            self.namedtuples[name] = fields
-            for field_name in fields:
-                self.attribute_owners.setdefault(field_name, set()).add(name)
-
-    def _reference(self, node: cst.CSTNode) -> None:
-        """Remember every spelling of GRU/GRUCell, with what it resolves to."""
-        if isinstance(node, cst.Attribute):
-            word = node.attr.value
-        elif isinstance(node, cst.Name):
-            parent = self.parents.get(node)
-            if isinstance(parent, cst.Attribute) and parent.attr is node:
-                return
-            word = node.value
-        else:
-            return
-        if word in GRU_NAMES or (isinstance(node, cst.Name) and word in self.imports):
-            name = qualify(node, self.imports, self.module_names)
-            if name is not None and name.rsplit(".", 1)[-1] in GRU_NAMES:
-                self.flow.references.append((node, name))
-
-    def _enclosing_method(self, node: cst.CSTNode, methods: dict) -> Optional[FunctionInfo]:
-        current = self.parents.get(node)
-        while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef)):
-            current = self.parents.get(current)
-        return methods.get(id(current)) if current is not None else None
-
-    def _add_function(self, node: cst.FunctionDef, class_name: Optional[str]) -> None:
-        params = list(node.params.posonly_params) + list(node.params.params)
-        decorators = {
-            d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)
-        }
-        self_name = None
-        if class_name is not None and "staticmethod" not in decorators and params:
-            self_name = params[0].name.value
-            params = params[1:]
-        params = params + list(node.params.kwonly_params)
-        info = FunctionInfo(
-            key=(class_name, node.name.value, self.key),
-            node=node,
-            class_name=class_name,
-            self_name=self_name,
-            params=[(p.name.value, p) for p in params],
-        )
-        self.flow.functions[info.key] = info
+    def _is_local_chain(self, node: cst.Attribute) -> bool:
+        """`self.x.y` or `h.device`: an attribute chain rooted in a local value, not a module path."""
+        root = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return not isinstance(root, cst.Name) or self._is_local(root.value)
 
     # ----------------------------------------------------------------- walk
     def run(self) -> None:
@@ -408,7 +149,7 @@ class Collector:
                         self.flow.slot_nodes.append((slot, small.target))
                         if small.value is not None:
                             self.statement = item
-                            value = self.expr(small.value, "bind")
+                            value = self.expr(small.value)
                             self._bind(slot, value, "default", item, small.target)
 
     def _function(self, info: FunctionInfo) -> None:
@@ -424,7 +165,7 @@ class Collector:
                 self.def_annotations[id(param.name)] = param.annotation.annotation
             if param.default is not None:
                 self.statement = param
-                self._bind(slot, self.expr(param.default, "bind"), "default", param, param.name)
+                self._bind(slot, self.expr(param.default), "default", param, param.name)
         if info.node.returns is not None:
             self.flow.annotations.append((("ret", info.key), info.node.returns, None))
         self._block(info.node.body)
@@ -471,7 +212,7 @@ class Collector:
                 self._small(small, statement)
         elif isinstance(statement, cst.If):
             self.statement = statement
-            self.consume(self.expr(statement.test, "test"), "test", statement.test)
+            self.consume(self.expr(statement.test), "test", statement.test)
             before = dict(self.env)
             self._block(statement.body)
             after_body = self.env
@@ -485,13 +226,13 @@ class Collector:
         elif isinstance(statement, (cst.For, cst.While)):
             self.statement = statement
             if isinstance(statement, cst.For):
-                iterable = self._values_iterated(self.expr(statement.iter, "iterate"), statement.iter, "pos", "iterated")
+                iterable = self._values_iterated(self.expr(statement.iter), statement.iter, "pos", "iterated")
             else:
-                self.consume(self.expr(statement.test, "test"), "test", statement.test)
+                self.consume(self.expr(statement.test), "test", statement.test)
 
             def body() -> None:
                 if isinstance(statement, cst.For):
-                    self._assign_target(statement.target, _element_of(iterable), statement, "loop")
+                    self._assign_target(statement.target, element_of(iterable), statement, "loop")
                 self._block(statement.body)
 
             before = dict(self.env)
@@ -504,7 +245,7 @@ class Collector:
         elif isinstance(statement, cst.With):
             self.statement = statement
             for item in statement.items:
-                value = self.expr(item.item, "other")
+                value = self.expr(item.item)
                 if item.asname is not None:
                     self._assign_target(item.asname.name, VOpaque(item.item, "a context manager"), statement, "assign")
                 else:
@@ -535,46 +276,46 @@ class Collector:
             self._new_def(statement.name.value, statement.name)
         else:
             # match statements and anything newer: walk the expressions we can see, conservatively.
-            for node in _walk(statement):
+            for node in walk(statement):
                 if isinstance(node, cst.Name):
-                    self._read_name(node, "other")
+                    self._read_name(node)
 
     def _small(self, small: cst.CSTNode, statement: cst.SimpleStatementLine) -> None:
         if isinstance(small, cst.Assign):
-            value = self.expr(small.value, "bind")
+            value = self.expr(small.value)
             for target in small.targets:
                 self._assign_target(target.target, value, statement, "assign")
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
-                value = self.expr(small.value, "bind")
+                value = self.expr(small.value)
                 slot = self._assign_target(small.target, value, statement, "assign")
             else:
                 slot = self._target_slot(small.target)
             if slot is not None:
                 self.flow.annotations.append((slot, small.annotation, None))
         elif isinstance(small, cst.AugAssign):
-            target = self.expr(small.target, "other")
-            value = self.expr(small.value, "other")
+            target = self.expr(small.target)
+            value = self.expr(small.value)
             self.consume(target, "augassign", small.target, f"`{self.code(small)}` updates it in place")
             self.consume(value, "augassign", small.value, f"`{self.code(small)}`")
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Yield) and self.function is not None:
             # A generator returns the container of what it yields.
             produced = small.value.value
             if produced is not None and not isinstance(produced, cst.From):
-                value = self.expr(produced, "bind")
+                value = self.expr(produced)
                 generated = ("ret", self.function.key)
                 self.flow.containers.add(generated)
                 self._bind(child(generated, "elem"), value, "return", statement, None)
         elif isinstance(small, cst.Expr):
-            self.consume(self.expr(small.value, "discard"), "discard", small.value)
+            self.consume(self.expr(small.value), "discard", small.value)
         elif isinstance(small, cst.Return):
             if self.function is not None and small.value is not None:
-                value = self.expr(small.value, "bind")
+                value = self.expr(small.value)
                 if self.recording:
                     self.flow.returns.append((self.function, small, value))
                 self._bind(("ret", self.function.key), value, "return", statement, None)
         elif isinstance(small, cst.Del):
-            for node in _walk(small.target):
+            for node in walk(small.target):
                 if isinstance(node, cst.Name):
                     self.env.pop(node.value, None)
         elif isinstance(small, (cst.Import, cst.ImportFrom)):
@@ -584,8 +325,8 @@ class Collector:
                 program = self.flow.module_imports[self.key]
                 self.local_imports.update({k: v for k, v in import_bindings(small).items() if k not in program})
         elif isinstance(small, (cst.Raise, cst.Assert)):
-            for node in _children_expressions(small):
-                self.consume(self.expr(node, "other"), "raise", node)
+            for node in child_expressions(small):
+                self.consume(self.expr(node), "raise", node)
         # pass, break, continue, global, nonlocal: nothing flows.
 
     # ----------------------------------------------------------------- targets
@@ -593,17 +334,17 @@ class Collector:
         if isinstance(target, cst.Name):
             return self._new_def(target.value, target)
         if isinstance(target, cst.Attribute):
-            return self._attribute_slot(target, self.expr(target.value, "store"), store=True)
+            return self._attribute_slot(target, self.expr(target.value))
         if isinstance(target, cst.Subscript):
-            base = self.expr(target.value, "store")
-            key = _string_key(target)
+            base = self.expr(target.value)
+            key = string_key(target)
             if isinstance(base, VSlot):
                 if key is not None:
                     slot = child(base.slot, "key", key)
                 else:
                     slot = child(base.slot, "elem")
                     for element in target.slice:
-                        self.consume(self.expr(_slice_expression(element), "index"), "index", target)
+                        self.consume(self.expr(slice_expression(element)), "index", target)
                 if self.recording:
                     self.flow.slot_nodes.append((slot, target))
                 return slot
@@ -621,7 +362,7 @@ class Collector:
                     self._assign_target(node, VOpaque(node, "a starred target"), statement, kind)
                     elements.append((position, node, None))
                     continue
-                part = _position_of(value, position, len(target.elements))
+                part = part_at(value, position, len(target.elements))
                 if isinstance(value, VZip) and isinstance(value.rows, VSlot):
                     # `a, b = zip(*rows)`: `a` holds the first part of every row.
                     column = child(("zip", id(value.node)), "pos", position)
@@ -663,7 +404,7 @@ class Collector:
 
     def _external(self, node: cst.Attribute) -> bool:
         """A dotted path into an imported module (`torch.nn.GRU`), not into a value of this file."""
-        return any(not q.startswith(LOCAL) for q in self._qualified(node)) and not _is_local_chain(node, self)
+        return any(not q.startswith(LOCAL) for q in self._qualified(node)) and not self._is_local_chain(node)
 
     def _foreign(self, node: cst.CSTNode) -> bool:
         """A name known to hold something from outside the program: annotated with an outside
@@ -697,7 +438,7 @@ class Collector:
         qualified = qualify(node, self.imports, self.module_names)
         return {qualified} if qualified is not None else set()
 
-    def _read_name(self, node: cst.Name, context: str) -> Value:
+    def _read_name(self, node: cst.Name) -> Value:
         name = node.value
         if self.function is not None and self.function.self_name == name and name not in self.env:
             return VOpaque(node, "self")
@@ -728,7 +469,7 @@ class Collector:
             return value
         return VOpaque(node, f"`{name}`")
 
-    def _attribute_slot(self, node: cst.Attribute, base: Value, store: bool = False) -> Optional[Slot]:
+    def _attribute_slot(self, node: cst.Attribute, base: Value) -> Optional[Slot]:
         name = node.attr.value
         info = self.function
         if (
@@ -763,13 +504,14 @@ class Collector:
             return VSlot(slot, node)
         return None
 
-    def expr(self, node: cst.BaseExpression, context: str) -> Value:
+    def expr(self, node: cst.BaseExpression) -> Value:
+        """What `node` is as far as the hidden state is concerned; what it reads and binds is recorded."""
         if isinstance(node, cst.Name):
-            return self._read_name(node, context)
+            return self._read_name(node)
         if isinstance(node, cst.Attribute):
             if self._external(node):
                 return VOpaque(node, "a module")
-            base = self.expr(node.value, "attribute")
+            base = self.expr(node.value)
             name = node.attr.value
             own = isinstance(base, VOpaque) and base.why == "self"  # `self.data` is an attribute
             if name in READ_ATTRIBUTES and not own:
@@ -782,8 +524,8 @@ class Collector:
                 return VOpaque(node, f"`{self.code(node)}`")
             return VSlot(slot, node)
         if isinstance(node, cst.Subscript):
-            base = self.expr(node.value, "subscript")
-            key = _string_key(node)
+            base = self.expr(node.value)
+            key = string_key(node)
             if key is not None:
                 base = self._materialize(base, node.value)
             if key is not None and base is not None:
@@ -792,15 +534,15 @@ class Collector:
                     self.flow.slot_nodes.append((slot, node))
                 return VSlot(slot, node)
             for element in node.slice:
-                self.consume(self.expr(_slice_expression(element), "index"), "index", node)
-            value = VIndex(base, node, _int_key(node))
+                self.consume(self.expr(slice_expression(element)), "index", node)
+            value = VIndex(base, node, int_key(node))
             if self.recording:
                 self.flow.indexes.append(value)
             return value
         if isinstance(node, cst.Call):
-            return self._call(node, context)
+            return self._call(node)
         if isinstance(node, (cst.Tuple, cst.List)):
-            items = [self.expr(e.value, "bind") for e in node.elements]
+            items = [self.expr(e.value) for e in node.elements]
             if isinstance(node, cst.List):
                 return VContainer(node, [(("elem",), item) for item in items])
             return VTuple(items, node)
@@ -808,98 +550,94 @@ class Collector:
             items = []
             for element in node.elements:
                 if isinstance(element, cst.DictElement):
-                    key = _constant_string(element.key)
-                    value = self.expr(element.value, "bind")
+                    key = constant_string(element.key)
+                    value = self.expr(element.value)
                     if key is None:
-                        self.consume(self.expr(element.key, "other"), "other", element.key)
+                        self.consume(self.expr(element.key), "other", element.key)
                     items.append((("key", key) if key is not None else ("elem",), value))
                 else:
-                    self.consume(self.expr(element.value, "other"), "other", element.value)
+                    self.consume(self.expr(element.value), "other", element.value)
             return VContainer(node, items)
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and node.for_in.inner_for_in is None:
             # `[s.hidden for s in steps]`: a list whose elements are what the element expression is.
             comprehension = node.for_in
-            iterable = self._values_iterated(self.expr(comprehension.iter, "iterate"), comprehension.iter, "pos", "iterated")
+            iterable = self._values_iterated(self.expr(comprehension.iter), comprehension.iter, "pos", "iterated")
             outer = dict(self.env)
             self.comprehensions += 1
-            self._assign_target(comprehension.target, _element_of(iterable), self.statement, "loop")
+            self._assign_target(comprehension.target, element_of(iterable), self.statement, "loop")
             for condition in comprehension.ifs:
-                self.consume(self.expr(condition.test, "test"), "test", condition.test)
+                self.consume(self.expr(condition.test), "test", condition.test)
             if isinstance(node, cst.DictComp):
-                self.consume(self.expr(node.key, "read"), "read", node.key)
-            element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt, "bind")
+                self.consume(self.expr(node.key), "read", node.key)
+            element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
             self.env = outer
             self.comprehensions -= 1
             return VContainer(node, [(("elem",), element)])
         if isinstance(node, cst.IfExp):
-            self.consume(self.expr(node.test, "test"), "test", node.test)
-            return VChoice([self.expr(node.body, context), self.expr(node.orelse, context)], node)
+            self.consume(self.expr(node.test), "test", node.test)
+            return VChoice([self.expr(node.body), self.expr(node.orelse)], node)
         if isinstance(node, cst.BooleanOperation):
-            return VChoice([self.expr(node.left, context), self.expr(node.right, context)], node)
+            return VChoice([self.expr(node.left), self.expr(node.right)], node)
         if isinstance(node, cst.BinaryOperation):
-            value = VArith(self.expr(node.left, "arith"), self.expr(node.right, "arith"), node)
+            value = VArith(self.expr(node.left), self.expr(node.right), node)
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
         if isinstance(node, cst.UnaryOperation):
-            return VDerived(self.expr(node.expression, "arith"), node, "shape")
+            return VDerived(self.expr(node.expression), node, "shape")
         if isinstance(node, cst.Comparison):
-            is_none = all(
-                isinstance(t.operator, (cst.Is, cst.IsNot)) and _is_none(t.comparator) for t in node.comparisons
+            none_test = all(
+                isinstance(t.operator, (cst.Is, cst.IsNot)) and is_none(t.comparator) for t in node.comparisons
             )
-            left = self.expr(node.left, "compare")
-            self.consume(left, "isnone" if is_none else "read", node.left)
+            left = self.expr(node.left)
+            self.consume(left, "isnone" if none_test else "read", node.left)
             for target in node.comparisons:
-                self.consume(self.expr(target.comparator, "compare"), "read", target.comparator)
+                self.consume(self.expr(target.comparator), "read", target.comparator)
             return VOpaque(node, "a comparison")
-        if isinstance(node, cst.Name) and node.value == "None":
-            return VNone(node)
-        if _is_none(node):
-            return VNone(node)
         if isinstance(node, cst.ConcatenatedString):  # `"a" f"{h.norm()}"`: its f-string parts are walked
-            self.expr(node.left, "read")
-            self.expr(node.right, "read")
+            self.expr(node.left)
+            self.expr(node.right)
             return VOpaque(node, "a constant")
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
             return VOpaque(node, "a constant")
         if isinstance(node, cst.FormattedString):  # f"{h.norm():.3f}": each expression is formatted, like print(h)
             for part in node.parts:
                 if isinstance(part, cst.FormattedStringExpression):
-                    self.consume(self.expr(part.expression, "read"), "unknown", part.expression, "formatted into a string")
+                    self.consume(self.expr(part.expression), "unknown", part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
         # Lambdas, nested comprehensions, await, …: every name read inside is consumed as "other".
-        for inner in _walk(node):
-            if isinstance(inner, cst.Name) and not _is_bound_inside(inner, node):
-                self.consume(self._read_name(inner, "other"), "other", inner, f"used inside `{self.code(node)}`")
+        for inner in walk(node):
+            if isinstance(inner, cst.Name) and not is_bound_inside(inner, node):
+                self.consume(self._read_name(inner), "other", inner, f"used inside `{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
 
-    def _call(self, node: cst.Call, context: str) -> Value:
+    def _call(self, node: cst.Call) -> Value:
         qualified = self._qualified(node) | self._qualified(node.func)
         func = node.func
         args = node.args
         if qualified & CREATE_FUNCTIONS:
             for arg in args:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value), "read", arg.value)
             return VCreate(node)
         if qualified & CREATE_LIKE_FUNCTIONS:
             for arg in args:
-                self.consume(self.expr(arg.value, "read"), "shaped", arg.value)
+                self.consume(self.expr(arg.value), "shaped", arg.value)
             return VCreate(node)
         if qualified & CAT_FUNCTIONS and args:
-            container = self.expr(args[0].value, "cat")
+            container = self.expr(args[0].value)
             for arg in args[1:]:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value), "read", arg.value)
             return VCat(container, node, args[0].value)
         if "dataclasses.replace" in qualified and args and args[0].keyword is None:
             owner = self._instance_of(args[0].value)
             if owner is not None and all(a.keyword is not None for a in args[1:]):
-                return self._replaced(owner, self.expr(args[0].value, "bind"), args[1:])
+                return self._replaced(owner, self.expr(args[0].value), args[1:])
         if qualified & {"copy.copy", "copy.deepcopy"} and len(args) == 1:
-            return self.expr(args[0].value, "bind")  # `target_net = copy.deepcopy(q_net)`: the same kind of value
+            return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
         if qualified & KEEP_FUNCTIONS and args:
-            base = self.expr(args[0].value, "bind")
+            base = self.expr(args[0].value)
             for arg in args[1:]:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value), "read", arg.value)
             return VDerived(base, node, "keep")
         target = self.resolve(func)  # a function or class of the program, by name or module path
         if target is not None and target[0] == "function":
@@ -908,18 +646,18 @@ class Collector:
             return self._instantiate(target[1], node)
         if isinstance(func, cst.Attribute) and not self._external(func):
             method = func.attr.value
-            base = self.expr(func.value, "method")
+            base = self.expr(func.value)
             place = self.flow.origin(base)
             if place is not None:  # `self.rollouts.insert(...)` on an object of a file not migrated with this one
                 return self._unknown_call(node, f"`{self.code(func)}`", place)
             if method in CREATE_METHODS and args and self._method_target(func) is None:
                 self.consume(base, "shaped", func.value)
                 for arg in args:
-                    self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                    self.consume(self.expr(arg.value), "read", arg.value)
                 return VCreate(node)
             if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS:
                 for arg in args:
-                    self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                    self.consume(self.expr(arg.value), "read", arg.value)
                 kind = "keep" if method in KEEP_METHODS else "shape" if method in SHAPE_METHODS else "read"
                 return VDerived(base, node, kind)
             callee = self._method_target(func)
@@ -933,22 +671,22 @@ class Collector:
                 return self._sampling(node, method != "choice")
             if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
                 self.flow.containers.add(base.slot)
-                value = self.expr(args[0].value, "bind")
+                value = self.expr(args[0].value)
                 self._bind(child(base.slot, "elem"), value, "append", self.statement, None)
                 return VOpaque(node, "None")
             if method in CONTAINER_METHODS and isinstance(base, VSlot):
                 self.flow.containers.add(base.slot)
-                key = _constant_string(args[0].value) if method in ("get", "pop", "setdefault") and args else None
+                key = constant_string(args[0].value) if method in ("get", "pop", "setdefault") and args else None
                 element = VSlot(child(base.slot, *(("key", key) if key is not None else ("elem",))), None)
                 default = None
                 for position, arg in enumerate(args):
                     if position == 1 and method in ("get", "pop", "setdefault") and arg.keyword is None:
                         # `d.get(k, h0)` may return the default; `d.setdefault(k, h0)` stores it
-                        default = self.expr(arg.value, "bind")
+                        default = self.expr(arg.value)
                         if method == "setdefault":
                             self._bind(element.slot, default, "store", self.statement, None)
                     else:
-                        self.consume(self.expr(arg.value, "read"), "other", arg.value, f"passed to `.{method}()`")
+                        self.consume(self.expr(arg.value), "other", arg.value, f"passed to `.{method}()`")
                 if method in ("pop", "popleft", "get", "setdefault"):
                     return element if default is None else VChoice([element, default], node)
                 if method in ("values", "items"):
@@ -962,7 +700,7 @@ class Collector:
                 return VOpaque(node, f"`.{method}()`")
             if method == "copy_" and len(args) == 1:
                 # In-place write into preallocated storage: the storage's elements receive it.
-                value = self.expr(args[0].value, "bind")
+                value = self.expr(args[0].value)
                 if isinstance(base, VIndex) and isinstance(base.base, VSlot):
                     self._bind(child(base.base.slot, "elem"), value, "store", self.statement, func.value)
                 else:
@@ -975,7 +713,7 @@ class Collector:
             return self._unknown_call(node, f"`{self.code(func)}`")
         if isinstance(func, cst.Name) and func.value not in self.env and func.value not in self.module_names:
             if func.value == "zip" and len(args) == 1 and args[0].star == "*":
-                rows = self.expr(args[0].value, "bind")
+                rows = self.expr(args[0].value)
                 if isinstance(rows, VContainer) and rows.items:
                     # `zip(*random.sample(self.items, n))`: the sampled rows, held in a place of their own
                     held = VSlot(("literal", id(args[0].value)), args[0].value)
@@ -991,32 +729,32 @@ class Collector:
             if func.value in ("len", "isinstance", "print", "id", "type", "repr", "str", "hasattr", "getattr"):
                 context_name = "read" if func.value in ("len", "isinstance", "id", "type") else "unknown"
                 for arg in args:
-                    self.consume(self.expr(arg.value, "read"), context_name, arg.value, f"passed to `{func.value}()`")
+                    self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
             if qualified & CONTAINER_FUNCTIONS or func.value in ("list", "dict"):
                 items = []
                 for arg in args:
                     if arg.keyword is not None and not arg.star and func.value == "dict":
                         # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
-                        items.append((("key", arg.keyword.value), self.expr(arg.value, "bind")))
+                        items.append((("key", arg.keyword.value), self.expr(arg.value)))
                     else:
-                        self.consume(self.expr(arg.value, "other"), "container", arg.value, f"passed to `{func.value}()`")
+                        self.consume(self.expr(arg.value), "container", arg.value, f"passed to `{func.value}()`")
                 return VContainer(node, items)
 
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
-                    self.consume(self.expr(arg.value, "other"), "other", arg.value, f"passed to `{func.value}()`")
+                    self.consume(self.expr(arg.value), "other", arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
         if qualified & MODULE_CONTAINERS and len(args) == 1:
-            return self.expr(args[0].value, "bind")  # a ModuleDict holds its modules as the dict does
+            return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         if any(q.startswith("torch.nn.") and q[len("torch.nn."):][:1].isupper() for q in qualified):
             for arg in args:
-                self.consume(self.expr(arg.value, "read"), "read", arg.value)
+                self.consume(self.expr(arg.value), "read", arg.value)
             return VCtor(sorted(qualified)[0], node)
         if qualified & {"torch.where", "numpy.where"} and len(args) == 3 and not any(a.keyword or a.star for a in args):
             # `torch.where(done[:, None], torch.zeros_like(h), h)` is a masked state, like `h * mask`
-            self.consume(self.expr(args[0].value, "read"), "read", args[0].value)
-            value = VArith(self.expr(args[1].value, "arith"), self.expr(args[2].value, "arith"), node)
+            self.consume(self.expr(args[0].value), "read", args[0].value)
+            value = VArith(self.expr(args[1].value), self.expr(args[2].value), node)
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
@@ -1024,10 +762,10 @@ class Collector:
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).
             positional = [arg for arg in args if arg.keyword is None and not arg.star]
-            first = self.expr(positional[0].value, "bind") if positional else None
+            first = self.expr(positional[0].value) if positional else None
             for arg in args:
                 if not positional or arg is not positional[0]:
-                    self.consume(self.expr(arg.value, "read"), "read", arg.value, f"passed to `{self.code(func)}`")
+                    self.consume(self.expr(arg.value), "read", arg.value, f"passed to `{self.code(func)}`")
             if first is None:
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             return VDerived(first, node, "shape")
@@ -1035,7 +773,7 @@ class Collector:
         forward = None if owner is None else self.flow.forward_of(owner)
         if forward is not None:
             return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
-        func_value = self.expr(func, "call")
+        func_value = self.expr(func)
         if isinstance(func_value, VSlot):
             return self._call_value(func_value, node)
         return self._unknown_call(node, f"`{self.code(func)}`")
@@ -1075,23 +813,23 @@ class Collector:
 
     def _sampling(self, node: cst.Call, many: bool) -> Value:
         """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""
-        population = self.expr(node.args[0].value, "bind")
+        population = self.expr(node.args[0].value)
         for arg in node.args[1:]:
-            self.consume(self.expr(arg.value, "read"), "read", arg.value)
-        element = _element_of(population)
+            self.consume(self.expr(arg.value), "read", arg.value)
+        element = element_of(population)
         return VContainer(node, [(("elem",), element)]) if many else element
 
     def _iteration(self, name: str, node: cst.Call) -> Value:
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
-        values = [self.expr(arg.value, "bind") for arg in node.args]
+        values = [self.expr(arg.value) for arg in node.args]
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
                 self.consume(value, "read", arg.value)
         if name in ("enumerate", "zip"):
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []
-            parts += [_element_of(value) for value in (values[:1] if name == "enumerate" else values)]
+            parts += [element_of(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(("elem",), VTuple(parts, None))])
-        return VContainer(node, [(("elem",), _element_of(values[0]))])
+        return VContainer(node, [(("elem",), element_of(values[0]))])
 
     def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
         name = func.attr.value
@@ -1124,7 +862,7 @@ class Collector:
         by_name = dict(params)
         position = 0
         for arg in node.args:
-            value = self.expr(arg.value, "bind")
+            value = self.expr(arg.value)
             if arg.star:
                 self.consume(value, "other", arg.value, "passed with * or **")
                 if self.recording:
@@ -1155,7 +893,7 @@ class Collector:
         chosen = None
         for index, arg in enumerate(node.args):
             given = arg.keyword.value if arg.keyword is not None else (callee.params[index][0] if index < len(callee.params) else None)
-            value = self.expr(arg.value, "bind")
+            value = self.expr(arg.value)
             if given == name:
                 chosen = value
             else:
@@ -1182,7 +920,7 @@ class Collector:
         """`dataclasses.replace(state, belief=b)`, `step._replace(hidden=h)`: an object of the same
         class whose named fields receive the arguments."""
         for arg in args:
-            self._bind(("attr", owner, arg.keyword.value), self.expr(arg.value, "bind"), "field", arg, arg.value)
+            self._bind(("attr", owner, arg.keyword.value), self.expr(arg.value), "field", arg, arg.value)
         return base
 
     def _call_fields(self, class_name: str, node: cst.Call, fields: Optional[list] = None) -> None:
@@ -1196,7 +934,7 @@ class Collector:
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
             ]
         for position, arg in enumerate(node.args):
-            value = self.expr(arg.value, "bind")
+            value = self.expr(arg.value)
             name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
             if name is None or arg.star:
                 self.consume(value, "unknown", arg.value, f"passed to `{class_name.rpartition(':')[2]}()`")
@@ -1211,7 +949,7 @@ class Collector:
             return self._call_function(forward, node)
         args = []
         for arg in node.args:
-            value = self.expr(arg.value, "bind")
+            value = self.expr(arg.value)
             args.append((arg.keyword.value if arg.keyword is not None else None, value, arg))
         call = VCallOf(func, node, args, ("callres", id(node)))
         if self.recording:
@@ -1228,205 +966,8 @@ class Collector:
             self.flow.outside_calls[id(node)] = place
         where = from_where(place)
         for arg in node.args:
-            self.consume(self.expr(arg.value, "unknown"), "unknown", arg.value, f"passed to {name}{where}", place)
+            self.consume(self.expr(arg.value), "unknown", arg.value, f"passed to {name}{where}", place)
         return VOpaque(node, f"{name}(...)")
-
-
-# --------------------------------------------------------------------- helpers
-def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
-    """(the parameter a function gives back, "keep" or "shape"), when that is all it does with
-    it: every return is that parameter, converted (`.float()`, `torch.from_numpy(x)`) or reshaped
-    (`x.reshape(...)`, `np.concatenate(x)` of one array), either side of `a if c else b`; and
-    elsewhere it is only inspected (`isinstance(x, ...)`, `x.attr`)."""
-    names = {name for name, _ in info.params}
-    returned, kinds = set(), set()
-    for node in _walk(info.node.body):
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            return None  # a closure could keep it
-        if isinstance(node, cst.Return):
-            found = _given_back(node.value, names, kinds) if node.value is not None else None
-            if found is None:
-                return None
-            returned.add(found)
-    if len(returned) != 1:
-        return None
-    name = returned.pop()
-    allowed = set()
-    for node in _walk(info.node.body):
-        if isinstance(node, cst.Return):
-            allowed.update(id(n) for n in _walk(node.value))
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
-            allowed.add(id(node.value))  # `layer.named_parameters()`, `x.shape`: looked at
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "isinstance" and node.args:
-            allowed.add(id(node.args[0].value))
-    uses = [n for n in _walk(info.node.body) if isinstance(n, cst.Name) and n.value == name]
-    if not all(id(n) in allowed for n in uses):
-        return None
-    return name, "shape" if "shape" in kinds else "keep"
-
-
-def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[str]:
-    """The parameter an expression is, through conversions and reshapes (noted in `kinds`);
-    None when it is anything else."""
-    if isinstance(node, cst.Name):
-        return node.value if node.value in names else None
-    if isinstance(node, cst.IfExp):
-        body, other = _given_back(node.body, names, kinds), _given_back(node.orelse, names, kinds)
-        return body if body is not None and body == other else None
-    if isinstance(node, cst.Call) and node.args and not node.args[0].star and node.args[0].keyword is None:
-        func = node.func  # the first argument converted: `torch.as_tensor(x, device=d)`
-        last = func.attr.value if isinstance(func, cst.Attribute) else None
-        if last is not None and (f"torch.{last}" in KEEP_FUNCTIONS or last in ("asarray", "array")):
-            return _given_back(node.args[0].value, names, kinds)  # torch.from_numpy(x), np.asarray(x)
-        if last is not None and len(node.args) == 1 and f"numpy.{last}" in CAT_FUNCTIONS:
-            kinds.add("shape")  # np.concatenate(x) of one array joins its leading axes
-            return _given_back(node.args[0].value, names, kinds)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        method = node.func.attr.value
-        if method in KEEP_METHODS | SHAPE_METHODS:
-            if method in SHAPE_METHODS:
-                kinds.add("shape")
-            return _given_back(node.func.value, names, kinds)  # x.float(), x.to(device), x.view(...)
-    return None
-
-
-def _walk(node: cst.CSTNode):
-    stack = [node]
-    while stack:
-        current = stack.pop()
-        yield current
-        stack.extend(reversed(current.children))
-
-
-def _children_expressions(small: cst.CSTNode):
-    return [c for c in small.children if isinstance(c, cst.BaseExpression)]
-
-
-def _is_none(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.Name) and node.value == "None"
-
-
-def _constant_string(node: cst.CSTNode) -> Optional[str]:
-    if isinstance(node, cst.SimpleString):
-        value = node.evaluated_value
-        return value if isinstance(value, str) else None
-    return None
-
-
-def _slice_expression(element: cst.SubscriptElement) -> cst.BaseExpression:
-    return element.slice.value if isinstance(element.slice, cst.Index) else cst.Name("None")
-
-
-def _string_key(node: cst.Subscript) -> Optional[str]:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        return _constant_string(node.slice[0].slice.value)
-    return None
-
-
-def _int_key(node: cst.Subscript) -> Optional[int]:
-    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-        value = node.slice[0].slice.value
-        if isinstance(value, cst.Integer):
-            return int(value.value)
-    return None
-
-
-def _constructor_call(node: cst.BaseExpression) -> Optional[cst.Call]:
-    """`Net(...)` in `Net(...).to(device)`: module methods like .to() return the module itself."""
-    while (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in KEEP_METHODS
-    ):
-        node = node.func.value
-    return node if isinstance(node, cst.Call) else None
-
-
-def _position_of(value: Value, position: int, length: int) -> Value:
-    """The part of `value` that lands in position `position` of a tuple target."""
-    if isinstance(value, VTuple) and len(value.items) == length:
-        return value.items[position]
-    if isinstance(value, VSlot):
-        return VSlot(child(value.slot, "pos", position), None)
-    if isinstance(value, VCallOf):
-        return VSlot(child(value.result, "pos", position), None)
-    if isinstance(value, VChoice):  # `s, x = (zeros, x) if done else (s2, x)`: either side's part
-        return VChoice([_position_of(option, position, length) for option in value.options], value.node)
-    return VOpaque(None, "a part of an unknown value")
-
-
-def _element_of(value: Value) -> Value:
-    if isinstance(value, VSlot):
-        return VSlot(child(value.slot, "elem"), None)
-    if isinstance(value, VContainer):
-        elements = [item for label, item in value.items if label == ("elem",)]
-        if len(elements) == 1:
-            return elements[0]
-    return VOpaque(None, "an element of an unknown iterable")
-
-
-def _module_level_names(module: cst.Module) -> set:
-    """Names the module binds at its top level (classes, functions, assignments, imports), also
-    inside top-level `if`/`for`/`while`/`with`/`try` blocks such as `if __name__ == "__main__":`."""
-    names = set()
-    pending = list(module.body)
-    while pending:
-        statement = pending.pop()
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            names.add(statement.name.value)
-        elif isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
-            for small in statement.body:
-                targets = []
-                if isinstance(small, cst.Assign):
-                    targets = [t.target for t in small.targets]
-                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                    targets = [small.target]
-                for target in targets:
-                    names.update(n.value for n in _walk(target) if isinstance(n, cst.Name))
-                names.update(import_bindings(small))
-        elif isinstance(statement, cst.BaseCompoundStatement):
-            if isinstance(statement, cst.For):
-                names.update(n.value for n in _walk(statement.target) if isinstance(n, cst.Name))
-            if isinstance(statement, cst.With):
-                for item in statement.items:
-                    if item.asname is not None:
-                        names.update(n.value for n in _walk(item.asname.name) if isinstance(n, cst.Name))
-            pending.extend(_block_statements(statement))
-    return names
-
-
-def _block_statements(node: cst.CSTNode) -> list:
-    """The statements directly inside a compound statement's blocks (if/elif/else, try/except, …)."""
-    statements = []
-    for part in node.children:
-        if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
-            statements.extend(part.body if isinstance(part, cst.IndentedBlock) else [part])
-        elif not isinstance(part, cst.BaseExpression):
-            statements.extend(_block_statements(part))
-    return statements
-
-
-def _is_local_chain(node: cst.Attribute, collector: Collector) -> bool:
-    """`self.x.y` or `h.device`: an attribute chain rooted in a local value, not a module path."""
-    root = node
-    while isinstance(root, cst.Attribute):
-        root = root.value
-    if not isinstance(root, cst.Name):
-        return True
-    info = collector.function
-    return root.value in collector.env or (info is not None and root.value == info.self_name)
-
-
-def _is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
-    """Names bound by a lambda or comprehension inside `scope` are not reads of outer names."""
-    for node in _walk(scope):
-        if isinstance(node, cst.Lambda):
-            if any(p.name.value == name.value for p in node.params.params):
-                return True
-        if isinstance(node, cst.CompFor):
-            if any(isinstance(n, cst.Name) and n.value == name.value for n in _walk(node.target)):
-                return True
-    return False
 
 
 def collect(modules: list) -> ProgramFlow:

@@ -33,8 +33,8 @@ def github_annotations(results: list, shown, check: bool) -> list:
     lines = []
     for result in results:
         if result.status == "error":
-            line, column, message = result.error_place()
-            lines.append(_annotation("error", result.path, line, column, "gru2lstm", message))
+            error = result.error
+            lines.append(_annotation("error", result.path, error.line, error.column, "gru2lstm", error.message))
             continue
         if result.migration is not None:
             for finding in shown(result.migration.findings):
@@ -72,11 +72,11 @@ def sarif_log(results: list, exit_code: int) -> dict:
     findings, notifications = [], []
     for result in results:
         if result.status == "error":
-            line, column, message = result.error_place()
+            error = result.error
             notifications.append({
                 "level": "error",
-                "message": {"text": message},
-                "locations": [_location(result.path, line, column)],
+                "message": {"text": error.message},
+                "locations": [_location(result.path, error.line, error.column)],
             })
         if result.migration is not None:
             findings.extend(_sarif_result(result.path, finding, codes) for finding in result.migration.findings)

@@ -5,7 +5,9 @@ before the call with `.chunk(2, ...)`). This reads the output of a migration, wi
 `ast` only, and names every recurrent call whose state argument is surely one tensor: a creation
 (`torch.zeros(...)`), arithmetic (`h * mask`), a tensor method (`h.detach()`), or a local name
 that some assignment in the same function gives such a value. Names, attributes, subscripts and
-calls of the program's own functions may hold a pair; they pass.
+calls of the program's own functions may hold a pair; they pass. The other way round, a place
+that only ever holds a pair (`self.hidden = (h, c)`, the state an LSTM returns) must not be used
+as one tensor (`self.hidden.detach()`, `h.shape`, `h * mask`).
 
 The modules of a group are read together (names of classes and functions across them, by name),
 so a state made in one file and given to an LSTM in another is seen. It is the migration's
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 from gru2lstm.vocab import (
     CREATION_NAMES,
+    TENSOR_ONLY,
     KEEP_METHODS,
     LSTM_NAMES,
     SHAPE_METHODS,
@@ -47,7 +50,7 @@ def lstm_mistakes(modules) -> list:
     state made in one file and given to an LSTM in another is seen) whose state argument is
     surely not a pair."""
     trees = [modules] if isinstance(modules, ast.Module) else list(modules)
-    holders = set().union(*(_lstm_holders(tree) for tree in trees))
+    holders = {name: kind for tree in trees for name, kind in _lstm_holders(tree).items()}
     if not holders:
         return []
     sources = _Sources(trees, holders)
@@ -60,7 +63,114 @@ def lstm_mistakes(modules) -> list:
             why = None if state is None else sources.single_tensor(state, scope)
             if why is not None:
                 mistakes.append(Mistake(module, call.lineno, ast.unparse(call), why))
+    return mistakes + _pairs_used_as_tensors(trees, holders)
+
+
+def _pairs_used_as_tensors(trees: list, holders: dict) -> list:
+    """A place that only ever holds a pair — a literal `(a, b)`, the state an LSTM returns, what
+    an LSTMCell returns, another such place, a function's return of one, or None — used as one
+    tensor: `self.hidden.detach()`, `h.shape`, `h * m`. Places are attribute names across the
+    group and local names in their scope; a parameter or any other write spoils a place."""
+    assigned: dict = {}  # place -> [(value or None when unknown, scope)]
+    returns: dict = {}  # function name -> [(returned value, scope)]
+    scopes = []
+    for module, tree in enumerate(trees):
+        for scope in [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]:
+            scopes.append((module, scope))
+            if not isinstance(scope, ast.Module):
+                for arg in ast.walk(scope.args):
+                    if isinstance(arg, ast.arg):
+                        assigned.setdefault(("name", id(scope), arg.arg), []).append((None, scope))
+            for node in _own_nodes(scope):
+                if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                    for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                        for place, value in _writes(target, _returned_pair(node.value, holders), scope):
+                            assigned.setdefault(place, []).append((value, scope))
+                elif isinstance(node, (ast.AugAssign, ast.For, ast.comprehension, ast.With)):
+                    targets = [i.optional_vars for i in node.items if i.optional_vars] if isinstance(node, ast.With) else [node.target]
+                    for target in targets:
+                        for place, _ in _writes(target, None, scope):
+                            assigned.setdefault(place, []).append((None, scope))
+                elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
+                    returns.setdefault(scope.name, []).append((_returned_pair(node.value, holders), scope))
+    pairs = set(assigned)
+    changed = True
+    while changed:  # the largest set of places whose every value is a pair (cycles stay pairs)
+        changed = False
+        for place in list(pairs):
+            values = assigned[place]
+            if not any(not _is_none(value) for value, _ in values) or not all(_pair_like(value, scope, pairs, returns) for value, scope in values):
+                pairs.discard(place)
+                changed = True
+    mistakes = []
+    for module, scope in scopes:
+        for node in _own_nodes(scope):
+            used = None
+            if isinstance(node, ast.Attribute) and node.attr in TENSOR_ONLY:
+                used = node.value
+            elif isinstance(node, ast.BinOp):
+                used = next((side for side in (node.left, node.right) if _place(side, scope) in pairs), None)
+            if used is not None and _place(used, scope) in pairs:
+                mistakes.append(Mistake(module, node.lineno, ast.unparse(node), f"`{ast.unparse(used)}` only ever holds a pair (h, c), used here as one tensor"))
     return mistakes
+
+
+def _pair_like(value, scope, pairs: set, returns: dict) -> bool:
+    if value is None:
+        return False
+    if _is_none(value) or _is_pair(value):
+        return True
+    if isinstance(value, tuple):  # ("returned", function name, position, length)
+        _, name, position, length = value
+        found = returns.get(name, [])
+        return bool(found) and all(
+            isinstance(r, ast.Tuple) and len(r.elts) == length and _pair_like(r.elts[position], s, pairs, returns) for r, s in found
+        )
+    if isinstance(value, (ast.Name, ast.Attribute)):
+        return _place(value, scope) in pairs
+    if isinstance(value, ast.IfExp):
+        return _pair_like(value.body, scope, pairs, returns) and _pair_like(value.orelse, scope, pairs, returns)
+    return False
+
+
+def _is_none(value) -> bool:
+    return isinstance(value, ast.Constant) and value.value is None
+
+
+def _writes(target: ast.expr, value, scope) -> list:
+    """(place, the value it gets, or None when unknown) for each place a target writes:
+    `a, b = x, y` gives `a` x and `b` y; `a, b = f()` gives each what f returns at its position."""
+    if isinstance(target, (ast.Tuple, ast.List)):
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+            parts = value.elts
+        elif isinstance(value, ast.Call) and _holder_name(value.func) is not None:
+            parts = [("returned", _holder_name(value.func), position, len(target.elts)) for position in range(len(target.elts))]
+        else:
+            parts = [None] * len(target.elts)
+        return [write for element, part in zip(target.elts, parts) for write in _writes(element, part, scope)]
+    place = _place(target, scope)
+    return [(place, value)] if place is not None else []
+
+
+def _place(node: ast.expr, scope):
+    if isinstance(node, ast.Attribute):
+        return ("attr", node.attr)
+    if isinstance(node, ast.Name):
+        return ("name", id(scope), node.id)
+    return None
+
+
+def _returned_pair(value, holders: dict):
+    """An LSTM call's result spelled as what it holds: `(out, PAIR)` for an LSTM, `PAIR` for an
+    LSTMCell, so that `out, h = lstm(x, h)` and `hc = cell(x, hc)` give pairs."""
+    if not isinstance(value, ast.Call) or _holder_name(value.func) not in holders:
+        return value
+    pair = ast.Tuple(elts=[ast.Constant("h"), ast.Constant("c")], ctx=ast.Load())
+    return ast.Tuple(elts=[ast.Constant("output"), pair], ctx=ast.Load()) if holders[_holder_name(value.func)] == "LSTM" else pair
+
+
+def _is_pair(value) -> bool:
+    return isinstance(value, ast.Tuple) and len(value.elts) == 2 and not any(isinstance(e, (ast.Tuple, ast.Starred)) for e in value.elts)
 
 
 class _Sources:
@@ -169,17 +279,18 @@ def _method(cls: ast.ClassDef, name: str):
     return next((item for item in cls.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name), None)
 
 
-def _lstm_holders(tree: ast.Module) -> set:
+def _lstm_holders(tree: ast.Module) -> dict:
     """Names and attribute names (`lstm`, `self.core` -> "core") assigned an LSTM or LSTMCell
-    (also under an alias: `from torch.nn import LSTM as RNN`)."""
-    classes = set(LSTM_NAMES)
+    (also under an alias: `from torch.nn import LSTM as RNN`) -> "LSTM" or "LSTMCell"."""
+    classes = {name: name for name in LSTM_NAMES}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("torch.nn"):
-            classes.update(alias.asname for alias in node.names if alias.name in LSTM_NAMES and alias.asname)
-    holders = set()
+            classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
+    holders = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and _constructed(node.value.func) in classes:
-            holders.update(name for name in (_holder_name(target) for target in node.targets) if name is not None)
+            kind = classes[_constructed(node.value.func)]
+            holders.update({name: kind for name in (_holder_name(target) for target in node.targets) if name is not None})
     return holders
 
 

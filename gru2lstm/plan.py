@@ -13,13 +13,14 @@ import libcst as cst
 import libcst.metadata as meta
 
 from gru2lstm.apply import Plan, index, pair, replace_inside, replace_many
-from gru2lstm.boundary import crossings, describe, interface_changes
+from gru2lstm.boundary import crossings, describe, interface_changes, takes_state
 from gru2lstm.findings import Finding
-from gru2lstm.flow import Binding, ProgramFlow, from_where
 from gru2lstm.names import lstm_name, lstm_prose, partner_name
 from gru2lstm.options import Options
+from gru2lstm.program import Binding, ProgramFlow, from_where
 from gru2lstm.results import InterfaceChange
 from gru2lstm.solve import Solution, chain_kind, recurrent_hidden_argument, resolved
+from gru2lstm.syntax import is_none, walk
 from gru2lstm.values import (
     Value,
     VCallOf,
@@ -185,8 +186,7 @@ class Planner:
             self.outcome(node).interface.append(
                 InterfaceChange(self.line(node), self.column(node) + 1, change.name, describe(change.carriers), change.called)
             )
-            takes_state = any(carrier.startswith("parameter") for carrier in change.carriers)
-            if self.form == "packed" and not change.called and takes_state:
+            if self.form == "packed" and not change.called and takes_state(change.carriers):
                 # The packed state is one tensor of twice the size, made where it is created: by
                 # callers here, whose allocation doubles, or elsewhere, where it would not.
                 self.find(
@@ -1087,13 +1087,8 @@ def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
 
 def _reads_a_shape(node: cst.BaseExpression) -> bool:
     """`x.shape[-1]`, `x.size(-1)`: a size taken from a tensor, packed already if it is a state."""
-    pending = [node]  # a plain walk: libcst.matchers costs more to import than all of this run's matching
-    while pending:
-        current = pending.pop()
-        if isinstance(current, cst.Attribute) and current.attr.value in ("shape", "size"):
-            return True
-        pending.extend(current.children)
-    return False
+    # a plain walk: libcst.matchers costs more to import than all of this run's matching
+    return any(isinstance(current, cst.Attribute) and current.attr.value in ("shape", "size") for current in walk(node))
 
 
 def _private(name: str) -> bool:
@@ -1193,12 +1188,12 @@ def _optional_inner(expression: cst.BaseExpression) -> Optional[cst.BaseExpressi
         name = expression.value
         if isinstance(name, (cst.Name, cst.Attribute)) and (name.value if isinstance(name, cst.Name) else name.attr.value) == "Union":
             values = [e.slice.value for e in expression.slice]
-            others = [v for v in values if not (isinstance(v, cst.Name) and v.value == "None")]
+            others = [v for v in values if not is_none(v)]
             if len(others) == 1:
                 return others[0]
     if isinstance(expression, cst.BinaryOperation) and isinstance(expression.operator, cst.BitOr):
         for side, other in ((expression.left, expression.right), (expression.right, expression.left)):
-            if isinstance(other, cst.Name) and other.value == "None":
+            if is_none(other):
                 return side
     return None
 

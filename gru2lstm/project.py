@@ -233,18 +233,37 @@ def _other_names(root: Path, name: str) -> list:
 
 def _imports(tree: ast.Module):
     """Every import of the file, at module level first, then those inside functions and classes
-    (`def __init__(self): from model import Policy` ties the file to model.py just the same)."""
+    (`def __init__(self): from model import Policy` ties the file to model.py just the same);
+    `m = importlib.import_module("pkg.model")` is `import pkg.model as m`."""
     nested = []
     pending = list(tree.body)
     while pending:
         node = pending.pop(0)
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
+        literal = _literal_import(node)
+        if literal is not None:
+            yield literal
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
         elif isinstance(node, (ast.If, ast.Try)):
             pending.extend(node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            nested.extend(n for n in _statement_walk(node) if isinstance(n, (ast.Import, ast.ImportFrom)))
+            for inner in _statement_walk(node):
+                literal = _literal_import(inner)
+                if literal is not None or isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    nested.append(literal or inner)
     yield from nested
+
+
+def _literal_import(node: ast.AST) -> Optional[ast.Import]:
+    """`name = importlib.import_module("pkg.model")` as the import it is."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        return None
+    call = node.value
+    func = call.func if isinstance(call, ast.Call) else None
+    named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if named != "import_module" or len(call.args) != 1 or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+        return None
+    return ast.Import(names=[ast.alias(name=call.args[0].value, asname=node.targets[0].id)])
 
 
 # The nodes that can hold a statement: an expression holds none (a lambda holds an expression).

@@ -69,7 +69,8 @@ class Report:
         finding_stream = self.err if diff else self.out
         for result in self.results:
             if result.status == "error":
-                print(f"{result.path}:{result.error}", file=self.err)
+                error = result.error
+                print(f"{result.path}:{error.line}:{error.column}: {error.message}", file=self.err)
             migration = result.migration
             if migration is not None:
                 for finding in self.shown(migration.findings):
@@ -124,12 +125,10 @@ class Report:
 
         migration = result.migration
         applied = {record.step: record.lines for record in migration.steps}
-        attention: dict = {}
+        attention: dict = {}  # MARKED or None (a use the engine does not understand) -> lines
         for finding in migration.findings:
             if finding.blocks_write:
-                step = getattr(finding, "step", None)  # findings may name their step one day
-                step = MARKED if finding.code == MARKER_CODE else step if step in STEPS else None
-                attention.setdefault(step, set()).add(finding.line)
+                attention.setdefault(MARKED if finding.code == MARKER_CODE else None, set()).add(finding.line)
         if result.written:
             done = "applied"
         elif migration.changed:
@@ -146,9 +145,7 @@ class Report:
         # Steps and findings are placed in the file as it was read; after a write, say so.
         table.add_column("lines (before the rewrite)" if result.written else "lines", overflow="fold")
         for step, title in STEPS.items():
-            if step in attention:
-                table.add_row(title, "[bold red]needs attention[/]", _lines(attention[step]))
-            elif applied.get(step):
+            if applied.get(step):
                 status = "kept" if step in KEPT_STEPS else done
                 style = "[cyan]" if step in KEPT_STEPS else "[green]" if done == "applied" else "[yellow]"
                 table.add_row(title, f"{style}{status}[/]", _lines(applied[step]))
@@ -166,6 +163,7 @@ class Report:
             f"{_count(_attention_lines(migration), 'line needs', 'lines need')} attention"
             f" ({_count(blocking, 'finding', 'findings')})"
             + (f", {_count(suppressed, 'suppressed line', 'suppressed lines')} left as written" if suppressed else "")
+            + _interface_line(migration)
         )
         table.caption_justify = "left"
         if self.err.isatty():  # rich honours NO_COLOR here
@@ -285,8 +283,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
 def _error(result: FileResult) -> Optional[dict]:
     if result.error is None:
         return None
-    line, column, message = result.error_place()
-    return {"line": line, "column": column, "message": message}
+    return {"line": result.error.line, "column": result.error.column, "message": result.error.message}
 
 
 def _attention_lines(migration) -> int:
@@ -296,6 +293,16 @@ def _attention_lines(migration) -> int:
 def _suppressed_lines(migration) -> int:
     """Lines whose error findings an ignore comment suppressed: uses left as they are."""
     return len({f.line for f in migration.findings if f.suppressed and f.severity == ERROR})
+
+
+def _interface_line(migration) -> str:
+    """The functions whose contract changes, for the table's caption: callers must follow."""
+    if not migration.interface:
+        return ""
+    names = ", ".join(
+        f"{change.function}() ({'its callers here follow' if change.called else 'no caller found'})" for change in migration.interface
+    )
+    return f"\ninterface changes (parameters or returns that become (h, c)): {names}"
 
 
 def _lines(lines) -> str:

@@ -1,4 +1,4 @@
-"""Plain, picklable results of a migration, per step and per file."""
+"""Plain, picklable results of a migration, per step and per file, and why a file failed (FileError)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,15 @@ class Migration:
         return any(f.blocks_write for f in self.findings)
 
 
+@dataclass(frozen=True)
+class FileError:
+    """Why a file could not be migrated or written, at a place in it (1:1 when it names none)."""
+
+    line: int
+    column: int
+    message: str
+
+
 @dataclass
 class FileResult:
     """The outcome for one path, as the report and the exit policy see it."""
@@ -74,15 +83,8 @@ class FileResult:
     path: str
     status: str  # "unchanged" | "changed" | "needs_attention" | "error"
     migration: Optional[Migration] = None
-    error: Optional[str] = None  # for status "error": "line:col: message"
+    error: Optional[FileError] = None  # for status "error"
     written: bool = False
     diff: str = ""
     verification: Optional[str] = None  # with --verify: what the checks said, and what was done
     group: tuple = ()  # the paths changed together with this one, when they share hidden states
-
-    def error_place(self) -> tuple:
-        """(line, column, message) of `error`; (1, 1, error) when it names no place."""
-        line, column, message = (self.error.split(":", 2) + ["", ""])[:3]
-        if line.isdigit() and column.isdigit():
-            return int(line), int(column), message.strip()
-        return 1, 1, self.error

@@ -15,7 +15,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.flow import Binding, ProgramFlow
+from gru2lstm.program import Binding, ProgramFlow
 from gru2lstm.values import (
     Slot,
     Value,

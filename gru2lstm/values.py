@@ -162,3 +162,27 @@ def leaf_of(value: Value) -> Value:
             value = value.base
         else:
             return value
+
+
+def part_at(value: Value, position: int, length: int) -> Value:
+    """The part of `value` that lands in position `position` of a tuple target."""
+    if isinstance(value, VTuple) and len(value.items) == length:
+        return value.items[position]
+    if isinstance(value, VSlot):
+        return VSlot(child(value.slot, "pos", position), None)
+    if isinstance(value, VCallOf):
+        return VSlot(child(value.result, "pos", position), None)
+    if isinstance(value, VChoice):  # `s, x = (zeros, x) if done else (s2, x)`: either side's part
+        return VChoice([part_at(option, position, length) for option in value.options], value.node)
+    return VOpaque(None, "a part of an unknown value")
+
+
+def element_of(value: Value) -> Value:
+    """What one element of an iterated `value` is."""
+    if isinstance(value, VSlot):
+        return VSlot(child(value.slot, "elem"), None)
+    if isinstance(value, VContainer):
+        elements = [item for label, item in value.items if label == ("elem",)]
+        if len(elements) == 1:
+            return elements[0]
+    return VOpaque(None, "an element of an unknown iterable")

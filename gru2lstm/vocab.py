@@ -61,6 +61,8 @@ CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values
 SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
 # Methods that turn a packed state into the pair an LSTM takes.
 SPLITTING_METHODS = {"chunk", "split", "unbind"}
+# What a tensor has and a tuple has not: used on a pair, a sure mistake.
+TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - {"copy", "count", "index"}
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS
 

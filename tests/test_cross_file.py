@@ -266,3 +266,19 @@ def test_an_import_inside_a_function_ties_the_files(tmp_path, capsys, monkeypatc
     assert "and agent.py imports it without being given" in capsys.readouterr().out
     assert main(["rewrite", "--quiet", "."]) == 0
     assert "self.hidden = (self.hidden[0] * (1.0 - done), self.hidden[1] * (1.0 - done))" in (tmp_path / "agent.py").read_text()
+
+
+def test_importlib_import_module_of_a_literal_is_an_import(tmp_path):
+    agent = AGENT.replace("from model import Policy\n", "import importlib\n\nmodels = importlib.import_module(\"model\")\n").replace(
+        "Policy()", "models.Policy()")
+    write(tmp_path, {"model.py": MODEL, "agent.py": agent})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "self.hidden = (self.hidden[0] * (1.0 - done), self.hidden[1] * (1.0 - done))" in (tmp_path / "agent.py").read_text()
+
+
+def test_the_step_table_lists_the_interface_changes(tmp_path, capsys):
+    write(tmp_path, {"model.py": MODEL, "agent.py": AGENT})
+    main(["rewrite", "--check", str(tmp_path)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert "interface changes (parameters or returns that become (h, c)): Policy.initial_state() (its callers here follow), " \
+           "Policy.forward() (its callers here follow)" in err

@@ -1,0 +1,186 @@
+"""The definition index: what one module of a program defines and what its names are.
+
+Before any module is walked, every module's classes, functions and namedtuples enter the
+program's flow (index_definitions); then, with all of them known, class bases, attribute owners,
+GRU references and which attributes hold instances of which class (index_uses). The walk
+(flow.Collector) extends this with local names; here a name is resolved at module level.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.program import FunctionInfo, ProgramFlow, class_key
+from gru2lstm.project import ModuleSource
+from gru2lstm.qualnames import dotted, module_imports, qualify
+from gru2lstm.syntax import constant_string, constructor_call, module_level_names
+from gru2lstm.vocab import GRU_NAMES
+
+
+class ModuleIndex:
+    """One module of a program: its imports and top-level names, and its definitions indexed into
+    the program's shared flow."""
+
+    def __init__(self, flow: ProgramFlow, key: str, module: cst.Module, parents: dict, source: Optional[ModuleSource] = None) -> None:
+        self.flow = flow
+        self.key = key
+        self.module = module
+        self.parents = parents
+        flow.modules[key] = module
+        program_imports = dict(source.imports) if source is not None else {}
+        flow.module_imports[key] = program_imports
+        self.outside = dict(source.outside) if source is not None else {}  # name -> where it comes from, outside the program
+        # Names imported from modules of the program are this program's own, not a library's.
+        self.imports = {name: target for name, target in module_imports(module).items() if name not in program_imports}
+        # `from layers import *` of a module of the program binds its classes and functions here.
+        self.module_names = (module_level_names(module) | set(program_imports)) - set(self.imports)
+        self.attribute_owners = flow.attribute_owners
+        self.instance_class = flow.instance_class  # slot -> key of the program class it holds
+        self.namedtuples = flow.namedtuples
+
+    def class_key(self, name: str) -> str:
+        return class_key(self.key, name)
+
+    def resolve(self, node: cst.CSTNode):
+        """What a name or dotted name is in the program (see ProgramFlow.lookup), at module level."""
+        if isinstance(node, cst.Name):
+            if node.value in self.imports:
+                return None
+            return self.flow.lookup(self.key, node.value)
+        if isinstance(node, cst.Attribute):
+            base = self.resolve(node.value)
+            if base is not None and base[0] == "module":
+                return self.flow.lookup(base[1], node.attr.value)
+        return None
+
+    def resolve_class(self, node: cst.CSTNode) -> Optional[str]:
+        found = self.resolve(node)
+        return found[1] if found is not None and found[0] == "class" else None
+
+    def index_definitions(self) -> None:
+        """Classes, functions and namedtuples of this module (before any module is walked)."""
+        for statement in self.module.body:
+            if isinstance(statement, cst.ClassDef):
+                owner = self.class_key(statement.name.value)
+                self.flow.classes[owner] = statement
+                for item in statement.body.body:
+                    if isinstance(item, cst.FunctionDef):
+                        self._add_function(item, owner)
+                    elif isinstance(item, cst.SimpleStatementLine):
+                        for small in item.body:
+                            if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                                self.attribute_owners.setdefault(small.target.value, set()).add(owner)
+            elif isinstance(statement, cst.FunctionDef):
+                self._add_function(statement, None)
+            elif isinstance(statement, cst.SimpleStatementLine):
+                self._namedtuple(statement)
+
+    def index_uses(self) -> None:
+        """Bases, attributes, GRU references and which attributes hold instances of which class
+        (once every module's definitions are known, so they resolve across modules)."""
+        for statement in self.module.body:
+            if isinstance(statement, cst.ClassDef):
+                bases = [self.resolve_class(base.value) for base in statement.bases if base.keyword is None]
+                self.flow.bases[self.class_key(statement.name.value)] = [b for b in bases if b is not None]
+        methods = {
+            id(info.node): info
+            for info in self.flow.functions.values()
+            if info.self_name is not None and info.module == self.key
+        }
+        copies = []
+        for node in self.parents:  # every node once, without another walk of the tree
+            self._reference(node)
+            if not isinstance(node, (cst.Assign, cst.Attribute)):
+                continue
+            info = self._enclosing_method(node, methods)
+            if info is None:
+                continue
+            if isinstance(node, cst.Assign) and len(node.targets) == 1:
+                target, value = node.targets[0].target, constructor_call(node.value)
+                if (
+                    isinstance(target, cst.Attribute)
+                    and isinstance(target.value, cst.Name)
+                    and target.value.value == info.self_name
+                    and value is not None
+                ):
+                    copies.append((("attr", info.class_name, target.attr.value), value, info))
+            elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
+                self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
+        # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class.
+        for _ in range(2):
+            for slot, call, info in copies:
+                owner = self.resolve_class(call.func)
+                if owner is not None:
+                    self.instance_class[slot] = owner
+                elif dotted(call.func) in ("copy.deepcopy", "deepcopy", "copy.copy") and call.args:
+                    source = call.args[0].value
+                    if isinstance(source, cst.Attribute) and isinstance(source.value, cst.Name) and source.value.value == info.self_name:
+                        owner = self.instance_class.get(("attr", info.class_name, source.attr.value))
+                        if owner is not None:
+                            self.instance_class[slot] = owner
+
+    def _namedtuple(self, statement: cst.SimpleStatementLine) -> None:
+        """`Step = namedtuple("Step", ["obs", "hx"])`: a class whose fields are its arguments."""
+        for small in statement.body:
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+                continue
+            call = small.value
+            if not (isinstance(call, cst.Call) and len(call.args) >= 2):
+                continue
+            if qualify(call.func, self.imports, set()) not in ("collections.namedtuple", "typing.NamedTuple"):
+                continue
+            names = call.args[1].value
+            if isinstance(names, (cst.List, cst.Tuple)):
+                fields = [constant_string(e.value) for e in names.elements]
+            else:
+                text = constant_string(names)
+                fields = text.replace(",", " ").split() if text is not None else [None]
+            if None in fields:
+                continue
+            name = self.class_key(small.targets[0].target.value)
+            self.namedtuples[name] = fields
+            for field_name in fields:
+                self.attribute_owners.setdefault(field_name, set()).add(name)
+
+    def _reference(self, node: cst.CSTNode) -> None:
+        """Remember every spelling of GRU/GRUCell, with what it resolves to."""
+        if isinstance(node, cst.Attribute):
+            word = node.attr.value
+        elif isinstance(node, cst.Name):
+            parent = self.parents.get(node)
+            if isinstance(parent, cst.Attribute) and parent.attr is node:
+                return
+            word = node.value
+        else:
+            return
+        if word in GRU_NAMES or (isinstance(node, cst.Name) and word in self.imports):
+            name = qualify(node, self.imports, self.module_names)
+            if name is not None and name.rsplit(".", 1)[-1] in GRU_NAMES:
+                self.flow.references.append((node, name))
+
+    def _enclosing_method(self, node: cst.CSTNode, methods: dict) -> Optional[FunctionInfo]:
+        current = self.parents.get(node)
+        while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+            current = self.parents.get(current)
+        return methods.get(id(current)) if current is not None else None
+
+    def _add_function(self, node: cst.FunctionDef, class_name: Optional[str]) -> None:
+        params = list(node.params.posonly_params) + list(node.params.params)
+        decorators = {
+            d.decorator.value for d in node.decorators if isinstance(d.decorator, cst.Name)
+        }
+        self_name = None
+        if class_name is not None and "staticmethod" not in decorators and params:
+            self_name = params[0].name.value
+            params = params[1:]
+        params = params + list(node.params.kwonly_params)
+        info = FunctionInfo(
+            key=(class_name, node.name.value, self.key),
+            node=node,
+            class_name=class_name,
+            self_name=self_name,
+            params=[(p.name.value, p) for p in params],
+        )
+        self.flow.functions[info.key] = info

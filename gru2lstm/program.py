@@ -1,0 +1,158 @@
+"""The program as the walk sees it: the records flow.py makes and solve.py, boundary.py and plan.py read.
+
+ProgramFlow holds everything found over the modules migrated together (functions, classes,
+bindings, consumptions, unpackings, annotations, …) and answers what a top-level name of a module
+is, following imports between modules of the program. The records are plain data; no walking
+happens here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.values import Slot, Value, VSlot
+
+
+@dataclass
+class FunctionInfo:
+    key: tuple  # (class key or None, function name, module key)
+    node: cst.FunctionDef
+    class_name: Optional[str]  # the class key ("module:Class") of a method
+    self_name: Optional[str]
+    params: list  # [(name, cst.Param)], without self
+
+    @property
+    def module(self) -> str:
+        """The key of the module it is defined in."""
+        return self.key[2]
+
+
+@dataclass(eq=False)
+class Binding:
+    target: Slot
+    value: Value
+    kind: str  # assign | return | arg | append | loop | default | field
+    statement: Optional[cst.CSTNode]  # the statement (or Arg) that makes the binding
+    target_node: Optional[cst.CSTNode] = None  # the Name/Attribute/Subscript written, if any
+    function: Optional[FunctionInfo] = None
+
+
+@dataclass(eq=False)
+class Consumption:
+    value: Value
+    context: str  # isnone | read | module | unknown | other | container | discard | iterate-key | iterate-pos
+    node: cst.CSTNode  # the expression consumed
+    why: str = ""
+    place: Optional[str] = None  # the file, not migrated with this one, of the code it goes to
+
+
+@dataclass(eq=False)
+class Unpacking:
+    """`a, b, c = value`: the tuple target, the value, and each element's slot."""
+
+    target: cst.BaseExpression  # cst.Tuple or cst.List
+    value: Value
+    elements: list  # [(position, cst node, Slot or None)]
+    statement: cst.CSTNode
+    function: Optional[FunctionInfo]
+
+
+@dataclass(eq=False)
+class Def:
+    name: str
+    function: Optional[FunctionInfo]
+    node: cst.CSTNode
+    is_param: bool
+
+
+@dataclass
+class ProgramFlow:
+    """Everything the walk found, over every module migrated together (one file, or a group)."""
+
+    modules: dict = field(default_factory=dict)  # module key -> cst.Module
+    functions: dict = field(default_factory=dict)  # key -> FunctionInfo
+    classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
+    bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
+    module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
+    defs: dict = field(default_factory=dict)  # def id -> Def
+    bindings: list = field(default_factory=list)
+    consumptions: list = field(default_factory=list)
+    unpackings: list = field(default_factory=list)
+    returns: list = field(default_factory=list)  # [(FunctionInfo, cst.Return, Value)]
+    calls: list = field(default_factory=list)  # [VCallOf]
+    annotations: list = field(default_factory=list)  # [(Slot, cst.Annotation, position or None)]
+    slot_nodes: list = field(default_factory=list)  # [(Slot, node)] every read and write
+    containers: set = field(default_factory=set)  # slots known to be lists/dicts
+    value_views: list = field(default_factory=list)  # [(slot, "key" | "pos")]: its dict values / tuple items iterated
+    indexes: list = field(default_factory=list)  # [VIndex]
+    arithmetic: list = field(default_factory=list)  # [VArith]
+    references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
+    attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
+    instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
+    namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
+    def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter
+    outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
+    outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
+    called: set = field(default_factory=set)  # keys of the functions some followed call runs
+    pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
+    instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
+    star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
+
+    def origin(self, value) -> Optional[str]:
+        """Where a call or value the engine cannot follow comes from, when that is a file outside
+        the program (`self.policy.initial_state(2)` after `self.policy = Policy()` of such a file)."""
+        node = getattr(value, "node", None)
+        if node is not None and id(node) in self.outside_calls:
+            return self.outside_calls[id(node)]
+        value = getattr(value, "func", value)
+        slot = value.slot if isinstance(value, VSlot) else None
+        while slot is not None:
+            if slot in self.outside_values:
+                return self.outside_values[slot]
+            slot = slot[1] if slot[0] == "child" else None
+        return None
+
+    def lookup(self, module: str, name: str, seen: frozenset = frozenset()):
+        """What `name` is at the top of `module`: ("class", key), ("function", key), ("module",
+        key), or None; names a module imports from another module of the program are followed."""
+        key = class_key(module, name)
+        if key in self.classes or key in self.namedtuples:
+            return ("class", key)
+        if (None, name, module) in self.functions:
+            return ("function", (None, name, module))
+        member = self.module_imports.get(module, {}).get(name)
+        if member is None or (module, name) in seen:
+            return None
+        if member.name is None:
+            return ("module", member.key)
+        return self.lookup(member.key, member.name, seen | {(module, name)})
+
+    def forward_of(self, owner: str) -> Optional[FunctionInfo]:
+        """What calling an instance of `owner` runs: its forward() (a module) or __call__."""
+        return self.method(owner, "forward") or self.method(owner, "__call__")
+
+    def method(self, owner: str, name: str, seen: frozenset = frozenset()) -> Optional[FunctionInfo]:
+        """The method `name` of class `owner`, or of one of its bases in the program."""
+        found = self.functions.get((owner, name, owner.rpartition(":")[0]))
+        if found is not None or owner in seen:
+            return found
+        for base in self.bases.get(owner, ()):
+            found = self.method(base, name, seen | {owner})
+            if found is not None:
+                return found
+        return None
+
+
+def from_where(place: Optional[str]) -> str:
+    """How a finding about a call the engine cannot follow ends."""
+    if place is None:
+        return ", which the engine cannot follow"
+    return f", which comes from {place}, a file not migrated with this one"
+
+
+def class_key(module: str, name: str) -> str:
+    """Classes of different modules may share a name; their keys do not."""
+    return f"{module}:{name}"

@@ -1,0 +1,176 @@
+"""Questions about LibCST syntax that need no analysis state: walking a tree, constant keys and
+strings, the names a module binds at its top level, and whether a function only gives a parameter
+back. Pure functions of the nodes they are given.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.program import FunctionInfo
+from gru2lstm.qualnames import import_bindings
+from gru2lstm.vocab import CAT_FUNCTIONS, KEEP_FUNCTIONS, KEEP_METHODS, SHAPE_METHODS
+
+
+def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
+    """(the parameter a function gives back, "keep" or "shape"), when that is all it does with
+    it: every return is that parameter, converted (`.float()`, `torch.from_numpy(x)`) or reshaped
+    (`x.reshape(...)`, `np.concatenate(x)` of one array), either side of `a if c else b`; and
+    elsewhere it is only inspected (`isinstance(x, ...)`, `x.attr`)."""
+    names = {name for name, _ in info.params}
+    returned, kinds = set(), set()
+    for node in walk(info.node.body):
+        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            return None  # a closure could keep it
+        if isinstance(node, cst.Return):
+            found = _given_back(node.value, names, kinds) if node.value is not None else None
+            if found is None:
+                return None
+            returned.add(found)
+    if len(returned) != 1:
+        return None
+    name = returned.pop()
+    allowed = set()
+    for node in walk(info.node.body):
+        if isinstance(node, cst.Return):
+            allowed.update(id(n) for n in walk(node.value))
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+            allowed.add(id(node.value))  # `layer.named_parameters()`, `x.shape`: looked at
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "isinstance" and node.args:
+            allowed.add(id(node.args[0].value))
+    uses = [n for n in walk(info.node.body) if isinstance(n, cst.Name) and n.value == name]
+    if not all(id(n) in allowed for n in uses):
+        return None
+    return name, "shape" if "shape" in kinds else "keep"
+
+
+def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[str]:
+    """The parameter an expression is, through conversions and reshapes (noted in `kinds`);
+    None when it is anything else."""
+    if isinstance(node, cst.Name):
+        return node.value if node.value in names else None
+    if isinstance(node, cst.IfExp):
+        body, other = _given_back(node.body, names, kinds), _given_back(node.orelse, names, kinds)
+        return body if body is not None and body == other else None
+    if isinstance(node, cst.Call) and node.args and not node.args[0].star and node.args[0].keyword is None:
+        func = node.func  # the first argument converted: `torch.as_tensor(x, device=d)`
+        last = func.attr.value if isinstance(func, cst.Attribute) else None
+        if last is not None and (f"torch.{last}" in KEEP_FUNCTIONS or last in ("asarray", "array")):
+            return _given_back(node.args[0].value, names, kinds)  # torch.from_numpy(x), np.asarray(x)
+        if last is not None and len(node.args) == 1 and f"numpy.{last}" in CAT_FUNCTIONS:
+            kinds.add("shape")  # np.concatenate(x) of one array joins its leading axes
+            return _given_back(node.args[0].value, names, kinds)
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+        method = node.func.attr.value
+        if method in KEEP_METHODS | SHAPE_METHODS:
+            if method in SHAPE_METHODS:
+                kinds.add("shape")
+            return _given_back(node.func.value, names, kinds)  # x.float(), x.to(device), x.view(...)
+    return None
+
+
+def walk(node: cst.CSTNode):
+    """`node` and every node under it, in source order (a plain stack: no visitor machinery)."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def child_expressions(small: cst.CSTNode):
+    return [c for c in small.children if isinstance(c, cst.BaseExpression)]
+
+
+def is_none(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def constant_string(node: cst.CSTNode) -> Optional[str]:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def slice_expression(element: cst.SubscriptElement) -> cst.BaseExpression:
+    return element.slice.value if isinstance(element.slice, cst.Index) else cst.Name("None")
+
+
+def string_key(node: cst.Subscript) -> Optional[str]:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return constant_string(node.slice[0].slice.value)
+    return None
+
+
+def int_key(node: cst.Subscript) -> Optional[int]:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        value = node.slice[0].slice.value
+        if isinstance(value, cst.Integer):
+            return int(value.value)
+    return None
+
+
+def constructor_call(node: cst.BaseExpression) -> Optional[cst.Call]:
+    """`Net(...)` in `Net(...).to(device)`: module methods like .to() return the module itself."""
+    while (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in KEEP_METHODS
+    ):
+        node = node.func.value
+    return node if isinstance(node, cst.Call) else None
+
+def module_level_names(module: cst.Module) -> set:
+    """Names the module binds at its top level (classes, functions, assignments, imports), also
+    inside top-level `if`/`for`/`while`/`with`/`try` blocks such as `if __name__ == "__main__":`."""
+    names = set()
+    pending = list(module.body)
+    while pending:
+        statement = pending.pop()
+        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+            names.add(statement.name.value)
+        elif isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            for small in statement.body:
+                targets = []
+                if isinstance(small, cst.Assign):
+                    targets = [t.target for t in small.targets]
+                elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                    targets = [small.target]
+                for target in targets:
+                    names.update(n.value for n in walk(target) if isinstance(n, cst.Name))
+                names.update(import_bindings(small))
+        elif isinstance(statement, cst.BaseCompoundStatement):
+            if isinstance(statement, cst.For):
+                names.update(n.value for n in walk(statement.target) if isinstance(n, cst.Name))
+            if isinstance(statement, cst.With):
+                for item in statement.items:
+                    if item.asname is not None:
+                        names.update(n.value for n in walk(item.asname.name) if isinstance(n, cst.Name))
+            pending.extend(block_statements(statement))
+    return names
+
+
+def block_statements(node: cst.CSTNode) -> list:
+    """The statements directly inside a compound statement's blocks (if/elif/else, try/except, …)."""
+    statements = []
+    for part in node.children:
+        if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
+            statements.extend(part.body if isinstance(part, cst.IndentedBlock) else [part])
+        elif not isinstance(part, cst.BaseExpression):
+            statements.extend(block_statements(part))
+    return statements
+
+
+def is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
+    """Names bound by a lambda or comprehension inside `scope` are not reads of outer names."""
+    for node in walk(scope):
+        if isinstance(node, cst.Lambda):
+            if any(p.name.value == name.value for p in node.params.params):
+                return True
+        if isinstance(node, cst.CompFor):
+            if any(isinstance(n, cst.Name) and n.value == name.value for n in walk(node.target)):
+                return True
+    return False
