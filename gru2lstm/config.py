@@ -33,6 +33,8 @@ NOT_CONFIGURABLE = frozenset({"help", "version", "stdin_filename"})
 SUBCOMMAND_TABLES = frozenset({"verify"})
 # What marks the folder other code of the project imports the given files from.
 IMPORT_ROOT_MARKERS = (".git", ".hg", "pyproject.toml", "setup.py", "setup.cfg")
+# Without a marker, how far above the paths the working folder may be and still be their project.
+UNMARKED_DEPTH = 3
 
 
 class ConfigError(Exception):
@@ -61,13 +63,14 @@ def find_project_root(paths: Sequence[str], stdin_filename: Optional[str] = None
 def import_root(paths: Sequence[str]) -> Path:
     """The folder whose files may import the given ones: the nearest, from their common parent
     upward, that holds a .git, .hg, pyproject.toml, setup.py or setup.cfg; else the working
-    folder when it holds them (`python main.py` puts it on sys.path); else their common parent."""
+    folder when it holds them a few folders down (`python main.py` puts it on sys.path; a home
+    folder far above is not a project); else their common parent."""
     common = _common_folder(paths)
     for folder in (common, *common.parents):
         if any((folder / marker).exists() for marker in IMPORT_ROOT_MARKERS):
             return folder
     here = Path(os.path.realpath(os.getcwd()))
-    return here if here == common or here in common.parents else common
+    return here if here == common or here in list(common.parents)[:UNMARKED_DEPTH] else common
 
 
 def _common_folder(paths: Sequence[str], stdin_filename: Optional[str] = None) -> Path:

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from gru2lstm.discovery import Selection, UsageError, discover
+from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.lstm_check import lstm_mistakes
 from gru2lstm.options import Options
@@ -532,7 +532,11 @@ class CallersElsewhere:
         if self._others is None:
             from gru2lstm.config import import_root
 
-            found = discover([str(import_root(self.paths))], self.selection)
+            root = str(import_root(self.paths))
+            try:
+                found = discover([root], self.selection)
+            except UsageError:  # a .gitignore pathspec cannot read: walk without ignore files, not less
+                found = discover([root], replace(self.selection, exclude=DEFAULT_EXCLUDE))
             self._others = [entry.path for entry in found if entry.problem is None and entry.path.resolve() not in self.given]
         return self._others
 
