@@ -63,36 +63,31 @@ def lstm_mistakes(modules) -> list:
             why = None if state is None else sources.single_tensor(state, scope)
             if why is not None:
                 mistakes.append(Mistake(module, call.lineno, ast.unparse(call), why))
-    return mistakes + _pairs_used_as_tensors(trees, holders)
+    return mistakes + _pairs_used_as_tensors(sources, holders)
 
 
-def _pairs_used_as_tensors(trees: list, holders: dict) -> list:
+def _pairs_used_as_tensors(sources: "_Sources", holders: dict) -> list:
     """A place that only ever holds a pair — a literal `(a, b)`, the state an LSTM returns, what
     an LSTMCell returns, another such place, a function's return of one, or None — used as one
     tensor: `self.hidden.detach()`, `h.shape`, `h * m`. Places are attribute names across the
     group and local names in their scope; a parameter or any other write spoils a place."""
     assigned: dict = {}  # place -> [(value or None when unknown, scope)]
-    returns: dict = {}  # function name -> [(returned value, scope)]
-    scopes = []
-    for module, tree in enumerate(trees):
-        for scope in [tree, *(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)))]:
-            scopes.append((module, scope))
-            if not isinstance(scope, ast.Module):
-                for arg in ast.walk(scope.args):
-                    if isinstance(arg, ast.arg):
-                        assigned.setdefault(("name", id(scope), arg.arg), []).append((None, scope))
-            for node in _own_nodes(scope):
-                if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
-                    for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
-                        for place, value in _writes(target, _returned_pair(node.value, holders), scope):
-                            assigned.setdefault(place, []).append((value, scope))
-                elif isinstance(node, (ast.AugAssign, ast.For, ast.comprehension, ast.With)):
-                    targets = [i.optional_vars for i in node.items if i.optional_vars] if isinstance(node, ast.With) else [node.target]
-                    for target in targets:
-                        for place, _ in _writes(target, None, scope):
-                            assigned.setdefault(place, []).append((None, scope))
-                elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
-                    returns.setdefault(scope.name, []).append((_returned_pair(node.value, holders), scope))
+    returns = {name: [(_returned_pair(value, holders), scope) for value, scope in found] for name, found in sources.returns.items()}
+    for _, scope in sources.scopes:
+        if not isinstance(scope, ast.Module):
+            for arg in ast.walk(scope.args):
+                if isinstance(arg, ast.arg):
+                    assigned.setdefault(("name", id(scope), arg.arg), []).append((None, scope))
+        for node in _own_nodes(scope):
+            if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+                for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                    for place, value in _writes(target, _returned_pair(node.value, holders), scope):
+                        assigned.setdefault(place, []).append((value, scope))
+            elif isinstance(node, (ast.AugAssign, ast.For, ast.comprehension, ast.With)):
+                targets = [i.optional_vars for i in node.items if i.optional_vars] if isinstance(node, ast.With) else [node.target]
+                for target in targets:
+                    for place, _ in _writes(target, None, scope):
+                        assigned.setdefault(place, []).append((None, scope))
     pairs = set(assigned)
     changed = True
     while changed:  # the largest set of places whose every value is a pair (cycles stay pairs)
@@ -103,7 +98,7 @@ def _pairs_used_as_tensors(trees: list, holders: dict) -> list:
                 pairs.discard(place)
                 changed = True
     mistakes = []
-    for module, scope in scopes:
+    for module, scope in sources.scopes:
         for node in _own_nodes(scope):
             used = None
             if isinstance(node, ast.Attribute) and node.attr in TENSOR_ONLY:
@@ -181,7 +176,7 @@ class _Sources:
 
     DEPTH = 8
 
-    def __init__(self, trees: list, holders: set) -> None:
+    def __init__(self, trees: list, holders: dict) -> None:
         classes = {node.name: node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
         owner = {id(item): cls for cls in classes.values() for item in cls.body}  # method -> its class
         self.scopes = []  # (module position, scope)
