@@ -7,6 +7,7 @@ a finding instead of an edit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Optional
 
 import libcst as cst
@@ -364,7 +365,7 @@ class Planner:
             if value.node is None:
                 # A part of an unpacked value. A return that grew is extended by unpackings();
                 # a pair unpacked whole (`x, hx = inputs`) lands in a split name as `(hx, cx)`.
-                if target_split and not solution.is_split(value.slot) and not self.grown_element(binding.target_node):
+                if target_split and not solution.is_split(value.slot) and not any(node is binding.target_node for _, node, _ in self.grown_elements):
                     self.split_target(binding)
                 return
             source_split = solution.is_split(value.slot)
@@ -681,31 +682,28 @@ class Planner:
 
         self.edit_expression(sequence, edit)
 
-    def grown_element(self, node: Optional[cst.CSTNode]) -> bool:
-        """Is `node` an element of an unpacking of a return that grows by a partner?"""
+    @cached_property
+    def grown_elements(self) -> list:
+        """(unpacking, element node, slot) of each element that receives a position of a return
+        that grows by a partner (`a, h, b = f()` with h split in f)."""
+        found = []
         for unpacking in self.flow.unpackings:
             value = resolved(unpacking.value)
-            if isinstance(value, VSlot) and value.slot[0] == "ret" and any(
-                element is node and (value.slot[1], position) in self.solution.split_returns
-                for position, element, _ in unpacking.elements
-            ):
-                return True
-        return False
+            if isinstance(value, VSlot) and value.slot[0] == "ret":
+                found += [
+                    (unpacking, node, slot)
+                    for position, node, slot in unpacking.elements
+                    if (value.slot[1], position) in self.solution.split_returns
+                ]
+        return found
 
     def unpackings(self) -> None:
-        for unpacking in self.flow.unpackings:
-            value = resolved(unpacking.value)
-            if not isinstance(value, VSlot) or value.slot[0] != "ret":
+        for unpacking, node, slot in self.grown_elements:
+            if slot is None or not isinstance(node, cst.Name) or not self.solution.is_split(slot):
+                self.find("G2L104", node, "this unpacking receives a batched hidden state in a form the engine cannot extend")
                 continue
-            function = value.slot[1]
-            for position, node, slot in unpacking.elements:
-                if (function, position) not in self.solution.split_returns:
-                    continue
-                if slot is None or not isinstance(node, cst.Name) or not self.solution.is_split(slot):
-                    self.find("G2L104", node, "this unpacking receives a batched hidden state in a form the engine cannot extend")
-                    continue
-                self.insert_after_element(unpacking.target, node, cst.Name(self.partner_of(slot)))
-                self.step("batch", node)
+            self.insert_after_element(unpacking.target, node, cst.Name(self.partner_of(slot)))
+            self.step("batch", node)
         # A call whose return grew but is not unpacked cannot be followed.
         grown = {f for f, _ in self.solution.split_returns}
         unpacked = {id(u.value.node) for u in self.flow.unpackings if isinstance(u.value, VSlot) and u.value.node is not None}
