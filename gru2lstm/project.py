@@ -367,13 +367,7 @@ def importers_elsewhere(files: list, changed: dict, others: list) -> dict:
             if (current.key, wanted) in seen:
                 continue
             seen.add((current.key, wanted))
-            word = current.name.rpartition(".")[2].encode()
-            for entry in universe.files:
-                if entry is current or word not in _data(entry) or not any(name.encode() in entry.data for name in wanted):
-                    continue
-                reached = _names_used_from(universe, entry, current, set(wanted))
-                if reached is None:
-                    continue
+            for entry, reached in _importers(universe, current, wanted):
                 if entry.key not in group:
                     importers.add(entry.path)
                 elif reached:  # `from .model import Policy` in a package's __init__: its importers count too
@@ -392,16 +386,7 @@ def _closure(universe: _Universe, seed: _File) -> tuple:
     frontier = [seed]
     while frontier:
         current = frontier.pop()
-        names = relevant[current.key]
-        # Cheap first: an importer spells the module's last name and one of the names it uses.
-        word = current.name.rpartition(".")[2].encode()
-        needles = [name.encode() for name in names]
-        for entry in universe.files:
-            if entry is current or word not in _data(entry) or not any(needle in entry.data for needle in needles):
-                continue
-            reached = _names_used_from(universe, entry, current, names)
-            if reached is None:
-                continue
+        for entry, reached in _importers(universe, current, relevant[current.key]):
             gained = (entry.functions_and_classes() | reached) - relevant.get(entry.key, set())
             if gained or entry.key not in relevant:
                 relevant[entry.key] = relevant.get(entry.key, set()) | gained
@@ -419,6 +404,19 @@ def _closure(universe: _Universe, seed: _File) -> tuple:
             ):
                 near.add(target.key)
     return core, near
+
+
+def _importers(universe: _Universe, current: _File, names):
+    """(file, the names it binds to `names` of `current`) for each file that imports one of them.
+    Cheap first: an importer spells the module's last name and one of the names it uses."""
+    word = current.name.rpartition(".")[2].encode()
+    needles = [name.encode() for name in names]
+    for entry in universe.files:
+        if entry is current or word not in _data(entry) or not any(needle in entry.data for needle in needles):
+            continue
+        reached = _names_used_from(universe, entry, current, set(names))
+        if reached is not None:
+            yield entry, reached
 
 
 def _names_used_from(universe: _Universe, entry: _File, current: _File, names: set) -> Optional[set]:
