@@ -23,6 +23,7 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
+from gru2lstm.imports import STAR, imported_names
 from gru2lstm.vocab import GRU_NAMES
 
 __all__ = ["may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
@@ -57,7 +58,7 @@ def references_torch_gru(tree: ast.AST) -> bool:
 
     One walk: imports and calls are gathered together (an import may follow the call it binds,
     inside a function), then matched."""
-    aliases: dict[str, str] = {}  # local name -> dotted path it was imported as
+    aliases: dict[str, str] = {}  # local name -> the dotted path it stands for
     star_from_torch = False
     called_roots: set = set()  # X of each call `X.….GRU(...)`
     called_by_name = False  # a call `GRU(...)` / `GRUCell(...)`
@@ -70,22 +71,16 @@ def references_torch_gru(tree: ast.AST) -> bool:
                     called_roots.add(root)
             elif isinstance(func, ast.Name) and func.id in GRU_NAMES:
                 called_by_name = True
-        elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if _is_torch(alias.name):
-                    if alias.asname:
-                        aliases[alias.asname] = alias.name
-                    else:  # `import torch.nn` binds `torch`
-                        root = alias.name.split(".")[0]
-                        aliases[root] = root
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and _is_torch(node.module):
-            for alias in node.names:
-                if alias.name == "*":
-                    star_from_torch = True
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for imported in imported_names(node):
+                if imported.level or not _is_torch(imported.module):
                     continue
-                if alias.name in GRU_NAMES:
+                if imported.member == STAR:
+                    star_from_torch = True
+                elif imported.member in GRU_NAMES:
                     return True  # `from torch.nn import GRU [as X]`: the import itself is a reference
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                else:
+                    aliases[imported.local] = imported.target
     return bool(called_roots & aliases.keys()) or (star_from_torch and called_by_name)
 
 

@@ -24,10 +24,11 @@ the other file it would load, given or not (reported when a hidden state flows t
 from __future__ import annotations
 
 import ast
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
+
+from gru2lstm.imports import STAR, ImportedName, import_statements, imported_names
 
 __all__ = ["Group", "Member", "ModuleSource", "Project", "importers_elsewhere", "module_name"]
 
@@ -176,38 +177,38 @@ class _Universe:
         if tree is None:
             return []
         found = []
-        for node in _imports(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    target = self.lookup(alias.name, entry)
-                    local = alias.asname if alias.asname else (alias.name if "." not in alias.name else None)
-                    found.append((local, target, None, alias.name, 0))
-                continue
-            base = self._from_base(node, entry)
-            if base is None:
-                continue
-            module = self.lookup(base, entry) if base else None
-            for alias in node.names:
-                local = alias.asname or alias.name
-                if alias.name == "*":
-                    found.append((None, module, "*", base, node.level))
-                    continue
-                submodule = self.lookup(f"{base}.{alias.name}" if base else alias.name, entry)
-                if submodule is not None:
-                    found.append((local, submodule, None, f"{base}.{alias.name}", node.level))
-                else:
-                    found.append((local, module, alias.name, f"{base}.{alias.name}" if base else alias.name, node.level))
+        for statement in import_statements(tree):
+            for imported in imported_names(statement):
+                resolved = self._resolve_name(imported, entry)
+                if resolved is not None:
+                    found.append(resolved)
         return found
 
-    def _from_base(self, node: ast.ImportFrom, entry: _File) -> Optional[str]:
-        if node.level == 0:
-            return node.module
-        package = entry.package.split(".") if entry.package else []
-        if node.level - 1 > len(package):
+    def _resolve_name(self, imported: ImportedName, entry: _File) -> Optional[tuple]:
+        """One entry of `imports`, or None for a relative import that leaves the packages."""
+        if imported.member is None:  # `import a.b` binds the package root, which may be another file
+            local = None if imported.package_root else imported.local
+            return local, self.lookup(imported.module, entry), None, imported.module, 0
+        base = self._from_base(imported, entry)
+        if base is None:
             return None
-        base = package[: len(package) - (node.level - 1)]
-        if node.module:
-            base.append(node.module)
+        module = self.lookup(base, entry) if base else None
+        if imported.member == STAR:
+            return None, module, STAR, base, imported.level
+        submodule = self.lookup(f"{base}.{imported.member}" if base else imported.member, entry)
+        if submodule is not None:
+            return imported.local, submodule, None, f"{base}.{imported.member}", imported.level
+        return imported.local, module, imported.member, f"{base}.{imported.member}" if base else imported.member, imported.level
+
+    def _from_base(self, imported: ImportedName, entry: _File) -> Optional[str]:
+        if imported.level == 0:
+            return imported.module
+        package = entry.package.split(".") if entry.package else []
+        if imported.level - 1 > len(package):
+            return None
+        base = package[: len(package) - (imported.level - 1)]
+        if imported.module:
+            base.append(imported.module)
         return ".".join(base)
 
 
@@ -229,55 +230,6 @@ def _other_names(root: Path, name: str) -> list:
     parts = name.split(".")
     names.extend(".".join(parts[start:]) for start in range(1, len(parts) - 1))
     return names
-
-
-def _imports(tree: ast.Module):
-    """Every import of the file, at module level first, then those inside functions and classes
-    (`def __init__(self): from model import Policy` ties the file to model.py just the same);
-    `m = importlib.import_module("pkg.model")` is `import pkg.model as m`."""
-    nested = []
-    pending = list(tree.body)
-    while pending:
-        node = pending.pop(0)
-        literal = _literal_import(node)
-        if literal is not None:
-            yield literal
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node
-        elif isinstance(node, (ast.If, ast.Try)):
-            pending.extend(node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for inner in _statement_walk(node):
-                literal = _literal_import(inner)
-                if literal is not None or isinstance(inner, (ast.Import, ast.ImportFrom)):
-                    nested.append(literal or inner)
-    yield from nested
-
-
-def _literal_import(node: ast.AST) -> Optional[ast.Import]:
-    """`name = importlib.import_module("pkg.model")` as the import it is."""
-    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
-        return None
-    call = node.value
-    func = call.func if isinstance(call, ast.Call) else None
-    named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    if named != "import_module" or len(call.args) != 1 or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
-        return None
-    return ast.Import(names=[ast.alias(name=call.args[0].value, asname=node.targets[0].id)])
-
-
-# The nodes that can hold a statement: an expression holds none (a lambda holds an expression).
-_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, *(getattr(ast, name) for name in ("match_case",) if hasattr(ast, name)))
-
-
-def _statement_walk(node: ast.AST):
-    """`ast.walk`'s nodes in its order, less the expressions below a statement: the same imports,
-    without visiting every node of a function's code."""
-    todo = deque([node])
-    while todo:
-        node = todo.popleft()
-        todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
-        yield node
 
 
 @dataclass(frozen=True)
@@ -334,7 +286,7 @@ class Project:
             entry = self.universe.files[index]
             imports, outside = {}, {}
             for local, target, member, dotted, _ in self.universe.imports(entry):
-                if member == "*" and target is not None and target.key in members:
+                if member == STAR and target is not None and target.key in members:
                     for name in target.functions_and_classes():  # `from layers import *`
                         imports.setdefault(name, Member(target.key, name))
                     continue
@@ -399,7 +351,7 @@ def _closure(universe: _Universe, seed: _File) -> tuple:
             if target is None or target.key in core:
                 continue
             definitions = target.functions_and_classes()
-            if member == "*" or member in definitions or (
+            if member == STAR or member in definitions or (
                 member is None and local is not None and _reads_attribute(entry, local, definitions)
             ):
                 near.add(target.key)
@@ -425,7 +377,7 @@ def _names_used_from(universe: _Universe, entry: _File, current: _File, names: s
     for local, target, member, _, _ in universe.imports(entry):
         if target is not current:
             continue
-        if member == "*":
+        if member == STAR:
             return set(names)
         if member in names:
             bound.add(local)

@@ -1,4 +1,5 @@
-"""Qualified names of dotted expressions, resolved through the module's imports.
+"""Qualified names of dotted expressions, resolved through the module's imports (LibCST side;
+what an import binds is imports.py's rule).
 
 LibCST's QualifiedNameProvider would do this for every node of the module and costs several
 times the parse; the engine only ever asks about dotted names (`nn.GRU`, `torch.zeros`,
@@ -10,6 +11,8 @@ from __future__ import annotations
 from typing import Optional
 
 import libcst as cst
+
+from gru2lstm.imports import imported_member, imported_module
 
 LOCAL = "<module>"  # prefix of names defined by the module itself
 
@@ -24,24 +27,20 @@ def dotted(node: cst.CSTNode) -> Optional[str]:
 
 
 def import_bindings(statement: cst.CSTNode) -> dict:
-    """Names an import statement binds, with what they refer to."""
-    bound = {}
+    """Names an import statement binds, with the dotted path each stands for (imports.py's rule;
+    relative and star imports bind nothing this can name)."""
     if isinstance(statement, cst.Import):
-        for alias in statement.names:
-            target = dotted(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                bound[alias.asname.name.value] = target
-            else:
-                root = target.split(".")[0]
-                bound[root] = root
-    elif isinstance(statement, cst.ImportFrom) and not statement.relative and statement.module is not None:
+        names = [imported_module(dotted(alias.name), _asname(alias)) for alias in statement.names]
+    elif isinstance(statement, cst.ImportFrom) and not statement.relative and statement.module is not None and not isinstance(statement.names, cst.ImportStar):
         module = dotted(statement.module)
-        if not isinstance(statement.names, cst.ImportStar):
-            for alias in statement.names:
-                name = dotted(alias.name)
-                local = alias.asname.name.value if alias.asname is not None else name
-                bound[local] = f"{module}.{name}"
-    return bound
+        names = [imported_member(module, dotted(alias.name), _asname(alias)) for alias in statement.names]
+    else:
+        names = []
+    return {name.local: name.target for name in names}
+
+
+def _asname(alias: cst.ImportAlias) -> Optional[str]:
+    return alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else None
 
 
 def module_imports(module: cst.Module) -> dict:

@@ -1,0 +1,109 @@
+"""What an import statement binds: the one rule, read by the prefilter, the grouping and qualified names.
+
+`import a.b` binds the package root `a`; `import a.b as c` binds `c` to `a.b`; `from m import x
+as y` binds `y` to `m.x`; `from m import *` binds what `m` exports. Each name a statement binds
+is an `ImportedName`; prefilter.py (torch aliases), project.py (which file an import loads) and
+qualnames.py (LibCST names, through `imported_module` / `imported_member`) read these and only
+these. The `ast` walks that find the import statements of a module (at module level, in
+functions, and `importlib.import_module("m")` literals) live here too.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+__all__ = ["STAR", "ImportedName", "imported_member", "imported_module", "imported_names", "import_statements"]
+
+STAR = "*"
+
+
+@dataclass(frozen=True)
+class ImportedName:
+    """One name an import statement binds."""
+
+    local: str  # the name bound; STAR for `from m import *`
+    module: str  # the module the statement names, without a relative import's dots ("" for `from . import x`)
+    member: Optional[str] = None  # `from module import member`; STAR for a star import; None for `import module`
+    level: int = 0  # the dots of a relative import
+    package_root: bool = False  # `import a.b`: the name bound is `a`, not the module a.b
+
+    @property
+    def target(self) -> str:
+        """The dotted path the bound name stands for (relative to the package for a relative import)."""
+        if self.member is not None:
+            return f"{self.module}.{self.member}" if self.module else self.member
+        return self.local if self.package_root else self.module
+
+
+def imported_module(name: str, asname: Optional[str]) -> ImportedName:
+    """The name `import name [as asname]` binds."""
+    if asname:
+        return ImportedName(asname, name)
+    root = name.split(".")[0]
+    return ImportedName(root, name, package_root=root != name)
+
+
+def imported_member(module: str, name: str, asname: Optional[str], level: int = 0) -> ImportedName:
+    """The name `from module import name [as asname]` binds (`name` may be STAR)."""
+    return ImportedName(STAR if name == STAR else asname or name, module, name, level)
+
+
+def imported_names(node: ast.AST) -> list:
+    """The ImportedNames of an `ast` import statement (none for any other node)."""
+    if isinstance(node, ast.Import):
+        return [imported_module(alias.name, alias.asname) for alias in node.names]
+    if isinstance(node, ast.ImportFrom):
+        return [imported_member(node.module or "", alias.name, alias.asname, node.level) for alias in node.names]
+    return []
+
+
+def import_statements(tree: ast.Module) -> Iterator[ast.AST]:
+    """Every import of the file, at module level first, then those inside functions and classes
+    (`def __init__(self): from model import Policy` ties the file to model.py just the same);
+    `m = importlib.import_module("pkg.model")` is `import pkg.model as m`."""
+    nested = []
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop(0)
+        literal = _literal_import(node)
+        if literal is not None:
+            yield literal
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        elif isinstance(node, (ast.If, ast.Try)):
+            pending.extend(node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for inner in _statement_walk(node):
+                literal = _literal_import(inner)
+                if literal is not None or isinstance(inner, (ast.Import, ast.ImportFrom)):
+                    nested.append(literal or inner)
+    yield from nested
+
+
+def _literal_import(node: ast.AST) -> Optional[ast.Import]:
+    """`name = importlib.import_module("pkg.model")` as the import it is."""
+    if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        return None
+    call = node.value
+    func = call.func if isinstance(call, ast.Call) else None
+    named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if named != "import_module" or len(call.args) != 1 or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+        return None
+    return ast.Import(names=[ast.alias(name=call.args[0].value, asname=node.targets[0].id)])
+
+
+# The nodes that can hold a statement: an expression holds none (a lambda holds an expression).
+_HOLDS_STATEMENTS = (ast.stmt, ast.excepthandler, *(getattr(ast, name) for name in ("match_case",) if hasattr(ast, name)))
+
+
+def _statement_walk(node: ast.AST):
+    """`ast.walk`'s nodes in its order, less the expressions below a statement: the same imports,
+    without visiting every node of a function's code."""
+    todo = deque([node])
+    while todo:
+        node = todo.popleft()
+        todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
+        yield node
