@@ -7,8 +7,9 @@ Every file gets a FileResult; nothing here raises for one bad file:
 - a file that cannot be read or decoded, or that does not parse: status "error" (exit 123), the
   message as ``line:col: cannot parse: …``, nothing written;
 - an exception inside the engine: status "error", ``internal error: …`` at 1:1, nothing written;
-- output that does not parse, or that a second pass would change again: status "error"
-  (an internal error), nothing written;
+- output that fails the output check (output_check.py: it does not parse, loses a name, gives an
+  LSTM one tensor, or a second pass would change it again): status "error" (an internal error),
+  nothing written;
 - a migration whose findings block the write: status "needs_attention", nothing written
   unless ``allow_partial``;
 - otherwise "changed" or "unchanged".
@@ -28,8 +29,6 @@ Workers only compute; this process does every write, a group at a time, as its o
 
 from __future__ import annotations
 
-import ast
-import builtins
 import difflib
 import gc
 import os
@@ -41,11 +40,11 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.interrupts import Interrupted, Interrupts
-from gru2lstm.lstm_check import lstm_mistakes
 from gru2lstm.options import Options
-from gru2lstm.prefilter import names_gru, screen
+from gru2lstm.output_check import check_output
+from gru2lstm.prefilter import screen
 from gru2lstm.results import FileError, FileResult
-from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, check_parses, decode, read_source, write_source
+from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, decode, read_source, write_source
 from gru2lstm.suppression import has_marker
 
 __all__ = [
@@ -194,7 +193,10 @@ def _finish(modules: list, migrations: list, sources: dict, results: dict, optio
     if not changed:
         return []
     shared = tuple(m.key for m in changed) if len(changed) > 1 else ()
-    problem = _check_output(modules, migrations, sources, options.migrate, migrate_modules)
+    problem = check_output(
+        [m.key for m in modules], [sources[m.key].text for m in modules], [m.source for m in migrations],
+        lambda texts: migrate_modules(modules, texts, options.migrate),
+    )
     for module in changed:
         result = results[module.key]
         result.group = shared
@@ -224,7 +226,7 @@ def _write(result: FileResult, source: SourceFile) -> FileResult:
     migration = result.migration
     try:
         write_source(source, migration.source)
-    except UnparsableOutput as error:  # _check_output already said so; kept as a last guard
+    except UnparsableOutput as error:  # check_output already said so; kept as a last guard
         return FileResult(result.path, "error", migration=migration, error=FileError(1, 1, f"internal error: {error}"))
     except ChangedOnDisk:
         return FileResult(result.path, "error", migration=migration, error=FileError(1, 1, "changed on disk while migrating; not written"))
@@ -237,152 +239,6 @@ def _write(result: FileResult, source: SourceFile) -> FileResult:
         return FileResult(result.path, "error", migration=migration, error=FileError(1, 1, f"cannot write: {error.strerror or error}"))
     result.written = True
     return result
-
-
-def _check_output(modules: list, migrations: list, sources: dict, options: Options, migrate_modules) -> Optional[str]:
-    """Why the group's migrated texts must not be written, or None.
-
-    Each must parse, use no name that nothing binds (a rename applied to a use but not to its
-    definition) and read no local name before its scope binds it (a partner `c` used in a call
-    before any line makes it); together they must give no LSTM one tensor where it takes (h, c)
-    (lstm_check.py) and be a fixed point (a second pass changes nothing).
-    """
-    outputs = []  # each output parsed once for every check
-    inputs: dict = {}  # position -> the input parsed, only once an output check has something to compare
-    def parsed_input(number: int) -> ast.Module:
-        if number not in inputs:
-            inputs[number] = ast.parse(sources[modules[number].key].text)
-        return inputs[number]
-
-    for number, (module, migration) in enumerate(zip(modules, migrations)):
-        where = f" ({module.key})" if len(modules) > 1 else ""
-        problem = check_parses(migration.source)
-        if problem is not None:
-            return f"the migrated source{where} does not parse: {problem}"
-        after = ast.parse(migration.source)
-        lost = unbound_names(after)
-        if lost:
-            lost -= unbound_names(parsed_input(number))
-        if lost:
-            return f"the migrated source{where} uses names that nothing binds: {', '.join(sorted(lost))}"
-        early = read_before_bound(after)
-        if early:
-            early -= read_before_bound(parsed_input(number))
-        if early:
-            scope, name, line = min(early, key=lambda item: item[2])
-            return f"the migrated source{where} reads `{name}` in {scope} (line {line}) before anything binds it there"
-        outputs.append(after)
-    wrong = lstm_mistakes(outputs)
-    if wrong:
-        known = {mistake.key() for mistake in lstm_mistakes(parsed_input(number) for number in range(len(modules)))}
-        wrong = [mistake for mistake in wrong if mistake.key() not in known]
-    if wrong:
-        where = f" ({modules[wrong[0].module].key})" if len(modules) > 1 else ""
-        return (
-            f"the migrated source{where} gives an LSTM one tensor where it takes (h, c): line {wrong[0].line}, "
-            f"`{wrong[0].call}`: {wrong[0].why}"
-        )
-    if not any(names_gru(after) for after in outputs):
-        # Every GRU the engine migrates is named in the group's own code (vocab.RECURRENT: each
-        # name ends in GRU or GRUCell), and a pass that finds none changes nothing: a group whose
-        # output names no GRU is a fixed point without migrating it again.
-        return None
-    try:
-        again = migrate_modules(modules, [m.source for m in migrations], options)
-    except Exception as error:
-        return f"a second pass over the migrated source failed ({type(error).__name__}: {error})"
-    if any(m.changed for m in again):
-        return "a second pass would change the migrated source again"
-    return None
-
-
-_MATCH_CAPTURES = tuple(getattr(ast, name) for name in ("MatchAs", "MatchStar") if hasattr(ast, name))  # 3.10+
-_MATCH_MAPPINGS = tuple(getattr(ast, name) for name in ("MatchMapping",) if hasattr(ast, name))
-
-
-def unbound_names(tree: ast.Module) -> set:
-    """Names a module loads that it binds nowhere (in any scope) and that are not builtins.
-
-    Coarse on purpose (scopes are ignored): it only has to notice a name the migration lost.
-    A star import can bind anything, so it makes the answer empty.
-    """
-    bound, loaded = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__builtins__"}, set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name == "*":
-                    return set()
-                bound.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
-            bound.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, _MATCH_CAPTURES) and getattr(node, "name", None):
-            bound.add(node.name)
-        elif isinstance(node, _MATCH_MAPPINGS) and node.rest:
-            bound.add(node.rest)
-    return loaded - bound
-
-
-def read_before_bound(tree: ast.Module) -> set:
-    """(scope, name, line) for each local name whose first read, in the order the code runs a
-    straight line, comes before the first statement that binds it in the same scope.
-
-    Coarse like unbound_names: loops and branches are read top to bottom, comprehension variables
-    and nested scopes are left out. Only a difference between the input and the output counts.
-    """
-    found = set()
-    scopes = [("the module", tree.body, set())]
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
-            scopes.append((f"`{node.name}()`", node.body, params))
-    for scope, body, params in scopes:
-        first_load, first_store, declared = {}, {}, set(params)
-        for statement in body:
-            _positions(statement, None, first_load, first_store, declared)
-        for name, position in first_load.items():
-            if name in first_store and name not in declared and position < first_store[name]:
-                found.add((scope, name, position[0]))
-    return found
-
-
-_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
-
-
-def _positions(node: ast.AST, statement: Optional[ast.stmt], loads: dict, stores: dict, declared: set) -> None:
-    """First load and first store position of each name in one scope: a store in a simple
-    statement happens when the statement ends (its right side runs first)."""
-    if isinstance(node, ast.stmt):
-        statement = node
-    if isinstance(node, (ast.Global, ast.Nonlocal)):
-        declared.update(node.names)
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        stores.setdefault(node.name, (node.lineno, node.col_offset))
-        return
-    if isinstance(node, _NESTED):
-        return  # its own scope; comprehension variables never leak
-    if isinstance(node, ast.Name):
-        if isinstance(node.ctx, ast.Load):
-            loads.setdefault(node.id, (node.lineno, node.col_offset))
-        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr)):
-            stores.setdefault(node.id, (statement.end_lineno, statement.end_col_offset))
-        else:
-            stores.setdefault(node.id, (node.lineno, node.col_offset))
-        return
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        for alias in node.names:
-            stores.setdefault((alias.asname or alias.name).split(".")[0], (node.lineno, node.col_offset))
-    if isinstance(node, ast.ExceptHandler) and node.name:
-        stores.setdefault(node.name, (node.lineno, node.col_offset))
-    for child_node in ast.iter_child_nodes(node):
-        _positions(child_node, statement, loads, stores, declared)
 
 
 def _internal(error: BaseException) -> FileError:

@@ -25,16 +25,16 @@ import os
 import stat
 import tempfile
 import tokenize
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Union
+from typing import Union
+
+from gru2lstm.output_check import check_parses
 
 __all__ = [
     "ChangedOnDisk",
     "SourceFile",
     "UnparsableOutput",
-    "check_parses",
     "decode",
     "read_source",
     "write_source",
@@ -86,20 +86,6 @@ def read_source(path: Union[str, os.PathLike]) -> SourceFile:
     data = path.read_bytes()
     text, encoding = decode(data)
     return SourceFile(path, data, text, encoding)
-
-
-def check_parses(text: str, filename: str = "<gru2lstm output>") -> Optional[str]:
-    """None if `text` compiles as a module, else Python's message with its line. Warnings about
-    the user's own code (`is` with a literal, invalid escapes) are not the migration's: silenced."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            compile(text, filename, "exec", dont_inherit=True)
-    except SyntaxError as error:
-        return f"{error.msg} (line {error.lineno})"
-    except ValueError as error:  # e.g. a null byte
-        return str(error)
-    return None
 
 
 def write_source(source: SourceFile, text: str) -> None:

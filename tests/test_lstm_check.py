@@ -100,11 +100,11 @@ class M(nn.Module):
 
 
 def test_the_engine_refuses_to_write_an_output_the_check_rejects(tmp_path, monkeypatch):
-    import gru2lstm.engine as engine
+    import gru2lstm.output_check as output_check
 
     source = (FIXTURES / "dual_head_ppo" / "input.py").read_text()
     (tmp_path / "policy.py").write_text(source)
-    real = engine.lstm_mistakes
+    real = output_check.lstm_mistakes
 
     def broken_for_the_output(trees):  # the input (which names a GRU) is clean; pretend the output is not
         trees = list(trees)
@@ -112,7 +112,7 @@ def test_the_engine_refuses_to_write_an_output_the_check_rejects(tmp_path, monke
             return real(trees)
         return real(ast.parse("import torch.nn as nn\nl = nn.LSTM(1, 1)\nl(x, x * 2)\n"))
 
-    monkeypatch.setattr(engine, "lstm_mistakes", broken_for_the_output)
+    monkeypatch.setattr(output_check, "lstm_mistakes", broken_for_the_output)
     [result] = run([str(tmp_path / "policy.py")], RunOptions(write=True))
     assert result.status == "error" and "gives an LSTM one tensor where it takes (h, c)" in result.error.message
     assert (tmp_path / "policy.py").read_text() == source

@@ -923,7 +923,7 @@ def test_every_finding_code_is_catalogued_and_documented():
 
 
 def test_output_check_notices_a_partner_read_before_anything_binds_it():
-    from gru2lstm.engine import read_before_bound
+    from gru2lstm.output_check import read_before_bound
 
     before = "def f(self, inputs):\n    x, hx = inputs\n    hx = self.gru(x, hx)\n    return hx\n"
     after = "def f(self, inputs):\n    x, hx = inputs\n    hx, cx = self.lstm(x, (hx, cx))\n    return hx, cx\n"

@@ -1,0 +1,183 @@
+"""The check a group's output passes before anything is written (black's check_stability_and_equivalence).
+
+It owns every check of migrated text: it compiles (`check_parses`, also sourcefile.py's last
+guard before a write), it loses no name and reads none before binding it (`unbound_names`,
+`read_before_bound`, compared with the input), it gives no LSTM one tensor where it takes (h, c)
+(lstm_check.py, compared with the input), and a second pass changes nothing. Each output is
+parsed with `ast` once for all of them; an input only when a check has something to compare.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import warnings
+from typing import Callable, Optional
+
+from gru2lstm.lstm_check import lstm_mistakes
+from gru2lstm.prefilter import names_gru
+
+__all__ = ["check_output", "check_parses", "read_before_bound", "unbound_names"]
+
+
+def check_parses(text: str, filename: str = "<gru2lstm output>") -> Optional[str]:
+    """None if `text` compiles as a module, else Python's message with its line. Warnings about
+    the user's own code (`is` with a literal, invalid escapes) are not the migration's: silenced."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            compile(text, filename, "exec", dont_inherit=True)
+    except SyntaxError as error:
+        return f"{error.msg} (line {error.lineno})"
+    except ValueError as error:  # e.g. a null byte
+        return str(error)
+    return None
+
+
+def check_output(keys: list, inputs: list, outputs: list, second_pass: Callable[[list], list]) -> Optional[str]:
+    """Why a group's migrated texts must not be written, or None.
+
+    `keys` name the modules, `inputs` are their texts as read and `outputs` as migrated;
+    `second_pass(texts)` migrates texts again (a Migration per text). Each output must parse, use
+    no name that nothing binds (a rename applied to a use but not to its definition) and read no
+    local name before its scope binds it (a partner `c` used in a call before any line makes it);
+    together they must give no LSTM one tensor where it takes (h, c) (lstm_check.py) and be a
+    fixed point (a second pass changes nothing). A name or read the input already had is not the
+    migration's doing: only what the output adds counts.
+    """
+    trees = []  # each output parsed once for every check
+    parsed_inputs: dict = {}  # position -> the input parsed, only once an output check has something to compare
+    def parsed_input(number: int) -> ast.Module:
+        if number not in parsed_inputs:
+            parsed_inputs[number] = ast.parse(inputs[number])
+        return parsed_inputs[number]
+
+    for number, (key, output) in enumerate(zip(keys, outputs)):
+        where = f" ({key})" if len(keys) > 1 else ""
+        problem = check_parses(output)
+        if problem is not None:
+            return f"the migrated source{where} does not parse: {problem}"
+        after = ast.parse(output)
+        lost = unbound_names(after)
+        if lost:
+            lost -= unbound_names(parsed_input(number))
+        if lost:
+            return f"the migrated source{where} uses names that nothing binds: {', '.join(sorted(lost))}"
+        early = read_before_bound(after)
+        if early:
+            early -= read_before_bound(parsed_input(number))
+        if early:
+            scope, name, line = min(early, key=lambda item: item[2])
+            return f"the migrated source{where} reads `{name}` in {scope} (line {line}) before anything binds it there"
+        trees.append(after)
+    wrong = lstm_mistakes(trees)
+    if wrong:
+        known = {mistake.key() for mistake in lstm_mistakes(parsed_input(number) for number in range(len(keys)))}
+        wrong = [mistake for mistake in wrong if mistake.key() not in known]
+    if wrong:
+        where = f" ({keys[wrong[0].module]})" if len(keys) > 1 else ""
+        return (
+            f"the migrated source{where} gives an LSTM one tensor where it takes (h, c): line {wrong[0].line}, "
+            f"`{wrong[0].call}`: {wrong[0].why}"
+        )
+    if not any(names_gru(tree) for tree in trees):
+        # Every GRU the engine migrates is named in the group's own code (vocab.RECURRENT: each
+        # name ends in GRU or GRUCell), and a pass that finds none changes nothing: a group whose
+        # output names no GRU is a fixed point without migrating it again.
+        return None
+    try:
+        again = second_pass(outputs)
+    except Exception as error:
+        return f"a second pass over the migrated source failed ({type(error).__name__}: {error})"
+    if any(m.changed for m in again):
+        return "a second pass would change the migrated source again"
+    return None
+
+
+_MATCH_CAPTURES = tuple(getattr(ast, name) for name in ("MatchAs", "MatchStar") if hasattr(ast, name))  # 3.10+
+_MATCH_MAPPINGS = tuple(getattr(ast, name) for name in ("MatchMapping",) if hasattr(ast, name))
+
+
+def unbound_names(tree: ast.Module) -> set:
+    """Names a module loads that it binds nowhere (in any scope) and that are not builtins.
+
+    Coarse on purpose (scopes are ignored): it only has to notice a name the migration lost.
+    A star import can bind anything, so it makes the answer empty.
+    """
+    bound, loaded = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__builtins__"}, set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return set()
+                bound.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            bound.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, _MATCH_CAPTURES) and getattr(node, "name", None):
+            bound.add(node.name)
+        elif isinstance(node, _MATCH_MAPPINGS) and node.rest:
+            bound.add(node.rest)
+    return loaded - bound
+
+
+def read_before_bound(tree: ast.Module) -> set:
+    """(scope, name, line) for each local name whose first read, in the order the code runs a
+    straight line, comes before the first statement that binds it in the same scope.
+
+    Coarse like unbound_names: loops and branches are read top to bottom, comprehension variables
+    and nested scopes are left out. Only a difference between the input and the output counts.
+    """
+    found = set()
+    scopes = [("the module", tree.body, set())]
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+            scopes.append((f"`{node.name}()`", node.body, params))
+    for scope, body, params in scopes:
+        first_load, first_store, declared = {}, {}, set(params)
+        for statement in body:
+            _positions(statement, None, first_load, first_store, declared)
+        for name, position in first_load.items():
+            if name in first_store and name not in declared and position < first_store[name]:
+                found.add((scope, name, position[0]))
+    return found
+
+
+_NESTED = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _positions(node: ast.AST, statement: Optional[ast.stmt], loads: dict, stores: dict, declared: set) -> None:
+    """First load and first store position of each name in one scope: a store in a simple
+    statement happens when the statement ends (its right side runs first)."""
+    if isinstance(node, ast.stmt):
+        statement = node
+    if isinstance(node, (ast.Global, ast.Nonlocal)):
+        declared.update(node.names)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        stores.setdefault(node.name, (node.lineno, node.col_offset))
+        return
+    if isinstance(node, _NESTED):
+        return  # its own scope; comprehension variables never leak
+    if isinstance(node, ast.Name):
+        if isinstance(node.ctx, ast.Load):
+            loads.setdefault(node.id, (node.lineno, node.col_offset))
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.Expr)):
+            stores.setdefault(node.id, (statement.end_lineno, statement.end_col_offset))
+        else:
+            stores.setdefault(node.id, (node.lineno, node.col_offset))
+        return
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        for alias in node.names:
+            stores.setdefault((alias.asname or alias.name).split(".")[0], (node.lineno, node.col_offset))
+    if isinstance(node, ast.ExceptHandler) and node.name:
+        stores.setdefault(node.name, (node.lineno, node.col_offset))
+    for child_node in ast.iter_child_nodes(node):
+        _positions(child_node, statement, loads, stores, declared)
