@@ -145,8 +145,8 @@ def _migrate_group(paths: list, modules: list, options: RunOptions, read: dict) 
             migrations = migrate_modules(pending, [sources[m.key].text for m in pending], options.migrate)
             return results, sources, list(zip(pending, migrations))
         except SourceError as error:  # that file is an error; the others are migrated without it
-            key = getattr(error, "key", pending[0].key)
-            results[key] = FileResult(key, "error", error=FileError(error.line, error.column, error.message))
+            key = error.key or pending[0].key
+            results[key] = FileResult(key, "error", error=error.error)
             pending = _without(pending, {key})
     return results, sources, []
 
@@ -405,7 +405,7 @@ class CallersElsewhere:
         }
         if not changed or not self.others():
             return
-        from gru2lstm.findings import Finding
+        from gru2lstm.findings import new_finding
         from gru2lstm.project import importers_elsewhere
 
         importers = importers_elsewhere([Path(result.path) for result in outcome.results], changed, self.others())
@@ -415,11 +415,12 @@ class CallersElsewhere:
                 continue
             change = min(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # a public one first
             names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
-            result.migration.findings.append(Finding(
-                change.line, change.column, "G2L101",
+            result.migration.findings.append(new_finding(
+                "G2L101",
                 f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} "
                 "imports it without being given, so its calls would still pass and take one tensor; "
                 "give that file too (or the project folder)",
+                change.line, change.column,
             ))
         if not importers:
             return
@@ -428,8 +429,8 @@ class CallersElsewhere:
             if result.status != "changed":
                 continue
             if not result.migration.blocked:
-                result.migration.findings.insert(0, Finding(
-                    1, 1, "G2L105", f"not migrated: {blocked} shares hidden states with a file that was not given"
+                result.migration.findings.insert(0, new_finding(
+                    "G2L105", f"not migrated: {blocked} shares hidden states with a file that was not given"
                 ))
             result.status, result.diff, result.group = "needs_attention", "", ()
             result.migration.changed = False  # as for any file a person must see first: nothing to write

@@ -1,4 +1,4 @@
-"""Findings: what the engine reports instead of guessing.
+"""Findings: what the engine reports instead of guessing, and the one way to make one (`new_finding`).
 
 Every code lives in CODES, with its severity and the sentence the docs show (the text, JSON and
 SARIF reports take it from here). A test keeps the codes distinct and documented.
@@ -69,3 +69,11 @@ class Finding:
     @property
     def blocks_write(self) -> bool:
         return self.severity == ERROR and not self.suppressed
+
+
+def new_finding(code: str, message: str, line: int = 1, column: int = 1) -> Finding:
+    """The one constructor of findings: of a code CODES documents (an unknown one fails here, not
+    in a report), at a line and a column counted from 1; 1:1 when it concerns the whole file."""
+    if code not in CODES:
+        raise ValueError(f"finding code {code} is not in findings.CODES")
+    return Finding(line, column, code, message)

@@ -13,37 +13,37 @@ import libcst as cst
 import libcst.metadata as meta
 
 from gru2lstm.apply import apply_plan
-from gru2lstm.findings import ERROR, Finding
+from gru2lstm.findings import ERROR, new_finding
 from gru2lstm.flow import collect
 from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions
 from gru2lstm.project import ModuleSource
-from gru2lstm.results import KEPT_STEPS, STEPS, Migration, StepRecord
+from gru2lstm.results import KEPT_STEPS, STEPS, FileError, Migration, StepRecord
 from gru2lstm.solve import solve
 from gru2lstm.suppression import read_comments, review
 
 
 class SourceError(Exception):
-    """The source cannot be parsed; nothing can be said about it."""
+    """The source cannot be parsed; nothing can be said about it. `error` says where and why;
+    `key` is the module's key once migrate_modules knows it."""
 
-    def __init__(self, line: int, column: int, message: str) -> None:
-        super().__init__(f"{line}:{column}: {message}")
-        self.line = line
-        self.column = column
-        self.message = message
+    def __init__(self, error: FileError, key: Optional[str] = None) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.key = key
 
 
 def parse(source: str) -> cst.Module:
     try:
         return cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        failure = SourceError(error.raw_line, error.raw_column + 1, f"cannot parse: {error.message}")
+        failure = SourceError(FileError(error.raw_line, error.raw_column + 1, f"cannot parse: {error.message}"))
     # Python's own message places the error where people expect it; LibCST's is the fallback.
     try:
         compile(source, "<source>", "exec", dont_inherit=True)
     except SyntaxError as error:
-        failure = SourceError(error.lineno or 1, error.offset or 1, f"cannot parse: {error.msg}")
+        failure = SourceError(FileError(error.lineno or 1, error.offset or 1, f"cannot parse: {error.msg}"))
     except ValueError:
         pass
     raise failure
@@ -161,8 +161,8 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
         # All or nothing: modules that share states are migrated together or not at all.
         for module, migration in zip(modules, migrations):
             if not migration.blocked and set(planned.modules[module.key].steps) - KEPT_STEPS:
-                migration.findings.insert(0, Finding(
-                    1, 1, "G2L105", f"not migrated: {', '.join(blocked)} shares hidden states with this file and needs attention"
+                migration.findings.insert(0, new_finding(
+                    "G2L105", f"not migrated: {', '.join(blocked)} shares hidden states with this file and needs attention"
                 ))
         return migrations
     planned.plan.mark_manual = options.allow_partial
@@ -199,12 +199,12 @@ def _not_torch_gru(wrapper, flow, solution, parents) -> list:
     """Info findings: an LSTM already, or a `GRU` that is not torch's."""
     findings = []
     if solution.lstm_constructors and not solution.constructors and _constructs_here(solution.lstm_constructors, parents):
-        findings.append(Finding(1, 1, "G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
+        findings.append(new_finding("G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
     for node in local_gru_classes(flow, parents):
         if node not in parents:
             continue
         position = wrapper.positions[node].start
-        findings.append(Finding(position.line, position.column + 1, "G2L201", "`GRU` here is not torch.nn.GRU; left alone"))
+        findings.append(new_finding("G2L201", "`GRU` here is not torch.nn.GRU; left alone", position.line, position.column + 1))
     return findings
 
 

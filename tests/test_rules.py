@@ -905,7 +905,7 @@ def test_local_class_named_gru_is_left_alone():
 def test_unparsable_source_raises_source_error():
     with pytest.raises(SourceError) as error:
         migrate_source("def broken(:\n    pass\n")
-    assert error.value.line == 1
+    assert error.value.error.line == 1
 
 
 def test_every_finding_code_is_catalogued_and_documented():
