@@ -131,7 +131,7 @@ def _migrate_group(paths: list, modules: list, options: RunOptions, read: dict) 
     sources: dict = {}  # key -> SourceFile
     for path, module in zip(paths, modules):
         if module.key not in read:
-            read[module.key] = _read(path, options.stdin)
+            read[module.key] = _read(path, module.data)
         source, problem = read[module.key]
         if problem is not None:
             results[module.key] = FileResult(module.key, "error", error=problem)
@@ -166,11 +166,12 @@ def _without(modules: list, dropped: set) -> list:
     return kept
 
 
-def _read(path: Path, stdin: Optional[bytes] = None):
-    """(SourceFile, None), or (None, its FileError) for a file that cannot be read or decoded."""
+def _read(path: Path, data: Optional[bytes] = None):
+    """(SourceFile, None), or (None, its FileError) for a file that cannot be read or decoded.
+    `data`: the bytes already read (by the prefilter, or stdin's), so the file is read once."""
     try:
-        if stdin is not None:
-            return SourceFile(path, stdin, *decode(stdin)), None
+        if data is not None:
+            return SourceFile(path, data, *decode(data)), None
         return read_source(path), None
     except OSError as error:
         return None, FileError(1, 1, f"cannot read: {error.strerror or error}")
@@ -289,7 +290,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
             with closing(_outcomes(work, options, jobs)) as outcomes:
                 for number, outcome in outcomes:
                     if elsewhere is not None:
-                        elsewhere.refuse(outcome)
+                        elsewhere.refuse(outcome, work[number][1][-1][1])
                     # A started group is written whole: files that share states are not split by a signal.
                     with interrupts.writing():
                         write_group(outcome)
@@ -337,7 +338,8 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def _screen(files: list, options: RunOptions) -> tuple:
-    """(bytes by index, `ast` trees the prefilter parsed by index, indexes of the group seeds)."""
+    """(bytes by index, `ast` trees the prefilter parsed by index (None: it did not parse),
+    indexes of the group seeds)."""
     data, trees, seeds = {}, {}, []
     for index, path in enumerate(files):
         try:
@@ -345,10 +347,10 @@ def _screen(files: list, options: RunOptions) -> tuple:
         except OSError:
             seeds.append(index)  # process_group reports it
             continue
-        may_hold, tree = screen(data[index])
-        if tree is not None:
-            trees[index] = tree
-        if may_hold or has_marker(data[index]):  # a marker needs a person, GRU or not
+        screening = screen(data[index])
+        if screening.parsed:
+            trees[index] = screening.tree
+        if screening.may_hold_gru or has_marker(data[index]):  # a marker needs a person, GRU or not
             seeds.append(index)
     return data, trees, seeds
 
@@ -396,8 +398,9 @@ class CallersElsewhere:
             self._others = [entry.path for entry in found if entry.problem is None and entry.path.resolve() not in self.given]
         return self._others
 
-    def refuse(self, outcome: GroupOutcome) -> None:
-        """Leave the group unwritten, with a finding, when a file not given calls what it changes."""
+    def refuse(self, outcome: GroupOutcome, modules: list) -> None:
+        """Leave the group unwritten, with a finding, when a file not given calls what it changes.
+        `modules`: the group's ModuleSources, in the order of its results (their bytes are reused)."""
         changed = {
             result.path: {change.function.partition(".")[0] for change in result.migration.interface}
             for result in outcome.results
@@ -408,7 +411,8 @@ class CallersElsewhere:
         from gru2lstm.findings import new_finding
         from gru2lstm.project import importers_elsewhere
 
-        importers = importers_elsewhere([Path(result.path) for result in outcome.results], changed, self.others())
+        data = {index: module.data for index, module in enumerate(modules) if module.data is not None}
+        importers = importers_elsewhere([Path(result.path) for result in outcome.results], changed, self.others(), data)
         for result in outcome.results:
             outside = importers.get(result.path)
             if not outside:

@@ -21,12 +21,13 @@ migrates GRUs that are not constructed by such a call (``cls = nn.GRU; cls(...)`
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from typing import Optional
 
 from gru2lstm.imports import STAR, imported_names
 from gru2lstm.vocab import GRU_NAMES
 
-__all__ = ["may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
+__all__ = ["Screening", "may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
 
 NEEDLE = b"GRU"
 
@@ -36,21 +37,30 @@ def mentions_gru(data: bytes) -> bool:
     return NEEDLE in data
 
 
+@dataclass(frozen=True)
+class Screening:
+    """What the prefilter found in a file; its parse is kept so that grouping (project.py) does not
+    parse the file again."""
+
+    may_hold_gru: bool
+    parsed: bool = False  # an `ast` parse was made (the bytes mention GRU)
+    tree: Optional[ast.Module] = None  # its tree, when the file parses
+
+
 def may_hold_gru(data: bytes) -> bool:
     """True when the file may construct or reference torch.nn.GRU / GRUCell."""
-    return screen(data)[0]
+    return screen(data).may_hold_gru
 
 
-def screen(data: bytes) -> tuple:
-    """(may_hold_gru(data), the `ast` tree when one was parsed, else None), so that grouping
-    (project.py) need not parse the file again."""
+def screen(data: bytes) -> Screening:
+    """Both steps on one file's bytes."""
     if not mentions_gru(data):
-        return False, None
+        return Screening(False)
     try:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return True, None  # let the engine say precisely what is wrong
-    return references_torch_gru(tree), tree
+        return Screening(True, parsed=True)  # let the engine say precisely what is wrong
+    return Screening(references_torch_gru(tree), parsed=True, tree=tree)
 
 
 def references_torch_gru(tree: ast.AST) -> bool:

@@ -48,6 +48,9 @@ class ModuleSource:
     key: str  # the path as given; names the module inside the group
     imports: dict = field(default_factory=dict)  # local name -> Member
     outside: dict = field(default_factory=dict)  # local name -> the file not migrated with this one it comes from
+    # The bytes the prefilter read, so that the engine does not read the file again (and migrates
+    # what was screened); None: not read yet.
+    data: Optional[bytes] = field(default=None, repr=False, compare=False)
 
 
 def module_name(path: Path, folders: Optional["_Folders"] = None) -> tuple:
@@ -104,12 +107,23 @@ class _File:
     attributes_read: Optional[set] = None  # (X, attr) for every `X.attr` read, X a plain name
     resolved: Optional[list] = None  # what its imports name (_Universe.imports)
 
+    def contents(self) -> Optional[bytes]:
+        """The file's bytes, read once (None when it cannot be read)."""
+        if self.data is None:
+            try:
+                self.data = self.path.read_bytes()
+            except OSError:
+                return None
+        return self.data
+
     def module_tree(self) -> Optional[ast.Module]:
+        """The file's `ast` tree, parsed once (None when it cannot be read or parsed)."""
         if not self.parsed:
             self.parsed = True
+            data = self.contents()
             try:
-                self.tree = ast.parse(self.data if self.data is not None else self.path.read_bytes())
-            except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
+                self.tree = None if data is None else ast.parse(data)
+            except (SyntaxError, ValueError, MemoryError, RecursionError):
                 self.tree = None
         return self.tree
 
@@ -251,7 +265,7 @@ class Project:
 
     def __init__(self, paths: Iterable[Path], data: Optional[dict] = None, trees: Optional[dict] = None) -> None:
         """`data` and `trees` optionally hold the bytes already read and the `ast` trees already
-        parsed (by the prefilter), by index into `paths`."""
+        parsed (by the prefilter; None for a file that does not parse), by index into `paths`."""
         self.universe = _Universe(list(paths), data or {}, trees or {})
 
     def groups(self, seeds: Iterable[int]) -> list:
@@ -298,18 +312,19 @@ class Project:
                 place = target.path.resolve() if target is not None else _on_disk(entry, dotted)
                 if place is not None:
                     outside[local] = _shown(place)
-            sources.append(ModuleSource(entry.key, imports, outside))
+            sources.append(ModuleSource(entry.key, imports, outside, entry.data))
         return sources
 
 
-def importers_elsewhere(files: list, changed: dict, others: list) -> dict:
+def importers_elsewhere(files: list, changed: dict, others: list, data: Optional[dict] = None) -> dict:
     """The files among `others` (the project's files that were not given) that import a changed
     class or function of the group's `files` (directly, or re-exported by a file of the group).
 
     `changed`: str(path) of a group file -> the names whose contract changes there. Returns
     str(path) -> [each importer, as shown to the user]. Such a file would still call them the GRU way.
+    `data`: the bytes of `files` already read, by index.
     """
-    universe = _Universe(list(files) + list(others), {}, {})
+    universe = _Universe(list(files) + list(others), data or {}, {})
     group = {entry.key for entry in universe.files[: len(files)]}
     found = {}
     for key, names in changed.items():
@@ -364,7 +379,8 @@ def _importers(universe: _Universe, current: _File, names):
     word = current.name.rpartition(".")[2].encode()
     needles = [name.encode() for name in names]
     for entry in universe.files:
-        if entry is current or word not in _data(entry) or not any(needle in entry.data for needle in needles):
+        data = entry.contents() or b""
+        if entry is current or word not in data or not any(needle in data for needle in needles):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
@@ -390,15 +406,6 @@ def _names_used_from(universe: _Universe, entry: _File, current: _File, names: s
 def _reads_attribute(entry: _File, module: str, names: set) -> bool:
     """Does `entry` read `module.X` for an X of `names`?"""
     return any((module, name) in entry.name_attributes() for name in names)
-
-
-def _data(entry: _File) -> bytes:
-    if entry.data is None:
-        try:
-            entry.data = entry.path.read_bytes()
-        except OSError:
-            entry.data = b""
-    return entry.data
 
 
 def _on_disk(entry: _File, dotted: str) -> Optional[Path]:
