@@ -25,6 +25,11 @@ LibCST's codemod runner does).
 
 Workers only compute; this process does every write, a group at a time, as its outcome arrives
 (workers.py). SIGINT and SIGTERM stop the run between two groups' writes (interrupts.py).
+
+This module owns the run's order and the status of each file; it reads each file once (the
+prefilter's bytes travel with the group). What it delegates: which files group together and who
+imports them from outside the given paths (project.py), the migration itself (migrate.py), the
+check of its output before a write (output_check.py), the write (sourcefile.py).
 """
 
 from __future__ import annotations
@@ -38,11 +43,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
-from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
+from gru2lstm.discovery import Selection, UsageError, discover
 from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.options import Options
 from gru2lstm.output_check import check_output
 from gru2lstm.prefilter import screen
+from gru2lstm.project import CallersElsewhere, Project
 from gru2lstm.results import FileError, FileResult
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, decode, read_source, write_source
 from gru2lstm.suppression import has_marker
@@ -309,8 +315,6 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
 def _work(paths: Iterable[str], options: RunOptions) -> tuple:
     """(what discovery found, the readable files under `paths`, the groups to migrate: (indexes
     into the files, attempts))."""
-    from gru2lstm.project import Project
-
     found = discover(paths, options.selection)
     files = [entry.path for entry in found if entry.problem is None]
     with _no_cyclic_gc():
@@ -373,72 +377,6 @@ def _outcomes(work: list, options: RunOptions, jobs: int) -> Iterator[tuple]:
             if outcome is DIED:
                 outcome = GroupOutcome([FileResult(str(path), "error", error=WORKER_DIED) for path in tasks[number][0][-1][0]])
             yield number, outcome
-
-
-class CallersElsewhere:
-    """The project's files that were not given, and which of them import a function whose
-    contract a group changes (a parameter or return that becomes (h, c)). Walked once, and only
-    when a group changes one: most runs never pay for it."""
-
-    def __init__(self, paths: list, files: list, selection: Selection) -> None:
-        self.paths = paths
-        self.given = {path.resolve() for path in files}
-        self.selection = selection
-        self._others: Optional[list] = None
-
-    def others(self) -> list:
-        if self._others is None:
-            from gru2lstm.config import import_root
-
-            root = str(import_root(self.paths))
-            try:
-                found = discover([root], self.selection)
-            except UsageError:  # a .gitignore pathspec cannot read: walk without ignore files, not less
-                found = discover([root], replace(self.selection, exclude=DEFAULT_EXCLUDE))
-            self._others = [entry.path for entry in found if entry.problem is None and entry.path.resolve() not in self.given]
-        return self._others
-
-    def refuse(self, outcome: GroupOutcome, modules: list) -> None:
-        """Leave the group unwritten, with a finding, when a file not given calls what it changes.
-        `modules`: the group's ModuleSources, in the order of its results (their bytes are reused)."""
-        changed = {
-            result.path: {change.function.partition(".")[0] for change in result.migration.interface}
-            for result in outcome.results
-            if result.status == "changed" and result.migration is not None and result.migration.interface
-        }
-        if not changed or not self.others():
-            return
-        from gru2lstm.findings import new_finding
-        from gru2lstm.project import importers_elsewhere
-
-        data = {index: module.data for index, module in enumerate(modules) if module.data is not None}
-        importers = importers_elsewhere([Path(result.path) for result in outcome.results], changed, self.others(), data)
-        for result in outcome.results:
-            outside = importers.get(result.path)
-            if not outside:
-                continue
-            change = min(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # a public one first
-            names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
-            result.migration.findings.append(new_finding(
-                "G2L101",
-                f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} "
-                "imports it without being given, so its calls would still pass and take one tensor; "
-                "give that file too (or the project folder)",
-                change.line, change.column,
-            ))
-        if not importers:
-            return
-        blocked = ", ".join(importers)
-        for result in outcome.results:
-            if result.status != "changed":
-                continue
-            if not result.migration.blocked:
-                result.migration.findings.insert(0, new_finding(
-                    "G2L105", f"not migrated: {blocked} shares hidden states with a file that was not given"
-                ))
-            result.status, result.diff, result.group = "needs_attention", "", ()
-            result.migration.changed = False  # as for any file a person must see first: nothing to write
-        outcome.writes = []
 
 
 def _feeding_order(work: list) -> list:

@@ -19,18 +19,26 @@ with the stdlib `ast` only (cheap, in the parent process):
 Groups that share a file are one group. Each file migrated gets an import table: for every name
 its module-level imports bind, the file and member it names among the files migrated with it, or
 the other file it would load, given or not (reported when a hidden state flows there).
+
+The project's files that were *not* given are looked at too, but only when a group changes the
+contract of a function (a parameter or return that becomes (h, c)): `CallersElsewhere` finds the
+ones that import it and leaves the group unwritten, since they would still call it the GRU way.
+What an import statement binds is imports.py's rule; this module resolves it to files.
 """
 
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
+from gru2lstm.config import import_root
+from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
+from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, ImportedName, import_statements, imported_names
 
-__all__ = ["Group", "Member", "ModuleSource", "Project", "importers_elsewhere", "module_name"]
+__all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere", "module_name"]
 
 
 @dataclass(frozen=True)
@@ -342,6 +350,68 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
         if importers:
             found[key] = sorted(_shown(path) for path in importers)
     return found
+
+
+class CallersElsewhere:
+    """The project's files that were not given, and which of them import a function whose
+    contract a group changes (a parameter or return that becomes (h, c)). Walked once, and only
+    when a group changes one: most runs never pay for it."""
+
+    def __init__(self, paths: list, files: list, selection: Selection) -> None:
+        self.paths = paths
+        self.given = {path.resolve() for path in files}
+        self.selection = selection
+        self._others: Optional[list] = None
+
+    def others(self) -> list:
+        if self._others is None:
+            root = str(import_root(self.paths))
+            try:
+                found = discover([root], self.selection)
+            except UsageError:  # a .gitignore pathspec cannot read: walk without ignore files, not less
+                found = discover([root], replace(self.selection, exclude=DEFAULT_EXCLUDE))
+            self._others = [entry.path for entry in found if entry.problem is None and entry.path.resolve() not in self.given]
+        return self._others
+
+    def refuse(self, outcome, modules: list) -> None:
+        """Leave the group unwritten, with a finding, when a file not given calls what it changes.
+        `outcome`: the group's engine.GroupOutcome; `modules`: its ModuleSources, in the order of its
+        results (their bytes are reused)."""
+        changed = {
+            result.path: {change.function.partition(".")[0] for change in result.migration.interface}
+            for result in outcome.results
+            if result.status == "changed" and result.migration is not None and result.migration.interface
+        }
+        if not changed or not self.others():
+            return
+        data = {index: module.data for index, module in enumerate(modules) if module.data is not None}
+        importers = importers_elsewhere([Path(result.path) for result in outcome.results], changed, self.others(), data)
+        for result in outcome.results:
+            outside = importers.get(result.path)
+            if not outside:
+                continue
+            change = min(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # a public one first
+            names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
+            result.migration.findings.append(new_finding(
+                "G2L101",
+                f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} "
+                "imports it without being given, so its calls would still pass and take one tensor; "
+                "give that file too (or the project folder)",
+                change.line, change.column,
+            ))
+        if not importers:
+            return
+        blocked = ", ".join(importers)
+        for result in outcome.results:
+            if result.status != "changed":
+                continue
+            if not result.migration.blocked:
+                result.migration.findings.insert(0, new_finding(
+                    "G2L105", f"not migrated: {blocked} shares hidden states with a file that was not given"
+                ))
+            result.status, result.diff, result.group = "needs_attention", "", ()
+            result.migration.changed = False  # as for any file a person must see first: nothing to write
+        outcome.writes = []
 
 
 def _closure(universe: _Universe, seed: _File) -> tuple:
