@@ -1,4 +1,4 @@
-"""What an import statement binds: the one rule, read by the prefilter, the grouping and qualified names.
+"""Import resolution: what an import statement binds, and the dotted names a file is imported by.
 
 `import a.b` binds the package root `a`; `import a.b as c` binds `c` to `a.b`; `from m import x
 as y` binds `y` to `m.x`; `from m import *` binds what `m` exports. Each name a statement binds
@@ -6,6 +6,10 @@ is an `ImportedName`; prefilter.py (torch aliases), project.py (which file an im
 qualnames.py (LibCST names, through `imported_module` / `imported_member`) read these and only
 these. The `ast` walks that find the import statements of a module (at module level, in
 functions, and `importlib.import_module("m")` literals) live here too.
+
+The other half: `module_name` and `other_names` say which dotted names load a file (its package
+chain, namespace folders, a project run from inside a package); project.py matches the two to
+find which given file an import loads.
 """
 
 from __future__ import annotations
@@ -13,9 +17,20 @@ from __future__ import annotations
 import ast
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Optional
 
-__all__ = ["STAR", "ImportedName", "imported_member", "imported_module", "imported_names", "import_statements"]
+__all__ = [
+    "STAR",
+    "Folders",
+    "ImportedName",
+    "import_statements",
+    "imported_member",
+    "imported_module",
+    "imported_names",
+    "module_name",
+    "other_names",
+]
 
 STAR = "*"
 
@@ -107,3 +122,63 @@ def _statement_walk(node: ast.AST):
         node = todo.popleft()
         todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, _HOLDS_STATEMENTS))
         yield node
+
+
+def module_name(path: Path, folders: Optional["Folders"] = None) -> tuple:
+    """(folder that goes on sys.path, dotted module name, is a package's __init__).
+
+    `folders`: what is known of each folder, for the files of one walk (most share folders)."""
+    folders = folders or Folders()
+    path = folders.resolve(path)
+    is_init = path.name == "__init__.py"
+    root, packages = folders.chain(path.parent)
+    parts = list(packages) if is_init else [*packages, path.stem]
+    if not parts:  # an __init__.py outside a package chain cannot be imported by name
+        return path.parent, path.parent.name, True
+    return root, ".".join(parts), is_init
+
+
+class Folders:
+    """Each folder resolved and looked at once: resolving every file whole and testing each
+    folder above it for `__init__.py` were most of the grouping of a library tree."""
+
+    def __init__(self) -> None:
+        self.real: dict = {}  # folder as spelled -> resolved
+        self.chains: dict = {}  # resolved folder -> (its sys.path folder, package names down to it)
+
+    def resolve(self, path: Path) -> Path:
+        """`path.resolve()`, the folder resolved once for all its files."""
+        if path.is_symlink():
+            return path.resolve()
+        if path.parent not in self.real:
+            self.real[path.parent] = path.parent.resolve()
+        return self.real[path.parent] / path.name
+
+    def chain(self, folder: Path) -> tuple:
+        if folder not in self.chains:
+            if (folder / "__init__.py").is_file():
+                root, names = self.chain(folder.parent)
+                self.chains[folder] = (root, (*names, folder.name))
+            else:
+                self.chains[folder] = (folder, ())
+        return self.chains[folder]
+
+
+# How many folders above a module's own sys.path folder may be the one a project runs from.
+NAMESPACE_DEPTH = 3
+
+
+def other_names(root: Path, name: str) -> list:
+    """Other names the module is imported by: from a folder above its own, through folders
+    without `__init__.py` (namespace packages, `networks.networks`), and without a leading
+    package when a project runs from inside it (`src/` on sys.path though `src/__init__.py`
+    exists: `pkg.model` for `src.pkg.model`)."""
+    names, prefix = [], []
+    for folder in [root, *root.parents][:NAMESPACE_DEPTH]:
+        if not folder.name.isidentifier():
+            break
+        prefix.insert(0, folder.name)
+        names.append(".".join(prefix + [name]))
+    parts = name.split(".")
+    names.extend(".".join(parts[start:]) for start in range(1, len(parts) - 1))
+    return names

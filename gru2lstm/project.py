@@ -23,7 +23,8 @@ the other file it would load, given or not (reported when a hidden state flows t
 The project's files that were *not* given are looked at too, but only when a group changes the
 contract of a function (a parameter or return that becomes (h, c)): `CallersElsewhere` finds the
 ones that import it and leaves the group unwritten, since they would still call it the GRU way.
-What an import statement binds is imports.py's rule; this module resolves it to files.
+What an import statement binds, and the dotted names each file is imported by, are imports.py's;
+this module matches the two to say which given file an import loads.
 """
 
 from __future__ import annotations
@@ -36,9 +37,9 @@ from typing import Iterable, Optional
 from gru2lstm.config import import_root
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import STAR, ImportedName, import_statements, imported_names
+from gru2lstm.imports import STAR, Folders, ImportedName, import_statements, imported_names, module_name, other_names
 
-__all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere", "module_name"]
+__all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
 
 
 @dataclass(frozen=True)
@@ -61,46 +62,6 @@ class ModuleSource:
     data: Optional[bytes] = field(default=None, repr=False, compare=False)
 
 
-def module_name(path: Path, folders: Optional["_Folders"] = None) -> tuple:
-    """(folder that goes on sys.path, dotted module name, is a package's __init__).
-
-    `folders`: what is known of each folder, for the files of one walk (most share folders)."""
-    folders = folders or _Folders()
-    path = folders.resolve(path)
-    is_init = path.name == "__init__.py"
-    root, packages = folders.chain(path.parent)
-    parts = list(packages) if is_init else [*packages, path.stem]
-    if not parts:  # an __init__.py outside a package chain cannot be imported by name
-        return path.parent, path.parent.name, True
-    return root, ".".join(parts), is_init
-
-
-class _Folders:
-    """Each folder resolved and looked at once: resolving every file whole and testing each
-    folder above it for `__init__.py` were most of the grouping of a library tree."""
-
-    def __init__(self) -> None:
-        self.real: dict = {}  # folder as spelled -> resolved
-        self.chains: dict = {}  # resolved folder -> (its sys.path folder, package names down to it)
-
-    def resolve(self, path: Path) -> Path:
-        """`path.resolve()`, the folder resolved once for all its files."""
-        if path.is_symlink():
-            return path.resolve()
-        if path.parent not in self.real:
-            self.real[path.parent] = path.parent.resolve()
-        return self.real[path.parent] / path.name
-
-    def chain(self, folder: Path) -> tuple:
-        if folder not in self.chains:
-            if (folder / "__init__.py").is_file():
-                root, names = self.chain(folder.parent)
-                self.chains[folder] = (root, (*names, folder.name))
-            else:
-                self.chains[folder] = (folder, ())
-        return self.chains[folder]
-
-
 @dataclass
 class _File:
     path: Path
@@ -113,7 +74,7 @@ class _File:
     parsed: bool = False
     definitions: Optional[set] = None  # classes and functions defined at module level
     attributes_read: Optional[set] = None  # (X, attr) for every `X.attr` read, X a plain name
-    resolved: Optional[list] = None  # what its imports name (_Universe.imports)
+    resolved: Optional[list] = None  # what its imports load (_Universe.imports)
 
     def contents(self) -> Optional[bytes]:
         """The file's bytes, read once (None when it cannot be read)."""
@@ -162,6 +123,16 @@ class _File:
         return self.name if self.is_init else self.name.rpartition(".")[0]
 
 
+@dataclass(frozen=True)
+class _ResolvedImport:
+    """A name an import binds, and the given file it loads."""
+
+    local: Optional[str]  # None: `import a.b` (it binds a package root) or a star import
+    file: Optional[_File]  # the given file the import loads, if any
+    member: Optional[str]  # the name taken from that file (STAR for all); None: the file itself
+    dotted: str  # the module path imported, absolute from the sys.path folder
+
+
 class _Universe:
     """The given files, by dotted name, and how an import of one file resolves."""
 
@@ -169,12 +140,12 @@ class _Universe:
         self.files: list = []
         self.by_name: dict = {}
         self.by_key: dict = {}
-        folders = _Folders()
+        folders = Folders()
         for index, path in enumerate(paths):
             root, name, is_init = module_name(path, folders)
             entry = _File(path, str(path), root, name, is_init, data.get(index), trees.get(index), index in trees)
             self.files.append(entry)
-            for spelled in (name, *_other_names(root, name)):
+            for spelled in (name, *other_names(root, name)):
                 self.by_name.setdefault(spelled, []).append(entry)
             self.by_key[entry.key] = entry
 
@@ -187,9 +158,7 @@ class _Universe:
         return found[0] if len(found) == 1 else None
 
     def imports(self, entry: _File) -> list:
-        """(local name or None, resolved file or None, member or None, dotted target, level) per
-        name bound by a module-level import (None as the local name: an import whose binding is
-        a package root, `import a.b`)."""
+        """A _ResolvedImport per name an import of the file binds (imports.import_statements)."""
         if entry.resolved is None:
             entry.resolved = self._resolve(entry)
         return entry.resolved
@@ -206,21 +175,21 @@ class _Universe:
                     found.append(resolved)
         return found
 
-    def _resolve_name(self, imported: ImportedName, entry: _File) -> Optional[tuple]:
+    def _resolve_name(self, imported: ImportedName, entry: _File) -> Optional["_ResolvedImport"]:
         """One entry of `imports`, or None for a relative import that leaves the packages."""
         if imported.member is None:  # `import a.b` binds the package root, which may be another file
             local = None if imported.package_root else imported.local
-            return local, self.lookup(imported.module, entry), None, imported.module, 0
+            return _ResolvedImport(local, self.lookup(imported.module, entry), None, imported.module)
         base = self._from_base(imported, entry)
         if base is None:
             return None
         module = self.lookup(base, entry) if base else None
         if imported.member == STAR:
-            return None, module, STAR, base, imported.level
+            return _ResolvedImport(None, module, STAR, base)
         submodule = self.lookup(f"{base}.{imported.member}" if base else imported.member, entry)
         if submodule is not None:
-            return imported.local, submodule, None, f"{base}.{imported.member}", imported.level
-        return imported.local, module, imported.member, f"{base}.{imported.member}" if base else imported.member, imported.level
+            return _ResolvedImport(imported.local, submodule, None, f"{base}.{imported.member}")
+        return _ResolvedImport(imported.local, module, imported.member, f"{base}.{imported.member}" if base else imported.member)
 
     def _from_base(self, imported: ImportedName, entry: _File) -> Optional[str]:
         if imported.level == 0:
@@ -232,26 +201,6 @@ class _Universe:
         if imported.module:
             base.append(imported.module)
         return ".".join(base)
-
-
-# How many folders above a module's own sys.path folder may be the one a project runs from.
-NAMESPACE_DEPTH = 3
-
-
-def _other_names(root: Path, name: str) -> list:
-    """Other names the module is imported by: from a folder above its own, through folders
-    without `__init__.py` (namespace packages, `networks.networks`), and without a leading
-    package when a project runs from inside it (`src/` on sys.path though `src/__init__.py`
-    exists: `pkg.model` for `src.pkg.model`)."""
-    names, prefix = [], []
-    for folder in [root, *root.parents][:NAMESPACE_DEPTH]:
-        if not folder.name.isidentifier():
-            break
-        prefix.insert(0, folder.name)
-        names.append(".".join(prefix + [name]))
-    parts = name.split(".")
-    names.extend(".".join(parts[start:]) for start in range(1, len(parts) - 1))
-    return names
 
 
 @dataclass(frozen=True)
@@ -307,19 +256,20 @@ class Project:
         for index in indexes:
             entry = self.universe.files[index]
             imports, outside = {}, {}
-            for local, target, member, dotted, _ in self.universe.imports(entry):
-                if member == STAR and target is not None and target.key in members:
+            for imported in self.universe.imports(entry):
+                target = imported.file
+                if imported.member == STAR and target is not None and target.key in members:
                     for name in target.functions_and_classes():  # `from layers import *`
                         imports.setdefault(name, Member(target.key, name))
                     continue
-                if local is None:
+                if imported.local is None:
                     continue
                 if target is not None and target.key in members:
-                    imports[local] = Member(target.key, member)
+                    imports[imported.local] = Member(target.key, imported.member)
                     continue
-                place = target.path.resolve() if target is not None else _on_disk(entry, dotted)
+                place = target.path.resolve() if target is not None else _on_disk(entry, imported.dotted)
                 if place is not None:
-                    outside[local] = _shown(place)
+                    outside[imported.local] = _shown(place)
             sources.append(ModuleSource(entry.key, imports, outside, entry.data))
         return sources
 
@@ -432,12 +382,13 @@ def _closure(universe: _Universe, seed: _File) -> tuple:
     near = set()
     for key in core:
         entry = universe.by_key[key]
-        for local, target, member, _, _ in universe.imports(entry):
+        for imported in universe.imports(entry):
+            target = imported.file
             if target is None or target.key in core:
                 continue
             definitions = target.functions_and_classes()
-            if member == STAR or member in definitions or (
-                member is None and local is not None and _reads_attribute(entry, local, definitions)
+            if imported.member == STAR or imported.member in definitions or (
+                imported.member is None and imported.local is not None and _reads_attribute(entry, imported.local, definitions)
             ):
                 near.add(target.key)
     return core, near
@@ -449,8 +400,10 @@ def _importers(universe: _Universe, current: _File, names):
     word = current.name.rpartition(".")[2].encode()
     needles = [name.encode() for name in names]
     for entry in universe.files:
+        if entry is current:
+            continue
         data = entry.contents() or b""
-        if entry is current or word not in data or not any(needle in data for needle in needles):
+        if word not in data or not any(needle in data for needle in needles):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
@@ -460,15 +413,15 @@ def _importers(universe: _Universe, current: _File, names):
 def _names_used_from(universe: _Universe, entry: _File, current: _File, names: set) -> Optional[set]:
     """The names `entry` binds to `names` of `current` (re-exports), or None when it uses none."""
     bound, uses = set(), False
-    for local, target, member, _, _ in universe.imports(entry):
-        if target is not current:
+    for imported in universe.imports(entry):
+        if imported.file is not current:
             continue
-        if member == STAR:
+        if imported.member == STAR:
             return set(names)
-        if member in names:
-            bound.add(local)
+        if imported.member in names:
+            bound.add(imported.local)
             uses = True
-        elif member is None and local is not None and _reads_attribute(entry, local, names):
+        elif imported.member is None and imported.local is not None and _reads_attribute(entry, imported.local, names):
             uses = True
     return bound if uses else None
 
