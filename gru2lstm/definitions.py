@@ -16,7 +16,7 @@ from gru2lstm.program import FunctionInfo, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string, constructor_call, module_level_names
-from gru2lstm.vocab import GRU_NAMES
+from gru2lstm.vocab import COPY_SPELLINGS, GRU_NAMES, NAMEDTUPLE_FUNCTIONS
 
 
 class ModuleIndex:
@@ -114,7 +114,7 @@ class ModuleIndex:
                 owner = self.resolve_class(call.func)
                 if owner is not None:
                     self.instance_class[slot] = owner
-                elif dotted(call.func) in ("copy.deepcopy", "deepcopy", "copy.copy") and call.args:
+                elif dotted(call.func) in COPY_SPELLINGS and call.args:
                     source = call.args[0].value
                     if isinstance(source, cst.Attribute) and isinstance(source.value, cst.Name) and source.value.value == info.self_name:
                         owner = self.instance_class.get(("attr", info.class_name, source.attr.value))
@@ -129,7 +129,7 @@ class ModuleIndex:
             call = small.value
             if not (isinstance(call, cst.Call) and len(call.args) >= 2):
                 continue
-            if qualify(call.func, self.imports, set()) not in ("collections.namedtuple", "typing.NamedTuple"):
+            if qualify(call.func, self.imports, set()) not in NAMEDTUPLE_FUNCTIONS:
                 continue
             names = call.args[1].value
             if isinstance(names, (cst.List, cst.Tuple)):

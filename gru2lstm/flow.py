@@ -76,18 +76,31 @@ from gru2lstm.vocab import (
     CONTAINER_ADD_METHODS,
     CONTAINER_FUNCTIONS,
     CONTAINER_METHODS,
+    COPY_FUNCTIONS,
+    COPY_INTO_METHOD,
     CREATE_FUNCTIONS,
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
+    ELEMENT_CONTAINER_METHODS,
+    INSPECTING_BUILTINS,
     ITERATION_BUILTINS,
     KEEP_ATTRIBUTES,
     KEEP_FUNCTIONS,
     KEEP_METHODS,
+    KEYED_CONTAINER_METHODS,
     MODULE_CONTAINERS,
+    PRINTING_BUILTINS,
     READ_ATTRIBUTES,
     READ_METHODS,
+    REPLACE_FUNCTIONS,
+    REPLACE_METHOD,
     SAMPLING_FUNCTIONS,
+    SAMPLING_METHODS,
     SHAPE_METHODS,
+    TENSOR_LIBRARY_PREFIXES,
+    TORCH_MODULE_PREFIX,
+    VIEW_CONTAINER_METHODS,
+    WHERE_FUNCTIONS,
 )
 
 
@@ -628,11 +641,11 @@ class Collector(ModuleIndex):
             for arg in args[1:]:
                 self.consume(self.expr(arg.value), "read", arg.value)
             return VCat(container, node, args[0].value)
-        if "dataclasses.replace" in qualified and args and args[0].keyword is None:
+        if qualified & REPLACE_FUNCTIONS and args and args[0].keyword is None:
             owner = self._instance_of(args[0].value)
             if owner is not None and all(a.keyword is not None for a in args[1:]):
                 return self._replaced(owner, self.expr(args[0].value), args[1:])
-        if qualified & {"copy.copy", "copy.deepcopy"} and len(args) == 1:
+        if qualified & COPY_FUNCTIONS and len(args) == 1:
             return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
         if qualified & KEEP_FUNCTIONS and args:
             base = self.expr(args[0].value)
@@ -663,10 +676,10 @@ class Collector(ModuleIndex):
             callee = self._method_target(func)
             if callee is not None:
                 return self._call_function(callee, node)
-            owner = self._instance_of(func.value) if method == "_replace" else None
+            owner = self._instance_of(func.value) if method == REPLACE_METHOD else None
             if owner is not None and all(a.keyword is not None for a in args):
                 return self._replaced(owner, base, args)
-            if method in ("sample", "choices", "choice") and args:  # random.Random's, on a container
+            if method in SAMPLING_METHODS and args:
                 self.consume(base, "read", func.value)
                 return self._sampling(node, method != "choice")
             if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
@@ -676,20 +689,20 @@ class Collector(ModuleIndex):
                 return VOpaque(node, "None")
             if method in CONTAINER_METHODS and isinstance(base, VSlot):
                 self.flow.containers.add(base.slot)
-                key = constant_string(args[0].value) if method in ("get", "pop", "setdefault") and args else None
+                key = constant_string(args[0].value) if method in KEYED_CONTAINER_METHODS and args else None
                 element = VSlot(child(base.slot, *(("key", key) if key is not None else ("elem",))), None)
                 default = None
                 for position, arg in enumerate(args):
-                    if position == 1 and method in ("get", "pop", "setdefault") and arg.keyword is None:
+                    if position == 1 and method in KEYED_CONTAINER_METHODS and arg.keyword is None:
                         # `d.get(k, h0)` may return the default; `d.setdefault(k, h0)` stores it
                         default = self.expr(arg.value)
                         if method == "setdefault":
                             self._bind(element.slot, default, "store", self.statement, None)
                     else:
                         self.consume(self.expr(arg.value), "other", arg.value, f"passed to `.{method}()`")
-                if method in ("pop", "popleft", "get", "setdefault"):
+                if method in ELEMENT_CONTAINER_METHODS:
                     return element if default is None else VChoice([element, default], node)
-                if method in ("values", "items"):
+                if method in VIEW_CONTAINER_METHODS:
                     # Iterating a dict sees its `elem` values; values under constant keys
                     # (`{"deter": h, "stoch": z}`) are not told apart, which the planner reports.
                     self._values_iterated(base, func.value, "key", f"iterated by `.{method}()`")
@@ -698,14 +711,14 @@ class Collector(ModuleIndex):
                         element = VTuple([VOpaque(None, "a key"), element], None)
                     return VContainer(node, [(("elem",), element)])
                 return VOpaque(node, f"`.{method}()`")
-            if method == "copy_" and len(args) == 1:
+            if method == COPY_INTO_METHOD and len(args) == 1:
                 # In-place write into preallocated storage: the storage's elements receive it.
                 value = self.expr(args[0].value)
                 if isinstance(base, VIndex) and isinstance(base.base, VSlot):
                     self._bind(child(base.base.slot, "elem"), value, "store", self.statement, func.value)
                 else:
                     self.consume(value, "other", args[0].value, "copied in place into something unknown")
-                return VOpaque(node, "copy_")
+                return VOpaque(node, COPY_INTO_METHOD)
             # A call of an attribute value: a module (`self.gru(x, h)`), a stored callable, …
             func_value = self._attribute_slot(func, base)
             if func_value is not None:
@@ -726,8 +739,8 @@ class Collector(ModuleIndex):
         if qualified & SAMPLING_FUNCTIONS and args:
             return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
-            if func.value in ("len", "isinstance", "print", "id", "type", "repr", "str", "hasattr", "getattr"):
-                context_name = "read" if func.value in ("len", "isinstance", "id", "type") else "unknown"
+            if func.value in INSPECTING_BUILTINS | PRINTING_BUILTINS:
+                context_name = "read" if func.value in INSPECTING_BUILTINS else "unknown"
                 for arg in args:
                     self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
@@ -747,18 +760,18 @@ class Collector(ModuleIndex):
                 return VOpaque(node, f"`{func.value}()`")
         if qualified & MODULE_CONTAINERS and len(args) == 1:
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
-        if any(q.startswith("torch.nn.") and q[len("torch.nn."):][:1].isupper() for q in qualified):
+        if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
             for arg in args:
                 self.consume(self.expr(arg.value), "read", arg.value)
             return VCtor(sorted(qualified)[0], node)
-        if qualified & {"torch.where", "numpy.where"} and len(args) == 3 and not any(a.keyword or a.star for a in args):
+        if qualified & WHERE_FUNCTIONS and len(args) == 3 and not any(a.keyword or a.star for a in args):
             # `torch.where(done[:, None], torch.zeros_like(h), h)` is a masked state, like `h * mask`
             self.consume(self.expr(args[0].value), "read", args[0].value)
             value = VArith(self.expr(args[1].value), self.expr(args[2].value), node)
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
-        if any(q.startswith(("torch.", "numpy.")) for q in qualified):
+        if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).
             positional = [arg for arg in args if arg.keyword is None and not arg.star]

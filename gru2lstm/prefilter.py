@@ -23,16 +23,14 @@ from __future__ import annotations
 import ast
 from typing import Optional
 
-from gru2lstm.vocab import GRU_NAMES
+from gru2lstm.vocab import GRU_NAMES, GRU_NEEDLE
 
 __all__ = ["may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
-
-NEEDLE = b"GRU"
 
 
 def mentions_gru(data: bytes) -> bool:
     """Step 1: the byte search."""
-    return NEEDLE in data
+    return GRU_NEEDLE in data
 
 
 def may_hold_gru(data: bytes) -> bool:

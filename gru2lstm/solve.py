@@ -32,7 +32,7 @@ from gru2lstm.values import (
     child,
     leaf_of,
 )
-from gru2lstm.vocab import ALREADY_LSTM, MASK_WORDS, RECURRENT
+from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, GRU_KIND, HIDDEN_KEYWORDS, MASK_WORDS, RECURRENT, RECURRENT_KINDS
 
 
 class Classes:
@@ -41,7 +41,7 @@ class Classes:
     def __init__(self) -> None:
         self.parent: dict = {}
         self.parts: dict = {}  # root -> {label: slot}
-        self.marks: dict = {}  # root -> set of marks ("state", "container", "module", "GRU", …)
+        self.marks: dict = {}  # root -> set of marks ("state", "container", "module", a recurrent kind)
 
     def find(self, slot: Slot) -> Slot:
         self.add(slot)
@@ -117,8 +117,8 @@ class Solution:
         return self.classes.has(slot, "state")
 
     def holder_kind(self, slot: Slot) -> Optional[str]:
-        """"GRU" or "GRUCell" when the slot holds a recurrent module."""
-        return next((kind for kind in ("GRU", "GRUCell") if self.classes.has(slot, kind)), None)
+        """The recurrent kind (vocab.RECURRENT_KINDS) of the module the slot holds, if it holds one."""
+        return next((kind for kind in RECURRENT_KINDS if self.classes.has(slot, kind)), None)
 
     def is_module(self, slot: Slot) -> bool:
         return self.classes.has(slot, "module")
@@ -133,7 +133,7 @@ class Solution:
         if isinstance(value, VCat):
             return self.elements_are_state(value.container)
         if isinstance(value, VCallOf):
-            return self.recurrent_calls.get(id(value)) == "GRUCell"
+            return self.recurrent_calls.get(id(value)) == CELL_KIND
         return False
 
     def elements_are_state(self, container: Value) -> bool:
@@ -298,7 +298,7 @@ def solve(flow: ProgramFlow) -> Solution:
             container = resolved(leaf.container)
             if isinstance(container, VSlot):
                 return mark(child(container.slot, "elem"))
-            if isinstance(container, VContainer):  # torch.cat([s.hx for s in batch]) is a state
+            if isinstance(container, VContainer):  # a concatenation of `[s.hx for s in batch]` is a state
                 return any([mark_value(item) for _, item in container.items if chain_kind(item) == "keep"])
         return False
 
@@ -306,7 +306,7 @@ def solve(flow: ProgramFlow) -> Solution:
         kind = solution.recurrent_calls.get(id(call))
         if kind is None:
             continue
-        mark(call.result if kind == "GRUCell" else child(call.result, "pos", 1))
+        mark(call.result if kind == CELL_KIND else child(call.result, "pos", 1))
         hidden = recurrent_hidden_argument(call)
         if hidden is not None:
             _settle_mask(hidden, _state_result_name(flow, call, kind))
@@ -414,7 +414,7 @@ def _stores_in_tensors(solution: Solution) -> bool:
 def _state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
     """The name the call's new state is assigned to (`hxs` in `x, hxs = self.gru(x, hxs * m)`)."""
     for unpacking in flow.unpackings:
-        if unpacking.value is call and kind == "GRU" and len(unpacking.elements) > 1:
+        if unpacking.value is call and kind == GRU_KIND and len(unpacking.elements) > 1:
             node = unpacking.elements[1][1]
             return node.attr.value if hasattr(node, "attr") else getattr(node, "value", None)
     return None
@@ -486,7 +486,7 @@ def _moved_classes(solution: Solution) -> set:
 def recurrent_hidden_argument(call: VCallOf) -> Optional[Value]:
     positional = [value for keyword, value, _ in call.args if keyword is None]
     for keyword, value, _ in call.args:
-        if keyword in ("hx", "h_0", "hidden"):
+        if keyword in HIDDEN_KEYWORDS:
             return value
     return positional[1] if len(positional) > 1 else None
 
@@ -529,7 +529,7 @@ def _choose_split(solution: Solution) -> None:
 
 def _split_origin(solution: Solution, value: Value) -> Optional[str]:
     value = resolved(value)
-    if isinstance(value, VCallOf) and solution.recurrent_calls.get(id(value)) == "GRUCell":
+    if isinstance(value, VCallOf) and solution.recurrent_calls.get(id(value)) == CELL_KIND:
         return "cell"
     leaf = leaf_of(value)
     if isinstance(leaf, VCat) and solution.elements_are_state(leaf.container):
