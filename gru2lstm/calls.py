@@ -10,9 +10,16 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.followed_calls import FollowedCalls
-from gru2lstm.program import Binding
+from gru2lstm.program import Binding, BindingKind, DefinitionKind, Use
 from gru2lstm.syntax import constant_string
 from gru2lstm.values import (
+    ELEM,
+    ChildSlot,
+    Derivation,
+    KeyLabel,
+    LabelKind,
+    NodeSlot,
+    SlotKind,
     Value,
     VArith,
     VCat,
@@ -26,7 +33,6 @@ from gru2lstm.values import (
     VSlot,
     VTuple,
     VZip,
-    child,
     element_of,
 )
 from gru2lstm.vocab import (
@@ -72,10 +78,10 @@ class CallWalker(FollowedCalls):
         if value is not None:
             return value
         target = self.resolve(func)  # a function or class of the program, by name or module path
-        if target is not None and target[0] == "function":
-            return self._call_function(self.flow.functions[target[1]], node)
-        if target is not None and target[0] == "class":
-            return self._instantiate(target[1], node)
+        if target is not None and target.kind == DefinitionKind.FUNCTION:
+            return self._call_function(self.flow.functions[target.key], node)
+        if target is not None and target.kind == DefinitionKind.CLASS:
+            return self._instantiate(target.key, node)
         if isinstance(func, cst.Attribute) and not self._external(func):
             return self._method_call(node, func)
         value = self._builtin_call(node, qualified)
@@ -97,16 +103,16 @@ class CallWalker(FollowedCalls):
         args = node.args
         if qualified & CREATE_FUNCTIONS:
             for arg in args:
-                self.consume(self.expr(arg.value), "read", arg.value)
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCreate(node)
         if qualified & CREATE_LIKE_FUNCTIONS:
             for arg in args:
-                self.consume(self.expr(arg.value), "shaped", arg.value)
+                self.consume(self.expr(arg.value), Use.SHAPED, arg.value)
             return VCreate(node)
         if qualified & CAT_FUNCTIONS and args:
             container = self.expr(args[0].value)
             for arg in args[1:]:
-                self.consume(self.expr(arg.value), "read", arg.value)
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCat(container, node, args[0].value)
         if qualified & REPLACE_FUNCTIONS and args and args[0].keyword is None:
             owner = self._instance_of(args[0].value)
@@ -117,8 +123,8 @@ class CallWalker(FollowedCalls):
         if qualified & KEEP_FUNCTIONS and args:
             base = self.expr(args[0].value)
             for arg in args[1:]:
-                self.consume(self.expr(arg.value), "read", arg.value)
-            return VDerived(base, node, "keep")
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return VDerived(base, node, Derivation.KEEP)
         return None
 
     def _method_call(self, node: cst.Call, func: cst.Attribute) -> Value:
@@ -131,14 +137,14 @@ class CallWalker(FollowedCalls):
         if place is not None:  # `self.rollouts.insert(...)` on an object of a file not migrated with this one
             return self._unknown_call(node, f"`{self.code(func)}`", place)
         if method in CREATE_METHODS and args and self._method_target(func) is None:
-            self.consume(base, "shaped", func.value)
+            self.consume(base, Use.SHAPED, func.value)
             for arg in args:
-                self.consume(self.expr(arg.value), "read", arg.value)
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCreate(node)
         if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS:
             for arg in args:
-                self.consume(self.expr(arg.value), "read", arg.value)
-            kind = "keep" if method in KEEP_METHODS else "shape" if method in SHAPE_METHODS else "read"
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            kind = Derivation.KEEP if method in KEEP_METHODS else Derivation.SHAPE if method in SHAPE_METHODS else Derivation.READ
             return VDerived(base, node, kind)
         callee = self._method_target(func)
         if callee is not None:
@@ -147,44 +153,44 @@ class CallWalker(FollowedCalls):
         if owner is not None and all(a.keyword is not None for a in args):
             return self._replaced(owner, base, args)
         if method in SAMPLING_METHODS and args:
-            self.consume(base, "read", func.value)
+            self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
         if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
             self.flow.containers.add(base.slot)
             value = self.expr(args[0].value)
-            self._bind(child(base.slot, "elem"), value, "append", self.statement, None)
+            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             self.flow.containers.add(base.slot)
             key = constant_string(args[0].value) if method in KEYED_CONTAINER_METHODS and args else None
-            element = VSlot(child(base.slot, *(("key", key) if key is not None else ("elem",))), None)
+            element = VSlot(ChildSlot.of(base.slot, KeyLabel.of(key) if key is not None else ELEM), None)
             default = None
             for position, arg in enumerate(args):
                 if position == 1 and method in KEYED_CONTAINER_METHODS and arg.keyword is None:
                     # `d.get(k, h0)` may return the default; `d.setdefault(k, h0)` stores it
                     default = self.expr(arg.value)
                     if method == "setdefault":
-                        self._bind(element.slot, default, "store", self.statement, None)
+                        self._bind(element.slot, default, BindingKind.STORE, self.statement, None)
                 else:
-                    self.consume(self.expr(arg.value), "other", arg.value, f"passed to `.{method}()`")
+                    self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `.{method}()`")
             if method in ELEMENT_CONTAINER_METHODS:
                 return element if default is None else VChoice([element, default], node)
             if method in VIEW_CONTAINER_METHODS:
                 # Iterating a dict sees its `elem` values; values under constant keys
                 # (`{"deter": h, "stoch": z}`) are not told apart, which the planner reports.
-                self._values_iterated(base, func.value, "key", f"iterated by `.{method}()`")
-                element = VSlot(child(base.slot, "elem"), None)
+                self._values_iterated(base, func.value, LabelKind.KEY, f"iterated by `.{method}()`")
+                element = VSlot(ChildSlot.of(base.slot, ELEM), None)
                 if method == "items":
                     element = VTuple([VOpaque(None, "a key"), element], None)
-                return VContainer(node, [(("elem",), element)])
+                return VContainer(node, [(ELEM, element)])
             return VOpaque(node, f"`.{method}()`")
         if method == COPY_INTO_METHOD and len(args) == 1:
             # In-place write into preallocated storage: the storage's elements receive it.
             value = self.expr(args[0].value)
             if isinstance(base, VIndex) and isinstance(base.base, VSlot):
-                self._bind(child(base.base.slot, "elem"), value, "store", self.statement, func.value)
+                self._bind(ChildSlot.of(base.base.slot, ELEM), value, BindingKind.STORE, self.statement, func.value)
             else:
-                self.consume(value, "other", args[0].value, "copied in place into something unknown")
+                self.consume(value, Use.OTHER, args[0].value, "copied in place into something unknown")
             return VOpaque(node, COPY_INTO_METHOD)
         # A call of an attribute value: a module (`self.gru(x, h)`), a stored callable, …
         func_value = self._attribute_slot(func, base)
@@ -201,9 +207,9 @@ class CallWalker(FollowedCalls):
                 rows = self.expr(args[0].value)
                 if isinstance(rows, VContainer) and rows.items:
                     # `zip(*random.sample(self.items, n))`: the sampled rows, held in a place of their own
-                    held = VSlot(("literal", id(args[0].value)), args[0].value)
+                    held = VSlot(NodeSlot.of(SlotKind.LITERAL, id(args[0].value)), args[0].value)
                     if self.recording:
-                        self.flow.bindings.append(Binding(held.slot, rows, "join", self.statement, None, self.function))
+                        self.flow.bindings.append(Binding(held.slot, rows, BindingKind.JOIN, self.statement, None, self.function))
                     rows = held
                 return VZip(rows, node)
             if func.value in ITERATION_BUILTINS and args and not any(a.star for a in args):
@@ -212,7 +218,7 @@ class CallWalker(FollowedCalls):
             return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
             if func.value in INSPECTING_BUILTINS | PRINTING_BUILTINS:
-                context_name = "read" if func.value in INSPECTING_BUILTINS else "unknown"
+                context_name = Use.READ if func.value in INSPECTING_BUILTINS else Use.UNKNOWN
                 for arg in args:
                     self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
@@ -221,13 +227,13 @@ class CallWalker(FollowedCalls):
                 for arg in args:
                     if arg.keyword is not None and not arg.star and func.value == "dict":
                         # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
-                        items.append((("key", arg.keyword.value), self.expr(arg.value)))
+                        items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
                     else:
-                        self.consume(self.expr(arg.value), "container", arg.value, f"passed to `{func.value}()`")
+                        self.consume(self.expr(arg.value), Use.CONTAINER, arg.value, f"passed to `{func.value}()`")
                 return VContainer(node, items)
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
-                    self.consume(self.expr(arg.value), "other", arg.value, f"passed to `{func.value}()`")
+                    self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
         return None
 
@@ -239,11 +245,11 @@ class CallWalker(FollowedCalls):
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
             for arg in args:
-                self.consume(self.expr(arg.value), "read", arg.value)
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCtor(sorted(qualified)[0], node)
         if qualified & WHERE_FUNCTIONS and len(args) == 3 and not any(a.keyword or a.star for a in args):
             # `torch.where(done[:, None], torch.zeros_like(h), h)` is a masked state, like `h * mask`
-            self.consume(self.expr(args[0].value), "read", args[0].value)
+            self.consume(self.expr(args[0].value), Use.READ, args[0].value)
             value = VArith(self.expr(args[1].value), self.expr(args[2].value), node)
             if self.recording:
                 self.flow.arithmetic.append(value)
@@ -255,28 +261,28 @@ class CallWalker(FollowedCalls):
             first = self.expr(positional[0].value) if positional else None
             for arg in args:
                 if not positional or arg is not positional[0]:
-                    self.consume(self.expr(arg.value), "read", arg.value, f"passed to `{self.code(func)}`")
+                    self.consume(self.expr(arg.value), Use.READ, arg.value, f"passed to `{self.code(func)}`")
             if first is None:
                 return VOpaque(node, f"`{self.code(func)}(...)`")
-            return VDerived(first, node, "shape")
+            return VDerived(first, node, Derivation.SHAPE)
         return None
 
     def _sampling(self, node: cst.Call, many: bool) -> Value:
         """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""
         population = self.expr(node.args[0].value)
         for arg in node.args[1:]:
-            self.consume(self.expr(arg.value), "read", arg.value)
+            self.consume(self.expr(arg.value), Use.READ, arg.value)
         element = element_of(population)
-        return VContainer(node, [(("elem",), element)]) if many else element
+        return VContainer(node, [(ELEM, element)]) if many else element
 
     def _iteration(self, name: str, node: cst.Call) -> Value:
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
         values = [self.expr(arg.value) for arg in node.args]
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
-                self.consume(value, "read", arg.value)
+                self.consume(value, Use.READ, arg.value)
         if name in ("enumerate", "zip"):
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []
             parts += [element_of(value) for value in (values[:1] if name == "enumerate" else values)]
-            return VContainer(node, [(("elem",), VTuple(parts, None))])
-        return VContainer(node, [(("elem",), element_of(values[0]))])
+            return VContainer(node, [(ELEM, VTuple(parts, None))])
+        return VContainer(node, [(ELEM, element_of(values[0]))])

@@ -31,10 +31,10 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.calls import CallWalker
-from gru2lstm.program import FunctionInfo, ProgramFlow
+from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow, Use
 from gru2lstm.qualnames import import_bindings
 from gru2lstm.syntax import child_expressions, walk
-from gru2lstm.values import VOpaque, child, element_of
+from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque, element_of
 
 
 class Collector(CallWalker):
@@ -45,7 +45,7 @@ class Collector(CallWalker):
             if isinstance(statement, cst.ClassDef):
                 self._class_body(statement)
             elif isinstance(statement, cst.FunctionDef):
-                self._function(self.flow.functions[(None, statement.name.value, self.key)])
+                self._function(self.flow.functions[FunctionKey(None, statement.name.value, self.key)])
             else:
                 self._statement(statement)
 
@@ -53,18 +53,18 @@ class Collector(CallWalker):
         owner = self.class_key(node.name.value)
         for item in node.body.body:
             if isinstance(item, cst.FunctionDef):
-                self._function(self.flow.functions[(owner, item.name.value, self.key)])
+                self._function(self.flow.functions[FunctionKey(owner, item.name.value, self.key)])
             elif isinstance(item, cst.SimpleStatementLine):
                 for small in item.body:
                     # Class-level field declarations (dataclasses, annotated attributes).
                     if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
-                        slot = ("attr", owner, small.target.value)
+                        slot = AttrSlot.of(owner, small.target.value)
                         self.flow.annotations.append((slot, small.annotation, None))
                         self.flow.slot_nodes.append((slot, small.target))
                         if small.value is not None:
                             self.statement = item
                             value = self.expr(small.value)
-                            self._bind(slot, value, "default", item, small.target)
+                            self._bind(slot, value, BindingKind.DEFAULT, item, small.target)
 
     def _function(self, info: FunctionInfo) -> None:
         outer = (self.function, self.env, self.local_imports)
@@ -73,15 +73,15 @@ class Collector(CallWalker):
         self.local_imports = {}
         for name, param in info.params:
             self._new_def(name, param.name, is_param=True)
-            slot = ("def", id(param.name))
+            slot = DefSlot.of(id(param.name))
             if param.annotation is not None:
                 self.flow.annotations.append((slot, param.annotation, None))
                 self.def_annotations[id(param.name)] = param.annotation.annotation
             if param.default is not None:
                 self.statement = param
-                self._bind(slot, self.expr(param.default), "default", param, param.name)
+                self._bind(slot, self.expr(param.default), BindingKind.DEFAULT, param, param.name)
         if info.node.returns is not None:
-            self.flow.annotations.append((("ret", info.key), info.node.returns, None))
+            self.flow.annotations.append((ReturnSlot.of(info.key), info.node.returns, None))
         self._block(info.node.body)
         self.function, self.env, self.local_imports = outer
 
@@ -97,7 +97,7 @@ class Collector(CallWalker):
                 self._small(small, statement)
         elif isinstance(statement, cst.If):
             self.statement = statement
-            self.consume(self.expr(statement.test), "test", statement.test)
+            self.consume(self.expr(statement.test), Use.TEST, statement.test)
             before = dict(self.env)
             self._block(statement.body)
             after_body = self.env
@@ -111,13 +111,13 @@ class Collector(CallWalker):
         elif isinstance(statement, (cst.For, cst.While)):
             self.statement = statement
             if isinstance(statement, cst.For):
-                iterable = self._values_iterated(self.expr(statement.iter), statement.iter, "pos", "iterated")
+                iterable = self._values_iterated(self.expr(statement.iter), statement.iter, LabelKind.POS, "iterated")
             else:
-                self.consume(self.expr(statement.test), "test", statement.test)
+                self.consume(self.expr(statement.test), Use.TEST, statement.test)
 
             def body() -> None:
                 if isinstance(statement, cst.For):
-                    self._assign_target(statement.target, element_of(iterable), statement, "loop")
+                    self._assign_target(statement.target, element_of(iterable), statement, BindingKind.LOOP)
                 self._block(statement.body)
 
             before = dict(self.env)
@@ -132,9 +132,9 @@ class Collector(CallWalker):
             for item in statement.items:
                 value = self.expr(item.item)
                 if item.asname is not None:
-                    self._assign_target(item.asname.name, VOpaque(item.item, "a context manager"), statement, "assign")
+                    self._assign_target(item.asname.name, VOpaque(item.item, "a context manager"), statement, BindingKind.ASSIGN)
                 else:
-                    self.consume(value, "discard", item.item)
+                    self.consume(value, Use.DISCARD, item.item)
             self._block(statement.body)
         elif isinstance(statement, cst.Try):
             before = dict(self.env)
@@ -169,11 +169,11 @@ class Collector(CallWalker):
         if isinstance(small, cst.Assign):
             value = self.expr(small.value)
             for target in small.targets:
-                self._assign_target(target.target, value, statement, "assign")
+                self._assign_target(target.target, value, statement, BindingKind.ASSIGN)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 value = self.expr(small.value)
-                slot = self._assign_target(small.target, value, statement, "assign")
+                slot = self._assign_target(small.target, value, statement, BindingKind.ASSIGN)
             else:
                 slot = self._target_slot(small.target)
             if slot is not None:
@@ -181,24 +181,24 @@ class Collector(CallWalker):
         elif isinstance(small, cst.AugAssign):
             target = self.expr(small.target)
             value = self.expr(small.value)
-            self.consume(target, "augassign", small.target, f"`{self.code(small)}` updates it in place")
-            self.consume(value, "augassign", small.value, f"`{self.code(small)}`")
+            self.consume(target, Use.AUGASSIGN, small.target, f"`{self.code(small)}` updates it in place")
+            self.consume(value, Use.AUGASSIGN, small.value, f"`{self.code(small)}`")
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Yield) and self.function is not None:
             # A generator returns the container of what it yields.
             produced = small.value.value
             if produced is not None and not isinstance(produced, cst.From):
                 value = self.expr(produced)
-                generated = ("ret", self.function.key)
+                generated = ReturnSlot.of(self.function.key)
                 self.flow.containers.add(generated)
-                self._bind(child(generated, "elem"), value, "return", statement, None)
+                self._bind(ChildSlot.of(generated, ELEM), value, BindingKind.RETURN, statement, None)
         elif isinstance(small, cst.Expr):
-            self.consume(self.expr(small.value), "discard", small.value)
+            self.consume(self.expr(small.value), Use.DISCARD, small.value)
         elif isinstance(small, cst.Return):
             if self.function is not None and small.value is not None:
                 value = self.expr(small.value)
                 if self.recording:
                     self.flow.returns.append((self.function, small, value))
-                self._bind(("ret", self.function.key), value, "return", statement, None)
+                self._bind(ReturnSlot.of(self.function.key), value, BindingKind.RETURN, statement, None)
         elif isinstance(small, cst.Del):
             for node in walk(small.target):
                 if isinstance(node, cst.Name):
@@ -211,7 +211,7 @@ class Collector(CallWalker):
                 self.local_imports.update({k: v for k, v in import_bindings(small).items() if k not in program})
         elif isinstance(small, (cst.Raise, cst.Assert)):
             for node in child_expressions(small):
-                self.consume(self.expr(node), "raise", node)
+                self.consume(self.expr(node), Use.RAISE, node)
         # pass, break, continue, global, nonlocal: nothing flows.
 
 

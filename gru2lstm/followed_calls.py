@@ -11,9 +11,20 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.expressions import ExpressionWalker
-from gru2lstm.program import FunctionInfo, from_where
+from gru2lstm.program import BindingKind, FunctionInfo, Use, from_where
 from gru2lstm.syntax import pass_through_parameter
-from gru2lstm.values import Value, VCallOf, VDerived, VOpaque, VSlot
+from gru2lstm.values import (
+    AttrSlot,
+    CallResultSlot,
+    DefSlot,
+    InstanceSlot,
+    ReturnSlot,
+    Value,
+    VCallOf,
+    VDerived,
+    VOpaque,
+    VSlot,
+)
 
 
 class FollowedCalls(ExpressionWalker):
@@ -28,14 +39,14 @@ class FollowedCalls(ExpressionWalker):
         if isinstance(node, cst.Name) and node.value in self.env:
             owners = set()
             for def_id in self.env[node.value]:
-                owner = self.instance_class.get(("def", def_id))
+                owner = self.instance_class.get(DefSlot.of(def_id))
                 annotation = self.def_annotations.get(def_id)
                 if owner is None and annotation is not None:
                     owner = self.resolve_class(annotation)
                 owners.add(owner)
             return owners.pop() if len(owners) == 1 else None
         if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and info is not None and node.value.value == info.self_name:
-            return self.instance_class.get(("attr", info.class_name, node.attr.value))
+            return self.instance_class.get(AttrSlot.of(info.class_name, node.attr.value))
         return None
 
     def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
@@ -54,7 +65,7 @@ class FollowedCalls(ExpressionWalker):
             if target is not None and target.self_name is None:
                 return target
         # `storage.insert(...)`: the only class of the program with that method owns the call.
-        owners = [key for key, found in self.flow.functions.items() if found.class_name is not None and key[1] == name]
+        owners = [key for key, found in self.flow.functions.items() if found.class_name is not None and key.name == name]
         if len(owners) == 1 and not name.startswith("__") and not self._foreign(func.value):
             return self.flow.functions[owners[0]]
         return None
@@ -71,7 +82,7 @@ class FollowedCalls(ExpressionWalker):
                 self._call_function(init, node)
             else:
                 self._call_fields(owner, node)
-        return VSlot(("instance", owner), node)
+        return VSlot(InstanceSlot.of(owner), node)
 
     def _call_fields(self, class_name: str, node: cst.Call, fields: Optional[list] = None) -> None:
         """A class without __init__ (a dataclass, a namedtuple): arguments set its fields."""
@@ -87,15 +98,15 @@ class FollowedCalls(ExpressionWalker):
             value = self.expr(arg.value)
             name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
             if name is None or arg.star:
-                self.consume(value, "unknown", arg.value, f"passed to `{class_name.rpartition(':')[2]}()`")
+                self.consume(value, Use.UNKNOWN, arg.value, f"passed to `{class_name.rpartition(':')[2]}()`")
                 continue
-            self._bind(("attr", class_name, name), value, "field", arg, arg.value)
+            self._bind(AttrSlot.of(class_name, name), value, BindingKind.FIELD, arg, arg.value)
 
     def _replaced(self, owner: str, base: Value, args) -> Value:
         """`dataclasses.replace(state, belief=b)`, `step._replace(hidden=h)`: an object of the same
         class whose named fields receive the arguments."""
         for arg in args:
-            self._bind(("attr", owner, arg.keyword.value), self.expr(arg.value), "field", arg, arg.value)
+            self._bind(AttrSlot.of(owner, arg.keyword.value), self.expr(arg.value), BindingKind.FIELD, arg, arg.value)
         return base
 
     def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:
@@ -110,20 +121,20 @@ class FollowedCalls(ExpressionWalker):
         for arg in node.args:
             value = self.expr(arg.value)
             if arg.star:
-                self.consume(value, "other", arg.value, "passed with * or **")
+                self.consume(value, Use.OTHER, arg.value, "passed with * or **")
                 if self.recording:
                     self.flow.star_calls.append((node, callee))
                 continue
             if arg.keyword is not None:
                 param = by_name.get(arg.keyword.value)
             else:
-                param = params[position][1] if position < len(params) else None
+                param = params[position].node if position < len(params) else None
                 position += 1
             if param is None:
-                self.consume(value, "unknown", arg.value, f"passed to `{callee.node.name.value}()` beyond its parameters")
+                self.consume(value, Use.UNKNOWN, arg.value, f"passed to `{callee.node.name.value}()` beyond its parameters")
                 continue
-            self._bind(("def", id(param.name)), value, "arg", arg, arg.value)
-        return VSlot(("ret", callee.key), node)
+            self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, arg, arg.value)
+        return VSlot(ReturnSlot.of(callee.key), node)
 
     def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and
@@ -135,15 +146,15 @@ class FollowedCalls(ExpressionWalker):
         if through is None or any(arg.star for arg in node.args):
             return None
         name, kind = through
-        position = [param_name for param_name, _ in callee.params].index(name)
+        position = [param.name for param in callee.params].index(name)
         chosen = None
         for index, arg in enumerate(node.args):
-            given = arg.keyword.value if arg.keyword is not None else (callee.params[index][0] if index < len(callee.params) else None)
+            given = arg.keyword.value if arg.keyword is not None else (callee.params[index].name if index < len(callee.params) else None)
             value = self.expr(arg.value)
             if given == name:
                 chosen = value
             else:
-                self.consume(value, "read", arg.value)
+                self.consume(value, Use.READ, arg.value)
         if chosen is None:  # left to its default
             return None if len(node.args) <= position else VOpaque(node, f"`{self.code(node)}`")
         return VDerived(chosen, node, kind)
@@ -158,7 +169,7 @@ class FollowedCalls(ExpressionWalker):
         for arg in node.args:
             value = self.expr(arg.value)
             args.append((arg.keyword.value if arg.keyword is not None else None, value, arg))
-        call = VCallOf(func, node, args, ("callres", id(node)))
+        call = VCallOf(func, node, args, CallResultSlot.of(id(node)))
         if self.recording:
             self.flow.calls.append(call)
         return call
@@ -173,5 +184,5 @@ class FollowedCalls(ExpressionWalker):
             self.flow.outside_calls[id(node)] = place
         where = from_where(place)
         for arg in node.args:
-            self.consume(self.expr(arg.value), "unknown", arg.value, f"passed to {name}{where}", place)
+            self.consume(self.expr(arg.value), Use.UNKNOWN, arg.value, f"passed to {name}{where}", place)
         return VOpaque(node, f"{name}(...)")

@@ -2,9 +2,9 @@
 dotted name resolves to (a local value, the program's class or function, a library), and the
 recording of bindings and consumptions into the program's flow.
 
-Local names are flow-sensitive: each assignment is its own definition (a `("def", id)` slot),
+Local names are flow-sensitive: each assignment is its own definition (a DefSlot),
 and the environment maps a name to the set of definitions that may reach here (joined at
-branches and loops; `quietly` runs a walk for its effect on the environment only).
+branches and loops; `_quietly` runs a walk for its effect on the environment only).
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.definitions import ModuleIndex
-from gru2lstm.program import Binding, Consumption, Def, FunctionInfo, ProgramFlow
+from gru2lstm.program import Binding, BindingKind, Consumption, Def, FunctionInfo, ProgramFlow, Use
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import LOCAL, dotted, qualify
-from gru2lstm.values import Slot, Value, VNone, VOpaque, VSlot
+from gru2lstm.values import DefSlot, GlobalSlot, Slot, SlotKind, Value, VNone, VOpaque, VSlot
 
 
 class Scope(ModuleIndex):
@@ -56,13 +56,13 @@ class Scope(ModuleIndex):
 
     def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
         if self.function is None and not self.comprehensions:
-            slot = ("global", self.key, name)
+            slot = GlobalSlot.of(self.key, name)
             if self.recording:
                 self.flow.slot_nodes.append((slot, node))  # renamed with its reads
             return slot
         self.flow.defs[id(node)] = Def(name, self.function, node, is_param)
         self.env[name] = frozenset({id(node)})
-        slot = ("def", id(node))
+        slot = DefSlot.of(id(node))
         if self.recording:
             self.flow.slot_nodes.append((slot, node))
         return slot
@@ -90,16 +90,16 @@ class Scope(ModuleIndex):
         if name in self.env:
             defs = self.env[name]
             slots = sorted(defs)
-            slot = ("def", slots[0])
+            slot = DefSlot.of(slots[0])
             value = VSlot(slot, node)
             if self.recording:
                 for other in slots:
-                    self.flow.slot_nodes.append((("def", other), node))
+                    self.flow.slot_nodes.append((DefSlot.of(other), node))
                 if len(slots) > 1:
                     # Joined definitions hold the same kind of value: tie them together.
                     for other in slots[1:]:
                         self.flow.bindings.append(
-                            Binding(("def", other), VSlot(slot, None), "join", self.statement, None, self.function)
+                            Binding(DefSlot.of(other), VSlot(slot, None), BindingKind.JOIN, self.statement, None, self.function)
                         )
             return value
         if name in ("None",):
@@ -107,7 +107,7 @@ class Scope(ModuleIndex):
         if name in self.module_names:
             member = self.flow.module_imports[self.key].get(name)
             # A name imported from another module of the program is that module's global.
-            slot = ("global", member.key, member.name) if member is not None and member.name else ("global", self.key, name)
+            slot = GlobalSlot.of(member.key, member.name) if member is not None and member.name else GlobalSlot.of(self.key, name)
             value = VSlot(slot, node)
             if self.recording:
                 self.flow.slot_nodes.append((slot, node))
@@ -150,17 +150,17 @@ class Scope(ModuleIndex):
                     return True
         return False
 
-    def _bind(self, slot: Slot, value: Value, kind: str, statement, target_node) -> None:
-        if slot[0] == "def" and isinstance(value, VOpaque):
-            self.opaque_defs.add(slot[1])
+    def _bind(self, slot: Slot, value: Value, kind: BindingKind, statement, target_node) -> None:
+        if slot.kind == SlotKind.DEF and isinstance(value, VOpaque):
+            self.opaque_defs.add(slot.def_id)
         if isinstance(value, VOpaque) and value.node is not None and id(value.node) in self.flow.outside_calls:
             self.flow.outside_values[slot] = self.flow.outside_calls[id(value.node)]
-        if slot[0] == "def" and isinstance(value, VSlot) and value.slot[0] == "instance":
-            self.instance_class[slot] = value.slot[1]  # `storage = RolloutStorage(...)`
+        if slot.kind == SlotKind.DEF and isinstance(value, VSlot) and value.slot.kind == SlotKind.INSTANCE:
+            self.instance_class[slot] = value.slot.owner  # `storage = RolloutStorage(...)`
         if self.recording:
             self.flow.bindings.append(Binding(slot, value, kind, statement, target_node, self.function))
 
-    def consume(self, value: Value, context: str, node: cst.CSTNode, why: str = "", place: Optional[str] = None) -> None:
+    def consume(self, value: Value, context: Use, node: cst.CSTNode, why: str = "", place: Optional[str] = None) -> None:
         if self.recording and not isinstance(value, (VOpaque, VNone)):
             self.flow.consumptions.append(Consumption(value, context, node, why, place))
 

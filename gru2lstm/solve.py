@@ -15,9 +15,20 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Binding, ProgramFlow
+from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.values import (
+    ELEM,
+    AttrLabel,
+    AttrSlot,
+    ChildSlot,
+    DefSlot,
+    Derivation,
+    InstanceSlot,
+    LabelKind,
+    PosLabel,
+    ReturnSlot,
     Slot,
+    SlotKind,
     Value,
     VArith,
     VCallOf,
@@ -29,10 +40,24 @@ from gru2lstm.values import (
     VIndex,
     VSlot,
     VTuple,
-    child,
+    Word,
+    as_slot,
+    is_element,
     leaf_of,
 )
 from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, GRU_KIND, HIDDEN_KEYWORDS, MASK_WORDS, RECURRENT, RECURRENT_KINDS
+
+
+class Mark(Word):
+    """What the solver knows of a class of slots (beside the recurrent kind of a module it holds)."""
+
+    STATE = "state"
+    CONTAINER = "container"  # a list or dict
+    MODULE = "module"  # a torch module that is not a recurrent one
+
+
+# Bindings that move a value on (returned, stored, passed), rather than name it.
+MOVING_BINDINGS = {BindingKind.RETURN, BindingKind.APPEND, BindingKind.STORE, BindingKind.ARG, BindingKind.FIELD}
 
 
 class Classes:
@@ -41,9 +66,10 @@ class Classes:
     def __init__(self) -> None:
         self.parent: dict = {}
         self.parts: dict = {}  # root -> {label: slot}
-        self.marks: dict = {}  # root -> set of marks ("state", "container", "module", a recurrent kind)
+        self.marks: dict = {}  # root -> set of marks (Mark, or a recurrent kind)
 
     def find(self, slot: Slot) -> Slot:
+        slot = as_slot(slot)
         self.add(slot)
         root = slot
         while self.parent[root] != root:
@@ -53,13 +79,14 @@ class Classes:
         return root
 
     def add(self, slot: Slot) -> None:
+        slot = as_slot(slot)
         if slot in self.parent:
             return
         self.parent[slot] = slot
         self.parts[slot] = {}
         self.marks[slot] = set()
-        if slot[0] == "child":
-            base, label = slot[1], slot[2]
+        if slot.kind == SlotKind.CHILD:
+            base, label = slot.base, slot.label
             root = self.find(base)
             existing = self.parts[root].get(label)
             if existing is None:
@@ -87,9 +114,12 @@ class Classes:
                     pending.append((existing, slot))
 
     def part(self, slot: Slot, *label: object) -> Optional[Slot]:
+        """The part of `slot`'s class under a Label (or under the label's words, as plan.py gives it)."""
+        if len(label) == 1 and isinstance(label[0], tuple):
+            label = label[0]
         return self.parts[self.find(slot)].get(tuple(label))
 
-    def mark(self, slot: Slot, mark: str) -> bool:
+    def mark(self, slot: Slot, mark: Mark) -> bool:
         """Mark the class of `slot`; True when that is news. Marks follow classes as they join."""
         marks = self.marks[self.find(slot)]
         if mark in marks:
@@ -97,7 +127,7 @@ class Classes:
         marks.add(mark)
         return True
 
-    def has(self, slot: Slot, mark: str) -> bool:
+    def has(self, slot: Slot, mark: Mark) -> bool:
         return mark in self.marks[self.find(slot)]
 
 
@@ -114,14 +144,14 @@ class Solution:
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
 
     def is_state(self, slot: Slot) -> bool:
-        return self.classes.has(slot, "state")
+        return self.classes.has(slot, Mark.STATE)
 
     def holder_kind(self, slot: Slot) -> Optional[str]:
         """The recurrent kind (vocab.RECURRENT_KINDS) of the module the slot holds, if it holds one."""
         return next((kind for kind in RECURRENT_KINDS if self.classes.has(slot, kind)), None)
 
     def is_module(self, slot: Slot) -> bool:
-        return self.classes.has(slot, "module")
+        return self.classes.has(slot, Mark.MODULE)
 
     def value_is_state(self, value: Value) -> bool:
         """Does this value carry a state (a state slot, or a keep-derivation of one)?"""
@@ -129,7 +159,7 @@ class Solution:
         if isinstance(value, VSlot):
             return self.is_state(value.slot)
         if isinstance(value, VDerived):
-            return value.kind != "read" and self.value_is_state(value.base)
+            return value.kind != Derivation.READ and self.value_is_state(value.base)
         if isinstance(value, VCat):
             return self.elements_are_state(value.container)
         if isinstance(value, VCallOf):
@@ -139,23 +169,24 @@ class Solution:
     def elements_are_state(self, container: Value) -> bool:
         container = resolved(container)
         if isinstance(container, VSlot):
-            part = self.classes.part(container.slot, "elem")
+            part = self.classes.part(container.slot, ELEM)
             return part is not None and self.is_state(part)
         if isinstance(container, VContainer):
             # A literal list is a batch of states only when its items are states as they are;
             # `[h[-1], x]` concatenates features.
             return bool(container.items) and all(
-                self.value_is_state(item) and chain_kind(item) == "keep" for _, item in container.items
+                self.value_is_state(item) and chain_kind(item) == Derivation.KEEP for _, item in container.items
             )
         return False
 
     def is_container(self, slot: Slot) -> bool:
-        return self.classes.has(slot, "container")
+        return self.classes.has(slot, Mark.CONTAINER)
 
     def def_name(self, slot: Slot):
-        if slot[0] != "def":
+        slot = as_slot(slot)
+        if slot.kind != SlotKind.DEF:
             return None
-        definition = self.flow.defs.get(slot[1])
+        definition = self.flow.defs.get(slot.def_id)
         if definition is None or definition.function is None:
             return None
         return (definition.function.key, definition.name)
@@ -171,15 +202,15 @@ def resolved(value: Value) -> Value:
     return value
 
 
-def chain_kind(value: Value) -> str:
+def chain_kind(value: Value) -> Derivation:
     """The strongest derivation between a value and its leaf: keep < shape < read."""
-    kind = "keep"
+    kind = Derivation.KEEP
     value = resolved(value)
     while isinstance(value, VDerived):
-        if value.kind == "read":
-            return "read"
-        if value.kind == "shape":
-            kind = "shape"
+        if value.kind == Derivation.READ:
+            return Derivation.READ
+        if value.kind == Derivation.SHAPE:
+            kind = Derivation.SHAPE
         value = resolved(value.base)
     return kind
 
@@ -198,11 +229,11 @@ def solve(flow: ProgramFlow) -> Solution:
                 link(target, option)
         elif isinstance(value, VTuple):
             for position, item in enumerate(value.items):
-                link(child(target, "pos", position), item)
+                link(ChildSlot.of(target, PosLabel.of(position)), item)
         elif isinstance(value, VContainer):
             marked.append(target)
             for label, item in value.items:
-                link(child(target, *label), item)
+                link(ChildSlot.of(target, label), item)
         elif isinstance(value, VArith) and (isinstance(value.left, VContainer) or isinstance(value.right, VContainer)):
             marked.append(target)  # `[None] * n`: a list
             link(target, value.left if isinstance(value.left, VContainer) else value.right)
@@ -211,7 +242,7 @@ def solve(flow: ProgramFlow) -> Solution:
         elif isinstance(value, VCallOf):
             classes.union(target, value.result)
             relations.append((target, value))
-        elif isinstance(leaf_of(value), VCtor) and chain_kind(value) == "keep":
+        elif isinstance(leaf_of(value), VCtor) and chain_kind(value) == Derivation.KEEP:
             constructors.append((target, leaf_of(value)))  # nn.GRU(...).to(device)
         else:
             relations.append((target, value))
@@ -221,24 +252,24 @@ def solve(flow: ProgramFlow) -> Solution:
     # An instance of a class of this module has that class's attributes.
     for name, owners in flow.attribute_owners.items():
         for owner in owners:
-            classes.union(child(("instance", owner), "attr", name), ("attr", owner, name))
+            classes.union(ChildSlot.of(InstanceSlot.of(owner), AttrLabel.of(name)), AttrSlot.of(owner, name))
     for binding in flow.bindings:
         classes.add(binding.target)
         link(binding.target, binding.value)
     # `policy = Policy(...).to(device)`: a module's .to/.cuda/.float/.eval return the module itself.
-    instances = {classes.find(("instance", owner)) for owner in flow.instantiated}
+    instances = {classes.find(InstanceSlot.of(owner)) for owner in flow.instantiated}
     for target, value in relations:
-        if isinstance(value, VDerived) and value.kind == "keep" and isinstance(resolved(value.base), VSlot):
+        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolved(value.base), VSlot):
             if classes.find(resolved(value.base).slot) in instances:
                 classes.union(target, resolved(value.base).slot)
     for binding in _forward_calls(solution):
         classes.add(binding.target)
         link(binding.target, binding.value)
     for slot in marked:
-        classes.mark(slot, "container")
+        classes.mark(slot, Mark.CONTAINER)
     for target, value in relations:
         # `saved = self.hidden.copy()` of a list or dict holds the same values.
-        if isinstance(value, VDerived) and value.kind == "keep" and isinstance(resolved(value.base), VSlot):
+        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolved(value.base), VSlot):
             if solution.is_container(resolved(value.base).slot):
                 classes.union(target, resolved(value.base).slot)
 
@@ -255,19 +286,19 @@ def solve(flow: ProgramFlow) -> Solution:
         for index in list(pending):
             base = resolved(index.base)
             if isinstance(base, VSlot) and solution.is_container(base.slot):
-                index.resolved = VSlot(child(base.slot, "elem"), index.node)
+                index.resolved = VSlot(ChildSlot.of(base.slot, ELEM), index.node)
                 for target in bound_to.get(id(index), ()):
                     classes.union(target, index.resolved.slot)
                 pending.remove(index)
                 changed = True
     for index in pending:
         base = resolved(index.base)
-        if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, "pos", index.position):
-            index.resolved = VSlot(child(base.slot, "pos", index.position), index.node)
+        if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
+            index.resolved = VSlot(ChildSlot.of(base.slot, PosLabel.of(index.position)), index.node)
             for target in bound_to.get(id(index), ()):
                 classes.union(target, index.resolved.slot)
         else:
-            index.resolved = VDerived(index.base, index.node, "shape")
+            index.resolved = VDerived(index.base, index.node, Derivation.SHAPE)
 
     for target, ctor in constructors:
         if ctor.qualname in RECURRENT:
@@ -275,9 +306,9 @@ def solve(flow: ProgramFlow) -> Solution:
             solution.constructors.append((ctor, RECURRENT[ctor.qualname], target))
         elif ctor.qualname in ALREADY_LSTM:
             solution.lstm_constructors.append(ctor)
-            classes.mark(target, "module")
+            classes.mark(target, Mark.MODULE)
         else:
-            classes.mark(target, "module")
+            classes.mark(target, Mark.MODULE)
     for call in flow.calls:
         func = resolved(call.func)
         if isinstance(func, VSlot):
@@ -286,27 +317,27 @@ def solve(flow: ProgramFlow) -> Solution:
                 solution.recurrent_calls[id(call)] = kind
 
     def mark(slot: Slot) -> bool:
-        return classes.mark(slot, "state")
+        return classes.mark(slot, Mark.STATE)
 
     def mark_value(value: Value) -> bool:
         if isinstance(resolved(value), VChoice):  # `self.hidden.get(env_id, h0)`
             return any([mark_value(option) for option in resolved(value).options])
         leaf = leaf_of(value)
-        if isinstance(leaf, VSlot) and chain_kind(value) != "read":
+        if isinstance(leaf, VSlot) and chain_kind(value) != Derivation.READ:
             return mark(leaf.slot)
         if isinstance(leaf, VCat):
             container = resolved(leaf.container)
             if isinstance(container, VSlot):
-                return mark(child(container.slot, "elem"))
+                return mark(ChildSlot.of(container.slot, ELEM))
             if isinstance(container, VContainer):  # a concatenation of `[s.hx for s in batch]` is a state
-                return any([mark_value(item) for _, item in container.items if chain_kind(item) == "keep"])
+                return any([mark_value(item) for _, item in container.items if chain_kind(item) == Derivation.KEEP])
         return False
 
     for call in flow.calls:
         kind = solution.recurrent_calls.get(id(call))
         if kind is None:
             continue
-        mark(call.result if kind == CELL_KIND else child(call.result, "pos", 1))
+        mark(call.result if kind == CELL_KIND else ChildSlot.of(call.result, PosLabel.of(1)))
         hidden = recurrent_hidden_argument(call)
         if hidden is not None:
             _settle_mask(hidden, _state_result_name(flow, call, kind))
@@ -318,7 +349,7 @@ def solve(flow: ProgramFlow) -> Solution:
         changed = False
         # A slice of a preallocated state tensor is a state, and so is the tensor.
         for root, parts in list(classes.parts.items()):
-            element = parts.get(("elem",))
+            element = parts.get(ELEM)
             if element is None or classes.find(root) != root or solution.is_container(root):
                 continue
             if solution.is_state(root) != solution.is_state(element):
@@ -327,14 +358,14 @@ def solve(flow: ProgramFlow) -> Solution:
             # `{k: v * m for k, v in hidden.items()}` over `{"actor": h_a, "critic": h_c}`, or
             # `tuple(nd * s for s in core_state)` over `(h,)`: the values iterated are states (a
             # dict or tuple mixing states and other values is reported).
-            keyed = [part for (kind, *_), part in classes.parts.get(classes.find(view), {}).items() if kind == label]
+            keyed = [part for part_label, part in classes.parts.get(classes.find(view), {}).items() if part_label.kind == label]
             if any(solution.is_state(part) for part in keyed):
-                changed |= mark(child(view, "elem"))
+                changed |= mark(ChildSlot.of(view, ELEM))
         for arith in flow.arithmetic:
             if arith.resolved is None:
                 left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)
                 if left != right:
-                    arith.resolved = VDerived(arith.left if left else arith.right, arith.node, "keep")
+                    arith.resolved = VDerived(arith.left if left else arith.right, arith.node, Derivation.KEEP)
                     changed = True
         for target, value in relations:
             value = resolved(value)
@@ -343,12 +374,12 @@ def solve(flow: ProgramFlow) -> Solution:
                 continue
             leaf = leaf_of(value)
             kind = chain_kind(value)
-            if kind == "read":
+            if kind == Derivation.READ:
                 continue
             if isinstance(leaf, VSlot):
                 if target_state:
                     changed |= mark(leaf.slot)
-                elif solution.is_state(leaf.slot) and (kind == "keep" or classes.find(target) in moved or _element(target)):
+                elif solution.is_state(leaf.slot) and (kind == Derivation.KEEP or classes.find(target) in moved or is_element(target)):
                     # A reshaped state that is moved on (returned, stored, passed) stays a state;
                     # one that is only read is features. Stored in a list is moved: a caller may
                     # feed it back (`hiddens.append(hidden.squeeze(0))`).
@@ -371,7 +402,7 @@ def _forward_calls(solution: Solution) -> list:
     forwards = {}
     for owner in flow.classes:
         method = flow.forward_of(owner)
-        if method is not None and ("instance", owner) in classes.parent:
+        if method is not None and InstanceSlot.of(owner) in classes.parent:
             forwards[owner] = method
     added = []
     for call in flow.calls:
@@ -379,7 +410,7 @@ def _forward_calls(solution: Solution) -> list:
         if not isinstance(func, VSlot) or id(call) in solution.forwarded:
             continue
         root = classes.find(func.slot)
-        owners = [owner for owner in forwards if classes.find(("instance", owner)) == root]
+        owners = [owner for owner in forwards if classes.find(InstanceSlot.of(owner)) == root]
         if len(owners) != 1 or any(arg.star for _, _, arg in call.args):
             continue
         forward = forwards[owners[0]]
@@ -391,9 +422,9 @@ def _forward_calls(solution: Solution) -> list:
             continue
         solution.forwarded[id(call)] = forward
         flow.called.add(forward.key)
-        classes.union(call.result, ("ret", forward.key))
+        classes.union(call.result, ReturnSlot.of(forward.key))
         for target, (_, value, arg) in zip(targets, call.args):
-            binding = Binding(("def", id(target.name)), value, "arg", arg, arg.value, forward)
+            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, forward)
             flow.bindings.append(binding)
             added.append(binding)
     return added
@@ -403,8 +434,8 @@ def _stores_in_tensors(solution: Solution) -> bool:
     """Is a state written by index into something that is not a list or dict (a preallocated tensor)?"""
     for binding in solution.flow.bindings:
         target = binding.target
-        if target[0] == "child" and target[2] == ("elem",) and not solution.is_container(target[1]):
-            if solution.is_state(target) or solution.is_state(target[1]):
+        if is_element(target) and not solution.is_container(target.base):
+            if solution.is_state(target) or solution.is_state(target.base):
                 return True
     return False
 
@@ -415,7 +446,7 @@ def _state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[
     """The name the call's new state is assigned to (`hxs` in `x, hxs = self.gru(x, hxs * m)`)."""
     for unpacking in flow.unpackings:
         if unpacking.value is call and kind == GRU_KIND and len(unpacking.elements) > 1:
-            node = unpacking.elements[1][1]
+            node = unpacking.elements[1].node
             return node.attr.value if hasattr(node, "attr") else getattr(node, "value", None)
     return None
 
@@ -438,7 +469,7 @@ def _settle_mask(value: Value, state_name: Optional[str]) -> None:
         if maskish.count(True) == 1 and all(n is not None for n in names):
             chosen = sides[maskish.index(False)]
     if chosen is not None:
-        value.resolved = VDerived(chosen, value.node, "keep")
+        value.resolved = VDerived(chosen, value.node, Derivation.KEEP)
         _settle_mask(chosen, state_name)
 
 
@@ -457,11 +488,6 @@ def _leaf_name(value: Value) -> Optional[str]:
     return node.attr.value if isinstance(node, cst.Attribute) else node.value
 
 
-def _element(slot) -> bool:
-    """Is the slot an element of a list (what `append` and `[i] =` write)?"""
-    return slot[0] == "child" and slot[2] == ("elem",)
-
-
 def _moved_classes(solution: Solution) -> set:
     """Classes whose values are moved on somewhere (returned, stored, passed), not just read.
     Passed to code the walk does not follow counts: that code may keep it as a state."""
@@ -469,9 +495,9 @@ def _moved_classes(solution: Solution) -> set:
     values = [
         binding.value
         for binding in solution.flow.bindings
-        if binding.kind in ("return", "append", "store", "arg", "field") or binding.target[0] in ("attr", "child")
+        if binding.kind in MOVING_BINDINGS or binding.target.kind in (SlotKind.ATTR, SlotKind.CHILD)
     ]
-    values += [c.value for c in solution.flow.consumptions if c.context == "unknown" and c.place is not None]  # another file
+    values += [c.value for c in solution.flow.consumptions if c.context == Use.UNKNOWN and c.place is not None]  # another file
     while values:
         value = resolved(values.pop())
         if isinstance(value, VSlot):
@@ -539,7 +565,7 @@ def _split_origin(solution: Solution, value: Value) -> Optional[str]:
         if key is not None and key in solution.split_names:
             return solution.split_names[key]
         slot = leaf.slot
-        if slot[0] == "child" and slot[2][0] == "pos" and slot[1][0] == "ret":
-            if (slot[1][1], slot[2][1]) in solution.split_returns:
+        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS and slot.base.kind == SlotKind.RETURN:
+            if (slot.base.function, slot.label.position) in solution.split_returns:
                 return "batch"
     return None
