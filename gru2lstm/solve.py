@@ -6,6 +6,10 @@ a state when the recurrent module returns it or receives it, or when a state rea
 a derivation that keeps it a state (`.detach()`, masks, …), a reshaping that flows into a state,
 or a concatenation of stored states. Then each local name is *pair* or *split* (see
 docs/rules.md), and each function return position that carries a batched state is split.
+
+What the solver finds is in the Solution: the classes and their marks, and in a side table
+(Resolutions) what each index and arithmetic of the walk is; the walk's values are not written.
+The solver knows no torch words: the recurrent kinds and hidden keywords are vocab.py's.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
+from gru2lstm.slot_classes import Classes, Mark
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -26,6 +31,7 @@ from gru2lstm.values import (
     InstanceSlot,
     LabelKind,
     PosLabel,
+    Resolutions,
     ReturnSlot,
     Slot,
     SlotKind,
@@ -40,95 +46,15 @@ from gru2lstm.values import (
     VIndex,
     VSlot,
     VTuple,
-    Word,
     as_slot,
     is_element,
-    leaf_of,
+    latest_resolutions,
+    set_latest_resolutions,
 )
 from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, GRU_KIND, HIDDEN_KEYWORDS, MASK_WORDS, RECURRENT, RECURRENT_KINDS
 
-
-class Mark(Word):
-    """What the solver knows of a class of slots (beside the recurrent kind of a module it holds)."""
-
-    STATE = "state"
-    CONTAINER = "container"  # a list or dict
-    MODULE = "module"  # a torch module that is not a recurrent one
-
-
 # Bindings that move a value on (returned, stored, passed), rather than name it.
 MOVING_BINDINGS = {BindingKind.RETURN, BindingKind.APPEND, BindingKind.STORE, BindingKind.ARG, BindingKind.FIELD}
-
-
-class Classes:
-    """Union-find over slots; a class's parts (children by label) are joined when classes join."""
-
-    def __init__(self) -> None:
-        self.parent: dict = {}
-        self.parts: dict = {}  # root -> {label: slot}
-        self.marks: dict = {}  # root -> set of marks (Mark, or a recurrent kind)
-
-    def find(self, slot: Slot) -> Slot:
-        slot = as_slot(slot)
-        self.add(slot)
-        root = slot
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[slot] != root:
-            self.parent[slot], slot = root, self.parent[slot]
-        return root
-
-    def add(self, slot: Slot) -> None:
-        slot = as_slot(slot)
-        if slot in self.parent:
-            return
-        self.parent[slot] = slot
-        self.parts[slot] = {}
-        self.marks[slot] = set()
-        if slot.kind == SlotKind.CHILD:
-            base, label = slot.base, slot.label
-            root = self.find(base)
-            existing = self.parts[root].get(label)
-            if existing is None:
-                self.parts[root][label] = slot
-            else:
-                self.union(slot, existing)
-
-    def union(self, a: Slot, b: Slot) -> None:
-        pending = [(a, b)]
-        while pending:
-            a, b = pending.pop()
-            # Adding a part can itself join classes: add both first, then take their roots.
-            self.add(a)
-            self.add(b)
-            ra, rb = self.find(a), self.find(b)
-            if ra == rb:
-                continue
-            self.parent[rb] = ra
-            self.marks[ra] |= self.marks.pop(rb)
-            for label, slot in self.parts.pop(rb).items():
-                existing = self.parts[ra].get(label)
-                if existing is None:
-                    self.parts[ra][label] = slot
-                else:
-                    pending.append((existing, slot))
-
-    def part(self, slot: Slot, *label: object) -> Optional[Slot]:
-        """The part of `slot`'s class under a Label (or under the label's words, as plan.py gives it)."""
-        if len(label) == 1 and isinstance(label[0], tuple):
-            label = label[0]
-        return self.parts[self.find(slot)].get(tuple(label))
-
-    def mark(self, slot: Slot, mark: Mark) -> bool:
-        """Mark the class of `slot`; True when that is news. Marks follow classes as they join."""
-        marks = self.marks[self.find(slot)]
-        if mark in marks:
-            return False
-        marks.add(mark)
-        return True
-
-    def has(self, slot: Slot, mark: Mark) -> bool:
-        return mark in self.marks[self.find(slot)]
 
 
 @dataclass
@@ -142,6 +68,11 @@ class Solution:
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
+    resolutions: Resolutions = field(default_factory=Resolutions)  # what indexes and arithmetic are
+
+    def resolved(self, value: Value) -> Value:
+        """What `value` is, through the indexing and arithmetic the solver settled."""
+        return self.resolutions.resolved(value)
 
     def is_state(self, slot: Slot) -> bool:
         return self.classes.has(slot, Mark.STATE)
@@ -155,7 +86,7 @@ class Solution:
 
     def value_is_state(self, value: Value) -> bool:
         """Does this value carry a state (a state slot, or a keep-derivation of one)?"""
-        value = resolved(value)
+        value = self.resolutions.resolved(value)
         if isinstance(value, VSlot):
             return self.is_state(value.slot)
         if isinstance(value, VDerived):
@@ -167,7 +98,7 @@ class Solution:
         return False
 
     def elements_are_state(self, container: Value) -> bool:
-        container = resolved(container)
+        container = self.resolutions.resolved(container)
         if isinstance(container, VSlot):
             part = self.classes.part(container.slot, ELEM)
             return part is not None and self.is_state(part)
@@ -175,7 +106,7 @@ class Solution:
             # A literal list is a batch of states only when its items are states as they are;
             # `[h[-1], x]` concatenates features.
             return bool(container.items) and all(
-                self.value_is_state(item) and chain_kind(item) == Derivation.KEEP for _, item in container.items
+                self.value_is_state(item) and self.resolutions.chain_kind(item) == Derivation.KEEP for _, item in container.items
             )
         return False
 
@@ -196,32 +127,27 @@ class Solution:
         return key is not None and key in self.split_names
 
 
-def resolved(value: Value) -> Value:
-    while isinstance(value, (VIndex, VArith)) and value.resolved is not None:
-        value = value.resolved
-    return value
+def resolved(value: Value, resolutions: Optional[Resolutions] = None) -> Value:
+    """What `value` is (Solution.resolved); without `resolutions`, by the latest solve's (compatibility
+    for plan.py, which does not pass them yet)."""
+    return (resolutions if resolutions is not None else latest_resolutions()).resolved(value)
 
 
-def chain_kind(value: Value) -> Derivation:
-    """The strongest derivation between a value and its leaf: keep < shape < read."""
-    kind = Derivation.KEEP
-    value = resolved(value)
-    while isinstance(value, VDerived):
-        if value.kind == Derivation.READ:
-            return Derivation.READ
-        if value.kind == Derivation.SHAPE:
-            kind = Derivation.SHAPE
-        value = resolved(value.base)
-    return kind
+def chain_kind(value: Value, resolutions: Optional[Resolutions] = None) -> Derivation:
+    """The strongest derivation between a value and its leaf (Resolutions.chain_kind); without
+    `resolutions`, by the latest solve's (compatibility, as for resolved)."""
+    return (resolutions if resolutions is not None else latest_resolutions()).chain_kind(value)
 
 
 def solve(flow: ProgramFlow) -> Solution:
     classes = Classes()
     solution = Solution(flow, classes)
+    resolutions = solution.resolutions
+    set_latest_resolutions(resolutions)
     relations = []  # (target slot, value) that the fixpoint decides
 
     def link(target: Slot, value: Value) -> None:
-        value = resolved(value)
+        value = resolutions.resolved(value)
         if isinstance(value, VSlot):
             classes.union(target, value.slot)
         elif isinstance(value, VChoice):
@@ -242,8 +168,8 @@ def solve(flow: ProgramFlow) -> Solution:
         elif isinstance(value, VCallOf):
             classes.union(target, value.result)
             relations.append((target, value))
-        elif isinstance(leaf_of(value), VCtor) and chain_kind(value) == Derivation.KEEP:
-            constructors.append((target, leaf_of(value)))  # nn.GRU(...).to(device)
+        elif isinstance(resolutions.leaf_of(value), VCtor) and resolutions.chain_kind(value) == Derivation.KEEP:
+            constructors.append((target, resolutions.leaf_of(value)))  # nn.GRU(...).to(device)
         else:
             relations.append((target, value))
 
@@ -259,9 +185,9 @@ def solve(flow: ProgramFlow) -> Solution:
     # `policy = Policy(...).to(device)`: a module's .to/.cuda/.float/.eval return the module itself.
     instances = {classes.find(InstanceSlot.of(owner)) for owner in flow.instantiated}
     for target, value in relations:
-        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolved(value.base), VSlot):
-            if classes.find(resolved(value.base).slot) in instances:
-                classes.union(target, resolved(value.base).slot)
+        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolutions.resolved(value.base), VSlot):
+            if classes.find(resolutions.resolved(value.base).slot) in instances:
+                classes.union(target, resolutions.resolved(value.base).slot)
     for binding in _forward_calls(solution):
         classes.add(binding.target)
         link(binding.target, binding.value)
@@ -269,9 +195,9 @@ def solve(flow: ProgramFlow) -> Solution:
         classes.mark(slot, Mark.CONTAINER)
     for target, value in relations:
         # `saved = self.hidden.copy()` of a list or dict holds the same values.
-        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolved(value.base), VSlot):
-            if solution.is_container(resolved(value.base).slot):
-                classes.union(target, resolved(value.base).slot)
+        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolutions.resolved(value.base), VSlot):
+            if solution.is_container(resolutions.resolved(value.base).slot):
+                classes.union(target, resolutions.resolved(value.base).slot)
 
     # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor. Knowing
     # one element can make another base a container, so elements are settled until nothing moves.
@@ -284,21 +210,23 @@ def solve(flow: ProgramFlow) -> Solution:
     while changed:
         changed = False
         for index in list(pending):
-            base = resolved(index.base)
+            base = resolutions.resolved(index.base)
             if isinstance(base, VSlot) and solution.is_container(base.slot):
-                index.resolved = VSlot(ChildSlot.of(base.slot, ELEM), index.node)
+                element = VSlot(ChildSlot.of(base.slot, ELEM), index.node)
+                resolutions.settle(index, element)
                 for target in bound_to.get(id(index), ()):
-                    classes.union(target, index.resolved.slot)
+                    classes.union(target, element.slot)
                 pending.remove(index)
                 changed = True
     for index in pending:
-        base = resolved(index.base)
+        base = resolutions.resolved(index.base)
         if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
-            index.resolved = VSlot(ChildSlot.of(base.slot, PosLabel.of(index.position)), index.node)
+            item = VSlot(ChildSlot.of(base.slot, PosLabel.of(index.position)), index.node)
+            resolutions.settle(index, item)
             for target in bound_to.get(id(index), ()):
-                classes.union(target, index.resolved.slot)
+                classes.union(target, item.slot)
         else:
-            index.resolved = VDerived(index.base, index.node, Derivation.SHAPE)
+            resolutions.settle(index, VDerived(index.base, index.node, Derivation.SHAPE))
 
     for target, ctor in constructors:
         if ctor.qualname in RECURRENT:
@@ -310,7 +238,7 @@ def solve(flow: ProgramFlow) -> Solution:
         else:
             classes.mark(target, Mark.MODULE)
     for call in flow.calls:
-        func = resolved(call.func)
+        func = resolutions.resolved(call.func)
         if isinstance(func, VSlot):
             kind = solution.holder_kind(func.slot)
             if kind is not None:
@@ -320,17 +248,17 @@ def solve(flow: ProgramFlow) -> Solution:
         return classes.mark(slot, Mark.STATE)
 
     def mark_value(value: Value) -> bool:
-        if isinstance(resolved(value), VChoice):  # `self.hidden.get(env_id, h0)`
-            return any([mark_value(option) for option in resolved(value).options])
-        leaf = leaf_of(value)
-        if isinstance(leaf, VSlot) and chain_kind(value) != Derivation.READ:
+        if isinstance(resolutions.resolved(value), VChoice):  # `self.hidden.get(env_id, h0)`
+            return any([mark_value(option) for option in resolutions.resolved(value).options])
+        leaf = resolutions.leaf_of(value)
+        if isinstance(leaf, VSlot) and resolutions.chain_kind(value) != Derivation.READ:
             return mark(leaf.slot)
         if isinstance(leaf, VCat):
-            container = resolved(leaf.container)
+            container = resolutions.resolved(leaf.container)
             if isinstance(container, VSlot):
                 return mark(ChildSlot.of(container.slot, ELEM))
             if isinstance(container, VContainer):  # a concatenation of `[s.hx for s in batch]` is a state
-                return any([mark_value(item) for _, item in container.items if chain_kind(item) == Derivation.KEEP])
+                return any([mark_value(item) for _, item in container.items if resolutions.chain_kind(item) == Derivation.KEEP])
         return False
 
     for call in flow.calls:
@@ -340,7 +268,7 @@ def solve(flow: ProgramFlow) -> Solution:
         mark(call.result if kind == CELL_KIND else ChildSlot.of(call.result, PosLabel.of(1)))
         hidden = recurrent_hidden_argument(call)
         if hidden is not None:
-            _settle_mask(hidden, _state_result_name(flow, call, kind))
+            _settle_mask(resolutions, hidden, _state_result_name(flow, call, kind))
             mark_value(hidden)
 
     moved = _moved_classes(solution)
@@ -362,18 +290,18 @@ def solve(flow: ProgramFlow) -> Solution:
             if any(solution.is_state(part) for part in keyed):
                 changed |= mark(ChildSlot.of(view, ELEM))
         for arith in flow.arithmetic:
-            if arith.resolved is None:
+            if not resolutions.is_settled(arith):
                 left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)
                 if left != right:
-                    arith.resolved = VDerived(arith.left if left else arith.right, arith.node, Derivation.KEEP)
+                    resolutions.settle(arith, VDerived(arith.left if left else arith.right, arith.node, Derivation.KEEP))
                     changed = True
         for target, value in relations:
-            value = resolved(value)
+            value = resolutions.resolved(value)
             target_state = solution.is_state(target)
             if isinstance(value, VCallOf):
                 continue
-            leaf = leaf_of(value)
-            kind = chain_kind(value)
+            leaf = resolutions.leaf_of(value)
+            kind = resolutions.chain_kind(value)
             if kind == Derivation.READ:
                 continue
             if isinstance(leaf, VSlot):
@@ -406,7 +334,7 @@ def _forward_calls(solution: Solution) -> list:
             forwards[owner] = method
     added = []
     for call in flow.calls:
-        func = resolved(call.func)
+        func = solution.resolved(call.func)
         if not isinstance(func, VSlot) or id(call) in solution.forwarded:
             continue
         root = classes.find(func.slot)
@@ -451,16 +379,16 @@ def _state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[
     return None
 
 
-def _settle_mask(value: Value, state_name: Optional[str]) -> None:
+def _settle_mask(resolutions: Resolutions, value: Value, state_name: Optional[str]) -> None:
     """In the hidden argument `hxs * masks`, which operand is the state? The one named like the
     call's result, else the one not named like a mask; otherwise it stays undecided (a finding)."""
-    value = resolved(value)
+    value = resolutions.resolved(value)
     while isinstance(value, VDerived):
-        value = resolved(value.base)
-    if not isinstance(value, VArith) or value.resolved is not None:
+        value = resolutions.resolved(value.base)
+    if not isinstance(value, VArith) or resolutions.is_settled(value):
         return
     sides = [value.left, value.right]
-    names = [_leaf_name(side) for side in sides]
+    names = [_leaf_name(resolutions.leaf_of(side)) for side in sides]
     chosen = None
     if state_name is not None and names.count(state_name) == 1:
         chosen = sides[names.index(state_name)]
@@ -469,12 +397,11 @@ def _settle_mask(value: Value, state_name: Optional[str]) -> None:
         if maskish.count(True) == 1 and all(n is not None for n in names):
             chosen = sides[maskish.index(False)]
     if chosen is not None:
-        value.resolved = VDerived(chosen, value.node, Derivation.KEEP)
-        _settle_mask(chosen, state_name)
+        resolutions.settle(value, VDerived(chosen, value.node, Derivation.KEEP))
+        _settle_mask(resolutions, chosen, state_name)
 
 
-def _leaf_name(value: Value) -> Optional[str]:
-    leaf = leaf_of(value)
+def _leaf_name(leaf: Value) -> Optional[str]:
     node = getattr(leaf, "node", None)
     if node is None:
         return None
@@ -499,7 +426,7 @@ def _moved_classes(solution: Solution) -> set:
     ]
     values += [c.value for c in solution.flow.consumptions if c.context == Use.UNKNOWN and c.place is not None]  # another file
     while values:
-        value = resolved(values.pop())
+        value = solution.resolved(values.pop())
         if isinstance(value, VSlot):
             moved.add(solution.classes.find(value.slot))
         elif isinstance(value, VTuple):
@@ -539,12 +466,12 @@ def _choose_split(solution: Solution) -> None:
         for info, _, value in flow.returns:
             positions = value.items if isinstance(value, VTuple) else [value]
             for position, item in enumerate(positions):
-                item = resolved(item)
+                item = solution.resolved(item)
                 if (info.key, position) in solution.split_returns or not isinstance(item, VSlot):
                     continue
                 if solution.is_split(item.slot) and solution.split_names[solution.def_name(item.slot)] == "batch":
                     others = [
-                        resolved(v.items[position] if isinstance(v, VTuple) else v)
+                        solution.resolved(v.items[position] if isinstance(v, VTuple) else v)
                         for i, _, v in flow.returns
                         if i is info
                     ]
@@ -554,10 +481,10 @@ def _choose_split(solution: Solution) -> None:
 
 
 def _split_origin(solution: Solution, value: Value) -> Optional[str]:
-    value = resolved(value)
+    value = solution.resolved(value)
     if isinstance(value, VCallOf) and solution.recurrent_calls.get(id(value)) == CELL_KIND:
         return "cell"
-    leaf = leaf_of(value)
+    leaf = solution.resolutions.leaf_of(value)
     if isinstance(leaf, VCat) and solution.elements_are_state(leaf.container):
         return "batch"
     if isinstance(leaf, VSlot):

@@ -3,11 +3,14 @@
 The flow analysis (flow.py) turns every expression it meets into one of these small values;
 the planner (plan.py) turns them back into rewrites. A `Slot` names a place that can hold a
 value: a local definition, a `self.` attribute, a global, a function's return, or a part of
-another slot (an element, a dict key, a tuple position, an attribute of an object).
+another slot (an element, a dict key, a tuple position, an attribute of an object); each kind
+of slot and label is a named tuple. What an index or an arithmetic turns out to be is the
+solver's finding, kept in its side table (Resolutions), never written into the values.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple, Optional, Union
@@ -264,13 +267,12 @@ class VDerived:
 class VIndex:
     """`base[index]`: an element of a container, a tuple position, or a tensor slice.
 
-    Which one is only known once containers are known; `resolved` is set by the solver.
+    Which one is only known once containers are known: the solver says it (Resolutions).
     """
 
     base: "Value"
     node: cst.Subscript
     position: Optional[int]
-    resolved: Optional["Value"] = None
 
 
 @dataclass(eq=False)
@@ -280,7 +282,6 @@ class VArith:
     left: "Value"
     right: "Value"
     node: cst.BaseExpression
-    resolved: Optional["Value"] = None
 
 
 @dataclass(eq=False)
@@ -358,15 +359,63 @@ Value = Union[
 ]
 
 
-def leaf_of(value: Value) -> Value:
-    """The value a chain of derivations starts from (resolving container indexing)."""
-    while True:
-        if isinstance(value, (VIndex, VArith)) and value.resolved is not None:
-            value = value.resolved
-        elif isinstance(value, VDerived):
+class Resolutions:
+    """The solver's side table: what an index (VIndex) or an arithmetic (VArith) turned out to be,
+    by the value's identity. The walk's values are never written to."""
+
+    def __init__(self) -> None:
+        self._found: dict = {}  # id(value) -> (value, what it is); the value is kept so its id stays its own
+
+    def settle(self, value: Union[VIndex, VArith], found: Value) -> None:
+        self._found[id(value)] = (value, found)
+
+    def is_settled(self, value: Value) -> bool:
+        return id(value) in self._found
+
+    def resolved(self, value: Value) -> Value:
+        """What `value` is, through the indexing and arithmetic the solver settled."""
+        while isinstance(value, (VIndex, VArith)) and id(value) in self._found:
+            value = self._found[id(value)][1]
+        return value
+
+    def leaf_of(self, value: Value) -> Value:
+        """The value a chain of derivations starts from (resolving container indexing)."""
+        while True:
+            value = self.resolved(value)
+            if not isinstance(value, VDerived):
+                return value
             value = value.base
-        else:
-            return value
+
+    def chain_kind(self, value: Value) -> Derivation:
+        """The strongest derivation between a value and its leaf: keep < shape < read."""
+        kind = Derivation.KEEP
+        value = self.resolved(value)
+        while isinstance(value, VDerived):
+            if value.kind == Derivation.READ:
+                return Derivation.READ
+            if value.kind == Derivation.SHAPE:
+                kind = Derivation.SHAPE
+            value = self.resolved(value.base)
+        return kind
+
+
+# Compatibility while plan.py and boundary.py still call leaf_of/resolved/chain_kind without the
+# solution: the resolutions of the latest solve (set by solve.solve). Code that has the solution
+# asks it (Solution.resolutions) instead.
+_LATEST = ContextVar("the resolutions of the latest solve", default=Resolutions())
+
+
+def latest_resolutions() -> Resolutions:
+    return _LATEST.get()
+
+
+def set_latest_resolutions(resolutions: Resolutions) -> None:
+    _LATEST.set(resolutions)
+
+
+def leaf_of(value: Value, resolutions: Optional[Resolutions] = None) -> Value:
+    """The value a chain of derivations starts from (see Resolutions.leaf_of)."""
+    return (resolutions if resolutions is not None else latest_resolutions()).leaf_of(value)
 
 
 def part_at(value: Value, position: int, length: int) -> Value:
