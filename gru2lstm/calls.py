@@ -161,29 +161,7 @@ class CallWalker(FollowedCalls):
             self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
-            self.flow.containers.add(base.slot)
-            key = constant_string(args[0].value) if method in KEYED_CONTAINER_METHODS and args else None
-            element = VSlot(ChildSlot.of(base.slot, KeyLabel.of(key) if key is not None else ELEM), None)
-            default = None
-            for position, arg in enumerate(args):
-                if position == 1 and method in KEYED_CONTAINER_METHODS and arg.keyword is None:
-                    # `d.get(k, h0)` may return the default; `d.setdefault(k, h0)` stores it
-                    default = self.expr(arg.value)
-                    if method == "setdefault":
-                        self._bind(element.slot, default, BindingKind.STORE, self.statement, None)
-                else:
-                    self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `.{method}()`")
-            if method in ELEMENT_CONTAINER_METHODS:
-                return element if default is None else VChoice([element, default], node)
-            if method in VIEW_CONTAINER_METHODS:
-                # Iterating a dict sees its `elem` values; values under constant keys
-                # (`{"deter": h, "stoch": z}`) are not told apart, which the planner reports.
-                self._values_iterated(base, func.value, LabelKind.KEY, f"iterated by `.{method}()`")
-                element = VSlot(ChildSlot.of(base.slot, ELEM), None)
-                if method == "items":
-                    element = VTuple([VOpaque(None, "a key"), element], None)
-                return VContainer(node, [(ELEM, element)])
-            return VOpaque(node, f"`.{method}()`")
+            return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
             # In-place write into preallocated storage: the storage's elements receive it.
             value = self.expr(args[0].value)
@@ -197,6 +175,35 @@ class CallWalker(FollowedCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _container_method(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Value:
+        """`d.get(k, h0)`, `q.pop()`, `d.items()`, …: `base` is a list or dict; what the method gives
+        back is one of its elements, a view of them, or nothing that flows."""
+        args = node.args
+        method = func.attr.value
+        self.flow.containers.add(base.slot)
+        key = constant_string(args[0].value) if method in KEYED_CONTAINER_METHODS and args else None
+        element = VSlot(ChildSlot.of(base.slot, KeyLabel.of(key) if key is not None else ELEM), None)
+        default = None
+        for position, arg in enumerate(args):
+            if position == 1 and method in KEYED_CONTAINER_METHODS and arg.keyword is None:
+                # `d.get(k, h0)` may return the default; `d.setdefault(k, h0)` stores it
+                default = self.expr(arg.value)
+                if method == "setdefault":
+                    self._bind(element.slot, default, BindingKind.STORE, self.statement, None)
+            else:
+                self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `.{method}()`")
+        if method in ELEMENT_CONTAINER_METHODS:
+            return element if default is None else VChoice([element, default], node)
+        if method in VIEW_CONTAINER_METHODS:
+            # Iterating a dict sees its `elem` values; values under constant keys
+            # (`{"deter": h, "stoch": z}`) are not told apart, which the planner reports.
+            self._values_iterated(base, func.value, LabelKind.KEY, f"iterated by `.{method}()`")
+            element = VSlot(ChildSlot.of(base.slot, ELEM), None)
+            if method == "items":
+                element = VTuple([VOpaque(None, "a key"), element], None)
+            return VContainer(node, [(ELEM, element)])
+        return VOpaque(node, f"`.{method}()`")
 
     def _builtin_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
         """zip, the iteration builtins, sampling, the inspecting builtins and container constructors."""
