@@ -12,11 +12,12 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import FunctionInfo, ProgramFlow, class_key
+from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string, constructor_call, module_level_names
-from gru2lstm.vocab import GRU_NAMES
+from gru2lstm.values import AttrSlot
+from gru2lstm.vocab import COPY_SPELLINGS, GRU_NAMES, NAMEDTUPLE_FUNCTIONS
 
 
 class ModuleIndex:
@@ -51,13 +52,13 @@ class ModuleIndex:
             return self.flow.lookup(self.key, node.value)
         if isinstance(node, cst.Attribute):
             base = self.resolve(node.value)
-            if base is not None and base[0] == "module":
-                return self.flow.lookup(base[1], node.attr.value)
+            if base is not None and base.kind == DefinitionKind.MODULE:
+                return self.flow.lookup(base.key, node.attr.value)
         return None
 
     def resolve_class(self, node: cst.CSTNode) -> Optional[str]:
         found = self.resolve(node)
-        return found[1] if found is not None and found[0] == "class" else None
+        return found.key if found is not None and found.kind == DefinitionKind.CLASS else None
 
     def index_definitions(self) -> None:
         """Classes, functions and namedtuples of this module (before any module is walked)."""
@@ -105,7 +106,7 @@ class ModuleIndex:
                     and target.value.value == info.self_name
                     and value is not None
                 ):
-                    copies.append((("attr", info.class_name, target.attr.value), value, info))
+                    copies.append((AttrSlot.of(info.class_name, target.attr.value), value, info))
             elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
                 self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
         # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class.
@@ -114,10 +115,10 @@ class ModuleIndex:
                 owner = self.resolve_class(call.func)
                 if owner is not None:
                     self.instance_class[slot] = owner
-                elif dotted(call.func) in ("copy.deepcopy", "deepcopy", "copy.copy") and call.args:
+                elif dotted(call.func) in COPY_SPELLINGS and call.args:
                     source = call.args[0].value
                     if isinstance(source, cst.Attribute) and isinstance(source.value, cst.Name) and source.value.value == info.self_name:
-                        owner = self.instance_class.get(("attr", info.class_name, source.attr.value))
+                        owner = self.instance_class.get(AttrSlot.of(info.class_name, source.attr.value))
                         if owner is not None:
                             self.instance_class[slot] = owner
 
@@ -129,7 +130,7 @@ class ModuleIndex:
             call = small.value
             if not (isinstance(call, cst.Call) and len(call.args) >= 2):
                 continue
-            if qualify(call.func, self.imports, set()) not in ("collections.namedtuple", "typing.NamedTuple"):
+            if qualify(call.func, self.imports, set()) not in NAMEDTUPLE_FUNCTIONS:
                 continue
             names = call.args[1].value
             if isinstance(names, (cst.List, cst.Tuple)):
@@ -177,10 +178,10 @@ class ModuleIndex:
             params = params[1:]
         params = params + list(node.params.kwonly_params)
         info = FunctionInfo(
-            key=(class_name, node.name.value, self.key),
+            key=FunctionKey(class_name, node.name.value, self.key),
             node=node,
             class_name=class_name,
             self_name=self_name,
-            params=[(p.name.value, p) for p in params],
+            params=[Parameter(p.name.value, p) for p in params],
         )
         self.flow.functions[info.key] = info

@@ -5,24 +5,15 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-_PARTNER_WORDS = {
-    "h": "c",
-    "hx": "cx",
-    "hxs": "cxs",
-    "hn": "cn",
-    "h0": "c0",
-    "hid": "cell",
-    "hidden": "cell",
-    "hiddens": "cells",
-}
+from gru2lstm.vocab import LSTM_NAME_WORDS, LSTM_PROSE_WORDS, PARTNER_WORDS
 
 
 def partner_name(name: str) -> str:
     """The name that holds `c` beside a name that holds `h` (docs/rules.md, "partner name")."""
     words = name.split("_")
     for index, word in enumerate(words):
-        if word in _PARTNER_WORDS:
-            words[index] = _PARTNER_WORDS[word]
+        if word in PARTNER_WORDS:
+            words[index] = PARTNER_WORDS[word]
             return "_".join(words)
     return f"{name}_c"
 
@@ -33,7 +24,7 @@ def lstm_name(name: str) -> Optional[str]:
     replaced = False
     for index, word in enumerate(words):
         if word.lower() == "gru":
-            words[index] = {"gru": "lstm", "GRU": "LSTM"}.get(word, "Lstm")
+            words[index] = LSTM_NAME_WORDS.get(word, "Lstm")
             replaced = True
     return "_".join(words) if replaced else None
 
@@ -41,7 +32,6 @@ def lstm_name(name: str) -> Optional[str]:
 # Word edges by ASCII only: `使用GRU网络` has a GRU too (CJK letters are \w for `\b`).
 _PROSE = re.compile(r"(?<![A-Za-z0-9_])(?:(a|A) )?(GRUCell|GRUs?|grucell|gru)(?![A-Za-z0-9_])")
 _LSTM_WORD = re.compile(r"(?<![A-Za-z0-9_])lstm", re.IGNORECASE)
-_PROSE_REPLACEMENTS = {"GRUCell": "LSTMCell", "GRU": "LSTM", "GRUs": "LSTMs", "grucell": "lstmcell", "gru": "lstm"}
 
 
 def lstm_prose(text: str) -> str:
@@ -49,7 +39,7 @@ def lstm_prose(text: str) -> str:
     A line that names an LSTM too contrasts the two ("swap the GRU for an LSTM") and stays."""
 
     def replace(match: re.Match) -> str:
-        word = _PROSE_REPLACEMENTS[match.group(2)]
+        word = LSTM_PROSE_WORDS[match.group(2)]
         article = match.group(1)
         if article is None:
             return word

@@ -25,16 +25,14 @@ from dataclasses import dataclass
 from typing import Optional
 
 from gru2lstm.imports import STAR, imported_names
-from gru2lstm.vocab import GRU_NAMES
+from gru2lstm.vocab import GRU_NAMES, GRU_NEEDLE
 
 __all__ = ["Screening", "may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
-
-NEEDLE = b"GRU"
 
 
 def mentions_gru(data: bytes) -> bool:
     """Step 1: the byte search."""
-    return NEEDLE in data
+    return GRU_NEEDLE in data
 
 
 @dataclass(frozen=True)

@@ -9,32 +9,106 @@ happens here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import libcst as cst
 
-from gru2lstm.values import Slot, Value, VSlot
+from gru2lstm.values import LabelKind, Slot, SlotKind, Value, VSlot, Word, as_slot
+
+
+class BindingKind(Word):
+    """How a slot receives a value."""
+
+    ASSIGN = "assign"  # `a = v`, `self.a = v`, `d[k] = v`, `with v as a`
+    RETURN = "return"  # `return v` (and `yield v`, into the elements of the return)
+    ARG = "arg"  # an argument given to a parameter of a followed call
+    APPEND = "append"  # `a.append(v)`
+    STORE = "store"  # `a.setdefault(k, v)`, `a[i].copy_(v)`
+    LOOP = "loop"  # the target of a for loop or a comprehension
+    DEFAULT = "default"  # a parameter's default, a class-level field's value
+    FIELD = "field"  # a field of a dataclass or namedtuple, set by its constructor or replace()
+    JOIN = "join"  # the definitions a name may have at one read, tied together
+
+
+class Use(Word):
+    """How a value is consumed, where it is not bound to a slot (Consumption.context)."""
+
+    ISNONE = "isnone"  # `h is None`
+    READ = "read"  # looked at only: compared, measured, an argument of a creation
+    SHAPED = "shaped"  # the model of a new tensor: `zeros_like(h)`, `h.new_zeros(...)`
+    TEST = "test"  # tested for truth
+    INDEX = "index"  # an index of a subscript
+    DISCARD = "discard"  # an expression statement, `_ = ...`
+    CONTAINER = "container"  # given to a container constructor with what it holds unknown
+    AUGASSIGN = "augassign"  # `h += x`
+    RAISE = "raise"  # in a raise or assert
+    UNKNOWN = "unknown"  # given to a call the walk cannot follow
+    OTHER = "other"  # anything else
+    ITERATE_KEY = "iterate-key"  # a dict whose values are iterated
+    ITERATE_POS = "iterate-pos"  # a tuple whose items are iterated
+
+    @classmethod
+    def iterating(cls, label: LabelKind) -> "Use":
+        """How a container whose parts under `label` are iterated is used."""
+        return cls.ITERATE_KEY if label == LabelKind.KEY else cls.ITERATE_POS
+
+
+class FunctionKey(NamedTuple):
+    """A function of the program: (class key of a method, else None; its name; its module key)."""
+
+    owner: Optional[str]
+    name: str
+    module: str
+
+
+class Parameter(NamedTuple):
+    """A parameter of a function of the program, by name (self excluded)."""
+
+    name: str
+    node: cst.Param
+
+
+class UnpackedElement(NamedTuple):
+    """One element of a tuple target: its position, its node, and the slot it binds (None for a
+    starred element)."""
+
+    position: int
+    node: cst.BaseExpression
+    slot: Optional[Slot]
+
+
+class DefinitionKind(Word):
+    CLASS = "class"
+    FUNCTION = "function"
+    MODULE = "module"
+
+
+class Definition(NamedTuple):
+    """What a top-level name of a module of the program is (ProgramFlow.lookup)."""
+
+    kind: DefinitionKind
+    key: object  # the class key, FunctionKey or module key
 
 
 @dataclass
 class FunctionInfo:
-    key: tuple  # (class key or None, function name, module key)
+    key: FunctionKey
     node: cst.FunctionDef
     class_name: Optional[str]  # the class key ("module:Class") of a method
     self_name: Optional[str]
-    params: list  # [(name, cst.Param)], without self
+    params: list  # [Parameter], without self
 
     @property
     def module(self) -> str:
         """The key of the module it is defined in."""
-        return self.key[2]
+        return self.key.module
 
 
 @dataclass(eq=False)
 class Binding:
     target: Slot
     value: Value
-    kind: str  # assign | return | arg | append | loop | default | field
+    kind: BindingKind
     statement: Optional[cst.CSTNode]  # the statement (or Arg) that makes the binding
     target_node: Optional[cst.CSTNode] = None  # the Name/Attribute/Subscript written, if any
     function: Optional[FunctionInfo] = None
@@ -43,7 +117,7 @@ class Binding:
 @dataclass(eq=False)
 class Consumption:
     value: Value
-    context: str  # isnone | read | module | unknown | other | container | discard | iterate-key | iterate-pos
+    context: Use
     node: cst.CSTNode  # the expression consumed
     why: str = ""
     place: Optional[str] = None  # the file, not migrated with this one, of the code it goes to
@@ -55,7 +129,7 @@ class Unpacking:
 
     target: cst.BaseExpression  # cst.Tuple or cst.List
     value: Value
-    elements: list  # [(position, cst node, Slot or None)]
+    elements: list  # [UnpackedElement]
     statement: cst.CSTNode
     function: Optional[FunctionInfo]
 
@@ -86,7 +160,7 @@ class ProgramFlow:
     annotations: list = field(default_factory=list)  # [(Slot, cst.Annotation, position or None)]
     slot_nodes: list = field(default_factory=list)  # [(Slot, node)] every read and write
     containers: set = field(default_factory=set)  # slots known to be lists/dicts
-    value_views: list = field(default_factory=list)  # [(slot, "key" | "pos")]: its dict values / tuple items iterated
+    value_views: list = field(default_factory=list)  # [(slot, LabelKind.KEY | POS)]: its dict values / tuple items iterated
     indexes: list = field(default_factory=list)  # [VIndex]
     arithmetic: list = field(default_factory=list)  # [VArith]
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
@@ -108,26 +182,27 @@ class ProgramFlow:
         if node is not None and id(node) in self.outside_calls:
             return self.outside_calls[id(node)]
         value = getattr(value, "func", value)
-        slot = value.slot if isinstance(value, VSlot) else None
+        slot = as_slot(value.slot) if isinstance(value, VSlot) else None
         while slot is not None:
             if slot in self.outside_values:
                 return self.outside_values[slot]
-            slot = slot[1] if slot[0] == "child" else None
+            slot = slot.base if slot.kind == SlotKind.CHILD else None
         return None
 
-    def lookup(self, module: str, name: str, seen: frozenset = frozenset()):
-        """What `name` is at the top of `module`: ("class", key), ("function", key), ("module",
-        key), or None; names a module imports from another module of the program are followed."""
+    def lookup(self, module: str, name: str, seen: frozenset = frozenset()) -> Optional[Definition]:
+        """What `name` is at the top of `module`, or None; names a module imports from another
+        module of the program are followed."""
         key = class_key(module, name)
         if key in self.classes or key in self.namedtuples:
-            return ("class", key)
-        if (None, name, module) in self.functions:
-            return ("function", (None, name, module))
+            return Definition(DefinitionKind.CLASS, key)
+        function = FunctionKey(None, name, module)
+        if function in self.functions:
+            return Definition(DefinitionKind.FUNCTION, function)
         member = self.module_imports.get(module, {}).get(name)
         if member is None or (module, name) in seen:
             return None
         if member.name is None:
-            return ("module", member.key)
+            return Definition(DefinitionKind.MODULE, member.key)
         return self.lookup(member.key, member.name, seen | {(module, name)})
 
     def forward_of(self, owner: str) -> Optional[FunctionInfo]:
@@ -136,7 +211,7 @@ class ProgramFlow:
 
     def method(self, owner: str, name: str, seen: frozenset = frozenset()) -> Optional[FunctionInfo]:
         """The method `name` of class `owner`, or of one of its bases in the program."""
-        found = self.functions.get((owner, name, owner.rpartition(":")[0]))
+        found = self.functions.get(FunctionKey(owner, name, owner.rpartition(":")[0]))
         if found is not None or owner in seen:
             return found
         for base in self.bases.get(owner, ()):

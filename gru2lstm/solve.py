@@ -6,6 +6,10 @@ a state when the recurrent module returns it or receives it, or when a state rea
 a derivation that keeps it a state (`.detach()`, masks, …), a reshaping that flows into a state,
 or a concatenation of stored states. Then each local name is *pair* or *split* (see
 docs/rules.md), and each function return position that carries a batched state is split.
+
+What the solver finds is in the Solution: the classes and their marks, and in a side table
+(Resolutions) what each index and arithmetic of the walk is; the walk's values are not written.
+The solver knows no torch words: the recurrent kinds and hidden keywords are vocab.py's.
 """
 
 from __future__ import annotations
@@ -15,9 +19,22 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Binding, ProgramFlow
+from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
+from gru2lstm.slot_classes import Classes, Mark
 from gru2lstm.values import (
+    ELEM,
+    AttrLabel,
+    AttrSlot,
+    ChildSlot,
+    DefSlot,
+    Derivation,
+    InstanceSlot,
+    LabelKind,
+    PosLabel,
+    Resolutions,
+    ReturnSlot,
     Slot,
+    SlotKind,
     Value,
     VArith,
     VCallOf,
@@ -29,76 +46,15 @@ from gru2lstm.values import (
     VIndex,
     VSlot,
     VTuple,
-    child,
-    leaf_of,
+    as_slot,
+    is_element,
+    latest_resolutions,
+    set_latest_resolutions,
 )
-from gru2lstm.vocab import ALREADY_LSTM, MASK_WORDS, RECURRENT
+from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, GRU_KIND, HIDDEN_KEYWORDS, MASK_WORDS, RECURRENT, RECURRENT_KINDS
 
-
-class Classes:
-    """Union-find over slots; a class's parts (children by label) are joined when classes join."""
-
-    def __init__(self) -> None:
-        self.parent: dict = {}
-        self.parts: dict = {}  # root -> {label: slot}
-        self.marks: dict = {}  # root -> set of marks ("state", "container", "module", "GRU", …)
-
-    def find(self, slot: Slot) -> Slot:
-        self.add(slot)
-        root = slot
-        while self.parent[root] != root:
-            root = self.parent[root]
-        while self.parent[slot] != root:
-            self.parent[slot], slot = root, self.parent[slot]
-        return root
-
-    def add(self, slot: Slot) -> None:
-        if slot in self.parent:
-            return
-        self.parent[slot] = slot
-        self.parts[slot] = {}
-        self.marks[slot] = set()
-        if slot[0] == "child":
-            base, label = slot[1], slot[2]
-            root = self.find(base)
-            existing = self.parts[root].get(label)
-            if existing is None:
-                self.parts[root][label] = slot
-            else:
-                self.union(slot, existing)
-
-    def union(self, a: Slot, b: Slot) -> None:
-        pending = [(a, b)]
-        while pending:
-            a, b = pending.pop()
-            # Adding a part can itself join classes: add both first, then take their roots.
-            self.add(a)
-            self.add(b)
-            ra, rb = self.find(a), self.find(b)
-            if ra == rb:
-                continue
-            self.parent[rb] = ra
-            self.marks[ra] |= self.marks.pop(rb)
-            for label, slot in self.parts.pop(rb).items():
-                existing = self.parts[ra].get(label)
-                if existing is None:
-                    self.parts[ra][label] = slot
-                else:
-                    pending.append((existing, slot))
-
-    def part(self, slot: Slot, *label: object) -> Optional[Slot]:
-        return self.parts[self.find(slot)].get(tuple(label))
-
-    def mark(self, slot: Slot, mark: str) -> bool:
-        """Mark the class of `slot`; True when that is news. Marks follow classes as they join."""
-        marks = self.marks[self.find(slot)]
-        if mark in marks:
-            return False
-        marks.add(mark)
-        return True
-
-    def has(self, slot: Slot, mark: str) -> bool:
-        return mark in self.marks[self.find(slot)]
+# Bindings that move a value on (returned, stored, passed), rather than name it.
+MOVING_BINDINGS = {BindingKind.RETURN, BindingKind.APPEND, BindingKind.STORE, BindingKind.ARG, BindingKind.FIELD}
 
 
 @dataclass
@@ -112,50 +68,56 @@ class Solution:
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
+    resolutions: Resolutions = field(default_factory=Resolutions)  # what indexes and arithmetic are
+
+    def resolved(self, value: Value) -> Value:
+        """What `value` is, through the indexing and arithmetic the solver settled."""
+        return self.resolutions.resolved(value)
 
     def is_state(self, slot: Slot) -> bool:
-        return self.classes.has(slot, "state")
+        return self.classes.has(slot, Mark.STATE)
 
     def holder_kind(self, slot: Slot) -> Optional[str]:
-        """"GRU" or "GRUCell" when the slot holds a recurrent module."""
-        return next((kind for kind in ("GRU", "GRUCell") if self.classes.has(slot, kind)), None)
+        """The recurrent kind (vocab.RECURRENT_KINDS) of the module the slot holds, if it holds one."""
+        return next((kind for kind in RECURRENT_KINDS if self.classes.has(slot, kind)), None)
 
     def is_module(self, slot: Slot) -> bool:
-        return self.classes.has(slot, "module")
+        return self.classes.has(slot, Mark.MODULE)
 
     def value_is_state(self, value: Value) -> bool:
         """Does this value carry a state (a state slot, or a keep-derivation of one)?"""
-        value = resolved(value)
+        value = self.resolutions.resolved(value)
         if isinstance(value, VSlot):
             return self.is_state(value.slot)
         if isinstance(value, VDerived):
-            return value.kind != "read" and self.value_is_state(value.base)
+            return value.kind != Derivation.READ and self.value_is_state(value.base)
         if isinstance(value, VCat):
             return self.elements_are_state(value.container)
         if isinstance(value, VCallOf):
-            return self.recurrent_calls.get(id(value)) == "GRUCell"
+            return self.recurrent_calls.get(id(value)) == CELL_KIND
         return False
 
     def elements_are_state(self, container: Value) -> bool:
-        container = resolved(container)
+        container = self.resolutions.resolved(container)
         if isinstance(container, VSlot):
-            part = self.classes.part(container.slot, "elem")
+            part = self.classes.part(container.slot, ELEM)
             return part is not None and self.is_state(part)
         if isinstance(container, VContainer):
             # A literal list is a batch of states only when its items are states as they are;
             # `[h[-1], x]` concatenates features.
             return bool(container.items) and all(
-                self.value_is_state(item) and chain_kind(item) == "keep" for _, item in container.items
+                self.value_is_state(item) and self.resolutions.chain_kind(item) == Derivation.KEEP for _, item in container.items
             )
         return False
 
     def is_container(self, slot: Slot) -> bool:
-        return self.classes.has(slot, "container")
+        return self.classes.has(slot, Mark.CONTAINER)
 
     def def_name(self, slot: Slot):
-        if slot[0] != "def":
+        slot = as_slot(slot)
+        if slot.kind != SlotKind.DEF:
             return None
-        definition = self.flow.defs.get(slot[1])
+        definition = self.flow.defs.get(slot.def_id)
         if definition is None or definition.function is None:
             return None
         return (definition.function.key, definition.name)
@@ -165,32 +127,27 @@ class Solution:
         return key is not None and key in self.split_names
 
 
-def resolved(value: Value) -> Value:
-    while isinstance(value, (VIndex, VArith)) and value.resolved is not None:
-        value = value.resolved
-    return value
+def resolved(value: Value, resolutions: Optional[Resolutions] = None) -> Value:
+    """What `value` is (Solution.resolved); without `resolutions`, by the latest solve's (compatibility
+    for plan.py, which does not pass them yet)."""
+    return (resolutions if resolutions is not None else latest_resolutions()).resolved(value)
 
 
-def chain_kind(value: Value) -> str:
-    """The strongest derivation between a value and its leaf: keep < shape < read."""
-    kind = "keep"
-    value = resolved(value)
-    while isinstance(value, VDerived):
-        if value.kind == "read":
-            return "read"
-        if value.kind == "shape":
-            kind = "shape"
-        value = resolved(value.base)
-    return kind
+def chain_kind(value: Value, resolutions: Optional[Resolutions] = None) -> Derivation:
+    """The strongest derivation between a value and its leaf (Resolutions.chain_kind); without
+    `resolutions`, by the latest solve's (compatibility, as for resolved)."""
+    return (resolutions if resolutions is not None else latest_resolutions()).chain_kind(value)
 
 
 def solve(flow: ProgramFlow) -> Solution:
     classes = Classes()
     solution = Solution(flow, classes)
+    resolutions = solution.resolutions
+    set_latest_resolutions(resolutions)
     relations = []  # (target slot, value) that the fixpoint decides
 
     def link(target: Slot, value: Value) -> None:
-        value = resolved(value)
+        value = resolutions.resolved(value)
         if isinstance(value, VSlot):
             classes.union(target, value.slot)
         elif isinstance(value, VChoice):
@@ -198,11 +155,11 @@ def solve(flow: ProgramFlow) -> Solution:
                 link(target, option)
         elif isinstance(value, VTuple):
             for position, item in enumerate(value.items):
-                link(child(target, "pos", position), item)
+                link(ChildSlot.of(target, PosLabel.of(position)), item)
         elif isinstance(value, VContainer):
             marked.append(target)
             for label, item in value.items:
-                link(child(target, *label), item)
+                link(ChildSlot.of(target, label), item)
         elif isinstance(value, VArith) and (isinstance(value.left, VContainer) or isinstance(value.right, VContainer)):
             marked.append(target)  # `[None] * n`: a list
             link(target, value.left if isinstance(value.left, VContainer) else value.right)
@@ -211,8 +168,8 @@ def solve(flow: ProgramFlow) -> Solution:
         elif isinstance(value, VCallOf):
             classes.union(target, value.result)
             relations.append((target, value))
-        elif isinstance(leaf_of(value), VCtor) and chain_kind(value) == "keep":
-            constructors.append((target, leaf_of(value)))  # nn.GRU(...).to(device)
+        elif isinstance(resolutions.leaf_of(value), VCtor) and resolutions.chain_kind(value) == Derivation.KEEP:
+            constructors.append((target, resolutions.leaf_of(value)))  # nn.GRU(...).to(device)
         else:
             relations.append((target, value))
 
@@ -221,26 +178,26 @@ def solve(flow: ProgramFlow) -> Solution:
     # An instance of a class of this module has that class's attributes.
     for name, owners in flow.attribute_owners.items():
         for owner in owners:
-            classes.union(child(("instance", owner), "attr", name), ("attr", owner, name))
+            classes.union(ChildSlot.of(InstanceSlot.of(owner), AttrLabel.of(name)), AttrSlot.of(owner, name))
     for binding in flow.bindings:
         classes.add(binding.target)
         link(binding.target, binding.value)
     # `policy = Policy(...).to(device)`: a module's .to/.cuda/.float/.eval return the module itself.
-    instances = {classes.find(("instance", owner)) for owner in flow.instantiated}
+    instances = {classes.find(InstanceSlot.of(owner)) for owner in flow.instantiated}
     for target, value in relations:
-        if isinstance(value, VDerived) and value.kind == "keep" and isinstance(resolved(value.base), VSlot):
-            if classes.find(resolved(value.base).slot) in instances:
-                classes.union(target, resolved(value.base).slot)
+        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolutions.resolved(value.base), VSlot):
+            if classes.find(resolutions.resolved(value.base).slot) in instances:
+                classes.union(target, resolutions.resolved(value.base).slot)
     for binding in _forward_calls(solution):
         classes.add(binding.target)
         link(binding.target, binding.value)
     for slot in marked:
-        classes.mark(slot, "container")
+        classes.mark(slot, Mark.CONTAINER)
     for target, value in relations:
         # `saved = self.hidden.copy()` of a list or dict holds the same values.
-        if isinstance(value, VDerived) and value.kind == "keep" and isinstance(resolved(value.base), VSlot):
-            if solution.is_container(resolved(value.base).slot):
-                classes.union(target, resolved(value.base).slot)
+        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolutions.resolved(value.base), VSlot):
+            if solution.is_container(resolutions.resolved(value.base).slot):
+                classes.union(target, resolutions.resolved(value.base).slot)
 
     # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor. Knowing
     # one element can make another base a container, so elements are settled until nothing moves.
@@ -253,21 +210,23 @@ def solve(flow: ProgramFlow) -> Solution:
     while changed:
         changed = False
         for index in list(pending):
-            base = resolved(index.base)
+            base = resolutions.resolved(index.base)
             if isinstance(base, VSlot) and solution.is_container(base.slot):
-                index.resolved = VSlot(child(base.slot, "elem"), index.node)
+                element = VSlot(ChildSlot.of(base.slot, ELEM), index.node)
+                resolutions.settle(index, element)
                 for target in bound_to.get(id(index), ()):
-                    classes.union(target, index.resolved.slot)
+                    classes.union(target, element.slot)
                 pending.remove(index)
                 changed = True
     for index in pending:
-        base = resolved(index.base)
-        if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, "pos", index.position):
-            index.resolved = VSlot(child(base.slot, "pos", index.position), index.node)
+        base = resolutions.resolved(index.base)
+        if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
+            item = VSlot(ChildSlot.of(base.slot, PosLabel.of(index.position)), index.node)
+            resolutions.settle(index, item)
             for target in bound_to.get(id(index), ()):
-                classes.union(target, index.resolved.slot)
+                classes.union(target, item.slot)
         else:
-            index.resolved = VDerived(index.base, index.node, "shape")
+            resolutions.settle(index, VDerived(index.base, index.node, Derivation.SHAPE))
 
     for target, ctor in constructors:
         if ctor.qualname in RECURRENT:
@@ -275,41 +234,41 @@ def solve(flow: ProgramFlow) -> Solution:
             solution.constructors.append((ctor, RECURRENT[ctor.qualname], target))
         elif ctor.qualname in ALREADY_LSTM:
             solution.lstm_constructors.append(ctor)
-            classes.mark(target, "module")
+            classes.mark(target, Mark.MODULE)
         else:
-            classes.mark(target, "module")
+            classes.mark(target, Mark.MODULE)
     for call in flow.calls:
-        func = resolved(call.func)
+        func = resolutions.resolved(call.func)
         if isinstance(func, VSlot):
             kind = solution.holder_kind(func.slot)
             if kind is not None:
                 solution.recurrent_calls[id(call)] = kind
 
     def mark(slot: Slot) -> bool:
-        return classes.mark(slot, "state")
+        return classes.mark(slot, Mark.STATE)
 
     def mark_value(value: Value) -> bool:
-        if isinstance(resolved(value), VChoice):  # `self.hidden.get(env_id, h0)`
-            return any([mark_value(option) for option in resolved(value).options])
-        leaf = leaf_of(value)
-        if isinstance(leaf, VSlot) and chain_kind(value) != "read":
+        if isinstance(resolutions.resolved(value), VChoice):  # `self.hidden.get(env_id, h0)`
+            return any([mark_value(option) for option in resolutions.resolved(value).options])
+        leaf = resolutions.leaf_of(value)
+        if isinstance(leaf, VSlot) and resolutions.chain_kind(value) != Derivation.READ:
             return mark(leaf.slot)
         if isinstance(leaf, VCat):
-            container = resolved(leaf.container)
+            container = resolutions.resolved(leaf.container)
             if isinstance(container, VSlot):
-                return mark(child(container.slot, "elem"))
-            if isinstance(container, VContainer):  # torch.cat([s.hx for s in batch]) is a state
-                return any([mark_value(item) for _, item in container.items if chain_kind(item) == "keep"])
+                return mark(ChildSlot.of(container.slot, ELEM))
+            if isinstance(container, VContainer):  # a concatenation of `[s.hx for s in batch]` is a state
+                return any([mark_value(item) for _, item in container.items if resolutions.chain_kind(item) == Derivation.KEEP])
         return False
 
     for call in flow.calls:
         kind = solution.recurrent_calls.get(id(call))
         if kind is None:
             continue
-        mark(call.result if kind == "GRUCell" else child(call.result, "pos", 1))
+        mark(call.result if kind == CELL_KIND else ChildSlot.of(call.result, PosLabel.of(1)))
         hidden = recurrent_hidden_argument(call)
         if hidden is not None:
-            _settle_mask(hidden, _state_result_name(flow, call, kind))
+            _settle_mask(resolutions, hidden, _state_result_name(flow, call, kind))
             mark_value(hidden)
 
     moved = _moved_classes(solution)
@@ -318,7 +277,7 @@ def solve(flow: ProgramFlow) -> Solution:
         changed = False
         # A slice of a preallocated state tensor is a state, and so is the tensor.
         for root, parts in list(classes.parts.items()):
-            element = parts.get(("elem",))
+            element = parts.get(ELEM)
             if element is None or classes.find(root) != root or solution.is_container(root):
                 continue
             if solution.is_state(root) != solution.is_state(element):
@@ -327,28 +286,28 @@ def solve(flow: ProgramFlow) -> Solution:
             # `{k: v * m for k, v in hidden.items()}` over `{"actor": h_a, "critic": h_c}`, or
             # `tuple(nd * s for s in core_state)` over `(h,)`: the values iterated are states (a
             # dict or tuple mixing states and other values is reported).
-            keyed = [part for (kind, *_), part in classes.parts.get(classes.find(view), {}).items() if kind == label]
+            keyed = [part for part_label, part in classes.parts.get(classes.find(view), {}).items() if part_label.kind == label]
             if any(solution.is_state(part) for part in keyed):
-                changed |= mark(child(view, "elem"))
+                changed |= mark(ChildSlot.of(view, ELEM))
         for arith in flow.arithmetic:
-            if arith.resolved is None:
+            if not resolutions.is_settled(arith):
                 left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)
                 if left != right:
-                    arith.resolved = VDerived(arith.left if left else arith.right, arith.node, "keep")
+                    resolutions.settle(arith, VDerived(arith.left if left else arith.right, arith.node, Derivation.KEEP))
                     changed = True
         for target, value in relations:
-            value = resolved(value)
+            value = resolutions.resolved(value)
             target_state = solution.is_state(target)
             if isinstance(value, VCallOf):
                 continue
-            leaf = leaf_of(value)
-            kind = chain_kind(value)
-            if kind == "read":
+            leaf = resolutions.leaf_of(value)
+            kind = resolutions.chain_kind(value)
+            if kind == Derivation.READ:
                 continue
             if isinstance(leaf, VSlot):
                 if target_state:
                     changed |= mark(leaf.slot)
-                elif solution.is_state(leaf.slot) and (kind == "keep" or classes.find(target) in moved or _element(target)):
+                elif solution.is_state(leaf.slot) and (kind == Derivation.KEEP or classes.find(target) in moved or is_element(target)):
                     # A reshaped state that is moved on (returned, stored, passed) stays a state;
                     # one that is only read is features. Stored in a list is moved: a caller may
                     # feed it back (`hiddens.append(hidden.squeeze(0))`).
@@ -371,15 +330,15 @@ def _forward_calls(solution: Solution) -> list:
     forwards = {}
     for owner in flow.classes:
         method = flow.forward_of(owner)
-        if method is not None and ("instance", owner) in classes.parent:
+        if method is not None and InstanceSlot.of(owner) in classes.parent:
             forwards[owner] = method
     added = []
     for call in flow.calls:
-        func = resolved(call.func)
+        func = solution.resolved(call.func)
         if not isinstance(func, VSlot) or id(call) in solution.forwarded:
             continue
         root = classes.find(func.slot)
-        owners = [owner for owner in forwards if classes.find(("instance", owner)) == root]
+        owners = [owner for owner in forwards if classes.find(InstanceSlot.of(owner)) == root]
         if len(owners) != 1 or any(arg.star for _, _, arg in call.args):
             continue
         forward = forwards[owners[0]]
@@ -391,9 +350,9 @@ def _forward_calls(solution: Solution) -> list:
             continue
         solution.forwarded[id(call)] = forward
         flow.called.add(forward.key)
-        classes.union(call.result, ("ret", forward.key))
+        classes.union(call.result, ReturnSlot.of(forward.key))
         for target, (_, value, arg) in zip(targets, call.args):
-            binding = Binding(("def", id(target.name)), value, "arg", arg, arg.value, forward)
+            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, forward)
             flow.bindings.append(binding)
             added.append(binding)
     return added
@@ -403,8 +362,8 @@ def _stores_in_tensors(solution: Solution) -> bool:
     """Is a state written by index into something that is not a list or dict (a preallocated tensor)?"""
     for binding in solution.flow.bindings:
         target = binding.target
-        if target[0] == "child" and target[2] == ("elem",) and not solution.is_container(target[1]):
-            if solution.is_state(target) or solution.is_state(target[1]):
+        if is_element(target) and not solution.is_container(target.base):
+            if solution.is_state(target) or solution.is_state(target.base):
                 return True
     return False
 
@@ -414,22 +373,22 @@ def _stores_in_tensors(solution: Solution) -> bool:
 def _state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
     """The name the call's new state is assigned to (`hxs` in `x, hxs = self.gru(x, hxs * m)`)."""
     for unpacking in flow.unpackings:
-        if unpacking.value is call and kind == "GRU" and len(unpacking.elements) > 1:
-            node = unpacking.elements[1][1]
+        if unpacking.value is call and kind == GRU_KIND and len(unpacking.elements) > 1:
+            node = unpacking.elements[1].node
             return node.attr.value if hasattr(node, "attr") else getattr(node, "value", None)
     return None
 
 
-def _settle_mask(value: Value, state_name: Optional[str]) -> None:
+def _settle_mask(resolutions: Resolutions, value: Value, state_name: Optional[str]) -> None:
     """In the hidden argument `hxs * masks`, which operand is the state? The one named like the
     call's result, else the one not named like a mask; otherwise it stays undecided (a finding)."""
-    value = resolved(value)
+    value = resolutions.resolved(value)
     while isinstance(value, VDerived):
-        value = resolved(value.base)
-    if not isinstance(value, VArith) or value.resolved is not None:
+        value = resolutions.resolved(value.base)
+    if not isinstance(value, VArith) or resolutions.is_settled(value):
         return
     sides = [value.left, value.right]
-    names = [_leaf_name(side) for side in sides]
+    names = [_leaf_name(resolutions.leaf_of(side)) for side in sides]
     chosen = None
     if state_name is not None and names.count(state_name) == 1:
         chosen = sides[names.index(state_name)]
@@ -438,12 +397,11 @@ def _settle_mask(value: Value, state_name: Optional[str]) -> None:
         if maskish.count(True) == 1 and all(n is not None for n in names):
             chosen = sides[maskish.index(False)]
     if chosen is not None:
-        value.resolved = VDerived(chosen, value.node, "keep")
-        _settle_mask(chosen, state_name)
+        resolutions.settle(value, VDerived(chosen, value.node, Derivation.KEEP))
+        _settle_mask(resolutions, chosen, state_name)
 
 
-def _leaf_name(value: Value) -> Optional[str]:
-    leaf = leaf_of(value)
+def _leaf_name(leaf: Value) -> Optional[str]:
     node = getattr(leaf, "node", None)
     if node is None:
         return None
@@ -457,11 +415,6 @@ def _leaf_name(value: Value) -> Optional[str]:
     return node.attr.value if isinstance(node, cst.Attribute) else node.value
 
 
-def _element(slot) -> bool:
-    """Is the slot an element of a list (what `append` and `[i] =` write)?"""
-    return slot[0] == "child" and slot[2] == ("elem",)
-
-
 def _moved_classes(solution: Solution) -> set:
     """Classes whose values are moved on somewhere (returned, stored, passed), not just read.
     Passed to code the walk does not follow counts: that code may keep it as a state."""
@@ -469,11 +422,11 @@ def _moved_classes(solution: Solution) -> set:
     values = [
         binding.value
         for binding in solution.flow.bindings
-        if binding.kind in ("return", "append", "store", "arg", "field") or binding.target[0] in ("attr", "child")
+        if binding.kind in MOVING_BINDINGS or binding.target.kind in (SlotKind.ATTR, SlotKind.CHILD)
     ]
-    values += [c.value for c in solution.flow.consumptions if c.context == "unknown" and c.place is not None]  # another file
+    values += [c.value for c in solution.flow.consumptions if c.context == Use.UNKNOWN and c.place is not None]  # another file
     while values:
-        value = resolved(values.pop())
+        value = solution.resolved(values.pop())
         if isinstance(value, VSlot):
             moved.add(solution.classes.find(value.slot))
         elif isinstance(value, VTuple):
@@ -486,7 +439,7 @@ def _moved_classes(solution: Solution) -> set:
 def recurrent_hidden_argument(call: VCallOf) -> Optional[Value]:
     positional = [value for keyword, value, _ in call.args if keyword is None]
     for keyword, value, _ in call.args:
-        if keyword in ("hx", "h_0", "hidden"):
+        if keyword in HIDDEN_KEYWORDS:
             return value
     return positional[1] if len(positional) > 1 else None
 
@@ -513,12 +466,12 @@ def _choose_split(solution: Solution) -> None:
         for info, _, value in flow.returns:
             positions = value.items if isinstance(value, VTuple) else [value]
             for position, item in enumerate(positions):
-                item = resolved(item)
+                item = solution.resolved(item)
                 if (info.key, position) in solution.split_returns or not isinstance(item, VSlot):
                     continue
                 if solution.is_split(item.slot) and solution.split_names[solution.def_name(item.slot)] == "batch":
                     others = [
-                        resolved(v.items[position] if isinstance(v, VTuple) else v)
+                        solution.resolved(v.items[position] if isinstance(v, VTuple) else v)
                         for i, _, v in flow.returns
                         if i is info
                     ]
@@ -528,10 +481,10 @@ def _choose_split(solution: Solution) -> None:
 
 
 def _split_origin(solution: Solution, value: Value) -> Optional[str]:
-    value = resolved(value)
-    if isinstance(value, VCallOf) and solution.recurrent_calls.get(id(value)) == "GRUCell":
+    value = solution.resolved(value)
+    if isinstance(value, VCallOf) and solution.recurrent_calls.get(id(value)) == CELL_KIND:
         return "cell"
-    leaf = leaf_of(value)
+    leaf = solution.resolutions.leaf_of(value)
     if isinstance(leaf, VCat) and solution.elements_are_state(leaf.container):
         return "batch"
     if isinstance(leaf, VSlot):
@@ -539,7 +492,7 @@ def _split_origin(solution: Solution, value: Value) -> Optional[str]:
         if key is not None and key in solution.split_names:
             return solution.split_names[key]
         slot = leaf.slot
-        if slot[0] == "child" and slot[2][0] == "pos" and slot[1][0] == "ret":
-            if (slot[1][1], slot[2][1]) in solution.split_returns:
+        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS and slot.base.kind == SlotKind.RETURN:
+            if (slot.base.function, slot.label.position) in solution.split_returns:
                 return "batch"
     return None

@@ -11,7 +11,7 @@ import libcst as cst
 
 from gru2lstm.program import FunctionInfo
 from gru2lstm.qualnames import import_bindings
-from gru2lstm.vocab import CAT_FUNCTIONS, KEEP_FUNCTIONS, KEEP_METHODS, SHAPE_METHODS
+from gru2lstm.vocab import CONVERTING_NAMES, KEEP_METHODS, NUMPY_JOINING_NAMES, SHAPE_METHODS
 
 
 def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
@@ -57,9 +57,9 @@ def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[st
     if isinstance(node, cst.Call) and node.args and not node.args[0].star and node.args[0].keyword is None:
         func = node.func  # the first argument converted: `torch.as_tensor(x, device=d)`
         last = func.attr.value if isinstance(func, cst.Attribute) else None
-        if last is not None and (f"torch.{last}" in KEEP_FUNCTIONS or last in ("asarray", "array")):
+        if last is not None and last in CONVERTING_NAMES:
             return _given_back(node.args[0].value, names, kinds)  # torch.from_numpy(x), np.asarray(x)
-        if last is not None and len(node.args) == 1 and f"numpy.{last}" in CAT_FUNCTIONS:
+        if last is not None and len(node.args) == 1 and last in NUMPY_JOINING_NAMES:
             kinds.add("shape")  # np.concatenate(x) of one array joins its leading axes
             return _given_back(node.args[0].value, names, kinds)
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):

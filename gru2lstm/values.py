@@ -3,27 +3,240 @@
 The flow analysis (flow.py) turns every expression it meets into one of these small values;
 the planner (plan.py) turns them back into rewrites. A `Slot` names a place that can hold a
 value: a local definition, a `self.` attribute, a global, a function's return, or a part of
-another slot (an element, a dict key, a tuple position, an attribute of an object).
+another slot (an element, a dict key, a tuple position, an attribute of an object); each kind
+of slot and label is a named tuple. What an index or an arithmetic turns out to be is the
+solver's finding, kept in its side table (Resolutions), never written into the values.
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from enum import Enum
+from typing import NamedTuple, Optional, Union
 
 import libcst as cst
 
-# ("def", id)                  one definition of a local name (flow-sensitive)
-# ("attr", class, name)        `self.name` in the methods of `class`
-# ("global", name)             a module-level name
-# ("ret", function)            what a function returns
-# ("callres", id)              the result of one call of a value (e.g. the recurrent module)
-# ("child", slot, label)       label: ("pos", i) | ("key", k) | ("elem",) | ("attr", name)
-Slot = tuple
+
+class Word(str, Enum):
+    """An enum whose members are their words: equal to, hashed, printed and formatted as the plain
+    string, so that code comparing with the word (or building a slot from it) still agrees."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
 
 
-def child(slot: Slot, *label: object) -> Slot:
-    return ("child", slot, label)
+# ------------------------------------------------------------------ slots
+class SlotKind(Word):
+    DEF = "def"
+    ATTR = "attr"
+    GLOBAL = "global"
+    RETURN = "ret"
+    CALL_RESULT = "callres"
+    INSTANCE = "instance"
+    CHILD = "child"
+    EXPR = "expr"
+    LITERAL = "literal"
+    ZIP = "zip"
+
+
+class LabelKind(Word):
+    POS = "pos"
+    KEY = "key"
+    ELEM = "elem"
+    ATTR = "attr"
+
+
+# A slot or label is a named tuple whose first field is its kind: it equals (and hashes as) the
+# plain tuple of its fields, so that code still spelling `("def", id)` finds the same slot.
+class PosLabel(NamedTuple):
+    """A position of a tuple."""
+
+    kind: LabelKind
+    position: int
+
+    @classmethod
+    def of(cls, position: int) -> "PosLabel":
+        return cls(LabelKind.POS, position)
+
+
+class KeyLabel(NamedTuple):
+    """The value under a constant key of a dict."""
+
+    kind: LabelKind
+    key: str
+
+    @classmethod
+    def of(cls, key: str) -> "KeyLabel":
+        return cls(LabelKind.KEY, key)
+
+
+class ElemLabel(NamedTuple):
+    """Any element of a list, dict or tensor."""
+
+    kind: LabelKind
+
+
+class AttrLabel(NamedTuple):
+    """An attribute of an object whose class is not known."""
+
+    kind: LabelKind
+    name: str
+
+    @classmethod
+    def of(cls, name: str) -> "AttrLabel":
+        return cls(LabelKind.ATTR, name)
+
+
+ELEM = ElemLabel(LabelKind.ELEM)
+Label = Union[PosLabel, KeyLabel, ElemLabel, AttrLabel]
+_LABELS = {LabelKind.POS: PosLabel, LabelKind.KEY: KeyLabel, LabelKind.ELEM: ElemLabel, LabelKind.ATTR: AttrLabel}
+
+
+def label_of(kind: str, *fields: object) -> Label:
+    """The typed label of its words: ("pos", 1) -> PosLabel(POS, 1)."""
+    kind = LabelKind(kind)
+    return _LABELS[kind](kind, *fields)
+
+
+class DefSlot(NamedTuple):
+    """One definition of a local name (flow-sensitive), by the id of the node that defines it."""
+
+    kind: SlotKind
+    def_id: int
+
+    @classmethod
+    def of(cls, def_id: int) -> "DefSlot":
+        return cls(SlotKind.DEF, def_id)
+
+
+class AttrSlot(NamedTuple):
+    """`self.name` in the methods of a class (by its class key)."""
+
+    kind: SlotKind
+    owner: str
+    name: str
+
+    @classmethod
+    def of(cls, owner: str, name: str) -> "AttrSlot":
+        return cls(SlotKind.ATTR, owner, name)
+
+
+class GlobalSlot(NamedTuple):
+    """A module-level name."""
+
+    kind: SlotKind
+    module: str
+    name: str
+
+    @classmethod
+    def of(cls, module: str, name: str) -> "GlobalSlot":
+        return cls(SlotKind.GLOBAL, module, name)
+
+
+class ReturnSlot(NamedTuple):
+    """What a function returns (by its key)."""
+
+    kind: SlotKind
+    function: tuple
+
+    @classmethod
+    def of(cls, function: tuple) -> "ReturnSlot":
+        return cls(SlotKind.RETURN, function)
+
+
+class CallResultSlot(NamedTuple):
+    """The result of one call of a value (e.g. the recurrent module), by the call node's id."""
+
+    kind: SlotKind
+    call_id: int
+
+    @classmethod
+    def of(cls, call_id: int) -> "CallResultSlot":
+        return cls(SlotKind.CALL_RESULT, call_id)
+
+
+class InstanceSlot(NamedTuple):
+    """Any instance of a class of the program (by its class key)."""
+
+    kind: SlotKind
+    owner: str
+
+    @classmethod
+    def of(cls, owner: str) -> "InstanceSlot":
+        return cls(SlotKind.INSTANCE, owner)
+
+
+class NodeSlot(NamedTuple):
+    """A place of its own for the value of one node: an indexed base (EXPR), a literal iterated
+    (LITERAL), the columns of `zip(*rows)` (ZIP)."""
+
+    kind: SlotKind
+    node_id: int
+
+    @classmethod
+    def of(cls, kind: SlotKind, node_id: int) -> "NodeSlot":
+        return cls(kind, node_id)
+
+
+class ChildSlot(NamedTuple):
+    """A part of another slot: an element, a dict key, a tuple position, an attribute."""
+
+    kind: SlotKind
+    base: "Slot"
+    label: Label
+
+    @classmethod
+    def of(cls, base: "Slot", label: Label) -> "ChildSlot":
+        return cls(SlotKind.CHILD, base, label)
+
+
+Slot = Union[DefSlot, AttrSlot, GlobalSlot, ReturnSlot, CallResultSlot, InstanceSlot, NodeSlot, ChildSlot]
+
+
+_SLOTS = {
+    SlotKind.DEF: DefSlot,
+    SlotKind.ATTR: AttrSlot,
+    SlotKind.GLOBAL: GlobalSlot,
+    SlotKind.RETURN: ReturnSlot,
+    SlotKind.CALL_RESULT: CallResultSlot,
+    SlotKind.INSTANCE: InstanceSlot,
+    SlotKind.EXPR: NodeSlot,
+    SlotKind.LITERAL: NodeSlot,
+    SlotKind.ZIP: NodeSlot,
+}
+
+
+def as_slot(slot: tuple) -> Slot:
+    """The typed slot of a slot spelled as the plain tuple of its words (`("def", id)`), as code
+    not yet converted still builds some; a typed slot is given back as it is."""
+    if type(slot) is not tuple:
+        return slot
+    kind = SlotKind(slot[0])
+    if kind == SlotKind.CHILD:
+        return ChildSlot.of(as_slot(slot[1]), label_of(*slot[2]))
+    return _SLOTS[kind](kind, *slot[1:])
+
+
+def child(slot: Slot, *label: object) -> ChildSlot:
+    """The part of `slot` under a label given by its words (`child(s, "pos", 1)`)."""
+    return ChildSlot.of(slot, label_of(*label))
+
+
+def is_element(slot: Slot) -> bool:
+    """Is the slot an element of a list or tensor (what `append` and `[i] =` write)?"""
+    return slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ELEM
+
+
+class Derivation(Word):
+    """How a derived value relates to its base, weakest first."""
+
+    KEEP = "keep"  # detach/cpu/to/clone/masking: the result is the same state
+    SHAPE = "shape"  # index/squeeze/view/…: a state when it flows into one, else features
+    READ = "read"  # .shape/.size()/.device/zeros_like(…): never a state
 
 
 @dataclass(eq=False)
@@ -43,29 +256,23 @@ class VCreate:
 
 @dataclass(eq=False)
 class VDerived:
-    """A tensor computed from `base` by a method, an index or arithmetic.
-
-    kind: "keep" (detach/cpu/to/clone/masking: the result is the same state),
-          "shape" (index/squeeze/view/…: a state when it flows into one, else features),
-          "read" (.shape/.size()/.device/zeros_like(…): never a state).
-    """
+    """A tensor computed from `base` by a method, an index or arithmetic (kind: see Derivation)."""
 
     base: "Value"
     node: cst.BaseExpression
-    kind: str
+    kind: Derivation
 
 
 @dataclass(eq=False)
 class VIndex:
     """`base[index]`: an element of a container, a tuple position, or a tensor slice.
 
-    Which one is only known once containers are known; `resolved` is set by the solver.
+    Which one is only known once containers are known: the solver says it (Resolutions).
     """
 
     base: "Value"
     node: cst.Subscript
     position: Optional[int]
-    resolved: Optional["Value"] = None
 
 
 @dataclass(eq=False)
@@ -75,7 +282,6 @@ class VArith:
     left: "Value"
     right: "Value"
     node: cst.BaseExpression
-    resolved: Optional["Value"] = None
 
 
 @dataclass(eq=False)
@@ -108,7 +314,7 @@ class VCallOf:
     func: "Value"
     node: cst.Call
     args: list  # [(keyword or None, Value, cst.Arg)]
-    result: Slot  # ("callres", id)
+    result: CallResultSlot
 
 
 @dataclass(eq=False)
@@ -137,7 +343,7 @@ class VContainer:
     """A list/dict literal or constructor: what it holds goes to the target's elements."""
 
     node: cst.BaseExpression
-    items: list = field(default_factory=list)  # [(label, Value)]
+    items: list = field(default_factory=list)  # [(Label, Value)]
 
 
 @dataclass(eq=False)
@@ -153,15 +359,63 @@ Value = Union[
 ]
 
 
-def leaf_of(value: Value) -> Value:
-    """The value a chain of derivations starts from (resolving container indexing)."""
-    while True:
-        if isinstance(value, (VIndex, VArith)) and value.resolved is not None:
-            value = value.resolved
-        elif isinstance(value, VDerived):
+class Resolutions:
+    """The solver's side table: what an index (VIndex) or an arithmetic (VArith) turned out to be,
+    by the value's identity. The walk's values are never written to."""
+
+    def __init__(self) -> None:
+        self._found: dict = {}  # id(value) -> (value, what it is); the value is kept so its id stays its own
+
+    def settle(self, value: Union[VIndex, VArith], found: Value) -> None:
+        self._found[id(value)] = (value, found)
+
+    def is_settled(self, value: Value) -> bool:
+        return id(value) in self._found
+
+    def resolved(self, value: Value) -> Value:
+        """What `value` is, through the indexing and arithmetic the solver settled."""
+        while isinstance(value, (VIndex, VArith)) and id(value) in self._found:
+            value = self._found[id(value)][1]
+        return value
+
+    def leaf_of(self, value: Value) -> Value:
+        """The value a chain of derivations starts from (resolving container indexing)."""
+        while True:
+            value = self.resolved(value)
+            if not isinstance(value, VDerived):
+                return value
             value = value.base
-        else:
-            return value
+
+    def chain_kind(self, value: Value) -> Derivation:
+        """The strongest derivation between a value and its leaf: keep < shape < read."""
+        kind = Derivation.KEEP
+        value = self.resolved(value)
+        while isinstance(value, VDerived):
+            if value.kind == Derivation.READ:
+                return Derivation.READ
+            if value.kind == Derivation.SHAPE:
+                kind = Derivation.SHAPE
+            value = self.resolved(value.base)
+        return kind
+
+
+# Compatibility while plan.py and boundary.py still call leaf_of/resolved/chain_kind without the
+# solution: the resolutions of the latest solve (set by solve.solve). Code that has the solution
+# asks it (Solution.resolutions) instead.
+_LATEST = ContextVar("the resolutions of the latest solve", default=Resolutions())
+
+
+def latest_resolutions() -> Resolutions:
+    return _LATEST.get()
+
+
+def set_latest_resolutions(resolutions: Resolutions) -> None:
+    _LATEST.set(resolutions)
+
+
+def leaf_of(value: Value, resolutions: Optional[Resolutions] = None) -> Value:
+    """The value a chain of derivations starts from (see Resolutions.leaf_of)."""
+    return (resolutions if resolutions is not None else latest_resolutions()).leaf_of(value)
 
 
 def part_at(value: Value, position: int, length: int) -> Value:
@@ -169,9 +423,9 @@ def part_at(value: Value, position: int, length: int) -> Value:
     if isinstance(value, VTuple) and len(value.items) == length:
         return value.items[position]
     if isinstance(value, VSlot):
-        return VSlot(child(value.slot, "pos", position), None)
+        return VSlot(ChildSlot.of(value.slot, PosLabel.of(position)), None)
     if isinstance(value, VCallOf):
-        return VSlot(child(value.result, "pos", position), None)
+        return VSlot(ChildSlot.of(value.result, PosLabel.of(position)), None)
     if isinstance(value, VChoice):  # `s, x = (zeros, x) if done else (s2, x)`: either side's part
         return VChoice([part_at(option, position, length) for option in value.options], value.node)
     return VOpaque(None, "a part of an unknown value")
@@ -180,9 +434,9 @@ def part_at(value: Value, position: int, length: int) -> Value:
 def element_of(value: Value) -> Value:
     """What one element of an iterated `value` is."""
     if isinstance(value, VSlot):
-        return VSlot(child(value.slot, "elem"), None)
+        return VSlot(ChildSlot.of(value.slot, ELEM), None)
     if isinstance(value, VContainer):
-        elements = [item for label, item in value.items if label == ("elem",)]
+        elements = [item for label, item in value.items if label == ELEM]
         if len(elements) == 1:
             return elements[0]
     return VOpaque(None, "an element of an unknown iterable")

@@ -1,18 +1,29 @@
 """Every torch, numpy, GRU and LSTM word the engine knows, in one place.
 
-The analysis (flow.py), the solver (solve.py), the rules (plan.py), the output check
-(lstm_check.py) and the prefilter read their vocabulary from here; none has a table of its own.
+The analysis (flow.py, definitions.py, syntax.py), the solver (solve.py), the rules (plan.py),
+the output check (lstm_check.py), the prefilter and the names the migration writes (names.py)
+read their vocabulary from here; none has a table of its own. Python's own words the analysis
+relies on (copy, dataclasses, namedtuple, the builtins it follows) are here too.
 """
 
 from __future__ import annotations
 
 # ------------------------------------------------------------------ the recurrent modules
+GRU_KIND = "GRU"  # a sequence GRU: returns (output, h_n)
+CELL_KIND = "GRUCell"  # a GRU cell: returns h
+RECURRENT_KINDS = (GRU_KIND, CELL_KIND)
 RECURRENT = {  # qualified name of a torch GRU -> its kind
-    "torch.nn.GRU": "GRU",
-    "torch.nn.modules.rnn.GRU": "GRU",
-    "torch.nn.GRUCell": "GRUCell",
-    "torch.nn.modules.rnn.GRUCell": "GRUCell",
+    "torch.nn.GRU": GRU_KIND,
+    "torch.nn.modules.rnn.GRU": GRU_KIND,
+    "torch.nn.GRUCell": CELL_KIND,
+    "torch.nn.modules.rnn.GRUCell": CELL_KIND,
 }
+# The keywords a recurrent call takes its hidden state by (else it is the second positional).
+HIDDEN_KEYWORDS = ("hx", "h_0", "hidden")
+# The bytes every file that can construct a torch GRU holds (the prefilter's first step).
+GRU_NEEDLE = b"GRU"
+TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
+TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
 GRU_NAMES = frozenset({"GRU", "GRUCell"})  # the last part of every name in RECURRENT
 LSTM_FOR_GRU = {"GRU": "LSTM", "GRUCell": "LSTMCell"}
@@ -33,6 +44,12 @@ CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `w
 CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
 # Functions whose result is their first argument, converted (between numpy and torch).
 KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.asarray", "numpy.array", "numpy.copy"}
+# Functions whose last part alone names a conversion of their first argument (torch.from_numpy,
+# np.asarray, …), as a function that only gives a parameter back is recognised by (syntax.py).
+CONVERTING_NAMES = {name.rpartition(".")[2] for name in KEEP_FUNCTIONS} - {"copy"}
+# numpy functions that, called on one array, join its leading axes.
+NUMPY_JOINING_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS if name.startswith("numpy.")}
+WHERE_FUNCTIONS = {"torch.where", "numpy.where"}  # `where(mask, zeros_like(h), h)`: a masked state
 # Methods whose result is the same state (on each half).
 KEEP_METHODS = {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
@@ -54,6 +71,7 @@ CONTAINER_FUNCTIONS = {
 }
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
 MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
+COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
@@ -68,3 +86,32 @@ CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_
 
 # ------------------------------------------------------------------ words in names
 MASK_WORDS = ("mask", "done", "reset", "terminal", "not_done", "nonterminal")
+
+# ------------------------------------------------------------------ Python's own words
+COPY_FUNCTIONS = {"copy.copy", "copy.deepcopy"}  # the copy is the same kind of value
+COPY_SPELLINGS = COPY_FUNCTIONS | {"deepcopy"}  # as written, before imports are resolved
+REPLACE_FUNCTIONS = {"dataclasses.replace"}  # an object of the same class, fields given anew
+REPLACE_METHOD = "_replace"  # namedtuple's
+NAMEDTUPLE_FUNCTIONS = {"collections.namedtuple", "typing.NamedTuple"}
+INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arguments
+PRINTING_BUILTINS = {"print", "repr", "str", "hasattr", "getattr"}  # what they do with them is unknown
+SAMPLING_METHODS = {"sample", "choices", "choice"}  # random.Random's, on a container
+KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may give a value back
+ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault"}  # give an element back
+VIEW_CONTAINER_METHODS = {"values", "items"}  # iterate a dict's values
+
+# ------------------------------------------------------------------ words the migration writes
+# The name that holds `c` beside a name that holds `h`, by `_`-word (docs/rules.md, "partner name").
+PARTNER_WORDS = {
+    "h": "c",
+    "hx": "cx",
+    "hxs": "cxs",
+    "hn": "cn",
+    "h0": "c0",
+    "hid": "cell",
+    "hidden": "cell",
+    "hiddens": "cells",
+}
+# GRU words in prose, as the LSTM version says them.
+LSTM_PROSE_WORDS = {"GRUCell": "LSTMCell", "GRU": "LSTM", "GRUs": "LSTMs", "grucell": "lstmcell", "gru": "lstm"}
+LSTM_NAME_WORDS = {"gru": "lstm", "GRU": "LSTM"}  # `gru` in a name; any other case becomes `Lstm`

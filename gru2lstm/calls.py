@@ -1,0 +1,295 @@
+"""Call evaluation: which kind of call a call is — a torch or numpy function or tensor method
+(vocab.py), a builtin, a container method, or a call of the program (followed_calls.py) — and
+what value it gives.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.followed_calls import FollowedCalls
+from gru2lstm.program import Binding, BindingKind, DefinitionKind, Use
+from gru2lstm.syntax import constant_string
+from gru2lstm.values import (
+    ELEM,
+    ChildSlot,
+    Derivation,
+    KeyLabel,
+    LabelKind,
+    NodeSlot,
+    SlotKind,
+    Value,
+    VArith,
+    VCat,
+    VChoice,
+    VContainer,
+    VCreate,
+    VCtor,
+    VDerived,
+    VIndex,
+    VOpaque,
+    VSlot,
+    VTuple,
+    VZip,
+    element_of,
+)
+from gru2lstm.vocab import (
+    CAT_FUNCTIONS,
+    CONTAINER_ADD_METHODS,
+    CONTAINER_FUNCTIONS,
+    CONTAINER_METHODS,
+    COPY_FUNCTIONS,
+    COPY_INTO_METHOD,
+    CREATE_FUNCTIONS,
+    CREATE_LIKE_FUNCTIONS,
+    CREATE_METHODS,
+    ELEMENT_CONTAINER_METHODS,
+    INSPECTING_BUILTINS,
+    ITERATION_BUILTINS,
+    KEEP_FUNCTIONS,
+    KEEP_METHODS,
+    KEYED_CONTAINER_METHODS,
+    MODULE_CONTAINERS,
+    PRINTING_BUILTINS,
+    READ_METHODS,
+    REPLACE_FUNCTIONS,
+    REPLACE_METHOD,
+    SAMPLING_FUNCTIONS,
+    SAMPLING_METHODS,
+    SHAPE_METHODS,
+    TENSOR_LIBRARY_PREFIXES,
+    TORCH_MODULE_PREFIX,
+    VIEW_CONTAINER_METHODS,
+    WHERE_FUNCTIONS,
+)
+
+
+class CallWalker(FollowedCalls):
+    """Evaluates calls by what they call."""
+
+    def _call(self, node: cst.Call) -> Value:
+        """A library function first, then the program's own functions and classes, then methods,
+        builtins, torch and numpy functions, and last a call of a value (a module, a callable)."""
+        qualified = self._qualified(node) | self._qualified(node.func)
+        func = node.func
+        value = self._library_call(node, qualified)
+        if value is not None:
+            return value
+        target = self.resolve(func)  # a function or class of the program, by name or module path
+        if target is not None and target.kind == DefinitionKind.FUNCTION:
+            return self._call_function(self.flow.functions[target.key], node)
+        if target is not None and target.kind == DefinitionKind.CLASS:
+            return self._instantiate(target.key, node)
+        if isinstance(func, cst.Attribute) and not self._external(func):
+            return self._method_call(node, func)
+        value = self._builtin_call(node, qualified)
+        if value is None:
+            value = self._tensor_call(node, qualified)
+        if value is not None:
+            return value
+        owner = self._instance_of(func) if isinstance(func, cst.Name) else None
+        forward = None if owner is None else self.flow.forward_of(owner)
+        if forward is not None:
+            return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
+        func_value = self.expr(func)
+        if isinstance(func_value, VSlot):
+            return self._call_value(func_value, node)
+        return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _library_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
+        """Creation, concatenation, conversion and copies (torch, numpy, copy, dataclasses)."""
+        args = node.args
+        if qualified & CREATE_FUNCTIONS:
+            for arg in args:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return VCreate(node)
+        if qualified & CREATE_LIKE_FUNCTIONS:
+            for arg in args:
+                self.consume(self.expr(arg.value), Use.SHAPED, arg.value)
+            return VCreate(node)
+        if qualified & CAT_FUNCTIONS and args:
+            container = self.expr(args[0].value)
+            for arg in args[1:]:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return VCat(container, node, args[0].value)
+        if qualified & REPLACE_FUNCTIONS and args and args[0].keyword is None:
+            owner = self._instance_of(args[0].value)
+            if owner is not None and all(a.keyword is not None for a in args[1:]):
+                return self._replaced(owner, self.expr(args[0].value), args[1:])
+        if qualified & COPY_FUNCTIONS and len(args) == 1:
+            return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
+        if qualified & KEEP_FUNCTIONS and args:
+            base = self.expr(args[0].value)
+            for arg in args[1:]:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return VDerived(base, node, Derivation.KEEP)
+        return None
+
+    def _method_call(self, node: cst.Call, func: cst.Attribute) -> Value:
+        """`base.method(...)`: a tensor method, a method of the program, a container method, or a call
+        of the attribute's value (a module, a stored callable)."""
+        args = node.args
+        method = func.attr.value
+        base = self.expr(func.value)
+        place = self.flow.origin(base)
+        if place is not None:  # `self.rollouts.insert(...)` on an object of a file not migrated with this one
+            return self._unknown_call(node, f"`{self.code(func)}`", place)
+        if method in CREATE_METHODS and args and self._method_target(func) is None:
+            self.consume(base, Use.SHAPED, func.value)
+            for arg in args:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return VCreate(node)
+        if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS:
+            for arg in args:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            kind = Derivation.KEEP if method in KEEP_METHODS else Derivation.SHAPE if method in SHAPE_METHODS else Derivation.READ
+            return VDerived(base, node, kind)
+        callee = self._method_target(func)
+        if callee is not None:
+            return self._call_function(callee, node)
+        owner = self._instance_of(func.value) if method == REPLACE_METHOD else None
+        if owner is not None and all(a.keyword is not None for a in args):
+            return self._replaced(owner, base, args)
+        if method in SAMPLING_METHODS and args:
+            self.consume(base, Use.READ, func.value)
+            return self._sampling(node, method != "choice")
+        if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
+            self.flow.containers.add(base.slot)
+            value = self.expr(args[0].value)
+            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.APPEND, self.statement, None)
+            return VOpaque(node, "None")
+        if method in CONTAINER_METHODS and isinstance(base, VSlot):
+            return self._container_method(node, func, base)
+        if method == COPY_INTO_METHOD and len(args) == 1:
+            # In-place write into preallocated storage: the storage's elements receive it.
+            value = self.expr(args[0].value)
+            if isinstance(base, VIndex) and isinstance(base.base, VSlot):
+                self._bind(ChildSlot.of(base.base.slot, ELEM), value, BindingKind.STORE, self.statement, func.value)
+            else:
+                self.consume(value, Use.OTHER, args[0].value, "copied in place into something unknown")
+            return VOpaque(node, COPY_INTO_METHOD)
+        # A call of an attribute value: a module (`self.gru(x, h)`), a stored callable, …
+        func_value = self._attribute_slot(func, base)
+        if func_value is not None:
+            return self._call_value(VSlot(func_value, func), node)
+        return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _container_method(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Value:
+        """`d.get(k, h0)`, `q.pop()`, `d.items()`, …: `base` is a list or dict; what the method gives
+        back is one of its elements, a view of them, or nothing that flows."""
+        args = node.args
+        method = func.attr.value
+        self.flow.containers.add(base.slot)
+        key = constant_string(args[0].value) if method in KEYED_CONTAINER_METHODS and args else None
+        element = VSlot(ChildSlot.of(base.slot, KeyLabel.of(key) if key is not None else ELEM), None)
+        default = None
+        for position, arg in enumerate(args):
+            if position == 1 and method in KEYED_CONTAINER_METHODS and arg.keyword is None:
+                # `d.get(k, h0)` may return the default; `d.setdefault(k, h0)` stores it
+                default = self.expr(arg.value)
+                if method == "setdefault":
+                    self._bind(element.slot, default, BindingKind.STORE, self.statement, None)
+            else:
+                self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `.{method}()`")
+        if method in ELEMENT_CONTAINER_METHODS:
+            return element if default is None else VChoice([element, default], node)
+        if method in VIEW_CONTAINER_METHODS:
+            # Iterating a dict sees its `elem` values; values under constant keys
+            # (`{"deter": h, "stoch": z}`) are not told apart, which the planner reports.
+            self._values_iterated(base, func.value, LabelKind.KEY, f"iterated by `.{method}()`")
+            element = VSlot(ChildSlot.of(base.slot, ELEM), None)
+            if method == "items":
+                element = VTuple([VOpaque(None, "a key"), element], None)
+            return VContainer(node, [(ELEM, element)])
+        return VOpaque(node, f"`.{method}()`")
+
+    def _builtin_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
+        """zip, the iteration builtins, sampling, the inspecting builtins and container constructors."""
+        func = node.func
+        args = node.args
+        if isinstance(func, cst.Name) and func.value not in self.env and func.value not in self.module_names:
+            if func.value == "zip" and len(args) == 1 and args[0].star == "*":
+                rows = self.expr(args[0].value)
+                if isinstance(rows, VContainer) and rows.items:
+                    # `zip(*random.sample(self.items, n))`: the sampled rows, held in a place of their own
+                    held = VSlot(NodeSlot.of(SlotKind.LITERAL, id(args[0].value)), args[0].value)
+                    if self.recording:
+                        self.flow.bindings.append(Binding(held.slot, rows, BindingKind.JOIN, self.statement, None, self.function))
+                    rows = held
+                return VZip(rows, node)
+            if func.value in ITERATION_BUILTINS and args and not any(a.star for a in args):
+                return self._iteration(func.value, node)
+        if qualified & SAMPLING_FUNCTIONS and args:
+            return self._sampling(node, "choice" not in sorted(qualified)[0])
+        if isinstance(func, cst.Name):
+            if func.value in INSPECTING_BUILTINS | PRINTING_BUILTINS:
+                context_name = Use.READ if func.value in INSPECTING_BUILTINS else Use.UNKNOWN
+                for arg in args:
+                    self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
+                return VOpaque(node, f"`{func.value}()`")
+            if qualified & CONTAINER_FUNCTIONS or func.value in ("list", "dict"):
+                items = []
+                for arg in args:
+                    if arg.keyword is not None and not arg.star and func.value == "dict":
+                        # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
+                        items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
+                    else:
+                        self.consume(self.expr(arg.value), Use.CONTAINER, arg.value, f"passed to `{func.value}()`")
+                return VContainer(node, items)
+            if func.value == "zip" or func.value == "tuple":
+                for arg in args:
+                    self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `{func.value}()`")
+                return VOpaque(node, f"`{func.value}()`")
+        return None
+
+    def _tensor_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
+        """Module containers and constructors of torch.nn, `where`, and any other torch or numpy function."""
+        func = node.func
+        args = node.args
+        if qualified & MODULE_CONTAINERS and len(args) == 1:
+            return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
+        if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
+            for arg in args:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return VCtor(sorted(qualified)[0], node)
+        if qualified & WHERE_FUNCTIONS and len(args) == 3 and not any(a.keyword or a.star for a in args):
+            # `torch.where(done[:, None], torch.zeros_like(h), h)` is a masked state, like `h * mask`
+            self.consume(self.expr(args[0].value), Use.READ, args[0].value)
+            value = VArith(self.expr(args[1].value), self.expr(args[2].value), node)
+            if self.recording:
+                self.flow.arithmetic.append(value)
+            return value
+        if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
+            # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
+            # a state or features is decided by where the result flows, as for h.view(...).
+            positional = [arg for arg in args if arg.keyword is None and not arg.star]
+            first = self.expr(positional[0].value) if positional else None
+            for arg in args:
+                if not positional or arg is not positional[0]:
+                    self.consume(self.expr(arg.value), Use.READ, arg.value, f"passed to `{self.code(func)}`")
+            if first is None:
+                return VOpaque(node, f"`{self.code(func)}(...)`")
+            return VDerived(first, node, Derivation.SHAPE)
+        return None
+
+    def _sampling(self, node: cst.Call, many: bool) -> Value:
+        """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""
+        population = self.expr(node.args[0].value)
+        for arg in node.args[1:]:
+            self.consume(self.expr(arg.value), Use.READ, arg.value)
+        element = element_of(population)
+        return VContainer(node, [(ELEM, element)]) if many else element
+
+    def _iteration(self, name: str, node: cst.Call) -> Value:
+        """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
+        values = [self.expr(arg.value) for arg in node.args]
+        for value, arg in zip(values, node.args):
+            if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
+                self.consume(value, Use.READ, arg.value)
+        if name in ("enumerate", "zip"):
+            parts = [VOpaque(node, "an index")] if name == "enumerate" else []
+            parts += [element_of(value) for value in (values[:1] if name == "enumerate" else values)]
+            return VContainer(node, [(ELEM, VTuple(parts, None))])
+        return VContainer(node, [(ELEM, element_of(values[0]))])

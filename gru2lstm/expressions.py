@@ -1,0 +1,259 @@
+"""Expression evaluation: what an expression is, as far as the hidden state is concerned (a value
+of values.py), and where an assignment target puts a value (a slot).
+
+Names, attributes, subscripts, literals, comprehensions and operators are evaluated here; calls
+are evaluated by calls.CallWalker (`_call`), the class the walk is made of (flow.Collector)
+inherits both.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.program import Binding, BindingKind, UnpackedElement, Unpacking, Use
+from gru2lstm.scopes import Scope
+from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, slice_expression, string_key, walk
+from gru2lstm.values import (
+    ELEM,
+    AttrLabel,
+    AttrSlot,
+    ChildSlot,
+    Derivation,
+    KeyLabel,
+    LabelKind,
+    NodeSlot,
+    PosLabel,
+    Slot,
+    SlotKind,
+    Value,
+    VArith,
+    VCallOf,
+    VChoice,
+    VContainer,
+    VDerived,
+    VIndex,
+    VNone,
+    VOpaque,
+    VSlot,
+    VTuple,
+    VZip,
+    element_of,
+    part_at,
+)
+from gru2lstm.vocab import KEEP_ATTRIBUTES, READ_ATTRIBUTES
+
+
+class ExpressionWalker(Scope):
+    """Evaluates expressions and assignment targets; what they read and bind is recorded."""
+
+    def expr(self, node: cst.BaseExpression) -> Value:
+        """What `node` is as far as the hidden state is concerned; what it reads and binds is recorded."""
+        if isinstance(node, cst.Name):
+            return self._read_name(node)
+        if isinstance(node, cst.Attribute):
+            if self._external(node):
+                return VOpaque(node, "a module")
+            base = self.expr(node.value)
+            name = node.attr.value
+            own = isinstance(base, VOpaque) and base.why == "self"  # `self.data` is an attribute
+            if name in READ_ATTRIBUTES and not own:
+                return VDerived(base, node, Derivation.READ)
+            if name in KEEP_ATTRIBUTES and not own:
+                return VDerived(base, node, Derivation.KEEP)
+            slot = self._attribute_slot(node, base)
+            if slot is None:
+                self.consume(base, Use.OTHER, node.value, f"its attribute `.{name}` is read")
+                return VOpaque(node, f"`{self.code(node)}`")
+            return VSlot(slot, node)
+        if isinstance(node, cst.Subscript):
+            base = self.expr(node.value)
+            key = string_key(node)
+            if key is not None:
+                base = self._materialize(base, node.value)
+            if key is not None and base is not None:
+                slot = ChildSlot.of(base.slot, KeyLabel.of(key))
+                if self.recording:
+                    self.flow.slot_nodes.append((slot, node))
+                return VSlot(slot, node)
+            for element in node.slice:
+                self.consume(self.expr(slice_expression(element)), Use.INDEX, node)
+            value = VIndex(base, node, int_key(node))
+            if self.recording:
+                self.flow.indexes.append(value)
+            return value
+        if isinstance(node, cst.Call):
+            return self._call(node)
+        if isinstance(node, (cst.Tuple, cst.List)):
+            items = [self.expr(e.value) for e in node.elements]
+            if isinstance(node, cst.List):
+                return VContainer(node, [(ELEM, item) for item in items])
+            return VTuple(items, node)
+        if isinstance(node, cst.Dict):
+            items = []
+            for element in node.elements:
+                if isinstance(element, cst.DictElement):
+                    key = constant_string(element.key)
+                    value = self.expr(element.value)
+                    if key is None:
+                        self.consume(self.expr(element.key), Use.OTHER, element.key)
+                    items.append((KeyLabel.of(key) if key is not None else ELEM, value))
+                else:
+                    self.consume(self.expr(element.value), Use.OTHER, element.value)
+            return VContainer(node, items)
+        if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and node.for_in.inner_for_in is None:
+            # `[s.hidden for s in steps]`: a list whose elements are what the element expression is.
+            comprehension = node.for_in
+            iterable = self._values_iterated(self.expr(comprehension.iter), comprehension.iter, LabelKind.POS, "iterated")
+            outer = dict(self.env)
+            self.comprehensions += 1
+            self._assign_target(comprehension.target, element_of(iterable), self.statement, BindingKind.LOOP)
+            for condition in comprehension.ifs:
+                self.consume(self.expr(condition.test), Use.TEST, condition.test)
+            if isinstance(node, cst.DictComp):
+                self.consume(self.expr(node.key), Use.READ, node.key)
+            element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
+            self.env = outer
+            self.comprehensions -= 1
+            return VContainer(node, [(ELEM, element)])
+        if isinstance(node, cst.IfExp):
+            self.consume(self.expr(node.test), Use.TEST, node.test)
+            return VChoice([self.expr(node.body), self.expr(node.orelse)], node)
+        if isinstance(node, cst.BooleanOperation):
+            return VChoice([self.expr(node.left), self.expr(node.right)], node)
+        if isinstance(node, cst.BinaryOperation):
+            value = VArith(self.expr(node.left), self.expr(node.right), node)
+            if self.recording:
+                self.flow.arithmetic.append(value)
+            return value
+        if isinstance(node, cst.UnaryOperation):
+            return VDerived(self.expr(node.expression), node, Derivation.SHAPE)
+        if isinstance(node, cst.Comparison):
+            none_test = all(
+                isinstance(t.operator, (cst.Is, cst.IsNot)) and is_none(t.comparator) for t in node.comparisons
+            )
+            left = self.expr(node.left)
+            self.consume(left, Use.ISNONE if none_test else Use.READ, node.left)
+            for target in node.comparisons:
+                self.consume(self.expr(target.comparator), Use.READ, target.comparator)
+            return VOpaque(node, "a comparison")
+        if isinstance(node, cst.ConcatenatedString):  # `"a" f"{h.norm()}"`: its f-string parts are walked
+            self.expr(node.left)
+            self.expr(node.right)
+            return VOpaque(node, "a constant")
+        if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
+            return VOpaque(node, "a constant")
+        if isinstance(node, cst.FormattedString):  # f"{h.norm():.3f}": each expression is formatted, like print(h)
+            for part in node.parts:
+                if isinstance(part, cst.FormattedStringExpression):
+                    self.consume(self.expr(part.expression), Use.UNKNOWN, part.expression, "formatted into a string")
+            return VOpaque(node, "an f-string")
+        # Lambdas, nested comprehensions, await, …: every name read inside is consumed as "other".
+        for inner in walk(node):
+            if isinstance(inner, cst.Name) and not is_bound_inside(inner, node):
+                self.consume(self._read_name(inner), Use.OTHER, inner, f"used inside `{self.code(node)}`")
+        return VOpaque(node, f"`{self.code(node)}`")
+
+    def _attribute_slot(self, node: cst.Attribute, base: Value) -> Optional[Slot]:
+        name = node.attr.value
+        info = self.function
+        if (
+            info is not None
+            and info.self_name is not None
+            and isinstance(node.value, cst.Name)
+            and node.value.value == info.self_name
+        ):
+            slot = AttrSlot.of(info.class_name, name)
+        elif len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone):
+            # `agent.model.gru`: the only class that has this attribute owns it.
+            (owner,) = self.attribute_owners[name]
+            slot = AttrSlot.of(owner, name)
+        else:
+            base = self._materialize(base, node.value)
+            if base is None:
+                return None
+            slot = ChildSlot.of(base.slot, AttrLabel.of(name))
+        if self.recording:
+            self.flow.slot_nodes.append((slot, node))
+        return slot
+
+    def _materialize(self, value: Value, node: cst.CSTNode) -> Optional[VSlot]:
+        """A slot standing for a value that has parts (`seqs[i]` in `seqs[i].hidden`)."""
+        if isinstance(value, VSlot):
+            return value
+        if isinstance(value, VCallOf):
+            return VSlot(value.result, node)
+        if isinstance(value, VIndex):
+            slot = NodeSlot.of(SlotKind.EXPR, id(node))
+            self._bind(slot, value, BindingKind.ASSIGN, self.statement, None)
+            return VSlot(slot, node)
+        return None
+
+    def _target_slot(self, target: cst.BaseExpression) -> Optional[Slot]:
+        if isinstance(target, cst.Name):
+            return self._new_def(target.value, target)
+        if isinstance(target, cst.Attribute):
+            return self._attribute_slot(target, self.expr(target.value))
+        if isinstance(target, cst.Subscript):
+            base = self.expr(target.value)
+            key = string_key(target)
+            if isinstance(base, VSlot):
+                if key is not None:
+                    slot = ChildSlot.of(base.slot, KeyLabel.of(key))
+                else:
+                    slot = ChildSlot.of(base.slot, ELEM)
+                    for element in target.slice:
+                        self.consume(self.expr(slice_expression(element)), Use.INDEX, target)
+                if self.recording:
+                    self.flow.slot_nodes.append((slot, target))
+                return slot
+            return None
+        return None
+
+    def _assign_target(self, target: cst.BaseExpression, value: Value, statement, kind: BindingKind) -> Optional[Slot]:
+        if isinstance(target, (cst.Tuple, cst.List)):
+            if isinstance(value, VIndex):  # `a, h = self._pending[i]`: positions of an element
+                value = self._materialize(value, value.node)
+            elements = []
+            for position, element in enumerate(target.elements):
+                node = element.value
+                if isinstance(element, cst.StarredElement):
+                    self._assign_target(node, VOpaque(node, "a starred target"), statement, kind)
+                    elements.append(UnpackedElement(position, node, None))
+                    continue
+                part = part_at(value, position, len(target.elements))
+                if isinstance(value, VZip) and isinstance(value.rows, VSlot):
+                    # `a, b = zip(*rows)`: `a` holds the first part of every row.
+                    column = ChildSlot.of(NodeSlot.of(SlotKind.ZIP, id(value.node)), PosLabel.of(position))
+                    self.flow.containers.add(column)
+                    self._bind(ChildSlot.of(column, ELEM), VSlot(ChildSlot.of(ChildSlot.of(value.rows.slot, ELEM), PosLabel.of(position)), None), BindingKind.ASSIGN, statement, None)
+                    part = VSlot(column, None)
+                slot = self._assign_target(node, part, statement, kind)
+                elements.append(UnpackedElement(position, node, slot))
+            if self.recording:
+                self.flow.unpackings.append(Unpacking(target, value, elements, statement, self.function))
+            return None
+        if isinstance(target, cst.Name) and target.value == "_":
+            self.consume(value, Use.DISCARD, target)  # `_, v, _ = model(x, h)`: thrown away, never one place
+            return None
+        slot = self._target_slot(target)
+        if slot is not None:
+            self._bind(slot, value, kind, statement, target)
+        else:
+            self.consume(value, Use.OTHER, target, f"assigned to `{self.code(target)}`")
+        return slot
+
+    def _values_iterated(self, value: Value, node: cst.CSTNode, label: LabelKind, why: str) -> Value:
+        """A loop over a dict's values (label KEY) or a tuple's items (POS) sees them all as
+        one element; the solver makes that element a state when they are states, and the planner
+        reports a mix. A literal (`for t in (out, h)`) is held in a place of its own for that."""
+        if isinstance(value, (VTuple, VContainer)) and value.items:
+            held = VSlot(NodeSlot.of(SlotKind.LITERAL, id(node)), node)
+            if self.recording:
+                self.flow.bindings.append(Binding(held.slot, value, BindingKind.JOIN, self.statement, None, self.function))
+            value = held
+        if isinstance(value, VSlot) and self.recording:
+            self.flow.value_views.append((value.slot, label))
+            self.consume(value, Use.iterating(label), node, why)
+        return value

@@ -1,0 +1,188 @@
+"""Calls the walk follows into the program: a function or method of the program (its parameters
+receive the arguments), a class of the program (its __init__ or its fields), an instance of a
+module class (its forward()), and calls it cannot follow (their arguments are consumed, with the
+file outside the program they come from when that is known).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.expressions import ExpressionWalker
+from gru2lstm.program import BindingKind, FunctionInfo, Use, from_where
+from gru2lstm.syntax import pass_through_parameter
+from gru2lstm.values import (
+    AttrSlot,
+    CallResultSlot,
+    DefSlot,
+    InstanceSlot,
+    ReturnSlot,
+    Value,
+    VCallOf,
+    VDerived,
+    VOpaque,
+    VSlot,
+)
+
+
+class FollowedCalls(ExpressionWalker):
+    """Binds the arguments of calls of the program's own functions, classes and instances."""
+
+    def _instance_of(self, node: cst.CSTNode) -> Optional[str]:
+        """The program class of the object `node` holds, when it is known (self, an attribute or a
+        name assigned an instance, a parameter annotated with the class)."""
+        info = self.function
+        if isinstance(node, cst.Name) and info is not None and node.value == info.self_name and node.value not in self.env:
+            return info.class_name
+        if isinstance(node, cst.Name) and node.value in self.env:
+            owners = set()
+            for def_id in self.env[node.value]:
+                owner = self.instance_class.get(DefSlot.of(def_id))
+                annotation = self.def_annotations.get(def_id)
+                if owner is None and annotation is not None:
+                    owner = self.resolve_class(annotation)
+                owners.add(owner)
+            return owners.pop() if len(owners) == 1 else None
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and info is not None and node.value.value == info.self_name:
+            return self.instance_class.get(AttrSlot.of(info.class_name, node.attr.value))
+        return None
+
+    def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
+        name = func.attr.value
+        info = self.function
+        if info is not None and info.self_name is not None and isinstance(func.value, cst.Name) and func.value.value == info.self_name:
+            return self.flow.method(info.class_name, name)
+        # `self.net.init_hidden(...)`, `storage.insert(...)`: the class of the instance held there.
+        owner = self._instance_of(func.value)
+        if owner is not None and self.flow.method(owner, name) is not None:
+            return self.flow.method(owner, name)
+        # `Buffer.compute(...)`: a static method called through its class.
+        owner = self.resolve_class(func.value)
+        if owner is not None:
+            target = self.flow.method(owner, name)
+            if target is not None and target.self_name is None:
+                return target
+        # `storage.insert(...)`: the only class of the program with that method owns the call.
+        owners = [key for key, found in self.flow.functions.items() if found.class_name is not None and key.name == name]
+        if len(owners) == 1 and not name.startswith("__") and not self._foreign(func.value):
+            return self.flow.functions[owners[0]]
+        return None
+
+    def _instantiate(self, owner: str, node: cst.Call) -> Value:
+        """`Policy(...)`: its __init__ receives the arguments (a dataclass or namedtuple: its fields)."""
+        if self.recording:
+            self.flow.instantiated.setdefault(owner, []).append(node)
+        if owner in self.namedtuples:
+            self._call_fields(owner, node, self.namedtuples[owner])
+        else:
+            init = self.flow.method(owner, "__init__")
+            if init is not None:
+                self._call_function(init, node)
+            else:
+                self._call_fields(owner, node)
+        return VSlot(InstanceSlot.of(owner), node)
+
+    def _call_fields(self, class_name: str, node: cst.Call, fields: Optional[list] = None) -> None:
+        """A class without __init__ (a dataclass, a namedtuple): arguments set its fields."""
+        if fields is None:
+            fields = [
+                small.target.value
+                for item in self.flow.classes[class_name].body.body
+                if isinstance(item, cst.SimpleStatementLine)
+                for small in item.body
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
+            ]
+        for position, arg in enumerate(node.args):
+            value = self.expr(arg.value)
+            name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
+            if name is None or arg.star:
+                self.consume(value, Use.UNKNOWN, arg.value, f"passed to `{class_name.rpartition(':')[2]}()`")
+                continue
+            self._bind(AttrSlot.of(class_name, name), value, BindingKind.FIELD, arg, arg.value)
+
+    def _replaced(self, owner: str, base: Value, args) -> Value:
+        """`dataclasses.replace(state, belief=b)`, `step._replace(hidden=h)`: an object of the same
+        class whose named fields receive the arguments."""
+        for arg in args:
+            self._bind(AttrSlot.of(owner, arg.keyword.value), self.expr(arg.value), BindingKind.FIELD, arg, arg.value)
+        return base
+
+    def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:
+        if self.recording:
+            self.flow.called.add(callee.key)
+        through = self._passed_through(callee, node)
+        if through is not None:
+            return through
+        params = callee.params
+        by_name = dict(params)
+        position = 0
+        for arg in node.args:
+            value = self.expr(arg.value)
+            if arg.star:
+                self.consume(value, Use.OTHER, arg.value, "passed with * or **")
+                if self.recording:
+                    self.flow.star_calls.append((node, callee))
+                continue
+            if arg.keyword is not None:
+                param = by_name.get(arg.keyword.value)
+            else:
+                param = params[position].node if position < len(params) else None
+                position += 1
+            if param is None:
+                self.consume(value, Use.UNKNOWN, arg.value, f"passed to `{callee.node.name.value}()` beyond its parameters")
+                continue
+            self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, arg, arg.value)
+        return VSlot(ReturnSlot.of(callee.key), node)
+
+    def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
+        """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and
+        gives it back is that argument, at each call apart. Binding its parameter would join
+        everything it is ever called with (states, observations, masks; a GRU and a Linear)."""
+        if callee.key not in self.flow.pass_through:
+            self.flow.pass_through[callee.key] = pass_through_parameter(callee)
+        through = self.flow.pass_through[callee.key]
+        if through is None or any(arg.star for arg in node.args):
+            return None
+        name, kind = through
+        position = [param.name for param in callee.params].index(name)
+        chosen = None
+        for index, arg in enumerate(node.args):
+            given = arg.keyword.value if arg.keyword is not None else (callee.params[index].name if index < len(callee.params) else None)
+            value = self.expr(arg.value)
+            if given == name:
+                chosen = value
+            else:
+                self.consume(value, Use.READ, arg.value)
+        if chosen is None:  # left to its default
+            return None if len(node.args) <= position else VOpaque(node, f"`{self.code(node)}`")
+        return VDerived(chosen, node, kind)
+
+    def _call_value(self, func: VSlot, node: cst.Call) -> Value:
+        # Calling an instance of a module class of the program runs its forward().
+        owner = self.instance_class.get(func.slot)
+        forward = None if owner is None else self.flow.forward_of(owner)
+        if forward is not None:
+            return self._call_function(forward, node)
+        args = []
+        for arg in node.args:
+            value = self.expr(arg.value)
+            args.append((arg.keyword.value if arg.keyword is not None else None, value, arg))
+        call = VCallOf(func, node, args, CallResultSlot.of(id(node)))
+        if self.recording:
+            self.flow.calls.append(call)
+        return call
+
+    def _unknown_call(self, node: cst.Call, name: str, place: Optional[str] = None) -> Value:
+        root = node.func
+        while isinstance(root, (cst.Attribute, cst.Call, cst.Subscript)):
+            root = root.func if isinstance(root, cst.Call) else root.value
+        if place is None and isinstance(root, cst.Name) and root.value not in self.env:
+            place = self.outside.get(root.value)
+        if place is not None:
+            self.flow.outside_calls[id(node)] = place
+        where = from_where(place)
+        for arg in node.args:
+            self.consume(self.expr(arg.value), Use.UNKNOWN, arg.value, f"passed to {name}{where}", place)
+        return VOpaque(node, f"{name}(...)")

@@ -1,0 +1,168 @@
+"""The walk's scope: which definitions each local name has at this point of the walk, what a
+dotted name resolves to (a local value, the program's class or function, a library), and the
+recording of bindings and consumptions into the program's flow.
+
+Local names are flow-sensitive: each assignment is its own definition (a DefSlot),
+and the environment maps a name to the set of definitions that may reach here (joined at
+branches and loops; `_quietly` runs a walk for its effect on the environment only).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.definitions import ModuleIndex
+from gru2lstm.program import Binding, BindingKind, Consumption, Def, FunctionInfo, ProgramFlow, Use
+from gru2lstm.project import ModuleSource
+from gru2lstm.qualnames import LOCAL, dotted, qualify
+from gru2lstm.values import DefSlot, GlobalSlot, Slot, SlotKind, Value, VNone, VOpaque, VSlot
+
+
+class Scope(ModuleIndex):
+    """The state a walk of one module carries: the function, its environment, the statement."""
+
+    def __init__(self, flow: ProgramFlow, key: str, module: cst.Module, parents: dict, source: Optional[ModuleSource] = None) -> None:
+        super().__init__(flow, key, module, parents, source)
+        self.local_imports: dict = {}  # name -> target, for imports inside the current function
+        self.recording = True
+        self.function: Optional[FunctionInfo] = None
+        self.env: dict = {}  # local name -> frozenset of def ids
+        self.comprehensions = 0  # depth of comprehensions being walked: their names are local even at module level
+        self.statement: Optional[cst.CSTNode] = None
+        self.def_annotations = flow.def_annotations
+        self.opaque_defs: set = set()  # def ids assigned a value from outside the program
+
+    def resolve(self, node: cst.CSTNode):
+        """What a name or dotted name is in the program, unless a local shadows its first name."""
+        root = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if isinstance(root, cst.Name) and (self._is_local(root.value) or root.value in self.local_imports):
+            return None
+        return super().resolve(node)
+
+    def _is_local(self, name: str) -> bool:
+        """A name of a local value: a definition in the current function, or its self."""
+        return name in self.env or (self.function is not None and name == self.function.self_name)
+
+    def _is_local_chain(self, node: cst.Attribute) -> bool:
+        """`self.x.y` or `h.device`: an attribute chain rooted in a local value, not a module path."""
+        root = node
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        return not isinstance(root, cst.Name) or self._is_local(root.value)
+
+    def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
+        if self.function is None and not self.comprehensions:
+            slot = GlobalSlot.of(self.key, name)
+            if self.recording:
+                self.flow.slot_nodes.append((slot, node))  # renamed with its reads
+            return slot
+        self.flow.defs[id(node)] = Def(name, self.function, node, is_param)
+        self.env[name] = frozenset({id(node)})
+        slot = DefSlot.of(id(node))
+        if self.recording:
+            self.flow.slot_nodes.append((slot, node))
+        return slot
+
+    def _merge(self, *envs: dict) -> dict:
+        merged: dict = {}
+        for env in envs:
+            for name, defs in env.items():
+                merged[name] = merged.get(name, frozenset()) | defs
+        return merged
+
+    def _quietly(self, run) -> dict:
+        """Run a walk for its effect on the environment only (the first pass over a loop)."""
+        saved_env, saved_recording = dict(self.env), self.recording
+        self.recording = False
+        run()
+        after = self.env
+        self.env, self.recording = saved_env, saved_recording
+        return after
+
+    def _read_name(self, node: cst.Name) -> Value:
+        name = node.value
+        if self.function is not None and self.function.self_name == name and name not in self.env:
+            return VOpaque(node, "self")
+        if name in self.env:
+            defs = self.env[name]
+            slots = sorted(defs)
+            slot = DefSlot.of(slots[0])
+            value = VSlot(slot, node)
+            if self.recording:
+                for other in slots:
+                    self.flow.slot_nodes.append((DefSlot.of(other), node))
+                if len(slots) > 1:
+                    # Joined definitions hold the same kind of value: tie them together.
+                    for other in slots[1:]:
+                        self.flow.bindings.append(
+                            Binding(DefSlot.of(other), VSlot(slot, None), BindingKind.JOIN, self.statement, None, self.function)
+                        )
+            return value
+        if name in ("None",):
+            return VNone(node)
+        if name in self.module_names:
+            member = self.flow.module_imports[self.key].get(name)
+            # A name imported from another module of the program is that module's global.
+            slot = GlobalSlot.of(member.key, member.name) if member is not None and member.name else GlobalSlot.of(self.key, name)
+            value = VSlot(slot, node)
+            if self.recording:
+                self.flow.slot_nodes.append((slot, node))
+            return value
+        return VOpaque(node, f"`{name}`")
+
+    def _qualified(self, node: cst.CSTNode) -> set:
+        """{qualified name} of a dotted expression (or of a call's callee), unless a local shadows it."""
+        if isinstance(node, cst.Call):
+            node = node.func
+        name = dotted(node)
+        if name is None:
+            return set()
+        root = name.split(".")[0]
+        if root in self.local_imports:
+            target = self.local_imports[root]
+            return {target + name[len(root):]}
+        if root in self.env or (self.function is not None and root == self.function.self_name):
+            return set()
+        qualified = qualify(node, self.imports, self.module_names)
+        return {qualified} if qualified is not None else set()
+
+    def _external(self, node: cst.Attribute) -> bool:
+        """A dotted path into an imported module (`torch.nn.GRU`), not into a value of this file."""
+        return any(not q.startswith(LOCAL) for q in self._qualified(node)) and not self._is_local_chain(node)
+
+    def _foreign(self, node: cst.CSTNode) -> bool:
+        """A name known to hold something from outside the program: annotated with an outside
+        type (`rng: random.Random`), or only ever assigned what a library returned
+        (`dist = Categorical(logits=logits)`)."""
+        if not isinstance(node, cst.Name) or node.value not in self.env:
+            return False
+        if self.env[node.value] <= self.opaque_defs:
+            return True
+        for def_id in self.env[node.value]:
+            annotation = self.def_annotations.get(def_id)
+            if annotation is not None:
+                name = qualify(annotation, self.imports, self.module_names)
+                if name is not None and not name.startswith(LOCAL):
+                    return True
+        return False
+
+    def _bind(self, slot: Slot, value: Value, kind: BindingKind, statement, target_node) -> None:
+        if slot.kind == SlotKind.DEF and isinstance(value, VOpaque):
+            self.opaque_defs.add(slot.def_id)
+        if isinstance(value, VOpaque) and value.node is not None and id(value.node) in self.flow.outside_calls:
+            self.flow.outside_values[slot] = self.flow.outside_calls[id(value.node)]
+        if slot.kind == SlotKind.DEF and isinstance(value, VSlot) and value.slot.kind == SlotKind.INSTANCE:
+            self.instance_class[slot] = value.slot.owner  # `storage = RolloutStorage(...)`
+        if self.recording:
+            self.flow.bindings.append(Binding(slot, value, kind, statement, target_node, self.function))
+
+    def consume(self, value: Value, context: Use, node: cst.CSTNode, why: str = "", place: Optional[str] = None) -> None:
+        if self.recording and not isinstance(value, (VOpaque, VNone)):
+            self.flow.consumptions.append(Consumption(value, context, node, why, place))
+
+    def code(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node).strip()
