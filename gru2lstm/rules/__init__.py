@@ -1,0 +1,99 @@
+"""The rules of docs/rules.md, one module per step and kind of use, in one ordered registry per
+form of the state. A use of a kind handled one at a time (a binding, a call, a consumption) goes
+to the first rule of the registry that handles it; a program-wide kind runs each of its rules.
+
+Adding a kind of use is one rule module (with its examples) and one line here.
+"""
+
+from __future__ import annotations
+
+from gru2lstm.rules.annotations import Annotations, TupleImport
+from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingReturnBinding, GrownUnpacking
+from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
+from gru2lstm.rules.creation import Creation
+from gru2lstm.rules.docs import Docs
+from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, UnchangedRead
+from gru2lstm.rules.interfaces import Interfaces
+from gru2lstm.rules.kept import Reset, RowsReset, Update
+from gru2lstm.rules.module import RecurrentModule
+from gru2lstm.rules.packed import PackedAllocation, PackedCall
+from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
+from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
+from gru2lstm.rules.storage import Storage
+from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp
+from gru2lstm.rules.unfollowed import (
+    CannotFollow,
+    ForeignValue,
+    HolderHandedOver,
+    MixedIteration,
+    ModuleHandedOver,
+    StateHandedOver,
+)
+
+# The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
+WALK = ("reference", "interface", "split name", "binding", "call", "return", "unpacking", "consumption", "annotation", "prose", "import")
+
+# What is done with a use once a state is found in it, whatever the form.
+_CONSUMPTIONS = [
+    ConsumedParts(),
+    CellOutput(),
+    BatchedConsumed(),
+    ModuleHandedOver(),
+    MixedIteration(),
+    HolderHandedOver(),
+    UnchangedRead(),
+    FeatureConsumption(),
+    InPlaceOp(),
+    StateHandedOver(),
+]
+
+TUPLE_RULES = [
+    RecurrentModule(),
+    Interfaces(),
+    PartnerNames(),
+    # bindings
+    Joins(),
+    BoundParts(),
+    FeatureBinding(),
+    GrowingReturnBinding(),
+    Reset(),
+    CallResult(),
+    UnpackedPair(),
+    SplitSource(),
+    PairIntoSplit(),
+    Update(),
+    Batch(),
+    DerivedSplit(),
+    ForeignValue(),
+    Creation(),
+    Storage(),
+    Halfwise(),
+    RowsReset(),
+    CannotFollow(),
+    # calls
+    RecurrentCall(),
+    CallArguments(),
+    # returns and unpackings
+    GrownReturn(),
+    GrownUnpacking(),
+    *_CONSUMPTIONS,
+    Annotations(),
+    Docs(),
+    TupleImport(),
+]
+
+PACKED_RULES = [
+    RecurrentModule(),
+    Interfaces(),
+    PackedAllocation(),
+    FeatureBinding(),
+    PackedCall(),
+    CallArguments(),
+    *_CONSUMPTIONS,
+    Docs(),
+]
+
+
+def registry(packed: bool) -> list:
+    """The rules of one form of the state, in order."""
+    return PACKED_RULES if packed else TUPLE_RULES
