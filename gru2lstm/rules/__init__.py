@@ -97,3 +97,7 @@ PACKED_RULES = [
 def registry(packed: bool) -> list:
     """The rules of one form of the state, in order."""
     return PACKED_RULES if packed else TUPLE_RULES
+
+
+# Every rule once, tuple form first (for the examples and docs/rules.md).
+RULES = list({type(rule): rule for rule in TUPLE_RULES + PACKED_RULES}.values())

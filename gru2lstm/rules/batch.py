@@ -86,45 +86,36 @@ class Batch(StateBindingRule):
     valid = (
         Valid(
             """
-            class Agent(nn.Module):
+            class M(nn.Module):
                 def __init__(self):
-                    self.core = nn.GRU(4, 8)
+                    self.gru = nn.GRU(8, 16)
+                    self.mem = []
 
-                def forward(self, x, h):
-                    return self.core(x, h)
+                def act(self, x, h):
+                    out, h = self.gru(x, h)
+                    self.mem.append(h)
+                    return out, h
 
-
-            agent = Agent()
-            memory = []
-            h = torch.zeros(1, 1, 8)
-            for t in range(4):
-                out, h = agent(torch.randn(1, 1, 4), h)
-                memory.append(h)
-            h_batch = torch.cat(memory, dim=1)
-            out, _ = agent(torch.randn(1, 4, 4), h_batch)
+                def learn(self, x):
+                    h_states = torch.cat(self.mem, dim=1)  # (1, n, 16)
+                    return self.gru(x, h_states)[0]
             """,
             """
-            class Agent(nn.Module):
+            class M(nn.Module):
                 def __init__(self):
-                    self.core = nn.LSTM(4, 8)
+                    self.lstm = nn.LSTM(8, 16)
+                    self.mem = []
 
-                def forward(self, x, h):
-                    return self.core(x, h)
+                def act(self, x, h):
+                    out, h = self.lstm(x, h)
+                    self.mem.append(h)
+                    return out, h
 
-
-            agent = Agent()
-            memory = []
-            h = (
-                torch.zeros(1, 1, 8),
-                torch.zeros(1, 1, 8),
-            )
-            for t in range(4):
-                out, h = agent(torch.randn(1, 1, 4), h)
-                memory.append(h)
-            hs, cs = zip(*memory)
-            h_batch = torch.cat(hs, dim=1)
-            c_batch = torch.cat(cs, dim=1)
-            out, _ = agent(torch.randn(1, 4, 4), (h_batch, c_batch))
+                def learn(self, x):
+                    hs, cs = zip(*self.mem)
+                    h_states = torch.cat(hs, dim=1)  # (1, n, 16)
+                    c_states = torch.cat(cs, dim=1)  # (1, n, 16)
+                    return self.lstm(x, (h_states, c_states))[0]
             """,
         ),
     )

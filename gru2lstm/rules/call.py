@@ -135,7 +135,7 @@ class CallResult(StateBindingRule):
                     cx = torch.zeros(2, 8)
                     for x in xs:
                         hx, cx = self.cell(x, (hx, cx))
-                    return hx
+                    return (hx, cx)
             """,
         ),
     )

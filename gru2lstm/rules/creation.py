@@ -48,29 +48,19 @@ class Creation(StateBindingRule):
     valid = (
         Valid(
             """
-            class M(nn.Module):
-                def __init__(self):
-                    self.core = nn.GRU(8, 16)
-
-                def initial(self):
-                    return torch.zeros(1, 1, 16)
-
-                def fresh(self, x):
-                    return self.core(x, torch.zeros(1, 1, 16))[0]
+            core = nn.GRU(8, 16)
+            h = torch.zeros(1, 1, 16)
+            out, h = core(torch.randn(1, 1, 8), h)
+            out, _ = core(torch.randn(1, 1, 8), torch.zeros(1, 1, 16))
             """,
             """
-            class M(nn.Module):
-                def __init__(self):
-                    self.core = nn.LSTM(8, 16)
-
-                def initial(self):
-                    return (
-                        torch.zeros(1, 1, 16),
-                        torch.zeros(1, 1, 16),
-                    )
-
-                def fresh(self, x):
-                    return self.core(x, (torch.zeros(1, 1, 16), torch.zeros(1, 1, 16)))[0]
+            core = nn.LSTM(8, 16)
+            h = (
+                torch.zeros(1, 1, 16),
+                torch.zeros(1, 1, 16),
+            )
+            out, h = core(torch.randn(1, 1, 8), h)
+            out, _ = core(torch.randn(1, 1, 8), (torch.zeros(1, 1, 16), torch.zeros(1, 1, 16)))
             """,
         ),
     )

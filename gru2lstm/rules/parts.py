@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from gru2lstm.program import Consumption
 from gru2lstm.values import VChoice, VContainer, VTuple, child
-from gru2lstm.rules.base import BindingUse, Rule, consume
+from gru2lstm.rules.base import BindingUse, Rule, Valid, consume
 
 
 def _parts(target, value) -> list:
@@ -34,6 +34,32 @@ class Joins(Rule):
 class BoundParts(Rule):
     uses = ("binding",)
     summary = "a tuple, list/dict literal or choice binds each part to its part of the target"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.GRU(4, 8)
+                    self.pending = None
+
+                def act(self, x, h):
+                    out, h = self.core(x, h)
+                    self.pending = (x, h.detach())
+                    return out, h
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.LSTM(4, 8)
+                    self.pending = None
+
+                def act(self, x, h):
+                    out, h = self.core(x, h)
+                    self.pending = (x, (h[0].detach(), h[1].detach()))
+                    return out, h
+            """,
+        ),
+    )
 
     def handles(self, ctx, use: BindingUse) -> bool:
         return isinstance(use.value, (VTuple, VContainer, VChoice))

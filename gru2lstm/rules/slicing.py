@@ -7,7 +7,7 @@ from __future__ import annotations
 from gru2lstm.names import partner_name
 from gru2lstm.solve import chain_kind
 from gru2lstm.values import VCreate, VSlot, leaf_of
-from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.pairs import duplicate_line, pair_expression
 
 
@@ -15,6 +15,27 @@ class PartnerNames(Rule):
     step = "slicing"
     uses = ("split name",)
     summary = "each split name gets its partner name; one already bound in that scope is a finding"
+    invalid = (
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.gru = nn.GRU(8, 16)
+                    self.mem = []
+
+                def act(self, x, h):
+                    out, h = self.gru(x, h)
+                    self.mem.append(h)
+                    return out, h
+
+                def learn(self, x):
+                    c_states = 0
+                    h_states = torch.cat(self.mem, dim=1)
+                    return self.gru(x, h_states)[0], c_states
+            """,
+            "G2L103",
+        ),
+    )
 
     def apply(self, ctx, use) -> None:
         bound: dict = {}
@@ -49,6 +70,45 @@ class SplitSource(StateBindingRule):
 class DerivedSplit(StateBindingRule):
     step = "slicing"
     summary = "`T = S[...]` (any per-tensor chain) into a split `T` gets the line `T_c = S_c[...]`"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.gru = nn.GRU(8, 16)
+                    self.mem = []
+
+                def act(self, x, h):
+                    out, h = self.gru(x, h)
+                    self.mem.append(h)
+                    return out, h
+
+                def learn(self, x):
+                    h_states = torch.cat(self.mem, dim=1)
+                    first = h_states[:, :1]
+                    return self.gru(x, first)[0]
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.lstm = nn.LSTM(8, 16)
+                    self.mem = []
+
+                def act(self, x, h):
+                    out, h = self.lstm(x, h)
+                    self.mem.append(h)
+                    return out, h
+
+                def learn(self, x):
+                    hs, cs = zip(*self.mem)
+                    h_states = torch.cat(hs, dim=1)
+                    c_states = torch.cat(cs, dim=1)
+                    first = h_states[:, :1]
+                    first_c = c_states[:, :1]
+                    return self.lstm(x, (first, first_c))[0]
+            """,
+        ),
+    )
 
     def handles(self, ctx, use: BindingUse) -> bool:
         return (

@@ -66,7 +66,7 @@ class CannotFollow(StateBindingRule):
             core = nn.GRU(4, 8)
             h = torch.zeros(1, 1, 8)
             out, h = core(torch.randn(1, 1, 4), h)
-            h = h + 1
+            h = 0
             """,
             "G2L102",
         ),
