@@ -19,6 +19,7 @@ from gru2lstm.rules.module import RecurrentModule
 from gru2lstm.rules.packed import PackedAllocation, PackedCall
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
+from gru2lstm.rules.stack import Stack
 from gru2lstm.rules.storage import Storage
 from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp
 from gru2lstm.rules.unfollowed import (
@@ -62,6 +63,7 @@ TUPLE_RULES = [
     SplitSource(),
     PairIntoSplit(),
     Update(),
+    Stack(),
     Batch(),
     DerivedSplit(),
     ForeignValue(),

@@ -82,7 +82,7 @@ def batch(ctx, use: BindingUse) -> None:
 
 class Batch(StateBindingRule):
     step = "batch"
-    summary = "`T = torch.cat(C, ...)` of stored pairs: `hs, cs = zip(*C)` and a line for each half"
+    summary = "`T = torch.cat(C, ...)` of stored pairs: `hs, cs = zip(*C)` and a line for each half (`torch.stack`: its own rule)"
     valid = (
         Valid(
             """
