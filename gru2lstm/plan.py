@@ -12,9 +12,7 @@ from gru2lstm.program import ProgramFlow
 from gru2lstm.solve import Solution
 from gru2lstm.rules import WALK, registry
 from gru2lstm.rules.base import BindingUse, consume
-from gru2lstm.rules.context import ModuleOutcome, PlanContext, Planned
-
-__all__ = ["ModuleOutcome", "Planned", "Planner"]
+from gru2lstm.rules.context import PlanContext, Planned
 
 
 class Planner:

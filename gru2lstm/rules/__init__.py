@@ -51,19 +51,20 @@ _CONSUMPTIONS = [
 TUPLE_RULES = [
     RecurrentModule(),
     Interfaces(),
-    PartnerNames(),
-    # bindings
+    PartnerNames(),  # before any rule that writes a partner name
+    # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
+    # a chain), with the findings for what no rule covers last
     Joins(),
     BoundParts(),
-    FeatureBinding(),
+    FeatureBinding(),  # every rule below binds a state
     GrowingReturnBinding(),
     Reset(),
     CallResult(),
     UnpackedPair(),
     SplitSource(),
     PairIntoSplit(),
-    Update(),
-    Stack(),
+    Update(),  # the names moved whole that no rule above split or paired
+    Stack(),  # before Batch, which takes every other concatenation
     Batch(),
     DerivedSplit(),
     ForeignValue(),
@@ -75,7 +76,7 @@ TUPLE_RULES = [
     # calls
     RecurrentCall(),
     CallArguments(),
-    # returns and unpackings
+    # returns and unpackings, after the bindings that split what they return
     GrownReturn(),
     GrownUnpacking(),
     *_CONSUMPTIONS,

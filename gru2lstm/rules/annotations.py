@@ -46,9 +46,8 @@ def _tuple_annotation_elements(expression: cst.BaseExpression):
 def _pair_annotation(ctx, expression: cst.BaseExpression) -> None:
     inner = _optional_inner(expression)
     target = inner if inner is not None else expression
-    if id(target) in ctx.handled:
+    if not ctx.claim(target):
         return
-    ctx.handled.add(id(target))
     tuple_name = ctx.tuple_names[ctx.key_of(target)]
 
     def edit(updated, mapping):

@@ -32,9 +32,8 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
     else:
         ctx.find("G2L100", cat.node, f"`{ctx.code(cat.node)}` batches stored hidden states from an expression the engine would have to evaluate twice; assign it to a local name first")
         return
-    if id(top) in ctx.handled:
+    if not ctx.claim(top):
         return
-    ctx.handled.add(id(top))
     make_h, make_c = half(0), half(1)
     ctx.edit_expression(top, lambda updated, mapping: paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
     ctx.step(step, top)
@@ -76,7 +75,7 @@ def batch(ctx, use: BindingUse) -> None:
         return carry_comment(line)
 
     ctx.plan.statements[statement] = [h_line, c_line]
-    ctx.handled.add(id(value_node))
+    ctx.claim(value_node)
     ctx.step("batch", statement)
 
 
@@ -138,7 +137,7 @@ class BatchedConsumed(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         if ctx.packed:
             return  # concatenating packed states along their batch or time dimensions is fine
-        if ctx.solution.elements_are_state(leaf_of(use.value).container) and id(use.value.node) not in ctx.handled:
+        if ctx.solution.elements_are_state(leaf_of(use.value).container) and not ctx.is_rewritten(use.value.node):
             ctx.find("G2L100", use.node, f"`{ctx.code(use.node)}` batches stored hidden states outside an assignment")
 
 
@@ -182,7 +181,7 @@ class GrownReturn(Rule):
                 item = resolved(item)
                 partner = ctx.partner_of(item.slot)
                 element_node = item.node
-                ctx.handled.add(id(element_node))
+                ctx.claim(element_node)
                 insert_after_element(ctx, value.node, element_node, cst.Name(partner))
                 ctx.step("batch", element_node)
 

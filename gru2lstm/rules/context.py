@@ -55,7 +55,7 @@ class PlanContext:
         self.module_keys = {id(module): key for key, module in self.modules.items()}
         self.result = Planned(Plan(), {key: ModuleOutcome() for key in wrappers})
         self.plan = self.result.plan
-        self.handled: set = set()  # ids of value nodes a rule already rewrote
+        self._rewritten: set = set()  # ids of the nodes a rule already rewrote (see claim)
         self.partners: dict = {}  # (function key, split name) -> partner name
         # The one choice of form: every rule reads this flag, the registry is chosen by it.
         self.packed = (solution.form if options.state == "auto" else options.state) == "packed"
@@ -152,6 +152,17 @@ class PlanContext:
             self.plan.expressions[node] = lambda updated, mapping: edit(previous(updated, mapping), mapping)
         else:
             self.plan.expressions[node] = edit
+
+    def claim(self, node: cst.CSTNode) -> bool:
+        """Take `node` for a rewrite: False when a rule took it already. A node that several uses
+        reach (a value bound and passed on) is rewritten once, by the first rule that reaches it."""
+        if id(node) in self._rewritten:
+            return False
+        self._rewritten.add(id(node))
+        return True
+
+    def is_rewritten(self, node: cst.CSTNode) -> bool:
+        return id(node) in self._rewritten
 
     # ----------------------------------------------------------------- names of split states
     def partner_of(self, slot) -> str:

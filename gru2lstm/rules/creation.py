@@ -32,7 +32,7 @@ def _creation_statement(ctx, value: VCreate) -> None:
     module = ctx.module_of(value.node)
     inner = module.default_indent
     newline = module.default_newline
-    ctx.handled.add(id(value.node))
+    ctx.claim(value.node)
 
     def edit(updated, mapping):
         code = module.code_for_node(updated).strip()

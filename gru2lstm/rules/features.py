@@ -27,20 +27,19 @@ def feature_read(ctx, value: Value) -> None:
         return
     if cell_output(ctx, leaf):
         # `F.relu(self.cell(x))`: a GRUCell's output is its h; an LSTMCell's is (h, c).
-        if id(leaf.node) not in ctx.handled:
-            ctx.handled.add(id(leaf.node))
+        if ctx.claim(leaf.node):
             ctx.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
             ctx.step("features", leaf.node)
         return
     if not isinstance(leaf, VSlot) or leaf.node is None or not ctx.solution.is_state(leaf.slot):
         return
-    if (not ctx.packed and ctx.solution.is_split(leaf.slot)) or id(leaf.node) in ctx.handled:
+    if (not ctx.packed and ctx.solution.is_split(leaf.slot)) or ctx.is_rewritten(leaf.node):
         return  # a split name is h already; packed form splits nothing
     if ctx.packed and chain_kind(value) == "read":
         return  # sizes of a packed state are the packed layout's; only its h feeds features
     if value is leaf and not isinstance(value, VSlot):
         return
-    ctx.handled.add(id(leaf.node))
+    ctx.claim(leaf.node)
     if ctx.packed:
         ctx.edit_expression(leaf.node, lambda updated, mapping: index(method(updated, "chunk", "2, dim=-1"), 0))
     else:

@@ -77,9 +77,8 @@ def _double_reshape(ctx, value: Value) -> None:
             node = option.node
             if (
                 isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
-                and node.func.attr.value in SIZED_SHAPE_METHODS and id(node) not in ctx.handled
+                and node.func.attr.value in SIZED_SHAPE_METHODS and ctx.claim(node)
             ):
-                ctx.handled.add(id(node))
                 size = None if any(arg.star for arg in node.args) else _last_size(node)
                 if size is not None and not _is_minus_one(size) and not _reads_a_shape(size):
                     ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
@@ -90,9 +89,8 @@ def _double_reshape(ctx, value: Value) -> None:
 def _double_creation(ctx, value: Value) -> None:
     for option in _options(resolved(value)):
         leaf = leaf_of(option)
-        if not isinstance(leaf, VCreate) or id(leaf.node) in ctx.handled:
+        if not isinstance(leaf, VCreate) or not ctx.claim(leaf.node):
             continue
-        ctx.handled.add(id(leaf.node))
         if _is_like(leaf.node) or _sized_like_another(leaf.node):
             continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
         size = _last_size(leaf.node)

@@ -43,7 +43,7 @@ def pair_expression(ctx, value: Value, step: str) -> None:
     """Replace a state expression by the tuple of its halves, in place."""
     value = resolved(value)
     top = value.node
-    if top is None or id(top) in ctx.handled:
+    if top is None or ctx.is_rewritten(top):
         return
     leaf = leaf_of(value)
     if isinstance(leaf, VSlot) and leaf.node is not None and leaf.node is not top and not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
@@ -52,7 +52,7 @@ def pair_expression(ctx, value: Value, step: str) -> None:
     made = halves(ctx, value)
     if made is None:
         return
-    ctx.handled.add(id(top))
+    ctx.claim(top)
     make_h, make_c = made
     ctx.edit_expression(top, lambda updated, mapping: paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
     ctx.step(step, top)
@@ -61,7 +61,7 @@ def pair_expression(ctx, value: Value, step: str) -> None:
 def per_half(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode, step: str) -> None:
     """`net.init_hidden().unsqueeze(0).expand(b, n, -1)` -> `tuple(half.unsqueeze(0).expand(b, n, -1)
     for half in net.init_hidden())`: the pair is made once, each half goes through the chain."""
-    ctx.handled.add(id(top))
+    ctx.claim(top)
     used = ctx.code(top)
     name = next(n for n in ("half", "state_half", "half_") if n not in used)
 
