@@ -12,11 +12,11 @@ from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingRet
 from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
 from gru2lstm.rules.creation import Creation
 from gru2lstm.rules.docs import Docs
-from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, UnchangedRead
+from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, NoneTest
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
-from gru2lstm.rules.packed import PackedAllocation, PackedCall
+from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
@@ -33,20 +33,6 @@ from gru2lstm.rules.unfollowed import (
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
 WALK = ("reference", "interface", "split name", "binding", "call", "return", "unpacking", "consumption", "annotation", "prose", "import")
-
-# What is done with a use once a state is found in it, whatever the form.
-_CONSUMPTIONS = [
-    ConsumedParts(),
-    CellOutput(),
-    BatchedConsumed(),
-    ModuleHandedOver(),
-    MixedIteration(),
-    HolderHandedOver(),
-    UnchangedRead(),
-    FeatureConsumption(),
-    InPlaceOp(),
-    StateHandedOver(),
-]
 
 TUPLE_RULES = [
     RecurrentModule(),
@@ -79,7 +65,17 @@ TUPLE_RULES = [
     # returns and unpackings, after the bindings that split what they return
     GrownReturn(),
     GrownUnpacking(),
-    *_CONSUMPTIONS,
+    # consumptions: parts first, the rewrites by kind of use, then what no rule covers
+    ConsumedParts(),
+    CellOutput(),
+    BatchedConsumed(),
+    ModuleHandedOver(),
+    MixedIteration(),
+    HolderHandedOver(),  # every rule below takes a state
+    NoneTest(),
+    FeatureConsumption(),
+    InPlaceOp(),
+    StateHandedOver(),
     Annotations(),
     Docs(),
     TupleImport(),
@@ -92,7 +88,14 @@ PACKED_RULES = [
     FeatureBinding(),
     PackedCall(),
     CallArguments(),
-    *_CONSUMPTIONS,
+    ConsumedParts(),
+    PackedKept(),  # where the tuple form batches, pairs or halves, the packed tensor stays
+    ModuleHandedOver(),
+    MixedIteration(),
+    HolderHandedOver(),
+    NoneTest(),
+    FeatureConsumption(),
+    StateHandedOver(),
     Docs(),
 ]
 

@@ -129,14 +129,12 @@ class Batch(StateBindingRule):
 class BatchedConsumed(Rule):
     step = "batch"
     uses = ("consumption",)
-    summary = "stored pairs batched outside an assignment are a finding (packed: concatenation is fine)"
+    summary = "stored pairs batched outside an assignment are a finding"
 
     def handles(self, ctx, use: Consumption) -> bool:
         return isinstance(leaf_of(use.value), VCat)
 
     def apply(self, ctx, use: Consumption) -> None:
-        if ctx.packed:
-            return  # concatenating packed states along their batch or time dimensions is fine
         if ctx.solution.elements_are_state(leaf_of(use.value).container) and not ctx.is_rewritten(use.value.node):
             ctx.find("G2L100", use.node, f"`{ctx.code(use.node)}` batches stored hidden states outside an assignment")
 

@@ -138,19 +138,16 @@ class CellOutput(Rule):
             feature_read(ctx, use.value)  # a cell used as a plain layer: its output is h
 
 
-class UnchangedRead(Rule):
+class NoneTest(Rule):
     uses = ("consumption",)
-    summary = "`h is None`, and in packed form `zeros_like(hxs)`, read nothing that changes"
+    summary = "`h is None` reads nothing that changes"
 
     def handles(self, ctx, use: Consumption) -> bool:
         leaf = leaf_of(use.value)
-        return (
-            isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
-            and (use.context == "isnone" or (use.context == "shaped" and ctx.packed))
-        )
+        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == "isnone"
 
     def apply(self, ctx, use: Consumption) -> None:
-        pass  # `zeros_like(hxs)` of a packed state is packed already
+        pass
 
 
 class FeatureConsumption(Rule):

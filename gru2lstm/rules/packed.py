@@ -8,9 +8,10 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.solve import resolved
+from gru2lstm.program import Consumption
+from gru2lstm.solve import chain_kind, resolved
 from gru2lstm.syntax import walk
-from gru2lstm.values import Value, VCallOf, VChoice, VCreate, VDerived, leaf_of
+from gru2lstm.values import Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot, leaf_of
 from gru2lstm.vocab import SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid
 from gru2lstm.rules.call import checked_call
@@ -164,6 +165,23 @@ class PackedAllocation(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         double_sizes(ctx, use.binding.value)
+
+
+class PackedKept(Rule):
+    uses = ("consumption",)
+    summary = "packed: concatenations, size reads (`zeros_like(hxs)`) and dropped results of a state stay as they are"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        leaf = leaf_of(use.value)
+        if isinstance(leaf, VCat):
+            return True  # concatenating packed states along their batch or time dimensions is fine
+        return (
+            isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+            and (use.context == "shaped" or (use.context == "discard" and chain_kind(use.value) == "keep"))
+        )
+
+    def apply(self, ctx, use: Consumption) -> None:
+        pass  # `zeros_like(hxs)` of a packed state is packed already
 
 
 class PackedCall(Rule):

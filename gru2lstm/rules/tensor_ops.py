@@ -56,5 +56,5 @@ class InPlaceOp(Rule):
 
     def apply(self, ctx, use: Consumption) -> None:
         # A dropped state harms nothing; an in-place op on it (`h.detach_()`) acts on each half.
-        if not ctx.packed and not isinstance(use.value, VSlot):
+        if not isinstance(use.value, VSlot):
             pair_expression(ctx, use.value, "halfwise")
