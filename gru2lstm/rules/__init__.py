@@ -1,0 +1,109 @@
+"""The rules of docs/rules.md, one module per step and kind of use, in one ordered registry per
+form of the state. A use of a kind handled one at a time (a binding, a call, a consumption) goes
+to the first rule of the registry that handles it; a program-wide kind runs each of its rules.
+
+Adding a kind of use is one rule module (with its examples) and one line here.
+"""
+
+from __future__ import annotations
+
+from gru2lstm.rules.annotations import Annotations, TupleImport
+from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingReturnBinding, GrownUnpacking
+from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
+from gru2lstm.rules.creation import Creation
+from gru2lstm.rules.docs import Docs
+from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, NoneTest
+from gru2lstm.rules.interfaces import Interfaces
+from gru2lstm.rules.kept import Reset, RowsReset, Update
+from gru2lstm.rules.module import RecurrentModule
+from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept
+from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
+from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
+from gru2lstm.rules.stack import Stack
+from gru2lstm.rules.storage import Storage
+from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp
+from gru2lstm.rules.unfollowed import (
+    CannotFollow,
+    ForeignValue,
+    HolderHandedOver,
+    MixedIteration,
+    ModuleHandedOver,
+    StateHandedOver,
+)
+
+# The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
+WALK = ("reference", "interface", "split name", "binding", "call", "return", "unpacking", "consumption", "annotation", "prose", "import")
+
+TUPLE_RULES = [
+    RecurrentModule(),
+    Interfaces(),
+    PartnerNames(),  # before any rule that writes a partner name
+    # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
+    # a chain), with the findings for what no rule covers last
+    Joins(),
+    BoundParts(),
+    FeatureBinding(),  # every rule below binds a state
+    GrowingReturnBinding(),
+    Reset(),
+    CallResult(),
+    UnpackedPair(),
+    SplitSource(),
+    PairIntoSplit(),
+    Update(),  # the names moved whole that no rule above split or paired
+    Stack(),  # before Batch, which takes every other concatenation
+    Batch(),
+    DerivedSplit(),
+    ForeignValue(),
+    Creation(),
+    Storage(),
+    Halfwise(),
+    RowsReset(),
+    CannotFollow(),
+    # calls
+    RecurrentCall(),
+    CallArguments(),
+    # returns and unpackings, after the bindings that split what they return
+    GrownReturn(),
+    GrownUnpacking(),
+    # consumptions: parts first, the rewrites by kind of use, then what no rule covers
+    ConsumedParts(),
+    CellOutput(),
+    BatchedConsumed(),
+    ModuleHandedOver(),
+    MixedIteration(),
+    HolderHandedOver(),  # every rule below takes a state
+    NoneTest(),
+    FeatureConsumption(),
+    InPlaceOp(),
+    StateHandedOver(),
+    Annotations(),
+    Docs(),
+    TupleImport(),
+]
+
+PACKED_RULES = [
+    RecurrentModule(),
+    Interfaces(),
+    PackedAllocation(),
+    FeatureBinding(),
+    PackedCall(),
+    CallArguments(),
+    ConsumedParts(),
+    PackedKept(),  # where the tuple form batches, pairs or halves, the packed tensor stays
+    ModuleHandedOver(),
+    MixedIteration(),
+    HolderHandedOver(),
+    NoneTest(),
+    FeatureConsumption(),
+    StateHandedOver(),
+    Docs(),
+]
+
+
+def registry(packed: bool) -> list:
+    """The rules of one form of the state, in order."""
+    return PACKED_RULES if packed else TUPLE_RULES
+
+
+# Every rule once, tuple form first (for the examples and docs/rules.md).
+RULES = list({type(rule): rule for rule in TUPLE_RULES + PACKED_RULES}.values())

@@ -1,0 +1,84 @@
+"""What a rule is: the step it reports, the kinds of use it handles, its examples in Fixit's
+manner (valid: source and the output it must give; invalid: source and the finding it must
+give), and `handles`/`apply`. Also the one use that needs preparing: a binding with its value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from gru2lstm.program import Binding, Consumption
+from gru2lstm.solve import resolved
+from gru2lstm.values import Value, VCallOf, VSlot
+
+
+@dataclass(frozen=True)
+class Valid:
+    """`before` (after `import torch` / `from torch import nn`) is rewritten to `after`."""
+
+    before: str
+    after: str
+    state: str = "auto"
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """`before` is left alone with the finding `code`."""
+
+    before: str
+    code: str
+    state: str = "auto"
+
+
+@dataclass
+class BindingUse:
+    """A binding and the value the rules read: resolved, and for a state bound from a call of a
+    module's forward(), what that forward() returns."""
+
+    binding: Binding
+    value: Value
+
+    @staticmethod
+    def of(ctx, binding: Binding) -> "BindingUse":
+        value = resolved(binding.value)
+        solution = ctx.solution
+        if isinstance(value, VCallOf) and id(value) in solution.forwarded and solution.is_state(binding.target):
+            # `h = m(x, h)` with `m = M()` at module level: what its forward() returns.
+            value = VSlot(("ret", solution.forwarded[id(value)].key), value.node)
+        return BindingUse(binding, value)
+
+
+class Rule:
+    """One row (or a few rows) of docs/rules.md. Per-use kinds (binding, call, consumption) go to
+    the first rule of the registry that `handles` them; program-wide kinds run every rule."""
+
+    step: Optional[str] = None  # the step of docs/rules.md it reports
+    uses: tuple = ()  # the kinds of use it handles
+    summary: str = ""
+    valid: tuple = ()
+    invalid: tuple = ()
+
+    def handles(self, ctx, use) -> bool:
+        return True
+
+    def apply(self, ctx, use) -> None:
+        raise NotImplementedError
+
+
+class StateBindingRule(Rule):
+    """A rule for a binding whose target holds a state: the line counts as a site first."""
+
+    uses = ("binding",)
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        if use.binding.statement is not None:
+            ctx.site(use.binding.statement)
+        self.rewrite(ctx, use)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        raise NotImplementedError
+
+
+def consume(ctx, value: Value, context: str, node, why: str = "", place: Optional[str] = None) -> None:
+    """Hand a use of a value in an expression to the consumption rules."""
+    ctx.dispatch("consumption", Consumption(resolved(value), context, node, why, place))

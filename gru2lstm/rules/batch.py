@@ -1,0 +1,223 @@
+"""Rules 6 and 6b, batch preparation: `T = torch.cat(C, ...)` of stored pairs becomes
+`hs, cs = zip(*C)` and a line for each half (`T`, `T_c`); where no line can be added, the pair of
+a batch of each half in place. A return of a split `T` grows by `T_c`, and so does every caller's
+unpacking of it."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.apply import index, pair, replace_inside, replace_many
+from gru2lstm.program import Binding, Consumption
+from gru2lstm.solve import resolved
+from gru2lstm.values import Value, VCat, VSlot, VTuple, leaf_of
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
+from gru2lstm.rules.edits import carry_comment, is_pure, paren, twin_items
+
+
+def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
+    """`torch.cat(C, 1)` where no line can be added -> the pair of a batch of each half:
+    `(torch.cat([s[0] for s in C], 1), torch.cat([s[1] for s in C], 1))`."""
+    container = cat.container_node
+    top = resolved(value).node
+    if isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
+        def half(position):  # `[h["actor"] for h in buf]` -> `[h["actor"][0] for h in buf]`
+            return lambda updated, mapping: replace_inside(updated, mapping(container.elt), index(mapping(container.elt), position))
+    elif is_pure(container):
+        def half(position):
+            def edit(updated, mapping):
+                elements = cst.ListComp(index(cst.Name("hc"), position), cst.CompFor(target=cst.Name("hc"), iter=mapping(container)))
+                return replace_inside(updated, mapping(container), elements)
+            return edit
+    else:
+        ctx.find("G2L100", cat.node, f"`{ctx.code(cat.node)}` batches stored hidden states from an expression the engine would have to evaluate twice; assign it to a local name first")
+        return
+    if not ctx.claim(top):
+        return
+    make_h, make_c = half(0), half(1)
+    ctx.edit_expression(top, lambda updated, mapping: paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
+    ctx.step(step, top)
+
+
+def _zip_names(ctx, binding: Binding) -> tuple:
+    function = binding.function.key if binding.function is not None else None
+    used = {d.name for d in ctx.flow.defs.values() if d.function is not None and d.function.key == function}
+    hs, cs = "hs", "cs"
+    suffix = 1
+    while hs in used or cs in used:
+        hs, cs = f"hs{suffix}", f"cs{suffix}"
+        suffix += 1
+    return hs, cs
+
+
+def batch(ctx, use: BindingUse) -> None:
+    """`T = chain(torch.cat(C, ...))` -> `hs, cs = zip(*C)` + a line for each half."""
+    binding, value = use.binding, use.value
+    cat = leaf_of(value)
+    statement = binding.statement
+    target = binding.target_node
+    if not ctx.solution.is_split(binding.target) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        batch_in_place(ctx, value, cat, "batch")
+        return
+    hs, cs = _zip_names(ctx, binding)
+    container_node = cat.container_node
+    value_node = resolved(value).node
+    partner = ctx.partner_of(binding.target)
+    ctx.plan.before.setdefault(statement, []).append(f"{hs}, {cs} = zip(*{ctx.code(container_node)})")
+
+    def h_line(updated_statement, mapping):
+        return replace_inside(updated_statement, mapping(container_node), cst.Name(hs))
+
+    def c_line(updated_statement, mapping):
+        line = replace_many(
+            updated_statement, {mapping(container_node): cst.Name(cs), mapping(target): cst.Name(partner)}
+        )
+        return carry_comment(line)
+
+    ctx.plan.statements[statement] = [h_line, c_line]
+    ctx.claim(value_node)
+    ctx.step("batch", statement)
+
+
+class Batch(StateBindingRule):
+    step = "batch"
+    summary = "`T = torch.cat(C, ...)` of stored pairs: `hs, cs = zip(*C)` and a line for each half (`torch.stack`: its own rule)"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.gru = nn.GRU(8, 16)
+                    self.mem = []
+
+                def act(self, x, h):
+                    out, h = self.gru(x, h)
+                    self.mem.append(h)
+                    return out, h
+
+                def learn(self, x):
+                    h_states = torch.cat(self.mem, dim=1)  # (1, n, 16)
+                    return self.gru(x, h_states)[0]
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.lstm = nn.LSTM(8, 16)
+                    self.mem = []
+
+                def act(self, x, h):
+                    out, h = self.lstm(x, h)
+                    self.mem.append(h)
+                    return out, h
+
+                def learn(self, x):
+                    hs, cs = zip(*self.mem)
+                    h_states = torch.cat(hs, dim=1)  # (1, n, 16)
+                    c_states = torch.cat(cs, dim=1)  # (1, n, 16)
+                    return self.lstm(x, (h_states, c_states))[0]
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return isinstance(leaf_of(use.value), VCat)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        batch(ctx, use)
+
+
+class BatchedConsumed(Rule):
+    step = "batch"
+    uses = ("consumption",)
+    summary = "stored pairs batched outside an assignment are a finding"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return isinstance(leaf_of(use.value), VCat)
+
+    def apply(self, ctx, use: Consumption) -> None:
+        if ctx.solution.elements_are_state(leaf_of(use.value).container) and not ctx.is_rewritten(use.value.node):
+            ctx.find("G2L100", use.node, f"`{ctx.code(use.node)}` batches stored hidden states outside an assignment")
+
+
+def insert_after_element(ctx, sequence: cst.CSTNode, element_value: cst.CSTNode, new: cst.BaseExpression) -> None:
+    def edit(updated, mapping):
+        elements = list(updated.elements)
+        target = mapping(element_value)
+        for position, element in enumerate(elements):
+            if element.value is target:
+                elements[position : position + 1] = twin_items(element, element.with_changes(value=new))
+                break
+        return updated.with_changes(elements=elements)
+
+    ctx.edit_expression(sequence, edit)
+
+
+class GrowingReturnBinding(Rule):
+    step = "batch"
+    uses = ("binding",)
+    summary = "the binding of a return that grows by a partner is written by the return rule"
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return ctx.is_split_return(use.binding.target)
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        pass
+
+
+class GrownReturn(Rule):
+    step = "batch"
+    uses = ("return",)
+    summary = "`return a, T, b` with `T` split becomes `return a, T, T_c, b`"
+
+    def apply(self, ctx, use) -> None:
+        for info, node, value in ctx.flow.returns:
+            if not isinstance(value, VTuple):
+                continue
+            for position, item in enumerate(value.items):
+                if (info.key, position) not in ctx.solution.split_returns:
+                    continue
+                item = resolved(item)
+                partner = ctx.partner_of(item.slot)
+                element_node = item.node
+                ctx.claim(element_node)
+                insert_after_element(ctx, value.node, element_node, cst.Name(partner))
+                ctx.step("batch", element_node)
+
+
+class GrownUnpacking(Rule):
+    step = "batch"
+    uses = ("unpacking",)
+    summary = "every caller's unpacking `a, U, b = f()` of a grown return becomes `a, U, U_c, b = f()`"
+    invalid = (
+        Invalid(
+            """
+            def batch(memory):
+                h_batch = torch.cat(memory, dim=1)
+                return 0, h_batch
+
+
+            core = nn.GRU(4, 8)
+            memory = []
+            h = torch.zeros(1, 1, 8)
+            out, h = core(torch.randn(1, 1, 4), h)
+            memory.append(h)
+            result = batch(memory)
+            """,
+            "G2L104",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        for unpacking, node, slot in ctx.grown_elements:
+            if slot is None or not isinstance(node, cst.Name) or not ctx.solution.is_split(slot):
+                ctx.find("G2L104", node, "this unpacking receives a batched hidden state in a form the engine cannot extend")
+                continue
+            insert_after_element(ctx, unpacking.target, node, cst.Name(ctx.partner_of(slot)))
+            ctx.step("batch", node)
+        # A call whose return grew but is not unpacked cannot be followed.
+        grown = {f for f, _ in ctx.solution.split_returns}
+        unpacked = {id(u.value.node) for u in ctx.flow.unpackings if isinstance(u.value, VSlot) and u.value.node is not None}
+        for binding in ctx.flow.bindings:
+            value = resolved(binding.value)
+            if isinstance(value, VSlot) and value.slot[0] == "ret" and value.slot[1] in grown and id(value.node) not in unpacked:
+                ctx.find("G2L104", value.node, f"`{ctx.code(value.node)}` returns a batched hidden state that grows to two values; unpack it")

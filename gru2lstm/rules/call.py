@@ -1,0 +1,187 @@
+"""Rule 4, the recurrent call: `out, h = self.gru(x, h)` is kept but for the rename; a state that
+is not a pair where the call takes one becomes one (`(h, h_c)` of a split name, a creation's
+pair); a GRUCell call into a split name gives both names (`h2, c2 = cell(x, (h, c))`); a pair
+unpacked whole into a split name is unpacked into both (`x, (hx, cx) = inputs`)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.solve import recurrent_hidden_argument, resolved
+from gru2lstm.values import Value, VCallOf, VCat, VCreate, VNone, VSlot, VTuple, leaf_of
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
+from gru2lstm.rules.batch import batch_in_place
+from gru2lstm.rules.pairs import pair_expression, split_target
+
+
+def starred(ctx, call: VCallOf) -> bool:
+    """`core(*args)`: which argument is the hidden state cannot be told. Said."""
+    if not any(arg.star for _, _, arg in call.args):
+        return False
+    ctx.find("G2L100", call.node, f"`{ctx.code(call.node)}` passes its arguments with * or **: the engine cannot tell which one is the hidden state; pass them one by one")
+    return True
+
+
+def new_state_dropped(ctx, call: VCallOf, hidden: Value) -> bool:
+    """`out, _ = self.gru(x, h)` that returns `out` itself beside other values
+    (`return self.q(out), out[:, -1]`): the code carries the output between calls as its
+    state (for one layer, its last step equals h), which would lose the LSTM's c. Said."""
+    if isinstance(leaf_of(resolved(hidden)), (VCreate, VNone)):
+        return False  # a fresh state per call carries nothing
+    classes = ctx.solution.classes
+    for unpacking in ctx.flow.unpackings:
+        if unpacking.value is not call or unpacking.function is None:
+            continue
+        elements = {position: (node, slot) for position, node, slot in unpacking.elements}
+        dropped = 1 in elements and elements[1][1] is None and isinstance(elements[1][0], cst.Name) and elements[1][0].value == "_"
+        output = elements.get(0, (None, None))[1]
+        if not dropped or output is None:
+            continue
+        for info, _, value in ctx.flow.returns:
+            if info is not unpacking.function or not isinstance(value, VTuple):
+                continue
+            for item in value.items:
+                leaf = leaf_of(resolved(item))  # through indexing and tensor methods, not a head
+                if isinstance(leaf, VSlot) and leaf.slot in classes.parent and classes.find(leaf.slot) == classes.find(output):
+                    ctx.find(
+                        "G2L100", call.node,
+                        f"`{ctx.code(call.node)}` throws its new hidden state away and its output is returned as "
+                        "it is: the code seems to carry the output as the state, which would lose the LSTM's c; "
+                        "carry the state the call returns",
+                    )
+                    return True
+    return False
+
+
+def checked_call(ctx, call: VCallOf) -> tuple:
+    """Record a recurrent call: (whether it can be rewritten, its hidden argument or None)."""
+    ctx.site(call.node)
+    ctx.step("call", call.node)
+    if starred(ctx, call):
+        return False, None
+    hidden = recurrent_hidden_argument(call)
+    if hidden is not None and ctx.solution.recurrent_calls[id(call)] == "GRU" and new_state_dropped(ctx, call, hidden):
+        return False, None
+    return True, hidden
+
+
+class RecurrentCall(Rule):
+    step = "call"
+    uses = ("call",)
+    summary = "the recurrent call is kept; its state argument is made a pair where it is not one"
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            out, h = core(torch.randn(1, 1, 4), torch.zeros(1, 1, 8))
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            out, h = core(torch.randn(1, 1, 4), (torch.zeros(1, 1, 8), torch.zeros(1, 1, 8)))
+            """,
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            args = (torch.randn(1, 1, 4), torch.zeros(1, 1, 8))
+            out, h = core(*args)
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, call: VCallOf) -> bool:
+        return id(call) in ctx.solution.recurrent_calls
+
+    def apply(self, ctx, call: VCallOf) -> None:
+        proceed, hidden = checked_call(ctx, call)
+        if not proceed or hidden is None:
+            return
+        value = resolved(hidden)
+        leaf = leaf_of(value)
+        if isinstance(value, VSlot) and not ctx.solution.is_split(value.slot):
+            return
+        if isinstance(leaf, (VSlot, VCreate)):
+            pair_expression(ctx, value, "call")
+        elif isinstance(leaf, VCat):
+            batch_in_place(ctx, value, leaf, "call")
+
+
+class CallResult(StateBindingRule):
+    step = "call"
+    summary = "the result of a call held as a state: a GRUCell's into a split name gives both names; an unfollowed call is a finding"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell = nn.GRUCell(4, 8)
+
+                def forward(self, xs):
+                    hx = torch.zeros(2, 8)
+                    for x in xs:
+                        hx = self.cell(x, hx)
+                    return hx
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell = nn.LSTMCell(4, 8)
+
+                def forward(self, xs):
+                    hx = torch.zeros(2, 8)
+                    cx = torch.zeros(2, 8)
+                    for x in xs:
+                        hx, cx = self.cell(x, (hx, cx))
+                    return (hx, cx)
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return isinstance(use.value, VCallOf)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        value, binding = use.value, use.binding
+        kind = ctx.solution.recurrent_calls.get(id(value))
+        if kind == "GRUCell" and ctx.solution.is_split(binding.target):
+            split_target(ctx, binding)
+            ctx.step("call", value.node)
+        elif kind is None:
+            holder = f" held by `{ctx.code(binding.target_node)}`" if binding.target_node is not None else ""
+            ctx.find(
+                "G2L101", value.node,
+                f"the hidden state{holder} comes from `{ctx.code(value.node)}`{ctx.unfollowed(value)}",
+                ctx.flow.origin(value),
+            )
+
+
+class UnpackedPair(StateBindingRule):
+    step = "call"
+    summary = "a pair unpacked whole into a split name is unpacked into both (`x, (hx, cx) = inputs`)"
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return isinstance(use.value, VSlot) and use.value.node is None
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        # A part of an unpacked value. A return that grew is extended by the batch rules; a pair
+        # unpacked whole (`x, hx = inputs`) lands in a split name as `(hx, cx)`.
+        binding, solution = use.binding, ctx.solution
+        if (
+            solution.is_split(binding.target) and not solution.is_split(use.value.slot)
+            and not any(node is binding.target_node for _, node, _ in ctx.grown_elements)
+        ):
+            split_target(ctx, binding)
+
+
+class PairIntoSplit(StateBindingRule):
+    step = "call"
+    summary = "a pair moved into a split name gives both names (`h, h_c = pair`)"
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return isinstance(use.value, VSlot) and ctx.solution.is_split(use.binding.target)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        split_target(ctx, use.binding)

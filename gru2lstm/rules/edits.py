@@ -1,0 +1,85 @@
+"""Small syntax helpers the rules share: parentheses, method calls, the twin of a sequence
+element, pure operands (safe to evaluate once per half), and how a file spells torch and tuple."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.names import lstm_prose
+
+
+def twin_items(item, twin) -> list:
+    """An element and its twin after it, laid out as the sequence lays out its elements."""
+    if isinstance(item.comma, cst.Comma):
+        return [item, twin]  # the same comma (and line break) after each
+    return [item.with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), twin]
+
+
+def paren(node: cst.BaseExpression) -> cst.BaseExpression:
+    return node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+
+
+def method(node: cst.BaseExpression, name: str, arguments: str) -> cst.BaseExpression:
+    if not isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript)) and not node.lpar:
+        node = paren(node)
+    call = cst.parse_expression(f"_.{name}({arguments})")
+    return call.with_changes(func=call.func.with_changes(value=node))
+
+
+def carry_comment(line: cst.SimpleStatementLine) -> cst.SimpleStatementLine:
+    """The partner line keeps the trailing comment (it describes the same shape), in LSTM words."""
+    comment = line.trailing_whitespace.comment
+    if comment is None:
+        return line
+    return line.with_changes(trailing_whitespace=line.trailing_whitespace.with_changes(comment=comment.with_changes(value=lstm_prose(comment.value))))
+
+
+def is_number(node: cst.BaseExpression) -> bool:
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+        node = node.expression
+    return isinstance(node, (cst.Integer, cst.Float))
+
+
+def is_pure(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Name):
+        return True
+    if isinstance(node, cst.Attribute):
+        return is_pure(node.value)
+    if isinstance(node, cst.Subscript):
+        return is_pure(node.value) and all(_is_pure_index(e.slice) for e in node.slice)
+    return False
+
+
+def _is_pure_index(part: cst.BaseSlice) -> bool:
+    """An index of names and constants only (`[i]`, `["key"]`, `[-4:]`): safe to evaluate twice."""
+    def constant(node):
+        if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
+            node = node.expression
+        return node is None or isinstance(node, (cst.Name, cst.Integer, cst.SimpleString))
+
+    if isinstance(part, cst.Index):
+        return constant(part.value)
+    return all(constant(bound) for bound in (part.lower, part.upper, part.step))
+
+
+def torch_name(module: cst.Module) -> Optional[str]:
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.Import):
+                    for alias in small.names:
+                        if cst.Module([]).code_for_node(alias.name) == "torch":
+                            return alias.asname.name.value if alias.asname is not None else "torch"
+    return None
+
+
+def tuple_spelling(module: cst.Module) -> str:
+    for statement in module.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            for small in statement.body:
+                if isinstance(small, cst.ImportFrom) and isinstance(small.module, (cst.Name, cst.Attribute)):
+                    if cst.Module([]).code_for_node(small.module) == "typing":
+                        return "Tuple"
+    return "tuple"

@@ -1,0 +1,166 @@
+"""Features: a state read as features (`h[-1]`, `h.squeeze(0)` read by a head, a head's argument)
+reads `h` only (`h[0][-1]`; packed: `h.chunk(2, dim=-1)[0][-1]`); a GRUCell used as a plain
+layer reads `[0]` of the LSTMCell's pair; sizes and `is None` tests read nothing to change."""
+
+from __future__ import annotations
+
+from gru2lstm.apply import index
+from gru2lstm.program import Consumption
+from gru2lstm.solve import chain_kind, recurrent_hidden_argument, resolved
+from gru2lstm.values import Value, VCallOf, VCat, VContainer, VSlot, leaf_of
+from gru2lstm.rules.base import BindingUse, Rule, Valid, consume
+from gru2lstm.rules.edits import method
+
+
+def cell_output(ctx, value: Value) -> bool:
+    """Is `value` the result of a GRUCell call, used where it is not bound as a state?"""
+    return not ctx.packed and isinstance(value, VCallOf) and ctx.solution.recurrent_calls.get(id(value)) == "GRUCell"
+
+
+def feature_read(ctx, value: Value) -> None:
+    """A state read as features (or for its shape) reads `h` only."""
+    value = resolved(value)
+    leaf = leaf_of(value)
+    if isinstance(leaf, VCat) and isinstance(resolved(leaf.container), VContainer):
+        for _, item in resolved(leaf.container).items:  # torch.cat([h[-1], x], -1)
+            feature_read(ctx, item)
+        return
+    if cell_output(ctx, leaf):
+        # `F.relu(self.cell(x))`: a GRUCell's output is its h; an LSTMCell's is (h, c).
+        if ctx.claim(leaf.node):
+            ctx.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
+            ctx.step("features", leaf.node)
+        return
+    if not isinstance(leaf, VSlot) or leaf.node is None or not ctx.solution.is_state(leaf.slot):
+        return
+    if (not ctx.packed and ctx.solution.is_split(leaf.slot)) or ctx.is_rewritten(leaf.node):
+        return  # a split name is h already; packed form splits nothing
+    if ctx.packed and chain_kind(value) == "read":
+        return  # sizes of a packed state are the packed layout's; only its h feeds features
+    if value is leaf and not isinstance(value, VSlot):
+        return
+    ctx.claim(leaf.node)
+    if ctx.packed:
+        ctx.edit_expression(leaf.node, lambda updated, mapping: index(method(updated, "chunk", "2, dim=-1"), 0))
+    else:
+        ctx.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
+    ctx.step("features", leaf.node)
+
+
+class FeatureBinding(Rule):
+    step = "features"
+    uses = ("binding",)
+    summary = "a value bound where no state is held, made from a state, reads `h` only"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.GRU(8, 16)
+                    self.head = nn.Linear(16, 2)
+
+                def forward(self, x, h):
+                    out, h = self.core(x, h)
+                    last = h[-1]
+                    return self.head(last), h
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.LSTM(8, 16)
+                    self.head = nn.Linear(16, 2)
+
+                def forward(self, x, h):
+                    out, h = self.core(x, h)
+                    last = h[0][-1]
+                    return self.head(last), h
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return not ctx.solution.is_state(use.binding.target)
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        feature_read(ctx, use.value)
+
+
+class CallArguments(Rule):
+    step = "features"
+    uses = ("call",)
+    summary = "a state passed to a head reads `h` only; passed to code not followed, it is consumed there"
+
+    def apply(self, ctx, call: VCallOf) -> None:
+        if id(call) in ctx.solution.forwarded:
+            return  # its arguments are bindings of the forward() it runs
+        func = resolved(call.func)
+        heads = isinstance(func, VSlot) and ctx.solution.is_module(func.slot)
+        for keyword, value, arg in call.args:
+            if heads:
+                feature_read(ctx, resolved(value))
+            else:
+                consume(ctx, value, "unknown", arg.value, f"passed to `{ctx.code(call.node.func)}`{ctx.unfollowed(call)}", ctx.flow.origin(call))
+
+
+class CellOutput(Rule):
+    step = "features"
+    uses = ("consumption",)
+    summary = "a GRUCell used as a plain layer (`F.relu(self.cell(x))`) reads `[0]`: an LSTMCell returns (h, c)"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell = nn.GRUCell(4, 8)
+
+                def forward(self, x):
+                    return torch.relu(self.cell(x))
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell = nn.LSTMCell(4, 8)
+
+                def forward(self, x):
+                    return torch.relu(self.cell(x)[0])
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return cell_output(ctx, leaf_of(use.value))
+
+    def apply(self, ctx, use: Consumption) -> None:
+        leaf = leaf_of(use.value)
+        if use.context == "unknown" and recurrent_hidden_argument(leaf) is not None:
+            ctx.find("G2L101", use.node, f"the new hidden state `{ctx.code(leaf.node)}` is {use.why or 'used here'}", use.place)
+        elif use.context not in ("isnone", "discard"):
+            feature_read(ctx, use.value)  # a cell used as a plain layer: its output is h
+
+
+class NoneTest(Rule):
+    uses = ("consumption",)
+    summary = "`h is None` reads nothing that changes"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        leaf = leaf_of(use.value)
+        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == "isnone"
+
+    def apply(self, ctx, use: Consumption) -> None:
+        pass
+
+
+class FeatureConsumption(Rule):
+    step = "features"
+    uses = ("consumption",)
+    summary = "a state read, indexed or reshaped into something that is not a state reads `h` only"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        leaf = leaf_of(use.value)
+        return (
+            isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+            and (use.context in ("read", "index", "shaped") or chain_kind(use.value) != "keep")
+        )
+
+    def apply(self, ctx, use: Consumption) -> None:
+        feature_read(ctx, use.value)

@@ -1,0 +1,61 @@
+"""The edge of the analysis: callers the walk cannot see are reported (G2L101), and every function
+whose parameters or return hold the state is listed as an interface change (G2L202 when no caller
+was found; in packed form a state from callers not analysed is refused)."""
+
+from __future__ import annotations
+
+from gru2lstm.boundary import crossings, describe, interface_changes, takes_state
+from gru2lstm.results import InterfaceChange
+from gru2lstm.rules.base import Invalid, Rule
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+class Interfaces(Rule):
+    step = None
+    uses = ("interface",)
+    summary = "callers the analysis cannot see are findings; functions whose contract changes are listed"
+    invalid = (
+        Invalid(
+            """
+            class Agent(nn.Module):
+                def __init__(self):
+                    self.core = nn.GRU(4, 8)
+
+                def forward(self, x, h):
+                    return self.core(x, h)
+
+
+            REGISTRY = {"rnn": Agent}
+            """,
+            "G2L101",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        for crossing in crossings(ctx.flow, ctx.solution, ctx.parents):
+            ctx.find("G2L101", crossing.node, crossing.message, crossing.place)
+        for change in interface_changes(ctx.flow, ctx.solution):
+            node = change.function.node.name
+            ctx.outcome(node).interface.append(
+                InterfaceChange(ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called)
+            )
+            if ctx.packed and not change.called and takes_state(change.carriers):
+                # The packed state is one tensor of twice the size, made where it is created: by
+                # callers here, whose allocation doubles, or elsewhere, where it would not.
+                ctx.find(
+                    "G2L101", node,
+                    f"packed form: {describe(change.carriers)} of `{change.name}()` "
+                    f"{'receive' if len(change.carriers) > 1 else 'receives'} the hidden state from "
+                    "callers that were not analysed, which allocate it with the GRU's size; give them too, or use --state tuple",
+                )
+            elif not change.called and not _private(change.function.node.name.value):
+                ctx.find(
+                    "G2L202", node,
+                    f"interface change: {describe(change.carriers)} of `{change.name}()` "
+                    f"{'become' if len(change.carriers) > 1 else 'becomes'} "
+                    f"{'(h, c) packed in one tensor of twice the size' if ctx.packed else '(h, c)'}; "
+                    "no caller was found in the files analysed, so callers elsewhere must pass and take it",
+                )

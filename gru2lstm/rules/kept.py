@@ -1,0 +1,156 @@
+"""Kept steps: a reset to `None` (both halves at once) and a pair moved whole into an attribute
+(`self._current_hidden = new_hidden`) stay as they are; a number written into some rows of a
+state (`hidden[:, done, :] = 0`) is written into each half."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.apply import index, replace_inside
+from gru2lstm.values import VNone, VSlot
+from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
+from gru2lstm.rules.edits import is_number, is_pure
+
+
+class Reset(StateBindingRule):
+    step = "reset"
+    summary = "`self.hidden = None` is kept: `None` resets both halves"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.GRU(4, 8)
+                    self.hidden = None
+
+                def act(self, x):
+                    out, self.hidden = self.core(x, self.hidden)
+                    return out
+
+                def reset(self):
+                    self.hidden = None
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.LSTM(4, 8)
+                    self.hidden = None
+
+                def act(self, x):
+                    out, self.hidden = self.core(x, self.hidden)
+                    return out
+
+                def reset(self):
+                    self.hidden = None
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return isinstance(use.value, VNone)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        ctx.step("reset", use.value.node)
+
+
+class Update(StateBindingRule):
+    step = "update"
+    summary = "a pair moved whole (`self.hidden = new_hidden`) is kept"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.GRU(4, 8)
+                    self.hidden = None
+
+                def act(self, x):
+                    out, new_hidden = self.core(x, self.hidden)
+                    self.hidden = new_hidden
+                    return out
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.LSTM(4, 8)
+                    self.hidden = None
+
+                def act(self, x):
+                    out, new_hidden = self.core(x, self.hidden)
+                    self.hidden = new_hidden
+                    return out
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return isinstance(use.value, VSlot)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        if use.binding.kind == "assign" and use.binding.target[0] == "attr":
+            ctx.step("update", use.binding.statement)
+
+
+def _rows_slot(ctx, use: BindingUse):
+    """The slot of `S` in `S[...] = <number>` when S holds one state, else None."""
+    binding = use.binding
+    target, statement = binding.target_node, binding.statement
+    if not (
+        isinstance(target, cst.Subscript) and isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1
+        and is_number(statement.body[0].value) and is_pure(target.value)
+    ):
+        return None
+    slot = binding.target[1] if binding.target[0] == "child" else None
+    if slot is None or ctx.solution.is_container(slot):
+        return None  # a list or dict of states: a number is no pair
+    return slot
+
+
+class RowsReset(StateBindingRule):
+    step = "reset"
+    summary = "a number written into some rows (`hidden[:, done, :] = 0`) is written into each half"
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(3, 8)
+            hidden = torch.zeros(1, 4, 8)
+            for t in range(5):
+                out, hidden = core(torch.randn(1, 4, 3), hidden)
+                done = torch.rand(4) < 0.3
+                hidden[:, done, :] = 0
+            """,
+            """
+            core = nn.LSTM(3, 8)
+            hidden = (
+                torch.zeros(1, 4, 8),
+                torch.zeros(1, 4, 8),
+            )
+            for t in range(5):
+                out, hidden = core(torch.randn(1, 4, 3), hidden)
+                done = torch.rand(4) < 0.3
+                hidden[0][:, done, :] = 0
+                hidden[1][:, done, :] = 0
+            """,
+            state="tuple",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return _rows_slot(ctx, use) is not None
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        slot = _rows_slot(ctx, use)
+        base, statement = use.binding.target_node.value, use.binding.statement
+        split = ctx.solution.is_split(slot)
+        partner = ctx.partner_of(slot) if split else None
+
+        def half(position):
+            def line(updated_statement, mapping):
+                old = mapping(base)
+                new = (cst.Name(partner) if position else old) if split else index(old, position)
+                return replace_inside(updated_statement, old, new)
+            return line
+
+        ctx.plan.statements[statement] = [half(0), half(1)]
+        ctx.step("reset", statement)

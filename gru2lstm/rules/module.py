@@ -1,0 +1,100 @@
+"""Rules 1, 1b and 9: the recurrent module itself. `nn.GRU`/`GRUCell` (and their import) become
+`nn.LSTM`/`LSTMCell`, `isinstance` tests follow, and names with a `gru` word that hold the module
+are renamed (not parameters; not with --keep-names)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.names import lstm_name
+from gru2lstm.vocab import GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES
+from gru2lstm.rules.base import Invalid, Rule, Valid
+
+
+def _is_isinstance_argument(ctx, node: cst.CSTNode) -> bool:
+    parent = ctx.parents.get(node)
+    grand = ctx.parents.get(parent) if parent is not None else None
+    return isinstance(grand, cst.Call) and isinstance(grand.func, cst.Name) and grand.func.value == "isinstance"
+
+
+class RecurrentModule(Rule):
+    step = "module"
+    uses = ("reference",)
+    summary = "`nn.GRU`/`GRUCell`, their import and `isinstance` tests become LSTM; holders named `gru` are renamed"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.gru = nn.GRU(8, 16, num_layers=2)
+
+                def forward(self, x, h):
+                    return self.gru(x, h)
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.lstm = nn.LSTM(8, 16, num_layers=2)
+
+                def forward(self, x, h):
+                    return self.lstm(x, h)
+            """,
+        ),
+        Valid(
+            """
+            from torch.nn import GRUCell as Cell
+
+            cell = Cell(4, 8)
+            ok = isinstance(cell, nn.GRUCell)
+            """,
+            """
+            from torch.nn import LSTMCell as Cell
+
+            cell = Cell(4, 8)
+            ok = isinstance(cell, nn.LSTMCell)
+            """,
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self, lstm):
+                    self.core = nn.LSTM(4, 8) if lstm else nn.GRU(4, 8)
+            """,
+            "G2L102",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        for node, name in ctx.flow.references:
+            new = RECURRENT_NAMES.get(name)
+            if new is None:
+                continue
+            if isinstance(node, cst.Attribute) and node.attr.value in GRU_NAMES:
+                ctx.plan.renames[node.attr] = new
+            elif isinstance(node, cst.Name) and node.value in GRU_NAMES:
+                ctx.plan.renames[node] = new
+            else:
+                continue
+            ctx.step("init" if _is_isinstance_argument(ctx, node) else "module", node)
+        for node in ctx.parents:
+            if isinstance(node, cst.ImportAlias) and isinstance(node.name, cst.Name) and node.name.value in GRU_NAMES:
+                parent = ctx.parents.get(node)
+                if isinstance(parent, cst.ImportFrom) and ctx.code(parent.module or cst.Name("")) in ("torch.nn", "torch.nn.modules.rnn"):
+                    ctx.plan.renames[node.name] = LSTM_FOR_GRU[node.name.value]
+                    ctx.step("module", node)
+        if ctx.options.keep_names:
+            return
+        for slot, node in ctx.flow.slot_nodes:
+            if ctx.solution.holder_kind(slot) is None:
+                continue
+            name_node = node.attr if isinstance(node, cst.Attribute) else node
+            if not isinstance(name_node, cst.Name):
+                continue
+            if slot[0] == "def" and ctx.flow.defs[slot[1]].is_param:
+                continue
+            new = lstm_name(name_node.value)
+            if new is not None:
+                ctx.plan.renames[name_node] = new
+                ctx.step("module", node)

@@ -1,0 +1,228 @@
+"""What the packed form needs (`--state packed`): storage, masks and time indexing stay;
+allocations and reshapes of a state double their last size; the recurrent call unpacks (h, c)
+right before the LSTM (`E.chunk(2, dim=-1)`) and packs it right after (`torch.cat(hxs, dim=-1)`)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.program import Consumption
+from gru2lstm.solve import chain_kind, resolved
+from gru2lstm.syntax import walk
+from gru2lstm.values import Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot, leaf_of
+from gru2lstm.vocab import SIZED_SHAPE_METHODS
+from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid
+from gru2lstm.rules.call import checked_call
+from gru2lstm.rules.edits import method, paren
+
+
+def _options(value: Value) -> list:
+    if isinstance(value, VChoice):
+        return [o for option in value.options for o in _options(resolved(option))]
+    return [value]
+
+
+def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
+    """The expression of the last dimension in a creation call (`torch.zeros(T, N, H)` -> `H`)."""
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    sized = [a.value for a in node.args if a.keyword is not None and a.keyword.value in ("size", "shape")]
+    candidates = sized or positional
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value == "full" and not sized:
+        candidates = positional[:1]
+    if not candidates:
+        return None
+    first = candidates[0]
+    if isinstance(first, (cst.Tuple, cst.List)) and first.elements:
+        return first.elements[-1].value
+    if len(candidates) == 1 and not isinstance(first, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
+        return None
+    return candidates[-1] if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "full") else None
+
+
+def _reads_a_shape(node: cst.BaseExpression) -> bool:
+    """`x.shape[-1]`, `x.size(-1)`: a size taken from a tensor, packed already if it is a state."""
+    # a plain walk: libcst.matchers costs more to import than all of this run's matching
+    return any(isinstance(current, cst.Attribute) and current.attr.value in ("shape", "size") for current in walk(node))
+
+
+def _is_minus_one(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer) and node.expression.value == "1"
+
+
+def _sized_like_another(node: cst.Call) -> bool:
+    """A shape whose last part is `*other.shape[...]` takes the packed size from `other`."""
+    shape = node.args[0].value if node.args else None
+    return isinstance(shape, (cst.Tuple, cst.List)) and bool(shape.elements) and isinstance(
+        shape.elements[-1], cst.StarredElement
+    )
+
+
+def _is_like(node: cst.Call) -> bool:
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    return name.endswith("_like")
+
+
+def _twice(node: cst.BaseExpression) -> cst.BaseExpression:
+    if isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, (cst.Multiply, cst.Power)):
+        node = paren(node)
+    return cst.BinaryOperation(cst.Integer("2"), cst.Multiply(), node)
+
+
+def _double_reshape(ctx, value: Value) -> None:
+    """`h.reshape(-1, H)` of a packed state: its last size is 2H now (`-1` stays)."""
+    for option in _options(resolved(value)):
+        while isinstance(option, VDerived):
+            node = option.node
+            if (
+                isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                and node.func.attr.value in SIZED_SHAPE_METHODS and ctx.claim(node)
+            ):
+                size = None if any(arg.star for arg in node.args) else _last_size(node)
+                if size is not None and not _is_minus_one(size) and not _reads_a_shape(size):
+                    ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
+                    ctx.step("creation", node)
+            option = resolved(option.base)
+
+
+def _double_creation(ctx, value: Value) -> None:
+    for option in _options(resolved(value)):
+        leaf = leaf_of(option)
+        if not isinstance(leaf, VCreate) or not ctx.claim(leaf.node):
+            continue
+        if _is_like(leaf.node) or _sized_like_another(leaf.node):
+            continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
+        size = _last_size(leaf.node)
+        if size is None:
+            ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}`: the engine cannot find the hidden size to double")
+            continue
+        ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
+        ctx.step("creation", leaf.node)
+
+
+def double_sizes(ctx, value: Value) -> None:
+    """Allocations of a packed state, and its reshapes, take twice the hidden size."""
+    _double_creation(ctx, value)
+    _double_reshape(ctx, value)
+
+
+class PackedAllocation(StateBindingRule):
+    step = "creation"
+    summary = "packed: an allocation or reshape of a state doubles its last size"
+    valid = (
+        Valid(
+            """
+            class Storage:
+                def __init__(self, steps, n, size):
+                    self.hxs = torch.zeros(steps + 1, n, size)
+
+
+            class Policy(nn.Module):
+                def __init__(self):
+                    self.gru = nn.GRU(4, 8)
+
+                def forward(self, x, hxs):
+                    x, hxs = self.gru(x.unsqueeze(0), hxs.unsqueeze(0))
+                    return x.squeeze(0), hxs.squeeze(0)
+
+
+            storage = Storage(5, 2, 8)
+            policy = Policy()
+            for step in range(5):
+                x, h = policy(torch.randn(2, 4), storage.hxs[step])
+                storage.hxs[step + 1].copy_(h)
+            """,
+            """
+            class Storage:
+                def __init__(self, steps, n, size):
+                    self.hxs = torch.zeros(steps + 1, n, 2 * size)
+
+
+            class Policy(nn.Module):
+                def __init__(self):
+                    self.lstm = nn.LSTM(4, 8)
+
+                def forward(self, x, hxs):
+                    x, hxs = self.lstm(x.unsqueeze(0), hxs.unsqueeze(0).chunk(2, dim=-1))
+                    hxs = torch.cat(hxs, dim=-1)
+                    return x.squeeze(0), hxs.squeeze(0)
+
+
+            storage = Storage(5, 2, 8)
+            policy = Policy()
+            for step in range(5):
+                x, h = policy(torch.randn(2, 4), storage.hxs[step])
+                storage.hxs[step + 1].copy_(h)
+            """,
+            state="packed",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return ctx.solution.is_state(use.binding.target)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        double_sizes(ctx, use.binding.value)
+
+
+class PackedKept(Rule):
+    uses = ("consumption",)
+    summary = "packed: concatenations, size reads (`zeros_like(hxs)`) and dropped results of a state stay as they are"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        leaf = leaf_of(use.value)
+        if isinstance(leaf, VCat):
+            return True  # concatenating packed states along their batch or time dimensions is fine
+        return (
+            isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+            and (use.context == "shaped" or (use.context == "discard" and chain_kind(use.value) == "keep"))
+        )
+
+    def apply(self, ctx, use: Consumption) -> None:
+        pass  # `zeros_like(hxs)` of a packed state is packed already
+
+
+class PackedCall(Rule):
+    step = "call"
+    uses = ("call",)
+    summary = "packed: `E.chunk(2, dim=-1)` into the recurrent call, `torch.cat(hxs, dim=-1)` after it"
+
+    def handles(self, ctx, call: VCallOf) -> bool:
+        return id(call) in ctx.solution.recurrent_calls
+
+    def apply(self, ctx, call: VCallOf) -> None:
+        kind = ctx.solution.recurrent_calls[id(call)]
+        proceed, hidden = checked_call(ctx, call)
+        if not proceed:
+            return
+        if hidden is not None:
+            double_sizes(ctx, hidden)
+            hidden_node = resolved(hidden).node
+            ctx.edit_expression(hidden_node, lambda updated, mapping: method(updated, "chunk", "2, dim=-1"))
+        torch_name = ctx.torch_names[ctx.key_of(call.node)]
+        if torch_name is None:
+            ctx.find("G2L100", call.node, "the packed form needs `import torch` in this file to pack (h, c) after the call")
+            return
+        module = ctx.module_of(call.node)
+        if kind == "GRUCell":
+            ctx.edit_expression(call.node, lambda updated, mapping: cst.parse_expression(
+                f"{torch_name}.cat({module.code_for_node(updated)}, dim=-1)"))
+            return
+        for unpacking in ctx.flow.unpackings:
+            if unpacking.value is call and len(unpacking.elements) > 1:
+                target = unpacking.elements[1][1]
+                if isinstance(target, cst.Name) and target.value == "_":
+                    return  # thrown away: nothing to pack
+                statement = unpacking.statement
+                if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+                    ctx.find("G2L100", call.node, "the recurrent call's state must be unpacked in a statement of its own")
+                    return
+
+                def repack(updated_statement, mapping, target=target):
+                    name = module.code_for_node(mapping(target))
+                    return cst.parse_statement(f"{name} = {torch_name}.cat({name}, dim=-1)")
+
+                ctx.plan.after.setdefault(statement, []).append(repack)
+                return

@@ -1,0 +1,117 @@
+"""Writing a state as its two halves, shared by the rules: the halves of an expression, the pair
+in place, a chain run once per half, a split target `T, T_c = …`, and the partner line of a split
+name derived from another."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.apply import index, pair, replace_inside, replace_many
+from gru2lstm.program import Binding
+from gru2lstm.solve import resolved
+from gru2lstm.values import Value, VCreate, VSlot, leaf_of
+from gru2lstm.rules.edits import carry_comment, is_pure, paren
+
+
+def halves(ctx, value: Value):
+    """Edits making the h-half and the c-half of a state expression, or None with a finding."""
+    value = resolved(value)
+    leaf = leaf_of(value)
+    top = value.node
+    if isinstance(leaf, VCreate):
+        return (lambda updated, mapping: updated), (lambda updated, mapping: updated)
+    if isinstance(leaf, VSlot) and leaf.node is not None:
+        leaf_node = leaf.node
+        if ctx.solution.is_split(leaf.slot):
+            partner = ctx.partner_of(leaf.slot)
+            return (
+                lambda updated, mapping: updated,
+                lambda updated, mapping: replace_inside(updated, mapping(leaf_node), cst.Name(partner)),
+            )
+        if not is_pure(leaf_node):
+            ctx.find("G2L100", leaf_node, f"`{ctx.code(top)}`: the hidden state would be evaluated twice, once per half; give it a name first")
+            return None
+        return (
+            lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 0)),
+            lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 1)),
+        )
+    ctx.find("G2L100", top, f"`{ctx.code(top)}`: the engine cannot split this hidden state into h and c")
+    return None
+
+
+def pair_expression(ctx, value: Value, step: str) -> None:
+    """Replace a state expression by the tuple of its halves, in place."""
+    value = resolved(value)
+    top = value.node
+    if top is None or ctx.is_rewritten(top):
+        return
+    leaf = leaf_of(value)
+    if isinstance(leaf, VSlot) and leaf.node is not None and leaf.node is not top and not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
+        per_half(ctx, top, leaf.node, step)
+        return
+    made = halves(ctx, value)
+    if made is None:
+        return
+    ctx.claim(top)
+    make_h, make_c = made
+    ctx.edit_expression(top, lambda updated, mapping: paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
+    ctx.step(step, top)
+
+
+def per_half(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode, step: str) -> None:
+    """`net.init_hidden().unsqueeze(0).expand(b, n, -1)` -> `tuple(half.unsqueeze(0).expand(b, n, -1)
+    for half in net.init_hidden())`: the pair is made once, each half goes through the chain."""
+    ctx.claim(top)
+    used = ctx.code(top)
+    name = next(n for n in ("half", "state_half", "half_") if n not in used)
+
+    def edit(updated, mapping):
+        pair_node = mapping(leaf_node)
+        chain = replace_inside(updated, pair_node, cst.Name(name))
+        return cst.Call(cst.Name("tuple"), [cst.Arg(cst.GeneratorExp(chain, cst.CompFor(target=cst.Name(name), iter=pair_node), lpar=[], rpar=[]))])
+
+    ctx.edit_expression(top, edit)
+    ctx.step(step, top)
+
+
+def split_target(ctx, binding: Binding) -> None:
+    """`T = <pair>` where T is split: `T, T_c = <pair>`."""
+    node = binding.target_node
+    if not isinstance(node, cst.Name):
+        ctx.find("G2L100", node, "a split hidden state must be assigned to a plain name")
+        return
+    partner = ctx.partner_of(binding.target)
+    parent = ctx.parents.get(node)
+    in_pattern = isinstance(ctx.parents.get(parent), (cst.Tuple, cst.List))
+
+    def edit(updated, mapping):
+        names = pair(updated, cst.Name(partner))
+        return paren(names) if in_pattern else names
+
+    ctx.edit_expression(node, edit)
+
+
+def duplicate_line(ctx, binding: Binding, value: Value) -> None:
+    """`T = f(S)` with S split: keep it, and add `T_c = f(S_c)` on the next line."""
+    statement = binding.statement
+    target = binding.target_node
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(target, cst.Name):
+        ctx.find("G2L100", value.node or statement, "a split hidden state is derived here in a way the engine cannot write twice")
+        return
+    made = halves(ctx, value)
+    if made is None:
+        return
+    _, make_c = made
+    partner = ctx.partner_of(binding.target)
+    value_node = resolved(value).node
+
+    def edit(updated_statement, mapping):
+        line = replace_many(
+            updated_statement,
+            {mapping(value_node): make_c(mapping(value_node), mapping), mapping(target): cst.Name(partner)},
+        )
+        return carry_comment(line)
+
+    ctx.plan.after.setdefault(statement, []).append(edit)
+    step = "slicing" if ctx.solution.split_names.get(ctx.solution.def_name(binding.target)) == "batch" else "call"
+    ctx.step(step, statement)

@@ -1,0 +1,82 @@
+"""A value made of parts is the uses of its parts: `self.pending = (obs, h.detach(), a)` binds
+each element to its part of the target, and a tuple or container that is consumed is consumed
+part by part. Joins (a value meeting another where flows merge) rewrite nothing themselves."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gru2lstm.program import Consumption
+from gru2lstm.values import VChoice, VContainer, VTuple, child
+from gru2lstm.rules.base import BindingUse, Rule, Valid, consume
+
+
+def _parts(target, value) -> list:
+    """(part of the target, value) for each part of a tuple, list/dict literal or choice."""
+    if isinstance(value, VTuple):
+        return [(child(target, "pos", position), item) for position, item in enumerate(value.items)]
+    if isinstance(value, VContainer):
+        return [(child(target, *label), item) for label, item in value.items]
+    return [(target, option) for option in value.options]
+
+
+class Joins(Rule):
+    uses = ("binding",)
+    summary = "a join of flows binds nothing new"
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return use.binding.kind == "join"
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        pass
+
+
+class BoundParts(Rule):
+    uses = ("binding",)
+    summary = "a tuple, list/dict literal or choice binds each part to its part of the target"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.GRU(4, 8)
+                    self.pending = None
+
+                def act(self, x, h):
+                    out, h = self.core(x, h)
+                    self.pending = (x, h.detach())
+                    return out, h
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.core = nn.LSTM(4, 8)
+                    self.pending = None
+
+                def act(self, x, h):
+                    out, h = self.core(x, h)
+                    self.pending = (x, (h[0].detach(), h[1].detach()))
+                    return out, h
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return isinstance(use.value, (VTuple, VContainer, VChoice))
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        for target, item in _parts(use.binding.target, use.value):
+            ctx.dispatch("binding", BindingUse.of(ctx, replace(use.binding, target=target, value=item)))
+
+
+class ConsumedParts(Rule):
+    uses = ("consumption",)
+    summary = "a tuple or container consumed is each of its parts consumed (`sum(h.norm() for h in d.values())`)"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return isinstance(use.value, (VContainer, VTuple))
+
+    def apply(self, ctx, use: Consumption) -> None:
+        for part in use.value.items:
+            item = part[1] if isinstance(use.value, VContainer) else part
+            consume(ctx, item, use.context, item.node or use.node, use.why, use.place)

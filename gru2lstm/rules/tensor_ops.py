@@ -1,0 +1,60 @@
+"""Per-tensor operations and masks on a state held as a pair: a chain (`h.detach()`, `h * mask`,
+`h.squeeze(0)` that stays a state) is run on each half, `(h[0].detach(), h[1].detach())`; an
+in-place operation whose result is dropped (`h.detach_()`) acts on each half."""
+
+from __future__ import annotations
+
+from gru2lstm.program import Consumption
+from gru2lstm.values import VSlot, leaf_of
+from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid
+from gru2lstm.rules.pairs import pair_expression
+from gru2lstm.rules.storage import landed_chain
+
+
+class Halfwise(StateBindingRule):
+    step = "halfwise"
+    summary = "a per-tensor chain or mask of a pair, bound to a local name, runs on each half"
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 1, 8)
+            mask = torch.ones(1, 1, 1)
+            for t in range(3):
+                out, h = core(torch.randn(1, 1, 4), h)
+                h = h * mask
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = (
+                torch.zeros(1, 1, 8),
+                torch.zeros(1, 1, 8),
+            )
+            mask = torch.ones(1, 1, 1)
+            for t in range(3):
+                out, h = core(torch.randn(1, 1, 4), h)
+                h = (h[0] * mask, h[1] * mask)
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return landed_chain(use)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        pair_expression(ctx, use.value, "halfwise")
+
+
+class InPlaceOp(Rule):
+    step = "halfwise"
+    uses = ("consumption",)
+    summary = "an operation on a state whose result is dropped (`h.detach_()`) acts on each half"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        leaf = leaf_of(use.value)
+        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == "discard"
+
+    def apply(self, ctx, use: Consumption) -> None:
+        # A dropped state harms nothing; an in-place op on it (`h.detach_()`) acts on each half.
+        if not isinstance(use.value, VSlot):
+            pair_expression(ctx, use.value, "halfwise")

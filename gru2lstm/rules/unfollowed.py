@@ -1,0 +1,147 @@
+"""Findings instead of guesses: a state (or the module, or what holds states) that reaches code the
+engine does not follow, a holder of the state that receives something that is not one, and a state
+used in a way no rule of the table covers."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.program import Binding, Consumption, from_where
+from gru2lstm.solve import chain_kind
+from gru2lstm.values import Value, VCreate, VSlot, leaf_of
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
+
+
+def cannot_follow(ctx, binding: Binding, value: Value) -> None:
+    node = getattr(value, "node", None) or binding.target_node or binding.statement
+    what = ctx.code(binding.target_node) if binding.target_node is not None else "a hidden state"
+    if isinstance(node, cst.Call):
+        place = ctx.flow.outside_calls.get(id(node))
+        ctx.find("G2L101", node, f"`{what}` holds the hidden state returned by `{ctx.code(node)}`{from_where(place)}", place)
+    else:
+        ctx.find("G2L102", node, f"`{what}` holds the hidden state, but here it receives `{ctx.code(node)}`, which is not one")
+
+
+def holds_states(ctx, slot) -> bool:
+    """Does a part of the slot's value, at any depth, hold a state? (Parts may form cycles:
+    `node = node.next`.)"""
+    classes = ctx.solution.classes
+    pending, seen = [classes.find(slot)], set()
+    while pending:
+        root = pending.pop()
+        if root in seen:
+            continue
+        seen.add(root)
+        for part in classes.parts.get(root, {}).values():
+            if ctx.solution.is_state(part):
+                return True
+            pending.append(classes.find(part))
+    return False
+
+
+def _slot_leaf(use: Consumption):
+    leaf = leaf_of(use.value)
+    return leaf if isinstance(leaf, VSlot) else None
+
+
+class ForeignValue(StateBindingRule):
+    summary = "a holder of the state that receives a value derived from something that is not a state"
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        leaf = leaf_of(use.value)
+        return (
+            isinstance(leaf, VSlot) and not isinstance(leaf, VCreate) and chain_kind(use.value) != "read"
+            and not ctx.solution.is_state(leaf.slot)
+        )
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        cannot_follow(ctx, use.binding, use.value)
+
+
+class CannotFollow(StateBindingRule):
+    summary = "a holder of the state that receives anything no rule covers"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 1, 8)
+            out, h = core(torch.randn(1, 1, 4), h)
+            h = 0
+            """,
+            "G2L102",
+        ),
+    )
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        cannot_follow(ctx, use.binding, use.value)
+
+
+class ModuleHandedOver(Rule):
+    uses = ("consumption",)
+    summary = "the recurrent module passed to code not followed (its call returns (h, c) now)"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        leaf = _slot_leaf(use)
+        return (
+            leaf is not None and use.context == "unknown" and chain_kind(use.value) == "keep"
+            and ctx.solution.holder_kind(leaf.slot) is not None
+        )
+
+    def apply(self, ctx, use: Consumption) -> None:
+        ctx.find("G2L101", use.node, f"the recurrent module `{ctx.code(use.node)}` is {use.why or 'used here'}", use.place)
+
+
+class MixedIteration(Rule):
+    uses = ("consumption",)
+    summary = "iterating over something that holds states beside other values"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return _slot_leaf(use) is not None and use.context in ("iterate-key", "iterate-pos")
+
+    def apply(self, ctx, use: Consumption) -> None:
+        classes = ctx.solution.classes
+        label = use.context.partition("-")[2]
+        parts = classes.parts.get(classes.find(_slot_leaf(use).slot), {})
+        states = [ctx.solution.is_state(part) for (kind, *_), part in parts.items() if kind == label]
+        if any(states) and not all(states):
+            ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states beside other values and is {use.why}; the engine cannot tell them apart", use.place)
+
+
+class HolderHandedOver(Rule):
+    uses = ("consumption",)
+    summary = "something that holds states, used where the engine cannot follow it"
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        leaf = _slot_leaf(use)
+        return leaf is not None and not ctx.solution.is_state(leaf.slot)
+
+    def apply(self, ctx, use: Consumption) -> None:
+        if holds_states(ctx, _slot_leaf(use).slot) and use.context not in ("read", "isnone", "discard", "test", "index"):
+            follow = "" if use.why.endswith(from_where(use.place)) else "; the engine cannot follow it"
+            ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states and is {use.why or 'used here'}{follow}", use.place)
+
+
+class StateHandedOver(Rule):
+    uses = ("consumption",)
+    summary = "a state used in a way the table does not list (an unknown function, a truth test, …)"
+    invalid = (
+        Invalid(
+            """
+            import pickle
+
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 1, 8)
+            out, h = core(torch.randn(1, 1, 4), h)
+            pickle.dumps(h)
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return _slot_leaf(use) is not None
+
+    def apply(self, ctx, use: Consumption) -> None:
+        code = "G2L101" if use.context == "unknown" else "G2L100"
+        reason = use.why or ("tested for truth" if use.context == "test" else "used here")
+        ctx.find(code, use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}", use.place)
