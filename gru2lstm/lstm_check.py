@@ -11,9 +11,9 @@ as one tensor (`self.hidden.detach()`, `h.shape`, `h * mask`).
 
 The modules of a group are read together (names of classes and functions across them, by name),
 so a state made in one file and given to an LSTM in another is seen. It is the migration's
-equivalent of black's equivalence check: engine.py compares what it says of the output with what
-it says of the input, and refuses to write a group whose output has a mistake the input did not
-(exit 123).
+equivalent of black's equivalence check: output_check.py compares what it says of the output
+with what it says of the input, and refuses to write a group whose output has a mistake the
+input did not (exit 123).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import tokenize
 from dataclasses import dataclass, field, replace
 from typing import Optional
 
-from gru2lstm.findings import Finding
+from gru2lstm.findings import new_finding
 
 __all__ = ["MARKER", "Comments", "has_marker", "read_comments", "review"]
 
@@ -69,7 +69,7 @@ def review(findings: list, source: str) -> list:
     """The findings with those a comment ignores marked suppressed, plus one per manual marker."""
     comments = read_comments(source)
     marked = [
-        Finding(line, column, "G2L106", f"`# gru2lstm: manual ({codes})`: finish this use by hand, then remove the marker")
+        new_finding("G2L106", f"`# gru2lstm: manual ({codes})`: finish this use by hand, then remove the marker", line, column)
         for line, column, codes in comments.markers
     ]
     return [replace(f, suppressed=True) if comments.ignores(f.line, f.code) else f for f in findings + marked]

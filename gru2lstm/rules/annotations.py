@@ -9,6 +9,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.syntax import is_none
+from gru2lstm.values import ELEM, PosLabel, SlotKind
 from gru2lstm.rules.base import Rule, Valid
 from gru2lstm.rules.edits import twin_items
 
@@ -90,8 +91,8 @@ def _tuple_annotation(ctx, slot, expression: cst.BaseExpression) -> None:
     if elements is None:
         return
     for position, element in enumerate(elements):
-        part = ctx.solution.classes.part(slot, "pos", position)
-        if slot[0] == "ret" and (slot[1], position) in ctx.solution.split_returns:
+        part = ctx.solution.classes.part(slot, PosLabel.of(position))
+        if slot.kind == SlotKind.RETURN and (slot.function, position) in ctx.solution.split_returns:
             _insert_after_annotation(ctx, subscript, element)
         elif part is not None and ctx.solution.is_state(part):
             _pair_annotation(ctx, element.slice.value)
@@ -139,7 +140,7 @@ class Annotations(Rule):
                 if not ctx.solution.is_split(slot):
                     _pair_annotation(ctx, expression)
                 continue
-            element = ctx.solution.classes.part(slot, "elem")
+            element = ctx.solution.classes.part(slot, ELEM)
             if element is not None and ctx.solution.is_state(element):
                 _element_annotation(ctx, expression)
             else:

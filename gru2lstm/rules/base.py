@@ -7,9 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from gru2lstm.program import Binding, Consumption
-from gru2lstm.solve import resolved
-from gru2lstm.values import Value, VCallOf, VSlot
+from gru2lstm.program import Binding, Consumption, Use
+from gru2lstm.values import ReturnSlot, Value, VCallOf, VSlot
 
 
 @dataclass(frozen=True)
@@ -40,11 +39,11 @@ class BindingUse:
 
     @staticmethod
     def of(ctx, binding: Binding) -> "BindingUse":
-        value = resolved(binding.value)
         solution = ctx.solution
+        value = solution.resolved(binding.value)
         if isinstance(value, VCallOf) and id(value) in solution.forwarded and solution.is_state(binding.target):
             # `h = m(x, h)` with `m = M()` at module level: what its forward() returns.
-            value = VSlot(("ret", solution.forwarded[id(value)].key), value.node)
+            value = VSlot(ReturnSlot.of(solution.forwarded[id(value)].key), value.node)
         return BindingUse(binding, value)
 
 
@@ -79,6 +78,6 @@ class StateBindingRule(Rule):
         raise NotImplementedError
 
 
-def consume(ctx, value: Value, context: str, node, why: str = "", place: Optional[str] = None) -> None:
+def consume(ctx, value: Value, context: Use, node, why: str = "", place: Optional[str] = None) -> None:
     """Hand a use of a value in an expression to the consumption rules."""
-    ctx.dispatch("consumption", Consumption(resolved(value), context, node, why, place))
+    ctx.dispatch("consumption", Consumption(ctx.solution.resolved(value), context, node, why, place))

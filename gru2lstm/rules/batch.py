@@ -9,8 +9,7 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import Binding, Consumption
-from gru2lstm.solve import resolved
-from gru2lstm.values import Value, VCat, VSlot, VTuple, leaf_of
+from gru2lstm.values import SlotKind, Value, VCat, VSlot, VTuple
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, is_pure, paren, twin_items
 
@@ -19,7 +18,7 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
     """`torch.cat(C, 1)` where no line can be added -> the pair of a batch of each half:
     `(torch.cat([s[0] for s in C], 1), torch.cat([s[1] for s in C], 1))`."""
     container = cat.container_node
-    top = resolved(value).node
+    top = ctx.solution.resolved(value).node
     if isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
         def half(position):  # `[h["actor"] for h in buf]` -> `[h["actor"][0] for h in buf]`
             return lambda updated, mapping: replace_inside(updated, mapping(container.elt), index(mapping(container.elt), position))
@@ -53,7 +52,7 @@ def _zip_names(ctx, binding: Binding) -> tuple:
 def batch(ctx, use: BindingUse) -> None:
     """`T = chain(torch.cat(C, ...))` -> `hs, cs = zip(*C)` + a line for each half."""
     binding, value = use.binding, use.value
-    cat = leaf_of(value)
+    cat = ctx.solution.resolutions.leaf_of(value)
     statement = binding.statement
     target = binding.target_node
     if not ctx.solution.is_split(binding.target) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
@@ -61,7 +60,7 @@ def batch(ctx, use: BindingUse) -> None:
         return
     hs, cs = _zip_names(ctx, binding)
     container_node = cat.container_node
-    value_node = resolved(value).node
+    value_node = ctx.solution.resolved(value).node
     partner = ctx.partner_of(binding.target)
     ctx.plan.before.setdefault(statement, []).append(f"{hs}, {cs} = zip(*{ctx.code(container_node)})")
 
@@ -120,7 +119,7 @@ class Batch(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return isinstance(leaf_of(use.value), VCat)
+        return isinstance(ctx.solution.resolutions.leaf_of(use.value), VCat)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         batch(ctx, use)
@@ -132,10 +131,10 @@ class BatchedConsumed(Rule):
     summary = "stored pairs batched outside an assignment are a finding"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        return isinstance(leaf_of(use.value), VCat)
+        return isinstance(ctx.solution.resolutions.leaf_of(use.value), VCat)
 
     def apply(self, ctx, use: Consumption) -> None:
-        if ctx.solution.elements_are_state(leaf_of(use.value).container) and not ctx.is_rewritten(use.value.node):
+        if ctx.solution.elements_are_state(ctx.solution.resolutions.leaf_of(use.value).container) and not ctx.is_rewritten(use.value.node):
             ctx.find("G2L100", use.node, f"`{ctx.code(use.node)}` batches stored hidden states outside an assignment")
 
 
@@ -176,7 +175,7 @@ class GrownReturn(Rule):
             for position, item in enumerate(value.items):
                 if (info.key, position) not in ctx.solution.split_returns:
                     continue
-                item = resolved(item)
+                item = ctx.solution.resolved(item)
                 partner = ctx.partner_of(item.slot)
                 element_node = item.node
                 ctx.claim(element_node)
@@ -218,6 +217,6 @@ class GrownUnpacking(Rule):
         grown = {f for f, _ in ctx.solution.split_returns}
         unpacked = {id(u.value.node) for u in ctx.flow.unpackings if isinstance(u.value, VSlot) and u.value.node is not None}
         for binding in ctx.flow.bindings:
-            value = resolved(binding.value)
-            if isinstance(value, VSlot) and value.slot[0] == "ret" and value.slot[1] in grown and id(value.node) not in unpacked:
+            value = ctx.solution.resolved(binding.value)
+            if isinstance(value, VSlot) and value.slot.kind == SlotKind.RETURN and value.slot.function in grown and id(value.node) not in unpacked:
                 ctx.find("G2L104", value.node, f"`{ctx.code(value.node)}` returns a batched hidden state that grows to two values; unpack it")

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.solve import recurrent_hidden_argument, resolved
-from gru2lstm.values import Value, VCallOf, VCat, VCreate, VNone, VSlot, VTuple, leaf_of
+from gru2lstm.solve import recurrent_hidden_argument
+from gru2lstm.values import Value, VCallOf, VCat, VCreate, VNone, VSlot, VTuple
+from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
 from gru2lstm.rules.pairs import pair_expression, split_target
@@ -26,22 +27,22 @@ def new_state_dropped(ctx, call: VCallOf, hidden: Value) -> bool:
     """`out, _ = self.gru(x, h)` that returns `out` itself beside other values
     (`return self.q(out), out[:, -1]`): the code carries the output between calls as its
     state (for one layer, its last step equals h), which would lose the LSTM's c. Said."""
-    if isinstance(leaf_of(resolved(hidden)), (VCreate, VNone)):
+    if isinstance(ctx.solution.resolutions.leaf_of(ctx.solution.resolved(hidden)), (VCreate, VNone)):
         return False  # a fresh state per call carries nothing
     classes = ctx.solution.classes
     for unpacking in ctx.flow.unpackings:
         if unpacking.value is not call or unpacking.function is None:
             continue
-        elements = {position: (node, slot) for position, node, slot in unpacking.elements}
-        dropped = 1 in elements and elements[1][1] is None and isinstance(elements[1][0], cst.Name) and elements[1][0].value == "_"
-        output = elements.get(0, (None, None))[1]
+        elements = {element.position: element for element in unpacking.elements}
+        dropped = 1 in elements and elements[1].slot is None and isinstance(elements[1].node, cst.Name) and elements[1].node.value == "_"
+        output = elements[0].slot if 0 in elements else None
         if not dropped or output is None:
             continue
         for info, _, value in ctx.flow.returns:
             if info is not unpacking.function or not isinstance(value, VTuple):
                 continue
             for item in value.items:
-                leaf = leaf_of(resolved(item))  # through indexing and tensor methods, not a head
+                leaf = ctx.solution.resolutions.leaf_of(ctx.solution.resolved(item))  # through indexing and tensor methods, not a head
                 if isinstance(leaf, VSlot) and leaf.slot in classes.parent and classes.find(leaf.slot) == classes.find(output):
                     ctx.find(
                         "G2L100", call.node,
@@ -60,7 +61,7 @@ def checked_call(ctx, call: VCallOf) -> tuple:
     if starred(ctx, call):
         return False, None
     hidden = recurrent_hidden_argument(call)
-    if hidden is not None and ctx.solution.recurrent_calls[id(call)] == "GRU" and new_state_dropped(ctx, call, hidden):
+    if hidden is not None and ctx.solution.recurrent_calls[id(call)] == GRU_KIND and new_state_dropped(ctx, call, hidden):
         return False, None
     return True, hidden
 
@@ -99,8 +100,8 @@ class RecurrentCall(Rule):
         proceed, hidden = checked_call(ctx, call)
         if not proceed or hidden is None:
             return
-        value = resolved(hidden)
-        leaf = leaf_of(value)
+        value = ctx.solution.resolved(hidden)
+        leaf = ctx.solution.resolutions.leaf_of(value)
         if isinstance(value, VSlot) and not ctx.solution.is_split(value.slot):
             return
         if isinstance(leaf, (VSlot, VCreate)):
@@ -146,7 +147,7 @@ class CallResult(StateBindingRule):
     def rewrite(self, ctx, use: BindingUse) -> None:
         value, binding = use.value, use.binding
         kind = ctx.solution.recurrent_calls.get(id(value))
-        if kind == "GRUCell" and ctx.solution.is_split(binding.target):
+        if kind == CELL_KIND and ctx.solution.is_split(binding.target):
             split_target(ctx, binding)
             ctx.step("call", value.node)
         elif kind is None:

@@ -14,11 +14,11 @@ import libcst as cst
 import libcst.metadata as meta
 
 from gru2lstm.apply import Plan
-from gru2lstm.findings import Finding
+from gru2lstm.findings import new_finding
 from gru2lstm.options import Options
 from gru2lstm.program import ProgramFlow, from_where
-from gru2lstm.solve import Solution, resolved
-from gru2lstm.values import VSlot
+from gru2lstm.solve import Solution
+from gru2lstm.values import LabelKind, Slot, SlotKind, VSlot
 from gru2lstm.rules.edits import torch_name, tuple_spelling
 
 
@@ -131,7 +131,7 @@ class PlanContext:
     def find(self, code: str, node: cst.CSTNode, message: str, place: Optional[str] = None, mark: bool = True) -> None:
         """Report at `node`; `place`: the file not migrated with this one that the flow goes to;
         `mark`: with --allow-partial, say so in a comment on that line."""
-        finding = Finding(self.line(node), self.column(node) + 1, code, message)
+        finding = new_finding(code, message, self.line(node), self.column(node) + 1)
         self.outcome(node).findings.append(finding)
         if place is not None:
             self.outcome(node).reached.add(place)
@@ -168,12 +168,12 @@ class PlanContext:
     def partner_of(self, slot) -> str:
         return self.partners[self.solution.def_name(slot)]
 
-    def is_split_return(self, target) -> bool:
+    def is_split_return(self, target: Slot) -> bool:
         return (
-            target[0] == "child"
-            and target[1][0] == "ret"
-            and target[2][0] == "pos"
-            and (target[1][1], target[2][1]) in self.solution.split_returns
+            target.kind == SlotKind.CHILD
+            and target.base.kind == SlotKind.RETURN
+            and target.label.kind == LabelKind.POS
+            and (target.base.function, target.label.position) in self.solution.split_returns
         )
 
     @cached_property
@@ -182,11 +182,11 @@ class PlanContext:
         that grows by a partner (`a, h, b = f()` with h split in f)."""
         found = []
         for unpacking in self.flow.unpackings:
-            value = resolved(unpacking.value)
-            if isinstance(value, VSlot) and value.slot[0] == "ret":
+            value = self.solution.resolved(unpacking.value)
+            if isinstance(value, VSlot) and value.slot.kind == SlotKind.RETURN:
                 found += [
                     (unpacking, node, slot)
                     for position, node, slot in unpacking.elements
-                    if (value.slot[1], position) in self.solution.split_returns
+                    if (value.slot.function, position) in self.solution.split_returns
                 ]
         return found

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.solve import chain_kind
-from gru2lstm.values import VCreate, leaf_of
+from gru2lstm.values import Derivation, VCreate
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.pairs import pair_expression
 
@@ -66,10 +65,10 @@ class Creation(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return isinstance(leaf_of(use.value), VCreate) and chain_kind(use.value) != "read"
+        return isinstance(ctx.solution.resolutions.leaf_of(use.value), VCreate) and ctx.solution.resolutions.chain_kind(use.value) != Derivation.READ
 
     def rewrite(self, ctx, use: BindingUse) -> None:
-        if use.value is leaf_of(use.value) and _is_whole_value(use):
+        if use.value is ctx.solution.resolutions.leaf_of(use.value) and _is_whole_value(use):
             _creation_statement(ctx, use.value)
         else:
             pair_expression(ctx, use.value, "creation")

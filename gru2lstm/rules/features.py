@@ -5,24 +5,25 @@ layer reads `[0]` of the LSTMCell's pair; sizes and `is None` tests read nothing
 from __future__ import annotations
 
 from gru2lstm.apply import index
-from gru2lstm.program import Consumption
-from gru2lstm.solve import chain_kind, recurrent_hidden_argument, resolved
-from gru2lstm.values import Value, VCallOf, VCat, VContainer, VSlot, leaf_of
+from gru2lstm.program import Consumption, Use
+from gru2lstm.solve import recurrent_hidden_argument
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VContainer, VSlot
+from gru2lstm.vocab import CELL_KIND
 from gru2lstm.rules.base import BindingUse, Rule, Valid, consume
 from gru2lstm.rules.edits import method
 
 
 def cell_output(ctx, value: Value) -> bool:
     """Is `value` the result of a GRUCell call, used where it is not bound as a state?"""
-    return not ctx.packed and isinstance(value, VCallOf) and ctx.solution.recurrent_calls.get(id(value)) == "GRUCell"
+    return not ctx.packed and isinstance(value, VCallOf) and ctx.solution.recurrent_calls.get(id(value)) == CELL_KIND
 
 
 def feature_read(ctx, value: Value) -> None:
     """A state read as features (or for its shape) reads `h` only."""
-    value = resolved(value)
-    leaf = leaf_of(value)
-    if isinstance(leaf, VCat) and isinstance(resolved(leaf.container), VContainer):
-        for _, item in resolved(leaf.container).items:  # torch.cat([h[-1], x], -1)
+    value = ctx.solution.resolved(value)
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VCat) and isinstance(ctx.solution.resolved(leaf.container), VContainer):
+        for _, item in ctx.solution.resolved(leaf.container).items:  # torch.cat([h[-1], x], -1)
             feature_read(ctx, item)
         return
     if cell_output(ctx, leaf):
@@ -35,7 +36,7 @@ def feature_read(ctx, value: Value) -> None:
         return
     if (not ctx.packed and ctx.solution.is_split(leaf.slot)) or ctx.is_rewritten(leaf.node):
         return  # a split name is h already; packed form splits nothing
-    if ctx.packed and chain_kind(value) == "read":
+    if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ:
         return  # sizes of a packed state are the packed layout's; only its h feeds features
     if value is leaf and not isinstance(value, VSlot):
         return
@@ -93,13 +94,13 @@ class CallArguments(Rule):
     def apply(self, ctx, call: VCallOf) -> None:
         if id(call) in ctx.solution.forwarded:
             return  # its arguments are bindings of the forward() it runs
-        func = resolved(call.func)
+        func = ctx.solution.resolved(call.func)
         heads = isinstance(func, VSlot) and ctx.solution.is_module(func.slot)
         for keyword, value, arg in call.args:
             if heads:
-                feature_read(ctx, resolved(value))
+                feature_read(ctx, ctx.solution.resolved(value))
             else:
-                consume(ctx, value, "unknown", arg.value, f"passed to `{ctx.code(call.node.func)}`{ctx.unfollowed(call)}", ctx.flow.origin(call))
+                consume(ctx, value, Use.UNKNOWN, arg.value, f"passed to `{ctx.code(call.node.func)}`{ctx.unfollowed(call)}", ctx.flow.origin(call))
 
 
 class CellOutput(Rule):
@@ -128,13 +129,13 @@ class CellOutput(Rule):
     )
 
     def handles(self, ctx, use: Consumption) -> bool:
-        return cell_output(ctx, leaf_of(use.value))
+        return cell_output(ctx, ctx.solution.resolutions.leaf_of(use.value))
 
     def apply(self, ctx, use: Consumption) -> None:
-        leaf = leaf_of(use.value)
-        if use.context == "unknown" and recurrent_hidden_argument(leaf) is not None:
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        if use.context == Use.UNKNOWN and recurrent_hidden_argument(leaf) is not None:
             ctx.find("G2L101", use.node, f"the new hidden state `{ctx.code(leaf.node)}` is {use.why or 'used here'}", use.place)
-        elif use.context not in ("isnone", "discard"):
+        elif use.context not in (Use.ISNONE, Use.DISCARD):
             feature_read(ctx, use.value)  # a cell used as a plain layer: its output is h
 
 
@@ -143,8 +144,8 @@ class NoneTest(Rule):
     summary = "`h is None` reads nothing that changes"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = leaf_of(use.value)
-        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == "isnone"
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == Use.ISNONE
 
     def apply(self, ctx, use: Consumption) -> None:
         pass
@@ -156,10 +157,10 @@ class FeatureConsumption(Rule):
     summary = "a state read, indexed or reshaped into something that is not a state reads `h` only"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = leaf_of(use.value)
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
         return (
             isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
-            and (use.context in ("read", "index", "shaped") or chain_kind(use.value) != "keep")
+            and (use.context in (Use.READ, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP)
         )
 
     def apply(self, ctx, use: Consumption) -> None:

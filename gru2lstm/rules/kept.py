@@ -7,7 +7,8 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.apply import index, replace_inside
-from gru2lstm.values import VNone, VSlot
+from gru2lstm.program import BindingKind
+from gru2lstm.values import SlotKind, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
 
@@ -87,7 +88,7 @@ class Update(StateBindingRule):
         return isinstance(use.value, VSlot)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
-        if use.binding.kind == "assign" and use.binding.target[0] == "attr":
+        if use.binding.kind == BindingKind.ASSIGN and use.binding.target.kind == SlotKind.ATTR:
             ctx.step("update", use.binding.statement)
 
 
@@ -101,7 +102,7 @@ def _rows_slot(ctx, use: BindingUse):
         and is_number(statement.body[0].value) and is_pure(target.value)
     ):
         return None
-    slot = binding.target[1] if binding.target[0] == "child" else None
+    slot = binding.target.base if binding.target.kind == SlotKind.CHILD else None
     if slot is None or ctx.solution.is_container(slot):
         return None  # a list or dict of states: a number is no pair
     return slot

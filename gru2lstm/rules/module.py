@@ -7,6 +7,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.names import lstm_name
+from gru2lstm.values import SlotKind
 from gru2lstm.vocab import GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES
 from gru2lstm.rules.base import Invalid, Rule, Valid
 
@@ -92,7 +93,7 @@ class RecurrentModule(Rule):
             name_node = node.attr if isinstance(node, cst.Attribute) else node
             if not isinstance(name_node, cst.Name):
                 continue
-            if slot[0] == "def" and ctx.flow.defs[slot[1]].is_param:
+            if slot.kind == SlotKind.DEF and ctx.flow.defs[slot.def_id].is_param:
                 continue
             new = lstm_name(name_node.value)
             if new is not None:

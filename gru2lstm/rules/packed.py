@@ -8,19 +8,18 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Consumption
-from gru2lstm.solve import chain_kind, resolved
+from gru2lstm.program import Consumption, Use
 from gru2lstm.syntax import walk
-from gru2lstm.values import Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot, leaf_of
-from gru2lstm.vocab import SIZED_SHAPE_METHODS
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot
+from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method, paren
 
 
-def _options(value: Value) -> list:
+def _options(ctx, value: Value) -> list:
     if isinstance(value, VChoice):
-        return [o for option in value.options for o in _options(resolved(option))]
+        return [o for option in value.options for o in _options(ctx, ctx.solution.resolved(option))]
     return [value]
 
 
@@ -73,7 +72,7 @@ def _twice(node: cst.BaseExpression) -> cst.BaseExpression:
 
 def _double_reshape(ctx, value: Value) -> None:
     """`h.reshape(-1, H)` of a packed state: its last size is 2H now (`-1` stays)."""
-    for option in _options(resolved(value)):
+    for option in _options(ctx, ctx.solution.resolved(value)):
         while isinstance(option, VDerived):
             node = option.node
             if (
@@ -84,12 +83,12 @@ def _double_reshape(ctx, value: Value) -> None:
                 if size is not None and not _is_minus_one(size) and not _reads_a_shape(size):
                     ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
                     ctx.step("creation", node)
-            option = resolved(option.base)
+            option = ctx.solution.resolved(option.base)
 
 
 def _double_creation(ctx, value: Value) -> None:
-    for option in _options(resolved(value)):
-        leaf = leaf_of(option)
+    for option in _options(ctx, ctx.solution.resolved(value)):
+        leaf = ctx.solution.resolutions.leaf_of(option)
         if not isinstance(leaf, VCreate) or not ctx.claim(leaf.node):
             continue
         if _is_like(leaf.node) or _sized_like_another(leaf.node):
@@ -172,12 +171,12 @@ class PackedKept(Rule):
     summary = "packed: concatenations, size reads (`zeros_like(hxs)`) and dropped results of a state stay as they are"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = leaf_of(use.value)
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
         if isinstance(leaf, VCat):
             return True  # concatenating packed states along their batch or time dimensions is fine
         return (
             isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
-            and (use.context == "shaped" or (use.context == "discard" and chain_kind(use.value) == "keep"))
+            and (use.context == Use.SHAPED or (use.context == Use.DISCARD and ctx.solution.resolutions.chain_kind(use.value) == Derivation.KEEP))
         )
 
     def apply(self, ctx, use: Consumption) -> None:
@@ -199,20 +198,20 @@ class PackedCall(Rule):
             return
         if hidden is not None:
             double_sizes(ctx, hidden)
-            hidden_node = resolved(hidden).node
+            hidden_node = ctx.solution.resolved(hidden).node
             ctx.edit_expression(hidden_node, lambda updated, mapping: method(updated, "chunk", "2, dim=-1"))
         torch_name = ctx.torch_names[ctx.key_of(call.node)]
         if torch_name is None:
             ctx.find("G2L100", call.node, "the packed form needs `import torch` in this file to pack (h, c) after the call")
             return
         module = ctx.module_of(call.node)
-        if kind == "GRUCell":
+        if kind == CELL_KIND:
             ctx.edit_expression(call.node, lambda updated, mapping: cst.parse_expression(
                 f"{torch_name}.cat({module.code_for_node(updated)}, dim=-1)"))
             return
         for unpacking in ctx.flow.unpackings:
             if unpacking.value is call and len(unpacking.elements) > 1:
-                target = unpacking.elements[1][1]
+                target = unpacking.elements[1].node
                 if isinstance(target, cst.Name) and target.value == "_":
                     return  # thrown away: nothing to pack
                 statement = unpacking.statement

@@ -8,15 +8,14 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import Binding
-from gru2lstm.solve import resolved
-from gru2lstm.values import Value, VCreate, VSlot, leaf_of
+from gru2lstm.values import Value, VCreate, VSlot
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
 
 
 def halves(ctx, value: Value):
     """Edits making the h-half and the c-half of a state expression, or None with a finding."""
-    value = resolved(value)
-    leaf = leaf_of(value)
+    value = ctx.solution.resolved(value)
+    leaf = ctx.solution.resolutions.leaf_of(value)
     top = value.node
     if isinstance(leaf, VCreate):
         return (lambda updated, mapping: updated), (lambda updated, mapping: updated)
@@ -41,11 +40,11 @@ def halves(ctx, value: Value):
 
 def pair_expression(ctx, value: Value, step: str) -> None:
     """Replace a state expression by the tuple of its halves, in place."""
-    value = resolved(value)
+    value = ctx.solution.resolved(value)
     top = value.node
     if top is None or ctx.is_rewritten(top):
         return
-    leaf = leaf_of(value)
+    leaf = ctx.solution.resolutions.leaf_of(value)
     if isinstance(leaf, VSlot) and leaf.node is not None and leaf.node is not top and not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
         per_half(ctx, top, leaf.node, step)
         return
@@ -103,7 +102,7 @@ def duplicate_line(ctx, binding: Binding, value: Value) -> None:
         return
     _, make_c = made
     partner = ctx.partner_of(binding.target)
-    value_node = resolved(value).node
+    value_node = ctx.solution.resolved(value).node
 
     def edit(updated_statement, mapping):
         line = replace_many(

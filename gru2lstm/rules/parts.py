@@ -6,17 +6,17 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gru2lstm.program import Consumption
-from gru2lstm.values import VChoice, VContainer, VTuple, child
+from gru2lstm.program import BindingKind, Consumption
+from gru2lstm.values import ChildSlot, PosLabel, VChoice, VContainer, VTuple
 from gru2lstm.rules.base import BindingUse, Rule, Valid, consume
 
 
 def _parts(target, value) -> list:
     """(part of the target, value) for each part of a tuple, list/dict literal or choice."""
     if isinstance(value, VTuple):
-        return [(child(target, "pos", position), item) for position, item in enumerate(value.items)]
+        return [(ChildSlot.of(target, PosLabel.of(position)), item) for position, item in enumerate(value.items)]
     if isinstance(value, VContainer):
-        return [(child(target, *label), item) for label, item in value.items]
+        return [(ChildSlot.of(target, label), item) for label, item in value.items]
     return [(target, option) for option in value.options]
 
 
@@ -25,7 +25,7 @@ class Joins(Rule):
     summary = "a join of flows binds nothing new"
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return use.binding.kind == "join"
+        return use.binding.kind == BindingKind.JOIN
 
     def apply(self, ctx, use: BindingUse) -> None:
         pass

@@ -5,8 +5,7 @@
 from __future__ import annotations
 
 from gru2lstm.names import partner_name
-from gru2lstm.solve import chain_kind
-from gru2lstm.values import VCreate, VSlot, leaf_of
+from gru2lstm.values import Derivation, VCreate, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.pairs import duplicate_line, pair_expression
 
@@ -112,7 +111,7 @@ class DerivedSplit(StateBindingRule):
 
     def handles(self, ctx, use: BindingUse) -> bool:
         return (
-            isinstance(leaf_of(use.value), (VSlot, VCreate)) and chain_kind(use.value) != "read"
+            isinstance(ctx.solution.resolutions.leaf_of(use.value), (VSlot, VCreate)) and ctx.solution.resolutions.chain_kind(use.value) != Derivation.READ
             and ctx.solution.is_split(use.binding.target)
         )
 

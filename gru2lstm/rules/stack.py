@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.values import VCat, leaf_of
+from gru2lstm.values import VCat
 from gru2lstm.rules.base import BindingUse, Invalid, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch
 
@@ -81,7 +81,7 @@ class Stack(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        leaf = leaf_of(use.value)
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
         return isinstance(leaf, VCat) and _is_stack(leaf)
 
     def rewrite(self, ctx, use: BindingUse) -> None:

@@ -4,24 +4,27 @@ halves, each through the whole chain: `(h[0].detach(), h[1].detach())`."""
 
 from __future__ import annotations
 
-from gru2lstm.solve import chain_kind
-from gru2lstm.values import VSlot, leaf_of
+from gru2lstm.program import BindingKind
+from gru2lstm.values import Derivation, LabelKind, SlotKind, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.pairs import pair_expression
 
 
-def landed_chain(use: BindingUse) -> bool:
+def landed_chain(ctx, use: BindingUse) -> bool:
     """A per-tensor chain of a state (not a read of it) bound as a whole."""
-    return isinstance(leaf_of(use.value), VSlot) and chain_kind(use.value) != "read"
+    resolutions = ctx.solution.resolutions
+    return isinstance(resolutions.leaf_of(use.value), VSlot) and resolutions.chain_kind(use.value) != Derivation.READ
 
 
 def storage_step(use: BindingUse):
     """"storage" into a container, "pending" into an attribute, None elsewhere."""
     binding = use.binding
     target = binding.target
-    if binding.kind in ("append", "store") or (target[0] == "child" and target[2][0] in ("elem", "key")):
+    if binding.kind in (BindingKind.APPEND, BindingKind.STORE) or (
+        target.kind == SlotKind.CHILD and target.label.kind in (LabelKind.ELEM, LabelKind.KEY)
+    ):
         return "storage"
-    if target[0] == "attr":
+    if target.kind == SlotKind.ATTR:
         return "pending"
     return None
 
@@ -59,7 +62,7 @@ class Storage(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return landed_chain(use) and storage_step(use) is not None
+        return landed_chain(ctx, use) and storage_step(use) is not None
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         pair_expression(ctx, use.value, storage_step(use))

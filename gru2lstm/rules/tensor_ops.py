@@ -4,8 +4,8 @@ in-place operation whose result is dropped (`h.detach_()`) acts on each half."""
 
 from __future__ import annotations
 
-from gru2lstm.program import Consumption
-from gru2lstm.values import VSlot, leaf_of
+from gru2lstm.program import Consumption, Use
+from gru2lstm.values import VSlot
 from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid
 from gru2lstm.rules.pairs import pair_expression
 from gru2lstm.rules.storage import landed_chain
@@ -39,7 +39,7 @@ class Halfwise(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return landed_chain(use)
+        return landed_chain(ctx, use)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         pair_expression(ctx, use.value, "halfwise")
@@ -51,8 +51,8 @@ class InPlaceOp(Rule):
     summary = "an operation on a state whose result is dropped (`h.detach_()`) acts on each half"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = leaf_of(use.value)
-        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == "discard"
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == Use.DISCARD
 
     def apply(self, ctx, use: Consumption) -> None:
         # A dropped state harms nothing; an in-place op on it (`h.detach_()`) acts on each half.

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.program import Binding, Consumption, from_where
-from gru2lstm.solve import chain_kind
-from gru2lstm.values import Value, VCreate, VSlot, leaf_of
+from gru2lstm.program import Binding, Consumption, Use, from_where
+from gru2lstm.values import Derivation, LabelKind, Value, VCreate, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
@@ -39,8 +38,8 @@ def holds_states(ctx, slot) -> bool:
     return False
 
 
-def _slot_leaf(use: Consumption):
-    leaf = leaf_of(use.value)
+def _slot_leaf(ctx, use: Consumption):
+    leaf = ctx.solution.resolutions.leaf_of(use.value)
     return leaf if isinstance(leaf, VSlot) else None
 
 
@@ -48,9 +47,10 @@ class ForeignValue(StateBindingRule):
     summary = "a holder of the state that receives a value derived from something that is not a state"
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        leaf = leaf_of(use.value)
+        resolutions = ctx.solution.resolutions
+        leaf = resolutions.leaf_of(use.value)
         return (
-            isinstance(leaf, VSlot) and not isinstance(leaf, VCreate) and chain_kind(use.value) != "read"
+            isinstance(leaf, VSlot) and not isinstance(leaf, VCreate) and resolutions.chain_kind(use.value) != Derivation.READ
             and not ctx.solution.is_state(leaf.slot)
         )
 
@@ -81,9 +81,9 @@ class ModuleHandedOver(Rule):
     summary = "the recurrent module passed to code not followed (its call returns (h, c) now)"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = _slot_leaf(use)
+        leaf = _slot_leaf(ctx, use)
         return (
-            leaf is not None and use.context == "unknown" and chain_kind(use.value) == "keep"
+            leaf is not None and use.context == Use.UNKNOWN and ctx.solution.resolutions.chain_kind(use.value) == Derivation.KEEP
             and ctx.solution.holder_kind(leaf.slot) is not None
         )
 
@@ -96,13 +96,13 @@ class MixedIteration(Rule):
     summary = "iterating over something that holds states beside other values"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        return _slot_leaf(use) is not None and use.context in ("iterate-key", "iterate-pos")
+        return _slot_leaf(ctx, use) is not None and use.context in (Use.ITERATE_KEY, Use.ITERATE_POS)
 
     def apply(self, ctx, use: Consumption) -> None:
         classes = ctx.solution.classes
-        label = use.context.partition("-")[2]
-        parts = classes.parts.get(classes.find(_slot_leaf(use).slot), {})
-        states = [ctx.solution.is_state(part) for (kind, *_), part in parts.items() if kind == label]
+        label = LabelKind.KEY if use.context == Use.ITERATE_KEY else LabelKind.POS
+        parts = classes.parts.get(classes.find(_slot_leaf(ctx, use).slot), {})
+        states = [ctx.solution.is_state(part) for part_label, part in parts.items() if part_label.kind == label]
         if any(states) and not all(states):
             ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states beside other values and is {use.why}; the engine cannot tell them apart", use.place)
 
@@ -112,11 +112,11 @@ class HolderHandedOver(Rule):
     summary = "something that holds states, used where the engine cannot follow it"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = _slot_leaf(use)
+        leaf = _slot_leaf(ctx, use)
         return leaf is not None and not ctx.solution.is_state(leaf.slot)
 
     def apply(self, ctx, use: Consumption) -> None:
-        if holds_states(ctx, _slot_leaf(use).slot) and use.context not in ("read", "isnone", "discard", "test", "index"):
+        if holds_states(ctx, _slot_leaf(ctx, use).slot) and use.context not in (Use.READ, Use.ISNONE, Use.DISCARD, Use.TEST, Use.INDEX):
             follow = "" if use.why.endswith(from_where(use.place)) else "; the engine cannot follow it"
             ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states and is {use.why or 'used here'}{follow}", use.place)
 
@@ -139,9 +139,9 @@ class StateHandedOver(Rule):
     )
 
     def handles(self, ctx, use: Consumption) -> bool:
-        return _slot_leaf(use) is not None
+        return _slot_leaf(ctx, use) is not None
 
     def apply(self, ctx, use: Consumption) -> None:
-        code = "G2L101" if use.context == "unknown" else "G2L100"
-        reason = use.why or ("tested for truth" if use.context == "test" else "used here")
+        code = "G2L101" if use.context == Use.UNKNOWN else "G2L100"
+        reason = use.why or ("tested for truth" if use.context == Use.TEST else "used here")
         ctx.find(code, use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}", use.place)
