@@ -13,7 +13,7 @@ from typing import NamedTuple, Optional
 
 import libcst as cst
 
-from gru2lstm.values import LabelKind, Slot, SlotKind, Value, VSlot, Word, as_slot
+from gru2lstm.values import LabelKind, Slot, SlotKind, Value, VSlot, Word
 
 
 class BindingKind(Word):
@@ -182,7 +182,7 @@ class ProgramFlow:
         if node is not None and id(node) in self.outside_calls:
             return self.outside_calls[id(node)]
         value = getattr(value, "func", value)
-        slot = as_slot(value.slot) if isinstance(value, VSlot) else None
+        slot = value.slot if isinstance(value, VSlot) else None
         while slot is not None:
             if slot in self.outside_values:
                 return self.outside_values[slot]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from gru2lstm.values import Slot, SlotKind, Word, as_slot
+from gru2lstm.values import Label, Slot, SlotKind, Word, as_slot
 
 
 class Mark(Word):
@@ -26,7 +26,7 @@ class Classes:
         self.marks: dict = {}  # root -> set of marks (Mark, or a recurrent kind)
 
     def find(self, slot: Slot) -> Slot:
-        slot = as_slot(slot)
+        slot = as_slot(slot)  # boundary.py still spells some slots as plain tuples
         self.add(slot)
         root = slot
         while self.parent[root] != root:
@@ -36,7 +36,6 @@ class Classes:
         return root
 
     def add(self, slot: Slot) -> None:
-        slot = as_slot(slot)
         if slot in self.parent:
             return
         self.parent[slot] = slot
@@ -70,11 +69,9 @@ class Classes:
                 else:
                     pending.append((existing, slot))
 
-    def part(self, slot: Slot, *label: object) -> Optional[Slot]:
-        """The part of `slot`'s class under a Label (or under the label's words, as plan.py gives it)."""
-        if len(label) == 1 and isinstance(label[0], tuple):
-            label = label[0]
-        return self.parts[self.find(slot)].get(tuple(label))
+    def part(self, slot: Slot, label: Label) -> Optional[Slot]:
+        """The part of `slot`'s class under `label`."""
+        return self.parts[self.find(slot)].get(label)
 
     def mark(self, slot: Slot, mark: Mark) -> bool:
         """Mark the class of `slot`; True when that is news. Marks follow classes as they join."""

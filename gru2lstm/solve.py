@@ -46,9 +46,7 @@ from gru2lstm.values import (
     VIndex,
     VSlot,
     VTuple,
-    as_slot,
     is_element,
-    latest_resolutions,
     set_latest_resolutions,
 )
 from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, GRU_KIND, HIDDEN_KEYWORDS, MASK_WORDS, RECURRENT, RECURRENT_KINDS
@@ -114,7 +112,6 @@ class Solution:
         return self.classes.has(slot, Mark.CONTAINER)
 
     def def_name(self, slot: Slot):
-        slot = as_slot(slot)
         if slot.kind != SlotKind.DEF:
             return None
         definition = self.flow.defs.get(slot.def_id)
@@ -125,18 +122,6 @@ class Solution:
     def is_split(self, slot: Slot) -> bool:
         key = self.def_name(slot)
         return key is not None and key in self.split_names
-
-
-def resolved(value: Value, resolutions: Optional[Resolutions] = None) -> Value:
-    """What `value` is (Solution.resolved); without `resolutions`, by the latest solve's (compatibility
-    for plan.py, which does not pass them yet)."""
-    return (resolutions if resolutions is not None else latest_resolutions()).resolved(value)
-
-
-def chain_kind(value: Value, resolutions: Optional[Resolutions] = None) -> Derivation:
-    """The strongest derivation between a value and its leaf (Resolutions.chain_kind); without
-    `resolutions`, by the latest solve's (compatibility, as for resolved)."""
-    return (resolutions if resolutions is not None else latest_resolutions()).chain_kind(value)
 
 
 def solve(flow: ProgramFlow) -> Solution:

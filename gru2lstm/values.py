@@ -93,13 +93,6 @@ class AttrLabel(NamedTuple):
 
 ELEM = ElemLabel(LabelKind.ELEM)
 Label = Union[PosLabel, KeyLabel, ElemLabel, AttrLabel]
-_LABELS = {LabelKind.POS: PosLabel, LabelKind.KEY: KeyLabel, LabelKind.ELEM: ElemLabel, LabelKind.ATTR: AttrLabel}
-
-
-def label_of(kind: str, *fields: object) -> Label:
-    """The typed label of its words: ("pos", 1) -> PosLabel(POS, 1)."""
-    kind = LabelKind(kind)
-    return _LABELS[kind](kind, *fields)
 
 
 class DefSlot(NamedTuple):
@@ -197,7 +190,7 @@ class ChildSlot(NamedTuple):
 Slot = Union[DefSlot, AttrSlot, GlobalSlot, ReturnSlot, CallResultSlot, InstanceSlot, NodeSlot, ChildSlot]
 
 
-_SLOTS = {
+_SLOTS = {  # the slots as_slot can build from their words
     SlotKind.DEF: DefSlot,
     SlotKind.ATTR: AttrSlot,
     SlotKind.GLOBAL: GlobalSlot,
@@ -211,19 +204,13 @@ _SLOTS = {
 
 
 def as_slot(slot: tuple) -> Slot:
-    """The typed slot of a slot spelled as the plain tuple of its words (`("def", id)`), as code
-    not yet converted still builds some; a typed slot is given back as it is."""
+    """The typed slot of a slot spelled as the plain tuple of its words (`("def", id)`), as
+    boundary.py still builds some (never a child); a typed slot is given back as it is.
+    Compatibility: goes when boundary.py builds typed slots."""
     if type(slot) is not tuple:
         return slot
     kind = SlotKind(slot[0])
-    if kind == SlotKind.CHILD:
-        return ChildSlot.of(as_slot(slot[1]), label_of(*slot[2]))
     return _SLOTS[kind](kind, *slot[1:])
-
-
-def child(slot: Slot, *label: object) -> ChildSlot:
-    """The part of `slot` under a label given by its words (`child(s, "pos", 1)`)."""
-    return ChildSlot.of(slot, label_of(*label))
 
 
 def is_element(slot: Slot) -> bool:
@@ -399,23 +386,19 @@ class Resolutions:
         return kind
 
 
-# Compatibility while plan.py and boundary.py still call leaf_of/resolved/chain_kind without the
-# solution: the resolutions of the latest solve (set by solve.solve). Code that has the solution
-# asks it (Solution.resolutions) instead.
+# Compatibility while boundary.py still calls leaf_of without the solution: the resolutions of
+# the latest solve (set by solve.solve). Code that has the solution asks it (Solution.resolutions);
+# this goes when boundary.py does too.
 _LATEST = ContextVar("the resolutions of the latest solve", default=Resolutions())
-
-
-def latest_resolutions() -> Resolutions:
-    return _LATEST.get()
 
 
 def set_latest_resolutions(resolutions: Resolutions) -> None:
     _LATEST.set(resolutions)
 
 
-def leaf_of(value: Value, resolutions: Optional[Resolutions] = None) -> Value:
-    """The value a chain of derivations starts from (see Resolutions.leaf_of)."""
-    return (resolutions if resolutions is not None else latest_resolutions()).leaf_of(value)
+def leaf_of(value: Value) -> Value:
+    """The value a chain of derivations starts from, by the latest solve (Resolutions.leaf_of)."""
+    return _LATEST.get().leaf_of(value)
 
 
 def part_at(value: Value, position: int, length: int) -> Value:
