@@ -1,8 +1,8 @@
 """Every torch, numpy, GRU and LSTM word the engine knows, in one place.
 
-The analysis (flow.py, definitions.py, syntax.py), the solver (solve.py), the rules (plan.py),
-the output check (lstm_check.py), the prefilter and the names the migration writes (names.py)
-read their vocabulary from here; none has a table of its own. Python's own words the analysis
+The analysis (expressions.py, calls.py, definitions.py, syntax.py), the solver (solve.py), the
+rules (rules/), the output check (lstm_check.py), the prefilter and the names the migration writes
+(names.py) read their vocabulary from here; none has a table of its own. Python's own words the analysis
 relies on (copy, dataclasses, namedtuple, the builtins it follows) are here too.
 """
 
@@ -42,6 +42,7 @@ CREATE_LIKE_FUNCTIONS = {
 }
 CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `weight.new(1, H).zero_()`
 CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
+STACK_NAME = "stack"  # the last part of torch.stack / numpy.stack: a batch along a new dimension (rules/stack.py)
 # Functions whose result is their first argument, converted (between numpy and torch).
 KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.asarray", "numpy.array", "numpy.copy"}
 # Functions whose last part alone names a conversion of their first argument (torch.from_numpy,

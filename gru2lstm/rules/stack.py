@@ -7,6 +7,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.values import VCat
+from gru2lstm.vocab import STACK_NAME
 from gru2lstm.rules.base import BindingUse, Invalid, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch
 
@@ -14,7 +15,7 @@ from gru2lstm.rules.batch import batch
 def _is_stack(cat: VCat) -> bool:
     func = cat.node.func
     name = func.attr if isinstance(func, cst.Attribute) else func
-    return isinstance(name, cst.Name) and name.value == "stack"  # torch.stack, np.stack, `from torch import stack`
+    return isinstance(name, cst.Name) and name.value == STACK_NAME  # torch.stack, np.stack, `from torch import stack`
 
 
 class Stack(StateBindingRule):
