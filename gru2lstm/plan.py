@@ -16,6 +16,8 @@ from gru2lstm.rules.context import PlanContext, Planned
 
 
 class Planner:
+    """One program's uses, each given to the first rule of the registry (of the chosen form) that handles it."""
+
     def __init__(self, wrappers: dict, flow: ProgramFlow, solution: Solution, options: Options):
         """`wrappers`: module key -> the ParsedModule of that module, as the flow walked it."""
         self.context = PlanContext(wrappers, flow, solution, options)

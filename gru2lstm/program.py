@@ -1,4 +1,4 @@
-"""The program as the walk sees it: the records flow.py makes and solve.py, boundary.py and plan.py read.
+"""The program as the walk sees it: the records flow.py makes and solve.py, boundary.py and the rules read.
 
 ProgramFlow holds everything found over the modules migrated together (functions, classes,
 bindings, consumptions, unpackings, annotations, …) and answers what a top-level name of a module

@@ -1,10 +1,10 @@
 """What an expression evaluates to, as far as the hidden state is concerned.
 
 The flow analysis (flow.py) turns every expression it meets into one of these small values;
-the planner (plan.py) turns them back into rewrites. A `Slot` names a place that can hold a
-value: a local definition, a `self.` attribute, a global, a function's return, or a part of
-another slot (an element, a dict key, a tuple position, an attribute of an object); each kind
-of slot and label is a named tuple. What an index or an arithmetic turns out to be is the
+the rules (rules/, walked by plan.py) turn them back into rewrites. A `Slot` names a place that
+can hold a value: a local definition, a `self.` attribute, a global, a function's return, or a
+part of another slot (an element, a dict key, a tuple position, an attribute of an object); each
+kind of slot and label is a named tuple. What an index or an arithmetic turns out to be is the
 solver's finding, kept in its side table (Resolutions), never written into the values.
 """
 
