@@ -11,11 +11,12 @@ import libcst as cst
 
 from gru2lstm.program import FunctionInfo
 from gru2lstm.qualnames import import_bindings
+from gru2lstm.values import Derivation
 from gru2lstm.vocab import CONVERTING_NAMES, KEEP_METHODS, NUMPY_JOINING_NAMES, SHAPE_METHODS
 
 
 def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
-    """(the parameter a function gives back, "keep" or "shape"), when that is all it does with
+    """(the parameter a function gives back, Derivation.KEEP or .SHAPE), when that is all it does with
     it: every return is that parameter, converted (`.float()`, `torch.from_numpy(x)`) or reshaped
     (`x.reshape(...)`, `np.concatenate(x)` of one array), either side of `a if c else b`; and
     elsewhere it is only inspected (`isinstance(x, ...)`, `x.attr`)."""
@@ -43,7 +44,7 @@ def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
     uses = [n for n in walk(info.node.body) if isinstance(n, cst.Name) and n.value == name]
     if not all(id(n) in allowed for n in uses):
         return None
-    return name, "shape" if "shape" in kinds else "keep"
+    return name, Derivation.SHAPE if Derivation.SHAPE in kinds else Derivation.KEEP
 
 
 def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[str]:
@@ -60,13 +61,13 @@ def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[st
         if last is not None and last in CONVERTING_NAMES:
             return _given_back(node.args[0].value, names, kinds)  # torch.from_numpy(x), np.asarray(x)
         if last is not None and len(node.args) == 1 and last in NUMPY_JOINING_NAMES:
-            kinds.add("shape")  # np.concatenate(x) of one array joins its leading axes
+            kinds.add(Derivation.SHAPE)  # np.concatenate(x) of one array joins its leading axes
             return _given_back(node.args[0].value, names, kinds)
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
         method = node.func.attr.value
         if method in KEEP_METHODS | SHAPE_METHODS:
             if method in SHAPE_METHODS:
-                kinds.add("shape")
+                kinds.add(Derivation.SHAPE)
             return _given_back(node.func.value, names, kinds)  # x.float(), x.to(device), x.view(...)
     return None
 
