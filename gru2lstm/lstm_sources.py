@@ -1,0 +1,188 @@
+"""The migrated code of a group read as where its values come from, for the output check.
+
+The modules of a group are read together with the stdlib `ast`: the assignments of a local name in
+its scope, of an attribute name anywhere (`self.hidden = ...`), the returns of a function or method
+by name, the arguments each parameter gets at the group's calls of its function, and the names
+that hold an LSTM. lstm_check.py, lstm_pairs.py and lstm_cell.py ask it their questions.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from gru2lstm.vocab import CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A recurrent call that would get one tensor where it needs (h, c)."""
+
+    module: int  # the position of its module among those read together
+    line: int
+    call: str  # the call, as written
+    why: str
+
+    def key(self) -> tuple:
+        """What identifies it across the input and the output (lines move)."""
+        return (self.module, self.call, self.why)
+
+
+class Sources:
+    """Where a value of the module comes from, followed a few steps: the assignments of a local
+    name in its scope, of an attribute name anywhere (`self.hidden = ...`), the returns of a
+    function or method by name, and the arguments a parameter gets at the module's calls of its
+    function (a call of an object that is not a known function runs the module's one forward())."""
+
+    DEPTH = 8
+
+    def __init__(self, trees: list, holders: dict) -> None:
+        classes = {node.name: node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+        owner = {id(item): cls for cls in classes.values() for item in cls.body}  # method -> its class
+        self.scopes = []  # (module position, scope)
+        module_functions: dict = {}
+        for position, tree in enumerate(trees):
+            functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            self.scopes += [(position, scope) for scope in (tree, *functions)]
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    module_functions.setdefault(node.name, []).append(node)
+        module_functions = {name: found[0] for name, found in module_functions.items() if len(found) == 1}
+        self.locals = {id(scope): assignments(scope) for _, scope in self.scopes}
+        self.attributes: dict = {}
+        self.returns: dict = {}
+        self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
+        for _, scope in self.scopes:
+            for node in own_nodes(scope):
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if isinstance(target, ast.Attribute):
+                            self.attributes.setdefault(target.attr, []).append((node.value, scope))
+                elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
+                    self.returns.setdefault(scope.name, []).append((node.value, scope))
+        for _, scope in self.scopes:
+            cls = owner.get(id(scope))
+            for node in own_nodes(scope):
+                if not isinstance(node, ast.Call) or holder_name(node.func) in holders:
+                    continue
+                func = node.func
+                callee = None
+                if isinstance(func, ast.Name) and func.id in module_functions:
+                    callee = module_functions[func.id]  # `rollout(policy, h)`, here or imported
+                elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" and cls is not None:
+                    callee = method_of(cls, func.attr) or self._forward_of(func, classes, scope)  # `self.act(...)`, `self.policy(...)`
+                elif isinstance(func, (ast.Name, ast.Attribute)):
+                    callee = self._forward_of(func, classes, scope)  # `policy(x, h)` with `policy = Policy()`
+                if callee is not None:
+                    self._bind(callee, node, scope)
+
+    def _forward_of(self, func: ast.expr, classes: dict, scope):
+        """The forward() of the module's class whose instance `func` surely holds."""
+        values = self.attributes.get(func.attr, []) if isinstance(func, ast.Attribute) else [
+            (value, scope) for value in self.locals[id(scope)].get(func.id, [])
+        ]
+        made = {constructed(value.func) for value, _ in values if isinstance(value, ast.Call)}
+        if len(values) == 0 or len(made) != 1 or not all(isinstance(value, ast.Call) for value, _ in values):
+            return None
+        cls = classes.get(made.pop())
+        return method_of(cls, "forward") if cls is not None else None
+
+    def _bind(self, function, call: ast.Call, scope) -> None:
+        params = [a.arg for a in function.args.posonlyargs + function.args.args]
+        if params and params[0] in ("self", "cls"):
+            params = params[1:]
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return
+        for name, value in [*zip(params, call.args), *((k.arg, k.value) for k in call.keywords)]:
+            self.arguments.setdefault((id(function), name), []).append((value, scope))
+
+    def single_tensor(self, node: ast.expr, scope, seen: frozenset = frozenset()):
+        """Why `node`, read in `scope`, is surely one tensor (not a pair), or None."""
+        if len(seen) > self.DEPTH:
+            return None
+        if isinstance(node, ast.BinOp):
+            return f"`{ast.unparse(node)}` is arithmetic on a tensor"
+        if isinstance(node, ast.Call):
+            name = constructed(node.func)
+            if name in SPLITTING_METHODS:
+                return None
+            if name in CREATION_NAMES:
+                return f"`{ast.unparse(node)}` makes one tensor"
+            if isinstance(node.func, ast.Attribute) and name in KEEP_METHODS | SHAPE_METHODS:
+                return f"`{ast.unparse(node)}` is a tensor method (a tuple has none)"
+            return self._first(("call", name), self.returns.get(name, []), seen, f"`{name}()` returns")
+        if isinstance(node, ast.Name):
+            found = self._first(("name", id(scope), node.id), [(v, scope) for v in self.locals[id(scope)].get(node.id, [])], seen, f"`{node.id}` is")
+            if found is None:
+                found = self._first(("param", id(scope), node.id), self.arguments.get((id(scope), node.id), []), seen, f"`{node.id}` receives")
+            return found
+        if isinstance(node, ast.Attribute):
+            return self._first(("attr", node.attr), self.attributes.get(node.attr, []), seen, f"`.{node.attr}` is")
+        return None
+
+    def _first(self, key: tuple, values: list, seen: frozenset, what: str):
+        if key in seen:
+            return None
+        for value, scope in values:
+            why = self.single_tensor(value, scope, seen | {key})
+            if why is not None:
+                return f"{what} one tensor: {why}"
+        return None
+
+
+def method_of(cls: ast.ClassDef, name: str):
+    return next((item for item in cls.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name), None)
+
+
+def lstm_holders(tree: ast.Module) -> dict:
+    """Names and attribute names (`lstm`, `self.core` -> "core") assigned an LSTM or LSTMCell
+    (also under an alias: `from torch.nn import LSTM as RNN`) -> "LSTM" or "LSTMCell"."""
+    classes = {name: name for name in LSTM_NAMES}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("torch.nn"):
+            classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
+    holders = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and constructed(node.value.func) in classes:
+            kind = classes[constructed(node.value.func)]
+            holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
+    return holders
+
+
+def constructed(func: ast.expr):
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def holder_name(node: ast.expr):
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def state_argument(call: ast.Call):
+    for keyword in call.keywords:
+        if keyword.arg in ("hx", "h_0", "hidden"):
+            return keyword.value
+    return call.args[1] if len(call.args) > 1 and not isinstance(call.args[1], ast.Starred) else None
+
+
+def assignments(scope: ast.AST) -> dict:
+    """Local name -> the values assigned to it in that scope (not in nested ones)."""
+    assigned: dict = {}
+    for node in own_nodes(scope):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    assigned.setdefault(target.id, []).append(node.value)
+    return assigned
+
+
+def own_nodes(scope: ast.AST):
+    """The nodes of a scope, without those of the functions and classes it defines."""
+    pending = list(ast.iter_child_nodes(scope))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node
+        pending.extend(ast.iter_child_nodes(node))
