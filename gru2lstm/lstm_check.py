@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import ast
 
-from gru2lstm.lstm_pairs import pairs_used_as_tensors
+from gru2lstm.lstm_pairs import pair_places, pairs_used_as_tensors
 from gru2lstm.lstm_sources import Mistake, Sources, holder_name, lstm_holders, own_nodes, state_argument
 
 __all__ = ["Mistake", "lstm_mistakes"]
@@ -43,6 +43,6 @@ def lstm_mistakes(modules) -> list:
             why = None if state is None else sources.single_tensor(state, scope)
             if why is not None:
                 mistakes.append(Mistake(module, call.lineno, ast.unparse(call), why))
-    return mistakes + pairs_used_as_tensors(sources, holders)
+    return mistakes + pairs_used_as_tensors(sources, pair_places(sources, holders))
 
 

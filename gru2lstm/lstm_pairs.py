@@ -13,18 +13,17 @@ from gru2lstm.lstm_sources import Mistake, Sources, holder_name, own_nodes
 from gru2lstm.vocab import TENSOR_ONLY
 
 
-def pairs_used_as_tensors(sources: Sources, holders: dict) -> list:
-    """A place that only ever holds a pair — a literal `(a, b)`, the state an LSTM returns, what
-    an LSTMCell returns, another such place, a function's return of one, or None — used as one
-    tensor: `self.hidden.detach()`, `h.shape`, `h * m`. Places are attribute names across the
-    group and local names in their scope; a parameter or any other write spoils a place."""
+def pair_places(sources: Sources, holders: dict) -> set:
+    """The places that only ever hold a pair: a literal `(a, b)`, the state an LSTM returns, what
+    an LSTMCell returns, another such place, a function's return of one, or None. Places are
+    attribute names across the group and local names in their scope; a parameter holds what the
+    group's calls of its function give it (and its default); any other write spoils a place."""
     assigned: dict = {}  # place -> [(value or None when unknown, scope)]
-    returns = {name: [(_returned_pair(value, holders), scope) for value, scope in found] for name, found in sources.returns.items()}
     for _, scope in sources.scopes:
         if not isinstance(scope, ast.Module):
-            for arg in ast.walk(scope.args):
-                if isinstance(arg, ast.arg):
-                    assigned.setdefault(("name", id(scope), arg.arg), []).append((None, scope))
+            for name, values in sources.parameter_values(scope).items():
+                given = [(_returned_pair(value, holders), where) for value, where in values]
+                assigned.setdefault(("name", id(scope), name), []).extend(given or [(None, scope)])
         for node in own_nodes(scope):
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
@@ -35,6 +34,10 @@ def pairs_used_as_tensors(sources: Sources, holders: dict) -> list:
                 for target in targets:
                     for place, _ in _writes(target, None, scope):
                         assigned.setdefault(place, []).append((None, scope))
+
+    def returns(call: ast.Call) -> list:
+        return [(_returned_pair(value, holders), scope) for value, scope in sources.returned(call)]
+
     pairs = set(assigned)
     changed = True
     while changed:  # the largest set of places whose every value is a pair (cycles stay pairs)
@@ -44,35 +47,55 @@ def pairs_used_as_tensors(sources: Sources, holders: dict) -> list:
             if not any(not _is_none(value) for value, _ in values) or not all(_pair_like(value, scope, pairs, returns) for value, scope in values):
                 pairs.discard(place)
                 changed = True
+    return pairs
+
+
+def pairs_used_as_tensors(sources: Sources, pairs: set) -> list:
+    """A place of `pairs` used as one tensor: `self.hidden.detach()`, `h.shape`, `h * m`."""
     mistakes = []
     for module, scope in sources.scopes:
         for node in own_nodes(scope):
-            used = None
-            if isinstance(node, ast.Attribute) and node.attr in TENSOR_ONLY:
-                used = node.value
-            elif isinstance(node, ast.BinOp):
-                used = next((side for side in (node.left, node.right) if _place(side, scope) in pairs), None)
-            if used is not None and _place(used, scope) in pairs:
+            used = _used_as_tensor(node, scope, pairs)
+            if used is not None:
                 mistakes.append(Mistake(module, node.lineno, ast.unparse(node), f"`{ast.unparse(used)}` only ever holds a pair (h, c), used here as one tensor"))
     return mistakes
 
 
-def _pair_like(value, scope, pairs: set, returns: dict) -> bool:
+def _pair_like(value, scope, pairs: set, returns, calls: frozenset = frozenset()) -> bool:
+    """Whether `value` (read in `scope`) surely holds a pair; `returns(call)` gives the returns of
+    what a call runs."""
     if value is None:
         return False
+    used = _used_as_tensor(value.func if isinstance(value, ast.Call) else value, scope, pairs)
+    if used is not None:  # `h = h.detach()` on a pair: the use is the mistake reported, not a spoiler
+        return True
+    if isinstance(value, ast.Call):  # a call of the group's function: what every return of it holds
+        found = returns(value) if id(value) not in calls else []
+        return bool(found) and all(_pair_like(r, s, pairs, returns, calls | {id(value)}) for r, s in found)
     if _is_none(value) or _is_pair(value):
         return True
-    if isinstance(value, tuple):  # ("returned", function name, position, length)
-        _, name, position, length = value
-        found = returns.get(name, [])
+    if isinstance(value, tuple):  # ("returned", call, position, length)
+        _, call, position, length = value
+        found = returns(call)
         return bool(found) and all(
-            isinstance(r, ast.Tuple) and len(r.elts) == length and _pair_like(r.elts[position], s, pairs, returns) for r, s in found
+            isinstance(r, ast.Tuple) and len(r.elts) == length and _pair_like(r.elts[position], s, pairs, returns, calls) for r, s in found
         )
     if isinstance(value, (ast.Name, ast.Attribute)):
-        return _place(value, scope) in pairs
+        return place(value, scope) in pairs
     if isinstance(value, ast.IfExp):
-        return _pair_like(value.body, scope, pairs, returns) and _pair_like(value.orelse, scope, pairs, returns)
+        return _pair_like(value.body, scope, pairs, returns, calls) and _pair_like(value.orelse, scope, pairs, returns, calls)
     return False
+
+
+def _used_as_tensor(node: ast.AST, scope, pairs: set):
+    """The place of `pairs` that `node` uses as one tensor (`h.detach`, `h.shape`, `h * m`), or None."""
+    if isinstance(node, ast.Attribute) and node.attr in TENSOR_ONLY:
+        used = node.value
+    elif isinstance(node, ast.BinOp):
+        used = next((side for side in (node.left, node.right) if place(side, scope) in pairs), None)
+    else:
+        return None
+    return used if used is not None and place(used, scope) in pairs else None
 
 
 def _is_none(value) -> bool:
@@ -86,15 +109,15 @@ def _writes(target: ast.expr, value, scope) -> list:
         if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
             parts = value.elts
         elif isinstance(value, ast.Call) and holder_name(value.func) is not None:
-            parts = [("returned", holder_name(value.func), position, len(target.elts)) for position in range(len(target.elts))]
+            parts = [("returned", value, position, len(target.elts)) for position in range(len(target.elts))]
         else:
             parts = [None] * len(target.elts)
         return [write for element, part in zip(target.elts, parts) for write in _writes(element, part, scope)]
-    place = _place(target, scope)
-    return [(place, value)] if place is not None else []
+    where = place(target, scope)
+    return [(where, value)] if where is not None else []
 
 
-def _place(node: ast.expr, scope):
+def place(node: ast.expr, scope):
     if isinstance(node, ast.Attribute):
         return ("attr", node.attr)
     if isinstance(node, ast.Name):

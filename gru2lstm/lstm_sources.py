@@ -50,7 +50,8 @@ class Sources:
         module_functions = {name: found[0] for name, found in module_functions.items() if len(found) == 1}
         self.locals = {id(scope): assignments(scope) for _, scope in self.scopes}
         self.attributes: dict = {}
-        self.returns: dict = {}
+        self.returns: dict = {}  # function name -> [(returned value, scope)]
+        self.callees: dict = {}  # id(call) -> the group's function it surely runs
         self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
         for _, scope in self.scopes:
             for node in own_nodes(scope):
@@ -63,38 +64,70 @@ class Sources:
         for _, scope in self.scopes:
             cls = owner.get(id(scope))
             for node in own_nodes(scope):
-                if not isinstance(node, ast.Call) or holder_name(node.func) in holders:
-                    continue
-                func = node.func
-                callee = None
-                if isinstance(func, ast.Name) and func.id in module_functions:
-                    callee = module_functions[func.id]  # `rollout(policy, h)`, here or imported
-                elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" and cls is not None:
-                    callee = method_of(cls, func.attr) or self._forward_of(func, classes, scope)  # `self.act(...)`, `self.policy(...)`
-                elif isinstance(func, (ast.Name, ast.Attribute)):
-                    callee = self._forward_of(func, classes, scope)  # `policy(x, h)` with `policy = Policy()`
-                if callee is not None:
-                    self._bind(callee, node, scope)
+                if isinstance(node, ast.Call) and holder_name(node.func) not in holders:
+                    callee = self._callee(node.func, cls, classes, module_functions, scope)
+                    if callee is not None:
+                        self.callees[id(node)] = callee
+                        self._bind(callee, node, scope)
 
-    def _forward_of(self, func: ast.expr, classes: dict, scope):
-        """The forward() of the module's class whose instance `func` surely holds."""
-        values = self.attributes.get(func.attr, []) if isinstance(func, ast.Attribute) else [
-            (value, scope) for value in self.locals[id(scope)].get(func.id, [])
+    def returned(self, call: ast.Call) -> list:
+        """[(value, scope)] for each return of what `call` runs: its function when that is sure,
+        else every function of the group with its name."""
+        callee = self.callees.get(id(call))
+        if callee is None:
+            return self.returns.get(holder_name(call.func), [])
+        return [(value, scope) for value, scope in self.returns.get(callee.name, []) if scope is callee]
+
+    def _callee(self, func: ast.expr, cls, classes: dict, module_functions: dict, scope):
+        """The group's function a call runs, when it is sure: `rollout(...)` (a module function,
+        here or imported), `self.act(...)`, `Policy(...)` (its __init__), `policy.act(...)` and
+        `policy(...)` (its forward()) with `policy` only ever an instance of one group class."""
+        if isinstance(func, ast.Name) and func.id in module_functions:
+            return module_functions[func.id]
+        if isinstance(func, ast.Name) and func.id in classes:
+            return method_of(classes[func.id], "__init__")
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" and cls is not None:
+            found = method_of(cls, func.attr)
+            if found is not None:
+                return found
+        if isinstance(func, ast.Attribute) and isinstance(func.value, (ast.Name, ast.Attribute)):
+            instance = self._class_held(func.value, classes, scope)
+            if instance is not None and method_of(instance, func.attr) is not None:
+                return method_of(instance, func.attr)
+        instance = self._class_held(func, classes, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        return method_of(instance, "forward") if instance is not None else None
+
+    def _class_held(self, holder: ast.expr, classes: dict, scope):
+        """The group class whose instance `holder` (a name or an attribute) surely holds."""
+        values = self.attributes.get(holder.attr, []) if isinstance(holder, ast.Attribute) else [
+            (value, scope) for value in self.locals[id(scope)].get(holder.id, [])
         ]
-        made = {constructed(value.func) for value, _ in values if isinstance(value, ast.Call)}
-        if len(values) == 0 or len(made) != 1 or not all(isinstance(value, ast.Call) for value, _ in values):
-            return None
-        cls = classes.get(made.pop())
-        return method_of(cls, "forward") if cls is not None else None
+        made = {_constructed_class(value) for value, _ in values}
+        return classes.get(made.pop()) if len(made) == 1 and values else None
 
     def _bind(self, function, call: ast.Call, scope) -> None:
-        params = [a.arg for a in function.args.posonlyargs + function.args.args]
-        if params and params[0] in ("self", "cls"):
-            params = params[1:]
+        """What each parameter of `function` gets at `call`; every parameter gets an unknown value
+        (None) when the call spreads `*args` or `**kwargs`."""
+        params = _positional(function)
         if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            for name in params + [a.arg for a in function.args.kwonlyargs]:
+                self.arguments.setdefault((id(function), name), []).append((None, scope))
             return
         for name, value in [*zip(params, call.args), *((k.arg, k.value) for k in call.keywords)]:
             self.arguments.setdefault((id(function), name), []).append((value, scope))
+
+    def parameter_values(self, function) -> dict:
+        """Parameter name -> every value it gets: the arguments of the group's calls of the
+        function and its default ([] for a parameter no known call gives anything)."""
+        args = function.args
+        named = args.posonlyargs + args.args
+        defaults = dict(zip((a.arg for a in named[len(named) - len(args.defaults):]), args.defaults))
+        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        values = {}
+        for arg in named + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a is not None]:
+            given = self.arguments.get((id(function), arg.arg), [])
+            values[arg.arg] = given + [(defaults[arg.arg], function)] if given and arg.arg in defaults else list(given)
+        return values
 
     def single_tensor(self, node: ast.expr, scope, seen: frozenset = frozenset()):
         """Why `node`, read in `scope`, is surely one tensor (not a pair), or None."""
@@ -128,6 +161,19 @@ class Sources:
             if why is not None:
                 return f"{what} one tensor: {why}"
         return None
+
+
+def _constructed_class(value: ast.expr):
+    """The name `Policy(...)` or `Policy(...).to(device)` constructs, or None."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in KEEP_METHODS and isinstance(value.func.value, ast.Call):
+        value = value.func.value
+    return constructed(value.func) if isinstance(value, ast.Call) else None
+
+
+def _positional(function) -> list:
+    """The parameters a call's positional arguments fill (not `self` or `cls`)."""
+    params = [a.arg for a in function.args.posonlyargs + function.args.args]
+    return params[1:] if params and params[0] in ("self", "cls") else params
 
 
 def method_of(cls: ast.ClassDef, name: str):
