@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 
+from gru2lstm.lstm_cell import cells_reaching_heads
 from gru2lstm.lstm_pairs import pair_places, pairs_used_as_tensors
 from gru2lstm.lstm_sources import Mistake, Sources, holder_name, lstm_holders, own_nodes, state_argument
 
@@ -43,6 +44,8 @@ def lstm_mistakes(modules) -> list:
             why = None if state is None else sources.single_tensor(state, scope)
             if why is not None:
                 mistakes.append(Mistake(module, call.lineno, ast.unparse(call), why))
-    return mistakes + pairs_used_as_tensors(sources, pair_places(sources, holders))
+    pairs = pair_places(sources, holders)
+    mistakes += pairs_used_as_tensors(sources, pairs) + cells_reaching_heads(sources, trees, holders, pairs)
+    return sorted(mistakes, key=lambda mistake: (mistake.module, mistake.line))  # the first named is the first met
 
 

@@ -7,12 +7,14 @@ import ast
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from gru2lstm.engine import RunOptions, run
 from gru2lstm.lstm_check import lstm_mistakes
 from gru2lstm.prefilter import names_gru
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+MUTATIONS = Path(__file__).resolve().parent / "mutations"
 OUTPUTS = sorted(FIXTURES.glob("*/expected.py")) + sorted(FIXTURES.glob("*/expected/**/*.py"))
 # What the engine's output check reads together: one module, or every module of a migrated tree.
 UNITS = [[path] for path in sorted(FIXTURES.glob("*/expected.py"))] + [
@@ -201,3 +203,65 @@ class M(nn.Module):
     assert lstm_mistakes(ast.parse(code.replace("state.detach()", "(state[0].detach(), state[1].detach())"))) == []
     # a parameter that some call gives one tensor may be a tensor: nothing is said of it
     assert lstm_mistakes(ast.parse(code.replace(f"return {call}", f"self.settle(torch.zeros(1))\n        return {call}"))) == []
+
+
+def _catalog(path: Path) -> list:
+    return tomllib.loads(path.read_text(encoding="utf-8"))["mutation"]
+
+
+# c fed to a head: the entries of tests/mutations/output_check/, and those of the verify harness's
+# catalogs that are this mistake (the harness catches them by running the model; this by reading it).
+C_TO_HEAD = [(m["fixture"], m) for m in _catalog(MUTATIONS / "output_check" / "c_reaches_head.toml")] + [
+    ("dual_head_ppo", m) for m in _catalog(MUTATIONS / "dual_head_ppo.toml") if m["id"] in ("c-into-heads", "h-plus-c-into-heads")
+]
+
+
+def _golden_unit(fixture: str) -> dict:
+    """The golden output of a fixture, file name -> text (one expected.py, or an expected/ tree)."""
+    for folder in (FIXTURES / fixture, MUTATIONS / fixture):
+        if (folder / "expected.py").exists():
+            return {"expected.py": (folder / "expected.py").read_text()}
+        if (folder / "expected").is_dir():
+            return {str(p.relative_to(folder / "expected")): p.read_text() for p in sorted((folder / "expected").rglob("*.py"))}
+    raise FileNotFoundError(fixture)
+
+
+@pytest.mark.parametrize("fixture, mutation", C_TO_HEAD, ids=[m["id"] for _, m in C_TO_HEAD])
+def test_c_fed_to_a_head_is_caught(fixture, mutation):
+    unit = _golden_unit(fixture)
+    assert lstm_mistakes([ast.parse(text) for text in unit.values()]) == []
+    for patch in mutation["patch"]:
+        name = patch.get("file", "expected.py")
+        assert unit[name].count(patch["old"]) == 1, f"{mutation['id']}: the old text must occur once in {name}"
+        unit[name] = unit[name].replace(patch["old"], patch["new"])
+    found = lstm_mistakes([ast.parse(text) for text in unit.values()])
+    assert any("may hold the cell state c" in mistake.why for mistake in found), found
+
+
+@pytest.mark.parametrize("head", ["self.v(c)", "self.v(torch.cat([h, c], dim=-1))", "F.relu(c[-1])", "self.v(state[1])", "self.v(x=self.settle(state))"])
+def test_c_reaching_a_head_is_a_mistake(head):
+    code = f"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8)
+        self.v = nn.Linear(8, 1)
+
+    def settle(self, s):
+        return s[1].detach()
+
+    def forward(self, x, state):
+        out, (h, c) = self.lstm(x, state)
+        state = (h, c)
+        return {head}, state
+"""
+    [mistake] = lstm_mistakes(ast.parse(code))
+    assert "may hold the cell state c" in mistake.why and mistake.call == head
+    # h, the output, and c given to the LSTM or kept with h are what a migration should do
+    for fine in ["self.v(h)", "self.v(out)", "F.relu(state[0][-1])", "self.v(self.lstm(x, (h, c))[0])", "self.v(torch.cat([h, h]))"]:
+        assert lstm_mistakes(ast.parse(code.replace(f"return {head}", f"return {fine}"))) == []
