@@ -14,10 +14,9 @@ from __future__ import annotations
 import ast
 
 from gru2lstm.lstm_pairs import place
-from gru2lstm.lstm_sources import Mistake, Sources, constructed, holder_name, own_nodes
-from gru2lstm.vocab import CAT_FUNCTIONS, FEATURE_FUNCTIONS, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_CONTAINERS, SHAPE_METHODS
+from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name, own_nodes
+from gru2lstm.vocab import FEATURE_FUNCTIONS, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_CONTAINERS, SHAPE_METHODS
 
-_CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}
 _CONTAINERS = {name.rpartition(".")[2] for name in MODULE_CONTAINERS}
 
 
@@ -81,6 +80,9 @@ class _Cells:
                             self.writes.setdefault(place(leaf, scope), []).append((node.value, path, scope, node.lineno))
                 elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
                     self.loops.setdefault(id(scope), []).append((node.lineno, node.end_lineno))
+        for name, value, scope in sources.fields:
+            if value is not None:
+                self.writes.setdefault(("attr", name), []).append((value, (), scope, 0))
         self.memo: dict = {}  # (place, path) -> why, or None (also while it is worked out: cycles)
 
     def why(self, node: ast.expr, scope, path: tuple = ()):
@@ -114,7 +116,7 @@ class _Cells:
             return f"`{ast.unparse(call)}` returns c there" if state[:1] in ((1,), (-1,)) else None
         if isinstance(call.func, ast.Attribute) and name in KEEP_METHODS | SHAPE_METHODS:
             return self.why(call.func.value, scope, path)
-        if name in _CATS and call.args and isinstance(call.args[0], (ast.List, ast.Tuple)):
+        if name in CATS and call.args and isinstance(call.args[0], (ast.List, ast.Tuple)):
             return next((why for why in (self.why(part, scope) for part in call.args[0].elts) if why is not None), None)
         key = (id(call), path)
         if key in self.memo:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import ast
 
-from gru2lstm.lstm_sources import Mistake, Sources, holder_name, own_nodes
+from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name, own_nodes
 from gru2lstm.vocab import TENSOR_ONLY
+
+_SEQUENCES = (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp)
 
 
 def pair_places(sources: Sources, holders: dict) -> set:
@@ -34,6 +36,8 @@ def pair_places(sources: Sources, holders: dict) -> set:
                 for target in targets:
                     for place, _ in _writes(target, None, scope):
                         assigned.setdefault(place, []).append((None, scope))
+    for name, value, scope in sources.fields:
+        assigned.setdefault(("attr", name), []).append((value, scope))
 
     def returns(call: ast.Call) -> list:
         return [(_returned_pair(value, holders), scope) for value, scope in sources.returned(call)]
@@ -66,9 +70,12 @@ def _pair_like(value, scope, pairs: set, returns, calls: frozenset = frozenset()
     what a call runs."""
     if value is None:
         return False
-    used = _used_as_tensor(value.func if isinstance(value, ast.Call) else value, scope, pairs)
+    used = _used_as_tensor(value, scope, pairs) or (_used_as_tensor(value.func, scope, pairs) if isinstance(value, ast.Call) else None)
     if used is not None:  # `h = h.detach()` on a pair: the use is the mistake reported, not a spoiler
         return True
+    if isinstance(value, ast.Call) and constructed(value.func) == "tuple" and len(value.args) == 1 and isinstance(value.args[0], ast.GeneratorExp):
+        made = value.args[0].generators  # `tuple(half.expand(...) for half in pair)`: a pair again
+        return len(made) == 1 and not made[0].ifs and _pair_like(made[0].iter, scope, pairs, returns, calls)
     if isinstance(value, ast.Call):  # a call of the group's function: what every return of it holds
         found = returns(value) if id(value) not in calls else []
         return bool(found) and all(_pair_like(r, s, pairs, returns, calls | {id(value)}) for r, s in found)
@@ -88,11 +95,18 @@ def _pair_like(value, scope, pairs: set, returns, calls: frozenset = frozenset()
 
 
 def _used_as_tensor(node: ast.AST, scope, pairs: set):
-    """The place of `pairs` that `node` uses as one tensor (`h.detach`, `h.shape`, `h * m`), or None."""
+    """The place of `pairs` that `node` uses as one tensor (`h.detach`, `h.shape`, `h * m`, `h[:, i]`,
+    `torch.cat([h, ...])`), or None."""
     if isinstance(node, ast.Attribute) and node.attr in TENSOR_ONLY:
         used = node.value
     elif isinstance(node, ast.BinOp):
         used = next((side for side in (node.left, node.right) if place(side, scope) in pairs), None)
+    elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):  # `h[:, i]`: a tuple takes one index
+        used = node.value
+    elif isinstance(node, ast.Call) and constructed(node.func) in CATS and node.args and isinstance(node.args[0], _SEQUENCES):
+        # `torch.cat([s.hidden for s in batch])`: pairs concatenated as tensors (`torch.cat(pair)` packs one: it passes)
+        listed = node.args[0]
+        used = next((part for part in ([listed.elt] if hasattr(listed, "elt") else listed.elts) if place(part, scope) in pairs), None)
     else:
         return None
     return used if used is not None and place(used, scope) in pairs else None

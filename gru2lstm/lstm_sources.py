@@ -11,7 +11,9 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from gru2lstm.vocab import CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS
+from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS
+
+CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Sources:
         self.returns: dict = {}  # function name -> [(returned value, scope)]
         self.callees: dict = {}  # id(call) -> the group's function it surely runs
         self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
+        self.fields: list = []  # (attribute name, value, scope) that constructions of records write
         for _, scope in self.scopes:
             for node in own_nodes(scope):
                 if isinstance(node, ast.Assign):
@@ -61,14 +64,22 @@ class Sources:
                             self.attributes.setdefault(target.attr, []).append((node.value, scope))
                 elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
                     self.returns.setdefault(scope.name, []).append((node.value, scope))
-        for _, scope in self.scopes:
-            cls = owner.get(id(scope))
-            for node in own_nodes(scope):
-                if isinstance(node, ast.Call) and holder_name(node.func) not in holders:
-                    callee = self._callee(node.func, cls, classes, module_functions, scope)
-                    if callee is not None:
-                        self.callees[id(node)] = callee
-                        self._bind(callee, node, scope)
+        calls = [(node, scope, owner.get(id(scope))) for _, scope in self.scopes for node in own_nodes(scope) if isinstance(node, ast.Call)]
+        calls = [(call, scope, cls) for call, scope, cls in calls if holder_name(call.func) not in holders]
+        records = {name: fields for tree in trees for name, fields in _records(tree).items()}
+        for call, scope, _ in calls:
+            fields = records.get(constructed(call.func)) if isinstance(call.func, (ast.Name, ast.Attribute)) else None
+            if fields:
+                self._fill_fields(fields, call, scope)
+        bound = True
+        while bound:  # a call bound gives its parameters values, through which another call may resolve
+            bound = False
+            for call, scope, cls in calls:
+                callee = None if id(call) in self.callees else self._callee(call.func, cls, classes, module_functions, scope)
+                if callee is not None:
+                    self.callees[id(call)] = callee
+                    self._bind(callee, call, scope)
+                    bound = True
 
     def returned(self, call: ast.Call) -> list:
         """[(value, scope)] for each return of what `call` runs: its function when that is sure,
@@ -97,13 +108,33 @@ class Sources:
         instance = self._class_held(func, classes, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
         return method_of(instance, "forward") if instance is not None else None
 
-    def _class_held(self, holder: ast.expr, classes: dict, scope):
-        """The group class whose instance `holder` (a name or an attribute) surely holds."""
-        values = self.attributes.get(holder.attr, []) if isinstance(holder, ast.Attribute) else [
-            (value, scope) for value in self.locals[id(scope)].get(holder.id, [])
-        ]
-        made = {_constructed_class(value) for value, _ in values}
-        return classes.get(made.pop()) if len(made) == 1 and values else None
+    def _class_held(self, holder: ast.expr, classes: dict, scope, depth: int = 0):
+        """The group class whose instance `holder` surely holds: a construction, or a name, an
+        attribute or a parameter (what the group's calls give it) only ever given one."""
+        if isinstance(holder, ast.Call):
+            return classes.get(_constructed_class(holder))
+        if isinstance(holder, ast.Attribute):
+            values = self.attributes.get(holder.attr, [])
+        elif isinstance(holder, ast.Name):
+            values = [(value, scope) for value in self.locals[id(scope)].get(holder.id, [])] or self.arguments.get((id(scope), holder.id), [])
+        else:
+            return None
+        if not values or depth > self.DEPTH:
+            return None
+        held = [None if value is None else self._class_held(value, classes, where, depth + 1) for value, where in values]
+        return held[0] if held[0] is not None and all(cls is held[0] for cls in held) else None
+
+    def _fill_fields(self, fields: list, call: ast.Call, scope) -> None:
+        """`Rollout(start=s)` of a record (`_records`) writes its fields, by position and keyword:
+        the attribute `start` gets `s`. A field the call does not give gets its default (unknown
+        unless a constant)."""
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return
+        given = {**dict(zip((name for name, _ in fields), call.args)), **{k.arg: k.value for k in call.keywords}}
+        for name, default in fields:
+            value = given.get(name, default if isinstance(default, ast.Constant) else None)  # None: unknown (`field(...)`)
+            self.fields.append((name, value, scope))
+            self.attributes.setdefault(name, []).append((value, scope))
 
     def _bind(self, function, call: ast.Call, scope) -> None:
         """What each parameter of `function` gets at `call`; every parameter gets an unknown value
@@ -163,6 +194,27 @@ class Sources:
         return None
 
 
+def _records(tree: ast.Module) -> dict:
+    """Classes made of their fields -> [(field, its default or None)]: a class without __init__
+    whose body annotates fields (a dataclass, a NamedTuple), and `N = namedtuple("N", [...])`."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and method_of(node, "__init__") is None:
+            fields = [(item.target.id, item.value) for item in node.body if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
+            if fields:
+                found[node.name] = fields
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and constructed(node.value.func) == "namedtuple" and len(node.value.args) == 2:
+            names = node.value.args[1]
+            if isinstance(names, ast.Constant) and isinstance(names.value, str):
+                fields = names.value.replace(",", " ").split()
+            elif isinstance(names, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in names.elts):
+                fields = [e.value for e in names.elts]
+            else:
+                continue
+            found.update({target.id: [(field, None) for field in fields] for target in node.targets if isinstance(target, ast.Name)})
+    return found
+
+
 def _constructed_class(value: ast.expr):
     """The name `Policy(...)` or `Policy(...).to(device)` constructs, or None."""
     while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in KEEP_METHODS and isinstance(value.func.value, ast.Call):
@@ -213,14 +265,24 @@ def state_argument(call: ast.Call):
 
 
 def assignments(scope: ast.AST) -> dict:
-    """Local name -> the values assigned to it in that scope (not in nested ones)."""
+    """Local name -> the values assigned to it in that scope (not in nested ones), also element
+    by element (`state, total = blank(), 0` gives `state` blank())."""
     assigned: dict = {}
     for node in own_nodes(scope):
         if isinstance(node, ast.Assign):
             for target in node.targets:
-                if isinstance(target, ast.Name):
-                    assigned.setdefault(target.id, []).append(node.value)
+                for name, value in _elementwise(target, node.value):
+                    assigned.setdefault(name, []).append(value)
     return assigned
+
+
+def _elementwise(target: ast.expr, value: ast.expr) -> list:
+    if isinstance(target, ast.Name):
+        return [(target.id, value)]
+    same = isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) and len(target.elts) == len(value.elts)
+    if not same or any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts)):
+        return []
+    return [pair for element, part in zip(target.elts, value.elts) for pair in _elementwise(element, part)]
 
 
 def own_nodes(scope: ast.AST):
