@@ -51,7 +51,15 @@ def pair_places(sources: Sources, holders: dict) -> set:
             if not any(not _is_none(value) for value, _ in values) or not all(_pair_like(value, scope, pairs, returns) for value, scope in values):
                 pairs.discard(place)
                 changed = True
-    return pairs
+    grounded: set = set()
+    changed = True
+    while changed:  # of those, the places some value surely gives a pair: copies in a cycle alone give none
+        changed = False
+        for place in pairs - grounded:
+            if any(not _is_none(value) and _pair_like(value, scope, grounded, returns) for value, scope in assigned[place]):
+                grounded.add(place)
+                changed = True
+    return grounded
 
 
 def pairs_used_as_tensors(sources: Sources, pairs: set) -> list:

@@ -298,3 +298,24 @@ class M(nn.Module):
     [mistake] = lstm_mistakes(ast.parse(code))
     assert "only ever holds a pair (h, c), used here as one tensor" in mistake.why
     assert lstm_mistakes(ast.parse(code.replace(f"out, {use}", f"out, {fine}"))) == []
+
+
+def test_values_that_only_copy_each_other_are_not_pairs():
+    code = """
+import torch
+from torch import nn
+
+
+class Env:
+    def __init__(self, action_size):
+        self.action_size = action_size
+
+
+class M(nn.Module):
+    def __init__(self, env):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8)
+        self.env = Env(env.action_size)
+        self.width = 2 * env.action_size
+"""
+    assert lstm_mistakes(ast.parse(code)) == []
