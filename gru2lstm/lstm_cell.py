@@ -14,7 +14,7 @@ from __future__ import annotations
 import ast
 
 from gru2lstm.lstm_pairs import place
-from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name, own_nodes
+from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name
 from gru2lstm.vocab import FEATURE_FUNCTIONS, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_CONTAINERS, SHAPE_METHODS
 
 _CONTAINERS = {name.rpartition(".")[2] for name in MODULE_CONTAINERS}
@@ -26,7 +26,7 @@ def cells_reaching_heads(sources: Sources, trees: list, holders: dict, pairs: se
     cells = _Cells(sources, holders, pairs)
     mistakes = []
     for module, scope in sources.scopes:
-        for node in own_nodes(scope):
+        for node in sources.nodes[id(scope)]:
             if not isinstance(node, ast.Call):
                 continue
             feature = isinstance(node.func, ast.Attribute) and node.func.attr in FEATURE_FUNCTIONS
@@ -73,7 +73,7 @@ class _Cells:
         self.writes: dict = {}  # place -> [(value, path, scope, line)]
         self.loops: dict = {}  # id(scope) -> [(first line, last line)] of its loops
         for _, scope in sources.scopes:
-            for node in own_nodes(scope):
+            for node in sources.nodes[id(scope)]:
                 if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                     for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                         for leaf, path in _leaves(target, ()):

@@ -21,7 +21,7 @@ import ast
 
 from gru2lstm.lstm_cell import cells_reaching_heads
 from gru2lstm.lstm_pairs import pair_places, pairs_used_as_tensors
-from gru2lstm.lstm_sources import Mistake, Sources, holder_name, lstm_holders, own_nodes, state_argument
+from gru2lstm.lstm_sources import Mistake, Sources, holder_name, lstm_holders, state_argument
 
 __all__ = ["Mistake", "lstm_mistakes"]
 
@@ -37,7 +37,7 @@ def lstm_mistakes(modules) -> list:
     sources = Sources(trees, holders)
     mistakes = []
     for module, scope in sources.scopes:
-        for call in own_nodes(scope):
+        for call in sources.nodes[id(scope)]:
             if not isinstance(call, ast.Call) or holder_name(call.func) not in holders:
                 continue
             state = state_argument(call)

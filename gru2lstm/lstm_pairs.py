@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ast
 
-from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name, own_nodes
+from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name
 from gru2lstm.vocab import TENSOR_ONLY
 
 _SEQUENCES = (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp)
@@ -26,7 +26,7 @@ def pair_places(sources: Sources, holders: dict) -> set:
             for name, values in sources.parameter_values(scope).items():
                 given = [(_returned_pair(value, holders), where) for value, where in values]
                 assigned.setdefault(("name", id(scope), name), []).extend(given or [(None, scope)])
-        for node in own_nodes(scope):
+        for node in sources.nodes[id(scope)]:
             if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
                 for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
                     for place, value in _writes(target, _returned_pair(node.value, holders), scope):
@@ -66,7 +66,7 @@ def pairs_used_as_tensors(sources: Sources, pairs: set) -> list:
     """A place of `pairs` used as one tensor: `self.hidden.detach()`, `h.shape`, `h * m`."""
     mistakes = []
     for module, scope in sources.scopes:
-        for node in own_nodes(scope):
+        for node in sources.nodes[id(scope)]:
             used = _used_as_tensor(node, scope, pairs)
             if used is not None:
                 mistakes.append(Mistake(module, node.lineno, ast.unparse(node), f"`{ast.unparse(used)}` only ever holds a pair (h, c), used here as one tensor"))

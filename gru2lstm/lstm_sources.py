@@ -50,21 +50,22 @@ class Sources:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     module_functions.setdefault(node.name, []).append(node)
         module_functions = {name: found[0] for name, found in module_functions.items() if len(found) == 1}
-        self.locals = {id(scope): assignments(scope) for _, scope in self.scopes}
+        self.nodes = {id(scope): list(_own_nodes(scope)) for _, scope in self.scopes}  # walked once, read by every check
+        self.locals = {id(scope): assignments(self.nodes[id(scope)]) for _, scope in self.scopes}
         self.attributes: dict = {}
         self.returns: dict = {}  # function name -> [(returned value, scope)]
         self.callees: dict = {}  # id(call) -> the group's function it surely runs
         self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
         self.fields: list = []  # (attribute name, value, scope) that constructions of records write
         for _, scope in self.scopes:
-            for node in own_nodes(scope):
+            for node in self.nodes[id(scope)]:
                 if isinstance(node, ast.Assign):
                     for target in node.targets:
                         if isinstance(target, ast.Attribute):
                             self.attributes.setdefault(target.attr, []).append((node.value, scope))
                 elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
                     self.returns.setdefault(scope.name, []).append((node.value, scope))
-        calls = [(node, scope, owner.get(id(scope))) for _, scope in self.scopes for node in own_nodes(scope) if isinstance(node, ast.Call)]
+        calls = [(node, scope, owner.get(id(scope))) for _, scope in self.scopes for node in self.nodes[id(scope)] if isinstance(node, ast.Call)]
         calls = [(call, scope, cls) for call, scope, cls in calls if holder_name(call.func) not in holders]
         records = {name: fields for tree in trees for name, fields in _records(tree).items()}
         for call, scope, _ in calls:
@@ -264,11 +265,11 @@ def state_argument(call: ast.Call):
     return call.args[1] if len(call.args) > 1 and not isinstance(call.args[1], ast.Starred) else None
 
 
-def assignments(scope: ast.AST) -> dict:
-    """Local name -> the values assigned to it in that scope (not in nested ones), also element
-    by element (`state, total = blank(), 0` gives `state` blank())."""
+def assignments(nodes: list) -> dict:
+    """Local name -> the values assigned to it among the nodes of a scope, also element by
+    element (`state, total = blank(), 0` gives `state` blank())."""
     assigned: dict = {}
-    for node in own_nodes(scope):
+    for node in nodes:
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 for name, value in _elementwise(target, node.value):
@@ -285,7 +286,7 @@ def _elementwise(target: ast.expr, value: ast.expr) -> list:
     return [pair for element, part in zip(target.elts, value.elts) for pair in _elementwise(element, part)]
 
 
-def own_nodes(scope: ast.AST):
+def _own_nodes(scope: ast.AST):
     """The nodes of a scope, without those of the functions and classes it defines."""
     pending = list(ast.iter_child_nodes(scope))
     while pending:
