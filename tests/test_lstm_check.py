@@ -319,3 +319,31 @@ class M(nn.Module):
         self.width = 2 * env.action_size
 """
     assert lstm_mistakes(ast.parse(code)) == []
+
+
+def test_an_output_that_feeds_c_to_a_head_exits_123_and_nothing_is_written(tmp_path, monkeypatch, capsys):
+    """The engine's migration of dual_head_ppo is right; pretend it fed c to the heads (the
+    verify catalog's c-into-heads) and the run must refuse to write."""
+    import gru2lstm.engine as engine
+    from gru2lstm.cli import main
+
+    source = (FIXTURES / "dual_head_ppo" / "input.py").read_text()
+    (tmp_path / "policy.py").write_text(source)
+    [(_, mutation)] = [(f, m) for f, m in C_TO_HEAD if m["id"] == "c-into-heads"]
+    real = engine.lstm_mistakes
+
+    def as_if_c_fed_the_heads(trees):
+        trees = list(trees)
+        if any(names_gru(tree) for tree in trees):
+            return real(trees)
+        broken = (FIXTURES / "dual_head_ppo" / "expected.py").read_text()
+        for patch in mutation["patch"]:
+            broken = broken.replace(patch["old"], patch["new"])
+        return real([ast.parse(broken)])
+
+    monkeypatch.setattr(engine, "lstm_mistakes", as_if_c_fed_the_heads)
+    assert main(["rewrite", str(tmp_path / "policy.py")]) == 123
+    printed = capsys.readouterr()
+    said = " ".join((printed.out + printed.err).split())  # the text report wraps its lines
+    assert "`new_hidden[1]` is c); c must reach no head or op but the LSTM; file left as it was" in said
+    assert (tmp_path / "policy.py").read_text() == source
