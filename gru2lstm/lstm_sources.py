@@ -18,7 +18,8 @@ CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ..
 
 @dataclass(frozen=True)
 class Mistake:
-    """A recurrent call that would get one tensor where it needs (h, c)."""
+    """What the output check names: an LSTM given one tensor, a pair used as one tensor, or c
+    fed to a head."""
 
     module: int  # the position of its module among those read together
     line: int
@@ -31,10 +32,14 @@ class Mistake:
 
 
 class Sources:
-    """Where a value of the module comes from, followed a few steps: the assignments of a local
-    name in its scope, of an attribute name anywhere (`self.hidden = ...`), the returns of a
-    function or method by name, and the arguments a parameter gets at the module's calls of its
-    function (a call of an object that is not a known function runs the module's one forward())."""
+    """Where a value of the group comes from: the assignments of a local name in its scope, of an
+    attribute name anywhere (`self.hidden = ...`, also a record's field a construction gives), the
+    returns of a function, and the arguments each parameter gets at the group's calls of its
+    function. A call is bound to the function it surely runs (`_callee`), to a fixed point: an
+    instance that reaches a function through a parameter resolves the calls made on it there.
+
+    A class of about 200 lines on purpose: these tables are built together in one pass, and the
+    three checks read them."""
 
     DEPTH = 8
 
@@ -175,7 +180,8 @@ class Sources:
                 return f"`{ast.unparse(node)}` makes one tensor"
             if isinstance(node.func, ast.Attribute) and name in KEEP_METHODS | SHAPE_METHODS:
                 return f"`{ast.unparse(node)}` is a tensor method (a tuple has none)"
-            return self._first(("call", name), self.returns.get(name, []), seen, f"`{name}()` returns")
+            callee = self.callees.get(id(node))  # a cycle is the same function again (or, unresolved, the same name)
+            return self._first(("call", id(callee) if callee is not None else name), self.returned(node), seen, f"`{name}()` returns")
         if isinstance(node, ast.Name):
             found = self._first(("name", id(scope), node.id), [(v, scope) for v in self.locals[id(scope)].get(node.id, [])], seen, f"`{node.id}` is")
             if found is None:
