@@ -1,8 +1,9 @@
 """Places that only ever hold a pair (h, c), and those used as one tensor in the migrated code.
 
-A place (an attribute name across the group, a local name in its scope) whose every value is a
-literal pair, the state an LSTM returns, another such place, a function's return of one, or None
-holds a pair; `.detach()`, `.shape` or arithmetic on it is a mistake the migration made.
+A place (an attribute name across the group, a local name in its scope, a parameter with what the
+group's calls give it, a record's field) whose every value is a literal pair, the state an LSTM
+returns, another such place, a function's return of one, or None holds a pair; `.detach()`,
+`.shape`, arithmetic, `h[:, i]` or `torch.cat([h, ...])` on it is a mistake the migration made.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def pair_places(sources: Sources, holders: dict) -> set:
 
     pairs = set(assigned)
     changed = True
-    while changed:  # the largest set of places whose every value is a pair (cycles stay pairs)
+    while changed:  # the largest set of places whose every value is a pair (a cycle stays: grounded below)
         changed = False
         for place in list(pairs):
             values = assigned[place]
