@@ -15,7 +15,7 @@ import ast
 
 from gru2lstm.lstm_pairs import place
 from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name
-from gru2lstm.vocab import FEATURE_FUNCTIONS, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_CONTAINERS, SHAPE_METHODS
+from gru2lstm.vocab import FEATURE_FUNCTIONS, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS
 
 _CONTAINERS = {name.rpartition(".")[2] for name in MODULE_CONTAINERS}
 
@@ -117,7 +117,14 @@ class _Cells:
         if isinstance(call.func, ast.Attribute) and name in KEEP_METHODS | SHAPE_METHODS:
             return self.why(call.func.value, scope, path)
         if name in CATS and call.args and isinstance(call.args[0], (ast.List, ast.Tuple)):
-            return next((why for why in (self.why(part, scope) for part in call.args[0].elts) if why is not None), None)
+            parts = call.args[0].elts
+            if name == "stack" and path and len(call.args) == 1 and not call.keywords:  # `torch.stack([h, c])[1]`: c
+                return self.why(parts[path[0]], scope, path[1:]) if -len(parts) <= path[0] < len(parts) else None
+            return next((why for why in (self.why(part, scope) for part in parts) if why is not None), None)
+        if name in CATS and call.args:  # `torch.cat(state, -1)`: the packed state holds c
+            return self.why(call.args[0], scope, (1,))
+        if name in SPLITTING_METHODS and isinstance(call.func, ast.Attribute):  # `packed.chunk(2, -1)[1]`: c
+            return self.why(call.func.value, scope) if path[:1] in ((1,), (-1,)) else None
         key = (id(call), path)
         if key in self.memo:
             return self.memo[key]

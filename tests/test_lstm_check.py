@@ -349,3 +349,31 @@ def test_an_output_that_feeds_c_to_a_head_exits_123_and_nothing_is_written(tmp_p
     said = " ".join((printed.out + printed.err).split())  # the text report wraps its lines
     assert "`new_hidden[1]` is c); c must reach no head or op but the LSTM; file left as it was" in said
     assert (tmp_path / "policy.py").read_text() == source
+
+
+@pytest.mark.parametrize("head, caught", [
+    ("self.v(packed)", True),
+    ("self.v(packed.chunk(2, dim=-1)[1])", True),
+    ("self.v(packed.chunk(2, dim=-1)[0])", False),
+    ("self.v(torch.stack([h, c])[1])", True),
+    ("self.v(torch.stack([h, c])[0])", False),
+])
+def test_c_inside_a_packed_or_stacked_state_reaching_a_head(head, caught):
+    code = f"""
+import torch
+from torch import nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8)
+        self.v = nn.Linear(8, 1)
+
+    def forward(self, x, packed):
+        out, state = self.lstm(x, packed.chunk(2, dim=-1))
+        h, c = state
+        packed = torch.cat(state, dim=-1)
+        return {head}, packed
+"""
+    assert bool(lstm_mistakes(ast.parse(code))) == caught
