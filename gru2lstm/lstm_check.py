@@ -27,9 +27,10 @@ __all__ = ["Mistake", "lstm_mistakes"]
 
 
 def lstm_mistakes(modules) -> list:
-    """Every LSTM call of the modules (one tree, or the trees of a group read together, so a
-    state made in one file and given to an LSTM in another is seen) whose state argument is
-    surely not a pair."""
+    """The mistakes of the modules (one tree, or the trees of a group read together, so a state
+    made in one file and given to an LSTM in another is seen), in the order of the code: every
+    LSTM call whose state argument is surely not a pair, every place that only holds a pair used
+    as one tensor, and every head that may be fed c."""
     trees = [modules] if isinstance(modules, ast.Module) else list(modules)
     holders = {name: kind for tree in trees for name, kind in lstm_holders(tree).items()}
     if not holders:
