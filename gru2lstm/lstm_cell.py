@@ -18,6 +18,7 @@ from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_na
 from gru2lstm.vocab import FEATURE_FUNCTIONS, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS
 
 _CONTAINERS = {name.rpartition(".")[2] for name in MODULE_CONTAINERS}
+_HOPS = 60  # far more than real code chains, far less than Python's recursion limit
 
 
 def cells_reaching_heads(sources: Sources, trees: list, holders: dict, pairs: set) -> list:
@@ -84,6 +85,7 @@ class _Cells:
             if value is not None:
                 self.writes.setdefault(("attr", name), []).append((value, (), scope, 0))
         self.memo: dict = {}  # (place, path) -> why, or None (also while it is worked out: cycles)
+        self.hops = 0  # places and calls being followed at once: a long chain of copies stops (None)
 
     def why(self, node: ast.expr, scope, path: tuple = ()):
         """Why `node`, read in `scope` and taken at `path`, may hold c; or None."""
@@ -126,10 +128,12 @@ class _Cells:
         if name in SPLITTING_METHODS and isinstance(call.func, ast.Attribute):  # `packed.chunk(2, -1)[1]`: c
             return self.why(call.func.value, scope) if path[:1] in ((1,), (-1,)) else None
         key = (id(call), path)
-        if key in self.memo:
-            return self.memo[key]
+        if key in self.memo or self.hops > _HOPS:
+            return self.memo.get(key)
         self.memo[key] = None
+        self.hops += 1
         found = next((why for why in (self.why(value, where, path) for value, where in self.sources.returned(call)) if why), None)
+        self.hops -= 1
         self.memo[key] = found and f"`{name}()` returns c: {found}"
         return self.memo[key]
 
@@ -137,9 +141,10 @@ class _Cells:
         where = place(node, scope)
         local = isinstance(node, ast.Name) and not isinstance(scope, ast.Module)
         key = (where, path, node.lineno if local else None)
-        if key in self.memo:
-            return self.memo[key]
+        if key in self.memo or self.hops > _HOPS:
+            return self.memo.get(key)
         self.memo[key] = None
+        self.hops += 1
         values = [
             (value, (*at, *path), at_scope)
             for value, at, at_scope, line in self.writes.get(where, [])
@@ -148,6 +153,7 @@ class _Cells:
         if isinstance(node, ast.Name) and not isinstance(scope, ast.Module):
             values += [(value, path, at_scope) for value, at_scope in self.sources.parameter_values(scope).get(node.id, []) if value is not None]
         found = next((why for why in (self.why(value, at_scope, at) for value, at, at_scope in values) if why), None)
+        self.hops -= 1
         self.memo[key] = found and (found if found.startswith(f"`{ast.unparse(node)}") else f"`{ast.unparse(node)}` holds c: {found}")
         return self.memo[key]
 
