@@ -108,7 +108,7 @@ def _used_as_tensor(node: ast.AST, scope, pairs: set):
     `torch.cat([h, ...])`), or None."""
     if isinstance(node, ast.Attribute) and node.attr in TENSOR_ONLY:
         used = node.value
-    elif isinstance(node, ast.BinOp):
+    elif isinstance(node, ast.BinOp) and not _tuple_operation(node, scope, pairs):
         used = next((side for side in (node.left, node.right) if place(side, scope) in pairs), None)
     elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):  # `h[:, i]`: a tuple takes one index
         used = node.value
@@ -119,6 +119,16 @@ def _used_as_tensor(node: ast.AST, scope, pairs: set):
     else:
         return None
     return used if used is not None and place(used, scope) in pairs else None
+
+
+def _tuple_operation(node: ast.BinOp, scope, pairs: set) -> bool:
+    """What a tuple also does: `"%s %s" % pair` (formatting), `pair + (x,)` and `a + b` of two
+    pairs (concatenation)."""
+    if isinstance(node.op, ast.Mod):
+        return isinstance(node.left, (ast.Constant, ast.JoinedStr))
+    if isinstance(node.op, ast.Add):
+        return all(isinstance(side, ast.Tuple) or place(side, scope) in pairs for side in (node.left, node.right))
+    return False
 
 
 def _is_none(value) -> bool:

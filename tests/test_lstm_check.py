@@ -377,3 +377,24 @@ class M(nn.Module):
         return {head}, packed
 """
     assert bool(lstm_mistakes(ast.parse(code))) == caught
+
+
+@pytest.mark.parametrize("use", ['"%s %s" % self.hidden', "self.hidden + (None,)", "self.hidden + self.hidden"])
+def test_what_a_tuple_also_does_with_a_pair_is_no_mistake(use):
+    code = f"""
+import torch
+from torch import nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8)
+        self.hidden = (torch.zeros(1, 1, 8), torch.zeros(1, 1, 8))
+
+    def act(self, x):
+        out, self.hidden = self.lstm(x, self.hidden)
+        return out, {use}
+"""
+    assert lstm_mistakes(ast.parse(code)) == []
+    assert lstm_mistakes(ast.parse(code.replace(use, "self.hidden * 2")))
