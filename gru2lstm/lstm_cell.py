@@ -3,8 +3,10 @@
 c is what an LSTM returns second in its state (`out, (h, c) = lstm(x, s)`), what an LSTMCell
 returns second, and the half `[1]` of a place that only ever holds a pair (lstm_pairs.py). It is
 followed, as a value that may hold c, through names, attributes, unpackings, indexing, tensor
-methods (`c.detach()`, `c[-1]`), arithmetic (`h + c`), `torch.cat([h, c])`, the parameters of the
-group's functions (what their calls give) and their returns. Reaching a head — a call of a
+methods (`c.detach()`, `c[-1]`), arithmetic (`h + c`), `torch.cat([h, c])`, a packed state
+(`torch.cat(state, -1)` holds c; its `.chunk(2, -1)[1]` is c, `[0]` is h), a stacked one
+(`torch.stack([h, c])[1]`), the parameters of the group's functions (what their calls give) and
+their returns. Reaching a head — a call of a
 non-recurrent torch.nn module the group holds (`self.v(c)`) or a feature function
 (`F.relu(c)`) — is a mistake: a migration that feeds c where the GRU fed h.
 """
