@@ -3,7 +3,8 @@
 It owns every check of migrated text: it compiles (`check_parses`, also sourcefile.py's last
 guard before a write), it loses no name and reads none before binding it (`unbound_names`,
 `read_before_bound`, compared with the input), it gives no LSTM one tensor where it takes (h, c)
-(lstm_check.py, compared with the input), and a second pass changes nothing. Each output is
+(lstm_check.py, compared with the input; it also refuses a pair used as one tensor and c fed to a
+head), and a second pass changes nothing. Each output is
 parsed with `ast` once for all of them; an input only when a check has something to compare.
 """
 
@@ -77,7 +78,7 @@ def check_output(keys: list, inputs: list, outputs: list, second_pass: Callable[
     if wrong:
         where = f" ({keys[wrong[0].module]})" if len(keys) > 1 else ""
         return (
-            f"the migrated source{where} gives an LSTM one tensor where it takes (h, c): line {wrong[0].line}, "
+            f"the migrated source{where} fails the LSTM check (lstm_check.py): line {wrong[0].line}, "
             f"`{wrong[0].call}`: {wrong[0].why}"
         )
     if not any(names_gru(tree) for tree in trees):

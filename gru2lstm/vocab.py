@@ -82,6 +82,9 @@ SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
 SPLITTING_METHODS = {"chunk", "split", "unbind"}
 # What a tensor has and a tuple has not: used on a pair, a sure mistake.
 TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - {"copy", "count", "index"}
+# Functions that read a tensor as features (what a head does): the cell state c must reach none.
+# Not tanh or sigmoid: an LSTM's own arithmetic applies them to c; not dropout: zoneout does.
+FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softmax", "log_softmax", "linear"}
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS
 

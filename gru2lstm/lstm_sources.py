@@ -1,0 +1,303 @@
+"""The migrated code of a group read as where its values come from, for the output check.
+
+The modules of a group are read together with the stdlib `ast`: the assignments of a local name in
+its scope, of an attribute name anywhere (`self.hidden = ...`), the returns of a function or method
+by name, the arguments each parameter gets at the group's calls of its function, and the names
+that hold an LSTM. lstm_check.py, lstm_pairs.py and lstm_cell.py ask it their questions.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS
+
+CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ...
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """What the output check names: an LSTM given one tensor, a pair used as one tensor, or c
+    fed to a head."""
+
+    module: int  # the position of its module among those read together
+    line: int
+    call: str  # the call, as written
+    why: str
+
+    def key(self) -> tuple:
+        """What identifies it across the input and the output (lines move)."""
+        return (self.module, self.call, self.why)
+
+
+class Sources:
+    """Where a value of the group comes from: the assignments of a local name in its scope, of an
+    attribute name anywhere (`self.hidden = ...`, also a record's field a construction gives), the
+    returns of a function, and the arguments each parameter gets at the group's calls of its
+    function. A call is bound to the function it surely runs (`_callee`), to a fixed point: an
+    instance that reaches a function through a parameter resolves the calls made on it there.
+
+    A class of about 200 lines on purpose: these tables are built together in one pass, and the
+    three checks read them."""
+
+    DEPTH = 8
+
+    def __init__(self, trees: list, holders: dict) -> None:
+        classes = {node.name: node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+        owner = {id(item): cls for cls in classes.values() for item in cls.body}  # method -> its class
+        self.scopes = []  # (module position, scope)
+        module_functions: dict = {}
+        for position, tree in enumerate(trees):
+            functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            self.scopes += [(position, scope) for scope in (tree, *functions)]
+            for node in tree.body:
+                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    module_functions.setdefault(node.name, []).append(node)
+        module_functions = {name: found[0] for name, found in module_functions.items() if len(found) == 1}
+        self.nodes = {id(scope): list(_own_nodes(scope)) for _, scope in self.scopes}  # walked once, read by every check
+        self.locals = {id(scope): assignments(self.nodes[id(scope)]) for _, scope in self.scopes}
+        self.attributes: dict = {}
+        self.returns: dict = {}  # function name -> [(returned value, scope)]
+        self.callees: dict = {}  # id(call) -> the group's function it surely runs
+        self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
+        self.fields: list = []  # (attribute name, value, scope) that constructions of records write
+        for _, scope in self.scopes:
+            for node in self.nodes[id(scope)]:
+                if isinstance(node, ast.Assign):
+                    for target in node.targets:
+                        if isinstance(target, ast.Attribute):
+                            self.attributes.setdefault(target.attr, []).append((node.value, scope))
+                elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
+                    self.returns.setdefault(scope.name, []).append((node.value, scope))
+        calls = [(node, scope, owner.get(id(scope))) for _, scope in self.scopes for node in self.nodes[id(scope)] if isinstance(node, ast.Call)]
+        calls = [(call, scope, cls) for call, scope, cls in calls if holder_name(call.func) not in holders]
+        records = {name: fields for tree in trees for name, fields in _records(tree).items()}
+        for call, scope, _ in calls:
+            fields = records.get(constructed(call.func)) if isinstance(call.func, (ast.Name, ast.Attribute)) else None
+            if fields:
+                self._fill_fields(fields, call, scope)
+        bound = True
+        while bound:  # a call bound gives its parameters values, through which another call may resolve
+            bound = False
+            for call, scope, cls in calls:
+                callee = None if id(call) in self.callees else self._callee(call.func, cls, classes, module_functions, scope)
+                if callee is not None:
+                    self.callees[id(call)] = callee
+                    self._bind(callee, call, scope)
+                    bound = True
+
+    def returned(self, call: ast.Call) -> list:
+        """[(value, scope)] for each return of what `call` runs: its function when that is sure,
+        else every function of the group with its name."""
+        callee = self.callees.get(id(call))
+        if callee is None:
+            return self.returns.get(holder_name(call.func), [])
+        return [(value, scope) for value, scope in self.returns.get(callee.name, []) if scope is callee]
+
+    def _callee(self, func: ast.expr, cls, classes: dict, module_functions: dict, scope):
+        """The group's function a call runs, when it is sure: `rollout(...)` (a module function,
+        here or imported), `self.act(...)`, `Policy(...)` (its __init__), `policy.act(...)` and
+        `policy(...)` (its forward()) with `policy` only ever an instance of one group class."""
+        if isinstance(func, ast.Name) and func.id in module_functions:
+            return module_functions[func.id]
+        if isinstance(func, ast.Name) and func.id in classes:
+            return method_of(classes[func.id], "__init__")
+        if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" and cls is not None:
+            found = method_of(cls, func.attr)
+            if found is not None:
+                return found
+        if isinstance(func, ast.Attribute) and isinstance(func.value, (ast.Name, ast.Attribute)):
+            instance = self._class_held(func.value, classes, scope)
+            if instance is not None and method_of(instance, func.attr) is not None:
+                return method_of(instance, func.attr)
+        instance = self._class_held(func, classes, scope) if isinstance(func, (ast.Name, ast.Attribute)) else None
+        return method_of(instance, "forward") if instance is not None else None
+
+    def _class_held(self, holder: ast.expr, classes: dict, scope, depth: int = 0):
+        """The group class whose instance `holder` surely holds: a construction, or a name, an
+        attribute or a parameter (what the group's calls give it) only ever given one."""
+        if isinstance(holder, ast.Call):
+            return classes.get(_constructed_class(holder))
+        if isinstance(holder, ast.Attribute):
+            values = self.attributes.get(holder.attr, [])
+        elif isinstance(holder, ast.Name):
+            values = [(value, scope) for value in self.locals[id(scope)].get(holder.id, [])] or self.arguments.get((id(scope), holder.id), [])
+        else:
+            return None
+        if not values or depth > self.DEPTH:
+            return None
+        held = [None if value is None else self._class_held(value, classes, where, depth + 1) for value, where in values]
+        return held[0] if held[0] is not None and all(cls is held[0] for cls in held) else None
+
+    def _fill_fields(self, fields: list, call: ast.Call, scope) -> None:
+        """`Rollout(start=s)` of a record (`_records`) writes its fields, by position and keyword:
+        the attribute `start` gets `s`. A field the call does not give gets its default (unknown
+        unless a constant)."""
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return
+        given = {**dict(zip((name for name, _ in fields), call.args)), **{k.arg: k.value for k in call.keywords}}
+        for name, default in fields:
+            value = given.get(name, default if isinstance(default, ast.Constant) else None)  # None: unknown (`field(...)`)
+            self.fields.append((name, value, scope))
+            self.attributes.setdefault(name, []).append((value, scope))
+
+    def _bind(self, function, call: ast.Call, scope) -> None:
+        """What each parameter of `function` gets at `call`; every parameter gets an unknown value
+        (None) when the call spreads `*args` or `**kwargs`."""
+        params = _positional(function)
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            for name in params + [a.arg for a in function.args.kwonlyargs]:
+                self.arguments.setdefault((id(function), name), []).append((None, scope))
+            return
+        for name, value in [*zip(params, call.args), *((k.arg, k.value) for k in call.keywords)]:
+            self.arguments.setdefault((id(function), name), []).append((value, scope))
+
+    def parameter_values(self, function) -> dict:
+        """Parameter name -> every value it gets: the arguments of the group's calls of the
+        function and its default ([] for a parameter no known call gives anything)."""
+        args = function.args
+        named = args.posonlyargs + args.args
+        defaults = dict(zip((a.arg for a in named[len(named) - len(args.defaults):]), args.defaults))
+        defaults.update({a.arg: d for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        values = {}
+        for arg in named + args.kwonlyargs + [a for a in (args.vararg, args.kwarg) if a is not None]:
+            given = self.arguments.get((id(function), arg.arg), [])
+            values[arg.arg] = given + [(defaults[arg.arg], function)] if given and arg.arg in defaults else list(given)
+        return values
+
+    def single_tensor(self, node: ast.expr, scope, seen: frozenset = frozenset()):
+        """Why `node`, read in `scope`, is surely one tensor (not a pair), or None."""
+        if len(seen) > self.DEPTH:
+            return None
+        if isinstance(node, ast.BinOp):
+            return f"`{ast.unparse(node)}` is arithmetic on a tensor"
+        if isinstance(node, ast.Call):
+            name = constructed(node.func)
+            if name in SPLITTING_METHODS:
+                return None
+            if name in CREATION_NAMES:
+                return f"`{ast.unparse(node)}` makes one tensor"
+            if isinstance(node.func, ast.Attribute) and name in KEEP_METHODS | SHAPE_METHODS:
+                return f"`{ast.unparse(node)}` is a tensor method (a tuple has none)"
+            callee = self.callees.get(id(node))  # a cycle is the same function again (or, unresolved, the same name)
+            return self._first(("call", id(callee) if callee is not None else name), self.returned(node), seen, f"`{name}()` returns")
+        if isinstance(node, ast.Name):
+            found = self._first(("name", id(scope), node.id), [(v, scope) for v in self.locals[id(scope)].get(node.id, [])], seen, f"`{node.id}` is")
+            if found is None:
+                found = self._first(("param", id(scope), node.id), self.arguments.get((id(scope), node.id), []), seen, f"`{node.id}` receives")
+            return found
+        if isinstance(node, ast.Attribute):
+            return self._first(("attr", node.attr), self.attributes.get(node.attr, []), seen, f"`.{node.attr}` is")
+        return None
+
+    def _first(self, key: tuple, values: list, seen: frozenset, what: str):
+        if key in seen:
+            return None
+        for value, scope in values:
+            why = self.single_tensor(value, scope, seen | {key})
+            if why is not None:
+                return f"{what} one tensor: {why}"
+        return None
+
+
+def _records(tree: ast.Module) -> dict:
+    """Classes made of their fields -> [(field, its default or None)]: a class without __init__
+    whose body annotates fields (a dataclass, a NamedTuple), and `N = namedtuple("N", [...])`."""
+    found = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef) and method_of(node, "__init__") is None:
+            fields = [(item.target.id, item.value) for item in node.body if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
+            if fields:
+                found[node.name] = fields
+        elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and constructed(node.value.func) == "namedtuple" and len(node.value.args) == 2:
+            names = node.value.args[1]
+            if isinstance(names, ast.Constant) and isinstance(names.value, str):
+                fields = names.value.replace(",", " ").split()
+            elif isinstance(names, (ast.List, ast.Tuple)) and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in names.elts):
+                fields = [e.value for e in names.elts]
+            else:
+                continue
+            found.update({target.id: [(field, None) for field in fields] for target in node.targets if isinstance(target, ast.Name)})
+    return found
+
+
+def _constructed_class(value: ast.expr):
+    """The name `Policy(...)` or `Policy(...).to(device)` constructs, or None."""
+    while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in KEEP_METHODS and isinstance(value.func.value, ast.Call):
+        value = value.func.value
+    return constructed(value.func) if isinstance(value, ast.Call) else None
+
+
+def _positional(function) -> list:
+    """The parameters a call's positional arguments fill (not `self` or `cls`)."""
+    params = [a.arg for a in function.args.posonlyargs + function.args.args]
+    return params[1:] if params and params[0] in ("self", "cls") else params
+
+
+def method_of(cls: ast.ClassDef, name: str):
+    return next((item for item in cls.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name), None)
+
+
+def lstm_holders(tree: ast.Module) -> dict:
+    """Names and attribute names (`lstm`, `self.core` -> "core") assigned an LSTM or LSTMCell
+    (also under an alias: `from torch.nn import LSTM as RNN`) -> "LSTM" or "LSTMCell"."""
+    classes = {name: name for name in LSTM_NAMES}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("torch.nn"):
+            classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
+    holders = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and constructed(node.value.func) in classes:
+            kind = classes[constructed(node.value.func)]
+            holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
+    return holders
+
+
+def constructed(func: ast.expr):
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+def holder_name(node: ast.expr):
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def state_argument(call: ast.Call):
+    for keyword in call.keywords:
+        if keyword.arg in ("hx", "h_0", "hidden"):
+            return keyword.value
+    return call.args[1] if len(call.args) > 1 and not isinstance(call.args[1], ast.Starred) else None
+
+
+def assignments(nodes: list) -> dict:
+    """Local name -> the values assigned to it among the nodes of a scope, also element by
+    element (`state, total = blank(), 0` gives `state` blank())."""
+    assigned: dict = {}
+    for node in nodes:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                for name, value in _elementwise(target, node.value):
+                    assigned.setdefault(name, []).append(value)
+    return assigned
+
+
+def _elementwise(target: ast.expr, value: ast.expr) -> list:
+    if isinstance(target, ast.Name):
+        return [(target.id, value)]
+    same = isinstance(target, (ast.Tuple, ast.List)) and isinstance(value, (ast.Tuple, ast.List)) and len(target.elts) == len(value.elts)
+    if not same or any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts)):
+        return []
+    return [pair for element, part in zip(target.elts, value.elts) for pair in _elementwise(element, part)]
+
+
+def _own_nodes(scope: ast.AST):
+    """The nodes of a scope, without those of the functions and classes it defines."""
+    pending = list(ast.iter_child_nodes(scope))
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        yield node
+        pending.extend(ast.iter_child_nodes(node))
