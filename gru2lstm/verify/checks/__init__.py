@@ -1,7 +1,7 @@
 """The named checks. Each takes what the harness recorded and returns a CheckResult with its reason.
 
 This package re-exports the checks the runner calls; each check lives in its own module, and
-what they share (the tolerance, the zero test, shape text, timing) in common.py. What each one
+what they share (the tolerance, shape text, timing) in common.py. What each one
 proves is documented in docs/verify.md; in short:
 
 - interface:   same public methods (names, parameters, defaults); every action valid and every

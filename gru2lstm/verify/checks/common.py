@@ -1,5 +1,6 @@
-"""What the checks share: the tolerance of tensor comparisons, the zero test of a state half, how a
-tensor's shape is written in a reason, and timing a check."""
+"""What the checks share: the tolerance of tensor comparisons, how a tensor's shape is written in a
+reason, and timing a check. (The zero test of a state half, all_zero, is recorder.py's: the
+harness uses it too.)"""
 
 from __future__ import annotations
 
@@ -11,12 +12,6 @@ import torch
 from gru2lstm.verify.results import CheckResult
 
 TOLERANCE = 1e-6
-
-
-def all_zero(t: Optional[torch.Tensor]) -> bool:
-    if t is None or t.numel() == 0:
-        return True
-    return not bool(t.abs().max() > 0)
 
 
 def shape_text(t: Optional[torch.Tensor]) -> str:

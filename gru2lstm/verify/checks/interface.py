@@ -12,9 +12,10 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from gru2lstm.verify.checks.common import all_zero, shape_text
+from gru2lstm.verify.checks.common import shape_text
 from gru2lstm.verify.harness import Trace, loss_is_finite
 from gru2lstm.verify.paths import element
+from gru2lstm.verify.recorder import all_zero
 from gru2lstm.verify.results import CheckResult
 
 

@@ -8,8 +8,9 @@ from typing import Optional
 
 import torch
 
-from gru2lstm.verify.checks.common import TOLERANCE, all_zero
+from gru2lstm.verify.checks.common import TOLERANCE
 from gru2lstm.verify.harness import Trace
+from gru2lstm.verify.recorder import all_zero
 from gru2lstm.verify.results import CheckResult
 
 
