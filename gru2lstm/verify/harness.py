@@ -29,7 +29,7 @@ from torch import nn
 from gru2lstm.verify.config import ConfigError
 from gru2lstm.verify.interface import Interface, LoopDriver, is_iqn_style
 from gru2lstm.verify.paths import call_state_methods, state_methods
-from gru2lstm.verify.recorder import Recorder, module_roots, named_parameters
+from gru2lstm.verify.recorder import Recorder, all_zero, module_roots, named_parameters
 from gru2lstm.verify.search import locate
 
 
@@ -478,10 +478,6 @@ def _probe_after(model: Any, recorder: Recorder) -> Probe:
         return probe
     last = acting[-1]
     probe.live = locate(model, last.out_h, last.out_c)
-    if last.h is not None and not _all_zero(last.h):
+    if last.h is not None and not all_zero(last.h):
         probe.stored = locate(model, last.h, last.c)
     return probe
-
-
-def _all_zero(t: torch.Tensor) -> bool:
-    return t.numel() == 0 or not bool(t.abs().max() > 0)

@@ -83,6 +83,13 @@ def recurrent_modules(model: Any) -> list:
     return [(name, m) for name, m in named_modules(model) if isinstance(m, RECURRENT)]
 
 
+def all_zero(t: Optional[torch.Tensor]) -> bool:
+    """Whether a recorded state half is zero (or absent, or empty): a reset state."""
+    if t is None or t.numel() == 0:
+        return True
+    return not bool(t.abs().max() > 0)
+
+
 def _clone(value: Any) -> Any:
     if value is None:
         return None
