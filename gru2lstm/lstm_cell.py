@@ -17,7 +17,17 @@ import ast
 
 from gru2lstm.lstm_pairs import place
 from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name
-from gru2lstm.vocab import FEATURE_FUNCTIONS, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS
+from gru2lstm.vocab import (
+    FEATURE_FUNCTIONS,
+    KEEP_ATTRIBUTES,
+    KEEP_METHODS,
+    LSTM_KIND,
+    MODULE_CONTAINERS,
+    SHAPE_METHODS,
+    SPLITTING_METHODS,
+    STACK_NAME,
+    TORCH_NN,
+)
 
 _CONTAINERS = {name.rpartition(".")[2] for name in MODULE_CONTAINERS}
 _HOPS = 60  # far more than real code chains, far less than Python's recursion limit
@@ -52,7 +62,7 @@ def _head_holders(tree: ast.Module) -> set:
     imported from torch.nn (`from torch.nn import Linear`); the containers excepted."""
     imported = {
         alias.asname or alias.name
-        for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("torch.nn")
+        for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(TORCH_NN)
         for alias in node.names
     }
     found = set()
@@ -116,13 +126,13 @@ class _Cells:
         name = constructed(call.func)
         kind = self.holders.get(holder_name(call.func))
         if kind is not None:  # (output, (h, c)) for an LSTM, (h, c) for an LSTMCell
-            state = path[1:] if kind == "LSTM" and path[:1] == (1,) else path if kind != "LSTM" else ()
+            state = path[1:] if kind == LSTM_KIND and path[:1] == (1,) else path if kind != LSTM_KIND else ()
             return f"`{ast.unparse(call)}` returns c there" if state[:1] in ((1,), (-1,)) else None
         if isinstance(call.func, ast.Attribute) and name in KEEP_METHODS | SHAPE_METHODS:
             return self.why(call.func.value, scope, path)
         if name in CATS and call.args and isinstance(call.args[0], (ast.List, ast.Tuple)):
             parts = call.args[0].elts
-            if name == "stack" and path and len(call.args) == 1 and not call.keywords:  # `torch.stack([h, c])[1]`: c
+            if name == STACK_NAME and path and len(call.args) == 1 and not call.keywords:  # `torch.stack([h, c])[1]`: c
                 return self.why(parts[path[0]], scope, path[1:]) if -len(parts) <= path[0] < len(parts) else None
             return next((why for why in (self.why(part, scope) for part in parts) if why is not None), None)
         if name in CATS and call.args:  # `torch.cat(state, -1)`: the packed state holds c

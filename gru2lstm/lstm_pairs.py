@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 
 from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name
-from gru2lstm.vocab import TENSOR_ONLY
+from gru2lstm.vocab import LSTM_KIND, TENSOR_ONLY
 
 _SEQUENCES = (ast.List, ast.Tuple, ast.ListComp, ast.GeneratorExp)
 
@@ -164,7 +164,7 @@ def _returned_pair(value, holders: dict):
     if not isinstance(value, ast.Call) or holder_name(value.func) not in holders:
         return value
     pair = ast.Tuple(elts=[ast.Constant("h"), ast.Constant("c")], ctx=ast.Load())
-    return ast.Tuple(elts=[ast.Constant("output"), pair], ctx=ast.Load()) if holders[holder_name(value.func)] == "LSTM" else pair
+    return ast.Tuple(elts=[ast.Constant("output"), pair], ctx=ast.Load()) if holders[holder_name(value.func)] == LSTM_KIND else pair
 
 
 def _is_pair(value) -> bool:

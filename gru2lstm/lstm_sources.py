@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
-from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS
+from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN
 
 CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ...
 
@@ -244,7 +244,7 @@ def lstm_holders(tree: ast.Module) -> dict:
     (also under an alias: `from torch.nn import LSTM as RNN`) -> "LSTM" or "LSTMCell"."""
     classes = {name: name for name in LSTM_NAMES}
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("torch.nn"):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(TORCH_NN):
             classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
     holders = {}
     for node in ast.walk(tree):

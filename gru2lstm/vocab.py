@@ -27,6 +27,8 @@ TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
 GRU_NAMES = frozenset({"GRU", "GRUCell"})  # the last part of every name in RECURRENT
 LSTM_FOR_GRU = {"GRU": "LSTM", "GRUCell": "LSTMCell"}
+LSTM_KIND = LSTM_FOR_GRU["GRU"]  # what an LSTM (not an LSTMCell) holder is called in the output check
+TORCH_NN = TORCH_MODULE_PREFIX.rstrip(".")  # `from torch.nn import Linear` imports modules
 LSTM_NAMES = frozenset(LSTM_FOR_GRU.values())
 # torch.nn.GRU -> "LSTM", torch.nn.GRUCell -> "LSTMCell", under every qualified name of the module.
 RECURRENT_NAMES = {name: LSTM_FOR_GRU[kind] for name, kind in RECURRENT.items()}
