@@ -89,17 +89,17 @@ class Docs(Rule):
                 continue
             first = body[0].body[0]
             if isinstance(first, cst.Expr) and isinstance(first.value, cst.SimpleString):
-                text = first.value.value
+                original = first.value.value
                 words = shapes.get(id(scope))
-                if words is not None and pair_shapes(text, words) != text:
+                text = pair_shapes(original, words) if words else original
+                if text != original:
                     ctx.edit_expression(first.value, lambda updated, mapping, words=words: updated.with_changes(value=pair_shapes(updated.value, words)))
-                    text = pair_shapes(text, words)  # the lines counted below are the lines it changes
-                if text != first.value.value or text != lstm_prose(text):
+                if lstm_prose(text) != original:
                     ctx.plan.docstrings.add(id(first.value))
                     start = ctx.line(first.value)
-                    before = first.value.value.splitlines()
-                    changed = {start + i for i, line in enumerate(text.splitlines()) if lstm_prose(line) != before[i]}
-                    ctx.outcome(first.value).steps.setdefault("docs", set()).update(changed)
+                    changed = zip(lstm_prose(text).splitlines(), original.splitlines())  # pair_shapes keeps the lines
+                    lines = {start + i for i, (after, before) in enumerate(changed) if after != before}
+                    ctx.outcome(first.value).steps.setdefault("docs", set()).update(lines)
         for node in ctx.parents:
             if isinstance(node, cst.Comment) and lstm_prose(node.value) != node.value:
                 if _in_touched_scope(ctx, node):
