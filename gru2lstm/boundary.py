@@ -25,7 +25,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import FunctionInfo, ProgramFlow, from_where
+from gru2lstm.program import FunctionInfo, ProgramFlow, follow_remedy, from_where
 from gru2lstm.solve import Solution
 from gru2lstm.values import VSlot, leaf_of
 
@@ -109,7 +109,7 @@ def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> 
         found.append(Crossing(
             consumption.node,
             f"an instance of `{_short(owner)}` is {consumption.why or 'used here'}{where}; {owners[owner]}, "
-            "so the calls made through it there would still pass and take one tensor",
+            f"so the calls made through it there would still pass and take one tensor; {follow_remedy(consumption.place)}",
             consumption.place,
         ))
     return found
@@ -130,7 +130,7 @@ def _used_as_values(flow: ProgramFlow, carriers: dict, owners: dict, parents: di
         Crossing(
             node,
             f"`{slot[2]}` is used as a value here (a registry, a factory, a callback), and {values[slot]}; "
-            "the engine cannot follow what is made or called through it",
+            "the engine cannot follow what is made or called through it; migrate those calls by hand so that they pass and take (h, c)",
         )
         for slot, node in flow.slot_nodes
         if slot in values and not _inspected_only(node, parents, made)
@@ -147,7 +147,7 @@ def _never_called(flow: ProgramFlow, carriers: dict, owners: dict) -> list:
             found.append(Crossing(
                 forward.node.name,
                 f"instances of `{_short(owner)}` are made in the files analysed, but no call of them could be "
-                f"followed; {owners[owner]}, and their callers would still pass one tensor",
+                f"followed; {owners[owner]}, and their callers would still pass one tensor; give the files that call them in the same run",
             ))
     return found
 
@@ -158,7 +158,8 @@ def _starred_calls(flow: ProgramFlow, carriers: dict) -> list:
         Crossing(
             call,
             f"`{callee.node.name.value}()` is called with * or ** arguments, and {describe(carriers[callee.key])} "
-            "become (h, c); the engine cannot tell which argument is the hidden state",
+            f"{'become' if len(carriers[callee.key]) > 1 else 'becomes'} (h, c); the engine cannot tell which argument "
+            "is the hidden state; pass the arguments one by one",
         )
         for call, callee in flow.star_calls
         if callee.key in carriers and takes_state(carriers[callee.key])

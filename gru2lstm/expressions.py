@@ -64,7 +64,7 @@ class ExpressionWalker(Scope):
                 return VDerived(base, node, Derivation.KEEP)
             slot = self._attribute_slot(node, base)
             if slot is None:
-                self.consume(base, Use.OTHER, node.value, f"its attribute `.{name}` is read")
+                self.consume(base, Use.OTHER, node.value, f"read through its attribute `.{name}`")
                 return VOpaque(node, f"`{self.code(node)}`")
             return VSlot(slot, node)
         if isinstance(node, cst.Subscript):

@@ -181,8 +181,8 @@ class Collector(CallWalker):
         elif isinstance(small, cst.AugAssign):
             target = self.expr(small.target)
             value = self.expr(small.value)
-            self.consume(target, Use.AUGASSIGN, small.target, f"`{self.code(small)}` updates it in place")
-            self.consume(value, Use.AUGASSIGN, small.value, f"`{self.code(small)}`")
+            self.consume(target, Use.AUGASSIGN, small.target, f"updated in place by `{self.code(small)}`")
+            self.consume(value, Use.AUGASSIGN, small.value, f"used in `{self.code(small)}`")
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Yield) and self.function is not None:
             # A generator returns the container of what it yields.
             produced = small.value.value

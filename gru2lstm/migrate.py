@@ -162,7 +162,8 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
         for module, migration in zip(modules, migrations):
             if not migration.blocked and set(planned.modules[module.key].steps) - KEPT_STEPS:
                 migration.findings.insert(0, new_finding(
-                    "G2L105", f"not migrated: {', '.join(blocked)} shares hidden states with this file and needs attention"
+                    "G2L105", f"not migrated: {', '.join(blocked)} {'share' if len(blocked) > 1 else 'shares'} hidden states "
+                    f"with this file and {'need' if len(blocked) > 1 else 'needs'} attention; resolve {'their' if len(blocked) > 1 else 'its'} findings first"
                 ))
         return migrations
     planned.plan.mark_manual = options.allow_partial

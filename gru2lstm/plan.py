@@ -40,7 +40,8 @@ class Planner:
             ctx.find(
                 "G2L102", ctor.node,
                 f"`{ctx.code(ctor.node)}` is held where another module (an LSTM, an RNN, …) is held too: code that "
-                "chooses between them handles both already, so the engine leaves it as it is",
+                "chooses between them handles both already, so the engine leaves it as it is; choose the LSTM "
+                "where the choice is made",
                 mark=False,
             )
         if switches:

@@ -228,6 +228,18 @@ def from_where(place: Optional[str]) -> str:
     return f", which comes from {place}, a file not migrated with this one"
 
 
+def follow_remedy(place: Optional[str]) -> str:
+    """What the user can do about a value that reaches code the engine cannot follow (the last
+    clause of such a finding, after `from_where`)."""
+    if place is None:
+        return "migrate this use by hand, or give the file that defines the code it reaches in the same run"
+    return "give that file in the same run too"
+
+
+# What the user can do about a use of the state that no rule of the table covers.
+BY_HAND = "migrate this use by hand so that it handles the pair (h, c)"
+
+
 def class_key(module: str, name: str) -> str:
     """Classes of different modules may share a name; their keys do not."""
     return f"{module}:{name}"

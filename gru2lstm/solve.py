@@ -20,6 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
+from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences
 from gru2lstm.slot_classes import Classes, Mark
 from gru2lstm.values import (
     ELEM,
@@ -131,7 +132,7 @@ def solve(flow: ProgramFlow) -> Solution:
     set_latest_resolutions(resolutions)
     relations = []  # (target slot, value) that the fixpoint decides
 
-    def link(target: Slot, value: Value) -> None:
+    def link(target: Slot, value: Value, repeated: bool = False) -> None:
         value = resolutions.resolved(value)
         if isinstance(value, VSlot):
             classes.union(target, value.slot)
@@ -143,11 +144,17 @@ def solve(flow: ProgramFlow) -> Solution:
                 link(ChildSlot.of(target, PosLabel.of(position)), item)
         elif isinstance(value, VContainer):
             marked.append(target)
-            for label, item in value.items:
-                link(ChildSlot.of(target, label), item)
+            if repeated:  # `[None] * n`: every item is an element
+                for _, item in value.items:
+                    link(ChildSlot.of(target, ELEM), item)
+            else:
+                if is_literal_list(value):
+                    literals.append(target)  # positions kept until it is used as a sequence (sequences.py)
+                for label, item in container_items(value):
+                    link(ChildSlot.of(target, label), item)
         elif isinstance(value, VArith) and (isinstance(value.left, VContainer) or isinstance(value.right, VContainer)):
             marked.append(target)  # `[None] * n`: a list
-            link(target, value.left if isinstance(value.left, VContainer) else value.right)
+            link(target, value.left if isinstance(value.left, VContainer) else value.right, repeated=True)
         elif isinstance(value, VCtor):
             constructors.append((target, value))
         elif isinstance(value, VCallOf):
@@ -159,6 +166,7 @@ def solve(flow: ProgramFlow) -> Solution:
             relations.append((target, value))
 
     marked: list = list(flow.containers)
+    literals: list = []  # targets of literal lists
     constructors: list = []
     # An instance of a class of this module has that class's attributes.
     for name, owners in flow.attribute_owners.items():
@@ -184,6 +192,7 @@ def solve(flow: ProgramFlow) -> Solution:
             if solution.is_container(resolutions.resolved(value.base).slot):
                 classes.union(target, resolutions.resolved(value.base).slot)
 
+    join_sequences(flow, classes, resolutions, literals)
     # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor. Knowing
     # one element can make another base a container, so elements are settled until nothing moves.
     bound_to = {}
@@ -197,7 +206,7 @@ def solve(flow: ProgramFlow) -> Solution:
         for index in list(pending):
             base = resolutions.resolved(index.base)
             if isinstance(base, VSlot) and solution.is_container(base.slot):
-                element = VSlot(ChildSlot.of(base.slot, ELEM), index.node)
+                element = VSlot(ChildSlot.of(base.slot, element_label(classes, base.slot, index.position)), index.node)
                 resolutions.settle(index, element)
                 for target in bound_to.get(id(index), ()):
                     classes.union(target, element.slot)

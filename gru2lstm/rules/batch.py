@@ -135,7 +135,7 @@ class BatchedConsumed(Rule):
 
     def apply(self, ctx, use: Consumption) -> None:
         if ctx.solution.elements_are_state(ctx.solution.resolutions.leaf_of(use.value).container) and not ctx.is_rewritten(use.value.node):
-            ctx.find("G2L100", use.node, f"`{ctx.code(use.node)}` batches stored hidden states outside an assignment")
+            ctx.find("G2L100", use.node, f"`{ctx.code(use.node)}` batches stored hidden states outside an assignment; assign it to a local name first")
 
 
 def insert_after_element(ctx, sequence: cst.CSTNode, element_value: cst.CSTNode, new: cst.BaseExpression) -> None:
@@ -209,7 +209,10 @@ class GrownUnpacking(Rule):
     def apply(self, ctx, use) -> None:
         for unpacking, node, slot in ctx.grown_elements:
             if slot is None or not isinstance(node, cst.Name) or not ctx.solution.is_split(slot):
-                ctx.find("G2L104", node, "this unpacking receives a batched hidden state in a form the engine cannot extend")
+                ctx.find(
+                    "G2L104", node,
+                    f"`{ctx.code(node)}` receives a batched hidden state in a form the engine cannot extend; unpack it into plain names",
+                )
                 continue
             insert_after_element(ctx, unpacking.target, node, cst.Name(ctx.partner_of(slot)))
             ctx.step("batch", node)

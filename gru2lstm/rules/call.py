@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from gru2lstm.program import follow_remedy, from_where
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.values import Value, VCallOf, VCat, VCreate, VNone, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
@@ -152,10 +153,11 @@ class CallResult(StateBindingRule):
             ctx.step("call", value.node)
         elif kind is None:
             holder = f" held by `{ctx.code(binding.target_node)}`" if binding.target_node is not None else ""
+            place = ctx.flow.origin(value)
             ctx.find(
                 "G2L101", value.node,
-                f"the hidden state{holder} comes from `{ctx.code(value.node)}`{ctx.unfollowed(value)}",
-                ctx.flow.origin(value),
+                f"the hidden state{holder} comes from `{ctx.code(value.node)}`{from_where(place)}; {follow_remedy(place)}",
+                place,
             )
 
 

@@ -5,7 +5,7 @@ layer reads `[0]` of the LSTMCell's pair; sizes and `is None` tests read nothing
 from __future__ import annotations
 
 from gru2lstm.apply import index
-from gru2lstm.program import Consumption, Use
+from gru2lstm.program import Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.values import Derivation, Value, VCallOf, VCat, VContainer, VSlot
 from gru2lstm.vocab import CELL_KIND
@@ -134,7 +134,7 @@ class CellOutput(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         leaf = ctx.solution.resolutions.leaf_of(use.value)
         if use.context == Use.UNKNOWN and recurrent_hidden_argument(leaf) is not None:
-            ctx.find("G2L101", use.node, f"the new hidden state `{ctx.code(leaf.node)}` is {use.why or 'used here'}", use.place)
+            ctx.find("G2L101", use.node, f"the new hidden state `{ctx.code(leaf.node)}` is {use.why or 'used here'}; {follow_remedy(use.place)}", use.place)
         elif use.context not in (Use.ISNONE, Use.DISCARD):
             feature_read(ctx, use.value)  # a cell used as a plain layer: its output is h
 

@@ -57,5 +57,6 @@ class Interfaces(Rule):
                     f"interface change: {describe(change.carriers)} of `{change.name}()` "
                     f"{'become' if len(change.carriers) > 1 else 'becomes'} "
                     f"{'(h, c) packed in one tensor of twice the size' if ctx.packed else '(h, c)'}; "
-                    "no caller was found in the files analysed, so callers elsewhere must pass and take it",
+                    "no caller was found in the files analysed; give the files that call it in the same run, or make "
+                    "callers elsewhere pass and take it",
                 )

@@ -95,7 +95,7 @@ def _double_creation(ctx, value: Value) -> None:
             continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
         size = _last_size(leaf.node)
         if size is None:
-            ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}`: the engine cannot find the hidden size to double")
+            ctx.find("G2L100", leaf.node, f"the engine cannot find the hidden size to double in `{ctx.code(leaf.node)}`; give the size as the last argument, or use --state tuple")
             continue
         ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
         ctx.step("creation", leaf.node)
@@ -202,7 +202,7 @@ class PackedCall(Rule):
             ctx.edit_expression(hidden_node, lambda updated, mapping: method(updated, "chunk", "2, dim=-1"))
         torch_name = ctx.torch_names[ctx.key_of(call.node)]
         if torch_name is None:
-            ctx.find("G2L100", call.node, "the packed form needs `import torch` in this file to pack (h, c) after the call")
+            ctx.find("G2L100", call.node, f"the packed form needs `import torch` in this file to pack (h, c) after `{ctx.code(call.node)}`; add the import, or use --state tuple")
             return
         module = ctx.module_of(call.node)
         if kind == CELL_KIND:
@@ -216,7 +216,11 @@ class PackedCall(Rule):
                     return  # thrown away: nothing to pack
                 statement = unpacking.statement
                 if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
-                    ctx.find("G2L100", call.node, "the recurrent call's state must be unpacked in a statement of its own")
+                    ctx.find(
+                        "G2L100", call.node,
+                        f"the packed form needs the state of `{ctx.code(call.node)}` unpacked in a statement of its own; "
+                        "split the statement, or use --state tuple",
+                    )
                     return
 
                 def repack(updated_statement, mapping, target=target):

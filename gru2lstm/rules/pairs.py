@@ -7,7 +7,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
-from gru2lstm.program import Binding
+from gru2lstm.program import BY_HAND, Binding
 from gru2lstm.values import Value, VCreate, VSlot
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
 
@@ -28,13 +28,13 @@ def halves(ctx, value: Value):
                 lambda updated, mapping: replace_inside(updated, mapping(leaf_node), cst.Name(partner)),
             )
         if not is_pure(leaf_node):
-            ctx.find("G2L100", leaf_node, f"`{ctx.code(top)}`: the hidden state would be evaluated twice, once per half; give it a name first")
+            ctx.find("G2L100", leaf_node, f"the hidden state in `{ctx.code(top)}` would be evaluated twice, once per half; assign it to a name first")
             return None
         return (
             lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 0)),
             lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 1)),
         )
-    ctx.find("G2L100", top, f"`{ctx.code(top)}`: the engine cannot split this hidden state into h and c")
+    ctx.find("G2L100", top, f"the engine cannot split the hidden state in `{ctx.code(top)}` into h and c; assign it to a name first, or {BY_HAND}")
     return None
 
 
@@ -77,7 +77,7 @@ def split_target(ctx, binding: Binding) -> None:
     """`T = <pair>` where T is split: `T, T_c = <pair>`."""
     node = binding.target_node
     if not isinstance(node, cst.Name):
-        ctx.find("G2L100", node, "a split hidden state must be assigned to a plain name")
+        ctx.find("G2L100", node, f"`{ctx.code(node)}` receives a hidden state held as two names, which only a plain name can be; assign it to a plain name first")
         return
     partner = ctx.partner_of(binding.target)
     parent = ctx.parents.get(node)
@@ -95,7 +95,11 @@ def duplicate_line(ctx, binding: Binding, value: Value) -> None:
     statement = binding.statement
     target = binding.target_node
     if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(target, cst.Name):
-        ctx.find("G2L100", value.node or statement, "a split hidden state is derived here in a way the engine cannot write twice")
+        ctx.find(
+            "G2L100", value.node or statement,
+            f"`{ctx.code(value.node or statement)}` derives a hidden state held as two names in a statement the engine cannot "
+            "write once per half; assign it to a plain name in a statement of its own",
+        )
         return
     made = halves(ctx, value)
     if made is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gru2lstm.program import BindingKind, Consumption
+from gru2lstm.sequences import container_items
 from gru2lstm.values import ChildSlot, PosLabel, VChoice, VContainer, VTuple
 from gru2lstm.rules.base import BindingUse, Rule, Valid, consume
 
@@ -16,7 +17,7 @@ def _parts(target, value) -> list:
     if isinstance(value, VTuple):
         return [(ChildSlot.of(target, PosLabel.of(position)), item) for position, item in enumerate(value.items)]
     if isinstance(value, VContainer):
-        return [(ChildSlot.of(target, label), item) for label, item in value.items]
+        return [(ChildSlot.of(target, label), item) for label, item in container_items(value)]
     return [(target, option) for option in value.options]
 
 

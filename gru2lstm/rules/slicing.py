@@ -48,7 +48,7 @@ class PartnerNames(Rule):
                     d.node for d in ctx.flow.defs.values()
                     if d.function is not None and d.function.key == function and d.name == name
                 )
-                ctx.find("G2L103", node, f"`{name}` becomes split into `{name}` and `{partner}`, but `{partner}` is already used here")
+                ctx.find("G2L103", node, f"`{name}` would be split into `{name}` and `{partner}`, but `{partner}` is already used here; rename that `{partner}`")
             ctx.partners[(function, name)] = partner
 
 

@@ -6,19 +6,27 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.program import Binding, Consumption, Use, from_where
+from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
 from gru2lstm.values import Derivation, LabelKind, Value, VCreate, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
 def cannot_follow(ctx, binding: Binding, value: Value) -> None:
     node = getattr(value, "node", None) or binding.target_node or binding.statement
-    what = ctx.code(binding.target_node) if binding.target_node is not None else "a hidden state"
+    code = ctx.code(node)
+    # The holder is named unless it is the very expression the finding is about.
+    holder = ctx.code(binding.target_node) if binding.target_node is not None else None
+    holder = None if holder == code else holder
     if isinstance(node, cst.Call):
         place = ctx.flow.outside_calls.get(id(node))
-        ctx.find("G2L101", node, f"`{what}` holds the hidden state returned by `{ctx.code(node)}`{from_where(place)}", place)
+        subject = f"`{holder}` holds the hidden state returned by `{code}`" if holder else f"the hidden state comes from `{code}`"
+        ctx.find("G2L101", node, f"{subject}{from_where(place)}; {follow_remedy(place)}", place)
     else:
-        ctx.find("G2L102", node, f"`{what}` holds the hidden state, but here it receives `{ctx.code(node)}`, which is not one")
+        received = f"receives `{code}`, which is not one" if holder else "receives a value that is not one"
+        ctx.find(
+            "G2L102", node,
+            f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
+        )
 
 
 def holds_states(ctx, slot) -> bool:
@@ -88,7 +96,7 @@ class ModuleHandedOver(Rule):
         )
 
     def apply(self, ctx, use: Consumption) -> None:
-        ctx.find("G2L101", use.node, f"the recurrent module `{ctx.code(use.node)}` is {use.why or 'used here'}", use.place)
+        ctx.find("G2L101", use.node, f"the recurrent module `{ctx.code(use.node)}` is {use.why or 'used here'}; {follow_remedy(use.place)}", use.place)
 
 
 class MixedIteration(Rule):
@@ -104,7 +112,10 @@ class MixedIteration(Rule):
         parts = classes.parts.get(classes.find(_slot_leaf(ctx, use).slot), {})
         states = [ctx.solution.is_state(part) for part_label, part in parts.items() if part_label.kind == label]
         if any(states) and not all(states):
-            ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states beside other values and is {use.why}; the engine cannot tell them apart", use.place)
+            ctx.find("G2L101", use.node, (
+                f"`{ctx.code(use.node)}` holds hidden states beside other values and is {use.why}, so the engine cannot "
+                "tell them apart; keep the hidden states in a container of their own"
+            ), use.place)
 
 
 class HolderHandedOver(Rule):
@@ -117,8 +128,9 @@ class HolderHandedOver(Rule):
 
     def apply(self, ctx, use: Consumption) -> None:
         if holds_states(ctx, _slot_leaf(ctx, use).slot) and use.context not in (Use.READ, Use.ISNONE, Use.DISCARD, Use.TEST, Use.INDEX):
-            follow = "" if use.why.endswith(from_where(use.place)) else "; the engine cannot follow it"
-            ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states and is {use.why or 'used here'}{follow}", use.place)
+            follow = "" if use.why.endswith(from_where(use.place)) else from_where(use.place)
+            remedy = follow_remedy(use.place) if use.context == Use.UNKNOWN else BY_HAND
+            ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states and is {use.why or 'used here'}{follow}; {remedy}", use.place)
 
 
 class StateHandedOver(Rule):
@@ -142,6 +154,7 @@ class StateHandedOver(Rule):
         return _slot_leaf(ctx, use) is not None
 
     def apply(self, ctx, use: Consumption) -> None:
-        code = "G2L101" if use.context == Use.UNKNOWN else "G2L100"
+        unknown = use.context == Use.UNKNOWN
         reason = use.why or ("tested for truth" if use.context == Use.TEST else "used here")
-        ctx.find(code, use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}", use.place)
+        remedy = follow_remedy(use.place) if unknown else BY_HAND
+        ctx.find("G2L101" if unknown else "G2L100", use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}; {remedy}", use.place)

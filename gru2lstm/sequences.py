@@ -1,0 +1,66 @@
+"""Which list literals keep one slot per position, and which are sequences with one element slot.
+
+`hidden = [belief, mean]; return hidden` whose caller unpacks `belief, mean = model(...)` is a
+record: joining its items would make `mean` a hidden state because `belief` is one. A literal
+list keeps a part per position (as a tuple does) until it is used as a sequence: given an
+element (append, a comprehension or a loop over it), indexed by a variable, a slice or from the
+end, iterated, or batched by torch.cat / torch.stack. Then its positions join its element.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.program import ProgramFlow
+from gru2lstm.slot_classes import Classes
+from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, Resolutions, Slot, VCat, VContainer, VSlot
+
+
+def is_literal_list(value: VContainer) -> bool:
+    """`[a, b]` written out, with no starred item: each item has a known position."""
+    node = value.node
+    return isinstance(node, cst.List) and not any(isinstance(element, cst.StarredElement) for element in node.elements)
+
+
+def container_items(value: VContainer) -> list:
+    """(label, item) for each item of a list/dict literal or constructor: a literal list's items
+    under their positions, the others under their own labels."""
+    if is_literal_list(value):
+        return [(PosLabel.of(position), item) for position, (_, item) in enumerate(value.items)]
+    return list(value.items)
+
+
+def used_as_sequences(flow: ProgramFlow, classes: Classes, resolutions: Resolutions) -> set:
+    """The roots of the classes that some code uses as a sequence (not only by constant index)."""
+    found = {classes.find(view) for view, _ in flow.value_views}
+    for index in flow.indexes:
+        base = resolutions.resolved(index.base)
+        if isinstance(base, VSlot) and (index.position is None or index.position < 0):
+            found.add(classes.find(base.slot))
+    for value in [binding.value for binding in flow.bindings] + [use.value for use in flow.consumptions]:
+        leaf = resolutions.leaf_of(value)
+        container = resolutions.resolved(leaf.container) if isinstance(leaf, VCat) else None
+        if isinstance(container, VSlot):
+            found.add(classes.find(container.slot))
+    return found
+
+
+def join_sequences(flow: ProgramFlow, classes: Classes, resolutions: Resolutions, literals: list) -> None:
+    """Join the positions of each literal list used as a sequence into its element."""
+    sequences = used_as_sequences(flow, classes, resolutions)
+    for target in literals:
+        root = classes.find(target)
+        if root not in sequences and classes.part(root, ELEM) is None:
+            continue
+        for label, part in list(classes.parts[root].items()):
+            if label.kind == LabelKind.POS:
+                classes.union(ChildSlot.of(classes.find(root), ELEM), part)
+
+
+def element_label(classes: Classes, container: Slot, position) -> object:
+    """The label a constant index of a container reads: its position while the container is a
+    literal list kept positional (no element part), else its element."""
+    if position is not None and position >= 0 and classes.part(container, ELEM) is None:
+        if classes.part(container, PosLabel.of(position)) is not None:
+            return PosLabel.of(position)
+    return ELEM
