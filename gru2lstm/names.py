@@ -30,8 +30,10 @@ def lstm_name(name: str) -> Optional[str]:
 
 
 # Word edges by ASCII only: `使用GRU网络` has a GRU too (CJK letters are \w for `\b`).
-_PROSE = re.compile(r"(?<![A-Za-z0-9_])(?:(a|A) )?(GRUCell|GRUs?|grucell|gru)(?![A-Za-z0-9_])")
-_LSTM_WORD = re.compile(r"(?<![A-Za-z0-9_])lstm", re.IGNORECASE)
+_PROSE = re.compile(
+    r"(?<![A-Za-z0-9_])(?:(a|A) )?(" + "|".join(sorted(LSTM_PROSE_WORDS, key=len, reverse=True)) + r")(?![A-Za-z0-9_])"
+)
+_LSTM_WORD = re.compile(r"(?<![A-Za-z0-9_])" + LSTM_NAME_WORDS["gru"], re.IGNORECASE)
 
 
 def lstm_prose(text: str) -> str:
