@@ -12,12 +12,14 @@ visits in some other way) keeps using `children`.
 from __future__ import annotations
 
 import dataclasses
+from operator import attrgetter
+from typing import Callable, Optional
 
 import libcst as cst
 
 __all__ = ["children"]
 
-_FIELDS: dict = {}  # node class -> its visited fields in source order, or None: ask LibCST
+_FIELDS: dict = {}  # node class -> a getter of its visited fields' values in source order, or None: ask LibCST
 
 
 def children(node: cst.CSTNode) -> list:
@@ -26,23 +28,24 @@ def children(node: cst.CSTNode) -> list:
     if kind not in _FIELDS:
         _FIELDS[kind] = _fields_checked_on(node)
     fields = _FIELDS[kind]
-    return _read(node, fields) if fields is not None else list(node.children)
+    return _read(fields(node)) if fields is not None else list(node.children)
 
 
-def _read(node: cst.CSTNode, fields: tuple) -> list:
+def _read(values: tuple) -> list:
     found = []
-    for name in fields:
-        value = getattr(node, name)
+    for value in values:
         if isinstance(value, cst.CSTNode):
             found.append(value)
         elif isinstance(value, (tuple, list)):
-            found.extend(item for item in value if isinstance(item, cst.CSTNode))
+            found.extend([item for item in value if isinstance(item, cst.CSTNode)])
     return found
 
 
-def _fields_checked_on(node: cst.CSTNode):
-    """The fields `_visit_and_replace_children` names, in order, if they give `node`'s children."""
+def _fields_checked_on(node: cst.CSTNode) -> Optional[Callable]:
+    """A getter of the fields `_visit_and_replace_children` names, in order, if they give `node`'s children."""
     names = {field.name for field in dataclasses.fields(node)}
     code = type(node)._visit_and_replace_children.__code__
-    fields = tuple(dict.fromkeys(c for c in code.co_consts if isinstance(c, str) and c in names))
-    return fields if [id(c) for c in _read(node, fields)] == [id(c) for c in node.children] else None
+    fields = list(dict.fromkeys(c for c in code.co_consts if isinstance(c, str) and c in names))
+    # attrgetter of several names gives a tuple in one call; of one name, the value alone
+    getter = attrgetter(*fields) if len(fields) > 1 else lambda node: tuple(getattr(node, name) for name in fields)
+    return getter if [id(c) for c in _read(getter(node))] == [id(c) for c in node.children] else None
