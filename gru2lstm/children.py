@@ -16,6 +16,7 @@ from operator import attrgetter
 from typing import Callable, Optional
 
 import libcst as cst
+from libcst import MaybeSentinel
 
 __all__ = ["children"]
 
@@ -32,12 +33,15 @@ def children(node: cst.CSTNode) -> list:
 
 
 def _read(values: tuple) -> list:
+    """The nodes among visited fields' values: a field holds a node, a sequence of nodes, None or a
+    MaybeSentinel (tested by identity: isinstance against LibCST's abstract classes is slow)."""
     found = []
     for value in values:
-        if isinstance(value, cst.CSTNode):
+        kind = type(value)
+        if kind is tuple or kind is list:
+            found.extend(value)
+        elif value is not None and kind is not MaybeSentinel:
             found.append(value)
-        elif isinstance(value, (tuple, list)):
-            found.extend([item for item in value if isinstance(item, cst.CSTNode)])
     return found
 
 
