@@ -1,7 +1,7 @@
 """The children of a LibCST node, read from its fields: what `node.children` returns, without its cost.
 
 LibCST's `children` runs the node's `_visit_and_replace_children` with a collecting visitor, which
-rebuilds and re-validates the node to return it (about five times the cost of reading the
+rebuilds and re-validates the node to return it (several times the cost of reading the
 fields). That method visits the node's fields in source order, and each field it visits is named
 there by a string constant (`visit_required(self, "func", self.func, visitor)`), so the order of
 those constants in its code object is the order of the children. The first node of each class is
@@ -51,5 +51,5 @@ def _fields_checked_on(node: cst.CSTNode) -> Optional[Callable]:
     code = type(node)._visit_and_replace_children.__code__
     fields = list(dict.fromkeys(c for c in code.co_consts if isinstance(c, str) and c in names))
     # attrgetter of several names gives a tuple in one call; of one name, the value alone
-    getter = attrgetter(*fields) if len(fields) > 1 else lambda node: tuple(getattr(node, name) for name in fields)
+    getter = attrgetter(*fields) if len(fields) > 1 else lambda item: tuple(getattr(item, name) for name in fields)
     return getter if [id(c) for c in _read(getter(node))] == [id(c) for c in node.children] else None
