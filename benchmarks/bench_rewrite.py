@@ -20,13 +20,15 @@ pairwise ratios, so that a machine whose speed drifts during the run still gives
             the exponent of a least-squares fit of log(net time) on log(lines)
 
 Inputs are generated from the repo's own fixtures (benchmarks/synthetic.py) into a temporary
-folder. The engine run is this checkout's (`python -m gru2lstm` with PYTHONPATH set to it).
+folder. The engine run is this checkout's (`python -m gru2lstm` with PYTHONPATH set to it), its
+bytecode compiled first as an installed package's is.
 Exit codes are printed, not judged: `--check` exits 1 when it finds work, 123 on an engine error.
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import importlib.util
 import math
 import os
@@ -284,6 +286,9 @@ def main(argv=None) -> int:
     rows = [row for row in (args.only or ROWS) if not (row == "torch" and args.skip_torch)]
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.runs} runs per command, alternating\n")
+    # The engine's bytecode compiled first, as an installed package's is (pip compiles it; LibCST's
+    # is): under PYTHONDONTWRITEBYTECODE a checkout would otherwise compile every module on each run.
+    compileall.compile_dir(ROOT / "gru2lstm", quiet=1)
     with tempfile.TemporaryDirectory(prefix="gru2lstm-bench-") as scratch:
         bench = Bench(args, Path(scratch))
         for row in rows:

@@ -228,11 +228,14 @@ def _usage_error(args: argparse.Namespace, message: str) -> int:
 
 
 def rewrite(args: argparse.Namespace) -> int:
-    from gru2lstm.discovery import STDIN, Selection, UsageError, check_stdin_alone, discover
-    from gru2lstm.engine import RunOptions, run
-    from gru2lstm.interrupts import Interrupted
-    from gru2lstm.progress import terminal_progress
-    from gru2lstm.report import Report
+    from gru2lstm.gc_pause import gc_paused
+
+    with gc_paused():  # the engine's imports define hundreds of classes and functions
+        from gru2lstm.discovery import STDIN, Selection, UsageError, check_stdin_alone, discover
+        from gru2lstm.engine import RunOptions, run
+        from gru2lstm.interrupts import Interrupted
+        from gru2lstm.progress import terminal_progress
+        from gru2lstm.report import Report
 
     if args.verify and (args.check or args.diff or STDIN in args.paths):
         return _usage_error(args, "--verify rewrites files and checks them; it does not go with --check, --diff or -")
@@ -260,14 +263,15 @@ def rewrite(args: argparse.Namespace) -> int:
         results = verify_rewritten(results, originals)
     report = Report(results, check=args.check, dry_run=not options.write, verbose=args.verbose, quiet=args.quiet)
     echo = stdin is not None and options.write  # stdout carries the source
-    if args.format == "json":
-        report.render_json(diff=args.diff)
-    elif args.format == "github":
-        report.render_github()
-    elif args.format == "sarif":
-        report.render_sarif()
-    else:
-        report.render_text(diff=args.diff or echo)
+    with gc_paused():  # rendering a step table imports rich
+        if args.format == "json":
+            report.render_json(diff=args.diff)
+        elif args.format == "github":
+            report.render_github()
+        elif args.format == "sarif":
+            report.render_sarif()
+        else:
+            report.render_text(diff=args.diff or echo)
     if echo:
         _print_source(results, stdin)
     return report.exit_code()

@@ -35,15 +35,15 @@ check of its output before a write (output_check.py), the write (sourcefile.py).
 from __future__ import annotations
 
 import difflib
-import gc
 import os
 import traceback
-from contextlib import closing, contextmanager
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from gru2lstm.discovery import Selection, UsageError, discover
+from gru2lstm.gc_pause import gc_paused
 from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.options import Options
 from gru2lstm.output_check import check_output
@@ -101,7 +101,8 @@ def process_group(attempts: list, options: RunOptions) -> GroupOutcome:
     """
     everyone = [str(path) for path in attempts[-1][0]]
     try:
-        results, sources, to_write = _process_group(attempts, options)
+        with gc_paused():
+            results, sources, to_write = _process_group(attempts, options)
     except Exception as error:  # a bug here must not take the other groups down with it
         return GroupOutcome([FileResult(path, "error", error=_internal(error)) for path in everyone])
     writes = [(everyone.index(key), sources[key]) for key in to_write] if options.write else []
@@ -296,7 +297,8 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
             with closing(_outcomes(work, options, jobs)) as outcomes:
                 for number, outcome in outcomes:
                     if elsewhere is not None:
-                        elsewhere.refuse(outcome, work[number][1][-1][1])
+                        with gc_paused():
+                            elsewhere.refuse(outcome, work[number][1][-1][1])
                     # A started group is written whole: files that share states are not split by a signal.
                     with interrupts.writing():
                         write_group(outcome)
@@ -317,7 +319,7 @@ def _work(paths: Iterable[str], options: RunOptions) -> tuple:
     into the files, attempts))."""
     found = discover(paths, options.selection)
     files = [entry.path for entry in found if entry.problem is None]
-    with _no_cyclic_gc():
+    with gc_paused():
         data, trees, seeds = _screen(files, options)
         project = Project(files, data, trees)
         work = []
@@ -325,20 +327,6 @@ def _work(paths: Iterable[str], options: RunOptions) -> tuple:
             widths = [group.core, group.core + group.near] if group.near else [group.core]
             work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
     return found, files, work
-
-
-@contextmanager
-def _no_cyclic_gc() -> Iterator[None]:
-    """The cyclic garbage collector paused: the `ast` trees kept for grouping hold no cycles (their
-    memory goes back by reference counting), yet each collection walks all of them again, which
-    made the prefilter of a few hundred files about three times slower."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _screen(files: list, options: RunOptions) -> tuple:
@@ -369,7 +357,8 @@ def _outcomes(work: list, options: RunOptions, jobs: int) -> Iterator[tuple]:
 
     from gru2lstm.workers import DIED, WorkerPool
 
-    import gru2lstm.migrate  # noqa: F401 -- import LibCST once, before the workers fork
+    with gc_paused():
+        import gru2lstm.migrate  # noqa: F401 -- import LibCST once, before the workers fork
 
     tasks = {number: (work[number][1], options) for number in _feeding_order(work)}
     with WorkerPool(process_group, workers) as pool:

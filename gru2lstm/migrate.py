@@ -13,6 +13,7 @@ import libcst as cst
 import libcst.metadata as meta
 
 from gru2lstm.apply import apply_plan
+from gru2lstm.children import children
 from gru2lstm.findings import ERROR, new_finding
 from gru2lstm.flow import collect
 from gru2lstm.options import Options
@@ -53,10 +54,10 @@ class ParsedModule(meta.MetadataWrapper):
     """A parsed module and its metadata, with the parent of every node found by a direct walk.
 
     LibCST's ParentNodeProvider runs a full visitor pass and, at each node, a second visit of its
-    children: about 2.5 times the parse. The walk below asks each node for its children once and
-    records them in the provider's order (post-order, each node's children in source order),
-    which flow.py and plan.py iterate. Positions are computed on the first question about one
-    (positions.py), so a module nothing reports on never pays for them.
+    children: about 2.5 times the parse. The walk below reads each node's children once from its
+    fields (children.py) and records them in the provider's order (post-order, each node's
+    children in source order), which flow.py and plan.py iterate. Positions are computed on the
+    first question about one (positions.py), so a module nothing reports on never pays for them.
     """
 
     def __init__(self, module: cst.Module) -> None:
@@ -81,20 +82,20 @@ class ParsedModule(meta.MetadataWrapper):
 def parent_map(module: cst.Module) -> dict:
     """node -> its parent, for every node below `module`, in ParentNodeProvider's order."""
     parents: dict = {}
-    stack = [(module, module.children)]
+    stack = [(module, children(module))]
     next_child = [0]  # per stack entry: the position of the child to descend into next
     while stack:
-        node, children = stack[-1]
+        node, below = stack[-1]
         position = next_child[-1]
-        if position < len(children):
+        if position < len(below):
             next_child[-1] = position + 1
-            child = children[position]
-            stack.append((child, child.children))
+            child = below[position]
+            stack.append((child, children(child)))
             next_child.append(0)
             continue
         stack.pop()
         next_child.pop()
-        for child in children:
+        for child in below:
             parents[child] = node
     return parents
 

@@ -24,15 +24,22 @@ __all__ = ["check_output", "check_parses", "read_before_bound", "unbound_names"]
 def check_parses(text: str, filename: str = "<gru2lstm output>") -> Optional[str]:
     """None if `text` compiles as a module, else Python's message with its line. Warnings about
     the user's own code (`is` with a literal, invalid escapes) are not the migration's: silenced."""
+    return _compiled_tree(text, filename)[1]
+
+
+def _compiled_tree(text: str, filename: str = "<gru2lstm output>") -> tuple:
+    """(its `ast` tree, None) if `text` compiles as a module, else (None, why): parsed once, and
+    the tree compiled (what compiling the text does, without parsing it a second time)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            compile(text, filename, "exec", dont_inherit=True)
+            tree = ast.parse(text, filename)
+            compile(tree, filename, "exec", dont_inherit=True)
     except SyntaxError as error:
-        return f"{error.msg} (line {error.lineno})"
+        return None, f"{error.msg} (line {error.lineno})"
     except ValueError as error:  # e.g. a null byte
-        return str(error)
-    return None
+        return None, str(error)
+    return tree, None
 
 
 def check_output(keys: list, inputs: list, outputs: list, second_pass: Callable[[list], list]) -> Optional[str]:
@@ -55,10 +62,9 @@ def check_output(keys: list, inputs: list, outputs: list, second_pass: Callable[
 
     for number, (key, output) in enumerate(zip(keys, outputs)):
         where = f" ({key})" if len(keys) > 1 else ""
-        problem = check_parses(output)
+        after, problem = _compiled_tree(output)
         if problem is not None:
             return f"the migrated source{where} does not parse: {problem}"
-        after = ast.parse(output)
         lost = unbound_names(after)
         if lost:
             lost -= unbound_names(parsed_input(number))

@@ -65,7 +65,8 @@ def references_torch_gru(tree: ast.AST) -> bool:
     """Step 2: is anything that resolves, through imports, to torch.…GRU(Cell) called (or imported by name)?
 
     One walk: imports and calls are gathered together (an import may follow the call it binds,
-    inside a function), then matched."""
+    inside a function), then matched; a call whose root is already bound to torch ends the walk
+    (`ast.walk` goes breadth first, so the module's imports come before any call in a function)."""
     aliases: dict[str, str] = {}  # local name -> the dotted path it stands for
     star_from_torch = False
     called_roots: set = set()  # X of each call `X.….GRU(...)`
@@ -75,9 +76,13 @@ def references_torch_gru(tree: ast.AST) -> bool:
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in GRU_NAMES:
                 root = _root_name(func.value)
+                if root in aliases:
+                    return True
                 if root is not None:
                     called_roots.add(root)
             elif isinstance(func, ast.Name) and func.id in GRU_NAMES:
+                if star_from_torch:
+                    return True
                 called_by_name = True
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for imported in imported_names(node):

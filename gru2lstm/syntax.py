@@ -9,6 +9,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.children import children
 from gru2lstm.program import FunctionInfo
 from gru2lstm.qualnames import import_bindings
 from gru2lstm.values import Derivation
@@ -78,11 +79,11 @@ def walk(node: cst.CSTNode):
     while stack:
         current = stack.pop()
         yield current
-        stack.extend(reversed(current.children))
+        stack.extend(reversed(children(current)))
 
 
 def child_expressions(small: cst.CSTNode):
-    return [c for c in small.children if isinstance(c, cst.BaseExpression)]
+    return [c for c in children(small) if isinstance(c, cst.BaseExpression)]
 
 
 def is_none(node: cst.CSTNode) -> bool:
@@ -157,7 +158,7 @@ def module_level_names(module: cst.Module) -> set:
 def block_statements(node: cst.CSTNode) -> list:
     """The statements directly inside a compound statement's blocks (if/elif/else, try/except, …)."""
     statements = []
-    for part in node.children:
+    for part in children(node):
         if isinstance(part, (cst.IndentedBlock, cst.SimpleStatementSuite)):
             statements.extend(part.body if isinstance(part, cst.IndentedBlock) else [part])
         elif not isinstance(part, cst.BaseExpression):

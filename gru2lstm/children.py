@@ -1,0 +1,55 @@
+"""The children of a LibCST node, read from its fields: what `node.children` returns, without its cost.
+
+LibCST's `children` runs the node's `_visit_and_replace_children` with a collecting visitor, which
+rebuilds and re-validates the node to return it (several times the cost of reading the
+fields). That method visits the node's fields in source order, and each field it visits is named
+there by a string constant (`visit_required(self, "func", self.func, visitor)`), so the order of
+those constants in its code object is the order of the children. The first node of each class is
+checked against `children` itself: a class whose fields do not give the same list (a LibCST that
+visits in some other way) keeps using `children`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from operator import attrgetter
+from typing import Callable, Optional
+
+import libcst as cst
+from libcst import MaybeSentinel
+
+__all__ = ["children"]
+
+_FIELDS: dict = {}  # node class -> a getter of its visited fields' values in source order, or None: ask LibCST
+
+
+def children(node: cst.CSTNode) -> list:
+    """The nodes directly under `node`, in source order: the same list as `node.children`."""
+    kind = type(node)
+    if kind not in _FIELDS:
+        _FIELDS[kind] = _fields_checked_on(node)
+    fields = _FIELDS[kind]
+    return _read(fields(node)) if fields is not None else list(node.children)
+
+
+def _read(values: tuple) -> list:
+    """The nodes among visited fields' values: a field holds a node, a sequence of nodes, None or a
+    MaybeSentinel (tested by identity: isinstance against LibCST's abstract classes is slow)."""
+    found = []
+    for value in values:
+        kind = type(value)
+        if kind is tuple or kind is list:
+            found.extend(value)
+        elif value is not None and kind is not MaybeSentinel:
+            found.append(value)
+    return found
+
+
+def _fields_checked_on(node: cst.CSTNode) -> Optional[Callable]:
+    """A getter of the fields `_visit_and_replace_children` names, in order, if they give `node`'s children."""
+    names = {field.name for field in dataclasses.fields(node)}
+    code = type(node)._visit_and_replace_children.__code__
+    fields = list(dict.fromkeys(c for c in code.co_consts if isinstance(c, str) and c in names))
+    # attrgetter of several names gives a tuple in one call; of one name, the value alone
+    getter = attrgetter(*fields) if len(fields) > 1 else lambda item: tuple(getattr(item, name) for name in fields)
+    return getter if [id(c) for c in _read(getter(node))] == [id(c) for c in node.children] else None
