@@ -131,9 +131,11 @@ def _used_as_values(flow: ProgramFlow, carriers: dict, owners: dict, parents: di
             node,
             f"`{slot[2]}` is used as a value here (a registry, a factory, a callback), and {values[slot]}; "
             "the engine cannot follow what is made or called through it",
+            flow.registries.places.get(id(node)),
         )
         for slot, node in flow.slot_nodes
-        if slot in values and not _inspected_only(node, parents, made)
+        # a store into a registry whose lookups the walk follows (registries.py) is no crossing
+        if slot in values and id(node) not in flow.registries.followed_stores and not _inspected_only(node, parents, made)
     ]
 
 

@@ -286,7 +286,7 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     group = {entry.key for entry in universe.files[: len(files)]}
     found = {}
     for key, names in changed.items():
-        importers, frontier, seen = set(), [(universe.by_key[key], frozenset(names))], set()
+        importers, frontier, seen = set(), [(universe.by_key[key], frozenset(_with_holders(universe.by_key[key], set(names))))], set()
         while frontier:
             current, wanted = frontier.pop()
             if (current.key, wanted) in seen:
@@ -296,7 +296,7 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
                 if entry.key not in group:
                     importers.add(entry.path)
                 elif reached:  # `from .model import Policy` in a package's __init__: its importers count too
-                    frontier.append((entry, frozenset(reached)))
+                    frontier.append((entry, frozenset(_with_holders(entry, reached))))
         if importers:
             found[key] = sorted(_shown(path) for path in importers)
     return found
@@ -369,12 +369,12 @@ def _closure(universe: _Universe, seed: _File) -> tuple:
     classes or functions from, one step down)."""
     # relevant[key]: the names of that file through which code reaches the seed's classes and
     # functions: its own classes and functions, and what it re-exports of the group's.
-    relevant = {seed.key: set(seed.functions_and_classes())}
+    relevant = {seed.key: _with_holders(seed, seed.functions_and_classes())}
     frontier = [seed]
     while frontier:
         current = frontier.pop()
         for entry, reached in _importers(universe, current, relevant[current.key]):
-            gained = (entry.functions_and_classes() | reached) - relevant.get(entry.key, set())
+            gained = (entry.functions_and_classes() | _with_holders(entry, reached)) - relevant.get(entry.key, set())
             if gained or entry.key not in relevant:
                 relevant[entry.key] = relevant.get(entry.key, set()) | gained
                 frontier.append(entry)
@@ -408,6 +408,27 @@ def _importers(universe: _Universe, current: _File, names):
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
             yield entry, reached
+
+
+def _with_holders(entry: _File, names: set) -> set:
+    """`names` and the module-level names of `entry` that hold one of them (registries:
+    `R["rnn"] = RNNAgent`, `R = {"rnn": RNNAgent}`, `R.append(RNNAgent)`): code reaches the
+    classes through those too."""
+    tree = entry.module_tree()
+    found = set(names)
+    for statement in tree.body if tree is not None and names else ():
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        if not any(isinstance(node, ast.Name) and node.id in names for node in ast.walk(statement)):
+            continue
+        targets = statement.targets if isinstance(statement, ast.Assign) else []
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and isinstance(statement.value.func, ast.Attribute):
+            targets = [statement.value.func.value]
+        for target in targets:
+            target = target.value if isinstance(target, ast.Subscript) else target
+            if isinstance(target, ast.Name):
+                found.add(target.id)
+    return found
 
 
 def _names_used_from(universe: _Universe, entry: _File, current: _File, names: set) -> Optional[set]:
