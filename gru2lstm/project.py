@@ -37,7 +37,17 @@ from typing import Iterable, Optional
 from gru2lstm.config import import_root
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import STAR, Folders, ImportedName, import_statements, imported_names, module_name, other_names
+from gru2lstm.imports import (
+    STAR,
+    Folders,
+    ImportedName,
+    ModuleFinder,
+    import_statements,
+    imported_names,
+    module_name,
+    other_names,
+    search_folders,
+)
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
 
@@ -140,17 +150,32 @@ class _Universe:
         self.files: list = []
         self.by_name: dict = {}
         self.by_key: dict = {}
+        self.by_path: dict = {}  # str of the resolved path -> _File
+        self.search: dict = {}  # key -> the folders on sys.path when that file runs (imports.search_folders)
+        self.finder = ModuleFinder()
+        searched: dict = {}  # sys.path folder -> search_folders of its files
         folders = Folders()
         for index, path in enumerate(paths):
             root, name, is_init = module_name(path, folders)
             entry = _File(path, str(path), root, name, is_init, data.get(index), trees.get(index), index in trees)
             self.files.append(entry)
+            resolved = folders.resolve(path)
+            self.by_path[str(resolved)] = entry
+            if path.is_symlink():  # PathFinder names it by its folder, not by where the link points
+                self.by_path[str(path.parent.resolve() / path.name)] = entry
+            if root not in searched:
+                searched[root] = search_folders(root)
+            self.search[entry.key] = searched[root]
             for spelled in (name, *other_names(root, name)):
                 self.by_name.setdefault(spelled, []).append(entry)
             self.by_key[entry.key] = entry
 
     def lookup(self, name: str, importer: _File) -> Optional[_File]:
-        """The given file that `import name` loads from `importer`: same sys.path folder first."""
+        """The given file that `import name` loads from `importer`: the file PathFinder finds (None
+        when that file was not given), else the given file of that name, same sys.path folder first."""
+        loaded = self.finder.file(name, self.search[importer.key])
+        if loaded is not None:
+            return self.by_path.get(loaded)
         found = self.by_name.get(name, [])
         same_root = [f for f in found if f.root == importer.root]
         if len(same_root) == 1:
