@@ -228,7 +228,7 @@ def collect(modules: list) -> ProgramFlow:
         collector.index_definitions()
     for collector in collectors:
         collector.index_uses()
-    flow.registries = find_registries(flow, {collector.key: collector.outside for collector in collectors})
+    flow.registries = find_registries(flow, collectors)
     for collector in collectors:
         collector.run()
     return flow

@@ -24,10 +24,7 @@ import libcst as cst
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.syntax import constructor_call, walk
 from gru2lstm.values import AttrSlot, GlobalSlot
-
-# Methods of a registry that store their argument, and those that only read its keys.
-STORE_METHODS = {"append"}
-KEY_METHODS = {"keys"}
+from gru2lstm.vocab import REGISTRY_KEY_METHODS, REGISTRY_STORE_METHODS
 
 
 @dataclass
@@ -58,17 +55,21 @@ class Registries:
         return self.lookups.get(id(node))
 
     def classes_made(self, registry: Registry) -> tuple:
-        return tuple(member.key for member in registry.members if member.kind == DefinitionKind.CLASS)
+        """The classes a call through a lookup makes an instance of; () when a function is stored
+        too (what it returns is not an instance the walk knows)."""
+        if any(member.kind != DefinitionKind.CLASS for member in registry.members):
+            return ()
+        return tuple(dict.fromkeys(member.key for member in registry.members))
 
 
-def find_registries(flow: ProgramFlow, outside: dict) -> Registries:
-    """The registries of the program (after every module's definitions are indexed). `outside`:
-    module key -> {name: the file not migrated with it that the name comes from}."""
+def find_registries(flow: ProgramFlow, modules: list) -> Registries:
+    """The registries of the program, once every module's definitions are indexed. `modules`: the
+    definitions.ModuleIndex of each module (its key, parent map, and names from outside)."""
     found = Registries()
-    stores = _Stores(flow, outside)
-    for key, module in flow.modules.items():
-        for statement in module.body:
-            registry = _literal_registry(stores, key, statement)
+    stores = _Stores(flow, {module.key: module.outside for module in modules})
+    for index in modules:
+        for statement in index.module.body:
+            registry = _literal_registry(stores, index.key, statement)
             if registry is not None:
                 if registry.slot in found.by_slot:
                     found.by_slot[registry.slot].followed = False  # assigned twice
@@ -76,8 +77,8 @@ def find_registries(flow: ProgramFlow, outside: dict) -> Registries:
                     found.by_slot[registry.slot] = registry
     if not found.by_slot:
         return found
-    for key, module in flow.modules.items():
-        _classify_mentions(stores, key, module, found.by_slot)
+    for index in modules:
+        _classify_mentions(stores, index.key, index.parents, found.by_slot)
     for registry in found.by_slot.values():
         if registry.followed and registry.members and registry.lookups:
             found.followed_stores.update(id(node) for node in registry.stores)
@@ -120,7 +121,8 @@ def _literal_registry(stores: _Stores, key: str, statement: cst.CSTNode) -> Opti
     for element in small.value.elements:
         stored = element.value if isinstance(element, (cst.DictElement, cst.Element)) else None
         stores.add(key, registry, stored)
-    return registry
+    # `CONFIG = {"lr": 3e-4}` holds none of the program's classes: no registry
+    return registry if registry.members or not small.value.elements else None
 
 
 def _member(flow: ProgramFlow, module: str, node: cst.CSTNode) -> Optional[Definition]:
@@ -135,16 +137,16 @@ def _member(flow: ProgramFlow, module: str, node: cst.CSTNode) -> Optional[Defin
     return found if found is not None and found.kind != DefinitionKind.MODULE else None
 
 
-def _classify_mentions(stores: _Stores, key: str, module: cst.Module, registries: dict) -> None:
-    """Every mention of a registry in one module: a known store, a called lookup, a key read, or
-    something that makes it unfollowed."""
+def _classify_mentions(stores: _Stores, key: str, parents: dict, registries: dict) -> None:
+    """Every mention of a registry in one module (`parents`: its parent map, every node once): a
+    known store, a called lookup, a key read, or something that makes it unfollowed."""
     names = {slot.name: slot for slot in registries if slot.module == key}
     for name, member in stores.flow.module_imports.get(key, {}).items():
         slot = GlobalSlot.of(member.key, member.name) if member.name else None
         if slot in registries:
             names[name] = slot
     spelled = {slot.name for slot in registries}
-    for node, (parent, grandparent, above) in _with_ancestors(module):
+    for node, parent in parents.items():
         if isinstance(node, cst.Attribute) and node.attr.value in spelled and not isinstance(parent, cst.ImportFrom):
             for slot in registries:  # `agents.REGISTRY`: a path the walk does not resolve here
                 if slot.name == node.attr.value:
@@ -152,11 +154,13 @@ def _classify_mentions(stores: _Stores, key: str, module: cst.Module, registries
         if not isinstance(node, cst.Name) or node.value not in names:
             continue
         registry = registries[names[node.value]]
-        if not _known_mention(stores, key, registry, node, (parent, grandparent, above)):
+        grandparent = parents.get(parent)
+        if not _known_mention(stores, key, registry, node, (parent, grandparent, parents.get(grandparent))):
             registry.followed = False
 
 
 def _known_mention(stores: _Stores, key: str, registry: Registry, node: cst.Name, ancestors: tuple) -> bool:
+    """Is this mention of the registry one the walk follows (a store of a member is recorded)?"""
     parent, grandparent, above = ancestors
     if isinstance(parent, (cst.ImportAlias, cst.AsName)) or (isinstance(parent, cst.Attribute) and parent.attr is node):
         return True  # the import itself; `x.R` is judged as an attribute
@@ -173,22 +177,12 @@ def _known_mention(stores: _Stores, key: str, registry: Registry, node: cst.Name
             return True
         return False
     if isinstance(parent, cst.Attribute) and parent.value is node:
-        if parent.attr.value in KEY_METHODS:
+        if parent.attr.value in REGISTRY_KEY_METHODS:
             return True
-        if parent.attr.value in STORE_METHODS and isinstance(grandparent, cst.Call) and len(grandparent.args) == 1:
+        if parent.attr.value in REGISTRY_STORE_METHODS and isinstance(grandparent, cst.Call) and len(grandparent.args) == 1:
             stores.add(key, registry, grandparent.args[0].value)
             return True
     return False
-
-
-def _with_ancestors(module: cst.Module):
-    """(node, (parent, grandparent, great-grandparent)) for every node of a module."""
-    stack = [(module, (None, None, None))]
-    while stack:
-        node, ancestors = stack.pop()
-        yield node, ancestors
-        above = (node, ancestors[0], ancestors[1])
-        stack.extend((child, above) for child in node.children)
 
 
 def _attribute_instances(flow: ProgramFlow, found: Registries) -> None:
@@ -212,6 +206,8 @@ def _method_instances(info: FunctionInfo, found: Registries, flow: ProgramFlow) 
         if registry is None:
             continue
         classes = found.classes_made(registry)
+        if not classes:
+            continue
         slot = AttrSlot.of(info.class_name, target.attr.value)
         found.instances[slot] = classes
         if len(classes) == 1:

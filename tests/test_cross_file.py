@@ -213,6 +213,15 @@ def test_a_registry_of_several_classes_makes_an_instance_of_each(tmp_path):
     assert "torch.zeros(1, batch, 8),\n" in (tmp_path / "still.py").read_text()
 
 
+def test_an_agent_of_a_registry_of_several_classes_held_in_a_local_is_followed(tmp_path):
+    registry = REGISTERED.replace("REGISTRY[\"rnn\"] = Policy\n", "REGISTRY[\"rnn\"] = Policy\nREGISTRY[\"twin\"] = Twin\n")
+    registry = registry.replace("\n\nREGISTRY = {}", "\n\nclass Twin(Policy):\n    pass\n\n\nREGISTRY = {}")
+    runner = "from model import REGISTRY\n\n\ndef run(name, x):\n    agent = REGISTRY[name]()\n    h = agent.initial_state(2)\n    y, h = agent(x, h)\n    return y, h\n"
+    write(tmp_path, {"model.py": registry, "runner.py": runner})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "self.lstm = nn.LSTM(4, 8)" in (tmp_path / "model.py").read_text()
+
+
 def test_a_registry_written_by_code_the_engine_cannot_read_is_refused(tmp_path, capsys):
     registry = REGISTERED + "REGISTRY.update(plugins.AGENTS)\n"
     write(tmp_path, {"model.py": registry, "controller.py": CONTROLLER})
