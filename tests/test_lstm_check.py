@@ -37,13 +37,14 @@ def _pair_creations(tree: ast.Module) -> list:
 
 # Where the check cannot see the LSTM a pair goes to: the module reaches it through a ModuleDict
 # (plain_functions), a class held by another (seq_first_masks), a generator over the pair
-# (marl_controller), or a function that another module calls under another name.
+# (marl_controller, agent_registry), or a function that another module calls under another name.
 NOT_SEEN = {
     ("plain_functions/expected.py", 36),
     ("seq_first_masks/expected.py", 104),
     ("cross_file_functions/expected/core.py", 39),
     ("marl_controller/expected/main.py", 13),
     ("marl_controller/expected/marl/agent.py", 17),
+    ("agent_registry/expected/modules/agents/rnn_agent.py", 17),
     ("replay_burnin/expected/r2d2/network.py", 16),
     ("sibling_helpers/expected/helpers.py", 21),
     ("sibling_scripts/expected/common.py", 23),
@@ -149,7 +150,7 @@ def test_a_chain_left_on_the_whole_pair_is_caught_where_the_pair_is_known():
                             setattr(node, field, [whole if item is site else item for item in value])
                 made += 1
                 caught += bool(lstm_mistakes([ast.parse(ast.unparse(tree)) for tree in trees]))
-    assert made == 26 and caught >= 7
+    assert made == 28 and caught >= 7
 
 
 def test_a_pair_used_as_one_tensor_is_a_mistake():
