@@ -442,7 +442,7 @@ def _with_holders(entry: _File, names: set) -> set:
     tree = entry.module_tree()
     found = set(names)
     for statement in tree.body if tree is not None and names else ():
-        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+        if not isinstance(statement, (ast.Assign, ast.Expr)):  # only these store into a holder
             continue
         if not any(isinstance(node, ast.Name) and node.id in names for node in ast.walk(statement)):
             continue
