@@ -7,8 +7,9 @@ each one (G2L101) instead of trusting that none exists:
 
 - an instance of a class with such a method goes where the engine does not follow it (passed to a
   function it cannot see, used inside a lambda, handed to a container it cannot read back);
-- the class or the function itself is used as a value (a registry `REGISTRY["rnn"] = RNNAgent`, a
-  factory argument), so the objects made from it and the calls through it are not followed;
+- the class or the function itself is used as a value (a registry `REGISTRY["rnn"] = RNNAgent`
+  that registries.py cannot follow, a factory argument), so the objects made from it and the
+  calls through it are not followed (the stores into a registry it follows are no crossing);
 - such a function is called with `*args` or `**kwargs`, which the engine cannot bind to the
   parameter that holds the state;
 - instances of such a module are made, but none of their calls could be followed.
