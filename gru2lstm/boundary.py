@@ -7,8 +7,9 @@ each one (G2L101) instead of trusting that none exists:
 
 - an instance of a class with such a method goes where the engine does not follow it (passed to a
   function it cannot see, used inside a lambda, handed to a container it cannot read back);
-- the class or the function itself is used as a value (a registry `REGISTRY["rnn"] = RNNAgent`, a
-  factory argument), so the objects made from it and the calls through it are not followed;
+- the class or the function itself is used as a value (a registry `REGISTRY["rnn"] = RNNAgent`
+  that registries.py cannot follow, a factory argument), so the objects made from it and the
+  calls through it are not followed (the stores into a registry it follows are no crossing);
 - such a function is called with `*args` or `**kwargs`, which the engine cannot bind to the
   parameter that holds the state;
 - instances of such a module are made, but none of their calls could be followed.
@@ -25,12 +26,12 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import FunctionInfo, ProgramFlow, follow_remedy, from_where
+from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.solve import Solution
-from gru2lstm.values import VSlot, leaf_of
+from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, VSlot
 
 # Consumptions that hand a value to code the walk does not follow.
-ESCAPING_CONTEXTS = {"unknown", "other", "container"}
+ESCAPING_CONTEXTS = {Use.UNKNOWN, Use.OTHER, Use.CONTAINER}
 # Builtins that only inspect a class they are given.
 CLASS_INSPECTORS = {"isinstance", "issubclass", "super", "type"}
 
@@ -65,12 +66,12 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
     for key, info in flow.functions.items():
         found = []
         for name, param in info.params:
-            slot = ("def", id(param.name))
+            slot = DefSlot.of(id(param.name))
             if solution.is_state(slot):
                 found.append(f"parameter `{name}`")
             elif _holds_state(solution, slot):  # `inputs["rnn"][0]`, `batch.hidden`
                 found.append(f"parameter `{name}` (a hidden state inside it)")
-        if _returns_state(solution, ("ret", key)):
+        if _returns_state(solution, ReturnSlot.of(key)):
             found.append("return value")
         if found:
             carriers[key] = tuple(found)
@@ -96,10 +97,11 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
 def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> list:
     """An instance handed to code the walk does not follow (an unknown function, a lambda)."""
     classes = solution.classes
-    roots = {classes.find(("instance", owner)): owner for owner in owners if ("instance", owner) in classes.parent}
+    instances = {owner: InstanceSlot.of(owner) for owner in owners}
+    roots = {classes.find(slot): owner for owner, slot in instances.items() if slot in classes.parent}
     found = []
     for consumption in flow.consumptions:
-        leaf = leaf_of(consumption.value)
+        leaf = solution.resolutions.leaf_of(consumption.value)
         if consumption.context not in ESCAPING_CONTEXTS or not isinstance(leaf, VSlot) or leaf.slot not in classes.parent:
             continue
         owner = roots.get(classes.find(leaf.slot))
@@ -122,18 +124,20 @@ def _used_as_values(flow: ProgramFlow, carriers: dict, owners: dict, parents: di
         info = flow.functions[key]
         if info.class_name is not None:
             module, _, name = info.class_name.rpartition(":")
-            values[("global", module, name)] = owners[info.class_name]
+            values[GlobalSlot.of(module, name)] = owners[info.class_name]
         else:
-            values[("global", info.module, info.node.name.value)] = f"`{info.node.name.value}()` {_changes(found)}"
+            values[GlobalSlot.of(info.module, info.node.name.value)] = f"`{info.node.name.value}()` {_changes(found)}"
     made = {id(call) for calls in flow.instantiated.values() for call in calls}
     return [
         Crossing(
             node,
-            f"`{slot[2]}` is used as a value here (a registry, a factory, a callback), and {values[slot]}; "
+            f"`{slot.name}` is used as a value here (a registry, a factory, a callback), and {values[slot]}; "
             "the engine cannot follow what is made or called through it; migrate those calls by hand so that they pass and take (h, c)",
+            flow.registries.places.get(id(node)),
         )
         for slot, node in flow.slot_nodes
-        if slot in values and not _inspected_only(node, parents, made)
+        # a store into a registry whose lookups the walk follows (registries.py) is no crossing
+        if slot in values and id(node) not in flow.registries.followed_stores and not _inspected_only(node, parents, made)
     ]
 
 
@@ -206,7 +210,7 @@ def _holds_state(solution: Solution, slot, depth: int = 2) -> bool:
         return False
     parts = solution.classes.parts.get(solution.classes.find(slot), {})
     return any(
-        label[0] in ("elem", "key", "pos") and (solution.is_state(part) or _holds_state(solution, part, depth - 1))
+        label.kind in (LabelKind.ELEM, LabelKind.KEY, LabelKind.POS) and (solution.is_state(part) or _holds_state(solution, part, depth - 1))
         for label, part in parts.items()
     )
 
@@ -217,7 +221,7 @@ def _returns_state(solution: Solution, slot) -> bool:
     if slot not in solution.classes.parent:
         return False
     parts = solution.classes.parts.get(solution.classes.find(slot), {})
-    return any(label[0] == "pos" and solution.is_state(part) for label, part in parts.items())
+    return any(label.kind == LabelKind.POS and solution.is_state(part) for label, part in parts.items())
 
 
 def _inspected_only(node: cst.CSTNode, parents: dict, made: set) -> bool:

@@ -82,6 +82,9 @@ class CallWalker(FollowedCalls):
             return self._call_function(self.flow.functions[target.key], node)
         if target is not None and target.kind == DefinitionKind.CLASS:
             return self._instantiate(target.key, node)
+        registry = self._registry_called(func)
+        if registry is not None:
+            return self._registry_call(registry, node)
         if isinstance(func, cst.Attribute) and not self._external(func):
             return self._method_call(node, func)
         value = self._builtin_call(node, qualified)
@@ -149,6 +152,9 @@ class CallWalker(FollowedCalls):
         callee = self._method_target(func)
         if callee is not None:
             return self._call_function(callee, node)
+        union = self._union_call(self._instances_of(func.value), method, node)
+        if union is not None:
+            return union
         owner = self._instance_of(func.value) if method == REPLACE_METHOD else None
         if owner is not None and all(a.keyword is not None for a in args):
             return self._replaced(owner, base, args)

@@ -33,6 +33,7 @@ import libcst as cst
 from gru2lstm.calls import CallWalker
 from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow, Use
 from gru2lstm.qualnames import import_bindings
+from gru2lstm.registries import find_registries
 from gru2lstm.syntax import child_expressions, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque, element_of
 
@@ -227,6 +228,7 @@ def collect(modules: list) -> ProgramFlow:
         collector.index_definitions()
     for collector in collectors:
         collector.index_uses()
+    flow.registries = find_registries(flow, collectors)
     for collector in collectors:
         collector.run()
     return flow

@@ -11,7 +11,8 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.expressions import ExpressionWalker
-from gru2lstm.program import BindingKind, FunctionInfo, Use, from_where
+from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
+from gru2lstm.registries import Registry
 from gru2lstm.syntax import pass_through_parameter
 from gru2lstm.values import (
     AttrSlot,
@@ -21,6 +22,7 @@ from gru2lstm.values import (
     ReturnSlot,
     Value,
     VCallOf,
+    VChoice,
     VDerived,
     VOpaque,
     VSlot,
@@ -48,6 +50,46 @@ class FollowedCalls(ExpressionWalker):
         if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and info is not None and node.value.value == info.self_name:
             return self.instance_class.get(AttrSlot.of(info.class_name, node.attr.value))
         return None
+
+    def _instances_of(self, node: cst.CSTNode) -> tuple:
+        """The classes of the program the object `node` holds may be of, when it was made through
+        a registry lookup (`self.agent = REGISTRY[name](...)`); () when not."""
+        instances = self.flow.registries.instances
+        info = self.function
+        if isinstance(node, cst.Name) and node.value in self.env:
+            owners = {instances.get(DefSlot.of(def_id), ()) for def_id in self.env[node.value]}
+            return owners.pop() if len(owners) == 1 else ()
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and info is not None and node.value.value == info.self_name:
+            return instances.get(AttrSlot.of(info.class_name, node.attr.value), ())
+        return ()
+
+    def _registry_called(self, func: cst.CSTNode) -> Optional[Registry]:
+        """The followed registry `R` of a callee `R[name]`, unless a local shadows `R`."""
+        registry = self.flow.registries.lookup(func)
+        if registry is None or (isinstance(func.value, cst.Name) and self._is_local(func.value.value)):
+            return None
+        return registry
+
+    def _registry_call(self, registry: Registry, node: cst.Call) -> Value:
+        """`REGISTRY[name](...)`: a call of any class or function stored into the registry (a union)."""
+        self.expr(node.func)  # the registry is read, the key consumed
+        made = []
+        for member in dict.fromkeys(registry.members):
+            if member.kind == DefinitionKind.CLASS:
+                made.append(self._instantiate(member.key, node))
+            else:
+                made.append(self._call_function(self.flow.functions[member.key], node))
+        return made[0] if len(made) == 1 else VChoice(made, node)
+
+    def _union_call(self, owners: tuple, method: str, node: cst.Call) -> Optional[Value]:
+        """A method called on an object of several possible classes (a registry lookup): each
+        class's method is followed; None when one of them has no such method."""
+        if len(owners) < 2:
+            return None
+        methods = [self.flow.method(owner, method) for owner in owners]
+        if None in methods:
+            return None
+        return VChoice([self._call_function(target, node) for target in methods], node)
 
     def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
         name = func.attr.value
@@ -165,6 +207,9 @@ class FollowedCalls(ExpressionWalker):
         forward = None if owner is None else self.flow.forward_of(owner)
         if forward is not None:
             return self._call_function(forward, node)
+        union = self._union_call(self.flow.registries.instances.get(func.slot, ()), "forward", node)
+        if union is not None:
+            return union
         args = []
         for arg in node.args:
             value = self.expr(arg.value)

@@ -7,16 +7,26 @@ qualnames.py (LibCST names, through `imported_module` / `imported_member`) read 
 these. The `ast` walks that find the import statements of a module (at module level, in
 functions, and `importlib.import_module("m")` literals) live here too.
 
-The other half: `module_name` and `other_names` say which dotted names load a file (its package
-chain, namespace folders, a project run from inside a package); project.py matches the two to
-find which given file an import loads.
+The other half: which file a dotted name loads. `ModuleFinder` asks the standard library's own
+`importlib.machinery.PathFinder`, over the folders a project may run with on `sys.path` (the
+importer's package root and the folders above it): it resolves regular and namespace packages as
+Python would and imports nothing. `module_name` and `other_names` say which dotted names load a
+given file (its package chain, namespace folders, a project run from inside a package); project.py
+falls back to matching those when PathFinder finds nothing, for the cases PathFinder cannot serve
+because they depend on how the project is run, which the files do not say: a script run from
+inside a package (`src/` on `sys.path` though `src/__init__.py` exists: `pkg.model` for
+`src.pkg.model`; putting every package folder on the search path instead would make `import sys`
+in `pkg/` load `pkg/sys.py`), and folders of scripts that import each other by name as if all
+were on `sys.path`.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 from collections import deque
 from dataclasses import dataclass
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -24,6 +34,7 @@ __all__ = [
     "STAR",
     "Folders",
     "ImportedName",
+    "ModuleFinder",
     "import_statements",
     "imported_member",
     "imported_module",
@@ -182,3 +193,63 @@ def other_names(root: Path, name: str) -> list:
     parts = name.split(".")
     names.extend(".".join(parts[start:]) for start in range(1, len(parts) - 1))
     return names
+
+
+class ModuleFinder:
+    """The file a dotted name loads with given folders on `sys.path`, by `PathFinder`: `a` is looked
+    for in each folder (a module or a regular package in any of them comes before the portions of a
+    namespace package, as in Python), then `a.b` in what `a` spans. PathFinder is asked once per
+    (folders it searches, name): the files of one tree share their folders."""
+
+    def __init__(self) -> None:
+        self.specs: dict = {}  # folders on sys.path -> {dotted name: ModuleSpec or None}
+        self.found: dict = {}  # (locations searched, last name) -> what PathFinder found there
+        # PathFinder keeps a finder per folder with its listing: files written since must be seen.
+        importlib.invalidate_caches()
+
+    def file(self, name: str, folders: tuple) -> Optional[str]:
+        """The source file `import name` loads (a package: its __init__.py), or None (nothing
+        found, a namespace package, a compiled module). `folders`: str paths, in sys.path order."""
+        spec = self._spec(name, folders, self.specs.setdefault(folders, {}))
+        if spec is None or not spec.has_location or spec.origin is None or not spec.origin.endswith(".py"):
+            return None
+        return spec.origin
+
+    def _spec(self, name: str, folders: tuple, specs: dict):
+        if name not in specs:
+            package, _, last = name.rpartition(".")
+            if package:
+                parent = self._spec(package, folders, specs)
+                locations = tuple(parent.submodule_search_locations or ()) if parent is not None else ()
+                specs[name] = self._find(locations, last)
+            else:
+                specs[name] = self._top_level(name, folders)
+        return specs[name]
+
+    def _top_level(self, name: str, folders: tuple):
+        portions = []
+        for folder in folders:
+            spec = self._find((folder,), name)
+            if spec is not None and spec.submodule_search_locations is not None and spec.origin is None:
+                portions.append(folder)  # a portion of a namespace package: the search goes on
+            elif spec is not None:
+                return spec
+        return self._find(tuple(portions), name) if portions else None
+
+    def _find(self, locations: tuple, last: str):
+        key = (locations, last)
+        if key not in self.found:
+            try:
+                # By its last name: PathFinder looks for that in `locations` either way, and a
+                # namespace package under a dotted name would need its parent imported.
+                self.found[key] = PathFinder.find_spec(last, list(locations)) if locations else None
+            except (ImportError, OSError, ValueError):  # an unreadable folder, a name that is no module
+                self.found[key] = None
+        return self.found[key]
+
+
+def search_folders(root: Path) -> tuple:
+    """The folders on `sys.path` (str paths, in order) when a file whose package chain starts in
+    `root` runs: `root` (a script's own folder, or the folder above its packages) and the folders
+    above it (a project run from its root: namespace folders)."""
+    return tuple(str(folder) for folder in [root, *root.parents][:NAMESPACE_DEPTH])

@@ -174,6 +174,7 @@ class ProgramFlow:
     pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
+    registries: object = None  # registries.Registries, found before the walk (flow.collect)
 
     def origin(self, value) -> Optional[str]:
         """Where a call or value the engine cannot follow comes from, when that is a file outside

@@ -37,7 +37,17 @@ from typing import Iterable, Optional
 from gru2lstm.config import import_root
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import STAR, Folders, ImportedName, import_statements, imported_names, module_name, other_names
+from gru2lstm.imports import (
+    STAR,
+    Folders,
+    ImportedName,
+    ModuleFinder,
+    import_statements,
+    imported_names,
+    module_name,
+    other_names,
+    search_folders,
+)
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
 
@@ -140,17 +150,32 @@ class _Universe:
         self.files: list = []
         self.by_name: dict = {}
         self.by_key: dict = {}
+        self.by_path: dict = {}  # str of the resolved path -> _File
+        self.search: dict = {}  # key -> the folders on sys.path when that file runs (imports.search_folders)
+        self.finder = ModuleFinder()
+        searched: dict = {}  # sys.path folder -> search_folders of its files
         folders = Folders()
         for index, path in enumerate(paths):
             root, name, is_init = module_name(path, folders)
             entry = _File(path, str(path), root, name, is_init, data.get(index), trees.get(index), index in trees)
             self.files.append(entry)
+            resolved = folders.resolve(path)
+            self.by_path[str(resolved)] = entry
+            if path.is_symlink():  # PathFinder names it by its folder, not by where the link points
+                self.by_path[str(path.parent.resolve() / path.name)] = entry
+            if root not in searched:
+                searched[root] = search_folders(root)
+            self.search[entry.key] = searched[root]
             for spelled in (name, *other_names(root, name)):
                 self.by_name.setdefault(spelled, []).append(entry)
             self.by_key[entry.key] = entry
 
     def lookup(self, name: str, importer: _File) -> Optional[_File]:
-        """The given file that `import name` loads from `importer`: same sys.path folder first."""
+        """The given file that `import name` loads from `importer`: the file PathFinder finds (None
+        when that file was not given), else the given file of that name, same sys.path folder first."""
+        loaded = self.finder.file(name, self.search[importer.key])
+        if loaded is not None:
+            return self.by_path.get(loaded)
         found = self.by_name.get(name, [])
         same_root = [f for f in found if f.root == importer.root]
         if len(same_root) == 1:
@@ -286,7 +311,7 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     group = {entry.key for entry in universe.files[: len(files)]}
     found = {}
     for key, names in changed.items():
-        importers, frontier, seen = set(), [(universe.by_key[key], frozenset(names))], set()
+        importers, frontier, seen = set(), [(universe.by_key[key], frozenset(_with_holders(universe.by_key[key], set(names))))], set()
         while frontier:
             current, wanted = frontier.pop()
             if (current.key, wanted) in seen:
@@ -296,7 +321,7 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
                 if entry.key not in group:
                     importers.add(entry.path)
                 elif reached:  # `from .model import Policy` in a package's __init__: its importers count too
-                    frontier.append((entry, frozenset(reached)))
+                    frontier.append((entry, frozenset(_with_holders(entry, reached))))
         if importers:
             found[key] = sorted(_shown(path) for path in importers)
     return found
@@ -369,12 +394,12 @@ def _closure(universe: _Universe, seed: _File) -> tuple:
     classes or functions from, one step down)."""
     # relevant[key]: the names of that file through which code reaches the seed's classes and
     # functions: its own classes and functions, and what it re-exports of the group's.
-    relevant = {seed.key: set(seed.functions_and_classes())}
+    relevant = {seed.key: _with_holders(seed, seed.functions_and_classes())}
     frontier = [seed]
     while frontier:
         current = frontier.pop()
         for entry, reached in _importers(universe, current, relevant[current.key]):
-            gained = (entry.functions_and_classes() | reached) - relevant.get(entry.key, set())
+            gained = (entry.functions_and_classes() | _with_holders(entry, reached)) - relevant.get(entry.key, set())
             if gained or entry.key not in relevant:
                 relevant[entry.key] = relevant.get(entry.key, set()) | gained
                 frontier.append(entry)
@@ -408,6 +433,27 @@ def _importers(universe: _Universe, current: _File, names):
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
             yield entry, reached
+
+
+def _with_holders(entry: _File, names: set) -> set:
+    """`names` and the module-level names of `entry` that hold one of them (registries:
+    `R["rnn"] = RNNAgent`, `R = {"rnn": RNNAgent}`, `R.append(RNNAgent)`): code reaches the
+    classes through those too."""
+    tree = entry.module_tree()
+    found = set(names)
+    for statement in tree.body if tree is not None and names else ():
+        if not isinstance(statement, (ast.Assign, ast.Expr)):  # only these store into a holder
+            continue
+        if not any(isinstance(node, ast.Name) and node.id in names for node in ast.walk(statement)):
+            continue
+        targets = statement.targets if isinstance(statement, ast.Assign) else []
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and isinstance(statement.value.func, ast.Attribute):
+            targets = [statement.value.func.value]
+        for target in targets:
+            target = target.value if isinstance(target, ast.Subscript) else target
+            if isinstance(target, ast.Name):
+                found.add(target.id)
+    return found
 
 
 def _names_used_from(universe: _Universe, entry: _File, current: _File, names: set) -> Optional[set]:

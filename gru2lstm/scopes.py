@@ -17,7 +17,7 @@ from gru2lstm.definitions import ModuleIndex
 from gru2lstm.program import Binding, BindingKind, Consumption, Def, FunctionInfo, ProgramFlow, Use
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import LOCAL, dotted, qualify
-from gru2lstm.values import DefSlot, GlobalSlot, Slot, SlotKind, Value, VNone, VOpaque, VSlot
+from gru2lstm.values import DefSlot, GlobalSlot, Slot, SlotKind, Value, VChoice, VNone, VOpaque, VSlot
 
 
 class Scope(ModuleIndex):
@@ -157,6 +157,11 @@ class Scope(ModuleIndex):
             self.flow.outside_values[slot] = self.flow.outside_calls[id(value.node)]
         if slot.kind == SlotKind.DEF and isinstance(value, VSlot) and value.slot.kind == SlotKind.INSTANCE:
             self.instance_class[slot] = value.slot.owner  # `storage = RolloutStorage(...)`
+        if slot.kind == SlotKind.DEF and isinstance(value, VChoice) and isinstance(value.node, cst.Call) and self.flow.registries.lookup(value.node.func):
+            # `agent = REGISTRY[name](...)` of a registry of several classes: an instance of any
+            owners = tuple(option.slot.owner for option in value.options if isinstance(option, VSlot) and option.slot.kind == SlotKind.INSTANCE)
+            if len(owners) == len(value.options):
+                self.flow.registries.instances[slot] = owners
         if self.recording:
             self.flow.bindings.append(Binding(slot, value, kind, statement, target_node, self.function))
 

@@ -103,6 +103,9 @@ INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arg
 PRINTING_BUILTINS = {"print", "repr", "str", "hasattr", "getattr"}  # what they do with them is unknown
 SAMPLING_METHODS = {"sample", "choices", "choice"}  # random.Random's, on a container
 KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may give a value back
+# Methods of a registry of classes (registries.py) that store their argument, or read only its keys.
+REGISTRY_STORE_METHODS = {"append"}
+REGISTRY_KEY_METHODS = {"keys"}
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault"}  # give an element back
 VIEW_CONTAINER_METHODS = {"values", "items"}  # iterate a dict's values
 

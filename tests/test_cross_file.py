@@ -170,14 +170,82 @@ def test_a_module_handed_to_code_the_engine_cannot_see_is_refused(tmp_path, caps
     assert all((tmp_path / name).read_text() == text for name, text in files.items())
 
 
-def test_a_registry_of_agent_classes_is_refused(tmp_path, capsys):
-    registry = MODEL + "\n\nREGISTRY = {}\nREGISTRY[\"rnn\"] = Policy\n"
-    controller = "from model import REGISTRY\n\n\nclass Controller:\n    def __init__(self, name):\n        self.agent = REGISTRY[name]()\n"
-    write(tmp_path, {"model.py": registry, "controller.py": controller})
+REGISTERED = MODEL + "\n\nREGISTRY = {}\nREGISTRY[\"rnn\"] = Policy\n"
+CONTROLLER = textwrap.dedent('''\
+    from model import REGISTRY
+
+
+    class Controller:
+        def __init__(self, name):
+            self.agent = REGISTRY[name]()
+            self.hidden = self.agent.initial_state(2)
+
+        def act(self, x):
+            y, self.hidden = self.agent(x, self.hidden)
+            return y
+''')
+
+
+def test_a_registry_of_agent_classes_is_followed(tmp_path):
+    write(tmp_path, {"model.py": REGISTERED, "controller.py": CONTROLLER})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "self.lstm = nn.LSTM(4, 8)" in (tmp_path / "model.py").read_text()
+    assert (tmp_path / "controller.py").read_text() == CONTROLLER  # it passes the pair along as it is
+
+
+def test_a_registry_of_several_classes_makes_an_instance_of_each(tmp_path):
+    other = textwrap.dedent('''\
+        import torch
+
+
+        class Still:
+            def initial_state(self, batch):
+                return torch.zeros(1, batch, 8)
+
+            def forward(self, x, h):
+                return x, h * 0.5
+    ''')
+    registry = MODEL.replace("import torch\n", "import torch\n\nfrom still import Still\n", 1) + "\n\nREGISTRY = {\"rnn\": Policy, \"still\": Still}\n"
+    write(tmp_path, {"model.py": registry, "still.py": other, "controller.py": CONTROLLER.replace("y, self.hidden = self.agent(x", "y, self.hidden = self.agent.forward(x")})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    # Still's state is a pair too now: the controller may hold either agent
+    assert "return x, (h[0] * 0.5, h[1] * 0.5)" in (tmp_path / "still.py").read_text()
+    assert "torch.zeros(1, batch, 8),\n" in (tmp_path / "still.py").read_text()
+
+
+def test_an_agent_of_a_registry_of_several_classes_held_in_a_local_is_followed(tmp_path):
+    registry = REGISTERED.replace("REGISTRY[\"rnn\"] = Policy\n", "REGISTRY[\"rnn\"] = Policy\nREGISTRY[\"twin\"] = Twin\n")
+    registry = registry.replace("\n\nREGISTRY = {}", "\n\nclass Twin(Policy):\n    pass\n\n\nREGISTRY = {}")
+    runner = "from model import REGISTRY\n\n\ndef run(name, x):\n    agent = REGISTRY[name]()\n    h = agent.initial_state(2)\n    y, h = agent(x, h)\n    return y, h\n"
+    write(tmp_path, {"model.py": registry, "runner.py": runner})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "self.lstm = nn.LSTM(4, 8)" in (tmp_path / "model.py").read_text()
+
+
+def test_a_registry_written_by_code_the_engine_cannot_read_is_refused(tmp_path, capsys):
+    registry = REGISTERED + "REGISTRY.update(plugins.AGENTS)\n"
+    write(tmp_path, {"model.py": registry, "controller.py": CONTROLLER})
     assert main(["rewrite", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"{tmp_path / 'model.py'}:19:19: G2L101 `Policy` is used as a value here (a registry, a factory, a callback)" in out
     assert (tmp_path / "model.py").read_text() == registry
+
+
+def test_a_registry_lookup_kept_in_a_variable_is_refused(tmp_path, capsys):
+    controller = CONTROLLER.replace("self.agent = REGISTRY[name]()", "cls = REGISTRY[name]\n        self.agent = cls()")
+    write(tmp_path, {"model.py": REGISTERED, "controller.py": controller})
+    assert main(["rewrite", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'model.py'}:19:19: G2L101 `Policy` is used as a value here" in capsys.readouterr().out
+    assert (tmp_path / "controller.py").read_text() == controller
+
+
+def test_a_registry_read_by_a_file_not_given_blocks_the_others(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"model.py": REGISTERED, "controller.py": CONTROLLER})
+    monkeypatch.chdir(tmp_path)
+    # No lookup of the registry is seen: `Policy` stored into it is a crossing, and nothing is written.
+    assert main(["rewrite", "model.py"]) == 1
+    assert "model.py:19:19: G2L101 `Policy` is used as a value here" in capsys.readouterr().out
+    assert (tmp_path / "model.py").read_text() == REGISTERED
 
 
 def test_a_state_carrying_function_without_callers_is_an_interface_change(tmp_path, capsys):

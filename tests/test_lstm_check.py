@@ -51,6 +51,7 @@ NOT_SEEN = {
     ("marl_controller/expected/main.py", 13),
     # init_hidden() left one tensor is iterated (`tuple(... for half in init_hidden())`), which a tensor allows too
     ("marl_controller/expected/marl/agent.py", 17),
+    ("agent_registry/expected/modules/agents/rnn_agent.py", 17),  # as marl_controller's agent.py
 }
 
 
@@ -133,11 +134,18 @@ def _halfwise_pairs(tree: ast.Module) -> list:
     return found
 
 
+# A chain left on the whole pair that the check cannot see: the agent is made through a registry
+# lookup (`agent_REGISTRY[name](...)`), so the check, which reads calls by name, does not know that
+# its call returns a pair.
+CHAIN_NOT_SEEN = {("agent_registry/expected/controllers/basic_controller.py", 22)}
+
+
 def test_a_chain_left_on_the_whole_pair_is_caught_where_the_pair_is_known():
     """The other mistake: `(h[0].detach(), h[1].detach())` left as `h.detach()`. Caught where the
     place only ever holds pairs (literals, an LSTM's state, None, what the group's calls give a
-    parameter, the field of a record a construction gives one). Each of them is caught."""
-    made, caught = 0, 0
+    parameter, the field of a record a construction gives one). Each of them is caught but those
+    CHAIN_NOT_SEEN names."""
+    made, missed = 0, set()
     for files in UNITS:
         texts = [path.read_text() for path in files]
         for which, text in enumerate(texts):
@@ -152,8 +160,9 @@ def test_a_chain_left_on_the_whole_pair_is_caught_where_the_pair_is_known():
                         elif isinstance(value, list) and any(item is site for item in value):
                             setattr(node, field, [whole if item is site else item for item in value])
                 made += 1
-                caught += bool(lstm_mistakes([ast.parse(ast.unparse(tree)) for tree in trees]))
-    assert made == 26 and caught == 26
+                if not lstm_mistakes([ast.parse(ast.unparse(tree)) for tree in trees]):
+                    missed.add((files[which].relative_to(FIXTURES).as_posix(), site.lineno))
+    assert made == 28 and missed == CHAIN_NOT_SEEN
 
 
 def test_a_pair_used_as_one_tensor_is_a_mistake():

@@ -1,0 +1,214 @@
+"""Registries: module-level dicts and lists of the program's own classes and functions, looked up
+later and called (`REGISTRY["rnn"] = RNNAgent` … `REGISTRY[args.agent](shape, args)`).
+
+A registry is followed when it is looked up and called somewhere in the analysed code, and every
+store into it is known: it is a literal at the top of its module
+(`R = {}`, `R = {"rnn": RNNAgent}`, `R = [A, B]`), and every other mention of it in the program is
+a store of a class or function of the program (`R["rnn"] = RNNAgent`, `R.append(A)`), a lookup
+called right away (`R[name](...)`), a key test (`name in R`, `R.keys()`) or an import. A call
+through a lookup of a followed registry makes an instance of (or calls) each of its members; the
+walk follows them all (calls.py), and the stores are then no crossing (boundary.py).
+
+Anything else — the registry passed out, merged with `**`, mutated by code that cannot be read,
+assigned again, a lookup kept in a variable (`cls = R[name]`), an attribute spelled like it —
+leaves it unfollowed, and the classes stored into it stay crossings (G2L101) at their places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
+from gru2lstm.syntax import constructor_call, walk
+from gru2lstm.values import AttrSlot, GlobalSlot
+from gru2lstm.vocab import REGISTRY_KEY_METHODS, REGISTRY_STORE_METHODS
+
+
+@dataclass
+class Registry:
+    """One module-level dict or list of the program's classes or functions."""
+
+    slot: GlobalSlot
+    members: list = field(default_factory=list)  # [Definition] of what is stored into it, in order
+    stores: list = field(default_factory=list)  # the expressions stored (literal elements, `R[k] = X`)
+    lookups: list = field(default_factory=list)  # the `R[k]` subscripts that are called right away
+    definition: Optional[cst.Assign] = None  # `R = {...}` at the top of its module
+    followed: bool = True  # every store into it is known
+    places: list = field(default_factory=list)  # files not migrated with it that stored names come from
+
+
+@dataclass
+class Registries:
+    """Every registry of the program, and what the walk needs of the followed ones."""
+
+    by_slot: dict = field(default_factory=dict)  # GlobalSlot -> Registry
+    lookups: dict = field(default_factory=dict)  # id(`R[k]` subscript) -> followed Registry
+    followed_stores: set = field(default_factory=set)  # ids of expressions stored into a followed registry
+    instances: dict = field(default_factory=dict)  # slot -> class keys it may hold (made through a lookup)
+    places: dict = field(default_factory=dict)  # id(stored expression) -> a file not migrated with it that its registry holds names of
+
+    def lookup(self, node: cst.CSTNode) -> Optional[Registry]:
+        """The followed registry `R` of a call's callee `R[k]`, or None."""
+        return self.lookups.get(id(node))
+
+    def classes_made(self, registry: Registry) -> tuple:
+        """The classes a call through a lookup makes an instance of; () when a function is stored
+        too (what it returns is not an instance the walk knows)."""
+        if any(member.kind != DefinitionKind.CLASS for member in registry.members):
+            return ()
+        return tuple(dict.fromkeys(member.key for member in registry.members))
+
+
+def find_registries(flow: ProgramFlow, modules: list) -> Registries:
+    """The registries of the program, once every module's definitions are indexed. `modules`: the
+    definitions.ModuleIndex of each module (its key, parent map, and names from outside)."""
+    found = Registries()
+    stores = _Stores(flow, {module.key: module.outside for module in modules})
+    for index in modules:
+        for statement in index.module.body:
+            registry = _literal_registry(stores, index.key, statement)
+            if registry is not None:
+                if registry.slot in found.by_slot:
+                    found.by_slot[registry.slot].followed = False  # assigned twice
+                else:
+                    found.by_slot[registry.slot] = registry
+    if not found.by_slot:
+        return found
+    for index in modules:
+        _classify_mentions(stores, index.key, index.parents, found.by_slot)
+    for registry in found.by_slot.values():
+        if registry.followed and registry.members and registry.lookups:
+            found.followed_stores.update(id(node) for node in registry.stores)
+            found.lookups.update((id(node), registry) for node in registry.lookups)
+        elif registry.places:  # the wider attempt, with that file, may follow it (engine.py)
+            found.places.update((id(node), registry.places[0]) for node in registry.stores)
+    _attribute_instances(flow, found)
+    return found
+
+
+@dataclass
+class _Stores:
+    """What a stored expression is: a member of the program, or a name from a file outside it."""
+
+    flow: ProgramFlow
+    outside: dict  # module key -> {name: file}
+
+    def add(self, module: str, registry: Registry, stored: Optional[cst.CSTNode]) -> None:
+        member = _member(self.flow, module, stored) if stored is not None else None
+        if member is None:
+            registry.followed = False
+            place = self.outside.get(module, {}).get(stored.value) if isinstance(stored, cst.Name) else None
+            if place is not None:
+                registry.places.append(place)
+            return
+        registry.members.append(member)
+        registry.stores.append(stored)
+
+
+def _literal_registry(stores: _Stores, key: str, statement: cst.CSTNode) -> Optional[Registry]:
+    """`R = {...}` / `R = [...]` at the top of a module, when every element is a member."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return None
+    small = statement.body[0]
+    if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+        return None
+    if not isinstance(small.value, (cst.Dict, cst.List, cst.Tuple)):
+        return None
+    registry = Registry(GlobalSlot.of(key, small.targets[0].target.value), definition=small)
+    for element in small.value.elements:
+        stored = element.value if isinstance(element, (cst.DictElement, cst.Element)) else None
+        stores.add(key, registry, stored)
+    # `CONFIG = {"lr": 3e-4}` holds none of the program's classes: no registry
+    return registry if registry.members or not small.value.elements else None
+
+
+def _member(flow: ProgramFlow, module: str, node: cst.CSTNode) -> Optional[Definition]:
+    """The class or function of the program a name or `module.Name` is, or None."""
+    if isinstance(node, cst.Name):
+        found = flow.lookup(module, node.value)
+    elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
+        base = flow.lookup(module, node.value.value)
+        found = flow.lookup(base.key, node.attr.value) if base is not None and base.kind == DefinitionKind.MODULE else None
+    else:
+        return None
+    return found if found is not None and found.kind != DefinitionKind.MODULE else None
+
+
+def _classify_mentions(stores: _Stores, key: str, parents: dict, registries: dict) -> None:
+    """Every mention of a registry in one module (`parents`: its parent map, every node once): a
+    known store, a called lookup, a key read, or something that makes it unfollowed."""
+    names = {slot.name: slot for slot in registries if slot.module == key}
+    for name, member in stores.flow.module_imports.get(key, {}).items():
+        slot = GlobalSlot.of(member.key, member.name) if member.name else None
+        if slot in registries:
+            names[name] = slot
+    spelled = {slot.name for slot in registries}
+    for node, parent in parents.items():
+        if isinstance(node, cst.Attribute) and node.attr.value in spelled and not isinstance(parent, cst.ImportFrom):
+            for slot in registries:  # `agents.REGISTRY`: a path the walk does not resolve here
+                if slot.name == node.attr.value:
+                    registries[slot].followed = False
+        if not isinstance(node, cst.Name) or node.value not in names:
+            continue
+        registry = registries[names[node.value]]
+        grandparent = parents.get(parent)
+        if not _known_mention(stores, key, registry, node, (parent, grandparent, parents.get(grandparent))):
+            registry.followed = False
+
+
+def _known_mention(stores: _Stores, key: str, registry: Registry, node: cst.Name, ancestors: tuple) -> bool:
+    """Is this mention of the registry one the walk follows (a store of a member is recorded)?"""
+    parent, grandparent, above = ancestors
+    if isinstance(parent, (cst.ImportAlias, cst.AsName)) or (isinstance(parent, cst.Attribute) and parent.attr is node):
+        return True  # the import itself; `x.R` is judged as an attribute
+    if isinstance(parent, cst.AssignTarget) and grandparent is registry.definition:
+        return True  # the definition
+    if isinstance(parent, cst.ComparisonTarget) and isinstance(parent.operator, (cst.In, cst.NotIn)):
+        return True
+    if isinstance(parent, cst.Subscript) and parent.value is node:
+        if isinstance(grandparent, cst.AssignTarget) and isinstance(above, cst.Assign) and len(above.targets) == 1:
+            stores.add(key, registry, above.value)  # `R["rnn"] = RNNAgent`
+            return True
+        if isinstance(grandparent, cst.Call) and grandparent.func is parent:
+            registry.lookups.append(parent)
+            return True
+        return False
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        if parent.attr.value in REGISTRY_KEY_METHODS:
+            return True
+        if parent.attr.value in REGISTRY_STORE_METHODS and isinstance(grandparent, cst.Call) and len(grandparent.args) == 1:
+            stores.add(key, registry, grandparent.args[0].value)
+            return True
+    return False
+
+
+def _attribute_instances(flow: ProgramFlow, found: Registries) -> None:
+    """`self.agent = R[name](...)` in a method: the attribute holds an instance of each class of R
+    (known before the walk, as index_uses knows `self.agent = Agent(...)`)."""
+    if not found.lookups:
+        return
+    for info in flow.functions.values():
+        if info.self_name is not None:
+            _method_instances(info, found, flow)
+
+
+def _method_instances(info: FunctionInfo, found: Registries, flow: ProgramFlow) -> None:
+    for node in walk(info.node.body):
+        if not (isinstance(node, cst.Assign) and len(node.targets) == 1):
+            continue
+        target, call = node.targets[0].target, constructor_call(node.value)
+        if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == info.self_name):
+            continue
+        registry = found.lookup(call.func) if call is not None else None
+        if registry is None:
+            continue
+        classes = found.classes_made(registry)
+        if not classes:
+            continue
+        slot = AttrSlot.of(info.class_name, target.attr.value)
+        found.instances[slot] = classes
+        if len(classes) == 1:
+            flow.instance_class[slot] = classes[0]
