@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from gru2lstm.values import Label, Slot, SlotKind, Word, as_slot
+from gru2lstm.values import Label, Slot, SlotKind, Word
 
 
 class Mark(Word):
@@ -26,7 +26,6 @@ class Classes:
         self.marks: dict = {}  # root -> set of marks (Mark, or a recurrent kind)
 
     def find(self, slot: Slot) -> Slot:
-        slot = as_slot(slot)  # boundary.py still spells some slots as plain tuples
         self.add(slot)
         root = slot
         while self.parent[root] != root:

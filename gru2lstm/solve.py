@@ -48,7 +48,6 @@ from gru2lstm.values import (
     VSlot,
     VTuple,
     is_element,
-    set_latest_resolutions,
 )
 from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, GRU_KIND, HIDDEN_KEYWORDS, MASK_WORDS, RECURRENT, RECURRENT_KINDS
 
@@ -129,7 +128,6 @@ def solve(flow: ProgramFlow) -> Solution:
     classes = Classes()
     solution = Solution(flow, classes)
     resolutions = solution.resolutions
-    set_latest_resolutions(resolutions)
     relations = []  # (target slot, value) that the fixpoint decides
 
     def link(target: Slot, value: Value, repeated: bool = False) -> None:

@@ -10,7 +10,6 @@ solver's finding, kept in its side table (Resolutions), never written into the v
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import NamedTuple, Optional, Union
@@ -190,29 +189,6 @@ class ChildSlot(NamedTuple):
 Slot = Union[DefSlot, AttrSlot, GlobalSlot, ReturnSlot, CallResultSlot, InstanceSlot, NodeSlot, ChildSlot]
 
 
-_SLOTS = {  # the slots as_slot can build from their words
-    SlotKind.DEF: DefSlot,
-    SlotKind.ATTR: AttrSlot,
-    SlotKind.GLOBAL: GlobalSlot,
-    SlotKind.RETURN: ReturnSlot,
-    SlotKind.CALL_RESULT: CallResultSlot,
-    SlotKind.INSTANCE: InstanceSlot,
-    SlotKind.EXPR: NodeSlot,
-    SlotKind.LITERAL: NodeSlot,
-    SlotKind.ZIP: NodeSlot,
-}
-
-
-def as_slot(slot: tuple) -> Slot:
-    """The typed slot of a slot spelled as the plain tuple of its words (`("def", id)`), as
-    boundary.py still builds some (never a child); a typed slot is given back as it is.
-    Compatibility: goes when boundary.py builds typed slots."""
-    if type(slot) is not tuple:
-        return slot
-    kind = SlotKind(slot[0])
-    return _SLOTS[kind](kind, *slot[1:])
-
-
 def is_element(slot: Slot) -> bool:
     """Is the slot an element of a list or tensor (what `append` and `[i] =` write)?"""
     return slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ELEM
@@ -384,21 +360,6 @@ class Resolutions:
                 kind = Derivation.SHAPE
             value = self.resolved(value.base)
         return kind
-
-
-# Compatibility while boundary.py still calls leaf_of without the solution: the resolutions of
-# the latest solve (set by solve.solve). Code that has the solution asks it (Solution.resolutions);
-# this goes when boundary.py does too.
-_LATEST = ContextVar("the resolutions of the latest solve", default=Resolutions())
-
-
-def set_latest_resolutions(resolutions: Resolutions) -> None:
-    _LATEST.set(resolutions)
-
-
-def leaf_of(value: Value) -> Value:
-    """The value a chain of derivations starts from, by the latest solve (Resolutions.leaf_of)."""
-    return _LATEST.get().leaf_of(value)
 
 
 def part_at(value: Value, position: int, length: int) -> Value:

@@ -10,6 +10,7 @@ import libcst as cst
 
 from gru2lstm.boundary import state_carriers
 from gru2lstm.names import lstm_prose, pair_shapes
+from gru2lstm.values import DefSlot
 from gru2lstm.vocab import HIDDEN_KEYWORDS
 from gru2lstm.rules.base import Rule, Valid
 
@@ -27,7 +28,7 @@ def _state_words(ctx) -> dict:
     words = {}
     for key, carriers in state_carriers(ctx.flow, ctx.solution).items():
         info = ctx.flow.functions[key]
-        names = {name for name, param in info.params if ctx.solution.is_state(("def", id(param.name)))}
+        names = {name for name, param in info.params if ctx.solution.is_state(DefSlot.of(id(param.name)))}
         if "return value" in carriers:
             names |= set(HIDDEN_KEYWORDS)
         if names:
