@@ -294,6 +294,8 @@ class CallWalker(FollowedCalls):
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
                 self.consume(value, Use.READ, arg.value)
+        if name in ("tuple", "list") and isinstance(values[0], VZip):
+            return values[0]  # `tuple(zip(*rows))` holds the columns, as `zip(*rows)` does
         if name in ("enumerate", "zip"):
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []
             parts += [element_of(value) for value in (values[:1] if name == "enumerate" else values)]

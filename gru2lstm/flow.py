@@ -42,6 +42,7 @@ class Collector(CallWalker):
     """Walks one module of a program statement by statement; what it finds goes into the program's shared flow."""
 
     def run(self) -> None:
+        self.script_names = self.script_names_of_module()
         for statement in self.module.body:
             if isinstance(statement, cst.ClassDef):
                 self._class_body(statement)

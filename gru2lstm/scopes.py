@@ -5,6 +5,10 @@ recording of bindings and consumptions into the program's flow.
 Local names are flow-sensitive: each assignment is its own definition (a DefSlot),
 and the environment maps a name to the set of definitions that may reach here (joined at
 branches and loops; `_quietly` runs a walk for its effect on the environment only).
+So are the module-level names of a script that only its top-level statements use
+(`script_names`): `rows = []` … `rows = tuple(zip(*rows))` are two values there. A module-level
+name that a function, a class, a lambda or another module of the program sees stays one
+GlobalSlot, holding every value it is ever given.
 """
 
 from __future__ import annotations
@@ -33,6 +37,34 @@ class Scope(ModuleIndex):
         self.statement: Optional[cst.CSTNode] = None
         self.def_annotations = flow.def_annotations
         self.opaque_defs: set = set()  # def ids assigned a value from outside the program
+        self.script_names: frozenset = frozenset()  # module-level names read flow-sensitively (set by the walk)
+
+    def script_names_of_module(self) -> frozenset:
+        """The names assigned at module level that only module-level statements use: no function,
+        class or lambda mentions them, no other module of the program imports them (or the
+        module itself), and they are not the module's classes, functions or imports."""
+        assigned = self.module_names - set(self.flow.module_imports[self.key])
+        shared = set()
+        for module, imports in self.flow.module_imports.items():
+            for member in imports.values():
+                if module != self.key and member.key == self.key:
+                    if member.name is None:
+                        return frozenset()  # `import main`: any name may be read as `main.name`
+                    shared.add(member.name)
+        for node in self.parents:
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                shared.add(node.name.value)
+            elif isinstance(node, cst.Name) and node.value in assigned and node.value not in shared and self._in_nested_scope(node):
+                shared.add(node.value)
+        return frozenset(assigned - shared)
+
+    def _in_nested_scope(self, node: cst.CSTNode) -> bool:
+        current = self.parents.get(node)
+        while current is not None:
+            if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+                return True
+            current = self.parents.get(current)
+        return False
 
     def resolve(self, node: cst.CSTNode):
         """What a name or dotted name is in the program, unless a local shadows its first name."""
@@ -55,7 +87,7 @@ class Scope(ModuleIndex):
         return not isinstance(root, cst.Name) or self._is_local(root.value)
 
     def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
-        if self.function is None and not self.comprehensions:
+        if self.function is None and not self.comprehensions and name not in self.script_names:
             slot = GlobalSlot.of(self.key, name)
             if self.recording:
                 self.flow.slot_nodes.append((slot, node))  # renamed with its reads

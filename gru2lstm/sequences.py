@@ -5,6 +5,9 @@ record: joining its items would make `mean` a hidden state because `belief` is o
 list keeps a part per position (as a tuple does) until it is used as a sequence: given an
 element (append, a comprehension or a loop over it), indexed by a variable, a slice or from the
 end, iterated, or batched by torch.cat / torch.stack. Then its positions join its element.
+
+The columns of rows (`cols = tuple(zip(*rows))`) are kept apart the same way: `cols[3]` is the
+column whose elements are the position-3 parts of the rows, not one of the rows.
 """
 
 from __future__ import annotations
@@ -64,3 +67,20 @@ def element_label(classes: Classes, container: Slot, position) -> object:
         if classes.part(container, PosLabel.of(position)) is not None:
             return PosLabel.of(position)
     return ELEM
+
+
+def zip_columns(flow: ProgramFlow, classes: Classes, zips: list) -> list:
+    """The columns read by a constant index of columns of rows (`zips`: [(target slot, rows slot)]
+    for `target = zip(*rows)`): position i of the target is a container whose element is the
+    position-i part of every row. Returns the columns, containers for the solver to mark."""
+    rows_of = {classes.find(target): rows for target, rows in zips}
+    columns = []
+    for index in flow.indexes:
+        if not isinstance(index.base, VSlot) or index.position is None or index.position < 0:
+            continue
+        rows = rows_of.get(classes.find(index.base.slot))
+        if rows is not None:
+            column = ChildSlot.of(index.base.slot, PosLabel.of(index.position))
+            classes.union(ChildSlot.of(column, ELEM), ChildSlot.of(ChildSlot.of(rows, ELEM), PosLabel.of(index.position)))
+            columns.append(column)
+    return columns

@@ -20,7 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
-from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences
+from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
 from gru2lstm.values import (
     ELEM,
@@ -47,6 +47,7 @@ from gru2lstm.values import (
     VIndex,
     VSlot,
     VTuple,
+    VZip,
     is_element,
 )
 from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, GRU_KIND, HIDDEN_KEYWORDS, MASK_WORDS, RECURRENT, RECURRENT_KINDS
@@ -153,6 +154,8 @@ def solve(flow: ProgramFlow) -> Solution:
         elif isinstance(value, VArith) and (isinstance(value.left, VContainer) or isinstance(value.right, VContainer)):
             marked.append(target)  # `[None] * n`: a list
             link(target, value.left if isinstance(value.left, VContainer) else value.right, repeated=True)
+        elif isinstance(value, VZip) and isinstance(value.rows, VSlot):
+            zips.append((target, value.rows.slot))
         elif isinstance(value, VCtor):
             constructors.append((target, value))
         elif isinstance(value, VCallOf):
@@ -165,6 +168,7 @@ def solve(flow: ProgramFlow) -> Solution:
 
     marked: list = list(flow.containers)
     literals: list = []  # targets of literal lists
+    zips: list = []  # (target, rows) of `target = zip(*rows)`
     constructors: list = []
     # An instance of a class of this module has that class's attributes.
     for name, owners in flow.attribute_owners.items():
@@ -182,6 +186,7 @@ def solve(flow: ProgramFlow) -> Solution:
     for binding in _forward_calls(solution):
         classes.add(binding.target)
         link(binding.target, binding.value)
+    marked += zip_columns(flow, classes, zips)
     for slot in marked:
         classes.mark(slot, Mark.CONTAINER)
     for target, value in relations:

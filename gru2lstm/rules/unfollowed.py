@@ -73,8 +73,9 @@ class CannotFollow(StateBindingRule):
             """
             core = nn.GRU(4, 8)
             h = torch.zeros(1, 1, 8)
-            out, h = core(torch.randn(1, 1, 4), h)
-            h = 0
+            for t in range(5):
+                out, h = core(torch.randn(1, 1, 4), h)
+                h = 0
             """,
             "G2L102",
         ),
