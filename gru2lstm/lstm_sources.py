@@ -58,21 +58,26 @@ class Sources:
         module_functions = {name: found[0] for name, found in module_functions.items() if len(found) == 1}
         # each scope's own nodes, walked once (tree_nodes.py), read by every check
         self.nodes = {id(scope): nodes_of(trees[position]).own_nodes(trees[position], scope) for position, scope in self.scopes}
-        self.locals = {id(scope): assignments(self.nodes[id(scope)]) for _, scope in self.scopes}
+        self.locals: dict = {}  # id(scope) -> local name -> the values assigned to it there
         self.attributes: dict = {}
         self.returns: dict = {}  # function name -> [(returned value, scope)]
         self.callees: dict = {}  # id(call) -> the group's function it surely runs
         self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
         self.fields: list = []  # (attribute name, value, scope) that constructions of records write
-        for _, scope in self.scopes:
+        calls = []  # (call, its scope, the class of that scope's method)
+        for _, scope in self.scopes:  # one pass over each scope's nodes for all the tables
+            assigned = self.locals[id(scope)] = {}
             for node in self.nodes[id(scope)]:
-                if isinstance(node, ast.Assign):
+                if isinstance(node, ast.Call):
+                    calls.append((node, scope, owner.get(id(scope))))
+                elif isinstance(node, ast.Assign):
                     for target in node.targets:
                         if isinstance(target, ast.Attribute):
                             self.attributes.setdefault(target.attr, []).append((node.value, scope))
+                        for name, value in _elementwise(target, node.value):
+                            assigned.setdefault(name, []).append(value)
                 elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
                     self.returns.setdefault(scope.name, []).append((node.value, scope))
-        calls = [(node, scope, owner.get(id(scope))) for _, scope in self.scopes for node in self.nodes[id(scope)] if isinstance(node, ast.Call)]
         calls = [(call, scope, cls) for call, scope, cls in calls if holder_name(call.func) not in holders]
         records = {name: fields for tree in trees for name, fields in _records(tree).items()}
         for call, scope, _ in calls:
@@ -272,18 +277,6 @@ def state_argument(call: ast.Call):
         if keyword.arg in ("hx", "h_0", "hidden"):
             return keyword.value
     return call.args[1] if len(call.args) > 1 and not isinstance(call.args[1], ast.Starred) else None
-
-
-def assignments(nodes: list) -> dict:
-    """Local name -> the values assigned to it among the nodes of a scope, also element by
-    element (`state, total = blank(), 0` gives `state` blank())."""
-    assigned: dict = {}
-    for node in nodes:
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                for name, value in _elementwise(target, node.value):
-                    assigned.setdefault(name, []).append(value)
-    return assigned
 
 
 def _elementwise(target: ast.expr, value: ast.expr) -> list:

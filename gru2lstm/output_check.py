@@ -17,7 +17,7 @@ from typing import Callable, Optional
 
 from gru2lstm.lstm_check import lstm_mistakes
 from gru2lstm.prefilter import names_gru
-from gru2lstm.tree_nodes import nodes_of
+from gru2lstm.tree_nodes import children, nodes_of
 
 __all__ = ["check_output", "check_parses", "read_before_bound", "unbound_names"]
 
@@ -184,5 +184,5 @@ def _positions(node: ast.AST, statement: Optional[ast.stmt], loads: dict, stores
             stores.setdefault((alias.asname or alias.name).split(".")[0], (node.lineno, node.col_offset))
     if isinstance(node, ast.ExceptHandler) and node.name:
         stores.setdefault(node.name, (node.lineno, node.col_offset))
-    for child_node in ast.iter_child_nodes(node):
+    for child_node in children(node):
         _positions(child_node, statement, loads, stores, declared)

@@ -25,10 +25,10 @@ class TreeNodes:
     def __init__(self, tree: ast.Module) -> None:
         self.by_class: dict = {}
         self.in_order: list = []
-        todo = deque(ast.iter_child_nodes(tree))
+        todo = deque(children(tree))
         while todo:  # ast.walk's order: breadth first, each node's children in field order
             node = todo.popleft()
-            todo.extend(ast.iter_child_nodes(node))
+            todo.extend(children(node))
             self.in_order.append(node)
             self.by_class.setdefault(type(node), []).append(node)
         self._own: dict = {}  # id(scope) -> its own nodes, filled on first need
@@ -61,7 +61,7 @@ def _own_nodes_of_scopes(tree: ast.Module) -> dict:
     nodes come in the order a stack walk of that scope alone gives (a nested scope's nodes, pushed
     above, are all taken before the next node of the outer one)."""
     own = {id(tree): []}
-    stack = [(child, own[id(tree)]) for child in ast.iter_child_nodes(tree)]
+    stack = [(child, own[id(tree)]) for child in children(tree)]
     while stack:
         node, into = stack.pop()
         if isinstance(node, _FUNCTIONS):
@@ -70,5 +70,17 @@ def _own_nodes_of_scopes(tree: ast.Module) -> dict:
             into = None
         elif into is not None:
             into.append(node)
-        stack.extend((child, into) for child in ast.iter_child_nodes(node))
+        stack.extend([(child, into) for child in children(node)])
     return own
+
+
+def children(node: ast.AST) -> list:
+    """`ast.iter_child_nodes(node)` as a list, without its two generators (a third of a walk's cost)."""
+    found = []
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            found.append(value)
+        elif isinstance(value, list):
+            found += [item for item in value if isinstance(item, ast.AST)]
+    return found
