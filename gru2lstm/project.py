@@ -38,6 +38,7 @@ from gru2lstm.config import import_root
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, Folders, ImportedName, import_statements, imported_names, module_name, other_names
+from gru2lstm.spellings import Spellings
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
 
@@ -138,6 +139,7 @@ class _Universe:
 
     def __init__(self, paths: list, data: dict, trees: dict) -> None:
         self.files: list = []
+        self.spellings: Optional[Spellings] = None  # set by Project.groups when many seeds are grouped
         self.by_name: dict = {}
         self.by_key: dict = {}
         folders = Folders()
@@ -216,6 +218,11 @@ class Group:
     near: list
 
 
+# From this many seeds on, grouping scans each file once for every module name (spellings.py)
+# rather than searching every file for each module of a closure.
+MANY_SEEDS = 16
+
+
 class Project:
     """The given files: how they group (`groups`) and what their imports name (`import_tables`),
     from one `ast` parse of each file."""
@@ -230,6 +237,9 @@ class Project:
         one. `seeds` are the indexes of files that construct a torch GRU. Groups that would share
         a file are one group."""
         universe = self.universe
+        seeds = list(seeds)
+        if len(seeds) >= MANY_SEEDS:  # each closure would search every file: scan each once instead
+            universe.spellings = Spellings(universe.files, {entry.name.rpartition(".")[2].encode() for entry in universe.files})
         index_of = {entry.key: position for position, entry in enumerate(universe.files)}
         owner: dict = {}  # file key -> group id
         groups: dict = {}  # group id -> (core keys, near keys)
@@ -403,7 +413,8 @@ def _importers(universe: _Universe, current: _File, names):
         if entry is current:
             continue
         data = entry.contents() or b""
-        if word not in data or not any(needle in data for needle in needles):
+        spelled = universe.spellings.spells(entry, word) if universe.spellings is not None else word in data
+        if not spelled or not any(needle in data for needle in needles):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
