@@ -18,7 +18,7 @@ from gru2lstm.findings import ERROR, new_finding
 from gru2lstm.flow import collect
 from gru2lstm.options import Options
 from gru2lstm.plan import Planner
-from gru2lstm.positions import Positions, code_of
+from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, Migration, StepRecord
 from gru2lstm.solve import solve
@@ -64,11 +64,12 @@ class ParsedModule(meta.MetadataWrapper):
         super().__init__(module, unsafe_skip_copy=True)  # parsed here, owned here
         self._parents: Optional[dict] = None
         self._positions: Optional[Positions] = None
+        self._positions_ahead = positions_ahead(module)
 
     @property
     def positions(self) -> Positions:
         if self._positions is None:
-            self._positions = Positions(self.module)
+            self._positions = self._positions_ahead()
         return self._positions
 
     def resolve(self, provider):
