@@ -91,11 +91,14 @@ class ModuleIndex:
             if info.self_name is not None and info.module == self.key
         }
         copies = []
+        enclosing: dict = {}  # id(node) -> the method around it (None: none), shared by the nodes below
         for node in self.parents:  # every node once, without another walk of the tree
-            self._reference(node)
-            if not isinstance(node, (cst.Assign, cst.Attribute)):
+            if not isinstance(node, (cst.Assign, cst.Attribute, cst.Name)):
                 continue
-            info = self._enclosing_method(node, methods)
+            self._reference(node)
+            if isinstance(node, cst.Name):
+                continue
+            info = self._enclosing_method(node, methods, enclosing)
             if info is None:
                 continue
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
@@ -150,10 +153,12 @@ class ModuleIndex:
         if isinstance(node, cst.Attribute):
             word = node.attr.value
         elif isinstance(node, cst.Name):
+            word = node.value
+            if word not in GRU_NAMES and word not in self.imports:
+                return  # most names: asked before the parent is looked up
             parent = self.parents.get(node)
             if isinstance(parent, cst.Attribute) and parent.attr is node:
                 return
-            word = node.value
         else:
             return
         if word in GRU_NAMES or (isinstance(node, cst.Name) and word in self.imports):
@@ -161,11 +166,22 @@ class ModuleIndex:
             if name is not None and name.rsplit(".", 1)[-1] in GRU_NAMES:
                 self.flow.references.append((node, name))
 
-    def _enclosing_method(self, node: cst.CSTNode, methods: dict) -> Optional[FunctionInfo]:
+    def _enclosing_method(self, node: cst.CSTNode, methods: dict, enclosing: dict) -> Optional[FunctionInfo]:
+        """The method of `methods` whose body holds `node` (the nearest function or class around
+        it); `enclosing` remembers the answer for every node climbed, so each is climbed once."""
+        climbed = []
         current = self.parents.get(node)
         while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+            if id(current) in enclosing:
+                found = enclosing[id(current)]
+                break
+            climbed.append(current)
             current = self.parents.get(current)
-        return methods.get(id(current)) if current is not None else None
+        else:
+            found = methods.get(id(current)) if current is not None else None
+        for above in climbed:
+            enclosing[id(above)] = found
+        return found
 
     def _add_function(self, node: cst.FunctionDef, class_name: Optional[str]) -> None:
         params = list(node.params.posonly_params) + list(node.params.params)

@@ -17,6 +17,7 @@ import ast
 
 from gru2lstm.lstm_pairs import place
 from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name
+from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     FEATURE_FUNCTIONS,
     KEEP_ATTRIBUTES,
@@ -60,14 +61,15 @@ def cells_reaching_heads(sources: Sources, trees: list, holders: dict, pairs: se
 def _head_holders(tree: ast.Module) -> set:
     """Names and attribute names assigned a torch.nn module (`self.v = nn.Linear(...)`), also one
     imported from torch.nn (`from torch.nn import Linear`); the containers excepted."""
+    nodes = nodes_of(tree)
     imported = {
         alias.asname or alias.name
-        for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(TORCH_NN)
+        for node in nodes.of(ast.ImportFrom) if (node.module or "").startswith(TORCH_NN)
         for alias in node.names
     }
     found = set()
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Assign) or not isinstance(node.value, ast.Call):
+    for node in nodes.of(ast.Assign):
+        if not isinstance(node.value, ast.Call):
             continue
         func = node.value.func
         from_nn = (isinstance(func, ast.Attribute) and holder_name(func.value) == "nn") or (isinstance(func, ast.Name) and func.id in imported)

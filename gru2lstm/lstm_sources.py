@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass
 
+from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN
 
 CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ...
@@ -44,33 +45,39 @@ class Sources:
     DEPTH = 8
 
     def __init__(self, trees: list, holders: dict) -> None:
-        classes = {node.name: node for tree in trees for node in ast.walk(tree) if isinstance(node, ast.ClassDef)}
+        classes = {node.name: node for tree in trees for node in nodes_of(tree).of(ast.ClassDef)}
         owner = {id(item): cls for cls in classes.values() for item in cls.body}  # method -> its class
         self.scopes = []  # (module position, scope)
         module_functions: dict = {}
         for position, tree in enumerate(trees):
-            functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+            functions = nodes_of(tree).of(ast.FunctionDef, ast.AsyncFunctionDef)
             self.scopes += [(position, scope) for scope in (tree, *functions)]
             for node in tree.body:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                     module_functions.setdefault(node.name, []).append(node)
         module_functions = {name: found[0] for name, found in module_functions.items() if len(found) == 1}
-        self.nodes = {id(scope): list(_own_nodes(scope)) for _, scope in self.scopes}  # walked once, read by every check
-        self.locals = {id(scope): assignments(self.nodes[id(scope)]) for _, scope in self.scopes}
+        # each scope's own nodes, walked once (tree_nodes.py), read by every check
+        self.nodes = {id(scope): nodes_of(trees[position]).own_nodes(trees[position], scope) for position, scope in self.scopes}
+        self.locals: dict = {}  # id(scope) -> local name -> the values assigned to it there
         self.attributes: dict = {}
         self.returns: dict = {}  # function name -> [(returned value, scope)]
         self.callees: dict = {}  # id(call) -> the group's function it surely runs
         self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
         self.fields: list = []  # (attribute name, value, scope) that constructions of records write
-        for _, scope in self.scopes:
+        calls = []  # (call, its scope, the class of that scope's method)
+        for _, scope in self.scopes:  # one pass over each scope's nodes for all the tables
+            assigned = self.locals[id(scope)] = {}
             for node in self.nodes[id(scope)]:
-                if isinstance(node, ast.Assign):
+                if isinstance(node, ast.Call):
+                    calls.append((node, scope, owner.get(id(scope))))
+                elif isinstance(node, ast.Assign):
                     for target in node.targets:
                         if isinstance(target, ast.Attribute):
                             self.attributes.setdefault(target.attr, []).append((node.value, scope))
+                        for name, value in _elementwise(target, node.value):
+                            assigned.setdefault(name, []).append(value)
                 elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
                     self.returns.setdefault(scope.name, []).append((node.value, scope))
-        calls = [(node, scope, owner.get(id(scope))) for _, scope in self.scopes for node in self.nodes[id(scope)] if isinstance(node, ast.Call)]
         calls = [(call, scope, cls) for call, scope, cls in calls if holder_name(call.func) not in holders]
         records = {name: fields for tree in trees for name, fields in _records(tree).items()}
         for call, scope, _ in calls:
@@ -205,7 +212,7 @@ def _records(tree: ast.Module) -> dict:
     """Classes made of their fields -> [(field, its default or None)]: a class without __init__
     whose body annotates fields (a dataclass, a NamedTuple), and `N = namedtuple("N", [...])`."""
     found = {}
-    for node in ast.walk(tree):
+    for node in nodes_of(tree).of(ast.ClassDef, ast.Assign):
         if isinstance(node, ast.ClassDef) and method_of(node, "__init__") is None:
             fields = [(item.target.id, item.value) for item in node.body if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)]
             if fields:
@@ -243,12 +250,13 @@ def lstm_holders(tree: ast.Module) -> dict:
     """Names and attribute names (`lstm`, `self.core` -> "core") assigned an LSTM or LSTMCell
     (also under an alias: `from torch.nn import LSTM as RNN`) -> "LSTM" or "LSTMCell"."""
     classes = {name: name for name in LSTM_NAMES}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(TORCH_NN):
+    nodes = nodes_of(tree)
+    for node in nodes.of(ast.ImportFrom):
+        if (node.module or "").startswith(TORCH_NN):
             classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
     holders = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and constructed(node.value.func) in classes:
+    for node in nodes.of(ast.Assign):
+        if isinstance(node.value, ast.Call) and constructed(node.value.func) in classes:
             kind = classes[constructed(node.value.func)]
             holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
     return holders
@@ -271,18 +279,6 @@ def state_argument(call: ast.Call):
     return call.args[1] if len(call.args) > 1 and not isinstance(call.args[1], ast.Starred) else None
 
 
-def assignments(nodes: list) -> dict:
-    """Local name -> the values assigned to it among the nodes of a scope, also element by
-    element (`state, total = blank(), 0` gives `state` blank())."""
-    assigned: dict = {}
-    for node in nodes:
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                for name, value in _elementwise(target, node.value):
-                    assigned.setdefault(name, []).append(value)
-    return assigned
-
-
 def _elementwise(target: ast.expr, value: ast.expr) -> list:
     if isinstance(target, ast.Name):
         return [(target.id, value)]
@@ -290,14 +286,3 @@ def _elementwise(target: ast.expr, value: ast.expr) -> list:
     if not same or any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts)):
         return []
     return [pair for element, part in zip(target.elts, value.elts) for pair in _elementwise(element, part)]
-
-
-def _own_nodes(scope: ast.AST):
-    """The nodes of a scope, without those of the functions and classes it defines."""
-    pending = list(ast.iter_child_nodes(scope))
-    while pending:
-        node = pending.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
-            continue
-        yield node
-        pending.extend(ast.iter_child_nodes(node))

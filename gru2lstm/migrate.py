@@ -18,7 +18,7 @@ from gru2lstm.findings import ERROR, new_finding
 from gru2lstm.flow import collect
 from gru2lstm.options import Options
 from gru2lstm.plan import Planner
-from gru2lstm.positions import Positions
+from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, Migration, StepRecord
 from gru2lstm.solve import solve
@@ -64,11 +64,12 @@ class ParsedModule(meta.MetadataWrapper):
         super().__init__(module, unsafe_skip_copy=True)  # parsed here, owned here
         self._parents: Optional[dict] = None
         self._positions: Optional[Positions] = None
+        self._positions_ahead = positions_ahead(module)
 
     @property
     def positions(self) -> Positions:
         if self._positions is None:
-            self._positions = Positions(self.module)
+            self._positions = self._positions_ahead()
         return self._positions
 
     def resolve(self, provider):
@@ -170,7 +171,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
     planned.plan.mark_manual = options.allow_partial
     _unmark_suppressed(planned.plan.manual, wrappers, sources, modules)
     for module, migration in zip(modules, migrations):
-        new_source = apply_plan(wrappers[module.key].module, planned.plan, parents[module.key]).code
+        new_source = code_of(apply_plan(wrappers[module.key].module, planned.plan, parents[module.key]))
         migration.changed = new_source != migration.source
         migration.source = new_source
         # A suppressed use is left as it is: not migrated, though it needs no person.

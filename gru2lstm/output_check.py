@@ -17,6 +17,7 @@ from typing import Callable, Optional
 
 from gru2lstm.lstm_check import lstm_mistakes
 from gru2lstm.prefilter import names_gru
+from gru2lstm.tree_nodes import children, nodes_of
 
 __all__ = ["check_output", "check_parses", "read_before_bound", "unbound_names"]
 
@@ -111,27 +112,25 @@ def unbound_names(tree: ast.Module) -> set:
     Coarse on purpose (scopes are ignored): it only has to notice a name the migration lost.
     A star import can bind anything, so it makes the answer empty.
     """
-    bound, loaded = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__builtins__"}, set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (loaded if isinstance(node.ctx, ast.Load) else bound).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name == "*":
-                    return set()
-                bound.add(alias.asname or alias.name.split(".")[0])
-        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+    bound = set(dir(builtins)) | {"__file__", "__name__", "__doc__", "__spec__", "__builtins__"}
+    nodes = nodes_of(tree)
+    for node in nodes.of(ast.Import, ast.ImportFrom):
+        for alias in node.names:
+            if alias.name == "*":
+                return set()
+            bound.add(alias.asname or alias.name.split(".")[0])
+    loaded = {node.id for node in nodes.of(ast.Name) if isinstance(node.ctx, ast.Load)}
+    bound.update(node.id for node in nodes.of(ast.Name) if not isinstance(node.ctx, ast.Load))
+    for kind in (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef):  # each class on its own: the order does not matter
+        bound.update(node.name for node in nodes.of(kind))
+    bound.update(node.arg for node in nodes.of(ast.arg))
+    for kind in (ast.Global, ast.Nonlocal):
+        for node in nodes.of(kind):
             bound.update(node.names)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        elif isinstance(node, _MATCH_CAPTURES) and getattr(node, "name", None):
-            bound.add(node.name)
-        elif isinstance(node, _MATCH_MAPPINGS) and node.rest:
-            bound.add(node.rest)
+    for kind in (ast.ExceptHandler, *_MATCH_CAPTURES):
+        bound.update(node.name for node in nodes.of(kind) if getattr(node, "name", None))
+    for kind in _MATCH_MAPPINGS:
+        bound.update(node.rest for node in nodes.of(kind) if node.rest)
     return loaded - bound
 
 
@@ -144,10 +143,9 @@ def read_before_bound(tree: ast.Module) -> set:
     """
     found = set()
     scopes = [("the module", tree.body, set())]
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
-            scopes.append((f"`{node.name}()`", node.body, params))
+    for node in nodes_of(tree).of(ast.FunctionDef, ast.AsyncFunctionDef):
+        params = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)}
+        scopes.append((f"`{node.name}()`", node.body, params))
     for scope, body, params in scopes:
         first_load, first_store, declared = {}, {}, set(params)
         for statement in body:
@@ -186,5 +184,5 @@ def _positions(node: ast.AST, statement: Optional[ast.stmt], loads: dict, stores
             stores.setdefault((alias.asname or alias.name).split(".")[0], (node.lineno, node.col_offset))
     if isinstance(node, ast.ExceptHandler) and node.name:
         stores.setdefault(node.name, (node.lineno, node.col_offset))
-    for child_node in ast.iter_child_nodes(node):
+    for child_node in children(node):
         _positions(child_node, statement, loads, stores, declared)

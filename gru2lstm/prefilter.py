@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from gru2lstm.imports import STAR, imported_names
+from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import GRU_NAMES, GRU_NEEDLE
 
 __all__ = ["Screening", "may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
@@ -97,15 +98,15 @@ def references_torch_gru(tree: ast.AST) -> bool:
     return bool(called_roots & aliases.keys()) or (star_from_torch and called_by_name)
 
 
-def names_gru(tree: ast.AST) -> bool:
+def names_gru(tree: ast.Module) -> bool:
     """Does any name, attribute or imported name of the code spell GRU or GRUCell? (Comments
     and strings do not count.) Nothing can resolve to a torch GRU without one."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id in GRU_NAMES or isinstance(node, ast.Attribute) and node.attr in GRU_NAMES:
-            return True
-        if isinstance(node, ast.alias) and not GRU_NAMES.isdisjoint(node.name.split(".")):
-            return True
-    return False
+    nodes = nodes_of(tree)
+    return (
+        any(node.id in GRU_NAMES for node in nodes.of(ast.Name))
+        or any(node.attr in GRU_NAMES for node in nodes.of(ast.Attribute))
+        or any(not GRU_NAMES.isdisjoint(alias.name.split(".")) for alias in nodes.of(ast.alias))
+    )
 
 
 def _is_torch(module: str) -> bool:

@@ -48,6 +48,7 @@ from gru2lstm.imports import (
     other_names,
     search_folders,
 )
+from gru2lstm.spellings import Spellings
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
 
@@ -148,6 +149,7 @@ class _Universe:
 
     def __init__(self, paths: list, data: dict, trees: dict) -> None:
         self.files: list = []
+        self.spellings: Optional[Spellings] = None  # set by Project.groups when many seeds are grouped
         self.by_name: dict = {}
         self.by_key: dict = {}
         self.by_path: dict = {}  # str of the resolved path -> _File
@@ -241,6 +243,11 @@ class Group:
     near: list
 
 
+# From this many seeds on, grouping scans each file once for every module name (spellings.py)
+# rather than searching every file for each module of a closure.
+MANY_SEEDS = 16
+
+
 class Project:
     """The given files: how they group (`groups`) and what their imports name (`import_tables`),
     from one `ast` parse of each file."""
@@ -255,6 +262,9 @@ class Project:
         one. `seeds` are the indexes of files that construct a torch GRU. Groups that would share
         a file are one group."""
         universe = self.universe
+        seeds = list(seeds)
+        if len(seeds) >= MANY_SEEDS:  # each closure would search every file: scan each once instead
+            universe.spellings = Spellings(universe.files, {entry.name.rpartition(".")[2].encode() for entry in universe.files})
         index_of = {entry.key: position for position, entry in enumerate(universe.files)}
         owner: dict = {}  # file key -> group id
         groups: dict = {}  # group id -> (core keys, near keys)
@@ -428,7 +438,8 @@ def _importers(universe: _Universe, current: _File, names):
         if entry is current:
             continue
         data = entry.contents() or b""
-        if word not in data or not any(needle in data for needle in needles):
+        spelled = universe.spellings.spells(entry, word) if universe.spellings is not None else word in data
+        if not spelled or not any(needle in data for needle in needles):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:

@@ -1,0 +1,30 @@
+"""positions.positions_ahead: a forked child's spans are the ones computed in this process."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+import gru2lstm.positions as positions
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "dual_head_ppo" / "input.py"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the child is forked on Linux only")
+def test_a_child_computes_the_same_positions(monkeypatch):
+    monkeypatch.setattr(positions, "AHEAD_STATEMENTS", 0)
+    monkeypatch.setattr(positions, "_spare_core", lambda: True)
+    module = cst.parse_module(FIXTURE.read_text())
+    ahead = positions.positions_ahead(module)
+    assert ahead().spans == positions.Positions(module).spans
+    unasked = positions.positions_ahead(module)  # never asked: its child is stopped and reaped
+    del unasked
+
+
+def test_a_small_module_is_computed_here():
+    module = cst.parse_module(FIXTURE.read_text())
+    assert positions._statements(module) < positions.AHEAD_STATEMENTS
+    assert positions.positions_ahead(module)().spans == positions.Positions(module).spans
