@@ -78,6 +78,12 @@ class StateBindingRule(Rule):
         raise NotImplementedError
 
 
+def takes_a_state(ctx, use: Consumption) -> bool:
+    """Does the consumption take a value whose chain starts at a place that holds a state?"""
+    leaf = ctx.solution.resolutions.leaf_of(use.value)
+    return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+
+
 def consume(ctx, value: Value, context: Use, node, why: str = "", place: Optional[str] = None) -> None:
     """Hand a use of a value in an expression to the consumption rules."""
     ctx.dispatch("consumption", Consumption(ctx.solution.resolved(value), context, node, why, place))

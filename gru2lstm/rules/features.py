@@ -9,7 +9,7 @@ from gru2lstm.program import Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.values import Derivation, Value, VCallOf, VCat, VContainer, VSlot
 from gru2lstm.vocab import CELL_KIND
-from gru2lstm.rules.base import BindingUse, Rule, Valid, consume
+from gru2lstm.rules.base import BindingUse, Rule, Valid, consume, takes_a_state
 from gru2lstm.rules.edits import method
 
 
@@ -144,8 +144,7 @@ class NoneTest(Rule):
     summary = "`h is None` reads nothing that changes"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = ctx.solution.resolutions.leaf_of(use.value)
-        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == Use.ISNONE
+        return use.context == Use.ISNONE and takes_a_state(ctx, use)
 
     def apply(self, ctx, use: Consumption) -> None:
         pass
@@ -157,10 +156,8 @@ class FeatureConsumption(Rule):
     summary = "a state read, indexed or reshaped into something that is not a state reads `h` only"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = ctx.solution.resolutions.leaf_of(use.value)
-        return (
-            isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
-            and (use.context in (Use.READ, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP)
+        return takes_a_state(ctx, use) and (
+            use.context in (Use.READ, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
         )
 
     def apply(self, ctx, use: Consumption) -> None:

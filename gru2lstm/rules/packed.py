@@ -10,9 +10,9 @@ import libcst as cst
 
 from gru2lstm.program import Consumption, Use
 from gru2lstm.syntax import walk
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived
 from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
-from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid
+from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method, paren
 
@@ -171,12 +171,10 @@ class PackedKept(Rule):
     summary = "packed: concatenations, size reads (`zeros_like(hxs)`) and dropped results of a state stay as they are"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = ctx.solution.resolutions.leaf_of(use.value)
-        if isinstance(leaf, VCat):
+        if isinstance(ctx.solution.resolutions.leaf_of(use.value), VCat):
             return True  # concatenating packed states along their batch or time dimensions is fine
-        return (
-            isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
-            and (use.context == Use.SHAPED or (use.context == Use.DISCARD and ctx.solution.resolutions.chain_kind(use.value) == Derivation.KEEP))
+        return takes_a_state(ctx, use) and (
+            use.context == Use.SHAPED or (use.context == Use.DISCARD and ctx.solution.resolutions.chain_kind(use.value) == Derivation.KEEP)
         )
 
     def apply(self, ctx, use: Consumption) -> None:

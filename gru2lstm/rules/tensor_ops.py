@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from gru2lstm.program import Consumption, Use
 from gru2lstm.values import VSlot
-from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid
+from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.pairs import pair_expression
 from gru2lstm.rules.storage import landed_chain
 
@@ -51,8 +51,7 @@ class InPlaceOp(Rule):
     summary = "an operation on a state whose result is dropped (`h.detach_()`) acts on each half"
 
     def handles(self, ctx, use: Consumption) -> bool:
-        leaf = ctx.solution.resolutions.leaf_of(use.value)
-        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and use.context == Use.DISCARD
+        return use.context == Use.DISCARD and takes_a_state(ctx, use)
 
     def apply(self, ctx, use: Consumption) -> None:
         # A dropped state harms nothing; an in-place op on it (`h.detach_()`) acts on each half.
