@@ -1,7 +1,9 @@
 """Cheap checks that skip files which cannot hold a torch.nn GRU, before LibCST is paid for.
 
 1. A byte search: a file without the bytes ``GRU`` cannot construct or mention ``nn.GRU`` /
-   ``nn.GRUCell`` (most files stop here).
+   ``nn.GRUCell`` (most files stop here); nor can one where ``GRU`` / ``GRUCell`` is never followed
+   by a call's ``(`` or an import's ``as`` (only spaces, line continuations and comments may come
+   between), such as a file that re-exports the class or tests ``isinstance(m, nn.GRU)``.
 2. For files that mention GRU, a stdlib ``ast`` pass (roughly ten times cheaper than a LibCST
    parse, and far cheaper than LibCST's scope and qualified-name metadata) that resolves import
    aliases and looks for a *construction* that can be torch's: a call ``torch.nn.GRU(...)``,
@@ -21,19 +23,22 @@ migrates GRUs that are not constructed by such a call (``cls = nn.GRU; cls(...)`
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 from typing import Optional
 
 from gru2lstm.imports import STAR, imported_names
 from gru2lstm.tree_nodes import nodes_of
-from gru2lstm.vocab import GRU_NAMES, GRU_NEEDLE
+from gru2lstm.vocab import GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE
+
+_CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
 
 __all__ = ["Screening", "may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
 
 
 def mentions_gru(data: bytes) -> bool:
     """Step 1: the byte search."""
-    return GRU_NEEDLE in data
+    return GRU_NEEDLE in data and _CONSTRUCTION.search(data) is not None
 
 
 @dataclass(frozen=True)

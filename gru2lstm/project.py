@@ -344,18 +344,19 @@ class CallersElsewhere:
 
     def __init__(self, paths: list, files: list, selection: Selection) -> None:
         self.paths = paths
-        self.given = {path.resolve() for path in files}
+        self.files = files
         self.selection = selection
         self._others: Optional[list] = None
 
     def others(self) -> list:
         if self._others is None:
             root = str(import_root(self.paths))
+            given = {path.resolve() for path in self.files}
             try:
                 found = discover([root], self.selection)
             except UsageError:  # a .gitignore pathspec cannot read: walk without ignore files, not less
                 found = discover([root], replace(self.selection, exclude=DEFAULT_EXCLUDE))
-            self._others = [entry.path for entry in found if entry.problem is None and entry.path.resolve() not in self.given]
+            self._others = [entry.path for entry in found if entry.problem is None and entry.path.resolve() not in given]
         return self._others
 
     def refuse(self, outcome, modules: list) -> None:

@@ -20,8 +20,11 @@ RECURRENT = {  # qualified name of a torch GRU -> its kind
 }
 # The keywords a recurrent call takes its hidden state by (else it is the second positional).
 HIDDEN_KEYWORDS = ("hx", "h_0", "hidden")
-# The bytes every file that can construct a torch GRU holds (the prefilter's first step).
+# The bytes every file that can construct a torch GRU holds (the prefilter's first step), and what
+# must follow them: the call's `(` or an import's `as` (spaces, line continuations and comments
+# may come between).
 GRU_NEEDLE = b"GRU"
+GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}

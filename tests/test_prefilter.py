@@ -12,13 +12,15 @@ PASSES = {
     "torch_nn_module": "import torch.nn as nn\nnet = nn.GRUCell(2, 2)\n",
     "fully_qualified": "import torch\nnet = torch.nn.GRU(2, 2)\n",
     "from_import_as": "from torch.nn import GRU as RNN\nnet = RNN(2, 2)\n",
-    "from_import": "from torch.nn import GRU\n",
     "star_import": "from torch.nn import *\nnet = GRU(2, 2)\n",
     "torch_alias": "import torch as T\nnet = T.nn.GRU(2, 2)\n",
     "in_a_container": "from torch import nn\nlayers = nn.ModuleList([nn.GRUCell(2, 2) for _ in range(3)])\n",
     "nn_renamed": "from torch import nn as tnn\nnet = tnn.GRU(2, 2)\n",
     "modules_path": "import torch\nnet = torch.nn.modules.rnn.GRU(2, 2)\n",
     "import_in_function": "def build():\n    import torch\n    return torch.nn.GRU(2, 2)\n",
+    "from_import_then_call": "from torch.nn import GRU\nnet = GRU(2, 2)\n",
+    "call_after_a_comment": "from torch import nn\nnet = (nn.GRU  # the recurrence\n       (2, 2))\n",
+    "call_after_a_continuation": "from torch import nn\nnet = nn.GRUCell \\\n    (2, 2)\n",
     "syntax_error": "import torch\nnet = torch.nn.GRU(2, 2\n",  # the engine reports where
 }
 
@@ -31,6 +33,8 @@ REJECTS = {
     "other_library": "import tensorflow as tf\nlayer = tf.keras.layers.GRU(4)\n",
     "isinstance_only": "import torch.nn as nn\n\ndef init(m):\n    return isinstance(m, nn.GRU)\n",
     "mapping_table": "from torch import nn\nfrom mylib import QGRU\n\nMAPPING = {nn.GRU: QGRU, nn.GRUCell: QGRU}\n",
+    "reexport_only": "from torch.nn import GRU\n\n__all__ = ['GRU']\n",
+    "subclass_only": "from torch import nn\n\nclass Quantized(nn.GRU):\n    pass\n",
     "relative_import": "import torch\nfrom .layers import GRU\nnet = GRU(2, 2)\n",
 }
 
@@ -46,7 +50,9 @@ def test_files_that_cannot_hold_a_torch_gru_are_rejected(source):
 
 
 def test_the_byte_search_is_case_sensitive_and_cheap():
-    assert mentions_gru(b"nn.GRU")
+    assert mentions_gru(b"nn.GRU(")
+    assert mentions_gru(b"from torch.nn import GRU as RNN")
+    assert not mentions_gru(b"nn.GRU")
     assert not mentions_gru(b"torch._VF.gru(x)")
 
 
