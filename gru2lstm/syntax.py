@@ -24,9 +24,10 @@ def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
     names = {name for name, _ in info.params}
     returned, kinds = set(), set()
     for node in walk(info.node.body):
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+        kind = type(node)  # children.py: why `type`
+        if kind is cst.FunctionDef or kind is cst.ClassDef or kind is cst.Lambda:
             return None  # a closure could keep it
-        if isinstance(node, cst.Return):
+        if kind is cst.Return:
             found = _given_back(node.value, names, kinds) if node.value is not None else None
             if found is None:
                 return None
