@@ -32,6 +32,14 @@ class Planner:
                 return
 
     def run(self) -> Planned:
+        try:
+            return self._run()
+        finally:
+            # `context.dispatch` is this planner's bound method: a cycle that would keep the whole
+            # program alive until the cyclic collector walks it (gc_pause.py); broken here.
+            self.context.dispatch = None
+
+    def _run(self) -> Planned:
         ctx = self.context
         if not ctx.solution.constructors:
             return ctx.result

@@ -316,6 +316,9 @@ def solve(flow: ProgramFlow) -> Solution:
                     changed |= mark(target)
     _choose_split(solution)
     solution.form = "packed" if _stores_in_tensors(solution) else "tuple"
+    # The recursive closures refer to themselves (function -> cell -> function), a cycle that holds
+    # the whole program through what they close over: broken so that it is freed at once.
+    link = mark_value = None  # noqa: F841
     return solution
 
 
