@@ -74,11 +74,11 @@ class WorkerPool:
         """(key, result) for every task of `tasks` (key -> a tuple of arguments), in the order
         they finish; the result is DIED when the worker running the task died (it is replaced)."""
         waiting = list(reversed(tasks.items()))
-        idle = list(self._workers)
+        idle = list(self._workers)  # the first started first: it is the one most likely ready (`grow`)
         busy: dict = {}  # _Worker -> key of its task
         while waiting or busy:
             while waiting and idle:
-                worker = idle.pop()
+                worker = idle.pop(0)
                 key, arguments = waiting.pop()
                 worker.connection.send(arguments)
                 busy[worker] = key
