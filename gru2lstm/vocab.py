@@ -66,6 +66,7 @@ SHAPE_METHODS = {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
     "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
     "mul", "mul_", "masked_fill", "masked_fill_", "fill_", "zero_", "swapaxes",
+    "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "abs", "max", "min", "item", "tolist", "std", "var"}

@@ -73,8 +73,8 @@ TUPLE_RULES = [
     MixedIteration(),
     HolderHandedOver(),  # every rule below takes a state
     NoneTest(),
+    InPlaceOp(),  # a dropped result is no feature
     FeatureConsumption(),
-    InPlaceOp(),
     StateHandedOver(),
     Annotations(),
     Docs(),
@@ -94,6 +94,7 @@ PACKED_RULES = [
     MixedIteration(),
     HolderHandedOver(),
     NoneTest(),
+    InPlaceOp(),
     FeatureConsumption(),
     StateHandedOver(),
     Docs(),
