@@ -55,9 +55,9 @@ TUPLE_RULES = [
     DerivedSplit(),
     ForeignValue(),
     Creation(),
+    RowsReset(),  # before Storage: rows of a preallocated state are no container's element
     Storage(),
     Halfwise(),
-    RowsReset(),
     CannotFollow(),
     # calls
     RecurrentCall(),
