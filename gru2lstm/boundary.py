@@ -11,7 +11,8 @@ each one (G2L101) instead of trusting that none exists:
   that registries.py cannot follow, a factory argument), so the objects made from it and the
   calls through it are not followed (the stores into a registry it follows are no crossing);
 - such a function is called with `*args` or `**kwargs`, which the engine cannot bind to the
-  parameter that holds the state;
+  parameter that holds the state (also a call of an object that only the joined classes show to
+  be such a module, `agent.model(**inputs)`, which solve.py does not bind);
 - instances of such a module are made, but none of their calls could be followed.
 
 Functions that take or return the state are the *interface changes* of the migration: listed in
@@ -91,6 +92,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         + _used_as_values(flow, carriers, owners, parents)
         + _never_called(flow, carriers, owners)
         + _starred_calls(flow, carriers)
+        + _unbound_module_calls(flow, solution, carriers)
     )
 
 
@@ -168,6 +170,34 @@ def _starred_calls(flow: ProgramFlow, carriers: dict) -> list:
         for call, callee in flow.star_calls
         if callee.key in carriers and takes_state(carriers[callee.key])
     ]
+
+
+def _unbound_module_calls(flow: ProgramFlow, solution: Solution, carriers: dict) -> list:
+    """`agent.model(**inputs)`: a call of an object the joined classes show to be an instance of a
+    module whose forward() takes the state, whose arguments could not be bound to its parameters
+    (* or ** arguments, a keyword it does not have, several such modules)."""
+    classes = solution.classes
+    forwards = {}  # root of the instances' class -> [the forward() of each module joined there]
+    for owner in flow.classes:
+        forward = flow.forward_of(owner)
+        instance = InstanceSlot.of(owner)
+        if forward is not None and instance in classes.parent and takes_state(carriers.get(forward.key, ())):
+            forwards.setdefault(classes.find(instance), []).append(forward)
+    found = []
+    for call in flow.calls:
+        func = solution.resolved(call.func)
+        if id(call) in solution.forwarded or not isinstance(func, VSlot) or func.slot not in classes.parent:
+            continue
+        for forward in forwards.get(classes.find(func.slot), ()):
+            owner = _short(forward.class_name)
+            found.append(Crossing(
+                call.node,
+                f"an instance of `{owner}` is called here with arguments the engine cannot bind to the parameters of "
+                f"`{owner}.{forward.node.name.value}()` (* or ** arguments, or a keyword it does not take), which "
+                f"{_changes(carriers[forward.key])}; the engine cannot tell which argument is the hidden state; "
+                "pass the arguments one by one, by name or position",
+            ))
+    return found
 
 
 def _changes(carriers: tuple) -> str:
