@@ -336,23 +336,43 @@ def _forward_calls(solution: Solution) -> list:
             continue
         root = classes.find(func.slot)
         owners = [owner for owner in forwards if classes.find(InstanceSlot.of(owner)) == root]
-        if len(owners) != 1 or any(arg.star for _, _, arg in call.args):
+        args = _with_keywords_unpacked(solution, call.args)
+        if len(owners) != 1 or args is None:
             continue
         forward = forwards[owners[0]]
         params = forward.params
         by_name = dict(params)
         positional = iter(param for _, param in params)
-        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in call.args]
+        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in args]
         if None in targets:
             continue
         solution.forwarded[id(call)] = forward
         flow.called.add(forward.key)
         classes.union(call.result, ReturnSlot.of(forward.key))
-        for target, (_, value, arg) in zip(targets, call.args):
+        for target, (_, value, arg) in zip(targets, args):
             binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, forward)
             flow.bindings.append(binding)
             added.append(binding)
     return added
+
+
+def _with_keywords_unpacked(solution: Solution, args: list) -> Optional[list]:
+    """The (keyword, value, arg) of a call with each `**inputs` of a dict whose keys are all
+    constants given as keywords (`inputs["hidden"]` as `hidden=`); None when a `*` or `**`
+    argument cannot be told apart (a list, a dict with keys that are not constants)."""
+    unpacked = []
+    for keyword, value, arg in args:
+        if not arg.star:
+            unpacked.append((keyword, value, arg))
+            continue
+        value = solution.resolved(value)
+        if arg.star != "**" or not isinstance(value, VSlot) or value.slot not in solution.classes.parent:
+            return None
+        parts = solution.classes.parts.get(solution.classes.find(value.slot), {})
+        if not parts or any(label.kind != LabelKind.KEY for label in parts):
+            return None
+        unpacked += [(label.key, VSlot(part, arg.value), arg) for label, part in parts.items()]
+    return unpacked
 
 
 def _stores_in_tensors(solution: Solution) -> bool:
