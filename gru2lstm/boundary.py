@@ -12,7 +12,7 @@ each one (G2L101) instead of trusting that none exists:
   calls through it are not followed (the stores into a registry it follows are no crossing);
 - such a function is called with `*args` or `**kwargs`, which the engine cannot bind to the
   parameter that holds the state (also a call of an object that only the joined classes show to
-  be such a module, `agent.model(**inputs)`, which solve.py does not bind);
+  be an instance of such a class, `agent.model(*inputs)`, which solve.py does not bind);
 - instances of such a module are made, but none of their calls could be followed.
 
 Functions that take or return the state are the *interface changes* of the migration: listed in
@@ -28,7 +28,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
-from gru2lstm.solve import Solution
+from gru2lstm.solve import Solution, called_methods
 from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, VSlot
 
 # Consumptions that hand a value to code the walk does not follow.
@@ -173,29 +173,26 @@ def _starred_calls(flow: ProgramFlow, carriers: dict) -> list:
 
 
 def _unbound_module_calls(flow: ProgramFlow, solution: Solution, carriers: dict) -> list:
-    """`agent.model(**inputs)`: a call of an object the joined classes show to be an instance of a
-    module whose forward() takes the state, whose arguments could not be bound to its parameters
-    (* or ** arguments, a keyword it does not have, several such modules)."""
+    """`agent.model(**inputs)`, `agent.learn(*batch)`: a call of an object the joined classes show
+    to be an instance of a program class, running a forward() or method that takes the state,
+    whose arguments solve.py could not bind (* arguments, a keyword it does not take, several
+    classes that could be called)."""
     classes = solution.classes
-    forwards = {}  # root of the instances' class -> [the forward() of each module joined there]
-    for owner in flow.classes:
-        forward = flow.forward_of(owner)
-        instance = InstanceSlot.of(owner)
-        if forward is not None and instance in classes.parent and takes_state(carriers.get(forward.key, ())):
-            forwards.setdefault(classes.find(instance), []).append(forward)
+    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
     found = []
     for call in flow.calls:
         func = solution.resolved(call.func)
         if id(call) in solution.forwarded or not isinstance(func, VSlot) or func.slot not in classes.parent:
             continue
-        for forward in forwards.get(classes.find(func.slot), ()):
-            owner = _short(forward.class_name)
+        for callee in called_methods(solution, instances, func.slot):
+            if not takes_state(carriers.get(callee.key, ())):
+                continue
+            name = f"{_short(callee.class_name)}.{callee.node.name.value}()"
             found.append(Crossing(
                 call.node,
-                f"an instance of `{owner}` is called here with arguments the engine cannot bind to the parameters of "
-                f"`{owner}.{forward.node.name.value}()` (* or ** arguments, or a keyword it does not take), which "
-                f"{_changes(carriers[forward.key])}; the engine cannot tell which argument is the hidden state; "
-                "pass the arguments one by one, by name or position",
+                f"this call runs `{name}`, which {_changes(carriers[callee.key])}, but the engine cannot bind its "
+                "arguments to the parameters (* or ** arguments, a keyword it does not take, or several classes it may "
+                "run), so it cannot tell which one is the hidden state; pass the arguments one by one, by name or position",
             ))
     return found
 

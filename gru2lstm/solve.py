@@ -321,25 +321,22 @@ def solve(flow: ProgramFlow) -> Solution:
 
 def _forward_calls(solution: Solution) -> list:
     """Calls of an object that only the joined classes show to be a module of the program
-    (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(): their
-    arguments are bound to its parameters like any call the walk followed."""
+    (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(), and
+    calls of a method through one (`for agent in agents: agent.learn(episode)`, with agents made
+    elsewhere) run that method: their arguments are bound to its parameters like any call the
+    walk followed."""
     flow, classes = solution.flow, solution.classes
-    forwards = {}
-    for owner in flow.classes:
-        method = flow.forward_of(owner)
-        if method is not None and InstanceSlot.of(owner) in classes.parent:
-            forwards[owner] = method
+    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
     added = []
     for call in flow.calls:
         func = solution.resolved(call.func)
         if not isinstance(func, VSlot) or id(call) in solution.forwarded:
             continue
-        root = classes.find(func.slot)
-        owners = [owner for owner in forwards if classes.find(InstanceSlot.of(owner)) == root]
+        callees = called_methods(solution, instances, func.slot)
         args = _with_keywords_unpacked(solution, call.args)
-        if len(owners) != 1 or args is None:
+        if len(callees) != 1 or args is None:
             continue
-        forward = forwards[owners[0]]
+        forward = callees[0]
         params = forward.params
         by_name = dict(params)
         positional = iter(param for _, param in params)
@@ -354,6 +351,19 @@ def _forward_calls(solution: Solution) -> list:
             flow.bindings.append(binding)
             added.append(binding)
     return added
+
+
+def called_methods(solution: Solution, instances: list, slot) -> list:
+    """What calling the value in `slot` may run, by the joined classes: the forward() of each
+    program class whose instances it holds, or the method `m` of each whose instances hold the
+    object of an attribute `obj.m`."""
+    flow, classes = solution.flow, solution.classes
+    root = classes.find(slot)
+    found = [flow.forward_of(owner) for owner in instances if classes.find(InstanceSlot.of(owner)) == root]
+    if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ATTR and slot.base in classes.parent:
+        base = classes.find(slot.base)
+        found += [flow.method(owner, slot.label.name) for owner in instances if classes.find(InstanceSlot.of(owner)) == base]
+    return [method for method in found if method is not None]
 
 
 def _with_keywords_unpacked(solution: Solution, args: list) -> Optional[list]:

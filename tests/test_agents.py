@@ -63,8 +63,8 @@ MAIN = textwrap.dedent('''\
 ''')
 
 
-def rewrite(tmp_path: Path, inputs: str, capsys) -> tuple:
-    files = {"net.py": NET, "arena.py": ARENA.replace("INPUTS", inputs), "main.py": MAIN}
+def rewrite(tmp_path: Path, inputs: str, capsys, more: str = "") -> tuple:
+    files = {"net.py": NET, "arena.py": ARENA.replace("INPUTS", inputs) + more, "main.py": MAIN}
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     code = main(["rewrite", "--quiet", str(tmp_path)])
@@ -83,3 +83,12 @@ def test_arguments_that_cannot_be_bound_are_a_finding(tmp_path, capsys):
     assert code == 1
     assert "G2L101" in out and "arena.py:19:" in out, out
     assert arena == ARENA.replace("INPUTS", "*list(inputs.values())")  # nothing written
+
+
+def test_a_method_called_through_agents_made_elsewhere_is_followed_by_the_joined_classes(tmp_path, capsys):
+    """`agent.learn(episode)` where another class of the program has a `learn` too: the agents
+    main.py puts into the list, joined with the arena's parameter, say which one runs."""
+    learner = "\n\nclass Learner:\n    def learn(self, batch):\n        return batch\n"
+    code, out, arena = rewrite(tmp_path, "**inputs", capsys, learner)
+    assert code == 0, out
+    assert "agent.learn(episode)" in arena and "hidden = (\n" in arena
