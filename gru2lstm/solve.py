@@ -63,7 +63,7 @@ class Solution:
     constructors: list = field(default_factory=list)  # [(VCtor, kind, target slot)] recurrent constructors
     lstm_constructors: list = field(default_factory=list)
     recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
-    forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() of the program it runs
+    forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() (or method) of the program it runs
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
@@ -336,18 +336,18 @@ def _forward_calls(solution: Solution) -> list:
         args = _with_keywords_unpacked(solution, call.args)
         if len(callees) != 1 or args is None:
             continue
-        forward = callees[0]
-        params = forward.params
+        callee = callees[0]
+        params = callee.params
         by_name = dict(params)
         positional = iter(param for _, param in params)
         targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in args]
         if None in targets:
             continue
-        solution.forwarded[id(call)] = forward
-        flow.called.add(forward.key)
-        classes.union(call.result, ReturnSlot.of(forward.key))
+        solution.forwarded[id(call)] = callee
+        flow.called.add(callee.key)
+        classes.union(call.result, ReturnSlot.of(callee.key))
         for target, (_, value, arg) in zip(targets, args):
-            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, forward)
+            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)
             flow.bindings.append(binding)
             added.append(binding)
     return added
