@@ -63,3 +63,10 @@ def test_a_state_made_of_a_plain_layers_features_is_refused_precisely(tmp_path, 
     assert code == 1
     assert "features of the layer `encoder.fch`, which is not recurrent" in out, out
     assert text == SOURCE.replace("DECODER_STATE", line)
+
+
+def test_an_in_place_operation_read_as_features_is_refused(tmp_path, capsys):
+    line = "state = h\nq = encoder.fch(h.mul_(0.5))"
+    code, out, text = rewrite(tmp_path, line, capsys)
+    assert code == 1
+    assert "`h.mul_(0.5)` changes the hidden state in place and reads it as features" in out, out

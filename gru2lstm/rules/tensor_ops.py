@@ -1,13 +1,19 @@
 """Per-tensor operations and masks on a state held as a pair: a chain (`h.detach()`, `h * mask`,
 `h.squeeze(0)` that stays a state) is run on each half, `(h[0].detach(), h[1].detach())`; an
 in-place operation whose result is dropped (`h.detach_()`, `h[:, done].zero_()`) acts on each
-half (packed: on the whole tensor, left as it is)."""
+half (packed: on the whole tensor, left as it is); one whose result is read as features
+(`head(h.mul_(m))`) is a finding, since a features read takes h alone."""
 
 from __future__ import annotations
 
+from typing import Optional
+
+import libcst as cst
+
 from gru2lstm.program import Consumption, Use
-from gru2lstm.values import VSlot
-from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid, takes_a_state
+from gru2lstm.values import Value, VCallOf, VDerived, VSlot
+from gru2lstm.vocab import IN_PLACE_METHODS
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.pairs import pair_expression
 from gru2lstm.rules.storage import landed_chain
 
@@ -103,3 +109,63 @@ class InPlaceOp(Rule):
         # half, which a packed tensor's op does already.
         if not ctx.packed and not isinstance(use.value, VSlot):
             pair_expression(ctx, use.value, "halfwise")
+
+
+def in_place_call(ctx, value: Value) -> Optional[cst.Call]:
+    """The first in-place method call (`h.mul_(m)`, `h.squeeze_(0)`) in a chain of derivations."""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VDerived):
+        node = value.node
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in IN_PLACE_METHODS:
+            return node
+        value = ctx.solution.resolved(value.base)
+    return None
+
+
+class InPlaceRead(Rule):
+    uses = ("binding", "call", "consumption")
+    summary = "an in-place operation on a state whose result is read as features (`head(h.mul_(m))`) is a finding: it would change h alone"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            head = nn.Linear(8, 2)
+            h = torch.zeros(1, 1, 8)
+            for t in range(3):
+                out, h = core(torch.randn(1, 1, 4), h)
+                q = head(h.mul_(0.5))
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use) -> bool:
+        # Before the feature rules, which read `h` alone: the c half would keep what h lost.
+        return bool(self._reads(ctx, use))
+
+    def apply(self, ctx, use) -> None:
+        for call in self._reads(ctx, use):
+            ctx.find("G2L100", call, (
+                f"`{ctx.code(call)}` changes the hidden state in place and reads it as features, which would change h and "
+                f"not c; use `.{call.func.attr.value}()` in a statement of its own, then read the state"
+            ))
+
+    def _reads(self, ctx, use) -> list:
+        """The in-place calls of the chains of a state that `use` reads as features."""
+        if isinstance(use, VCallOf):  # `head(h.mul_(m))`: a module of the program's heads
+            func = ctx.solution.resolved(use.func)
+            called = id(use) in ctx.solution.forwarded or id(use) in ctx.solution.recurrent_calls
+            if called or not (isinstance(func, VSlot) and ctx.solution.is_module(func.slot)):
+                return []
+            values = [value for _, value, _ in use.args]
+        elif isinstance(use, BindingUse):
+            values = [use.value] if not ctx.solution.is_state(use.binding.target) else []
+        else:
+            values = [use.value] if use.context != Use.DISCARD else []
+        found = []
+        for value in values:
+            leaf = ctx.solution.resolutions.leaf_of(value)
+            call = in_place_call(ctx, value)
+            if call is not None and isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot):
+                found.append(call)
+        return found

@@ -23,7 +23,7 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
         ctx.find("G2L101", node, (
             f"{subject} `{code}`, features of the layer `{ctx.code(layer)}`, which is not recurrent, so there is no "
-            "cell state to carry with it; build the pair by hand (for example `(h, torch.zeros_like(h))`)"
+            "cell state to carry with it; give it one by hand, for example `(h, torch.zeros_like(h))`"
         ))
     elif isinstance(node, cst.Call):
         place = ctx.flow.outside_calls.get(id(node))
