@@ -27,8 +27,9 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.joined_calls import called_methods
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
-from gru2lstm.solve import Solution, called_methods
+from gru2lstm.solve import Solution
 from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, VSlot
 
 # Consumptions that hand a value to code the walk does not follow.

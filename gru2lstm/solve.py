@@ -19,6 +19,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.joined_calls import called_methods, with_keywords_unpacked
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
@@ -333,7 +334,7 @@ def _forward_calls(solution: Solution) -> list:
         if not isinstance(func, VSlot) or id(call) in solution.forwarded:
             continue
         callees = called_methods(solution, instances, func.slot)
-        args = _with_keywords_unpacked(solution, call.args)
+        args = with_keywords_unpacked(solution, call.args)
         if len(callees) != 1 or args is None:
             continue
         callee = callees[0]
@@ -351,38 +352,6 @@ def _forward_calls(solution: Solution) -> list:
             flow.bindings.append(binding)
             added.append(binding)
     return added
-
-
-def called_methods(solution: Solution, instances: list, slot) -> list:
-    """What calling the value in `slot` may run, by the joined classes: the forward() of each
-    program class whose instances it holds, or the method `m` of each whose instances hold the
-    object of an attribute `obj.m`."""
-    flow, classes = solution.flow, solution.classes
-    root = classes.find(slot)
-    found = [flow.forward_of(owner) for owner in instances if classes.find(InstanceSlot.of(owner)) == root]
-    if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ATTR and slot.base in classes.parent:
-        base = classes.find(slot.base)
-        found += [flow.method(owner, slot.label.name) for owner in instances if classes.find(InstanceSlot.of(owner)) == base]
-    return [method for method in found if method is not None]
-
-
-def _with_keywords_unpacked(solution: Solution, args: list) -> Optional[list]:
-    """The (keyword, value, arg) of a call with each `**inputs` of a dict whose keys are all
-    constants given as keywords (`inputs["hidden"]` as `hidden=`); None when a `*` or `**`
-    argument cannot be told apart (a list, a dict with keys that are not constants)."""
-    unpacked = []
-    for keyword, value, arg in args:
-        if not arg.star:
-            unpacked.append((keyword, value, arg))
-            continue
-        value = solution.resolved(value)
-        if arg.star != "**" or not isinstance(value, VSlot) or value.slot not in solution.classes.parent:
-            return None
-        parts = solution.classes.parts.get(solution.classes.find(value.slot), {})
-        if not parts or any(label.kind != LabelKind.KEY for label in parts):
-            return None
-        unpacked += [(label.key, VSlot(part, arg.value), arg) for label, part in parts.items()]
-    return unpacked
 
 
 def _stores_in_tensors(solution: Solution) -> bool:
