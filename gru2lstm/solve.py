@@ -19,6 +19,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.joined_calls import called_methods, with_keywords_unpacked
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
@@ -63,7 +64,7 @@ class Solution:
     constructors: list = field(default_factory=list)  # [(VCtor, kind, target slot)] recurrent constructors
     lstm_constructors: list = field(default_factory=list)
     recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
-    forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() of the program it runs
+    forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() (or method) of the program it runs
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
@@ -324,35 +325,33 @@ def solve(flow: ProgramFlow) -> Solution:
 
 def _forward_calls(solution: Solution) -> list:
     """Calls of an object that only the joined classes show to be a module of the program
-    (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(): their
-    arguments are bound to its parameters like any call the walk followed."""
+    (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(), and
+    calls of a method through one (`for agent in agents: agent.learn(episode)`, with agents made
+    elsewhere) run that method: their arguments are bound to its parameters like any call the
+    walk followed."""
     flow, classes = solution.flow, solution.classes
-    forwards = {}
-    for owner in flow.classes:
-        method = flow.forward_of(owner)
-        if method is not None and InstanceSlot.of(owner) in classes.parent:
-            forwards[owner] = method
+    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
     added = []
     for call in flow.calls:
         func = solution.resolved(call.func)
         if not isinstance(func, VSlot) or id(call) in solution.forwarded:
             continue
-        root = classes.find(func.slot)
-        owners = [owner for owner in forwards if classes.find(InstanceSlot.of(owner)) == root]
-        if len(owners) != 1 or any(arg.star for _, _, arg in call.args):
+        callees = called_methods(solution, instances, func.slot)
+        args = with_keywords_unpacked(solution, call.args)
+        if len(callees) != 1 or args is None:
             continue
-        forward = forwards[owners[0]]
-        params = forward.params
+        callee = callees[0]
+        params = callee.params
         by_name = dict(params)
         positional = iter(param for _, param in params)
-        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in call.args]
+        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in args]
         if None in targets:
             continue
-        solution.forwarded[id(call)] = forward
-        flow.called.add(forward.key)
-        classes.union(call.result, ReturnSlot.of(forward.key))
-        for target, (_, value, arg) in zip(targets, call.args):
-            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, forward)
+        solution.forwarded[id(call)] = callee
+        flow.called.add(callee.key)
+        classes.union(call.result, ReturnSlot.of(callee.key))
+        for target, (_, value, arg) in zip(targets, args):
+            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)
             flow.bindings.append(binding)
             added.append(binding)
     return added

@@ -379,6 +379,8 @@ def element_of(value: Value) -> Value:
     """What one element of an iterated `value` is."""
     if isinstance(value, VSlot):
         return VSlot(ChildSlot.of(value.slot, ELEM), None)
+    if isinstance(value, VIndex) and len(value.node.slice) == 1 and isinstance(value.node.slice[0].slice, cst.Slice):
+        return element_of(value.base)  # `agents[1:]` holds what `agents` holds
     if isinstance(value, VContainer):
         elements = [item for label, item in value.items if label == ELEM]
         if len(elements) == 1:

@@ -66,7 +66,10 @@ SHAPE_METHODS = {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
     "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
     "mul", "mul_", "masked_fill", "masked_fill_", "fill_", "zero_", "swapaxes",
+    "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
+# Per-tensor methods that change the tensor they are called on.
+IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS if name.endswith("_")}
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "abs", "max", "min", "item", "tolist", "std", "var"}
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
-from gru2lstm.values import Derivation, LabelKind, Value, VCreate, VSlot
+from gru2lstm.values import Derivation, LabelKind, Value, VCallOf, VCreate, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
@@ -17,7 +17,15 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
     # The holder is named unless it is the very expression the finding is about.
     holder = ctx.code(binding.target_node) if binding.target_node is not None else None
     holder = None if holder == code else holder
-    if isinstance(node, cst.Call):
+    layer = _plain_layer(ctx, value)
+    if layer is not None:
+        # `h = F.relu(self.fch(x))` into a decoder's state: features, and no cell state to carry.
+        subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
+        ctx.find("G2L101", node, (
+            f"{subject} `{code}`, features of the layer `{ctx.code(layer)}`, which is not recurrent, so there is no "
+            "cell state to carry with it; give it one by hand, for example `(h, torch.zeros_like(h))`"
+        ))
+    elif isinstance(node, cst.Call):
         place = ctx.flow.outside_calls.get(id(node))
         subject = f"`{holder}` holds the hidden state returned by `{code}`" if holder else f"the hidden state comes from `{code}`"
         ctx.find("G2L101", node, f"{subject}{from_where(place)}; {follow_remedy(place)}", place)
@@ -27,6 +35,18 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def _plain_layer(ctx, value: Value):
+    """The callee node of a value computed by a module that is not recurrent (`self.fch` of
+    `F.relu(self.fch(x))`), else None."""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if not isinstance(leaf, VCallOf) or id(leaf) in ctx.solution.forwarded or id(leaf) in ctx.solution.recurrent_calls:
+        return None
+    func = ctx.solution.resolved(leaf.func)
+    if isinstance(func, VSlot) and ctx.solution.is_module(func.slot) and ctx.solution.holder_kind(func.slot) is None:
+        return leaf.node.func
+    return None
 
 
 def holds_states(ctx, slot) -> bool:
