@@ -13,7 +13,7 @@ import libcst as cst
 from gru2lstm.expressions import ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
 from gru2lstm.registries import Registry
-from gru2lstm.syntax import pass_through_parameter
+from gru2lstm.summaries import pass_through
 from gru2lstm.values import (
     AttrSlot,
     CallResultSlot,
@@ -182,12 +182,10 @@ class FollowedCalls(ExpressionWalker):
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and
         gives it back is that argument, at each call apart. Binding its parameter would join
         everything it is ever called with (states, observations, masks; a GRU and a Linear)."""
-        if callee.key not in self.flow.pass_through:
-            self.flow.pass_through[callee.key] = pass_through_parameter(callee)
-        through = self.flow.pass_through[callee.key]
+        through = pass_through(callee, self.flow)
         if through is None or any(arg.star for arg in node.args):
             return None
-        name, kind = through
+        name, kind = through.parameter, through.kind
         position = [param.name for param in callee.params].index(name)
         chosen = None
         for index, arg in enumerate(node.args):

@@ -152,12 +152,12 @@ class Sources:
     def _bind(self, function, call: ast.Call, scope) -> None:
         """What each parameter of `function` gets at `call`; every parameter gets an unknown value
         (None) when the call spreads `*args` or `**kwargs`."""
-        params = _positional(function)
-        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-            for name in params + [a.arg for a in function.args.kwonlyargs]:
+        given = call_arguments(function, call)
+        if given is None:
+            for name in _positional(function) + [a.arg for a in function.args.kwonlyargs]:
                 self.arguments.setdefault((id(function), name), []).append((None, scope))
             return
-        for name, value in [*zip(params, call.args), *((k.arg, k.value) for k in call.keywords)]:
+        for name, value in given:
             self.arguments.setdefault((id(function), name), []).append((value, scope))
 
     def parameter_values(self, function) -> dict:
@@ -234,6 +234,13 @@ def _constructed_class(value: ast.expr):
     while isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in KEEP_METHODS and isinstance(value.func.value, ast.Call):
         value = value.func.value
     return constructed(value.func) if isinstance(value, ast.Call) else None
+
+
+def call_arguments(function, call: ast.Call):
+    """[(parameter, the argument `call` gives it)], or None when the call spreads `*args` or `**kwargs`."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    return [*zip(_positional(function), call.args), *((k.arg, k.value) for k in call.keywords)]
 
 
 def _positional(function) -> list:

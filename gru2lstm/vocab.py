@@ -104,6 +104,8 @@ REPLACE_METHOD = "_replace"  # namedtuple's
 NAMEDTUPLE_FUNCTIONS = {"collections.namedtuple", "typing.NamedTuple"}
 INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arguments
 PRINTING_BUILTINS = {"print", "repr", "str", "hasattr", "getattr"}  # what they do with them is unknown
+# Builtins a helper may pass its parameter to and still only look at it (summaries.py).
+LOOKING_BUILTINS = INSPECTING_BUILTINS | {"hasattr", "getattr"}
 SAMPLING_METHODS = {"sample", "choices", "choice"}  # random.Random's, on a container
 KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may give a value back
 # Methods of a registry of classes (registries.py) that store their argument, or read only its keys.
