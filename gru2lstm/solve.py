@@ -62,6 +62,7 @@ class Solution:
     classes: Classes
     constructors: list = field(default_factory=list)  # [(VCtor, kind, target slot)] recurrent constructors
     lstm_constructors: list = field(default_factory=list)
+    module_constructors: list = field(default_factory=list)  # [(VCtor, target slot)] every other torch module
     recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
     forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() of the program it runs
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
@@ -82,6 +83,11 @@ class Solution:
 
     def is_module(self, slot: Slot) -> bool:
         return self.classes.has(slot, Mark.MODULE)
+
+    def modules_held_with(self, slot: Slot) -> list:
+        """The constructors of the other torch modules (not the recurrent ones) held where `slot` is."""
+        root = self.classes.find(slot)
+        return [ctor for ctor, target in self.module_constructors if self.classes.find(target) == root]
 
     def value_is_state(self, value: Value) -> bool:
         """Does this value carry a state (a state slot, or a keep-derivation of one)?"""
@@ -229,10 +235,10 @@ def solve(flow: ProgramFlow) -> Solution:
         if ctor.qualname in RECURRENT:
             classes.mark(target, RECURRENT[ctor.qualname])
             solution.constructors.append((ctor, RECURRENT[ctor.qualname], target))
-        elif ctor.qualname in ALREADY_LSTM:
-            solution.lstm_constructors.append(ctor)
-            classes.mark(target, Mark.MODULE)
         else:
+            if ctor.qualname in ALREADY_LSTM:
+                solution.lstm_constructors.append(ctor)
+            solution.module_constructors.append((ctor, target))
             classes.mark(target, Mark.MODULE)
     for call in flow.calls:
         func = resolutions.resolved(call.func)
