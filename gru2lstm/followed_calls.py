@@ -23,9 +23,13 @@ from gru2lstm.values import (
     Value,
     VCallOf,
     VChoice,
+    VContainer,
     VDerived,
     VOpaque,
     VSlot,
+    VTuple,
+    mapped_slot,
+    part_at,
 )
 
 
@@ -136,6 +140,15 @@ class FollowedCalls(ExpressionWalker):
                 for small in item.body
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
             ]
+        if len(node.args) == 1 and node.args[0].star == "*":
+            value = self.expr(node.args[0].value)
+            if isinstance(value, VTuple) and len(value.items) == len(fields) or isinstance(value, VContainer) and mapped_slot(value):
+                # `Stats(*[f(t) for t in stats])`: each field receives the item at its position
+                for position, name in enumerate(fields):
+                    self._bind(AttrSlot.of(class_name, name), part_at(value, position, len(fields)), BindingKind.FIELD, node.args[0], node.args[0].value)
+                return
+            self.consume(value, Use.UNKNOWN, node.args[0].value, f"passed to `{class_name.rpartition(':')[2]}()`")
+            return
         for position, arg in enumerate(node.args):
             value = self.expr(arg.value)
             name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)

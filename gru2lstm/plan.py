@@ -10,7 +10,6 @@ from __future__ import annotations
 from gru2lstm.options import Options
 from gru2lstm.program import ProgramFlow
 from gru2lstm.solve import Solution
-from gru2lstm.vocab import OTHER_RECURRENT
 from gru2lstm.rules import WALK, registry
 from gru2lstm.rules.base import BindingUse, consume
 from gru2lstm.rules.context import PlanContext, Planned
@@ -60,12 +59,12 @@ class Planner:
 
 
 def held_with_message(ctx: PlanContext, ctor, others: list) -> str:
-    """G2L102 for a GRU held where another torch module is: it names that module, and says why by
-    what it is (another recurrent module: a choice the code makes; anything else: a join)."""
-    other = next((found for found in others if found.qualname not in OTHER_RECURRENT), others[0])
+    """G2L102 for a GRU held where another module is (solve.HeldModule): it names that module, and
+    says why by what it is (another recurrent module: a choice the code makes; anything else: a join)."""
+    other = next((held for held in others if not held.recurrent), others[0])
     kind = f"`{ctx.code(other.node.func)}`"
     held = f"`{ctx.code(ctor.node)}` is held where a {kind} is held too (`{ctx.code(other.node)}`, line {ctx.line(other.node)})"
-    if other.qualname in OTHER_RECURRENT:
+    if other.recurrent:
         return (
             f"{held}: code that chooses between them handles both already, so the engine leaves it as it is; "
             "choose the LSTM where the choice is made"
