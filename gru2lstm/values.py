@@ -374,9 +374,17 @@ def part_at(value: Value, position: int, length: int) -> Value:
     if isinstance(value, VChoice):  # `s, x = (zeros, x) if done else (s2, x)`: either side's part
         return VChoice([part_at(option, position, length) for option in value.options], value.node)
     mapped = mapped_slot(value) if isinstance(value, VContainer) else None
-    if mapped is not None:  # `mean, std, h = [f(x) for x in batch]`: h is batch's third item
-        return VSlot(ChildSlot.of(mapped, PosLabel.of(position)), None)
+    if mapped is not None:  # `mean, std, h = [f(x) for x in batch]`: h is batch's third item, through f
+        return _rebased(value.items[0][1], ChildSlot.of(mapped, PosLabel.of(position)))
     return VOpaque(None, "a part of an unknown value")
+
+
+def _rebased(element: Value, item: Slot) -> Value:
+    """A comprehension's element (the loop variable, read at its node, through kept derivations)
+    with the slot `item` for the loop variable: the derivations stay, so a rule can rewrite them."""
+    if isinstance(element, VDerived):
+        return VDerived(_rebased(element.base, item), element.node, element.kind)
+    return VSlot(item, element.node)
 
 
 def mapped_slot(value: VContainer) -> Optional[Slot]:
