@@ -261,12 +261,27 @@ def lstm_holders(tree: ast.Module) -> dict:
     for node in nodes.of(ast.ImportFrom):
         if (node.module or "").startswith(TORCH_NN):
             classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
+    givers = _giving_back_first(nodes)
     holders = {}
     for node in nodes.of(ast.Assign):
-        if isinstance(node.value, ast.Call) and constructed(node.value.func) in classes:
-            kind = classes[constructed(node.value.func)]
+        value = node.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in givers and value.args:
+            value = value.args[0]  # `ortho(nn.LSTM(...), gain)`: a helper that gives its first argument back
+        if isinstance(value, ast.Call) and constructed(value.func) in classes:
+            kind = classes[constructed(value.func)]
             holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
     return holders
+
+
+def _giving_back_first(nodes) -> set:
+    """Names of the module's functions whose every return is their first parameter, as it is."""
+    found = set()
+    for function in nodes.of(ast.FunctionDef):
+        params = function.args.posonlyargs + function.args.args
+        returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+        if params and returns and all(isinstance(r.value, ast.Name) and r.value.id == params[0].arg for r in returns):
+            found.add(function.name)
+    return found
 
 
 def constructed(func: ast.expr):
