@@ -31,15 +31,7 @@ from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation
-from gru2lstm.vocab import (
-    CONTAINER_ADD_METHODS,
-    CONVERTING_NAMES,
-    COPY_INTO_METHOD,
-    KEEP_METHODS,
-    LOOKING_BUILTINS,
-    NUMPY_JOINING_NAMES,
-    SHAPE_METHODS,
-)
+from gru2lstm.vocab import CONVERTING_NAMES, KEEP_METHODS, LOOKING_BUILTINS, NUMPY_JOINING_NAMES, SHAPE_METHODS, WRITING_METHODS
 
 # How many helpers deep a summary follows a helper calling a helper; deeper, it gives up (the
 # helper is then bound as any function), so a chain of helpers costs at most this many reads.
@@ -187,10 +179,6 @@ class _HelperBody:
         if isinstance(parent, (cst.AssignTarget, cst.AnnAssign, cst.Param)):
             return True  # the name being (re)defined: what it holds is settled by _follow_locals
         return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))  # `x is None`, `type(x) == T`
-
-
-# Methods that write into the object they are called on.
-WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}
 
 
 def _target_names(target: cst.BaseExpression) -> list:
