@@ -283,3 +283,15 @@ def test_a_recursive_helper_is_not_summarised():
 def test_the_argument_a_nested_helper_gives_back_is_the_one_followed():
     code = "def pick(a, b):\n    return b\n\n\ndef outer(x, y):\n    return pick(y, x)\n"
     assert summary_of(code, "outer") == PassThrough("x", Derivation.KEEP)
+
+
+def test_a_holder_given_a_part_of_something_unknown_says_what_it_receives():
+    _, findings = migrate("""
+        core = nn.GRU(4, 8)
+        h = torch.zeros(1, 2, 8)
+        for step in range(3):
+            out, h = core(torch.ones(1, 2, 4), h)
+            out, h = [torch.relu(x) for x in (out, h)]
+        """)
+    (finding,) = [f for f in findings if f.code == "G2L102"]
+    assert "`h` holds the hidden state elsewhere, but here it receives a part of an unknown value" in finding.message

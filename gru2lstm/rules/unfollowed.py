@@ -22,7 +22,8 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         subject = f"`{holder}` holds the hidden state returned by `{code}`" if holder else f"the hidden state comes from `{code}`"
         ctx.find("G2L101", node, f"{subject}{from_where(place)}; {follow_remedy(place)}", place)
     else:
-        received = f"receives `{code}`, which is not one" if holder else "receives a value that is not one"
+        what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
+        received = f"receives `{code}`, which is not one" if holder else f"receives {what}, which is not one as far as the engine can tell"
         ctx.find(
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
