@@ -74,10 +74,9 @@ class _HelperBody:
         self._follow_locals(body)
         # The way back, read once more with the names settled: its reads are the allowed ones.
         self.kinds, self.path = set(), set()
-        for node in body:
-            if isinstance(node, cst.Assign) and isinstance(node.targets[-1].target, cst.Name):
-                if self.origin.get(node.targets[-1].target.value) is not None:
-                    self._given_back(node.value)
+        for target, value in _simple_assignments(body):
+            if self.origin.get(target.value) is not None:
+                self._given_back(value)
         returned = {self._given_back(node.value) if node.value is not None else None for node in body if isinstance(node, cst.Return)}
         if len(returned) != 1 or None in returned:
             return None
@@ -176,9 +175,20 @@ class _HelperBody:
                 return True  # `f(x=...)`: a keyword's name
             call = self.parents.get(id(parent))
             return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in LOOKING_BUILTINS
-        if isinstance(parent, (cst.AssignTarget, cst.AnnAssign, cst.Param)):
+        if isinstance(parent, (cst.AssignTarget, cst.Param)) or isinstance(parent, cst.AnnAssign) and parent.target is name:
             return True  # the name being (re)defined: what it holds is settled by _follow_locals
         return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))  # `x is None`, `type(x) == T`
+
+
+def _simple_assignments(body: list) -> list:
+    """(name, value) of each `name = value` and `name: T = value` of the body."""
+    found = []
+    for node in body:
+        if isinstance(node, cst.Assign):
+            found += [(target.target, node.value) for target in node.targets if isinstance(target.target, cst.Name)]
+        elif isinstance(node, cst.AnnAssign) and node.value is not None and isinstance(node.target, cst.Name):
+            found.append((node.target, node.value))
+    return found
 
 
 def _target_names(target: cst.BaseExpression) -> list:

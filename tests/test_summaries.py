@@ -256,7 +256,9 @@ def test_items_mapped_from_states_only_are_migrated():
     ("y = torch.as_tensor(x)\n    return y.view(-1)", PassThrough("x", Derivation.SHAPE)),
     ("x = x.float()\n    if x is None:\n        x = x.cpu()\n    return x", PassThrough("x", Derivation.KEEP)),
     ("assert len(x) > 0 and getattr(x, 'shape', None) is not None\n    return x", PassThrough("x", Derivation.KEEP)),
+    ("y: torch.Tensor = x.detach()\n    return y", PassThrough("x", Derivation.KEEP)),
     ("STORE.append(x)\n    return x", None),  # kept: what each call passes would be lost
+    ("y: int = x\n    y = 0\n    STORE.append(y)\n    return x", None),  # kept through a name that also holds other values
     ("x.append(1)\n    return x", None),  # written into
     ("y = x\n    y = 0\n    return y", None),  # a local that once holds something else
     ("for x in range(3):\n        pass\n    return x", None),  # rebound by a loop
