@@ -69,7 +69,7 @@ class _HelperBody:
 
     def summary(self) -> Optional[PassThrough]:
         body = list(walk(self.info.node.body))
-        if any(isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)) for node in body):
+        if any(type(node) in _CLOSURES for node in body):  # children.py: why `type`
             return None  # a closure could keep it
         self._follow_locals(body)
         # The way back, read once more with the names settled: its reads are the allowed ones.
@@ -77,13 +77,13 @@ class _HelperBody:
         for target, value in _simple_assignments(body):
             if self.origin.get(target.value) is not None:
                 self._given_back(value)
-        returned = {self._given_back(node.value) if node.value is not None else None for node in body if isinstance(node, cst.Return)}
+        returned = {self._given_back(node.value) if node.value is not None else None for node in body if type(node) is cst.Return}
         if len(returned) != 1 or None in returned:
             return None
         parameter = returned.pop()
         holders = {name for name, held in self.origin.items() if held == parameter}
         self.parents = {id(child): parent for parent in body for child in children(parent)}
-        reads = [node for node in body if isinstance(node, cst.Name) and node.value in holders]
+        reads = [node for node in body if type(node) is cst.Name and node.value in holders]
         if not all(self._only_looked_at(node) for node in reads):
             return None
         return PassThrough(parameter, Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP)
@@ -97,10 +97,11 @@ class _HelperBody:
                 self.origin[name] = None
         for _ in range(2):
             for node in body:
-                if isinstance(node, cst.Assign):
+                kind = type(node)
+                if kind is cst.Assign:
                     for target in node.targets:
                         self._assign(target.target, node.value)
-                elif isinstance(node, cst.AnnAssign) and node.value is not None:
+                elif kind is cst.AnnAssign and node.value is not None:
                     self._assign(node.target, node.value)
 
     def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
@@ -184,9 +185,10 @@ def _simple_assignments(body: list) -> list:
     """(name, value) of each `name = value` and `name: T = value` of the body."""
     found = []
     for node in body:
-        if isinstance(node, cst.Assign):
+        kind = type(node)  # children.py: why `type`
+        if kind is cst.Assign:
             found += [(target.target, node.value) for target in node.targets if isinstance(target.target, cst.Name)]
-        elif isinstance(node, cst.AnnAssign) and node.value is not None and isinstance(node.target, cst.Name):
+        elif kind is cst.AnnAssign and node.value is not None and isinstance(node.target, cst.Name):
             found.append((node.target, node.value))
     return found
 
@@ -205,12 +207,15 @@ def _target_names(target: cst.BaseExpression) -> list:
 def _names_bound_otherwise(node: cst.CSTNode) -> list:
     """The names `node` binds other than by `name = value`: loop targets, `with … as`, `+=`, `:=`,
     `except … as`, `del`, and names declared global or nonlocal."""
-    if isinstance(node, (cst.For, cst.CompFor)):
+    kind = type(node)  # called on every node of a body: children.py says why `type`
+    if kind in _BINDING_TARGETS:
         return _target_names(node.target)
-    if isinstance(node, (cst.AugAssign, cst.NamedExpr, cst.Del)):
-        return _target_names(node.target)
-    if isinstance(node, cst.AsName):
+    if kind is cst.AsName:
         return _target_names(node.name)
-    if isinstance(node, (cst.Global, cst.Nonlocal)):
+    if kind is cst.Global or kind is cst.Nonlocal:
         return [item.name.value for item in node.names]
     return []
+
+
+_CLOSURES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_BINDING_TARGETS = frozenset({cst.For, cst.CompFor, cst.AugAssign, cst.NamedExpr, cst.Del})
