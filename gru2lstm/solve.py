@@ -322,7 +322,10 @@ def solve(flow: ProgramFlow) -> Solution:
 def _forward_calls(solution: Solution) -> list:
     """Calls of an object that only the joined classes show to be a module of the program
     (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(): their
-    arguments are bound to its parameters like any call the walk followed."""
+    arguments are bound to its parameters like any call the walk followed. An object that may be
+    an instance of several classes (`model = make_model(kind)` returning one of two, or a helper
+    called with several modules) runs the forward() of each class whose forward() takes these
+    arguments (calling any other would raise), its result any of theirs."""
     flow, classes = solution.flow, solution.classes
     forwards = {}
     for owner in flow.classes:
@@ -336,23 +339,44 @@ def _forward_calls(solution: Solution) -> list:
             continue
         root = classes.find(func.slot)
         owners = [owner for owner in forwards if classes.find(InstanceSlot.of(owner)) == root]
-        if len(owners) != 1 or any(arg.star for _, _, arg in call.args):
+        if not owners or any(arg.star for _, _, arg in call.args):
             continue
-        forward = forwards[owners[0]]
-        params = forward.params
-        by_name = dict(params)
-        positional = iter(param for _, param in params)
-        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in call.args]
-        if None in targets:
+        if any(_variadic(forwards[owner]) for owner in owners):
             continue
-        solution.forwarded[id(call)] = forward
-        flow.called.add(forward.key)
-        classes.union(call.result, ReturnSlot.of(forward.key))
-        for target, (_, value, arg) in zip(targets, call.args):
-            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, forward)
-            flow.bindings.append(binding)
-            added.append(binding)
+        targets = {owner: _forward_parameters(forwards[owner], call) for owner in owners}
+        owners = [owner for owner in owners if _takes(forwards[owner], targets[owner])]
+        if not owners:
+            continue
+        solution.forwarded[id(call)] = forwards[owners[0]]
+        for owner in owners:
+            forward = forwards[owner]
+            flow.called.add(forward.key)
+            classes.union(call.result, ReturnSlot.of(forward.key))
+            for target, (_, value, arg) in zip(targets[owner], call.args):
+                binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, forward)
+                flow.bindings.append(binding)
+                added.append(binding)
     return added
+
+
+def _variadic(function) -> bool:
+    """Does the function take *args or **kwargs (so any call may fit it)?"""
+    params = function.node.params
+    return isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None
+
+
+def _takes(function, targets: list) -> bool:
+    """Can a call whose arguments go to `targets` (from _forward_parameters) run the function:
+    each argument has a parameter, and each parameter without a default has an argument?"""
+    given = {id(param) for param in targets}
+    return None not in targets and all(param.default is not None or id(param) in given for _, param in function.params)
+
+
+def _forward_parameters(forward, call: VCallOf) -> list:
+    """The parameter of `forward` each argument of the call is bound to (None: none takes it)."""
+    by_name = dict(forward.params)
+    positional = iter(param for _, param in forward.params)
+    return [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in call.args]
 
 
 def _stores_in_tensors(solution: Solution) -> bool:

@@ -1,0 +1,101 @@
+"""The world-model idioms (PlaNet style): a model made by a factory of several classes, a helper
+called with several modules, a list of results extended in place, a `map` over a tuple of states."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+from gru2lstm.cli import main
+
+MODELS = textwrap.dedent('''\
+    import torch
+    from torch import nn
+
+
+    class Core(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRUCell(4, 8)
+
+        def forward(self, x, h):
+            return self.rnn(x, h)
+
+
+    class Small(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, h, s):
+            return self.fc(h) + s
+
+
+    class Large(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 2)
+
+        def forward(self, h, s):
+            return self.fc(h) * s
+
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(3, 4)
+
+        def forward(self, obs):
+            return self.fc(obs)
+
+
+    def decoder(small):
+        if small:
+            return Small()
+        else:
+            return Large()
+''')
+
+MAIN = textwrap.dedent('''\
+    import torch
+    from models import Core, Encoder, Large, decoder
+
+
+    def twice(f, x, y):
+        return f(x, y) + f(x, y)
+
+
+    def train_mode(f):
+        f.train()
+
+
+    core = Core().to(device="cpu")
+    head = decoder(True).to(device="cpu")
+    encoder = Encoder().float()
+    train_mode(head)
+    train_mode(encoder)
+    h = torch.zeros(3, 8)
+    for t in range(4):
+        x = encoder(torch.randn(3, 3))
+        h = core(x, h)
+        out = head(h, torch.ones(3, 2))
+        both = twice(head, h, torch.ones(3, 2))
+        again = twice(Large(), h, torch.ones(3, 2))
+''')
+
+
+def write(folder: Path, files: dict) -> None:
+    for name, text in files.items():
+        (folder / name).write_text(text)
+
+
+def test_a_model_made_by_a_factory_of_several_classes_runs_each_forward(tmp_path):
+    # `decoder(...)` returns a Small or a Large, `.to()` returns the module: calling it runs the
+    # forward() of both, and both read `h` only. So does a helper called with several modules
+    # (`f` is the head and a Large); `train_mode` joins the head with the encoder, whose
+    # forward() takes one argument: the calls with two do not run it.
+    write(tmp_path, {"models.py": MODELS, "main.py": MAIN})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    models = (tmp_path / "models.py").read_text()
+    assert models.count("return self.fc(h[0])") == 2
+    assert "return self.fc(obs)" in models  # the encoder, also passed around, is left alone
