@@ -11,6 +11,7 @@ import libcst as cst
 
 from gru2lstm.followed_calls import FollowedCalls
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, Use
+from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string
 from gru2lstm.values import (
     ELEM,
@@ -38,6 +39,8 @@ from gru2lstm.values import (
 from gru2lstm.vocab import (
     CAT_FUNCTIONS,
     CONTAINER_ADD_METHODS,
+    LIST_APPEND_METHOD,
+    LIST_EXTEND_METHOD,
     CONTAINER_FUNCTIONS,
     CONTAINER_METHODS,
     COPY_FUNCTIONS,
@@ -161,6 +164,10 @@ class CallWalker(FollowedCalls):
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
+        added = self._list_items_added(method, args) if self.holds_list_literal(func.value) else None
+        if added is not None:  # onto a list literal: at their positions (scopes.py)
+            self.grow_list(func.value, base, [self.expr(item) for item in added], self.statement)
+            return VOpaque(node, "None")
         if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
             self.flow.containers.add(base.slot)
             value = self.expr(args[0].value)
@@ -181,6 +188,15 @@ class CallWalker(FollowedCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    @staticmethod
+    def _list_items_added(method: str, args) -> Optional[list]:
+        """The expressions `.append(x)` or `.extend([x, y])` add to a list, in order; None for any other call."""
+        if len(args) != 1 or args[0].keyword is not None or args[0].star:
+            return None
+        if method == LIST_APPEND_METHOD:
+            return [args[0].value]
+        return literal_items(args[0].value) if method == LIST_EXTEND_METHOD else None
 
     def _container_method(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Value:
         """`d.get(k, h0)`, `q.pop()`, `d.items()`, …: `base` is a list or dict; what the method gives

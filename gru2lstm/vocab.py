@@ -76,6 +76,9 @@ CONTAINER_FUNCTIONS = {
     "collections.OrderedDict", "list", "dict",
 }
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
+# How items are added at the end of a list: one (`append(x)`), or each of a list (`extend([x, y])`).
+LIST_APPEND_METHOD = "append"
+LIST_EXTEND_METHOD = "extend"
 MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}

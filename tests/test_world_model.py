@@ -7,6 +7,8 @@ import textwrap
 from pathlib import Path
 
 from gru2lstm.cli import main
+from gru2lstm.migrate import migrate_source
+from test_rules import HEADER
 
 MODELS = textwrap.dedent('''\
     import torch
@@ -99,3 +101,63 @@ def test_a_model_made_by_a_factory_of_several_classes_runs_each_forward(tmp_path
     models = (tmp_path / "models.py").read_text()
     assert models.count("return self.fc(h[0])") == 2
     assert "return self.fc(obs)" in models  # the encoder, also passed around, is left alone
+
+
+GROWN = """
+class T(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRUCell(4, 8)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, belief, x, more: bool = False):
+        belief = self.rnn(x, belief)
+        mean = self.fc(belief)
+        hidden = [belief, mean]
+        if more:
+            GROW
+        return hidden
+
+
+def run():
+    model = T()
+    belief = torch.zeros(1, 8)
+    for _ in range(3):
+        belief, mean = model(belief, torch.randn(1, 4))
+        belief, mean, std, var = model(belief, torch.randn(1, 4), True)
+        print(mean + std + var)
+"""
+
+
+def grown(grow: str):
+    return migrate_source(HEADER + textwrap.dedent(GROWN).replace("GROW", grow))
+
+
+def refusals(migration) -> list:
+    return migration.findings
+
+
+def test_items_added_to_a_list_literal_keep_their_positions():
+    # `hidden` is [belief, mean] or [belief, mean, std, var]: every caller unpacks it by position,
+    # so only position 0 is the state, however the items were added.
+    for grow in ("hidden += [mean.exp(), mean * 2]", "hidden.extend([mean.exp(), mean * 2])",
+                 "hidden.append(mean.exp())\n            hidden.append(mean * 2)"):
+        migration = grown(grow)
+        assert not refusals(migration), (grow, migration.findings)
+        assert "mean = self.fc(belief[0])" in migration.source
+        assert "print(mean + std + var)" in migration.source
+        assert "belief = (\n        torch.zeros(1, 8),\n        torch.zeros(1, 8),\n    )" in migration.source
+
+
+def test_items_added_where_the_length_is_not_known_make_the_list_a_sequence():
+    # In a loop the list's length differs from one pass to the next: what is appended is an
+    # element like any other, so `mean` joins `belief` and the mixed list is refused.
+    migration = grown("for _ in range(2):\n                hidden.append(mean)")
+    assert refusals(migration), migration.source
+
+
+def test_a_name_that_may_hold_something_else_is_not_grown_by_position():
+    # `hidden` may be a parameter's list (length unknown): `+=` is an update the engine cannot follow.
+    code = GROWN.replace("hidden = [belief, mean]\n        if more:", "hidden = [belief, mean]\n        if x is None:\n            hidden = x\n        if more:")
+    migration = migrate_source(HEADER + textwrap.dedent(code).replace("GROW", "hidden += [mean.exp(), mean * 2]"))
+    assert refusals(migration)
