@@ -7,7 +7,7 @@ from __future__ import annotations
 from gru2lstm.apply import index
 from gru2lstm.program import Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VContainer, VSlot
+from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer, VSlot
 from gru2lstm.vocab import CELL_KIND
 from gru2lstm.rules.base import BindingUse, Rule, Valid, consume, takes_a_state
 from gru2lstm.rules.edits import method
@@ -25,6 +25,10 @@ def feature_read(ctx, value: Value) -> None:
     if isinstance(leaf, VCat) and isinstance(ctx.solution.resolved(leaf.container), VContainer):
         for _, item in ctx.solution.resolved(leaf.container).items:  # torch.cat([h[-1], x], -1)
             feature_read(ctx, item)
+        return
+    if isinstance(leaf, VArith):  # `h.norm() + 1`: an operation on what is read, neither side a state
+        feature_read(ctx, leaf.left)
+        feature_read(ctx, leaf.right)
         return
     if cell_output(ctx, leaf):
         # `F.relu(self.cell(x))`: a GRUCell's output is its h; an LSTMCell's is (h, c).
@@ -46,6 +50,14 @@ def feature_read(ctx, value: Value) -> None:
     else:
         ctx.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
     ctx.step("features", leaf.node)
+
+
+def reads_a_state(ctx, value: Value) -> bool:
+    """Is an operand of arithmetic that holds no state (`h.norm() + 1`) read from a state?"""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VArith):
+        return reads_a_state(ctx, leaf.left) or reads_a_state(ctx, leaf.right)
+    return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
 
 
 class FeatureBinding(Rule):
@@ -156,6 +168,8 @@ class FeatureConsumption(Rule):
     summary = "a state read, indexed or reshaped into something that is not a state reads `h` only"
 
     def handles(self, ctx, use: Consumption) -> bool:
+        if isinstance(ctx.solution.resolutions.leaf_of(use.value), VArith):
+            return reads_a_state(ctx, use.value)  # `print(h.norm() + 1)`
         return takes_a_state(ctx, use) and (
             use.context in (Use.READ, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
         )
