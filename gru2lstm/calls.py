@@ -12,7 +12,7 @@ import libcst as cst
 from gru2lstm.followed_calls import FollowedCalls
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, Use
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import constant_string
+from gru2lstm.syntax import constant_string, mapped_lambda
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
@@ -40,6 +40,8 @@ from gru2lstm.vocab import (
     CAT_FUNCTIONS,
     CONTAINER_ADD_METHODS,
     LIST_APPEND_METHOD,
+    MAP_BUILTIN,
+    MODULE_SELF_METHODS,
     LIST_EXTEND_METHOD,
     CONTAINER_FUNCTIONS,
     CONTAINER_METHODS,
@@ -158,6 +160,10 @@ class CallWalker(FollowedCalls):
         union = self._union_call(self._instances_of(func.value), method, node)
         if union is not None:
             return union
+        if method in MODULE_SELF_METHODS:  # `Policy().eval()`, not a method of the program: the module
+            for arg in args:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return VDerived(base, node, Derivation.KEEP)
         owner = self._instance_of(func.value) if method == REPLACE_METHOD else None
         if owner is not None and all(a.keyword is not None for a in args):
             return self._replaced(owner, base, args)
@@ -243,6 +249,8 @@ class CallWalker(FollowedCalls):
                 return VZip(rows, node)
             if func.value in ITERATION_BUILTINS and args and not any(a.star for a in args):
                 return self._iteration(func.value, node)
+            if func.value == MAP_BUILTIN and mapped_lambda(node) is not None:
+                return self._mapped(node)
         if qualified & SAMPLING_FUNCTIONS and args:
             return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
@@ -303,6 +311,24 @@ class CallWalker(FollowedCalls):
             self.consume(self.expr(arg.value), Use.READ, arg.value)
         element = element_of(population)
         return VContainer(node, [(ELEM, element)]) if many else element
+
+    def _mapped(self, node: cst.Call) -> Value:
+        """`map(lambda x: E, xs)` is `(E for x in xs)`, and `map(lambda a, b: E, xs, ys)` zips:
+        each parameter of the lambda is an element of its iterable, as a comprehension's target."""
+        iterables = node.args[1:]
+        elements = [
+            element_of(self._values_iterated(self.expr(arg.value), arg.value, LabelKind.POS, f"iterated by `{MAP_BUILTIN}()`"))
+            for arg in iterables
+        ]
+        function = mapped_lambda(node)
+        outer = dict(self.env)
+        self.comprehensions += 1
+        for param, element in zip(function.params.params, elements):
+            self._assign_target(param.name, element, self.statement, BindingKind.LOOP)
+        result = self.expr(function.body)
+        self.env = outer
+        self.comprehensions -= 1
+        return VContainer(node, [(ELEM, result)])
 
     def _iteration(self, name: str, node: cst.Call) -> Value:
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""

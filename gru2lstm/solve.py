@@ -177,12 +177,13 @@ def solve(flow: ProgramFlow) -> Solution:
     for binding in flow.bindings:
         classes.add(binding.target)
         link(binding.target, binding.value)
-    # `policy = Policy(...).to(device)`: a module's .to/.cuda/.float/.eval return the module itself.
+    # `policy = Policy(...).to(device).eval()`: a module's .to/.cuda/.float/.eval return the module itself.
     instances = {classes.find(InstanceSlot.of(owner)) for owner in flow.instantiated}
     for target, value in relations:
-        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolutions.resolved(value.base), VSlot):
-            if classes.find(resolutions.resolved(value.base).slot) in instances:
-                classes.union(target, resolutions.resolved(value.base).slot)
+        leaf = resolutions.leaf_of(value)
+        if isinstance(value, VDerived) and isinstance(leaf, VSlot) and resolutions.chain_kind(value) == Derivation.KEEP:
+            if classes.find(leaf.slot) in instances:
+                classes.union(target, leaf.slot)
     for binding in _forward_calls(solution):
         classes.add(binding.target)
         link(binding.target, binding.value)

@@ -61,6 +61,9 @@ KEEP_METHODS = {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
     "type", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
 }
+# Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
+# `Policy().to(device).eval()` is the policy.
+MODULE_SELF_METHODS = {"train", "eval", "share_memory", "apply", "bfloat16", "to_empty"}
 # Methods whose result is a state when it flows into one, features otherwise.
 SHAPE_METHODS = {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
@@ -82,6 +85,7 @@ LIST_EXTEND_METHOD = "extend"
 MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
+MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
 # Shape methods whose arguments are sizes: on a packed state, the last one doubles.

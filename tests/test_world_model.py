@@ -161,3 +161,68 @@ def test_a_name_that_may_hold_something_else_is_not_grown_by_position():
     code = GROWN.replace("hidden = [belief, mean]\n        if more:", "hidden = [belief, mean]\n        if x is None:\n            hidden = x\n        if more:")
     migration = migrate_source(HEADER + textwrap.dedent(code).replace("GROW", "hidden += [mean.exp(), mean * 2]"))
     assert refusals(migration)
+
+
+TWO_CORES = """
+class Two(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.GRUCell(4, 8)
+        self.b = nn.GRUCell(4, 8)
+        self.fc = nn.Linear(16, 2)
+
+    def forward(self, x, ha, hb):
+        ha, hb = self.a(x, ha), self.b(x, hb)
+        return self.fc(torch.cat([ha, hb], dim=1)), ha, hb
+
+
+def run():
+    model = Two().to("cpu").eval()
+    ha, hb = torch.zeros(1, 8), torch.zeros(1, 8)
+    for _ in range(3):
+        y, ha, hb = model(torch.randn(1, 4), ha, hb)
+        LINE
+        print(y, out)
+"""
+
+
+def run_two_cores(line: str):
+    """Migrate TWO_CORES with `line` in its loop; run the output when nothing is found."""
+    migration = migrate_source(HEADER + textwrap.dedent(TWO_CORES).replace("LINE", line))
+    if not migration.findings:
+        namespace: dict = {}
+        exec(compile(migration.source, "<migrated>", "exec"), namespace)
+        namespace["run"]()
+    return migration
+
+
+def test_a_module_moved_and_put_in_eval_mode_is_the_module():
+    # `.to("cpu").eval()`: the calls of `model` run Two.forward().
+    migration = run_two_cores("out = 0")
+    assert not migration.findings, migration.findings
+    assert "ha, hb = (torch.zeros(1, 8), torch.zeros(1, 8)), (torch.zeros(1, 8), torch.zeros(1, 8))" in migration.source
+
+
+def test_map_with_a_lambda_is_a_comprehension():
+    # `map(lambda h: E, xs)` over states reads `h` in E as `[E for h in xs]` does; two iterables zip.
+    migration = run_two_cores("out = list(map(lambda h, z: h.norm() + z, (ha, hb), (1, 2)))")
+    assert not migration.findings, migration.findings
+    assert "out = list(map(lambda h, z: h[0].norm() + z, (ha, hb), (1, 2)))" in migration.source
+
+
+def test_map_over_states_beside_other_values_is_refused_precisely():
+    migration = run_two_cores("out = list(map(lambda v: v.size(0), (ha, y)))")
+    assert [finding.code for finding in migration.findings] == ["G2L101"]
+    assert "`(ha, y)` holds hidden states beside other values and is iterated by `map()`" in migration.findings[0].message
+
+
+def test_map_with_a_function_that_is_not_a_lambda_is_refused():
+    migration = run_two_cores("out = list(map(torch.Tensor.norm, (ha, hb)))")
+    assert migration.findings and all("passed to `map`" in finding.message for finding in migration.findings)
+
+
+def test_arithmetic_on_what_is_read_from_a_state_reads_h():
+    # Neither side of `ha.norm() + 1` is a state: the read inside it is still a read of `h`.
+    migration = run_two_cores("out = ha.size(0) * 2; print(ha.norm() + 1)")
+    assert not migration.findings, migration.findings
+    assert "out = ha[0].size(0) * 2; print(ha[0].norm() + 1)" in migration.source
