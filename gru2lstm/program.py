@@ -103,6 +103,12 @@ class FunctionInfo:
         """The key of the module it is defined in."""
         return self.key.module
 
+    @property
+    def display_name(self) -> str:
+        """`Class.method` or `function`, as messages name it."""
+        name = self.node.name.value
+        return f"{self.class_name.rpartition(':')[2]}.{name}" if self.class_name else name
+
 
 @dataclass(eq=False)
 class Binding:
@@ -174,6 +180,7 @@ class ProgramFlow:
     pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
+    torchscript: dict = field(default_factory=dict)  # function key -> the decorator that has TorchScript compile it
     registries: object = None  # registries.Registries, found before the walk (flow.collect)
 
     def origin(self, value) -> Optional[str]:

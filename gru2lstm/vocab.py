@@ -100,6 +100,9 @@ FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softm
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS
 
+# Decorators that have TorchScript compile a function: it types every value as written.
+TORCHSCRIPT_DECORATORS = {"torch.jit.script", "torch.jit.script_method", "torch.jit.export"}
+
 # ------------------------------------------------------------------ words in names
 MASK_WORDS = ("mask", "done", "reset", "terminal", "not_done", "nonterminal")
 
