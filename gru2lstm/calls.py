@@ -154,6 +154,10 @@ class CallWalker(FollowedCalls):
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             kind = Derivation.KEEP if method in KEEP_METHODS else Derivation.SHAPE if method in SHAPE_METHODS else Derivation.READ
             return VDerived(base, node, kind)
+        added = self._list_items_added(method, args) if self.holds_list_literal(func.value) else None
+        if added is not None:  # onto a list literal (not a method of the program): at their positions (scopes.py)
+            self.grow_list(func.value, base, [self.expr(item) for item in added], self.statement)
+            return VOpaque(node, "None")
         callee = self._method_target(func)
         if callee is not None:
             return self._call_function(callee, node)
@@ -170,10 +174,6 @@ class CallWalker(FollowedCalls):
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
-        added = self._list_items_added(method, args) if self.holds_list_literal(func.value) else None
-        if added is not None:  # onto a list literal: at their positions (scopes.py)
-            self.grow_list(func.value, base, [self.expr(item) for item in added], self.statement)
-            return VOpaque(node, "None")
         if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
             self.flow.containers.add(base.slot)
             value = self.expr(args[0].value)

@@ -29,7 +29,7 @@ from gru2lstm.program import Binding, BindingKind, Consumption, Def, FunctionInf
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import LOCAL, dotted, qualify
 from gru2lstm.sequences import is_literal_list
-from gru2lstm.values import ELEM, ChildSlot, DefSlot, GlobalSlot, PosLabel, Slot, SlotKind, Value, VChoice, VContainer, VNone, VOpaque, VSlot
+from gru2lstm.values import ELEM, ChildSlot, DefSlot, GlobalSlot, PosLabel, Slot, SlotKind, Value, VChoice, VContainer, VNone, VOpaque, VSlot, VTuple
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,13 @@ class Scope(ModuleIndex):
         return slot
 
     def note_list_length(self, target: cst.CSTNode, value: Value) -> None:
-        """After `name = value`: the name holds a list of known length when the value is a literal list."""
-        if isinstance(target, cst.Name) and target.value in self.env and isinstance(value, VContainer) and is_literal_list(value):
+        """After `name = value` (or `a, b = [], []`): a name holds a list of known length when its
+        value is a literal list."""
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, VTuple) and len(value.items) == len(target.elements):
+            for element, item in zip(target.elements, value.items):
+                if not isinstance(element, cst.StarredElement):
+                    self.note_list_length(element.value, item)
+        elif isinstance(target, cst.Name) and target.value in self.env and isinstance(value, VContainer) and is_literal_list(value):
             self.env[ListLength(target.value)] = frozenset({len(value.items)})
 
     def holds_list_literal(self, node: cst.CSTNode) -> bool:

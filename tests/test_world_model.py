@@ -277,3 +277,44 @@ def test_a_function_compiled_by_torchscript_that_only_reads_features_is_not_refu
     # Head.forward() gets features of `h` only: it is not named.
     migration = migrate_source(HEADER + textwrap.dedent(SCRIPTED))
     assert not any("Head.forward()" in finding.message for finding in migration.findings)
+
+
+APPENDED = """
+class Replay:
+    def __init__(self):
+        self.count = 0
+
+    def append(self, observation, reward):
+        self.count += 1
+
+
+class T(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.GRUCell(4, 8)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, belief, xs):
+        beliefs, means = [], []
+        for x in xs:
+            belief = self.rnn(x, belief)
+            beliefs.append(belief)
+            means.append(self.fc(belief))
+        return torch.stack(beliefs), torch.stack(means)
+
+
+def run():
+    replay, model = Replay(), T()
+    beliefs, means = model(torch.zeros(1, 8), torch.randn(3, 1, 4))
+    replay.append(means, 1.0)
+    print(beliefs[0].norm())
+"""
+
+
+def test_append_on_a_list_literal_is_the_list_s_even_when_a_class_of_the_program_has_an_append():
+    # `beliefs, means = [], []` holds two lists: `.append()` there is not `Replay.append()`, which
+    # would join `belief` with `means` through its parameters.
+    migration = migrate_source(HEADER + textwrap.dedent(APPENDED))
+    assert not migration.findings, migration.findings
+    assert "means.append(self.fc(belief[0]))" in migration.source
+    assert "replay.append(means, 1.0)" in migration.source
