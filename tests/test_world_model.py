@@ -318,3 +318,44 @@ def test_append_on_a_list_literal_is_the_list_s_even_when_a_class_of_the_program
     assert not migration.findings, migration.findings
     assert "means.append(self.fc(belief[0]))" in migration.source
     assert "replay.append(means, 1.0)" in migration.source
+
+
+PLANNER = """
+class Planner(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.GRUCell(4, 8)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, belief, candidates: int):
+        B, H = belief.size(0), belief.size(1)
+        belief = belief.unsqueeze(dim=1).expand(B, candidates, H).reshape(-1, H)
+        belief = self.cell(torch.randn(B * candidates, 4), belief)
+        READ
+        return belief
+
+
+def run():
+    planner = Planner()
+    store = torch.zeros(3, 2 * 4, 8)
+    for t in range(2):
+        store[t + 1] = planner(store[t].view(2, 4, 8)[:, 0], 4).view(8, 8)
+"""
+
+
+def planned(read: str, form: str = "packed"):
+    return migrate_source(HEADER + textwrap.dedent(PLANNER).replace("READ", read), Options(state=form))
+
+
+def test_packed_a_size_read_from_the_packed_state_is_not_doubled_again():
+    # `H = belief.size(1)` is 2H already: expanding over candidates keeps it (it was doubled to 4H).
+    migration = planned("print(B)")
+    assert not migration.findings, migration.findings
+    assert "belief = belief.unsqueeze(dim=1).expand(B, candidates, H).reshape(-1, H)" in migration.source
+
+
+def test_packed_a_size_read_from_the_packed_state_for_features_is_refused():
+    # `belief.view(-1, H)` read as features takes `h` (H wide), but `H` is the packed 2H.
+    migration = planned("print(self.fc(belief.view(-1, H)))")
+    assert [finding.code for finding in migration.findings] == ["G2L100"], migration.findings
+    assert "`H` was read from the packed state" in migration.findings[0].message

@@ -11,6 +11,7 @@ from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer
 from gru2lstm.vocab import CELL_KIND
 from gru2lstm.rules.base import BindingUse, Rule, Valid, consume, takes_a_state
 from gru2lstm.rules.edits import method
+from gru2lstm.rules.packed import packed_size_read
 
 
 def cell_output(ctx, value: Value) -> bool:
@@ -42,6 +43,15 @@ def feature_read(ctx, value: Value) -> None:
         return  # a split name is h already; packed form splits nothing
     if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ:
         return  # sizes of a packed state are the packed layout's; only its h feeds features
+    size = packed_size_read(ctx, value) if ctx.packed else None
+    if size is not None:
+        if ctx.claim(size):
+            ctx.find(
+                "G2L100", size,
+                f"`{ctx.code(size)}` was read from the packed state, so it is twice the hidden size, and `h` read as "
+                "features here takes the hidden size; use a size that is not read from the state, or use --state tuple",
+            )
+        return
     if value is leaf and not isinstance(value, VSlot):
         return
     ctx.claim(leaf.node)
