@@ -150,6 +150,8 @@ def solve(flow: ProgramFlow) -> Solution:
                 if is_literal_list(value):
                     literals.append(target)  # positions kept until it is used as a sequence (sequences.py)
                 for label, item in container_items(value):
+                    if label.kind == LabelKind.POS:
+                        classes.add(ChildSlot.of(target, label))  # a part to join, whatever the item is (a creation)
                     link(ChildSlot.of(target, label), item)
         elif isinstance(value, VArith) and (isinstance(value.left, VContainer) or isinstance(value.right, VContainer)):
             marked.append(target)  # `[None] * n`: a list
