@@ -104,6 +104,25 @@ class FunctionInfo:
         return self.key.module
 
     @property
+    def variadic(self) -> bool:
+        """Does it take *args or **kwargs (so any call may fit it)?"""
+        params = self.node.params
+        return isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None
+
+    def parameters_of(self, keywords: list) -> list:
+        """The parameter each argument of a call goes to, given each one's keyword (None:
+        positional); None where no parameter takes it."""
+        by_name = dict(self.params)
+        positional = iter(param for _, param in self.params)
+        return [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword in keywords]
+
+    def takes(self, parameters: list) -> bool:
+        """Can a call whose arguments go to `parameters` (parameters_of) run it: each argument has
+        a parameter, and each parameter without a default has an argument?"""
+        given = {id(param) for param in parameters}
+        return None not in parameters and all(param.default is not None or id(param) in given for _, param in self.params)
+
+    @property
     def display_name(self) -> str:
         """`Class.method` or `function`, as messages name it."""
         name = self.node.name.value

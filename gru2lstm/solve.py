@@ -344,10 +344,10 @@ def _forward_calls(solution: Solution) -> list:
         owners = [owner for owner in forwards if classes.find(InstanceSlot.of(owner)) == root]
         if not owners or any(arg.star for _, _, arg in call.args):
             continue
-        if any(_variadic(forwards[owner]) for owner in owners):
+        if any(forwards[owner].variadic for owner in owners):
             continue
-        targets = {owner: _forward_parameters(forwards[owner], call) for owner in owners}
-        owners = [owner for owner in owners if _takes(forwards[owner], targets[owner])]
+        targets = {owner: forwards[owner].parameters_of([keyword for keyword, _, _ in call.args]) for owner in owners}
+        owners = [owner for owner in owners if forwards[owner].takes(targets[owner])]
         if not owners:
             continue
         solution.forwarded[id(call)] = forwards[owners[0]]
@@ -360,26 +360,6 @@ def _forward_calls(solution: Solution) -> list:
                 flow.bindings.append(binding)
                 added.append(binding)
     return added
-
-
-def _variadic(function) -> bool:
-    """Does the function take *args or **kwargs (so any call may fit it)?"""
-    params = function.node.params
-    return isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None
-
-
-def _takes(function, targets: list) -> bool:
-    """Can a call whose arguments go to `targets` (from _forward_parameters) run the function:
-    each argument has a parameter, and each parameter without a default has an argument?"""
-    given = {id(param) for param in targets}
-    return None not in targets and all(param.default is not None or id(param) in given for _, param in function.params)
-
-
-def _forward_parameters(forward, call: VCallOf) -> list:
-    """The parameter of `forward` each argument of the call is bound to (None: none takes it)."""
-    by_name = dict(forward.params)
-    positional = iter(param for _, param in forward.params)
-    return [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in call.args]
 
 
 def _stores_in_tensors(solution: Solution) -> bool:
