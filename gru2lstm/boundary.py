@@ -57,9 +57,7 @@ class ChangedFunction:
 
     @property
     def name(self) -> str:
-        owner = self.function.class_name
-        name = self.function.node.name.value
-        return f"{owner.rpartition(':')[2]}.{name}" if owner else name
+        return self.function.display_name
 
 
 def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:

@@ -11,7 +11,8 @@ import libcst as cst
 
 from gru2lstm.followed_calls import FollowedCalls
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, Use
-from gru2lstm.syntax import constant_string
+from gru2lstm.sequences import literal_items
+from gru2lstm.syntax import constant_string, mapped_lambda
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
@@ -38,6 +39,10 @@ from gru2lstm.values import (
 from gru2lstm.vocab import (
     CAT_FUNCTIONS,
     CONTAINER_ADD_METHODS,
+    LIST_APPEND_METHOD,
+    MAP_BUILTIN,
+    MODULE_SELF_METHODS,
+    LIST_EXTEND_METHOD,
     CONTAINER_FUNCTIONS,
     CONTAINER_METHODS,
     COPY_FUNCTIONS,
@@ -149,12 +154,20 @@ class CallWalker(FollowedCalls):
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             kind = Derivation.KEEP if method in KEEP_METHODS else Derivation.SHAPE if method in SHAPE_METHODS else Derivation.READ
             return VDerived(base, node, kind)
+        added = self._list_items_added(method, args) if self.holds_list_literal(func.value) else None
+        if added is not None:  # onto a list literal (not a method of the program): at their positions (scopes.py)
+            self.grow_list(func.value, base, [self.expr(item) for item in added], self.statement)
+            return VOpaque(node, "None")
         callee = self._method_target(func)
         if callee is not None:
             return self._call_function(callee, node)
         union = self._union_call(self._instances_of(func.value), method, node)
         if union is not None:
             return union
+        if method in MODULE_SELF_METHODS:  # `Policy().eval()`, not a method of the program: the module
+            for arg in args:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return VDerived(base, node, Derivation.KEEP)
         owner = self._instance_of(func.value) if method == REPLACE_METHOD else None
         if owner is not None and all(a.keyword is not None for a in args):
             return self._replaced(owner, base, args)
@@ -181,6 +194,15 @@ class CallWalker(FollowedCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    @staticmethod
+    def _list_items_added(method: str, args) -> Optional[list]:
+        """The expressions `.append(x)` or `.extend([x, y])` add to a list, in order; None for any other call."""
+        if len(args) != 1 or args[0].keyword is not None or args[0].star:
+            return None
+        if method == LIST_APPEND_METHOD:
+            return [args[0].value]
+        return literal_items(args[0].value) if method == LIST_EXTEND_METHOD else None
 
     def _container_method(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Value:
         """`d.get(k, h0)`, `q.pop()`, `d.items()`, …: `base` is a list or dict; what the method gives
@@ -227,6 +249,8 @@ class CallWalker(FollowedCalls):
                 return VZip(rows, node)
             if func.value in ITERATION_BUILTINS and args and not any(a.star for a in args):
                 return self._iteration(func.value, node)
+            if func.value == MAP_BUILTIN and mapped_lambda(node) is not None:
+                return self._mapped(node)
         if qualified & SAMPLING_FUNCTIONS and args:
             return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
@@ -287,6 +311,24 @@ class CallWalker(FollowedCalls):
             self.consume(self.expr(arg.value), Use.READ, arg.value)
         element = element_of(population)
         return VContainer(node, [(ELEM, element)]) if many else element
+
+    def _mapped(self, node: cst.Call) -> Value:
+        """`map(lambda x: E, xs)` is `(E for x in xs)`, and `map(lambda a, b: E, xs, ys)` zips:
+        each parameter of the lambda is an element of its iterable, as a comprehension's target."""
+        iterables = node.args[1:]
+        elements = [
+            element_of(self._values_iterated(self.expr(arg.value), arg.value, LabelKind.POS, f"iterated by `{MAP_BUILTIN}()`"))
+            for arg in iterables
+        ]
+        function = mapped_lambda(node)
+        outer = dict(self.env)
+        self.comprehensions += 1
+        for param, element in zip(function.params.params, elements):
+            self._assign_target(param.name, element, self.statement, BindingKind.LOOP)
+        result = self.expr(function.body)
+        self.env = outer
+        self.comprehensions -= 1
+        return VContainer(node, [(ELEM, result)])
 
     def _iteration(self, name: str, node: cst.Call) -> Value:
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""

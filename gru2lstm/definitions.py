@@ -17,7 +17,7 @@ from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string, constructor_call, module_level_names
 from gru2lstm.values import AttrSlot
-from gru2lstm.vocab import COPY_SPELLINGS, GRU_NAMES, NAMEDTUPLE_FUNCTIONS
+from gru2lstm.vocab import COPY_SPELLINGS, GRU_NAMES, NAMEDTUPLE_FUNCTIONS, TORCHSCRIPT_DECORATORS
 
 
 class ModuleIndex:
@@ -202,3 +202,6 @@ class ModuleIndex:
             params=[Parameter(p.name.value, p) for p in params],
         )
         self.flow.functions[info.key] = info
+        for decorator in node.decorators:
+            if qualify(decorator.decorator, self.imports, set()) in TORCHSCRIPT_DECORATORS:
+                self.flow.torchscript[info.key] = self.module.code_for_node(decorator.decorator)

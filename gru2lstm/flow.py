@@ -34,6 +34,7 @@ from gru2lstm.calls import CallWalker
 from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow, Use
 from gru2lstm.qualnames import import_bindings
 from gru2lstm.registries import find_registries
+from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import child_expressions, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque, element_of
 
@@ -174,6 +175,7 @@ class Collector(CallWalker):
             value = self.expr(small.value)
             for target in small.targets:
                 self._assign_target(target.target, value, statement, BindingKind.ASSIGN)
+                self.note_list_length(target.target, value)
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 value = self.expr(small.value)
@@ -183,6 +185,11 @@ class Collector(CallWalker):
             if slot is not None:
                 self.flow.annotations.append((slot, small.annotation, None))
         elif isinstance(small, cst.AugAssign):
+            if isinstance(small.operator, cst.AddAssign) and literal_items(small.value) is not None and self.holds_list_literal(small.target):
+                # `hidden += [a, b]` on a list literal: its items, at their positions.
+                holder = self.expr(small.target)
+                self.grow_list(small.target, holder, [self.expr(item) for item in literal_items(small.value)], statement)
+                return
             target = self.expr(small.target)
             value = self.expr(small.value)
             self.consume(target, Use.AUGASSIGN, small.target, f"updated in place by `{self.code(small)}`")

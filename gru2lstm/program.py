@@ -103,6 +103,31 @@ class FunctionInfo:
         """The key of the module it is defined in."""
         return self.key.module
 
+    @property
+    def variadic(self) -> bool:
+        """Does it take *args or **kwargs (so any call may fit it)?"""
+        params = self.node.params
+        return isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None
+
+    def parameters_of(self, keywords: list) -> list:
+        """The parameter each argument of a call goes to, given each one's keyword (None:
+        positional); None where no parameter takes it."""
+        by_name = dict(self.params)
+        positional = iter(param for _, param in self.params)
+        return [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword in keywords]
+
+    def takes(self, parameters: list) -> bool:
+        """Can a call whose arguments go to `parameters` (parameters_of) run it: each argument has
+        a parameter, and each parameter without a default has an argument?"""
+        given = {id(param) for param in parameters}
+        return None not in parameters and all(param.default is not None or id(param) in given for _, param in self.params)
+
+    @property
+    def display_name(self) -> str:
+        """`Class.method` or `function`, as messages name it."""
+        name = self.node.name.value
+        return f"{self.class_name.rpartition(':')[2]}.{name}" if self.class_name else name
+
 
 @dataclass(eq=False)
 class Binding:
@@ -174,6 +199,7 @@ class ProgramFlow:
     pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
+    torchscript: dict = field(default_factory=dict)  # function key -> the decorator that has TorchScript compile it
     registries: object = None  # registries.Registries, found before the walk (flow.collect)
 
     def origin(self, value) -> Optional[str]:

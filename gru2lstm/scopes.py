@@ -9,10 +9,17 @@ So are the module-level names of a script that only its top-level statements use
 (`script_names`): `rows = []` … `rows = tuple(zip(*rows))` are two values there. A module-level
 name that a function, a class, a lambda or another module of the program sees stays one
 GlobalSlot, holding every value it is ever given.
+
+The environment also knows how long a list a local name holds is, when the name was given a list
+literal (`hidden = [belief, mean]`): `hidden += [std]`, `.extend([std])` and `.append(std)` then
+put `std` at its position, so a caller that unpacks the list keeps each item apart (sequences.py).
+The length is kept under a ListLength key beside the name's definitions, so branches and loops
+merge it the same way: a name that may hold lists of two lengths, or something else, has none.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
@@ -21,7 +28,15 @@ from gru2lstm.definitions import ModuleIndex
 from gru2lstm.program import Binding, BindingKind, Consumption, Def, FunctionInfo, ProgramFlow, Use
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import LOCAL, dotted, qualify
-from gru2lstm.values import DefSlot, GlobalSlot, Slot, SlotKind, Value, VChoice, VNone, VOpaque, VSlot
+from gru2lstm.sequences import is_literal_list
+from gru2lstm.values import ELEM, ChildSlot, DefSlot, GlobalSlot, PosLabel, Slot, SlotKind, Value, VChoice, VContainer, VNone, VOpaque, VSlot, VTuple
+
+
+@dataclass(frozen=True)
+class ListLength:
+    """The environment's key for the lengths of the list literal a name holds (None: not one)."""
+
+    name: str
 
 
 class Scope(ModuleIndex):
@@ -95,10 +110,40 @@ class Scope(ModuleIndex):
             return slot
         self.flow.defs[id(node)] = Def(name, self.function, node, is_param)
         self.env[name] = frozenset({id(node)})
+        self.env[ListLength(name)] = frozenset({None})  # until note_list_length knows better
         slot = DefSlot.of(id(node))
         if self.recording:
             self.flow.slot_nodes.append((slot, node))
         return slot
+
+    def note_list_length(self, target: cst.CSTNode, value: Value) -> None:
+        """After `name = value` (or `a, b = [], []`): a name holds a list of known length when its
+        value is a literal list."""
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, VTuple) and len(value.items) == len(target.elements):
+            for element, item in zip(target.elements, value.items):
+                if not isinstance(element, cst.StarredElement):
+                    self.note_list_length(element.value, item)
+        elif isinstance(target, cst.Name) and target.value in self.env and isinstance(value, VContainer) and is_literal_list(value):
+            self.env[ListLength(target.value)] = frozenset({len(value.items)})
+
+    def holds_list_literal(self, node: cst.CSTNode) -> bool:
+        """Does the name hold a list literal on every path here (so items added to it have places)?"""
+        return isinstance(node, cst.Name) and None not in self.env.get(ListLength(node.value), frozenset({None}))
+
+    def grow_list(self, node: cst.Name, holder: VSlot, items: list, statement) -> None:
+        """`name += [a, b]`, `name.extend([a, b])`, `name.append(a)` on a name that holds a list
+        literal (holds_list_literal), read as `holder`: the items go to their positions when the
+        list's length is the same on every path, else they are its elements (a sequence)."""
+        key = ListLength(node.value)
+        lengths = self.env[key]
+        if len(lengths) == 1:
+            (length,) = lengths
+            labels = [PosLabel.of(length + offset) for offset in range(len(items))]
+            self.env[key] = frozenset({length + len(items)})
+        else:
+            labels = [ELEM] * len(items)
+        for label, item in zip(labels, items):
+            self._bind(ChildSlot.of(holder.slot, label), item, BindingKind.APPEND, statement, None)
 
     def _merge(self, *envs: dict) -> dict:
         merged: dict = {}

@@ -12,6 +12,8 @@ column whose elements are the position-3 parts of the rows, not one of the rows.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import libcst as cst
 
 from gru2lstm.program import ProgramFlow
@@ -19,10 +21,17 @@ from gru2lstm.slot_classes import Classes
 from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, Resolutions, Slot, VCat, VContainer, VSlot
 
 
+def literal_items(node: cst.CSTNode) -> Optional[list]:
+    """The item expressions of `[a, b]` written out with no starred item (each has a known
+    position); None for anything else."""
+    if not isinstance(node, cst.List) or any(isinstance(element, cst.StarredElement) for element in node.elements):
+        return None
+    return [element.value for element in node.elements]
+
+
 def is_literal_list(value: VContainer) -> bool:
-    """`[a, b]` written out, with no starred item: each item has a known position."""
-    node = value.node
-    return isinstance(node, cst.List) and not any(isinstance(element, cst.StarredElement) for element in node.elements)
+    """A list value written out as `[a, b]` (literal_items)."""
+    return literal_items(value.node) is not None
 
 
 def container_items(value: VContainer) -> list:

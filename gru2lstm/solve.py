@@ -168,6 +168,8 @@ def solve(flow: ProgramFlow) -> Solution:
                 if is_literal_list(value):
                     literals.append(target)  # positions kept until it is used as a sequence (sequences.py)
                 for label, item in container_items(value):
+                    if label.kind == LabelKind.POS:
+                        classes.add(ChildSlot.of(target, label))  # a part to join, whatever the item is (a creation)
                     link(ChildSlot.of(target, label), item)
         elif isinstance(value, VArith) and (isinstance(value.left, VContainer) or isinstance(value.right, VContainer)):
             marked.append(target)  # `[None] * n`: a list
@@ -196,12 +198,13 @@ def solve(flow: ProgramFlow) -> Solution:
         classes.add(binding.target)
         link(binding.target, binding.value)
     _record_positions(flow, classes)
-    # `policy = Policy(...).to(device)`: a module's .to/.cuda/.float/.eval return the module itself.
+    # `policy = Policy(...).to(device).eval()`: a module's .to/.cuda/.float/.eval return the module itself.
     instances = {classes.find(InstanceSlot.of(owner)) for owner in flow.instantiated}
     for target, value in relations:
-        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolutions.resolved(value.base), VSlot):
-            if classes.find(resolutions.resolved(value.base).slot) in instances:
-                classes.union(target, resolutions.resolved(value.base).slot)
+        leaf = resolutions.leaf_of(value)
+        if isinstance(value, VDerived) and isinstance(leaf, VSlot) and resolutions.chain_kind(value) == Derivation.KEEP:
+            if classes.find(leaf.slot) in instances:
+                classes.union(target, leaf.slot)
     # A call of what holds a GRU beside a module of the program is not that module's forward()
     # (reported: the GRU is held with another module).
     recurrent = {classes.find(target) for target, ctor in constructors if ctor.qualname in RECURRENT}
@@ -218,6 +221,11 @@ def solve(flow: ProgramFlow) -> Solution:
                 classes.union(target, resolutions.resolved(value.base).slot)
 
     join_sequences(flow, classes, resolutions, literals)
+    # Joining a literal list's positions may show what an element is (`for agent in agents[1:]`
+    # after `agents.append(Agent(...))`): calls through it are bound now.
+    for binding in _forward_calls(solution, recurrent):
+        classes.add(binding.target)
+        link(binding.target, binding.value)
     # Indexing: an element of a list/dict, a position of a tuple, or a slice of a tensor. Knowing
     # one element can make another base a container, so elements are settled until nothing moves.
     bound_to = {}
@@ -371,7 +379,9 @@ def _forward_calls(solution: Solution, recurrent: set) -> list:
     (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(), and
     calls of a method through one (`for agent in agents: agent.learn(episode)`, with agents made
     elsewhere) run that method: their arguments are bound to its parameters like any call the
-    walk followed."""
+    walk followed. An object that may be an instance of several classes (`model = make_model(kind)`
+    returning one of two, or a helper called with several modules) runs the method of each class
+    whose method takes these arguments (calling any other would raise), its result any of theirs."""
     flow, classes = solution.flow, solution.classes
     instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
     added = []
@@ -379,24 +389,24 @@ def _forward_calls(solution: Solution, recurrent: set) -> list:
         func = solution.resolved(call.func)
         if not isinstance(func, VSlot) or id(call) in solution.forwarded:
             continue
-        callees = called_methods(solution, instances, func.slot)
         args = with_keywords_unpacked(solution, call.args)
-        if len(callees) != 1 or args is None or classes.find(func.slot) in recurrent:
+        callees = called_methods(solution, instances, func.slot)
+        if not callees or args is None or classes.find(func.slot) in recurrent or any(c.variadic for c in callees):
             continue
-        callee = callees[0]
-        params = callee.params
-        by_name = dict(params)
-        positional = iter(param for _, param in params)
-        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in args]
-        if None in targets:
+        targets = {callee.key: callee.parameters_of([keyword for keyword, _, _ in args]) for callee in callees}
+        callees = [callee for callee in callees if None not in targets[callee.key]]
+        if len(callees) > 1:  # one of several classes: those whose method these arguments can run
+            callees = [callee for callee in callees if callee.takes(targets[callee.key])]
+        if not callees:
             continue
-        solution.forwarded[id(call)] = callee
-        flow.called.add(callee.key)
-        classes.union(call.result, ReturnSlot.of(callee.key))
-        for target, (_, value, arg) in zip(targets, args):
-            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)
-            flow.bindings.append(binding)
-            added.append(binding)
+        solution.forwarded[id(call)] = callees[0]
+        for callee in callees:
+            flow.called.add(callee.key)
+            classes.union(call.result, ReturnSlot.of(callee.key))
+            for target, (_, value, arg) in zip(targets[callee.key], args):
+                binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)
+                flow.bindings.append(binding)
+                added.append(binding)
     return added
 
 

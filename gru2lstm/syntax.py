@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.qualnames import import_bindings
-from gru2lstm.vocab import KEEP_METHODS
+from gru2lstm.vocab import KEEP_METHODS, MODULE_SELF_METHODS
 
 
 def walk(node: cst.CSTNode):
@@ -56,11 +56,11 @@ def int_key(node: cst.Subscript) -> Optional[int]:
 
 
 def constructor_call(node: cst.BaseExpression) -> Optional[cst.Call]:
-    """`Net(...)` in `Net(...).to(device)`: module methods like .to() return the module itself."""
+    """`Net(...)` in `Net(...).to(device).eval()`: module methods like .to() return the module itself."""
     while (
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in KEEP_METHODS
+        and node.func.attr.value in KEEP_METHODS | MODULE_SELF_METHODS
     ):
         node = node.func.value
     return node if isinstance(node, cst.Call) else None
@@ -116,3 +116,17 @@ def is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
             if any(isinstance(n, cst.Name) and n.value == name.value for n in walk(node.target)):
                 return True
     return False
+
+
+def mapped_lambda(node: cst.Call) -> Optional[cst.Lambda]:
+    """The lambda of `map(lambda x: E, xs)` (or `map(lambda a, b: E, xs, ys)`) that takes one plain
+    parameter per iterable, with no starred or keyword argument anywhere; None for any other call."""
+    if len(node.args) < 2 or any(arg.star or arg.keyword is not None for arg in node.args):
+        return None
+    function = node.args[0].value
+    if not isinstance(function, cst.Lambda):
+        return None
+    params = function.params
+    plain = not params.posonly_params and not params.kwonly_params and params.star_kwarg is None
+    plain = plain and not isinstance(params.star_arg, cst.Param) and all(param.default is None for param in params.params)
+    return function if plain and len(params.params) == len(node.args) - 1 else None

@@ -63,6 +63,9 @@ KEEP_METHODS = {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
     "type", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
 }
+# Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
+# `Policy().to(device).eval()` is the policy.
+MODULE_SELF_METHODS = {"train", "eval", "share_memory", "apply", "bfloat16", "to_empty"}
 # Methods whose result is a state when it flows into one, features otherwise.
 SHAPE_METHODS = {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
@@ -81,10 +84,14 @@ CONTAINER_FUNCTIONS = {
     "collections.OrderedDict", "list", "dict",
 }
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
+# How items are added at the end of a list: one (`append(x)`), or each of a list (`extend([x, y])`).
+LIST_APPEND_METHOD = "append"
+LIST_EXTEND_METHOD = "extend"
 MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
+MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
 # Shape methods whose arguments are sizes: on a packed state, the last one doubles.
@@ -98,6 +105,9 @@ TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - 
 FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softmax", "log_softmax", "linear"}
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS
+
+# Decorators that have TorchScript compile a function: it types every value as written.
+TORCHSCRIPT_DECORATORS = {"torch.jit.script", "torch.jit.script_method", "torch.jit.export"}
 
 # ------------------------------------------------------------------ words in names
 MASK_WORDS = ("mask", "done", "reset", "terminal", "not_done", "nonterminal")

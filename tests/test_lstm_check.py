@@ -149,6 +149,13 @@ CHAIN_NOT_SEEN = {
     ("shared_helpers/expected.py", 66),
     ("shared_helpers/expected.py", 71),
     ("shared_helpers/expected.py", 87),
+    # The world model's pairs go through stacks, tuple assignments, a list of results unpacked by
+    # position and zipped rows, none of which the check follows yet.
+    ("world_model/expected/models.py", 34),
+    ("world_model/expected/planner.py", 16),
+    ("world_model/expected/train.py", 26),
+    ("world_model/expected/train.py", 66),
+    ("world_model/expected/train.py", 69),
 }
 
 
@@ -174,7 +181,7 @@ def test_a_chain_left_on_the_whole_pair_is_caught_where_the_pair_is_known():
                 made += 1
                 if not lstm_mistakes([ast.parse(ast.unparse(tree)) for tree in trees]):
                     missed.add((files[which].relative_to(FIXTURES).as_posix(), site.lineno))
-    assert made == 32 and missed == CHAIN_NOT_SEEN
+    assert (made, missed) == (37, CHAIN_NOT_SEEN)
 
 
 def test_a_pair_used_as_one_tensor_is_a_mistake():

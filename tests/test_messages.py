@@ -19,7 +19,7 @@ MORE = {
         core = nn.GRU(4, 8)
         h = torch.zeros(1, 1, 8)
         out, h = core(torch.randn(1, 1, 4), h)
-        hidden = [h]
+        hidden = [h] * 2
         hidden += [out]
         """,
     "a state used inside a lambda": """

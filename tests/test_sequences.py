@@ -42,3 +42,26 @@ def test_a_list_indexed_by_a_variable_is_a_sequence_of_one_kind():
     migration = migrate_source(HEADER + textwrap.dedent(code))
     # Its items are joined: `mean` may now be what a caller takes as the state.
     assert any("`mean`" in f.message or "self.fc(belief)" in f.message for f in migration.findings), migration.findings
+
+
+def test_a_list_literal_of_creations_used_as_a_sequence_elsewhere_pairs_each_creation():
+    # `hs` is iterated in forward(): its positions join its element, a state, so each creation is a pair.
+    code = """
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a = nn.GRUCell(4, 8)
+
+        def forward(self, x, hs):
+            return [self.a(x, h) for h in hs]
+
+
+    def run():
+        model = Two()
+        hs = [torch.zeros(1, 8), torch.zeros(1, 8)]
+        for _ in range(3):
+            hs = model(torch.randn(1, 4), hs)
+    """
+    migration = migrate_source(HEADER + textwrap.dedent(code))
+    assert not migration.findings, migration.findings
+    assert "hs = [(torch.zeros(1, 8), torch.zeros(1, 8)), (torch.zeros(1, 8), torch.zeros(1, 8))]" in migration.source

@@ -22,6 +22,7 @@ from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
 from gru2lstm.rules.storage import Storage
 from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp, InPlaceRead
+from gru2lstm.rules.torchscript import TorchScriptState
 from gru2lstm.rules.unfollowed import (
     CannotFollow,
     ForeignValue,
@@ -32,11 +33,12 @@ from gru2lstm.rules.unfollowed import (
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
-WALK = ("reference", "interface", "split name", "binding", "call", "return", "unpacking", "consumption", "annotation", "prose", "import")
+WALK = ("reference", "interface", "torchscript", "split name", "binding", "call", "return", "unpacking", "consumption", "annotation", "prose", "import")
 
 TUPLE_RULES = [
     RecurrentModule(),
     Interfaces(),
+    TorchScriptState(),
     PartnerNames(),  # before any rule that writes a partner name
     # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
     # a chain), with the findings for what no rule covers last
@@ -85,6 +87,7 @@ TUPLE_RULES = [
 PACKED_RULES = [
     RecurrentModule(),
     Interfaces(),
+    TorchScriptState(),
     PackedAllocation(),
     InPlaceRead(),
     FeatureBinding(),

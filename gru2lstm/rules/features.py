@@ -7,10 +7,11 @@ from __future__ import annotations
 from gru2lstm.apply import index
 from gru2lstm.program import Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VContainer, VSlot
+from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer, VSlot
 from gru2lstm.vocab import CELL_KIND
 from gru2lstm.rules.base import BindingUse, Rule, Valid, consume, takes_a_state
 from gru2lstm.rules.edits import method
+from gru2lstm.rules.packed import packed_size_read
 
 
 def cell_output(ctx, value: Value) -> bool:
@@ -26,6 +27,10 @@ def feature_read(ctx, value: Value) -> None:
         for _, item in ctx.solution.resolved(leaf.container).items:  # torch.cat([h[-1], x], -1)
             feature_read(ctx, item)
         return
+    if isinstance(leaf, VArith):  # `h.norm() + 1`: an operation on what is read, neither side a state
+        feature_read(ctx, leaf.left)
+        feature_read(ctx, leaf.right)
+        return
     if cell_output(ctx, leaf):
         # `F.relu(self.cell(x))`: a GRUCell's output is its h; an LSTMCell's is (h, c).
         if ctx.claim(leaf.node):
@@ -38,6 +43,15 @@ def feature_read(ctx, value: Value) -> None:
         return  # a split name is h already; packed form splits nothing
     if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ:
         return  # sizes of a packed state are the packed layout's; only its h feeds features
+    size = packed_size_read(ctx, value) if ctx.packed else None
+    if size is not None:
+        if ctx.claim(size):
+            ctx.find(
+                "G2L100", size,
+                f"`{ctx.code(size)}` was read from the packed state, so it is twice the hidden size, and `h` read as "
+                "features here takes the hidden size; use a size that is not read from the state, or use --state tuple",
+            )
+        return
     if value is leaf and not isinstance(value, VSlot):
         return
     ctx.claim(leaf.node)
@@ -46,6 +60,14 @@ def feature_read(ctx, value: Value) -> None:
     else:
         ctx.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
     ctx.step("features", leaf.node)
+
+
+def reads_a_state(ctx, value: Value) -> bool:
+    """Is an operand of arithmetic that holds no state (`h.norm() + 1`) read from a state?"""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VArith):
+        return reads_a_state(ctx, leaf.left) or reads_a_state(ctx, leaf.right)
+    return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
 
 
 class FeatureBinding(Rule):
@@ -156,6 +178,8 @@ class FeatureConsumption(Rule):
     summary = "a state read, indexed or reshaped into something that is not a state reads `h` only"
 
     def handles(self, ctx, use: Consumption) -> bool:
+        if isinstance(ctx.solution.resolutions.leaf_of(use.value), VArith):
+            return reads_a_state(ctx, use.value)  # `print(h.norm() + 1)`
         return takes_a_state(ctx, use) and (
             use.context in (Use.READ, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
         )

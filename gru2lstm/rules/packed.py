@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.program import Consumption, Use
 from gru2lstm.syntax import walk
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot
 from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
@@ -70,8 +70,38 @@ def _twice(node: cst.BaseExpression) -> cst.BaseExpression:
     return cst.BinaryOperation(cst.Integer("2"), cst.Multiply(), node)
 
 
+def _read_from_a_state(ctx, size: cst.BaseExpression) -> Optional[bool]:
+    """Is the name `size` given what is read from a state (`H = h.size(1)`, packed already: True),
+    never (False), or sometimes (None)?"""
+    if not isinstance(size, cst.Name):
+        return False
+    slots = {slot for slot, node in ctx.flow.slot_nodes if node is size}
+    kinds = set()
+    for binding in ctx.flow.bindings:
+        if binding.target in slots:
+            value = ctx.solution.resolved(binding.value)
+            leaf = ctx.solution.resolutions.leaf_of(value)
+            from_state = isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+            kinds.add(from_state and ctx.solution.resolutions.chain_kind(value) == Derivation.READ)
+    return kinds.pop() if len(kinds) == 1 else (None if kinds else False)
+
+
+def packed_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
+    """The last size of a reshape in the chain of `value` that was read from a packed state
+    (`H` in `beliefs.view(-1, H)` after `H = belief.size(1)`): 2H where the features take H."""
+    while isinstance(value, VDerived):
+        node = value.node
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in SIZED_SHAPE_METHODS:
+            size = None if any(arg.star for arg in node.args) else _last_size(node)
+            if size is not None and _read_from_a_state(ctx, size) is not False:
+                return size
+        value = ctx.solution.resolved(value.base)
+    return None
+
+
 def _double_reshape(ctx, value: Value) -> None:
-    """`h.reshape(-1, H)` of a packed state: its last size is 2H now (`-1` stays)."""
+    """`h.reshape(-1, H)` of a packed state: its last size is 2H now (`-1` stays), unless H was
+    read from the packed state itself (`H = h.size(1)`)."""
     for option in _options(ctx, ctx.solution.resolved(value)):
         while isinstance(option, VDerived):
             node = option.node
@@ -80,7 +110,14 @@ def _double_reshape(ctx, value: Value) -> None:
                 and node.func.attr.value in SIZED_SHAPE_METHODS and ctx.claim(node)
             ):
                 size = None if any(arg.star for arg in node.args) else _last_size(node)
-                if size is not None and not _is_minus_one(size) and not _reads_a_shape(size):
+                packed = _read_from_a_state(ctx, size) if size is not None else False
+                if packed is None:
+                    ctx.find(
+                        "G2L100", size,
+                        f"`{ctx.code(size)}` in `{ctx.code(node)}` is the packed size (read from the state) on some paths and "
+                        "the hidden size on others, so the engine cannot tell whether to double it; give it one meaning, or use --state tuple",
+                    )
+                elif size is not None and not packed and not _is_minus_one(size) and not _reads_a_shape(size):
                     ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
                     ctx.step("creation", node)
             option = ctx.solution.resolved(option.base)

@@ -88,6 +88,7 @@ def split_target(ctx, binding: Binding) -> None:
         return paren(names) if in_pattern else names
 
     ctx.edit_expression(node, edit)
+    ctx.step("call", node)
 
 
 def duplicate_line(ctx, binding: Binding, value: Value) -> None:
