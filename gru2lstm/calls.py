@@ -189,6 +189,9 @@ class CallWalker(FollowedCalls):
             else:
                 self.consume(value, Use.OTHER, args[0].value, "copied in place into something unknown")
             return VOpaque(node, COPY_INTO_METHOD)
+        # A method no table lists, on what may be a state (`h.pow(2)`): reported, never left on a
+        # pair nor run on h alone (on anything else, an instance or a module, it is no concern).
+        self.consume(base, Use.METHOD, func.value, f"used with `.{method}()`, which the engine does not know")
         # A call of an attribute value: a module (`self.gru(x, h)`), a stored callable, …
         func_value = self._attribute_slot(func, base)
         if func_value is not None:

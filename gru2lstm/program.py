@@ -43,6 +43,7 @@ class Use(Word):
     AUGASSIGN = "augassign"  # `h += x`
     RAISE = "raise"  # in a raise or assert
     UNKNOWN = "unknown"  # given to a call the walk cannot follow
+    METHOD = "method"  # the object of a method no table lists (`h.pow(2)`): reported when a state
     OTHER = "other"  # anything else
     ITERATE_KEY = "iterate-key"  # a dict whose values are iterated
     ITERATE_POS = "iterate-pos"  # a tuple whose items are iterated

@@ -214,7 +214,7 @@ def test_map_with_a_lambda_is_a_comprehension():
 def test_map_over_states_beside_other_values_is_refused_precisely():
     migration = run_two_cores("out = list(map(lambda v: v.size(0), (ha, y)))")
     assert [finding.code for finding in migration.findings] == ["G2L101"]
-    assert "`(ha, y)` holds hidden states beside other values and is iterated by `map()`" in migration.findings[0].message
+    assert "`(ha, y)` holds hidden states (item 0) beside other values and is iterated by `map()`" in migration.findings[0].message
 
 
 def test_map_with_a_function_that_is_not_a_lambda_is_refused():
