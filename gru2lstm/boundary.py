@@ -28,7 +28,7 @@ import libcst as cst
 
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.solve import Solution
-from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, VSlot
+from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VSlot
 
 # Consumptions that hand a value to code the walk does not follow.
 ESCAPING_CONTEXTS = {Use.UNKNOWN, Use.OTHER, Use.CONTAINER}
@@ -76,6 +76,20 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
         if found:
             carriers[key] = tuple(found)
     return carriers
+
+
+def state_attributes(flow: ProgramFlow, solution: Solution) -> list:
+    """(AttrSlot, the first node that mentions it) for each attribute of a class of the program that
+    holds the hidden state, or holds it inside (`self.memory["h"]`): code in a file that was not
+    migrated with it and reads it would still take one tensor (project.py looks for such code)."""
+    found = {}
+    for slot, node in flow.slot_nodes:
+        if (
+            slot.kind == SlotKind.ATTR and slot.owner in flow.classes and slot not in found
+            and not slot.name.startswith("__") and (solution.is_state(slot) or _holds_state(solution, slot))
+        ):
+            found[slot] = node
+    return list(found.items())
 
 
 def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
