@@ -43,6 +43,7 @@ from gru2lstm.imports import STAR, module_name
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.universe import ProjectFile, Universe
+from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
 
@@ -278,6 +279,10 @@ def _closure(universe: Universe, seed: ProjectFile) -> tuple:
     frontier = [seed]
     while frontier:
         current = frontier.pop()
+        for registry in _registry_files(universe, current):
+            if registry.key not in relevant:  # what it keeps, others read: `AGENTS[name]()` elsewhere
+                relevant[registry.key] = registry.functions_and_classes() | registry.containers()
+                frontier.append(registry)
         for entry, reached in _importers(universe, current, relevant[current.key]):
             gained = (entry.functions_and_classes() | _with_holders(entry, reached)) - relevant.get(entry.key, set())
             if gained or entry.key not in relevant:
@@ -299,6 +304,24 @@ def _closure(universe: Universe, seed: ProjectFile) -> tuple:
     return core, near
 
 
+def _registry_files(universe: Universe, entry: ProjectFile) -> list:
+    """The given files that may keep `entry`'s classes in a registry: those its class decorators
+    come from (`@register("rnn")` after `from registry import register`), and those of the names
+    it stores them into (`AGENTS["rnn"] = Policy` after `from registry import AGENTS`)."""
+    tree = entry.module_tree()
+    names = set()
+    for node in tree.body if tree is not None else ():
+        for decoration in node.decorator_list if isinstance(node, ast.ClassDef) else ():
+            decorator = decoration.func if isinstance(decoration, ast.Call) else decoration
+            if isinstance(decorator, ast.Name):
+                names.add(decorator.id)
+    names |= _with_holders(entry, entry.functions_and_classes()) - entry.functions_and_classes()
+    return [
+        imported.file for imported in universe.imports(entry) if names and imported.local in names
+        and imported.file is not None and imported.member is not None and imported.file is not entry
+    ]
+
+
 def _importers(universe: Universe, current: ProjectFile, names):
     """(file, the names it binds to `names` of `current`) for each file that imports one of them.
     Cheap first: an importer spells the module's last name and one of the names it uses."""
@@ -309,7 +332,8 @@ def _importers(universe: Universe, current: ProjectFile, names):
             continue
         data = entry.contents() or b""
         spelled = universe.spellings.spells(entry, word) if universe.spellings is not None else word in data
-        if not spelled or not any(needle in data for needle in needles):
+        # `getattr(model, name)` names none of the module's classes, and reaches them all
+        if not spelled or not (any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
@@ -348,8 +372,10 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
         if imported.member in names:
             bound.add(imported.local)
             uses = True
-        elif imported.member is None and imported.local is not None and _reads_attribute(entry, imported.local, names):
-            uses = True
+        elif imported.member is None and imported.local is not None and (
+            _reads_attribute(entry, imported.local, names) or imported.local in entry.bare_names()
+        ):
+            uses = True  # `model.Policy`, or the module itself handed on (`getattr(model, name)`)
     return bound if uses else None
 
 

@@ -43,6 +43,7 @@ class ProjectFile:
     parsed: bool = False
     definitions: Optional[set] = None  # classes and functions defined at module level
     attributes_read: Optional[set] = None  # (X, attr) for every `X.attr` read, X a plain name
+    bare: Optional[set] = None  # names read other than as the base of an attribute
     resolved: Optional[list] = None  # what its imports load (Universe.imports)
 
     def contents(self) -> Optional[bytes]:
@@ -74,6 +75,30 @@ class ProjectFile:
                 if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
             }
         return self.definitions
+
+    def containers(self) -> set:
+        """The module-level names bound to a dict, list or set literal (a registry, perhaps)."""
+        tree = self.module_tree()
+        return {
+            target.id
+            for node in (tree.body if tree is not None else ())
+            if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Dict, ast.List, ast.Set))
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+
+    def bare_names(self) -> set:
+        """The names read somewhere other than as the base of `X.attr` (`getattr(model, name)`)."""
+        if self.bare is None:
+            tree = self.module_tree()
+            reads, bases = {}, {}
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                    reads[node.id] = reads.get(node.id, 0) + 1
+                elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                    bases[node.value.id] = bases.get(node.value.id, 0) + 1
+            self.bare = {name for name, count in reads.items() if count > bases.get(name, 0)}
+        return self.bare
 
     def name_attributes(self) -> set:
         """(X, attr) for each `X.attr` in the file: one walk, however many modules are asked about."""
