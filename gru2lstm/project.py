@@ -189,6 +189,12 @@ class CallersElsewhere:
         self.selection = selection
         self._others: Optional[list] = None
         self._reads = OutsideReads()
+        self._real: dict = {}  # Path -> resolved, once for every group
+
+    def _resolved(self, path: Path) -> Path:
+        if path not in self._real:
+            self._real[path] = path.resolve()
+        return self._real[path]
 
     def others(self) -> list:
         if self._others is None:
@@ -257,7 +263,7 @@ class CallersElsewhere:
         # The program's files live below the folders its files are imported from: a file elsewhere
         # (another project in the same repository) that spells a member alike is not one of them.
         scope = Path(os.path.commonpath([str(module_name(path)[0].resolve()) for path in group]))
-        outside = [path for path in self.files + self.others() if path.resolve() not in inside and scope in path.resolve().parents]
+        outside = [path for path in self.files + self.others() if self._resolved(path) not in inside and scope in self._resolved(path).parents]
         given = set(self.files)
 
         def importing(paths: list) -> set:

@@ -13,7 +13,8 @@ attribute is read from cannot be known without the engine's analysis; a read cou
 file imports the group's files, or when the same name is used for two of the group's members
 or changed methods (`actor_critic.recurrent_hidden_state_size` and `actor_critic.act(...)`):
 an object used as the group's class is taken to be one. `self.X` inside a class is that
-class's own attribute, never a read of the group's.
+class's own attribute, never a read of the group's. A given file that spells `GRU` is a program
+of its own (its own group, or a file the prefilter looked at), not a reader of another's.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class OutsideReads:
         names = {member.name for _, member in members}
         interface = {change.function.rpartition(".")[2] for result in changed for change in result.migration.interface}
         # A given file that builds a GRU is a program of its own (its own group), not a reader.
-        given = [path for path in given if self._spells(path, names) and GRU_NEEDLE not in self._bytes(path)]
+        given = [path for path in given if GRU_NEEDLE not in self._bytes(path) and self._spells(path, names)]
         others = [path for path in others if self._spells(path, names)]
         imports_group = importing(others) if others else set()
         found = []
