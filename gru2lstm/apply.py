@@ -14,6 +14,9 @@ import libcst as cst
 
 from gru2lstm.names import lstm_prose
 
+# The nodes that open a scope, tested by concrete class on every node visited (children.py: why).
+_SCOPES = frozenset({cst.Module, cst.ClassDef, cst.FunctionDef})
+
 Edit = Callable[[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]], cst.CSTNode]
 
 
@@ -46,12 +49,12 @@ class Applier(cst.CSTTransformer):
         return self.mapping.get(original, original)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        if isinstance(node, (cst.Module, cst.ClassDef, cst.FunctionDef)):
+        if type(node) in _SCOPES:
             self.scopes.append(id(node))
         return id(node) in self.on_path
 
     def on_leave(self, original: cst.CSTNode, updated: cst.CSTNode):
-        if isinstance(original, (cst.Module, cst.ClassDef, cst.FunctionDef)):
+        if type(original) in _SCOPES:
             self.scopes.pop()
         plan = self.plan
         if isinstance(original, cst.Name) and original in plan.renames:
@@ -123,7 +126,7 @@ def _paths_to_changes(plan: Plan, parents: dict) -> set:
     if plan.mark_manual:
         changes += plan.manual
     for node in parents:  # prose: any comment the rename would reword (on_leave asks if its scope is touched)
-        if id(node) in plan.docstrings or isinstance(node, cst.Comment) and lstm_prose(node.value) != node.value:
+        if id(node) in plan.docstrings or type(node) is cst.Comment and lstm_prose(node.value) != node.value:  # children.py: why `type`
             changes.append(node)
     on_path: set = set()
     for node in changes:

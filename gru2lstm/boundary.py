@@ -11,7 +11,8 @@ each one (G2L101) instead of trusting that none exists:
   that registries.py cannot follow, a factory argument), so the objects made from it and the
   calls through it are not followed (the stores into a registry it follows are no crossing);
 - such a function is called with `*args` or `**kwargs`, which the engine cannot bind to the
-  parameter that holds the state;
+  parameter that holds the state (also a call of an object that only the joined classes show to
+  be an instance of such a class, `agent.model(*inputs)`, which solve.py does not bind);
 - instances of such a module are made, but none of their calls could be followed.
 
 Functions that take or return the state are the *interface changes* of the migration: listed in
@@ -26,6 +27,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.joined_calls import called_methods
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import walk
@@ -107,6 +109,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         + _modules_as_values(flow, carriers, parents)
         + _never_called(flow, carriers, owners)
         + _starred_calls(flow, carriers)
+        + _unbound_module_calls(flow, solution, carriers)
     )
 
 
@@ -234,6 +237,31 @@ def _starred_calls(flow: ProgramFlow, carriers: dict) -> list:
         for call, callee in flow.star_calls
         if callee.key in carriers and takes_state(carriers[callee.key])
     ]
+
+
+def _unbound_module_calls(flow: ProgramFlow, solution: Solution, carriers: dict) -> list:
+    """`agent.model(**inputs)`, `agent.learn(*batch)`: a call of an object the joined classes show
+    to be an instance of a program class, running a forward() or method that takes the state,
+    whose arguments solve.py could not bind (* arguments, a keyword it does not take, several
+    classes that could be called)."""
+    classes = solution.classes
+    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
+    found = []
+    for call in flow.calls:
+        func = solution.resolved(call.func)
+        if id(call) in solution.forwarded or not isinstance(func, VSlot) or func.slot not in classes.parent:
+            continue
+        for callee in called_methods(solution, instances, func.slot):
+            if not takes_state(carriers.get(callee.key, ())):
+                continue
+            name = f"{_short(callee.class_name)}.{callee.node.name.value}()"
+            found.append(Crossing(
+                call.node,
+                f"this call runs `{name}`, which {_changes(carriers[callee.key])}, but the engine cannot bind its "
+                "arguments to the parameters (* or ** arguments, a keyword it does not take, or several classes it may "
+                "run), so it cannot tell which one is the hidden state; pass the arguments one by one, by name or position",
+            ))
+    return found
 
 
 def _changes(carriers: tuple) -> str:

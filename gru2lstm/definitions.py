@@ -93,10 +93,11 @@ class ModuleIndex:
         copies = []
         enclosing: dict = {}  # id(node) -> the method around it (None: none), shared by the nodes below
         for node in self.parents:  # every node once, without another walk of the tree
-            if not isinstance(node, (cst.Assign, cst.Attribute, cst.Name)):
+            kind = type(node)  # children.py: why `type`
+            if kind is not cst.Assign and kind is not cst.Attribute and kind is not cst.Name:
                 continue
             self._reference(node)
-            if isinstance(node, cst.Name):
+            if kind is cst.Name:
                 continue
             info = self._enclosing_method(node, methods, enclosing)
             if info is None:
@@ -171,7 +172,7 @@ class ModuleIndex:
         it); `enclosing` remembers the answer for every node climbed, so each is climbed once."""
         climbed = []
         current = self.parents.get(node)
-        while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef)):
+        while current is not None and type(current) is not cst.FunctionDef and type(current) is not cst.ClassDef:
             if id(current) in enclosing:
                 found = enclosing[id(current)]
                 break

@@ -21,7 +21,8 @@ files that import from it or that it imports from (project.py), migrated togethe
 hidden state crosses between them. A group is checked as a whole: when one of its files needs a
 person, none is written. Groups are spread over worker processes when there are enough files
 (`process_group` is top-level and its arguments and results are plain picklable dataclasses, as
-LibCST's codemod runner does).
+LibCST's codemod runner does); in a big tree, the first worker starts as soon as the screen meets
+a file that may hold a GRU, so that it imports LibCST while this process screens the rest.
 
 Workers only compute; this process does every write, a group at a time, as its outcome arrives
 (workers.py). SIGINT and SIGTERM stop the run between two groups' writes (interrupts.py).
@@ -287,14 +288,15 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
     """
     if jobs < 0:
         raise UsageError(f"--jobs must be 0 (one per core) or more, not {jobs}")
-    with Interrupts() as interrupts:  # a signal before the first write stops the run all the same
-        found, files, work = _work(paths, options)
+    # A signal before the first write stops the run all the same.
+    with Interrupts() as interrupts, _Workers(jobs) as workers:
+        found, files, work = _work(paths, options, workers)
         results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
         elsewhere = CallersElsewhere(list(paths), files, options.selection) if options.stdin is None else None
         total, done = sum(len(indexes) for indexes, _ in work), 0
         finished = set()  # numbers of the groups in `work` whose results are placed
         try:
-            with closing(_outcomes(work, options, jobs)) as outcomes:
+            with closing(_outcomes(work, options, workers)) as outcomes:
                 for number, outcome in outcomes:
                     if elsewhere is not None:
                         with gc_paused():
@@ -314,13 +316,13 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
     return _in_discovery_order(found, results)
 
 
-def _work(paths: Iterable[str], options: RunOptions) -> tuple:
+def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tuple:
     """(what discovery found, the readable files under `paths`, the groups to migrate: (indexes
     into the files, attempts))."""
     found = discover(paths, options.selection)
     files = [entry.path for entry in found if entry.problem is None]
     with gc_paused():
-        data, trees, seeds = _screen(files, options)
+        data, trees, seeds = _screen(files, options, workers)
         project = Project(files, data, trees)
         work = []
         for group in project.groups(seeds):
@@ -329,9 +331,9 @@ def _work(paths: Iterable[str], options: RunOptions) -> tuple:
     return found, files, work
 
 
-def _screen(files: list, options: RunOptions) -> tuple:
+def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
     """(bytes by index, `ast` trees the prefilter parsed by index (None: it did not parse),
-    indexes of the group seeds)."""
+    indexes of the group seeds). At the first seed of a big tree, a worker is started (`_Workers`)."""
     data, trees, seeds = {}, {}, []
     for index, path in enumerate(files):
         try:
@@ -344,28 +346,73 @@ def _screen(files: list, options: RunOptions) -> tuple:
             trees[index] = screening.tree
         if screening.may_hold_gru or has_marker(data[index]):  # a marker needs a person, GRU or not
             seeds.append(index)
+            workers.early(len(files))
     return data, trees, seeds
 
 
-def _outcomes(work: list, options: RunOptions, jobs: int) -> Iterator[tuple]:
+def _outcomes(work: list, options: RunOptions, workers: "_Workers") -> Iterator[tuple]:
     """(number of the group in `work`, its GroupOutcome) for every group, as each is ready."""
-    workers = min(jobs or os.cpu_count() or 1, len(work))
-    if workers <= 1 or sum(len(indexes) for indexes, _ in work) < PARALLEL_THRESHOLD:
+    pool = workers.for_work(work)
+    if pool is None:
         for number, (_, attempts) in enumerate(work):
             yield number, process_group(attempts, options)
         return
 
-    from gru2lstm.workers import DIED, WorkerPool
-
-    with gc_paused():
-        import gru2lstm.migrate  # noqa: F401 -- import LibCST once, before the workers fork
+    from gru2lstm.workers import DIED
 
     tasks = {number: (work[number][1], options) for number in _feeding_order(work)}
-    with WorkerPool(process_group, workers) as pool:
-        for number, outcome in pool.results(tasks):
-            if outcome is DIED:
-                outcome = GroupOutcome([FileResult(str(path), "error", error=WORKER_DIED) for path in tasks[number][0][-1][0]])
-            yield number, outcome
+    for number, outcome in pool.results(tasks):
+        if outcome is DIED:
+            outcome = GroupOutcome([FileResult(str(path), "error", error=WORKER_DIED) for path in tasks[number][0][-1][0]])
+        yield number, outcome
+
+
+# From this many files, the screening and grouping left after the first file that may hold a GRU
+# take longer than a worker's start (it imports LibCST, ~0.2 s): a worker started then is ready
+# when the groups are, and this process never imports LibCST.
+EARLY_WORKER_FILES = 200
+
+
+class _Workers:
+    """The run's worker processes, started only when there is work: one at the first group seed
+    of a big tree (`early`), else all once the groups are known, when there are enough files to
+    share out (`for_work`). Stopped with the run (killed when it ends by an exception)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.count = jobs or os.cpu_count() or 1
+        self.pool = None
+
+    def __enter__(self) -> "_Workers":
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if self.pool is not None:
+            self.pool.__exit__(kind, error, trace)
+
+    def early(self, files: int) -> None:
+        if self.pool is None and self.count > 1 and files >= EARLY_WORKER_FILES:
+            from gru2lstm.workers import WorkerPool
+
+            self.pool = WorkerPool(process_group, 1, prepare=_import_migration)
+
+    def for_work(self, work: list):
+        """The pool to migrate `work` with, grown to its size; None: migrate here."""
+        wanted = min(self.count, len(work))
+        if self.pool is not None:
+            self.pool.grow(wanted)
+            return self.pool
+        if wanted <= 1 or sum(len(indexes) for indexes, _ in work) < PARALLEL_THRESHOLD:
+            return None
+        from gru2lstm.workers import WorkerPool
+
+        _import_migration()  # once, before the workers fork
+        self.pool = WorkerPool(process_group, wanted)
+        return self.pool
+
+
+def _import_migration() -> None:
+    with gc_paused():
+        import gru2lstm.migrate  # noqa: F401 -- LibCST
 
 
 def _feeding_order(work: list) -> list:

@@ -116,7 +116,7 @@ class ExpressionWalker(Scope):
             element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
             self.env = outer
             self.comprehensions -= 1
-            return VContainer(node, [(ELEM, element)])
+            return VContainer(node, [(ELEM, element)], iterable)
         if isinstance(node, cst.IfExp):
             self.consume(self.expr(node.test), Use.TEST, node.test)
             return VChoice([self.expr(node.body), self.expr(node.orelse)], node)

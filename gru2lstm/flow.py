@@ -168,7 +168,9 @@ class Collector(CallWalker):
                     self._read_name(node)
 
     def _small(self, small: cst.CSTNode, statement: cst.SimpleStatementLine) -> None:
-        if isinstance(small, cst.Assign):
+        if isinstance(small, cst.Assign) and self._imports_a_module(small):
+            self.env.pop(small.targets[0].target.value, None)  # the name is the module, as after an import
+        elif isinstance(small, cst.Assign):
             value = self.expr(small.value)
             for target in small.targets:
                 self._assign_target(target.target, value, statement, BindingKind.ASSIGN)
@@ -215,6 +217,19 @@ class Collector(CallWalker):
             for node in child_expressions(small):
                 self.consume(self.expr(node), Use.RAISE, node)
         # pass, break, continue, global, nonlocal: nothing flows.
+
+
+    def _imports_a_module(self, assign: cst.Assign) -> bool:
+        """`m = importlib.import_module("pkg.model")` in a function, of a module of the program:
+        project.py reads it as `import pkg.model as m` (imports.py), so `m` reads the import table."""
+        if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
+            return False
+        call = assign.value
+        if not (isinstance(call, cst.Call) and len(call.args) == 1 and isinstance(call.args[0].value, cst.SimpleString)):
+            return False
+        func = call.func
+        named = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        return named == "import_module" and assign.targets[0].target.value in self.flow.module_imports[self.key]
 
 
 def collect(modules: list) -> ProgramFlow:

@@ -13,7 +13,7 @@ import libcst as cst
 from gru2lstm.expressions import ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
 from gru2lstm.registries import Registry, registry_name
-from gru2lstm.syntax import pass_through_parameter
+from gru2lstm.summaries import pass_through
 from gru2lstm.values import (
     AttrSlot,
     CallResultSlot,
@@ -23,9 +23,13 @@ from gru2lstm.values import (
     Value,
     VCallOf,
     VChoice,
+    VContainer,
     VDerived,
     VOpaque,
     VSlot,
+    VTuple,
+    mapped_slot,
+    part_at,
 )
 
 
@@ -136,6 +140,15 @@ class FollowedCalls(ExpressionWalker):
                 for small in item.body
                 if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name)
             ]
+        if len(node.args) == 1 and node.args[0].star == "*":
+            value = self.expr(node.args[0].value)
+            if isinstance(value, VTuple) and len(value.items) == len(fields) or isinstance(value, VContainer) and mapped_slot(value):
+                # `Stats(*[f(t) for t in stats])`: each field receives the item at its position
+                for position, name in enumerate(fields):
+                    self._bind(AttrSlot.of(class_name, name), part_at(value, position, len(fields)), BindingKind.FIELD, node.args[0], node.args[0].value)
+                return
+            self.consume(value, Use.UNKNOWN, node.args[0].value, f"passed to `{class_name.rpartition(':')[2]}()`")
+            return
         for position, arg in enumerate(node.args):
             value = self.expr(arg.value)
             name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
@@ -182,12 +195,10 @@ class FollowedCalls(ExpressionWalker):
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and
         gives it back is that argument, at each call apart. Binding its parameter would join
         everything it is ever called with (states, observations, masks; a GRU and a Linear)."""
-        if callee.key not in self.flow.pass_through:
-            self.flow.pass_through[callee.key] = pass_through_parameter(callee)
-        through = self.flow.pass_through[callee.key]
+        through = pass_through(callee, self.flow)
         if through is None or any(arg.star for arg in node.args):
             return None
-        name, kind = through
+        name, kind = through.parameter, through.kind
         position = [param.name for param in callee.params].index(name)
         chosen = None
         for index, arg in enumerate(node.args):

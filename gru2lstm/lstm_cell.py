@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 
 from gru2lstm.lstm_pairs import place
-from gru2lstm.lstm_sources import CATS, Mistake, Sources, constructed, holder_name
+from gru2lstm.lstm_sources import CATS, Mistake, Sources, call_arguments, constructed, holder_name
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     FEATURE_FUNCTIONS,
@@ -32,6 +32,7 @@ from gru2lstm.vocab import (
 
 _CONTAINERS = {name.rpartition(".")[2] for name in MODULE_CONTAINERS}
 _HOPS = 60  # far more than real code chains, far less than Python's recursion limit
+_FRAMES = 4  # calls read with their own arguments at once; deeper, a parameter holds every call's
 
 
 def cells_reaching_heads(sources: Sources, trees: list, holders: dict, pairs: set) -> list:
@@ -100,6 +101,9 @@ class _Cells:
                 self.writes.setdefault(("attr", name), []).append((value, (), scope, 0))
         self.memo: dict = {}  # (place, path) -> why, or None (also while it is worked out: cycles)
         self.hops = 0  # places and calls being followed at once: a long chain of copies stops (None)
+        # (function, call, its arguments by parameter, the caller's scope) whose return is being
+        # read: its parameters hold that call's arguments, not every call's (at most _FRAMES deep)
+        self.frames: list = []
 
     def why(self, node: ast.expr, scope, path: tuple = ()):
         """Why `node`, read in `scope` and taken at `path`, may hold c; or None."""
@@ -146,7 +150,13 @@ class _Cells:
             return self.memo.get(key)
         self.memo[key] = None
         self.hops += 1
+        callee = self.sources.callees.get(id(call))
+        given = call_arguments(callee, call) if callee is not None and len(self.frames) < _FRAMES else None
+        if given is not None:  # what the callee returns is read with this call's arguments only
+            self.frames.append((callee, call, dict(given), scope))
         found = next((why for why in (self.why(value, where, path) for value, where in self.sources.returned(call)) if why), None)
+        if given is not None:
+            self.frames.pop()
         self.hops -= 1
         self.memo[key] = found and f"`{name}()` returns c: {found}"
         return self.memo[key]
@@ -154,7 +164,8 @@ class _Cells:
     def _place(self, node: ast.expr, scope, path: tuple):
         where = place(node, scope)
         local = isinstance(node, ast.Name) and not isinstance(scope, ast.Module)
-        key = (where, path, node.lineno if local else None)
+        frame = next((frame for frame in reversed(self.frames) if frame[0] is scope), None) if local else None
+        key = (where, path, node.lineno if local else None, frame and id(frame[1]))
         if key in self.memo or self.hops > _HOPS:
             return self.memo.get(key)
         self.memo[key] = None
@@ -164,7 +175,12 @@ class _Cells:
             for value, at, at_scope, line in self.writes.get(where, [])
             if not local or self._may_reach(line, node.lineno, scope)
         ]
-        if isinstance(node, ast.Name) and not isinstance(scope, ast.Module):
+        if frame is not None and node.id in self.sources.parameter_values(scope):
+            _, _, given, caller = frame  # the parameter holds what this call gives it (or its default)
+            values += [(given[node.id], path, caller)] if node.id in given else [
+                (value, path, at_scope) for value, at_scope in self.sources.parameter_values(scope)[node.id] if at_scope is scope
+            ]
+        elif local:
             values += [(value, path, at_scope) for value, at_scope in self.sources.parameter_values(scope).get(node.id, []) if value is not None]
         found = next((why for why in (self.why(value, at_scope, at) for value, at, at_scope in values) if why), None)
         self.hops -= 1

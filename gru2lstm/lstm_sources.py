@@ -152,12 +152,12 @@ class Sources:
     def _bind(self, function, call: ast.Call, scope) -> None:
         """What each parameter of `function` gets at `call`; every parameter gets an unknown value
         (None) when the call spreads `*args` or `**kwargs`."""
-        params = _positional(function)
-        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-            for name in params + [a.arg for a in function.args.kwonlyargs]:
+        given = call_arguments(function, call)
+        if given is None:
+            for name in _positional(function) + [a.arg for a in function.args.kwonlyargs]:
                 self.arguments.setdefault((id(function), name), []).append((None, scope))
             return
-        for name, value in [*zip(params, call.args), *((k.arg, k.value) for k in call.keywords)]:
+        for name, value in given:
             self.arguments.setdefault((id(function), name), []).append((value, scope))
 
     def parameter_values(self, function) -> dict:
@@ -236,6 +236,13 @@ def _constructed_class(value: ast.expr):
     return constructed(value.func) if isinstance(value, ast.Call) else None
 
 
+def call_arguments(function, call: ast.Call):
+    """[(parameter, the argument `call` gives it)], or None when the call spreads `*args` or `**kwargs`."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    return [*zip(_positional(function), call.args), *((k.arg, k.value) for k in call.keywords)]
+
+
 def _positional(function) -> list:
     """The parameters a call's positional arguments fill (not `self` or `cls`)."""
     params = [a.arg for a in function.args.posonlyargs + function.args.args]
@@ -254,12 +261,27 @@ def lstm_holders(tree: ast.Module) -> dict:
     for node in nodes.of(ast.ImportFrom):
         if (node.module or "").startswith(TORCH_NN):
             classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
+    givers = _giving_back_first(nodes)
     holders = {}
     for node in nodes.of(ast.Assign):
-        if isinstance(node.value, ast.Call) and constructed(node.value.func) in classes:
-            kind = classes[constructed(node.value.func)]
+        value = node.value
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in givers and value.args:
+            value = value.args[0]  # `ortho(nn.LSTM(...), gain)`: a helper that gives its first argument back
+        if isinstance(value, ast.Call) and constructed(value.func) in classes:
+            kind = classes[constructed(value.func)]
             holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
     return holders
+
+
+def _giving_back_first(nodes) -> set:
+    """Names of the module's functions whose every return is their first parameter, as it is."""
+    found = set()
+    for function in nodes.of(ast.FunctionDef):
+        params = function.args.posonlyargs + function.args.args
+        returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+        if params and returns and all(isinstance(r.value, ast.Name) and r.value.id == params[0].arg for r in returns):
+            found.add(function.name)
+    return found
 
 
 def constructed(func: ast.expr):

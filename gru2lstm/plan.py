@@ -32,18 +32,20 @@ class Planner:
                 return
 
     def run(self) -> Planned:
+        try:
+            return self._run()
+        finally:
+            # `context.dispatch` is this planner's bound method: a cycle that would keep the whole
+            # program alive until the cyclic collector walks it (gc_pause.py); broken here.
+            self.context.dispatch = None
+
+    def _run(self) -> Planned:
         ctx = self.context
         if not ctx.solution.constructors:
             return ctx.result
-        switches = [ctor for ctor, _, target in ctx.solution.constructors if ctx.solution.is_module(target)]
-        for ctor in switches:
-            ctx.find(
-                "G2L102", ctor.node,
-                f"`{ctx.code(ctor.node)}` is held where another module (an LSTM, an RNN, …) is held too: code that "
-                "chooses between them handles both already, so the engine leaves it as it is; choose the LSTM "
-                "where the choice is made",
-                mark=False,
-            )
+        switches = [(ctor, target) for ctor, _, target in ctx.solution.constructors if ctx.solution.is_module(target)]
+        for ctor, target in switches:
+            ctx.find("G2L102", ctor.node, held_with_message(ctx, ctor, ctx.solution.modules_held_with(target)), mark=False)
         if switches:
             return ctx.result  # not even --allow-partial writes into code that handles both
         flow = ctx.flow
@@ -62,3 +64,20 @@ class Planner:
                     if kind in rule.uses:
                         rule.apply(ctx, None)
         return ctx.result
+
+
+def held_with_message(ctx: PlanContext, ctor, others: list) -> str:
+    """G2L102 for a GRU held where another module is (solve.HeldModule): it names that module, and
+    says why by what it is (another recurrent module: a choice the code makes; anything else: a join)."""
+    other = next((held for held in others if not held.recurrent), others[0])
+    kind = f"`{ctx.code(other.node.func)}`"
+    held = f"`{ctx.code(ctor.node)}` is held where a {kind} is held too (`{ctx.code(other.node)}`, line {ctx.line(other.node)})"
+    if other.recurrent:
+        return (
+            f"{held}: code that chooses between them handles both already, so the engine leaves it as it is; "
+            "choose the LSTM where the choice is made"
+        )
+    return (
+        f"{held}, so the engine cannot tell the GRU's calls from the {kind}'s and leaves both as they are; "
+        "keep the GRU in a place of its own (a helper that stores every module it is given joins them)"
+    )

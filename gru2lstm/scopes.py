@@ -52,9 +52,10 @@ class Scope(ModuleIndex):
                         return frozenset()  # `import main`: any name may be read as `main.name`
                     shared.add(member.name)
         for node in self.parents:
-            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            kind = type(node)  # children.py: why `type`
+            if kind is cst.FunctionDef or kind is cst.ClassDef:
                 shared.add(node.name.value)
-            elif isinstance(node, cst.Name) and node.value in assigned and node.value not in shared and self._in_nested_scope(node):
+            elif kind is cst.Name and node.value in assigned and node.value not in shared and self._in_nested_scope(node):
                 shared.add(node.value)
         return frozenset(assigned - shared)
 

@@ -19,6 +19,8 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.joined_calls import called_methods, with_keywords_unpacked
+from gru2lstm.masks import settle_mask, state_result_name
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
@@ -50,10 +52,20 @@ from gru2lstm.values import (
     VZip,
     is_element,
 )
-from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, GRU_KIND, HIDDEN_KEYWORDS, MASK_WORDS, RECURRENT, RECURRENT_KINDS
+from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, HIDDEN_KEYWORDS, OTHER_RECURRENT, RECURRENT, RECURRENT_KINDS
 
 # Bindings that move a value on (returned, stored, passed), rather than name it.
 MOVING_BINDINGS = {BindingKind.RETURN, BindingKind.APPEND, BindingKind.STORE, BindingKind.ARG, BindingKind.FIELD}
+
+
+@dataclass(frozen=True)
+class HeldModule:
+    """A module that is not one of the GRUs (a torch module, or an instance of a module class of
+    the program), by the call that makes it, and a slot that holds it."""
+
+    node: cst.Call
+    recurrent: bool  # another recurrent module (an LSTM, an RNN): a GRU held with it is a choice the code makes
+    slot: Slot
 
 
 @dataclass
@@ -62,8 +74,9 @@ class Solution:
     classes: Classes
     constructors: list = field(default_factory=list)  # [(VCtor, kind, target slot)] recurrent constructors
     lstm_constructors: list = field(default_factory=list)
+    held_modules: list = field(default_factory=list)  # [HeldModule] every other module made, and where it is held
     recurrent_calls: dict = field(default_factory=dict)  # id(VCallOf) -> kind
-    forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() of the program it runs
+    forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() (or method) of the program it runs
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
@@ -82,6 +95,11 @@ class Solution:
 
     def is_module(self, slot: Slot) -> bool:
         return self.classes.has(slot, Mark.MODULE)
+
+    def modules_held_with(self, slot: Slot) -> list:
+        """The other modules (HeldModule) held where `slot` is."""
+        root = self.classes.find(slot)
+        return [held for held in self.held_modules if self.classes.find(held.slot) == root]
 
     def value_is_state(self, value: Value) -> bool:
         """Does this value carry a state (a state slot, or a keep-derivation of one)?"""
@@ -177,13 +195,17 @@ def solve(flow: ProgramFlow) -> Solution:
     for binding in flow.bindings:
         classes.add(binding.target)
         link(binding.target, binding.value)
+    _record_positions(flow, classes)
     # `policy = Policy(...).to(device)`: a module's .to/.cuda/.float/.eval return the module itself.
     instances = {classes.find(InstanceSlot.of(owner)) for owner in flow.instantiated}
     for target, value in relations:
         if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolutions.resolved(value.base), VSlot):
             if classes.find(resolutions.resolved(value.base).slot) in instances:
                 classes.union(target, resolutions.resolved(value.base).slot)
-    for binding in _forward_calls(solution):
+    # A call of what holds a GRU beside a module of the program is not that module's forward()
+    # (reported: the GRU is held with another module).
+    recurrent = {classes.find(target) for target, ctor in constructors if ctor.qualname in RECURRENT}
+    for binding in _forward_calls(solution, recurrent):
         classes.add(binding.target)
         link(binding.target, binding.value)
     marked += zip_columns(flow, classes, zips)
@@ -229,11 +251,12 @@ def solve(flow: ProgramFlow) -> Solution:
         if ctor.qualname in RECURRENT:
             classes.mark(target, RECURRENT[ctor.qualname])
             solution.constructors.append((ctor, RECURRENT[ctor.qualname], target))
-        elif ctor.qualname in ALREADY_LSTM:
-            solution.lstm_constructors.append(ctor)
-            classes.mark(target, Mark.MODULE)
         else:
+            if ctor.qualname in ALREADY_LSTM:
+                solution.lstm_constructors.append(ctor)
+            solution.held_modules.append(HeldModule(ctor.node, ctor.qualname in OTHER_RECURRENT, target))
             classes.mark(target, Mark.MODULE)
+    _mark_program_modules(solution)
     for call in flow.calls:
         func = resolutions.resolved(call.func)
         if isinstance(func, VSlot):
@@ -265,7 +288,7 @@ def solve(flow: ProgramFlow) -> Solution:
         mark(call.result if kind == CELL_KIND else ChildSlot.of(call.result, PosLabel.of(1)))
         hidden = recurrent_hidden_argument(call)
         if hidden is not None:
-            _settle_mask(resolutions, hidden, _state_result_name(flow, call, kind))
+            settle_mask(resolutions, hidden, state_result_name(flow, call, kind))
             mark_value(hidden)
 
     moved = _moved_classes(solution)
@@ -316,40 +339,62 @@ def solve(flow: ProgramFlow) -> Solution:
                     changed |= mark(target)
     _choose_split(solution)
     solution.form = "packed" if _stores_in_tensors(solution) else "tuple"
+    # The recursive closures refer to themselves (function -> cell -> function), a cycle that holds
+    # the whole program through what they close over: broken so that it is freed at once.
+    link = mark_value = None  # noqa: F841
     return solution
 
 
-def _forward_calls(solution: Solution) -> list:
+def _record_positions(flow: ProgramFlow, classes: Classes) -> None:
+    """A namedtuple is a tuple of its fields: position i of an instance is its i-th field, so a
+    loop over a record (`[f(t) for t in stats]`) or an unpacking of one sees each field apart."""
+    for owner, fields in flow.namedtuples.items():
+        if InstanceSlot.of(owner) in classes.parent:
+            for position, name in enumerate(fields):
+                classes.union(ChildSlot.of(InstanceSlot.of(owner), PosLabel.of(position)), AttrSlot.of(owner, name))
+
+
+def _mark_program_modules(solution: Solution) -> None:
+    """A GRU held where an instance of a module class of the program is held too (both passed
+    through a helper that keeps them) is held with another module, as a torch module would be."""
+    classes = solution.classes
+    recurrent = {classes.find(target) for _, _, target in solution.constructors}
+    for owner, made in solution.flow.instantiated.items():
+        instance = InstanceSlot.of(owner)
+        if solution.flow.forward_of(owner) is not None and instance in classes.parent and classes.find(instance) in recurrent:
+            solution.held_modules.append(HeldModule(made[0], False, instance))
+            classes.mark(instance, Mark.MODULE)
+
+
+def _forward_calls(solution: Solution, recurrent: set) -> list:
     """Calls of an object that only the joined classes show to be a module of the program
-    (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(): their
-    arguments are bound to its parameters like any call the walk followed."""
+    (`def train(net, x): net(x, h0)`, with `net = Policy()` elsewhere) run its forward(), and
+    calls of a method through one (`for agent in agents: agent.learn(episode)`, with agents made
+    elsewhere) run that method: their arguments are bound to its parameters like any call the
+    walk followed."""
     flow, classes = solution.flow, solution.classes
-    forwards = {}
-    for owner in flow.classes:
-        method = flow.forward_of(owner)
-        if method is not None and InstanceSlot.of(owner) in classes.parent:
-            forwards[owner] = method
+    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
     added = []
     for call in flow.calls:
         func = solution.resolved(call.func)
         if not isinstance(func, VSlot) or id(call) in solution.forwarded:
             continue
-        root = classes.find(func.slot)
-        owners = [owner for owner in forwards if classes.find(InstanceSlot.of(owner)) == root]
-        if len(owners) != 1 or any(arg.star for _, _, arg in call.args):
+        callees = called_methods(solution, instances, func.slot)
+        args = with_keywords_unpacked(solution, call.args)
+        if len(callees) != 1 or args is None or classes.find(func.slot) in recurrent:
             continue
-        forward = forwards[owners[0]]
-        params = forward.params
+        callee = callees[0]
+        params = callee.params
         by_name = dict(params)
         positional = iter(param for _, param in params)
-        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in call.args]
+        targets = [by_name.get(keyword) if keyword is not None else next(positional, None) for keyword, _, _ in args]
         if None in targets:
             continue
-        solution.forwarded[id(call)] = forward
-        flow.called.add(forward.key)
-        classes.union(call.result, ReturnSlot.of(forward.key))
-        for target, (_, value, arg) in zip(targets, call.args):
-            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, forward)
+        solution.forwarded[id(call)] = callee
+        flow.called.add(callee.key)
+        classes.union(call.result, ReturnSlot.of(callee.key))
+        for target, (_, value, arg) in zip(targets, args):
+            binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)
             flow.bindings.append(binding)
             added.append(binding)
     return added
@@ -365,51 +410,6 @@ def _stores_in_tensors(solution: Solution) -> bool:
     return False
 
 
-
-
-def _state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
-    """The name the call's new state is assigned to (`hxs` in `x, hxs = self.gru(x, hxs * m)`)."""
-    for unpacking in flow.unpackings:
-        if unpacking.value is call and kind == GRU_KIND and len(unpacking.elements) > 1:
-            node = unpacking.elements[1].node
-            return node.attr.value if hasattr(node, "attr") else getattr(node, "value", None)
-    return None
-
-
-def _settle_mask(resolutions: Resolutions, value: Value, state_name: Optional[str]) -> None:
-    """In the hidden argument `hxs * masks`, which operand is the state? The one named like the
-    call's result, else the one not named like a mask; otherwise it stays undecided (a finding)."""
-    value = resolutions.resolved(value)
-    while isinstance(value, VDerived):
-        value = resolutions.resolved(value.base)
-    if not isinstance(value, VArith) or resolutions.is_settled(value):
-        return
-    sides = [value.left, value.right]
-    names = [_leaf_name(resolutions.leaf_of(side)) for side in sides]
-    chosen = None
-    if state_name is not None and names.count(state_name) == 1:
-        chosen = sides[names.index(state_name)]
-    else:
-        maskish = [n is not None and any(w in n.lower() for w in MASK_WORDS) for n in names]
-        if maskish.count(True) == 1 and all(n is not None for n in names):
-            chosen = sides[maskish.index(False)]
-    if chosen is not None:
-        resolutions.settle(value, VDerived(chosen, value.node, Derivation.KEEP))
-        _settle_mask(resolutions, chosen, state_name)
-
-
-def _leaf_name(leaf: Value) -> Optional[str]:
-    node = getattr(leaf, "node", None)
-    if node is None:
-        return None
-    while not isinstance(node, (cst.Name, cst.Attribute)):
-        if isinstance(node, cst.Subscript):
-            node = node.value
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-            node = node.func.value
-        else:
-            return None
-    return node.attr.value if isinstance(node, cst.Attribute) else node.value
 
 
 def _moved_classes(solution: Solution) -> set:

@@ -1,6 +1,5 @@
 """Questions about LibCST syntax that need no analysis state: walking a tree, constant keys and
-strings, the names a module binds at its top level, and whether a function only gives a parameter
-back. Pure functions of the nodes they are given.
+strings, the names a module binds at its top level. Pure functions of the nodes they are given.
 """
 
 from __future__ import annotations
@@ -10,67 +9,8 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.children import children
-from gru2lstm.program import FunctionInfo
 from gru2lstm.qualnames import import_bindings
-from gru2lstm.values import Derivation
-from gru2lstm.vocab import CONVERTING_NAMES, KEEP_METHODS, NUMPY_JOINING_NAMES, SHAPE_METHODS
-
-
-def pass_through_parameter(info: FunctionInfo) -> Optional[tuple]:
-    """(the parameter a function gives back, Derivation.KEEP or .SHAPE), when that is all it does with
-    it: every return is that parameter, converted (`.float()`, `torch.from_numpy(x)`) or reshaped
-    (`x.reshape(...)`, `np.concatenate(x)` of one array), either side of `a if c else b`; and
-    elsewhere it is only inspected (`isinstance(x, ...)`, `x.attr`)."""
-    names = {name for name, _ in info.params}
-    returned, kinds = set(), set()
-    for node in walk(info.node.body):
-        if isinstance(node, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            return None  # a closure could keep it
-        if isinstance(node, cst.Return):
-            found = _given_back(node.value, names, kinds) if node.value is not None else None
-            if found is None:
-                return None
-            returned.add(found)
-    if len(returned) != 1:
-        return None
-    name = returned.pop()
-    allowed = set()
-    for node in walk(info.node.body):
-        if isinstance(node, cst.Return):
-            allowed.update(id(n) for n in walk(node.value))
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name):
-            allowed.add(id(node.value))  # `layer.named_parameters()`, `x.shape`: looked at
-        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == "isinstance" and node.args:
-            allowed.add(id(node.args[0].value))
-    uses = [n for n in walk(info.node.body) if isinstance(n, cst.Name) and n.value == name]
-    if not all(id(n) in allowed for n in uses):
-        return None
-    return name, Derivation.SHAPE if Derivation.SHAPE in kinds else Derivation.KEEP
-
-
-def _given_back(node: cst.BaseExpression, names: set, kinds: set) -> Optional[str]:
-    """The parameter an expression is, through conversions and reshapes (noted in `kinds`);
-    None when it is anything else."""
-    if isinstance(node, cst.Name):
-        return node.value if node.value in names else None
-    if isinstance(node, cst.IfExp):
-        body, other = _given_back(node.body, names, kinds), _given_back(node.orelse, names, kinds)
-        return body if body is not None and body == other else None
-    if isinstance(node, cst.Call) and node.args and not node.args[0].star and node.args[0].keyword is None:
-        func = node.func  # the first argument converted: `torch.as_tensor(x, device=d)`
-        last = func.attr.value if isinstance(func, cst.Attribute) else None
-        if last is not None and last in CONVERTING_NAMES:
-            return _given_back(node.args[0].value, names, kinds)  # torch.from_numpy(x), np.asarray(x)
-        if last is not None and len(node.args) == 1 and last in NUMPY_JOINING_NAMES:
-            kinds.add(Derivation.SHAPE)  # np.concatenate(x) of one array joins its leading axes
-            return _given_back(node.args[0].value, names, kinds)
-    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
-        method = node.func.attr.value
-        if method in KEEP_METHODS | SHAPE_METHODS:
-            if method in SHAPE_METHODS:
-                kinds.add(Derivation.SHAPE)
-            return _given_back(node.func.value, names, kinds)  # x.float(), x.to(device), x.view(...)
-    return None
+from gru2lstm.vocab import KEEP_METHODS
 
 
 def walk(node: cst.CSTNode):

@@ -307,6 +307,7 @@ class VContainer:
 
     node: cst.BaseExpression
     items: list = field(default_factory=list)  # [(Label, Value)]
+    iterated: Optional["Value"] = None  # what a comprehension iterates (see mapped_slot)
 
 
 @dataclass(eq=False)
@@ -372,13 +373,44 @@ def part_at(value: Value, position: int, length: int) -> Value:
         return VSlot(ChildSlot.of(value.result, PosLabel.of(position)), None)
     if isinstance(value, VChoice):  # `s, x = (zeros, x) if done else (s2, x)`: either side's part
         return VChoice([part_at(option, position, length) for option in value.options], value.node)
+    mapped = mapped_slot(value) if isinstance(value, VContainer) else None
+    if mapped is not None:  # `mean, std, h = [f(x) for x in batch]`: h is batch's third item, through f
+        return _rebased(value.items[0][1], ChildSlot.of(mapped, PosLabel.of(position)))
     return VOpaque(None, "a part of an unknown value")
+
+
+def _rebased(element: Value, item: Slot) -> Value:
+    """A comprehension's element (the loop variable, read at its node, through kept derivations)
+    with the slot `item` for the loop variable: the derivations stay, so a rule can rewrite them."""
+    if isinstance(element, VDerived):
+        return VDerived(_rebased(element.base, item), element.node, element.kind)
+    return VSlot(item, element.node)
+
+
+def mapped_slot(value: VContainer) -> Optional[Slot]:
+    """The slot a comprehension maps item by item, keeping each (`[f(x) for x in batch]` with `f` a
+    helper that gives `x` back, `[x.detach() for x in batch]`): its positions are that slot's
+    positions, each item apart. None for any other container."""
+    node = value.node
+    if not isinstance(value.iterated, VSlot) or not isinstance(node, (cst.ListComp, cst.GeneratorExp)):
+        return None
+    loop = node.for_in
+    if loop.ifs or loop.inner_for_in is not None or not isinstance(loop.target, cst.Name) or len(value.items) != 1:
+        return None
+    element = value.items[0][1]
+    while isinstance(element, VDerived) and element.kind == Derivation.KEEP:
+        element = element.base
+    if isinstance(element, VSlot) and element.slot == DefSlot.of(id(loop.target)):
+        return value.iterated.slot
+    return None
 
 
 def element_of(value: Value) -> Value:
     """What one element of an iterated `value` is."""
     if isinstance(value, VSlot):
         return VSlot(ChildSlot.of(value.slot, ELEM), None)
+    if isinstance(value, VIndex) and len(value.node.slice) == 1 and isinstance(value.node.slice[0].slice, cst.Slice):
+        return element_of(value.base)  # `agents[1:]` holds what `agents` holds
     if isinstance(value, VContainer):
         elements = [item for label, item in value.items if label == ELEM]
         if len(elements) == 1:

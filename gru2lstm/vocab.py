@@ -28,6 +28,8 @@ GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
+# Recurrent modules a GRU may be the alternative of (`nn.GRU(...) if cfg.gru else nn.LSTM(...)`).
+OTHER_RECURRENT = ALREADY_LSTM | {f"torch.nn{path}.{name}" for path in ("", ".modules.rnn") for name in ("RNN", "RNNCell")}
 GRU_NAMES = frozenset({"GRU", "GRUCell"})  # the last part of every name in RECURRENT
 LSTM_FOR_GRU = {"GRU": "LSTM", "GRUCell": "LSTMCell"}
 LSTM_KIND = LSTM_FOR_GRU["GRU"]  # what an LSTM (not an LSTMCell) holder is called in the output check
@@ -66,7 +68,10 @@ SHAPE_METHODS = {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
     "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
     "mul", "mul_", "masked_fill", "masked_fill_", "fill_", "zero_", "swapaxes",
+    "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
+# Per-tensor methods that change the tensor they are called on.
+IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS if name.endswith("_")}
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "abs", "max", "min", "item", "tolist", "std", "var"}
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}
@@ -78,6 +83,7 @@ CONTAINER_FUNCTIONS = {
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
 MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
+WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
@@ -104,6 +110,8 @@ REPLACE_METHOD = "_replace"  # namedtuple's
 NAMEDTUPLE_FUNCTIONS = {"collections.namedtuple", "typing.NamedTuple"}
 INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arguments
 PRINTING_BUILTINS = {"print", "repr", "str", "hasattr", "getattr"}  # what they do with them is unknown
+# Builtins a helper may pass its parameter to and still only look at it (summaries.py).
+LOOKING_BUILTINS = INSPECTING_BUILTINS | {"hasattr", "getattr"}
 SAMPLING_METHODS = {"sample", "choices", "choice"}  # random.Random's, on a container
 KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may give a value back
 # Methods of a registry of classes (registries.py) that store their argument, or read only its keys.

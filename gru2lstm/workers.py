@@ -7,9 +7,13 @@ parent dies (prctl PR_SET_PDEATHSIG); elsewhere a thread in each worker polls th
 They ignore SIGINT: a Ctrl-C in a terminal reaches the whole process group, and only the parent
 decides what it means (interrupts.py).
 
+A pool may start with one worker and grow (`grow`): the engine starts one early in a big tree,
+before it has imported LibCST itself, so that worker's `prepare` (the import) runs while the
+parent goes on screening.
+
 Start method, chosen on purpose rather than left to the platform's default: "fork" on Linux,
-where the parent has already imported LibCST (so a worker is ready at once) and runs no thread
-when the workers start; "spawn" elsewhere (fork is unsafe on macOS and absent on Windows). Not
+where the parent runs no thread when the workers start (and a worker forked after the parent
+imported LibCST is ready at once); "spawn" elsewhere (fork is unsafe on macOS and absent on Windows). Not
 "forkserver" (Python 3.14's default on Linux): its workers are children of the server, not of
 the parent, so they would not see the parent die.
 """
@@ -25,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 __all__ = ["DIED", "WorkerPool"]
 
@@ -48,10 +52,17 @@ class WorkerPool:
     see interrupts.py) kills them at once, whatever they are computing.
     """
 
-    def __init__(self, function: Callable, count: int):
+    def __init__(self, function: Callable, count: int, prepare: Optional[Callable] = None):
+        """`prepare`: run once by each worker when it starts (picklable: a top-level function)."""
         self._function = function
+        self._prepare = prepare
         self._context = multiprocessing.get_context(START_METHOD)
         self._workers = [self._start() for _ in range(count)]
+
+    def grow(self, count: int) -> None:
+        """Start workers until there are `count`."""
+        while len(self._workers) < count:
+            self._workers.append(self._start())
 
     def __enter__(self) -> "WorkerPool":
         return self
@@ -63,11 +74,11 @@ class WorkerPool:
         """(key, result) for every task of `tasks` (key -> a tuple of arguments), in the order
         they finish; the result is DIED when the worker running the task died (it is replaced)."""
         waiting = list(reversed(tasks.items()))
-        idle = list(self._workers)
+        idle = list(self._workers)  # the first started first: it is the one most likely ready (`grow`)
         busy: dict = {}  # _Worker -> key of its task
         while waiting or busy:
             while waiting and idle:
-                worker = idle.pop()
+                worker = idle.pop(0)
                 key, arguments = waiting.pop()
                 worker.connection.send(arguments)
                 busy[worker] = key
@@ -103,7 +114,7 @@ class WorkerPool:
 
     def _start(self) -> _Worker:
         here, there = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(there, self._function, os.getpid()), daemon=True)
+        process = self._context.Process(target=_serve, args=(there, self._function, self._prepare, os.getpid()), daemon=True)
         process.start()
         there.close()
         return _Worker(process, here)
@@ -116,11 +127,13 @@ class WorkerPool:
         return worker
 
 
-def _serve(connection, function: Callable, parent: int) -> None:
+def _serve(connection, function: Callable, prepare: Optional[Callable], parent: int) -> None:
     """A worker's life: run `function` on each tuple of arguments received, until None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a forked worker inherits the parent's handler
     _die_with(parent)
+    if prepare is not None:
+        prepare()
     while True:
         try:
             arguments = connection.recv()

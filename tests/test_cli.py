@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -161,6 +162,30 @@ def test_many_files_in_parallel_match_one_by_one(tmp_path):
         (tmp_path / f"m{index}.py").write_text(SMALL_GRU)
     assert main(["rewrite", "--quiet", "-j", "2", str(tmp_path)]) == 0
     assert all((tmp_path / f"m{index}.py").read_text() == SMALL_LSTM for index in range(10))
+
+
+@pytest.mark.parametrize("jobs, in_a_worker", [("2", True), ("1", False)])
+def test_a_big_tree_starts_its_worker_at_the_first_gru_file(tmp_path, monkeypatch, jobs, in_a_worker):
+    """With many files, one worker starts when the screen meets the first GRU (it imports LibCST
+    while the rest is screened) and migrates even a single group; `-j 1` keeps it in this process."""
+    from gru2lstm import engine
+
+    real = engine.process_group
+
+    def recording(attempts, options):
+        (tmp_path / "pids").open("a").write(f"{os.getpid()}\n")
+        return real(attempts, options)
+
+    monkeypatch.setattr(engine, "process_group", recording)
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    for index in range(engine.EARLY_WORKER_FILES):
+        (tree / f"plain{index}.py").write_text(f"VALUE = {index}\n")
+    (tree / "model.py").write_text(SMALL_GRU)
+    assert main(["rewrite", "--quiet", "-j", jobs, str(tree)]) == 0
+    assert (tree / "model.py").read_text() == SMALL_LSTM
+    pids = (tmp_path / "pids").read_text().split()
+    assert len(pids) == 1 and (pids[0] != str(os.getpid())) == in_a_worker
 
 
 def test_rewrite_never_imports_torch(work):

@@ -344,6 +344,23 @@ def test_importlib_import_module_of_a_literal_is_an_import(tmp_path):
     assert "self.hidden = (self.hidden[0] * (1.0 - done), self.hidden[1] * (1.0 - done))" in (tmp_path / "agent.py").read_text()
 
 
+def test_importlib_import_module_inside_a_function_is_an_import_too(tmp_path):
+    run = (
+        "import importlib\n\nimport torch\n\n\n"
+        "def main():\n"
+        "    models = importlib.import_module(\"model\")\n"
+        "    policy = models.Policy()\n"
+        "    h = policy.initial_state(2)\n"
+        "    for _ in range(3):\n"
+        "        y, h = policy(torch.zeros(2, 4), h)\n"
+        "    return y\n"
+    )
+    write(tmp_path, {"model.py": MODEL, "run.py": run})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert (tmp_path / "run.py").read_text() == run  # it passes the state along as it is
+    assert "nn.LSTM(4, 8)" in (tmp_path / "model.py").read_text()
+
+
 def test_the_step_table_lists_the_interface_changes(tmp_path, capsys):
     write(tmp_path, {"model.py": MODEL, "agent.py": AGENT})
     main(["rewrite", "--check", str(tmp_path)])

@@ -52,6 +52,10 @@ NOT_SEEN = {
     # init_hidden() left one tensor is iterated (`tuple(... for half in init_hidden())`), which a tensor allows too
     ("marl_controller/expected/marl/agent.py", 17),
     ("agent_registry/expected/modules/agents/rnn_agent.py", 17),  # as marl_controller's agent.py
+    # `self.hidden` left one tensor is only indexed [0] and [1] (`prep(hidden[0])`,
+    # `to_numpy(self.hidden[0])`), which a tensor allows too
+    ("shared_helpers/expected.py", 53),
+    ("shared_helpers/expected.py", 74),
 }
 
 
@@ -134,10 +138,18 @@ def _halfwise_pairs(tree: ast.Module) -> list:
     return found
 
 
-# A chain left on the whole pair that the check cannot see: the agent is made through a registry
-# lookup (`agent_REGISTRY[name](...)`), so the check, which reads calls by name, does not know that
+# Chains left on the whole pair that the check cannot see. The agent made through a registry
+# lookup (`agent_REGISTRY[name](...)`): the check, which reads calls by name, does not know that
 # its call returns a pair.
-CHAIN_NOT_SEEN = {("agent_registry/expected/controllers/basic_controller.py", 22)}
+CHAIN_NOT_SEEN = {
+    ("agent_registry/expected/controllers/basic_controller.py", 22),
+    # A pair given whole to a helper of the group (`prep(hidden)`, `to_numpy(self.hidden)`) passes:
+    # the check does not read what the helper does with it; and `hidden.squeeze(0)` returned, once
+    # left whole, makes `hidden` (fed back through `self.hidden`) a place not surely a pair.
+    ("shared_helpers/expected.py", 66),
+    ("shared_helpers/expected.py", 71),
+    ("shared_helpers/expected.py", 87),
+}
 
 
 def test_a_chain_left_on_the_whole_pair_is_caught_where_the_pair_is_known():
@@ -162,7 +174,7 @@ def test_a_chain_left_on_the_whole_pair_is_caught_where_the_pair_is_known():
                 made += 1
                 if not lstm_mistakes([ast.parse(ast.unparse(tree)) for tree in trees]):
                     missed.add((files[which].relative_to(FIXTURES).as_posix(), site.lineno))
-    assert made == 28 and missed == CHAIN_NOT_SEEN
+    assert made == 32 and missed == CHAIN_NOT_SEEN
 
 
 def test_a_pair_used_as_one_tensor_is_a_mistake():

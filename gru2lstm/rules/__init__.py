@@ -21,7 +21,7 @@ from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
 from gru2lstm.rules.storage import Storage
-from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp
+from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp, InPlaceRead
 from gru2lstm.rules.unfollowed import (
     CannotFollow,
     ForeignValue,
@@ -42,6 +42,7 @@ TUPLE_RULES = [
     # a chain), with the findings for what no rule covers last
     Joins(),
     BoundParts(),
+    InPlaceRead(),  # before the feature rules, for bindings and consumptions
     FeatureBinding(),  # every rule below binds a state
     GrowingReturnBinding(),
     Reset(),
@@ -55,9 +56,9 @@ TUPLE_RULES = [
     DerivedSplit(),
     ForeignValue(),
     Creation(),
+    RowsReset(),  # before Storage: rows of a preallocated state are no container's element
     Storage(),
     Halfwise(),
-    RowsReset(),
     CannotFollow(),
     # calls
     RecurrentCall(),
@@ -73,8 +74,8 @@ TUPLE_RULES = [
     MixedIteration(),
     HolderHandedOver(),  # every rule below takes a state
     NoneTest(),
+    InPlaceOp(),  # a dropped result is no feature
     FeatureConsumption(),
-    InPlaceOp(),
     StateHandedOver(),
     Annotations(),
     Docs(),
@@ -85,6 +86,7 @@ PACKED_RULES = [
     RecurrentModule(),
     Interfaces(),
     PackedAllocation(),
+    InPlaceRead(),
     FeatureBinding(),
     PackedCall(),
     CallArguments(),
@@ -94,6 +96,7 @@ PACKED_RULES = [
     MixedIteration(),
     HolderHandedOver(),
     NoneTest(),
+    InPlaceOp(),
     FeatureConsumption(),
     StateHandedOver(),
     Docs(),

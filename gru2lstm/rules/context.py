@@ -66,7 +66,7 @@ class PlanContext:
     def key_of(self, node: cst.CSTNode) -> str:
         """The key of the module an original node belongs to."""
         current = node
-        while not isinstance(current, cst.Module):
+        while type(current) is not cst.Module:  # children.py: why `type`
             current = self.parents[current]
         return self.module_keys[id(current)]
 
@@ -125,7 +125,7 @@ class PlanContext:
     def touch(self, node: cst.CSTNode) -> None:
         current = node
         while current is not None:
-            if isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Module)):
+            if type(current) is cst.FunctionDef or type(current) is cst.ClassDef or type(current) is cst.Module:  # children.py
                 self.plan.prose_scopes.add(id(current))
             current = self.parents.get(current)
 

@@ -81,7 +81,7 @@ class Docs(Rule):
 
     def apply(self, ctx, use) -> None:
         shapes = {} if ctx.packed else _state_words(ctx)
-        scopes = list(ctx.modules.values()) + [n for n in ctx.parents if isinstance(n, (cst.ClassDef, cst.FunctionDef))]
+        scopes = list(ctx.modules.values()) + [n for n in ctx.parents if type(n) is cst.ClassDef or type(n) is cst.FunctionDef]
         for scope in scopes:
             if id(scope) not in ctx.plan.prose_scopes:
                 continue
@@ -102,7 +102,7 @@ class Docs(Rule):
                     lines = {start + i for i, (after, before) in enumerate(changed) if after != before}
                     ctx.outcome(first.value).steps.setdefault("docs", set()).update(lines)
         for node in ctx.parents:
-            if isinstance(node, cst.Comment) and lstm_prose(node.value) != node.value:
+            if type(node) is cst.Comment and lstm_prose(node.value) != node.value:  # children.py: why `type`
                 if _in_touched_scope(ctx, node):
                     positioned = ctx.positioned(node)
                     ctx.outcome(positioned).steps.setdefault("docs", set()).add(ctx.line(positioned))

@@ -1,16 +1,19 @@
 """Kept steps: a reset to `None` (both halves at once) and a pair moved whole into an attribute
 (`self._current_hidden = new_hidden`) stay as they are; a number written into some rows of a
-state (`hidden[:, done, :] = 0`) is written into each half."""
+state (`hidden[:, done, :] = 0`) or a state written into some rows of a preallocated one
+(`hiddens[t + 1] = h.squeeze()`, tuple form) is written into each half."""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.apply import index, replace_inside
+from gru2lstm.apply import index, replace_many
 from gru2lstm.program import BindingKind
 from gru2lstm.values import SlotKind, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
+from gru2lstm.rules.pairs import halves
+from gru2lstm.rules.storage import landed_chain
 
 
 class Reset(StateBindingRule):
@@ -93,24 +96,26 @@ class Update(StateBindingRule):
 
 
 def _rows_slot(ctx, use: BindingUse):
-    """The slot of `S` in `S[...] = <number>` when S holds one state, else None."""
+    """The slot of `S` in `S[...] = V` when S holds one state (a tensor, not a list or dict) and V
+    is a number or a per-tensor chain of a state, else None."""
     binding = use.binding
     target, statement = binding.target_node, binding.statement
     if not (
         isinstance(target, cst.Subscript) and isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
         and isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1
-        and is_number(statement.body[0].value) and is_pure(target.value)
     ):
         return None
+    if not (is_number(statement.body[0].value) or landed_chain(ctx, use)):
+        return None
     slot = binding.target.base if binding.target.kind == SlotKind.CHILD else None
-    if slot is None or ctx.solution.is_container(slot):
-        return None  # a list or dict of states: a number is no pair
+    if slot is None or ctx.solution.is_container(slot) or not ctx.solution.is_state(slot):
+        return None  # a list or dict of states: each element is a pair of its own
     return slot
 
 
 class RowsReset(StateBindingRule):
     step = "reset"
-    summary = "a number written into some rows (`hidden[:, done, :] = 0`) is written into each half"
+    summary = "a number or a state written into some rows of a state (`hidden[:, done, :] = 0`, `hiddens[i] = h.squeeze()`) is written into each half"
     valid = (
         Valid(
             """
@@ -135,6 +140,27 @@ class RowsReset(StateBindingRule):
             """,
             state="tuple",
         ),
+        Valid(
+            """
+            core = nn.GRU(3, 8, num_layers=2)
+            hiddens = torch.zeros(6, 2, 4, 8)
+            for t in range(5):
+                out, h = core(torch.randn(1, 4, 3), hiddens[t])
+                hiddens[t + 1] = h.squeeze()
+            """,
+            """
+            core = nn.LSTM(3, 8, num_layers=2)
+            hiddens = (
+                torch.zeros(6, 2, 4, 8),
+                torch.zeros(6, 2, 4, 8),
+            )
+            for t in range(5):
+                out, h = core(torch.randn(1, 4, 3), (hiddens[0][t], hiddens[1][t]))
+                hiddens[0][t + 1] = h[0].squeeze()
+                hiddens[1][t + 1] = h[1].squeeze()
+            """,
+            state="tuple",
+        ),
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
@@ -143,14 +169,24 @@ class RowsReset(StateBindingRule):
     def rewrite(self, ctx, use: BindingUse) -> None:
         slot = _rows_slot(ctx, use)
         base, statement = use.binding.target_node.value, use.binding.statement
+        value = statement.body[0].value
         split = ctx.solution.is_split(slot)
         partner = ctx.partner_of(slot) if split else None
+        if not split and not is_pure(base):
+            ctx.find("G2L100", base, f"`{ctx.code(base)}` would be evaluated twice, once per half; assign it to a name first")
+            return
+        made = (None, None) if is_number(value) else halves(ctx, use.value)
+        if made is None:
+            return
 
         def half(position):
             def line(updated_statement, mapping):
                 old = mapping(base)
                 new = (cst.Name(partner) if position else old) if split else index(old, position)
-                return replace_inside(updated_statement, old, new)
+                replacements = {old: new}
+                if made[position] is not None:
+                    replacements[mapping(value)] = made[position](mapping(value), mapping)
+                return replace_many(updated_statement, replacements)
             return line
 
         ctx.plan.statements[statement] = [half(0), half(1)]

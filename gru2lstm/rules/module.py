@@ -80,7 +80,7 @@ class RecurrentModule(Rule):
                 continue
             ctx.step("init" if _is_isinstance_argument(ctx, node) else "module", node)
         for node in ctx.parents:
-            if isinstance(node, cst.ImportAlias) and isinstance(node.name, cst.Name) and node.name.value in GRU_NAMES:
+            if type(node) is cst.ImportAlias and isinstance(node.name, cst.Name) and node.name.value in GRU_NAMES:  # children.py: why `type`
                 parent = ctx.parents.get(node)
                 if isinstance(parent, cst.ImportFrom) and ctx.code(parent.module or cst.Name("")) in ("torch.nn", "torch.nn.modules.rnn"):
                     ctx.plan.renames[node.name] = LSTM_FOR_GRU[node.name.value]

@@ -1,12 +1,19 @@
 """Per-tensor operations and masks on a state held as a pair: a chain (`h.detach()`, `h * mask`,
 `h.squeeze(0)` that stays a state) is run on each half, `(h[0].detach(), h[1].detach())`; an
-in-place operation whose result is dropped (`h.detach_()`) acts on each half."""
+in-place operation whose result is dropped (`h.detach_()`, `h[:, done].zero_()`) acts on each
+half (packed: on the whole tensor, left as it is); one whose result is read as features
+(`head(h.mul_(m))`) is a finding, since a features read takes h alone."""
 
 from __future__ import annotations
 
+from typing import Optional
+
+import libcst as cst
+
 from gru2lstm.program import Consumption, Use
-from gru2lstm.values import VSlot
-from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid, takes_a_state
+from gru2lstm.values import Value, VCallOf, VDerived, VSlot
+from gru2lstm.vocab import IN_PLACE_METHODS
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.pairs import pair_expression
 from gru2lstm.rules.storage import landed_chain
 
@@ -48,12 +55,117 @@ class Halfwise(StateBindingRule):
 class InPlaceOp(Rule):
     step = "halfwise"
     uses = ("consumption",)
-    summary = "an operation on a state whose result is dropped (`h.detach_()`) acts on each half"
+    summary = "an operation on a state whose result is dropped (`h.mul_(mask)`) acts on each half; packed, on the whole tensor"
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 1, 8)
+            for t in range(3):
+                out, h = core(torch.randn(1, 1, 4), h)
+                h.detach_()
+                h[:, 0].zero_()
+                h = h.squeeze_(0).unsqueeze_(0).to("cpu")
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = (
+                torch.zeros(1, 1, 8),
+                torch.zeros(1, 1, 8),
+            )
+            for t in range(3):
+                out, h = core(torch.randn(1, 1, 4), h)
+                (h[0].detach_(), h[1].detach_())
+                (h[0][:, 0].zero_(), h[1][:, 0].zero_())
+                h = (h[0].squeeze_(0).unsqueeze_(0).to("cpu"), h[1].squeeze_(0).unsqueeze_(0).to("cpu"))
+            """,
+        ),
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 1, 8)
+            for t in range(3):
+                out, h = core(torch.randn(1, 1, 4), h)
+                h.mul_(0.5)
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = torch.zeros(1, 1, 2 * 8)
+            for t in range(3):
+                out, h = core(torch.randn(1, 1, 4), h.chunk(2, dim=-1))
+                h = torch.cat(h, dim=-1)
+                h.mul_(0.5)
+            """,
+            state="packed",
+        ),
+    )
 
     def handles(self, ctx, use: Consumption) -> bool:
+        # Before the feature rules: a dropped result is no feature, only its side effect counts.
         return use.context == Use.DISCARD and takes_a_state(ctx, use)
 
     def apply(self, ctx, use: Consumption) -> None:
-        # A dropped state harms nothing; an in-place op on it (`h.detach_()`) acts on each half.
-        if not isinstance(use.value, VSlot):
+        # A dropped state harms nothing; an in-place op on it (`h.mul_(mask)`) must act on each
+        # half, which a packed tensor's op does already.
+        if not ctx.packed and not isinstance(use.value, VSlot):
             pair_expression(ctx, use.value, "halfwise")
+
+
+def in_place_call(ctx, value: Value) -> Optional[cst.Call]:
+    """The first in-place method call (`h.mul_(m)`, `h.squeeze_(0)`) in a chain of derivations."""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VDerived):
+        node = value.node
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in IN_PLACE_METHODS:
+            return node
+        value = ctx.solution.resolved(value.base)
+    return None
+
+
+class InPlaceRead(Rule):
+    uses = ("binding", "call", "consumption")
+    summary = "an in-place operation on a state whose result is read as features (`head(h.mul_(m))`) is a finding: it would change h alone"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            head = nn.Linear(8, 2)
+            h = torch.zeros(1, 1, 8)
+            for t in range(3):
+                out, h = core(torch.randn(1, 1, 4), h)
+                q = head(h.mul_(0.5))
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use) -> bool:
+        # Before the feature rules, which read `h` alone: the c half would keep what h lost.
+        return bool(self._reads(ctx, use))
+
+    def apply(self, ctx, use) -> None:
+        for call in self._reads(ctx, use):
+            ctx.find("G2L100", call, (
+                f"`{ctx.code(call)}` changes the hidden state in place and reads it as features, which would change h and "
+                f"not c; use `.{call.func.attr.value}()` in a statement of its own, then read the state"
+            ))
+
+    def _reads(self, ctx, use) -> list:
+        """The in-place calls of the chains of a state that `use` reads as features."""
+        if isinstance(use, VCallOf):  # `head(h.mul_(m))`: a module of the program's heads
+            func = ctx.solution.resolved(use.func)
+            called = id(use) in ctx.solution.forwarded or id(use) in ctx.solution.recurrent_calls
+            if called or not (isinstance(func, VSlot) and ctx.solution.is_module(func.slot)):
+                return []
+            values = [value for _, value, _ in use.args]
+        elif isinstance(use, BindingUse):
+            values = [use.value] if not ctx.solution.is_state(use.binding.target) else []
+        else:
+            values = [use.value] if use.context != Use.DISCARD else []
+        found = []
+        for value in values:
+            leaf = ctx.solution.resolutions.leaf_of(value)
+            call = in_place_call(ctx, value)
+            if call is not None and isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot):
+                found.append(call)
+        return found

@@ -7,7 +7,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
-from gru2lstm.values import Derivation, LabelKind, Value, VCreate, VSlot
+from gru2lstm.values import Derivation, InstanceSlot, LabelKind, Value, VCallOf, VCreate, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
@@ -17,16 +17,37 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
     # The holder is named unless it is the very expression the finding is about.
     holder = ctx.code(binding.target_node) if binding.target_node is not None else None
     holder = None if holder == code else holder
-    if isinstance(node, cst.Call):
+    layer = _plain_layer(ctx, value)
+    if layer is not None:
+        # `h = F.relu(self.fch(x))` into a decoder's state: features, and no cell state to carry.
+        subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
+        ctx.find("G2L101", node, (
+            f"{subject} `{code}`, features of the layer `{ctx.code(layer)}`, which is not recurrent, so there is no "
+            "cell state to carry with it; give it one by hand, for example `(h, torch.zeros_like(h))`"
+        ))
+    elif isinstance(node, cst.Call):
         place = ctx.flow.outside_calls.get(id(node))
         subject = f"`{holder}` holds the hidden state returned by `{code}`" if holder else f"the hidden state comes from `{code}`"
         ctx.find("G2L101", node, f"{subject}{from_where(place)}; {follow_remedy(place)}", place)
     else:
-        received = f"receives `{code}`, which is not one" if holder else "receives a value that is not one"
+        what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
+        received = f"receives `{code}`, which is not one" if holder else f"receives {what}, which is not one as far as the engine can tell"
         ctx.find(
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def _plain_layer(ctx, value: Value):
+    """The callee node of a value computed by a module that is not recurrent (`self.fch` of
+    `F.relu(self.fch(x))`), else None."""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if not isinstance(leaf, VCallOf) or id(leaf) in ctx.solution.forwarded or id(leaf) in ctx.solution.recurrent_calls:
+        return None
+    func = ctx.solution.resolved(leaf.func)
+    if isinstance(func, VSlot) and ctx.solution.is_module(func.slot) and ctx.solution.holder_kind(func.slot) is None:
+        return leaf.node.func
+    return None
 
 
 def holds_states(ctx, slot) -> bool:
@@ -111,12 +132,25 @@ class MixedIteration(Rule):
         classes = ctx.solution.classes
         label = LabelKind.KEY if use.context == Use.ITERATE_KEY else LabelKind.POS
         parts = classes.parts.get(classes.find(_slot_leaf(ctx, use).slot), {})
-        states = [ctx.solution.is_state(part) for part_label, part in parts.items() if part_label.kind == label]
-        if any(states) and not all(states):
+        states = {part_label: ctx.solution.is_state(part) for part_label, part in parts.items() if part_label.kind == label}
+        if any(states.values()) and not all(states.values()):
+            where = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if state)
             ctx.find("G2L101", use.node, (
-                f"`{ctx.code(use.node)}` holds hidden states beside other values and is {use.why}, so the engine cannot "
-                "tell them apart; keep the hidden states in a container of their own"
+                f"`{ctx.code(use.node)}` holds hidden states ({where}) beside other values and is {use.why}, so the engine "
+                "cannot tell them apart; keep the hidden states in a container of their own"
             ), use.place)
+
+
+def _part_name(ctx, use: Consumption, label) -> str:
+    """How a part of an iterated value is called: a dict's key, a record's field, a tuple's item."""
+    if label.kind == LabelKind.KEY:
+        return f"key `{label.key!r}`"
+    root = ctx.solution.classes.find(_slot_leaf(ctx, use).slot)
+    for owner, fields in ctx.flow.namedtuples.items():
+        instance = InstanceSlot.of(owner)
+        if label.position < len(fields) and instance in ctx.solution.classes.parent and ctx.solution.classes.find(instance) == root:
+            return f"field `{fields[label.position]}`"
+    return f"item {label.position}"
 
 
 class HolderHandedOver(Rule):

@@ -1,0 +1,59 @@
+"""Which operand of the recurrent call's hidden argument `hxs * masks` is the state: the one named
+like the name the call's new state is assigned to, else the one not named like a mask. The
+solver (solve.py) settles it; when neither rule decides, it stays undecided (a finding).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.program import ProgramFlow
+from gru2lstm.values import Derivation, Resolutions, Value, VArith, VCallOf, VDerived
+from gru2lstm.vocab import GRU_KIND, MASK_WORDS
+
+
+def state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
+    """The name the call's new state is assigned to (`hxs` in `x, hxs = self.gru(x, hxs * m)`)."""
+    for unpacking in flow.unpackings:
+        if unpacking.value is call and kind == GRU_KIND and len(unpacking.elements) > 1:
+            node = unpacking.elements[1].node
+            return node.attr.value if hasattr(node, "attr") else getattr(node, "value", None)
+    return None
+
+
+def settle_mask(resolutions: Resolutions, value: Value, state_name: Optional[str]) -> None:
+    """In the hidden argument `hxs * masks`, which operand is the state? The one named like the
+    call's result, else the one not named like a mask; otherwise it stays undecided (a finding)."""
+    value = resolutions.resolved(value)
+    while isinstance(value, VDerived):
+        value = resolutions.resolved(value.base)
+    if not isinstance(value, VArith) or resolutions.is_settled(value):
+        return
+    sides = [value.left, value.right]
+    names = [_leaf_name(resolutions.leaf_of(side)) for side in sides]
+    chosen = None
+    if state_name is not None and names.count(state_name) == 1:
+        chosen = sides[names.index(state_name)]
+    else:
+        maskish = [n is not None and any(w in n.lower() for w in MASK_WORDS) for n in names]
+        if maskish.count(True) == 1 and all(n is not None for n in names):
+            chosen = sides[maskish.index(False)]
+    if chosen is not None:
+        resolutions.settle(value, VDerived(chosen, value.node, Derivation.KEEP))
+        settle_mask(resolutions, chosen, state_name)
+
+
+def _leaf_name(leaf: Value) -> Optional[str]:
+    node = getattr(leaf, "node", None)
+    if node is None:
+        return None
+    while not isinstance(node, (cst.Name, cst.Attribute)):
+        if isinstance(node, cst.Subscript):
+            node = node.value
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        else:
+            return None
+    return node.attr.value if isinstance(node, cst.Attribute) else node.value

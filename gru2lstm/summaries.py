@@ -1,0 +1,221 @@
+"""Function summaries per call site: which parameter a helper gives back, and how.
+
+A helper that only looks at a parameter and gives it back (`check(x)`, `ortho(layer, gain)`) is,
+at each call, the argument that call passes (followed_calls.py): the values of different call
+sites (a state, observations, masks; a GRU and a Linear) never meet in its parameter or its
+return, and a state passed to it is migrated at the call, half by half.
+
+The summary is read from the helper's own body, without walking it:
+
+- every `return` gives back one and the same parameter: as it is, through local names that only
+  ever hold it (`output = ...; return output`, `x = x.float()`), converted (`.float()`,
+  `torch.from_numpy(x)`), reshaped (`.view(...)`, `np.concatenate(x)`), either side of
+  `a if c else b`, or through a call of another such helper of the program (at most MAX_DEPTH
+  helpers deep);
+- everywhere else it is only looked at: an attribute read (`layer.weight`), an inspecting builtin
+  (`isinstance`, `type`, `hasattr`, …), a comparison (`x is None`).
+
+Anything else — the parameter stored, appended to, written into, passed to other code, captured
+by a closure — leaves the helper without a summary: its parameters are bound as any function's
+are, and what its calls pass is joined there (one summary for all calls, as before).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.children import children
+from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
+from gru2lstm.syntax import walk
+from gru2lstm.values import Derivation
+from gru2lstm.vocab import CONVERTING_NAMES, KEEP_METHODS, LOOKING_BUILTINS, NUMPY_JOINING_NAMES, SHAPE_METHODS, WRITING_METHODS
+
+# How many helpers deep a summary follows a helper calling a helper; deeper, it gives up (the
+# helper is then bound as any function), so a chain of helpers costs at most this many reads.
+MAX_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class PassThrough:
+    """A helper gives back `parameter`, kept (Derivation.KEEP) or reshaped (Derivation.SHAPE)."""
+
+    parameter: str
+    kind: Derivation
+
+
+def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]:
+    """The summary of `info`, cached in the flow; None when it does more than give a parameter back."""
+    if info.key not in flow.pass_through:
+        flow.pass_through[info.key] = _HelperBody(info, flow, 0, frozenset()).summary()
+    return flow.pass_through[info.key]
+
+
+class _HelperBody:
+    """One reading of a helper's body for its summary (`depth` helpers below the first one asked)."""
+
+    def __init__(self, info: FunctionInfo, flow: ProgramFlow, depth: int, seen: frozenset) -> None:
+        self.info = info
+        self.flow = flow
+        self.depth = depth
+        self.seen = seen | {info.key}
+        self.params = [name for name, _ in info.params]
+        self.origin: dict = {name: name for name in self.params}  # name -> the parameter it holds, or None
+        self.kinds: set = set()  # the derivations met on the way back
+        self.path: set = set()  # ids of the Name nodes a given-back value goes through
+        self.parents: dict = {}  # id(node) -> its parent, in the body
+
+    def summary(self) -> Optional[PassThrough]:
+        body = list(walk(self.info.node.body))
+        if any(type(node) in _CLOSURES for node in body):  # children.py: why `type`
+            return None  # a closure could keep it
+        self._follow_locals(body)
+        # The way back, read once more with the names settled: its reads are the allowed ones.
+        self.kinds, self.path = set(), set()
+        for target, value in _simple_assignments(body):
+            if self.origin.get(target.value) is not None:
+                self._given_back(value)
+        returned = {self._given_back(node.value) if node.value is not None else None for node in body if type(node) is cst.Return}
+        if len(returned) != 1 or None in returned:
+            return None
+        parameter = returned.pop()
+        holders = {name for name, held in self.origin.items() if held == parameter}
+        self.parents = {id(child): parent for parent in body for child in children(parent)}
+        reads = [node for node in body if type(node) is cst.Name and node.value in holders]
+        if not all(self._only_looked_at(node) for node in reads):
+            return None
+        return PassThrough(parameter, Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP)
+
+    def _follow_locals(self, body: list) -> None:
+        """Which local names hold nothing but a parameter. Twice over the body, so that a loop
+        assigning a name something else after it was read is seen; a name once assigned something
+        else never holds only the parameter again."""
+        for node in body:
+            for name in _names_bound_otherwise(node):
+                self.origin[name] = None
+        for _ in range(2):
+            for node in body:
+                kind = type(node)
+                if kind is cst.Assign:
+                    for target in node.targets:
+                        self._assign(target.target, node.value)
+                elif kind is cst.AnnAssign and node.value is not None:
+                    self._assign(node.target, node.value)
+
+    def _assign(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        held = self._given_back(value) if isinstance(target, cst.Name) else None
+        for name in _target_names(target):
+            if name in self.origin and self.origin[name] is None:
+                continue
+            is_other_parameter = name in self.params and held != name
+            self.origin[name] = None if held is None or is_other_parameter else held
+
+    def _given_back(self, node: cst.BaseExpression) -> Optional[str]:
+        """The parameter an expression is, through local names, conversions, reshapes and other
+        helpers (noted in `kinds` and `path`); None when it is anything else."""
+        if isinstance(node, cst.Name):
+            held = self.origin.get(node.value)
+            if held is not None:
+                self.path.add(id(node))
+            return held
+        if isinstance(node, cst.IfExp):
+            body, other = self._given_back(node.body), self._given_back(node.orelse)
+            return body if body is not None and body == other else None
+        if not isinstance(node, cst.Call):
+            return None
+        func = node.func
+        if node.args and not node.args[0].star and node.args[0].keyword is None and isinstance(func, cst.Attribute):
+            last = func.attr.value  # the first argument converted: `torch.as_tensor(x, device=d)`
+            if last in CONVERTING_NAMES:
+                return self._given_back(node.args[0].value)  # torch.from_numpy(x), np.asarray(x)
+            if len(node.args) == 1 and last in NUMPY_JOINING_NAMES:
+                self.kinds.add(Derivation.SHAPE)  # np.concatenate(x) of one array joins its leading axes
+                return self._given_back(node.args[0].value)
+        if isinstance(func, cst.Attribute) and func.attr.value in KEEP_METHODS | SHAPE_METHODS:
+            if func.attr.value in SHAPE_METHODS:
+                self.kinds.add(Derivation.SHAPE)
+            return self._given_back(func.value)  # x.float(), x.to(device), x.view(...)
+        return self._through_helper(node)
+
+    def _through_helper(self, node: cst.Call) -> Optional[str]:
+        """`to_tensor(x).float()` where `to_tensor` is itself a helper of the program giving back a
+        parameter: the argument passed there."""
+        func = node.func
+        if not isinstance(func, cst.Name) or func.value in self.origin or self.depth + 1 > MAX_DEPTH:
+            return None
+        found = self.flow.lookup(self.info.module, func.value)
+        if found is None or found.kind != DefinitionKind.FUNCTION or found.key in self.seen or any(arg.star for arg in node.args):
+            return None
+        callee = self.flow.functions[found.key]
+        inner = _HelperBody(callee, self.flow, self.depth + 1, self.seen).summary()
+        if inner is None:
+            return None
+        names = [name for name, _ in callee.params]
+        for index, arg in enumerate(node.args):
+            given = arg.keyword.value if arg.keyword is not None else (names[index] if index < len(names) else None)
+            if given == inner.parameter:
+                self.kinds.add(inner.kind)
+                return self._given_back(arg.value)
+        return None
+
+    def _only_looked_at(self, name: cst.Name) -> bool:
+        """Is this occurrence of a name that holds the parameter on the way back, or only a look at it?"""
+        if id(name) in self.path:
+            return True
+        parent = self.parents.get(id(name))
+        if isinstance(parent, cst.Attribute):
+            if parent.attr is name:
+                return True  # `other.x`: an attribute's name, not the local
+            call = self.parents.get(id(parent))
+            written = isinstance(call, cst.Call) and call.func is parent and parent.attr.value in WRITING_METHODS
+            return not written  # `layer.weight`, `x.shape`: looked at; `x.append(y)`, `x.copy_(y)`: written into
+        if isinstance(parent, cst.Arg):
+            if parent.keyword is name:
+                return True  # `f(x=...)`: a keyword's name
+            call = self.parents.get(id(parent))
+            return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in LOOKING_BUILTINS
+        if isinstance(parent, (cst.AssignTarget, cst.Param)) or isinstance(parent, cst.AnnAssign) and parent.target is name:
+            return True  # the name being (re)defined: what it holds is settled by _follow_locals
+        return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))  # `x is None`, `type(x) == T`
+
+
+def _simple_assignments(body: list) -> list:
+    """(name, value) of each `name = value` and `name: T = value` of the body."""
+    found = []
+    for node in body:
+        kind = type(node)  # children.py: why `type`
+        if kind is cst.Assign:
+            found += [(target.target, node.value) for target in node.targets if isinstance(target.target, cst.Name)]
+        elif kind is cst.AnnAssign and node.value is not None and isinstance(node.target, cst.Name):
+            found.append((node.target, node.value))
+    return found
+
+
+def _target_names(target: cst.BaseExpression) -> list:
+    """The names an assignment target binds (`a`, `a, (b, *c)`); an attribute or subscript binds none."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [name for element in target.elements for name in _target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return []
+
+
+def _names_bound_otherwise(node: cst.CSTNode) -> list:
+    """The names `node` binds other than by `name = value`: loop targets, `with … as`, `+=`, `:=`,
+    `except … as`, `del`, and names declared global or nonlocal."""
+    kind = type(node)  # called on every node of a body: children.py says why `type`
+    if kind in _BINDING_TARGETS:
+        return _target_names(node.target)
+    if kind is cst.AsName:
+        return _target_names(node.name)
+    if kind is cst.Global or kind is cst.Nonlocal:
+        return [item.name.value for item in node.names]
+    return []
+
+
+_CLOSURES = frozenset({cst.FunctionDef, cst.ClassDef, cst.Lambda})
+_BINDING_TARGETS = frozenset({cst.For, cst.CompFor, cst.AugAssign, cst.NamedExpr, cst.Del})
