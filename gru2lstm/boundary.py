@@ -30,7 +30,8 @@ import libcst as cst
 from gru2lstm.joined_calls import called_methods
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.solve import Solution
-from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, VSlot
+from gru2lstm.syntax import walk
+from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VSlot
 
 # Consumptions that hand a value to code the walk does not follow.
 ESCAPING_CONTEXTS = {Use.UNKNOWN, Use.OTHER, Use.CONTAINER}
@@ -78,6 +79,20 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
     return carriers
 
 
+def state_attributes(flow: ProgramFlow, solution: Solution) -> list:
+    """(AttrSlot, the first node that mentions it) for each attribute of a class of the program that
+    holds the hidden state, or holds it inside (`self.memory["h"]`): code in a file that was not
+    migrated with it and reads it would still take one tensor (project.py looks for such code)."""
+    found = {}
+    for slot, node in flow.slot_nodes:
+        if (
+            slot.kind == SlotKind.ATTR and slot.owner in flow.classes and slot not in found
+            and not slot.name.startswith("__") and (solution.is_state(slot) or _holds_state(solution, slot))
+        ):
+            found[slot] = node
+    return list(found.items())
+
+
 def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
     """Every place where a caller of a state-carrying function can hide from the walk."""
     carriers = state_carriers(flow, solution)
@@ -89,6 +104,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
     return (
         _escaping_instances(flow, solution, owners)
         + _used_as_values(flow, carriers, owners, parents)
+        + _modules_as_values(flow, carriers, parents)
         + _never_called(flow, carriers, owners)
         + _starred_calls(flow, carriers)
         + _unbound_module_calls(flow, solution, carriers)
@@ -129,17 +145,67 @@ def _used_as_values(flow: ProgramFlow, carriers: dict, owners: dict, parents: di
         else:
             values[GlobalSlot.of(info.module, info.node.name.value)] = f"`{info.node.name.value}()` {_changes(found)}"
     made = {id(call) for calls in flow.instantiated.values() for call in calls}
-    return [
+    places = flow.registries.places
+    return _decorated_classes(flow, owners) + [
         Crossing(
             node,
-            f"`{slot.name}` is used as a value here (a registry, a factory, a callback), and {values[slot]}; "
-            "the engine cannot follow what is made or called through it; migrate those calls by hand so that they pass and take (h, c)",
-            flow.registries.places.get(id(node)),
+            f"`{slot.name}` is used as a value here (a registry, a factory, a callback)"
+            f"{f' that involves {places[id(node)]}, a file not migrated with this one' if id(node) in places else ''}, "
+            f"and {values[slot]}; the engine cannot follow what is made or called through it; "
+            f"{follow_remedy(places[id(node)]) if id(node) in places else 'migrate those calls by hand so that they pass and take (h, c)'}",
+            places.get(id(node)),
         )
         for slot, node in flow.slot_nodes
         # a store into a registry whose lookups the walk follows (registries.py) is no crossing
         if slot in values and id(node) not in flow.registries.followed_stores and not _inspected_only(node, parents, made)
     ]
+
+
+def _modules_as_values(flow: ProgramFlow, carriers: dict, parents: dict) -> list:
+    """`getattr(model, name)`, `load(model)`: a module of the program whose classes or functions
+    change their contract, used as a value; what is taken from it is not followed."""
+    changed = {flow.functions[key].module for key in carriers}
+    imported = {
+        (module, name) for module, names in flow.module_imports.items()
+        for name, member in names.items() if member.name is None and member.key in changed
+    }
+    if not imported:
+        return []
+    found = []
+    for module in {module for module, _ in imported}:
+        for node in walk(flow.modules[module]):
+            parent = parents.get(node)
+            if not isinstance(node, cst.Name) or (module, node.value) not in imported or isinstance(parent, (cst.ImportAlias, cst.AsName)):
+                continue
+            if isinstance(parent, (cst.Attribute, cst.AssignTarget)):
+                continue  # `model.Policy`: a member the walk follows; `x.model`: another name; the binding itself
+            found.append(Crossing(
+                node,
+                f"the module `{node.value}` is used as a value here, and functions of it now take or return (h, c); "
+                "the engine cannot follow what is taken from it this way (`getattr`); use its classes by name, or migrate those calls by hand",
+            ))
+    return found
+
+
+def _decorated_classes(flow: ProgramFlow, owners: dict) -> list:
+    """`@register("rnn") class Policy`: the class is handed to its decorator, a registry the
+    engine does not follow unless registries.py follows it (its stores are no crossing then)."""
+    found = []
+    for owner, change in owners.items():
+        node = flow.classes.get(owner)
+        if node is None or not node.decorators or id(node.name) in flow.registries.followed_stores:
+            continue
+        decorator = node.decorators[0].decorator
+        # the decorator's file, or one whose names the registry holds too (the wider attempt takes it)
+        place = flow.registries.places.get(id(decorator)) or flow.registries.places.get(id(node.name))
+        found.append(Crossing(
+            decorator,
+            f"`{_short(owner)}` is handed to a decorator here that may keep it in a registry{from_where(place) if place else ''}; {change}, "
+            "and the engine cannot follow what is made or called through that registry; "
+            f"{follow_remedy(place) if place else 'give the files that look it up in the same run, or migrate those calls by hand'}",
+            place,
+        ))
+    return found
 
 
 def _never_called(flow: ProgramFlow, carriers: dict, owners: dict) -> list:

@@ -12,7 +12,7 @@ import libcst as cst
 
 from gru2lstm.expressions import ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
-from gru2lstm.registries import Registry
+from gru2lstm.registries import Registry, registry_name
 from gru2lstm.summaries import pass_through
 from gru2lstm.values import (
     AttrSlot,
@@ -70,7 +70,7 @@ class FollowedCalls(ExpressionWalker):
     def _registry_called(self, func: cst.CSTNode) -> Optional[Registry]:
         """The followed registry `R` of a callee `R[name]`, unless a local shadows `R`."""
         registry = self.flow.registries.lookup(func)
-        if registry is None or (isinstance(func.value, cst.Name) and self._is_local(func.value.value)):
+        if registry is None or (isinstance(registry_name(func), cst.Name) and self._is_local(registry_name(func).value)):
             return None
         return registry
 

@@ -156,6 +156,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
                 sites_found=len(outcome.sites),
                 reached=tuple(sorted(outcome.reached)),
                 interface=tuple(outcome.interface),
+                members=tuple(outcome.members),
             )
         )
     blocked = [module.key for module, migration in zip(modules, migrations) if migration.blocked]

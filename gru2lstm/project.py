@@ -24,12 +24,14 @@ The project's files that were *not* given are looked at too, but only when a gro
 contract of a function (a parameter or return that becomes (h, c)): `CallersElsewhere` finds the
 ones that import it and leaves the group unwritten, since they would still call it the GRU way.
 What an import statement binds, and the dotted names each file is imported by, are imports.py's;
-this module matches the two to say which given file an import loads.
+which given file an import loads is universe.py's. A file outside the group that reads a member
+the group changes (`agent.hidden`) is readers.py's.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
@@ -37,18 +39,11 @@ from typing import Iterable, Optional
 from gru2lstm.config import import_root
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import (
-    STAR,
-    Folders,
-    ImportedName,
-    ModuleFinder,
-    import_statements,
-    imported_names,
-    module_name,
-    other_names,
-    search_folders,
-)
+from gru2lstm.imports import STAR, module_name
+from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
+from gru2lstm.universe import ProjectFile, Universe
+from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
 
@@ -71,163 +66,6 @@ class ModuleSource:
     # The bytes the prefilter read, so that the engine does not read the file again (and migrates
     # what was screened); None: not read yet.
     data: Optional[bytes] = field(default=None, repr=False, compare=False)
-
-
-@dataclass
-class _File:
-    path: Path
-    key: str
-    root: Path
-    name: str
-    is_init: bool
-    data: Optional[bytes] = None
-    tree: Optional[ast.Module] = None
-    parsed: bool = False
-    definitions: Optional[set] = None  # classes and functions defined at module level
-    attributes_read: Optional[set] = None  # (X, attr) for every `X.attr` read, X a plain name
-    resolved: Optional[list] = None  # what its imports load (_Universe.imports)
-
-    def contents(self) -> Optional[bytes]:
-        """The file's bytes, read once (None when it cannot be read)."""
-        if self.data is None:
-            try:
-                self.data = self.path.read_bytes()
-            except OSError:
-                return None
-        return self.data
-
-    def module_tree(self) -> Optional[ast.Module]:
-        """The file's `ast` tree, parsed once (None when it cannot be read or parsed)."""
-        if not self.parsed:
-            self.parsed = True
-            data = self.contents()
-            try:
-                self.tree = None if data is None else ast.parse(data)
-            except (SyntaxError, ValueError, MemoryError, RecursionError):
-                self.tree = None
-        return self.tree
-
-    def functions_and_classes(self) -> set:
-        if self.definitions is None:
-            tree = self.module_tree()
-            self.definitions = {
-                node.name
-                for node in (tree.body if tree is not None else ())
-                if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            }
-        return self.definitions
-
-    def name_attributes(self) -> set:
-        """(X, attr) for each `X.attr` in the file: one walk, however many modules are asked about."""
-        if self.attributes_read is None:
-            tree = self.module_tree()
-            self.attributes_read = {
-                (node.value.id, node.attr)
-                for node in (ast.walk(tree) if tree is not None else ())
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-            }
-        return self.attributes_read
-
-    @property
-    def package(self) -> str:
-        """The package a relative import of this file starts from."""
-        return self.name if self.is_init else self.name.rpartition(".")[0]
-
-
-@dataclass(frozen=True)
-class _ResolvedImport:
-    """A name an import binds, and the given file it loads."""
-
-    local: Optional[str]  # None: `import a.b` (it binds a package root) or a star import
-    file: Optional[_File]  # the given file the import loads, if any
-    member: Optional[str]  # the name taken from that file (STAR for all); None: the file itself
-    dotted: str  # the module path imported, absolute from the sys.path folder
-
-
-class _Universe:
-    """The given files, by dotted name, and how an import of one file resolves."""
-
-    def __init__(self, paths: list, data: dict, trees: dict) -> None:
-        self.files: list = []
-        self.spellings: Optional[Spellings] = None  # set by Project.groups when many seeds are grouped
-        self.by_name: dict = {}
-        self.by_key: dict = {}
-        self.by_path: dict = {}  # str of the resolved path -> _File
-        self.search: dict = {}  # key -> the folders on sys.path when that file runs (imports.search_folders)
-        self.finder = ModuleFinder()
-        searched: dict = {}  # sys.path folder -> search_folders of its files
-        folders = Folders()
-        for index, path in enumerate(paths):
-            root, name, is_init = module_name(path, folders)
-            entry = _File(path, str(path), root, name, is_init, data.get(index), trees.get(index), index in trees)
-            self.files.append(entry)
-            resolved = folders.resolve(path)
-            self.by_path[str(resolved)] = entry
-            if path.is_symlink():  # PathFinder names it by its folder, not by where the link points
-                self.by_path[str(path.parent.resolve() / path.name)] = entry
-            if root not in searched:
-                searched[root] = search_folders(root)
-            self.search[entry.key] = searched[root]
-            for spelled in (name, *other_names(root, name)):
-                self.by_name.setdefault(spelled, []).append(entry)
-            self.by_key[entry.key] = entry
-
-    def lookup(self, name: str, importer: _File) -> Optional[_File]:
-        """The given file that `import name` loads from `importer`: the file PathFinder finds (None
-        when that file was not given), else the given file of that name, same sys.path folder first."""
-        loaded = self.finder.file(name, self.search[importer.key])
-        if loaded is not None:
-            return self.by_path.get(loaded)
-        found = self.by_name.get(name, [])
-        same_root = [f for f in found if f.root == importer.root]
-        if len(same_root) == 1:
-            return same_root[0]
-        return found[0] if len(found) == 1 else None
-
-    def imports(self, entry: _File) -> list:
-        """A _ResolvedImport per name an import of the file binds (imports.import_statements)."""
-        if entry.resolved is None:
-            entry.resolved = self._resolve(entry)
-        return entry.resolved
-
-    def _resolve(self, entry: _File) -> list:
-        tree = entry.module_tree()
-        if tree is None:
-            return []
-        found = []
-        for statement in import_statements(tree):
-            for imported in imported_names(statement):
-                resolved = self._resolve_name(imported, entry)
-                if resolved is not None:
-                    found.append(resolved)
-        return found
-
-    def _resolve_name(self, imported: ImportedName, entry: _File) -> Optional["_ResolvedImport"]:
-        """One entry of `imports`, or None for a relative import that leaves the packages."""
-        if imported.member is None:  # `import a.b` binds the package root, which may be another file
-            local = None if imported.package_root else imported.local
-            return _ResolvedImport(local, self.lookup(imported.module, entry), None, imported.module)
-        base = self._from_base(imported, entry)
-        if base is None:
-            return None
-        module = self.lookup(base, entry) if base else None
-        if imported.member == STAR:
-            return _ResolvedImport(None, module, STAR, base)
-        submodule = self.lookup(f"{base}.{imported.member}" if base else imported.member, entry)
-        if submodule is not None:
-            return _ResolvedImport(imported.local, submodule, None, f"{base}.{imported.member}")
-        return _ResolvedImport(imported.local, module, imported.member, f"{base}.{imported.member}" if base else imported.member)
-
-    def _from_base(self, imported: ImportedName, entry: _File) -> Optional[str]:
-        if imported.level == 0:
-            return imported.module
-        package = entry.package.split(".") if entry.package else []
-        if imported.level - 1 > len(package):
-            return None
-        base = package[: len(package) - (imported.level - 1)]
-        if imported.module:
-            base.append(imported.module)
-        return ".".join(base)
 
 
 @dataclass(frozen=True)
@@ -255,7 +93,7 @@ class Project:
     def __init__(self, paths: Iterable[Path], data: Optional[dict] = None, trees: Optional[dict] = None) -> None:
         """`data` and `trees` optionally hold the bytes already read and the `ast` trees already
         parsed (by the prefilter; None for a file that does not parse), by index into `paths`."""
-        self.universe = _Universe(list(paths), data or {}, trees or {})
+        self.universe = Universe(list(paths), data or {}, trees or {})
 
     def groups(self, seeds: Iterable[int]) -> list:
         """Groups (in order of their first file) such that every seed is in the core of exactly
@@ -313,15 +151,17 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     """The files among `others` (the project's files that were not given) that import a changed
     class or function of the group's `files` (directly, or re-exported by a file of the group).
 
-    `changed`: str(path) of a group file -> the names whose contract changes there. Returns
-    str(path) -> [each importer, as shown to the user]. Such a file would still call them the GRU way.
-    `data`: the bytes of `files` already read, by index.
+    `changed`: str(path) of a group file -> the names whose contract changes there; None for every
+    class and function it defines. Returns str(path) -> [each importer's Path]. Such a file would
+    still call them the GRU way. `data`: the bytes of `files` already read, by index.
     """
-    universe = _Universe(list(files) + list(others), data or {}, {})
+    universe = Universe(list(files) + list(others), data or {}, {})
     group = {entry.key for entry in universe.files[: len(files)]}
     found = {}
     for key, names in changed.items():
-        importers, frontier, seen = set(), [(universe.by_key[key], frozenset(_with_holders(universe.by_key[key], set(names))))], set()
+        start = universe.by_key[key]
+        names = start.functions_and_classes() if names is None else set(names)
+        importers, frontier, seen = set(), [(start, frozenset(_with_holders(start, names)))], set()
         while frontier:
             current, wanted = frontier.pop()
             if (current.key, wanted) in seen:
@@ -333,20 +173,28 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
                 elif reached:  # `from .model import Policy` in a package's __init__: its importers count too
                     frontier.append((entry, frozenset(_with_holders(entry, reached))))
         if importers:
-            found[key] = sorted(_shown(path) for path in importers)
+            found[key] = sorted(importers)
     return found
 
 
 class CallersElsewhere:
-    """The project's files that were not given, and which of them import a function whose
-    contract a group changes (a parameter or return that becomes (h, c)). Walked once, and only
-    when a group changes one: most runs never pay for it."""
+    """The project's files that were not migrated with a group, and which of them would still use
+    what it changes the GRU way: import a function whose contract changes (a parameter or return
+    that becomes (h, c)), or read a member that holds or sizes the state (readers.py). Walked once,
+    and only when a group changes one of those: most runs never pay for it."""
 
     def __init__(self, paths: list, files: list, selection: Selection) -> None:
         self.paths = paths
         self.files = files
         self.selection = selection
         self._others: Optional[list] = None
+        self._reads = OutsideReads()
+        self._real: dict = {}  # Path -> resolved, once for every group
+
+    def _resolved(self, path: Path) -> Path:
+        if path not in self._real:
+            self._real[path] = path.resolve()
+        return self._real[path]
 
     def others(self) -> list:
         if self._others is None:
@@ -360,20 +208,40 @@ class CallersElsewhere:
         return self._others
 
     def refuse(self, outcome, modules: list) -> None:
-        """Leave the group unwritten, with a finding, when a file not given calls what it changes.
-        `outcome`: the group's engine.GroupOutcome; `modules`: its ModuleSources, in the order of its
-        results (their bytes are reused)."""
-        changed = {
-            result.path: {change.function.partition(".")[0] for change in result.migration.interface}
-            for result in outcome.results
-            if result.status == "changed" and result.migration is not None and result.migration.interface
-        }
-        if not changed or not self.others():
+        """Leave the group unwritten, with a finding, when a file not migrated with it uses what it
+        changes. `outcome`: the group's engine.GroupOutcome; `modules`: its ModuleSources, in the
+        order of its results (their bytes are reused)."""
+        changed = [result for result in outcome.results if result.status == "changed" and result.migration is not None]
+        if not any(result.migration.interface or result.migration.members for result in changed):
             return
         data = {index: module.data for index, module in enumerate(modules) if module.data is not None}
-        importers = importers_elsewhere([Path(result.path) for result in outcome.results], changed, self.others(), data)
-        for result in outcome.results:
-            outside = importers.get(result.path)
+        group = [Path(result.path) for result in outcome.results]
+        blockers = self._callers(changed, group, data) | self._readers(changed, group, data)
+        if not blockers:
+            return
+        blocked = ", ".join(sorted(blockers))
+        verb = "uses" if len(blockers) == 1 else "use"
+        for result in changed:
+            if not result.migration.blocked:
+                result.migration.findings.insert(0, new_finding(
+                    "G2L105", f"not migrated: {blocked} {verb} the hidden state of files migrated with this one without being migrated with them"
+                ))
+            result.status, result.diff, result.group = "needs_attention", "", ()
+            result.migration.changed = False  # as for any file a person must see first: nothing to write
+        outcome.writes = []
+
+    def _callers(self, changed: list, group: list, data: dict) -> set:
+        """Files not given that import a function whose contract changes: a finding at the function
+        for each group file; the files, as shown."""
+        contracts = {
+            result.path: {change.function.partition(".")[0] for change in result.migration.interface}
+            for result in changed if result.migration.interface
+        }
+        if not contracts or not self.others():
+            return set()
+        importers = importers_elsewhere(group, contracts, self.others(), data)
+        for result in changed:
+            outside = [_shown(path) for path in importers.get(result.path, ())]
             if not outside:
                 continue
             change = min(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # a public one first
@@ -385,22 +253,30 @@ class CallersElsewhere:
                 "give that file too (or the project folder)",
                 change.line, change.column,
             ))
-        if not importers:
-            return
-        blocked = ", ".join(importers)
-        for result in outcome.results:
-            if result.status != "changed":
-                continue
-            if not result.migration.blocked:
-                result.migration.findings.insert(0, new_finding(
-                    "G2L105", f"not migrated: {blocked} shares hidden states with a file that was not given"
-                ))
-            result.status, result.diff, result.group = "needs_attention", "", ()
-            result.migration.changed = False  # as for any file a person must see first: nothing to write
-        outcome.writes = []
+        return {_shown(path) for paths in importers.values() for path in paths}
+
+    def _readers(self, changed: list, group: list, data: dict) -> set:
+        """Files of the project outside the group (given or not) that read a changed member of it."""
+        if not any(result.migration.members for result in changed):
+            return set()
+        inside = {path.resolve() for path in group}
+        # The program's files live below the folders its files are imported from: a file elsewhere
+        # (another project in the same repository) that spells a member alike is not one of them.
+        scope = Path(os.path.commonpath([str(module_name(path)[0].resolve()) for path in group]))
+        outside = [path for path in self.files + self.others() if self._resolved(path) not in inside and scope in self._resolved(path).parents]
+        given = set(self.files)
+
+        def importing(paths: list) -> set:
+            found = importers_elsewhere(group, {str(path): None for path in group}, paths, data)
+            return {path for paths in found.values() for path in paths}
+
+        reads = self._reads.refuse(
+            changed, [path for path in outside if path in given], [path for path in outside if path not in given], importing, _shown
+        )
+        return {_shown(path) for path in reads}
 
 
-def _closure(universe: _Universe, seed: _File) -> tuple:
+def _closure(universe: Universe, seed: ProjectFile) -> tuple:
     """(the seed and the files that import what leads to it, transitively; the files those import
     classes or functions from, one step down)."""
     # relevant[key]: the names of that file through which code reaches the seed's classes and
@@ -409,6 +285,10 @@ def _closure(universe: _Universe, seed: _File) -> tuple:
     frontier = [seed]
     while frontier:
         current = frontier.pop()
+        for registry in _registry_files(universe, current):
+            if registry.key not in relevant:  # what it keeps, others read: `AGENTS[name]()` elsewhere
+                relevant[registry.key] = registry.functions_and_classes() | registry.containers()
+                frontier.append(registry)
         for entry, reached in _importers(universe, current, relevant[current.key]):
             gained = (entry.functions_and_classes() | _with_holders(entry, reached)) - relevant.get(entry.key, set())
             if gained or entry.key not in relevant:
@@ -430,7 +310,25 @@ def _closure(universe: _Universe, seed: _File) -> tuple:
     return core, near
 
 
-def _importers(universe: _Universe, current: _File, names):
+def _registry_files(universe: Universe, entry: ProjectFile) -> list:
+    """The given files that may keep `entry`'s classes in a registry: those its class decorators
+    come from (`@register("rnn")` after `from registry import register`), and those of the names
+    it stores them into (`AGENTS["rnn"] = Policy` after `from registry import AGENTS`)."""
+    tree = entry.module_tree()
+    names = set()
+    for node in tree.body if tree is not None else ():
+        for decoration in node.decorator_list if isinstance(node, ast.ClassDef) else ():
+            decorator = decoration.func if isinstance(decoration, ast.Call) else decoration
+            if isinstance(decorator, ast.Name):
+                names.add(decorator.id)
+    names |= _with_holders(entry, entry.functions_and_classes()) - entry.functions_and_classes()
+    return [
+        imported.file for imported in universe.imports(entry) if names and imported.local in names
+        and imported.file is not None and imported.member is not None and imported.file is not entry
+    ]
+
+
+def _importers(universe: Universe, current: ProjectFile, names):
     """(file, the names it binds to `names` of `current`) for each file that imports one of them.
     Cheap first: an importer spells the module's last name and one of the names it uses."""
     word = current.name.rpartition(".")[2].encode()
@@ -440,14 +338,15 @@ def _importers(universe: _Universe, current: _File, names):
             continue
         data = entry.contents() or b""
         spelled = universe.spellings.spells(entry, word) if universe.spellings is not None else word in data
-        if not spelled or not any(needle in data for needle in needles):
+        # `getattr(model, name)` names none of the module's classes, and reaches them all
+        if not spelled or not (any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
             yield entry, reached
 
 
-def _with_holders(entry: _File, names: set) -> set:
+def _with_holders(entry: ProjectFile, names: set) -> set:
     """`names` and the module-level names of `entry` that hold one of them (registries:
     `R["rnn"] = RNNAgent`, `R = {"rnn": RNNAgent}`, `R.append(RNNAgent)`): code reaches the
     classes through those too."""
@@ -468,7 +367,7 @@ def _with_holders(entry: _File, names: set) -> set:
     return found
 
 
-def _names_used_from(universe: _Universe, entry: _File, current: _File, names: set) -> Optional[set]:
+def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFile, names: set) -> Optional[set]:
     """The names `entry` binds to `names` of `current` (re-exports), or None when it uses none."""
     bound, uses = set(), False
     for imported in universe.imports(entry):
@@ -479,17 +378,19 @@ def _names_used_from(universe: _Universe, entry: _File, current: _File, names: s
         if imported.member in names:
             bound.add(imported.local)
             uses = True
-        elif imported.member is None and imported.local is not None and _reads_attribute(entry, imported.local, names):
-            uses = True
+        elif imported.member is None and imported.local is not None and (
+            _reads_attribute(entry, imported.local, names) or imported.local in entry.bare_names()
+        ):
+            uses = True  # `model.Policy`, or the module itself handed on (`getattr(model, name)`)
     return bound if uses else None
 
 
-def _reads_attribute(entry: _File, module: str, names: set) -> bool:
+def _reads_attribute(entry: ProjectFile, module: str, names: set) -> bool:
     """Does `entry` read `module.X` for an X of `names`?"""
     return any((module, name) in entry.name_attributes() for name in names)
 
 
-def _on_disk(entry: _File, dotted: str) -> Optional[Path]:
+def _on_disk(entry: ProjectFile, dotted: str) -> Optional[Path]:
     """The file an import would load from beside `entry` when it is not among the given paths."""
     parts = dotted.split(".")  # relative imports are already absolute from the sys.path folder
     for cut in range(len(parts), 0, -1):

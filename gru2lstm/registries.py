@@ -5,9 +5,16 @@ A registry is followed when it is looked up and called somewhere in the analysed
 store into it is known: it is a literal at the top of its module
 (`R = {}`, `R = {"rnn": RNNAgent}`, `R = [A, B]`), and every other mention of it in the program is
 a store of a class or function of the program (`R["rnn"] = RNNAgent`, `R.append(A)`), a lookup
-called right away (`R[name](...)`), a key test (`name in R`, `R.keys()`) or an import. A call
-through a lookup of a followed registry makes an instance of (or calls) each of its members; the
-walk follows them all (calls.py), and the stores are then no crossing (boundary.py).
+called right away (`R[name](...)`, `R.get(name)(...)`, `R.get(name, Default)(...)`, the default a
+member too), a key test (`name in R`, `R.keys()`) or an import. A call through a lookup of a
+followed registry makes an instance of (or calls) each of its members; the walk follows them all
+(calls.py), and the stores are then no crossing (boundary.py).
+
+A registry filled by a decorator is followed the same way: the store `R[name] = cls` is in a
+function that gives back its parameter `cls` (`def deco(cls): R[name] = cls; return cls`), at
+the top of its module or returned by one (`def register(name): ... return deco`); its members are
+the classes and functions decorated with it (`@deco`, `@register("rnn")`), as long as every other
+mention of it in the program is its definition or an import.
 
 Anything else — the registry passed out, merged with `**`, mutated by code that cannot be read,
 assigned again, a lookup kept in a variable (`cls = R[name]`), an attribute spelled like it —
@@ -21,10 +28,11 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.children import children
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.syntax import constructor_call, walk
 from gru2lstm.values import AttrSlot, GlobalSlot
-from gru2lstm.vocab import REGISTRY_KEY_METHODS, REGISTRY_STORE_METHODS
+from gru2lstm.vocab import REGISTRY_KEY_METHODS, REGISTRY_LOOKUP_METHODS, REGISTRY_STORE_METHODS
 
 
 @dataclass
@@ -38,6 +46,7 @@ class Registry:
     definition: Optional[cst.Assign] = None  # `R = {...}` at the top of its module
     followed: bool = True  # every store into it is known
     places: list = field(default_factory=list)  # files not migrated with it that stored names come from
+    decorators: list = field(default_factory=list)  # Decorators that store what they decorate into it
 
 
 @dataclass
@@ -48,7 +57,7 @@ class Registries:
     lookups: dict = field(default_factory=dict)  # id(`R[k]` subscript) -> followed Registry
     followed_stores: set = field(default_factory=set)  # ids of expressions stored into a followed registry
     instances: dict = field(default_factory=dict)  # slot -> class keys it may hold (made through a lookup)
-    places: dict = field(default_factory=dict)  # id(stored expression) -> a file not migrated with it that its registry holds names of
+    places: dict = field(default_factory=dict)  # id(stored expression or class decorator) -> a file not migrated with it that it involves
 
     def lookup(self, node: cst.CSTNode) -> Optional[Registry]:
         """The followed registry `R` of a call's callee `R[k]`, or None."""
@@ -68,6 +77,8 @@ def find_registries(flow: ProgramFlow, modules: list) -> Registries:
     found = Registries()
     stores = _Stores(flow, {module.key: module.outside for module in modules})
     for index in modules:
+        _outside_holders(stores, index, found)
+    for index in modules:
         for statement in index.module.body:
             registry = _literal_registry(stores, index.key, statement)
             if registry is not None:
@@ -79,6 +90,9 @@ def find_registries(flow: ProgramFlow, modules: list) -> Registries:
         return found
     for index in modules:
         _classify_mentions(stores, index.key, index.parents, found.by_slot)
+    if any(registry.decorators for registry in found.by_slot.values()):
+        for index in modules:
+            _decorated(stores, index, found.by_slot)
     for registry in found.by_slot.values():
         if registry.followed and registry.members and registry.lookups:
             found.followed_stores.update(id(node) for node in registry.stores)
@@ -155,7 +169,11 @@ def _classify_mentions(stores: _Stores, key: str, parents: dict, registries: dic
             continue
         registry = registries[names[node.value]]
         grandparent = parents.get(parent)
-        if not _known_mention(stores, key, registry, node, (parent, grandparent, parents.get(grandparent))):
+        above = parents.get(grandparent)
+        decorator = _storing_decorator(parents, node, (parent, grandparent, above))
+        if decorator is not None:
+            registry.decorators.append(Decorator(key, *decorator))
+        elif not _known_mention(stores, key, registry, node, (parent, grandparent, above)):
             registry.followed = False
 
 
@@ -179,10 +197,151 @@ def _known_mention(stores: _Stores, key: str, registry: Registry, node: cst.Name
     if isinstance(parent, cst.Attribute) and parent.value is node:
         if parent.attr.value in REGISTRY_KEY_METHODS:
             return True
+        if parent.attr.value in REGISTRY_LOOKUP_METHODS and _called_lookup(grandparent, above):
+            registry.lookups.append(grandparent)  # `R.get(name)(...)`
+            if len(grandparent.args) == 2:
+                stores.add(key, registry, grandparent.args[1].value)  # `R.get(name, Default)`: Default may be made too
+            return True
         if parent.attr.value in REGISTRY_STORE_METHODS and isinstance(grandparent, cst.Call) and len(grandparent.args) == 1:
             stores.add(key, registry, grandparent.args[0].value)
             return True
     return False
+
+
+def _called_lookup(call: Optional[cst.CSTNode], above: Optional[cst.CSTNode]) -> bool:
+    """Is `call` a `R.get(name)` or `R.get(name, Default)` that is called right away?"""
+    return (
+        isinstance(call, cst.Call) and 1 <= len(call.args) <= 2 and not any(arg.star or arg.keyword for arg in call.args)
+        and isinstance(above, cst.Call) and above.func is call
+    )
+
+
+def registry_name(lookup: cst.CSTNode) -> cst.BaseExpression:
+    """The registry `R` of a lookup the walk calls through: `R[name]` or `R.get(name, ...)`."""
+    return lookup.func.value if isinstance(lookup, cst.Call) else lookup.value
+
+
+@dataclass(frozen=True)
+class Decorator:
+    """A function of a module that stores what it decorates into a registry: applied as `@name`,
+    or, when `factory`, as `@name(...)` (it returns the function that stores)."""
+
+    module: str
+    name: str
+    factory: bool
+
+
+def _storing_decorator(parents: dict, node: cst.Name, ancestors: tuple) -> Optional[tuple]:
+    """(name, factory) of the decorator whose `R[key] = cls` this mention of `R` is, or None."""
+    parent, grandparent, above = ancestors
+    if not (isinstance(parent, cst.Subscript) and parent.value is node and isinstance(grandparent, cst.AssignTarget)):
+        return None
+    if not (isinstance(above, cst.Assign) and len(above.targets) == 1 and isinstance(above.value, cst.Name)):
+        return None
+    inner = _enclosing_function(parents, above)
+    if inner is None or not _gives_back(inner, above.value.value):
+        return None
+    outer = _enclosing_function(parents, inner)
+    if outer is None:
+        return (inner.name.value, False) if isinstance(parents.get(inner), cst.Module) else None
+    returned = [ret.value for ret in _returns(outer)]
+    if isinstance(parents.get(outer), cst.Module) and returned and all(isinstance(v, cst.Name) and v.value == inner.name.value for v in returned):
+        return outer.name.value, True
+    return None
+
+
+def _enclosing_function(parents: dict, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+    current = parents.get(node)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Module)):
+        current = parents.get(current)
+    return current if isinstance(current, cst.FunctionDef) else None
+
+
+def _returns(function: cst.FunctionDef) -> list:
+    """The `return` statements of `function` itself (not of the functions inside it)."""
+    found, stack = [], list(children(function.body))
+    while stack:
+        current = stack.pop()
+        if isinstance(current, cst.Return):
+            found.append(current)
+        elif not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
+            stack.extend(children(current))
+    return found
+
+
+def _gives_back(function: cst.FunctionDef, name: str) -> bool:
+    """Is `name` the function's only positional parameter, and what every return of it gives back?"""
+    params = function.params
+    returned = _returns(function)
+    return (
+        len(params.params) == 1 and params.params[0].name.value == name and not params.posonly_params
+        and returned != [] and all(isinstance(ret.value, cst.Name) and ret.value.value == name for ret in returned)
+    )
+
+
+def _decorated(stores: _Stores, index, registries: dict) -> None:
+    """The classes and functions at the top of a module decorated with a registry's decorator are
+    its members; any other mention of the decorator leaves the registry unfollowed."""
+    flow, key = stores.flow, index.key
+    by_decorator = {decorator: registry for registry in registries.values() for decorator in registry.decorators}
+    applied = set()  # ids of the names that apply a decorator
+    for statement in index.module.body:
+        if not isinstance(statement, (cst.ClassDef, cst.FunctionDef)):
+            continue
+        for decoration in statement.decorators:
+            expression = decoration.decorator
+            factory = isinstance(expression, cst.Call)
+            name = expression.func if factory else expression
+            decorator = _decorator_of(flow, key, name, factory)
+            registry = by_decorator.get(decorator)
+            if registry is not None:
+                applied.add(id(name))
+                stores.add(key, registry, statement.name)
+    named = {(decorator.module, decorator.name): registry for decorator, registry in by_decorator.items()}
+    for node, parent in index.parents.items():
+        if not isinstance(node, cst.Name) or id(node) in applied or isinstance(parent, (cst.ImportAlias, cst.AsName, cst.FunctionDef)):
+            continue
+        found = flow.lookup(key, node.value)
+        target = found.key if found is not None and found.kind == DefinitionKind.FUNCTION else None
+        registry = named.get((target.module, target.name)) if target is not None and target.owner is None else None
+        if registry is not None:
+            registry.followed = False  # `register("x")(Other)`, the decorator passed on: stores not known
+
+
+def _outside_holders(stores: _Stores, index, found: Registries) -> None:
+    """Where a class or function of the module goes into a registry of a file not migrated with it
+    (`AGENTS["rnn"] = Policy` after `from registry import AGENTS`; `@register("rnn")` after `from
+    registry import register`): boundary.py names that file."""
+    outside = stores.outside.get(index.key, {})
+    for statement in index.module.body if outside else ():
+        for decoration in statement.decorators if isinstance(statement, cst.ClassDef) else ():
+            expression = decoration.decorator
+            name = expression.func if isinstance(expression, cst.Call) else expression
+            if isinstance(name, cst.Name) and name.value in outside:
+                found.places[id(expression)] = outside[name.value]
+        small = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+        holder, stored = _module_store(small)
+        if isinstance(holder, cst.Name) and holder.value in outside:
+            found.places[id(stored)] = outside[holder.value]
+
+
+def _module_store(small: Optional[cst.CSTNode]) -> tuple:
+    """(R, X) of `R[k] = X` or `R.append(X)`; (None, None) for anything else."""
+    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Subscript):
+        return small.targets[0].target.value, small.value
+    call = small.value if isinstance(small, cst.Expr) else None
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value in REGISTRY_STORE_METHODS and len(call.args) == 1:
+        return call.func.value, call.args[0].value
+    return None, None
+
+
+def _decorator_of(flow: ProgramFlow, module: str, name: cst.CSTNode, factory: bool) -> Optional[Decorator]:
+    if not isinstance(name, cst.Name):
+        return None
+    found = flow.lookup(module, name.value)
+    if found is None or found.kind != DefinitionKind.FUNCTION or found.key.owner is not None:
+        return None
+    return Decorator(found.key.module, found.key.name, factory)
 
 
 def _attribute_instances(flow: ProgramFlow, found: Registries) -> None:

@@ -48,6 +48,18 @@ class InterfaceChange:
     called: bool  # some caller was found, and migrated with it
 
 
+@dataclass(frozen=True)
+class ChangedMember:
+    """An attribute of a class that code in other files may read: it holds the hidden state (which
+    becomes (h, c)), or, in packed form, it is the size a state is allocated with (which doubles)."""
+
+    line: int
+    column: int
+    owner: str  # the class ("Agent"); "" for a size read from an object of unknown class
+    name: str  # "hidden", "recurrent_hidden_state_size"
+    sizes: bool  # True: a size of the packed state; False: the state itself
+
+
 @dataclass
 class Migration:
     """What migrating one module's source produced."""
@@ -61,6 +73,7 @@ class Migration:
     sites_migrated: int = 0
     reached: tuple = ()  # files not migrated with this one that the analysed code calls into
     interface: tuple = ()  # InterfaceChanges of the functions defined in it
+    members: tuple = ()  # ChangedMembers of its classes (and sizes it reads), for files that were not migrated with it
 
     @property
     def blocked(self) -> bool:

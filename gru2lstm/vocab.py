@@ -127,6 +127,8 @@ KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may giv
 # Methods of a registry of classes (registries.py) that store their argument, or read only its keys.
 REGISTRY_STORE_METHODS = {"append"}
 REGISTRY_KEY_METHODS = {"keys"}
+REGISTRY_LOOKUP_METHODS = {"get"}  # `R.get(name)`, `R.get(name, Default)`: a lookup
+DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's members by a name
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault"}  # give an element back
 VIEW_CONTAINER_METHODS = {"values", "items"}  # iterate a dict's values
 

@@ -31,6 +31,7 @@ class ModuleOutcome:
     sites: set = field(default_factory=set)  # lines where a state is used
     reached: set = field(default_factory=set)  # files not migrated with it that a finding's flow goes to
     interface: list = field(default_factory=list)  # InterfaceChanges of its functions
+    members: list = field(default_factory=list)  # ChangedMembers: attributes that hold or size the state
 
 
 @dataclass

@@ -4,8 +4,8 @@ was found; in packed form a state from callers not analysed is refused)."""
 
 from __future__ import annotations
 
-from gru2lstm.boundary import crossings, describe, interface_changes, takes_state
-from gru2lstm.results import InterfaceChange
+from gru2lstm.boundary import crossings, describe, interface_changes, state_attributes, takes_state
+from gru2lstm.results import ChangedMember, InterfaceChange
 from gru2lstm.rules.base import Invalid, Rule
 
 
@@ -37,6 +37,10 @@ class Interfaces(Rule):
     def apply(self, ctx, use) -> None:
         for crossing in crossings(ctx.flow, ctx.solution, ctx.parents):
             ctx.find("G2L101", crossing.node, crossing.message, crossing.place)
+        for slot, node in state_attributes(ctx.flow, ctx.solution):
+            ctx.outcome(node).members.append(
+                ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False)
+            )
         for change in interface_changes(ctx.flow, ctx.solution):
             node = change.function.node.name
             ctx.outcome(node).interface.append(

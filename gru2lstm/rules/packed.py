@@ -8,7 +8,8 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Consumption, Use
+from gru2lstm.program import BindingKind, Consumption, Use
+from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot
 from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
@@ -99,6 +100,28 @@ def packed_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
     return None
 
 
+def _doubled(ctx, size: cst.BaseExpression) -> None:
+    """Double a size. One read from an attribute (`policy.recurrent_hidden_state_size`), here or as
+    the argument of the parameter it is, is a member that files not migrated with this one may
+    allocate a state with too (project.py looks for them)."""
+    ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
+    for attribute in _size_attributes(ctx, size):
+        ctx.outcome(attribute).members.append(
+            ChangedMember(ctx.line(attribute), ctx.column(attribute) + 1, "", attribute.attr.value, sizes=True)
+        )
+
+
+def _size_attributes(ctx, size: cst.BaseExpression) -> list:
+    """`X.attr` the size is, or that followed calls pass to the parameter it is."""
+    if isinstance(size, cst.Attribute):
+        return [size]
+    slot = next((slot for slot, node in ctx.flow.slot_nodes if node is size), None) if isinstance(size, cst.Name) else None
+    return [
+        binding.target_node for binding in ctx.flow.bindings
+        if slot is not None and binding.target == slot and binding.kind == BindingKind.ARG and isinstance(binding.target_node, cst.Attribute)
+    ]
+
+
 def _double_reshape(ctx, value: Value) -> None:
     """`h.reshape(-1, H)` of a packed state: its last size is 2H now (`-1` stays), unless H was
     read from the packed state itself (`H = h.size(1)`)."""
@@ -118,7 +141,7 @@ def _double_reshape(ctx, value: Value) -> None:
                         "the hidden size on others, so the engine cannot tell whether to double it; give it one meaning, or use --state tuple",
                     )
                 elif size is not None and not packed and not _is_minus_one(size) and not _reads_a_shape(size):
-                    ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
+                    _doubled(ctx, size)
                     ctx.step("creation", node)
             option = ctx.solution.resolved(option.base)
 
@@ -134,7 +157,7 @@ def _double_creation(ctx, value: Value) -> None:
         if size is None:
             ctx.find("G2L100", leaf.node, f"the engine cannot find the hidden size to double in `{ctx.code(leaf.node)}`; give the size as the last argument, or use --state tuple")
             continue
-        ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
+        _doubled(ctx, size)
         ctx.step("creation", leaf.node)
 
 
