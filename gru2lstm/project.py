@@ -147,15 +147,24 @@ class Project:
         return sources
 
 
-def importers_elsewhere(files: list, changed: dict, others: list, data: Optional[dict] = None) -> dict:
+def importers_elsewhere(files: list, changed: dict, others: list, data: Optional[dict] = None, read: Optional[dict] = None) -> dict:
     """The files among `others` (the project's files that were not given) that import a changed
     class or function of the group's `files` (directly, or re-exported by a file of the group).
 
     `changed`: str(path) of a group file -> the names whose contract changes there; None for every
     class and function it defines. Returns str(path) -> [each importer's Path]. Such a file would
-    still call them the GRU way. `data`: the bytes of `files` already read, by index.
+    still call them the GRU way. `data`: the bytes of `files` already read, by index. `read`: what
+    earlier calls read and parsed, str(path) -> (bytes, tree, parsed), used and added to.
     """
-    universe = Universe(list(files) + list(others), data or {}, {})
+    paths = list(files) + list(others)
+    data, trees = dict(data or {}), {}
+    for index, path in enumerate(paths):
+        known = (read or {}).get(str(path))
+        if known is not None:
+            data.setdefault(index, known[0])
+            if known[2]:
+                trees[index] = known[1]
+    universe = Universe(paths, data, trees)
     group = {entry.key for entry in universe.files[: len(files)]}
     found = {}
     for key, names in changed.items():
@@ -174,6 +183,8 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
                     frontier.append((entry, frozenset(_with_holders(entry, reached))))
         if importers:
             found[key] = sorted(importers)
+    if read is not None:
+        read.update((entry.key, (entry.data, entry.tree, entry.parsed)) for entry in universe.files if entry.data is not None)
     return found
 
 
@@ -190,6 +201,7 @@ class CallersElsewhere:
         self._others: Optional[list] = None
         self._reads = OutsideReads()
         self._real: dict = {}  # Path -> resolved, once for every group
+        self._read: dict = {}  # what importers_elsewhere read and parsed, for its next call
 
     def _resolved(self, path: Path) -> Path:
         if path not in self._real:
@@ -239,7 +251,7 @@ class CallersElsewhere:
         }
         if not contracts or not self.others():
             return set()
-        importers = importers_elsewhere(group, contracts, self.others(), data)
+        importers = importers_elsewhere(group, contracts, self.others(), data, self._read)
         for result in changed:
             outside = [_shown(path) for path in importers.get(result.path, ())]
             if not outside:
@@ -267,7 +279,7 @@ class CallersElsewhere:
         given = set(self.files)
 
         def importing(paths: list) -> set:
-            found = importers_elsewhere(group, {str(path): None for path in group}, paths, data)
+            found = importers_elsewhere(group, {str(path): None for path in group}, paths, data, self._read)
             return {path for paths in found.values() for path in paths}
 
         reads = self._reads.refuse(
