@@ -261,22 +261,27 @@ def lstm_holders(tree: ast.Module) -> dict:
     for node in nodes.of(ast.ImportFrom):
         if (node.module or "").startswith(TORCH_NN):
             classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
-    givers = _giving_back_first(nodes)
+    wrapped = {  # `ortho(nn.LSTM(...), gain)`: a helper that may give its first argument back
+        node.value.func.id for node in nodes.of(ast.Assign)
+        if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name) and node.value.args
+        and isinstance(node.value.args[0], ast.Call) and constructed(node.value.args[0].func) in classes
+    }
+    givers = _giving_back_first(nodes, wrapped) if wrapped else set()
     holders = {}
     for node in nodes.of(ast.Assign):
         value = node.value
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in givers and value.args:
-            value = value.args[0]  # `ortho(nn.LSTM(...), gain)`: a helper that gives its first argument back
+            value = value.args[0]
         if isinstance(value, ast.Call) and constructed(value.func) in classes:
             kind = classes[constructed(value.func)]
             holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
     return holders
 
 
-def _giving_back_first(nodes) -> set:
-    """Names of the module's functions whose every return is their first parameter, as it is."""
+def _giving_back_first(nodes, names: set) -> set:
+    """Those of `names` that are the module's functions whose every return is their first parameter, as it is."""
     found = set()
-    for function in nodes.of(ast.FunctionDef):
+    for function in (node for node in nodes.of(ast.FunctionDef) if node.name in names):
         params = function.args.posonlyargs + function.args.args
         returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
         if params and returns and all(isinstance(r.value, ast.Name) and r.value.id == params[0].arg for r in returns):
