@@ -20,6 +20,8 @@ RECURRENT = {  # qualified name of a torch GRU -> its kind
 }
 # The keywords a recurrent call takes its hidden state by (else it is the second positional).
 HIDDEN_KEYWORDS = ("hx", "h_0", "hidden")
+# The keyword a recurrent call takes its input by (else it is the first positional).
+INPUT_KEYWORDS = ("input",)
 # The bytes every file that can construct a torch GRU holds (the prefilter's first step), and what
 # must follow them: the call's `(` or an import's `as` (spaces, line continuations and comments
 # may come between).

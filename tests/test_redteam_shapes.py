@@ -1,0 +1,142 @@
+"""What a recurrent call's results are (red-team cases): a GRUCell's output fed on as the next
+layer's input while also kept as the state, a GRU's output carried as the state through a name,
+a state unpacked after a starred target, and a GRUCell used as a plain layer in packed form.
+Each is migrated so that the program runs, or refused with a finding at the line."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from gru2lstm.migrate import migrate_source
+from gru2lstm.options import Options
+
+HEADER = "import torch\nfrom torch import nn\n\n\n"
+
+STACKED_CELLS = '''
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cells = nn.ModuleList([nn.GRUCell(4 if i == 0 else 8, 8) for i in range(2)])
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, state):
+            new_state = []
+            for cell, h in zip(self.cells, state):
+                x = cell(x, h)
+                new_state.append(x)
+            return self.pi(x), new_state
+
+
+    net = Stack()
+    state = [torch.zeros(3, 8) for _ in range(2)]
+    for t in range(4):
+        logits, state = net(torch.randn(3, 4), state)
+'''
+
+OUTPUT_NAMED = '''
+    class Q(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.q = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            out, h_n = self.gru(x, h)
+            carried = out[-1:]
+            return self.q(out), carried
+
+
+    net = Q()
+    h = torch.zeros(1, 3, 8)
+    for t in range(4):
+        q, h = net(torch.randn(2, 3, 4), h)
+'''
+
+STARRED = '''
+    class V(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.v = nn.Linear(8, 1)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return self.v(out), out, h
+
+
+    net = V()
+    h = torch.zeros(1, 3, 8)
+    for t in range(4):
+        *_, h = net(torch.randn(1, 3, 4), h)
+'''
+
+PLAIN_CELL = '''
+    class P(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pre = nn.GRUCell(4, 8)
+            self.core = nn.GRU(8, 8)
+
+        def forward(self, x, h):
+            out, h = self.core(torch.relu(self.pre(x)).unsqueeze(0), h)
+            return out, h
+
+
+    net = P()
+    h = torch.zeros(1, 3, 8)
+    for t in range(4):
+        y, h = net(torch.randn(3, 4), h)
+'''
+
+
+def migrate(body: str, state: str = "auto"):
+    return migrate_source(HEADER + textwrap.dedent(body), Options(state=state))
+
+
+def blocking(migration) -> list:
+    return [(f.code, f.line, f.message) for f in migration.findings if f.blocks_write]
+
+
+def test_stacked_cells_whose_output_is_the_next_input_and_the_state_are_refused_at_the_call():
+    migration = migrate(STACKED_CELLS)
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 15)]
+    assert "the input `x` of `cell(x, h)` also holds the hidden state" in blocking(migration)[0][2]
+    assert not migration.changed
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_the_output_carried_as_the_state_through_a_name_is_refused(state):
+    migration = migrate(OUTPUT_NAMED, state)
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 13)]
+    assert "the output of `self.gru(x, h)` is carried on as the hidden state" in blocking(migration)[0][2]
+    assert not migration.changed
+
+
+def test_a_state_unpacked_after_a_starred_target_is_refused_not_taken_from_the_wrong_position():
+    migration = migrate(STARRED)
+    codes = [(code, line) for code, line, _ in blocking(migration)]
+    assert ("G2L101", 20) in codes and all(code != "G2L100" for code, _ in codes)
+    assert any("after a starred target" in message for _, _, message in blocking(migration))
+
+
+def test_a_starred_target_of_a_literal_tuple_counts_positions_from_its_end():
+    source = STARRED.replace("*_, h = net(torch.randn(1, 3, 4), h)", "v, out, h = net(torch.randn(1, 3, 4), h)\n        *_, h = (v, out, h)")
+    migration = migrate(source)
+    assert blocking(migration) == []
+    namespace = {}
+    exec(compile(migration.source, "starred.py", "exec"), namespace)
+    assert namespace["h"][1].abs().sum() > 0
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_a_grucell_used_as_a_plain_layer_reads_h_in_either_form(state):
+    migration = migrate(PLAIN_CELL, state)
+    assert blocking(migration) == []
+    assert "torch.relu(self.pre(x)[0])" in migration.source
+    namespace = {}
+    exec(compile(migration.source, "plain.py", "exec"), namespace)
+    h = namespace["h"]
+    c = h[1] if state == "tuple" else h.chunk(2, dim=-1)[1]
+    assert c.abs().sum() > 0
