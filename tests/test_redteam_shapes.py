@@ -1,14 +1,18 @@
 """What a recurrent call's results are (red-team cases): a GRUCell's output fed on as the next
 layer's input while also kept as the state, a GRU's output carried as the state through a name,
-a state unpacked after a starred target, and a GRUCell used as a plain layer in packed form.
-Each is migrated so that the program runs, or refused with a finding at the line."""
+a state unpacked after a starred target, a GRUCell used as a plain layer in packed form, a random
+mask in an expression written once per half, a MAPPO-style `check(x)` converter that asks
+`torch.is_tensor`, and the output check on a stored pair indexed by time. Each is migrated so that
+the program runs, or refused with a finding at the line."""
 
 from __future__ import annotations
 
+import ast
 import textwrap
 
 import pytest
 
+from gru2lstm.lstm_check import lstm_mistakes
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
 
@@ -140,3 +144,89 @@ def test_a_grucell_used_as_a_plain_layer_reads_h_in_either_form(state):
     h = namespace["h"]
     c = h[1] if state == "tuple" else h.chunk(2, dim=-1)[1]
     assert c.abs().sum() > 0
+
+RANDOM_MASK = '''
+    core = nn.GRU(4, 8)
+    h = torch.zeros(1, 3, 8)
+    for t in range(3):
+        out, h = core(torch.randn(2, 3, 4), h)
+        MASKED
+'''
+
+
+def test_a_random_mask_is_not_drawn_once_per_half():
+    migration = migrate(RANDOM_MASK.replace("MASKED", "h = torch.where(torch.rand(1, 3, 1) < 0.5, torch.zeros_like(h), h)"), "tuple")
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 10)]
+    assert "`torch.rand(1, 3, 1)` draws random numbers" in blocking(migration)[0][2]
+
+
+def test_a_random_mask_bound_to_a_name_is_shared_by_both_halves():
+    bound = "keep = torch.rand(1, 3, 1) < 0.5\n        h = torch.where(keep, torch.zeros_like(h), h)"
+    migration = migrate(RANDOM_MASK.replace("MASKED", bound), "tuple")
+    assert blocking(migration) == []
+    assert "torch.where(keep, torch.zeros_like(h[0]), h[0]), torch.where(keep, torch.zeros_like(h[0]), h[1])" in migration.source
+
+
+CONVERTER = '''
+    import numpy as np
+
+
+    def check(x):
+        return torch.from_numpy(x) if not torch.is_tensor(x) else x
+
+
+    class Layer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            x, h = self.rnn(x.unsqueeze(0), h)
+            return x.squeeze(0), h
+
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = Layer()
+
+        def forward(self, obs, h):
+            obs, h = check(obs).float(), check(h).float()
+            return self.rnn(obs, h)
+
+
+    actor = Actor()
+    store = np.zeros((5, 1, 3, 8), dtype=np.float32)
+    for t in range(4):
+        y, h = actor(np.random.randn(3, 4).astype(np.float32), store[t])
+        store[t + 1] = h.detach().numpy()
+'''
+
+
+def test_a_converter_that_asks_torch_is_tensor_stays_apart_per_call_and_a_same_named_module_is_no_lstm():
+    migration = migrate(CONVERTER, "packed")
+    assert blocking(migration) == []
+    assert "obs, h = check(obs).float(), check(h).float()" in migration.source  # obs is no state
+    namespace = {}
+    exec(compile(migration.source, "converter.py", "exec"), namespace)
+    assert namespace["store"][4, :, :, 8:].any()  # c stored
+
+
+def test_the_output_check_names_a_pair_indexed_by_time():
+    source = textwrap.dedent('''
+        import numpy as np
+        from torch import nn
+
+
+        class Buffer:
+            def __init__(self):
+                self.states = (np.zeros((5, 3, 8)), np.zeros((5, 3, 8)))
+
+
+        core = nn.LSTM(4, 8)
+        buffer = Buffer()
+        for step in range(4):
+            start = buffer.states[step]
+    ''')
+    mistakes = lstm_mistakes([ast.parse(source)])
+    assert [(m.line, m.why) for m in mistakes] == [(14, "`buffer.states` only ever holds a pair (h, c), used here as one tensor")]
