@@ -88,8 +88,8 @@ class OutputAsState(Rule):
                 "G2L100", call.node,
                 f"the input `{ctx.code(recurrent_input(call).node)}` of `{code}` also holds the hidden state: the output "
                 "of one call is fed as the input of the next (stacked cells) and kept as the state, but an LSTM's "
-                "features are h while its state is (h, c); keep the new state in a name of its own "
-                "(`h_new = cell(x, h)`) and feed its h on by hand",
+                "features are h while its state is (h, c); migrate this stack by hand so that each layer keeps "
+                "the pair its LSTMCell returns as its state and feeds only its h to the next layer",
             )
         else:
             ctx.find(
