@@ -1,5 +1,5 @@
 """What a recurrent call's results are (red-team cases): a GRUCell's output fed on as the next
-layer's input while also kept as the state, a GRU's output carried as the state through a name,
+layer's input while also kept as the state (and a GRU's state fed as the next GRU's input), a GRU's output carried as the state through a name,
 a state unpacked after a starred target, a GRUCell used as a plain layer in packed form, a random
 mask in an expression written once per half, a MAPPO-style `check(x)` converter that asks
 `torch.is_tensor`, and the output check on a stored pair indexed by time. Each is migrated so that
@@ -106,8 +106,35 @@ def blocking(migration) -> list:
 def test_stacked_cells_whose_output_is_the_next_input_and_the_state_are_refused_at_the_call():
     migration = migrate(STACKED_CELLS)
     assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 15)]
-    assert "the input `x` of `cell(x, h)` also holds the hidden state" in blocking(migration)[0][2]
+    assert "the input `x` of `cell(x, h)` also holds a hidden state" in blocking(migration)[0][2]
     assert not migration.changed
+
+
+STACKED_GRUS = '''
+    class Two(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru1 = nn.GRU(4, 8)
+            self.gru2 = nn.GRU(8, 8)
+
+        def forward(self, x, h1, h2):
+            _, h1 = self.gru1(x, h1)
+            out, h2 = self.gru2(h1, h2)
+            return out, h1, h2
+
+
+    net = Two()
+    h1, h2 = torch.zeros(1, 3, 8), torch.zeros(1, 3, 8)
+    for t in range(3):
+        y, h1, h2 = net(torch.randn(1, 3, 4), h1, h2)
+'''
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_a_state_fed_as_the_input_of_the_next_gru_is_refused_at_the_call(state):
+    migration = migrate(STACKED_GRUS, state)
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 14)]
+    assert "the input `h1` of `self.gru2(h1, h2)` also holds a hidden state" in blocking(migration)[0][2]
 
 
 @pytest.mark.parametrize("state", ["tuple", "packed"])

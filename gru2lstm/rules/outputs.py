@@ -86,10 +86,10 @@ class OutputAsState(Rule):
         if _input_is_state(ctx, call):
             ctx.find(
                 "G2L100", call.node,
-                f"the input `{ctx.code(recurrent_input(call).node)}` of `{code}` also holds the hidden state: the output "
-                "of one call is fed as the input of the next (stacked cells) and kept as the state, but an LSTM's "
+                f"the input `{ctx.code(recurrent_input(call).node)}` of `{code}` also holds a hidden state: a state "
+                "fed on as the input of a recurrent call (stacked layers) is one tensor for a GRU, but an LSTM's "
                 "features are h while its state is (h, c); migrate this stack by hand so that each layer keeps "
-                "the pair its LSTMCell returns as its state and feeds only its h to the next layer",
+                "the pair it returns as its state and feeds only its h to the next layer",
             )
         else:
             ctx.find(
