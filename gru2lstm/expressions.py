@@ -44,6 +44,17 @@ from gru2lstm.values import (
 )
 from gru2lstm.vocab import KEEP_ATTRIBUTES, READ_ATTRIBUTES
 
+# What an element after a starred target receives when its position cannot be counted.
+AFTER_STAR = "a value unpacked after a starred target"
+
+
+def after_star(value: Value, position: int, length: int, node: cst.BaseExpression) -> Value:
+    """The part of `value` that lands in an element after a starred target (`h` of `*_, h = v`):
+    an item of a literal tuple, counted from its end; of anything else, a value not followed."""
+    if isinstance(value, VTuple) and len(value.items) >= length - 1:
+        return value.items[position - length]
+    return VOpaque(node, AFTER_STAR)
+
 
 class ExpressionWalker(Scope):
     """Evaluates expressions and assignment targets; what they read and bind is recorded."""
@@ -216,11 +227,18 @@ class ExpressionWalker(Scope):
             if isinstance(value, VIndex):  # `a, h = self._pending[i]`: positions of an element
                 value = self._materialize(value, value.node)
             elements = []
+            starred = False
             for position, element in enumerate(target.elements):
                 node = element.value
                 if isinstance(element, cst.StarredElement):
                     self._assign_target(node, VOpaque(node, "a starred target"), statement, kind)
                     elements.append(UnpackedElement(position, node, None))
+                    starred = True
+                    continue
+                if starred:
+                    # `*_, h = f()`: h is a position counted from the end of a length known here only for a literal.
+                    slot = self._assign_target(node, after_star(value, position, len(target.elements), node), statement, kind)
+                    elements.append(UnpackedElement(position - len(target.elements), node, slot))
                     continue
                 part = part_at(value, position, len(target.elements))
                 if isinstance(value, VZip) and isinstance(value.rows, VSlot):

@@ -21,7 +21,7 @@ import ast
 
 from gru2lstm.lstm_cell import cells_reaching_heads
 from gru2lstm.lstm_pairs import pair_places, pairs_used_as_tensors
-from gru2lstm.lstm_sources import Mistake, Sources, holder_name, lstm_holders, state_argument
+from gru2lstm.lstm_sources import Mistake, Sources, attributes_held_otherwise, holder_name, lstm_holders, state_argument
 
 __all__ = ["Mistake", "lstm_mistakes"]
 
@@ -36,10 +36,11 @@ def lstm_mistakes(modules) -> list:
     if not holders:
         return []
     sources = Sources(trees, holders)
+    held_otherwise = {key: names for tree in trees for key, names in attributes_held_otherwise(tree).items()}
     mistakes = []
     for module, scope in sources.scopes:
         for call in sources.nodes[id(scope)]:
-            if not isinstance(call, ast.Call) or holder_name(call.func) not in holders:
+            if not isinstance(call, ast.Call) or holder_name(call.func) not in holders or _own_other_module(call, scope, held_otherwise):
                 continue
             state = state_argument(call)
             why = None if state is None else sources.single_tensor(state, scope)
@@ -50,3 +51,10 @@ def lstm_mistakes(modules) -> list:
     return sorted(mistakes, key=lambda mistake: (mistake.module, mistake.line))  # the first named is the first met
 
 
+def _own_other_module(call: ast.Call, scope, held_otherwise: dict) -> bool:
+    """Is `call` `self.X(...)` in a method whose class sets `self.X` to something not an LSTM?"""
+    func = call.func
+    return (
+        isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self"
+        and func.attr in held_otherwise.get(id(scope), ())
+    )

@@ -3,7 +3,8 @@
 A place (an attribute name across the group, a local name in its scope, a parameter with what the
 group's calls give it, a record's field) whose every value is a literal pair, the state an LSTM
 returns, another such place, a function's return of one, or None holds a pair; `.detach()`,
-`.shape`, arithmetic, `h[:, i]` or `torch.cat([h, ...])` on it is a mistake the migration made.
+`.shape`, arithmetic, `h[:, i]`, `h[step]` or `torch.cat([h, ...])` on it is a mistake the
+migration made.
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def _used_as_tensor(node: ast.AST, scope, pairs: set):
         used = next((side for side in (node.left, node.right) if place(side, scope) in pairs), None)
     elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Tuple):  # `h[:, i]`: a tuple takes one index
         used = node.value
+    elif isinstance(node, ast.Subscript) and not isinstance(node.slice, (ast.Constant, ast.UnaryOp, ast.Slice)):
+        used = node.value  # `h[step]`, `h[done]`: a time or row index, where a pair takes only 0 or 1
     elif isinstance(node, ast.Call) and constructed(node.func) in CATS and node.args and isinstance(node.args[0], _SEQUENCES):
         # `torch.cat([s.hidden for s in batch])`: pairs concatenated as tensors (`torch.cat(pair)` packs one: it passes)
         listed = node.args[0]

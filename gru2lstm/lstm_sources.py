@@ -253,22 +253,24 @@ def method_of(cls: ast.ClassDef, name: str):
     return next((item for item in cls.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name), None)
 
 
-def lstm_holders(tree: ast.Module) -> dict:
+def lstm_holders(tree: ast.Module, within: ast.AST = None) -> dict:
     """Names and attribute names (`lstm`, `self.core` -> "core") assigned an LSTM or LSTMCell
-    (also under an alias: `from torch.nn import LSTM as RNN`) -> "LSTM" or "LSTMCell"."""
+    (also under an alias: `from torch.nn import LSTM as RNN`) -> "LSTM" or "LSTMCell"; only
+    those assigned inside `within` when it is given."""
     classes = {name: name for name in LSTM_NAMES}
     nodes = nodes_of(tree)
     for node in nodes.of(ast.ImportFrom):
         if (node.module or "").startswith(TORCH_NN):
             classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
+    assignments = nodes.of(ast.Assign) if within is None else [n for n in ast.walk(within) if isinstance(n, ast.Assign)]
     wrapped = {  # `ortho(nn.LSTM(...), gain)`: a helper that may give its first argument back
-        node.value.func.id for node in nodes.of(ast.Assign)
+        node.value.func.id for node in assignments
         if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name) and node.value.args
         and isinstance(node.value.args[0], ast.Call) and constructed(node.value.args[0].func) in classes
     }
     givers = _giving_back_first(nodes, wrapped) if wrapped else set()
     holders = {}
-    for node in nodes.of(ast.Assign):
+    for node in assignments:
         value = node.value
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in givers and value.args:
             value = value.args[0]
@@ -276,6 +278,23 @@ def lstm_holders(tree: ast.Module) -> dict:
             kind = classes[constructed(value.func)]
             holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
     return holders
+
+
+def attributes_held_otherwise(tree: ast.Module) -> dict:
+    """id of each method -> the attributes its class sets on `self` and never to an LSTM
+    (`self.rnn = RNNLayer(...)`): there `self.rnn(...)` is not the call of an LSTM that another
+    class holds under the same name."""
+    found = {}
+    for cls in nodes_of(tree).of(ast.ClassDef):
+        lstm = lstm_holders(tree, cls)
+        own = {
+            target.attr for node in ast.walk(cls) if isinstance(node, ast.Assign) for target in node.targets
+            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
+        }
+        for method in cls.body:
+            if isinstance(method, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                found[id(method)] = own - set(lstm)
+    return found
 
 
 def _giving_back_first(nodes, names: set) -> set:

@@ -13,7 +13,8 @@ The summary is read from the helper's own body, without walking it:
   `a if c else b`, or through a call of another such helper of the program (at most MAX_DEPTH
   helpers deep);
 - everywhere else it is only looked at: an attribute read (`layer.weight`), an inspecting builtin
-  (`isinstance`, `type`, `hasattr`, …), a comparison (`x is None`).
+  (`isinstance`, `type`, `hasattr`, …), a library test (`torch.is_tensor(x)`), a comparison
+  (`x is None`).
 
 Anything else — the parameter stored, appended to, written into, passed to other code, captured
 by a closure — leaves the helper without a summary: its parameters are bound as any function's
@@ -31,7 +32,7 @@ from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation
-from gru2lstm.vocab import CONVERTING_NAMES, KEEP_METHODS, LOOKING_BUILTINS, NUMPY_JOINING_NAMES, SHAPE_METHODS, WRITING_METHODS
+from gru2lstm.vocab import CONVERTING_NAMES, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS, NUMPY_JOINING_NAMES, SHAPE_METHODS, WRITING_METHODS
 
 # How many helpers deep a summary follows a helper calling a helper; deeper, it gives up (the
 # helper is then bound as any function), so a chain of helpers costs at most this many reads.
@@ -175,7 +176,10 @@ class _HelperBody:
             if parent.keyword is name:
                 return True  # `f(x=...)`: a keyword's name
             call = self.parents.get(id(parent))
-            return isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in LOOKING_BUILTINS
+            func = call.func if isinstance(call, cst.Call) else None
+            if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+                return func.attr.value in LOOKING_LIBRARY_FUNCTIONS  # `torch.is_tensor(x)`
+            return isinstance(func, cst.Name) and func.value in LOOKING_BUILTINS
         if isinstance(parent, (cst.AssignTarget, cst.Param)) or isinstance(parent, cst.AnnAssign) and parent.target is name:
             return True  # the name being (re)defined: what it holds is settled by _follow_locals
         return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))  # `x is None`, `type(x) == T`

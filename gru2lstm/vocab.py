@@ -20,6 +20,8 @@ RECURRENT = {  # qualified name of a torch GRU -> its kind
 }
 # The keywords a recurrent call takes its hidden state by (else it is the second positional).
 HIDDEN_KEYWORDS = ("hx", "h_0", "hidden")
+# The keyword a recurrent call takes its input by (else it is the first positional).
+INPUT_KEYWORDS = ("input",)
 # The bytes every file that can construct a torch GRU holds (the prefilter's first step), and what
 # must follow them: the call's `(` or an import's `as` (spaces, line continuations and comments
 # may come between).
@@ -122,7 +124,16 @@ INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arg
 PRINTING_BUILTINS = {"print", "repr", "str", "hasattr", "getattr"}  # what they do with them is unknown
 # Builtins a helper may pass its parameter to and still only look at it (summaries.py).
 LOOKING_BUILTINS = INSPECTING_BUILTINS | {"hasattr", "getattr"}
+# Functions of a tensor library (`torch.is_tensor(x)`, `np.isscalar(x)`) a helper may pass its parameter to, likewise.
+LOOKING_LIBRARY_FUNCTIONS = {"is_tensor", "is_floating_point", "is_complex", "is_nonzero", "numel", "isscalar", "ndim", "shape"}
 SAMPLING_METHODS = {"sample", "choices", "choice"}  # random.Random's, on a container
+# Calls that draw random numbers (the last name of the callee: `torch.rand`, `np.random.randn`,
+# `F.dropout`, `x.bernoulli_()`): evaluated once per half, the halves would get different draws.
+RANDOM_DRAWS = {
+    "rand", "randn", "randint", "rand_like", "randn_like", "randint_like", "randperm", "bernoulli", "bernoulli_",
+    "multinomial", "normal", "normal_", "uniform", "uniform_", "poisson", "random", "random_", "choice", "choices",
+    "sample", "shuffle", "permutation", "dropout", "exponential_", "geometric_", "cauchy_", "log_normal_",
+}
 KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may give a value back
 # Methods of a registry of classes (registries.py) that store their argument, or read only its keys.
 REGISTRY_STORE_METHODS = {"append"}

@@ -12,10 +12,11 @@ from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingRet
 from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
 from gru2lstm.rules.creation import Creation
 from gru2lstm.rules.docs import Docs
-from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, NoneTest
+from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, NoneTest, PlainCellCall
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
+from gru2lstm.rules.outputs import OutputAsState
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
@@ -63,6 +64,8 @@ TUPLE_RULES = [
     Halfwise(),
     CannotFollow(),
     # calls
+    OutputAsState(),
+    PlainCellCall(),
     RecurrentCall(),
     CallArguments(),
     # returns and unpackings, after the bindings that split what they return
@@ -91,6 +94,8 @@ PACKED_RULES = [
     PackedAllocation(),
     InPlaceRead(),
     FeatureBinding(),
+    OutputAsState(),
+    PlainCellCall(),
     PackedCall(),
     CallArguments(),
     ConsumedParts(),

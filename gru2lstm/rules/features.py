@@ -10,8 +10,19 @@ from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer, VSlot
 from gru2lstm.vocab import CELL_KIND
 from gru2lstm.rules.base import BindingUse, Rule, Valid, consume, takes_a_state
+from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
 from gru2lstm.rules.packed import packed_size_read
+
+
+def plain_cell_call(ctx, call: VCallOf) -> bool:
+    """Is `call` a GRUCell used as a plain layer: no state passed in, and its result (a state by
+    kind) held nowhere, only read?"""
+    if ctx.solution.recurrent_calls.get(id(call)) != CELL_KIND or recurrent_hidden_argument(call) is not None:
+        return False
+    classes = ctx.solution.classes
+    root = classes.find(call.result)
+    return all(slot == call.result or classes.find(slot) != root for slot in list(classes.parent))
 
 
 def cell_output(ctx, value: Value) -> bool:
@@ -159,6 +170,57 @@ class CellOutput(Rule):
             ctx.find("G2L101", use.node, f"the new hidden state `{ctx.code(leaf.node)}` is {use.why or 'used here'}; {follow_remedy(use.place)}", use.place)
         elif use.context not in (Use.ISNONE, Use.DISCARD):
             feature_read(ctx, use.value)  # a cell used as a plain layer: its output is h
+
+
+class PlainCellCall(Rule):
+    step = "call"
+    uses = ("call",)
+    summary = "a GRUCell used as a plain layer (no state in, its result held nowhere) reads `[0]` wherever the result goes"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.pre = nn.GRUCell(4, 8)
+                    self.core = nn.GRU(8, 8)
+
+                def forward(self, x, h):
+                    out, h = self.core(torch.relu(self.pre(x)).unsqueeze(0), h)
+                    return out, h
+
+            m = M()
+            h = torch.zeros(1, 2, 8)
+            for t in range(3):
+                y, h = m(torch.randn(2, 4), h)
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.pre = nn.LSTMCell(4, 8)
+                    self.core = nn.LSTM(8, 8)
+
+                def forward(self, x, h):
+                    out, h = self.core(torch.relu(self.pre(x)[0]).unsqueeze(0), h.chunk(2, dim=-1))
+                    h = torch.cat(h, dim=-1)
+                    return out, h
+
+            m = M()
+            h = torch.zeros(1, 2, 2 * 8)
+            for t in range(3):
+                y, h = m(torch.randn(2, 4), h)
+            """,
+            state="packed",
+        ),
+    )
+
+    def handles(self, ctx, call: VCallOf) -> bool:
+        return plain_cell_call(ctx, call)
+
+    def apply(self, ctx, call: VCallOf) -> None:
+        # Read here, not where it is consumed: the input of a recurrent call is no consumption.
+        if checked_call(ctx, call)[0] and ctx.claim(call.node):
+            ctx.edit_expression(call.node, lambda updated, mapping: index(updated, 0))
+            ctx.step("features", call.node)
 
 
 class NoneTest(Rule):

@@ -8,7 +8,9 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import BY_HAND, Binding
+from gru2lstm.syntax import walk
 from gru2lstm.values import Value, VCreate, VSlot
+from gru2lstm.vocab import RANDOM_DRAWS
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
 
 
@@ -30,12 +32,33 @@ def halves(ctx, value: Value):
         if not is_pure(leaf_node):
             ctx.find("G2L100", leaf_node, f"the hidden state in `{ctx.code(top)}` would be evaluated twice, once per half; assign it to a name first")
             return None
+        if drawn_twice(ctx, top, leaf_node):
+            return None
         return (
             lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 0)),
             lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 1)),
         )
     ctx.find("G2L100", top, f"the engine cannot split the hidden state in `{ctx.code(top)}` into h and c; assign it to a name first, or {BY_HAND}")
     return None
+
+
+def drawn_twice(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode) -> bool:
+    """Would writing `top` once per half draw random numbers twice (`torch.where(torch.rand(n) <
+    p, z, h)`: each half its own mask)? Said."""
+    inside_leaf = {id(node) for node in walk(leaf_node)}
+    for node in walk(top):
+        if id(node) in inside_leaf or not isinstance(node, cst.Call):
+            continue
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+        if name in RANDOM_DRAWS:
+            ctx.find(
+                "G2L100", node,
+                f"`{ctx.code(node)}` draws random numbers, and `{ctx.code(top)}` runs once per half of the hidden "
+                "state, so h and c would get different draws; assign it to a name first",
+            )
+            return True
+    return False
 
 
 def pair_expression(ctx, value: Value, step: str) -> None:
@@ -46,7 +69,8 @@ def pair_expression(ctx, value: Value, step: str) -> None:
         return
     leaf = ctx.solution.resolutions.leaf_of(value)
     if isinstance(leaf, VSlot) and leaf.node is not None and leaf.node is not top and not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
-        per_half(ctx, top, leaf.node, step)
+        if not drawn_twice(ctx, top, leaf.node):
+            per_half(ctx, top, leaf.node, step)
         return
     made = halves(ctx, value)
     if made is None:

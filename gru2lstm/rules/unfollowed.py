@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from gru2lstm.expressions import AFTER_STAR
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
-from gru2lstm.values import Derivation, InstanceSlot, LabelKind, Value, VCallOf, VCreate, VSlot
+from gru2lstm.values import Derivation, InstanceSlot, LabelKind, Value, VCallOf, VCreate, VOpaque, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
@@ -29,6 +30,11 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         place = ctx.flow.outside_calls.get(id(node))
         subject = f"`{holder}` holds the hidden state returned by `{code}`" if holder else f"the hidden state comes from `{code}`"
         ctx.find("G2L101", node, f"{subject}{from_where(place)}; {follow_remedy(place)}", place)
+    elif isinstance(value, VOpaque) and value.why == AFTER_STAR:
+        ctx.find("G2L101", node, (
+            f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
+            "to the engine (which counts positions from the start); unpack each position into a name (`_, _, h = ...`)"
+        ))
     else:
         what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
         received = f"receives `{code}`, which is not one" if holder else f"receives {what}, which is not one as far as the engine can tell"

@@ -1,0 +1,99 @@
+"""What a recurrent call's output is: features, never the state. A GRU's output (or a GRUCell's,
+which is its h) carried on as the hidden state, or fed back as the input of the next call while
+also held as the state, would be one tensor where an LSTM has (h, c): a finding, not a guess."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from gru2lstm.values import PosLabel, Value, VCallOf, VSlot
+from gru2lstm.vocab import CELL_KIND, INPUT_KEYWORDS
+from gru2lstm.rules.base import Invalid, Rule
+
+
+def recurrent_input(call: VCallOf) -> Optional[Value]:
+    """The input argument of a recurrent call (its first positional one, or `input=`)."""
+    for keyword, value, _ in call.args:
+        if keyword in INPUT_KEYWORDS:
+            return value
+    positional = [value for keyword, value, _ in call.args if keyword is None]
+    return positional[0] if positional else None
+
+
+def _input_is_state(ctx, call: VCallOf) -> bool:
+    value = recurrent_input(call)
+    if value is None:
+        return False
+    leaf = ctx.solution.resolutions.leaf_of(ctx.solution.resolved(value))
+    return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+
+
+def _output_is_state(ctx, call: VCallOf) -> bool:
+    """Does the output (position 0 of a GRU's result) land where the state is held?"""
+    if ctx.solution.recurrent_calls[id(call)] == CELL_KIND:
+        return False  # a GRUCell's whole result is its state
+    output = ctx.solution.classes.part(call.result, PosLabel.of(0))
+    return output is not None and ctx.solution.is_state(output)
+
+
+class OutputAsState(Rule):
+    step = "call"
+    uses = ("call",)
+    summary = "a recurrent call whose output is held as the state, or whose input holds the state, is a finding"
+    invalid = (
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cells = nn.ModuleList([nn.GRUCell(8, 8), nn.GRUCell(8, 8)])
+
+                def forward(self, x, state):
+                    new_state = []
+                    for cell, h in zip(self.cells, state):
+                        x = cell(x, h)
+                        new_state.append(x)
+                    return x, new_state
+            """,
+            "G2L100",
+        ),
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.gru = nn.GRU(8, 8)
+
+                def forward(self, x, h):
+                    out, h_n = self.gru(x, h)
+                    state = out[-1:]
+                    return out, state
+
+            m = M()
+            h = torch.zeros(1, 1, 8)
+            for t in range(5):
+                y, h = m(torch.randn(1, 1, 8), h)
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, call: VCallOf) -> bool:
+        return id(call) in ctx.solution.recurrent_calls and (_input_is_state(ctx, call) or _output_is_state(ctx, call))
+
+    def apply(self, ctx, call: VCallOf) -> None:
+        ctx.site(call.node)
+        ctx.step("call", call.node)
+        code = ctx.code(call.node)
+        if _input_is_state(ctx, call):
+            ctx.find(
+                "G2L100", call.node,
+                f"the input `{ctx.code(recurrent_input(call).node)}` of `{code}` also holds a hidden state: a state "
+                "fed on as the input of a recurrent call (stacked layers) is one tensor for a GRU, but an LSTM's "
+                "features are h while its state is (h, c); migrate this stack by hand so that each layer keeps "
+                "the pair it returns as its state and feeds only its h to the next layer",
+            )
+        else:
+            ctx.find(
+                "G2L100", call.node,
+                f"the output of `{code}` is carried on as the hidden state: for one layer its last step equals h, "
+                "but an LSTM's state is (h, c) and the c would be lost; carry the state the call returns",
+            )
