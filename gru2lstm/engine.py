@@ -115,7 +115,7 @@ def _process_group(attempts: list, options: RunOptions) -> tuple:
     read: dict = {}  # key -> what _read said; a wider attempt reads only the files it adds
     for number, (paths, modules) in enumerate(attempts):
         results, sources, migrated = _migrate_group(paths, modules, options, read)
-        if number == len(attempts) - 1 or not _needs_wider(migrated, attempts[number + 1][0]):
+        if number == len(attempts) - 1 or not _needs_wider(migrated):
             break
     if not migrated:
         return results, sources, []
@@ -125,12 +125,12 @@ def _process_group(attempts: list, options: RunOptions) -> tuple:
     return results, sources, to_write
 
 
-def _needs_wider(migrated: list, wider: list) -> bool:
-    """Does a narrower attempt need a person while its code calls into a file of the wider one?"""
-    if not any(migration.blocked for _, migration in migrated):
-        return False
-    extra = {path.resolve() for path in wider}
-    return any(Path(place).resolve() in extra for _, migration in migrated for place in migration.reached)
+def _needs_wider(migrated: list) -> bool:
+    """Does a narrower attempt need a person? Its findings may be where its code calls into a
+    file of the wider one: by a name imported from there (`reached`), or through a parameter
+    whose callers pass an instance of a class from there (`def collect(replay): replay.push(h)`),
+    which only the wider attempt's joined classes resolve."""
+    return any(migration.blocked for _, migration in migrated)
 
 
 def _migrate_group(paths: list, modules: list, options: RunOptions, read: dict) -> tuple:
