@@ -4,11 +4,13 @@ index stays a time index."""
 
 from __future__ import annotations
 
+import sys
 import textwrap
 
 import numpy as np
 import torch
 
+from gru2lstm.cli import main
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
 from test_rules import HEADER
@@ -122,3 +124,133 @@ def test_a_state_written_into_rows_of_a_numpy_array_goes_into_an_array_per_half(
     assert "self.start[0][self.i] = state[0][0, 0].detach().cpu().numpy()" in migration.source
     start = run(migration.source).start
     assert isinstance(start, tuple) and all(np.abs(half).sum() > 0 for half in start)
+
+
+ELEMENT_ROWS = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.core = nn.GRU(4, 8)
+
+    def initial_state(self):
+        return torch.zeros(1, 1, 8)
+
+    def forward(self, x, h):
+        out, h = self.core(x, h)
+        return out, h
+
+
+def act(net, buffers, index):
+    state = net.initial_state()
+    for _ in range(2):
+        buffers[index][...] = state
+        _, state = net(torch.randn(1, 1, 4), state)
+
+
+def run():
+    net = Net()
+    buffers = [net.initial_state() for _ in range(2)]
+    for i in range(2):
+        act(net, buffers, i)
+    _, h = net(torch.randn(1, 2, 4), torch.cat([buffers[i] for i in range(2)], dim=1))
+    return buffers
+"""
+
+
+def test_a_state_written_into_all_rows_of_a_stored_one_is_followed():
+    # `buffers[index][...] = state` (TorchBeast): a state written into an element of a list of
+    # states. Packed: the packed state is written whole; tuple form: each half into its half.
+    packed = migrate_source(HEADER + textwrap.dedent(ELEMENT_ROWS))
+    assert not packed.findings, packed.findings
+    assert "buffers[index][...] = state\n" in packed.source
+    run(packed.source)
+    pair = migrate_source(HEADER + textwrap.dedent(ELEMENT_ROWS), Options(state="tuple"))
+    assert not pair.findings, pair.findings
+    assert "buffers[index][0][...] = state[0]\n        buffers[index][1][...] = state[1]" in pair.source
+    assert all(isinstance(held, tuple) for held in run(pair.source))
+
+
+NET = '''\
+import torch
+from torch import nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.core = nn.GRU(4, 8, batch_first=True)
+
+    def initial_state(self):
+        return torch.zeros(1, 1, 8)
+
+    def forward(self, x, h):
+        out, h = self.core(x, h)
+        return out, h
+'''
+
+REPLAY = '''\
+import torch
+
+
+class Replay:
+    def __init__(self, capacity):
+        self.starts = torch.zeros(capacity, 8)
+        self.n = 0
+
+    def push(self, start):
+        self.starts[self.n] = start[0, 0]
+        self.n += 1
+
+    def sample(self, idx):
+        return self.starts[idx].unsqueeze(0)
+'''
+
+TRAIN = '''\
+import torch
+from net import Net
+from replay import Replay
+
+
+def collect(net, replay, steps):
+    state = net.initial_state()
+    for _ in range(steps):
+        with torch.no_grad():
+            _, state = net(torch.randn(1, 1, 4), state)
+        replay.push(state)
+
+
+def learn(net, replay):
+    state = replay.sample(torch.tensor([0, 1]))
+    out, _ = net(torch.randn(2, 3, 4), state)
+    return out.sum()
+
+
+def main():
+    net, replay = Net(), Replay(4)
+    collect(net, replay, 3)
+    return learn(net, replay), replay
+'''
+
+
+def test_a_parameter_given_an_instance_of_a_storage_class_of_another_file_is_followed(tmp_path, monkeypatch):
+    # `collect(net, replay)` with `replay = Replay(...)` of replay.py, which has no GRU: only
+    # the files imported from show what `replay.push(state)` runs, so they are analysed too.
+    for name, text in {"net.py": NET, "replay.py": REPLAY, "train.py": TRAIN}.items():
+        (tmp_path / name).write_text(text)
+    for form, allocation in (("tuple", "self.starts = (\n            torch.zeros(capacity, 8),"), ("packed", "torch.zeros(capacity, 2 * 8)")):
+        folder = tmp_path / form
+        folder.mkdir()
+        for name in ("net.py", "replay.py", "train.py"):
+            (folder / name).write_text((tmp_path / name).read_text())
+        assert main(["rewrite", "--quiet", "--state", form, str(folder)]) == 0
+        assert allocation in (folder / "replay.py").read_text()
+        monkeypatch.syspath_prepend(str(folder))
+        for name in ("net", "replay", "train"):
+            sys.modules.pop(name, None)
+        import train
+
+        loss, replay = train.main()
+        halves = replay.starts if form == "tuple" else replay.starts.chunk(2, dim=-1)
+        assert all(half[:3].abs().sum() > 0 for half in halves)
+        for name in ("net", "replay", "train"):
+            sys.modules.pop(name, None)
