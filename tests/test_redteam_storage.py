@@ -254,3 +254,36 @@ def test_a_parameter_given_an_instance_of_a_storage_class_of_another_file_is_fol
         assert all(half[:3].abs().sum() > 0 for half in halves)
         for name in ("net", "replay", "train"):
             sys.modules.pop(name, None)
+
+
+RETURNED_CALL = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.core = nn.GRU(4, 8)
+
+    def forward(self, x, h):
+        return CALL
+
+
+store = torch.zeros(5, 1, 1, 8)
+net = Net()
+h = torch.zeros(1, 1, 8)
+for t in range(4):
+    USE
+    store[t + 1] = h
+"""
+
+
+def test_a_recurrent_call_whose_new_state_is_not_unpacked_is_refused_in_the_packed_form():
+    # `return self.core(x, h)`: the packed form packs (h, c) again after an unpacking only; a
+    # result that flows on whole would carry a tuple into the packed storage.
+    code = textwrap.dedent(RETURNED_CALL).replace("CALL", "self.core(x, h)").replace("USE", "_, h = net(torch.randn(1, 1, 4), h)")
+    migration = migrate_source(HEADER + code, Options(state="packed"))
+    assert [f.code for f in migration.findings] == ["G2L100"], migration.findings
+    assert "`self.core(x, h)`" in migration.findings[0].message
+    # only the output taken: the new state is thrown away, nothing to pack
+    code = textwrap.dedent(RETURNED_CALL).replace("CALL", "self.core(x, h)[0]").replace("USE", "y = net(torch.randn(1, 1, 4), h)")
+    migration = migrate_source(HEADER + code, Options(state="packed"))
+    assert not migration.findings, migration.findings
+    exec(compile(migration.source, "<migrated>", "exec"), {})
