@@ -13,6 +13,7 @@ import torch
 from gru2lstm.cli import main
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
+from gru2lstm.project import Project
 from test_rules import HEADER
 
 ROLLOUTS = """
@@ -287,3 +288,20 @@ def test_a_recurrent_call_whose_new_state_is_not_unpacked_is_refused_in_the_pack
     migration = migrate_source(HEADER + code, Options(state="packed"))
     assert not migration.findings, migration.findings
     exec(compile(migration.source, "<migrated>", "exec"), {})
+
+
+def test_a_second_gru_file_imported_beside_the_first_is_in_the_core_of_the_group(tmp_path):
+    # decoder.py and encoder.py each build a GRU; model.py imports both. The encoder is not only
+    # a file the decoder's group imports from (tried only when the group needs a person): its
+    # GRU is a seed of its own, so it is migrated (or refused) with the group.
+    gru = "import torch.nn as nn\n\n\nclass {0}(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.gru = nn.GRU(4, 8)\n"
+    files = {
+        "decoder.py": gru.format("Decoder"),
+        "encoder.py": gru.format("Encoder"),
+        "model.py": "from decoder import Decoder\nfrom encoder import Encoder\n\nparts = Decoder(), Encoder()\n",
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    paths = sorted(tmp_path.glob("*.py"))
+    groups = Project(paths).groups([0, 1])
+    assert [(group.core, group.near) for group in groups] == [([0, 1, 2], [])]
