@@ -305,3 +305,54 @@ def test_a_second_gru_file_imported_beside_the_first_is_in_the_core_of_the_group
     paths = sorted(tmp_path.glob("*.py"))
     groups = Project(paths).groups([0, 1])
     assert [(group.core, group.near) for group in groups] == [([0, 1, 2], [])]
+
+
+MAPPO = """
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.core = nn.GRU(4, 8)
+
+    def forward(self, x, h):
+        out, h = self.core(x.unsqueeze(0), h.transpose(0, 1).contiguous())
+        return out, h.transpose(0, 1)
+
+
+class Buffer:
+    def __init__(self, steps):
+        self.states = np.zeros((steps + 1, 2, 3, 1, 8), dtype=np.float32)
+
+    def insert(self, step, states):
+        self.states[step + 1] = states.copy()
+
+
+def _t2n(x):
+    return x.detach().cpu().numpy()
+
+
+def collect(net, buffer, step):
+    _, h = net(torch.randn(6, 4), torch.from_numpy(np.concatenate(buffer.states[step])))
+    return np.array(np.split(_t2n(h), 2))
+
+
+def run():
+    net, buffer = Net(), Buffer(3)
+    for step in range(3):
+        states = collect(net, buffer, step)
+        done = np.array([[True, False, False], [False, False, True]])
+        states[done == True] = np.zeros(((done == True).sum(), 1, 8), dtype=np.float32)
+        buffer.insert(step, states)
+    _, h = net(torch.randn(6, 4), torch.from_numpy(buffer.states[1].reshape(6, 1, 8)))
+    return buffer
+"""
+
+
+def test_rows_of_a_preallocated_state_batched_or_reset_by_a_creation_are_so_in_each_half():
+    # MAPPO: `np.concatenate(buffer.states[step])` batches the rows of one step: each half's;
+    # `states[done == True] = np.zeros(...)` resets rows: each half's, with a creation of its own.
+    migration = migrate_source("import numpy as np\n" + HEADER + textwrap.dedent(MAPPO), Options(state="tuple"))
+    assert not migration.findings, migration.findings
+    assert "(torch.from_numpy(np.concatenate(buffer.states[0][step])), torch.from_numpy(np.concatenate(buffer.states[1][step])))" in migration.source
+    assert "states[0][done == True] = np.zeros(" in migration.source and "states[1][done == True] = np.zeros(" in migration.source
+    states = run(migration.source).states
+    assert isinstance(states, tuple) and all(np.abs(half[1:]).sum() > 0 for half in states)

@@ -10,7 +10,7 @@ import libcst as cst
 from gru2lstm.apply import index, replace_many
 from gru2lstm.program import BindingKind
 from gru2lstm.vocab import COPY_INTO_METHOD
-from gru2lstm.values import SlotKind, VNone, VSlot
+from gru2lstm.values import SlotKind, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
 from gru2lstm.rules.pairs import halves
@@ -114,12 +114,13 @@ def written_rows(statement: cst.CSTNode):
 
 def _rows_slot(ctx, use: BindingUse):
     """The slot of `S` in `S[...] = V` (or `S[...].copy_(V)`) when S holds one state (a tensor, not
-    a list or dict) and V is a number or a per-tensor chain of a state, else None."""
+    a list or dict) and V is a number, a creation or a per-tensor chain of a state, else None."""
     binding = use.binding
     value = written_rows(binding.statement)
     if not isinstance(binding.target_node, cst.Subscript) or value is None:
         return None
-    if not (is_number(value) or landed_chain(ctx, use)):
+    made = isinstance(ctx.solution.resolutions.leaf_of(use.value), VCreate)  # `h[done] = np.zeros(...)`: each half its own
+    if not (is_number(value) or made or landed_chain(ctx, use)):
         return None
     slot = binding.target.base if binding.target.kind == SlotKind.CHILD else None
     if slot is None or ctx.solution.is_container(slot) or not ctx.solution.is_state(slot):
