@@ -130,7 +130,7 @@ def _rows_slot(ctx, use: BindingUse):
 
 class RowsReset(StateBindingRule):
     step = "reset"
-    summary = "a number or a state written into some rows of a state (`hidden[:, done, :] = 0`, `hiddens[i] = h.squeeze()`, `hiddens[i].copy_(h)`) is written into each half"
+    summary = "a number, a creation or a state written into some rows of a state (`hidden[:, done, :] = 0`, `hiddens[i] = h.squeeze()`, `hiddens[i].copy_(h)`) is written into each half"
     valid = (
         Valid(
             """
