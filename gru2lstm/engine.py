@@ -126,11 +126,18 @@ def _process_group(attempts: list, options: RunOptions) -> tuple:
 
 
 def _needs_wider(migrated: list, wider: list) -> bool:
-    """Does a narrower attempt need a person while its code calls into a file of the wider one?"""
+    """Does a narrower attempt need a person where the wider one may see more? Its code calls into
+    a file of the wider one by a name imported from there (`reached`), or a state goes where the
+    walk could not follow it (G2L101): perhaps through a parameter whose callers pass an instance
+    of a class from there (`def collect(replay): replay.push(h)`), which only the wider attempt's
+    joined classes resolve. Other findings (a GRU held with another module, …) a wider attempt
+    cannot change, and it would parse every file the group imports from."""
     if not any(migration.blocked for _, migration in migrated):
         return False
     extra = {path.resolve() for path in wider}
-    return any(Path(place).resolve() in extra for _, migration in migrated for place in migration.reached)
+    return any(Path(place).resolve() in extra for _, migration in migrated for place in migration.reached) or any(
+        finding.code == "G2L101" and finding.blocks_write for _, migration in migrated for finding in migration.findings
+    )
 
 
 def _migrate_group(paths: list, modules: list, options: RunOptions, read: dict) -> tuple:

@@ -208,6 +208,8 @@ class ExpressionWalker(Scope):
             return self._attribute_slot(target, self.expr(target.value))
         if isinstance(target, cst.Subscript):
             base = self.expr(target.value)
+            if isinstance(base, VIndex):  # `buffers[i][...] = h`: rows of an element
+                base = self._materialize(base, target.value)
             key = string_key(target)
             if isinstance(base, VSlot):
                 if key is not None:

@@ -107,8 +107,9 @@ class Project:
         owner: dict = {}  # file key -> group id
         groups: dict = {}  # group id -> (core keys, near keys)
         for seed in seeds:
-            if universe.files[seed].key in owner:
-                continue
+            gid = owner.get(universe.files[seed].key)
+            if gid is not None and universe.files[seed].key in groups[gid][0]:
+                continue  # only a near file of another group is a core of its own (a second GRU file)
             core, near = _closure(universe, universe.files[seed])
             for gid in {owner[k] for k in core | near if k in owner}:
                 other_core, other_near = groups.pop(gid)

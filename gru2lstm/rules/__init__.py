@@ -53,13 +53,13 @@ TUPLE_RULES = [
     UnpackedPair(),
     SplitSource(),
     PairIntoSplit(),
+    RowsReset(),  # before Update and Storage: rows of a preallocated state are no container's element
     Update(),  # the names moved whole that no rule above split or paired
     Stack(),  # before Batch, which takes every other concatenation
     Batch(),
     DerivedSplit(),
     ForeignValue(),
     Creation(),
-    RowsReset(),  # before Storage: rows of a preallocated state are no container's element
     Storage(),
     Halfwise(),
     CannotFollow(),

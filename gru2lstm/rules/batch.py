@@ -9,17 +9,34 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import Binding, Consumption
-from gru2lstm.values import SlotKind, Value, VCat, VSlot, VTuple
+from gru2lstm.values import SlotKind, Value, VCat, VIndex, VSlot, VTuple
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, is_pure, paren, twin_items
 
 
+def rows_of_preallocated(ctx, cat: VCat):
+    """The node of `S` in `np.concatenate(S[step])`, when S is a preallocated state (one tensor
+    or array written by rows, not a list of pairs): the rows of each half are batched, so `S`
+    becomes `S[0]` and `S[1]`. None otherwise."""
+    if not isinstance(cat.container, VIndex):
+        return None
+    base = ctx.solution.resolved(cat.container.base)
+    if not isinstance(base, VSlot) or base.node is None or ctx.solution.is_container(base.slot) or not ctx.solution.is_state(base.slot):
+        return None
+    return base.node
+
+
 def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
     """`torch.cat(C, 1)` where no line can be added -> the pair of a batch of each half:
-    `(torch.cat([s[0] for s in C], 1), torch.cat([s[1] for s in C], 1))`."""
+    `(torch.cat([s[0] for s in C], 1), torch.cat([s[1] for s in C], 1))`; rows of a preallocated
+    state `S` are batched from each half: `(np.concatenate(S[0][t]), np.concatenate(S[1][t]))`."""
     container = cat.container_node
     top = ctx.solution.resolved(value).node
-    if isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
+    rows = rows_of_preallocated(ctx, cat)
+    if rows is not None and is_pure(rows):
+        def half(position):
+            return lambda updated, mapping: replace_inside(updated, mapping(rows), index(mapping(rows), position))
+    elif isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
         def half(position):  # `[h["actor"] for h in buf]` -> `[h["actor"][0] for h in buf]`
             return lambda updated, mapping: replace_inside(updated, mapping(container.elt), index(mapping(container.elt), position))
     elif is_pure(container):
@@ -57,6 +74,20 @@ def batch(ctx, use: BindingUse) -> None:
     target = binding.target_node
     if not ctx.solution.is_split(binding.target) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         batch_in_place(ctx, value, cat, "batch")
+        return
+    rows = rows_of_preallocated(ctx, cat)
+    if rows is not None:
+        if not is_pure(rows):
+            ctx.find("G2L100", rows, f"`{ctx.code(rows)}` would be evaluated twice, once per half; assign it to a name first")
+            return
+        partner = ctx.partner_of(binding.target)
+        ctx.plan.statements[statement] = [
+            lambda updated, mapping: replace_inside(updated, mapping(rows), index(mapping(rows), 0)),
+            lambda updated, mapping: carry_comment(replace_many(
+                updated, {mapping(rows): index(mapping(rows), 1), mapping(target): cst.Name(partner)})),
+        ]
+        ctx.claim(ctx.solution.resolved(value).node)
+        ctx.step("batch", statement)
         return
     hs, cs = _zip_names(ctx, binding)
     container_node = cat.container_node

@@ -1,7 +1,7 @@
 """Kept steps: a reset to `None` (both halves at once) and a pair moved whole into an attribute
 (`self._current_hidden = new_hidden`) stay as they are; a number written into some rows of a
 state (`hidden[:, done, :] = 0`) or a state written into some rows of a preallocated one
-(`hiddens[t + 1] = h.squeeze()`, tuple form) is written into each half."""
+(`hiddens[t + 1] = h.squeeze()`, `hiddens[t + 1].copy_(h)`, tuple form) is written into each half."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import libcst as cst
 
 from gru2lstm.apply import index, replace_many
 from gru2lstm.program import BindingKind
-from gru2lstm.values import SlotKind, VNone, VSlot
+from gru2lstm.vocab import COPY_INTO_METHOD
+from gru2lstm.values import SlotKind, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
 from gru2lstm.rules.pairs import halves
@@ -95,17 +96,31 @@ class Update(StateBindingRule):
             ctx.step("update", use.binding.statement)
 
 
-def _rows_slot(ctx, use: BindingUse):
-    """The slot of `S` in `S[...] = V` when S holds one state (a tensor, not a list or dict) and V
-    is a number or a per-tensor chain of a state, else None."""
-    binding = use.binding
-    target, statement = binding.target_node, binding.statement
-    if not (
-        isinstance(target, cst.Subscript) and isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Assign) and len(statement.body[0].targets) == 1
-    ):
+def written_rows(statement: cst.CSTNode):
+    """The written value of `S[...] = V` or `S[...].copy_(V)` alone on its line, else None."""
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
         return None
-    if not (is_number(statement.body[0].value) or landed_chain(ctx, use)):
+    line = statement.body[0]
+    if isinstance(line, cst.Assign) and len(line.targets) == 1:
+        return line.value
+    call = line.value if isinstance(line, cst.Expr) else None
+    if (
+        isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value == COPY_INTO_METHOD
+        and len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star
+    ):
+        return call.args[0].value
+    return None
+
+
+def _rows_slot(ctx, use: BindingUse):
+    """The slot of `S` in `S[...] = V` (or `S[...].copy_(V)`) when S holds one state (a tensor, not
+    a list or dict) and V is a number, a creation or a per-tensor chain of a state, else None."""
+    binding = use.binding
+    value = written_rows(binding.statement)
+    if not isinstance(binding.target_node, cst.Subscript) or value is None:
+        return None
+    made = isinstance(ctx.solution.resolutions.leaf_of(use.value), VCreate)  # `h[done] = np.zeros(...)`: each half its own
+    if not (is_number(value) or made or landed_chain(ctx, use)):
         return None
     slot = binding.target.base if binding.target.kind == SlotKind.CHILD else None
     if slot is None or ctx.solution.is_container(slot) or not ctx.solution.is_state(slot):
@@ -115,7 +130,7 @@ def _rows_slot(ctx, use: BindingUse):
 
 class RowsReset(StateBindingRule):
     step = "reset"
-    summary = "a number or a state written into some rows of a state (`hidden[:, done, :] = 0`, `hiddens[i] = h.squeeze()`) is written into each half"
+    summary = "a number, a creation or a state written into some rows of a state (`hidden[:, done, :] = 0`, `hiddens[i] = h.squeeze()`, `hiddens[i].copy_(h)`) is written into each half"
     valid = (
         Valid(
             """
@@ -161,6 +176,30 @@ class RowsReset(StateBindingRule):
             """,
             state="tuple",
         ),
+        Valid(
+            """
+            core = nn.GRU(3, 8)
+            hiddens = torch.zeros(6, 1, 4, 8)
+            for t in range(5):
+                out, h = core(torch.randn(1, 4, 3), hiddens[t])
+                hiddens[t + 1].copy_(h)
+            hiddens[0].copy_(hiddens[-1])
+            """,
+            """
+            core = nn.LSTM(3, 8)
+            hiddens = (
+                torch.zeros(6, 1, 4, 8),
+                torch.zeros(6, 1, 4, 8),
+            )
+            for t in range(5):
+                out, h = core(torch.randn(1, 4, 3), (hiddens[0][t], hiddens[1][t]))
+                hiddens[0][t + 1].copy_(h[0])
+                hiddens[1][t + 1].copy_(h[1])
+            hiddens[0][0].copy_(hiddens[0][-1])
+            hiddens[1][0].copy_(hiddens[1][-1])
+            """,
+            state="tuple",
+        ),
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
@@ -169,7 +208,7 @@ class RowsReset(StateBindingRule):
     def rewrite(self, ctx, use: BindingUse) -> None:
         slot = _rows_slot(ctx, use)
         base, statement = use.binding.target_node.value, use.binding.statement
-        value = statement.body[0].value
+        value = written_rows(statement)
         split = ctx.solution.is_split(slot)
         partner = ctx.partner_of(slot) if split else None
         if not split and not is_pure(base):

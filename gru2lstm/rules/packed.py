@@ -241,6 +241,16 @@ class PackedKept(Rule):
         pass  # `zeros_like(hxs)` of a packed state is packed already
 
 
+def _only_output_taken(ctx, node: cst.Call) -> bool:
+    """`self.gru(x, h)[0]`: the new state is thrown away, nothing to pack."""
+    parent = ctx.parents.get(node)
+    return (
+        isinstance(parent, cst.Subscript) and parent.value is node and len(parent.slice) == 1
+        and isinstance(parent.slice[0].slice, cst.Index) and isinstance(parent.slice[0].slice.value, cst.Integer)
+        and parent.slice[0].slice.value.value == "0"
+    )
+
+
 class PackedCall(Rule):
     step = "call"
     uses = ("call",)
@@ -287,3 +297,10 @@ class PackedCall(Rule):
 
                 ctx.plan.after.setdefault(statement, []).append(repack)
                 return
+        if not _only_output_taken(ctx, call.node):
+            # `return self.gru(x, h)`: the new (h, c) would flow on as a tuple where one packed tensor is expected
+            ctx.find(
+                "G2L100", call.node,
+                f"the packed form needs the state of `{ctx.code(call.node)}` unpacked into a name (`out, h = ...`) to pack (h, c) again; "
+                "unpack it first, or use --state tuple",
+            )
