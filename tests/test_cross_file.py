@@ -367,3 +367,25 @@ def test_the_step_table_lists_the_interface_changes(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "interface changes (parameters or returns that become (h, c)): Policy.initial_state() (its callers here follow), " \
            "Policy.forward() (its callers here follow)" in err
+
+
+def test_a_group_refused_for_a_finding_a_wider_one_cannot_change_parses_only_its_core(tmp_path, monkeypatch):
+    """A GRU/LSTM switch (G2L102) is not resolved by reading the files the model imports from:
+    they are not parsed again with LibCST (on a library tree, that was most of the run)."""
+    import gru2lstm.migrate as migrate
+
+    model = (
+        "import torch.nn as nn\n\nfrom layers import init\n\n\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self, use_gru):\n"
+        "        super().__init__()\n"
+        "        self.rnn = nn.GRU(4, 8) if use_gru else nn.LSTM(4, 8)\n"
+        "        init(self.rnn)\n"
+    )
+    write(tmp_path, {"model.py": model, "layers.py": "def init(module):\n    return module\n"})
+    parsed = []
+    real = migrate.parse
+    monkeypatch.setattr(migrate, "parse", lambda source: parsed.append(source) or real(source))
+    results = run([str(tmp_path)], RunOptions(write=False))
+    assert {Path(r.path).name: r.status for r in results}["model.py"] == "needs_attention"
+    assert parsed == [model]
