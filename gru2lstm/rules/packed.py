@@ -11,11 +11,11 @@ import libcst as cst
 from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import walk
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot
+from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
-from gru2lstm.rules.edits import method, paren
+from gru2lstm.rules.edits import is_pure, method, paren
 
 
 def _options(ctx, value: Value) -> list:
@@ -167,6 +167,56 @@ def double_sizes(ctx, value: Value) -> None:
     _double_reshape(ctx, value)
 
 
+def may_be_none(ctx, value: Value) -> bool:
+    """Can `value` be None where it is read (`hidden=None` given on, `self.hidden = None` until
+    the first step)? Followed back through the names, attributes, parameters and tuple positions
+    it is moved through; a value made by an operation is a tensor."""
+    bindings: dict = {}
+    for binding in ctx.flow.bindings:
+        bindings.setdefault(binding.target, []).append(binding.value)
+    seen: set = set()
+    pending = [value]
+    while pending:
+        current = ctx.solution.resolved(pending.pop())
+        if isinstance(current, VNone):
+            return True
+        if isinstance(current, VChoice):
+            pending.extend(current.options)
+        elif isinstance(current, VSlot) and current.slot not in seen:
+            slot = current.slot
+            seen.add(slot)
+            pending.extend(bindings.get(slot, ()))
+            if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
+                # `q, self.hidden = self.q(x, self.hidden)`: that position of what is returned
+                for whole in bindings.get(slot.base, ()):
+                    whole = ctx.solution.resolved(whole)
+                    if isinstance(whole, VTuple) and slot.label.position < len(whole.items):
+                        pending.append(whole.items[slot.label.position])
+    return False
+
+
+def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:
+    """`E.chunk(2, dim=-1)` as the LSTM's state; `None if E is None else E.chunk(2, dim=-1)` when
+    E may be None (the LSTM makes a zero state of None, as the GRU did, and None has no chunk)."""
+    if not may_be_none(ctx, hidden):
+        ctx.edit_expression(node, lambda updated, mapping: method(updated, "chunk", "2, dim=-1"))
+        return
+    if not is_pure(node):
+        ctx.find(
+            "G2L100", node,
+            f"`{ctx.code(node)}` may be None here, and the packed form splits it with `.chunk`; "
+            "assign it to a name first, or use --state tuple",
+        )
+        return
+    module = ctx.module_of(node)
+
+    def guarded(updated, mapping):
+        code = module.code_for_node(updated)
+        return cst.parse_expression(f"None if {code} is None else {module.code_for_node(method(updated, 'chunk', '2, dim=-1'))}")
+
+    ctx.edit_expression(node, guarded)
+
+
 class PackedAllocation(StateBindingRule):
     step = "creation"
     summary = "packed: an allocation or reshape of a state doubles its last size"
@@ -256,8 +306,7 @@ class PackedCall(Rule):
             return
         if hidden is not None:
             double_sizes(ctx, hidden)
-            hidden_node = ctx.solution.resolved(hidden).node
-            ctx.edit_expression(hidden_node, lambda updated, mapping: method(updated, "chunk", "2, dim=-1"))
+            _split_for_the_call(ctx, hidden, ctx.solution.resolved(hidden).node)
         torch_name = ctx.torch_names[ctx.key_of(call.node)]
         if torch_name is None:
             ctx.find("G2L100", call.node, f"the packed form needs `import torch` in this file to pack (h, c) after `{ctx.code(call.node)}`; add the import, or use --state tuple")

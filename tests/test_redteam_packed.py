@@ -1,0 +1,117 @@
+"""The packed form on projects the red team wrote in the ways real code does (our own small
+versions): each is migrated, then run, and its LSTM must get (h, c) with a non-zero c."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from gru2lstm.cli import main
+
+# Run after the project's own code: every LSTM / LSTMCell call must get a pair, some with a non-zero c.
+WATCH = textwrap.dedent('''\
+    import torch.nn as nn
+
+    seen = []
+
+
+    def watch(module, args):
+        state = args[1] if len(args) > 1 else None
+        if state is not None:
+            assert isinstance(state, tuple) and len(state) == 2, type(state)
+            seen.append(bool(state[1].abs().sum() > 0))
+
+
+    for kind in (nn.LSTM, nn.LSTMCell):
+        original = kind.__init__
+
+        def init(self, *args, original=original, **kwargs):
+            original(self, *args, **kwargs)
+            self.register_forward_pre_hook(watch)
+
+        kind.__init__ = init
+''')
+
+
+def write(folder: Path, files: dict) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def run_migrated(folder: Path, script: str) -> None:
+    """Run `script` in `folder` with every LSTM watched: it must run, and some c be non-zero."""
+    (folder / "watch_lstm.py").write_text(WATCH)
+    code = "import watch_lstm\n" + textwrap.dedent(script) + "\nassert any(watch_lstm.seen), watch_lstm.seen\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+DRQN = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Recurrent(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.core = nn.GRU(size, size, batch_first=True)
+
+        def forward(self, x, state=None):
+            y, state = self.core(x, state)
+            return y, state
+"""
+
+LAZY_AGENT = """\
+    import torch
+
+    from net import Recurrent
+
+
+    class Actor:
+        def __init__(self, envs):
+            self.net = Recurrent()
+            self.state = None
+
+        def step(self, obs):
+            y, self.state = self.net(obs, self.state)
+            return y
+
+        def finished(self, done):
+            if self.state is not None:
+                self.state[:, done] = 0
+"""
+
+
+def test_a_state_that_may_be_none_at_the_call_stays_none_in_packed_form(tmp_path):
+    write(tmp_path, {"net.py": DRQN, "actor.py": LAZY_AGENT})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    net = (tmp_path / "net.py").read_text()
+    assert "self.core(x, None if state is None else state.chunk(2, dim=-1))" in net
+    run_migrated(tmp_path, """\
+        import torch
+        from actor import Actor
+
+        actor = Actor(3)
+        for t in range(6):
+            actor.step(torch.randn(3, 1, 6))
+            actor.finished(torch.tensor([t % 2 == 0, False, True]))
+    """)
+
+
+def test_a_state_that_may_be_none_stays_none_in_tuple_form(tmp_path):
+    write(tmp_path, {"net.py": DRQN, "actor.py": LAZY_AGENT})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "self.core(x, state)" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, """\
+        import torch
+        from actor import Actor
+
+        actor = Actor(3)
+        for t in range(6):
+            actor.step(torch.randn(3, 1, 6))
+            actor.finished(torch.tensor([t % 2 == 0, False, True]))
+    """)
