@@ -115,3 +115,51 @@ def test_a_state_that_may_be_none_stays_none_in_tuple_form(tmp_path):
             actor.step(torch.randn(3, 1, 6))
             actor.finished(torch.tensor([t % 2 == 0, False, True]))
     """)
+
+
+CELL_WITHOUT_TORCH = """\
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Cell(nn.Module):
+        def __init__(self, size=5):
+            super().__init__()
+            self.size = size
+            self.inp = nn.Linear(3, size)
+            self.cell = nn.GRUCell(size, size)
+
+        def blank(self, n):
+            return self.inp.weight.new(n, self.size).zero_()
+
+        def forward(self, x, h):
+            return self.cell(F.relu(self.inp(x)), h.reshape(-1, self.size))
+"""
+
+
+CELL_LOOP = """\
+    import torch
+
+    from cell import Cell
+
+
+    def unroll(steps):
+        net = Cell()
+        h = net.blank(4)
+        for _ in range(steps):
+            h = net(torch.randn(4, 3), h)
+        return h
+"""
+
+
+def test_a_file_without_import_torch_gains_it_where_the_packed_form_packs(tmp_path):
+    write(tmp_path, {"cell.py": CELL_WITHOUT_TORCH, "loop.py": CELL_LOOP})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    cell = (tmp_path / "cell.py").read_text()
+    assert cell.startswith("import torch\nimport torch.nn as nn\n")
+    assert "return torch.cat(self.cell(F.relu(self.inp(x)), h.reshape(-1, 2 * self.size).chunk(2, dim=-1)), dim=-1)" in cell
+    run_migrated(tmp_path, """\
+        from loop import unroll
+
+        assert unroll(3).shape == (4, 10)
+    """)

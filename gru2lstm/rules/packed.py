@@ -44,7 +44,12 @@ def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
 def _reads_a_shape(node: cst.BaseExpression) -> bool:
     """`x.shape[-1]`, `x.size(-1)`: a size taken from a tensor, packed already if it is a state."""
     # a plain walk: libcst.matchers costs more to import than all of this run's matching
-    return any(isinstance(current, cst.Attribute) and current.attr.value in ("shape", "size") for current in walk(node))
+    # `self.size` is a number the code keeps: only `.shape` and a call of `.size(...)` read a tensor
+    return any(
+        (isinstance(current, cst.Attribute) and current.attr.value == "shape")
+        or (isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value == "size")
+        for current in walk(node)
+    )
 
 
 def _is_minus_one(node: cst.BaseExpression) -> bool:
@@ -217,6 +222,37 @@ def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:
     ctx.edit_expression(node, guarded)
 
 
+def _imports_torch(statement: cst.CSTNode) -> bool:
+    """`import torch.nn as nn`, `from torch import nn`: a top-level import of torch's."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Import) and any(
+            cst.Module([]).code_for_node(alias.name).split(".")[0] == "torch" for alias in small.names
+        ):
+            return True
+        if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+            if cst.Module([]).code_for_node(small.module).split(".")[0] == "torch":
+                return True
+    return False
+
+
+def _torch_for(ctx, node: cst.CSTNode) -> Optional[str]:
+    """The file's own name for torch, to pack (h, c) with. A file that reaches torch only as
+    `import torch.nn as nn` gains `import torch` right above that import (once), as a file
+    that spells `Tuple` gains it in its typing import; None for a file with no torch import."""
+    key = ctx.key_of(node)
+    if ctx.torch_names[key] is not None:
+        return ctx.torch_names[key]
+    first = next((statement for statement in ctx.modules[key].body if _imports_torch(statement)), None)
+    if first is None:
+        return None
+    if "import torch" not in ctx.plan.before.get(first, []):
+        ctx.plan.before.setdefault(first, []).append("import torch")
+        ctx.step("call", first)
+    return "torch"
+
+
 class PackedAllocation(StateBindingRule):
     step = "creation"
     summary = "packed: an allocation or reshape of a state doubles its last size"
@@ -307,7 +343,7 @@ class PackedCall(Rule):
         if hidden is not None:
             double_sizes(ctx, hidden)
             _split_for_the_call(ctx, hidden, ctx.solution.resolved(hidden).node)
-        torch_name = ctx.torch_names[ctx.key_of(call.node)]
+        torch_name = _torch_for(ctx, call.node)
         if torch_name is None:
             ctx.find("G2L100", call.node, f"the packed form needs `import torch` in this file to pack (h, c) after `{ctx.code(call.node)}`; add the import, or use --state tuple")
             return
