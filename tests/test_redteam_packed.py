@@ -163,3 +163,44 @@ def test_a_file_without_import_torch_gains_it_where_the_packed_form_packs(tmp_pa
 
         assert unroll(3).shape == (4, 10)
     """)
+
+
+DICT_MEMORY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Memory(nn.Module):
+        def __init__(self, width=6):
+            super().__init__()
+            self.width = width
+            self.rnn = nn.GRUCell(3, width)
+            self.head = nn.Linear(width, 2)
+
+        def blank(self, n):
+            return {"rnn": torch.zeros(n, self.width), "steps": 0}
+
+        def forward(self, obs, memory):
+            h = self.rnn(obs, memory["rnn"])
+            return self.head(h), {"rnn": h, "steps": memory["steps"] + 1}
+
+
+    def unroll(steps):
+        net = Memory()
+        memory = net.blank(4)
+        for _ in range(steps):
+            out, memory = net(torch.randn(4, 3), memory)
+        return out
+"""
+
+
+def test_a_creation_inside_a_dict_literal_that_holds_the_state_is_doubled(tmp_path):
+    write(tmp_path, {"memory.py": DICT_MEMORY})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    memory = (tmp_path / "memory.py").read_text()
+    assert 'return {"rnn": torch.zeros(n, 2 * self.width), "steps": 0}' in memory
+    run_migrated(tmp_path, """\
+        from memory import unroll
+
+        assert unroll(3).shape == (4, 2)
+    """)

@@ -88,6 +88,7 @@ PACKED_RULES = [
     RecurrentModule(),
     Interfaces(),
     TorchScriptState(),
+    BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedAllocation(),
     InPlaceRead(),
     FeatureBinding(),
