@@ -107,8 +107,9 @@ class Project:
         owner: dict = {}  # file key -> group id
         groups: dict = {}  # group id -> (core keys, near keys)
         for seed in seeds:
-            if universe.files[seed].key in owner:
-                continue
+            key = universe.files[seed].key
+            if key in owner and key in groups[owner[key]][0]:
+                continue  # a seed that is only another group's near file builds a GRU too: it joins as core
             core, near = _closure(universe, universe.files[seed])
             for gid in {owner[k] for k in core | near if k in owner}:
                 other_core, other_near = groups.pop(gid)

@@ -204,3 +204,79 @@ def test_a_creation_inside_a_dict_literal_that_holds_the_state_is_doubled(tmp_pa
 
         assert unroll(3).shape == (4, 2)
     """)
+
+
+ENCODER = """\
+    import torch.nn as nn
+
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 6, batch_first=True)
+
+        def forward(self, seq):
+            _, last = self.rnn(seq)
+            return last
+"""
+
+DECODER = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.step = nn.GRUCell(2, 6)
+            self.out = nn.Linear(6, 2)
+
+        def forward(self, h, steps):
+            y = torch.zeros(h.size(0), 2)
+            ys = []
+            for _ in range(steps):
+                h = self.step(y, h)
+                y = self.out(h)
+                ys.append(y)
+            return torch.stack(ys, 1)
+"""
+
+SEQ2SEQ = """\
+    import torch.nn as nn
+
+    from parts.decoder import Decoder
+    from parts.encoder import Encoder
+
+
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.decoder = Decoder()
+
+        def forward(self, seq):
+            return self.decoder(self.encoder(seq).squeeze(0), 3)
+"""
+
+
+def test_a_second_file_that_builds_a_gru_is_migrated_with_the_group_that_imports_it(tmp_path):
+    files = {"parts/__init__.py": "", "parts/decoder.py": DECODER, "parts/encoder.py": ENCODER, "model.py": SEQ2SEQ}
+    for state, encoder_line in (("packed", "last = torch.cat(last, dim=-1)"), ("tuple", "_, last = self.rnn(seq)")):
+        write(tmp_path, files)
+        assert main(["rewrite", "--quiet", "--state", state, str(tmp_path)]) == 0
+        encoder = (tmp_path / "parts/encoder.py").read_text()
+        assert "self.rnn = nn.LSTM(3, 6, batch_first=True)" in encoder and encoder_line in encoder
+        run_migrated(tmp_path, """\
+            import torch
+            from model import Seq2Seq
+
+            assert Seq2Seq()(torch.randn(4, 5, 3)).shape == (4, 3, 2)
+        """)
+
+
+def test_a_state_from_a_file_not_migrated_with_the_group_is_refused_in_packed_form(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"parts/__init__.py": "", "parts/decoder.py": DECODER, "parts/encoder.py": ENCODER, "model.py": SEQ2SEQ})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", "packed", "parts/decoder.py", "model.py"]) == 1
+    assert "model.py:14:29: G2L101 the hidden state" in capsys.readouterr().out
+    assert (tmp_path / "parts/decoder.py").read_text() == textwrap.dedent(DECODER)

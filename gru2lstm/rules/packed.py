@@ -11,11 +11,12 @@ import libcst as cst
 from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import walk
-from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VSlot, VTuple
+from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VOpaque, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
-from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid, takes_a_state
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import is_pure, method, paren
+from gru2lstm.rules.unfollowed import cannot_follow
 
 
 def _options(ctx, value: Value) -> list:
@@ -310,6 +311,38 @@ class PackedAllocation(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         double_sizes(ctx, use.binding.value)
+
+
+class PackedUnfollowed(StateBindingRule):
+    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file) is a finding: it has the GRU's size"
+    invalid = (
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self, encoder):
+                    self.encoder = encoder
+                    self.cell = nn.GRUCell(4, 8)
+
+                def forward(self, x, seq):
+                    h = self.encoder(seq).squeeze(0)
+                    return self.cell(x, h)
+            """,
+            "G2L101",
+            state="packed",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        if not ctx.solution.is_state(use.binding.target):
+            return False
+        if isinstance(leaf, VCallOf):
+            return id(leaf) not in ctx.solution.recurrent_calls and id(leaf) not in ctx.solution.forwarded
+        # a value of code in a file not migrated with this one (its GRU's state, made elsewhere)
+        return isinstance(leaf, VOpaque) and leaf.node is not None and id(leaf.node) in ctx.flow.outside_calls
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        cannot_follow(ctx, use.binding, use.value)
 
 
 class PackedKept(Rule):
