@@ -280,3 +280,42 @@ def test_a_state_from_a_file_not_migrated_with_the_group_is_refused_in_packed_fo
     assert main(["rewrite", "--state", "packed", "parts/decoder.py", "model.py"]) == 1
     assert "model.py:14:29: G2L101 the hidden state" in capsys.readouterr().out
     assert (tmp_path / "parts/decoder.py").read_text() == textwrap.dedent(DECODER)
+
+
+STACKED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Stacked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList([nn.GRUCell(3, 6), nn.GRUCell(6, 6)])
+
+        def blank(self, n):
+            return [torch.zeros(n, 6) for _ in self.layers]
+
+        def forward(self, x, states):
+            new = []
+            for layer, h in zip(self.layers, states):
+                x = layer(x, h)
+                new.append(x)
+            return x, new
+
+
+    def unroll(steps):
+        net = Stacked()
+        states = net.blank(4)
+        for _ in range(steps):
+            out, states = net(torch.randn(4, 3), states)
+        return out
+"""
+
+
+def test_a_cell_state_fed_on_as_the_next_cells_input_under_the_input_name_is_refused(tmp_path, capsys):
+    for state in ("packed", "tuple"):
+        write(tmp_path, {"stacked.py": STACKED})
+        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
+        out = capsys.readouterr().out
+        assert "stacked.py:16:23: G2L100 `x` is the input of `layer(x, h)` and holds a hidden state too" in out
+        assert (tmp_path / "stacked.py").read_text() == textwrap.dedent(STACKED)

@@ -9,7 +9,7 @@ import libcst as cst
 
 from gru2lstm.program import follow_remedy, from_where
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import Value, VCallOf, VCat, VCreate, VNone, VSlot, VTuple
+from gru2lstm.values import LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VNone, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
@@ -55,11 +55,62 @@ def new_state_dropped(ctx, call: VCallOf, hidden: Value) -> bool:
     return False
 
 
+def moved_from(ctx, value: Value) -> list:
+    """The values `value` was moved from, followed back through the names, attributes, parameters,
+    tuple positions and choices that carry it unchanged (`hidden=None` handed on, then
+    `self.hidden = None`): each is None, a creation, a call, an operation, …"""
+    bindings: dict = {}
+    for binding in ctx.flow.bindings:
+        bindings.setdefault(binding.target, []).append(binding.value)
+    seen: set = set()
+    pending, found = [value], []
+    while pending:
+        current = ctx.solution.resolved(pending.pop())
+        if isinstance(current, VChoice):
+            pending.extend(current.options)
+        elif isinstance(current, VSlot):
+            slot = current.slot
+            if slot in seen:
+                continue
+            seen.add(slot)
+            pending.extend(bindings.get(slot, ()))
+            if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
+                # `q, self.hidden = self.q(x, self.hidden)`: that position of what is returned
+                for whole in bindings.get(slot.base, ()):
+                    whole = ctx.solution.resolved(whole)
+                    if isinstance(whole, VTuple) and slot.label.position < len(whole.items):
+                        pending.append(whole.items[slot.label.position])
+        else:
+            found.append(current)
+    return found
+
+
+def state_as_input(ctx, call: VCallOf) -> bool:
+    """`x = cell(x, h)` of stacked cells: the input holds a state too (another layer's), one
+    tensor where the LSTM's new state is (h, c) or packed, and the engine cannot tell the input
+    from the state. Said; a split name (`h1` of `h1, c1 = cell1(...)`) is `h` and is fine."""
+    positional = [value for keyword, value, _ in call.args if keyword is None]
+    given = next((value for keyword, value, _ in call.args if keyword == "input"), positional[0] if positional else None)
+    if given is None or not ctx.solution.value_is_state(given):
+        return False
+    value = ctx.solution.resolved(given)
+    if isinstance(value, VSlot) and not ctx.packed and ctx.solution.is_split(value.slot):
+        return False
+    node = value.node if value.node is not None else call.node
+    ctx.find(
+        "G2L100", node,
+        f"`{ctx.code(node)}` is the input of `{ctx.code(call.node)}` and holds a hidden state too (a recurrent "
+        "layer's state fed on as the next one's input), which becomes (h, c); give each layer's state a name "
+        f"of its own (`h1 = cell1(x, h1)`, then `h2 = cell2(h1, h2)`){' and use --state tuple' if ctx.packed else ''}",
+    )
+    return True
+
+
 def checked_call(ctx, call: VCallOf) -> tuple:
     """Record a recurrent call: (whether it can be rewritten, its hidden argument or None)."""
     ctx.site(call.node)
     ctx.step("call", call.node)
-    if starred(ctx, call):
+    if starred(ctx, call) or state_as_input(ctx, call):
         return False, None
     hidden = recurrent_hidden_argument(call)
     if hidden is not None and ctx.solution.recurrent_calls[id(call)] == GRU_KIND and new_state_dropped(ctx, call, hidden):

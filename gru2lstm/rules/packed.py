@@ -11,10 +11,10 @@ import libcst as cst
 from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import walk
-from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VOpaque, VSlot, VTuple
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
-from gru2lstm.rules.call import checked_call
+from gru2lstm.rules.call import checked_call, moved_from
 from gru2lstm.rules.edits import is_pure, method, paren
 from gru2lstm.rules.unfollowed import cannot_follow
 
@@ -174,31 +174,9 @@ def double_sizes(ctx, value: Value) -> None:
 
 
 def may_be_none(ctx, value: Value) -> bool:
-    """Can `value` be None where it is read (`hidden=None` given on, `self.hidden = None` until
-    the first step)? Followed back through the names, attributes, parameters and tuple positions
-    it is moved through; a value made by an operation is a tensor."""
-    bindings: dict = {}
-    for binding in ctx.flow.bindings:
-        bindings.setdefault(binding.target, []).append(binding.value)
-    seen: set = set()
-    pending = [value]
-    while pending:
-        current = ctx.solution.resolved(pending.pop())
-        if isinstance(current, VNone):
-            return True
-        if isinstance(current, VChoice):
-            pending.extend(current.options)
-        elif isinstance(current, VSlot) and current.slot not in seen:
-            slot = current.slot
-            seen.add(slot)
-            pending.extend(bindings.get(slot, ()))
-            if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
-                # `q, self.hidden = self.q(x, self.hidden)`: that position of what is returned
-                for whole in bindings.get(slot.base, ()):
-                    whole = ctx.solution.resolved(whole)
-                    if isinstance(whole, VTuple) and slot.label.position < len(whole.items):
-                        pending.append(whole.items[slot.label.position])
-    return False
+    """Can `value` be None where it is read (`hidden=None` handed on, `self.hidden = None` until
+    the first step)? A value made by an operation is a tensor."""
+    return any(isinstance(source, VNone) for source in moved_from(ctx, value))
 
 
 def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:
