@@ -319,3 +319,36 @@ def test_a_cell_state_fed_on_as_the_next_cells_input_under_the_input_name_is_ref
         out = capsys.readouterr().out
         assert "stacked.py:16:23: G2L100 `x` is the input of `layer(x, h)` and holds a hidden state too" in out
         assert (tmp_path / "stacked.py").read_text() == textwrap.dedent(STACKED)
+
+
+OUTPUT_AS_STATE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(3, 6)
+            self.q = nn.Linear(6, 2)
+
+        def forward(self, x, h):
+            out, h_last = self.core(x, h)
+            carried = out[-1:]
+            return self.q(out), carried
+
+
+    def unroll(steps):
+        net = Net()
+        h = torch.zeros(1, 4, 6)
+        for _ in range(steps):
+            q, h = net(torch.randn(2, 4, 3), h)
+        return q
+"""
+
+
+def test_the_output_carried_as_the_state_beside_a_new_state_nothing_reads_is_refused(tmp_path, capsys):
+    for state in ("packed", "tuple"):
+        write(tmp_path, {"net.py": OUTPUT_AS_STATE})
+        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
+        assert "net.py:12:23: G2L100 `self.core(x, h)` leaves its new hidden state unread" in capsys.readouterr().out

@@ -24,8 +24,19 @@ def starred(ctx, call: VCallOf) -> bool:
     return True
 
 
+def _never_read(ctx, element) -> bool:
+    """Is an unpacked element thrown away: `_`, or a local name nothing reads (`out, h_n = ...`)?"""
+    if element.slot is None:
+        return isinstance(element.node, cst.Name) and element.node.value == "_"
+    if element.slot.kind != SlotKind.DEF:
+        return False
+    read = any(slot == element.slot and node is not element.node for slot, node in ctx.flow.slot_nodes)
+    moved = any(isinstance(binding.value, VSlot) and binding.value.slot == element.slot for binding in ctx.flow.bindings)
+    return not read and not moved
+
+
 def new_state_dropped(ctx, call: VCallOf, hidden: Value) -> bool:
-    """`out, _ = self.gru(x, h)` that returns `out` itself beside other values
+    """`out, _ = self.gru(x, h)` (or a new state nothing reads) that returns `out` itself beside other values
     (`return self.q(out), out[:, -1]`): the code carries the output between calls as its
     state (for one layer, its last step equals h), which would lose the LSTM's c. Said."""
     if isinstance(ctx.solution.resolutions.leaf_of(ctx.solution.resolved(hidden)), (VCreate, VNone)):
@@ -35,19 +46,20 @@ def new_state_dropped(ctx, call: VCallOf, hidden: Value) -> bool:
         if unpacking.value is not call or unpacking.function is None:
             continue
         elements = {element.position: element for element in unpacking.elements}
-        dropped = 1 in elements and elements[1].slot is None and isinstance(elements[1].node, cst.Name) and elements[1].node.value == "_"
+        dropped = 1 in elements and _never_read(ctx, elements[1])
         output = elements[0].slot if 0 in elements else None
         if not dropped or output is None:
             continue
         for info, _, value in ctx.flow.returns:
             if info is not unpacking.function or not isinstance(value, VTuple):
                 continue
-            for item in value.items:
-                leaf = ctx.solution.resolutions.leaf_of(ctx.solution.resolved(item))  # through indexing and tensor methods, not a head
+            # through local names (`state = out[-1:]`), indexing and tensor methods, not a head
+            leaves = [ctx.solution.resolutions.leaf_of(source) for item in value.items for source in [item, *moved_from(ctx, item)]]
+            for leaf in leaves:
                 if isinstance(leaf, VSlot) and leaf.slot in classes.parent and classes.find(leaf.slot) == classes.find(output):
                     ctx.find(
                         "G2L100", call.node,
-                        f"`{ctx.code(call.node)}` throws its new hidden state away and its output is returned as "
+                        f"`{ctx.code(call.node)}` leaves its new hidden state unread and its output is returned as "
                         "it is: the code seems to carry the output as the state, which would lose the LSTM's c; "
                         "carry the state the call returns",
                     )
