@@ -352,3 +352,41 @@ def test_the_output_carried_as_the_state_beside_a_new_state_nothing_reads_is_ref
         write(tmp_path, {"net.py": OUTPUT_AS_STATE})
         assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
         assert "net.py:12:23: G2L100 `self.core(x, h)` leaves its new hidden state unread" in capsys.readouterr().out
+
+
+PLAIN_CELL = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gate = nn.GRUCell(3, 6)
+            self.core = nn.GRU(6, 6)
+
+        def forward(self, x, h):
+            y = F.relu(self.gate(x.flatten(0, 1))).view(x.size(0), x.size(1), -1)
+            out, h = self.core(y, h)
+            return out, h
+
+
+    def unroll(steps):
+        net = Net()
+        h = torch.zeros(1, 4, 6)
+        for _ in range(steps):
+            out, h = net(torch.randn(2, 4, 3), h)
+        return out
+"""
+
+
+def test_a_cell_used_as_a_plain_layer_reads_h_in_packed_form(tmp_path):
+    write(tmp_path, {"net.py": PLAIN_CELL})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert "y = F.relu(self.gate(x.flatten(0, 1))[0]).view(" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, """\
+        from net import unroll
+
+        assert unroll(3).shape == (2, 4, 6)
+    """)

@@ -9,6 +9,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import BindingKind, Consumption, Use
+from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VOpaque, VSlot
@@ -338,6 +339,15 @@ class PackedKept(Rule):
         pass  # `zeros_like(hxs)` of a packed state is packed already
 
 
+def _held_as_a_state(ctx, call: VCallOf) -> bool:
+    """Does what the call gives (through tensor methods) go where a state is held?"""
+    resolutions = ctx.solution.resolutions
+    return any(
+        resolutions.leaf_of(ctx.solution.resolved(binding.value)) is call and ctx.solution.is_state(binding.target)
+        for binding in ctx.flow.bindings
+    )
+
+
 class PackedCall(Rule):
     step = "call"
     uses = ("call",)
@@ -354,6 +364,11 @@ class PackedCall(Rule):
         if hidden is not None:
             double_sizes(ctx, hidden)
             _split_for_the_call(ctx, hidden, ctx.solution.resolved(hidden).node)
+        elif kind == CELL_KIND and not _held_as_a_state(ctx, call):
+            # `F.relu(self.cell(x))`: a plain gated layer, read as features: h of (h, c), nothing to pack
+            ctx.edit_expression(call.node, lambda updated, mapping: index(updated, 0))
+            ctx.step("features", call.node)
+            return
         torch_name = _torch_for(ctx, call.node)
         if torch_name is None:
             ctx.find("G2L100", call.node, f"the packed form needs `import torch` in this file to pack (h, c) after `{ctx.code(call.node)}`; add the import, or use --state tuple")
