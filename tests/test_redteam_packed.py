@@ -390,3 +390,35 @@ def test_a_cell_used_as_a_plain_layer_reads_h_in_packed_form(tmp_path):
 
         assert unroll(3).shape == (2, 4, 6)
     """)
+
+
+STARRED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(3, 6)
+            self.v = nn.Linear(6, 1)
+
+        def forward(self, x, h):
+            seq, h = self.core(x, h)
+            return self.v(seq), seq, h
+
+
+    def unroll(steps):
+        net = Net()
+        h = torch.zeros(1, 4, 6)
+        for _ in range(steps):
+            *_, h = net(torch.randn(1, 4, 3), h)
+        return h
+"""
+
+
+def test_an_output_joined_with_the_state_by_a_starred_unpacking_is_refused(tmp_path, capsys):
+    for state in ("packed", "tuple"):
+        write(tmp_path, {"net.py": STARRED})
+        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
+        assert "net.py:12:9: G2L100 `seq`, the output of `self.core(x, h)`, reaches places that hold the hidden state" in capsys.readouterr().out

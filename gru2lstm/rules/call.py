@@ -118,6 +118,25 @@ def state_as_input(ctx, call: VCallOf) -> bool:
     return True
 
 
+def output_joined(ctx, call: VCallOf) -> bool:
+    """`out, h = self.gru(x, h)` whose `out` the analysis holds as a state too (returned beside h
+    and read back by `*_, h = f()` or `f()[2]`, which join the positions): out would be taken
+    for (h, c). Said."""
+    for unpacking in ctx.flow.unpackings:
+        if unpacking.value is not call:
+            continue
+        output = next((element for element in unpacking.elements if element.position == 0), None)
+        if output is not None and output.slot is not None and ctx.solution.is_state(output.slot):
+            ctx.find(
+                "G2L100", output.node,
+                f"`{ctx.code(output.node)}`, the output of `{ctx.code(call.node)}`, reaches places that hold the hidden "
+                "state (a starred unpacking or an index of a returned tuple joins what is returned), so the engine "
+                "cannot tell it from the state; unpack the returned values by name",
+            )
+            return True
+    return False
+
+
 def checked_call(ctx, call: VCallOf) -> tuple:
     """Record a recurrent call: (whether it can be rewritten, its hidden argument or None)."""
     ctx.site(call.node)
@@ -126,6 +145,8 @@ def checked_call(ctx, call: VCallOf) -> tuple:
         return False, None
     hidden = recurrent_hidden_argument(call)
     if hidden is not None and ctx.solution.recurrent_calls[id(call)] == GRU_KIND and new_state_dropped(ctx, call, hidden):
+        return False, None
+    if ctx.solution.recurrent_calls[id(call)] == GRU_KIND and output_joined(ctx, call):
         return False, None
     return True, hidden
 
