@@ -17,7 +17,7 @@ from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
 from gru2lstm.rules.outputs import OutputAsState
-from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept
+from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
@@ -91,6 +91,8 @@ PACKED_RULES = [
     RecurrentModule(),
     Interfaces(),
     TorchScriptState(),
+    BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
+    PackedUnfollowed(),
     PackedAllocation(),
     InPlaceRead(),
     FeatureBinding(),

@@ -70,8 +70,11 @@ def torch_name(module: cst.Module) -> Optional[str]:
             for small in statement.body:
                 if isinstance(small, cst.Import):
                     for alias in small.names:
-                        if cst.Module([]).code_for_node(alias.name) == "torch":
+                        name = cst.Module([]).code_for_node(alias.name)
+                        if name == "torch":
                             return alias.asname.name.value if alias.asname is not None else "torch"
+                        if name.startswith("torch.") and alias.asname is None:
+                            return "torch"  # `import torch.nn` binds `torch`
     return None
 
 

@@ -9,13 +9,15 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import BindingKind, Consumption, Use
+from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import walk
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VSlot
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
-from gru2lstm.rules.base import BindingUse, Rule, StateBindingRule, Valid, takes_a_state
-from gru2lstm.rules.call import checked_call
-from gru2lstm.rules.edits import method, paren
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
+from gru2lstm.rules.call import checked_call, moved_from
+from gru2lstm.rules.edits import is_pure, method, paren
+from gru2lstm.rules.unfollowed import cannot_follow
 
 
 def _options(ctx, value: Value) -> list:
@@ -44,7 +46,12 @@ def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
 def _reads_a_shape(node: cst.BaseExpression) -> bool:
     """`x.shape[-1]`, `x.size(-1)`: a size taken from a tensor, packed already if it is a state."""
     # a plain walk: libcst.matchers costs more to import than all of this run's matching
-    return any(isinstance(current, cst.Attribute) and current.attr.value in ("shape", "size") for current in walk(node))
+    # `self.size` is a number the code keeps: only `.shape` and a call of `.size(...)` read a tensor
+    return any(
+        (isinstance(current, cst.Attribute) and current.attr.value == "shape")
+        or (isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value == "size")
+        for current in walk(node)
+    )
 
 
 def _is_minus_one(node: cst.BaseExpression) -> bool:
@@ -167,6 +174,65 @@ def double_sizes(ctx, value: Value) -> None:
     _double_reshape(ctx, value)
 
 
+def may_be_none(ctx, value: Value) -> bool:
+    """Can `value` be None where it is read (`hidden=None` handed on, `self.hidden = None` until
+    the first step)? A value made by an operation is a tensor."""
+    return any(isinstance(source, VNone) for source in moved_from(ctx, value))
+
+
+def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:
+    """`E.chunk(2, dim=-1)` as the LSTM's state; `None if E is None else E.chunk(2, dim=-1)` when
+    E may be None (the LSTM makes a zero state of None, as the GRU did, and None has no chunk)."""
+    if not may_be_none(ctx, hidden):
+        ctx.edit_expression(node, lambda updated, mapping: method(updated, "chunk", "2, dim=-1"))
+        return
+    if not is_pure(node):
+        ctx.find(
+            "G2L100", node,
+            f"`{ctx.code(node)}` may be None here, and the packed form splits it with `.chunk`; "
+            "assign it to a name first, or use --state tuple",
+        )
+        return
+    module = ctx.module_of(node)
+
+    def guarded(updated, mapping):
+        code = module.code_for_node(updated)
+        return cst.parse_expression(f"None if {code} is None else {module.code_for_node(method(updated, 'chunk', '2, dim=-1'))}")
+
+    ctx.edit_expression(node, guarded)
+
+
+def _imports_torch(statement: cst.CSTNode) -> bool:
+    """`import torch.nn as nn`, `from torch import nn`: a top-level import of torch's."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        if isinstance(small, cst.Import) and any(
+            cst.Module([]).code_for_node(alias.name).split(".")[0] == "torch" for alias in small.names
+        ):
+            return True
+        if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
+            if cst.Module([]).code_for_node(small.module).split(".")[0] == "torch":
+                return True
+    return False
+
+
+def _torch_for(ctx, node: cst.CSTNode) -> Optional[str]:
+    """The file's own name for torch, to pack (h, c) with. A file that reaches torch only as
+    `import torch.nn as nn` gains `import torch` right above that import (once), as a file
+    that spells `Tuple` gains it in its typing import; None for a file with no torch import."""
+    key = ctx.key_of(node)
+    if ctx.torch_names[key] is not None:
+        return ctx.torch_names[key]
+    first = next((statement for statement in ctx.modules[key].body if _imports_torch(statement)), None)
+    if first is None:
+        return None
+    if "import torch" not in ctx.plan.before.get(first, []):
+        ctx.plan.before.setdefault(first, []).append("import torch")
+        ctx.step("call", first)
+    return "torch"
+
+
 class PackedAllocation(StateBindingRule):
     step = "creation"
     summary = "packed: an allocation or reshape of a state doubles its last size"
@@ -226,6 +292,38 @@ class PackedAllocation(StateBindingRule):
         double_sizes(ctx, use.binding.value)
 
 
+class PackedUnfollowed(StateBindingRule):
+    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file) is a finding: it has the GRU's size"
+    invalid = (
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self, encoder):
+                    self.encoder = encoder
+                    self.cell = nn.GRUCell(4, 8)
+
+                def forward(self, x, seq):
+                    h = self.encoder(seq).squeeze(0)
+                    return self.cell(x, h)
+            """,
+            "G2L101",
+            state="packed",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        if not ctx.solution.is_state(use.binding.target):
+            return False
+        if isinstance(leaf, VCallOf):
+            return id(leaf) not in ctx.solution.recurrent_calls and id(leaf) not in ctx.solution.forwarded
+        # a value of code in a file not migrated with this one (its GRU's state, made elsewhere)
+        return isinstance(leaf, VOpaque) and leaf.node is not None and id(leaf.node) in ctx.flow.outside_calls
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        cannot_follow(ctx, use.binding, use.value)
+
+
 class PackedKept(Rule):
     uses = ("consumption",)
     summary = "packed: concatenations, size reads (`zeros_like(hxs)`) and dropped results of a state stay as they are"
@@ -251,6 +349,15 @@ def _only_output_taken(ctx, node: cst.Call) -> bool:
     )
 
 
+def _held_as_a_state(ctx, call: VCallOf) -> bool:
+    """Does what the call gives (through tensor methods) go where a state is held?"""
+    resolutions = ctx.solution.resolutions
+    return any(
+        resolutions.leaf_of(ctx.solution.resolved(binding.value)) is call and ctx.solution.is_state(binding.target)
+        for binding in ctx.flow.bindings
+    )
+
+
 class PackedCall(Rule):
     step = "call"
     uses = ("call",)
@@ -266,9 +373,13 @@ class PackedCall(Rule):
             return
         if hidden is not None:
             double_sizes(ctx, hidden)
-            hidden_node = ctx.solution.resolved(hidden).node
-            ctx.edit_expression(hidden_node, lambda updated, mapping: method(updated, "chunk", "2, dim=-1"))
-        torch_name = ctx.torch_names[ctx.key_of(call.node)]
+            _split_for_the_call(ctx, hidden, ctx.solution.resolved(hidden).node)
+        elif kind == CELL_KIND and not _held_as_a_state(ctx, call):
+            # `F.relu(self.cell(x))`: a plain gated layer, read as features: h of (h, c), nothing to pack
+            ctx.edit_expression(call.node, lambda updated, mapping: index(updated, 0))
+            ctx.step("features", call.node)
+            return
+        torch_name = _torch_for(ctx, call.node)
         if torch_name is None:
             ctx.find("G2L100", call.node, f"the packed form needs `import torch` in this file to pack (h, c) after `{ctx.code(call.node)}`; add the import, or use --state tuple")
             return
