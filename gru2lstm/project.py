@@ -39,7 +39,7 @@ from typing import Iterable, Optional
 from gru2lstm.config import import_root
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import STAR, module_name
+from gru2lstm.imports import STAR, Folders, module_name
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.universe import ProjectFile, Universe
@@ -202,22 +202,23 @@ class CallersElsewhere:
         self._others: Optional[list] = None
         self._reads = OutsideReads()
         self._real: dict = {}  # Path -> resolved, once for every group
+        self._folders = Folders()
         self._read: dict = {}  # what importers_elsewhere read and parsed, for its next call
 
     def _resolved(self, path: Path) -> Path:
         if path not in self._real:
-            self._real[path] = path.resolve()
+            self._real[path] = self._folders.resolve(path)  # each folder resolved once
         return self._real[path]
 
     def others(self) -> list:
         if self._others is None:
             root = str(import_root(self.paths))
-            given = {path.resolve() for path in self.files}
+            given = {self._resolved(path) for path in self.files}
             try:
                 found = discover([root], self.selection)
             except UsageError:  # a .gitignore pathspec cannot read: walk without ignore files, not less
                 found = discover([root], replace(self.selection, exclude=DEFAULT_EXCLUDE))
-            self._others = [entry.path for entry in found if entry.problem is None and entry.path.resolve() not in given]
+            self._others = [entry.path for entry in found if entry.problem is None and self._resolved(entry.path) not in given]
         return self._others
 
     def refuse(self, outcome, modules: list) -> None:
