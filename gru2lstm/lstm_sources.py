@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from typing import Optional
 
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN
@@ -253,16 +254,16 @@ def method_of(cls: ast.ClassDef, name: str):
     return next((item for item in cls.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and item.name == name), None)
 
 
-def lstm_holders(tree: ast.Module, within: ast.AST = None) -> dict:
+def lstm_holders(tree: ast.Module, assignments: Optional[list] = None) -> dict:
     """Names and attribute names (`lstm`, `self.core` -> "core") assigned an LSTM or LSTMCell
     (also under an alias: `from torch.nn import LSTM as RNN`) -> "LSTM" or "LSTMCell"; only
-    those assigned inside `within` when it is given."""
+    by `assignments` (some of the tree's `ast.Assign` nodes) when they are given."""
     classes = {name: name for name in LSTM_NAMES}
     nodes = nodes_of(tree)
     for node in nodes.of(ast.ImportFrom):
         if (node.module or "").startswith(TORCH_NN):
             classes.update({alias.asname: alias.name for alias in node.names if alias.name in LSTM_NAMES and alias.asname})
-    assignments = nodes.of(ast.Assign) if within is None else [n for n in ast.walk(within) if isinstance(n, ast.Assign)]
+    assignments = nodes.of(ast.Assign) if assignments is None else assignments
     wrapped = {  # `ortho(nn.LSTM(...), gain)`: a helper that may give its first argument back
         node.value.func.id for node in assignments
         if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name) and node.value.args
@@ -286,9 +287,10 @@ def attributes_held_otherwise(tree: ast.Module) -> dict:
     class holds under the same name."""
     found = {}
     for cls in nodes_of(tree).of(ast.ClassDef):
-        lstm = lstm_holders(tree, cls)
+        assignments = [node for node in ast.walk(cls) if isinstance(node, ast.Assign)]
+        lstm = lstm_holders(tree, assignments)
         own = {
-            target.attr for node in ast.walk(cls) if isinstance(node, ast.Assign) for target in node.targets
+            target.attr for node in assignments for target in node.targets
             if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self"
         }
         for method in cls.body:
