@@ -37,6 +37,7 @@ from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import child_expressions, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque, element_of
+from gru2lstm.vocab import IMPORT_MODULE
 
 
 class Collector(CallWalker):
@@ -236,7 +237,7 @@ class Collector(CallWalker):
             return False
         func = call.func
         named = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-        return named == "import_module" and assign.targets[0].target.value in self.flow.module_imports[self.key]
+        return named == IMPORT_MODULE and assign.targets[0].target.value in self.flow.module_imports[self.key]
 
 
 def collect(modules: list) -> ProgramFlow:

@@ -30,6 +30,8 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Iterator, Optional
 
+from gru2lstm.vocab import IMPORT_MODULE
+
 __all__ = [
     "STAR",
     "Folders",
@@ -116,7 +118,7 @@ def _literal_import(node: ast.AST) -> Optional[ast.Import]:
     call = node.value
     func = call.func if isinstance(call, ast.Call) else None
     named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    if named != "import_module" or len(call.args) != 1 or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+    if named != IMPORT_MODULE or len(call.args) != 1 or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
         return None
     return ast.Import(names=[ast.alias(name=call.args[0].value, asname=node.targets[0].id)])
 

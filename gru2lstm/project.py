@@ -273,7 +273,7 @@ class CallersElsewhere:
         """Files of the project outside the group (given or not) that read a changed member of it."""
         if not any(result.migration.members for result in changed):
             return set()
-        inside = {path.resolve() for path in group}
+        inside = {self._resolved(path) for path in group}
         # The program's files live below the folders its files are imported from: a file elsewhere
         # (another project in the same repository) that spells a member alike is not one of them.
         scope = Path(os.path.commonpath([str(module_name(path)[0].resolve()) for path in group]))

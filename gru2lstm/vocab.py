@@ -26,6 +26,7 @@ INPUT_KEYWORDS = ("input",)
 # must follow them: the call's `(` or an import's `as` (spaces, line continuations and comments
 # may come between).
 GRU_NEEDLE = b"GRU"
+IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
 GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")

@@ -9,7 +9,7 @@ import libcst as cst
 
 from gru2lstm.program import follow_remedy, from_where
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VNone, VSlot, VTuple
+from gru2lstm.values import Value, VCallOf, VCat, VCreate, VNone, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
@@ -53,36 +53,6 @@ def new_state_dropped(ctx, call: VCallOf, hidden: Value) -> bool:
                     )
                     return True
     return False
-
-
-def moved_from(ctx, value: Value) -> list:
-    """The values `value` was moved from, followed back through the names, attributes, parameters,
-    tuple positions and choices that carry it unchanged (`hidden=None` handed on, then
-    `self.hidden = None`): each is None, a creation, a call, an operation, …"""
-    bindings: dict = {}
-    for binding in ctx.flow.bindings:
-        bindings.setdefault(binding.target, []).append(binding.value)
-    seen: set = set()
-    pending, found = [value], []
-    while pending:
-        current = ctx.solution.resolved(pending.pop())
-        if isinstance(current, VChoice):
-            pending.extend(current.options)
-        elif isinstance(current, VSlot):
-            slot = current.slot
-            if slot in seen:
-                continue
-            seen.add(slot)
-            pending.extend(bindings.get(slot, ()))
-            if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
-                # `q, self.hidden = self.q(x, self.hidden)`: that position of what is returned
-                for whole in bindings.get(slot.base, ()):
-                    whole = ctx.solution.resolved(whole)
-                    if isinstance(whole, VTuple) and slot.label.position < len(whole.items):
-                        pending.append(whole.items[slot.label.position])
-        else:
-            found.append(current)
-    return found
 
 
 def checked_call(ctx, call: VCallOf) -> tuple:
