@@ -131,3 +131,24 @@ def test_calls_that_do_not_take_back_what_they_pass_are_not_loops(tmp_path, monk
     write(tmp_path, {"model.py": MODEL, "evaluate.py": plain})
     monkeypatch.chdir(tmp_path)
     assert main(["rewrite", "--quiet", "."]) == 0
+
+
+def test_an_expression_that_reads_the_state_twice_is_a_finding_not_a_half_rewrite(tmp_path, capsys, monkeypatch):
+    loop = MODEL + textwrap.dedent('''\
+
+
+        def run(net, steps):
+            h = torch.zeros(1, 2, 8)
+            for _ in range(steps):
+                y, h = net(torch.randn(1, 2, 4), h)
+                h = h / (h.norm() + 1)
+            return h
+
+
+        run(Net(), 3)
+    ''')
+    write(tmp_path, {"model.py": loop})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "."]) == 1
+    assert "G2L100 `h / (h.norm() + 1)` reads the hidden state in `h` and again in `h`" in capsys.readouterr().out
+    assert (tmp_path / "model.py").read_text() == loop
