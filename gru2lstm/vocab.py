@@ -91,6 +91,8 @@ CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",
     "collections.OrderedDict", "list", "dict",
 }
+# The last parts of the container functions that make a dict (iterated, it gives its keys).
+DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
 # How items are added at the end of a list: one (`append(x)`), or each of a list (`extend([x, y])`).
 LIST_APPEND_METHOD = "append"
