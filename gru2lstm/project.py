@@ -261,12 +261,17 @@ class CallersElsewhere:
             outside = [_shown(path) for path in importers.get(result.path, ())]
             if not outside:
                 continue
-            change = min(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # a public one first
+            interface = sorted(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # public first
+            change = interface[0]
             names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
+            if len(interface) == 1:
+                what = f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} imports it"
+            else:  # which of them it imports, the file's imports alone do not say (a class, a module)
+                listed = " and ".join(f"`{c.function}()`" for c in interface[:3]) + (" and others" if len(interface) > 3 else "")
+                what = f"{listed} now take or return (h, c), and {names} imports from this file"
             result.migration.findings.append(new_finding(
                 "G2L101",
-                f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} "
-                "imports it without being given, so its calls would still pass and take one tensor; "
+                f"{what} without being given, so its calls would still pass and take one tensor; "
                 "give that file too (or the project folder)",
                 change.line, change.column,
             ))
