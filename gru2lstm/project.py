@@ -245,6 +245,7 @@ class CallersElsewhere:
                 ))
             result.status, result.diff, result.group = "needs_attention", "", ()
             result.migration.changed = False  # as for any file a person must see first: nothing to write
+            result.written = False  # a source from stdin is "written" on stdout: the source as it came
         outcome.writes = []
 
     def _callers(self, changed: list, group: list, data: dict) -> set:
