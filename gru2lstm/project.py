@@ -315,10 +315,10 @@ class CallersElsewhere:
         given = set(self.files)
         found = set()
         for path in self._outside(group):
-            tree = self._tree(path)
-            if tree is None or re.search(RECURRENT_CONSTRUCTION_BYTES, self._read[str(path)][0]):
+            if re.search(RECURRENT_CONSTRUCTION_BYTES, self._reads.contents(path)):
                 continue  # a program of its own calls its own recurrent modules
-            for call in unknown_calls(tree, methods):
+            tree = self._tree(path)
+            for call in unknown_calls(tree, methods) if tree is not None else ():
                 result, change = changes[changed_callees(methods, call.method)[0][0]]
                 result.migration.findings.append(unknown_call_finding(
                     change.function, change.carriers, call, _shown(path), path in given, change.line, change.column
@@ -331,10 +331,9 @@ class CallersElsewhere:
         known = self._read.get(str(path))
         if known is None or not known[2]:
             try:
-                data = known[0] if known is not None else path.read_bytes()
-                known = (data, ast.parse(data), True)
-            except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
-                known = (b"", None, False)
+                known = (self._reads.contents(path), ast.parse(self._reads.contents(path)), True)
+            except (SyntaxError, ValueError, MemoryError, RecursionError):
+                known = (self._reads.contents(path), None, False)
             self._read[str(path)] = known
         return known[1] if known[2] else None
 
