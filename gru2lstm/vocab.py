@@ -86,6 +86,8 @@ IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS if name.endswi
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "abs", "max", "min", "item", "tolist", "std", "var"}
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}
+# Reads that measure a tensor's layout (of a packed state: the packed layout's), not its numbers.
+SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {"grad"}
 KEEP_ATTRIBUTES = {"data"}
 CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",

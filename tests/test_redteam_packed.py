@@ -426,3 +426,53 @@ def test_a_state_after_a_starred_target_is_refused_in_tuple_form_and_packed_whol
     assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 0
     migrated = (tmp_path / "net.py").read_text()
     assert "return self.v(seq), seq, h\n" in migrated and "self.core(x, h.chunk(2, dim=-1))" in migrated
+
+
+SUMMED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return out, h
+
+
+    def run(steps):
+        m = M()
+        h = torch.zeros(1, 2, 8)
+        for t in range(steps):
+            y, h = m(torch.randn(1, 2, 4), h)
+            v = m.head(h.sum(0))
+            size = h.size(-1)
+        return v, size
+"""
+
+
+def test_packed_a_value_computed_from_the_state_reads_h_and_a_size_stays_the_packed_one(tmp_path):
+    write(tmp_path, {"model.py": SUMMED})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    model = (tmp_path / "model.py").read_text()
+    assert "v = m.head(h.chunk(2, dim=-1)[0].sum(0))" in model
+    assert "size = h.size(-1)" in model
+    run_migrated(tmp_path, "from model import run\nrun(3)\n")
+
+
+def test_packed_states_split_into_a_list_by_an_unknown_call_are_refused(tmp_path, capsys):
+    split = SUMMED.replace("""\
+        h = torch.zeros(1, 2, 8)
+        for t in range(steps):
+            y, h = m(torch.randn(1, 2, 4), h)""", """\
+        hs = [torch.zeros(1, 1, 8) for _ in range(2)]
+        for t in range(steps):
+            y, h = m(torch.randn(1, 2, 4), torch.cat(hs, 1))
+            hs = list(torch.split(h, 1, dim=1))""")
+    write(tmp_path, {"model.py": split})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert "`hs` holds the hidden state elsewhere, but here it receives an element of an unknown iterable" in capsys.readouterr().out

@@ -4,11 +4,13 @@ layer reads `[0]` of the LSTMCell's pair; sizes and `is None` tests read nothing
 
 from __future__ import annotations
 
+import libcst as cst
+
 from gru2lstm.apply import index
 from gru2lstm.program import Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer, VSlot
-from gru2lstm.vocab import CELL_KIND
+from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
+from gru2lstm.vocab import CELL_KIND, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Rule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
@@ -28,6 +30,19 @@ def plain_cell_call(ctx, call: VCallOf) -> bool:
 def cell_output(ctx, value: Value) -> bool:
     """Is `value` the result of a GRUCell call, used where it is not bound as a state?"""
     return not ctx.packed and isinstance(value, VCallOf) and ctx.solution.recurrent_calls.get(id(value)) == CELL_KIND
+
+
+def _reads_sizes(ctx, value: Value) -> bool:
+    """Is every read in the chain of `value` a size (`h.size(0)`, `h.shape[-1]`), not a value
+    computed from the state's numbers (`h.sum(0)`, `h.norm()`)?"""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VDerived):
+        if value.kind == Derivation.READ:
+            node = value.node.func if isinstance(value.node, cst.Call) else value.node
+            if not isinstance(node, cst.Attribute) or node.attr.value not in SIZE_READS:
+                return False
+        value = ctx.solution.resolved(value.base)
+    return True
 
 
 def feature_read(ctx, value: Value) -> None:
@@ -52,8 +67,8 @@ def feature_read(ctx, value: Value) -> None:
         return
     if (not ctx.packed and ctx.solution.is_split(leaf.slot)) or ctx.is_rewritten(leaf.node):
         return  # a split name is h already; packed form splits nothing
-    if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ:
-        return  # sizes of a packed state are the packed layout's; only its h feeds features
+    if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ and _reads_sizes(ctx, value):
+        return  # sizes of a packed state are the packed layout's; only its h feeds features (`h.sum(0)` too)
     size = packed_size_read(ctx, value) if ctx.packed else None
     if size is not None:
         if ctx.claim(size):

@@ -347,8 +347,9 @@ class PackedUnfollowed(StateBindingRule):
             return False
         if isinstance(leaf, VCallOf):
             return id(leaf) not in ctx.solution.recurrent_calls and id(leaf) not in ctx.solution.forwarded
-        # a value of code in a file not migrated with this one (its GRU's state, made elsewhere)
-        return isinstance(leaf, VOpaque) and leaf.node is not None and id(leaf.node) in ctx.flow.outside_calls
+        # a value of code in a file not migrated with this one (its GRU's state, made elsewhere), or
+        # an element of what the engine cannot read (`list(torch.split(h, 1, dim=1))`)
+        return isinstance(leaf, VOpaque) and (leaf.node is None or id(leaf.node) in ctx.flow.outside_calls)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         cannot_follow(ctx, use.binding, use.value)
