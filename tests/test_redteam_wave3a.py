@@ -1,0 +1,124 @@
+"""Red team, wave 3a (our own small code in the styles of CleanRL, Dreamer, RLlib and RL^2
+projects): each case is migrated so that the program runs with (h, c) and a non-zero c, or
+refused with a finding at the line — never written with one half dropped."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import torch
+
+from gru2lstm.migrate import migrate_source
+from gru2lstm.options import Options
+
+HEADER = "import torch\nfrom torch import nn\n\n\n"
+
+
+def migrate(body: str, state: str):
+    return migrate_source(HEADER + textwrap.dedent(body), Options(state=state))
+
+
+def blocking(migration) -> list:
+    return [(f.code, f.line, f.message) for f in migration.findings if f.blocks_write]
+
+
+def run_watched(source: str, policy_class: str, drive: str) -> list:
+    """Exec the migrated source, build `policy_class`, and run `drive(policy)`: whether each LSTM
+    call got a pair with a non-zero c."""
+    namespace = {}
+    exec(compile(source, "migrated.py", "exec"), namespace)
+    policy = namespace[policy_class]()
+    seen = []
+
+    def watch(module, args):
+        assert isinstance(args[1], tuple) and len(args[1]) == 2, type(args[1])
+        seen.append(bool(args[1][1].abs().sum() > 0))
+
+    for module in policy.modules():
+        if isinstance(module, (nn.LSTM, nn.LSTMCell)):
+            module.register_forward_pre_hook(watch)
+    namespace[drive](policy)
+    return seen
+
+
+nn = torch.nn
+
+# RLlib ModelV2 style: the base class's forward() calls `self.forward_rnn(...)`, which only the
+# subclass defines; the state is a list `[h]` made by `get_initial_state()` and batched by a
+# comprehension in the worker.
+MODEL_V2 = '''
+    class Recurrent(nn.Module):
+        def forward(self, x, state):
+            out, new_state = self.forward_rnn(x.unsqueeze(1), state)
+            return out.squeeze(1), new_state
+
+        def forward_rnn(self, inputs, state):
+            raise NotImplementedError
+
+
+    class Policy(Recurrent):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8, batch_first=True)
+            self.pi = nn.Linear(8, 2)
+
+        def get_initial_state(self):
+            return [torch.zeros(8)]
+
+        def forward_rnn(self, inputs, state):
+            out, h = self.gru(inputs, torch.unsqueeze(state[0], 0))
+            return self.pi(out), [torch.squeeze(h, 0)]
+
+
+    class Worker:
+        def __init__(self, policy):
+            self.policy = policy
+
+        def sample(self, steps):
+            state = [s.repeat(3, 1) for s in self.policy.get_initial_state()]
+            for _ in range(steps):
+                logits, state = self.policy(torch.randn(3, 4), state)
+            return logits
+
+
+    def drive(policy):
+        return Worker(policy).sample(4)
+
+
+    drive(Policy())
+'''
+
+
+def test_a_method_a_subclass_overrides_is_followed_from_the_base_class_and_the_list_state_keeps_both_halves():
+    migration = migrate(MODEL_V2, "tuple")
+    assert blocking(migration) == []
+    assert "return self.pi(out), [(torch.squeeze(h[0], 0), torch.squeeze(h[1], 0))]" in migration.source
+    assert "return [(torch.zeros(8), torch.zeros(8))]" in migration.source
+    assert "state = [(s[0].repeat(3, 1), s[1].repeat(3, 1)) for s in self.policy.get_initial_state()]" in migration.source
+    assert any(run_watched(migration.source, "Policy", "drive"))
+
+
+def test_the_list_state_of_an_overridden_method_is_doubled_in_packed_form():
+    migration = migrate(MODEL_V2, "packed")
+    assert blocking(migration) == []
+    assert "return [torch.zeros(2 * 8)]" in migration.source
+    assert any(run_watched(migration.source, "Policy", "drive"))
+
+
+# The reset of the RLlib-style worker: `torch.where` over the fresh states and the returned ones,
+# both states, which a rewrite of one operand per half would get wrong.
+WHERE_OF_TWO_STATES = MODEL_V2.replace(
+    "logits, state = self.policy(torch.randn(3, 4), state)",
+    "logits, state_out = self.policy(torch.randn(3, 4), state)\n"
+    "                done = torch.rand(3, 1) < 0.3\n"
+    "                fresh = [s.repeat(3, 1) for s in self.policy.get_initial_state()]\n"
+    "                state = [torch.where(done, f, s) for f, s in zip(fresh, state_out)]",
+)
+
+
+def test_torch_where_of_a_fresh_state_and_a_returned_one_is_refused_not_split_on_one_operand():
+    migration = migrate(WHERE_OF_TWO_STATES, "tuple")
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L101", 39)]
+    assert "torch.where(done, f, s)" in blocking(migration)[0][2]
+    assert not migration.changed
