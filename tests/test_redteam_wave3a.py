@@ -122,3 +122,31 @@ def test_torch_where_of_a_fresh_state_and_a_returned_one_is_refused_not_split_on
     assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L101", 39)]
     assert "torch.where(done, f, s)" in blocking(migration)[0][2]
     assert not migration.changed
+
+
+# A SampleBatch-like dict of columns, one of which lists the states, stacked column by column.
+COLUMNS = MODEL_V2.replace(
+    '''            for _ in range(steps):
+                logits, state = self.policy(torch.randn(3, 4), state)
+            return logits''',
+    '''            columns = {"obs": [], "state_in": []}
+            for _ in range(steps):
+                x = torch.randn(3, 4)
+                columns["obs"].append(x)
+                columns["state_in"].append(state[0])
+                logits, state = self.policy(x, state)
+            return {k: torch.stack(v, 1) for k, v in columns.items()}''',
+)
+
+
+def test_a_dict_of_columns_one_listing_the_states_is_refused_where_it_is_stacked_in_tuple_form():
+    migration = migrate(COLUMNS, "tuple")
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L101", 41)]
+    assert "`columns` holds hidden states (key `'state_in'`) beside other values" in blocking(migration)[0][2]
+    assert not migration.changed
+
+
+def test_a_dict_of_columns_one_listing_the_states_is_stacked_whole_in_packed_form():
+    migration = migrate(COLUMNS, "packed")
+    assert blocking(migration) == []
+    assert any(run_watched(migration.source, "Policy", "drive"))
