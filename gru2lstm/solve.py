@@ -81,6 +81,7 @@ class Solution:
     split_returns: set = field(default_factory=set)  # (function key, position)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
     resolutions: Resolutions = field(default_factory=Resolutions)  # what indexes and arithmetic are
+    keyed_reads: dict = field(default_factory=dict)  # id(`p[k]` node) -> the slot of the dict a name as key reads
 
     def resolved(self, value: Value) -> Value:
         """What `value` is, through the indexing and arithmetic the solver settled."""
@@ -240,6 +241,10 @@ def solve(flow: ProgramFlow) -> Solution:
             base = resolutions.resolved(index.base)
             if isinstance(base, VSlot) and solution.is_container(base.slot):
                 element = VSlot(ChildSlot.of(base.slot, element_label(classes, base.slot, index.position)), index.node)
+                if _variable_key(index.node):
+                    # `p[k]` reads any value of the dict, which its element does not hold:
+                    # rules/unfollowed.py reports a dict that mixes states with other values
+                    solution.keyed_reads[id(index.node)] = base.slot
                 resolutions.settle(index, element)
                 for target in bound_to.get(id(index), ()):
                     classes.union(target, element.slot)
@@ -427,6 +432,11 @@ def _stores_in_tensors(solution: Solution) -> bool:
     return False
 
 
+
+
+def _variable_key(node: cst.Subscript) -> bool:
+    """Is `node` indexed by one name (`p[k]`), a key that may be any key of a dict?"""
+    return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and isinstance(node.slice[0].slice.value, cst.Name)
 
 
 def _in_list(classes: Classes, target: Slot, lists: set) -> bool:

@@ -150,3 +150,55 @@ def test_a_dict_of_columns_one_listing_the_states_is_stacked_whole_in_packed_for
     migration = migrate(COLUMNS, "packed")
     assert blocking(migration) == []
     assert any(run_watched(migration.source, "Policy", "drive"))
+
+
+# Dreamer style: a GRUCell's state kept in a dict beside the stochastic latent, and the steps
+# stacked key by key with a name as the key.
+RSSM = '''
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(6, 8)
+            self.post = nn.Linear(8 + 3, 4)
+
+        def initial(self, batch):
+            return {"stoch": torch.zeros(batch, 4), "deter": torch.zeros(batch, 8)}
+
+        def feat(self, state):
+            return torch.cat([state["stoch"], state["deter"]], -1)
+
+        def step(self, state, action, embed):
+            deter = self.cell(torch.cat([state["stoch"], action], -1), state["deter"])
+            stoch = torch.tanh(self.post(torch.cat([deter, embed], -1)))
+            return {"stoch": stoch, "deter": deter}
+
+        def observe(self, actions, embeds):
+            state = self.initial(actions.shape[1])
+            posts = []
+            for t in range(actions.shape[0]):
+                state = self.step(state, actions[t], embeds[t])
+                posts.append(state)
+            return {k: torch.stack([p[k] for p in posts], 0) for k in posts[0]}
+
+
+    def drive(model):
+        post = model.observe(torch.randn(5, 2, 2), torch.randn(5, 2, 3))
+        return model.feat(post).sum()
+
+
+    drive(Model())
+'''
+
+
+def test_a_dict_of_the_state_and_the_latent_read_with_a_name_as_key_is_refused_in_tuple_form():
+    migration = migrate(RSSM, "tuple")
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L101", 29)]
+    assert "`p` holds hidden states (key `'deter'`) beside other values and is read with `k` as its key" in blocking(migration)[0][2]
+    assert not migration.changed
+
+
+def test_a_dict_of_the_state_and_the_latent_is_stacked_whole_in_packed_form():
+    migration = migrate(RSSM, "packed")
+    assert blocking(migration) == []
+    assert '"deter": torch.zeros(batch, 2 * 8)' in migration.source
+    assert any(run_watched(migration.source, "Model", "drive"))
