@@ -202,3 +202,45 @@ def test_a_dict_of_the_state_and_the_latent_is_stacked_whole_in_packed_form():
     assert blocking(migration) == []
     assert '"deter": torch.zeros(batch, 2 * 8)' in migration.source
     assert any(run_watched(migration.source, "Model", "drive"))
+
+
+# CleanRL style: the state allocated for each step with the shape of the current state.
+STEP_STATES = '''
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+
+        def get_states(self, x, gru_state, done):
+            out, gru_state = self.gru(x.unsqueeze(0), (1.0 - done).view(1, -1, 1) * gru_state)
+            return out[0], gru_state
+
+
+    def drive(agent):
+        next_gru_state = torch.zeros(1, 3, 8)
+        gru_states = torch.zeros((5,) + next_gru_state.shape)
+        for step in range(5):
+            gru_states[step] = next_gru_state
+            out, next_gru_state = agent.get_states(torch.randn(3, 4), next_gru_state, torch.zeros(3))
+        return agent.get_states(torch.randn(3, 4), gru_states[0], torch.zeros(3))
+
+
+    drive(Agent())
+'''
+
+
+def test_an_allocation_shaped_like_the_packed_state_is_not_doubled_again():
+    migration = migrate(STEP_STATES, "packed")
+    assert blocking(migration) == []
+    assert "gru_states = torch.zeros((5,) + next_gru_state.shape)" in migration.source
+    assert "next_gru_state = torch.zeros(1, 3, 2 * 8)" in migration.source
+    assert any(run_watched(migration.source, "Agent", "drive"))
+
+
+def test_an_allocation_shaped_like_another_tensor_is_refused_in_packed_form():
+    source = STEP_STATES.replace("next_gru_state = torch.zeros(1, 3, 8)", "shape_of = torch.zeros(1, 3, 8)\n        next_gru_state = torch.zeros(1, 3, 8)").replace(
+        "torch.zeros((5,) + next_gru_state.shape)", "torch.zeros((5,) + shape_of.shape)"
+    )
+    migration = migrate(source, "packed")
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 19)]
+    assert "takes its whole shape from a tensor that is not the hidden state" in blocking(migration)[0][2]
