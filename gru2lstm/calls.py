@@ -158,6 +158,9 @@ class CallWalker(FollowedCalls):
         if added is not None:  # onto a list literal (not a method of the program): at their positions (scopes.py)
             self.grow_list(func.value, base, [self.expr(item) for item in added], self.statement)
             return VOpaque(node, "None")
+        dispatched = self._dispatched_call(func, node)
+        if dispatched is not None:
+            return dispatched
         callee = self._method_target(func)
         if callee is not None:
             return self._call_function(callee, node)

@@ -249,6 +249,21 @@ class ProgramFlow:
                 return found
         return None
 
+    def overrides(self, owner: str, name: str) -> list:
+        """The methods `name` of the program's subclasses of `owner` (transitively): `self.name(...)`
+        in a method of `owner` runs one of them when `self` is an instance of that subclass."""
+        found, todo, seen = [], [owner], {owner}
+        while todo:
+            base = todo.pop()
+            for cls, bases in self.bases.items():
+                if base in bases and cls not in seen:
+                    seen.add(cls)
+                    todo.append(cls)
+                    method = self.functions.get(FunctionKey(cls, name, cls.rpartition(":")[0]))
+                    if method is not None:
+                        found.append(method)
+        return found
+
 
 def from_where(place: Optional[str]) -> str:
     """How a finding about a call the engine cannot follow ends."""

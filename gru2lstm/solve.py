@@ -81,6 +81,7 @@ class Solution:
     split_returns: set = field(default_factory=set)  # (function key, position)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
     resolutions: Resolutions = field(default_factory=Resolutions)  # what indexes and arithmetic are
+    keyed_reads: dict = field(default_factory=dict)  # id(`p[k]` node) -> the slot of the dict a name as key reads
 
     def resolved(self, value: Value) -> Value:
         """What `value` is, through the indexing and arithmetic the solver settled."""
@@ -168,8 +169,8 @@ def solve(flow: ProgramFlow) -> Solution:
                 if is_literal_list(value):
                     literals.append(target)  # positions kept until it is used as a sequence (sequences.py)
                 for label, item in container_items(value):
-                    if label.kind == LabelKind.POS:
-                        classes.add(ChildSlot.of(target, label))  # a part to join, whatever the item is (a creation)
+                    # a part to join, whatever the item is (a creation, `s.repeat(n, 1)` of a comprehension)
+                    classes.add(ChildSlot.of(target, label))
                     link(ChildSlot.of(target, label), item)
         elif isinstance(value, VArith) and (isinstance(value.left, VContainer) or isinstance(value.right, VContainer)):
             marked.append(target)  # `[None] * n`: a list
@@ -240,6 +241,10 @@ def solve(flow: ProgramFlow) -> Solution:
             base = resolutions.resolved(index.base)
             if isinstance(base, VSlot) and solution.is_container(base.slot):
                 element = VSlot(ChildSlot.of(base.slot, element_label(classes, base.slot, index.position)), index.node)
+                if _variable_key(index.node):
+                    # `p[k]` reads any value of the dict, which its element does not hold:
+                    # rules/unfollowed.py reports a dict that mixes states with other values
+                    solution.keyed_reads[id(index.node)] = base.slot
                 resolutions.settle(index, element)
                 for target in bound_to.get(id(index), ()):
                     classes.union(target, element.slot)
@@ -300,6 +305,7 @@ def solve(flow: ProgramFlow) -> Solution:
             mark_value(hidden)
 
     moved = _moved_classes(solution)
+    lists = {classes.find(target) for target in literals}
     changed = True
     while changed:
         changed = False
@@ -335,16 +341,22 @@ def solve(flow: ProgramFlow) -> Solution:
             if isinstance(leaf, VSlot):
                 if target_state:
                     changed |= mark(leaf.slot)
-                elif solution.is_state(leaf.slot) and (kind == Derivation.KEEP or classes.find(target) in moved or is_element(target)):
+                elif solution.is_state(leaf.slot) and (kind == Derivation.KEEP or classes.find(target) in moved or _in_list(classes, target, lists)):
                     # A reshaped state that is moved on (returned, stored, passed) stays a state;
                     # one that is only read is features. Stored in a list is moved: a caller may
-                    # feed it back (`hiddens.append(hidden.squeeze(0))`).
+                    # feed it back (`hiddens.append(hidden.squeeze(0))`, `return out, [h.squeeze(0)]`).
                     changed |= mark(target)
             elif isinstance(leaf, VCat):
                 if target_state:
                     changed |= mark_value(leaf)
                 elif solution.elements_are_state(leaf.container):
                     changed |= mark(target)
+    # An arithmetic settled as masking one state may have turned out to join two
+    # (`torch.where(done, fresh, s)` with `s` known as a state only later): it is unsettled,
+    # so it is reported as an arithmetic of two states, never migrated on one half.
+    for arith in flow.arithmetic:
+        if resolutions.is_settled(arith) and solution.value_is_state(arith.left) and solution.value_is_state(arith.right):
+            resolutions.unsettle(arith)
     _choose_split(solution)
     solution.form = "packed" if _stores_in_tensors(solution) else "tuple"
     # The recursive closures refer to themselves (function -> cell -> function), a cycle that holds
@@ -420,6 +432,19 @@ def _stores_in_tensors(solution: Solution) -> bool:
     return False
 
 
+
+
+def _variable_key(node: cst.Subscript) -> bool:
+    """Is `node` indexed by one name (`p[k]`), a key that may be any key of a dict?"""
+    return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and isinstance(node.slice[0].slice.value, cst.Name)
+
+
+def _in_list(classes: Classes, target: Slot, lists: set) -> bool:
+    """Is `target` held in a list: an element written by append or `[i] =`, or a position of a
+    list literal (`return out, [h.squeeze(0)]`; `lists` are the roots of literal lists)?"""
+    if is_element(target):
+        return True
+    return target.kind == SlotKind.CHILD and target.label.kind == LabelKind.POS and classes.find(target.base) in lists
 
 
 def _moved_classes(solution: Solution) -> set:

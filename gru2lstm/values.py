@@ -333,6 +333,9 @@ class Resolutions:
     def settle(self, value: Union[VIndex, VArith], found: Value) -> None:
         self._found[id(value)] = (value, found)
 
+    def unsettle(self, value: VArith) -> None:
+        self._found.pop(id(value), None)
+
     def is_settled(self, value: Value) -> bool:
         return id(value) in self._found
 

@@ -29,6 +29,7 @@ from gru2lstm.rules.unfollowed import (
     ForeignValue,
     HolderHandedOver,
     MixedIteration,
+    MixedKeyedRead,
     ModuleHandedOver,
     StateHandedOver,
 )
@@ -77,6 +78,7 @@ TUPLE_RULES = [
     BatchedConsumed(),
     ModuleHandedOver(),
     MixedIteration(),
+    MixedKeyedRead(),
     HolderHandedOver(),  # every rule below takes a state
     NoneTest(),
     InPlaceOp(),  # a dropped result is no feature

@@ -96,6 +96,31 @@ def _sized_like_another(node: cst.Call) -> bool:
     )
 
 
+def _shape_read_whole(node: cst.Call) -> Optional[cst.BaseExpression]:
+    """The one shape argument of a creation that reads a tensor's shape and is no literal list of
+    sizes (`zeros((T,) + h.shape)`, `zeros(h.size())`), or None."""
+    positional = [a.value for a in node.args if a.keyword is None and not a.star]
+    if len(positional) != 1 or isinstance(positional[0], (cst.Tuple, cst.List)) or _is_like(node):
+        return None
+    return positional[0] if _reads_a_shape(positional[0]) else None
+
+
+def _shape_sources(node: cst.BaseExpression) -> list:
+    """The tensors whose shape `node` reads (`h` of `(T,) + h.shape` or `h.size()`)."""
+    return [
+        current.value if isinstance(current, cst.Attribute) else current.func.value
+        for current in walk(node)
+        if (isinstance(current, cst.Attribute) and current.attr.value == "shape")
+        or (isinstance(current, cst.Call) and isinstance(current.func, cst.Attribute) and current.func.attr.value == "size")
+    ]
+
+
+def _holds_a_state(ctx, node: cst.BaseExpression) -> bool:
+    """Is the name or attribute `node` a hidden state wherever it is read here?"""
+    slots = [slot for slot, read in ctx.flow.slot_nodes if read is node]
+    return bool(slots) and all(ctx.solution.is_state(slot) for slot in slots)
+
+
 def _is_like(node: cst.Call) -> bool:
     func = node.func
     name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
@@ -190,6 +215,11 @@ def _double_creation(ctx, value: Value) -> None:
             continue
         if _is_like(leaf.node) or _sized_like_another(leaf.node):
             continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
+        whole = _shape_read_whole(leaf.node)
+        if whole is not None:
+            if not all(_holds_a_state(ctx, tensor) for tensor in _shape_sources(whole)):
+                ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its whole shape from a tensor that is not the hidden state, so the engine cannot double its hidden size; give the sizes one by one, or use --state tuple")
+            continue  # zeros((T,) + h.shape): the packed state's shape, doubled already
         size = _last_size(leaf.node)
         if size is None:
             ctx.find("G2L100", leaf.node, f"the engine cannot find the hidden size to double in `{ctx.code(leaf.node)}`; give the size as the last argument, or use --state tuple")

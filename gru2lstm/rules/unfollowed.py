@@ -8,7 +8,7 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
-from gru2lstm.values import Derivation, InstanceSlot, LabelKind, Value, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VCallOf, VCreate, VOpaque, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
@@ -138,13 +138,58 @@ class MixedIteration(Rule):
         classes = ctx.solution.classes
         label = LabelKind.KEY if use.context == Use.ITERATE_KEY else LabelKind.POS
         parts = classes.parts.get(classes.find(_slot_leaf(ctx, use).slot), {})
-        states = {part_label: ctx.solution.is_state(part) for part_label, part in parts.items() if part_label.kind == label}
+        states = {part_label: _is_or_lists_states(ctx, part, label) for part_label, part in parts.items() if part_label.kind == label}
         if any(states.values()) and not all(states.values()):
             where = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if state)
             ctx.find("G2L101", use.node, (
                 f"`{ctx.code(use.node)}` holds hidden states ({where}) beside other values and is {use.why}, so the engine "
                 "cannot tell them apart; keep the hidden states in a container of their own"
             ), use.place)
+
+
+class MixedKeyedRead(Rule):
+    uses = ("consumption",)
+    summary = "a dict that holds states beside other values, read with a name as its key"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRUCell(4, 8)
+            steps = []
+            state = {"h": torch.zeros(1, 8), "x": torch.zeros(1, 4)}
+            for t in range(3):
+                state = {"h": core(state["x"], state["h"]), "x": torch.randn(1, 4)}
+                steps.append(state)
+            stacked = {k: torch.stack([s[k] for s in steps]) for k in state}
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return use.context == Use.INDEX and id(use.node) in ctx.solution.keyed_reads
+
+    def apply(self, ctx, use: Consumption) -> None:
+        parts = ctx.solution.classes.parts.get(ctx.solution.classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
+        # a list of states read by a name (`memory[key].clear()`) is used as a list, not read
+        states = {label: ctx.solution.is_state(part) for label, part in parts.items() if label.kind == LabelKind.KEY}
+        if any(states.values()) and not all(states.values()):
+            where = ", ".join(f"key `{label.key!r}`" for label, state in states.items() if state)
+            ctx.find("G2L101", use.node, (
+                f"`{ctx.code(use.node.value)}` holds hidden states ({where}) beside other values and is read with "
+                f"`{ctx.code(use.node.slice[0].slice.value)}` as its key, so the engine cannot tell them apart; keep the "
+                "hidden states in a container of their own"
+            ), use.place)
+
+
+def _is_or_lists_states(ctx, part, label: LabelKind) -> bool:
+    """Is an iterated part a state, or (a dict's value, tuple form) a list of states
+    (`columns["state_in"]`)? Each value then is a list of pairs, which one expression for all
+    values (`torch.stack(v)`) cannot handle; packed, the list holds tensors like the others. A
+    tuple of lists is left out: it is iterated to clear or reset each list (`for buf in (obs_buf,
+    hidden_buf): buf.clear()`)."""
+    element = ctx.solution.classes.part(part, ELEM)
+    listed = label == LabelKind.KEY and not ctx.packed and element is not None
+    return ctx.solution.is_state(part) or listed and ctx.solution.is_state(element)
 
 
 def _part_name(ctx, use: Consumption, label) -> str:
