@@ -140,5 +140,5 @@ class UntracedIntoState(StateBindingRule):
         ctx.find("G2L101", node, (
             f"{subject} `{ctx.code(node)}`, built from pieces the engine "
             "cannot trace back to a state, so it cannot tell which of them must carry the cell state c as well; "
-            "build it from the state itself (`np.split(h, n)`, `h.reshape(...)`, `np.stack` of states), or migrate it by hand"
+            "split the state itself into that array (`np.split(h, n)`, or `h.reshape(...)`), or migrate it by hand"
         ))
