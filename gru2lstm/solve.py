@@ -10,6 +10,7 @@ docs/rules.md), and each function return position that carries a batched state i
 What the solver finds is in the Solution: the classes and their marks, and in a side table
 (Resolutions) what each index and arithmetic of the walk is; the walk's values are not written.
 The solver knows no torch words: the recurrent kinds and hidden keywords are vocab.py's.
+Over ~500 lines: `solve` is one fixpoint whose steps read each other's marks, kept in one place.
 """
 
 from __future__ import annotations
@@ -110,7 +111,8 @@ class Solution:
         if isinstance(value, VDerived):
             return value.kind != Derivation.READ and self.value_is_state(value.base)
         if isinstance(value, VCat):
-            return self.elements_are_state(value.container)
+            rows = self.rows_joined(value)
+            return self.is_state(rows.slot) if rows is not None else self.elements_are_state(value.container)
         if isinstance(value, VCallOf):
             return self.recurrent_calls.get(id(value)) == CELL_KIND
         return False
@@ -127,6 +129,15 @@ class Solution:
                 self.value_is_state(item) and self.resolutions.chain_kind(item) == Derivation.KEEP for _, item in container.items
             )
         return False
+
+    def rows_joined(self, cat: VCat) -> Optional[VSlot]:
+        """The array or tensor S (not a list or dict) whose rows `np.concatenate(S[step])` joins:
+        the join is a reshape of S. None for a join of a container's elements, or of S itself."""
+        container = self.resolved(cat.container)
+        leaf = self.resolutions.leaf_of(container)
+        if leaf is container or not isinstance(leaf, VSlot) or self.is_container(leaf.slot):
+            return None
+        return leaf if self.resolutions.chain_kind(container) != Derivation.READ else None
 
     def is_container(self, slot: Slot) -> bool:
         return self.classes.has(slot, Mark.CONTAINER)
@@ -216,10 +227,13 @@ def solve(flow: ProgramFlow) -> Solution:
     for slot in marked:
         classes.mark(slot, Mark.CONTAINER)
     for target, value in relations:
-        # `saved = self.hidden.copy()` of a list or dict holds the same values.
-        if isinstance(value, VDerived) and value.kind == Derivation.KEEP and isinstance(resolutions.resolved(value.base), VSlot):
-            if solution.is_container(resolutions.resolved(value.base).slot):
-                classes.union(target, resolutions.resolved(value.base).slot)
+        # `saved = self.hidden.copy()` of a list or dict holds the same values; `np.array(rows)`
+        # is an array made of them, not the list.
+        base = resolutions.resolved(value.base) if isinstance(value, VDerived) else None
+        method = value.node.func if isinstance(base, VSlot) and isinstance(value.node, cst.Call) else None
+        if isinstance(method, cst.Attribute) and method.value is base.node and value.kind == Derivation.KEEP:
+            if solution.is_container(base.slot):
+                classes.union(target, base.slot)
 
     join_sequences(flow, classes, resolutions, literals)
     # Joining a literal list's positions may show what an element is (`for agent in agents[1:]`
@@ -288,6 +302,9 @@ def solve(flow: ProgramFlow) -> Solution:
             return mark(leaf.slot)
         if isinstance(leaf, VCat):
             container = resolutions.resolved(leaf.container)
+            rows = solution.rows_joined(leaf)
+            if rows is not None:
+                return mark(rows.slot)
             if isinstance(container, VSlot):
                 return mark(ChildSlot.of(container.slot, ELEM))
             if isinstance(container, VContainer):  # a concatenation of `[s.hx for s in batch]` is a state
@@ -347,10 +364,13 @@ def solve(flow: ProgramFlow) -> Solution:
                     # feed it back (`hiddens.append(hidden.squeeze(0))`, `return out, [h.squeeze(0)]`).
                     changed |= mark(target)
             elif isinstance(leaf, VCat):
+                rows = solution.rows_joined(leaf)
                 if target_state:
                     changed |= mark_value(leaf)
                 elif solution.elements_are_state(leaf.container):
                     changed |= mark(target)
+                elif rows is not None and solution.is_state(rows.slot) and (classes.find(target) in moved or is_element(target)):
+                    changed |= mark(target)  # rows of a state joined and moved on, as a reshaped state
     # An arithmetic settled as masking one state may have turned out to join two
     # (`torch.where(done, fresh, s)` with `s` known as a state only later): it is unsettled,
     # so it is reported as an arithmetic of two states, never migrated on one half.

@@ -21,7 +21,7 @@ from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, Pack
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
-from gru2lstm.rules.storage import Storage
+from gru2lstm.rules.storage import Storage, UntracedIntoState
 from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp, InPlaceRead
 from gru2lstm.rules.torchscript import TorchScriptState
 from gru2lstm.rules.unfollowed import (
@@ -46,6 +46,7 @@ TUPLE_RULES = [
     # a chain), with the findings for what no rule covers last
     Joins(),
     BoundParts(),
+    UntracedIntoState(),
     InPlaceRead(),  # before the feature rules, for bindings and consumptions
     FeatureBinding(),  # every rule below binds a state
     GrowingReturnBinding(),
@@ -95,6 +96,7 @@ PACKED_RULES = [
     TorchScriptState(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
+    UntracedIntoState(),
     PackedAllocation(),
     InPlaceRead(),
     FeatureBinding(),

@@ -1,12 +1,14 @@
 """Storage and pending state: a state that lands in a container (`buf.append(h.detach())`, an
 element or key) or in an attribute (`self.pending = h.detach()`) is written as the pair of its
-halves, each through the whole chain: `(h[0].detach(), h[1].detach())`."""
+halves, each through the whole chain: `(h[0].detach(), h[1].detach())`. A holder of the state
+that receives an array built from pieces the engine cannot trace to a state (`np.array([a[:3],
+a[3:]])` on its way into storage) is a finding in either form."""
 
 from __future__ import annotations
 
 from gru2lstm.program import BindingKind
-from gru2lstm.values import Derivation, LabelKind, SlotKind, VSlot
-from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
+from gru2lstm.values import Derivation, LabelKind, SlotKind, VCat, VContainer, VSlot
+from gru2lstm.rules.base import BindingUse, Invalid, StateBindingRule, Valid
 from gru2lstm.rules.pairs import pair_expression
 
 
@@ -66,3 +68,77 @@ class Storage(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         pair_expression(ctx, use.value, storage_step(use))
+
+
+def _traced(solution, value) -> bool:
+    """Does some piece of the value come from a state, as far as the engine can tell?"""
+    leaf = solution.resolutions.leaf_of(value)
+    if solution.resolutions.chain_kind(value) == Derivation.READ:
+        return False
+    if isinstance(leaf, VSlot):
+        return solution.is_state(leaf.slot) or solution.elements_are_state(leaf)
+    if isinstance(leaf, VCat):
+        return solution.rows_joined(leaf) is not None or _traced(solution, leaf.container)
+    if isinstance(leaf, VContainer):
+        return any(_traced(solution, item) for _, item in leaf.items)
+    return False
+
+
+def _untraced(ctx, use: BindingUse) -> bool:
+    """Is the value a list or an array built from pieces none of which the engine can trace to a
+    state (a comprehension over `np.split(...)`, a list literal of slices of an array it does not
+    know for one, `np.array(rows)` of a list into one array), though it lands in a state?"""
+    solution = ctx.solution
+    leaf = solution.resolutions.leaf_of(use.value)
+    if isinstance(leaf, VSlot) and solution.is_container(leaf.slot):  # a list turned into an array
+        stacked = ctx.packed and solution.elements_are_state(leaf)  # packed states stack as they are
+        return not solution.is_container(use.binding.target) and not stacked
+    return isinstance(leaf, (VCat, VContainer)) and not _traced(solution, use.value)
+
+
+class UntracedIntoState(StateBindingRule):
+    summary = "a holder of the state that receives an array built from pieces not traced to a state (`np.array([a[:3], a[3:]])`) is a finding"
+    invalid = (
+        Invalid(
+            """
+            import numpy as np
+
+
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.GRU(4, 8)
+
+                def forward(self, x, h):
+                    out, h = self.core(x, h.transpose(0, 1))
+                    return out, h.transpose(0, 1)
+
+
+            def collect(net, store, t):
+                _, h = net(torch.randn(1, 2, 4), torch.from_numpy(store[t]))
+                h_np = h.detach().numpy()
+                return np.array([h_np[:, :1], h_np[:, 1:]])
+
+
+            net, store = Net(), np.zeros((5, 2, 1, 1, 8), np.float32)
+            for t in range(4):
+                row = collect(net, store, t)
+                store[t + 1] = row
+            """,
+            "G2L101",
+            state="packed",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return ctx.solution.is_state(use.binding.target) and _untraced(ctx, use)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        node = getattr(use.value, "node", None) or use.binding.statement
+        target = use.binding.target_node
+        subject = f"`{ctx.code(target)}` holds the hidden state, but here it receives" if target is not None else "this return holds the hidden state, but it is"
+        ctx.find("G2L101", node, (
+            f"{subject} `{ctx.code(node)}`, built from pieces the engine "
+            "cannot trace back to a state, so it cannot tell which of them must carry the cell state c as well; "
+            "split the state itself into that array (`np.split(h, n)`, or `h.reshape(...)`), or migrate it by hand"
+        ))
