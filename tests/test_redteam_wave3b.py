@@ -1,0 +1,115 @@
+"""Red team, wave 3b (our own small projects in the styles of recurrent SAC, resets, checkpoints
+and models picked by name): what the engine got wrong there, each case migrated and run, or
+refused with a finding that names the place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from gru2lstm.cli import main
+
+# Run after the project's own code: every LSTM / LSTMCell call must get a pair, some with a non-zero c.
+WATCH = textwrap.dedent('''\
+    import torch.nn as nn
+
+    seen = []
+
+
+    def watch(module, args):
+        state = args[1] if len(args) > 1 else None
+        if state is not None:
+            assert isinstance(state, tuple) and len(state) == 2, type(state)
+            seen.append(bool(state[1].abs().sum() > 0))
+
+
+    for kind in (nn.LSTM, nn.LSTMCell):
+        original = kind.__init__
+
+        def init(self, *args, original=original, **kwargs):
+            original(self, *args, **kwargs)
+            self.register_forward_pre_hook(watch)
+
+        kind.__init__ = init
+''')
+
+
+def write(folder: Path, files: dict) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def snapshot(folder: Path) -> dict:
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*.py"))}
+
+
+def run_migrated(folder: Path, script: str) -> None:
+    """Run `script` in `folder` with every LSTM watched: it must run, and some c be non-zero."""
+    (folder / "watch_lstm.py").write_text(WATCH)
+    code = "import watch_lstm\n" + textwrap.dedent(script) + "\nassert any(watch_lstm.seen), watch_lstm.seen\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------- a policy imported by a computed name
+POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.size = size
+            self.core = nn.GRU(size, size)
+
+        def blank(self, n):
+            return torch.zeros(1, n, self.size)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+"""
+
+PICKED_BY_NAME = """\
+    import importlib
+
+    import torch
+
+
+    def make(kind):
+        module = importlib.import_module(f"policies.{kind}")
+        return module.Policy()
+
+
+    def play(kind, steps=3):
+        policy = make(kind)
+        h = policy.blank(2)
+        for _ in range(steps):
+            y, h = policy(torch.randn(1, 2, 6), h)
+        return h
+"""
+
+
+def test_a_module_imported_by_a_computed_name_blocks_the_file_it_may_load(tmp_path, capsys):
+    write(tmp_path, {"pyproject.toml": "", "policies/__init__.py": "", "policies/recurrent.py": POLICY, "play.py": PICKED_BY_NAME})
+    before = snapshot(tmp_path)
+    for given in ([tmp_path], [tmp_path / "policies" / "recurrent.py"]):
+        assert main(["rewrite", *map(str, given)]) == 1
+        assert snapshot(tmp_path) == before
+        out = capsys.readouterr().out
+        assert "recurrent.py:14:9: G2L101 `Policy.forward()` now takes or returns (h, c)" in out
+        assert "play.py imports a module by a name computed at run time at line 7" in out
+        assert "`importlib.import_module(f\"policies.{kind}\")`" in out
+
+
+def test_a_computed_import_that_cannot_load_the_model_does_not_block_it(tmp_path):
+    other = PICKED_BY_NAME.replace('f"policies.{kind}"', 'f"envs.{kind}"').replace("module.Policy()", "module.Env()")
+    write(tmp_path, {"pyproject.toml": "", "policies/__init__.py": "", "policies/recurrent.py": POLICY,
+                     "envs.py": other, "main.py": "from policies.recurrent import Policy\n\nPolicy()(__import__('torch').zeros(1, 1, 6), Policy().blank(1))\n"})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "nn.LSTM" in (tmp_path / "policies" / "recurrent.py").read_text()
