@@ -113,3 +113,53 @@ def test_a_computed_import_that_cannot_load_the_model_does_not_block_it(tmp_path
                      "envs.py": other, "main.py": "from policies.recurrent import Policy\n\nPolicy()(__import__('torch').zeros(1, 1, 6), Policy().blank(1))\n"})
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
     assert "nn.LSTM" in (tmp_path / "policies" / "recurrent.py").read_text()
+
+
+# ---------------------------------------------------------------- resets written in the ways people write them
+RESET_POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Seq(nn.Module):
+        def __init__(self, size=5):
+            super().__init__()
+            self.size = size
+            self.core = nn.GRU(3, size)
+
+        def init_hidden(self, n):
+            return torch.zeros(1, n, self.size)
+
+        def forward(self, x, h):
+            y, h = self.core(x.unsqueeze(0), h)
+            return y.squeeze(0), h
+"""
+
+RESET_LOOP = """\
+    import torch
+
+    from seq import Seq
+
+
+    def act(steps=6, envs=4):
+        net = Seq()
+        h = net.init_hidden(envs)
+        for step in range(steps):
+            y, h = net(torch.randn(envs, 3), h)
+            done = torch.arange(envs) == step % envs
+            idx = done.nonzero().squeeze(-1)
+            if step % 2:
+                h[:, idx] = net.init_hidden(len(idx))
+            else:
+                h[0, idx] = net.init_hidden(len(idx)).squeeze(0)
+        return h
+"""
+
+
+def test_rows_reset_to_a_state_made_by_a_call_make_it_once_for_both_halves(tmp_path):
+    write(tmp_path, {"seq.py": RESET_POLICY, "loop.py": RESET_LOOP})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    loop = (tmp_path / "loop.py").read_text()
+    assert "h[0][:, idx], h[1][:, idx] = net.init_hidden(len(idx))" in loop
+    assert "h[0][0, idx], h[1][0, idx] = tuple(half.squeeze(0) for half in net.init_hidden(len(idx)))" in loop
+    run_migrated(tmp_path, "from loop import act\nact()\n")
