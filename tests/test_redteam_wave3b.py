@@ -163,3 +163,38 @@ def test_rows_reset_to_a_state_made_by_a_call_make_it_once_for_both_halves(tmp_p
     assert "h[0][:, idx], h[1][:, idx] = net.init_hidden(len(idx))" in loop
     assert "h[0][0, idx], h[1][0, idx] = tuple(half.squeeze(0) for half in net.init_hidden(len(idx)))" in loop
     run_migrated(tmp_path, "from loop import act\nact()\n")
+
+
+# ---------------------------------------------------------------- a state restored by a library, packed form
+RESTORED = """\
+    import pickle
+
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+
+
+    def resume(path):
+        net = Net()
+        with open(path, "rb") as f:
+            h = pickle.load(f)
+        y, h = net(torch.randn(1, 1, 4), h)
+        return h
+"""
+
+
+def test_a_packed_state_returned_by_a_library_function_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"resume.py": RESTORED})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "resume.py:20:13: G2L101 `h` holds the hidden state returned by `pickle.load(f)`, which the engine cannot follow" in capsys.readouterr().out

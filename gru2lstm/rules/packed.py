@@ -323,7 +323,7 @@ class PackedAllocation(StateBindingRule):
 
 
 class PackedUnfollowed(StateBindingRule):
-    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file) is a finding: it has the GRU's size"
+    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file, a library's `pickle.load(f)`) is a finding: it has the GRU's size"
     invalid = (
         Invalid(
             """
@@ -347,8 +347,9 @@ class PackedUnfollowed(StateBindingRule):
             return False
         if isinstance(leaf, VCallOf):
             return id(leaf) not in ctx.solution.recurrent_calls and id(leaf) not in ctx.solution.forwarded
-        # a value of code in a file not migrated with this one (its GRU's state, made elsewhere)
-        return isinstance(leaf, VOpaque) and leaf.node is not None and id(leaf.node) in ctx.flow.outside_calls
+        # a value of code in a file not migrated with this one (its GRU's state, made elsewhere), or
+        # of a library's function (`pickle.load(f)`, `ray.get(ref)`): made with the GRU's size
+        return isinstance(leaf, VOpaque) and (isinstance(leaf.node, cst.Call) or leaf.node is not None and id(leaf.node) in ctx.flow.outside_calls)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         cannot_follow(ctx, use.binding, use.value)
