@@ -198,3 +198,69 @@ def test_a_packed_state_returned_by_a_library_function_is_a_finding(tmp_path, ca
     assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
     assert snapshot(tmp_path) == before
     assert "resume.py:20:13: G2L101 `h` holds the hidden state returned by `pickle.load(f)`, which the engine cannot follow" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- a model picked from a table built by a comprehension
+MODELS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Recurrent(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.size = size
+            self.core = nn.GRU(size, size)
+
+        def blank(self, n):
+            return torch.zeros(1, n, self.size)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+
+
+    class Flat(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.body = nn.Linear(size, size)
+
+        def blank(self, n):
+            return None
+
+        def forward(self, x, h):
+            return self.body(x), h
+"""
+
+BY_TABLE = """\
+    import torch
+
+    from models import Flat, Recurrent
+
+    TABLE = {cls.__name__: cls for cls in ITERATED}
+
+
+    def play(name, steps=3):
+        net = TABLE[name]()
+        h = net.blank(2)
+        for _ in range(steps):
+            y, h = net(torch.randn(1, 2, 6), h)
+            if h is not None:
+                h = h.detach()
+        return y
+"""
+
+
+def test_a_table_built_by_a_comprehension_over_a_literal_is_followed(tmp_path):
+    write(tmp_path, {"models.py": MODELS, "play.py": BY_TABLE.replace("ITERATED", "[Recurrent, Flat]")})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "h = (h[0].detach(), h[1].detach())" in (tmp_path / "play.py").read_text()
+    run_migrated(tmp_path, "from play import play\nplay('Recurrent')\nplay('Flat')\n")
+
+
+def test_a_table_built_by_a_comprehension_over_a_name_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"models.py": MODELS, "play.py": BY_TABLE.replace("ITERATED", "ALL").replace("TABLE =", "ALL = [Recurrent, Flat]\n    TABLE =")})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "play.py:5:8: G2L101 `Recurrent` is used as a value here (a registry, a factory, a callback)" in capsys.readouterr().out
