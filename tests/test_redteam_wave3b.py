@@ -264,3 +264,109 @@ def test_a_table_built_by_a_comprehension_over_a_name_is_a_finding(tmp_path, cap
     assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
     assert snapshot(tmp_path) == before
     assert "play.py:5:8: G2L101 `Recurrent` is used as a value here (a registry, a factory, a callback)" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- names reached by a string
+BUFFERED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.register_buffer("h", torch.zeros(1, 3, 8))
+
+        def forward(self, x):
+            out, h = self.gru(x, self.h)
+            self.h = h.detach()
+            return out
+"""
+
+BY_GLOBALS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Rec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            return self.gru(x, h)
+
+
+    def run(name, steps=3):
+        net = globals()[name]()
+        h = torch.zeros(1, 2, 8)
+        for _ in range(steps):
+            out, h = net(torch.randn(1, 2, 4), h)
+        return h
+"""
+
+
+def test_a_state_attribute_registered_as_a_buffer_is_a_finding_in_both_forms(tmp_path, capsys):
+    write(tmp_path, {"net.py": BUFFERED})
+    before = snapshot(tmp_path)
+    for state in ("tuple", "packed"):
+        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
+        assert snapshot(tmp_path) == before
+        out = capsys.readouterr().out
+        assert 'net.py:9:9: G2L101 `self.register_buffer("h", torch.zeros(1, 3, 8))` sets `self.h`, which holds the hidden state, by its name' in out
+        assert ("a buffer or a parameter holds one tensor" in out) == (state == "tuple")
+
+
+def test_a_class_made_through_globals_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"rec.py": BY_GLOBALS})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "rec.py:15:11: G2L101 `globals()` looks names of this module up by a string, and `Rec.forward()` now takes or returns (h, c)" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- learned initial states and two states in one expression
+LEARNED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.h0 = nn.Parameter(torch.zeros(1, 1, 8))
+
+        def initial(self, n):
+            return self.h0.expand(-1, n, -1).contiguous()
+
+        def forward(self, x, h):
+            return self.gru(x, h)
+
+
+    def run(n=3):
+        net = Net()
+        h = net.initial(n)
+        for _ in range(4):
+            out, h = net(torch.randn(1, n, 4), h)
+            fresh = net.initial(n)
+            h = torch.where((torch.rand(n) < 0.4).view(1, -1, 1), fresh, h)
+        return h
+"""
+
+
+def test_a_learned_initial_state_is_a_finding_in_both_forms(tmp_path, capsys):
+    write(tmp_path, {"net.py": LEARNED})
+    before = snapshot(tmp_path)
+    for state in ("tuple", "packed"):
+        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
+        assert snapshot(tmp_path) == before
+        assert "net.py:9:19: G2L101 `self.h0` holds the hidden state, and here it is a learned initial state" in capsys.readouterr().out
+
+
+def test_an_expression_of_two_states_says_so(tmp_path, capsys):
+    write(tmp_path, {"net.py": LEARNED.replace("nn.Parameter(torch.zeros(1, 1, 8))", "torch.zeros(1, 1, 8)")})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "net.py:24:13: G2L100 `torch.where((torch.rand(n) < 0.4).view(1, -1, 1), fresh, h)` combines two hidden states, `fresh` and `h`" in out
