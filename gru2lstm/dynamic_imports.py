@@ -90,17 +90,19 @@ class DynamicImports:
         self._sites: dict = {}  # Path -> [DynamicImport]
         self._data: dict = {}  # Path -> bytes
 
-    def refuse(self, outcome, files: Callable, shown: Callable) -> None:
+    def refuse(self, outcome, modules: list, files: Callable, shown: Callable) -> None:
         """Leave the group unwritten, with a finding at what it changes, when one of `files()` (the
         project's, given or not; asked only for a group that changes a contract) imports by a name
         that can load one of its changed files. `outcome`: the group's engine.GroupOutcome;
-        `shown(path)`: a path as a finding shows it."""
+        `modules`: its ModuleSources, whose bytes are reused; `shown(path)`: a path as a finding
+        shows it."""
         changed = [
             result for result in outcome.results
             if result.status == "changed" and result.migration is not None and (result.migration.interface or result.migration.members)
         ]
         if not changed:
             return
+        self._data.update((Path(module.key), module.data) for module in modules if module.data is not None and Path(module.key) not in self._data)
         names = _changed_names(changed)
         scope = Path(os.path.commonpath([str(module_name(Path(result.path))[0].resolve()) for result in outcome.results]))
         blockers = []

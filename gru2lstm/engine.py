@@ -310,7 +310,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
                     if elsewhere is not None:
                         with gc_paused():
                             elsewhere.refuse(outcome, work[number][1][-1][1])
-                            dynamic.refuse(outcome, lambda: elsewhere.files + elsewhere.others(), _shown)
+                            dynamic.refuse(outcome, work[number][1][-1][1], lambda: elsewhere.files + elsewhere.others(), _shown)
                     # A started group is written whole: files that share states are not split by a signal.
                     with interrupts.writing():
                         write_group(outcome)
