@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import module_name, other_names
+from gru2lstm.imports import Folders, module_name, other_names
 from gru2lstm.vocab import IMPORT_MODULE
 
 __all__ = ["DynamicImport", "DynamicImports", "dynamic_imports"]
@@ -89,6 +89,7 @@ class DynamicImports:
     def __init__(self) -> None:
         self._sites: dict = {}  # Path -> [DynamicImport]
         self._data: dict = {}  # Path -> bytes
+        self._folders = Folders()  # each folder resolved once for the run
 
     def refuse(self, outcome, modules: list, files: Callable, shown: Callable) -> None:
         """Leave the group unwritten, with a finding at what it changes, when one of `files()` (the
@@ -104,13 +105,16 @@ class DynamicImports:
             return
         self._data.update((Path(module.key), module.data) for module in modules if module.data is not None and Path(module.key) not in self._data)
         names = _changed_names(changed)
-        scope = Path(os.path.commonpath([str(module_name(Path(result.path))[0].resolve()) for result in outcome.results]))
+        scope = Path(os.path.commonpath([str(module_name(Path(result.path), self._folders)[0]) for result in outcome.results]))
         blockers = []
         for path in files():
-            if scope not in path.resolve().parents:
+            if scope not in self._folders.resolve(path).parents:
                 continue
             for site in self._sites_in(path):
-                loaded = [result for result in changed if _may_load(site.prefix, Path(result.path)) and (site.prefix or self._spells(path, names))]
+                loaded = [
+                    result for result in changed
+                    if _may_load(site.prefix, Path(result.path), self._folders) and (site.prefix or self._spells(path, names))
+                ]
                 for result in loaded:
                     result.migration.findings.append(_finding(result.migration, site, shown(path)))
                 if loaded:
@@ -148,9 +152,9 @@ def _changed_names(changed: list) -> set:
     return names
 
 
-def _may_load(prefix: str, path: Path) -> bool:
+def _may_load(prefix: str, path: Path, folders: Folders) -> bool:
     """Can a name starting with `prefix` load `path`?"""
-    root, name, _ = module_name(path)
+    root, name, _ = module_name(path, folders)
     return any(dotted.startswith(prefix) for dotted in [name, *other_names(root, name)])
 
 
