@@ -27,12 +27,16 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.duck_calls import changed_callees, changed_methods, looks_recurrent
 from gru2lstm.joined_calls import called_methods
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
+from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import walk
 from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VSlot
+from gru2lstm.vocab import LOADERS
 
+_EMPTY = cst.Module([])  # prints a node's code
 # Consumptions that hand a value to code the walk does not follow.
 ESCAPING_CONTEXTS = {Use.UNKNOWN, Use.OTHER, Use.CONTAINER}
 # Builtins that only inspect a class they are given.
@@ -59,6 +63,11 @@ class ChangedFunction:
     @property
     def name(self) -> str:
         return self.function.display_name
+
+    @property
+    def parameters(self) -> tuple:
+        """The names of its parameters that take the state."""
+        return parameter_names(self.carriers)
 
 
 def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
@@ -108,6 +117,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         + _never_called(flow, carriers, owners)
         + _starred_calls(flow, carriers)
         + _unbound_module_calls(flow, solution, carriers)
+        + _unknown_object_calls(flow, solution, carriers, parents)
     )
 
 
@@ -262,6 +272,102 @@ def _unbound_module_calls(flow: ProgramFlow, solution: Solution, carriers: dict)
     return found
 
 
+def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict, parents: dict) -> list:
+    """`out, h = net(x, h)` in `def collect(net, ...)` that nothing analysed calls with a known
+    module: a call, shaped like a recurrent loop, of an object that came in from outside and may be
+    a module whose forward() (or method) takes the state (duck_calls.py)."""
+    changed = changed_methods(
+        (flow.functions[key].node.name.value, flow.functions[key].display_name, parameter_names(found))
+        for key, found in carriers.items() if flow.functions[key].class_name is not None and takes_state(found)
+    )
+    if not changed:
+        return []
+    classes = solution.classes
+    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
+    from_parameters = _attributes_from_parameters(flow, solution, parents)
+    found = []
+    for call in flow.calls:
+        func = solution.resolved(call.func)
+        if id(call) in solution.forwarded or id(call) in solution.recurrent_calls or not isinstance(func, VSlot):
+            continue
+        if not _from_outside(flow, func.slot, from_parameters, parents) or _identified(solution, instances, func.slot):
+            continue
+        method = call.node.func.attr.value if isinstance(call.node.func, cst.Attribute) and func.slot.kind != SlotKind.ATTR else None
+        callees = changed_callees(changed, method)
+        statement = parents.get(call.node)
+        if not callees or not isinstance(statement, (cst.Assign, cst.AnnAssign)) or statement.value is not call.node:
+            continue
+        targets = {name for target in _assigned(statement) for name in _dotted_names(target)}
+        positional = [arg for arg in call.node.args if arg.keyword is None and not arg.star]
+        passed = {dotted(arg.value) for arg in positional[1:] + [arg for arg in call.node.args if arg.keyword is not None]} - {None}
+        keywords = {arg.keyword.value for arg in call.node.args if arg.keyword is not None}
+        if looks_recurrent(targets, passed, keywords, {name for _, names in callees for name in names}):
+            names = " or ".join(f"`{name}()`" for name in dict.fromkeys(name for name, _ in callees))
+            code = _EMPTY.code_for_node(call.node)
+            found.append(Crossing(
+                call.node,
+                f"`{code}` calls {_callee(call.node.func, method)}, an object from outside that nothing analysed "
+                "identifies, in the shape of a recurrent loop (it takes back what it passes); if it is the module of "
+                f"{names}, which now takes or returns (h, c), this code would still pass and take one tensor; pass it the "
+                "module from code given in the same run, or migrate this call by hand",
+            ))
+    return found
+
+
+def _callee(func: cst.BaseExpression, method: Optional[str]) -> str:
+    """`net` for `net(...)`; "`act()` of `agent`" for `agent.act(...)`."""
+    if method is None:
+        return f"`{_EMPTY.code_for_node(func)}`"
+    return f"`{method}()` of `{_EMPTY.code_for_node(func.value)}`"
+
+
+def _from_outside(flow: ProgramFlow, slot, from_parameters: set, parents: dict) -> bool:
+    """Does the object in `slot` come in from outside: a parameter (or a part of one), an
+    attribute set from a parameter, or what a loader gives back (`policy = torch.load(path)`)?"""
+    while slot.kind == SlotKind.CHILD:
+        slot = slot.base
+    if slot.kind == SlotKind.ATTR:
+        return slot in from_parameters
+    definition = flow.defs.get(slot.def_id) if slot.kind == SlotKind.DEF else None
+    return definition is not None and (definition.is_param or _loaded(definition.node, parents))
+
+
+def _loaded(name: cst.CSTNode, parents: dict) -> bool:
+    """Is `name` bound by `name = torch.load(...)` (or an element of its tuple target)?"""
+    node = parents.get(name)
+    while isinstance(node, (cst.Element, cst.Tuple, cst.List, cst.AssignTarget)):
+        node = parents.get(node)
+    return isinstance(node, cst.Assign) and isinstance(node.value, cst.Call) and dotted(node.value.func) in LOADERS
+
+
+def _attributes_from_parameters(flow: ProgramFlow, solution: Solution, parents: dict) -> set:
+    """The attributes bound from a parameter (`self.policy = policy`)."""
+    found = set()
+    for binding in flow.bindings:
+        value = solution.resolved(binding.value) if binding.target.kind == SlotKind.ATTR else None
+        if isinstance(value, VSlot) and _from_outside(flow, value.slot, set(), parents):
+            found.add(binding.target)
+    return found
+
+
+def _identified(solution: Solution, instances: list, slot) -> bool:
+    """Is what `slot` holds known: a module, a recurrent module, or an instance of a program class?"""
+    return solution.is_module(slot) or solution.holder_kind(slot) is not None or bool(called_methods(solution, instances, slot))
+
+
+def _assigned(statement) -> list:
+    return [target.target for target in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
+
+
+def _dotted_names(node: cst.CSTNode) -> set:
+    if isinstance(node, (cst.Tuple, cst.List)):
+        return {name for element in node.elements for name in _dotted_names(element.value)}
+    if isinstance(node, cst.StarredElement):
+        return _dotted_names(node.value)
+    name = dotted(node)
+    return {name} if name else set()
+
+
 def _changes(carriers: tuple) -> str:
     return f"now takes or returns (h, c) ({describe(carriers)})"
 
@@ -283,6 +389,11 @@ def interface_changes(flow: ProgramFlow, solution: Solution) -> list:
         )
         changes.append(ChangedFunction(info, found, called))
     return changes
+
+
+def parameter_names(carriers: tuple) -> tuple:
+    """("parameter `h`", "parameter `inputs` (a hidden state inside it)", "return value") -> ("h", "inputs")."""
+    return tuple(carrier.split("`")[1] for carrier in carriers if carrier.startswith("parameter "))
 
 
 def describe(carriers: tuple) -> str:

@@ -320,7 +320,7 @@ class CallWalker(FollowedCalls):
         each parameter of the lambda is an element of its iterable, as a comprehension's target."""
         iterables = node.args[1:]
         elements = [
-            element_of(self._values_iterated(self.expr(arg.value), arg.value, LabelKind.POS, f"iterated by `{MAP_BUILTIN}()`"))
+            self._element(self._values_iterated(self.expr(arg.value), arg.value, LabelKind.POS, f"iterated by `{MAP_BUILTIN}()`"))
             for arg in iterables
         ]
         function = mapped_lambda(node)
@@ -343,6 +343,6 @@ class CallWalker(FollowedCalls):
             return values[0]  # `tuple(zip(*rows))` holds the columns, as `zip(*rows)` does
         if name in ("enumerate", "zip"):
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []
-            parts += [element_of(value) for value in (values[:1] if name == "enumerate" else values)]
+            parts += [self._element(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(ELEM, VTuple(parts, None))])
-        return VContainer(node, [(ELEM, element_of(values[0]))])
+        return VContainer(node, [(ELEM, self._element(values[0]))])

@@ -300,7 +300,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
     with Interrupts() as interrupts, _Workers(jobs) as workers:
         found, files, work = _work(paths, options, workers)
         results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
-        elsewhere = CallersElsewhere(list(paths), files, options.selection) if options.stdin is None else None
+        elsewhere = _callers_elsewhere(list(paths), files, options)
         dynamic = DynamicImports()
         total, done = sum(len(indexes) for indexes, _ in work), 0
         finished = set()  # numbers of the groups in `work` whose results are placed
@@ -324,6 +324,16 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
             stop.unfinished = [str(files[i]) for n, (indexes, _) in enumerate(work) if n not in finished for i in indexes]
             raise
     return _in_discovery_order(found, results)
+
+
+def _callers_elsewhere(paths: list, files: list, options: RunOptions) -> Optional[CallersElsewhere]:
+    """What looks at the project's files that were not given. A source read from stdin is looked
+    at as the file it is named after (an editor's buffer of model.py: its importers still count);
+    without a name, it belongs to no project."""
+    if options.stdin is None:
+        return CallersElsewhere(paths, files, options.selection)
+    name = options.selection.stdin_filename
+    return CallersElsewhere([name], files, options.selection) if name else None
 
 
 def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tuple:

@@ -13,6 +13,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Binding, BindingKind, UnpackedElement, Unpacking, Use
+from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
 from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, slice_expression, string_key, walk
 from gru2lstm.values import (
@@ -42,7 +43,7 @@ from gru2lstm.values import (
     element_of,
     part_at,
 )
-from gru2lstm.vocab import KEEP_ATTRIBUTES, READ_ATTRIBUTES
+from gru2lstm.vocab import DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, READ_ATTRIBUTES
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
@@ -119,7 +120,7 @@ class ExpressionWalker(Scope):
             iterable = self._values_iterated(self.expr(comprehension.iter), comprehension.iter, LabelKind.POS, "iterated")
             outer = dict(self.env)
             self.comprehensions += 1
-            self._assign_target(comprehension.target, element_of(iterable), self.statement, BindingKind.LOOP)
+            self._assign_target(comprehension.target, self._element(iterable), self.statement, BindingKind.LOOP)
             for condition in comprehension.ifs:
                 self.consume(self.expr(condition.test), Use.TEST, condition.test)
             if isinstance(node, cst.DictComp):
@@ -260,9 +261,17 @@ class ExpressionWalker(Scope):
         slot = self._target_slot(target)
         if slot is not None:
             self._bind(slot, value, kind, statement, target)
+            if _is_dict_display(value):
+                self.flow.dicts.add(slot)
         else:
             self.consume(value, Use.OTHER, target, f"assigned to `{self.code(target)}`")
         return slot
+
+    def _element(self, value: Value) -> Value:
+        """What one element of an iterated `value` is; of a dict, a key, which is no state."""
+        if _is_dict_display(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts):
+            return VOpaque(None, "a key of a dict")
+        return element_of(value)
 
     def _values_iterated(self, value: Value, node: cst.CSTNode, label: LabelKind, why: str) -> Value:
         """A loop over a dict's values (label KEY) or a tuple's items (POS) sees them all as
@@ -270,6 +279,8 @@ class ExpressionWalker(Scope):
         reports a mix. A literal (`for t in (out, h)`) is held in a place of its own for that."""
         if isinstance(value, (VTuple, VContainer)) and value.items:
             held = VSlot(NodeSlot.of(SlotKind.LITERAL, id(node)), node)
+            if _is_dict_display(value):
+                self.flow.dicts.add(held.slot)
             if self.recording:
                 self.flow.bindings.append(Binding(held.slot, value, BindingKind.JOIN, self.statement, None, self.function))
             value = held
@@ -277,3 +288,14 @@ class ExpressionWalker(Scope):
             self.flow.value_views.append((value.slot, label))
             self.consume(value, Use.iterating(label), node, why)
         return value
+
+
+def _is_dict_display(value: Value) -> bool:
+    """`{k: v ...}`, `{k: v for ...}`, `dict(...)`, `defaultdict(...)`: iterated, a dict gives its keys."""
+    if not isinstance(value, VContainer):
+        return False
+    node = value.node
+    if isinstance(node, cst.Call):
+        name = dotted(node.func)
+        return name is not None and name.rpartition(".")[2] in DICT_FUNCTION_NAMES
+    return isinstance(node, (cst.Dict, cst.DictComp))

@@ -36,7 +36,7 @@ from gru2lstm.qualnames import import_bindings
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import child_expressions, walk
-from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque, element_of
+from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque
 from gru2lstm.vocab import IMPORT_MODULE
 
 
@@ -121,7 +121,7 @@ class Collector(CallWalker):
 
             def body() -> None:
                 if isinstance(statement, cst.For):
-                    self._assign_target(statement.target, element_of(iterable), statement, BindingKind.LOOP)
+                    self._assign_target(statement.target, self._element(iterable), statement, BindingKind.LOOP)
                 self._block(statement.body)
 
             before = dict(self.env)

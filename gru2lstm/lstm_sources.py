@@ -66,7 +66,10 @@ class Sources:
         self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
         self.fields: list = []  # (attribute name, value, scope) that constructions of records write
         calls = []  # (call, its scope, the class of that scope's method)
-        for _, scope in self.scopes:  # one pass over each scope's nodes for all the tables
+        modules = [_imported_modules(tree) for tree in trees]  # per tree: the names its imports bind to a module
+        self._modules_of = {}  # id(scope) -> the names of modules its file imports
+        for position, scope in self.scopes:  # one pass over each scope's nodes for all the tables
+            self._modules_of[id(scope)] = modules[position]
             assigned = self.locals[id(scope)] = {}
             for node in self.nodes[id(scope)]:
                 if isinstance(node, ast.Call):
@@ -106,9 +109,15 @@ class Sources:
     def _callee(self, func: ast.expr, cls, classes: dict, module_functions: dict, scope):
         """The group's function a call runs, when it is sure: `rollout(...)` (a module function,
         here or imported), `self.act(...)`, `Policy(...)` (its __init__), `policy.act(...)` and
-        `policy(...)` (its forward()) with `policy` only ever an instance of one group class."""
+        `policy(...)` (its forward()) with `policy` only ever an instance of one group class, and
+        `helpers.normalize(...)` (a module function of the group, through a module it imports)."""
         if isinstance(func, ast.Name) and func.id in module_functions:
             return module_functions[func.id]
+        if (
+            isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in module_functions
+            and func.value.id in self._modules_of[id(scope)]
+        ):
+            return module_functions[func.attr]  # `helpers.normalize(h)`, `helpers` a module it imports
         if isinstance(func, ast.Name) and func.id in classes:
             return method_of(classes[func.id], "__init__")
         if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "self" and cls is not None:
@@ -334,3 +343,16 @@ def _elementwise(target: ast.expr, value: ast.expr) -> list:
     if not same or any(isinstance(e, ast.Starred) for e in (*target.elts, *value.elts)):
         return []
     return [pair for element, part in zip(target.elts, value.elts) for pair in _elementwise(element, part)]
+
+
+def _imported_modules(tree: ast.Module) -> set:
+    """The names a module's imports bind to what may be a module: `import helpers`, `import a.b as
+    b`, `from pkg import helpers` (a module, or a name the group's functions cannot be an
+    attribute of)."""
+    found = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            found.update(alias.asname or alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            found.update(alias.asname or alias.name for alias in node.names)
+    return found

@@ -25,25 +25,28 @@ contract of a function (a parameter or return that becomes (h, c)): `CallersElse
 ones that import it and leaves the group unwritten, since they would still call it the GRU way.
 What an import statement binds, and the dotted names each file is imported by, are imports.py's;
 which given file an import loads is universe.py's. A file outside the group that reads a member
-the group changes (`agent.hidden`) is readers.py's.
+the group changes (`agent.hidden`) is readers.py's; one that may call a changed method through an
+object it was handed (`out, h = net(x, h)` in `def collect(net)`) is duck_calls.py's.
 """
 
 from __future__ import annotations
 
 import ast
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
 from gru2lstm.config import import_root
+from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, Folders, module_name
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.universe import ProjectFile, Universe
-from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES
+from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, RECURRENT_CONSTRUCTION_BYTES
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
 
@@ -230,7 +233,7 @@ class CallersElsewhere:
             return
         data = {index: module.data for index, module in enumerate(modules) if module.data is not None}
         group = [Path(result.path) for result in outcome.results]
-        blockers = self._callers(changed, group, data) | self._readers(changed, group, data)
+        blockers = self._callers(changed, group, data) | self._readers(changed, group, data) | self._unknown_callers(changed, group)
         if not blockers:
             return
         blocked = ", ".join(sorted(blockers))
@@ -242,6 +245,7 @@ class CallersElsewhere:
                 ))
             result.status, result.diff, result.group = "needs_attention", "", ()
             result.migration.changed = False  # as for any file a person must see first: nothing to write
+            result.written = False  # a source from stdin is "written" on stdout: the source as it came
         outcome.writes = []
 
     def _callers(self, changed: list, group: list, data: dict) -> set:
@@ -258,12 +262,17 @@ class CallersElsewhere:
             outside = [_shown(path) for path in importers.get(result.path, ())]
             if not outside:
                 continue
-            change = min(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # a public one first
+            interface = sorted(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # public first
+            change = interface[0]
             names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
+            if len(interface) == 1:
+                what = f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} imports it"
+            else:  # which of them it imports, the file's imports alone do not say (a class, a module)
+                listed = " and ".join(f"`{c.function}()`" for c in interface[:3]) + (" and others" if len(interface) > 3 else "")
+                what = f"{listed} now take or return (h, c), and {names} imports from this file"
             result.migration.findings.append(new_finding(
                 "G2L101",
-                f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} "
-                "imports it without being given, so its calls would still pass and take one tensor; "
+                f"{what} without being given, so its calls would still pass and take one tensor; "
                 "give that file too (or the project folder)",
                 change.line, change.column,
             ))
@@ -273,11 +282,7 @@ class CallersElsewhere:
         """Files of the project outside the group (given or not) that read a changed member of it."""
         if not any(result.migration.members for result in changed):
             return set()
-        inside = {self._resolved(path) for path in group}
-        # The program's files live below the folders its files are imported from: a file elsewhere
-        # (another project in the same repository) that spells a member alike is not one of them.
-        scope = Path(os.path.commonpath([str(module_name(path)[0].resolve()) for path in group]))
-        outside = [path for path in self.files + self.others() if self._resolved(path) not in inside and scope in self._resolved(path).parents]
+        outside = self._outside(group)
         given = set(self.files)
 
         def importing(paths: list) -> set:
@@ -288,6 +293,49 @@ class CallersElsewhere:
             changed, [path for path in outside if path in given], [path for path in outside if path not in given], importing, _shown
         )
         return {_shown(path) for path in reads}
+
+    def _outside(self, group: list) -> list:
+        """The project's files (given or not) outside the group, below the folders its files are
+        imported from: a file elsewhere (another project in the same repository) is not one of the
+        program's."""
+        inside = {self._resolved(path) for path in group}
+        scope = Path(os.path.commonpath([str(module_name(path)[0].resolve()) for path in group]))
+        return [path for path in self.files + self.others() if self._resolved(path) not in inside and scope in self._resolved(path).parents]
+
+    def _unknown_callers(self, changed: list, group: list) -> set:
+        """Files outside the group that may call a changed method through an object the engine
+        cannot identify (duck_calls.py): a finding at the method for each such call; the files."""
+        methods = changed_methods(
+            (change.function.rpartition(".")[2], change.function, change.parameters)
+            for result in changed for change in result.migration.interface if "." in change.function and change.parameters
+        )
+        if not methods:
+            return set()
+        changes = {change.function: (result, change) for result in changed for change in result.migration.interface}
+        given = set(self.files)
+        found = set()
+        for path in self._outside(group):
+            if re.search(RECURRENT_CONSTRUCTION_BYTES, self._reads.contents(path)):
+                continue  # a program of its own calls its own recurrent modules
+            tree = self._tree(path)
+            for call in unknown_calls(tree, methods) if tree is not None else ():
+                result, change = changes[changed_callees(methods, call.method)[0][0]]
+                result.migration.findings.append(unknown_call_finding(
+                    change.function, change.carriers, call, _shown(path), path in given, change.line, change.column
+                ))
+                found.add(_shown(path))
+        return found
+
+    def _tree(self, path: Path) -> Optional[ast.Module]:
+        """A file's `ast`, parsed once for the run (shared with the importer searches)."""
+        known = self._read.get(str(path))
+        if known is None or not known[2]:
+            try:
+                known = (self._reads.contents(path), ast.parse(self._reads.contents(path)), True)
+            except (SyntaxError, ValueError, MemoryError, RecursionError):
+                known = (self._reads.contents(path), None, False)
+            self._read[str(path)] = known
+        return known[1] if known[2] else None
 
 
 def _closure(universe: Universe, seed: ProjectFile) -> tuple:

@@ -108,7 +108,7 @@ class OutsideReads:
         names = {member.name for _, member in members}
         interface = {change.function.rpartition(".")[2] for result in changed for change in result.migration.interface}
         # A given file that builds a GRU is a program of its own (its own group), not a reader.
-        given = [path for path in given if GRU_NEEDLE not in self._bytes(path) and self._spells(path, names)]
+        given = [path for path in given if GRU_NEEDLE not in self.contents(path) and self._spells(path, names)]
         others = [path for path in others if self._spells(path, names)]
         imports_group = importing(others) if others else set()
         found = []
@@ -124,10 +124,11 @@ class OutsideReads:
         return found
 
     def _spells(self, path, names: set) -> bool:
-        data = self._bytes(path)
+        data = self.contents(path)
         return any(name.encode() in data for name in names)
 
-    def _bytes(self, path) -> bytes:
+    def contents(self, path) -> bytes:
+        """A file's bytes, read once for the run (b"" when it cannot be read)."""
         if path not in self._data:
             try:
                 self._data[path] = path.read_bytes()
@@ -138,7 +139,7 @@ class OutsideReads:
     def _parsed_uses(self, path) -> "_Uses":
         if path not in self._uses:
             uses = _Uses()
-            tree = _parsed(self._bytes(path))
+            tree = _parsed(self.contents(path))
             if tree is not None:
                 uses.visit(tree)
             self._uses[path] = uses

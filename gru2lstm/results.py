@@ -46,6 +46,7 @@ class InterfaceChange:
     function: str  # "Policy.forward"
     carriers: str  # "the parameter `h` and the return value"
     called: bool  # some caller was found, and migrated with it
+    parameters: tuple = ()  # the names of its parameters that take the state
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,11 @@ SET_BY_NAME_METHODS = {"register_buffer", "register_parameter"}
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
 GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
+# A file that constructs a recurrent module of its own: the objects it calls in a recurrent loop
+# are taken to be its own (duck_calls.py), as a file that builds a GRU is a program of its own.
+RECURRENT_CONSTRUCTION_BYTES = rb"\b(?:GRU|LSTM|RNN)(?:Cell)?\s*\("
+# Calls that give back a pickled object: a saved policy played by a script that never imports it.
+LOADERS = {"torch.load", "pickle.load", "pickle.loads", "dill.load", "cloudpickle.load", "joblib.load"}
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
@@ -92,6 +97,8 @@ CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",
     "collections.OrderedDict", "list", "dict",
 }
+# The last parts of the container functions that make a dict (iterated, it gives its keys).
+DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
 CONTAINER_ADD_METHODS = {"append", "appendleft"}
 # How items are added at the end of a list: one (`append(x)`), or each of a list (`extend([x, y])`).
 LIST_APPEND_METHOD = "append"

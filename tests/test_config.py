@@ -137,6 +137,15 @@ def test_stdin_that_cannot_be_migrated_comes_back_as_it_was(project):
     assert "-:7:6: G2L101" in result.stderr.decode()  # findings leave stdout to the source
 
 
+def test_stdin_named_after_a_file_another_file_reads_comes_back_as_it_was(project):
+    # An editor's buffer of policy.py: main.py, not given, reads its state, as with `rewrite policy.py`.
+    (project / "main.py").write_text("from policy import Policy\n\np = Policy()\np.hidden = p.hidden.detach()\n")
+    result = gru2lstm("-", "--stdin-filename", str(project / "policy.py"), stdin=SMALL_GRU, cwd=project)
+    assert result.returncode == 1
+    assert result.stdout.decode() == SMALL_GRU
+    assert "main.py, which was not given, reads it at line 4 (`p.hidden`)" in result.stderr.decode()
+
+
 def test_stdin_with_check_and_diff_as_black(project):
     check = gru2lstm("--check", "-", "--stdin-filename", "editor.py", stdin=SMALL_GRU, cwd=project)
     assert (check.returncode, check.stdout) == (1, b"")

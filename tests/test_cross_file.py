@@ -389,3 +389,20 @@ def test_a_group_refused_for_a_finding_a_wider_one_cannot_change_parses_only_its
     results = run([str(tmp_path)], RunOptions(write=False))
     assert {Path(r.path).name: r.status for r in results}["model.py"] == "needs_attention"
     assert parsed == [model]
+
+
+def test_with_several_contracts_changed_the_finding_names_them_all(tmp_path, capsys, monkeypatch):
+    # Which of them runner.py calls, its imports alone cannot say: each one is named, none claimed.
+    model = MODEL + textwrap.dedent('''\
+
+
+        def step(x, h):
+            return Policy()(x, h)
+    ''')
+    runner = "from model import step\n\ny, h = step(None, None)\n"
+    write(tmp_path, {"model.py": model, "runner.py": runner})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--check", "model.py"]) == 1
+    out = capsys.readouterr().out
+    assert "now take or return (h, c), and runner.py imports from this file without being given" in out
+    assert "`Policy.forward()`" in out and "`step()`" in out

@@ -233,6 +233,29 @@ class M(nn.Module):
     assert lstm_mistakes(ast.parse(code.replace(f"return {call}", f"self.settle(torch.zeros(1))\n        return {call}"))) == []
 
 
+@pytest.mark.parametrize("imported", ["import helpers", "from pkg import helpers", "import pkg.helpers as helpers"])
+def test_a_pair_given_to_a_function_of_an_imported_module_is_followed(imported):
+    model = f"""
+{imported}
+import torch
+from torch import nn
+
+
+class M(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 8)
+
+    def forward(self, x):
+        out, h = self.lstm(x, (torch.zeros(1, 1, 8), torch.zeros(1, 1, 8)))
+        return helpers.normalize(h)
+"""
+    helpers = "def normalize(x):\n    return (x[0] / (x.norm() + 1), x[1] / (x.norm() + 1))\n"
+    mistakes = lstm_mistakes([ast.parse(model), ast.parse(helpers)])
+    assert {(mistake.module, mistake.line, mistake.call) for mistake in mistakes} == {(1, 2, "x.norm")}
+    assert lstm_mistakes([ast.parse(model), ast.parse(helpers.replace("x.norm()", "x[0].norm()"))]) == []
+
+
 def _catalog(path: Path) -> list:
     return tomllib.loads(path.read_text(encoding="utf-8"))["mutation"]
 

@@ -16,7 +16,7 @@ import libcst.metadata as meta
 from gru2lstm.apply import Plan
 from gru2lstm.findings import new_finding
 from gru2lstm.options import Options
-from gru2lstm.program import ProgramFlow, from_where
+from gru2lstm.program import ProgramFlow, Use, from_where
 from gru2lstm.solve import Solution
 from gru2lstm.values import LabelKind, Slot, SlotKind, VSlot
 from gru2lstm.rules.edits import torch_name, tuple_spelling
@@ -110,6 +110,17 @@ class PlanContext:
     def torch_names(self) -> dict:
         """module key -> that file's own name for torch (None without `import torch`)."""
         return {key: torch_name(module) for key, module in self.modules.items()}
+
+    @cached_property
+    def state_nodes(self) -> set:
+        """The ids of the names and attributes that read or write a hidden state."""
+        return {id(node) for slot, node in self.flow.slot_nodes if self.solution.is_state(slot)}
+
+    @cached_property
+    def measured_nodes(self) -> set:
+        """The ids of the expressions that read a value's sizes or features (`h.size(1)`,
+        `zeros_like(h)`, `h[-1]`): of a state, they read `h` (features.py), never the pair."""
+        return {id(use.node) for use in self.flow.consumptions if use.context in (Use.READ, Use.INDEX, Use.SHAPED)}
 
     # ----------------------------------------------------------------- what was done
     def site(self, node: cst.CSTNode) -> None:

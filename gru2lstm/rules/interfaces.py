@@ -1,4 +1,5 @@
-"""The edge of the analysis: callers the walk cannot see are reported (G2L101), and every function
+"""The edge of the analysis: callers the walk cannot see are reported (G2L101: boundary.py, and
+duck_calls.py for a recurrent loop through an object nothing identifies), and every function
 whose parameters or return hold the state is listed as an interface change (G2L202 when no caller
 was found; in packed form a state from callers not analysed is refused)."""
 
@@ -32,6 +33,23 @@ class Interfaces(Rule):
             """,
             "G2L101",
         ),
+        Invalid(
+            """
+            class Agent(nn.Module):
+                def __init__(self):
+                    self.core = nn.GRU(4, 8)
+
+                def forward(self, x, h):
+                    return self.core(x, h)
+
+
+            def collect(net, x, h):
+                for _ in range(3):
+                    y, h = net(x, h)
+                return h
+            """,
+            "G2L101",
+        ),
     )
 
     def apply(self, ctx, use) -> None:
@@ -44,7 +62,9 @@ class Interfaces(Rule):
         for change in interface_changes(ctx.flow, ctx.solution):
             node = change.function.node.name
             ctx.outcome(node).interface.append(
-                InterfaceChange(ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called)
+                InterfaceChange(
+                    ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called, change.parameters
+                )
             )
             if ctx.packed and not change.called and takes_state(change.carriers):
                 # The packed state is one tensor of twice the size, made where it is created: by

@@ -32,7 +32,7 @@ def halves(ctx, value: Value):
         if not is_pure(leaf_node):
             ctx.find("G2L100", leaf_node, f"the hidden state in `{ctx.code(top)}` would be evaluated twice, once per half; assign it to a name first")
             return None
-        if drawn_twice(ctx, top, leaf_node):
+        if drawn_twice(ctx, top, leaf_node) or read_again(ctx, top, leaf_node):
             return None
         return (
             lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 0)),
@@ -61,6 +61,30 @@ def drawn_twice(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode) -> bool:
     return False
 
 
+def read_again(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode) -> bool:
+    """Does `top`, written once per half around `leaf_node`, read a hidden state elsewhere too
+    (`h / (h.norm() + 1)`, `h * m + h0 * (1 - m)`)? Only `leaf_node` would become a half; sizes
+    and features read from a state (`zeros_like(h)`, `h.size(1)`) take `h` and are no trouble. Said."""
+    again = _state_read(ctx, top, leaf_node)
+    if again is None:
+        return False
+    ctx.find(
+        "G2L100", again,
+        f"`{ctx.code(top)}` reads the hidden state in `{ctx.code(leaf_node)}` and again in `{ctx.code(again)}`, and the "
+        "engine writes such an expression once per half of (h, c) around one read only; compute it on each half by hand",
+    )
+    return True
+
+
+def _state_read(ctx, node: cst.CSTNode, leaf_node: cst.CSTNode):
+    """The first read of a state in `node`, outside `leaf_node` and the sizes and features it measures."""
+    if node is leaf_node or id(node) in ctx.measured_nodes:
+        return None
+    if id(node) in ctx.state_nodes:
+        return node
+    return next((found for child in node.children if (found := _state_read(ctx, child, leaf_node)) is not None), None)
+
+
 def pair_expression(ctx, value: Value, step: str) -> None:
     """Replace a state expression by the tuple of its halves, in place."""
     value = ctx.solution.resolved(value)
@@ -69,7 +93,7 @@ def pair_expression(ctx, value: Value, step: str) -> None:
         return
     leaf_node = made_once(ctx, value)
     if leaf_node is not None and leaf_node is not top:
-        if not drawn_twice(ctx, top, leaf_node):
+        if not drawn_twice(ctx, top, leaf_node) and not read_again(ctx, top, leaf_node):
             per_half(ctx, top, leaf_node, step)
         return
     made = halves(ctx, value)
