@@ -11,7 +11,7 @@ import libcst as cst
 
 from gru2lstm.boundary import describe, state_attributes, state_carriers
 from gru2lstm.syntax import walk
-from gru2lstm.vocab import EVAL_BUILTIN, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS
+from gru2lstm.vocab import EVAL_BUILTIN, LOADED_MODULES, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SETATTR_BUILTIN
 from gru2lstm.rules.base import Invalid, Rule
 
 
@@ -82,7 +82,7 @@ def _set_by_name(owner, name: str) -> list:
             continue
         func = node.func
         method = isinstance(func, cst.Attribute) and func.attr.value in SET_BY_NAME_METHODS
-        builtin = isinstance(func, cst.Name) and func.value == "setattr"
+        builtin = isinstance(func, cst.Name) and func.value == SETATTR_BUILTIN
         args = node.args[1:] if builtin else node.args
         if (method or builtin) and args and isinstance(args[0].value, cst.SimpleString) and args[0].value.evaluated_value == name:
             found.append(node)
@@ -112,6 +112,6 @@ def _looked_up_by_string(module: cst.Module) -> list:
             found.append(node)
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Call) and isinstance(node.func.func, cst.Name) and node.func.func.value == EVAL_BUILTIN:
             found.append(node.func)  # `eval(name)(...)`: a name made into what it names, and called
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) == ("sys", "modules"):
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) == LOADED_MODULES:
             found.append(node)
     return found
