@@ -44,12 +44,13 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
 from gru2lstm.discovery import Selection, UsageError, discover
+from gru2lstm.dynamic_imports import DynamicImports
 from gru2lstm.gc_pause import gc_paused
 from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.options import Options
 from gru2lstm.output_check import check_output
 from gru2lstm.prefilter import screen
-from gru2lstm.project import CallersElsewhere, Project
+from gru2lstm.project import CallersElsewhere, Project, _shown
 from gru2lstm.results import FileError, FileResult
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, decode, read_source, write_source
 from gru2lstm.suppression import has_marker
@@ -300,6 +301,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
         found, files, work = _work(paths, options, workers)
         results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
         elsewhere = _callers_elsewhere(list(paths), files, options)
+        dynamic = DynamicImports()
         total, done = sum(len(indexes) for indexes, _ in work), 0
         finished = set()  # numbers of the groups in `work` whose results are placed
         try:
@@ -308,6 +310,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
                     if elsewhere is not None:
                         with gc_paused():
                             elsewhere.refuse(outcome, work[number][1][-1][1])
+                            dynamic.refuse(outcome, work[number][1][-1][1], lambda: elsewhere.files + elsewhere.others(), _shown)
                     # A started group is written whole: files that share states are not split by a signal.
                     with interrupts.writing():
                         write_group(outcome)

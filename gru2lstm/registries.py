@@ -3,7 +3,8 @@ later and called (`REGISTRY["rnn"] = RNNAgent` … `REGISTRY[args.agent](shape, 
 
 A registry is followed when it is looked up and called somewhere in the analysed code, and every
 store into it is known: it is a literal at the top of its module
-(`R = {}`, `R = {"rnn": RNNAgent}`, `R = [A, B]`), and every other mention of it in the program is
+(`R = {}`, `R = {"rnn": RNNAgent}`, `R = [A, B]`, or a comprehension over a literal that stores
+each element as it is, `R = {cls.__name__: cls for cls in [A, B]}`), and every other mention of it in the program is
 a store of a class or function of the program (`R["rnn"] = RNNAgent`, `R.append(A)`), a lookup
 called right away (`R[name](...)`, `R.get(name)(...)`, `R.get(name, Default)(...)`, the default a
 member too), a key test (`name in R`, `R.keys()`) or an import. A call through a lookup of a
@@ -129,14 +130,33 @@ def _literal_registry(stores: _Stores, key: str, statement: cst.CSTNode) -> Opti
     small = statement.body[0]
     if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
         return None
-    if not isinstance(small.value, (cst.Dict, cst.List, cst.Tuple)):
+    literal = _comprehended(small.value) or small.value
+    if not isinstance(literal, (cst.Dict, cst.List, cst.Tuple)):
         return None
     registry = Registry(GlobalSlot.of(key, small.targets[0].target.value), definition=small)
-    for element in small.value.elements:
+    for element in literal.elements:
         stored = element.value if isinstance(element, (cst.DictElement, cst.Element)) else None
         stores.add(key, registry, stored)
     # `CONFIG = {"lr": 3e-4}` holds none of the program's classes: no registry
-    return registry if registry.members or not small.value.elements else None
+    return registry if registry.members or not literal.elements else None
+
+
+def _comprehended(value: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """The literal list or tuple a registry built by a comprehension holds the elements of
+    (`{cls.__name__: cls for cls in [A, B]}`: A and B, whatever the keys), else None. Only a single
+    `for` over a literal whose element is stored as it is; a filter (`if`) keeps a part of them."""
+    if isinstance(value, cst.DictComp):
+        stored = value.value
+    elif isinstance(value, (cst.ListComp, cst.SetComp)):
+        stored = value.elt
+    else:
+        return None
+    loop = value.for_in
+    if loop.inner_for_in is not None or loop.asynchronous is not None or not isinstance(loop.target, cst.Name):
+        return None
+    if not (isinstance(stored, cst.Name) and stored.value == loop.target.value and isinstance(loop.iter, (cst.List, cst.Tuple))):
+        return None
+    return loop.iter
 
 
 def _member(flow: ProgramFlow, module: str, node: cst.CSTNode) -> Optional[Definition]:

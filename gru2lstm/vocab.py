@@ -26,6 +26,14 @@ INPUT_KEYWORDS = ("input",)
 # must follow them: the call's `(` or an import's `as` (spaces, line continuations and comments
 # may come between).
 GRU_NEEDLE = b"GRU"
+# Names reached by a string (rules/by_name.py): a module's namespace, a name evaluated, an
+# attribute of a module registered by its name.
+NAMESPACE_BUILTINS = {"globals", "locals", "vars"}  # called with no argument: the names of the scope
+EVAL_BUILTIN = "eval"
+SET_BY_NAME_METHODS = {"register_buffer", "register_parameter"}
+SETATTR_BUILTIN = "setattr"
+LOADED_MODULES = ("sys", "modules")  # `sys.modules[__name__]`: a module's namespace by a string
+PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
 GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 # A file that constructs a recurrent module of its own: the objects it calls in a recurrent loop
@@ -78,7 +86,7 @@ MODULE_SELF_METHODS = {"train", "eval", "share_memory", "apply", "bfloat16", "to
 SHAPE_METHODS = {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
     "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
-    "mul", "mul_", "masked_fill", "masked_fill_", "fill_", "zero_", "swapaxes",
+    "mul", "mul_", "masked_fill", "masked_fill_", "index_fill", "index_fill_", "fill_", "zero_", "swapaxes",
     "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
 # Per-tensor methods that change the tensor they are called on.

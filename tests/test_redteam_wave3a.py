@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
 import torch
 
 from gru2lstm.migrate import migrate_source

@@ -8,6 +8,7 @@ Adding a kind of use is one rule module (with its examples) and one line here.
 from __future__ import annotations
 
 from gru2lstm.rules.annotations import Annotations, TupleImport
+from gru2lstm.rules.by_name import ByName
 from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingReturnBinding, GrownUnpacking
 from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
 from gru2lstm.rules.creation import Creation
@@ -40,6 +41,7 @@ WALK = ("reference", "interface", "torchscript", "split name", "binding", "call"
 TUPLE_RULES = [
     RecurrentModule(),
     Interfaces(),
+    ByName(),
     TorchScriptState(),
     PartnerNames(),  # before any rule that writes a partner name
     # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
@@ -93,6 +95,7 @@ TUPLE_RULES = [
 PACKED_RULES = [
     RecurrentModule(),
     Interfaces(),
+    ByName(),
     TorchScriptState(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.apply import index, replace_many
+from gru2lstm.apply import index, pair, replace_many
 from gru2lstm.program import BindingKind
 from gru2lstm.vocab import COPY_INTO_METHOD
 from gru2lstm.values import SlotKind, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
-from gru2lstm.rules.pairs import halves
+from gru2lstm.rules.pairs import chain_per_half, drawn_twice, halves, made_once, read_again
 from gru2lstm.rules.storage import landed_chain
 
 
@@ -130,7 +130,10 @@ def _rows_slot(ctx, use: BindingUse):
 
 class RowsReset(StateBindingRule):
     step = "reset"
-    summary = "a number, a creation or a state written into some rows of a state (`hidden[:, done, :] = 0`, `hiddens[i] = h.squeeze()`, `hiddens[i].copy_(h)`) is written into each half"
+    summary = (
+        "a number, a creation or a state written into some rows of a state (`hidden[:, done, :] = 0`, `hiddens[i] = h.squeeze()`, "
+        "`hiddens[i].copy_(h)`) is written into each half; a state made by a call is made once and unpacked into both (`h[0][:, i], h[1][:, i] = net.blank(k)`)"
+    )
     valid = (
         Valid(
             """
@@ -200,6 +203,46 @@ class RowsReset(StateBindingRule):
             """,
             state="tuple",
         ),
+        Valid(
+            """
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.GRU(3, 8)
+
+                def blank(self, n):
+                    return torch.zeros(1, n, 8)
+
+
+            net = Net()
+            hidden = net.blank(4)
+            for t in range(5):
+                out, hidden = net.core(torch.randn(1, 4, 3), hidden)
+                done = torch.rand(4) < 0.3
+                hidden[:, done] = net.blank(int(done.sum()))
+            """,
+            """
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.LSTM(3, 8)
+
+                def blank(self, n):
+                    return (
+                        torch.zeros(1, n, 8),
+                        torch.zeros(1, n, 8),
+                    )
+
+
+            net = Net()
+            hidden = net.blank(4)
+            for t in range(5):
+                out, hidden = net.core(torch.randn(1, 4, 3), hidden)
+                done = torch.rand(4) < 0.3
+                hidden[0][:, done], hidden[1][:, done] = net.blank(int(done.sum()))
+            """,
+            state="tuple",
+        ),
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
@@ -213,6 +256,11 @@ class RowsReset(StateBindingRule):
         partner = ctx.partner_of(slot) if split else None
         if not split and not is_pure(base):
             ctx.find("G2L100", base, f"`{ctx.code(base)}` would be evaluated twice, once per half; assign it to a name first")
+            return
+        once = None if is_number(value) or not isinstance(statement.body[0], cst.Assign) else made_once(ctx, use.value)
+        if once is not None:
+            if not drawn_twice(ctx, value, once) and not read_again(ctx, value, once):
+                _rows_unpacked(ctx, use, once, partner)
             return
         made = (None, None) if is_number(value) else halves(ctx, use.value)
         if made is None:
@@ -230,3 +278,22 @@ class RowsReset(StateBindingRule):
 
         ctx.plan.statements[statement] = [half(0), half(1)]
         ctx.step("reset", statement)
+
+
+def _rows_unpacked(ctx, use: BindingUse, once: cst.CSTNode, partner) -> None:
+    """`S[rows] = <a pair made by a call>` -> `S[0][rows], S[1][rows] = <it>` (S held as two names:
+    `S[rows], S_c[rows] = <it>`): the pair is made once, each half lands in its rows."""
+    target, statement = use.binding.target_node, use.binding.statement
+    base, value = target.value, written_rows(statement)
+    value_edit = chain_per_half(ctx, value, once)
+
+    def line(updated_statement, mapping):
+        old = mapping(base)
+        halves_of_base = (old, cst.Name(partner)) if partner else (index(old, 0), index(old, 1))
+        targets = [replace_many(mapping(target), {old: new}) for new in halves_of_base]
+        assign = updated_statement.body[0]
+        unpacked = assign.with_changes(targets=[cst.AssignTarget(pair(*targets))], value=value_edit(mapping(value), mapping))
+        return updated_statement.with_changes(body=[unpacked])
+
+    ctx.plan.statements[statement] = [line]
+    ctx.step("reset", statement)

@@ -12,8 +12,8 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import walk
-from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VOpaque, VSlot, VTuple
-from gru2lstm.vocab import CELL_KIND, SIZED_SHAPE_METHODS
+from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VNone, VOpaque, VSlot, VTuple
+from gru2lstm.vocab import CELL_KIND, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import is_pure, method, paren
@@ -353,7 +353,7 @@ class PackedAllocation(StateBindingRule):
 
 
 class PackedUnfollowed(StateBindingRule):
-    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file) is a finding: it has the GRU's size"
+    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file, a library's `pickle.load(f)`) is a finding: it has the GRU's size"
     invalid = (
         Invalid(
             """
@@ -377,9 +377,14 @@ class PackedUnfollowed(StateBindingRule):
             return False
         if isinstance(leaf, VCallOf):
             return id(leaf) not in ctx.solution.recurrent_calls and id(leaf) not in ctx.solution.forwarded
-        # a value of code in a file not migrated with this one (its GRU's state, made elsewhere), or
-        # an element of what the engine cannot read (`list(torch.split(h, 1, dim=1))`)
-        return isinstance(leaf, VOpaque) and (leaf.node is None or id(leaf.node) in ctx.flow.outside_calls)
+        if isinstance(leaf, VCtor):
+            return leaf.qualname in PARAMETER_CLASSES  # a learned initial state: the GRU's size, and no c of its own
+        # a value of code in a file not migrated with this one (its GRU's state, made elsewhere), of
+        # a library's function (`pickle.load(f)`, `ray.get(ref)`): made with the GRU's size, or an
+        # element of what the engine cannot read (`list(torch.split(h, 1, dim=1))`)
+        return isinstance(leaf, VOpaque) and (
+            leaf.node is None or isinstance(leaf.node, cst.Call) or id(leaf.node) in ctx.flow.outside_calls
+        )
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         cannot_follow(ctx, use.binding, use.value)

@@ -1,5 +1,5 @@
 """Writing a state as its two halves, shared by the rules: the halves of an expression, the pair
-in place, a chain run once per half, a split target `T, T_c = …`, and the partner line of a split
+in place, a chain run once per half over a pair made once, a split target `T, T_c = …`, and the partner line of a split
 name derived from another."""
 
 from __future__ import annotations
@@ -91,10 +91,10 @@ def pair_expression(ctx, value: Value, step: str) -> None:
     top = value.node
     if top is None or ctx.is_rewritten(top):
         return
-    leaf = ctx.solution.resolutions.leaf_of(value)
-    if isinstance(leaf, VSlot) and leaf.node is not None and leaf.node is not top and not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
-        if not drawn_twice(ctx, top, leaf.node) and not read_again(ctx, top, leaf.node):
-            per_half(ctx, top, leaf.node, step)
+    leaf_node = made_once(ctx, value)
+    if leaf_node is not None and leaf_node is not top:
+        if not drawn_twice(ctx, top, leaf_node) and not read_again(ctx, top, leaf_node):
+            per_half(ctx, top, leaf_node, step)
         return
     made = halves(ctx, value)
     if made is None:
@@ -109,6 +109,24 @@ def per_half(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode, step: str) -> None:
     """`net.init_hidden().unsqueeze(0).expand(b, n, -1)` -> `tuple(half.unsqueeze(0).expand(b, n, -1)
     for half in net.init_hidden())`: the pair is made once, each half goes through the chain."""
     ctx.claim(top)
+    ctx.edit_expression(top, chain_per_half(ctx, top, leaf_node))
+    ctx.step(step, top)
+
+
+def made_once(ctx, value: Value):
+    """The node of the state inside `value` when it must be made once and not once per half (a
+    call, `net.init_hidden(k)`, of a state that is not held as two names), else None."""
+    leaf = ctx.solution.resolutions.leaf_of(ctx.solution.resolved(value))
+    if isinstance(leaf, VSlot) and leaf.node is not None and not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
+        return leaf.node
+    return None
+
+
+def chain_per_half(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode):
+    """An edit of `top` making `tuple(<top with half for the pair> for half in <the pair>)`, or the
+    pair itself when `top` is it: the pair made once."""
+    if top is leaf_node:
+        return lambda updated, mapping: updated
     used = ctx.code(top)
     name = next(n for n in ("half", "state_half", "half_") if n not in used)
 
@@ -117,8 +135,7 @@ def per_half(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode, step: str) -> None:
         chain = replace_inside(updated, pair_node, cst.Name(name))
         return cst.Call(cst.Name("tuple"), [cst.Arg(cst.GeneratorExp(chain, cst.CompFor(target=cst.Name(name), iter=pair_node), lpar=[], rpar=[]))])
 
-    ctx.edit_expression(top, edit)
-    ctx.step(step, top)
+    return edit
 
 
 def split_target(ctx, binding: Binding) -> None:

@@ -8,7 +8,8 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
-from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VArith, VCallOf, VCreate, VCtor, VOpaque, VSlot
+from gru2lstm.vocab import PARAMETER_CLASSES
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
@@ -19,12 +20,25 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
     holder = ctx.code(binding.target_node) if binding.target_node is not None else None
     holder = None if holder == code else holder
     layer = _plain_layer(ctx, value)
-    if layer is not None:
+    both = _two_states(ctx, value)
+    if both is not None:
+        first, second = (ctx.code(part) for part in both)
+        ctx.find("G2L100", node, (
+            f"`{code}` combines two hidden states, `{first}` and `{second}`, which the engine does not write once per half; "
+            f"{BY_HAND}, for example `tuple(<it, on a and b> for a, b in zip({first}, {second}))`"
+        ))
+    elif layer is not None:
         # `h = F.relu(self.fch(x))` into a decoder's state: features, and no cell state to carry.
         subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
         ctx.find("G2L101", node, (
             f"{subject} `{code}`, features of the layer `{ctx.code(layer)}`, which is not recurrent, so there is no "
             "cell state to carry with it; give it one by hand, for example `(h, torch.zeros_like(h))`"
+        ))
+    elif isinstance(value, VCtor) and value.qualname in PARAMETER_CLASSES:
+        subject = f"`{holder}` holds the hidden state, and here it is" if holder else "the hidden state is"
+        ctx.find("G2L101", node, (
+            f"{subject} a learned initial state, `{code}`; an LSTM needs a learned cell state beside it, which the engine "
+            "does not invent; add one by hand (a second `nn.Parameter` of the same shape) and pass the pair"
         ))
     elif isinstance(node, cst.Call):
         place = ctx.flow.outside_calls.get(id(node))
@@ -42,6 +56,16 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def _two_states(ctx, value: Value):
+    """The nodes of both operands of an arithmetic of two states (`torch.where(done, fresh, h)`), else None."""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if not isinstance(leaf, VArith) or leaf.left.node is None or leaf.right.node is None:
+        return None
+    if ctx.solution.value_is_state(leaf.left) and ctx.solution.value_is_state(leaf.right):
+        return leaf.left.node, leaf.right.node
+    return None
 
 
 def _plain_layer(ctx, value: Value):

@@ -1,0 +1,190 @@
+"""Imports by a name computed at run time, which may load a file whose contract the migration changes.
+
+`importlib.import_module(f"models.{cfg['model']}")` or `__import__(name)` loads a module that no
+import statement names, so the engine cannot tie the file that does it to the group it may load,
+nor follow the calls made through what it takes from it (`module.Net(...)`): those would still
+pass and take one tensor. (A literal name is an import like any other: imports.py reads it.)
+
+A file of the project that imports this way blocks a group whose functions change their contract
+(or whose members hold or size the state) when the name can be one of the group's files: its
+literal start (`"models."` of the f-string or of `"models." + name`) begins one of the dotted
+names that load the file. A name with no literal start could be any module; such an import
+counts only in a file that spells one of the changed classes or functions (`module.Policy(...)`),
+so that a plugin loader that never touches the model does not block every migration of its
+project. As for readers.py, only files below the folders the group's files are imported from
+are looked at (not another project in the same repository).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from gru2lstm.findings import new_finding
+from gru2lstm.imports import Folders, module_name, other_names
+from gru2lstm.vocab import IMPORT_MODULE
+
+__all__ = ["DynamicImport", "DynamicImports", "dynamic_imports"]
+
+# The builtin that imports by a name, as `importlib.import_module` does.
+IMPORT_BUILTIN = "__import__"
+_NEEDLES = (IMPORT_MODULE.encode(), IMPORT_BUILTIN.encode())
+
+
+@dataclass(frozen=True)
+class DynamicImport:
+    """One import by a computed name: where, as written, and the literal start of the name."""
+
+    line: int
+    column: int
+    code: str
+    prefix: str  # "" when the name has no literal start
+
+
+def dynamic_imports(source: str) -> list:
+    """The imports by a computed name in a file's source, in order."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or not node.args or _called(node.func) not in (IMPORT_MODULE, IMPORT_BUILTIN):
+            continue
+        name = node.args[0]
+        if isinstance(name, ast.Constant):
+            continue  # a literal: an import like any other
+        package = next((k.value for k in node.keywords if k.arg == "package"), None)
+        prefix = _literal_start(name)
+        if prefix.startswith("."):  # relative: to a literal package, else to one not known here
+            known = isinstance(package, ast.Constant) and isinstance(package.value, str)
+            prefix = package.value + prefix if known else ""
+        found.append(DynamicImport(node.lineno, node.col_offset + 1, ast.get_source_segment(source, node) or IMPORT_MODULE, prefix))
+    return sorted(found, key=lambda site: (site.line, site.column))
+
+
+def _called(func: ast.expr) -> Optional[str]:
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return func.id if isinstance(func, ast.Name) else None
+
+
+def _literal_start(name: ast.expr) -> str:
+    """The constant text a computed module name starts with: `f"models.{x}"`, `"models." + x`."""
+    if isinstance(name, ast.JoinedStr) and name.values and isinstance(name.values[0], ast.Constant):
+        return str(name.values[0].value)
+    if isinstance(name, ast.BinOp) and isinstance(name.op, ast.Add):
+        left = name.left
+        return left.value if isinstance(left, ast.Constant) and isinstance(left.value, str) else _literal_start(left)
+    return ""
+
+
+class DynamicImports:
+    """The project's files that import by a computed name, each read and parsed at most once per
+    run, and only when its bytes spell such an import."""
+
+    def __init__(self) -> None:
+        self._sites: dict = {}  # Path -> [DynamicImport]
+        self._data: dict = {}  # Path -> bytes
+        self._folders = Folders()  # each folder resolved once for the run
+
+    def refuse(self, outcome, modules: list, files: Callable, shown: Callable) -> None:
+        """Leave the group unwritten, with a finding at what it changes, when one of `files()` (the
+        project's, given or not; asked only for a group that changes a contract) imports by a name
+        that can load one of its changed files. `outcome`: the group's engine.GroupOutcome;
+        `modules`: its ModuleSources, whose bytes are reused; `shown(path)`: a path as a finding
+        shows it."""
+        changed = [
+            result for result in outcome.results
+            if result.status == "changed" and result.migration is not None and (result.migration.interface or result.migration.members)
+        ]
+        if not changed:
+            return
+        self._data.update((Path(module.key), module.data) for module in modules if module.data is not None and Path(module.key) not in self._data)
+        names = _changed_names(changed)
+        scope = Path(os.path.commonpath([str(module_name(Path(result.path), self._folders)[0]) for result in outcome.results]))
+        blockers = []
+        for path in files():
+            if scope not in self._folders.resolve(path).parents:
+                continue
+            for site in self._sites_in(path):
+                loaded = [
+                    result for result in changed
+                    if _may_load(site.prefix, Path(result.path), self._folders) and (site.prefix or self._spells(path, names))
+                ]
+                for result in loaded:
+                    result.migration.findings.append(_finding(result.migration, site, shown(path)))
+                if loaded:
+                    blockers.append(shown(path))
+        if blockers:
+            _block(outcome, sorted(set(blockers)))
+
+    def _sites_in(self, path: Path) -> list:
+        if path not in self._sites:
+            data = self._bytes(path)
+            hit = any(needle in data for needle in _NEEDLES)
+            self._sites[path] = dynamic_imports(data.decode("utf-8", "replace")) if hit else []
+        return self._sites[path]
+
+    def _spells(self, path: Path, names: set) -> bool:
+        data = self._bytes(path)
+        return any(name.encode() in data for name in names)
+
+    def _bytes(self, path: Path) -> bytes:
+        if path not in self._data:
+            try:
+                self._data[path] = path.read_bytes()
+            except OSError:
+                self._data[path] = b""
+        return self._data[path]
+
+
+def _changed_names(changed: list) -> set:
+    """The classes and functions whose contract changes."""
+    names = set()
+    for result in changed:
+        for change in result.migration.interface:
+            owner, _, function = change.function.rpartition(".")
+            names.add(owner or function)
+    return names
+
+
+def _may_load(prefix: str, path: Path, folders: Folders) -> bool:
+    """Can a name starting with `prefix` load `path`?"""
+    root, name, _ = module_name(path, folders)
+    return any(dotted.startswith(prefix) for dotted in [name, *other_names(root, name)])
+
+
+def _finding(migration, site: DynamicImport, shown: str):
+    """The G2L101 at the first public interface change (else the first changed member)."""
+    if migration.interface:
+        change = min(migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))
+        what, line, column = f"`{change.function}()` now takes or returns (h, c) ({change.carriers})", change.line, change.column
+    else:
+        member = migration.members[0]
+        what, line, column = f"`{member.name}` changes with the hidden state", member.line, member.column
+    return new_finding(
+        "G2L101",
+        f"{what}, and {shown} imports a module by a name computed at run time at line {site.line} (`{site.code}`), "
+        "which may load this file; what it takes from that module cannot be followed, so its calls would still pass "
+        "and take one tensor; import the module by its name there, or migrate those calls by hand",
+        line, column,
+    )
+
+
+def _block(outcome, blockers: list) -> None:
+    """The group is not written: each changed file says which files block it (G2L105)."""
+    verb = "imports" if len(blockers) == 1 else "import"
+    for result in outcome.results:
+        if result.status != "changed" or result.migration is None:
+            continue
+        if not result.migration.blocked:
+            result.migration.findings.insert(0, new_finding(
+                "G2L105", f"not migrated: {', '.join(blockers)} {verb} by a computed name a module that may be this group's",
+            ))
+        result.status, result.diff, result.group = "needs_attention", "", ()
+        result.migration.changed = False
+    outcome.writes = []

@@ -1,0 +1,117 @@
+"""Names reached by a string, which the walk cannot follow: an attribute that holds the state set
+by its name (`self.register_buffer("h", torch.zeros(...))`, `setattr(self, "h", ...)`), whose value
+there the walk never sees, and a module's own names looked up by a string (`globals()[name]()`,
+`getattr(sys.modules[__name__], name)`, `eval(name)(...)`) where a class or function whose contract
+changes is defined or imported, so what is made or called through it is not followed. Each is a
+finding (G2L101) at the place."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.boundary import describe, state_attributes, state_carriers
+from gru2lstm.syntax import walk
+from gru2lstm.vocab import EVAL_BUILTIN, LOADED_MODULES, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SETATTR_BUILTIN
+from gru2lstm.rules.base import Invalid, Rule
+
+
+class ByName(Rule):
+    step = None
+    uses = ("interface",)
+    summary = "an attribute that holds the state set by its name, or a module's names looked up by a string where the contract changes, is a finding"
+    invalid = (
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.GRU(4, 8)
+                    self.register_buffer("h", torch.zeros(1, 1, 8))
+
+                def forward(self, x):
+                    y, self.h = self.core(x, self.h)
+                    return y
+            """,
+            "G2L101",
+        ),
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.GRU(4, 8)
+
+                def forward(self, x, h):
+                    return self.core(x, h)
+
+
+            def make(name):
+                return globals()[name]()
+            """,
+            "G2L101",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        for slot, _ in state_attributes(ctx.flow, ctx.solution):
+            for call in _set_by_name(ctx.flow.classes.get(slot.owner), slot.name):
+                registered = isinstance(call.func, cst.Attribute) and not ctx.packed
+                buffer = "; a buffer or a parameter holds one tensor, never the pair (h, c)" if registered else ""
+                ctx.find("G2L101", call, (
+                    f"`{ctx.code(call)}` sets `self.{slot.name}`, which holds the hidden state, by its name, so the engine does not "
+                    f"see the value it holds from there{buffer}; keep the state in a plain attribute (`self.{slot.name} = ...`), "
+                    "or migrate it by hand"
+                ))
+        changed = _changed_by_module(ctx.flow, ctx.solution)
+        for module, (name, carriers) in changed.items():
+            for node in _looked_up_by_string(ctx.flow.modules[module]):
+                ctx.find("G2L101", node, (
+                    f"`{ctx.code(node)}` looks names of this module up by a string, and `{name}()` now takes or returns (h, c) "
+                    f"({describe(carriers)}); the engine cannot follow what is made or called through it; use the class or "
+                    "function by its name, or migrate those calls by hand"
+                ))
+
+
+def _set_by_name(owner, name: str) -> list:
+    """`self.register_buffer("name", ...)` / `setattr(self, "name", ...)` calls in a class."""
+    if owner is None:
+        return []
+    found = []
+    for node in walk(owner):
+        if not isinstance(node, cst.Call):
+            continue
+        func = node.func
+        method = isinstance(func, cst.Attribute) and func.attr.value in SET_BY_NAME_METHODS
+        builtin = isinstance(func, cst.Name) and func.value == SETATTR_BUILTIN
+        args = node.args[1:] if builtin else node.args
+        if (method or builtin) and args and isinstance(args[0].value, cst.SimpleString) and args[0].value.evaluated_value == name:
+            found.append(node)
+    return found
+
+
+def _changed_by_module(flow, solution) -> dict:
+    """Module key -> (a changed function's name, its carriers), for each module that defines or
+    imports a class or function whose contract changes."""
+    changed = {}
+    for key, carriers in state_carriers(flow, solution).items():
+        info = flow.functions[key]
+        name = f"{info.class_name.rpartition(':')[2]}.{info.node.name.value}" if info.class_name else info.node.name.value
+        defined = (info.class_name or "").rpartition(":")[2] or info.node.name.value
+        changed.setdefault(info.module, (name, carriers))
+        for module, names in flow.module_imports.items():
+            if any(member.key == info.module and member.name == defined for member in names.values()):
+                changed.setdefault(module, (name, carriers))
+    return changed
+
+
+def _looked_up_by_string(module: cst.Module) -> list:
+    """`globals()`, `locals()`, `vars()`, `sys.modules` and `eval(name)(...)` in a module."""
+    found = []
+    for node in walk(module):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in NAMESPACE_BUILTINS and not node.args:
+            found.append(node)
+        elif isinstance(node, cst.Call) and isinstance(node.func, cst.Call) and isinstance(node.func.func, cst.Name) and node.func.func.value == EVAL_BUILTIN:
+            found.append(node.func)  # `eval(name)(...)`: a name made into what it names, and called
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) == LOADED_MODULES:
+            found.append(node)
+    return found

@@ -1,0 +1,372 @@
+"""Red team, wave 3b (our own small projects in the styles of recurrent SAC, resets, checkpoints
+and models picked by name): what the engine got wrong there, each case migrated and run, or
+refused with a finding that names the place."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from gru2lstm.cli import main
+
+# Run after the project's own code: every LSTM / LSTMCell call must get a pair, some with a non-zero c.
+WATCH = textwrap.dedent('''\
+    import torch.nn as nn
+
+    seen = []
+
+
+    def watch(module, args):
+        state = args[1] if len(args) > 1 else None
+        if state is not None:
+            assert isinstance(state, tuple) and len(state) == 2, type(state)
+            seen.append(bool(state[1].abs().sum() > 0))
+
+
+    for kind in (nn.LSTM, nn.LSTMCell):
+        original = kind.__init__
+
+        def init(self, *args, original=original, **kwargs):
+            original(self, *args, **kwargs)
+            self.register_forward_pre_hook(watch)
+
+        kind.__init__ = init
+''')
+
+
+def write(folder: Path, files: dict) -> None:
+    for name, text in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+
+
+def snapshot(folder: Path) -> dict:
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*.py"))}
+
+
+def run_migrated(folder: Path, script: str) -> None:
+    """Run `script` in `folder` with every LSTM watched: it must run, and some c be non-zero."""
+    (folder / "watch_lstm.py").write_text(WATCH)
+    code = "import watch_lstm\n" + textwrap.dedent(script) + "\nassert any(watch_lstm.seen), watch_lstm.seen\n"
+    done = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------- a policy imported by a computed name
+POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.size = size
+            self.core = nn.GRU(size, size)
+
+        def blank(self, n):
+            return torch.zeros(1, n, self.size)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+"""
+
+PICKED_BY_NAME = """\
+    import importlib
+
+    import torch
+
+
+    def make(kind):
+        module = importlib.import_module(f"policies.{kind}")
+        return module.Policy()
+
+
+    def play(kind, steps=3):
+        policy = make(kind)
+        h = policy.blank(2)
+        for _ in range(steps):
+            y, h = policy(torch.randn(1, 2, 6), h)
+        return h
+"""
+
+
+def test_a_module_imported_by_a_computed_name_blocks_the_file_it_may_load(tmp_path, capsys):
+    write(tmp_path, {"pyproject.toml": "", "policies/__init__.py": "", "policies/recurrent.py": POLICY, "play.py": PICKED_BY_NAME})
+    before = snapshot(tmp_path)
+    for given in ([tmp_path], [tmp_path / "policies" / "recurrent.py"]):
+        assert main(["rewrite", *map(str, given)]) == 1
+        assert snapshot(tmp_path) == before
+        out = capsys.readouterr().out
+        assert "recurrent.py:14:9: G2L101 `Policy.forward()` now takes or returns (h, c)" in out
+        assert "play.py imports a module by a name computed at run time at line 7" in out
+        assert "`importlib.import_module(f\"policies.{kind}\")`" in out
+
+
+def test_a_computed_import_that_cannot_load_the_model_does_not_block_it(tmp_path):
+    other = PICKED_BY_NAME.replace('f"policies.{kind}"', 'f"envs.{kind}"').replace("module.Policy()", "module.Env()")
+    write(tmp_path, {"pyproject.toml": "", "policies/__init__.py": "", "policies/recurrent.py": POLICY,
+                     "envs.py": other, "main.py": "from policies.recurrent import Policy\n\nPolicy()(__import__('torch').zeros(1, 1, 6), Policy().blank(1))\n"})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "nn.LSTM" in (tmp_path / "policies" / "recurrent.py").read_text()
+
+
+# ---------------------------------------------------------------- resets written in the ways people write them
+RESET_POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Seq(nn.Module):
+        def __init__(self, size=5):
+            super().__init__()
+            self.size = size
+            self.core = nn.GRU(3, size)
+
+        def init_hidden(self, n):
+            return torch.zeros(1, n, self.size)
+
+        def forward(self, x, h):
+            y, h = self.core(x.unsqueeze(0), h)
+            return y.squeeze(0), h
+"""
+
+RESET_LOOP = """\
+    import torch
+
+    from seq import Seq
+
+
+    def act(steps=6, envs=4):
+        net = Seq()
+        h = net.init_hidden(envs)
+        for step in range(steps):
+            y, h = net(torch.randn(envs, 3), h)
+            done = torch.arange(envs) == step % envs
+            idx = done.nonzero().squeeze(-1)
+            if step % 2:
+                h[:, idx] = net.init_hidden(len(idx))
+            else:
+                h[0, idx] = net.init_hidden(len(idx)).squeeze(0)
+        return h
+"""
+
+
+def test_rows_reset_to_a_state_made_by_a_call_make_it_once_for_both_halves(tmp_path):
+    write(tmp_path, {"seq.py": RESET_POLICY, "loop.py": RESET_LOOP})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    loop = (tmp_path / "loop.py").read_text()
+    assert "h[0][:, idx], h[1][:, idx] = net.init_hidden(len(idx))" in loop
+    assert "h[0][0, idx], h[1][0, idx] = tuple(half.squeeze(0) for half in net.init_hidden(len(idx)))" in loop
+    run_migrated(tmp_path, "from loop import act\nact()\n")
+
+
+# ---------------------------------------------------------------- a state restored by a library, packed form
+RESTORED = """\
+    import pickle
+
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+
+
+    def resume(path):
+        net = Net()
+        with open(path, "rb") as f:
+            h = pickle.load(f)
+        y, h = net(torch.randn(1, 1, 4), h)
+        return h
+"""
+
+
+def test_a_packed_state_returned_by_a_library_function_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"resume.py": RESTORED})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "resume.py:20:13: G2L101 `h` holds the hidden state returned by `pickle.load(f)`, which the engine cannot follow" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- a model picked from a table built by a comprehension
+MODELS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Recurrent(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.size = size
+            self.core = nn.GRU(size, size)
+
+        def blank(self, n):
+            return torch.zeros(1, n, self.size)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+
+
+    class Flat(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.body = nn.Linear(size, size)
+
+        def blank(self, n):
+            return None
+
+        def forward(self, x, h):
+            return self.body(x), h
+"""
+
+BY_TABLE = """\
+    import torch
+
+    from models import Flat, Recurrent
+
+    TABLE = {cls.__name__: cls for cls in ITERATED}
+
+
+    def play(name, steps=3):
+        net = TABLE[name]()
+        h = net.blank(2)
+        for _ in range(steps):
+            y, h = net(torch.randn(1, 2, 6), h)
+            if h is not None:
+                h = h.detach()
+        return y
+"""
+
+
+def test_a_table_built_by_a_comprehension_over_a_literal_is_followed(tmp_path):
+    write(tmp_path, {"models.py": MODELS, "play.py": BY_TABLE.replace("ITERATED", "[Recurrent, Flat]")})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "h = (h[0].detach(), h[1].detach())" in (tmp_path / "play.py").read_text()
+    run_migrated(tmp_path, "from play import play\nplay('Recurrent')\nplay('Flat')\n")
+
+
+def test_a_table_built_by_a_comprehension_over_a_name_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"models.py": MODELS, "play.py": BY_TABLE.replace("ITERATED", "ALL").replace("TABLE =", "ALL = [Recurrent, Flat]\n    TABLE =")})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "play.py:5:8: G2L101 `Recurrent` is used as a value here (a registry, a factory, a callback)" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- names reached by a string
+BUFFERED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.register_buffer("h", torch.zeros(1, 3, 8))
+
+        def forward(self, x):
+            out, h = self.gru(x, self.h)
+            self.h = h.detach()
+            return out
+"""
+
+BY_GLOBALS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Rec(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            return self.gru(x, h)
+
+
+    def run(name, steps=3):
+        net = globals()[name]()
+        h = torch.zeros(1, 2, 8)
+        for _ in range(steps):
+            out, h = net(torch.randn(1, 2, 4), h)
+        return h
+"""
+
+
+def test_a_state_attribute_registered_as_a_buffer_is_a_finding_in_both_forms(tmp_path, capsys):
+    write(tmp_path, {"net.py": BUFFERED})
+    before = snapshot(tmp_path)
+    for state in ("tuple", "packed"):
+        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
+        assert snapshot(tmp_path) == before
+        out = capsys.readouterr().out
+        assert 'net.py:9:9: G2L101 `self.register_buffer("h", torch.zeros(1, 3, 8))` sets `self.h`, which holds the hidden state, by its name' in out
+        assert ("a buffer or a parameter holds one tensor" in out) == (state == "tuple")
+
+
+def test_a_class_made_through_globals_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"rec.py": BY_GLOBALS})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "rec.py:15:11: G2L101 `globals()` looks names of this module up by a string, and `Rec.forward()` now takes or returns (h, c)" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- learned initial states and two states in one expression
+LEARNED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.h0 = nn.Parameter(torch.zeros(1, 1, 8))
+
+        def initial(self, n):
+            return self.h0.expand(-1, n, -1).contiguous()
+
+        def forward(self, x, h):
+            return self.gru(x, h)
+
+
+    def run(n=3):
+        net = Net()
+        h = net.initial(n)
+        for _ in range(4):
+            out, h = net(torch.randn(1, n, 4), h)
+            fresh = net.initial(n)
+            h = torch.where((torch.rand(n) < 0.4).view(1, -1, 1), fresh, h)
+        return h
+"""
+
+
+def test_a_learned_initial_state_is_a_finding_in_both_forms(tmp_path, capsys):
+    write(tmp_path, {"net.py": LEARNED})
+    before = snapshot(tmp_path)
+    for state in ("tuple", "packed"):
+        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
+        assert snapshot(tmp_path) == before
+        assert "net.py:9:19: G2L101 `self.h0` holds the hidden state, and here it is a learned initial state" in capsys.readouterr().out
+
+
+def test_an_expression_of_two_states_says_so(tmp_path, capsys):
+    write(tmp_path, {"net.py": LEARNED.replace("nn.Parameter(torch.zeros(1, 1, 8))", "torch.zeros(1, 1, 8)")})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "net.py:24:13: G2L100 `torch.where((torch.rand(n) < 0.4).view(1, -1, 1), fresh, h)` combines two hidden states, `fresh` and `h`" in out
