@@ -118,7 +118,7 @@ WHERE_OF_TWO_STATES = MODEL_V2.replace(
 
 def test_torch_where_of_a_fresh_state_and_a_returned_one_is_refused_not_split_on_one_operand():
     migration = migrate(WHERE_OF_TWO_STATES, "tuple")
-    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L101", 39)]
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 39)]
     assert "torch.where(done, f, s)" in blocking(migration)[0][2]
     assert not migration.changed
 
