@@ -25,6 +25,7 @@ from typing import Callable, Optional
 
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import Folders, module_name, other_names
+from gru2lstm.project import block_group
 from gru2lstm.vocab import IMPORT_MODULE
 
 __all__ = ["DynamicImport", "DynamicImports", "dynamic_imports"]
@@ -120,7 +121,7 @@ class DynamicImports:
                 if loaded:
                     blockers.append(shown(path))
         if blockers:
-            _block(outcome, sorted(set(blockers)))
+            block_group(outcome, sorted(set(blockers)), "by a computed name a module that may be this group's", "imports")
 
     def _sites_in(self, path: Path) -> list:
         if path not in self._sites:
@@ -173,18 +174,3 @@ def _finding(migration, site: DynamicImport, shown: str):
         "and take one tensor; import the module by its name there, or migrate those calls by hand",
         line, column,
     )
-
-
-def _block(outcome, blockers: list) -> None:
-    """The group is not written: each changed file says which files block it (G2L105)."""
-    verb = "imports" if len(blockers) == 1 else "import"
-    for result in outcome.results:
-        if result.status != "changed" or result.migration is None:
-            continue
-        if not result.migration.blocked:
-            result.migration.findings.insert(0, new_finding(
-                "G2L105", f"not migrated: {', '.join(blockers)} {verb} by a computed name a module that may be this group's",
-            ))
-        result.status, result.diff, result.group = "needs_attention", "", ()
-        result.migration.changed = False
-    outcome.writes = []

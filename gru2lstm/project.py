@@ -48,7 +48,7 @@ from gru2lstm.spellings import Spellings
 from gru2lstm.universe import ProjectFile, Universe
 from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, RECURRENT_CONSTRUCTION_BYTES
 
-__all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "importers_elsewhere"]
+__all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "shown_path"]
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class Project:
                     continue
                 place = target.path.resolve() if target is not None else _on_disk(entry, imported.dotted)
                 if place is not None:
-                    outside[imported.local] = _shown(place)
+                    outside[imported.local] = shown_path(place)
             sources.append(ModuleSource(entry.key, imports, outside, entry.data))
         return sources
 
@@ -236,17 +236,7 @@ class CallersElsewhere:
         blockers = self._callers(changed, group, data) | self._readers(changed, group, data) | self._unknown_callers(changed, group)
         if not blockers:
             return
-        blocked = ", ".join(sorted(blockers))
-        verb = "uses" if len(blockers) == 1 else "use"
-        for result in changed:
-            if not result.migration.blocked:
-                result.migration.findings.insert(0, new_finding(
-                    "G2L105", f"not migrated: {blocked} {verb} the hidden state of files migrated with this one without being migrated with them"
-                ))
-            result.status, result.diff, result.group = "needs_attention", "", ()
-            result.migration.changed = False  # as for any file a person must see first: nothing to write
-            result.written = False  # a source from stdin is "written" on stdout: the source as it came
-        outcome.writes = []
+        block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
 
     def _callers(self, changed: list, group: list, data: dict) -> set:
         """Files not given that import a function whose contract changes: a finding at the function
@@ -259,24 +249,24 @@ class CallersElsewhere:
             return set()
         importers = importers_elsewhere(group, contracts, self.others(), data, self._read)
         for result in changed:
-            outside = [_shown(path) for path in importers.get(result.path, ())]
+            outside = [shown_path(path) for path in importers.get(result.path, ())]
             if not outside:
                 continue
             interface = sorted(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # public first
             change = interface[0]
             names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
             if len(interface) == 1:
-                what = f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} imports it"
+                what = f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} {'imports' if len(outside) == 1 else 'import'} it"
             else:  # which of them it imports, the file's imports alone do not say (a class, a module)
                 listed = " and ".join(f"`{c.function}()`" for c in interface[:3]) + (" and others" if len(interface) > 3 else "")
-                what = f"{listed} now take or return (h, c), and {names} imports from this file"
+                what = f"{listed} now take or return (h, c), and {names} {'imports' if len(outside) == 1 else 'import'} from this file"
             result.migration.findings.append(new_finding(
                 "G2L101",
                 f"{what} without being given, so its calls would still pass and take one tensor; "
                 "give that file too (or the project folder)",
                 change.line, change.column,
             ))
-        return {_shown(path) for paths in importers.values() for path in paths}
+        return {shown_path(path) for paths in importers.values() for path in paths}
 
     def _readers(self, changed: list, group: list, data: dict) -> set:
         """Files of the project outside the group (given or not) that read a changed member of it."""
@@ -290,9 +280,9 @@ class CallersElsewhere:
             return {path for paths in found.values() for path in paths}
 
         reads = self._reads.refuse(
-            changed, [path for path in outside if path in given], [path for path in outside if path not in given], importing, _shown
+            changed, [path for path in outside if path in given], [path for path in outside if path not in given], importing, shown_path
         )
-        return {_shown(path) for path in reads}
+        return {shown_path(path) for path in reads}
 
     def _outside(self, group: list) -> list:
         """The project's files (given or not) outside the group, below the folders its files are
@@ -321,9 +311,9 @@ class CallersElsewhere:
             for call in unknown_calls(tree, methods) if tree is not None else ():
                 result, change = changes[changed_callees(methods, call.method)[0][0]]
                 result.migration.findings.append(unknown_call_finding(
-                    change.function, change.carriers, call, _shown(path), path in given, change.line, change.column
+                    change.function, change.carriers, call, shown_path(path), path in given, change.line, change.column
                 ))
-                found.add(_shown(path))
+                found.add(shown_path(path))
         return found
 
     def _tree(self, path: Path) -> Optional[ast.Module]:
@@ -463,7 +453,23 @@ def _on_disk(entry: ProjectFile, dotted: str) -> Optional[Path]:
     return None
 
 
-def _shown(path: Path) -> str:
+def block_group(outcome, blockers: list, what: str, verb: str) -> None:
+    """Leave a group unwritten because of files outside it (`blockers`, as shown): each changed
+    file that no finding blocks yet says so (G2L105: "not migrated: a.py <verb> <what>", the verb
+    in the singular, made plural for several files)."""
+    plural = verb[:-1] if len(blockers) > 1 and verb.endswith("s") else verb
+    for result in outcome.results:
+        if result.status != "changed" or result.migration is None:
+            continue
+        if not result.migration.blocked:
+            result.migration.findings.insert(0, new_finding("G2L105", f"not migrated: {', '.join(blockers)} {plural} {what}"))
+        result.status, result.diff, result.group = "needs_attention", "", ()
+        result.migration.changed = False  # as for any file a person must see first: nothing to write
+        result.written = False  # a source from stdin is "written" on stdout: the source as it came
+    outcome.writes = []
+
+
+def shown_path(path: Path) -> str:
     """A path as a finding shows it: relative to the working folder when it is below it."""
     try:
         return str(path.relative_to(Path.cwd()))
