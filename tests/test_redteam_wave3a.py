@@ -196,6 +196,15 @@ def test_a_dict_of_the_state_and_the_latent_read_with_a_name_as_key_is_refused_i
     assert not migration.changed
 
 
+def test_keys_read_from_a_literal_that_names_no_state_are_no_mixed_read():
+    # `for k in ("stoch",)`: the name takes only keys that are not the state's
+    only_latent = RSSM.replace("for k in posts[0]}", 'for k in ("stoch",)}').replace("return model.feat(post).sum()", 'return post["stoch"].sum()')
+    assert blocking(migrate(only_latent, "tuple")) == []
+    # one that names the state is refused as a name over every key is
+    both = RSSM.replace("for k in posts[0]}", 'for k in ("stoch", "deter")}')
+    assert [code for code, _, _ in blocking(migrate(both, "tuple"))] == ["G2L101"]
+
+
 def test_a_dict_of_the_state_and_the_latent_is_stacked_whole_in_packed_form():
     migration = migrate(RSSM, "packed")
     assert blocking(migration) == []

@@ -8,6 +8,7 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
+from gru2lstm.syntax import constant_string
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VArith, VCallOf, VCreate, VCtor, VOpaque, VSlot
 from gru2lstm.vocab import PARAMETER_CLASSES
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
@@ -196,6 +197,9 @@ class MixedKeyedRead(Rule):
         parts = ctx.solution.classes.parts.get(ctx.solution.classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
         # a list of states read by a name (`memory[key].clear()`) is used as a list, not read
         states = {label: ctx.solution.is_state(part) for label, part in parts.items() if label.kind == LabelKind.KEY}
+        keys = _literal_keys(ctx, use.node)
+        if keys is not None:  # `for k in ("obs", "act")`: the keys read are known
+            states = {label: state for label, state in states.items() if label.key in keys}
         if any(states.values()) and not all(states.values()):
             where = ", ".join(f"key `{label.key!r}`" for label, state in states.items() if state)
             ctx.find("G2L101", use.node, (
@@ -203,6 +207,22 @@ class MixedKeyedRead(Rule):
                 f"`{ctx.code(use.node.slice[0].slice.value)}` as its key, so the engine cannot tell them apart; keep the "
                 "hidden states in a container of their own"
             ), use.place)
+
+
+def _literal_keys(ctx, node: cst.Subscript):
+    """The keys a name used as the key of `node` takes, when it is the target of a loop or
+    comprehension over a literal of strings (`for k in ("obs", "act")`); else None."""
+    key = node.slice[0].slice.value
+    parent = ctx.parents.get(node)
+    while parent is not None:
+        loop = parent.for_in if isinstance(parent, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) else parent
+        if isinstance(loop, (cst.CompFor, cst.For)) and isinstance(loop.target, cst.Name) and loop.target.value == key.value:
+            if not isinstance(loop.iter, (cst.Tuple, cst.List, cst.Set)):
+                return None
+            keys = [constant_string(element.value) for element in loop.iter.elements]
+            return None if None in keys else set(keys)
+        parent = ctx.parents.get(parent)
+    return None
 
 
 def _is_or_lists_states(ctx, part, label: LabelKind) -> bool:
