@@ -60,8 +60,9 @@ class ParsedModule(meta.MetadataWrapper):
     first question about one (positions.py), so a module nothing reports on never pays for them.
     """
 
-    def __init__(self, module: cst.Module) -> None:
+    def __init__(self, module: cst.Module, source: Optional[str] = None) -> None:
         super().__init__(module, unsafe_skip_copy=True)  # parsed here, owned here
+        self.source = source  # the text it was parsed from, for cheap tests of what it spells
         self._parents: Optional[dict] = None
         self._positions: Optional[Positions] = None
         self._positions_ahead = positions_ahead(module)
@@ -129,7 +130,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
     wrappers = {}
     for module, source in zip(modules, sources):
         try:
-            wrappers[module.key] = ParsedModule(parse(source))
+            wrappers[module.key] = ParsedModule(parse(source), source)
         except SourceError as error:
             error.key = module.key
             raise

@@ -33,6 +33,9 @@ EVAL_BUILTIN = "eval"
 SET_BY_NAME_METHODS = {"register_buffer", "register_parameter"}
 SETATTR_BUILTIN = "setattr"
 LOADED_MODULES = ("sys", "modules")  # `sys.modules[__name__]`: a module's namespace by a string
+# What a source holding one of the above spells (a cheap test before the tree is walked for them).
+SET_BY_NAME_TEXT = r"register_buffer|register_parameter|(?<![\w.])setattr\s*\("
+LOOKUP_BY_STRING_TEXT = r"(?<![\w.])(?:globals|locals|vars|eval)\s*\(|\bsys\s*\.\s*modules\b"
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
 GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"

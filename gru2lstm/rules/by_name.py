@@ -11,7 +11,9 @@ import libcst as cst
 
 from gru2lstm.boundary import describe, state_attributes, state_carriers
 from gru2lstm.syntax import walk
-from gru2lstm.vocab import EVAL_BUILTIN, LOADED_MODULES, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SETATTR_BUILTIN
+from gru2lstm.vocab import (
+    EVAL_BUILTIN, LOADED_MODULES, LOOKUP_BY_STRING_TEXT, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SET_BY_NAME_TEXT, SETATTR_BUILTIN,
+)
 from gru2lstm.rules.base import Invalid, Rule
 
 
@@ -54,6 +56,8 @@ class ByName(Rule):
 
     def apply(self, ctx, use) -> None:
         for slot, _ in state_attributes(ctx.flow, ctx.solution):
+            if not ctx.spells(slot.owner.rpartition(":")[0], SET_BY_NAME_TEXT):
+                continue
             for call in _set_by_name(ctx.flow.classes.get(slot.owner), slot.name):
                 registered = isinstance(call.func, cst.Attribute) and not ctx.packed
                 buffer = "; a buffer or a parameter holds one tensor, never the pair (h, c)" if registered else ""
@@ -64,6 +68,8 @@ class ByName(Rule):
                 ))
         changed = _changed_by_module(ctx.flow, ctx.solution)
         for module, (name, carriers) in changed.items():
+            if not ctx.spells(module, LOOKUP_BY_STRING_TEXT):
+                continue
             for node in _looked_up_by_string(ctx.flow.modules[module]):
                 ctx.find("G2L101", node, (
                     f"`{ctx.code(node)}` looks names of this module up by a string, and `{name}()` now takes or returns (h, c) "

@@ -6,6 +6,7 @@ The rules themselves live in the other modules of this package; this class holds
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Optional
@@ -57,10 +58,19 @@ class PlanContext:
         self.result = Planned(Plan(), {key: ModuleOutcome() for key in wrappers})
         self.plan = self.result.plan
         self._rewritten: set = set()  # ids of the nodes a rule already rewrote (see claim)
+        self._spelled: dict = {}  # (module key, pattern) -> what spells() said
         self.partners: dict = {}  # (function key, split name) -> partner name
         # The one choice of form: every rule reads this flag, the registry is chosen by it.
         self.packed = (solution.form if options.state == "auto" else options.state) == "packed"
         self.dispatch = None  # set by the engine: dispatch(kind, use) runs the first rule that handles it
+
+    def spells(self, key: str, pattern: str) -> bool:
+        """Does the source of module `key` match the regular expression `pattern`? A cheap test
+        before a walk of the whole tree (True when the source is not known)."""
+        if (key, pattern) not in self._spelled:
+            source = self.wrappers[key].source
+            self._spelled[key, pattern] = source is None or re.search(pattern, source) is not None
+        return self._spelled[key, pattern]
 
     # ----------------------------------------------------------------- where a node is
     def key_of(self, node: cst.CSTNode) -> str:
