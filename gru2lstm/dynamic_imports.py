@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import Folders, module_name, other_names
+from gru2lstm.imports import Folders, below, module_name, other_names
 from gru2lstm.project import block_group
 from gru2lstm.vocab import IMPORT_MODULE
 
@@ -109,7 +109,7 @@ class DynamicImports:
         scope = Path(os.path.commonpath([str(module_name(Path(result.path), self._folders)[0]) for result in outcome.results]))
         blockers = []
         for path in files():
-            if scope not in self._folders.resolve(path).parents:
+            if not below(self._folders.resolve(path), scope):
                 continue
             for site in self._sites_in(path):
                 loaded = [

@@ -27,6 +27,7 @@ import importlib
 from collections import deque
 from dataclasses import dataclass
 from importlib.machinery import PathFinder
+import os
 from pathlib import Path
 from typing import Iterator, Optional
 
@@ -149,6 +150,12 @@ def module_name(path: Path, folders: Optional["Folders"] = None) -> tuple:
     if not parts:  # an __init__.py outside a package chain cannot be imported by name
         return path.parent, path.parent.name, True
     return root, ".".join(parts), is_init
+
+
+def below(path: Path, folder: Path) -> bool:
+    """Is the resolved `path` inside the resolved `folder` (at any depth)? A string test:
+    `folder in path.parents` builds every parent of every file of a project."""
+    return str(path).startswith(os.path.join(str(folder), ""))
 
 
 class Folders:

@@ -42,7 +42,7 @@ from gru2lstm.config import import_root
 from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import STAR, Folders, module_name
+from gru2lstm.imports import STAR, Folders, below, module_name
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.universe import ProjectFile, Universe
@@ -207,6 +207,7 @@ class CallersElsewhere:
         self._real: dict = {}  # Path -> resolved, once for every group
         self._folders = Folders()
         self._read: dict = {}  # what importers_elsewhere read and parsed, for its next call
+        self._outsides: dict = {}  # tuple of a group's paths -> the project's files outside it
 
     def _resolved(self, path: Path) -> Path:
         if path not in self._real:
@@ -288,9 +289,14 @@ class CallersElsewhere:
         """The project's files (given or not) outside the group, below the folders its files are
         imported from: a file elsewhere (another project in the same repository) is not one of the
         program's."""
-        inside = {self._resolved(path) for path in group}
-        scope = Path(os.path.commonpath([str(module_name(path)[0].resolve()) for path in group]))
-        return [path for path in self.files + self.others() if self._resolved(path) not in inside and scope in self._resolved(path).parents]
+        key = tuple(group)
+        if key not in self._outsides:
+            inside = {self._resolved(path) for path in group}
+            scope = Path(os.path.commonpath([str(module_name(path)[0].resolve()) for path in group]))
+            self._outsides[key] = [
+                path for path in self.files + self.others() if self._resolved(path) not in inside and below(self._resolved(path), scope)
+            ]
+        return self._outsides[key]
 
     def _unknown_callers(self, changed: list, group: list) -> set:
         """Files outside the group that may call a changed method through an object the engine
