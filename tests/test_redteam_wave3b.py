@@ -4,55 +4,14 @@ refused with a finding that names the place."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 from gru2lstm.cli import main
-
-# Run after the project's own code: every LSTM / LSTMCell call must get a pair, some with a non-zero c.
-WATCH = textwrap.dedent('''\
-    import torch.nn as nn
-
-    seen = []
-
-
-    def watch(module, args):
-        state = args[1] if len(args) > 1 else None
-        if state is not None:
-            assert isinstance(state, tuple) and len(state) == 2, type(state)
-            seen.append(bool(state[1].abs().sum() > 0))
-
-
-    for kind in (nn.LSTM, nn.LSTMCell):
-        original = kind.__init__
-
-        def init(self, *args, original=original, **kwargs):
-            original(self, *args, **kwargs)
-            self.register_forward_pre_hook(watch)
-
-        kind.__init__ = init
-''')
-
-
-def write(folder: Path, files: dict) -> None:
-    for name, text in files.items():
-        path = folder / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text))
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
 
 
 def snapshot(folder: Path) -> dict:
     return {path: path.read_bytes() for path in sorted(folder.rglob("*.py"))}
-
-
-def run_migrated(folder: Path, script: str) -> None:
-    """Run `script` in `folder` with every LSTM watched: it must run, and some c be non-zero."""
-    (folder / "watch_lstm.py").write_text(WATCH)
-    code = "import watch_lstm\n" + textwrap.dedent(script) + "\nassert any(watch_lstm.seen), watch_lstm.seen\n"
-    done = subprocess.run([sys.executable, "-c", code], cwd=folder, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
 
 
 # ---------------------------------------------------------------- a policy imported by a computed name
