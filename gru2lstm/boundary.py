@@ -32,11 +32,10 @@ from gru2lstm.joined_calls import called_methods
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
-from gru2lstm.syntax import walk
+from gru2lstm.syntax import code_of, walk
 from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VSlot
 from gru2lstm.vocab import LOADERS
 
-_EMPTY = cst.Module([])  # prints a node's code
 # Consumptions that hand a value to code the walk does not follow.
 ESCAPING_CONTEXTS = {Use.UNKNOWN, Use.OTHER, Use.CONTAINER}
 # Builtins that only inspect a class they are given.
@@ -303,7 +302,7 @@ def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict,
         keywords = {arg.keyword.value for arg in call.node.args if arg.keyword is not None}
         if looks_recurrent(targets, passed, keywords, {name for _, names in callees for name in names}):
             names = " or ".join(f"`{name}()`" for name in dict.fromkeys(name for name, _ in callees))
-            code = _EMPTY.code_for_node(call.node)
+            code = code_of(call.node)
             found.append(Crossing(
                 call.node,
                 f"`{code}` calls {_callee(call.node.func, method)}, an object from outside that nothing analysed "
@@ -317,8 +316,8 @@ def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict,
 def _callee(func: cst.BaseExpression, method: Optional[str]) -> str:
     """`net` for `net(...)`; "`act()` of `agent`" for `agent.act(...)`."""
     if method is None:
-        return f"`{_EMPTY.code_for_node(func)}`"
-    return f"`{method}()` of `{_EMPTY.code_for_node(func.value)}`"
+        return f"`{code_of(func)}`"
+    return f"`{method}()` of `{code_of(func.value)}`"
 
 
 def _from_outside(flow: ProgramFlow, slot, from_parameters: set, parents: dict) -> bool:

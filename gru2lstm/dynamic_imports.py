@@ -18,13 +18,12 @@ are looked at (not another project in the same repository).
 from __future__ import annotations
 
 import ast
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import Folders, below, module_name, other_names
+from gru2lstm.imports import Folders, below, module_name, other_names, program_folder
 from gru2lstm.project import block_group
 from gru2lstm.vocab import IMPORT_MODULE
 
@@ -106,7 +105,7 @@ class DynamicImports:
             return
         self._data.update((Path(module.key), module.data) for module in modules if module.data is not None and Path(module.key) not in self._data)
         names = _changed_names(changed)
-        scope = Path(os.path.commonpath([str(module_name(Path(result.path), self._folders)[0]) for result in outcome.results]))
+        scope = program_folder([Path(result.path) for result in outcome.results], self._folders)
         blockers = []
         for path in files():
             if not below(self._folders.resolve(path), scope):

@@ -152,6 +152,13 @@ def module_name(path: Path, folders: Optional["Folders"] = None) -> tuple:
     return root, ".".join(parts), is_init
 
 
+def program_folder(paths: list, folders: Optional["Folders"] = None) -> Path:
+    """The folder a program's files live below: the deepest one that holds every folder they are
+    imported from (a file elsewhere, another project of the same repository, is not one of them)."""
+    folders = folders or Folders()
+    return Path(os.path.commonpath([str(module_name(path, folders)[0]) for path in paths]))
+
+
 def below(path: Path, folder: Path) -> bool:
     """Is the resolved `path` inside the resolved `folder` (at any depth)? A string test:
     `folder in path.parents` builds every parent of every file of a project."""

@@ -32,7 +32,6 @@ object it was handed (`out, h = net(x, h)` in `def collect(net)`) is duck_calls.
 from __future__ import annotations
 
 import ast
-import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,7 +41,7 @@ from gru2lstm.config import import_root
 from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import STAR, Folders, below, module_name
+from gru2lstm.imports import STAR, Folders, below, program_folder
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.universe import ProjectFile, Universe
@@ -292,7 +291,7 @@ class CallersElsewhere:
         key = tuple(group)
         if key not in self._outsides:
             inside = {self._resolved(path) for path in group}
-            scope = Path(os.path.commonpath([str(module_name(path)[0].resolve()) for path in group]))
+            scope = program_folder(group, self._folders)
             self._outsides[key] = [
                 path for path in self.files + self.others() if self._resolved(path) not in inside and below(self._resolved(path), scope)
             ]
@@ -323,15 +322,9 @@ class CallersElsewhere:
         return found
 
     def _tree(self, path: Path) -> Optional[ast.Module]:
-        """A file's `ast`, parsed once for the run (shared with the importer searches)."""
+        """A file's `ast`, parsed once for the run: by an importer search, or by the readers."""
         known = self._read.get(str(path))
-        if known is None or not known[2]:
-            try:
-                known = (self._reads.contents(path), ast.parse(self._reads.contents(path)), True)
-            except (SyntaxError, ValueError, MemoryError, RecursionError):
-                known = (self._reads.contents(path), None, False)
-            self._read[str(path)] = known
-        return known[1] if known[2] else None
+        return known[1] if known is not None and known[2] else self._reads.tree(path)
 
 
 def _closure(universe: Universe, seed: ProjectFile) -> tuple:

@@ -97,6 +97,7 @@ class OutsideReads:
     def __init__(self) -> None:
         self._data: dict = {}  # Path -> bytes
         self._uses: dict = {}  # Path -> _Uses
+        self._trees: dict = {}  # Path -> ast.Module, or None
 
     def refuse(self, changed: list, given: list, others: list, importing: Callable, shown: Callable) -> list:
         """Add a G2L101 at the member to each of the `changed` FileResults for every read of one of
@@ -136,10 +137,16 @@ class OutsideReads:
                 self._data[path] = b""
         return self._data[path]
 
+    def tree(self, path) -> Optional[ast.Module]:
+        """A file's `ast` (None when it does not parse), parsed once for the run."""
+        if path not in self._trees:
+            self._trees[path] = _parsed(self.contents(path))
+        return self._trees[path]
+
     def _parsed_uses(self, path) -> "_Uses":
         if path not in self._uses:
             uses = _Uses()
-            tree = _parsed(self.contents(path))
+            tree = self.tree(path)
             if tree is not None:
                 uses.visit(tree)
             self._uses[path] = uses

@@ -22,6 +22,14 @@ def walk(node: cst.CSTNode):
         stack.extend(reversed(children(current)))
 
 
+_EMPTY_MODULE = cst.Module([])  # default formatting, for printing a node found in any module
+
+
+def code_of(node: cst.CSTNode) -> str:
+    """The source of `node` alone, as LibCST prints it."""
+    return _EMPTY_MODULE.code_for_node(node)
+
+
 def child_expressions(small: cst.CSTNode):
     return [c for c in children(small) if isinstance(c, cst.BaseExpression)]
 

@@ -8,6 +8,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.names import lstm_prose
+from gru2lstm.syntax import code_of
 
 
 def twin_items(item, twin) -> list:
@@ -70,7 +71,7 @@ def torch_name(module: cst.Module) -> Optional[str]:
             for small in statement.body:
                 if isinstance(small, cst.Import):
                     for alias in small.names:
-                        name = cst.Module([]).code_for_node(alias.name)
+                        name = code_of(alias.name)
                         if name == "torch":
                             return alias.asname.name.value if alias.asname is not None else "torch"
                         if name.startswith("torch.") and alias.asname is None:
@@ -83,6 +84,6 @@ def tuple_spelling(module: cst.Module) -> str:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 if isinstance(small, cst.ImportFrom) and isinstance(small.module, (cst.Name, cst.Attribute)):
-                    if cst.Module([]).code_for_node(small.module) == "typing":
+                    if code_of(small.module) == "typing":
                         return "Tuple"
     return "tuple"

@@ -11,7 +11,7 @@ import libcst as cst
 from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
-from gru2lstm.syntax import walk
+from gru2lstm.syntax import code_of, walk
 from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VNone, VOpaque, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
@@ -268,11 +268,11 @@ def _imports_torch(statement: cst.CSTNode) -> bool:
         return False
     for small in statement.body:
         if isinstance(small, cst.Import) and any(
-            cst.Module([]).code_for_node(alias.name).split(".")[0] == "torch" for alias in small.names
+            code_of(alias.name).split(".")[0] == "torch" for alias in small.names
         ):
             return True
         if isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative:
-            if cst.Module([]).code_for_node(small.module).split(".")[0] == "torch":
+            if code_of(small.module).split(".")[0] == "torch":
                 return True
     return False
 
