@@ -21,6 +21,7 @@ from gru2lstm.values import (
     InstanceSlot,
     ReturnSlot,
     Value,
+    VArith,
     VCallOf,
     VChoice,
     VContainer,
@@ -207,24 +208,34 @@ class FollowedCalls(ExpressionWalker):
 
     def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and
-        gives it back is that argument, at each call apart. Binding its parameter would join
-        everything it is ever called with (states, observations, masks; a GRU and a Linear)."""
+        gives it back is that argument, at each call apart; `blend(h, fresh, m)` giving back
+        arithmetic of its parameters is that arithmetic of the arguments. Binding its parameters
+        would join everything it is ever called with (states, observations, masks; a GRU and a
+        Linear)."""
         through = pass_through(callee, self.flow)
         if through is None or any(arg.star for arg in node.args):
             return None
-        name, kind = through.parameter, through.kind
-        position = [param.name for param in callee.params].index(name)
-        chosen = None
+        names = [param.name for param in callee.params]
+        last = max(names.index(name) for name in through.parameters)
+        chosen = {}
         for index, arg in enumerate(node.args):
-            given = arg.keyword.value if arg.keyword is not None else (callee.params[index].name if index < len(callee.params) else None)
+            given = arg.keyword.value if arg.keyword is not None else (names[index] if index < len(names) else None)
             value = self.expr(arg.value)
-            if given == name:
-                chosen = value
+            if given in through.parameters:
+                chosen[given] = value
             else:
                 self.consume(value, Use.READ, arg.value)
-        if chosen is None:  # left to its default
-            return None if len(node.args) <= position else VOpaque(node, f"`{self.code(node)}`")
-        return VDerived(chosen, node, kind)
+        if len(chosen) < len(through.parameters):  # one left to its default
+            return None if len(node.args) <= last else VOpaque(node, f"`{self.code(node)}`")
+        operands = [chosen[name] for name in through.parameters]
+        if len(operands) == 1:
+            return VDerived(operands[0], node, through.kind)
+        joined = operands[0]
+        for operand in operands[1:]:
+            joined = VArith(joined, operand, node)  # settled by the solver as any `a * b` written here
+            if self.recording:
+                self.flow.arithmetic.append(joined)
+        return joined
 
     def _call_value(self, func: VSlot, node: cst.Call) -> Value:
         # Calling an instance of a module class of the program runs its forward().

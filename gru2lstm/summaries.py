@@ -3,12 +3,15 @@
 A helper that only looks at a parameter and gives it back (`check(x)`, `ortho(layer, gain)`) is,
 at each call, the argument that call passes (followed_calls.py): the values of different call
 sites (a state, observations, masks; a GRU and a Linear) never meet in its parameter or its
-return, and a state passed to it is migrated at the call, half by half.
+return, and a state passed to it is migrated at the call, half by half. A helper that gives back
+arithmetic of its parameters (`blend(a, b, m)` returning `a * m + b * (1 - m)`) is, at each
+call, that arithmetic of the arguments the call passes, as if it were written there.
 
 The summary is read from the helper's own body, without walking it:
 
-- every `return` gives back one and the same parameter: as it is, through local names that only
-  ever hold it (`output = ...; return output`, `x = x.float()`), converted (`.float()`,
+- every `return` gives back one and the same parameter, or one and the same arithmetic of
+  parameters and number literals (each operand given back as below): as it is, through local
+  names that only ever hold it (`output = ...; return output`, `x = x.float()`), converted (`.float()`,
   `torch.from_numpy(x)`), reshaped (`.view(...)`, `np.concatenate(x)`), either side of
   `a if c else b`, or through a call of another such helper of the program (at most MAX_DEPTH
   helpers deep);
@@ -41,9 +44,10 @@ MAX_DEPTH = 3
 
 @dataclass(frozen=True)
 class PassThrough:
-    """A helper gives back `parameter`, kept (Derivation.KEEP) or reshaped (Derivation.SHAPE)."""
+    """A helper gives back its `parameters` (one, or several joined by arithmetic), kept
+    (Derivation.KEEP) or reshaped (Derivation.SHAPE)."""
 
-    parameter: str
+    parameters: tuple
     kind: Derivation
 
 
@@ -78,16 +82,17 @@ class _HelperBody:
         for target, value in _simple_assignments(body):
             if self.origin.get(target.value) is not None:
                 self._given_back(value)
-        returned = {self._given_back(node.value) if node.value is not None else None for node in body if type(node) is cst.Return}
-        if len(returned) != 1 or None in returned:
+        returned = {self._combined(node.value) if node.value is not None else None for node in body if type(node) is cst.Return}
+        if len(returned) != 1 or None in returned or not next(iter(returned)):
             return None
-        parameter = returned.pop()
-        holders = {name for name, held in self.origin.items() if held == parameter}
+        parameters = returned.pop()
+        holders = {name for name, held in self.origin.items() if held in parameters}
         self.parents = {id(child): parent for parent in body for child in children(parent)}
         reads = [node for node in body if type(node) is cst.Name and node.value in holders]
         if not all(self._only_looked_at(node) for node in reads):
             return None
-        return PassThrough(parameter, Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP)
+        ordered = tuple(name for name in self.params if name in parameters)
+        return PassThrough(ordered, Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP)
 
     def _follow_locals(self, body: list) -> None:
         """Which local names hold nothing but a parameter. Twice over the body, so that a loop
@@ -112,6 +117,20 @@ class _HelperBody:
                 continue
             is_other_parameter = name in self.params and held != name
             self.origin[name] = None if held is None or is_other_parameter else held
+
+    def _combined(self, node: cst.BaseExpression) -> Optional[frozenset]:
+        """The parameters an arithmetic of given-back parameters and number literals joins
+        (`a * m + b * (1 - m)`: a, m, b); None when an operand is anything else."""
+        kind = type(node)
+        if kind is cst.BinaryOperation:
+            left, right = self._combined(node.left), self._combined(node.right)
+            return None if left is None or right is None else left | right
+        if kind is cst.UnaryOperation:
+            return self._combined(node.expression)
+        if kind is cst.Integer or kind is cst.Float:
+            return frozenset()
+        held = self._given_back(node)
+        return None if held is None else frozenset({held})
 
     def _given_back(self, node: cst.BaseExpression) -> Optional[str]:
         """The parameter an expression is, through local names, conversions, reshapes and other
@@ -151,12 +170,12 @@ class _HelperBody:
             return None
         callee = self.flow.functions[found.key]
         inner = _HelperBody(callee, self.flow, self.depth + 1, self.seen).summary()
-        if inner is None:
+        if inner is None or len(inner.parameters) != 1:
             return None
         names = [name for name, _ in callee.params]
         for index, arg in enumerate(node.args):
             given = arg.keyword.value if arg.keyword is not None else (names[index] if index < len(names) else None)
-            if given == inner.parameter:
+            if given == inner.parameters[0]:
                 self.kinds.add(inner.kind)
                 return self._given_back(arg.value)
         return None

@@ -252,11 +252,11 @@ def test_items_mapped_from_states_only_are_migrated():
 
 # ------------------------------------------------------------------ the summaries themselves
 @pytest.mark.parametrize("body, expected", [
-    ("return x", PassThrough("x", Derivation.KEEP)),
-    ("y = torch.as_tensor(x)\n    return y.view(-1)", PassThrough("x", Derivation.SHAPE)),
-    ("x = x.float()\n    if x is None:\n        x = x.cpu()\n    return x", PassThrough("x", Derivation.KEEP)),
-    ("assert len(x) > 0 and getattr(x, 'shape', None) is not None\n    return x", PassThrough("x", Derivation.KEEP)),
-    ("y: torch.Tensor = x.detach()\n    return y", PassThrough("x", Derivation.KEEP)),
+    ("return x", PassThrough(("x",), Derivation.KEEP)),
+    ("y = torch.as_tensor(x)\n    return y.view(-1)", PassThrough(("x",), Derivation.SHAPE)),
+    ("x = x.float()\n    if x is None:\n        x = x.cpu()\n    return x", PassThrough(("x",), Derivation.KEEP)),
+    ("assert len(x) > 0 and getattr(x, 'shape', None) is not None\n    return x", PassThrough(("x",), Derivation.KEEP)),
+    ("y: torch.Tensor = x.detach()\n    return y", PassThrough(("x",), Derivation.KEEP)),
     ("STORE.append(x)\n    return x", None),  # kept: what each call passes would be lost
     ("y: int = x\n    y = 0\n    STORE.append(y)\n    return x", None),  # kept through a name that also holds other values
     ("x.append(1)\n    return x", None),  # written into
@@ -270,11 +270,54 @@ def test_what_a_helper_gives_back(body, expected):
     assert summary_of(f"import torch\n\n\ndef helper(x):\n    {body}\n", "helper") == expected
 
 
+@pytest.mark.parametrize("body, expected", [
+    ("return a * m + b * (1 - m)", PassThrough(("a", "b", "m"), Derivation.KEEP)),
+    ("return -a.float() / 2", PassThrough(("a",), Derivation.KEEP)),
+    ("return a.view(-1) * b", PassThrough(("a", "b"), Derivation.SHAPE)),
+    ("return a * SCALE", None),  # a global: not arithmetic of the parameters only
+    ("return 1 + 2", None),  # gives back none of them
+    ("STORE.append(b)\n    return a * b", None),  # one of them kept
+    ("if m is None:\n        return a\n    return a * m", None),  # not one and the same arithmetic
+])
+def test_what_a_helper_of_several_parameters_gives_back(body, expected):
+    assert summary_of(f"import torch\n\n\ndef helper(a, b, m=None):\n    {body}\n", "helper") == expected
+
+
+BLEND = """
+    def blend(a, b, m):
+        return a * m + b * (1 - m)
+
+
+    core = nn.GRU(4, 8)
+    h = torch.zeros(1, 2, 8)
+    obs, prev = torch.ones(1, 2, 4), torch.zeros(1, 2, 4)
+    for step in range(3):
+        x = blend(obs, prev, 0.5)
+        out, h = core(x, h)
+        h = {update}
+    """
+
+
+def test_a_helper_of_arithmetic_is_that_arithmetic_at_each_call():
+    # Called with observations and with the state, it neither makes `x` a state (which fed the
+    # GRU's input would be refused as stacked layers) nor leaves the state's call on the pair.
+    out, findings = migrate(BLEND.format(update="blend(h, torch.zeros_like(h), 0.9)"))
+    assert findings == []
+    assert "x = blend(obs, prev, 0.5)" in out
+    assert "h = (blend(h[0], torch.zeros_like(h[0]), 0.9), blend(h[1], torch.zeros_like(h[0]), 0.9))" in out
+
+
+def test_a_helper_of_arithmetic_given_two_states_is_a_finding():
+    out, findings = migrate(BLEND.format(update="blend(h, h.detach(), 0.9)"))
+    (finding,) = findings
+    assert finding.code == "G2L100" and "`blend(h, h.detach(), 0.9)` combines two hidden states" in finding.message
+
+
 def test_a_helper_through_helpers_up_to_the_depth_limit():
     chain = "def h0(x):\n    return x.float()\n\n\n" + "".join(
         f"def h{n}(x):\n    return h{n - 1}(x)\n\n\n" for n in range(1, MAX_DEPTH + 2)
     )
-    assert summary_of(chain, f"h{MAX_DEPTH}") == PassThrough("x", Derivation.KEEP)
+    assert summary_of(chain, f"h{MAX_DEPTH}") == PassThrough(("x",), Derivation.KEEP)
     assert summary_of(chain, f"h{MAX_DEPTH + 1}") is None  # deeper: bound as any function
 
 
@@ -284,7 +327,7 @@ def test_a_recursive_helper_is_not_summarised():
 
 def test_the_argument_a_nested_helper_gives_back_is_the_one_followed():
     code = "def pick(a, b):\n    return b\n\n\ndef outer(x, y):\n    return pick(y, x)\n"
-    assert summary_of(code, "outer") == PassThrough("x", Derivation.KEEP)
+    assert summary_of(code, "outer") == PassThrough(("x",), Derivation.KEEP)
 
 
 def test_a_holder_given_a_part_of_something_unknown_says_what_it_receives():

@@ -62,11 +62,23 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
 def _two_states(ctx, value: Value):
     """The nodes of both operands of an arithmetic of two states (`torch.where(done, fresh, h)`), else None."""
     leaf = ctx.solution.resolutions.leaf_of(value)
-    if not isinstance(leaf, VArith) or leaf.left.node is None or leaf.right.node is None:
+    if not isinstance(leaf, VArith):
         return None
-    if ctx.solution.value_is_state(leaf.left) and ctx.solution.value_is_state(leaf.right):
-        return leaf.left.node, leaf.right.node
-    return None
+    states = _state_operands(ctx, leaf)
+    return (states[0], states[1]) if len(states) > 1 else None
+
+
+def _state_operands(ctx, arith: VArith) -> list:
+    """The nodes of the operands of an arithmetic that hold a state, also inside arithmetic left
+    unsettled because it joins two (a helper's `a * m + b` is the arithmetic of its arguments)."""
+    found = []
+    for side in (arith.left, arith.right):
+        leaf = ctx.solution.resolutions.leaf_of(side)
+        if isinstance(leaf, VArith):
+            found += _state_operands(ctx, leaf)
+        elif ctx.solution.value_is_state(side) and side.node is not None:
+            found.append(side.node)
+    return found
 
 
 def _plain_layer(ctx, value: Value):
