@@ -216,18 +216,20 @@ class FollowedCalls(ExpressionWalker):
         if through is None or any(arg.star for arg in node.args):
             return None
         names = [param.name for param in callee.params]
-        last = max(names.index(name) for name in through.parameters)
+        given = [arg.keyword.value if arg.keyword is not None else (names[index] if index < len(names) else None) for index, arg in enumerate(node.args)]
+        passed = [name for name in through.parameters if name in given]  # the others left to their defaults
+        if not passed and len(node.args) <= max(names.index(name) for name in through.parameters):
+            return None  # bound as any function's, before its arguments are read
         chosen = {}
-        for index, arg in enumerate(node.args):
-            given = arg.keyword.value if arg.keyword is not None else (names[index] if index < len(names) else None)
+        for name, arg in zip(given, node.args):
             value = self.expr(arg.value)
-            if given in through.parameters:
-                chosen[given] = value
+            if name in through.parameters:
+                chosen[name] = value
             else:
                 self.consume(value, Use.READ, arg.value)
-        if len(chosen) < len(through.parameters):  # one left to its default
-            return None if len(node.args) <= last else VOpaque(node, f"`{self.code(node)}`")
-        operands = [chosen[name] for name in through.parameters]
+        if not passed:
+            return VOpaque(node, f"`{self.code(node)}`")
+        operands = [chosen[name] for name in passed]
         if len(operands) == 1:
             return VDerived(operands[0], node, through.kind)
         joined = operands[0]

@@ -340,3 +340,19 @@ def test_a_holder_given_a_part_of_something_unknown_says_what_it_receives():
         """)
     (finding,) = [f for f in findings if f.code == "G2L102"]
     assert "`h` holds the hidden state elsewhere, but here it receives a part of an unknown value" in finding.message
+
+
+def test_an_arithmetic_helper_with_a_parameter_left_to_its_default_is_the_arithmetic_of_the_others():
+    out, findings = migrate("""
+        def scale(a, m=0.5):
+            return a * m
+
+
+        core = nn.GRU(4, 8)
+        h = torch.zeros(1, 2, 8)
+        for step in range(3):
+            out, h = core(scale(torch.ones(1, 2, 4)), h)
+            h = scale(h)
+        """)
+    assert findings == []
+    assert "out, h = core(scale(torch.ones(1, 2, 4)), h)" in out and "h = (scale(h[0]), scale(h[1]))" in out
