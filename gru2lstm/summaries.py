@@ -10,7 +10,7 @@ call, that arithmetic of the arguments the call passes, as if it were written th
 The summary is read from the helper's own body, without walking it:
 
 - every `return` gives back one and the same parameter, or one and the same arithmetic of
-  parameters and number literals (each operand given back as below): as it is, through local
+  parameters and number literals (each operand given back as below, none reshaped): as it is, through local
   names that only ever hold it (`output = ...; return output`, `x = x.float()`), converted (`.float()`,
   `torch.from_numpy(x)`), reshaped (`.view(...)`, `np.concatenate(x)`), either side of
   `a if c else b`, or through a call of another such helper of the program (at most MAX_DEPTH
@@ -92,6 +92,8 @@ class _HelperBody:
         if not all(self._only_looked_at(node) for node in reads):
             return None
         ordered = tuple(name for name in self.params if name in parameters)
+        if Derivation.SHAPE in self.kinds and len(ordered) > 1:
+            return None  # which operand is reshaped is not kept: the call would read as unreshaped
         return PassThrough(ordered, Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP)
 
     def _follow_locals(self, body: list) -> None:
