@@ -19,6 +19,7 @@ from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
 from gru2lstm.rules.outputs import OutputAsState
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
+from gru2lstm.rules.packed_arithmetic import PackedArithmetic
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
@@ -36,7 +37,7 @@ from gru2lstm.rules.unfollowed import (
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
-WALK = ("reference", "interface", "torchscript", "split name", "binding", "call", "return", "unpacking", "consumption", "annotation", "prose", "import")
+WALK = ("reference", "interface", "torchscript", "split name", "binding", "call", "return", "unpacking", "consumption", "arithmetic", "annotation", "prose", "import")
 
 TUPLE_RULES = [
     RecurrentModule(),
@@ -116,6 +117,7 @@ PACKED_RULES = [
     InPlaceOp(),
     FeatureConsumption(),
     StateHandedOver(),
+    PackedArithmetic(),  # after every rule that doubles a size
     Docs(),
 ]
 

@@ -60,6 +60,7 @@ class PlanContext:
         self._rewritten: set = set()  # ids of the nodes a rule already rewrote (see claim)
         self._spelled: dict = {}  # (module key, pattern) -> what spells() said
         self.partners: dict = {}  # (function key, split name) -> partner name
+        self.doubled_sizes: set = set()  # the code of each size the packed form doubled (`8`, `hidden_size`)
         # The one choice of form: every rule reads this flag, the registry is chosen by it.
         self.packed = (solution.form if options.state == "auto" else options.state) == "packed"
         self.dispatch = None  # set by the engine: dispatch(kind, use) runs the first rule that handles it

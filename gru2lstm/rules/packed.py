@@ -56,7 +56,7 @@ def _options(ctx, value: Value) -> list:
     return [value]
 
 
-def _last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
+def last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
     """The expression of the last dimension in a creation call (`torch.zeros(T, N, H)` -> `H`)."""
     positional = [a.value for a in node.args if a.keyword is None and not a.star]
     sized = [a.value for a in node.args if a.keyword is not None and a.keyword.value in ("size", "shape")]
@@ -155,7 +155,7 @@ def packed_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
     while isinstance(value, VDerived):
         node = value.node
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in SIZED_SHAPE_METHODS:
-            size = None if any(arg.star for arg in node.args) else _last_size(node)
+            size = None if any(arg.star for arg in node.args) else last_size(node)
             if size is not None and _read_from_a_state(ctx, size) is not False:
                 return size
         value = ctx.solution.resolved(value.base)
@@ -167,6 +167,7 @@ def _doubled(ctx, size: cst.BaseExpression) -> None:
     the argument of the parameter it is, is a member that files not migrated with this one may
     allocate a state with too (project.py looks for them)."""
     ctx.edit_expression(size, lambda updated, mapping: _twice(updated))
+    ctx.doubled_sizes.add(ctx.code(size))
     for attribute in _size_attributes(ctx, size):
         ctx.outcome(attribute).members.append(
             ChangedMember(ctx.line(attribute), ctx.column(attribute) + 1, "", attribute.attr.value, sizes=True)
@@ -194,7 +195,7 @@ def _double_reshape(ctx, value: Value) -> None:
                 isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
                 and node.func.attr.value in SIZED_SHAPE_METHODS and ctx.claim(node)
             ):
-                size = None if any(arg.star for arg in node.args) else _last_size(node)
+                size = None if any(arg.star for arg in node.args) else last_size(node)
                 packed = _read_from_a_state(ctx, size) if size is not None else False
                 if packed is None:
                     ctx.find(
@@ -220,7 +221,7 @@ def _double_creation(ctx, value: Value) -> None:
             if not all(_holds_a_state(ctx, tensor) for tensor in _shape_sources(whole)):
                 ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its whole shape from a tensor that is not the hidden state, so the engine cannot double its hidden size; give the sizes one by one, or use --state tuple")
             continue  # zeros((T,) + h.shape): the packed state's shape, doubled already
-        size = _last_size(leaf.node)
+        size = last_size(leaf.node)
         if size is None:
             ctx.find("G2L100", leaf.node, f"the engine cannot find the hidden size to double in `{ctx.code(leaf.node)}`; give the size as the last argument, or use --state tuple")
             continue

@@ -20,7 +20,7 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
     # The holder is named unless it is the very expression the finding is about.
     holder = ctx.code(binding.target_node) if binding.target_node is not None else None
     holder = None if holder == code else holder
-    layer = _plain_layer(ctx, value)
+    layer = plain_layer(ctx, value)
     both = _two_states(ctx, value)
     if both is not None:
         first, second = (ctx.code(part) for part in both)
@@ -81,7 +81,7 @@ def _state_operands(ctx, arith: VArith) -> list:
     return found
 
 
-def _plain_layer(ctx, value: Value):
+def plain_layer(ctx, value: Value):
     """The callee node of a value computed by a module that is not recurrent (`self.fch` of
     `F.relu(self.fch(x))`), else None."""
     leaf = ctx.solution.resolutions.leaf_of(value)

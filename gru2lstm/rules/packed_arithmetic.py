@@ -1,0 +1,74 @@
+"""Packed form: arithmetic of the packed state with a tensor as wide as one half.
+
+The packed state is h and c side by side, twice the hidden size wide. A number or a mask
+(`hxs * masks`, last size 1) broadcasts over it as it did over h, and so does a tensor made like
+the state (`torch.zeros_like(h)`). A tensor as wide as h does not: a layer's output
+(`h + self.proj(x)`) or an allocation of the hidden size that is not the state
+(`h + torch.ones(H)`) would no longer line up with it. The tuple form writes such arithmetic once
+per half; the packed form reports it.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from gru2lstm.values import Value, VArith, VCreate
+from gru2lstm.rules.base import Invalid, Rule
+from gru2lstm.rules.packed import last_size, moved_from
+from gru2lstm.rules.unfollowed import plain_layer
+
+
+class PackedArithmetic(Rule):
+    uses = ("arithmetic",)
+    summary = "packed: arithmetic of the state with a layer's output or an allocation of the hidden size is a finding"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            proj = nn.Linear(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for step in range(3):
+                x = torch.ones(1, 2, 4)
+                out, h = core(x, h)
+                h = h + proj(x)
+            """,
+            "G2L100",
+            state="packed",
+        ),
+    )
+
+    def apply(self, ctx, _) -> None:
+        for arith in ctx.flow.arithmetic:
+            other = _other_operand(ctx, arith)
+            why = None if other is None else _as_wide_as_h(ctx, other)
+            if why is not None:
+                ctx.find(
+                    "G2L100", arith.node,
+                    f"`{ctx.code(arith.node)}` combines the hidden state with `{ctx.code(other.node)}`, {why}; in the packed "
+                    "form the state is h and c side by side, twice as wide, so the two would no longer line up; "
+                    "use --state tuple, or migrate this by hand",
+                )
+
+
+def _other_operand(ctx, arith: VArith) -> Optional[Value]:
+    """The operand that is not the state, of an arithmetic the solver settled as one state's."""
+    if not ctx.solution.resolutions.is_settled(arith):
+        return None
+    left, right = ctx.solution.value_is_state(arith.left), ctx.solution.value_is_state(arith.right)
+    if left == right:
+        return None
+    other = arith.right if left else arith.left
+    return other if other.node is not None else None
+
+
+def _as_wide_as_h(ctx, value: Value) -> Optional[str]:
+    """Why `value` is as wide as h (a layer's output, an allocation of the size the packed form
+    doubled for the state, also through the names that carry it), else None."""
+    for source in moved_from(ctx, value):
+        if plain_layer(ctx, source) is not None:
+            return "the output of a layer as wide as h"
+        leaf = ctx.solution.resolutions.leaf_of(source)
+        size = last_size(leaf.node) if isinstance(leaf, VCreate) else None
+        if size is not None and ctx.code(size) in ctx.doubled_sizes:
+            return f"an allocation of the hidden size `{ctx.code(size)}`"
+    return None

@@ -1,0 +1,69 @@
+"""Packed form: arithmetic of the packed state (2H wide) with a tensor as wide as h is a finding;
+with a number, a mask or a tensor made like the state it stays as it is."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from gru2lstm.migrate import migrate_source
+from gru2lstm.options import Options
+
+HEADER = "import torch\nimport torch.nn as nn\n\n\n"
+
+LOOP = """
+    def shift(a, b):
+        return a + b
+
+
+    core = nn.GRU(4, 8)
+    proj = nn.Linear(4, 8)
+    h = torch.zeros(1, 2, 8)
+    for step in range(3):
+        x = torch.ones(1, 2, 4)
+        masks = torch.ones(1, 2, 1)
+        out, h = core(x, h)
+        {update}
+    """
+
+
+def migrate(update: str, state: str):
+    code = HEADER + textwrap.dedent(LOOP.format(update=update))
+    migration = migrate_source(code, Options(state=state))
+    return migration.source[len(HEADER):], migration.findings
+
+
+@pytest.mark.parametrize("update, other", [
+    ("h = h + proj(x)", "`proj(x)`, the output of a layer as wide as h"),
+    ("g = torch.sigmoid(proj(x))\n    h = h * g", "`g`, the output of a layer as wide as h"),
+    ("h = h + torch.ones(8)", "`torch.ones(8)`, an allocation of the hidden size `8`"),
+    ("bias = torch.ones(8)\n    h = shift(h, bias)", "`bias`, an allocation of the hidden size `8`"),
+])
+def test_a_tensor_as_wide_as_h_is_a_finding_in_packed_form(update, other):
+    out, findings = migrate(update, "packed")
+    (finding,) = findings
+    assert finding.code == "G2L100" and f"combines the hidden state with {other}" in finding.message
+    assert "--state tuple" in finding.message
+
+
+@pytest.mark.parametrize("update", [
+    "h = h + proj(x)",
+    "h = h + torch.ones(8)",
+])
+def test_the_tuple_form_writes_it_once_per_half(update):
+    out, findings = migrate(update, "tuple")
+    assert findings == []
+    assert "h[0] +" in out and "h[1] +" in out
+
+
+@pytest.mark.parametrize("update", [
+    "h = h * masks",
+    "h = h * 0.5 + torch.zeros_like(h)",
+    "h = shift(h, torch.randn_like(h))",
+    "h = h * (1 - masks)",
+])
+def test_numbers_masks_and_tensors_made_like_the_state_stay_in_packed_form(update):
+    out, findings = migrate(update, "packed")
+    assert findings == []
+    assert update.replace("\n    ", "\n        ") in out
