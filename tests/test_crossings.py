@@ -1,0 +1,106 @@
+"""Places where the hidden state crosses out of or into the analysed code (issue 13): each one is
+migrated and runs, or is refused with a G2L101 that names the place; never exit 0 with a broken
+program."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+
+def snapshot(folder: Path) -> dict:
+    return {path: path.read_bytes() for path in sorted(folder.rglob("*.py"))}
+
+
+def refused(folder: Path, capsys, state: str) -> str:
+    """Run the engine on `folder`: it must exit 1, write nothing, and say why; the findings."""
+    before = snapshot(folder)
+    capsys.readouterr()
+    assert main(["rewrite", "--quiet", "--state", state, str(folder)]) == 1
+    assert snapshot(folder) == before
+    return capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- states in files
+NET = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(4, 8)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return self.head(y), h
+"""
+
+SAVED_AND_LOADED = """\
+    import pickle
+
+    import torch
+
+    from net import Net
+
+
+    def train(path):
+        net = Net()
+        h = torch.zeros(1, 1, 8)
+        for _ in range(3):
+            q, h = net(torch.randn(1, 1, 4), h)
+        torch.save({"model": net.state_dict(), "hidden": h}, path)
+        with open(path + ".pkl", "wb") as f:
+            pickle.dump(h, f)
+
+
+    def play(path):
+        net = Net()
+        ckpt = torch.load(path)
+        net.load_state_dict(ckpt["model"])
+        h = ckpt["hidden"]
+        for _ in range(3):
+            q, h = net(torch.randn(1, 1, 4), h)
+        with open(path + ".pkl", "rb") as f:
+            q, _ = net(torch.randn(1, 1, 4), pickle.load(f))
+        return q
+"""
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_a_state_saved_and_loaded_at_the_same_place_is_followed(tmp_path, state):
+    write(tmp_path, {"net.py": NET, "run.py": SAVED_AND_LOADED})
+    assert main(["rewrite", "--quiet", "--state", state, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "from run import train, play\ntrain('ckpt.pt')\nplay('ckpt.pt')\n")
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_a_state_loaded_from_a_file_nothing_analysed_saves_is_a_finding(tmp_path, capsys, state):
+    # A checkpoint of the GRU program holds one tensor: the load is not followed.
+    write(tmp_path, {"net.py": NET, "run.py": SAVED_AND_LOADED.replace('"hidden": h', '"last": h')})
+    out = refused(tmp_path, capsys, state)
+    assert (
+        "run.py:20:12: G2L101 the hidden state is read back under the key 'hidden' from what `torch.load(path)` loads, "
+        "and nothing analysed saves a hidden state there" in out
+    )
+    # ... and the save under another key is read back by nothing analysed.
+    assert "run.py:13:5: G2L101 `torch.save(" in out and "writes the hidden state under the key 'last'" in out
+
+
+def test_a_state_pickled_and_never_read_back_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"net.py": NET, "run.py": SAVED_AND_LOADED.replace("pickle.load(f)", "torch.zeros(1, 1, 8)")})
+    out = refused(tmp_path, capsys, "tuple")
+    assert "run.py:15:9: G2L101 `pickle.dump(h, f)` writes the hidden state, and nothing analysed reads it back" in out
+
+
+def test_a_model_saved_and_loaded_without_its_state_is_no_finding(tmp_path):
+    write(tmp_path, {"net.py": NET, "run.py": SAVED_AND_LOADED.replace(', "hidden": h', "").replace('ckpt["hidden"]', "torch.zeros(1, 1, 8)")
+                     .replace("pickle.dump(h, f)", "pickle.dump(net, f)").replace("pickle.load(f)", "torch.zeros(1, 1, 8)")})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "from run import train, play\ntrain('ckpt.pt')\nplay('ckpt.pt')\n")
