@@ -104,3 +104,55 @@ def test_a_model_saved_and_loaded_without_its_state_is_no_finding(tmp_path):
                      .replace("pickle.dump(h, f)", "pickle.dump(net, f)").replace("pickle.load(f)", "torch.zeros(1, 1, 8)")})
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
     run_migrated(tmp_path, "from run import train, play\ntrain('ckpt.pt')\nplay('ckpt.pt')\n")
+
+
+# ---------------------------------------------------------------- in-place ops in an expression whose value is dropped
+LOOP = """\
+    import torch
+    import torch.nn as nn
+
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+
+
+    def run():
+        m = M()
+        h = torch.zeros(1, 2, 8)
+        for t in range(4):
+            y, h = m(torch.randn(1, 2, 4), h)
+            STATEMENT
+        return h
+"""
+
+
+@pytest.mark.parametrize("statement, written", [
+    ("h.fill_(0.0) if t == 2 else None", "(h[0].fill_(0.0), h[1].fill_(0.0)) if t == 2 else None"),
+    ("_ = None if t != 2 else h.mul_(0.5)", "_ = None if t != 2 else (h[0].mul_(0.5), h[1].mul_(0.5))"),
+    ("t == 2 and h.zero_()", "t == 2 and (h[0].zero_(), h[1].zero_())"),
+    ("t != 2 or h.zero_()", "t != 2 or (h[0].zero_(), h[1].zero_())"),
+    ("(h.mul_(0.5) if t else h.zero_()) if t < 3 else None",
+     "((h[0].mul_(0.5), h[1].mul_(0.5)) if t else (h[0].zero_(), h[1].zero_())) if t < 3 else None"),
+])
+def test_an_in_place_op_in_a_dropped_choice_acts_on_each_half(tmp_path, statement, written):
+    write(tmp_path, {"loop.py": LOOP.replace("STATEMENT", statement)})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert f"        {written}\n" in (tmp_path / "loop.py").read_text()
+    run_migrated(tmp_path, "from loop import run\nrun()\n")
+
+
+@pytest.mark.parametrize("statement, finding", [
+    # the truth of a state decides whether the rest runs
+    ("h.zero_() or t", "loop.py:20:9: G2L100"),
+    ("(lambda: h.zero_())()", "loop.py:20:18: G2L100 the hidden state `h` is used inside `(lambda: h.zero_())`"),
+    ("(z := h.zero_())", "loop.py:20:15: G2L100 the hidden state `h` is used inside `(z := h.zero_())`"),
+])
+def test_an_in_place_op_whose_result_is_read_is_a_finding(tmp_path, capsys, statement, finding):
+    write(tmp_path, {"loop.py": LOOP.replace("STATEMENT", statement)})
+    assert finding in refused(tmp_path, capsys, "tuple")
