@@ -156,3 +156,76 @@ def test_an_in_place_op_in_a_dropped_choice_acts_on_each_half(tmp_path, statemen
 def test_an_in_place_op_whose_result_is_read_is_a_finding(tmp_path, capsys, statement, finding):
     write(tmp_path, {"loop.py": LOOP.replace("STATEMENT", statement)})
     assert finding in refused(tmp_path, capsys, "tuple")
+
+
+# ---------------------------------------------------------------- a state handed to an object nothing identifies
+MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return self.head(out), h
+
+
+    def main():
+        net = Net()
+        h = torch.zeros(1, 3, 8)
+        y, h = net(torch.randn(1, 3, 4), h)
+        return y
+"""
+
+# No loop: the state goes in where forward() takes it, made on the spot or bound to a name first.
+NO_LOOP = """\
+    import torch
+
+
+    def evaluate(net, seq):
+        out, _ = net(seq, torch.zeros(1, 3, 8))
+        return out
+
+
+    def score(net, x):
+        h0 = torch.zeros(1, 3, 8).to("cpu")
+        q = net(x, h0)[0]
+        return q
+"""
+
+# What an unknown object is given that is no state: an input, a mask, a tensor where no state goes.
+NOT_A_STATE = """\
+    import torch
+
+
+    def act(net, x, mask):
+        a = net(x, mask)
+        b = net(torch.zeros(1, 3, 4))
+        return a, b
+"""
+
+
+def test_a_new_tensor_passed_where_a_changed_parameter_goes_in_the_group_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"model.py": MODEL + "\n\n" + NO_LOOP})
+    out = refused(tmp_path, capsys, "tuple")
+    assert "model.py:27:14: G2L101 `net(seq, torch.zeros(1, 3, 8))` calls `net`, an object from outside" in out
+    assert "model.py:33:9: G2L101 `net(x, h0)` calls `net`" in out
+
+
+def test_a_new_tensor_passed_where_a_changed_parameter_goes_in_another_file_is_a_finding(tmp_path, capsys):
+    write(tmp_path, {"model.py": MODEL, "play.py": NO_LOOP})
+    out = refused(tmp_path, capsys, "tuple")
+    assert "which imports none of the files migrated with this one, calls `net(seq, torch.zeros(1, 3, 8))` at line 5" in out
+    assert "calls `net(x, h0)` at line 11" in out
+
+
+def test_an_unknown_object_given_no_state_is_no_finding(tmp_path):
+    write(tmp_path, {"model.py": MODEL + "\n\n" + NOT_A_STATE})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    write(tmp_path, {"model.py": MODEL, "act.py": NOT_A_STATE})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0

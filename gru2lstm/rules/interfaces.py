@@ -63,7 +63,8 @@ class Interfaces(Rule):
             node = change.function.node.name
             ctx.outcome(node).interface.append(
                 InterfaceChange(
-                    ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called, change.parameters
+                    ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called, change.parameters,
+                    change.positions,
                 )
             )
             if ctx.packed and not change.called and takes_state(change.carriers):
