@@ -353,7 +353,7 @@ def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict,
     classes = solution.classes
     instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
     from_parameters = _attributes_from_parameters(flow, solution, parents)
-    made = {binding.target for binding in flow.bindings if isinstance(solution.resolutions.leaf_of(binding.value), VCreate)}
+    made = None  # the slots bound to a tensor made there, found at the first call that needs them
     found = []
     for call in flow.calls:
         func = solution.resolved(call.func)
@@ -369,6 +369,8 @@ def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict,
         assigned = isinstance(statement, (cst.Assign, cst.AnnAssign)) and statement.value is call.node
         targets = {name for target in _assigned(statement) for name in dotted_names(_ast_of(target))} if assigned else set()
         positional = [value for keyword, value, arg in call.args if keyword is None and not arg.star]
+        if made is None:
+            made = {binding.target for binding in flow.bindings if isinstance(solution.resolutions.leaf_of(binding.value), VCreate)}
         marked = {position for position, value in enumerate(positional) if _made_or_state(solution, value, made)}
         if looks_recurrent(_ast_of(call.node), targets, marked, callees):
             names = " or ".join(f"`{name}()`" for name in dict.fromkeys(change.display for change in callees))

@@ -51,12 +51,12 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     ELEMENT_CONTAINER_METHODS,
+    FILE_ACCESS,
     INSPECTING_BUILTINS,
     ITERATION_BUILTINS,
     KEEP_FUNCTIONS,
     KEEP_METHODS,
     KEYED_CONTAINER_METHODS,
-    LOADERS,
     MODULE_CONTAINERS,
     PRINTING_BUILTINS,
     READ_METHODS,
@@ -128,7 +128,7 @@ class CallWalker(FollowedCalls):
             owner = self._instance_of(args[0].value)
             if owner is not None and all(a.keyword is not None for a in args[1:]):
                 return self._replaced(owner, self.expr(args[0].value), args[1:])
-        if qualified & (SAVERS | LOADERS) and args:
+        if qualified & FILE_ACCESS and args:
             return self._file_access(node, bool(qualified & SAVERS))
         if qualified & COPY_FUNCTIONS and len(args) == 1:
             return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
