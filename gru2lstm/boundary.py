@@ -22,18 +22,19 @@ refuses when a file of the project that was not given imports them (engine.py).
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
 from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.duck_calls import changed_callees, changed_methods, looks_recurrent
+from gru2lstm.duck_calls import changed_callees, changed_methods, dotted_names, looks_recurrent
 from gru2lstm.joined_calls import called_methods
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VSlot
+from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VCreate, VSlot
 from gru2lstm.vocab import LOADERS
 
 # Consumptions that hand a value to code the walk does not follow.
@@ -67,6 +68,11 @@ class ChangedFunction:
     def parameters(self) -> tuple:
         """The names of its parameters that take the state."""
         return parameter_names(self.carriers)
+
+    @property
+    def positions(self) -> tuple:
+        """Their positions among the positional parameters (after `self`)."""
+        return parameter_positions(self.function, self.parameters)
 
 
 def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
@@ -276,14 +282,15 @@ def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict,
     module: a call, shaped like a recurrent loop, of an object that came in from outside and may be
     a module whose forward() (or method) takes the state (duck_calls.py)."""
     changed = changed_methods(
-        (flow.functions[key].node.name.value, flow.functions[key].display_name, parameter_names(found))
-        for key, found in carriers.items() if flow.functions[key].class_name is not None and takes_state(found)
+        (info.node.name.value, info.display_name, parameter_names(found), parameter_positions(info, parameter_names(found)))
+        for key, found in carriers.items() for info in [flow.functions[key]] if info.class_name is not None and takes_state(found)
     )
     if not changed:
         return []
     classes = solution.classes
     instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
     from_parameters = _attributes_from_parameters(flow, solution, parents)
+    made = None  # the slots bound to a tensor made there, found at the first call that needs them
     found = []
     for call in flow.calls:
         func = solution.resolved(call.func)
@@ -293,20 +300,23 @@ def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict,
             continue
         method = call.node.func.attr.value if isinstance(call.node.func, cst.Attribute) and func.slot.kind != SlotKind.ATTR else None
         callees = changed_callees(changed, method)
-        statement = parents.get(call.node)
-        if not callees or not isinstance(statement, (cst.Assign, cst.AnnAssign)) or statement.value is not call.node:
+        if not callees:
             continue
-        targets = {name for target in _assigned(statement) for name in _dotted_names(target)}
-        positional = [arg for arg in call.node.args if arg.keyword is None and not arg.star]
-        passed = {dotted(arg.value) for arg in positional[1:] + [arg for arg in call.node.args if arg.keyword is not None]} - {None}
-        keywords = {arg.keyword.value for arg in call.node.args if arg.keyword is not None}
-        if looks_recurrent(targets, passed, keywords, {name for _, names in callees for name in names}):
-            names = " or ".join(f"`{name}()`" for name in dict.fromkeys(name for name, _ in callees))
+        statement = parents.get(call.node)
+        assigned = isinstance(statement, (cst.Assign, cst.AnnAssign)) and statement.value is call.node
+        targets = {name for target in _assigned(statement) for name in dotted_names(_ast_of(target))} if assigned else set()
+        positional = [value for keyword, value, arg in call.args if keyword is None and not arg.star]
+        if made is None:
+            made = {binding.target for binding in flow.bindings if isinstance(solution.resolutions.leaf_of(binding.value), VCreate)}
+        marked = {position for position, value in enumerate(positional) if _made_or_state(solution, value, made)}
+        if looks_recurrent(_ast_of(call.node), targets, marked, callees):
+            names = " or ".join(f"`{name}()`" for name in dict.fromkeys(change.display for change in callees))
             code = code_of(call.node)
             found.append(Crossing(
                 call.node,
                 f"`{code}` calls {_callee(call.node.func, method)}, an object from outside that nothing analysed "
-                "identifies, in the shape of a recurrent loop (it takes back what it passes); if it is the module of "
+                "identifies, passing what looks like a hidden state (it takes back what it passes, or passes a new tensor "
+                "or a state where a changed parameter goes); if it is the module of "
                 f"{names}, which now takes or returns (h, c), this code would still pass and take one tensor; pass it the "
                 "module from code given in the same run, or migrate this call by hand",
             ))
@@ -358,13 +368,26 @@ def _assigned(statement) -> list:
     return [target.target for target in statement.targets] if isinstance(statement, cst.Assign) else [statement.target]
 
 
-def _dotted_names(node: cst.CSTNode) -> set:
-    if isinstance(node, (cst.Tuple, cst.List)):
-        return {name for element in node.elements for name in _dotted_names(element.value)}
-    if isinstance(node, cst.StarredElement):
-        return _dotted_names(node.value)
-    name = dotted(node)
-    return {name} if name else set()
+def _ast_of(node: cst.CSTNode) -> ast.AST:
+    """The `ast` of a target or call, for the shape tests duck_calls.py makes on files read with
+    `ast` alone (a parse of one expression, for the few calls of an unknown object)."""
+    return ast.parse(f"({code_of(node)})", mode="eval").body
+
+
+def _made_or_state(solution: Solution, value, made: set) -> bool:
+    """Is an argument a tensor made here (`torch.zeros(...)`, or a name bound to one: `made`) or a
+    hidden state?"""
+    leaf = solution.resolutions.leaf_of(value)
+    return isinstance(leaf, VCreate) or (isinstance(leaf, VSlot) and leaf.slot in made) or solution.value_is_state(value)
+
+
+def parameter_positions(info: FunctionInfo, names: tuple) -> tuple:
+    """The positions, among those a call passes after `self`, of the parameters named `names`."""
+    params = info.node.params
+    positional = [param.name.value for param in params.posonly_params + params.params]
+    if info.self_name is not None:
+        positional = positional[1:]
+    return tuple(position for position, name in enumerate(positional) if name in names)
 
 
 def _changes(carriers: tuple) -> str:

@@ -10,7 +10,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.followed_calls import FollowedCalls
-from gru2lstm.program import Binding, BindingKind, DefinitionKind, Use
+from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string, mapped_lambda
 from gru2lstm.values import (
@@ -51,6 +51,7 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     ELEMENT_CONTAINER_METHODS,
+    FILE_ACCESS,
     INSPECTING_BUILTINS,
     ITERATION_BUILTINS,
     KEEP_FUNCTIONS,
@@ -63,6 +64,7 @@ from gru2lstm.vocab import (
     REPLACE_METHOD,
     SAMPLING_FUNCTIONS,
     SAMPLING_METHODS,
+    SAVERS,
     SHAPE_METHODS,
     TENSOR_LIBRARY_PREFIXES,
     TORCH_MODULE_PREFIX,
@@ -126,6 +128,8 @@ class CallWalker(FollowedCalls):
             owner = self._instance_of(args[0].value)
             if owner is not None and all(a.keyword is not None for a in args[1:]):
                 return self._replaced(owner, self.expr(args[0].value), args[1:])
+        if qualified & FILE_ACCESS and args:
+            return self._file_access(node, bool(qualified & SAVERS))
         if qualified & COPY_FUNCTIONS and len(args) == 1:
             return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
         if qualified & KEEP_FUNCTIONS and args:
@@ -134,6 +138,20 @@ class CallWalker(FollowedCalls):
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VDerived(base, node, Derivation.KEEP)
         return None
+
+    def _file_access(self, node: cst.Call, saves: bool) -> Value:
+        """`torch.save(obj, path)` writes `obj` into a place of its own, and `torch.load(path)` reads
+        one; whether each load is one of the program's own saves is decided after the solve
+        (boundary.py), since a file written before the migration holds the GRU's state."""
+        slot = NodeSlot.of(SlotKind.FILE, id(node))
+        rest = node.args[1:] if saves else node.args
+        if saves:
+            self._bind(slot, self.expr(node.args[0].value), BindingKind.ASSIGN, self.statement, None)
+        for arg in rest:
+            self.consume(self.expr(arg.value), Use.READ, arg.value)
+        if self.recording:
+            self.flow.files.append(FileAccess(node, slot, saves))
+        return VOpaque(node, f"`{self.code(node.func)}(...)`") if saves else VSlot(slot, node)
 
     def _method_call(self, node: cst.Call, func: cst.Attribute) -> Value:
         """`base.method(...)`: a tensor method, a method of the program, a container method, or a call

@@ -12,7 +12,10 @@ Such a call is told by its shape, that of a recurrent loop:
   attribute `self.x` set from a parameter (`self.policy = policy`), or what a loader gives back
   (`actor_critic, obs_rms = torch.load(path)` in a script that plays a saved policy);
 - the statement takes back a value it passes after the first argument (`out, h = net(x, h)`),
-  or the call passes a keyword named like a parameter whose contract changes (`net(obs, hidden=h)`).
+  or the call passes a keyword named like a parameter whose contract changes (`net(obs, hidden=h)`),
+  or, at the position of such a parameter in the changed method's signature, a tensor made there
+  (`net(seq, torch.zeros(1, B, H))`, or a name bound to one: `h0 = torch.zeros(...)`; `q =
+  net(x, h0)[0]`), a name spelled like that parameter, or (in the group) a hidden state.
 
 It is refused (G2L101) when the group changes the contract of a forward() (for `net(...)`) or of
 a method of the same name (for `agent.act(...)`): which object it is, only the person can say.
@@ -24,15 +27,30 @@ boundary.py finds them in the group's own code with the engine's analysis, throu
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field
+from typing import NamedTuple, Optional
 
 from gru2lstm.findings import new_finding
-from gru2lstm.vocab import LOADERS
+from gru2lstm.vocab import CREATE_FUNCTIONS, CREATE_LIKE_FUNCTIONS, CREATE_METHODS, KEEP_METHODS, LOADERS
 
-__all__ = ["UnknownCall", "changed_callees", "changed_methods", "looks_recurrent", "unknown_calls", "unknown_call_finding"]
+__all__ = [
+    "Change", "UnknownCall", "changed_callees", "changed_methods", "dotted_names", "looks_recurrent", "unknown_calls",
+    "unknown_call_finding",
+]
 
 FORWARDS = ("forward", "__call__")  # what calling an object itself runs
+# What a tensor made on the spot is called by (`torch.zeros(...)`, `x.new_zeros(...)`), and what
+# may follow it (`.to(device)`): the last part of a dotted name, for files read with `ast` alone.
+CREATED = frozenset(name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS) | CREATE_METHODS
+MOVED = frozenset(KEEP_METHODS)
+
+
+class Change(NamedTuple):
+    """What changes in a method an unknown object may run."""
+
+    display: str  # "Policy.forward"
+    parameters: frozenset  # the names of its parameters that become (h, c)
+    positions: frozenset  # their positions among the positional parameters after `self`
 
 
 @dataclass(frozen=True)
@@ -45,26 +63,48 @@ class UnknownCall:
     method: Optional[str]  # `act` of `agent.act(...)`; None when the object itself is called
 
 
-def looks_recurrent(targets: set, passed: set, keywords: set, parameters: set) -> bool:
-    """`targets`: what the statement assigns (dotted names); `passed`: the dotted names passed
-    after the first argument, by position or keyword; `keywords`: the keywords given;
-    `parameters`: the names of the parameters that become (h, c) in what it may call."""
-    return bool(targets & passed) or bool(keywords & parameters)
+def looks_recurrent(call: ast.Call, targets: set, marked: set, callees: list) -> bool:
+    """Does `call`, of an object that may run one of `callees` (Changes), pass it the hidden state?
+    `targets`: the dotted names its statement assigns; `marked`: the positions of its positional
+    arguments known to hold a tensor made there or a state."""
+    passed = {_dotted(arg) for arg in call.args[1:]} | {_dotted(keyword.value) for keyword in call.keywords}
+    keywords = {keyword.arg for keyword in call.keywords if keyword.arg}
+    if targets & (passed - {None}) or keywords & {name for change in callees for name in change.parameters}:
+        return True
+    positional = []
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            break  # the positions after it are not known
+        positional.append(arg)
+    return any(
+        position < len(positional) and (
+            position in marked or made_here(positional[position])
+            or (_dotted(positional[position]) or "").rpartition(".")[2] in change.parameters
+        )
+        for change in callees for position in change.positions
+    )
+
+
+def made_here(node: ast.AST) -> bool:
+    """`torch.zeros(1, B, H)`, `x.new_zeros(B, H).to(device)`: a tensor made on the spot."""
+    while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MOVED:
+        node = node.func.value
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in CREATED
 
 
 def changed_methods(methods) -> dict:
-    """(method name, display name, names of its parameters that take the state), of each changed
-    method -> method name -> [(display name, parameter names)]."""
+    """(method name, display name, names of its parameters that take the state, their positions), of
+    each changed method -> method name -> [Change]."""
     changed: dict = {}
-    for name, display, parameters in methods:
-        changed.setdefault(name, []).append((display, frozenset(parameters)))
+    for name, display, parameters, positions in methods:
+        changed.setdefault(name, []).append(Change(display, frozenset(parameters), frozenset(positions)))
     return changed
 
 
 def changed_callees(changed: dict, method: Optional[str]) -> list:
-    """What a call of an unknown object may run among `changed` (method name -> [what changes]):
-    the forward() of a module for the object itself; for `obj.m(...)` a method `m`, or the
-    forward() of a module held in `obj.m`."""
+    """What a call of an unknown object may run among `changed` (method name -> [Change]): the
+    forward() of a module for the object itself; for `obj.m(...)` a method `m`, or the forward() of
+    a module held in `obj.m`."""
     found = [change for name in FORWARDS for change in changed.get(name, ())]
     if method is not None and method not in FORWARDS:
         found = list(changed.get(method, ())) + found
@@ -72,8 +112,7 @@ def changed_callees(changed: dict, method: Optional[str]) -> list:
 
 
 def unknown_calls(tree: ast.Module, changed: dict) -> list:
-    """The UnknownCalls of a file that may run one of `changed` (method name -> [(display name,
-    {parameter names that become (h, c)})]), in source order."""
+    """The UnknownCalls of a file that may run one of `changed` (method name -> [Change]), in source order."""
     finder = _UnknownCallFinder(changed)
     finder.visit(tree)
     return finder.found
@@ -86,7 +125,7 @@ def unknown_call_finding(change: str, carriers: str, call: UnknownCall, shown: s
     return new_finding(
         "G2L101",
         f"`{change}()` now takes or returns (h, c) ({carriers}), and {shown}, {why}, calls `{call.code}` at line "
-        f"{call.line} on an object the engine cannot identify, in the shape of a recurrent loop, so if it is this "
+        f"{call.line} on an object the engine cannot identify, passing what looks like a hidden state, so if it is this "
         "module it would still pass and take one tensor there; "
         f"{'migrate that file by hand too' if given else 'give that file too (or the project folder)'}, or call it with the module from code given in the same run",
         line, column,
@@ -102,11 +141,12 @@ def _dotted(node: ast.AST) -> Optional[str]:
     return None
 
 
-def _targets(node: ast.AST) -> set:
+def dotted_names(node: ast.AST) -> set:
+    """The dotted names an assignment target binds (`out, self.h = ...` -> {"out", "self.h"})."""
     if isinstance(node, (ast.Tuple, ast.List)):
-        return {name for element in node.elts for name in _targets(element)}
+        return {name for element in node.elts for name in dotted_names(element)}
     if isinstance(node, ast.Starred):
-        return _targets(node.value)
+        return dotted_names(node.value)
     name = _dotted(node)
     return {name} if name else set()
 
@@ -123,6 +163,7 @@ class _Scope:
     outside: set  # the names that hold an object from outside: its parameters, what it loads
     instance: Optional[str] = None  # `self`, in a method
     attributes: frozenset = frozenset()  # its class's attributes set from a parameter
+    made: set = field(default_factory=set)  # the names bound to a tensor made there (`h0 = torch.zeros(...)`)
 
 
 class _UnknownCallFinder(ast.NodeVisitor):
@@ -133,6 +174,7 @@ class _UnknownCallFinder(ast.NodeVisitor):
         self.found: list = []
         self.scopes: list = [_Scope(set())]  # the module's own code first (a script)
         self.class_attributes: list = [None]  # per class being walked: its attributes set from parameters
+        self.assigned: dict = {}  # id of an assigned value -> the dotted names its statement binds
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.class_attributes.append(frozenset(_attributes_from_parameters(node)))
@@ -153,31 +195,28 @@ class _UnknownCallFinder(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Assign(self, node: ast.Assign) -> None:
-        targets = {name for target in node.targets for name in _targets(target)}
-        self._check(node.value, targets)
+        targets = {name for target in node.targets for name in dotted_names(target)}
+        self.assigned[id(node.value)] = targets
         if isinstance(node.value, ast.Call) and _dotted(node.value.func) in LOADERS:
             self.scopes[-1].outside.update(name for name in targets if "." not in name)
+        if made_here(node.value):
+            self.scopes[-1].made.update(name for name in targets if "." not in name)
         self.generic_visit(node)
 
     def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None:
-            self._check(node.value, _targets(node.target))
+            self.assigned[id(node.value)] = dotted_names(node.target)
         self.generic_visit(node)
 
-    def _check(self, value: ast.AST, targets: set) -> None:
-        if not isinstance(value, ast.Call):
-            return
-        method = self._unknown_object_method(value.func)
-        if method is False:
-            return
-        callees = changed_callees(self.changed, method)
-        if not callees:
-            return
-        passed = {_dotted(arg) for arg in value.args[1:]} | {_dotted(keyword.value) for keyword in value.keywords}
-        keywords = {keyword.arg for keyword in value.keywords if keyword.arg}
-        parameters = {name for _, names in callees for name in names}
-        if looks_recurrent(targets, passed - {None}, keywords, parameters):
-            self.found.append(UnknownCall(value.lineno, value.col_offset + 1, ast.unparse(value), method))
+    def visit_Call(self, node: ast.Call) -> None:
+        method = self._unknown_object_method(node.func)
+        callees = changed_callees(self.changed, method) if method is not False else ()
+        if callees:
+            made = self.scopes[-1].made
+            marked = {position for position, arg in enumerate(node.args) if _dotted(arg) in made}
+            if looks_recurrent(node, self.assigned.get(id(node), set()), marked, callees):
+                self.found.append(UnknownCall(node.lineno, node.col_offset + 1, ast.unparse(node), method))
+        self.generic_visit(node)
 
     def _unknown_object_method(self, func: ast.AST):
         """None when `func` is an unknown object itself, the method name when it is an attribute of

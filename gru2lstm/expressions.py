@@ -256,7 +256,7 @@ class ExpressionWalker(Scope):
                 self.flow.unpackings.append(Unpacking(target, value, elements, statement, self.function))
             return None
         if isinstance(target, cst.Name) and target.value == "_":
-            self.consume(value, Use.DISCARD, target)  # `_, v, _ = model(x, h)`: thrown away, never one place
+            self.discard(value, target)  # `_, v, _ = model(x, h)`: thrown away, never one place
             return None
         slot = self._target_slot(target)
         if slot is not None:

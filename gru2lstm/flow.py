@@ -138,7 +138,7 @@ class Collector(CallWalker):
                 if item.asname is not None:
                     self._assign_target(item.asname.name, VOpaque(item.item, "a context manager"), statement, BindingKind.ASSIGN)
                 else:
-                    self.consume(value, Use.DISCARD, item.item)
+                    self.discard(value, item.item)
             self._block(statement.body)
         elif isinstance(statement, cst.Try):
             before = dict(self.env)
@@ -204,7 +204,7 @@ class Collector(CallWalker):
                 self.flow.containers.add(generated)
                 self._bind(ChildSlot.of(generated, ELEM), value, BindingKind.RETURN, statement, None)
         elif isinstance(small, cst.Expr):
-            self.consume(self.expr(small.value), Use.DISCARD, small.value)
+            self.discard(self.expr(small.value), small.value)
         elif isinstance(small, cst.Return):
             if self.function is not None and small.value is not None:
                 value = self.expr(small.value)

@@ -160,6 +160,16 @@ class Unpacking:
     function: Optional[FunctionInfo]
 
 
+@dataclass(frozen=True)
+class FileAccess:
+    """A call that writes a value to a file (`torch.save(obj, path)`, `pickle.dumps(obj)`) or reads
+    one back (`torch.load(path)`); what it writes or reads is held in `slot` (a FILE NodeSlot)."""
+
+    node: cst.Call
+    slot: object
+    saves: bool  # a save; else a load
+
+
 @dataclass(eq=False)
 class Def:
     name: str
@@ -200,6 +210,7 @@ class ProgramFlow:
     called: set = field(default_factory=set)  # keys of the functions some followed call runs
     pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
+    files: list = field(default_factory=list)  # [FileAccess] saves and loads (`torch.save(obj, p)`, `torch.load(p)`)
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
     torchscript: dict = field(default_factory=dict)  # function key -> the decorator that has TorchScript compile it
     registries: object = None  # registries.Registries, found before the walk (flow.collect)

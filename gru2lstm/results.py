@@ -47,6 +47,7 @@ class InterfaceChange:
     carriers: str  # "the parameter `h` and the return value"
     called: bool  # some caller was found, and migrated with it
     parameters: tuple = ()  # the names of its parameters that take the state
+    positions: tuple = ()  # their positions among the positional parameters (after `self`)
 
 
 @dataclass(frozen=True)

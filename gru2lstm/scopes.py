@@ -247,5 +247,20 @@ class Scope(ModuleIndex):
         if self.recording and not isinstance(value, (VOpaque, VNone)):
             self.flow.consumptions.append(Consumption(value, context, node, why, place))
 
+    def discard(self, value: Value, node: cst.CSTNode) -> None:
+        """A value thrown away (an expression statement, `_ = ...`). Each option of a choice is
+        thrown away on its own, so an in-place op there acts on each half (`h.fill_(0) if t == 2
+        else None`); an operand of `and`/`or` before the last is tested for truth first."""
+        if not isinstance(value, VChoice) or not isinstance(value.node, (cst.IfExp, cst.BooleanOperation)):
+            self.consume(value, Use.DISCARD, node)
+            return
+        tested = len(value.options) - 1 if isinstance(value.node, cst.BooleanOperation) else 0
+        for position, option in enumerate(value.options):
+            where = getattr(option, "node", None) or node
+            if position < tested:
+                self.consume(option, Use.TEST, where)
+            else:
+                self.discard(option, where)
+
     def code(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node).strip()

@@ -40,6 +40,7 @@ class SlotKind(Word):
     EXPR = "expr"
     LITERAL = "literal"
     ZIP = "zip"
+    FILE = "file"
 
 
 class LabelKind(Word):
@@ -164,7 +165,7 @@ class InstanceSlot(NamedTuple):
 
 class NodeSlot(NamedTuple):
     """A place of its own for the value of one node: an indexed base (EXPR), a literal iterated
-    (LITERAL), the columns of `zip(*rows)` (ZIP)."""
+    (LITERAL), the columns of `zip(*rows)` (ZIP), what a save writes or a load reads back (FILE)."""
 
     kind: SlotKind
     node_id: int

@@ -44,6 +44,9 @@ GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 RECURRENT_CONSTRUCTION_BYTES = rb"\b(?:GRU|LSTM|RNN)(?:Cell)?\s*\("
 # Calls that give back a pickled object: a saved policy played by a script that never imports it.
 LOADERS = {"torch.load", "pickle.load", "pickle.loads", "dill.load", "cloudpickle.load", "joblib.load"}
+# Calls that write their first argument to a file (or bytes) that a loader above reads back.
+SAVERS = {"torch.save", "pickle.dump", "pickle.dumps", "dill.dump", "cloudpickle.dump", "joblib.dump"}
+FILE_ACCESS = SAVERS | LOADERS
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}

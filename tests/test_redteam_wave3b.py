@@ -156,7 +156,10 @@ def test_a_packed_state_returned_by_a_library_function_is_a_finding(tmp_path, ca
     before = snapshot(tmp_path)
     assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
     assert snapshot(tmp_path) == before
-    assert "resume.py:20:13: G2L101 `h` holds the hidden state returned by `pickle.load(f)`, which the engine cannot follow" in capsys.readouterr().out
+    assert (
+        "resume.py:20:13: G2L101 the hidden state is read back from what `pickle.load(f)` loads, and nothing analysed saves a hidden state there"
+        in capsys.readouterr().out
+    )
 
 
 # ---------------------------------------------------------------- a model picked from a table built by a comprehension

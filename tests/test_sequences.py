@@ -21,7 +21,8 @@ class T(nn.Module):
         return hidden
 
 
-def run(model):
+def run():
+    model = T()
     belief = torch.zeros(1, 8)
     for _ in range(3):
         belief, mean = model(belief, torch.randn(1, 4))

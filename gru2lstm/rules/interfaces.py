@@ -1,12 +1,14 @@
-"""The edge of the analysis: callers the walk cannot see are reported (G2L101: boundary.py, and
-duck_calls.py for a recurrent loop through an object nothing identifies), and every function
-whose parameters or return hold the state is listed as an interface change (G2L202 when no caller
-was found; in packed form a state from callers not analysed is refused)."""
+"""The edge of the analysis: callers the walk cannot see are reported (G2L101: boundary.py,
+duck_calls.py for a call through an object nothing identifies, saved_states.py for states in
+files), and every function whose parameters or return hold the state is listed as an interface
+change (G2L202 when no caller was found; in packed form a state from callers not analysed is
+refused)."""
 
 from __future__ import annotations
 
 from gru2lstm.boundary import crossings, describe, interface_changes, state_attributes, takes_state
 from gru2lstm.results import ChangedMember, InterfaceChange
+from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
 
 
@@ -53,7 +55,7 @@ class Interfaces(Rule):
     )
 
     def apply(self, ctx, use) -> None:
-        for crossing in crossings(ctx.flow, ctx.solution, ctx.parents):
+        for crossing in crossings(ctx.flow, ctx.solution, ctx.parents) + file_crossings(ctx.flow, ctx.solution):
             ctx.find("G2L101", crossing.node, crossing.message, crossing.place)
         for slot, node in state_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(
@@ -63,7 +65,8 @@ class Interfaces(Rule):
             node = change.function.node.name
             ctx.outcome(node).interface.append(
                 InterfaceChange(
-                    ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called, change.parameters
+                    ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called, change.parameters,
+                    change.positions,
                 )
             )
             if ctx.packed and not change.called and takes_state(change.carriers):

@@ -354,7 +354,7 @@ class PackedAllocation(StateBindingRule):
 
 
 class PackedUnfollowed(StateBindingRule):
-    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file, a library's `pickle.load(f)`) is a finding: it has the GRU's size"
+    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file, a library's `ray.get(ref)`) is a finding: it has the GRU's size"
     invalid = (
         Invalid(
             """
@@ -381,7 +381,7 @@ class PackedUnfollowed(StateBindingRule):
         if isinstance(leaf, VCtor):
             return leaf.qualname in PARAMETER_CLASSES  # a learned initial state: the GRU's size, and no c of its own
         # a value of code in a file not migrated with this one (its GRU's state, made elsewhere), of
-        # a library's function (`pickle.load(f)`, `ray.get(ref)`): made with the GRU's size, or an
+        # a library's function (`ray.get(ref)`): made with the GRU's size, or an
         # element of what the engine cannot read (`list(torch.split(h, 1, dim=1))`)
         return isinstance(leaf, VOpaque) and (
             leaf.node is None or isinstance(leaf.node, cst.Call) or id(leaf.node) in ctx.flow.outside_calls

@@ -281,12 +281,12 @@ class StateHandedOver(Rule):
     invalid = (
         Invalid(
             """
-            import pickle
+            import json
 
             core = nn.GRU(4, 8)
             h = torch.zeros(1, 1, 8)
             out, h = core(torch.randn(1, 1, 4), h)
-            pickle.dumps(h)
+            json.dumps(h)
             """,
             "G2L101",
         ),
