@@ -21,7 +21,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.joined_calls import called_methods, with_keywords_unpacked
-from gru2lstm.masks import settle_mask, state_result_name
+from gru2lstm.masks import joined_place, settle_mask, state_result_name
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
@@ -115,6 +115,8 @@ class Solution:
             return self.is_state(rows.slot) if rows is not None else self.elements_are_state(value.container)
         if isinstance(value, VCallOf):
             return self.recurrent_calls.get(id(value)) == CELL_KIND
+        if isinstance(value, VArith):  # unsettled: a join of two states (`h - h_old`) is one
+            return self.value_is_state(value.left) and self.value_is_state(value.right)
         return False
 
     def elements_are_state(self, container: Value) -> bool:
@@ -345,6 +347,9 @@ def solve(flow: ProgramFlow) -> Solution:
                 left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)
                 if left != right:
                     resolutions.settle(arith, VDerived(arith.left if left else arith.right, arith.node, Derivation.KEEP))
+                    joined = joined_place(resolutions, arith, arith.right if left else arith.left)
+                    if joined is not None:
+                        mark(joined)  # `h0` of `h * m + h0 * (1 - m)`: the state's shape; then a join of two states
                     changed = True
         for target, value in relations:
             value = resolutions.resolved(value)

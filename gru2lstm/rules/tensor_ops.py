@@ -11,10 +11,10 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Consumption, Use
-from gru2lstm.values import Value, VCallOf, VDerived, VSlot
+from gru2lstm.values import Value, VArith, VCallOf, VDerived, VSlot
 from gru2lstm.vocab import IN_PLACE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
-from gru2lstm.rules.pairs import pair_expression
+from gru2lstm.rules.pairs import carried_states, pair_expression
 from gru2lstm.rules.storage import landed_chain
 
 
@@ -46,10 +46,16 @@ class Halfwise(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return landed_chain(ctx, use)
+        return landed_chain(ctx, use) or joins_states(ctx, use.value)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         pair_expression(ctx, use.value, "halfwise")
+
+
+def joins_states(ctx, value: Value) -> bool:
+    """Is `value` an elementwise join of two states (`torch.where(done, fresh, h)`, `h - h_old`),
+    through any per-tensor chain? Each half joins the same halves of both."""
+    return isinstance(ctx.solution.resolutions.leaf_of(value), VArith) and bool(carried_states(ctx, value))
 
 
 class InPlaceOp(Rule):

@@ -1,0 +1,133 @@
+"""Expressions over the hidden state that are elementwise, written once per half in the tuple form
+and kept whole in the packed form (docs/rules.md, "per half"): two states joined in one
+expression (`torch.where(done, fresh, h)`, `h * m + h0 * (1 - m)`, `h - h_old`, `torch.lerp`),
+elementwise methods (`h.clamp(-5, 5)`, `h.tanh()`, `torch.nan_to_num(h)`, in place too). Each
+migrated program is run: every LSTM call gets a pair with a non-zero c."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import torch
+
+from gru2lstm.migrate import migrate_source
+from gru2lstm.options import Options
+
+nn = torch.nn
+HEADER = "import torch\nfrom torch import nn\n\n\n"
+
+POLICY = """
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 8)
+        self.pi = nn.Linear(8, 2)
+
+    def init_hidden(self, n):
+        return torch.zeros(1, n, 8)
+
+    def forward(self, x, h):
+        out, h = self.gru(x, h)
+        return self.pi(out), h
+
+
+"""
+
+
+def migrate(body: str, state: str):
+    return migrate_source(HEADER + POLICY + textwrap.dedent(body), Options(state=state))
+
+
+def blocking(migration) -> list:
+    return [(f.code, f.line, f.message) for f in migration.findings if f.blocks_write]
+
+
+def run(source: str) -> list:
+    """Exec the migrated source and `run()`: for each LSTM call, whether c was non-zero."""
+    namespace = {}
+    seen = []
+
+    def watch(module, args):
+        if isinstance(module, nn.LSTM):
+            assert isinstance(args[1], tuple) and len(args[1]) == 2, type(args[1])
+            assert args[1][0].shape == args[1][1].shape == (1, 3, 8)
+            seen.append(bool(args[1][1].abs().sum() > 0))
+
+    handle = nn.modules.module.register_module_forward_pre_hook(watch)
+    try:
+        torch.manual_seed(0)
+        exec(compile(source, "migrated.py", "exec"), namespace)
+        namespace["run"]()
+    finally:
+        handle.remove()
+    return seen
+
+
+LOOP = """
+def run(steps=5):
+    policy = Policy()
+    h = policy.init_hidden(3)
+    h0 = torch.zeros(1, 3, 8)
+    for t in range(steps):
+        h_old = h
+        logits, h = policy(torch.randn(1, 3, 4), h)
+        mask = (torch.rand(3) < 0.7).float()[None, :, None]
+        done = mask < 0.5
+        LINE
+    return h
+"""
+
+# (the line, its tuple form)
+JOINS = [
+    ("h = h * mask + h0 * (1 - mask)", "h = (h[0] * mask + h0[0] * (1 - mask), h[1] * mask + h0[1] * (1 - mask))"),
+    ("h = torch.where(done, policy.init_hidden(3) * 0 + h0, h)", None),  # a call in it: named first (a finding)
+    ("fresh = policy.init_hidden(3)\n        h = torch.where(done, fresh, h)",
+     "h = (torch.where(done, fresh[0], h[0]), torch.where(done, fresh[1], h[1]))"),
+    ("h = torch.lerp(h_old, h, 0.5)", "h = (torch.lerp(h_old[0], h[0], 0.5), torch.lerp(h_old[1], h[1], 0.5))"),
+    ("h = h + 0.1 * (h - h_old)", "h = (h[0] + 0.1 * (h[0] - h_old[0]), h[1] + 0.1 * (h[1] - h_old[1]))"),
+    ("h = h.clamp(-0.5, 0.5)", "h = (h[0].clamp(-0.5, 0.5), h[1].clamp(-0.5, 0.5))"),
+    ("h = torch.clamp(h, -0.5, 0.5)", "h = (torch.clamp(h[0], -0.5, 0.5), torch.clamp(h[1], -0.5, 0.5))"),
+    ("h.clamp_(-0.5, 0.5)", "(h[0].clamp_(-0.5, 0.5), h[1].clamp_(-0.5, 0.5))"),
+    ("h = h.tanh().abs().sign() * h", "h = (h[0].tanh().abs().sign() * h[0], h[1].tanh().abs().sign() * h[1])"),
+    ("h = h / (h.norm() + 1)", None),  # a norm over the whole state: h and c would each need their own, by hand
+    ("h = torch.nan_to_num(h.tanh())", "h = (torch.nan_to_num(h[0].tanh()), torch.nan_to_num(h[1].tanh()))"),
+    ("h = h.maximum(h_old)", "h = (h[0].maximum(h_old[0]), h[1].maximum(h_old[1]))"),
+]
+
+
+@pytest.mark.parametrize("line, expected", JOINS, ids=[line.split("\n")[-1].strip() for line, _ in JOINS])
+def test_an_elementwise_expression_is_written_per_half_and_kept_packed(line, expected):
+    body = LOOP.replace("LINE", line)
+    tuple_form = migrate(body, "tuple")
+    if expected is None:
+        assert [code for code, _, _ in blocking(tuple_form)] == ["G2L100"] and not tuple_form.changed
+        return
+    assert blocking(tuple_form) == []
+    assert expected in tuple_form.source
+    assert any(run(tuple_form.source))
+    packed = migrate(body, "packed")
+    assert blocking(packed) == []
+    assert line.split("\n")[-1].strip() in packed.source  # elementwise over the packed tensor, as written
+    if "h0" in line:
+        assert "h0 = torch.zeros(1, 3, 2 * 8)" in packed.source  # joined with the state: twice as wide
+    packed_namespace = {}
+    exec(compile(packed.source, "packed.py", "exec"), packed_namespace)
+    packed_namespace["run"]()
+
+
+def test_a_state_joined_in_a_product_with_an_unnamed_factor_stays_a_factor():
+    # `h * m + h0 * (1 - m)`: which factor of `h0 * (1 - m)` has the state's shape is told by a
+    # mask's name; the tuple form needs no answer (h0 is the same for both halves).
+    body = LOOP.replace("LINE", "m = mask\n        h = h * m + h0 * (1 - m)")
+    tuple_form = migrate(body, "tuple")
+    assert blocking(tuple_form) == []
+    assert "h = (h[0] * m + h0 * (1 - m), h[1] * m + h0 * (1 - m))" in tuple_form.source
+    assert any(run(tuple_form.source))
+
+
+def test_a_feature_difference_of_two_states_reads_h():
+    body = LOOP.replace("LINE", "delta = (h - h_old).norm()\n        print(float(delta))")
+    tuple_form = migrate(body, "tuple")
+    assert blocking(tuple_form) == []
+    assert any(run(tuple_form.source))
