@@ -66,6 +66,8 @@ from gru2lstm.vocab import (
     SAMPLING_FUNCTIONS,
     SAMPLING_METHODS,
     SHAPE_METHODS,
+    SPLITTING_FUNCTIONS,
+    SPLITTING_METHODS,
     TENSOR_LIBRARY_PREFIXES,
     TORCH_MODULE_PREFIX,
     VIEW_CONTAINER_METHODS,
@@ -168,6 +170,8 @@ class CallWalker(FollowedCalls):
         union = self._union_call(self._instances_of(func.value), method, node)
         if union is not None:
             return union
+        if method in SPLITTING_METHODS and not any(a.star for a in args):
+            return self._pieces(node, base, args)  # `h.unbind(1)`: a list of pieces of `h`
         if method in JOINING_METHODS and not any(a.star for a in args):
             value = self._joined(node, base, (None, JOINING_METHODS[method]))  # `h.lerp(h_old, w)`: the base and one argument
             if value is not None:
@@ -295,6 +299,9 @@ class CallWalker(FollowedCalls):
             for arg in args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCtor(sorted(qualified)[0], node)
+        positional = [arg for arg in args if arg.keyword is None]
+        if qualified & SPLITTING_FUNCTIONS and positional and not any(a.star for a in args):
+            return self._pieces(node, self.expr(positional[0].value), [arg for arg in args if arg is not positional[0]])
         joined = next((JOINING_FUNCTIONS[q] for q in sorted(qualified) if q in JOINING_FUNCTIONS), None)
         if joined is not None and not any(a.star for a in args):
             # `torch.where(done[:, None], torch.zeros_like(h), h)` is a masked state, like `h * mask`
@@ -313,6 +320,16 @@ class CallWalker(FollowedCalls):
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             return VDerived(first, node, Derivation.SHAPE)
         return None
+
+    def _pieces(self, node: cst.Call, base: Value, args) -> Value:
+        """`h.unbind(1)`, `h.split(1, dim=1)`, `torch.chunk(h, n, dim=1)`: a list whose elements
+        are pieces of `base`, each a state when it is (rules/pieces.py says along which dimension)."""
+        for arg in args:
+            self.consume(self.expr(arg.value), Use.READ, arg.value)
+        value = VContainer(node, [(ELEM, VDerived(base, node, Derivation.KEEP))])
+        if self.recording:
+            self.flow.pieces.append(value)
+        return value
 
     def _joined(self, node: cst.Call, base: Optional[Value], operands: tuple) -> Optional[Value]:
         """An elementwise join of two operands (vocab.JOINING_*), by their positions among the

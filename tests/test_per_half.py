@@ -51,7 +51,7 @@ def run(source: str) -> list:
     def watch(module, args):
         if isinstance(module, nn.LSTM):
             assert isinstance(args[1], tuple) and len(args[1]) == 2, type(args[1])
-            assert args[1][0].shape == args[1][1].shape == (1, 3, 8)
+            assert args[1][0].shape == args[1][1].shape and args[1][0].shape[-1] == 8
             seen.append(bool(args[1][1].abs().sum() > 0))
 
     handle = nn.modules.module.register_module_forward_pre_hook(watch)
@@ -131,3 +131,87 @@ def test_a_feature_difference_of_two_states_reads_h():
     tuple_form = migrate(body, "tuple")
     assert blocking(tuple_form) == []
     assert any(run(tuple_form.source))
+
+
+SPLIT_LOOP = """
+def run(steps=4):
+    policy = Policy()
+    h = policy.init_hidden(3)
+    for t in range(steps):
+        new = []
+        CUT
+            logits, h_i = policy(torch.randn(1, 1, 4), PIECE)
+            new.append(h_i)
+        JOIN
+    return h
+"""
+
+# (how the state is cut, the piece handed to the policy, how the pieces are joined, the cut in tuple form)
+CUTS = [
+    ("for h_i in h.unbind(1):", "h_i.unsqueeze(1)", "h = torch.cat(new, dim=1)", "list(zip(h.unbind(1), c.unbind(1)))"),
+    ("for h_i in h.unbind(1):", "h_i.unsqueeze(1)", "h = torch.stack([p.squeeze(1) for p in new], dim=1)",
+     "list(zip(h[0].unbind(1), h[1].unbind(1)))"),
+    ("for i, h_i in enumerate(h.split(1, dim=1)):", "h_i", "h = torch.cat(new, dim=1)", "list(zip(h.split(1, dim=1), c.split(1, dim=1)))"),
+    ("for h_i in torch.chunk(h, 3, dim=-2):", "h_i", "h = torch.cat(new, dim=-2)", "list(zip(torch.chunk(h, 3, dim=-2), torch.chunk(c, 3, dim=-2)))"),
+    ("hs = h.split(1, dim=1)\n        for i in range(3):", "hs[i]", "h = torch.cat(new, dim=1)", "hs = list(zip(h.split(1, dim=1), c.split(1, dim=1)))"),
+]
+
+
+@pytest.mark.parametrize("cut, piece, join, written", CUTS, ids=[f"{cut.split(chr(10))[0]} {join}" for cut, _, join, _ in CUTS])
+def test_a_state_cut_per_environment_is_cut_per_half_and_its_pieces_paired(cut, piece, join, written):
+    body = SPLIT_LOOP.replace("CUT", cut).replace("PIECE", piece).replace("JOIN", join)
+    tuple_form = migrate(body, "tuple")
+    assert blocking(tuple_form) == []
+    assert written in tuple_form.source
+    seen = run(tuple_form.source)
+    assert len(seen) == 12 and any(seen)
+
+
+def test_a_packed_state_cut_along_a_dimension_counted_from_the_back_stays_as_written():
+    body = SPLIT_LOOP.replace("CUT", "for h_i in h.split(1, dim=-2):").replace("PIECE", "h_i").replace("JOIN", "h = torch.cat(new, dim=-2)")
+    packed = migrate(body, "packed")
+    assert blocking(packed) == []
+    assert "for h_i in h.split(1, dim=-2):" in packed.source
+    namespace = {}
+    exec(compile(packed.source, "packed.py", "exec"), namespace)
+    assert namespace["run"]().shape == (1, 3, 16)
+
+
+@pytest.mark.parametrize("state, cut", [
+    ("tuple", "for h_i in h.split(4, dim=-1):"),  # the hidden dimension: a piece is part of h
+    ("packed", "for h_i in h.split(4, dim=-1):"),
+    ("packed", "for h_i in h.unbind(1):"),  # counted from the front: it may be the last one
+])
+def test_a_state_cut_along_its_hidden_dimension_or_a_packed_one_from_the_front_is_refused(state, cut):
+    body = SPLIT_LOOP.replace("CUT", cut).replace("PIECE", "h_i.unsqueeze(1)").replace("JOIN", "h = torch.cat(new, dim=1)")
+    migration = migrate(body, state)
+    findings = blocking(migration)
+    assert findings and findings[0][0] == "G2L100" and "cuts the" in findings[0][2]
+    assert not migration.changed
+
+
+def test_a_grucell_state_cut_per_row_is_paired():
+    source = HEADER + textwrap.dedent("""
+        class Policy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.GRUCell(4, 8)
+
+            def forward(self, x, h):
+                return self.cell(x, h)
+
+
+        def run(steps=3):
+            policy = Policy()
+            h = torch.zeros(3, 8)
+            for t in range(steps):
+                rows = [policy(torch.randn(1, 4), h_i.unsqueeze(0)) for h_i in h.unbind(0)]
+                h = torch.cat(rows, dim=0)
+            return h
+    """)
+    migration = migrate_source(source, Options(state="tuple"))
+    assert blocking(migration) == []
+    namespace = {}
+    exec(compile(migration.source, "cell.py", "exec"), namespace)
+    h, c = namespace["run"]()
+    assert h.shape == c.shape == (3, 8) and c.abs().sum() > 0

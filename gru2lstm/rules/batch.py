@@ -9,9 +9,10 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import Binding, Consumption
-from gru2lstm.values import SlotKind, Value, VCat, VIndex, VSlot, VTuple
+from gru2lstm.values import SlotKind, Value, VCat, VContainer, VDerived, VIndex, VSlot, VTuple
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, is_pure, paren, twin_items
+from gru2lstm.rules.pairs import halves
 
 
 def rows_of_preallocated(ctx, cat: VCat):
@@ -37,7 +38,15 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
         def half(position):
             return lambda updated, mapping: replace_inside(updated, mapping(rows), index(mapping(rows), position))
     elif isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
-        def half(position):  # `[h["actor"] for h in buf]` -> `[h["actor"][0] for h in buf]`
+        element = ctx.solution.resolved(cat.container)
+        element = element.items[0][1] if isinstance(element, VContainer) and len(element.items) == 1 else None
+        made = halves(ctx, element) if isinstance(ctx.solution.resolved(element), VDerived) else None
+        if isinstance(ctx.solution.resolved(element), VDerived) and made is None:
+            return
+
+        def half(position):  # `[h["actor"] for h in buf]` -> `[h["actor"][0] for h in buf]`; a chain on each half: `[p[0].squeeze(1) ...]`
+            if made is not None:
+                return lambda updated, mapping: replace_inside(updated, mapping(container.elt), made[position](mapping(container.elt), mapping))
             return lambda updated, mapping: replace_inside(updated, mapping(container.elt), index(mapping(container.elt), position))
     elif is_pure(container):
         def half(position):
