@@ -202,6 +202,7 @@ class ProgramFlow:
     pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
+    spread: list = field(default_factory=list)  # [Slot] spread over a followed call's parameters (`f(*batch())`)
     torchscript: dict = field(default_factory=dict)  # function key -> the decorator that has TorchScript compile it
     registries: object = None  # registries.Registries, found before the walk (flow.collect)
 

@@ -507,6 +507,9 @@ def _choose_split(solution: Solution) -> None:
     params = {
         (d.function.key, d.name) for d in flow.defs.values() if d.is_param and d.function is not None
     }
+    # A result spread over a call's parameters (`agent.update(*batch())`) keeps its length: a split
+    # name is returned as `(T, T_c)` there, not as two positions.
+    spread = {solution.classes.find(slot) for slot in flow.spread}
     changed = True
     while changed:
         changed = False
@@ -525,6 +528,8 @@ def _choose_split(solution: Solution) -> None:
             for position, item in enumerate(positions):
                 item = solution.resolved(item)
                 if (info.key, position) in solution.split_returns or not isinstance(item, VSlot):
+                    continue
+                if spread and solution.classes.find(ReturnSlot.of(info.key)) in spread:
                     continue
                 if solution.is_split(item.slot) and solution.split_names[solution.def_name(item.slot)] == "batch":
                     others = [

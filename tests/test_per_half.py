@@ -215,3 +215,66 @@ def test_a_grucell_state_cut_per_row_is_paired():
     exec(compile(migration.source, "cell.py", "exec"), namespace)
     h, c = namespace["run"]()
     assert h.shape == c.shape == (3, 8) and c.abs().sum() > 0
+
+
+SPREAD = """
+class Agent:
+    def __init__(self):
+        self.policy = Policy()
+        self.observations = []
+        self.states = []
+
+    def act(self, steps=4):
+        h = self.policy.init_hidden(3)
+        for t in range(steps):
+            self.observations.append(torch.randn(1, 3, 4))
+            self.states.append(h.detach())
+            logits, h = self.policy(torch.randn(1, 3, 4), h)
+        return h
+
+    def update(self, obs, h0):
+        logits, _ = self.policy(obs, h0)
+        return logits.pow(2).mean()
+
+
+def batch(agent):
+    obs = torch.cat(agent.observations, dim=1)
+    h0 = torch.cat(agent.states, dim=1)
+    return obs, h0
+
+
+def run():
+    agent = Agent()
+    agent.act()
+    agent.act()
+    CALL
+"""
+
+
+@pytest.mark.parametrize("call", [
+    "return agent.update(*batch(agent))",
+    "data = batch(agent)\n    return agent.update(*data)",
+])
+def test_a_batch_spread_over_the_parameters_keeps_the_stored_pair_whole(call):
+    for state in ("tuple", "packed"):
+        migration = migrate(SPREAD.replace("CALL", call), state)
+        assert blocking(migration) == []
+        namespace = {}
+        exec(compile(migration.source, "spread.py", "exec"), namespace)
+        assert namespace["run"]().item() >= 0
+    # tuple: the batched pair is returned whole, at the position the spread gives `h0`
+    assert "return obs, (h0, c0)" in migrate(SPREAD.replace("CALL", call), "tuple").source
+
+
+@pytest.mark.parametrize("call, change", [
+    # a default after the star: the engine cannot tell which parameters the items fill
+    ("return agent.update(*batch(agent))", ("def update(self, obs, h0):", "def update(self, obs, h0, scale=1.0):")),
+    # a parameter's `*args`: what its callers pass is not followed
+    ("return forward_all(agent, *batch(agent))", ("def run():", "def forward_all(agent, *args):\n    return agent.update(*args)\n\n\ndef run():")),
+])
+def test_a_spread_whose_items_are_not_known_stays_a_finding(call, change):
+    source = SPREAD.replace("CALL", call).replace(*change)
+    migration = migrate(source, "tuple")
+    assert [code for code, _, _ in blocking(migration)].count("G2L101") >= 1
+    assert any("is called with * or ** arguments" in message for _, _, message in blocking(migration))
+    assert not migration.changed
