@@ -68,6 +68,7 @@ CREATE_LIKE_FUNCTIONS = {
 }
 CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `weight.new(1, H).zero_()`
 CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
+CAT_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # as written: `torch.cat`, `np.stack`, `from torch import cat`
 STACK_NAME = "stack"  # the last part of torch.stack / numpy.stack: a batch along a new dimension (rules/stack.py)
 # Functions whose result is their first argument, converted (between numpy and torch).
 KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.asarray", "numpy.array", "numpy.copy"}

@@ -167,6 +167,18 @@ def test_a_state_cut_per_environment_is_cut_per_half_and_its_pieces_paired(cut, 
     assert len(seen) == 12 and any(seen)
 
 
+@pytest.mark.parametrize("line", [
+    "h = torch.stack(torch.unbind(h, 1), 1)",
+    "h = torch.cat(h.split(1, dim=1), dim=1) * 1.0",
+    "h = torch.stack([p * 0.5 for p in h.unbind(1)], 1)",
+    "self_h = [h]\n        self_h[0] = torch.stack(h.unbind(1), 1)\n        h = self_h[0]",
+])
+def test_a_state_cut_and_joined_back_at_once_joins_each_halfs_pieces(line):
+    tuple_form = migrate(LOOP.replace("LINE", line), "tuple")
+    assert blocking(tuple_form) == []
+    assert len(run(tuple_form.source)) == 5 and any(run(tuple_form.source))
+
+
 def test_a_packed_state_cut_along_a_dimension_counted_from_the_back_stays_as_written():
     body = SPLIT_LOOP.replace("CUT", "for h_i in h.split(1, dim=-2):").replace("PIECE", "h_i").replace("JOIN", "h = torch.cat(new, dim=-2)")
     packed = migrate(body, "packed")

@@ -12,9 +12,8 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.apply import pair
 from gru2lstm.values import VContainer
-from gru2lstm.vocab import SPLIT_DIM_POSITION
+from gru2lstm.vocab import CAT_NAMES, SPLIT_DIM_POSITION
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.pairs import halves
 
@@ -119,8 +118,28 @@ class Pieces(Rule):
                         "which the engine cannot tell from the last one, where h and c lie side by side; count it from "
                         "the back (`dim=-2` is the batch dimension of a (L, B, H) or (B, H) state), or use `--state tuple`"
                     ))
-            elif ctx.claim(value.node):
+            elif not _joined_at_once(ctx, value.node) and ctx.claim(value.node):
                 _paired(ctx, value)
+
+
+def joined_pieces(ctx, container):
+    """The halves (pairs.halves) of a state cut and joined back at once (`torch.stack(h.unbind(1),
+    1)`: the batch rules write each half's cut in each half's join), else None."""
+    container = ctx.solution.resolved(container)
+    if not isinstance(container, VContainer) or not any(value is container for value in ctx.flow.pieces):
+        return None
+    return halves(ctx, container.items[0][1])
+
+
+def _joined_at_once(ctx, node: cst.Call) -> bool:
+    """Is the cut the first argument of a concatenation (`torch.stack(torch.unbind(h, 1), 1)`)?"""
+    arg = ctx.parents.get(node)
+    call = ctx.parents.get(arg)
+    if not isinstance(arg, cst.Arg) or not isinstance(call, cst.Call) or not call.args or call.args[0] is not arg:
+        return False
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    return name in CAT_NAMES
 
 
 def _paired(ctx, value: VContainer) -> None:
