@@ -290,3 +290,22 @@ def test_a_spread_whose_items_are_not_known_stays_a_finding(call, change):
     assert [code for code, _, _ in blocking(migration)].count("G2L101") >= 1
     assert any("is called with * or ** arguments" in message for _, _, message in blocking(migration))
     assert not migration.changed
+
+
+def test_pieces_unpacked_into_names_are_pairs():
+    body = """
+def run():
+    policy = Policy()
+    h = policy.init_hidden(2)
+    logits, h = policy(torch.randn(1, 2, 4), h)
+    a, b = h.chunk(2, dim=1)
+    logits, a = policy(torch.randn(1, 1, 4), a)
+    return policy(torch.randn(1, 1, 4), b)[1]
+"""
+    migration = migrate(body, "tuple")
+    assert blocking(migration) == []
+    assert "a, b = list(zip(h[0].chunk(2, dim=1), h[1].chunk(2, dim=1)))" in migration.source
+    namespace = {}
+    exec(compile(migration.source, "pieces.py", "exec"), namespace)
+    h, c = namespace["run"]()
+    assert h.shape == c.shape == (1, 1, 8)

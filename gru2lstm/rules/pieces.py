@@ -165,7 +165,9 @@ def _dim(node: cst.Call, base_node) -> Optional[int]:
         positional = positional[1:]
     dim = next((arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == "dim"), None)
     if dim is None:
-        position = SPLIT_DIM_POSITION[name]
+        position = SPLIT_DIM_POSITION.get(name)  # None: imported under another name
+        if position is None:
+            return None
         dim = positional[position] if position < len(positional) else cst.Integer("0")
     negative = isinstance(dim, cst.UnaryOperation) and isinstance(dim.operator, cst.Minus)
     number = dim.expression if negative else dim
