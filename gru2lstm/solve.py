@@ -45,6 +45,7 @@ from gru2lstm.values import (
     VCat,
     VChoice,
     VContainer,
+    VCreate,
     VCtor,
     VDerived,
     VIndex,
@@ -324,6 +325,13 @@ def solve(flow: ProgramFlow) -> Solution:
             mark_value(hidden)
 
     moved = _moved_classes(solution)
+    # What holds a tensor somewhere (a creation, another place's value, a call's result, a join):
+    # a join with the state makes it a state (masks.joined_place); `h + self.eps` with `eps = 0.1` does not.
+    tensors = {
+        classes.find(binding.target)
+        for binding in flow.bindings
+        if isinstance(resolutions.leaf_of(binding.value), (VCreate, VSlot, VCallOf, VCat, VArith))
+    }
     lists = {classes.find(target) for target in literals}
     changed = True
     while changed:
@@ -348,7 +356,7 @@ def solve(flow: ProgramFlow) -> Solution:
                 if left != right:
                     resolutions.settle(arith, VDerived(arith.left if left else arith.right, arith.node, Derivation.KEEP))
                     joined = joined_place(resolutions, arith, arith.right if left else arith.left)
-                    if joined is not None:
+                    if joined is not None and classes.find(joined) in tensors:
                         mark(joined)  # `h0` of `h * m + h0 * (1 - m)`: the state's shape; then a join of two states
                     changed = True
         for target, value in relations:

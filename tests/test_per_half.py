@@ -309,3 +309,29 @@ def run():
     exec(compile(migration.source, "pieces.py", "exec"), namespace)
     h, c = namespace["run"]()
     assert h.shape == c.shape == (1, 1, 8)
+
+
+def test_a_number_added_to_the_state_stays_a_number():
+    # `h + self.eps` with `self.eps = 0.1`: joined with the state, but no tensor, so no state
+    body = """
+class Scaled:
+    def __init__(self):
+        self.eps = 0.1
+        self.policy = Policy()
+
+    def run(self):
+        h = self.policy.init_hidden(3)
+        for t in range(3):
+            logits, h = self.policy(torch.randn(1, 3, 4), h)
+            h = h + self.eps
+        return h
+
+
+def run():
+    return Scaled().run()
+"""
+    tuple_form = migrate(body, "tuple")
+    assert blocking(tuple_form) == [] and "h = (h[0] + self.eps, h[1] + self.eps)" in tuple_form.source
+    assert any(run(tuple_form.source))
+    packed = migrate(body, "packed")
+    assert blocking(packed) == [] and "self.eps = 0.1" in packed.source
