@@ -34,13 +34,16 @@ def halves(ctx, value: Value):
     if any(not ctx.solution.is_split(leaf.slot) for leaf in leaves) and (drawn_twice(ctx, top, *nodes) or read_again(ctx, top, *nodes)):
         return None
 
+    # (node, partner name of a split one): the edits hold no context, which would make a cycle (gc_pause.py)
+    reads = [(leaf.node, ctx.partner_of(leaf.slot) if ctx.solution.is_split(leaf.slot) else None) for leaf in leaves]
+
     def half(position: int):
         def edit(updated, mapping):
             replacements = {}
-            for leaf in leaves:
-                old = mapping(leaf.node)
-                if ctx.solution.is_split(leaf.slot):
-                    replacements[old] = cst.Name(ctx.partner_of(leaf.slot)) if position else old
+            for node, partner in reads:
+                old = mapping(node)
+                if partner is not None:
+                    replacements[old] = cst.Name(partner) if position else old
                 else:
                     replacements[old] = index(old, position)
             return replace_many(updated, replacements)

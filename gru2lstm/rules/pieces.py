@@ -109,14 +109,14 @@ class Pieces(Rule):
             if dim == -1:
                 ctx.find("G2L100", value.node, (
                     f"`{ctx.code(value.node)}` cuts the hidden state along its hidden dimension, so each piece is a part "
-                    "of h and no state an LSTM takes; cut it along a batch dimension, or migrate this use by hand"
+                    "of h and no state an LSTM takes; migrate this use by hand, or cut the state along a batch dimension"
                 ))
             elif ctx.packed:
                 if dim is None or dim >= 0:
                     ctx.find("G2L100", value.node, (
                         f"`{ctx.code(value.node)}` cuts the packed hidden state along a dimension counted from the front, "
-                        "which the engine cannot tell from the last one, where h and c lie side by side; count it from "
-                        "the back (`dim=-2` is the batch dimension of a (L, B, H) or (B, H) state), or use `--state tuple`"
+                        "which the engine cannot tell from the last one, where h and c lie side by side; use `--state tuple`, "
+                        "or count the dimension from the back (`dim=-2` is the batch dimension of a (L, B, H) or (B, H) state)"
                     ))
             elif not _joined_at_once(ctx, value.node) and ctx.claim(value.node):
                 _paired(ctx, value)
