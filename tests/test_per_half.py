@@ -179,6 +179,14 @@ def test_a_state_cut_and_joined_back_at_once_joins_each_halfs_pieces(line):
     assert len(run(tuple_form.source)) == 5 and any(run(tuple_form.source))
 
 
+def test_a_packed_state_cut_and_joined_back_along_the_same_dimension_stays_as_written():
+    packed = migrate(LOOP.replace("LINE", "h = torch.stack(torch.unbind(h, 1), 1)"), "packed")
+    assert blocking(packed) == [] and "h = torch.stack(torch.unbind(h, 1), 1)" in packed.source
+    namespace = {}
+    exec(compile(packed.source, "packed.py", "exec"), namespace)
+    assert namespace["run"]().shape == (1, 3, 16)
+
+
 def test_a_packed_state_cut_along_a_dimension_counted_from_the_back_stays_as_written():
     body = SPLIT_LOOP.replace("CUT", "for h_i in h.split(1, dim=-2):").replace("PIECE", "h_i").replace("JOIN", "h = torch.cat(new, dim=-2)")
     packed = migrate(body, "packed")

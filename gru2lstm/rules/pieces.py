@@ -112,7 +112,8 @@ class Pieces(Rule):
                     "of h and no state an LSTM takes; migrate this use by hand, or cut the state along a batch dimension"
                 ))
             elif ctx.packed:
-                if dim is None or dim >= 0:
+                # joined back at once along the same dimension (`torch.stack(torch.unbind(h, 1), 1)`): the same tensor
+                if (dim is None or dim >= 0) and not _rejoined(ctx, value.node, dim):
                     ctx.find("G2L100", value.node, (
                         f"`{ctx.code(value.node)}` cuts the packed hidden state along a dimension counted from the front, "
                         "which the engine cannot tell from the last one, where h and c lie side by side; use `--state tuple`, "
@@ -140,6 +141,18 @@ def _joined_at_once(ctx, node: cst.Call) -> bool:
     func = call.func
     name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
     return name in CAT_NAMES
+
+
+def _rejoined(ctx, node: cst.Call, dim: Optional[int]) -> bool:
+    """Is the cut joined back at once along the dimension it was cut along (written alike)?"""
+    if dim is None or not _joined_at_once(ctx, node):
+        return False
+    join = ctx.parents[ctx.parents[node]]
+    given = next((arg.value for arg in join.args if arg.keyword is not None and arg.keyword.value == "dim"), None)
+    if given is None:
+        positional = [arg.value for arg in join.args if arg.keyword is None]
+        given = positional[1] if len(positional) > 1 else cst.Integer("0")
+    return isinstance(given, cst.Integer) and int(given.value) == dim
 
 
 def _paired(ctx, value: VContainer) -> None:
