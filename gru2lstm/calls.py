@@ -54,6 +54,8 @@ from gru2lstm.vocab import (
     FILE_ACCESS,
     INSPECTING_BUILTINS,
     ITERATION_BUILTINS,
+    JOINING_FUNCTIONS,
+    JOINING_METHODS,
     KEEP_FUNCTIONS,
     KEEP_METHODS,
     KEYED_CONTAINER_METHODS,
@@ -66,10 +68,11 @@ from gru2lstm.vocab import (
     SAMPLING_METHODS,
     SAVERS,
     SHAPE_METHODS,
+    SPLITTING_FUNCTIONS,
+    SPLITTING_METHODS,
     TENSOR_LIBRARY_PREFIXES,
     TORCH_MODULE_PREFIX,
     VIEW_CONTAINER_METHODS,
-    WHERE_FUNCTIONS,
 )
 
 
@@ -185,6 +188,12 @@ class CallWalker(FollowedCalls):
         union = self._union_call(self._instances_of(func.value), method, node)
         if union is not None:
             return union
+        if method in SPLITTING_METHODS and not any(a.star for a in args):
+            return self._pieces(node, base, args)  # `h.unbind(1)`: a list of pieces of `h`
+        if method in JOINING_METHODS and not any(a.star for a in args):
+            value = self._joined(node, base, (None, JOINING_METHODS[method]))  # `h.lerp(h_old, w)`: the base and one argument
+            if value is not None:
+                return value
         if method in MODULE_SELF_METHODS:  # `Policy().eval()`, not a method of the program: the module
             for arg in args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
@@ -308,13 +317,15 @@ class CallWalker(FollowedCalls):
             for arg in args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCtor(sorted(qualified)[0], node)
-        if qualified & WHERE_FUNCTIONS and len(args) == 3 and not any(a.keyword or a.star for a in args):
+        positional = [arg for arg in args if arg.keyword is None]
+        if qualified & SPLITTING_FUNCTIONS and positional and not any(a.star for a in args):
+            return self._pieces(node, self.expr(positional[0].value), [arg for arg in args if arg is not positional[0]])
+        joined = next((JOINING_FUNCTIONS[q] for q in sorted(qualified) if q in JOINING_FUNCTIONS), None)
+        if joined is not None and not any(a.star for a in args):
             # `torch.where(done[:, None], torch.zeros_like(h), h)` is a masked state, like `h * mask`
-            self.consume(self.expr(args[0].value), Use.READ, args[0].value)
-            value = VArith(self.expr(args[1].value), self.expr(args[2].value), node)
-            if self.recording:
-                self.flow.arithmetic.append(value)
-            return value
+            value = self._joined(node, None, joined)
+            if value is not None:
+                return value
         if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).
@@ -327,6 +338,35 @@ class CallWalker(FollowedCalls):
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             return VDerived(first, node, Derivation.SHAPE)
         return None
+
+    def _pieces(self, node: cst.Call, base: Value, args) -> Value:
+        """`h.unbind(1)`, `h.split(1, dim=1)`, `torch.chunk(h, n, dim=1)`: a list whose elements
+        are pieces of `base`, each a state when it is (rules/pieces.py says along which dimension)."""
+        for arg in args:
+            self.consume(self.expr(arg.value), Use.READ, arg.value)
+        value = VContainer(node, [(ELEM, VDerived(base, node, Derivation.KEEP))])
+        if self.recording:
+            self.flow.pieces.append(value)
+        return value
+
+    def _joined(self, node: cst.Call, base: Optional[Value], operands: tuple) -> Optional[Value]:
+        """An elementwise join of two operands (vocab.JOINING_*), by their positions among the
+        positional arguments (None: the method's `base`), the other arguments only read; None
+        (nothing evaluated) when the call does not give both operands by position."""
+        positional = [arg for arg in node.args if arg.keyword is None]
+        if any(position is not None and position >= len(positional) for position in operands):
+            return None
+        chosen = {id(positional[position]): position for position in operands if position is not None}
+        sides = {None: base}
+        for arg in node.args:  # in the order they are written
+            if id(arg) in chosen:
+                sides[chosen[id(arg)]] = self.expr(arg.value)
+            else:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+        value = VArith(sides[operands[0]], sides[operands[1]], node)
+        if self.recording:
+            self.flow.arithmetic.append(value)
+        return value
 
     def _sampling(self, node: cst.Call, many: bool) -> Value:
         """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""

@@ -20,6 +20,7 @@ from gru2lstm.values import (
     DefSlot,
     InstanceSlot,
     ReturnSlot,
+    SlotKind,
     Value,
     VArith,
     VCallOf,
@@ -188,8 +189,20 @@ class FollowedCalls(ExpressionWalker):
         params = callee.params
         by_name = dict(params)
         position = 0
+        spread = _spread_argument(callee, node)
         for arg in node.args:
             value = self.expr(arg.value)
+            if arg is spread and self._spreadable(value):
+                # `agent.update(*batch())`: the remaining parameters, none with a default, take its
+                # items in order (else the GRU program would not have run); its length must stay
+                # (solve.py keeps a spread return from growing by a partner).
+                count = len(params) - position
+                for offset in range(count):
+                    part = part_at(value, offset, count)
+                    self._bind(DefSlot.of(id(params[position + offset].node.name)), part, BindingKind.ARG, arg, arg.value)
+                if self.recording and isinstance(value, VSlot):
+                    self.flow.spread.append(value.slot)
+                continue
             if arg.star:
                 self.consume(value, Use.OTHER, arg.value, "passed with * or **")
                 if self.recording:
@@ -205,6 +218,18 @@ class FollowedCalls(ExpressionWalker):
                 continue
             self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, arg, arg.value)
         return VSlot(ReturnSlot.of(callee.key), node)
+
+    def _spreadable(self, value: Value) -> bool:
+        """Is `value` what the walk sees whole (a literal tuple, a result of the program's own
+        function, a local name)? Not a parameter: its callers' `*args` are not followed."""
+        if isinstance(value, VTuple):
+            return True
+        if not isinstance(value, VSlot):
+            return False
+        if value.slot.kind == SlotKind.RETURN:
+            return True
+        definition = self.flow.defs.get(value.slot.def_id) if value.slot.kind == SlotKind.DEF else None
+        return definition is not None and not definition.is_param
 
     def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and
@@ -269,3 +294,18 @@ class FollowedCalls(ExpressionWalker):
         for arg in node.args:
             self.consume(self.expr(arg.value), Use.UNKNOWN, arg.value, f"passed to {name}{where}", place)
         return VOpaque(node, f"{name}(...)")
+
+
+def _spread_argument(callee: FunctionInfo, node: cst.Call) -> Optional[cst.Arg]:
+    """The one `*E` argument of a call whose items are known to be the parameters after the
+    positional arguments before it: the last argument, no keyword, no other star, and the callee
+    takes exactly those (no *args, no defaults from there on). None otherwise."""
+    if not node.args or node.args[-1].star != "*" or callee.variadic:
+        return None
+    before = node.args[:-1]
+    if any(arg.star or arg.keyword is not None for arg in before) or len(before) > len(callee.params):
+        return None
+    remaining = callee.params[len(before):]
+    if not remaining or any(param.node.default is not None for param in remaining):
+        return None
+    return node.args[-1]

@@ -1,6 +1,8 @@
 """Which operand of the recurrent call's hidden argument `hxs * masks` is the state: the one named
 like the name the call's new state is assigned to, else the one not named like a mask. The
-solver (solve.py) settles it; when neither rule decides, it stays undecided (a finding).
+solver (solve.py) settles it; when neither rule decides, it stays undecided (a finding). Also
+which place an operand joined with a state elementwise (`h * m + h0 * (1 - m)`) is read from:
+it has the state's shape, so it holds a state too.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import ProgramFlow
-from gru2lstm.values import Derivation, Resolutions, Value, VArith, VCallOf, VDerived
-from gru2lstm.vocab import GRU_KIND, MASK_WORDS
+from gru2lstm.values import Derivation, Resolutions, Slot, Value, VArith, VCallOf, VDerived, VSlot
+from gru2lstm.vocab import GRU_KIND, MASK_WORDS, SAME_SHAPE_JOINS
 
 
 def state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
@@ -43,6 +45,45 @@ def settle_mask(resolutions: Resolutions, value: Value, state_name: Optional[str
     if chosen is not None:
         resolutions.settle(value, VDerived(chosen, value.node, Derivation.KEEP))
         settle_mask(resolutions, chosen, state_name)
+
+
+def joined_place(resolutions: Resolutions, arith: VArith, other: Value) -> Optional[Slot]:
+    """The place `other`, joined with a state by `arith` into one of the same shape (`h + h0`,
+    `torch.where(done, fresh, h)`, the `h0` of `h * m + h0 * (1 - m)`), is read from; None when
+    `arith` may scale the state (a product), `other` is no place's value (a constant, a creation,
+    a call), or which factor of a product is the tensor is not told by a mask's name."""
+    if not _same_shape(arith.node):
+        return None
+    while True:
+        other = resolutions.resolved(other)
+        if isinstance(other, VDerived) and other.kind != Derivation.READ:
+            other = other.base
+        elif isinstance(other, VArith) and isinstance(other.node, cst.BinaryOperation) and isinstance(other.node.operator, cst.Multiply):
+            names = [_factor_names(resolutions, side) for side in (other.left, other.right)]
+            maskish = [any(any(w in n.lower() for w in MASK_WORDS) for n in found) for found in names]
+            if maskish.count(True) != 1 or not all(names):
+                return None
+            other = (other.left, other.right)[maskish.index(False)]
+        else:
+            return other.slot if isinstance(other, VSlot) else None
+
+
+def _factor_names(resolutions: Resolutions, value: Value) -> list:
+    """The names a factor is read from (`["mask"]` of `1 - mask`)."""
+    value = resolutions.leaf_of(value)
+    if isinstance(value, VArith):
+        return _factor_names(resolutions, value.left) + _factor_names(resolutions, value.right)
+    name = _leaf_name(value)
+    return [] if name is None else [name]
+
+
+def _same_shape(node) -> bool:
+    if isinstance(node, cst.BinaryOperation):
+        return isinstance(node.operator, (cst.Add, cst.Subtract))
+    if isinstance(node, cst.Call):
+        func = node.func
+        return (func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)) in SAME_SHAPE_JOINS
+    return False
 
 
 def _leaf_name(leaf: Value) -> Optional[str]:

@@ -200,6 +200,7 @@ class ProgramFlow:
     value_views: list = field(default_factory=list)  # [(slot, LabelKind.KEY | POS)]: its dict values / tuple items iterated
     indexes: list = field(default_factory=list)  # [VIndex]
     arithmetic: list = field(default_factory=list)  # [VArith]
+    pieces: list = field(default_factory=list)  # [VContainer] of `t.unbind(1)`, `t.split(1, dim=1)`, `torch.chunk(t, n)`
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
@@ -212,6 +213,7 @@ class ProgramFlow:
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     files: list = field(default_factory=list)  # [FileAccess] saves and loads (`torch.save(obj, p)`, `torch.load(p)`)
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
+    spread: list = field(default_factory=list)  # [Slot] spread over a followed call's parameters (`f(*batch())`)
     torchscript: dict = field(default_factory=dict)  # function key -> the decorator that has TorchScript compile it
     registries: object = None  # registries.Registries, found before the walk (flow.collect)
 

@@ -21,7 +21,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.joined_calls import called_methods, with_keywords_unpacked
-from gru2lstm.masks import settle_mask, state_result_name
+from gru2lstm.masks import joined_place, settle_mask, state_result_name
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
@@ -45,6 +45,7 @@ from gru2lstm.values import (
     VCat,
     VChoice,
     VContainer,
+    VCreate,
     VCtor,
     VDerived,
     VIndex,
@@ -115,6 +116,8 @@ class Solution:
             return self.is_state(rows.slot) if rows is not None else self.elements_are_state(value.container)
         if isinstance(value, VCallOf):
             return self.recurrent_calls.get(id(value)) == CELL_KIND
+        if isinstance(value, VArith):  # unsettled: a join of two states (`h - h_old`) is one
+            return self.value_is_state(value.left) and self.value_is_state(value.right)
         return False
 
     def elements_are_state(self, container: Value) -> bool:
@@ -322,6 +325,13 @@ def solve(flow: ProgramFlow) -> Solution:
             mark_value(hidden)
 
     moved = _moved_classes(solution)
+    # What holds a tensor somewhere (a creation, another place's value, a call's result, a join):
+    # a join with the state makes it a state (masks.joined_place); `h + self.eps` with `eps = 0.1` does not.
+    tensors = {
+        classes.find(binding.target)
+        for binding in flow.bindings
+        if isinstance(resolutions.leaf_of(binding.value), (VCreate, VSlot, VCallOf, VCat, VArith))
+    }
     lists = {classes.find(target) for target in literals}
     changed = True
     while changed:
@@ -345,6 +355,9 @@ def solve(flow: ProgramFlow) -> Solution:
                 left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)
                 if left != right:
                     resolutions.settle(arith, VDerived(arith.left if left else arith.right, arith.node, Derivation.KEEP))
+                    joined = joined_place(resolutions, arith, arith.right if left else arith.left)
+                    if joined is not None and classes.find(joined) in tensors:
+                        mark(joined)  # `h0` of `h * m + h0 * (1 - m)`: the state's shape; then a join of two states
                     changed = True
         for target, value in relations:
             value = resolutions.resolved(value)
@@ -502,6 +515,9 @@ def _choose_split(solution: Solution) -> None:
     params = {
         (d.function.key, d.name) for d in flow.defs.values() if d.is_param and d.function is not None
     }
+    # A result spread over a call's parameters (`agent.update(*batch())`) keeps its length: a split
+    # name is returned as `(T, T_c)` there, not as two positions.
+    spread = {solution.classes.find(slot) for slot in flow.spread}
     changed = True
     while changed:
         changed = False
@@ -520,6 +536,8 @@ def _choose_split(solution: Solution) -> None:
             for position, item in enumerate(positions):
                 item = solution.resolved(item)
                 if (info.key, position) in solution.split_returns or not isinstance(item, VSlot):
+                    continue
+                if spread and solution.classes.find(ReturnSlot.of(info.key)) in spread:
                     continue
                 if solution.is_split(item.slot) and solution.split_names[solution.def_name(item.slot)] == "batch":
                     others = [

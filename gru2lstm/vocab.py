@@ -71,6 +71,7 @@ CREATE_LIKE_FUNCTIONS = {
 }
 CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `weight.new(1, H).zero_()`
 CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
+CAT_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # as written: `torch.cat`, `np.stack`, `from torch import cat`
 STACK_NAME = "stack"  # the last part of torch.stack / numpy.stack: a batch along a new dimension (rules/stack.py)
 # Functions whose result is their first argument, converted (between numpy and torch).
 KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.asarray", "numpy.array", "numpy.copy"}
@@ -79,7 +80,19 @@ KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.
 CONVERTING_NAMES = {name.rpartition(".")[2] for name in KEEP_FUNCTIONS} - {"copy"}
 # numpy functions that, called on one array, join its leading axes.
 NUMPY_JOINING_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS if name.startswith("numpy.")}
-WHERE_FUNCTIONS = {"torch.where", "numpy.where"}  # `where(mask, zeros_like(h), h)`: a masked state
+# Elementwise functions and methods of two tensors, by the positions of their two operands among
+# the positional arguments (a method's base is the first operand): a state in either is carried
+# into the result, as in `h * mask` (`where(done, zeros_like(h), h)` is a masked state,
+# `torch.where(done, fresh, h)` and `torch.lerp(h_old, h, w)` join two); the other arguments are only read.
+_JOINING = ("lerp", "add", "sub", "subtract", "multiply", "div", "divide", "maximum", "minimum", "fmax", "fmin")
+JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for name in _JOINING} | {
+    "torch.where": (1, 2),
+    "numpy.where": (1, 2),
+}
+JOINING_METHODS = {name + suffix: 0 for name in _JOINING for suffix in ("", "_")} | {"where": 1}  # `mul`: SHAPE_METHODS
+# The joins whose two operands have one shape (not a product, whose other operand may be a mask):
+# an operand joined so with a state is one too (masks.py), as `+` and `-` are.
+SAME_SHAPE_JOINS = {name + suffix for name in ("lerp", "add", "sub", "subtract", "maximum", "minimum", "fmax", "fmin") for suffix in ("", "_")} | {"where"}
 # Methods whose result is the same state (on each half).
 KEEP_METHODS = {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
@@ -88,8 +101,18 @@ KEEP_METHODS = {
 # Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
 # `Policy().to(device).eval()` is the policy.
 MODULE_SELF_METHODS = {"train", "eval", "share_memory", "apply", "bfloat16", "to_empty"}
+# Elementwise methods: the result has the tensor's shape, each number computed from its own (and
+# the arguments'), so on a pair they run on each half, and on a packed state on the whole tensor.
+ELEMENTWISE_METHODS = {
+    name + suffix
+    for name in (
+        "clamp", "clip", "clamp_min", "clamp_max", "tanh", "sigmoid", "abs", "neg", "sign", "nan_to_num", "exp",
+        "sqrt", "pow",
+    )
+    for suffix in ("", "_")
+}
 # Methods whose result is a state when it flows into one, features otherwise.
-SHAPE_METHODS = {
+SHAPE_METHODS = ELEMENTWISE_METHODS | {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
     "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
     "mul", "mul_", "masked_fill", "masked_fill_", "index_fill", "index_fill_", "fill_", "zero_", "swapaxes",
@@ -98,7 +121,7 @@ SHAPE_METHODS = {
 # Per-tensor methods that change the tensor they are called on.
 IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS if name.endswith("_")}
 # Methods and attributes that only read from a tensor.
-READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "abs", "max", "min", "item", "tolist", "std", "var"}
+READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}
 # Reads that measure a tensor's layout (of a packed state: the packed layout's), not its numbers.
 SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {"grad"}
@@ -124,6 +147,10 @@ CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values
 SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
 # Methods that turn a packed state into the pair an LSTM takes.
 SPLITTING_METHODS = {"chunk", "split", "unbind"}
+# The same, as torch functions (`torch.chunk(h, n, dim=1)`), and where each takes its `dim` among the
+# positional arguments after the tensor (unbind(dim), split(size, dim), chunk(chunks, dim); 0 if not given).
+SPLITTING_FUNCTIONS = {f"torch.{name}" for name in SPLITTING_METHODS}
+SPLIT_DIM_POSITION = {"unbind": 0, "split": 1, "chunk": 1}
 # What a tensor has and a tuple has not: used on a pair, a sure mistake.
 TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - {"copy", "count", "index"}
 # Functions that read a tensor as features (what a head does): the cell state c must reach none.

@@ -106,7 +106,7 @@ def test_the_list_state_of_an_overridden_method_is_doubled_in_packed_form():
 
 
 # The reset of the RLlib-style worker: `torch.where` over the fresh states and the returned ones,
-# both states, which a rewrite of one operand per half would get wrong.
+# both states: written once per half with each operand's half (tests/test_per_half.py has more).
 WHERE_OF_TWO_STATES = MODEL_V2.replace(
     "logits, state = self.policy(torch.randn(3, 4), state)",
     "logits, state_out = self.policy(torch.randn(3, 4), state)\n"
@@ -116,11 +116,14 @@ WHERE_OF_TWO_STATES = MODEL_V2.replace(
 )
 
 
-def test_torch_where_of_a_fresh_state_and_a_returned_one_is_refused_not_split_on_one_operand():
+def test_torch_where_of_a_fresh_state_and_a_returned_one_is_written_per_half():
     migration = migrate(WHERE_OF_TWO_STATES, "tuple")
-    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 39)]
-    assert "torch.where(done, f, s)" in blocking(migration)[0][2]
-    assert not migration.changed
+    assert blocking(migration) == []
+    assert "state = [(torch.where(done, f[0], s[0]), torch.where(done, f[1], s[1])) for f, s in zip(fresh, state_out)]" in migration.source
+    assert any(run_watched(migration.source, "Policy", "drive"))
+    packed = migrate(WHERE_OF_TWO_STATES, "packed")
+    assert blocking(packed) == [] and "state = [torch.where(done, f, s) for f, s in zip(fresh, state_out)]" in packed.source
+    assert any(run_watched(packed.source, "Policy", "drive"))
 
 
 # A SampleBatch-like dict of columns, one of which lists the states, stacked column by column.

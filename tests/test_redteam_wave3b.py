@@ -327,8 +327,10 @@ def test_a_learned_initial_state_is_a_finding_in_both_forms(tmp_path, capsys):
         assert "net.py:9:19: G2L101 `self.h0` holds the hidden state, and here it is a learned initial state" in capsys.readouterr().out
 
 
-def test_an_expression_of_two_states_says_so(tmp_path, capsys):
+def test_an_expression_of_two_states_that_draws_its_mask_says_so(tmp_path, capsys):
+    # Two states in one `torch.where` are written once per half (tests/test_per_half.py), but not
+    # around a mask drawn inside it: each half would get its own draw.
     write(tmp_path, {"net.py": LEARNED.replace("nn.Parameter(torch.zeros(1, 1, 8))", "torch.zeros(1, 1, 8)")})
     assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "net.py:24:13: G2L100 `torch.where((torch.rand(n) < 0.4).view(1, -1, 1), fresh, h)` combines two hidden states, `fresh` and `h`" in out
+    assert "net.py:24:26: G2L100 `torch.rand(n)` draws random numbers, and `torch.where((torch.rand(n) < 0.4).view(1, -1, 1), fresh, h)` runs once per half" in out

@@ -21,6 +21,7 @@ from gru2lstm.rules.outputs import OutputAsState
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.packed_arithmetic import PackedArithmetic
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
+from gru2lstm.rules.pieces import Pieces
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
 from gru2lstm.rules.storage import Storage, UntracedIntoState
@@ -37,7 +38,7 @@ from gru2lstm.rules.unfollowed import (
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
-WALK = ("reference", "interface", "torchscript", "split name", "binding", "call", "return", "unpacking", "consumption", "arithmetic", "annotation", "prose", "import")
+WALK = ("reference", "interface", "torchscript", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "arithmetic", "annotation", "prose", "import")
 
 TUPLE_RULES = [
     RecurrentModule(),
@@ -45,6 +46,7 @@ TUPLE_RULES = [
     ByName(),
     TorchScriptState(),
     PartnerNames(),  # before any rule that writes a partner name
+    Pieces(),  # before the bindings, which would pair a piece as a chain of the state
     # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
     # a chain), with the findings for what no rule covers last
     Joins(),
@@ -98,6 +100,7 @@ PACKED_RULES = [
     Interfaces(),
     ByName(),
     TorchScriptState(),
+    Pieces(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
     UntracedIntoState(),

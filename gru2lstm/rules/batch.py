@@ -9,9 +9,11 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import Binding, Consumption
-from gru2lstm.values import SlotKind, Value, VCat, VIndex, VSlot, VTuple
+from gru2lstm.values import SlotKind, Value, VCat, VContainer, VDerived, VIndex, VSlot, VTuple
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, is_pure, paren, twin_items
+from gru2lstm.rules.pairs import halves
+from gru2lstm.rules.pieces import joined_pieces
 
 
 def rows_of_preallocated(ctx, cat: VCat):
@@ -33,7 +35,12 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
     container = cat.container_node
     top = ctx.solution.resolved(value).node
     rows = rows_of_preallocated(ctx, cat)
-    if rows is not None and is_pure(rows):
+    per_half = container_halves(ctx, cat)
+    if per_half is False:
+        return
+    if per_half is not None:
+        half = per_half.__getitem__
+    elif rows is not None and is_pure(rows):
         def half(position):
             return lambda updated, mapping: replace_inside(updated, mapping(rows), index(mapping(rows), position))
     elif isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
@@ -53,6 +60,29 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
     make_h, make_c = half(0), half(1)
     ctx.edit_expression(top, lambda updated, mapping: paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
     ctx.step(step, top)
+
+
+def container_halves(ctx, cat: VCat):
+    """Edits of the batch expression making each half's batch where its container computes on the
+    pairs: a cut of a state (`torch.stack(h.unbind(1), 1)` -> `h[0].unbind(1)` in the h half), or a
+    comprehension whose element is a chain on a pair (`[p.squeeze(1) for p in new]` ->
+    `[p[0].squeeze(1) for p in new]`). None for any other container; False after a finding."""
+    container = cat.container_node
+    made, inner = joined_pieces(ctx, cat.container), container
+    if made is None and isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
+        resolved = ctx.solution.resolved(cat.container)
+        element = resolved.items[0][1] if isinstance(resolved, VContainer) and len(resolved.items) == 1 else None
+        if not isinstance(ctx.solution.resolved(element), VDerived):
+            return None
+        made, inner = halves(ctx, element), container.elt
+        if made is None:
+            return False
+    if made is None:
+        return None
+    return tuple(
+        (lambda make: lambda updated, mapping: replace_inside(updated, mapping(inner), make(mapping(inner), mapping)))(make)
+        for make in made
+    )
 
 
 def _zip_names(ctx, binding: Binding) -> tuple:
@@ -89,11 +119,19 @@ def batch(ctx, use: BindingUse) -> None:
         ctx.claim(ctx.solution.resolved(value).node)
         ctx.step("batch", statement)
         return
+    per_half = container_halves(ctx, cat)
+    if per_half is not None:  # `h = torch.stack(h.unbind(1), 1)`: each half's line joins that half's pieces
+        if per_half is not False:
+            _halves_joined(ctx, binding, per_half)
+        return
     hs, cs = _zip_names(ctx, binding)
     container_node = cat.container_node
     value_node = ctx.solution.resolved(value).node
     partner = ctx.partner_of(binding.target)
-    ctx.plan.before.setdefault(statement, []).append(f"{hs}, {cs} = zip(*{ctx.code(container_node)})")
+
+    def zip_line(updated_statement, mapping):  # of the container as rewritten (`[(p[0] * 2, p[1] * 2) for p in pairs]`)
+        unzipped = cst.Call(cst.Name("zip"), [cst.Arg(mapping(container_node), star="*")])
+        return cst.SimpleStatementLine([cst.Assign([cst.AssignTarget(pair(cst.Name(hs), cst.Name(cs)))], unzipped)])
 
     def h_line(updated_statement, mapping):
         return replace_inside(updated_statement, mapping(container_node), cst.Name(hs))
@@ -104,8 +142,27 @@ def batch(ctx, use: BindingUse) -> None:
         )
         return carry_comment(line)
 
-    ctx.plan.statements[statement] = [h_line, c_line]
+    ctx.plan.statements[statement] = [zip_line, h_line, c_line]
     ctx.claim(value_node)
+    ctx.step("batch", statement)
+
+
+def _halves_joined(ctx, binding: Binding, per_half) -> None:
+    """`T = torch.cat(C, ...)` into a split `T`, C computed on pairs (container_halves): `T = <the
+    h half's batch>` and `T_c = <the c half's>`."""
+    statement, target = binding.statement, binding.target_node
+    partner = ctx.partner_of(binding.target)
+    value_node = ctx.solution.resolved(binding.value).node
+
+    def h_line(updated_statement, mapping):
+        return replace_inside(updated_statement, mapping(value_node), per_half[0](mapping(value_node), mapping))
+
+    def c_line(updated_statement, mapping):
+        replacements = {mapping(value_node): per_half[1](mapping(value_node), mapping), mapping(target): cst.Name(partner)}
+        return carry_comment(replace_many(updated_statement, replacements))
+
+    ctx.plan.statements[statement] = [h_line, c_line]
+    ctx.claim(ctx.solution.resolved(binding.value).node)
     ctx.step("batch", statement)
 
 

@@ -9,43 +9,70 @@ import libcst as cst
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import BY_HAND, Binding
 from gru2lstm.syntax import walk
-from gru2lstm.values import Value, VCreate, VSlot
+from gru2lstm.values import Derivation, Value, VArith, VCreate, VDerived, VSlot
 from gru2lstm.vocab import RANDOM_DRAWS
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
 
 
 def halves(ctx, value: Value):
-    """Edits making the h-half and the c-half of a state expression, or None with a finding."""
+    """Edits making the h-half and the c-half of a state expression, or None with a finding. Every
+    state the expression carries (one, or two joined elementwise: `torch.where(done, fresh, h)`,
+    `h * m + h0 * (1 - m)`) becomes its half: `h[0]` and `h[1]`, or of a split name, itself and its partner."""
     value = ctx.solution.resolved(value)
-    leaf = ctx.solution.resolutions.leaf_of(value)
     top = value.node
-    if isinstance(leaf, VCreate):
-        return (lambda updated, mapping: updated), (lambda updated, mapping: updated)
-    if isinstance(leaf, VSlot) and leaf.node is not None:
-        leaf_node = leaf.node
-        if ctx.solution.is_split(leaf.slot):
-            partner = ctx.partner_of(leaf.slot)
-            return (
-                lambda updated, mapping: updated,
-                lambda updated, mapping: replace_inside(updated, mapping(leaf_node), cst.Name(partner)),
-            )
-        if not is_pure(leaf_node):
-            ctx.find("G2L100", leaf_node, f"the hidden state in `{ctx.code(top)}` would be evaluated twice, once per half; assign it to a name first")
+    leaves = carried_states(ctx, value)
+    if leaves is None:
+        ctx.find("G2L100", top, f"the engine cannot split the hidden state in `{ctx.code(top)}` into h and c; assign it to a name first, or {BY_HAND}")
+        return None
+    nodes = [leaf.node for leaf in leaves]
+    for leaf in leaves:
+        if not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
+            where = "" if leaf.node is top else f" in `{ctx.code(top)}`"
+            ctx.find("G2L100", leaf.node, f"the hidden state `{ctx.code(leaf.node)}`{where} would be evaluated twice, once per half; assign it to a name first")
             return None
-        if drawn_twice(ctx, top, leaf_node) or read_again(ctx, top, leaf_node):
-            return None
-        return (
-            lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 0)),
-            lambda updated, mapping: replace_inside(updated, mapping(leaf_node), index(mapping(leaf_node), 1)),
-        )
-    ctx.find("G2L100", top, f"the engine cannot split the hidden state in `{ctx.code(top)}` into h and c; assign it to a name first, or {BY_HAND}")
+    # A split name's partner line is written whole (slicing.py), as it always was.
+    if any(not ctx.solution.is_split(leaf.slot) for leaf in leaves) and (drawn_twice(ctx, top, *nodes) or read_again(ctx, top, *nodes)):
+        return None
+
+    # (node, partner name of a split one): the edits hold no context, which would make a cycle (gc_pause.py)
+    reads = [(leaf.node, ctx.partner_of(leaf.slot) if ctx.solution.is_split(leaf.slot) else None) for leaf in leaves]
+
+    def half(position: int):
+        def edit(updated, mapping):
+            replacements = {}
+            for node, partner in reads:
+                old = mapping(node)
+                if partner is not None:
+                    replacements[old] = cst.Name(partner) if position else old
+                else:
+                    replacements[old] = index(old, position)
+            return replace_many(updated, replacements)
+        return edit
+
+    return half(0), half(1)
+
+
+def carried_states(ctx, value: Value):
+    """The reads of a state (VSlots with a node) that `value` carries into its result: through
+    per-tensor chains, and both operands of an arithmetic of two states (which the solver leaves
+    unsettled); [] for a creation. None when a state comes from anything else."""
+    value = ctx.solution.resolved(value)
+    if isinstance(value, VCreate):
+        return []
+    if isinstance(value, VDerived) and value.kind != Derivation.READ:
+        return carried_states(ctx, value.base)
+    if isinstance(value, VSlot) and value.node is not None:
+        return [value]
+    if isinstance(value, VArith) and ctx.solution.value_is_state(value.left) and ctx.solution.value_is_state(value.right):
+        left, right = carried_states(ctx, value.left), carried_states(ctx, value.right)
+        return None if left is None or right is None else left + right
     return None
 
 
-def drawn_twice(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode) -> bool:
+def drawn_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
     """Would writing `top` once per half draw random numbers twice (`torch.where(torch.rand(n) <
     p, z, h)`: each half its own mask)? Said."""
-    inside_leaf = {id(node) for node in walk(leaf_node)}
+    inside_leaf = {id(node) for leaf_node in leaf_nodes for node in walk(leaf_node)}
     for node in walk(top):
         if id(node) in inside_leaf or not isinstance(node, cst.Call):
             continue
@@ -61,28 +88,29 @@ def drawn_twice(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode) -> bool:
     return False
 
 
-def read_again(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode) -> bool:
-    """Does `top`, written once per half around `leaf_node`, read a hidden state elsewhere too
-    (`h / (h.norm() + 1)`, `h * m + h0 * (1 - m)`)? Only `leaf_node` would become a half; sizes
-    and features read from a state (`zeros_like(h)`, `h.size(1)`) take `h` and are no trouble. Said."""
-    again = _state_read(ctx, top, leaf_node)
+def read_again(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
+    """Does `top`, written once per half around `leaf_nodes`, read a hidden state elsewhere too
+    (`h / (h.norm() + 1)`)? Only `leaf_nodes` would become halves; sizes and features read from
+    a state (`zeros_like(h)`, `h.size(1)`) take `h` and are no trouble. Said."""
+    again = _state_read(ctx, top, {id(node) for node in leaf_nodes})
     if again is None:
         return False
+    carried = ", ".join(f"`{ctx.code(node)}`" for node in leaf_nodes)
     ctx.find(
         "G2L100", again,
-        f"`{ctx.code(top)}` reads the hidden state in `{ctx.code(leaf_node)}` and again in `{ctx.code(again)}`, and the "
-        "engine writes such an expression once per half of (h, c) around one read only; compute it on each half by hand",
+        f"`{ctx.code(top)}` reads the hidden state in {carried} and again in `{ctx.code(again)}`, and the "
+        "engine writes such an expression once per half of (h, c) around the first reads only; compute it on each half by hand",
     )
     return True
 
 
-def _state_read(ctx, node: cst.CSTNode, leaf_node: cst.CSTNode):
-    """The first read of a state in `node`, outside `leaf_node` and the sizes and features it measures."""
-    if node is leaf_node or id(node) in ctx.measured_nodes:
+def _state_read(ctx, node: cst.CSTNode, leaf_ids: set):
+    """The first read of a state in `node`, outside `leaf_ids` and the sizes and features it measures."""
+    if id(node) in leaf_ids or id(node) in ctx.measured_nodes:
         return None
     if id(node) in ctx.state_nodes:
         return node
-    return next((found for child in node.children if (found := _state_read(ctx, child, leaf_node)) is not None), None)
+    return next((found for child in node.children if (found := _state_read(ctx, child, leaf_ids)) is not None), None)
 
 
 def pair_expression(ctx, value: Value, step: str) -> None:

@@ -1,5 +1,6 @@
 """Per-tensor operations and masks on a state held as a pair: a chain (`h.detach()`, `h * mask`,
-`h.squeeze(0)` that stays a state) is run on each half, `(h[0].detach(), h[1].detach())`; an
+`h.squeeze(0)` that stays a state, `h.clamp(-5, 5)`) is run on each half, `(h[0].detach(), h[1].detach())`,
+and so is an elementwise join of two states, with each one's half (`torch.where(done, fresh, h)`); an
 in-place operation whose result is dropped (`h.detach_()`, `h[:, done].zero_()`) acts on each
 half (packed: on the whole tensor, left as it is); one whose result is read as features
 (`head(h.mul_(m))`) is a finding, since a features read takes h alone."""
@@ -11,17 +12,41 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Consumption, Use
-from gru2lstm.values import Value, VCallOf, VDerived, VSlot
+from gru2lstm.values import Value, VArith, VCallOf, VDerived, VSlot
 from gru2lstm.vocab import IN_PLACE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
-from gru2lstm.rules.pairs import pair_expression
+from gru2lstm.rules.pairs import carried_states, pair_expression
 from gru2lstm.rules.storage import landed_chain
 
 
 class Halfwise(StateBindingRule):
     step = "halfwise"
-    summary = "a per-tensor chain or mask of a pair, bound to a local name, runs on each half"
+    summary = "a per-tensor chain or mask of a pair, or an elementwise join of two (`torch.where(done, fresh, h)`), bound to a local name, runs on each half"
     valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 1, 8)
+            for t in range(3):
+                fresh = torch.zeros(1, 1, 8)
+                out, h = core(torch.randn(1, 1, 4), h)
+                h = torch.where(torch.tensor(t == 1), fresh, h.clamp(-1, 1))
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = (
+                torch.zeros(1, 1, 8),
+                torch.zeros(1, 1, 8),
+            )
+            for t in range(3):
+                fresh = (
+                    torch.zeros(1, 1, 8),
+                    torch.zeros(1, 1, 8),
+                )
+                out, h = core(torch.randn(1, 1, 4), h)
+                h = (torch.where(torch.tensor(t == 1), fresh[0], h[0].clamp(-1, 1)), torch.where(torch.tensor(t == 1), fresh[1], h[1].clamp(-1, 1)))
+            """,
+        ),
         Valid(
             """
             core = nn.GRU(4, 8)
@@ -46,10 +71,16 @@ class Halfwise(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return landed_chain(ctx, use)
+        return landed_chain(ctx, use) or joins_states(ctx, use.value)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         pair_expression(ctx, use.value, "halfwise")
+
+
+def joins_states(ctx, value: Value) -> bool:
+    """Is `value` an elementwise join of two states (`torch.where(done, fresh, h)`, `h - h_old`),
+    through any per-tensor chain? Each half joins the same halves of both."""
+    return isinstance(ctx.solution.resolutions.leaf_of(value), VArith) and bool(carried_states(ctx, value))
 
 
 class InPlaceOp(Rule):

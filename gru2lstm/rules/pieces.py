@@ -1,0 +1,189 @@
+"""A state cut into pieces, one per environment (`for h_i in h.unbind(1)`, `hs = h.split(1, dim=1)`,
+`torch.chunk(h, n, dim=1)`): in the tuple form each half is cut the same way and the pieces are
+paired, `list(zip(h[0].unbind(1), h[1].unbind(1)))`, a list of pairs (what a list of states is
+everywhere else: joined back by `torch.cat`/`torch.stack`, rules 6 and stack); in the packed form
+the pieces of the packed tensor are packed states, as written. Cut along the hidden dimension
+(`dim=-1`), a piece would be part of h (or, packed, a mix of h and c): a finding, as is a packed
+state cut along a dimension counted from the front, which may be the last one."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.values import VContainer
+from gru2lstm.vocab import CAT_NAMES, SPLIT_DIM_POSITION
+from gru2lstm.rules.base import Invalid, Rule, Valid
+from gru2lstm.rules.pairs import halves
+
+
+class Pieces(Rule):
+    step = "slicing"
+    uses = ("pieces",)
+    summary = "a state cut into pieces along a batch dimension: each half cut the same way, the pieces paired"
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(2):
+                new = []
+                for h_i in h.unbind(1):
+                    out, h_i = core(torch.randn(1, 1, 4), h_i.unsqueeze(1))
+                    new.append(h_i)
+                h = torch.cat(new, dim=1)
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = (
+                torch.zeros(1, 3, 8),
+                torch.zeros(1, 3, 8),
+            )
+            for t in range(2):
+                new = []
+                for h_i in list(zip(h[0].unbind(1), h[1].unbind(1))):
+                    out, h_i = core(torch.randn(1, 1, 4), (h_i[0].unsqueeze(1), h_i[1].unsqueeze(1)))
+                    new.append(h_i)
+                h = (torch.cat([hc[0] for hc in new], dim=1), torch.cat([hc[1] for hc in new], dim=1))
+            """,
+            state="tuple",
+        ),
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(2):
+                pieces = []
+                for h_i in h.split(1, dim=-2):
+                    out, h_i = core(torch.randn(1, 1, 4), h_i)
+                    pieces.append(h_i)
+                h = torch.cat(pieces, dim=1)
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = torch.zeros(1, 3, 2 * 8)
+            for t in range(2):
+                pieces = []
+                for h_i in h.split(1, dim=-2):
+                    out, h_i = core(torch.randn(1, 1, 4), h_i.chunk(2, dim=-1))
+                    h_i = torch.cat(h_i, dim=-1)
+                    pieces.append(h_i)
+                h = torch.cat(pieces, dim=1)
+            """,
+            state="packed",
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(2):
+                a, b = h.split(4, dim=-1)
+                h = torch.cat([a, b], dim=-1)
+                out, h = core(torch.randn(1, 3, 4), h)
+            """,
+            "G2L100",
+        ),
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(2):
+                new = [core(torch.randn(1, 1, 4), h_i.unsqueeze(1))[1] for h_i in h.unbind(1)]
+                h = torch.cat(new, dim=1)
+            """,
+            "G2L100",
+            state="packed",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        for value in ctx.flow.pieces:
+            piece = value.items[0][1]
+            if not ctx.solution.value_is_state(piece.base):
+                continue
+            ctx.site(value.node)
+            dim = _dim(value.node, piece.base.node)
+            if dim == -1:
+                ctx.find("G2L100", value.node, (
+                    f"`{ctx.code(value.node)}` cuts the hidden state along its hidden dimension, so each piece is a part "
+                    "of h and no state an LSTM takes; migrate this use by hand, or cut the state along a batch dimension"
+                ))
+            elif ctx.packed:
+                # joined back at once along the same dimension (`torch.stack(torch.unbind(h, 1), 1)`): the same tensor
+                if (dim is None or dim >= 0) and not _rejoined(ctx, value.node, dim):
+                    ctx.find("G2L100", value.node, (
+                        f"`{ctx.code(value.node)}` cuts the packed hidden state along a dimension counted from the front, "
+                        "which the engine cannot tell from the last one, where h and c lie side by side; use `--state tuple`, "
+                        "or count the dimension from the back (`dim=-2` is the batch dimension of a (L, B, H) or (B, H) state)"
+                    ))
+            elif not _joined_at_once(ctx, value.node) and ctx.claim(value.node):
+                _paired(ctx, value)
+
+
+def joined_pieces(ctx, container):
+    """The halves (pairs.halves) of a state cut and joined back at once (`torch.stack(h.unbind(1),
+    1)`: the batch rules write each half's cut in each half's join), else None."""
+    container = ctx.solution.resolved(container)
+    if not isinstance(container, VContainer) or not any(value is container for value in ctx.flow.pieces):
+        return None
+    return halves(ctx, container.items[0][1])
+
+
+def _joined_at_once(ctx, node: cst.Call) -> bool:
+    """Is the cut the first argument of a concatenation (`torch.stack(torch.unbind(h, 1), 1)`)?"""
+    arg = ctx.parents.get(node)
+    call = ctx.parents.get(arg)
+    if not isinstance(arg, cst.Arg) or not isinstance(call, cst.Call) or not call.args or call.args[0] is not arg:
+        return False
+    func = call.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    return name in CAT_NAMES
+
+
+def _rejoined(ctx, node: cst.Call, dim: Optional[int]) -> bool:
+    """Is the cut joined back at once along the dimension it was cut along (written alike)?"""
+    if dim is None or not _joined_at_once(ctx, node):
+        return False
+    join = ctx.parents[ctx.parents[node]]
+    given = next((arg.value for arg in join.args if arg.keyword is not None and arg.keyword.value == "dim"), None)
+    if given is None:
+        positional = [arg.value for arg in join.args if arg.keyword is None]
+        given = positional[1] if len(positional) > 1 else cst.Integer("0")
+    return isinstance(given, cst.Integer) and int(given.value) == dim
+
+
+def _paired(ctx, value: VContainer) -> None:
+    """`h.unbind(1)` -> `list(zip(h[0].unbind(1), h[1].unbind(1)))`."""
+    made = halves(ctx, value.items[0][1])
+    if made is None:
+        return
+    make_h, make_c = made
+
+    def edit(updated, mapping):
+        zipped = cst.Call(cst.Name("zip"), [cst.Arg(make_h(updated, mapping)), cst.Arg(make_c(updated, mapping))])
+        return cst.Call(cst.Name("list"), [cst.Arg(zipped)])
+
+    ctx.edit_expression(value.node, edit)
+    ctx.step("slicing", value.node)
+
+
+def _dim(node: cst.Call, base_node) -> Optional[int]:
+    """The dimension a split cuts along, when written as an integer (0 when not given), else None."""
+    name = node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", "")
+    positional = [arg.value for arg in node.args if arg.keyword is None]
+    if positional and positional[0] is base_node:  # `torch.chunk(h, n, 1)`: the tensor first
+        positional = positional[1:]
+    dim = next((arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value == "dim"), None)
+    if dim is None:
+        position = SPLIT_DIM_POSITION.get(name)  # None: imported under another name
+        if position is None:
+            return None
+        dim = positional[position] if position < len(positional) else cst.Integer("0")
+    negative = isinstance(dim, cst.UnaryOperation) and isinstance(dim.operator, cst.Minus)
+    number = dim.expression if negative else dim
+    if not isinstance(number, cst.Integer):
+        return None
+    return -int(number.value) if negative else int(number.value)
