@@ -66,6 +66,7 @@ from gru2lstm.vocab import (
     SHAPE_METHODS,
     TENSOR_LIBRARY_PREFIXES,
     TORCH_MODULE_PREFIX,
+    TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
     WHERE_FUNCTIONS,
 )
@@ -297,6 +298,8 @@ class CallWalker(FollowedCalls):
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
+        if qualified & TRACING_FUNCTIONS and args and args[0].keyword is None:
+            return self._traced(node)
         if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).
@@ -309,6 +312,20 @@ class CallWalker(FollowedCalls):
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             return VDerived(first, node, Derivation.SHAPE)
         return None
+
+    def _traced(self, node: cst.Call) -> Value:
+        """`torch.jit.trace(policy, (x, h0))`, `torch.onnx.export(policy, (x, h0), path)`: the module
+        runs on the example inputs, which are not bound to its forward(); a state among them is
+        reported (read as features it would lose c; passed on, its form is unchecked). The traced
+        module stands for the module."""
+        module = self.expr(node.args[0].value)
+        why = f"handed to `{self.code(node.func)}` as an input of the module it runs, which the engine does not follow"
+        for arg in node.args[1:]:
+            written = arg.value  # `(x, h0)`: each input apart, so that a finding names the state
+            items = [element.value for element in written.elements] if isinstance(written, (cst.Tuple, cst.List)) else [written]
+            for item in items:
+                self.consume(self.expr(item), Use.OTHER, item, why)
+        return VDerived(module, node, Derivation.KEEP)
 
     def _sampling(self, node: cst.Call, many: bool) -> Value:
         """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""

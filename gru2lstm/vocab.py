@@ -76,6 +76,9 @@ KEEP_FUNCTIONS = {"torch.from_numpy", "torch.as_tensor", "torch.tensor", "numpy.
 CONVERTING_NAMES = {name.rpartition(".")[2] for name in KEEP_FUNCTIONS} - {"copy"}
 # numpy functions that, called on one array, join its leading axes.
 NUMPY_JOINING_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS if name.startswith("numpy.")}
+# Functions that run a module on example inputs (`torch.jit.trace(policy, (x, h0))`): the inputs
+# are the module's arguments, which the engine does not bind to its forward() (calls.py reports them).
+TRACING_FUNCTIONS = {"torch.jit.trace", "torch.jit.trace_module", "torch.onnx.export", "torch.onnx.dynamo_export", "torch.export.export"}
 WHERE_FUNCTIONS = {"torch.where", "numpy.where"}  # `where(mask, zeros_like(h), h)`: a masked state
 # Methods whose result is the same state (on each half).
 KEEP_METHODS = {

@@ -1,0 +1,74 @@
+"""Red team, wave 4 (our own small projects in the styles of agent-state records, actor/learner
+queues, states moved between devices and numpy, traced or exported policies, and vectorised
+loops): what the engine got wrong there, each case migrated and run, or refused with a finding
+that names the place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+from test_redteam_wave3b import snapshot
+
+POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.size = size
+            self.core = nn.GRU(size, size)
+
+        def blank(self, n):
+            return torch.zeros(1, n, self.size)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+"""
+
+
+# ---------------------------------------------------------------- a policy traced or exported with an example state
+TRACED = """\
+    import io
+
+    import torch
+
+    from policy import Policy
+
+
+    def trace(policy):
+        x, h0 = torch.randn(1, 2, 6), policy.blank(2)
+        return torch.jit.trace(policy, (x, h0))
+
+
+    def export(policy):
+        h0 = policy.blank(2)
+        torch.onnx.export(policy, (torch.randn(1, 2, 6), h0), io.BytesIO(), input_names=["x", "h0"])
+
+
+    def play(steps=3):
+        policy = Policy()
+        traced = trace(policy)
+        h = policy.blank(2)
+        for _ in range(steps):
+            y, h = traced(torch.randn(1, 2, 6), h)
+        return h
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_among_the_example_inputs_of_a_trace_or_an_export_is_refused(tmp_path, capsys, form):
+    # It was read as features: `torch.jit.trace(policy, (x, h0[0]))`, exit 0, and the trace failed.
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "export.py": TRACED})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    out = capsys.readouterr().out
+    assert "export.py:10:40: G2L100 the hidden state `h0` is handed to `torch.jit.trace` as an input of the module it runs" in out
+    assert "export.py:15:54: G2L100 the hidden state `h0` is handed to `torch.onnx.export` as an input" in out
