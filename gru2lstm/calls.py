@@ -123,10 +123,10 @@ class CallWalker(FollowedCalls):
             for arg in args[1:]:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCat(container, node, args[0].value)
-        if qualified & REPLACE_FUNCTIONS and args and args[0].keyword is None:
-            owner = self._instance_of(args[0].value)
-            if owner is not None and all(a.keyword is not None for a in args[1:]):
-                return self._replaced(owner, self.expr(args[0].value), args[1:])
+        if qualified & REPLACE_FUNCTIONS and args and args[0].keyword is None and all(a.keyword is not None for a in args[1:]):
+            replaced = self._replaced(args[0].value, self.expr(args[0].value), args[1:])
+            if replaced is not None:
+                return replaced
         if qualified & COPY_FUNCTIONS and len(args) == 1:
             return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
         if qualified & KEEP_FUNCTIONS and args:
@@ -172,9 +172,9 @@ class CallWalker(FollowedCalls):
             for arg in args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VDerived(base, node, Derivation.KEEP)
-        owner = self._instance_of(func.value) if method == REPLACE_METHOD else None
-        if owner is not None and all(a.keyword is not None for a in args):
-            return self._replaced(owner, base, args)
+        replaced = self._replaced(func.value, base, args) if method == REPLACE_METHOD and all(a.keyword is not None for a in args) else None
+        if replaced is not None:
+            return replaced
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")

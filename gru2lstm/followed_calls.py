@@ -171,11 +171,21 @@ class FollowedCalls(ExpressionWalker):
                 continue
             self._bind(AttrSlot.of(class_name, name), value, BindingKind.FIELD, arg, arg.value)
 
-    def _replaced(self, owner: str, base: Value, args) -> Value:
+    def _replaced(self, base_node: cst.CSTNode, base: Value, args) -> Optional[Value]:
         """`dataclasses.replace(state, belief=b)`, `step._replace(hidden=h)`: an object of the same
-        class whose named fields receive the arguments."""
-        for arg in args:
-            self._bind(AttrSlot.of(owner, arg.keyword.value), self.expr(arg.value), BindingKind.FIELD, arg, arg.value)
+        class whose named fields receive the arguments. Of an object whose class the walk does not
+        know here (a parameter, a record carried round a loop), the fields are its attributes, as
+        `state.hidden = h` would write them (the copy and the original are one place: more states,
+        never fewer). None when the fields have no place (the call is then no replace known here)."""
+        owner = self._instance_of(base_node)
+        slots = [
+            AttrSlot.of(owner, arg.keyword.value) if owner is not None else self._field_slot(arg.keyword.value, base, base_node)
+            for arg in args
+        ]
+        if None in slots:
+            return None
+        for slot, arg in zip(slots, args):
+            self._bind(slot, self.expr(arg.value), BindingKind.FIELD, arg, arg.value)
         return base
 
     def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:

@@ -72,3 +72,49 @@ def test_a_state_among_the_example_inputs_of_a_trace_or_an_export_is_refused(tmp
     out = capsys.readouterr().out
     assert "export.py:10:40: G2L100 the hidden state `h0` is handed to `torch.jit.trace` as an input of the module it runs" in out
     assert "export.py:15:54: G2L100 the hidden state `h0` is handed to `torch.onnx.export` as an input" in out
+
+
+# ---------------------------------------------------------------- the state carried in a record that is replaced
+RECORDS = """\
+    import dataclasses
+    from typing import NamedTuple
+
+    import torch
+
+    from policy import Policy
+
+
+    class Carry(NamedTuple):
+        hidden: torch.Tensor
+        steps: int
+
+
+    @dataclasses.dataclass
+    class Slot:
+        hidden: torch.Tensor
+
+
+    def step(policy, carry):
+        y, h = policy(torch.randn(1, 2, 6), carry.hidden)
+        return carry._replace(hidden=h, steps=carry.steps + 1)
+
+
+    def play(steps=3):
+        policy = Policy()
+        carry = Carry(hidden=policy.blank(2), steps=0)
+        slot = Slot(hidden=policy.blank(2))
+        for _ in range(steps):
+            carry = step(policy, carry)
+            y, h = policy(torch.randn(1, 2, 6), slot.hidden)
+            slot = dataclasses.replace(slot, hidden=h)
+        return carry, slot
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_record_replaced_where_its_class_is_not_known_yet_is_migrated(tmp_path, form):
+    # `carry` is a parameter, `slot` is carried round the loop: both were refused (G2L101
+    # "passed to `carry._replace`", "passed to `dataclasses.replace`").
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "records.py": RECORDS})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import records\ncarry, slot = records.play()\nassert carry.steps == 3\n")
