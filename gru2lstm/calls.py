@@ -64,6 +64,7 @@ from gru2lstm.vocab import (
     SAMPLING_FUNCTIONS,
     SAMPLING_METHODS,
     SHAPE_METHODS,
+    STARTING_CLASSES,
     TENSOR_LIBRARY_PREFIXES,
     TORCH_MODULE_PREFIX,
     TRACING_FUNCTIONS,
@@ -127,6 +128,10 @@ class CallWalker(FollowedCalls):
             replaced = self._replaced(args[0].value, self.expr(args[0].value), args[1:])
             if replaced is not None:
                 return replaced
+        if qualified & STARTING_CLASSES:
+            started = self._started(node)
+            if started is not None:
+                return started
         if qualified & COPY_FUNCTIONS and len(args) == 1:
             return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
         if qualified & KEEP_FUNCTIONS and args:
@@ -266,19 +271,20 @@ class CallWalker(FollowedCalls):
                 for arg in args:
                     self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
-            if qualified & CONTAINER_FUNCTIONS or func.value in ("list", "dict"):
-                items = []
-                for arg in args:
-                    if arg.keyword is not None and not arg.star and func.value == "dict":
-                        # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
-                        items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
-                    else:
-                        self.consume(self.expr(arg.value), Use.CONTAINER, arg.value, f"passed to `{func.value}()`")
-                return VContainer(node, items)
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
                     self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
+        if qualified & CONTAINER_FUNCTIONS or isinstance(func, cst.Name) and func.value in ("list", "dict"):
+            spelled = self.code(func)  # `dict`, `deque`, `queue.Queue`
+            items = []
+            for arg in args:
+                if arg.keyword is not None and not arg.star and spelled == "dict":
+                    # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
+                    items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
+                else:
+                    self.consume(self.expr(arg.value), Use.CONTAINER, arg.value, f"passed to `{spelled}()`")
+            return VContainer(node, items)
         return None
 
     def _tensor_call(self, node: cst.Call, qualified: set) -> Optional[Value]:

@@ -118,3 +118,66 @@ def test_a_record_replaced_where_its_class_is_not_known_yet_is_migrated(tmp_path
     write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "records.py": RECORDS})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import records\ncarry, slot = records.play()\nassert carry.steps == 3\n")
+
+
+# ---------------------------------------------------------------- an actor thread hands (x, h) to a learner through a queue
+ACTOR = """\
+    import torch
+
+
+    def act(policy, out_q, steps=3):
+        h = policy.blank(2)
+        for _ in range(steps):
+            start = h
+            with torch.no_grad():
+                y, h = policy(torch.randn(1, 2, 6), h)
+            out_q.put((torch.randn(1, 2, 6), start))
+        out_q.put(None)
+"""
+
+LEARNER = """\
+    import queue
+    import threading
+
+    from actor import act
+    from policy import Policy
+
+
+    def learn(policy, in_q):
+        seen = 0
+        while True:
+            item = in_q.get()
+            if item is None:
+                return seen
+            x, h = item
+            y, _ = policy(x, h)
+            y.sum().backward()
+            seen += 1
+
+
+    def main():
+        policy = Policy()
+        q = queue.Queue()
+        thread = threading.Thread(target=act, args=(policy, q), kwargs={"steps": 4})
+        thread.start()
+        thread.join()
+        return learn(policy, q)
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_put_on_a_queue_by_a_thread_reaches_the_learner_that_gets_it(tmp_path, form):
+    # Was refused: the state "passed to `out_q.put`", the queue "passed to `threading.Thread`" (G2L101).
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "actor.py": ACTOR, "learner.py": LEARNER})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import learner\nassert learner.main() == 4\n")
+
+
+def test_a_thread_whose_arguments_are_not_written_out_is_still_refused(tmp_path, capsys):
+    packed_args = LEARNER.replace('args=(policy, q), kwargs={"steps": 4}', "args=arguments").replace(
+        "q = queue.Queue()", "q = queue.Queue()\n        arguments = (policy, q)")
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "actor.py": ACTOR, "learner.py": packed_args})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "is passed to `threading.Thread`, which the engine cannot follow" in capsys.readouterr().out
