@@ -181,3 +181,32 @@ def test_a_thread_whose_arguments_are_not_written_out_is_still_refused(tmp_path,
     assert main(["rewrite", str(tmp_path)]) == 1
     assert snapshot(tmp_path) == before
     assert "is passed to `threading.Thread`, which the engine cannot follow" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- per-environment states in a dict, batched with a default
+PER_ENV = """\
+    import torch
+
+    from policy import Policy
+
+
+    def play(steps=4, n=3):
+        policy = Policy()
+        hidden = {}
+        for t in range(steps):
+            ids = [i for i in range(n) if (t + i) % 4]
+            batch = torch.cat([hidden.get(i, policy.blank(1)) for i in ids], dim=1)
+            y, batch = policy(torch.randn(1, len(ids), 6), batch)
+            for k, i in enumerate(ids):
+                hidden[i] = batch[:, k:k + 1]
+        return hidden
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_batch_of_per_env_states_read_with_a_default_is_migrated(tmp_path, form):
+    # `torch.cat([hidden.get(i, h0) for i in ids])` was refused: "built from pieces the engine
+    # cannot trace back to a state" (G2L101), the default making each piece a choice.
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "per_env.py": PER_ENV})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import per_env\nassert len(per_env.play()) == 3\n")
