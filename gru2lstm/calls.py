@@ -63,6 +63,7 @@ from gru2lstm.vocab import (
     REPLACE_METHOD,
     SAMPLING_FUNCTIONS,
     SAMPLING_METHODS,
+    SEQUENCE_SPLITS,
     SHAPE_METHODS,
     STARTING_CLASSES,
     TENSOR_LIBRARY_PREFIXES,
@@ -198,6 +199,8 @@ class CallWalker(FollowedCalls):
             else:
                 self.consume(value, Use.OTHER, args[0].value, "copied in place into something unknown")
             return VOpaque(node, COPY_INTO_METHOD)
+        if method in SEQUENCE_SPLITS:
+            return self._split(node, base, func.value, args)
         # A method no table lists, on what may be a state (`h.pow(2)`): reported, never left on a
         # pair nor run on h alone (on anything else, an instance or a module, it is no concern).
         self.consume(base, Use.METHOD, func.value, f"used with `.{method}()`, which the engine does not know")
@@ -304,6 +307,9 @@ class CallWalker(FollowedCalls):
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
+        split = {q.rpartition(".")[2] for q in qualified if q.startswith("torch.")} & set(SEQUENCE_SPLITS)
+        if split and args and args[0].keyword is None and not args[0].star:  # `torch.unbind(h, 1)`
+            return self._split(node, self.expr(args[0].value), args[0].value, args[1:])
         if qualified & TRACING_FUNCTIONS and args and args[0].keyword is None:
             return self._traced(node)
         if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
@@ -318,6 +324,19 @@ class CallWalker(FollowedCalls):
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             return VDerived(first, node, Derivation.SHAPE)
         return None
+
+    def _split(self, node: cst.Call, base: Value, base_node: cst.CSTNode, args) -> Value:
+        """`h.unbind(1)`, `h.split(1, dim=1)`, `torch.chunk(h, n, 1)`: a sequence whose every element
+        is what `h` is (a state when `h` is one, of one environment or group), held in a place of
+        its own; the call is a use of `h` that rules/split.py writes per half or reports."""
+        held = VSlot(NodeSlot.of(SlotKind.LITERAL, id(node)), node)
+        for arg in args:
+            self.consume(self.expr(arg.value), Use.READ, arg.value)
+        if self.recording:
+            self.flow.containers.add(held.slot)
+            self.flow.bindings.append(Binding(ChildSlot.of(held.slot, ELEM), base, BindingKind.JOIN, self.statement, None, self.function))
+        self.consume(base, Use.SPLIT, node, f"split into a sequence by `{self.code(node.func)}`")
+        return held
 
     def _traced(self, node: cst.Call) -> Value:
         """`torch.jit.trace(policy, (x, h0))`, `torch.onnx.export(policy, (x, h0), path)`: the module

@@ -45,6 +45,7 @@ class Use(Word):
     UNKNOWN = "unknown"  # given to a call the walk cannot follow
     METHOD = "method"  # the object of a method no table lists (`h.pow(2)`): reported when a state
     OTHER = "other"  # anything else
+    SPLIT = "split"  # `h.unbind(1)`, `h.split(1, dim=1)`: a sequence of states along a dimension (rules/split.py)
     ITERATE_KEY = "iterate-key"  # a dict whose values are iterated
     ITERATE_POS = "iterate-pos"  # a tuple whose items are iterated
 

@@ -130,6 +130,10 @@ CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values
 SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
 # Methods that turn a packed state into the pair an LSTM takes.
 SPLITTING_METHODS = {"chunk", "split", "unbind"}
+# The same on a state of the input (`h.unbind(1)`, `torch.split(h, 1, dim=1)`): a sequence of
+# states, one per environment; the positional index of the dimension (after the tensor), and its default.
+SEQUENCE_SPLITS = {"unbind": 0, "split": 1, "chunk": 1}
+SPLIT_DIM_KEYWORD, SPLIT_DIM_DEFAULT = "dim", 0
 # What a tensor has and a tuple has not: used on a pair, a sure mistake.
 TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - {"copy", "count", "index"}
 # Functions that read a tensor as features (what a head does): the cell state c must reach none.

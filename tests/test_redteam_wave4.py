@@ -210,3 +210,41 @@ def test_a_batch_of_per_env_states_read_with_a_default_is_migrated(tmp_path, for
     write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "per_env.py": PER_ENV})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import per_env\nassert len(per_env.play()) == 3\n")
+
+
+# ---------------------------------------------------------------- a batched state split back into one state per environment
+SPLIT_BACK = """\
+    import torch
+
+    from policy import Policy
+
+
+    def play(steps=3, n=3):
+        policy = Policy()
+        hidden = [policy.blank(1) for _ in range(n)]
+        for _ in range(steps):
+            batch = torch.cat(hidden, dim=1)
+            y, batch = policy(torch.randn(1, n, 6), batch)
+            hidden = [h.unsqueeze(1) for h in batch.unbind(1)]
+            per_env = list(torch.split(batch, 1, dim=1))
+        return hidden, per_env
+"""
+
+
+def test_a_state_split_per_environment_is_a_sequence_of_pairs(tmp_path):
+    # `batch.unbind(1)` was refused (G2L100 "used with `.unbind()`, which the engine does not know"),
+    # `list(torch.split(batch, 1, dim=1))` too (G2L102 "an element of an unknown iterable").
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "split_back.py": SPLIT_BACK})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    text = (tmp_path / "split_back.py").read_text()
+    assert "for h in tuple(zip(batch.unbind(1), batch_c.unbind(1)))]" in text
+    assert "list(tuple(zip(torch.split(batch, 1, dim=1), torch.split(batch_c, 1, dim=1))))" in text
+    run_migrated(tmp_path, "import split_back\nhidden, per_env = split_back.play()\nassert len(hidden[0]) == len(per_env[0]) == 2\n")
+
+
+def test_packed_a_split_along_another_dimension_than_the_first_is_refused(tmp_path, capsys):
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "split_back.py": SPLIT_BACK})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "split_back.py:12:43: G2L100 the hidden state `batch` is split along dimension 1 by `batch.unbind(1)`; packed" in capsys.readouterr().out

@@ -21,6 +21,7 @@ from gru2lstm.rules.outputs import OutputAsState
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
+from gru2lstm.rules.split import SequenceSplit
 from gru2lstm.rules.stack import Stack
 from gru2lstm.rules.storage import Storage, UntracedIntoState
 from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp, InPlaceRead
@@ -79,6 +80,7 @@ TUPLE_RULES = [
     ConsumedParts(),
     CellOutput(),
     BatchedConsumed(),
+    SequenceSplit(),
     ModuleHandedOver(),
     MixedIteration(),
     MixedKeyedRead(),
@@ -108,6 +110,7 @@ PACKED_RULES = [
     PackedCall(),
     CallArguments(),
     ConsumedParts(),
+    SequenceSplit(),
     PackedKept(),  # where the tuple form batches, pairs or halves, the packed tensor stays
     ModuleHandedOver(),
     MixedIteration(),
