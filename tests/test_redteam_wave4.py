@@ -248,3 +248,21 @@ def test_packed_a_split_along_another_dimension_than_the_first_is_refused(tmp_pa
     assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
     assert snapshot(tmp_path) == before
     assert "split_back.py:12:43: G2L100 the hidden state `batch` is split along dimension 1 by `batch.unbind(1)`; packed" in capsys.readouterr().out
+
+
+def test_packed_a_split_of_a_reshaped_state_is_refused_and_of_the_state_along_the_first_dimension_kept(tmp_path, capsys):
+    code = """\
+        import torch
+        import torch.nn as nn
+
+        core = nn.GRU(4, 8)
+        h = torch.zeros(1, 3, 8)
+        out, h = core(torch.randn(1, 3, 4), h)
+        layers = list(h.detach().unbind(0))
+        units = list(h.transpose(0, 2).unbind(0))
+    """
+    write(tmp_path, {"run.py": code})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "run.py:8:14: G2L100 the hidden state `h.transpose(0, 2)` is split along dimension 0 of a reshaped state" in out
+    assert "run.py:7:" not in out

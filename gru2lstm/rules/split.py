@@ -1,8 +1,9 @@
 """A state split into a sequence along a dimension (`h.unbind(1)`, `h.split(1, dim=1)`,
 `torch.chunk(h, n, 1)`: one state per environment or group). Held as a pair, each half is split
 and the halves are zipped, `tuple(zip(h[0].unbind(1), h[1].unbind(1)))`, a sequence of pairs.
-Packed, a split along the first dimension is kept (h and c stay side by side in the last one);
-along another, the engine cannot tell it from the last, and it is a finding."""
+Packed, a split of the state itself along the first dimension is kept (h and c stay side by
+side in the last one); along another, or of a reshaped state, the engine cannot tell it from the
+last, and it is a finding."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import BY_HAND, Consumption, Use
+from gru2lstm.values import Derivation
 from gru2lstm.vocab import SEQUENCE_SPLITS, SPLIT_DIM_DEFAULT, SPLIT_DIM_KEYWORD
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
 from gru2lstm.rules.pairs import halves
@@ -101,9 +103,12 @@ class SequenceSplit(Rule):
         call = use.node
         ctx.site(call)
         if ctx.packed:
+            # Reshaped first (`h.transpose(0, 2).unbind(0)`), the first dimension may be the last one.
+            reshaped = ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
             dimension = split_dimension(call)
-            if dimension != 0:
+            if reshaped or dimension != 0:
                 along = "a dimension the engine cannot read" if dimension is None else f"dimension {dimension}"
+                along += " of a reshaped state" if reshaped else ""
                 ctx.find("G2L100", call, (
                     f"the hidden state `{ctx.code(use.value.node)}` is split along {along} by `{ctx.code(call)}`; packed, h and c "
                     f"sit side by side in the last dimension, and the engine cannot tell that this split does not cut through "
