@@ -74,6 +74,41 @@ def test_a_state_among_the_example_inputs_of_a_trace_or_an_export_is_refused(tmp
     assert "export.py:15:54: G2L100 the hidden state `h0` is handed to `torch.onnx.export` as an input" in out
 
 
+
+EXPORTED = """\
+    import io
+
+    import torch
+
+    from policy import Policy
+
+
+    def export():
+        policy = Policy()
+        x, h0 = torch.randn(1, 2, 6), policy.blank(2)
+        traced = torch.jit.trace(policy, (x, h0))
+        torch.jit.trace(policy, (x, torch.zeros(1, 2, 6)))
+        try:
+            torch.onnx.export(policy, (x, h0), io.BytesIO(), dynamo=False)
+        except torch.onnx.OnnxExporterError as error:  # traced first; only the onnx package may be missing
+            assert "not installed" in str(error)
+        h = policy.blank(2)
+        for _ in range(3):
+            y, h = traced(torch.randn(1, 2, 6), h)
+        y, h = policy(torch.randn(1, 2, 6), h)
+        return h
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_module_known_here_is_traced_and_exported_with_the_pair(tmp_path, form):
+    # The example inputs go to forward()'s parameters: `h0` passes as it is, a fresh state is made as one.
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "export.py": EXPORTED})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    fresh = "(torch.zeros(1, 2, 6), torch.zeros(1, 2, 6))" if form == "tuple" else "torch.zeros(1, 2, 2 * 6)"
+    assert f"torch.jit.trace(policy, (x, {fresh}))" in (tmp_path / "export.py").read_text()
+    run_migrated(tmp_path, "import export\nexport.export()\n")
+
 # ---------------------------------------------------------------- the state carried in a record that is replaced
 RECORDS = """\
     import dataclasses
