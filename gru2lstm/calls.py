@@ -335,6 +335,7 @@ class CallWalker(FollowedCalls):
             self.consume(self.expr(arg.value), Use.READ, arg.value)
         if self.recording:
             self.flow.containers.add(held.slot)
+            self.flow.splits.append(held.slot)  # `low, top = h.unbind(0)`: each position is an element
             self.flow.bindings.append(Binding(ChildSlot.of(held.slot, ELEM), base, BindingKind.JOIN, self.statement, None, self.function))
         self.consume(base, Use.SPLIT, node, f"split into a sequence by `{self.code(node.func)}`")
         return held

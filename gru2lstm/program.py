@@ -187,6 +187,7 @@ class ProgramFlow:
     annotations: list = field(default_factory=list)  # [(Slot, cst.Annotation, position or None)]
     slot_nodes: list = field(default_factory=list)  # [(Slot, node)] every read and write
     containers: set = field(default_factory=set)  # slots known to be lists/dicts
+    splits: list = field(default_factory=list)  # the sequences `h.unbind(d)` gives: each position is their element
     dicts: set = field(default_factory=set)  # slots bound to a dict display or comprehension (iterated: its keys)
     value_views: list = field(default_factory=list)  # [(slot, LabelKind.KEY | POS)]: its dict values / tuple items iterated
     indexes: list = field(default_factory=list)  # [VIndex]

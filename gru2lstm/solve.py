@@ -199,7 +199,7 @@ def solve(flow: ProgramFlow) -> Solution:
             relations.append((target, value))
 
     marked: list = list(flow.containers)
-    literals: list = []  # targets of literal lists
+    literals: list = list(flow.splits)  # targets of literal lists, and splits (their positions joined alike)
     zips: list = []  # (target, rows) of `target = zip(*rows)`
     constructors: list = []
     # An instance of a class of this module has that class's attributes.

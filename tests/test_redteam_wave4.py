@@ -301,3 +301,31 @@ def test_packed_a_split_of_a_reshaped_state_is_refused_and_of_the_state_along_th
     out = capsys.readouterr().out
     assert "run.py:8:14: G2L100 the hidden state `h.transpose(0, 2)` is split along dimension 0 of a reshaped state" in out
     assert "run.py:7:" not in out
+
+
+LAYERS = """\
+    import torch
+    import torch.nn as nn
+
+
+    def play(steps=3):
+        core = nn.GRU(4, 8, num_layers=2)
+        head = nn.Linear(8, 3)
+        h = torch.zeros(2, 1, 8)
+        for _ in range(steps):
+            out, h = core(torch.randn(1, 1, 4), h)
+            low, top = h.unbind(0)
+            q = head(top)
+        return q
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_each_position_of_a_split_state_is_a_state(tmp_path, form):
+    # `low, top = h.unbind(0)` took the positions for plain values: `head(top)` was left reading a
+    # pair (tuple form, exit 0, TypeError) or the packed c (caught by the output check only).
+    write(tmp_path, {"layers.py": LAYERS})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    read = "head(top[0])" if form == "tuple" else "head(top.chunk(2, dim=-1)[0])"
+    assert read in (tmp_path / "layers.py").read_text()
+    run_migrated(tmp_path, "import layers\nlayers.play()\n")
