@@ -329,3 +329,30 @@ def test_each_position_of_a_split_state_is_a_state(tmp_path, form):
     read = "head(top[0])" if form == "tuple" else "head(top.chunk(2, dim=-1)[0])"
     assert read in (tmp_path / "layers.py").read_text()
     run_migrated(tmp_path, "import layers\nlayers.play()\n")
+
+
+def test_a_split_joined_again_in_one_expression_is_refused_and_through_a_name_migrated(tmp_path, capsys):
+    # `torch.stack(torch.unbind(h, 1), 1)`: the batch line `hs, cs = zip(*C)` is written from the
+    # source of C, which would have missed the split's rewrite (exit 0, ValueError).
+    code = """\
+        import torch
+        import torch.nn as nn
+
+
+        def play(steps=3):
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for _ in range(steps):
+                out, h = core(torch.randn(1, 2, 4), h)
+                h = torch.stack(torch.unbind(h, 1), 1)
+            return h
+    """
+    write(tmp_path, {"joined.py": code})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "joined.py:10:25: G2L100 `torch.unbind(h, 1)` splits the hidden state and is joined again" in capsys.readouterr().out
+    named = code.replace("h = torch.stack(torch.unbind(h, 1), 1)", "parts = torch.unbind(h, 1)\n            h = torch.stack(parts, 1)")
+    write(tmp_path, {"joined.py": named})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import joined\njoined.play()\n")

@@ -13,9 +13,12 @@ import libcst as cst
 
 from gru2lstm.program import BY_HAND, Consumption, Use
 from gru2lstm.values import Derivation
-from gru2lstm.vocab import SEQUENCE_SPLITS, SPLIT_DIM_DEFAULT, SPLIT_DIM_KEYWORD
+from gru2lstm.vocab import CAT_FUNCTIONS, SEQUENCE_SPLITS, SPLIT_DIM_DEFAULT, SPLIT_DIM_KEYWORD
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
 from gru2lstm.rules.pairs import halves
+
+
+CAT_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # torch.cat, torch.stack, np.concatenate, …
 
 
 def split_dimension(call: cst.Call) -> Optional[int]:
@@ -38,6 +41,18 @@ def _is_method(call: cst.Call) -> bool:
     """`h.unbind(1)` rather than `torch.unbind(h, 1)`: the tensor is the object, not an argument."""
     func = call.func
     return isinstance(func, cst.Attribute) and not (isinstance(func.value, cst.Name) and func.value.value == "torch")
+
+
+def _joined_again(ctx, call: cst.Call) -> bool:
+    """Is the split the sequence a concatenation joins (`torch.stack(h.unbind(1), 1)`)? Its batch
+    line (`hs, cs = zip(*C)`, rules/batch.py) is written from the source of `C`."""
+    argument = ctx.parents.get(call)
+    joining = ctx.parents.get(argument) if isinstance(argument, cst.Arg) else None
+    if not isinstance(joining, cst.Call):
+        return False
+    func = joining.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+    return name in CAT_NAMES
 
 
 class SequenceSplit(Rule):
@@ -114,6 +129,12 @@ class SequenceSplit(Rule):
                     f"sit side by side in the last dimension, and the engine cannot tell that this split does not cut through "
                     f"them; split along the first dimension, or {BY_HAND}"
                 ))
+            return
+        if _joined_again(ctx, call):
+            ctx.find("G2L100", call, (
+                f"`{ctx.code(call)}` splits the hidden state and is joined again in the same expression, which the engine "
+                "batches per half from the text as written; assign the split to a name first"
+            ))
             return
         made = halves(ctx, use.value)
         if made is None or not ctx.claim(call):
