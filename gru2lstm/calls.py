@@ -10,12 +10,13 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.followed_calls import FollowedCalls
-from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
+from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, FunctionInfo, Use
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string, mapped_lambda
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
+    DefSlot,
     Derivation,
     KeyLabel,
     LabelKind,
@@ -70,8 +71,10 @@ from gru2lstm.vocab import (
     SHAPE_METHODS,
     SPLITTING_FUNCTIONS,
     SPLITTING_METHODS,
+    STARTING_CLASSES,
     TENSOR_LIBRARY_PREFIXES,
     TORCH_MODULE_PREFIX,
+    TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
 )
 
@@ -127,12 +130,16 @@ class CallWalker(FollowedCalls):
             for arg in args[1:]:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCat(container, node, args[0].value)
-        if qualified & REPLACE_FUNCTIONS and args and args[0].keyword is None:
-            owner = self._instance_of(args[0].value)
-            if owner is not None and all(a.keyword is not None for a in args[1:]):
-                return self._replaced(owner, self.expr(args[0].value), args[1:])
+        if qualified & REPLACE_FUNCTIONS and args and args[0].keyword is None and all(a.keyword is not None for a in args[1:]):
+            replaced = self._replaced(args[0].value, self.expr(args[0].value), args[1:])
+            if replaced is not None:
+                return replaced
         if qualified & FILE_ACCESS and args:
             return self._file_access(node, bool(qualified & SAVERS))
+        if qualified & STARTING_CLASSES:
+            started = self._started(node)
+            if started is not None:
+                return started
         if qualified & COPY_FUNCTIONS and len(args) == 1:
             return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
         if qualified & KEEP_FUNCTIONS and args:
@@ -198,9 +205,9 @@ class CallWalker(FollowedCalls):
             for arg in args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VDerived(base, node, Derivation.KEEP)
-        owner = self._instance_of(func.value) if method == REPLACE_METHOD else None
-        if owner is not None and all(a.keyword is not None for a in args):
-            return self._replaced(owner, base, args)
+        replaced = self._replaced(func.value, base, args) if method == REPLACE_METHOD and all(a.keyword is not None for a in args) else None
+        if replaced is not None:
+            return replaced
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
@@ -292,19 +299,20 @@ class CallWalker(FollowedCalls):
                 for arg in args:
                     self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
-            if qualified & CONTAINER_FUNCTIONS or func.value in ("list", "dict"):
-                items = []
-                for arg in args:
-                    if arg.keyword is not None and not arg.star and func.value == "dict":
-                        # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
-                        items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
-                    else:
-                        self.consume(self.expr(arg.value), Use.CONTAINER, arg.value, f"passed to `{func.value}()`")
-                return VContainer(node, items)
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
                     self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
+        if qualified & CONTAINER_FUNCTIONS or isinstance(func, cst.Name) and func.value in ("list", "dict"):
+            spelled = self.code(func)  # `dict`, `deque`, `queue.Queue`
+            items = []
+            for arg in args:
+                if arg.keyword is not None and not arg.star and spelled == "dict":
+                    # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
+                    items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
+                else:
+                    self.consume(self.expr(arg.value), Use.CONTAINER, arg.value, f"passed to `{spelled}()`")
+            return VContainer(node, items)
         return None
 
     def _tensor_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
@@ -326,6 +334,8 @@ class CallWalker(FollowedCalls):
             value = self._joined(node, None, joined)
             if value is not None:
                 return value
+        if qualified & TRACING_FUNCTIONS and args and args[0].keyword is None:
+            return self._traced(node)
         if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).
@@ -367,6 +377,39 @@ class CallWalker(FollowedCalls):
         if self.recording:
             self.flow.arithmetic.append(value)
         return value
+
+    def _traced(self, node: cst.Call) -> Value:
+        """`torch.jit.trace(policy, (x, h0))`, `torch.onnx.export(policy, (x, h0), path)`: the module
+        runs on the example inputs as `policy(x, h0)` would. When the walk knows the module here (an
+        instance of a program class) and the inputs are a tuple written out, its forward()'s
+        parameters receive them; else a state among them is reported (read as features it would
+        lose c; passed on, its form would be unchecked). The traced module stands for the module."""
+        module = self.expr(node.args[0].value)
+        inputs = node.args[1].value if len(node.args) > 1 and node.args[1].keyword is None else None
+        forward = self._traced_forward(node.args[0].value, inputs)
+        if forward is not None:
+            if self.recording:
+                self.flow.called.add(forward.key)
+            for param, element in zip(forward.params, inputs.elements):
+                self._bind(DefSlot.of(id(param.node.name)), self.expr(element.value), BindingKind.ARG, element.value, element.value)
+        why = f"handed to `{self.code(node.func)}` as an input of the module it runs, which the engine does not follow"
+        for arg in node.args[1 if forward is None else 2:]:
+            written = arg.value  # `(x, h0)`: each input apart, so that a finding names the state
+            items = [element.value for element in written.elements] if isinstance(written, (cst.Tuple, cst.List)) else [written]
+            for item in items:
+                self.consume(self.expr(item), Use.OTHER, item, why)
+        return VDerived(module, node, Derivation.KEEP)
+
+    def _traced_forward(self, module_node: cst.CSTNode, inputs) -> Optional[FunctionInfo]:
+        """The forward() a trace runs: of a module of the program known here, on a tuple of inputs
+        written out that its parameters take one by one; else None."""
+        owner = self._instance_of(module_node)
+        forward = None if owner is None else self.flow.forward_of(owner)
+        if forward is None or forward.variadic or not isinstance(inputs, cst.Tuple):
+            return None
+        if any(isinstance(element, cst.StarredElement) for element in inputs.elements) or len(inputs.elements) > len(forward.params):
+            return None
+        return forward
 
     def _sampling(self, node: cst.Call, many: bool) -> Value:
         """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""

@@ -177,18 +177,22 @@ class ExpressionWalker(Scope):
             and node.value.value == info.self_name
         ):
             slot = AttrSlot.of(info.class_name, name)
-        elif len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone):
-            # `agent.model.gru`: the only class that has this attribute owns it.
-            (owner,) = self.attribute_owners[name]
-            slot = AttrSlot.of(owner, name)
         else:
-            base = self._materialize(base, node.value)
-            if base is None:
+            slot = self._field_slot(name, base, node.value)
+            if slot is None:
                 return None
-            slot = ChildSlot.of(base.slot, AttrLabel.of(name))
         if self.recording:
             self.flow.slot_nodes.append((slot, node))
         return slot
+
+    def _field_slot(self, name: str, base: Value, base_node: cst.CSTNode) -> Optional[Slot]:
+        """The place of attribute `name` of the object `base` (not `self`), written `base_node`."""
+        if len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone):
+            # `agent.model.gru`: the only class that has this attribute owns it.
+            (owner,) = self.attribute_owners[name]
+            return AttrSlot.of(owner, name)
+        base = self._materialize(base, base_node)
+        return None if base is None else ChildSlot.of(base.slot, AttrLabel.of(name))
 
     def _materialize(self, value: Value, node: cst.CSTNode) -> Optional[VSlot]:
         """A slot standing for a value that has parts (`seqs[i]` in `seqs[i].hidden`)."""

@@ -14,6 +14,7 @@ from gru2lstm.expressions import ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
 from gru2lstm.registries import Registry, registry_name
 from gru2lstm.summaries import pass_through
+from gru2lstm.syntax import constant_string
 from gru2lstm.values import (
     AttrSlot,
     CallResultSlot,
@@ -33,6 +34,7 @@ from gru2lstm.values import (
     mapped_slot,
     part_at,
 )
+from gru2lstm.vocab import STARTED_ARGS, STARTED_KWARGS, STARTED_TARGET
 
 
 class FollowedCalls(ExpressionWalker):
@@ -173,11 +175,21 @@ class FollowedCalls(ExpressionWalker):
                 continue
             self._bind(AttrSlot.of(class_name, name), value, BindingKind.FIELD, arg, arg.value)
 
-    def _replaced(self, owner: str, base: Value, args) -> Value:
+    def _replaced(self, base_node: cst.CSTNode, base: Value, args) -> Optional[Value]:
         """`dataclasses.replace(state, belief=b)`, `step._replace(hidden=h)`: an object of the same
-        class whose named fields receive the arguments."""
-        for arg in args:
-            self._bind(AttrSlot.of(owner, arg.keyword.value), self.expr(arg.value), BindingKind.FIELD, arg, arg.value)
+        class whose named fields receive the arguments. Of an object whose class the walk does not
+        know here (a parameter, a record carried round a loop), the fields are its attributes, as
+        `state.hidden = h` would write them (the copy and the original are one place: more states,
+        never fewer). None when the fields have no place (the call is then no replace known here)."""
+        owner = self._instance_of(base_node)
+        slots = [
+            AttrSlot.of(owner, arg.keyword.value) if owner is not None else self._field_slot(arg.keyword.value, base, base_node)
+            for arg in args
+        ]
+        if None in slots:
+            return None
+        for slot, arg in zip(slots, args):
+            self._bind(slot, self.expr(arg.value), BindingKind.FIELD, arg, arg.value)
         return base
 
     def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:
@@ -230,6 +242,39 @@ class FollowedCalls(ExpressionWalker):
             return True
         definition = self.flow.defs.get(value.slot.def_id) if value.slot.kind == SlotKind.DEF else None
         return definition is not None and not definition.is_param
+
+    def _started(self, node: cst.Call) -> Optional[Value]:
+        """`threading.Thread(target=run_actor, args=(net, q))`, `mp.Process(...)`: the thread runs
+        `run_actor(net, q)`, so its parameters receive the arguments as that call's would. None
+        when the target is not a function of the program or the arguments are not written out
+        (then the call is one the engine cannot follow, and a state among them is reported)."""
+        given = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        target, positional, named = given.get(STARTED_TARGET), given.get(STARTED_ARGS), given.get(STARTED_KWARGS)
+        callee = None
+        if isinstance(target, cst.Attribute):
+            callee = self._method_target(target)
+        elif target is not None:
+            found = self.resolve(target)
+            callee = self.flow.functions[found.key] if found is not None and found.kind == DefinitionKind.FUNCTION else None
+        if callee is None or any(arg.keyword is None for arg in node.args):
+            return None
+        if positional is not None and not isinstance(positional, (cst.Tuple, cst.List)):
+            return None
+        if named is not None and not (isinstance(named, cst.Dict) and all(isinstance(e, cst.DictElement) and constant_string(e.key) for e in named.elements)):
+            return None
+        elements = [] if positional is None else positional.elements
+        if any(isinstance(e, cst.StarredElement) for e in elements) or len(elements) > len(callee.params):
+            return None
+        by_name = dict(callee.params)
+        pairs = [(param.node, element.value) for param, element in zip(callee.params, elements)]
+        pairs += [(by_name.get(constant_string(e.key)), e.value) for e in ([] if named is None else named.elements)]
+        if any(param is None for param, _ in pairs):
+            return None
+        if self.recording:
+            self.flow.called.add(callee.key)
+        for param, value in pairs:
+            self._bind(DefSlot.of(id(param.name)), self.expr(value), BindingKind.ARG, value, value)
+        return VOpaque(node, f"`{self.code(node.func)}(...)`")
 
     def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and

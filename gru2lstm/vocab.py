@@ -93,6 +93,12 @@ JOINING_METHODS = {name + suffix: 0 for name in _JOINING for suffix in ("", "_")
 # The joins whose two operands have one shape (not a product, whose other operand may be a mask):
 # an operand joined so with a state is one too (masks.py), as `+` and `-` are.
 SAME_SHAPE_JOINS = {name + suffix for name in ("lerp", "add", "sub", "subtract", "maximum", "minimum", "fmax", "fmin") for suffix in ("", "_")} | {"where"}
+# Classes that run `target(*args, **kwargs)` in a thread or a process: followed as that call.
+STARTING_CLASSES = {"threading.Thread", "multiprocessing.Process", "torch.multiprocessing.Process"}
+STARTED_TARGET, STARTED_ARGS, STARTED_KWARGS = "target", "args", "kwargs"
+# Functions that run a module on example inputs (`torch.jit.trace(policy, (x, h0))`): the inputs
+# are the module's arguments, which the engine does not bind to its forward() (calls.py reports them).
+TRACING_FUNCTIONS = {"torch.jit.trace", "torch.jit.trace_module", "torch.onnx.export", "torch.onnx.dynamo_export", "torch.export.export"}
 # Methods whose result is the same state (on each half).
 KEEP_METHODS = {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
@@ -129,10 +135,13 @@ KEEP_ATTRIBUTES = {"data"}
 CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",
     "collections.OrderedDict", "list", "dict",
+    # Queues hand what is put in them to whoever gets from them (an actor's chunks to a learner).
+    "queue.Queue", "queue.SimpleQueue", "queue.LifoQueue",
+    "multiprocessing.Queue", "multiprocessing.SimpleQueue", "torch.multiprocessing.Queue", "torch.multiprocessing.SimpleQueue",
 }
 # The last parts of the container functions that make a dict (iterated, it gives its keys).
 DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
-CONTAINER_ADD_METHODS = {"append", "appendleft"}
+CONTAINER_ADD_METHODS = {"append", "appendleft", "put", "put_nowait"}  # a queue's put adds as append does
 # How items are added at the end of a list: one (`append(x)`), or each of a list (`extend([x, y])`).
 LIST_APPEND_METHOD = "append"
 LIST_EXTEND_METHOD = "extend"
@@ -142,7 +151,7 @@ WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argu
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
 MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
-CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert"}
+CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert", "get_nowait"}
 # Shape methods whose arguments are sizes: on a packed state, the last one doubles.
 SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
 # Methods that turn a packed state into the pair an LSTM takes.
@@ -191,7 +200,7 @@ REGISTRY_STORE_METHODS = {"append"}
 REGISTRY_KEY_METHODS = {"keys"}
 REGISTRY_LOOKUP_METHODS = {"get"}  # `R.get(name)`, `R.get(name, Default)`: a lookup
 DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's members by a name
-ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault"}  # give an element back
+ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)
 VIEW_CONTAINER_METHODS = {"values", "items"}  # iterate a dict's values
 
 # ------------------------------------------------------------------ words the migration writes

@@ -7,7 +7,7 @@ a[3:]])` on its way into storage) is a finding in either form."""
 from __future__ import annotations
 
 from gru2lstm.program import BindingKind
-from gru2lstm.values import Derivation, LabelKind, SlotKind, VCat, VContainer, VSlot
+from gru2lstm.values import Derivation, LabelKind, SlotKind, VCat, VChoice, VContainer, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, StateBindingRule, Valid
 from gru2lstm.rules.pairs import pair_expression
 
@@ -81,6 +81,8 @@ def _traced(solution, value) -> bool:
         return solution.rows_joined(leaf) is not None or _traced(solution, leaf.container)
     if isinstance(leaf, VContainer):
         return any(_traced(solution, item) for _, item in leaf.items)
+    if isinstance(leaf, VChoice):  # `d.get(k, h0)`: the stored state or the default
+        return any(_traced(solution, option) for option in leaf.options)
     return False
 
 
