@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from importlib.machinery import PathFinder
 import os
 from pathlib import Path
+import re
 from typing import Iterator, Optional
 
 from gru2lstm.vocab import IMPORT_MODULE
@@ -87,6 +88,21 @@ def imported_names(node: ast.AST) -> list:
     if isinstance(node, ast.ImportFrom):
         return [imported_member(node.module or "", alias.name, alias.asname, node.level) for alias in node.names]
     return []
+
+
+# An import written over several lines (`from pkg import (`, a backslash): its first line need
+# not spell the module it imports.
+_IMPORT_OVER_LINES = re.compile(rb"\bimport[ \t]*\(|^[ \t]*(?:from|import)[ \t][^\n]*\\\r?$", re.M)
+
+
+def may_import(data: bytes, word: bytes) -> bool:
+    """Can a file of these bytes import a module whose last name is `word`, without parsing it?
+    An import statement spells it on its line (`import a.word`, `from .word import X`, `from pkg
+    import word`, also after `;` or `:`); a file with an import over lines or an `import_module`
+    call may import it too. Never False for a file that does."""
+    if IMPORT_MODULE.encode() in data or _IMPORT_OVER_LINES.search(data):
+        return True
+    return re.search(rb"(?:^|[;:])[ \t]*(?:from|import)[ \t][^\n#]*\b" + re.escape(word) + rb"\b", data, re.M) is not None
 
 
 def import_statements(tree: ast.Module) -> Iterator[ast.AST]:

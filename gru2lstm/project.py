@@ -41,7 +41,7 @@ from gru2lstm.config import import_root
 from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import STAR, Folders, below, program_folder
+from gru2lstm.imports import STAR, Folders, below, may_import, program_folder
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.universe import ProjectFile, Universe
@@ -381,7 +381,7 @@ def _registry_files(universe: Universe, entry: ProjectFile) -> list:
 
 def _importers(universe: Universe, current: ProjectFile, names):
     """(file, the names it binds to `names` of `current`) for each file that imports one of them.
-    Cheap first: an importer spells the module's last name and one of the names it uses."""
+    Cheap first: an importer spells the module's last name in an import and one of the names it uses."""
     word = current.name.rpartition(".")[2].encode()
     needles = [name.encode() for name in names]
     for entry in universe.files:
@@ -390,7 +390,7 @@ def _importers(universe: Universe, current: ProjectFile, names):
         data = entry.contents() or b""
         spelled = universe.spellings.spells(entry, word) if universe.spellings is not None else word in data
         # `getattr(model, name)` names none of the module's classes, and reaches them all
-        if not spelled or not (any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data):
+        if not spelled or not (any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data) or not may_import(data, word):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
