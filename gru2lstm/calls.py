@@ -38,6 +38,7 @@ from gru2lstm.values import (
     element_of,
 )
 from gru2lstm.vocab import (
+    ALONG_HIDDEN_FUNCTIONS,
     CAT_FUNCTIONS,
     CONTAINER_ADD_METHODS,
     LIST_APPEND_METHOD,
@@ -346,7 +347,10 @@ class CallWalker(FollowedCalls):
                     self.consume(self.expr(arg.value), Use.READ, arg.value, f"passed to `{self.code(func)}`")
             if first is None:
                 return VOpaque(node, f"`{self.code(func)}(...)`")
-            return VDerived(first, node, Derivation.SHAPE)
+            value = VDerived(first, node, Derivation.SHAPE)
+            if self.recording and {q.rpartition(".")[2] for q in qualified} & ALONG_HIDDEN_FUNCTIONS:
+                self.flow.along_hidden.append(value)
+            return value
         return None
 
     def _pieces(self, node: cst.Call, base: Value, args) -> Value:

@@ -200,6 +200,7 @@ class ProgramFlow:
     value_views: list = field(default_factory=list)  # [(slot, LabelKind.KEY | POS)]: its dict values / tuple items iterated
     indexes: list = field(default_factory=list)  # [VIndex]
     arithmetic: list = field(default_factory=list)  # [VArith]
+    along_hidden: list = field(default_factory=list)  # [VDerived] of a torch function acting along the last dimension
     pieces: list = field(default_factory=list)  # [VContainer] of `t.unbind(1)`, `t.split(1, dim=1)`, `torch.chunk(t, n)`
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it

@@ -164,6 +164,13 @@ SPLIT_DIM_POSITION = {"unbind": 0, "split": 1, "chunk": 1}
 TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - {"copy", "count", "index"}
 # Functions that read a tensor as features (what a head does): the cell state c must reach none.
 # Not tanh or sigmoid: an LSTM's own arithmetic applies them to c; not dropout: zoneout does.
+# torch functions that act along the last (hidden) dimension as a whole: on a packed state they
+# would mix h and c (`F.layer_norm(h, (H,))`), so the packed form reports them where the result
+# stays a state (rules/packed_arithmetic.py).
+ALONG_HIDDEN_FUNCTIONS = {
+    "layer_norm", "group_norm", "rms_norm", "normalize", "softmax", "log_softmax", "softmin",
+    "linear", "matmul", "mm", "bmm", "einsum", "cumsum", "cumprod", "logsumexp",
+}
 FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softmax", "log_softmax", "linear"}
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS

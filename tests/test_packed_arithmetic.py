@@ -1,5 +1,6 @@
-"""Packed form: arithmetic of the packed state (2H wide) with a tensor as wide as h is a finding;
-with a number, a mask or a tensor made like the state it stays as it is."""
+"""Packed form: arithmetic of the packed state (2H wide) with a tensor as wide as h, or a torch
+function acting along its last dimension whose result stays a state, is a finding; with a number,
+a mask or a tensor made like the state it stays as it is, and features read from it read h."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
 
-HEADER = "import torch\nimport torch.nn as nn\n\n\n"
+HEADER = "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
 
 LOOP = """
     def shift(a, b):
@@ -67,3 +68,21 @@ def test_numbers_masks_and_tensors_made_like_the_state_stay_in_packed_form(updat
     out, findings = migrate(update, "packed")
     assert findings == []
     assert update.replace("\n    ", "\n        ") in out
+
+
+@pytest.mark.parametrize("update", [
+    "h = F.layer_norm(h, (8,))",
+    "h = torch.nn.functional.normalize(h, dim=-1).detach()",
+])
+def test_a_function_along_the_hidden_dimension_that_stays_a_state_is_a_finding_in_packed_form(update):
+    out, findings = migrate(update, "packed")
+    (finding,) = findings
+    assert finding.code == "G2L100" and "acts along the last dimension of the hidden state" in finding.message
+    out, findings = migrate(update, "tuple")
+    assert findings == [] and "(h[0]" in out.replace("F.layer_norm(", "(").replace("torch.nn.functional.normalize(", "(")
+
+
+def test_a_function_along_the_hidden_dimension_read_as_features_reads_h_in_packed_form():
+    out, findings = migrate("y = head(F.layer_norm(h, (8,)))", "packed")
+    assert findings == []
+    assert "y = head(F.layer_norm(h.chunk(2, dim=-1)[0], (8,)))" in out

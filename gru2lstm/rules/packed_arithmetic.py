@@ -1,18 +1,19 @@
-"""Packed form: arithmetic of the packed state with a tensor as wide as one half.
+"""Packed form: what meets the packed state's width, twice the hidden size.
 
-The packed state is h and c side by side, twice the hidden size wide. A number or a mask
-(`hxs * masks`, last size 1) broadcasts over it as it did over h, and so does a tensor made like
-the state (`torch.zeros_like(h)`). A tensor as wide as h does not: a layer's output
-(`h + self.proj(x)`) or an allocation of the hidden size that is not the state
-(`h + torch.ones(H)`) would no longer line up with it. The tuple form writes such arithmetic once
-per half; the packed form reports it.
+The packed state is h and c side by side. A number or a mask (`hxs * masks`, last size 1)
+broadcasts over it as it did over h, and so does a tensor made like the state
+(`torch.zeros_like(h)`). A tensor as wide as h does not: a layer's output (`h + self.proj(x)`) or
+an allocation of the hidden size that is not the state (`h + torch.ones(H)`) would no longer line
+up with it. A torch function that acts along the last dimension as a whole
+(`F.layer_norm(h, (H,))`, `F.normalize(h)`) would mix h and c where its result stays a state. The
+tuple form writes each of these once per half; the packed form reports them.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from gru2lstm.values import Value, VArith, VCreate
+from gru2lstm.values import Value, VArith, VCreate, VDerived
 from gru2lstm.rules.base import Invalid, Rule
 from gru2lstm.rules.packed import last_size, moved_from
 from gru2lstm.rules.unfollowed import plain_layer
@@ -72,3 +73,41 @@ def _as_wide_as_h(ctx, value: Value) -> Optional[str]:
         if size is not None and ctx.code(size) in ctx.doubled_sizes:
             return f"an allocation of the hidden size `{ctx.code(size)}`"
     return None
+
+
+class PackedAlongHidden(Rule):
+    uses = ("arithmetic",)
+    summary = "packed: a torch function acting along the last dimension (`F.layer_norm`) whose result stays a state is a finding"
+    invalid = (
+        Invalid(
+            """
+            import torch.nn.functional as F
+
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for step in range(3):
+                out, h = core(torch.ones(1, 2, 4), h)
+                h = F.layer_norm(h, (8,))
+            """,
+            "G2L100",
+            state="packed",
+        ),
+    )
+
+    def apply(self, ctx, _) -> None:
+        along = {id(value) for value in ctx.flow.along_hidden}
+        reported: set = set()
+        for binding in ctx.flow.bindings:
+            if not ctx.solution.is_state(binding.target):
+                continue
+            value = ctx.solution.resolved(binding.value)
+            while isinstance(value, VDerived):
+                if id(value) in along and id(value) not in reported:
+                    reported.add(id(value))
+                    ctx.find(
+                        "G2L100", value.node,
+                        f"`{ctx.code(value.node)}` acts along the last dimension of the hidden state, and its result stays a state; "
+                        "in the packed form that dimension holds h and c side by side, so it would mix them; "
+                        "use --state tuple, or migrate this by hand",
+                    )
+                value = ctx.solution.resolved(value.base)
