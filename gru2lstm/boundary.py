@@ -282,8 +282,9 @@ def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict,
     module: a call, shaped like a recurrent loop, of an object that came in from outside and may be
     a module whose forward() (or method) takes the state (duck_calls.py)."""
     changed = changed_methods(
-        (info.node.name.value, info.display_name, parameter_names(found), parameter_positions(info, parameter_names(found)))
-        for key, found in carriers.items() for info in [flow.functions[key]] if info.class_name is not None and takes_state(found)
+        (info.node.name.value, info.display_name, names, parameter_positions(info, names))
+        for key, found in carriers.items() for info, names in [(flow.functions[key], parameter_names(found))]
+        if info.class_name is not None and takes_state(found)
     )
     if not changed:
         return []

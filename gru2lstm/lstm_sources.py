@@ -12,8 +12,9 @@ import ast
 from dataclasses import dataclass
 from typing import Optional
 
+from gru2lstm.imports import imported_names
 from gru2lstm.tree_nodes import nodes_of
-from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN
+from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, HIDDEN_KEYWORDS, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN
 
 CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ...
 
@@ -331,7 +332,7 @@ def holder_name(node: ast.expr):
 
 def state_argument(call: ast.Call):
     for keyword in call.keywords:
-        if keyword.arg in ("hx", "h_0", "hidden"):
+        if keyword.arg in HIDDEN_KEYWORDS:
             return keyword.value
     return call.args[1] if len(call.args) > 1 and not isinstance(call.args[1], ast.Starred) else None
 
@@ -349,10 +350,4 @@ def _imported_modules(tree: ast.Module) -> set:
     """The names a module's imports bind to what may be a module: `import helpers`, `import a.b as
     b`, `from pkg import helpers` (a module, or a name the group's functions cannot be an
     attribute of)."""
-    found = set()
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            found.update(alias.asname or alias.name.partition(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            found.update(alias.asname or alias.name for alias in node.names)
-    return found
+    return {imported.local for node in tree.body for imported in imported_names(node)}

@@ -210,7 +210,7 @@ class ProgramFlow:
     outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
     outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
     called: set = field(default_factory=set)  # keys of the functions some followed call runs
-    pass_through: dict = field(default_factory=dict)  # function key -> (the parameter it gives back, kind), or None
+    pass_through: dict = field(default_factory=dict)  # function key -> summaries.PassThrough (the parameters it gives back, kind), or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     files: list = field(default_factory=list)  # [FileAccess] saves and loads (`torch.save(obj, p)`, `torch.load(p)`)
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments

@@ -314,7 +314,7 @@ class CallersElsewhere:
                 continue  # a program of its own calls its own recurrent modules
             tree = self._tree(path)
             for call in unknown_calls(tree, methods) if tree is not None else ():
-                result, change = changes[changed_callees(methods, call.method)[0][0]]
+                result, change = changes[changed_callees(methods, call.method)[0].display]
                 result.migration.findings.append(unknown_call_finding(
                     change.function, change.carriers, call, shown_path(path), path in given, change.line, change.column
                 ))
