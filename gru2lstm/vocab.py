@@ -85,7 +85,7 @@ NUMPY_JOINING_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS if name
 # into the result, as in `h * mask` (`where(done, zeros_like(h), h)` is a masked state,
 # `torch.where(done, fresh, h)` and `torch.lerp(h_old, h, w)` join two); the other arguments are only read.
 _JOINING = ("lerp", "add", "sub", "subtract", "multiply", "div", "divide", "maximum", "minimum", "fmax", "fmin")
-JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for name in _JOINING} | {
+JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for name in (*_JOINING, "mul")} | {  # torch.mul(m, h) as m * h
     "torch.where": (1, 2),
     "numpy.where": (1, 2),
 }

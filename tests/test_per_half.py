@@ -93,6 +93,8 @@ JOINS = [
     ("h = h / (h.norm() + 1)", None),  # a norm over the whole state: h and c would each need their own, by hand
     ("h = torch.nan_to_num(h.tanh())", "h = (torch.nan_to_num(h[0].tanh()), torch.nan_to_num(h[1].tanh()))"),
     ("h = h.maximum(h_old)", "h = (h[0].maximum(h_old[0]), h[1].maximum(h_old[1]))"),
+    ("h = torch.mul(mask, h)", "h = (torch.mul(mask, h[0]), torch.mul(mask, h[1]))"),  # as `mask * h`
+    ("h = torch.mul(h, mask)", "h = (torch.mul(h[0], mask), torch.mul(h[1], mask))"),
 ]
 
 
