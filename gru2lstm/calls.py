@@ -180,7 +180,7 @@ class CallWalker(FollowedCalls):
             return VCreate(node)
         if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS:
             for arg in args:
-                self.consume(self.expr(arg.value), Use.READ, arg.value)
+                self.consume(self.expr(arg.value), Use.OPERAND if method in SHAPE_METHODS else Use.READ, arg.value)
             kind = Derivation.KEEP if method in KEEP_METHODS else Derivation.SHAPE if method in SHAPE_METHODS else Derivation.READ
             return VDerived(base, node, kind)
         added = self._list_items_added(method, args) if self.holds_list_literal(func.value) else None
@@ -344,7 +344,7 @@ class CallWalker(FollowedCalls):
             first = self.expr(positional[0].value) if positional else None
             for arg in args:
                 if not positional or arg is not positional[0]:
-                    self.consume(self.expr(arg.value), Use.READ, arg.value, f"passed to `{self.code(func)}`")
+                    self.consume(self.expr(arg.value), Use.OPERAND, arg.value, f"passed to `{self.code(func)}`")
             if first is None:
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             value = VDerived(first, node, Derivation.SHAPE)

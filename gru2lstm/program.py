@@ -35,6 +35,10 @@ class Use(Word):
 
     ISNONE = "isnone"  # `h is None`
     READ = "read"  # looked at only: compared, measured, an argument of a creation
+    # An argument of a tensor function or method whose result is computed from another tensor
+    # (`m` in `h.mul(m)`, `torch.addcmul(z, h, m)`): read as features, unless that result is a
+    # state, where its numbers would go into both halves (rules/pairs.read_again).
+    OPERAND = "operand"
     SHAPED = "shaped"  # the model of a new tensor: `zeros_like(h)`, `h.new_zeros(...)`
     TEST = "test"  # tested for truth
     INDEX = "index"  # an index of a subscript

@@ -95,6 +95,12 @@ JOINS = [
     ("h = h.maximum(h_old)", "h = (h[0].maximum(h_old[0]), h[1].maximum(h_old[1]))"),
     ("h = torch.mul(mask, h)", "h = (torch.mul(mask, h[0]), torch.mul(mask, h[1]))"),  # as `mask * h`
     ("h = torch.mul(h, mask)", "h = (torch.mul(h[0], mask), torch.mul(h[1], mask))"),
+    # an operand of a tensor function: its numbers would go into both halves as h's
+    ("h = torch.addcmul(torch.zeros_like(h), h, mask)", None),
+    ("h = h_old.mul(h)", None),
+    # an operand made from sizes only reads them
+    ("h = h.index_select(1, torch.arange(h.size(1)))",
+     "h = (h[0].index_select(1, torch.arange(h[0].size(1))), h[1].index_select(1, torch.arange(h[0].size(1))))"),
 ]
 
 

@@ -19,7 +19,7 @@ from gru2lstm.findings import new_finding
 from gru2lstm.options import Options
 from gru2lstm.program import ProgramFlow, Use, from_where
 from gru2lstm.solve import Solution
-from gru2lstm.values import LabelKind, Slot, SlotKind, VSlot
+from gru2lstm.values import Derivation, LabelKind, Slot, SlotKind, VSlot
 from gru2lstm.rules.edits import torch_name, tuple_spelling
 
 
@@ -130,8 +130,13 @@ class PlanContext:
     @cached_property
     def measured_nodes(self) -> set:
         """The ids of the expressions that read a value's sizes or features (`h.size(1)`,
-        `zeros_like(h)`, `h[-1]`): of a state, they read `h` (features.py), never the pair."""
-        return {id(use.node) for use in self.flow.consumptions if use.context in (Use.READ, Use.INDEX, Use.SHAPED)}
+        `zeros_like(h)`, `h[-1]`, an operand made from sizes: `h.index_select(1, arange(h.size(1)))`):
+        of a state, they read `h` (features.py), never the pair."""
+        return {
+            id(use.node) for use in self.flow.consumptions
+            if use.context in (Use.READ, Use.INDEX, Use.SHAPED)
+            or use.context == Use.OPERAND and self.solution.resolutions.chain_kind(use.value) == Derivation.READ
+        }
 
     # ----------------------------------------------------------------- what was done
     def site(self, node: cst.CSTNode) -> None:

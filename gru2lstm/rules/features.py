@@ -258,7 +258,7 @@ class FeatureConsumption(Rule):
         if isinstance(ctx.solution.resolutions.leaf_of(use.value), VArith):
             return reads_a_state(ctx, use.value)  # `print(h.norm() + 1)`
         return takes_a_state(ctx, use) and (
-            use.context in (Use.READ, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
+            use.context in (Use.READ, Use.OPERAND, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
         )
 
     def apply(self, ctx, use: Consumption) -> None:

@@ -33,6 +33,8 @@ def halves(ctx, value: Value):
     # A split name's partner line is written whole (slicing.py), as it always was.
     if any(not ctx.solution.is_split(leaf.slot) for leaf in leaves) and (drawn_twice(ctx, top, *nodes) or read_again(ctx, top, *nodes)):
         return None
+    if not leaves and read_again(ctx, top):  # made anew from a state's numbers: `torch.addcmul(zeros_like(h), h, m)`
+        return None
 
     # (node, partner name of a split one): the edits hold no context, which would make a cycle (gc_pause.py)
     reads = [(leaf.node, ctx.partner_of(leaf.slot) if ctx.solution.is_split(leaf.slot) else None) for leaf in leaves]
@@ -90,17 +92,20 @@ def drawn_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
 
 def read_again(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
     """Does `top`, written once per half around `leaf_nodes`, read a hidden state elsewhere too
-    (`h / (h.norm() + 1)`)? Only `leaf_nodes` would become halves; sizes and features read from
-    a state (`zeros_like(h)`, `h.size(1)`) take `h` and are no trouble. Said."""
+    (`h / (h.norm() + 1)`, an operand: `torch.addcmul(zeros_like(h), h, m)`)? Only `leaf_nodes`
+    would become halves; sizes and features read from a state (`zeros_like(h)`, `h.size(1)`) take
+    `h` and are no trouble. Said."""
     again = _state_read(ctx, top, {id(node) for node in leaf_nodes})
     if again is None:
         return False
-    carried = ", ".join(f"`{ctx.code(node)}`" for node in leaf_nodes)
-    ctx.find(
-        "G2L100", again,
-        f"`{ctx.code(top)}` reads the hidden state in {carried} and again in `{ctx.code(again)}`, and the "
-        "engine writes such an expression once per half of (h, c) around the first reads only; compute it on each half by hand",
-    )
+    if leaf_nodes:
+        carried = ", ".join(f"`{ctx.code(node)}`" for node in leaf_nodes)
+        why = (f"reads the hidden state in {carried} and again in `{ctx.code(again)}`, and the engine writes such an "
+               "expression once per half of (h, c) around the first reads only")
+    else:
+        why = (f"is a new state computed from the hidden state `{ctx.code(again)}`, and the engine would write it once "
+               "per half of (h, c) with h in both")
+    ctx.find("G2L100", again, f"`{ctx.code(top)}` {why}; compute it on each half by hand")
     return True
 
 
