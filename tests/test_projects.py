@@ -173,6 +173,8 @@ def assert_runs_as_an_lstm(project: Path, root: Path, recorded_calls: list) -> N
         assert hx is None or (isinstance(hx, tuple) and len(hx) == 2 and hx[0].shape == hx[1].shape), hx
     # c is carried from step to step: after the first step the LSTM is given a c that is not blank
     assert any(hx is not None and hx[1].abs().sum() > 0 for _, hx in recorded_calls)
+    # ... and is c, not h taken twice (a real c never has h's numbers)
+    assert not any(hx is not None and hx[1].abs().sum() > 0 and torch.equal(hx[0], hx[1]) for _, hx in recorded_calls)
     assert result["stored"] and all(halves(s, result["hidden_size"]) == 2 for s in result["stored"])
 
 
