@@ -187,6 +187,13 @@ def test_a_random_mask_is_not_drawn_once_per_half():
     assert "`torch.rand(1, 3, 1)` draws random numbers" in blocking(migration)[0][2]
 
 
+def test_dropout_of_the_state_asks_whether_h_and_c_share_one_draw():
+    migration = migrate(RANDOM_MASK.replace("MASKED", "h = torch.nn.functional.dropout(h, 0.1)"), "tuple")
+    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 10)]
+    assert "draws random numbers for the hidden state" in blocking(migration)[0][2]
+    assert "choosing whether h and c share one draw" in blocking(migration)[0][2]
+
+
 def test_a_random_mask_bound_to_a_name_is_shared_by_both_halves():
     bound = "keep = torch.rand(1, 3, 1) < 0.5\n        h = torch.where(keep, torch.zeros_like(h), h)"
     migration = migrate(RANDOM_MASK.replace("MASKED", bound), "tuple")

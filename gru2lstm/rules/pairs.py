@@ -81,11 +81,13 @@ def drawn_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
         func = node.func
         name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
         if name in RANDOM_DRAWS:
-            ctx.find(
-                "G2L100", node,
-                f"`{ctx.code(node)}` draws random numbers, and `{ctx.code(top)}` runs once per half of the hidden "
-                "state, so h and c would get different draws; assign it to a name first",
-            )
+            if any(id(leaf_node) in {id(inner) for inner in walk(node)} for leaf_node in leaf_nodes):  # `F.dropout(h, p)`
+                why = "draws random numbers for the hidden state, and on (h, c) it would run once per half, each with its own draw"
+                remedy = "write it on each half by hand, choosing whether h and c share one draw"
+            else:
+                why = f"draws random numbers, and `{ctx.code(top)}` runs once per half of the hidden state, so h and c would get different draws"
+                remedy = "assign it to a name first"
+            ctx.find("G2L100", node, f"`{ctx.code(node)}` {why}; {remedy}")
             return True
     return False
 
