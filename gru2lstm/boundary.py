@@ -29,7 +29,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.duck_calls import changed_callees, changed_methods, dotted_names, looks_recurrent
-from gru2lstm.joined_calls import called_methods
+from gru2lstm.joined_calls import called_methods, instances_by_root
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
@@ -258,7 +258,7 @@ def _unbound_module_calls(flow: ProgramFlow, solution: Solution, carriers: dict)
     whose arguments solve.py could not bind (* arguments, a keyword it does not take, several
     classes that could be called)."""
     classes = solution.classes
-    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
+    instances = instances_by_root(solution)
     found = []
     for call in flow.calls:
         func = solution.resolved(call.func)
@@ -288,8 +288,7 @@ def _unknown_object_calls(flow: ProgramFlow, solution: Solution, carriers: dict,
     )
     if not changed:
         return []
-    classes = solution.classes
-    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
+    instances = instances_by_root(solution)
     from_parameters = _attributes_from_parameters(flow, solution, parents)
     made = None  # the slots bound to a tensor made there, found at the first call that needs them
     found = []
@@ -360,7 +359,7 @@ def _attributes_from_parameters(flow: ProgramFlow, solution: Solution, parents: 
     return found
 
 
-def _identified(solution: Solution, instances: list, slot) -> bool:
+def _identified(solution: Solution, instances: dict, slot) -> bool:
     """Is what `slot` holds known: a module, a recurrent module, or an instance of a program class?"""
     return solution.is_module(slot) or solution.holder_kind(slot) is not None or bool(called_methods(solution, instances, slot))
 

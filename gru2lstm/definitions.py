@@ -201,7 +201,7 @@ class ModuleIndex:
             self_name=self_name,
             params=[Parameter(p.name.value, p) for p in params],
         )
-        self.flow.functions[info.key] = info
+        self.flow.add_function(info)
         for decorator in node.decorators:
             if qualify(decorator.decorator, self.imports, set()) in TORCHSCRIPT_DECORATORS:
                 self.flow.torchscript[info.key] = self.module.code_for_node(decorator.decorator)

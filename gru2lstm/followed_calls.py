@@ -129,7 +129,7 @@ class FollowedCalls(ExpressionWalker):
             if target is not None and target.self_name is None:
                 return target
         # `storage.insert(...)`: the only class of the program with that method owns the call.
-        owners = [key for key, found in self.flow.functions.items() if found.class_name is not None and key.name == name]
+        owners = self.flow.methods_by_name.get(name, ())
         if len(owners) == 1 and not name.startswith("__") and not self._foreign(func.value):
             return self.flow.functions[owners[0]]
         return None

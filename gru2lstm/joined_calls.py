@@ -13,16 +13,26 @@ if TYPE_CHECKING:
     from gru2lstm.solve import Solution
 
 
-def called_methods(solution: "Solution", instances: list, slot) -> list:
-    """What calling the value in `slot` may run, by the joined classes: the forward() of each
-    program class whose instances it holds, or the method `m` of each whose instances hold the
-    object of an attribute `obj.m`."""
+def instances_by_root(solution: "Solution") -> dict:
+    """The program classes whose instances each joined class holds (its root -> their keys, in the
+    program's order); true until the next union of the classes."""
+    classes = solution.classes
+    found: dict = {}
+    for owner in solution.flow.classes:
+        slot = InstanceSlot.of(owner)
+        if slot in classes.parent:
+            found.setdefault(classes.find(slot), []).append(owner)
+    return found
+
+
+def called_methods(solution: "Solution", instances: dict, slot) -> list:
+    """What calling the value in `slot` may run, by the joined classes (`instances`:
+    instances_by_root): the forward() of each program class whose instances it holds, or the
+    method `m` of each whose instances hold the object of an attribute `obj.m`."""
     flow, classes = solution.flow, solution.classes
-    root = classes.find(slot)
-    found = [flow.forward_of(owner) for owner in instances if classes.find(InstanceSlot.of(owner)) == root]
+    found = [flow.forward_of(owner) for owner in instances.get(classes.find(slot), ())]
     if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ATTR and slot.base in classes.parent:
-        base = classes.find(slot.base)
-        found += [flow.method(owner, slot.label.name) for owner in instances if classes.find(InstanceSlot.of(owner)) == base]
+        found += [flow.method(owner, slot.label.name) for owner in instances.get(classes.find(slot.base), ())]
     return [method for method in found if method is not None]
 
 

@@ -187,7 +187,8 @@ class ProgramFlow:
     """Everything the walk found, over every module migrated together (one file, or a group)."""
 
     modules: dict = field(default_factory=dict)  # module key -> cst.Module
-    functions: dict = field(default_factory=dict)  # key -> FunctionInfo
+    functions: dict = field(default_factory=dict)  # key -> FunctionInfo (added by add_function)
+    methods_by_name: dict = field(default_factory=dict)  # method name -> [keys of the program's methods so named]
     classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
     bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
     module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
@@ -251,6 +252,11 @@ class ProgramFlow:
         if member.name is None:
             return Definition(DefinitionKind.MODULE, member.key)
         return self.lookup(member.key, member.name, seen | {(module, name)})
+
+    def add_function(self, info: FunctionInfo) -> None:
+        if info.class_name is not None and info.key not in self.functions:  # a method defined again keeps its key once
+            self.methods_by_name.setdefault(info.key.name, []).append(info.key)
+        self.functions[info.key] = info
 
     def forward_of(self, owner: str) -> Optional[FunctionInfo]:
         """What calling an instance of `owner` runs: its forward() (a module) or __call__."""

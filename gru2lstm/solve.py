@@ -20,7 +20,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.joined_calls import called_methods, with_keywords_unpacked
+from gru2lstm.joined_calls import called_methods, instances_by_root, with_keywords_unpacked
 from gru2lstm.masks import joined_place, settle_mask, state_result_name
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
@@ -428,7 +428,7 @@ def _forward_calls(solution: Solution, recurrent: set) -> list:
     returning one of two, or a helper called with several modules) runs the method of each class
     whose method takes these arguments (calling any other would raise), its result any of theirs."""
     flow, classes = solution.flow, solution.classes
-    instances = [owner for owner in flow.classes if InstanceSlot.of(owner) in classes.parent]
+    instances = instances_by_root(solution)
     added = []
     for call in flow.calls:
         func = solution.resolved(call.func)
@@ -452,6 +452,7 @@ def _forward_calls(solution: Solution, recurrent: set) -> list:
                 binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)
                 flow.bindings.append(binding)
                 added.append(binding)
+        instances = instances_by_root(solution)  # the unions may have joined an instance to another class
     return added
 
 

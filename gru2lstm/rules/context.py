@@ -128,6 +128,14 @@ class PlanContext:
         return {id(node) for slot, node in self.flow.slot_nodes if self.solution.is_state(slot)}
 
     @cached_property
+    def values_bound_to(self) -> dict:
+        """slot -> the values bound to it, in the order of the walk."""
+        bound: dict = {}
+        for binding in self.flow.bindings:
+            bound.setdefault(binding.target, []).append(binding.value)
+        return bound
+
+    @cached_property
     def measured_nodes(self) -> set:
         """The ids of the expressions that read a value's sizes or features (`h.size(1)`,
         `zeros_like(h)`, `h[-1]`, an operand made from sizes: `h.index_select(1, arange(h.size(1)))`):

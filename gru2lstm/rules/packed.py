@@ -24,9 +24,7 @@ def moved_from(ctx, value: Value) -> list:
     """The values `value` was moved from, followed back through the names, attributes, parameters,
     tuple positions and choices that carry it unchanged (`hidden=None` handed on, then
     `self.hidden = None`): each is None, a creation, a call, an operation, …"""
-    bindings: dict = {}
-    for binding in ctx.flow.bindings:
-        bindings.setdefault(binding.target, []).append(binding.value)
+    bindings = ctx.values_bound_to
     seen: set = set()
     pending, found = [value], []
     while pending:
