@@ -219,6 +219,20 @@ def test_a_parameter_defaulting_to_none_without_annotation_is_refused():
     assert any(message.startswith("`h` of `Core.forward()` would hold (h, c) in a function TorchScript compiles") for message in messages), messages
 
 
+def test_a_dict_that_would_hold_the_pair_is_refused():
+    source = SCRIPTED.replace("h = self.cell(x, h)", "out: Dict[str, torch.Tensor] = {}\n        out[\"h\"] = self.cell(x, h)\n        h = out[\"h\"]")
+    messages = refusals("from typing import Dict\n" + source)
+    assert any(message.startswith("`out` is a dict that would hold (h, c) under a key in `Core.forward()`") for message in messages), messages
+
+
+def test_packed_form_refuses_a_split_of_an_attribute_that_may_be_none():
+    # `None if self.h is None else (self.h.chunk(...)[0], ...)`: TorchScript refines local names only.
+    source = SCRIPTED.replace("self.head = Head()", "self.head = Head()\n        self.h: Optional[torch.Tensor] = None")
+    source = source.replace("h = self.cell(x, h)", "self.h = self.cell(x, self.h)")
+    messages = refusals("from typing import Optional\n" + source, "packed")
+    assert any("splits `self.h` into its two halves" in message for message in messages), messages
+
+
 def test_packed_form_refuses_a_split_it_would_have_to_compute_twice():
     source = SCRIPTED.replace("h = self.cell(x, h)", "h = self.cell(x, h * 1.0)")
     messages = refusals(source, "packed")

@@ -14,16 +14,17 @@ there takes its state as `Tuple[Tensor, Tensor]`.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import libcst as cst
 
-from gru2lstm.program import BindingKind, DefinitionKind, FunctionKey
+from gru2lstm.program import BindingKind, DefinitionKind
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import is_none
-from gru2lstm.values import AttrSlot, DefSlot, ELEM, PosLabel
+from gru2lstm.values import AttrSlot, DefSlot, ELEM, LabelKind, PosLabel
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.edits import is_pure, twin_items
+from gru2lstm.rules.packed import may_be_none
 
 
 def compiled_functions(ctx) -> dict:
@@ -74,13 +75,12 @@ def _calls_in(node: cst.CSTNode) -> list:
     return calls
 
 
-def compiled_function_of(ctx, node: cst.CSTNode, compiled: dict) -> Optional[FunctionKey]:
-    """The compiled function whose body holds `node`, or None."""
-    nodes = {id(ctx.flow.functions[key].node): key for key in compiled}
+def _inside(ctx, node: cst.CSTNode, functions: set) -> bool:
+    """Is `node` in the body of one of `functions` (ids of FunctionDef nodes)?"""
     current = ctx.parents.get(node)
     while current is not None and not isinstance(current, cst.FunctionDef):
         current = ctx.parents.get(current)
-    return None if current is None else nodes.get(id(current))
+    return current is not None and id(current) in functions
 
 
 class TorchScriptSplit(Rule):
@@ -126,21 +126,22 @@ class TorchScriptSplit(Rule):
     )
 
     def apply(self, ctx, use) -> None:
-        compiled = compiled_functions(ctx)
-        if not compiled:
+        functions = {id(ctx.flow.functions[key].node) for key in compiled_functions(ctx)}
+        if not functions:
             return
         for call in ctx.flow.calls:
             hidden = recurrent_hidden_argument(call) if id(call) in ctx.solution.recurrent_calls else None
-            if hidden is None or compiled_function_of(ctx, call.node, compiled) is None:
+            if hidden is None or not _inside(ctx, call.node, functions):
                 continue
             node = ctx.solution.resolved(hidden).node
             if node not in ctx.plan.expressions:
                 continue  # not split (a finding says why)
-            if not is_pure(node):
+            if not is_pure(node) or (may_be_none(ctx, hidden) and not isinstance(node, cst.Name)):
+                # read twice; or tested for None, which TorchScript refines on a local name only
                 ctx.find(
                     "G2L100", node,
                     f"TorchScript takes the LSTM's state as a tuple, and the packed form splits `{ctx.code(node)}` into its two halves "
-                    "by reading it twice; assign it to a name first",
+                    "by reading it twice (after testing it for None, where it may be None); assign it to a local name first",
                 )
                 continue
             ctx.edit_expression(node, lambda updated, mapping, module=ctx.module_of(node): _as_tuple(module, updated))
@@ -195,19 +196,25 @@ class TorchScriptSignatures(Rule):
     )
 
     def apply(self, ctx, use) -> None:
-        for key in compiled_functions(ctx):
-            function = ctx.flow.functions[key]
-            for param in function.params:
-                slot = DefSlot.of(id(param.node.name))
-                if param.node.annotation is not None or not ctx.solution.is_state(slot) or ctx.solution.is_split(slot):
-                    continue
-                torch_name = ctx.torch_names[key.module]
-                if torch_name is None or (param.node.default is not None and is_none(param.node.default)):
-                    continue  # TorchScriptState says why
-                element = f"{torch_name}.Tensor"
-                annotation = cst.Annotation(cst.parse_expression(f"{ctx.tuple_names[key.module]}[{element}, {element}]"))
-                ctx.edit_expression(param.node, lambda updated, mapping, annotation=annotation: _annotated(updated, annotation))
-                ctx.step("annotations", param.node)
+        for function, param, _ in bare_pair_parameters(ctx, compiled_functions(ctx)):
+            torch_name = ctx.torch_names[function.module]
+            if torch_name is None or (param.node.default is not None and is_none(param.node.default)):
+                continue  # TorchScriptState says why
+            element = f"{torch_name}.Tensor"
+            annotation = cst.Annotation(cst.parse_expression(f"{ctx.tuple_names[function.module]}[{element}, {element}]"))
+            ctx.edit_expression(param.node, lambda updated, mapping, annotation=annotation: _annotated(updated, annotation))
+            ctx.step("annotations", param.node)
+
+
+def bare_pair_parameters(ctx, compiled: dict):
+    """(function, parameter, how it is compiled) of each parameter of a compiled function that
+    would hold the pair whole and has no annotation (TorchScript would take it as a Tensor)."""
+    for key, how in compiled.items():
+        function = ctx.flow.functions[key]
+        for param in function.params:
+            slot = DefSlot.of(id(param.node.name))
+            if param.node.annotation is None and ctx.solution.is_state(slot) and not ctx.solution.is_split(slot):
+                yield function, param, how
 
 
 def _annotated(param: cst.Param, annotation: cst.Annotation) -> cst.Param:
@@ -243,38 +250,33 @@ class TorchScriptState(Rule):
         compiled = compiled_functions(ctx)
         if not compiled:
             return
-        for key, how in compiled.items():
-            function = ctx.flow.functions[key]
-            for param in function.params:
-                slot = DefSlot.of(id(param.node.name))
-                if param.node.annotation is not None or not ctx.solution.is_state(slot) or ctx.solution.is_split(slot):
-                    continue
-                if ctx.torch_names[key.module] is None:
-                    why = "this file has no `import torch` to spell `Tuple[torch.Tensor, torch.Tensor]` with"
-                elif param.node.default is not None and is_none(param.node.default):
-                    why = "its default is None, and the engine does not write the `Optional[...]` TorchScript then needs"
-                else:
-                    continue
-                ctx.find(
-                    "G2L100", param.node,
-                    f"`{param.name}` of `{function.display_name}()` would hold (h, c) in a function TorchScript compiles ({_how(how)}), "
-                    f"which needs it annotated `Tuple[Tensor, Tensor]`, and {why}; annotate it by hand",
-                )
+        for function, param, how in bare_pair_parameters(ctx, compiled):
+            if ctx.torch_names[function.module] is None:
+                why = "this file has no `import torch` to spell `Tuple[torch.Tensor, torch.Tensor]` with"
+            elif param.node.default is not None and is_none(param.node.default):
+                why = "its default is None, and the engine does not write the `Optional[...]` TorchScript then needs"
+            else:
+                continue
+            ctx.find(
+                "G2L100", param.node,
+                f"`{param.name}` of `{function.display_name}()` would hold (h, c) in a function TorchScript compiles ({_how(how)}), "
+                f"which needs it annotated `Tuple[Tensor, Tensor]`, and {why}; add the annotation by hand",
+            )
         reported = set()
         for binding in ctx.flow.bindings:
             function = binding.function
             if function is None or function.key not in compiled or binding.target in reported:
                 continue
-            why = _typed_wrong(ctx, binding)
-            if why is None or ctx.is_rewritten(binding.value.node):
+            mistyped = _mistyped(ctx, binding)
+            if mistyped is None or ctx.is_rewritten(binding.value.node):
                 continue
             reported.add(binding.target)
             node = binding.target_node if binding.target_node is not None else binding.statement
             ctx.find(
                 "G2L100", node,
-                f"`{ctx.code(node)}` {why} in `{function.display_name}()`, which TorchScript compiles ({_how(compiled[function.key])}) "
-                "and where a list or dict holds values of one type, the type of what it is first given; the engine does not write it here: "
-                "keep the pairs in a list of their own, made as `[]` or `[torch.empty(0)] * T`, or migrate this function by hand",
+                f"`{ctx.code(node)}` {mistyped.what} in `{function.display_name}()`, which TorchScript compiles ({_how(compiled[function.key])}) "
+                f"and where a list or dict holds values of one type, the type of what it is first given, which the engine does not write here; "
+                f"{mistyped.remedy}, or migrate this function by hand",
             )
 
 
@@ -322,7 +324,7 @@ class TorchScriptLists(Rule):
         compiled = compiled_functions(ctx)
         for binding in ctx.flow.bindings:
             function = binding.function
-            if function is None or function.key not in compiled or _typed_wrong(ctx, binding) != HOLDS_PAIRS:
+            if function is None or function.key not in compiled or _mistyped(ctx, binding) is not HOLDS_PAIRS:
                 continue
             node = binding.value.node
             made = _list_of_pairs(ctx, node, ctx.torch_names[function.module])
@@ -350,24 +352,36 @@ def _list_of_pairs(ctx, node: cst.CSTNode, torch_name: Optional[str]):
     return None
 
 
-HOLDS_PAIRS = "would get (h, c) as its items"
+class Mistyped(NamedTuple):
+    """A container TorchScript would type wrongly for the pair: what it is, and what to do."""
+
+    what: str
+    remedy: str
 
 
-def _typed_wrong(ctx, binding) -> Optional[str]:
-    """How TorchScript would type the container `binding` makes or fills wrongly for the pair: one
-    that is not a state and gets pairs as items, or a list display that mixes pairs with Tensors."""
+HOLDS_PAIRS = Mistyped("is a list or dict that would get (h, c) as its items", "use `[]` or `[torch.empty(0)] * T` to make it, which the engine types")
+MIXES_PAIRS = Mistyped("is a list that would mix (h, c) with Tensors", "keep the pair apart from the Tensors (a tuple types each position apart)")
+KEYS_PAIRS = Mistyped("is a dict that would hold (h, c) under a key", "keep the pairs in a list of their own, made as `[]`")
+
+
+def _mistyped(ctx, binding) -> Optional[Mistyped]:
+    """How TorchScript would type the container `binding` makes wrongly for the pair: one that is
+    not a state and gets pairs as items (by any key), or a list display that mixes pairs with Tensors."""
     solution = ctx.solution
     if binding.kind != BindingKind.ASSIGN or solution.is_state(binding.target):
         return None  # made elsewhere; a stacked state (rows of pairs), not a container
     element = solution.classes.part(binding.target, ELEM)
     if element is not None and solution.is_state(element):
         return HOLDS_PAIRS
+    parts = solution.classes.parts.get(solution.classes.find(binding.target), {})
+    if any(label.kind == LabelKind.KEY and solution.is_state(part) for label, part in parts.items()):
+        return KEYS_PAIRS
     node = getattr(binding.value, "node", None)
     if not isinstance(node, cst.List):
         return None  # a tuple types each position apart
     items = [solution.classes.part(binding.target, PosLabel.of(position)) for position in range(len(node.elements))]
     if {item is not None and solution.is_state(item) for item in items} == {True, False}:
-        return "is a list that would mix (h, c) with Tensors"
+        return MIXES_PAIRS
     return None
 
 
