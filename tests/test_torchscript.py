@@ -91,6 +91,41 @@ def run(steps):
     return policy, h
 """
 
+# Compiled through a submodule's method (`self.inner.advance`) and a function of the program it calls.
+NESTED = """
+def reset(h, done):
+    return h * (1.0 - done).unsqueeze(1)
+
+
+class Inner(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.GRUCell(4, 8)
+
+    def advance(self, x, h, done):
+        h = reset(h, done)
+        return self.cell(x, h)
+
+
+class Core(torch.jit.ScriptModule):
+    def __init__(self):
+        super().__init__()
+        self.inner = Inner()
+        self.cell = self.inner.cell
+
+    @torch.jit.script_method
+    def forward(self, x, h, done):
+        return self.inner.advance(x, h, done)
+
+
+def run(steps):
+    core = Core()
+    h = torch.zeros(2, 8)
+    for step in range(steps):
+        h = core(torch.randn(2, 4), h, torch.tensor([0.0, float(step == 1)]))
+    return core, h
+"""
+
 # Lists of states made inside the compiled function: `[]` and `[torch.empty(0)] * T`.
 LISTS = """
 from typing import Tuple
@@ -162,7 +197,7 @@ def assert_carries_c(state, form: str) -> None:
 
 
 @pytest.mark.parametrize("form", ["tuple", "packed"])
-@pytest.mark.parametrize("name, source", [("decorated", SCRIPTED), ("by_call", SCRIPTED_BY_CALL), ("lists", LISTS)], ids=["decorated", "by_call", "lists"])
+@pytest.mark.parametrize("name, source", [("decorated", SCRIPTED), ("by_call", SCRIPTED_BY_CALL), ("nested", NESTED), ("lists", LISTS)], ids=["decorated", "by_call", "nested", "lists"])
 def test_the_migrated_module_compiles_and_carries_c(name, source, form, tmp_path):
     module, state = run_file(migrated(source, form), tmp_path, f"{name}_{form}")
     assert cell_of(module) == "LSTMCell"
@@ -171,7 +206,7 @@ def test_the_migrated_module_compiles_and_carries_c(name, source, form, tmp_path
 
 
 def test_the_original_modules_compile_with_their_gru(tmp_path):
-    for name, source in (("decorated", SCRIPTED), ("by_call", SCRIPTED_BY_CALL), ("lists", LISTS)):
+    for name, source in (("decorated", SCRIPTED), ("by_call", SCRIPTED_BY_CALL), ("nested", NESTED), ("lists", LISTS)):
         module, state = run_file(HEADER + textwrap.dedent(source), tmp_path, name)
         assert cell_of(module) == "GRUCell" and state.shape[-1] == H
 

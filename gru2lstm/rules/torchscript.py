@@ -44,24 +44,48 @@ def compiled_functions(ctx) -> dict:
 
 def _callees(ctx, function) -> list:
     """The program's functions a compiled function calls: `self.m(...)` (a method), `self.sub(...)`
-    (the forward() of a submodule) and `f(...)` (a function of the program)."""
+    and `self.sub.m(...)` (of a submodule), `f(...)` and `module.f(...)` (functions of the program)."""
     found = []
     for call in _calls_in(function.node):
-        func = call.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and func.value.value == function.self_name:
-            owner = function.class_name
-            callee = ctx.flow.method(owner, func.attr.value)
-            if callee is None:
-                held = ctx.flow.instance_class.get(AttrSlot.of(owner, func.attr.value))
-                callee = None if held is None else ctx.flow.forward_of(held)
-        elif isinstance(func, cst.Name):
-            definition = ctx.flow.lookup(function.module, func.value)
-            callee = ctx.flow.functions.get(definition.key) if definition is not None and definition.kind == DefinitionKind.FUNCTION else None
-        else:
-            callee = None
+        callee = _callee(ctx, function, call.func)
         if callee is not None:
             found.append(callee)
     return found
+
+
+def _callee(ctx, function, func: cst.BaseExpression):
+    flow = ctx.flow
+    if isinstance(func, cst.Name):
+        return _function_named(ctx, flow.lookup(function.module, func.value))
+    if not isinstance(func, cst.Attribute):
+        return None
+    owner = _class_held(ctx, function, func.value)
+    method = None if owner is None else flow.method(owner, func.attr.value)
+    if method is not None:
+        return method
+    held = _class_held(ctx, function, func)
+    if held is not None:
+        return flow.forward_of(held)
+    if isinstance(func.value, cst.Name):
+        module = flow.lookup(function.module, func.value.value)
+        if module is not None and module.kind == DefinitionKind.MODULE:
+            return _function_named(ctx, flow.lookup(module.key, func.attr.value))
+    return None
+
+
+def _class_held(ctx, function, node: cst.BaseExpression):
+    """The program class of `self` or of `self.sub`, in a method of `function`'s class."""
+    if isinstance(node, cst.Name) and node.value == function.self_name:
+        return function.class_name
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == function.self_name:
+        return ctx.flow.instance_class.get(AttrSlot.of(function.class_name, node.attr.value))
+    return None
+
+
+def _function_named(ctx, definition):
+    if definition is None or definition.kind != DefinitionKind.FUNCTION:
+        return None
+    return ctx.flow.functions.get(definition.key)
 
 
 def _calls_in(node: cst.CSTNode) -> list:
