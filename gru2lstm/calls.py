@@ -410,15 +410,19 @@ class CallWalker(FollowedCalls):
     def _scripted(self, node: cst.Call) -> Value:
         """`torch.jit.script(policy)`, `torch.jit.script(Policy())`, `torch.jit.script(f)`: TorchScript
         compiles the module's forward() or the function, as a decorator would have it compile them
-        (rules/torchscript.py). The compiled module stands for the module."""
+        (rules/torchscript.py); what it is given unknown, it may be any module of the program's.
+        The compiled module stands for the module."""
         given = node.args[0].value
         owner = self._instance_of(given) if not isinstance(given, cst.Call) else self.resolve_class(given.func)
         compiled = self.flow.forward_of(owner) if owner is not None else None
         if compiled is None:
             found = self.resolve(given)
             compiled = self.flow.functions.get(found.key) if found is not None and found.kind == DefinitionKind.FUNCTION else None
-        if compiled is not None and self.recording:
-            self.flow.torchscript[compiled.key] = self.code(node.func)
+        if self.recording:
+            if compiled is not None:
+                self.flow.torchscript[compiled.key] = f"handed to `{self.code(node.func)}`"
+            else:
+                self.flow.scripted_unknown.append(self.code(node))
         return VDerived(self.expr(given), node, Derivation.KEEP)
 
     def _traced_forward(self, module_node: cst.CSTNode, inputs) -> Optional[FunctionInfo]:

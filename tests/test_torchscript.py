@@ -91,6 +91,29 @@ def run(steps):
     return policy, h
 """
 
+# torch.jit.script of a module the walk cannot identify (a parameter): any module's forward() may be compiled.
+SCRIPTED_UNKNOWN = """
+class Policy(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.GRUCell(4, 8)
+
+    def forward(self, x, h):
+        return self.cell(x, h)
+
+
+def export(policy):
+    return torch.jit.script(policy)
+
+
+def run(steps):
+    policy = export(Policy())
+    h = torch.zeros(2, 8)
+    for _ in range(steps):
+        h = policy(torch.randn(2, 4), h)
+    return policy, h
+"""
+
 # Compiled through a submodule's method (`self.inner.advance`) and a function of the program it calls.
 NESTED = """
 def reset(h, done):
@@ -197,7 +220,7 @@ def assert_carries_c(state, form: str) -> None:
 
 
 @pytest.mark.parametrize("form", ["tuple", "packed"])
-@pytest.mark.parametrize("name, source", [("decorated", SCRIPTED), ("by_call", SCRIPTED_BY_CALL), ("nested", NESTED), ("lists", LISTS)], ids=["decorated", "by_call", "nested", "lists"])
+@pytest.mark.parametrize("name, source", [("decorated", SCRIPTED), ("by_call", SCRIPTED_BY_CALL), ("unknown", SCRIPTED_UNKNOWN), ("nested", NESTED), ("lists", LISTS)], ids=["decorated", "by_call", "unknown", "nested", "lists"])
 def test_the_migrated_module_compiles_and_carries_c(name, source, form, tmp_path):
     module, state = run_file(migrated(source, form), tmp_path, f"{name}_{form}")
     assert cell_of(module) == "LSTMCell"
@@ -206,7 +229,7 @@ def test_the_migrated_module_compiles_and_carries_c(name, source, form, tmp_path
 
 
 def test_the_original_modules_compile_with_their_gru(tmp_path):
-    for name, source in (("decorated", SCRIPTED), ("by_call", SCRIPTED_BY_CALL), ("nested", NESTED), ("lists", LISTS)):
+    for name, source in (("decorated", SCRIPTED), ("by_call", SCRIPTED_BY_CALL), ("unknown", SCRIPTED_UNKNOWN), ("nested", NESTED), ("lists", LISTS)):
         module, state = run_file(HEADER + textwrap.dedent(source), tmp_path, name)
         assert cell_of(module) == "GRUCell" and state.shape[-1] == H
 

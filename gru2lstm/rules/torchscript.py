@@ -1,16 +1,15 @@
-"""TorchScript: the functions TorchScript compiles (`@torch.jit.script_method`, `@torch.jit.script`,
-`@torch.jit.export`, the forward() of a module handed to `torch.jit.script(...)`, and what those
-call: methods, functions of the program, the forward() of submodules) type every parameter as
-written, a `Tensor` unless annotated, and every local and list by what it is first given. An LSTM
-there takes its state as `Tuple[Tensor, Tensor]`.
+"""Code compiled by TorchScript: functions marked `@torch.jit.script_method`, `@torch.jit.script`
+or `@torch.jit.export`, the forward() of a module handed to `torch.jit.script(...)`, and what those
+call (methods, functions of the program, submodules' forward()). TorchScript types every parameter
+as written (a `Tensor` unless annotated) and every list or dict by what it is first given, and an
+LSTM there takes its state as `Tuple[Tensor, Tensor]`.
 
 - Packed form: the state stays one Tensor, so no type changes; only the split handed to the LSTM
   must be a tuple (`chunk` gives a list): `(E.chunk(2, dim=-1)[0], E.chunk(2, dim=-1)[1])`.
 - Tuple form: a parameter that holds the pair and has no annotation gets
-  `Tuple[torch.Tensor, torch.Tensor]` (annotated ones are rules/annotations.py's). A list that
-  holds the pair is typed by its first items (`[]` and `[torch.empty(0)] * T` are `List[Tensor]`),
-  which the engine does not write: that, and an unannotated parameter defaulting to None, is a
-  finding (G2L100) naming what to annotate."""
+  `Tuple[torch.Tensor, torch.Tensor]` (annotated ones are rules/annotations.py's); a list made
+  there that gets pairs is made as one (`[]`, `[E] * T`). Any other container of pairs, a list
+  mixing pairs with Tensors, and a parameter the engine cannot annotate are findings (G2L100)."""
 
 from __future__ import annotations
 
@@ -31,6 +30,12 @@ def compiled_functions(ctx) -> dict:
     """function key -> how TorchScript comes to compile it (the decorator, or the compiled
     function that calls it): what is marked, and everything it calls that the program defines."""
     compiled = dict(ctx.flow.torchscript)
+    for call in ctx.flow.scripted_unknown[:1]:
+        # `torch.jit.script(policy)` of a module the walk cannot identify: any module's forward() may be compiled
+        for owner in ctx.flow.classes:
+            forward = ctx.flow.forward_of(owner)
+            if forward is not None and forward.key not in compiled:
+                compiled[forward.key] = f"maybe, by `{call}`, which the engine cannot tie to a class"
     waiting = list(compiled)
     while waiting:
         key = waiting.pop()
@@ -410,4 +415,5 @@ def _mistyped(ctx, binding) -> Optional[Mistyped]:
 
 
 def _how(how: str) -> str:
-    return how if how.startswith("called from") else f"`@{how}`"
+    """How a function comes to be compiled, as a finding says it: the decorator, or a phrase."""
+    return how if " " in how else f"`@{how}`"
