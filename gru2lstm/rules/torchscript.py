@@ -351,6 +351,8 @@ class TorchScriptLists(Rule):
 
     def apply(self, ctx, use) -> None:
         compiled = compiled_functions(ctx)
+        if not compiled:
+            return
         for binding in ctx.flow.bindings:
             function = binding.function
             if function is None or function.key not in compiled or _mistyped(ctx, binding) is not HOLDS_PAIRS:
