@@ -74,6 +74,7 @@ from gru2lstm.vocab import (
     SPLITTING_METHODS,
     STARTING_CLASSES,
     TENSOR_LIBRARY_PREFIXES,
+    SCRIPTING_FUNCTIONS,
     TORCH_MODULE_PREFIX,
     TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
@@ -337,6 +338,8 @@ class CallWalker(FollowedCalls):
                 return value
         if qualified & TRACING_FUNCTIONS and args and args[0].keyword is None:
             return self._traced(node)
+        if qualified & SCRIPTING_FUNCTIONS and len(args) == 1 and args[0].keyword is None and not args[0].star:
+            return self._scripted(node)
         if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).
@@ -403,6 +406,24 @@ class CallWalker(FollowedCalls):
             for item in items:
                 self.consume(self.expr(item), Use.OTHER, item, why)
         return VDerived(module, node, Derivation.KEEP)
+
+    def _scripted(self, node: cst.Call) -> Value:
+        """`torch.jit.script(policy)`, `torch.jit.script(Policy())`, `torch.jit.script(f)`: TorchScript
+        compiles the module's forward() or the function, as a decorator would have it compile them
+        (rules/torchscript.py); what it is given unknown, it may be any module of the program's.
+        The compiled module stands for the module."""
+        given = node.args[0].value
+        owner = self._instance_of(given) if not isinstance(given, cst.Call) else self.resolve_class(given.func)
+        compiled = self.flow.forward_of(owner) if owner is not None else None
+        if compiled is None:
+            found = self.resolve(given)
+            compiled = self.flow.functions.get(found.key) if found is not None and found.kind == DefinitionKind.FUNCTION else None
+        if self.recording:
+            if compiled is not None:
+                self.flow.torchscript[compiled.key] = f"handed to `{self.code(node.func)}`"
+            else:
+                self.flow.scripted_unknown.append(self.code(node))
+        return VDerived(self.expr(given), node, Derivation.KEEP)
 
     def _traced_forward(self, module_node: cst.CSTNode, inputs) -> Optional[FunctionInfo]:
         """The forward() a trace runs: of a module of the program known here, on a tuple of inputs

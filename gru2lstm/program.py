@@ -220,7 +220,8 @@ class ProgramFlow:
     files: list = field(default_factory=list)  # [FileAccess] saves and loads (`torch.save(obj, p)`, `torch.load(p)`)
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments
     spread: list = field(default_factory=list)  # [Slot] spread over a followed call's parameters (`f(*batch())`)
-    torchscript: dict = field(default_factory=dict)  # function key -> the decorator that has TorchScript compile it
+    torchscript: dict = field(default_factory=dict)  # function key -> its TorchScript decorator, or how it is handed to `torch.jit.script`
+    scripted_unknown: list = field(default_factory=list)  # code of the `torch.jit.script(x)` calls whose `x` the walk cannot identify
     registries: object = None  # registries.Registries, found before the walk (flow.collect)
 
     def origin(self, value) -> Optional[str]:

@@ -177,6 +177,8 @@ CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_
 
 # Decorators that have TorchScript compile a function: it types every value as written.
 TORCHSCRIPT_DECORATORS = {"torch.jit.script", "torch.jit.script_method", "torch.jit.export"}
+# Functions that compile what they are given (a module: its forward(); a function) with TorchScript.
+SCRIPTING_FUNCTIONS = {"torch.jit.script"}
 
 # ------------------------------------------------------------------ words in names
 MASK_WORDS = ("mask", "done", "reset", "terminal", "not_done", "nonterminal")

@@ -156,6 +156,9 @@ CHAIN_NOT_SEEN = {
     ("world_model/expected/train.py", 26),
     ("world_model/expected/train.py", 66),
     ("world_model/expected/train.py", 69),
+    # The same shapes in the TorchScript world model: a stack of stored pairs, a tuple assignment.
+    ("scripted_world_model/expected/models.py", 25),
+    ("scripted_world_model/expected/planner.py", 19),
 }
 
 
@@ -181,7 +184,7 @@ def test_a_chain_left_on_the_whole_pair_is_caught_where_the_pair_is_known():
                 made += 1
                 if not lstm_mistakes([ast.parse(ast.unparse(tree)) for tree in trees]):
                     missed.add((files[which].relative_to(FIXTURES).as_posix(), site.lineno))
-    assert (made, missed) == (37, CHAIN_NOT_SEEN)
+    assert (made, missed) == (39, CHAIN_NOT_SEEN)
 
 
 def test_a_pair_used_as_one_tensor_is_a_mistake():

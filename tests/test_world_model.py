@@ -229,56 +229,6 @@ def test_arithmetic_on_what_is_read_from_a_state_reads_h():
     assert "out = ha[0].size(0) * 2; print(ha[0].norm() + 1)" in migration.source
 
 
-SCRIPTED = """
-from torch import jit
-
-
-class Core(jit.ScriptModule):
-    def __init__(self):
-        super().__init__()
-        self.cell = nn.GRUCell(4, 8)
-        self.head = Head()
-
-    @jit.script_method
-    def forward(self, x, h):
-        h = self.cell(x, h)
-        return self.head(torch.relu(h)), h
-
-
-class Head(jit.ScriptModule):
-    def __init__(self):
-        super().__init__()
-        self.fc = nn.Linear(8, 2)
-
-    @jit.script_method
-    def forward(self, features):
-        return self.fc(features)
-
-
-def run():
-    core = Core()
-    h = torch.zeros(1, 8)
-    for _ in range(3):
-        y, h = core(torch.randn(1, 4), h)
-"""
-
-
-def test_a_function_compiled_by_torchscript_that_would_hold_the_state_is_refused():
-    # TorchScript types `h` as a Tensor (and `chunk` as a list): neither form's output compiles.
-    for form in ("tuple", "packed"):
-        migration = migrate_source(HEADER + textwrap.dedent(SCRIPTED), Options(state=form))
-        messages = [finding.message for finding in migration.findings if finding.code == "G2L100"]
-        assert len(messages) == 1, (form, migration.findings)
-        assert messages[0].startswith("`Core.forward()` is compiled by TorchScript (`@jit.script_method`)"), messages
-        assert "`h` would hold (h, c)" in messages[0]
-
-
-def test_a_function_compiled_by_torchscript_that_only_reads_features_is_not_refused():
-    # Head.forward() gets features of `h` only: it is not named.
-    migration = migrate_source(HEADER + textwrap.dedent(SCRIPTED))
-    assert not any("Head.forward()" in finding.message for finding in migration.findings)
-
-
 APPENDED = """
 class Replay:
     def __init__(self):

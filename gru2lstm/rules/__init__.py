@@ -26,7 +26,7 @@ from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
 from gru2lstm.rules.storage import Storage, UntracedIntoState
 from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp, InPlaceRead
-from gru2lstm.rules.torchscript import TorchScriptState
+from gru2lstm.rules.torchscript import TorchScriptLists, TorchScriptSignatures, TorchScriptSplit, TorchScriptState
 from gru2lstm.rules.unfollowed import (
     CannotFollow,
     ForeignValue,
@@ -38,13 +38,12 @@ from gru2lstm.rules.unfollowed import (
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
-WALK = ("reference", "interface", "torchscript", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "arithmetic", "annotation", "prose", "import")
+WALK = ("reference", "interface", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "arithmetic", "annotation", "compiled", "prose", "import")
 
 TUPLE_RULES = [
     RecurrentModule(),
     Interfaces(),
     ByName(),
-    TorchScriptState(),
     PartnerNames(),  # before any rule that writes a partner name
     Pieces(),  # before the bindings, which would pair a piece as a chain of the state
     # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
@@ -91,6 +90,9 @@ TUPLE_RULES = [
     FeatureConsumption(),
     StateHandedOver(),
     Annotations(),
+    TorchScriptLists(),  # before TorchScriptState, which reports the containers it cannot make
+    TorchScriptState(),
+    TorchScriptSignatures(),
     Docs(),
     TupleImport(),
 ]
@@ -99,7 +101,6 @@ PACKED_RULES = [
     RecurrentModule(),
     Interfaces(),
     ByName(),
-    TorchScriptState(),
     Pieces(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
@@ -122,6 +123,7 @@ PACKED_RULES = [
     StateHandedOver(),
     PackedArithmetic(),  # after every rule that doubles a size
     PackedAlongHidden(),
+    TorchScriptSplit(),  # after PackedCall, whose split it makes a tuple
     Docs(),
 ]
 
