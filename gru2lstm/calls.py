@@ -198,7 +198,7 @@ class CallWalker(FollowedCalls):
             return union
         if method in SPLITTING_METHODS and not any(a.star for a in args):
             return self._pieces(node, base, args)  # `h.unbind(1)`: a list of pieces of `h`
-        if method in JOINING_METHODS and not any(a.star for a in args):
+        if method in JOINING_METHODS and not any(a.star for a in args) and not self._result_dropped(node, method):
             value = self._joined(node, base, (None, JOINING_METHODS[method]))  # `h.lerp(h_old, w)`: the base and one argument
             if value is not None:
                 return value
@@ -235,6 +235,13 @@ class CallWalker(FollowedCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _result_dropped(self, node: cst.Call, method: str) -> bool:
+        """A call of a method that gives a new value (not `add_`) as a statement of its own: on a
+        tensor it would do nothing, so `buffer.add(obs, h)` is a method of an object, not a join."""
+        if method.endswith("_") or not isinstance(self.statement, cst.SimpleStatementLine):
+            return False
+        return any(isinstance(small, cst.Expr) and small.value is node for small in self.statement.body)
 
     @staticmethod
     def _list_items_added(method: str, args) -> Optional[list]:
