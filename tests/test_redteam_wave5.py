@@ -105,3 +105,71 @@ def test_a_tensor_join_whose_result_is_used_is_still_a_join(tmp_path):
     """})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     assert "h = (h[0].add(h_old[0]), h[1].add(h_old[1]))" in (tmp_path / "net.py").read_text()
+
+
+# ---------------------------------------------------------------- a history of states
+HISTORY = """\
+    from collections import deque
+
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, k=3):
+            super().__init__()
+            self.k = k
+            self.cell = nn.GRUCell(4, 8)
+            self.head = nn.Linear(8, 2)
+            self.h = torch.zeros(2, 8)
+            self.hist = []
+            self.recent = deque(maxlen=k)
+
+        def act(self, x):
+            self.h = self.cell(x, self.h)
+            self.hist.append(self.h)
+            self.recent.append(self.h.detach())
+            window = torch.stack(self.hist[-self.k:])
+            return self.head(window.mean(0))
+
+        def summary(self):
+            return self.head(torch.stack(list(self.recent)).mean(0))
+
+        def last_two(self):
+            return torch.cat(self.hist[-2:], dim=-1).sum()
+"""
+
+
+def test_a_slice_of_a_list_of_states_is_a_list_of_states(tmp_path):
+    # `torch.stack(self.hist[-k:])` was a stack of one element: left as it was, exit 0, and the
+    # stack of pairs failed.
+    write(tmp_path, {"pyproject.toml": "", "agent.py": HISTORY})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    text = (tmp_path / "agent.py").read_text()
+    assert "hs, cs = zip(*self.hist[-self.k:])" in text
+    assert "torch.cat([pair[0] for pair in self.hist[-2:]], dim=-1).sum()" in text
+    run_migrated(tmp_path, "import torch, agent\na = agent.Agent()\nfor _ in range(4):\n    a.act(torch.randn(2, 4))\na.last_two()\n")
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_batch_of_kept_states_read_as_features_reads_h(tmp_path, form):
+    # `torch.stack(list(self.recent)).mean(0)` read a stack of pairs (tuple, TypeError) or of the
+    # packed states (packed: twice as wide), at exit 0.
+    write(tmp_path, {"pyproject.toml": "", "agent.py": HISTORY.replace(
+        "\n        def last_two(self):\n            return torch.cat(self.hist[-2:], dim=-1).sum()\n", ""
+    )})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    read = (
+        "torch.stack([pair[0] for pair in list(self.recent)]).mean(0)" if form == "tuple"
+        else "torch.stack(list(self.recent)).chunk(2, dim=-1)[0].mean(0)"
+    )
+    assert read in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import torch, agent\na = agent.Agent()\nfor _ in range(4):\n    a.act(torch.randn(2, 4))\na.summary()\n")
+
+
+def test_packed_a_batch_of_kept_states_joined_along_another_dimension_is_refused(tmp_path, capsys):
+    write(tmp_path, {"pyproject.toml": "", "agent.py": HISTORY})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "agent.py:28:16: G2L100 `torch.cat(self.hist[-2:], dim=-1)` joins stored hidden states along a dimension" in capsys.readouterr().out
