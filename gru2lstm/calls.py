@@ -21,6 +21,7 @@ from gru2lstm.values import (
     KeyLabel,
     LabelKind,
     NodeSlot,
+    Slot,
     SlotKind,
     Value,
     VArith,
@@ -212,10 +213,11 @@ class CallWalker(FollowedCalls):
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
-        if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
-            self.flow.containers.add(base.slot)
+        holder = self._appended_to(base) if method in CONTAINER_ADD_METHODS and len(args) == 1 else None
+        if holder is not None:
+            self.flow.containers.add(holder)
             value = self.expr(args[0].value)
-            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.APPEND, self.statement, None)
+            self._bind(ChildSlot.of(holder, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
@@ -235,6 +237,16 @@ class CallWalker(FollowedCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _appended_to(self, base: Value) -> Optional[Slot]:
+        """The container `.append(x)` adds to: `q` itself, or an element of `episodes` for
+        `episodes[-1].append(x)` (a tensor has no append: `episodes` holds lists)."""
+        if isinstance(base, VSlot):
+            return base.slot
+        if isinstance(base, VIndex) and isinstance(base.base, VSlot):
+            self.flow.containers.add(base.base.slot)
+            return ChildSlot.of(base.base.slot, ELEM)
+        return None
 
     def _result_dropped(self, node: cst.Call, method: str) -> bool:
         """A call of a method that gives a new value (not `add_`) as a statement of its own: on a

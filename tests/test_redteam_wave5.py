@@ -173,3 +173,70 @@ def test_packed_a_batch_of_kept_states_joined_along_another_dimension_is_refused
     assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
     assert snapshot(tmp_path) == before
     assert "agent.py:28:16: G2L100 `torch.cat(self.hist[-2:], dim=-1)` joins stored hidden states along a dimension" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- callbacks that record the state per episode
+RECORDER = """\
+    import torch
+
+
+    class Recorder:
+        def __init__(self):
+            self.episodes = []
+
+        def on_episode_start(self):
+            self.episodes.append([])
+
+        def on_step(self, hidden):
+            self.episodes[-1].append(hidden.clone())
+
+        def last(self):
+            return torch.cat(self.episodes[-1], dim=1)
+"""
+
+LOOP = """\
+    import torch
+
+    from policy import Policy
+    from recorder import Recorder
+
+
+    def play(episodes=2, steps=3):
+        policy, recorder = Policy(), Recorder()
+        for _ in range(episodes):
+            recorder.on_episode_start()
+            h = policy.blank(1)
+            for _ in range(steps):
+                y, h = policy(torch.randn(1, 1, 6), h)
+                recorder.on_step(h)
+        return recorder.last()
+"""
+
+POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self, size=6):
+            super().__init__()
+            self.size = size
+            self.core = nn.GRU(size, size)
+
+        def blank(self, n):
+            return torch.zeros(1, n, self.size)
+
+        def forward(self, x, h):
+            y, h = self.core(x, h)
+            return y, h
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_appended_to_the_last_list_of_a_list_is_kept_there(tmp_path, form):
+    # `self.episodes[-1].append(h)` was a call the engine could not follow (G2L101).
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "recorder.py": RECORDER, "loop.py": LOOP})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert "self.episodes[-1].append((hidden[0].clone(), hidden[1].clone()))" in (tmp_path / "recorder.py").read_text()
+    run_migrated(tmp_path, "import loop\nlast = loop.play()\n")
