@@ -240,3 +240,41 @@ def test_a_state_appended_to_the_last_list_of_a_list_is_kept_there(tmp_path, for
     if form == "tuple":
         assert "self.episodes[-1].append((hidden[0].clone(), hidden[1].clone()))" in (tmp_path / "recorder.py").read_text()
     run_migrated(tmp_path, "import loop\nlast = loop.play()\n")
+
+
+# ---------------------------------------------------------------- an in-place join of two states
+IN_PLACE_JOINS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(4, 8)
+
+        def run(self, steps=3):
+            h = torch.zeros(1, 2, 8)
+            anchor = torch.zeros(1, 2, 8)
+            for _ in range(steps):
+                _, h = self.core(torch.randn(1, 2, 4), h)
+                h.add_(anchor)
+                h.lerp_(anchor, 0.5)
+                anchor = h.detach().clone()
+            out, h = self.core(torch.randn(1, 2, 4), h)
+            return out
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_an_in_place_join_of_two_states_acts_on_both_halves(tmp_path, form):
+    # `h.add_(anchor)` was read as features: `h[0].add_(anchor[0])`, exit 0, and c never took the join.
+    write(tmp_path, {"pyproject.toml": "", "net.py": IN_PLACE_JOINS})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    text = (tmp_path / "net.py").read_text()
+    if form == "tuple":
+        assert "(h[0].add_(anchor[0]), h[1].add_(anchor[1]))" in text
+        assert "(h[0].lerp_(anchor[0], 0.5), h[1].lerp_(anchor[1], 0.5))" in text
+    else:
+        assert "            h.add_(anchor)\n            h.lerp_(anchor, 0.5)\n" in text
+    run_migrated(tmp_path, "import net\nnet.Net().run()\n")
