@@ -325,6 +325,8 @@ class CallWalker(FollowedCalls):
                 return VOpaque(node, f"`{func.value}()`")
         if qualified & CONTAINER_FUNCTIONS or isinstance(func, cst.Name) and func.value in ("list", "dict"):
             spelled = self.code(func)  # `dict`, `deque`, `queue.Queue`
+            if spelled == "dict" and _copied_mapping(args):
+                return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
             items = []
             for arg in args:
                 if arg.keyword is not None and not arg.star and spelled == "dict":
@@ -473,3 +475,12 @@ class CallWalker(FollowedCalls):
             parts += [self._element(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(ELEM, VTuple(parts, None))])
         return VContainer(node, [(ELEM, self._element(values[0]))])
+
+
+def _copied_mapping(args) -> bool:
+    """`dict(d)` of a dict held in a name, an attribute or an element, alone (`dict(pairs)` of a
+    literal list of pairs, `dict(zip(...))` or `dict(d, k=v)` build something else)."""
+    return (
+        len(args) == 1 and args[0].keyword is None and not args[0].star
+        and isinstance(args[0].value, (cst.Name, cst.Attribute, cst.Subscript))
+    )

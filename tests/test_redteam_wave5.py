@@ -278,3 +278,42 @@ def test_an_in_place_join_of_two_states_acts_on_both_halves(tmp_path, form):
     else:
         assert "            h.add_(anchor)\n            h.lerp_(anchor, 0.5)\n" in text
     run_migrated(tmp_path, "import net\nnet.Net().run()\n")
+
+
+# ---------------------------------------------------------------- a dict of both nets' states, copied with dict()
+DICT_STORE = """\
+    import torch
+
+    from nets import Pair
+
+
+    class Store:
+        def __init__(self):
+            self.states = []
+
+        def insert(self, hxs):
+            self.states.append({k: v.detach() for k, v in hxs.items()})
+
+        def first(self):
+            return dict(self.states[0])
+
+
+    def play(steps=3):
+        net, store = Pair(), Store()
+        actor_h, critic_h = net.blank(2)
+        hxs = {"pi": actor_h, "vf": critic_h}
+        for _ in range(steps):
+            store.insert(hxs)
+            actor_h, critic_h = net.step(torch.randn(1, 2, 4), (hxs["pi"], hxs["vf"]))
+            hxs = {"pi": actor_h, "vf": critic_h}
+        start = store.first()
+        return net.step(torch.randn(1, 2, 4), (start["pi"], start["vf"]))
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_dict_of_states_copied_with_dict_holds_what_it_holds(tmp_path, form):
+    # `dict(self.states[0])` was a call the engine could not follow (G2L101).
+    write(tmp_path, {"pyproject.toml": "", "nets.py": NETS, "store.py": DICT_STORE})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import store\nstore.play()\n")
