@@ -384,6 +384,14 @@ def solve(flow: ProgramFlow) -> Solution:
                     # one that is only read is features. Stored in a list is moved: a caller may
                     # feed it back (`hiddens.append(hidden.squeeze(0))`, `return out, [h.squeeze(0)]`).
                     changed |= mark(target)
+            elif isinstance(leaf, VArith) and target_state and not resolutions.is_settled(leaf):
+                # `h = h * mask` before `self.gru(x, h)`, neither operand known as a state (the
+                # caller's is not analysed): the one named like the state it becomes, as masks.py
+                # decides for the call's own argument
+                key = solution.def_name(target)
+                settle_mask(resolutions, leaf, key[1] if key is not None else None)
+                if resolutions.is_settled(leaf):
+                    changed |= mark_value(leaf)
             elif isinstance(leaf, VCat):
                 rows = solution.rows_joined(leaf)
                 if target_state:

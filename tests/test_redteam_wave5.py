@@ -317,3 +317,62 @@ def test_a_dict_of_states_copied_with_dict_holds_what_it_holds(tmp_path, form):
     write(tmp_path, {"pyproject.toml": "", "nets.py": NETS, "store.py": DICT_STORE})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import store\nstore.play()\n")
+
+
+# ---------------------------------------------------------------- a state masked into a name before the call
+MASKED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8)
+
+        def forward(self, x, h, done_mask):
+            h = h * done_mask
+            out, h = self.rnn(x, h)
+            return out, h
+
+
+    class Both(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.actor = Actor()
+
+        def step(self, x, hxs, done_mask):
+            actor_h, critic_h = hxs
+            out, actor_h = self.actor(x, actor_h, done_mask)
+            return out, (actor_h, critic_h)
+"""
+
+MASKED_LOOP = """\
+    import torch
+
+    from both import Both
+
+
+    def play(steps=3):
+        net = Both()
+        hxs = (torch.zeros(1, 2, 8), torch.zeros(1, 2, 3))
+        for _ in range(steps):
+            out, hxs = net.step(torch.randn(1, 2, 4), hxs, torch.ones(1, 2, 1))
+        return hxs
+"""
+
+
+def test_a_state_masked_into_its_own_name_from_a_caller_not_given_names_that_caller(tmp_path, capsys):
+    # `h = h * done_mask` with the state's origin in a file not given: a G2L102 ("receives
+    # `h * done_mask`, which is not one") that named no other file; the operand named like the
+    # state is the state, as for the call's own argument, and the pre-commit finding names loop.py.
+    write(tmp_path, {"pyproject.toml": "", "both.py": MASKED, "loop.py": MASKED_LOOP})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", str(tmp_path / "both.py")]) == 1
+    assert snapshot(tmp_path) == before
+    out = capsys.readouterr().out
+    assert "G2L102" not in out
+    assert "loop.py imports from this file without being given" in out
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "h = (h[0] * done_mask, h[1] * done_mask)" in (tmp_path / "both.py").read_text()
+    run_migrated(tmp_path, "import loop\nloop.play()\n")
