@@ -376,3 +376,48 @@ def test_a_state_masked_into_its_own_name_from_a_caller_not_given_names_that_cal
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
     assert "h = (h[0] * done_mask, h[1] * done_mask)" in (tmp_path / "both.py").read_text()
     run_migrated(tmp_path, "import loop\nloop.play()\n")
+
+
+# ---------------------------------------------------------------- a record field named like a module of the agent
+HIERARCHY = """\
+    from typing import NamedTuple
+
+    import torch
+    import torch.nn as nn
+
+
+    class Levels(NamedTuple):
+        manager: torch.Tensor
+        worker: torch.Tensor
+
+
+    class Agent(nn.Module):
+        def __init__(self, k=2):
+            super().__init__()
+            self.k = k
+            self.manager = nn.GRUCell(4, 10)
+            self.goal = nn.Linear(10, 3)
+            self.worker = nn.GRUCell(4 + 3, 6)
+
+        def initial(self, n):
+            return Levels(torch.zeros(n, 10), torch.zeros(n, 6))
+
+        def forward(self, x, state: Levels, t: int):
+            proposed = self.manager(x, state.manager)
+            manager = torch.where(torch.tensor(t % self.k == 0), proposed, state.manager)
+            worker = self.worker(torch.cat([x, self.goal(manager)], -1), state.worker)
+            return worker, Levels(manager, worker)
+"""
+
+
+def test_a_field_read_through_an_annotated_parameter_is_the_records_field(tmp_path):
+    # `state.manager` of `state: Levels`, where the agent has a `manager` module too: the place of
+    # the parameter alone, never linked to `Levels.manager`; `initial()` kept one tensor and the
+    # output check stopped the run (exit 123).
+    write(tmp_path, {"pyproject.toml": "", "agent.py": HIERARCHY})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "return Levels((torch.zeros(n, 10), torch.zeros(n, 10)), (torch.zeros(n, 6), torch.zeros(n, 6)))" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, (
+        "import torch, agent\na = agent.Agent()\ns = a.initial(2)\n"
+        "for t in range(4):\n    y, s = a(torch.randn(2, 4), s, t)\n"
+    ))
