@@ -421,3 +421,57 @@ def test_a_field_read_through_an_annotated_parameter_is_the_records_field(tmp_pa
         "import torch, agent\na = agent.Agent()\ns = a.initial(2)\n"
         "for t in range(4):\n    y, s = a(torch.randn(2, 4), s, t)\n"
     ))
+
+
+# ---------------------------------------------------------------- one cell's state joined into another cell's input
+FED_ON = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.manager = nn.GRUCell(4, 10)
+            self.worker = nn.GRUCell(4 + 10, 6)
+
+        def initial(self, n):
+            return torch.zeros(n, 10), torch.zeros(n, 6)
+
+        def forward(self, x, manager_h, worker_h):
+            manager_h = self.manager(x, manager_h)
+            worker_h = self.worker(torch.cat([x, manager_h], -1), worker_h)
+            return manager_h, worker_h
+
+
+    def play(steps=3):
+        agent = Agent()
+        m, w = agent.initial(2)
+        for _ in range(steps):
+            m, w = agent(torch.randn(2, 4), m, w)
+        return m, w
+"""
+
+
+def test_a_split_state_joined_into_another_cells_input_is_its_h(tmp_path):
+    program = HIERARCHY.replace("self.worker = nn.GRUCell(4 + 3, 6)", "self.worker = nn.GRUCell(4 + 10, 6)").replace(
+        "torch.cat([x, self.goal(manager)], -1)", "torch.cat([x, proposed], -1)"
+    )
+    write(tmp_path, {"pyproject.toml": "", "agent.py": program})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "proposed, proposed_c = self.manager(x, state.manager)" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, (
+        "import torch, agent\na = agent.Agent()\ns = a.initial(2)\n"
+        "for t in range(4):\n    y, s = a(torch.randn(2, 4), s, t)\n"
+    ))
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_joined_into_another_cells_input_is_refused(tmp_path, capsys, form):
+    # Packed, `torch.cat([x, manager_h], -1)` fed h and c (twice the width) to the worker, at exit 0;
+    # tuple, the pair stayed in the list (exit 123 from the output check).
+    write(tmp_path, {"pyproject.toml": "", "agent.py": FED_ON})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "agent.py:16:20: G2L100 the input `torch.cat([x, manager_h], -1)` of `self.worker(" in capsys.readouterr().out
