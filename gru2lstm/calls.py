@@ -21,6 +21,7 @@ from gru2lstm.values import (
     KeyLabel,
     LabelKind,
     NodeSlot,
+    Slot,
     SlotKind,
     Value,
     VArith,
@@ -199,7 +200,7 @@ class CallWalker(FollowedCalls):
             return union
         if method in SPLITTING_METHODS and not any(a.star for a in args):
             return self._pieces(node, base, args)  # `h.unbind(1)`: a list of pieces of `h`
-        if method in JOINING_METHODS and not any(a.star for a in args):
+        if method in JOINING_METHODS and not any(a.star for a in args) and not self._result_dropped(node, method):
             value = self._joined(node, base, (None, JOINING_METHODS[method]))  # `h.lerp(h_old, w)`: the base and one argument
             if value is not None:
                 return value
@@ -213,10 +214,11 @@ class CallWalker(FollowedCalls):
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
-        if method in CONTAINER_ADD_METHODS and isinstance(base, VSlot) and len(args) == 1:
-            self.flow.containers.add(base.slot)
+        holder = self._appended_to(base) if method in CONTAINER_ADD_METHODS and len(args) == 1 else None
+        if holder is not None:
+            self.flow.containers.add(holder)
             value = self.expr(args[0].value)
-            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.APPEND, self.statement, None)
+            self._bind(ChildSlot.of(holder, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
@@ -236,6 +238,23 @@ class CallWalker(FollowedCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _appended_to(self, base: Value) -> Optional[Slot]:
+        """The container `.append(x)` adds to: `q` itself, or an element of `episodes` for
+        `episodes[-1].append(x)` (a tensor has no append: `episodes` holds lists)."""
+        if isinstance(base, VSlot):
+            return base.slot
+        if isinstance(base, VIndex) and isinstance(base.base, VSlot):
+            self.flow.containers.add(base.base.slot)
+            return ChildSlot.of(base.base.slot, ELEM)
+        return None
+
+    def _result_dropped(self, node: cst.Call, method: str) -> bool:
+        """A call of a method that gives a new value (not `add_`) as a statement of its own: on a
+        tensor it would do nothing, so `buffer.add(obs, h)` is a method of an object, not a join."""
+        if method.endswith("_") or not isinstance(self.statement, cst.SimpleStatementLine):
+            return False
+        return any(isinstance(small, cst.Expr) and small.value is node for small in self.statement.body)
 
     @staticmethod
     def _list_items_added(method: str, args) -> Optional[list]:
@@ -307,6 +326,8 @@ class CallWalker(FollowedCalls):
                 return VOpaque(node, f"`{func.value}()`")
         if qualified & CONTAINER_FUNCTIONS or isinstance(func, cst.Name) and func.value in ("list", "dict"):
             spelled = self.code(func)  # `dict`, `deque`, `queue.Queue`
+            if spelled == "dict" and _copied_mapping(args):
+                return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
             items = []
             for arg in args:
                 if arg.keyword is not None and not arg.star and spelled == "dict":
@@ -475,3 +496,12 @@ class CallWalker(FollowedCalls):
             parts += [self._element(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(ELEM, VTuple(parts, None))])
         return VContainer(node, [(ELEM, self._element(values[0]))])
+
+
+def _copied_mapping(args) -> bool:
+    """`dict(d)` of a dict held in a name, an attribute or an element, alone (`dict(pairs)` of a
+    literal list of pairs, `dict(zip(...))` or `dict(d, k=v)` build something else)."""
+    return (
+        len(args) == 1 and args[0].keyword is None and not args[0].star
+        and isinstance(args[0].value, (cst.Name, cst.Attribute, cst.Subscript))
+    )

@@ -191,6 +191,9 @@ class ExpressionWalker(Scope):
             # `agent.model.gru`: the only class that has this attribute owns it.
             (owner,) = self.attribute_owners[name]
             return AttrSlot.of(owner, name)
+        owner = self._instance_of(base_node) if not isinstance(base, VNone) else None
+        if owner is not None and owner in self.attribute_owners.get(name, ()):
+            return AttrSlot.of(owner, name)  # `state.manager` of `state: HierState`, where a module has a `manager` too
         base = self._materialize(base, base_node)
         return None if base is None else ChildSlot.of(base.slot, AttrLabel.of(name))
 

@@ -25,6 +25,7 @@ from gru2lstm.masks import joined_place, settle_mask, state_result_name
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
+from gru2lstm.syntax import is_slice
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -256,7 +257,14 @@ def solve(flow: ProgramFlow) -> Solution:
         changed = False
         for index in list(pending):
             base = resolutions.resolved(index.base)
-            if isinstance(base, VSlot) and solution.is_container(base.slot):
+            if isinstance(base, VSlot) and solution.is_container(base.slot) and is_slice(index.node):
+                # `hist[-k:]`: a list of the same elements, the container itself as far as states go
+                resolutions.settle(index, VSlot(base.slot, index.node))
+                for target in bound_to.get(id(index), ()):
+                    classes.union(target, base.slot)
+                pending.remove(index)
+                changed = True
+            elif isinstance(base, VSlot) and solution.is_container(base.slot):
                 element = VSlot(ChildSlot.of(base.slot, element_label(classes, base.slot, index.position)), index.node)
                 if _variable_key(index.node):
                     # `p[k]` reads any value of the dict, which its element does not hold:
@@ -376,6 +384,14 @@ def solve(flow: ProgramFlow) -> Solution:
                     # one that is only read is features. Stored in a list is moved: a caller may
                     # feed it back (`hiddens.append(hidden.squeeze(0))`, `return out, [h.squeeze(0)]`).
                     changed |= mark(target)
+            elif isinstance(leaf, VArith) and target_state and not resolutions.is_settled(leaf):
+                # `h = h * mask` before `self.gru(x, h)`, neither operand known as a state (the
+                # caller's is not analysed): the one named like the state it becomes, as masks.py
+                # decides for the call's own argument
+                key = solution.def_name(target)
+                settle_mask(resolutions, leaf, key[1] if key is not None else None)
+                if resolutions.is_settled(leaf):
+                    changed |= mark_value(leaf)
             elif isinstance(leaf, VCat):
                 rows = solution.rows_joined(leaf)
                 if target_state:

@@ -55,6 +55,11 @@ def string_key(node: cst.Subscript) -> Optional[str]:
     return None
 
 
+def is_slice(node: cst.Subscript) -> bool:
+    """`a[i:j]`: one slice, which of a list is a list of its elements."""
+    return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice)
+
+
 def int_key(node: cst.Subscript) -> Optional[int]:
     if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         value = node.slice[0].slice.value

@@ -16,6 +16,8 @@ from typing import NamedTuple, Optional, Union
 
 import libcst as cst
 
+from gru2lstm.syntax import is_slice
+
 
 class Word(str, Enum):
     """An enum whose members are their words: equal to, hashed, printed and formatted as the plain
@@ -415,7 +417,7 @@ def element_of(value: Value) -> Value:
     """What one element of an iterated `value` is."""
     if isinstance(value, VSlot):
         return VSlot(ChildSlot.of(value.slot, ELEM), None)
-    if isinstance(value, VIndex) and len(value.node.slice) == 1 and isinstance(value.node.slice[0].slice, cst.Slice):
+    if isinstance(value, VIndex) and is_slice(value.node):
         return element_of(value.base)  # `agents[1:]` holds what `agents` holds
     if isinstance(value, VContainer):
         elements = [item for label, item in value.items if label == ELEM]

@@ -49,6 +49,9 @@ def feature_read(ctx, value: Value) -> None:
     """A state read as features (or for its shape) reads `h` only."""
     value = ctx.solution.resolved(value)
     leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VCat) and _stored_batch(ctx, leaf):
+        _stored_batch_read(ctx, leaf)
+        return
     if isinstance(leaf, VCat) and isinstance(ctx.solution.resolved(leaf.container), VContainer):
         for _, item in ctx.solution.resolved(leaf.container).items:  # torch.cat([h[-1], x], -1)
             feature_read(ctx, item)
@@ -86,6 +89,48 @@ def feature_read(ctx, value: Value) -> None:
     else:
         ctx.edit_expression(leaf.node, lambda updated, mapping: index(updated, 0))
     ctx.step("features", leaf.node)
+
+
+def _stored_batch_read(ctx, cat: VCat) -> None:
+    """`torch.stack(list(self.recent)).mean(0)`: a batch of the states a list keeps, read as
+    features, reads the h of each (`[pair[0] for pair in ...]`); packed, the h half of the batch,
+    when it is joined along the first dimension (along another, it may be the packed one)."""
+    if not ctx.claim(cat.node):
+        return
+    if ctx.packed and not _along_first(cat.node):
+        ctx.find(
+            "G2L100", cat.node,
+            f"`{ctx.code(cat.node)}` joins stored hidden states along a dimension that may be the last, where the packed "
+            "form keeps h and c side by side, and is read as features; join them along dimension 0, or use --state tuple",
+        )
+        return
+    if ctx.packed:
+        ctx.edit_expression(cat.node, lambda updated, mapping: index(method(updated, "chunk", "2, dim=-1"), 0))
+    else:
+        batched = cat.node.args[0].value
+        ctx.edit_expression(batched, lambda updated, mapping: cst.ListComp(
+            index(cst.Name("pair"), 0), cst.CompFor(target=cst.Name("pair"), iter=updated)
+        ))
+    ctx.step("features", cat.node)
+
+
+def _stored_batch(ctx, cat: VCat) -> bool:
+    """Does `cat` join the states a list keeps (`torch.stack(hist)`, `torch.stack(list(hist))`),
+    rather than states written out (`torch.cat([h_a, h_b], -1)`)?"""
+    container = ctx.solution.resolved(cat.container)
+    if isinstance(container, VContainer):  # `list(hist)`, `hist[-k:]`: the elements iterated
+        return bool(container.items) and all(
+            isinstance(item, VSlot) and item.node is None and ctx.solution.is_state(item.slot) for _, item in container.items
+        )
+    return isinstance(container, VSlot) and ctx.solution.is_container(container.slot) and ctx.solution.elements_are_state(container)
+
+
+def _along_first(call: cst.Call) -> bool:
+    """Is `torch.stack(xs)` / `torch.cat(xs, dim=0)` joined along dimension 0 (the default)?"""
+    rest = call.args[1:]
+    return not rest or (
+        len(rest) == 1 and (rest[0].keyword is None or rest[0].keyword.value == "dim") and isinstance(rest[0].value, cst.Integer) and rest[0].value.value == "0"
+    )
 
 
 def reads_a_state(ctx, value: Value) -> bool:

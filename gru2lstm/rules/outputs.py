@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from gru2lstm.values import PosLabel, Value, VCallOf, VSlot
+from gru2lstm.values import Derivation, PosLabel, Value, VCallOf, VCat, VContainer, VSlot
 from gru2lstm.vocab import CELL_KIND, INPUT_KEYWORDS
 from gru2lstm.rules.base import Invalid, Rule
 
@@ -25,7 +25,18 @@ def _input_is_state(ctx, call: VCallOf) -> bool:
     if value is None:
         return False
     leaf = ctx.solution.resolutions.leaf_of(ctx.solution.resolved(value))
-    return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+    if isinstance(leaf, VCat) and isinstance(ctx.solution.resolved(leaf.container), VContainer):
+        # `torch.cat([x, manager_h], -1)`: a state among the features joined into the input
+        return any(_input_is_state_value(ctx, item) for _, item in ctx.solution.resolved(leaf.container).items)
+    return _input_is_state_value(ctx, leaf)
+
+
+def _input_is_state_value(ctx, value: Value) -> bool:
+    resolutions = ctx.solution.resolutions
+    leaf = resolutions.leaf_of(ctx.solution.resolved(value))
+    if not isinstance(leaf, VSlot) or not ctx.solution.is_state(leaf.slot) or resolutions.chain_kind(value) == Derivation.READ:
+        return False
+    return ctx.packed or not ctx.solution.is_split(leaf.slot)  # a split name is h already
 
 
 def _output_is_state(ctx, call: VCallOf) -> bool:

@@ -86,7 +86,7 @@ def joins_states(ctx, value: Value) -> bool:
 class InPlaceOp(Rule):
     step = "halfwise"
     uses = ("consumption",)
-    summary = "an operation on a state whose result is dropped (`h.mul_(mask)`) acts on each half; packed, on the whole tensor"
+    summary = "an operation on a state whose result is dropped (`h.mul_(mask)`, `h.add_(h_old)`) acts on each half; packed, on the whole tensor"
     valid = (
         Valid(
             """
@@ -133,11 +133,11 @@ class InPlaceOp(Rule):
 
     def handles(self, ctx, use: Consumption) -> bool:
         # Before the feature rules: a dropped result is no feature, only its side effect counts.
-        return use.context == Use.DISCARD and takes_a_state(ctx, use)
+        return use.context == Use.DISCARD and (takes_a_state(ctx, use) or joins_states(ctx, use.value))
 
     def apply(self, ctx, use: Consumption) -> None:
-        # A dropped state harms nothing; an in-place op on it (`h.mul_(mask)`) must act on each
-        # half, which a packed tensor's op does already.
+        # A dropped state harms nothing; an in-place op on it (`h.mul_(mask)`, `h.add_(h_old)`)
+        # must act on each half, which a packed tensor's op does already.
         if not ctx.packed and not isinstance(use.value, VSlot):
             pair_expression(ctx, use.value, "halfwise")
 
