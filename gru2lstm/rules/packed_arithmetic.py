@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from gru2lstm.values import Value, VArith, VCreate, VDerived
+from gru2lstm.values import Value, VArith, VCreate
 from gru2lstm.rules.base import Invalid, Rule
-from gru2lstm.rules.packed import last_size, moved_from
+from gru2lstm.rules.packed import last_size
+from gru2lstm.rules.packed_dims import moved_from, state_chains
 from gru2lstm.rules.unfollowed import plain_layer
 
 
@@ -39,7 +40,8 @@ class PackedArithmetic(Rule):
     )
 
     def apply(self, ctx, _) -> None:
-        for arith in ctx.flow.arithmetic:
+        # read as features (`head(h * gate)`), the features rule gives the arithmetic h alone
+        for arith in state_chains(ctx).arithmetic:
             other = _other_operand(ctx, arith)
             why = None if other is None else _as_wide_as_h(ctx, other)
             if why is not None:
@@ -95,19 +97,10 @@ class PackedAlongHidden(Rule):
     )
 
     def apply(self, ctx, _) -> None:
-        along = {id(value) for value in ctx.flow.along_hidden}
-        reported: set = set()
-        for binding in ctx.flow.bindings:
-            if not ctx.solution.is_state(binding.target):
-                continue
-            value = ctx.solution.resolved(binding.value)
-            while isinstance(value, VDerived):
-                if id(value) in along and id(value) not in reported:
-                    reported.add(id(value))
-                    ctx.find(
-                        "G2L100", value.node,
-                        f"`{ctx.code(value.node)}` acts along the last dimension of the hidden state, and its result stays a state; "
-                        "in the packed form that dimension holds h and c side by side, so it would mix them; "
-                        "use --state tuple, or migrate this by hand",
-                    )
-                value = ctx.solution.resolved(value.base)
+        for node in state_chains(ctx).along_last:
+            ctx.find(
+                "G2L100", node,
+                f"`{ctx.code(node)}` acts along the last dimension of the hidden state (or one the engine cannot tell from it), "
+                "and its result stays a state; in the packed form that dimension holds h and c side by side, so it would mix them; "
+                "use --state tuple, or migrate this by hand",
+            )

@@ -15,6 +15,7 @@ import libcst as cst
 from gru2lstm.values import VContainer
 from gru2lstm.vocab import CAT_NAMES, SPLIT_DIM_POSITION
 from gru2lstm.rules.base import Invalid, Rule, Valid
+from gru2lstm.rules.packed_dims import may_be_last, ranks
 from gru2lstm.rules.pairs import halves
 
 
@@ -112,8 +113,9 @@ class Pieces(Rule):
                     "of h and no state an LSTM takes; migrate this use by hand, or cut the state along a batch dimension"
                 ))
             elif ctx.packed:
-                # joined back at once along the same dimension (`torch.stack(torch.unbind(h, 1), 1)`): the same tensor
-                if (dim is None or dim >= 0) and not _rejoined(ctx, value.node, dim):
+                # joined back at once along the same dimension (`torch.stack(torch.unbind(h, 1), 1)`): the same tensor;
+                # counted from the front, the dimension is a batch one where the state's rank says so (packed_dims.py)
+                if may_be_last(dim, ranks(ctx, piece.base)) and not _rejoined(ctx, value.node, dim):
                     ctx.find("G2L100", value.node, (
                         f"`{ctx.code(value.node)}` cuts the packed hidden state along a dimension counted from the front, "
                         "which the engine cannot tell from the last one, where h and c lie side by side; use `--state tuple`, "
