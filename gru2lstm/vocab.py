@@ -161,6 +161,7 @@ SPLITTING_METHODS = {"chunk", "split", "unbind"}
 # positional arguments after the tensor (unbind(dim), split(size, dim), chunk(chunks, dim); 0 if not given).
 SPLITTING_FUNCTIONS = {f"torch.{name}" for name in SPLITTING_METHODS}
 SPLIT_DIM_POSITION = {"unbind": 0, "split": 1, "chunk": 1}
+UNBIND_METHOD = "unbind"  # its pieces have one dimension fewer
 # What a tensor has and a tuple has not: used on a pair, a sure mistake.
 TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - {"copy", "count", "index"}
 # Functions that read a tensor as features (what a head does): the cell state c must reach none.

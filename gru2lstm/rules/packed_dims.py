@@ -20,10 +20,10 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import ELEM, ChildSlot, LabelKind, SlotKind, VTuple, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VIndex, VSlot
+from gru2lstm.values import ELEM, ChildSlot, LabelKind, SlotKind, VTuple, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VIndex, VOpaque, VSlot
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CELL_KIND, CONVERTING_NAMES, LIKE_SUFFIX, DIM_KEYWORDS, DIM_POSITIONS, ELEMENTWISE_METHODS, KEEP_METHODS, PERMUTE_METHOD,
-    RANK_ADDING_METHOD, RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS,
+    RANK_ADDING_METHOD, RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS, SPLITTING_METHODS, STACK_NAME, UNBIND_METHOD,
 )
 
 def moved_from(ctx, value: Value) -> list:
@@ -94,6 +94,7 @@ class _ChainWalker:
         self.ctx = ctx
         self.along = {id(value) for value in ctx.flow.along_hidden}
         self.expected: dict = {}  # slot -> the ranks a recurrent call takes it with
+        self.ranks = Ranks(ctx, self.expected)
         self.found = StateChains()
         self.seen: set = set()
 
@@ -125,14 +126,14 @@ class _ChainWalker:
                 self.walk(option, expected)
         elif isinstance(value, VCat):
             container = ctx.solution.resolved(value.container)
-            if _reads_a_state(ctx, container) and _cat_along_last(ctx, value.node, container, self.expected):
+            if _reads_a_state(ctx, container) and _cat_along_last(value.node, container, self.ranks):
                 self.found.along_last.append(value.node)
             if isinstance(container, VContainer):
                 for _, item in container.items:
                     self.walk(item, None)
         elif isinstance(value, (VDerived, VIndex)):
             below = _rank_before(value.node, expected)
-            if _reads_a_state(ctx, value.base) and (id(value) in self.along or _touches_last(ctx, value, below, self.expected)):
+            if _reads_a_state(ctx, value.base) and (id(value) in self.along or _touches_last(value, below, self.ranks)):
                 self.found.along_last.append(value.node)
             self.walk(value.base, below)
 
@@ -143,12 +144,12 @@ def _recurrent_rank(ctx, call: VCallOf) -> frozenset:
 
 def _rank_before(node: cst.BaseExpression, after: Optional[frozenset]) -> Optional[frozenset]:
     """The ranks of what an operation acts on, given those of its result (None: not known)."""
-    if after is None or not isinstance(node, (cst.Call, cst.UnaryOperation)):
+    if after is None or not isinstance(node, (cst.Call, cst.UnaryOperation, cst.BinaryOperation)):
         return None
-    if isinstance(node, cst.UnaryOperation):
+    if not isinstance(node, cst.Call):
         return after
     name = _name(node)
-    if name in KEEP_METHODS | ELEMENTWISE_METHODS | SAME_RANK_NAMES:
+    if name in KEEP_METHODS | ELEMENTWISE_METHODS | SAME_RANK_NAMES | CONVERTING_NAMES:
         return after
     if name == RANK_ADDING_METHOD:
         return frozenset(rank - 1 for rank in after)
@@ -209,11 +210,11 @@ def _dim_arguments(node: cst.Call, method_form: bool) -> Optional[list]:
     return dims
 
 
-def _touches_last(ctx, value, expected: Optional[frozenset], taken: dict) -> bool:
+def _touches_last(value, expected: Optional[frozenset], ranks: Ranks) -> bool:
     """Does the operation of `value` (a call or a subscript of a state) act along its last dimension?
     `expected`: the ranks of its base where the result goes, used when what made it does not say."""
     node = value.node
-    known = expected or ranks(ctx, value.base, taken)  # what a recurrent call takes is surest
+    known = expected or ranks.of(value.base)  # what a recurrent call takes is surest
     if isinstance(node, cst.Subscript):
         return _subscript_touches_last(node, known)
     if not isinstance(node, cst.Call):
@@ -234,19 +235,16 @@ def _touches_last(ctx, value, expected: Optional[frozenset], taken: dict) -> boo
     return any(may_be_last(_integer(dim), known) for dim in dims)
 
 
-def _cat_along_last(ctx, node: cst.Call, container: Value, taken: dict) -> bool:
-    """Is `torch.cat(states, dim)` along a dimension that may be the states' last one?"""
+def _cat_along_last(node: cst.Call, container: Value, ranks: Ranks) -> bool:
+    """Does `torch.cat(states, dim)` join along the states' last dimension, or `torch.stack(states,
+    dim)` put its new dimension after it (where the result's last one is)?"""
     dim = next((arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in DIM_KEYWORDS), None)
     positional = [arg.value for arg in node.args if arg.keyword is None]
     if dim is None:
         dim = positional[1] if len(positional) > 1 else cst.Integer("0")
-    if isinstance(container, VContainer):
-        item_ranks = [ranks(ctx, item, taken) for _, item in container.items]
-        known = None if any(r is None for r in item_ranks) else frozenset().union(*item_ranks)
-    elif isinstance(container, VSlot):
-        known = ranks(ctx, VSlot(ChildSlot.of(container.slot, ELEM), None), taken)
-    else:
-        known = None
+    known = ranks.of(container)
+    if known is not None and _name(node) == STACK_NAME:
+        known = frozenset(rank + 1 for rank in known)
     return may_be_last(_integer(dim), known)
 
 
@@ -308,70 +306,105 @@ def _sizes_given(node: cst.Call) -> Optional[int]:
     return len(sizes) or None
 
 
-def ranks(ctx, value: Value, taken: Optional[dict] = None) -> Optional[frozenset]:
-    """The ranks `value` may have, through the names that carry it (None: not known); `taken`: the
-    ranks a recurrent call takes some names with, which is what they hold."""
-    found = _ranks(ctx, value, set(), taken or {})
-    return found or None  # empty: only loops, nothing that made it
+class Ranks:
+    """The ranks a value may have, through the names that carry it. `taken`: the ranks a recurrent
+    call takes some names with (the walk below fills it), which is what they hold."""
 
-
-def _slot_ranks(ctx, slot, seen: set, taken: dict) -> Optional[frozenset]:
-    """The ranks of every value bound to `slot`, also by unpacking (`out, h = self.gru(x, h)`). A
-    loop that gives a state back to where it came from adds nothing: a recurrent call takes one rank."""
-    if slot in taken:
-        return taken[slot]
-    if slot in seen:
-        return frozenset()
-    seen.add(slot)
-    found = [_ranks(ctx, binding.value, seen, taken) for binding in ctx.flow.bindings if binding.target == slot]
-    for unpacking in ctx.flow.unpackings:
-        for element in unpacking.elements:
-            if element.slot == slot:
-                found.append(_unpacked_ranks(ctx, unpacking.value, element.position, seen, taken))
-    if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
-        # a position of what a call gives (`self.gru(x, h)[1]`) or of what is bound as a whole
-        found += [
-            _unpacked_ranks(ctx, call, slot.label.position, seen, taken) for call in ctx.flow.calls if call.result == slot.base
-        ]
+    def __init__(self, ctx, taken: Optional[dict] = None):
+        self.ctx = ctx
+        self.taken = {} if taken is None else taken
+        self.bound: dict = {}  # slot -> [values bound to it]
         for binding in ctx.flow.bindings:
-            if binding.target == slot.base:
-                found.append(_unpacked_ranks(ctx, binding.value, slot.label.position, seen, taken))
-    return None if not found or any(r is None for r in found) else frozenset().union(*found)
+            self.bound.setdefault(binding.target, []).append(binding.value)
+        self.unpacked: dict = {}  # slot -> [(value unpacked, position)]
+        for unpacking in ctx.flow.unpackings:
+            for element in unpacking.elements:
+                self.unpacked.setdefault(element.slot, []).append((unpacking.value, element.position))
+        self.calls = {call.result: call for call in ctx.flow.calls}
+        self.containers = ctx.flow.containers
+        self.pieces = {id(pieces.node): pieces for pieces in ctx.flow.pieces}  # `h.unbind(1)` iterated: its elements
+
+    def of(self, value: Value) -> Optional[frozenset]:
+        """None: not known."""
+        return self._ranks(value, set()) or None  # empty: only loops, nothing that made it
+
+    def _slot(self, slot, seen: set) -> Optional[frozenset]:
+        """The ranks of every value bound to `slot`, also by unpacking (`out, h = self.gru(x, h)`). A
+        loop that gives a state back to where it came from adds nothing: a recurrent call takes one rank."""
+        if slot in self.taken:
+            return self.taken[slot]
+        if slot in seen:
+            return frozenset()
+        seen.add(slot)
+        found = [self._ranks(value, seen) for value in self.bound.get(slot, ())]
+        found += [self._unpacked(value, position, seen) for value, position in self.unpacked.get(slot, ())]
+        if slot.kind == SlotKind.CHILD and slot.base.kind == SlotKind.LITERAL and getattr(slot.base, "node_id", None) in self.pieces:
+            found.append(self._ranks(self.pieces[slot.base.node_id], seen))
+        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
+            # a position of what a call gives (`self.gru(x, h)[1]`) or of what is bound as a whole
+            wholes = self.bound.get(slot.base, []) + ([self.calls[slot.base]] if slot.base in self.calls else [])
+            found += [self._unpacked(whole, slot.label.position, seen) for whole in wholes]
+        return None if not found or any(r is None for r in found) else frozenset().union(*found)
+
+    def _unpacked(self, value: Value, position: int, seen: set) -> Optional[frozenset]:
+        value = self.ctx.solution.resolved(value)
+        if isinstance(value, VTuple) and position < len(value.items):
+            return self._ranks(value.items[position], seen)
+        if isinstance(value, VContainer):  # `a, b = h.split(1, dim=1)`: each a piece
+            return self._ranks(value, seen)
+        kind = self.ctx.solution.recurrent_calls.get(id(value)) if isinstance(value, VCallOf) else None
+        return frozenset({_GRU_RANK}) if kind is not None and kind != CELL_KIND and position == 1 else None
+
+    def _ranks(self, value: Value, seen: set) -> Optional[frozenset]:
+        solution = self.ctx.solution
+        value = solution.resolved(value)
+        if isinstance(value, VSlot):
+            if value.slot in self.containers:
+                return self._slot(ChildSlot.of(value.slot, ELEM), seen)
+            return self._slot(value.slot, seen)
+        if isinstance(value, (VChoice, VContainer)):  # a list of states: the ranks of its elements
+            options = value.options if isinstance(value, VChoice) else [item for _, item in value.items]
+            found = [self._ranks(option, seen) for option in options]
+            return None if not found or any(r is None for r in found) else frozenset().union(*found)
+        if isinstance(value, VCallOf):
+            kind = solution.recurrent_calls.get(id(value))
+            return frozenset({_RECURRENT_RANK[kind]}) if kind == CELL_KIND else None  # a GRU gives (output, h)
+        if isinstance(value, VCreate) and isinstance(value.node, cst.Call) and not _name(value.node).endswith(LIKE_SUFFIX):
+            given = _sizes_given(value.node)  # `zeros_like(t)` has t's rank, not known here
+            return None if given is None else frozenset({given})
+        if isinstance(value, VArith):
+            return self._broadcast(value, seen)
+        if not isinstance(value, (VDerived, VIndex)):
+            return None
+        base = self._ranks(value.base, seen)
+        return None if base is None else _rank_after(value.node, base)
 
 
-def _unpacked_ranks(ctx, value: Value, position: int, seen: set, taken: dict) -> Optional[frozenset]:
-    value = ctx.solution.resolved(value)
-    if isinstance(value, VTuple) and position < len(value.items):
-        return _ranks(ctx, value.items[position], seen, taken)
-    kind = ctx.solution.recurrent_calls.get(id(value)) if isinstance(value, VCallOf) else None
-    return frozenset({_GRU_RANK}) if kind is not None and kind != CELL_KIND and position == 1 else None
+    def _broadcast(self, value: VArith, seen: set) -> Optional[frozenset]:
+        """The ranks of `a * b`: a state's (a mask does not broadcast it up), else the larger of the
+        two, a number taking none."""
+        solution = self.ctx.solution
+        for operand in (value.left, value.right):
+            if solution.value_is_state(operand):
+                return self._ranks(operand, seen)
+        both = [
+            frozenset({0}) if _is_number(solution.resolved(operand)) else self._ranks(operand, seen)
+            for operand in (value.left, value.right)
+        ]
+        if any(r is None for r in both):
+            return None
+        return frozenset(max(a, b) for a in both[0] for b in both[1])
 
 
-def _ranks(ctx, value: Value, seen: set, taken: dict) -> Optional[frozenset]:
-    value = ctx.solution.resolved(value)
-    if isinstance(value, VSlot):
-        return _slot_ranks(ctx, value.slot, seen, taken)
-    if isinstance(value, VChoice):
-        found = [_ranks(ctx, option, seen, taken) for option in value.options]
-        return None if any(r is None for r in found) else frozenset().union(*found)
-    if isinstance(value, VCallOf):
-        kind = ctx.solution.recurrent_calls.get(id(value))
-        return frozenset({_RECURRENT_RANK[kind]}) if kind == CELL_KIND else None  # a GRU gives (output, h)
-    if isinstance(value, VCreate) and isinstance(value.node, cst.Call) and not _name(value.node).endswith(LIKE_SUFFIX):
-        given = _sizes_given(value.node)  # `zeros_like(t)` has t's rank, not known here
-        return None if given is None else frozenset({given})
-    if isinstance(value, VArith):
-        state = value.left if ctx.solution.value_is_state(value.left) else value.right
-        return _ranks(ctx, state, seen, taken)
-    if not isinstance(value, (VDerived, VIndex)):
-        return None
-    base = _ranks(ctx, value.base, seen, taken)
-    node = value.node
-    if base is None:
-        return None
+def _is_number(value: Value) -> bool:
+    return isinstance(value, VOpaque) and isinstance(value.node, (cst.Integer, cst.Float))
+
+
+def _rank_after(node: cst.BaseExpression, base: frozenset) -> Optional[frozenset]:
+    """The ranks of what an operation gives, given those of what it acts on (None: not known)."""
     if isinstance(node, cst.Subscript):
         return _subscript_rank(node, base)
-    if isinstance(node, cst.UnaryOperation):
+    if isinstance(node, (cst.UnaryOperation, cst.BinaryOperation)):  # `h * m` settled as the state's
         return base
     if not isinstance(node, cst.Call):
         return None
@@ -386,4 +419,6 @@ def _ranks(ctx, value: Value, seen: set, taken: dict) -> Optional[frozenset]:
     if name in SIZED_SHAPE_METHODS:
         given = _sizes_given(node)
         return None if given is None else frozenset({given})
+    if name in SPLITTING_METHODS:  # a piece of `h.split(1, 1)` has h's rank, of `h.unbind(1)` one fewer
+        return frozenset(rank - 1 for rank in base) if name == UNBIND_METHOD else base
     return None
