@@ -4,7 +4,8 @@ paired, `list(zip(h[0].unbind(1), h[1].unbind(1)))`, a list of pairs (what a lis
 everywhere else: joined back by `torch.cat`/`torch.stack`, rules 6 and stack); in the packed form
 the pieces of the packed tensor are packed states, as written. Cut along the hidden dimension
 (`dim=-1`), a piece would be part of h (or, packed, a mix of h and c): a finding, as is a packed
-state cut along a dimension counted from the front, which may be the last one."""
+state cut along a dimension counted from the front that may be the last one: the state's rank
+(packed_dims.Ranks: 3 for an nn.GRU's state, 2 for a GRUCell's, or its allocation's) tells."""
 
 from __future__ import annotations
 
@@ -89,11 +90,11 @@ class Pieces(Rule):
         ),
         Invalid(
             """
-            core = nn.GRU(4, 8)
-            h = torch.zeros(1, 3, 8)
-            for t in range(2):
-                new = [core(torch.randn(1, 1, 4), h_i.unsqueeze(1))[1] for h_i in h.unbind(1)]
-                h = torch.cat(new, dim=1)
+            cell = nn.GRUCell(4, 8)
+
+
+            def per_row(h):
+                return torch.stack([cell(torch.randn(4), h_i) for h_i in h.unbind(1)], 1)
             """,
             "G2L100",
             state="packed",
