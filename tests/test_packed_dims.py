@@ -142,3 +142,10 @@ def test_a_cut_counted_from_the_front_is_kept_where_the_rank_makes_it_a_batch_di
 def test_a_cut_along_the_last_dimension_counted_from_the_front_is_a_finding():
     out, findings = migrate("h = torch.stack([h_i for h_i in h.unbind(1)], 1)", CELL)
     assert {f.code for f in findings} == {"G2L100"} and any("counted from the front" in f.message for f in findings)
+
+
+def test_a_packed_cut_per_environment_runs_on_the_packed_state():
+    out, findings = migrate("h = torch.stack([h_i * 0.5 for h_i in h.unbind(1)], 1)")
+    namespace: dict = {}
+    exec(compile(HEADER + out, "packed.py", "exec"), namespace)
+    assert findings == [] and namespace["h"].shape == (1, 2, 16)

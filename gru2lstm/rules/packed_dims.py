@@ -20,7 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import ELEM, ChildSlot, LabelKind, SlotKind, VTuple, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VIndex, VOpaque, VSlot
+from gru2lstm.values import ELEM, ChildSlot, ReturnSlot, LabelKind, SlotKind, VTuple, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VIndex, VOpaque, VSlot
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CELL_KIND, CONVERTING_NAMES, LIKE_SUFFIX, DIM_KEYWORDS, DIM_POSITIONS, ELEMENTWISE_METHODS, KEEP_METHODS, PERMUTE_METHOD,
     RANK_ADDING_METHOD, RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS, SPLITTING_METHODS, STACK_NAME, UNBIND_METHOD,
@@ -59,6 +59,7 @@ def moved_from(ctx, value: Value) -> list:
 # The rank of an nn.GRU's state (layers, batch, hidden) and of a GRUCell's (batch, hidden).
 _RECURRENT_RANK = {CELL_KIND: 2}
 _GRU_RANK = 3
+_VISITS = 2000  # names visited for one value's rank before it counts as not known (a walk over every path)
 
 
 @dataclass
@@ -326,6 +327,7 @@ class Ranks:
 
     def of(self, value: Value) -> Optional[frozenset]:
         """None: not known."""
+        self.visits = 0
         return self._ranks(value, set()) or None  # empty: only loops, nothing that made it
 
     def _slot(self, slot, seen: set) -> Optional[frozenset]:
@@ -335,7 +337,15 @@ class Ranks:
             return self.taken[slot]
         if slot in seen:
             return frozenset()
+        self.visits += 1
+        if self.visits > _VISITS:
+            return None
         seen.add(slot)
+        found = self._slot_sources(slot, seen)
+        seen.discard(slot)  # `seen` is the path: a name reached again by another path counts again
+        return None if not found or any(r is None for r in found) else frozenset().union(*found)
+
+    def _slot_sources(self, slot, seen: set) -> list:
         found = [self._ranks(value, seen) for value in self.bound.get(slot, ())]
         found += [self._unpacked(value, position, seen) for value, position in self.unpacked.get(slot, ())]
         if slot.kind == SlotKind.CHILD and slot.base.kind == SlotKind.LITERAL and getattr(slot.base, "node_id", None) in self.pieces:
@@ -344,7 +354,7 @@ class Ranks:
             # a position of what a call gives (`self.gru(x, h)[1]`) or of what is bound as a whole
             wholes = self.bound.get(slot.base, []) + ([self.calls[slot.base]] if slot.base in self.calls else [])
             found += [self._unpacked(whole, slot.label.position, seen) for whole in wholes]
-        return None if not found or any(r is None for r in found) else frozenset().union(*found)
+        return found
 
     def _unpacked(self, value: Value, position: int, seen: set) -> Optional[frozenset]:
         value = self.ctx.solution.resolved(value)
@@ -352,7 +362,19 @@ class Ranks:
             return self._ranks(value.items[position], seen)
         if isinstance(value, VContainer):  # `a, b = h.split(1, dim=1)`: each a piece
             return self._ranks(value, seen)
-        kind = self.ctx.solution.recurrent_calls.get(id(value)) if isinstance(value, VCallOf) else None
+        if not isinstance(value, (VCallOf, VSlot)):
+            return None
+        kind = self.ctx.solution.recurrent_calls.get(id(value))
+        callee = self.ctx.solution.forwarded.get(id(value))
+        if isinstance(value, VSlot) or (kind is None and callee is not None):
+            # `y, h = policy(x, h)`: that position of what its forward() (or the function) returns
+            slot = value.slot if isinstance(value, VSlot) else ReturnSlot.of(callee.key)
+            if slot in seen:
+                return frozenset()
+            seen.add(slot)
+            found = [self._unpacked(whole, position, seen) for whole in self.bound.get(slot, ())]
+            seen.discard(slot)
+            return None if not found or any(r is None for r in found) else frozenset().union(*found)
         return frozenset({_GRU_RANK}) if kind is not None and kind != CELL_KIND and position == 1 else None
 
     def _ranks(self, value: Value, seen: set) -> Optional[frozenset]:
