@@ -10,6 +10,8 @@ A dimension counted from the front is the last one when the tensor's rank says s
 known from what made the state: an allocation with its sizes written out, an nn.GRU's state (3-D),
 a GRUCell's (2-D), and the reshapes on the way. When it is not known, a dimension counted from the
 front may be the last one, except dimension 0 (every state has a layer or batch dimension first).
+`moved_from` (what a value was moved from, through the names that carry it) serves the other
+packed rules too.
 """
 
 from __future__ import annotations
@@ -20,11 +22,16 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import ELEM, ChildSlot, ReturnSlot, LabelKind, SlotKind, VTuple, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VIndex, VOpaque, VSlot
-from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CELL_KIND, CONVERTING_NAMES, LIKE_SUFFIX, DIM_KEYWORDS, DIM_POSITIONS, ELEMENTWISE_METHODS, KEEP_METHODS, PERMUTE_METHOD,
-    RANK_ADDING_METHOD, RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS, SPLITTING_METHODS, STACK_NAME, UNBIND_METHOD,
+from gru2lstm.values import (
+    ELEM, ChildSlot, LabelKind, ReturnSlot, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived,
+    VIndex, VOpaque, VSlot, VTuple,
 )
+from gru2lstm.vocab import (
+    ALONG_LAST_BY_DEFAULT, CELL_KIND, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, ELEMENTWISE_METHODS, KEEP_METHODS,
+    LIKE_SUFFIX, PERMUTE_METHOD, RANK_ADDING_METHOD, RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS,
+    SPLITTING_METHODS, STACK_NAME, UNBIND_METHOD,
+)
+
 
 def moved_from(ctx, value: Value) -> list:
     """The values `value` was moved from, followed back through the names, attributes, parameters,
@@ -207,7 +214,10 @@ def _dim_arguments(node: cst.Call, method_form: bool) -> Optional[list]:
         return None
     dims = []
     for given in named:
-        dims.extend(element.value for element in given.elements) if isinstance(given, (cst.Tuple, cst.List)) else dims.append(given)
+        if isinstance(given, (cst.Tuple, cst.List)):
+            dims.extend(element.value for element in given.elements)
+        else:
+            dims.append(given)
     return dims
 
 
