@@ -360,6 +360,12 @@ class Ranks:
         found += [self._unpacked(value, position, seen) for value, position in self.unpacked.get(slot, ())]
         if slot.kind == SlotKind.CHILD and slot.base.kind == SlotKind.LITERAL and getattr(slot.base, "node_id", None) in self.pieces:
             found.append(self._ranks(self.pieces[slot.base.node_id], seen))
+        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ELEM:
+            # an element of a list bound whole (`bufs = [model.initial_state(1) for _ in range(n)]`)
+            found += [
+                self._ranks(whole, seen) for whole in self.bound.get(slot.base, ())
+                if isinstance(self.ctx.solution.resolved(whole), VContainer)
+            ]
         if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
             # a position of what a call gives (`self.gru(x, h)[1]`) or of what is bound as a whole
             wholes = self.bound.get(slot.base, []) + ([self.calls[slot.base]] if slot.base in self.calls else [])
