@@ -146,6 +146,17 @@ class _ChainWalker:
             self.walk(value.base, below)
 
 
+def moves_the_last(ctx, value: Value, ranks: "Ranks") -> bool:
+    """Does an operation in the chain of `value` act along (or move) its last dimension
+    (`h.transpose(0, 2)` before `.unbind(0)`)?"""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, (VDerived, VIndex)):
+        if _touches_last(value, None, ranks):
+            return True
+        value = ctx.solution.resolved(value.base)
+    return False
+
+
 def _recurrent_rank(ctx, call: VCallOf) -> frozenset:
     return frozenset({_RECURRENT_RANK.get(ctx.solution.recurrent_calls[id(call)], _GRU_RANK)})
 
@@ -314,6 +325,8 @@ def _sizes_given(node: cst.Call) -> Optional[int]:
     if len(sizes) == 1 and isinstance(sizes[0], (cst.Tuple, cst.List)):
         elements = sizes[0].elements
         return None if any(isinstance(e, cst.StarredElement) for e in elements) else len(elements)
+    if len(sizes) == 1 and not isinstance(sizes[0], cst.Integer):
+        return None  # `zeros(shape)`, `zeros((T,) + h.shape)`: a whole shape, of a length not written
     return len(sizes) or None
 
 

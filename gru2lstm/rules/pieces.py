@@ -16,7 +16,7 @@ import libcst as cst
 from gru2lstm.values import VContainer
 from gru2lstm.vocab import CAT_NAMES, SPLIT_DIM_POSITION
 from gru2lstm.rules.base import Invalid, Rule, Valid
-from gru2lstm.rules.packed_dims import Ranks, may_be_last
+from gru2lstm.rules.packed_dims import Ranks, may_be_last, moves_the_last
 from gru2lstm.rules.pairs import halves
 
 
@@ -117,7 +117,7 @@ class Pieces(Rule):
             elif ctx.packed:
                 # joined back at once along the same dimension (`torch.stack(torch.unbind(h, 1), 1)`): the same tensor;
                 # counted from the front, the dimension is a batch one where the state's rank says so (packed_dims.py)
-                if may_be_last(dim, ranks.of(piece.base)) and not _rejoined(ctx, value.node, dim):
+                if (may_be_last(dim, ranks.of(piece.base)) or moves_the_last(ctx, piece.base, ranks)) and not _rejoined(ctx, value.node, dim):
                     ctx.find("G2L100", value.node, (
                         f"`{ctx.code(value.node)}` cuts the packed hidden state along a dimension counted from the front, "
                         "which the engine cannot tell from the last one, where h and c lie side by side; use `--state tuple`, "
