@@ -134,14 +134,15 @@ class _ChainWalker:
                 self.walk(option, expected)
         elif isinstance(value, VCat):
             container = ctx.solution.resolved(value.container)
-            if _reads_a_state(ctx, container) and _cat_along_last(value.node, container, self.ranks):
+            if _reads_a_state(ctx, container) and _cat_along_last(value.node, container, expected, self.ranks):
                 self.found.along_last.append(value.node)
             if isinstance(container, VContainer):
                 for _, item in container.items:
                     self.walk(item, None)
         elif isinstance(value, (VDerived, VIndex)):
             below = _rank_before(value.node, expected)
-            if _reads_a_state(ctx, value.base) and (id(value) in self.along or _touches_last(value, below, self.ranks)):
+            # a torch function along the last dimension takes the state anywhere (`einsum("lbh,hk->lbk", h, W)`)
+            if id(value) in self.along or (_reads_a_state(ctx, value.base) and _touches_last(value, below, self.ranks)):
                 self.found.along_last.append(value.node)
             self.walk(value.base, below)
 
@@ -163,6 +164,8 @@ def _recurrent_rank(ctx, call: VCallOf) -> frozenset:
 
 def _rank_before(node: cst.BaseExpression, after: Optional[frozenset]) -> Optional[frozenset]:
     """The ranks of what an operation acts on, given those of its result (None: not known)."""
+    if after is not None and isinstance(node, cst.Subscript):
+        return _subscript_rank(node, after, before=True)
     if after is None or not isinstance(node, (cst.Call, cst.UnaryOperation, cst.BinaryOperation)):
         return None
     if not isinstance(node, cst.Call):
@@ -257,9 +260,10 @@ def _touches_last(value, expected: Optional[frozenset], ranks: Ranks) -> bool:
     return any(may_be_last(_integer(dim), known) for dim in dims)
 
 
-def _cat_along_last(node: cst.Call, container: Value, ranks: Ranks) -> bool:
+def _cat_along_last(node: cst.Call, container: Value, expected: Optional[frozenset], ranks: Ranks) -> bool:
     """Does `torch.cat(states, dim)` join along the states' last dimension, or `torch.stack(states,
-    dim)` put its new dimension after it (where the result's last one is)?"""
+    dim)` put its new dimension after it (where the result's last one is)? `expected`: the ranks of
+    the result where it goes."""
     dim = next((arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in DIM_KEYWORDS), None)
     positional = [arg.value for arg in node.args if arg.keyword is None]
     if dim is None:
@@ -267,6 +271,9 @@ def _cat_along_last(node: cst.Call, container: Value, ranks: Ranks) -> bool:
     known = ranks.of(container)
     if known is not None and _name(node) == STACK_NAME:
         known = frozenset(rank + 1 for rank in known)
+    known = expected or known
+    if known is None and _integer(dim) is not None and _integer(dim) >= 0:
+        return False  # a join of states of unknown rank counted from the front is a batch join, as before (not proven)
     return may_be_last(_integer(dim), known)
 
 
@@ -301,10 +308,10 @@ def _subscript_touches_last(node: cst.Subscript, known: Optional[frozenset]) -> 
     return False
 
 
-def _subscript_rank(node: cst.Subscript, known: frozenset) -> Optional[frozenset]:
-    """The ranks after `t[...]`: an integer drops a dimension, None adds one; an index that is a
-    name or an expression (`S[step]`, `h[:, idx]`) is taken to be an integer or a tensor of one
-    dimension (it drops one dimension or none)."""
+def _subscript_rank(node: cst.Subscript, known: frozenset, before: bool = False) -> Optional[frozenset]:
+    """The ranks after `t[...]` (before=True: of `t`, given those after): an integer drops a
+    dimension, None adds one; an index that is a name or an expression (`S[step]`, `h[:, idx]`) is
+    taken to be an integer or a tensor of one dimension (it drops one dimension or none)."""
     dropped, added, either = 0, 0, 0
     for element in _subscript_elements(node):
         if _is_new_axis(element):
@@ -314,7 +321,8 @@ def _subscript_rank(node: cst.Subscript, known: frozenset) -> Optional[frozenset
                 either += 1
             else:
                 dropped += 1
-    return frozenset(rank + added - dropped - k for rank in known for k in range(either + 1))
+    sign = -1 if before else 1  # before: the ranks of what is indexed, given those of the result
+    return frozenset(rank + sign * (added - dropped - k) for rank in known for k in range(either + 1))
 
 
 def _sizes_given(node: cst.Call) -> Optional[int]:
@@ -332,7 +340,8 @@ def _sizes_given(node: cst.Call) -> Optional[int]:
 
 class Ranks:
     """The ranks a value may have, through the names that carry it. `taken`: the ranks a recurrent
-    call takes some names with (the walk below fills it), which is what they hold."""
+    call takes some names with (the walk below fills it), which is what they hold where what made
+    them does not say."""
 
     def __init__(self, ctx, taken: Optional[dict] = None):
         self.ctx = ctx
@@ -356,17 +365,17 @@ class Ranks:
     def _slot(self, slot, seen: set) -> Optional[frozenset]:
         """The ranks of every value bound to `slot`, also by unpacking (`out, h = self.gru(x, h)`). A
         loop that gives a state back to where it came from adds nothing: a recurrent call takes one rank."""
-        if slot in self.taken:
-            return self.taken[slot]
         if slot in seen:
             return frozenset()
         self.visits += 1
         if self.visits > _VISITS:
-            return None
+            return self.taken.get(slot)
         seen.add(slot)
         found = self._slot_sources(slot, seen)
         seen.discard(slot)  # `seen` is the path: a name reached again by another path counts again
-        return None if not found or any(r is None for r in found) else frozenset().union(*found)
+        if not found or any(r is None for r in found):
+            return self.taken.get(slot)  # what made it does not say: what a recurrent call takes it with
+        return frozenset().union(*found)
 
     def _slot_sources(self, slot, seen: set) -> list:
         found = [self._ranks(value, seen) for value in self.bound.get(slot, ())]
