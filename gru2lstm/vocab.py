@@ -69,6 +69,7 @@ CREATE_FUNCTIONS = {
 CREATE_LIKE_FUNCTIONS = {
     f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
 }
+LIKE_SUFFIX = "_like"  # `zeros_like(t)`: made like another tensor
 CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `weight.new(1, H).zero_()`
 CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
 CAT_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # as written: `torch.cat`, `np.stack`, `from torch import cat`
@@ -160,6 +161,7 @@ SPLITTING_METHODS = {"chunk", "split", "unbind"}
 # positional arguments after the tensor (unbind(dim), split(size, dim), chunk(chunks, dim); 0 if not given).
 SPLITTING_FUNCTIONS = {f"torch.{name}" for name in SPLITTING_METHODS}
 SPLIT_DIM_POSITION = {"unbind": 0, "split": 1, "chunk": 1}
+UNBIND_METHOD = "unbind"  # its pieces have one dimension fewer
 # What a tensor has and a tuple has not: used on a pair, a sure mistake.
 TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - {"copy", "count", "index"}
 # Functions that read a tensor as features (what a head does): the cell state c must reach none.
@@ -171,6 +173,37 @@ ALONG_HIDDEN_FUNCTIONS = {
     "layer_norm", "group_norm", "rms_norm", "normalize", "softmax", "log_softmax", "softmin",
     "linear", "matmul", "mm", "bmm", "einsum", "cumsum", "cumprod", "logsumexp",
 }
+# Tensor methods and torch functions that act along dimensions their arguments name: the positions
+# of those among the positional arguments after the tensor (`flip(dims)`, `roll(shifts, dims)`,
+# `transpose(dim0, dim1)`, `h.norm(p, dim)`); any of `DIM_KEYWORDS` names one too. Along the last
+# dimension of a packed state they would act on h and c together (rules/packed_dims.py).
+DIM_POSITIONS = {
+    **{name: (0,) for name in (
+        "flip", "narrow", "index_select", "select", "gather", "scatter", "scatter_", "scatter_add", "scatter_add_",
+        "index_fill", "index_fill_", "index_add", "index_add_", "index_copy", "index_copy_", "take_along_dim",
+        "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "softmax", "log_softmax", "softmin",
+        "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
+        "logsumexp", "median", "mode", "sort", "argsort", "all", "any", "count_nonzero",
+    )},
+    "roll": (1,), "norm": (1,), "topk": (1,), "kthvalue": (1,),
+    **{name: (0, 1) for name in ("transpose", "transpose_", "swapaxes", "swapdims", "movedim", "moveaxis")},
+}
+DIM_KEYWORDS = {"dim", "dims", "axis", "dim0", "dim1", "axis0", "axis1", "source", "destination"}
+# Of those, the ones that act along the last dimension, or every one, when none is given (`h.norm()`,
+# `h.sum()`, `torch.roll(h, 1)` of the flattened tensor, `h.sort()`); the others need one.
+ALONG_LAST_BY_DEFAULT = {
+    "roll", "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
+    "norm", "median", "all", "any", "count_nonzero", "sort", "argsort", "logsumexp", "topk", "kthvalue", "mode",
+}
+# Methods and functions whose result has the rank of the tensor they act on (beside KEEP_METHODS and
+# ELEMENTWISE_METHODS): a state's rank is followed through them (rules/packed_dims.py).
+SAME_RANK_NAMES = {
+    "flip", "roll", "transpose", "transpose_", "swapaxes", "swapdims", "movedim", "moveaxis", "permute",
+    "index_select", "narrow", "gather", "scatter", "scatter_", "index_fill", "index_fill_", "cumsum", "cumprod",
+    "softmax", "log_softmax", "masked_fill", "masked_fill_", "mul", "mul_", "fill_", "zero_", "where", "lerp",
+}
+RANK_ADDING_METHOD, RANK_DROPPING_METHOD = "unsqueeze", "squeeze"  # one dimension more, or one fewer where its size is 1
+PERMUTE_METHOD = "permute"  # `h.permute(2, 1, 0)`: the last dimension of the result is its last argument
 FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softmax", "log_softmax", "linear"}
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS

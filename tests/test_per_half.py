@@ -208,7 +208,7 @@ def test_a_packed_state_cut_along_a_dimension_counted_from_the_back_stays_as_wri
 @pytest.mark.parametrize("state, cut", [
     ("tuple", "for h_i in h.split(4, dim=-1):"),  # the hidden dimension: a piece is part of h
     ("packed", "for h_i in h.split(4, dim=-1):"),
-    ("packed", "for h_i in h.unbind(1):"),  # counted from the front: it may be the last one
+    ("packed", "for h_i in h.unbind(2):"),  # counted from the front: the last one of this 3-D state
 ])
 def test_a_state_cut_along_its_hidden_dimension_or_a_packed_one_from_the_front_is_refused(state, cut):
     body = SPLIT_LOOP.replace("CUT", cut).replace("PIECE", "h_i.unsqueeze(1)").replace("JOIN", "h = torch.cat(new, dim=1)")

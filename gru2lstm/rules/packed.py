@@ -13,39 +13,12 @@ from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import code_of, walk
 from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VNone, VOpaque, VSlot, VTuple
-from gru2lstm.vocab import CELL_KIND, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
+from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import is_pure, method, paren
+from gru2lstm.rules.packed_dims import moved_from
 from gru2lstm.rules.unfollowed import cannot_follow
-
-
-def moved_from(ctx, value: Value) -> list:
-    """The values `value` was moved from, followed back through the names, attributes, parameters,
-    tuple positions and choices that carry it unchanged (`hidden=None` handed on, then
-    `self.hidden = None`): each is None, a creation, a call, an operation, …"""
-    bindings = ctx.values_bound_to
-    seen: set = set()
-    pending, found = [value], []
-    while pending:
-        current = ctx.solution.resolved(pending.pop())
-        if isinstance(current, VChoice):
-            pending.extend(current.options)
-        elif isinstance(current, VSlot):
-            slot = current.slot
-            if slot in seen:
-                continue
-            seen.add(slot)
-            pending.extend(bindings.get(slot, ()))
-            if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
-                # `q, self.hidden = self.q(x, self.hidden)`: that position of what is returned
-                for whole in bindings.get(slot.base, ()):
-                    whole = ctx.solution.resolved(whole)
-                    if isinstance(whole, VTuple) and slot.label.position < len(whole.items):
-                        pending.append(whole.items[slot.label.position])
-        else:
-            found.append(current)
-    return found
 
 
 def _options(ctx, value: Value) -> list:
@@ -122,7 +95,7 @@ def _holds_a_state(ctx, node: cst.BaseExpression) -> bool:
 def _is_like(node: cst.Call) -> bool:
     func = node.func
     name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-    return name.endswith("_like")
+    return name.endswith(LIKE_SUFFIX)
 
 
 def _twice(node: cst.BaseExpression) -> cst.BaseExpression:

@@ -4,24 +4,26 @@ The packed state is h and c side by side. A number or a mask (`hxs * masks`, las
 broadcasts over it as it did over h, and so does a tensor made like the state
 (`torch.zeros_like(h)`). A tensor as wide as h does not: a layer's output (`h + self.proj(x)`) or
 an allocation of the hidden size that is not the state (`h + torch.ones(H)`) would no longer line
-up with it. A torch function that acts along the last dimension as a whole
-(`F.layer_norm(h, (H,))`, `F.normalize(h)`) would mix h and c where its result stays a state. The
-tuple form writes each of these once per half; the packed form reports them.
+up with it. An operation along the last dimension (`F.layer_norm(h, (H,))`, `h.flip(-1)`,
+`h[..., :k]`, `h / h.norm(dim=-1, keepdim=True)`; packed_dims.py tells which) would mix h and c.
+Both are findings where the result stays a state (packed_dims.state_chains); read as features,
+the features rule gives them h alone. The tuple form writes each of these once per half.
 """
 
 from __future__ import annotations
 
 from typing import Optional
 
-from gru2lstm.values import Value, VArith, VCreate, VDerived
-from gru2lstm.rules.base import Invalid, Rule
-from gru2lstm.rules.packed import last_size, moved_from
+from gru2lstm.values import Value, VArith, VCreate
+from gru2lstm.rules.base import Invalid, Rule, Valid
+from gru2lstm.rules.packed import last_size
+from gru2lstm.rules.packed_dims import moved_from, state_chains
 from gru2lstm.rules.unfollowed import plain_layer
 
 
 class PackedArithmetic(Rule):
     uses = ("arithmetic",)
-    summary = "packed: arithmetic of the state with a layer's output or an allocation of the hidden size is a finding"
+    summary = "packed: arithmetic of the state with a layer's output or an allocation of the hidden size, whose result stays a state, is a finding"
     invalid = (
         Invalid(
             """
@@ -39,7 +41,8 @@ class PackedArithmetic(Rule):
     )
 
     def apply(self, ctx, _) -> None:
-        for arith in ctx.flow.arithmetic:
+        # read as features (`head(h * gate)`), the features rule gives the arithmetic h alone
+        for arith in state_chains(ctx).arithmetic:
             other = _other_operand(ctx, arith)
             why = None if other is None else _as_wide_as_h(ctx, other)
             if why is not None:
@@ -77,7 +80,30 @@ def _as_wide_as_h(ctx, value: Value) -> Optional[str]:
 
 class PackedAlongHidden(Rule):
     uses = ("arithmetic",)
-    summary = "packed: a torch function acting along the last dimension (`F.layer_norm`) whose result stays a state is a finding"
+    summary = (
+        "packed: an operation acting along the last dimension (`F.layer_norm`, `h.flip(-1)`, `h[..., :k]`, a dimension "
+        "counted from the front that the state's rank makes the last) whose result stays a state is a finding"
+    )
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for step in range(3):
+                out, h = core(torch.ones(1, 2, 4), h)
+                h = h.flip(1)
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = torch.zeros(1, 2, 2 * 8)
+            for step in range(3):
+                out, h = core(torch.ones(1, 2, 4), h.chunk(2, dim=-1))
+                h = torch.cat(h, dim=-1)
+                h = h.flip(1)
+            """,
+            state="packed",
+        ),
+    )
     invalid = (
         Invalid(
             """
@@ -92,22 +118,24 @@ class PackedAlongHidden(Rule):
             "G2L100",
             state="packed",
         ),
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for step in range(3):
+                out, h = core(torch.ones(1, 2, 4), h)
+                h = h.flip(2)
+            """,
+            "G2L100",
+            state="packed",
+        ),
     )
 
     def apply(self, ctx, _) -> None:
-        along = {id(value) for value in ctx.flow.along_hidden}
-        reported: set = set()
-        for binding in ctx.flow.bindings:
-            if not ctx.solution.is_state(binding.target):
-                continue
-            value = ctx.solution.resolved(binding.value)
-            while isinstance(value, VDerived):
-                if id(value) in along and id(value) not in reported:
-                    reported.add(id(value))
-                    ctx.find(
-                        "G2L100", value.node,
-                        f"`{ctx.code(value.node)}` acts along the last dimension of the hidden state, and its result stays a state; "
-                        "in the packed form that dimension holds h and c side by side, so it would mix them; "
-                        "use --state tuple, or migrate this by hand",
-                    )
-                value = ctx.solution.resolved(value.base)
+        for node in state_chains(ctx).along_last:
+            ctx.find(
+                "G2L100", node,
+                f"`{ctx.code(node)}` acts along the last dimension of the hidden state (or one the engine cannot tell from it), "
+                "and its result stays a state; in the packed form that dimension holds h and c side by side, so it would mix them; "
+                "use --state tuple, or migrate this by hand",
+            )

@@ -4,7 +4,8 @@ paired, `list(zip(h[0].unbind(1), h[1].unbind(1)))`, a list of pairs (what a lis
 everywhere else: joined back by `torch.cat`/`torch.stack`, rules 6 and stack); in the packed form
 the pieces of the packed tensor are packed states, as written. Cut along the hidden dimension
 (`dim=-1`), a piece would be part of h (or, packed, a mix of h and c): a finding, as is a packed
-state cut along a dimension counted from the front, which may be the last one."""
+state cut along a dimension counted from the front that may be the last one: the state's rank
+(packed_dims.Ranks: 3 for an nn.GRU's state, 2 for a GRUCell's, or its allocation's) tells."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import libcst as cst
 from gru2lstm.values import VContainer
 from gru2lstm.vocab import CAT_NAMES, SPLIT_DIM_POSITION
 from gru2lstm.rules.base import Invalid, Rule, Valid
+from gru2lstm.rules.packed_dims import Ranks, may_be_last, moves_the_last
 from gru2lstm.rules.pairs import halves
 
 
@@ -88,11 +90,11 @@ class Pieces(Rule):
         ),
         Invalid(
             """
-            core = nn.GRU(4, 8)
-            h = torch.zeros(1, 3, 8)
-            for t in range(2):
-                new = [core(torch.randn(1, 1, 4), h_i.unsqueeze(1))[1] for h_i in h.unbind(1)]
-                h = torch.cat(new, dim=1)
+            cell = nn.GRUCell(4, 8)
+
+
+            def per_row(h):
+                return torch.stack([cell(torch.randn(4), h_i) for h_i in h.unbind(1)], 1)
             """,
             "G2L100",
             state="packed",
@@ -100,6 +102,7 @@ class Pieces(Rule):
     )
 
     def apply(self, ctx, use) -> None:
+        ranks = Ranks(ctx) if ctx.packed and ctx.flow.pieces else None
         for value in ctx.flow.pieces:
             piece = value.items[0][1]
             if not ctx.solution.value_is_state(piece.base):
@@ -112,8 +115,9 @@ class Pieces(Rule):
                     "of h and no state an LSTM takes; migrate this use by hand, or cut the state along a batch dimension"
                 ))
             elif ctx.packed:
-                # joined back at once along the same dimension (`torch.stack(torch.unbind(h, 1), 1)`): the same tensor
-                if (dim is None or dim >= 0) and not _rejoined(ctx, value.node, dim):
+                # joined back at once along the same dimension (`torch.stack(torch.unbind(h, 1), 1)`): the same tensor;
+                # counted from the front, the dimension is a batch one where the state's rank says so (packed_dims.py)
+                if (may_be_last(dim, ranks.of(piece.base)) or moves_the_last(ctx, piece.base, ranks)) and not _rejoined(ctx, value.node, dim):
                     ctx.find("G2L100", value.node, (
                         f"`{ctx.code(value.node)}` cuts the packed hidden state along a dimension counted from the front, "
                         "which the engine cannot tell from the last one, where h and c lie side by side; use `--state tuple`, "
