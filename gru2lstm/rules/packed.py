@@ -12,7 +12,7 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import Derivation, LabelKind, SlotKind, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VNone, VOpaque, VSlot, VTuple
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VNone, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
