@@ -9,14 +9,13 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.followed_calls import FollowedCalls
-from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, FunctionInfo, Use
+from gru2lstm.compiled_calls import CompiledCalls
+from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string, mapped_lambda
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
-    DefSlot,
     Derivation,
     KeyLabel,
     LabelKind,
@@ -82,7 +81,7 @@ from gru2lstm.vocab import (
 )
 
 
-class CallWalker(FollowedCalls):
+class CallWalker(CompiledCalls):
     """Evaluates calls by what they call."""
 
     def _call(self, node: cst.Call) -> Value:
@@ -405,57 +404,6 @@ class CallWalker(FollowedCalls):
         if self.recording:
             self.flow.arithmetic.append(value)
         return value
-
-    def _traced(self, node: cst.Call) -> Value:
-        """`torch.jit.trace(policy, (x, h0))`, `torch.onnx.export(policy, (x, h0), path)`: the module
-        runs on the example inputs as `policy(x, h0)` would. When the walk knows the module here (an
-        instance of a program class) and the inputs are a tuple written out, its forward()'s
-        parameters receive them; else a state among them is reported (read as features it would
-        lose c; passed on, its form would be unchecked). The traced module stands for the module."""
-        module = self.expr(node.args[0].value)
-        inputs = node.args[1].value if len(node.args) > 1 and node.args[1].keyword is None else None
-        forward = self._traced_forward(node.args[0].value, inputs)
-        if forward is not None:
-            if self.recording:
-                self.flow.called.add(forward.key)
-            for param, element in zip(forward.params, inputs.elements):
-                self._bind(DefSlot.of(id(param.node.name)), self.expr(element.value), BindingKind.ARG, element.value, element.value)
-        why = f"handed to `{self.code(node.func)}` as an input of the module it runs, which the engine does not follow"
-        for arg in node.args[1 if forward is None else 2:]:
-            written = arg.value  # `(x, h0)`: each input apart, so that a finding names the state
-            items = [element.value for element in written.elements] if isinstance(written, (cst.Tuple, cst.List)) else [written]
-            for item in items:
-                self.consume(self.expr(item), Use.OTHER, item, why)
-        return VDerived(module, node, Derivation.KEEP)
-
-    def _scripted(self, node: cst.Call) -> Value:
-        """`torch.jit.script(policy)`, `torch.jit.script(Policy())`, `torch.jit.script(f)`: TorchScript
-        compiles the module's forward() or the function, as a decorator would have it compile them
-        (rules/torchscript.py); what it is given unknown, it may be any module of the program's.
-        The compiled module stands for the module."""
-        given = node.args[0].value
-        owner = self._instance_of(given) if not isinstance(given, cst.Call) else self.resolve_class(given.func)
-        compiled = self.flow.forward_of(owner) if owner is not None else None
-        if compiled is None:
-            found = self.resolve(given)
-            compiled = self.flow.functions.get(found.key) if found is not None and found.kind == DefinitionKind.FUNCTION else None
-        if self.recording:
-            if compiled is not None:
-                self.flow.torchscript[compiled.key] = f"handed to `{self.code(node.func)}`"
-            else:
-                self.flow.scripted_unknown.append(self.code(node))
-        return VDerived(self.expr(given), node, Derivation.KEEP)
-
-    def _traced_forward(self, module_node: cst.CSTNode, inputs) -> Optional[FunctionInfo]:
-        """The forward() a trace runs: of a module of the program known here, on a tuple of inputs
-        written out that its parameters take one by one; else None."""
-        owner = self._instance_of(module_node)
-        forward = None if owner is None else self.flow.forward_of(owner)
-        if forward is None or forward.variadic or not isinstance(inputs, cst.Tuple):
-            return None
-        if any(isinstance(element, cst.StarredElement) for element in inputs.elements) or len(inputs.elements) > len(forward.params):
-            return None
-        return forward
 
     def _sampling(self, node: cst.Call, many: bool) -> Value:
         """random.sample(C, k) is a list of C's elements; random.choice(C) one of them."""

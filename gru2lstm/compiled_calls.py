@@ -1,0 +1,66 @@
+"""Calls that hand a module or function to torch to run or compile it: `torch.jit.trace`,
+`torch.onnx.export` (the module runs on the example inputs) and `torch.jit.script` (TorchScript
+compiles it, rules/torchscript.py). A base of the call walk (calls.py), as followed_calls.py is."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.followed_calls import FollowedCalls
+from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use
+from gru2lstm.values import DefSlot, Derivation, Value, VDerived
+
+
+class CompiledCalls(FollowedCalls):
+    def _traced(self, node: cst.Call) -> Value:
+        """`torch.jit.trace(policy, (x, h0))`, `torch.onnx.export(policy, (x, h0), path)`: the module
+        runs on the example inputs as `policy(x, h0)` would. When the walk knows the module here (an
+        instance of a program class) and the inputs are a tuple written out, its forward()'s
+        parameters receive them; else a state among them is reported (read as features it would
+        lose c; passed on, its form would be unchecked). The traced module stands for the module."""
+        module = self.expr(node.args[0].value)
+        inputs = node.args[1].value if len(node.args) > 1 and node.args[1].keyword is None else None
+        forward = self._traced_forward(node.args[0].value, inputs)
+        if forward is not None:
+            if self.recording:
+                self.flow.called.add(forward.key)
+            for param, element in zip(forward.params, inputs.elements):
+                self._bind(DefSlot.of(id(param.node.name)), self.expr(element.value), BindingKind.ARG, element.value, element.value)
+        why = f"handed to `{self.code(node.func)}` as an input of the module it runs, which the engine does not follow"
+        for arg in node.args[1 if forward is None else 2:]:
+            written = arg.value  # `(x, h0)`: each input apart, so that a finding names the state
+            items = [element.value for element in written.elements] if isinstance(written, (cst.Tuple, cst.List)) else [written]
+            for item in items:
+                self.consume(self.expr(item), Use.OTHER, item, why)
+        return VDerived(module, node, Derivation.KEEP)
+
+    def _scripted(self, node: cst.Call) -> Value:
+        """`torch.jit.script(policy)`, `torch.jit.script(Policy())`, `torch.jit.script(f)`: TorchScript
+        compiles the module's forward() or the function, as a decorator would have it compile them
+        (rules/torchscript.py); what it is given unknown, it may be any module of the program's.
+        The compiled module stands for the module."""
+        given = node.args[0].value
+        owner = self._instance_of(given) if not isinstance(given, cst.Call) else self.resolve_class(given.func)
+        compiled = self.flow.forward_of(owner) if owner is not None else None
+        if compiled is None:
+            found = self.resolve(given)
+            compiled = self.flow.functions.get(found.key) if found is not None and found.kind == DefinitionKind.FUNCTION else None
+        if self.recording:
+            if compiled is not None:
+                self.flow.torchscript[compiled.key] = f"handed to `{self.code(node.func)}`"
+            else:
+                self.flow.scripted_unknown.append(self.code(node))
+        return VDerived(self.expr(given), node, Derivation.KEEP)
+
+    def _traced_forward(self, module_node: cst.CSTNode, inputs) -> Optional[FunctionInfo]:
+        """The forward() a trace runs: of a module of the program known here, on a tuple of inputs
+        written out that its parameters take one by one; else None."""
+        owner = self._instance_of(module_node)
+        forward = None if owner is None else self.flow.forward_of(owner)
+        if forward is None or forward.variadic or not isinstance(inputs, cst.Tuple):
+            return None
+        if any(isinstance(element, cst.StarredElement) for element in inputs.elements) or len(inputs.elements) > len(forward.params):
+            return None
+        return forward
