@@ -327,6 +327,23 @@ def run():
     assert h.shape == c.shape == (1, 1, 8)
 
 
+def test_pieces_unpacked_into_names_held_as_two_are_refused():
+    # joined back by a batch rule, `a` and `b` become split names (a, a_c): the cut is not written as pairs
+    body = """
+def run():
+    policy = Policy()
+    h = policy.init_hidden(2)
+    for t in range(3):
+        logits, h = policy(torch.randn(1, 2, 4), h)
+        a, b = torch.chunk(h, 2, 1)
+        h = torch.cat([a * 0.5, b], 1)
+    return h
+"""
+    migration = migrate(body, "tuple")
+    assert [(code, "unpacked into names that hold the hidden state as two" in message) for code, _, message in blocking(migration)] == [("G2L100", True)]
+    assert not migration.changed
+
+
 def test_a_number_added_to_the_state_stays_a_number():
     # `h + self.eps` with `self.eps = 0.1`: joined with the state, but no tensor, so no state
     body = """

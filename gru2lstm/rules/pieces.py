@@ -123,6 +123,12 @@ class Pieces(Rule):
                         "which the engine cannot tell from the last one, where h and c lie side by side; use `--state tuple`, "
                         "or count the dimension from the back (`dim=-2` is the batch dimension of a (L, B, H) or (B, H) state)"
                     ))
+            elif _into_split_names(ctx, value.node):
+                ctx.find("G2L100", value.node, (
+                    f"the pieces of `{ctx.code(value.node)}` are unpacked into names that hold the hidden state as two "
+                    "names each (h and c apart), and the engine writes a cut only as pairs of pieces; cut h and c by hand, "
+                    "or keep each piece whole (a pair) where it is used"
+                ))
             elif not _joined_at_once(ctx, value.node) and ctx.claim(value.node):
                 _paired(ctx, value)
 
@@ -134,6 +140,16 @@ def joined_pieces(ctx, container):
     if not isinstance(container, VContainer) or not any(value is container for value in ctx.flow.pieces):
         return None
     return halves(ctx, container.items[0][1])
+
+
+def _into_split_names(ctx, node: cst.Call) -> bool:
+    """Is the cut unpacked into names held as two (`a, b = h.chunk(2, 1)` with `a` and `a_c`)?"""
+    statement = ctx.parents.get(node)
+    if not isinstance(statement, cst.Assign):
+        return False
+    written = {id(target.target) for target in statement.targets}
+    written |= {id(element.value) for target in statement.targets if isinstance(target.target, (cst.Tuple, cst.List)) for element in target.target.elements}
+    return any(id(binding.target_node) in written and ctx.solution.is_split(binding.target) for binding in ctx.flow.bindings)
 
 
 def _joined_at_once(ctx, node: cst.Call) -> bool:
