@@ -64,6 +64,8 @@ def moved_from(ctx, value: Value) -> list:
 # The rank of an nn.GRU's state (layers, batch, hidden) and of a GRUCell's (batch, hidden).
 _RECURRENT_RANK = {CELL_KIND: 2}
 _GRU_RANK = 3
+# what gives a tensor of the rank it is given: `.detach()`, `.clamp()`, `torch.sigmoid`, `np.asarray`
+_RANK_KEEPING = KEEP_METHODS | ELEMENTWISE_METHODS | SAME_RANK_NAMES | CONVERTING_NAMES
 _VISITS = 2000  # names visited for one value's rank before it counts as not known (a walk over every path)
 
 
@@ -169,7 +171,7 @@ def _rank_before(node: cst.BaseExpression, after: Optional[frozenset]) -> Option
     if not isinstance(node, cst.Call):
         return after
     name = _name(node)
-    if name in KEEP_METHODS | ELEMENTWISE_METHODS | SAME_RANK_NAMES | CONVERTING_NAMES:
+    if name in _RANK_KEEPING:
         return after
     if name == RANK_ADDING_METHOD:
         return frozenset(rank - 1 for rank in after)
@@ -467,7 +469,7 @@ def _rank_after(node: cst.BaseExpression, base: frozenset) -> Optional[frozenset
     if not isinstance(node, cst.Call):
         return None
     name = _name(node)
-    if name in KEEP_METHODS | ELEMENTWISE_METHODS | SAME_RANK_NAMES | CONVERTING_NAMES:
+    if name in _RANK_KEEPING:
         return base
     if name == RANK_ADDING_METHOD:
         return frozenset(rank + 1 for rank in base)
