@@ -11,6 +11,7 @@ from __future__ import annotations
 # ------------------------------------------------------------------ the recurrent modules
 GRU_KIND = "GRU"  # a sequence GRU: returns (output, h_n)
 CELL_KIND = "GRUCell"  # a GRU cell: returns h
+STATE_RANKS = {GRU_KIND: 3, CELL_KIND: 2}  # the rank of each one's state: (layers, batch, hidden) and (batch, hidden)
 RECURRENT_KINDS = (GRU_KIND, CELL_KIND)
 RECURRENT = {  # qualified name of a torch GRU -> its kind
     "torch.nn.GRU": GRU_KIND,

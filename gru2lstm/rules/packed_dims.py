@@ -27,9 +27,9 @@ from gru2lstm.values import (
     VIndex, VOpaque, VSlot, VTuple,
 )
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CELL_KIND, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, ELEMENTWISE_METHODS, KEEP_METHODS,
-    LIKE_SUFFIX, PERMUTE_METHOD, RANK_ADDING_METHOD, RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS,
-    SPLITTING_METHODS, STACK_NAME, UNBIND_METHOD,
+    ALONG_LAST_BY_DEFAULT, CELL_KIND, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, ELEMENTWISE_METHODS, GRU_KIND,
+    KEEP_METHODS, LIKE_SUFFIX, PERMUTE_METHOD, RANK_ADDING_METHOD, RANK_DROPPING_METHOD, SAME_RANK_NAMES,
+    SIZED_SHAPE_METHODS, SPLITTING_METHODS, STACK_NAME, STATE_RANKS, UNBIND_METHOD,
 )
 
 
@@ -61,9 +61,6 @@ def moved_from(ctx, value: Value) -> list:
     return found
 
 
-# The rank of an nn.GRU's state (layers, batch, hidden) and of a GRUCell's (batch, hidden).
-_RECURRENT_RANK = {CELL_KIND: 2}
-_GRU_RANK = 3
 # what gives a tensor of the rank it is given: `.detach()`, `.clamp()`, `torch.sigmoid`, `np.asarray`
 _RANK_KEEPING = KEEP_METHODS | ELEMENTWISE_METHODS | SAME_RANK_NAMES | CONVERTING_NAMES
 _VISITS = 2000  # names visited for one value's rank before it counts as not known (a walk over every path)
@@ -159,7 +156,7 @@ def moves_the_last(ctx, value: Value, ranks: "Ranks") -> bool:
 
 
 def _recurrent_rank(ctx, call: VCallOf) -> frozenset:
-    return frozenset({_RECURRENT_RANK.get(ctx.solution.recurrent_calls[id(call)], _GRU_RANK)})
+    return frozenset({STATE_RANKS.get(ctx.solution.recurrent_calls[id(call)], STATE_RANKS[GRU_KIND])})
 
 
 def _rank_before(node: cst.BaseExpression, after: Optional[frozenset]) -> Optional[frozenset]:
@@ -413,7 +410,7 @@ class Ranks:
             found = [self._unpacked(whole, position, seen) for whole in self.bound.get(slot, ())]
             seen.discard(slot)
             return None if not found or any(r is None for r in found) else frozenset().union(*found)
-        return frozenset({_GRU_RANK}) if kind is not None and kind != CELL_KIND and position == 1 else None
+        return frozenset({STATE_RANKS[GRU_KIND]}) if kind is not None and kind != CELL_KIND and position == 1 else None
 
     def _ranks(self, value: Value, seen: set) -> Optional[frozenset]:
         solution = self.ctx.solution
@@ -428,7 +425,7 @@ class Ranks:
             return None if not found or any(r is None for r in found) else frozenset().union(*found)
         if isinstance(value, VCallOf):
             kind = solution.recurrent_calls.get(id(value))
-            return frozenset({_RECURRENT_RANK[kind]}) if kind == CELL_KIND else None  # a GRU gives (output, h)
+            return frozenset({STATE_RANKS[kind]}) if kind == CELL_KIND else None  # a GRU gives (output, h)
         if isinstance(value, VCreate) and isinstance(value.node, cst.Call) and not _name(value.node).endswith(LIKE_SUFFIX):
             given = _sizes_given(value.node)  # `zeros_like(t)` has t's rank, not known here
             return None if given is None else frozenset({given})
