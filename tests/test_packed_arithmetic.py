@@ -40,6 +40,7 @@ def migrate(update: str, state: str):
     ("g = torch.sigmoid(proj(x))\n    h = h * g", "`g`, the output of a layer as wide as h"),
     ("h = h + torch.ones(8)", "`torch.ones(8)`, an allocation of the hidden size `8`"),
     ("bias = torch.ones(8)\n    h = shift(h, bias)", "`bias`, an allocation of the hidden size `8`"),
+    ("h = h * torch.linspace(0.5, 1.0, 8)", "`torch.linspace(0.5, 1.0, 8)`, made with its last size the hidden size `8`"),
 ])
 def test_a_tensor_as_wide_as_h_is_a_finding_in_packed_form(update, other):
     out, findings = migrate(update, "packed")

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import libcst as cst
+
 from gru2lstm.values import Value, VArith, VCreate
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.packed import last_size
@@ -72,9 +74,14 @@ def _as_wide_as_h(ctx, value: Value) -> Optional[str]:
         if plain_layer(ctx, source) is not None:
             return "the output of a layer as wide as h"
         leaf = ctx.solution.resolutions.leaf_of(source)
-        size = last_size(leaf.node) if isinstance(leaf, VCreate) else None
+        if isinstance(leaf, VCreate):
+            made, what = leaf.node, "an allocation of the hidden size"
+        else:  # a tensor a call makes with the hidden size last: `torch.linspace(0.5, 1.0, H)`, `m.expand(-1, H)`
+            made = source.node if isinstance(source.node, cst.Call) and not ctx.solution.value_is_state(source) else None
+            what = "made with its last size the hidden size"
+        size = last_size(made) if made is not None else None
         if size is not None and ctx.code(size) in ctx.doubled_sizes:
-            return f"an allocation of the hidden size `{ctx.code(size)}`"
+            return f"{what} `{ctx.code(size)}`"
     return None
 
 
