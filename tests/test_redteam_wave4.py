@@ -10,27 +10,7 @@ import pytest
 
 from gru2lstm.cli import main
 from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
-from test_redteam_wave3b import snapshot
-
-POLICY = """\
-    import torch
-    import torch.nn as nn
-
-
-    class Policy(nn.Module):
-        def __init__(self, size=6):
-            super().__init__()
-            self.size = size
-            self.core = nn.GRU(size, size)
-
-        def blank(self, n):
-            return torch.zeros(1, n, self.size)
-
-        def forward(self, x, h):
-            y, h = self.core(x, h)
-            return y, h
-"""
-
+from test_redteam_wave3b import POLICY, snapshot  # the policy file of the red-team projects
 
 # ---------------------------------------------------------------- a policy traced or exported with an example state
 TRACED = """\
