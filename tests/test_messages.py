@@ -63,7 +63,7 @@ SOURCES = {
     **MORE,
 }
 # The first word of the last clause: what the user can do.
-REMEDIES = {"assign", "carry", "choose", "give", "keep", "migrate", "pass", "rename", "resolve", "unpack", "use", "add", "split"}
+REMEDIES = {"assign", "carry", "choose", "give", "keep", "migrate", "pass", "rename", "resolve", "unpack", "use", "add", "split", "compute", "write"}
 # Findings about a whole file, or said for the record only.
 NO_EXPRESSION = {"G2L105", "G2L200", "G2L201"}
 

@@ -19,7 +19,7 @@ from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
 from gru2lstm.rules.outputs import OutputAsState
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
-from gru2lstm.rules.packed_arithmetic import PackedAlongHidden, PackedArithmetic
+from gru2lstm.rules.packed_arithmetic import PackedAlongHidden, PackedArithmetic, PackedOperand
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.pieces import Pieces
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
@@ -119,6 +119,7 @@ PACKED_RULES = [
     HolderHandedOver(),
     NoneTest(),
     InPlaceOp(),
+    PackedOperand(),  # before FeatureConsumption, which would read it as h
     FeatureConsumption(),
     StateHandedOver(),
     PackedArithmetic(),  # after every rule that doubles a size

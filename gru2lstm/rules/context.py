@@ -21,6 +21,7 @@ from gru2lstm.program import ProgramFlow, Use, from_where
 from gru2lstm.solve import Solution
 from gru2lstm.values import Derivation, LabelKind, Slot, SlotKind, VSlot
 from gru2lstm.rules.edits import torch_name, tuple_spelling
+from gru2lstm.rules.packed_dims import state_chains
 
 
 @dataclass
@@ -134,6 +135,11 @@ class PlanContext:
         for binding in self.flow.bindings:
             bound.setdefault(binding.target, []).append(binding.value)
         return bound
+
+    @cached_property
+    def state_chains(self):
+        """What the values that stay a state are made of (packed form; rules/packed_dims.py)."""
+        return state_chains(self)
 
     @cached_property
     def measured_nodes(self) -> set:

@@ -6,7 +6,9 @@ broadcasts over it as it did over h, and so does a tensor made like the state
 an allocation of the hidden size that is not the state (`h + torch.ones(H)`) would no longer line
 up with it. An operation along the last dimension (`F.layer_norm(h, (H,))`, `h.flip(-1)`,
 `h[..., :k]`, `h / h.norm(dim=-1, keepdim=True)`; packed_dims.py tells which) would mix h and c.
-Both are findings where the result stays a state (packed_dims.state_chains); read as features,
+Nor can the engine tell how a tensor function lines the state up with its other arguments when
+the state is an operand (`torch.addcmul(zeros_like(h), h, m)`).
+All are findings where the result stays a state (packed_dims.state_chains); read as features,
 the features rule gives them h alone. The tuple form writes each of these once per half.
 """
 
@@ -16,10 +18,11 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.program import Consumption, Use
 from gru2lstm.values import Value, VArith, VCreate
-from gru2lstm.rules.base import Invalid, Rule, Valid
+from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
 from gru2lstm.rules.packed import last_size
-from gru2lstm.rules.packed_dims import moved_from, state_chains
+from gru2lstm.rules.packed_dims import moved_from
 from gru2lstm.rules.unfollowed import plain_layer
 
 
@@ -44,7 +47,7 @@ class PackedArithmetic(Rule):
 
     def apply(self, ctx, _) -> None:
         # read as features (`head(h * gate)`), the features rule gives the arithmetic h alone
-        for arith in state_chains(ctx).arithmetic:
+        for arith in ctx.state_chains.arithmetic:
             other = _other_operand(ctx, arith)
             why = None if other is None else _as_wide_as_h(ctx, other)
             if why is not None:
@@ -139,10 +142,52 @@ class PackedAlongHidden(Rule):
     )
 
     def apply(self, ctx, _) -> None:
-        for node in state_chains(ctx).along_last:
+        for node in ctx.state_chains.along_last:
             ctx.find(
                 "G2L100", node,
                 f"`{ctx.code(node)}` acts along the last dimension of the hidden state (or one the engine cannot tell from it), "
                 "and its result stays a state; in the packed form that dimension holds h and c side by side, so it would mix them; "
                 "use --state tuple, or migrate this by hand",
             )
+
+
+class PackedOperand(Rule):
+    uses = ("consumption",)
+    summary = "packed: the state passed to a tensor function as an operand (not its first argument), whose result stays a state, is a finding"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for step in range(3):
+                out, h = core(torch.ones(1, 2, 4), h)
+                h = torch.addcmul(torch.zeros_like(h), h, torch.ones(1, 2, 1))
+            """,
+            "G2L100",
+            state="packed",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return (
+            use.context == Use.OPERAND and takes_a_state(ctx, use) and id(use.node) not in ctx.measured_nodes  # not its sizes
+            and _operation_of(ctx, use.node) is not None
+        )
+
+    def apply(self, ctx, use: Consumption) -> None:
+        # read as features, the operand would be h alone inside a result as wide as (h, c) (a size
+        # error); passed whole, the engine cannot tell how the function lines it up with the rest
+        call = _operation_of(ctx, use.node)
+        ctx.find(
+            "G2L100", use.node,
+            f"`{ctx.code(call)}` makes a new hidden state from the hidden state `{ctx.code(use.node)}`, passed to it as an "
+            "operand, and the engine cannot tell how the function lines the packed (h, c) up with its other arguments; "
+            "compute it on each half by hand",
+        )
+
+
+def _operation_of(ctx, node: cst.CSTNode) -> Optional[cst.Call]:
+    """The call that `node` is an argument of, when its result stays a state."""
+    argument = ctx.parents.get(node)
+    call = ctx.parents.get(argument) if isinstance(argument, cst.Arg) else None
+    return call if isinstance(call, cst.Call) and id(call) in ctx.state_chains.operations else None

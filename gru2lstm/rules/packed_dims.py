@@ -73,6 +73,7 @@ class StateChains:
 
     along_last: list = field(default_factory=list)  # [node] of an operation acting along the last dimension
     arithmetic: list = field(default_factory=list)  # [VArith] whose result stays a state
+    operations: set = field(default_factory=set)  # ids of the operations (calls, indexings) whose result stays a state
 
 
 def state_chains(ctx) -> StateChains:
@@ -137,6 +138,7 @@ class _ChainWalker:
                 for _, item in container.items:
                     self.walk(item, None)
         elif isinstance(value, (VDerived, VIndex)):
+            self.found.operations.add(id(value.node))
             below = _rank_before(value.node, expected)
             # a torch function along the last dimension takes the state anywhere (`einsum("lbh,hk->lbk", h, W)`)
             if id(value) in self.along or (_reads_a_state(ctx, value.base) and _touches_last(value, below, self.ranks)):
