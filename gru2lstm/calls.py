@@ -40,6 +40,7 @@ from gru2lstm.values import (
 from gru2lstm.vocab import (
     ALONG_HIDDEN_FUNCTIONS,
     CAT_FUNCTIONS,
+    FEATURE_FUNCTIONS,
     CONTAINER_ADD_METHODS,
     LIST_APPEND_METHOD,
     MAP_BUILTIN,
@@ -370,8 +371,10 @@ class CallWalker(CompiledCalls):
                     self.consume(self.expr(arg.value), Use.OPERAND, arg.value, f"passed to `{self.code(func)}`")
             if first is None:
                 return VOpaque(node, f"`{self.code(func)}(...)`")
-            value = VDerived(first, node, Derivation.SHAPE)
-            if self.recording and {q.rpartition(".")[2] for q in qualified} & ALONG_HIDDEN_FUNCTIONS:
+            names = {q.rpartition(".")[2] for q in qualified}
+            # an activation or a softmax of a state makes features, never a state (as lstm_cell.py checks)
+            value = VDerived(first, node, Derivation.READ if names & FEATURE_FUNCTIONS else Derivation.SHAPE)
+            if self.recording and names & ALONG_HIDDEN_FUNCTIONS:
                 self.flow.along_hidden.append(value)
             return value
         return None

@@ -13,7 +13,7 @@ from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingRet
 from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
 from gru2lstm.rules.creation import Creation
 from gru2lstm.rules.docs import Docs
-from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, NoneTest, PlainCellCall
+from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, FeaturesKept, NoneTest, PlainCellCall
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
@@ -68,6 +68,7 @@ TUPLE_RULES = [
     Creation(),
     Storage(),
     Halfwise(),
+    FeaturesKept(),
     CannotFollow(),
     # calls
     OutputAsState(),
@@ -104,6 +105,7 @@ PACKED_RULES = [
     Pieces(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
+    FeaturesKept(),
     UntracedIntoState(),
     PackedAllocation(),
     InPlaceRead(),

@@ -11,7 +11,7 @@ from gru2lstm.program import Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
 from gru2lstm.vocab import CELL_KIND, SIZE_READS
-from gru2lstm.rules.base import BindingUse, Rule, Valid, consume, takes_a_state
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
 from gru2lstm.rules.packed import packed_size_read
@@ -177,6 +177,54 @@ class FeatureBinding(Rule):
 
     def apply(self, ctx, use: BindingUse) -> None:
         feature_read(ctx, use.value)
+
+
+class FeaturesKept(StateBindingRule):
+    summary = "a holder of the state that receives features of a state (`F.relu(h)`, a method the engine does not know) is a finding"
+    invalid = (
+        Invalid(
+            """
+            import torch.nn.functional as F
+
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for step in range(3):
+                out, h = core(torch.ones(1, 2, 4), h)
+                h = F.relu(h)
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return ctx.solution.is_state(use.binding.target) and _features_read(ctx, use.value) is not None
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        # an activation of c is no state the LSTM would carry (lstm_cell.py checks that c reaches none)
+        read = _features_read(ctx, use.value)
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        target = use.binding.target_node
+        kept = f"`{ctx.code(target)}` keeps the result as the hidden state" if target is not None else "the result is kept as the hidden state"
+        ctx.find(
+            "G2L100", read.node,
+            f"`{ctx.code(read.node)}` makes features from the hidden state `{ctx.code(leaf.node)}` (an activation, a softmax, "
+            f"or a method the engine does not know), and {kept}; the LSTM's state is the pair (h, c), and the engine "
+            "cannot tell what c should become; write both halves by hand",
+        )
+
+
+def _features_read(ctx, value: Value):
+    """The read of features (a READ derivation) in the chain of a value made from a state, else None."""
+    resolutions = ctx.solution.resolutions
+    leaf = resolutions.leaf_of(value)
+    if not isinstance(leaf, VSlot) or leaf.node is None or not ctx.solution.is_state(leaf.slot):
+        return None
+    value = resolutions.resolved(value)
+    while isinstance(value, VDerived):
+        if value.kind == Derivation.READ:
+            return value if value.node is not None else None
+        value = resolutions.resolved(value.base)
+    return None
 
 
 class CallArguments(Rule):
