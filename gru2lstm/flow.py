@@ -84,6 +84,9 @@ class Collector(CallWalker):
             if param.default is not None:
                 self.statement = param
                 self._bind(slot, self.expr(param.default), BindingKind.DEFAULT, param, param.name)
+        star = info.node.params.star_arg
+        if isinstance(star, cst.Param):  # `*args`: the tuple each call fills (followed_calls.py)
+            self._new_def(star.name.value, star.name, is_param=True)
         if info.node.returns is not None:
             self.flow.annotations.append((ReturnSlot.of(info.key), info.node.returns, None))
         self._block(info.node.body)

@@ -18,6 +18,7 @@ from gru2lstm.syntax import constant_string
 from gru2lstm.values import (
     AttrSlot,
     CallResultSlot,
+    ChildSlot,
     DefSlot,
     InstanceSlot,
     ReturnSlot,
@@ -32,6 +33,7 @@ from gru2lstm.values import (
     VSlot,
     VTuple,
     mapped_slot,
+    PosLabel,
     part_at,
 )
 from gru2lstm.vocab import STARTED_ARGS, STARTED_KWARGS, STARTED_TARGET
@@ -160,7 +162,7 @@ class FollowedCalls(ExpressionWalker):
             ]
         if len(node.args) == 1 and node.args[0].star == "*":
             value = self.expr(node.args[0].value)
-            if isinstance(value, VTuple) and len(value.items) == len(fields) or isinstance(value, VContainer) and mapped_slot(value):
+            if isinstance(value, VTuple) and len(value.items) == len(fields) or isinstance(value, VContainer) and mapped_slot(value) or self._star_parameter(value):
                 # `Stats(*[f(t) for t in stats])`: each field receives the item at its position
                 for position, name in enumerate(fields):
                     self._bind(AttrSlot.of(class_name, name), part_at(value, position, len(fields)), BindingKind.FIELD, node.args[0], node.args[0].value)
@@ -201,6 +203,8 @@ class FollowedCalls(ExpressionWalker):
         params = callee.params
         by_name = dict(params)
         position = 0
+        star = callee.node.params.star_arg
+        extra = 0  # the positional arguments past the parameters, which `*args` takes in order
         spread = _spread_argument(callee, node)
         for arg in node.args:
             value = self.expr(arg.value)
@@ -225,11 +229,23 @@ class FollowedCalls(ExpressionWalker):
             else:
                 param = params[position].node if position < len(params) else None
                 position += 1
+            if param is None and arg.keyword is None and isinstance(star, cst.Param):
+                # `def push(self, *args)`: the tuple `args` holds it at its position among the extras
+                self._bind(ChildSlot.of(DefSlot.of(id(star.name)), PosLabel.of(extra)), value, BindingKind.ARG, arg, arg.value)
+                extra += 1
+                continue
             if param is None:
                 self.consume(value, Use.UNKNOWN, arg.value, f"passed to `{callee.node.name.value}()` beyond its parameters")
                 continue
             self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, arg, arg.value)
         return VSlot(ReturnSlot.of(callee.key), node)
+
+    def _star_parameter(self, value: Value) -> bool:
+        """Is `value` the `*args` of the function it is read in (each call binds its positions)?"""
+        if not isinstance(value, VSlot) or value.slot.kind != SlotKind.DEF:
+            return False
+        definition = self.flow.defs.get(value.slot.def_id)
+        return definition is not None and definition.is_param and _is_star_arg(definition)
 
     def _spreadable(self, value: Value) -> bool:
         """Is `value` what the walk sees whole (a literal tuple, a result of the program's own
@@ -354,3 +370,9 @@ def _spread_argument(callee: FunctionInfo, node: cst.Call) -> Optional[cst.Arg]:
     if not remaining or any(param.node.default is not None for param in remaining):
         return None
     return node.args[-1]
+
+
+def _is_star_arg(definition) -> bool:
+    """Is the parameter `definition` its function's `*args`?"""
+    star = definition.function.node.params.star_arg if definition.function is not None else None
+    return isinstance(star, cst.Param) and star.name is definition.node
