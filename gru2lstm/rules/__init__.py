@@ -35,6 +35,7 @@ from gru2lstm.rules.unfollowed import (
     MixedKeyedRead,
     ModuleHandedOver,
     StateHandedOver,
+    UndecidedArithmetic,
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
@@ -104,6 +105,7 @@ PACKED_RULES = [
     Pieces(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
+    UndecidedArithmetic(),
     UntracedIntoState(),
     PackedAllocation(),
     InPlaceRead(),

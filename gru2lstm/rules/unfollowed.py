@@ -50,6 +50,12 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
             "to the engine (which counts positions from the start); unpack each position into a name (`_, _, h = ...`)"
         ))
+    elif _undecided_arithmetic(ctx, value):
+        subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
+        ctx.find("G2L102", node, (
+            f"{subject} `{code}`, and the engine cannot tell which operand carries the state (neither is known as one, and "
+            "no name says which is a mask); rename the operand that carries it like the target (`h = h * m`), or the other like a mask (`done_mask`)"
+        ))
     else:
         what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
         received = f"receives `{code}`, which is not one" if holder else f"receives {what}, which is not one as far as the engine can tell"
@@ -57,6 +63,12 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def _undecided_arithmetic(ctx, value: Value) -> bool:
+    """Is the value an arithmetic the solver left undecided, no operand known as a state?"""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    return isinstance(leaf, VArith) and not ctx.solution.resolutions.is_settled(leaf) and not _state_operands(ctx, leaf)
 
 
 def _two_states(ctx, value: Value):
@@ -144,6 +156,40 @@ class CannotFollow(StateBindingRule):
             "G2L102",
         ),
     )
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        cannot_follow(ctx, use.binding, use.value)
+
+
+class UndecidedArithmetic(StateBindingRule):
+    summary = "packed: a holder of the state that receives an arithmetic of which no operand is known as the state"
+    invalid = (
+        Invalid(
+            """
+            class Core(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.rnn = nn.GRU(4, 8)
+
+                def forward(self, x, s):
+                    out, s2 = self.rnn(x.unsqueeze(0), s.unsqueeze(0))
+                    return out.squeeze(0), s2.squeeze(0)
+
+            core = Core()
+            s = torch.zeros(3, 8)
+            for t in range(4):
+                y, new_s = core(torch.randn(3, 4), s)
+                s = new_s * torch.rand(3, 1)
+            """,
+            "G2L102",
+            state="packed",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        # The tuple form reports it (CannotFollow); left as it is, the packed form would read the
+        # operand that carries the state as features, which takes h and drops c.
+        return ctx.solution.is_state(use.binding.target) and _undecided_arithmetic(ctx, use.value)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         cannot_follow(ctx, use.binding, use.value)

@@ -1,0 +1,83 @@
+"""Red team, wave 6b (our own small projects in the styles of sb3-contrib's recurrent PPO, Sample
+Factory's core and learner, a functional scan, a batch-first stacked GRU kept per env, and an
+acting wrapper that owns the state): what the engine got wrong there, each case migrated and run,
+or refused with a finding that names the place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- the state scaled on its way back in
+CORE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Core(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8)
+
+        def forward(self, x, s):
+            # the state is kept 2-D (N, H) outside, as Sample Factory's core does
+            out, s2 = self.rnn(x.unsqueeze(0), s.unsqueeze(0))
+            return out.squeeze(0), s2.squeeze(0)
+
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = Core()
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, obs, s):
+            x, new_s = self.core(obs, s)
+            return {"logits": self.head(x), "new_s": new_s}
+"""
+
+
+def _loop(scaled: str) -> str:
+    return f"""\
+    import torch
+
+    from model import Model
+
+
+    def main():
+        model = Model()
+        s = torch.zeros(3, 8)
+        for _ in range(4):
+            result = model(torch.randn(3, 4), s)
+            dones = torch.rand(3) < 0.3
+            s = {scaled}
+        return s
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("scaled", [
+    'result["new_s"] * 0.5',
+    'result["new_s"] * (1 - dones.float()).unsqueeze(-1)',
+])
+def test_a_state_times_a_number_or_a_mask_expression_is_the_state(tmp_path, form, scaled):
+    # Neither operand was known as the state: the tuple form refused it (G2L102 "which is not one"),
+    # and the packed form wrote it with the core's return read as features (h only): exit 0, and a
+    # size error on the next step.
+    write(tmp_path, {"pyproject.toml": "", "model.py": CORE, "loop.py": _loop(scaled)})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    model = (tmp_path / "model.py").read_text()
+    assert "nn.LSTM(4, 8)" in model and "s2.chunk(2, dim=-1)[0]" not in model
+    run_migrated(tmp_path, "import loop\nloop.main()\n")
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_times_a_tensor_neither_named_as_a_mask_is_refused_in_both_forms(tmp_path, form):
+    # Which operand carries the state is not told by anything: the packed form wrote it (exit 0,
+    # broken); both forms now name the line and say how to tell.
+    write(tmp_path, {"pyproject.toml": "", "model.py": CORE, "loop.py": _loop('result["new_s"] * torch.rand(3, 1)')})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (tmp_path / "model.py").read_text() == before
