@@ -81,3 +81,57 @@ def test_a_state_times_a_tensor_neither_named_as_a_mask_is_refused_in_both_forms
     before = (tmp_path / "model.py").read_text()
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
     assert (tmp_path / "model.py").read_text() == before
+
+
+# ---------------------------------------------------------------- a recurrent module called inside a lambda or a nested function
+SCAN = """\
+    import torch
+    import torch.nn as nn
+
+
+    def scan(step_fn, carry, xs):
+        ys = []
+        for x in xs:
+            carry, y = step_fn(carry, x)
+            ys.append(y)
+        return carry, torch.stack(ys)
+
+
+    class Q(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.q = nn.Linear(8, 2)
+
+
+    def unroll(model, h0, xs):
+        {body}
+
+
+    def main():
+        model = Q()
+        h, qs = unroll(model, torch.zeros(3, 8), torch.randn(5, 3, 4))
+        return qs
+"""
+
+CLOSURES = {
+    "lambda": ("return scan(lambda c, x: (model.cell(x, c), model.q(model.cell(x, c))), h0, xs)", "`lambda c, x:"),
+    "nested": (
+        "def step(c, x):\n            c = model.cell(x, c)\n            return c, model.q(c)\n\n        return scan(step, h0, xs)",
+        "the nested function `step()`",
+    ),
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("closure", sorted(CLOSURES))
+def test_a_recurrent_module_called_inside_a_lambda_or_a_nested_function_is_a_finding(tmp_path, capsys, form, closure):
+    # The walk does not go into a lambda or a nested function: the lambda was exit 0 with the cell
+    # an LSTMCell still given one tensor; the nested function was exit 123 (the output check).
+    body, where = CLOSURES[closure]
+    write(tmp_path, {"pyproject.toml": "", "scan.py": SCAN.replace("{body}", body)})
+    before = (tmp_path / "scan.py").read_text()
+    assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
+    assert (tmp_path / "scan.py").read_text() == before
+    out = capsys.readouterr().out
+    assert f"G2L101 the recurrent module `model.cell` is called inside {where}" in out
