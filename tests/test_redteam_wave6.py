@@ -177,29 +177,3 @@ def test_a_state_given_back_by_a_helper_through_a_dimension_that_may_be_last_is_
     assert "to_env_major(buf[0][0])" in (tmp_path / "a.py").read_text()
     run_migrated(tmp_path, "import a\na.run()\n")
 
-
-def test_a_dict_of_states_and_other_values_read_with_a_name_as_key_is_refused_packed(tmp_path, capsys):
-    # What is done to `buffers[key]` is not followed to the state: packed, a cut of its last
-    # dimension there was exit 0 (h and c mixed); refused as in the tuple form.
-    write(tmp_path, {"pyproject.toml": "", "a.py": """\
-        import torch
-        import torch.nn as nn
-
-
-        def run():
-            core = nn.GRU(4, 8)
-            buffers = {"obs": torch.zeros(5, 3, 4), "h": torch.zeros(5, 1, 3, 8)}
-            h = torch.zeros(1, 3, 8)
-            for t in range(5):
-                buffers["h"][t] = h
-                _, h = core(buffers["obs"][t:t + 1], h)
-            mb = {}
-            for key in buffers:
-                mb[key] = buffers[key].flip(-1)
-            _, h = core(mb["obs"][:1], mb["h"][0])
-            return h
-    """})
-    before = (tmp_path / "a.py").read_text()
-    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
-    assert (tmp_path / "a.py").read_text() == before
-    assert "G2L101 `buffers` holds hidden states (key `'h'`) beside other values and is read with `key` as its key" in capsys.readouterr().out

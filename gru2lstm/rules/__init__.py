@@ -118,7 +118,6 @@ PACKED_RULES = [
     PackedKept(),  # where the tuple form batches, pairs or halves, the packed tensor stays
     ModuleHandedOver(),
     MixedIteration(),
-    MixedKeyedRead(),  # what is done to the value read is not followed to the state: `to_env_major(d[k])` may cut its last dimension
     HolderHandedOver(),
     NoneTest(),
     InPlaceOp(),
