@@ -165,7 +165,7 @@ class _HelperBody:
         if isinstance(func, cst.Attribute) and func.attr.value in KEEP_METHODS | SHAPE_METHODS:
             if func.attr.value in SHAPE_METHODS:
                 self.kinds.add(Derivation.SHAPE)
-                self.along_any |= _may_name_the_last(node)
+                self.along_any |= may_name_the_last(node)
             return self._given_back(func.value)  # x.float(), x.to(device), x.view(...)
         return self._through_helper(node)
 
@@ -215,12 +215,14 @@ class _HelperBody:
         return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))  # `x is None`, `type(x) == T`
 
 
-def _may_name_the_last(node: cst.Call) -> bool:
-    """Does a method call on the way back (`t.flip(-1)`, `t.transpose(0, 1)`, `t.permute(1, 0, 2)`)
-    name a dimension that is the last one for some rank? Only 0 never is: a state has a layer or
-    batch dimension first (rules/packed_dims.py judges the same with the rank known)."""
-    name = node.func.attr.value
-    positional = [arg.value for arg in node.args if arg.keyword is None]
+def may_name_the_last(node: cst.Call, method_form: bool = True) -> bool:
+    """Does a call (`t.flip(-1)`, `t.transpose(0, 1)`, `t.permute(1, 0, 2)`; `torch.flip(t, [-1])`
+    when not `method_form`) name a dimension that is the last one for some rank? Only 0 never is:
+    a state has a layer or batch dimension first (rules/packed_dims.py judges the same with the
+    rank known)."""
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    positional = [arg.value for arg in node.args if arg.keyword is None][0 if method_form else 1:]
     if name == PERMUTE_METHOD:
         return True  # any order may move the last dimension of one rank or another
     dims = [positional[i] for i in DIM_POSITIONS.get(name, ()) if i < len(positional)]

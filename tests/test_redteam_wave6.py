@@ -177,3 +177,42 @@ def test_a_state_given_back_by_a_helper_through_a_dimension_that_may_be_last_is_
     assert "to_env_major(buf[0][0])" in (tmp_path / "a.py").read_text()
     run_migrated(tmp_path, "import a\na.run()\n")
 
+
+
+KEYED = """\
+    import torch
+    import torch.nn as nn
+
+
+    def run():
+        core = nn.GRU(4, 8)
+        buffers = {"obs": torch.zeros(5, 1, 3, 4), "h": torch.zeros(5, 1, 3, 8)}
+        h = torch.zeros(1, 3, 8)
+        for t in range(5):
+            buffers["h"][t] = h
+            _, h = core(buffers["obs"][t], h)
+        mb = {}
+        for key in buffers:
+            mb[key] = {read}
+        _, h = core(mb["obs"][0], mb["h"][0])
+        return h
+"""
+
+
+@pytest.mark.parametrize("read, refused", [
+    ("buffers[key].flip(-1)", True),
+    ("torch.flip(buffers[key], [-1])", True),
+    ("buffers[key].flip(0)", False),
+    ("torch.stack([buffers[key]], 0)[0]", False),
+])
+def test_a_mixed_dict_read_with_a_name_as_key_is_kept_packed_unless_a_last_dimension_is_named(tmp_path, capsys, read, refused):
+    # Packed, the state read by `buffers[key]` stays one tensor like the other values; what is
+    # done to it there is not followed to the state, so `flip(-1)` was exit 0 with h and c mixed.
+    write(tmp_path, {"pyproject.toml": "", "a.py": KEYED.replace("{read}", read)})
+    before = (tmp_path / "a.py").read_text()
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == (1 if refused else 0)
+    if refused:
+        assert (tmp_path / "a.py").read_text() == before
+        assert "is read with `key` as its key, and what is done to the value read here names a dimension" in capsys.readouterr().out
+    else:
+        run_migrated(tmp_path, "import a\na.run()\n")

@@ -34,6 +34,7 @@ from gru2lstm.rules.unfollowed import (
     MixedIteration,
     MixedKeyedRead,
     ModuleHandedOver,
+    PackedKeyedRead,
     StateHandedOver,
     UndecidedArithmetic,
 )
@@ -118,6 +119,7 @@ PACKED_RULES = [
     PackedKept(),  # where the tuple form batches, pairs or halves, the packed tensor stays
     ModuleHandedOver(),
     MixedIteration(),
+    PackedKeyedRead(),
     HolderHandedOver(),
     NoneTest(),
     InPlaceOp(),
