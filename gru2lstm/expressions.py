@@ -162,10 +162,30 @@ class ExpressionWalker(Scope):
                     self.consume(self.expr(part.expression), Use.UNKNOWN, part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
         # Lambdas, nested comprehensions, await, …: every name read inside is consumed as "other".
+        called = self.hand_over_callees(node, lambda name: is_bound_inside(name, node), f"`{self.code(node)}`")
         for inner in walk(node):
-            if isinstance(inner, cst.Name) and not is_bound_inside(inner, node):
+            if isinstance(inner, cst.Name) and id(inner) not in called and not is_bound_inside(inner, node):
                 self.consume(self._read_name(inner), Use.OTHER, inner, f"used inside `{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
+
+    def hand_over_callees(self, node: cst.CSTNode, bound_inside, where: str) -> set:
+        """What code the walk does not follow (a lambda, a nested function) calls by a name from
+        around it (`model.cell` of `lambda c, x: model.cell(x, c)`) is handed over: a recurrent
+        module called there would still be given one tensor (rules/unfollowed.ModuleHandedOver).
+        Gives the ids of the names called that way (`step(...)`), which are consumed once."""
+        called = set()
+        for inner in walk(node):
+            if isinstance(inner, cst.Call):
+                root = inner.func
+                while isinstance(root, cst.Attribute):
+                    root = root.value
+                if isinstance(root, cst.Name) and not bound_inside(root):
+                    callee = self.expr(inner.func)
+                    if isinstance(callee, VSlot):  # a place that may hold a module, not a method of a value (`h.zero_`)
+                        self.consume(callee, Use.UNKNOWN, inner.func, f"called inside {where}, which the engine does not follow")
+                    if root is inner.func:
+                        called.add(id(root))
+        return called
 
     def _attribute_slot(self, node: cst.Attribute, base: Value) -> Optional[Slot]:
         name = node.attr.value

@@ -35,7 +35,7 @@ from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow
 from gru2lstm.qualnames import import_bindings
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import child_expressions, walk
+from gru2lstm.syntax import child_expressions, names_bound_in, names_read_in, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque
 from gru2lstm.vocab import IMPORT_MODULE
 
@@ -162,7 +162,14 @@ class Collector(CallWalker):
             if statement.finalbody is not None:
                 self._block(statement.finalbody.body)
         elif isinstance(statement, cst.FunctionDef):
-            # A nested function: its locals are its own; its free names are not followed.
+            # A nested function is not walked: what it reads from around it, and what it calls by
+            # those names, is handed to code the engine does not follow (as a lambda's).
+            where = f"the nested function `{statement.name.value}()`"
+            bound = names_bound_in(statement)
+            called = self.hand_over_callees(statement, lambda name: name.value in bound, where)
+            for name in names_read_in(statement):
+                if id(name) not in called:
+                    self.consume(self._read_name(name), Use.OTHER, name, f"used inside {where}")
             self._new_def(statement.name.value, statement.name)
         elif isinstance(statement, cst.ClassDef):
             self._new_def(statement.name.value, statement.name)

@@ -317,7 +317,12 @@ class FollowedCalls(ExpressionWalker):
             return VOpaque(node, f"`{self.code(node)}`")
         operands = [chosen[name] for name in passed]
         if len(operands) == 1:
-            return VDerived(operands[0], node, through.kind)
+            value = VDerived(operands[0], node, through.kind)
+            if through.along_any and self.recording:
+                # `to_env_major(h)` through `t.flip(-1)` inside: packed, it would mix h and c where
+                # the result stays a state (rules/packed_dims.py), as the same written here would
+                self.flow.along_hidden.append(value)
+            return value
         joined = operands[0]
         for operand in operands[1:]:
             joined = VArith(joined, operand, node)  # settled by the solver as any `a * b` written here

@@ -39,12 +39,34 @@ def settle_mask(resolutions: Resolutions, value: Value, state_name: Optional[str
     if state_name is not None and names.count(state_name) == 1:
         chosen = sides[names.index(state_name)]
     else:
-        maskish = [n is not None and any(w in n.lower() for w in MASK_WORDS) for n in names]
+        maskish = [n is not None and _is_mask_name(n) for n in names]
         if maskish.count(True) == 1 and all(n is not None for n in names):
             chosen = sides[maskish.index(False)]
+        else:
+            chosen = _only_possible_state(resolutions, sides)
     if chosen is not None:
         resolutions.settle(value, VDerived(chosen, value.node, Derivation.KEEP))
         settle_mask(resolutions, chosen, state_name)
+
+
+def _only_possible_state(resolutions: Resolutions, sides: list) -> Optional[Value]:
+    """The operand that carries the state when the other one cannot (a number, `s * 0.5`, or one
+    read only from masks, `s * (1 - dones.float()).unsqueeze(-1)`) and it is read from names that
+    are not masks'."""
+    names = [_factor_names(resolutions, side) for side in sides]
+    masks = [_is_number(resolutions, side) or (bool(found) and all(_is_mask_name(n) for n in found)) for side, found in zip(sides, names)]
+    carriers = [bool(found) and not any(_is_mask_name(n) for n in found) for found in names]
+    if masks.count(True) == 1 and carriers[masks.index(False)]:
+        return sides[masks.index(False)]
+    return None
+
+
+def _is_number(resolutions: Resolutions, value: Value) -> bool:
+    return isinstance(getattr(resolutions.leaf_of(value), "node", None), (cst.Integer, cst.Float))
+
+
+def _is_mask_name(name: str) -> bool:
+    return any(w in name.lower() for w in MASK_WORDS)
 
 
 def joined_place(resolutions: Resolutions, arith: VArith, other: Value) -> Optional[Slot]:
@@ -60,7 +82,7 @@ def joined_place(resolutions: Resolutions, arith: VArith, other: Value) -> Optio
             other = other.base
         elif isinstance(other, VArith) and isinstance(other.node, cst.BinaryOperation) and isinstance(other.node.operator, cst.Multiply):
             names = [_factor_names(resolutions, side) for side in (other.left, other.right)]
-            maskish = [any(any(w in n.lower() for w in MASK_WORDS) for n in found) for found in names]
+            maskish = [any(_is_mask_name(n) for n in found) for found in names]
             if maskish.count(True) != 1 or not all(names):
                 return None
             other = (other.left, other.right)[maskish.index(False)]

@@ -35,7 +35,10 @@ from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation
-from gru2lstm.vocab import CONVERTING_NAMES, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS, NUMPY_JOINING_NAMES, SHAPE_METHODS, WRITING_METHODS
+from gru2lstm.vocab import (
+    ALONG_LAST_BY_DEFAULT, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, KEEP_METHODS, LOOKING_BUILTINS,
+    LOOKING_LIBRARY_FUNCTIONS, NUMPY_JOINING_NAMES, PERMUTE_METHOD, SHAPE_METHODS, WRITING_METHODS,
+)
 
 # How many helpers deep a summary follows a helper calling a helper; deeper, it gives up (the
 # helper is then bound as any function), so a chain of helpers costs at most this many reads.
@@ -45,10 +48,13 @@ MAX_DEPTH = 3
 @dataclass(frozen=True)
 class PassThrough:
     """A helper gives back its `parameters` (one, or several joined by arithmetic), kept
-    (Derivation.KEEP) or reshaped (Derivation.SHAPE)."""
+    (Derivation.KEEP) or reshaped (Derivation.SHAPE); `along_any` when the way back names a
+    dimension that may be the last one (`t.flip(-1)`, `t.transpose(0, 1)`: the helper does not
+    know the rank of what it is given), which a packed state must not go through."""
 
     parameters: tuple
     kind: Derivation
+    along_any: bool = False
 
 
 def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]:
@@ -69,6 +75,7 @@ class _HelperBody:
         self.params = [name for name, _ in info.params]
         self.origin: dict = {name: name for name in self.params}  # name -> the parameter it holds, or None
         self.kinds: set = set()  # the derivations met on the way back
+        self.along_any = False  # a dimension that may be the last one named on the way back
         self.path: set = set()  # ids of the Name nodes a given-back value goes through
         self.parents: dict = {}  # id(node) -> its parent, in the body
 
@@ -78,7 +85,7 @@ class _HelperBody:
             return None  # a closure could keep it
         self._follow_locals(body)
         # The way back, read once more with the names settled: its reads are the allowed ones.
-        self.kinds, self.path = set(), set()
+        self.kinds, self.path, self.along_any = set(), set(), False
         for target, value in _simple_assignments(body):
             if self.origin.get(target.value) is not None:
                 self._given_back(value)
@@ -94,7 +101,7 @@ class _HelperBody:
         ordered = tuple(name for name in self.params if name in parameters)
         if Derivation.SHAPE in self.kinds and len(ordered) > 1:
             return None  # which operand is reshaped is not kept: the call would read as unreshaped
-        return PassThrough(ordered, Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP)
+        return PassThrough(ordered, Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP, self.along_any)
 
     def _follow_locals(self, body: list) -> None:
         """Which local names hold nothing but a parameter. Twice over the body, so that a loop
@@ -158,6 +165,7 @@ class _HelperBody:
         if isinstance(func, cst.Attribute) and func.attr.value in KEEP_METHODS | SHAPE_METHODS:
             if func.attr.value in SHAPE_METHODS:
                 self.kinds.add(Derivation.SHAPE)
+                self.along_any |= may_name_the_last(node)
             return self._given_back(func.value)  # x.float(), x.to(device), x.view(...)
         return self._through_helper(node)
 
@@ -179,6 +187,7 @@ class _HelperBody:
             given = arg.keyword.value if arg.keyword is not None else (names[index] if index < len(names) else None)
             if given == inner.parameters[0]:
                 self.kinds.add(inner.kind)
+                self.along_any |= inner.along_any
                 return self._given_back(arg.value)
         return None
 
@@ -204,6 +213,23 @@ class _HelperBody:
         if isinstance(parent, (cst.AssignTarget, cst.Param)) or isinstance(parent, cst.AnnAssign) and parent.target is name:
             return True  # the name being (re)defined: what it holds is settled by _follow_locals
         return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))  # `x is None`, `type(x) == T`
+
+
+def may_name_the_last(node: cst.Call, method_form: bool = True) -> bool:
+    """Does a call (`t.flip(-1)`, `t.transpose(0, 1)`, `t.permute(1, 0, 2)`; `torch.flip(t, [-1])`
+    when not `method_form`) name a dimension that is the last one for some rank? Only 0 never is:
+    a state has a layer or batch dimension first (rules/packed_dims.py judges the same with the
+    rank known)."""
+    func = node.func
+    name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
+    positional = [arg.value for arg in node.args if arg.keyword is None][0 if method_form else 1:]
+    if name == PERMUTE_METHOD:
+        return True  # any order may move the last dimension of one rank or another
+    dims = [positional[i] for i in DIM_POSITIONS.get(name, ()) if i < len(positional)]
+    dims += [arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in DIM_KEYWORDS]
+    if not dims:
+        return name in ALONG_LAST_BY_DEFAULT or (name in DIM_POSITIONS and any(arg.star for arg in node.args))
+    return any(not (isinstance(dim, cst.Integer) and dim.value == "0") for dim in dims)
 
 
 def _simple_assignments(body: list) -> list:

@@ -131,6 +131,55 @@ def is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
     return False
 
 
+def names_bound_in(function: cst.FunctionDef) -> set:
+    """The names a function binds itself (its parameters, and the names it assigns, loops over,
+    imports or defines), which are not reads of the names around it."""
+    bound = set()
+    for node in walk(function):
+        if isinstance(node, cst.Param):
+            bound.add(node.name.value)
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not function:
+            bound.add(node.name.value)
+        elif isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr)):
+            bound |= _target_names(node.target)
+        elif isinstance(node, cst.AsName):
+            bound |= _target_names(node.name)
+        elif isinstance(node, cst.ImportAlias) and node.asname is None:
+            bound.add(code_of(node.name).split(".")[0])
+    return bound
+
+
+def _target_names(target: cst.BaseExpression) -> set:
+    """The names an assignment target binds (`a, (b, *c)`), not the objects it stores into (`x.a`, `d[k]`)."""
+    if isinstance(target, cst.Name):
+        return {target.value}
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return set().union(*(_target_names(element.value) for element in target.elements))
+    if isinstance(target, cst.StarredElement):
+        return _target_names(target.value)
+    return set()
+
+
+def names_read_in(function: cst.FunctionDef) -> list:
+    """The name nodes a function reads from around it (not those it binds itself; not attribute
+    names, keywords or parameters)."""
+    bound = names_bound_in(function)
+    spelled = set()  # name nodes that are not reads: `.attr`, `keyword=`, parameters, definitions
+    for node in walk(function):
+        if isinstance(node, cst.Attribute):
+            spelled.add(id(node.attr))
+        elif isinstance(node, cst.Arg) and node.keyword is not None:
+            spelled.add(id(node.keyword))
+        elif isinstance(node, (cst.Param, cst.FunctionDef, cst.ClassDef)):
+            spelled.add(id(node.name))
+        elif isinstance(node, (cst.ImportAlias, cst.ImportFrom)):
+            spelled |= {id(inner) for inner in walk(node)}
+    return [
+        node for node in walk(function)
+        if isinstance(node, cst.Name) and id(node) not in spelled and node.value not in bound
+    ]
+
+
 def mapped_lambda(node: cst.Call) -> Optional[cst.Lambda]:
     """The lambda of `map(lambda x: E, xs)` (or `map(lambda a, b: E, xs, ys)`) that takes one plain
     parameter per iterable, with no starred or keyword argument anywhere; None for any other call."""

@@ -34,7 +34,9 @@ from gru2lstm.rules.unfollowed import (
     MixedIteration,
     MixedKeyedRead,
     ModuleHandedOver,
+    PackedKeyedRead,
     StateHandedOver,
+    UndecidedArithmetic,
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
@@ -106,6 +108,7 @@ PACKED_RULES = [
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
     FeaturesKept(),
+    UndecidedArithmetic(),
     UntracedIntoState(),
     PackedAllocation(),
     InPlaceRead(),
@@ -118,6 +121,7 @@ PACKED_RULES = [
     PackedKept(),  # where the tuple form batches, pairs or halves, the packed tensor stays
     ModuleHandedOver(),
     MixedIteration(),
+    PackedKeyedRead(),
     HolderHandedOver(),
     NoneTest(),
     InPlaceOp(),

@@ -8,9 +8,10 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import constant_string
+from gru2lstm.syntax import code_of, constant_string
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VArith, VCallOf, VCreate, VCtor, VOpaque, VSlot
-from gru2lstm.vocab import PARAMETER_CLASSES
+from gru2lstm.summaries import may_name_the_last
+from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS, PARAMETER_CLASSES
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
@@ -50,6 +51,12 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
             "to the engine (which counts positions from the start); unpack each position into a name (`_, _, h = ...`)"
         ))
+    elif _undecided_arithmetic(ctx, value):
+        subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
+        ctx.find("G2L102", node, (
+            f"{subject} `{code}`, and the engine cannot tell which operand carries the state (neither is known as one, and "
+            "no name says which is a mask); rename the operand that carries it like the target (`h = h * m`), or the other like a mask (`done_mask`)"
+        ))
     else:
         what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
         received = f"receives `{code}`, which is not one" if holder else f"receives {what}, which is not one as far as the engine can tell"
@@ -57,6 +64,12 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def _undecided_arithmetic(ctx, value: Value) -> bool:
+    """Is the value an arithmetic the solver left undecided, no operand known as a state?"""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    return isinstance(leaf, VArith) and not ctx.solution.resolutions.is_settled(leaf) and not _state_operands(ctx, leaf)
 
 
 def _two_states(ctx, value: Value):
@@ -149,6 +162,40 @@ class CannotFollow(StateBindingRule):
         cannot_follow(ctx, use.binding, use.value)
 
 
+class UndecidedArithmetic(StateBindingRule):
+    summary = "packed: a holder of the state that receives an arithmetic of which no operand is known as the state"
+    invalid = (
+        Invalid(
+            """
+            class Core(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.rnn = nn.GRU(4, 8)
+
+                def forward(self, x, s):
+                    out, s2 = self.rnn(x.unsqueeze(0), s.unsqueeze(0))
+                    return out.squeeze(0), s2.squeeze(0)
+
+            core = Core()
+            s = torch.zeros(3, 8)
+            for t in range(4):
+                y, new_s = core(torch.randn(3, 4), s)
+                s = new_s * torch.rand(3, 1)
+            """,
+            "G2L102",
+            state="packed",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        # The tuple form reports it (CannotFollow); left as it is, the packed form would read the
+        # operand that carries the state as features, which takes h and drops c.
+        return ctx.solution.is_state(use.binding.target) and _undecided_arithmetic(ctx, use.value)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        cannot_follow(ctx, use.binding, use.value)
+
+
 class ModuleHandedOver(Rule):
     uses = ("consumption",)
     summary = "the recurrent module passed to code not followed (its call returns (h, c) now)"
@@ -205,7 +252,7 @@ class MixedKeyedRead(Rule):
     def handles(self, ctx, use: Consumption) -> bool:
         return use.context == Use.INDEX and id(use.node) in ctx.solution.keyed_reads
 
-    def apply(self, ctx, use: Consumption) -> None:
+    def apply(self, ctx, use: Consumption, because: str = "so the engine cannot tell them apart") -> None:
         parts = ctx.solution.classes.parts.get(ctx.solution.classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
         # a list of states read by a name (`memory[key].clear()`) is used as a list, not read
         states = {label: ctx.solution.is_state(part) for label, part in parts.items() if label.kind == LabelKind.KEY}
@@ -216,9 +263,69 @@ class MixedKeyedRead(Rule):
             where = ", ".join(f"key `{label.key!r}`" for label, state in states.items() if state)
             ctx.find("G2L101", use.node, (
                 f"`{ctx.code(use.node.value)}` holds hidden states ({where}) beside other values and is read with "
-                f"`{ctx.code(use.node.slice[0].slice.value)}` as its key, so the engine cannot tell them apart; keep the "
+                f"`{ctx.code(use.node.slice[0].slice.value)}` as its key, {because}; keep the "
                 "hidden states in a container of their own"
             ), use.place)
+
+
+class PackedKeyedRead(MixedKeyedRead):
+    summary = "packed: a dict of states and other values read with a name as its key, where what is done to the value read names a dimension that may be the last"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            buffers = {"obs": torch.zeros(5, 1, 3, 4), "h": torch.zeros(5, 1, 3, 8)}
+            h = torch.zeros(1, 3, 8)
+            for t in range(5):
+                buffers["h"][t] = h
+                _, h = core(buffers["obs"][t], h)
+            mb = {}
+            for key in buffers:
+                mb[key] = buffers[key].flip(-1)
+            _, h = core(mb["obs"][0], mb["h"][0])
+            """,
+            "G2L101",
+            state="packed",
+        ),
+    )
+
+    def apply(self, ctx, use: Consumption) -> None:
+        # The packed state is one tensor like the others (`torch.stack([p[k] for p in posts], 0)`
+        # keeps it whole); what is done to the value read is not followed to the state, so a
+        # dimension that may be its last one there would mix h and c unseen.
+        if _names_a_last_dimension(ctx, use.node):
+            super().apply(ctx, use, (
+                "and what is done to the value read here names a dimension that may be the last one, where the packed "
+                "form holds h and c side by side"
+            ))
+
+
+def _names_a_last_dimension(ctx, node: cst.BaseExpression) -> bool:
+    """Does what is done to `node` (its methods, the call it is passed to, through a list or a
+    comprehension) name a dimension that may be the last one, or pass it to a helper whose way
+    back does (summaries.py)?"""
+    while True:
+        parent = ctx.parents.get(node)
+        if isinstance(parent, cst.Attribute) and parent.value is node:
+            call = ctx.parents.get(parent)
+            if not (isinstance(call, cst.Call) and call.func is parent):
+                return False
+            if may_name_the_last(call):
+                return True
+            node = call
+        elif isinstance(parent, (cst.Element, cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp, cst.CompFor)):
+            node = parent
+        elif isinstance(parent, cst.Arg):
+            call = ctx.parents.get(parent)
+            if not isinstance(call, cst.Call) or parent.keyword is not None:
+                return False
+            name = code_of(call.func).rpartition(".")[2]
+            helpers = [through for key, through in ctx.flow.pass_through.items() if key.name == name and through is not None]
+            return any(through.along_any for through in helpers) or (
+                name in CAT_NAMES | set(DIM_POSITIONS) and call.args[0] is parent and may_name_the_last(call, method_form=False)
+            )
+        else:
+            return False
 
 
 def _literal_keys(ctx, node: cst.Subscript):
