@@ -119,6 +119,12 @@ ELEMENTWISE_METHODS = {
     )
     for suffix in ("", "_")
 }
+# Functions of one tensor, beside ELEMENTWISE_METHODS, KEEP_METHODS and the conversions, whose result
+# is as wide as it (`F.relu(x)`, `F.dropout(x)`): an operand's width is followed through them (rules/packed_width.py).
+WIDTH_KEEPING_FUNCTIONS = {
+    "relu", "relu6", "leaky_relu", "elu", "gelu", "selu", "silu", "softplus", "hardtanh", "log", "dropout", "softmax",
+    "log_softmax",
+}
 # Methods whose result is a state when it flows into one, features otherwise.
 SHAPE_METHODS = ELEMENTWISE_METHODS | {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
