@@ -179,7 +179,9 @@ class CallWalker(CompiledCalls):
             for arg in args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCreate(node)
-        if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS:
+        # `self.norm(h)` calls a module the object holds: a module has no tensor methods but the keeping ones
+        own = isinstance(base, VOpaque) and base.why == "self" and method not in KEEP_METHODS
+        if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS and not own:
             for arg in args:
                 self.consume(self.expr(arg.value), Use.OPERAND if method in SHAPE_METHODS else Use.READ, arg.value)
             kind = Derivation.KEEP if method in KEEP_METHODS else Derivation.SHAPE if method in SHAPE_METHODS else Derivation.READ

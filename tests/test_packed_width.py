@@ -92,6 +92,12 @@ def test_an_operand_of_width_one_a_number_or_made_like_the_state_stays_as_writte
     assert (update or loop).strip() in out and "torch.zeros(1, 2, 2 * H)" in out
 
 
+def test_a_layer_held_by_the_object_named_like_a_tensor_method_is_a_layer():
+    # `self.norm(h)` is nn.LayerNorm(H) run on the state, not the tensor method `norm`
+    _, findings = migrate("h = self.norm(h)", "self.norm = nn.LayerNorm(H)")
+    assert [f.code for f in findings] == ["G2L101"] and "features of the layer `self.norm`" in findings[0].message
+
+
 def test_an_operand_in_a_returned_state_is_judged_as_one_bound_to_a_name():
     out, findings = migrate("return out, h * self.decay", "self.decay = nn.Parameter(torch.ones(H))")
     assert _is_width_finding(findings, "self.decay")
