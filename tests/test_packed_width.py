@@ -101,3 +101,12 @@ def test_a_layer_held_by_the_object_named_like_a_tensor_method_is_a_layer():
 def test_an_operand_in_a_returned_state_is_judged_as_one_bound_to_a_name():
     out, findings = migrate("return out, h * self.decay", "self.decay = nn.Parameter(torch.ones(H))")
     assert _is_width_finding(findings, "self.decay")
+
+
+def test_a_mask_expanded_as_the_state_takes_its_shape_only():
+    update = "m = (1 - x[0, :, :1]).view(1, -1, 1)\n        h = h * m.expand_as(h)"
+    out, findings = migrate(update)
+    assert findings == [] and "h = h * m.expand_as(h)" in out  # the packed state's shape: it lines up
+    code = HEADER + textwrap.dedent(MODEL).format(init="", update=update, loop="", made="None")
+    migration = migrate_source(code, Options(state="tuple"))
+    assert "(h[0] * m.expand_as(h[0]), h[1] * m.expand_as(h[0]))" in migration.source
