@@ -110,3 +110,12 @@ def test_a_mask_expanded_as_the_state_takes_its_shape_only():
     code = HEADER + textwrap.dedent(MODEL).format(init="", update=update, loop="", made="None")
     migration = migrate_source(code, Options(state="tuple"))
     assert "(h[0] * m.expand_as(h[0]), h[1] * m.expand_as(h[0]))" in migration.source
+
+
+@pytest.mark.parametrize("update", [
+    "h = h * (1 - x[0, :, 0]).unsqueeze(-1)",
+    "h = h * (1 - x[0, :, 0])[:, None]",
+])
+def test_an_operand_given_a_new_last_dimension_is_of_width_one(update):
+    out, findings = migrate(update)
+    assert findings == [] and update.strip() in out

@@ -315,13 +315,13 @@ def _is_ellipsis(element) -> bool:
     return isinstance(element, cst.Index) and isinstance(element.value, cst.Ellipsis)
 
 
-def _is_new_axis(element) -> bool:
+def is_new_axis(element) -> bool:
     return isinstance(element, cst.Index) and isinstance(element.value, cst.Name) and element.value.value == "None"
 
 
 def subscript_touches_last(node: cst.Subscript, known: Optional[frozenset]) -> bool:
     """Does `h[...]` pick or cut along the last dimension (`h[..., :k]`, `h[:, :, 2]` of a 3-D h)?"""
-    elements = [e for e in _subscript_elements(node) if not _is_new_axis(e)]
+    elements = [e for e in _subscript_elements(node) if not is_new_axis(e)]
     ellipsis = next((i for i, e in enumerate(elements) if _is_ellipsis(e)), None)
     for i, element in enumerate(elements):
         if _is_ellipsis(element) or _full_slice(element):
@@ -340,7 +340,7 @@ def _subscript_rank(node: cst.Subscript, known: frozenset, before: bool = False)
     taken to be an integer or a tensor of one dimension (it drops one dimension or none)."""
     dropped, added, either = 0, 0, 0
     for element in _subscript_elements(node):
-        if _is_new_axis(element):
+        if is_new_axis(element):
             added += 1
         elif isinstance(element, cst.Index) and not _is_ellipsis(element):
             if integer(element.value) is None:

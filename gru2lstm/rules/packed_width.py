@@ -21,7 +21,7 @@ import libcst as cst
 
 from gru2lstm.rules.by_name import set_by_name
 from gru2lstm.rules.packed import last_size
-from gru2lstm.rules.packed_dims import integer, is_number, moves, name_of, subscript_touches_last
+from gru2lstm.rules.packed_dims import integer, is_new_axis, is_number, moves, name_of, subscript_touches_last
 from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VCtor, VDerived, VIndex, VNone
 from gru2lstm.vocab import (
@@ -102,6 +102,8 @@ class OperandWidths:
         if isinstance(source, VIndex) and source.position == 0 and id(ctx.solution.resolved(source.base)) in ctx.solution.recurrent_calls:
             found.wide = "the output of a recurrent layer, as wide as h"
             return []
+        if _adds_a_last_dimension(source.node):
+            return []  # `done.unsqueeze(-1)`, `keep[:, None]`: last size 1
         if isinstance(source, (VDerived, VIndex)) and _keeps_the_last(source.node):
             return [source.base]
         if isinstance(source.node, cst.Call):
@@ -148,6 +150,15 @@ def _written_source(node: cst.BaseExpression) -> cst.BaseExpression:
             node = node.args[0].value
         else:
             return node
+
+
+def _adds_a_last_dimension(node) -> bool:
+    """`x.unsqueeze(-1)`, `x[:, None]`: a new last dimension, of size 1."""
+    if isinstance(node, cst.Subscript):
+        return is_new_axis(node.slice[-1].slice)
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and name_of(node) == RANK_ADDING_METHOD):
+        return False
+    return [integer(arg.value) for arg in node.args] == [-1]
 
 
 def _keeps_the_last(node: cst.BaseExpression) -> bool:
