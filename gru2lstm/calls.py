@@ -71,6 +71,7 @@ from gru2lstm.vocab import (
     SAMPLING_METHODS,
     SAVERS,
     SHAPE_METHODS,
+    SHAPE_OF_ARGUMENT_METHODS,
     SPLITTING_FUNCTIONS,
     SPLITTING_METHODS,
     STARTING_CLASSES,
@@ -180,9 +181,12 @@ class CallWalker(CompiledCalls):
             for arg in args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCreate(node)
-        if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS:
+        # `self.norm(h)` calls a module the object holds: a module has no tensor methods but the keeping ones
+        own = isinstance(base, VOpaque) and base.why == "self" and method not in KEEP_METHODS
+        if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS and not own:
             for arg in args:
-                self.consume(self.expr(arg.value), Use.OPERAND if method in SHAPE_METHODS else Use.READ, arg.value)
+                use = Use.SHAPED if method in SHAPE_OF_ARGUMENT_METHODS else Use.OPERAND if method in SHAPE_METHODS else Use.READ
+                self.consume(self.expr(arg.value), use, arg.value)
             kind = Derivation.KEEP if method in KEEP_METHODS else Derivation.SHAPE if method in SHAPE_METHODS else Derivation.READ
             return VDerived(base, node, kind)
         added = self._list_items_added(method, args) if self.holds_list_literal(func.value) else None

@@ -119,6 +119,12 @@ ELEMENTWISE_METHODS = {
     )
     for suffix in ("", "_")
 }
+# Functions of one tensor, beside ELEMENTWISE_METHODS, KEEP_METHODS and the conversions, whose result
+# is as wide as it (`F.relu(x)`, `F.dropout(x)`): an operand's width is followed through them (rules/packed_width.py).
+WIDTH_KEEPING_FUNCTIONS = {
+    "relu", "relu6", "leaky_relu", "elu", "gelu", "selu", "silu", "softplus", "hardtanh", "log", "dropout", "softmax",
+    "log_softmax",
+}
 # Methods whose result is a state when it flows into one, features otherwise.
 SHAPE_METHODS = ELEMENTWISE_METHODS | {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
@@ -126,6 +132,8 @@ SHAPE_METHODS = ELEMENTWISE_METHODS | {
     "mul", "mul_", "masked_fill", "masked_fill_", "index_fill", "index_fill_", "fill_", "zero_", "swapaxes",
     "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
+# Shape methods whose argument gives only its shape (`m.expand_as(h)`): read as `zeros_like(h)` reads it.
+SHAPE_OF_ARGUMENT_METHODS = {"expand_as", "view_as", "reshape_as"}
 # Per-tensor methods that change the tensor they are called on.
 IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS if name.endswith("_")}
 # Methods and attributes that only read from a tensor.

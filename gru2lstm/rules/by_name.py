@@ -58,7 +58,7 @@ class ByName(Rule):
         for slot, _ in state_attributes(ctx.flow, ctx.solution):
             if not ctx.spells(slot.owner.rpartition(":")[0], SET_BY_NAME_TEXT):
                 continue
-            for call in _set_by_name(ctx.flow.classes.get(slot.owner), slot.name):
+            for call in set_by_name(ctx.flow.classes.get(slot.owner), slot.name):
                 registered = isinstance(call.func, cst.Attribute) and not ctx.packed
                 buffer = "; a buffer or a parameter holds one tensor, never the pair (h, c)" if registered else ""
                 ctx.find("G2L101", call, (
@@ -78,7 +78,7 @@ class ByName(Rule):
                 ))
 
 
-def _set_by_name(owner, name: str) -> list:
+def set_by_name(owner, name: str) -> list:
     """`self.register_buffer("name", ...)` / `setattr(self, "name", ...)` calls in a class."""
     if owner is None:
         return []

@@ -41,7 +41,7 @@ def last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
         return first.elements[-1].value
     if len(candidates) == 1 and not isinstance(first, (cst.Integer, cst.Name, cst.Attribute, cst.BinaryOperation)):
         return None
-    return candidates[-1] if not (isinstance(node.func, cst.Attribute) and node.func.attr.value == "full") else None
+    return candidates[-1]
 
 
 def _reads_a_shape(node: cst.BaseExpression) -> bool:

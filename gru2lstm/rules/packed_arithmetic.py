@@ -2,9 +2,9 @@
 
 The packed state is h and c side by side. A number or a mask (`hxs * masks`, last size 1)
 broadcasts over it as it did over h, and so does a tensor made like the state
-(`torch.zeros_like(h)`). A tensor as wide as h does not: a layer's output (`h + self.proj(x)`) or
-an allocation of the hidden size that is not the state (`h + torch.ones(H)`) would no longer line
-up with it. An operation along the last dimension (`F.layer_norm(h, (H,))`, `h.flip(-1)`,
+(`torch.zeros_like(h)`). A tensor as wide as h does not: a layer's output (`h + self.proj(x)`),
+an allocation of the hidden size that is not the state (`h + torch.ones(H)`), a learned or
+registered vector (`h * self.decay`) would no longer line up with it (packed_width.py tells which). An operation along the last dimension (`F.layer_norm(h, (H,))`, `h.flip(-1)`,
 `h[..., :k]`, `h / h.norm(dim=-1, keepdim=True)`; packed_dims.py tells which) would mix h and c.
 Nor can the engine tell how a tensor function lines the state up with its other arguments when
 the state is an operand (`torch.addcmul(zeros_like(h), h, m)`).
@@ -19,16 +19,18 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Consumption, Use
-from gru2lstm.values import Value, VArith, VCreate
+from gru2lstm.values import Value, VArith
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
-from gru2lstm.rules.packed import last_size
-from gru2lstm.rules.packed_dims import moved_from
-from gru2lstm.rules.unfollowed import plain_layer
+from gru2lstm.rules.packed_width import OperandWidths
 
 
 class PackedArithmetic(Rule):
     uses = ("arithmetic",)
-    summary = "packed: arithmetic of the state with a layer's output or an allocation of the hidden size, whose result stays a state, is a finding"
+    summary = (
+        "packed: arithmetic of the state with an operand as wide as h (a layer's output, an allocation of the hidden size or "
+        "of a last size other than 1, followed through names, attributes, parameters and elementwise functions), whose "
+        "result stays a state, is a finding"
+    )
     invalid = (
         Invalid(
             """
@@ -43,13 +45,57 @@ class PackedArithmetic(Rule):
             "G2L100",
             state="packed",
         ),
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.GRU(4, 8)
+                    self.register_buffer("decay", torch.full((8,), 0.9))
+
+                def forward(self, x, h):
+                    out, h = self.core(x, h)
+                    return out, h * self.decay
+
+
+            m = M()
+            h = torch.zeros(1, 2, 8)
+            for step in range(3):
+                out, h = m(torch.ones(1, 2, 4), h)
+            """,
+            "G2L100",
+            state="packed",
+        ),
+    )
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            masks = torch.ones(4, 2, 1)
+            for step in range(3):
+                out, h = core(torch.ones(1, 2, 4), h)
+                h = h * masks[step]
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = torch.zeros(1, 2, 2 * 8)
+            masks = torch.ones(4, 2, 1)
+            for step in range(3):
+                out, h = core(torch.ones(1, 2, 4), h.chunk(2, dim=-1))
+                h = torch.cat(h, dim=-1)
+                h = h * masks[step]
+            """,
+            state="packed",
+        ),
     )
 
     def apply(self, ctx, _) -> None:
         # read as features (`head(h * gate)`), the features rule gives the arithmetic h alone
+        widths = OperandWidths(ctx)
         for arith in ctx.state_chains.arithmetic:
             other = _other_operand(ctx, arith)
-            why = None if other is None else _as_wide_as_h(ctx, other)
+            why = None if other is None else widths.of(other).wide
             if why is not None:
                 ctx.find(
                     "G2L100", arith.node,
@@ -68,24 +114,6 @@ def _other_operand(ctx, arith: VArith) -> Optional[Value]:
         return None
     other = arith.right if left else arith.left
     return other if other.node is not None else None
-
-
-def _as_wide_as_h(ctx, value: Value) -> Optional[str]:
-    """Why `value` is as wide as h (a layer's output, an allocation of the size the packed form
-    doubled for the state, also through the names that carry it), else None."""
-    for source in moved_from(ctx, value):
-        if plain_layer(ctx, source) is not None:
-            return "the output of a layer as wide as h"
-        leaf = ctx.solution.resolutions.leaf_of(source)
-        if isinstance(leaf, VCreate):
-            made, what = leaf.node, "an allocation of the hidden size"
-        else:  # a tensor a call makes with the hidden size last: `torch.linspace(0.5, 1.0, H)`, `m.expand(-1, H)`
-            made = source.node if isinstance(source.node, cst.Call) and not ctx.solution.value_is_state(source) else None
-            what = "made with its last size the hidden size"
-        size = last_size(made) if made is not None else None
-        if size is not None and ctx.code(size) in ctx.doubled_sizes:
-            return f"{what} `{ctx.code(size)}`"
-    return None
 
 
 class PackedAlongHidden(Rule):

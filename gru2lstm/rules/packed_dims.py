@@ -23,7 +23,7 @@ import libcst as cst
 
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.values import (
-    ELEM, ChildSlot, LabelKind, ReturnSlot, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived,
+    ELEM, ChildSlot, LabelKind, PosLabel, ReturnSlot, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived,
     VIndex, VOpaque, VSlot, VTuple,
 )
 from gru2lstm.vocab import (
@@ -33,13 +33,27 @@ from gru2lstm.vocab import (
 )
 
 
+@dataclass
+class Moves:
+    """What a value was moved from: the values that made it, and the slots (names, attributes,
+    parameters) on the way, also those that nothing analysed binds (`self.register_buffer("w", ...)`)."""
+
+    sources: list = field(default_factory=list)
+    slots: list = field(default_factory=list)
+
+
 def moved_from(ctx, value: Value) -> list:
     """The values `value` was moved from, followed back through the names, attributes, parameters,
     tuple positions and choices that carry it unchanged (`hidden=None` handed on, then
     `self.hidden = None`): each is None, a creation, a call, an operation, …"""
+    return moves(ctx, value).sources
+
+
+def moves(ctx, value: Value) -> Moves:
+    """What `value` was moved from, and through which slots (see moved_from)."""
     bindings = ctx.values_bound_to
-    seen: set = set()
-    pending, found = [value], []
+    found, seen = Moves(), set()
+    pending = [value]
     while pending:
         current = ctx.solution.resolved(pending.pop())
         if isinstance(current, VChoice):
@@ -49,6 +63,7 @@ def moved_from(ctx, value: Value) -> list:
             if slot in seen:
                 continue
             seen.add(slot)
+            found.slots.append(slot)
             pending.extend(bindings.get(slot, ()))
             if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
                 # `q, self.hidden = self.q(x, self.hidden)`: that position of what is returned
@@ -57,7 +72,7 @@ def moved_from(ctx, value: Value) -> list:
                     if isinstance(whole, VTuple) and slot.label.position < len(whole.items):
                         pending.append(whole.items[slot.label.position])
         else:
-            found.append(current)
+            found.sources.append(current)
     return found
 
 
@@ -85,7 +100,7 @@ def state_chains(ctx) -> StateChains:
         (recurrent_hidden_argument(call), _recurrent_rank(ctx, call)) for call in ctx.flow.calls
         if id(call) in ctx.solution.recurrent_calls and recurrent_hidden_argument(call) is not None
     ]
-    bindings = [binding for binding in ctx.flow.bindings if ctx.solution.is_state(binding.target)]
+    bindings = _states_bound(ctx)
     known = -1
     while known != len(walker.expected):
         known = len(walker.expected)
@@ -93,6 +108,20 @@ def state_chains(ctx) -> StateChains:
     walker.found = StateChains()
     walker.walk_all(hidden, bindings)
     return walker.found
+
+
+def _states_bound(ctx) -> list:
+    """[(slot, value)] of each state bound, also as a position of a tuple (`return out, h * decay`)."""
+    found = []
+    for binding in ctx.flow.bindings:
+        if ctx.solution.is_state(binding.target):
+            found.append((binding.target, binding.value))
+            continue
+        whole = ctx.solution.resolved(binding.value)
+        if isinstance(whole, VTuple):
+            positions = [(ChildSlot.of(binding.target, PosLabel.of(i)), item) for i, item in enumerate(whole.items)]
+            found += [(slot, item) for slot, item in positions if ctx.solution.is_state(slot)]
+    return found
 
 
 class _ChainWalker:
@@ -108,8 +137,8 @@ class _ChainWalker:
         self.seen = set()
         for value, ranks_taken in hidden:
             self.walk(value, ranks_taken)
-        for binding in bindings:
-            self.walk(binding.value, self.expected.get(binding.target))
+        for target, value in bindings:
+            self.walk(value, self.expected.get(target))
 
     def walk(self, value: Value, expected: Optional[frozenset]) -> None:
         """Collect what `value` is made of; `expected`: the ranks it must have where it goes (None: not known)."""
@@ -169,7 +198,7 @@ def _rank_before(node: cst.BaseExpression, after: Optional[frozenset]) -> Option
         return None
     if not isinstance(node, cst.Call):
         return after
-    name = _name(node)
+    name = name_of(node)
     if name in _RANK_KEEPING:
         return after
     if name == RANK_ADDING_METHOD:
@@ -189,12 +218,12 @@ def _reads_a_state(ctx, value: Value) -> bool:
     return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
 
 
-def _name(node: cst.Call) -> str:
+def name_of(node: cst.Call) -> str:
     func = node.func
     return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
 
 
-def _integer(node: cst.BaseExpression) -> Optional[int]:
+def integer(node: cst.BaseExpression) -> Optional[int]:
     """A dimension written as an integer (`-1`, `2`), else None."""
     negative = isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus)
     number = node.expression if negative else node
@@ -222,7 +251,7 @@ def _dim_arguments(node: cst.Call, method_form: bool) -> Optional[list]:
     if not method_form:
         positional = positional[1:]
     named = [arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in DIM_KEYWORDS]
-    named += [positional[i] for i in DIM_POSITIONS.get(_name(node), ()) if i < len(positional)]
+    named += [positional[i] for i in DIM_POSITIONS.get(name_of(node), ()) if i < len(positional)]
     if not named:
         return None
     dims = []
@@ -240,23 +269,23 @@ def _touches_last(value, expected: Optional[frozenset], ranks: Ranks) -> bool:
     node = value.node
     known = expected or ranks.of(value.base)  # what a recurrent call takes is surest
     if isinstance(node, cst.Subscript):
-        return _subscript_touches_last(node, known)
+        return subscript_touches_last(node, known)
     if not isinstance(node, cst.Call):
         return False
-    name = _name(node)
+    name = name_of(node)
     method_form = isinstance(node.func, cst.Attribute) and node.func.value is value.base.node
     if name == PERMUTE_METHOD:
         order = [arg.value for arg in node.args if not arg.star]
         if len(order) == 1 and isinstance(order[0], (cst.Tuple, cst.List)):
             order = [element.value for element in order[0].elements]
-        last = _integer(order[-1]) if order and not any(arg.star for arg in node.args) else None
+        last = integer(order[-1]) if order and not any(arg.star for arg in node.args) else None
         return not (last == -1 or (last is not None and known is not None and known == {last + 1}))
     if name not in DIM_POSITIONS:
         return False
     dims = _dim_arguments(node, method_form)
     if dims is None:
         return name in ALONG_LAST_BY_DEFAULT
-    return any(may_be_last(_integer(dim), known) for dim in dims)
+    return any(may_be_last(integer(dim), known) for dim in dims)
 
 
 def _cat_along_last(node: cst.Call, container: Value, expected: Optional[frozenset], ranks: Ranks) -> bool:
@@ -268,12 +297,12 @@ def _cat_along_last(node: cst.Call, container: Value, expected: Optional[frozens
     if dim is None:
         dim = positional[1] if len(positional) > 1 else cst.Integer("0")
     known = ranks.of(container)
-    if known is not None and _name(node) == STACK_NAME:
+    if known is not None and name_of(node) == STACK_NAME:
         known = frozenset(rank + 1 for rank in known)
     known = expected or known
-    if known is None and _integer(dim) is not None and _integer(dim) >= 0:
+    if known is None and integer(dim) is not None and integer(dim) >= 0:
         return False  # a join of states of unknown rank counted from the front is a batch join, as before (not proven)
-    return may_be_last(_integer(dim), known)
+    return may_be_last(integer(dim), known)
 
 
 def _subscript_elements(node: cst.Subscript) -> list:
@@ -288,13 +317,13 @@ def _is_ellipsis(element) -> bool:
     return isinstance(element, cst.Index) and isinstance(element.value, cst.Ellipsis)
 
 
-def _is_new_axis(element) -> bool:
+def is_new_axis(element) -> bool:
     return isinstance(element, cst.Index) and isinstance(element.value, cst.Name) and element.value.value == "None"
 
 
-def _subscript_touches_last(node: cst.Subscript, known: Optional[frozenset]) -> bool:
+def subscript_touches_last(node: cst.Subscript, known: Optional[frozenset]) -> bool:
     """Does `h[...]` pick or cut along the last dimension (`h[..., :k]`, `h[:, :, 2]` of a 3-D h)?"""
-    elements = [e for e in _subscript_elements(node) if not _is_new_axis(e)]
+    elements = [e for e in _subscript_elements(node) if not is_new_axis(e)]
     ellipsis = next((i for i, e in enumerate(elements) if _is_ellipsis(e)), None)
     for i, element in enumerate(elements):
         if _is_ellipsis(element) or _full_slice(element):
@@ -313,10 +342,10 @@ def _subscript_rank(node: cst.Subscript, known: frozenset, before: bool = False)
     taken to be an integer or a tensor of one dimension (it drops one dimension or none)."""
     dropped, added, either = 0, 0, 0
     for element in _subscript_elements(node):
-        if _is_new_axis(element):
+        if is_new_axis(element):
             added += 1
         elif isinstance(element, cst.Index) and not _is_ellipsis(element):
-            if _integer(element.value) is None:
+            if integer(element.value) is None:
                 either += 1
             else:
                 dropped += 1
@@ -428,7 +457,7 @@ class Ranks:
         if isinstance(value, VCallOf):
             kind = solution.recurrent_calls.get(id(value))
             return frozenset({STATE_RANKS[kind]}) if kind == CELL_KIND else None  # a GRU gives (output, h)
-        if isinstance(value, VCreate) and isinstance(value.node, cst.Call) and not _name(value.node).endswith(LIKE_SUFFIX):
+        if isinstance(value, VCreate) and isinstance(value.node, cst.Call) and not name_of(value.node).endswith(LIKE_SUFFIX):
             given = _sizes_given(value.node)  # `zeros_like(t)` has t's rank, not known here
             return None if given is None else frozenset({given})
         if isinstance(value, VArith):
@@ -447,7 +476,7 @@ class Ranks:
             if solution.value_is_state(operand):
                 return self._ranks(operand, seen)
         both = [
-            frozenset({0}) if _is_number(solution.resolved(operand)) else self._ranks(operand, seen)
+            frozenset({0}) if is_number(solution.resolved(operand)) else self._ranks(operand, seen)
             for operand in (value.left, value.right)
         ]
         if any(r is None for r in both):
@@ -455,7 +484,7 @@ class Ranks:
         return frozenset(max(a, b) for a in both[0] for b in both[1])
 
 
-def _is_number(value: Value) -> bool:
+def is_number(value: Value) -> bool:
     return isinstance(value, VOpaque) and isinstance(value.node, (cst.Integer, cst.Float))
 
 
@@ -467,7 +496,7 @@ def _rank_after(node: cst.BaseExpression, base: frozenset) -> Optional[frozenset
         return base
     if not isinstance(node, cst.Call):
         return None
-    name = _name(node)
+    name = name_of(node)
     if name in _RANK_KEEPING:
         return base
     if name == RANK_ADDING_METHOD:

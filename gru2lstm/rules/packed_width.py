@@ -1,0 +1,178 @@
+"""Packed form: how wide an operand of arithmetic with the state is.
+
+In the original program an operand combined with h (last size H) broadcasts only if its last size
+is 1 or H. So an operand whose last size is known and is not 1 is as wide as h, and no longer
+lines up with the packed state (2H); one of last size 1, a number, or a tensor made like the state
+(`zeros_like(h)`) still does. The operand is followed back through the names, attributes and
+parameters that carry it (packed_dims.moves), an attribute set by its name
+(`self.register_buffer("decay", torch.full((H,), 0.9))`) or wrapped (`nn.Parameter(torch.ones(H))`),
+functions that keep the width (`torch.sigmoid`, `F.relu`, `torch.as_tensor`, `.float()`),
+arithmetic of two such operands, tensors made like another (`torch.ones_like(f)`), reshapes that
+keep the last dimension (`x[-1]`, `x.unsqueeze(0)`), and the sizes written where it is made.
+What cannot be followed is trusted to broadcast, and listed (`OperandWidth.unknown`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.rules.by_name import set_by_name
+from gru2lstm.rules.packed import last_size
+from gru2lstm.rules.packed_dims import integer, is_new_axis, is_number, moves, name_of, subscript_touches_last
+from gru2lstm.rules.unfollowed import plain_layer
+from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VCtor, VDerived, VIndex, VNone
+from gru2lstm.vocab import (
+    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, PARAMETER_CLASSES, RANK_ADDING_METHOD,
+    RANK_DROPPING_METHOD, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
+)
+
+# what gives a tensor as wide as the one it acts on: `.sigmoid()`, `.detach()`, `torch.as_tensor`, `F.relu`
+_WIDTH_KEEPING = ELEMENTWISE_METHODS | KEEP_METHODS | CONVERTING_NAMES | WIDTH_KEEPING_FUNCTIONS
+
+
+@dataclass
+class OperandWidth:
+    """What the engine can tell of an operand's last size."""
+
+    wide: Optional[str] = None  # why it is as wide as h, if it is
+    unknown: list = field(default_factory=list)  # [node] of what made it whose width is not known (trusted)
+
+
+class OperandWidths:
+    """The widths of the operands of one analysis (ctx)."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+        self.consumed = {id(use.node): use.value for use in ctx.flow.consumptions}
+        self.recurrent_outputs = {  # `out, h = self.gru(x, h)`: out
+            element.slot for unpacking in ctx.flow.unpackings for element in unpacking.elements
+            if element.position == 0 and id(ctx.solution.resolved(unpacking.value)) in ctx.solution.recurrent_calls
+        }
+
+    def of(self, value: Value) -> OperandWidth:
+        found, seen = OperandWidth(), set()
+        pending = [value]
+        while pending and found.wide is None:
+            pending.extend(self._step(pending.pop(), found, seen))
+        return found
+
+    def _step(self, value: Value, found: OperandWidth, seen: set) -> list:
+        """Judge what `value` was moved from; return what to follow next."""
+        moved = moves(self.ctx, value)
+        following = []
+        for slot in moved.slots:
+            if slot in self.recurrent_outputs:
+                found.wide = "the output of a recurrent layer, as wide as h"
+                return []
+            self._set_by_name(slot, found)
+        for source in moved.sources:
+            if id(source) not in seen:
+                seen.add(id(source))
+                following += self._source(source, found)
+        return following
+
+    def _set_by_name(self, slot, found: OperandWidth) -> None:
+        """Judge what an attribute is set to by its name (`self.register_buffer("decay", ...)`), which
+        the walk never evaluates: by what is written there."""
+        if not isinstance(slot, AttrSlot) or slot in self.ctx.values_bound_to:
+            return
+        for call in set_by_name(self.ctx.flow.classes.get(slot.owner), slot.name):
+            written = _written_source(call.args[-1].value)
+            if isinstance(written, cst.Call):
+                self._sized(written, name_of(written) in CREATION_NAMES, found)
+            else:
+                found.unknown.append(written)
+
+    def _source(self, source: Value, found: OperandWidth) -> list:
+        """Judge one source (setting `found`); return the values its width comes from."""
+        ctx = self.ctx
+        if ctx.solution.value_is_state(source) or is_number(source) or isinstance(source, VNone):
+            return []  # made like the state, or a number: it broadcasts as before
+        if isinstance(source, VArith):
+            return [source.left, source.right]
+        if isinstance(source, VCtor) and source.qualname in PARAMETER_CLASSES:
+            wrapped = source.node.args[0].value if source.node.args else None
+            return [self.consumed[id(wrapped)]] if id(wrapped) in self.consumed else self._unknown(source, found)
+        if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
+            found.wide = "the output of a layer as wide as h"
+            return []
+        if isinstance(source, VIndex) and source.position == 0 and id(ctx.solution.resolved(source.base)) in ctx.solution.recurrent_calls:
+            found.wide = "the output of a recurrent layer, as wide as h"
+            return []
+        if _adds_a_last_dimension(source.node):
+            return []  # `done.unsqueeze(-1)`, `keep[:, None]`: last size 1
+        if isinstance(source, (VDerived, VIndex)) and _keeps_the_last(source.node):
+            return [source.base]
+        if isinstance(source.node, cst.Call):
+            return self._made(source, found)
+        return self._unknown(source, found)
+
+    def _made(self, source: Value, found: OperandWidth) -> list:
+        """A call that makes the operand: its width from the sizes it writes, or from a tensor it
+        is made like (`torch.ones_like(f)`)."""
+        node = source.node
+        if isinstance(source, VCreate) and name_of(node).endswith(LIKE_SUFFIX):
+            like = node.args[0].value if node.args else None
+            return [self.consumed[id(like)]] if id(like) in self.consumed else self._unknown(source, found)
+        self._sized(node, isinstance(source, VCreate), found)
+        return []
+
+    def _sized(self, node: cst.Call, created: bool, found: OperandWidth) -> None:
+        """Judge a call by the last size it writes: an allocation, a reshape, or any call with the
+        hidden size last (`torch.linspace(0.5, 1.0, H)`)."""
+        sized = created or name_of(node) in SIZED_SHAPE_METHODS
+        size = last_size(node)
+        written = None if size is None else integer(size)
+        if size is not None and self.ctx.code(size) in self.ctx.doubled_sizes:
+            what = "an allocation of the hidden size" if created else "made with its last size the hidden size"
+            found.wide = f"{what} `{self.ctx.code(size)}`"
+        elif sized and written is not None and written > 1:
+            found.wide = f"made with its last size `{written}`, which lines up with h only if it is the hidden size"
+        elif not (sized and written == 1):
+            found.unknown.append(node)
+
+    @staticmethod
+    def _unknown(source: Value, found: OperandWidth) -> list:
+        found.unknown.append(source.node)
+        return []
+
+
+def _written_source(node: cst.BaseExpression) -> cst.BaseExpression:
+    """What makes a value as written, past arithmetic and conversions (`torch.full((H,), 0.9) * 2`,
+    `torch.as_tensor(np.ones(H))`)."""
+    while True:
+        if isinstance(node, cst.BinaryOperation):
+            node = node.left if isinstance(node.left, cst.Call) or not isinstance(node.right, cst.Call) else node.right
+        elif isinstance(node, cst.Call) and node.args and name_of(node) in CONVERTING_NAMES:
+            node = node.args[0].value
+        else:
+            return node
+
+
+def _adds_a_last_dimension(node) -> bool:
+    """`x.unsqueeze(-1)`, `x[:, None]`: a new last dimension, of size 1."""
+    if isinstance(node, cst.Subscript):
+        return is_new_axis(node.slice[-1].slice)
+    if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and name_of(node) == RANK_ADDING_METHOD):
+        return False
+    return [integer(arg.value) for arg in node.args] == [-1]
+
+
+def _keeps_the_last(node: cst.BaseExpression) -> bool:
+    """Is the last size of what `node` gives that of the tensor it acts on (`torch.sigmoid(x)`,
+    `x[-1]`, `x.unsqueeze(0)`)?"""
+    if isinstance(node, cst.Subscript):
+        return not subscript_touches_last(node, None)
+    if not isinstance(node, cst.Call):
+        return False
+    name = name_of(node)
+    if name in _WIDTH_KEEPING:
+        return True
+    if name in (RANK_ADDING_METHOD, RANK_DROPPING_METHOD):
+        # dimension 0, or one counted from the end before the last: `x.unsqueeze(-1)` would make it 1
+        dims = [integer(arg.value) for arg in node.args if not arg.star]
+        return len(dims) == 1 and dims[0] is not None and (dims[0] == 0 or dims[0] < -1)
+    return False
