@@ -7,6 +7,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.names import lstm_name
+from gru2lstm.syntax import constant_string
 from gru2lstm.values import SlotKind
 from gru2lstm.vocab import GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES
 from gru2lstm.rules.base import Invalid, Rule, Valid
@@ -16,6 +17,18 @@ def _is_isinstance_argument(ctx, node: cst.CSTNode) -> bool:
     parent = ctx.parents.get(node)
     grand = ctx.parents.get(parent) if parent is not None else None
     return isinstance(grand, cst.Call) and isinstance(grand.func, cst.Name) and grand.func.value == "isinstance"
+
+
+def _names_in_strings(ctx) -> set:
+    """The names a string of the program spells as a parameter path (`"gru"`, `"gru.bias_hh_l0"`,
+    `"encoder.gru."`): renaming an attribute would change its parameters' names, which such code
+    compares (`name.startswith("gru.")` over `named_parameters()`), so it keeps its name."""
+    found = set()
+    for node in ctx.parents:
+        text = constant_string(node) if isinstance(node, cst.SimpleString) else None
+        if text and " " not in text:
+            found.update(part for part in text.split(".") if part)
+    return found
 
 
 class RecurrentModule(Rule):
@@ -87,6 +100,7 @@ class RecurrentModule(Rule):
                     ctx.step("module", node)
         if ctx.options.keep_names:
             return
+        spelled = _names_in_strings(ctx)
         for slot, node in ctx.flow.slot_nodes:
             if ctx.solution.holder_kind(slot) is None:
                 continue
@@ -96,6 +110,6 @@ class RecurrentModule(Rule):
             if slot.kind == SlotKind.DEF and ctx.flow.defs[slot.def_id].is_param:
                 continue
             new = lstm_name(name_node.value)
-            if new is not None:
+            if new is not None and name_node.value not in spelled:
                 ctx.plan.renames[name_node] = new
                 ctx.step("module", node)
