@@ -111,6 +111,8 @@ KEEP_METHODS = {
 # Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
 # `Policy().to(device).eval()` is the policy.
 MODULE_SELF_METHODS = {"train", "eval", "share_memory", "apply", "bfloat16", "to_empty"}
+# Builtins that test a value's class against the GRU's (`isinstance(m, (nn.GRU, nn.GRUCell))`).
+TYPE_TESTS = frozenset({"isinstance", "issubclass"})
 # Methods of a module that run it: `self.gru.forward(x, h)` is the call `self.gru(x, h)`.
 CALLING_METHODS = frozenset({"forward", "__call__"})
 # The parameters a GRU stacks by gate (`weight_hh_l0`, `bias_ih_l1_reverse`; a GRUCell's `weight_ih`), the

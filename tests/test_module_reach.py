@@ -168,3 +168,41 @@ def test_parameters_loaded_from_a_file_warn_about_old_checkpoints():
 def test_parameters_copied_from_the_program_give_no_warning():
     source = program() + "\n\ndef sync():\n    Net().load_state_dict(Net().state_dict())\n"
     assert "G2L203" not in codes(source)
+
+
+@pytest.mark.parametrize("source", [
+    # a subclass: the LSTM's forward() would get the tensor the subclass passes on
+    '''\
+class Core(nn.GRU):
+    def forward(self, x, h=None):
+        return super().forward(x, h)
+''',
+    "RNN = nn.GRU\n",  # an alias: what it makes is not followed
+    'CORES = {"gru": nn.GRU, "rnn": nn.RNN}\n',
+])
+def test_the_gru_class_held_as_a_value_is_refused(source):
+    source = "import torch\nimport torch.nn as nn\n\n" + source + textwrap.dedent('''
+        plain = nn.GRU(4, 8)
+        h = torch.zeros(1, 1, 8)
+        for t in range(3):
+            _, h = plain(torch.randn(1, 1, 4), h)
+    ''')
+    migration = migrate_source(source, Options(state="tuple"))
+    assert not migration.changed
+    assert any(f.code == "G2L101" and f.message.startswith("the class `nn.GRU` is") for f in migration.findings)
+
+
+def test_the_gru_class_tested_or_annotated_is_migrated():
+    source = textwrap.dedent('''\
+        import torch
+        import torch.nn as nn
+
+        plain: nn.GRU = nn.GRU(4, 8)
+        ok = isinstance(plain, (nn.GRU, nn.GRUCell)) and type(plain) is nn.GRU
+        h = torch.zeros(1, 1, 8)
+        for t in range(3):
+            _, h = plain(torch.randn(1, 1, 4), h)
+    ''')
+    migration = migrate_source(source, Options(state="tuple"))
+    assert [f.code for f in migration.findings if f.severity == "error"] == []
+    assert "isinstance(plain, (nn.LSTM, nn.LSTMCell)) and type(plain) is nn.LSTM" in migration.source

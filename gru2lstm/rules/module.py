@@ -9,7 +9,7 @@ import libcst as cst
 from gru2lstm.names import lstm_name
 from gru2lstm.syntax import constant_string
 from gru2lstm.values import SlotKind
-from gru2lstm.vocab import GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES
+from gru2lstm.vocab import GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES, TYPE_TESTS
 from gru2lstm.rules.base import Invalid, Rule, Valid
 
 
@@ -29,6 +29,25 @@ def _names_in_strings(ctx) -> set:
         if text and " " not in text:
             found.update(part for part in text.split(".") if part)
     return found
+
+
+def _held_as_value(ctx, node: cst.CSTNode):
+    """How the GRU class is used other than constructed, tested or annotated (`class Core(nn.GRU)`,
+    `RNN = nn.GRU`, `make(nn.GRU)`), else None."""
+    parent = ctx.parents.get(node)
+    if isinstance(parent, cst.Call) and parent.func is node or isinstance(parent, (cst.Annotation, cst.Comparison, cst.ComparisonTarget, cst.ImportAlias)):
+        return None
+    while isinstance(parent, (cst.Element, cst.Tuple)):  # `isinstance(m, (nn.GRU, nn.GRUCell))`
+        parent = ctx.parents.get(parent)
+    call = ctx.parents.get(parent) if isinstance(parent, cst.Arg) else None
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in TYPE_TESTS:
+        return None
+    parent = ctx.parents.get(node)
+    if isinstance(parent, cst.Arg) and isinstance(ctx.parents.get(parent), cst.ClassDef):
+        return "a base class here"
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)):
+        return "assigned here"
+    return "used as a value here"
 
 
 class RecurrentModule(Rule):
@@ -92,6 +111,13 @@ class RecurrentModule(Rule):
             else:
                 continue
             ctx.step("init" if _is_isinstance_argument(ctx, node) else "module", node)
+            held = _held_as_value(ctx, node)
+            if held is not None:
+                ctx.find("G2L101", node, (
+                    f"the class `{ctx.code(node)}` is {held}, so the modules made from it are not followed: each would "
+                    "become an LSTM, whose state is (h, c), while the code around it still passes and takes one tensor; "
+                    "construct the GRU by its name where it is used (`nn.GRU(...)`), or migrate this by hand"
+                ))
         for node in ctx.parents:
             if type(node) is cst.ImportAlias and isinstance(node.name, cst.Name) and node.name.value in GRU_NAMES:  # children.py: why `type`
                 parent = ctx.parents.get(node)
