@@ -56,7 +56,7 @@ class GateWise(Rule):
                     ctx.find("G2L107", cut, (
                         f"`{ctx.code(cut)}` takes apart `{ctx.code(param)}`, a parameter of the GRU whose rows are "
                         "stacked by gate (3 gates: r, z, n); the LSTM stacks 4 gates (i, f, g, o) in another order, "
-                        "so this code would cut the LSTM's gates elsewhere (or fail); rewrite it for the LSTM's gates by hand"
+                        "so this code would cut the LSTM's gates elsewhere (or fail); migrate it by hand for the LSTM's gates"
                     ))
 
 

@@ -116,7 +116,7 @@ class RecurrentModule(Rule):
                 ctx.find("G2L101", node, (
                     f"the class `{ctx.code(node)}` is {held}, so the modules made from it are not followed: each would "
                     "become an LSTM, whose state is (h, c), while the code around it still passes and takes one tensor; "
-                    "construct the GRU by its name where it is used (`nn.GRU(...)`), or migrate this by hand"
+                    "use `nn.GRU(...)` by its name where the module is made, or migrate this by hand"
                 ))
         for node in ctx.parents:
             if type(node) is cst.ImportAlias and isinstance(node.name, cst.Name) and node.name.value in GRU_NAMES:  # children.py: why `type`

@@ -49,7 +49,7 @@ class ModuleHandedToCaller(Rule):
             ctx.find("G2L101", use.node, (
                 f"the recurrent module `{ctx.code(use.node)}` is {use.why}, which may call it with the state as one "
                 "tensor and read its result as `(output, h)`; the LSTM takes and gives `(h, c)`, and the engine does "
-                "not follow the call there; call the module directly (`out, h = module(x, h)`), or migrate this by hand"
+                "not follow the call there; use the module directly (`out, h = module(x, h)`), or migrate this by hand"
             ), use.place)
 
 
@@ -99,7 +99,7 @@ class OldCheckpoint(Rule):
             ctx.find("G2L203", node, (
                 f"`{ctx.code(node)}` loads parameters that come from elsewhere; a checkpoint saved while the module "
                 "was a GRU will not load into the LSTM (4 gates where the GRU had 3, and parameter names that follow "
-                "the renamed attribute), so train again or convert old checkpoints by hand"
+                "the renamed attribute); keep the code, and train again or convert old checkpoints by hand"
             ))
 
 
