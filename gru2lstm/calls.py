@@ -39,6 +39,7 @@ from gru2lstm.values import (
 )
 from gru2lstm.vocab import (
     ALONG_HIDDEN_FUNCTIONS,
+    CALLING_METHODS,
     CAT_FUNCTIONS,
     FEATURE_FUNCTIONS,
     CONTAINER_ADD_METHODS,
@@ -193,6 +194,9 @@ class CallWalker(CompiledCalls):
         if added is not None:  # onto a list literal (not a method of the program): at their positions (scopes.py)
             self.grow_list(func.value, base, [self.expr(item) for item in added], self.statement)
             return VOpaque(node, "None")
+        if method in CALLING_METHODS and isinstance(base, VSlot) and not self._own_method(func):
+            # `self.gru.forward(x, h)` is the call `self.gru(x, h)` (not a forward() found by its name alone)
+            return self._call_value(base, node)
         dispatched = self._dispatched_call(func, node)
         if dispatched is not None:
             return dispatched
@@ -242,6 +246,11 @@ class CallWalker(CompiledCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _own_method(self, func: cst.Attribute) -> bool:
+        """`self.method`: a method of the class whose method is being walked."""
+        info = self.function
+        return info is not None and info.self_name is not None and isinstance(func.value, cst.Name) and func.value.value == info.self_name
 
     def _appended_to(self, base: Value) -> Optional[Slot]:
         """The container `.append(x)` adds to: `q` itself, or an element of `episodes` for
@@ -350,7 +359,10 @@ class CallWalker(CompiledCalls):
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
             for arg in args:
-                self.consume(self.expr(arg.value), Use.READ, arg.value)
+                value = self.expr(arg.value)
+                self.consume(value, Use.READ, arg.value)
+                # a module handed to another (`nn.Sequential(enc, nn.GRU(4, 8))`) is called by it
+                self.consume(value, Use.HANDED, arg.value, f"handed to `{self.code(func)}()`")
             return VCtor(sorted(qualified)[0], node)
         positional = [arg for arg in args if arg.keyword is None]
         if qualified & SPLITTING_FUNCTIONS and positional and not any(a.star for a in args):
@@ -370,6 +382,8 @@ class CallWalker(CompiledCalls):
             # a state or features is decided by where the result flows, as for h.view(...).
             positional = [arg for arg in args if arg.keyword is None and not arg.star]
             first = self.expr(positional[0].value) if positional else None
+            if positional:  # it may call what it is handed: `checkpoint(self.gru, x, h)` (rules/module_reach.py)
+                self.consume(first, Use.HANDED, positional[0].value, f"handed to `{self.code(func)}()`")
             for arg in args:
                 if not positional or arg is not positional[0]:
                     self.consume(self.expr(arg.value), Use.OPERAND, arg.value, f"passed to `{self.code(func)}`")

@@ -24,9 +24,11 @@ CODES: dict[str, tuple[str, str]] = {
     "G2L104": (ERROR, "a result that holds the hidden state is used without being unpacked"),
     "G2L105": (ERROR, "not migrated: a file that shares hidden states with this one needs attention"),
     "G2L106": (ERROR, "a line is marked `# gru2lstm: manual`: it needs a person until the marker is removed"),
+    "G2L107": (ERROR, "code takes the GRU's gate-stacked parameters apart by its 3 gates; the LSTM has 4 (i, f, g, o)"),
     "G2L200": (INFO, "the recurrent module is already an LSTM"),
     "G2L201": (INFO, "a class named GRU that is not torch.nn.GRU; left alone"),
     "G2L202": (WARNING, "interface change: a function with no caller in the files analysed now takes or returns (h, c)"),
+    "G2L203": (WARNING, "parameters loaded from a file: a checkpoint of the GRU will not load into the LSTM"),
 }
 
 # What to do about each code: the help of SARIF's rules (and of any report that explains a code).
@@ -44,8 +46,12 @@ HELP: dict[str, str] = {
     "are migrated together, or not at all.",
     "G2L106": "--allow-partial left this use for a person. Migrate it to the pair (h, c) by hand, then "
     "remove the `# gru2lstm: manual` comment.",
+    "G2L107": "Rewrite the code for the LSTM's gates by hand (rows i, f, g, o, each `hidden_size` long, where the "
+    "GRU had r, z, n), then run again; if it is right for both, `# gru2lstm: ignore[G2L107]`.",
     "G2L200": "Nothing to do: the module is already an LSTM.",
     "G2L201": "Nothing to do: this `GRU` is not torch.nn.GRU, so it is left alone.",
+    "G2L203": "Nothing to change in the code; checkpoints saved by the GRU program must be trained again or "
+    "converted by hand (the LSTM has 4 gates where the GRU had 3). `# gru2lstm: ignore[G2L203]` silences it.",
     "G2L202": "Give every file that calls this function in the same run (a folder, or the project root) so "
     "its callers are migrated with it; if it is called only from outside the project, they must pass "
     "and take the pair (h, c).",

@@ -48,6 +48,9 @@ class Use(Word):
     RAISE = "raise"  # in a raise or assert
     UNKNOWN = "unknown"  # given to a call the walk cannot follow
     METHOD = "method"  # the object of a method no table lists (`h.pow(2)`): reported when a state
+    # Handed to a library function or module constructor that may call it (`checkpoint(self.gru, x, h)`,
+    # `nn.Sequential(enc, nn.GRU(4, 8))`): reported only when it is the recurrent module; else as READ.
+    HANDED = "handed"
     OTHER = "other"  # anything else
     ITERATE_KEY = "iterate-key"  # a dict whose values are iterated
     ITERATE_POS = "iterate-pos"  # a tuple whose items are iterated

@@ -8,6 +8,8 @@ relies on (copy, dataclasses, namedtuple, the builtins it follows) are here too.
 
 from __future__ import annotations
 
+import re
+
 # ------------------------------------------------------------------ the recurrent modules
 GRU_KIND = "GRU"  # a sequence GRU: returns (output, h_n)
 CELL_KIND = "GRUCell"  # a GRU cell: returns h
@@ -109,6 +111,27 @@ KEEP_METHODS = {
 # Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
 # `Policy().to(device).eval()` is the policy.
 MODULE_SELF_METHODS = {"train", "eval", "share_memory", "apply", "bfloat16", "to_empty"}
+# Builtins that test a value's class against the GRU's (`isinstance(m, (nn.GRU, nn.GRUCell))`).
+TYPE_TESTS = frozenset({"isinstance", "issubclass"})
+# Methods of a module that run it: `self.gru.forward(x, h)` is the call `self.gru(x, h)`.
+CALLING_METHODS = frozenset({"forward", "__call__"})
+# The parameters a GRU stacks by gate (`weight_hh_l0`, `bias_ih_l1_reverse`; a GRUCell's `weight_ih`), the
+# methods and torch functions that take a tensor apart by rows, the attributes that are the same rows
+# (`.data`), and the methods that list a module's parameters (rules/gates.py).
+GATE_PARAMETER = re.compile(r"(?:weight|bias)_(?:ih|hh)(?:_l\d+)?(?:_reverse)?")
+GATE_SPLITTING_METHODS = frozenset({
+    "chunk", "split", "tensor_split", "unbind", "view", "reshape", "unflatten", "narrow", "index_select",
+})
+PARAMETER_DATA_ATTRIBUTES = frozenset({"data"})
+MODULE_PARAMETER_METHODS = frozenset({"named_parameters", "parameters"})
+# A module's parameters saved and loaded by name (rules/module_reach.OldCheckpoint).
+SAVED_STATE_METHOD = "state_dict"
+LOADING_STATE_METHOD = "load_state_dict"
+# Methods of a module that hand its inputs or outputs to a function (a hook) the engine does not follow.
+HOOK_METHODS = frozenset({
+    "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_backward_hook",
+})
 # Elementwise methods: the result has the tensor's shape, each number computed from its own (and
 # the arguments'), so on a pair they run on each half, and on a packed state on the whole tensor.
 ELEMENTWISE_METHODS = {

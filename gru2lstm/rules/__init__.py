@@ -13,10 +13,12 @@ from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingRet
 from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
 from gru2lstm.rules.creation import Creation
 from gru2lstm.rules.docs import Docs
+from gru2lstm.rules.gates import GateWise
 from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, FeaturesKept, NoneTest, PlainCellCall
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
+from gru2lstm.rules.module_reach import ModuleHandedToCaller, ModuleHook, OldCheckpoint
 from gru2lstm.rules.outputs import OutputAsState
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.packed_arithmetic import PackedAlongHidden, PackedArithmetic, PackedOperand
@@ -44,6 +46,10 @@ WALK = ("reference", "interface", "split name", "pieces", "binding", "call", "re
 
 TUPLE_RULES = [
     RecurrentModule(),
+    ModuleHandedToCaller(),  # first: it takes every use of its kind (what is not the module is only read)
+    ModuleHook(),
+    GateWise(),
+    OldCheckpoint(),
     Interfaces(),
     ByName(),
     PartnerNames(),  # before any rule that writes a partner name
@@ -102,6 +108,10 @@ TUPLE_RULES = [
 
 PACKED_RULES = [
     RecurrentModule(),
+    ModuleHandedToCaller(),
+    ModuleHook(),
+    GateWise(),
+    OldCheckpoint(),
     Interfaces(),
     ByName(),
     Pieces(),

@@ -7,8 +7,9 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.names import lstm_name
+from gru2lstm.syntax import constant_string
 from gru2lstm.values import SlotKind
-from gru2lstm.vocab import GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES
+from gru2lstm.vocab import GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES, TYPE_TESTS
 from gru2lstm.rules.base import Invalid, Rule, Valid
 
 
@@ -16,6 +17,37 @@ def _is_isinstance_argument(ctx, node: cst.CSTNode) -> bool:
     parent = ctx.parents.get(node)
     grand = ctx.parents.get(parent) if parent is not None else None
     return isinstance(grand, cst.Call) and isinstance(grand.func, cst.Name) and grand.func.value == "isinstance"
+
+
+def _names_in_strings(ctx) -> set:
+    """The names a string of the program spells as a parameter path (`"gru"`, `"gru.bias_hh_l0"`,
+    `"encoder.gru."`): renaming an attribute would change its parameters' names, which such code
+    compares (`name.startswith("gru.")` over `named_parameters()`), so it keeps its name."""
+    found = set()
+    for node in ctx.parents:
+        text = constant_string(node) if isinstance(node, cst.SimpleString) else None
+        if text and " " not in text:
+            found.update(part for part in text.split(".") if part)
+    return found
+
+
+def _held_as_value(ctx, node: cst.CSTNode):
+    """How the GRU class is used other than constructed, tested or annotated (`class Core(nn.GRU)`,
+    `RNN = nn.GRU`, `make(nn.GRU)`), else None."""
+    parent = ctx.parents.get(node)
+    if isinstance(parent, cst.Call) and parent.func is node or isinstance(parent, (cst.Annotation, cst.Comparison, cst.ComparisonTarget, cst.ImportAlias)):
+        return None
+    while isinstance(parent, (cst.Element, cst.Tuple)):  # `isinstance(m, (nn.GRU, nn.GRUCell))`
+        parent = ctx.parents.get(parent)
+    call = ctx.parents.get(parent) if isinstance(parent, cst.Arg) else None
+    if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in TYPE_TESTS:
+        return None
+    parent = ctx.parents.get(node)
+    if isinstance(parent, cst.Arg) and isinstance(ctx.parents.get(parent), cst.ClassDef):
+        return "a base class here"
+    if isinstance(parent, (cst.Assign, cst.AnnAssign)):
+        return "assigned here"
+    return "used as a value here"
 
 
 class RecurrentModule(Rule):
@@ -79,6 +111,13 @@ class RecurrentModule(Rule):
             else:
                 continue
             ctx.step("init" if _is_isinstance_argument(ctx, node) else "module", node)
+            held = _held_as_value(ctx, node)
+            if held is not None:
+                ctx.find("G2L101", node, (
+                    f"the class `{ctx.code(node)}` is {held}, so the modules made from it are not followed: each would "
+                    "become an LSTM, whose state is (h, c), while the code around it still passes and takes one tensor; "
+                    "use `nn.GRU(...)` by its name where the module is made, or migrate this by hand"
+                ))
         for node in ctx.parents:
             if type(node) is cst.ImportAlias and isinstance(node.name, cst.Name) and node.name.value in GRU_NAMES:  # children.py: why `type`
                 parent = ctx.parents.get(node)
@@ -87,6 +126,7 @@ class RecurrentModule(Rule):
                     ctx.step("module", node)
         if ctx.options.keep_names:
             return
+        spelled = _names_in_strings(ctx)
         for slot, node in ctx.flow.slot_nodes:
             if ctx.solution.holder_kind(slot) is None:
                 continue
@@ -96,6 +136,6 @@ class RecurrentModule(Rule):
             if slot.kind == SlotKind.DEF and ctx.flow.defs[slot.def_id].is_param:
                 continue
             new = lstm_name(name_node.value)
-            if new is not None:
+            if new is not None and name_node.value not in spelled:
                 ctx.plan.renames[name_node] = new
                 ctx.step("module", node)

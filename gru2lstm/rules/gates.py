@@ -1,0 +1,142 @@
+"""Code keyed to the GRU's three gates. A GRU stacks the rows of its weights and biases by gate (r,
+z, n: `3 * hidden_size` rows); an LSTM stacks four (i, f, g, o), in another order. Code that takes
+such a parameter apart — a slice of its rows, `chunk`/`view`/`split` of them, a loop over
+`range(3)` of blocks, a replacement made for three gates — means something else for the LSTM (or
+fails), and the engine cannot tell which LSTM gate each GRU gate should become: G2L107, and nothing
+is written. Whole-parameter code (`nn.init.orthogonal_(self.gru.weight_hh_l0)`) carries over."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.syntax import constant_string
+from gru2lstm.vocab import GATE_PARAMETER, GATE_SPLITTING_METHODS, MODULE_PARAMETER_METHODS, PARAMETER_DATA_ATTRIBUTES
+from gru2lstm.rules.base import Invalid, Rule, Valid
+
+
+class GateWise(Rule):
+    uses = ("reference",)
+    summary = "a gate-stacked parameter of the GRU taken apart by gate (3 gates; the LSTM has 4, in another order)"
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            nn.init.orthogonal_(core.weight_hh_l0)
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            nn.init.orthogonal_(core.weight_hh_l0)
+            """,
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            w_r, w_z, w_n = core.weight_hh_l0.chunk(3, 0)
+            """,
+            "G2L107",
+        ),
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            for name, p in core.named_parameters():
+                if "bias" in name:
+                    p.data[8:16].fill_(1.0)
+            """,
+            "G2L107",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        holders = {id(node) for slot, node in ctx.flow.slot_nodes if ctx.solution.holder_kind(slot) is not None}
+        for node in list(ctx.parents):
+            for param in _parameters(ctx, node, holders):
+                for cut in _cuts(ctx, param):
+                    ctx.find("G2L107", cut, (
+                        f"`{ctx.code(cut)}` takes apart `{ctx.code(param)}`, a parameter of the GRU whose rows are "
+                        "stacked by gate (3 gates: r, z, n); the LSTM stacks 4 gates (i, f, g, o) in another order, "
+                        "so this code would cut the LSTM's gates elsewhere (or fail); migrate it by hand for the LSTM's gates"
+                    ))
+
+
+def _parameters(ctx, node: cst.CSTNode, holders: set) -> list:
+    """The expressions `node` makes that are a gate-stacked parameter of the GRU: `core.weight_hh_l0`,
+    or the uses of `p` in a loop over `core.named_parameters()` (or over any module's named
+    parameters when the loop tells its parameters apart by a gate-stacked name: `"weight_hh" in name`)."""
+    if isinstance(node, cst.Attribute) and id(node.value) in holders and GATE_PARAMETER.fullmatch(node.attr.value):
+        return [node]
+    if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call) or not isinstance(node.iter.func, cst.Attribute):
+        return []
+    method = node.iter.func.attr.value
+    if method not in MODULE_PARAMETER_METHODS:
+        return []
+    if id(node.iter.func.value) not in holders and not _names_gate_parameters(node.body):
+        return []
+    target = node.target
+    if isinstance(target, cst.Tuple) and len(target.elements) == 2:
+        target = target.elements[1].value
+    if not isinstance(target, cst.Name):
+        return []
+    return [name for name in _names(node.body) if name.value == target.value]
+
+
+def _cuts(ctx, param: cst.CSTNode) -> list:
+    """The expressions that take `param` apart by rows, also through a name it is assigned to
+    (`p = core.weight_hh_l0` then `p[i * H:(i + 1) * H]`, in the same function)."""
+    node, parent = param, ctx.parents.get(param)
+    while isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in PARAMETER_DATA_ATTRIBUTES:
+        node, parent = parent, ctx.parents.get(parent)  # `.data`: the same rows
+    if isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1:
+        target = parent.targets[0].target
+        if isinstance(target, cst.Name):
+            scope = _scope(ctx, parent)
+            return [cut for name in _names(scope) if name.value == target.value and name is not target for cut in _cuts(ctx, name)]
+    cut = _taken_apart(ctx, node, parent)
+    return [cut] if cut is not None else []
+
+
+def _scope(ctx, node: cst.CSTNode) -> cst.CSTNode:
+    while node is not None and not isinstance(node, (cst.FunctionDef, cst.Module)):
+        node = ctx.parents.get(node)
+    return node
+
+
+def _taken_apart(ctx, node: cst.CSTNode, parent: cst.CSTNode):
+    """The expression that takes `node` apart by rows (a subscript, a splitting method, a torch
+    splitting function, or a replacement assigned to it), else None."""
+    if isinstance(parent, cst.Subscript) and parent.value is node:
+        return parent
+    if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in GATE_SPLITTING_METHODS:
+        call = ctx.parents.get(parent)
+        return call if isinstance(call, cst.Call) else None
+    if isinstance(parent, cst.Arg) and parent.value is node:
+        call = ctx.parents.get(parent)
+        func = call.func if isinstance(call, cst.Call) else None
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+        return call if name in GATE_SPLITTING_METHODS and call.args[0] is parent else None
+    if isinstance(parent, cst.AssignTarget) and parent.target is node:
+        return ctx.parents.get(parent)
+    return None
+
+
+def _names_gate_parameters(body: cst.CSTNode) -> bool:
+    """Does the code compare names with a gate-stacked parameter's (`"weight_hh" in name`)?"""
+    return any(GATE_PARAMETER.search(text) for text in _strings(body))
+
+
+def _strings(node: cst.CSTNode):
+    for child in node.children:
+        if isinstance(child, cst.SimpleString):
+            text = constant_string(child)
+            if text:
+                yield text
+        else:
+            yield from _strings(child)
+
+
+def _names(node: cst.CSTNode):
+    for child in node.children:
+        if isinstance(child, cst.Name):
+            yield child
+        yield from _names(child)

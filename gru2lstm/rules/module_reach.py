@@ -1,0 +1,109 @@
+"""The recurrent module reached other than by a call the engine follows: handed to a library
+function or another module that calls it (`checkpoint(self.gru, x, h)`, `nn.Sequential(enc,
+nn.GRU(4, 8))`, `functools.partial(self.gru, x)`), or given a hook that sees its state. The LSTM
+that replaces it takes and gives (h, c) where the GRU took and gave one tensor, and the engine
+cannot rewrite code it does not see: G2L101 at the place, and nothing is written. Also the one
+warning about the module's parameters: a `load_state_dict` of parameters read from a file may read
+a checkpoint the GRU program saved, which the LSTM cannot load (G2L203, written all the same)."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from gru2lstm.program import Consumption, Use
+from gru2lstm.values import VCtor, VSlot
+from gru2lstm.vocab import HOOK_METHODS, LOADING_STATE_METHOD, RECURRENT, SAVED_STATE_METHOD
+from gru2lstm.rules.base import Invalid, Rule
+
+
+def recurrent_module(ctx, use: Consumption) -> bool:
+    """Is the consumed value the recurrent module: a slot that holds it, or its construction?"""
+    leaf = ctx.solution.resolutions.leaf_of(use.value)
+    if isinstance(leaf, VCtor):
+        return leaf.qualname in RECURRENT
+    return isinstance(leaf, VSlot) and ctx.solution.holder_kind(leaf.slot) is not None
+
+
+class ModuleHandedToCaller(Rule):
+    uses = ("consumption",)
+    summary = "the recurrent module handed to a library function or a module that calls it"
+    invalid = (
+        Invalid(
+            """
+            import torch.utils.checkpoint
+
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 1, 8)
+            for t in range(3):
+                out, h = torch.utils.checkpoint.checkpoint(core, torch.randn(1, 1, 4), h, use_reentrant=False)
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return use.context == Use.HANDED  # anything else handed over is only read (calls.py)
+
+    def apply(self, ctx, use: Consumption) -> None:
+        if recurrent_module(ctx, use):
+            ctx.find("G2L101", use.node, (
+                f"the recurrent module `{ctx.code(use.node)}` is {use.why}, which may call it with the state as one "
+                "tensor and read its result as `(output, h)`; the LSTM takes and gives `(h, c)`, and the engine does "
+                "not follow the call there; use the module directly (`out, h = module(x, h)`), or migrate this by hand"
+            ), use.place)
+
+
+class ModuleHook(Rule):
+    uses = ("consumption",)
+    summary = "a hook registered on the recurrent module (it sees the state as the GRU gives it)"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            seen = []
+            core.register_forward_hook(lambda m, inputs, output: seen.append(output[1]))
+            h = torch.zeros(1, 1, 8)
+            out, h = core(torch.randn(1, 1, 4), h)
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return use.context == Use.METHOD and _method(ctx, use) in HOOK_METHODS and recurrent_module(ctx, use)
+
+    def apply(self, ctx, use: Consumption) -> None:
+        ctx.find("G2L101", use.node, (
+            f"`.{_method(ctx, use)}()` on the recurrent module `{ctx.code(use.node)}` hands its inputs or outputs to a "
+            "hook the engine does not follow; the LSTM's state there is `(h, c)` where the GRU's was one tensor, so "
+            "the hook would get a pair; migrate the hook by hand (its state argument is `(h, c)`)"
+        ), use.place)
+
+
+def _method(ctx, use: Consumption) -> str:
+    parent = ctx.parents.get(use.node)
+    return parent.attr.value if isinstance(parent, cst.Attribute) and parent.value is use.node else ""
+
+
+class OldCheckpoint(Rule):
+    uses = ("reference",)
+    summary = "parameters loaded from a file: a checkpoint the GRU program saved does not load into the LSTM"
+
+    def apply(self, ctx, use) -> None:
+        for node in list(ctx.parents):
+            func = node.func if isinstance(node, cst.Call) else None
+            if not isinstance(func, cst.Attribute) or func.attr.value != LOADING_STATE_METHOD or not node.args:
+                continue
+            if _calls_method(node.args[0].value, SAVED_STATE_METHOD):
+                continue  # `target.load_state_dict(net.state_dict())`: parameters of the program itself
+            ctx.find("G2L203", node, (
+                f"`{ctx.code(node)}` loads parameters that come from elsewhere; a checkpoint saved while the module "
+                "was a GRU will not load into the LSTM (4 gates where the GRU had 3, and parameter names that follow "
+                "the renamed attribute); keep the code, and train again or convert old checkpoints by hand"
+            ))
+
+
+def _calls_method(node: cst.CSTNode, method: str) -> bool:
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == method:
+        return True
+    return any(_calls_method(child, method) for child in node.children)
