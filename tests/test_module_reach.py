@@ -206,3 +206,15 @@ def test_the_gru_class_tested_or_annotated_is_migrated():
     migration = migrate_source(source, Options(state="tuple"))
     assert [f.code for f in migration.findings if f.severity == "error"] == []
     assert "isinstance(plain, (nn.LSTM, nn.LSTMCell)) and type(plain) is nn.LSTM" in migration.source
+
+
+def test_old_checkpoints_are_warned_of_only_where_the_module_holds_the_gru():
+    # An optimiser, or a module without a GRU, loads what it always loaded (planet had five
+    # warnings, four of them on such loads); `self.load_state_dict` in the GRU's class is one.
+    source = program() + (
+        "\n\nclass Head(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(2, 2)\n"
+        "\n\ndef restore(path, opt):\n    Head().load_state_dict(torch.load(path))\n    opt.load_state_dict(torch.load(path))\n"
+    )
+    assert "G2L203" not in codes(source)
+    own = program().replace("    def forward(", "    def restore(self, path):\n        self.load_state_dict(torch.load(path))\n\n    def forward(", 1)
+    assert own != program() and codes(own).count("G2L203") == 1

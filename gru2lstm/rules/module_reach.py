@@ -3,15 +3,18 @@ function or another module that calls it (`checkpoint(self.gru, x, h)`, `nn.Sequ
 nn.GRU(4, 8))`, `functools.partial(self.gru, x)`), or given a hook that sees its state. The LSTM
 that replaces it takes and gives (h, c) where the GRU took and gave one tensor, and the engine
 cannot rewrite code it does not see: G2L101 at the place, and nothing is written. Also the one
-warning about the module's parameters: a `load_state_dict` of parameters read from a file may read
-a checkpoint the GRU program saved, which the LSTM cannot load (G2L203, written all the same)."""
+warning about the module's parameters: a `load_state_dict` of parameters read from a file, into a
+module that holds the GRU, may read a checkpoint the GRU program saved, which the LSTM cannot load
+(G2L203, written all the same)."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 import libcst as cst
 
 from gru2lstm.program import Consumption, Use
-from gru2lstm.values import VCtor, VSlot
+from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
 from gru2lstm.vocab import HOOK_METHODS, LOADING_STATE_METHOD, RECURRENT, SAVED_STATE_METHOD
 from gru2lstm.rules.base import Invalid, Rule
 
@@ -86,21 +89,67 @@ def _method(ctx, use: Consumption) -> str:
 
 
 class OldCheckpoint(Rule):
-    uses = ("reference",)
-    summary = "parameters loaded from a file: a checkpoint the GRU program saved does not load into the LSTM"
+    uses = ("consumption", "call")
+    summary = "parameters loaded from a file into a module that holds the GRU: a checkpoint the GRU program saved does not load into the LSTM"
+
+    def handles(self, ctx, use) -> bool:
+        call = _loading_call(ctx, use)
+        # `target.load_state_dict(net.state_dict())`: parameters of the program itself
+        return call is not None and bool(call.args) and not _calls_method(call.args[0].value, SAVED_STATE_METHOD)
 
     def apply(self, ctx, use) -> None:
-        for node in list(ctx.parents):
-            func = node.func if isinstance(node, cst.Call) else None
-            if not isinstance(func, cst.Attribute) or func.attr.value != LOADING_STATE_METHOD or not node.args:
-                continue
-            if _calls_method(node.args[0].value, SAVED_STATE_METHOD):
-                continue  # `target.load_state_dict(net.state_dict())`: parameters of the program itself
-            ctx.find("G2L203", node, (
-                f"`{ctx.code(node)}` loads parameters that come from elsewhere; a checkpoint saved while the module "
-                "was a GRU will not load into the LSTM (4 gates where the GRU had 3, and parameter names that follow "
-                "the renamed attribute); keep the code, and train again or convert old checkpoints by hand"
-            ))
+        call = _loading_call(ctx, use)
+        ctx.find("G2L203", call, (
+            f"`{ctx.code(call)}` loads parameters that come from elsewhere; a checkpoint saved while the module "
+            "was a GRU will not load into the LSTM (4 gates where the GRU had 3, and parameter names that follow "
+            "the renamed attribute); keep the code, and train again or convert old checkpoints by hand"
+        ))
+
+
+def _loading_call(ctx, use) -> Optional[cst.Call]:
+    """The `load_state_dict(...)` call of a module that holds the recurrent module: `net.load_state_dict`
+    (a method consumption of `net`), or `self.load_state_dict` in such a module's class (a call of its own)."""
+    if isinstance(use, Consumption):
+        if use.context != Use.METHOD or _method(ctx, use) != LOADING_STATE_METHOD or not _holds_the_recurrent_module(ctx, use):
+            return None
+        call = ctx.parents.get(ctx.parents.get(use.node))
+        return call if isinstance(call, cst.Call) else None
+    func = ctx.solution.resolved(use.func)
+    own = isinstance(func, VSlot) and isinstance(func.slot, AttrSlot) and func.slot.name == LOADING_STATE_METHOD
+    return use.node if own and func.slot.owner in _recurrent_owners(ctx) else None
+
+
+def _holds_the_recurrent_module(ctx, use: Consumption) -> bool:
+    """Is the consumed value the recurrent module, or an instance of a class that holds it (through
+    its attributes, at any depth)? Not an optimiser, nor a module without one."""
+    if recurrent_module(ctx, use):
+        return True
+    leaf = ctx.solution.resolutions.leaf_of(use.value)
+    if not isinstance(leaf, VSlot):
+        return False
+    owners = _recurrent_owners(ctx)
+    if leaf.slot.kind == SlotKind.DEF:  # `self.load_state_dict(...)` in a method of such a class
+        definition = ctx.flow.defs.get(leaf.slot.def_id)
+        function = definition.function if definition is not None else None
+        if function is not None and definition.name == function.self_name and function.class_name in owners:
+            return True
+    classes = ctx.solution.classes
+    root = classes.find(leaf.slot)
+    return any(classes.find(InstanceSlot.of(owner)) == root for owner in owners)
+
+
+def _recurrent_owners(ctx) -> set:
+    """The classes whose attributes hold the recurrent module, or an instance of such a class."""
+    attributes = [slot for slot in ctx.values_bound_to if isinstance(slot, AttrSlot)]
+    owners = {slot.owner for slot in attributes if ctx.solution.holder_kind(slot) is not None}
+    classes = ctx.solution.classes
+    grown = True
+    while grown:
+        instances = {classes.find(InstanceSlot.of(owner)) for owner in owners}
+        more = {slot.owner for slot in attributes if slot.owner not in owners and classes.find(slot) in instances}
+        grown = bool(more)
+        owners |= more
+    return owners
 
 
 def _calls_method(node: cst.CSTNode, method: str) -> bool:
