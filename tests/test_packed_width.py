@@ -67,6 +67,9 @@ def test_an_operand_made_as_wide_as_h_is_a_finding(update, operand):
     "self.decay = nn.Parameter(torch.zeros(1, 1, H))",
     'self.register_buffer("decay", torch.full((H,), 0.9))',
     "self.decay = torch.as_tensor(np.ones(H) * 0.9, dtype=torch.float32)",
+    # a size held by an attribute, set to the hidden size (probe p_param_hidden_size: it was exit 0)
+    "self.hidden_size = H\n        self.decay = nn.Parameter(torch.ones(self.hidden_size) * 0.9)",
+    "self.width = 8\n        self.decay = nn.Parameter(torch.ones(self.width) * 0.9)",
 ])
 def test_an_attribute_as_wide_as_h_is_a_finding(init):
     _, findings = migrate("h = h * self.decay", init)
@@ -84,6 +87,7 @@ def test_an_operand_made_in_another_function_is_followed_to_where_it_is_made():
     ("h = h * 0.9", "", ""),
     ("h = h * self.decay", "self.decay = nn.Parameter(torch.ones(1) * 0.9)", ""),
     ("h = h * self.decay", 'self.register_buffer("decay", torch.tensor(0.9))', ""),
+    ("h = h * self.decay", "self.one = 1\n        self.decay = nn.Parameter(torch.ones(self.one) * 0.9)", ""),
     ("h = h + torch.zeros_like(h)", "", ""),
 ])
 def test_an_operand_of_width_one_a_number_or_made_like_the_state_stays_as_written(update, init, loop):

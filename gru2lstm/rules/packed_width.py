@@ -8,7 +8,8 @@ parameters that carry it (packed_dims.moves), an attribute set by its name
 (`self.register_buffer("decay", torch.full((H,), 0.9))`) or wrapped (`nn.Parameter(torch.ones(H))`),
 functions that keep the width (`torch.sigmoid`, `F.relu`, `torch.as_tensor`, `.float()`),
 arithmetic of two such operands, tensors made like another (`torch.ones_like(f)`), reshapes that
-keep the last dimension (`x[-1]`, `x.unsqueeze(0)`), and the sizes written where it is made.
+keep the last dimension (`x[-1]`, `x.unsqueeze(0)`), and the sizes written where it is made
+(also a size held by a name: `torch.ones(self.hidden_size)` after `self.hidden_size = H`).
 What cannot be followed is trusted to broadcast, and listed (`OperandWidth.unknown`).
 """
 
@@ -126,6 +127,8 @@ class OperandWidths:
         sized = created or name_of(node) in SIZED_SHAPE_METHODS
         size = last_size(node)
         written = None if size is None else integer(size)
+        if size is not None and written is None and self.ctx.code(size) not in self.ctx.doubled_sizes:
+            size, written = self._size_held(size)
         if size is not None and self.ctx.code(size) in self.ctx.doubled_sizes:
             what = "an allocation of the hidden size" if created else "made with its last size the hidden size"
             found.wide = f"{what} `{self.ctx.code(size)}`"
@@ -133,6 +136,18 @@ class OperandWidths:
             found.wide = f"made with its last size `{written}`, which lines up with h only if it is the hidden size"
         elif not (sized and written == 1):
             found.unknown.append(node)
+
+    def _size_held(self, size: cst.BaseExpression) -> tuple:
+        """A size written as a name or attribute (`self.hidden_size`): what it was set to, when
+        that is the hidden size the packed form doubled or a number (`self.hidden_size = H`):
+        (the size to judge, the number written), else (`size`, None)."""
+        value = self.consumed.get(id(size))
+        for source in moves(self.ctx, value).sources if value is not None else ():
+            if source.node is not None and self.ctx.code(source.node) in self.ctx.doubled_sizes:
+                return source.node, None
+            if is_number(source) and integer(source.node) is not None:
+                return source.node, integer(source.node)
+        return size, None
 
     @staticmethod
     def _unknown(source: Value, found: OperandWidth) -> list:
