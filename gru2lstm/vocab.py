@@ -119,6 +119,9 @@ CALLING_METHODS = frozenset({"forward", "__call__"})
 # methods and torch functions that take a tensor apart by rows, the attributes that are the same rows
 # (`.data`), and the methods that list a module's parameters (rules/gates.py).
 GATE_PARAMETER = re.compile(r"(?:weight|bias)_(?:ih|hh)(?:_l\d+)?(?:_reverse)?")
+# What a file must spell to cut a gate-stacked parameter (rules/gates.py): its name, or a loop over
+# a module's parameters on one line (`for name, p in core.named_parameters():`).
+GATE_CODE = r"(?:weight|bias)_(?:ih|hh)|\bfor\b[^\n]*parameters\("
 GATE_SPLITTING_METHODS = frozenset({
     "chunk", "split", "tensor_split", "unbind", "view", "reshape", "unflatten", "narrow", "index_select",
 })

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.syntax import constant_string
-from gru2lstm.vocab import GATE_PARAMETER, GATE_SPLITTING_METHODS, MODULE_PARAMETER_METHODS, PARAMETER_DATA_ATTRIBUTES
+from gru2lstm.syntax import constant_string, walk
+from gru2lstm.vocab import GATE_CODE, GATE_PARAMETER, GATE_SPLITTING_METHODS, MODULE_PARAMETER_METHODS, PARAMETER_DATA_ATTRIBUTES
 from gru2lstm.rules.base import Invalid, Rule, Valid
 
 
@@ -50,7 +50,9 @@ class GateWise(Rule):
 
     def apply(self, ctx, use) -> None:
         holders = {id(node) for slot, node in ctx.flow.slot_nodes if ctx.solution.holder_kind(slot) is not None}
-        for node in list(ctx.parents):
+        # only the files that spell such code are walked
+        nodes = (node for key, module in ctx.modules.items() if ctx.spells(key, GATE_CODE) for node in walk(module))
+        for node in nodes:
             for param in _parameters(ctx, node, holders):
                 for cut in _cuts(ctx, param):
                     ctx.find("G2L107", cut, (
