@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.syntax import constant_string, walk
+from gru2lstm.children import children
+from gru2lstm.syntax import constant_string
 from gru2lstm.vocab import GATE_CODE, GATE_PARAMETER, GATE_SPLITTING_METHODS, MODULE_PARAMETER_METHODS, PARAMETER_DATA_ATTRIBUTES
 from gru2lstm.rules.base import Invalid, Rule, Valid
+
+
+_HOLDING_STATEMENTS = (cst.BaseCompoundStatement, cst.BaseSuite, cst.Else, cst.ExceptHandler, cst.Finally)
 
 
 class GateWise(Rule):
@@ -49,29 +53,51 @@ class GateWise(Rule):
     )
 
     def apply(self, ctx, use) -> None:
-        holders = {id(node) for slot, node in ctx.flow.slot_nodes if ctx.solution.holder_kind(slot) is not None}
-        # only the files that spell such code are walked
-        nodes = (node for key, module in ctx.modules.items() if ctx.spells(key, GATE_CODE) for node in walk(module))
-        for node in nodes:
-            for param in _parameters(ctx, node, holders):
-                for cut in _cuts(ctx, param):
-                    ctx.find("G2L107", cut, (
-                        f"`{ctx.code(cut)}` takes apart `{ctx.code(param)}`, a parameter of the GRU whose rows are "
-                        "stacked by gate (3 gates: r, z, n); the LSTM stacks 4 gates (i, f, g, o) in another order, "
-                        "so this code would cut the LSTM's gates elsewhere (or fail); migrate it by hand for the LSTM's gates"
-                    ))
+        for param in _gate_parameters(ctx):
+            for cut in _cuts(ctx, param):
+                ctx.find("G2L107", cut, (
+                    f"`{ctx.code(cut)}` takes apart `{ctx.code(param)}`, a parameter of the GRU whose rows are "
+                    "stacked by gate (3 gates: r, z, n); the LSTM stacks 4 gates (i, f, g, o) in another order, "
+                    "so this code would cut the LSTM's gates elsewhere (or fail); migrate it by hand for the LSTM's gates"
+                ))
 
 
-def _parameters(ctx, node: cst.CSTNode, holders: set) -> list:
-    """The expressions `node` makes that are a gate-stacked parameter of the GRU: `core.weight_hh_l0`,
-    or the uses of `p` in a loop over `core.named_parameters()` (or over any module's named
-    parameters when the loop tells its parameters apart by a gate-stacked name: `"weight_hh" in name`)."""
-    if isinstance(node, cst.Attribute) and id(node.value) in holders and GATE_PARAMETER.fullmatch(node.attr.value):
-        return [node]
-    if not isinstance(node, cst.For) or not isinstance(node.iter, cst.Call) or not isinstance(node.iter.func, cst.Attribute):
+def _gate_parameters(ctx) -> list:
+    """The expressions that are a gate-stacked parameter of the GRU: `core.weight_hh_l0`, or the
+    uses of `p` in a loop over `core.named_parameters()` (or over any module's named parameters
+    when the loop tells its parameters apart by a gate-stacked name: `"weight_hh" in name`)."""
+    classes, holding = ctx.solution.classes, {}  # class root -> does it hold the recurrent module?
+    held = []
+    for slot, node in ctx.flow.slot_nodes:
+        root = classes.find(slot)
+        if root not in holding:
+            holding[root] = ctx.solution.holder_kind(root) is not None
+        if holding[root]:
+            held.append(node)
+    found = [
+        parent for node in held
+        if isinstance(parent := ctx.parents.get(node), cst.Attribute) and parent.value is node and GATE_PARAMETER.fullmatch(parent.attr.value)
+    ]
+    holders = {id(node) for node in held}
+    for key, module in ctx.modules.items():
+        if ctx.spells(key, GATE_CODE):  # only the files that spell such a loop are walked, statements only
+            found += [name for loop in _loops(module) for name in _loop_parameters(loop, holders)]
+    return found
+
+
+def _loops(node: cst.CSTNode):
+    """The `for` statements under `node` (statements only: no expression holds one)."""
+    for child in children(node):
+        if isinstance(child, cst.For):
+            yield child
+        if isinstance(child, _HOLDING_STATEMENTS):
+            yield from _loops(child)
+
+
+def _loop_parameters(node: cst.For, holders: set) -> list:
+    if not isinstance(node.iter, cst.Call) or not isinstance(node.iter.func, cst.Attribute):
         return []
-    method = node.iter.func.attr.value
-    if method not in MODULE_PARAMETER_METHODS:
+    if node.iter.func.attr.value not in MODULE_PARAMETER_METHODS:
         return []
     if id(node.iter.func.value) not in holders and not _names_gate_parameters(node.body):
         return []
@@ -128,7 +154,7 @@ def _names_gate_parameters(body: cst.CSTNode) -> bool:
 
 
 def _strings(node: cst.CSTNode):
-    for child in node.children:
+    for child in children(node):
         if isinstance(child, cst.SimpleString):
             text = constant_string(child)
             if text:
@@ -138,7 +164,7 @@ def _strings(node: cst.CSTNode):
 
 
 def _names(node: cst.CSTNode):
-    for child in node.children:
+    for child in children(node):
         if isinstance(child, cst.Name):
             yield child
         yield from _names(child)
