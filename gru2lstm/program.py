@@ -196,6 +196,9 @@ class ProgramFlow:
     bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
     module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
     defs: dict = field(default_factory=dict)  # def id -> Def
+    # def id -> the order the walk first met it: def ids are addresses, so their own order changes
+    # from run to run, and a name read with several definitions is named by the first met
+    def_order: dict = field(default_factory=dict)
     bindings: list = field(default_factory=list)
     consumptions: list = field(default_factory=list)
     unpackings: list = field(default_factory=list)

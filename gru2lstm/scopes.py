@@ -109,6 +109,7 @@ class Scope(ModuleIndex):
                 self.flow.slot_nodes.append((slot, node))  # renamed with its reads
             return slot
         self.flow.defs[id(node)] = Def(name, self.function, node, is_param)
+        self.flow.def_order.setdefault(id(node), len(self.flow.def_order))
         self.env[name] = frozenset({id(node)})
         self.env[ListLength(name)] = frozenset({None})  # until note_list_length knows better
         slot = DefSlot.of(id(node))
@@ -167,7 +168,7 @@ class Scope(ModuleIndex):
             return VOpaque(node, "self")
         if name in self.env:
             defs = self.env[name]
-            slots = sorted(defs)
+            slots = sorted(defs, key=self.flow.def_order.__getitem__)
             slot = DefSlot.of(slots[0])
             value = VSlot(slot, node)
             if self.recording:
