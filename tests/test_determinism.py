@@ -9,6 +9,9 @@ Now it is the definition the walk met first.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from gru2lstm.migrate import ParsedModule, parse
 from gru2lstm.options import Options
 from gru2lstm.project import ModuleSource
 from gru2lstm.values import SlotKind
+
+ROOT = Path(__file__).resolve().parent.parent
 
 POLICY = '''\
 import torch
@@ -120,3 +125,17 @@ def test_a_project_gives_the_same_output_on_every_run(tmp_path):
     assert len(outcomes) == 1
     [(policy, train)] = [sorted(o) for o in outcomes]
     assert policy[1] == "changed" and train[1] == "changed"  # the rank is learnt: migrated
+
+
+def test_a_project_gives_the_same_output_under_any_hash_seed(tmp_path):
+    """String hashes change with PYTHONHASHSEED, and with them the order of any set of names."""
+    (tmp_path / "policy.py").write_text(POLICY, encoding="utf-8")
+    (tmp_path / "train.py").write_text(TRAIN, encoding="utf-8")
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        environment = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
+        command = [sys.executable, "-m", "gru2lstm", "rewrite", "--check", "--diff", "--state", "packed", str(tmp_path)]
+        done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=tmp_path, check=False)
+        assert done.returncode == 1, done.stderr  # would change
+        outputs.add(done.stdout + done.stderr)
+    assert len(outputs) == 1
