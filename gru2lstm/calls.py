@@ -12,7 +12,7 @@ import libcst as cst
 from gru2lstm.compiled_calls import CompiledCalls
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import constant_string, mapped_lambda
+from gru2lstm.syntax import constant_string, mapped_lambda, wrapped_module
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
@@ -64,6 +64,7 @@ from gru2lstm.vocab import (
     KEEP_METHODS,
     KEYED_CONTAINER_METHODS,
     MODULE_CONTAINERS,
+    MODULE_WRAPPERS,
     PRINTING_BUILTINS,
     READ_METHODS,
     REPLACE_FUNCTIONS,
@@ -351,12 +352,25 @@ class CallWalker(CompiledCalls):
             return VContainer(node, items)
         return None
 
+    def _wrapper(self, node: cst.Call) -> Value:
+        """`nn.DataParallel(net)`: the module it wraps, read at the call; where it is held is marked
+        (scopes.py), so that its `.module` is the module too (expressions.py)."""
+        wrapped = wrapped_module(node)
+        value = self.expr(wrapped)
+        for arg in node.args:
+            if arg.value is not wrapped:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+        self.flow.wrapper_calls.add(id(node))
+        return VSlot(value.slot, node) if isinstance(value, VSlot) else value
+
     def _tensor_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
         """Module containers and constructors of torch.nn, `where`, and any other torch or numpy function."""
         func = node.func
         args = node.args
         if qualified & MODULE_CONTAINERS and len(args) == 1:
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
+        if qualified & MODULE_WRAPPERS and wrapped_module(node) is not None:
+            return self._wrapper(node)
         if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
             for arg in args:
                 value = self.expr(arg.value)

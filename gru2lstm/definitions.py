@@ -15,9 +15,9 @@ import libcst as cst
 from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.syntax import constant_string, constructor_call, module_level_names
+from gru2lstm.syntax import constant_string, constructor_call, module_level_names, wrapped_module
 from gru2lstm.values import AttrSlot
-from gru2lstm.vocab import COPY_SPELLINGS, GRU_NAMES, NAMEDTUPLE_FUNCTIONS, TORCHSCRIPT_DECORATORS
+from gru2lstm.vocab import COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, TORCHSCRIPT_DECORATORS
 
 
 class ModuleIndex:
@@ -39,6 +39,7 @@ class ModuleIndex:
         self.module_names = (module_level_names(module) | set(program_imports)) - set(self.imports)
         self.attribute_owners = flow.attribute_owners
         self.instance_class = flow.instance_class  # slot -> key of the program class it holds
+        self.wrappers = flow.wrappers  # slots that hold a module wrapper
         self.namedtuples = flow.namedtuples
 
     def class_key(self, name: str) -> str:
@@ -113,18 +114,30 @@ class ModuleIndex:
                     copies.append((AttrSlot.of(info.class_name, target.attr.value), value, info))
             elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
                 self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
-        # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class.
+        # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class; so is
+        # the module a wrapper holds (`self.net = nn.DataParallel(Net())`).
         for _ in range(2):
             for slot, call, info in copies:
                 owner = self.resolve_class(call.func)
+                wrapped = wrapped_module(call) if qualify(call.func, self.imports, set()) in MODULE_WRAPPERS else None
                 if owner is not None:
                     self.instance_class[slot] = owner
+                elif wrapped is not None:
+                    self.wrappers.add(slot)
+                    owner = self._owner_of(wrapped, info)
                 elif dotted(call.func) in COPY_SPELLINGS and call.args:
-                    source = call.args[0].value
-                    if isinstance(source, cst.Attribute) and isinstance(source.value, cst.Name) and source.value.value == info.self_name:
-                        owner = self.instance_class.get(AttrSlot.of(info.class_name, source.attr.value))
-                        if owner is not None:
-                            self.instance_class[slot] = owner
+                    owner = self._owner_of(call.args[0].value, info)
+                if owner is not None:
+                    self.instance_class[slot] = owner
+
+    def _owner_of(self, node: cst.BaseExpression, info: FunctionInfo) -> Optional[str]:
+        """The program class of what `node` makes or holds, in a method: `Net(...)` or `self.net`."""
+        made = constructor_call(node)
+        if made is not None:
+            return self.resolve_class(made.func)
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == info.self_name:
+            return self.instance_class.get(AttrSlot.of(info.class_name, node.attr.value))
+        return None
 
     def _namedtuple(self, statement: cst.SimpleStatementLine) -> None:
         """`Step = namedtuple("Step", ["obs", "hx"])`: a class whose fields are its arguments."""

@@ -21,7 +21,9 @@ from gru2lstm.values import (
     AttrLabel,
     AttrSlot,
     ChildSlot,
+    DefSlot,
     Derivation,
+    GlobalSlot,
     KeyLabel,
     LabelKind,
     NodeSlot,
@@ -43,7 +45,7 @@ from gru2lstm.values import (
     element_of,
     part_at,
 )
-from gru2lstm.vocab import DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, READ_ATTRIBUTES
+from gru2lstm.vocab import DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, READ_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
@@ -70,6 +72,8 @@ class ExpressionWalker(Scope):
             base = self.expr(node.value)
             name = node.attr.value
             own = isinstance(base, VOpaque) and base.why == "self"  # `self.data` is an attribute
+            if name == WRAPPED_MODULE_ATTRIBUTE and self.holds_wrapper(node.value):
+                return VSlot(base.slot, node) if isinstance(base, VSlot) else base  # the wrapped module
             if name in READ_ATTRIBUTES and not own:
                 return VDerived(base, node, Derivation.READ)
             if name in KEEP_ATTRIBUTES and not own:
@@ -186,6 +190,19 @@ class ExpressionWalker(Scope):
                     if root is inner.func:
                         called.add(id(root))
         return called
+
+    def holds_wrapper(self, node: cst.CSTNode) -> bool:
+        """Does `node` hold a module wrapper (vocab.MODULE_WRAPPERS): a name every definition of
+        which is one, a module-level name, or an attribute of self?"""
+        info = self.function
+        if isinstance(node, cst.Name) and node.value in self.env:
+            defs = self.env[node.value]
+            return bool(defs) and all(DefSlot.of(d) in self.wrappers for d in defs)
+        if isinstance(node, cst.Name) and node.value in self.module_names:
+            return GlobalSlot.of(self.key, node.value) in self.wrappers
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and info is not None and node.value.value == info.self_name:
+            return AttrSlot.of(info.class_name, node.attr.value) in self.wrappers
+        return False
 
     def _attribute_slot(self, node: cst.Attribute, base: Value) -> Optional[Slot]:
         name = node.attr.value

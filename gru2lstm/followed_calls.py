@@ -36,7 +36,7 @@ from gru2lstm.values import (
     PosLabel,
     part_at,
 )
-from gru2lstm.vocab import STARTED_ARGS, STARTED_KWARGS, STARTED_TARGET
+from gru2lstm.vocab import STARTED_ARGS, STARTED_KWARGS, STARTED_TARGET, WRAPPED_MODULE_ATTRIBUTE
 
 
 class FollowedCalls(ExpressionWalker):
@@ -44,7 +44,9 @@ class FollowedCalls(ExpressionWalker):
 
     def _instance_of(self, node: cst.CSTNode) -> Optional[str]:
         """The program class of the object `node` holds, when it is known (self, an attribute or a
-        name assigned an instance, a parameter annotated with the class)."""
+        name assigned an instance, a parameter annotated with the class), or that a wrapper holds."""
+        if isinstance(node, cst.Attribute) and node.attr.value == WRAPPED_MODULE_ATTRIBUTE and self.holds_wrapper(node.value):
+            node = node.value  # `net.module`: what `net` wraps
         info = self.function
         if isinstance(node, cst.Name) and info is not None and node.value == info.self_name and node.value not in self.env:
             return info.class_name

@@ -234,6 +234,8 @@ class Scope(ModuleIndex):
             self.opaque_defs.add(slot.def_id)
         if isinstance(value, VOpaque) and value.node is not None and id(value.node) in self.flow.outside_calls:
             self.flow.outside_values[slot] = self.flow.outside_calls[id(value.node)]
+        if isinstance(value, VSlot) and id(value.node) in self.flow.wrapper_calls:
+            self.wrappers.add(slot)  # `net = nn.DataParallel(Policy())`
         if slot.kind == SlotKind.DEF and isinstance(value, VSlot) and value.slot.kind == SlotKind.INSTANCE:
             self.instance_class[slot] = value.slot.owner  # `storage = RolloutStorage(...)`
         if slot.kind == SlotKind.DEF and isinstance(value, VChoice) and isinstance(value.node, cst.Call) and self.flow.registries.lookup(value.node.func):

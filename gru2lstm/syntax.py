@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.qualnames import import_bindings
-from gru2lstm.vocab import KEEP_METHODS, MODULE_SELF_METHODS
+from gru2lstm.vocab import KEEP_METHODS, MODULE_SELF_METHODS, WRAPPED_MODULE_ATTRIBUTE
 
 
 def walk(node: cst.CSTNode):
@@ -192,3 +192,13 @@ def mapped_lambda(node: cst.Call) -> Optional[cst.Lambda]:
     plain = not params.posonly_params and not params.kwonly_params and params.star_kwarg is None
     plain = plain and not isinstance(params.star_arg, cst.Param) and all(param.default is None for param in params.params)
     return function if plain and len(params.params) == len(node.args) - 1 else None
+
+
+def wrapped_module(call: cst.Call) -> Optional[cst.BaseExpression]:
+    """The module a wrapper call wraps (vocab.MODULE_WRAPPERS): its first positional argument, or `module=`."""
+    for arg in call.args:
+        if arg.star:
+            return None
+        if arg.keyword is None or arg.keyword.value == WRAPPED_MODULE_ATTRIBUTE:
+            return arg.value
+    return None

@@ -182,6 +182,13 @@ CONTAINER_ADD_METHODS = {"append", "appendleft", "put", "put_nowait"}  # a queue
 LIST_APPEND_METHOD = "append"
 LIST_EXTEND_METHOD = "extend"
 MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
+# Wrappers that hold one module and run it when called: calling one is calling the module, and
+# its `.module` is the module (`net = nn.DataParallel(Policy())`, `net.module.init_hidden(n)`).
+MODULE_WRAPPERS = {
+    "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
+    "torch.nn.parallel.data_parallel.DataParallel", "torch.nn.parallel.distributed.DistributedDataParallel",
+}
+WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module they wrap
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
