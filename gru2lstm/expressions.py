@@ -12,7 +12,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Binding, BindingKind, UnpackedElement, Unpacking, Use
+from gru2lstm.program import Binding, BindingKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
 from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, slice_expression, string_key, walk
@@ -186,7 +186,7 @@ class ExpressionWalker(Scope):
                 if isinstance(root, cst.Name) and not bound_inside(root):
                     callee = self.expr(inner.func)
                     if isinstance(callee, VSlot):  # a place that may hold a module, not a method of a value (`h.zero_`)
-                        self.consume(callee, Use.UNKNOWN, inner.func, f"called inside {where}, which the engine does not follow")
+                        self.consume(callee, Use.UNKNOWN, inner.func, f"called inside {where}{from_where(None)}")
                     if root is inner.func:
                         called.add(id(root))
         return called

@@ -135,6 +135,21 @@ def test_a_recurrent_module_called_inside_a_lambda_or_a_nested_function_is_a_fin
     assert (tmp_path / "scan.py").read_text() == before
     out = capsys.readouterr().out
     assert f"G2L101 the recurrent module `model.cell` is called inside {where}" in out
+    assert out.count("which the engine cannot follow") == out.count("G2L101") and "does not follow" not in out
+
+
+def test_an_instance_called_inside_a_lambda_is_named_once_as_not_followed(tmp_path, capsys):
+    """The clause saying the lambda is not followed was written twice ("which the engine does not
+    follow, which the engine cannot follow")."""
+    body = "return scan(lambda c, x: (lambda_net(x, c), x), h0, xs)"
+    source = SCAN.replace("{body}", body).replace("def unroll(model, h0, xs):", "def unroll(lambda_net, h0, xs):")
+    source = source.replace("self.q = nn.Linear(8, 2)", "self.q = nn.Linear(8, 2)\n\n        def forward(self, x, h):\n            return self.cell(x, h)")
+    write(tmp_path, {"pyproject.toml": "", "scan.py": source})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "an instance of `Q` is called inside `lambda c, x:" in out
+    assert "which the engine cannot follow; `Q.forward()` now takes or returns (h, c)" in out
+    assert "does not follow" not in out
 
 
 # ---------------------------------------------------------------- a helper shared by the state and other values, in packed form
