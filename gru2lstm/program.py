@@ -218,6 +218,7 @@ class ProgramFlow:
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
     wrapper_calls: set = field(default_factory=set)  # ids of the wrapper calls walked
+    parameters: set = field(default_factory=set)  # ids of the `nn.Parameter(t)` calls walked: each keeps t
     namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
     def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter
     outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program

@@ -318,13 +318,30 @@ LEARNED = """\
 """
 
 
-def test_a_learned_initial_state_is_a_finding_in_both_forms(tmp_path, capsys):
+def test_a_learned_initial_state_is_a_finding_in_the_tuple_form(tmp_path, capsys):
+    # a pair of parameters in a tuple would be no parameters of the module: never trained
     write(tmp_path, {"net.py": LEARNED})
     before = snapshot(tmp_path)
-    for state in ("tuple", "packed"):
-        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
-        assert snapshot(tmp_path) == before
-        assert "net.py:9:19: G2L101 `self.h0` holds the hidden state, and here it is a learned initial state" in capsys.readouterr().out
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    out = capsys.readouterr().out
+    assert "net.py:9:19: G2L101 `self.h0` holds the hidden state, and here it is a learned initial state" in out
+    assert "use --state packed" in out
+
+
+def test_a_learned_initial_state_is_doubled_in_the_packed_form(tmp_path, capsys):
+    # was G2L101 in both forms: the packed form learns h and c as one parameter of twice the size
+    unpacked = LEARNED.replace("return self.gru(x, h)", "out, h = self.gru(x, h)\n            return out, h")
+    write(tmp_path, {"net.py": unpacked})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 0
+    migrated = (tmp_path / "net.py").read_text()
+    assert "self.h0 = nn.Parameter(torch.zeros(1, 1, 2 * 8))" in migrated
+    assert "return self.h0.expand(-1, n, -1).contiguous()" in migrated
+    namespace: dict = {}
+    exec(compile(migrated, "net.py", "exec"), namespace)
+    h = namespace["run"]()
+    assert h.shape == (1, 3, 16) and h[..., 8:].abs().sum() > 0
+    assert "h0" in dict(namespace["Net"]().named_parameters())
 
 
 def test_an_expression_of_two_states_that_draws_its_mask_says_so(tmp_path, capsys):

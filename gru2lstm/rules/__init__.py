@@ -11,7 +11,7 @@ from gru2lstm.rules.annotations import Annotations, TupleImport
 from gru2lstm.rules.by_name import ByName
 from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingReturnBinding, GrownUnpacking
 from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
-from gru2lstm.rules.creation import Creation
+from gru2lstm.rules.creation import Creation, LearnedInitialState
 from gru2lstm.rules.docs import Docs
 from gru2lstm.rules.gates import GateWise
 from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, FeaturesKept, NoneTest, PlainCellCall
@@ -61,6 +61,7 @@ TUPLE_RULES = [
     UntracedIntoState(),
     InPlaceRead(),  # before the feature rules, for bindings and consumptions
     FeatureBinding(),  # every rule below binds a state
+    LearnedInitialState(),  # before any rule that would pair its tensor
     GrowingReturnBinding(),
     Reset(),
     CallResult(),

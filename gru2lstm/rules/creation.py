@@ -1,13 +1,16 @@
 """Rule 2, creation: a fresh tensor (`torch.zeros(...)`, `x.new_zeros(...)`, …) that flows into a
 state becomes the pair of two identical creations: on lines of their own when it is the whole
-value of an assignment or `return`, inline `(e, e)` elsewhere."""
+value of an assignment or `return`, inline `(e, e)` elsewhere. A learned initial state
+(`nn.Parameter(torch.zeros(1, 1, H))`) is refused in the tuple form (the packed form doubles it)."""
 
 from __future__ import annotations
 
 import libcst as cst
 
-from gru2lstm.values import Derivation, VCreate
-from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
+from typing import Optional
+
+from gru2lstm.values import Derivation, Value, VCreate, VDerived
+from gru2lstm.rules.base import BindingUse, Invalid, StateBindingRule, Valid
 from gru2lstm.rules.pairs import pair_expression
 
 
@@ -72,3 +75,50 @@ class Creation(StateBindingRule):
             _creation_statement(ctx, use.value)
         else:
             pair_expression(ctx, use.value, "creation")
+
+
+def learned_initial_state(ctx, value: Value) -> Optional[cst.Call]:
+    """The `nn.Parameter(...)` call that `value` is, or is made from by keeping operations."""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VDerived):
+        if id(value.node) in ctx.flow.parameters:
+            return value.node
+        value = ctx.solution.resolved(value.base)
+    return None
+
+
+class LearnedInitialState(StateBindingRule):
+    summary = (
+        "tuple form: a learned initial state (`nn.Parameter(torch.zeros(1, 1, H))`) is a finding: a pair of "
+        "parameters in a tuple would not be the module's parameters (the packed form doubles the one parameter)"
+    )
+    invalid = (
+        Invalid(
+            """
+            class Core(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.gru = nn.GRU(4, 8)
+                    self.h0 = nn.Parameter(torch.zeros(1, 1, 8))
+
+                def forward(self, x):
+                    return self.gru(x, self.h0.expand(-1, x.shape[1], -1).contiguous())
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return learned_initial_state(ctx, use.value) is not None
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        node = learned_initial_state(ctx, use.value)
+        code = ctx.code(node)
+        holder = ctx.code(use.binding.target_node) if use.binding.target_node is not None else None
+        subject = f"`{holder}` holds the hidden state, and here it is" if holder and holder != code else "the hidden state is"
+        ctx.find("G2L101", node, (
+            f"{subject} a learned initial state, `{code}`; an LSTM needs a learned cell state beside it, and a pair of "
+            "parameters held in a tuple would not be the module's parameters (neither trained nor moved with it); use "
+            "--state packed, which learns h and c as one parameter of twice the size, or add a second `nn.Parameter` "
+            "by hand and pass the pair"
+        ))

@@ -24,9 +24,9 @@ from gru2lstm.rules.by_name import set_by_name
 from gru2lstm.rules.packed import last_size
 from gru2lstm.rules.packed_dims import integer, is_new_axis, is_number, moves, name_of, subscript_touches_last
 from gru2lstm.rules.unfollowed import plain_layer
-from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VCtor, VDerived, VIndex, VNone
+from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone
 from gru2lstm.vocab import (
-    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, PARAMETER_CLASSES, RANK_ADDING_METHOD,
+    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
     RANK_DROPPING_METHOD, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
 )
 
@@ -94,9 +94,8 @@ class OperandWidths:
             return []  # made like the state, or a number: it broadcasts as before
         if isinstance(source, VArith):
             return [source.left, source.right]
-        if isinstance(source, VCtor) and source.qualname in PARAMETER_CLASSES:
-            wrapped = source.node.args[0].value if source.node.args else None
-            return [self.consumed[id(wrapped)]] if id(wrapped) in self.consumed else self._unknown(source, found)
+        if isinstance(source, VDerived) and id(source.node) in ctx.flow.parameters:
+            return [source.base]  # `nn.Parameter(t)`: t's width
         if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
             found.wide = "the output of a layer as wide as h"
             return []

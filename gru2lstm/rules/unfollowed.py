@@ -9,9 +9,9 @@ import libcst as cst
 from gru2lstm.expressions import AFTER_STAR
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
 from gru2lstm.syntax import code_of, constant_string
-from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VArith, VCallOf, VCreate, VCtor, VOpaque, VSlot
+from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
 from gru2lstm.summaries import may_name_the_last
-from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS, PARAMETER_CLASSES
+from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 
 
@@ -35,12 +35,6 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         ctx.find("G2L101", node, (
             f"{subject} `{code}`, features of the layer `{ctx.code(layer)}`, which is not recurrent, so there is no "
             "cell state to carry with it; give it one by hand, for example `(h, torch.zeros_like(h))`"
-        ))
-    elif isinstance(value, VCtor) and value.qualname in PARAMETER_CLASSES:
-        subject = f"`{holder}` holds the hidden state, and here it is" if holder else "the hidden state is"
-        ctx.find("G2L101", node, (
-            f"{subject} a learned initial state, `{code}`; an LSTM needs a learned cell state beside it, which the engine "
-            "does not invent; add one by hand (a second `nn.Parameter` of the same shape) and pass the pair"
         ))
     elif isinstance(node, cst.Call):
         place = ctx.flow.outside_calls.get(id(node))
