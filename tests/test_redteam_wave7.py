@@ -1,0 +1,56 @@
+"""Red team, wave 7 (our own small projects in the styles of polymorphic policies, Tianshou's dict
+state, a Hydra-like config with A3C workers, typed and scripted code, mixins and delegation, and an
+ensemble of recurrent critics): what the engine got wrong there, each case migrated and run, or
+refused with a finding that names the place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- a list of states inside a stored tuple
+CRITICS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Critic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            out, h = self.rnn(x, h)
+            return out, h
+
+
+    def main():
+        critics = [Critic(), Critic()]
+        items = []
+        states = [torch.zeros(1, 1, 8) for _ in critics]
+        for _ in range(3):
+            new = []
+            for critic, h in zip(critics, states):
+                _, h = critic(torch.randn(2, 1, 4), h)
+                new.append(h)
+            items.append((1.0, [s.clone() for s in new]))
+            states = new
+        chosen = items[-2:]
+        # one batch per critic: the element m of the list at position 1 of each stored tuple
+        batched = [torch.cat([c[1][m] for c in chosen], 1) for m in range(2)]
+        return [critic(torch.randn(2, 2, 4), h) for critic, h in zip(critics, batched)]
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_an_element_of_a_list_held_at_a_position_of_a_stored_tuple_is_a_state(tmp_path, form):
+    # `c[1][m]` was read as a slice of a state at `c[1]` (tuple form: `c[1][0][m]`, an IndexError),
+    # or not seen at all (the clone and the cat left one tensor): exit 0, broken.
+    write(tmp_path, {"pyproject.toml": "", "critics.py": CRITICS})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    text = (tmp_path / "critics.py").read_text()
+    if form == "tuple":
+        assert "c[1][m][0] for c in chosen" in text and "(s[0].clone(), s[1].clone())" in text
+    run_migrated(tmp_path, "import critics\ncritics.main()\n")
