@@ -54,3 +54,72 @@ def test_an_element_of_a_list_held_at_a_position_of_a_stored_tuple_is_a_state(tm
     if form == "tuple":
         assert "c[1][m][0] for c in chosen" in text and "(s[0].clone(), s[1].clone())" in text
     run_migrated(tmp_path, "import critics\ncritics.main()\n")
+
+
+# ---------------------------------------------------------------- a class named by a config for a loader
+MODELS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class GRUActor(nn.Module):
+        def __init__(self, size=8):
+            super().__init__()
+            self.cell = nn.GRUCell(4, size)
+
+        def forward(self, inputs):
+            x, hx = inputs
+            hx = self.cell(x, hx)
+            return hx.sum(-1), hx
+"""
+
+INSTANTIATE = """\
+    import importlib
+
+
+    def instantiate(cfg):
+        module_name, _, attr = cfg["_target_"].rpartition(".")
+        target = getattr(importlib.import_module(module_name), attr)
+        return target(**{k: v for k, v in cfg.items() if k != "_target_"})
+"""
+
+WORKER = """\
+    import torch
+
+    from pkg.instantiate import instantiate
+
+
+    def worker(cfg):
+        model = instantiate(cfg)
+        hx = torch.zeros(1, 8)
+        for _ in range(3):
+            value, hx = model((torch.randn(1, 4), hx))
+        return value
+"""
+
+
+@pytest.mark.parametrize("config", [
+    {"conf/a3c.yaml": "model:\n  _target_: pkg.models.GRUActor\n  size: 8\n"},
+    {"pkg/config.py": 'MODEL = {"_target_": "pkg.models.GRUActor", "size": 8}\n'},
+])
+def test_a_class_a_config_names_for_an_import_by_a_computed_name_blocks_the_group(tmp_path, config):
+    # Hydra's `instantiate`: the import's name has no literal start, and the loader's file never
+    # spells the class, so the import did not count; the model was written and the worker still
+    # passed one tensor (exit 0, broken).
+    files = {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/models.py": MODELS,
+             "pkg/instantiate.py": INSTANTIATE, "pkg/worker.py": WORKER, **config}
+    write(tmp_path, files)
+    before = (tmp_path / "pkg/models.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (tmp_path / "pkg/models.py").read_text() == before
+
+
+def test_an_import_by_a_computed_name_no_config_names_for_still_does_not_block(tmp_path):
+    # A plugin loader that nothing ties to the model does not block its migration.
+    worker = WORKER.replace("from pkg.instantiate import instantiate", "from pkg.models import GRUActor").replace(
+        "instantiate(cfg)", "GRUActor()")
+    write(tmp_path, {"pyproject.toml": "", "pkg/__init__.py": "", "pkg/models.py": MODELS,
+                     "pkg/instantiate.py": INSTANTIATE, "pkg/worker.py": worker,
+                     "conf/a3c.yaml": "model:\n  _target_: pkg.plugins.Other\n"})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "from pkg.worker import worker\nworker({})\n")
