@@ -123,3 +123,23 @@ def test_an_import_by_a_computed_name_no_config_names_for_still_does_not_block(t
                      "conf/a3c.yaml": "model:\n  _target_: pkg.plugins.Other\n"})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "from pkg.worker import worker\nworker({})\n")
+
+
+def test_a_loaded_object_called_with_the_state_inside_a_tuple_of_inputs_is_refused(tmp_path, capsys):
+    # `value, hx = model((x, hx))` on a pickled model: the state passed inside the first argument
+    # was not seen as taken back, so the file went on passing one tensor (exit 0, broken).
+    play = """\
+        import torch
+
+
+        def play(path):
+            model = torch.load(path)
+            hx = torch.zeros(1, 8)
+            for _ in range(3):
+                value, hx = model((torch.randn(1, 4), hx))
+            return value
+    """
+    write(tmp_path, {"pyproject.toml": "", "models.py": MODELS, "play.py": play})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "G2L101" in out and "model((torch.randn(1, 4), hx))` at line 8" in out
