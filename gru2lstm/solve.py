@@ -215,11 +215,13 @@ def solve(flow: ProgramFlow) -> Solution:
         link(binding.target, binding.value)
     _record_positions(flow, classes)
     # `policy = Policy(...).to(device).eval()`: a module's .to/.cuda/.float/.eval return the module itself.
-    instances = {classes.find(InstanceSlot.of(owner)) for owner in flow.instantiated}
+    instances = [InstanceSlot.of(owner) for owner in flow.instantiated]
     for target, value in relations:
         leaf = resolutions.leaf_of(value)
         if isinstance(value, VDerived) and isinstance(leaf, VSlot) and resolutions.chain_kind(value) == Derivation.KEEP:
-            if classes.find(leaf.slot) in instances:
+            # found afresh: a union made here may change a class's representative (two
+            # `torch.jit.script(Net())` of one class: the second was not followed)
+            if classes.find(leaf.slot) in {classes.find(instance) for instance in instances}:
                 classes.union(target, leaf.slot)
     # A call of what holds a GRU beside a module of the program is not that module's forward()
     # (reported: the GRU is held with another module).

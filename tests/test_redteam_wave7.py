@@ -5,6 +5,9 @@ refused with a finding that names the place."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from gru2lstm.cli import main
@@ -143,3 +146,50 @@ def test_a_loaded_object_called_with_the_state_inside_a_tuple_of_inputs_is_refus
     assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "G2L101" in out and "model((torch.randn(1, 4), hx))` at line 8" in out
+
+
+# ---------------------------------------------------------------- two scripted instances of one class
+SCRIPTED_TWICE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class QNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return out, h
+
+
+    class Agent:
+        def __init__(self):
+            self.net = torch.jit.script(QNet())
+            self.target = torch.jit.script(QNet())
+            self.target.load_state_dict(self.net.state_dict())
+
+        def learn(self, x, h):
+            q, _ = self.net(x, h)
+            with torch.no_grad():
+                q_next, _ = self.target(x, h)
+            return (q - q_next).sum()
+
+
+    def main():
+        return Agent().learn(torch.randn(2, 1, 4), torch.rand(1, 1, 8))
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_second_scripted_instance_of_a_class_is_followed(tmp_path, form):
+    # The online and target nets, each `torch.jit.script(QNet())`: the second was not tied to its
+    # class (a union made for the first changed the class's representative), so its call was a
+    # G2L101 "`self.target`, which the engine cannot follow".
+    write(tmp_path, {"pyproject.toml": "", "agent.py": SCRIPTED_TWICE})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "nn.LSTM(4, 8)" in (tmp_path / "agent.py").read_text()
+    # run without the LSTM watch: TorchScript cannot compile a patched forward()
+    done = subprocess.run([sys.executable, "-c", "import agent; agent.main()"], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
