@@ -193,3 +193,96 @@ def test_a_second_scripted_instance_of_a_class_is_followed(tmp_path, form):
     # run without the LSTM watch: TorchScript cannot compile a patched forward()
     done = subprocess.run([sys.executable, "-c", "import agent; agent.main()"], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+# ---------------------------------------------------------------- polymorphic policies from a registry
+POLICIES = """\
+    import torch
+    import torch.nn as nn
+
+
+    class BasePolicy(nn.Module):
+        is_recurrent = False
+
+        def initial_state(self, n):
+            return None
+
+        def act(self, obs, state):
+            raise NotImplementedError
+
+
+    class GRUPolicy(BasePolicy):
+        is_recurrent = True
+
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRUCell(4, 8)
+
+        def initial_state(self, n):
+            return torch.zeros(n, 8)
+
+        def act(self, obs, state):
+            state = self.rnn(obs, state)
+            return state.sum(-1), state
+
+        def evaluate(self, seq, state):
+            return [self.act(x, state)[0] for x in seq]
+
+
+    class MLPPolicy(BasePolicy):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 1)
+
+        def act(self, obs, state):
+            return self.fc(obs).squeeze(-1), state
+
+
+    POLICIES = {"gru": GRUPolicy, "mlp": MLPPolicy}
+"""
+
+RUNNER = """\
+    import torch
+
+
+    class Runner:
+        def __init__(self, policy):
+            self.policy = policy
+            self.state = policy.initial_state(3)
+
+        def collect(self):
+            for _ in range(3):
+                with torch.no_grad():
+                    value, next_state = self.policy.act(torch.randn(3, 4), self.state)
+                if self.policy.is_recurrent:
+                    self.state = next_state
+            return value
+"""
+
+TRAIN = """\
+    import torch
+
+    from policies import POLICIES
+    from runner import Runner
+
+
+    def main(name):
+        runner = Runner(POLICIES[name]())
+        value = runner.collect()
+        if name == "gru":
+            runner.policy.evaluate([torch.randn(3, 4)], runner.state)
+        return value
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_an_instance_from_a_registry_of_several_classes_handed_to_another_file_is_followed(tmp_path, form):
+    # `Runner(POLICIES[name]())`, Runner in a file that imports no policy: the instance (any of
+    # two classes) went to code outside the group unreported, so only `act` changed and
+    # `initial_state` still made one tensor (exit 0, broken). Reported, the group is widened and
+    # the runner's calls are followed; `policy.act` was taken for an attribute of the one class
+    # that calls `self.act`, and not followed (a wrong G2L101).
+    write(tmp_path, {"pyproject.toml": "", "policies.py": POLICIES, "runner.py": RUNNER, "train.py": TRAIN})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "nn.LSTMCell(4, 8)" in (tmp_path / "policies.py").read_text()
+    run_migrated(tmp_path, "import train\ntrain.main('gru')\ntrain.main('mlp')\n")
