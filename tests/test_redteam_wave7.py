@@ -286,3 +286,50 @@ def test_an_instance_from_a_registry_of_several_classes_handed_to_another_file_i
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert "nn.LSTMCell(4, 8)" in (tmp_path / "policies.py").read_text()
     run_migrated(tmp_path, "import train\ntrain.main('gru')\ntrain.main('mlp')\n")
+
+
+# ---------------------------------------------------------------- a dict state reset by any key
+DICT_STATE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+
+        def forward(self, x, state):
+            out, h = self.gru(x, state["hidden"])
+            return out, {"hidden": h}
+
+
+    def reset_state(state, ids):
+        for key in state:
+            state[key][:, ids] = 0
+        return state
+
+
+    def main():
+        net = Net()
+        state = {"hidden": torch.rand(1, 3, 8)}
+        for t in range(4):
+            out, state = net(torch.randn(2, 3, 4), state)
+            state = reset_state(state, torch.tensor([t % 3]))
+        return state
+"""
+
+
+def test_a_dict_of_states_read_with_a_name_as_key_is_refused_in_tuple_form(tmp_path, capsys):
+    # Tianshou's reset of a dict state: `state[key]` was not tied to the states, so it stayed
+    # `state[key][:, ids] = 0` on a pair (exit 0, a TypeError on the first reset).
+    write(tmp_path, {"pyproject.toml": "", "net.py": DICT_STATE})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert "net.py:17:9: G2L101 `state` holds hidden states (key `'hidden'`) and is read with `key` as its key" in capsys.readouterr().out
+
+
+def test_a_dict_of_states_read_with_a_name_as_key_migrates_in_packed_form(tmp_path):
+    # packed, the value read is one tensor like before; `[:, ids]` names no last dimension
+    write(tmp_path, {"pyproject.toml": "", "net.py": DICT_STATE})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import net\nnet.main()\n")
