@@ -333,3 +333,50 @@ def test_a_dict_of_states_read_with_a_name_as_key_migrates_in_packed_form(tmp_pa
     write(tmp_path, {"pyproject.toml": "", "net.py": DICT_STATE})
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import net\nnet.main()\n")
+
+
+# ---------------------------------------------------------------- the state inside a tuple of the inputs
+A3C = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class ActorCritic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 8)
+            self.cell = nn.GRUCell(8, 8)
+            self.actor = nn.Linear(8, 2)
+            self.critic = nn.Linear(8, 1)
+
+        def init_hidden(self):
+            return torch.zeros(1, 8)
+
+        def forward(self, inputs):
+            x, hx = inputs
+            hx = self.cell(F.elu(self.fc(x)), hx)
+            return self.critic(hx), self.actor(hx), hx
+
+
+    def worker(steps=4):
+        model = ActorCritic()
+        hx = model.init_hidden()
+        for t in range(steps):
+            value, logits, hx = model((torch.randn(1, 4), hx))
+            if t == 2:
+                hx = model.init_hidden()
+            else:
+                hx = hx.detach()
+        return value
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_inside_a_tuple_of_the_inputs_is_no_pair_to_the_output_check(tmp_path, form):
+    # `model((state, hx))` with hx a pair: the output check took the literal `(state, hx)` for a
+    # pair (h, c), so `x, (hx, cx) = inputs` read c from its second item and the heads fed "c":
+    # exit 123 on a correct migration.
+    write(tmp_path, {"pyproject.toml": "", "a3c.py": A3C})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import a3c\na3c.worker()\n")
