@@ -285,8 +285,8 @@ class MixedKeyedRead(Rule):
             ctx.find("G2L101", use.node, (
                 f"`{ctx.code(use.node.value)}` holds hidden states ({where}) and is read with "
                 f"`{ctx.code(use.node.slice[0].slice.value)}` as its key, which the engine does not follow to them, "
-                "so what is done to the value read would still act on one tensor where (h, c) is; read each key by "
-                "its name (`state[\"h\"]`), or use --state packed"
+                "so what is done to the value read would still act on one tensor where (h, c) is; use a constant key "
+                "for each (`state[\"h\"]`), or use --state packed"
             ), use.place)
 
 
