@@ -36,6 +36,7 @@ __all__ = ["DynamicImport", "DynamicImports", "dynamic_imports"]
 # The builtin that imports by a name, as `importlib.import_module` does.
 IMPORT_BUILTIN = "__import__"
 _NEEDLES = (IMPORT_MODULE.encode(), IMPORT_BUILTIN.encode())
+_CONFIG_BYTES = 1 << 20  # a config file is small; a larger .json is data, not read for names
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,7 @@ class DynamicImports:
                 continue
             for site in self._sites_in(path):
                 if not site.prefix and not self._spells(path, names) and named is None:
-                    named = self._named_by_string(scope, names, files) or ()
+                    named = self._named_by_string(scope, changed, files) or ()
                 loaded = [
                     result for result in changed
                     if _may_load(site.prefix, Path(result.path), self._folders) and (site.prefix or self._spells(path, names) or named)
@@ -137,28 +138,35 @@ class DynamicImports:
             self._sites[path] = dynamic_imports(data.decode("utf-8", "replace")) if hit else []
         return self._sites[path]
 
-    def _named_by_string(self, scope: Path, names: set, files: Callable) -> Optional[tuple]:
-        """(file, name) of the first config file below `scope`, or Python string of `files()`,
-        that names one of `names` as a dotted path ends (`pkg.models.Policy`, `pkg.models:Policy`)."""
-        pattern = re.compile(r"(?<![\w])(?:[\w.]+[.:])?(" + "|".join(map(re.escape, sorted(names))) + r")(?![\w])")
+    def _named_by_string(self, scope: Path, changed: list, files: Callable) -> Optional[tuple]:
+        """(file, name) of the first config file below `scope`, or Python string of `files()`, that
+        names a changed class or function by its dotted path (`pkg.models.Policy`,
+        `pkg.models:Policy`), or a changed class by its name alone (gin's `@Policy`, in a config)."""
+        classes, functions = _changed_names(changed, classes=True), _changed_names(changed, classes=False)
+        either = "|".join(map(re.escape, sorted(classes | functions)))
+        dotted = re.compile(r"(?:[\w.]+[.:])(" + either + r")")
+        in_text = [re.compile(dotted.pattern + r"(?![\w])")]
+        if classes:
+            in_text.append(re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, sorted(classes))) + r")(?![\w])"))
         for folder, subfolders, filenames in os.walk(scope):
             subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
             for filename in sorted(filenames):
-                if os.path.splitext(filename)[1] in CONFIG_SUFFIXES:
-                    path = Path(folder, filename)
-                    found = pattern.search(self._bytes(path).decode("utf-8", "replace"))
-                    if found:
-                        return path, found.group(1)
-        whole = re.compile(r"(?:[\w.]+[.:])?(" + "|".join(map(re.escape, sorted(names))) + r")")
+                path = Path(folder, filename)
+                if path.suffix not in CONFIG_SUFFIXES or not path.is_file() or path.stat().st_size > _CONFIG_BYTES:
+                    continue
+                text = self._bytes(path).decode("utf-8", "replace")
+                found = next((match for pattern in in_text for match in [pattern.search(text)] if match), None)
+                if found:
+                    return path, found.group(1)
         for path in files():
-            if not below(self._folders.resolve(path), scope) or not self._spells(path, names):
+            if not below(self._folders.resolve(path), scope) or not self._spells(path, classes | functions):
                 continue
             try:
                 tree = ast.parse(self._bytes(path))
             except (SyntaxError, ValueError, MemoryError, RecursionError):
                 continue
             for node in ast.walk(tree):
-                found = whole.fullmatch(node.value) if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+                found = dotted.fullmatch(node.value) if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
                 if found:
                     return path, found.group(1)
         return None
@@ -176,13 +184,15 @@ class DynamicImports:
         return self._data[path]
 
 
-def _changed_names(changed: list) -> set:
-    """The classes and functions whose contract changes."""
+def _changed_names(changed: list, classes: Optional[bool] = None) -> set:
+    """The classes and functions whose contract changes (`classes`: only the classes, True, or
+    only the functions, False)."""
     names = set()
     for result in changed:
         for change in result.migration.interface:
             owner, _, function = change.function.rpartition(".")
-            names.add(owner or function)
+            if classes is None or classes == bool(owner):
+                names.add(owner or function)
     return names
 
 
