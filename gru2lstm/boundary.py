@@ -34,7 +34,7 @@ from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VCreate, VSlot
+from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VChoice, VCreate, VSlot
 from gru2lstm.vocab import LOADERS
 
 # Consumptions that hand a value to code the walk does not follow.
@@ -133,10 +133,12 @@ def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> 
     roots = {classes.find(slot): owner for owner, slot in instances.items() if slot in classes.parent}
     found = []
     for consumption in flow.consumptions:
-        leaf = solution.resolutions.leaf_of(consumption.value)
-        if consumption.context not in ESCAPING_CONTEXTS or not isinstance(leaf, VSlot) or leaf.slot not in classes.parent:
+        if consumption.context not in ESCAPING_CONTEXTS:
             continue
-        owner = roots.get(classes.find(leaf.slot))
+        owner = next((
+            roots[classes.find(leaf.slot)] for leaf in _leaves(solution, consumption.value)
+            if isinstance(leaf, VSlot) and leaf.slot in classes.parent and classes.find(leaf.slot) in roots
+        ), None)
         if owner is None:
             continue
         where = "" if consumption.why.endswith(from_where(consumption.place)) else from_where(consumption.place)
@@ -147,6 +149,15 @@ def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> 
             consumption.place,
         ))
     return found
+
+
+def _leaves(solution: Solution, value) -> list:
+    """What `value` may be at its end: each option of a choice (`REGISTRY[name](...)` of a registry
+    of several classes is an instance of any of them)."""
+    resolved = solution.resolved(value)
+    if isinstance(resolved, VChoice):
+        return [leaf for option in resolved.options for leaf in _leaves(solution, option)]
+    return [solution.resolutions.leaf_of(value)]
 
 
 def _used_as_values(flow: ProgramFlow, carriers: dict, owners: dict, parents: dict) -> list:

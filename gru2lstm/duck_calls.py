@@ -11,7 +11,8 @@ Such a call is told by its shape, that of a recurrent loop:
 - the callee is an object that came in from outside: a parameter, an attribute of one, an
   attribute `self.x` set from a parameter (`self.policy = policy`), or what a loader gives back
   (`actor_critic, obs_rms = torch.load(path)` in a script that plays a saved policy);
-- the statement takes back a value it passes after the first argument (`out, h = net(x, h)`),
+- the statement takes back a value it passes after the first argument (`out, h = net(x, h)`), or
+  inside a tuple of its inputs (`v, h = net((x, h))`),
   or the call passes a keyword named like a parameter whose contract changes (`net(obs, hidden=h)`),
   or, at the position of such a parameter in the changed method's signature, a tensor made there
   (`net(seq, torch.zeros(1, B, H))`, or a name bound to one: `h0 = torch.zeros(...)`; `q =
@@ -67,7 +68,9 @@ def looks_recurrent(call: ast.Call, targets: set, marked: set, callees: list) ->
     """Does `call`, of an object that may run one of `callees` (Changes), pass it the hidden state?
     `targets`: the dotted names its statement assigns; `marked`: the positions of its positional
     arguments known to hold a tensor made there or a state."""
-    passed = {_dotted(arg) for arg in call.args[1:]} | {_dotted(keyword.value) for keyword in call.keywords}
+    passed = {_dotted(arg) for arg in _passed(call.args[1:])} | {_dotted(keyword.value) for keyword in call.keywords}
+    if call.args and isinstance(call.args[0], (ast.Tuple, ast.List)):
+        passed |= {_dotted(arg) for arg in _passed(call.args[0].elts[1:])}  # `model((x, hx))`: the inputs in one tuple
     keywords = {keyword.arg for keyword in call.keywords if keyword.arg}
     if targets & (passed - {None}) or keywords & {name for change in callees for name in change.parameters}:
         return True
@@ -83,6 +86,14 @@ def looks_recurrent(call: ast.Call, targets: set, marked: set, callees: list) ->
         )
         for change in callees for position in change.positions
     )
+
+
+def _passed(arguments: list) -> list:
+    """The arguments, and the items of those written as a tuple or list (`net(x, (h, c))`)."""
+    found = []
+    for arg in arguments:
+        found.extend(_passed(arg.elts) if isinstance(arg, (ast.Tuple, ast.List)) else [arg])
+    return found
 
 
 def made_here(node: ast.AST) -> bool:

@@ -10,6 +10,8 @@ A file of the project that imports this way blocks a group whose functions chang
 literal start (`"models."` of the f-string or of `"models." + name`) begins one of the dotted
 names that load the file. A name with no literal start could be any module; such an import
 counts only in a file that spells one of the changed classes or functions (`module.Policy(...)`),
+or when the project names one of them by a string for a loader to build (a config file's
+`_target_: pkg.models.Policy`, a Python string `"pkg.models.Policy"`: Hydra's `instantiate`),
 so that a plugin loader that never touches the model does not block every migration of its
 project. As for readers.py, only files below the folders the group's files are imported from
 are looked at (not another project in the same repository).
@@ -18,6 +20,8 @@ are looked at (not another project in the same repository).
 from __future__ import annotations
 
 import ast
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
@@ -25,13 +29,14 @@ from typing import Callable, Optional
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import Folders, below, module_name, other_names, program_folder
 from gru2lstm.project import block_group
-from gru2lstm.vocab import IMPORT_MODULE
+from gru2lstm.vocab import CONFIG_SUFFIXES, IMPORT_MODULE
 
 __all__ = ["DynamicImport", "DynamicImports", "dynamic_imports"]
 
 # The builtin that imports by a name, as `importlib.import_module` does.
 IMPORT_BUILTIN = "__import__"
 _NEEDLES = (IMPORT_MODULE.encode(), IMPORT_BUILTIN.encode())
+_CONFIG_BYTES = 1 << 20  # a config file is small; a larger .json is data, not read for names
 
 
 @dataclass(frozen=True)
@@ -107,16 +112,20 @@ class DynamicImports:
         names = _changed_names(changed)
         scope = program_folder([Path(result.path) for result in outcome.results], self._folders)
         blockers = []
+        named = None  # (file, name): where the project names a changed class by a string; looked for once
         for path in files():
             if not below(self._folders.resolve(path), scope):
                 continue
             for site in self._sites_in(path):
+                if not site.prefix and not self._spells(path, names) and named is None:
+                    named = self._named_by_string(scope, changed, files) or ()
                 loaded = [
                     result for result in changed
-                    if _may_load(site.prefix, Path(result.path), self._folders) and (site.prefix or self._spells(path, names))
+                    if _may_load(site.prefix, Path(result.path), self._folders) and (site.prefix or self._spells(path, names) or named)
                 ]
                 for result in loaded:
-                    result.migration.findings.append(_finding(result.migration, site, shown(path)))
+                    reason = None if site.prefix or self._spells(path, names) else (shown(named[0]), named[1])
+                    result.migration.findings.append(_finding(result.migration, site, shown(path), reason))
                 if loaded:
                     blockers.append(shown(path))
         if blockers:
@@ -128,6 +137,39 @@ class DynamicImports:
             hit = any(needle in data for needle in _NEEDLES)
             self._sites[path] = dynamic_imports(data.decode("utf-8", "replace")) if hit else []
         return self._sites[path]
+
+    def _named_by_string(self, scope: Path, changed: list, files: Callable) -> Optional[tuple]:
+        """(file, name) of the first config file below `scope`, or Python string of `files()`, that
+        names a changed class or function by its dotted path (`pkg.models.Policy`,
+        `pkg.models:Policy`), or a changed class by its name alone (gin's `@Policy`, in a config)."""
+        classes, functions = _changed_names(changed, classes=True), _changed_names(changed, classes=False)
+        either = "|".join(map(re.escape, sorted(classes | functions)))
+        dotted = re.compile(r"(?:[\w.]+[.:])(" + either + r")")
+        in_text = [re.compile(dotted.pattern + r"(?![\w])")]
+        if classes:
+            in_text.append(re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, sorted(classes))) + r")(?![\w])"))
+        for folder, subfolders, filenames in os.walk(scope):
+            subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+            for filename in sorted(filenames):
+                path = Path(folder, filename)
+                if path.suffix not in CONFIG_SUFFIXES or not path.is_file() or path.stat().st_size > _CONFIG_BYTES:
+                    continue
+                text = self._bytes(path).decode("utf-8", "replace")
+                found = next((match for pattern in in_text for match in [pattern.search(text)] if match), None)
+                if found:
+                    return path, found.group(1)
+        for path in files():
+            if not below(self._folders.resolve(path), scope) or not self._spells(path, classes | functions):
+                continue
+            try:
+                tree = ast.parse(self._bytes(path))
+            except (SyntaxError, ValueError, MemoryError, RecursionError):
+                continue
+            for node in ast.walk(tree):
+                found = dotted.fullmatch(node.value) if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+                if found:
+                    return path, found.group(1)
+        return None
 
     def _spells(self, path: Path, names: set) -> bool:
         data = self._bytes(path)
@@ -142,13 +184,15 @@ class DynamicImports:
         return self._data[path]
 
 
-def _changed_names(changed: list) -> set:
-    """The classes and functions whose contract changes."""
+def _changed_names(changed: list, classes: Optional[bool] = None) -> set:
+    """The classes and functions whose contract changes (`classes`: only the classes, True, or
+    only the functions, False)."""
     names = set()
     for result in changed:
         for change in result.migration.interface:
             owner, _, function = change.function.rpartition(".")
-            names.add(owner or function)
+            if classes is None or classes == bool(owner):
+                names.add(owner or function)
     return names
 
 
@@ -158,8 +202,9 @@ def _may_load(prefix: str, path: Path, folders: Folders) -> bool:
     return any(dotted.startswith(prefix) for dotted in [name, *other_names(root, name)])
 
 
-def _finding(migration, site: DynamicImport, shown: str):
-    """The G2L101 at the first public interface change (else the first changed member)."""
+def _finding(migration, site: DynamicImport, shown: str, named: Optional[tuple] = None):
+    """The G2L101 at the first public interface change (else the first changed member). `named`:
+    (file, class) where the project names the class by a string, when that is why the import counts."""
     if migration.interface:
         change = min(migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))
         what, line, column = f"`{change.function}()` now takes or returns (h, c) ({change.carriers})", change.line, change.column
@@ -169,7 +214,7 @@ def _finding(migration, site: DynamicImport, shown: str):
     return new_finding(
         "G2L101",
         f"{what}, and {shown} imports a module by a name computed at run time at line {site.line} (`{site.code}`), "
-        "which may load this file; what it takes from that module cannot be followed, so its calls would still pass "
+        f"which may load this file{'' if named is None else f' ({named[0]} names `{named[1]}` for it to build)'}; what it takes from that module cannot be followed, so its calls would still pass "
         "and take one tensor; import the module by its name there, or migrate those calls by hand",
         line, column,
     )

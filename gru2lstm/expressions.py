@@ -224,8 +224,10 @@ class ExpressionWalker(Scope):
 
     def _field_slot(self, name: str, base: Value, base_node: cst.CSTNode) -> Optional[Slot]:
         """The place of attribute `name` of the object `base` (not `self`), written `base_node`."""
-        if len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone):
-            # `agent.model.gru`: the only class that has this attribute owns it.
+        if len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone) and name not in self.flow.methods_by_name:
+            # `agent.model.gru`: the only class that has this attribute owns it. Not a method
+            # (`self.act(...)` inside one class, `act` defined in others too): the joined classes
+            # tell which classes' method a call of `policy.act` runs (joined_calls.called_methods).
             (owner,) = self.attribute_owners[name]
             return AttrSlot.of(owner, name)
         owner = self._instance_of(base_node) if not isinstance(base, VNone) else None

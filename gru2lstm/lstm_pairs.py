@@ -44,22 +44,39 @@ def pair_places(sources: Sources, holders: dict) -> set:
     def returns(call: ast.Call) -> list:
         return [(_returned_pair(value, holders), scope) for value, scope in sources.returned(call)]
 
-    pairs = set(assigned)
+    # A literal of two that holds a pair is a tuple with a pair inside (`model((obs, hx))`), not
+    # (h, c): such places are left out, and the pairs found again without them.
+    nested: set = set()
+    while True:
+        grounded = _grounded(assigned, set(assigned) - nested, returns)
+        inside = {where for where in grounded if any(_holds_a_pair(value, scope, grounded) for value, scope in assigned[where])}
+        if not inside:
+            return grounded
+        nested |= inside
+
+
+def _holds_a_pair(value, scope, pairs: set) -> bool:
+    """Is `value` a literal tuple with a place of `pairs` among its items?"""
+    return isinstance(value, ast.Tuple) and any(place(item, scope) in pairs for item in value.elts)
+
+
+def _grounded(assigned: dict, pairs: set, returns) -> set:
+    """Of the places `pairs`, those whose every value is a pair, and some value surely gives one."""
     changed = True
     while changed:  # the largest set of places whose every value is a pair (a cycle stays: grounded below)
         changed = False
-        for place in list(pairs):
-            values = assigned[place]
+        for where in list(pairs):
+            values = assigned[where]
             if not any(not _is_none(value) for value, _ in values) or not all(_pair_like(value, scope, pairs, returns) for value, scope in values):
-                pairs.discard(place)
+                pairs.discard(where)
                 changed = True
     grounded: set = set()
     changed = True
     while changed:  # of those, the places some value surely gives a pair: copies in a cycle alone give none
         changed = False
-        for place in pairs - grounded:
-            if any(not _is_none(value) and _pair_like(value, scope, grounded, returns) for value, scope in assigned[place]):
-                grounded.add(place)
+        for where in pairs - grounded:
+            if any(not _is_none(value) and _pair_like(value, scope, grounded, returns) for value, scope in assigned[where]):
+                grounded.add(where)
                 changed = True
     return grounded
 

@@ -215,11 +215,13 @@ def solve(flow: ProgramFlow) -> Solution:
         link(binding.target, binding.value)
     _record_positions(flow, classes)
     # `policy = Policy(...).to(device).eval()`: a module's .to/.cuda/.float/.eval return the module itself.
-    instances = {classes.find(InstanceSlot.of(owner)) for owner in flow.instantiated}
+    instances = [InstanceSlot.of(owner) for owner in flow.instantiated]
     for target, value in relations:
         leaf = resolutions.leaf_of(value)
         if isinstance(value, VDerived) and isinstance(leaf, VSlot) and resolutions.chain_kind(value) == Derivation.KEEP:
-            if classes.find(leaf.slot) in instances:
+            # found afresh: a union made here may change a class's representative (two
+            # `torch.jit.script(Net())` of one class: the second was not followed)
+            if classes.find(leaf.slot) in {classes.find(instance) for instance in instances}:
                 classes.union(target, leaf.slot)
     # A call of what holds a GRU beside a module of the program is not that module's forward()
     # (reported: the GRU is held with another module).
@@ -251,31 +253,39 @@ def solve(flow: ProgramFlow) -> Solution:
     for target, value in relations:
         if isinstance(value, VIndex):
             bound_to.setdefault(id(value), []).append(target)
+    def settle_element(index: VIndex) -> bool:
+        base = resolutions.resolved(index.base)
+        if not (isinstance(base, VSlot) and solution.is_container(base.slot)):
+            return False
+        if is_slice(index.node):
+            # `hist[-k:]`: a list of the same elements, the container itself as far as states go
+            resolutions.settle(index, VSlot(base.slot, index.node))
+            for target in bound_to.get(id(index), ()):
+                classes.union(target, base.slot)
+            return True
+        element = VSlot(ChildSlot.of(base.slot, element_label(classes, base.slot, index.position)), index.node)
+        if _variable_key(index.node):
+            # `p[k]` reads any value of the dict, which its element does not hold:
+            # rules/unfollowed.py reports a dict that mixes states with other values
+            solution.keyed_reads[id(index.node)] = base.slot
+        resolutions.settle(index, element)
+        for target in bound_to.get(id(index), ()):
+            classes.union(target, element.slot)
+        return True
+
     pending = list(flow.indexes)
     changed = True
     while changed:
         changed = False
         for index in list(pending):
-            base = resolutions.resolved(index.base)
-            if isinstance(base, VSlot) and solution.is_container(base.slot) and is_slice(index.node):
-                # `hist[-k:]`: a list of the same elements, the container itself as far as states go
-                resolutions.settle(index, VSlot(base.slot, index.node))
-                for target in bound_to.get(id(index), ()):
-                    classes.union(target, base.slot)
+            if settle_element(index):
                 pending.remove(index)
                 changed = True
-            elif isinstance(base, VSlot) and solution.is_container(base.slot):
-                element = VSlot(ChildSlot.of(base.slot, element_label(classes, base.slot, index.position)), index.node)
-                if _variable_key(index.node):
-                    # `p[k]` reads any value of the dict, which its element does not hold:
-                    # rules/unfollowed.py reports a dict that mixes states with other values
-                    solution.keyed_reads[id(index.node)] = base.slot
-                resolutions.settle(index, element)
-                for target in bound_to.get(id(index), ()):
-                    classes.union(target, element.slot)
-                pending.remove(index)
-                changed = True
+    # Positions last, inner indexes before outer ones: `c[1][m]` is an element of the list held
+    # at position 1 once `c[1]` is settled.
     for index in pending:
+        if settle_element(index):
+            continue
         base = resolutions.resolved(index.base)
         if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
             item = VSlot(ChildSlot.of(base.slot, PosLabel.of(index.position)), index.node)

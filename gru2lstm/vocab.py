@@ -41,6 +41,9 @@ SET_BY_NAME_TEXT = r"register_buffer|register_parameter|(?<![\w.])setattr\s*\("
 LOOKUP_BY_STRING_TEXT = r"(?<![\w.])(?:globals|locals|vars|eval)\s*\(|\bsys\s*\.\s*modules\b"
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
+# Files that may name a class for a loader to build by its dotted name (Hydra's `_target_:
+# pkg.models.Net`, gin's `@Net`): a class named there can be what an import by a computed name loads.
+CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".json", ".toml", ".cfg", ".ini", ".gin", ".conf"})
 GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 # A file that constructs a recurrent module of its own: the objects it calls in a recurrent loop
 # are taken to be its own (duck_calls.py), as a file that builds a GRU is a program of its own.

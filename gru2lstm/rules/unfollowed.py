@@ -227,7 +227,7 @@ class MixedIteration(Rule):
 
 class MixedKeyedRead(Rule):
     uses = ("consumption",)
-    summary = "a dict that holds states beside other values, read with a name as its key"
+    summary = "a dict that holds states beside other values (tuple form: or only states), read with a name as its key"
     invalid = (
         Invalid(
             """
@@ -238,6 +238,18 @@ class MixedKeyedRead(Rule):
                 state = {"h": core(state["x"], state["h"]), "x": torch.randn(1, 4)}
                 steps.append(state)
             stacked = {k: torch.stack([s[k] for s in steps]) for k in state}
+            """,
+            "G2L101",
+        ),
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            state = {"h": torch.zeros(1, 3, 8)}
+            for t in range(3):
+                _, h = core(torch.randn(2, 3, 4), state["h"])
+                state = {"h": h}
+                for key in state:
+                    state[key][:, t] = 0
             """,
             "G2L101",
         ),
@@ -253,12 +265,22 @@ class MixedKeyedRead(Rule):
         keys = _literal_keys(ctx, use.node)
         if keys is not None:  # `for k in ("obs", "act")`: the keys read are known
             states = {label: state for label, state in states.items() if label.key in keys}
+        where = ", ".join(f"key `{label.key!r}`" for label, state in states.items() if state)
         if any(states.values()) and not all(states.values()):
-            where = ", ".join(f"key `{label.key!r}`" for label, state in states.items() if state)
             ctx.find("G2L101", use.node, (
                 f"`{ctx.code(use.node.value)}` holds hidden states ({where}) beside other values and is read with "
                 f"`{ctx.code(use.node.slice[0].slice.value)}` as its key, {because}; keep the "
                 "hidden states in a container of their own"
+            ), use.place)
+        elif states and all(states.values()) and not ctx.packed:
+            # Only states: the value read is one of them, but the walk does not tie a read by any
+            # key to the values, so what is done to it (`state[key][:, ids] = 0`) would still act
+            # on one tensor where the pair is (Tianshou's reset of a dict state).
+            ctx.find("G2L101", use.node, (
+                f"`{ctx.code(use.node.value)}` holds hidden states ({where}) and is read with "
+                f"`{ctx.code(use.node.slice[0].slice.value)}` as its key, which the engine does not follow to them, "
+                "so what is done to the value read would still act on one tensor where (h, c) is; use a constant key "
+                "for each (`state[\"h\"]`), or use --state packed"
             ), use.place)
 
 
