@@ -155,6 +155,7 @@ class CannotFollow(StateBindingRule):
                 h = 0
             """,
             "G2L102",
+            state="tuple",
         ),
     )
 
@@ -246,6 +247,7 @@ class MixedKeyedRead(Rule):
             stacked = {k: torch.stack([s[k] for s in steps]) for k in state}
             """,
             "G2L101",
+            state="tuple",
         ),
     )
 
