@@ -155,8 +155,10 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
         # Auto's first choice is a guess from where the state is stored; the other form may hold
         # it where this one cannot (packed needs ranks it cannot always know). Taken only when
         # clean, so a refusal in both forms reads exactly as before: the first choice's findings.
+        # Nor when it changes a contract no analysed caller follows (G2L202): callers elsewhere
+        # were written for the GRU, and the first choice refused; that guess is the user's to make.
         other, other_migrations = _plan_form(OTHER_FORM[form], wrappers, flow, solution, options, modules, sources)
-        if not _refused(other_migrations):
+        if not _refused(other_migrations) and not _uncalled_interface(other_migrations):
             fallback = _fallback(form, modules, migrations)
             for migration in other_migrations:
                 if migration.state_form is not None:
@@ -210,6 +212,10 @@ def _plan_form(form: str, wrappers: dict, flow, solution, options: Options, modu
 
 def _refused(migrations: list) -> bool:
     return any(migration.blocked for migration in migrations)
+
+
+def _uncalled_interface(migrations: list) -> bool:
+    return any(not change.called for migration in migrations for change in migration.interface)
 
 
 def _fallback(form: str, modules: list, migrations: list) -> FormFallback:

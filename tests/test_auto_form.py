@@ -221,3 +221,14 @@ def test_packed_asked_for_never_falls_back(project, capsys, plans):
     got = records(capsys)
     assert got["run.py"]["status"] == "needs_attention"
     assert all(record["state_form"] == "packed" and record["state_form_fallback"] is None for record in got.values())
+
+
+def test_no_fallback_to_a_form_that_changes_a_contract_no_analysed_caller_follows(project, capsys, plans):
+    """Without its caller, tuple would change `rollout()`'s return for callers nobody saw (G2L202):
+    auto keeps packed's refusal."""
+    (project / "run.py").write_text(RUN.replace("\n\nstates = rollout(4, 3)\n", "\n"))
+    assert main(["rewrite", "--check", "--format", "json", str(project)]) == 1
+    assert plans == ["packed", "tuple"]
+    got = records(capsys)
+    assert got["run.py"]["status"] == "needs_attention" and got["run.py"]["state_form"] == "packed"
+    assert all(record["state_form_fallback"] is None for record in got.values())
