@@ -120,7 +120,8 @@ def build_parser(with_verify: bool = False) -> argparse.ArgumentParser:
                                 help="keep names such as self.gru (default: self.gru -> self.lstm)")
     rewrite_parser.add_argument(
         "--state", choices=STATE_FORMS, default="auto",
-        help="how (h, c) is held: tuple pairs, or packed in one tensor (auto: chosen per file, or per group of files that share states)",
+        help="how (h, c) is held: tuple pairs, or packed in one tensor (auto: chosen per file, or per group of files that share states; "
+        "the other form when the one chosen refuses and the other does not)",
     )
     rewrite_parser.add_argument("-j", "--jobs", type=_jobs, default=0, metavar="N",
                                 help="worker processes for many files (default 0: one per core)")

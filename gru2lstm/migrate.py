@@ -2,11 +2,14 @@
 
 parse -> collect (flow.py) -> solve (solve.py) -> plan (plan.py) -> apply (apply.py), over one
 module (`migrate_source`) or over modules that share hidden states (`migrate_modules`: a group of
-files that import each other, see project.py).
+files that import each other, see project.py). It also owns the choice of form: `--state auto`
+plans the form chosen from where the state is stored and, when that plan refuses, the other one,
+taken when clean (a FormFallback on the report says so).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Optional
 
 import libcst as cst
@@ -20,7 +23,7 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
-from gru2lstm.results import KEPT_STEPS, STEPS, FileError, Migration, StepRecord
+from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
 from gru2lstm.suppression import read_comments, review
 
@@ -111,7 +114,11 @@ def local_gru_classes(flow, parents: dict) -> list:
     ]
 
 
+OTHER_FORM = {"packed": "tuple", "tuple": "packed"}
+
+
 def planned_form(solution, options: Options) -> str:
+    """The form planned first: the one asked for, or auto's choice from where the state is stored."""
     return solution.form if options.state == "auto" else options.state
 
 
@@ -142,24 +149,21 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
             Migration(source, False, findings=review(_not_torch_gru(wrappers[m.key], flow, solution, parents[m.key]), source))
             for m, source in zip(modules, sources)
         ]
-    planned = Planner(wrappers, flow, solution, options).run()
-    migrations = []
-    for module, source in zip(modules, sources):
-        outcome = planned.modules[module.key]
-        findings = review(outcome.findings + _not_torch_gru(wrappers[module.key], flow, solution, parents[module.key]), source)
-        migrations.append(
-            Migration(
-                source,
-                False,
-                steps=[StepRecord(step, tuple(sorted(outcome.steps[step]))) for step in STEPS if step in outcome.steps],
-                findings=sorted(findings, key=lambda f: (f.line, f.column, f.code)),
-                state_form=planned_form(solution, options) if _holds_recurrence(outcome, len(modules)) else None,
-                sites_found=len(outcome.sites),
-                reached=tuple(sorted(outcome.reached)),
-                interface=tuple(outcome.interface),
-                members=tuple(outcome.members),
-            )
-        )
+    form = planned_form(solution, options)
+    planned, migrations = _plan_form(form, wrappers, flow, solution, options, modules, sources)
+    if options.state == "auto" and _refused(migrations):
+        # Auto's first choice is a guess from where the state is stored; the other form may hold
+        # it where this one cannot (packed needs ranks it cannot always know). Taken only when
+        # clean, so a refusal in both forms reads exactly as before: the first choice's findings.
+        # Nor when it changes a contract no analysed caller follows (G2L202): callers elsewhere
+        # were written for the GRU, and the first choice refused; that guess is the user's to make.
+        other, other_migrations = _plan_form(OTHER_FORM[form], wrappers, flow, solution, options, modules, sources)
+        if not _refused(other_migrations) and not _uncalled_interface(other_migrations):
+            fallback = _fallback(form, modules, migrations)
+            for migration in other_migrations:
+                if migration.state_form is not None:
+                    migration.form_fallback = fallback
+            planned, migrations = other, other_migrations
     blocked = [module.key for module, migration in zip(modules, migrations) if migration.blocked]
     if blocked and not options.allow_partial:
         # All or nothing: modules that share states are migrated together or not at all.
@@ -179,6 +183,47 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
         # A suppressed use is left as it is: not migrated, though it needs no person.
         migration.sites_migrated = max(0, migration.sites_found - len({f.line for f in migration.findings if f.severity == ERROR}))
     return migrations
+
+
+def _plan_form(form: str, wrappers: dict, flow, solution, options: Options, modules: list, sources: list) -> tuple:
+    """(Planned, a Migration per module, not applied yet) of the group held in `form`. Each plan
+    runs the rules on a context of its own (rules/context.py): nothing of one reaches another."""
+    planned = Planner(wrappers, flow, solution, replace(options, state=form)).run()
+    migrations = []
+    for module, source in zip(modules, sources):
+        outcome = planned.modules[module.key]
+        wrapper = wrappers[module.key]
+        findings = review(outcome.findings + _not_torch_gru(wrapper, flow, solution, wrapper.resolve(meta.ParentNodeProvider)), source)
+        migrations.append(
+            Migration(
+                source,
+                False,
+                steps=[StepRecord(step, tuple(sorted(outcome.steps[step]))) for step in STEPS if step in outcome.steps],
+                findings=sorted(findings, key=lambda f: (f.line, f.column, f.code)),
+                state_form=form if _holds_recurrence(outcome, len(modules)) else None,
+                sites_found=len(outcome.sites),
+                reached=tuple(sorted(outcome.reached)),
+                interface=tuple(outcome.interface),
+                members=tuple(outcome.members),
+            )
+        )
+    return planned, migrations
+
+
+def _refused(migrations: list) -> bool:
+    return any(migration.blocked for migration in migrations)
+
+
+def _uncalled_interface(migrations: list) -> bool:
+    return any(not change.called for migration in migrations for change in migration.interface)
+
+
+def _fallback(form: str, modules: list, migrations: list) -> FormFallback:
+    """What the report says of the refused first choice: its first blocking finding in the group."""
+    key, finding = next(
+        (module.key, finding) for module, migration in zip(modules, migrations) for finding in migration.findings if finding.blocks_write
+    )
+    return FormFallback(form, finding.code, key, finding.line)
 
 
 def _unmark_suppressed(manual: dict, wrappers: dict, sources: list, modules: list) -> None:

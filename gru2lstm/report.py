@@ -192,7 +192,7 @@ class Report:
         if migration.changed and migration.blocked:
             verdict += " in part"
         form = f", (h, c) held as {migration.state_form}" if migration.state_form else ""
-        return f"{result.path}: {verdict}{form}"
+        return f"{result.path}: {verdict}{form}{_fallback_note(migration)}"
 
     def summary(self) -> str:
         counts = self.counts()
@@ -247,6 +247,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
         "error": _error(result),
         "verification": result.verification,
         "state_form": None,
+        "state_form_fallback": None,
         "steps": [],
         "findings": [],
         "sites": {"found": 0, "migrated": 0, "attention": 0},
@@ -255,6 +256,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
     if migration is not None:
         item.update(
             state_form=migration.state_form,
+            state_form_fallback=_fallback_record(migration.form_fallback),
             steps=[
                 {"step": s.step, "title": STEPS.get(s.step, s.step), "kept": s.step in KEPT_STEPS, "lines": list(s.lines)}
                 for s in migration.steps
@@ -284,6 +286,20 @@ def _error(result: FileResult) -> Optional[dict]:
     if result.error is None:
         return None
     return {"line": result.error.line, "column": result.error.column, "message": result.error.message}
+
+
+def _fallback_note(migration) -> str:
+    """Why auto holds (h, c) in its second choice of form, for the table's title ("" if it did not)."""
+    fallback = migration.form_fallback
+    if fallback is None:
+        return ""
+    return f" (auto: {fallback.refused} refused ({fallback.code} at {fallback.path}:{fallback.line}), {migration.state_form} taken)"
+
+
+def _fallback_record(fallback) -> Optional[dict]:
+    if fallback is None:
+        return None
+    return {"refused": fallback.refused, "code": fallback.code, "path": fallback.path, "line": fallback.line}
 
 
 def _attention_lines(migration) -> int:

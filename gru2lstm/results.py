@@ -62,6 +62,17 @@ class ChangedMember:
     sizes: bool  # True: a size of the packed state; False: the state itself
 
 
+@dataclass(frozen=True)
+class FormFallback:
+    """`--state auto` planned its first choice of form, which refused the group, and took the
+    other one: the form refused and its first blocking finding, for the report."""
+
+    refused: str  # "packed" or "tuple"
+    code: str  # "G2L100"
+    path: str  # the key of the module the finding is in (the path as given)
+    line: int
+
+
 @dataclass
 class Migration:
     """What migrating one module's source produced."""
@@ -71,6 +82,7 @@ class Migration:
     steps: list[StepRecord] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     state_form: Optional[str] = None  # "tuple" or "packed"; None when there is no GRU
+    form_fallback: Optional[FormFallback] = None  # set when auto took its second choice of form
     sites_found: int = 0
     sites_migrated: int = 0
     reached: tuple = ()  # files not migrated with this one that the analysed code calls into

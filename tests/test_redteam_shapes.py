@@ -146,10 +146,19 @@ def test_the_output_carried_as_the_state_through_a_name_is_refused(state):
 
 
 def test_a_state_unpacked_after_a_starred_target_is_refused_not_taken_from_the_wrong_position():
-    migration = migrate(STARRED)
+    migration = migrate(STARRED, "tuple")
     codes = [(code, line) for code, line, _ in blocking(migration)]
     assert ("G2L101", 20) in codes and all(code != "G2L100" for code, _ in codes)
     assert any("after a starred target" in message for _, _, message in blocking(migration))
+
+
+def test_a_state_unpacked_after_a_starred_target_is_one_tensor_in_packed_form_which_auto_takes():
+    migration = migrate(STARRED)
+    assert blocking(migration) == [] and migration.state_form == "packed"
+    assert migration.form_fallback.refused == "tuple" and migration.form_fallback.line == 20
+    namespace = {}
+    exec(compile(migration.source, "starred.py", "exec"), namespace)
+    assert namespace["h"].chunk(2, dim=-1)[1].abs().sum() > 0
 
 
 def test_a_starred_target_of_a_literal_tuple_counts_positions_from_its_end():

@@ -291,6 +291,7 @@ class GrownUnpacking(Rule):
             result = batch(memory)
             """,
             "G2L104",
+            state="tuple",
         ),
     )
 

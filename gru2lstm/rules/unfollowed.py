@@ -149,6 +149,7 @@ class CannotFollow(StateBindingRule):
                 h = 0
             """,
             "G2L102",
+            state="tuple",
         ),
     )
 
@@ -240,6 +241,7 @@ class MixedKeyedRead(Rule):
             stacked = {k: torch.stack([s[k] for s in steps]) for k in state}
             """,
             "G2L101",
+            state="tuple",
         ),
         Invalid(
             """
