@@ -254,6 +254,7 @@ class MixedKeyedRead(Rule):
                     state[key][:, t] = 0
             """,
             "G2L101",
+            state="tuple",  # the packed form keeps it one tensor per key
         ),
     )
 
