@@ -4,10 +4,12 @@ A hidden state crosses files: the model in one, its rollout storage in a second,
 loop in a third. Files given together (a folder, or several paths) are therefore migrated as
 one *group* when they import each other, so the flow analysis sees every place the state lives.
 
-A group starts from each file that constructs a torch GRU (the prefilter's answer) and takes in,
+A group starts from each file that constructs a torch GRU, or binds a name to its class (`RNN =
+nn.GRU`, `class Core(nn.GRU)`: the prefilter's answer), and takes in,
 with the stdlib `ast` only (cheap, in the parent process):
 
-- upwards, every given file that imports a class or function from a file of the group, again
+- upwards, every given file that imports a class or function (or a name bound to the GRU class:
+  `from layers import RNN`) from a file of the group, again
   and again (the agent that builds the policy, the training script that builds the agent): the
   group's *core*;
 - downwards, every given file from which a file of the core imports a class or function (the
@@ -97,12 +99,14 @@ class Project:
         parsed (by the prefilter; None for a file that does not parse), by index into `paths`."""
         self.universe = Universe(list(paths), data or {}, trees or {})
 
-    def groups(self, seeds: Iterable[int]) -> list:
+    def groups(self, seeds: Iterable[int], class_only: Iterable[int] = ()) -> list:
         """Groups (in order of their first file) such that every seed is in the core of exactly
         one. `seeds` are the indexes of files that construct a torch GRU. Groups that would share
-        a file are one group."""
+        a file are one group. `class_only`: those of them that only hold the class (prefilter step
+        3); each joins the group of the files that use the names it binds (`_attach_holders`)."""
         universe = self.universe
-        seeds = list(seeds)
+        class_only = set(class_only)
+        seeds = [seed for seed in seeds if seed not in class_only]
         if len(seeds) >= MANY_SEEDS:  # each closure would search every file: scan each once instead
             universe.spellings = Spellings(universe.files, {entry.name.rpartition(".")[2].encode() for entry in universe.files})
         index_of = {entry.key: position for position, entry in enumerate(universe.files)}
@@ -119,6 +123,8 @@ class Project:
             groups[seed] = (core, near - core)
             for key in core | near:
                 owner[key] = seed
+        if groups:
+            _attach_holders(universe, [universe.files[index] for index in sorted(class_only)], groups)
         found = [
             Group(sorted(index_of[k] for k in core), sorted(index_of[k] for k in near)) for core, near in groups.values()
         ]
@@ -332,7 +338,7 @@ def _closure(universe: Universe, seed: ProjectFile) -> tuple:
     classes or functions from, one step down)."""
     # relevant[key]: the names of that file through which code reaches the seed's classes and
     # functions: its own classes and functions, and what it re-exports of the group's.
-    relevant = {seed.key: _with_holders(seed, seed.functions_and_classes())}
+    relevant = {seed.key: _with_holders(seed, seed.functions_and_classes() | seed.gru_class_names())}
     frontier = [seed]
     while frontier:
         current = frontier.pop()
@@ -359,6 +365,33 @@ def _closure(universe: Universe, seed: ProjectFile) -> tuple:
             ):
                 near.add(target.key)
     return core, near
+
+
+def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
+    """Put each file that holds the GRU class (`RNN = nn.GRU` in layers.py) and the files that
+    import the names it binds to it (`from layers import RNN`) into the group one of them is in:
+    into its core when one is in the core, else beside its near files (analysed when the state
+    reaches them). The engine then sees the construction it cannot follow and says where. A
+    holder none of whose users is in a group is left out: alone, the engine has nothing to
+    migrate there (the GRU program stays as it is), and its closure could be most of a library."""
+    for holder in holders:
+        names = holder.gru_class_names()
+        users = {entry.key for entry, _ in _importers(universe, holder, _with_holders(holder, names))} if names else set()
+        keys = users | {holder.key}
+        touched = [gid for gid, (core, near) in groups.items() if not keys.isdisjoint(core | near)]
+        if not touched:
+            continue
+        core, near = set(), set()
+        for gid in touched[1:]:  # a holder used by two groups ties them, as a shared file does
+            other_core, other_near = groups.pop(gid)
+            core, near = core | other_core, near | other_near
+        first_core, first_near = groups[touched[0]]
+        core, near = core | first_core, near | first_near
+        if keys & core:
+            core |= keys
+        else:
+            near |= keys
+        groups[touched[0]] = (core, near - core)
 
 
 def _registry_files(universe: Universe, entry: ProjectFile) -> list:

@@ -42,6 +42,11 @@ LOOKUP_BY_STRING_TEXT = r"(?<![\w.])(?:globals|locals|vars|eval)\s*\(|\bsys\s*\.
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
 GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
+# The bytes of the GRU class named as a value a name may hold (`RNN = nn.GRU`, `class Core(GRU)`,
+# `{"gru": nn.GRU}`, `from torch.nn import GRU`, `getattr(nn, "GRU")`): an attribute, or a bare name
+# after an operator, bracket or `import`, not set by keyword (`GRU=4` in prose), or the name as a
+# string inside `getattr(`. Prose in comments and strings rarely has these shapes.
+GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[^=])|getattr\([^()\n]*[\"']GRU(?:Cell)?[\"']"
 # A file that constructs a recurrent module of its own: the objects it calls in a recurrent loop
 # are taken to be its own (duck_calls.py), as a file that builds a GRU is a program of its own.
 RECURRENT_CONSTRUCTION_BYTES = rb"\b(?:GRU|LSTM|RNN)(?:Cell)?\s*\("
