@@ -282,6 +282,13 @@ REGISTRY_STORE_METHODS = {"append"}
 REGISTRY_KEY_METHODS = {"keys"}
 REGISTRY_LOOKUP_METHODS = {"get"}  # `R.get(name)`, `R.get(name, Default)`: a lookup
 DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's members by a name
+# A module class of torch.nn taken by its name (`getattr(nn, "GRU")`, `getattr(torch.nn, cfg.cell)`):
+# the source spells it (a cheap test before a walk, rules/module_reach.py); a class so taken by a
+# name not written out is a recurrent one when its module is made with this many arguments or
+# more (`(input_size, hidden_size)`; an activation takes fewer), or with one of these keywords.
+CLASS_BY_NAME_TEXT = r"(?<![\w.])getattr\s*\("
+RECURRENT_ARGUMENTS = 2
+RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)
 VIEW_CONTAINER_METHODS = {"values", "items"}  # iterate a dict's values
 
