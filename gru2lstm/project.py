@@ -245,17 +245,22 @@ class CallersElsewhere:
         block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
 
     def _callers(self, changed: list, group: list, data: dict) -> set:
-        """Files not given that import a function whose contract changes: a finding at the function
-        for each group file; the files, as shown."""
+        """Files outside the group that import a function whose contract changes: a finding at the
+        function for each group file; the files, as shown. Not given, or given but not grouped with
+        it: a file that imports only a helper the group shares (`from helpers import step`) is not
+        taken in by the grouping, which goes up from the files that construct a GRU."""
         contracts = {
             result.path: {change.function.partition(".")[0] for change in result.migration.interface}
             for result in changed if result.migration.interface
         }
-        if not contracts or not self.others():
+        given = set(self.files)
+        candidates = self.others() + [path for path in self._outside(group) if path in given] if contracts else []
+        if not candidates:
             return set()
-        importers = importers_elsewhere(group, contracts, self.others(), data, self._read)
+        importers = importers_elsewhere(group, contracts, candidates, data, self._read)
         for result in changed:
-            outside = [shown_path(path) for path in importers.get(result.path, ())]
+            paths = importers.get(result.path, ())
+            outside = [shown_path(path) for path in paths]
             if not outside:
                 continue
             interface = sorted(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # public first
@@ -266,12 +271,12 @@ class CallersElsewhere:
             else:  # which of them it imports, the file's imports alone do not say (a class, a module)
                 listed = " and ".join(f"`{c.function}()`" for c in interface[:3]) + (" and others" if len(interface) > 3 else "")
                 what = f"{listed} now take or return (h, c), and {names} {'imports' if len(outside) == 1 else 'import'} from this file"
-            result.migration.findings.append(new_finding(
-                "G2L101",
-                f"{what} without being given, so its calls would still pass and take one tensor; "
-                "give that file too (or the project folder)",
-                change.line, change.column,
-            ))
+            if any(path in given for path in paths):
+                why = ("without being migrated with it (nothing ties it to the files that construct the GRU), so its calls "
+                       "would still pass and take one tensor; migrate those calls by hand")
+            else:
+                why = "without being given, so its calls would still pass and take one tensor; give that file too (or the project folder)"
+            result.migration.findings.append(new_finding("G2L101", f"{what} {why}", change.line, change.column))
         return {shown_path(path) for paths in importers.values() for path in paths}
 
     def _readers(self, changed: list, group: list, data: dict) -> set:
