@@ -342,10 +342,10 @@ def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tup
     found = discover(paths, options.selection)
     files = [entry.path for entry in found if entry.problem is None]
     with gc_paused():
-        data, trees, seeds = _screen(files, options, workers)
+        data, trees, seeds, class_only = _screen(files, options, workers)
         project = Project(files, data, trees)
         work = []
-        for group in project.groups(seeds):
+        for group in project.groups(seeds, class_only):
             widths = [group.core, group.core + group.near] if group.near else [group.core]
             work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
     return found, files, work
@@ -353,8 +353,9 @@ def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tup
 
 def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
     """(bytes by index, `ast` trees the prefilter parsed by index (None: it did not parse),
-    indexes of the group seeds). At the first seed of a big tree, a worker is started (`_Workers`)."""
-    data, trees, seeds = {}, {}, []
+    indexes of the group seeds, those of them that only hold the GRU class). At the first seed
+    of a big tree, a worker is started (`_Workers`)."""
+    data, trees, seeds, class_only = {}, {}, [], []
     for index, path in enumerate(files):
         try:
             data[index] = path.read_bytes() if options.stdin is None else options.stdin
@@ -366,8 +367,11 @@ def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
             trees[index] = screening.tree
         if screening.may_hold_gru or has_marker(data[index]):  # a marker needs a person, GRU or not
             seeds.append(index)
-            workers.early(len(files))
-    return data, trees, seeds
+            if screening.class_only and not has_marker(data[index]):
+                class_only.append(index)
+            else:
+                workers.early(len(files))
+    return data, trees, seeds, class_only
 
 
 def _outcomes(work: list, options: RunOptions, workers: "_Workers") -> Iterator[tuple]:

@@ -7,17 +7,24 @@
 2. For files that mention GRU, a stdlib ``ast`` pass (roughly ten times cheaper than a LibCST
    parse, and far cheaper than LibCST's scope and qualified-name metadata) that resolves import
    aliases and looks for a *construction* that can be torch's: a call ``torch.nn.GRU(...)``,
-   ``nn.GRUCell(...)`` after ``from torch import nn`` / ``import torch.nn as nn``, and so on, or a
-   ``from torch.nn import GRU [as X]`` / ``from torch.nn import *`` (whose names are then called).
+   ``nn.GRUCell(...)`` after ``from torch import nn`` / ``import torch.nn as nn``, and so on, or the
+   name a ``from torch.nn import GRU [as X]`` / ``from torch.nn import *`` binds, called.
    Mentions in comments and strings, classes of the file's own that happen to be called GRU, and
    references that construct nothing (``isinstance(m, nn.GRU)``, mapping tables keyed by
    ``nn.GRU``) do not pass: the engine migrates a file only when it constructs a torch GRU.
+3. A file that holds the GRU class itself as a value passes too (``RNN = nn.GRU``, ``class
+   Core(nn.GRU)``, ``CELLS = {"gru": nn.GRU}``, ``getattr(nn, "GRU")``, ``from torch.nn import
+   GRU``): another file may construct through the name it binds (``from layers import RNN;
+   RNN(4, 8)``) without ever spelling ``GRU(``. Such a file starts a group (project.py), and the
+   names it binds to the class (`gru_class_names`) bring in the files that use them, so the engine
+   sees the construction (and says where it cannot follow it). Its bytes are searched first
+   (vocab.GRU_CLASS_VALUE_BYTES): a bare mention in prose does not cost a parse.
 
 The filter must never reject a file the engine would change (tests/test_prefilter.py runs the
 engine on every rejection), so it errs towards passing: any call of an attribute chain rooted in
 an import of ``torch`` that ends in ``GRU`` / ``GRUCell`` passes, whatever the middle of the path,
 and a file that ``ast`` cannot parse passes (so the engine can report where). If the engine ever
-migrates GRUs that are not constructed by such a call (``cls = nn.GRU; cls(...)``), this must widen.
+migrates GRUs that are not constructed by such a call or a name bound as in step 3, this must widen.
 """
 
 from __future__ import annotations
@@ -29,16 +36,17 @@ from typing import Optional
 
 from gru2lstm.imports import STAR, imported_names
 from gru2lstm.tree_nodes import nodes_of
-from gru2lstm.vocab import GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE
+from gru2lstm.vocab import GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, RECURRENT, TYPE_TESTS
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
+_CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 
-__all__ = ["Screening", "may_hold_gru", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
+__all__ = ["Screening", "gru_class_names", "holds_gru_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
 
 
 def mentions_gru(data: bytes) -> bool:
-    """Step 1: the byte search."""
-    return GRU_NEEDLE in data and _CONSTRUCTION.search(data) is not None
+    """Step 1: the byte search (for a construction, or the class as a value)."""
+    return GRU_NEEDLE in data and (_CONSTRUCTION.search(data) is not None or _CLASS_VALUE.search(data) is not None)
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,9 @@ class Screening:
     may_hold_gru: bool
     parsed: bool = False  # an `ast` parse was made (the bytes mention GRU)
     tree: Optional[ast.Module] = None  # its tree, when the file parses
+    # It passes only for holding the class as a value (step 3): it matters to a group that
+    # constructs a GRU, and alone the engine has nothing to migrate in it (Project.groups).
+    class_only: bool = False
 
 
 def may_hold_gru(data: bytes) -> bool:
@@ -64,19 +75,23 @@ def screen(data: bytes) -> Screening:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return Screening(True, parsed=True)  # let the engine say precisely what is wrong
-    return Screening(references_torch_gru(tree), parsed=True, tree=tree)
+    if references_torch_gru(tree):
+        return Screening(True, parsed=True, tree=tree)
+    holds = holds_gru_class(tree)
+    return Screening(holds, parsed=True, tree=tree, class_only=holds)
 
 
 def references_torch_gru(tree: ast.AST) -> bool:
-    """Step 2: is anything that resolves, through imports, to torch.…GRU(Cell) called (or imported by name)?
+    """Step 2: is anything that resolves, through imports, to torch.…GRU(Cell) called?
 
     One walk: imports and calls are gathered together (an import may follow the call it binds,
     inside a function), then matched; a call whose root is already bound to torch ends the walk
     (`ast.walk` goes breadth first, so the module's imports come before any call in a function)."""
     aliases: dict[str, str] = {}  # local name -> the dotted path it stands for
+    classes: set = set()  # names bound by `from torch.… import GRU [as X]`
     star_from_torch = False
     called_roots: set = set()  # X of each call `X.….GRU(...)`
-    called_by_name = False  # a call `GRU(...)` / `GRUCell(...)`
+    called_names: set = set()  # X of each call `X(...)`
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
@@ -86,10 +101,10 @@ def references_torch_gru(tree: ast.AST) -> bool:
                     return True
                 if root is not None:
                     called_roots.add(root)
-            elif isinstance(func, ast.Name) and func.id in GRU_NAMES:
-                if star_from_torch:
+            elif isinstance(func, ast.Name):
+                if func.id in classes or star_from_torch and func.id in GRU_NAMES:
                     return True
-                called_by_name = True
+                called_names.add(func.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for imported in imported_names(node):
                 if imported.level or not _is_torch(imported.module):
@@ -97,10 +112,117 @@ def references_torch_gru(tree: ast.AST) -> bool:
                 if imported.member == STAR:
                     star_from_torch = True
                 elif imported.member in GRU_NAMES:
-                    return True  # `from torch.nn import GRU [as X]`: the import itself is a reference
+                    classes.add(imported.local)  # its calls construct; the import alone holds the class (step 3)
                 else:
                     aliases[imported.local] = imported.target
-    return bool(called_roots & aliases.keys()) or (star_from_torch and called_by_name)
+    return bool(called_roots & aliases.keys()) or bool(called_names & classes) or (star_from_torch and bool(called_names & GRU_NAMES))
+
+
+class _TorchNames:
+    """What a file's imports bind to torch, and the dotted torch path an expression names through them."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.aliases: dict = {}  # local name -> the torch path it stands for
+        self.star_modules: list = []  # torch modules imported with `*`
+        for node in nodes_of(tree).of(ast.Import, ast.ImportFrom):
+            for imported in imported_names(node):
+                if imported.level or not _is_torch(imported.module):
+                    continue
+                if imported.member == STAR:
+                    self.star_modules.append(imported.module)
+                else:
+                    self.aliases[imported.local] = imported.target
+
+    def path(self, node: ast.expr) -> Optional[str]:
+        """`nn.GRU` -> "torch.nn.GRU" after `from torch import nn`; `getattr(nn, "GRU")` likewise."""
+        if isinstance(node, ast.Name):
+            if node.id in self.aliases:
+                return self.aliases[node.id]
+            return f"{self.star_modules[0]}.{node.id}" if node.id in GRU_NAMES and self.star_modules else None
+        if isinstance(node, ast.Attribute):
+            base = self.path(node.value)
+            return f"{base}.{node.attr}" if base is not None else None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "getattr" and len(node.args) >= 2:
+            name = node.args[1]
+            base = self.path(node.args[0])
+            if base is not None and isinstance(name, ast.Constant) and isinstance(name.value, str):
+                return f"{base}.{name.value}"
+        return None
+
+    def is_gru_class(self, node: ast.AST) -> bool:
+        return isinstance(node, (ast.Name, ast.Attribute, ast.Call)) and self.path(node) in RECURRENT
+
+
+def holds_gru_class(tree: ast.Module) -> bool:
+    """Step 3: is the torch GRU class named anywhere other than in a type test, an annotation, a
+    comparison or a mapping's key (a construction counts: `getattr(nn, "GRU")(4, 8)`)?"""
+    names = _TorchNames(tree)
+    if any(imported in RECURRENT for imported in names.aliases.values()):
+        return True  # `from torch.nn import GRU`: the name may be used, here or by an importer
+    nodes = nodes_of(tree)
+    candidates = [node for node in nodes.of(ast.Name, ast.Attribute, ast.Call) if names.is_gru_class(node)]
+    if not candidates:
+        return False
+    ignored = {id(node) for node in _not_values(nodes)}
+    return any(id(node) not in ignored for node in candidates)
+
+
+def _not_values(nodes) -> list:
+    """The expressions that name a class without holding it: type-test arguments (and the tuples
+    in them), annotations, comparison operands, mapping keys."""
+    found = []
+    for call in nodes.of(ast.Call):
+        if isinstance(call.func, ast.Name) and call.func.id in TYPE_TESTS:
+            for argument in call.args:
+                found.extend(argument.elts if isinstance(argument, ast.Tuple) else [argument])
+    for compare in nodes.of(ast.Compare):
+        for operand in [compare.left, *compare.comparators]:
+            found.extend(operand.elts if isinstance(operand, (ast.Tuple, ast.Set, ast.List)) else [operand])
+    found.extend(key for mapping in nodes.of(ast.Dict) for key in mapping.keys if key is not None)
+    found.extend(node.annotation for node in nodes.of(ast.arg, ast.AnnAssign) if node.annotation is not None)
+    found.extend(node.returns for node in nodes.of(ast.FunctionDef, ast.AsyncFunctionDef) if node.returns is not None)
+    return found
+
+
+def may_name_gru_class(data: bytes) -> bool:
+    """Can the file bind a name to the GRU class (`gru_class_names`)? The byte search alone."""
+    return GRU_NEEDLE in data and _CLASS_VALUE.search(data) is not None
+
+
+def gru_class_names(tree: ast.Module) -> set:
+    """The module-level names through which another file may reach the torch GRU class: an
+    import of it (`from torch.nn import GRU as R`), a name assigned from it or from such a name
+    (`RNN = nn.GRU`, `CELLS = {"gru": nn.GRU}`, `CELLS["gru"] = nn.GRU`, `CELLS.append(nn.GRU)`),
+    a class derived from it (`class Core(nn.GRU)`)."""
+    names = _TorchNames(tree)
+    found = {local for local, target in names.aliases.items() if target in RECURRENT}
+    nodes = nodes_of(tree)
+    # a construction makes an instance, not the class (`core = nn.GRU(4, 8)`)
+    ignored = {id(node) for node in _not_values(nodes)} | {id(call.func) for call in nodes.of(ast.Call)}
+
+    def holds(node: ast.AST) -> bool:
+        return any(
+            id(part) not in ignored and (names.is_gru_class(part) or isinstance(part, ast.Name) and part.id in found)
+            for part in ast.walk(node)
+        )
+
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef) and any(holds(base) for base in statement.bases):
+            found.add(statement.name)
+        elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None and holds(statement.value):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            found.update(_bound_name(target) for target in targets if _bound_name(target))
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and holds(statement.value):
+            func = statement.value.func  # `CELLS.append(nn.GRU)`, `CELLS.update(gru=nn.GRU)`
+            if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+                found.add(func.value.id)
+    return found
+
+
+def _bound_name(target: ast.expr) -> Optional[str]:
+    """The module-level name an assignment target stores into: `R`, `R["gru"]`; else None."""
+    target = target.value if isinstance(target, ast.Subscript) else target
+    return target.id if isinstance(target, ast.Name) else None
 
 
 def names_gru(tree: ast.Module) -> bool:

@@ -4,10 +4,12 @@ A hidden state crosses files: the model in one, its rollout storage in a second,
 loop in a third. Files given together (a folder, or several paths) are therefore migrated as
 one *group* when they import each other, so the flow analysis sees every place the state lives.
 
-A group starts from each file that constructs a torch GRU (the prefilter's answer) and takes in,
+A group starts from each file that constructs a torch GRU, or binds a name to its class (`RNN =
+nn.GRU`, `class Core(nn.GRU)`: the prefilter's answer), and takes in,
 with the stdlib `ast` only (cheap, in the parent process):
 
-- upwards, every given file that imports a class or function from a file of the group, again
+- upwards, every given file that imports a class or function (or a name bound to the GRU class:
+  `from layers import RNN`) from a file of the group, again
   and again (the agent that builds the policy, the training script that builds the agent): the
   group's *core*;
 - downwards, every given file from which a file of the core imports a class or function (the
@@ -97,12 +99,14 @@ class Project:
         parsed (by the prefilter; None for a file that does not parse), by index into `paths`."""
         self.universe = Universe(list(paths), data or {}, trees or {})
 
-    def groups(self, seeds: Iterable[int]) -> list:
+    def groups(self, seeds: Iterable[int], class_only: Iterable[int] = ()) -> list:
         """Groups (in order of their first file) such that every seed is in the core of exactly
         one. `seeds` are the indexes of files that construct a torch GRU. Groups that would share
-        a file are one group."""
+        a file are one group. `class_only`: those of them that only hold the class (prefilter step
+        3); each joins the group of the files that use the names it binds (`_attach_holders`)."""
         universe = self.universe
-        seeds = list(seeds)
+        class_only = set(class_only)
+        seeds = [seed for seed in seeds if seed not in class_only]
         if len(seeds) >= MANY_SEEDS:  # each closure would search every file: scan each once instead
             universe.spellings = Spellings(universe.files, {entry.name.rpartition(".")[2].encode() for entry in universe.files})
         index_of = {entry.key: position for position, entry in enumerate(universe.files)}
@@ -119,6 +123,8 @@ class Project:
             groups[seed] = (core, near - core)
             for key in core | near:
                 owner[key] = seed
+        if groups:
+            _attach_holders(universe, [universe.files[index] for index in sorted(class_only)], groups)
         found = [
             Group(sorted(index_of[k] for k in core), sorted(index_of[k] for k in near)) for core, near in groups.values()
         ]
@@ -239,17 +245,22 @@ class CallersElsewhere:
         block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
 
     def _callers(self, changed: list, group: list, data: dict) -> set:
-        """Files not given that import a function whose contract changes: a finding at the function
-        for each group file; the files, as shown."""
+        """Files outside the group that import a function whose contract changes: a finding at the
+        function for each group file; the files, as shown. Not given, or given but not grouped with
+        it: a file that imports only a helper the group shares (`from helpers import step`) is not
+        taken in by the grouping, which goes up from the files that construct a GRU."""
         contracts = {
             result.path: {change.function.partition(".")[0] for change in result.migration.interface}
             for result in changed if result.migration.interface
         }
-        if not contracts or not self.others():
+        given = set(self.files)
+        candidates = self.others() + [path for path in self._outside(group) if path in given] if contracts else []
+        if not candidates:
             return set()
-        importers = importers_elsewhere(group, contracts, self.others(), data, self._read)
+        importers = importers_elsewhere(group, contracts, candidates, data, self._read)
         for result in changed:
-            outside = [shown_path(path) for path in importers.get(result.path, ())]
+            paths = importers.get(result.path, ())
+            outside = [shown_path(path) for path in paths]
             if not outside:
                 continue
             interface = sorted(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # public first
@@ -260,12 +271,12 @@ class CallersElsewhere:
             else:  # which of them it imports, the file's imports alone do not say (a class, a module)
                 listed = " and ".join(f"`{c.function}()`" for c in interface[:3]) + (" and others" if len(interface) > 3 else "")
                 what = f"{listed} now take or return (h, c), and {names} {'imports' if len(outside) == 1 else 'import'} from this file"
-            result.migration.findings.append(new_finding(
-                "G2L101",
-                f"{what} without being given, so its calls would still pass and take one tensor; "
-                "give that file too (or the project folder)",
-                change.line, change.column,
-            ))
+            if any(path in given for path in paths):
+                why = ("without being migrated with it (nothing ties it to the files that construct the GRU), so its calls "
+                       "would still pass and take one tensor; migrate those calls by hand")
+            else:
+                why = "without being given, so its calls would still pass and take one tensor; give that file too (or the project folder)"
+            result.migration.findings.append(new_finding("G2L101", f"{what} {why}", change.line, change.column))
         return {shown_path(path) for paths in importers.values() for path in paths}
 
     def _readers(self, changed: list, group: list, data: dict) -> set:
@@ -332,7 +343,7 @@ def _closure(universe: Universe, seed: ProjectFile) -> tuple:
     classes or functions from, one step down)."""
     # relevant[key]: the names of that file through which code reaches the seed's classes and
     # functions: its own classes and functions, and what it re-exports of the group's.
-    relevant = {seed.key: _with_holders(seed, seed.functions_and_classes())}
+    relevant = {seed.key: _with_holders(seed, seed.functions_and_classes() | seed.gru_class_names())}
     frontier = [seed]
     while frontier:
         current = frontier.pop()
@@ -359,6 +370,33 @@ def _closure(universe: Universe, seed: ProjectFile) -> tuple:
             ):
                 near.add(target.key)
     return core, near
+
+
+def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
+    """Put each file that holds the GRU class (`RNN = nn.GRU` in layers.py) and the files that
+    import the names it binds to it (`from layers import RNN`) into the group one of them is in:
+    into its core when one is in the core, else beside its near files (analysed when the state
+    reaches them). The engine then sees the construction it cannot follow and says where. A
+    holder none of whose users is in a group is left out: alone, the engine has nothing to
+    migrate there (the GRU program stays as it is), and its closure could be most of a library."""
+    for holder in holders:
+        names = holder.gru_class_names()
+        users = {entry.key for entry, _ in _importers(universe, holder, _with_holders(holder, names))} if names else set()
+        keys = users | {holder.key}
+        touched = [gid for gid, (core, near) in groups.items() if not keys.isdisjoint(core | near)]
+        if not touched:
+            continue
+        core, near = set(), set()
+        for gid in touched[1:]:  # a holder used by two groups ties them, as a shared file does
+            other_core, other_near = groups.pop(gid)
+            core, near = core | other_core, near | other_near
+        first_core, first_near = groups[touched[0]]
+        core, near = core | first_core, near | first_near
+        if keys & core:
+            core |= keys
+        else:
+            near |= keys
+        groups[touched[0]] = (core, near - core)
 
 
 def _registry_files(universe: Universe, entry: ProjectFile) -> list:

@@ -26,6 +26,7 @@ from gru2lstm.imports import (
     other_names,
     search_folders,
 )
+from gru2lstm.prefilter import gru_class_names, may_name_gru_class
 from gru2lstm.spellings import Spellings
 
 __all__ = ["ProjectFile", "ResolvedImport", "Universe"]
@@ -45,6 +46,7 @@ class ProjectFile:
     attributes_read: Optional[set] = None  # (X, attr) for every `X.attr` read, X a plain name
     bare: Optional[set] = None  # names read other than as the base of an attribute
     resolved: Optional[list] = None  # what its imports load (Universe.imports)
+    class_names: Optional[set] = None  # module-level names bound to the torch GRU class
 
     def contents(self) -> Optional[bytes]:
         """The file's bytes, read once (None when it cannot be read)."""
@@ -75,6 +77,14 @@ class ProjectFile:
                 if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
             }
         return self.definitions
+
+    def gru_class_names(self) -> set:
+        """The module-level names it binds to the torch GRU class (`RNN = nn.GRU`, `class
+        Core(nn.GRU)`, `from torch.nn import GRU as R`): other files construct through them."""
+        if self.class_names is None:
+            data, tree = self.contents(), self.module_tree()
+            self.class_names = gru_class_names(tree) if data is not None and tree is not None and may_name_gru_class(data) else set()
+        return self.class_names
 
     def containers(self) -> set:
         """The module-level names bound to a dict, list or set literal (a registry, perhaps)."""

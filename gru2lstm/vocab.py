@@ -45,6 +45,11 @@ IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an im
 # pkg.models.Net`, gin's `@Net`): a class named there can be what an import by a computed name loads.
 CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".json", ".toml", ".cfg", ".ini", ".gin", ".conf"})
 GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
+# The bytes of the GRU class named as a value a name may hold (`RNN = nn.GRU`, `class Core(GRU)`,
+# `{"gru": nn.GRU}`, `from torch.nn import GRU`, `getattr(nn, "GRU")`): an attribute, or a bare name
+# after an operator, bracket or `import`, not set by keyword (`GRU=4` in prose), or the name as a
+# string inside `getattr(`. Prose in comments and strings rarely has these shapes.
+GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[^=])|getattr\([^()\n]*[\"']GRU(?:Cell)?[\"']"
 # A file that constructs a recurrent module of its own: the objects it calls in a recurrent loop
 # are taken to be its own (duck_calls.py), as a file that builds a GRU is a program of its own.
 RECURRENT_CONSTRUCTION_BYTES = rb"\b(?:GRU|LSTM|RNN)(?:Cell)?\s*\("
@@ -287,6 +292,13 @@ REGISTRY_STORE_METHODS = {"append"}
 REGISTRY_KEY_METHODS = {"keys"}
 REGISTRY_LOOKUP_METHODS = {"get"}  # `R.get(name)`, `R.get(name, Default)`: a lookup
 DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's members by a name
+# A module class of torch.nn taken by its name (`getattr(nn, "GRU")`, `getattr(torch.nn, cfg.cell)`):
+# the source spells it (a cheap test before a walk, rules/module_reach.py); a class so taken by a
+# name not written out is a recurrent one when its module is made with this many arguments or
+# more (`(input_size, hidden_size)`; an activation takes fewer), or with one of these keywords.
+CLASS_BY_NAME_TEXT = r"(?<![\w.])getattr\s*\("
+RECURRENT_ARGUMENTS = 2
+RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)
 VIEW_CONTAINER_METHODS = {"values", "items"}  # iterate a dict's values
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import FIXTURES, golden_pairs
-from gru2lstm.prefilter import may_hold_gru, mentions_gru
+from gru2lstm.prefilter import gru_class_names, may_hold_gru, mentions_gru, screen
 
 PASSES = {
     "nn_alias": "from torch import nn\nnet = nn.GRU(2, 2)\n",
@@ -33,10 +33,36 @@ REJECTS = {
     "other_library": "import tensorflow as tf\nlayer = tf.keras.layers.GRU(4)\n",
     "isinstance_only": "import torch.nn as nn\n\ndef init(m):\n    return isinstance(m, nn.GRU)\n",
     "mapping_table": "from torch import nn\nfrom mylib import QGRU\n\nMAPPING = {nn.GRU: QGRU, nn.GRUCell: QGRU}\n",
-    "reexport_only": "from torch.nn import GRU\n\n__all__ = ['GRU']\n",
-    "subclass_only": "from torch import nn\n\nclass Quantized(nn.GRU):\n    pass\n",
     "relative_import": "import torch\nfrom .layers import GRU\nnet = GRU(2, 2)\n",
 }
+
+
+# Files that hold the GRU class itself: another file may construct through the name they bind
+# (tests/test_gru_aliases.py), so they pass, marked as holding the class only -> the names bound.
+CLASS_HOLDERS = {
+    "reexport_only": ("from torch.nn import GRU\n\n__all__ = ['GRU']\n", {"GRU"}),
+    "subclass_only": ("from torch import nn\n\nclass Quantized(nn.GRU):\n    pass\n", {"Quantized"}),
+    "alias": ("import torch.nn as nn\n\nRNN = nn.GRU\n", {"RNN"}),
+    "alias_of_alias": ("from torch.nn import GRUCell as Cell\n\nCore = Cell\n", {"Cell", "Core"}),
+    "registry": ("from torch import nn\n\nCELLS = {'gru': nn.GRU, 'rnn': nn.RNN}\n", {"CELLS"}),
+    "registry_filled": ("from torch import nn\n\nCELLS = {}\nCELLS['gru'] = nn.GRU\nKINDS = []\nKINDS.append(nn.GRUCell)\n", {"CELLS", "KINDS"}),
+    "getattr_literal": ("import torch\n\nRNN = getattr(torch.nn, 'GRU')\n", {"RNN"}),
+    "modules_path": ("import torch\n\nRNN = torch.nn.modules.rnn.GRU\n", {"RNN"}),
+    "multi_line_import": ("from torch.nn import (\n    GRU,\n    Linear,\n)\n", {"GRU"}),
+}
+
+
+@pytest.mark.parametrize("source, names", CLASS_HOLDERS.values(), ids=CLASS_HOLDERS.keys())
+def test_files_that_hold_the_gru_class_pass_with_the_names_they_bind(source, names):
+    screening = screen(source.encode())
+    assert screening.may_hold_gru and screening.class_only
+    assert gru_class_names(screening.tree) == names
+
+
+def test_a_construction_binds_no_class_name():
+    screening = screen(b"from torch import nn\n\nRNN = nn.GRU\ncore = RNN(4, 8)\nother = nn.GRU(4, 8)\nTABLE = {nn.GRU: 1}\n")
+    assert screening.may_hold_gru and not screening.class_only
+    assert gru_class_names(screening.tree) == {"RNN"}
 
 
 @pytest.mark.parametrize("source", PASSES.values(), ids=PASSES.keys())
@@ -52,8 +78,10 @@ def test_files_that_cannot_hold_a_torch_gru_are_rejected(source):
 def test_the_byte_search_is_case_sensitive_and_cheap():
     assert mentions_gru(b"nn.GRU(")
     assert mentions_gru(b"from torch.nn import GRU as RNN")
-    assert not mentions_gru(b"nn.GRU")
+    assert mentions_gru(b"RNN = nn.GRU")  # the class as a value (step 3)
     assert not mentions_gru(b"torch._VF.gru(x)")
+    assert not mentions_gru(b"# the GRU cell here, GRU=4 gates\n")  # prose costs no parse
+    assert not mentions_gru(b'if variant == "GRU":\n')
 
 
 def test_source_in_a_coding_cookie_encoding_passes():

@@ -18,7 +18,7 @@ from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, F
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
-from gru2lstm.rules.module_reach import ModuleHandedToCaller, ModuleHook, OldCheckpoint
+from gru2lstm.rules.module_reach import ClassByName, ModuleHandedToCaller, ModuleHook, OldCheckpoint
 from gru2lstm.rules.outputs import OutputAsState
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.packed_arithmetic import PackedAlongHidden, PackedArithmetic, PackedOperand
@@ -52,6 +52,7 @@ TUPLE_RULES = [
     OldCheckpoint(),
     Interfaces(),
     ByName(),
+    ClassByName(),
     PartnerNames(),  # before any rule that writes a partner name
     Pieces(),  # before the bindings, which would pair a piece as a chain of the state
     # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
@@ -115,6 +116,7 @@ PACKED_RULES = [
     OldCheckpoint(),
     Interfaces(),
     ByName(),
+    ClassByName(),
     Pieces(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),

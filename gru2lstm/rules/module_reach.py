@@ -5,7 +5,9 @@ that replaces it takes and gives (h, c) where the GRU took and gave one tensor, 
 cannot rewrite code it does not see: G2L101 at the place, and nothing is written. Also the one
 warning about the module's parameters: a `load_state_dict` of parameters read from a file, into a
 module that holds the GRU, may read a checkpoint the GRU program saved, which the LSTM cannot load
-(G2L203, written all the same)."""
+(G2L203, written all the same). And a module class of torch.nn taken by its name
+(`getattr(nn, "GRU")`, `getattr(torch.nn, cfg.cell)(4, 8)`): the module made from it may be a GRU
+the engine cannot see, G2L101 there."""
 
 from __future__ import annotations
 
@@ -14,8 +16,13 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Consumption, Use
+from gru2lstm.qualnames import module_imports, qualify
+from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
-from gru2lstm.vocab import HOOK_METHODS, LOADING_STATE_METHOD, RECURRENT, SAVED_STATE_METHOD
+from gru2lstm.vocab import (
+    CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS,
+    SAVED_STATE_METHOD, TORCH_NN,
+)
 from gru2lstm.rules.base import Invalid, Rule
 
 
@@ -156,3 +163,62 @@ def _calls_method(node: cst.CSTNode, method: str) -> bool:
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == method:
         return True
     return any(_calls_method(child, method) for child in node.children)
+
+
+class ClassByName(Rule):
+    uses = ("interface",)
+    summary = "a module class of torch.nn taken by its name (`getattr(nn, \"GRU\")`, `getattr(nn, cfg.cell)(4, 8)`): a GRU the engine cannot follow"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            other = getattr(nn, "GRU")(4, 8)
+            h = torch.zeros(1, 1, 8)
+            out, h = core(torch.randn(1, 1, 4), h)
+            """,
+            "G2L101",
+        ),
+        Invalid(
+            """
+            CELL = "GRU"
+            core = nn.GRU(4, 8)
+            other = getattr(nn, CELL)(4, 8)
+            h = torch.zeros(1, 1, 8)
+            out, h = core(torch.randn(1, 1, 4), h)
+            """,
+            "G2L101",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        for key, module in ctx.flow.modules.items():
+            if not ctx.spells(key, CLASS_BY_NAME_TEXT):
+                continue
+            imports = module_imports(module)
+            for node in walk(module):
+                why = _gru_by_name(ctx, node, imports) if type(node) is cst.Call else None
+                if why is not None:
+                    ctx.find("G2L101", node, (
+                        f"`{ctx.code(node)}` takes a module class of torch.nn by {why}, so the engine does not follow the "
+                        "module made from it: it would stay a GRU, whose state is one tensor, beside code that now passes "
+                        "and takes (h, c); use the class by its name where the module is made (`nn.GRU(...)`), or migrate this by hand"
+                    ))
+
+
+def _gru_by_name(ctx, call: cst.Call, imports: dict) -> Optional[str]:
+    """How `getattr(<torch.nn>, name)` may give the GRU class (its name written out, or a name the
+    engine cannot read with a module made from it as a recurrent one is), else None."""
+    if not (isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) >= 2):
+        return None
+    if qualify(call.args[0].value, imports, set()) not in (TORCH_NN, f"{TORCH_NN}.modules", f"{TORCH_NN}.modules.rnn"):
+        return None
+    name = constant_string(call.args[1].value)
+    if name is not None:
+        return f"its name `{name}`" if name in GRU_NAMES else None
+    made = ctx.parents.get(call)  # `getattr(nn, cfg.cell)(4, 8)`
+    if not (isinstance(made, cst.Call) and made.func is call):
+        return None
+    keywords = {arg.keyword.value for arg in made.args if arg.keyword is not None}
+    if len(made.args) >= RECURRENT_ARGUMENTS or keywords & RECURRENT_KEYWORDS:
+        return f"a name it does not read (`{ctx.code(call.args[1].value)}`)"
+    return None
