@@ -66,6 +66,7 @@ from gru2lstm.vocab import (
     MODULE_CONTAINERS,
     MODULE_WRAPPERS,
     PARAMETER_CLASSES,
+    PARAMETER_DATA_KEYWORD,
     PRINTING_BUILTINS,
     READ_METHODS,
     REPLACE_FUNCTIONS,
@@ -372,12 +373,14 @@ class CallWalker(CompiledCalls):
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         if qualified & MODULE_WRAPPERS and wrapped_module(node) is not None:
             return self._wrapper(node)
-        if qualified & PARAMETER_CLASSES and args and args[0].keyword is None and not args[0].star:
+        data = next((arg for arg in args if arg.keyword is None or arg.keyword.value == PARAMETER_DATA_KEYWORD), None)
+        if qualified & PARAMETER_CLASSES and data is not None and not data.star:
             # `nn.Parameter(torch.zeros(1, 1, H))` is the tensor it wraps, learned: a learned initial state
-            for arg in args[1:]:
-                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            for arg in args:
+                if arg is not data:
+                    self.consume(self.expr(arg.value), Use.READ, arg.value)
             self.flow.parameters.add(id(node))
-            return VDerived(self.expr(args[0].value), node, Derivation.KEEP)
+            return VDerived(self.expr(data.value), node, Derivation.KEEP)
         if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
             for arg in args:
                 value = self.expr(arg.value)

@@ -40,6 +40,7 @@ LOADED_MODULES = ("sys", "modules")  # `sys.modules[__name__]`: a module's names
 SET_BY_NAME_TEXT = r"register_buffer|register_parameter|(?<![\w.])setattr\s*\("
 LOOKUP_BY_STRING_TEXT = r"(?<![\w.])(?:globals|locals|vars|eval)\s*\(|\bsys\s*\.\s*modules\b"
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
+PARAMETER_DATA_KEYWORD = "data"  # the tensor a Parameter wraps, when given by name
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
 # Files that may name a class for a loader to build by its dotted name (Hydra's `_target_:
 # pkg.models.Net`, gin's `@Net`): a class named there can be what an import by a computed name loads.

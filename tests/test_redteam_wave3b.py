@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from gru2lstm.cli import main
 from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
 
@@ -351,3 +353,19 @@ def test_an_expression_of_two_states_that_draws_its_mask_says_so(tmp_path, capsy
     assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "net.py:24:26: G2L100 `torch.rand(n)` draws random numbers, and `torch.where((torch.rand(n) < 0.4).view(1, -1, 1), fresh, h)` runs once per half" in out
+
+
+@pytest.mark.parametrize("made, doubled", [
+    ("nn.Parameter(data=torch.zeros(1, 1, 8), requires_grad=True)", "nn.Parameter(data=torch.zeros(1, 1, 2 * 8), requires_grad=True)"),
+    ("nn.Parameter(torch.randn(1, 1, 8) * 0.1)", "nn.Parameter(torch.randn(1, 1, 2 * 8) * 0.1)"),
+    ("nn.Parameter(*[torch.zeros(1, 1, 8)])", None),  # the tensor it wraps not seen: refused, never left the GRU's size
+])
+def test_a_learned_initial_state_spelled_otherwise_is_doubled_or_refused(tmp_path, made, doubled):
+    unpacked = LEARNED.replace("return self.gru(x, h)", "out, h = self.gru(x, h)\n            return out, h")
+    write(tmp_path, {"net.py": unpacked.replace("nn.Parameter(torch.zeros(1, 1, 8))", made)})
+    before = snapshot(tmp_path)
+    code = main(["rewrite", "--state", "packed", str(tmp_path)])
+    if doubled is None:
+        assert code == 1 and snapshot(tmp_path) == before
+    else:
+        assert code == 0 and f"self.h0 = {doubled}" in (tmp_path / "net.py").read_text()

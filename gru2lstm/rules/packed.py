@@ -12,8 +12,8 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VDerived, VNone, VOpaque, VSlot
-from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, SIZED_SHAPE_METHODS
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VNone, VOpaque, VSlot
+from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import is_pure, method, paren
@@ -349,6 +349,8 @@ class PackedUnfollowed(StateBindingRule):
             return False
         if isinstance(leaf, VCallOf):
             return id(leaf) not in ctx.solution.recurrent_calls and id(leaf) not in ctx.solution.forwarded
+        if isinstance(leaf, VCtor):
+            return leaf.qualname in PARAMETER_CLASSES  # `nn.Parameter(*args)`: the GRU's size, not seen to double
         # a value of code in a file not migrated with this one (its GRU's state, made elsewhere), of
         # a library's function (`ray.get(ref)`): made with the GRU's size, or an
         # element of what the engine cannot read (`list(torch.split(h, 1, dim=1))`)
