@@ -365,6 +365,18 @@ class CallWalker(CompiledCalls):
         self.flow.wrapper_calls.add(id(node))
         return VSlot(value.slot, node) if isinstance(value, VSlot) else value
 
+    def _parameter(self, node: cst.Call) -> Optional[Value]:
+        """`nn.Parameter(torch.zeros(1, 1, H))` is the tensor it wraps, kept (a learned initial state);
+        None when that tensor is not written out (`nn.Parameter(*args)`)."""
+        data = next((arg for arg in node.args if arg.keyword is None or arg.keyword.value == PARAMETER_DATA_KEYWORD), None)
+        if data is None or data.star:
+            return None
+        for arg in node.args:
+            if arg is not data:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+        self.flow.parameters.add(id(node))
+        return VDerived(self.expr(data.value), node, Derivation.KEEP)
+
     def _tensor_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
         """Module containers and constructors of torch.nn, `where`, and any other torch or numpy function."""
         func = node.func
@@ -373,14 +385,10 @@ class CallWalker(CompiledCalls):
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         if qualified & MODULE_WRAPPERS and wrapped_module(node) is not None:
             return self._wrapper(node)
-        data = next((arg for arg in args if arg.keyword is None or arg.keyword.value == PARAMETER_DATA_KEYWORD), None)
-        if qualified & PARAMETER_CLASSES and data is not None and not data.star:
-            # `nn.Parameter(torch.zeros(1, 1, H))` is the tensor it wraps, learned: a learned initial state
-            for arg in args:
-                if arg is not data:
-                    self.consume(self.expr(arg.value), Use.READ, arg.value)
-            self.flow.parameters.add(id(node))
-            return VDerived(self.expr(data.value), node, Derivation.KEEP)
+        if qualified & PARAMETER_CLASSES:
+            learned = self._parameter(node)
+            if learned is not None:
+                return learned
         if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
             for arg in args:
                 value = self.expr(arg.value)
