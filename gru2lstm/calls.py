@@ -354,10 +354,9 @@ class CallWalker(CompiledCalls):
             return VContainer(node, items)
         return None
 
-    def _wrapper(self, node: cst.Call) -> Value:
-        """`nn.DataParallel(net)`: the module it wraps, read at the call; where it is held is marked
-        (scopes.py), so that its `.module` is the module too (expressions.py)."""
-        wrapped = wrapped_module(node)
+    def _wrapper(self, node: cst.Call, wrapped: cst.BaseExpression) -> Value:
+        """`nn.DataParallel(net)`: the module it wraps (`wrapped`), read at the call; where it is held
+        is marked (scopes.py), so that its `.module` is the module too (expressions.py)."""
         value = self.expr(wrapped)
         for arg in node.args:
             if arg.value is not wrapped:
@@ -383,8 +382,9 @@ class CallWalker(CompiledCalls):
         args = node.args
         if qualified & MODULE_CONTAINERS and len(args) == 1:
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
-        if qualified & MODULE_WRAPPERS and wrapped_module(node) is not None:
-            return self._wrapper(node)
+        wrapped = wrapped_module(node) if qualified & MODULE_WRAPPERS else None
+        if wrapped is not None:
+            return self._wrapper(node, wrapped)
         if qualified & PARAMETER_CLASSES:
             learned = self._parameter(node)
             if learned is not None:
