@@ -46,7 +46,7 @@ from gru2lstm.values import (
     element_of,
     part_at,
 )
-from gru2lstm.vocab import DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, READ_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import DICT_FUNCTION_NAMES, ITEM_READER, ITEM_WRITER, KEEP_ATTRIBUTES, READ_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
@@ -89,6 +89,9 @@ class ExpressionWalker(Scope):
             return VSlot(slot, node)
         if isinstance(node, cst.Subscript):
             base = self.expr(node.value)
+            read = self._item_read(node)
+            if read is not None:
+                return read
             key = string_key(node)
             if key is not None:
                 base = self._materialize(base, node.value)
@@ -228,7 +231,7 @@ class ExpressionWalker(Scope):
 
     def _property_read(self, node: cst.Attribute, base: Value) -> Optional[Value]:
         """`agent.hidden` of `@property def hidden(self)` of the object's class: the getter runs, and
-        its return is read. Of an object the walk cannot tie to a class, recorded (property_reads.py)."""
+        its return is read. Of an object the walk cannot tie to a class, recorded (accessors.py)."""
         owner = self._instance_of(node.value)
         getter = self.flow.method(owner, node.attr.value) if owner is not None else None
         if getter is None or not getter.is_property:
@@ -238,6 +241,25 @@ class ExpressionWalker(Scope):
         if self.recording:
             self.flow.called.add(getter.key)
         return VSlot(ReturnSlot.of(getter.key), node)
+
+    def _item_read(self, node: cst.Subscript) -> Optional[Value]:
+        """`buffer[i]` of an object whose class of the program defines __getitem__: it runs, and its
+        return is read (the index is only read). None for anything else (accessors.py reports an
+        index of such an object that the walk could not tie to its class)."""
+        owner = self._instance_of(node.value)
+        reader = self.flow.method(owner, ITEM_READER) if owner is not None else None
+        if reader is None:
+            return None
+        for element in node.slice:
+            self.consume(self.expr(slice_expression(element)), Use.READ, node)
+        if self.recording:
+            self.flow.called.add(reader.key)
+        return VSlot(ReturnSlot.of(reader.key), node)
+
+    def _item_writer(self, target: cst.BaseExpression):
+        """The __setitem__ that `target[i] = ...` runs, when the object's class of the program has one."""
+        owner = self._instance_of(target.value) if isinstance(target, cst.Subscript) else None
+        return self.flow.method(owner, ITEM_WRITER) if owner is not None else None
 
     def _field_slot(self, name: str, base: Value, base_node: cst.CSTNode) -> Optional[Slot]:
         """The place of attribute `name` of the object `base` (not `self`), written `base_node`."""
@@ -326,6 +348,14 @@ class ExpressionWalker(Scope):
             return None
         if isinstance(target, cst.Name) and target.value == "_":
             self.discard(value, target)  # `_, v, _ = model(x, h)`: thrown away, never one place
+            return None
+        writer = self._item_writer(target)
+        if writer is not None:  # `buffer[i] = h` runs __setitem__, which is not followed
+            self.consume(self.expr(target.value), Use.READ, target.value)
+            for element in target.slice:
+                self.consume(self.expr(slice_expression(element)), Use.READ, target)
+            where = getattr(value, "node", None) or target
+            self.consume(value, Use.UNKNOWN, where, f"stored by `{self.code(target)} = ...` through `{writer.display_name}()`")
             return None
         slot = self._target_slot(target)
         if slot is not None:

@@ -205,7 +205,7 @@ class ProgramFlow:
     methods_by_name: dict = field(default_factory=dict)  # method name -> [keys of the program's methods so named]
     property_names: set = field(default_factory=set)  # names of the program's properties
     # [(name, Attribute node, the object's value, written)]: reads and writes of an attribute so named on an object the walk
-    # cannot tie to a class, or through a property setter (property_reads.py reports them)
+    # cannot tie to a class, or through a property setter (accessors.py reports them)
     property_access: list = field(default_factory=list)
     classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
     bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
@@ -280,7 +280,7 @@ class ProgramFlow:
 
     def add_function(self, info: FunctionInfo) -> None:
         if info.key in self.functions and info.is_property_accessor:
-            return  # reading `agent.hidden` runs the getter; a write through the setter is reported (property_reads.py)
+            return  # reading `agent.hidden` runs the getter; a write through the setter is reported (accessors.py)
         if info.class_name is not None and info.key not in self.functions:  # a method defined again keeps its key once
             self.methods_by_name.setdefault(info.key.name, []).append(info.key)
         if info.class_name is not None and info.is_property:

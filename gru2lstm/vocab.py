@@ -202,6 +202,9 @@ MODULE_WRAPPERS = {
 # that decorate its other methods (`@hidden.setter`).
 PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
 PROPERTY_ACCESSORS = frozenset({"setter", "getter", "deleter"})
+# The methods that indexing an object runs (`buffer[i]`, `buffer[i] = h`).
+ITEM_READER = "__getitem__"
+ITEM_WRITER = "__setitem__"
 WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module they wrap
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on

@@ -1,8 +1,14 @@
-"""A property that returns the hidden state (`@property def hidden(self): return self._h`):
+"""Reads and writes that run the program's own code: properties and indexing.
+
+A property that returns the hidden state (`@property def hidden(self): return self._h`):
 reading `agent.hidden` runs the getter. It was an attribute like any other, so the read was not
 the state and `agent.hidden.detach()` was left on the pair (exit 0, AttributeError at run time).
 A read on an object of no known class, and a write through the property's setter, are G2L101
-once the property returns (h, c) (gru2lstm/property_reads.py)."""
+once the property returns (h, c) (gru2lstm/accessors.py).
+
+`buffer[i]` of a class with `__getitem__` runs it: it was taken for the index of a stored pair,
+`(buffer[0][0].detach(), buffer[1][0].detach())`, which ran and mixed two steps' states (exit 0).
+An index the walk cannot tie to the class, and a state stored through `__setitem__`, are G2L101."""
 
 from __future__ import annotations
 
@@ -141,3 +147,70 @@ def run(steps):
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
     h, c = _state_after(migration.source)
     assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
+
+
+BUFFER = """\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 8)
+
+    def forward(self, x, h):
+        out, h = self.gru(x, h)
+        return out, h
+
+
+class Buffer:
+    def __init__(self):
+        self.states = []
+
+    def add(self, h):
+        self.states.append(h)
+
+    def __getitem__(self, i):
+        return self.states[i]
+
+"""
+
+INDEXED = BUFFER + """
+def run(steps):
+    net, buf = Net(), Buffer()
+    h = torch.zeros(1, 2, 8)
+    for _ in range(steps):
+        buf.add(h)
+        out, h = net(torch.randn(1, 2, 4), h)
+    first = buf[1].detach()
+    out, h = net(torch.randn(1, 2, 4), buf[2])
+    return first
+"""
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_an_index_of_an_object_with_getitem_runs_it(state):
+    migration = migrate_source(INDEXED, Options(state=state))
+    assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+    first = _state_after(migration.source)
+    h, c = first if state == "tuple" else first.chunk(2, dim=-1)
+    assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
+    if state == "tuple":
+        assert "first = (buf[1][0].detach(), buf[1][1].detach())" in migration.source
+
+
+def test_an_index_the_walk_cannot_tie_to_the_class_is_refused():
+    source = INDEXED.replace("    first = buf[1].detach()", "    first = peek(buf)") + "\n\ndef peek(buffer):\n    return buffer[1].detach()\n"
+    migration = migrate_source(source, Options(state="tuple"))
+    assert not migration.changed
+    assert any(f.code == "G2L101" and "runs `Buffer.__getitem__()`" in f.message for f in migration.findings)
+
+
+def test_a_state_stored_through_setitem_is_refused():
+    source = BUFFER.replace("    def __getitem__", "    def __setitem__(self, i, h):\n        self.states[i] = h\n\n    def __getitem__") + INDEXED[len(BUFFER):].replace(
+        "    first = buf[1].detach()", "    buf[0] = h\n    first = buf[1].detach()"
+    )
+    migration = migrate_source(source, Options(state="tuple"))
+    assert not migration.changed
+    assert any(f.code == "G2L101" and "through `Buffer.__setitem__()`" in f.message for f in migration.findings)
