@@ -20,8 +20,8 @@ from gru2lstm.joined_calls import instances_by_root
 from gru2lstm.program import FunctionInfo, ProgramFlow
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of
-from gru2lstm.values import ReturnSlot, VSlot, is_element
-from gru2lstm.vocab import ITEM_READER, ITEM_WRITER
+from gru2lstm.values import ELEM, ChildSlot, ReturnSlot, VSlot, is_element
+from gru2lstm.vocab import ITEM_READER, ITEM_WRITER, ITERATOR
 
 
 def accessor_crossings(flow: ProgramFlow, solution: Solution) -> list:
@@ -29,9 +29,9 @@ def accessor_crossings(flow: ProgramFlow, solution: Solution) -> list:
 
 
 def _item_crossings(flow: ProgramFlow, solution: Solution) -> list:
-    """An index of an object the joined classes show to be an instance of a class of the program
-    with `__getitem__` returning the state (the walk did not tie it to the class), and a state
-    stored by index into one with `__setitem__`."""
+    """An index of (or a loop over) an object the joined classes show to be an instance of a class
+    of the program with `__getitem__` (`__iter__`) giving the state, which the walk did not tie to
+    the class, and a state stored by index into one with `__setitem__`."""
     instances = instances_by_root(solution)
 
     def runs(base, name: str) -> Optional[FunctionInfo]:
@@ -40,6 +40,15 @@ def _item_crossings(flow: ProgramFlow, solution: Solution) -> list:
         return next((method for method in (flow.method(owner, name) for owner in owners) if method is not None), None)
 
     found = []
+    for value, node in flow.iterations:
+        iterator = runs(value, ITERATOR)
+        given = ReturnSlot.of(iterator.key) if iterator is not None else None
+        if given is not None and (solution.is_state(given) or solution.is_state(ChildSlot.of(given, ELEM))):
+            found.append(Crossing(node, (
+                f"iterating `{code_of(node)}` runs `{iterator.display_name}()`, which now gives (h, c) pairs, but the "
+                f"engine cannot tell here which class `{code_of(node)}` is an instance of; annotate it with its class, or "
+                "iterate the container the class keeps"
+            )))
     for index in flow.indexes:
         reader = runs(index.base, ITEM_READER)
         if reader is not None and solution.is_state(ReturnSlot.of(reader.key)):

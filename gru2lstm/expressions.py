@@ -46,7 +46,7 @@ from gru2lstm.values import (
     element_of,
     part_at,
 )
-from gru2lstm.vocab import DICT_FUNCTION_NAMES, ITEM_READER, ITEM_WRITER, KEEP_ATTRIBUTES, READ_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import DICT_FUNCTION_NAMES, ITEM_READER, ITEM_WRITER, ITERATOR, KEEP_ATTRIBUTES, READ_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
@@ -256,6 +256,17 @@ class ExpressionWalker(Scope):
             self.flow.called.add(reader.key)
         return VSlot(ReturnSlot.of(reader.key), node)
 
+    def _own_iterator(self, node: cst.CSTNode) -> Optional[Value]:
+        """What iterating `node` goes over, when its class of the program defines __iter__: that
+        method's return. None for anything else."""
+        owner = self._instance_of(node)
+        method = self.flow.method(owner, ITERATOR) if owner is not None else None
+        if method is None:
+            return None
+        if self.recording:
+            self.flow.called.add(method.key)
+        return VSlot(ReturnSlot.of(method.key), node)
+
     def _item_writer(self, target: cst.BaseExpression):
         """The __setitem__ that `target[i] = ...` runs, when the object's class of the program has one."""
         owner = self._instance_of(target.value) if isinstance(target, cst.Subscript) else None
@@ -375,7 +386,14 @@ class ExpressionWalker(Scope):
     def _values_iterated(self, value: Value, node: cst.CSTNode, label: LabelKind, why: str) -> Value:
         """A loop over a dict's values (label KEY) or a tuple's items (POS) sees them all as
         one element; the solver makes that element a state when they are states, and the planner
-        reports a mix. A literal (`for t in (out, h)`) is held in a place of its own for that."""
+        reports a mix. A literal (`for t in (out, h)`) is held in a place of its own for that. An
+        object whose class of the program defines __iter__ gives what that returns (its container,
+        or a generator's yields)."""
+        iterator = self._own_iterator(node)
+        if iterator is not None:
+            return iterator
+        if isinstance(value, VSlot) and self.recording:
+            self.flow.iterations.append((value, node))
         if isinstance(value, (VTuple, VContainer)) and value.items:
             held = VSlot(NodeSlot.of(SlotKind.LITERAL, id(node)), node)
             if _is_dict_display(value):

@@ -207,6 +207,7 @@ class ProgramFlow:
     # [(name, Attribute node, the object's value, written)]: reads and writes of an attribute so named on an object the walk
     # cannot tie to a class, or through a property setter (accessors.py reports them)
     property_access: list = field(default_factory=list)
+    iterations: list = field(default_factory=list)  # [(VSlot, node)] objects iterated, of no class with __iter__ known
     classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
     bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
     module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}

@@ -204,6 +204,7 @@ PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
 PROPERTY_ACCESSORS = frozenset({"setter", "getter", "deleter"})
 # The methods that indexing an object runs (`buffer[i]`, `buffer[i] = h`).
 ITEM_READER = "__getitem__"
+ITERATOR = "__iter__"  # what iterating an object runs (`for h in buffer`)
 ITEM_WRITER = "__setitem__"
 WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module they wrap
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage

@@ -214,3 +214,36 @@ def test_a_state_stored_through_setitem_is_refused():
     migration = migrate_source(source, Options(state="tuple"))
     assert not migration.changed
     assert any(f.code == "G2L101" and "through `Buffer.__setitem__()`" in f.message for f in migration.findings)
+
+
+ITERATED = BUFFER.replace("    def __getitem__(self, i):\n        return self.states[i]\n", "    def __iter__(self):\n        ITER\n") + """
+def run(steps):
+    net, buf = Net(), Buffer()
+    h = torch.zeros(1, 2, 8)
+    for _ in range(steps):
+        out, h = net(torch.randn(1, 2, 4), h)
+        buf.add(h)
+    kept = READ
+    return kept[-1]
+"""
+
+ITERS = {"iter": "return iter(self.states)", "generator": "for s in self.states:\n            yield s"}
+READS = {"comprehension": "[s.detach() for s in buf]", "list": "[s.detach() for s in list(buf)]"}
+
+
+@pytest.mark.parametrize("read", READS.values(), ids=READS.keys())
+@pytest.mark.parametrize("iterator", ITERS.values(), ids=ITERS.keys())
+def test_iterating_an_object_with_iter_gives_what_it_returns(iterator, read):
+    """`for s in buf` of a class with __iter__ was taken for the elements of the instance: not
+    states, so `s.detach()` was left on the pair (exit 0, AttributeError)."""
+    migration = migrate_source(ITERATED.replace("ITER", iterator).replace("READ", read), Options(state="tuple"))
+    assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+    h, c = _state_after(migration.source)
+    assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
+
+
+def test_iterating_an_object_the_walk_cannot_tie_to_its_class_is_refused():
+    source = ITERATED.replace("ITER", ITERS["iter"]).replace("READ", "detached(buf)") + "\n\ndef detached(states):\n    return [s.detach() for s in states]\n"
+    migration = migrate_source(source, Options(state="tuple"))
+    assert not migration.changed
+    assert any(f.code == "G2L101" and "runs `Buffer.__iter__()`" in f.message for f in migration.findings)
