@@ -36,7 +36,7 @@ from gru2lstm.values import (
     PosLabel,
     part_at,
 )
-from gru2lstm.vocab import STARTED_ARGS, STARTED_KWARGS, STARTED_TARGET, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import STARTED_ARGS, STARTED_KWARGS, STARTED_TARGET, SUPER, WRAPPED_MODULE_ATTRIBUTE
 
 
 class FollowedCalls(ExpressionWalker):
@@ -122,6 +122,9 @@ class FollowedCalls(ExpressionWalker):
         info = self.function
         if info is not None and info.self_name is not None and isinstance(func.value, cst.Name) and func.value.value == info.self_name:
             return self.flow.method(info.class_name, name)
+        if info is not None and info.class_name is not None and _is_super(func.value):
+            # `super().forward(x, h)`: the method of the first base of the program that has it
+            return next((m for m in (self.flow.method(base, name) for base in self.flow.bases.get(info.class_name, ())) if m), None)
         # `self.net.init_hidden(...)`, `storage.insert(...)`: the class of the instance held there.
         owner = self._instance_of(func.value)
         if owner is not None and self.flow.method(owner, name) is not None:
@@ -383,3 +386,8 @@ def _is_star_arg(definition) -> bool:
     """Is the parameter `definition` its function's `*args`?"""
     star = definition.function.node.params.star_arg if definition.function is not None else None
     return isinstance(star, cst.Param) and star.name is definition.node
+
+
+def _is_super(node: cst.BaseExpression) -> bool:
+    """`super()` or `super(Class, self)`."""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == SUPER
