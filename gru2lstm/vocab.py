@@ -255,6 +255,11 @@ SAME_RANK_NAMES = {
 }
 RANK_ADDING_METHOD, RANK_DROPPING_METHOD = "unsqueeze", "squeeze"  # one dimension more, or one fewer where its size is 1
 PERMUTE_METHOD = "permute"  # `h.permute(2, 1, 0)`: the last dimension of the result is its last argument
+# Reshapes that may merge the last dimension with others (`h.reshape(B, -1)` of an (L, B, H) state),
+# and where `flatten` takes its dimensions (rules/packed_merge.py).
+RESHAPE_METHODS = {"view", "reshape"}
+FLATTEN_METHOD = "flatten"
+FLATTEN_DIMS = {"start_dim": 0, "end_dim": 1}
 FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softmax", "log_softmax", "linear"}
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS

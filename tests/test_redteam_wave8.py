@@ -1,0 +1,64 @@
+"""Red team, wave 8 (our own small projects in the styles of a model that keeps its own state, a
+multi-agent runner with a dict of states, numpy and disk round trips, a 2-layer GRU read flattened,
+remote actors, and per-id states made on first use): what the engine got wrong there, each case
+migrated and run, or refused with a finding that names the place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- a 2-layer state flattened for a head
+FLAT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8, num_layers=2)
+            self.v = nn.Linear(16, 1)
+
+        def forward(self, x, h):
+            out, h = self.rnn(x, h)
+            flat = h.permute(1, 0, 2).{reshape}
+            return self.v(flat), flat, h
+
+
+    def main():
+        net = Net()
+        h = torch.zeros(2, 3, 8)
+        feats = []
+        for _ in range(3):
+            v, flat, h = net(torch.randn(1, 3, 4), h)
+            feats.append(flat)
+        return torch.stack(feats), h
+"""
+
+
+@pytest.mark.parametrize("reshape", ["reshape(3, -1)", "flatten(1)", "flatten(start_dim=-2)"])
+def test_packed_a_state_merged_across_its_last_dimension_read_as_features_is_refused(tmp_path, capsys, reshape):
+    # `flat.chunk(2, dim=-1)[0]` of rows [h_0 c_0 h_1 c_1] gave the head layer 0's h and c: exit 0, broken.
+    write(tmp_path, {"pyproject.toml": "", "net.py": FLAT.replace("{reshape}", reshape)})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"net.py:14:23: G2L100 `flat` is read as features here, and it was made by `h.permute(1, 0, 2).{reshape}`" in out
+    assert "merges the last dimension of the packed state" in out
+
+
+def test_packed_a_flattening_that_keeps_the_last_dimension_migrates(tmp_path):
+    # (L, B, 2H) -> (L * B, 2H): h and c stay side by side in each row
+    write(tmp_path, {"pyproject.toml": "", "net.py": FLAT.replace("{reshape}", "reshape(-1, h.size(-1))").replace("16, 1", "8, 1")})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert "self.v(flat.chunk(2, dim=-1)[0])" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, "import net\nnet.main()\n")
+
+
+def test_tuple_a_state_flattened_for_a_head_migrates(tmp_path):
+    write(tmp_path, {"pyproject.toml": "", "net.py": FLAT.replace("{reshape}", "reshape(3, -1)")})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "self.v(flat[0])" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, "import net\nnet.main()\n")
