@@ -54,6 +54,7 @@ from gru2lstm.vocab import (
     CREATE_FUNCTIONS,
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
+    DEFAULT_FACTORY_DICT,
     ELEMENT_CONTAINER_METHODS,
     FILE_ACCESS,
     INSPECTING_BUILTINS,
@@ -346,7 +347,10 @@ class CallWalker(CompiledCalls):
                 return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
             items = []
             for arg in args:
-                if arg.keyword is not None and not arg.star and spelled == "dict":
+                factory = _default_factory(spelled, arg, args)
+                if factory is not None:
+                    items.append((ELEM, self.expr(factory.body)))
+                elif arg.keyword is not None and not arg.star and spelled == "dict":
                     # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
                     items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
                 else:
@@ -497,6 +501,17 @@ class CallWalker(CompiledCalls):
             parts += [self._element(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(ELEM, VTuple(parts, None))])
         return VContainer(node, [(ELEM, self._element(values[0]))])
+
+
+def _default_factory(spelled: str, arg: cst.Arg, args) -> Optional[cst.Lambda]:
+    """The lambda of `defaultdict(lambda: E)` (no parameters: it is called with none), when `arg` is
+    that first argument: each element made on first use is E, read where the dict is made."""
+    function = arg.value
+    if spelled.rpartition(".")[2] != DEFAULT_FACTORY_DICT or arg is not args[0] or arg.keyword is not None or arg.star:
+        return None
+    if not isinstance(function, cst.Lambda) or function.params.params or function.params.star_arg is not cst.MaybeSentinel.DEFAULT:
+        return None
+    return function
 
 
 def _copied_mapping(args) -> bool:

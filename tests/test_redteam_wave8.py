@@ -62,3 +62,52 @@ def test_tuple_a_state_flattened_for_a_head_migrates(tmp_path):
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     assert "self.v(flat[0])" in (tmp_path / "net.py").read_text()
     run_migrated(tmp_path, "import net\nnet.main()\n")
+
+
+# ---------------------------------------------------------------- per-id states made on first use
+SERVER = """\
+    from collections import defaultdict
+
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 6)
+
+        def init_hidden(self, n=1):
+            return torch.zeros(1, n, 6)
+
+        def forward(self, x, h):
+            y, h = self.rnn(x.unsqueeze(0), h)
+            return y[0].sum(-1), h
+
+
+    def main():
+        policy = Policy()
+        states = defaultdict(lambda: policy.init_hidden(1))
+        for t in range(4):
+            ids = [0, 1] if t % 2 else [1]
+            h = torch.cat([states[i] for i in ids], dim=1)
+            _, h = policy(torch.randn(len(ids), 3), h)
+            for k, i in enumerate(ids):
+                states[i] = h[:, k:k + 1]
+        return states
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_defaultdict_whose_factory_makes_states_migrates(tmp_path, form):
+    # `defaultdict(lambda: policy.init_hidden(1))` was G2L101 (the instance used inside a lambda)
+    write(tmp_path, {"pyproject.toml": "", "server.py": SERVER})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import server\nserver.main()\n")
+
+
+def test_a_defaultdict_whose_factory_takes_parameters_stays_unfollowed(tmp_path, capsys):
+    # a factory with a parameter is no default factory; what it calls is not followed
+    write(tmp_path, {"pyproject.toml": "", "server.py": SERVER.replace("lambda: policy.init_hidden(1)", "lambda n=1: policy.init_hidden(n)")})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert "G2L101 an instance of `Policy` is used inside `lambda n=1: policy.init_hidden(n)`" in capsys.readouterr().out
