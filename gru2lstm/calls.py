@@ -55,6 +55,7 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     DEFAULT_FACTORY_DICT,
+    DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
     FILE_ACCESS,
     INSPECTING_BUILTINS,
@@ -232,6 +233,11 @@ class CallWalker(CompiledCalls):
             value = self.expr(args[0].value)
             self._bind(ChildSlot.of(holder, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
+        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot) and _zipped_pairs(args):
+            self.flow.containers.add(base.slot)
+            value = self._zipped_value(args[0].value, f"`{self.code(func)}`")
+            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
+            return VOpaque(node, "None")
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
@@ -350,6 +356,8 @@ class CallWalker(CompiledCalls):
                 factory = _default_factory(spelled, arg, args)
                 if factory is not None:
                     items.append((ELEM, self.expr(factory.body)))
+                elif spelled == "dict" and _zipped_pairs(args):
+                    items.append((ELEM, self._zipped_value(arg.value, "`dict()`")))
                 elif arg.keyword is not None and not arg.star and spelled == "dict":
                     # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
                     items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
@@ -357,6 +365,15 @@ class CallWalker(CompiledCalls):
                     self.consume(self.expr(arg.value), Use.CONTAINER, arg.value, f"passed to `{spelled}()`")
             return VContainer(node, items)
         return None
+
+    def _zipped_value(self, zipped: cst.Call, receiver: str) -> Value:
+        """`dict(zip(keys, values))`, `d.update(zip(keys, values))`: each element of `values` is an
+        element of the dict (`receiver` names what takes them, for the finding where it is not)."""
+        row = element_of(self.expr(zipped))
+        if isinstance(row, VTuple) and len(row.items) == 2:
+            return row.items[1]
+        self.consume(row, Use.CONTAINER, zipped, f"passed to {receiver}")
+        return VOpaque(zipped, receiver)
 
     def _wrapper(self, node: cst.Call, wrapped: cst.BaseExpression) -> Value:
         """`nn.DataParallel(net)`: the module it wraps (`wrapped`), read at the call; where it is held
@@ -512,6 +529,15 @@ def _default_factory(spelled: str, arg: cst.Arg, args) -> Optional[cst.Lambda]:
     if not isinstance(function, cst.Lambda) or function.params.params or function.params.star_arg is not cst.MaybeSentinel.DEFAULT:
         return None
     return function
+
+
+def _zipped_pairs(args) -> bool:
+    """Is the only argument `zip(keys, values)` (two plain iterables)?"""
+    if len(args) != 1 or args[0].keyword is not None or args[0].star or not isinstance(args[0].value, cst.Call):
+        return False
+    call = args[0].value
+    plain = len(call.args) == 2 and all(a.keyword is None and not a.star for a in call.args)
+    return plain and isinstance(call.func, cst.Name) and call.func.value == "zip"
 
 
 def _copied_mapping(args) -> bool:

@@ -186,6 +186,7 @@ CONTAINER_FUNCTIONS = {
 }
 # The last parts of the container functions that make a dict (iterated, it gives its keys).
 DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
+DICT_UPDATE_METHOD = "update"  # `d.update(zip(keys, values))`: each value is stored as an element
 DEFAULT_FACTORY_DICT = "defaultdict"  # `defaultdict(lambda: net.init_hidden(1))`: what the factory gives is an element
 CONTAINER_ADD_METHODS = {"append", "appendleft", "put", "put_nowait"}  # a queue's put adds as append does
 # How items are added at the end of a list: one (`append(x)`), or each of a list (`extend([x, y])`).
