@@ -111,3 +111,85 @@ def test_a_defaultdict_whose_factory_takes_parameters_stays_unfollowed(tmp_path,
     write(tmp_path, {"pyproject.toml": "", "server.py": SERVER.replace("lambda: policy.init_hidden(1)", "lambda n=1: policy.init_hidden(n)")})
     assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
     assert "G2L101 an instance of `Policy` is used inside `lambda n=1: policy.init_hidden(n)`" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- a dict of states built from zipped pieces
+AGENTS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 5)
+
+        def forward(self, x, h):
+            y, h = self.rnn(x, h)
+            return y, h
+
+
+    def main():
+        policy = Shared()
+        agents = ["a", "b", "c"]
+        first = torch.zeros(1, 3, 5)
+        states = dict(zip(agents, first.chunk(3, 1)))
+        for t in range(4):
+            live = agents[: 3 - t // 2]
+            h = torch.cat([states[a] for a in live], dim=1)
+            _, h = policy(torch.randn(1, len(live), 3), h)
+            states.update(zip(live, h.chunk(len(live), 1)))
+        return states
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_dict_built_and_updated_from_zipped_pieces_of_a_state_migrates(tmp_path, form):
+    # `dict(zip(ids, h.chunk(n, 1)))` was G2L100 (passed to dict()), `.update(zip(...))` G2L101
+    write(tmp_path, {"pyproject.toml": "", "agents.py": AGENTS})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    text = (tmp_path / "agents.py").read_text()
+    if form == "tuple":
+        assert "states.update(zip(live, list(zip(h.chunk(len(live), 1), c.chunk(len(live), 1)))))" in text
+    run_migrated(tmp_path, "import agents\nagents.main()\n")
+
+
+def test_a_dict_updated_from_another_mapping_of_states_stays_unfollowed(tmp_path, capsys):
+    # only zipped pairs are followed; a mapping handed to update() is not
+    write(tmp_path, {"pyproject.toml": "", "agents.py": AGENTS.replace(
+        "states.update(zip(live, h.chunk(len(live), 1)))", "states.update({a: h for a in live})")})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert "passed to `states.update`, which the engine cannot follow" in capsys.readouterr().out
+
+
+FRESH = """\
+    import torch
+    import torch.nn as nn
+
+
+    def main():
+        core = nn.GRU(3, 5)
+        states = {}
+        for a, h0 in zip("abc", torch.zeros(1, 3, 5).chunk(3, 1)):
+            states[a] = h0
+        for t in range(3):
+            h = torch.cat([states[a] for a in "abc"], dim=1)
+            _, h = core(torch.randn(1, 3, 3), h)
+            for a, piece in zip("abc", h.chunk(3, 1)):
+                states[a] = piece
+        return states
+"""
+
+
+def test_tuple_pieces_of_a_new_tensor_kept_as_states_are_refused(tmp_path, capsys):
+    # the cut of `torch.zeros(...)` was left one tensor per id while the loop took pairs from the dict: exit 0, broken
+    write(tmp_path, {"pyproject.toml": "", "fresh.py": FRESH})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert "fresh.py:8:29: G2L100 `torch.zeros(1, 3, 5).chunk(3, 1)` cuts a new tensor into pieces that are kept as hidden states" in capsys.readouterr().out
+
+
+def test_packed_pieces_of_a_new_tensor_kept_as_states_migrate(tmp_path):
+    write(tmp_path, {"pyproject.toml": "", "fresh.py": FRESH})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert "torch.zeros(1, 3, 2 * 5).chunk(3, 1)" in (tmp_path / "fresh.py").read_text()
+    run_migrated(tmp_path, "import fresh\nfresh.main()\n")
