@@ -45,6 +45,7 @@ from gru2lstm.vocab import (
     CONTAINER_ADD_METHODS,
     LIST_APPEND_METHOD,
     MAP_BUILTIN,
+    NUMPY_SAVERS,
     MODULE_SELF_METHODS,
     LIST_EXTEND_METHOD,
     CONTAINER_FUNCTIONS,
@@ -430,6 +431,11 @@ class CallWalker(CompiledCalls):
             return self._traced(node)
         if qualified & SCRIPTING_FUNCTIONS and len(args) == 1 and args[0].keyword is None and not args[0].star:
             return self._scripted(node)
+        if qualified & NUMPY_SAVERS:
+            for arg in args:
+                why = f"written to a file by `{self.code(func)}()`, whose arrays the engine does not follow to where the file is loaded"
+                self.consume(self.expr(arg.value), Use.OTHER, arg.value, why)
+            return VOpaque(node, f"`{self.code(func)}(...)`")
         if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).

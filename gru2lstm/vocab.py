@@ -59,6 +59,9 @@ LOADERS = {"torch.load", "pickle.load", "pickle.loads", "dill.load", "cloudpickl
 # Calls that write their first argument to a file (or bytes) that a loader above reads back.
 SAVERS = {"torch.save", "pickle.dump", "pickle.dumps", "dill.dump", "cloudpickle.dump", "joblib.dump"}
 FILE_ACCESS = SAVERS | LOADERS
+# numpy's writers: the arrays they write (by position or by keyword) are read back by code the engine
+# does not tie to them (`np.load(path)["hiddens"]`), so a state written there is reported.
+NUMPY_SAVERS = {"numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt"}
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}

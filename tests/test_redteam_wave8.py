@@ -193,3 +193,31 @@ def test_packed_pieces_of_a_new_tensor_kept_as_states_migrate(tmp_path):
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     assert "torch.zeros(1, 3, 2 * 5).chunk(3, 1)" in (tmp_path / "fresh.py").read_text()
     run_migrated(tmp_path, "import fresh\nfresh.main()\n")
+
+
+# ---------------------------------------------------------------- a state written by numpy's savers
+SAVED = """\
+    import numpy as np
+    import torch
+    import torch.nn as nn
+
+
+    def main(path):
+        core = nn.GRU(3, 4)
+        h = torch.zeros(1, 2, 4)
+        states = np.zeros((3, 1, 2, 4), dtype=np.float32)
+        for t in range(3):
+            _, h = core(torch.randn(1, 2, 3), h)
+            states[t] = h.detach().numpy()
+        np.savez(path, hiddens=states)
+        return np.load(path)["hiddens"]
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_written_by_np_savez_is_refused(tmp_path, capsys, form):
+    # the arrays were read as features (tuple: `hiddens=states[0]`, c dropped; packed: `.chunk` of an ndarray)
+    write(tmp_path, {"pyproject.toml": "", "saved.py": SAVED})
+    assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "saved.py:13:28: G2L100 the hidden state `states` is written to a file by `np.savez()`, whose arrays the engine does not follow" in out
