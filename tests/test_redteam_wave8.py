@@ -221,3 +221,58 @@ def test_a_state_written_by_np_savez_is_refused(tmp_path, capsys, form):
     assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert "saved.py:13:28: G2L100 the hidden state `states` is written to a file by `np.savez()`, whose arrays the engine does not follow" in out
+
+
+# ---------------------------------------------------------------- a model that keeps its own state, read through an attribute
+STATEFUL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class StatefulNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 4)
+            self.hidden = None
+
+        def reset_hidden(self, n):
+            self.hidden = torch.zeros(1, n, 4)
+
+        def forward(self, x):
+            out, self.hidden = self.gru(x, self.hidden)
+            return out
+"""
+
+AGENT = """\
+    import torch
+
+    from model import StatefulNet
+
+
+    class Agent:
+        def __init__(self):
+            self.net = StatefulNet()
+            self.net.reset_hidden(2)
+
+        def step(self, done):
+            self.net(torch.randn(1, 2, 3))
+            self.net.hidden = self.net.hidden * (~done).float().view(1, -1, 1)
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_member_read_through_an_attribute_chain_in_a_file_not_given_is_refused(tmp_path, capsys, form):
+    # `self.net.hidden * mask` in agent.py (not given) was not seen as a read of `StatefulNet.hidden`:
+    # tuple form wrote model.py alone, exit 0, and agent.py multiplied a pair (TypeError)
+    write(tmp_path, {"pyproject.toml": "", "model.py": STATEFUL, "agent.py": AGENT})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--state", form, str(tmp_path / "model.py")]) == 1
+    out = capsys.readouterr().out
+    assert "agent.py, which was not given, reads it at line 13 (`self.net.hidden`)" in out
+    assert (tmp_path / "model.py").read_text() == before
+
+
+def test_a_member_read_through_an_attribute_chain_migrates_with_the_project(tmp_path):
+    write(tmp_path, {"pyproject.toml": "", "model.py": STATEFUL, "agent.py": AGENT})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import torch, agent\na = agent.Agent()\nfor t in range(3):\n    a.step(torch.tensor([t == 1, False]))\n")
