@@ -55,6 +55,7 @@ from gru2lstm.vocab import (
     CREATE_FUNCTIONS,
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
+    DATA_LOADERS,
     DEFAULT_FACTORY_DICT,
     DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
@@ -402,6 +403,8 @@ class CallWalker(CompiledCalls):
         """Module containers and constructors of torch.nn, `where`, and any other torch or numpy function."""
         func = node.func
         args = node.args
+        if qualified & DATA_LOADERS:
+            return self._unknown_call(node, f"`{self.code(func)}`")
         if qualified & MODULE_CONTAINERS and len(args) == 1:
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         wrapped = wrapped_module(node) if qualified & MODULE_WRAPPERS else None

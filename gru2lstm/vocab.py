@@ -64,6 +64,9 @@ FILE_ACCESS = SAVERS | LOADERS
 NUMPY_SAVERS = {"numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt"}
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
+# torch classes under those prefixes that are no tensor function: a DataLoader calls its dataset's
+# `__getitem__` and collates what it gives, which the engine does not follow (an unknown call).
+DATA_LOADERS = {"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"}
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
 # Recurrent modules a GRU may be the alternative of (`nn.GRU(...) if cfg.gru else nn.LSTM(...)`).
 OTHER_RECURRENT = ALREADY_LSTM | {f"torch.nn{path}.{name}" for path in ("", ".modules.rnn") for name in ("RNN", "RNNCell")}

@@ -276,3 +276,47 @@ def test_a_member_read_through_an_attribute_chain_migrates_with_the_project(tmp_
     write(tmp_path, {"pyproject.toml": "", "model.py": STATEFUL, "agent.py": AGENT})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import torch, agent\na = agent.Agent()\nfor t in range(3):\n    a.step(torch.tensor([t == 1, False]))\n")
+
+
+# ---------------------------------------------------------------- states served by a torch DataLoader
+DATASET = """\
+    import torch
+    import torch.nn as nn
+    from torch.utils.data import DataLoader, Dataset
+
+
+    class Seqs(Dataset):
+        def __init__(self):
+            self.items = []
+
+        def add(self, obs, h0):
+            self.items.append((obs, h0.squeeze(1)))
+
+        def __len__(self):
+            return len(self.items)
+
+        def __getitem__(self, i):
+            obs, h0 = self.items[i]
+            return {"obs": obs, "h0": h0}
+
+
+    def main():
+        core = nn.GRU(4, 8, batch_first=True)
+        data = Seqs()
+        h = torch.zeros(1, 1, 8)
+        for _ in range(3):
+            obs = torch.randn(1, 5, 4)
+            data.add(obs[0], h)
+            _, h = core(obs, h)
+        for batch in DataLoader(data, batch_size=2):
+            core(batch["obs"], batch["h0"].transpose(0, 1).contiguous())
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_states_served_by_a_dataloader_are_refused(tmp_path, capsys, form):
+    # DataLoader(data) was taken for a tensor function of `data`: the stored state was read as
+    # features (`h0[0].squeeze(1)`) while the batch was read as a pair: exit 0, broken
+    write(tmp_path, {"pyproject.toml": "", "bc.py": DATASET})
+    assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
+    assert "bc.py:29:29: G2L101 an instance of `Seqs` is passed to `DataLoader`, which the engine cannot follow" in capsys.readouterr().out
