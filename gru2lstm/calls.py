@@ -1,6 +1,7 @@
 """Call evaluation: which kind of call a call is — a torch or numpy function or tensor method
 (vocab.py), a builtin, a container method, or a call of the program (followed_calls.py) — and
-what value it gives.
+what value it gives. (Over 500 lines, and CallWalker over 300: one short method per kind of call,
+which the dispatch in `_call` reads in order; split apart, that order would be spread over files.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import libcst as cst
 from gru2lstm.compiled_calls import CompiledCalls
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import constant_string, mapped_lambda, wrapped_module
+from gru2lstm.syntax import constant_string, default_factory, mapped_lambda, wrapped_module, zipped_pairs
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
@@ -56,7 +57,6 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     DATA_LOADERS,
-    DEFAULT_FACTORY_DICT,
     DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
     FILE_ACCESS,
@@ -235,7 +235,7 @@ class CallWalker(CompiledCalls):
             value = self.expr(args[0].value)
             self._bind(ChildSlot.of(holder, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
-        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot) and _zipped_pairs(args):
+        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot) and zipped_pairs(args):
             self.flow.containers.add(base.slot)
             value = self._zipped_value(args[0].value, f"`{self.code(func)}`")
             self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
@@ -355,10 +355,10 @@ class CallWalker(CompiledCalls):
                 return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
             items = []
             for arg in args:
-                factory = _default_factory(spelled, arg, args)
+                factory = default_factory(spelled, arg, args)
                 if factory is not None:
                     items.append((ELEM, self.expr(factory.body)))
-                elif spelled == "dict" and _zipped_pairs(args):
+                elif spelled == "dict" and zipped_pairs(args):
                     items.append((ELEM, self._zipped_value(arg.value, "`dict()`")))
                 elif arg.keyword is not None and not arg.star and spelled == "dict":
                     # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
@@ -527,26 +527,6 @@ class CallWalker(CompiledCalls):
             parts += [self._element(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(ELEM, VTuple(parts, None))])
         return VContainer(node, [(ELEM, self._element(values[0]))])
-
-
-def _default_factory(spelled: str, arg: cst.Arg, args) -> Optional[cst.Lambda]:
-    """The lambda of `defaultdict(lambda: E)` (no parameters: it is called with none), when `arg` is
-    that first argument: each element made on first use is E, read where the dict is made."""
-    function = arg.value
-    if spelled.rpartition(".")[2] != DEFAULT_FACTORY_DICT or arg is not args[0] or arg.keyword is not None or arg.star:
-        return None
-    if not isinstance(function, cst.Lambda) or function.params.params or function.params.star_arg is not cst.MaybeSentinel.DEFAULT:
-        return None
-    return function
-
-
-def _zipped_pairs(args) -> bool:
-    """Is the only argument `zip(keys, values)` (two plain iterables)?"""
-    if len(args) != 1 or args[0].keyword is not None or args[0].star or not isinstance(args[0].value, cst.Call):
-        return False
-    call = args[0].value
-    plain = len(call.args) == 2 and all(a.keyword is None and not a.star for a in call.args)
-    return plain and isinstance(call.func, cst.Name) and call.func.value == "zip"
 
 
 def _copied_mapping(args) -> bool:

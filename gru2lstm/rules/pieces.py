@@ -147,6 +147,7 @@ def _kept_as_states(ctx, piece) -> bool:
 
 
 def _holds_as_state(ctx, slot, value, piece, depth: int) -> bool:
+    """Is `piece` held in `slot` (bound to `value`), or in a part of it, where a state is held?"""
     value = ctx.solution.resolved(value)
     if value is piece:
         return ctx.solution.is_state(slot)
