@@ -1,6 +1,7 @@
 """Call evaluation: which kind of call a call is — a torch or numpy function or tensor method
 (vocab.py), a builtin, a container method, or a call of the program (followed_calls.py) — and
-what value it gives.
+what value it gives. (Over 500 lines, and CallWalker over 300: one short method per kind of call,
+which the dispatch in `_call` reads in order; split apart, that order would be spread over files.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import libcst as cst
 from gru2lstm.compiled_calls import CompiledCalls
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import constant_string, mapped_lambda, wrapped_module
+from gru2lstm.syntax import constant_string, default_factory, mapped_lambda, wrapped_module, zipped_pairs
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
@@ -45,6 +46,7 @@ from gru2lstm.vocab import (
     CONTAINER_ADD_METHODS,
     LIST_APPEND_METHOD,
     MAP_BUILTIN,
+    NUMPY_SAVERS,
     MODULE_SELF_METHODS,
     LIST_EXTEND_METHOD,
     CONTAINER_FUNCTIONS,
@@ -54,6 +56,8 @@ from gru2lstm.vocab import (
     CREATE_FUNCTIONS,
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
+    DATA_LOADERS,
+    DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
     FILE_ACCESS,
     INSPECTING_BUILTINS,
@@ -231,6 +235,11 @@ class CallWalker(CompiledCalls):
             value = self.expr(args[0].value)
             self._bind(ChildSlot.of(holder, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
+        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot) and zipped_pairs(args):
+            self.flow.containers.add(base.slot)
+            value = self._zipped_value(args[0].value, f"`{self.code(func)}`")
+            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
+            return VOpaque(node, "None")
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
@@ -346,13 +355,27 @@ class CallWalker(CompiledCalls):
                 return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
             items = []
             for arg in args:
-                if arg.keyword is not None and not arg.star and spelled == "dict":
+                factory = default_factory(spelled, arg, args)
+                if factory is not None:
+                    items.append((ELEM, self.expr(factory.body)))
+                elif spelled == "dict" and zipped_pairs(args):
+                    items.append((ELEM, self._zipped_value(arg.value, "`dict()`")))
+                elif arg.keyword is not None and not arg.star and spelled == "dict":
                     # `dict(deter=h0, ...)` is the literal `{"deter": h0, ...}`
                     items.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
                 else:
                     self.consume(self.expr(arg.value), Use.CONTAINER, arg.value, f"passed to `{spelled}()`")
             return VContainer(node, items)
         return None
+
+    def _zipped_value(self, zipped: cst.Call, receiver: str) -> Value:
+        """`dict(zip(keys, values))`, `d.update(zip(keys, values))`: each element of `values` is an
+        element of the dict (`receiver` names what takes them, for the finding where it is not)."""
+        row = element_of(self.expr(zipped))
+        if isinstance(row, VTuple) and len(row.items) == 2:
+            return row.items[1]
+        self.consume(row, Use.CONTAINER, zipped, f"passed to {receiver}")
+        return VOpaque(zipped, receiver)
 
     def _wrapper(self, node: cst.Call, wrapped: cst.BaseExpression) -> Value:
         """`nn.DataParallel(net)`: the module it wraps (`wrapped`), read at the call; where it is held
@@ -380,6 +403,8 @@ class CallWalker(CompiledCalls):
         """Module containers and constructors of torch.nn, `where`, and any other torch or numpy function."""
         func = node.func
         args = node.args
+        if qualified & DATA_LOADERS:
+            return self._unknown_call(node, f"`{self.code(func)}`")
         if qualified & MODULE_CONTAINERS and len(args) == 1:
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         wrapped = wrapped_module(node) if qualified & MODULE_WRAPPERS else None
@@ -409,6 +434,11 @@ class CallWalker(CompiledCalls):
             return self._traced(node)
         if qualified & SCRIPTING_FUNCTIONS and len(args) == 1 and args[0].keyword is None and not args[0].star:
             return self._scripted(node)
+        if qualified & NUMPY_SAVERS:
+            for arg in args:
+                why = f"written to a file by `{self.code(func)}()`, whose arrays the engine does not follow to where the file is loaded"
+                self.consume(self.expr(arg.value), Use.OTHER, arg.value, why)
+            return VOpaque(node, f"`{self.code(func)}(...)`")
         if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).

@@ -45,10 +45,20 @@ def member_reads(uses: "_Uses", members: set, interface: set, imports_group: boo
     classes; `imports_group`: the file imports the group's files, so any read counts."""
     known = members | interface
     return [
-        MemberRead(node.lineno, node.col_offset + 1, f"{node.value.id}.{node.attr}", node.attr)
+        MemberRead(node.lineno, node.col_offset + 1, f"{_object_name(node.value)}.{node.attr}", node.attr)
         for node in uses.reads
-        if node.attr in members and (imports_group or len(uses.names[node.value.id] & known) > 1)
+        if node.attr in members and (imports_group or len(uses.names[_object_name(node.value)] & known) > 1)
     ]
+
+
+def _object_name(node: ast.expr) -> Optional[str]:
+    """`agent` of `agent.hidden`, `self.net` of `self.net.hidden`: a name or a chain of attributes, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _object_name(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
 
 
 def _parsed(data: bytes) -> Optional[ast.Module]:
@@ -59,8 +69,9 @@ def _parsed(data: bytes) -> Optional[ast.Module]:
 
 
 class _Uses(ast.NodeVisitor):
-    """Every `X.attr` with X a plain name other than a method's own instance, and the attributes
-    used on each such name in the file."""
+    """Every `X.attr` with X a plain name other than a method's own instance, or a chain of
+    attributes (`self.net.hidden`: the object a method's instance holds), and the attributes used
+    on each such X in the file."""
 
     def __init__(self) -> None:
         self.reads: list = []  # ast.Attribute nodes, in source order
@@ -84,9 +95,10 @@ class _Uses(ast.NodeVisitor):
     visit_AsyncFunctionDef = visit_FunctionDef
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if isinstance(node.value, ast.Name) and node.value.id != self.own[-1]:
+        name = _object_name(node.value)
+        if name is not None and name != self.own[-1]:
             self.reads.append(node)
-            self.names.setdefault(node.value.id, set()).add(node.attr)
+            self.names.setdefault(name, set()).add(node.attr)
         self.generic_visit(node)
 
 

@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.qualnames import import_bindings
-from gru2lstm.vocab import KEEP_METHODS, MODULE_SELF_METHODS, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import DEFAULT_FACTORY_DICT, KEEP_METHODS, MODULE_SELF_METHODS, WRAPPED_MODULE_ATTRIBUTE
 
 
 def walk(node: cst.CSTNode):
@@ -202,3 +202,23 @@ def wrapped_module(call: cst.Call) -> Optional[cst.BaseExpression]:
         if arg.keyword is None or arg.keyword.value == WRAPPED_MODULE_ATTRIBUTE:
             return arg.value
     return None
+
+
+def default_factory(spelled: str, arg: cst.Arg, args) -> Optional[cst.Lambda]:
+    """The lambda of `defaultdict(lambda: E)` (no parameters: it is called with none), when `arg` is
+    that first argument: each element made on first use is E, read where the dict is made."""
+    function = arg.value
+    if spelled.rpartition(".")[2] != DEFAULT_FACTORY_DICT or arg is not args[0] or arg.keyword is not None or arg.star:
+        return None
+    if not isinstance(function, cst.Lambda) or function.params.params or function.params.star_arg is not cst.MaybeSentinel.DEFAULT:
+        return None
+    return function
+
+
+def zipped_pairs(args) -> bool:
+    """Is the only argument `zip(keys, values)` (two plain iterables)?"""
+    if len(args) != 1 or args[0].keyword is not None or args[0].star or not isinstance(args[0].value, cst.Call):
+        return False
+    call = args[0].value
+    plain = len(call.args) == 2 and all(a.keyword is None and not a.star for a in call.args)
+    return plain and isinstance(call.func, cst.Name) and call.func.value == "zip"

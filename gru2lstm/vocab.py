@@ -59,8 +59,14 @@ LOADERS = {"torch.load", "pickle.load", "pickle.loads", "dill.load", "cloudpickl
 # Calls that write their first argument to a file (or bytes) that a loader above reads back.
 SAVERS = {"torch.save", "pickle.dump", "pickle.dumps", "dill.dump", "cloudpickle.dump", "joblib.dump"}
 FILE_ACCESS = SAVERS | LOADERS
+# numpy's writers: the arrays they write (by position or by keyword) are read back by code the engine
+# does not tie to them (`np.load(path)["hiddens"]`), so a state written there is reported.
+NUMPY_SAVERS = {"numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt"}
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
+# torch classes under those prefixes that are no tensor function: a DataLoader calls its dataset's
+# `__getitem__` and collates what it gives, which the engine does not follow (an unknown call).
+DATA_LOADERS = {"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"}
 ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
 # Recurrent modules a GRU may be the alternative of (`nn.GRU(...) if cfg.gru else nn.LSTM(...)`).
 OTHER_RECURRENT = ALREADY_LSTM | {f"torch.nn{path}.{name}" for path in ("", ".modules.rnn") for name in ("RNN", "RNNCell")}
@@ -186,6 +192,8 @@ CONTAINER_FUNCTIONS = {
 }
 # The last parts of the container functions that make a dict (iterated, it gives its keys).
 DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
+DICT_UPDATE_METHOD = "update"  # `d.update(zip(keys, values))`: each value is stored as an element
+DEFAULT_FACTORY_DICT = "defaultdict"  # `defaultdict(lambda: net.init_hidden(1))`: what the factory gives is an element
 CONTAINER_ADD_METHODS = {"append", "appendleft", "put", "put_nowait"}  # a queue's put adds as append does
 # How items are added at the end of a list: one (`append(x)`), or each of a list (`extend([x, y])`).
 LIST_APPEND_METHOD = "append"
@@ -265,6 +273,11 @@ SAME_RANK_NAMES = {
 }
 RANK_ADDING_METHOD, RANK_DROPPING_METHOD = "unsqueeze", "squeeze"  # one dimension more, or one fewer where its size is 1
 PERMUTE_METHOD = "permute"  # `h.permute(2, 1, 0)`: the last dimension of the result is its last argument
+# Reshapes that may merge the last dimension with others (`h.reshape(B, -1)` of an (L, B, H) state),
+# and where `flatten` takes its dimensions (rules/packed_merge.py).
+RESHAPE_METHODS = {"view", "reshape"}
+FLATTEN_METHOD = "flatten"
+FLATTEN_DIMS = {"start_dim": 0, "end_dim": 1}
 FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softmax", "log_softmax", "linear"}
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS

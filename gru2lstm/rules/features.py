@@ -15,6 +15,7 @@ from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Val
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
 from gru2lstm.rules.packed import packed_size_read
+from gru2lstm.rules.packed_merge import merging_reshape
 
 
 def plain_cell_call(ctx, call: VCallOf) -> bool:
@@ -82,6 +83,16 @@ def feature_read(ctx, value: Value) -> None:
             )
         return
     if value is leaf and not isinstance(value, VSlot):
+        return
+    merged = merging_reshape(ctx, leaf) if ctx.packed else None
+    if merged is not None:
+        if ctx.claim(leaf.node):
+            ctx.find(
+                "G2L100", leaf.node,
+                f"`{ctx.code(leaf.node)}` is read as features here, and it was made by `{ctx.code(merged)}`, which merges "
+                "the last dimension of the packed state, where h and c sit side by side, with another: its first half "
+                "would hold c too; read the features from the state before it is reshaped, or use --state tuple",
+            )
         return
     ctx.claim(leaf.node)
     if ctx.packed:

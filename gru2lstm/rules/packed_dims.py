@@ -355,15 +355,21 @@ def _subscript_rank(node: cst.Subscript, known: frozenset, before: bool = False)
 
 def _sizes_given(node: cst.Call) -> Optional[int]:
     """How many sizes a creation or a reshape writes out (`zeros(1, B, H)`, `view((B, H))`), else None."""
+    sizes = sizes_written(node)
+    return len(sizes) if sizes else None
+
+
+def sizes_written(node: cst.Call) -> Optional[list]:
+    """The sizes a creation or a reshape writes out, None where their number is not written."""
     if any(arg.star for arg in node.args):
         return None
     sizes = [arg.value for arg in node.args if arg.keyword is None or arg.keyword.value in ("size", "shape")]
     if len(sizes) == 1 and isinstance(sizes[0], (cst.Tuple, cst.List)):
         elements = sizes[0].elements
-        return None if any(isinstance(e, cst.StarredElement) for e in elements) else len(elements)
+        return None if any(isinstance(e, cst.StarredElement) for e in elements) else [e.value for e in elements]
     if len(sizes) == 1 and not isinstance(sizes[0], cst.Integer):
         return None  # `zeros(shape)`, `zeros((T,) + h.shape)`: a whole shape, of a length not written
-    return len(sizes) or None
+    return sizes
 
 
 class Ranks:

@@ -13,7 +13,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.values import VContainer
+from gru2lstm.values import ChildSlot, PosLabel, VContainer, VTuple
 from gru2lstm.vocab import CAT_NAMES, SPLIT_DIM_POSITION
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.packed_dims import Ranks, may_be_last, moves_the_last
@@ -106,6 +106,12 @@ class Pieces(Rule):
         for value in ctx.flow.pieces:
             piece = value.items[0][1]
             if not ctx.solution.value_is_state(piece.base):
+                if not ctx.packed and _kept_as_states(ctx, piece):  # packed, the new tensor is made twice as wide
+                    ctx.find("G2L100", value.node, (
+                        f"`{ctx.code(value.node)}` cuts a new tensor into pieces that are kept as hidden states, and the "
+                        "engine writes a cut only of a state it follows; make each state with the code that makes one "
+                        "(`[model.init_hidden(1) for _ in ids]`), or cut h and c by hand"
+                    ))
                 continue
             ctx.site(value.node)
             dim = _dim(value.node, piece.base.node)
@@ -131,6 +137,27 @@ class Pieces(Rule):
                 ))
             elif not _joined_at_once(ctx, value.node) and ctx.claim(value.node):
                 _paired(ctx, value)
+
+
+def _kept_as_states(ctx, piece) -> bool:
+    """Is a piece of what is no state (`torch.zeros(1, n, H).chunk(n, 1)`) held where a state is,
+    itself or inside what is bound (`dict(zip(ids, pieces))`, the rows of `zip(ids, pieces)` a
+    loop takes apart)?"""
+    return any(_holds_as_state(ctx, binding.target, binding.value, piece, 0) for binding in ctx.flow.bindings)
+
+
+def _holds_as_state(ctx, slot, value, piece, depth: int) -> bool:
+    """Is `piece` held in `slot` (bound to `value`), or in a part of it, where a state is held?"""
+    value = ctx.solution.resolved(value)
+    if value is piece:
+        return ctx.solution.is_state(slot)
+    if depth > 2:  # a row of a list of rows is as deep as a piece is held
+        return False
+    if isinstance(value, VContainer):
+        return any(_holds_as_state(ctx, ChildSlot.of(slot, label), item, piece, depth + 1) for label, item in value.items)
+    if isinstance(value, VTuple):
+        return any(_holds_as_state(ctx, ChildSlot.of(slot, PosLabel.of(i)), item, piece, depth + 1) for i, item in enumerate(value.items))
+    return False
 
 
 def joined_pieces(ctx, container):
