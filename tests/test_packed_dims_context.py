@@ -1,0 +1,131 @@
+"""Packed form: dimensions judged with what is known at each place (session 25, issue 13).
+
+A helper's way back (`def to_env_major(t): return t.transpose(0, 1)...`) is judged at each call
+with the rank of the argument passed there: dimension 1 of a 3-D state is not its last one, of a
+2-D state it is. Each case is our own small program, migrated and run (every LSTM gets a pair, some
+c non-zero), or refused with the finding that names the place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- a helper judged with its argument's rank
+LEARNER = """\
+    import torch
+    import torch.nn as nn
+
+
+    def flat_by_env(t):
+        return t.transpose(0, 1).reshape(-1, *t.shape[2:]){tail}
+
+
+    class Core(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8)
+
+        def forward(self, x, s):
+            out, s = self.rnn(x.unsqueeze(0), s.unsqueeze(0))
+            return out.squeeze(0), s.squeeze(0)
+
+
+    def train(steps=6, envs=3):
+        core = Core()
+        store = {{"obs": torch.zeros(steps, envs, 4), "state": torch.zeros(steps, envs, 8)}}
+        s = torch.zeros(envs, 8)
+        for t in range(steps):
+            x = torch.randn(envs, 4)
+            store["obs"][t] = x
+            store["state"][t] = s
+            _, s = core(x, s)
+            s = s * (torch.rand(envs, 1) > 0.2).float()
+        {read}
+        _, s = core(obs[:envs], first[:envs])
+        return s
+"""
+DIRECT = 'obs, first = flat_by_env(store["obs"]), flat_by_env(store["state"])'
+KEYED = 'flat = {{}}\n        for key in store:\n            flat[key] = flat_by_env(store[key])\n        obs, first = flat["obs"], flat["state"]'
+
+
+def _learner(tail: str, read: str) -> str:
+    return LEARNER.replace("{read}", read).replace("{tail}", tail).replace("{{", "{").replace("}}", "}")
+
+
+@pytest.mark.parametrize("read", [DIRECT, KEYED], ids=["direct", "keyed"])
+def test_a_helper_transposing_batch_dimensions_of_a_3d_state_migrates_packed(tmp_path, read):
+    # Was G2L100 (direct) or G2L101 (keyed read): inside the helper the rank is not known, so
+    # `transpose(0, 1)` might have moved the last dimension; the argument is 3-D at the call.
+    write(tmp_path, {"pyproject.toml": "", "learner.py": _learner("", read)})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    text = (tmp_path / "learner.py").read_text()
+    assert '"state": torch.zeros(steps, envs, 2 * 8)' in text
+    run_migrated(tmp_path, "import learner\nlearner.train()\n")
+
+
+@pytest.mark.parametrize("tail", [".flip(-1)", ".flip(1)"])
+@pytest.mark.parametrize("read", [DIRECT, KEYED], ids=["direct", "keyed"])
+def test_a_helper_acting_along_the_last_dimension_of_its_argument_is_refused_packed(tmp_path, capsys, read, tail):
+    # `.flip(1)` after the reshape to (N * T, H): dimension 1 is the last one there.
+    write(tmp_path, {"pyproject.toml": "", "learner.py": _learner(tail, read)})
+    before = (tmp_path / "learner.py").read_text()
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert (tmp_path / "learner.py").read_text() == before
+    out = capsys.readouterr().out
+    if read == DIRECT:
+        assert 'G2L100 `flat_by_env(store["state"])` acts along the last dimension' in out
+    else:
+        assert "G2L101 `store` holds hidden states (key `'state'`) beside other values" in out
+
+
+def test_a_helper_moving_the_last_dimension_of_a_3d_state_is_refused_packed(tmp_path, capsys):
+    source = _learner("", DIRECT).replace("t.transpose(0, 1)", "t.transpose(1, 2)")
+    write(tmp_path, {"pyproject.toml": "", "learner.py": source})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert 'G2L100 `flat_by_env(store["state"])` acts along the last dimension' in capsys.readouterr().out
+
+
+SWAP = """\
+    import torch
+    import torch.nn as nn
+
+
+    def swap(t):
+        return t.transpose(0, 1)
+
+
+    def run(steps=4, envs=3):
+        rnn = nn.{kind}(4, 8)
+        h = torch.zeros({shape})
+        for _ in range(steps):
+            h = swap(h.transpose(0, 1))  # back as it was
+            {call}
+        return h
+"""
+
+
+def test_a_helper_swapping_the_first_two_dimensions_of_a_3d_state_migrates_packed(tmp_path):
+    source = SWAP.format(kind="GRU", shape="1, envs, 8", call="_, h = rnn(torch.randn(1, envs, 4), h)")
+    write(tmp_path, {"pyproject.toml": "", "swap.py": source})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import swap\nswap.run()\n")
+
+
+def test_the_same_helper_given_a_2d_state_is_refused_packed(tmp_path, capsys):
+    # Dimension 1 of a GRUCell's (N, H) state is where h and c lie side by side: judged at this call.
+    source = SWAP.format(kind="GRUCell", shape="envs, 8", call="h = rnn(torch.randn(envs, 4), h)")
+    write(tmp_path, {"pyproject.toml": "", "swap.py": source})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert "G2L100 `swap(h.transpose(0, 1))` acts along the last dimension" in capsys.readouterr().out
+
+
+def test_a_helper_whose_parameter_is_bound_again_is_judged_without_a_rank(tmp_path, capsys):
+    # `t = t.unsqueeze(0)`: which value `t` holds where it is transposed is not one path; refused.
+    source = _learner("", DIRECT).replace(
+        "    return t.transpose(0, 1)", "    if t.dim() == 2:\n            t = t.unsqueeze(0)\n        return t.transpose(0, 1)"
+    )
+    write(tmp_path, {"pyproject.toml": "", "learner.py": source})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert 'G2L100 `flat_by_env(store["state"])` acts along the last dimension' in capsys.readouterr().out
