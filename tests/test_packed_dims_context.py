@@ -129,3 +129,55 @@ def test_a_helper_whose_parameter_is_bound_again_is_judged_without_a_rank(tmp_pa
     write(tmp_path, {"pyproject.toml": "", "learner.py": source})
     assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
     assert 'G2L100 `flat_by_env(store["state"])` acts along the last dimension' in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- a shape passed by name
+BUFFER = """\
+    import numpy as np
+    import torch
+    import torch.nn as nn
+
+
+    class Buffer:
+        def __init__(self, state_shape):
+            # (steps, layers, envs, hidden)
+            self.states = np.zeros(state_shape, dtype=np.float32)
+
+        def states_at(self, step):
+            by_env = self.states.swapaxes(1, 2)  # (steps, envs, layers, hidden)
+            return torch.as_tensor(by_env[step]).transpose(0, 1).contiguous()
+
+
+    def run(steps=4, envs=3, layers=2):
+        rnn = nn.GRU(4, 8, num_layers=layers)
+        buffer = Buffer({shape})
+        h = torch.zeros(layers, envs, 8)
+        for t in range(steps):
+            buffer.states[t] = h.detach().numpy()
+            _, h = rnn(torch.randn(1, envs, 4), h)
+        _, h = rnn(torch.randn(1, envs, 4), buffer.states_at(0))
+        return h
+"""
+
+
+def test_an_allocation_whose_shape_a_parameter_holds_is_of_that_rank_packed(tmp_path):
+    # `np.zeros(state_shape)` with `(steps, layers, envs, 8)` passed: 4-D, so `swapaxes(1, 2)` and
+    # then `transpose(0, 1)` of a row keep the last dimension (refused before: the rank was not
+    # known, and `by_env[step]` may be a row or rows). The shape held by a name is doubled in its
+    # last size, not repeated (`2 * shape`).
+    write(tmp_path, {"pyproject.toml": "", "buf.py": BUFFER.format(shape="(steps, layers, envs, 8)")})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    text = (tmp_path / "buf.py").read_text()
+    assert "np.zeros((*state_shape[:-1], 2 * state_shape[-1]), dtype=np.float32)" in text
+    run_migrated(tmp_path, "import buf\nbuf.run()\n")
+
+
+def test_an_allocation_whose_shape_is_not_written_out_stays_refused_packed(tmp_path, capsys):
+    # A shape made otherwise (`(steps,) + tuple(h.shape)`): its length is not known, so
+    # dimension 2 may be the last one.
+    source = BUFFER.format(shape="shape").replace(
+        "        buffer = Buffer(shape)", "        shape = (steps,) + (layers, envs, 8)\n        buffer = Buffer(shape)"
+    )
+    write(tmp_path, {"pyproject.toml": "", "buf.py": source})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert "G2L100 `self.states.swapaxes(1, 2)` acts along the last dimension" in capsys.readouterr().out

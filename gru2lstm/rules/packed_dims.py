@@ -253,12 +253,21 @@ def _touches_last(value, expected: Optional[frozenset], ranks: Ranks) -> bool:
     """Does the operation of `value` (a call or a subscript of a state) act along its last dimension?
     `expected`: the ranks of its base where the result goes, used when what made it does not say."""
     node = value.node
-    known = expected or ranks.of(value.base)  # what a recurrent call takes is surest
+    known = _both(expected, ranks.of(value.base))
     if isinstance(node, cst.Subscript):
         return subscript_touches_last(node, known)
     if not isinstance(node, cst.Call):
         return False
     return call_touches_last(node, isinstance(node.func, cst.Attribute) and node.func.value is value.base.node, known)
+
+
+def _both(expected: Optional[frozenset], made: Optional[frozenset]) -> Optional[frozenset]:
+    """The ranks a value may have, from where it goes (what a recurrent call takes) and from what
+    made it: each holds every rank it may have, so both hold it; when they disagree (neither is
+    sure of the reshapes on the way), either."""
+    if expected is None or made is None:
+        return expected or made
+    return (expected & made) or (expected | made)
 
 
 def helper_touches_last(through, argument: Optional[frozenset]) -> bool:

@@ -102,6 +102,7 @@ class Ranks:
         self.containers = ctx.flow.containers
         self.pieces = {id(pieces.node): pieces for pieces in ctx.flow.pieces}  # `h.unbind(1)` iterated: its elements
         self.members: Optional[dict] = None  # root of a class of slots -> its slots (made when first asked)
+        self.consumed: Optional[dict] = None  # id(node) -> the value read there (made when first asked)
 
     def of(self, value: Value) -> Optional[frozenset]:
         """None: not known."""
@@ -147,6 +148,38 @@ class Ranks:
             wholes = self.bound.get(slot.base, []) + ([self.calls[slot.base]] if slot.base in self.calls else [])
             found += [self._unpacked(whole, slot.label.position, seen) for whole in wholes]
         return found
+
+    def shape_held(self, node: cst.Call, seen: Optional[set] = None) -> Optional[frozenset]:
+        """The ranks of `np.zeros(shape)`: the lengths of the tuples written out that the one name
+        (or attribute, or parameter) given as its shape holds (`shape = (T, L, N, H)`); None when
+        it may hold anything else."""
+        sizes = [arg.value for arg in node.args if arg.keyword is None or arg.keyword.value in ("size", "shape")]
+        if len(sizes) != 1 or not isinstance(sizes[0], (cst.Name, cst.Attribute)):
+            return None
+        if self.consumed is None:
+            self.consumed = {id(use.node): use.value for use in self.ctx.flow.consumptions}
+        held = self.ctx.solution.resolved(self.consumed.get(id(sizes[0]), VOpaque(None, "")))
+        seen = set() if seen is None else seen
+        if not isinstance(held, VSlot) or held.slot in seen:
+            return None
+        seen.add(held.slot)
+        found = [self._tuple_length(value, seen) for value in self.bound.get(held.slot, ())]
+        seen.discard(held.slot)
+        return None if not found or None in found else frozenset().union(*found)
+
+    def _tuple_length(self, value: Value, seen: set) -> Optional[frozenset]:
+        if isinstance(value, VArith):
+            return None  # `(T,) + shape`: resolved, it would be one of its operands
+        value = self.ctx.solution.resolved(value)
+        if isinstance(value, VTuple) and isinstance(value.node, (cst.Tuple, cst.List)):
+            starred = any(isinstance(element, cst.StarredElement) for element in value.node.elements)
+            return None if starred else frozenset({len(value.node.elements)})
+        if isinstance(value, VSlot) and value.slot not in seen:  # `shape = other_shape`, a parameter
+            seen.add(value.slot)
+            found = [self._tuple_length(bound, seen) for bound in self.bound.get(value.slot, ())]
+            seen.discard(value.slot)
+            return None if not found or None in found else frozenset().union(*found)
+        return None
 
     def _class_of(self, slot) -> list:
         classes = self.ctx.solution.classes
@@ -195,7 +228,7 @@ class Ranks:
             return frozenset({STATE_RANKS[kind]}) if kind == CELL_KIND else None  # a GRU gives (output, h)
         if isinstance(value, VCreate) and isinstance(value.node, cst.Call) and not name_of(value.node).endswith(LIKE_SUFFIX):
             given = sizes_given(value.node)  # `zeros_like(t)` has t's rank, not known here
-            return None if given is None else frozenset({given})
+            return self.shape_held(value.node, seen) if given is None else frozenset({given})
         if isinstance(value, VArith):
             return self._broadcast(value, seen)
         if not isinstance(value, (VDerived, VIndex)):
