@@ -181,3 +181,23 @@ def test_an_allocation_whose_shape_is_not_written_out_stays_refused_packed(tmp_p
     write(tmp_path, {"pyproject.toml": "", "buf.py": source})
     assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
     assert "G2L100 `self.states.swapaxes(1, 2)` acts along the last dimension" in capsys.readouterr().out
+
+
+def test_a_state_made_from_a_shape_a_name_holds_is_doubled_in_its_last_size_packed(tmp_path):
+    # Was `torch.zeros(2 * shape)`: the tuple repeated, a 6-D state, and exit 0.
+    write(tmp_path, {"pyproject.toml": "", "m.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        def run(n=3):
+            rnn = nn.GRU(4, 8)
+            shape = (1, n, 8)
+            h = torch.zeros(shape)
+            for _ in range(3):
+                _, h = rnn(torch.randn(1, n, 4), h)
+            return h
+        """})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert "h = torch.zeros((*shape[:-1], 2 * shape[-1]))" in (tmp_path / "m.py").read_text()
+    run_migrated(tmp_path, "import m\nm.run()\n")
