@@ -201,3 +201,56 @@ def test_a_state_made_from_a_shape_a_name_holds_is_doubled_in_its_last_size_pack
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     assert "h = torch.zeros((*shape[:-1], 2 * shape[-1]))" in (tmp_path / "m.py").read_text()
     run_migrated(tmp_path, "import m\nm.run()\n")
+
+
+# ---------------------------------------------------------------- a learned offset is no initial state
+OFFSET = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.h0 = nn.Parameter(torch.zeros(1, 1, 8) + 0.1)
+
+        def forward(self, x, h, done):
+            out, h = self.gru(x, h)
+            {update}
+            return out, h
+
+
+    def run(n=3):
+        net = Net()
+        h = torch.zeros(1, n, 8)
+        for t in range(4):
+            done = (torch.arange(n) == t % n).float().view(1, -1, 1)
+            _, h = net(torch.randn(1, n, 4), h, done)
+        return h
+"""
+
+
+def test_a_learned_parameter_added_to_the_state_is_an_operand_tuple(tmp_path):
+    # Was G2L101 calling `self.h0` "a learned initial state": a sum is an offset, not the state.
+    write(tmp_path, {"pyproject.toml": "", "net.py": OFFSET.replace("{update}", "h = h + self.h0")})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    text = (tmp_path / "net.py").read_text()
+    assert "h = (h[0] + self.h0, h[1] + self.h0)" in text and "nn.Parameter(torch.zeros(1, 1, 8) + 0.1)" in text
+    run_migrated(tmp_path, "import net\nnet.run()\n")
+
+
+def test_a_learned_parameter_added_to_the_state_is_a_width_finding_packed(tmp_path, capsys):
+    write(tmp_path, {"pyproject.toml": "", "net.py": OFFSET.replace("{update}", "h = h + self.h0")})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert "G2L100 `h + self.h0` combines the hidden state with `self.h0`, an allocation of the hidden size" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("update", ["h = torch.where(done > 0, self.h0, h)", "h = h * (1 - done) + self.h0 * done"])
+def test_a_learned_parameter_that_takes_the_states_place_is_still_a_learned_initial_state(tmp_path, capsys, update):
+    write(tmp_path, {"pyproject.toml": "", "net.py": OFFSET.replace("{update}", update)})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert "is a learned initial state, `nn.Parameter(torch.zeros(1, 1, 8) + 0.1)`" in capsys.readouterr().out
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert "nn.Parameter(torch.zeros(1, 1, 2 * 8) + 0.1)" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, "import net\nnet.run()\n")
