@@ -254,3 +254,79 @@ def test_a_learned_parameter_that_takes_the_states_place_is_still_a_learned_init
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     assert "nn.Parameter(torch.zeros(1, 1, 2 * 8) + 0.1)" in (tmp_path / "net.py").read_text()
     run_migrated(tmp_path, "import net\nnet.run()\n")
+
+
+# ---------------------------------------------------------------- stacked layers
+STACK = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Stack(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lower = nn.{kind}(4, 8)
+            self.upper = nn.{kind}(8, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h1, h2):
+            {body}
+            return self.pi(h2.reshape(-1, 8)), h1, h2
+
+
+    def run(n=3):
+        net = Stack()
+        h1, h2 = torch.zeros({shape}), torch.zeros({shape})
+        for _ in range(4):
+            y, h1, h2 = net(torch.randn({input}), h1, h2)
+        return y
+"""
+CELLS = {"kind": "GRUCell", "shape": "n, 8", "input": "n, 4", "body": "h1 = self.lower(x, h1)\n            h2 = self.upper(h1, h2)"}
+GRUS = {"kind": "GRU", "shape": "1, n, 8", "input": "1, n, 4", "body": "_, h1 = self.lower(x, h1)\n            _, h2 = self.upper(h1, h2)"}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("stack", [CELLS, GRUS], ids=["cells", "grus"])
+def test_a_layers_state_fed_to_the_next_layer_feeds_its_h(tmp_path, form, stack):
+    # Was G2L100 "migrate this stack by hand": the lower layer's state is held apart from the
+    # upper one's, so the upper layer's input is its h, as an LSTM stack feeds it on.
+    write(tmp_path, {"pyproject.toml": "", "stack.py": STACK.format(**stack)})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    fed = "h1[0]" if form == "tuple" else "h1.chunk(2, dim=-1)[0]"
+    assert f"self.upper({fed}, h2" in (tmp_path / "stack.py").read_text()
+    run_migrated(tmp_path, "import stack\nstack.run()\n")
+
+
+LAYERS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Layers(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cells = nn.ModuleList([nn.GRUCell(8, 8), nn.GRUCell(8, 8)])
+
+        def forward(self, x, state):
+            new_state = []
+            for cell, h in zip(self.cells, state):
+                x = cell(x, h)
+                new_state.append(x)
+            return x, new_state
+
+
+    def run(n=3):
+        net = Layers()
+        state = [torch.zeros(n, 8), torch.zeros(n, 8)]
+        for _ in range(4):
+            y, state = net(torch.randn(n, 8), state)
+        return y
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_one_name_for_a_layers_input_and_its_state_stays_refused(tmp_path, capsys, form):
+    # `x = cell(x, h)` over the layers: x is the observations for the first layer, a state after.
+    write(tmp_path, {"pyproject.toml": "", "layers.py": LAYERS})
+    assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
+    assert "G2L100 the input `x` of `cell(x, h)` also holds a hidden state, the one this call returns" in capsys.readouterr().out
