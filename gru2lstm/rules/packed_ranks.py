@@ -126,10 +126,10 @@ class Ranks:
 
     def _slot_sources(self, slot, seen: set) -> list:
         found = [self._ranks(value, seen) for value in self.bound.get(slot, ())]
-        if not found and slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.KEY:
-            # `store["h"]` of a dict made by a literal, or of a parameter: what the dict made there
-            # holds under that key (the solver joins the keys of dicts moved into one another)
-            return [
+        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.KEY:
+            # `store["h"]` of a dict made by a literal, or of a parameter: also what the dict made
+            # there holds under that key (the solver joins the keys of dicts moved into one another)
+            found += [
                 self._ranks(item, seen) for whole in self.bound.get(slot.base, ())
                 if isinstance(self.ctx.solution.resolved(whole), VContainer)
                 for label, item in self.ctx.solution.resolved(whole).items if label == slot.label
