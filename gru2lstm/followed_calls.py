@@ -323,10 +323,11 @@ class FollowedCalls(ExpressionWalker):
         operands = [chosen[name] for name in passed]
         if len(operands) == 1:
             value = VDerived(operands[0], node, through.kind)
-            if through.along_any and self.recording:
+            if through.dim_ops and self.recording:
                 # `to_env_major(h)` through `t.flip(-1)` inside: packed, it would mix h and c where
-                # the result stays a state (rules/packed_dims.py), as the same written here would
-                self.flow.along_hidden.append(value)
+                # the result stays a state, as the same written here would (judged with the rank
+                # of the argument: rules/packed_helpers.py)
+                self.flow.helper_dims.append((value, through))
             return value
         joined = operands[0]
         for operand in operands[1:]:

@@ -90,6 +90,23 @@ def joined_place(resolutions: Resolutions, arith: VArith, other: Value) -> Optio
             return other.slot if isinstance(other, VSlot) else None
 
 
+def is_added_parameter(flow: ProgramFlow, resolutions: Resolutions, arith: VArith, other: Value) -> bool:
+    """Is `other`, added to a state by `arith`, a place that holds only learned parameters
+    (`h + self.bias` of `self.bias = nn.Parameter(...)`)? It is an offset then, an operand like a
+    number: a learned initial state takes the state's place (passed to the recurrent call, or
+    chosen by a mask or `torch.where`), which a sum does not."""
+    node = arith.node
+    if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract))):
+        return False
+    other = resolutions.resolved(other)
+    while isinstance(other, VDerived) and other.kind != Derivation.READ:  # `self.bias.expand_as(h)`
+        other = resolutions.resolved(other.base)
+    if not isinstance(other, VSlot):
+        return False
+    made = [binding.value for binding in flow.bindings if binding.target == other.slot]
+    return bool(made) and all(isinstance(value, VDerived) and id(value.node) in flow.parameters for value in made)
+
+
 def _factor_names(resolutions: Resolutions, value: Value) -> list:
     """The names a factor is read from (`["mask"]` of `1 - mask`)."""
     value = resolutions.leaf_of(value)

@@ -46,15 +46,32 @@ MAX_DEPTH = 3
 
 
 @dataclass(frozen=True)
+class DimOp:
+    """A method on the way back that names a dimension that is the last one for some rank
+    (`t.flip(-1)`, `t.transpose(0, 1)`), and `chain`: the calls from the parameter to what it acts
+    on (None in a chain: a call whose rank effect is not read, as another helper's; the whole
+    chain None: not one path). The rank of what it acts on is then the argument's at each call
+    followed through the chain (rules/packed_helpers.py)."""
+
+    node: cst.Call
+    chain: Optional[tuple]
+
+
+@dataclass(frozen=True)
 class PassThrough:
     """A helper gives back its `parameters` (one, or several joined by arithmetic), kept
-    (Derivation.KEEP) or reshaped (Derivation.SHAPE); `along_any` when the way back names a
-    dimension that may be the last one (`t.flip(-1)`, `t.transpose(0, 1)`: the helper does not
-    know the rank of what it is given), which a packed state must not go through."""
+    (Derivation.KEEP) or reshaped (Derivation.SHAPE); `dim_ops`: the methods on the way back that
+    name a dimension that may be the last one, which a packed state must not go through where the
+    argument's rank makes it the last one."""
 
     parameters: tuple
     kind: Derivation
-    along_any: bool = False
+    dim_ops: tuple = ()
+
+    @property
+    def along_any(self) -> bool:
+        """Does the way back name a dimension that is the last one for some rank?"""
+        return bool(self.dim_ops)
 
 
 def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]:
@@ -75,7 +92,8 @@ class _HelperBody:
         self.params = [name for name, _ in info.params]
         self.origin: dict = {name: name for name in self.params}  # name -> the parameter it holds, or None
         self.kinds: set = set()  # the derivations met on the way back
-        self.along_any = False  # a dimension that may be the last one named on the way back
+        self.dim_ops: list = []  # [DimOp] on the way back
+        self.single: dict = {}  # local name -> the one value it is ever bound to
         self.path: set = set()  # ids of the Name nodes a given-back value goes through
         self.parents: dict = {}  # id(node) -> its parent, in the body
 
@@ -84,8 +102,9 @@ class _HelperBody:
         if any(type(node) in _CLOSURES for node in body):  # children.py: why `type`
             return None  # a closure could keep it
         self._follow_locals(body)
+        self.single = _bound_once(body, self.params)
         # The way back, read once more with the names settled: its reads are the allowed ones.
-        self.kinds, self.path, self.along_any = set(), set(), False
+        self.kinds, self.path, self.dim_ops = set(), set(), []
         for target, value in _simple_assignments(body):
             if self.origin.get(target.value) is not None:
                 self._given_back(value)
@@ -101,7 +120,8 @@ class _HelperBody:
         ordered = tuple(name for name in self.params if name in parameters)
         if Derivation.SHAPE in self.kinds and len(ordered) > 1:
             return None  # which operand is reshaped is not kept: the call would read as unreshaped
-        return PassThrough(ordered, Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP, self.along_any)
+        kind = Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP
+        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)))
 
     def _follow_locals(self, body: list) -> None:
         """Which local names hold nothing but a parameter. Twice over the body, so that a loop
@@ -165,7 +185,8 @@ class _HelperBody:
         if isinstance(func, cst.Attribute) and func.attr.value in KEEP_METHODS | SHAPE_METHODS:
             if func.attr.value in SHAPE_METHODS:
                 self.kinds.add(Derivation.SHAPE)
-                self.along_any |= may_name_the_last(node)
+                if may_name_the_last(node):
+                    self.dim_ops.append(DimOp(node, self._chain_to(func.value, frozenset())))
             return self._given_back(func.value)  # x.float(), x.to(device), x.view(...)
         return self._through_helper(node)
 
@@ -187,9 +208,35 @@ class _HelperBody:
             given = arg.keyword.value if arg.keyword is not None else (names[index] if index < len(names) else None)
             if given == inner.parameters[0]:
                 self.kinds.add(inner.kind)
-                self.along_any |= inner.along_any
+                before = self._chain_to(arg.value, frozenset())
+                self.dim_ops += [
+                    DimOp(op.node, None if before is None or op.chain is None else before + op.chain) for op in inner.dim_ops
+                ]
                 return self._given_back(arg.value)
         return None
+
+    def _chain_to(self, node: cst.BaseExpression, visiting: frozenset) -> Optional[tuple]:
+        """The calls from a parameter to `node` on the way back (see DimOp), None when the names
+        on the way may hold one value or another (a name bound twice, a parameter rebound)."""
+        if isinstance(node, cst.Name):
+            if node.value in self.params:
+                return () if node.value not in self.single and node.value not in visiting else None
+            value = self.single.get(node.value)
+            return None if value is None or node.value in visiting else self._chain_to(value, visiting | {node.value})
+        if isinstance(node, cst.IfExp):
+            body = self._chain_to(node.body, visiting)
+            return body if body == () and self._chain_to(node.orelse, visiting) == () else None
+        if not isinstance(node, cst.Call) or not isinstance(node.func, cst.Attribute):
+            return None  # another helper: its rank effect is not read
+        last = node.func.attr.value
+        first = node.args[0] if node.args and not node.args[0].star and node.args[0].keyword is None else None
+        if first is not None and (last in CONVERTING_NAMES or len(node.args) == 1 and last in NUMPY_JOINING_NAMES):
+            before = self._chain_to(first.value, visiting)  # as _given_back reads it: `torch.as_tensor(x)`
+        elif last in KEEP_METHODS | SHAPE_METHODS:
+            before = self._chain_to(node.func.value, visiting)
+        else:
+            return None
+        return None if before is None else before + (node,)
 
     def _only_looked_at(self, name: cst.Name) -> bool:
         """Is this occurrence of a name that holds the parameter on the way back, or only a look at it?"""
@@ -242,6 +289,18 @@ def _simple_assignments(body: list) -> list:
         elif kind is cst.AnnAssign and node.value is not None and isinstance(node.target, cst.Name):
             found.append((node.target, node.value))
     return found
+
+
+def _bound_once(body: list, params: list) -> dict:
+    """name -> value of each name the body binds once, by `name = value`, and never otherwise
+    (a parameter bound here is in it too: it then holds one value or another)."""
+    counts: dict = {}
+    for target, value in _simple_assignments(body):
+        counts.setdefault(target.value, []).append(value)
+    for node in body:
+        for name in _names_bound_otherwise(node):
+            counts.setdefault(name, []).extend((None, None))
+    return {name: values[0] for name, values in counts.items() if len(values) == 1 or name in params}
 
 
 def _target_names(target: cst.BaseExpression) -> list:

@@ -130,11 +130,12 @@ STACKED_GRUS = '''
 '''
 
 
-@pytest.mark.parametrize("state", ["tuple", "packed"])
-def test_a_state_fed_as_the_input_of_the_next_gru_is_refused_at_the_call(state):
+@pytest.mark.parametrize("state, fed", [("tuple", "self.gru2(h1[0], h2)"), ("packed", "self.gru2(h1.chunk(2, dim=-1)[0], h2.chunk(2, dim=-1))")])
+def test_a_state_fed_as_the_input_of_the_next_gru_feeds_its_h(state, fed):
+    # Refused until session 25: another layer's state, held apart from this call's own, is read
+    # as features there (its h), as an LSTM stack feeds it on (tests/test_packed_dims_context.py runs it).
     migration = migrate(STACKED_GRUS, state)
-    assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 14)]
-    assert "the input `h1` of `self.gru2(h1, h2)` also holds a hidden state" in blocking(migration)[0][2]
+    assert blocking(migration) == [] and f"out, h2 = {fed}" in migration.source
 
 
 @pytest.mark.parametrize("state", ["tuple", "packed"])

@@ -19,7 +19,7 @@ from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
 from gru2lstm.rules.module_reach import ClassByName, ModuleHandedToCaller, ModuleHook, OldCheckpoint
-from gru2lstm.rules.outputs import OutputAsState
+from gru2lstm.rules.outputs import OutputAsState, StackedInput
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.packed_arithmetic import PackedAlongHidden, PackedArithmetic, PackedOperand
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
@@ -81,6 +81,7 @@ TUPLE_RULES = [
     FeaturesKept(),
     CannotFollow(),
     # calls
+    StackedInput(),
     OutputAsState(),
     PlainCellCall(),
     RecurrentCall(),
@@ -126,6 +127,7 @@ PACKED_RULES = [
     PackedAllocation(),
     InPlaceRead(),
     FeatureBinding(),
+    StackedInput(),
     OutputAsState(),
     PlainCellCall(),
     PackedCall(),

@@ -8,7 +8,10 @@ from typing import Optional
 
 from gru2lstm.values import Derivation, PosLabel, Value, VCallOf, VCat, VContainer, VSlot
 from gru2lstm.vocab import CELL_KIND, INPUT_KEYWORDS
-from gru2lstm.rules.base import Invalid, Rule
+from gru2lstm.rules.base import Invalid, Rule, Valid
+from gru2lstm.rules.call import RecurrentCall
+from gru2lstm.rules.features import feature_read
+from gru2lstm.rules.packed import PackedCall
 
 
 def recurrent_input(call: VCallOf) -> Optional[Value]:
@@ -37,6 +40,27 @@ def _input_is_state_value(ctx, value: Value) -> bool:
     if not isinstance(leaf, VSlot) or not ctx.solution.is_state(leaf.slot) or resolutions.chain_kind(value) == Derivation.READ:
         return False
     return ctx.packed or not ctx.solution.is_split(leaf.slot)  # a split name is h already
+
+
+def stacked_input(ctx, call: VCallOf) -> Optional[Value]:
+    """The input of `call` when it is the state of another layer, held apart from the state this
+    call carries (`h2 = self.cell2(h1, h2)`): read as features it is that layer's h, as an LSTM
+    stack feeds it on. None otherwise; also where one name carries the input and this call's new
+    state (`x = cell(x, h)` in a loop over layers: the first layer's input is not a state)."""
+    value = recurrent_input(call)
+    leaf = None if value is None else ctx.solution.resolutions.leaf_of(ctx.solution.resolved(value))
+    if not isinstance(leaf, VSlot) or not _input_is_state_value(ctx, value) or _carries_own_state(ctx, call):
+        return None
+    return value
+
+
+def _carries_own_state(ctx, call: VCallOf) -> bool:
+    """Is the input of `call` held where the state it returns is held too (`x = cell(x, h)`)?"""
+    value = recurrent_input(call)
+    leaf = None if value is None else ctx.solution.resolutions.leaf_of(ctx.solution.resolved(value))
+    classes = ctx.solution.classes
+    new_state = call.result if ctx.solution.recurrent_calls[id(call)] == CELL_KIND else classes.part(call.result, PosLabel.of(1))
+    return isinstance(leaf, VSlot) and new_state is not None and classes.find(leaf.slot) == classes.find(new_state)
 
 
 def _output_is_state(ctx, call: VCallOf) -> bool:
@@ -88,16 +112,20 @@ class OutputAsState(Rule):
     )
 
     def handles(self, ctx, call: VCallOf) -> bool:
-        return id(call) in ctx.solution.recurrent_calls and (_input_is_state(ctx, call) or _output_is_state(ctx, call))
+        if id(call) not in ctx.solution.recurrent_calls:
+            return False
+        return (_input_is_state(ctx, call) and stacked_input(ctx, call) is None) or _output_is_state(ctx, call)
 
     def apply(self, ctx, call: VCallOf) -> None:
         ctx.site(call.node)
         ctx.step("call", call.node)
         code = ctx.code(call.node)
         if _input_is_state(ctx, call):
+            given = recurrent_input(call)
+            own = ", the one this call returns (one name carries the layer's input and its state)" if _carries_own_state(ctx, call) else ""
             ctx.find(
                 "G2L100", call.node,
-                f"the input `{ctx.code(recurrent_input(call).node)}` of `{code}` also holds a hidden state: a state "
+                f"the input `{ctx.code(given.node)}` of `{code}` also holds a hidden state{own}: a state "
                 "fed on as the input of a recurrent call (stacked layers) is one tensor for a GRU, but an LSTM's "
                 "features are h while its state is (h, c); migrate this stack by hand so that each layer keeps "
                 "the pair it returns as its state and feeds only its h to the next layer",
@@ -108,3 +136,53 @@ class OutputAsState(Rule):
                 f"the output of `{code}` is carried on as the hidden state: for one layer its last step equals h, "
                 "but an LSTM's state is (h, c) and the c would be lost; carry the state the call returns",
             )
+
+
+class StackedInput(Rule):
+    step = "call"
+    uses = ("call",)
+    summary = "a recurrent call whose input is another layer's state (`h2 = self.cell2(h1, h2)`) reads its h"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell1 = nn.GRUCell(4, 8)
+                    self.cell2 = nn.GRUCell(8, 8)
+
+                def forward(self, x, h1, h2):
+                    h1 = self.cell1(x, h1)
+                    h2 = self.cell2(h1, h2)
+                    return h1, h2
+
+            m = M()
+            h1, h2 = torch.zeros(2, 8), torch.zeros(2, 8)
+            for t in range(3):
+                h1, h2 = m(torch.randn(2, 4), h1, h2)
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell1 = nn.LSTMCell(4, 8)
+                    self.cell2 = nn.LSTMCell(8, 8)
+
+                def forward(self, x, h1, h2):
+                    h1 = self.cell1(x, h1)
+                    h2 = self.cell2(h1[0], h2)
+                    return h1, h2
+
+            m = M()
+            h1, h2 = (torch.zeros(2, 8), torch.zeros(2, 8)), (torch.zeros(2, 8), torch.zeros(2, 8))
+            for t in range(3):
+                h1, h2 = m(torch.randn(2, 4), h1, h2)
+            """,
+        ),
+    )
+
+    def handles(self, ctx, call: VCallOf) -> bool:
+        return id(call) in ctx.solution.recurrent_calls and not _output_is_state(ctx, call) and stacked_input(ctx, call) is not None
+
+    def apply(self, ctx, call: VCallOf) -> None:
+        # One rule takes a call: the input read here, the call itself as the form's call rule has it.
+        feature_read(ctx, stacked_input(ctx, call))
+        (PackedCall() if ctx.packed else RecurrentCall()).apply(ctx, call)

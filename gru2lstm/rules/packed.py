@@ -18,6 +18,7 @@ from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Val
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import is_pure, method, paren
 from gru2lstm.rules.packed_dims import moved_from
+from gru2lstm.rules.packed_ranks import Ranks
 from gru2lstm.rules.unfollowed import cannot_follow
 
 
@@ -102,6 +103,12 @@ def _twice(node: cst.BaseExpression) -> cst.BaseExpression:
     if isinstance(node, cst.BinaryOperation) and not isinstance(node.operator, (cst.Multiply, cst.Power)):
         node = paren(node)
     return cst.BinaryOperation(cst.Integer("2"), cst.Multiply(), node)
+
+
+def _twice_the_last(shape: cst.BaseExpression) -> cst.BaseExpression:
+    """A shape held by a name or attribute, its last size doubled: `(*shape[:-1], 2 * shape[-1])`."""
+    code = cst.Module([]).code_for_node(shape)
+    return cst.parse_expression(f"(*{code}[:-1], 2 * {code}[-1])")
 
 
 def _read_from_a_state(ctx, size: cst.BaseExpression) -> Optional[bool]:
@@ -195,6 +202,11 @@ def _double_creation(ctx, value: Value) -> None:
         size = last_size(leaf.node)
         if size is None:
             ctx.find("G2L100", leaf.node, f"the engine cannot find the hidden size to double in `{ctx.code(leaf.node)}`; give the size as the last argument, or use --state tuple")
+            continue
+        if isinstance(size, (cst.Name, cst.Attribute)) and Ranks(ctx).shape_held(leaf.node) is not None:
+            # `np.zeros(shape)` with `shape = (T, L, N, H)`: `2 * shape` would repeat the tuple
+            ctx.edit_expression(size, lambda updated, mapping: _twice_the_last(updated))
+            ctx.step("creation", leaf.node)
             continue
         _doubled(ctx, size)
         ctx.step("creation", leaf.node)

@@ -6,10 +6,11 @@ alike, as it did on h. One along the last dimension (`h.flip(-1)`, `h[..., :k]`,
 `h / h.norm(dim=-1, keepdim=True)`, `torch.cat([h, x], -1)`) acts on h and c together. That is a
 finding where the result stays a state; read as features, the features rule gives it h alone.
 
-A dimension counted from the front is the last one when the tensor's rank says so. The rank is
-known from what made the state: an allocation with its sizes written out, an nn.GRU's state (3-D),
-a GRUCell's (2-D), and the reshapes on the way. When it is not known, a dimension counted from the
-front may be the last one, except dimension 0 (every state has a layer or batch dimension first).
+A dimension counted from the front is the last one when the tensor's rank says so (packed_ranks.py).
+When it is not known, a dimension counted from the front may be the last one, except dimension 0
+(every state has a layer or batch dimension first). A helper's way back (`def to_env_major(t):
+return t.transpose(0, 1)...`, summaries.DimOp) is judged at each call with the rank of the
+argument passed there, followed through the calls on the way.
 `moved_from` (what a value was moved from, through the names that carry it) serves the other
 packed rules too.
 """
@@ -21,15 +22,14 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import (
-    ELEM, ChildSlot, LabelKind, PosLabel, ReturnSlot, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived,
-    VIndex, VOpaque, VSlot, VTuple,
+from gru2lstm.rules.packed_ranks import (
+    RANK_KEEPING, Ranks, integer, is_ellipsis, is_new_axis, name_of, rank_after, subscript_elements, subscript_rank,
 )
+from gru2lstm.solve import recurrent_hidden_argument
+from gru2lstm.values import ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VSlot, VTuple
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CELL_KIND, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, ELEMENTWISE_METHODS, GRU_KIND,
-    KEEP_METHODS, LIKE_SUFFIX, PERMUTE_METHOD, RANK_ADDING_METHOD, RANK_DROPPING_METHOD, SAME_RANK_NAMES,
-    SIZED_SHAPE_METHODS, SPLITTING_METHODS, STACK_NAME, STATE_RANKS, UNBIND_METHOD,
+    ALONG_LAST_BY_DEFAULT, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, PERMUTE_METHOD, RANK_ADDING_METHOD, RANK_DROPPING_METHOD,
+    STACK_NAME, STATE_RANKS,
 )
 
 
@@ -76,9 +76,6 @@ def moves(ctx, value: Value) -> Moves:
     return found
 
 
-# what gives a tensor of the rank it is given: `.detach()`, `.clamp()`, `torch.sigmoid`, `np.asarray`
-_RANK_KEEPING = KEEP_METHODS | ELEMENTWISE_METHODS | SAME_RANK_NAMES | CONVERTING_NAMES
-_VISITS = 2000  # names visited for one value's rank before it counts as not known (a walk over every path)
 
 
 @dataclass
@@ -128,6 +125,7 @@ class _ChainWalker:
     def __init__(self, ctx):
         self.ctx = ctx
         self.along = {id(value) for value in ctx.flow.along_hidden}
+        self.helpers = {id(value): through for value, through in ctx.flow.helper_dims}  # helper calls naming a dimension
         self.expected: dict = {}  # slot -> the ranks a recurrent call takes it with
         self.ranks = Ranks(ctx, self.expected)
         self.found = StateChains()
@@ -172,6 +170,8 @@ class _ChainWalker:
             # a torch function along the last dimension takes the state anywhere (`einsum("lbh,hk->lbk", h, W)`)
             if id(value) in self.along or (_reads_a_state(ctx, value.base) and _touches_last(value, below, self.ranks)):
                 self.found.along_last.append(value.node)
+            elif id(value) in self.helpers and helper_touches_last(self.helpers[id(value)], self.ranks.of(value.base)):
+                self.found.along_last.append(value.node)
             self.walk(value.base, below)
 
 
@@ -193,13 +193,13 @@ def _recurrent_rank(ctx, call: VCallOf) -> frozenset:
 def _rank_before(node: cst.BaseExpression, after: Optional[frozenset]) -> Optional[frozenset]:
     """The ranks of what an operation acts on, given those of its result (None: not known)."""
     if after is not None and isinstance(node, cst.Subscript):
-        return _subscript_rank(node, after, before=True)
+        return subscript_rank(node, after, before=True)
     if after is None or not isinstance(node, (cst.Call, cst.UnaryOperation, cst.BinaryOperation)):
         return None
     if not isinstance(node, cst.Call):
         return after
     name = name_of(node)
-    if name in _RANK_KEEPING:
+    if name in RANK_KEEPING:
         return after
     if name == RANK_ADDING_METHOD:
         return frozenset(rank - 1 for rank in after)
@@ -216,20 +216,6 @@ def _reads_a_state(ctx, value: Value) -> bool:
         return True
     leaf = ctx.solution.resolutions.leaf_of(value)
     return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
-
-
-def name_of(node: cst.Call) -> str:
-    func = node.func
-    return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
-
-
-def integer(node: cst.BaseExpression) -> Optional[int]:
-    """A dimension written as an integer (`-1`, `2`), else None."""
-    negative = isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus)
-    number = node.expression if negative else node
-    if not isinstance(number, cst.Integer):
-        return None
-    return -int(number.value) if negative else int(number.value)
 
 
 def may_be_last(dim: Optional[int], ranks: Optional[frozenset]) -> bool:
@@ -267,13 +253,41 @@ def _touches_last(value, expected: Optional[frozenset], ranks: Ranks) -> bool:
     """Does the operation of `value` (a call or a subscript of a state) act along its last dimension?
     `expected`: the ranks of its base where the result goes, used when what made it does not say."""
     node = value.node
-    known = expected or ranks.of(value.base)  # what a recurrent call takes is surest
+    known = _both(expected, ranks.of(value.base))
     if isinstance(node, cst.Subscript):
         return subscript_touches_last(node, known)
     if not isinstance(node, cst.Call):
         return False
+    return call_touches_last(node, isinstance(node.func, cst.Attribute) and node.func.value is value.base.node, known)
+
+
+def _both(expected: Optional[frozenset], made: Optional[frozenset]) -> Optional[frozenset]:
+    """The ranks a value may have, from where it goes (what a recurrent call takes) and from what
+    made it: each holds every rank it may have, so both hold it; when they disagree (neither is
+    sure of the reshapes on the way), either."""
+    if expected is None or made is None:
+        return expected or made
+    return (expected & made) or (expected | made)
+
+
+def helper_touches_last(through, argument: Optional[frozenset]) -> bool:
+    """Does a helper's way back (summaries.PassThrough) act along the last dimension of what it is
+    given, a tensor of one of the ranks `argument` (None: not known)? Each method naming a
+    dimension is judged with the rank of what it acts on, the argument's followed through the
+    calls before it (`t.transpose(0, 1)` of a 3-D state keeps its last dimension)."""
+    for op in through.dim_ops:
+        known = None if op.chain is None else argument
+        for step in op.chain or ():
+            known = None if known is None or step is None else rank_after(step, known)
+        if call_touches_last(op.node, True, known):
+            return True
+    return False
+
+
+def call_touches_last(node: cst.Call, method_form: bool, known: Optional[frozenset]) -> bool:
+    """Does a call (`t.flip(-1)`, `torch.flip(t, [-1])` when not `method_form`) act along the last
+    dimension of a tensor of one of the ranks `known` (None: not known)?"""
     name = name_of(node)
-    method_form = isinstance(node.func, cst.Attribute) and node.func.value is value.base.node
     if name == PERMUTE_METHOD:
         order = [arg.value for arg in node.args if not arg.star]
         if len(order) == 1 and isinstance(order[0], (cst.Tuple, cst.List)):
@@ -305,28 +319,16 @@ def _cat_along_last(node: cst.Call, container: Value, expected: Optional[frozens
     return may_be_last(integer(dim), known)
 
 
-def _subscript_elements(node: cst.Subscript) -> list:
-    return [element.slice for element in node.slice]
-
-
 def _full_slice(element) -> bool:
     return isinstance(element, cst.Slice) and element.lower is None and element.upper is None and element.step is None
 
 
-def _is_ellipsis(element) -> bool:
-    return isinstance(element, cst.Index) and isinstance(element.value, cst.Ellipsis)
-
-
-def is_new_axis(element) -> bool:
-    return isinstance(element, cst.Index) and isinstance(element.value, cst.Name) and element.value.value == "None"
-
-
 def subscript_touches_last(node: cst.Subscript, known: Optional[frozenset]) -> bool:
     """Does `h[...]` pick or cut along the last dimension (`h[..., :k]`, `h[:, :, 2]` of a 3-D h)?"""
-    elements = [e for e in _subscript_elements(node) if not is_new_axis(e)]
-    ellipsis = next((i for i, e in enumerate(elements) if _is_ellipsis(e)), None)
+    elements = [e for e in subscript_elements(node) if not is_new_axis(e)]
+    ellipsis = next((i for i, e in enumerate(elements) if is_ellipsis(e)), None)
     for i, element in enumerate(elements):
-        if _is_ellipsis(element) or _full_slice(element):
+        if is_ellipsis(element) or _full_slice(element):
             continue
         if ellipsis is not None and i > ellipsis:
             if i == len(elements) - 1:
@@ -335,184 +337,3 @@ def subscript_touches_last(node: cst.Subscript, known: Optional[frozenset]) -> b
             return True
     return False
 
-
-def _subscript_rank(node: cst.Subscript, known: frozenset, before: bool = False) -> Optional[frozenset]:
-    """The ranks after `t[...]` (before=True: of `t`, given those after): an integer drops a
-    dimension, None adds one; an index that is a name or an expression (`S[step]`, `h[:, idx]`) is
-    taken to be an integer or a tensor of one dimension (it drops one dimension or none)."""
-    dropped, added, either = 0, 0, 0
-    for element in _subscript_elements(node):
-        if is_new_axis(element):
-            added += 1
-        elif isinstance(element, cst.Index) and not _is_ellipsis(element):
-            if integer(element.value) is None:
-                either += 1
-            else:
-                dropped += 1
-    sign = -1 if before else 1  # before: the ranks of what is indexed, given those of the result
-    return frozenset(rank + sign * (added - dropped - k) for rank in known for k in range(either + 1))
-
-
-def _sizes_given(node: cst.Call) -> Optional[int]:
-    """How many sizes a creation or a reshape writes out (`zeros(1, B, H)`, `view((B, H))`), else None."""
-    sizes = sizes_written(node)
-    return len(sizes) if sizes else None
-
-
-def sizes_written(node: cst.Call) -> Optional[list]:
-    """The sizes a creation or a reshape writes out, None where their number is not written."""
-    if any(arg.star for arg in node.args):
-        return None
-    sizes = [arg.value for arg in node.args if arg.keyword is None or arg.keyword.value in ("size", "shape")]
-    if len(sizes) == 1 and isinstance(sizes[0], (cst.Tuple, cst.List)):
-        elements = sizes[0].elements
-        return None if any(isinstance(e, cst.StarredElement) for e in elements) else [e.value for e in elements]
-    if len(sizes) == 1 and not isinstance(sizes[0], cst.Integer):
-        return None  # `zeros(shape)`, `zeros((T,) + h.shape)`: a whole shape, of a length not written
-    return sizes
-
-
-class Ranks:
-    """The ranks a value may have, through the names that carry it. `taken`: the ranks a recurrent
-    call takes some names with (the walk below fills it), which is what they hold where what made
-    them does not say."""
-
-    def __init__(self, ctx, taken: Optional[dict] = None):
-        self.ctx = ctx
-        self.taken = {} if taken is None else taken
-        self.bound: dict = {}  # slot -> [values bound to it]
-        for binding in ctx.flow.bindings:
-            self.bound.setdefault(binding.target, []).append(binding.value)
-        self.unpacked: dict = {}  # slot -> [(value unpacked, position)]
-        for unpacking in ctx.flow.unpackings:
-            for element in unpacking.elements:
-                self.unpacked.setdefault(element.slot, []).append((unpacking.value, element.position))
-        self.calls = {call.result: call for call in ctx.flow.calls}
-        self.containers = ctx.flow.containers
-        self.pieces = {id(pieces.node): pieces for pieces in ctx.flow.pieces}  # `h.unbind(1)` iterated: its elements
-
-    def of(self, value: Value) -> Optional[frozenset]:
-        """None: not known."""
-        self.visits = 0
-        return self._ranks(value, set()) or None  # empty: only loops, nothing that made it
-
-    def _slot(self, slot, seen: set) -> Optional[frozenset]:
-        """The ranks of every value bound to `slot`, also by unpacking (`out, h = self.gru(x, h)`). A
-        loop that gives a state back to where it came from adds nothing: a recurrent call takes one rank."""
-        if slot in seen:
-            return frozenset()
-        self.visits += 1
-        if self.visits > _VISITS:
-            return self.taken.get(slot)
-        seen.add(slot)
-        found = self._slot_sources(slot, seen)
-        seen.discard(slot)  # `seen` is the path: a name reached again by another path counts again
-        if not found or any(r is None for r in found):
-            return self.taken.get(slot)  # what made it does not say: what a recurrent call takes it with
-        return frozenset().union(*found)
-
-    def _slot_sources(self, slot, seen: set) -> list:
-        found = [self._ranks(value, seen) for value in self.bound.get(slot, ())]
-        found += [self._unpacked(value, position, seen) for value, position in self.unpacked.get(slot, ())]
-        if slot.kind == SlotKind.CHILD and slot.base.kind == SlotKind.LITERAL and getattr(slot.base, "node_id", None) in self.pieces:
-            found.append(self._ranks(self.pieces[slot.base.node_id], seen))
-        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ELEM:
-            # an element of a list bound whole (`bufs = [model.initial_state(1) for _ in range(n)]`)
-            found += [
-                self._ranks(whole, seen) for whole in self.bound.get(slot.base, ())
-                if isinstance(self.ctx.solution.resolved(whole), VContainer)
-            ]
-        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
-            # a position of what a call gives (`self.gru(x, h)[1]`) or of what is bound as a whole
-            wholes = self.bound.get(slot.base, []) + ([self.calls[slot.base]] if slot.base in self.calls else [])
-            found += [self._unpacked(whole, slot.label.position, seen) for whole in wholes]
-        return found
-
-    def _unpacked(self, value: Value, position: int, seen: set) -> Optional[frozenset]:
-        value = self.ctx.solution.resolved(value)
-        if isinstance(value, VTuple) and position < len(value.items):
-            return self._ranks(value.items[position], seen)
-        if isinstance(value, VContainer):  # `a, b = h.split(1, dim=1)`: each a piece
-            return self._ranks(value, seen)
-        if not isinstance(value, (VCallOf, VSlot)):
-            return None
-        kind = self.ctx.solution.recurrent_calls.get(id(value))
-        callee = self.ctx.solution.forwarded.get(id(value))
-        if isinstance(value, VSlot) or (kind is None and callee is not None):
-            # `y, h = policy(x, h)`: that position of what its forward() (or the function) returns
-            slot = value.slot if isinstance(value, VSlot) else ReturnSlot.of(callee.key)
-            if slot in seen:
-                return frozenset()
-            seen.add(slot)
-            found = [self._unpacked(whole, position, seen) for whole in self.bound.get(slot, ())]
-            seen.discard(slot)
-            return None if not found or any(r is None for r in found) else frozenset().union(*found)
-        return frozenset({STATE_RANKS[GRU_KIND]}) if kind is not None and kind != CELL_KIND and position == 1 else None
-
-    def _ranks(self, value: Value, seen: set) -> Optional[frozenset]:
-        solution = self.ctx.solution
-        value = solution.resolved(value)
-        if isinstance(value, VSlot):
-            if value.slot in self.containers:
-                return self._slot(ChildSlot.of(value.slot, ELEM), seen)
-            return self._slot(value.slot, seen)
-        if isinstance(value, (VChoice, VContainer)):  # a list of states: the ranks of its elements
-            options = value.options if isinstance(value, VChoice) else [item for _, item in value.items]
-            found = [self._ranks(option, seen) for option in options]
-            return None if not found or any(r is None for r in found) else frozenset().union(*found)
-        if isinstance(value, VCallOf):
-            kind = solution.recurrent_calls.get(id(value))
-            return frozenset({STATE_RANKS[kind]}) if kind == CELL_KIND else None  # a GRU gives (output, h)
-        if isinstance(value, VCreate) and isinstance(value.node, cst.Call) and not name_of(value.node).endswith(LIKE_SUFFIX):
-            given = _sizes_given(value.node)  # `zeros_like(t)` has t's rank, not known here
-            return None if given is None else frozenset({given})
-        if isinstance(value, VArith):
-            return self._broadcast(value, seen)
-        if not isinstance(value, (VDerived, VIndex)):
-            return None
-        base = self._ranks(value.base, seen)
-        return None if base is None else _rank_after(value.node, base)
-
-
-    def _broadcast(self, value: VArith, seen: set) -> Optional[frozenset]:
-        """The ranks of `a * b`: a state's (a mask does not broadcast it up), else the larger of the
-        two, a number taking none."""
-        solution = self.ctx.solution
-        for operand in (value.left, value.right):
-            if solution.value_is_state(operand):
-                return self._ranks(operand, seen)
-        both = [
-            frozenset({0}) if is_number(solution.resolved(operand)) else self._ranks(operand, seen)
-            for operand in (value.left, value.right)
-        ]
-        if any(r is None for r in both):
-            return None
-        return frozenset(max(a, b) for a in both[0] for b in both[1])
-
-
-def is_number(value: Value) -> bool:
-    return isinstance(value, VOpaque) and isinstance(value.node, (cst.Integer, cst.Float))
-
-
-def _rank_after(node: cst.BaseExpression, base: frozenset) -> Optional[frozenset]:
-    """The ranks of what an operation gives, given those of what it acts on (None: not known)."""
-    if isinstance(node, cst.Subscript):
-        return _subscript_rank(node, base)
-    if isinstance(node, (cst.UnaryOperation, cst.BinaryOperation)):  # `h * m` settled as the state's
-        return base
-    if not isinstance(node, cst.Call):
-        return None
-    name = name_of(node)
-    if name in _RANK_KEEPING:
-        return base
-    if name == RANK_ADDING_METHOD:
-        return frozenset(rank + 1 for rank in base)
-    if name == RANK_DROPPING_METHOD:
-        # `squeeze(d)` drops d only where its size is 1
-        return frozenset(r for rank in base for r in (rank, rank - 1)) if node.args else None
-    if name in SIZED_SHAPE_METHODS:
-        given = _sizes_given(node)
-        return None if given is None else frozenset({given})
-    if name in SPLITTING_METHODS:  # a piece of `h.split(1, 1)` has h's rank, of `h.unbind(1)` one fewer
-        return frozenset(rank - 1 for rank in base) if name == UNBIND_METHOD else base
-    return None

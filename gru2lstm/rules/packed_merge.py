@@ -12,7 +12,8 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.rules.packed_dims import Ranks, integer, moved_from, name_of, sizes_written
+from gru2lstm.rules.packed_dims import moved_from
+from gru2lstm.rules.packed_ranks import Ranks, integer, name_of, sizes_written
 from gru2lstm.values import Value, VDerived, VIndex
 from gru2lstm.vocab import FLATTEN_DIMS, FLATTEN_METHOD, RESHAPE_METHODS, STATE_RANKS
 

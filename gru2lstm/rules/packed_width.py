@@ -22,7 +22,8 @@ import libcst as cst
 
 from gru2lstm.rules.by_name import set_by_name
 from gru2lstm.rules.packed import last_size
-from gru2lstm.rules.packed_dims import integer, is_new_axis, is_number, moves, name_of, subscript_touches_last
+from gru2lstm.rules.packed_dims import moves, subscript_touches_last
+from gru2lstm.rules.packed_ranks import integer, is_new_axis, is_number, name_of
 from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone
 from gru2lstm.vocab import (

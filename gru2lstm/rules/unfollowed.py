@@ -4,6 +4,8 @@ used in a way no rule of the table covers."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR
@@ -13,6 +15,8 @@ from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VA
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
+from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last
+from gru2lstm.rules.packed_ranks import Ranks, rank_after
 
 
 def cannot_follow(ctx, binding: Binding, value: Value) -> None:
@@ -312,35 +316,44 @@ class PackedKeyedRead(MixedKeyedRead):
         # The packed state is one tensor like the others (`torch.stack([p[k] for p in posts], 0)`
         # keeps it whole); what is done to the value read is not followed to the state, so a
         # dimension that may be its last one there would mix h and c unseen.
-        if _names_a_last_dimension(ctx, use.node):
+        if _names_a_last_dimension(ctx, use.node, _state_ranks(ctx, use.node)):
             super().apply(ctx, use, (
                 "and what is done to the value read here names a dimension that may be the last one, where the packed "
                 "form holds h and c side by side"
             ))
 
 
-def _names_a_last_dimension(ctx, node: cst.BaseExpression) -> bool:
-    """Does what is done to `node` (its methods, the call it is passed to, through a list or a
-    comprehension) name a dimension that may be the last one, or pass it to a helper whose way
-    back does (summaries.py)?"""
+def _state_ranks(ctx, node: cst.Subscript) -> Optional[frozenset]:
+    """The ranks of the states a read by a name as key may give (None: one is not known)."""
+    parts = ctx.solution.classes.parts.get(ctx.solution.classes.find(ctx.solution.keyed_reads[id(node)]), {})
+    ranks = Ranks(ctx)
+    found = [ranks.of(VSlot(part, None)) for label, part in parts.items() if label.kind == LabelKind.KEY and ctx.solution.is_state(part)]
+    return None if not found or None in found else frozenset().union(*found)
+
+
+def _names_a_last_dimension(ctx, node: cst.BaseExpression, ranks: Optional[frozenset]) -> bool:
+    """Does what is done to `node`, a state of one of the ranks `ranks` (None: not known), (its
+    methods, the call it is passed to, through a list or a comprehension) act along its last
+    dimension, or pass it to a helper whose way back does (summaries.py)?"""
     while True:
         parent = ctx.parents.get(node)
         if isinstance(parent, cst.Attribute) and parent.value is node:
             call = ctx.parents.get(parent)
             if not (isinstance(call, cst.Call) and call.func is parent):
                 return False
-            if may_name_the_last(call):
+            if call_touches_last(call, True, ranks):
                 return True
+            ranks = None if ranks is None else rank_after(call, ranks)
             node = call
         elif isinstance(parent, (cst.Element, cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp, cst.CompFor)):
-            node = parent
+            node, ranks = parent, None
         elif isinstance(parent, cst.Arg):
             call = ctx.parents.get(parent)
             if not isinstance(call, cst.Call) or parent.keyword is not None:
                 return False
             name = code_of(call.func).rpartition(".")[2]
             helpers = [through for key, through in ctx.flow.pass_through.items() if key.name == name and through is not None]
-            return any(through.along_any for through in helpers) or (
+            return any(helper_touches_last(through, ranks) for through in helpers) or (
                 name in CAT_NAMES | set(DIM_POSITIONS) and call.args[0] is parent and may_name_the_last(call, method_form=False)
             )
         else:
