@@ -1,0 +1,90 @@
+"""How far a group reaches: a state followed into every given file it flows to, however many
+imports from the files that construct the GRU (project.Project.reached, engine._widened)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- a record class two imports from the core
+MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 6)
+            self.head = nn.Linear(6, 2)
+
+        def initial(self, n):
+            return torch.zeros(1, n, 6)
+
+        def forward(self, x, h):
+            y, h = self.rnn(x, h)
+            return self.head(y), h
+"""
+
+RUN = """\
+    import torch
+
+    from model import Actor
+    from recorder import Recorder
+
+
+    def main():
+        actor, recorder = Actor(), Recorder()
+        h = actor.initial(2)
+        for step in range(4):
+            y, h = actor(torch.randn(1, 2, 3), h)
+            recorder.add(y, h)
+            if step == 1:
+                h = h * 0.0
+        y, h = actor(torch.randn(1, 2, 3), recorder.first())
+        return y
+"""
+
+RECORDER = """\
+    from records import Record
+
+
+    class Recorder:
+        def __init__(self):
+            self.items = []
+
+        def add(self, out, hidden):
+            self.items.append(Record(out, hidden.detach()))
+
+        def first(self):
+            return self.items[0].hidden
+"""
+
+RECORDS = """\
+    class Record:
+        def __init__(self, out, hidden):
+            self.out = out
+            self.hidden = hidden
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_kept_by_a_class_two_imports_from_the_core_is_followed_there(tmp_path, form):
+    # run.py (the core) imports recorder.py (near), which imports records.py: the state passed to
+    # `Record(...)` was "a file not migrated with this one" although records.py was given.
+    write(tmp_path, {"pyproject.toml": "", "model.py": MODEL, "run.py": RUN, "recorder.py": RECORDER, "records.py": RECORDS})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import run\nrun.main()\n")
+
+
+def test_the_file_two_imports_away_not_given_is_named_and_nothing_is_written(tmp_path, capsys, monkeypatch):
+    files = {"pyproject.toml": "", "model.py": MODEL, "run.py": RUN, "recorder.py": RECORDER, "records.py": RECORDS}
+    write(tmp_path, files)
+    before = {name: (tmp_path / name).read_text() for name in files}
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "model.py", "run.py", "recorder.py"]) == 1
+    out = capsys.readouterr().out
+    assert "recorder.py:9:" in out and "records.py, a file not migrated with this one" in out
+    assert {name: (tmp_path / name).read_text() for name in files} == before
