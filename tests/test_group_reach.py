@@ -88,3 +88,59 @@ def test_the_file_two_imports_away_not_given_is_named_and_nothing_is_written(tmp
     out = capsys.readouterr().out
     assert "recorder.py:9:" in out and "records.py, a file not migrated with this one" in out
     assert {name: (tmp_path / name).read_text() for name in files} == before
+
+
+# ---------------------------------------------------------------- text made of a value holding states
+PRINTED = """\
+    import logging
+
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 4)
+
+        def forward(self, x, h):
+            y, h = self.rnn(x, h)
+            return y, h
+
+
+    class Runner:
+        def __init__(self):
+            self.net = Net()
+            self.h = torch.zeros(1, 2, 4)
+
+        def __repr__(self):
+            return f"Runner(state of {tuple(self.h.shape)})"
+
+        def step(self):
+            y, self.h = self.net(torch.randn(1, 2, 3), self.h)
+            return y
+
+
+    def main():
+        runner = Runner()
+        for _ in range(3):
+            runner.step()
+        logging.info("after three steps: %s", runner)
+        print(f"{runner.h}", str(runner.h), format(runner))
+        return runner
+
+
+    if __name__ == "__main__":
+        print(main())
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_value_holding_states_made_into_text_is_only_read(tmp_path, form):
+    # `print(main())` of the runner was G2L101 ("passed to `print()`"): text made of a pair is as
+    # good as text made of a tensor, and the class's own `__repr__` is migrated with its other methods.
+    write(tmp_path, {"pyproject.toml": "", "runner.py": PRINTED})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert "tuple(self.h[0].shape)" in (tmp_path / "runner.py").read_text()
+    run_migrated(tmp_path, "import runner\nprint(runner.main())\n")
