@@ -10,6 +10,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.compiled_calls import CompiledCalls
+from gru2lstm.delegation import is_delegating_call
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string, mapped_lambda, wrapped_module
@@ -337,6 +338,9 @@ class CallWalker(CompiledCalls):
         if qualified & SAMPLING_FUNCTIONS and args:
             return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
+            if is_delegating_call(self.function, node):  # `getattr(self._policy, name)`: followed where read (delegation.py)
+                self.consume(self.expr(args[0].value), Use.READ, args[0].value)
+                return VOpaque(node, f"`{self.code(node)}`")
             if func.value in INSPECTING_BUILTINS | ATTRIBUTE_BUILTINS | FORMATTING_BUILTINS:
                 context_name = Use.UNKNOWN if func.value in ATTRIBUTE_BUILTINS else Use.READ
                 for arg in args:

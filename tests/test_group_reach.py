@@ -144,3 +144,81 @@ def test_a_value_holding_states_made_into_text_is_only_read(tmp_path, form):
     if form == "tuple":
         assert "tuple(self.h[0].shape)" in (tmp_path / "runner.py").read_text()
     run_migrated(tmp_path, "import runner\nprint(runner.main())\n")
+
+
+# ---------------------------------------------------------------- a wrapper that delegates by __getattr__
+POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class GRUPolicy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 4)
+            self.head = nn.Linear(4, 2)
+
+        def initial(self, n):
+            return torch.zeros(1, n, 4)
+
+        def act(self, x, h):
+            y, h = self.rnn(x, h)
+            return self.head(y), h
+
+        def reset(self, h, done):
+            return h * (1.0 - done).view(1, -1, 1)
+"""
+
+EXPLORER = """\
+    class Explorer:
+        def __init__(self, policy, epsilon=0.1):
+            self._policy = policy
+            self.epsilon = epsilon
+
+        def __getattr__(self, name):
+            \"\"\"Everything the wrapper does not define is the policy's.\"\"\"
+            return getattr(self._policy, name)
+"""
+
+ACTING = """\
+    import torch
+
+    from policy import GRUPolicy
+    from wrapper import Explorer
+
+
+    def main():
+        agent = Explorer(GRUPolicy())
+        h = agent.initial(2)
+        for step in range(4):
+            y, h = agent.act(torch.randn(1, 2, 3), h)
+            h = agent.reset(h, torch.tensor([float(step == 1), 0.0]))
+        return y
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_reads_through_a_delegating_getattr_reach_the_wrapped_policy(tmp_path, form):
+    # `getattr(self._policy, name)` was G2L101 ("an instance of `GRUPolicy` is passed to `getattr()`").
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "wrapper.py": EXPLORER, "main.py": ACTING})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import main\nmain.main()\n")
+
+
+def test_a_delegated_read_the_walk_cannot_tie_to_a_class_is_refused_at_the_read(tmp_path, capsys):
+    # another class has an `act` too: which one `agent.act` runs, only the wrapped object says
+    files = {"pyproject.toml": "", "policy.py": POLICY + "\n\n    class Scripted:\n        def act(self, x, h):\n            return x, h\n",
+             "wrapper.py": EXPLORER, "main.py": ACTING}
+    write(tmp_path, files)
+    assert main(["rewrite", "--check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (f"{tmp_path / 'main.py'}:11:16: G2L101 `agent.act` is read through `Explorer.__getattr__`, which hands it to the "
+            "object in `self._policy`") in out and "(`agent._policy.act`)" in out
+
+
+def test_a_getattr_that_does_more_than_delegate_stays_a_crossing(tmp_path, capsys):
+    logged = EXPLORER.replace("            return getattr(self._policy, name)\n",
+                              "            print(name)\n            return getattr(self._policy, name)\n")
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "wrapper.py": logged, "main.py": ACTING})
+    assert main(["rewrite", "--check", str(tmp_path)]) == 1
+    assert "G2L101 an instance of `GRUPolicy` is passed to `getattr()`" in capsys.readouterr().out
