@@ -30,7 +30,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.delegation import unfollowed_delegations
+from gru2lstm.delegation import unfollowed_delegations, wrapped_owners
 from gru2lstm.duck_calls import changed_callees, changed_methods, dotted_names, looks_recurrent
 from gru2lstm.joined_calls import called_methods, instances_by_root
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
@@ -118,6 +118,9 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         info = flow.functions[key]
         if info.class_name is not None and info.class_name not in owners:
             owners[info.class_name] = f"`{_short(info.class_name)}.{info.node.name.value}()` {_changes(found)}"
+    for wrapper, (attribute, inner) in wrapped_owners(flow, solution.classes, sorted(owners)).items():
+        # calls through the wrapper (`trainer.fit(agent)`: `agent.act(x, h)` there) reach the policy's methods
+        owners.setdefault(wrapper, f"`{_short(wrapper)}` hands what it lacks to `self.{attribute}` (its `__getattr__`), and {owners[inner]}")
     return (
         _escaping_instances(flow, solution, owners)
         + _used_as_values(flow, carriers, owners, parents)

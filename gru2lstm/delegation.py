@@ -21,9 +21,9 @@ import libcst as cst
 
 from gru2lstm.program import FunctionInfo, ProgramFlow
 from gru2lstm.syntax import code_of
-from gru2lstm.values import InstanceSlot, LabelKind, SlotKind
+from gru2lstm.values import AttrSlot, InstanceSlot, LabelKind, SlotKind
 
-__all__ = ["DELEGATING_METHOD", "delegate_of", "delegated_attribute", "is_delegating_call", "unfollowed_delegations"]
+__all__ = ["DELEGATING_METHOD", "delegate_of", "delegated_attribute", "is_delegating_call", "unfollowed_delegations", "wrapped_owners"]
 
 DELEGATING_METHOD = "__getattr__"
 
@@ -44,6 +44,22 @@ def delegate_of(flow: ProgramFlow, owner: str) -> Optional[str]:
 def is_delegating_call(info: Optional[FunctionInfo], node: cst.Call) -> bool:
     """Is `node` the `getattr(self.A, name)` of the one-line `__getattr__` `info`?"""
     return info is not None and _delegating_call(info) is node
+
+
+def wrapped_owners(flow: ProgramFlow, classes, owners: list) -> dict:
+    """Delegating class key -> (its delegate attribute, the class of `owners` whose instance that
+    attribute holds), for each delegating class when `owners` (classes whose methods change their
+    contract) is not empty: the first of them when the joined classes do not say which it holds."""
+    found = {}
+    for owner in flow.classes if owners else ():
+        attribute = delegate_of(flow, owner)
+        if attribute is None:
+            continue
+        held = AttrSlot.of(owner, attribute)
+        root = classes.find(held) if held in classes.parent else None
+        inner = next((o for o in owners if InstanceSlot.of(o) in classes.parent and classes.find(InstanceSlot.of(o)) == root), owners[0])
+        found[owner] = (attribute, inner)
+    return found
 
 
 def unfollowed_delegations(flow: ProgramFlow, classes, carrying: set) -> list:

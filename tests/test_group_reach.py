@@ -3,6 +3,8 @@ imports from the files that construct the GRU (project.Project.reached, engine._
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from gru2lstm.cli import main
@@ -222,3 +224,14 @@ def test_a_getattr_that_does_more_than_delegate_stays_a_crossing(tmp_path, capsy
     write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "wrapper.py": logged, "main.py": ACTING})
     assert main(["rewrite", "--check", str(tmp_path)]) == 1
     assert "G2L101 an instance of `GRUPolicy` is passed to `getattr()`" in capsys.readouterr().out
+
+
+def test_a_delegating_wrapper_handed_to_code_the_engine_cannot_see_is_refused(tmp_path, capsys):
+    # what that code calls through the wrapper (`agent.act(x, h)`) is the policy's changed method
+    handed = ACTING.replace("    import torch\n", "    import torch\n    import trainer\n").replace(
+        "        h = agent.initial(2)\n", "        trainer.fit(agent)\n        h = agent.initial(2)\n")
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "wrapper.py": EXPLORER, "main.py": handed})
+    assert main(["rewrite", str(tmp_path)]) == 1
+    assert ("G2L101 an instance of `Explorer` is passed to `trainer.fit`, which the engine cannot follow; `Explorer` hands what "
+            "it lacks to `self._policy` (its `__getattr__`), and `GRUPolicy.") in capsys.readouterr().out
+    assert (tmp_path / "policy.py").read_text() == textwrap.dedent(POLICY)  # nothing written
