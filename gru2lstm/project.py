@@ -32,6 +32,9 @@ What an import statement binds, and the dotted names each file is imported by, a
 which given file an import loads is universe.py's. A file outside the group that reads a member
 the group changes (`agent.hidden`) is readers.py's; one that may call a changed method through an
 object it was handed (`out, h = net(x, h)` in `def collect(net)`) is duck_calls.py's.
+
+Over 500 lines: the grouping (`Project`, `_closure`) and the look at the files outside a group
+(`CallersElsewhere`) walk imports with the same helpers (`_importers`, `_with_holders`).
 """
 
 from __future__ import annotations
