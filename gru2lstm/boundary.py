@@ -32,7 +32,7 @@ import libcst as cst
 
 from gru2lstm.delegation import unfollowed_delegations, wrapped_owners
 from gru2lstm.duck_calls import changed_callees, changed_methods, dotted_names, looks_recurrent
-from gru2lstm.joined_calls import called_methods, instances_by_root
+from gru2lstm.joined_calls import JoinedInstances, called_methods, instances_by_root
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
@@ -383,7 +383,7 @@ def _attributes_from_parameters(flow: ProgramFlow, solution: Solution, parents: 
     return found
 
 
-def _identified(solution: Solution, instances: dict, slot) -> bool:
+def _identified(solution: Solution, instances: JoinedInstances, slot) -> bool:
     """Is what `slot` holds known: a module, a recurrent module, or an instance of a program class?"""
     return solution.is_module(slot) or solution.holder_kind(slot) is not None or bool(called_methods(solution, instances, slot))
 

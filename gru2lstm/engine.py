@@ -382,7 +382,7 @@ def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
         except OSError:
             seeds.append(index)  # process_group reports it
             continue
-        screening = screen(data[index])
+        screening = screen(data[index], defer_holders=True)
         if screening.parsed:
             trees[index] = screening.tree
         if screening.may_hold_gru or has_marker(data[index]):  # a marker needs a person, GRU or not

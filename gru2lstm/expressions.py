@@ -28,6 +28,7 @@ from gru2lstm.values import (
     LabelKind,
     NodeSlot,
     PosLabel,
+    ReturnSlot,
     Slot,
     SlotKind,
     Value,
@@ -78,6 +79,9 @@ class ExpressionWalker(Scope):
                 return VDerived(base, node, Derivation.READ)
             if name in KEEP_ATTRIBUTES and not own:
                 return VDerived(base, node, Derivation.KEEP)
+            read = self._property_read(node, base) if name in self.flow.property_names else None
+            if read is not None:
+                return read
             slot = self._attribute_slot(node, base)
             if slot is None:
                 self.consume(base, Use.OTHER, node.value, f"read through its attribute `.{name}`")
@@ -222,6 +226,19 @@ class ExpressionWalker(Scope):
             self.flow.slot_nodes.append((slot, node))
         return slot
 
+    def _property_read(self, node: cst.Attribute, base: Value) -> Optional[Value]:
+        """`agent.hidden` of `@property def hidden(self)` of the object's class: the getter runs, and
+        its return is read. Of an object the walk cannot tie to a class, recorded (property_reads.py)."""
+        owner = self._instance_of(node.value)
+        getter = self.flow.method(owner, node.attr.value) if owner is not None else None
+        if getter is None or not getter.is_property:
+            if self.recording and owner is None:
+                self.flow.property_access.append((node.attr.value, node, base, False))
+            return None
+        if self.recording:
+            self.flow.called.add(getter.key)
+        return VSlot(ReturnSlot.of(getter.key), node)
+
     def _field_slot(self, name: str, base: Value, base_node: cst.CSTNode) -> Optional[Slot]:
         """The place of attribute `name` of the object `base` (not `self`), written `base_node`."""
         if len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone) and name not in self.flow.methods_by_name:
@@ -252,7 +269,13 @@ class ExpressionWalker(Scope):
         if isinstance(target, cst.Name):
             return self._new_def(target.value, target)
         if isinstance(target, cst.Attribute):
-            return self._attribute_slot(target, self.expr(target.value))
+            base = self.expr(target.value)
+            if self.recording and target.attr.value in self.flow.property_names:
+                owner = self._instance_of(target.value)  # a setter runs: what it is given is not followed
+                setter = self.flow.method(owner, target.attr.value) if owner is not None else None
+                if owner is None or setter is not None and setter.is_property:
+                    self.flow.property_access.append((target.attr.value, target, base, True))
+            return self._attribute_slot(target, base)
         if isinstance(target, cst.Subscript):
             base = self.expr(target.value)
             if isinstance(base, VIndex):  # `buffers[i][...] = h`: rows of an element

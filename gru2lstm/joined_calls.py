@@ -5,35 +5,70 @@ given as keywords."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
 from gru2lstm.values import InstanceSlot, LabelKind, SlotKind, VSlot
 
 if TYPE_CHECKING:
+    from gru2lstm.slot_classes import Classes
     from gru2lstm.solve import Solution
 
 
-def instances_by_root(solution: "Solution") -> dict:
-    """The program classes whose instances each joined class holds (its root -> their keys, in the
-    program's order); true until the next union of the classes."""
+@dataclass
+class JoinedInstances:
+    """What the joined classes hold, true until the next union of the classes: the program classes
+    whose instances each holds (root -> their keys, in the program's order), and, found when first
+    asked (most programs never need them), the attributes `obj.m` each holds (root -> those slots),
+    of which a bound method is one (`act = policy.forward`)."""
+
+    classes: "Classes"
+    owners: dict
+    attributes: Optional[dict] = None
+
+    def attributes_of(self, root) -> list:
+        if self.attributes is None:
+            self.attributes = {}
+            for slot in list(self.classes.parent):
+                if _is_attribute(slot):
+                    self.attributes.setdefault(self.classes.find(slot), []).append(slot)
+        return self.attributes.get(root, [])
+
+
+def instances_by_root(solution: "Solution") -> JoinedInstances:
     classes = solution.classes
-    found: dict = {}
+    owners: dict = {}
     for owner in solution.flow.classes:
         slot = InstanceSlot.of(owner)
         if slot in classes.parent:
-            found.setdefault(classes.find(slot), []).append(owner)
-    return found
+            owners.setdefault(classes.find(slot), []).append(owner)
+    return JoinedInstances(classes, owners)
 
 
-def called_methods(solution: "Solution", instances: dict, slot) -> list:
-    """What calling the value in `slot` may run, by the joined classes (`instances`:
-    instances_by_root): the forward() of each program class whose instances it holds, or the
-    method `m` of each whose instances hold the object of an attribute `obj.m`."""
+def called_methods(solution: "Solution", instances: JoinedInstances, slot) -> list:
+    """What calling the value in `slot` may run, by the joined classes (instances_by_root): the
+    forward() of each program class whose instances it holds, or the method `m` of each whose
+    instances hold the object of an attribute `obj.m` that it is, or else that it holds (a bound
+    method kept: `self.act = policy.forward; self.act(obs, h)`)."""
     flow, classes = solution.flow, solution.classes
-    found = [flow.forward_of(owner) for owner in instances.get(classes.find(slot), ())]
-    if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ATTR and slot.base in classes.parent:
-        found += [flow.method(owner, slot.label.name) for owner in instances.get(classes.find(slot.base), ())]
+    root = classes.find(slot)
+
+    def methods(attributes) -> list:
+        return [
+            flow.method(owner, attribute.label.name)
+            for attribute in attributes if attribute.base in classes.parent
+            for owner in instances.owners.get(classes.find(attribute.base), ())
+        ]
+
+    found = [flow.forward_of(owner) for owner in instances.owners.get(root, ())]
+    found += methods([slot] if _is_attribute(slot) else [])
+    if not any(found):
+        found = methods(instances.attributes_of(root))
     return [method for method in found if method is not None]
+
+
+def _is_attribute(slot) -> bool:
+    return slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ATTR
 
 
 def with_keywords_unpacked(solution: "Solution", args: list) -> Optional[list]:

@@ -10,6 +10,7 @@ taken when clean (a FormFallback on the report says so).
 from __future__ import annotations
 
 from dataclasses import replace
+from itertools import chain
 from typing import Optional
 
 import libcst as cst
@@ -164,6 +165,11 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
                 if migration.state_form is not None:
                     migration.form_fallback = fallback
             planned, migrations = other, other_migrations
+        else:  # the first choice's findings may say "use --state <other>": the report says why not
+            kept_out = _fallback(OTHER_FORM[form], modules, other_migrations)
+            for migration in migrations:
+                if migration.state_form is not None:
+                    migration.other_form = kept_out
     blocked = [module.key for module, migration in zip(modules, migrations) if migration.blocked]
     if blocked and not options.allow_partial:
         # All or nothing: modules that share states are migrated together or not at all.
@@ -219,11 +225,13 @@ def _uncalled_interface(migrations: list) -> bool:
 
 
 def _fallback(form: str, modules: list, migrations: list) -> FormFallback:
-    """What the report says of the refused first choice: its first blocking finding in the group."""
-    key, finding = next(
-        (module.key, finding) for module, migration in zip(modules, migrations) for finding in migration.findings if finding.blocks_write
-    )
-    return FormFallback(form, finding.code, key, finding.line)
+    """What the report says of a form auto did not take: its first blocking finding in the group,
+    else its first change of a contract no analysed caller follows."""
+    pairs = list(zip(modules, migrations))
+    blocking = ((module.key, f.code, f.line) for module, migration in pairs for f in migration.findings if f.blocks_write)
+    uncalled = ((module.key, "G2L202", c.line) for module, migration in pairs for c in migration.interface if not c.called)
+    key, code, line = next(chain(blocking, uncalled))
+    return FormFallback(form, code, key, line)
 
 
 def _unmark_suppressed(manual: dict, wrappers: dict, sources: list, modules: list) -> None:

@@ -18,7 +18,10 @@
    RNN(4, 8)``) without ever spelling ``GRU(``. Such a file starts a group (project.py), and the
    names it binds to the class (`gru_class_names`) bring in the files that use them, so the engine
    sees the construction (and says where it cannot follow it). Its bytes are searched first
-   (vocab.GRU_CLASS_VALUE_BYTES): a bare mention in prose does not cost a parse.
+   (vocab.GRU_CLASS_VALUE_BYTES): a bare mention in prose does not cost a parse. The engine defers
+   even that parse (`screen(data, defer_holders=True)`): a file whose bytes hold no construction
+   can only pass by step 3, and it matters only to a group that may import it, so project.py parses
+   it when one does (a big library holds the class in many files no group imports).
 
 The filter must never reject a file the engine would change (tests/test_prefilter.py runs the
 engine on every rejection), so it errs towards passing: any call of an attribute chain rooted in
@@ -59,6 +62,7 @@ class Screening:
     tree: Optional[ast.Module] = None  # its tree, when the file parses
     # It passes only for holding the class as a value (step 3): it matters to a group that
     # constructs a GRU, and alone the engine has nothing to migrate in it (Project.groups).
+    # Unparsed (deferred), it only may hold the class: project.py looks when a group may import it.
     class_only: bool = False
 
 
@@ -67,10 +71,13 @@ def may_hold_gru(data: bytes) -> bool:
     return screen(data).may_hold_gru
 
 
-def screen(data: bytes) -> Screening:
-    """Both steps on one file's bytes."""
+def screen(data: bytes, defer_holders: bool = False) -> Screening:
+    """The steps on one file's bytes. `defer_holders`: a file that can only pass by step 3 (no
+    construction in its bytes) passes unparsed, as class-only."""
     if not mentions_gru(data):
         return Screening(False)
+    if defer_holders and _CONSTRUCTION.search(data) is None:
+        return Screening(True, class_only=True)
     try:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, MemoryError, RecursionError):

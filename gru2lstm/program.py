@@ -14,6 +14,7 @@ from typing import NamedTuple, Optional
 import libcst as cst
 
 from gru2lstm.values import LabelKind, Slot, SlotKind, Value, VSlot, Word
+from gru2lstm.vocab import PROPERTY_ACCESSORS, PROPERTY_DECORATORS
 
 
 class BindingKind(Word):
@@ -131,6 +132,16 @@ class FunctionInfo:
         return None not in parameters and all(param.default is not None or id(param) in given for _, param in self.params)
 
     @property
+    def is_property(self) -> bool:
+        """Is it a getter, run by reading an attribute: `@property`, `@functools.cached_property`?"""
+        return any(_last_name(d.decorator) in PROPERTY_DECORATORS for d in self.node.decorators)
+
+    @property
+    def is_property_accessor(self) -> bool:
+        """Is it another method of a property (`@hidden.setter`), which has the getter's name?"""
+        return any(isinstance(d.decorator, cst.Attribute) and d.decorator.attr.value in PROPERTY_ACCESSORS for d in self.node.decorators)
+
+    @property
     def display_name(self) -> str:
         """`Class.method` or `function`, as messages name it."""
         name = self.node.name.value
@@ -192,6 +203,10 @@ class ProgramFlow:
     modules: dict = field(default_factory=dict)  # module key -> cst.Module
     functions: dict = field(default_factory=dict)  # key -> FunctionInfo (added by add_function)
     methods_by_name: dict = field(default_factory=dict)  # method name -> [keys of the program's methods so named]
+    property_names: set = field(default_factory=set)  # names of the program's properties
+    # [(name, Attribute node, the object's value, written)]: reads and writes of an attribute so named on an object the walk
+    # cannot tie to a class, or through a property setter (property_reads.py reports them)
+    property_access: list = field(default_factory=list)
     classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
     bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
     module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
@@ -264,8 +279,12 @@ class ProgramFlow:
         return self.lookup(member.key, member.name, seen | {(module, name)})
 
     def add_function(self, info: FunctionInfo) -> None:
+        if info.key in self.functions and info.is_property_accessor:
+            return  # reading `agent.hidden` runs the getter; a write through the setter is reported (property_reads.py)
         if info.class_name is not None and info.key not in self.functions:  # a method defined again keeps its key once
             self.methods_by_name.setdefault(info.key.name, []).append(info.key)
+        if info.class_name is not None and info.is_property:
+            self.property_names.add(info.key.name)
         self.functions[info.key] = info
 
     def forward_of(self, owner: str) -> Optional[FunctionInfo]:
@@ -321,3 +340,10 @@ BY_HAND = "migrate this use by hand so that it handles the pair (h, c)"
 def class_key(module: str, name: str) -> str:
     """Classes of different modules may share a name; their keys do not."""
     return f"{module}:{name}"
+
+
+def _last_name(node: cst.BaseExpression) -> Optional[str]:
+    """`property` of `property` or `functools.property`; None for any other expression."""
+    if isinstance(node, cst.Name):
+        return node.value
+    return node.attr.value if isinstance(node, cst.Attribute) else None

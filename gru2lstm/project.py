@@ -402,8 +402,11 @@ def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
     into its core when one is in the core, else beside its near files (analysed when the state
     reaches them). The engine then sees the construction it cannot follow and says where. A
     holder none of whose users is in a group is left out: alone, the engine has nothing to
-    migrate there (the GRU program stays as it is), and its closure could be most of a library."""
+    migrate there (the GRU program stays as it is), and its closure could be most of a library.
+    A holder no file of a group may import is passed over before its parse (prefilter.screen)."""
     for holder in holders:
+        if not _may_touch(universe, holder, groups):
+            continue
         names = holder.gru_class_names()
         users = {entry.key for entry, _ in _importers(universe, holder, _with_holders(holder, names))} if names else set()
         keys = users | {holder.key}
@@ -421,6 +424,16 @@ def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
         else:
             near |= keys
         groups[touched[0]] = (core, near - core)
+
+
+def _may_touch(universe: Universe, holder: ProjectFile, groups: dict) -> bool:
+    """Is `holder` in a group, or may a file of one import it (bytes only)? Else neither it nor
+    any of its importers is in a group."""
+    word = holder.name.rpartition(".")[2].encode()
+    grouped = set().union(*(core | near for core, near in groups.values()))
+    return holder.key in grouped or any(
+        word in data and may_import(data, word) for data in (universe.by_key[key].contents() or b"" for key in grouped)
+    )
 
 
 def _registry_files(universe: Universe, entry: ProjectFile) -> list:

@@ -248,6 +248,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
         "verification": result.verification,
         "state_form": None,
         "state_form_fallback": None,
+        "state_form_other": None,
         "steps": [],
         "findings": [],
         "sites": {"found": 0, "migrated": 0, "attention": 0},
@@ -257,6 +258,7 @@ def record(result: FileResult, diff: bool = False) -> dict:
         item.update(
             state_form=migration.state_form,
             state_form_fallback=_fallback_record(migration.form_fallback),
+            state_form_other=_fallback_record(migration.other_form),
             steps=[
                 {"step": s.step, "title": STEPS.get(s.step, s.step), "kept": s.step in KEPT_STEPS, "lines": list(s.lines)}
                 for s in migration.steps
@@ -289,11 +291,15 @@ def _error(result: FileResult) -> Optional[dict]:
 
 
 def _fallback_note(migration) -> str:
-    """Why auto holds (h, c) in its second choice of form, for the table's title ("" if it did not)."""
-    fallback = migration.form_fallback
-    if fallback is None:
-        return ""
-    return f" (auto: {fallback.refused} refused ({fallback.code} at {fallback.path}:{fallback.line}), {migration.state_form} taken)"
+    """Why auto holds (h, c) in its second choice of form, or why it did not take the second
+    choice, for the table's title ("" if it did not plan one)."""
+    fallback, other = migration.form_fallback, migration.other_form
+    if fallback is not None:
+        return f" (auto: {fallback.refused} refused ({fallback.code} at {fallback.path}:{fallback.line}), {migration.state_form} taken)"
+    if other is not None:
+        why = "refused too" if other.code != "G2L202" else "not taken: it changes a contract no analysed caller follows"
+        return f" (auto: {other.refused} {why} ({other.code} at {other.path}:{other.line}))"
+    return ""
 
 
 def _fallback_record(fallback) -> Optional[dict]:

@@ -64,11 +64,11 @@ class ChangedMember:
 
 @dataclass(frozen=True)
 class FormFallback:
-    """`--state auto` planned its first choice of form, which refused the group, and took the
-    other one: the form refused and its first blocking finding, for the report."""
+    """A form `--state auto` planned and did not take, and the finding that kept it out, for the
+    report: its first choice when it took the other one, or the other one when both failed."""
 
     refused: str  # "packed" or "tuple"
-    code: str  # "G2L100"
+    code: str  # "G2L100"; "G2L202" when it changed a contract no analysed caller follows
     path: str  # the key of the module the finding is in (the path as given)
     line: int
 
@@ -83,6 +83,7 @@ class Migration:
     findings: list[Finding] = field(default_factory=list)
     state_form: Optional[str] = None  # "tuple" or "packed"; None when there is no GRU
     form_fallback: Optional[FormFallback] = None  # set when auto took its second choice of form
+    other_form: Optional[FormFallback] = None  # set when auto's first choice refused and so would the second
     sites_found: int = 0
     sites_migrated: int = 0
     reached: tuple = ()  # files not migrated with this one that the analysed code calls into

@@ -197,6 +197,11 @@ MODULE_WRAPPERS = {
     "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
     "torch.nn.parallel.data_parallel.DataParallel", "torch.nn.parallel.distributed.DistributedDataParallel",
 }
+# Decorators that make a method an attribute read (`agent.hidden` runs `def hidden(self)`), by
+# their last name (`@property`, `@functools.cached_property`); and the attributes of a property
+# that decorate its other methods (`@hidden.setter`).
+PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
+PROPERTY_ACCESSORS = frozenset({"setter", "getter", "deleter"})
 WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module they wrap
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on

@@ -194,11 +194,28 @@ def test_when_both_forms_refuse_auto_reports_the_first_choice_as_it_was(project,
     assert main(["rewrite", "--check", "--format", "json", str(project)]) == 1
     auto = records(capsys)
     assert plans == ["packed", "tuple"]
+    assert main(["rewrite", "--check", "--format", "json", "--state", "tuple", str(project)]) == 1
+    tuple_first = next(
+        (record["path"], finding) for record in records(capsys).values() for finding in record["findings"]
+        if finding["severity"] == "error" and finding["code"] != "G2L105"  # said after the plans, of the other files
+    )
     assert main(["rewrite", "--check", "--format", "json", "--state", "packed", str(project)]) == 1
-    assert records(capsys) == auto
+    packed = records(capsys)
+    for record in auto.values():  # why tuple was not taken, since packed's findings may suggest it
+        other = record.pop("state_form_other")
+        assert other is None or other == {"refused": "tuple", "code": tuple_first[1]["code"], "path": tuple_first[0], "line": tuple_first[1]["line"]}
+        record["state_form_other"] = None
+    assert auto["run.py"]["state_form_other"] is None and auto == packed
     codes = {f["code"] for f in auto["run.py"]["findings"]}
     assert "G2L100" in codes and "G2L101" in codes
     assert all(record["state_form_fallback"] is None for record in auto.values())
+
+
+def test_when_both_forms_refuse_the_title_says_why_the_other_was_not_taken(project, capsys):
+    (project / "run.py").write_text(SENT)
+    assert main(["rewrite", "--check", str(project)]) == 1
+    said = " ".join(capsys.readouterr().err.split())
+    assert "run.py: needs attention, nothing written, (h, c) held as packed (auto: tuple refused too (G2L" in said
 
 
 def test_a_clean_first_choice_is_the_only_plan(plans):
@@ -232,3 +249,4 @@ def test_no_fallback_to_a_form_that_changes_a_contract_no_analysed_caller_follow
     got = records(capsys)
     assert got["run.py"]["status"] == "needs_attention" and got["run.py"]["state_form"] == "packed"
     assert all(record["state_form_fallback"] is None for record in got.values())
+    assert got["run.py"]["state_form_other"]["refused"] == "tuple" and got["run.py"]["state_form_other"]["code"] == "G2L202"

@@ -102,3 +102,15 @@ def test_the_engine_agrees_with_every_rejection(source):
 
     migration = migrate_source(source)
     assert not migration.changed and not migration.blocked
+
+
+@pytest.mark.parametrize("source, names", CLASS_HOLDERS.values(), ids=CLASS_HOLDERS.keys())
+def test_the_engine_defers_the_parse_of_a_file_that_can_only_hold_the_class(source, names):
+    deferred = screen(source.encode(), defer_holders=True)
+    assert deferred.may_hold_gru and deferred.class_only
+    assert deferred.parsed == ("GRUCell as" in source)  # an import `as` may bind a name that is called
+
+
+def test_a_construction_is_never_deferred():
+    screening = screen(b"from torch import nn\n\nRNN = nn.GRU\ncore = RNN(4, 8)\nother = nn.GRU(4, 8)\n", defer_holders=True)
+    assert screening.parsed and not screening.class_only

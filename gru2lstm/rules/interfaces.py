@@ -7,6 +7,7 @@ refused)."""
 from __future__ import annotations
 
 from gru2lstm.boundary import crossings, describe, interface_changes, state_attributes, takes_state
+from gru2lstm.property_reads import property_crossings
 from gru2lstm.results import ChangedMember, InterfaceChange
 from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
@@ -55,7 +56,8 @@ class Interfaces(Rule):
     )
 
     def apply(self, ctx, use) -> None:
-        for crossing in crossings(ctx.flow, ctx.solution, ctx.parents) + file_crossings(ctx.flow, ctx.solution):
+        found = crossings(ctx.flow, ctx.solution, ctx.parents) + file_crossings(ctx.flow, ctx.solution)
+        for crossing in found + property_crossings(ctx.flow, ctx.solution):
             ctx.find("G2L101", crossing.node, crossing.message, crossing.place)
         for slot, node in state_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(

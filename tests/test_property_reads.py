@@ -1,0 +1,143 @@
+"""A property that returns the hidden state (`@property def hidden(self): return self._h`):
+reading `agent.hidden` runs the getter. It was an attribute like any other, so the read was not
+the state and `agent.hidden.detach()` was left on the pair (exit 0, AttributeError at run time).
+A read on an object of no known class, and a write through the property's setter, are G2L101
+once the property returns (h, c) (gru2lstm/property_reads.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gru2lstm.migrate import migrate_source
+from gru2lstm.options import Options
+
+AGENT = '''\
+import functools
+
+import torch
+import torch.nn as nn
+
+
+class Agent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 8)
+        self._h = torch.zeros(1, 2, 8)
+
+    @DECORATOR
+    def hidden(self):
+        return self._h
+
+    def step(self, x):
+        out, self._h = self.gru(x, self._h)
+        return out
+
+'''
+
+READ = AGENT + '''
+def run(steps):
+    agent = Agent()
+    saved = []
+    for _ in range(steps):
+        agent.step(torch.randn(1, 2, 4))
+        saved.append(agent.hidden.detach().clone())
+    return saved[-1]
+'''
+
+UNKNOWN_OWNER = AGENT + '''
+def record(agent, saved):
+    saved.append(agent.hidden.detach())
+
+
+def run(steps):
+    agent, saved = Agent(), []
+    for _ in range(steps):
+        agent.step(torch.randn(1, 2, 4))
+        record(agent, saved)
+    return saved[-1]
+'''
+
+SETTER = AGENT.replace("    def step(self, x):", "    @hidden.setter\n    def hidden(self, value):\n        self._h = value\n\n    def step(self, x):") + '''
+def run(steps):
+    agent = Agent()
+    for _ in range(steps):
+        agent.step(torch.randn(1, 2, 4))
+        agent.hidden = agent.hidden * 0.5
+    return agent.hidden
+'''
+
+
+def _state_after(source: str, steps: int = 3):
+    namespace: dict = {}
+    exec(compile(source, "<migrated>", "exec"), namespace)
+    torch.manual_seed(0)
+    return namespace["run"](steps)
+
+
+@pytest.mark.parametrize("decorator", ["property", "functools.cached_property"])
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_a_read_of_a_property_runs_its_getter(decorator, state):
+    migration = migrate_source(READ.replace("DECORATOR", decorator), Options(state=state))
+    assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+    assert not any("Agent.hidden" in f.message for f in migration.findings)  # the read is its caller
+    after = _state_after(migration.source)
+    h, c = after if state == "tuple" else after.chunk(2, dim=-1)
+    assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
+
+
+def test_the_read_is_migrated_half_by_half():
+    migration = migrate_source(READ.replace("DECORATOR", "property"), Options(state="tuple"))
+    assert "saved.append((agent.hidden[0].detach().clone(), agent.hidden[1].detach().clone()))" in migration.source
+
+
+def test_a_read_on_an_object_of_no_known_class_is_refused():
+    migration = migrate_source(UNKNOWN_OWNER.replace("DECORATOR", "property"), Options(state="tuple"))
+    found = [f for f in migration.findings if f.code == "G2L101"]
+    assert not migration.changed and len(found) == 1
+    assert found[0].line == UNKNOWN_OWNER.splitlines().index("    saved.append(agent.hidden.detach())") + 1
+    assert "may read the property `Agent.hidden`" in found[0].message
+
+
+def test_a_write_through_the_setter_is_refused():
+    migration = migrate_source(SETTER.replace("DECORATOR", "property"), Options(state="tuple"))
+    assert not migration.changed
+    assert any(f.code == "G2L101" and "through its setter" in f.message for f in migration.findings)
+
+
+def test_an_attribute_of_that_name_on_a_class_without_the_property_is_no_read_of_it():
+    source = READ.replace("DECORATOR", "property") + '''
+
+class Log:
+    def __init__(self):
+        self.hidden = []
+
+    def add(self, x):
+        self.hidden.append(x)
+'''
+    migration = migrate_source(source, Options(state="tuple"))
+    assert [f for f in migration.findings if f.blocks_write] == [] and migration.changed
+
+
+def test_a_field_of_that_name_read_on_a_record_of_known_class_is_no_read_of_the_property():
+    """`steps[0].hidden` of a dataclass with a field `hidden` (red-team v4): the joined classes
+    show the object is a Step, which has no such property."""
+    source = AGENT.replace("DECORATOR", "property").replace("import functools\n", "import functools\nfrom dataclasses import dataclass\n") + '''
+@dataclass
+class Step:
+    obs: torch.Tensor
+    hidden: torch.Tensor
+
+
+def run(steps):
+    agent, episode = Agent(), []
+    for _ in range(steps):
+        obs = torch.randn(1, 2, 4)
+        episode.append(Step(obs, agent.hidden))
+        agent.step(obs)
+    return episode[-1].hidden
+'''
+    migration = migrate_source(source, Options(state="tuple"))
+    assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+    h, c = _state_after(migration.source)
+    assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
