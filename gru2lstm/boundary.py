@@ -13,7 +13,9 @@ each one (G2L101) instead of trusting that none exists:
 - such a function is called with `*args` or `**kwargs`, which the engine cannot bind to the
   parameter that holds the state (also a call of an object that only the joined classes show to
   be an instance of such a class, `agent.model(*inputs)`, which solve.py does not bind);
-- instances of such a module are made, but none of their calls could be followed.
+- instances of such a module are made, but none of their calls could be followed;
+- a method or attribute read through a wrapper's delegating `__getattr__` that the walk did not
+  tie to the wrapped object's class (delegation.py).
 
 Functions that take or return the state are the *interface changes* of the migration: listed in
 the results; those with no caller in the analysed code are said (a warning), and the engine
@@ -28,6 +30,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.delegation import unfollowed_delegations, wrapped_owners
 from gru2lstm.duck_calls import changed_callees, changed_methods, dotted_names, looks_recurrent
 from gru2lstm.joined_calls import JoinedInstances, called_methods, instances_by_root
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
@@ -115,6 +118,9 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         info = flow.functions[key]
         if info.class_name is not None and info.class_name not in owners:
             owners[info.class_name] = f"`{_short(info.class_name)}.{info.node.name.value}()` {_changes(found)}"
+    for wrapper, (attribute, inner) in wrapped_owners(flow, solution.classes, sorted(owners)).items():
+        # calls through the wrapper (`trainer.fit(agent)`: `agent.act(x, h)` there) reach the policy's methods
+        owners.setdefault(wrapper, f"`{_short(wrapper)}` hands what it lacks to `self.{attribute}` (its `__getattr__`), and {owners[inner]}")
     return (
         _escaping_instances(flow, solution, owners)
         + _used_as_values(flow, carriers, owners, parents)
@@ -123,6 +129,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         + _starred_calls(flow, carriers)
         + _unbound_module_calls(flow, solution, carriers)
         + _unknown_object_calls(flow, solution, carriers, parents)
+        + _delegated_reads(flow, solution, carriers)
     )
 
 
@@ -149,6 +156,12 @@ def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> 
             consumption.place,
         ))
     return found
+
+
+def _delegated_reads(flow: ProgramFlow, solution: Solution, carriers: dict) -> list:
+    """A read through a one-line delegating `__getattr__` that the walk did not follow (delegation.py)."""
+    carrying = {flow.functions[key].node.name.value for key in carriers} | {slot.name for slot, _ in state_attributes(flow, solution)}
+    return [Crossing(node, message) for node, message in unfollowed_delegations(flow, solution.classes, carrying)]
 
 
 def _leaves(solution: Solution, value) -> list:

@@ -11,6 +11,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.compiled_calls import CompiledCalls
+from gru2lstm.delegation import is_delegating_call
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string, default_factory, mapped_lambda, wrapped_module, zipped_pairs
@@ -40,6 +41,7 @@ from gru2lstm.values import (
 )
 from gru2lstm.vocab import (
     ALONG_HIDDEN_FUNCTIONS,
+    ATTRIBUTE_BUILTINS,
     CALLING_METHODS,
     CAT_FUNCTIONS,
     FEATURE_FUNCTIONS,
@@ -60,6 +62,8 @@ from gru2lstm.vocab import (
     DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
     FILE_ACCESS,
+    FORMATTING_BUILTINS,
+    FORMATTING_FUNCTIONS,
     INSPECTING_BUILTINS,
     ITERATION_BUILTINS,
     JOINING_FUNCTIONS,
@@ -71,7 +75,6 @@ from gru2lstm.vocab import (
     MODULE_WRAPPERS,
     PARAMETER_CLASSES,
     PARAMETER_DATA_KEYWORD,
-    PRINTING_BUILTINS,
     READ_METHODS,
     REPLACE_FUNCTIONS,
     REPLACE_METHOD,
@@ -154,6 +157,10 @@ class CallWalker(CompiledCalls):
                 return started
         if qualified & COPY_FUNCTIONS and len(args) == 1:
             return self.expr(args[0].value)  # `target_net = copy.deepcopy(q_net)`: the same kind of value
+        if qualified & FORMATTING_FUNCTIONS:  # `logging.info("%s", runner)`
+            for arg in args:
+                self.consume(self.expr(arg.value), Use.READ, arg.value, f"passed to `{self.code(node.func)}()`")
+            return VOpaque(node, f"`{self.code(node.func)}()`")
         if qualified & KEEP_FUNCTIONS and args:
             base = self.expr(args[0].value)
             for arg in args[1:]:
@@ -340,8 +347,11 @@ class CallWalker(CompiledCalls):
         if qualified & SAMPLING_FUNCTIONS and args:
             return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
-            if func.value in INSPECTING_BUILTINS | PRINTING_BUILTINS:
-                context_name = Use.READ if func.value in INSPECTING_BUILTINS else Use.UNKNOWN
+            if is_delegating_call(self.function, node):  # `getattr(self._policy, name)`: followed where read (delegation.py)
+                self.consume(self.expr(args[0].value), Use.READ, args[0].value)
+                return VOpaque(node, f"`{self.code(node)}`")
+            if func.value in INSPECTING_BUILTINS | ATTRIBUTE_BUILTINS | FORMATTING_BUILTINS:
+                context_name = Use.UNKNOWN if func.value in ATTRIBUTE_BUILTINS else Use.READ
                 for arg in args:
                     self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")

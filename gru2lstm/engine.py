@@ -298,15 +298,18 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
         raise UsageError(f"--jobs must be 0 (one per core) or more, not {jobs}")
     # A signal before the first write stops the run all the same.
     with Interrupts() as interrupts, _Workers(jobs) as workers:
-        found, files, work = _work(paths, options, workers)
+        found, files, work, project = _work(paths, options, workers)
         results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
         elsewhere = _callers_elsewhere(list(paths), files, options)
         dynamic = DynamicImports()
         total, done = sum(len(indexes) for indexes, _ in work), 0
         finished = set()  # numbers of the groups in `work` whose results are placed
+        claimed = {index for indexes, _ in work for index in indexes}
         try:
             with closing(_outcomes(work, options, workers)) as outcomes:
                 for number, outcome in outcomes:
+                    outcome, added = _widened(number, outcome, work, project, claimed, options)
+                    total += added
                     if elsewhere is not None:
                         with gc_paused():
                             elsewhere.refuse(outcome, work[number][1][-1][1])
@@ -336,9 +339,26 @@ def _callers_elsewhere(paths: list, files: list, options: RunOptions) -> Optiona
     return CallersElsewhere([name], files, options.selection) if name else None
 
 
+def _widened(number: int, outcome: GroupOutcome, work: list, project: Project, claimed: set, options: RunOptions) -> tuple:
+    """(the group's outcome, how many files it took in): while its flow goes where it needs a person
+    into given files no group holds (project.reached: a container class two imports from the core),
+    it is migrated again here with them. Rare, so this process pays for LibCST only then."""
+    added = 0
+    while True:
+        extra = project.reached(outcome, claimed)
+        if not extra:
+            return outcome, added
+        indexes = work[number][0] + extra
+        claimed.update(extra)
+        added += len(extra)
+        paths = [project.universe.files[index].path for index in indexes]
+        work[number] = (indexes, [(paths, project.import_tables(indexes))])
+        outcome = process_group(work[number][1], options)
+
+
 def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tuple:
     """(what discovery found, the readable files under `paths`, the groups to migrate: (indexes
-    into the files, attempts))."""
+    into the files, attempts), the Project that grouped them)."""
     found = discover(paths, options.selection)
     files = [entry.path for entry in found if entry.problem is None]
     with gc_paused():
@@ -348,7 +368,7 @@ def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tup
         for group in project.groups(seeds, class_only):
             widths = [group.core, group.core + group.near] if group.near else [group.core]
             work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
-    return found, files, work
+    return found, files, work, project
 
 
 def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:

@@ -169,8 +169,8 @@ class ExpressionWalker(Scope):
             return VOpaque(node, "a constant")
         if isinstance(node, cst.FormattedString):  # f"{h.norm():.3f}": each expression is formatted, like print(h)
             for part in node.parts:
-                if isinstance(part, cst.FormattedStringExpression):
-                    self.consume(self.expr(part.expression), Use.UNKNOWN, part.expression, "formatted into a string")
+                if isinstance(part, cst.FormattedStringExpression):  # read only (vocab.FORMATTING_BUILTINS)
+                    self.consume(self.expr(part.expression), Use.READ, part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
         # Lambdas, nested comprehensions, await, …: every name read inside is consumed as "other".
         called = self.hand_over_callees(node, lambda name: is_bound_inside(name, node), f"`{self.code(node)}`")

@@ -16,7 +16,10 @@ with the stdlib `ast` only (cheap, in the parent process):
   rollout storage the agent fills), one step: what only those import is not state-bearing
   code of the group's, and following it would pull in whole libraries. These *near* files are
   analysed only when the core alone cannot be migrated (a state that flows into one of them is
-  reported until it is), which keeps big imported helpers out of LibCST in the common case.
+  reported until it is), which keeps big imported helpers out of LibCST in the common case;
+- further down, any given file the group's flow still goes to (`Project.reached`: a state passed
+  to a record class that only a near file imports), again and again, each taken in only once a
+  finding says the state reaches it (engine._widened).
 
 Groups that share a file are one group. Each file migrated gets an import table: for every name
 its module-level imports bind, the file and member it names among the files migrated with it, or
@@ -29,6 +32,9 @@ What an import statement binds, and the dotted names each file is imported by, a
 which given file an import loads is universe.py's. A file outside the group that reads a member
 the group changes (`agent.hidden`) is readers.py's; one that may call a changed method through an
 object it was handed (`out, h = net(x, h)` in `def collect(net)`) is duck_calls.py's.
+
+Over 500 lines: the grouping (`Project`, `_closure`) and the look at the files outside a group
+(`CallersElsewhere`) walk imports with the same helpers (`_importers`, `_with_holders`).
 """
 
 from __future__ import annotations
@@ -129,6 +135,24 @@ class Project:
             Group(sorted(index_of[k] for k in core), sorted(index_of[k] for k in near)) for core, near in groups.values()
         ]
         return sorted(found, key=lambda group: min(group.core + group.near))
+
+    def reached(self, outcome, claimed: set) -> list:
+        """The indexes of the given files, none of `claimed`, that a group's flow went to where it
+        needs a person (a state passed to `Batch(...)` of batch.py, which only a near file of the
+        group imports): taking them in may let it be followed. `outcome`: the group's
+        engine.GroupOutcome. Found from the findings alone, so a file is parsed by LibCST only
+        when a state reaches it, however many imports away from the group's core it is."""
+        index_of = {id(entry): position for position, entry in enumerate(self.universe.files)}
+        found = set()
+        for result in outcome.results:
+            migration = result.migration
+            if migration is None or not migration.blocked:
+                continue
+            for place in migration.reached:
+                entry = self.universe.by_path.get(str(Path(place).resolve()))
+                if entry is not None and index_of[id(entry)] not in claimed:
+                    found.add(index_of[id(entry)])
+        return sorted(found)
 
     def import_tables(self, indexes: list) -> list:
         """A ModuleSource per file of `indexes`: a name bound to a file among them is a Member;

@@ -297,7 +297,15 @@ REPLACE_FUNCTIONS = {"dataclasses.replace"}  # an object of the same class, fiel
 REPLACE_METHOD = "_replace"  # namedtuple's
 NAMEDTUPLE_FUNCTIONS = {"collections.namedtuple", "typing.NamedTuple"}
 INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arguments
-PRINTING_BUILTINS = {"print", "repr", "str", "hasattr", "getattr"}  # what they do with them is unknown
+# Builtins that only turn their arguments into text: a state, or an object holding one, is read
+# (a pair prints as well as a tensor; a class of the program that makes its own text, `__repr__`,
+# is walked like any of its methods).
+FORMATTING_BUILTINS = {"print", "repr", "str", "ascii", "format"}
+FORMATTING_FUNCTIONS = {  # the logging module's, which format their arguments with %s
+    "logging.debug", "logging.info", "logging.warning", "logging.warn", "logging.error", "logging.critical",
+    "logging.exception", "logging.log",
+}
+ATTRIBUTE_BUILTINS = {"hasattr", "getattr"}  # what they do with the object is unknown
 # Builtins a helper may pass its parameter to and still only look at it (summaries.py).
 LOOKING_BUILTINS = INSPECTING_BUILTINS | {"hasattr", "getattr"}
 # Functions of a tensor library (`torch.is_tensor(x)`, `np.isscalar(x)`) a helper may pass its parameter to, likewise.

@@ -1,0 +1,237 @@
+"""How far a group reaches: a state followed into every given file it flows to, however many
+imports from the files that construct the GRU (project.Project.reached, engine._widened)."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- a record class two imports from the core
+MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 6)
+            self.head = nn.Linear(6, 2)
+
+        def initial(self, n):
+            return torch.zeros(1, n, 6)
+
+        def forward(self, x, h):
+            y, h = self.rnn(x, h)
+            return self.head(y), h
+"""
+
+RUN = """\
+    import torch
+
+    from model import Actor
+    from recorder import Recorder
+
+
+    def main():
+        actor, recorder = Actor(), Recorder()
+        h = actor.initial(2)
+        for step in range(4):
+            y, h = actor(torch.randn(1, 2, 3), h)
+            recorder.add(y, h)
+            if step == 1:
+                h = h * 0.0
+        y, h = actor(torch.randn(1, 2, 3), recorder.first())
+        return y
+"""
+
+RECORDER = """\
+    from records import Record
+
+
+    class Recorder:
+        def __init__(self):
+            self.items = []
+
+        def add(self, out, hidden):
+            self.items.append(Record(out, hidden.detach()))
+
+        def first(self):
+            return self.items[0].hidden
+"""
+
+RECORDS = """\
+    class Record:
+        def __init__(self, out, hidden):
+            self.out = out
+            self.hidden = hidden
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_kept_by_a_class_two_imports_from_the_core_is_followed_there(tmp_path, form):
+    # run.py (the core) imports recorder.py (near), which imports records.py: the state passed to
+    # `Record(...)` was "a file not migrated with this one" although records.py was given.
+    write(tmp_path, {"pyproject.toml": "", "model.py": MODEL, "run.py": RUN, "recorder.py": RECORDER, "records.py": RECORDS})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import run\nrun.main()\n")
+
+
+def test_the_file_two_imports_away_not_given_is_named_and_nothing_is_written(tmp_path, capsys, monkeypatch):
+    files = {"pyproject.toml": "", "model.py": MODEL, "run.py": RUN, "recorder.py": RECORDER, "records.py": RECORDS}
+    write(tmp_path, files)
+    before = {name: (tmp_path / name).read_text() for name in files}
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "model.py", "run.py", "recorder.py"]) == 1
+    out = capsys.readouterr().out
+    assert "recorder.py:9:" in out and "records.py, a file not migrated with this one" in out
+    assert {name: (tmp_path / name).read_text() for name in files} == before
+
+
+# ---------------------------------------------------------------- text made of a value holding states
+PRINTED = """\
+    import logging
+
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 4)
+
+        def forward(self, x, h):
+            y, h = self.rnn(x, h)
+            return y, h
+
+
+    class Runner:
+        def __init__(self):
+            self.net = Net()
+            self.h = torch.zeros(1, 2, 4)
+
+        def __repr__(self):
+            return f"Runner(state of {tuple(self.h.shape)})"
+
+        def step(self):
+            y, self.h = self.net(torch.randn(1, 2, 3), self.h)
+            return y
+
+
+    def main():
+        runner = Runner()
+        for _ in range(3):
+            runner.step()
+        logging.info("after three steps: %s", runner)
+        print(f"{runner.h}", str(runner.h), format(runner))
+        return runner
+
+
+    if __name__ == "__main__":
+        print(main())
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_value_holding_states_made_into_text_is_only_read(tmp_path, form):
+    # `print(main())` of the runner was G2L101 ("passed to `print()`"): text made of a pair is as
+    # good as text made of a tensor, and the class's own `__repr__` is migrated with its other methods.
+    write(tmp_path, {"pyproject.toml": "", "runner.py": PRINTED})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert "tuple(self.h[0].shape)" in (tmp_path / "runner.py").read_text()
+    run_migrated(tmp_path, "import runner\nprint(runner.main())\n")
+
+
+# ---------------------------------------------------------------- a wrapper that delegates by __getattr__
+POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class GRUPolicy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 4)
+            self.head = nn.Linear(4, 2)
+
+        def initial(self, n):
+            return torch.zeros(1, n, 4)
+
+        def act(self, x, h):
+            y, h = self.rnn(x, h)
+            return self.head(y), h
+
+        def reset(self, h, done):
+            return h * (1.0 - done).view(1, -1, 1)
+"""
+
+EXPLORER = """\
+    class Explorer:
+        def __init__(self, policy, epsilon=0.1):
+            self._policy = policy
+            self.epsilon = epsilon
+
+        def __getattr__(self, name):
+            \"\"\"Everything the wrapper does not define is the policy's.\"\"\"
+            return getattr(self._policy, name)
+"""
+
+ACTING = """\
+    import torch
+
+    from policy import GRUPolicy
+    from wrapper import Explorer
+
+
+    def main():
+        agent = Explorer(GRUPolicy())
+        h = agent.initial(2)
+        for step in range(4):
+            y, h = agent.act(torch.randn(1, 2, 3), h)
+            h = agent.reset(h, torch.tensor([float(step == 1), 0.0]))
+        return y
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_reads_through_a_delegating_getattr_reach_the_wrapped_policy(tmp_path, form):
+    # `getattr(self._policy, name)` was G2L101 ("an instance of `GRUPolicy` is passed to `getattr()`").
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "wrapper.py": EXPLORER, "main.py": ACTING})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import main\nmain.main()\n")
+
+
+def test_a_delegated_read_the_walk_cannot_tie_to_a_class_is_refused_at_the_read(tmp_path, capsys):
+    # another class has an `act` too: which one `agent.act` runs, only the wrapped object says
+    files = {"pyproject.toml": "", "policy.py": POLICY + "\n\n    class Scripted:\n        def act(self, x, h):\n            return x, h\n",
+             "wrapper.py": EXPLORER, "main.py": ACTING}
+    write(tmp_path, files)
+    assert main(["rewrite", "--check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (f"{tmp_path / 'main.py'}:11:16: G2L101 `agent.act` is read through `Explorer.__getattr__`, which hands it to the "
+            "object in `self._policy`") in out and "(`agent._policy.act`)" in out
+
+
+def test_a_getattr_that_does_more_than_delegate_stays_a_crossing(tmp_path, capsys):
+    logged = EXPLORER.replace("            return getattr(self._policy, name)\n",
+                              "            print(name)\n            return getattr(self._policy, name)\n")
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "wrapper.py": logged, "main.py": ACTING})
+    assert main(["rewrite", "--check", str(tmp_path)]) == 1
+    assert "G2L101 an instance of `GRUPolicy` is passed to `getattr()`" in capsys.readouterr().out
+
+
+def test_a_delegating_wrapper_handed_to_code_the_engine_cannot_see_is_refused(tmp_path, capsys):
+    # what that code calls through the wrapper (`agent.act(x, h)`) is the policy's changed method
+    handed = ACTING.replace("    import torch\n", "    import torch\n    import trainer\n").replace(
+        "        h = agent.initial(2)\n", "        trainer.fit(agent)\n        h = agent.initial(2)\n")
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "wrapper.py": EXPLORER, "main.py": handed})
+    assert main(["rewrite", str(tmp_path)]) == 1
+    assert ("G2L101 an instance of `Explorer` is passed to `trainer.fit`, which the engine cannot follow; `Explorer` hands what "
+            "it lacks to `self._policy` (its `__getattr__`), and `GRUPolicy.") in capsys.readouterr().out
+    assert (tmp_path / "policy.py").read_text() == textwrap.dedent(POLICY)  # nothing written
