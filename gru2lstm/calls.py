@@ -528,6 +528,8 @@ class CallWalker(CompiledCalls):
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
         values = [self.expr(arg.value) for arg in node.args]
         values = [self._own_iterator(arg.value) or value for value, arg in zip(values, node.args)]
+        if name == "zip":  # `zip((self.a, self.b), (ha, hb))`: each literal's items are its elements
+            values = [self.viewed_literal(value, arg.value) for value, arg in zip(values, node.args)]
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
                 self.consume(value, Use.READ, arg.value)

@@ -256,6 +256,28 @@ class ExpressionWalker(Scope):
             self.flow.called.add(reader.key)
         return VSlot(ReturnSlot.of(reader.key), node)
 
+    def held_literal(self, value: Value, node: cst.CSTNode) -> Value:
+        """A tuple, list or dict display iterated, held in a place of its own (its items joined
+        there); any other value as it is."""
+        if not (isinstance(value, (VTuple, VContainer)) and value.items):
+            return value
+        held = VSlot(NodeSlot.of(SlotKind.LITERAL, id(node)), node)
+        if _is_dict_display(value):
+            self.flow.dicts.add(held.slot)
+        if self.recording:
+            self.flow.bindings.append(Binding(held.slot, value, BindingKind.JOIN, self.statement, None, self.function))
+        return held
+
+    def viewed_literal(self, value: Value, node: cst.CSTNode) -> Value:
+        """A tuple or list display handed to an iterating builtin (`zip((self.a, self.b), hs)`):
+        held as `held_literal` does, its items seen as one element (solve.py joins their marks)."""
+        if _is_dict_display(value):
+            return value  # iterated, a dict gives its keys
+        held = self.held_literal(value, node)
+        if held is not value and self.recording:
+            self.flow.value_views.append((held.slot, LabelKind.POS))
+        return held
+
     def _own_iterator(self, node: cst.CSTNode) -> Optional[Value]:
         """What iterating `node` goes over, when its class of the program defines __iter__: that
         method's return. None for anything else."""
@@ -394,13 +416,7 @@ class ExpressionWalker(Scope):
             return iterator
         if isinstance(value, VSlot) and self.recording:
             self.flow.iterations.append((value, node))
-        if isinstance(value, (VTuple, VContainer)) and value.items:
-            held = VSlot(NodeSlot.of(SlotKind.LITERAL, id(node)), node)
-            if _is_dict_display(value):
-                self.flow.dicts.add(held.slot)
-            if self.recording:
-                self.flow.bindings.append(Binding(held.slot, value, BindingKind.JOIN, self.statement, None, self.function))
-            value = held
+        value = self.held_literal(value, node)
         if isinstance(value, VSlot) and self.recording:
             self.flow.value_views.append((value.slot, label))
             self.consume(value, Use.iterating(label), node, why)

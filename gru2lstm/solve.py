@@ -305,6 +305,12 @@ def solve(flow: ProgramFlow) -> Solution:
             solution.held_modules.append(HeldModule(ctor.node, ctor.qualname in OTHER_RECURRENT, target))
             classes.mark(target, Mark.MODULE)
     _mark_program_modules(solution)
+    for view, label in flow.value_views:
+        # `for cell in (self.lower, self.upper)`, `for cell, h in ((self.l1, h1), (self.l2, h2))`:
+        # the element iterated holds the recurrent modules the items hold, at the same places
+        for part_label, part in list(classes.parts.get(classes.find(view), {}).items()):
+            if part_label.kind == label:
+                _copy_kinds(solution, part, ChildSlot.of(view, ELEM))
     for call in flow.calls:
         func = resolutions.resolved(call.func)
         if isinstance(func, VSlot):
@@ -444,6 +450,18 @@ def _mark_program_modules(solution: Solution) -> None:
         if solution.flow.forward_of(owner) is not None and instance in classes.parent and classes.find(instance) in recurrent:
             solution.held_modules.append(HeldModule(made[0], False, instance))
             classes.mark(instance, Mark.MODULE)
+
+
+def _copy_kinds(solution: Solution, source: Slot, target: Slot, depth: int = 3) -> None:
+    """Mark `target` with the recurrent kind of the module `source` holds, and each of its parts
+    with that of the same part of `source` (a tuple of (module, state) items), a few levels deep."""
+    classes = solution.classes
+    kind = solution.holder_kind(source)
+    if kind is not None:
+        classes.mark(target, kind)
+    if depth:
+        for label, part in list(classes.parts.get(classes.find(source), {}).items()):
+            _copy_kinds(solution, part, ChildSlot.of(target, label), depth - 1)
 
 
 def _forward_calls(solution: Solution, recurrent: set) -> list:

@@ -88,6 +88,7 @@ CREATE_LIKE_FUNCTIONS = {
     f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
 }
 LIKE_SUFFIX = "_like"  # `zeros_like(t)`: made like another tensor
+FILL_NAMES = {"full", "new_full"}  # `full(shape, value)`: the shape is the first argument alone
 CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `weight.new(1, H).zero_()`
 CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
 CAT_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # as written: `torch.cat`, `np.stack`, `from torch import cat`

@@ -7,6 +7,7 @@ c non-zero), or refused with the finding that names the place."""
 
 from __future__ import annotations
 
+import libcst as cst
 import pytest
 
 from gru2lstm.cli import main
@@ -330,3 +331,21 @@ def test_one_name_for_a_layers_input_and_its_state_stays_refused(tmp_path, capsy
     write(tmp_path, {"pyproject.toml": "", "layers.py": LAYERS})
     assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
     assert "G2L100 the input `x` of `cell(x, h)` also holds a hidden state, the one this call returns" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "code, count",
+    [
+        ("np.zeros((T, N, H), np.float32)", 3),  # a dtype after the shape is no size
+        ("torch.full((T, N, H), 0.5)", 3),
+        ("torch.full(shape, 0.5)", None),  # the fill value is no size
+        ("h.new_full((N, H), 0.0)", 2),
+        ("torch.zeros(T, N, H)", 3),
+        ("torch.zeros(shape)", None),
+        ("torch.zeros(size=(N, H))", 2),
+    ],
+)
+def test_the_sizes_a_creation_writes_out(code, count):
+    from gru2lstm.rules.packed_ranks import sizes_given
+
+    assert sizes_given(cst.parse_expression(code)) == count

@@ -18,7 +18,7 @@ from gru2lstm.values import (
     VIndex, VOpaque, VSlot, VTuple,
 )
 from gru2lstm.vocab import (
-    CELL_KIND, CONVERTING_NAMES, ELEMENTWISE_METHODS, GRU_KIND, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
+    CELL_KIND, CONVERTING_NAMES, ELEMENTWISE_METHODS, FILL_NAMES, GRU_KIND, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
     RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS, SPLITTING_METHODS, STATE_RANKS, UNBIND_METHOD,
 )
 
@@ -81,9 +81,12 @@ def sizes_written(node: cst.Call) -> Optional[list]:
     if any(arg.star for arg in node.args):
         return None
     sizes = [arg.value for arg in node.args if arg.keyword is None or arg.keyword.value in ("size", "shape")]
-    if len(sizes) == 1 and isinstance(sizes[0], (cst.Tuple, cst.List)):
+    if sizes and isinstance(sizes[0], (cst.Tuple, cst.List)):
+        # `np.zeros((T, N, H), np.float32)`, `torch.full((T, N, H), 0.5)`: what follows is no size
         elements = sizes[0].elements
         return None if any(isinstance(e, cst.StarredElement) for e in elements) else [e.value for e in elements]
+    if name_of(node) in FILL_NAMES:
+        sizes = sizes[:1]  # `full(shape, value)`
     if len(sizes) == 1 and not isinstance(sizes[0], cst.Integer):
         return None  # `zeros(shape)`, `zeros((T,) + h.shape)`: a whole shape, of a length not written
     return sizes

@@ -1,0 +1,77 @@
+"""Recurrent modules iterated from a tuple or list written in place (`for cell in (self.lower,
+self.upper)`, `zip((self.a, self.b), (ha, hb))`, `for cell, h in ((self.a, ha), (self.b, hb))`):
+the element iterated holds those modules, so its calls are recurrent calls. They were calls of
+nothing known: the GRUCells became LSTMCells and every call kept passing one tensor (exit 0, no
+finding, broken at the first step)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from gru2lstm.migrate import migrate_source
+from gru2lstm.options import Options
+
+NET = '''\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.GRUCell(4, 8)
+        self.b = nn.GRUCell(4, 8)
+
+    def forward(self, x, ha, hb):
+        new = []
+        LOOP
+        return new[0], new[1]
+
+
+def run(steps):
+    net = Net()
+    ha, hb = torch.zeros(2, 8), torch.zeros(2, 8)
+    for _ in range(steps):
+        ha, hb = net(torch.randn(2, 4), ha, hb)
+    return hb
+'''
+
+LOOPS = {
+    "zip": "for cell, h in zip((self.a, self.b), (ha, hb)):\n            new.append(cell(x, h))",
+    "zip_lists": "for cell, h in zip([self.a, self.b], [ha, hb]):\n            new.append(cell(x, h))",
+    "pairs": "for cell, h in ((self.a, ha), (self.b, hb)):\n            new.append(cell(x, h))",
+}
+
+
+def _state_after(source: str, steps: int = 3):
+    namespace: dict = {}
+    exec(compile(source, "<migrated>", "exec"), namespace)
+    torch.manual_seed(0)
+    return namespace["run"](steps)
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+@pytest.mark.parametrize("loop", LOOPS.values(), ids=LOOPS.keys())
+def test_modules_iterated_from_a_literal_are_called_with_the_pair(loop, state):
+    migration = migrate_source(NET.replace("LOOP", loop), Options(state=state))
+    assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+    after = _state_after(migration.source)
+    h, c = after if state == "tuple" else after.chunk(2, dim=-1)
+    assert h.shape == c.shape == (2, 8) and c.abs().sum() > 0
+
+
+def test_one_module_iterated_from_a_tuple_feeds_the_state_on():
+    source = NET.replace("LOOP", "for cell in (self.a, self.b):\n            ha = cell(x, ha)\n        new = [ha, ha]")
+    migration = migrate_source(source, Options(state="tuple"))
+    assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+    h, c = _state_after(migration.source)
+    assert c.abs().sum() > 0
+
+
+def test_a_layer_fed_on_under_one_name_stays_refused():
+    source = NET.replace("LOOP", "for cell, h in ((self.a, ha), (self.b, hb)):\n            x = cell(x, h)\n            new.append(x)").replace(
+        "nn.GRUCell(4, 8)\n        self.b = nn.GRUCell(4, 8)", "nn.GRUCell(4, 4)\n        self.b = nn.GRUCell(4, 4)"
+    )
+    migration = migrate_source(source, Options(state="tuple"))
+    assert not migration.changed and "G2L100" in [f.code for f in migration.findings]
