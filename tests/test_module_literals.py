@@ -75,3 +75,39 @@ def test_a_layer_fed_on_under_one_name_stays_refused():
     )
     migration = migrate_source(source, Options(state="tuple"))
     assert not migration.changed and "G2L100" in [f.code for f in migration.findings]
+
+
+def test_a_name_for_the_input_then_each_layers_state_is_refused_in_both_forms():
+    """`inp = x`, then `inp = h_new` over layers: the tuple form split `inp` and wrote
+    `inp, inp_c = x`, so callers passed the observation as a pair (exit 0, running, wrong)."""
+    source = """\\
+import torch
+import torch.nn as nn
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cells = nn.ModuleList([nn.GRUCell(4, 4), nn.GRUCell(4, 4)])
+
+    def forward(self, x, hs):
+        inp = x
+        new = []
+        for i, cell in enumerate(self.cells):
+            h_new = cell(inp, hs[i])
+            new.append(h_new)
+            inp = h_new
+        return inp, new
+
+
+def run(steps):
+    net = Net()
+    hs = [torch.zeros(2, 4), torch.zeros(2, 4)]
+    for _ in range(steps):
+        y, hs = net(torch.randn(2, 4), hs)
+    return hs
+"""
+    for state in ("tuple", "packed"):
+        migration = migrate_source(source, Options(state=state))
+        assert not migration.changed, state
+        assert any(f.code == "G2L100" and "one name carries the layer's input and its state" in f.message for f in migration.findings)

@@ -31,15 +31,18 @@ def _input_is_state(ctx, call: VCallOf) -> bool:
     if isinstance(leaf, VCat) and isinstance(ctx.solution.resolved(leaf.container), VContainer):
         # `torch.cat([x, manager_h], -1)`: a state among the features joined into the input
         return any(_input_is_state_value(ctx, item) for _, item in ctx.solution.resolved(leaf.container).items)
-    return _input_is_state_value(ctx, leaf)
+    return _input_is_state_value(ctx, leaf, _carries_own_state(ctx, call))
 
 
-def _input_is_state_value(ctx, value: Value) -> bool:
+def _input_is_state_value(ctx, value: Value, own: bool = False) -> bool:
+    """Is the input `value` a state? `own`: it is held where the call's own new state is."""
     resolutions = ctx.solution.resolutions
     leaf = resolutions.leaf_of(ctx.solution.resolved(value))
     if not isinstance(leaf, VSlot) or not ctx.solution.is_state(leaf.slot) or resolutions.chain_kind(value) == Derivation.READ:
         return False
-    return ctx.packed or not ctx.solution.is_split(leaf.slot)  # a split name is h already
+    # A split name is h already, unless it carries this call's own state too (`inp = x`, then
+    # `inp = h_new` over layers): its first value is the first layer's input, not a pair.
+    return ctx.packed or own or not ctx.solution.is_split(leaf.slot)
 
 
 def stacked_input(ctx, call: VCallOf) -> Optional[Value]:
