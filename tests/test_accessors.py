@@ -13,10 +13,10 @@ An index the walk cannot tie to the class, and a state stored through `__setitem
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
+from single_file_runs import state_after
 
 AGENT = '''\
 import functools
@@ -74,20 +74,13 @@ def run(steps):
 '''
 
 
-def _state_after(source: str, steps: int = 3):
-    namespace: dict = {}
-    exec(compile(source, "<migrated>", "exec"), namespace)
-    torch.manual_seed(0)
-    return namespace["run"](steps)
-
-
 @pytest.mark.parametrize("decorator", ["property", "functools.cached_property"])
 @pytest.mark.parametrize("state", ["tuple", "packed"])
 def test_a_read_of_a_property_runs_its_getter(decorator, state):
     migration = migrate_source(READ.replace("DECORATOR", decorator), Options(state=state))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
     assert not any("Agent.hidden" in f.message for f in migration.findings)  # the read is its caller
-    after = _state_after(migration.source)
+    after = state_after(migration.source)
     h, c = after if state == "tuple" else after.chunk(2, dim=-1)
     assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
 
@@ -145,7 +138,7 @@ def run(steps):
 '''
     migration = migrate_source(source, Options(state="tuple"))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
-    h, c = _state_after(migration.source)
+    h, c = state_after(migration.source)
     assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
 
 
@@ -193,7 +186,7 @@ def run(steps):
 def test_an_index_of_an_object_with_getitem_runs_it(state):
     migration = migrate_source(INDEXED, Options(state=state))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
-    first = _state_after(migration.source)
+    first = state_after(migration.source)
     h, c = first if state == "tuple" else first.chunk(2, dim=-1)
     assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
     if state == "tuple":
@@ -238,7 +231,7 @@ def test_iterating_an_object_with_iter_gives_what_it_returns(iterator, read):
     states, so `s.detach()` was left on the pair (exit 0, AttributeError)."""
     migration = migrate_source(ITERATED.replace("ITER", iterator).replace("READ", read), Options(state="tuple"))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
-    h, c = _state_after(migration.source)
+    h, c = state_after(migration.source)
     assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
 
 

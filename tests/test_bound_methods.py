@@ -6,10 +6,10 @@ nothing analysed identifies", red-team u5b)."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
+from single_file_runs import state_after
 
 POLICY = '''\
 import torch
@@ -60,20 +60,13 @@ def run(steps):
 '''
 
 
-def _state_after(source: str, steps: int = 3):
-    namespace: dict = {}
-    exec(compile(source, "<migrated>", "exec"), namespace)
-    torch.manual_seed(0)
-    return namespace["run"](steps)
-
-
 @pytest.mark.parametrize("state", ["tuple", "packed"])
 @pytest.mark.parametrize("source", [HELD, LOCAL], ids=["held", "local"])
 def test_a_bound_method_called_later_carries_the_pair(source, state):
     migration = migrate_source(source, Options(state=state))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
     assert "nn.LSTMCell(4, 8)" in migration.source
-    after = _state_after(migration.source)
+    after = state_after(migration.source)
     h, c = after if state == "tuple" else after.chunk(2, dim=-1)
     assert h.shape == c.shape == (2, 8) and c.abs().sum() > 0
 

@@ -7,10 +7,10 @@ finding, broken at the first step)."""
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
+from single_file_runs import state_after
 
 NET = '''\
 import torch
@@ -44,19 +44,12 @@ LOOPS = {
 }
 
 
-def _state_after(source: str, steps: int = 3):
-    namespace: dict = {}
-    exec(compile(source, "<migrated>", "exec"), namespace)
-    torch.manual_seed(0)
-    return namespace["run"](steps)
-
-
 @pytest.mark.parametrize("state", ["tuple", "packed"])
 @pytest.mark.parametrize("loop", LOOPS.values(), ids=LOOPS.keys())
 def test_modules_iterated_from_a_literal_are_called_with_the_pair(loop, state):
     migration = migrate_source(NET.replace("LOOP", loop), Options(state=state))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
-    after = _state_after(migration.source)
+    after = state_after(migration.source)
     h, c = after if state == "tuple" else after.chunk(2, dim=-1)
     assert h.shape == c.shape == (2, 8) and c.abs().sum() > 0
 
@@ -65,7 +58,7 @@ def test_one_module_iterated_from_a_tuple_feeds_the_state_on():
     source = NET.replace("LOOP", "for cell in (self.a, self.b):\n            ha = cell(x, ha)\n        new = [ha, ha]")
     migration = migrate_source(source, Options(state="tuple"))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
-    h, c = _state_after(migration.source)
+    h, c = state_after(migration.source)
     assert c.abs().sum() > 0
 
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-import torch
 
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
+from single_file_runs import state_after
 
 NET = '''\
 import torch
@@ -90,19 +90,12 @@ def _migrated(source: str, state: str):
     return migration.source
 
 
-def _state_after(source: str, steps: int = 3):
-    namespace: dict = {}
-    exec(compile(source, "<migrated>", "exec"), namespace)
-    torch.manual_seed(0)
-    return namespace["run"](steps)
-
-
 @pytest.mark.parametrize("state", ["tuple", "packed"])
 @pytest.mark.parametrize("source", [LOCAL, HELD, REWRAPPED], ids=["local", "held", "rewrapped"])
 def test_a_wrapped_model_is_migrated_and_carries_c(source, state):
     migrated = _migrated(source, state)
     assert "nn.LSTM(4, 8)" in migrated
-    after = _state_after(migrated)
+    after = state_after(migrated)
     if state == "tuple":
         h, c = after
     else:

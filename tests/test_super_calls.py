@@ -5,10 +5,10 @@ base's forward() took (h, c) (G2L202 only, exit 0, IndexError in the LSTM at run
 from __future__ import annotations
 
 import pytest
-import torch
 
 from gru2lstm.migrate import migrate_source
 from gru2lstm.options import Options
+from single_file_runs import state_after
 
 SOURCE = '''\
 import torch
@@ -44,20 +44,13 @@ def run(steps):
 '''
 
 
-def _state_after(source: str, steps: int = 3):
-    namespace: dict = {}
-    exec(compile(source, "<migrated>", "exec"), namespace)
-    torch.manual_seed(0)
-    return namespace["run"](steps)
-
-
 @pytest.mark.parametrize("spelling", ["super()", "super(Child, self)"])
 @pytest.mark.parametrize("state", ["tuple", "packed"])
 def test_a_base_method_called_through_super_takes_the_pair(spelling, state):
     migration = migrate_source(SOURCE.replace("SUPER", spelling), Options(state=state))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
     assert not any("Base.forward" in f.message for f in migration.findings)  # its caller is known
-    after = _state_after(migration.source)
+    after = state_after(migration.source)
     h, c = after if state == "tuple" else after.chunk(2, dim=-1)
     assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
 
