@@ -137,6 +137,25 @@ class PlanContext:
         return bound
 
     @cached_property
+    def values_unpacked_into(self) -> dict:
+        """slot -> [(value unpacked, position)] (`out, h = self.gru(x, h)`)."""
+        unpacked: dict = {}
+        for unpacking in self.flow.unpackings:
+            for element in unpacking.elements:
+                unpacked.setdefault(element.slot, []).append((unpacking.value, element.position))
+        return unpacked
+
+    @cached_property
+    def calls_by_result(self) -> dict:
+        """The result slot of each call of a value -> that call."""
+        return {call.result: call for call in self.flow.calls}
+
+    @cached_property
+    def pieces_by_node(self) -> dict:
+        """id(node) of `h.unbind(1)` and the like -> its pieces."""
+        return {id(pieces.node): pieces for pieces in self.flow.pieces}
+
+    @cached_property
     def state_chains(self):
         """What the values that stay a state are made of (packed form; rules/packed_dims.py)."""
         return state_chains(self)

@@ -100,16 +100,12 @@ class Ranks:
     def __init__(self, ctx, taken: Optional[dict] = None):
         self.ctx = ctx
         self.taken = {} if taken is None else taken
-        self.bound: dict = {}  # slot -> [values bound to it]
-        for binding in ctx.flow.bindings:
-            self.bound.setdefault(binding.target, []).append(binding.value)
-        self.unpacked: dict = {}  # slot -> [(value unpacked, position)]
-        for unpacking in ctx.flow.unpackings:
-            for element in unpacking.elements:
-                self.unpacked.setdefault(element.slot, []).append((unpacking.value, element.position))
-        self.calls = {call.result: call for call in ctx.flow.calls}
+        # indexes of the flow, made once per plan (rules ask for ranks value by value)
+        self.bound = ctx.values_bound_to  # slot -> [values bound to it]
+        self.unpacked = ctx.values_unpacked_into  # slot -> [(value unpacked, position)]
+        self.calls = ctx.calls_by_result
         self.containers = ctx.flow.containers
-        self.pieces = {id(pieces.node): pieces for pieces in ctx.flow.pieces}  # `h.unbind(1)` iterated: its elements
+        self.pieces = ctx.pieces_by_node  # `h.unbind(1)` iterated: its elements
         self.members: Optional[dict] = None  # root of a class of slots -> its slots (made when first asked)
         self.consumed: Optional[dict] = None  # id(node) -> the value read there (made when first asked)
 
