@@ -35,8 +35,7 @@ def _item_crossings(flow: ProgramFlow, solution: Solution) -> list:
     instances = instances_by_root(solution)
 
     def runs(base, name: str) -> Optional[FunctionInfo]:
-        base = solution.resolved(base)
-        owners = instances.owners.get(solution.classes.find(base.slot), ()) if isinstance(base, VSlot) else ()
+        owners = _owners(solution, instances, base)
         return next((method for method in (flow.method(owner, name) for owner in owners) if method is not None), None)
 
     found = []
@@ -102,8 +101,13 @@ def _property_crossings(flow: ProgramFlow, solution: Solution) -> list:
 def _plain_attribute(flow: ProgramFlow, solution: Solution, instances, base, name: str) -> bool:
     """Do the joined classes show the object to be an instance only of classes without that
     property (`seq[0].hidden` of a record with a field `hidden`)?"""
-    base = solution.resolved(base)
-    owners = instances.owners.get(solution.classes.find(base.slot), ()) if isinstance(base, VSlot) else ()
+    owners = _owners(solution, instances, base)
     return bool(owners) and not any(
         method is not None and method.is_property for method in (flow.method(owner, name) for owner in owners)
     )
+
+
+def _owners(solution: Solution, instances, value) -> tuple:
+    """The program classes the joined classes show `value` to be an instance of."""
+    value = solution.resolved(value)
+    return tuple(instances.owners.get(solution.classes.find(value.slot), ())) if isinstance(value, VSlot) else ()

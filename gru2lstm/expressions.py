@@ -232,29 +232,23 @@ class ExpressionWalker(Scope):
     def _property_read(self, node: cst.Attribute, base: Value) -> Optional[Value]:
         """`agent.hidden` of `@property def hidden(self)` of the object's class: the getter runs, and
         its return is read. Of an object the walk cannot tie to a class, recorded (accessors.py)."""
-        owner = self._instance_of(node.value)
-        getter = self.flow.method(owner, node.attr.value) if owner is not None else None
+        getter = self._method_of_object(node.value, node.attr.value)
         if getter is None or not getter.is_property:
-            if self.recording and owner is None:
+            if self.recording and self._instance_of(node.value) is None:
                 self.flow.property_access.append((node.attr.value, node, base, False))
             return None
-        if self.recording:
-            self.flow.called.add(getter.key)
-        return VSlot(ReturnSlot.of(getter.key), node)
+        return self._result_of(getter, node)
 
     def _item_read(self, node: cst.Subscript) -> Optional[Value]:
         """`buffer[i]` of an object whose class of the program defines __getitem__: it runs, and its
         return is read (the index is only read). None for anything else (accessors.py reports an
         index of such an object that the walk could not tie to its class)."""
-        owner = self._instance_of(node.value)
-        reader = self.flow.method(owner, ITEM_READER) if owner is not None else None
+        reader = self._method_of_object(node.value, ITEM_READER)
         if reader is None:
             return None
         for element in node.slice:
             self.consume(self.expr(slice_expression(element)), Use.READ, node)
-        if self.recording:
-            self.flow.called.add(reader.key)
-        return VSlot(ReturnSlot.of(reader.key), node)
+        return self._result_of(reader, node)
 
     def held_literal(self, value: Value, node: cst.CSTNode) -> Value:
         """A tuple, list or dict display iterated, held in a place of its own (its items joined
@@ -281,18 +275,20 @@ class ExpressionWalker(Scope):
     def _own_iterator(self, node: cst.CSTNode) -> Optional[Value]:
         """What iterating `node` goes over, when its class of the program defines __iter__: that
         method's return. None for anything else."""
+        method = self._method_of_object(node, ITERATOR)
+        return None if method is None else self._result_of(method, node)
+
+    def _method_of_object(self, node: cst.CSTNode, name: str):
+        """The method `name` of the program class of the object `node` holds, when that class is
+        known (`_instance_of`) and has one; else None."""
         owner = self._instance_of(node)
-        method = self.flow.method(owner, ITERATOR) if owner is not None else None
-        if method is None:
-            return None
+        return self.flow.method(owner, name) if owner is not None else None
+
+    def _result_of(self, method, node: cst.CSTNode) -> Value:
+        """What `method` gives where an attribute read, an index or a loop at `node` runs it."""
         if self.recording:
             self.flow.called.add(method.key)
         return VSlot(ReturnSlot.of(method.key), node)
-
-    def _item_writer(self, target: cst.BaseExpression):
-        """The __setitem__ that `target[i] = ...` runs, when the object's class of the program has one."""
-        owner = self._instance_of(target.value) if isinstance(target, cst.Subscript) else None
-        return self.flow.method(owner, ITEM_WRITER) if owner is not None else None
 
     def _field_slot(self, name: str, base: Value, base_node: cst.CSTNode) -> Optional[Slot]:
         """The place of attribute `name` of the object `base` (not `self`), written `base_node`."""
@@ -326,9 +322,9 @@ class ExpressionWalker(Scope):
         if isinstance(target, cst.Attribute):
             base = self.expr(target.value)
             if self.recording and target.attr.value in self.flow.property_names:
-                owner = self._instance_of(target.value)  # a setter runs: what it is given is not followed
-                setter = self.flow.method(owner, target.attr.value) if owner is not None else None
-                if owner is None or setter is not None and setter.is_property:
+                # a setter runs: what it is given is not followed
+                setter = self._method_of_object(target.value, target.attr.value)
+                if self._instance_of(target.value) is None or setter is not None and setter.is_property:
                     self.flow.property_access.append((target.attr.value, target, base, True))
             return self._attribute_slot(target, base)
         if isinstance(target, cst.Subscript):
@@ -382,7 +378,7 @@ class ExpressionWalker(Scope):
         if isinstance(target, cst.Name) and target.value == "_":
             self.discard(value, target)  # `_, v, _ = model(x, h)`: thrown away, never one place
             return None
-        writer = self._item_writer(target)
+        writer = self._method_of_object(target.value, ITEM_WRITER) if isinstance(target, cst.Subscript) else None
         if writer is not None:  # `buffer[i] = h` runs __setitem__, which is not followed
             self.consume(self.expr(target.value), Use.READ, target.value)
             for element in target.slice:
