@@ -216,13 +216,15 @@ def solve(flow: ProgramFlow) -> Solution:
     _record_positions(flow, classes)
     # `policy = Policy(...).to(device).eval()`: a module's .to/.cuda/.float/.eval return the module itself.
     instances = [InstanceSlot.of(owner) for owner in flow.instantiated]
+    roots = {classes.find(instance) for instance in instances}
     for target, value in relations:
         leaf = resolutions.leaf_of(value)
         if isinstance(value, VDerived) and isinstance(leaf, VSlot) and resolutions.chain_kind(value) == Derivation.KEEP:
-            # found afresh: a union made here may change a class's representative (two
-            # `torch.jit.script(Net())` of one class: the second was not followed)
-            if classes.find(leaf.slot) in {classes.find(instance) for instance in instances}:
+            if classes.find(leaf.slot) in roots:
                 classes.union(target, leaf.slot)
+                # found afresh: the union may change a class's representative (two
+                # `torch.jit.script(Net())` of one class: the second was not followed)
+                roots = {classes.find(instance) for instance in instances}
     # A call of what holds a GRU beside a module of the program is not that module's forward()
     # (reported: the GRU is held with another module).
     recurrent = {classes.find(target) for target, ctor in constructors if ctor.qualname in RECURRENT}
