@@ -35,9 +35,11 @@ NAMESPACE_BUILTINS = {"globals", "locals", "vars"}  # called with no argument: t
 EVAL_BUILTIN = "eval"
 SET_BY_NAME_METHODS = {"register_buffer", "register_parameter"}
 SETATTR_BUILTIN = "setattr"
+ATTRIBUTE_DICT = "__dict__"  # `self.__dict__["h"] = ...`, and `vars(self)`: an object's attributes as a dict
+DICT_WRITERS = {"update", "setdefault"}  # what stores into such a dict by a key
 LOADED_MODULES = ("sys", "modules")  # `sys.modules[__name__]`: a module's namespace by a string
 # What a source holding one of the above spells (a cheap test before the tree is walked for them).
-SET_BY_NAME_TEXT = r"register_buffer|register_parameter|(?<![\w.])setattr\s*\("
+SET_BY_NAME_TEXT = r"register_buffer|register_parameter|(?<![\w.])setattr\s*\(|__dict__|(?<![\w.])vars\s*\("
 LOOKUP_BY_STRING_TEXT = r"(?<![\w.])(?:globals|locals|vars|eval)\s*\(|\bsys\s*\.\s*modules\b"
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 PARAMETER_DATA_KEYWORD = "data"  # the tensor a Parameter wraps, when given by name

@@ -7,12 +7,15 @@ finding (G2L101) at the place."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Optional
+
 import libcst as cst
 
 from gru2lstm.boundary import describe, state_attributes, state_carriers
-from gru2lstm.syntax import walk
+from gru2lstm.syntax import constant_string, slice_expression, string_key, walk
 from gru2lstm.vocab import (
-    EVAL_BUILTIN, LOADED_MODULES, LOOKUP_BY_STRING_TEXT, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SET_BY_NAME_TEXT, SETATTR_BUILTIN,
+    ATTRIBUTE_DICT, DICT_WRITERS, EVAL_BUILTIN, LOADED_MODULES, LOOKUP_BY_STRING_TEXT, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SET_BY_NAME_TEXT, SETATTR_BUILTIN,
 )
 from gru2lstm.rules.base import Invalid, Rule
 
@@ -55,16 +58,23 @@ class ByName(Rule):
     )
 
     def apply(self, ctx, use) -> None:
+        reported = set()
         for slot, _ in state_attributes(ctx.flow, ctx.solution):
             if not ctx.spells(slot.owner.rpartition(":")[0], SET_BY_NAME_TEXT):
                 continue
-            for call in set_by_name(ctx.flow.classes.get(slot.owner), slot.name):
-                registered = isinstance(call.func, cst.Attribute) and not ctx.packed
+            for place in set_by_name(ctx.flow.classes.get(slot.owner), slot.name):
+                node = place.node
+                if id(node) in reported:
+                    continue
+                reported.add(id(node))
+                registered = isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not ctx.packed
                 buffer = "; a buffer or a parameter holds one tensor, never the pair (h, c)" if registered else ""
-                ctx.find("G2L101", call, (
-                    f"`{ctx.code(call)}` sets `self.{slot.name}`, which holds the hidden state, by its name, so the engine does not "
-                    f"see the value it holds from there{buffer}; keep the state in a plain attribute (`self.{slot.name} = ...`), "
-                    "or migrate it by hand"
+                sets = f"sets `self.{slot.name}`, which holds the hidden state, by its name" if place.named else (
+                    f"sets an attribute by a name the engine cannot read, and `self.{slot.name}` holds the hidden state"
+                )
+                ctx.find("G2L101", node, (
+                    f"`{ctx.code(node)}` {sets}, so the engine does not see the value it may hold from there{buffer}; keep the "
+                    f"state in a plain attribute (`self.{slot.name} = ...`), or migrate it by hand"
                 ))
         changed = _changed_by_module(ctx.flow, ctx.solution)
         for module, (name, carriers) in changed.items():
@@ -78,21 +88,58 @@ class ByName(Rule):
                 ))
 
 
+@dataclass
+class SetByName:
+    """A place in a class that may set one of its attributes by a string."""
+
+    node: cst.CSTNode  # the call, or the subscript stored into
+    value: Optional[cst.BaseExpression]  # what is set there, when one expression is
+    named: bool  # the name is written out (else only a name not written out may be it)
+
+
 def set_by_name(owner, name: str) -> list:
-    """`self.register_buffer("name", ...)` / `setattr(self, "name", ...)` calls in a class."""
+    """Each place in a class that may set its attribute `name` by a string: `setattr(self, "name",
+    ...)`, `self.register_buffer("name", ...)`, `self.__dict__["name"] = ...`, the same with a name
+    that is not written out and may be `name`, and `vars(self).update(...)`."""
     if owner is None:
         return []
     found = []
     for node in walk(owner):
-        if not isinstance(node, cst.Call):
-            continue
-        func = node.func
-        method = isinstance(func, cst.Attribute) and func.attr.value in SET_BY_NAME_METHODS
-        builtin = isinstance(func, cst.Name) and func.value == SETATTR_BUILTIN
-        args = node.args[1:] if builtin else node.args
-        if (method or builtin) and args and isinstance(args[0].value, cst.SimpleString) and args[0].value.evaluated_value == name:
-            found.append(node)
+        if isinstance(node, cst.Call):
+            func = node.func
+            method = isinstance(func, cst.Attribute) and func.attr.value in SET_BY_NAME_METHODS
+            builtin = isinstance(func, cst.Name) and func.value == SETATTR_BUILTIN
+            args = node.args[1:] if builtin else node.args
+            if (method or builtin) and args and _may_name(args[0].value, name):
+                found.append(SetByName(node, args[-1].value, constant_string(args[0].value) is not None))
+            elif isinstance(func, cst.Attribute) and func.attr.value in DICT_WRITERS and _attribute_namespace(func.value):
+                found.append(SetByName(node, None, False))
+        elif isinstance(node, (cst.Assign, cst.AugAssign, cst.AnnAssign)):
+            for target in [t.target for t in node.targets] if isinstance(node, cst.Assign) else [node.target]:
+                if isinstance(target, cst.Subscript) and _attribute_namespace(target.value) and len(target.slice) == 1 and _may_name(slice_expression(target.slice[0]), name):
+                    found.append(SetByName(target, node.value, string_key(target) is not None))
     return found
+
+
+def _may_name(key: cst.BaseExpression, name: str) -> bool:
+    """May the string `key` evaluates to be `name`? Its text when written out, else the text it
+    starts with (`f"fc{i}"`, `"h_" + mode`) when it has one."""
+    known = constant_string(key)
+    if known is not None:
+        return known == name
+    while isinstance(key, cst.BinaryOperation) and isinstance(key.operator, cst.Add):
+        key = key.left
+    if isinstance(key, cst.FormattedString) and key.parts and isinstance(key.parts[0], cst.FormattedStringText):
+        return name.startswith(key.parts[0].value)
+    known = constant_string(key)
+    return known is None or name.startswith(known)
+
+
+def _attribute_namespace(node: cst.BaseExpression) -> bool:
+    """`x.__dict__` or `vars(x)`: the attributes of an object as a dict."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value == ATTRIBUTE_DICT
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in NAMESPACE_BUILTINS and bool(node.args)
 
 
 def _changed_by_module(flow, solution) -> dict:

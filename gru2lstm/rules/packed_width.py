@@ -81,8 +81,11 @@ class OperandWidths:
         the walk never evaluates: by what is written there."""
         if not isinstance(slot, AttrSlot) or slot in self.ctx.values_bound_to:
             return
-        for call in set_by_name(self.ctx.flow.classes.get(slot.owner), slot.name):
-            written = _written_source(call.args[-1].value)
+        for place in set_by_name(self.ctx.flow.classes.get(slot.owner), slot.name):
+            if place.value is None:
+                found.unknown.append(place.node)
+                continue
+            written = _written_source(place.value)
             if isinstance(written, cst.Call):
                 self._sized(written, name_of(written) in CREATION_NAMES, found)
             else:
