@@ -285,11 +285,14 @@ def solve(flow: ProgramFlow) -> Solution:
                 changed = True
     # Positions last, inner indexes before outer ones: `c[1][m]` is an element of the list held
     # at position 1 once `c[1]` is settled.
+    of_calls = []  # `self.gru(x, h)[1]`: a position of a recurrent layer's result, known once its calls are
     for index in pending:
         if settle_element(index):
             continue
         base = resolutions.resolved(index.base)
-        if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
+        if isinstance(base, VCallOf) and index.position in (0, 1):
+            of_calls.append(index)
+        elif isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
             item = VSlot(ChildSlot.of(base.slot, PosLabel.of(index.position)), index.node)
             resolutions.settle(index, item)
             for target in bound_to.get(id(index), ()):
@@ -319,6 +322,15 @@ def solve(flow: ProgramFlow) -> Solution:
             kind = solution.holder_kind(func.slot)
             if kind is not None:
                 solution.recurrent_calls[id(call)] = kind
+    for index in of_calls:
+        call = resolutions.resolved(index.base)
+        if solution.recurrent_calls.get(id(call)) not in (None, CELL_KIND):
+            item = VSlot(ChildSlot.of(call.result, PosLabel.of(index.position)), index.node)
+            resolutions.settle(index, item)
+            for target in bound_to.get(id(index), ()):
+                classes.union(target, item.slot)
+        else:
+            resolutions.settle(index, VDerived(index.base, index.node, Derivation.SHAPE))
 
     def mark(slot: Slot) -> bool:
         return classes.mark(slot, Mark.STATE)

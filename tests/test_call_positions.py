@@ -1,0 +1,65 @@
+"""A position of a recurrent layer's result taken by an index (`h = self.gru(x, h)[1]`), not
+unpacked: in the tuple form the LSTM's position 1 is the pair itself (it was a false G2L102, "which
+is not one"); the packed form, which must join the pair again, asks for the unpacking."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write
+
+NET = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            {step}
+            return self.pi(h[-1]), h
+
+
+    def run():
+        net = Net()
+        h = torch.zeros(1, 3, 8)
+        for t in range(3):
+            out, h = net(torch.randn(1, 3, 4), h)
+        out.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("step, migrated", [
+    ("h = self.gru(x, h)[1]", "h = self.lstm(x, h)[1]"),
+    ("y = self.gru(x, h)[0]; h = self.gru(x, h)[1]", "y = self.lstm(x, h)[0]; h = self.lstm(x, h)[1]"),
+])
+def test_tuple_a_position_of_the_result_taken_by_an_index_migrates(tmp_path, step, migrated):
+    write(tmp_path, {"pyproject.toml": "", "net.py": NET.replace("{step}", step)})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    source = (tmp_path / "net.py").read_text()
+    assert migrated in source and "self.pi(h[0][-1])" in source
+    run_migrated(tmp_path, "import net\nnet.run()\n")
+
+
+def test_packed_a_position_of_the_result_taken_by_an_index_asks_for_an_unpacking(tmp_path, capsys):
+    write(tmp_path, {"pyproject.toml": "", "net.py": NET.replace("{step}", "h = self.gru(x, h)[1]")})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        "net.py:12:13: G2L100 the packed form needs the state of `self.gru(x, h)` unpacked into a name (`out, h = ...`) "
+        "to pack (h, c) again; unpack it first, or use --state tuple"
+    ) in capsys.readouterr().out
+
+
+def test_a_cell_s_result_indexed_is_a_row_of_the_state_not_a_position(tmp_path):
+    # a GRUCell gives h itself: `[0]` is its first row, as before
+    source = NET.replace("nn.GRU(4, 8)", "nn.GRUCell(4, 8)").replace("{step}", "h = self.gru(x[0], h)\n            first = self.gru(x[0], h)[0]")
+    source = source.replace("torch.zeros(1, 3, 8)", "torch.zeros(3, 8)")
+    write(tmp_path, {"pyproject.toml": "", "net.py": source})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "first = self.lstm(x[0], h)[0][0]" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, "import net\nnet.run()\n")
