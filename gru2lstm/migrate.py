@@ -24,9 +24,12 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
+from gru2lstm.rules.module import AS_BASE, held_as_value, held_class_message
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
 from gru2lstm.suppression import read_comments, review
+from gru2lstm import syntax
+from gru2lstm.vocab import RECURRENT_NAMES
 
 
 class SourceError(Exception):
@@ -254,8 +257,15 @@ def _holds_recurrence(outcome, count: int) -> bool:
 
 
 def _not_torch_gru(wrapper, flow, solution, parents) -> list:
-    """Info findings: an LSTM already, or a `GRU` that is not torch's."""
+    """Info findings: an LSTM already, or a `GRU` that is not torch's. And a subclass of the torch
+    GRU class where nothing constructs a GRU by its name (`class Core(nn.GRU)`, the program's own
+    GRU made as `Core(8)`): what is made from it is not followed, as where a GRU is constructed."""
     findings = []
+    for node, name in flow.references:
+        held = held_as_value(parents, node) if name in RECURRENT_NAMES and node in parents else None
+        if held == AS_BASE:
+            position = wrapper.positions[node].start
+            findings.append(new_finding("G2L101", held_class_message(syntax.code_of(node), held), position.line, position.column + 1))
     if solution.lstm_constructors and not solution.constructors and _constructs_here(solution.lstm_constructors, parents):
         findings.append(new_finding("G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
     for node in local_gru_classes(flow, parents):

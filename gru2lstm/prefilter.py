@@ -39,12 +39,13 @@ from typing import Optional
 
 from gru2lstm.imports import STAR, imported_names
 from gru2lstm.tree_nodes import nodes_of
-from gru2lstm.vocab import GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, RECURRENT, TYPE_TESTS
+from gru2lstm.vocab import GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, RECURRENT, TYPE_TESTS
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
+_SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 
-__all__ = ["Screening", "gru_class_names", "holds_gru_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen"]
+__all__ = ["Screening", "gru_class_names", "holds_gru_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -76,13 +77,13 @@ def screen(data: bytes, defer_holders: bool = False) -> Screening:
     construction in its bytes) passes unparsed, as class-only."""
     if not mentions_gru(data):
         return Screening(False)
-    if defer_holders and _CONSTRUCTION.search(data) is None:
+    if defer_holders and _CONSTRUCTION.search(data) is None and _SUBCLASS.search(data) is None:
         return Screening(True, class_only=True)
     try:
         tree = ast.parse(data)
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return Screening(True, parsed=True)  # let the engine say precisely what is wrong
-    if references_torch_gru(tree):
+    if references_torch_gru(tree) or subclasses_torch_gru(tree):
         return Screening(True, parsed=True, tree=tree)
     holds = holds_gru_class(tree)
     return Screening(holds, parsed=True, tree=tree, class_only=holds)
@@ -158,6 +159,14 @@ class _TorchNames:
 
     def is_gru_class(self, node: ast.AST) -> bool:
         return isinstance(node, (ast.Name, ast.Attribute, ast.Call)) and self.path(node) in RECURRENT
+
+
+def subclasses_torch_gru(tree: ast.Module) -> bool:
+    """Does a class of the file have the torch GRU class among its bases? It is a GRU of the
+    program's own, which the engine must see (and refuses where it is made) even when no group
+    imports the file."""
+    names = _TorchNames(tree)
+    return any(names.is_gru_class(base) for node in nodes_of(tree).of(ast.ClassDef) for base in node.bases)
 
 
 def holds_gru_class(tree: ast.Module) -> bool:

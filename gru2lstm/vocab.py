@@ -53,6 +53,9 @@ GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 # after an operator, bracket or `import`, not set by keyword (`GRU=4` in prose), or the name as a
 # string inside `getattr(`. Prose in comments and strings rarely has these shapes.
 GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[^=])|getattr\([^()\n]*[\"']GRU(?:Cell)?[\"']"
+# A class of the file's own with the GRU class among its bases (`class Core(nn.GRU):`): the program's
+# own GRU, which the file constructs through its name (its bytes need not spell `GRU(`).
+GRU_SUBCLASS_BYTES = rb"\bclass\s+\w+\s*\([^)]*\bGRU(?:Cell)?\s*[,)]"
 # A file that constructs a recurrent module of its own: the objects it calls in a recurrent loop
 # are taken to be its own (duck_calls.py), as a file that builds a GRU is a program of its own.
 RECURRENT_CONSTRUCTION_BYTES = rb"\b(?:GRU|LSTM|RNN)(?:Cell)?\s*\("

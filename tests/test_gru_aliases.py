@@ -227,3 +227,29 @@ def test_an_alias_project_with_no_construction_the_engine_follows_is_left_alone(
     assert main(["rewrite", "--format", "json", "."]) == 0
     assert findings(capsys) == []
     assert {name: (tmp_path / name).read_text() for name in before} == before
+
+
+SUBCLASS_ONLY = """\
+import torch
+import torch.nn as nn
+
+
+class Core(nn.GRU):
+    def forward(self, x, h=None):
+        return super().forward(x, h)
+
+
+def run():
+    core = Core(4, 8)
+    h = torch.zeros(1, 3, 8)
+    for t in range(3):
+        _, h = core(torch.randn(1, 3, 4), h)
+"""
+
+
+def test_a_subclass_made_by_its_own_name_where_nothing_constructs_nn_gru_is_refused(tmp_path, capsys, monkeypatch):
+    # No `GRU(` anywhere: the file was screened as one that only holds the class, no group took it in,
+    # and the run said "1 file would be left unchanged", exit 0, the program's own GRU never seen.
+    found = refuses(tmp_path, capsys, monkeypatch, {"pyproject.toml": "", "core.py": SUBCLASS_ONLY})
+    assert [(name, line, code) for name, line, code, _ in found] == [("core.py", 5, "G2L101")]
+    assert found[0][3].startswith("the class `nn.GRU` is a base class here, so the modules made from it are not followed")

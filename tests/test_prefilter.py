@@ -41,7 +41,6 @@ REJECTS = {
 # (tests/test_gru_aliases.py), so they pass, marked as holding the class only -> the names bound.
 CLASS_HOLDERS = {
     "reexport_only": ("from torch.nn import GRU\n\n__all__ = ['GRU']\n", {"GRU"}),
-    "subclass_only": ("from torch import nn\n\nclass Quantized(nn.GRU):\n    pass\n", {"Quantized"}),
     "alias": ("import torch.nn as nn\n\nRNN = nn.GRU\n", {"RNN"}),
     "alias_of_alias": ("from torch.nn import GRUCell as Cell\n\nCore = Cell\n", {"Cell", "Core"}),
     "registry": ("from torch import nn\n\nCELLS = {'gru': nn.GRU, 'rnn': nn.RNN}\n", {"CELLS"}),
@@ -109,6 +108,14 @@ def test_the_engine_defers_the_parse_of_a_file_that_can_only_hold_the_class(sour
     deferred = screen(source.encode(), defer_holders=True)
     assert deferred.may_hold_gru and deferred.class_only
     assert deferred.parsed == ("GRUCell as" in source)  # an import `as` may bind a name that is called
+
+
+def test_a_subclass_of_the_gru_class_is_a_file_to_migrate_and_never_deferred():
+    # the program's own GRU: made by its own name (`Quantized(4, 8)`), no `GRU(` need be spelt anywhere
+    source = b"from torch import nn\n\nclass Quantized(nn.GRU):\n    pass\n"
+    for screening in (screen(source), screen(source, defer_holders=True)):
+        assert screening.may_hold_gru and screening.parsed and not screening.class_only
+    assert gru_class_names(screen(source).tree) == {"Quantized"}
 
 
 def test_a_construction_is_never_deferred():

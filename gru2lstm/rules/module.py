@@ -31,23 +31,34 @@ def _names_in_strings(ctx) -> set:
     return found
 
 
-def _held_as_value(ctx, node: cst.CSTNode):
+AS_BASE = "a base class here"
+
+
+def held_as_value(parents: dict, node: cst.CSTNode):
     """How the GRU class is used other than constructed, tested or annotated (`class Core(nn.GRU)`,
     `RNN = nn.GRU`, `make(nn.GRU)`), else None."""
-    parent = ctx.parents.get(node)
+    parent = parents.get(node)
     if isinstance(parent, cst.Call) and parent.func is node or isinstance(parent, (cst.Annotation, cst.Comparison, cst.ComparisonTarget, cst.ImportAlias)):
         return None
     while isinstance(parent, (cst.Element, cst.Tuple)):  # `isinstance(m, (nn.GRU, nn.GRUCell))`
-        parent = ctx.parents.get(parent)
-    call = ctx.parents.get(parent) if isinstance(parent, cst.Arg) else None
+        parent = parents.get(parent)
+    call = parents.get(parent) if isinstance(parent, cst.Arg) else None
     if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in TYPE_TESTS:
         return None
-    parent = ctx.parents.get(node)
-    if isinstance(parent, cst.Arg) and isinstance(ctx.parents.get(parent), cst.ClassDef):
-        return "a base class here"
+    parent = parents.get(node)
+    if isinstance(parent, cst.Arg) and isinstance(parents.get(parent), cst.ClassDef):
+        return AS_BASE
     if isinstance(parent, (cst.Assign, cst.AnnAssign)):
         return "assigned here"
     return "used as a value here"
+
+
+def held_class_message(code: str, held: str) -> str:
+    return (
+        f"the class `{code}` is {held}, so the modules made from it are not followed: each would become an LSTM, "
+        "whose state is (h, c), while the code around it still passes and takes one tensor; use `nn.GRU(...)` by its "
+        "name where the module is made, or migrate this by hand"
+    )
 
 
 class RecurrentModule(Rule):
@@ -111,13 +122,9 @@ class RecurrentModule(Rule):
             else:
                 continue
             ctx.step("init" if _is_isinstance_argument(ctx, node) else "module", node)
-            held = _held_as_value(ctx, node)
+            held = held_as_value(ctx.parents, node)
             if held is not None:
-                ctx.find("G2L101", node, (
-                    f"the class `{ctx.code(node)}` is {held}, so the modules made from it are not followed: each would "
-                    "become an LSTM, whose state is (h, c), while the code around it still passes and takes one tensor; "
-                    "use `nn.GRU(...)` by its name where the module is made, or migrate this by hand"
-                ))
+                ctx.find("G2L101", node, held_class_message(ctx.code(node), held))
         for node in ctx.parents:
             if type(node) is cst.ImportAlias and isinstance(node.name, cst.Name) and node.name.value in GRU_NAMES:  # children.py: why `type`
                 parent = ctx.parents.get(node)
