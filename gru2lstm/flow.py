@@ -35,7 +35,7 @@ from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow
 from gru2lstm.qualnames import import_bindings
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import child_expressions, names_bound_in, names_read_in, walk
+from gru2lstm.syntax import child_expressions, names_bound_in, names_read_in, pattern_parts, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque
 from gru2lstm.vocab import IMPORT_MODULE
 
@@ -173,11 +173,38 @@ class Collector(CallWalker):
             self._new_def(statement.name.value, statement.name)
         elif isinstance(statement, cst.ClassDef):
             self._new_def(statement.name.value, statement.name)
+        elif isinstance(statement, cst.Match):
+            self._match(statement)
         else:
-            # match statements and anything newer: walk the expressions we can see, conservatively.
+            # anything newer: walk the expressions we can see, conservatively.
             for node in walk(statement):
                 if isinstance(node, cst.Name):
                     self._read_name(node)
+
+    def _match(self, statement: cst.Match) -> None:
+        """Each case like a branch of an `if`. A pattern that captures names takes the subject
+        apart in ways the walk does not follow: the subject is then handed over, and what the
+        names capture is not known."""
+        self.statement = statement
+        parts = [pattern_parts(case.pattern) for case in statement.cases]
+        captures = any(captured for captured, _ in parts)
+        self.consume(
+            self.expr(statement.subject), Use.OTHER if captures else Use.TEST, statement.subject,
+            "taken apart by the patterns of a `match` statement" if captures else "",
+        )
+        before = dict(self.env)
+        ends = [before]  # no case may match
+        for case, (captured, compared) in zip(statement.cases, parts):
+            self.env = dict(before)
+            for value in compared:
+                self.consume(self.expr(value), Use.TEST, value)
+            for name in captured:
+                self._assign_target(name, VOpaque(name, "a name captured by a `match` pattern"), statement, BindingKind.ASSIGN)
+            if case.guard is not None:
+                self.consume(self.expr(case.guard), Use.TEST, case.guard)
+            self._block(case.body)
+            ends.append(self.env)
+        self.env = self._merge(*ends)
 
     def _small(self, small: cst.CSTNode, statement: cst.SimpleStatementLine) -> None:
         if isinstance(small, cst.Assign) and self._imports_a_module(small):

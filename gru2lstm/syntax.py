@@ -222,3 +222,21 @@ def zipped_pairs(args) -> bool:
     call = args[0].value
     plain = len(call.args) == 2 and all(a.keyword is None and not a.star for a in call.args)
     return plain and isinstance(call.func, cst.Name) and call.func.value == "zip"
+
+
+def pattern_parts(pattern: cst.MatchPattern) -> tuple:
+    """(the names a `match` pattern captures, the expressions it compares with): `case (h, n):`
+    captures h and n; `case Mode.EVAL | None:` compares with `Mode.EVAL`."""
+    captured, compared = [], []
+    for node in walk(pattern):
+        if isinstance(node, (cst.MatchAs, cst.MatchStar)) and node.name is not None:
+            captured.append(node.name)
+        elif isinstance(node, cst.MatchMapping) and node.rest is not None:
+            captured.append(node.rest)
+        elif isinstance(node, cst.MatchValue):
+            compared.append(node.value)
+        elif isinstance(node, cst.MatchMappingElement):
+            compared.append(node.key)
+        elif isinstance(node, cst.MatchClass):
+            compared.append(node.cls)
+    return captured, compared
