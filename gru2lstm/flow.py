@@ -143,7 +143,7 @@ class Collector(CallWalker):
                 else:
                     self.discard(value, item.item)
             self._block(statement.body)
-        elif isinstance(statement, cst.Try):
+        elif isinstance(statement, (cst.Try, cst.TryStar)):
             before = dict(self.env)
             self._block(statement.body)
             after = self.env
