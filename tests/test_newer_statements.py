@@ -1,7 +1,8 @@
-"""`match` statements: their cases were not walked (only the names in them read), so a state
+"""Statements of newer Pythons. `match` statements: their cases were not walked (only the names in them read), so a state
 handled inside a case was left as one tensor (tuple: the self-check's internal error; packed: ran
 unseen). Each case is now a branch of an `if`; a pattern that captures names takes a state apart in
-ways the engine does not follow, which is a finding."""
+ways the engine does not follow, which is a finding. `try`/`except*` was likewise only read: it is
+walked as `try`/`except`."""
 
 from __future__ import annotations
 
@@ -65,3 +66,20 @@ def test_a_state_taken_apart_by_a_capturing_pattern_is_a_finding(tmp_path, capsy
         "migrate this use by hand so that it handles the pair (h, c)"
     ) in capsys.readouterr().out
     assert (tmp_path / "loop.py").read_text() == before
+
+
+def test_a_state_handled_in_a_try_with_except_star_migrates(tmp_path):
+    loop = LOOP.replace("""            match mode:
+                case "detach" if t > 0:
+                    h = h.detach()
+                case "reset":
+                    h = torch.zeros(1, 3, 8)
+                case _:
+                    pass""", """            try:
+                h = h.detach()
+            except* ValueError:
+                h = torch.zeros(1, 3, 8)""")
+    write(tmp_path, {"pyproject.toml": "", "loop.py": loop})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "h = (h[0].detach(), h[1].detach())" in (tmp_path / "loop.py").read_text()
+    run_migrated(tmp_path, "import loop\nloop.run()\n")
