@@ -310,7 +310,7 @@ class ExpressionWalker(Scope):
             return value
         if isinstance(value, VCallOf):
             return VSlot(value.result, node)
-        if isinstance(value, VIndex):
+        if isinstance(value, (VIndex, VChoice)):
             slot = NodeSlot.of(SlotKind.EXPR, id(node))
             self._bind(slot, value, BindingKind.ASSIGN, self.statement, None)
             return VSlot(slot, node)

@@ -348,6 +348,10 @@ class FollowedCalls(ExpressionWalker):
         args = []
         for arg in node.args:
             value = self.expr(arg.value)
+            if isinstance(value, VChoice):
+                # `self.gru(x, h if h is not None else torch.zeros(...))`: held in a place of its own,
+                # as when it is named first, so that a state there makes each option one
+                value = self._materialize(value, arg.value)
             args.append((arg.keyword.value if arg.keyword is not None else None, value, arg))
         call = VCallOf(func, node, args, CallResultSlot.of(id(node)))
         if self.recording:

@@ -190,6 +190,8 @@ class Sources:
             return None
         if isinstance(node, ast.BinOp):
             return f"`{ast.unparse(node)}` is arithmetic on a tensor"
+        if isinstance(node, ast.IfExp):  # either branch may be what is given
+            return self.single_tensor(node.body, scope, seen) or self.single_tensor(node.orelse, scope, seen)
         if isinstance(node, ast.Call):
             name = constructed(node.func)
             if name in SPLITTING_METHODS:

@@ -1,6 +1,8 @@
-"""A position of a recurrent layer's result taken by an index (`h = self.gru(x, h)[1]`), not
+"""How a recurrent call is written. A position of a recurrent layer's result taken by an index (`h = self.gru(x, h)[1]`), not
 unpacked: in the tuple form the LSTM's position 1 is the pair itself (it was a false G2L102, "which
-is not one"); the packed form, which must join the pair again, asks for the unpacking."""
+is not one"); the packed form, which must join the pair again, asks for the unpacking. A state chosen in the call itself
+(`self.gru(x, h if h is not None else torch.zeros(...))`): the fresh one was left one tensor (exit 0,
+the LSTM given one tensor on the first step); it is held as a named choice is."""
 
 from __future__ import annotations
 
@@ -62,4 +64,14 @@ def test_a_cell_s_result_indexed_is_a_row_of_the_state_not_a_position(tmp_path):
     write(tmp_path, {"pyproject.toml": "", "net.py": source})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     assert "first = self.lstm(x[0], h)[0][0]" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, "import net\nnet.run()\n")
+
+
+def test_tuple_a_state_chosen_inside_the_call_makes_each_option_a_pair(tmp_path):
+    chosen = "y, h = self.gru(x, h if h is not None else torch.zeros(1, x.size(1), 8))"
+    source = NET.replace("{step}", chosen).replace("h = torch.zeros(1, 3, 8)", "h = None")
+    write(tmp_path, {"pyproject.toml": "", "net.py": source})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    migrated = (tmp_path / "net.py").read_text()
+    assert "self.lstm(x, h if h is not None else (torch.zeros(1, x.size(1), 8), torch.zeros(1, x.size(1), 8)))" in migrated
     run_migrated(tmp_path, "import net\nnet.run()\n")

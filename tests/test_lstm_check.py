@@ -82,6 +82,7 @@ def test_each_pair_left_as_one_tensor_in_a_golden_output_is_caught():
     ("torch.zeros(1, 2, 8)", "makes one tensor"),
     ("fresh", "`fresh` is one tensor"),
     ("self.start()", "`start()` returns one tensor"),
+    ("h if h is not None else torch.zeros(1, 2, 8)", "makes one tensor"),  # either branch may be given
 ])
 def test_one_tensor_given_to_an_lstm_is_a_mistake(state, why):
     code = f"""
