@@ -75,3 +75,48 @@ def test_tuple_a_state_chosen_inside_the_call_makes_each_option_a_pair(tmp_path)
     migrated = (tmp_path / "net.py").read_text()
     assert "self.lstm(x, h if h is not None else (torch.zeros(1, x.size(1), 8), torch.zeros(1, x.size(1), 8)))" in migrated
     run_migrated(tmp_path, "import net\nnet.run()\n")
+
+
+CELL_LOOP = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, xs, h0):
+            {start}
+            for t in range(xs.size(0)):
+                h = self.cell(xs[t], {given})
+            return self.pi(h), h
+
+
+    def run():
+        net = Net()
+        out, h = net(torch.randn(5, 3, 4), torch.zeros(3, 8))
+        out.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("given, column", [("h", 34), ("h0 if t == 0 else h", 52)])
+def test_tuple_a_cell_state_held_as_two_names_that_starts_as_none_is_a_finding(tmp_path, capsys, given, column):
+    # `h` feeds a head, so it is held as `h, c`: `(h, c)` on the first step was (None, c unbound),
+    # caught only by the self-check (exit 123, "reads `c` before anything binds it")
+    write(tmp_path, {"pyproject.toml": "", "net.py": CELL_LOOP.replace("{start}", "h = None").replace("{given}", given)})
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"net.py:14:{column}: G2L100 `h` may be None here, and the tuple form holds this state as two names, `h` and `c`, "
+        "which None cannot start; start it as a state (`torch.zeros(...)`)"
+    ) in capsys.readouterr().out
+
+
+def test_tuple_a_cell_state_held_as_two_names_started_as_a_state_migrates(tmp_path):
+    source = CELL_LOOP.replace("{start}", "h = h0 if h0 is not None else torch.zeros(xs.size(1), 8)").replace("{given}", "h")
+    write(tmp_path, {"pyproject.toml": "", "net.py": source})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "h, c = self.cell(xs[t], (h, c))" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, "import net\nnet.run()\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from gru2lstm.rules.annotations import Annotations, TupleImport
 from gru2lstm.rules.by_name import ByName
 from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingReturnBinding, GrownUnpacking
-from gru2lstm.rules.call import CallResult, PairIntoSplit, RecurrentCall, UnpackedPair
+from gru2lstm.rules.call import CallResult, ChoiceIntoSplit, PairIntoSplit, RecurrentCall, UnpackedPair
 from gru2lstm.rules.creation import Creation, LearnedInitialState
 from gru2lstm.rules.docs import Docs
 from gru2lstm.rules.gates import GateWise
@@ -58,6 +58,7 @@ TUPLE_RULES = [
     # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
     # a chain), with the findings for what no rule covers last
     Joins(),
+    ChoiceIntoSplit(),  # before BoundParts, which would take the options one by one
     BoundParts(),
     UntracedIntoState(),
     InPlaceRead(),  # before the feature rules, for bindings and consumptions

@@ -9,11 +9,11 @@ import libcst as cst
 
 from gru2lstm.program import follow_remedy, from_where
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import Value, VCallOf, VCat, VCreate, VNone, VSlot, VTuple
+from gru2lstm.values import Value, VCallOf, VCat, VChoice, VCreate, VNone, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
-from gru2lstm.rules.pairs import pair_expression, split_target
+from gru2lstm.rules.pairs import none_in_split, pair_expression, split_target
 
 
 def starred(ctx, call: VCallOf) -> bool:
@@ -177,6 +177,56 @@ class UnpackedPair(StateBindingRule):
             and not any(node is binding.target_node for _, node, _ in ctx.grown_elements)
         ):
             split_target(ctx, binding)
+
+
+class ChoiceIntoSplit(StateBindingRule):
+    step = "call"
+    summary = "a choice of states into a split name gives both names, each option a pair (`h, h_c = h0 if h0 is not None else (z, z)`)"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell = nn.GRUCell(4, 8)
+                    self.head = nn.Linear(8, 2)
+
+                def forward(self, xs, h0=None):
+                    h = h0 if h0 is not None else torch.zeros(1, 8)
+                    for x in xs:
+                        h = self.cell(x, h)
+                    return self.head(h), h
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell = nn.LSTMCell(4, 8)
+                    self.head = nn.Linear(8, 2)
+
+                def forward(self, xs, h0=None):
+                    h, c = h0 if h0 is not None else (torch.zeros(1, 8), torch.zeros(1, 8))
+                    for x in xs:
+                        h, c = self.cell(x, (h, c))
+                    return self.head(h), (h, c)
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return isinstance(use.value, VChoice) and ctx.solution.is_split(use.binding.target)
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        # Option by option, the h0 would split the name and the fresh state add a partner line of
+        # the whole choice (`c = h0 if ... else torch.zeros(...)`): exit 0, c a pair.
+        options = [ctx.solution.resolved(option) for option in use.value.options]
+        none = next((option for option in options if isinstance(option, VNone)), None)
+        if none is not None:
+            target = use.binding.target_node
+            none_in_split(ctx, none.node or target, ctx.code(target), use.binding.target)
+            return
+        split_target(ctx, use.binding)
+        for option in options:
+            if not (isinstance(option, VSlot) and not ctx.solution.is_split(option.slot)):
+                pair_expression(ctx, option, "call")
 
 
 class PairIntoSplit(StateBindingRule):

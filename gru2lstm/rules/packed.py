@@ -12,12 +12,12 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VNone, VOpaque, VSlot
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import is_pure, method, paren
-from gru2lstm.rules.packed_dims import moved_from
+from gru2lstm.rules.packed_dims import may_be_none
 from gru2lstm.rules.packed_ranks import Ranks
 from gru2lstm.rules.unfollowed import cannot_follow
 
@@ -216,12 +216,6 @@ def double_sizes(ctx, value: Value) -> None:
     """Allocations of a packed state, and its reshapes, take twice the hidden size."""
     _double_creation(ctx, value)
     _double_reshape(ctx, value)
-
-
-def may_be_none(ctx, value: Value) -> bool:
-    """Can `value` be None where it is read (`hidden=None` handed on, `self.hidden = None` until
-    the first step)? A value made by an operation is a tensor."""
-    return any(isinstance(source, VNone) for source in moved_from(ctx, value))
 
 
 def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:

@@ -26,7 +26,8 @@ from gru2lstm.rules.packed_ranks import (
     RANK_KEEPING, Ranks, integer, is_ellipsis, is_new_axis, name_of, rank_after, subscript_elements, subscript_rank,
 )
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VSlot, VTuple
+from gru2lstm.syntax import code_of
+from gru2lstm.values import ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, PERMUTE_METHOD, RANK_ADDING_METHOD, RANK_DROPPING_METHOD,
     STACK_NAME, STATE_RANKS,
@@ -49,31 +50,54 @@ def moved_from(ctx, value: Value) -> list:
     return moves(ctx, value).sources
 
 
+def may_be_none(ctx, value: Value) -> bool:
+    """Can `value` be None where it is read (`hidden=None` handed on, `self.hidden = None` until
+    the first step)? A value made by an operation is a tensor."""
+    return any(isinstance(source, VNone) for source in moved_from(ctx, value))
+
+
 def moves(ctx, value: Value) -> Moves:
     """What `value` was moved from, and through which slots (see moved_from)."""
     bindings = ctx.values_bound_to
-    found, seen = Moves(), set()
-    pending = [value]
+    found, seen, listed = Moves(), set(), set()
+    pending = [(value, False)]  # (a value, whether a test there rules None out)
     while pending:
-        current = ctx.solution.resolved(pending.pop())
+        current, not_none = pending.pop()
+        current = ctx.solution.resolved(current)
         if isinstance(current, VChoice):
-            pending.extend(current.options)
+            tested = _tested_not_none(current.node)
+            pending.extend((option, not_none or option.node is not None and tested == code_of(option.node)) for option in current.options)
         elif isinstance(current, VSlot):
             slot = current.slot
-            if slot in seen:
+            if (slot, not_none) in seen:
                 continue
-            seen.add(slot)
-            found.slots.append(slot)
-            pending.extend(bindings.get(slot, ()))
+            if slot not in listed:
+                listed.add(slot)
+                found.slots.append(slot)
+            seen.add((slot, not_none))
+            pending.extend((bound, not_none) for bound in bindings.get(slot, ()))
             if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
                 # `q, self.hidden = self.q(x, self.hidden)`: that position of what is returned
                 for whole in bindings.get(slot.base, ()):
                     whole = ctx.solution.resolved(whole)
                     if isinstance(whole, VTuple) and slot.label.position < len(whole.items):
-                        pending.append(whole.items[slot.label.position])
-        else:
+                        pending.append((whole.items[slot.label.position], not_none))
+        elif not (not_none and isinstance(current, VNone)):
             found.sources.append(current)
     return found
+
+
+def _tested_not_none(node) -> Optional[str]:
+    """The code of what `h0 if h0 is not None else ...` / `... if h0 is None else h0` gives only
+    when it is not None, else None."""
+    if not isinstance(node, cst.IfExp) or not isinstance(node.test, cst.Comparison) or len(node.test.comparisons) != 1:
+        return None
+    test = node.test.comparisons[0]
+    if not (isinstance(test.comparator, cst.Name) and test.comparator.value == "None"):
+        return None
+    given = node.body if isinstance(test.operator, cst.IsNot) else node.orelse if isinstance(test.operator, cst.Is) else None
+    tested = code_of(node.test.left)
+    return tested if given is not None and code_of(given) == tested else None
 
 
 

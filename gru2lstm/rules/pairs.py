@@ -12,6 +12,7 @@ from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, Value, VArith, VCreate, VDerived, VSlot
 from gru2lstm.vocab import RANDOM_DRAWS
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
+from gru2lstm.rules.packed_dims import may_be_none
 
 
 def halves(ctx, value: Value):
@@ -26,6 +27,10 @@ def halves(ctx, value: Value):
         return None
     nodes = [leaf.node for leaf in leaves]
     for leaf in leaves:
+        if ctx.solution.is_split(leaf.slot) and may_be_none(ctx, leaf):
+            # `h = None` before `h = cell(x, h)`: `(h, c)` would be (None, c unbound)
+            none_in_split(ctx, leaf.node, ctx.code(leaf.node), leaf.slot)
+            return None
         if not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
             where = "" if leaf.node is top else f" in `{ctx.code(top)}`"
             ctx.find("G2L100", leaf.node, f"the hidden state `{ctx.code(leaf.node)}`{where} would be evaluated twice, once per half; assign it to a name first")
@@ -171,6 +176,14 @@ def chain_per_half(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode):
         return cst.Call(cst.Name("tuple"), [cst.Arg(cst.GeneratorExp(chain, cst.CompFor(target=cst.Name(name), iter=pair_node), lpar=[], rpar=[]))])
 
     return edit
+
+
+def none_in_split(ctx, node: cst.CSTNode, name: str, slot) -> None:
+    """The finding for None where a state is held as two names (`h, c = None` cannot unpack)."""
+    ctx.find("G2L100", node, (
+        f"`{name}` may be None here, and the tuple form holds this state as two names, `{name}` and "
+        f"`{ctx.partner_of(slot)}`, which None cannot start; start it as a state (`torch.zeros(...)`), or {BY_HAND}"
+    ))
 
 
 def split_target(ctx, binding: Binding) -> None:

@@ -23,7 +23,7 @@ from gru2lstm.syntax import is_none
 from gru2lstm.values import AttrSlot, DefSlot, ELEM, LabelKind, PosLabel
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.edits import is_pure, twin_items
-from gru2lstm.rules.packed import may_be_none
+from gru2lstm.rules.packed_dims import may_be_none
 
 
 def compiled_functions(ctx) -> dict:
