@@ -392,3 +392,52 @@ def test_a_file_feeding_the_changed_storage_not_given_is_named_and_nothing_is_wr
     assert ("storage.py:10:9: G2L101 `Storage.insert()` and `Storage.at()` now take or return (h, c), and filling.py imports "
             "from this file without being given, so its calls would still pass and take one tensor; give that file too") in out
     assert {name: (tmp_path / name).read_text() for name in files} == {name: textwrap.dedent(text) for name, text in files.items()}
+
+
+# ---------------------------------------------------------------- a near file that calls the model through a parameter
+SELF_PLAYING = """\
+    import torch
+    import torch.nn as nn
+
+    from runner import rollout
+
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(3, 6)
+            self.head = nn.Linear(6, 2)
+
+        def initial(self, n):
+            return torch.zeros(1, n, 6)
+
+        def forward(self, x, h):
+            y, h = self.rnn(x, h)
+            return self.head(y), h
+
+        def play(self):
+            return rollout(self, self.initial(2))
+"""
+
+ROLLOUT = """\
+    import torch
+
+
+    def rollout(actor, h):
+        for step in range(4):
+            y, h = actor(torch.randn(1, 2, 3), h)
+            h = h * 0.5
+        return y, h
+"""
+
+
+def test_a_loop_in_a_near_file_over_an_object_it_is_handed_is_seen(tmp_path, capsys):
+    # model.py alone migrated clean (forward() "no caller found", G2L202 only): runner.py, which it
+    # imports from, was never analysed, and the rewrite exited 0 with the LSTM given one tensor.
+    files = {"pyproject.toml": "", "model.py": SELF_PLAYING, "runner.py": ROLLOUT}
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (f"{tmp_path / 'runner.py'}:6:16: G2L101 `actor(torch.randn(1, 2, 3), h)` calls `actor`, an object from outside that "
+            "nothing analysed identifies, passing what looks like a hidden state") in out
+    assert {name: (tmp_path / name).read_text() for name in files} == {name: textwrap.dedent(text) for name, text in files.items()}
