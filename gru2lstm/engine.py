@@ -19,7 +19,8 @@ torch GRU is constructed (prefilter.py); a file holding a `# gru2lstm: manual` m
 since the marker alone makes it need a person (suppression.py). Each file that passes starts a *group*: it and the given
 files that import from it or that it imports from (project.py), migrated together because a
 hidden state crosses between them. A group is checked as a whole: when one of its files needs a
-person, none is written. Groups are spread over worker processes when there are enough files
+person, none is written. A group whose flow turns out to reach other given files is migrated
+again with them, and with their group if they have one (`_Settling`). Groups are spread over worker processes when there are enough files
 (`process_group` is top-level and its arguments and results are plain picklable dataclasses, as
 LibCST's codemod runner does); in a big tree, the first worker starts as soon as the screen meets
 a file that may hold a GRU, so that it imports LibCST while this process screens the rest.

@@ -21,9 +21,11 @@ with the stdlib `ast` only (cheap, in the parent process):
   to a record class that only a near file imports), again and again, each taken in only once a
   finding says the state reaches it (engine._Settling).
 
-Groups that share a file are one group. Each file migrated gets an import table: for every name
-its module-level imports bind, the file and member it names among the files migrated with it, or
-the other file it would load, given or not (reported when a hidden state flows there).
+Groups that share a file are one group; so are two whose flows turn out to need one given file,
+or one of which changes what a file of the other imports (engine._Settling, from their outcomes).
+Each file migrated gets an import table: for every name its module-level imports bind, the file
+and member it names among the files migrated with it, or the other file it would load, given or
+not (reported when a hidden state flows there).
 
 The project's files that were *not* given are looked at too, but only when a group changes the
 contract of a function (a parameter or return that becomes (h, c)): `CallersElsewhere` finds the
