@@ -19,7 +19,8 @@ torch GRU is constructed (prefilter.py); a file holding a `# gru2lstm: manual` m
 since the marker alone makes it need a person (suppression.py). Each file that passes starts a *group*: it and the given
 files that import from it or that it imports from (project.py), migrated together because a
 hidden state crosses between them. A group is checked as a whole: when one of its files needs a
-person, none is written. Groups are spread over worker processes when there are enough files
+person, none is written. A group whose flow turns out to reach other given files is migrated
+again with them, and with their group if they have one (`_Settling`). Groups are spread over worker processes when there are enough files
 (`process_group` is top-level and its arguments and results are plain picklable dataclasses, as
 LibCST's codemod runner does); in a big tree, the first worker starts as soon as the screen meets
 a file that may hold a GRU, so that it imports LibCST while this process screens the rest.
@@ -131,8 +132,13 @@ def _needs_wider(migrated: list, wider: list) -> bool:
     a file of the wider one by a name imported from there (`reached`), or a state goes where the
     walk could not follow it (G2L101): perhaps through a parameter whose callers pass an instance
     of a class from there (`def collect(replay): replay.push(h)`), which only the wider attempt's
-    joined classes resolve. Other findings (a GRU held with another module, …) a wider attempt
-    cannot change, and it would parse every file the group imports from."""
+    joined classes resolve. Or a function whose contract changes has no caller in it (G2L202): a
+    file it imports from may call it through an object it is handed (`rollout(self, h)` of
+    runner.py looping `y, h = actor(x, h)`), and only the wider attempt sees that loop. Other
+    findings (a GRU held with another module, …) a wider attempt cannot change, and it would parse
+    every file the group imports from."""
+    if any(not change.called for _, migration in migrated for change in migration.interface):
+        return True
     if not any(migration.blocked for _, migration in migrated):
         return False
     extra = {path.resolve() for path in wider}
@@ -302,26 +308,30 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
         results = [FileResult(str(path), "unchanged") for path in files]  # replaced below for grouped files
         elsewhere = _callers_elsewhere(list(paths), files, options)
         dynamic = DynamicImports()
-        total, done = sum(len(indexes) for indexes, _ in work), 0
+        settling = _Settling(work, project, options, elsewhere)
+        total, placed = sum(len(indexes) for indexes, _ in work), set()
         finished = set()  # numbers of the groups in `work` whose results are placed
-        claimed = {index for indexes, _ in work for index in indexes}
         try:
-            with closing(_outcomes(work, options, workers)) as outcomes:
+            with closing(_outcomes(work, options, workers, settling.absorbed)) as outcomes:
                 for number, outcome in outcomes:
-                    outcome, added = _widened(number, outcome, work, project, claimed, options)
+                    if number in settling.absorbed:
+                        continue  # migrated with the group that took it in
+                    number, outcome, added = settling.settle(number, outcome)
                     total += added
                     if elsewhere is not None:
                         with gc_paused():
                             elsewhere.refuse(outcome, work[number][1][-1][1])
                             dynamic.refuse(outcome, work[number][1][-1][1], lambda: elsewhere.files + elsewhere.others(), shown_path)
-                    # A started group is written whole: files that share states are not split by a signal.
-                    with interrupts.writing():
-                        write_group(outcome)
-                        _place(results, work[number][0], outcome.results)
-                        finished.add(number)
-                    done += len(work[number][0])
-                    if progress is not None:
-                        progress(done, total)
+                    for ready, ready_outcome in settling.ready(number, outcome):
+                        # A started group is written whole: files that share states are not split by a signal.
+                        with interrupts.writing():
+                            write_group(ready_outcome)
+                            settling.written.add(ready)
+                            _place(results, work[ready][0], ready_outcome.results)
+                            finished.add(ready)
+                        placed.update(work[ready][0])
+                        if progress is not None:
+                            progress(len(placed), total)
         except Interrupted as stop:
             stop.results = [results[i] for n in sorted(finished) for i in work[n][0]]
             stop.unfinished = [str(files[i]) for n, (indexes, _) in enumerate(work) if n not in finished for i in indexes]
@@ -339,21 +349,73 @@ def _callers_elsewhere(paths: list, files: list, options: RunOptions) -> Optiona
     return CallersElsewhere([name], files, options.selection) if name else None
 
 
-def _widened(number: int, outcome: GroupOutcome, work: list, project: Project, claimed: set, options: RunOptions) -> tuple:
-    """(the group's outcome, how many files it took in): while its flow goes where it needs a person
-    into given files no group holds (project.reached: a container class two imports from the core),
-    it is migrated again here with them. Rare, so this process pays for LibCST only then."""
-    added = 0
-    while True:
-        extra = project.reached(outcome, claimed)
-        if not extra:
-            return outcome, added
-        indexes = work[number][0] + extra
-        claimed.update(extra)
-        added += len(extra)
-        paths = [project.universe.files[index].path for index in indexes]
-        work[number] = (indexes, [(paths, project.import_tables(indexes))])
-        outcome = process_group(work[number][1], options)
+class _Settling:
+    """Which files each group is finally migrated with, and when its outcome may be written.
+
+    A group's flow may go where it needs a person into a given file no group holds (a record class
+    two imports from its core: project.reached), and a given file outside it may import a function
+    whose contract it changes (a constant of the storage file: CallersElsewhere.given_importers):
+    the group is migrated again, here, with those files. When such a file is another group's, the
+    two are migrated as one: the files given hold everything both need. Since that is known only
+    from their outcomes, a group whose imports share a file with another's (Project.entangled) is
+    written only once every such group has come back; under --check nothing is written, and a
+    group taken in is replaced by the one that took it. Rare, so this process pays for LibCST only then."""
+
+    def __init__(self, work: list, project: Project, options: RunOptions, elsewhere: Optional[CallersElsewhere]) -> None:
+        self.work = work
+        self.project = project
+        self.options = options
+        self.elsewhere = elsewhere
+        self.owner = {index: number for number, (indexes, _) in enumerate(work) for index in indexes}
+        self.absorbed: set = set()  # numbers of the groups migrated with another
+        self.written: set = set()  # numbers of the groups whose outcome was written (or placed, under --check)
+        self.held: dict = {}  # number -> outcome settled but not written: its cluster is not all back
+        entangled = project.entangled([indexes for indexes, _ in work]) if options.write and len(work) > 1 else None
+        self.cluster = entangled or [{number} for number in range(len(work))]
+
+    def settle(self, number: int, outcome: GroupOutcome) -> tuple:
+        """(the group's number, its final outcome, how many files it took in that no group held)."""
+        added = 0
+        while True:
+            own = set(self.work[number][0])
+            wanted = set(self.project.reached(outcome, own)) | self._given_importers(number, outcome, own)
+            others = {self.owner[index] for index in wanted if index in self.owner} - {number}
+            # under --check, nothing is written: a group placed already is taken in all the same
+            fixed = others & self.written if self.options.write else set()
+            taken = others - fixed
+            wanted = {index for index in wanted if self.owner.get(index) not in fixed}
+            if not wanted:
+                return number, outcome, added
+            added += sum(1 for index in wanted if index not in self.owner)
+            indexes = self.work[number][0] + sorted(wanted - own - {i for other in taken for i in self.work[other][0]})
+            for other in sorted(taken):
+                indexes += [index for index in self.work[other][0] if index not in indexes]
+                self.absorbed.add(other)
+                self.held.pop(other, None)
+                self.written.discard(other)
+                self.work[other] = ([], [])
+                self.cluster[number] = self.cluster[number] | self.cluster[other]
+            for index in indexes:
+                self.owner[index] = number
+            paths = [self.project.universe.files[index].path for index in indexes]
+            self.work[number] = (indexes, [(paths, self.project.import_tables(indexes))])
+            outcome = process_group(self.work[number][1], self.options)
+
+    def _given_importers(self, number: int, outcome: GroupOutcome, own: set) -> set:
+        if self.elsewhere is None:
+            return set()
+        with gc_paused():
+            found = self.elsewhere.given_importers(outcome, self.work[number][1][-1][1])
+        return {index for index in map(self.project.index_of, found) if index is not None} - own
+
+    def ready(self, number: int, outcome: GroupOutcome) -> list:
+        """(number, outcome) of the groups that may be written now that `number` is settled: it and
+        the groups held for it, once every group of its cluster is back or taken in."""
+        self.held[number] = outcome
+        members = {member for member in self.cluster[number] if member not in self.absorbed}
+        if not members <= set(self.held):
+            return []
+        return [(member, self.held.pop(member)) for member in sorted(members)]
 
 
 def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tuple:
@@ -394,12 +456,14 @@ def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
     return data, trees, seeds, class_only
 
 
-def _outcomes(work: list, options: RunOptions, workers: "_Workers") -> Iterator[tuple]:
-    """(number of the group in `work`, its GroupOutcome) for every group, as each is ready."""
+def _outcomes(work: list, options: RunOptions, workers: "_Workers", absorbed: set) -> Iterator[tuple]:
+    """(number of the group in `work`, its GroupOutcome) for every group, as each is ready; one
+    `absorbed` into another group before it is migrated here is skipped."""
     pool = workers.for_work(work)
     if pool is None:
-        for number, (_, attempts) in enumerate(work):
-            yield number, process_group(attempts, options)
+        for number in range(len(work)):
+            if number not in absorbed:
+                yield number, process_group(work[number][1], options)
         return
 
     from gru2lstm.workers import DIED

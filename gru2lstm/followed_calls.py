@@ -321,6 +321,8 @@ class FollowedCalls(ExpressionWalker):
         if not passed:
             return VOpaque(node, f"`{self.code(node)}`")
         operands = [chosen[name] for name in passed]
+        if through.identity and len(operands) == 1:
+            return operands[0]  # `get(ref)` returning `ref`: whatever it is, a pair or a list of states, unpacked or not
         if len(operands) == 1:
             value = VDerived(operands[0], node, through.kind)
             if through.dim_ops and self.recording:

@@ -19,11 +19,13 @@ with the stdlib `ast` only (cheap, in the parent process):
   reported until it is), which keeps big imported helpers out of LibCST in the common case;
 - further down, any given file the group's flow still goes to (`Project.reached`: a state passed
   to a record class that only a near file imports), again and again, each taken in only once a
-  finding says the state reaches it (engine._widened).
+  finding says the state reaches it (engine._Settling).
 
-Groups that share a file are one group. Each file migrated gets an import table: for every name
-its module-level imports bind, the file and member it names among the files migrated with it, or
-the other file it would load, given or not (reported when a hidden state flows there).
+Groups that share a file are one group; so are two whose flows turn out to need one given file,
+or one of which changes what a file of the other imports (engine._Settling, from their outcomes).
+Each file migrated gets an import table: for every name its module-level imports bind, the file
+and member it names among the files migrated with it, or the other file it would load, given or
+not (reported when a hidden state flows there).
 
 The project's files that were *not* given are looked at too, but only when a group changes the
 contract of a function (a parameter or return that becomes (h, c)): `CallersElsewhere` finds the
@@ -104,6 +106,7 @@ class Project:
         """`data` and `trees` optionally hold the bytes already read and the `ast` trees already
         parsed (by the prefilter; None for a file that does not parse), by index into `paths`."""
         self.universe = Universe(list(paths), data or {}, trees or {})
+        self.position = {entry.key: index for index, entry in enumerate(self.universe.files)}  # key -> index
 
     def groups(self, seeds: Iterable[int], class_only: Iterable[int] = ()) -> list:
         """Groups (in order of their first file) such that every seed is in the core of exactly
@@ -136,23 +139,52 @@ class Project:
         ]
         return sorted(found, key=lambda group: min(group.core + group.near))
 
-    def reached(self, outcome, claimed: set) -> list:
-        """The indexes of the given files, none of `claimed`, that a group's flow went to where it
-        needs a person (a state passed to `Batch(...)` of batch.py, which only a near file of the
-        group imports): taking them in may let it be followed. `outcome`: the group's
+    def reached(self, outcome, own: set) -> list:
+        """The indexes of the given files, none of `own` (the group's), that a group's flow went to
+        where it needs a person (a state passed to `Batch(...)` of batch.py, which only a near file
+        of the group imports): taking them in may let it be followed. `outcome`: the group's
         engine.GroupOutcome. Found from the findings alone, so a file is parsed by LibCST only
         when a state reaches it, however many imports away from the group's core it is."""
-        index_of = {id(entry): position for position, entry in enumerate(self.universe.files)}
         found = set()
         for result in outcome.results:
             migration = result.migration
             if migration is None or not migration.blocked:
                 continue
-            for place in migration.reached:
-                entry = self.universe.by_path.get(str(Path(place).resolve()))
-                if entry is not None and index_of[id(entry)] not in claimed:
-                    found.add(index_of[id(entry)])
-        return sorted(found)
+            found.update(self.index_of(Path(place)) for place in migration.reached)
+        return sorted(found - own - {None})
+
+    def index_of(self, path: Path) -> Optional[int]:
+        """The index of a given file, or None."""
+        entry = self.universe.by_path.get(str(path.resolve()))
+        return None if entry is None else self.position[entry.key]
+
+    def entangled(self, groups: list) -> list:
+        """For each group (a list of indexes), the numbers of the groups whose files import, at any
+        depth, a given file its own files import too (itself included): one of them may take that
+        file in (`reached`) or need another's file, so they may end up migrated as one. `ast` only."""
+        leader = list(range(len(groups)))
+
+        def root(number: int) -> int:
+            while leader[number] != number:
+                leader[number] = leader[leader[number]]
+                number = leader[number]
+            return number
+
+        first_reacher: dict = {}  # file index -> the first group whose imports reach it
+        for number, indexes in enumerate(groups):
+            seen, frontier = set(indexes), list(indexes)
+            while frontier:
+                for imported in self.universe.imports(self.universe.files[frontier.pop()]):
+                    if imported.file is not None and self.position[imported.file.key] not in seen:
+                        seen.add(self.position[imported.file.key])
+                        frontier.append(self.position[imported.file.key])
+            for index in seen:
+                other = first_reacher.setdefault(index, number)
+                leader[root(other)] = root(number)
+        clusters: dict = {}
+        for number in range(len(groups)):
+            clusters.setdefault(root(number), set()).add(number)
+        return [clusters[root(number)] for number in range(len(groups))]
 
     def import_tables(self, indexes: list) -> list:
         """A ModuleSource per file of `indexes`: a name bound to a file among them is a Member;
@@ -258,30 +290,45 @@ class CallersElsewhere:
         """Leave the group unwritten, with a finding, when a file not migrated with it uses what it
         changes. `outcome`: the group's engine.GroupOutcome; `modules`: its ModuleSources, in the
         order of its results (their bytes are reused)."""
-        changed = [result for result in outcome.results if result.status == "changed" and result.migration is not None]
+        changed = _changed(outcome)
         if not any(result.migration.interface or result.migration.members for result in changed):
             return
-        data = {index: module.data for index, module in enumerate(modules) if module.data is not None}
+        data = _bytes(modules)
         group = [Path(result.path) for result in outcome.results]
         blockers = self._callers(changed, group, data) | self._readers(changed, group, data) | self._unknown_callers(changed, group)
         if not blockers:
             return
         block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
 
-    def _callers(self, changed: list, group: list, data: dict) -> set:
-        """Files outside the group that import a function whose contract changes: a finding at the
-        function for each group file; the files, as shown. Not given, or given but not grouped with
-        it: a file that imports only a helper the group shares (`from helpers import step`) is not
-        taken in by the grouping, which goes up from the files that construct a GRU."""
+    def given_importers(self, outcome, modules: list) -> list:
+        """The given files outside the group that import a function whose contract it changes (a
+        file that imports a constant of the storage file that the agent fills): the group is
+        migrated again with them (engine._Settling), which follows what they do with it, a state
+        or nothing. Arguments as `refuse`'s."""
+        changed = _changed(outcome)
+        group = [Path(result.path) for result in outcome.results]
+        given = set(self.files)
+        importers = self._importers(changed, group, _bytes(modules), [path for path in self._outside(group) if path in given])
+        return sorted({path for paths in importers.values() for path in paths})
+
+    def _importers(self, changed: list, group: list, data: dict, candidates: list) -> dict:
+        """importers_elsewhere of the group's changed contracts among `candidates`."""
         contracts = {
             result.path: {change.function.partition(".")[0] for change in result.migration.interface}
             for result in changed if result.migration.interface
         }
+        return importers_elsewhere(group, contracts, candidates, data, self._read) if contracts and candidates else {}
+
+    def _callers(self, changed: list, group: list, data: dict) -> set:
+        """Files outside the group that import a function whose contract changes: a finding at the
+        function for each group file; the files, as shown. Not given, or given but not grouped with
+        it: a file that imports only a helper the group shares (`from helpers import step`) is not
+        taken in by the grouping, which goes up from the files that construct a GRU; a given one is
+        only left out when another group holds it and is already written."""
         given = set(self.files)
-        candidates = self.others() + [path for path in self._outside(group) if path in given] if contracts else []
-        if not candidates:
+        importers = self._importers(changed, group, data, self.others() + [path for path in self._outside(group) if path in given])
+        if not importers:
             return set()
-        importers = importers_elsewhere(group, contracts, candidates, data, self._read)
         for result in changed:
             paths = importers.get(result.path, ())
             outside = [shown_path(path) for path in paths]
@@ -296,7 +343,7 @@ class CallersElsewhere:
                 listed = " and ".join(f"`{c.function}()`" for c in interface[:3]) + (" and others" if len(interface) > 3 else "")
                 what = f"{listed} now take or return (h, c), and {names} {'imports' if len(outside) == 1 else 'import'} from this file"
             if any(path in given for path in paths):
-                why = ("without being migrated with it (nothing ties it to the files that construct the GRU), so its calls "
+                why = ("without being migrated with it (a group of its own, written before this one), so its calls "
                        "would still pass and take one tensor; migrate those calls by hand")
             else:
                 why = "without being given, so its calls would still pass and take one tensor; give that file too (or the project folder)"
@@ -360,6 +407,16 @@ class CallersElsewhere:
         """A file's `ast`, parsed once for the run: by an importer search, or by the readers."""
         known = self._read.get(str(path))
         return known[1] if known is not None and known[2] else self._reads.tree(path)
+
+
+def _changed(outcome) -> list:
+    """The FileResults of a group's outcome that its migration changes."""
+    return [result for result in outcome.results if result.status == "changed" and result.migration is not None]
+
+
+def _bytes(modules: list) -> dict:
+    """The bytes already read of a group's ModuleSources, by position."""
+    return {index: module.data for index, module in enumerate(modules) if module.data is not None}
 
 
 def _closure(universe: Universe, seed: ProjectFile) -> tuple:

@@ -67,6 +67,7 @@ class PassThrough:
     parameters: tuple
     kind: Derivation
     dim_ops: tuple = ()
+    identity: bool = False  # the parameter comes back as it came, through names only (`def get(ref): return ref`)
 
     @property
     def along_any(self) -> bool:
@@ -95,6 +96,7 @@ class _HelperBody:
         self.dim_ops: list = []  # [DimOp] on the way back
         self.single: dict = {}  # local name -> the one value it is ever bound to
         self.path: set = set()  # ids of the Name nodes a given-back value goes through
+        self.changed = False  # the way back converts, reshapes, computes or calls another helper
         self.parents: dict = {}  # id(node) -> its parent, in the body
 
     def summary(self) -> Optional[PassThrough]:
@@ -104,7 +106,7 @@ class _HelperBody:
         self._follow_locals(body)
         self.single = _bound_once(body, self.params)
         # The way back, read once more with the names settled: its reads are the allowed ones.
-        self.kinds, self.path, self.dim_ops = set(), set(), []
+        self.kinds, self.path, self.dim_ops, self.changed = set(), set(), [], False
         for target, value in _simple_assignments(body):
             if self.origin.get(target.value) is not None:
                 self._given_back(value)
@@ -121,7 +123,7 @@ class _HelperBody:
         if Derivation.SHAPE in self.kinds and len(ordered) > 1:
             return None  # which operand is reshaped is not kept: the call would read as unreshaped
         kind = Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP
-        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)))
+        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)), len(ordered) == 1 and not self.changed)
 
     def _follow_locals(self, body: list) -> None:
         """Which local names hold nothing but a parameter. Twice over the body, so that a loop
@@ -151,6 +153,8 @@ class _HelperBody:
         """The parameters an arithmetic of given-back parameters and number literals joins
         (`a * m + b * (1 - m)`: a, m, b); None when an operand is anything else."""
         kind = type(node)
+        if kind is cst.BinaryOperation or kind is cst.UnaryOperation:
+            self.changed = True
         if kind is cst.BinaryOperation:
             left, right = self._combined(node.left), self._combined(node.right)
             return None if left is None or right is None else left | right
@@ -174,6 +178,7 @@ class _HelperBody:
             return body if body is not None and body == other else None
         if not isinstance(node, cst.Call):
             return None
+        self.changed = True  # converted, reshaped or given back by another helper: not as it came
         func = node.func
         if node.args and not node.args[0].star and node.args[0].keyword is None and isinstance(func, cst.Attribute):
             last = func.attr.value  # the first argument converted: `torch.as_tensor(x, device=d)`

@@ -207,14 +207,15 @@ def test_an_activation_taken_by_its_name_is_not_a_finding(tmp_path, capsys, monk
 
 def test_a_given_file_that_shares_only_a_helper_with_the_group_blocks_it(tmp_path, capsys, monkeypatch):
     # model_b.py makes its module by a name from a config module and imports only the helper that
-    # the group changes: no import ties it to the group, yet it calls `step()` with one tensor.
+    # the group changes: no import ties it to the group, yet it calls `step()` with one tensor. Given,
+    # it is migrated with the group, and the finding is where its module is made.
     found = refuses(tmp_path, capsys, monkeypatch, {
         "helpers.py": HELPER, "model_a.py": MODEL_A, "run_a.py": RUN_A, "config.py": 'CELL = "GRU"\n',
         "model_b.py": MODEL_B.format(imports="import config", made="getattr(torch.nn, config.CELL)(4, 8)"),
     })
     assert any(
-        name == "helpers.py" and code == "G2L101" and "model_b.py imports it without being migrated with it" in message
-        for name, _, code, message in found
+        name == "model_b.py" and line == 11 and code == "G2L101" and message.startswith("`getattr(torch.nn, config.CELL)` takes")
+        for name, line, code, message in found
     )
 
 

@@ -252,10 +252,12 @@ def test_items_mapped_from_states_only_are_migrated():
 
 # ------------------------------------------------------------------ the summaries themselves
 @pytest.mark.parametrize("body, expected", [
-    ("return x", PassThrough(("x",), Derivation.KEEP)),
+    ("return x", PassThrough(("x",), Derivation.KEEP, identity=True)),  # given back as it came: the argument itself
     ("y = torch.as_tensor(x)\n    return y.view(-1)", PassThrough(("x",), Derivation.SHAPE)),
     ("x = x.float()\n    if x is None:\n        x = x.cpu()\n    return x", PassThrough(("x",), Derivation.KEEP)),
-    ("assert len(x) > 0 and getattr(x, 'shape', None) is not None\n    return x", PassThrough(("x",), Derivation.KEEP)),
+    ("assert len(x) > 0 and getattr(x, 'shape', None) is not None\n    return x", PassThrough(("x",), Derivation.KEEP, identity=True)),
+    ("y = x\n    return y if x is not None else x", PassThrough(("x",), Derivation.KEEP, identity=True)),
+    ("return -x", PassThrough(("x",), Derivation.KEEP)),  # computed: not the argument as it came
     ("y: torch.Tensor = x.detach()\n    return y", PassThrough(("x",), Derivation.KEEP)),
     ("STORE.append(x)\n    return x", None),  # kept: what each call passes would be lost
     ("y: int = x\n    y = 0\n    STORE.append(y)\n    return x", None),  # kept through a name that also holds other values

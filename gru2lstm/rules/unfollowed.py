@@ -44,6 +44,14 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         place = ctx.flow.outside_calls.get(id(node))
         subject = f"`{holder}` holds the hidden state returned by `{code}`" if holder else f"the hidden state comes from `{code}`"
         ctx.find("G2L101", node, f"{subject}{from_where(place)}; {follow_remedy(place)}", place)
+    elif _unpacked_outside_call(ctx, binding) is not None:
+        # `action, h = get(ref)` with `get` of a file not migrated with this one: that file, not another name
+        call = _unpacked_outside_call(ctx, binding)
+        place = ctx.flow.outside_calls[id(call)]
+        ctx.find("G2L101", node, (
+            f"`{code}` holds the hidden state, but here it receives a part of what `{ctx.code(call)}` returns"
+            f"{from_where(place)}; {follow_remedy(place)}"
+        ), place)
     elif isinstance(value, VOpaque) and value.why == AFTER_STAR:
         ctx.find("G2L101", node, (
             f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
@@ -62,6 +70,16 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def _unpacked_outside_call(ctx, binding: Binding) -> Optional[cst.Call]:
+    """The call whose result `binding` unpacks (`a, h = f(x)`) when its callee comes from a file
+    outside the program, else None."""
+    statement = binding.statement
+    if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1:
+        statement = statement.body[0]
+    value = statement.value if isinstance(statement, cst.Assign) and isinstance(statement.targets[0].target, (cst.Tuple, cst.List)) else None
+    return value if isinstance(value, cst.Call) and id(value) in ctx.flow.outside_calls else None
 
 
 def _undecided_arithmetic(ctx, value: Value) -> bool:
