@@ -13,7 +13,10 @@ from gru2lstm.values import Value, VCallOf, VCat, VChoice, VCreate, VNone, VSlot
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
-from gru2lstm.rules.pairs import none_in_split, pair_expression, split_target
+from gru2lstm.apply import pair
+from gru2lstm.rules.edits import paren
+from gru2lstm.rules.packed_dims import tested_not_none
+from gru2lstm.rules.pairs import none_in_split, pair_expression, split_target, unpacked_if_none
 
 
 def starred(ctx, call: VCallOf) -> bool:
@@ -218,14 +221,19 @@ class ChoiceIntoSplit(StateBindingRule):
         # Option by option, the h0 would split the name and the fresh state add a partner line of
         # the whole choice (`c = h0 if ... else torch.zeros(...)`): exit 0, c a pair.
         options = [ctx.solution.resolved(option) for option in use.value.options]
-        none = next((option for option in options if isinstance(option, VNone)), None)
-        if none is not None:
+        if any(isinstance(option, VNone) and option.node is None for option in options):
             target = use.binding.target_node
-            none_in_split(ctx, none.node or target, ctx.code(target), use.binding.target)
+            none_in_split(ctx, target, ctx.code(target), use.binding.target)
             return
         split_target(ctx, use.binding)
+        tested = tested_not_none(use.value.node)  # `h0 if h0 is not None else ...`: that h0 is not None
         for option in options:
-            if not (isinstance(option, VSlot) and not ctx.solution.is_split(option.slot)):
+            if isinstance(option, VNone):  # both names unset, as after `h = None` (rules/kept.py)
+                ctx.edit_expression(option.node, lambda updated, mapping: paren(pair(updated, cst.Name("None"))))
+            elif isinstance(option, VSlot) and not ctx.solution.is_split(option.slot):
+                if option.node is None or ctx.code(option.node) != tested:
+                    unpacked_if_none(ctx, option, use.binding)
+            else:
                 pair_expression(ctx, option, "call")
 
 
@@ -238,3 +246,4 @@ class PairIntoSplit(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         split_target(ctx, use.binding)
+        unpacked_if_none(ctx, use.value, use.binding)

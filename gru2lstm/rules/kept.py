@@ -13,7 +13,7 @@ from gru2lstm.vocab import COPY_INTO_METHOD
 from gru2lstm.values import SlotKind, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
-from gru2lstm.rules.pairs import chain_per_half, drawn_twice, halves, made_once, read_again
+from gru2lstm.rules.pairs import chain_per_half, drawn_twice, halves, made_once, none_partner_line, read_again
 from gru2lstm.rules.storage import landed_chain
 
 
@@ -55,6 +55,8 @@ class Reset(StateBindingRule):
         return isinstance(use.value, VNone)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
+        if ctx.solution.is_split(use.binding.target):
+            none_partner_line(ctx, use.binding)  # `h = None` of `h, c`: `c = None` too
         ctx.step("reset", use.value.node)
 
 

@@ -65,7 +65,7 @@ def moves(ctx, value: Value) -> Moves:
         current, not_none = pending.pop()
         current = ctx.solution.resolved(current)
         if isinstance(current, VChoice):
-            tested = _tested_not_none(current.node)
+            tested = tested_not_none(current.node)
             pending.extend((option, not_none or option.node is not None and tested == code_of(option.node)) for option in current.options)
         elif isinstance(current, VSlot):
             slot = current.slot
@@ -87,7 +87,7 @@ def moves(ctx, value: Value) -> Moves:
     return found
 
 
-def _tested_not_none(node) -> Optional[str]:
+def tested_not_none(node) -> Optional[str]:
     """The code of what `h0 if h0 is not None else ...` / `... if h0 is None else h0` gives only
     when it is not None, else None."""
     if not isinstance(node, cst.IfExp) or not isinstance(node.test, cst.Comparison) or len(node.test.comparisons) != 1:

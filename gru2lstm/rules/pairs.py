@@ -136,6 +136,13 @@ def pair_expression(ctx, value: Value, step: str) -> None:
         if not drawn_twice(ctx, top, leaf_node) and not read_again(ctx, top, leaf_node):
             per_half(ctx, top, leaf_node, step)
         return
+    if isinstance(value, VSlot) and ctx.solution.is_split(value.slot) and isinstance(top, cst.Name) and may_be_none(ctx, value):
+        # `h = c = None` before the first step: the pair is None until then, as the GRU's h was
+        partner = ctx.partner_of(value.slot)
+        ctx.claim(top)
+        ctx.edit_expression(top, lambda updated, mapping: paren(cst.parse_expression(f"None if {updated.value} is None else ({updated.value}, {partner})")))
+        ctx.step(step, top)
+        return
     made = halves(ctx, value)
     if made is None:
         return
@@ -143,6 +150,33 @@ def pair_expression(ctx, value: Value, step: str) -> None:
     make_h, make_c = made
     ctx.edit_expression(top, lambda updated, mapping: paren(pair(make_h(updated, mapping), make_c(updated, mapping))))
     ctx.step(step, top)
+
+
+def unpacked_if_none(ctx, value: VSlot, binding: Binding) -> None:
+    """A pair that may be None moved into a split name (`h, c = h0` with `h0=None`): `h, c = (None,
+    None) if h0 is None else h0`, both names unset as after `h = None`."""
+    node = value.node
+    if node is None or not may_be_none(ctx, value):
+        return
+    if not is_pure(node):
+        none_in_split(ctx, node, ctx.code(binding.target_node), binding.target)
+        return
+    module = ctx.module_of(node)
+    ctx.edit_expression(node, lambda updated, mapping: paren(cst.parse_expression(
+        f"(None, None) if {module.code_for_node(updated)} is None else {module.code_for_node(updated)}"
+    )))
+
+
+def none_partner_line(ctx, binding: Binding) -> None:
+    """`T = None` with T split: `T_c = None` on the next line, so both names start unset."""
+    statement, target = binding.statement, binding.target_node
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(target, cst.Name):
+        none_in_split(ctx, target or statement, ctx.code(target or statement), binding.target)
+        return
+    partner = ctx.partner_of(binding.target)
+    ctx.plan.after.setdefault(statement, []).append(
+        lambda updated, mapping: carry_comment(replace_many(updated, {mapping(target): cst.Name(partner)}))
+    )
 
 
 def per_half(ctx, top: cst.CSTNode, leaf_node: cst.CSTNode, step: str) -> None:
