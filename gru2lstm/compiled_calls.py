@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.followed_calls import FollowedCalls
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use
-from gru2lstm.values import DefSlot, Derivation, Value, VDerived
+from gru2lstm.values import ChildSlot, DefSlot, Derivation, PosLabel, Value, VDerived, VSlot
 
 
 class CompiledCalls(FollowedCalls):
@@ -26,9 +26,18 @@ class CompiledCalls(FollowedCalls):
         if forward is not None:
             if self.recording:
                 self.flow.called.add(forward.key)
-            for param, element in zip(forward.params, inputs.elements):
-                self._bind(DefSlot.of(id(param.node.name)), self.expr(element.value), BindingKind.ARG, element.value, element.value)
+            if isinstance(inputs, cst.Tuple):
+                for param, element in zip(forward.params, inputs.elements):
+                    self._bind(DefSlot.of(id(param.node.name)), self.expr(element.value), BindingKind.ARG, element.value, element.value)
+            else:
+                # `example = (x, h0)` first: each parameter takes its position of what the name holds
+                held = self.expr(inputs)
+                for position, param in enumerate(forward.params):
+                    self._bind(DefSlot.of(id(param.node.name)), VSlot(ChildSlot.of(held.slot, PosLabel.of(position)), None), BindingKind.ARG, inputs, inputs)
         why = f"handed to `{self.code(node.func)}` as an input of the module it runs, which the engine does not follow"
+        if forward is None:
+            # the module runs on inputs bound to nothing here: one whose forward() changes is a finding
+            self.consume(module, Use.OTHER, node.args[0].value, f"run by `{self.code(node.func)}` on example inputs")
         for arg in node.args[1 if forward is None else 2:]:
             written = arg.value  # `(x, h0)`: each input apart, so that a finding names the state
             items = [element.value for element in written.elements] if isinstance(written, (cst.Tuple, cst.List)) else [written]
@@ -59,7 +68,11 @@ class CompiledCalls(FollowedCalls):
         written out that its parameters take one by one; else None."""
         owner = self._instance_of(module_node)
         forward = None if owner is None else self.flow.forward_of(owner)
-        if forward is None or forward.variadic or not isinstance(inputs, cst.Tuple):
+        if forward is None or forward.variadic:
+            return None
+        if isinstance(inputs, cst.Name) and isinstance(self.expr(inputs), VSlot):
+            return forward  # a tuple held by a name: its positions (the parameters past its end take nothing)
+        if not isinstance(inputs, cst.Tuple):
             return None
         if any(isinstance(element, cst.StarredElement) for element in inputs.elements) or len(inputs.elements) > len(forward.params):
             return None

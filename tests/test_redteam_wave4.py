@@ -88,6 +88,35 @@ def test_a_module_known_here_is_traced_and_exported_with_the_pair(tmp_path, form
     assert f"torch.jit.trace(policy, (x, {fresh}))" in (tmp_path / "export.py").read_text()
     run_migrated(tmp_path, "import export\nexport.export()\n")
 
+NAMED_EXAMPLE = """\
+    import torch
+
+    from policy import Policy
+
+
+    def export():
+        policy = Policy()
+        example = (torch.randn(1, 2, 6), torch.zeros(1, 2, 6))
+        traced = torch.jit.trace(policy, example)
+        h = policy.blank(2)
+        for _ in range(3):
+            y, h = traced(torch.randn(1, 2, 6), h)
+        y, h = policy(torch.randn(1, 2, 6), h)
+        return h
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_example_inputs_held_by_a_name_go_to_forward_by_position(tmp_path, form):
+    # `example = (x, torch.zeros(...))` then `torch.jit.trace(policy, example)`: the fresh state was
+    # left one tensor (exit 0, the trace failed on the LSTM); each position goes to its parameter.
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "export.py": NAMED_EXAMPLE})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    fresh = "(torch.zeros(1, 2, 6), torch.zeros(1, 2, 6))" if form == "tuple" else "torch.zeros(1, 2, 2 * 6)"
+    assert f"example = (torch.randn(1, 2, 6), {fresh})" in (tmp_path / "export.py").read_text()
+    run_migrated(tmp_path, "import export\nexport.export()\n")
+
+
 # ---------------------------------------------------------------- the state carried in a record that is replaced
 RECORDS = """\
     import dataclasses
@@ -334,3 +363,26 @@ def test_a_split_joined_again_in_one_expression_or_through_a_name_is_migrated(tm
         write(tmp_path, {"joined.py": named})
         assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
         run_migrated(tmp_path, "import joined\njoined.play()\n")
+
+
+def test_a_module_not_known_where_it_is_traced_on_a_named_example_is_refused(tmp_path, capsys):
+    # `def trace(policy): example = (x, torch.zeros(...)); torch.jit.trace(policy, example)`: nothing
+    # bound the example to forward(), the fresh state stayed one tensor, exit 0 and the trace failed
+    traced = NAMED_EXAMPLE.replace("""    def export():
+        policy = Policy()
+        example = (torch.randn(1, 2, 6), torch.zeros(1, 2, 6))
+        traced = torch.jit.trace(policy, example)
+""", """    def trace(policy):
+        example = (torch.randn(1, 2, 6), torch.zeros(1, 2, 6))
+        return torch.jit.trace(policy, example)
+
+
+    def export():
+        policy = Policy()
+        traced = trace(policy)
+""")
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "export.py": traced})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert "export.py:8:28: G2L101 an instance of `Policy` is run by `torch.jit.trace` on example inputs, which the engine cannot follow" in capsys.readouterr().out
