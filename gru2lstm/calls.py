@@ -42,6 +42,7 @@ from gru2lstm.values import (
 from gru2lstm.vocab import (
     ALONG_HIDDEN_FUNCTIONS,
     ATTRIBUTE_BUILTINS,
+    CALLING_FUNCTIONS,
     CALLING_METHODS,
     CAT_FUNCTIONS,
     FEATURE_FUNCTIONS,
@@ -456,6 +457,9 @@ class CallWalker(CompiledCalls):
             first = self.expr(positional[0].value) if positional else None
             if positional:  # it may call what it is handed: `checkpoint(self.gru, x, h)` (rules/module_reach.py)
                 self.consume(first, Use.HANDED, positional[0].value, f"handed to `{self.code(func)}()`")
+            if positional and qualified & CALLING_FUNCTIONS:
+                # `checkpoint(net, x, h)` runs `net(x, h)`, which the walk does not bind: an instance whose forward() changes is a finding
+                self.consume(first, Use.OTHER, positional[0].value, f"called by `{self.code(func)}()` with the arguments after it")
             for arg in args:
                 if not positional or arg is not positional[0]:
                     self.consume(self.expr(arg.value), Use.OPERAND, arg.value, f"passed to `{self.code(func)}`")

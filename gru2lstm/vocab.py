@@ -121,6 +121,15 @@ SAME_SHAPE_JOINS = {name + suffix for name in ("lerp", "add", "sub", "subtract",
 # Classes that run `target(*args, **kwargs)` in a thread or a process: followed as that call.
 STARTING_CLASSES = {"threading.Thread", "multiprocessing.Process", "torch.multiprocessing.Process"}
 STARTED_TARGET, STARTED_ARGS, STARTED_KWARGS = "target", "args", "kwargs"
+# torch functions that call the function or module they are handed first with the arguments after it
+# (`checkpoint(net, x, h)` runs `net(x, h)`): the engine does not bind those arguments to it.
+CALLING_FUNCTIONS = {
+    "torch.utils.checkpoint.checkpoint", "torch.utils.checkpoint.checkpoint_sequential", "torch.func.functional_call",
+    "torch.nn.utils.stateless.functional_call", "torch.func.vmap", "torch.vmap", "torch.func.grad", "torch.func.grad_and_value",
+    "torch.func.jacrev", "torch.func.jacfwd", "torch.func.hessian", "torch.func.vjp", "torch.func.jvp",
+    "torch.autograd.functional.jacobian", "torch.autograd.functional.hessian", "torch.autograd.functional.vjp",
+    "torch.autograd.functional.jvp",
+}
 # Functions that run a module on example inputs (`torch.jit.trace(policy, (x, h0))`): the inputs
 # are the module's arguments, which the engine does not bind to its forward() (calls.py reports them).
 TRACING_FUNCTIONS = {"torch.jit.trace", "torch.jit.trace_module", "torch.onnx.export", "torch.onnx.dynamo_export", "torch.export.export"}

@@ -386,3 +386,37 @@ def test_a_module_not_known_where_it_is_traced_on_a_named_example_is_refused(tmp
     assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
     assert snapshot(tmp_path) == before
     assert "export.py:8:28: G2L101 an instance of `Policy` is run by `torch.jit.trace` on example inputs, which the engine cannot follow" in capsys.readouterr().out
+
+
+CHECKPOINTED = """\
+    import torch
+    from torch.func import functional_call
+    from torch.utils.checkpoint import checkpoint
+
+    from policy import Policy
+
+
+    def train(steps=3):
+        policy = Policy()
+        h = h0 = policy.blank(2)
+        with torch.no_grad():
+            for _ in range(steps):
+                y, h = policy(torch.randn(1, 2, 6), h)
+        y, _ = {call}
+        y.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("call, column", [
+    ("checkpoint(policy, torch.randn(4, 2, 6), h0, use_reentrant=False)", 23),
+    ("functional_call(policy, dict(policy.named_parameters()), (torch.randn(4, 2, 6), h0))", 28),
+])
+def test_a_module_called_by_a_torch_function_with_the_state_is_refused(tmp_path, capsys, call, column):
+    # `checkpoint(policy, x, h0)` runs `policy(x, h0)`; h0 was read as an operand and given as `h0[0]`:
+    # exit 0 (another call of the policy was followed), and the LSTM got one tensor
+    write(tmp_path, {"pyproject.toml": "", "policy.py": POLICY, "train.py": CHECKPOINTED.replace("{call}", call)})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    name = call.partition("(")[0]
+    assert f"train.py:14:{column}: G2L101 an instance of `Policy` is called by `{name}()` with the arguments after it" in capsys.readouterr().out
