@@ -215,10 +215,12 @@ LIST_APPEND_METHOD = "append"
 LIST_EXTEND_METHOD = "extend"
 MODULE_CONTAINERS = {"torch.nn.ModuleDict", "torch.nn.ModuleList"}
 # Wrappers that hold one module and run it when called: calling one is calling the module, and
-# its `.module` is the module (`net = nn.DataParallel(Policy())`, `net.module.init_hidden(n)`).
+# its `.module` is the module (`net = nn.DataParallel(Policy())`, `net.module.init_hidden(n)`;
+# `fast = torch.compile(net)`).
 MODULE_WRAPPERS = {
     "torch.nn.DataParallel", "torch.nn.parallel.DataParallel", "torch.nn.parallel.DistributedDataParallel",
     "torch.nn.parallel.data_parallel.DataParallel", "torch.nn.parallel.distributed.DistributedDataParallel",
+    "torch.compile",
 }
 # Decorators that make a method an attribute read (`agent.hidden` runs `def hidden(self)`), by
 # their last name (`@property`, `@functools.cached_property`); and the attributes of a property
@@ -227,8 +229,8 @@ PROPERTY_DECORATORS = frozenset({"property", "cached_property"})
 PROPERTY_ACCESSORS = frozenset({"setter", "getter", "deleter"})
 # The methods that indexing an object runs (`buffer[i]`, `buffer[i] = h`).
 ITEM_READER = "__getitem__"
-ITERATOR = "__iter__"
-SUPER = "super"  # `super().forward(x, h)` runs the method of a base class  # what iterating an object runs (`for h in buffer`)
+ITERATOR = "__iter__"  # what iterating an object runs (`for h in buffer`)
+SUPER = "super"  # `super().forward(x, h)` runs the method of a base class
 ITEM_WRITER = "__setitem__"
 WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module they wrap
 COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage

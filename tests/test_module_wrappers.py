@@ -1,6 +1,7 @@
 """A model wrapped by `nn.DataParallel` / `DistributedDataParallel`: calling the wrapper is calling
 the model, and its `.module` is the model (`net.module.init_hidden(n)`). Was G2L101 ("no call of
-them could be followed"): the wrapper was a torch module like any other."""
+them could be followed"): the wrapper was a torch module like any other. `torch.compile(net)` is such
+a wrapper too (was G2L101 "the hidden state `h` is passed to `fast`")."""
 
 from __future__ import annotations
 
@@ -83,6 +84,20 @@ def run(steps):
 '''
 
 
+# The model compiled, the compiled one trained after acting with the model itself.
+COMPILED = NET + '''
+def run(steps):
+    net = Net()
+    fast = torch.compile(net, backend="eager")
+    h = net.init_hidden(2)
+    with torch.no_grad():
+        for _ in range(steps):
+            y, h = net(torch.randn(1, 2, 4), h)
+    y, h = fast(torch.randn(1, 2, 4), h)
+    return h
+'''
+
+
 def _migrated(source: str, state: str):
     migration = migrate_source(source, Options(state=state))
     assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
@@ -91,7 +106,7 @@ def _migrated(source: str, state: str):
 
 
 @pytest.mark.parametrize("state", ["tuple", "packed"])
-@pytest.mark.parametrize("source", [LOCAL, HELD, REWRAPPED], ids=["local", "held", "rewrapped"])
+@pytest.mark.parametrize("source", [LOCAL, HELD, REWRAPPED, COMPILED], ids=["local", "held", "rewrapped", "compiled"])
 def test_a_wrapped_model_is_migrated_and_carries_c(source, state):
     migrated = _migrated(source, state)
     assert "nn.LSTM(4, 8)" in migrated
