@@ -14,7 +14,7 @@ from gru2lstm.compiled_calls import CompiledCalls
 from gru2lstm.delegation import is_delegating_call
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import constant_string, default_factory, mapped_lambda, wrapped_module, zipped_pairs
+from gru2lstm.syntax import constant_string, is_default_factory, mapped_lambda, plain_lambda, wrapped_module, zipped_pairs
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
@@ -22,6 +22,7 @@ from gru2lstm.values import (
     KeyLabel,
     LabelKind,
     NodeSlot,
+    ReturnSlot,
     Slot,
     SlotKind,
     Value,
@@ -61,6 +62,9 @@ from gru2lstm.vocab import (
     DATA_LOADERS,
     DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
+    FIELD_DEFAULT,
+    FIELD_FACTORY,
+    FIELD_FUNCTIONS,
     FILE_ACCESS,
     FORMATTING_BUILTINS,
     FORMATTING_FUNCTIONS,
@@ -149,6 +153,8 @@ class CallWalker(CompiledCalls):
             replaced = self._replaced(args[0].value, self.expr(args[0].value), args[1:])
             if replaced is not None:
                 return replaced
+        if qualified & FIELD_FUNCTIONS:
+            return self._field_default(node)
         if qualified & FILE_ACCESS and args:
             return self._file_access(node, bool(qualified & SAVERS))
         if qualified & STARTING_CLASSES:
@@ -167,6 +173,38 @@ class CallWalker(CompiledCalls):
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VDerived(base, node, Derivation.KEEP)
         return None
+
+    def _field_default(self, node: cst.Call) -> Value:
+        """`field(default=E)` and `field(default_factory=F)` of a dataclass: each instance's field
+        starts as E, or as what F gives (`_factory_made`); the other arguments are only read. A
+        factory the walk cannot run makes the call one it cannot follow."""
+        starts = []
+        for arg in node.args:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if keyword == FIELD_FACTORY:
+                made = self._factory_made(arg.value)
+                if made is None:
+                    return self._unknown_call(node, f"`{self.code(node.func)}`")
+                starts.append(made)
+            elif keyword == FIELD_DEFAULT:
+                starts.append(self.expr(arg.value))
+            else:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+        return starts[0] if len(starts) == 1 else VOpaque(node, f"`{self.code(node.func)}()`")
+
+    def _factory_made(self, factory: cst.BaseExpression) -> Optional[Value]:
+        """What a factory called with nothing gives: E of `lambda: E` (read where the factory is
+        given), the return of a function of the program that takes no argument; None otherwise."""
+        function = plain_lambda(factory)
+        if function is not None:
+            return self.expr(function.body)
+        target = self.resolve(factory)
+        callee = self.flow.functions[target.key] if target is not None and target.kind == DefinitionKind.FUNCTION else None
+        if callee is None or not callee.takes([]):
+            return None
+        if self.recording:
+            self.flow.called.add(callee.key)
+        return VSlot(ReturnSlot.of(callee.key), factory)
 
     def _file_access(self, node: cst.Call, saves: bool) -> Value:
         """`torch.save(obj, path)` writes `obj` into a place of its own, and `torch.load(path)` reads
@@ -242,11 +280,8 @@ class CallWalker(CompiledCalls):
             value = self.expr(args[0].value)
             self._bind(ChildSlot.of(holder, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
-        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot) and zipped_pairs(args):
-            self.flow.containers.add(base.slot)
-            value = self._zipped_value(args[0].value, f"`{self.code(func)}`")
-            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
-            return VOpaque(node, "None")
+        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot) and (zipped_pairs(args) or self.holds_dict(base)):
+            return self._dict_update(node, func, base)
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
@@ -265,6 +300,34 @@ class CallWalker(CompiledCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _dict_update(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Value:
+        """`d.update(zip(keys, values))`, and of a dict `d`: `d.update({"a": h})`, `d.update(a=h)`,
+        `d.update(other)` of another dict. Each value is stored as `d[k] = v` stores it (a literal's
+        items and the keywords under their keys, a zip's values as elements); another dict becomes
+        one place with `d`, as a copy of it is. Anything else handed over is a value the engine
+        cannot follow (a list of pairs, a dict it cannot tell is one, `**kwargs`)."""
+        args = node.args
+        receiver = f"`{self.code(func)}`"
+        self.flow.containers.add(base.slot)
+        if zipped_pairs(args):
+            value = self._zipped_value(args[0].value, receiver)
+            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
+            return VOpaque(node, "None")
+        keywords = []
+        for arg in args:
+            value = self.expr(arg.value)
+            if arg.keyword is not None:
+                keywords.append((KeyLabel.of(arg.keyword.value), value))
+            elif not arg.star and isinstance(value, VContainer) and self.holds_dict(value):
+                self._bind(base.slot, value, BindingKind.STORE, self.statement, None)
+            elif not arg.star and isinstance(value, VSlot) and self.holds_dict(value):
+                self._bind(base.slot, value, BindingKind.JOIN, self.statement, None)
+            else:
+                self.consume(value, Use.UNKNOWN, arg.value, f"passed to {receiver}")
+        if keywords:
+            self._bind(base.slot, VContainer(node, keywords), BindingKind.STORE, self.statement, None)
+        return VOpaque(node, "None")
 
     def _own_method(self, func: cst.Attribute) -> bool:
         """`self.method`: a method of the class whose method is being walked."""
@@ -365,9 +428,9 @@ class CallWalker(CompiledCalls):
                 return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
             items = []
             for arg in args:
-                factory = default_factory(spelled, arg, args)
-                if factory is not None:
-                    items.append((ELEM, self.expr(factory.body)))
+                made = self._factory_made(arg.value) if is_default_factory(spelled, arg, args) else None
+                if made is not None:
+                    items.append((ELEM, made))
                 elif spelled == "dict" and zipped_pairs(args):
                     items.append((ELEM, self._zipped_value(arg.value, "`dict()`")))
                 elif arg.keyword is not None and not arg.star and spelled == "dict":

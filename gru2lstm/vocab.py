@@ -295,6 +295,10 @@ MASK_WORDS = ("mask", "done", "reset", "terminal", "not_done", "nonterminal")
 COPY_FUNCTIONS = {"copy.copy", "copy.deepcopy"}  # the copy is the same kind of value
 COPY_SPELLINGS = COPY_FUNCTIONS | {"deepcopy"}  # as written, before imports are resolved
 REPLACE_FUNCTIONS = {"dataclasses.replace"}  # an object of the same class, fields given anew
+# A dataclass field's default: `field(default=E)` is E, `field(default_factory=F)` what F gives when called with nothing.
+FIELD_FUNCTIONS = {"dataclasses.field"}
+FIELD_DEFAULT = "default"
+FIELD_FACTORY = "default_factory"
 REPLACE_METHOD = "_replace"  # namedtuple's
 NAMEDTUPLE_FUNCTIONS = {"collections.namedtuple", "typing.NamedTuple"}
 INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arguments
