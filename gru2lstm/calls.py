@@ -92,6 +92,7 @@ from gru2lstm.vocab import (
     STARTING_CLASSES,
     TENSOR_LIBRARY_PREFIXES,
     SCRIPTING_FUNCTIONS,
+    SEQUENCE_BUILTINS,
     TORCH_MODULE_PREFIX,
     TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
@@ -596,7 +597,7 @@ class CallWalker(CompiledCalls):
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
                 self.consume(value, Use.READ, arg.value)
-        if name in ("tuple", "list") and isinstance(values[0], VZip):
+        if name in SEQUENCE_BUILTINS and isinstance(values[0], VZip):
             return values[0]  # `tuple(zip(*rows))` holds the columns, as `zip(*rows)` does
         if name in ("enumerate", "zip"):
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []
