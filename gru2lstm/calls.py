@@ -13,6 +13,7 @@ import libcst as cst
 from gru2lstm.compiled_calls import CompiledCalls
 from gru2lstm.delegation import is_delegating_call
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
+from gru2lstm.qualnames import dotted
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string, is_default_factory, mapped_lambda, plain_lambda, wrapped_module, zipped_pairs
 from gru2lstm.values import (
@@ -60,6 +61,7 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     DATA_LOADERS,
+    DICT_FUNCTION_NAMES,
     DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
     FIELD_DEFAULT,
@@ -281,8 +283,15 @@ class CallWalker(CompiledCalls):
             value = self.expr(args[0].value)
             self._bind(ChildSlot.of(holder, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
-        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot) and (zipped_pairs(args) or self.holds_dict(base)):
-            return self._dict_update(node, func, base)
+        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot):
+            updated = self._dict_update(node, func, base)
+            if updated is not None:
+                return updated
+            # what it stores is not followed: a dict of states updated so is reported (rules/unfollowed.py)
+            self.consume(base, Use.CONTAINER, func.value, (
+                f"updated by `{self.code(func)}()`, whose values are followed only into a dict made in the program, "
+                "from a dict, keywords or `zip(keys, values)`"
+            ))
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
@@ -302,33 +311,44 @@ class CallWalker(CompiledCalls):
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
 
-    def _dict_update(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Value:
+    def _dict_update(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Optional[Value]:
         """`d.update(zip(keys, values))`, and of a dict `d`: `d.update({"a": h})`, `d.update(a=h)`,
         `d.update(other)` of another dict. Each value is stored as `d[k] = v` stores it (a literal's
         items and the keywords under their keys, a zip's values as elements); another dict becomes
-        one place with `d`, as a copy of it is. Anything else handed over is a value the engine
-        cannot follow (a list of pairs, a dict it cannot tell is one, `**kwargs`)."""
+        one place with `d`, as a copy of it is. None (nothing evaluated) when an argument is anything
+        else (a list of pairs, `**kwargs`): the call is then one the engine cannot follow."""
         args = node.args
-        receiver = f"`{self.code(func)}`"
-        self.flow.containers.add(base.slot)
         if zipped_pairs(args):
-            value = self._zipped_value(args[0].value, receiver)
+            self.flow.containers.add(base.slot)
+            value = self._zipped_value(args[0].value, f"`{self.code(func)}`")
             self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
             return VOpaque(node, "None")
+        if not self.holds_dict(base) or any(arg.star or arg.keyword is None and not self._is_mapping(arg.value) for arg in args):
+            return None
+        self.flow.containers.add(base.slot)
         keywords = []
         for arg in args:
             value = self.expr(arg.value)
             if arg.keyword is not None:
                 keywords.append((KeyLabel.of(arg.keyword.value), value))
-            elif not arg.star and isinstance(value, VContainer) and self.holds_dict(value):
-                self._bind(base.slot, value, BindingKind.STORE, self.statement, None)
-            elif not arg.star and isinstance(value, VSlot) and self.holds_dict(value):
-                self._bind(base.slot, value, BindingKind.JOIN, self.statement, None)
             else:
-                self.consume(value, Use.UNKNOWN, arg.value, f"passed to {receiver}")
+                self._bind(base.slot, value, BindingKind.STORE if isinstance(value, VContainer) else BindingKind.JOIN, self.statement, None)
         if keywords:
             self._bind(base.slot, VContainer(node, keywords), BindingKind.STORE, self.statement, None)
         return VOpaque(node, "None")
+
+    def _is_mapping(self, node: cst.BaseExpression) -> bool:
+        """Is `node` a dict: a display or comprehension of one, a call of a dict's constructor, or a
+        name or attribute bound to one (read without recording, to decide before the call is walked)?"""
+        if isinstance(node, (cst.Dict, cst.DictComp)):
+            return True
+        if isinstance(node, cst.Call):
+            return (dotted(node.func) or "").rpartition(".")[2] in DICT_FUNCTION_NAMES
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return False
+        read = []
+        self._quietly(lambda: read.append(self.expr(node)))
+        return isinstance(read[0], VSlot) and self.holds_dict(read[0])
 
     def _own_method(self, func: cst.Attribute) -> bool:
         """`self.method`: a method of the class whose method is being walked."""
