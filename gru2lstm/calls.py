@@ -277,6 +277,10 @@ class CallWalker(CompiledCalls):
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
+        holder = self._appended_to(base) if method == LIST_EXTEND_METHOD and self._list_items_added(method, args) is None and len(args) == 1 and not args[0].star and args[0].keyword is None else None
+        if holder is not None:
+            self._extended(holder, args[0].value)
+            return VOpaque(node, "None")
         holder = self._appended_to(base) if method in CONTAINER_ADD_METHODS and len(args) == 1 else None
         if holder is not None:
             self.flow.containers.add(holder)
@@ -349,6 +353,18 @@ class CallWalker(CompiledCalls):
         read = []
         self._quietly(lambda: read.append(self.expr(node)))
         return isinstance(read[0], VSlot) and self.holds_dict(read[0])
+
+    def _extended(self, holder: Slot, iterable: cst.BaseExpression) -> None:
+        """`kept.extend(E)`: each element of E is an element of `kept`. E made where it is written
+        (`h.unbind(0)`, a comprehension) is held in a place of its own first, so that what makes
+        its elements is written as any container's (rules/parts.py)."""
+        self.flow.containers.add(holder)
+        value = self.expr(iterable)
+        if isinstance(value, (VContainer, VTuple)):
+            held = NodeSlot.of(SlotKind.LITERAL, id(iterable))
+            self._bind(held, value, BindingKind.STORE, self.statement, None)
+            value = VSlot(held, iterable)
+        self._bind(ChildSlot.of(holder, ELEM), element_of(value), BindingKind.JOIN, self.statement, None)
 
     def _own_method(self, func: cst.Attribute) -> bool:
         """`self.method`: a method of the class whose method is being walked."""
