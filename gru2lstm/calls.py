@@ -181,17 +181,18 @@ class CallWalker(CompiledCalls):
         """`field(default=E)` and `field(default_factory=F)` of a dataclass: each instance's field
         starts as E, or as what F gives (`_factory_made`); the other arguments are only read. A
         factory the walk cannot run makes the call one it cannot follow."""
+        given = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
         starts = []
+        if FIELD_FACTORY in given:
+            made = self._factory_made(given[FIELD_FACTORY])
+            if made is None:
+                return self._unknown_call(node, f"`{self.code(node.func)}`")
+            starts.append(made)
         for arg in node.args:
             keyword = arg.keyword.value if arg.keyword is not None else None
-            if keyword == FIELD_FACTORY:
-                made = self._factory_made(arg.value)
-                if made is None:
-                    return self._unknown_call(node, f"`{self.code(node.func)}`")
-                starts.append(made)
-            elif keyword == FIELD_DEFAULT:
+            if keyword == FIELD_DEFAULT:
                 starts.append(self.expr(arg.value))
-            else:
+            elif keyword != FIELD_FACTORY:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
         return starts[0] if len(starts) == 1 else VOpaque(node, f"`{self.code(node.func)}()`")
 
@@ -277,7 +278,7 @@ class CallWalker(CompiledCalls):
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
-        holder = self._appended_to(base) if method == LIST_EXTEND_METHOD and self._list_items_added(method, args) is None and len(args) == 1 and not args[0].star and args[0].keyword is None else None
+        holder = self._appended_to(base) if method == LIST_EXTEND_METHOD and len(args) == 1 and not args[0].star and args[0].keyword is None else None
         if holder is not None:
             self._extended(holder, args[0].value)
             return VOpaque(node, "None")
@@ -355,16 +356,18 @@ class CallWalker(CompiledCalls):
         return isinstance(read[0], VSlot) and self.holds_dict(read[0])
 
     def _extended(self, holder: Slot, iterable: cst.BaseExpression) -> None:
-        """`kept.extend(E)`: each element of E is an element of `kept`. E made where it is written
-        (`h.unbind(0)`, a comprehension) is held in a place of its own first, so that what makes
-        its elements is written as any container's (rules/parts.py)."""
+        """`kept.extend(E)` of E made where it is written (`h.unbind(0)`, a comprehension, a
+        display): E is held in a place of its own, so that what makes its elements is written as
+        any container's (rules/parts.py), and its elements are `kept`'s. Any other E (a name,
+        which may be a tensor iterated by rows) is handed over as before: a state there is a finding."""
         self.flow.containers.add(holder)
         value = self.expr(iterable)
-        if isinstance(value, (VContainer, VTuple)):
-            held = NodeSlot.of(SlotKind.LITERAL, id(iterable))
-            self._bind(held, value, BindingKind.STORE, self.statement, None)
-            value = VSlot(held, iterable)
-        self._bind(ChildSlot.of(holder, ELEM), element_of(value), BindingKind.JOIN, self.statement, None)
+        if not isinstance(value, (VContainer, VTuple)):
+            self.consume(value, Use.OTHER, iterable, f"passed to `.{LIST_EXTEND_METHOD}()`")
+            return
+        held = NodeSlot.of(SlotKind.LITERAL, id(iterable))
+        self._bind(held, value, BindingKind.STORE, self.statement, None)
+        self._bind(ChildSlot.of(holder, ELEM), VSlot(ChildSlot.of(held, ELEM), None), BindingKind.JOIN, self.statement, None)
 
     def _own_method(self, func: cst.Attribute) -> bool:
         """`self.method`: a method of the class whose method is being walked."""
