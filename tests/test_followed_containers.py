@@ -252,14 +252,14 @@ def test_per_env_states_cut_by_unbind_and_joined_back_migrate(tmp_path, form):
 def test_a_list_of_unbound_states_stacked_back_migrates(tmp_path, form, dim):
     text = migrated(tmp_path, form, AS_LIST.replace("dim=1", dim))
     if form == "tuple":
-        assert f"hs = list(list(zip(h[0].unbind({dim}), h[1].unbind({dim}))))" in text
+        assert f"hs = list(zip(h[0].unbind({dim}), h[1].unbind({dim})))" in text
 
 
 @pytest.mark.parametrize("form", FORMS)
 def test_a_cells_rows_unbound_into_a_list_migrate(tmp_path, form):
     text = migrated(tmp_path, form, CELL_ROWS)
     if form == "tuple":
-        assert "self.states = list(list(zip(h.unbind(0), c.unbind(0))))" in text
+        assert "self.states = list(zip(h.unbind(0), c.unbind(0)))" in text
 
 
 REJOINED = """\
