@@ -13,8 +13,9 @@ import libcst as cst
 from gru2lstm.compiled_calls import CompiledCalls
 from gru2lstm.delegation import is_delegating_call
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
+from gru2lstm.qualnames import dotted
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import constant_string, default_factory, mapped_lambda, wrapped_module, zipped_pairs
+from gru2lstm.syntax import constant_string, is_default_factory, mapped_lambda, plain_lambda, wrapped_module, zipped_pairs
 from gru2lstm.values import (
     ELEM,
     ChildSlot,
@@ -22,6 +23,7 @@ from gru2lstm.values import (
     KeyLabel,
     LabelKind,
     NodeSlot,
+    ReturnSlot,
     Slot,
     SlotKind,
     Value,
@@ -60,8 +62,12 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     DATA_LOADERS,
+    DICT_FUNCTION_NAMES,
     DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
+    FIELD_DEFAULT,
+    FIELD_FACTORY,
+    FIELD_FUNCTIONS,
     FILE_ACCESS,
     FORMATTING_BUILTINS,
     FORMATTING_FUNCTIONS,
@@ -89,6 +95,7 @@ from gru2lstm.vocab import (
     STARTING_CLASSES,
     TENSOR_LIBRARY_PREFIXES,
     SCRIPTING_FUNCTIONS,
+    SEQUENCE_BUILTINS,
     TORCH_MODULE_PREFIX,
     TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
@@ -150,6 +157,8 @@ class CallWalker(CompiledCalls):
             replaced = self._replaced(args[0].value, self.expr(args[0].value), args[1:])
             if replaced is not None:
                 return replaced
+        if qualified & FIELD_FUNCTIONS:
+            return self._field_default(node)
         if qualified & FILE_ACCESS and args:
             return self._file_access(node, bool(qualified & SAVERS))
         if qualified & STARTING_CLASSES:
@@ -168,6 +177,39 @@ class CallWalker(CompiledCalls):
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VDerived(base, node, Derivation.KEEP)
         return None
+
+    def _field_default(self, node: cst.Call) -> Value:
+        """`field(default=E)` and `field(default_factory=F)` of a dataclass: each instance's field
+        starts as E, or as what F gives (`_factory_made`); the other arguments are only read. A
+        factory the walk cannot run makes the call one it cannot follow."""
+        given = {arg.keyword.value: arg.value for arg in node.args if arg.keyword is not None}
+        starts = []
+        if FIELD_FACTORY in given:
+            made = self._factory_made(given[FIELD_FACTORY])
+            if made is None:
+                return self._unknown_call(node, f"`{self.code(node.func)}`")
+            starts.append(made)
+        for arg in node.args:
+            keyword = arg.keyword.value if arg.keyword is not None else None
+            if keyword == FIELD_DEFAULT:
+                starts.append(self.expr(arg.value))
+            elif keyword != FIELD_FACTORY:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+        return starts[0] if len(starts) == 1 else VOpaque(node, f"`{self.code(node.func)}()`")
+
+    def _factory_made(self, factory: cst.BaseExpression) -> Optional[Value]:
+        """What a factory called with nothing gives: E of `lambda: E` (read where the factory is
+        given), the return of a function of the program that takes no argument; None otherwise."""
+        function = plain_lambda(factory)
+        if function is not None:
+            return self.expr(function.body)
+        target = self.resolve(factory)
+        callee = self.flow.functions[target.key] if target is not None and target.kind == DefinitionKind.FUNCTION else None
+        if callee is None or not callee.takes([]):
+            return None
+        if self.recording:
+            self.flow.called.add(callee.key)
+        return VSlot(ReturnSlot.of(callee.key), factory)
 
     def _file_access(self, node: cst.Call, saves: bool) -> Value:
         """`torch.save(obj, path)` writes `obj` into a place of its own, and `torch.load(path)` reads
@@ -237,17 +279,25 @@ class CallWalker(CompiledCalls):
         if method in SAMPLING_METHODS and args:
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
+        holder = self._appended_to(base) if method == LIST_EXTEND_METHOD and len(args) == 1 and not args[0].star and args[0].keyword is None else None
+        if holder is not None:
+            self._extended(holder, args[0].value)
+            return VOpaque(node, "None")
         holder = self._appended_to(base) if method in CONTAINER_ADD_METHODS and len(args) == 1 else None
         if holder is not None:
             self.flow.containers.add(holder)
             value = self.expr(args[0].value)
             self._bind(ChildSlot.of(holder, ELEM), value, BindingKind.APPEND, self.statement, None)
             return VOpaque(node, "None")
-        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot) and zipped_pairs(args):
-            self.flow.containers.add(base.slot)
-            value = self._zipped_value(args[0].value, f"`{self.code(func)}`")
-            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
-            return VOpaque(node, "None")
+        if method == DICT_UPDATE_METHOD and isinstance(base, VSlot):
+            updated = self._dict_update(node, func, base)
+            if updated is not None:
+                return updated
+            # what it stores is not followed: a dict of states updated so is reported (rules/unfollowed.py)
+            self.consume(base, Use.CONTAINER, func.value, (
+                f"updated by `{self.code(func)}()`, whose values are followed only into a dict made in the program, "
+                "from a dict, keywords or `zip(keys, values)`"
+            ))
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
@@ -266,6 +316,59 @@ class CallWalker(CompiledCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _dict_update(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Optional[Value]:
+        """`d.update(zip(keys, values))`, and of a dict `d`: `d.update({"a": h})`, `d.update(a=h)`,
+        `d.update(other)` of another dict. Each value is stored as `d[k] = v` stores it (a literal's
+        items and the keywords under their keys, a zip's values as elements); another dict becomes
+        one place with `d`, as a copy of it is. None (nothing evaluated) when an argument is anything
+        else (a list of pairs, `**kwargs`): the call is then one the engine cannot follow."""
+        args = node.args
+        if zipped_pairs(args):
+            self.flow.containers.add(base.slot)
+            value = self._zipped_value(args[0].value, f"`{self.code(func)}`")
+            self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
+            return VOpaque(node, "None")
+        if not self.holds_dict(base) or any(arg.star or arg.keyword is None and not self._is_mapping(arg.value) for arg in args):
+            return None
+        self.flow.containers.add(base.slot)
+        keywords = []
+        for arg in args:
+            value = self.expr(arg.value)
+            if arg.keyword is not None:
+                keywords.append((KeyLabel.of(arg.keyword.value), value))
+            else:
+                self._bind(base.slot, value, BindingKind.STORE if isinstance(value, VContainer) else BindingKind.JOIN, self.statement, None)
+        if keywords:
+            self._bind(base.slot, VContainer(node, keywords), BindingKind.STORE, self.statement, None)
+        return VOpaque(node, "None")
+
+    def _is_mapping(self, node: cst.BaseExpression) -> bool:
+        """Is `node` a dict: a display or comprehension of one, a call of a dict's constructor, or a
+        name or attribute bound to one (read without recording, to decide before the call is walked)?"""
+        if isinstance(node, (cst.Dict, cst.DictComp)):
+            return True
+        if isinstance(node, cst.Call):
+            return (dotted(node.func) or "").rpartition(".")[2] in DICT_FUNCTION_NAMES
+        if not isinstance(node, (cst.Name, cst.Attribute)):
+            return False
+        read = []
+        self._quietly(lambda: read.append(self.expr(node)))
+        return isinstance(read[0], VSlot) and self.holds_dict(read[0])
+
+    def _extended(self, holder: Slot, iterable: cst.BaseExpression) -> None:
+        """`kept.extend(E)` of E made where it is written (`h.unbind(0)`, a comprehension, a
+        display): E is held in a place of its own, so that what makes its elements is written as
+        any container's (rules/parts.py), and its elements are `kept`'s. Any other E (a name,
+        which may be a tensor iterated by rows) is handed over as before: a state there is a finding."""
+        self.flow.containers.add(holder)
+        value = self.expr(iterable)
+        if not isinstance(value, (VContainer, VTuple)):
+            self.consume(value, Use.OTHER, iterable, f"passed to `.{LIST_EXTEND_METHOD}()`")
+            return
+        held = NodeSlot.of(SlotKind.LITERAL, id(iterable))
+        self._bind(held, value, BindingKind.STORE, self.statement, None)
+        self._bind(ChildSlot.of(holder, ELEM), VSlot(ChildSlot.of(held, ELEM), None), BindingKind.JOIN, self.statement, None)
 
     def _own_method(self, func: cst.Attribute) -> bool:
         """`self.method`: a method of the class whose method is being walked."""
@@ -366,9 +469,9 @@ class CallWalker(CompiledCalls):
                 return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
             items = []
             for arg in args:
-                factory = default_factory(spelled, arg, args)
-                if factory is not None:
-                    items.append((ELEM, self.expr(factory.body)))
+                made = self._factory_made(arg.value) if is_default_factory(spelled, arg, args) else None
+                if made is not None:
+                    items.append((ELEM, made))
                 elif spelled == "dict" and zipped_pairs(args):
                     items.append((ELEM, self._zipped_value(arg.value, "`dict()`")))
                 elif arg.keyword is not None and not arg.star and spelled == "dict":
@@ -537,7 +640,7 @@ class CallWalker(CompiledCalls):
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
                 self.consume(value, Use.READ, arg.value)
-        if name in ("tuple", "list") and isinstance(values[0], VZip):
+        if name in SEQUENCE_BUILTINS and isinstance(values[0], VZip):
             return values[0]  # `tuple(zip(*rows))` holds the columns, as `zip(*rows)` does
         if name in ("enumerate", "zip"):
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []

@@ -395,9 +395,13 @@ class ExpressionWalker(Scope):
             self.consume(value, Use.OTHER, target, f"assigned to `{self.code(target)}`")
         return slot
 
+    def holds_dict(self, value: Value) -> bool:
+        """Is `value` a dict: a display or a constructor of one, or a place bound to one?"""
+        return _is_dict_display(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts)
+
     def _element(self, value: Value) -> Value:
         """What one element of an iterated `value` is; of a dict, a key, which is no state."""
-        if _is_dict_display(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts):
+        if self.holds_dict(value):
             return VOpaque(None, "a key of a dict")
         return element_of(value)
 

@@ -204,15 +204,20 @@ def wrapped_module(call: cst.Call) -> Optional[cst.BaseExpression]:
     return None
 
 
-def default_factory(spelled: str, arg: cst.Arg, args) -> Optional[cst.Lambda]:
-    """The lambda of `defaultdict(lambda: E)` (no parameters: it is called with none), when `arg` is
-    that first argument: each element made on first use is E, read where the dict is made."""
-    function = arg.value
-    if spelled.rpartition(".")[2] != DEFAULT_FACTORY_DICT or arg is not args[0] or arg.keyword is not None or arg.star:
+def is_default_factory(spelled: str, arg: cst.Arg, args) -> bool:
+    """Is `arg` the factory of `defaultdict(F)` (its first positional argument), which makes each
+    element on first use?"""
+    return spelled.rpartition(".")[2] == DEFAULT_FACTORY_DICT and arg is args[0] and arg.keyword is None and not arg.star
+
+
+def plain_lambda(node: cst.BaseExpression) -> Optional[cst.Lambda]:
+    """`lambda: E`, a lambda without parameters (a factory, called with none); None for anything else."""
+    if not isinstance(node, cst.Lambda):
         return None
-    if not isinstance(function, cst.Lambda) or function.params.params or function.params.star_arg is not cst.MaybeSentinel.DEFAULT:
+    params = node.params
+    if params.params or params.posonly_params or params.kwonly_params or params.star_kwarg is not None:
         return None
-    return function
+    return node if params.star_arg is cst.MaybeSentinel.DEFAULT else None
 
 
 def zipped_pairs(args) -> bool:

@@ -154,12 +154,27 @@ def test_a_dict_built_and_updated_from_zipped_pieces_of_a_state_migrates(tmp_pat
     run_migrated(tmp_path, "import agents\nagents.main()\n")
 
 
-def test_a_dict_updated_from_another_mapping_of_states_stays_unfollowed(tmp_path, capsys):
-    # only zipped pairs are followed; a mapping handed to update() is not
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_dict_updated_from_a_comprehension_of_states_migrates(tmp_path, form):
+    # a mapping handed to update() was G2L101; it is stored as `d[k] = v` stores (tests/test_followed_containers.py)
     write(tmp_path, {"pyproject.toml": "", "agents.py": AGENTS.replace(
-        "states.update(zip(live, h.chunk(len(live), 1)))", "states.update({a: h for a in live})")})
+        "states.update(zip(live, h.chunk(len(live), 1)))", "states.update({a: h[:, i:i + 1] for i, a in enumerate(live)})")})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert "states.update({a: (h[:, i:i + 1], c[:, i:i + 1]) for i, a in enumerate(live)})" in (tmp_path / "agents.py").read_text()
+    run_migrated(tmp_path, "import agents\nagents.main()\n")
+
+
+def test_a_dict_updated_from_a_list_of_pairs_stays_unfollowed(tmp_path, capsys):
+    # an iterable of (key, value) rows other than zip(keys, values) is not followed; the slices in it
+    # were read as features and `states` got h alone (exit 0, broken)
+    write(tmp_path, {"pyproject.toml": "", "agents.py": AGENTS.replace(
+        "states.update(zip(live, h.chunk(len(live), 1)))", "states.update([(a, h[:, i:i + 1]) for i, a in enumerate(live)])")})
     assert main(["rewrite", "--state", "tuple", str(tmp_path)]) == 1
-    assert "passed to `states.update`, which the engine cannot follow" in capsys.readouterr().out
+    assert (
+        "agents.py:24:9: G2L101 `states` holds hidden states and is updated by `states.update()`, whose values are "
+        "followed only into a dict made in the program, from a dict, keywords or `zip(keys, values)`"
+    ) in capsys.readouterr().out
 
 
 FRESH = """\

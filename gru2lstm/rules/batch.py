@@ -12,8 +12,23 @@ from gru2lstm.program import Binding, Consumption
 from gru2lstm.values import SlotKind, Value, VCat, VContainer, VDerived, VIndex, VSlot, VTuple
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, is_pure, paren, twin_items
-from gru2lstm.rules.pairs import halves
+from gru2lstm.rules.pairs import halves, pair_expression
 from gru2lstm.rules.pieces import joined_pieces
+from gru2lstm.syntax import mapped_lambda
+from gru2lstm.vocab import MAP_BUILTIN, SEQUENCE_BUILTINS
+
+
+def element_made(node: cst.BaseExpression):
+    """The expression that makes each element of a batch's container: E of a one-level
+    comprehension (`[E for p in ps]`, `(E for p in ps)`) or of `map(lambda p: E, ps)` (what the
+    walk follows as one), also handed whole to `tuple()` or `list()`; None for any other container."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in SEQUENCE_BUILTINS and len(node.args) == 1:
+        node = node.args[0].value
+    if isinstance(node, (cst.ListComp, cst.GeneratorExp)) and node.for_in.inner_for_in is None:
+        return node.elt
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == MAP_BUILTIN and mapped_lambda(node) is not None:
+        return mapped_lambda(node).body
+    return None
 
 
 def rows_of_preallocated(ctx, cat: VCat):
@@ -43,10 +58,14 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
     elif rows is not None and is_pure(rows):
         def half(position):
             return lambda updated, mapping: replace_inside(updated, mapping(rows), index(mapping(rows), position))
-    elif isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
+    elif element_made(container) is not None:
+        element = element_made(container)
+
         def half(position):  # `[h["actor"] for h in buf]` -> `[h["actor"][0] for h in buf]`
-            return lambda updated, mapping: replace_inside(updated, mapping(container.elt), index(mapping(container.elt), position))
+            return lambda updated, mapping: replace_inside(updated, mapping(element), index(mapping(element), position))
     elif is_pure(container):
+        elements_paired(ctx, cat)
+
         def half(position):
             def edit(updated, mapping):
                 elements = cst.ListComp(index(cst.Name("hc"), position), cst.CompFor(target=cst.Name("hc"), iter=mapping(container)))
@@ -67,14 +86,13 @@ def container_halves(ctx, cat: VCat):
     pairs: a cut of a state (`torch.stack(h.unbind(1), 1)` -> `h[0].unbind(1)` in the h half), or a
     comprehension whose element is a chain on a pair (`[p.squeeze(1) for p in new]` ->
     `[p[0].squeeze(1) for p in new]`). None for any other container; False after a finding."""
-    container = cat.container_node
-    made, inner = joined_pieces(ctx, cat.container), container
-    if made is None and isinstance(container, (cst.ListComp, cst.GeneratorExp)) and container.for_in.inner_for_in is None:
+    made, inner = joined_pieces(ctx, cat.container), cat.container_node
+    if made is None and element_made(inner) is not None:
         resolved = ctx.solution.resolved(cat.container)
         element = resolved.items[0][1] if isinstance(resolved, VContainer) and len(resolved.items) == 1 else None
         if not isinstance(ctx.solution.resolved(element), VDerived):
             return None
-        made, inner = halves(ctx, element), container.elt
+        made, inner = halves(ctx, element), element_made(inner)
         if made is None:
             return False
     if made is None:
@@ -83,6 +101,19 @@ def container_halves(ctx, cat: VCat):
         (lambda make: lambda updated, mapping: replace_inside(updated, mapping(inner), make(mapping(inner), mapping)))(make)
         for make in made
     )
+
+
+def elements_paired(ctx, cat: VCat) -> None:
+    """Each element that the batch's container computes where it is written (`[kept[0].clone(),
+    kept[1]]`, `reversed([s.clone() for s in kept])`) written as the pair of its halves: nothing
+    else writes it, and `zip(*C)` or `hc[0] for hc in C` takes pairs."""
+    container = ctx.solution.resolved(cat.container)
+    if not isinstance(container, VContainer):
+        return
+    for _, item in container.items:
+        item = ctx.solution.resolved(item)
+        if isinstance(item, VDerived) and item.node is not None and ctx.solution.value_is_state(item):
+            pair_expression(ctx, item, "batch")
 
 
 def _zip_names(ctx, binding: Binding) -> tuple:
@@ -124,6 +155,7 @@ def batch(ctx, use: BindingUse) -> None:
         if per_half is not False:
             _halves_joined(ctx, binding, per_half)
         return
+    elements_paired(ctx, cat)
     hs, cs = _zip_names(ctx, binding)
     container_node = cat.container_node
     value_node = ctx.solution.resolved(value).node

@@ -14,7 +14,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.values import ChildSlot, PosLabel, VContainer, VTuple
-from gru2lstm.vocab import CAT_NAMES, SPLIT_DIM_POSITION
+from gru2lstm.vocab import CAT_NAMES, SEQUENCE_BUILTINS, SPLIT_DIM_POSITION
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.packed_dims import Ranks, may_be_last, moves_the_last
 from gru2lstm.rules.pairs import halves
@@ -203,18 +203,29 @@ def _rejoined(ctx, node: cst.Call, dim: Optional[int]) -> bool:
 
 
 def _paired(ctx, value: VContainer) -> None:
-    """`h.unbind(1)` -> `list(zip(h[0].unbind(1), h[1].unbind(1)))`."""
+    """`h.unbind(1)` -> `list(zip(h[0].unbind(1), h[1].unbind(1)))`; the cut handed alone to
+    `list()` or `tuple()` is made a sequence there already (`list(zip(...))`)."""
     made = halves(ctx, value.items[0][1])
     if made is None:
         return
     make_h, make_c = made
+    made_a_sequence = _sequence_of(ctx, value.node)
 
     def edit(updated, mapping):
         zipped = cst.Call(cst.Name("zip"), [cst.Arg(make_h(updated, mapping)), cst.Arg(make_c(updated, mapping))])
-        return cst.Call(cst.Name("list"), [cst.Arg(zipped)])
+        return zipped if made_a_sequence else cst.Call(cst.Name("list"), [cst.Arg(zipped)])
 
     ctx.edit_expression(value.node, edit)
     ctx.step("slicing", value.node)
+
+
+def _sequence_of(ctx, node: cst.Call) -> bool:
+    """Is the cut the only argument of `list()` or `tuple()`?"""
+    arg = ctx.parents.get(node)
+    call = ctx.parents.get(arg)
+    if not isinstance(arg, cst.Arg) or not isinstance(call, cst.Call) or len(call.args) != 1 or arg.star or arg.keyword is not None:
+        return False
+    return isinstance(call.func, cst.Name) and call.func.value in SEQUENCE_BUILTINS
 
 
 def _dim(node: cst.Call, base_node) -> Optional[int]:
