@@ -52,6 +52,13 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             f"`{code}` holds the hidden state, but here it receives a part of what `{ctx.code(call)}` returns"
             f"{from_where(place)}; {follow_remedy(place)}"
         ), place)
+    elif _on_a_new_state(ctx, value) and holder is not None:
+        # `h = self.cell(x, h) * mask` into a name held as `h, c`: the pair is not named before the operation
+        ctx.find("G2L100", node, (
+            f"`{code}` works on the state `{ctx.code(ctx.solution.resolutions.leaf_of(value).node)}` gives, in the statement that "
+            f"calls it, and `{holder}` holds that state as two names here; assign the call to `{holder}` first, then "
+            f"work on `{holder}` in a statement of its own"
+        ))
     elif isinstance(value, VOpaque) and value.why == AFTER_STAR:
         ctx.find("G2L101", node, (
             f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
@@ -80,6 +87,12 @@ def _unpacked_outside_call(ctx, binding: Binding) -> Optional[cst.Call]:
         statement = statement.body[0]
     value = statement.value if isinstance(statement, cst.Assign) and isinstance(statement.targets[0].target, (cst.Tuple, cst.List)) else None
     return value if isinstance(value, cst.Call) and id(value) in ctx.flow.outside_calls else None
+
+
+def _on_a_new_state(ctx, value: Value) -> bool:
+    """Is the value an operation on what a recurrent call gives, right where it is called?"""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    return leaf is not value and isinstance(leaf, VCallOf) and id(leaf) in ctx.solution.recurrent_calls
 
 
 def _undecided_arithmetic(ctx, value: Value) -> bool:
