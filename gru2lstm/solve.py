@@ -261,19 +261,20 @@ def solve(flow: ProgramFlow) -> Solution:
             return False
         if is_slice(index.node):
             # `hist[-k:]`: a list of the same elements, the container itself as far as states go
-            resolutions.settle(index, VSlot(base.slot, index.node))
-            for target in bound_to.get(id(index), ()):
-                classes.union(target, base.slot)
+            settle_at(index, base.slot)
             return True
-        element = VSlot(ChildSlot.of(base.slot, element_label(classes, base.slot, index.position)), index.node)
         if _variable_key(index.node):
             # `p[k]` reads any value of the dict, which its element does not hold:
             # rules/unfollowed.py reports a dict that mixes states with other values
             solution.keyed_reads[id(index.node)] = base.slot
-        resolutions.settle(index, element)
-        for target in bound_to.get(id(index), ()):
-            classes.union(target, element.slot)
+        settle_at(index, ChildSlot.of(base.slot, element_label(classes, base.slot, index.position)))
         return True
+
+    def settle_at(index: VIndex, slot: Slot) -> None:
+        """The index reads the place `slot`: what it is bound to is that place."""
+        resolutions.settle(index, VSlot(slot, index.node))
+        for target in bound_to.get(id(index), ()):
+            classes.union(target, slot)
 
     pending = list(flow.indexes)
     changed = True
@@ -293,10 +294,7 @@ def solve(flow: ProgramFlow) -> Solution:
         if isinstance(base, VCallOf) and index.position in (0, 1):
             of_calls.append(index)
         elif isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
-            item = VSlot(ChildSlot.of(base.slot, PosLabel.of(index.position)), index.node)
-            resolutions.settle(index, item)
-            for target in bound_to.get(id(index), ()):
-                classes.union(target, item.slot)
+            settle_at(index, ChildSlot.of(base.slot, PosLabel.of(index.position)))
         else:
             resolutions.settle(index, VDerived(index.base, index.node, Derivation.SHAPE))
 
@@ -325,10 +323,7 @@ def solve(flow: ProgramFlow) -> Solution:
     for index in of_calls:
         call = resolutions.resolved(index.base)
         if solution.recurrent_calls.get(id(call)) not in (None, CELL_KIND):
-            item = VSlot(ChildSlot.of(call.result, PosLabel.of(index.position)), index.node)
-            resolutions.settle(index, item)
-            for target in bound_to.get(id(index), ()):
-                classes.union(target, item.slot)
+            settle_at(index, ChildSlot.of(call.result, PosLabel.of(index.position)))
         else:
             resolutions.settle(index, VDerived(index.base, index.node, Derivation.SHAPE))
 
