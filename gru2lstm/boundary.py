@@ -123,6 +123,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         owners.setdefault(wrapper, f"`{_short(wrapper)}` hands what it lacks to `self.{attribute}` (its `__getattr__`), and {owners[inner]}")
     return (
         _escaping_instances(flow, solution, owners)
+        + _escaping_selves(flow, owners)
         + _used_as_values(flow, carriers, owners, parents)
         + _modules_as_values(flow, carriers, parents)
         + _never_called(flow, carriers, owners)
@@ -156,6 +157,19 @@ def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> 
             consumption.place,
         ))
     return found
+
+
+def _escaping_selves(flow: ProgramFlow, owners: dict) -> list:
+    """`self` handed to code the walk does not follow (`rollout(self, h)` of a file not migrated
+    with this one), in a class whose contract changes."""
+    return [
+        Crossing(node, (
+            f"an instance of `{_short(owner)}` (`self`) is {why}; {owners[owner]}, so the calls made through it there "
+            f"would still pass and take one tensor; {follow_remedy(place)}"
+        ), place)
+        for node, owner, why, place in flow.self_escapes
+        if owner in owners
+    ]
 
 
 def _delegated_reads(flow: ProgramFlow, solution: Solution, carriers: dict) -> list:

@@ -132,13 +132,10 @@ def _needs_wider(migrated: list, wider: list) -> bool:
     a file of the wider one by a name imported from there (`reached`), or a state goes where the
     walk could not follow it (G2L101): perhaps through a parameter whose callers pass an instance
     of a class from there (`def collect(replay): replay.push(h)`), which only the wider attempt's
-    joined classes resolve. Or a function whose contract changes has no caller in it (G2L202): a
-    file it imports from may call it through an object it is handed (`rollout(self, h)` of
-    runner.py looping `y, h = actor(x, h)`), and only the wider attempt sees that loop. Other
+    joined classes resolve, or `self` handed to a function from there (`rollout(self, h)` of
+    runner.py looping `y, h = actor(x, h)`, boundary.py), which only the wider attempt sees. Other
     findings (a GRU held with another module, …) a wider attempt cannot change, and it would parse
     every file the group imports from."""
-    if any(not change.called for _, migration in migrated for change in migration.interface):
-        return True
     if not any(migration.blocked for _, migration in migrated):
         return False
     extra = {path.resolve() for path in wider}

@@ -370,7 +370,10 @@ class FollowedCalls(ExpressionWalker):
             self.flow.outside_calls[id(node)] = place
         where = from_where(place)
         for arg in node.args:
-            self.consume(self.expr(arg.value), Use.UNKNOWN, arg.value, f"passed to {name}{where}", place)
+            value = self.expr(arg.value)
+            self.consume(value, Use.UNKNOWN, arg.value, f"passed to {name}{where}", place)
+            if self.recording and isinstance(value, VOpaque) and value.why == "self" and self.function.class_name is not None:
+                self.flow.self_escapes.append((arg.value, self.function.class_name, f"passed to {name}{where}", place))
         return VOpaque(node, f"{name}(...)")
 
 

@@ -306,9 +306,10 @@ class CallersElsewhere:
         migrated again with them (engine._Settling), which follows what they do with it, a state
         or nothing. Arguments as `refuse`'s."""
         changed = _changed(outcome)
+        if not any(result.migration.interface for result in changed):
+            return []
         group = [Path(result.path) for result in outcome.results]
-        given = set(self.files)
-        importers = self._importers(changed, group, _bytes(modules), [path for path in self._outside(group) if path in given])
+        importers = self._importers(changed, group, _bytes(modules), self._outside(group, given_only=True))
         return sorted({path for paths in importers.values() for path in paths})
 
     def _importers(self, changed: list, group: list, data: dict, candidates: list) -> dict:
@@ -326,7 +327,7 @@ class CallersElsewhere:
         taken in by the grouping, which goes up from the files that construct a GRU; a given one is
         only left out when another group holds it and is already written."""
         given = set(self.files)
-        importers = self._importers(changed, group, data, self.others() + [path for path in self._outside(group) if path in given])
+        importers = self._importers(changed, group, data, self.others() + self._outside(group, given_only=True))
         if not importers:
             return set()
         for result in changed:
@@ -366,16 +367,17 @@ class CallersElsewhere:
         )
         return {shown_path(path) for path in reads}
 
-    def _outside(self, group: list) -> list:
-        """The project's files (given or not) outside the group, below the folders its files are
-        imported from: a file elsewhere (another project in the same repository) is not one of the
-        program's."""
-        key = tuple(group)
+    def _outside(self, group: list, given_only: bool = False) -> list:
+        """The project's files (given or not; `given_only`: the given ones, without walking the
+        project for the others) outside the group, below the folders its files are imported from:
+        a file elsewhere (another project in the same repository) is not one of the program's."""
+        key = (tuple(group), given_only)
         if key not in self._outsides:
             inside = {self._resolved(path) for path in group}
             scope = program_folder(group, self._folders)
             self._outsides[key] = [
-                path for path in self.files + self.others() if self._resolved(path) not in inside and below(self._resolved(path), scope)
+                path for path in (self.files if given_only else self.files + self.others())
+                if self._resolved(path) not in inside and below(self._resolved(path), scope)
             ]
         return self._outsides[key]
 

@@ -441,3 +441,14 @@ def test_a_loop_in_a_near_file_over_an_object_it_is_handed_is_seen(tmp_path, cap
     assert (f"{tmp_path / 'runner.py'}:6:16: G2L101 `actor(torch.randn(1, 2, 3), h)` calls `actor`, an object from outside that "
             "nothing analysed identifies, passing what looks like a hidden state") in out
     assert {name: (tmp_path / name).read_text() for name in files} == {name: textwrap.dedent(text) for name, text in files.items()}
+
+
+def test_self_handed_to_a_function_of_a_file_not_given_is_named(tmp_path, capsys):
+    # pre-commit gives model.py alone: `rollout(self, ...)` hands the Actor to runner.py, unseen
+    files = {"pyproject.toml": "", "model.py": SELF_PLAYING, "runner.py": ROLLOUT}
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", str(tmp_path / "model.py")]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'model.py'}:21:24: G2L101 an instance of `Actor` (`self`) is passed to `rollout`, which comes from " in out
+    assert "runner.py, a file not migrated with this one; `Actor.forward()` now takes or returns (h, c)" in out
+    assert {name: (tmp_path / name).read_text() for name in files} == {name: textwrap.dedent(text) for name, text in files.items()}
