@@ -125,7 +125,9 @@ class CallWalker(CompiledCalls):
         if forward is not None:
             return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
         func_value = self.expr(func)
-        if isinstance(func_value, VSlot):
+        if isinstance(func_value, (VSlot, VIndex)):
+            # `self.cells[i](x, h)`: the solver says what the index is (an element of a module
+            # container runs as that module; anything else takes the arguments as unknown code)
             return self._call_value(func_value, node)
         return self._unknown_call(node, f"`{self.code(func)}`")
 

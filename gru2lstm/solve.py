@@ -318,6 +318,15 @@ def solve(flow: ProgramFlow) -> Solution:
                 _copy_kinds(solution, part, ChildSlot.of(view, ELEM))
     for call in flow.calls:
         func = resolutions.resolved(call.func)
+        if not (isinstance(call.func, VIndex) and isinstance(func, VSlot) and is_element(func.slot)):
+            continue
+        # `self.cores[k](x, h)` of `nn.ModuleDict({"pi": nn.GRUCell(...), ...})`: an index that is
+        # no constant key runs any value of the dict
+        for part_label, part in list(classes.parts.get(classes.find(func.slot.base), {}).items()):
+            if part_label.kind == LabelKind.KEY:
+                _copy_kinds(solution, part, func.slot)
+    for call in flow.calls:
+        func = resolutions.resolved(call.func)
         if isinstance(func, VSlot):
             kind = solution.holder_kind(func.slot)
             if kind is not None:
