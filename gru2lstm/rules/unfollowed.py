@@ -284,9 +284,15 @@ class MixedKeyedRead(Rule):
         return use.context == Use.INDEX and id(use.node) in ctx.solution.keyed_reads
 
     def apply(self, ctx, use: Consumption, because: str = "so the engine cannot tell them apart") -> None:
-        parts = ctx.solution.classes.parts.get(ctx.solution.classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
-        # a list of states read by a name (`memory[key].clear()`) is used as a list, not read
-        states = {label: ctx.solution.is_state(part) for label, part in parts.items() if label.kind == LabelKind.KEY}
+        classes = ctx.solution.classes
+        parts = classes.parts.get(classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
+        read_from_elements = {classes.find(key) for key in ctx.solution.keys_of_elements}
+        # a list of states read by a name (`memory[key].clear()`) is used as a list, not read; a
+        # key only read from the dict's elements (solve.py) is what a read by any key gives
+        states = {
+            label: ctx.solution.is_state(part) for label, part in parts.items()
+            if label.kind == LabelKind.KEY and classes.find(part) not in read_from_elements
+        }
         keys = _literal_keys(ctx, use.node)
         if keys is not None:  # `for k in ("obs", "act")`: the keys read are known
             states = {label: state for label, state in states.items() if label.key in keys}
