@@ -42,6 +42,7 @@ from gru2lstm.values import (
 from gru2lstm.vocab import (
     ALONG_HIDDEN_FUNCTIONS,
     ATTRIBUTE_BUILTINS,
+    NAMED_ATTRIBUTE_BUILTIN,
     CALLING_METHODS,
     CAT_FUNCTIONS,
     FEATURE_FUNCTIONS,
@@ -263,7 +264,7 @@ class CallWalker(CompiledCalls):
         # pair nor run on h alone (on anything else, an instance or a module, it is no concern).
         self.consume(base, Use.METHOD, func.value, f"used with `.{method}()`, which the engine does not know")
         # A call of an attribute value: a module (`self.gru(x, h)`), a stored callable, …
-        func_value = self._attribute_slot(func, base)
+        func_value = self._attribute_slot(func.value, func.attr.value, func, base)
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
@@ -352,6 +353,9 @@ class CallWalker(CompiledCalls):
             if is_delegating_call(self.function, node):  # `getattr(self._policy, name)`: followed where read (delegation.py)
                 self.consume(self.expr(args[0].value), Use.READ, args[0].value)
                 return VOpaque(node, f"`{self.code(node)}`")
+            named = self.named_attribute(node) if func.value == NAMED_ATTRIBUTE_BUILTIN else None
+            if named is not None:
+                return named
             if func.value in INSPECTING_BUILTINS | ATTRIBUTE_BUILTINS | FORMATTING_BUILTINS:
                 context_name = Use.UNKNOWN if func.value in ATTRIBUTE_BUILTINS else Use.READ
                 for arg in args:

@@ -312,6 +312,7 @@ FORMATTING_FUNCTIONS = {  # the logging module's, which format their arguments w
     "logging.exception", "logging.log",
 }
 ATTRIBUTE_BUILTINS = {"hasattr", "getattr"}  # what they do with the object is unknown
+NAMED_ATTRIBUTE_BUILTIN = "getattr"  # `getattr(self, "gru")`: with the name written out, the attribute read
 # Builtins a helper may pass its parameter to and still only look at it (summaries.py).
 LOOKING_BUILTINS = INSPECTING_BUILTINS | {"hasattr", "getattr"}
 # Functions of a tensor library (`torch.is_tensor(x)`, `np.isscalar(x)`) a helper may pass its parameter to, likewise.
