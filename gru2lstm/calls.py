@@ -236,7 +236,9 @@ class CallWalker(CompiledCalls):
         replaced = self._replaced(func.value, base, args) if method == REPLACE_METHOD and all(a.keyword is not None for a in args) else None
         if replaced is not None:
             return replaced
-        if method in SAMPLING_METHODS and args:
+        if method in SAMPLING_METHODS and args and self._foreign(func.value):
+            # `rng.sample(items, k)` of a random generator (`rng: random.Random`); `replay.sample(n)`
+            # of an object that may be the program's is no sampling of its argument
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
         holder = self._appended_to(base) if method in CONTAINER_ADD_METHODS and len(args) == 1 else None

@@ -39,6 +39,7 @@ from gru2lstm.rules.unfollowed import (
     PackedKeyedRead,
     StateHandedOver,
     UndecidedArithmetic,
+    UnfollowedCallPart,
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
@@ -67,6 +68,7 @@ TUPLE_RULES = [
     GrowingReturnBinding(),
     Reset(),
     CallResult(),
+    UnfollowedCallPart(),  # before UnpackedPair, which takes every other part of an unpacking
     UnpackedPair(),
     SplitSource(),
     PairIntoSplit(),
@@ -122,6 +124,7 @@ PACKED_RULES = [
     Pieces(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
+    UnfollowedCallPart(),
     FeaturesKept(),
     UndecidedArithmetic(),
     UntracedIntoState(),

@@ -11,7 +11,7 @@ import libcst as cst
 from gru2lstm.expressions import AFTER_STAR
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
 from gru2lstm.syntax import code_of, constant_string
-from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
@@ -157,6 +157,45 @@ class ForeignValue(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         cannot_follow(ctx, use.binding, use.value)
+
+
+class UnfollowedCallPart(StateBindingRule):
+    summary = "a state unpacked from the result of a call the engine does not follow (`obs, h = replay.sample(n)`) is a finding"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+
+            def learn(replay):
+                obs, h = replay.sample(4)
+                out, h = core(obs, h)
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return ctx.solution.is_state(use.binding.target) and _unfollowed_call_of(ctx, use.value) is not None
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        cannot_follow(ctx, use.binding, _unfollowed_call_of(ctx, use.value))
+
+
+def _unfollowed_call_of(ctx, value: Value) -> Optional[VCallOf]:
+    """The call, neither recurrent nor run by the walk, whose result `value` is a part of (a
+    position of `replay.sample(n)` unpacked), else None."""
+    if not (isinstance(value, VSlot) and value.node is None):
+        return None
+    slot = value.slot
+    while slot.kind == SlotKind.CHILD:
+        slot = slot.base
+    if slot.kind != SlotKind.CALL_RESULT:
+        return None
+    call = ctx.flow.call_of_result(slot)
+    solution = ctx.solution
+    if call is None or id(call) in solution.recurrent_calls or id(call) in solution.forwarded:
+        return None
+    return call
 
 
 class CannotFollow(StateBindingRule):
