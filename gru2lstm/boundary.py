@@ -260,9 +260,10 @@ def _decorated_classes(flow: ProgramFlow, owners: dict) -> list:
     found = []
     for owner, change in owners.items():
         node = flow.classes.get(owner)
-        if node is None or not node.decorators or id(node.name) in flow.registries.followed_stores:
+        decorators = [d.decorator for d in node.decorators if id(d.decorator) not in flow.class_keeping_decorators] if node is not None else []
+        if not decorators or id(node.name) in flow.registries.followed_stores:
             continue
-        decorator = node.decorators[0].decorator
+        decorator = decorators[0]
         # the decorator's file, or one whose names the registry holds too (the wider attempt takes it)
         place = flow.registries.places.get(id(decorator)) or flow.registries.places.get(id(node.name))
         found.append(Crossing(

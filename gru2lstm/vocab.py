@@ -290,6 +290,8 @@ CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_
 
 # Decorators that have TorchScript compile a function: it types every value as written.
 TORCHSCRIPT_DECORATORS = {"torch.jit.script", "torch.jit.script_method", "torch.jit.export"}
+# Class decorators of libraries that give back the class they decorate and keep it nowhere: no registry
+CLASS_KEEPING_DECORATORS = {"dataclasses.dataclass", "functools.total_ordering", "typing.final", "typing.runtime_checkable", "enum.unique"}
 # Functions that compile what they are given (a module: its forward(); a function) with TorchScript.
 SCRIPTING_FUNCTIONS = {"torch.jit.script"}
 
