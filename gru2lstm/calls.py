@@ -361,7 +361,10 @@ class CallWalker(CompiledCalls):
             if func.value in INSPECTING_BUILTINS | ATTRIBUTE_BUILTINS | FORMATTING_BUILTINS:
                 context_name = Use.UNKNOWN if func.value in ATTRIBUTE_BUILTINS else Use.READ
                 for arg in args:
-                    self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
+                    # `getattr(self, name)` by a name not written out: its object is judged (rules/module_reach.py)
+                    looked_up = func.value == NAMED_ATTRIBUTE_BUILTIN and arg is args[0] and len(args) > 1 and constant_string(args[1].value) is None
+                    value = self.looked_up_object(arg.value) if looked_up else self.expr(arg.value)
+                    self.consume(value, context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:

@@ -24,6 +24,7 @@ from gru2lstm.values import (
     DefSlot,
     Derivation,
     GlobalSlot,
+    InstanceSlot,
     KeyLabel,
     LabelKind,
     NodeSlot,
@@ -230,6 +231,15 @@ class ExpressionWalker(Scope):
         if name == WRAPPED_MODULE_ATTRIBUTE and self.holds_wrapper(owner):
             return None
         return self._slot_read(owner, name, node, self.expr(owner))
+
+    def looked_up_object(self, owner: cst.BaseExpression) -> Value:
+        """The object of `getattr(owner, name)` with a name not written out: `self` in a method is
+        an instance of its class (a value the walk otherwise leaves opaque), so that taking an
+        attribute of it by name can be judged (rules/module_reach.py)."""
+        info = self.function
+        if info is not None and info.class_name is not None and isinstance(owner, cst.Name) and owner.value == info.self_name:
+            return VSlot(InstanceSlot.of(info.class_name), owner)
+        return self.expr(owner)
 
     def _attribute_slot(self, owner: cst.BaseExpression, name: str, node: cst.BaseExpression, base: Value) -> Optional[Slot]:
         """The place of attribute `name` of `owner` (its value `base`), read or written at `node`."""

@@ -373,3 +373,30 @@ def test_a_dataclass_whose_method_takes_the_state_is_no_registry(tmp_path, form)
     write(tmp_path, {"pyproject.toml": "", "agent.py": EPISODE})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import agent\nagent.main()\n")
+
+
+# ---------------------------------------------------------------- a module taken by a name not written out
+BY_FORMATTED_NAME = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru_0 = nn.GRUCell(4, 5)
+            self.gru_1 = nn.GRUCell(4, 5)
+
+        def forward(self, x, hs):
+            return [getattr(self, f"gru_{i}")(x, hs[i]) for i in range(2)]
+"""
+
+
+def test_a_module_taken_by_a_name_not_written_out_is_refused(tmp_path, capsys):
+    # the cells were renamed `lstm_0`, `lstm_1` and the calls through `getattr` not followed (exit 0, AttributeError)
+    write(tmp_path, {"pyproject.toml": "", "net.py": BY_FORMATTED_NAME})
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        'net.py:12:17: G2L101 `getattr(self, f"gru_{i}")` takes an attribute of `self`, which holds the recurrent '
+        "module, by a name the engine cannot read"
+    ) in capsys.readouterr().out

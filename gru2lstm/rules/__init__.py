@@ -18,7 +18,7 @@ from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, F
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
-from gru2lstm.rules.module_reach import ClassByName, ModuleHandedToCaller, ModuleHook, OldCheckpoint
+from gru2lstm.rules.module_reach import AttributeByName, ClassByName, ModuleHandedToCaller, ModuleHook, OldCheckpoint
 from gru2lstm.rules.outputs import OutputAsState, StackedInput
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.packed_arithmetic import PackedAlongHidden, PackedArithmetic, PackedOperand
@@ -49,6 +49,7 @@ TUPLE_RULES = [
     RecurrentModule(),
     ModuleHandedToCaller(),  # first: it takes every use of its kind (what is not the module is only read)
     ModuleHook(),
+    AttributeByName(),
     GateWise(),
     OldCheckpoint(),
     Interfaces(),
@@ -116,6 +117,7 @@ PACKED_RULES = [
     RecurrentModule(),
     ModuleHandedToCaller(),
     ModuleHook(),
+    AttributeByName(),
     GateWise(),
     OldCheckpoint(),
     Interfaces(),
