@@ -118,7 +118,7 @@ class AttributeByName(Rule):
         ctx.find("G2L101", call, (
             f"`{ctx.code(call)}` takes an attribute of `{ctx.code(use.node)}`, which holds the recurrent module, by a name "
             "the engine cannot read, so a call of the module through it would still pass one tensor where the LSTM takes "
-            f"(h, c), and a renamed attribute would not be found; read the module by its name (`{ctx.code(use.node)}.{held[0] if held else 'name'}`), "
+            f"(h, c), and a renamed attribute would not be found; use the module by its name (`{ctx.code(use.node)}.{held[0] if held else 'name'}`), "
             "or migrate this by hand"
         ), use.place)
 
