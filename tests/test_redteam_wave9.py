@@ -400,3 +400,21 @@ def test_a_module_taken_by_a_name_not_written_out_is_refused(tmp_path, capsys):
         'net.py:12:17: G2L101 `getattr(self, f"gru_{i}")` takes an attribute of `self`, which holds the recurrent '
         "module, by a name the engine cannot read"
     ) in capsys.readouterr().out
+
+
+def test_a_module_of_an_object_taken_by_a_name_not_written_out_is_refused(tmp_path, capsys):
+    # the same through an instance in a script: `getattr(net, "gru_" + str(i))` (exit 0, AttributeError)
+    script = BY_FORMATTED_NAME.replace("""
+        def forward(self, x, hs):
+            return [getattr(self, f"gru_{i}")(x, hs[i]) for i in range(2)]
+""", """
+
+    def main():
+        net = Net()
+        h = torch.zeros(2, 5)
+        for i in range(3):
+            h = getattr(net, "gru_" + str(i % 2))(torch.randn(2, 4), h)
+""")
+    write(tmp_path, {"pyproject.toml": "", "net.py": script})
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1
+    assert 'G2L101 `getattr(net, "gru_" + str(i % 2))` takes an attribute of `net`, which holds the recurrent module' in capsys.readouterr().out

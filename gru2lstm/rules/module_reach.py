@@ -15,6 +15,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.boundary import state_carriers
 from gru2lstm.program import Consumption, Use
 from gru2lstm.qualnames import module_imports, qualify
 from gru2lstm.syntax import constant_string, walk
@@ -108,9 +109,10 @@ class AttributeByName(Rule):
     )
 
     def handles(self, ctx, use: Consumption) -> bool:
-        # `self` only: another object that goes there is an instance handed to `getattr()` (boundary.py)
-        own = isinstance(use.value, VSlot) and use.value.slot.kind == SlotKind.INSTANCE
-        return use.context == Use.UNKNOWN and own and _looked_up_by_name(ctx, use) is not None and _holds_the_recurrent_module(ctx, use)
+        return (
+            use.context == Use.UNKNOWN and _looked_up_by_name(ctx, use) is not None and _holds_the_recurrent_module(ctx, use)
+            and not _of_a_changed_class(ctx, use)
+        )
 
     def apply(self, ctx, use: Consumption) -> None:
         call = _looked_up_by_name(ctx, use)
@@ -121,6 +123,17 @@ class AttributeByName(Rule):
             f"(h, c), and a renamed attribute would not be found; use the module by its name (`{ctx.code(use.node)}.{held[0] if held else 'name'}`), "
             "or migrate this by hand"
         ), use.place)
+
+
+def _of_a_changed_class(ctx, use: Consumption) -> bool:
+    """Is the consumed object an instance of a class whose contract changes? Handed to `getattr()`,
+    boundary.py reports it already (an instance that goes where the walk does not follow)."""
+    leaf = ctx.solution.resolutions.leaf_of(use.value)
+    if not isinstance(leaf, VSlot):
+        return False
+    classes = ctx.solution.classes
+    changed = {ctx.flow.functions[key].class_name for key in state_carriers(ctx.flow, ctx.solution)} - {None}
+    return any(classes.find(InstanceSlot.of(owner)) == classes.find(leaf.slot) for owner in changed)
 
 
 def _looked_up_by_name(ctx, use: Consumption) -> Optional[cst.Call]:
