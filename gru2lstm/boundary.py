@@ -32,7 +32,7 @@ import libcst as cst
 
 from gru2lstm.delegation import unfollowed_delegations, wrapped_owners
 from gru2lstm.duck_calls import changed_callees, changed_methods, dotted_names, looks_recurrent
-from gru2lstm.joined_calls import JoinedInstances, called_methods, instances_by_root
+from gru2lstm.joined_calls import JoinedInstances, called_methods, instances_by_root, is_attribute
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
@@ -124,6 +124,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
     return (
         _escaping_instances(flow, solution, owners)
         + _escaping_selves(flow, owners)
+        + _escaping_methods(flow, solution, carriers)
         + _used_as_values(flow, carriers, owners, parents)
         + _modules_as_values(flow, carriers, parents)
         + _never_called(flow, carriers, owners)
@@ -170,6 +171,33 @@ def _escaping_selves(flow: ProgramFlow, owners: dict) -> list:
         for node, owner, why, place in flow.self_escapes
         if owner in owners
     ]
+
+
+def _escaping_methods(flow: ProgramFlow, solution: Solution, carriers: dict) -> list:
+    """A bound method whose contract changes handed to code the walk does not follow
+    (`functools.partial(policy.forward, deterministic=True)`, a callback): what calls it there
+    would still pass and take one tensor."""
+    instances = instances_by_root(solution)
+    found = []
+    for consumption in flow.consumptions:
+        if consumption.context not in ESCAPING_CONTEXTS:
+            continue
+        changed = next((
+            method for leaf in _leaves(solution, consumption.value)
+            if isinstance(leaf, VSlot) and is_attribute(leaf.slot)
+            for method in called_methods(solution, instances, leaf.slot) if method.key in carriers
+        ), None)
+        if changed is None:
+            continue
+        where = "" if consumption.why.endswith(from_where(consumption.place)) else from_where(consumption.place)
+        found.append(Crossing(
+            consumption.node,
+            f"the method `{code_of(consumption.node)}` is {consumption.why or 'used here'}{where}, and "
+            f"`{changed.display_name}()` {_changes(carriers[changed.key])}, so the calls made through it there would "
+            f"still pass and take one tensor; {follow_remedy(consumption.place)}",
+            consumption.place,
+        ))
+    return found
 
 
 def _delegated_reads(flow: ProgramFlow, solution: Solution, carriers: dict) -> list:
@@ -246,9 +274,10 @@ def _decorated_classes(flow: ProgramFlow, owners: dict) -> list:
     found = []
     for owner, change in owners.items():
         node = flow.classes.get(owner)
-        if node is None or not node.decorators or id(node.name) in flow.registries.followed_stores:
+        decorators = [d.decorator for d in node.decorators if id(d.decorator) not in flow.class_keeping_decorators] if node is not None else []
+        if not decorators or id(node.name) in flow.registries.followed_stores:
             continue
-        decorator = node.decorators[0].decorator
+        decorator = decorators[0]
         # the decorator's file, or one whose names the registry holds too (the wider attempt takes it)
         place = flow.registries.places.get(id(decorator)) or flow.registries.places.get(id(node.name))
         found.append(Crossing(

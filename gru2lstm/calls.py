@@ -45,6 +45,7 @@ from gru2lstm.vocab import (
     ALONG_HIDDEN_FUNCTIONS,
     ATTRIBUTE_BUILTINS,
     CALLING_FUNCTIONS,
+    NAMED_ATTRIBUTE_BUILTIN,
     CALLING_METHODS,
     CAT_FUNCTIONS,
     FEATURE_FUNCTIONS,
@@ -133,7 +134,9 @@ class CallWalker(CompiledCalls):
         if forward is not None:
             return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
         func_value = self.expr(func)
-        if isinstance(func_value, VSlot):
+        if isinstance(func_value, (VSlot, VIndex)):
+            # `self.cells[i](x, h)`: the solver says what the index is (an element of a module
+            # container runs as that module; anything else takes the arguments as unknown code)
             return self._call_value(func_value, node)
         return self._unknown_call(node, f"`{self.code(func)}`")
 
@@ -276,7 +279,9 @@ class CallWalker(CompiledCalls):
         replaced = self._replaced(func.value, base, args) if method == REPLACE_METHOD and all(a.keyword is not None for a in args) else None
         if replaced is not None:
             return replaced
-        if method in SAMPLING_METHODS and args:
+        if method in SAMPLING_METHODS and args and self._foreign(func.value):
+            # `rng.sample(items, k)` of a random generator (`rng: random.Random`); `replay.sample(n)`
+            # of an object that may be the program's is no sampling of its argument
             self.consume(base, Use.READ, func.value)
             return self._sampling(node, method != "choice")
         holder = self._appended_to(base) if method == LIST_EXTEND_METHOD and len(args) == 1 and not args[0].star and args[0].keyword is None else None
@@ -312,7 +317,7 @@ class CallWalker(CompiledCalls):
         # pair nor run on h alone (on anything else, an instance or a module, it is no concern).
         self.consume(base, Use.METHOD, func.value, f"used with `.{method}()`, which the engine does not know")
         # A call of an attribute value: a module (`self.gru(x, h)`), a stored callable, …
-        func_value = self._attribute_slot(func, base)
+        func_value = self._attribute_slot(func.value, func.attr.value, func, base)
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
@@ -454,10 +459,16 @@ class CallWalker(CompiledCalls):
             if is_delegating_call(self.function, node):  # `getattr(self._policy, name)`: followed where read (delegation.py)
                 self.consume(self.expr(args[0].value), Use.READ, args[0].value)
                 return VOpaque(node, f"`{self.code(node)}`")
+            named = self.named_attribute(node) if func.value == NAMED_ATTRIBUTE_BUILTIN else None
+            if named is not None:
+                return named
             if func.value in INSPECTING_BUILTINS | ATTRIBUTE_BUILTINS | FORMATTING_BUILTINS:
                 context_name = Use.UNKNOWN if func.value in ATTRIBUTE_BUILTINS else Use.READ
                 for arg in args:
-                    self.consume(self.expr(arg.value), context_name, arg.value, f"passed to `{func.value}()`")
+                    # `getattr(self, name)` by a name not written out: its object is judged (rules/module_reach.py)
+                    looked_up = func.value == NAMED_ATTRIBUTE_BUILTIN and arg is args[0] and len(args) > 1 and constant_string(args[1].value) is None
+                    value = self.looked_up_object(arg.value) if looked_up else self.expr(arg.value)
+                    self.consume(value, context_name, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:

@@ -17,7 +17,7 @@ from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string, constructor_call, module_level_names, wrapped_module
 from gru2lstm.values import AttrSlot
-from gru2lstm.vocab import COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, TORCHSCRIPT_DECORATORS
+from gru2lstm.vocab import CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, TORCHSCRIPT_DECORATORS
 
 
 class ModuleIndex:
@@ -67,6 +67,10 @@ class ModuleIndex:
             if isinstance(statement, cst.ClassDef):
                 owner = self.class_key(statement.name.value)
                 self.flow.classes[owner] = statement
+                for decoration in statement.decorators:  # `@dataclass(frozen=True)`: the class itself, kept nowhere
+                    applied = decoration.decorator.func if isinstance(decoration.decorator, cst.Call) else decoration.decorator
+                    if qualify(applied, self.imports, set()) in CLASS_KEEPING_DECORATORS:
+                        self.flow.class_keeping_decorators.add(id(decoration.decorator))
                 for item in statement.body.body:
                     if isinstance(item, cst.FunctionDef):
                         self._add_function(item, owner)

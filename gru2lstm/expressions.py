@@ -24,6 +24,7 @@ from gru2lstm.values import (
     DefSlot,
     Derivation,
     GlobalSlot,
+    InstanceSlot,
     KeyLabel,
     LabelKind,
     NodeSlot,
@@ -82,11 +83,7 @@ class ExpressionWalker(Scope):
             read = self._property_read(node, base) if name in self.flow.property_names else None
             if read is not None:
                 return read
-            slot = self._attribute_slot(node, base)
-            if slot is None:
-                self.consume(base, Use.OTHER, node.value, f"read through its attribute `.{name}`")
-                return VOpaque(node, f"`{self.code(node)}`")
-            return VSlot(slot, node)
+            return self._slot_read(node.value, name, node, base)
         if isinstance(node, cst.Subscript):
             base = self.expr(node.value)
             read = self._item_read(node)
@@ -211,18 +208,51 @@ class ExpressionWalker(Scope):
             return AttrSlot.of(info.class_name, node.attr.value) in self.wrappers
         return False
 
-    def _attribute_slot(self, node: cst.Attribute, base: Value) -> Optional[Slot]:
-        name = node.attr.value
+    def _slot_read(self, owner: cst.BaseExpression, name: str, node: cst.BaseExpression, base: Value) -> Value:
+        """The attribute `name` of the object `owner` (whose value is `base`), read at `node`."""
+        slot = self._attribute_slot(owner, name, node, base)
+        if slot is None:
+            self.consume(base, Use.OTHER, owner, f"read through its attribute `.{name}`")
+            return VOpaque(node, f"`{self.code(node)}`")
+        return VSlot(slot, node)
+
+    def named_attribute(self, node: cst.Call) -> Optional[Value]:
+        """`getattr(self, "gru")`: the attribute its name writes out, read at the call. None for a
+        name computed or not an attribute of a value of the program, a default given, a property
+        or an attribute that is not a place (`.data`): what it gives is then unknown."""
+        args = node.args
+        if len(args) != 2 or any(arg.keyword is not None or arg.star for arg in args):
+            return None
+        owner, name = args[0].value, constant_string(args[1].value)
+        if not (name and name.isidentifier()) or name in self.flow.property_names | READ_ATTRIBUTES | KEEP_ATTRIBUTES:
+            return None
+        if not isinstance(owner, (cst.Name, cst.Attribute)) or self._external(owner):
+            return None
+        if name == WRAPPED_MODULE_ATTRIBUTE and self.holds_wrapper(owner):
+            return None
+        return self._slot_read(owner, name, node, self.expr(owner))
+
+    def looked_up_object(self, owner: cst.BaseExpression) -> Value:
+        """The object of `getattr(owner, name)` with a name not written out: `self` in a method is
+        an instance of its class (a value the walk otherwise leaves opaque), so that taking an
+        attribute of it by name can be judged (rules/module_reach.py)."""
+        info = self.function
+        if info is not None and info.class_name is not None and isinstance(owner, cst.Name) and owner.value == info.self_name:
+            return VSlot(InstanceSlot.of(info.class_name), owner)
+        return self.expr(owner)
+
+    def _attribute_slot(self, owner: cst.BaseExpression, name: str, node: cst.BaseExpression, base: Value) -> Optional[Slot]:
+        """The place of attribute `name` of `owner` (its value `base`), read or written at `node`."""
         info = self.function
         if (
             info is not None
             and info.self_name is not None
-            and isinstance(node.value, cst.Name)
-            and node.value.value == info.self_name
+            and isinstance(owner, cst.Name)
+            and owner.value == info.self_name
         ):
             slot = AttrSlot.of(info.class_name, name)
         else:
-            slot = self._field_slot(name, base, node.value)
+            slot = self._field_slot(name, base, owner)
             if slot is None:
                 return None
         if self.recording:
@@ -326,7 +356,7 @@ class ExpressionWalker(Scope):
                 setter = self._method_of_object(target.value, target.attr.value)
                 if self._instance_of(target.value) is None or setter is not None and setter.is_property:
                     self.flow.property_access.append((target.attr.value, target, base, True))
-            return self._attribute_slot(target, base)
+            return self._attribute_slot(target.value, target.attr.value, target, base)
         if isinstance(target, cst.Subscript):
             base = self.expr(target.value)
             if isinstance(base, VIndex):  # `buffers[i][...] = h`: rows of an element

@@ -6,7 +6,7 @@ file outside the program they come from when that is known).
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Union
 
 import libcst as cst
 
@@ -29,6 +29,7 @@ from gru2lstm.values import (
     VChoice,
     VContainer,
     VDerived,
+    VIndex,
     VOpaque,
     VSlot,
     VTuple,
@@ -338,15 +339,17 @@ class FollowedCalls(ExpressionWalker):
                 self.flow.arithmetic.append(joined)
         return joined
 
-    def _call_value(self, func: VSlot, node: cst.Call) -> Value:
-        # Calling an instance of a module class of the program runs its forward().
-        owner = self.instance_class.get(func.slot)
-        forward = None if owner is None else self.flow.forward_of(owner)
-        if forward is not None:
-            return self._call_function(forward, node)
-        union = self._union_call(self.flow.registries.instances.get(func.slot, ()), "forward", node)
-        if union is not None:
-            return union
+    def _call_value(self, func: Union[VSlot, VIndex], node: cst.Call) -> Value:
+        # Calling an instance of a module class of the program runs its forward(); what an index
+        # calls is known once the solver has settled it (joined_calls.py).
+        if isinstance(func, VSlot):
+            owner = self.instance_class.get(func.slot)
+            forward = None if owner is None else self.flow.forward_of(owner)
+            if forward is not None:
+                return self._call_function(forward, node)
+            union = self._union_call(self.flow.registries.instances.get(func.slot, ()), "forward", node)
+            if union is not None:
+                return union
         args = []
         for arg in node.args:
             value = self.expr(arg.value)

@@ -30,7 +30,7 @@ class JoinedInstances:
         if self.attributes is None:
             self.attributes = {}
             for slot in list(self.classes.parent):
-                if _is_attribute(slot):
+                if is_attribute(slot):
                     self.attributes.setdefault(self.classes.find(slot), []).append(slot)
         return self.attributes.get(root, [])
 
@@ -61,13 +61,13 @@ def called_methods(solution: "Solution", instances: JoinedInstances, slot) -> li
         ]
 
     found = [flow.forward_of(owner) for owner in instances.owners.get(root, ())]
-    found += methods([slot] if _is_attribute(slot) else [])
+    found += methods([slot] if is_attribute(slot) else [])
     if not any(found):
         found = methods(instances.attributes_of(root))
     return [method for method in found if method is not None]
 
 
-def _is_attribute(slot) -> bool:
+def is_attribute(slot) -> bool:
     return slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ATTR
 
 

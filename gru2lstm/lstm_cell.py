@@ -16,21 +16,19 @@ from __future__ import annotations
 import ast
 
 from gru2lstm.lstm_pairs import place
-from gru2lstm.lstm_sources import CATS, Mistake, Sources, call_arguments, constructed, holder_name
+from gru2lstm.lstm_sources import CATS, CONTAINER_NAMES, Mistake, Sources, call_arguments, constructed, holder_name
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     FEATURE_FUNCTIONS,
     KEEP_ATTRIBUTES,
     KEEP_METHODS,
     LSTM_KIND,
-    MODULE_CONTAINERS,
     SHAPE_METHODS,
     SPLITTING_METHODS,
     STACK_NAME,
     TORCH_NN,
 )
 
-_CONTAINERS = {name.rpartition(".")[2] for name in MODULE_CONTAINERS}
 _HOPS = 60  # far more than real code chains, far less than Python's recursion limit
 _FRAMES = 4  # calls read with their own arguments at once; deeper, a parameter holds every call's
 
@@ -74,7 +72,7 @@ def _head_holders(tree: ast.Module) -> set:
             continue
         func = node.value.func
         from_nn = (isinstance(func, ast.Attribute) and holder_name(func.value) == "nn") or (isinstance(func, ast.Name) and func.id in imported)
-        if from_nn and constructed(func) not in _CONTAINERS:
+        if from_nn and constructed(func) not in CONTAINER_NAMES:
             found.update(name for name in (holder_name(target) for target in node.targets) if name is not None)
     return found
 

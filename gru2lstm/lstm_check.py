@@ -21,7 +21,7 @@ import ast
 
 from gru2lstm.lstm_cell import cells_reaching_heads
 from gru2lstm.lstm_pairs import pair_places, pairs_used_as_tensors
-from gru2lstm.lstm_sources import Mistake, Sources, attributes_held_otherwise, holder_name, lstm_holders, state_argument
+from gru2lstm.lstm_sources import Mistake, Sources, attributes_held_otherwise, called_holder, lstm_holders, state_argument
 
 __all__ = ["Mistake", "lstm_mistakes"]
 
@@ -40,7 +40,7 @@ def lstm_mistakes(modules) -> list:
     mistakes = []
     for module, scope in sources.scopes:
         for call in sources.nodes[id(scope)]:
-            if not isinstance(call, ast.Call) or holder_name(call.func) not in holders or _own_other_module(call, scope, held_otherwise):
+            if not isinstance(call, ast.Call) or called_holder(call.func) not in holders or _own_other_module(call, scope, held_otherwise):
                 continue
             state = state_argument(call)
             why = None if state is None else sources.single_tensor(state, scope)

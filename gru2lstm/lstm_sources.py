@@ -14,9 +14,12 @@ from typing import Optional
 
 from gru2lstm.imports import imported_names
 from gru2lstm.tree_nodes import nodes_of
-from gru2lstm.vocab import CAT_FUNCTIONS, CREATION_NAMES, HIDDEN_KEYWORDS, KEEP_METHODS, LSTM_NAMES, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN
+from gru2lstm.vocab import (
+    CAT_FUNCTIONS, CREATION_NAMES, HIDDEN_KEYWORDS, KEEP_METHODS, LSTM_NAMES, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN,
+)
 
 CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ...
+CONTAINER_NAMES = {name.rpartition(".")[2] for name in MODULE_CONTAINERS}  # `ModuleList`, `ModuleDict`
 
 
 @dataclass(frozen=True)
@@ -287,10 +290,20 @@ def lstm_holders(tree: ast.Module, assignments: Optional[list] = None) -> dict:
         value = node.value
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in givers and value.args:
             value = value.args[0]
-        if isinstance(value, ast.Call) and constructed(value.func) in classes:
-            kind = classes[constructed(value.func)]
+        kind = classes.get(constructed(value.func)) if isinstance(value, ast.Call) else None
+        if kind is None and isinstance(value, ast.Call) and constructed(value.func) in CONTAINER_NAMES:
+            # `nn.ModuleList([nn.LSTMCell(...) ...])`: `self.cells[i](x, s)` calls one of them
+            kinds = {classes[constructed(n.func)] for n in ast.walk(value) if isinstance(n, ast.Call) and constructed(n.func) in classes}
+            kind = kinds.pop() if len(kinds) == 1 else None
+        if kind is not None:
             holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
     return holders
+
+
+def called_holder(func: ast.expr):
+    """The name a call's callee is held by: `self.lstm` -> "lstm", and an element of a container
+    held by a name, `self.cells[i]` -> "cells"."""
+    return holder_name(func.value if isinstance(func, ast.Subscript) else func)
 
 
 def attributes_held_otherwise(tree: ast.Module) -> dict:

@@ -252,6 +252,14 @@ class ProgramFlow:
     torchscript: dict = field(default_factory=dict)  # function key -> its TorchScript decorator, or how it is handed to `torch.jit.script`
     scripted_unknown: list = field(default_factory=list)  # code of the `torch.jit.script(x)` calls whose `x` the walk cannot identify
     registries: object = None  # registries.Registries, found before the walk (flow.collect)
+    class_keeping_decorators: set = field(default_factory=set)  # ids of class decorators that keep the class nowhere (`@dataclass`)
+    calls_by_result: Optional[dict] = None  # CallResultSlot -> its VCallOf, made at the first ask (after the walk)
+
+    def call_of_result(self, slot):
+        """The call (VCallOf) whose result is `slot`, or None."""
+        if self.calls_by_result is None:
+            self.calls_by_result = {call.result: call for call in self.calls}
+        return self.calls_by_result.get(slot)
 
     def origin(self, value) -> Optional[str]:
         """Where a call or value the engine cannot follow comes from, when that is a file outside

@@ -85,6 +85,7 @@ class Solution:
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
     resolutions: Resolutions = field(default_factory=Resolutions)  # what indexes and arithmetic are
     keyed_reads: dict = field(default_factory=dict)  # id(`p[k]` node) -> the slot of the dict a name as key reads
+    keys_of_elements: dict = field(default_factory=dict)  # a constant key only read, of a dict written by other keys -> its element
 
     def resolved(self, value: Value) -> Value:
         """What `value` is, through the indexing and arithmetic the solver settled."""
@@ -166,6 +167,8 @@ def solve(flow: ProgramFlow) -> Solution:
     relations = []  # (target slot, value) that the fixpoint decides
 
     def link(target: Slot, value: Value, repeated: bool = False) -> None:
+        if target.kind == SlotKind.CHILD:
+            written_parts.append(target)
         value = resolutions.resolved(value)
         if isinstance(value, VSlot):
             classes.union(target, value.slot)
@@ -203,6 +206,7 @@ def solve(flow: ProgramFlow) -> Solution:
             relations.append((target, value))
 
     marked: list = list(flow.containers)
+    written_parts: list = []  # the parts of containers a value is written into (by link)
     literals: list = []  # targets of literal lists
     zips: list = []  # (target, rows) of `target = zip(*rows)`
     constructors: list = []
@@ -244,6 +248,7 @@ def solve(flow: ProgramFlow) -> Solution:
                 classes.union(target, base.slot)
 
     join_sequences(flow, classes, resolutions, literals)
+    solution.keys_of_elements = _keys_read_from_elements(flow, classes, written_parts)
     # Joining a literal list's positions may show what an element is (`for agent in agents[1:]`
     # after `agents.append(Agent(...))`): calls through it are bound now.
     for binding in _forward_calls(solution, recurrent):
@@ -316,6 +321,15 @@ def solve(flow: ProgramFlow) -> Solution:
                 _copy_kinds(solution, part, ChildSlot.of(view, ELEM))
     for call in flow.calls:
         func = resolutions.resolved(call.func)
+        if not (isinstance(call.func, VIndex) and isinstance(func, VSlot) and is_element(func.slot)):
+            continue
+        # `self.cores[k](x, h)` of `nn.ModuleDict({"pi": nn.GRUCell(...), ...})`: an index that is
+        # no constant key runs any value of the dict
+        for part_label, part in list(classes.parts.get(classes.find(func.slot.base), {}).items()):
+            if part_label.kind == LabelKind.KEY:
+                _copy_kinds(solution, part, func.slot)
+    for call in flow.calls:
+        func = resolutions.resolved(call.func)
         if isinstance(func, VSlot):
             kind = solution.holder_kind(func.slot)
             if kind is not None:
@@ -376,6 +390,9 @@ def solve(flow: ProgramFlow) -> Solution:
                 continue
             if solution.is_state(root) != solution.is_state(element):
                 changed |= mark(root) | mark(element)
+        for key, element in solution.keys_of_elements.items():
+            if solution.is_state(element) and not solution.is_state(key):
+                changed |= mark(key)
         for view, label in flow.value_views:
             # `{k: v * m for k, v in hidden.items()}` over `{"actor": h_a, "critic": h_c}`, or
             # `tuple(nd * s for s in core_state)` over `(h,)`: the values iterated are states (a
@@ -459,6 +476,24 @@ def _mark_program_modules(solution: Solution) -> None:
         if solution.flow.forward_of(owner) is not None and instance in classes.parent and classes.find(instance) in recurrent:
             solution.held_modules.append(HeldModule(made[0], False, instance))
             classes.mark(instance, Mark.MODULE)
+
+
+def _keys_read_from_elements(flow: ProgramFlow, classes: Classes, written_parts: list) -> dict:
+    """`new[k] = cell(x, h[k])`, then `new["pi"]`: a constant key that nothing writes by its name
+    gives one of the dict's elements (it was a place of its own, so a head read the pair). The
+    key slot -> the element's; the fixpoint makes such a key a state when the elements are (not
+    the other way: keys read from a dict of mixed values are not joined)."""
+    written = {(classes.find(part.base), part.label) for part in written_parts}
+    found = {}
+    for slot, _ in flow.slot_nodes:
+        if slot.kind != SlotKind.CHILD or slot.label.kind != LabelKind.KEY or slot.base not in classes.parent:
+            continue
+        base = classes.find(slot.base)
+        element = classes.part(base, ELEM)
+        if element is not None and (base, ELEM) in written and (base, slot.label) not in written:
+            classes.add(slot)
+            found[slot] = element
+    return found
 
 
 def _copy_kinds(solution: Solution, source: Slot, target: Slot, depth: int = 3) -> None:

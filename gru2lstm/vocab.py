@@ -302,6 +302,8 @@ CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_
 
 # Decorators that have TorchScript compile a function: it types every value as written.
 TORCHSCRIPT_DECORATORS = {"torch.jit.script", "torch.jit.script_method", "torch.jit.export"}
+# Class decorators of libraries that give back the class they decorate and keep it nowhere: no registry
+CLASS_KEEPING_DECORATORS = {"dataclasses.dataclass", "functools.total_ordering", "typing.final", "typing.runtime_checkable", "enum.unique"}
 # Functions that compile what they are given (a module: its forward(); a function) with TorchScript.
 SCRIPTING_FUNCTIONS = {"torch.jit.script"}
 
@@ -328,6 +330,7 @@ FORMATTING_FUNCTIONS = {  # the logging module's, which format their arguments w
     "logging.exception", "logging.log",
 }
 ATTRIBUTE_BUILTINS = {"hasattr", "getattr"}  # what they do with the object is unknown
+NAMED_ATTRIBUTE_BUILTIN = "getattr"  # `getattr(self, "gru")`: with the name written out, the attribute read
 # Builtins a helper may pass its parameter to and still only look at it (summaries.py).
 LOOKING_BUILTINS = INSPECTING_BUILTINS | {"hasattr", "getattr"}
 # Functions of a tensor library (`torch.is_tensor(x)`, `np.isscalar(x)`) a helper may pass its parameter to, likewise.

@@ -453,3 +453,24 @@ class M(nn.Module):
 """
     assert lstm_mistakes(ast.parse(code)) == []
     assert lstm_mistakes(ast.parse(code.replace(use, "self.hidden * 2")))
+
+
+def test_a_cell_of_a_module_container_called_by_an_index_is_checked():
+    # red team wave 9: `self.cells[i](x, h)` escaped the check, which knew only cells held by a name
+    source = """\
+import torch
+import torch.nn as nn
+
+
+class Layers(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cells = nn.ModuleList([nn.LSTMCell(4, 5), nn.LSTMCell(4, 5)])
+        self.cores = nn.ModuleDict({k: nn.LSTMCell(4, 5) for k in ("pi", "v")})
+
+    def forward(self, x, k):
+        h = torch.zeros(2, 5)
+        return self.cores[k](x, h), [self.cells[i](x, h * 2) for i in range(2)]
+"""
+    found = [(mistake.line, mistake.call) for mistake in lstm_mistakes(ast.parse(source))]
+    assert sorted(found) == [(13, "self.cells[i](x, h * 2)"), (13, "self.cores[k](x, h)")]

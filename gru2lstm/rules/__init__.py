@@ -18,7 +18,7 @@ from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, F
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
-from gru2lstm.rules.module_reach import ClassByName, ModuleHandedToCaller, ModuleHook, OldCheckpoint
+from gru2lstm.rules.module_reach import AttributeByName, ClassByName, ModuleHandedToCaller, ModuleHook, OldCheckpoint
 from gru2lstm.rules.outputs import OutputAsState, StackedInput
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.packed_arithmetic import PackedAlongHidden, PackedArithmetic, PackedOperand
@@ -39,6 +39,7 @@ from gru2lstm.rules.unfollowed import (
     PackedKeyedRead,
     StateHandedOver,
     UndecidedArithmetic,
+    UnfollowedCallPart,
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
@@ -48,6 +49,7 @@ TUPLE_RULES = [
     RecurrentModule(),
     ModuleHandedToCaller(),  # first: it takes every use of its kind (what is not the module is only read)
     ModuleHook(),
+    AttributeByName(),
     GateWise(),
     OldCheckpoint(),
     Interfaces(),
@@ -67,6 +69,7 @@ TUPLE_RULES = [
     GrowingReturnBinding(),
     Reset(),
     CallResult(),
+    UnfollowedCallPart(),  # before UnpackedPair, which takes every other part of an unpacking
     UnpackedPair(),
     SplitSource(),
     PairIntoSplit(),
@@ -114,6 +117,7 @@ PACKED_RULES = [
     RecurrentModule(),
     ModuleHandedToCaller(),
     ModuleHook(),
+    AttributeByName(),
     GateWise(),
     OldCheckpoint(),
     Interfaces(),
@@ -122,6 +126,7 @@ PACKED_RULES = [
     Pieces(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
+    UnfollowedCallPart(),
     FeaturesKept(),
     UndecidedArithmetic(),
     UntracedIntoState(),

@@ -15,12 +15,13 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.boundary import state_carriers
 from gru2lstm.program import Consumption, Use
 from gru2lstm.qualnames import module_imports, qualify
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
 from gru2lstm.vocab import (
-    CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS,
+    CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, NAMED_ATTRIBUTE_BUILTIN, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS,
     SAVED_STATE_METHOD, TORCH_NN,
 )
 from gru2lstm.rules.base import Invalid, Rule
@@ -88,6 +89,62 @@ class ModuleHook(Rule):
             "hook the engine does not follow; the LSTM's state there is `(h, c)` where the GRU's was one tensor, so "
             "the hook would get a pair; migrate the hook by hand (its state argument is `(h, c)`)"
         ), use.place)
+
+
+class AttributeByName(Rule):
+    uses = ("consumption",)
+    summary = "an attribute of an object that holds the recurrent module taken by a name the engine cannot read (`getattr(self, f\"gru_{i}\")`)"
+    invalid = (
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.gru_0 = nn.GRUCell(4, 8)
+
+                def forward(self, x, h, i):
+                    return getattr(self, f"gru_{i}")(x, h)
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return (
+            use.context == Use.UNKNOWN and _looked_up_by_name(ctx, use) is not None and _holds_the_recurrent_module(ctx, use)
+            and not _of_a_changed_class(ctx, use)
+        )
+
+    def apply(self, ctx, use: Consumption) -> None:
+        call = _looked_up_by_name(ctx, use)
+        held = sorted(slot.name for slot in ctx.values_bound_to if isinstance(slot, AttrSlot) and ctx.solution.holder_kind(slot) is not None)
+        ctx.find("G2L101", call, (
+            f"`{ctx.code(call)}` takes an attribute of `{ctx.code(use.node)}`, which holds the recurrent module, by a name "
+            "the engine cannot read, so a call of the module through it would still pass one tensor where the LSTM takes "
+            f"(h, c), and a renamed attribute would not be found; use the module by its name (`{ctx.code(use.node)}.{held[0] if held else 'name'}`), "
+            "or migrate this by hand"
+        ), use.place)
+
+
+def _of_a_changed_class(ctx, use: Consumption) -> bool:
+    """Is the consumed object an instance of a class whose contract changes? Handed to `getattr()`,
+    boundary.py reports it already (an instance that goes where the walk does not follow)."""
+    leaf = ctx.solution.resolutions.leaf_of(use.value)
+    if not isinstance(leaf, VSlot):
+        return False
+    classes = ctx.solution.classes
+    changed = {ctx.flow.functions[key].class_name for key in state_carriers(ctx.flow, ctx.solution)} - {None}
+    return any(classes.find(InstanceSlot.of(owner)) == classes.find(leaf.slot) for owner in changed)
+
+
+def _looked_up_by_name(ctx, use: Consumption) -> Optional[cst.Call]:
+    """The `getattr(obj, name)` whose object `use` consumes, when `name` is not written out."""
+    arg = ctx.parents.get(use.node)
+    call = ctx.parents.get(arg) if isinstance(arg, cst.Arg) else None
+    if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == NAMED_ATTRIBUTE_BUILTIN):
+        return None
+    if len(call.args) < 2 or call.args[0] is not arg or constant_string(call.args[1].value) is not None:
+        return None
+    return call
 
 
 def _method(ctx, use: Consumption) -> str:

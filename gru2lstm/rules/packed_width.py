@@ -63,6 +63,8 @@ class OperandWidths:
 
     def _step(self, value: Value, found: OperandWidth, seen: set) -> list:
         """Judge what `value` was moved from; return what to follow next."""
+        if self.ctx.solution.value_is_state(value):
+            return []  # `zeros_like(state.hidden)`: made like the state, which packs as it does
         moved = moves(self.ctx, value)
         following = []
         for slot in moved.slots:

@@ -11,7 +11,7 @@ import libcst as cst
 from gru2lstm.expressions import AFTER_STAR
 from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
 from gru2lstm.syntax import code_of, constant_string
-from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
@@ -172,6 +172,45 @@ class ForeignValue(StateBindingRule):
         cannot_follow(ctx, use.binding, use.value)
 
 
+class UnfollowedCallPart(StateBindingRule):
+    summary = "a state unpacked from the result of a call the engine does not follow (`obs, h = replay.sample(n)`) is a finding"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+
+            def learn(replay):
+                obs, h = replay.sample(4)
+                out, h = core(obs, h)
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return ctx.solution.is_state(use.binding.target) and _unfollowed_call_of(ctx, use.value) is not None
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        cannot_follow(ctx, use.binding, _unfollowed_call_of(ctx, use.value))
+
+
+def _unfollowed_call_of(ctx, value: Value) -> Optional[VCallOf]:
+    """The call, neither recurrent nor run by the walk, whose result `value` is a part of (a
+    position of `replay.sample(n)` unpacked), else None."""
+    if not (isinstance(value, VSlot) and value.node is None):
+        return None
+    slot = value.slot
+    while slot.kind == SlotKind.CHILD:
+        slot = slot.base
+    if slot.kind != SlotKind.CALL_RESULT:
+        return None
+    call = ctx.flow.call_of_result(slot)
+    solution = ctx.solution
+    if call is None or id(call) in solution.recurrent_calls or id(call) in solution.forwarded:
+        return None
+    return call
+
+
 class CannotFollow(StateBindingRule):
     summary = "a holder of the state that receives anything no rule covers"
     invalid = (
@@ -297,9 +336,15 @@ class MixedKeyedRead(Rule):
         return use.context == Use.INDEX and id(use.node) in ctx.solution.keyed_reads
 
     def apply(self, ctx, use: Consumption, because: str = "so the engine cannot tell them apart") -> None:
-        parts = ctx.solution.classes.parts.get(ctx.solution.classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
-        # a list of states read by a name (`memory[key].clear()`) is used as a list, not read
-        states = {label: ctx.solution.is_state(part) for label, part in parts.items() if label.kind == LabelKind.KEY}
+        classes = ctx.solution.classes
+        parts = classes.parts.get(classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
+        read_from_elements = {classes.find(key) for key in ctx.solution.keys_of_elements}
+        # a list of states read by a name (`memory[key].clear()`) is used as a list, not read; a
+        # key only read from the dict's elements (solve.py) is what a read by any key gives
+        states = {
+            label: ctx.solution.is_state(part) for label, part in parts.items()
+            if label.kind == LabelKind.KEY and classes.find(part) not in read_from_elements
+        }
         keys = _literal_keys(ctx, use.node)
         if keys is not None:  # `for k in ("obs", "act")`: the keys read are known
             states = {label: state for label, state in states.items() if label.key in keys}
