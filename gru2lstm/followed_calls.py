@@ -375,7 +375,8 @@ class FollowedCalls(ExpressionWalker):
         for arg in node.args:
             value = self.expr(arg.value)
             self.consume(value, Use.UNKNOWN, arg.value, f"passed to {name}{where}", place)
-            if self.recording and isinstance(value, VOpaque) and value.why == "self" and self.function.class_name is not None:
+            if place is not None and self.recording and isinstance(value, VOpaque) and value.why == "self" and self.function.class_name is not None:
+                # a function of a project file not migrated with this one, which may call what it is handed
                 self.flow.self_escapes.append((arg.value, self.function.class_name, f"passed to {name}{where}", place))
         return VOpaque(node, f"{name}(...)")
 

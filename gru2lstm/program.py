@@ -239,8 +239,8 @@ class ProgramFlow:
     namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
     def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter
     outside_calls: dict = field(default_factory=dict)  # id(call node) -> where its callee comes from, outside the program
-    # `rollout(self, h)` of a function the walk does not follow: (the argument node, the class key of
-    # `self`, why, the file it goes to); an instance of a class whose contract changes escapes there
+    # `rollout(self, h)` of a function from a project file not migrated with this one: (the argument
+    # node, the class key of `self`, why, that file); an instance whose contract changes escapes there
     self_escapes: list = field(default_factory=list)
     outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
     called: set = field(default_factory=set)  # keys of the functions some followed call runs
