@@ -452,3 +452,13 @@ def test_self_handed_to_a_function_of_a_file_not_given_is_named(tmp_path, capsys
     assert f"{tmp_path / 'model.py'}:21:24: G2L101 an instance of `Actor` (`self`) is passed to `rollout`, which comes from " in out
     assert "runner.py, a file not migrated with this one; `Actor.forward()` now takes or returns (h, c)" in out
     assert {name: (tmp_path / name).read_text() for name in files} == {name: textwrap.dedent(text) for name, text in files.items()}
+
+
+def test_self_handed_to_a_builtin_is_no_escape(tmp_path):
+    # `super(Actor, self).__init__()` hands self to a builtin: the corpus's models were refused for it
+    files = {"pyproject.toml": "", "model.py": SELF_PLAYING.replace("super().__init__()", "super(Actor, self).__init__()")}
+    files["model.py"] = files["model.py"].replace("from runner import rollout\n", "").replace(
+        "            return rollout(self, self.initial(2))", "            return self(torch.randn(1, 2, 3), self.initial(2))")
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", str(tmp_path / "model.py")]) == 0
+    assert "self.rnn = nn.LSTM(3, 6)" in (tmp_path / "model.py").read_text()
