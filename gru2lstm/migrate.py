@@ -150,7 +150,10 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
     solution = solve(flow)
     if not solution.constructors:
         return [
-            Migration(source, False, findings=review(_not_torch_gru(wrappers[m.key], flow, solution, parents[m.key]), source))
+            Migration(source, False, findings=review(
+                _unfollowed_constructions(wrappers[m.key], flow, parents[m.key]) + _not_torch_gru(wrappers[m.key], flow, solution, parents[m.key]),
+                source,
+            ))
             for m, source in zip(modules, sources)
         ]
     form = planned_form(solution, options)
@@ -256,16 +259,32 @@ def _holds_recurrence(outcome, count: int) -> bool:
     return count == 1 or bool(outcome.sites or outcome.steps)
 
 
-def _not_torch_gru(wrapper, flow, solution, parents) -> list:
-    """Info findings: an LSTM already, or a `GRU` that is not torch's. And a subclass of the torch
-    GRU class where nothing constructs a GRU by its name (`class Core(nn.GRU)`, the program's own
-    GRU made as `Core(8)`): what is made from it is not followed, as where a GRU is constructed."""
+def _unfollowed_constructions(wrapper, flow, parents) -> list:
+    """Where nothing constructs a torch GRU the walk follows, the GRUs it would leave GRUs: a
+    subclass of the torch class (`class Core(nn.GRU)`, the program's own GRU made as `Core(8)`),
+    and a GRU made but held nowhere it follows (`self.add_module("core", nn.GRU(4, 8))`)."""
     findings = []
     for node, name in flow.references:
-        held = held_as_value(parents, node) if name in RECURRENT_NAMES and node in parents else None
+        if name not in RECURRENT_NAMES or node not in parents:
+            continue
+        held = held_as_value(parents, node)
+        call = parents.get(node)
         if held == AS_BASE:
             position = wrapper.positions[node].start
             findings.append(new_finding("G2L101", held_class_message(syntax.code_of(node), held), position.line, position.column + 1))
+        elif held is None and isinstance(call, cst.Call) and call.func is node:
+            position = wrapper.positions[call].start
+            findings.append(new_finding("G2L101", (
+                f"`{syntax.code_of(call)}` is made here but held nowhere the engine follows (a name or an attribute set "
+                "by `=`), so the calls of it are not followed and it would stay a GRU; hold it in an attribute "
+                "(`self.core = nn.GRU(...)`), or migrate it by hand"
+            ), position.line, position.column + 1))
+    return findings
+
+
+def _not_torch_gru(wrapper, flow, solution, parents) -> list:
+    """Info findings: an LSTM already, or a `GRU` that is not torch's."""
+    findings = []
     if solution.lstm_constructors and not solution.constructors and _constructs_here(solution.lstm_constructors, parents):
         findings.append(new_finding("G2L200", "the recurrent module is already an LSTM; nothing to migrate"))
     for node in local_gru_classes(flow, parents):

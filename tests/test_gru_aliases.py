@@ -254,3 +254,15 @@ def test_a_subclass_made_by_its_own_name_where_nothing_constructs_nn_gru_is_refu
     found = refuses(tmp_path, capsys, monkeypatch, {"pyproject.toml": "", "core.py": SUBCLASS_ONLY})
     assert [(name, line, code) for name, line, code, _ in found] == [("core.py", 5, "G2L101")]
     assert found[0][3].startswith("the class `nn.GRU` is a base class here, so the modules made from it are not followed")
+
+
+def test_a_gru_made_but_held_nowhere_the_walk_follows_is_refused(tmp_path, capsys, monkeypatch):
+    # `self.add_module("core", nn.GRU(4, 8))`: no construction was bound, the run said "nothing to
+    # migrate", exit 0, and the program's only GRU stayed a GRU without a word
+    added = SUBCLASS_ONLY.replace("class Core(nn.GRU):\n    def forward(self, x, h=None):\n        return super().forward(x, h)\n", (
+        "class Core(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.add_module(\"rnn\", nn.GRU(4, 8))\n\n"
+        "    def forward(self, x, h=None):\n        return self.rnn(x, h)\n"
+    )).replace("core = Core(4, 8)", "core = Core()")
+    found = refuses(tmp_path, capsys, monkeypatch, {"pyproject.toml": "", "core.py": added})
+    assert [(name, line, code) for name, line, code, _ in found] == [("core.py", 8, "G2L101")]
+    assert found[0][3].startswith("`nn.GRU(4, 8)` is made here but held nowhere the engine follows")
