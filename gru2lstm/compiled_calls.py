@@ -17,7 +17,7 @@ class CompiledCalls(FollowedCalls):
     def _traced(self, node: cst.Call) -> Value:
         """`torch.jit.trace(policy, (x, h0))`, `torch.onnx.export(policy, (x, h0), path)`: the module
         runs on the example inputs as `policy(x, h0)` would. When the walk knows the module here (an
-        instance of a program class) and the inputs are a tuple written out, its forward()'s
+        instance of a program class) and the inputs are a tuple written out or a name, its forward()'s
         parameters receive them; else a state among them is reported (read as features it would
         lose c; passed on, its form would be unchecked). The traced module stands for the module."""
         module = self.expr(node.args[0].value)
@@ -32,8 +32,10 @@ class CompiledCalls(FollowedCalls):
             else:
                 # `example = (x, h0)` first: each parameter takes its position of what the name holds
                 held = self.expr(inputs)
-                for position, param in enumerate(forward.params):
+                for position, param in enumerate(forward.params if isinstance(held, VSlot) else ()):
                     self._bind(DefSlot.of(id(param.node.name)), VSlot(ChildSlot.of(held.slot, PosLabel.of(position)), None), BindingKind.ARG, inputs, inputs)
+                if not isinstance(held, VSlot):
+                    forward = None  # a name of nothing known: as a module not known here
         why = f"handed to `{self.code(node.func)}` as an input of the module it runs, which the engine does not follow"
         if forward is None:
             # the module runs on inputs bound to nothing here: one whose forward() changes is a finding
@@ -65,12 +67,12 @@ class CompiledCalls(FollowedCalls):
 
     def _traced_forward(self, module_node: cst.CSTNode, inputs) -> Optional[FunctionInfo]:
         """The forward() a trace runs: of a module of the program known here, on a tuple of inputs
-        written out that its parameters take one by one; else None."""
+        written out that its parameters take one by one, or held by a name; else None."""
         owner = self._instance_of(module_node)
         forward = None if owner is None else self.flow.forward_of(owner)
         if forward is None or forward.variadic:
             return None
-        if isinstance(inputs, cst.Name) and isinstance(self.expr(inputs), VSlot):
+        if isinstance(inputs, cst.Name):
             return forward  # a tuple held by a name: its positions (the parameters past its end take nothing)
         if not isinstance(inputs, cst.Tuple):
             return None
