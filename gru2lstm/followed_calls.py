@@ -366,6 +366,8 @@ class FollowedCalls(ExpressionWalker):
             root = root.func if isinstance(root, cst.Call) else root.value
         if place is None and isinstance(root, cst.Name) and root.value not in self.env:
             place = self.outside.get(root.value)
+        if place is None:  # `R[name](...)` of a registry whose members come from such a file
+            place = self.flow.registries.places.get(id(node.func))
         if place is not None:
             self.flow.outside_calls[id(node)] = place
         where = from_where(place)

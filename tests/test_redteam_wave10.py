@@ -1,0 +1,96 @@
+"""Red team, wave 10 (our own small multi-file projects in the ways real projects wire a recurrent
+model: factories over a config, plugin registries, TYPE_CHECKING imports, circular imports, classes
+and callbacks handed in, star re-exports, runner registries): what the engine got wrong there, each
+case migrated and run, or refused with a finding that names the place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- a registry of runners in a package's __init__
+RUNNERS = {
+    "pyproject.toml": "",
+    "agent.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Agent(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.core = nn.GRUCell(4, 8)
+
+            def init_hidden(self, n):
+                return torch.zeros(n, 8)
+
+            def step(self, obs, h):
+                h = self.core(obs, h)
+                return h.sum(-1), h
+    """,
+    "runners/__init__.py": """\
+        from .episode_runner import EpisodeRunner
+        from .parallel_runner import ParallelRunner
+
+        REGISTRY = {"episode": EpisodeRunner, "parallel": ParallelRunner}
+    """,
+    "runners/episode_runner.py": """\
+        import torch
+
+
+        class EpisodeRunner:
+            def __init__(self, agent):
+                self.agent = agent
+
+            def run(self, steps):
+                h = self.agent.init_hidden(1)
+                for t in range(steps):
+                    q, h = self.agent.step(torch.randn(1, 4), h)
+                return q
+    """,
+    "runners/parallel_runner.py": """\
+        import torch
+
+
+        class ParallelRunner:
+            def __init__(self, agent):
+                self.agent = agent
+                self.hidden = None
+
+            def run(self, steps):
+                self.hidden = self.agent.init_hidden(3)
+                for t in range(steps):
+                    q, self.hidden = self.agent.step(torch.randn(3, 4), self.hidden)
+                    self.hidden = self.hidden.masked_fill((torch.arange(3) == t % 3).unsqueeze(1), 0.0)
+                return q
+    """,
+    "run.py": """\
+        from agent import Agent
+        from runners import REGISTRY as r_REGISTRY
+
+
+        def main(kind):
+            runner = r_REGISTRY[kind](Agent())
+            runner.run(4).sum().backward()
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_registry_of_classes_from_files_two_imports_away_is_followed_into_them(tmp_path, form):
+    # The registry's classes come from files the group did not hold: it was no registry at all, so
+    # `r_REGISTRY[kind](agent)` was a call nothing names (G2L101 "give the file that defines the
+    # code it reaches", every file given). Now the call names them and the group takes them in.
+    write(tmp_path, RUNNERS)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import run\nrun.main('episode')\nrun.main('parallel')\n")
+
+
+def test_a_registry_of_classes_from_a_file_not_given_names_it(tmp_path, capsys):
+    write(tmp_path, RUNNERS)
+    assert main(["rewrite", "--check", str(tmp_path / "agent.py"), str(tmp_path / "run.py"), str(tmp_path / "runners" / "__init__.py")]) == 1
+    out = capsys.readouterr().out
+    assert "run.py:6:31: G2L101 an instance of `Agent` is passed to `r_REGISTRY[kind]`, which comes from " in out
+    assert "episode_runner.py, a file not migrated with this one" in out
