@@ -212,7 +212,7 @@ class FollowedCalls(ExpressionWalker):
         extra = 0  # the positional arguments past the parameters, which `*args` takes in order
         spread = _spread_argument(callee, node)
         for arg in node.args:
-            value = self.expr(arg.value)
+            value = self._own_instance(self.expr(arg.value), arg.value)
             if arg is spread and self._spreadable(value):
                 # `agent.update(*batch())`: the remaining parameters, none with a default, take its
                 # items in order (else the GRU program would not have run); its length must stay
@@ -244,6 +244,17 @@ class FollowedCalls(ExpressionWalker):
                 continue
             self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, arg, arg.value)
         return VSlot(ReturnSlot.of(callee.key), node)
+
+    def _own_instance(self, value: Value, node: cst.BaseExpression) -> Value:
+        """`self` handed to a function of the program (`run_episode(self, steps)`) is an instance of
+        the method's class, so calls of it there run its forward(); when a subclass in the program
+        may be what `self` is, it stays unknown (a finding where it is called)."""
+        owner = self.function.class_name if self.function is not None else None
+        if not (isinstance(value, VOpaque) and value.why == "self") or owner is None:
+            return value
+        if any(owner in bases for bases in self.flow.bases.values()):
+            return value
+        return VSlot(InstanceSlot.of(owner), node)
 
     def _star_parameter(self, value: Value) -> bool:
         """Is `value` the `*args` of the function it is read in (each call binds its positions)?"""

@@ -20,6 +20,9 @@ mention of it in the program is its definition or an import.
 Anything else — the registry passed out, merged with `**`, mutated by code that cannot be read,
 assigned again, a lookup kept in a variable (`cls = R[name]`), an attribute spelled like it —
 leaves it unfollowed, and the classes stored into it stay crossings (G2L101) at their places.
+A literal whose classes all come from files not migrated with it (`REGISTRY = {"episode":
+EpisodeRunner}` in a package's `__init__`) is such a registry: a call through a lookup of it names
+the file, so the group is migrated again with it (engine.py) and the registry followed there.
 """
 
 from __future__ import annotations
