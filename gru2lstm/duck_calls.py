@@ -16,7 +16,10 @@ Such a call is told by its shape, that of a recurrent loop:
   or the call passes a keyword named like a parameter whose contract changes (`net(obs, hidden=h)`),
   or, at the position of such a parameter in the changed method's signature, a tensor made there
   (`net(seq, torch.zeros(1, B, H))`, or a name bound to one: `h0 = torch.zeros(...)`; `q =
-  net(x, h0)[0]`), a name spelled like that parameter, or (in the group) a hidden state.
+  net(x, h0)[0]`), a name spelled like that parameter, or (in the group) a hidden state;
+- or, in a file outside the group, the call is of a method named as the changed one (`act`, not
+  the forward() of the object itself) and passes anything but a constant at the state's position
+  (`self.policy.act(obs, self.buffer.h[t])`: a row of storage the file alone cannot place).
 
 It is refused (G2L101) when the group changes the contract of a forward() (for `net(...)`) or of
 a method of the same name (for `agent.act(...)`): which object it is, only the person can say.
@@ -225,7 +228,7 @@ class _UnknownCallFinder(ast.NodeVisitor):
         if callees:
             made = self.scopes[-1].made
             marked = {position for position, arg in enumerate(node.args) if _dotted(arg) in made}
-            if looks_recurrent(node, self.assigned.get(id(node), set()), marked, callees):
+            if looks_recurrent(node, self.assigned.get(id(node), set()), marked, callees) or _named_state_argument(node, self.changed.get(method, ())):
                 self.found.append(UnknownCall(node.lineno, node.col_offset + 1, ast.unparse(node), method))
         self.generic_visit(node)
 
@@ -244,6 +247,22 @@ class _UnknownCallFinder(ast.NodeVisitor):
         elif parts[0] not in scope.outside:
             return False
         return parts[-1] if len(parts) > 1 else None
+
+
+def _named_state_argument(call: ast.Call, changes: list) -> bool:
+    """Does `obj.act(...)`, of a method named as one whose contract changes (`changes`, none for
+    a forward()), pass anything but a constant where that method takes the state? Such a name is
+    no common word a layer or a loss answers to (`net(x, y)` is), and where the state comes from
+    (`self.buffer.h[t]`) the file alone cannot tell."""
+    positional = []
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            break
+        positional.append(arg)
+    return any(
+        position < len(positional) and not isinstance(positional[position], ast.Constant)
+        for change in changes for position in change.positions
+    )
 
 
 def _attributes_from_parameters(node: ast.ClassDef) -> set:

@@ -162,3 +162,49 @@ def test_self_of_a_class_with_subclasses_handed_to_a_function_stays_a_finding(tm
     write(tmp_path, files)
     assert main(["rewrite", "--check", str(tmp_path)]) == 1
     assert "runner.py:9:16: G2L101 `net(torch.randn(n, 1, 4), h)` calls `net`, an object from outside" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- a trainer handed the policy and the buffer class
+INJECTED = {
+    "pyproject.toml": "",
+    "policy.py": """\
+        import torch.nn as nn
+
+
+        class RecurrentPolicy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = nn.GRU(4, 8)
+                self.critic = nn.Linear(8, 1)
+
+            def act(self, obs, h):
+                out, h = self.gru(obs.unsqueeze(0), h)
+                return self.critic(out[0]), h
+    """,
+    "trainer.py": """\
+        import torch
+
+
+        class Trainer:
+            def __init__(self, policy, buffer_cls, steps=4):
+                self.policy = policy
+                self.steps = steps
+                self.buffer = buffer_cls(steps, 3, 8)
+
+            def collect(self):
+                for t in range(self.steps):
+                    value, h = self.policy.act(torch.randn(3, 4), self.buffer.h[t])
+                    self.buffer.h[t + 1] = h.detach()
+    """,
+}
+
+
+def test_a_method_called_on_an_injected_object_with_a_row_of_storage_is_refused(tmp_path, capsys):
+    # trainer.py imports nothing of the group, and `self.policy.act(obs, self.buffer.h[t])` takes
+    # back no name it passes: it was not seen as a caller, and the rewrite exited 0 with only
+    # policy.py changed (the trainer still passing one tensor).
+    write(tmp_path, INJECTED)
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "policy.py:10:9: G2L101 `RecurrentPolicy.act()` now takes or returns (h, c)" in out
+    assert "calls `self.policy.act(torch.randn(3, 4), self.buffer.h[t])` at line 12 on an object the engine cannot identify" in out
