@@ -16,7 +16,8 @@ Such a call is told by its shape, that of a recurrent loop:
   or the call passes a keyword named like a parameter whose contract changes (`net(obs, hidden=h)`),
   or, at the position of such a parameter in the changed method's signature, a tensor made there
   (`net(seq, torch.zeros(1, B, H))`, or a name bound to one: `h0 = torch.zeros(...)`; `q =
-  net(x, h0)[0]`), a name spelled like that parameter, or (in the group) a hidden state;
+  net(x, h0)[0]`), a name spelled like that parameter or a row of one (`self.buffer.h[t]`), or
+  (in the group) a hidden state;
 - or, in a file outside the group, the call is of a method named as the changed one (`act`, not
   the forward() of the object itself) and passes anything but a constant at the state's position
   (`self.policy.act(obs, self.buffer.h[t])`: a row of storage the file alone cannot place).
@@ -85,7 +86,7 @@ def looks_recurrent(call: ast.Call, targets: set, marked: set, callees: list) ->
     return any(
         position < len(positional) and (
             position in marked or made_here(positional[position])
-            or (_dotted(positional[position]) or "").rpartition(".")[2] in change.parameters
+            or (_dotted(_indexed(positional[position])) or "").rpartition(".")[2] in change.parameters
         )
         for change in callees for position in change.positions
     )
@@ -97,6 +98,14 @@ def _passed(arguments: list) -> list:
     for arg in arguments:
         found.extend(_passed(arg.elts) if isinstance(arg, (ast.Tuple, ast.List)) else [arg])
     return found
+
+
+def _indexed(node: ast.AST) -> ast.AST:
+    """What a row is taken from (`self.buffer.h[t]` -> `self.buffer.h`): a row of storage named
+    like the parameter is that parameter's value too."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return node
 
 
 def made_here(node: ast.AST) -> bool:

@@ -208,3 +208,14 @@ def test_a_method_called_on_an_injected_object_with_a_row_of_storage_is_refused(
     out = capsys.readouterr().out
     assert "policy.py:10:9: G2L101 `RecurrentPolicy.act()` now takes or returns (h, c)" in out
     assert "calls `self.policy.act(torch.randn(3, 4), self.buffer.h[t])` at line 12 on an object the engine cannot identify" in out
+
+
+def test_a_module_called_on_an_injected_object_with_a_row_named_like_the_state_is_refused(tmp_path, capsys):
+    # the same through forward(): `self.policy(obs, self.buffer.h[t])`, a row of storage spelled
+    # like the parameter `h`, was no caller either (exit 0)
+    files = {name: text.replace("def act(", "def forward(").replace("self.policy.act(", "self.policy(") for name, text in INJECTED.items()}
+    write(tmp_path, files)
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "policy.py:10:9: G2L101 `RecurrentPolicy.forward()` now takes or returns (h, c)" in out
+    assert "calls `self.policy(torch.randn(3, 4), self.buffer.h[t])` at line 12 on an object the engine cannot identify" in out
