@@ -434,10 +434,20 @@ ROLLOUT = """\
 def test_a_loop_in_a_near_file_over_an_object_it_is_handed_is_seen(tmp_path, capsys):
     # model.py alone migrated clean (forward() "no caller found", G2L202 only): runner.py, which it
     # imports from, was never analysed, and the rewrite exited 0 with the LSTM given one tensor.
-    files = {"pyproject.toml": "", "model.py": SELF_PLAYING, "runner.py": ROLLOUT}
+    # (`self` of a class a subclass may be is no known instance there: the loop is refused.)
+    subclass = "\n\n    class Slow(Actor):\n        def forward(self, x, h):\n            return super().forward(x, h)\n"
+    files = {"pyproject.toml": "", "model.py": SELF_PLAYING + subclass, "runner.py": ROLLOUT}
     write(tmp_path, files)
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert (f"{tmp_path / 'runner.py'}:6:16: G2L101 `actor(torch.randn(1, 2, 3), h)` calls `actor`, an object from outside that "
             "nothing analysed identifies, passing what looks like a hidden state") in out
     assert {name: (tmp_path / name).read_text() for name in files} == {name: textwrap.dedent(text) for name, text in files.items()}
+
+
+def test_a_loop_in_a_near_file_over_self_handed_to_it_is_migrated(tmp_path):
+    # `rollout(self, ...)`: self is an Actor there, so runner.py's loop is followed and migrated
+    write(tmp_path, {"pyproject.toml": "", "model.py": SELF_PLAYING, "runner.py": ROLLOUT})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "h = (h[0] * 0.5, h[1] * 0.5)" in (tmp_path / "runner.py").read_text()
+    run_migrated(tmp_path, "import model\nmodel.Actor().play()\n")
