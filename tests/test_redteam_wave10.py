@@ -219,3 +219,72 @@ def test_a_module_called_on_an_injected_object_with_a_row_named_like_the_state_i
     out = capsys.readouterr().out
     assert "policy.py:10:9: G2L101 `RecurrentPolicy.forward()` now takes or returns (h, c)" in out
     assert "calls `self.policy(torch.randn(3, 4), self.buffer.h[t])` at line 12 on an object the engine cannot identify" in out
+
+
+# ---------------------------------------------------------------- a package that re-exports with a star and __all__
+STARRED = {
+    "pyproject.toml": "",
+    "agents/__init__.py": """\
+        from .gru import *  # noqa: F401,F403
+        from .common import Head
+
+        __all__ = ["RecurrentAgent", "Head"]
+    """,
+    "agents/common.py": """\
+        import torch.nn as nn
+
+
+        class Head(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(8, 2)
+
+            def forward(self, x):
+                return self.fc(x)
+    """,
+    "agents/gru.py": """\
+        import torch
+        import torch.nn as nn
+
+        from .common import Head
+
+        __all__ = ["RecurrentAgent"]
+
+
+        class RecurrentAgent(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = nn.GRUCell(4, 8)
+                self.head = Head()
+
+            def init_state(self, batch):
+                return torch.zeros(batch, 8)
+
+            def forward(self, obs, state):
+                state = self.rnn(obs, state)
+                return self.head(state), state
+    """,
+    "play.py": """\
+        import torch
+
+        from agents import *  # noqa: F403
+
+
+        def play(agent: RecurrentAgent, steps, n=2):
+            state = agent.init_state(n)
+            for t in range(steps):
+                logits, state = agent(torch.randn(n, 4), state)
+                if t % 2 == 1:
+                    state = agent.init_state(n)
+            return logits
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_star_import_of_a_package_brings_what_it_re_exports(tmp_path, form):
+    # `from agents import *` bound only the classes agents/__init__.py defines itself (none), so
+    # `agent: RecurrentAgent` was unknown and `agent(x, state)` a call of an unknown object (G2L101)
+    write(tmp_path, STARRED)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "from agents import RecurrentAgent\nfrom play import play\nplay(RecurrentAgent(), 5).sum().backward()\n")
