@@ -288,3 +288,19 @@ def test_a_star_import_of_a_package_brings_what_it_re_exports(tmp_path, form):
     write(tmp_path, STARRED)
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "from agents import RecurrentAgent\nfrom play import play\nplay(RecurrentAgent(), 5).sum().backward()\n")
+
+
+def test_a_forward_no_file_of_the_group_calls_is_refused_where_storage_is_handed_to_an_object(tmp_path, capsys):
+    # `self.policy(obs, self.buffer.hxs[t])`: the row is not named like forward()'s `h`, and the
+    # group (policy.py alone) never calls forward(): exit 0, the trainer kept passing one tensor
+    files = {name: text.replace("def act(", "def forward(").replace("self.policy.act(", "self.policy(").replace(".h[", ".hxs[")
+             for name, text in INJECTED.items()}
+    files["helpers.py"] = """\
+        def apply(fn, a, b):
+            return fn(a, b)
+    """
+    write(tmp_path, files)
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "calls `self.policy(torch.randn(3, 4), self.buffer.hxs[t])` at line 12 on an object the engine cannot identify" in out
+    assert "helpers.py" not in out  # a local name given to an object is no stored state
