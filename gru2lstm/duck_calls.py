@@ -18,10 +18,10 @@ Such a call is told by its shape, that of a recurrent loop:
   (`net(seq, torch.zeros(1, B, H))`, or a name bound to one: `h0 = torch.zeros(...)`; `q =
   net(x, h0)[0]`), a name spelled like that parameter or a row of one (`self.buffer.h[t]`), or
   (in the group) a hidden state;
-- or, in a file outside the group, the call is of a method named as the changed one (`act`, not
-  the forward() of the object itself), or of the object itself when the group never calls its
-  changed forward(), and passes at the state's position anything but a constant (a method) or what
-  is kept in an object or storage (the object itself: `self.policy(obs, self.buffer.hxs[t])`).
+- or, in a file outside the group, the call passes at the state's position anything but a
+  constant, for a method named as the changed one (`self.policy.act(obs, self.buffer.h[t])`), or
+  what is kept in an object or storage, for the object itself (`self.policy(obs,
+  self.buffer.hxs[t])`): where such a value comes from, the file alone cannot tell.
 
 It is refused (G2L101) when the group changes the contract of a forward() (for `net(...)`) or of
 a method of the same name (for `agent.act(...)`): which object it is, only the person can say.
@@ -57,7 +57,6 @@ class Change(NamedTuple):
     display: str  # "Policy.forward"
     parameters: frozenset  # the names of its parameters that become (h, c)
     positions: frozenset  # their positions among the positional parameters after `self`
-    uncalled: bool = False  # no caller of it was found in the group
 
 
 @dataclass(frozen=True)
@@ -124,11 +123,11 @@ def made_here(node: ast.AST) -> bool:
 
 
 def changed_methods(methods) -> dict:
-    """(method name, display name, names of its parameters that take the state, their positions[,
-    whether the group never calls it]), of each changed method -> method name -> [Change]."""
+    """(method name, display name, names of its parameters that take the state, their positions), of
+    each changed method -> method name -> [Change]."""
     changed: dict = {}
-    for name, display, parameters, positions, *uncalled in methods:
-        changed.setdefault(name, []).append(Change(display, frozenset(parameters), frozenset(positions), *uncalled))
+    for name, display, parameters, positions in methods:
+        changed.setdefault(name, []).append(Change(display, frozenset(parameters), frozenset(positions)))
     return changed
 
 
@@ -245,12 +244,11 @@ class _UnknownCallFinder(ast.NodeVisitor):
         if callees:
             made = self.scopes[-1].made
             marked = {position for position, arg in enumerate(node.args) if _dotted(arg) in made}
-            # a method named as a changed one, or a forward() no caller of which the group holds
-            # (its callers are elsewhere): what is given where it takes the state may be one
+            # what is given where a changed method takes the state may be one
             if method not in (None, *FORWARDS):
                 found = _state_argument(node, self.changed.get(method, ()), lambda arg: not isinstance(arg, ast.Constant))
             else:
-                found = _state_argument(node, [c for c in callees if c.uncalled], _stored)
+                found = _state_argument(node, callees, _stored)
             if found or looks_recurrent(node, self.assigned.get(id(node), set()), marked, callees):
                 self.found.append(UnknownCall(node.lineno, node.col_offset + 1, ast.unparse(node), method))
         self.generic_visit(node)
@@ -276,8 +274,8 @@ def _state_argument(call: ast.Call, changes: list, may_hold) -> bool:
     """Does the call pass, where one of `changes` takes the state, an argument that `may_hold` it?
     Where the state comes from (`self.buffer.h[t]`) the file alone cannot tell. For a method named
     as a changed one (`obj.act(...)`: no common word a layer or a loss answers to, as `net(x, y)`
-    is) anything but a constant may; for the object itself, when the group never calls its
-    changed forward(), what is kept in an object or storage (`_stored`)."""
+    is) anything but a constant may; for the object itself (its forward()), what is kept in an
+    object or storage (`_stored`)."""
     positional = []
     for arg in call.args:
         if isinstance(arg, ast.Starred):

@@ -401,7 +401,7 @@ class CallersElsewhere:
         """Files outside the group that may call a changed method through an object the engine
         cannot identify (duck_calls.py): a finding at the method for each such call; the files."""
         methods = changed_methods(
-            (change.function.rpartition(".")[2], change.function, change.parameters, change.positions, not change.called)
+            (change.function.rpartition(".")[2], change.function, change.parameters, change.positions)
             for result in changed for change in result.migration.interface if "." in change.function and change.parameters
         )
         if not methods:

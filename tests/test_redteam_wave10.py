@@ -304,3 +304,24 @@ def test_a_forward_no_file_of_the_group_calls_is_refused_where_storage_is_handed
     out = capsys.readouterr().out
     assert "calls `self.policy(torch.randn(3, 4), self.buffer.hxs[t])` at line 12 on an object the engine cannot identify" in out
     assert "helpers.py" not in out  # a local name given to an object is no stored state
+
+
+def test_storage_handed_to_an_object_is_refused_when_the_group_calls_forward_too(tmp_path, capsys):
+    # play.py calls forward() itself, so the group has a caller; trainer.py's injected policy was
+    # still passed one tensor (exit 0)
+    files = {name: text.replace("def act(", "def forward(").replace("self.policy.act(", "self.policy(").replace(".h[", ".hxs[")
+             for name, text in INJECTED.items()}
+    files["play.py"] = """\
+        import torch
+
+        from policy import RecurrentPolicy
+
+
+        def play():
+            policy = RecurrentPolicy()
+            value, h = policy(torch.randn(3, 4), torch.zeros(1, 3, 8))
+            return value, h
+    """
+    write(tmp_path, files)
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1
+    assert "calls `self.policy(torch.randn(3, 4), self.buffer.hxs[t])` at line 12" in capsys.readouterr().out
