@@ -134,9 +134,12 @@ class CallWalker(CompiledCalls):
         if forward is not None:
             return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
         func_value = self.expr(func)
-        if isinstance(func_value, (VSlot, VIndex)):
-            # `self.cells[i](x, h)`: the solver says what the index is (an element of a module
-            # container runs as that module; anything else takes the arguments as unknown code)
+        indexed = isinstance(func_value, VIndex) and isinstance(func_value.base, VSlot) and id(func) not in self.flow.registries.places
+        if isinstance(func_value, VSlot) or indexed:
+            # `self.cells[i](x, h)`: the solver says what the index of a place of the program is (an
+            # element of a module container runs as that module); of anything else (`REGISTRY[kind](agent)`
+            # imported from a file not migrated with this one, or a registry of classes from such files),
+            # the call is unknown code, which names that file
             return self._call_value(func_value, node)
         return self._unknown_call(node, f"`{self.code(func)}`")
 

@@ -16,7 +16,12 @@ Such a call is told by its shape, that of a recurrent loop:
   or the call passes a keyword named like a parameter whose contract changes (`net(obs, hidden=h)`),
   or, at the position of such a parameter in the changed method's signature, a tensor made there
   (`net(seq, torch.zeros(1, B, H))`, or a name bound to one: `h0 = torch.zeros(...)`; `q =
-  net(x, h0)[0]`), a name spelled like that parameter, or (in the group) a hidden state.
+  net(x, h0)[0]`), a name spelled like that parameter or a row of one (`self.buffer.h[t]`), or
+  (in the group) a hidden state;
+- or, in a file outside the group, the call passes at the state's position anything but a
+  constant, for a method named as the changed one (`self.policy.act(obs, self.buffer.h[t])`), or
+  what is kept in an object or storage, for the object itself (`self.policy(obs,
+  self.buffer.hxs[t])`): where such a value comes from, the file alone cannot tell.
 
 It is refused (G2L101) when the group changes the contract of a forward() (for `net(...)`) or of
 a method of the same name (for `agent.act(...)`): which object it is, only the person can say.
@@ -82,7 +87,7 @@ def looks_recurrent(call: ast.Call, targets: set, marked: set, callees: list) ->
     return any(
         position < len(positional) and (
             position in marked or made_here(positional[position])
-            or (_dotted(positional[position]) or "").rpartition(".")[2] in change.parameters
+            or (_dotted(_indexed(positional[position])) or "").rpartition(".")[2] in change.parameters
         )
         for change in callees for position in change.positions
     )
@@ -94,6 +99,20 @@ def _passed(arguments: list) -> list:
     for arg in arguments:
         found.extend(_passed(arg.elts) if isinstance(arg, (ast.Tuple, ast.List)) else [arg])
     return found
+
+
+def _indexed(node: ast.AST) -> ast.AST:
+    """What a row is taken from (`self.buffer.h[t]` -> `self.buffer.h`): a row of storage named
+    like the parameter is that parameter's value too."""
+    while isinstance(node, ast.Subscript):
+        node = node.value
+    return node
+
+
+def _stored(node: ast.AST) -> bool:
+    """`self.hidden`, `rollouts.hxs[step]`, `hxs[t]`: kept in an object or in storage, not a local
+    name (a loop's own state is told by what its statement takes back)."""
+    return isinstance(node, ast.Subscript) or isinstance(node, ast.Attribute)
 
 
 def made_here(node: ast.AST) -> bool:
@@ -225,7 +244,12 @@ class _UnknownCallFinder(ast.NodeVisitor):
         if callees:
             made = self.scopes[-1].made
             marked = {position for position, arg in enumerate(node.args) if _dotted(arg) in made}
-            if looks_recurrent(node, self.assigned.get(id(node), set()), marked, callees):
+            # what is given where a changed method takes the state may be one
+            if method not in (None, *FORWARDS):
+                found = _state_argument(node, self.changed.get(method, ()), lambda arg: not isinstance(arg, ast.Constant))
+            else:
+                found = _state_argument(node, callees, _stored)
+            if found or looks_recurrent(node, self.assigned.get(id(node), set()), marked, callees):
                 self.found.append(UnknownCall(node.lineno, node.col_offset + 1, ast.unparse(node), method))
         self.generic_visit(node)
 
@@ -244,6 +268,22 @@ class _UnknownCallFinder(ast.NodeVisitor):
         elif parts[0] not in scope.outside:
             return False
         return parts[-1] if len(parts) > 1 else None
+
+
+def _state_argument(call: ast.Call, changes: list, may_hold) -> bool:
+    """Does the call pass, where one of `changes` takes the state, an argument that `may_hold` it?
+    Where the state comes from (`self.buffer.h[t]`) the file alone cannot tell. For a method named
+    as a changed one (`obj.act(...)`: no common word a layer or a loss answers to, as `net(x, y)`
+    is) anything but a constant may; for the object itself (its forward()), what is kept in an
+    object or storage (`_stored`)."""
+    positional = []
+    for arg in call.args:
+        if isinstance(arg, ast.Starred):
+            break
+        positional.append(arg)
+    return any(
+        position < len(positional) and may_hold(positional[position]) for change in changes for position in change.positions
+    )
 
 
 def _attributes_from_parameters(node: ast.ClassDef) -> set:

@@ -213,7 +213,7 @@ class FollowedCalls(ExpressionWalker):
         extra = 0  # the positional arguments past the parameters, which `*args` takes in order
         spread = _spread_argument(callee, node)
         for arg in node.args:
-            value = self.expr(arg.value)
+            value = self._own_instance(self.expr(arg.value), arg.value)
             if arg is spread and self._spreadable(value):
                 # `agent.update(*batch())`: the remaining parameters, none with a default, take its
                 # items in order (else the GRU program would not have run); its length must stay
@@ -245,6 +245,17 @@ class FollowedCalls(ExpressionWalker):
                 continue
             self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, arg, arg.value)
         return VSlot(ReturnSlot.of(callee.key), node)
+
+    def _own_instance(self, value: Value, node: cst.BaseExpression) -> Value:
+        """`self` handed to a function of the program (`run_episode(self, steps)`) is an instance of
+        the method's class, so calls of it there run its forward(); when a subclass in the program
+        may be what `self` is, it stays unknown (a finding where it is called)."""
+        owner = self.function.class_name if self.function is not None else None
+        if not (isinstance(value, VOpaque) and value.why == "self") or owner is None:
+            return value
+        if any(owner in bases for bases in self.flow.bases.values()):
+            return value
+        return VSlot(InstanceSlot.of(owner), node)
 
     def _star_parameter(self, value: Value) -> bool:
         """Is `value` the `*args` of the function it is read in (each call binds its positions)?"""
@@ -369,6 +380,8 @@ class FollowedCalls(ExpressionWalker):
             root = root.func if isinstance(root, cst.Call) else root.value
         if place is None and isinstance(root, cst.Name) and root.value not in self.env:
             place = self.outside.get(root.value)
+        if place is None:  # `R[name](...)` of a registry whose members come from such a file
+            place = self.flow.registries.places.get(id(node.func))
         if place is not None:
             self.flow.outside_calls[id(node)] = place
         where = from_where(place)

@@ -197,7 +197,7 @@ class Project:
             for imported in self.universe.imports(entry):
                 target = imported.file
                 if imported.member == STAR and target is not None and target.key in members:
-                    for name in target.functions_and_classes():  # `from layers import *`
+                    for name in self._star_names(target, members):  # `from layers import *`
                         imports.setdefault(name, Member(target.key, name))
                     continue
                 if imported.local is None:
@@ -210,6 +210,24 @@ class Project:
                     outside[imported.local] = shown_path(place)
             sources.append(ModuleSource(entry.key, imports, outside, entry.data))
         return sources
+
+
+    def _star_names(self, entry, members: set, seen: frozenset = frozenset()) -> set:
+        """The classes and functions `from entry import *` binds: those it defines, and those it
+        takes from files among `members` (`from .gru import *` or `from .gru import Agent` in a
+        package's `__init__`), kept to its `__all__` when it lists one. Its other imports (`torch`)
+        stay the importer's own."""
+        names = set(entry.functions_and_classes())
+        for imported in self.universe.imports(entry):
+            target = imported.file
+            if target is None or target.key not in members or target.key in seen:
+                continue
+            if imported.member == STAR:
+                names |= self._star_names(target, members, seen | {entry.key})
+            elif imported.local is not None and imported.member is not None:
+                names.add(imported.local)
+        listed = entry.listed_names()
+        return names if listed is None else names & listed
 
 
 def importers_elsewhere(files: list, changed: dict, others: list, data: Optional[dict] = None, read: Optional[dict] = None) -> dict:

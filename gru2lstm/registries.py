@@ -20,6 +20,9 @@ mention of it in the program is its definition or an import.
 Anything else — the registry passed out, merged with `**`, mutated by code that cannot be read,
 assigned again, a lookup kept in a variable (`cls = R[name]`), an attribute spelled like it —
 leaves it unfollowed, and the classes stored into it stay crossings (G2L101) at their places.
+A literal whose classes all come from files not migrated with it (`REGISTRY = {"episode":
+EpisodeRunner}` in a package's `__init__`) is such a registry: a call through a lookup of it names
+the file, so the group is migrated again with it (engine.py) and the registry followed there.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def find_registries(flow: ProgramFlow, modules: list) -> Registries:
             found.followed_stores.update(id(node) for node in registry.stores)
             found.lookups.update((id(node), registry) for node in registry.lookups)
         elif registry.places:  # the wider attempt, with that file, may follow it (engine.py)
-            found.places.update((id(node), registry.places[0]) for node in registry.stores)
+            found.places.update((id(node), registry.places[0]) for node in registry.stores + registry.lookups)
     _attribute_instances(flow, found)
     return found
 
@@ -137,8 +140,9 @@ def _literal_registry(stores: _Stores, key: str, statement: cst.CSTNode) -> Opti
     for element in literal.elements:
         stored = element.value if isinstance(element, (cst.DictElement, cst.Element)) else None
         stores.add(key, registry, stored)
-    # `CONFIG = {"lr": 3e-4}` holds none of the program's classes: no registry
-    return registry if registry.members or not literal.elements else None
+    # `CONFIG = {"lr": 3e-4}` holds none of the program's classes: no registry; one of classes
+    # from files not migrated with it is one, unfollowed, so that a call through it names them
+    return registry if registry.members or registry.places or not literal.elements else None
 
 
 def _comprehended(value: cst.BaseExpression) -> Optional[cst.BaseExpression]:

@@ -78,6 +78,18 @@ class ProjectFile:
             }
         return self.definitions
 
+    def listed_names(self) -> Optional[set]:
+        """The names its `__all__` lists (a literal list or tuple of strings at the top), or None."""
+        tree = self.module_tree()
+        for node in tree.body if tree is not None else ():
+            if (
+                isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__all__"]
+                and isinstance(node.value, (ast.List, ast.Tuple))
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.value.elts)
+            ):
+                return {element.value for element in node.value.elts}
+        return None
+
     def gru_class_names(self) -> set:
         """The module-level names it binds to the torch GRU class (`RNN = nn.GRU`, `class
         Core(nn.GRU)`, `from torch.nn import GRU as R`): other files construct through them."""

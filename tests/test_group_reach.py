@@ -434,7 +434,9 @@ ROLLOUT = """\
 def test_a_loop_in_a_near_file_over_an_object_it_is_handed_is_seen(tmp_path, capsys):
     # model.py alone migrated clean (forward() "no caller found", G2L202 only): runner.py, which it
     # imports from, was never analysed, and the rewrite exited 0 with the LSTM given one tensor.
-    files = {"pyproject.toml": "", "model.py": SELF_PLAYING, "runner.py": ROLLOUT}
+    # (`self` of a class a subclass may be is no known instance there: the loop is refused.)
+    subclass = "\n\n    class Slow(Actor):\n        def forward(self, x, h):\n            return super().forward(x, h)\n"
+    files = {"pyproject.toml": "", "model.py": SELF_PLAYING + subclass, "runner.py": ROLLOUT}
     write(tmp_path, files)
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     out = capsys.readouterr().out
@@ -462,3 +464,11 @@ def test_self_handed_to_a_builtin_is_no_escape(tmp_path):
     write(tmp_path, files)
     assert main(["rewrite", "--quiet", str(tmp_path / "model.py")]) == 0
     assert "self.rnn = nn.LSTM(3, 6)" in (tmp_path / "model.py").read_text()
+
+
+def test_a_loop_in_a_near_file_over_self_handed_to_it_is_migrated(tmp_path):
+    # `rollout(self, ...)`: self is an Actor there, so runner.py's loop is followed and migrated
+    write(tmp_path, {"pyproject.toml": "", "model.py": SELF_PLAYING, "runner.py": ROLLOUT})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "h = (h[0] * 0.5, h[1] * 0.5)" in (tmp_path / "runner.py").read_text()
+    run_migrated(tmp_path, "import model\nmodel.Actor().play()\n")
