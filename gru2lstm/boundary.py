@@ -135,22 +135,27 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
     )
 
 
+def _escaping(flow: ProgramFlow):
+    """(consumption, where it goes unless its reason says so) for each value handed to code the walk
+    does not follow."""
+    for consumption in flow.consumptions:
+        if consumption.context in ESCAPING_CONTEXTS:
+            yield consumption, "" if consumption.why.endswith(from_where(consumption.place)) else from_where(consumption.place)
+
+
 def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> list:
     """An instance handed to code the walk does not follow (an unknown function, a lambda)."""
     classes = solution.classes
     instances = {owner: InstanceSlot.of(owner) for owner in owners}
     roots = {classes.find(slot): owner for owner, slot in instances.items() if slot in classes.parent}
     found = []
-    for consumption in flow.consumptions:
-        if consumption.context not in ESCAPING_CONTEXTS:
-            continue
+    for consumption, where in _escaping(flow):
         owner = next((
             roots[classes.find(leaf.slot)] for leaf in _leaves(solution, consumption.value)
             if isinstance(leaf, VSlot) and leaf.slot in classes.parent and classes.find(leaf.slot) in roots
         ), None)
         if owner is None:
             continue
-        where = "" if consumption.why.endswith(from_where(consumption.place)) else from_where(consumption.place)
         found.append(Crossing(
             consumption.node,
             f"an instance of `{_short(owner)}` is {consumption.why or 'used here'}{where}; {owners[owner]}, "
@@ -179,9 +184,7 @@ def _escaping_methods(flow: ProgramFlow, solution: Solution, carriers: dict) -> 
     would still pass and take one tensor."""
     instances = instances_by_root(solution)
     found = []
-    for consumption in flow.consumptions:
-        if consumption.context not in ESCAPING_CONTEXTS:
-            continue
+    for consumption, where in _escaping(flow):
         changed = next((
             method for leaf in _leaves(solution, consumption.value)
             if isinstance(leaf, VSlot) and is_attribute(leaf.slot)
@@ -189,7 +192,6 @@ def _escaping_methods(flow: ProgramFlow, solution: Solution, carriers: dict) -> 
         ), None)
         if changed is None:
             continue
-        where = "" if consumption.why.endswith(from_where(consumption.place)) else from_where(consumption.place)
         found.append(Crossing(
             consumption.node,
             f"the method `{code_of(consumption.node)}` is {consumption.why or 'used here'}{where}, and "
