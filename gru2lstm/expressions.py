@@ -217,11 +217,12 @@ class ExpressionWalker(Scope):
         return VSlot(slot, node)
 
     def named_attribute(self, node: cst.Call) -> Optional[Value]:
-        """`getattr(self, "gru")`: the attribute its name writes out, read at the call. None for a
-        name computed or not an attribute of a value of the program, a default given, a property
-        or an attribute that is not a place (`.data`): what it gives is then unknown."""
+        """`getattr(self, "gru")`: the attribute its name writes out, read at the call; with a
+        default (`getattr(self, "hidden", None)`), that attribute or the default. None for a name
+        computed or not an attribute of a value of the program, a property or an attribute that is
+        not a place (`.data`): what it gives is then unknown."""
         args = node.args
-        if len(args) != 2 or any(arg.keyword is not None or arg.star for arg in args):
+        if len(args) not in (2, 3) or any(arg.keyword is not None or arg.star for arg in args):
             return None
         owner, name = args[0].value, constant_string(args[1].value)
         if not (name and name.isidentifier()) or name in self.flow.property_names | READ_ATTRIBUTES | KEEP_ATTRIBUTES:
@@ -230,7 +231,8 @@ class ExpressionWalker(Scope):
             return None
         if name == WRAPPED_MODULE_ATTRIBUTE and self.holds_wrapper(owner):
             return None
-        return self._slot_read(owner, name, node, self.expr(owner))
+        read = self._slot_read(owner, name, node, self.expr(owner))
+        return read if len(args) == 2 else VChoice([read, self.expr(args[2].value)], node)
 
     def looked_up_object(self, owner: cst.BaseExpression) -> Value:
         """The object of `getattr(owner, name)` with a name not written out: `self` in a method is

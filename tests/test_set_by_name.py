@@ -1,7 +1,8 @@
 """Attributes that hold the state, set by a name the walk does not read (`setattr(self, name, ...)`
 over a list of names, `self.__dict__["h"] = ...`, `vars(self).update(...)`): the allocation there was
 never seen, the migrated program fed a one-tensor state to the LSTM (exit 0, crashed). Each is a
-finding at the place; a name that cannot be the state's (`f"fc{i}"`) is not."""
+finding at the place; a name that cannot be the state's (`f"fc{i}"`) is not. Read by its written
+name with a default (`getattr(self, "hidden", None)`), the attribute or the default is followed."""
 
 from __future__ import annotations
 
@@ -64,4 +65,43 @@ def test_layers_set_by_a_name_that_cannot_be_the_state_s_migrate(tmp_path):
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     migrated = (tmp_path / "agent.py").read_text()
     assert "self.h_act = (\n            torch.zeros(1, 3, 8),\n            torch.zeros(1, 3, 8),\n        )" in migrated
+    run_migrated(tmp_path, "import agent\nagent.run()\n")
+
+
+READ_WITH_DEFAULT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def step(self, x):
+            h = getattr(self, "hidden", {default})
+            if h is None:
+                h = torch.zeros(1, x.size(1), 8)
+            y, h = self.gru(x, h)
+            self.hidden = h.detach()
+            return self.pi(y)
+
+
+    def run():
+        agent = Agent()
+        for t in range(4):
+            out = agent.step(torch.randn(1, 3, 4))
+        out.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("default", ["None", "torch.zeros(1, x.size(1), 8)"])
+def test_a_state_attribute_read_by_its_written_name_with_a_default_migrates(tmp_path, form, default):
+    # `getattr(self, "hidden", None)` was a call the engine could not follow (G2L101)
+    write(tmp_path, {"pyproject.toml": "", "agent.py": READ_WITH_DEFAULT.replace("{default}", default)})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple" and default != "None":
+        assert 'getattr(self, "hidden", (torch.zeros(1, x.size(1), 8), torch.zeros(1, x.size(1), 8)))' in (tmp_path / "agent.py").read_text()
     run_migrated(tmp_path, "import agent\nagent.run()\n")
