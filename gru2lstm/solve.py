@@ -645,6 +645,8 @@ def _split_origin(solution: Solution, value: Value) -> Optional[str]:
     if isinstance(value, VCallOf) and solution.recurrent_calls.get(id(value)) == CELL_KIND:
         return "cell"
     leaf = solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VCallOf) and solution.recurrent_calls.get(id(leaf)) == CELL_KIND:
+        return "cell"  # `h = self.cell(x, h) * m`: a chain on the cell's new state, as the state itself
     if isinstance(leaf, VCat) and solution.elements_are_state(leaf.container):
         return "batch"
     if isinstance(leaf, VSlot):

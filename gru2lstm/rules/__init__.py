@@ -10,7 +10,7 @@ from __future__ import annotations
 from gru2lstm.rules.annotations import Annotations, TupleImport
 from gru2lstm.rules.by_name import ByName
 from gru2lstm.rules.batch import Batch, BatchedConsumed, GrownReturn, GrowingReturnBinding, GrownUnpacking
-from gru2lstm.rules.call import CallResult, ChoiceIntoSplit, PairIntoSplit, RecurrentCall, UnpackedPair
+from gru2lstm.rules.call import CallResult, CellResultChain, ChoiceIntoSplit, PairIntoSplit, RecurrentCall, UnpackedPair
 from gru2lstm.rules.creation import Creation, LearnedInitialState
 from gru2lstm.rules.docs import Docs
 from gru2lstm.rules.gates import GateWise
@@ -69,6 +69,7 @@ TUPLE_RULES = [
     GrowingReturnBinding(),
     Reset(),
     CallResult(),
+    CellResultChain(),
     UnfollowedCallPart(),  # before UnpackedPair, which takes every other part of an unpacking
     UnpackedPair(),
     SplitSource(),

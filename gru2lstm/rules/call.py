@@ -9,14 +9,14 @@ import libcst as cst
 
 from gru2lstm.program import follow_remedy, from_where
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import Value, VCallOf, VCat, VChoice, VCreate, VNone, VSlot, VTuple
+from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VNone, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
 from gru2lstm.apply import pair
 from gru2lstm.rules.edits import paren
 from gru2lstm.rules.packed_dims import tested_not_none
-from gru2lstm.rules.pairs import none_in_split, pair_expression, split_target, unpacked_if_none
+from gru2lstm.rules.pairs import drawn_twice, none_in_split, pair_expression, per_half, read_again, split_target, unpacked_if_none
 
 
 def starred(ctx, call: VCallOf) -> bool:
@@ -162,6 +162,53 @@ class CallResult(StateBindingRule):
                 f"the hidden state{holder} comes from `{ctx.code(value.node)}`{from_where(place)}; {follow_remedy(place)}",
                 place,
             )
+
+
+class CellResultChain(StateBindingRule):
+    step = "call"
+    summary = "a chain on an LSTMCell's new state (`h = self.cell(x, h) * m`) runs on each half of the pair, made once"
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell = nn.GRUCell(4, 8)
+                    self.head = nn.Linear(8, 2)
+
+                def forward(self, xs, h, masks):
+                    for x, m in zip(xs, masks):
+                        h = self.cell(x, h) * m
+                    return self.head(h), h
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cell = nn.LSTMCell(4, 8)
+                    self.head = nn.Linear(8, 2)
+
+                def forward(self, xs, h, masks):
+                    for x, m in zip(xs, masks):
+                        h = tuple(half * m for half in self.cell(x, h))
+                    return self.head(h[0]), h
+            """,
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        return (
+            leaf is not use.value and isinstance(leaf, VCallOf) and ctx.solution.recurrent_calls.get(id(leaf)) == CELL_KIND
+            and ctx.solution.resolutions.chain_kind(use.value) != Derivation.READ
+        )
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        top = ctx.solution.resolved(use.value).node
+        leaf = ctx.solution.resolutions.leaf_of(use.value).node
+        if drawn_twice(ctx, top, leaf) or read_again(ctx, top, leaf):
+            return  # said there
+        if ctx.solution.is_split(use.binding.target):
+            split_target(ctx, use.binding)
+        per_half(ctx, top, leaf, "call")
 
 
 class UnpackedPair(StateBindingRule):
