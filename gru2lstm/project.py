@@ -118,7 +118,6 @@ class Project:
         seeds = [seed for seed in seeds if seed not in class_only]
         if len(seeds) >= MANY_SEEDS:  # each closure would search every file: scan each once instead
             universe.spellings = Spellings(universe.files, {entry.name.rpartition(".")[2].encode() for entry in universe.files})
-        index_of = {entry.key: position for position, entry in enumerate(universe.files)}
         owner: dict = {}  # file key -> group id
         groups: dict = {}  # group id -> (core keys, near keys)
         for seed in seeds:
@@ -135,7 +134,7 @@ class Project:
         if groups:
             _attach_holders(universe, [universe.files[index] for index in sorted(class_only)], groups)
         found = [
-            Group(sorted(index_of[k] for k in core), sorted(index_of[k] for k in near)) for core, near in groups.values()
+            Group(sorted(self.position[k] for k in core), sorted(self.position[k] for k in near)) for core, near in groups.values()
         ]
         return sorted(found, key=lambda group: min(group.core + group.near))
 
