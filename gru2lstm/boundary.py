@@ -42,6 +42,8 @@ from gru2lstm.vocab import LOADERS
 
 # Consumptions that hand a value to code the walk does not follow.
 ESCAPING_CONTEXTS = {Use.UNKNOWN, Use.OTHER, Use.CONTAINER}
+# How a parameter that holds the state inside a container is listed among a function's carriers.
+INSIDE = "(a hidden state inside it)"
 # Builtins that only inspect a class they are given.
 CLASS_INSPECTORS = {"isinstance", "issubclass", "super", "type"}
 
@@ -88,7 +90,7 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
             if solution.is_state(slot):
                 found.append(f"parameter `{name}`")
             elif _holds_state(solution, slot):  # `inputs["rnn"][0]`, `batch.hidden`
-                found.append(f"parameter `{name}` (a hidden state inside it)")
+                found.append(f"parameter `{name}` {INSIDE}")
         if _returns_state(solution, ReturnSlot.of(key)):
             found.append("return value")
         if found:
@@ -461,6 +463,12 @@ def parameter_positions(info: FunctionInfo, names: tuple) -> tuple:
 
 def _changes(carriers: tuple) -> str:
     return f"now takes or returns (h, c) ({describe(carriers)})"
+
+
+def holds_state_inside(carriers: tuple) -> bool:
+    """Does a parameter hold the state inside a container (`inputs["rnn"][0]`)? Where (h, c) sits
+    there is then a layout its callers must give (project.py refuses it when none is found)."""
+    return any(carrier.endswith(INSIDE) for carrier in carriers)
 
 
 def takes_state(carriers: tuple) -> bool:

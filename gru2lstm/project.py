@@ -313,9 +313,12 @@ class CallersElsewhere:
         data = _bytes(modules)
         group = [Path(result.path) for result in outcome.results]
         blockers = self._callers(changed, group, data) | self._readers(changed, group, data) | self._unknown_callers(changed, group)
-        if not blockers:
+        if blockers:
+            block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
             return
-        block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
+        guessed = [shown_path(Path(result.path)) for result in changed if _refuse_guessed_layouts(result.migration)]
+        if guessed:
+            block_group(outcome, guessed, "callers outside the project to give (h, c) inside a parameter", "needs")
 
     def given_importers(self, outcome, modules: list) -> list:
         """The given files outside the group that import a function whose contract it changes (a
@@ -426,6 +429,27 @@ class CallersElsewhere:
         """A file's `ast`, parsed once for the run: by an importer search, or by the readers."""
         known = self._read.get(str(path))
         return known[1] if known is not None and known[2] else self._reads.tree(path)
+
+
+def _refuse_guessed_layouts(migration) -> bool:
+    """A function that no code of the project calls, whose parameter holds the state inside a
+    container (skrl's `inputs["rnn"][0]`, filled by a library): whether its callers give a pair in
+    the state's place or one container per half is theirs to decide, and the rewrite would only
+    guess. Its warning (G2L202) becomes a G2L101; was any made?"""
+    refused = False
+    for change in migration.interface:
+        if change.called or not change.inside:
+            continue
+        migration.findings[:] = [f for f in migration.findings if not (f.code == "G2L202" and f.line == change.line)]
+        migration.findings.append(new_finding(
+            "G2L101",
+            f"{change.carriers} of `{change.function}()`: no code of the project calls it, and where (h, c) sits inside "
+            "it (a pair in the state's place, or one container per half) is for its callers to decide; migrate this "
+            "function and what fills that parameter by hand, or give the files that call it in the same run",
+            change.line, change.column,
+        ))
+        refused = True
+    return refused
 
 
 def _changed(outcome) -> list:

@@ -48,6 +48,7 @@ class InterfaceChange:
     called: bool  # some caller was found, and migrated with it
     parameters: tuple = ()  # the names of its parameters that take the state
     positions: tuple = ()  # their positions among the positional parameters (after `self`)
+    inside: bool = False  # a parameter holds the state inside a container (`inputs["rnn"][0]`)
 
 
 @dataclass(frozen=True)

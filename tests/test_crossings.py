@@ -229,3 +229,58 @@ def test_an_unknown_object_given_no_state_is_no_finding(tmp_path):
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     write(tmp_path, {"model.py": MODEL, "act.py": NOT_A_STATE})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+
+
+# ---------------------------------------------------------------- a state inside a parameter, callers unseen
+LIBRARY_DRIVEN = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.head = nn.Linear(8, 2)
+
+        def compute(self, inputs):
+            hidden = inputs["rnn"][0]
+            out, hidden = self.gru(inputs["obs"].unsqueeze(0), hidden)
+            return self.head(out[0]), {"rnn": [hidden]}
+"""
+
+LIBRARY_LOOP = """\
+    import torch
+    from model import Policy
+
+    policy = Policy()
+    state = {"rnn": [torch.zeros(1, 3, 8)]}
+    for step in range(4):
+        logits, state = policy.compute({"obs": torch.randn(3, 4), "rnn": state["rnn"]})
+    logits.sum().backward()
+"""
+
+
+def test_a_state_inside_a_parameter_that_no_caller_fills_is_refused_in_tuple_form(tmp_path, capsys):
+    # A library fills `inputs` (skrl's `inputs["rnn"]`): whether it would give [(h, c)] or
+    # ([h], [c]) is its convention, not one the rewrite can pick (exit 0 with a guess before).
+    write(tmp_path, {"pyproject.toml": "", "model.py": LIBRARY_DRIVEN})
+    out = refused(tmp_path, capsys, "tuple")
+    assert (
+        f"{tmp_path / 'model.py'}:11:9: G2L101 the parameter `inputs` (a hidden state inside it) of `Policy.compute()`: "
+        "no code of the project calls it, and where (h, c) sits inside it (a pair in the state's place, or one container "
+        "per half) is for its callers to decide; migrate this function and what fills that parameter by hand, or give "
+        "the files that call it in the same run"
+    ) in out
+
+
+def test_a_state_inside_a_parameter_that_callers_of_the_project_fill_migrates(tmp_path, capsys):
+    write(tmp_path, {"pyproject.toml": "", "model.py": LIBRARY_DRIVEN, "run.py": LIBRARY_LOOP})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path / "model.py")]) == 1  # as pre-commit gives it
+    assert snapshot(tmp_path) == before
+    out = capsys.readouterr().out
+    assert "run.py imports it without being given" in out and "no code of the project calls it" not in out
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "torch.zeros(1, 3, 8), torch.zeros(1, 3, 8)" in (tmp_path / "run.py").read_text()
+    run_migrated(tmp_path, "import run\n")

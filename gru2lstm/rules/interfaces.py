@@ -6,7 +6,7 @@ refused)."""
 
 from __future__ import annotations
 
-from gru2lstm.boundary import crossings, describe, interface_changes, state_attributes, takes_state
+from gru2lstm.boundary import crossings, describe, holds_state_inside, interface_changes, state_attributes, takes_state
 from gru2lstm.accessors import accessor_crossings
 from gru2lstm.results import ChangedMember, InterfaceChange
 from gru2lstm.saved_states import file_crossings
@@ -68,7 +68,7 @@ class Interfaces(Rule):
             ctx.outcome(node).interface.append(
                 InterfaceChange(
                     ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called, change.parameters,
-                    change.positions,
+                    change.positions, holds_state_inside(change.carriers),
                 )
             )
             if ctx.packed and not change.called and takes_state(change.carriers):
