@@ -315,10 +315,8 @@ class CallersElsewhere:
         blockers = self._callers(changed, group, data) | self._readers(changed, group, data) | self._unknown_callers(changed, group)
         if blockers:
             block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
-            return
-        guessed = [shown_path(Path(result.path)) for result in changed if _refuse_guessed_layouts(result.migration)]
-        if guessed:
-            block_group(outcome, guessed, "callers outside the project to give (h, c) inside a parameter", "needs")
+        else:
+            refuse_guessed_layouts(outcome)
 
     def given_importers(self, outcome, modules: list) -> list:
         """The given files outside the group that import a function whose contract it changes (a
@@ -431,11 +429,19 @@ class CallersElsewhere:
         return known[1] if known is not None and known[2] else self._reads.tree(path)
 
 
-def _refuse_guessed_layouts(migration) -> bool:
-    """A function that no code of the project calls, whose parameter holds the state inside a
-    container (skrl's `inputs["rnn"][0]`, filled by a library): whether its callers give a pair in
+def refuse_guessed_layouts(outcome) -> None:
+    """Leave a group unwritten when one of its functions that nothing calls (no file of the project
+    imports it; or the source came from stdin with no name) takes the state inside a container
+    parameter (skrl's `inputs["rnn"][0]`, filled by a library): whether its callers give a pair in
     the state's place or one container per half is theirs to decide, and the rewrite would only
-    guess. Its warning (G2L202) becomes a G2L101; was any made?"""
+    guess. Its warning (G2L202) becomes a G2L101."""
+    guessed = [shown_path(Path(result.path)) for result in _changed(outcome) if _guessed_layouts(result.migration)]
+    if guessed:
+        block_group(outcome, guessed, "callers outside the project to give (h, c) inside a parameter", "needs")
+
+
+def _guessed_layouts(migration) -> bool:
+    """Turn the G2L202 of each such function of one file into a G2L101; was any?"""
     refused = False
     for change in migration.interface:
         if change.called or not change.inside:

@@ -4,6 +4,9 @@ program."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -284,3 +287,14 @@ def test_a_state_inside_a_parameter_that_callers_of_the_project_fill_migrates(tm
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     assert "torch.zeros(1, 3, 8), torch.zeros(1, 3, 8)" in (tmp_path / "run.py").read_text()
     run_migrated(tmp_path, "import run\n")
+
+
+def test_a_state_inside_a_parameter_of_a_source_from_stdin_with_no_name_is_refused(tmp_path):
+    source = textwrap.dedent(LIBRARY_DRIVEN)
+    done = subprocess.run(
+        [sys.executable, "-m", "gru2lstm", "rewrite", "--quiet", "--state", "tuple", "-"],
+        input=source, capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert done.stdout == source  # the source as it came
+    assert "-:11:9: G2L101 the parameter `inputs` (a hidden state inside it)" in done.stderr
