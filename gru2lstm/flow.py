@@ -36,7 +36,7 @@ from gru2lstm.qualnames import import_bindings
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import child_expressions, names_bound_in, names_read_in, pattern_parts, walk
-from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VOpaque
+from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VArith, VOpaque
 from gru2lstm.vocab import IMPORT_MODULE
 
 
@@ -230,6 +230,8 @@ class Collector(CallWalker):
                 return
             target = self.expr(small.target)
             value = self.expr(small.value)
+            if self.recording:  # `h *= m` changes h in place as `h.mul_(m)` does: an arithmetic of the two
+                self.flow.arithmetic.append(VArith(target, value, small))
             self.consume(target, Use.AUGASSIGN, small.target, f"updated in place by `{self.code(small)}`")
             self.consume(value, Use.AUGASSIGN, small.value, f"used in `{self.code(small)}`")
         elif isinstance(small, cst.Expr) and isinstance(small.value, cst.Yield) and self.function is not None:

@@ -109,12 +109,12 @@ NUMPY_JOINING_NAMES = {name.rpartition(".")[2] for name in CAT_FUNCTIONS if name
 # the positional arguments (a method's base is the first operand): a state in either is carried
 # into the result, as in `h * mask` (`where(done, zeros_like(h), h)` is a masked state,
 # `torch.where(done, fresh, h)` and `torch.lerp(h_old, h, w)` join two); the other arguments are only read.
-_JOINING = ("lerp", "add", "sub", "subtract", "multiply", "div", "divide", "maximum", "minimum", "fmax", "fmin")
-JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for name in (*_JOINING, "mul")} | {  # torch.mul(m, h) as m * h
+_JOINING = ("lerp", "add", "sub", "subtract", "mul", "multiply", "div", "divide", "maximum", "minimum", "fmax", "fmin")
+JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for name in _JOINING} | {  # torch.mul(m, h) as m * h
     "torch.where": (1, 2),
     "numpy.where": (1, 2),
 }
-JOINING_METHODS = {name + suffix: 0 for name in _JOINING for suffix in ("", "_")} | {"where": 1}  # `mul`: SHAPE_METHODS
+JOINING_METHODS = {name + suffix: 0 for name in _JOINING for suffix in ("", "_")} | {"where": 1}
 # The joins whose two operands have one shape (not a product, whose other operand may be a mask):
 # an operand joined so with a state is one too (masks.py), as `+` and `-` are.
 SAME_SHAPE_JOINS = {name + suffix for name in ("lerp", "add", "sub", "subtract", "maximum", "minimum", "fmax", "fmin") for suffix in ("", "_")} | {"where"}
@@ -185,13 +185,20 @@ WIDTH_KEEPING_FUNCTIONS = {
 SHAPE_METHODS = ELEMENTWISE_METHODS | {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
     "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
-    "mul", "mul_", "masked_fill", "masked_fill_", "index_fill", "index_fill_", "fill_", "zero_", "swapaxes",
+    "masked_fill", "masked_fill_", "index_fill", "index_fill_", "fill_", "zero_", "swapaxes",
     "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
 # Shape methods whose argument gives only its shape (`m.expand_as(h)`): read as `zeros_like(h)` reads it.
 SHAPE_OF_ARGUMENT_METHODS = {"expand_as", "view_as", "reshape_as"}
+# Augmented assignments to a tensor by the in-place method each runs (`h *= m` is `h.mul_(m)`): a
+# pair's halves are changed so, the tuple itself holding no item to assign (rules/tensor_ops.py).
+IN_PLACE_OPERATORS = {"MultiplyAssign": "mul_", "AddAssign": "add_", "SubtractAssign": "sub_", "DivideAssign": "div_"}
+# Calls that pick elements of the tensor by a mask, by the mask's position among the positional
+# arguments (`h.masked_fill(done, 0)`, `torch.where(done, zeros, h)`): the mask broadcasts over the
+# state, so in the packed form it must not be as wide as h (rules/packed_arithmetic.py).
+MASK_POSITIONS = {"masked_fill": 0, "masked_fill_": 0, "where": 0}
 # Per-tensor methods that change the tensor they are called on.
-IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS if name.endswith("_")}
+IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS | set(JOINING_METHODS) if name.endswith("_")}
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}

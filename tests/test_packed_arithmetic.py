@@ -41,6 +41,10 @@ def migrate(update: str, state: str):
     ("h = h + torch.ones(8)", "`torch.ones(8)`, an allocation of the hidden size `8`"),
     ("bias = torch.ones(8)\n    h = shift(h, bias)", "`bias`, an allocation of the hidden size `8`"),
     ("h = h * torch.linspace(0.5, 1.0, 8)", "`torch.linspace(0.5, 1.0, 8)`, made with its last size the hidden size `8`"),
+    ("h = h.mul(torch.ones(8))", "`torch.ones(8)`, an allocation of the hidden size `8`"),  # as `h * ...`
+    # in place, its result dropped: the state changes all the same (exit 0, then a size error)
+    ("h.mul_(torch.full((8,), 0.5))", "`torch.full((8,), 0.5)`, an allocation of the hidden size `8`"),
+    ("h.add_(proj(x))", "`proj(x)`, the output of a layer as wide as h"),
 ])
 def test_a_tensor_as_wide_as_h_is_a_finding_in_packed_form(update, other):
     out, findings = migrate(update, "packed")
@@ -49,14 +53,15 @@ def test_a_tensor_as_wide_as_h_is_a_finding_in_packed_form(update, other):
     assert "--state tuple" in finding.message
 
 
-@pytest.mark.parametrize("update", [
-    "h = h + proj(x)",
-    "h = h + torch.ones(8)",
+@pytest.mark.parametrize("update, written", [
+    ("h = h + proj(x)", "h[{}] + proj(x)"),
+    ("h = h + torch.ones(8)", "h[{}] + torch.ones(8)"),
+    ("h.mul_(torch.full((8,), 0.5))", "h[{}].mul_(torch.full((8,), 0.5))"),
 ])
-def test_the_tuple_form_writes_it_once_per_half(update):
+def test_the_tuple_form_writes_it_once_per_half(update, written):
     out, findings = migrate(update, "tuple")
     assert findings == []
-    assert "h[0] +" in out and "h[1] +" in out
+    assert written.format(0) in out and written.format(1) in out
 
 
 @pytest.mark.parametrize("update", [
@@ -69,6 +74,29 @@ def test_numbers_masks_and_tensors_made_like_the_state_stay_in_packed_form(updat
     out, findings = migrate(update, "packed")
     assert findings == []
     assert update.replace("\n    ", "\n        ") in out
+
+
+@pytest.mark.parametrize("update, mask", [
+    ("drop = torch.rand(1, 2, 8) < 0.1\n        h = h.masked_fill(drop, 0.0)", "`drop`, an allocation of the hidden size `8`"),
+    ("h = torch.where(proj(x) > 0, torch.zeros_like(h), h)", "`proj(x) > 0`, the output of a layer as wide as h"),
+    ("h.masked_fill_(proj(x) > 0, 0.0)", "`proj(x) > 0`, the output of a layer as wide as h"),
+])
+def test_a_mask_as_wide_as_h_is_a_finding_in_packed_form(update, mask):
+    # per unit (zoneout-like) masks: exit 0 before, then a size error at the first step
+    out, findings = migrate(update, "packed")
+    (finding,) = findings
+    assert finding.code == "G2L100" and f"picks elements of the hidden state by {mask}" in finding.message
+    out, findings = migrate(update, "tuple")
+    assert findings == [] and "h[1]" in out
+
+
+@pytest.mark.parametrize("update", [
+    "h = h.masked_fill(masks < 0.5, 0.0)",
+    "h = torch.where(masks > 0.5, h, torch.zeros_like(h))",
+])
+def test_a_mask_of_last_size_one_stays_in_packed_form(update):
+    out, findings = migrate(update, "packed")
+    assert findings == [] and update in out
 
 
 @pytest.mark.parametrize("update", [

@@ -97,7 +97,7 @@ JOINS = [
     ("h = torch.mul(h, mask)", "h = (torch.mul(h[0], mask), torch.mul(h[1], mask))"),
     # an operand of a tensor function: its numbers would go into both halves as h's
     ("h = torch.addcmul(torch.zeros_like(h), h, mask)", None),
-    ("h = h_old.mul(h)", None),
+    ("h = h.mul(h_old + 1)", "h = (h[0].mul(h_old[0] + 1), h[1].mul(h_old[1] + 1))"),  # as `h * (h_old + 1)`
     # an operand made from sizes only reads them
     ("h = h.index_select(1, torch.arange(h.size(1)))",
      "h = (h[0].index_select(1, torch.arange(h[0].size(1))), h[1].index_select(1, torch.arange(h[0].size(1))))"),

@@ -27,7 +27,7 @@ from gru2lstm.rules.pieces import Pieces
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
 from gru2lstm.rules.storage import Storage, UntracedIntoState
-from gru2lstm.rules.tensor_ops import Halfwise, InPlaceOp, InPlaceRead
+from gru2lstm.rules.tensor_ops import AugmentedInPlace, Halfwise, InPlaceOp, InPlaceRead
 from gru2lstm.rules.torchscript import TorchScriptLists, TorchScriptSignatures, TorchScriptSplit, TorchScriptState
 from gru2lstm.rules.unfollowed import (
     CannotFollow,
@@ -104,6 +104,7 @@ TUPLE_RULES = [
     HolderHandedOver(),  # every rule below takes a state
     NoneTest(),
     InPlaceOp(),  # a dropped result is no feature
+    AugmentedInPlace(),
     FeatureConsumption(),
     StateHandedOver(),
     Annotations(),
@@ -147,6 +148,7 @@ PACKED_RULES = [
     HolderHandedOver(),
     NoneTest(),
     InPlaceOp(),
+    AugmentedInPlace(),
     PackedOperand(),  # before FeatureConsumption, which would read it as h
     FeatureConsumption(),
     StateHandedOver(),

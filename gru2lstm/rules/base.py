@@ -7,8 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+import libcst as cst
+
 from gru2lstm.program import Binding, Consumption, Use
-from gru2lstm.values import ReturnSlot, Value, VCallOf, VSlot
+from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VDerived, VSlot
+from gru2lstm.vocab import IN_PLACE_METHODS
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,21 @@ def takes_a_state(ctx, use: Consumption) -> bool:
     """Does the consumption take a value whose chain starts at a place that holds a state?"""
     leaf = ctx.solution.resolutions.leaf_of(use.value)
     return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+
+
+def in_place_call(ctx, value: Value) -> Optional[cst.Call]:
+    """The first in-place method call (`h.mul_(m)`, `h.squeeze_(0)`) in a chain of derivations and
+    joins (followed into the state's side)."""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, (VDerived, VArith)):
+        node = value.node
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in IN_PLACE_METHODS:
+            return node
+        if isinstance(value, VDerived):
+            value = ctx.solution.resolved(value.base)
+        else:
+            value = ctx.solution.resolved(value.left if ctx.solution.value_is_state(value.left) else value.right)
+    return None
 
 
 def consume(ctx, value: Value, context: Use, node, why: str = "", place: Optional[str] = None) -> None:

@@ -129,6 +129,11 @@ class PlanContext:
         return {id(node) for slot, node in self.flow.slot_nodes if self.solution.is_state(slot)}
 
     @cached_property
+    def augmented(self) -> dict:
+        """id of an augmented assignment (`h *= m`) -> the VArith of its target and value."""
+        return {id(arith.node): arith for arith in self.flow.arithmetic if isinstance(arith.node, cst.AugAssign)}
+
+    @cached_property
     def values_bound_to(self) -> dict:
         """slot -> the values bound to it, in the order of the walk."""
         bound: dict = {}

@@ -6,9 +6,12 @@ broadcasts over it as it did over h, and so does a tensor made like the state
 an allocation of the hidden size that is not the state (`h + torch.ones(H)`), a learned or
 registered vector (`h * self.decay`) would no longer line up with it (packed_width.py tells which). An operation along the last dimension (`F.layer_norm(h, (H,))`, `h.flip(-1)`,
 `h[..., :k]`, `h / h.norm(dim=-1, keepdim=True)`; packed_dims.py tells which) would mix h and c.
+A mask that picks elements of the state (`h.masked_fill(drop, 0)`, `torch.where(drop, zeros, h)`)
+broadcasts over it as an operand does: as wide as h, it no longer lines up either.
 Nor can the engine tell how a tensor function lines the state up with its other arguments when
 the state is an operand (`torch.addcmul(zeros_like(h), h, m)`).
-All are findings where the result stays a state (packed_dims.state_chains); read as features,
+All are findings where the result stays a state, or where they change the state in place
+(`h.mul_(w)`, its result dropped) (packed_dims.state_chains); read as features,
 the features rule gives them h alone. The tuple form writes each of these once per half.
 """
 
@@ -29,7 +32,7 @@ class PackedArithmetic(Rule):
     summary = (
         "packed: arithmetic of the state with an operand as wide as h (a layer's output, an allocation of the hidden size or "
         "of a last size other than 1, followed through names, attributes, parameters and elementwise functions), whose "
-        "result stays a state, is a finding"
+        "result stays a state or which changes the state in place (`h.mul_(w)`), is a finding"
     )
     invalid = (
         Invalid(
@@ -93,6 +96,15 @@ class PackedArithmetic(Rule):
     def apply(self, ctx, _) -> None:
         # read as features (`head(h * gate)`), the features rule gives the arithmetic h alone
         widths = OperandWidths(ctx)
+        for call, mask in ctx.state_chains.masked:
+            why = widths.of_node(mask).wide
+            if why is not None:
+                ctx.find(
+                    "G2L100", call,
+                    f"`{ctx.code(call)}` picks elements of the hidden state by `{ctx.code(mask)}`, {why}; in the packed "
+                    "form the state is h and c side by side, twice as wide, so the mask would no longer line up with it; "
+                    "use --state tuple, or migrate this by hand",
+                )
         for arith in ctx.state_chains.arithmetic:
             other = _other_operand(ctx, arith)
             why = None if other is None else widths.of(other).wide

@@ -25,12 +25,14 @@ import libcst as cst
 from gru2lstm.rules.packed_ranks import (
     RANK_KEEPING, Ranks, integer, is_ellipsis, is_new_axis, name_of, rank_after, subscript_elements, subscript_rank,
 )
+from gru2lstm.program import Use
+from gru2lstm.rules.base import in_place_call, takes_a_state
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import code_of
 from gru2lstm.values import ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, PERMUTE_METHOD, RANK_ADDING_METHOD, RANK_DROPPING_METHOD,
-    STACK_NAME, STATE_RANKS,
+    ALONG_LAST_BY_DEFAULT, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
+    RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS,
 )
 
 
@@ -109,6 +111,7 @@ class StateChains:
 
     along_last: list = field(default_factory=list)  # [node] of an operation acting along the last dimension
     arithmetic: list = field(default_factory=list)  # [VArith] whose result stays a state
+    masked: list = field(default_factory=list)  # [(Call, its mask)] picking elements of a state (`h.masked_fill(done, 0)`)
     operations: set = field(default_factory=set)  # ids of the operations (calls, indexings) whose result stays a state
 
 
@@ -121,7 +124,7 @@ def state_chains(ctx) -> StateChains:
         (recurrent_hidden_argument(call), _recurrent_rank(ctx, call)) for call in ctx.flow.calls
         if id(call) in ctx.solution.recurrent_calls and recurrent_hidden_argument(call) is not None
     ]
-    bindings = _states_bound(ctx)
+    bindings = _states_bound(ctx) + _changed_in_place(ctx)
     known = -1
     while known != len(walker.expected):
         known = len(walker.expected)
@@ -143,6 +146,16 @@ def _states_bound(ctx) -> list:
             positions = [(ChildSlot.of(binding.target, PosLabel.of(i)), item) for i, item in enumerate(whole.items)]
             found += [(slot, item) for slot, item in positions if ctx.solution.is_state(slot)]
     return found
+
+
+def _changed_in_place(ctx) -> list:
+    """[(None, value)] of each statement that changes a state in place (`h.mul_(w)`, `h *= w`): what
+    it is made of meets the packed state as a bound state's value does."""
+    dropped = [
+        (None, use.value) for use in ctx.flow.consumptions
+        if use.context == Use.DISCARD and in_place_call(ctx, use.value) is not None and takes_a_state(ctx, use)
+    ]
+    return dropped + [(None, arith) for arith in ctx.augmented.values() if ctx.solution.value_is_state(arith.left)]
 
 
 class _ChainWalker:
@@ -171,6 +184,8 @@ class _ChainWalker:
         if isinstance(value, VArith):  # before it is resolved to the operand the solver settled on
             if ctx.solution.resolutions.is_settled(value):
                 self.found.arithmetic.append(value)
+            if ctx.solution.value_is_state(value.left) or ctx.solution.value_is_state(value.right):
+                self._masked(value.node)  # `torch.where(done, zeros_like(h), h)`
             # a state is not broadcast up by what it is combined with (a mask): it has the result's rank
             self.walk(value.left, expected if ctx.solution.value_is_state(value.left) else None)
             self.walk(value.right, expected if ctx.solution.value_is_state(value.right) else None)
@@ -190,6 +205,8 @@ class _ChainWalker:
                     self.walk(item, None)
         elif isinstance(value, (VDerived, VIndex)):
             self.found.operations.add(id(value.node))
+            if _reads_a_state(ctx, value.base):
+                self._masked(value.node)  # `h.masked_fill(done, 0)`
             below = _rank_before(value.node, expected)
             # a torch function along the last dimension takes the state anywhere (`einsum("lbh,hk->lbk", h, W)`)
             if id(value) in self.along or (_reads_a_state(ctx, value.base) and _touches_last(value, below, self.ranks)):
@@ -197,6 +214,13 @@ class _ChainWalker:
             elif id(value) in self.helpers and helper_touches_last(self.helpers[id(value)], self.ranks.of(value.base)):
                 self.found.along_last.append(value.node)
             self.walk(value.base, below)
+
+
+    def _masked(self, node) -> None:
+        if isinstance(node, cst.Call) and name_of(node) in MASK_POSITIONS:
+            positional = [arg for arg in node.args if arg.keyword is None]
+            if len(positional) > MASK_POSITIONS[name_of(node)]:
+                self.found.masked.append((node, positional[MASK_POSITIONS[name_of(node)]].value))
 
 
 def moves_the_last(ctx, value: Value, ranks: "Ranks") -> bool:

@@ -7,7 +7,7 @@ lines up with the packed state (2H); one of last size 1, a number, or a tensor m
 parameters that carry it (packed_dims.moves), an attribute set by its name
 (`self.register_buffer("decay", torch.full((H,), 0.9))`) or wrapped (`nn.Parameter(torch.ones(H))`),
 functions that keep the width (`torch.sigmoid`, `F.relu`, `torch.as_tensor`, `.float()`),
-arithmetic of two such operands, tensors made like another (`torch.ones_like(f)`), reshapes that
+arithmetic or comparison of two such operands, tensors made like another (`torch.ones_like(f)`), reshapes that
 keep the last dimension (`x[-1]`, `x.unsqueeze(0)`), and the sizes written where it is made
 (also a size held by a name: `torch.ones(self.hidden_size)` after `self.hidden_size = H`).
 What cannot be followed is trusted to broadcast, and listed (`OperandWidth.unknown`).
@@ -61,6 +61,18 @@ class OperandWidths:
             pending.extend(self._step(pending.pop(), found, seen))
         return found
 
+    def of_node(self, node: cst.BaseExpression) -> OperandWidth:
+        """The width of the operand written at `node`; of a comparison written there, which the walk
+        leaves opaque (`torch.rand(B, H) < p`), that of what it compares."""
+        if id(node) in self.consumed:
+            return self.of(self.consumed[id(node)])
+        if isinstance(node, cst.Comparison):
+            for part in _compared(node):
+                found = self.of_node(part)
+                if found.wide is not None:
+                    return found
+        return OperandWidth()
+
     def _step(self, value: Value, found: OperandWidth, seen: set) -> list:
         """Judge what `value` was moved from; return what to follow next."""
         if self.ctx.solution.value_is_state(value):
@@ -100,6 +112,8 @@ class OperandWidths:
             return []  # made like the state, or a number: it broadcasts as before
         if isinstance(source, VArith):
             return [source.left, source.right]
+        if isinstance(source.node, cst.Comparison):  # `torch.rand(B, H) < p`: as wide as what it compares
+            return [self.consumed[id(part)] for part in _compared(source.node) if id(part) in self.consumed]
         if isinstance(source, VDerived) and id(source.node) in ctx.flow.parameters:
             return [source.base]  # `nn.Parameter(t)`: t's width
         if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
@@ -196,3 +210,7 @@ def _keeps_the_last(node: cst.BaseExpression) -> bool:
         dims = [integer(arg.value) for arg in node.args if not arg.star]
         return len(dims) == 1 and dims[0] is not None and (dims[0] == 0 or dims[0] < -1)
     return False
+
+
+def _compared(node: cst.Comparison) -> tuple:
+    return (node.left, *(target.comparator for target in node.comparisons))

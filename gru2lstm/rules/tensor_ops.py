@@ -2,8 +2,9 @@
 `h.squeeze(0)` that stays a state, `h.clamp(-5, 5)`) is run on each half, `(h[0].detach(), h[1].detach())`,
 and so is an elementwise join of two states, with each one's half (`torch.where(done, fresh, h)`); an
 in-place operation whose result is dropped (`h.detach_()`, `h[:, done].zero_()`) acts on each
-half (packed: on the whole tensor, left as it is); one whose result is read as features
-(`head(h.mul_(m))`) is a finding, since a features read takes h alone."""
+half (packed: on the whole tensor, left as it is), and so does an augmented assignment (`h *= m`:
+`h[0].mul_(m)`, `h[1].mul_(m)`); one whose result is read as features (`head(h.mul_(m))`) is a
+finding, since a features read takes h alone."""
 
 from __future__ import annotations
 
@@ -11,11 +12,11 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Consumption, Use
+from gru2lstm.program import BY_HAND, Consumption, Use
 from gru2lstm.values import Value, VArith, VCallOf, VDerived, VSlot
-from gru2lstm.vocab import IN_PLACE_METHODS
-from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
-from gru2lstm.rules.pairs import carried_states, pair_expression
+from gru2lstm.vocab import IN_PLACE_OPERATORS
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, in_place_call, takes_a_state
+from gru2lstm.rules.pairs import carried_states, halves, pair_expression
 from gru2lstm.rules.storage import landed_chain
 
 
@@ -75,6 +76,107 @@ class Halfwise(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         pair_expression(ctx, use.value, "halfwise")
+
+
+class AugmentedInPlace(Rule):
+    step = "halfwise"
+    uses = ("consumption",)
+    summary = (
+        "a state changed by an augmented assignment (`h *= mask`, `hidden[:, done] *= 0`) is changed so on each half, "
+        "the pair itself by the in-place method the operator runs (`h[0].mul_(mask)`); packed, as a whole"
+    )
+    valid = (
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(3):
+                out, h = core(torch.randn(1, 3, 4), h)
+                h *= torch.tensor([1.0, 0.0, 1.0]).view(1, 3, 1)
+                h[:, 1] *= 0.5
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = (
+                torch.zeros(1, 3, 8),
+                torch.zeros(1, 3, 8),
+            )
+            for t in range(3):
+                out, h = core(torch.randn(1, 3, 4), h)
+                h[0].mul_(torch.tensor([1.0, 0.0, 1.0]).view(1, 3, 1))
+                h[1].mul_(torch.tensor([1.0, 0.0, 1.0]).view(1, 3, 1))
+                h[0][:, 1] *= 0.5
+                h[1][:, 1] *= 0.5
+            """,
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(3):
+                out, h = core(torch.randn(1, 3, 4), h)
+                h **= 2
+            """,
+            "G2L100",
+            state="tuple",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        # Its target, when a state; its value, a state too (`h += 0.1 * h_old`): each half is taken
+        # with the target's.
+        augmented = ctx.parents.get(use.node)
+        if use.context != Use.AUGASSIGN or not isinstance(augmented, cst.AugAssign):
+            return False
+        return changed_state(ctx, augmented) is not None and (use.node is augmented.target or takes_a_state(ctx, use))
+
+    def apply(self, ctx, use: Consumption) -> None:
+        augmented = ctx.parents[use.node]
+        if use.node is augmented.value:
+            return  # the value of a state's augmented assignment: written with its target
+        changed = changed_state(ctx, augmented)
+        ctx.site(augmented)
+        if ctx.packed:
+            ctx.step("halfwise", augmented)  # the packed tensor changes in place as a whole (widths: packed_arithmetic.py)
+            return
+        line = ctx.parents.get(augmented)
+        method = IN_PLACE_OPERATORS.get(type(augmented.operator).__name__)
+        leaf = ctx.solution.resolutions.leaf_of(changed.left if isinstance(changed, VArith) else changed.base)
+        whole = isinstance(leaf, VSlot) and leaf.node is augmented.target and not ctx.solution.is_split(leaf.slot)
+        if not isinstance(line, cst.SimpleStatementLine) or len(line.body) != 1 or (whole and method is None):
+            ctx.find(
+                "G2L100", augmented,
+                f"the hidden state is changed in place by `{ctx.code(augmented)}`, which the engine writes on each half "
+                f"only for `*=`, `+=`, `-=` and `/=`, in a statement of its own; {BY_HAND}",
+            )
+            return
+        made = halves(ctx, changed)
+        if made is None:
+            return
+
+        def half(position):
+            def edit(updated_line, mapping):
+                changed = made[position](mapping(augmented), mapping)
+                if whole:  # a tuple has no item to assign: the half changes by the operator's method
+                    changed = cst.Expr(cst.Call(cst.Attribute(changed.target, cst.Name(method)), [cst.Arg(changed.value)]))
+                return updated_line.with_changes(body=[changed])
+            return edit
+
+        ctx.plan.statements[line] = [half(0), half(1)]
+        ctx.step("halfwise", augmented)
+
+
+def changed_state(ctx, augmented: cst.AugAssign) -> Optional[Value]:
+    """What an augmented assignment that changes a state is, as the solver settled the arithmetic
+    of its target and value: the target kept (VDerived) when only it is a state, the VArith when
+    both are; None when its target is no state (`total += h`: a finding where h is used)."""
+    changed = ctx.solution.resolved(ctx.augmented[id(augmented)])
+    if isinstance(changed, VArith):
+        both = ctx.solution.value_is_state(changed.left) and ctx.solution.value_is_state(changed.right)
+        return changed if both else None
+    return changed if isinstance(changed, VDerived) and changed.base.node is augmented.target else None
 
 
 def joins_states(ctx, value: Value) -> bool:
@@ -140,17 +242,6 @@ class InPlaceOp(Rule):
         # must act on each half, which a packed tensor's op does already.
         if not ctx.packed and not isinstance(use.value, VSlot):
             pair_expression(ctx, use.value, "halfwise")
-
-
-def in_place_call(ctx, value: Value) -> Optional[cst.Call]:
-    """The first in-place method call (`h.mul_(m)`, `h.squeeze_(0)`) in a chain of derivations."""
-    value = ctx.solution.resolved(value)
-    while isinstance(value, VDerived):
-        node = value.node
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in IN_PLACE_METHODS:
-            return node
-        value = ctx.solution.resolved(value.base)
-    return None
 
 
 class InPlaceRead(Rule):
