@@ -287,3 +287,50 @@ def test_the_class_assigned_to_a_name_and_called_in_its_file_is_reported(tmp_pat
     })
     assert main(["rewrite", "--check", "--quiet", str(tmp_path)]) == 1
     assert "net.py:3:7: G2L101 the class `nn.GRU` is assigned here, so the modules made from it are not followed" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- rl_games: the tuple of default states iterated
+DEFAULTS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8)
+
+        def default_state(self):
+            return {made}
+
+        def forward(self, x, states):
+            out, h = self.rnn(x, states[0])
+            return out, {returned}
+
+
+    def main():
+        net = Net()
+        states = [s.to("cpu") for s in net.default_state()]
+        for t in range(3):
+            out, states = net(torch.randn(1, 3, 4), states)
+        return out
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_tuple_of_one_state_iterated_from_a_call_holds_a_state(tmp_path, form):
+    # `[s.to("cpu") for s in net.default_state()]` of `(torch.zeros(...),)`: `s` was a state, the
+    # creation it iterates was not (exit 0: the tuple form wrote `s[0].to("cpu")` of one tensor).
+    write(tmp_path, {"pyproject.toml": "", "net.py": DEFAULTS.format(made="(torch.zeros(1, 3, 8),)", returned="(h,)")})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import net\nnet.main().sum().backward()\n")
+
+
+def test_a_tuple_of_several_items_iterated_as_states_is_refused(tmp_path, capsys):
+    made, returned = "(torch.zeros(1, 3, 8), torch.zeros(3))", "(h, states[1])"
+    write(tmp_path, {"pyproject.toml": "", "net.py": DEFAULTS.format(made=made, returned=returned)})
+    assert main(["rewrite", "--check", "--quiet", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path / 'net.py'}:20:36: G2L101 `net.default_state()` is iterated and each of its items taken as a hidden "
+        "state, but its items (item 0, item 1) are not known as states; keep the hidden states in a container of their own"
+    ]
