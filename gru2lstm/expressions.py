@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import Binding, BindingKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
-from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, slice_expression, string_key, walk
+from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, is_slice, slice_expression, string_key, walk
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -435,7 +435,25 @@ class ExpressionWalker(Scope):
         """What one element of an iterated `value` is; of a dict, a key, which is no state."""
         if self.holds_dict(value):
             return VOpaque(None, "a key of a dict")
+        if isinstance(value, VZip):
+            # `zip(*states[1:])` zips rows of `states`
+            rows = value.rows.base if isinstance(value.rows, VIndex) and is_slice(value.rows.node) else value.rows
+            if isinstance(rows, VSlot):
+                return self._zipped_column(value, rows.slot)
         return element_of(value)
+
+    def _zipped_column(self, value: VZip, rows: Slot) -> Value:
+        """`for ts in zip(*rows)` (TorchBeast's `torch.cat(ts, dim=1) for ts in zip(*states)`): each
+        column is a list of the items of every row at one position, so its element is any item of a
+        row, as a loop over a row's items sees them (a row that mixes states with other values is reported)."""
+        row = ChildSlot.of(rows, ELEM)
+        column = ChildSlot.of(NodeSlot.of(SlotKind.ZIP, id(value.node)), ELEM)
+        if self.recording:
+            self.flow.value_views.append((row, LabelKind.POS))
+            self.consume(VSlot(row, None), Use.ITERATE_POS, value.node, "taken apart by `zip(*...)`")
+            self.flow.containers.add(column)
+            self._bind(ChildSlot.of(column, ELEM), VSlot(ChildSlot.of(row, ELEM), None), BindingKind.ASSIGN, self.statement, None)
+        return VSlot(column, None)
 
     def _values_iterated(self, value: Value, node: cst.CSTNode, label: LabelKind, why: str) -> Value:
         """A loop over a dict's values (label KEY) or a tuple's items (POS) sees them all as

@@ -24,7 +24,7 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
-from gru2lstm.rules.module import AS_BASE, held_as_value, held_class_message
+from gru2lstm.rules.module import chosen_class_message, held_as_value, held_class_message, lstm_class_beside
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
 from gru2lstm.suppression import read_comments, review
@@ -260,16 +260,21 @@ def _holds_recurrence(outcome, count: int) -> bool:
 
 
 def _unfollowed_constructions(wrapper, flow, parents) -> list:
-    """Where nothing constructs a torch GRU the walk follows, the GRUs it would leave GRUs: a
-    subclass of the torch class (`class Core(nn.GRU)`, the program's own GRU made as `Core(8)`),
-    and a GRU made but held nowhere it follows (`self.add_module("core", nn.GRU(4, 8))`)."""
+    """Where nothing constructs a torch GRU the walk follows, the GRUs it would leave GRUs: the
+    class held as a value (a subclass `class Core(nn.GRU)`, the program's own GRU made as
+    `Core(8)`; `RNN = nn.GRU` made as `RNN(4, 8)`; a choice beside an LSTM class, which the code
+    handles already), and a GRU made but held nowhere it follows (`self.add_module("core", nn.GRU(4, 8))`)."""
     findings = []
     for node, name in flow.references:
         if name not in RECURRENT_NAMES or node not in parents:
             continue
         held = held_as_value(parents, node)
         call = parents.get(node)
-        if held == AS_BASE:
+        other = lstm_class_beside(parents, wrapper.module, node) if held is not None else None
+        if other is not None:
+            position = wrapper.positions[node].start
+            findings.append(new_finding("G2L102", chosen_class_message(syntax.code_of(node), syntax.code_of(other)), position.line, position.column + 1))
+        elif held is not None:
             position = wrapper.positions[node].start
             findings.append(new_finding("G2L101", held_class_message(syntax.code_of(node), held), position.line, position.column + 1))
         elif held is None and isinstance(call, cst.Call) and call.func is node:

@@ -13,6 +13,8 @@ from gru2lstm.solve import Solution
 from gru2lstm.rules import WALK, registry
 from gru2lstm.rules.base import BindingUse, consume
 from gru2lstm.rules.context import PlanContext, Planned
+from gru2lstm.rules.module import chosen_class_message, held_as_value, lstm_class_beside
+from gru2lstm.vocab import RECURRENT_NAMES
 
 
 class Planner:
@@ -46,7 +48,10 @@ class Planner:
         switches = [(ctor, target) for ctor, _, target in ctx.solution.constructors if ctx.solution.is_module(target)]
         for ctor, target in switches:
             ctx.find("G2L102", ctor.node, held_with_message(ctx, ctor, ctx.solution.modules_held_with(target)), mark=False)
-        if switches:
+        chosen = _classes_chosen(ctx)
+        for node, other in chosen:
+            ctx.find("G2L102", node, chosen_class_message(ctx.code(node), ctx.code(other)), mark=False)
+        if switches or chosen:
             return ctx.result  # not even --allow-partial writes into code that handles both
         flow = ctx.flow
         for kind in WALK:
@@ -64,6 +69,18 @@ class Planner:
                     if kind in rule.uses:
                         rule.apply(ctx, None)
         return ctx.result
+
+
+def _classes_chosen(ctx: PlanContext) -> list:
+    """(the GRU class, the other recurrent class) held side by side as values, to choose from
+    (`RNNs = {"lstm": nn.LSTM, "gru": nn.GRU}`)."""
+    found = []
+    for node, name in ctx.flow.references:
+        if name in RECURRENT_NAMES and node in ctx.parents and held_as_value(ctx.parents, node) is not None:
+            other = lstm_class_beside(ctx.parents, ctx.module_of(node), node)
+            if other is not None:
+                found.append((node, other))
+    return found
 
 
 def held_with_message(ctx: PlanContext, ctor, others: list) -> str:

@@ -39,13 +39,18 @@ from typing import Optional
 
 from gru2lstm.imports import STAR, imported_names
 from gru2lstm.tree_nodes import nodes_of
-from gru2lstm.vocab import GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, RECURRENT, TYPE_TESTS
+from gru2lstm.vocab import (
+    GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
+    RECURRENT, TYPE_TESTS,
+)
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
+_HELD_CALL = re.compile(HELD_CLASS_CALL_BYTES)
+_HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 
-__all__ = ["Screening", "gru_class_names", "holds_gru_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "gru_class_names", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -77,7 +82,7 @@ def screen(data: bytes, defer_holders: bool = False) -> Screening:
     construction in its bytes) passes unparsed, as class-only."""
     if not mentions_gru(data):
         return Screening(False)
-    if defer_holders and _CONSTRUCTION.search(data) is None and _SUBCLASS.search(data) is None:
+    if defer_holders and _CONSTRUCTION.search(data) is None and _SUBCLASS.search(data) is None and not _may_make_from_held(data):
         return Screening(True, class_only=True)
     try:
         tree = ast.parse(data)
@@ -86,7 +91,26 @@ def screen(data: bytes, defer_holders: bool = False) -> Screening:
     if references_torch_gru(tree) or subclasses_torch_gru(tree):
         return Screening(True, parsed=True, tree=tree)
     holds = holds_gru_class(tree)
-    return Screening(holds, parsed=True, tree=tree, class_only=holds)
+    return Screening(holds, parsed=True, tree=tree, class_only=holds and not makes_from_held_class(tree))
+
+
+def _may_make_from_held(data: bytes) -> bool:
+    """Bytes only: may the file call what it binds to the GRU class (makes_from_held_class)?"""
+    return _HELD_CALL.search(data) is not None or any(
+        re.search(rb"\b" + re.escape(match.group(1)) + rb"\s*\(", data) for match in _HELD_NAME.finditer(data)
+    )
+
+
+def makes_from_held_class(tree: ast.Module) -> bool:
+    """Does the file call a name it binds to the GRU class (`RNN(4, 8)` after `RNN = nn.GRU`,
+    `RNNs[name](...)` after `RNNs = {"lstm": nn.LSTM, "gru": nn.GRU}`)? It makes a GRU of its own,
+    which the engine must see (and report where it cannot follow it) though no group imports it."""
+    names = gru_class_names(tree)
+    for call in nodes_of(tree).of(ast.Call):
+        func = call.func.value if isinstance(call.func, ast.Subscript) else call.func
+        if isinstance(func, ast.Name) and func.id in names:
+            return True
+    return False
 
 
 def references_torch_gru(tree: ast.AST) -> bool:

@@ -357,8 +357,13 @@ def solve(flow: ProgramFlow) -> Solution:
                 return mark(rows.slot)
             if isinstance(container, VSlot):
                 return mark(ChildSlot.of(container.slot, ELEM))
-            if isinstance(container, VContainer):  # a concatenation of `[s.hx for s in batch]` is a state
-                return any([mark_value(item) for _, item in container.items if resolutions.chain_kind(item) == Derivation.KEEP])
+            if isinstance(container, VContainer):
+                # a concatenation of `[s.hx for s in batch]` is a state; so is one of a comprehension's
+                # pieces of a state (`[states[:, s] for s in starts]`), as the same pieces appended to a list are
+                return any([
+                    mark_value(item) for _, item in container.items
+                    if resolutions.chain_kind(item) == Derivation.KEEP or container.iterated is not None
+                ])
         return False
 
     for call in flow.calls:
@@ -400,6 +405,10 @@ def solve(flow: ProgramFlow) -> Solution:
             keyed = [part for part_label, part in classes.parts.get(classes.find(view), {}).items() if part_label.kind == label]
             if any(solution.is_state(part) for part in keyed):
                 changed |= mark(ChildSlot.of(view, ELEM))
+            elif len(keyed) == 1 and solution.is_state(ChildSlot.of(view, ELEM)):
+                # `[s.to(device) for s in net.initial_state()]` of `(torch.zeros(...),)`: the one item
+                # is what is iterated (with more, rules/unfollowed.py reports the items not known as states)
+                changed |= mark(keyed[0])
         for arith in flow.arithmetic:
             if not resolutions.is_settled(arith):
                 left, right = solution.value_is_state(arith.left), solution.value_is_state(arith.right)

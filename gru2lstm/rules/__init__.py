@@ -36,6 +36,7 @@ from gru2lstm.rules.unfollowed import (
     MixedIteration,
     MixedKeyedRead,
     ModuleHandedOver,
+    OwnPart,
     PackedKeyedRead,
     StateHandedOver,
     UndecidedArithmetic,
@@ -60,6 +61,7 @@ TUPLE_RULES = [
     # bindings: whole values first, then by what the value is (None, a call, a name, a batch,
     # a chain), with the findings for what no rule covers last
     Joins(),
+    OwnPart(),  # before BoundParts, which would take `(states,)` part by part
     ChoiceIntoSplit(),  # before BoundParts, which would take the options one by one
     BoundParts(),
     UntracedIntoState(),
@@ -126,6 +128,7 @@ PACKED_RULES = [
     ByName(),
     ClassByName(),
     Pieces(),
+    OwnPart(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     PackedUnfollowed(),
     UnfollowedCallPart(),

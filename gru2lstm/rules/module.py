@@ -7,9 +7,10 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.names import lstm_name
-from gru2lstm.syntax import constant_string
+from gru2lstm.qualnames import module_imports, qualify
+from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import SlotKind
-from gru2lstm.vocab import GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES, TYPE_TESTS
+from gru2lstm.vocab import ALREADY_LSTM, GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES, TYPE_TESTS
 from gru2lstm.rules.base import Invalid, Rule, Valid
 
 
@@ -40,6 +41,8 @@ def held_as_value(parents: dict, node: cst.CSTNode):
     parent = parents.get(node)
     if isinstance(parent, cst.Call) and parent.func is node or isinstance(parent, (cst.Annotation, cst.Comparison, cst.ComparisonTarget, cst.ImportAlias)):
         return None
+    if isinstance(parent, cst.DictElement) and parent.key is node:
+        return None  # a mapping's key names the class (`{nn.GRU: QGRU}`), as a type test does
     while isinstance(parent, (cst.Element, cst.Tuple)):  # `isinstance(m, (nn.GRU, nn.GRUCell))`
         parent = parents.get(parent)
     call = parents.get(parent) if isinstance(parent, cst.Arg) else None
@@ -51,6 +54,34 @@ def held_as_value(parents: dict, node: cst.CSTNode):
     if isinstance(parent, (cst.Assign, cst.AnnAssign)):
         return "assigned here"
     return "used as a value here"
+
+
+# Where the GRU class sits beside other classes it may be chosen from.
+_CHOICE_NODES = (cst.Element, cst.DictElement, cst.Tuple, cst.List, cst.Set, cst.Dict, cst.IfExp)
+
+
+def lstm_class_beside(parents: dict, module: cst.Module, node: cst.CSTNode):
+    """The LSTM class of torch.nn held in the display or choice that holds the GRU class `node`
+    (`{"lstm": nn.LSTM, "gru": nn.GRU}`, `nn.LSTM if lstm else nn.GRU`): code that chooses
+    between them by configuration, and so handles the LSTM already; else None."""
+    holder = None
+    parent = parents.get(node)
+    while isinstance(parent, _CHOICE_NODES):
+        holder, parent = parent, parents.get(parent)
+    if holder is None:
+        return None
+    imports = module_imports(module)
+    return next((
+        other for other in walk(holder)
+        if type(other) in (cst.Name, cst.Attribute) and qualify(other, imports, set()) in ALREADY_LSTM
+    ), None)
+
+
+def chosen_class_message(code: str, other: str) -> str:
+    return (
+        f"the class `{code}` is held beside `{other}`, so the code chooses between a GRU and an LSTM already and "
+        "handles both; the engine leaves it as it is: choose the LSTM where the choice is made"
+    )
 
 
 def held_class_message(code: str, held: str) -> str:

@@ -203,6 +203,12 @@ def _double_creation(ctx, value: Value) -> None:
         if size is None:
             ctx.find("G2L100", leaf.node, f"the engine cannot find the hidden size to double in `{ctx.code(leaf.node)}`; give the size as the last argument, or use --state tuple")
             continue
+        read_from = [_holds_a_state(ctx, tensor) for tensor in _shape_sources(size)]
+        if read_from and all(read_from):
+            continue  # zeros((T, s.size(0), N, s.size(2))) of a state s: its size is the packed one already
+        if any(read_from):
+            ctx.find("G2L100", size, f"`{ctx.code(size)}` in `{ctx.code(leaf.node)}` reads the size of the hidden state and of another tensor, so the engine cannot tell whether to double it; give the hidden size by its name, or use --state tuple")
+            continue
         if isinstance(size, (cst.Name, cst.Attribute)) and Ranks(ctx).shape_held(leaf.node) is not None:
             # `np.zeros(shape)` with `shape = (T, L, N, H)`: `2 * shape` would repeat the tuple
             ctx.edit_expression(size, lambda updated, mapping: _twice_the_last(updated))

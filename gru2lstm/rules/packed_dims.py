@@ -371,8 +371,15 @@ def _full_slice(element) -> bool:
     return isinstance(element, cst.Slice) and element.lower is None and element.upper is None and element.step is None
 
 
+def _takes_a_dimension(element) -> bool:
+    """Does the element take exactly one dimension of what it indexes (a slice or an integer)? A
+    name (`idx`) may be a mask that takes several, or a 0-d one that takes none."""
+    return isinstance(element, cst.Slice) or isinstance(element, cst.Index) and integer(element.value) is not None
+
+
 def subscript_touches_last(node: cst.Subscript, known: Optional[frozenset]) -> bool:
-    """Does `h[...]` pick or cut along the last dimension (`h[..., :k]`, `h[:, :, 2]` of a 3-D h)?"""
+    """Does `h[...]` pick or cut along the last dimension (`h[..., :k]`, `h[:, :, 2]` of a 3-D h)?
+    An element followed by a slice or an integer (`s[:, idx, :]`) is before the last, whatever the rank."""
     elements = [e for e in subscript_elements(node) if not is_new_axis(e)]
     ellipsis = next((i for i, e in enumerate(elements) if is_ellipsis(e)), None)
     for i, element in enumerate(elements):
@@ -381,7 +388,7 @@ def subscript_touches_last(node: cst.Subscript, known: Optional[frozenset]) -> b
         if ellipsis is not None and i > ellipsis:
             if i == len(elements) - 1:
                 return True
-        elif may_be_last(i, known):
+        elif may_be_last(i, known) and not any(_takes_a_dimension(later) for later in elements[i + 1:]):
             return True
     return False
 

@@ -9,9 +9,9 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR
-from gru2lstm.program import BY_HAND, Binding, Consumption, Use, follow_remedy, from_where
+from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
 from gru2lstm.syntax import code_of, constant_string
-from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
@@ -211,6 +211,64 @@ def _unfollowed_call_of(ctx, value: Value) -> Optional[VCallOf]:
     return call
 
 
+def own_part(ctx, use: BindingUse) -> Optional[cst.CSTNode]:
+    """The expression by which a holder of a state receives a part of itself (`states = states[0]`)
+    or a tuple or list of itself (`states = (states,)`), where the paths of one name meet; else None."""
+    classes = ctx.solution.classes
+    root = classes.find(use.binding.target)
+    if not (ctx.solution.is_state(root) or any(ctx.solution.is_state(part) for part in classes.parts.get(root, {}).values())):
+        return None
+    value = use.value
+    if isinstance(value, VSlot) and value.slot.kind == SlotKind.CHILD and classes.find(value.slot.base) == root:
+        return value.node
+    items = value.items if isinstance(value, VTuple) else [item for _, item in value.items] if isinstance(value, VContainer) else []
+    for item in items:
+        item = ctx.solution.resolved(item)
+        if isinstance(item, VSlot) and classes.find(item.slot) == root:
+            return item.node
+    return None
+
+
+class OwnPart(Rule):
+    uses = ("binding",)
+    summary = "a name that holds the state on one path and a tuple or list of it on another (rl_games' `states = states[0]`)"
+    invalid = (
+        Invalid(
+            """
+            class Net(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.rnn = nn.GRU(4, 8)
+
+                def forward(self, x, states):
+                    if len(states) == 1:
+                        states = states[0]
+                    out, states = self.rnn(x, states)
+                    return out, (states,)
+
+            net = Net()
+            states = (torch.zeros(1, 3, 8),)
+            for t in range(3):
+                out, states = net(torch.randn(1, 3, 4), states)
+            """,
+            "G2L102",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return use.binding.kind != BindingKind.JOIN and own_part(ctx, use) is not None
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        node = own_part(ctx, use)
+        holder = ctx.code(use.binding.target_node) if use.binding.target_node is not None else ctx.code(node)
+        ctx.find("G2L102", node, (
+            f"`{holder}` receives `{ctx.code(use.value.node if use.value.node is not None else node)}` here, so the name holds "
+            f"the hidden state on one path and a tuple or list that holds it on another; once the state is (h, c) the "
+            f"engine cannot tell the two apart (`len()` and `type()` of each differ); use one name for the tuple and another "
+            f"for the state"
+        ))
+
+
 class CannotFollow(StateBindingRule):
     summary = "a holder of the state that receives anything no rule covers"
     invalid = (
@@ -292,7 +350,14 @@ class MixedIteration(Rule):
         label = LabelKind.KEY if use.context == Use.ITERATE_KEY else LabelKind.POS
         parts = classes.parts.get(classes.find(_slot_leaf(ctx, use).slot), {})
         states = {part_label: _is_or_lists_states(ctx, part, label) for part_label, part in parts.items() if part_label.kind == label}
-        if any(states.values()) and not all(states.values()):
+        iterated_as_state = ELEM in parts and ctx.solution.is_state(parts[ELEM])  # each item is taken as a state there
+        if iterated_as_state and states and not any(states.values()):
+            where = ", ".join(_part_name(ctx, use, part_label) for part_label in states)
+            ctx.find("G2L101", use.node, (
+                f"`{ctx.code(use.node)}` is {use.why} and each of its items taken as a hidden state, but its items "
+                f"({where}) are not known as states; keep the hidden states in a container of their own"
+            ), use.place)
+        elif (any(states.values()) or iterated_as_state) and not all(states.values()):
             where = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if state)
             ctx.find("G2L101", use.node, (
                 f"`{ctx.code(use.node)}` holds hidden states ({where}) beside other values and is {use.why}, so the engine "
