@@ -424,6 +424,8 @@ class CallWalker(CompiledCalls):
                 default = self.expr(arg.value)
                 if method == "setdefault":
                     self._bind(element.slot, default, BindingKind.STORE, self.statement, None)
+            elif position == 0 and method in KEYED_CONTAINER_METHODS and arg.keyword is None and not arg.star:
+                self.consume(self.expr(arg.value), Use.INDEX, arg.value)  # a key, read as `d[k]` reads it
             else:
                 self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `.{method}()`")
         if method in ELEMENT_CONTAINER_METHODS:
