@@ -1,0 +1,265 @@
+"""Code the engine refused although it could migrate it soundly (session 27): each project is
+migrated in every form, then run, and its LSTM must get (h, c) with a non-zero c; the variants
+that still cannot be followed stay refused with the exact finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+FORMS = ["tuple", "packed", "auto"]
+
+AGENTS = {
+    "agents/__init__.py": "",
+    "agents/mlp.py": """\
+        import torch.nn as nn
+
+
+        class MLPAgent(nn.Module):
+            def __init__(self, obs_dim, n_actions, hidden=8):
+                super().__init__()
+                self.net = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU(), nn.Linear(hidden, n_actions))
+
+            def initial_state(self, n):
+                return None
+
+            def forward(self, obs, h):
+                return self.net(obs), h
+    """,
+    "agents/rnn.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class RNNAgent(nn.Module):
+            def __init__(self, obs_dim, n_actions, hidden=8):
+                super().__init__()
+                self.hidden = hidden
+                self.fc = nn.Linear(obs_dim, hidden)
+                self.rnn = nn.GRU(hidden, hidden, batch_first=True)
+                self.pi = nn.Linear(hidden, n_actions)
+
+            def initial_state(self, n):
+                return torch.zeros(1, n, self.hidden)
+
+            def forward(self, obs, h):
+                x = torch.relu(self.fc(obs)).unsqueeze(1)
+                out, h = self.rnn(x, h)
+                return self.pi(out.squeeze(1)), h
+    """,
+    "pyproject.toml": "",
+}
+
+FACTORY = """\
+    from agents.mlp import MLPAgent
+    from agents.rnn import RNNAgent
+
+    CLASSES = {"rnn": RNNAgent, "mlp": MLPAgent}
+
+
+    def instantiate(cfg):
+        cls = CLASSES[cfg["agent"]["name"]]
+        return cls(**cfg["agent"]["kwargs"])
+"""
+
+ROLLOUT = {
+    "runner.py": """\
+        import torch
+
+
+        def rollout(agent, steps, n):
+            h = agent.initial_state(n)
+            logps = []
+            for t in range(steps):
+                logits, h = agent(torch.randn(n, 4), h)
+                logps.append(torch.log_softmax(logits, -1)[:, 0])
+                if t == 2:
+                    h = agent.initial_state(n)
+            return torch.stack(logps)
+    """,
+    "train.py": """\
+        from factory import instantiate
+        from runner import rollout
+
+
+        def train(cfg):
+            agent = instantiate(cfg)
+            return rollout(agent, 5, 3)
+    """,
+}
+
+DRIVE_FACTORY = """\
+    from train import train
+
+    train({"agent": {"name": "rnn", "kwargs": {"obs_dim": 4, "n_actions": 2}}}).sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_registry_lookup_kept_in_a_variable_and_called_with_kwargs_migrates(tmp_path, form):
+    write(tmp_path, {**AGENTS, **ROLLOUT, "factory.py": FACTORY})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "nn.LSTM(hidden, hidden, batch_first=True)" in (tmp_path / "agents/rnn.py").read_text()
+    run_migrated(tmp_path, DRIVE_FACTORY)
+
+
+def test_a_lookup_kept_in_a_variable_that_is_also_stored_stays_refused(tmp_path, capsys):
+    factory = FACTORY.replace("    return cls(", "    KINDS.append(cls)\n        return cls(").replace("def instantiate", "KINDS = []\n\n\n    def instantiate")
+    write(tmp_path, {**AGENTS, **ROLLOUT, "factory.py": factory})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'factory.py'}:4:19: G2L101 `RNNAgent` is used as a value here (a registry, a factory, a callback)" in capsys.readouterr().out
+
+
+BUILD = """\
+    from agents.rnn import RNNAgent
+
+    AGENTS = {"rnn": RNNAgent}
+
+
+    def build(cls, *args, **kwargs):
+        return cls(*args, **kwargs)
+
+
+    class Controller:
+        def __init__(self, name, n):
+            agent_cls = AGENTS.get(name)
+            if agent_cls is None:
+                raise ValueError("unknown agent")
+            self.agent = build(agent_cls, 4, n_actions=2)
+            self.n = n
+            self.state = None
+
+        def reset(self):
+            self.state = self.agent.initial_state(self.n)
+
+        def act(self, obs):
+            logits, self.state = self.agent(obs, self.state)
+            return logits
+"""
+
+DRIVE_BUILD = """\
+    import torch
+    from controller import Controller
+
+    controller = Controller("rnn", 3)
+    for episode in range(2):
+        controller.reset()
+        out = [controller.act(torch.randn(3, 4)) for t in range(4)]
+    torch.stack(out).sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_get_lookup_tested_for_none_and_handed_to_a_builder_migrates(tmp_path, form):
+    write(tmp_path, {**AGENTS, "controller.py": BUILD})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, DRIVE_BUILD)
+
+
+def test_a_builder_also_handed_a_class_by_a_star_argument_stays_refused(tmp_path, capsys):
+    # `build(*spec)` may give `cls` anything: what build makes is no longer known
+    controller = BUILD.replace("self.n = n\n", "self.n = n\n            self.spare = build(*(agent_cls, 4, 2))\n")
+    write(tmp_path, {**AGENTS, "controller.py": controller})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'controller.py'}:3:18: G2L101 `RNNAgent` is used as a value here" in capsys.readouterr().out
+
+
+INJECTED = {
+    "buffer.py": """\
+        import torch
+
+
+        class RolloutBuffer:
+            def __init__(self, steps, envs, hidden):
+                self.h = torch.zeros(steps + 1, 1, envs, hidden)
+
+            def store(self, t, h):
+                self.h[t + 1] = h
+
+            def after_update(self):
+                self.h[0] = self.h[-1]
+    """,
+    "policy.py": """\
+        import torch.nn as nn
+
+
+        class RecurrentPolicy(nn.Module):
+            def __init__(self, obs_dim=4, hidden=8):
+                super().__init__()
+                self.hidden_size = hidden
+                self.gru = nn.GRU(obs_dim, hidden)
+                self.critic = nn.Linear(hidden, 1)
+
+            def act(self, obs, h):
+                out, h = self.gru(obs.unsqueeze(0), h)
+                return self.critic(out[0]), h
+    """,
+    "trainer.py": """\
+        import torch
+
+
+        class Trainer:
+            def __init__(self, policy, buffer_cls, steps=4, envs=3):
+                self.policy = policy
+                self.steps = steps
+                self.buffer = buffer_cls(steps, envs, policy.hidden_size)
+
+            def collect(self):
+                for t in range(self.steps):
+                    value, h = self.policy.act(torch.randn(3, 4), self.buffer.h[t])
+                    self.buffer.store(t, h.detach())
+                return value
+
+            def update(self):
+                self.buffer.after_update()
+    """,
+    "main.py": """\
+        from buffer import RolloutBuffer
+        from policy import RecurrentPolicy
+        from trainer import Trainer
+
+
+        def make():
+            return Trainer(RecurrentPolicy(), buffer_cls=RolloutBuffer)
+    """,
+    "pyproject.toml": "",
+}
+
+DRIVE_INJECTED = """\
+    from main import make
+
+    trainer = make()
+    trainer.collect()
+    trainer.update()
+    trainer.collect()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_class_injected_by_every_caller_is_instantiated_where_it_is_called(tmp_path, form):
+    write(tmp_path, INJECTED)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    buffer = (tmp_path / "buffer.py").read_text()
+    assert ("2 * hidden" in buffer) if form != "tuple" else ("self.h[1][t + 1] = h[1]" in buffer)
+    run_migrated(tmp_path, DRIVE_INJECTED)
+
+
+def test_a_class_injected_through_a_subclass_call_stays_refused(tmp_path, capsys):
+    # `super().__init__(policy, cls)` of a subclass is a caller the mentions of `Trainer` do not show
+    files = dict(INJECTED)
+    files["main.py"] += """
+        class Quick(Trainer):
+            def __init__(self, policy, cls):
+                super().__init__(policy, cls, steps=2)
+
+
+        def quick():
+            return Quick(RecurrentPolicy(), RolloutBuffer)
+    """
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{tmp_path / 'main.py'}:7:50: G2L101 `RolloutBuffer` is used as a value here (a registry, a factory, a callback)" in out
+    assert "nn.GRU(obs_dim, hidden)" in (tmp_path / "policy.py").read_text()
