@@ -133,7 +133,10 @@ class ExpressionWalker(Scope):
                 self.consume(self.expr(condition.test), Use.TEST, condition.test)
             if isinstance(node, cst.DictComp):
                 self.consume(self.expr(node.key), Use.READ, node.key)
+            indexes = len(self.flow.indexes)
             element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
+            if isinstance(node, cst.DictComp) and self.recording:
+                self._note_mirrored_keys(node, iterable, self.flow.indexes[indexes:])
             self.env = outer
             self.comprehensions -= 1
             return VContainer(node, [(ELEM, element)], iterable)
@@ -175,6 +178,27 @@ class ExpressionWalker(Scope):
             if isinstance(inner, cst.Name) and id(inner) not in called and not is_bound_inside(inner, node):
                 self.consume(self._read_name(inner), Use.OTHER, inner, f"used inside `{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
+
+    def _note_mirrored_keys(self, node: cst.DictComp, iterable: Value, indexes: list) -> None:
+        """`{k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`, `{k: v.detach() for k, v
+        in state.items()}`: the dict made has the keys of the dicts read by the key (`s[k]`) or
+        iterated (`state.items()`), each value made from the value under that key there, so a
+        constant key read from it (`post["deter"]`) is a state when that key is one there (solve.py)."""
+        loop = node.for_in
+        names = loop.target.elements if isinstance(loop.target, cst.Tuple) else [loop.target]
+        key = names[0].value if isinstance(names[0], cst.Element) else names[0]
+        if not (isinstance(key, cst.Name) and isinstance(node.key, cst.Name) and node.key.value == key.value):
+            return
+        sources = [
+            index.base.slot for index in indexes
+            if isinstance(index.base, VSlot) and len(index.node.slice) == 1
+            and isinstance(slice_expression(index.node.slice[0]), cst.Name) and slice_expression(index.node.slice[0]).value == key.value
+        ]
+        viewed = _items_viewed(iterable) if isinstance(loop.target, cst.Tuple) else None
+        if viewed is not None:
+            sources.append(viewed)
+        if sources:
+            self.flow.mirrored_keys[id(node)] = sources
 
     def hand_over_callees(self, node: cst.CSTNode, bound_inside, where: str) -> set:
         """What code the walk does not follow (a lambda, a nested function) calls by a name from
@@ -453,6 +477,18 @@ class ExpressionWalker(Scope):
             self.flow.value_views.append((value.slot, label))
             self.consume(value, Use.iterating(label), node, why)
         return value
+
+
+def _items_viewed(iterable: Value) -> Optional[Slot]:
+    """The dict whose `.items()` a comprehension iterates (the container `.items()` gives), or None."""
+    if not (isinstance(iterable, VContainer) and isinstance(iterable.node, cst.Call) and len(iterable.items) == 1):
+        return None
+    func = iterable.node.func
+    pair = iterable.items[0][1]
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "items" and isinstance(pair, VTuple) and len(pair.items) == 2):
+        return None
+    value = pair.items[1]
+    return value.slot.base if isinstance(value, VSlot) and value.slot.kind == SlotKind.CHILD else None
 
 
 def _is_dict_display(value: Value) -> bool:
