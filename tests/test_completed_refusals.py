@@ -4,6 +4,8 @@ that still cannot be followed stay refused with the exact finding."""
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from gru2lstm.cli import main
@@ -263,3 +265,92 @@ def test_a_class_injected_through_a_subclass_call_stays_refused(tmp_path, capsys
     out = capsys.readouterr().out
     assert f"{tmp_path / 'main.py'}:7:50: G2L101 `RolloutBuffer` is used as a value here (a registry, a factory, a callback)" in out
     assert "nn.GRU(obs_dim, hidden)" in (tmp_path / "policy.py").read_text()
+
+
+RSSM = {
+    "rssm.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class RSSM(nn.Module):
+            def __init__(self, deter=8, stoch=4, embed=6, action=2):
+                super().__init__()
+                self.deter_size = deter
+                self.stoch_size = stoch
+                self.cell = nn.GRUCell(stoch + action, deter)
+                self.post = nn.Linear(deter + embed, stoch)
+                self.head = nn.Linear(deter + stoch, 1)
+
+            def initial(self, batch):
+                return {"deter": torch.zeros(batch, self.deter_size), "stoch": torch.zeros(batch, self.stoch_size)}
+
+            def obs_step(self, state, action, embed):
+                x = torch.cat([state["stoch"], action], -1)
+                deter = self.cell(x, state["deter"])
+                stoch = torch.tanh(self.post(torch.cat([deter, embed], -1)))
+                return {"deter": deter, "stoch": stoch}
+
+            def get_feat(self, state):
+                return torch.cat([state["stoch"], state["deter"]], -1)
+    """,
+    "train.py": """\
+        import torch
+
+        from rssm import RSSM
+
+
+        def observe(rssm, embeds, actions, state):
+            states = []
+            for t in range(embeds.shape[1]):
+                state = rssm.obs_step(state, actions[:, t], embeds[:, t])
+                states.append(state)
+            return {k: torch.stack([s[k] for s in states], 1) for k in states[0]}
+
+
+        def train(steps=3):
+            rssm = RSSM()
+            opt = torch.optim.Adam(rssm.parameters())
+            state = rssm.initial(5)
+            for step in range(steps):
+                post = observe(rssm, torch.randn(5, 4, 6), torch.randn(5, 4, 2), state)
+                loss = rssm.head(rssm.get_feat(post)).pow(2).mean()
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                state = {k: v[:, -1].detach() for k, v in post.items()}
+            return state
+    """,
+    "pyproject.toml": "",
+}
+
+
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_a_dreamer_state_dict_stacked_and_rebuilt_by_key_migrates_packed(tmp_path, form):
+    # exit 0 before, with the head reading h and c side by side from the stacked posts
+    write(tmp_path, RSSM)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert 'return torch.cat([state["stoch"], state["deter"].chunk(2, dim=-1)[0]], -1)' in (tmp_path / "rssm.py").read_text()
+    assert (tmp_path / "train.py").read_text() == textwrap.dedent(RSSM["train.py"])
+    run_migrated(tmp_path, """\
+        from train import train
+
+        state = train()
+        assert state["deter"].shape == (5, 16), state["deter"].shape
+    """)
+
+
+def test_a_dreamer_state_dict_stays_refused_in_tuple_form(tmp_path, capsys):
+    write(tmp_path, RSSM)
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'train.py'}:11:29: G2L101 `s` holds hidden states (key `'deter'`) beside other values and is read with "
+        "`k` as its key, so the engine cannot tell them apart"
+    ) in capsys.readouterr().out
+
+
+def test_a_dreamer_state_dict_rebuilt_with_a_cut_of_the_last_dimension_stays_refused(tmp_path, capsys):
+    files = dict(RSSM, **{"train.py": RSSM["train.py"].replace("v[:, -1].detach()", "v[..., :4].detach()")})
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'train.py'}:24:53: G2L101 `post` holds hidden states (key `'deter'`) beside other values and is iterated by `.items()`" in capsys.readouterr().out
