@@ -17,8 +17,12 @@ the top of its module or returned by one (`def register(name): ... return deco`)
 the classes and functions decorated with it (`@deco`, `@register("rnn")`), as long as every other
 mention of it in the program is its definition or an import.
 
+A lookup kept in a name that is only called (`cls = R[name]` … `cls(...)`, held_classes.py) is a
+lookup too: the calls through the name make the registry's members, and a name that turns out to
+hold something else leaves the registry unfollowed.
+
 Anything else — the registry passed out, merged with `**`, mutated by code that cannot be read,
-assigned again, a lookup kept in a variable (`cls = R[name]`), an attribute spelled like it —
+assigned again, a lookup kept in a name used otherwise, an attribute spelled like it —
 leaves it unfollowed, and the classes stored into it stay crossings (G2L101) at their places.
 A literal whose classes all come from files not migrated with it (`REGISTRY = {"episode":
 EpisodeRunner}` in a package's `__init__`) is such a registry: a call through a lookup of it names

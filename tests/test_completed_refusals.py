@@ -354,3 +354,54 @@ def test_a_dreamer_state_dict_rebuilt_with_a_cut_of_the_last_dimension_stays_ref
     write(tmp_path, files)
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
     assert f"{tmp_path / 'train.py'}:24:53: G2L101 `post` holds hidden states (key `'deter'`) beside other values and is iterated by `.items()`" in capsys.readouterr().out
+
+
+TEAM = {
+    "agents.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Team(nn.Module):
+            def __init__(self, names, hidden=8):
+                super().__init__()
+                self.names = names
+                self.hidden = hidden
+                self.core = nn.GRUCell(4, hidden)
+                self.pi = nn.Linear(hidden, 2)
+                self.h = dict.fromkeys(names)
+
+            def reset(self):
+                self.h = dict.fromkeys(self.names, torch.zeros(1, self.hidden))
+
+            def act(self, obs):
+                out = {}
+                for name in self.names:
+                    self.h[name] = self.core(obs[name], self.h[name])
+                    out[name] = self.pi(self.h[name])
+                return out
+    """,
+    "pyproject.toml": "",
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_dict_from_keys_of_one_state_holds_a_state_under_each_key(tmp_path, form):
+    write(tmp_path, TEAM)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    agents = (tmp_path / "agents.py").read_text()
+    assert "self.h = dict.fromkeys(names)\n" in agents
+    assert ("dict.fromkeys(self.names, torch.zeros(1, 2 * self.hidden))" in agents) if form == "packed" else (
+        "dict.fromkeys(self.names, (torch.zeros(1, self.hidden), torch.zeros(1, self.hidden)))" in agents
+    )
+    run_migrated(tmp_path, """\
+        import torch
+        from agents import Team
+
+        team = Team(["a", "b"])
+        for episode in range(2):
+            team.reset()
+            for t in range(3):
+                out = team.act({"a": torch.randn(1, 4), "b": torch.randn(1, 4)})
+        sum(v.sum() for v in out.values()).backward()
+    """)
