@@ -31,7 +31,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
-from gru2lstm.syntax import is_none, names_bound_in, walk
+from gru2lstm.syntax import constant_string, is_none, names_bound_in, walk
 from gru2lstm.vocab import REGISTRY_LOOKUP_METHODS
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
@@ -108,7 +108,7 @@ def _held_name(info: FunctionInfo, name: str, index) -> Optional[HeldName]:
     """`name` of `info`'s function, when each of its mentions there is one the module docstring allows."""
     function = info.node
     parameter = next((param.node for param in info.params if param.name == name), None)
-    if parameter is not None and (function.decorators or not (info.class_name is None or function.name.value == "__init__")):
+    if parameter is not None and (function.decorators or not _callers_known(info, index.flow)):
         return None  # its callers could not all be known
     held = HeldName(info, name, parameter)
     spelled = _spelled(function)
@@ -129,6 +129,15 @@ def _held_name(info: FunctionInfo, name: str, index) -> Optional[HeldName]:
     if parameter is not None and held.sources:
         return None  # a parameter rebound
     return held
+
+
+def _callers_known(info: FunctionInfo, flow: ProgramFlow) -> bool:
+    """Can every call of the function be found by its name: a plain function, a class's `__init__`
+    (calls of the class), or a method that no other class of the program defines (`x.run(...)`)?"""
+    name = info.node.name.value
+    if info.class_name is None or name == "__init__":
+        return True
+    return not name.startswith("__") and len(flow.methods_by_name.get(name, ())) == 1
 
 
 def _spelled(function: cst.FunctionDef) -> set:
@@ -167,19 +176,32 @@ def _known_mention(held: HeldName, node: cst.Name, parent: cst.CSTNode, parents:
 def _bind_callers(flow: ProgramFlow, modules: list, names: list) -> None:
     """The sources of each parameter among `names`: what each call of its function gives it."""
     by_definition = {}  # Definition of a function or class -> [HeldName of its parameters]
+    by_method = {}  # name of a method other than __init__ -> [HeldName of its parameters]
     for held in names:
         if held.parameter is None:
             continue
         info = held.function
+        if info.class_name is not None and info.node.name.value != "__init__":
+            by_method.setdefault(info.node.name.value, []).append(held)
+            continue
         definition = (
             Definition(DefinitionKind.FUNCTION, info.key) if info.class_name is None
             else Definition(DefinitionKind.CLASS, info.class_name)
         )
         by_definition.setdefault(definition, []).append(held)
-    if not by_definition:
+    if not by_definition and not by_method:
         return
     for index in modules:
         for node, parent in index.parents.items():
+            if isinstance(node, cst.SimpleString) and constant_string(node) in by_method:
+                for held in by_method[constant_string(node)]:
+                    held.held = False  # `getattr(runner, "run")`: a call not seen by its name
+            if isinstance(node, cst.Attribute) and node.attr.value in by_method:
+                for held in by_method[node.attr.value]:  # `runner.run(step_fn, 5)`, on any object
+                    if isinstance(parent, cst.Call) and parent.func is node:
+                        _given(held, parent, index.key, _enclosing(index.parents, node))
+                    else:
+                        held.held = False  # `cb = runner.run`: called where the walk cannot see
             if not isinstance(node, (cst.Name, cst.Attribute)) or isinstance(parent, cst.Attribute) and parent.attr is node:
                 continue
             if isinstance(parent, (cst.ImportAlias, cst.AsName)) or isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node:

@@ -405,3 +405,78 @@ def test_a_dict_from_keys_of_one_state_holds_a_state_under_each_key(tmp_path, fo
                 out = team.act({"a": torch.randn(1, 4), "b": torch.randn(1, 4)})
         sum(v.sum() for v in out.values()).backward()
     """)
+
+
+CALLBACK = {
+    "net.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Policy(nn.Module):
+            def __init__(self, hidden=8):
+                super().__init__()
+                self.hidden = hidden
+                self.gru = nn.GRU(4, hidden)
+                self.pi = nn.Linear(hidden, 2)
+
+            def initial(self, n):
+                return torch.zeros(1, n, self.hidden)
+
+            def forward(self, obs, h):
+                out, h = self.gru(obs[None], h)
+                return self.pi(out[0]), h
+    """,
+    "runner.py": """\
+        import torch
+
+
+        class Runner:
+            def __init__(self, policy, n=3):
+                self.policy = policy
+                self.n = n
+
+            def run(self, step_fn, steps):
+                h = self.policy.initial(self.n)
+                outs = []
+                for t in range(steps):
+                    out, h = step_fn(self.policy, torch.randn(self.n, 4), h)
+                    outs.append(out)
+                    if t == 2:
+                        h = self.policy.initial(self.n)
+                return torch.stack(outs)
+    """,
+    "train.py": """\
+        from net import Policy
+        from runner import Runner
+
+
+        def step_fn(policy, obs, h):
+            logits, h = policy(obs, h)
+            return logits, h
+
+
+        def main():
+            return Runner(Policy()).run(step_fn, 5)
+    """,
+    "pyproject.toml": "",
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_function_handed_to_a_method_as_a_callback_is_followed_where_it_is_called(tmp_path, form):
+    write(tmp_path, CALLBACK)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert (tmp_path / "train.py").read_text() == textwrap.dedent(CALLBACK["train.py"])
+    run_migrated(tmp_path, """\
+        from train import main
+
+        main().sum().backward()
+    """)
+
+
+def test_a_callback_method_also_reached_by_its_name_as_a_string_stays_refused(tmp_path, capsys):
+    files = dict(CALLBACK, **{"train.py": CALLBACK["train.py"].replace(".run(step_fn, 5)", '.run(step_fn, 5) + getattr(Runner(Policy()), "run")(step_fn, 2).sum()')})
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'runner.py'}:13:22: G2L101 `step_fn(self.policy, torch.randn(self.n, 4), h)` calls `step_fn`, an object from outside" in capsys.readouterr().out
