@@ -2,14 +2,15 @@
 local (`agent_cls = REGISTRY[args.agent]` … `agent_cls(shape, **vars(args))`), a class given by
 name (`cls = RNNAgent`), and a parameter every caller gives one (`Trainer(policy, RolloutBuffer)`
 … `self.buffer = buffer_cls(T, N, H)`; `def build(cls, *a, **kw): return cls(*a, **kw)` called
-as `build(RNNAgent, ...)`).
+as `build(RNNAgent, ...)`; a callback, `Runner(policy).run(step_fn, 5)` … `step_fn(policy, obs, h)`).
 
 A call through such a name is a call of each class or function it may hold, as a call through a
 registry lookup is (registries.py makes one union of both); what is handed to it is no crossing
 (boundary.py). A name is held so only when everything it may hold is known:
 
-- it is a local of a function of the program or a parameter of a plain function or of a class's
-  `__init__` (neither decorated), bound once (`name = E`) or by its callers only;
+- it is a local of a function of the program or a parameter of a plain function, of a class's
+  `__init__`, or of a method no other class of the program defines (none decorated), bound once
+  (`name = E`) or by its callers only;
 - every other mention of it in that function is a call of it (`name(...)`), an `is None` test, or
   an argument given to a parameter that is itself such a name; never inside a nested function or
   lambda, never stored, returned or rebound;
@@ -17,7 +18,9 @@ registry lookup is (registries.py makes one union of both); what is handed to it
   registries.py follows (`R[k]`, `R.get(k)`, `R.get(k, D)`), or another such name;
 - for a parameter: every mention of its function (or class) in the program is a call that gives
   it one of those explicitly (or leaves it to a default that is one), never a `*` or `**`
-  argument that may hold it, and the function is never used as a value.
+  argument that may hold it, and the function is never used as a value; a method's every
+  mention by its name is such a call on an object known to be of its class before the walk
+  (`Runner(...).run(...)`, `self.run(...)`, `self.runner.run(...)`), and no string spells it.
 
 Anything else leaves the name an unknown value, as before: the classes handed to it stay
 crossings (G2L101) and the calls through it are not followed.
@@ -32,6 +35,7 @@ import libcst as cst
 
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.syntax import constant_string, is_none, names_bound_in, walk
+from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import REGISTRY_LOOKUP_METHODS
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
@@ -197,11 +201,13 @@ def _bind_callers(flow: ProgramFlow, modules: list, names: list) -> None:
                 for held in by_method[constant_string(node)]:
                     held.held = False  # `getattr(runner, "run")`: a call not seen by its name
             if isinstance(node, cst.Attribute) and node.attr.value in by_method:
-                for held in by_method[node.attr.value]:  # `runner.run(step_fn, 5)`, on any object
-                    if isinstance(parent, cst.Call) and parent.func is node:
+                for held in by_method[node.attr.value]:  # `Runner(policy).run(step_fn, 5)`, `self.run(...)`
+                    called = isinstance(parent, cst.Call) and parent.func is node
+                    owner = _receiver_class(flow, index, node.value) if called else None
+                    if owner is not None and flow.method(owner, node.attr.value) is held.function:
                         _given(held, parent, index.key, _enclosing(index.parents, node))
                     else:
-                        held.held = False  # `cb = runner.run`: called where the walk cannot see
+                        held.held = False  # `cb = runner.run`, or on an object not known to be one
             if not isinstance(node, (cst.Name, cst.Attribute)) or isinstance(parent, cst.Attribute) and parent.attr is node:
                 continue
             if isinstance(parent, (cst.ImportAlias, cst.AsName)) or isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node:
@@ -212,6 +218,24 @@ def _bind_callers(flow: ProgramFlow, modules: list, names: list) -> None:
                     _given(held, parent, index.key, _enclosing(index.parents, node))
                 else:
                     held.held = False  # used as a value: called where the walk cannot see
+
+
+def _receiver_class(flow: ProgramFlow, index, node: cst.BaseExpression) -> Optional[str]:
+    """The program class of the object a method is called on, when known before the walk: one
+    made there (`Runner(policy).run`), `self` in a method, or `self.runner` that holds one."""
+    made = node.func if isinstance(node, cst.Call) else None
+    if made is not None:
+        found = index.resolve(made)
+        return found.key if found is not None and found.kind == DefinitionKind.CLASS else None
+    function = _enclosing(index.parents, node)
+    info = next((info for info in flow.functions.values() if info.node is function), None) if isinstance(function, cst.FunctionDef) else None
+    if info is None or info.self_name is None:
+        return None
+    if isinstance(node, cst.Name) and node.value == info.self_name:
+        return info.class_name
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == info.self_name:
+        return flow.instance_class.get(AttrSlot.of(info.class_name, node.attr.value))
+    return None
 
 
 def _resolved(index, node: cst.CSTNode, parent: cst.CSTNode) -> Optional[Definition]:
