@@ -125,7 +125,8 @@ class ExpressionWalker(Scope):
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and node.for_in.inner_for_in is None:
             # `[s.hidden for s in steps]`: a list whose elements are what the element expression is.
             comprehension = node.for_in
-            iterable = self._values_iterated(self.expr(comprehension.iter), comprehension.iter, LabelKind.POS, "iterated")
+            iterated = self.expr(comprehension.iter)
+            iterable = self._values_iterated(iterated, comprehension.iter, LabelKind.POS, "iterated")
             outer = dict(self.env)
             self.comprehensions += 1
             self._assign_target(comprehension.target, self._element(iterable), self.statement, BindingKind.LOOP)
@@ -136,7 +137,7 @@ class ExpressionWalker(Scope):
             indexes = len(self.flow.indexes)
             element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
             if isinstance(node, cst.DictComp) and self.recording:
-                self._note_mirrored_keys(node, iterable, self.flow.indexes[indexes:])
+                self._note_mirrored_keys(node, iterated, self.flow.indexes[indexes:])
             self.env = outer
             self.comprehensions -= 1
             return VContainer(node, [(ELEM, element)], iterable)

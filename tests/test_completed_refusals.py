@@ -480,3 +480,47 @@ def test_a_callback_method_also_reached_by_its_name_as_a_string_stays_refused(tm
     write(tmp_path, files)
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     assert f"{tmp_path / 'runner.py'}:13:22: G2L101 `step_fn(self.policy, torch.randn(self.n, 4), h)` calls `step_fn`, an object from outside" in capsys.readouterr().out
+
+
+KEPT_POST = {
+    "net.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.GRUCell(4, 8)
+                self.head = nn.Linear(8, 1)
+
+            def initial(self, n):
+                return {"deter": torch.zeros(n, 8), "stoch": torch.zeros(n, 4)}
+
+            def step(self, state, x):
+                deter = self.cell(x, state["deter"])
+                return {"deter": deter, "stoch": torch.tanh(x)}
+
+
+        def run():
+            net = Net()
+            s = net.initial(3)
+            for t in range(4):
+                s = net.step(s, torch.randn(3, 4))
+            kept = {k: v.detach() for k, v in s.items()}
+            return net.head(kept["deter"])
+    """,
+    "pyproject.toml": "",
+}
+
+
+def test_a_state_dict_rebuilt_from_items_keeps_its_state_under_its_key(tmp_path):
+    # the dict rebuilt from `.items()` holds the packed state under "deter": the head reads h
+    write(tmp_path, KEPT_POST)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert 'return net.head(kept["deter"].chunk(2, dim=-1)[0])' in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, """\
+        from net import run
+
+        run().sum().backward()
+    """)

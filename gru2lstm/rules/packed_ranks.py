@@ -154,9 +154,20 @@ class Ranks:
                 found.append(self._keyed(slot.base, seen))
         if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
             # a position of what a call gives (`self.gru(x, h)[1]`) or of what is bound as a whole
-            wholes = self.bound.get(slot.base, []) + ([self.calls[slot.base]] if slot.base in self.calls else [])
+            wholes = self._wholes(slot.base) + ([self.calls[slot.base]] if slot.base in self.calls else [])
             found += [self._unpacked(whole, slot.label.position, seen) for whole in wholes]
         return found
+
+    def _wholes(self, slot) -> list:
+        """The values bound to `slot`; for an element, also the elements of a container bound
+        whole to what holds it (`k, v` of `post.items()`: the pairs `.items()` gives)."""
+        wholes = list(self.bound.get(slot, ()))
+        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ELEM:
+            wholes += [
+                item for whole in self.bound.get(slot.base, ()) if isinstance(self.ctx.solution.resolved(whole), VContainer)
+                for label, item in self.ctx.solution.resolved(whole).items if label == ELEM
+            ]
+        return wholes
 
     def _mirrored(self, slot, seen: set) -> list:
         """`post["deter"]` of `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`:
@@ -239,7 +250,7 @@ class Ranks:
             if slot in seen:
                 return frozenset()
             seen.add(slot)
-            found = [self._unpacked(whole, position, seen) for whole in self.bound.get(slot, ())]
+            found = [self._unpacked(whole, position, seen) for whole in self._wholes(slot)]
             seen.discard(slot)
             return None if not found or any(r is None for r in found) else frozenset().union(*found)
         return frozenset({STATE_RANKS[GRU_KIND]}) if kind is not None and kind != CELL_KIND and position == 1 else None
@@ -271,6 +282,8 @@ class Ranks:
         if not isinstance(value, (VDerived, VIndex)):
             return None
         base = self._ranks(value.base, seen)
+        if base is not None and not base:
+            return base  # only a loop back to where it came from: it adds nothing
         return None if base is None else rank_after(value.node, base)
 
 

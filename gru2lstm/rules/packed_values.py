@@ -79,9 +79,9 @@ def _rebuilt_value(ctx, node: cst.CSTNode) -> Optional[cst.Name]:
         isinstance(attribute, cst.Attribute) and attribute.value is node and attribute.attr.value == "items"
         and isinstance(call, cst.Call) and call.func is attribute and not call.args
         and isinstance(loop, cst.CompFor) and loop.iter is call and not loop.ifs and loop.inner_for_in is None
-        and isinstance(made, cst.DictComp) and made.for_in is loop
+        and isinstance(made, cst.DictComp) and made.for_in is loop and id(made) in ctx.flow.mirrored_keys
     ):
-        return None
+        return None  # the dict made must keep the keys (solve.py), or its state would be no state
     target = loop.target
     if not (isinstance(target, cst.Tuple) and len(target.elements) == 2 and all(isinstance(e.value, cst.Name) for e in target.elements)):
         return None
