@@ -524,3 +524,76 @@ def test_a_state_dict_rebuilt_from_items_keeps_its_state_under_its_key(tmp_path)
 
         run().sum().backward()
     """)
+
+
+PYMARL = {
+    "modules/agents/__init__.py": """\
+        REGISTRY = {}
+
+        from .rnn_agent import RNNAgent
+        REGISTRY["rnn"] = RNNAgent
+    """,
+    "modules/agents/rnn_agent.py": """\
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+
+        class RNNAgent(nn.Module):
+            def __init__(self, input_shape, rnn_hidden_dim=8, n_actions=3, **kwargs):
+                super().__init__()
+                self.rnn_hidden_dim = rnn_hidden_dim
+                self.fc1 = nn.Linear(input_shape, rnn_hidden_dim)
+                self.rnn = nn.GRUCell(rnn_hidden_dim, rnn_hidden_dim)
+                self.fc2 = nn.Linear(rnn_hidden_dim, n_actions)
+
+            def init_hidden(self):
+                return self.fc1.weight.new_zeros(1, self.rnn_hidden_dim)
+
+            def forward(self, inputs, hidden_state):
+                x = F.relu(self.fc1(inputs))
+                h_in = hidden_state.reshape(-1, self.rnn_hidden_dim)
+                h = self.rnn(x, h_in)
+                return self.fc2(h), h
+    """,
+    "controllers/basic_controller.py": """\
+        from modules.agents import REGISTRY as agent_REGISTRY
+
+
+        class BasicMAC:
+            def __init__(self, input_shape, args):
+                self.n_agents = args.n_agents
+                self.args = args
+                self._build_agents(input_shape)
+                self.hidden_states = None
+
+            def _build_agents(self, input_shape):
+                agent_cls = agent_REGISTRY[self.args.agent]
+                self.agent = agent_cls(input_shape, **vars(self.args))
+
+            def init_hidden(self, batch_size):
+                self.hidden_states = self.agent.init_hidden().unsqueeze(0).expand(batch_size, self.n_agents, -1)
+
+            def forward(self, inputs):
+                q, self.hidden_states = self.agent(inputs, self.hidden_states)
+                return q.view(-1, self.n_agents, 3)
+    """,
+    "pyproject.toml": "",
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_pymarl_agent_class_looked_up_into_a_local_and_made_with_vars_of_args_migrates(tmp_path, form):
+    write(tmp_path, PYMARL)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, """\
+        import types
+
+        import torch
+        from controllers.basic_controller import BasicMAC
+
+        mac = BasicMAC(4, types.SimpleNamespace(agent="rnn", n_agents=2, rnn_hidden_dim=8, n_actions=3))
+        for episode in range(2):
+            mac.init_hidden(3)
+            qs = [mac.forward(torch.randn(6, 4)) for t in range(4)]
+        torch.stack(qs).pow(2).mean().backward()
+    """)
