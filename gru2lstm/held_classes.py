@@ -93,9 +93,14 @@ def _called_names(flow: ProgramFlow, modules: list) -> list:
                 if isinstance(function, cst.FunctionDef):
                     called[(id(function), node.value)] = function
         infos = {id(info.node): info for info in flow.functions.values() if info.module == index.key}
+        bound = {}  # id(function node) -> the names it binds (a called name bound nowhere is a global)
         for (function_id, name), function in called.items():
             info = infos.get(function_id)
-            held = _held_name(info, name, index) if info is not None else None
+            if info is None:
+                continue
+            if function_id not in bound:
+                bound[function_id] = names_bound_in(function)
+            held = _held_name(info, name, index) if name in bound[function_id] else None
             if held is not None:
                 found.append(held)
     return found
