@@ -28,6 +28,7 @@ crossings (G2L101) and the calls through it are not followed.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -39,6 +40,7 @@ from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import REGISTRY_LOOKUP_METHODS
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_BUILTINS = frozenset(dir(builtins))  # `print`, `len`: called names that hold no class of the program
 
 
 @dataclass
@@ -98,6 +100,8 @@ def _called_names(flow: ProgramFlow, modules: list) -> list:
             info = infos.get(function_id)
             if info is None:
                 continue
+            if name not in {param.name for param in info.params} and (name in index.module_names or name in index.imports or name in _BUILTINS):
+                continue  # a global or a builtin, unless the function binds it (then it stays unknown)
             if function_id not in bound:
                 bound[function_id] = names_bound_in(function)
             held = _held_name(info, name, index) if name in bound[function_id] else None
@@ -200,7 +204,10 @@ def _bind_callers(flow: ProgramFlow, modules: list, names: list) -> None:
         by_definition.setdefault(definition, []).append(held)
     if not by_definition and not by_method:
         return
+    spelled = {definition.key.name if definition.kind == DefinitionKind.FUNCTION else definition.key.rpartition(":")[2] for definition in by_definition}
     for index in modules:
+        # the names that may be a definition here: its own, and what imports it under another
+        names = spelled | {alias for alias in flow.module_imports.get(index.key, {}) if flow.lookup(index.key, alias) in by_definition}
         for node, parent in index.parents.items():
             if isinstance(node, cst.SimpleString) and constant_string(node) in by_method:
                 for held in by_method[constant_string(node)]:
@@ -213,7 +220,8 @@ def _bind_callers(flow: ProgramFlow, modules: list, names: list) -> None:
                         _given(held, parent, index.key, _enclosing(index.parents, node))
                     else:
                         held.held = False  # `cb = runner.run`, or on an object not known to be one
-            if not isinstance(node, (cst.Name, cst.Attribute)) or isinstance(parent, cst.Attribute) and parent.attr is node:
+            mention = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+            if mention not in names or isinstance(parent, cst.Attribute) and parent.attr is node:
                 continue
             if isinstance(parent, (cst.ImportAlias, cst.AsName)) or isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node:
                 continue  # the import or the definition itself

@@ -597,3 +597,39 @@ def test_a_pymarl_agent_class_looked_up_into_a_local_and_made_with_vars_of_args_
             qs = [mac.forward(torch.randn(6, 4)) for t in range(4)]
         torch.stack(qs).pow(2).mean().backward()
     """)
+
+
+def test_an_initial_state_from_a_method_the_walk_could_not_tie_is_refused_in_packed_form(tmp_path, capsys):
+    # `self.agent = build(4)` (a builder), then `self.agent.init_hidden()` where the controller has an
+    # `init_hidden` too: only the solver ties the call, and the state it allocates was not doubled
+    # (exit 0 before in the packed form, the LSTMCell given halves of the wrong size)
+    files = {key: value for key, value in PYMARL.items() if key != "controllers/basic_controller.py"}
+    files["modules/agents/__init__.py"] = ""
+    files["controller.py"] = """\
+        from modules.agents.rnn_agent import RNNAgent
+
+
+        def build(n, **kwargs):
+            return RNNAgent(n, **kwargs)
+
+
+        class MAC:
+            def __init__(self, n_agents):
+                self.n_agents = n_agents
+                self.agent = build(4, rnn_hidden_dim=8)
+                self.hidden_states = None
+
+            def init_hidden(self, batch_size):
+                self.hidden_states = self.agent.init_hidden().unsqueeze(0).expand(batch_size, self.n_agents, -1)
+
+            def forward(self, inputs):
+                q, self.hidden_states = self.agent(inputs, self.hidden_states)
+                return q
+    """
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'controller.py'}:15:30: G2L101 `self.hidden_states` holds the hidden state returned by "
+        "`self.agent.init_hidden().unsqueeze(0).expand(batch_size, self.n_agents, -1)`, which the engine cannot follow"
+    ) in capsys.readouterr().out
+    assert "nn.GRUCell(rnn_hidden_dim, rnn_hidden_dim)" in (tmp_path / "modules/agents/rnn_agent.py").read_text()

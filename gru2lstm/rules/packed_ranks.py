@@ -159,10 +159,10 @@ class Ranks:
         return found
 
     def _wholes(self, slot) -> list:
-        """The values bound to `slot`; for an element, also the elements of a container bound
-        whole to what holds it (`k, v` of `post.items()`: the pairs `.items()` gives)."""
+        """The values bound to `slot`; for an element of an iterated display held in a place of its
+        own, also the elements of that display (`k, v` of `post.items()`: the pairs it gives)."""
         wholes = list(self.bound.get(slot, ()))
-        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ELEM:
+        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ELEM and slot.base.kind == SlotKind.LITERAL:
             wholes += [
                 item for whole in self.bound.get(slot.base, ()) if isinstance(self.ctx.solution.resolved(whole), VContainer)
                 for label, item in self.ctx.solution.resolved(whole).items if label == ELEM
@@ -276,8 +276,10 @@ class Ranks:
             return self.shape_held(value.node, seen) if given is None else frozenset({given})
         if isinstance(value, VArith):
             return self._broadcast(value, seen)
-        if isinstance(value, VCat) and isinstance(value.node, cst.Call) and name_of(value.node) in CAT_NAMES:
-            joined = self._ranks(value.container, seen)  # `torch.stack(hs, 1)` adds a dimension, `torch.cat` keeps them
+        if isinstance(value, VCat) and isinstance(value.container, VContainer) and name_of(value.node) in CAT_NAMES:
+            # `torch.stack([s[k] for s in steps], 1)` adds a dimension, `torch.cat` keeps them (of a
+            # list held in a name, not known: its elements may come from anywhere, a long search)
+            joined = self._ranks(value.container, seen)
             return None if joined is None else frozenset(r + (name_of(value.node) == STACK_NAME) for r in joined)
         if not isinstance(value, (VDerived, VIndex)):
             return None
