@@ -633,3 +633,37 @@ def test_an_initial_state_from_a_method_the_walk_could_not_tie_is_refused_in_pac
         "`self.agent.init_hidden().unsqueeze(0).expand(batch_size, self.n_agents, -1)`, which the engine cannot follow"
     ) in capsys.readouterr().out
     assert "nn.GRUCell(rnn_hidden_dim, rnn_hidden_dim)" in (tmp_path / "modules/agents/rnn_agent.py").read_text()
+
+
+def test_a_packed_state_cut_along_its_last_dimension_after_a_read_by_a_name_is_refused(tmp_path, capsys):
+    # `p[k][..., -4:]` of the packed state takes c's last four: exit 0 before, the head reading c
+    write(tmp_path, {"net.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.GRUCell(4, 8)
+                self.head = nn.Linear(4, 1)
+
+            def step(self, s, x):
+                return {"h": self.cell(x, s["h"]), "x": x}
+
+
+        def run():
+            net = Net()
+            s = {"h": torch.zeros(3, 8), "x": torch.zeros(3, 4)}
+            steps = []
+            for t in range(4):
+                s = net.step(s, torch.randn(3, 4))
+                steps.append(s)
+            mb = {k: torch.stack([p[k][..., -4:] for p in steps]) for k in steps[0]}
+            return net.head(mb["x"]) + net.head(mb["h"])
+    """, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'net.py'}:22:27: G2L101 `p` holds hidden states (key `'h'`) beside other values and is read with `k` as "
+        "its key, and what is done to the value read here names a dimension that may be the last one"
+    ) in capsys.readouterr().out
