@@ -33,6 +33,7 @@ from gru2lstm.values import (
     VContainer,
     VCreate,
     VCtor,
+    VNone,
     VDerived,
     VIndex,
     VOpaque,
@@ -63,6 +64,7 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     DATA_LOADERS,
+    DICT_FROM_KEYS,
     DICT_FUNCTION_NAMES,
     DICT_UPDATE_METHOD,
     ELEMENT_CONTAINER_METHODS,
@@ -122,6 +124,8 @@ class CallWalker(CompiledCalls):
         registry = self._registry_called(func)
         if registry is not None:
             return self._registry_call(registry, node)
+        if isinstance(func, cst.Attribute) and func.attr.value == DICT_FROM_KEYS and self._dict_class(func.value):
+            return self._from_keys(node)
         if isinstance(func, cst.Attribute) and not self._external(func):
             return self._method_call(node, func)
         value = self._builtin_call(node, qualified)
@@ -378,6 +382,23 @@ class CallWalker(CompiledCalls):
         self._bind(held, value, BindingKind.STORE, self.statement, None)
         self._bind(ChildSlot.of(holder, ELEM), VSlot(ChildSlot.of(held, ELEM), None), BindingKind.JOIN, self.statement, None)
 
+    def _dict_class(self, node: cst.BaseExpression) -> bool:
+        """`dict`, `OrderedDict`, `collections.defaultdict`: a dict class, not a name of the program."""
+        if isinstance(node, cst.Name) and (node.value in self.env or node.value in self.module_names):
+            return False
+        return (dotted(node) or "").rpartition(".")[2] in DICT_FUNCTION_NAMES and (
+            isinstance(node, cst.Name) and node.value == "dict" or bool(self._qualified(node) & CONTAINER_FUNCTIONS)
+        )
+
+    def _from_keys(self, node: cst.Call) -> Value:
+        """`dict.fromkeys(names, h0)`: a dict whose every value is `h0` (None when not given)."""
+        args = node.args
+        if not 1 <= len(args) <= 2 or any(arg.star or arg.keyword for arg in args):
+            return self._unknown_call(node, f"`{self.code(node.func)}`")
+        self.consume(self.expr(args[0].value), Use.READ, args[0].value)
+        value = self.expr(args[1].value) if len(args) == 2 else VNone(node)
+        return VContainer(node, [(ELEM, value)])
+
     def _own_method(self, func: cst.Attribute) -> bool:
         """`self.method`: a method of the class whose method is being walked."""
         info = self.function
@@ -424,6 +445,8 @@ class CallWalker(CompiledCalls):
                 default = self.expr(arg.value)
                 if method == "setdefault":
                     self._bind(element.slot, default, BindingKind.STORE, self.statement, None)
+            elif position == 0 and method in KEYED_CONTAINER_METHODS and arg.keyword is None and not arg.star:
+                self.consume(self.expr(arg.value), Use.INDEX, arg.value)  # a key, read as `d[k]` reads it
             else:
                 self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `.{method}()`")
         if method in ELEMENT_CONTAINER_METHODS:

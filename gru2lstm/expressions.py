@@ -36,6 +36,7 @@ from gru2lstm.values import (
     VArith,
     VCallOf,
     VChoice,
+    VCat,
     VContainer,
     VDerived,
     VIndex,
@@ -125,7 +126,8 @@ class ExpressionWalker(Scope):
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and node.for_in.inner_for_in is None:
             # `[s.hidden for s in steps]`: a list whose elements are what the element expression is.
             comprehension = node.for_in
-            iterable = self._values_iterated(self.expr(comprehension.iter), comprehension.iter, LabelKind.POS, "iterated")
+            iterated = self.expr(comprehension.iter)
+            iterable = self._values_iterated(iterated, comprehension.iter, LabelKind.POS, "iterated")
             outer = dict(self.env)
             self.comprehensions += 1
             self._assign_target(comprehension.target, self._element(iterable), self.statement, BindingKind.LOOP)
@@ -134,6 +136,8 @@ class ExpressionWalker(Scope):
             if isinstance(node, cst.DictComp):
                 self.consume(self.expr(node.key), Use.READ, node.key)
             element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
+            if isinstance(node, cst.DictComp) and self.recording:
+                self._note_mirrored_keys(node, iterated, element)
             self.env = outer
             self.comprehensions -= 1
             return VContainer(node, [(ELEM, element)], iterable)
@@ -175,6 +179,27 @@ class ExpressionWalker(Scope):
             if isinstance(inner, cst.Name) and id(inner) not in called and not is_bound_inside(inner, node):
                 self.consume(self._read_name(inner), Use.OTHER, inner, f"used inside `{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
+
+    def _note_mirrored_keys(self, node: cst.DictComp, iterable: Value, element: Value) -> None:
+        """`{k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`, `{k: v.detach() for k, v
+        in state.items()}`: the dict made has the keys of the dict read by the key (`s[k]`) or
+        iterated (`state.items()`), each value kept from the value under that key there, so a
+        constant key read from it (`post["deter"]`) is a state when that key is one there (solve.py).
+        What is done to the values is judged where they are read (rules/unfollowed.py, packed_values.py)."""
+        loop = node.for_in
+        names = [e.value for e in loop.target.elements] if isinstance(loop.target, cst.Tuple) else [loop.target]
+        key = names[0]
+        if not (isinstance(key, cst.Name) and isinstance(node.key, cst.Name) and node.key.value == key.value):
+            return
+        read = _kept_read(element)
+        if isinstance(read, VIndex) and isinstance(read.base, VSlot) and len(read.node.slice) == 1:
+            index = slice_expression(read.node.slice[0])
+            if isinstance(index, cst.Name) and index.value == key.value:
+                self.flow.mirrored_keys[id(node)] = [read.base.slot]
+        elif isinstance(read, VSlot) and len(names) == 2 and isinstance(names[1], cst.Name) and read.slot == DefSlot.of(id(names[1])):
+            viewed = _items_viewed(iterable)
+            if viewed is not None:
+                self.flow.mirrored_keys[id(node)] = [viewed]
 
     def hand_over_callees(self, node: cst.CSTNode, bound_inside, where: str) -> set:
         """What code the walk does not follow (a lambda, a nested function) calls by a name from
@@ -471,6 +496,37 @@ class ExpressionWalker(Scope):
             self.flow.value_views.append((value.slot, label))
             self.consume(value, Use.iterating(label), node, why)
         return value
+
+
+def _kept_read(element: Value) -> Value:
+    """What a comprehension's element keeps: through keeping methods, tensor indexing that is no
+    read by the loop's key, and a stack or concatenation of a one-element comprehension."""
+    while True:
+        if isinstance(element, VDerived) and element.kind == Derivation.KEEP:
+            element = element.base
+        elif isinstance(element, VIndex) and _read_by_rows(element.node):
+            element = element.base
+        elif isinstance(element, VCat) and isinstance(element.container, VContainer) and len(element.container.items) == 1:
+            element = element.container.items[0][1]
+        else:
+            return element
+
+
+def _read_by_rows(node: cst.Subscript) -> bool:
+    """`v[:, -1]`: an index made only of numbers and slices (a tensor's rows), not a key."""
+    return all(isinstance(e.slice, cst.Slice) or isinstance(e.slice.value, (cst.Integer, cst.UnaryOperation)) for e in node.slice)
+
+
+def _items_viewed(iterable: Value) -> Optional[Slot]:
+    """The dict whose `.items()` a comprehension iterates (the container `.items()` gives), or None."""
+    if not (isinstance(iterable, VContainer) and isinstance(iterable.node, cst.Call) and len(iterable.items) == 1):
+        return None
+    func = iterable.node.func
+    pair = iterable.items[0][1]
+    if not (isinstance(func, cst.Attribute) and func.attr.value == "items" and isinstance(pair, VTuple) and len(pair.items) == 2):
+        return None
+    value = pair.items[1]
+    return value.slot.base if isinstance(value, VSlot) and value.slot.kind == SlotKind.CHILD else None
 
 
 def _is_dict_display(value: Value) -> bool:

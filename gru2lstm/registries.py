@@ -17,8 +17,12 @@ the top of its module or returned by one (`def register(name): ... return deco`)
 the classes and functions decorated with it (`@deco`, `@register("rnn")`), as long as every other
 mention of it in the program is its definition or an import.
 
+A lookup kept in a name that is only called (`cls = R[name]` … `cls(...)`, held_classes.py) is a
+lookup too: the calls through the name make the registry's members, and a name that turns out to
+hold something else leaves the registry unfollowed.
+
 Anything else — the registry passed out, merged with `**`, mutated by code that cannot be read,
-assigned again, a lookup kept in a variable (`cls = R[name]`), an attribute spelled like it —
+assigned again, a lookup kept in a name used otherwise, an attribute spelled like it —
 leaves it unfollowed, and the classes stored into it stay crossings (G2L101) at their places.
 A literal whose classes all come from files not migrated with it (`REGISTRY = {"episode":
 EpisodeRunner}` in a package's `__init__`) is such a registry: a call through a lookup of it names
@@ -28,11 +32,12 @@ the file, so the group is migrated again with it (engine.py) and the registry fo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 import libcst as cst
 
 from gru2lstm.children import children
+from gru2lstm.held_classes import HeldName, candidate_names, lookup_nodes, settle
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.syntax import constructor_call, walk
 from gru2lstm.values import AttrSlot, GlobalSlot
@@ -47,6 +52,7 @@ class Registry:
     members: list = field(default_factory=list)  # [Definition] of what is stored into it, in order
     stores: list = field(default_factory=list)  # the expressions stored (literal elements, `R[k] = X`)
     lookups: list = field(default_factory=list)  # the `R[k]` subscripts that are called right away
+    kept_lookups: list = field(default_factory=list)  # the lookups kept in a name that is only called (held_classes.py)
     definition: Optional[cst.Assign] = None  # `R = {...}` at the top of its module
     followed: bool = True  # every store into it is known
     places: list = field(default_factory=list)  # files not migrated with it that stored names come from
@@ -58,16 +64,18 @@ class Registries:
     """Every registry of the program, and what the walk needs of the followed ones."""
 
     by_slot: dict = field(default_factory=dict)  # GlobalSlot -> Registry
-    lookups: dict = field(default_factory=dict)  # id(`R[k]` subscript) -> followed Registry
+    # id(`R[k]` subscript, or a name that holds classes) -> the followed Registry, or the HeldName
+    lookups: dict = field(default_factory=dict)
     followed_stores: set = field(default_factory=set)  # ids of expressions stored into a followed registry
     instances: dict = field(default_factory=dict)  # slot -> class keys it may hold (made through a lookup)
     places: dict = field(default_factory=dict)  # id(stored expression or class decorator) -> a file not migrated with it that it involves
 
-    def lookup(self, node: cst.CSTNode) -> Optional[Registry]:
-        """The followed registry `R` of a call's callee `R[k]`, or None."""
+    def lookup(self, node: cst.CSTNode) -> Optional[Union[Registry, HeldName]]:
+        """The followed registry `R` of a call's callee `R[k]`, or the name that holds classes
+        called (`agent_cls`), or None."""
         return self.lookups.get(id(node))
 
-    def classes_made(self, registry: Registry) -> tuple:
+    def classes_made(self, registry: Union[Registry, HeldName]) -> tuple:
         """The classes a call through a lookup makes an instance of; () when a function is stored
         too (what it returns is not an instance the walk knows)."""
         if any(member.kind != DefinitionKind.CLASS for member in registry.members):
@@ -80,6 +88,8 @@ def find_registries(flow: ProgramFlow, modules: list) -> Registries:
     definitions.ModuleIndex of each module (its key, parent map, and names from outside)."""
     found = Registries()
     stores = _Stores(flow, {module.key: module.outside for module in modules})
+    held = candidate_names(flow, modules)
+    stores.kept = lookup_nodes(held)
     for index in modules:
         _outside_holders(stores, index, found)
     for index in modules:
@@ -90,21 +100,44 @@ def find_registries(flow: ProgramFlow, modules: list) -> Registries:
                     found.by_slot[registry.slot].followed = False  # assigned twice
                 else:
                     found.by_slot[registry.slot] = registry
-    if not found.by_slot:
-        return found
-    for index in modules:
+    for index in modules if found.by_slot else ():
         _classify_mentions(stores, index.key, index.parents, found.by_slot)
     if any(registry.decorators for registry in found.by_slot.values()):
         for index in modules:
             _decorated(stores, index, found.by_slot)
+    names = _settled_names(modules, held, found.by_slot)
     for registry in found.by_slot.values():
-        if registry.followed and registry.members and registry.lookups:
+        if registry.followed and registry.members and (registry.lookups or registry.kept_lookups):
             found.followed_stores.update(id(node) for node in registry.stores)
             found.lookups.update((id(node), registry) for node in registry.lookups)
         elif registry.places:  # the wider attempt, with that file, may follow it (engine.py)
-            found.places.update((id(node), registry.places[0]) for node in registry.stores + registry.lookups)
+            kept = {id(node) for node in registry.kept_lookups}
+            calls = [call for name in held if any(id(source) in kept for source, _, _ in name.sources) for call in name.calls]
+            found.places.update((id(node), registry.places[0]) for node in registry.stores + registry.lookups + calls)
+    for name in names:
+        found.followed_stores.update(id(source) for source, _, _ in name.sources)
+        found.lookups.update((id(call), name) for call in name.calls)
     _attribute_instances(flow, found)
     return found
+
+
+def _settled_names(modules: list, held: list, registries: dict) -> list:
+    """The names that hold classes (held_classes.settle); a registry whose lookup is kept in a
+    name that turns out not to, is not followed, and the names that read it in turn not held."""
+    while True:
+        by_lookup = {id(node): registry for registry in registries.values() for node in registry.kept_lookups}
+
+        def members(node: cst.CSTNode) -> Optional[list]:
+            registry = by_lookup.get(id(node))
+            return registry.members if registry is not None and registry.followed and registry.members else None
+
+        names = settle(modules, held, members)
+        lost = {id(source) for name in held if not name.held for source, _, _ in name.sources}
+        dropped = [registry for registry in registries.values() if registry.followed and any(id(node) in lost for node in registry.kept_lookups)]
+        if not dropped:
+            return names
+        for registry in dropped:
+            registry.followed = False
 
 
 @dataclass
@@ -113,6 +146,7 @@ class _Stores:
 
     flow: ProgramFlow
     outside: dict  # module key -> {name: file}
+    kept: set = field(default_factory=set)  # ids of the lookups bound to names that may hold classes (held_classes.py)
 
     def add(self, module: str, registry: Registry, stored: Optional[cst.CSTNode]) -> None:
         member = _member(self.flow, module, stored) if stored is not None else None
@@ -211,6 +245,9 @@ def _known_mention(stores: _Stores, key: str, registry: Registry, node: cst.Name
     if isinstance(parent, cst.ComparisonTarget) and isinstance(parent.operator, (cst.In, cst.NotIn)):
         return True
     if isinstance(parent, cst.Subscript) and parent.value is node:
+        if id(parent) in stores.kept:
+            registry.kept_lookups.append(parent)  # `cls = R[name]`, `cls` only called
+            return True
         if isinstance(grandparent, cst.AssignTarget) and isinstance(above, cst.Assign) and len(above.targets) == 1:
             stores.add(key, registry, above.value)  # `R["rnn"] = RNNAgent`
             return True
@@ -221,8 +258,9 @@ def _known_mention(stores: _Stores, key: str, registry: Registry, node: cst.Name
     if isinstance(parent, cst.Attribute) and parent.value is node:
         if parent.attr.value in REGISTRY_KEY_METHODS:
             return True
-        if parent.attr.value in REGISTRY_LOOKUP_METHODS and _called_lookup(grandparent, above):
-            registry.lookups.append(grandparent)  # `R.get(name)(...)`
+        kept = id(grandparent) in stores.kept and _plain_lookup(grandparent)
+        if parent.attr.value in REGISTRY_LOOKUP_METHODS and (kept or _called_lookup(grandparent, above)):
+            (registry.kept_lookups if kept else registry.lookups).append(grandparent)  # `cls = R.get(name)`, `R.get(name)(...)`
             if len(grandparent.args) == 2:
                 stores.add(key, registry, grandparent.args[1].value)  # `R.get(name, Default)`: Default may be made too
             return True
@@ -234,14 +272,19 @@ def _known_mention(stores: _Stores, key: str, registry: Registry, node: cst.Name
 
 def _called_lookup(call: Optional[cst.CSTNode], above: Optional[cst.CSTNode]) -> bool:
     """Is `call` a `R.get(name)` or `R.get(name, Default)` that is called right away?"""
-    return (
-        isinstance(call, cst.Call) and 1 <= len(call.args) <= 2 and not any(arg.star or arg.keyword for arg in call.args)
-        and isinstance(above, cst.Call) and above.func is call
-    )
+    return _plain_lookup(call) and isinstance(above, cst.Call) and above.func is call
 
 
-def registry_name(lookup: cst.CSTNode) -> cst.BaseExpression:
-    """The registry `R` of a lookup the walk calls through: `R[name]` or `R.get(name, ...)`."""
+def _plain_lookup(call: Optional[cst.CSTNode]) -> bool:
+    """Is `call` a `R.get(name)` or `R.get(name, Default)`, no keyword, nothing spread?"""
+    return isinstance(call, cst.Call) and 1 <= len(call.args) <= 2 and not any(arg.star or arg.keyword for arg in call.args)
+
+
+def registry_name(lookup: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """The registry `R` of a lookup the walk calls through: `R[name]` or `R.get(name, ...)`; None
+    for a name that holds classes (held_classes.py)."""
+    if isinstance(lookup, cst.Name):
+        return None
     return lookup.func.value if isinstance(lookup, cst.Call) else lookup.value
 
 

@@ -85,6 +85,7 @@ class Solution:
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
     resolutions: Resolutions = field(default_factory=Resolutions)  # what indexes and arithmetic are
     keyed_reads: dict = field(default_factory=dict)  # id(`p[k]` node) -> the slot of the dict a name as key reads
+    mirrors: list = field(default_factory=list)  # (slot, [slots]) of a dict made by key from those dicts' keys
     keys_of_elements: dict = field(default_factory=dict)  # a constant key only read, of a dict written by other keys -> its element
 
     def resolved(self, value: Value) -> Value:
@@ -180,6 +181,8 @@ def solve(flow: ProgramFlow) -> Solution:
                 link(ChildSlot.of(target, PosLabel.of(position)), item)
         elif isinstance(value, VContainer):
             marked.append(target)
+            if id(value.node) in flow.mirrored_keys:
+                mirrors.append((target, flow.mirrored_keys[id(value.node)]))
             if repeated:  # `[None] * n`: every item is an element
                 for _, item in value.items:
                     link(ChildSlot.of(target, ELEM), item)
@@ -206,6 +209,7 @@ def solve(flow: ProgramFlow) -> Solution:
             relations.append((target, value))
 
     marked: list = list(flow.containers)
+    mirrors = solution.mirrors  # (target, [slots of the dicts whose keys it has]) of dict comprehensions by key
     written_parts: list = []  # the parts of containers a value is written into (by link)
     literals: list = []  # targets of literal lists
     zips: list = []  # (target, rows) of `target = zip(*rows)`
@@ -398,12 +402,21 @@ def solve(flow: ProgramFlow) -> Solution:
         for key, element in solution.keys_of_elements.items():
             if solution.is_state(element) and not solution.is_state(key):
                 changed |= mark(key)
+        for target, sources in mirrors:
+            # `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`: `post["deter"]`
+            # is made from `s["deter"]`, a state when that is one
+            for label, part in list(classes.parts.get(classes.find(target), {}).items()):
+                if label.kind == LabelKind.KEY and not solution.is_state(part) and any(
+                    classes.part(source, label) is not None and solution.is_state(classes.part(source, label)) for source in sources
+                ):
+                    changed |= mark(part)
         for view, label in flow.value_views:
             # `{k: v * m for k, v in hidden.items()}` over `{"actor": h_a, "critic": h_c}`, or
             # `tuple(nd * s for s in core_state)` over `(h,)`: the values iterated are states (a
-            # dict or tuple mixing states and other values is reported).
+            # dict or tuple mixing states and other values is reported, or, packed, kept whole
+            # where each value is treated alike: rules/packed_values.py).
             keyed = [part for part_label, part in classes.parts.get(classes.find(view), {}).items() if part_label.kind == label]
-            if any(solution.is_state(part) for part in keyed):
+            if keyed and all(solution.is_state(part) for part in keyed):
                 changed |= mark(ChildSlot.of(view, ELEM))
             elif len(keyed) == 1 and solution.is_state(ChildSlot.of(view, ELEM)):
                 # `[s.to(device) for s in net.initial_state()]` of `(torch.zeros(...),)`: the one item

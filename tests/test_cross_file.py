@@ -231,8 +231,17 @@ def test_a_registry_written_by_code_the_engine_cannot_read_is_refused(tmp_path, 
     assert (tmp_path / "model.py").read_text() == registry
 
 
-def test_a_registry_lookup_kept_in_a_variable_is_refused(tmp_path, capsys):
+def test_a_registry_lookup_kept_in_a_variable_only_called_is_followed(tmp_path):
     controller = CONTROLLER.replace("self.agent = REGISTRY[name]()", "cls = REGISTRY[name]\n        self.agent = cls()")
+    write(tmp_path, {"model.py": REGISTERED, "controller.py": controller})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+    assert "self.lstm = nn.LSTM(4, 8)" in (tmp_path / "model.py").read_text()
+    assert (tmp_path / "controller.py").read_text() == controller
+
+
+def test_a_registry_lookup_kept_in_a_variable_and_stored_is_refused(tmp_path, capsys):
+    # `self.kind = cls` hands the class on: what is made from it there is not followed
+    controller = CONTROLLER.replace("self.agent = REGISTRY[name]()", "cls = REGISTRY[name]\n        self.kind = cls\n        self.agent = cls()")
     write(tmp_path, {"model.py": REGISTERED, "controller.py": controller})
     assert main(["rewrite", str(tmp_path)]) == 1
     assert f"{tmp_path / 'model.py'}:19:19: G2L101 `Policy` is used as a value here" in capsys.readouterr().out

@@ -22,6 +22,7 @@ from gru2lstm.rules.module_reach import AttributeByName, ClassByName, ModuleHand
 from gru2lstm.rules.outputs import OutputAsState, StackedInput
 from gru2lstm.rules.packed import PackedAllocation, PackedCall, PackedKept, PackedUnfollowed
 from gru2lstm.rules.packed_arithmetic import PackedAlongHidden, PackedArithmetic, PackedOperand
+from gru2lstm.rules.packed_values import PackedUniformValues
 from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.pieces import Pieces
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
@@ -146,6 +147,7 @@ PACKED_RULES = [
     ConsumedParts(),
     PackedKept(),  # where the tuple form batches, pairs or halves, the packed tensor stays
     ModuleHandedOver(),
+    PackedUniformValues(),  # before MixedIteration, which reports the rest
     MixedIteration(),
     PackedKeyedRead(),
     HolderHandedOver(),

@@ -12,7 +12,7 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VOpaque, VSlot
+from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
@@ -360,7 +360,10 @@ class PackedUnfollowed(StateBindingRule):
         if not ctx.solution.is_state(use.binding.target):
             return False
         if isinstance(leaf, VCallOf):
-            return id(leaf) not in ctx.solution.recurrent_calls and id(leaf) not in ctx.solution.forwarded
+            # a call only the joined classes tie to a method (`self.agent.init_hidden()` of an agent made
+            # by a builder) whose return is no state: what it allocates was not doubled
+            callee = ctx.solution.forwarded.get(id(leaf))
+            return id(leaf) not in ctx.solution.recurrent_calls and (callee is None or not ctx.solution.is_state(ReturnSlot.of(callee.key)))
         if isinstance(leaf, VCtor):
             return leaf.qualname in PARAMETER_CLASSES  # `nn.Parameter(*args)`: the GRU's size, not seen to double
         # a value of code in a file not migrated with this one (its GRU's state, made elsewhere), of

@@ -15,11 +15,11 @@ import libcst as cst
 
 from gru2lstm.values import (
     ELEM, ChildSlot, LabelKind, ReturnSlot, SlotKind, Value, VArith, VCallOf, VChoice, VContainer, VCreate, VDerived,
-    VIndex, VOpaque, VSlot, VTuple,
+    VCat, VIndex, VOpaque, VSlot, VTuple,
 )
 from gru2lstm.vocab import (
-    CELL_KIND, CONVERTING_NAMES, ELEMENTWISE_METHODS, FILL_NAMES, GRU_KIND, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
-    RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS, SPLITTING_METHODS, STATE_RANKS, UNBIND_METHOD,
+    CAT_NAMES, CELL_KIND, CONVERTING_NAMES, ELEMENTWISE_METHODS, FILL_NAMES, GRU_KIND, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
+    RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS, SPLITTING_METHODS, STACK_NAME, STATE_RANKS, UNBIND_METHOD,
 )
 
 # what gives a tensor of the rank it is given: `.detach()`, `.clamp()`, `torch.sigmoid`, `np.asarray`
@@ -131,6 +131,8 @@ class Ranks:
 
     def _slot_sources(self, slot, seen: set) -> list:
         found = [self._ranks(value, seen) for value in self.bound.get(slot, ())]
+        if slot.kind == SlotKind.CALL_RESULT and slot in self.calls:
+            found.append(self._ranks(self.calls[slot], seen))  # `deter = self.cell(x, h)`: what the call gives
         if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.KEY:
             # `store["h"]` of a dict made by a literal, or of a parameter: also what the dict made
             # there holds under that key (the solver joins the keys of dicts moved into one another)
@@ -138,7 +140,7 @@ class Ranks:
                 self._ranks(item, seen) for whole in self.bound.get(slot.base, ())
                 if isinstance(self.ctx.solution.resolved(whole), VContainer)
                 for label, item in self.ctx.solution.resolved(whole).items if label == slot.label
-            ] + [self._slot(other, seen) for other in self._class_of(slot) if other != slot]
+            ] + [self._slot(other, seen) for other in self._class_of(slot) if other != slot] + self._mirrored(slot, seen)
         found += [self._unpacked(value, position, seen) for value, position in self.unpacked.get(slot, ())]
         if slot.kind == SlotKind.CHILD and slot.base.kind == SlotKind.LITERAL and getattr(slot.base, "node_id", None) in self.pieces:
             found.append(self._ranks(self.pieces[slot.base.node_id], seen))
@@ -148,11 +150,47 @@ class Ranks:
                 self._ranks(whole, seen) for whole in self.bound.get(slot.base, ())
                 if isinstance(self.ctx.solution.resolved(whole), VContainer)
             ]
+            if not found:  # `v` of `post.items()`: as a state, a state of the dict's
+                found.append(self._keyed(slot.base, seen))
         if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.POS:
             # a position of what a call gives (`self.gru(x, h)[1]`) or of what is bound as a whole
-            wholes = self.bound.get(slot.base, []) + ([self.calls[slot.base]] if slot.base in self.calls else [])
+            wholes = self._wholes(slot.base) + ([self.calls[slot.base]] if slot.base in self.calls else [])
             found += [self._unpacked(whole, slot.label.position, seen) for whole in wholes]
         return found
+
+    def _wholes(self, slot) -> list:
+        """The values bound to `slot`; for an element of an iterated display held in a place of its
+        own, also the elements of that display (`k, v` of `post.items()`: the pairs it gives)."""
+        wholes = list(self.bound.get(slot, ()))
+        if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ELEM and slot.base.kind == SlotKind.LITERAL:
+            wholes += [
+                item for whole in self.bound.get(slot.base, ()) if isinstance(self.ctx.solution.resolved(whole), VContainer)
+                for label, item in self.ctx.solution.resolved(whole).items if label == ELEM
+            ]
+        return wholes
+
+    def _mirrored(self, slot, seen: set) -> list:
+        """`post["deter"]` of `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`:
+        what the comprehension makes (solve.py follows its keys)."""
+        classes = self.ctx.solution.classes
+        root = classes.find(slot.base) if slot.base in classes.parent else None
+        return [
+            self._ranks(whole, seen) for target, _ in self.ctx.solution.mirrors
+            if root is not None and target in classes.parent and classes.find(target) == root
+            for whole in self.bound.get(target, ()) if isinstance(self.ctx.solution.resolved(whole), VContainer)
+        ]
+
+    def _keyed(self, dictionary, seen: set) -> Optional[frozenset]:
+        """`s[k]` of a dict that holds states beside other values: the ranks of its states."""
+        classes = self.ctx.solution.classes
+        root = classes.find(dictionary) if dictionary in classes.parent else None
+        if root is None or ("keyed", root) in seen:
+            return None if root is None else frozenset()  # a loop back to the same dict adds nothing
+        seen.add(("keyed", root))
+        parts = classes.parts.get(root, {})
+        found = [self._slot(part, seen) for label, part in parts.items() if label.kind == LabelKind.KEY and self.ctx.solution.is_state(part)]
+        seen.discard(("keyed", root))
+        return None if not found or any(r is None for r in found) else frozenset().union(*found)
 
     def shape_held(self, node: cst.Call, seen: Optional[set] = None) -> Optional[frozenset]:
         """The ranks of `np.zeros(shape)`: the lengths of the tuples written out that the one name
@@ -212,13 +250,15 @@ class Ranks:
             if slot in seen:
                 return frozenset()
             seen.add(slot)
-            found = [self._unpacked(whole, position, seen) for whole in self.bound.get(slot, ())]
+            found = [self._unpacked(whole, position, seen) for whole in self._wholes(slot)]
             seen.discard(slot)
             return None if not found or any(r is None for r in found) else frozenset().union(*found)
         return frozenset({STATE_RANKS[GRU_KIND]}) if kind is not None and kind != CELL_KIND and position == 1 else None
 
     def _ranks(self, value: Value, seen: set) -> Optional[frozenset]:
         solution = self.ctx.solution
+        if isinstance(value, VIndex) and id(value.node) in solution.keyed_reads:
+            return self._keyed(solution.keyed_reads[id(value.node)], seen)
         value = solution.resolved(value)
         if isinstance(value, VSlot):
             if value.slot in self.containers:
@@ -236,9 +276,16 @@ class Ranks:
             return self.shape_held(value.node, seen) if given is None else frozenset({given})
         if isinstance(value, VArith):
             return self._broadcast(value, seen)
+        if isinstance(value, VCat) and isinstance(value.container, VContainer) and name_of(value.node) in CAT_NAMES:
+            # `torch.stack([s[k] for s in steps], 1)` adds a dimension, `torch.cat` keeps them (of a
+            # list held in a name, not known: its elements may come from anywhere, a long search)
+            joined = self._ranks(value.container, seen)
+            return None if joined is None else frozenset(r + (name_of(value.node) == STACK_NAME) for r in joined)
         if not isinstance(value, (VDerived, VIndex)):
             return None
         base = self._ranks(value.base, seen)
+        if base is not None and not base:
+            return base  # only a loop back to where it came from: it adds nothing
         return None if base is None else rank_after(value.node, base)
 
 

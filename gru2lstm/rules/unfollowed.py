@@ -15,7 +15,7 @@ from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind,
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
-from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last
+from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
 
 
@@ -486,6 +486,11 @@ def _names_a_last_dimension(ctx, node: cst.BaseExpression, ranks: Optional[froze
                 return True
             ranks = None if ranks is None else rank_after(call, ranks)
             node = call
+        elif isinstance(parent, cst.Subscript) and parent.value is node:
+            if subscript_touches_last(parent, ranks):  # `p[k][..., -4:]`: a cut of h and c side by side
+                return True
+            ranks = None if ranks is None else rank_after(parent, ranks)
+            node = parent
         elif isinstance(parent, (cst.Element, cst.List, cst.Tuple, cst.ListComp, cst.GeneratorExp, cst.CompFor)):
             node, ranks = parent, None
         elif isinstance(parent, cst.Arg):

@@ -1,0 +1,359 @@
+"""Names that hold a class or function of the program and are only called: a lookup kept in a
+local (`agent_cls = REGISTRY[args.agent]` … `agent_cls(shape, **vars(args))`), a class given by
+name (`cls = RNNAgent`), and a parameter every caller gives one (`Trainer(policy, RolloutBuffer)`
+… `self.buffer = buffer_cls(T, N, H)`; `def build(cls, *a, **kw): return cls(*a, **kw)` called
+as `build(RNNAgent, ...)`; a callback, `Runner(policy).run(step_fn, 5)` … `step_fn(policy, obs, h)`).
+
+A call through such a name is a call of each class or function it may hold, as a call through a
+registry lookup is (registries.py makes one union of both); what is handed to it is no crossing
+(boundary.py). A name is held so only when everything it may hold is known:
+
+- it is a local of a function of the program or a parameter of a plain function, of a class's
+  `__init__`, or of a method no other class of the program defines (none decorated), bound once
+  (`name = E`) or by its callers only;
+- every other mention of it in that function is a call of it (`name(...)`), an `is None` test, or
+  an argument given to a parameter that is itself such a name; never inside a nested function or
+  lambda, never stored, returned or rebound;
+- what it is bound to is a class or function of the program by name, a lookup of a registry that
+  registries.py follows (`R[k]`, `R.get(k)`, `R.get(k, D)`), or another such name;
+- for a parameter: every mention of its function (or class) in the program is a call that gives
+  it one of those explicitly (or leaves it to a default that is one), never a `*` or `**`
+  argument that may hold it, and the function is never used as a value; a method's every
+  mention by its name is such a call on an object known to be of its class before the walk
+  (`Runner(...).run(...)`, `self.run(...)`, `self.runner.run(...)`), and no string spells it.
+
+Anything else leaves the name an unknown value, as before: the classes handed to it stay
+crossings (G2L101) and the calls through it are not followed.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
+from gru2lstm.syntax import constant_string, is_none, names_bound_in, walk
+from gru2lstm.values import AttrSlot
+from gru2lstm.vocab import REGISTRY_LOOKUP_METHODS
+
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_BUILTINS = frozenset(dir(builtins))  # `print`, `len`: called names that hold no class of the program
+
+
+@dataclass
+class HeldName:
+    """A local name or parameter of one function that may hold only classes or functions of the program."""
+
+    function: FunctionInfo
+    name: str
+    parameter: Optional[cst.Param] = None  # when it is one
+    sources: list = field(default_factory=list)  # [(expression, its module, the function it is read in or None)] bound to it
+    calls: list = field(default_factory=list)  # the `name` nodes called (`name(...)`)
+    handed: list = field(default_factory=list)  # [(call, arg)] where it is given on to a function of the program
+    members: list = field(default_factory=list)  # [Definition] it may hold, once settled
+    held: bool = True  # everything it may hold is known
+
+
+def candidate_names(flow: ProgramFlow, modules: list) -> list:
+    """The names of the program's functions that are called, or given to a parameter that is
+    one, and whose every mention in their function is known (the first condition of the module
+    docstring); their sources are what is assigned to them, or what the callers of a parameter
+    give it (`_bind_callers`)."""
+    found = _called_names(flow, modules)
+    frontier = found
+    infos = {id(info.node): info for info in flow.functions.values()}
+    index_of = {index.key: index for index in modules}
+    while frontier:
+        _bind_callers(flow, modules, frontier)
+        known = {(id(held.function.node), held.name) for held in found}
+        handed = {
+            (id(scope), expression.value): scope
+            for held in frontier for expression, _, scope in held.sources
+            if isinstance(expression, cst.Name) and scope is not None and id(scope) in infos
+        }
+        frontier = []
+        for (scope_id, name), scope in handed.items():
+            info = infos[scope_id]
+            held = _held_name(info, name, index_of[info.module]) if (scope_id, name) not in known else None
+            if held is not None:
+                frontier.append(held)
+        found = found + frontier
+    return found
+
+
+def _called_names(flow: ProgramFlow, modules: list) -> list:
+    """The names called in the program's functions that may hold classes (`_held_name`)."""
+    found = []
+    for index in modules:
+        called = {}  # (id(function node), name) -> function node
+        for node, parent in index.parents.items():
+            if isinstance(node, cst.Name) and isinstance(parent, cst.Call) and parent.func is node:
+                function = _enclosing(index.parents, node)
+                if isinstance(function, cst.FunctionDef):
+                    called[(id(function), node.value)] = function
+        infos = {id(info.node): info for info in flow.functions.values() if info.module == index.key}
+        bound = {}  # id(function node) -> the names it binds (a called name bound nowhere is a global)
+        for (function_id, name), function in called.items():
+            info = infos.get(function_id)
+            if info is None:
+                continue
+            if name not in {param.name for param in info.params} and (name in index.module_names or name in index.imports or name in _BUILTINS):
+                continue  # a global or a builtin, unless the function binds it (then it stays unknown)
+            if function_id not in bound:
+                bound[function_id] = names_bound_in(function)
+            held = _held_name(info, name, index) if name in bound[function_id] else None
+            if held is not None:
+                found.append(held)
+    return found
+
+
+def _enclosing(parents: dict, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+    current = parents.get(node)
+    while current is not None and not isinstance(current, _SCOPES + (cst.Module,)):
+        current = parents.get(current)
+    return current
+
+
+def _held_name(info: FunctionInfo, name: str, index) -> Optional[HeldName]:
+    """`name` of `info`'s function, when each of its mentions there is one the module docstring allows."""
+    function = info.node
+    parameter = next((param.node for param in info.params if param.name == name), None)
+    if parameter is not None and (function.decorators or not _callers_known(info, index.flow)):
+        return None  # its callers could not all be known
+    held = HeldName(info, name, parameter)
+    spelled = _spelled(function)
+    for node in walk(function):
+        if not isinstance(node, cst.Name) or node.value != name or id(node) in spelled:
+            continue
+        parent = index.parents.get(node)
+        if isinstance(parent, cst.Param):
+            if parent is not parameter:
+                return None  # a parameter of something nested, or `*name`
+            continue
+        if _enclosing(index.parents, node) is not function:
+            return None
+        if not _known_mention(held, node, parent, index.parents, index.key):
+            return None
+    if parameter is None and len(held.sources) != 1:
+        return None  # bound by something else too (a loop, `global`, a tuple target), or never
+    if parameter is not None and held.sources:
+        return None  # a parameter rebound
+    return held
+
+
+def _callers_known(info: FunctionInfo, flow: ProgramFlow) -> bool:
+    """Can every call of the function be found by its name: a plain function, a class's `__init__`
+    (calls of the class), or a method that no other class of the program defines (`x.run(...)`)?"""
+    name = info.node.name.value
+    if info.class_name is None or name == "__init__":
+        return True
+    return not name.startswith("__") and len(flow.methods_by_name.get(name, ())) == 1
+
+
+def _spelled(function: cst.FunctionDef) -> set:
+    """The ids of name nodes that are not variables: `.attr`, `keyword=`, definitions' names."""
+    spelled = set()
+    for node in walk(function):
+        if isinstance(node, cst.Attribute):
+            spelled.add(id(node.attr))
+        elif isinstance(node, cst.Arg) and node.keyword is not None:
+            spelled.add(id(node.keyword))
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            spelled.add(id(node.name))
+    return spelled
+
+
+def _known_mention(held: HeldName, node: cst.Name, parent: cst.CSTNode, parents: dict, module: str) -> bool:
+    if isinstance(parent, cst.Call) and parent.func is node:
+        held.calls.append(node)
+        return True
+    if isinstance(parent, cst.AssignTarget):
+        assign = parents.get(parent)
+        if isinstance(assign, cst.Assign) and len(assign.targets) == 1:
+            held.sources.append((assign.value, module, held.function.node))
+            return True
+        return False
+    if isinstance(parent, cst.Comparison) and parent.left is node:
+        return all(isinstance(t.operator, (cst.Is, cst.IsNot)) and is_none(t.comparator) for t in parent.comparisons)
+    if isinstance(parent, cst.Arg) and parent.value is node and not parent.star:
+        call = parents.get(parent)
+        if isinstance(call, cst.Call) and parent in call.args:
+            held.handed.append((call, parent))
+            return True
+    return False
+
+
+def _bind_callers(flow: ProgramFlow, modules: list, names: list) -> None:
+    """The sources of each parameter among `names`: what each call of its function gives it."""
+    by_definition = {}  # Definition of a function or class -> [HeldName of its parameters]
+    by_method = {}  # name of a method other than __init__ -> [HeldName of its parameters]
+    for held in names:
+        if held.parameter is None:
+            continue
+        info = held.function
+        if info.class_name is not None and info.node.name.value != "__init__":
+            by_method.setdefault(info.node.name.value, []).append(held)
+            continue
+        definition = (
+            Definition(DefinitionKind.FUNCTION, info.key) if info.class_name is None
+            else Definition(DefinitionKind.CLASS, info.class_name)
+        )
+        by_definition.setdefault(definition, []).append(held)
+    if not by_definition and not by_method:
+        return
+    spelled = {definition.key.name if definition.kind == DefinitionKind.FUNCTION else definition.key.rpartition(":")[2] for definition in by_definition}
+    for index in modules:
+        # the names that may be a definition here: its own, and what imports it under another
+        names = spelled | {alias for alias in flow.module_imports.get(index.key, {}) if flow.lookup(index.key, alias) in by_definition}
+        for node, parent in index.parents.items():
+            if isinstance(node, cst.SimpleString) and constant_string(node) in by_method:
+                for held in by_method[constant_string(node)]:
+                    held.held = False  # `getattr(runner, "run")`: a call not seen by its name
+            if isinstance(node, cst.Attribute) and node.attr.value in by_method:
+                for held in by_method[node.attr.value]:  # `Runner(policy).run(step_fn, 5)`, `self.run(...)`
+                    called = isinstance(parent, cst.Call) and parent.func is node
+                    owner = _receiver_class(flow, index, node.value) if called else None
+                    if owner is not None and flow.method(owner, node.attr.value) is held.function:
+                        _given(held, parent, index.key, _enclosing(index.parents, node))
+                    else:
+                        held.held = False  # `cb = runner.run`, or on an object not known to be one
+            mention = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
+            if mention not in names or isinstance(parent, cst.Attribute) and parent.attr is node:
+                continue
+            if isinstance(parent, (cst.ImportAlias, cst.AsName)) or isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node:
+                continue  # the import or the definition itself
+            found = _resolved(index, node, parent)
+            for held in by_definition.get(found, ()) if found is not None else ():
+                if isinstance(parent, cst.Call) and parent.func is node:
+                    _given(held, parent, index.key, _enclosing(index.parents, node))
+                else:
+                    held.held = False  # used as a value: called where the walk cannot see
+
+
+def _receiver_class(flow: ProgramFlow, index, node: cst.BaseExpression) -> Optional[str]:
+    """The program class of the object a method is called on, when known before the walk: one
+    made there (`Runner(policy).run`), `self` in a method, or `self.runner` that holds one."""
+    made = node.func if isinstance(node, cst.Call) else None
+    if made is not None:
+        found = index.resolve(made)
+        return found.key if found is not None and found.kind == DefinitionKind.CLASS else None
+    function = _enclosing(index.parents, node)
+    info = next((info for info in flow.functions.values() if info.node is function), None) if isinstance(function, cst.FunctionDef) else None
+    if info is None or info.self_name is None:
+        return None
+    if isinstance(node, cst.Name) and node.value == info.self_name:
+        return info.class_name
+    if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == info.self_name:
+        return flow.instance_class.get(AttrSlot.of(info.class_name, node.attr.value))
+    return None
+
+
+def _resolved(index, node: cst.CSTNode, parent: cst.CSTNode) -> Optional[Definition]:
+    """What a mention of a name is at the top of its module, unless a function around it binds
+    that name itself (then it is another value)."""
+    if isinstance(parent, cst.Attribute) and parent.value is node and isinstance(node, cst.Name):
+        return None  # `mod` of `mod.f`: the whole attribute is resolved
+    found = index.resolve(node)
+    if found is None or found.kind == DefinitionKind.MODULE:
+        return None
+    root = node
+    while isinstance(root, cst.Attribute):
+        root = root.value
+    scope = _enclosing(index.parents, node)
+    while isinstance(scope, (cst.FunctionDef, cst.Lambda)):
+        if isinstance(scope, cst.FunctionDef) and isinstance(root, cst.Name) and root.value in names_bound_in(scope):
+            return None
+        scope = _enclosing(index.parents, scope)
+    return found
+
+
+def _given(held: HeldName, call: cst.Call, module: str, scope: Optional[cst.CSTNode]) -> None:
+    """What `call` gives `held`'s parameter: an argument named or at its position, else its default."""
+    function = held.function
+    keyword_only = {id(param) for param in function.node.params.kwonly_params}
+    positionals = [param.node for param in function.params if id(param.node) not in keyword_only]
+    position = positionals.index(held.parameter) if held.parameter in positionals else None  # None: keyword-only
+    positional = 0
+    for arg in call.args:
+        if arg.star == "*":
+            if position is not None and positional <= position:
+                held.held = False  # it may be in there
+                return
+            continue
+        if arg.star == "**":
+            continue
+        if (arg.keyword is not None and arg.keyword.value == held.name) or (arg.keyword is None and positional == position):
+            held.sources.append((arg.value, module, scope if isinstance(scope, cst.FunctionDef) else None))
+            return
+        if arg.keyword is None:
+            positional += 1
+    if any(arg.star == "**" for arg in call.args) or held.parameter.default is None:
+        held.held = False  # it may be in there, or the GRU program could not have run this call
+        return
+    held.sources.append((held.parameter.default, held.function.module, None))
+
+
+def settle(modules: list, names: list, registry_of) -> list:
+    """The names that hold classes, with their members; `registry_of(node)`: the members of a
+    followed registry that a lookup node reads, or None. Names whose sources are not all known
+    are dropped, and so, in turn, are the names that read or receive them."""
+    index_of = {index.key: index for index in modules}
+    by_place = {(id(held.function.node), held.name): held for held in names}
+    receivers = {}  # id(argument) -> the HeldName parameter it is given to
+    for held in names:
+        for expression, _, _ in held.sources:
+            receivers[id(expression)] = held
+    changed = True
+    while changed:
+        changed = False
+        for held in names:
+            if not held.held:
+                continue
+            members = []
+            for expression, module, scope in held.sources:
+                found = _source_members(expression, index_of[module], scope, by_place, registry_of)
+                if found is None:
+                    held.held = False
+                    break
+                members.extend(found)
+            if held.held and not all(id(arg.value) in receivers and receivers[id(arg.value)].held for _, arg in held.handed):
+                held.held = False  # given to something that is no such parameter
+            if not held.held:
+                changed = True
+                continue
+            members = list(dict.fromkeys(members))
+            if members != held.members:
+                held.members = members
+                changed = True
+    return [held for held in names if held.held and held.members]
+
+
+def _source_members(expression: cst.CSTNode, index, scope, by_place: dict, registry_of) -> Optional[list]:
+    """The classes and functions an expression bound to a held name may be; None when not known."""
+    if isinstance(expression, cst.Name) and scope is not None and expression.value in names_bound_in(scope):
+        other = by_place.get((id(scope), expression.value))
+        return other.members if other is not None and other.held else None
+    members = registry_of(expression)
+    if members is not None:
+        return members
+    if isinstance(expression, (cst.Name, cst.Attribute)):
+        found = index.resolve(expression)
+        if found is not None and found.kind != DefinitionKind.MODULE:
+            return [found]
+    return None
+
+
+def lookup_nodes(names: list) -> set:
+    """The ids of the registry lookups bound to candidate names (`cls = R[k]`, `cls = R.get(k)`):
+    registries.py takes them as known mentions while the names may hold classes."""
+    found = set()
+    for held in names:
+        for expression, _, _ in held.sources:
+            if isinstance(expression, cst.Subscript):
+                found.add(id(expression))
+            elif isinstance(expression, cst.Call) and isinstance(expression.func, cst.Attribute) and expression.func.attr.value in REGISTRY_LOOKUP_METHODS:
+                found.add(id(expression))
+    return found
