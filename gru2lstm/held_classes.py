@@ -40,6 +40,7 @@ from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import REGISTRY_LOOKUP_METHODS
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
+_MENTIONS = (cst.Name, cst.Attribute, cst.SimpleString)  # what may mention a function or method that takes a class
 _BUILTINS = frozenset(dir(builtins))  # `print`, `len`: called names that hold no class of the program
 
 
@@ -66,8 +67,11 @@ def candidate_names(flow: ProgramFlow, modules: list) -> list:
     frontier = found
     infos = {id(info.node): info for info in flow.functions.values()}
     index_of = {index.key: index for index in modules}
+    mentions = None  # each module's names, attributes and strings with their parents, once needed
     while frontier:
-        _bind_callers(flow, modules, frontier)
+        if mentions is None and any(held.parameter is not None for held in frontier):
+            mentions = [(index, [(n, p) for n, p in index.parents.items() if type(n) in _MENTIONS]) for index in modules]
+        _bind_callers(flow, mentions or [], frontier)
         known = {(id(held.function.node), held.name) for held in found}
         handed = {
             (id(scope), expression.value): scope
@@ -88,13 +92,17 @@ def _called_names(flow: ProgramFlow, modules: list) -> list:
     """The names called in the program's functions that may hold classes (`_held_name`)."""
     found = []
     for index in modules:
+        infos = {id(info.node): info for info in flow.functions.values() if info.module == index.key}
+        parameters = {param.name for info in infos.values() for param in info.params}
+        outside = index.module_names | set(index.imports) | _BUILTINS
         called = {}  # (id(function node), name) -> function node
         for node, parent in index.parents.items():
-            if isinstance(node, cst.Name) and isinstance(parent, cst.Call) and parent.func is node:
+            if type(node) is cst.Name and type(parent) is cst.Call and parent.func is node and (
+                node.value in parameters or node.value not in outside  # not a global's or a builtin's call
+            ):
                 function = _enclosing(index.parents, node)
                 if isinstance(function, cst.FunctionDef):
                     called[(id(function), node.value)] = function
-        infos = {id(info.node): info for info in flow.functions.values() if info.module == index.key}
         bound = {}  # id(function node) -> the names it binds (a called name bound nowhere is a global)
         for (function_id, name), function in called.items():
             info = infos.get(function_id)
@@ -186,8 +194,9 @@ def _known_mention(held: HeldName, node: cst.Name, parent: cst.CSTNode, parents:
     return False
 
 
-def _bind_callers(flow: ProgramFlow, modules: list, names: list) -> None:
-    """The sources of each parameter among `names`: what each call of its function gives it."""
+def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
+    """The sources of each parameter among `names`: what each call of its function gives it.
+    `mentions`: [(module index, [(node, parent)] of its names, attributes and strings)]."""
     by_definition = {}  # Definition of a function or class -> [HeldName of its parameters]
     by_method = {}  # name of a method other than __init__ -> [HeldName of its parameters]
     for held in names:
@@ -205,10 +214,10 @@ def _bind_callers(flow: ProgramFlow, modules: list, names: list) -> None:
     if not by_definition and not by_method:
         return
     spelled = {definition.key.name if definition.kind == DefinitionKind.FUNCTION else definition.key.rpartition(":")[2] for definition in by_definition}
-    for index in modules:
+    for index, nodes in mentions:
         # the names that may be a definition here: its own, and what imports it under another
         names = spelled | {alias for alias in flow.module_imports.get(index.key, {}) if flow.lookup(index.key, alias) in by_definition}
-        for node, parent in index.parents.items():
+        for node, parent in nodes:
             if isinstance(node, cst.SimpleString) and constant_string(node) in by_method:
                 for held in by_method[constant_string(node)]:
                     held.held = False  # `getattr(runner, "run")`: a call not seen by its name

@@ -45,7 +45,6 @@ from gru2lstm.vocab import (
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
-_HELD_CALL = re.compile(HELD_CLASS_CALL_BYTES)
 _HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
@@ -91,14 +90,16 @@ def screen(data: bytes, defer_holders: bool = False) -> Screening:
     if references_torch_gru(tree) or subclasses_torch_gru(tree):
         return Screening(True, parsed=True, tree=tree)
     holds = holds_gru_class(tree)
-    return Screening(holds, parsed=True, tree=tree, class_only=holds and not makes_from_held_class(tree))
+    return Screening(holds, parsed=True, tree=tree, class_only=holds and not (_may_make_from_held(data) and makes_from_held_class(tree)))
 
 
 def _may_make_from_held(data: bytes) -> bool:
     """Bytes only: may the file call what it binds to the GRU class (makes_from_held_class)?"""
-    return _HELD_CALL.search(data) is not None or any(
-        re.search(rb"\b" + re.escape(match.group(1)) + rb"\s*\(", data) for match in _HELD_NAME.finditer(data)
-    )
+    names = {match.group(1) for match in _HELD_NAME.finditer(data)}
+    if not names:
+        return False
+    called = rb"(?<![\w.])(?:" + b"|".join(re.escape(name) for name in sorted(names)) + rb")\b" + HELD_CLASS_CALL_BYTES
+    return re.search(called, data) is not None
 
 
 def makes_from_held_class(tree: ast.Module) -> bool:

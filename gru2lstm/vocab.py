@@ -53,11 +53,12 @@ GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 # after an operator, bracket or `import`, not set by keyword (`GRU=4` in prose), or the name as a
 # string inside `getattr(`. Prose in comments and strings rarely has these shapes.
 GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[^=])|getattr\([^()\n]*[\"']GRU(?:Cell)?[\"']"
-# A file that holds the class and may make modules from it itself: a call of what a name holds
-# (`RNNs[name](...)`), or a name assigned on a line that names the class (`RNN = nn.GRU`), which is
-# then called (prefilter.screen parses it at once instead of deferring it).
-HELD_CLASS_CALL_BYTES = rb"\]\s*\("
-HELD_CLASS_NAME_BYTES = rb"(?m)^[ \t]*(\w+)[ \t]*=[^\n]*\bGRU(?:Cell)?\b"
+# A file that holds the class and may make modules from it itself: a name assigned on a line that
+# names the class (`RNN = nn.GRU`), or a display opened at the end of its line (`RNNs = {`, the
+# class on a line of its own), which is then called (`RNN(4, 8)`, `RNNs[name](...)`):
+# prefilter.screen parses such a file at once instead of deferring it.
+HELD_CLASS_NAME_BYTES = rb"(?m)^[ \t]*(\w+)[ \t]*=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"
+HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\()"  # after the name
 # A class of the file's own with the GRU class among its bases (`class Core(nn.GRU):`): the program's
 # own GRU, which the file constructs through its name (its bytes need not spell `GRU(`).
 GRU_SUBCLASS_BYTES = rb"\bclass\s+\w+\s*\([^)]*\bGRU(?:Cell)?\s*[,)]"
