@@ -205,6 +205,9 @@ IN_PLACE_OPERATORS = {"MultiplyAssign": "mul_", "AddAssign": "add_", "SubtractAs
 MASK_POSITIONS = {"masked_fill": 0, "masked_fill_": 0, "where": 0}
 # Per-tensor methods that change the tensor they are called on.
 IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS | set(JOINING_METHODS) if name.endswith("_")}
+# Methods whose result is a copy of the tensor, never a view sharing its storage (an in-place
+# change of the copy leaves the tensor as it is).
+COPYING_METHODS = {"clone", "copy"}
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}

@@ -10,7 +10,7 @@ from gru2lstm.apply import index
 from gru2lstm.program import Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
-from gru2lstm.vocab import CELL_KIND, SIZE_READS
+from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
@@ -155,7 +155,10 @@ def reads_a_state(ctx, value: Value) -> bool:
 class FeatureBinding(Rule):
     step = "features"
     uses = ("binding",)
-    summary = "a value bound where no state is held, made from a state, reads `h` only"
+    summary = (
+        "a value bound where no state is held, made from a state, reads `h` only; a name bound to a view of "
+        "a state (`h = buf[t]`) and changed in place (`h *= mask`, `h.zero_()`) is a finding: c would not change"
+    )
     valid = (
         Valid(
             """
@@ -182,12 +185,101 @@ class FeatureBinding(Rule):
             """,
         ),
     )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            buf = torch.zeros(3, 1, 2, 8)
+            for t in range(2):
+                h = buf[t]
+                h *= 0.5
+                out, new = core(torch.randn(1, 2, 4), buf[t])
+                buf[t + 1].copy_(new)
+            """,
+            "G2L100",
+        ),
+    )
 
     def handles(self, ctx, use: BindingUse) -> bool:
         return not ctx.solution.is_state(use.binding.target)
 
     def apply(self, ctx, use: BindingUse) -> None:
+        change = _aliased_change(ctx, use)
+        if change is not None:
+            # the name shares the state's storage: reading h alone, its change would leave c as it was
+            ctx.find(
+                "G2L100", change,
+                f"`{ctx.code(change)}` changes in place `{ctx.code(use.binding.target_node)}`, which line "
+                f"{ctx.line(use.binding.statement)} binds to a view of the hidden state; with the LSTM that name reads "
+                "h alone, so c would not change with it (a reset would keep c); change the state where it is held, "
+                "or write both halves by hand",
+            )
+            return
         feature_read(ctx, use.value)
+
+
+def _aliased_change(ctx, use: BindingUse):
+    """The first in-place change (`h *= m`, `h[i] = 0`, `h.zero_()`) in the binding's function of a
+    name bound to a view of a state (`h = buf[t]`, no copy between), else None."""
+    target = use.binding.target_node
+    if not isinstance(target, (cst.Name, cst.Attribute)) or not _view_of_state(ctx, use.value):
+        return None
+    # an attribute may be changed by any method of its class
+    scope = _enclosing(ctx, use.binding.statement, (cst.ClassDef,) if isinstance(target, cst.Attribute) else (cst.FunctionDef,))
+    name = ctx.code(target)
+    for changed, change in _in_place_changes(scope):
+        if ctx.code(_subscripted(changed)) == name:
+            return change
+    return None
+
+
+def _view_of_state(ctx, value: Value) -> bool:
+    """Is `value` a state, or a chain on one that keeps its storage (indexing, `.view`, `.detach()`)?"""
+    if not ctx.solution.value_is_state(value):
+        return False
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VDerived):
+        node = value.node
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in COPYING_METHODS:
+            return False
+        value = ctx.solution.resolved(value.base)
+    return True
+
+
+def _enclosing(ctx, node, kinds):
+    """The nearest node of `kinds` above `node`, else its module."""
+    while node is not None and not isinstance(node, (cst.Module, *kinds)):
+        node = ctx.parents.get(node)
+    return node
+
+
+def _in_place_changes(scope):
+    """What is changed in place under `scope`, and by what (pairs): targets of augmented assignments
+    and of assignments to an item, and objects of methods ending in `_` (torch's in-place ones)."""
+    found = []
+
+    class Changes(cst.CSTVisitor):
+        def visit_AugAssign(self, node):
+            found.append((node.target, node))
+
+        def visit_Assign(self, node):
+            found.extend((target.target, node) for target in node.targets if isinstance(target.target, cst.Subscript))
+
+        def visit_Expr(self, node):
+            call = node.value
+            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value.endswith("_"):
+                found.append((call.func.value, call))
+
+    if scope is not None:
+        scope.visit(Changes())
+    return found
+
+
+def _subscripted(node):
+    """The object whose items a change acts on: `h` of `h[:, 0]`."""
+    while isinstance(node, cst.Subscript):
+        node = node.value
+    return node
 
 
 class FeaturesKept(StateBindingRule):
