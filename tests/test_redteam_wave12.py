@@ -61,3 +61,62 @@ def test_the_state_changed_where_it_is_held_or_a_copy_changed_migrates_and_runs(
     write(tmp_path, files)
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import main; main.main()")
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_stored_row_given_to_a_function_that_changes_it_in_place_is_refused(tmp_path, capsys, form):
+    # `reset(buf[t], m)` with `def reset(row, m): row *= m`: the argument became `buf[0][t]`, so the
+    # reset reached h alone (exit 0 before)
+    files = dict(STORED_ROWS)
+    files["main.py"] = (
+        files["main.py"]
+        .replace("        def main():", "        def reset(row, m):\n            row *= m\n\n\n        def main():")
+        .replace("                    h = buf[t]\n", "")
+        .replace("h *= mask", "reset(buf[t], mask)")
+    )
+    write(tmp_path, files)
+    assert main(["rewrite", "--check", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        "main.py:6:5: G2L100 `row *= m` changes in place `row`, which the call at line 18 binds to a view of the "
+        "hidden state;"
+    ) in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- stored states iterated by their rows
+ROWS_ITERATED = {
+    "pyproject.toml": "",
+    "main.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        def main():
+            net = nn.GRU(5, 8)
+            buf = torch.zeros(4, 1, 2, 8)
+            with torch.no_grad():
+                for t in range(3):
+                    out, h_new = net(torch.randn(1, 2, 5), buf[t])
+                    buf[t + 1].copy_(h_new)
+                for row in buf:
+                    out, _ = net(torch.randn(1, 2, 5), row)
+            return out
+    """,
+}
+
+
+def test_a_state_iterated_by_its_rows_is_refused_in_the_tuple_form(tmp_path, capsys):
+    # `for row in buf` over the pair (h, c) ran over its two halves: the LSTM got one tensor of
+    # every step (exit 0 before, then a crash; `row *= 0.5` scaled two steps of h and of c)
+    write(tmp_path, ROWS_ITERATED)
+    assert main(["rewrite", "--check", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        "main.py:12:20: G2L100 the hidden state `buf` is iterated by its rows; the LSTM's state is the pair (h, c), "
+        "which a loop would run over by its two halves; loop over its rows by index (`for t in range(len(...))`) "
+        "or use --state packed"
+    ) in capsys.readouterr().out
+
+
+def test_a_state_iterated_by_its_rows_migrates_packed_and_runs(tmp_path):
+    write(tmp_path, ROWS_ITERATED)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import main; main.main()")

@@ -40,6 +40,7 @@ from gru2lstm.rules.unfollowed import (
     OwnPart,
     PackedKeyedRead,
     StateHandedOver,
+    StateIterated,
     UndecidedArithmetic,
     UnfollowedCallPart,
 )
@@ -102,6 +103,7 @@ TUPLE_RULES = [
     CellOutput(),
     BatchedConsumed(),
     ModuleHandedOver(),
+    StateIterated(),
     MixedIteration(),
     MixedKeyedRead(),
     HolderHandedOver(),  # every rule below takes a state

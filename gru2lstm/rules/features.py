@@ -7,9 +7,9 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.apply import index
-from gru2lstm.program import Consumption, Use, follow_remedy
+from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.values import Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
+from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
 from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
@@ -204,12 +204,14 @@ class FeatureBinding(Rule):
         return not ctx.solution.is_state(use.binding.target)
 
     def apply(self, ctx, use: BindingUse) -> None:
-        change = _aliased_change(ctx, use)
-        if change is not None:
+        changed = _aliased_change(ctx, use)
+        if changed is not None:
             # the name shares the state's storage: reading h alone, its change would leave c as it was
+            name, change = changed
+            binder = "the call at line" if use.binding.kind == BindingKind.ARG else "line"
             ctx.find(
                 "G2L100", change,
-                f"`{ctx.code(change)}` changes in place `{ctx.code(use.binding.target_node)}`, which line "
+                f"`{ctx.code(change)}` changes in place `{name}`, which {binder} "
                 f"{ctx.line(use.binding.statement)} binds to a view of the hidden state; with the LSTM that name reads "
                 "h alone, so c would not change with it (a reset would keep c); change the state where it is held, "
                 "or write both halves by hand",
@@ -219,17 +221,22 @@ class FeatureBinding(Rule):
 
 
 def _aliased_change(ctx, use: BindingUse):
-    """The first in-place change (`h *= m`, `h[i] = 0`, `h.zero_()`) in the binding's function of a
-    name bound to a view of a state (`h = buf[t]`, no copy between), else None."""
-    target = use.binding.target_node
-    if not isinstance(target, (cst.Name, cst.Attribute)) or not _view_of_state(ctx, use.value):
+    """The name bound to a view of a state (`h = buf[t]`, no copy between; a parameter given one)
+    and its first in-place change (`h *= m`, `h[i] = 0`, `h.zero_()`) where it is bound, else None."""
+    if not _view_of_state(ctx, use.value):
         return None
-    # an attribute may be changed by any method of its class
-    scope = _enclosing(ctx, use.binding.statement, (cst.ClassDef,) if isinstance(target, cst.Attribute) else (cst.FunctionDef,))
+    target, scope = use.binding.target_node, None
+    if use.binding.kind == BindingKind.ARG:  # a parameter, changed in its function
+        target, scope = _parameter(ctx, use.binding.target)
+    elif isinstance(target, (cst.Name, cst.Attribute)):
+        # an attribute may be changed by any method of its class
+        scope = _enclosing(ctx, use.binding.statement, (cst.ClassDef,) if isinstance(target, cst.Attribute) else (cst.FunctionDef,))
+    if scope is None:
+        return None
     name = ctx.code(target)
     for changed, change in _in_place_changes(scope):
         if ctx.code(_subscripted(changed)) == name:
-            return change
+            return name, change
     return None
 
 
@@ -244,6 +251,15 @@ def _view_of_state(ctx, value: Value) -> bool:
             return False
         value = ctx.solution.resolved(value.base)
     return True
+
+
+def _parameter(ctx, slot):
+    """The name of the parameter a DefSlot defines, and its function (None, None if none does)."""
+    for info in ctx.flow.functions.values():
+        for param in info.params:
+            if DefSlot.of(id(param.node.name)) == slot:
+                return param.node.name, info.node
+    return None, None
 
 
 def _enclosing(ctx, node, kinds):

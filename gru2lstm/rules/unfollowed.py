@@ -338,6 +338,40 @@ class ModuleHandedOver(Rule):
         ctx.find("G2L101", use.node, f"the recurrent module `{ctx.code(use.node)}` is {use.why or 'used here'}; {follow_remedy(use.place)}", use.place)
 
 
+class StateIterated(Rule):
+    uses = ("consumption",)
+    summary = "tuple form: a state iterated by its rows (`for row in buf`) is a finding: the pair (h, c) would be iterated by its halves"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            buf = torch.zeros(3, 1, 2, 8)
+            for t in range(2):
+                out, h = core(torch.randn(1, 2, 4), buf[t])
+                buf[t + 1].copy_(h)
+            for row in buf:
+                row *= 0.5
+            """,
+            "G2L100",
+            state="tuple",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        leaf = _slot_leaf(ctx, use)
+        if leaf is None or use.context != Use.ITERATE_POS or not ctx.solution.value_is_state(use.value):
+            return False
+        classes = ctx.solution.classes  # a tuple holding the state (`for s in (h,)`) is iterated by its items
+        return not any(label.kind == LabelKind.POS for label in classes.parts.get(classes.find(leaf.slot), {}))
+
+    def apply(self, ctx, use: Consumption) -> None:
+        ctx.find("G2L100", use.node, (
+            f"the hidden state `{ctx.code(use.node)}` is {use.why} by its rows; the LSTM's state is the pair (h, c), "
+            f"which a loop would run over by its two halves; loop over its rows by index (`for t in range(len(...))`) "
+            "or use --state packed"
+        ), use.place)
+
+
 class MixedIteration(Rule):
     uses = ("consumption",)
     summary = "iterating over something that holds states beside other values"
