@@ -120,3 +120,20 @@ def test_a_state_iterated_by_its_rows_migrates_packed_and_runs(tmp_path):
     write(tmp_path, ROWS_ITERATED)
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import main; main.main()")
+
+
+def test_a_stored_row_given_to_a_function_of_another_file_is_followed_there_and_refused(tmp_path, capsys):
+    # the row given to `util.reset` was read as features (`reset(buf[0][t], m)`, exit 0: the reset
+    # reached h alone); the call now takes util.py into the group, where its change is refused
+    files = dict(STORED_ROWS)
+    files["util.py"] = "def reset(row, m):\n    row *= m\n"
+    files["main.py"] = (
+        files["main.py"]
+        .replace("import torch.nn as nn\n", "import torch.nn as nn\n\n        from util import reset\n")
+        .replace("                    h = buf[t]\n", "")
+        .replace("h *= mask", "reset(buf[t], mask)")
+    )
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert "util.py:2:5: G2L100 `row *= m` changes in place `row`, which the call at line" in capsys.readouterr().out
+    assert "buf[0]" not in (tmp_path / "main.py").read_text()
