@@ -46,8 +46,8 @@ def test_an_in_place_change_of_a_name_bound_to_a_stored_row_is_refused(tmp_path,
     out = capsys.readouterr().out
     assert (
         "main.py:15:13: G2L100 `h *= mask` changes in place `h`, which line 11 binds to a view of the hidden state; "
-        "with the LSTM that name reads h alone, so c would not change with it (a reset would keep c); change the "
-        "state where it is held, or write both halves by hand"
+        "with the LSTM that name reads h alone, so c would not change with it (a reset would keep c); write the "
+        "change where the state is held, or on both halves by hand"
     ) in out
     assert (tmp_path / "main.py").read_text() == before
 
@@ -111,7 +111,7 @@ def test_a_state_iterated_by_its_rows_is_refused_in_the_tuple_form(tmp_path, cap
     assert main(["rewrite", "--check", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert (
         "main.py:12:20: G2L100 the hidden state `buf` is iterated by its rows; the LSTM's state is the pair (h, c), "
-        "which a loop would run over by its two halves; loop over its rows by index (`for t in range(len(...))`) "
+        "which a loop would run over by its two halves; use its rows by index (`for t in range(len(...))`) "
         "or use --state packed"
     ) in capsys.readouterr().out
 

@@ -213,8 +213,8 @@ class FeatureBinding(Rule):
                 "G2L100", change,
                 f"`{ctx.code(change)}` changes in place `{name}`, which {binder} "
                 f"{ctx.line(use.binding.statement)} binds to a view of the hidden state; with the LSTM that name reads "
-                "h alone, so c would not change with it (a reset would keep c); change the state where it is held, "
-                "or write both halves by hand",
+                "h alone, so c would not change with it (a reset would keep c); write the change where the state is held, "
+                "or on both halves by hand",
             )
             return
         feature_read(ctx, use.value)

@@ -367,7 +367,7 @@ class StateIterated(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         ctx.find("G2L100", use.node, (
             f"the hidden state `{ctx.code(use.node)}` is {use.why} by its rows; the LSTM's state is the pair (h, c), "
-            f"which a loop would run over by its two halves; loop over its rows by index (`for t in range(len(...))`) "
+            f"which a loop would run over by its two halves; use its rows by index (`for t in range(len(...))`) "
             "or use --state packed"
         ), use.place)
 
