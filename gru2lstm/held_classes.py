@@ -132,11 +132,12 @@ def _held_name(info: FunctionInfo, name: str, index) -> Optional[HeldName]:
     if parameter is not None and (function.decorators or not _callers_known(info, index.flow)):
         return None  # its callers could not all be known
     held = HeldName(info, name, parameter)
-    spelled = _spelled(function)
     for node in walk(function):
-        if not isinstance(node, cst.Name) or node.value != name or id(node) in spelled:
+        if not isinstance(node, cst.Name) or node.value != name:
             continue
         parent = index.parents.get(node)
+        if _spelled(node, parent):
+            continue
         if isinstance(parent, cst.Param):
             if parent is not parameter:
                 return None  # a parameter of something nested, or `*name`
@@ -161,17 +162,13 @@ def _callers_known(info: FunctionInfo, flow: ProgramFlow) -> bool:
     return not name.startswith("__") and len(flow.methods_by_name.get(name, ())) == 1
 
 
-def _spelled(function: cst.FunctionDef) -> set:
-    """The ids of name nodes that are not variables: `.attr`, `keyword=`, definitions' names."""
-    spelled = set()
-    for node in walk(function):
-        if isinstance(node, cst.Attribute):
-            spelled.add(id(node.attr))
-        elif isinstance(node, cst.Arg) and node.keyword is not None:
-            spelled.add(id(node.keyword))
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
-            spelled.add(id(node.name))
-    return spelled
+def _spelled(node: cst.Name, parent: cst.CSTNode) -> bool:
+    """Is the name no variable: `.attr`, `keyword=`, a definition's name?"""
+    return (
+        isinstance(parent, cst.Attribute) and parent.attr is node
+        or isinstance(parent, cst.Arg) and parent.keyword is node
+        or isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node
+    )
 
 
 def _known_mention(held: HeldName, node: cst.Name, parent: cst.CSTNode, parents: dict, module: str) -> bool:
