@@ -217,10 +217,12 @@ class _ChainWalker:
 
 
     def _masked(self, node) -> None:
-        if isinstance(node, cst.Call) and name_of(node) in MASK_POSITIONS:
-            positional = [arg for arg in node.args if arg.keyword is None]
-            if len(positional) > MASK_POSITIONS[name_of(node)]:
-                self.found.masked.append((node, positional[MASK_POSITIONS[name_of(node)]].value))
+        position = MASK_POSITIONS.get(name_of(node)) if isinstance(node, cst.Call) else None
+        if position is None:
+            return
+        positional = [arg for arg in node.args if arg.keyword is None]
+        if len(positional) > position:
+            self.found.masked.append((node, positional[position].value))
 
 
 def moves_the_last(ctx, value: Value, ranks: "Ranks") -> bool:

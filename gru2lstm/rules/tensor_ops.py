@@ -130,13 +130,13 @@ class AugmentedInPlace(Rule):
         augmented = ctx.parents.get(use.node)
         if use.context != Use.AUGASSIGN or not isinstance(augmented, cst.AugAssign):
             return False
-        return changed_state(ctx, augmented) is not None and (use.node is augmented.target or takes_a_state(ctx, use))
+        return _changed_state(ctx, augmented) is not None and (use.node is augmented.target or takes_a_state(ctx, use))
 
     def apply(self, ctx, use: Consumption) -> None:
         augmented = ctx.parents[use.node]
         if use.node is augmented.value:
             return  # the value of a state's augmented assignment: written with its target
-        changed = changed_state(ctx, augmented)
+        changed = _changed_state(ctx, augmented)
         ctx.site(augmented)
         if ctx.packed:
             ctx.step("halfwise", augmented)  # the packed tensor changes in place as a whole (widths: packed_arithmetic.py)
@@ -168,7 +168,7 @@ class AugmentedInPlace(Rule):
         ctx.step("halfwise", augmented)
 
 
-def changed_state(ctx, augmented: cst.AugAssign) -> Optional[Value]:
+def _changed_state(ctx, augmented: cst.AugAssign) -> Optional[Value]:
     """What an augmented assignment that changes a state is, as the solver settled the arithmetic
     of its target and value: the target kept (VDerived) when only it is a state, the VArith when
     both are; None when its target is no state (`total += h`: a finding where h is used)."""
