@@ -38,8 +38,9 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.held_classes import HeldName, candidate_names, lookup_nodes, settle
+from gru2lstm.qualnames import dotted
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
-from gru2lstm.syntax import constructor_call, walk
+from gru2lstm.syntax import code_of, constructor_call, names_bound_in, slice_expression, walk
 from gru2lstm.values import AttrSlot, GlobalSlot
 from gru2lstm.vocab import REGISTRY_KEY_METHODS, REGISTRY_LOOKUP_METHODS, REGISTRY_STORE_METHODS
 
@@ -69,6 +70,13 @@ class Registries:
     followed_stores: set = field(default_factory=set)  # ids of expressions stored into a followed registry
     instances: dict = field(default_factory=dict)  # slot -> class keys it may hold (made through a lookup)
     places: dict = field(default_factory=dict)  # id(stored expression or class decorator) -> a file not migrated with it that it involves
+    # id(function node) -> the attributes of a parameter it looks up a followed registry by
+    # (`args.agent` of `R.get(args.agent)`): each names a member, it holds no object of the program
+    keys: dict = field(default_factory=dict)
+
+    def names_a_key(self, function: cst.FunctionDef, spelling: Optional[str]) -> bool:
+        """Is `spelling` (`args.agent`) read in `function` as the key of a followed lookup?"""
+        return spelling in self.keys.get(id(function), ())
 
     def lookup(self, node: cst.CSTNode) -> Optional[Union[Registry, HeldName]]:
         """The followed registry `R` of a call's callee `R[k]`, or the name that holds classes
@@ -117,8 +125,34 @@ def find_registries(flow: ProgramFlow, modules: list) -> Registries:
     for name in names:
         found.followed_stores.update(id(source) for source, _, _ in name.sources)
         found.lookups.update((id(call), name) for call in name.calls)
+    followed = [registry for registry in found.by_slot.values() if registry.followed and registry.members]
+    kept = {id(source) for name in names for source, _, _ in name.sources}
+    _key_spellings(modules, [node for registry in followed for node in registry.lookups + registry.kept_lookups if id(node) in found.lookups or id(node) in kept], found)
     _attribute_instances(flow, found)
     return found
+
+
+def _key_spellings(modules: list, lookups: list, found: Registries) -> None:
+    """The attributes that a function looks up a followed registry by (`args.agent`,
+    `self.args.agent`). The lookup finds a member only by a key the registry was filled with, so
+    what the spelling reads there is a key, no object of the program, however its attribute is
+    named (`args.agent` beside `self.agent`); only where the function neither rebinds the
+    parameter it starts from nor writes the attribute or one it is read through."""
+    for index in modules:
+        for lookup in (lookup for lookup in lookups if lookup in index.parents):
+            key = lookup.args[0].value if isinstance(lookup, cst.Call) else slice_expression(lookup.slice[0]) if len(lookup.slice) == 1 else None
+            spelling = dotted(key) if isinstance(key, cst.Attribute) else None
+            function = _enclosing_function(index.parents, lookup)
+            if spelling is None or function is None:
+                continue
+            root = spelling.partition(".")[0]
+            parameter = any(param.name.value == root for param in walk(function.params) if isinstance(param, cst.Param))
+            written = any(
+                isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and f"{spelling}.".startswith(f"{code_of(node.target)}.")
+                for node in walk(function.body)
+            )
+            if parameter and root not in names_bound_in(function.body) and not written:
+                found.keys.setdefault(id(function), set()).add(spelling)
 
 
 def _settled_names(modules: list, held: list, registries: dict) -> list:
