@@ -316,8 +316,8 @@ def _plain_lookup(call: Optional[cst.CSTNode]) -> bool:
 
 def registry_name(lookup: cst.CSTNode) -> Optional[cst.BaseExpression]:
     """The registry `R` of a lookup the walk calls through: `R[name]` or `R.get(name, ...)`; None
-    for a name that holds classes (held_classes.py)."""
-    if isinstance(lookup, cst.Name):
+    for a name or attribute that holds classes (held_classes.py)."""
+    if isinstance(lookup, (cst.Name, cst.Attribute)):
         return None
     return lookup.func.value if isinstance(lookup, cst.Call) else lookup.value
 
@@ -455,6 +455,26 @@ def _attribute_instances(flow: ProgramFlow, found: Registries) -> None:
             _method_instances(info, found, flow)
 
 
+def _classes_made_by(flow: ProgramFlow, found: Registries, info: FunctionInfo, call: cst.Call) -> tuple:
+    """The classes a call makes an instance of through lookups: `R[name](...)`, `cls(...)` of a
+    name that holds classes, or a builder of the program every return of which is such a call
+    (`build(agent_cls, 4)` of `def build(cls, *a, **kw): return cls(*a, **kw)`); () when not known."""
+    registry = found.lookup(call.func)
+    if registry is not None:
+        return found.classes_made(registry)
+    if not isinstance(call.func, cst.Name) or call.func.value in names_bound_in(info.node):
+        return ()
+    builder = flow.lookup(info.module, call.func.value)
+    if builder is None or builder.kind != DefinitionKind.FUNCTION:
+        return ()
+    returned = [constructor_call(ret.value) if ret.value is not None else None for ret in _returns(flow.functions[builder.key].node)]
+    if not returned or None in returned:
+        return ()
+    lookups = [found.lookup(made.func) for made in returned]
+    made = [found.classes_made(lookup) for lookup in lookups if lookup is not None]
+    return () if len(made) < len(returned) or () in made else tuple(dict.fromkeys(key for classes in made for key in classes))
+
+
 def _method_instances(info: FunctionInfo, found: Registries, flow: ProgramFlow) -> None:
     for node in walk(info.node.body):
         if not (isinstance(node, cst.Assign) and len(node.targets) == 1):
@@ -462,10 +482,7 @@ def _method_instances(info: FunctionInfo, found: Registries, flow: ProgramFlow) 
         target, call = node.targets[0].target, constructor_call(node.value)
         if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == info.self_name):
             continue
-        registry = found.lookup(call.func) if call is not None else None
-        if registry is None:
-            continue
-        classes = found.classes_made(registry)
+        classes = _classes_made_by(flow, found, info, call) if call is not None else ()
         if not classes:
             continue
         slot = AttrSlot.of(info.class_name, target.attr.value)

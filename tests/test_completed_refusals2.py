@@ -98,3 +98,161 @@ def test_a_key_attribute_written_with_an_instance_after_the_lookup_stays_refused
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     # written in the function, `args.agent` is no sure key there: read as the only class with an `agent`
     assert f"{tmp_path / 'controller.py'}:12:30: G2L101 an instance of `RNNAgent` is passed to `ValueError`" in capsys.readouterr().out
+
+
+POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self, obs_dim, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def initial_state(self, n):
+            return torch.zeros(1, n, self.hidden)
+
+        def forward(self, obs, h):
+            out, h = self.gru(obs.unsqueeze(0), h)
+            return self.pi(out[0]), h
+"""
+
+TRAINER = """\
+    import torch
+
+
+    class Trainer:
+        def __init__(self, policy_cls, obs_dim=5):
+            self.policy_cls = policy_cls
+            self.obs_dim = obs_dim
+
+        def setup(self):
+            self.policy = self.policy_cls(self.obs_dim)
+
+        def run(self, steps):
+            h = self.policy.initial_state(2)
+            total = 0.0
+            for t in range(steps):
+                logits, h = self.policy(torch.randn(2, self.obs_dim), h)
+                total = total + logits.sum()
+                if t == 2:
+                    h = self.policy.initial_state(2)
+            return total
+"""
+
+DRIVE_TRAINER = """\
+    from model import Policy
+    from trainer import Trainer
+
+    trainer = Trainer(Policy)
+    trainer.setup()
+    trainer.run(5).backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_class_injected_and_kept_in_an_attribute_is_made_where_the_attribute_is_called(tmp_path, form):
+    write(tmp_path, {"model.py": POLICY, "trainer.py": TRAINER, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_class_injected_and_renamed_in_a_local_is_made_where_the_local_is_called(tmp_path, form):
+    trainer = TRAINER.replace("self.policy_cls = policy_cls", "make = policy_cls\n            self.policy = make(obs_dim)")
+    write(tmp_path, {"model.py": POLICY, "trainer.py": trainer, "driver.py": DRIVE_TRAINER.replace("    trainer.setup()\n", ""), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+@pytest.mark.parametrize("change", [
+    "trainer.policy_cls = Policy",  # written from outside its class
+    "setattr(trainer, name, Policy)",  # written by a computed name
+])
+def test_a_class_attribute_that_may_be_written_elsewhere_stays_refused(tmp_path, capsys, change):
+    driver = DRIVE_TRAINER.replace("trainer.setup()", f"name = 'policy_cls'\n    {change}\n    trainer.setup()")
+    write(tmp_path, {"model.py": POLICY, "trainer.py": TRAINER, "driver.py": driver, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'driver.py'}:4:19: G2L101 `Policy` is used as a value here (a registry, a factory, a callback)" in capsys.readouterr().out
+
+
+def test_a_class_renamed_in_a_local_that_is_also_stored_stays_refused(tmp_path, capsys):
+    trainer = TRAINER.replace("self.policy_cls = policy_cls", "make = policy_cls\n            self.kinds = [make]\n            self.policy = make(obs_dim)")
+    write(tmp_path, {"model.py": POLICY, "trainer.py": trainer, "driver.py": DRIVE_TRAINER.replace("    trainer.setup()\n", ""), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'driver.py'}:4:19: G2L101 `Policy` is used as a value here (a registry, a factory, a callback)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_an_agent_made_by_a_builder_and_kept_in_an_attribute_is_tied_to_its_class(tmp_path, form):
+    # `self.agent.init_hidden()` beside the controller's own `init_hidden`: the builder's class says which runs
+    controller = KEYED_MAC["controller.py"].replace("self.agent = agent_cls(4, **vars(args))", "self.agent = build(agent_cls, 4, **vars(args))")
+    controller = controller.replace("class MAC:", "def build(cls, *args, **kwargs):\n            return cls(*args, **kwargs)\n\n\n        class MAC:")
+    controller = controller.replace("def reset(self", "def init_hidden(self")
+    write(tmp_path, {**KEYED_MAC, "controller.py": controller})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, DRIVE_MAC.replace("mac.reset(3)", "mac.init_hidden(3)"))
+
+
+TWO_CALLBACKS = """\
+    import torch
+    import torch.nn as nn
+
+    H = 8
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(5, H)
+            self.q = nn.Linear(H, 3)
+
+        def forward(self, obs, h):
+            h = self.cell(obs, h)
+            return self.q(h), h
+
+
+    class Runner:
+        def __init__(self, agent):
+            self.agent = agent
+
+        def run(self, post, steps=4):
+            h = torch.zeros(2, H)
+            total = 0.0
+            for t in range(steps):
+                q, h = self.agent(torch.randn(2, 5), h)
+                total = total + q.sum()
+                h = post(h)
+            return total
+
+
+    def detach(h):
+        return h.detach()
+
+
+    def decay(h):
+        return h.detach() * 0.5
+
+
+    def main():
+        agent = Agent()
+        runner = Runner(agent)
+        (runner.run(detach) + runner.run(decay)).backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_two_callbacks_handed_to_a_method_of_a_runner_kept_in_a_local_are_both_followed(tmp_path, form):
+    write(tmp_path, {"main.py": TWO_CALLBACKS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "from main import main\nmain()")
+
+
+def test_a_callback_handed_to_a_runner_bound_twice_stays_refused(tmp_path, capsys):
+    source = TWO_CALLBACKS.replace("(runner.run(detach)", "if agent.training:\n            runner = None\n        (runner.run(detach)")
+    write(tmp_path, {"main.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'main.py'}:28:17: G2L101 the hidden state held by `h` comes from `post(h)`, which the engine cannot follow" in capsys.readouterr().out
