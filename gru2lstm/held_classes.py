@@ -1,8 +1,10 @@
 """Names that hold a class or function of the program and are only called: a lookup kept in a
 local (`agent_cls = REGISTRY[args.agent]` … `agent_cls(shape, **vars(args))`), a class given by
-name (`cls = RNNAgent`), and a parameter every caller gives one (`Trainer(policy, RolloutBuffer)`
-… `self.buffer = buffer_cls(T, N, H)`; `def build(cls, *a, **kw): return cls(*a, **kw)` called
-as `build(RNNAgent, ...)`; a callback, `Runner(policy).run(step_fn, 5)` … `step_fn(policy, obs, h)`).
+name (`cls = RNNAgent`) or by another such name (`make = policy_cls`), a parameter every caller
+gives one (`Trainer(policy, RolloutBuffer)` … `self.buffer = buffer_cls(T, N, H)`; `def
+build(cls, *a, **kw): return cls(*a, **kw)` called as `build(RNNAgent, ...)`; a callback,
+`Runner(policy).run(step_fn, 5)` … `step_fn(policy, obs, h)`), and an attribute of `self` stored
+once (`self.policy_cls = policy_cls` … `self.policy_cls(5)` in another method).
 
 A call through such a name is a call of each class or function it may hold, as a call through a
 registry lookup is (registries.py makes one union of both); what is handed to it is no crossing
@@ -12,15 +14,20 @@ registry lookup is (registries.py makes one union of both); what is handed to it
   `__init__`, or of a method no other class of the program defines (none decorated), bound once
   (`name = E`) or by its callers only;
 - every other mention of it in that function is a call of it (`name(...)`), an `is None` test, or
-  an argument given to a parameter that is itself such a name; never inside a nested function or
-  lambda, never stored, returned or rebound;
+  an argument given to a parameter, or the value of a name or `self.` attribute (`make = name`),
+  that is itself such a name; never inside a nested function or lambda, never stored, returned
+  or rebound;
+- an attribute: every mention of its name in the program is `self.name(...)` or the one
+  `self.name = E` in a method of its class (no string, class body or other object names it, and
+  no attribute is written by a computed name, `setattr(o, k, v)`, `__dict__`);
 - what it is bound to is a class or function of the program by name, a lookup of a registry that
   registries.py follows (`R[k]`, `R.get(k)`, `R.get(k, D)`), or another such name;
 - for a parameter: every mention of its function (or class) in the program is a call that gives
   it one of those explicitly (or leaves it to a default that is one), never a `*` or `**`
   argument that may hold it, and the function is never used as a value; a method's every
   mention by its name is such a call on an object known to be of its class before the walk
-  (`Runner(...).run(...)`, `self.run(...)`, `self.runner.run(...)`), and no string spells it.
+  (`Runner(...).run(...)`, `runner.run(...)` of a name bound once to `Runner(...)`,
+  `self.run(...)`, `self.runner.run(...)`), and no string spells it.
 
 Anything else leaves the name an unknown value, as before: the classes handed to it stay
 crossings (G2L101) and the calls through it are not followed.

@@ -19,7 +19,11 @@ mention of it in the program is its definition or an import.
 
 A lookup kept in a name that is only called (`cls = R[name]` … `cls(...)`, held_classes.py) is a
 lookup too: the calls through the name make the registry's members, and a name that turns out to
-hold something else leaves the registry unfollowed.
+hold something else leaves the registry unfollowed. An attribute of `self` given what such a
+call makes, also through a builder of the program (`self.agent = build(cls, 4)`), holds an
+instance of each member before the walk. The attribute a function looks a followed registry up
+by (`args.agent` of `R.get(args.agent)`) holds a key there (`Registries.keys`), not the
+attribute of that name of the one class of the program that has one.
 
 Anything else — the registry passed out, merged with `**`, mutated by code that cannot be read,
 assigned again, a lookup kept in a name used otherwise, an attribute spelled like it —

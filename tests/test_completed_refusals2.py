@@ -256,3 +256,110 @@ def test_a_callback_handed_to_a_runner_bound_twice_stays_refused(tmp_path, capsy
     write(tmp_path, {"main.py": source, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     assert f"{tmp_path / 'main.py'}:28:17: G2L101 the hidden state held by `h` comes from `post(h)`, which the engine cannot follow" in capsys.readouterr().out
+
+
+BEAST = """\
+    import torch
+    import torch.nn as nn
+
+
+    class AtariNet(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8, n_actions=3):
+            super().__init__()
+            self.fc = nn.Linear(obs_dim, hidden)
+            self.core = nn.GRU(hidden, hidden, num_layers=1)
+            self.policy = nn.Linear(hidden, n_actions)
+
+        def initial_state(self, batch_size):
+            return tuple(torch.zeros(self.core.num_layers, batch_size, self.core.hidden_size) for _ in range(1))
+
+        def forward(self, inputs, core_state=()):
+            core_input = torch.relu(self.fc(inputs["frame"]))
+            core_output_list = []
+            notdone = (~inputs["done"]).float()
+            for input, nd in zip(core_input.unbind(), notdone.unbind()):
+                nd = nd.view(1, -1, 1)
+                core_state = tuple(nd * s for s in core_state)
+                output, core_state = self.core(input.unsqueeze(0), *core_state)
+                core_state = (core_state,)
+                core_output_list.append(output)
+            return self.policy(torch.cat(core_output_list)), core_state
+"""
+
+
+DRIVE_BEAST = """\
+    import torch
+    from net import AtariNet
+
+    net = AtariNet()
+    state = net.initial_state(2)
+    outs = []
+    for t in range(3):
+        out, state = net({"frame": torch.randn(2, 2, 4), "done": torch.tensor([[False, t == 1], [False, False]])}, state)
+        outs.append(out)
+    first, _ = net({"frame": torch.randn(1, 2, 4), "done": torch.zeros(1, 2, dtype=torch.bool)})
+    torch.stack(outs).sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_state_in_a_tuple_of_one_spread_into_the_recurrent_call_migrates(tmp_path, form):
+    # TorchBeast with a GRU: `(h,)` spread by `*core_state`; the LSTM must get (h, c) as one argument
+    write(tmp_path, {"net.py": BEAST, "driver.py": DRIVE_BEAST, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+SPREAD_TENSOR = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.cell = nn.GRUCell(4, hidden)
+            self.head = nn.Linear(hidden, 2)
+
+        def initial_state(self, batch_size):
+            return torch.zeros(1, batch_size, self.hidden)
+
+        def forward(self, x, state):
+            h = self.cell(x, *state)
+            return self.head(h), h.unsqueeze(0)
+"""
+
+DRIVE_SPREAD_TENSOR = """\
+    import torch
+    from net import Net
+
+    net = Net()
+    state = net.initial_state(2)
+    outs = []
+    for t in range(4):
+        out, state = net(torch.randn(2, 4), state)
+        outs.append(out)
+        if t == 1:
+            state = net.initial_state(2)
+    torch.stack(outs).sum().backward()
+"""
+
+
+def test_a_state_tensor_spread_into_the_recurrent_call_is_refused_in_tuple_form(tmp_path, capsys):
+    # `*state` of the (1, B, H) tensor itself: the pair would be spread as two arguments (exit 0 before the check)
+    write(tmp_path, {"net.py": SPREAD_TENSOR, "driver.py": DRIVE_SPREAD_TENSOR, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'net.py'}:16:13: G2L100 `*state` spreads the hidden state itself into `self.cell(x, *state)`: in the "
+        "tuple form (h, c) would be spread as two arguments; pass `state[0]` instead of `*state`, or keep the state in a "
+        "tuple of one item, or use --state packed"
+    ) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_a_state_tensor_spread_into_the_recurrent_call_migrates_packed(tmp_path, form):
+    write(tmp_path, {"net.py": SPREAD_TENSOR, "driver.py": DRIVE_SPREAD_TENSOR, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "h = torch.cat(self.cell(x, *(state.chunk(2, dim=-1) for state in state)), dim=-1)" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, "import driver")
