@@ -100,6 +100,15 @@ def test_a_key_attribute_written_with_an_instance_after_the_lookup_stays_refused
     assert f"{tmp_path / 'controller.py'}:12:30: G2L101 an instance of `RNNAgent` is passed to `ValueError`" in capsys.readouterr().out
 
 
+def test_a_registry_key_read_in_another_function_is_still_read_as_the_attribute_it_spells(tmp_path, capsys):
+    # not followed: only the function that looks the registry up by `args.agent` knows it for a key there
+    controller = KEYED_MAC["controller.py"].replace("raise ValueError(args.agent)", "raise describe(args)")
+    controller = controller.replace("class MAC:", "def describe(args):\n            return ValueError(args.agent)\n\n\n        class MAC:")
+    write(tmp_path, {**KEYED_MAC, "controller.py": controller})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'controller.py'}:7:23: G2L101 an instance of `RNNAgent` is passed to `ValueError`" in capsys.readouterr().out
+
+
 POLICY = """\
     import torch
     import torch.nn as nn
