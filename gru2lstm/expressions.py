@@ -349,10 +349,14 @@ class ExpressionWalker(Scope):
 
     def _field_slot(self, name: str, base: Value, base_node: cst.CSTNode) -> Optional[Slot]:
         """The place of attribute `name` of the object `base` (not `self`), written `base_node`."""
-        if len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone) and name not in self.flow.methods_by_name:
+        if (
+            len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone) and name not in self.flow.methods_by_name
+            and not self._names_a_key(base_node, name)
+        ):
             # `agent.model.gru`: the only class that has this attribute owns it. Not a method
             # (`self.act(...)` inside one class, `act` defined in others too): the joined classes
             # tell which classes' method a call of `policy.act` runs (joined_calls.called_methods).
+            # Not a registry's key (`args.agent` of `R.get(args.agent)`), which names a member.
             (owner,) = self.attribute_owners[name]
             return AttrSlot.of(owner, name)
         owner = self._instance_of(base_node) if not isinstance(base, VNone) else None
@@ -360,6 +364,10 @@ class ExpressionWalker(Scope):
             return AttrSlot.of(owner, name)  # `state.manager` of `state: HierState`, where a module has a `manager` too
         base = self._materialize(base, base_node)
         return None if base is None else ChildSlot.of(base.slot, AttrLabel.of(name))
+
+    def _names_a_key(self, owner: cst.CSTNode, name: str) -> bool:
+        """Is `owner.name` what this function looks up a followed registry by (registries.py)?"""
+        return self.function is not None and self.flow.registries.names_a_key(self.function.node, f"{self.code(owner)}.{name}")
 
     def _materialize(self, value: Value, node: cst.CSTNode) -> Optional[VSlot]:
         """A slot standing for a value that has parts (`seqs[i]` in `seqs[i].hidden`)."""

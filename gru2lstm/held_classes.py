@@ -1,8 +1,10 @@
 """Names that hold a class or function of the program and are only called: a lookup kept in a
 local (`agent_cls = REGISTRY[args.agent]` … `agent_cls(shape, **vars(args))`), a class given by
-name (`cls = RNNAgent`), and a parameter every caller gives one (`Trainer(policy, RolloutBuffer)`
-… `self.buffer = buffer_cls(T, N, H)`; `def build(cls, *a, **kw): return cls(*a, **kw)` called
-as `build(RNNAgent, ...)`; a callback, `Runner(policy).run(step_fn, 5)` … `step_fn(policy, obs, h)`).
+name (`cls = RNNAgent`) or by another such name (`make = policy_cls`), a parameter every caller
+gives one (`Trainer(policy, RolloutBuffer)` … `self.buffer = buffer_cls(T, N, H)`; `def
+build(cls, *a, **kw): return cls(*a, **kw)` called as `build(RNNAgent, ...)`; a callback,
+`Runner(policy).run(step_fn, 5)` … `step_fn(policy, obs, h)`), and an attribute of `self` stored
+once (`self.policy_cls = policy_cls` … `self.policy_cls(5)` in another method).
 
 A call through such a name is a call of each class or function it may hold, as a call through a
 registry lookup is (registries.py makes one union of both); what is handed to it is no crossing
@@ -12,15 +14,20 @@ registry lookup is (registries.py makes one union of both); what is handed to it
   `__init__`, or of a method no other class of the program defines (none decorated), bound once
   (`name = E`) or by its callers only;
 - every other mention of it in that function is a call of it (`name(...)`), an `is None` test, or
-  an argument given to a parameter that is itself such a name; never inside a nested function or
-  lambda, never stored, returned or rebound;
+  an argument given to a parameter, or the value of a name or `self.` attribute (`make = name`),
+  that is itself such a name; never inside a nested function or lambda, never stored, returned
+  or rebound;
+- an attribute: every mention of its name in the program is `self.name(...)` or the one
+  `self.name = E` in a method of its class (no string, class body or other object names it, and
+  no attribute is written by a computed name, `setattr(o, k, v)`, `__dict__`);
 - what it is bound to is a class or function of the program by name, a lookup of a registry that
   registries.py follows (`R[k]`, `R.get(k)`, `R.get(k, D)`), or another such name;
 - for a parameter: every mention of its function (or class) in the program is a call that gives
   it one of those explicitly (or leaves it to a default that is one), never a `*` or `**`
   argument that may hold it, and the function is never used as a value; a method's every
   mention by its name is such a call on an object known to be of its class before the walk
-  (`Runner(...).run(...)`, `self.run(...)`, `self.runner.run(...)`), and no string spells it.
+  (`Runner(...).run(...)`, `runner.run(...)` of a name bound once to `Runner(...)`,
+  `self.run(...)`, `self.runner.run(...)`), and no string spells it.
 
 Anything else leaves the name an unknown value, as before: the classes handed to it stay
 crossings (G2L101) and the calls through it are not followed.
@@ -35,9 +42,10 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
+from gru2lstm.summaries import bound_once
 from gru2lstm.syntax import constant_string, is_none, names_bound_in, walk
 from gru2lstm.values import AttrSlot
-from gru2lstm.vocab import REGISTRY_LOOKUP_METHODS
+from gru2lstm.vocab import ATTRIBUTE_WRITERS, REGISTRY_LOOKUP_METHODS
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
 _MENTIONS = (cst.Name, cst.Attribute, cst.SimpleString)  # what may mention a function or method that takes a class
@@ -51,9 +59,10 @@ class HeldName:
     function: FunctionInfo
     name: str
     parameter: Optional[cst.Param] = None  # when it is one
+    owner: Optional[str] = None  # the class, when it is an attribute (`self.policy_cls`: `name` spells it)
     sources: list = field(default_factory=list)  # [(expression, its module, the function it is read in or None)] bound to it
     calls: list = field(default_factory=list)  # the `name` nodes called (`name(...)`)
-    handed: list = field(default_factory=list)  # [(call, arg)] where it is given on to a function of the program
+    handed: list = field(default_factory=list)  # the mentions that give it on: an argument to a function of the program, `alias = name`
     members: list = field(default_factory=list)  # [Definition] it may hold, once settled
     held: bool = True  # everything it may hold is known
 
@@ -63,15 +72,16 @@ def candidate_names(flow: ProgramFlow, modules: list) -> list:
     one, and whose every mention in their function is known (the first condition of the module
     docstring); their sources are what is assigned to them, or what the callers of a parameter
     give it (`_bind_callers`)."""
-    found = _called_names(flow, modules)
+    found = _called_names(flow, modules) + _called_attributes(flow, modules)
     frontier = found
     infos = {id(info.node): info for info in flow.functions.values()}
     index_of = {index.key: index for index in modules}
     mentions = None  # each module's names, attributes and strings with their parents, once needed
     while frontier:
-        if mentions is None and any(held.parameter is not None for held in frontier):
+        if mentions is None and any(held.parameter is not None or held.owner is not None for held in frontier):
             mentions = [(index, [(n, p) for n, p in index.parents.items() if type(n) in _MENTIONS]) for index in modules]
         _bind_callers(flow, mentions or [], frontier)
+        _bind_attributes(flow, mentions or [], frontier)
         known = {(id(held.function.node), held.name) for held in found}
         handed = {
             (id(scope), expression.value): scope
@@ -116,6 +126,60 @@ def _called_names(flow: ProgramFlow, modules: list) -> list:
             if held is not None:
                 found.append(held)
     return found
+
+
+def _called_attributes(flow: ProgramFlow, modules: list) -> list:
+    """`self.policy_cls(...)` in a method of a class, where no class of the program has a method
+    or property of that name: one candidate per class and attribute (`_bind_attributes`)."""
+    found = {}  # (class, attribute) -> HeldName
+    for index in modules:
+        infos = {id(info.node): info for info in flow.functions.values() if info.module == index.key and info.self_name is not None}
+        for node, parent in index.parents.items():
+            if not (type(node) is cst.Attribute and type(parent) is cst.Call and parent.func is node and isinstance(node.value, cst.Name)):
+                continue
+            info = infos.get(id(_enclosing(index.parents, node)))
+            name = node.attr.value
+            if info is None or node.value.value != info.self_name or name in flow.methods_by_name or name in flow.property_names:
+                continue
+            if (info.class_name, name) not in found:
+                found[(info.class_name, name)] = HeldName(info, f"{info.self_name}.{name}", owner=info.class_name)
+    return list(found.values())
+
+
+def _bind_attributes(flow: ProgramFlow, mentions: list, names: list) -> None:
+    """The source and the calls of each attribute among `names`: every mention of its name in the
+    program must be `self.name(...)` or the one `self.name = E`, in a method of its class; a
+    string spelling it, a binding in a class body (a default, a subclass's), an attribute written
+    by a computed name anywhere (`setattr(o, k, v)`, `__dict__`), or any other use leaves it unknown."""
+    by_name = {held.name.rpartition(".")[2]: held for held in names if held.owner is not None}
+    if not by_name:
+        return
+    infos = {id(info.node): info for info in flow.functions.values()}
+    for index, nodes in mentions:
+        for node, parent in nodes:
+            if isinstance(node, cst.SimpleString) and constant_string(node) in by_name:
+                by_name[constant_string(node)].held = False
+            if _writes_by_computed_name(node, parent):
+                for held in by_name.values():
+                    held.held = False
+            if isinstance(node, cst.Name) and node.value in by_name and isinstance(_enclosing(index.parents, node), cst.ClassDef):
+                by_name[node.value].held = False  # `policy_cls = Policy` in a class body
+            if not (isinstance(node, cst.Attribute) and node.attr.value in by_name):
+                continue
+            held = by_name[node.attr.value]
+            function = _enclosing(index.parents, node)
+            info = infos.get(id(function))
+            if info is None or info.class_name != held.owner or not (isinstance(node.value, cst.Name) and node.value.value == info.self_name):
+                held.held = False  # read on another object, or in a method of another class
+            elif isinstance(parent, cst.Call) and parent.func is node:
+                held.calls.append(node)
+            elif isinstance(parent, cst.AssignTarget) and isinstance(index.parents.get(parent), cst.Assign) and len(index.parents[parent].targets) == 1:
+                held.sources.append((index.parents[parent].value, index.key, function))
+            else:
+                held.held = False
+    for held in by_name.values():
+        if len(held.sources) != 1:
+            held.held = False  # stored twice, or never (a value given from outside)
 
 
 def _enclosing(parents: dict, node: cst.CSTNode) -> Optional[cst.CSTNode]:
@@ -186,9 +250,30 @@ def _known_mention(held: HeldName, node: cst.Name, parent: cst.CSTNode, parents:
     if isinstance(parent, cst.Arg) and parent.value is node and not parent.star:
         call = parents.get(parent)
         if isinstance(call, cst.Call) and parent in call.args:
-            held.handed.append((call, parent))
+            held.handed.append(node)
             return True
+    if isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1 and _is_held_place(held, parent.targets[0].target):
+        held.handed.append(node)  # `make = policy_cls`, `self.policy_cls = policy_cls`: held in turn when only called
+        return True
     return False
+
+
+def _writes_by_computed_name(node: cst.CSTNode, parent: cst.CSTNode) -> bool:
+    """`setattr(o, k, v)` with `k` not written out, or `o.__dict__`: any attribute may be written there."""
+    if isinstance(node, cst.Attribute):
+        return node.attr.value in ATTRIBUTE_WRITERS
+    if not isinstance(node, cst.Name) or node.value not in ATTRIBUTE_WRITERS or _spelled(node, parent):
+        return False
+    named = isinstance(parent, cst.Call) and parent.func is node and len(parent.args) == 3 and constant_string(parent.args[1].value) is not None
+    return not named  # a name written out is judged as a string spelling the attribute
+
+
+def _is_held_place(held: HeldName, target: cst.BaseExpression) -> bool:
+    """A target that may hold a class in turn: a name, or an attribute of the method's `self`."""
+    self_name = held.function.self_name
+    return isinstance(target, cst.Name) or (
+        isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and self_name is not None and target.value.value == self_name
+    )
 
 
 def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
@@ -241,13 +326,19 @@ def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
 
 def _receiver_class(flow: ProgramFlow, index, node: cst.BaseExpression) -> Optional[str]:
     """The program class of the object a method is called on, when known before the walk: one
-    made there (`Runner(policy).run`), `self` in a method, or `self.runner` that holds one."""
+    made there (`Runner(policy).run`) or kept in a name bound once to one, `self` in a method, or
+    `self.runner` that holds one."""
     made = node.func if isinstance(node, cst.Call) else None
     if made is not None:
         found = index.resolve(made)
         return found.key if found is not None and found.kind == DefinitionKind.CLASS else None
     function = _enclosing(index.parents, node)
     info = next((info for info in flow.functions.values() if info.node is function), None) if isinstance(function, cst.FunctionDef) else None
+    if isinstance(node, cst.Name) and (info is None or node.value != info.self_name):
+        # `runner = Runner(agent)` … `runner.run(step_fn)`: a name bound once, to an object made there
+        params = [param.name for param in info.params] if info is not None else []
+        value = bound_once(list(walk(function)), params).get(node.value) if node.value not in params else None
+        return _receiver_class(flow, index, value) if isinstance(value, cst.Call) else None
     if info is None or info.self_name is None:
         return None
     if isinstance(node, cst.Name) and node.value == info.self_name:
@@ -325,8 +416,8 @@ def settle(modules: list, names: list, registry_of) -> list:
                     held.held = False
                     break
                 members.extend(found)
-            if held.held and not all(id(arg.value) in receivers and receivers[id(arg.value)].held for _, arg in held.handed):
-                held.held = False  # given to something that is no such parameter
+            if held.held and not all(id(node) in receivers and receivers[id(node)].held for node in held.handed):
+                held.held = False  # given to something that is no such name
             if not held.held:
                 changed = True
                 continue

@@ -19,7 +19,11 @@ mention of it in the program is its definition or an import.
 
 A lookup kept in a name that is only called (`cls = R[name]` … `cls(...)`, held_classes.py) is a
 lookup too: the calls through the name make the registry's members, and a name that turns out to
-hold something else leaves the registry unfollowed.
+hold something else leaves the registry unfollowed. An attribute of `self` given what such a
+call makes, also through a builder of the program (`self.agent = build(cls, 4)`), holds an
+instance of each member before the walk. The attribute a function looks a followed registry up
+by (`args.agent` of `R.get(args.agent)`) holds a key there (`Registries.keys`), not the
+attribute of that name of the one class of the program that has one.
 
 Anything else — the registry passed out, merged with `**`, mutated by code that cannot be read,
 assigned again, a lookup kept in a name used otherwise, an attribute spelled like it —
@@ -38,8 +42,9 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.held_classes import HeldName, candidate_names, lookup_nodes, settle
+from gru2lstm.qualnames import dotted
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
-from gru2lstm.syntax import constructor_call, walk
+from gru2lstm.syntax import code_of, constructor_call, names_bound_in, slice_expression, walk
 from gru2lstm.values import AttrSlot, GlobalSlot
 from gru2lstm.vocab import REGISTRY_KEY_METHODS, REGISTRY_LOOKUP_METHODS, REGISTRY_STORE_METHODS
 
@@ -69,6 +74,13 @@ class Registries:
     followed_stores: set = field(default_factory=set)  # ids of expressions stored into a followed registry
     instances: dict = field(default_factory=dict)  # slot -> class keys it may hold (made through a lookup)
     places: dict = field(default_factory=dict)  # id(stored expression or class decorator) -> a file not migrated with it that it involves
+    # id(function node) -> the attributes of a parameter it looks up a followed registry by
+    # (`args.agent` of `R.get(args.agent)`): each names a member, it holds no object of the program
+    keys: dict = field(default_factory=dict)
+
+    def names_a_key(self, function: cst.FunctionDef, spelling: Optional[str]) -> bool:
+        """Is `spelling` (`args.agent`) read in `function` as the key of a followed lookup?"""
+        return spelling in self.keys.get(id(function), ())
 
     def lookup(self, node: cst.CSTNode) -> Optional[Union[Registry, HeldName]]:
         """The followed registry `R` of a call's callee `R[k]`, or the name that holds classes
@@ -117,8 +129,34 @@ def find_registries(flow: ProgramFlow, modules: list) -> Registries:
     for name in names:
         found.followed_stores.update(id(source) for source, _, _ in name.sources)
         found.lookups.update((id(call), name) for call in name.calls)
+    followed = [registry for registry in found.by_slot.values() if registry.followed and registry.members]
+    kept = {id(source) for name in names for source, _, _ in name.sources}
+    _key_spellings(modules, [node for registry in followed for node in registry.lookups + registry.kept_lookups if id(node) in found.lookups or id(node) in kept], found)
     _attribute_instances(flow, found)
     return found
+
+
+def _key_spellings(modules: list, lookups: list, found: Registries) -> None:
+    """The attributes that a function looks up a followed registry by (`args.agent`,
+    `self.args.agent`). The lookup finds a member only by a key the registry was filled with, so
+    what the spelling reads there is a key, no object of the program, however its attribute is
+    named (`args.agent` beside `self.agent`); only where the function neither rebinds the
+    parameter it starts from nor writes the attribute or one it is read through."""
+    for index in modules:
+        for lookup in (lookup for lookup in lookups if lookup in index.parents):
+            key = lookup.args[0].value if isinstance(lookup, cst.Call) else slice_expression(lookup.slice[0]) if len(lookup.slice) == 1 else None
+            spelling = dotted(key) if isinstance(key, cst.Attribute) else None
+            function = _enclosing_function(index.parents, lookup)
+            if spelling is None or function is None:
+                continue
+            root = spelling.partition(".")[0]
+            parameter = any(param.name.value == root for param in walk(function.params) if isinstance(param, cst.Param))
+            written = any(
+                isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and f"{spelling}.".startswith(f"{code_of(node.target)}.")
+                for node in walk(function.body)
+            )
+            if parameter and root not in names_bound_in(function.body) and not written:
+                found.keys.setdefault(id(function), set()).add(spelling)
 
 
 def _settled_names(modules: list, held: list, registries: dict) -> list:
@@ -282,8 +320,8 @@ def _plain_lookup(call: Optional[cst.CSTNode]) -> bool:
 
 def registry_name(lookup: cst.CSTNode) -> Optional[cst.BaseExpression]:
     """The registry `R` of a lookup the walk calls through: `R[name]` or `R.get(name, ...)`; None
-    for a name that holds classes (held_classes.py)."""
-    if isinstance(lookup, cst.Name):
+    for a name or attribute that holds classes (held_classes.py)."""
+    if isinstance(lookup, (cst.Name, cst.Attribute)):
         return None
     return lookup.func.value if isinstance(lookup, cst.Call) else lookup.value
 
@@ -421,6 +459,26 @@ def _attribute_instances(flow: ProgramFlow, found: Registries) -> None:
             _method_instances(info, found, flow)
 
 
+def _classes_made_by(flow: ProgramFlow, found: Registries, info: FunctionInfo, call: cst.Call) -> tuple:
+    """The classes a call makes an instance of through lookups: `R[name](...)`, `cls(...)` of a
+    name that holds classes, or a builder of the program every return of which is such a call
+    (`build(agent_cls, 4)` of `def build(cls, *a, **kw): return cls(*a, **kw)`); () when not known."""
+    registry = found.lookup(call.func)
+    if registry is not None:
+        return found.classes_made(registry)
+    if not isinstance(call.func, cst.Name) or call.func.value in names_bound_in(info.node):
+        return ()
+    builder = flow.lookup(info.module, call.func.value)
+    if builder is None or builder.kind != DefinitionKind.FUNCTION:
+        return ()
+    returned = [constructor_call(ret.value) if ret.value is not None else None for ret in _returns(flow.functions[builder.key].node)]
+    if not returned or None in returned:
+        return ()
+    lookups = [found.lookup(made.func) for made in returned]
+    made = [found.classes_made(lookup) for lookup in lookups if lookup is not None]
+    return () if len(made) < len(returned) or () in made else tuple(dict.fromkeys(key for classes in made for key in classes))
+
+
 def _method_instances(info: FunctionInfo, found: Registries, flow: ProgramFlow) -> None:
     for node in walk(info.node.body):
         if not (isinstance(node, cst.Assign) and len(node.targets) == 1):
@@ -428,10 +486,7 @@ def _method_instances(info: FunctionInfo, found: Registries, flow: ProgramFlow) 
         target, call = node.targets[0].target, constructor_call(node.value)
         if not (isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == info.self_name):
             continue
-        registry = found.lookup(call.func) if call is not None else None
-        if registry is None:
-            continue
-        classes = found.classes_made(registry)
+        classes = _classes_made_by(flow, found, info, call) if call is not None else ()
         if not classes:
             continue
         slot = AttrSlot.of(info.class_name, target.attr.value)

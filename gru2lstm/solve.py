@@ -614,11 +614,25 @@ def _moved_classes(solution: Solution) -> set:
 
 
 def recurrent_hidden_argument(call: VCallOf) -> Optional[Value]:
-    positional = [value for keyword, value, _ in call.args if keyword is None]
+    """The state a recurrent call is given: its keyword or its second positional argument; of a
+    tuple spread there (`core(x, *core_state)`, TorchBeast's `(h,)`), its one item (`spread_state`)."""
+    positional = [(value, arg) for keyword, value, arg in call.args if keyword is None]
     for keyword, value, _ in call.args:
         if keyword in HIDDEN_KEYWORDS:
             return value
-    return positional[1] if len(positional) > 1 else None
+    if len(positional) < 2:
+        return None
+    value, arg = positional[1]
+    if not arg.star:
+        return value
+    return VSlot(ChildSlot.of(value.slot, PosLabel.of(0)), arg.value) if spread_state(call) else None
+
+
+def spread_state(call: VCallOf) -> bool:
+    """`core(x, *core_state)`: the state spread after the input, the last argument. The GRU
+    program ran, so the tuple holds one item or none (a GRU takes no third argument)."""
+    stars = [(position, value) for position, (_, value, arg) in enumerate(call.args) if arg.star]
+    return len(stars) == 1 and stars[0][0] == 1 == len(call.args) - 1 and call.args[1][2].star == "*" and isinstance(stars[0][1], VSlot)
 
 
 def _choose_split(solution: Solution) -> None:

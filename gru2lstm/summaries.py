@@ -104,7 +104,7 @@ class _HelperBody:
         if any(type(node) in _CLOSURES for node in body):  # children.py: why `type`
             return None  # a closure could keep it
         self._follow_locals(body)
-        self.single = _bound_once(body, self.params)
+        self.single = bound_once(body, self.params)
         # The way back, read once more with the names settled: its reads are the allowed ones.
         self.kinds, self.path, self.dim_ops, self.changed = set(), set(), [], False
         for target, value in _simple_assignments(body):
@@ -296,7 +296,7 @@ def _simple_assignments(body: list) -> list:
     return found
 
 
-def _bound_once(body: list, params: list) -> dict:
+def bound_once(body: list, params: list) -> dict:
     """name -> value of each name the body binds once, by `name = value`, and never otherwise
     (a parameter bound here is in it too: it then holds one value or another)."""
     counts: dict = {}

@@ -347,6 +347,8 @@ FORMATTING_FUNCTIONS = {  # the logging module's, which format their arguments w
     "logging.exception", "logging.log",
 }
 ATTRIBUTE_BUILTINS = {"hasattr", "getattr"}  # what they do with the object is unknown
+# What writes an attribute by a name computed at run time (`setattr(self, k, v)`, `self.__dict__.update(kw)`).
+ATTRIBUTE_WRITERS = {"setattr", "__dict__"}
 NAMED_ATTRIBUTE_BUILTIN = "getattr"  # `getattr(self, "gru")`: with the name written out, the attribute read
 # Builtins a helper may pass its parameter to and still only look at it (summaries.py).
 LOOKING_BUILTINS = INSPECTING_BUILTINS | {"hasattr", "getattr"}

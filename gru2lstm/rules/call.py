@@ -8,7 +8,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.program import follow_remedy, from_where
-from gru2lstm.solve import recurrent_hidden_argument
+from gru2lstm.solve import recurrent_hidden_argument, spread_state
 from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VNone, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
@@ -20,9 +20,22 @@ from gru2lstm.rules.pairs import drawn_twice, none_in_split, pair_expression, pe
 
 
 def starred(ctx, call: VCallOf) -> bool:
-    """`core(*args)`: which argument is the hidden state cannot be told. Said."""
+    """`core(*args)`: which argument is the hidden state cannot be told. Said. A tuple spread as
+    the state (`core(x, *core_state)`) hands its one item; in the tuple form the spread value
+    must hold the state as an item, not be it (`*h` of a tensor would spread h and c apart)."""
     if not any(arg.star for _, _, arg in call.args):
         return False
+    if spread_state(call):
+        spread = call.args[1][1]
+        if ctx.packed or not ctx.solution.is_state(spread.slot):
+            return False
+        ctx.find(
+            "G2L100", call.node,
+            f"`*{ctx.code(spread.node)}` spreads the hidden state itself into `{ctx.code(call.node)}`: in the tuple form "
+            f"(h, c) would be spread as two arguments; pass `{ctx.code(spread.node)}[0]` instead of `*{ctx.code(spread.node)}`, "
+            "or keep the state in a tuple of one item, or use --state packed",
+        )
+        return True
     ctx.find("G2L100", call.node, f"`{ctx.code(call.node)}` passes its arguments with * or **: the engine cannot tell which one is the hidden state; pass them one by one")
     return True
 

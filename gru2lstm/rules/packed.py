@@ -16,6 +16,7 @@ from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoic
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
+from gru2lstm.solve import spread_state
 from gru2lstm.rules.edits import is_pure, method, paren
 from gru2lstm.rules.packed_dims import may_be_none
 from gru2lstm.rules.packed_ranks import Ranks
@@ -426,7 +427,11 @@ class PackedCall(Rule):
             return
         if hidden is not None:
             double_sizes(ctx, hidden)
-            _split_for_the_call(ctx, hidden, ctx.solution.resolved(hidden).node)
+            if spread_state(call):  # `core(x, *core_state)`: each item of the tuple is split (it has one, or none)
+                ctx.edit_expression(call.args[1][2].value, lambda updated, mapping: cst.parse_expression(
+                    f"(state.chunk(2, dim=-1) for state in {ctx.module_of(call.node).code_for_node(updated)})"))
+            else:
+                _split_for_the_call(ctx, hidden, ctx.solution.resolved(hidden).node)
         elif kind == CELL_KIND and not _held_as_a_state(ctx, call):
             # `F.relu(self.cell(x))`: a plain gated layer, read as features: h of (h, c), nothing to pack
             ctx.edit_expression(call.node, lambda updated, mapping: index(updated, 0))
