@@ -4,13 +4,14 @@ Slots joined by plain moves (assignment, argument passing, return, append) form 
 the parts of a class (elements, keys, tuple positions) joined along (congruence). A class holds
 a state when the recurrent module returns it or receives it, or when a state reaches it through
 a derivation that keeps it a state (`.detach()`, masks, …), a reshaping that flows into a state,
-or a concatenation of stored states. Then each local name is *pair* or *split* (see
+or a concatenation of stored states; a state moved into the name a recurrent call takes as its
+input is features there (`solve`). Then each local name is *pair* or *split* (see
 docs/rules.md), and each function return position that carries a batched state is split.
 
 What the solver finds is in the Solution: the classes and their marks, and in a side table
 (Resolutions) what each index and arithmetic of the walk is; the walk's values are not written.
 The solver knows no torch words: the recurrent kinds and hidden keywords are vocab.py's.
-Over ~500 lines: `solve` is one fixpoint whose steps read each other's marks, kept in one place.
+Over ~500 lines: `_solve` is one fixpoint whose steps read each other's marks, kept in one place.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from gru2lstm.values import (
     VZip,
     is_element,
 )
-from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, HIDDEN_KEYWORDS, OTHER_RECURRENT, RECURRENT, RECURRENT_KINDS
+from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, HIDDEN_KEYWORDS, INPUT_KEYWORDS, OTHER_RECURRENT, RECURRENT, RECURRENT_KINDS
 
 # Bindings that move a value on (returned, stored, passed), rather than name it.
 MOVING_BINDINGS = {BindingKind.RETURN, BindingKind.APPEND, BindingKind.STORE, BindingKind.ARG, BindingKind.FIELD}
@@ -162,6 +163,25 @@ class Solution:
 
 
 def solve(flow: ProgramFlow) -> Solution:
+    """The slots that hold a state. A state moved into the name a recurrent call takes as its
+    input, where the state that call returns is held too (`inp = h_new` over stacked cells), is
+    that layer's features: such moves join nothing, when that leaves every such input no state
+    (else they join as before, and the stack is reported: rules/outputs.py)."""
+    recorded = len(flow.bindings)  # what _forward_calls adds, each solve adds again
+    solution = _solve(flow, set())
+    moves, inputs = _moves_into_inputs(solution)
+    if moves:
+        del flow.bindings[recorded:]
+        cut = _solve(flow, moves)
+        if not any(cut.is_state(slot) for slot in inputs):
+            return cut
+        del flow.bindings[recorded:]
+        solution = _solve(flow, set())
+    return solution
+
+
+def _solve(flow: ProgramFlow, cut: set) -> Solution:
+    """The fixpoint, with the bindings whose ids are in `cut` joining nothing."""
     classes = Classes()
     solution = Solution(flow, classes)
     resolutions = solution.resolutions
@@ -220,7 +240,8 @@ def solve(flow: ProgramFlow) -> Solution:
             classes.union(ChildSlot.of(InstanceSlot.of(owner), AttrLabel.of(name)), AttrSlot.of(owner, name))
     for binding in flow.bindings:
         classes.add(binding.target)
-        link(binding.target, binding.value)
+        if id(binding) not in cut:
+            link(binding.target, binding.value)
     _record_positions(flow, classes)
     # `policy = Policy(...).to(device).eval()`: a module's .to/.cuda/.float/.eval return the module itself.
     instances = [InstanceSlot.of(owner) for owner in flow.instantiated]
@@ -611,6 +632,39 @@ def _moved_classes(solution: Solution) -> set:
         elif isinstance(value, VChoice):
             values.extend(value.options)
     return moved
+
+
+def _moves_into_inputs(solution: Solution) -> tuple:
+    """(ids of the bindings that move a state by name into a name a recurrent call reads as its
+    input where the state it returns is held too, those inputs' slots)."""
+    flow, classes = solution.flow, solution.classes
+    inputs = {}  # id(name node read as the input) -> its slot
+    for call in flow.calls:
+        kind = solution.recurrent_calls.get(id(call))
+        value = recurrent_input(call) if kind is not None else None
+        if not (isinstance(value, VSlot) and value.slot.kind == SlotKind.DEF and isinstance(value.node, cst.Name)):
+            continue
+        new_state = call.result if kind == CELL_KIND else classes.part(call.result, PosLabel.of(1))
+        if new_state is not None and classes.find(value.slot) == classes.find(new_state):
+            inputs[id(value.node)] = value.slot
+    if not inputs:
+        return set(), []
+    defs = {slot for slot, node in flow.slot_nodes if id(node) in inputs}  # every definition that reaches one
+    moves = {
+        id(binding) for binding in flow.bindings
+        if binding.kind == BindingKind.ASSIGN and binding.target in defs and isinstance(binding.value, VSlot)
+        and binding.value.slot.kind == SlotKind.DEF and isinstance(binding.value.node, cst.Name)
+    }
+    return moves, list(inputs.values())
+
+
+def recurrent_input(call: VCallOf) -> Optional[Value]:
+    """The input argument of a recurrent call (its first positional one, or `input=`)."""
+    for keyword, value, _ in call.args:
+        if keyword in INPUT_KEYWORDS:
+            return value
+    positional = [value for keyword, value, _ in call.args if keyword is None]
+    return positional[0] if positional else None
 
 
 def recurrent_hidden_argument(call: VCallOf) -> Optional[Value]:

@@ -7,20 +7,12 @@ from __future__ import annotations
 from typing import Optional
 
 from gru2lstm.values import Derivation, PosLabel, Value, VCallOf, VCat, VContainer, VSlot
-from gru2lstm.vocab import CELL_KIND, INPUT_KEYWORDS
+from gru2lstm.solve import recurrent_input
+from gru2lstm.vocab import CELL_KIND
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.call import RecurrentCall
 from gru2lstm.rules.features import feature_read
 from gru2lstm.rules.packed import PackedCall
-
-
-def recurrent_input(call: VCallOf) -> Optional[Value]:
-    """The input argument of a recurrent call (its first positional one, or `input=`)."""
-    for keyword, value, _ in call.args:
-        if keyword in INPUT_KEYWORDS:
-            return value
-    positional = [value for keyword, value, _ in call.args if keyword is None]
-    return positional[0] if positional else None
 
 
 def _input_is_state(ctx, call: VCallOf) -> bool:
