@@ -83,6 +83,9 @@ class Solution:
     forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() (or method) of the program it runs
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
+    # (function key, name) read as a recurrent call's input and given its state by another path
+    # (`x = cell(x, h)`): split there even when a parameter, its first value being features
+    fed_names: set = field(default_factory=set)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
     resolutions: Resolutions = field(default_factory=Resolutions)  # what indexes and arithmetic are
     keyed_reads: dict = field(default_factory=dict)  # id(`p[k]` node) -> the slot of the dict a name as key reads
@@ -168,22 +171,24 @@ def solve(flow: ProgramFlow) -> Solution:
     that layer's features: such moves join nothing, when that leaves every such input no state
     (else they join as before, and the stack is reported: rules/outputs.py)."""
     recorded = len(flow.bindings)  # what _forward_calls adds, each solve adds again
-    solution = _solve(flow, set())
+    solution = _solve(flow, set(), set())
     moves, inputs = _moves_into_inputs(solution)
     if moves:
         del flow.bindings[recorded:]
-        cut = _solve(flow, moves)
+        cut = _solve(flow, moves, {solution.def_name(slot) for slot in inputs})
         if not any(cut.is_state(slot) for slot in inputs):
             return cut
         del flow.bindings[recorded:]
-        solution = _solve(flow, set())
+        solution = _solve(flow, set(), set())
     return solution
 
 
-def _solve(flow: ProgramFlow, cut: set) -> Solution:
-    """The fixpoint, with the bindings whose ids are in `cut` joining nothing."""
+def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
+    """The fixpoint, with the bindings whose ids are in `cut` joining nothing, and the names in
+    `fed` (function key, name) read as a recurrent call's input."""
     classes = Classes()
     solution = Solution(flow, classes)
+    solution.fed_names = fed
     resolutions = solution.resolutions
     relations = []  # (target slot, value) that the fixpoint decides
 
@@ -636,7 +641,9 @@ def _moved_classes(solution: Solution) -> set:
 
 def _moves_into_inputs(solution: Solution) -> tuple:
     """(ids of the bindings that move a state by name into a name a recurrent call reads as its
-    input where the state it returns is held too, those inputs' slots)."""
+    input where the state it returns is held too, or tie that name's definitions together where
+    it is read (`x = cell(x, h)` over layers: the first layer's input and a layer's state), those
+    inputs' slots)."""
     flow, classes = solution.flow, solution.classes
     inputs = {}  # id(name node read as the input) -> its slot
     for call in flow.calls:
@@ -652,8 +659,8 @@ def _moves_into_inputs(solution: Solution) -> tuple:
     defs = {slot for slot, node in flow.slot_nodes if id(node) in inputs}  # every definition that reaches one
     moves = {
         id(binding) for binding in flow.bindings
-        if binding.kind == BindingKind.ASSIGN and binding.target in defs and isinstance(binding.value, VSlot)
-        and binding.value.slot.kind == SlotKind.DEF and isinstance(binding.value.node, cst.Name)
+        if binding.kind in (BindingKind.ASSIGN, BindingKind.JOIN) and binding.target in defs and isinstance(binding.value, VSlot)
+        and binding.value.slot.kind == SlotKind.DEF and (binding.kind == BindingKind.JOIN or isinstance(binding.value.node, cst.Name))
     }
     return moves, list(inputs.values())
 
@@ -689,7 +696,7 @@ def _choose_split(solution: Solution) -> None:
         changed = False
         for binding in flow.bindings:
             key = solution.def_name(binding.target)
-            if key is None or key in solution.split_names or key in params:
+            if key is None or key in solution.split_names or (key in params and key not in solution.fed_names):
                 continue
             if not solution.is_state(binding.target):
                 continue
