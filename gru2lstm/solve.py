@@ -4,13 +4,14 @@ Slots joined by plain moves (assignment, argument passing, return, append) form 
 the parts of a class (elements, keys, tuple positions) joined along (congruence). A class holds
 a state when the recurrent module returns it or receives it, or when a state reaches it through
 a derivation that keeps it a state (`.detach()`, masks, …), a reshaping that flows into a state,
-or a concatenation of stored states. Then each local name is *pair* or *split* (see
+or a concatenation of stored states; a state moved into the name a recurrent call takes as its
+input is features there (`solve`). Then each local name is *pair* or *split* (see
 docs/rules.md), and each function return position that carries a batched state is split.
 
 What the solver finds is in the Solution: the classes and their marks, and in a side table
 (Resolutions) what each index and arithmetic of the walk is; the walk's values are not written.
 The solver knows no torch words: the recurrent kinds and hidden keywords are vocab.py's.
-Over ~500 lines: `solve` is one fixpoint whose steps read each other's marks, kept in one place.
+Over ~500 lines: `_solve` is one fixpoint whose steps read each other's marks, kept in one place.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from gru2lstm.values import (
     VZip,
     is_element,
 )
-from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, HIDDEN_KEYWORDS, OTHER_RECURRENT, RECURRENT, RECURRENT_KINDS
+from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, HIDDEN_KEYWORDS, INPUT_KEYWORDS, OTHER_RECURRENT, RECURRENT, RECURRENT_KINDS
 
 # Bindings that move a value on (returned, stored, passed), rather than name it.
 MOVING_BINDINGS = {BindingKind.RETURN, BindingKind.APPEND, BindingKind.STORE, BindingKind.ARG, BindingKind.FIELD}
@@ -82,6 +83,9 @@ class Solution:
     forwarded: dict = field(default_factory=dict)  # id(VCallOf) -> the forward() (or method) of the program it runs
     split_names: dict = field(default_factory=dict)  # (function key, name) -> origin
     split_returns: set = field(default_factory=set)  # (function key, position)
+    # (function key, name) read as a recurrent call's input and given its state by another path
+    # (`x = cell(x, h)`): split there even when a parameter, its first value being features
+    fed_names: set = field(default_factory=set)
     form: str = "tuple"  # how (h, c) is held: "tuple" or "packed" (docs/rules.md)
     resolutions: Resolutions = field(default_factory=Resolutions)  # what indexes and arithmetic are
     keyed_reads: dict = field(default_factory=dict)  # id(`p[k]` node) -> the slot of the dict a name as key reads
@@ -162,8 +166,29 @@ class Solution:
 
 
 def solve(flow: ProgramFlow) -> Solution:
+    """The slots that hold a state. A state moved into the name a recurrent call takes as its
+    input, where the state that call returns is held too (`inp = h_new` over stacked cells), is
+    that layer's features: such moves join nothing, when that leaves every such input no state
+    (else they join as before, and the stack is reported: rules/outputs.py)."""
+    recorded = len(flow.bindings)  # what _forward_calls adds, each solve adds again
+    solution = _solve(flow, set(), set())
+    moves, inputs = _moves_into_inputs(solution)
+    if moves:
+        del flow.bindings[recorded:]
+        cut = _solve(flow, moves, {solution.def_name(slot) for slot in inputs})
+        if not any(cut.is_state(slot) for slot in inputs):
+            return cut
+        del flow.bindings[recorded:]
+        solution = _solve(flow, set(), set())
+    return solution
+
+
+def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
+    """The fixpoint, with the bindings whose ids are in `cut` joining nothing, and the names in
+    `fed` (function key, name) read as a recurrent call's input."""
     classes = Classes()
     solution = Solution(flow, classes)
+    solution.fed_names = fed
     resolutions = solution.resolutions
     relations = []  # (target slot, value) that the fixpoint decides
 
@@ -220,7 +245,8 @@ def solve(flow: ProgramFlow) -> Solution:
             classes.union(ChildSlot.of(InstanceSlot.of(owner), AttrLabel.of(name)), AttrSlot.of(owner, name))
     for binding in flow.bindings:
         classes.add(binding.target)
-        link(binding.target, binding.value)
+        if id(binding) not in cut:
+            link(binding.target, binding.value)
     _record_positions(flow, classes)
     # `policy = Policy(...).to(device).eval()`: a module's .to/.cuda/.float/.eval return the module itself.
     instances = [InstanceSlot.of(owner) for owner in flow.instantiated]
@@ -613,6 +639,41 @@ def _moved_classes(solution: Solution) -> set:
     return moved
 
 
+def _moves_into_inputs(solution: Solution) -> tuple:
+    """(ids of the bindings that move a state by name into a name a recurrent call reads as its
+    input where the state it returns is held too, or tie that name's definitions together where
+    it is read (`x = cell(x, h)` over layers: the first layer's input and a layer's state), those
+    inputs' slots)."""
+    flow, classes = solution.flow, solution.classes
+    inputs = {}  # id(name node read as the input) -> its slot
+    for call in flow.calls:
+        kind = solution.recurrent_calls.get(id(call))
+        value = recurrent_input(call) if kind is not None else None
+        if not (isinstance(value, VSlot) and value.slot.kind == SlotKind.DEF and isinstance(value.node, cst.Name)):
+            continue
+        new_state = call.result if kind == CELL_KIND else classes.part(call.result, PosLabel.of(1))
+        if new_state is not None and classes.find(value.slot) == classes.find(new_state):
+            inputs[id(value.node)] = value.slot
+    if not inputs:
+        return set(), []
+    defs = {slot for slot, node in flow.slot_nodes if id(node) in inputs}  # every definition that reaches one
+    moves = {
+        id(binding) for binding in flow.bindings
+        if binding.kind in (BindingKind.ASSIGN, BindingKind.JOIN) and binding.target in defs and isinstance(binding.value, VSlot)
+        and binding.value.slot.kind == SlotKind.DEF and (binding.kind == BindingKind.JOIN or isinstance(binding.value.node, cst.Name))
+    }
+    return moves, list(inputs.values())
+
+
+def recurrent_input(call: VCallOf) -> Optional[Value]:
+    """The input argument of a recurrent call (its first positional one, or `input=`)."""
+    for keyword, value, _ in call.args:
+        if keyword in INPUT_KEYWORDS:
+            return value
+    positional = [value for keyword, value, _ in call.args if keyword is None]
+    return positional[0] if positional else None
+
+
 def recurrent_hidden_argument(call: VCallOf) -> Optional[Value]:
     """The state a recurrent call is given: its keyword or its second positional argument; of a
     tuple spread there (`core(x, *core_state)`, TorchBeast's `(h,)`), its one item (`spread_state`)."""
@@ -649,7 +710,7 @@ def _choose_split(solution: Solution) -> None:
         changed = False
         for binding in flow.bindings:
             key = solution.def_name(binding.target)
-            if key is None or key in solution.split_names or key in params:
+            if key is None or key in solution.split_names or (key in params and key not in solution.fed_names):
                 continue
             if not solution.is_state(binding.target):
                 continue

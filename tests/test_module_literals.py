@@ -62,17 +62,22 @@ def test_one_module_iterated_from_a_tuple_feeds_the_state_on():
     assert c.abs().sum() > 0
 
 
-def test_a_layer_fed_on_under_one_name_stays_refused():
+def test_a_layer_fed_on_under_one_name_is_held_as_two_or_refused_packed():
     source = NET.replace("LOOP", "for cell, h in ((self.a, ha), (self.b, hb)):\n            x = cell(x, h)\n            new.append(x)").replace(
         "nn.GRUCell(4, 8)\n        self.b = nn.GRUCell(4, 8)", "nn.GRUCell(4, 4)\n        self.b = nn.GRUCell(4, 4)"
-    )
+    ).replace("torch.zeros(2, 8), torch.zeros(2, 8)", "torch.zeros(2, 4), torch.zeros(2, 4)")
     migration = migrate_source(source, Options(state="tuple"))
+    assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+    h, c = state_after(migration.source)
+    assert c.abs().sum() > 0
+    migration = migrate_source(source, Options(state="packed"))
     assert not migration.changed and "G2L100" in [f.code for f in migration.findings]
 
 
-def test_a_name_for_the_input_then_each_layers_state_is_refused_in_both_forms():
+def test_a_name_for_the_input_then_each_layers_state_feeds_h_in_both_forms():
     """`inp = x`, then `inp = h_new` over layers: the tuple form split `inp` and wrote
-    `inp, inp_c = x`, so callers passed the observation as a pair (exit 0, running, wrong)."""
+    `inp, inp_c = x`, so callers passed the observation as a pair (exit 0, running, wrong); then
+    it was refused. Now `inp = h_new` is the layer's features: inp is never a state."""
     source = """\\
 import torch
 import torch.nn as nn
@@ -102,5 +107,8 @@ def run(steps):
 """
     for state in ("tuple", "packed"):
         migration = migrate_source(source, Options(state=state))
-        assert not migration.changed, state
-        assert any(f.code == "G2L100" and "one name carries the layer's input and its state" in f.message for f in migration.findings)
+        assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+        assert "inp = x\n" in migration.source and "inp_c" not in migration.source
+        for h in state_after(migration.source):
+            c = h[1] if state == "tuple" else h.chunk(2, dim=-1)[1]
+            assert c.abs().sum() > 0, state

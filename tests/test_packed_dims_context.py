@@ -325,12 +325,19 @@ LAYERS = """\
 """
 
 
-@pytest.mark.parametrize("form", ["tuple", "packed"])
-def test_one_name_for_a_layers_input_and_its_state_stays_refused(tmp_path, capsys, form):
-    # `x = cell(x, h)` over the layers: x is the observations for the first layer, a state after.
+def test_one_name_for_a_layers_input_and_its_state_is_refused_packed(tmp_path, capsys):
+    # `x = cell(x, h)` over the layers: x is the observations for the first layer, a state after;
+    # packed, that name would be h and c where the next layer reads h
     write(tmp_path, {"pyproject.toml": "", "layers.py": LAYERS})
-    assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
-    assert "G2L100 the input `x` of `cell(x, h)` also holds a hidden state, the one this call returns" in capsys.readouterr().out
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    assert "G2L100 `x` is the input of `cell(x, h)` and also keeps the state it returns" in capsys.readouterr().out
+
+
+def test_one_name_for_a_layers_input_and_its_state_is_held_as_two(tmp_path):
+    write(tmp_path, {"pyproject.toml": "", "layers.py": LAYERS})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "            x, x_c = cell(x, h)\n            new_state.append((x, x_c))\n" in (tmp_path / "layers.py").read_text()
+    run_migrated(tmp_path, "import layers\nlayers.run().sum().backward()\n")
 
 
 @pytest.mark.parametrize(

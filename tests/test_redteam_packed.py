@@ -312,13 +312,20 @@ STACKED = """\
 """
 
 
-def test_a_cell_state_fed_on_as_the_next_cells_input_under_the_input_name_is_refused(tmp_path, capsys):
-    for state in ("packed", "tuple"):
-        write(tmp_path, {"stacked.py": STACKED})
-        assert main(["rewrite", "--state", state, str(tmp_path)]) == 1
-        out = capsys.readouterr().out
-        assert "stacked.py:16:17: G2L100 the input `x` of `layer(x, h)`" in out
-        assert (tmp_path / "stacked.py").read_text() == textwrap.dedent(STACKED)
+def test_a_cell_state_fed_on_as_the_next_cells_input_under_the_input_name_is_refused_packed(tmp_path, capsys):
+    write(tmp_path, {"stacked.py": STACKED})
+    assert main(["rewrite", "--state", "packed", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "stacked.py:16:17: G2L100 `x` is the input of `layer(x, h)` and also keeps the state it returns" in out
+    assert (tmp_path / "stacked.py").read_text() == textwrap.dedent(STACKED)
+
+
+def test_a_cell_state_fed_on_as_the_next_cells_input_under_the_input_name_is_held_as_two(tmp_path):
+    # tuple form: x is h wherever it is read, its c beside it (tests/test_stacked_inputs.py)
+    write(tmp_path, {"stacked.py": STACKED})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "            x, x_c = layer(x, h)\n            new.append((x, x_c))\n" in (tmp_path / "stacked.py").read_text()
+    run_migrated(tmp_path, "from stacked import unroll\nunroll(3).sum().backward()\n")
 
 
 OUTPUT_AS_STATE = """\

@@ -103,11 +103,21 @@ def blocking(migration) -> list:
     return [(f.code, f.line, f.message) for f in migration.findings if f.blocks_write]
 
 
-def test_stacked_cells_whose_output_is_the_next_input_and_the_state_are_refused_at_the_call():
-    migration = migrate(STACKED_CELLS)
+def test_stacked_cells_whose_output_is_the_next_input_and_the_state_are_refused_packed_at_the_call():
+    migration = migrate(STACKED_CELLS, "packed")
     assert [(code, line) for code, line, _ in blocking(migration)] == [("G2L100", 15)]
-    assert "the input `x` of `cell(x, h)` also holds a hidden state" in blocking(migration)[0][2]
+    assert "`x` is the input of `cell(x, h)` and also keeps the state it returns" in blocking(migration)[0][2]
     assert not migration.changed
+
+
+def test_stacked_cells_whose_output_is_the_next_input_and_the_state_hold_it_as_two():
+    # auto takes the tuple form: x is h wherever it is read, x_c beside it
+    migration = migrate(STACKED_CELLS)
+    assert blocking(migration) == [] and migration.state_form == "tuple"
+    assert "x, x_c = cell(x, h)" in migration.source
+    namespace = {}
+    exec(compile(migration.source, "stacked.py", "exec"), namespace)
+    assert all(c.abs().sum() > 0 for _, c in namespace["state"])
 
 
 STACKED_GRUS = '''

@@ -6,21 +6,13 @@ from __future__ import annotations
 
 from typing import Optional
 
+from gru2lstm.solve import recurrent_input
 from gru2lstm.values import Derivation, PosLabel, Value, VCallOf, VCat, VContainer, VSlot
-from gru2lstm.vocab import CELL_KIND, INPUT_KEYWORDS
+from gru2lstm.vocab import CELL_KIND
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.call import RecurrentCall
 from gru2lstm.rules.features import feature_read
 from gru2lstm.rules.packed import PackedCall
-
-
-def recurrent_input(call: VCallOf) -> Optional[Value]:
-    """The input argument of a recurrent call (its first positional one, or `input=`)."""
-    for keyword, value, _ in call.args:
-        if keyword in INPUT_KEYWORDS:
-            return value
-    positional = [value for keyword, value, _ in call.args if keyword is None]
-    return positional[0] if positional else None
 
 
 def _input_is_state(ctx, call: VCallOf) -> bool:
@@ -66,6 +58,19 @@ def _carries_own_state(ctx, call: VCallOf) -> bool:
     return isinstance(leaf, VSlot) and new_state is not None and classes.find(leaf.slot) == classes.find(new_state)
 
 
+def _fed_its_state(ctx, call: VCallOf) -> bool:
+    """Is the input of `call` a name whose first value is no state, but that another path gives
+    a state (`x = cell(x, h)` over layers, solve.py), where that name cannot read h: packed, or a
+    name not held as two?"""
+    value = recurrent_input(call)
+    if not (isinstance(value, VSlot) and value.node is not None) or ctx.solution.is_state(value.slot):
+        return False
+    return any(
+        node is value.node and ctx.solution.is_state(slot) and (ctx.packed or not ctx.solution.is_split(slot))
+        for slot, node in ctx.flow.slot_nodes
+    )
+
+
 def _output_is_state(ctx, call: VCallOf) -> bool:
     """Does the output (position 0 of a GRU's result) land where the state is held?"""
     if ctx.solution.recurrent_calls[id(call)] == CELL_KIND:
@@ -77,7 +82,39 @@ def _output_is_state(ctx, call: VCallOf) -> bool:
 class OutputAsState(Rule):
     step = "call"
     uses = ("call",)
-    summary = "a recurrent call whose output is held as the state, or whose input holds the state, is a finding"
+    summary = (
+        "a recurrent call whose output is held as the state, or whose input holds the state, is a finding; "
+        "so is, packed, one name that is the input and keeps the state the call returns (`x = cell(x, h)`)"
+    )
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cells = nn.ModuleList([nn.GRUCell(8, 8), nn.GRUCell(8, 8)])
+
+                def forward(self, x, state):
+                    new_state = []
+                    for cell, h in zip(self.cells, state):
+                        x = cell(x, h)
+                        new_state.append(x)
+                    return x, new_state
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cells = nn.ModuleList([nn.LSTMCell(8, 8), nn.LSTMCell(8, 8)])
+
+                def forward(self, x, state):
+                    new_state = []
+                    for cell, h in zip(self.cells, state):
+                        x, x_c = cell(x, h)
+                        new_state.append((x, x_c))
+                    return x, new_state
+            """,
+            state="tuple",
+        ),
+    )
     invalid = (
         Invalid(
             """
@@ -91,6 +128,26 @@ class OutputAsState(Rule):
                         x = cell(x, h)
                         new_state.append(x)
                     return x, new_state
+            """,
+            "G2L100",
+            state="packed",
+        ),
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    self.cells = nn.ModuleList([nn.GRUCell(8, 8), nn.GRUCell(8, 8)])
+
+                def forward(self, x, state):
+                    new_state = []
+                    for cell, h in zip(self.cells, state):
+                        x = cell(x, h)
+                        new_state.append(x)
+                    self.last = x
+                    return x, new_state
+
+                def again(self, y):
+                    return self.cells[0](y, self.last)
             """,
             "G2L100",
         ),
@@ -117,13 +174,26 @@ class OutputAsState(Rule):
     def handles(self, ctx, call: VCallOf) -> bool:
         if id(call) not in ctx.solution.recurrent_calls:
             return False
-        return (_input_is_state(ctx, call) and stacked_input(ctx, call) is None) or _output_is_state(ctx, call)
+        return (
+            (_input_is_state(ctx, call) and stacked_input(ctx, call) is None)
+            or _output_is_state(ctx, call)
+            or _fed_its_state(ctx, call)
+        )
 
     def apply(self, ctx, call: VCallOf) -> None:
         ctx.site(call.node)
         ctx.step("call", call.node)
         code = ctx.code(call.node)
-        if _input_is_state(ctx, call):
+        if _fed_its_state(ctx, call):
+            name = ctx.code(recurrent_input(call).node)
+            ctx.find(
+                "G2L100", call.node,
+                f"`{name}` is the input of `{code}` and also keeps the state it returns (over a loop of layers): "
+                + ("in the packed form that name would hold h and c side by side where the next layer reads h; use --state tuple, or "
+                   if ctx.packed else "the engine cannot hold that name as h beside a name for c here; ")
+                + f"keep each layer's state in a name of its own (`h_new = {code}`, then `{name} = h_new`)",
+            )
+        elif _input_is_state(ctx, call):
             given = recurrent_input(call)
             own = ", the one this call returns (one name carries the layer's input and its state)" if _carries_own_state(ctx, call) else ""
             ctx.find(

@@ -12,7 +12,7 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoice, VCreate, VCtor, VDerived, VOpaque, VSlot
+from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
@@ -191,6 +191,14 @@ def _double_reshape(ctx, value: Value) -> None:
 def _double_creation(ctx, value: Value) -> None:
     for option in _options(ctx, ctx.solution.resolved(value)):
         leaf = ctx.solution.resolutions.leaf_of(option)
+        container = ctx.solution.resolved(leaf.container) if isinstance(leaf, VCat) else None
+        if isinstance(container, VContainer):
+            # `torch.cat([h, torch.zeros(1, k, H)], 1)`: a creation joined into a state is rows of
+            # it (a join along the last dimension is a finding: packed_dims)
+            for _, item in container.items:
+                if isinstance(ctx.solution.resolutions.leaf_of(item), VCreate):
+                    _double_creation(ctx, item)
+            continue
         if not isinstance(leaf, VCreate) or not ctx.claim(leaf.node):
             continue
         if _is_like(leaf.node) or _sized_like_another(leaf.node):
