@@ -1,0 +1,155 @@
+"""Red team, wave 13 (our own small projects in CleanRL, R2D2, recurrent SAC/TD3 and env-wrapper
+styles): what the engine got wrong there, each case migrated and run, or refused with a finding
+that names the place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- storage of another file, written through an attribute
+MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            out, h = self.gru(x.unsqueeze(0), h)
+            return out[0], h
+"""
+
+CLEANRL_SPLIT = {
+    "pyproject.toml": "",
+    "model.py": MODEL,
+    "buffer.py": """\
+        import torch
+
+
+        class Rollout:
+            def __init__(self, steps, envs, hidden):
+                self.states = torch.zeros(steps + 1, 1, envs, hidden)
+    """,
+    "train.py": """\
+        import torch
+
+        from buffer import Rollout
+        from model import Net
+
+
+        def main():
+            net = Net()
+            buf = Rollout(4, 2, 8)
+            h = torch.zeros(1, 2, 8)
+            buf.states[0] = h
+            for step in range(4):
+                _, h = net(torch.randn(2, 4), h)
+                buf.states[step + 1] = h
+            out, _ = net(torch.randn(2, 4), buf.states[2])
+            out.sum().backward()
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_stored_into_an_attribute_of_another_files_object_is_refused_when_that_file_is_not_given(tmp_path, capsys, monkeypatch, form):
+    # `buf.states[t] = h` with `buf = Rollout(...)` of buffer.py: the store was split into
+    # `buf.states[0][t]` / `buf.states[1][t]` (packed: left one tensor of the GRU's width) while
+    # buffer.py kept one tensor of the GRU's size: exit 0, and the program crashed
+    write(tmp_path, CLEANRL_SPLIT)
+    before = (tmp_path / "train.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    code = main(["rewrite", "--quiet", "--state", form, "model.py", "train.py"])
+    assert code == 1
+    assert (
+        "train.py:11:21: G2L101 the hidden state `h` is stored into the object `buf.states`, which comes from "
+        "buffer.py, a file not migrated with this one; give that file in the same run too"
+    ) in capsys.readouterr().out
+    assert (tmp_path / "train.py").read_text() == before
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_stored_into_an_attribute_of_another_files_object_migrates_that_file_and_runs(tmp_path, form):
+    write(tmp_path, CLEANRL_SPLIT)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert (tmp_path / "buffer.py").read_text() != CLEANRL_SPLIT["buffer.py"]
+    run_migrated(tmp_path, "import train; train.main()")
+
+
+# ---------------------------------------------------------------- the state kept on an env wrapper of another file
+ENV_HIDDEN = {
+    "pyproject.toml": "",
+    "net.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Policy(nn.Module):
+            def __init__(self, hidden=6):
+                super().__init__()
+                self.hidden = hidden
+                self.cell = nn.GRUCell(4, hidden)
+
+            def blank(self):
+                return torch.zeros(1, self.hidden)
+
+            def forward(self, obs, hidden):
+                hidden = self.cell(obs, hidden)
+                return hidden.sum(), hidden
+    """,
+    "wrappers.py": """\
+        class Wrapper:
+            def __init__(self, init_hidden):
+                self.init_hidden = init_hidden
+                self.hidden = None
+
+            def reset(self):
+                self.hidden = self.init_hidden()
+    """,
+    "driver.py": """\
+        import torch
+
+        from net import Policy
+        from wrappers import Wrapper
+
+
+        def main():
+            policy = Policy()
+            envs = [Wrapper(policy.blank) for _ in range(2)]
+            for env in envs:
+                env.reset()
+            for t in range(3):
+                for env in envs:
+                    out, env.hidden = policy(torch.randn(1, 4), env.hidden)
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_an_attribute_of_an_object_of_no_known_class_is_not_taken_for_the_only_analysed_class_that_has_it(tmp_path, capsys, monkeypatch, form):
+    # `env.hidden` of a wrapper of wrappers.py was taken for `Policy.hidden` (the only class analysed
+    # with a `hidden`), an int: the packed form wrote `nn.LSTMCell(4, hidden.chunk(2, dim=-1)[0])`,
+    # exit 0, and the program crashed. Without wrappers.py the store is a crossing into it.
+    write(tmp_path, ENV_HIDDEN)
+    before = (tmp_path / "net.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    code = main(["rewrite", "--quiet", "--state", form, "net.py", "driver.py"])
+    assert code == 1
+    assert (
+        "driver.py:14:18: G2L101 the hidden state `env.hidden` is stored into the object `env`, which comes from "
+        "wrappers.py, a file not migrated with this one; give that file in the same run too"
+    ) in capsys.readouterr().out
+    assert (tmp_path / "net.py").read_text() == before
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_the_state_kept_on_an_env_wrapper_migrates_with_the_wrapper_file_and_runs(tmp_path, form):
+    write(tmp_path, ENV_HIDDEN)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver; driver.main()")
