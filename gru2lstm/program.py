@@ -41,6 +41,9 @@ class Use(Word):
     # state, where its numbers would go into both halves (rules/pairs.read_again).
     OPERAND = "operand"
     SHAPED = "shaped"  # the model of a new tensor: `zeros_like(h)`, `h.new_zeros(...)`
+    # A size of a new tensor or an argument of a torch.nn module's constructor (`torch.zeros(1, n, H)`,
+    # `nn.Linear(H, 2)`): read like READ, and never a state itself (rules/features.StateAsSize).
+    SIZE = "size"
     TEST = "test"  # tested for truth
     INDEX = "index"  # an index of a subscript
     DISCARD = "discard"  # an expression statement, `_ = ...`

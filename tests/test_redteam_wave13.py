@@ -153,3 +153,56 @@ def test_the_state_kept_on_an_env_wrapper_migrates_with_the_wrapper_file_and_run
     write(tmp_path, ENV_HIDDEN)
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import driver; driver.main()")
+
+
+# ---------------------------------------------------------------- a config attribute that shares its name with the state's
+CONFIG_NAMESAKE = {
+    "pyproject.toml": "",
+    "agent.py": """\
+        import argparse
+
+        import torch
+        import torch.nn as nn
+
+
+        class Agent(nn.Module):
+            def __init__(self, cfg):
+                super().__init__()
+                self.gru = nn.GRU(4, cfg.hidden)
+                self.head = nn.Linear(cfg.hidden, 2)
+                self.hidden = torch.zeros(1, cfg.envs, cfg.hidden)
+
+            def step(self, obs):
+                out, self.hidden = self.gru(obs.unsqueeze(0), self.hidden)
+                return self.head(out[0])
+
+
+        def main():
+            cfg = argparse.Namespace(hidden=8, envs=3)
+            agent = Agent(cfg)
+            for t in range(3):
+                agent.step(torch.randn(cfg.envs, 4))
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_config_attribute_named_like_the_state_attribute_is_refused_where_it_is_a_size(tmp_path, capsys, form):
+    # `cfg.hidden` (an argparse Namespace) was taken for `Agent.hidden`, the only class with a
+    # `hidden`: `nn.LSTM(4, cfg.hidden[0])` (packed `cfg.hidden.chunk(2, dim=-1)[0]`), exit 0, and a crash
+    write(tmp_path, CONFIG_NAMESAKE)
+    before = (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        "agent.py:10:30: G2L100 `cfg.hidden` is given to `nn.GRU(...)` as a size, yet the engine found that it holds the "
+        "hidden state (an attribute of an object whose class it does not know is tied by its name alone to the one class "
+        "that has it); rename the attribute that holds the state, or migrate this use by hand"
+    ) in capsys.readouterr().out
+    assert (tmp_path / "agent.py").read_text() == before
+
+
+def test_the_state_attribute_named_apart_from_the_config_migrates_and_runs(tmp_path):
+    files = {"pyproject.toml": "", "agent.py": CONFIG_NAMESAKE["agent.py"].replace("self.hidden", "self.rnn_state")}
+    write(tmp_path, files)
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import agent; agent.main()")
