@@ -356,6 +356,8 @@ class ExpressionWalker(Scope):
             # Not where a class of a file not analysed may be used: it may have that attribute too
             # (`env.hidden` of a wrapper class, `self.hidden = 6` of the policy).
             (owner,) = self.attribute_owners[name]
+            if self.recording and isinstance(self.parents.get(base_node), cst.Attribute):
+                self.flow.guessed_attributes.append((self.parents[base_node], base, owner, name))  # guessed_owners.py checks it
             return AttrSlot.of(owner, name)
         owner = self._instance_of(base_node) if not isinstance(base, VNone) else None
         if owner is not None and owner in self.attribute_owners.get(name, ()):

@@ -206,3 +206,22 @@ def test_the_state_attribute_named_apart_from_the_config_migrates_and_runs(tmp_p
     write(tmp_path, files)
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import agent; agent.main()")
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_config_attribute_named_like_the_state_attribute_is_refused_where_it_is_read_as_a_number(tmp_path, capsys, form):
+    # `16 if cfg.hidden > 8 else 8` and `print(cfg.hidden)`: no size to tell, the object `cfg` is
+    # an argparse Namespace, which is no Agent (exit 0 and `cfg.hidden[0] > 8` before)
+    files = {"pyproject.toml": "", "agent.py": CONFIG_NAMESAKE["agent.py"]
+             .replace("self.gru = nn.GRU(4, cfg.hidden)", "width = 16 if cfg.hidden > 8 else 8\n                self.gru = nn.GRU(4, width)")
+             .replace("nn.Linear(cfg.hidden, 2)", "nn.Linear(width, 2)")
+             .replace("torch.zeros(1, cfg.envs, cfg.hidden)", "torch.zeros(1, cfg.envs, width)")}
+    write(tmp_path, files)
+    before = (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        "agent.py:10:23: G2L101 `cfg.hidden` is taken for the attribute `hidden` of `Agent` (the one class of the program "
+        "that has it), which holds the hidden state, but `cfg` also holds a value made by a library, which is no instance "
+        "of that class; give the attribute that holds the state a name of its own"
+    ) in capsys.readouterr().out
+    assert (tmp_path / "agent.py").read_text() == before
