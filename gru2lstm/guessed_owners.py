@@ -25,7 +25,7 @@ def guessed_crossings(flow: ProgramFlow, solution: Solution) -> list:
     found = []
     for node, base, owner, name in flow.guessed_attributes:
         slot = AttrSlot.of(owner, name)
-        if not (solution.is_state(slot) or solution.holder_kind(slot)) or not isinstance(base, VSlot):
+        if not solution.is_state(slot) or not isinstance(base, VSlot):
             continue
         if classes.find(base.slot) in library:
             what = code_of(node.value)

@@ -4,6 +4,8 @@ that names the place."""
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from gru2lstm.cli import main
@@ -225,3 +227,62 @@ def test_a_config_attribute_named_like_the_state_attribute_is_refused_where_it_i
         "of that class; give the attribute that holds the state a name of its own"
     ) in capsys.readouterr().out
     assert (tmp_path / "agent.py").read_text() == before
+
+
+# ---------------------------------------------------------------- an agent handed to a function of a file the group does not import
+AGENT_PARAMETER = {
+    "pyproject.toml": "",
+    "model.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Agent(nn.Module):
+            def __init__(self, n=2):
+                super().__init__()
+                self.gru = nn.GRU(4, 8)
+                self.hidden = torch.zeros(1, n, 8)
+    """,
+    "runner.py": """\
+        import torch
+
+
+        def rollout(agent, steps):
+            total = 0
+            for t in range(steps):
+                out, h = agent.gru(torch.randn(1, 2, 4), agent.hidden)
+                agent.hidden = h.detach()
+                total = total + out.sum()
+            return total
+    """,
+    "driver.py": """\
+        from model import Agent
+        import runner
+
+
+        def main():
+            agent = Agent()
+            runner.rollout(agent, 4).backward()
+    """,
+}
+
+
+def test_an_instance_holding_the_module_handed_to_another_files_function_is_refused_when_that_file_is_not_given(tmp_path, capsys, monkeypatch):
+    # runner.py imports nothing of the group, so only driver.py's call reaches it: model.py became
+    # `self.lstm = nn.LSTM(4, 8)` alone while runner.py kept `agent.gru(x, agent.hidden)` (exit 0, then a crash)
+    write(tmp_path, AGENT_PARAMETER)
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "model.py", "driver.py"]) == 1
+    assert (
+        "driver.py:7:20: G2L101 an instance of `Agent` is passed to `runner.rollout`, which comes from runner.py, a file "
+        "not migrated with this one; its attribute `gru` holds the recurrent module, which becomes an LSTM, so the calls "
+        "made through it there would still pass and take one tensor; give that file in the same run too"
+    ) in capsys.readouterr().out
+    assert (tmp_path / "model.py").read_text() == textwrap.dedent(AGENT_PARAMETER["model.py"])
+
+
+def test_an_instance_holding_the_module_handed_to_another_files_function_migrates_with_it_and_runs(tmp_path):
+    write(tmp_path, AGENT_PARAMETER)
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "agent.lstm(" in (tmp_path / "runner.py").read_text()
+    run_migrated(tmp_path, "import driver; driver.main()")
