@@ -37,7 +37,7 @@ from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VChoice, VCreate, VSlot
+from gru2lstm.values import AttrSlot, DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VChoice, VCreate, VSlot
 from gru2lstm.vocab import LOADERS
 
 # Consumptions that hand a value to code the walk does not follow.
@@ -134,6 +134,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         + _unbound_module_calls(flow, solution, carriers)
         + _unknown_object_calls(flow, solution, carriers, parents)
         + _delegated_reads(flow, solution, carriers)
+        + _module_holders_to_files(flow, solution, owners)
     )
 
 
@@ -165,6 +166,18 @@ def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> 
             consumption.place,
         ))
     return found
+
+
+def _module_holders_to_files(flow: ProgramFlow, solution: Solution, owners: dict) -> list:
+    """An instance of a class that keeps the recurrent module in an attribute, handed to a function
+    of a project file not migrated with it (`rollout(agent, 4)` of runner.py): the code there may
+    call the module through it (`agent.gru(x, agent.hidden)`), with one tensor, by its old name."""
+    holders = {
+        owner: f"its attribute `{name}` holds the recurrent module, which becomes an LSTM"
+        for name, classes in flow.attribute_owners.items() for owner in classes
+        if owner not in owners and solution.holder_kind(AttrSlot.of(owner, name)) is not None
+    }
+    return [crossing for crossing in _escaping_instances(flow, solution, holders) if crossing.place is not None]
 
 
 def _escaping_selves(flow: ProgramFlow, owners: dict) -> list:

@@ -152,7 +152,7 @@ class CallWalker(CompiledCalls):
         args = node.args
         if qualified & CREATE_FUNCTIONS:
             for arg in args:
-                self.consume(self.expr(arg.value), Use.READ, arg.value)
+                self.consume(self.expr(arg.value), Use.SIZE, arg.value, f"`{self.code(node.func)}(...)`")
             return VCreate(node)
         if qualified & CREATE_LIKE_FUNCTIONS:
             for arg in args:
@@ -568,7 +568,7 @@ class CallWalker(CompiledCalls):
         if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
             for arg in args:
                 value = self.expr(arg.value)
-                self.consume(value, Use.READ, arg.value)
+                self.consume(value, Use.SIZE, arg.value, f"`{self.code(func)}(...)`")
                 # a module handed to another (`nn.Sequential(enc, nn.GRU(4, 8))`) is called by it
                 self.consume(value, Use.HANDED, arg.value, f"handed to `{self.code(func)}()`")
             return VCtor(sorted(qualified)[0], node)

@@ -351,13 +351,17 @@ class ExpressionWalker(Scope):
         """The place of attribute `name` of the object `base` (not `self`), written `base_node`."""
         if (
             len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone) and name not in self.flow.methods_by_name
-            and not self._names_a_key(base_node, name)
+            and not self.outside and not self._names_a_key(base_node, name)
         ):
             # `agent.model.gru`: the only class that has this attribute owns it. Not a method
             # (`self.act(...)` inside one class, `act` defined in others too): the joined classes
             # tell which classes' method a call of `policy.act` runs (joined_calls.called_methods).
-            # Not a registry's key (`args.agent` of `R.get(args.agent)`), which names a member.
+            # Not where a class of a file not analysed may be used: it may have that attribute too
+            # (`env.hidden` of a wrapper class, `self.hidden = 6` of the policy). Not a registry's
+            # key (`args.agent` of `R.get(args.agent)`), which names a member.
             (owner,) = self.attribute_owners[name]
+            if self.recording and isinstance(self.parents.get(base_node), cst.Attribute):
+                self.flow.guessed_attributes.append((self.parents[base_node], base, owner, name))  # guessed_owners.py checks it
             return AttrSlot.of(owner, name)
         owner = self._instance_of(base_node) if not isinstance(base, VNone) else None
         if owner is not None and owner in self.attribute_owners.get(name, ()):
@@ -452,6 +456,8 @@ class ExpressionWalker(Scope):
             self.consume(value, Use.UNKNOWN, where, f"stored by `{self.code(target)} = ...` through `{writer.display_name}()`")
             return None
         slot = self._target_slot(target)
+        if slot is not None and slot.kind == SlotKind.CHILD:
+            self._foreign_store(slot, target, value)
         if slot is not None:
             self._bind(slot, value, kind, statement, target)
             if _is_dict_display(value):
@@ -459,6 +465,20 @@ class ExpressionWalker(Scope):
         else:
             self.consume(value, Use.OTHER, target, f"assigned to `{self.code(target)}`")
         return slot
+
+    def _foreign_store(self, slot: Slot, target: cst.BaseExpression, value: Value) -> None:
+        """A value stored into an object that code the engine does not analyse may also read and
+        write: `buf.h[t] = h` with `buf` made by a class of a file not migrated with this one, or
+        `env.hidden = h` on an object of no known class where such classes are imported (a
+        wrapper's `reset()` may set `env.hidden` itself). A state stored so is a crossing."""
+        place = self.flow.origin(VSlot(slot, target))
+        if place is None:
+            if not (self.outside and isinstance(slot.label, AttrLabel)):
+                return
+            files = set(self.outside.values())
+            place = files.pop() if len(files) == 1 else None
+        where = getattr(value, "node", None) or target
+        self.consume(value, Use.UNKNOWN, where, f"stored into the object `{self.code(target.value)}`{from_where(place)}", place)
 
     def holds_dict(self, value: Value) -> bool:
         """Is `value` a dict: a display or a constructor of one, or a place bound to one?"""

@@ -41,6 +41,9 @@ class Use(Word):
     # state, where its numbers would go into both halves (rules/pairs.read_again).
     OPERAND = "operand"
     SHAPED = "shaped"  # the model of a new tensor: `zeros_like(h)`, `h.new_zeros(...)`
+    # A size of a new tensor or an argument of a torch.nn module's constructor (`torch.zeros(1, n, H)`,
+    # `nn.Linear(H, 2)`): read like READ, and never a state itself (rules/features.StateAsSize).
+    SIZE = "size"
     TEST = "test"  # tested for truth
     INDEX = "index"  # an index of a subscript
     DISCARD = "discard"  # an expression statement, `_ = ...`
@@ -233,6 +236,7 @@ class ProgramFlow:
     pieces: list = field(default_factory=list)  # [VContainer] of `t.unbind(1)`, `t.split(1, dim=1)`, `torch.chunk(t, n)`
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
+    guessed_attributes: list = field(default_factory=list)  # [(Attribute node, its object's value, owner, name)] tied by name alone
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
     wrapper_calls: set = field(default_factory=set)  # ids of the wrapper calls walked

@@ -14,7 +14,7 @@ from gru2lstm.rules.call import CallResult, CellResultChain, ChoiceIntoSplit, Pa
 from gru2lstm.rules.creation import Creation, LearnedInitialState
 from gru2lstm.rules.docs import Docs
 from gru2lstm.rules.gates import GateWise
-from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, FeaturesKept, NoneTest, PlainCellCall
+from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, FeaturesKept, NoneTest, PlainCellCall, StateAsSize
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
@@ -110,6 +110,7 @@ TUPLE_RULES = [
     NoneTest(),
     InPlaceOp(),  # a dropped result is no feature
     AugmentedInPlace(),
+    StateAsSize(),  # before FeatureConsumption, which would read it as h
     FeatureConsumption(),
     StateHandedOver(),
     Annotations(),
@@ -157,6 +158,7 @@ PACKED_RULES = [
     InPlaceOp(),
     AugmentedInPlace(),
     PackedOperand(),  # before FeatureConsumption, which would read it as h
+    StateAsSize(),
     FeatureConsumption(),
     StateHandedOver(),
     PackedArithmetic(),  # after every rule that doubles a size

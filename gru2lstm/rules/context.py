@@ -172,7 +172,7 @@ class PlanContext:
         of a state, they read `h` (features.py), never the pair."""
         return {
             id(use.node) for use in self.flow.consumptions
-            if use.context in (Use.READ, Use.INDEX, Use.SHAPED)
+            if use.context in (Use.READ, Use.SIZE, Use.INDEX, Use.SHAPED)
             or use.context == Use.OPERAND and self.solution.resolutions.chain_kind(use.value) == Derivation.READ
         }
 

@@ -461,6 +461,40 @@ class NoneTest(Rule):
         pass
 
 
+class StateAsSize(Rule):
+    uses = ("consumption",)
+    summary = "a state given as a size (`torch.zeros(1, n, x)`, `nn.Linear(x, 2)`) is a finding: a number was taken for the state"
+    invalid = (
+        Invalid(
+            """
+            class Agent(nn.Module):
+                def __init__(self, cfg):
+                    super().__init__()
+                    self.gru = nn.GRU(4, cfg.hidden)
+                    self.hidden = torch.zeros(1, 1, cfg.hidden)
+
+                def step(self, x):
+                    out, self.hidden = self.gru(x, self.hidden)
+                    return out
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        # a size read of the state (`h.size(0)`) is a number; the state itself never is one
+        return use.context == Use.SIZE and takes_a_state(ctx, use) and ctx.solution.resolutions.chain_kind(use.value) != Derivation.READ
+
+    def apply(self, ctx, use: Consumption) -> None:
+        # `cfg.hidden` of an object of no known class was taken for `self.hidden` of the one class
+        # of the program that has a `hidden` (expressions._field_slot): a guess by name that failed
+        ctx.find("G2L100", use.node, (
+            f"`{ctx.code(use.node)}` is given to {use.why} as a size, yet the engine found that it holds the hidden "
+            "state (an attribute of an object whose class it does not know is tied by its name alone to the one "
+            "class that has it); rename the attribute that holds the state, or migrate this use by hand"
+        ))
+
+
 class FeatureConsumption(Rule):
     step = "features"
     uses = ("consumption",)
@@ -472,7 +506,7 @@ class FeatureConsumption(Rule):
         if use.context == Use.UNKNOWN and use.place is not None:
             return False  # a row given to code of a file not migrated with it may be changed there (`row *= m`): follow it
         return takes_a_state(ctx, use) and (
-            use.context in (Use.READ, Use.OPERAND, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
+            use.context in (Use.READ, Use.SIZE, Use.OPERAND, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
         )
 
     def apply(self, ctx, use: Consumption) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from gru2lstm.boundary import crossings, describe, holds_state_inside, interface_changes, state_attributes, takes_state
 from gru2lstm.accessors import accessor_crossings
+from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.results import ChangedMember, InterfaceChange
 from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
@@ -57,7 +58,7 @@ class Interfaces(Rule):
 
     def apply(self, ctx, use) -> None:
         found = crossings(ctx.flow, ctx.solution, ctx.parents) + file_crossings(ctx.flow, ctx.solution)
-        for crossing in found + accessor_crossings(ctx.flow, ctx.solution):
+        for crossing in found + accessor_crossings(ctx.flow, ctx.solution) + guessed_crossings(ctx.flow, ctx.solution):
             ctx.find("G2L101", crossing.node, crossing.message, crossing.place)
         for slot, node in state_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(

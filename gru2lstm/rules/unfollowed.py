@@ -588,7 +588,7 @@ class HolderHandedOver(Rule):
         return leaf is not None and not ctx.solution.is_state(leaf.slot)
 
     def apply(self, ctx, use: Consumption) -> None:
-        if holds_states(ctx, _slot_leaf(ctx, use).slot) and use.context not in (Use.READ, Use.OPERAND, Use.ISNONE, Use.DISCARD, Use.TEST, Use.INDEX, Use.METHOD):
+        if holds_states(ctx, _slot_leaf(ctx, use).slot) and use.context not in (Use.READ, Use.SIZE, Use.OPERAND, Use.ISNONE, Use.DISCARD, Use.TEST, Use.INDEX, Use.METHOD):
             follow = "" if use.why.endswith(from_where(use.place)) else from_where(use.place)
             remedy = follow_remedy(use.place) if use.context == Use.UNKNOWN else BY_HAND
             ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states and is {use.why or 'used here'}{follow}; {remedy}", use.place)
