@@ -48,7 +48,6 @@ from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import ATTRIBUTE_WRITERS, REGISTRY_LOOKUP_METHODS
 
 _SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef)
-_MENTIONS = (cst.Name, cst.Attribute, cst.SimpleString)  # what may mention a function or method that takes a class
 _BUILTINS = frozenset(dir(builtins))  # `print`, `len`: called names that hold no class of the program
 
 
@@ -72,16 +71,14 @@ def candidate_names(flow: ProgramFlow, modules: list) -> list:
     one, and whose every mention in their function is known (the first condition of the module
     docstring); their sources are what is assigned to them, or what the callers of a parameter
     give it (`_bind_callers`)."""
-    found = _called_names(flow, modules) + _called_attributes(flow, modules)
+    mentions = [_Mentions(index) for index in modules]
+    found = _called_names(flow, mentions) + _called_attributes(flow, mentions)
     frontier = found
     infos = {id(info.node): info for info in flow.functions.values()}
     index_of = {index.key: index for index in modules}
-    mentions = None  # each module's names, attributes and strings with their parents, once needed
     while frontier:
-        if mentions is None and any(held.parameter is not None or held.owner is not None for held in frontier):
-            mentions = [(index, [(n, p) for n, p in index.parents.items() if type(n) in _MENTIONS]) for index in modules]
-        _bind_callers(flow, mentions or [], frontier)
-        _bind_attributes(flow, mentions or [], frontier)
+        _bind_callers(flow, mentions, frontier)
+        _bind_attributes(flow, mentions, frontier)
         known = {(id(held.function.node), held.name) for held in found}
         handed = {
             (id(scope), expression.value): scope
@@ -98,46 +95,87 @@ def candidate_names(flow: ProgramFlow, modules: list) -> list:
     return found
 
 
-def _called_names(flow: ProgramFlow, modules: list) -> list:
+class _Mentions:
+    """One module's names, attributes and strings by the word each spells (a name, an attribute's
+    name, a string's value), with their parents, and the names and `x.name` attributes it calls:
+    one walk of the module's nodes serves every round of the search."""
+
+    def __init__(self, index) -> None:
+        self.index = index
+        self.words: dict = {}  # word -> [(position, node, parent)] in the parent map's order
+        self.called_names: list = []  # `name(...)`
+        self.called_attributes: list = []  # `x.name(...)`, x a name
+        self.scopes: dict = {}  # id(node) -> the scope around it (`scope_of`)
+        for position, (node, parent) in enumerate(index.parents.items()):
+            kind = type(node)  # children.py: why `type`
+            if kind is cst.Name:
+                word = node.value
+                if type(parent) is cst.Call and parent.func is node:
+                    self.called_names.append(node)
+            elif kind is cst.Attribute:
+                word = node.attr.value
+                if type(parent) is cst.Call and parent.func is node and type(node.value) is cst.Name:
+                    self.called_attributes.append(node)
+            elif kind is cst.SimpleString:
+                word = constant_string(node)
+            else:
+                continue
+            if word is not None:
+                self.words.setdefault(word, []).append((position, node, parent))
+
+    def scope_of(self, node: cst.CSTNode) -> Optional[cst.CSTNode]:
+        """The function, lambda, class or module around `node`; every node climbed to it is
+        remembered, so each is climbed once however many of its names are asked about."""
+        climbed, current = [], self.index.parents.get(node)
+        while current is not None and id(current) not in self.scopes and not isinstance(current, _SCOPES + (cst.Module,)):
+            climbed.append(current)
+            current = self.index.parents.get(current)
+        scope = self.scopes[id(current)] if current is not None and id(current) in self.scopes else current
+        for between in climbed:
+            self.scopes[id(between)] = scope
+        return scope
+
+    def spelling(self, words) -> list:
+        """(node, parent) of each mention that spells one of `words`, in the parent map's order."""
+        found = sorted((mention for word in words for mention in self.words.get(word, ())), key=lambda mention: mention[0])
+        return [(node, parent) for _, node, parent in found]
+
+
+def _called_names(flow: ProgramFlow, mentions: list) -> list:
     """The names called in the program's functions that may hold classes (`_held_name`)."""
     found = []
-    for index in modules:
+    for module in mentions:
+        index = module.index
         infos = {id(info.node): info for info in flow.functions.values() if info.module == index.key}
         parameters = {param.name for info in infos.values() for param in info.params}
         outside = index.module_names | set(index.imports) | _BUILTINS
         called = {}  # (id(function node), name) -> function node
-        for node, parent in index.parents.items():
-            if type(node) is cst.Name and type(parent) is cst.Call and parent.func is node and (
-                node.value in parameters or node.value not in outside  # not a global's or a builtin's call
-            ):
-                function = _enclosing(index.parents, node)
+        for node in module.called_names:
+            if node.value in parameters or node.value not in outside:  # not a global's or a builtin's call
+                function = module.scope_of(node)
                 if isinstance(function, cst.FunctionDef):
                     called[(id(function), node.value)] = function
-        bound = {}  # id(function node) -> the names it binds (a called name bound nowhere is a global)
         for (function_id, name), function in called.items():
             info = infos.get(function_id)
             if info is None:
                 continue
             if name not in {param.name for param in info.params} and (name in index.module_names or name in index.imports or name in _BUILTINS):
                 continue  # a global or a builtin, unless the function binds it (then it stays unknown)
-            if function_id not in bound:
-                bound[function_id] = names_bound_in(function)
-            held = _held_name(info, name, index) if name in bound[function_id] else None
+            held = _held_name(info, name, index)  # None for a name the function does not bind once (a closure's)
             if held is not None:
                 found.append(held)
     return found
 
 
-def _called_attributes(flow: ProgramFlow, modules: list) -> list:
+def _called_attributes(flow: ProgramFlow, mentions: list) -> list:
     """`self.policy_cls(...)` in a method of a class, where no class of the program has a method
     or property of that name: one candidate per class and attribute (`_bind_attributes`)."""
     found = {}  # (class, attribute) -> HeldName
-    for index in modules:
+    for module in mentions:
+        index = module.index
         infos = {id(info.node): info for info in flow.functions.values() if info.module == index.key and info.self_name is not None}
-        for node, parent in index.parents.items():
-            if not (type(node) is cst.Attribute and type(parent) is cst.Call and parent.func is node and isinstance(node.value, cst.Name)):
-                continue
-            info = infos.get(id(_enclosing(index.parents, node)))
+        for node in module.called_attributes:
+            info = infos.get(id(module.scope_of(node)))
             name = node.attr.value
             if info is None or node.value.value != info.self_name or name in flow.methods_by_name or name in flow.property_names:
                 continue
@@ -155,19 +193,20 @@ def _bind_attributes(flow: ProgramFlow, mentions: list, names: list) -> None:
     if not by_name:
         return
     infos = {id(info.node): info for info in flow.functions.values()}
-    for index, nodes in mentions:
-        for node, parent in nodes:
+    for module in mentions:
+        index = module.index
+        for node, parent in module.spelling(set(by_name) | ATTRIBUTE_WRITERS):
             if isinstance(node, cst.SimpleString) and constant_string(node) in by_name:
                 by_name[constant_string(node)].held = False
             if _writes_by_computed_name(node, parent):
                 for held in by_name.values():
                     held.held = False
-            if isinstance(node, cst.Name) and node.value in by_name and isinstance(_enclosing(index.parents, node), cst.ClassDef):
+            if isinstance(node, cst.Name) and node.value in by_name and isinstance(module.scope_of(node), cst.ClassDef):
                 by_name[node.value].held = False  # `policy_cls = Policy` in a class body
             if not (isinstance(node, cst.Attribute) and node.attr.value in by_name):
                 continue
             held = by_name[node.attr.value]
-            function = _enclosing(index.parents, node)
+            function = module.scope_of(node)
             info = infos.get(id(function))
             if info is None or info.class_name != held.owner or not (isinstance(node.value, cst.Name) and node.value.value == info.self_name):
                 held.held = False  # read on another object, or in a method of another class
@@ -278,7 +317,7 @@ def _is_held_place(held: HeldName, target: cst.BaseExpression) -> bool:
 
 def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
     """The sources of each parameter among `names`: what each call of its function gives it.
-    `mentions`: [(module index, [(node, parent)] of its names, attributes and strings)]."""
+    `mentions`: each module's `_Mentions`."""
     by_definition = {}  # Definition of a function or class -> [HeldName of its parameters]
     by_method = {}  # name of a method other than __init__ -> [HeldName of its parameters]
     for held in names:
@@ -296,10 +335,11 @@ def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
     if not by_definition and not by_method:
         return
     spelled = {definition.key.name if definition.kind == DefinitionKind.FUNCTION else definition.key.rpartition(":")[2] for definition in by_definition}
-    for index, nodes in mentions:
+    for module in mentions:
+        index = module.index
         # the names that may be a definition here: its own, and what imports it under another
         names = spelled | {alias for alias in flow.module_imports.get(index.key, {}) if flow.lookup(index.key, alias) in by_definition}
-        for node, parent in nodes:
+        for node, parent in module.spelling(names | set(by_method)):
             if isinstance(node, cst.SimpleString) and constant_string(node) in by_method:
                 for held in by_method[constant_string(node)]:
                     held.held = False  # `getattr(runner, "run")`: a call not seen by its name
@@ -308,7 +348,7 @@ def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
                     called = isinstance(parent, cst.Call) and parent.func is node
                     owner = _receiver_class(flow, index, node.value) if called else None
                     if owner is not None and flow.method(owner, node.attr.value) is held.function:
-                        _given(held, parent, index.key, _enclosing(index.parents, node))
+                        _given(held, parent, index.key, module.scope_of(node))
                     else:
                         held.held = False  # `cb = runner.run`, or on an object not known to be one
             mention = node.value if isinstance(node, cst.Name) else node.attr.value if isinstance(node, cst.Attribute) else None
@@ -319,7 +359,7 @@ def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
             found = _resolved(index, node, parent)
             for held in by_definition.get(found, ()) if found is not None else ():
                 if isinstance(parent, cst.Call) and parent.func is node:
-                    _given(held, parent, index.key, _enclosing(index.parents, node))
+                    _given(held, parent, index.key, module.scope_of(node))
                 else:
                     held.held = False  # used as a value: called where the walk cannot see
 
@@ -399,6 +439,7 @@ def settle(modules: list, names: list, registry_of) -> list:
     are dropped, and so, in turn, are the names that read or receive them."""
     index_of = {index.key: index for index in modules}
     by_place = {(id(held.function.node), held.name): held for held in names}
+    bound: dict = {}  # id(function) -> the names it binds, read once for every round
     receivers = {}  # id(argument) -> the HeldName parameter it is given to
     for held in names:
         for expression, _, _ in held.sources:
@@ -411,7 +452,7 @@ def settle(modules: list, names: list, registry_of) -> list:
                 continue
             members = []
             for expression, module, scope in held.sources:
-                found = _source_members(expression, index_of[module], scope, by_place, registry_of)
+                found = _source_members(expression, index_of[module], scope, by_place, registry_of, bound)
                 if found is None:
                     held.held = False
                     break
@@ -428,9 +469,12 @@ def settle(modules: list, names: list, registry_of) -> list:
     return [held for held in names if held.held and held.members]
 
 
-def _source_members(expression: cst.CSTNode, index, scope, by_place: dict, registry_of) -> Optional[list]:
-    """The classes and functions an expression bound to a held name may be; None when not known."""
-    if isinstance(expression, cst.Name) and scope is not None and expression.value in names_bound_in(scope):
+def _source_members(expression: cst.CSTNode, index, scope, by_place: dict, registry_of, bound: dict) -> Optional[list]:
+    """The classes and functions an expression bound to a held name may be; None when not known.
+    `bound`: the names each function binds, filled as they are needed."""
+    if isinstance(expression, cst.Name) and scope is not None and id(scope) not in bound:
+        bound[id(scope)] = names_bound_in(scope)
+    if isinstance(expression, cst.Name) and scope is not None and expression.value in bound[id(scope)]:
         other = by_place.get((id(scope), expression.value))
         return other.members if other is not None and other.held else None
     members = registry_of(expression)
