@@ -229,6 +229,7 @@ class ProgramFlow:
     indexes: list = field(default_factory=list)  # [VIndex]
     arithmetic: list = field(default_factory=list)  # [VArith]
     along_hidden: list = field(default_factory=list)  # [VDerived] of a torch function acting along the last dimension
+    changed_arguments: dict = field(default_factory=dict)  # id(library call) -> the argument expressions it changes in place
     helper_dims: list = field(default_factory=list)  # [(VDerived, PassThrough)] of a helper whose way back names a dimension
     pieces: list = field(default_factory=list)  # [VContainer] of `t.unbind(1)`, `t.split(1, dim=1)`, `torch.chunk(t, n)`
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names

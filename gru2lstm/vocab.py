@@ -208,6 +208,21 @@ IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS | set(JOINING_
 # Methods whose result is a copy of the tensor, never a view sharing its storage (an in-place
 # change of the copy leaves the tensor as it is).
 COPYING_METHODS = {"clone", "copy"}
+# Functions that change an argument in place (in_place.py), by that argument's position among the
+# positional arguments and its keywords: a torch function whose last name ends in the suffix
+# (`torch.zero_(t)`, `torch.clamp_(t, a, b)`, `nn.init.zeros_(t)`) or that is given the flag
+# (`F.relu(x, inplace=True)`) changes its first argument; any torch function writes its result
+# into the tensor given by the `out` keyword (`torch.mul(h, m, out=h)`).
+IN_PLACE_SUFFIX = "_"
+IN_PLACE_FLAG = "inplace"
+CHANGED_FIRST_ARGUMENT = (0, ("input", "tensor"))
+CHANGED_OUT_ARGUMENT = (None, ("out",))
+# Methods whose result is a view sharing the tensor's storage (`row.detach().zero_()`, `h.view(-1)[0] = 0`
+# change the tensor), beside the attributes that are the same tensor (`KEEP_ATTRIBUTES`: `row.data`).
+VIEW_METHODS = {
+    "detach", "view", "view_as", "reshape", "squeeze", "unsqueeze", "transpose", "permute", "expand", "expand_as",
+    "narrow", "select", "t", "flatten", "unflatten", "swapaxes", "movedim", "as_strided",
+}
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}
