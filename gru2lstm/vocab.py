@@ -185,7 +185,7 @@ ELEMENTWISE_METHODS = {
 # is as wide as it (`F.relu(x)`, `F.dropout(x)`): an operand's width is followed through them (rules/packed_width.py).
 WIDTH_KEEPING_FUNCTIONS = {
     "relu", "relu6", "leaky_relu", "elu", "gelu", "selu", "silu", "softplus", "hardtanh", "log", "dropout", "softmax",
-    "log_softmax",
+    "log_softmax", "bernoulli",
 }
 # Methods whose result is a state when it flows into one, features otherwise.
 SHAPE_METHODS = ELEMENTWISE_METHODS | {

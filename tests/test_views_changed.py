@@ -168,3 +168,71 @@ def test_a_stored_row_given_to_a_function_of_another_file_that_changes_it_is_ref
         f"util.py:7:5: G2L100 `{change}` changes in place `row`, which the call at line 14 binds to a view of the "
         "hidden state"
     ) in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- packed: a mask drawn at random in the state's shape
+ZONEOUT = """\
+    import torch
+    import torch.nn as nn
+
+
+    def main():
+        net = nn.GRU(5, 8)
+        head = nn.Linear(8, 2)
+        h = torch.zeros(1, 2, 8)
+        for t in range(5):
+            out, h = net(torch.randn(1, 2, 5), h)
+            keep = torch.bernoulli(torch.full_like(h, 0.5))
+            h = MASKED
+        head(out).sum().backward()
+"""
+# every LSTM call must get h and c zeroed at the same units: one draw for both halves
+SAME_UNITS = """\
+    import torch.nn as nn
+
+    pairs = []
+
+
+    def pre(module, args):
+        if isinstance(args[1], tuple):
+            h, c = args[1]
+            pairs.append(bool(((h == 0) == (c == 0)).all()))
+
+
+    original = nn.LSTM.__init__
+
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.register_forward_pre_hook(pre)
+
+
+    nn.LSTM.__init__ = init
+"""
+
+
+@pytest.mark.parametrize("masked, column", [("h * keep", 13), ("h.masked_fill(keep == 0, 0.0)", 13)])
+def test_a_mask_drawn_at_random_in_the_state_shape_is_refused_packed_and_shared_by_the_halves_in_the_tuple_form(tmp_path, capsys, masked, column):
+    # packed, `torch.full_like(h, p)` is as wide as h and c side by side: each half got its own draws
+    # (exit 0), where the tuple form draws like h[0] once and masks both halves with it
+    write(tmp_path, {"pyproject.toml": "", "main.py": ZONEOUT.replace("MASKED", masked), "same_units.py": SAME_UNITS})
+    assert main(["rewrite", "--check", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"main.py:12:{column}: G2L100 `{masked}` combines the hidden state with `{'keep' if '*' in masked else 'keep == 0'}`, drawn at "
+        "random (`torch.bernoulli(torch.full_like(h, 0.5))`) in the state's shape; in the packed form that shape is h and c "
+        "side by side, so h and c would get different draws where the tuple form gives both the same"
+    ) in capsys.readouterr().out
+    assert main(["rewrite", "--quiet", "--state", "auto", str(tmp_path)]) == 0  # auto falls back to the tuple form
+    run_migrated(tmp_path, "import same_units, main\nmain.main()\nassert len(same_units.pairs) == 5 and all(same_units.pairs)")
+
+
+@pytest.mark.parametrize("form, finding", [
+    ("tuple", "`torch.randn_like(h)` draws random numbers, and `h + torch.randn_like(h)` runs once per half of the hidden state"),
+    ("packed", "`h + torch.randn_like(h)` combines the hidden state with `torch.randn_like(h)`, drawn at random"),
+])
+def test_noise_drawn_in_the_state_shape_inside_the_update_is_refused_in_both_forms(tmp_path, capsys, form, finding):
+    # the tuple form refused it (each half would get its own draws); the packed form kept it, and
+    # gave h and c their own draws all the same (exit 0)
+    write(tmp_path, {"pyproject.toml": "", "main.py": ZONEOUT.replace("MASKED", "h + torch.randn_like(h)")})
+    assert main(["rewrite", "--check", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert finding in capsys.readouterr().out

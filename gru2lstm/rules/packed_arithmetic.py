@@ -7,7 +7,9 @@ an allocation of the hidden size that is not the state (`h + torch.ones(H)`), a 
 registered vector (`h * self.decay`) would no longer line up with it (packed_width.py tells which). An operation along the last dimension (`F.layer_norm(h, (H,))`, `h.flip(-1)`,
 `h[..., :k]`, `h / h.norm(dim=-1, keepdim=True)`; packed_dims.py tells which) would mix h and c.
 A mask that picks elements of the state (`h.masked_fill(drop, 0)`, `torch.where(drop, zeros, h)`)
-broadcasts over it as an operand does: as wide as h, it no longer lines up either.
+broadcasts over it as an operand does: as wide as h, it no longer lines up either. An operand
+drawn at random in the state's shape (`torch.bernoulli(torch.full_like(h, p))`, zoneout-like) would
+give h and c different draws, where the tuple form draws once, like h, for both halves.
 Nor can the engine tell how a tensor function lines the state up with its other arguments when
 the state is an operand (`torch.addcmul(zeros_like(h), h, m)`).
 All are findings where the result stays a state, or where they change the state in place
@@ -97,24 +99,40 @@ class PackedArithmetic(Rule):
         # read as features (`head(h * gate)`), the features rule gives the arithmetic h alone
         widths = OperandWidths(ctx)
         for call, mask in ctx.state_chains.masked:
-            why = widths.of_node(mask).wide
-            if why is not None:
+            width = widths.of_node(mask)
+            if width.wide is not None:
                 ctx.find(
                     "G2L100", call,
-                    f"`{ctx.code(call)}` picks elements of the hidden state by `{ctx.code(mask)}`, {why}; in the packed "
+                    f"`{ctx.code(call)}` picks elements of the hidden state by `{ctx.code(mask)}`, {width.wide}; in the packed "
                     "form the state is h and c side by side, twice as wide, so the mask would no longer line up with it; "
                     "use --state tuple, or migrate this by hand",
                 )
+            elif width.drawn_per_half is not None:
+                _drawn_per_half(ctx, call, mask, width.drawn_per_half)
         for arith in ctx.state_chains.arithmetic:
             other = _other_operand(ctx, arith)
-            why = None if other is None else widths.of(other).wide
-            if why is not None:
+            width = None if other is None else widths.of(other)
+            if width is not None and width.wide is not None:
                 ctx.find(
                     "G2L100", arith.node,
-                    f"`{ctx.code(arith.node)}` combines the hidden state with `{ctx.code(other.node)}`, {why}; in the packed "
+                    f"`{ctx.code(arith.node)}` combines the hidden state with `{ctx.code(other.node)}`, {width.wide}; in the packed "
                     "form the state is h and c side by side, twice as wide, so the two would no longer line up; "
                     "use --state tuple, or migrate this by hand",
                 )
+            elif width is not None and width.drawn_per_half is not None:
+                _drawn_per_half(ctx, arith.node, other.node, width.drawn_per_half)
+
+
+def _drawn_per_half(ctx, node: cst.CSTNode, operand: cst.CSTNode, draw: cst.Call) -> None:
+    """The finding on an operand drawn at random in the packed state's shape: the GRU drew one
+    number per unit, the tuple form draws like h and gives both halves the same."""
+    ctx.find(
+        "G2L100", node,
+        f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, drawn at random (`{ctx.code(draw)}`) "
+        "in the state's shape; in the packed form that shape is h and c side by side, so h and c would get different "
+        "draws where the tuple form gives both the same; use --state tuple, or draw it for one half and repeat it "
+        "(`torch.cat([m, m], dim=-1)`)",
+    )
 
 
 def _other_operand(ctx, arith: VArith) -> Optional[Value]:
