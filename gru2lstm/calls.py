@@ -11,6 +11,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.compiled_calls import CompiledCalls
+from gru2lstm.broadcast import broadcast_arguments
 from gru2lstm.delegation import is_delegating_call
 from gru2lstm.in_place import changed_arguments
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
@@ -119,6 +120,7 @@ class CallWalker(CompiledCalls):
             changed = changed_arguments(node, qualified)
             if changed:
                 self.flow.changed_arguments[id(node)] = changed
+            self.flow.broadcast_arguments += [(argument, node) for argument in broadcast_arguments(node, qualified)]
         value = self._library_call(node, qualified)
         if value is not None:
             return value

@@ -230,6 +230,7 @@ class ProgramFlow:
     arithmetic: list = field(default_factory=list)  # [VArith]
     along_hidden: list = field(default_factory=list)  # [VDerived] of a torch function acting along the last dimension
     changed_arguments: dict = field(default_factory=dict)  # id(library call) -> the argument expressions it changes in place
+    broadcast_arguments: list = field(default_factory=list)  # [(argument, the elementwise call it broadcasts in)]: `w` of `h.lerp(h0, w)`
     helper_dims: list = field(default_factory=list)  # [(VDerived, PassThrough)] of a helper whose way back names a dimension
     pieces: list = field(default_factory=list)  # [VContainer] of `t.unbind(1)`, `t.split(1, dim=1)`, `torch.chunk(t, n)`
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names

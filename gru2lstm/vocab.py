@@ -121,6 +121,13 @@ JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for n
     "numpy.where": (1, 2),
 }
 JOINING_METHODS = {name + suffix: 0 for name in _JOINING for suffix in ("", "_")} | {"where": 1}
+# Elementwise calls whose tensor arguments other than the joined ones broadcast over the state
+# (`h.lerp(h0, w)`: w; `torch.addcmul(h, a, b)`: a and b), by their positions among the positional
+# arguments after the tensor (a method's base, a function's first) and their keywords (broadcast.py).
+BROADCAST_ARGUMENTS = {
+    **{"lerp" + suffix: ((1,), ("weight",)) for suffix in ("", "_")},
+    **{name + suffix: ((0, 1), ("tensor1", "tensor2")) for name in ("addcmul", "addcdiv") for suffix in ("", "_")},
+}
 # The joins whose two operands have one shape (not a product, whose other operand may be a mask):
 # an operand joined so with a state is one too (masks.py), as `+` and `-` are.
 SAME_SHAPE_JOINS = {name + suffix for name in ("lerp", "add", "sub", "subtract", "maximum", "minimum", "fmax", "fmin") for suffix in ("", "_")} | {"where"}

@@ -25,7 +25,7 @@ from gru2lstm.rules.packed import last_size
 from gru2lstm.rules.packed_dims import moves, subscript_touches_last
 from gru2lstm.rules.packed_ranks import integer, is_new_axis, is_number, name_of
 from gru2lstm.rules.unfollowed import plain_layer
-from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone
+from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
     CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
     RANDOM_DRAWS, RANK_DROPPING_METHOD, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
@@ -42,6 +42,7 @@ class OperandWidth:
     wide: Optional[str] = None  # why it is as wide as h, if it is
     unknown: list = field(default_factory=list)  # [node] of what made it whose width is not known (trusted)
     drawn: Optional[cst.Call] = None  # a random draw it comes from (`torch.bernoulli(p)`)
+    unfollowed: Optional[cst.Call] = None  # a call it comes from that the engine does not follow (`f()` of a lambda)
     like_state: bool = False  # made like the state (`torch.full_like(h, p)`): in the packed form, like h and c
 
     @property
@@ -129,6 +130,8 @@ class OperandWidths:
         if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
             found.wide = "the output of a layer as wide as h"
             return []
+        if isinstance(source, (VCallOf, VOpaque)) and isinstance(source.node, cst.Call):
+            found.unfollowed = source.node  # a lambda, a callable handed in, a function of a file not followed
         if isinstance(source, VIndex) and source.position == 0 and id(ctx.solution.resolved(source.base)) in ctx.solution.recurrent_calls:
             found.wide = "the output of a recurrent layer, as wide as h"
             return []
