@@ -633,7 +633,7 @@ class CallWalker(CompiledCalls):
                 f"given as `{arg.keyword.value}=` to `{self.code(node.func)}()`, which writes its result over it; "
                 "the engine does not write each half's result into its own half"
             )
-            use = Use.OTHER
+            use = Use.WRITTEN
         self.consume(value, use, arg.value, why)
 
     def _pieces(self, node: cst.Call, base: Value, args) -> Value:

@@ -52,6 +52,7 @@ class Use(Word):
     # Handed to a library function or module constructor that may call it (`checkpoint(self.gru, x, h)`,
     # `nn.Sequential(enc, nn.GRU(4, 8))`): reported only when it is the recurrent module; else as READ.
     HANDED = "handed"
+    WRITTEN = "written"  # given as `out=` to a function that writes its result over it (`torch.mul(h, m, out=h)`)
     OTHER = "other"  # anything else
     ITERATE_KEY = "iterate-key"  # a dict whose values are iterated
     ITERATE_POS = "iterate-pos"  # a tuple whose items are iterated

@@ -95,6 +95,19 @@ def test_a_state_written_over_through_out_is_refused(tmp_path, capsys, form):
     ) in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_stored_state_written_through_out_is_refused(tmp_path, capsys, form):
+    # `torch.add(new, 0.0, out=buf[t + 1])` stores the new state as `buf[t + 1].copy_(new)` would
+    files = {"pyproject.toml": "", "main.py": VIEW.replace("buf[t + 1].copy_(new)", "torch.add(new, 0.0, out=buf[t + 1])").replace(
+        "row = buf[t]\n                    CHANGE", "pass")}
+    write(tmp_path, files)
+    assert main(["rewrite", "--check", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        "main.py:16:37: G2L100 the hidden state `buf[t + 1]` is given as `out=` to `torch.add()`, which writes its "
+        "result over it; the engine does not write each half's result into its own half"
+    ) in capsys.readouterr().out
+
+
 VIEW = """\
     import torch
     import torch.nn as nn

@@ -466,6 +466,8 @@ class FeatureConsumption(Rule):
             return reads_a_state(ctx, use.value)  # `print(h.norm() + 1)`
         if use.context == Use.UNKNOWN and use.place is not None:
             return False  # a row given to code of a file not migrated with it may be changed there (`row *= m`): follow it
+        if use.context == Use.WRITTEN:
+            return False  # `out=buf[t]` is written, not read: the state is changed there
         return takes_a_state(ctx, use) and (
             use.context in (Use.READ, Use.OPERAND, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
         )
