@@ -130,7 +130,7 @@ class OperandWidths:
         if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
             found.wide = "the output of a layer as wide as h"
             return []
-        if isinstance(source, (VCallOf, VOpaque)) and isinstance(source.node, cst.Call):
+        if isinstance(source, VCallOf) or isinstance(source, VOpaque) and id(source.node) in ctx.flow.outside_calls:
             found.unfollowed = source.node  # a lambda, a callable handed in, a function of a file not followed
         if isinstance(source, VIndex) and source.position == 0 and id(ctx.solution.resolved(source.base)) in ctx.solution.recurrent_calls:
             found.wide = "the output of a recurrent layer, as wide as h"
