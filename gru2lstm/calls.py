@@ -11,7 +11,9 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.compiled_calls import CompiledCalls
+from gru2lstm.broadcast import broadcast_arguments
 from gru2lstm.delegation import is_delegating_call
+from gru2lstm.in_place import changed_arguments
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.qualnames import dotted
 from gru2lstm.sequences import literal_items
@@ -49,6 +51,7 @@ from gru2lstm.vocab import (
     NAMED_ATTRIBUTE_BUILTIN,
     CALLING_METHODS,
     CAT_FUNCTIONS,
+    CHANGED_OUT_ARGUMENT,
     FEATURE_FUNCTIONS,
     CONTAINER_ADD_METHODS,
     LIST_APPEND_METHOD,
@@ -113,6 +116,11 @@ class CallWalker(CompiledCalls):
         builtins, torch and numpy functions, and last a call of a value (a module, a callable)."""
         qualified = self._qualified(node) | self._qualified(node.func)
         func = node.func
+        if self.recording:
+            changed = changed_arguments(node, qualified)
+            if changed:
+                self.flow.changed_arguments[id(node)] = changed
+            self.flow.broadcast_arguments += [(argument, node) for argument in broadcast_arguments(node, qualified)]
         value = self._library_call(node, qualified)
         if value is not None:
             return value
@@ -602,16 +610,31 @@ class CallWalker(CompiledCalls):
                 self.consume(first, Use.OTHER, positional[0].value, f"called by `{self.code(func)}()` with the arguments after it")
             for arg in args:
                 if not positional or arg is not positional[0]:
-                    self.consume(self.expr(arg.value), Use.OPERAND, arg.value, f"passed to `{self.code(func)}`")
+                    self._library_argument(node, arg, Use.OPERAND, f"passed to `{self.code(func)}`")
             if first is None:
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             names = {q.rpartition(".")[2] for q in qualified}
-            # an activation or a softmax of a state makes features, never a state (as lstm_cell.py checks)
-            value = VDerived(first, node, Derivation.READ if names & FEATURE_FUNCTIONS else Derivation.SHAPE)
+            # an activation or a softmax of a state makes features, never a state (as lstm_cell.py
+            # checks), unless it changes the state in place (`F.relu(h, inplace=True)`): a change of each half
+            reads = names & FEATURE_FUNCTIONS and not any(arg is positional[0].value for arg in changed_arguments(node, qualified))
+            value = VDerived(first, node, Derivation.READ if reads else Derivation.SHAPE)
             if self.recording and names & ALONG_HIDDEN_FUNCTIONS:
                 self.flow.along_hidden.append(value)
             return value
         return None
+
+    def _library_argument(self, node: cst.Call, arg: cst.Arg, use: Use, why: str = "") -> None:
+        """An argument of a torch or numpy function that is not an operand it computes from: read
+        (as `use`), or written over when given as `out=` (`torch.mul(h, m, out=h)`), which on a
+        state the engine does not split into the halves (a finding)."""
+        value = self.expr(arg.value)
+        if arg.keyword is not None and arg.keyword.value in CHANGED_OUT_ARGUMENT[1]:
+            why = (
+                f"given as `{arg.keyword.value}=` to `{self.code(node.func)}()`, which writes its result over it; "
+                "the engine does not write each half's result into its own half"
+            )
+            use = Use.WRITTEN
+        self.consume(value, use, arg.value, why)
 
     def _pieces(self, node: cst.Call, base: Value, args) -> Value:
         """`h.unbind(1)`, `h.split(1, dim=1)`, `torch.chunk(h, n, dim=1)`: a list whose elements
@@ -636,7 +659,7 @@ class CallWalker(CompiledCalls):
             if id(arg) in chosen:
                 sides[chosen[id(arg)]] = self.expr(arg.value)
             else:
-                self.consume(self.expr(arg.value), Use.READ, arg.value)
+                self._library_argument(node, arg, Use.READ)
         value = VArith(sides[operands[0]], sides[operands[1]], node)
         if self.recording:
             self.flow.arithmetic.append(value)

@@ -20,6 +20,7 @@ from gru2lstm.lstm_sources import CATS, CONTAINER_NAMES, Mistake, Sources, call_
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     FEATURE_FUNCTIONS,
+    IN_PLACE_FLAG,
     KEEP_ATTRIBUTES,
     KEEP_METHODS,
     LSTM_KIND,
@@ -42,7 +43,9 @@ def cells_reaching_heads(sources: Sources, trees: list, holders: dict, pairs: se
         for node in sources.nodes[id(scope)]:
             if not isinstance(node, ast.Call):
                 continue
-            feature = isinstance(node.func, ast.Attribute) and node.func.attr in FEATURE_FUNCTIONS
+            # an activation that changes its input in place (`F.relu(c, inplace=True)`) changes c, as `c.clamp_(0)` would
+            in_place = any(k.arg == IN_PLACE_FLAG and not (isinstance(k.value, ast.Constant) and k.value.value is False) for k in node.keywords)
+            feature = isinstance(node.func, ast.Attribute) and node.func.attr in FEATURE_FUNCTIONS and not in_place
             if not feature and not (holder_name(node.func) in heads and isinstance(node.func, (ast.Name, ast.Attribute))):
                 continue
             given = [*node.args, *(k.value for k in node.keywords)] + ([node.func.value] if feature else [])

@@ -55,6 +55,7 @@ class Use(Word):
     # Handed to a library function or module constructor that may call it (`checkpoint(self.gru, x, h)`,
     # `nn.Sequential(enc, nn.GRU(4, 8))`): reported only when it is the recurrent module; else as READ.
     HANDED = "handed"
+    WRITTEN = "written"  # given as `out=` to a function that writes its result over it (`torch.mul(h, m, out=h)`)
     OTHER = "other"  # anything else
     ITERATE_KEY = "iterate-key"  # a dict whose values are iterated
     ITERATE_POS = "iterate-pos"  # a tuple whose items are iterated
@@ -232,6 +233,8 @@ class ProgramFlow:
     indexes: list = field(default_factory=list)  # [VIndex]
     arithmetic: list = field(default_factory=list)  # [VArith]
     along_hidden: list = field(default_factory=list)  # [VDerived] of a torch function acting along the last dimension
+    changed_arguments: dict = field(default_factory=dict)  # id(library call) -> the argument expressions it changes in place
+    broadcast_arguments: list = field(default_factory=list)  # [(argument, the elementwise call it broadcasts in)]: `w` of `h.lerp(h0, w)`
     helper_dims: list = field(default_factory=list)  # [(VDerived, PassThrough)] of a helper whose way back names a dimension
     pieces: list = field(default_factory=list)  # [VContainer] of `t.unbind(1)`, `t.split(1, dim=1)`, `torch.chunk(t, n)`
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names

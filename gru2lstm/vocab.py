@@ -121,6 +121,13 @@ JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for n
     "numpy.where": (1, 2),
 }
 JOINING_METHODS = {name + suffix: 0 for name in _JOINING for suffix in ("", "_")} | {"where": 1}
+# Elementwise calls whose tensor arguments other than the joined ones broadcast over the state
+# (`h.lerp(h0, w)`: w; `torch.addcmul(h, a, b)`: a and b), by their positions among the positional
+# arguments after the tensor (a method's base, a function's first) and their keywords (broadcast.py).
+BROADCAST_ARGUMENTS = {
+    **{"lerp" + suffix: ((1,), ("weight",)) for suffix in ("", "_")},
+    **{name + suffix: ((0, 1), ("tensor1", "tensor2")) for name in ("addcmul", "addcdiv") for suffix in ("", "_")},
+}
 # The joins whose two operands have one shape (not a product, whose other operand may be a mask):
 # an operand joined so with a state is one too (masks.py), as `+` and `-` are.
 SAME_SHAPE_JOINS = {name + suffix for name in ("lerp", "add", "sub", "subtract", "maximum", "minimum", "fmax", "fmin") for suffix in ("", "_")} | {"where"}
@@ -185,7 +192,7 @@ ELEMENTWISE_METHODS = {
 # is as wide as it (`F.relu(x)`, `F.dropout(x)`): an operand's width is followed through them (rules/packed_width.py).
 WIDTH_KEEPING_FUNCTIONS = {
     "relu", "relu6", "leaky_relu", "elu", "gelu", "selu", "silu", "softplus", "hardtanh", "log", "dropout", "softmax",
-    "log_softmax",
+    "log_softmax", "bernoulli",
 }
 # Methods whose result is a state when it flows into one, features otherwise.
 SHAPE_METHODS = ELEMENTWISE_METHODS | {
@@ -208,6 +215,21 @@ IN_PLACE_METHODS = {name for name in KEEP_METHODS | SHAPE_METHODS | set(JOINING_
 # Methods whose result is a copy of the tensor, never a view sharing its storage (an in-place
 # change of the copy leaves the tensor as it is).
 COPYING_METHODS = {"clone", "copy"}
+# Functions that change an argument in place (in_place.py), by that argument's position among the
+# positional arguments and its keywords: a torch function whose last name ends in the suffix
+# (`torch.zero_(t)`, `torch.clamp_(t, a, b)`, `nn.init.zeros_(t)`) or that is given the flag
+# (`F.relu(x, inplace=True)`) changes its first argument; any torch function writes its result
+# into the tensor given by the `out` keyword (`torch.mul(h, m, out=h)`).
+IN_PLACE_SUFFIX = "_"
+IN_PLACE_FLAG = "inplace"
+CHANGED_FIRST_ARGUMENT = (0, ("input", "tensor"))
+CHANGED_OUT_ARGUMENT = (None, ("out",))
+# Methods whose result is a view sharing the tensor's storage (`row.detach().zero_()`, `h.view(-1)[0] = 0`
+# change the tensor), beside the attributes that are the same tensor (`KEEP_ATTRIBUTES`: `row.data`).
+VIEW_METHODS = {
+    "detach", "view", "view_as", "reshape", "squeeze", "unsqueeze", "transpose", "permute", "expand", "expand_as",
+    "narrow", "select", "t", "flatten", "unflatten", "swapaxes", "movedim", "as_strided",
+}
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}

@@ -88,18 +88,26 @@ def takes_a_state(ctx, use: Consumption) -> bool:
 
 
 def in_place_call(ctx, value: Value) -> Optional[cst.Call]:
-    """The first in-place method call (`h.mul_(m)`, `h.squeeze_(0)`) in a chain of derivations and
-    joins (followed into the state's side)."""
+    """The first in-place call (`h.mul_(m)`, `h.squeeze_(0)`, `F.relu(h, inplace=True)`) in a chain
+    of derivations and joins (followed into the state's side)."""
     value = ctx.solution.resolved(value)
     while isinstance(value, (VDerived, VArith)):
         node = value.node
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in IN_PLACE_METHODS:
+            return node
+        if isinstance(value, VDerived) and isinstance(node, cst.Call) and _changes_its_first(ctx, node):
             return node
         if isinstance(value, VDerived):
             value = ctx.solution.resolved(value.base)
         else:
             value = ctx.solution.resolved(value.left if ctx.solution.value_is_state(value.left) else value.right)
     return None
+
+
+def _changes_its_first(ctx, call: cst.Call) -> bool:
+    """Does a library call change in place the tensor it computes from, its first argument?"""
+    first = next((arg.value for arg in call.args if arg.keyword is None and not arg.star), None)
+    return any(arg is first for arg in ctx.flow.changed_arguments.get(id(call), ()))
 
 
 def consume(ctx, value: Value, context: Use, node, why: str = "", place: Optional[str] = None) -> None:

@@ -7,10 +7,11 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.apply import index
+from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
-from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, SIZE_READS
+from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, IN_PLACE_SUFFIX, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
@@ -157,7 +158,8 @@ class FeatureBinding(Rule):
     uses = ("binding",)
     summary = (
         "a value bound where no state is held, made from a state, reads `h` only; a name bound to a view of "
-        "a state (`h = buf[t]`) and changed in place (`h *= mask`, `h.zero_()`) is a finding: c would not change"
+        "a state (`h = buf[t]`) and changed in place (`h *= mask`, `h.zero_()`, `h.data.zero_()`, "
+        "`nn.init.zeros_(h)`, `torch.mul(x, m, out=h)`, `F.relu(h, inplace=True)`) is a finding: c would not change"
     )
     valid = (
         Valid(
@@ -234,8 +236,8 @@ def _aliased_change(ctx, use: BindingUse):
     if scope is None:
         return None
     name = ctx.code(target)
-    for changed, change in _in_place_changes(scope):
-        if ctx.code(_subscripted(changed)) == name:
+    for changed, change in _in_place_changes(ctx, scope):
+        if ctx.code(changed_storage(changed)) == name:
             return name, change
     return None
 
@@ -269,9 +271,10 @@ def _enclosing(ctx, node, kinds):
     return node
 
 
-def _in_place_changes(scope):
+def _in_place_changes(ctx, scope):
     """What is changed in place under `scope`, and by what (pairs): targets of augmented assignments
-    and of assignments to an item, and objects of methods ending in `_` (torch's in-place ones)."""
+    and of assignments to an item, objects of methods ending in `_` (torch's in-place ones), and the
+    arguments a library function changes (`nn.init.zeros_(row)`, `torch.mul(h, m, out=row)`)."""
     found = []
 
     class Changes(cst.CSTVisitor):
@@ -281,21 +284,13 @@ def _in_place_changes(scope):
         def visit_Assign(self, node):
             found.extend((target.target, node) for target in node.targets if isinstance(target.target, cst.Subscript))
 
-        def visit_Expr(self, node):
-            call = node.value
-            if isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute) and call.func.attr.value.endswith("_"):
-                found.append((call.func.value, call))
+        def visit_Call(self, node):
+            if isinstance(node.func, cst.Attribute) and node.func.attr.value.endswith(IN_PLACE_SUFFIX):
+                found.append((node.func.value, node))
+            found.extend((changed, node) for changed in ctx.flow.changed_arguments.get(id(node), ()))
 
-    if scope is not None:
-        scope.visit(Changes())
+    scope.visit(Changes())
     return found
-
-
-def _subscripted(node):
-    """The object whose items a change acts on: `h` of `h[:, 0]`."""
-    while isinstance(node, cst.Subscript):
-        node = node.value
-    return node
 
 
 class FeaturesKept(StateBindingRule):
@@ -505,6 +500,8 @@ class FeatureConsumption(Rule):
             return reads_a_state(ctx, use.value)  # `print(h.norm() + 1)`
         if use.context == Use.UNKNOWN and use.place is not None:
             return False  # a row given to code of a file not migrated with it may be changed there (`row *= m`): follow it
+        if use.context == Use.WRITTEN:
+            return False  # `out=buf[t]` is written, not read: the state is changed there
         return takes_a_state(ctx, use) and (
             use.context in (Use.READ, Use.SIZE, Use.OPERAND, Use.INDEX, Use.SHAPED) or ctx.solution.resolutions.chain_kind(use.value) != Derivation.KEEP
         )

@@ -7,7 +7,11 @@ an allocation of the hidden size that is not the state (`h + torch.ones(H)`), a 
 registered vector (`h * self.decay`) would no longer line up with it (packed_width.py tells which). An operation along the last dimension (`F.layer_norm(h, (H,))`, `h.flip(-1)`,
 `h[..., :k]`, `h / h.norm(dim=-1, keepdim=True)`; packed_dims.py tells which) would mix h and c.
 A mask that picks elements of the state (`h.masked_fill(drop, 0)`, `torch.where(drop, zeros, h)`)
-broadcasts over it as an operand does: as wide as h, it no longer lines up either.
+broadcasts over it as an operand does: as wide as h, it no longer lines up either. An operand
+drawn at random in the state's shape (`torch.bernoulli(torch.full_like(h, p))`, zoneout-like) would
+give h and c different draws, where the tuple form draws once, like h, for both halves. The weight
+of a lerp and the tensors of an addcmul broadcast over the state as an operand does (vocab.BROADCAST_ARGUMENTS),
+and an operand made by a call the engine does not follow, whose width it cannot tell, is not trusted.
 Nor can the engine tell how a tensor function lines the state up with its other arguments when
 the state is an operand (`torch.addcmul(zeros_like(h), h, m)`).
 All are findings where the result stays a state, or where they change the state in place
@@ -31,8 +35,10 @@ class PackedArithmetic(Rule):
     uses = ("arithmetic",)
     summary = (
         "packed: arithmetic of the state with an operand as wide as h (a layer's output, an allocation of the hidden size or "
-        "of a last size other than 1, followed through names, attributes, parameters and elementwise functions), whose "
-        "result stays a state or which changes the state in place (`h.mul_(w)`), is a finding"
+        "of a last size other than 1, followed through names, attributes, parameters and elementwise functions; also the "
+        "weight of `h.lerp(h0, w)` and the tensors of `torch.addcmul(h, a, b)`), drawn at random in the state's shape "
+        "(`torch.bernoulli(torch.full_like(h, p))`), or made by a call the engine does not follow (a lambda, a function "
+        "of a file not migrated), whose result stays a state or which changes the state in place (`h.mul_(w)`), is a finding"
     )
     invalid = (
         Invalid(
@@ -97,24 +103,61 @@ class PackedArithmetic(Rule):
         # read as features (`head(h * gate)`), the features rule gives the arithmetic h alone
         widths = OperandWidths(ctx)
         for call, mask in ctx.state_chains.masked:
-            why = widths.of_node(mask).wide
-            if why is not None:
+            width = widths.of_node(mask)
+            if width.wide is not None:
                 ctx.find(
                     "G2L100", call,
-                    f"`{ctx.code(call)}` picks elements of the hidden state by `{ctx.code(mask)}`, {why}; in the packed "
+                    f"`{ctx.code(call)}` picks elements of the hidden state by `{ctx.code(mask)}`, {width.wide}; in the packed "
                     "form the state is h and c side by side, twice as wide, so the mask would no longer line up with it; "
                     "use --state tuple, or migrate this by hand",
                 )
+            else:
+                _not_lined_up(ctx, call, mask, width)
         for arith in ctx.state_chains.arithmetic:
             other = _other_operand(ctx, arith)
-            why = None if other is None else widths.of(other).wide
-            if why is not None:
-                ctx.find(
-                    "G2L100", arith.node,
-                    f"`{ctx.code(arith.node)}` combines the hidden state with `{ctx.code(other.node)}`, {why}; in the packed "
-                    "form the state is h and c side by side, twice as wide, so the two would no longer line up; "
-                    "use --state tuple, or migrate this by hand",
-                )
+            if other is not None:
+                _combined(ctx, arith.node, other.node, widths.of(other))
+        judged = set()
+        for argument, call in ctx.flow.broadcast_arguments:  # `w` of `h.lerp(h0, w)`, `a` of `torch.addcmul(h, a, b)`
+            if id(call) in ctx.state_chains.operations and id(call) not in judged and _combined(ctx, call, argument, widths.of_node(argument)):
+                judged.add(id(call))  # one finding a call
+
+
+def _combined(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
+    """The finding on an operand combined with the state, if its width does not fit the packed state (True then)."""
+    if width.wide is None:
+        return _not_lined_up(ctx, node, operand, width)
+    ctx.find(
+        "G2L100", node,
+        f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, {width.wide}; in the packed "
+        "form the state is h and c side by side, twice as wide, so the two would no longer line up; "
+        "use --state tuple, or migrate this by hand",
+    )
+    return True
+
+
+def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
+    """The finding on an operand not known to be as wide as h that still may not fit the packed
+    state: one drawn at random in its shape (the GRU drew one number per unit, the tuple form draws
+    like h and gives both halves the same), or one made by a call the engine does not follow."""
+    if width.drawn_per_half is not None:
+        ctx.find(
+            "G2L100", node,
+            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, drawn at random "
+            f"(`{ctx.code(width.drawn_per_half)}`) in the state's shape; in the packed form that shape is h and c side by "
+            "side, so h and c would get different draws where the tuple form gives both the same; use --state tuple, "
+            "or draw it for one half and repeat it (`torch.cat([m, m], dim=-1)`)",
+        )
+    elif width.unfollowed is not None:
+        made = "" if width.unfollowed is operand else f" made by `{ctx.code(width.unfollowed)}`,"
+        ctx.find(
+            "G2L100", node,
+            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`,{made} a call the engine does not "
+            "follow, so it cannot tell how wide it is; in the packed form the state is h and "
+            "c side by side, twice as wide, so an operand as wide as h would no longer line up; use --state tuple, or "
+            "migrate this by hand",
+        )
+    return width.drawn_per_half is not None or width.unfollowed is not None
 
 
 def _other_operand(ctx, arith: VArith) -> Optional[Value]:

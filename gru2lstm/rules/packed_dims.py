@@ -112,7 +112,7 @@ class StateChains:
     along_last: list = field(default_factory=list)  # [node] of an operation acting along the last dimension
     arithmetic: list = field(default_factory=list)  # [VArith] whose result stays a state
     masked: list = field(default_factory=list)  # [(Call, its mask)] picking elements of a state (`h.masked_fill(done, 0)`)
-    operations: set = field(default_factory=set)  # ids of the operations (calls, indexings) whose result stays a state
+    operations: set = field(default_factory=set)  # ids of the operations (calls, indexings, joins) whose result stays a state
 
 
 def state_chains(ctx) -> StateChains:
@@ -182,6 +182,7 @@ class _ChainWalker:
             return
         self.seen.add(id(value))
         if isinstance(value, VArith):  # before it is resolved to the operand the solver settled on
+            self.found.operations.add(id(value.node))
             if ctx.solution.resolutions.is_settled(value):
                 self.found.arithmetic.append(value)
             if ctx.solution.value_is_state(value.left) or ctx.solution.value_is_state(value.right):

@@ -25,10 +25,10 @@ from gru2lstm.rules.packed import last_size
 from gru2lstm.rules.packed_dims import moves, subscript_touches_last
 from gru2lstm.rules.packed_ranks import integer, is_new_axis, is_number, name_of
 from gru2lstm.rules.unfollowed import plain_layer
-from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone
+from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
     CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
-    RANK_DROPPING_METHOD, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
+    RANDOM_DRAWS, RANK_DROPPING_METHOD, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
 )
 
 # what gives a tensor as wide as the one it acts on: `.sigmoid()`, `.detach()`, `torch.as_tensor`, `F.relu`
@@ -41,6 +41,15 @@ class OperandWidth:
 
     wide: Optional[str] = None  # why it is as wide as h, if it is
     unknown: list = field(default_factory=list)  # [node] of what made it whose width is not known (trusted)
+    drawn: Optional[cst.Call] = None  # a random draw it comes from (`torch.bernoulli(p)`)
+    unfollowed: Optional[cst.Call] = None  # a call it comes from that the engine does not follow (`f()` of a lambda)
+    like_state: bool = False  # made like the state (`torch.full_like(h, p)`): in the packed form, like h and c
+
+    @property
+    def drawn_per_half(self) -> Optional[cst.Call]:
+        """The draw of an operand drawn at random in the state's shape: packed, h and c each get
+        their own numbers, where the tuple form draws once, like one half, for both."""
+        return self.drawn if self.like_state else None
 
 
 class OperandWidths:
@@ -69,7 +78,7 @@ class OperandWidths:
         if isinstance(node, cst.Comparison):
             for part in _compared(node):
                 found = self.of_node(part)
-                if found.wide is not None:
+                if found.wide is not None or found.drawn_per_half is not None:
                     return found
         return OperandWidth()
 
@@ -112,6 +121,8 @@ class OperandWidths:
             return []  # made like the state, or a number: it broadcasts as before
         if isinstance(source, VArith):
             return [source.left, source.right]
+        if isinstance(source.node, cst.Call) and name_of(source.node) in RANDOM_DRAWS:
+            found.drawn = source.node
         if isinstance(source.node, cst.Comparison):  # `torch.rand(B, H) < p`: as wide as what it compares
             return [self.consumed[id(part)] for part in _compared(source.node) if id(part) in self.consumed]
         if isinstance(source, VDerived) and id(source.node) in ctx.flow.parameters:
@@ -119,6 +130,8 @@ class OperandWidths:
         if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
             found.wide = "the output of a layer as wide as h"
             return []
+        if isinstance(source, VCallOf) or isinstance(source, VOpaque) and id(source.node) in ctx.flow.outside_calls:
+            found.unfollowed = source.node  # a lambda, a callable handed in, a function of a file not followed
         if isinstance(source, VIndex) and source.position == 0 and id(ctx.solution.resolved(source.base)) in ctx.solution.recurrent_calls:
             found.wide = "the output of a recurrent layer, as wide as h"
             return []
@@ -136,7 +149,10 @@ class OperandWidths:
         node = source.node
         if isinstance(source, VCreate) and name_of(node).endswith(LIKE_SUFFIX):
             like = node.args[0].value if node.args else None
-            return [self.consumed[id(like)]] if id(like) in self.consumed else self._unknown(source, found)
+            if id(like) not in self.consumed:
+                return self._unknown(source, found)
+            found.like_state = found.like_state or self.ctx.solution.value_is_state(self.consumed[id(like)])
+            return [self.consumed[id(like)]]
         self._sized(node, isinstance(source, VCreate), found)
         return []
 
