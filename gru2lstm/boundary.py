@@ -135,6 +135,7 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         + _unknown_object_calls(flow, solution, carriers, parents)
         + _delegated_reads(flow, solution, carriers)
         + _module_holders_to_files(flow, solution, owners)
+        + _uncalled_modules(flow, solution)
     )
 
 
@@ -320,6 +321,38 @@ def _never_called(flow: ProgramFlow, carriers: dict, owners: dict) -> list:
                 f"followed; {owners[owner]}, and their callers would still pass one tensor; give the files that call them in the same run",
             ))
     return found
+
+
+def _uncalled_modules(flow: ProgramFlow, solution: Solution) -> list:
+    """A GRU made here none of whose calls the walk saw (`self.gru` of a model called only by files
+    not given, `agent.gru(x, agent.hidden)` of runner.py): its callers would pass one tensor. A
+    call through a place the GRU's kind was copied to (`for cell in (self.a, self.b)`) may run any
+    GRU of that kind, so those count as called; a GRU handed to code the walk does not follow (a
+    lambda, `nn.Sequential`) is reported there."""
+    classes = solution.classes
+    made = {classes.find(target) for _, _, target in solution.constructors}
+    called, through_copies = set(), set()
+    for use in flow.consumptions:
+        value = solution.resolved(use.value) if use.context in (Use.UNKNOWN, Use.HANDED) else None
+        if isinstance(value, VSlot):
+            called.add(classes.find(value.slot))
+    for call in flow.calls:
+        kind = solution.recurrent_calls.get(id(call))
+        func = solution.resolved(call.func) if kind is not None else None
+        if isinstance(func, VSlot):
+            root = classes.find(func.slot)
+            called.add(root)
+            if root not in made:
+                through_copies.add(kind)
+    return [
+        Crossing(ctor.node, (
+            f"`{code_of(ctor.node)}` is made here, but none of its calls is in the files analysed: the code that calls it "
+            "(another file, a library) would still pass one tensor as its state and take one back; give the files that "
+            "call it in the same run"
+        ))
+        for ctor, kind, target in solution.constructors
+        if classes.find(target) not in called and kind not in through_copies
+    ]
 
 
 def _starred_calls(flow: ProgramFlow, carriers: dict) -> list:

@@ -6,9 +6,12 @@ object. But `cfg.hidden` of `cfg = argparse.Namespace(hidden=12)` handed to `Age
 for `Agent.hidden`, the state, and became `cfg.hidden[0]`. Once the state is placed, a guess whose
 object is bound, anywhere the joined classes reach, to a value of a library (a call of a function
 or class the program does not define, a tensor, a torch.nn module) is a crossing: that object is
-no instance of the program's class."""
+no instance of the program's class; so is one given to a parameter of that class's `__init__`
+(`def main(cfg)` run by a framework, `Agent(cfg)`: nothing else shows what `cfg` is)."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 import libcst as cst
 
@@ -16,7 +19,7 @@ from gru2lstm.boundary import Crossing
 from gru2lstm.program import ProgramFlow
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of
-from gru2lstm.values import AttrSlot, VCreate, VCtor, VOpaque, VSlot
+from gru2lstm.values import AttrSlot, DefSlot, VCreate, VCtor, VOpaque, VSlot
 
 
 def guessed_crossings(flow: ProgramFlow, solution: Solution) -> list:
@@ -27,14 +30,26 @@ def guessed_crossings(flow: ProgramFlow, solution: Solution) -> list:
         slot = AttrSlot.of(owner, name)
         if not solution.is_state(slot) or not isinstance(base, VSlot):
             continue
-        if classes.find(base.slot) in library:
-            what = code_of(node.value)
+        root = classes.find(base.slot)
+        why = "a value made by a library" if root in library else _given_to_constructor(flow, solution, owner, root)
+        if why is not None:
             found.append(Crossing(node, (
                 f"`{code_of(node)}` is taken for the attribute `{name}` of `{owner.rpartition(':')[2]}` (the one class of the "
-                f"program that has it), which holds the hidden state, but `{what}` also holds a value made by a library, "
+                f"program that has it), which holds the hidden state, but `{code_of(node.value)}` also holds {why}, "
                 f"which is no instance of that class; give the attribute that holds the state a name of its own"
             )))
     return found
+
+
+def _given_to_constructor(flow: ProgramFlow, solution: Solution, owner: str, root) -> Optional[str]:
+    """Why the object of class `root` is a value given to `owner`'s constructor (`Agent(cfg)`, a
+    config read as `cfg.hidden` in `Agent.__init__`), else None."""
+    init = flow.method(owner, "__init__")
+    for param in init.params if init is not None else ():
+        slot = DefSlot.of(id(param.node.name))
+        if slot in solution.classes.parent and solution.classes.find(slot) == root:
+            return f"the value given to the parameter `{param.name}` of `{owner.rpartition(':')[2]}.__init__()`"
+    return None
 
 
 def _of_a_library(flow: ProgramFlow, value) -> bool:

@@ -229,6 +229,27 @@ def test_a_config_attribute_named_like_the_state_attribute_is_refused_where_it_i
     assert (tmp_path / "agent.py").read_text() == before
 
 
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_config_from_an_entry_point_named_like_the_state_attribute_is_refused(tmp_path, capsys, form):
+    # `def main(cfg)` run by a framework (hydra): nothing shows that `cfg` is no Agent but that it is
+    # given to `Agent(cfg)`, a constructor (exit 0 and `cfg.hidden[0] > 8` before)
+    files = {"pyproject.toml": "", "agent.py": CONFIG_NAMESAKE["agent.py"]
+             .replace("import argparse\n\n        ", "")
+             .replace("self.gru = nn.GRU(4, cfg.hidden)", "width = 16 if cfg.hidden > 8 else 8\n                self.gru = nn.GRU(4, width)")
+             .replace("nn.Linear(cfg.hidden, 2)", "nn.Linear(width, 2)")
+             .replace("torch.zeros(1, cfg.envs, cfg.hidden)", "torch.zeros(1, cfg.envs, width)")
+             .replace("def main():\n            cfg = argparse.Namespace(hidden=8, envs=3)\n", "def main(cfg):\n")}
+    write(tmp_path, files)
+    before = (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        "agent.py:8:23: G2L101 `cfg.hidden` is taken for the attribute `hidden` of `Agent` (the one class of the program "
+        "that has it), which holds the hidden state, but `cfg` also holds the value given to the parameter `cfg` of "
+        "`Agent.__init__()`, which is no instance of that class; give the attribute that holds the state a name of its own"
+    ) in capsys.readouterr().out
+    assert (tmp_path / "agent.py").read_text() == before
+
+
 # ---------------------------------------------------------------- an agent handed to a function of a file the group does not import
 AGENT_PARAMETER = {
     "pyproject.toml": "",

@@ -651,11 +651,17 @@ REWRITES = {
         class M(nn.Module):
             def __init__(self):
                 self.gru = nn.GRU(8, 16)
+
+            def forward(self, x):
+                return self.gru(x)[0]
         """,
         """
         class M(nn.Module):
             def __init__(self):
                 self.gru = nn.LSTM(8, 16)
+
+            def forward(self, x):
+                return self.gru(x)[0]
         """,
     ),
 }
@@ -669,8 +675,8 @@ def test_rewrite(name):
 
 
 def test_import_alias_keeps_the_alias():
-    source = "from torch.nn import GRU as RNN\nimport torch\n\nrnn = RNN(4, 4)\n"
-    assert migrate_source(source).source == "from torch.nn import LSTM as RNN\nimport torch\n\nrnn = RNN(4, 4)\n"
+    source = "from torch.nn import GRU as RNN\nimport torch\n\nrnn = RNN(4, 4)\nout, _ = rnn(torch.zeros(1, 1, 4))\n"
+    assert migrate_source(source).source == "from torch.nn import LSTM as RNN\nimport torch\n\nrnn = RNN(4, 4)\nout, _ = rnn(torch.zeros(1, 1, 4))\n"
 
 
 def test_module_level_holder_is_renamed_where_it_is_bound_and_read():
@@ -681,8 +687,8 @@ def test_module_level_holder_is_renamed_where_it_is_bound_and_read():
 
 
 def test_plain_import_is_renamed_everywhere():
-    source = "from torch.nn import GRU\n\nnet = GRU(4, 4)\nok = isinstance(net, GRU)\n"
-    assert migrate_source(source).source == "from torch.nn import LSTM\n\nnet = LSTM(4, 4)\nok = isinstance(net, LSTM)\n"
+    source = "from torch.nn import GRU\n\nnet = GRU(4, 4)\nok = isinstance(net, GRU)\nout, _ = net(x)\n"
+    assert migrate_source(source).source == "from torch.nn import LSTM\n\nnet = LSTM(4, 4)\nok = isinstance(net, LSTM)\nout, _ = net(x)\n"
 
 
 FINDINGS = {

@@ -14,8 +14,8 @@ from gru2lstm import sourcefile
 from gru2lstm.cli import main
 from gru2lstm.sourcefile import ChangedOnDisk, UnparsableOutput, decode, read_source, write_source
 
-GRU = "import torch\nfrom torch import nn\n\n# GRU policy \u00e9\nnet = nn.GRU(2, 2)\n"
-LSTM = "import torch\nfrom torch import nn\n\n# LSTM policy \u00e9\nnet = nn.LSTM(2, 2)\n"
+GRU = "import torch\nfrom torch import nn\n\n# GRU policy \u00e9\nnet = nn.GRU(2, 2)\nout, _ = net(torch.zeros(1, 1, 2))\n"
+LSTM = "import torch\nfrom torch import nn\n\n# LSTM policy \u00e9\nnet = nn.LSTM(2, 2)\nout, _ = net(torch.zeros(1, 1, 2))\n"
 
 
 def test_crlf_fixture_keeps_its_line_endings(tmp_path):

@@ -48,6 +48,9 @@ class Docs(Rule):
 
                 def __init__(self):
                     self.core = nn.GRU(4, 8)  # the GRU core
+
+                def forward(self, x):
+                    return self.core(x)[0]
             """,
             """
             class M(nn.Module):
@@ -55,6 +58,9 @@ class Docs(Rule):
 
                 def __init__(self):
                     self.core = nn.LSTM(4, 8)  # the LSTM core
+
+                def forward(self, x):
+                    return self.core(x)[0]
             """,
         ),
         Valid(

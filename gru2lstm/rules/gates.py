@@ -26,10 +26,12 @@ class GateWise(Rule):
             """
             core = nn.GRU(4, 8)
             nn.init.orthogonal_(core.weight_hh_l0)
+            out, _ = core(torch.randn(3, 1, 4))
             """,
             """
             core = nn.LSTM(4, 8)
             nn.init.orthogonal_(core.weight_hh_l0)
+            out, _ = core(torch.randn(3, 1, 4))
             """,
         ),
     )

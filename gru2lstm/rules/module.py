@@ -121,12 +121,14 @@ class RecurrentModule(Rule):
 
             cell = Cell(4, 8)
             ok = isinstance(cell, nn.GRUCell)
+            y = torch.relu(cell(torch.randn(2, 4)))
             """,
             """
             from torch.nn import LSTMCell as Cell
 
             cell = Cell(4, 8)
             ok = isinstance(cell, nn.LSTMCell)
+            y = torch.relu(cell(torch.randn(2, 4))[0])
             """,
         ),
     )
