@@ -171,6 +171,8 @@ def read_finding(member, read: MemberRead, shown: str, given: bool):
     where = f"{shown}, {why}, reads it at line {read.line} (`{read.code}`)"
     if member.sizes:
         what = f"`{member.name}` sizes the packed hidden state, which is allocated with twice it now, and {where}, so it would allocate the state with the GRU's size there"
+    elif member.module:
+        what = f"`{member.owner}.{member.name}` holds the recurrent module, which becomes an LSTM taking and returning (h, c), and {where}, so it would still be called with one tensor there"
     else:
         what = f"`{member.owner}.{member.name}` holds the hidden state, which becomes (h, c), and {where}, so it would still take one tensor there"
     remedy = "migrate that file by hand too" if given else "give that file too (or the project folder)"

@@ -1,0 +1,75 @@
+"""Red team, wave 14 (aimed at session 28: stacked cells, uncalled modules, held classes, spread
+states, guessed owners): what the engine got wrong there, each case migrated and run, or refused
+with a finding that names the place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- the module read by a file not given
+SIBLING = {
+    "pyproject.toml": "",
+    "model.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Agent(nn.Module):
+            def __init__(self, hidden=8):
+                super().__init__()
+                self.enc = nn.Linear(5, hidden)
+                self.gru = nn.GRU(hidden, hidden)
+                self.head = nn.Linear(hidden, 2)
+                self.hidden = torch.zeros(1, 3, hidden)
+
+            def forward(self, obs):
+                out, self.hidden = self.gru(torch.relu(self.enc(obs)).unsqueeze(0), self.hidden)
+                return self.head(out[0])
+    """,
+    # handed the agent, importing nothing of the model: it calls the module itself
+    "runner.py": """\
+        import torch
+
+
+        def run(agent):
+            for t in range(4):
+                y = agent(torch.randn(3, 5))
+            probe, h = agent.gru(torch.randn(2, 3, 8), agent.hidden)
+            return agent.head(h[0])
+    """,
+    "driver.py": """\
+        from model import Agent
+        from runner import run
+
+
+        def main():
+            run(Agent()).sum().backward()
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_module_called_by_a_file_not_given_that_is_handed_the_agent_is_refused(tmp_path, capsys, monkeypatch, form):
+    # pre-commit, model.py alone: its GRU has a call there, so the uncalled-module rule is silent,
+    # and runner.py imports nothing of it; model.py became an LSTM renamed `lstm` while runner.py
+    # kept `agent.gru(x, agent.hidden)`: exit 0, then an AttributeError
+    write(tmp_path, SIBLING)
+    before = (tmp_path / "model.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, "model.py"]) == 1
+    assert (
+        "model.py:9:9: G2L101 `Agent.gru` holds the recurrent module, which becomes an LSTM taking and returning (h, c), "
+        "and runner.py, which was not given, reads it at line 7 (`agent.gru`), so it would still be called with one tensor "
+        "there; give that file too (or the project folder)"
+    ) in capsys.readouterr().out
+    assert (tmp_path / "model.py").read_text() == before
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_module_called_by_another_file_migrates_with_it_and_runs(tmp_path, form):
+    write(tmp_path, SIBLING)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver; driver.main()")
