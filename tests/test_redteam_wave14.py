@@ -73,3 +73,76 @@ def test_a_module_called_by_another_file_migrates_with_it_and_runs(tmp_path, for
     write(tmp_path, SIBLING)
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import driver; driver.main()")
+
+
+# ---------------------------------------------------------------- callbacks of which one gives its argument back
+CALLBACKS = {
+    "pyproject.toml": "",
+    "policy.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Policy(nn.Module):
+            def __init__(self, hidden=8):
+                super().__init__()
+                self.rnn = nn.GRUCell(5, hidden)
+                self.pi = nn.Linear(hidden, 2)
+                self.hidden_size = hidden
+
+            def initial(self, batch):
+                return torch.zeros(batch, self.hidden_size)
+
+            def forward(self, obs, h):
+                h = self.rnn(obs, h)
+                return self.pi(h), h
+    """,
+    "loop.py": """\
+        import torch
+
+
+        class Runner:
+            def __init__(self, policy):
+                self.policy = policy
+
+            def run(self, on_step):
+                h = self.policy.initial(3)
+                for t in range(4):
+                    logits, h = self.policy(torch.randn(3, 5), h)
+                    h = on_step(h, t)
+                return h
+    """,
+    "train.py": """\
+        import torch
+        from loop import Runner
+        from policy import Policy
+
+
+        def decay(h, t):
+            return h * 0.9
+
+
+        def random_reset(h, t):
+            keep = (torch.rand(h.shape[0], 1) > 0.5).float()
+            return h * keep
+
+
+        def main():
+            runner = Runner(Policy())
+            runner.run(decay)
+            return runner.run(random_reset)
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_callbacks_of_which_one_gives_its_argument_back_all_take_the_pair(tmp_path, form):
+    # `on_step(h, t)` runs decay (which gives h back, so the call was written once per half) or
+    # random_reset (which draws its mask, so it took the pair): the tuple form wrote
+    # `(on_step(h[0], t), on_step(h[1], t))` and random_reset read `h[0]` of one half, exit 0 and a crash
+    write(tmp_path, CALLBACKS)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert "h = on_step(h, t)" in (tmp_path / "loop.py").read_text()
+        assert "return (h[0] * 0.9, h[1] * 0.9)" in (tmp_path / "train.py").read_text()
+    run_migrated(tmp_path, "import train; train.main()")
