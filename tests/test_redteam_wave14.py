@@ -146,3 +146,53 @@ def test_callbacks_of_which_one_gives_its_argument_back_all_take_the_pair(tmp_pa
         assert "h = on_step(h, t)" in (tmp_path / "loop.py").read_text()
         assert "return (h[0] * 0.9, h[1] * 0.9)" in (tmp_path / "train.py").read_text()
     run_migrated(tmp_path, "import train; train.main()")
+
+
+# ---------------------------------------------------------------- a config of an entry point taken for the state
+ENTRY = {
+    "pyproject.toml": "",
+    "agent.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class Agent(nn.Module):
+            def __init__(self, width):
+                super().__init__()
+                self.gru = nn.GRUCell(5, width)
+                self.hidden = torch.zeros(3, width)
+
+            def step(self, obs):
+                self.hidden = self.gru(obs, self.hidden)
+                return self.hidden
+    """,
+    # run by a framework (hydra): nothing in the program calls it, nothing says what `cfg` is
+    "main.py": """\
+        import torch
+        from agent import Agent
+
+
+        def main(cfg):
+            agent = Agent(8)
+            for t in range(4):
+                agent.step(torch.randn(3, 5))
+            agent.hidden = agent.hidden * 0.5
+            cfg.hidden = cfg.hidden * 0.5
+            return cfg
+    """,
+}
+
+
+def test_an_attribute_of_a_parameter_of_an_entry_point_is_not_taken_for_the_state(tmp_path, capsys):
+    # `cfg.hidden` was taken for `Agent.hidden` by its name alone and became
+    # `(cfg.hidden[0] * 0.5, cfg.hidden[1] * 0.5)`: exit 0, 0 findings, then a TypeError on the int
+    write(tmp_path, ENTRY)
+    before = (tmp_path / "main.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (tmp_path / "main.py").read_text() == before
+    assert (
+        "main.py:10:5: G2L101 `cfg.hidden` is taken for the attribute `hidden` of `Agent` (the one class of the program "
+        "that has it), which holds the hidden state, but `cfg` also holds the value given to the parameter `cfg` of "
+        "`main()` (a function no code of the program calls), which is no instance of that class; give the attribute "
+        "that holds the state a name of its own"
+    ) in capsys.readouterr().out
