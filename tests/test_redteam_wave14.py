@@ -68,6 +68,15 @@ def test_a_module_called_by_a_file_not_given_that_is_handed_the_agent_is_refused
     assert (tmp_path / "model.py").read_text() == before
 
 
+def test_a_module_read_alone_by_a_file_not_given_is_refused_by_its_name(tmp_path, capsys, monkeypatch):
+    # runner.py reads nothing else of the agent that says what it is: `agent.gru` spells the GRU
+    files = dict(SIBLING, **{"runner.py": SIBLING["runner.py"].replace("agent.hidden)", "torch.zeros(1, 3, 8))")})
+    write(tmp_path, files)
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "model.py"]) == 1
+    assert "runner.py, which was not given, reads it at line 7 (`agent.gru`)" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("form", ["tuple", "packed"])
 def test_a_module_called_by_another_file_migrates_with_it_and_runs(tmp_path, form):
     write(tmp_path, SIBLING)
