@@ -112,6 +112,17 @@ def state_attributes(flow: ProgramFlow, solution: Solution) -> list:
     return list(found.items())
 
 
+def module_attributes(flow: ProgramFlow, solution: Solution) -> list:
+    """(AttrSlot, the first node that mentions it) for each attribute of a class of the program that
+    holds the recurrent module: code in a file not migrated with it that reads it (`agent.gru(x,
+    agent.hidden)` of a runner handed the agent) would still call it with one tensor, or miss it renamed."""
+    found = {}
+    for slot, node in flow.slot_nodes:
+        if slot.kind == SlotKind.ATTR and slot.owner in flow.classes and slot not in found and solution.holder_kind(slot) is not None:
+            found[slot] = node
+    return list(found.items())
+
+
 def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
     """Every place where a caller of a state-carrying function can hide from the walk."""
     carriers = state_carriers(flow, solution)

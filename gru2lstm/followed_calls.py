@@ -87,11 +87,12 @@ class FollowedCalls(ExpressionWalker):
         """`REGISTRY[name](...)`: a call of any class or function stored into the registry (a union)."""
         self.expr(node.func)  # the registry is read, the key consumed
         made = []
-        for member in dict.fromkeys(registry.members):
+        members = list(dict.fromkeys(registry.members))
+        for member in members:
             if member.kind == DefinitionKind.CLASS:
                 made.append(self._instantiate(member.key, node))
             else:
-                made.append(self._call_function(self.flow.functions[member.key], node))
+                made.append(self._call_function(self.flow.functions[member.key], node, alone=len(members) == 1))
         return made[0] if len(made) == 1 else VChoice(made, node)
 
     def _union_call(self, owners: tuple, method: str, node: cst.Call) -> Optional[Value]:
@@ -102,7 +103,7 @@ class FollowedCalls(ExpressionWalker):
         methods = [self.flow.method(owner, method) for owner in owners]
         if None in methods:
             return None
-        return VChoice([self._call_function(target, node) for target in methods], node)
+        return VChoice([self._call_function(target, node, alone=False) for target in methods], node)
 
     def _dispatched_call(self, func: cst.Attribute, node: cst.Call) -> Optional[Value]:
         """`self.forward_rnn(...)` in a method of a class that the program subclasses: any
@@ -116,7 +117,7 @@ class FollowedCalls(ExpressionWalker):
             return None
         own = self.flow.method(info.class_name, func.attr.value)
         targets = ([own] if own is not None else []) + overrides
-        return VChoice([self._call_function(target, node) for target in targets], node)
+        return VChoice([self._call_function(target, node, alone=False) for target in targets], node)
 
     def _method_target(self, func: cst.Attribute) -> Optional[FunctionInfo]:
         name = func.attr.value
@@ -200,10 +201,14 @@ class FollowedCalls(ExpressionWalker):
             self._bind(slot, self.expr(arg.value), BindingKind.FIELD, arg, arg.value)
         return base
 
-    def _call_function(self, callee: FunctionInfo, node: cst.Call) -> Value:
+    def _call_function(self, callee: FunctionInfo, node: cst.Call, alone: bool = True) -> Value:
+        """`alone`: the call runs this function only. A call of one of several (a callback, a
+        registry's member, an override) binds its parameters even where this one gives its argument
+        back: written once per half for one (`decay(h)`) while another takes the pair
+        (`random_reset(h)`, drawing its mask once), the call would hand it one half."""
         if self.recording:
             self.flow.called.add(callee.key)
-        through = self._passed_through(callee, node)
+        through = self._passed_through(callee, node) if alone else None
         if through is not None:
             return through
         params = callee.params

@@ -7,7 +7,11 @@ for `Agent.hidden`, the state, and became `cfg.hidden[0]`. Once the state is pla
 object is bound, anywhere the joined classes reach, to a value of a library (a call of a function
 or class the program does not define, a tensor, a torch.nn module) is a crossing: that object is
 no instance of the program's class; so is one given to a parameter of that class's `__init__`
-(`def main(cfg)` run by a framework, `Agent(cfg)`: nothing else shows what `cfg` is)."""
+(`def main(cfg)` run by a framework, `Agent(cfg)`: nothing else shows what `cfg` is), and one
+that is only a parameter of a function no code of the program calls, where no instance of the
+class is ever bound and the function reads no other attribute of that class on it (`def
+main(cfg)` … `cfg.hidden * 0.5`: nothing shows it is an `Agent`; `rollout.start` beside
+`rollout.stacked()` of `Rollout` is one)."""
 
 from __future__ import annotations
 
@@ -18,8 +22,8 @@ import libcst as cst
 from gru2lstm.boundary import Crossing
 from gru2lstm.program import ProgramFlow
 from gru2lstm.solve import Solution
-from gru2lstm.syntax import code_of
-from gru2lstm.values import AttrSlot, DefSlot, VCreate, VCtor, VOpaque, VSlot
+from gru2lstm.syntax import code_of, walk
+from gru2lstm.values import AttrSlot, DefSlot, InstanceSlot, VCreate, VCtor, VOpaque, VSlot
 
 
 def guessed_crossings(flow: ProgramFlow, solution: Solution) -> list:
@@ -31,7 +35,10 @@ def guessed_crossings(flow: ProgramFlow, solution: Solution) -> list:
         if not solution.is_state(slot) or not isinstance(base, VSlot):
             continue
         root = classes.find(base.slot)
-        why = "a value made by a library" if root in library else _given_to_constructor(flow, solution, owner, root)
+        why = (
+            "a value made by a library" if root in library
+            else _given_to_constructor(flow, solution, owner, root) or _given_to_an_uncalled_function(flow, solution, owner, root)
+        )
         if why is not None:
             found.append(Crossing(node, (
                 f"`{code_of(node)}` is taken for the attribute `{name}` of `{owner.rpartition(':')[2]}` (the one class of the "
@@ -50,6 +57,33 @@ def _given_to_constructor(flow: ProgramFlow, solution: Solution, owner: str, roo
         if slot in solution.classes.parent and solution.classes.find(slot) == root:
             return f"the value given to the parameter `{param.name}` of `{owner.rpartition(':')[2]}.__init__()`"
     return None
+
+
+def _given_to_an_uncalled_function(flow: ProgramFlow, solution: Solution, owner: str, root) -> Optional[str]:
+    """Why the object of class `root`, to which no instance of `owner` is bound, is a parameter of
+    a function that no followed call runs (an entry point a framework calls) and on which that
+    function reads no other attribute of `owner`, else None."""
+    classes = solution.classes
+    instance = InstanceSlot.of(owner)
+    if instance in classes.parent and classes.find(instance) == root:
+        return None
+    for info in flow.functions.values():
+        if info.key in flow.called:
+            continue
+        for param in info.params:
+            slot = DefSlot.of(id(param.node.name))
+            if slot in classes.parent and classes.find(slot) == root and not _reads_others_of(flow, classes, owner, info.node, param.name):
+                return f"the value given to the parameter `{param.name}` of `{info.node.name.value}()` (a function no code of the program calls)"
+    return None
+
+
+def _reads_others_of(flow: ProgramFlow, classes, owner: str, function: cst.FunctionDef, name: str) -> bool:
+    """Does `function` read, on its parameter `name`, two attributes or methods of `owner`?"""
+    read = {
+        node.attr.value for node in walk(function.body)
+        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and node.value.value == name
+    }
+    return sum(AttrSlot.of(owner, attribute) in classes.parent or flow.method(owner, attribute) is not None for attribute in read) > 1
 
 
 def _of_a_library(flow: ProgramFlow, value) -> bool:

@@ -12,7 +12,8 @@ members' names, so that files which never spell them cost a substring search. Wh
 attribute is read from cannot be known without the engine's analysis; a read counts when the
 file imports the group's files, or when the same name is used for two of the group's members
 or changed methods (`actor_critic.recurrent_hidden_state_size` and `actor_critic.act(...)`):
-an object used as the group's class is taken to be one. `self.X` inside a class is that
+an object used as the group's class is taken to be one; so is a read of an attribute that
+holds the recurrent module by a name that spells gru (`agent.gru`), on its own. `self.X` inside a class is that
 class's own attribute, never a read of the group's. A given file that spells `GRU` is a program
 of its own (its own group, or a file the prefilter looked at), not a reader of another's.
 """
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from gru2lstm.findings import new_finding
+from gru2lstm.names import lstm_name
 from gru2lstm.vocab import GRU_NEEDLE
 
 __all__ = ["MemberRead", "OutsideReads", "member_reads", "read_finding"]
@@ -39,15 +41,17 @@ class MemberRead:
     name: str  # the member's name
 
 
-def member_reads(uses: "_Uses", members: set, interface: set, imports_group: bool) -> list:
+def member_reads(uses: "_Uses", members: set, interface: set, imports_group: bool, spelled: frozenset = frozenset()) -> list:
     """The reads of `members` (names of the changed members) among a file's `uses`, in order.
     `interface`: the names of the group's changed methods, which also tell an object of the group's
-    classes; `imports_group`: the file imports the group's files, so any read counts."""
+    classes; `imports_group`: the file imports the group's files, so any read counts; `spelled`:
+    members that hold the recurrent module by a name that spells gru (`agent.gru`), each read of
+    which counts on its own."""
     known = members | interface
     return [
         MemberRead(node.lineno, node.col_offset + 1, f"{_object_name(node.value)}.{node.attr}", node.attr)
         for node in uses.reads
-        if node.attr in members and (imports_group or len(uses.names[_object_name(node.value)] & known) > 1)
+        if node.attr in members and (imports_group or node.attr in spelled or len(uses.names[_object_name(node.value)] & known) > 1)
     ]
 
 
@@ -119,6 +123,7 @@ class OutsideReads:
         finding shows it."""
         members = [(result, member) for result in changed for member in result.migration.members]
         names = {member.name for _, member in members}
+        spelled = frozenset(member.name for _, member in members if member.module and lstm_name(member.name) is not None)
         interface = {change.function.rpartition(".")[2] for result in changed for change in result.migration.interface}
         # A given file that builds a GRU is a program of its own (its own group), not a reader.
         given = [path for path in given if GRU_NEEDLE not in self.contents(path) and self._spells(path, names)]
@@ -127,7 +132,7 @@ class OutsideReads:
         found = []
         for path in given + others:
             uses = self._parsed_uses(path)
-            reads = {(read.line, read.name): read for read in member_reads(uses, names, interface, path in imports_group)}
+            reads = {(read.line, read.name): read for read in member_reads(uses, names, interface, path in imports_group, spelled)}
             for read in reads.values():  # `agent.hidden = agent.hidden.detach()`: one line, one finding
                 for result, member in members:
                     if member.name == read.name:
@@ -171,6 +176,8 @@ def read_finding(member, read: MemberRead, shown: str, given: bool):
     where = f"{shown}, {why}, reads it at line {read.line} (`{read.code}`)"
     if member.sizes:
         what = f"`{member.name}` sizes the packed hidden state, which is allocated with twice it now, and {where}, so it would allocate the state with the GRU's size there"
+    elif member.module:
+        what = f"`{member.owner}.{member.name}` holds the recurrent module, which becomes an LSTM taking and returning (h, c), and {where}, so it would still be called with one tensor there"
     else:
         what = f"`{member.owner}.{member.name}` holds the hidden state, which becomes (h, c), and {where}, so it would still take one tensor there"
     remedy = "migrate that file by hand too" if given else "give that file too (or the project folder)"

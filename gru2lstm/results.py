@@ -54,13 +54,15 @@ class InterfaceChange:
 @dataclass(frozen=True)
 class ChangedMember:
     """An attribute of a class that code in other files may read: it holds the hidden state (which
-    becomes (h, c)), or, in packed form, it is the size a state is allocated with (which doubles)."""
+    becomes (h, c)), or the recurrent module (which becomes an LSTM, its attribute maybe renamed),
+    or, in packed form, it is the size a state is allocated with (which doubles)."""
 
     line: int
     column: int
     owner: str  # the class ("Agent"); "" for a size read from an object of unknown class
     name: str  # "hidden", "recurrent_hidden_state_size"
-    sizes: bool  # True: a size of the packed state; False: the state itself
+    sizes: bool  # True: a size of the packed state; False: the state itself (or the module)
+    module: bool = False  # True: it holds the recurrent module (`agent.gru`)
 
 
 @dataclass(frozen=True)

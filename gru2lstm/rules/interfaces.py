@@ -6,7 +6,9 @@ refused)."""
 
 from __future__ import annotations
 
-from gru2lstm.boundary import crossings, describe, holds_state_inside, interface_changes, state_attributes, takes_state
+from gru2lstm.boundary import (
+    crossings, describe, holds_state_inside, interface_changes, module_attributes, state_attributes, takes_state,
+)
 from gru2lstm.accessors import accessor_crossings
 from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.results import ChangedMember, InterfaceChange
@@ -63,6 +65,10 @@ class Interfaces(Rule):
         for slot, node in state_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(
                 ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False)
+            )
+        for slot, node in module_attributes(ctx.flow, ctx.solution):
+            ctx.outcome(node).members.append(
+                ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False, module=True)
             )
         for change in interface_changes(ctx.flow, ctx.solution):
             node = change.function.node.name
