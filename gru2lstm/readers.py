@@ -41,17 +41,24 @@ class MemberRead:
     name: str  # the member's name
 
 
-def member_reads(uses: "_Uses", members: set, interface: set, imports_group: bool, spelled: frozenset = frozenset()) -> list:
+def member_reads(
+    uses: "_Uses", members: set, interface: set, imports_group: bool, spelled: frozenset = frozenset(), modules: frozenset = frozenset()
+) -> list:
     """The reads of `members` (names of the changed members) among a file's `uses`, in order.
     `interface`: the names of the group's changed methods, which also tell an object of the group's
     classes; `imports_group`: the file imports the group's files, so any read counts; `spelled`:
     members that hold the recurrent module by a name that spells gru (`agent.gru`), each read of
-    which counts on its own."""
+    which counts on its own; `modules`: members that hold it by any name, whose reads count on
+    their own where they are called as a recurrent module is, with an input and a state
+    (`agent.core(x, h0)`)."""
     known = members | interface
     return [
         MemberRead(node.lineno, node.col_offset + 1, f"{_object_name(node.value)}.{node.attr}", node.attr)
         for node in uses.reads
-        if node.attr in members and (imports_group or node.attr in spelled or len(uses.names[_object_name(node.value)] & known) > 1)
+        if node.attr in members and (
+            imports_group or node.attr in spelled or (node.attr in modules and id(node) in uses.called_with_state)
+            or len(uses.names[_object_name(node.value)] & known) > 1
+        )
     ]
 
 
@@ -82,6 +89,7 @@ class _Uses(ast.NodeVisitor):
         self.names: dict = {}  # X -> {attr, ...}
         self.own: list = [None]  # the instance name of the method being walked (None outside one)
         self.in_class = [False]
+        self.called_with_state: set = set()  # ids of the attributes called with two arguments or more (`agent.core(x, h0)`)
 
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         self.in_class.append(True)
@@ -97,6 +105,11 @@ class _Uses(ast.NodeVisitor):
         self.own.pop()
 
     visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if isinstance(node.func, ast.Attribute) and len(node.args) + len(node.keywords) >= 2:
+            self.called_with_state.add(id(node.func))
+        self.generic_visit(node)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         name = _object_name(node.value)
@@ -124,6 +137,7 @@ class OutsideReads:
         members = [(result, member) for result in changed for member in result.migration.members]
         names = {member.name for _, member in members}
         spelled = frozenset(member.name for _, member in members if member.module and lstm_name(member.name) is not None)
+        modules = frozenset(member.name for _, member in members if member.module)
         interface = {change.function.rpartition(".")[2] for result in changed for change in result.migration.interface}
         # A given file that builds a GRU is a program of its own (its own group), not a reader.
         given = [path for path in given if GRU_NEEDLE not in self.contents(path) and self._spells(path, names)]
@@ -132,7 +146,7 @@ class OutsideReads:
         found = []
         for path in given + others:
             uses = self._parsed_uses(path)
-            reads = {(read.line, read.name): read for read in member_reads(uses, names, interface, path in imports_group, spelled)}
+            reads = {(read.line, read.name): read for read in member_reads(uses, names, interface, path in imports_group, spelled, modules)}
             for read in reads.values():  # `agent.hidden = agent.hidden.detach()`: one line, one finding
                 for result, member in members:
                     if member.name == read.name:

@@ -77,6 +77,21 @@ def test_a_module_read_alone_by_a_file_not_given_is_refused_by_its_name(tmp_path
     assert "runner.py, which was not given, reads it at line 7 (`agent.gru`)" in capsys.readouterr().out
 
 
+def test_a_module_held_by_any_name_called_alone_by_a_file_not_given_is_refused_where_it_is_called_as_one(tmp_path, capsys, monkeypatch):
+    # `self.core = nn.GRU(...)`: the name says nothing, but `agent.core(x, h0)` is called as a
+    # recurrent module is, with an input and a state (model.py alone migrated before, exit 0)
+    files = {
+        name: text.replace("self.gru", "self.core").replace("agent.gru", "agent.core").replace("agent.hidden)", "torch.zeros(1, 3, 8))")
+        for name, text in SIBLING.items()
+    }
+    write(tmp_path, files)
+    before = (tmp_path / "model.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "model.py"]) == 1
+    assert "runner.py, which was not given, reads it at line 7 (`agent.core`)" in capsys.readouterr().out
+    assert (tmp_path / "model.py").read_text() == before
+
+
 @pytest.mark.parametrize("form", ["tuple", "packed"])
 def test_a_module_called_by_another_file_migrates_with_it_and_runs(tmp_path, form):
     write(tmp_path, SIBLING)
