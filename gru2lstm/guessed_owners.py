@@ -20,7 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import Crossing
-from gru2lstm.program import ProgramFlow
+from gru2lstm.program import FunctionInfo, ProgramFlow
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of, walk
 from gru2lstm.values import AttrSlot, DefSlot, InstanceSlot, VCreate, VCtor, VOpaque, VSlot
@@ -52,10 +52,8 @@ def _given_to_constructor(flow: ProgramFlow, solution: Solution, owner: str, roo
     """Why the object of class `root` is a value given to `owner`'s constructor (`Agent(cfg)`, a
     config read as `cfg.hidden` in `Agent.__init__`), else None."""
     init = flow.method(owner, "__init__")
-    for param in init.params if init is not None else ():
-        slot = DefSlot.of(id(param.node.name))
-        if slot in solution.classes.parent and solution.classes.find(slot) == root:
-            return f"the value given to the parameter `{param.name}` of `{owner.rpartition(':')[2]}.__init__()`"
+    for param in _parameters_in(solution.classes, init, root) if init is not None else ():
+        return f"the value given to the parameter `{param.name}` of `{owner.rpartition(':')[2]}.__init__()`"
     return None
 
 
@@ -64,17 +62,25 @@ def _given_to_an_uncalled_function(flow: ProgramFlow, solution: Solution, owner:
     a function that no followed call runs (an entry point a framework calls) and on which that
     function reads no other attribute of `owner`, else None."""
     classes = solution.classes
-    instance = InstanceSlot.of(owner)
-    if instance in classes.parent and classes.find(instance) == root:
+    if _in_class(classes, InstanceSlot.of(owner), root):
         return None
     for info in flow.functions.values():
         if info.key in flow.called:
             continue
-        for param in info.params:
-            slot = DefSlot.of(id(param.node.name))
-            if slot in classes.parent and classes.find(slot) == root and not _reads_others_of(flow, classes, owner, info.node, param.name):
+        for param in _parameters_in(classes, info, root):
+            if not _reads_others_of(flow, classes, owner, info.node, param.name):
                 return f"the value given to the parameter `{param.name}` of `{info.node.name.value}()` (a function no code of the program calls)"
     return None
+
+
+def _parameters_in(classes, info: FunctionInfo, root) -> list:
+    """The parameters of `info` whose values the class `root` holds."""
+    return [param for param in info.params if _in_class(classes, DefSlot.of(id(param.node.name)), root)]
+
+
+def _in_class(classes, slot, root) -> bool:
+    """Is `slot` one of the class `root` (without adding a slot the solver never met)?"""
+    return slot in classes.parent and classes.find(slot) == root
 
 
 def _reads_others_of(flow: ProgramFlow, classes, owner: str, function: cst.FunctionDef, name: str) -> bool:

@@ -11,12 +11,12 @@ import libcst as cst
 from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
+from gru2lstm.solve import spread_state
 from gru2lstm.syntax import code_of, walk
 from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
-from gru2lstm.solve import spread_state
 from gru2lstm.rules.edits import is_pure, method, paren
 from gru2lstm.rules.packed_dims import may_be_none
 from gru2lstm.rules.packed_ranks import Ranks
