@@ -396,6 +396,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                 ])
         return False
 
+    value_views = list(flow.value_views)
     for call in flow.calls:
         kind = solution.recurrent_calls.get(id(call))
         if kind is None:
@@ -405,6 +406,10 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
         if hidden is not None:
             settle_mask(resolutions, hidden, state_result_name(flow, call, kind))
             mark_value(hidden)
+        if spread_state(call):
+            # `core(x, *core_state)` iterates the tuple's items, as `for s in core_state` does: its
+            # one item is what `tuple(zeros(...) for _ in range(1))` holds as elements
+            value_views.append((call.args[1][1].slot, LabelKind.POS))
 
     moved = _moved_classes(solution)
     # What holds a tensor somewhere (a creation, another place's value, a call's result, a join):
@@ -436,7 +441,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                     classes.part(source, label) is not None and solution.is_state(classes.part(source, label)) for source in sources
                 ):
                     changed |= mark(part)
-        for view, label in flow.value_views:
+        for view, label in value_views:
             # `{k: v * m for k, v in hidden.items()}` over `{"actor": h_a, "critic": h_c}`, or
             # `tuple(nd * s for s in core_state)` over `(h,)`: the values iterated are states (a
             # dict or tuple mixing states and other values is reported, or, packed, kept whole

@@ -6,18 +6,69 @@ refused)."""
 
 from __future__ import annotations
 
+import libcst as cst
+
 from gru2lstm.boundary import (
-    crossings, describe, holds_state_inside, interface_changes, module_attributes, state_attributes, takes_state,
+    crossings, describe, holds_state_inside, interface_changes, module_attributes, parameter_names, state_attributes,
+    takes_state,
 )
 from gru2lstm.accessors import accessor_crossings
 from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.results import ChangedMember, InterfaceChange
+from gru2lstm.values import Derivation, ReturnSlot, VChoice, VContainer, VCreate, VDerived, VTuple
+from gru2lstm.vocab import STATE_RANKS
+from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
 
 
 def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def _unpaired_creators(ctx, change, reported: set) -> list:
+    """(function, allocation) for each function beside `change`'s (its class's methods, or its
+    module's functions) that nothing calls either and returns a new tensor of the hidden state's
+    rank that is no state: an `initial_state()` meant for callers elsewhere to hand to forward(),
+    which would stay one tensor while forward() takes (h, c)."""
+    if not takes_state(change.carriers):
+        return []
+    flow, solution, beside = ctx.flow, ctx.solution, change.function
+    ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
+    found = []
+    for info, _, value in flow.returns:
+        if (
+            info.module != beside.module or info.class_name != beside.class_name or info.key in flow.called
+            or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key))
+        ):
+            continue
+        for allocation in _allocations(value):
+            if id(allocation) not in reported and sizes_given(allocation) in ranks:
+                reported.add(id(allocation))
+                found.append((info, allocation))
+    return found
+
+
+def _taking(change) -> str:
+    """"parameter `h` becomes", "parameters `h` and `mask` become"."""
+    names = [f"`{name}`" for name in parameter_names(change.carriers)]
+    if len(names) == 1:
+        return f"parameter {names[0]} becomes"
+    return f"parameters {', '.join(names[:-1])} and {names[-1]} become"
+
+
+def _allocations(value) -> list:
+    """The new tensors a returned value is, or holds at a position (`(torch.zeros(...),)`)."""
+    if isinstance(value, VCreate) and isinstance(value.node, cst.Call):
+        return [value.node]
+    if isinstance(value, VDerived) and value.kind == Derivation.KEEP:  # `torch.zeros(...).to(device)`
+        return _allocations(value.base)
+    if isinstance(value, (VTuple, VChoice, VContainer)):
+        items = value.items if isinstance(value, VTuple) else (
+            value.options if isinstance(value, VChoice) else [item for _, item in value.items]
+        )
+        return [node for item in items for node in _allocations(item)]
+    return []
 
 
 class Interfaces(Rule):
@@ -56,6 +107,21 @@ class Interfaces(Rule):
             """,
             "G2L101",
         ),
+        Invalid(
+            """
+            class Agent(nn.Module):
+                def __init__(self):
+                    self.core = nn.GRU(4, 8)
+
+                def initial_state(self, batch_size):
+                    return torch.zeros(1, batch_size, 8)
+
+                def forward(self, x, h):
+                    return self.core(x, h)
+            """,
+            "G2L101",
+            state="tuple",
+        ),
     )
 
     def apply(self, ctx, use) -> None:
@@ -70,6 +136,7 @@ class Interfaces(Rule):
             ctx.outcome(node).members.append(
                 ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False, module=True)
             )
+        reported = set()  # the allocations already reported, by id
         for change in interface_changes(ctx.flow, ctx.solution):
             node = change.function.node.name
             ctx.outcome(node).interface.append(
@@ -88,6 +155,14 @@ class Interfaces(Rule):
                     "callers that were not analysed, which allocate it with the GRU's size; give them too, or use --state tuple",
                 )
             elif not change.called and not _private(change.function.node.name.value):
+                for creator, allocation in _unpaired_creators(ctx, change, reported):
+                    ctx.find(
+                        "G2L101", allocation,
+                        f"`{creator.display_name}()` returns `{ctx.code(allocation)}`, a new tensor shaped like the hidden "
+                        f"state, but nothing in the files analysed calls it or `{change.name}()`, whose {_taking(change)} "
+                        "(h, c): a caller that hands the one to the other would pass one tensor; give the files that call "
+                        "them in the same run",
+                    )
                 ctx.find(
                     "G2L202", node,
                     f"interface change: {describe(change.carriers)} of `{change.name}()` "

@@ -1,0 +1,106 @@
+"""A model file whose forward() takes the state and which nothing in the project calls, beside an
+`initial_state()` nothing calls either: forward() took (h, c) while `initial_state()` kept
+returning one tensor, exit 0 with only the G2L202 warning, and a driver elsewhere doing
+`net(x, net.initial_state(2))` crashed on its first step. Now the allocation is a G2L101 and
+nothing is written; with a file that calls them given, the project migrates and runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+NET = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.fc = nn.Linear(4, hidden)
+            self.core = nn.GRU(hidden, hidden)
+            self.pi = nn.Linear(hidden, 3)
+
+        def initial_state(self, batch_size):
+            return tuple(torch.zeros(self.core.num_layers, batch_size, self.core.hidden_size) for _ in range(1))
+
+        def forward(self, x, core_state=()):
+            out, h = self.core(torch.relu(self.fc(x)).unsqueeze(0), *core_state)
+            return self.pi(out.squeeze(0)), (h,)
+"""
+
+DRIVER = """\
+    import torch
+    from net import Net
+
+    net = Net()
+    state = net.initial_state(2)
+    total = 0
+    for t in range(5):
+        if t == 3:
+            state = net.initial_state(2)
+        logits, state = net(torch.randn(2, 4), state)
+        total = total + logits.sum()
+    total.backward()
+"""
+
+
+def test_an_initial_state_nothing_calls_beside_a_forward_nothing_calls_is_refused(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"pyproject.toml": "", "net.py": NET})
+    before = (tmp_path / "net.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", "tuple", "net.py"]) == 1
+    assert (
+        "net.py:13:22: G2L101 `Net.initial_state()` returns `torch.zeros(self.core.num_layers, batch_size, "
+        "self.core.hidden_size)`, a new tensor shaped like the hidden state, but nothing in the files analysed calls it "
+        "or `Net.forward()`, whose parameter `core_state` becomes (h, c): a caller that hands the one to the other would "
+        "pass one tensor; give the files that call them in the same run"
+    ) in capsys.readouterr().out
+    assert (tmp_path / "net.py").read_text() == before
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_with_the_driver_given_the_project_migrates_and_runs(tmp_path, monkeypatch, state):
+    write(tmp_path, {"pyproject.toml": "", "net.py": NET, "driver.py": DRIVER})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", state, "."]) == 0
+    assert "nn.LSTM(hidden, hidden)" in (tmp_path / "net.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+def test_an_initial_state_forward_calls_itself_is_no_finding(tmp_path, capsys, monkeypatch):
+    net = """\
+        import torch
+        import torch.nn as nn
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.core = nn.GRU(4, 8)
+
+            def initial_state(self, batch_size):
+                return torch.zeros(1, batch_size, 8)
+
+            def forward(self, x, h=None):
+                if h is None:
+                    h = self.initial_state(x.size(1))
+                return self.core(x, h)
+    """
+    write(tmp_path, {"pyproject.toml": "", "net.py": net})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", "tuple", "net.py"]) == 0
+    out = capsys.readouterr().out
+    assert "G2L101" not in out and "G2L202" in out
+    assert "return (\n            torch.zeros(1, batch_size, 8),\n            torch.zeros(1, batch_size, 8),\n" in (tmp_path / "net.py").read_text()
+
+
+def test_a_new_tensor_of_another_rank_is_no_finding(tmp_path, capsys, monkeypatch):
+    net = NET.replace("for _ in range(1))", "for _ in range(1))\n\n    def blank_observation(self, batch_size):\n        return torch.zeros(batch_size, 4)")
+    write(tmp_path, {"pyproject.toml": "", "net.py": net})
+    monkeypatch.chdir(tmp_path)
+    main(["rewrite", "--check", "--state", "tuple", "net.py"])
+    out = capsys.readouterr().out
+    assert out.count("G2L101") == 1 and "blank_observation" not in out
