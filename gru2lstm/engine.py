@@ -51,7 +51,7 @@ from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.options import Options
 from gru2lstm.output_check import check_output
 from gru2lstm.prefilter import screen
-from gru2lstm.project import CallersElsewhere, Project, refuse_guessed_layouts, shown_path
+from gru2lstm.project import CallersElsewhere, Project, refuse_uncalled_contracts, shown_path
 from gru2lstm.results import FileError, FileResult
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, decode, read_source, write_source
 from gru2lstm.suppression import has_marker
@@ -320,7 +320,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
                             elsewhere.refuse(outcome, work[number][1][-1][1])
                             dynamic.refuse(outcome, work[number][1][-1][1], lambda: elsewhere.files + elsewhere.others(), shown_path)
                     else:
-                        refuse_guessed_layouts(outcome)
+                        refuse_uncalled_contracts(outcome)
                     for ready, ready_outcome in settling.ready(number, outcome):
                         # A started group is written whole: files that share states are not split by a signal.
                         with interrupts.writing():

@@ -51,7 +51,7 @@ from gru2lstm.config import import_root
 from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import STAR, Folders, below, may_import, program_folder
+from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.universe import ProjectFile, Universe
@@ -238,8 +238,19 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     still call them the GRU way. `data`: the bytes of `files` already read, by index. `read`: what
     earlier calls read and parsed, str(path) -> (bytes, tree, parsed), used and added to.
     """
-    paths = list(files) + list(others)
     data, trees = dict(data or {}), {}
+    folders = Folders()
+    words = {module_name(path, folders)[1].rpartition(".")[2].encode() for path in files}
+    kept = []
+    for path in others:
+        known = (read or {}).get(str(path))
+        contents = known[0] if known is not None else _read_bytes(path)
+        # Cheap first, before the file is placed among the modules: an importer spells the name
+        # of one of the group's modules in an import (as _importers asks again of each module)
+        if contents is not None and any(word in contents and may_import(contents, word) for word in words):
+            data[len(files) + len(kept)] = contents
+            kept.append(path)
+    paths = list(files) + kept
     for index, path in enumerate(paths):
         known = (read or {}).get(str(path))
         if known is not None:
@@ -316,7 +327,7 @@ class CallersElsewhere:
         if blockers:
             block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
         else:
-            refuse_guessed_layouts(outcome)
+            refuse_uncalled_contracts(outcome)
 
     def given_importers(self, outcome, modules: list) -> list:
         """The given files outside the group that import a function whose contract it changes (a
@@ -429,22 +440,28 @@ class CallersElsewhere:
         return known[1] if known is not None and known[2] else self._reads.tree(path)
 
 
-def refuse_guessed_layouts(outcome) -> None:
+def refuse_uncalled_contracts(outcome) -> None:
     """Leave a group unwritten when one of its functions that nothing calls (no file of the project
     imports it; or the source came from stdin with no name) takes the state inside a container
     parameter (skrl's `inputs["rnn"][0]`, filled by a library): whether its callers give a pair in
     the state's place or one container per half is theirs to decide, and the rewrite would only
-    guess. Its warning (G2L202) becomes a G2L101."""
-    guessed = [shown_path(Path(result.path)) for result in _changed(outcome) if _guessed_layouts(result.migration)]
+    guess (its warning, G2L202, becomes a G2L101); or takes the state beside an `initial_state()`
+    that nothing calls either and that stays one tensor (the G2L101s the rule held back)."""
+    guessed = [shown_path(Path(result.path)) for result in _changed(outcome) if _uncalled_contracts(result.migration)]
     if guessed:
-        block_group(outcome, guessed, "callers outside the project to give (h, c) inside a parameter", "needs")
+        block_group(outcome, guessed, "callers outside the project to give (h, c)", "needs")
 
 
-def _guessed_layouts(migration) -> bool:
-    """Turn the G2L202 of each such function of one file into a G2L101; was any?"""
+def _uncalled_contracts(migration) -> bool:
+    """Add the findings of each such function of one file; were there any?"""
     refused = False
     for change in migration.interface:
-        if change.called or not change.inside:
+        if change.called:
+            continue
+        if change.unpaired:
+            migration.findings[:] = sorted([*migration.findings, *change.unpaired], key=lambda f: (f.line, f.column))
+            refused = True
+        if not change.inside:
             continue
         migration.findings[:] = [f for f in migration.findings if not (f.code == "G2L202" and f.line == change.line)]
         migration.findings.append(new_finding(
@@ -558,6 +575,13 @@ def _registry_files(universe: Universe, entry: ProjectFile) -> list:
         imported.file for imported in universe.imports(entry) if names and imported.local in names
         and imported.file is not None and imported.member is not None and imported.file is not entry
     ]
+
+
+def _read_bytes(path: Path) -> Optional[bytes]:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _importers(universe: Universe, current: ProjectFile, names):

@@ -49,6 +49,9 @@ class InterfaceChange:
     parameters: tuple = ()  # the names of its parameters that take the state
     positions: tuple = ()  # their positions among the positional parameters (after `self`)
     inside: bool = False  # a parameter holds the state inside a container (`inputs["rnn"][0]`)
+    # G2L101s held back until no code of the project is known to call it: functions beside it that
+    # nothing calls either and return a new tensor shaped like the state (`initial_state()`)
+    unpaired: tuple = ()
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """A model file whose forward() takes the state and which nothing in the project calls, beside an
 `initial_state()` nothing calls either: forward() took (h, c) while `initial_state()` kept
 returning one tensor, exit 0 with only the G2L202 warning, and a driver elsewhere doing
-`net(x, net.initial_state(2))` crashed on its first step. Now the allocation is a G2L101 and
-nothing is written; with a file that calls them given, the project migrates and runs."""
+`net(x, net.initial_state(2))` crashed on its first step. Now, when no code of the project calls
+them, the allocation is a G2L101 and nothing is written; with a file that calls them given, the
+project migrates and runs; with it in the project but not given (pre-commit), the finding names it."""
 
 from __future__ import annotations
 
@@ -47,16 +48,36 @@ DRIVER = """\
 """
 
 
+PLAIN = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 3)
+
+        def initial_state(self, batch_size):
+            return torch.zeros(1, batch_size, self.gru.hidden_size)
+
+        def forward(self, x, h):
+            out, h = self.gru(x.unsqueeze(0), h)
+            return self.pi(out.squeeze(0)), h
+"""
+
+
 def test_an_initial_state_nothing_calls_beside_a_forward_nothing_calls_is_refused(tmp_path, capsys, monkeypatch):
-    write(tmp_path, {"pyproject.toml": "", "net.py": NET})
+    write(tmp_path, {"pyproject.toml": "", "net.py": PLAIN})
     before = (tmp_path / "net.py").read_text()
     monkeypatch.chdir(tmp_path)
     assert main(["rewrite", "--state", "tuple", "net.py"]) == 1
     assert (
-        "net.py:13:22: G2L101 `Net.initial_state()` returns `torch.zeros(self.core.num_layers, batch_size, "
-        "self.core.hidden_size)`, a new tensor shaped like the hidden state, but nothing in the files analysed calls it "
-        "or `Net.forward()`, whose parameter `core_state` becomes (h, c): a caller that hands the one to the other would "
-        "pass one tensor; give the files that call them in the same run"
+        "net.py:12:16: G2L101 `Net.initial_state()` returns `torch.zeros(1, batch_size, self.gru.hidden_size)`, a new "
+        "tensor shaped like the hidden state, but no code of the project calls it or `Net.forward()`, whose parameter "
+        "`h` becomes (h, c): a caller that hands the one to the other would pass one tensor; give the files that call "
+        "them in the same run (a script that does is enough)"
     ) in capsys.readouterr().out
     assert (tmp_path / "net.py").read_text() == before
 
@@ -98,9 +119,22 @@ def test_an_initial_state_forward_calls_itself_is_no_finding(tmp_path, capsys, m
 
 
 def test_a_new_tensor_of_another_rank_is_no_finding(tmp_path, capsys, monkeypatch):
-    net = NET.replace("for _ in range(1))", "for _ in range(1))\n\n    def blank_observation(self, batch_size):\n        return torch.zeros(batch_size, 4)")
+    net = PLAIN.replace("self.gru.hidden_size)", "self.gru.hidden_size)\n\n    def blank_observation(self, batch_size):\n        return torch.zeros(batch_size, 4)")
     write(tmp_path, {"pyproject.toml": "", "net.py": net})
     monkeypatch.chdir(tmp_path)
     main(["rewrite", "--check", "--state", "tuple", "net.py"])
     out = capsys.readouterr().out
     assert out.count("G2L101") == 1 and "blank_observation" not in out
+
+
+def test_given_alone_beside_a_driver_not_given_the_finding_names_the_driver(tmp_path, capsys, monkeypatch):
+    driver = DRIVER.replace("net(torch.randn(2, 4), state)", "net(torch.randn(2, 4), h)").replace("state = ", "h = ")
+    write(tmp_path, {"pyproject.toml": "", "net.py": PLAIN, "driver.py": driver})
+    before = (tmp_path / "net.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", "tuple", "net.py"]) == 1
+    out = capsys.readouterr().out
+    assert "driver.py imports it without being given" in out and "a new tensor shaped like" not in out
+    assert (tmp_path / "net.py").read_text() == before
+    assert main(["rewrite", "--state", "tuple", "."]) == 0
+    run_migrated(tmp_path, "import driver")

@@ -14,6 +14,7 @@ from gru2lstm.boundary import (
 )
 from gru2lstm.accessors import accessor_crossings
 from gru2lstm.guessed_owners import guessed_crossings
+from gru2lstm.findings import new_finding
 from gru2lstm.results import ChangedMember, InterfaceChange
 from gru2lstm.values import Derivation, ReturnSlot, VChoice, VContainer, VCreate, VDerived, VTuple
 from gru2lstm.vocab import STATE_RANKS
@@ -28,9 +29,10 @@ def _private(name: str) -> bool:
 
 def _unpaired_creators(ctx, change, reported: set) -> list:
     """(function, allocation) for each function beside `change`'s (its class's methods, or its
-    module's functions) that nothing calls either and returns a new tensor of the hidden state's
-    rank that is no state: an `initial_state()` meant for callers elsewhere to hand to forward(),
-    which would stay one tensor while forward() takes (h, c)."""
+    module's functions) that nothing here calls either and returns a new tensor of the hidden
+    state's rank that is no state: an `initial_state()` meant for callers elsewhere to hand to
+    forward(), which would stay one tensor while forward() takes (h, c). Reported when no code of
+    the project calls them (project.refuse_uncalled_contracts)."""
     if not takes_state(change.carriers):
         return []
     flow, solution, beside = ctx.flow, ctx.solution, change.function
@@ -107,21 +109,6 @@ class Interfaces(Rule):
             """,
             "G2L101",
         ),
-        Invalid(
-            """
-            class Agent(nn.Module):
-                def __init__(self):
-                    self.core = nn.GRU(4, 8)
-
-                def initial_state(self, batch_size):
-                    return torch.zeros(1, batch_size, 8)
-
-                def forward(self, x, h):
-                    return self.core(x, h)
-            """,
-            "G2L101",
-            state="tuple",
-        ),
     )
 
     def apply(self, ctx, use) -> None:
@@ -139,10 +126,21 @@ class Interfaces(Rule):
         reported = set()  # the allocations already reported, by id
         for change in interface_changes(ctx.flow, ctx.solution):
             node = change.function.node.name
+            unpaired = () if ctx.packed or change.called else tuple(
+                new_finding(
+                    "G2L101",
+                    f"`{creator.display_name}()` returns `{ctx.code(allocation)}`, a new tensor shaped like the hidden state, "
+                    f"but no code of the project calls it or `{change.name}()`, whose {_taking(change)} (h, c): a caller "
+                    "that hands the one to the other would pass one tensor; give the files that call them in the same run "
+                    "(a script that does is enough)",
+                    ctx.line(allocation), ctx.column(allocation) + 1,
+                )
+                for creator, allocation in _unpaired_creators(ctx, change, reported)
+            )
             ctx.outcome(node).interface.append(
                 InterfaceChange(
                     ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called, change.parameters,
-                    change.positions, holds_state_inside(change.carriers),
+                    change.positions, holds_state_inside(change.carriers), unpaired,
                 )
             )
             if ctx.packed and not change.called and takes_state(change.carriers):
@@ -155,14 +153,6 @@ class Interfaces(Rule):
                     "callers that were not analysed, which allocate it with the GRU's size; give them too, or use --state tuple",
                 )
             elif not change.called and not _private(change.function.node.name.value):
-                for creator, allocation in _unpaired_creators(ctx, change, reported):
-                    ctx.find(
-                        "G2L101", allocation,
-                        f"`{creator.display_name}()` returns `{ctx.code(allocation)}`, a new tensor shaped like the hidden "
-                        f"state, but nothing in the files analysed calls it or `{change.name}()`, whose {_taking(change)} "
-                        "(h, c): a caller that hands the one to the other would pass one tensor; give the files that call "
-                        "them in the same run",
-                    )
                 ctx.find(
                     "G2L202", node,
                     f"interface change: {describe(change.carriers)} of `{change.name}()` "
