@@ -75,7 +75,7 @@ def candidate_names(flow: ProgramFlow, modules: list) -> list:
     found = _called_names(flow, mentions) + _called_attributes(flow, mentions)
     frontier = found
     infos = {id(info.node): info for info in flow.functions.values()}
-    index_of = {index.key: index for index in modules}
+    mentions_of = {module.index.key: module for module in mentions}
     while frontier:
         _bind_callers(flow, mentions, frontier)
         _bind_attributes(flow, mentions, frontier)
@@ -88,7 +88,7 @@ def candidate_names(flow: ProgramFlow, modules: list) -> list:
         frontier = []
         for (scope_id, name), scope in handed.items():
             info = infos[scope_id]
-            held = _held_name(info, name, index_of[info.module]) if (scope_id, name) not in known else None
+            held = _held_name(info, name, mentions_of[info.module]) if (scope_id, name) not in known else None
             if held is not None:
                 frontier.append(held)
         found = found + frontier
@@ -161,7 +161,7 @@ def _called_names(flow: ProgramFlow, mentions: list) -> list:
                 continue
             if name not in {param.name for param in info.params} and (name in index.module_names or name in index.imports or name in _BUILTINS):
                 continue  # a global or a builtin, unless the function binds it (then it stays unknown)
-            held = _held_name(info, name, index)  # None for a name the function does not bind once (a closure's)
+            held = _held_name(info, name, module)  # None for a name the function does not bind once (a closure's)
             if held is not None:
                 found.append(held)
     return found
@@ -221,15 +221,9 @@ def _bind_attributes(flow: ProgramFlow, mentions: list, names: list) -> None:
             held.held = False  # stored twice, or never (a value given from outside)
 
 
-def _enclosing(parents: dict, node: cst.CSTNode) -> Optional[cst.CSTNode]:
-    current = parents.get(node)
-    while current is not None and not isinstance(current, _SCOPES + (cst.Module,)):
-        current = parents.get(current)
-    return current
-
-
-def _held_name(info: FunctionInfo, name: str, index) -> Optional[HeldName]:
+def _held_name(info: FunctionInfo, name: str, module: _Mentions) -> Optional[HeldName]:
     """`name` of `info`'s function, when each of its mentions there is one the module docstring allows."""
+    index = module.index
     function = info.node
     parameter = next((param.node for param in info.params if param.name == name), None)
     if parameter is not None and (function.decorators or not _callers_known(info, index.flow)):
@@ -245,7 +239,7 @@ def _held_name(info: FunctionInfo, name: str, index) -> Optional[HeldName]:
             if parent is not parameter:
                 return None  # a parameter of something nested, or `*name`
             continue
-        if _enclosing(index.parents, node) is not function:
+        if module.scope_of(node) is not function:
             return None
         if not _known_mention(held, node, parent, index.parents, index.key):
             return None
@@ -346,7 +340,7 @@ def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
             if isinstance(node, cst.Attribute) and node.attr.value in by_method:
                 for held in by_method[node.attr.value]:  # `Runner(policy).run(step_fn, 5)`, `self.run(...)`
                     called = isinstance(parent, cst.Call) and parent.func is node
-                    owner = _receiver_class(flow, index, node.value) if called else None
+                    owner = _receiver_class(flow, module, node.value) if called else None
                     if owner is not None and flow.method(owner, node.attr.value) is held.function:
                         _given(held, parent, index.key, module.scope_of(node))
                     else:
@@ -356,7 +350,7 @@ def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
                 continue
             if isinstance(parent, (cst.ImportAlias, cst.AsName)) or isinstance(parent, (cst.FunctionDef, cst.ClassDef)) and parent.name is node:
                 continue  # the import or the definition itself
-            found = _resolved(index, node, parent)
+            found = _resolved(module, node, parent)
             for held in by_definition.get(found, ()) if found is not None else ():
                 if isinstance(parent, cst.Call) and parent.func is node:
                     _given(held, parent, index.key, module.scope_of(node))
@@ -364,21 +358,21 @@ def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
                     held.held = False  # used as a value: called where the walk cannot see
 
 
-def _receiver_class(flow: ProgramFlow, index, node: cst.BaseExpression) -> Optional[str]:
+def _receiver_class(flow: ProgramFlow, module: _Mentions, node: cst.BaseExpression) -> Optional[str]:
     """The program class of the object a method is called on, when known before the walk: one
     made there (`Runner(policy).run`) or kept in a name bound once to one, `self` in a method, or
     `self.runner` that holds one."""
     made = node.func if isinstance(node, cst.Call) else None
     if made is not None:
-        found = index.resolve(made)
+        found = module.index.resolve(made)
         return found.key if found is not None and found.kind == DefinitionKind.CLASS else None
-    function = _enclosing(index.parents, node)
+    function = module.scope_of(node)
     info = next((info for info in flow.functions.values() if info.node is function), None) if isinstance(function, cst.FunctionDef) else None
     if isinstance(node, cst.Name) and (info is None or node.value != info.self_name):
         # `runner = Runner(agent)` … `runner.run(step_fn)`: a name bound once, to an object made there
         params = [param.name for param in info.params] if info is not None else []
         value = bound_once(list(walk(function)), params).get(node.value) if node.value not in params else None
-        return _receiver_class(flow, index, value) if isinstance(value, cst.Call) else None
+        return _receiver_class(flow, module, value) if isinstance(value, cst.Call) else None
     if info is None or info.self_name is None:
         return None
     if isinstance(node, cst.Name) and node.value == info.self_name:
@@ -388,22 +382,22 @@ def _receiver_class(flow: ProgramFlow, index, node: cst.BaseExpression) -> Optio
     return None
 
 
-def _resolved(index, node: cst.CSTNode, parent: cst.CSTNode) -> Optional[Definition]:
+def _resolved(module: _Mentions, node: cst.CSTNode, parent: cst.CSTNode) -> Optional[Definition]:
     """What a mention of a name is at the top of its module, unless a function around it binds
     that name itself (then it is another value)."""
     if isinstance(parent, cst.Attribute) and parent.value is node and isinstance(node, cst.Name):
         return None  # `mod` of `mod.f`: the whole attribute is resolved
-    found = index.resolve(node)
+    found = module.index.resolve(node)
     if found is None or found.kind == DefinitionKind.MODULE:
         return None
     root = node
     while isinstance(root, cst.Attribute):
         root = root.value
-    scope = _enclosing(index.parents, node)
+    scope = module.scope_of(node)
     while isinstance(scope, (cst.FunctionDef, cst.Lambda)):
         if isinstance(scope, cst.FunctionDef) and isinstance(root, cst.Name) and root.value in names_bound_in(scope):
             return None
-        scope = _enclosing(index.parents, scope)
+        scope = module.scope_of(scope)
     return found
 
 
