@@ -138,3 +138,27 @@ def test_given_alone_beside_a_driver_not_given_the_finding_names_the_driver(tmp_
     assert (tmp_path / "net.py").read_text() == before
     assert main(["rewrite", "--state", "tuple", "."]) == 0
     run_migrated(tmp_path, "import driver")
+
+
+def test_a_function_of_the_module_that_makes_the_state_counts_as_well(tmp_path, capsys, monkeypatch):
+    lib = """\
+        import torch
+        import torch.nn as nn
+
+
+        class Core(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.GRUCell(4, 8)
+
+            def forward(self, x, h):
+                return self.cell(x, h)
+
+
+        def init_hidden(batch_size):
+            return torch.zeros(batch_size, 8)
+    """
+    write(tmp_path, {"pyproject.toml": "", "lib.py": lib})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", "tuple", "lib.py"]) == 1
+    assert "lib.py:15:12: G2L101 `init_hidden()` returns `torch.zeros(batch_size, 8)`" in capsys.readouterr().out

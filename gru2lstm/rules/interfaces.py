@@ -28,8 +28,8 @@ def _private(name: str) -> bool:
 
 
 def _unpaired_creators(ctx, change, reported: set) -> list:
-    """(function, allocation) for each function beside `change`'s (its class's methods, or its
-    module's functions) that nothing here calls either and returns a new tensor of the hidden
+    """(function, allocation) for each function beside `change`'s (a method of its class, or a
+    function of its module) that nothing here calls either and returns a new tensor of the hidden
     state's rank that is no state: an `initial_state()` meant for callers elsewhere to hand to
     forward(), which would stay one tensor while forward() takes (h, c). Reported when no code of
     the project calls them (project.refuse_uncalled_contracts)."""
@@ -40,7 +40,7 @@ def _unpaired_creators(ctx, change, reported: set) -> list:
     found = []
     for info, _, value in flow.returns:
         if (
-            info.module != beside.module or info.class_name != beside.class_name or info.key in flow.called
+            info.module != beside.module or info.class_name not in (None, beside.class_name) or info.key in flow.called
             or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key))
         ):
             continue
