@@ -457,7 +457,7 @@ def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
 
 def _outcomes(work: list, options: RunOptions, workers: "_Workers", absorbed: set) -> Iterator[tuple]:
     """(number of the group in `work`, its GroupOutcome) for every group, as each is ready; one
-    `absorbed` into another group before it is migrated here is skipped."""
+    `absorbed` into another group before it is migrated (here, or sent to a worker) is skipped."""
     pool = workers.for_work(work)
     if pool is None:
         for number in range(len(work)):
@@ -468,7 +468,7 @@ def _outcomes(work: list, options: RunOptions, workers: "_Workers", absorbed: se
     from gru2lstm.workers import DIED
 
     tasks = {number: (work[number][1], options) for number in _feeding_order(work)}
-    for number, outcome in pool.results(tasks):
+    for number, outcome in pool.results(tasks, absorbed):
         if outcome is DIED:
             outcome = GroupOutcome([FileResult(str(path), "error", error=WORKER_DIED) for path in tasks[number][0][-1][0]])
         yield number, outcome

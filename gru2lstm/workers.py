@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Callable, Iterator, Optional
+from typing import AbstractSet, Any, Callable, Iterator, Optional
 
 __all__ = ["DIED", "WorkerPool"]
 
@@ -70,16 +70,20 @@ class WorkerPool:
     def __exit__(self, kind, error, trace) -> None:
         self.stop(kill=kind is not None)
 
-    def results(self, tasks: dict) -> Iterator[tuple]:
+    def results(self, tasks: dict, skipped: AbstractSet = frozenset()) -> Iterator[tuple]:
         """(key, result) for every task of `tasks` (key -> a tuple of arguments), in the order
-        they finish; the result is DIED when the worker running the task died (it is replaced)."""
+        they finish; the result is DIED when the worker running the task died (it is replaced).
+        A task whose key is in `skipped` when a worker is free for it is not run (the caller may
+        add to it between results: a group another one took in)."""
         waiting = list(reversed(tasks.items()))
         idle = list(self._workers)  # the first started first: it is the one most likely ready (`grow`)
         busy: dict = {}  # _Worker -> key of its task
         while waiting or busy:
             while waiting and idle:
-                worker = idle.pop(0)
                 key, arguments = waiting.pop()
+                if key in skipped:
+                    continue
+                worker = idle.pop(0)
                 worker.connection.send(arguments)
                 busy[worker] = key
             ready = set(wait([w.connection for w in busy] + [w.process.sentinel for w in busy]))
