@@ -319,8 +319,8 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
                         with gc_paused():
                             elsewhere.refuse(outcome, work[number][1][-1][1])
                             dynamic.refuse(outcome, work[number][1][-1][1], lambda: elsewhere.files + elsewhere.others(), shown_path)
-                    else:
-                        refuse_uncalled_contracts(outcome)
+                    # Last: a file that calls them, found above, says more than that none was found
+                    refuse_uncalled_contracts(outcome)
                     for ready, ready_outcome in settling.ready(number, outcome):
                         # A started group is written whole: files that share states are not split by a signal.
                         with interrupts.writing():

@@ -326,8 +326,6 @@ class CallersElsewhere:
         blockers = self._callers(changed, group, data) | self._readers(changed, group, data) | self._unknown_callers(changed, group)
         if blockers:
             block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
-        else:
-            refuse_uncalled_contracts(outcome)
 
     def given_importers(self, outcome, modules: list) -> list:
         """The given files outside the group that import a function whose contract it changes (a
