@@ -1,0 +1,140 @@
+"""Code the engine refused although it could migrate it soundly (session 29): each project is
+migrated in every form, then run, and its LSTM must get (h, c) with a non-zero c; the variants
+that still cannot be followed stay refused with the exact finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+FORMS = ["tuple", "packed", "auto"]
+
+CELL_POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self, obs_dim, hidden=8):
+            super().__init__()
+            self.enc = nn.Linear(obs_dim, hidden)
+            self.rnn = nn.GRUCell(hidden, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.hidden_size = hidden
+
+        def initial(self, batch):
+            return torch.zeros(batch, self.hidden_size)
+
+        def forward(self, obs, h):
+            h = self.rnn(torch.relu(self.enc(obs)), h)
+            return self.pi(h), h
+
+
+    class MlpPolicy(nn.Module):
+        def __init__(self, obs_dim, hidden=8):
+            super().__init__()
+            self.pi = nn.Linear(obs_dim, 2)
+            self.hidden_size = hidden
+
+        def initial(self, batch):
+            return torch.zeros(batch, self.hidden_size)
+
+        def forward(self, obs, h):
+            return self.pi(obs), h
+"""
+
+# the class is a parameter's default, kept in `self.policy_cls` and read into a local that is only called;
+# the agent made so is handed to a Runner that only calls it
+ALIAS_TRAINER = """\
+    import torch
+    from policy import Policy
+
+
+    class Runner:
+        def __init__(self, agent):
+            self.agent = agent
+            self.h = agent.initial(3)
+
+        def run(self, fn):
+            for t in range(4):
+                logits, self.h = self.agent(torch.randn(3, 5), self.h)
+                self.h = fn(self.h)
+            return logits
+
+
+    def detached(h):
+        return h.detach()
+
+
+    class Trainer:
+        def __init__(self, policy_cls=Policy):
+            self.policy_cls = policy_cls
+
+        def build(self):
+            make = self.policy_cls
+            self.policy = make(5)
+            runner = Runner(self.policy)
+            runner.run(detached)
+            return runner.run(detached)
+"""
+
+DRIVE_ALIAS = """\
+    import torch
+    from trainer import Trainer
+
+    torch.manual_seed(0)
+    Trainer().build().pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_class_attribute_read_into_a_local_that_is_only_called_is_followed(tmp_path, form):
+    write(tmp_path, {"policy.py": CELL_POLICY, "trainer.py": ALIAS_TRAINER, "driver.py": DRIVE_ALIAS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_class_attribute_read_into_a_local_that_is_stored_stays_refused(tmp_path, capsys):
+    trainer = ALIAS_TRAINER.replace("make = self.policy_cls\n", "make = self.policy_cls\n            self.kinds = [make]\n")
+    write(tmp_path, {"policy.py": CELL_POLICY, "trainer.py": trainer, "driver.py": DRIVE_ALIAS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'trainer.py'}:22:35: G2L101 `Policy` is used as a value here (a registry, a factory, a callback)" in capsys.readouterr().out
+
+
+# every call gives the class, so the default `Policy` is never taken; it is one of what the parameter may hold
+DEFAULT_TRAINER = """\
+    import torch
+    from policy import Policy
+
+
+    class Trainer:
+        def __init__(self, policy_cls=Policy):
+            self.policy_cls = policy_cls
+
+        def run(self):
+            self.policy = self.policy_cls(5)
+            h = self.policy.initial(3)
+            for t in range(4):
+                logits, h = self.policy(torch.randn(3, 5), h)
+                h = h * (torch.arange(3) != t % 3).float().unsqueeze(1)
+            return logits
+"""
+
+DRIVE_DEFAULT = """\
+    import torch
+    from policy import MlpPolicy, Policy
+    from trainer import Trainer
+
+    torch.manual_seed(0)
+    Trainer(Policy).run().pow(2).mean().backward()
+    assert Trainer(MlpPolicy).run().shape == (3, 2)
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_class_given_by_every_caller_and_as_the_default_is_followed(tmp_path, form):
+    write(tmp_path, {"policy.py": CELL_POLICY, "trainer.py": DEFAULT_TRAINER, "driver.py": DRIVE_DEFAULT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
