@@ -15,6 +15,7 @@ main(cfg)` … `cfg.hidden * 0.5`: nothing shows it is an `Agent`; `rollout.star
 
 from __future__ import annotations
 
+import ast
 from typing import Optional
 
 import libcst as cst
@@ -26,9 +27,55 @@ from gru2lstm.syntax import code_of, walk
 from gru2lstm.values import AttrSlot, DefSlot, InstanceSlot, VCreate, VCtor, VOpaque, VSlot
 
 
+def misguessed(flow: ProgramFlow, solution: Solution) -> frozenset:
+    """The ids of the guesses whose object holds a value made by a library and no instance of
+    the class guessed (`cfg.hidden` of `cfg = types.SimpleNamespace(hidden=8)`): the walk is made
+    again without them, each read then a field of its own object."""
+    classes = solution.classes
+    library = _library_classes(flow, solution)
+    return frozenset(
+        id(node) for node, base, owner, _ in flow.guessed_attributes
+        if isinstance(base, VSlot) and classes.find(base.slot) in library and not _in_class(classes, InstanceSlot.of(owner), classes.find(base.slot))
+    )
+
+
+def still_misguessed(flow: ProgramFlow, solution: Solution, first: ProgramFlow) -> bool:
+    """After the walk made again without `flow.unguessed`: does an object not tied any more now
+    hold an instance of the class it was taken for, or no value made by a library?"""
+    classes = solution.classes
+    library = _library_classes(flow, solution)
+    return any(
+        id(node) in flow.unguessed and (
+            base.slot not in classes.parent or classes.find(base.slot) not in library
+            or _in_class(classes, InstanceSlot.of(owner), classes.find(base.slot))
+        )
+        for node, base, owner, _ in first.guessed_attributes if isinstance(base, VSlot)
+    )
+
+
+def reads_of_libraries(first: ProgramFlow, flow: ProgramFlow, parents: dict) -> dict:
+    """Module key -> the reads not tied any more, as the output check spells them (`cfg.hidden`),
+    but those spelled like a read still tied in that module. `parents`: each module's parent map."""
+    def spelled(guesses) -> dict:
+        found: dict = {}
+        for node, *_ in guesses:
+            key = next((key for key, parent_map in parents.items() if node in parent_map), None)
+            found.setdefault(key, set()).add(ast.unparse(ast.parse(code_of(node).strip(), mode="eval").body))
+        return found
+
+    tied = spelled(flow.guessed_attributes)
+    freed = spelled(guess for guess in first.guessed_attributes if id(guess[0]) in flow.unguessed)
+    return {key: frozenset(reads - tied.get(key, set())) for key, reads in freed.items()}
+
+
+def _library_classes(flow: ProgramFlow, solution: Solution) -> set:
+    """The classes of the values made by a library."""
+    return {solution.classes.find(binding.target) for binding in flow.bindings if _of_a_library(flow, binding.value)}
+
+
 def guessed_crossings(flow: ProgramFlow, solution: Solution) -> list:
     classes = solution.classes
-    library = {classes.find(binding.target) for binding in flow.bindings if _of_a_library(flow, binding.value)}
+    library = _library_classes(flow, solution)
     found = []
     for node, base, owner, name in flow.guessed_attributes:
         slot = AttrSlot.of(owner, name)

@@ -138,3 +138,81 @@ def test_a_class_given_by_every_caller_and_as_the_default_is_followed(tmp_path, 
     write(tmp_path, {"policy.py": CELL_POLICY, "trainer.py": DEFAULT_TRAINER, "driver.py": DRIVE_DEFAULT, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import driver")
+
+
+CFG_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden_size):
+            super().__init__()
+            self.enc = nn.Linear(5, hidden_size)
+            self.gru = nn.GRUCell(hidden_size, hidden_size)
+            self.head = nn.Linear(hidden_size, 2)
+            self.hidden = None
+
+        def reset(self, batch):
+            self.hidden = torch.zeros(batch, self.gru.hidden_size)
+
+        def act(self, obs):
+            self.hidden = self.gru(torch.relu(self.enc(obs)), self.hidden)
+            return self.head(self.hidden)
+"""
+
+# `cfg.hidden` is taken for `Agent.hidden` by its name, but `cfg` is a `types.SimpleNamespace`: a
+# library's object, so it is read as a field of its own (the size), not as the state
+CFG_FACTORY = """\
+    from agent import Agent
+
+
+    def make_agent(cfg):
+        return Agent(cfg.hidden)
+
+
+    class Trainer:
+        def __init__(self, cfg):
+            self.cfg = cfg
+            self.agent = make_agent(self.cfg)
+
+        def describe(self):
+            return "hidden=%d" % self.cfg.hidden
+
+        def steps(self):
+            return self.cfg.hidden // 2
+"""
+
+DRIVE_CFG = """\
+    import types
+
+    import torch
+    from factory import Trainer
+
+    torch.manual_seed(0)
+    trainer = Trainer(types.SimpleNamespace(hidden=8))
+    trainer.agent.reset(3)
+    for t in range(trainer.steps()):
+        logits = trainer.agent.act(torch.randn(3, 5))
+    logits.pow(2).mean().backward()
+    assert trainer.describe() == "hidden=8"
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_an_attribute_of_a_library_object_named_like_the_state_is_read_as_its_own(tmp_path, form):
+    write(tmp_path, {"agent.py": CFG_AGENT, "factory.py": CFG_FACTORY, "driver.py": DRIVE_CFG, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "return self.cfg.hidden // 2" in (tmp_path / "factory.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+def test_an_attribute_of_an_object_also_given_an_agent_stays_tied_to_the_state(tmp_path, capsys):
+    # `cfg` holds a SimpleNamespace and, on another call, the agent itself: `cfg.hidden` may be the state
+    driver = DRIVE_CFG.replace("assert trainer.describe() == \"hidden=8\"", "Trainer(trainer.agent)")
+    write(tmp_path, {"agent.py": CFG_AGENT, "factory.py": CFG_FACTORY, "driver.py": driver, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'factory.py'}:5:18: G2L101 `cfg.hidden` is taken for the attribute `hidden` of `Agent` (the one class "
+        "of the program that has it), which holds the hidden state, but `cfg` also holds a value made by a library"
+    ) in capsys.readouterr().out
