@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gru2lstm.cli import main
+from tests.test_completed_refusals2 import DRIVE_MAC, KEYED_MAC
 from tests.test_redteam_packed import run_migrated, write
 
 FORMS = ["tuple", "packed", "auto"]
@@ -216,3 +217,24 @@ def test_an_attribute_of_an_object_also_given_an_agent_stays_tied_to_the_state(t
         f"{tmp_path / 'factory.py'}:5:18: G2L101 `cfg.hidden` is taken for the attribute `hidden` of `Agent` (the one class "
         "of the program that has it), which holds the hidden state, but `cfg` also holds a value made by a library"
     ) in capsys.readouterr().out
+
+
+# pymarl's `self.args = args` … `agent_REGISTRY.get(self.args.agent)`: the key read through the
+# attribute that copies the parameter is the key read through the parameter
+@pytest.mark.parametrize("form", FORMS)
+def test_a_registry_key_read_through_an_attribute_copying_the_parameter_is_a_key(tmp_path, form):
+    controller = KEYED_MAC["controller.py"].replace(
+        "agent_cls = agent_REGISTRY.get(args.agent)", "self.args = args\n                agent_cls = agent_REGISTRY.get(self.args.agent)",
+    ).replace("raise ValueError(args.agent)", "raise ValueError(self.args.agent)")
+    write(tmp_path, {**KEYED_MAC, "controller.py": controller})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, DRIVE_MAC)
+
+
+def test_a_registry_key_read_through_an_attribute_written_otherwise_stays_refused(tmp_path, capsys):
+    controller = KEYED_MAC["controller.py"].replace(
+        "agent_cls = agent_REGISTRY.get(args.agent)", "self.args = args.sub\n                agent_cls = agent_REGISTRY.get(self.args.agent)",
+    ).replace("raise ValueError(args.agent)", "raise ValueError(self.args.agent)")
+    write(tmp_path, {**KEYED_MAC, "controller.py": controller})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'controller.py'}:12:30: G2L101 an instance of `RNNAgent` is passed to `ValueError`" in capsys.readouterr().out
