@@ -238,3 +238,57 @@ def test_a_registry_key_read_through_an_attribute_written_otherwise_stays_refuse
     write(tmp_path, {**KEYED_MAC, "controller.py": controller})
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     assert f"{tmp_path / 'controller.py'}:12:30: G2L101 an instance of `RNNAgent` is passed to `ValueError`" in capsys.readouterr().out
+
+
+CELL_NET = """\
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.head = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.head(h), h
+"""
+
+# `h.addcmul_(a, b)` adds a * b to the state in place: elementwise, on each half of a pair
+DRIVE_ADDCMUL = """\
+    import torch
+    from model import Net
+
+    torch.manual_seed(0)
+    net = Net()
+    h = torch.zeros(3, 8)
+    for t in range(5):
+        out, h = net(torch.randn(3, 4), h)
+        h = h.detach().clone()
+        keep = (torch.rand(3, 1) > 0.5).float()
+        h.addcmul_(keep, keep, value=-0.5)
+    out.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_state_changed_in_place_by_addcmul_migrates(tmp_path, form):
+    write(tmp_path, {"model.py": CELL_NET, "driver.py": DRIVE_ADDCMUL, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+@pytest.mark.parametrize("form, change, finding", [
+    ("packed", "h.addcmul_(torch.ones(8), keep, value=-0.5)",
+     "11:5: G2L100 `h.addcmul_(torch.ones(8), keep, value=-0.5)` combines the hidden state with `torch.ones(8)`, an allocation of the hidden size `8`"),
+    ("tuple", "h.addcmul_(torch.rand(3, 1), keep, value=-0.5)",
+     "11:16: G2L100 `torch.rand(3, 1)` draws random numbers, and `h.addcmul_(torch.rand(3, 1), keep, value=-0.5)` runs once per half"),
+    ("tuple", "h.addcmul_(h, keep, value=-0.5)",
+     "11:16: G2L100 `h.addcmul_(h, keep, value=-0.5)` reads the hidden state in `h` and again in `h`"),
+])
+def test_an_addcmul_that_cannot_run_on_each_half_stays_refused(tmp_path, capsys, form, change, finding):
+    driver = DRIVE_ADDCMUL.replace("h.addcmul_(keep, keep, value=-0.5)", change)
+    write(tmp_path, {"model.py": CELL_NET, "driver.py": driver, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert f"{tmp_path / 'driver.py'}:{finding}" in capsys.readouterr().out
