@@ -244,6 +244,7 @@ class ProgramFlow:
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
     wrapper_calls: set = field(default_factory=set)  # ids of the wrapper calls walked
+    registered: set = field(default_factory=set)  # AttrSlots registered as a buffer or parameter (`self.register_buffer("h", E)`)
     parameters: set = field(default_factory=set)  # ids of the `nn.Parameter(t)` calls walked: each keeps t
     namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
     def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter

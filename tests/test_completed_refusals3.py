@@ -292,3 +292,65 @@ def test_an_addcmul_that_cannot_run_on_each_half_stays_refused(tmp_path, capsys,
     write(tmp_path, {"model.py": CELL_NET, "driver.py": driver, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
     assert f"{tmp_path / 'driver.py'}:{finding}" in capsys.readouterr().out
+
+
+# the state kept in a buffer registered by a name written out: one tensor, as the packed form holds it
+BUFFER_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class ActingAgent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8, n_actions=2, n_envs=3):
+            super().__init__()
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, n_actions)
+            self.register_buffer("memory", torch.zeros(1, n_envs, hidden))
+
+        @torch.no_grad()
+        def act(self, obs, done):
+            self.memory[:, done] = 0.0
+            out, self.memory = self.gru(obs.unsqueeze(0), self.memory)
+            return self.pi(out[0]).argmax(-1)
+
+        def evaluate(self, obs_seq, h0):
+            out, _ = self.gru(obs_seq, h0)
+            return self.pi(out)
+"""
+
+DRIVE_BUFFER = """\
+    import torch
+    from agent import ActingAgent
+
+    torch.manual_seed(0)
+    agent = ActingAgent()
+    done = torch.zeros(3, dtype=torch.bool)
+    seen = []
+    for t in range(6):
+        obs = torch.randn(3, 4)
+        seen.append(obs)
+        agent.act(obs, done)
+        done = torch.rand(3) < 0.4
+    assert "memory" in dict(agent.named_buffers())
+    agent.evaluate(torch.stack(seen), agent.memory.clone()).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_a_state_kept_in_a_registered_buffer_migrates_packed(tmp_path, form):
+    write(tmp_path, {"agent.py": BUFFER_AGENT, "driver.py": DRIVE_BUFFER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    migrated = (tmp_path / "agent.py").read_text()
+    assert 'self.register_buffer("memory", torch.zeros(1, n_envs, 2 * hidden))' in migrated
+    assert "out, memory_pair = self.lstm(obs.unsqueeze(0), self.memory.chunk(2, dim=-1))" in migrated
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_state_kept_in_a_registered_buffer_is_refused_in_tuple_form(tmp_path, capsys):
+    write(tmp_path, {"agent.py": BUFFER_AGENT, "driver.py": DRIVE_BUFFER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:10:9: G2L101 `self.register_buffer(\"memory\", torch.zeros(1, n_envs, hidden))` registers "
+        "`self.memory`, which holds the hidden state, as a buffer or a parameter, which holds one tensor, never the pair (h, c); "
+        "use --state packed, or keep the state in a plain attribute (`self.memory = ...`)"
+    ) in capsys.readouterr().out

@@ -401,6 +401,18 @@ class PackedKept(Rule):
         pass  # `zeros_like(hxs)` of a packed state is packed already
 
 
+def _fresh_name(ctx, statement: cst.CSTNode, name: str) -> str:
+    """`name`, or `name` with a number after it, that no name of the statement's module spells."""
+    module = ctx.module_of(statement)
+    taken = {node.value for node in walk(module) if isinstance(node, cst.Name)}
+    number = 1
+    fresh = name
+    while fresh in taken:
+        number += 1
+        fresh = f"{name}{number}"
+    return fresh
+
+
 def _only_output_taken(ctx, node: cst.Call) -> bool:
     """`self.gru(x, h)[0]`: the new state is thrown away, nothing to pack."""
     parent = ctx.parents.get(node)
@@ -468,9 +480,17 @@ class PackedCall(Rule):
                     )
                     return
 
-                def repack(updated_statement, mapping, target=target):
-                    name = module.code_for_node(mapping(target))
-                    return cst.parse_statement(f"{name} = {torch_name}.cat({name}, dim=-1)")
+                held = module.code_for_node(target)
+                if unpacking.elements[1].slot in ctx.flow.registered:
+                    # a buffer takes no tuple, even for a moment: the pair lands in a name, packed into the buffer
+                    pair = _fresh_name(ctx, statement, f"{target.attr.value}_pair")
+                    ctx.edit_expression(target, lambda updated, mapping, pair=pair: cst.Name(pair))
+                else:
+                    pair = None
+
+                def repack(updated_statement, mapping, target=target, held=held, pair=pair):
+                    name = module.code_for_node(mapping(target)) if pair is None else held
+                    return cst.parse_statement(f"{name} = {torch_name}.cat({pair or name}, dim=-1)")
 
                 ctx.plan.after.setdefault(statement, []).append(repack)
                 return
