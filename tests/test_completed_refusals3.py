@@ -354,3 +354,67 @@ def test_a_state_kept_in_a_registered_buffer_is_refused_in_tuple_form(tmp_path, 
         "`self.memory`, which holds the hidden state, as a buffer or a parameter, which holds one tensor, never the pair (h, c); "
         "use --state packed, or keep the state in a plain attribute (`self.memory = ...`)"
     ) in capsys.readouterr().out
+
+
+# a runner that imports no torch calls the agent's GRU: the packed form repacks the state there
+# with torch, so the file gains `import torch` above its first import
+GRU_HOLDER = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, n=2):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.head = nn.Linear(8, 2)
+            self.hidden = torch.zeros(1, n, 8)
+"""
+
+TORCHLESS_RUNNER = """\
+    \"\"\"Acting with an agent handed in.\"\"\"
+    from utils import noisy_obs
+
+
+    def rollout(agent, steps):
+        total = 0
+        for t in range(steps):
+            out, h = agent.gru(noisy_obs(2), agent.hidden)
+            agent.hidden = h.detach()
+            total = total + agent.head(out).sum()
+        return total
+"""
+
+NOISE = """\
+    import torch
+
+
+    def noisy_obs(n):
+        return torch.randn(1, n, 4)
+"""
+
+DRIVE_TORCHLESS = """\
+    import torch
+    from model import Agent
+    import runner
+
+    torch.manual_seed(0)
+    runner.rollout(Agent(), 4).backward()
+"""
+
+
+def test_a_file_without_torch_gains_the_import_the_packed_form_needs(tmp_path):
+    write(tmp_path, {"model.py": GRU_HOLDER, "runner.py": TORCHLESS_RUNNER, "utils.py": NOISE, "driver.py": DRIVE_TORCHLESS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert (tmp_path / "runner.py").read_text().startswith('"""Acting with an agent handed in."""\nimport torch\nfrom utils import noisy_obs\n')
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_file_that_spells_torch_otherwise_stays_refused_packed(tmp_path, capsys):
+    runner = TORCHLESS_RUNNER.replace("total = 0\n", "total = 0\n        torch = None\n")
+    write(tmp_path, {"model.py": GRU_HOLDER, "runner.py": runner, "utils.py": NOISE, "driver.py": DRIVE_TORCHLESS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'runner.py'}:9:18: G2L100 the packed form needs `import torch` in this file to pack (h, c) after "
+        "`agent.gru(noisy_obs(2), agent.hidden)`; add the import, or use --state tuple"
+    ) in capsys.readouterr().out

@@ -255,6 +255,16 @@ def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:
     ctx.edit_expression(node, guarded)
 
 
+def _imports(statement: cst.CSTNode) -> bool:
+    """A top-level import line, but `from __future__ import ...` (which must come first)."""
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Import) or isinstance(small, cst.ImportFrom) and not (
+            small.module is not None and not small.relative and code_of(small.module) == "__future__"
+        )
+        for small in statement.body
+    )
+
+
 def _imports_torch(statement: cst.CSTNode) -> bool:
     """`import torch.nn as nn`, `from torch import nn`: a top-level import of torch's."""
     if not isinstance(statement, cst.SimpleStatementLine):
@@ -273,11 +283,16 @@ def _imports_torch(statement: cst.CSTNode) -> bool:
 def _torch_for(ctx, node: cst.CSTNode) -> Optional[str]:
     """The file's own name for torch, to pack (h, c) with. A file that reaches torch only as
     `import torch.nn as nn` gains `import torch` right above that import (once), as a file
-    that spells `Tuple` gains it in its typing import; None for a file with no torch import."""
+    that spells `Tuple` gains it in its typing import; a file with no torch import gains it
+    above its first import (a runner handed the agent, `out, h = agent.gru(x, agent.hidden)`),
+    unless it spells `torch` otherwise; None for a file with no import at all, or such a name."""
     key = ctx.key_of(node)
     if ctx.torch_names[key] is not None:
         return ctx.torch_names[key]
-    first = next((statement for statement in ctx.modules[key].body if _imports_torch(statement)), None)
+    module = ctx.modules[key]
+    first = next((statement for statement in module.body if _imports_torch(statement)), None)
+    if first is None and not any(isinstance(name, cst.Name) and name.value == "torch" for name in walk(module)):
+        first = next((statement for statement in module.body if _imports(statement)), None)
     if first is None:
         return None
     if "import torch" not in ctx.plan.before.get(first, []):
