@@ -103,6 +103,7 @@ from gru2lstm.vocab import (
     TENSOR_LIBRARY_PREFIXES,
     SCRIPTING_FUNCTIONS,
     SET_BY_NAME_METHODS,
+    STACK_NAME,
     SEQUENCE_BUILTINS,
     TORCH_MODULE_PREFIX,
     TRACING_FUNCTIONS,
@@ -507,6 +508,9 @@ class CallWalker(CompiledCalls):
                 return self._iteration(func.value, node)
             if func.value == MAP_BUILTIN and mapped_lambda(node) is not None:
                 return self._mapped(node)
+            if func.value == MAP_BUILTIN and self._joined_columns(node):
+                zipped = self.expr(args[1].value)  # `zip(*rows)`, made above
+                return VZip(zipped.rows, node, args[0].value) if isinstance(zipped, VZip) else zipped
         if qualified & SAMPLING_FUNCTIONS and args:
             return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
@@ -692,6 +696,21 @@ class CallWalker(CompiledCalls):
             self.consume(self.expr(arg.value), Use.READ, arg.value)
         element = element_of(population)
         return VContainer(node, [(ELEM, element)]) if many else element
+
+    def _joined_columns(self, node: cst.Call) -> bool:
+        """`a, b, h = map(torch.stack, zip(*rows))`: torch's or numpy's stack mapped over the columns
+        of rows, unpacked where it is made (each target one column stacked along a new first
+        dimension, which keeps each item's last one whole)."""
+        args = node.args
+        if len(args) != 2 or any(arg.star or arg.keyword is not None for arg in args):
+            return False
+        if not any(name.rpartition(".")[2] == STACK_NAME for name in self._qualified(args[0].value) & CAT_FUNCTIONS):
+            return False
+        zipped = args[1].value
+        if not (isinstance(zipped, cst.Call) and isinstance(zipped.func, cst.Name) and zipped.func.value == "zip" and len(zipped.args) == 1 and zipped.args[0].star == "*"):
+            return False
+        assign = self.parents.get(node)
+        return isinstance(assign, cst.Assign) and assign.value is node and len(assign.targets) == 1 and isinstance(assign.targets[0].target, (cst.Tuple, cst.List))
 
     def _mapped(self, node: cst.Call) -> Value:
         """`map(lambda x: E, xs)` is `(E for x in xs)`, and `map(lambda a, b: E, xs, ys)` zips:

@@ -441,6 +441,8 @@ class ExpressionWalker(Scope):
                     self.flow.containers.add(column)
                     self._bind(ChildSlot.of(column, ELEM), VSlot(ChildSlot.of(ChildSlot.of(value.rows.slot, ELEM), PosLabel.of(position)), None), BindingKind.ASSIGN, statement, None)
                     part = VSlot(column, None)
+                    if value.joined_by is not None:  # `map(torch.stack, zip(*rows))`: the column joined
+                        part = VCat(part, value.node, value.node.args[1].value)
                 slot = self._assign_target(node, part, statement, kind)
                 elements.append(UnpackedElement(position, node, slot))
             if self.recording:

@@ -418,3 +418,97 @@ def test_a_file_that_spells_torch_otherwise_stays_refused_packed(tmp_path, capsy
         f"{tmp_path / 'runner.py'}:9:18: G2L100 the packed form needs `import torch` in this file to pack (h, c) after "
         "`agent.gru(noisy_obs(2), agent.hidden)`; add the import, or use --state tuple"
     ) in capsys.readouterr().out
+
+
+# recurrent TD3: transitions kept with both recurrent states, sampled and stacked column by column
+TD3 = """\
+    import random
+
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Actor(nn.Module):
+        def __init__(self, obs_dim, act_dim, hid):
+            super().__init__()
+            self.cell = nn.GRUCell(obs_dim, hid)
+            self.out = nn.Linear(hid, act_dim)
+
+        def forward(self, obs, h):
+            h = self.cell(obs, h)
+            return torch.tanh(self.out(h)), h
+
+
+    class Critic(nn.Module):
+        def __init__(self, obs_dim, act_dim, hid):
+            super().__init__()
+            self.cell = nn.GRUCell(obs_dim, hid)
+            self.q = nn.Linear(hid + act_dim, 1)
+
+        def forward(self, obs, act, h):
+            h = self.cell(obs, h)
+            return self.q(torch.cat([h, act], -1)), h
+
+
+    class TD3:
+        def __init__(self, obs_dim=3, act_dim=1, hid=8):
+            self.hid = hid
+            self.actor = Actor(obs_dim, act_dim, hid)
+            self.critic = Critic(obs_dim, act_dim, hid)
+            self.memory = []
+
+        def blank(self, n):
+            return torch.zeros(n, self.hid)
+
+        def remember(self, obs, act, rew, h_actor, h_critic):
+            self.memory.append((obs, act, rew, h_actor, h_critic))
+
+        def train(self, batch=4):
+            sample = random.sample(self.memory, batch)
+            obs, act, rew, h_actor, h_critic = map(torch.stack, zip(*sample))
+            q, _ = self.critic(obs, act, h_critic)
+            a, _ = self.actor(obs, h_actor)
+            q_pi, _ = self.critic(obs, a, h_critic)
+            (F.mse_loss(q, rew) - q_pi.mean()).backward()
+"""
+
+DRIVE_TD3 = """\
+    import random
+
+    import torch
+    from td3 import TD3
+
+    torch.manual_seed(0)
+    random.seed(0)
+    agent = TD3()
+    h_a, h_c = agent.blank(1)[0], agent.blank(1)[0]
+    for t in range(10):
+        obs = torch.randn(3)
+        with torch.no_grad():
+            act, new_h_a = agent.actor(obs.unsqueeze(0), h_a.unsqueeze(0))
+            _, new_h_c = agent.critic(obs.unsqueeze(0), act, h_c.unsqueeze(0))
+        agent.remember(obs, act[0], torch.randn(1), h_a, h_c)
+        h_a, h_c = new_h_a[0], new_h_c[0]
+        if t == 5:
+            h_a, h_c = agent.blank(1)[0], agent.blank(1)[0]
+    agent.train()
+"""
+
+
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_stored_states_stacked_column_by_column_migrate_packed(tmp_path, form):
+    write(tmp_path, {"td3.py": TD3, "driver.py": DRIVE_TD3, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "obs, act, rew, h_actor, h_critic = map(torch.stack, zip(*sample))" in (tmp_path / "td3.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+def test_stored_states_stacked_column_by_column_are_refused_in_tuple_form(tmp_path, capsys):
+    write(tmp_path, {"td3.py": TD3, "driver.py": DRIVE_TD3, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'td3.py'}:45:44: G2L100 `map(torch.stack, zip(*sample))` stacks each column of the stored rows, and "
+        "hidden states are among them, each a pair (h, c) in the tuple form, which `torch.stack` cannot stack; stack their "
+        "halves apart by hand, or use --state packed"
+    ) in capsys.readouterr().out
