@@ -512,3 +512,52 @@ def test_stored_states_stacked_column_by_column_are_refused_in_tuple_form(tmp_pa
         "hidden states are among them, each a pair (h, c) in the tuple form, which `torch.stack` cannot stack; stack their "
         "halves apart by hand, or use --state packed"
     ) in capsys.readouterr().out
+
+
+# `cfg` is an instance of a class of the program whose body gives `hidden`: no Agent
+CONFIG_CLASS_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, cfg):
+            super().__init__()
+            self.cfg = cfg
+            self.enc = nn.Linear(5, cfg.hidden)
+            self.gru = nn.GRUCell(cfg.hidden, cfg.hidden)
+            self.head = nn.Linear(cfg.hidden, 2)
+            self.hidden = torch.zeros(cfg.batch, cfg.hidden)
+
+        def step(self, obs):
+            self.hidden = self.gru(torch.relu(self.enc(obs)), self.hidden)
+            if self.cfg.hidden > 4:
+                self.hidden = self.hidden * 0.9
+            return self.head(self.hidden)
+"""
+
+CONFIG_CLASS_MAIN = """\
+    import torch
+    from agent import Agent
+
+
+    class Cfg:
+        hidden = 8
+        batch = 3
+
+
+    def main(cfg=Cfg()):
+        agent = Agent(cfg)
+        for t in range(4):
+            logits = agent.step(torch.randn(cfg.batch, 5))
+        logits.pow(2).mean().backward()
+        return agent.cfg.hidden
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_an_attribute_of_a_config_class_named_like_the_state_is_read_as_its_own(tmp_path, form):
+    write(tmp_path, {"agent.py": CONFIG_CLASS_AGENT, "main.py": CONFIG_CLASS_MAIN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "if self.cfg.hidden > 4:" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import main; assert main.main() == 8")
