@@ -561,3 +561,53 @@ def test_an_attribute_of_a_config_class_named_like_the_state_is_read_as_its_own(
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert "if self.cfg.hidden > 4:" in (tmp_path / "agent.py").read_text()
     run_migrated(tmp_path, "import main; assert main.main() == 8")
+
+
+# a cell's state in a buffer, reset from a learned initial state registered as a parameter
+BUFFER_CELL_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, n=3, hidden=8):
+            super().__init__()
+            self.cell = nn.GRUCell(4, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.register_buffer("memory", torch.zeros(n, hidden))
+            self.register_parameter("h0", nn.Parameter(torch.zeros(1, hidden)))
+
+        def reset(self):
+            self.memory = self.h0.expand(self.memory.shape[0], -1).detach().clone()
+
+        def act(self, obs, done):
+            self.memory = self.memory * (1 - done.float()).unsqueeze(1)
+            self.memory = self.cell(obs, self.memory)
+            out = self.pi(self.memory)
+            self.memory = self.memory.detach()
+            return out
+"""
+
+DRIVE_BUFFER_CELL = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    agent = Agent()
+    done = torch.zeros(3, dtype=torch.bool)
+    for episode in range(2):
+        agent.reset()
+        for t in range(4):
+            out = agent.act(torch.randn(3, 4), done)
+            done = torch.rand(3) < 0.3
+    out.pow(2).mean().backward()
+    assert "memory" in dict(agent.named_buffers()) and "h0" in dict(agent.named_parameters())
+"""
+
+
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_a_cell_state_in_a_buffer_reset_from_a_registered_parameter_migrates_packed(tmp_path, form):
+    write(tmp_path, {"agent.py": BUFFER_CELL_AGENT, "driver.py": DRIVE_BUFFER_CELL, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert 'self.register_parameter("h0", nn.Parameter(torch.zeros(1, 2 * hidden)))' in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
