@@ -20,6 +20,7 @@ from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string, is_default_factory, mapped_lambda, plain_lambda, wrapped_module, zipped_pairs
 from gru2lstm.values import (
     ELEM,
+    AttrSlot,
     ChildSlot,
     Derivation,
     KeyLabel,
@@ -101,6 +102,8 @@ from gru2lstm.vocab import (
     STARTING_CLASSES,
     TENSOR_LIBRARY_PREFIXES,
     SCRIPTING_FUNCTIONS,
+    SET_BY_NAME_METHODS,
+    STACK_NAME,
     SEQUENCE_BUILTINS,
     TORCH_MODULE_PREFIX,
     TRACING_FUNCTIONS,
@@ -259,6 +262,9 @@ class CallWalker(CompiledCalls):
             return VCreate(node)
         # `self.norm(h)` calls a module the object holds: a module has no tensor methods but the keeping ones
         own = isinstance(base, VOpaque) and base.why == "self" and method not in KEEP_METHODS
+        registered = self._registered(node, method) if own else None
+        if registered is not None:
+            return registered
         if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS and not own:
             for arg in args:
                 use = Use.SHAPED if method in SHAPE_OF_ARGUMENT_METHODS else Use.OPERAND if method in SHAPE_METHODS else Use.READ
@@ -407,6 +413,21 @@ class CallWalker(CompiledCalls):
         value = self.expr(args[1].value) if len(args) == 2 else VNone(node)
         return VContainer(node, [(ELEM, value)])
 
+    def _registered(self, node: cst.Call, method: str) -> Optional[Value]:
+        """`self.register_buffer("h", E)` by a name written out (torch.nn.Module's, no method of the
+        program): to what reads `self.h` after it, `self.h = E` (rules/by_name.py judges the form)."""
+        positional = [arg for arg in node.args if arg.keyword is None]
+        name = constant_string(positional[0].value) if len(positional) == 2 and not any(arg.star for arg in node.args) else None
+        if method not in SET_BY_NAME_METHODS or name is None or self._method_target(node.func) is not None:
+            return None
+        slot = AttrSlot.of(self.function.class_name, name)
+        self._bind(slot, self.expr(positional[1].value), BindingKind.ASSIGN, self.statement, None)
+        if self.recording:
+            self.flow.registered.add(slot)
+        for arg in node.args[2:]:
+            self.consume(self.expr(arg.value), Use.READ, arg.value)
+        return VOpaque(node, "None")
+
     def _own_method(self, func: cst.Attribute) -> bool:
         """`self.method`: a method of the class whose method is being walked."""
         info = self.function
@@ -487,6 +508,9 @@ class CallWalker(CompiledCalls):
                 return self._iteration(func.value, node)
             if func.value == MAP_BUILTIN and mapped_lambda(node) is not None:
                 return self._mapped(node)
+            if func.value == MAP_BUILTIN and self._joined_columns(node):
+                zipped = self.expr(args[1].value)  # `zip(*rows)`, made above
+                return VZip(zipped.rows, node, args[0].value) if isinstance(zipped, VZip) else zipped
         if qualified & SAMPLING_FUNCTIONS and args:
             return self._sampling(node, "choice" not in sorted(qualified)[0])
         if isinstance(func, cst.Name):
@@ -672,6 +696,21 @@ class CallWalker(CompiledCalls):
             self.consume(self.expr(arg.value), Use.READ, arg.value)
         element = element_of(population)
         return VContainer(node, [(ELEM, element)]) if many else element
+
+    def _joined_columns(self, node: cst.Call) -> bool:
+        """`a, b, h = map(torch.stack, zip(*rows))`: torch's or numpy's stack mapped over the columns
+        of rows, unpacked where it is made (each target one column stacked along a new first
+        dimension, which keeps each item's last one whole)."""
+        args = node.args
+        if len(args) != 2 or any(arg.star or arg.keyword is not None for arg in args):
+            return False
+        if not any(name.rpartition(".")[2] == STACK_NAME for name in self._qualified(args[0].value) & CAT_FUNCTIONS):
+            return False
+        zipped = args[1].value
+        if not (isinstance(zipped, cst.Call) and isinstance(zipped.func, cst.Name) and zipped.func.value == "zip" and len(zipped.args) == 1 and zipped.args[0].star == "*"):
+            return False
+        assign = self.parents.get(node)
+        return isinstance(assign, cst.Assign) and assign.value is node and len(assign.targets) == 1 and isinstance(assign.targets[0].target, (cst.Tuple, cst.List))
 
     def _mapped(self, node: cst.Call) -> Value:
         """`map(lambda x: E, xs)` is `(E for x in xs)`, and `map(lambda a, b: E, xs, ys)` zips:

@@ -215,7 +215,7 @@ def _finish(modules: list, migrations: list, sources: dict, results: dict, optio
     shared = tuple(m.key for m in changed) if len(changed) > 1 else ()
     problem = check_output(
         [m.key for m in modules], [sources[m.key].text for m in modules], [m.source for m in migrations],
-        lambda texts: migrate_modules(modules, texts, options.migrate),
+        lambda texts: migrate_modules(modules, texts, options.migrate), [m.untied_reads for m in migrations],
     )
     for module in changed:
         result = results[module.key]

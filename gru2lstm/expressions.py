@@ -352,13 +352,15 @@ class ExpressionWalker(Scope):
         if (
             len(self.attribute_owners.get(name, ())) == 1 and not isinstance(base, VNone) and name not in self.flow.methods_by_name
             and not self.outside and not self._names_a_key(base_node, name)
+            and id(self.parents.get(base_node)) not in self.flow.unguessed
         ):
             # `agent.model.gru`: the only class that has this attribute owns it. Not a method
             # (`self.act(...)` inside one class, `act` defined in others too): the joined classes
             # tell which classes' method a call of `policy.act` runs (joined_calls.called_methods).
             # Not where a class of a file not analysed may be used: it may have that attribute too
             # (`env.hidden` of a wrapper class, `self.hidden = 6` of the policy). Not a registry's
-            # key (`args.agent` of `R.get(args.agent)`), which names a member.
+            # key (`args.agent` of `R.get(args.agent)`), which names a member. Not where a first
+            # solution showed the object is a library's value (guessed_owners.misguessed).
             (owner,) = self.attribute_owners[name]
             if self.recording and isinstance(self.parents.get(base_node), cst.Attribute):
                 self.flow.guessed_attributes.append((self.parents[base_node], base, owner, name))  # guessed_owners.py checks it
@@ -439,6 +441,8 @@ class ExpressionWalker(Scope):
                     self.flow.containers.add(column)
                     self._bind(ChildSlot.of(column, ELEM), VSlot(ChildSlot.of(ChildSlot.of(value.rows.slot, ELEM), PosLabel.of(position)), None), BindingKind.ASSIGN, statement, None)
                     part = VSlot(column, None)
+                    if value.joined_by is not None:  # `map(torch.stack, zip(*rows))`: the column joined
+                        part = VCat(part, value.node, value.node.args[1].value)
                 slot = self._assign_target(node, part, statement, kind)
                 elements.append(UnpackedElement(position, node, slot))
             if self.recording:

@@ -5,8 +5,11 @@ the program that has an attribute of that name (expressions._field_slot): most o
 object. But `cfg.hidden` of `cfg = argparse.Namespace(hidden=12)` handed to `Agent(cfg)` is taken
 for `Agent.hidden`, the state, and became `cfg.hidden[0]`. Once the state is placed, a guess whose
 object is bound, anywhere the joined classes reach, to a value of a library (a call of a function
-or class the program does not define, a tensor, a torch.nn module) is a crossing: that object is
-no instance of the program's class; so is one given to a parameter of that class's `__init__`
+or class the program does not define, a tensor, a torch.nn module) or to an instance of another
+class of the program whose body gives the attribute (`class Cfg: hidden = 8`), and never to an
+instance of the class guessed, is no such attribute: the walk is made again without those guesses
+(`misguessed`; migrate.py), each read then a field of its own object. A guess left whose object
+is bound to a value of a library is a crossing; so is one given to a parameter of that class's `__init__`
 (`def main(cfg)` run by a framework, `Agent(cfg)`: nothing else shows what `cfg` is), and one
 that is only a parameter of a function no code of the program calls, where no instance of the
 class is ever bound and the function reads no other attribute of that class on it (`def
@@ -15,6 +18,7 @@ main(cfg)` … `cfg.hidden * 0.5`: nothing shows it is an `Agent`; `rollout.star
 
 from __future__ import annotations
 
+import ast
 from typing import Optional
 
 import libcst as cst
@@ -26,9 +30,77 @@ from gru2lstm.syntax import code_of, walk
 from gru2lstm.values import AttrSlot, DefSlot, InstanceSlot, VCreate, VCtor, VOpaque, VSlot
 
 
+def misguessed(flow: ProgramFlow, solution: Solution) -> frozenset:
+    """The ids of the guesses whose object is shown to be something else, and never an instance
+    of the class guessed: a value made by a library (`cfg.hidden` of `cfg =
+    types.SimpleNamespace(hidden=8)`) or an instance of a class of the program whose body gives
+    the attribute (`class Cfg: hidden = 8`). The walk is made again without them, each read then
+    a field of its own object."""
+    library = _library_classes(flow, solution)
+    return frozenset(
+        id(node) for node, base, owner, name in flow.guessed_attributes
+        if isinstance(base, VSlot) and _shown_otherwise(flow, solution, base.slot, owner, name, library)
+    )
+
+
+def still_misguessed(flow: ProgramFlow, solution: Solution, first: ProgramFlow) -> bool:
+    """After the walk made again without `flow.unguessed`: is an object not tied any more no
+    longer shown to be something else than the class it was taken for?"""
+    library = _library_classes(flow, solution)
+    return any(
+        id(node) in flow.unguessed and not _shown_otherwise(flow, solution, base.slot, owner, name, library)
+        for node, base, owner, name in first.guessed_attributes if isinstance(base, VSlot)
+    )
+
+
+def _shown_otherwise(flow: ProgramFlow, solution: Solution, slot, owner: str, name: str, library: set) -> bool:
+    """Does the object at `slot` hold a library's value or an instance of a class whose body gives
+    `name`, and no instance of `owner`?"""
+    classes = solution.classes
+    if slot not in classes.parent:
+        return False
+    root = classes.find(slot)
+    if _in_class(classes, InstanceSlot.of(owner), root):
+        return False
+    return root in library or any(
+        _in_class(classes, InstanceSlot.of(key), root) for key, node in flow.classes.items() if key != owner and name in _class_body_names(node)
+    )
+
+
+def _class_body_names(node: cst.ClassDef) -> set:
+    """The names a class body binds by assignment (`hidden = 8`, `hidden: int = 8`)."""
+    return {
+        target.value
+        for line in node.body.body if isinstance(line, cst.SimpleStatementLine)
+        for small in line.body
+        for target in ([t.target for t in small.targets] if isinstance(small, cst.Assign) else [small.target] if isinstance(small, cst.AnnAssign) else [])
+        if isinstance(target, cst.Name)
+    }
+
+
+def untied_reads_of(first: ProgramFlow, flow: ProgramFlow, parents: dict) -> dict:
+    """Module key -> the reads not tied any more, as the output check spells them (`cfg.hidden`),
+    but those spelled like a read still tied in that module. `parents`: each module's parent map."""
+    def spelled(guesses) -> dict:
+        found: dict = {}
+        for node, *_ in guesses:
+            key = next((key for key, parent_map in parents.items() if node in parent_map), None)
+            found.setdefault(key, set()).add(ast.unparse(ast.parse(code_of(node).strip(), mode="eval").body))
+        return found
+
+    tied = spelled(flow.guessed_attributes)
+    freed = spelled(guess for guess in first.guessed_attributes if id(guess[0]) in flow.unguessed)
+    return {key: frozenset(reads - tied.get(key, set())) for key, reads in freed.items()}
+
+
+def _library_classes(flow: ProgramFlow, solution: Solution) -> set:
+    """The classes of the values made by a library."""
+    return {solution.classes.find(binding.target) for binding in flow.bindings if _of_a_library(flow, binding.value)}
+
+
 def guessed_crossings(flow: ProgramFlow, solution: Solution) -> list:
     classes = solution.classes
-    library = {classes.find(binding.target) for binding in flow.bindings if _of_a_library(flow, binding.value)}
+    library = _library_classes(flow, solution)
     found = []
     for node, base, owner, name in flow.guessed_attributes:
         slot = AttrSlot.of(owner, name)

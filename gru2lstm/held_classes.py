@@ -23,7 +23,8 @@ registry lookup is (registries.py makes one union of both); what is handed to it
 - what it is bound to is a class or function of the program by name, a lookup of a registry that
   registries.py follows (`R[k]`, `R.get(k)`, `R.get(k, D)`), or another such name;
 - for a parameter: every mention of its function (or class) in the program is a call that gives
-  it one of those explicitly (or leaves it to a default that is one), never a `*` or `**`
+  it one of those explicitly (or leaves it to a default that is one; a default other than None is
+  one of its sources whether or not a call found leaves it), never a `*` or `**`
   argument that may hold it, and the function is never used as a value; a method's every
   mention by its name is such a call on an object known to be of its class before the walk
   (`Runner(...).run(...)`, `runner.run(...)` of a name bound once to `Runner(...)`,
@@ -85,12 +86,21 @@ def candidate_names(flow: ProgramFlow, modules: list) -> list:
             for held in frontier for expression, _, scope in held.sources
             if isinstance(expression, cst.Name) and scope is not None and id(scope) in infos
         }
+        attributes = {_attribute_of(held) for held in found if held.owner is not None}
+        read = [
+            (info, expression.attr.value) for held in frontier for expression, _, scope in held.sources
+            for info in [_self_attribute(flow, infos.get(id(scope)), expression)] if info is not None
+        ]
         frontier = []
         for (scope_id, name), scope in handed.items():
             info = infos[scope_id]
             held = _held_name(info, name, mentions_of[info.module]) if (scope_id, name) not in known else None
             if held is not None:
                 frontier.append(held)
+        for info, name in read:
+            if (info.class_name, name) not in attributes:
+                attributes.add((info.class_name, name))
+                frontier.append(HeldName(info, f"{info.self_name}.{name}", owner=info.class_name))
         found = found + frontier
     return found
 
@@ -184,12 +194,28 @@ def _called_attributes(flow: ProgramFlow, mentions: list) -> list:
     return list(found.values())
 
 
+def _attribute_of(held: HeldName) -> tuple:
+    """(class, attribute name) of a name that is an attribute of `self`."""
+    return held.owner, held.name.rpartition(".")[2]
+
+
+def _self_attribute(flow: ProgramFlow, info: Optional[FunctionInfo], expression: cst.CSTNode) -> Optional[FunctionInfo]:
+    """`info`, when `expression` read in its method is an attribute of its `self` that no class
+    of the program has a method or property of (`make = self.policy_cls`): a candidate in turn."""
+    if info is None or info.self_name is None or not isinstance(expression, cst.Attribute) or not isinstance(expression.value, cst.Name):
+        return None
+    name = expression.attr.value
+    if expression.value.value != info.self_name or name in flow.methods_by_name or name in flow.property_names:
+        return None
+    return info
+
+
 def _bind_attributes(flow: ProgramFlow, mentions: list, names: list) -> None:
     """The source and the calls of each attribute among `names`: every mention of its name in the
     program must be `self.name(...)` or the one `self.name = E`, in a method of its class; a
     string spelling it, a binding in a class body (a default, a subclass's), an attribute written
     by a computed name anywhere (`setattr(o, k, v)`, `__dict__`), or any other use leaves it unknown."""
-    by_name = {held.name.rpartition(".")[2]: held for held in names if held.owner is not None}
+    by_name = {_attribute_of(held)[1]: held for held in names if held.owner is not None}
     if not by_name:
         return
     infos = {id(info.node): info for info in flow.functions.values()}
@@ -214,6 +240,8 @@ def _bind_attributes(flow: ProgramFlow, mentions: list, names: list) -> None:
                 held.calls.append(node)
             elif isinstance(parent, cst.AssignTarget) and isinstance(index.parents.get(parent), cst.Assign) and len(index.parents[parent].targets) == 1:
                 held.sources.append((index.parents[parent].value, index.key, function))
+            elif isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1 and isinstance(parent.targets[0].target, cst.Name):
+                held.handed.append(node)  # `make = self.policy_cls`: held when that name is
             else:
                 held.held = False
     for held in by_name.values():
@@ -317,6 +345,10 @@ def _bind_callers(flow: ProgramFlow, mentions: list, names: list) -> None:
     for held in names:
         if held.parameter is None:
             continue
+        default = held.parameter.default
+        if default is not None and not is_none(default):
+            # what a call may leave to it, whether or not one of the calls found does (an entry point's)
+            held.sources.append((default, held.function.module, None))
         info = held.function
         if info.class_name is not None and info.node.name.value != "__init__":
             by_method.setdefault(info.node.name.value, []).append(held)
@@ -424,7 +456,8 @@ def _given(held: HeldName, call: cst.Call, module: str, scope: Optional[cst.CSTN
     if any(arg.star == "**" for arg in call.args) or held.parameter.default is None:
         held.held = False  # it may be in there, or the GRU program could not have run this call
         return
-    held.sources.append((held.parameter.default, held.function.module, None))
+    if is_none(held.parameter.default):
+        held.sources.append((held.parameter.default, held.function.module, None))  # no class: the name is not held
 
 
 def settle(modules: list, names: list, registry_of) -> list:
@@ -433,6 +466,7 @@ def settle(modules: list, names: list, registry_of) -> list:
     are dropped, and so, in turn, are the names that read or receive them."""
     index_of = {index.key: index for index in modules}
     by_place = {(id(held.function.node), held.name): held for held in names}
+    by_place.update((id(node), held) for held in names if held.owner is not None for node in held.handed)  # `make = self.policy_cls`
     bound: dict = {}  # id(function) -> the names it binds, read once for every round
     receivers = {}  # id(argument) -> the HeldName parameter it is given to
     for held in names:
@@ -465,12 +499,16 @@ def settle(modules: list, names: list, registry_of) -> list:
 
 def _source_members(expression: cst.CSTNode, index, scope, by_place: dict, registry_of, bound: dict) -> Optional[list]:
     """The classes and functions an expression bound to a held name may be; None when not known.
-    `bound`: the names each function binds, filled as they are needed."""
+    `by_place`: the names by (function, name), and the attributes of `self` by each read of them
+    that a name holds in turn; `bound`: the names each function binds, filled as they are needed."""
     if isinstance(expression, cst.Name) and scope is not None and id(scope) not in bound:
         bound[id(scope)] = names_bound_in(scope)
     if isinstance(expression, cst.Name) and scope is not None and expression.value in bound[id(scope)]:
         other = by_place.get((id(scope), expression.value))
         return other.members if other is not None and other.held else None
+    if isinstance(expression, cst.Attribute) and id(expression) in by_place:
+        other = by_place[id(expression)]
+        return other.members if other.held else None
     members = registry_of(expression)
     if members is not None:
         return members

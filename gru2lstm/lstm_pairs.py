@@ -88,7 +88,8 @@ def pairs_used_as_tensors(sources: Sources, pairs: set) -> list:
         for node in sources.nodes[id(scope)]:
             used = _used_as_tensor(node, scope, pairs)
             if used is not None:
-                mistakes.append(Mistake(module, node.lineno, ast.unparse(node), f"`{ast.unparse(used)}` only ever holds a pair (h, c), used here as one tensor"))
+                spelled = ast.unparse(used)
+                mistakes.append(Mistake(module, node.lineno, ast.unparse(node), f"`{spelled}` only ever holds a pair (h, c), used here as one tensor", spelled))
     return mistakes
 
 

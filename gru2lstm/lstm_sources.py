@@ -31,6 +31,7 @@ class Mistake:
     line: int
     call: str  # the call, as written
     why: str
+    place: str = ""  # the place used as one tensor, as written, for a pair so used
 
     def key(self) -> tuple:
         """What identifies it across the input and the output (lines move)."""

@@ -20,6 +20,7 @@ from gru2lstm.apply import apply_plan
 from gru2lstm.children import children
 from gru2lstm.findings import ERROR, new_finding
 from gru2lstm.flow import collect
+from gru2lstm.guessed_owners import misguessed, still_misguessed, untied_reads_of
 from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
@@ -146,8 +147,18 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
             error.key = module.key
             raise
     parents = {key: wrapper.resolve(meta.ParentNodeProvider) for key, wrapper in wrappers.items()}
-    flow = collect([(m.key, wrappers[m.key].module, parents[m.key], m) for m in modules])
+    walked = [(m.key, wrappers[m.key].module, parents[m.key], m) for m in modules]
+    flow = collect(walked)
     solution = solve(flow)
+    unguessed = misguessed(flow, solution)
+    untied_reads = {}
+    if unguessed:
+        # objects taken for a class by an attribute's name, shown to be other objects: walked again as such
+        flow_again = collect(walked, unguessed)
+        solution_again = solve(flow_again)
+        if not still_misguessed(flow_again, solution_again, flow):
+            untied_reads = untied_reads_of(flow, flow_again, parents)
+            flow, solution = flow_again, solution_again
     if not solution.constructors:
         return [
             Migration(source, False, findings=review(
@@ -189,6 +200,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
     planned.plan.mark_manual = options.allow_partial
     _unmark_suppressed(planned.plan.manual, wrappers, sources, modules)
     for module, migration in zip(modules, migrations):
+        migration.untied_reads = untied_reads.get(module.key, frozenset())
         new_source = code_of(apply_plan(wrappers[module.key].module, planned.plan, parents[module.key]))
         migration.changed = new_source != migration.source
         migration.source = new_source

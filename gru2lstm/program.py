@@ -240,9 +240,11 @@ class ProgramFlow:
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
     guessed_attributes: list = field(default_factory=list)  # [(Attribute node, its object's value, owner, name)] tied by name alone
+    unguessed: frozenset = frozenset()  # ids of the Attribute nodes not to tie by name (guessed_owners.misguessed)
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
     wrapper_calls: set = field(default_factory=set)  # ids of the wrapper calls walked
+    registered: set = field(default_factory=set)  # AttrSlots registered as a buffer or parameter (`self.register_buffer("h", E)`)
     parameters: set = field(default_factory=set)  # ids of the `nn.Parameter(t)` calls walked: each keeps t
     namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
     def_annotations: dict = field(default_factory=dict)  # def id -> annotation expression of that parameter

@@ -141,7 +141,8 @@ def _key_spellings(modules: list, lookups: list, found: Registries) -> None:
     `self.args.agent`). The lookup finds a member only by a key the registry was filled with, so
     what the spelling reads there is a key, no object of the program, however its attribute is
     named (`args.agent` beside `self.agent`); only where the function neither rebinds the
-    parameter it starts from nor writes the attribute or one it is read through."""
+    parameter it starts from nor writes the attribute or one it is read through, but with a
+    parameter it never rebinds (`self.args = args`: what is read through both is the same)."""
     for index in modules:
         for lookup in (lookup for lookup in lookups if lookup in index.parents):
             key = lookup.args[0].value if isinstance(lookup, cst.Call) else slice_expression(lookup.slice[0]) if len(lookup.slice) == 1 else None
@@ -150,13 +151,24 @@ def _key_spellings(modules: list, lookups: list, found: Registries) -> None:
             if spelling is None or function is None:
                 continue
             root = spelling.partition(".")[0]
-            parameter = any(param.name.value == root for param in walk(function.params) if isinstance(param, cst.Param))
+            parameters = {param.name.value for param in walk(function.params) if isinstance(param, cst.Param)}
+            rebound = names_bound_in(function.body)
             written = any(
                 isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and f"{spelling}.".startswith(f"{code_of(node.target)}.")
+                and not _copies_a_parameter(index.parents.get(node), parameters - rebound)
                 for node in walk(function.body)
             )
-            if parameter and root not in names_bound_in(function.body) and not written:
+            if root in parameters and root not in rebound and not written:
                 found.keys.setdefault(id(function), set()).add(spelling)
+
+
+def _copies_a_parameter(statement: Optional[cst.CSTNode], parameters: set) -> bool:
+    """Is `statement` `self.args = args`, of one target, with `args` a parameter the function
+    never rebinds: what is read through the attribute is then what is read through the parameter."""
+    return (
+        isinstance(statement, cst.Assign) and len(statement.targets) == 1
+        and isinstance(statement.value, cst.Name) and statement.value.value in parameters
+    )
 
 
 def _settled_names(modules: list, held: list, registries: dict) -> list:

@@ -95,6 +95,7 @@ class Migration:
     reached: tuple = ()  # files not migrated with this one that the analysed code calls into
     interface: tuple = ()  # InterfaceChanges of the functions defined in it
     members: tuple = ()  # ChangedMembers of its classes (and sizes it reads), for files that were not migrated with it
+    untied_reads: frozenset = frozenset()  # attribute reads (`cfg.hidden`, as ast.unparse spells them) of objects shown to be no instance of the class with that attribute
 
     @property
     def blocked(self) -> bool:

@@ -297,6 +297,7 @@ class VZip:
 
     rows: "Value"
     node: cst.Call
+    joined_by: Optional[cst.BaseExpression] = None  # `torch.stack` of `map(torch.stack, zip(*rows))` unpacked: each column joined
 
 
 @dataclass(eq=False)

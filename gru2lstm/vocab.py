@@ -179,12 +179,13 @@ HOOK_METHODS = frozenset({
     "register_full_backward_pre_hook", "register_backward_hook",
 })
 # Elementwise methods: the result has the tensor's shape, each number computed from its own (and
-# the arguments'), so on a pair they run on each half, and on a packed state on the whole tensor.
+# the arguments', which broadcast over it: `h.addcmul_(a, b)` adds a * b), so on a pair they run on
+# each half, and on a packed state on the whole tensor.
 ELEMENTWISE_METHODS = {
     name + suffix
     for name in (
         "clamp", "clip", "clamp_min", "clamp_max", "tanh", "sigmoid", "abs", "neg", "sign", "nan_to_num", "exp",
-        "sqrt", "pow",
+        "sqrt", "pow", "addcmul", "addcdiv",
     )
     for suffix in ("", "_")
 }

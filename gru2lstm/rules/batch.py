@@ -47,6 +47,8 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
     """`torch.cat(C, 1)` where no line can be added -> the pair of a batch of each half:
     `(torch.cat([s[0] for s in C], 1), torch.cat([s[1] for s in C], 1))`; rows of a preallocated
     state `S` are batched from each half: `(np.concatenate(S[0][t]), np.concatenate(S[1][t]))`."""
+    if _joins_each_column(ctx, cat):
+        return
     container = cat.container_node
     top = ctx.solution.resolved(value).node
     rows = rows_of_preallocated(ctx, cat)
@@ -127,10 +129,28 @@ def _zip_names(ctx, binding: Binding) -> tuple:
     return hs, cs
 
 
+def _joins_each_column(ctx, cat: VCat) -> bool:
+    """`a, h = map(torch.stack, zip(*rows))` (each column stacked, calls.py): one function for
+    every column, which cannot take the halves of a pair apart; a finding (G2L100)."""
+    func = cat.node.func
+    if not (isinstance(func, cst.Name) and func.value == MAP_BUILTIN):
+        return False
+    if not ctx.claim(cat.node):
+        return True  # said once, for the first column of states
+    ctx.find("G2L100", cat.node, (
+        f"`{ctx.code(cat.node)}` stacks each column of the stored rows, and hidden states are among them, each a pair "
+        f"(h, c) in the tuple form, which `{ctx.code(cat.node.args[0].value)}` cannot stack; stack their halves apart "
+        "by hand, or use --state packed"
+    ))
+    return True
+
+
 def batch(ctx, use: BindingUse) -> None:
     """`T = chain(torch.cat(C, ...))` -> `hs, cs = zip(*C)` + a line for each half."""
     binding, value = use.binding, use.value
     cat = ctx.solution.resolutions.leaf_of(value)
+    if _joins_each_column(ctx, cat):
+        return
     statement = binding.statement
     target = binding.target_node
     if not ctx.solution.is_split(binding.target) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:

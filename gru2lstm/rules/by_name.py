@@ -1,6 +1,7 @@
 """Names reached by a string, which the walk cannot follow: an attribute that holds the state set
-by its name (`self.register_buffer("h", torch.zeros(...))`, `setattr(self, "h", ...)`), whose value
-there the walk never sees, and a module's own names looked up by a string (`globals()[name]()`,
+by its name (`setattr(self, "h", ...)`, a name not written out), whose value there the walk never
+sees; a buffer or a parameter registered by a name written out (`self.register_buffer("h",
+torch.zeros(...))`) is followed, and holds one tensor: only the packed form keeps the state there; and a module's own names looked up by a string (`globals()[name]()`,
 `getattr(sys.modules[__name__], name)`, `eval(name)(...)`) where a class or function whose contract
 changes is defined or imported, so what is made or called through it is not followed. Each is a
 finding (G2L101) at the place."""
@@ -17,14 +18,59 @@ from gru2lstm.syntax import constant_string, slice_expression, string_key, walk
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, DICT_WRITERS, EVAL_BUILTIN, LOADED_MODULES, LOOKUP_BY_STRING_TEXT, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SET_BY_NAME_TEXT, SETATTR_BUILTIN,
 )
-from gru2lstm.rules.base import Invalid, Rule
+from gru2lstm.rules.base import Invalid, Rule, Valid
 
 
 class ByName(Rule):
     step = None
     uses = ("interface",)
-    summary = "an attribute that holds the state set by its name, or a module's names looked up by a string where the contract changes, is a finding"
+    summary = (
+        "an attribute that holds the state set by its name (a buffer registered by a name written out: in the tuple form), "
+        "or a module's names looked up by a string where the contract changes, is a finding"
+    )
+    valid = (
+        Valid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.GRU(4, 8)
+                    self.register_buffer("h", torch.zeros(1, 1, 8))
+
+                def forward(self, x):
+                    y, self.h = self.core(x, self.h)
+                    return y
+            """,
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.LSTM(4, 8)
+                    self.register_buffer("h", torch.zeros(1, 1, 2 * 8))
+
+                def forward(self, x):
+                    y, h_pair = self.core(x, self.h.chunk(2, dim=-1))
+                    self.h = torch.cat(h_pair, dim=-1)
+                    return y
+            """,
+            "packed",
+        ),
+    )
     invalid = (
+        Invalid(
+            """
+            class M(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.core = nn.GRU(4, 8)
+                    setattr(self, "h", torch.zeros(1, 1, 8))
+
+                def forward(self, x):
+                    y, self.h = self.core(x, self.h)
+                    return y
+            """,
+            "G2L101",
+        ),
         Invalid(
             """
             class M(nn.Module):
@@ -38,6 +84,7 @@ class ByName(Rule):
                     return y
             """,
             "G2L101",
+            "tuple",
         ),
         Invalid(
             """
@@ -67,8 +114,17 @@ class ByName(Rule):
                 if id(node) in reported:
                     continue
                 reported.add(id(node))
-                registered = isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and not ctx.packed
-                buffer = "; a buffer or a parameter holds one tensor, never the pair (h, c)" if registered else ""
+                registered = isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)
+                if registered and place.named:
+                    # the walk binds the attribute to what is registered there (calls.py): one tensor, as packed holds it
+                    if not ctx.packed:
+                        ctx.find("G2L101", node, (
+                            f"`{ctx.code(node)}` registers `self.{slot.name}`, which holds the hidden state, as a buffer or a "
+                            f"parameter, which holds one tensor, never the pair (h, c); use --state packed, or keep the state "
+                            f"in a plain attribute (`self.{slot.name} = ...`)"
+                        ))
+                    continue
+                buffer = "; a buffer or a parameter holds one tensor, never the pair (h, c)" if registered and not ctx.packed else ""
                 sets = f"sets `self.{slot.name}`, which holds the hidden state, by its name" if place.named else (
                     f"sets an attribute by a name the engine cannot read, and `self.{slot.name}` holds the hidden state"
                 )

@@ -255,6 +255,16 @@ def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:
     ctx.edit_expression(node, guarded)
 
 
+def _imports(statement: cst.CSTNode) -> bool:
+    """A top-level import line, but `from __future__ import ...` (which must come first)."""
+    return isinstance(statement, cst.SimpleStatementLine) and any(
+        isinstance(small, cst.Import) or isinstance(small, cst.ImportFrom) and not (
+            small.module is not None and not small.relative and code_of(small.module) == "__future__"
+        )
+        for small in statement.body
+    )
+
+
 def _imports_torch(statement: cst.CSTNode) -> bool:
     """`import torch.nn as nn`, `from torch import nn`: a top-level import of torch's."""
     if not isinstance(statement, cst.SimpleStatementLine):
@@ -273,11 +283,16 @@ def _imports_torch(statement: cst.CSTNode) -> bool:
 def _torch_for(ctx, node: cst.CSTNode) -> Optional[str]:
     """The file's own name for torch, to pack (h, c) with. A file that reaches torch only as
     `import torch.nn as nn` gains `import torch` right above that import (once), as a file
-    that spells `Tuple` gains it in its typing import; None for a file with no torch import."""
+    that spells `Tuple` gains it in its typing import; a file with no torch import gains it
+    above its first import (a runner handed the agent, `out, h = agent.gru(x, agent.hidden)`),
+    unless it spells `torch` otherwise; None for a file with no import at all, or such a name."""
     key = ctx.key_of(node)
     if ctx.torch_names[key] is not None:
         return ctx.torch_names[key]
-    first = next((statement for statement in ctx.modules[key].body if _imports_torch(statement)), None)
+    module = ctx.modules[key]
+    first = next((statement for statement in module.body if _imports_torch(statement)), None)
+    if first is None and not any(isinstance(name, cst.Name) and name.value == "torch" for name in walk(module)):
+        first = next((statement for statement in module.body if _imports(statement)), None)
     if first is None:
         return None
     if "import torch" not in ctx.plan.before.get(first, []):
@@ -401,6 +416,18 @@ class PackedKept(Rule):
         pass  # `zeros_like(hxs)` of a packed state is packed already
 
 
+def _fresh_name(ctx, statement: cst.CSTNode, name: str) -> str:
+    """`name`, or `name` with a number after it, that no name of the statement's module spells."""
+    module = ctx.module_of(statement)
+    taken = {node.value for node in walk(module) if isinstance(node, cst.Name)}
+    number = 1
+    fresh = name
+    while fresh in taken:
+        number += 1
+        fresh = f"{name}{number}"
+    return fresh
+
+
 def _only_output_taken(ctx, node: cst.Call) -> bool:
     """`self.gru(x, h)[0]`: the new state is thrown away, nothing to pack."""
     parent = ctx.parents.get(node)
@@ -468,9 +495,17 @@ class PackedCall(Rule):
                     )
                     return
 
-                def repack(updated_statement, mapping, target=target):
-                    name = module.code_for_node(mapping(target))
-                    return cst.parse_statement(f"{name} = {torch_name}.cat({name}, dim=-1)")
+                held = module.code_for_node(target)
+                if unpacking.elements[1].slot in ctx.flow.registered:
+                    # a buffer takes no tuple, even for a moment: the pair lands in a name, packed into the buffer
+                    pair = _fresh_name(ctx, statement, f"{target.attr.value}_pair")
+                    ctx.edit_expression(target, lambda updated, mapping, pair=pair: cst.Name(pair))
+                else:
+                    pair = None
+
+                def repack(updated_statement, mapping, target=target, held=held, pair=pair):
+                    name = module.code_for_node(mapping(target)) if pair is None else held
+                    return cst.parse_statement(f"{name} = {torch_name}.cat({pair or name}, dim=-1)")
 
                 ctx.plan.after.setdefault(statement, []).append(repack)
                 return
