@@ -2,7 +2,7 @@
 duck_calls.py for a call through an object nothing identifies, saved_states.py for states in
 files), and every function whose parameters or return hold the state is listed as an interface
 change (G2L202 when no caller was found; in packed form a state from callers not analysed is
-refused)."""
+refused, and so is one of a method no code analysed calls whose class derives from a library's)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,22 @@ class Interfaces(Rule):
             """,
             "G2L101",
         ),
+        Invalid(
+            """
+            from ray.rllib.models.torch.recurrent_net import RecurrentNetwork
+
+
+            class Model(RecurrentNetwork, nn.Module):
+                def __init__(self):
+                    nn.Module.__init__(self)
+                    self.core = nn.GRU(4, 8)
+
+                def forward_rnn(self, x, state, seq_lens):
+                    y, h = self.core(x, state[0])
+                    return y, [h]
+            """,
+            "G2L101",
+        ),
     )
 
     def apply(self, ctx, use) -> None:
@@ -78,7 +94,17 @@ class Interfaces(Rule):
                     change.positions, holds_state_inside(change.carriers),
                 )
             )
-            if ctx.packed and not change.called and takes_state(change.carriers):
+            library = ctx.flow.library_base(change.function.class_name) if change.function.class_name else None
+            if library is not None and not change.called:
+                # RLlib's `forward_rnn(inputs, state, seq_lens)`: the library that calls it keeps passing one tensor
+                ctx.find(
+                    "G2L101", node,
+                    f"{describe(change.carriers)} of `{change.name}()` "
+                    f"{'become' if len(change.carriers) > 1 else 'becomes'} (h, c), and nothing analysed calls it; "
+                    f"its class derives from `{library}`, a library's class, so the library may call it and would "
+                    "still pass and take one tensor there; migrate it by hand to what that library passes",
+                )
+            elif ctx.packed and not change.called and takes_state(change.carriers):
                 # The packed state is one tensor of twice the size, made where it is created: by
                 # callers here, whose allocation doubles, or elsewhere, where it would not.
                 ctx.find(

@@ -1,0 +1,129 @@
+"""Red team, wave 15 (styles no earlier wave used: RLlib-style models, RL^2, GTrXL gates, truncated
+BPTT, packed sequences, multi-agent dicts, wrappers, tensor ops on the state, world models,
+curiosity modules, partials, numpy round trips): what the engine got wrong there, each case
+migrated and run, or refused with a finding that names the place."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ---------------------------------------------------------------- a state taken from `d.setdefault(k, h0)`
+TEAM = {
+    "pyproject.toml": "",
+    "ma.py": """\
+        import torch
+        import torch.nn as nn
+
+        H = 8
+
+
+        class Policy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.cell = nn.GRUCell(4, H)
+                self.pi = nn.Linear(H, 3)
+
+            def forward(self, obs, h):
+                h = self.cell(obs, h)
+                return self.pi(h), h
+
+
+        class Team:
+            def __init__(self, agents):
+                self.policy = Policy()
+                self.agents = agents
+                self.hidden = dict.fromkeys(agents, torch.zeros(1, H))
+
+            def step(self, obs_dict, dones):
+                for aid, obs in obs_dict.items():
+                    logits, self.hidden[aid] = self.policy(obs.unsqueeze(0), self.hidden.get(aid, torch.zeros(1, H)))
+                    if dones[aid]:
+                        self.hidden.pop(aid)
+                return logits
+
+            def joint(self):
+                return torch.cat([self.hidden.setdefault(a, torch.zeros(1, H)) for a in self.agents], 0)
+    """,
+    "driver.py": """\
+        import torch
+        from ma import Team
+
+
+        def main():
+            team = Team(["a0", "a1"])
+            for t in range(4):
+                team.step({a: torch.randn(4) for a in team.agents}, {a: t == 1 and a == "a1" for a in team.agents})
+            logits, _ = team.policy(torch.randn(2, 4), team.joint().detach())
+            logits.sum().backward()
+    """,
+}
+
+
+def test_a_join_of_states_taken_by_setdefault_is_a_state_when_its_file_is_given_alone(tmp_path, capsys, monkeypatch):
+    # pre-commit, ma.py alone: `self.hidden.setdefault(a, h0)` either gives the kept state or the
+    # default, but the join of them was not seen as a state, so joint() kept returning what was
+    # now a list of pairs to torch.cat: exit 0, then a TypeError in driver.py
+    write(tmp_path, TEAM)
+    before = (tmp_path / "ma.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "ma.py"]) == 1
+    out = capsys.readouterr().out
+    assert "ma.py:31:9: G2L202 interface change: the return value of `Team.joint()` becomes (h, c)" in out
+    assert "`Policy.forward()` and `Team.joint()` now take or return (h, c), and driver.py imports from this file" in out
+    assert (tmp_path / "ma.py").read_text() == before
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_join_of_states_taken_by_setdefault_is_migrated_with_its_project(tmp_path, monkeypatch, form):
+    write(tmp_path, TEAM)
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, "."]) == 0
+    run_migrated(tmp_path, "import driver\ndriver.main()")
+
+
+# ---------------------------------------------------------------- a method a library calls
+RLLIB = {
+    "pyproject.toml": "",
+    "model.py": """\
+        import torch
+        import torch.nn as nn
+        from ray.rllib.models.torch.torch_modelv2 import TorchModelV2
+
+
+        class RecurrentModel(TorchModelV2, nn.Module):
+            def __init__(self, obs_space, action_space, num_outputs, model_config, name, cell_size=8):
+                TorchModelV2.__init__(self, obs_space, action_space, num_outputs, model_config, name)
+                nn.Module.__init__(self)
+                self.cell_size = cell_size
+                self.fc = nn.Linear(obs_space.shape[0], cell_size)
+                self.gru = nn.GRU(cell_size, cell_size, batch_first=True)
+                self.logits = nn.Linear(cell_size, num_outputs)
+
+            def get_initial_state(self):
+                return [self.fc.weight.new_zeros(self.cell_size)]
+
+            def forward_rnn(self, inputs, state, seq_lens):
+                out, h = self.gru(torch.relu(self.fc(inputs)), state[0].unsqueeze(0))
+                return self.logits(out), [h.squeeze(0)]
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_method_of_a_library_class_that_nothing_here_calls_is_refused(tmp_path, capsys, monkeypatch, form):
+    # RLlib calls forward_rnn() with its list of one [B, H] tensor per state and stacks what it
+    # returns: the tuple form wrote `(state[0][0], state[1][0])` and returned `[(h, c)]` with a
+    # warning only (G2L202), exit 0
+    write(tmp_path, RLLIB)
+    before = (tmp_path / "model.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, "."]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "model.py:18:9: G2L101 the parameter `state` of `RecurrentModel.forward_rnn()` becomes (h, c), and nothing analysed "
+        "calls it; its class derives from `ray.rllib.models.torch.torch_modelv2.TorchModelV2`, a library's class, so the "
+        "library may call it and would still pass and take one tensor there; migrate it by hand to what that library passes"
+    ]
+    assert (tmp_path / "model.py").read_text() == before
