@@ -127,3 +127,53 @@ def test_a_method_of_a_library_class_that_nothing_here_calls_is_refused(tmp_path
         "library may call it and would still pass and take one tensor there; migrate it by hand to what that library passes"
     ]
     assert (tmp_path / "model.py").read_text() == before
+
+
+# ---------------------------------------------------------------- a GRU cell used as a gate
+GATED = {
+    "pyproject.toml": "",
+    "blocks.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class GatedResidual(nn.Module):
+            def __init__(self, dim):
+                super().__init__()
+                self.sub = nn.Linear(dim, dim)
+                self.gate = nn.GRUCell(dim, dim)
+
+            def forward(self, x):
+                y = torch.relu(self.sub(x))
+                return self.gate(y, x)
+
+
+        class Agent(nn.Module):
+            def __init__(self, dim=8):
+                super().__init__()
+                self.enc = nn.Linear(5, dim)
+                self.block = GatedResidual(dim)
+                self.gru = nn.GRU(dim, dim)
+
+            def forward(self, obs, h):
+                out, h = self.gru(self.block(self.enc(obs)).unsqueeze(0), h)
+                return out[0], h
+    """,
+}
+
+
+def test_a_gru_cell_gating_two_activations_is_refused_naming_the_parameter_it_gates(tmp_path, capsys, monkeypatch):
+    # GTrXL: the cell mixes the residual stream `x` into the sublayer's output; `x` is no state
+    # carried across steps, so an LSTMCell there is wrong. The finding said "the hidden state held
+    # by `self.enc(obs)` comes from `self.enc(obs)`"; it names the parameter and the layer
+    write(tmp_path, GATED)
+    before = (tmp_path / "blocks.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "."]) == 1
+    assert (
+        "blocks.py:24:38: G2L101 the parameter `x` of `GatedResidual.forward()` holds the hidden state, but here it receives "
+        "`self.enc(obs)`, features of the layer `self.enc`, which is not recurrent, so there is no cell state to carry with it; "
+        "give it one by hand, for example `(h, torch.zeros_like(h))`, or, where the recurrent module it reaches only gates two "
+        "activations and carries nothing across steps (a GTrXL gate), keep that module a GRU by hand"
+    ) in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "blocks.py").read_text() == before
