@@ -405,6 +405,7 @@ CLASS_BY_NAME_TEXT = r"(?<![\w.])getattr\s*\("
 RECURRENT_ARGUMENTS = 2
 RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)
+NONE_FOR_A_MISSING_KEY = "get"  # `d.get(k)`, with a key alone, gives None for a key the dict does not hold
 VIEW_CONTAINER_METHODS = {"values", "items"}  # iterate a dict's values
 
 # ------------------------------------------------------------------ words the migration writes

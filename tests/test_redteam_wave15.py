@@ -177,3 +177,73 @@ def test_a_gru_cell_gating_two_activations_is_refused_naming_the_parameter_it_ga
         "activations and carries nothing across steps (a GTrXL gate), keep that module a GRU by hand"
     ) in capsys.readouterr().out.splitlines()
     assert (tmp_path / "blocks.py").read_text() == before
+
+
+# ---------------------------------------------------------------- states in a dict global to another module
+REGISTRY = {
+    "pyproject.toml": "",
+    "shared.py": """\
+        HIDDEN = {}
+    """,
+    "policy.py": """\
+        import torch.nn as nn
+
+        import shared
+
+
+        class Policy(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.gru = nn.GRU(5, 8)
+                self.pi = nn.Linear(8, 2)
+
+            def act(self, obs, env_id):
+                h = shared.HIDDEN.get(env_id)
+                out, h = self.gru(obs.view(1, 1, -1), h)
+                shared.HIDDEN[env_id] = h
+                return self.pi(out[0, 0])
+    """,
+    "runner.py": """\
+        import torch
+
+        import shared
+
+
+        def reset_env(env_id, size):
+            shared.HIDDEN[env_id] = torch.zeros(1, 1, size)
+
+
+        def joint_state():
+            return torch.cat([shared.HIDDEN[k] for k in sorted(shared.HIDDEN)], 1)
+    """,
+    "driver.py": """\
+        import torch
+        from policy import Policy
+        from runner import joint_state, reset_env
+
+
+        def main():
+            pol = Policy()
+            for t in range(4):
+                for env_id in range(2):
+                    logits = pol.act(torch.randn(5), env_id)
+                if t == 1:
+                    reset_env(1, 8)
+            out, _ = pol.gru(torch.randn(1, 2, 5), joint_state().detach())
+            (logits.sum() + out.sum()).backward()
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_dict_of_states_global_to_a_module_imported_whole_is_that_modules_global(tmp_path, monkeypatch, form):
+    # `shared.HIDDEN` after `import shared` was an attribute of the name `shared` in each file, not
+    # shared.py's dict: the tuple form took it for a preallocated tensor (`shared.HIDDEN[0][env_id] =`,
+    # its keys cut as `k[0]`); and the packed form split `shared.HIDDEN.get(env_id)`, None for a
+    # new environment, with `.chunk`: exit 0, then a TypeError or an AttributeError
+    write(tmp_path, REGISTRY)
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, "."]) == 0
+    if form == "packed":
+        assert "self.lstm(obs.view(1, 1, -1), None if h is None else h.chunk(2, dim=-1))" in (tmp_path / "policy.py").read_text()
+    run_migrated(tmp_path, "import driver\ndriver.main()")
