@@ -112,6 +112,17 @@ def state_attributes(flow: ProgramFlow, solution: Solution) -> list:
     return list(found.items())
 
 
+def state_globals(flow: ProgramFlow, solution: Solution) -> list:
+    """(GlobalSlot, the first node that mentions it) for each module-level name of the program that
+    holds the hidden state, or holds it inside (`HIDDEN[env_id] = h`): a file not migrated with it
+    that reads it (`agent.hidden` after `import agent`) would still take one tensor."""
+    found = {}
+    for slot, node in flow.slot_nodes:
+        if slot.kind == SlotKind.GLOBAL and slot not in found and (solution.is_state(slot) or _holds_state(solution, slot)):
+            found[slot] = node
+    return list(found.items())
+
+
 def module_attributes(flow: ProgramFlow, solution: Solution) -> list:
     """(AttrSlot, the first node that mentions it) for each attribute of a class of the program that
     holds the recurrent module: code in a file not migrated with it that reads it (`agent.gru(x,

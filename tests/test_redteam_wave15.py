@@ -247,3 +247,66 @@ def test_a_dict_of_states_global_to_a_module_imported_whole_is_that_modules_glob
     if form == "packed":
         assert "self.lstm(obs.view(1, 1, -1), None if h is None else h.chunk(2, dim=-1))" in (tmp_path / "policy.py").read_text()
     run_migrated(tmp_path, "import driver\ndriver.main()")
+
+
+# ---------------------------------------------------------------- a state in a global set by `global`
+SCRIPT_AGENT = {
+    "pyproject.toml": "",
+    "agent.py": """\
+        import torch
+        import torch.nn as nn
+
+        net = nn.GRUCell(5, 8)
+        head = nn.Linear(8, 2)
+        hidden = None
+
+
+        def reset(n):
+            global hidden
+            hidden = torch.zeros(n, 8)
+
+
+        def step(obs, done=None):
+            global hidden
+            if done is not None:
+                hidden = hidden * (1 - done).unsqueeze(-1)
+            hidden = net(obs, hidden)
+            return head(hidden)
+    """,
+    "driver.py": """\
+        import torch
+        import agent
+
+
+        def main():
+            agent.reset(3)
+            for t in range(4):
+                logits = agent.step(torch.randn(3, 5), torch.tensor([t == 2, False, False]).float())
+            agent.hidden = agent.hidden.detach()
+            agent.step(torch.randn(3, 5)).sum().backward()
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_in_a_global_that_functions_declare_global_is_the_modules_global(tmp_path, monkeypatch, form):
+    # `global hidden` in reset() and step(): their assignments were taken for locals, so the tuple
+    # form wrote `hidden, cell = net(obs, (hidden, cell))` with `cell` never made, and neither form
+    # paired or doubled reset()'s zeros: exit 0, then an UnboundLocalError or a size mismatch
+    write(tmp_path, SCRIPT_AGENT)
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, "."]) == 0
+    run_migrated(tmp_path, "import driver\ndriver.main()")
+
+
+def test_a_global_that_holds_the_state_read_by_a_file_not_given_is_refused(tmp_path, capsys, monkeypatch):
+    # pre-commit, agent.py alone: driver.py reads `agent.hidden`, which becomes (h, c)
+    write(tmp_path, SCRIPT_AGENT)
+    before = (tmp_path / "agent.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "agent.py"]) == 1
+    assert (
+        "agent.py:6:1: G2L101 `agent.hidden` holds the hidden state, which becomes (h, c), and driver.py, which was not given, "
+        "reads it at line 9 (`agent.hidden`), so it would still take one tensor there; give that file too (or the project folder)"
+    ) in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "agent.py").read_text() == before

@@ -6,8 +6,10 @@ refused, and so is one of a method no code analysed calls whose class derives fr
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from gru2lstm.boundary import (
-    crossings, describe, holds_state_inside, interface_changes, module_attributes, state_attributes, takes_state,
+    crossings, describe, holds_state_inside, interface_changes, module_attributes, state_attributes, state_globals, takes_state,
 )
 from gru2lstm.accessors import accessor_crossings
 from gru2lstm.guessed_owners import guessed_crossings
@@ -81,6 +83,11 @@ class Interfaces(Rule):
         for slot, node in state_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(
                 ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False)
+            )
+        for slot, node in state_globals(ctx.flow, ctx.solution):
+            # read elsewhere as an attribute of the module (`agent.hidden` after `import agent`)
+            ctx.outcome(node).members.append(
+                ChangedMember(ctx.line(node), ctx.column(node) + 1, PurePath(slot.module).stem, slot.name, sizes=False)
             )
         for slot, node in module_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(
