@@ -310,3 +310,72 @@ def test_a_global_that_holds_the_state_read_by_a_file_not_given_is_refused(tmp_p
         "reads it at line 9 (`agent.hidden`), so it would still take one tensor there; give that file too (or the project folder)"
     ) in capsys.readouterr().out.splitlines()
     assert (tmp_path / "agent.py").read_text() == before
+
+
+# ---------------------------------------------------------------- a script-style module read by another as `core.X`
+CORE = {
+    "pyproject.toml": "",
+    "core.py": """\
+        import torch
+        import torch.nn as nn
+
+        rnn = nn.GRU(5, 8)
+        head = nn.Linear(8, 2)
+        HISTORY = []
+        state = torch.zeros(1, 2, 8)
+
+
+        def act(obs):
+            global state
+            HISTORY.append(state)
+            out, state = rnn(obs.unsqueeze(0), state)
+            return head(out[0])
+    """,
+    "train.py": """\
+        import torch
+
+        import core
+
+
+        def replay():
+            starts = torch.cat(core.HISTORY, 1).detach()
+            out, _ = core.rnn(torch.randn(1, starts.shape[1], 5), starts)
+            return core.head(out[0]).pow(2).mean()
+    """,
+    "driver.py": """\
+        import torch
+        import core
+        from train import replay
+
+
+        def main():
+            for t in range(4):
+                core.act(torch.randn(2, 5))
+            replay().backward()
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_file_that_reads_only_globals_of_the_gru_module_is_migrated_with_it(tmp_path, monkeypatch, form):
+    # train.py reads `core.HISTORY` and calls `core.rnn`, no function or class of core.py: it was
+    # not grouped with it and kept `torch.cat(core.HISTORY, 1)` of pairs: exit 0, then a TypeError
+    write(tmp_path, CORE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, "."]) == 0
+    run_migrated(tmp_path, "import driver\ndriver.main()")
+
+
+def test_globals_of_the_gru_module_read_by_a_file_not_given_are_refused(tmp_path, capsys, monkeypatch):
+    write(tmp_path, CORE)
+    before = (tmp_path / "core.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "core.py"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        "core.py:4:1: G2L101 `core.rnn` holds the recurrent module, which becomes an LSTM taking and returning (h, c), and "
+        "train.py, which was not given, reads it at line 8 (`core.rnn`), so it would still be called with one tensor there; "
+        "give that file too (or the project folder)"
+    ) in out
+    assert any(line.startswith("core.py:6:1: G2L101 `core.HISTORY` holds the hidden state") for line in out)
+    assert (tmp_path / "core.py").read_text() == before

@@ -15,7 +15,13 @@ from gru2lstm.accessors import accessor_crossings
 from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.results import ChangedMember, InterfaceChange
 from gru2lstm.saved_states import file_crossings
+from gru2lstm.values import SlotKind
 from gru2lstm.rules.base import Invalid, Rule
+
+
+def _owner(slot) -> str:
+    """What a member is read from elsewhere: its class (`Agent`), or its module (`agent.hidden` after `import agent`)."""
+    return PurePath(slot.module).stem if slot.kind == SlotKind.GLOBAL else slot.owner.rpartition(":")[2]
 
 
 def _private(name: str) -> bool:
@@ -85,13 +91,10 @@ class Interfaces(Rule):
                 ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False)
             )
         for slot, node in state_globals(ctx.flow, ctx.solution):
-            # read elsewhere as an attribute of the module (`agent.hidden` after `import agent`)
-            ctx.outcome(node).members.append(
-                ChangedMember(ctx.line(node), ctx.column(node) + 1, PurePath(slot.module).stem, slot.name, sizes=False)
-            )
+            ctx.outcome(node).members.append(ChangedMember(ctx.line(node), ctx.column(node) + 1, _owner(slot), slot.name, sizes=False))
         for slot, node in module_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(
-                ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False, module=True)
+                ChangedMember(ctx.line(node), ctx.column(node) + 1, _owner(slot), slot.name, sizes=False, module=True)
             )
         for change in interface_changes(ctx.flow, ctx.solution):
             node = change.function.node.name
