@@ -102,23 +102,35 @@ def state_attributes(flow: ProgramFlow, solution: Solution) -> list:
     """(AttrSlot, the first node that mentions it) for each attribute of a class of the program that
     holds the hidden state, or holds it inside (`self.memory["h"]`): code in a file that was not
     migrated with it and reads it would still take one tensor (project.py looks for such code)."""
-    found = {}
-    for slot, node in flow.slot_nodes:
-        if (
-            slot.kind == SlotKind.ATTR and slot.owner in flow.classes and slot not in found
-            and not slot.name.startswith("__") and (solution.is_state(slot) or _holds_state(solution, slot))
-        ):
-            found[slot] = node
-    return list(found.items())
+    return _first_mentions(flow, lambda slot: (
+        slot.kind == SlotKind.ATTR and slot.owner in flow.classes and not slot.name.startswith("__")
+        and (solution.is_state(slot) or _holds_state(solution, slot))
+    ))
+
+
+def state_globals(flow: ProgramFlow, solution: Solution) -> list:
+    """(GlobalSlot, the first node that mentions it) for each module-level name of the program that
+    holds the hidden state, or holds it inside (`HIDDEN[env_id] = h`): a file not migrated with it
+    that reads it (`agent.hidden` after `import agent`) would still take one tensor."""
+    return _first_mentions(flow, lambda slot: slot.kind == SlotKind.GLOBAL and (solution.is_state(slot) or _holds_state(solution, slot)))
 
 
 def module_attributes(flow: ProgramFlow, solution: Solution) -> list:
-    """(AttrSlot, the first node that mentions it) for each attribute of a class of the program that
-    holds the recurrent module: code in a file not migrated with it that reads it (`agent.gru(x,
-    agent.hidden)` of a runner handed the agent) would still call it with one tensor, or miss it renamed."""
+    """(AttrSlot or GlobalSlot, the first node that mentions it) for each attribute of a class of the
+    program, or module-level name, that holds the recurrent module: code in a file not migrated with
+    it that reads it (`agent.gru(x, agent.hidden)` of a runner handed the agent, `core.rnn(x, h)` after
+    `import core`) would still call it with one tensor, or miss it renamed."""
+    return _first_mentions(flow, lambda slot: (
+        (slot.kind == SlotKind.ATTR and slot.owner in flow.classes or slot.kind == SlotKind.GLOBAL)
+        and solution.holder_kind(slot) is not None
+    ))
+
+
+def _first_mentions(flow: ProgramFlow, wanted) -> list:
+    """(slot, the first node that mentions it) for each slot of `flow.slot_nodes` that is `wanted`."""
     found = {}
     for slot, node in flow.slot_nodes:
-        if slot.kind == SlotKind.ATTR and slot.owner in flow.classes and slot not in found and solution.holder_kind(slot) is not None:
+        if slot not in found and wanted(slot):
             found[slot] = node
     return list(found.items())
 

@@ -57,6 +57,7 @@ from gru2lstm.vocab import (
     CONTAINER_ADD_METHODS,
     LIST_APPEND_METHOD,
     MAP_BUILTIN,
+    NONE_FOR_A_MISSING_KEY,
     NUMPY_SAVERS,
     MODULE_SELF_METHODS,
     LIST_EXTEND_METHOD,
@@ -478,6 +479,8 @@ class CallWalker(CompiledCalls):
                 self.consume(self.expr(arg.value), Use.INDEX, arg.value)  # a key, read as `d[k]` reads it
             else:
                 self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `.{method}()`")
+        if method == NONE_FOR_A_MISSING_KEY and len(args) == 1 and args[0].keyword is None and not args[0].star:
+            default = VNone(node)  # `d.get(k)`: the state held under k, or None (a queue's `get()` takes no key)
         if method in ELEMENT_CONTAINER_METHODS:
             return element if default is None else VChoice([element, default], node)
         if method in VIEW_CONTAINER_METHODS:

@@ -17,7 +17,9 @@ from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string, constructor_call, module_level_names, wrapped_module
 from gru2lstm.values import AttrSlot
-from gru2lstm.vocab import CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, TORCHSCRIPT_DECORATORS
+from gru2lstm.vocab import (
+    CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
+)
 
 
 class ModuleIndex:
@@ -61,6 +63,15 @@ class ModuleIndex:
         found = self.resolve(node)
         return found.key if found is not None and found.kind == DefinitionKind.CLASS else None
 
+    def _library_class(self, node: cst.CSTNode) -> Optional[str]:
+        """The qualified name of a class a library defines (not torch nor the standard library,
+        whose classes call no method of a subclass with a state), imported here by `node`."""
+        root = dotted(node)
+        if root is None or root.partition(".")[0] in self.outside:
+            return None  # a file of the project not migrated with this one
+        name = qualify(node, self.imports, set())
+        return name if name is not None and name.partition(".")[0] not in NON_LIBRARY_ROOTS else None
+
     def index_definitions(self) -> None:
         """Classes, functions and namedtuples of this module (before any module is walked)."""
         for statement in self.module.body:
@@ -90,6 +101,9 @@ class ModuleIndex:
             if isinstance(statement, cst.ClassDef):
                 bases = [self.resolve_class(base.value) for base in statement.bases if base.keyword is None]
                 self.flow.bases[self.class_key(statement.name.value)] = [b for b in bases if b is not None]
+                self.flow.library_bases[self.class_key(statement.name.value)] = [
+                    name for name in (self._library_class(base.value) for base in statement.bases if base.keyword is None) if name
+                ]
         methods = {
             id(info.node): info
             for info in self.flow.functions.values()

@@ -12,7 +12,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Binding, BindingKind, UnpackedElement, Unpacking, Use, from_where
+from gru2lstm.program import Binding, BindingKind, DefinitionKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
 from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, is_slice, slice_expression, string_key, walk
@@ -278,6 +278,9 @@ class ExpressionWalker(Scope):
             and owner.value == info.self_name
         ):
             slot = AttrSlot.of(info.class_name, name)
+        elif self._program_module(owner) is not None and self.flow.lookup(self._program_module(owner), name) is None:
+            # `shared.HIDDEN` after `import shared`: that module's global, as `from shared import HIDDEN` reads it
+            slot = GlobalSlot.of(self._program_module(owner), name)
         else:
             slot = self._field_slot(name, base, owner)
             if slot is None:
@@ -285,6 +288,13 @@ class ExpressionWalker(Scope):
         if self.recording:
             self.flow.slot_nodes.append((slot, node))
         return slot
+
+    def _program_module(self, owner: cst.BaseExpression) -> Optional[str]:
+        """The key of the program's module that `owner` names (`shared` after `import shared`), else None."""
+        if not isinstance(owner, cst.Name) or owner.value in self.env or owner.value not in self.module_names:
+            return None
+        found = self.flow.lookup(self.key, owner.value)
+        return found.key if found is not None and found.kind == DefinitionKind.MODULE else None
 
     def _property_read(self, node: cst.Attribute, base: Value) -> Optional[Value]:
         """`agent.hidden` of `@property def hidden(self)` of the object's class: the getter runs, and

@@ -35,7 +35,7 @@ from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow
 from gru2lstm.qualnames import import_bindings
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import child_expressions, names_bound_in, names_read_in, pattern_parts, walk
+from gru2lstm.syntax import child_expressions, declared_globals, names_bound_in, names_read_in, pattern_parts, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VArith, VOpaque
 from gru2lstm.vocab import IMPORT_MODULE
 
@@ -71,10 +71,11 @@ class Collector(CallWalker):
                             self._bind(slot, value, BindingKind.DEFAULT, item, small.target)
 
     def _function(self, info: FunctionInfo) -> None:
-        outer = (self.function, self.env, self.local_imports)
+        outer = (self.function, self.env, self.local_imports, self.declared_globals)
         self.function = info
         self.env = {}
         self.local_imports = {}
+        self.declared_globals = declared_globals(info.node)
         for name, param in info.params:
             self._new_def(name, param.name, is_param=True)
             slot = DefSlot.of(id(param.name))
@@ -90,7 +91,7 @@ class Collector(CallWalker):
         if info.node.returns is not None:
             self.flow.annotations.append((ReturnSlot.of(info.key), info.node.returns, None))
         self._block(info.node.body)
-        self.function, self.env, self.local_imports = outer
+        self.function, self.env, self.local_imports, self.declared_globals = outer
 
     def _block(self, block) -> None:
         body = block.body if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)) else block

@@ -214,6 +214,7 @@ class ProgramFlow:
     iterations: list = field(default_factory=list)  # [(VSlot, node)] objects iterated, of no class with __iter__ known
     classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
     bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
+    library_bases: dict = field(default_factory=dict)  # class key -> [qualified names of its bases from a library]
     module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
     defs: dict = field(default_factory=dict)  # def id -> Def
     # def id -> the order the walk first met it: def ids are addresses, so their own order changes
@@ -324,6 +325,16 @@ class ProgramFlow:
             if found is not None:
                 return found
         return None
+
+    def library_base(self, owner: str, seen: frozenset = frozenset()) -> Optional[str]:
+        """The qualified name of a library class that `owner` derives from (through its bases in
+        the program too); None when all its bases are the program's, torch's or the standard library's."""
+        if owner in seen:
+            return None
+        found = self.library_bases.get(owner)
+        if found:
+            return found[0]
+        return next((b for b in (self.library_base(base, seen | {owner}) for base in self.bases.get(owner, ())) if b), None)
 
     def overrides(self, owner: str, name: str) -> list:
         """The methods `name` of the program's subclasses of `owner` (transitively): `self.name(...)`

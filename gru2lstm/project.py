@@ -234,7 +234,7 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     class or function of the group's `files` (directly, or re-exported by a file of the group).
 
     `changed`: str(path) of a group file -> the names whose contract changes there; None for every
-    class and function it defines. Returns str(path) -> [each importer's Path]. Such a file would
+    class, function and global it defines. Returns str(path) -> [each importer's Path]. Such a file would
     still call them the GRU way. `data`: the bytes of `files` already read, by index. `read`: what
     earlier calls read and parsed, str(path) -> (bytes, tree, parsed), used and added to.
     """
@@ -262,7 +262,7 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     found = {}
     for key, names in changed.items():
         start = universe.by_key[key]
-        names = start.functions_and_classes() if names is None else set(names)
+        names = start.functions_and_classes() | start.assigned_names() if names is None else set(names)
         importers, frontier, seen = set(), [(start, frozenset(_with_holders(start, names)))], set()
         while frontier:
             current, wanted = frontier.pop()
@@ -488,7 +488,8 @@ def _closure(universe: Universe, seed: ProjectFile) -> tuple:
     classes or functions from, one step down)."""
     # relevant[key]: the names of that file through which code reaches the seed's classes and
     # functions: its own classes and functions, and what it re-exports of the group's.
-    relevant = {seed.key: _with_holders(seed, seed.functions_and_classes() | seed.gru_class_names())}
+    # Its globals too: a script-style module's state or GRU read as `core.state`, `core.rnn(x, h)`.
+    relevant = {seed.key: _with_holders(seed, seed.functions_and_classes() | seed.gru_class_names() | seed.assigned_names())}
     frontier = [seed]
     while frontier:
         current = frontier.pop()

@@ -53,6 +53,7 @@ class Scope(ModuleIndex):
         self.def_annotations = flow.def_annotations
         self.opaque_defs: set = set()  # def ids assigned a value from outside the program
         self.script_names: frozenset = frozenset()  # module-level names read flow-sensitively (set by the walk)
+        self.declared_globals: frozenset = frozenset()  # the names the current function declares `global`
 
     def script_names_of_module(self) -> frozenset:
         """The names assigned at module level that only module-level statements use: no function,
@@ -103,7 +104,8 @@ class Scope(ModuleIndex):
         return not isinstance(root, cst.Name) or self._is_local(root.value)
 
     def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:
-        if self.function is None and not self.comprehensions and name not in self.script_names:
+        at_top = self.function is None and name not in self.script_names
+        if not self.comprehensions and (at_top or name in self.declared_globals):  # `global hidden` in a function
             slot = GlobalSlot.of(self.key, name)
             if self.recording:
                 self.flow.slot_nodes.append((slot, node))  # renamed with its reads
@@ -183,7 +185,7 @@ class Scope(ModuleIndex):
             return value
         if name in ("None",):
             return VNone(node)
-        if name in self.module_names:
+        if name in self.module_names or name in self.declared_globals:
             member = self.flow.module_imports[self.key].get(name)
             # A name imported from another module of the program is that module's global.
             slot = GlobalSlot.of(member.key, member.name) if member is not None and member.name else GlobalSlot.of(self.key, name)

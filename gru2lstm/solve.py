@@ -125,6 +125,8 @@ class Solution:
             return self.recurrent_calls.get(id(value)) == CELL_KIND
         if isinstance(value, VArith):  # unsettled: a join of two states (`h - h_old`) is one
             return self.value_is_state(value.left) and self.value_is_state(value.right)
+        if isinstance(value, VChoice):  # `d.setdefault(k, h0)`, `a if c else b`: whichever is taken may be the state
+            return any(self.value_is_state(option) for option in value.options)
         return False
 
     def elements_are_state(self, container: Value) -> bool:

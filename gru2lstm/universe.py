@@ -98,6 +98,17 @@ class ProjectFile:
             self.class_names = gru_class_names(tree) if data is not None and tree is not None and may_name_gru_class(data) else set()
         return self.class_names
 
+    def assigned_names(self) -> set:
+        """The module-level names bound by an assignment (`state = torch.zeros(...)`, `rnn = nn.GRU(...)`)."""
+        tree = self.module_tree()
+        return {
+            target.id
+            for node in (tree.body if tree is not None else ())
+            if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+            if isinstance(target, ast.Name)
+        }
+
     def containers(self) -> set:
         """The module-level names bound to a dict, list or set literal (a registry, perhaps)."""
         tree = self.module_tree()

@@ -9,6 +9,7 @@ relies on (copy, dataclasses, namedtuple, the builtins it follows) are here too.
 from __future__ import annotations
 
 import re
+import sys
 
 # ------------------------------------------------------------------ the recurrent modules
 GRU_KIND = "GRU"  # a sequence GRU: returns (output, h_n)
@@ -73,6 +74,12 @@ FILE_ACCESS = SAVERS | LOADERS
 # numpy's writers: the arrays they write (by position or by keyword) are read back by code the engine
 # does not tie to them (`np.load(path)["hiddens"]`), so a state written there is reported.
 NUMPY_SAVERS = {"numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt"}
+# The roots of the modules whose classes, as bases of the program's classes, call none of their
+# methods with a state: torch's (a module's forward() runs as the program calls the instance) and the
+# standard library's. A base from any other root is a library's, which may (rules/interfaces.py).
+NON_LIBRARY_ROOTS = frozenset({"torch", "typing_extensions"}) | frozenset(
+    getattr(sys, "stdlib_module_names", {"abc", "builtins", "collections", "dataclasses", "enum", "typing"})
+)
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 # torch classes under those prefixes that are no tensor function: a DataLoader calls its dataset's
@@ -399,6 +406,7 @@ CLASS_BY_NAME_TEXT = r"(?<![\w.])getattr\s*\("
 RECURRENT_ARGUMENTS = 2
 RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)
+NONE_FOR_A_MISSING_KEY = "get"  # `d.get(k)`, with a key alone, gives None for a key the dict does not hold
 VIEW_CONTAINER_METHODS = {"values", "items"}  # iterate a dict's values
 
 # ------------------------------------------------------------------ words the migration writes

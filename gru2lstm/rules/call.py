@@ -17,6 +17,7 @@ from gru2lstm.apply import pair
 from gru2lstm.rules.edits import paren
 from gru2lstm.rules.packed_dims import tested_not_none
 from gru2lstm.rules.pairs import drawn_twice, none_in_split, pair_expression, per_half, read_again, split_target, unpacked_if_none
+from gru2lstm.rules.unfollowed import cannot_follow, plain_layer
 
 
 def starred(ctx, call: VCallOf) -> bool:
@@ -167,6 +168,8 @@ class CallResult(StateBindingRule):
         if kind == CELL_KIND and ctx.solution.is_split(binding.target):
             split_target(ctx, binding)
             ctx.step("call", value.node)
+        elif kind is None and plain_layer(ctx, value) is not None:
+            cannot_follow(ctx, binding, value)  # features of a layer that is not recurrent: no cell state to carry
         elif kind is None:
             holder = f" held by `{ctx.code(binding.target_node)}`" if binding.target_node is not None else ""
             place = ctx.flow.origin(value)

@@ -2,25 +2,32 @@
 duck_calls.py for a call through an object nothing identifies, saved_states.py for states in
 files), and every function whose parameters or return hold the state is listed as an interface
 change (G2L202 when no caller was found; in packed form a state from callers not analysed is
-refused)."""
+refused, and so is one of a method no code analysed calls whose class derives from a library's)."""
 
 from __future__ import annotations
+
+from pathlib import PurePath
 
 import libcst as cst
 
 from gru2lstm.boundary import (
     crossings, describe, holds_state_inside, interface_changes, module_attributes, parameter_names, state_attributes,
-    takes_state,
+    state_globals, takes_state,
 )
 from gru2lstm.accessors import accessor_crossings
 from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.findings import new_finding
 from gru2lstm.results import ChangedMember, InterfaceChange
-from gru2lstm.values import Derivation, ReturnSlot, VChoice, VContainer, VCreate, VDerived, VTuple
+from gru2lstm.values import Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VTuple
 from gru2lstm.vocab import STATE_RANKS
 from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
+
+
+def _owner(slot) -> str:
+    """What a member is read from elsewhere: its class (`Agent`), or its module (`agent.hidden` after `import agent`)."""
+    return PurePath(slot.module).stem if slot.kind == SlotKind.GLOBAL else slot.owner.rpartition(":")[2]
 
 
 def _private(name: str) -> bool:
@@ -109,6 +116,22 @@ class Interfaces(Rule):
             """,
             "G2L101",
         ),
+        Invalid(
+            """
+            from ray.rllib.models.torch.recurrent_net import RecurrentNetwork
+
+
+            class Model(RecurrentNetwork, nn.Module):
+                def __init__(self):
+                    nn.Module.__init__(self)
+                    self.core = nn.GRU(4, 8)
+
+                def forward_rnn(self, x, state, seq_lens):
+                    y, h = self.core(x, state[0])
+                    return y, [h]
+            """,
+            "G2L101",
+        ),
     )
 
     def apply(self, ctx, use) -> None:
@@ -119,9 +142,11 @@ class Interfaces(Rule):
             ctx.outcome(node).members.append(
                 ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False)
             )
+        for slot, node in state_globals(ctx.flow, ctx.solution):
+            ctx.outcome(node).members.append(ChangedMember(ctx.line(node), ctx.column(node) + 1, _owner(slot), slot.name, sizes=False))
         for slot, node in module_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(
-                ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False, module=True)
+                ChangedMember(ctx.line(node), ctx.column(node) + 1, _owner(slot), slot.name, sizes=False, module=True)
             )
         reported = set()  # the allocations already reported, by id
         for change in interface_changes(ctx.flow, ctx.solution):
@@ -143,7 +168,17 @@ class Interfaces(Rule):
                     change.positions, holds_state_inside(change.carriers), unpaired,
                 )
             )
-            if ctx.packed and not change.called and takes_state(change.carriers):
+            library = ctx.flow.library_base(change.function.class_name) if change.function.class_name else None
+            if library is not None and not change.called:
+                # RLlib's `forward_rnn(inputs, state, seq_lens)`: the library that calls it keeps passing one tensor
+                ctx.find(
+                    "G2L101", node,
+                    f"{describe(change.carriers)} of `{change.name}()` "
+                    f"{'become' if len(change.carriers) > 1 else 'becomes'} (h, c), and nothing analysed calls it; "
+                    f"its class derives from `{library}`, a library's class, so the library may call it and would "
+                    "still pass and take one tensor there; migrate it by hand to what that library passes",
+                )
+            elif ctx.packed and not change.called and takes_state(change.carriers):
                 # The packed state is one tensor of twice the size, made where it is created: by
                 # callers here, whose allocation doubles, or elsewhere, where it would not.
                 ctx.find(

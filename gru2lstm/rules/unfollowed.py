@@ -25,6 +25,7 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
     # The holder is named unless it is the very expression the finding is about.
     holder = ctx.code(binding.target_node) if binding.target_node is not None else None
     holder = None if holder == code else holder
+    parameter = _parameter_given(ctx, binding)
     layer = plain_layer(ctx, value)
     both = _two_states(ctx, value)
     if both is not None:
@@ -35,10 +36,16 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         ))
     elif layer is not None:
         # `h = F.relu(self.fch(x))` into a decoder's state: features, and no cell state to carry.
-        subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
+        # Given to a parameter (`self.block(self.enc(obs))`, a GTrXL gate's input), the parameter is named.
+        subject = (
+            f"`{holder}` holds the hidden state, but here it receives" if holder
+            else f"{parameter} holds the hidden state, but here it receives" if parameter
+            else "the hidden state comes from"
+        )
         ctx.find("G2L101", node, (
             f"{subject} `{code}`, features of the layer `{ctx.code(layer)}`, which is not recurrent, so there is no "
-            "cell state to carry with it; give it one by hand, for example `(h, torch.zeros_like(h))`"
+            "cell state to carry with it; give it one by hand, for example `(h, torch.zeros_like(h))`, or, where the recurrent "
+            "module it reaches only gates two activations and carries nothing across steps (a GTrXL gate), keep that module a GRU by hand"
         ))
     elif isinstance(node, cst.Call):
         place = ctx.flow.outside_calls.get(id(node))
@@ -121,6 +128,16 @@ def _state_operands(ctx, arith: VArith) -> list:
         elif ctx.solution.value_is_state(side) and side.node is not None:
             found.append(side.node)
     return found
+
+
+def _parameter_given(ctx, binding: Binding) -> Optional[str]:
+    """"the parameter `x` of `Block.forward()`" for an argument bound to it, else None."""
+    if binding.kind != BindingKind.ARG or binding.target.kind != SlotKind.DEF:
+        return None
+    definition = ctx.flow.defs.get(binding.target.def_id)
+    if definition is None or not definition.is_param or definition.function is None:
+        return None
+    return f"the parameter `{definition.name}` of `{definition.function.display_name}()`"
 
 
 def plain_layer(ctx, value: Value):
