@@ -35,7 +35,7 @@ from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow
 from gru2lstm.qualnames import import_bindings
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import child_expressions, declared_globals, names_bound_in, names_read_in, pattern_parts, walk
+from gru2lstm.syntax import child_expressions, names_bound_in, names_read_in, pattern_parts, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VArith, VOpaque
 from gru2lstm.vocab import IMPORT_MODULE
 
@@ -75,7 +75,7 @@ class Collector(CallWalker):
         self.function = info
         self.env = {}
         self.local_imports = {}
-        self.declared_globals = declared_globals(info.node)
+        self.declared_globals = frozenset()  # grown by each `global` statement the walk meets
         for name, param in info.params:
             self._new_def(name, param.name, is_param=True)
             slot = DefSlot.of(id(param.name))
@@ -208,7 +208,10 @@ class Collector(CallWalker):
         self.env = self._merge(*ends)
 
     def _small(self, small: cst.CSTNode, statement: cst.SimpleStatementLine) -> None:
-        if isinstance(small, cst.Assign) and self._imports_a_module(small):
+        if isinstance(small, cst.Global):
+            # Python wants `global name` before any use of the name in the function: met in order
+            self.declared_globals = self.declared_globals | {item.name.value for item in small.names}
+        elif isinstance(small, cst.Assign) and self._imports_a_module(small):
             self.env.pop(small.targets[0].target.value, None)  # the name is the module, as after an import
         elif isinstance(small, cst.Assign):
             value = self.expr(small.value)

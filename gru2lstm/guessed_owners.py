@@ -39,8 +39,16 @@ def misguessed(flow: ProgramFlow, solution: Solution) -> frozenset:
     library = _library_classes(flow, solution)
     return frozenset(
         id(node) for node, base, owner, name in flow.guessed_attributes
-        if isinstance(base, VSlot) and _shown_otherwise(flow, solution, base.slot, owner, name, library)
+        if isinstance(base, VSlot) and _changed_by_the_migration(solution, AttrSlot.of(owner, name))
+        and _shown_otherwise(flow, solution, base.slot, owner, name, library)
     )
+
+
+def _changed_by_the_migration(solution: Solution, slot) -> bool:
+    """Does the attribute guessed hold the state or the recurrent module? Only then does the
+    guess change what is written, and the walk is worth making again (a size, `cfg.hidden_size`,
+    does not)."""
+    return solution.is_state(slot) or solution.holder_kind(slot) is not None
 
 
 def still_misguessed(flow: ProgramFlow, solution: Solution, first: ProgramFlow) -> bool:

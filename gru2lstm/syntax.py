@@ -22,18 +22,6 @@ def walk(node: cst.CSTNode):
         stack.extend(reversed(children(current)))
 
 
-def declared_globals(function: cst.FunctionDef) -> frozenset:
-    """The names `global` declares in `function`'s own body (not in the functions or classes inside it)."""
-    names, stack = set(), list(children(function.body))
-    while stack:
-        current = stack.pop()
-        if isinstance(current, cst.Global):
-            names.update(item.name.value for item in current.names)
-        elif not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Lambda)):
-            stack.extend(children(current))
-    return frozenset(names)
-
-
 _EMPTY_MODULE = cst.Module([])  # default formatting, for printing a node found in any module
 
 
