@@ -128,10 +128,12 @@ def module_attributes(flow: ProgramFlow, solution: Solution) -> list:
 
 def _first_mentions(flow: ProgramFlow, wanted) -> list:
     """(slot, the first node that mentions it) for each slot of `flow.slot_nodes` that is `wanted`."""
-    found = {}
+    found, asked = {}, set()
     for slot, node in flow.slot_nodes:
-        if slot not in found and wanted(slot):
-            found[slot] = node
+        if slot not in asked:  # a slot is mentioned many times: asked about once
+            asked.add(slot)
+            if wanted(slot):
+                found[slot] = node
     return list(found.items())
 
 
