@@ -1,0 +1,84 @@
+"""Red team, wave 16 (aimed at session 29's code: uncalled creators, held classes, cfg fields,
+stacked columns, registered buffers, the added `import torch`, module globals): what the engine got
+wrong there, each case migrated and run, or refused with a finding that names the place."""
+
+from __future__ import annotations
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ------------------------------------------- a creator called through an object whose class is not known
+# The trainer holds its policy class in a class attribute with a default (not followed), so
+# `self.policy(...)` is no call of forward() the engine sees, while `self.policy.zero(n)` is found
+# by its method's name: forward() took (h, c) while zero() kept one tensor, exit 0, crash.
+POLICIES = """\
+    import torch
+    import torch.nn as nn
+
+
+    class RecurrentPolicy(nn.Module):
+        def __init__(self, obs_dim, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.head = nn.Linear(hidden, 2)
+            self.hidden = hidden
+
+        def zero(self, n):
+            return torch.zeros(1, n, self.hidden)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return self.head(out), h
+"""
+
+TRAINER = """\
+    from policies import RecurrentPolicy
+
+
+    class Trainer:
+        policy_cls = RecurrentPolicy
+
+        def __init__(self, obs_dim, n, policy_cls=None):
+            if policy_cls is not None:
+                self.policy_cls = policy_cls
+            make = self.policy_cls
+            self.policy = make(obs_dim)
+            self.memory = self.policy.zero(n)
+
+        def act(self, obs):
+            y, self.memory = self.policy(obs.unsqueeze(0), self.memory)
+            return y
+"""
+
+DRIVE_TRAINER = """\
+    import torch
+    from trainer import Trainer
+
+    trainer = Trainer(4, 2)
+    for t in range(3):
+        y = trainer.act(torch.randn(2, 4))
+    y.pow(2).mean().backward()
+"""
+
+
+def test_a_creator_called_while_no_call_of_forward_is_found_is_refused(tmp_path, capsys):
+    write(tmp_path, {"policies.py": POLICIES, "trainer.py": TRAINER, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'policies.py'}:13:16: G2L101 `RecurrentPolicy.zero()` returns `torch.zeros(1, n, self.hidden)`, "
+        "a new tensor shaped like the hidden state, which code here takes, but no call of `RecurrentPolicy.forward()` "
+        "was found, whose parameter `h` becomes (h, c): the call that hands the one to the other goes through an object "
+        "whose class is not known (held in a way the analysis does not follow) and would pass one tensor; call it on an "
+        "object made from its class by name, or migrate that call by hand"
+    ) in capsys.readouterr().out
+    assert "self.gru = nn.GRU" in (tmp_path / "policies.py").read_text()
+
+
+def test_the_same_creator_with_forward_called_on_an_object_of_its_class_migrates(tmp_path):
+    trainer = TRAINER.replace("        policy_cls = RecurrentPolicy\n\n", "").replace(
+        "policy_cls=None):\n            if policy_cls is not None:\n                self.policy_cls = policy_cls\n",
+        "policy_cls=RecurrentPolicy):\n            self.policy_cls = policy_cls\n",
+    )
+    write(tmp_path, {"policies.py": POLICIES, "trainer.py": trainer, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
