@@ -61,8 +61,27 @@ DRIVE_TRAINER = """\
 """
 
 
-def test_a_creator_called_while_no_call_of_forward_is_found_is_refused(tmp_path, capsys):
+def test_an_object_made_by_a_class_handed_in_is_an_object_from_outside(tmp_path, capsys):
+    # `self.policy_cls` may be the class default or a parameter's class: `make(obs_dim)` is made by
+    # what came in, so `self.policy(x, self.memory)` is a call of an object nothing identifies
     write(tmp_path, {"policies.py": POLICIES, "trainer.py": TRAINER, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'trainer.py'}:15:26: G2L101 `self.policy(obs.unsqueeze(0), self.memory)` calls `self.policy`, an "
+        "object from outside that nothing analysed identifies, passing what looks like a hidden state (it takes back "
+        "what it passes, or passes a new tensor or a state where a changed parameter goes); if it is the module of "
+        "`RecurrentPolicy.forward()`, which now takes or returns (h, c), this code would still pass and take one tensor; "
+        "pass it the module from code given in the same run, or migrate this call by hand"
+    ) in capsys.readouterr().out
+    assert "self.gru = nn.GRU" in (tmp_path / "policies.py").read_text()
+
+
+def test_a_creator_called_while_no_call_of_forward_is_found_is_refused(tmp_path, capsys):
+    # the policy kept in a dict first: no object from outside, and still no call of forward() found
+    trainer = TRAINER.replace(
+        "self.policy = make(obs_dim)", 'self.policies = {"main": make(obs_dim)}\n            self.policy = self.policies["main"]'
+    )
+    write(tmp_path, {"policies.py": POLICIES, "trainer.py": trainer, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert (
         f"{tmp_path / 'policies.py'}:13:16: G2L101 `RecurrentPolicy.zero()` returns `torch.zeros(1, n, self.hidden)`, "
