@@ -101,3 +101,56 @@ def test_the_same_creator_with_forward_called_on_an_object_of_its_class_migrates
     write(tmp_path, {"policies.py": POLICIES, "trainer.py": trainer, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import driver")
+
+
+# ------------------------------------------- an initial_state() inherited from a base class
+# forward() of the subclass took (h, c) while the base's initial_state() kept one tensor: exit 0
+# with only the G2L202 warning, and a caller elsewhere doing `net(x, net.initial_state(2))` crashed.
+INHERITED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Recurrent(nn.Module):
+        hidden = 8
+
+        def initial_state(self, batch_size):
+            return torch.zeros(1, batch_size, self.hidden)
+
+
+    class Net(Recurrent):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, self.hidden)
+
+        def forward(self, x, h):
+            return self.gru(x, h)
+"""
+
+
+def test_an_uncalled_initial_state_inherited_from_a_base_is_refused(tmp_path, capsys):
+    write(tmp_path, {"lib.py": INHERITED, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'lib.py'}:9:16: G2L101 `Recurrent.initial_state()` returns `torch.zeros(1, batch_size, self.hidden)`, "
+        "a new tensor shaped like the hidden state, but no code of the project calls it or `Net.forward()`, whose "
+        "parameter `h` becomes (h, c): a caller that hands the one to the other would pass one tensor; give the files "
+        "that call them in the same run (a script that does is enough)"
+    ) in capsys.readouterr().out
+    assert "nn.GRU" in (tmp_path / "lib.py").read_text()
+
+
+def test_an_inherited_initial_state_called_with_forward_is_paired_and_runs(tmp_path):
+    drive = """\
+        import torch
+        from lib import Net
+
+        net = Net()
+        h = net.initial_state(2)
+        for t in range(3):
+            out, h = net(torch.randn(1, 2, 4), h)
+        out.sum().backward()
+    """
+    write(tmp_path, {"lib.py": INHERITED, "driver.py": drive, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")

@@ -35,8 +35,8 @@ def _private(name: str) -> bool:
 
 
 def _unpaired_creators(ctx, change, reported: set) -> list:
-    """(function, allocation, called) for each function beside `change`'s (a method of its class, or
-    a function of its module) that returns a new tensor of the hidden state's rank that is no state:
+    """(function, allocation, called) for each function beside `change`'s (a method of its class,
+    its own or inherited from a base, or a function of its module) that returns a new tensor of the hidden state's rank that is no state:
     an `initial_state()` meant for callers to hand to forward(), which would stay one tensor while
     forward() takes (h, c). One that code here calls (`called`) hands its tensor to forward() by a
     call not followed (`self.policy(x, h)` of an object of unknown class), since no call of forward()
@@ -48,8 +48,7 @@ def _unpaired_creators(ctx, change, reported: set) -> list:
     found = []
     for info, _, value in flow.returns:
         if (
-            info.module != beside.module or info.class_name not in (None, beside.class_name)
-            or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key))
+            not _beside(flow, info, beside) or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key))
         ):
             continue
         for allocation in _allocations(value):
@@ -57,6 +56,13 @@ def _unpaired_creators(ctx, change, reported: set) -> list:
                 reported.add(id(allocation))
                 found.append((info, allocation, info.key in flow.called))
     return found
+
+
+def _beside(flow, info, function) -> bool:
+    """Is `info` a function of `function`'s module, or a method that an instance of its class has?"""
+    if info.class_name is None:
+        return info.module == function.module
+    return function.class_name is not None and flow.method(function.class_name, info.node.name.value) is info
 
 
 def _taking(change) -> str:
