@@ -37,7 +37,7 @@ from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of, walk
-from gru2lstm.values import AttrSlot, DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VChoice, VCreate, VSlot
+from gru2lstm.values import AttrSlot, DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VCallOf, VChoice, VCreate, VSlot
 from gru2lstm.vocab import LOADERS
 
 # Consumptions that hand a value to code the walk does not follow.
@@ -492,12 +492,31 @@ def _loaded(name: cst.CSTNode, parents: dict) -> bool:
 
 
 def _attributes_from_parameters(flow: ProgramFlow, solution: Solution, parents: dict) -> set:
-    """The attributes bound from a parameter (`self.policy = policy`)."""
+    """The attributes bound from a parameter (`self.policy_cls = policy_cls`), and those bound to
+    what calling one makes, directly or through a local (`make = self.policy_cls; self.policy =
+    make(5)`): a class handed in makes an object nothing analysed identifies either."""
     found = set()
+    aliases = {}  # a local that is no parameter -> the values bound to it (`make = self.policy_cls`)
     for binding in flow.bindings:
-        value = solution.resolved(binding.value) if binding.target.kind == SlotKind.ATTR else None
-        if isinstance(value, VSlot) and _from_outside(flow, value.slot, set(), parents):
-            found.add(binding.target)
+        if binding.target.kind == SlotKind.DEF:
+            aliases.setdefault(binding.target, []).append(binding.value)
+    grown = True
+    while grown:
+        grown = False
+        for binding in flow.bindings:
+            if binding.target.kind != SlotKind.ATTR or binding.target in found:
+                continue
+            value = solution.resolved(binding.value)
+            if isinstance(value, VCallOf):
+                value = solution.resolved(value.func)
+                if isinstance(value, VSlot) and not _from_outside(flow, value.slot, found, parents):
+                    value = next((
+                        alias for alias in map(solution.resolved, aliases.get(value.slot, ()))
+                        if isinstance(alias, VSlot) and _from_outside(flow, alias.slot, found, parents)
+                    ), value)
+            if isinstance(value, VSlot) and _from_outside(flow, value.slot, found, parents):
+                found.add(binding.target)
+                grown = True
     return found
 
 

@@ -35,11 +35,12 @@ def _private(name: str) -> bool:
 
 
 def _unpaired_creators(ctx, change, reported: set) -> list:
-    """(function, allocation) for each function beside `change`'s (a method of its class, or a
-    function of its module) that nothing here calls either and returns a new tensor of the hidden
-    state's rank that is no state: an `initial_state()` meant for callers elsewhere to hand to
-    forward(), which would stay one tensor while forward() takes (h, c). Reported when no code of
-    the project calls them (project.refuse_uncalled_contracts)."""
+    """(function, allocation, called) for each function beside `change`'s (a method of its class,
+    its own or inherited from a base, or a function of its module) that returns a new tensor of the hidden state's rank that is no state:
+    an `initial_state()` meant for callers to hand to forward(), which would stay one tensor while
+    forward() takes (h, c). One that code here calls (`called`) hands its tensor to forward() by a
+    call not followed (`self.policy(x, h)` of an object of unknown class), since no call of forward()
+    was found. Reported when no code of the project calls forward() (project.refuse_uncalled_contracts)."""
     if not takes_state(change.carriers):
         return []
     flow, solution, beside = ctx.flow, ctx.solution, change.function
@@ -47,15 +48,21 @@ def _unpaired_creators(ctx, change, reported: set) -> list:
     found = []
     for info, _, value in flow.returns:
         if (
-            info.module != beside.module or info.class_name not in (None, beside.class_name) or info.key in flow.called
-            or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key))
+            not _beside(flow, info, beside) or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key))
         ):
             continue
         for allocation in _allocations(value):
             if id(allocation) not in reported and sizes_given(allocation) in ranks:
                 reported.add(id(allocation))
-                found.append((info, allocation))
+                found.append((info, allocation, info.key in flow.called))
     return found
+
+
+def _beside(flow, info, function) -> bool:
+    """Is `info` a function of `function`'s module, or a method that an instance of its class has?"""
+    if info.class_name is None:
+        return info.module == function.module
+    return function.class_name is not None and flow.method(function.class_name, info.node.name.value) is info
 
 
 def _taking(change) -> str:
@@ -155,12 +162,19 @@ class Interfaces(Rule):
                 new_finding(
                     "G2L101",
                     f"`{creator.display_name}()` returns `{ctx.code(allocation)}`, a new tensor shaped like the hidden state, "
-                    f"but no code of the project calls it or `{change.name}()`, whose {_taking(change)} (h, c): a caller "
-                    "that hands the one to the other would pass one tensor; give the files that call them in the same run "
-                    "(a script that does is enough)",
+                    + (
+                        f"which code here takes, but no call of `{change.name}()` was found, whose {_taking(change)} (h, c): "
+                        "the call that hands the one to the other goes through an object whose class is not known (held "
+                        "in a way the analysis does not follow) and would pass one tensor; call it on an object made "
+                        "from its class by name, or migrate that call by hand"
+                        if called else
+                        f"but no code of the project calls it or `{change.name}()`, whose {_taking(change)} (h, c): a caller "
+                        "that hands the one to the other would pass one tensor; give the files that call them in the same run "
+                        "(a script that does is enough)"
+                    ),
                     ctx.line(allocation), ctx.column(allocation) + 1,
                 )
-                for creator, allocation in _unpaired_creators(ctx, change, reported)
+                for creator, allocation, called in _unpaired_creators(ctx, change, reported)
             )
             ctx.outcome(node).interface.append(
                 InterfaceChange(
