@@ -36,9 +36,9 @@ def _private(name: str) -> bool:
 
 def _unpaired_creators(ctx, change, reported: set) -> list:
     """(function, allocation, called) for each function beside `change`'s (a method of its class,
-    its own or inherited from a base, or a function of its module) that returns a new tensor of the hidden state's rank that is no state:
-    an `initial_state()` meant for callers to hand to forward(), which would stay one tensor while
-    forward() takes (h, c). One that code here calls (`called`) hands its tensor to forward() by a
+    its own or inherited from a base, or a function of its module) that returns a new tensor of the
+    hidden state's rank that is no state: an `initial_state()` meant for callers to hand to
+    forward(), which would stay one tensor while forward() takes (h, c). One that code here calls (`called`) hands its tensor to forward() by a
     call not followed (`self.policy(x, h)` of an object of unknown class), since no call of forward()
     was found. Reported when no code of the project calls forward() (project.refuse_uncalled_contracts)."""
     if not takes_state(change.carriers):
@@ -165,8 +165,8 @@ class Interfaces(Rule):
                     + (
                         f"which code here takes, but no call of `{change.name}()` was found, whose {_taking(change)} (h, c): "
                         "the call that hands the one to the other goes through an object whose class is not known (held "
-                        "in a way the analysis does not follow) and would pass one tensor; call it on an object made "
-                        "from its class by name, or migrate that call by hand"
+                        "in a way the analysis does not follow) and would pass one tensor; migrate that call by hand, "
+                        "or make the object from its class by name"
                         if called else
                         f"but no code of the project calls it or `{change.name}()`, whose {_taking(change)} (h, c): a caller "
                         "that hands the one to the other would pass one tensor; give the files that call them in the same run "
