@@ -87,8 +87,8 @@ def test_a_creator_called_while_no_call_of_forward_is_found_is_refused(tmp_path,
         f"{tmp_path / 'policies.py'}:13:16: G2L101 `RecurrentPolicy.zero()` returns `torch.zeros(1, n, self.hidden)`, "
         "a new tensor shaped like the hidden state, which code here takes, but no call of `RecurrentPolicy.forward()` "
         "was found, whose parameter `h` becomes (h, c): the call that hands the one to the other goes through an object "
-        "whose class is not known (held in a way the analysis does not follow) and would pass one tensor; call it on an "
-        "object made from its class by name, or migrate that call by hand"
+        "whose class is not known (held in a way the analysis does not follow) and would pass one tensor; migrate that "
+        "call by hand, or make the object from its class by name"
     ) in capsys.readouterr().out
     assert "self.gru = nn.GRU" in (tmp_path / "policies.py").read_text()
 
