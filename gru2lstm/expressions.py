@@ -423,6 +423,9 @@ class ExpressionWalker(Scope):
                 if self.recording:
                     self.flow.slot_nodes.append((slot, target))
                 return slot
+            # `h.data[:, done] = 0`, `h.view(-1)[0] = 0`: rows written through a view of the tensor, which
+            # the rewrite would not split per half (a pair has no `.data`)
+            self.consume(base, Use.OTHER, target.value, f"written into by `{self.code(target)} = ...`, a view the rewrite does not split per half")
             return None
         return None
 

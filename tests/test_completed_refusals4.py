@@ -1,0 +1,128 @@
+"""Code the engine refused although it could migrate it soundly (session 29, wave 15 reproducers):
+each project is migrated in every form, then run, and its LSTM must get (h, c) with a non-zero c;
+the variants that still cannot be followed stay refused with the exact finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+FORMS = ["tuple", "packed", "auto"]
+
+# `.type_as(obs)` keeps the state's shape (each half / the whole packed tensor); rows reset by index
+TYPE_AS_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(5, hidden, batch_first=True)
+            self.pi = nn.Linear(hidden, 2)
+            self.h = torch.zeros(1, 3, hidden)
+
+        def act(self, obs):
+            h = self.h.to(obs.device, non_blocking=True).type_as(obs)
+            out, h = self.gru(obs.unsqueeze(1), h)
+            self.h = h.detach()
+            return self.pi(out[:, -1])
+
+        def end_episodes(self, done):
+            if done.all():
+                self.h.fill_(0.0)
+            elif done.any():
+                self.h[:, done] = 0.0
+
+        def fresh_like(self):
+            return self.h.new_zeros(self.h.shape)
+"""
+
+DRIVE_TYPE_AS = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    agent = Agent()
+    for t in range(6):
+        logits = agent.act(torch.randn(3, 5))
+        agent.end_episodes(torch.tensor([t == 1, t == 3, t == 3]) if t != 4 else torch.ones(3, dtype=torch.bool))
+    out, _ = agent.gru(torch.randn(3, 2, 5), agent.fresh_like())
+    (logits.pow(2).mean() + out.pow(2).mean()).backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_type_as_keeps_the_state(tmp_path, form):
+    write(tmp_path, {"agent.py": TYPE_AS_AGENT, "driver.py": DRIVE_TYPE_AS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_rows_written_through_data_stay_refused(tmp_path, capsys, form):
+    # the rows reset would land in no half of a pair (a tuple has no `.data`): before, exit 0 and a crash
+    agent = TYPE_AS_AGENT.replace("self.h[:, done] = 0.0", "self.h.data[:, done] = 0.0")
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_TYPE_AS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:22:13: G2L100 the hidden state `self.h.data` is written into by "
+        "`self.h.data[:, done] = ...`, a view the rewrite does not split per half; migrate this use by hand "
+        "so that it handles the pair (h, c)"
+    ) in capsys.readouterr().out
+
+
+# a planner expands each environment's state into k candidates along the batch dimension, then keeps the best
+PLANNER = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Planner(nn.Module):
+        def __init__(self, hidden=8, k=3):
+            super().__init__()
+            self.cell = nn.GRUCell(2, hidden)
+            self.value = nn.Linear(hidden, 1)
+            self.k = k
+
+        def plan(self, h, steps=2):
+            n = h.shape[0]
+            hk = h.EXPAND
+            actions = torch.randn(n * self.k, 2)
+            for _ in range(steps):
+                hk = self.cell(actions, hk)
+            scores = self.value(hk).view(n, self.k)
+            best = scores.argmax(-1)
+            chosen = hk.view(n, self.k, -1)[torch.arange(n), best]
+            return chosen, scores.max(-1).values
+"""
+
+DRIVE_PLANNER = """\
+    import torch
+    from search import Planner
+
+    torch.manual_seed(0)
+    planner = Planner()
+    h = torch.zeros(2, 8)
+    for t in range(3):
+        h, score = planner.plan(h)
+        if t == 1:
+            h = h * torch.tensor([[0.0], [1.0]])
+    score.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("expand", ["repeat_interleave(self.k, dim=0)", "repeat_interleave(self.k, 0)", "repeat(self.k, 1)"])
+@pytest.mark.parametrize("form", FORMS)
+def test_a_pair_expanded_along_the_batch_into_a_split_name(tmp_path, form, expand):
+    write(tmp_path, {"search.py": PLANNER.replace("EXPAND", expand), "driver.py": DRIVE_PLANNER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+def test_repeat_interleave_along_the_last_dimension_stays_refused_packed(tmp_path, capsys):
+    write(tmp_path, {"search.py": PLANNER.replace("EXPAND", "repeat_interleave(self.k, dim=-1)"), "driver.py": DRIVE_PLANNER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'search.py'}:14:14: G2L100" in capsys.readouterr().out
