@@ -126,3 +126,69 @@ def test_repeat_interleave_along_the_last_dimension_stays_refused_packed(tmp_pat
     write(tmp_path, {"search.py": PLANNER.replace("EXPAND", "repeat_interleave(self.k, dim=-1)"), "driver.py": DRIVE_PLANNER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
     assert f"{tmp_path / 'search.py'}:14:14: G2L100" in capsys.readouterr().out
+
+
+# the state comes back from helpers of the program (`reset_done`: a masked_fill of its argument): its
+# rank (3) is followed through them, so indexing the environments (dim 1) is not the packed last dimension
+TENSOROPS_POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self, obs_dim=5, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.hidden = hidden
+
+        def initial(self, n):
+            return torch.zeros(1, n, self.hidden)
+
+        def forward(self, obs, h, done):
+            h = torch.where(done.view(1, -1, 1), torch.zeros_like(h), h)
+            out, h = self.gru(obs.unsqueeze(0), h)
+            return self.pi(out[0]), h
+
+
+    def reset_done(h, done):
+        done_mask = done.view(1, -1, 1)
+        return h.masked_fill(done_mask, 0.0)
+
+
+    def reorder(h, idx):
+        return h.index_select(1, idx)
+"""
+
+DRIVE_TENSOROPS = """\
+    import torch
+    from policy import Policy, reorder, reset_done
+
+    torch.manual_seed(0)
+    pol = Policy()
+    h = pol.initial(4)
+    done = torch.zeros(4, dtype=torch.bool)
+    for t in range(6):
+        logits, h = pol(torch.randn(4, 5), h, done)
+        done = torch.rand(4) < 0.3
+        h = reset_done(h, done)
+        if t == 3:
+            perm = torch.randperm(4)
+            SHUFFLE
+    logits.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("shuffle", ["h = h[:, perm]", "h = reorder(h, perm)"])
+@pytest.mark.parametrize("form", FORMS)
+def test_environments_reordered_after_a_helper_keep_their_rank(tmp_path, form, shuffle):
+    write(tmp_path, {"policy.py": TENSOROPS_POLICY, "driver.py": DRIVE_TENSOROPS.replace("SHUFFLE", shuffle), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_helper_indexing_the_last_dimension_stays_refused_packed(tmp_path, capsys):
+    policy = TENSOROPS_POLICY.replace("h.index_select(1, idx)", "h.index_select(2, idx)")
+    write(tmp_path, {"policy.py": policy, "driver.py": DRIVE_TENSOROPS.replace("SHUFFLE", "h = reorder(h, perm)"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'driver.py'}:14:13: G2L100 `reorder(h, perm)` acts along the last dimension" in capsys.readouterr().out
