@@ -304,6 +304,9 @@ TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES | K
 # torch functions that act along the last (hidden) dimension as a whole: on a packed state they
 # would mix h and c (`F.layer_norm(h, (H,))`), so the packed form reports them where the result
 # stays a state (rules/packed_arithmetic.py).
+# einsum: along the last dimension unless its literal equation keeps one operand's last as the
+# result's, column by column (einsum.py)
+EINSUM_FUNCTIONS = {"torch.einsum", "numpy.einsum"}
 ALONG_HIDDEN_FUNCTIONS = {
     "layer_norm", "group_norm", "rms_norm", "normalize", "softmax", "log_softmax", "softmin",
     "linear", "matmul", "mm", "bmm", "einsum", "cumsum", "cumprod", "logsumexp",

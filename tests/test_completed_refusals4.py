@@ -192,3 +192,79 @@ def test_a_helper_indexing_the_last_dimension_stays_refused_packed(tmp_path, cap
     write(tmp_path, {"policy.py": policy, "driver.py": DRIVE_TENSOROPS.replace("SHUFFLE", "h = reorder(h, perm)"), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
     assert f"{tmp_path / 'driver.py'}:14:13: G2L100 `reorder(h, perm)` acts along the last dimension" in capsys.readouterr().out
+
+
+# environments mixed by an einsum over the batch dimension, rolled and flipped along it, rows filled
+MORE_OPS_POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(5, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.hidden = hidden
+
+        def initial(self, n):
+            return torch.zeros(1, n, self.hidden)
+
+        def forward(self, obs, h):
+            out, h = self.gru(obs.unsqueeze(0), h)
+            return self.pi(out[0]), h
+
+
+    def mix_envs(h, mixing):
+        return torch.einsum("lbh,bc->lch", h, mixing)
+
+
+    def reset(h, done):
+        return torch.where(done[None, :, None], 0.0, h)
+
+
+    def rotate(h):
+        return h.roll(1, dims=1).flip(1)
+
+
+    def clear(h, idx):
+        return h.index_fill(1, idx, 0.0)
+"""
+
+DRIVE_MORE_OPS = """\
+    import torch
+    from policy import Policy, clear, mix_envs, reset, rotate
+
+    torch.manual_seed(0)
+    pol = Policy()
+    h = pol.initial(4)
+    for t in range(6):
+        logits, h = pol(torch.randn(4, 5), h)
+        h = reset(h, torch.rand(4) < 0.3)
+        if t == 2:
+            h = mix_envs(h, torch.eye(4)[torch.randperm(4)])
+        if t == 3:
+            h = rotate(h)
+        if t == 4:
+            h = clear(h, torch.tensor([0]))
+    logits.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_einsum_over_environments_and_roll_along_them(tmp_path, form):
+    write(tmp_path, {"policy.py": MORE_OPS_POLICY, "driver.py": DRIVE_MORE_OPS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+@pytest.mark.parametrize("equation", ["lbh,hc->lbc", "lbh,bh->lbh", "lbh->lhb"])
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_einsum_across_the_hidden_dimension_stays_refused(tmp_path, capsys, equation, form):
+    # a projection, a product along the hidden dimension or a transpose of it: not column by column
+    mixing = {"lbh,hc->lbc": "torch.eye(8)", "lbh,bh->lbh": "torch.ones(4, 8)", "lbh->lhb": None}[equation]
+    policy = MORE_OPS_POLICY.replace('"lbh,bc->lch", h, mixing', f'"{equation}", h' + (", mixing" if mixing else ""))
+    driver = DRIVE_MORE_OPS.replace("torch.eye(4)[torch.randperm(4)]", mixing or "None")
+    write(tmp_path, {"policy.py": policy, "driver.py": driver, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert f"{tmp_path / 'policy.py'}:21:" in capsys.readouterr().out
