@@ -146,6 +146,11 @@ class ExpressionWalker(Scope):
             return VChoice([self.expr(node.body), self.expr(node.orelse)], node)
         if isinstance(node, cst.BooleanOperation):
             return VChoice([self.expr(node.left), self.expr(node.right)], node)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+            repeated = _repeated_list(node)
+            if repeated is not None:  # `[h0] * n`: the list literal's elements, n times
+                self.consume(self.expr(node.right if repeated is node.left else node.left), Use.READ, node)
+                return self.expr(repeated)
         if isinstance(node, cst.BinaryOperation):
             value = VArith(self.expr(node.left), self.expr(node.right), node)
             if self.recording:
@@ -583,3 +588,9 @@ def _is_dict_display(value: Value) -> bool:
         name = dotted(node.func)
         return name is not None and name.rpartition(".")[2] in DICT_FUNCTION_NAMES
     return isinstance(node, (cst.Dict, cst.DictComp))
+
+
+def _repeated_list(node: cst.BinaryOperation) -> Optional[cst.List]:
+    """The list literal of `[x] * n` or `n * [x]`, else None."""
+    lists = [side for side in (node.left, node.right) if isinstance(side, cst.List)]
+    return lists[0] if len(lists) == 1 else None

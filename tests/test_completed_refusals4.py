@@ -268,3 +268,56 @@ def test_einsum_across_the_hidden_dimension_stays_refused(tmp_path, capsys, equa
     write(tmp_path, {"policy.py": policy, "driver.py": driver, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
     assert f"{tmp_path / 'policy.py'}:21:" in capsys.readouterr().out
+
+
+# RLlib-style: get_initial_state() gives [h] of one sample; the driver repeats it for a batch (`[s] * B`)
+RLLIB_MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class RecurrentModel(nn.Module):
+        def __init__(self, obs_dim=5, cell_size=8):
+            super().__init__()
+            self.cell_size = cell_size
+            self.fc = nn.Linear(obs_dim, cell_size)
+            self.gru = nn.GRU(cell_size, cell_size, batch_first=True)
+            self.logits = nn.Linear(cell_size, 2)
+
+        def get_initial_state(self):
+            return [self.fc.weight.new_zeros(self.cell_size)]
+
+        def forward(self, obs, state):
+            x = torch.relu(self.fc(obs))
+            out, h = self.gru(x, state[0].unsqueeze(0))
+            return self.logits(out), [h.squeeze(0)]
+"""
+
+DRIVE_RLLIB = """\
+    import torch
+    from model import RecurrentModel
+
+    torch.manual_seed(0)
+    model = RecurrentModel()
+    state = [torch.stack([model.get_initial_state()[0]] * 3)]
+    for t in range(4):
+        logits, state = model(torch.randn(3, 1, 5), state)
+        done = torch.tensor([t == 2, False, False])
+        init = model.get_initial_state()
+        state = [torch.where(done.unsqueeze(-1), i.unsqueeze(0), s) for s, i in zip(state, init)]
+    logits.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_a_list_literal_repeated_is_a_list_of_its_elements(tmp_path, form):
+    write(tmp_path, {"model.py": RLLIB_MODEL, "driver.py": DRIVE_RLLIB, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_list_literal_repeated_stays_refused_in_the_tuple_form(tmp_path, capsys):
+    # one stack of pairs cannot take their halves apart (it was G2L101 'built from pieces')
+    write(tmp_path, {"model.py": RLLIB_MODEL, "driver.py": DRIVE_RLLIB, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'driver.py'}:6:10: G2L100 `torch.stack([model.get_initial_state()[0]] * 3)` batches stored" in capsys.readouterr().out
