@@ -148,9 +148,10 @@ class ExpressionWalker(Scope):
             return VChoice([self.expr(node.left), self.expr(node.right)], node)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
             repeated = _repeated_list(node)
-            if repeated is not None:  # `[h0] * n`: the list literal's elements, n times
+            if repeated is not None:  # `[h0] * n`: a list of the literal's elements, n times
+                items = [(ELEM, self.expr(element.value)) for element in repeated.elements]
                 self.consume(self.expr(node.right if repeated is node.left else node.left), Use.READ, node)
-                return self.expr(repeated)
+                return VContainer(node, items)
         if isinstance(node, cst.BinaryOperation):
             value = VArith(self.expr(node.left), self.expr(node.right), node)
             if self.recording:
