@@ -38,6 +38,7 @@ from gru2lstm.values import (
     VChoice,
     VCat,
     VContainer,
+    VCreate,
     VDerived,
     VIndex,
     VNone,
@@ -146,14 +147,13 @@ class ExpressionWalker(Scope):
             return VChoice([self.expr(node.body), self.expr(node.orelse)], node)
         if isinstance(node, cst.BooleanOperation):
             return VChoice([self.expr(node.left), self.expr(node.right)], node)
-        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
-            repeated = _repeated_list(node)
-            if repeated is not None:  # `[h0] * n`: a list of the literal's elements, n times
-                items = [(ELEM, self.expr(element.value)) for element in repeated.elements]
-                self.consume(self.expr(node.right if repeated is node.left else node.left), Use.READ, node)
-                return VContainer(node, items)
         if isinstance(node, cst.BinaryOperation):
-            value = VArith(self.expr(node.left), self.expr(node.right), node)
+            left, right = self.expr(node.left), self.expr(node.right)
+            repeated = _repeated_list(node, left, right)
+            if repeated is not None:  # `[h0] * n`: a list of the literal's elements, n times
+                self.consume(right if repeated is left else left, Use.READ, node)
+                return VContainer(node, repeated.items)
+            value = VArith(left, right, node)
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
@@ -591,7 +591,13 @@ def _is_dict_display(value: Value) -> bool:
     return isinstance(node, (cst.Dict, cst.DictComp))
 
 
-def _repeated_list(node: cst.BinaryOperation) -> Optional[cst.List]:
-    """The list literal of `[x] * n` or `n * [x]`, else None."""
-    lists = [side for side in (node.left, node.right) if isinstance(side, cst.List)]
-    return lists[0] if len(lists) == 1 else None
+def _repeated_list(node: cst.BinaryOperation, left: Value, right: Value) -> Optional[VContainer]:
+    """The value of the list literal of `[x] * n` or `n * [x]`, else None. Placeholders made there
+    (`[torch.empty(0)] * T`, written over later) keep their reading as an arithmetic, which
+    TorchScript's typed list of pairs rewrites whole (rules/torchscript.py)."""
+    if not isinstance(node.operator, cst.Multiply):
+        return None
+    lists = [value for side, value in ((node.left, left), (node.right, right)) if isinstance(side, cst.List)]
+    if len(lists) != 1 or any(isinstance(item, VCreate) for _, item in lists[0].items):
+        return None
+    return lists[0]
