@@ -13,6 +13,7 @@ import libcst as cst
 from gru2lstm.compiled_calls import CompiledCalls
 from gru2lstm.broadcast import broadcast_arguments
 from gru2lstm.delegation import is_delegating_call
+from gru2lstm.einsum import carried_operand
 from gru2lstm.in_place import changed_arguments
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.qualnames import dotted
@@ -69,6 +70,7 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     DATA_LOADERS,
+    EINSUM_FUNCTIONS,
     DICT_FROM_KEYS,
     DICT_FUNCTION_NAMES,
     DICT_UPDATE_METHOD,
@@ -625,6 +627,12 @@ class CallWalker(CompiledCalls):
                 why = f"written to a file by `{self.code(func)}()`, whose arrays the engine does not follow to where the file is loaded"
                 self.consume(self.expr(arg.value), Use.OTHER, arg.value, why)
             return VOpaque(node, f"`{self.code(func)}(...)`")
+        carried = carried_operand(node) if qualified & EINSUM_FUNCTIONS else None
+        if carried is not None:  # `einsum("lbh,bc->lch", h, mixing)`: computed from h column by column
+            for arg in args:
+                if arg is not carried:
+                    self._library_argument(node, arg, Use.OPERAND, f"passed to `{self.code(func)}`")
+            return VDerived(self.expr(carried.value), node, Derivation.SHAPE)
         if any(q.startswith(TENSOR_LIBRARY_PREFIXES) for q in qualified):
             # torch.sigmoid(h), np.split(h, n): computed from the first argument; whether that is
             # a state or features is decided by where the result flows, as for h.view(...).

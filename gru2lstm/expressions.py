@@ -38,6 +38,7 @@ from gru2lstm.values import (
     VChoice,
     VCat,
     VContainer,
+    VCreate,
     VDerived,
     VIndex,
     VNone,
@@ -147,7 +148,12 @@ class ExpressionWalker(Scope):
         if isinstance(node, cst.BooleanOperation):
             return VChoice([self.expr(node.left), self.expr(node.right)], node)
         if isinstance(node, cst.BinaryOperation):
-            value = VArith(self.expr(node.left), self.expr(node.right), node)
+            left, right = self.expr(node.left), self.expr(node.right)
+            repeated = _repeated_list(node, left, right)
+            if repeated is not None:  # `[h0] * n`: a list of the literal's elements, n times
+                self.consume(right if repeated is left else left, Use.READ, node)
+                return VContainer(node, repeated.items)
+            value = VArith(left, right, node)
             if self.recording:
                 self.flow.arithmetic.append(value)
             return value
@@ -423,6 +429,9 @@ class ExpressionWalker(Scope):
                 if self.recording:
                     self.flow.slot_nodes.append((slot, target))
                 return slot
+            # `h.data[:, done] = 0`, `h.view(-1)[0] = 0`: rows written through a view of the tensor, which
+            # the rewrite would not split per half (a pair has no `.data`)
+            self.consume(base, Use.OTHER, target.value, f"written into by `{self.code(target)} = ...`, a view the rewrite does not split per half")
             return None
         return None
 
@@ -580,3 +589,15 @@ def _is_dict_display(value: Value) -> bool:
         name = dotted(node.func)
         return name is not None and name.rpartition(".")[2] in DICT_FUNCTION_NAMES
     return isinstance(node, (cst.Dict, cst.DictComp))
+
+
+def _repeated_list(node: cst.BinaryOperation, left: Value, right: Value) -> Optional[VContainer]:
+    """The value of the list literal of `[x] * n` or `n * [x]`, else None. Placeholders made there
+    (`[torch.empty(0)] * T`, written over later) keep their reading as an arithmetic, which
+    TorchScript's typed list of pairs rewrites whole (rules/torchscript.py)."""
+    if not isinstance(node.operator, cst.Multiply):
+        return None
+    lists = [value for side, value in ((node.left, left), (node.right, right)) if isinstance(side, cst.List)]
+    if len(lists) != 1 or any(isinstance(item, VCreate) for _, item in lists[0].items):
+        return None
+    return lists[0]

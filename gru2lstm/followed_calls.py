@@ -342,6 +342,8 @@ class FollowedCalls(ExpressionWalker):
             return operands[0]  # `get(ref)` returning `ref`: whatever it is, a pair or a list of states, unpacked or not
         if len(operands) == 1:
             value = VDerived(operands[0], node, through.kind)
+            if through.chain is not None and self.recording:
+                self.flow.helper_chains[id(node)] = through.chain  # `reset_done(h, d)`: the rank of h, followed (packed_ranks.py)
             if through.dim_ops and self.recording:
                 # `to_env_major(h)` through `t.flip(-1)` inside: packed, it would mix h and c where
                 # the result stays a state, as the same written here would (judged with the rank

@@ -237,6 +237,7 @@ class ProgramFlow:
     changed_arguments: dict = field(default_factory=dict)  # id(library call) -> the argument expressions it changes in place
     broadcast_arguments: list = field(default_factory=list)  # [(argument, the elementwise call it broadcasts in)]: `w` of `h.lerp(h0, w)`
     helper_dims: list = field(default_factory=list)  # [(VDerived, PassThrough)] of a helper whose way back names a dimension
+    helper_chains: dict = field(default_factory=dict)  # id(helper call) -> PassThrough.chain of the one parameter it gives back
     pieces: list = field(default_factory=list)  # [VContainer] of `t.unbind(1)`, `t.split(1, dim=1)`, `torch.chunk(t, n)`
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it

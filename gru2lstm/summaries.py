@@ -68,6 +68,9 @@ class PassThrough:
     kind: Derivation
     dim_ops: tuple = ()
     identity: bool = False  # the parameter comes back as it came, through names only (`def get(ref): return ref`)
+    # the calls from the one parameter to what is given back (`h.masked_fill(m, 0)`), by which the
+    # result's rank is the argument's followed through them; None where not one path (DimOp.chain)
+    chain: Optional[tuple] = None
 
     @property
     def along_any(self) -> bool:
@@ -123,7 +126,9 @@ class _HelperBody:
         if Derivation.SHAPE in self.kinds and len(ordered) > 1:
             return None  # which operand is reshaped is not kept: the call would read as unreshaped
         kind = Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP
-        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)), len(ordered) == 1 and not self.changed)
+        returns = [node.value for node in body if type(node) is cst.Return]
+        chain = self._chain_to(returns[0], frozenset()) if len(ordered) == 1 and len(returns) == 1 else None
+        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)), len(ordered) == 1 and not self.changed, chain)
 
     def _follow_locals(self, body: list) -> None:
         """Which local names hold nothing but a parameter. Twice over the body, so that a loop

@@ -156,7 +156,7 @@ TRACING_FUNCTIONS = {"torch.jit.trace", "torch.jit.trace_module", "torch.onnx.ex
 # Methods whose result is the same state (on each half).
 KEEP_METHODS = {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
-    "type", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
+    "type", "type_as", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
 }
 # Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
 # `Policy().to(device).eval()` is the policy.
@@ -206,7 +206,8 @@ WIDTH_KEEPING_FUNCTIONS = {
 SHAPE_METHODS = ELEMENTWISE_METHODS | {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
     "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
-    "masked_fill", "masked_fill_", "index_fill", "index_fill_", "fill_", "zero_", "swapaxes",
+    "masked_fill", "masked_fill_", "index_fill", "index_fill_", "fill_", "zero_", "swapaxes", "roll",
+    "repeat_interleave",
     "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
 # Shape methods whose argument gives only its shape (`m.expand_as(h)`): read as `zeros_like(h)` reads it.
@@ -297,12 +298,15 @@ SPLITTING_FUNCTIONS = {f"torch.{name}" for name in SPLITTING_METHODS}
 SPLIT_DIM_POSITION = {"unbind": 0, "split": 1, "chunk": 1}
 UNBIND_METHOD = "unbind"  # its pieces have one dimension fewer
 # What a tensor has and a tuple has not: used on a pair, a sure mistake.
-TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES) - {"copy", "count", "index"}
+TENSOR_ONLY = (KEEP_METHODS | SHAPE_METHODS | READ_METHODS | READ_ATTRIBUTES | KEEP_ATTRIBUTES) - {"copy", "count", "index"}
 # Functions that read a tensor as features (what a head does): the cell state c must reach none.
 # Not tanh or sigmoid: an LSTM's own arithmetic applies them to c; not dropout: zoneout does.
 # torch functions that act along the last (hidden) dimension as a whole: on a packed state they
 # would mix h and c (`F.layer_norm(h, (H,))`), so the packed form reports them where the result
 # stays a state (rules/packed_arithmetic.py).
+# einsum: along the last dimension unless its literal equation keeps one operand's last as the
+# result's, column by column (einsum.py)
+EINSUM_FUNCTIONS = {"torch.einsum", "numpy.einsum"}
 ALONG_HIDDEN_FUNCTIONS = {
     "layer_norm", "group_norm", "rms_norm", "normalize", "softmax", "log_softmax", "softmin",
     "linear", "matmul", "mm", "bmm", "einsum", "cumsum", "cumprod", "logsumexp",
@@ -319,7 +323,7 @@ DIM_POSITIONS = {
         "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
         "logsumexp", "median", "mode", "sort", "argsort", "all", "any", "count_nonzero",
     )},
-    "roll": (1,), "norm": (1,), "topk": (1,), "kthvalue": (1,),
+    "roll": (1,), "norm": (1,), "topk": (1,), "kthvalue": (1,), "repeat_interleave": (1,),
     **{name: (0, 1) for name in ("transpose", "transpose_", "swapaxes", "swapdims", "movedim", "moveaxis")},
 }
 DIM_KEYWORDS = {"dim", "dims", "axis", "dim0", "dim1", "axis0", "axis1", "source", "destination"}
@@ -328,6 +332,7 @@ DIM_KEYWORDS = {"dim", "dims", "axis", "dim0", "dim1", "axis0", "axis1", "source
 ALONG_LAST_BY_DEFAULT = {
     "roll", "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
     "norm", "median", "all", "any", "count_nonzero", "sort", "argsort", "logsumexp", "topk", "kthvalue", "mode",
+    "repeat_interleave",
 }
 # Methods and functions whose result has the rank of the tensor they act on (beside KEEP_METHODS and
 # ELEMENTWISE_METHODS): a state's rank is followed through them (rules/packed_dims.py).

@@ -6,8 +6,10 @@ on what holds the state)."""
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 import pytest
+import libcst as cst
 from libcst import metadata as meta
 
 from gru2lstm.flow import collect
@@ -269,7 +271,21 @@ def test_items_mapped_from_states_only_are_migrated():
     ("print(x)\n    return x", None),  # handed to code that may keep it
 ])
 def test_what_a_helper_gives_back(body, expected):
-    assert summary_of(f"import torch\n\n\ndef helper(x):\n    {body}\n", "helper") == expected
+    found = summary_of(f"import torch\n\n\ndef helper(x):\n    {body}\n", "helper")
+    assert (found if found is None else replace(found, chain=None)) == expected  # the chain: below
+
+
+@pytest.mark.parametrize("body, chain", [
+    ("return x", []),
+    ("y = torch.as_tensor(x)\n    return y.view(-1)", ["torch.as_tensor(x)", "y.view(-1)"]),
+    ("y: torch.Tensor = x.detach()\n    return y", ["x.detach()"]),
+    ("x = x.float()\n    if x is None:\n        x = x.cpu()\n    return x", None),  # a parameter bound again: not one path
+    ("return -x", None),  # an arithmetic: its rank is not read
+])
+def test_the_calls_a_helper_gives_its_parameter_back_through(body, chain):
+    # the packed form follows the argument's rank through them (rules/packed_ranks.py)
+    found = summary_of(f"import torch\n\n\ndef helper(x):\n    {body}\n", "helper").chain
+    assert (found if found is None else [cst.Module([]).code_for_node(node) for node in found]) == chain
 
 
 @pytest.mark.parametrize("body, expected", [

@@ -286,6 +286,11 @@ class Ranks:
         base = self._ranks(value.base, seen)
         if base is not None and not base:
             return base  # only a loop back to where it came from: it adds nothing
+        chain = self.ctx.flow.helper_chains.get(id(value.node))
+        if chain is not None:  # a helper of the program giving its argument back through these calls
+            for step in chain:
+                base = None if base is None else rank_after(step, base)
+            return base
         return None if base is None else rank_after(value.node, base)
 
 

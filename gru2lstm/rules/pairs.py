@@ -252,9 +252,14 @@ def duplicate_line(ctx, binding: Binding, value: Value) -> None:
     made = halves(ctx, value)
     if made is None:
         return
-    _, make_c = made
+    make_h, make_c = made
     partner = ctx.partner_of(binding.target)
     value_node = ctx.solution.resolved(value).node
+    if any(not ctx.solution.is_split(leaf.slot) for leaf in carried_states(ctx, value)):
+        # of a pair (`hk = h.repeat(k, 1)` with h a tuple), the kept line takes its h-half
+        def kept(updated_statement, mapping):
+            return replace_many(updated_statement, {mapping(value_node): make_h(mapping(value_node), mapping)})
+        ctx.plan.statements[statement] = [kept]
 
     def edit(updated_statement, mapping):
         line = replace_many(
