@@ -38,18 +38,17 @@ def _unpaired_creators(ctx, change, reported: set) -> list:
     """(function, allocation, called) for each function beside `change`'s (a method of its class,
     its own or inherited from a base, or a function of its module) that returns a new tensor of the
     hidden state's rank that is no state: an `initial_state()` meant for callers to hand to
-    forward(), which would stay one tensor while forward() takes (h, c). One that code here calls (`called`) hands its tensor to forward() by a
-    call not followed (`self.policy(x, h)` of an object of unknown class), since no call of forward()
-    was found. Reported when no code of the project calls forward() (project.refuse_uncalled_contracts)."""
+    forward(), which would stay one tensor while forward() takes (h, c). One that code here calls
+    (`called`) hands its tensor to forward() by a call not followed (`self.policy(x, h)` of an
+    object of unknown class), since no call of forward() was found. Reported when no code of the
+    project calls forward() (project.refuse_uncalled_contracts)."""
     if not takes_state(change.carriers):
         return []
     flow, solution, beside = ctx.flow, ctx.solution, change.function
     ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
     found = []
     for info, _, value in flow.returns:
-        if (
-            not _beside(flow, info, beside) or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key))
-        ):
+        if not _beside(flow, info, beside) or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key)):
             continue
         for allocation in _allocations(value):
             if id(allocation) not in reported and sizes_given(allocation) in ranks:
