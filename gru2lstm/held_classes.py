@@ -185,11 +185,9 @@ def _called_attributes(flow: ProgramFlow, mentions: list) -> list:
         index = module.index
         infos = {id(info.node): info for info in flow.functions.values() if info.module == index.key and info.self_name is not None}
         for node in module.called_attributes:
-            info = infos.get(id(module.scope_of(node)))
+            info = _self_attribute(flow, infos.get(id(module.scope_of(node))), node)
             name = node.attr.value
-            if info is None or node.value.value != info.self_name or name in flow.methods_by_name or name in flow.property_names:
-                continue
-            if (info.class_name, name) not in found:
+            if info is not None and (info.class_name, name) not in found:
                 found[(info.class_name, name)] = HeldName(info, f"{info.self_name}.{name}", owner=info.class_name)
     return list(found.values())
 
