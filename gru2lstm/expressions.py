@@ -284,9 +284,9 @@ class ExpressionWalker(Scope):
             and owner.value == info.self_name
         ):
             slot = AttrSlot.of(info.class_name, name)
-        elif self._program_module(owner) is not None and self.flow.lookup(self._program_module(owner), name) is None:
+        elif (module := self._program_module(owner)) is not None and self.flow.lookup(module, name) is None:
             # `shared.HIDDEN` after `import shared`: that module's global, as `from shared import HIDDEN` reads it
-            slot = GlobalSlot.of(self._program_module(owner), name)
+            slot = GlobalSlot.of(module, name)
         else:
             slot = self._field_slot(name, base, owner)
             if slot is None:

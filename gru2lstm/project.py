@@ -245,6 +245,8 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     for path in others:
         known = (read or {}).get(str(path))
         contents = known[0] if known is not None else _read_bytes(path)
+        if known is None and read is not None and contents is not None:
+            read[str(path)] = (contents, None, False)  # the next call reads it no more, kept or not
         # Cheap first, before the file is placed among the modules: an importer spells the name
         # of one of the group's modules in an import (as _importers asks again of each module)
         if contents is not None and any(word in contents and may_import(contents, word) for word in words):
