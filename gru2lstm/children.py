@@ -18,22 +18,25 @@ from __future__ import annotations
 
 import dataclasses
 from operator import attrgetter
-from typing import Callable, Optional
+from typing import Callable, Union
 
 import libcst as cst
 from libcst import MaybeSentinel
 
 __all__ = ["children"]
 
-_FIELDS: dict = {}  # node class -> a getter of its visited fields' values in source order, or None: ask LibCST
+_FIELDS: dict = {}  # node class -> a getter of its visited fields' values in source order, _LEAF, or None: ask LibCST
+_LEAF = object()  # a class that visits no field (whitespace, `.`, `,`: nearly half of a module's nodes)
 
 
 def children(node: cst.CSTNode) -> list:
     """The nodes directly under `node`, in source order: the same list as `node.children`."""
     kind = type(node)
-    if kind not in _FIELDS:
-        _FIELDS[kind] = _fields_checked_on(node)
-    fields = _FIELDS[kind]
+    fields = _FIELDS.get(kind, _FIELDS)
+    if fields is _FIELDS:
+        fields = _FIELDS[kind] = _fields_checked_on(node)
+    if fields is _LEAF:
+        return []
     return _read(fields(node)) if fields is not None else list(node.children)
 
 
@@ -50,11 +53,14 @@ def _read(values: tuple) -> list:
     return found
 
 
-def _fields_checked_on(node: cst.CSTNode) -> Optional[Callable]:
-    """A getter of the fields `_visit_and_replace_children` names, in order, if they give `node`'s children."""
+def _fields_checked_on(node: cst.CSTNode) -> Union[Callable, object, None]:
+    """A getter of the fields `_visit_and_replace_children` names, in order, if they give `node`'s
+    children; _LEAF if it names none and `node` has none."""
     names = {field.name for field in dataclasses.fields(node)}
     code = type(node)._visit_and_replace_children.__code__
     fields = list(dict.fromkeys(c for c in code.co_consts if isinstance(c, str) and c in names))
+    if not fields and not node.children:
+        return _LEAF
     # attrgetter of several names gives a tuple in one call; of one name, the value alone
     getter = attrgetter(*fields) if len(fields) > 1 else lambda item: tuple(getattr(item, name) for name in fields)
     return getter if [id(c) for c in _read(getter(node))] == [id(c) for c in node.children] else None

@@ -92,21 +92,19 @@ class ParsedModule(meta.MetadataWrapper):
 def parent_map(module: cst.Module) -> dict:
     """node -> its parent, for every node below `module`, in ParentNodeProvider's order."""
     parents: dict = {}
-    stack = [(module, children(module))]
-    next_child = [0]  # per stack entry: the position of the child to descend into next
+    below = children(module)
+    stack = [(module, below, iter(below))]  # a node, its children, those not descended into yet
     while stack:
-        node, below = stack[-1]
-        position = next_child[-1]
-        if position < len(below):
-            next_child[-1] = position + 1
-            child = below[position]
-            stack.append((child, children(child)))
-            next_child.append(0)
-            continue
-        stack.pop()
-        next_child.pop()
-        for child in below:
-            parents[child] = node
+        node, below, rest = stack[-1]
+        for child in rest:
+            under = children(child)
+            if under:  # a leaf needs no entry: its parent is recorded with its siblings
+                stack.append((child, under, iter(under)))
+                break
+        else:
+            stack.pop()
+            for child in below:
+                parents[child] = node
     return parents
 
 
