@@ -266,12 +266,21 @@ class ProgramFlow:
     registries: object = None  # registries.Registries, found before the walk (flow.collect)
     class_keeping_decorators: set = field(default_factory=set)  # ids of class decorators that keep the class nowhere (`@dataclass`)
     calls_by_result: Optional[dict] = None  # CallResultSlot -> its VCallOf, made at the first ask (after the walk)
+    slots_by_node: Optional[dict] = None  # id(node) -> [slots it reads or writes], made at the first ask (after the walk)
 
     def call_of_result(self, slot):
         """The call (VCallOf) whose result is `slot`, or None."""
         if self.calls_by_result is None:
             self.calls_by_result = {call.result: call for call in self.calls}
         return self.calls_by_result.get(slot)
+
+    def slots_at(self, node) -> list:
+        """The slots `node` reads or writes, in the order of `slot_nodes`."""
+        if self.slots_by_node is None:
+            self.slots_by_node = {}
+            for slot, mention in self.slot_nodes:
+                self.slots_by_node.setdefault(id(mention), []).append(slot)
+        return self.slots_by_node.get(id(node), [])
 
     def origin(self, value) -> Optional[str]:
         """Where a call or value the engine cannot follow comes from, when that is a file outside

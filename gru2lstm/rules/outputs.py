@@ -66,8 +66,7 @@ def _fed_its_state(ctx, call: VCallOf) -> bool:
     if not (isinstance(value, VSlot) and value.node is not None) or ctx.solution.is_state(value.slot):
         return False
     return any(
-        node is value.node and ctx.solution.is_state(slot) and (ctx.packed or not ctx.solution.is_split(slot))
-        for slot, node in ctx.flow.slot_nodes
+        ctx.solution.is_state(slot) and (ctx.packed or not ctx.solution.is_split(slot)) for slot in ctx.flow.slots_at(value.node)
     )
 
 

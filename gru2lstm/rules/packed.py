@@ -90,7 +90,7 @@ def _shape_sources(node: cst.BaseExpression) -> list:
 
 def _holds_a_state(ctx, node: cst.BaseExpression) -> bool:
     """Is the name or attribute `node` a hidden state wherever it is read here?"""
-    slots = [slot for slot, read in ctx.flow.slot_nodes if read is node]
+    slots = ctx.flow.slots_at(node)
     return bool(slots) and all(ctx.solution.is_state(slot) for slot in slots)
 
 
@@ -117,7 +117,7 @@ def _read_from_a_state(ctx, size: cst.BaseExpression) -> Optional[bool]:
     never (False), or sometimes (None)?"""
     if not isinstance(size, cst.Name):
         return False
-    slots = {slot for slot, node in ctx.flow.slot_nodes if node is size}
+    slots = set(ctx.flow.slots_at(size))
     kinds = set()
     for binding in ctx.flow.bindings:
         if binding.target in slots:
@@ -157,7 +157,7 @@ def _size_attributes(ctx, size: cst.BaseExpression) -> list:
     """`X.attr` the size is, or that followed calls pass to the parameter it is."""
     if isinstance(size, cst.Attribute):
         return [size]
-    slot = next((slot for slot, node in ctx.flow.slot_nodes if node is size), None) if isinstance(size, cst.Name) else None
+    slot = next(iter(ctx.flow.slots_at(size)), None) if isinstance(size, cst.Name) else None
     return [
         binding.target_node for binding in ctx.flow.bindings
         if slot is not None and binding.target == slot and binding.kind == BindingKind.ARG and isinstance(binding.target_node, cst.Attribute)
