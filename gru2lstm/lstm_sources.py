@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from gru2lstm.imports import imported_names
-from gru2lstm.tree_nodes import nodes_of
+from gru2lstm.tree_nodes import nodes_of, walk
 from gru2lstm.vocab import (
     CAT_FUNCTIONS, CREATION_NAMES, HIDDEN_KEYWORDS, KEEP_METHODS, LSTM_NAMES, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN,
 )
@@ -294,7 +294,7 @@ def lstm_holders(tree: ast.Module, assignments: Optional[list] = None) -> dict:
         kind = classes.get(constructed(value.func)) if isinstance(value, ast.Call) else None
         if kind is None and isinstance(value, ast.Call) and constructed(value.func) in CONTAINER_NAMES:
             # `nn.ModuleList([nn.LSTMCell(...) ...])`: `self.cells[i](x, s)` calls one of them
-            kinds = {classes[constructed(n.func)] for n in ast.walk(value) if isinstance(n, ast.Call) and constructed(n.func) in classes}
+            kinds = {classes[constructed(n.func)] for n in walk(value) if isinstance(n, ast.Call) and constructed(n.func) in classes}
             kind = kinds.pop() if len(kinds) == 1 else None
         if kind is not None:
             holders.update({name: kind for name in (holder_name(target) for target in node.targets) if name is not None})
@@ -313,7 +313,7 @@ def attributes_held_otherwise(tree: ast.Module) -> dict:
     class holds under the same name."""
     found = {}
     for cls in nodes_of(tree).of(ast.ClassDef):
-        assignments = [node for node in ast.walk(cls) if isinstance(node, ast.Assign)]
+        assignments = [node for node in walk(cls) if isinstance(node, ast.Assign)]
         lstm = lstm_holders(tree, assignments)
         own = {
             target.attr for node in assignments for target in node.targets
@@ -330,7 +330,7 @@ def _giving_back_first(nodes, names: set) -> set:
     found = set()
     for function in (node for node in nodes.of(ast.FunctionDef) if node.name in names):
         params = function.args.posonlyargs + function.args.args
-        returns = [node for node in ast.walk(function) if isinstance(node, ast.Return)]
+        returns = [node for node in walk(function) if isinstance(node, ast.Return)]
         if params and returns and all(isinstance(r.value, ast.Name) and r.value.id == params[0].arg for r in returns):
             found.add(function.name)
     return found

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import weakref
-from collections import deque
 
 _INDEXES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
@@ -24,12 +23,8 @@ class TreeNodes:
 
     def __init__(self, tree: ast.Module) -> None:
         self.by_class: dict = {}
-        self.in_order: list = []
-        todo = deque(children(tree))
-        while todo:  # ast.walk's order: breadth first, each node's children in field order
-            node = todo.popleft()
-            todo.extend(children(node))
-            self.in_order.append(node)
+        self.in_order: list = walk(tree)[1:]
+        for node in self.in_order:
             self.by_class.setdefault(type(node), []).append(node)
         self._own: dict = {}  # id(scope) -> its own nodes, filled on first need
 
@@ -53,6 +48,17 @@ def nodes_of(tree: ast.Module) -> TreeNodes:
     found = _INDEXES.get(tree)
     if found is None:
         found = _INDEXES[tree] = TreeNodes(tree)
+    return found
+
+
+def walk(node: ast.AST) -> list:
+    """`node` and every node under it, in `ast.walk`'s order (breadth first, each node's children in
+    field order), as a list: without ast.walk's generators, at about half its cost."""
+    found = [node]
+    position = 0
+    while position < len(found):
+        found += children(found[position])
+        position += 1
     return found
 
 
