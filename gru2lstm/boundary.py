@@ -128,13 +128,7 @@ def module_attributes(flow: ProgramFlow, solution: Solution) -> list:
 
 def _first_mentions(flow: ProgramFlow, wanted) -> list:
     """(slot, the first node that mentions it) for each slot of `flow.slot_nodes` that is `wanted`."""
-    found, asked = {}, set()
-    for slot, node in flow.slot_nodes:
-        if slot not in asked:  # a slot is mentioned many times: asked about once
-            asked.add(slot)
-            if wanted(slot):
-                found[slot] = node
-    return list(found.items())
+    return [(slot, node) for slot, node in flow.first_mention().items() if wanted(slot)]
 
 
 def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:

@@ -266,7 +266,9 @@ class ProgramFlow:
     registries: object = None  # registries.Registries, found before the walk (flow.collect)
     class_keeping_decorators: set = field(default_factory=set)  # ids of class decorators that keep the class nowhere (`@dataclass`)
     calls_by_result: Optional[dict] = None  # CallResultSlot -> its VCallOf, made at the first ask (after the walk)
-    slots_by_node: Optional[dict] = None  # id(node) -> [slots it reads or writes], made at the first ask (after the walk)
+    # made at the first ask (after the walk) from slot_nodes: id(node) -> [slots it reads or writes], slot -> its first node
+    slots_by_node: Optional[dict] = None
+    first_mentions: Optional[dict] = None
 
     def call_of_result(self, slot):
         """The call (VCallOf) whose result is `slot`, or None."""
@@ -277,10 +279,20 @@ class ProgramFlow:
     def slots_at(self, node) -> list:
         """The slots `node` reads or writes, in the order of `slot_nodes`."""
         if self.slots_by_node is None:
-            self.slots_by_node = {}
-            for slot, mention in self.slot_nodes:
-                self.slots_by_node.setdefault(id(mention), []).append(slot)
+            self._index_mentions()
         return self.slots_by_node.get(id(node), [])
+
+    def first_mention(self) -> dict:
+        """slot -> the first node of `slot_nodes` that reads or writes it, in the order first met."""
+        if self.first_mentions is None:
+            self._index_mentions()
+        return self.first_mentions
+
+    def _index_mentions(self) -> None:
+        self.slots_by_node, self.first_mentions = {}, {}
+        for slot, node in self.slot_nodes:
+            self.slots_by_node.setdefault(id(node), []).append(slot)
+            self.first_mentions.setdefault(slot, node)
 
     def origin(self, value) -> Optional[str]:
         """Where a call or value the engine cannot follow comes from, when that is a file outside
