@@ -21,9 +21,13 @@ from gru2lstm.vocab import MAP_BUILTIN, SEQUENCE_BUILTINS
 def element_made(node: cst.BaseExpression):
     """The expression that makes each element of a batch's container: E of a one-level
     comprehension (`[E for p in ps]`, `(E for p in ps)`) or of `map(lambda p: E, ps)` (what the
-    walk follows as one), also handed whole to `tuple()` or `list()`; None for any other container."""
+    walk follows as one), also handed whole to `tuple()` or `list()`, and of `[E] * n`; None for
+    any other container."""
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in SEQUENCE_BUILTINS and len(node.args) == 1:
         node = node.args[0].value
+    if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+        listed = [side for side in (node.left, node.right) if isinstance(side, cst.List)]
+        return listed[0].elements[0].value if len(listed) == 1 and len(listed[0].elements) == 1 else None
     if isinstance(node, (cst.ListComp, cst.GeneratorExp)) and node.for_in.inner_for_in is None:
         return node.elt
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == MAP_BUILTIN and mapped_lambda(node) is not None:
