@@ -40,8 +40,13 @@ ATTRIBUTE_DICT = "__dict__"  # `self.__dict__["h"] = ...`, and `vars(self)`: an 
 DICT_WRITERS = {"update", "setdefault"}  # what stores into such a dict by a key
 LOADED_MODULES = ("sys", "modules")  # `sys.modules[__name__]`: a module's namespace by a string
 # What a source holding one of the above spells (a cheap test before the tree is walked for them).
-SET_BY_NAME_TEXT = r"register_buffer|register_parameter|(?<![\w.])setattr\s*\(|__dict__|(?<![\w.])vars\s*\("
-LOOKUP_BY_STRING_TEXT = r"(?<![\w.])(?:globals|locals|vars|eval)\s*\(|\bsys\s*\.\s*modules\b"
+# In these patterns a word not preceded by a name's character or a dot (`setattr(`, not `x.setattr(`)
+# is spelled with the look-behind after the word: `re` then scans for the word's letters, where a
+# leading look-behind is tried at every position of the source (three times slower on a big file).
+SET_BY_NAME_TEXT = r"register_buffer|register_parameter|(?:setattr|vars)(?<![\w.]setattr)(?<![\w.]vars)\s*\(|__dict__"
+LOOKUP_BY_STRING_TEXT = (
+    r"(?:globals|locals|vars|eval)(?<![\w.]globals)(?<![\w.]locals)(?<![\w.]vars)(?<![\w.]eval)\s*\(|sys(?<!\wsys)\s*\.\s*modules\b"
+)
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 PARAMETER_DATA_KEYWORD = "data"  # the tensor a Parameter wraps, when given by name
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
@@ -407,7 +412,7 @@ DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's mem
 # the source spells it (a cheap test before a walk, rules/module_reach.py); a class so taken by a
 # name not written out is a recurrent one when its module is made with this many arguments or
 # more (`(input_size, hidden_size)`; an activation takes fewer), or with one of these keywords.
-CLASS_BY_NAME_TEXT = r"(?<![\w.])getattr\s*\("
+CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\("  # the look-behind after the word: see SET_BY_NAME_TEXT
 RECURRENT_ARGUMENTS = 2
 RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)
