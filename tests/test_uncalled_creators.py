@@ -162,3 +162,74 @@ def test_a_function_of_the_module_that_makes_the_state_counts_as_well(tmp_path, 
     monkeypatch.chdir(tmp_path)
     assert main(["rewrite", "--state", "tuple", "lib.py"]) == 1
     assert "lib.py:15:12: G2L101 `init_hidden()` returns `torch.zeros(batch_size, 8)`" in capsys.readouterr().out
+
+
+# The same contract kept in an attribute: reset() stores the tensor callers hand to forward()
+STORED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 3)
+            self.pos = torch.zeros(1, 2, 4)
+
+        def reset(self, batch_size):
+            self.h = torch.zeros(1, batch_size, self.gru.hidden_size)
+
+        def forward(self, x, h):
+            out, h = self.gru(x.unsqueeze(0) + self.pos, h)
+            return self.pi(out.squeeze(0)), h
+"""
+
+STORED_DRIVER = """\
+    import torch
+    from net import Net
+
+    net = Net()
+    net.reset(2)
+    total = 0
+    for t in range(5):
+        if t == 3:
+            net.reset(2)
+        logits, net.h = net(torch.randn(2, 4), net.h)
+        total = total + logits.sum()
+    total.backward()
+"""
+
+
+def test_a_state_stored_in_an_attribute_nothing_here_reads_is_refused(tmp_path, capsys, monkeypatch):
+    # `self.pos`, of the state's rank too, is read by forward(): no tensor for callers, no finding
+    write(tmp_path, {"pyproject.toml": "", "net.py": STORED})
+    before = (tmp_path / "net.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", "tuple", "net.py"]) == 1
+    out = capsys.readouterr().out
+    assert (
+        "net.py:13:18: G2L101 `Net.reset()` stores `torch.zeros(1, batch_size, self.gru.hidden_size)`, a new tensor shaped "
+        "like the hidden state, in `self.h`, which no code here reads, but no code of the project calls it or "
+        "`Net.forward()`, whose parameter `h` becomes (h, c): a caller that hands the one to the other would pass one "
+        "tensor; give the files that call them in the same run (a script that does is enough)"
+    ) in out
+    assert out.count("G2L101") == 1
+    assert (tmp_path / "net.py").read_text() == before
+
+
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_a_state_stored_in_an_attribute_migrates_with_the_driver_that_reads_it(tmp_path, monkeypatch, state):
+    write(tmp_path, {"pyproject.toml": "", "net.py": STORED, "driver.py": STORED_DRIVER})
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", state, "."]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_state_stored_in_an_attribute_given_alone_names_the_driver(tmp_path, capsys, monkeypatch):
+    write(tmp_path, {"pyproject.toml": "", "net.py": STORED, "driver.py": STORED_DRIVER})
+    before = (tmp_path / "net.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", "tuple", "net.py"]) == 1
+    assert "and driver.py imports it without being given" in capsys.readouterr().out
+    assert (tmp_path / "net.py").read_text() == before

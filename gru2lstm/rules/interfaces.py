@@ -6,7 +6,9 @@ refused, and so is one of a method no code analysed calls whose class derives fr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import PurePath
+from typing import Optional
 
 import libcst as cst
 
@@ -17,6 +19,7 @@ from gru2lstm.boundary import (
 from gru2lstm.accessors import accessor_crossings
 from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.findings import new_finding
+from gru2lstm.program import BindingKind, FunctionInfo
 from gru2lstm.results import ChangedMember, InterfaceChange
 from gru2lstm.values import Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VTuple
 from gru2lstm.vocab import STATE_RANKS
@@ -34,27 +37,68 @@ def _private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
+@dataclass
+class UnpairedCreator:
+    """A function beside an uncalled forward() that makes a new tensor shaped like the hidden state for callers."""
+
+    function: FunctionInfo
+    allocation: cst.Call
+    called: bool  # code here calls the function (its tensor reaches forward() by a call not followed)
+    stored_in: Optional[cst.Attribute] = None  # `self.h` it stores the tensor in, when it does not return it
+
+
 def _unpaired_creators(ctx, change, reported: set) -> list:
-    """(function, allocation, called) for each function beside `change`'s (a method of its class,
-    its own or inherited from a base, or a function of its module) that returns a new tensor of the
-    hidden state's rank that is no state: an `initial_state()` meant for callers to hand to
-    forward(), which would stay one tensor while forward() takes (h, c). One that code here calls
-    (`called`) hands its tensor to forward() by a call not followed (`self.policy(x, h)` of an
-    object of unknown class), since no call of forward() was found. Reported when no code of the
-    project calls forward() (project.refuse_uncalled_contracts)."""
+    """An UnpairedCreator for each function beside `change`'s (a method of its class, its own or
+    inherited from a base, or a function of its module) that returns a new tensor of the hidden
+    state's rank that is no state, or stores one in an attribute of its object that no code here
+    reads: an `initial_state()` or `reset()` meant for callers to hand to forward(), whose tensor
+    would stay one tensor while forward() takes (h, c). One that code here calls (`called`) hands
+    its tensor to forward() by a call not followed (`self.policy(x, h)` of an object of unknown
+    class), since no call of forward() was found. Reported when no code of the project calls
+    forward() (project.refuse_uncalled_contracts)."""
     if not takes_state(change.carriers):
         return []
     flow, solution, beside = ctx.flow, ctx.solution, change.function
     ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
+    made = [(info, value, None) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
+    stored = [
+        binding for binding in flow.bindings
+        if binding.kind == BindingKind.ASSIGN and binding.function is not None and binding.target.kind == SlotKind.ATTR
+        and binding.target.owner == binding.function.class_name and not solution.is_state(binding.target)
+    ]
+    if stored:  # `self.h = torch.zeros(...)` in reset(), for callers to read: no code here reads `self.h`
+        written = {id(binding.target_node) for binding in flow.bindings}
+        read = {slot for slot, node in flow.slot_nodes if slot.kind == SlotKind.ATTR and id(node) not in written}
+        made += [(binding.function, binding.value, binding.target_node) for binding in stored if binding.target not in read]
     found = []
-    for info, _, value in flow.returns:
-        if not _beside(flow, info, beside) or info.key == beside.key or solution.is_state(ReturnSlot.of(info.key)):
+    for info, value, stored_in in made:
+        if not _beside(flow, info, beside) or info.key == beside.key:
             continue
         for allocation in _allocations(value):
             if id(allocation) not in reported and sizes_given(allocation) in ranks:
                 reported.add(id(allocation))
-                found.append((info, allocation, info.key in flow.called))
+                found.append(UnpairedCreator(info, allocation, info.key in flow.called, stored_in))
     return found
+
+
+def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
+    made = (
+        f"`{creator.function.display_name}()` {'stores' if creator.stored_in is not None else 'returns'} "
+        f"`{ctx.code(creator.allocation)}`, a new tensor shaped like the hidden state"
+    )
+    if creator.stored_in is not None:
+        made += f", in `{ctx.code(creator.stored_in)}`, which no code here reads"
+    if creator.called:
+        return (
+            f"{made}{'; code here calls it' if creator.stored_in is not None else ', which code here takes'}, but no call of "
+            f"`{change.name}()` was found, whose {_taking(change)} (h, c): the call that hands the one to the other goes "
+            "through an object whose class is not known (held in a way the analysis does not follow) and would pass one "
+            "tensor; migrate that call by hand, or make the object from its class by name"
+        )
+    return (
+        f"{made}, but no code of the project calls it or `{change.name}()`, whose {_taking(change)} (h, c): a caller that "
+        "hands the one to the other would pass one tensor; give the files that call them in the same run (a script that does is enough)"
+    )
 
 
 def _beside(flow, info, function) -> bool:
@@ -158,22 +202,8 @@ class Interfaces(Rule):
         for change in interface_changes(ctx.flow, ctx.solution):
             node = change.function.node.name
             unpaired = () if ctx.packed or change.called else tuple(
-                new_finding(
-                    "G2L101",
-                    f"`{creator.display_name}()` returns `{ctx.code(allocation)}`, a new tensor shaped like the hidden state, "
-                    + (
-                        f"which code here takes, but no call of `{change.name}()` was found, whose {_taking(change)} (h, c): "
-                        "the call that hands the one to the other goes through an object whose class is not known (held "
-                        "in a way the analysis does not follow) and would pass one tensor; migrate that call by hand, "
-                        "or make the object from its class by name"
-                        if called else
-                        f"but no code of the project calls it or `{change.name}()`, whose {_taking(change)} (h, c): a caller "
-                        "that hands the one to the other would pass one tensor; give the files that call them in the same run "
-                        "(a script that does is enough)"
-                    ),
-                    ctx.line(allocation), ctx.column(allocation) + 1,
-                )
-                for creator, allocation, called in _unpaired_creators(ctx, change, reported)
+                new_finding("G2L101", _unpaired_message(ctx, change, creator), ctx.line(creator.allocation), ctx.column(creator.allocation) + 1)
+                for creator in _unpaired_creators(ctx, change, reported)
             )
             ctx.outcome(node).interface.append(
                 InterfaceChange(
