@@ -233,3 +233,38 @@ def test_a_state_stored_in_an_attribute_given_alone_names_the_driver(tmp_path, c
     assert main(["rewrite", "--state", "tuple", "net.py"]) == 1
     assert "and driver.py imports it without being given" in capsys.readouterr().out
     assert (tmp_path / "net.py").read_text() == before
+
+
+# initial_state() handing out a tensor made fresh in __init__: expanded, or a learned h0 as it is
+FROM_INIT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 3)
+            self.h0 = {made}
+
+        def initial_state(self, batch_size):
+            return {returned}
+
+        def forward(self, x, h):
+            out, h = self.gru(x.unsqueeze(0), h)
+            return self.pi(out.squeeze(0)), h
+"""
+
+
+@pytest.mark.parametrize(("made", "returned", "where"), [
+    ("torch.zeros(1, 1, 8)", "self.h0.expand(1, batch_size, 8).clone()", "13:16: G2L101 `Net.initial_state()` returns `self.h0.expand(1, batch_size, 8)`"),
+    ("nn.Parameter(torch.zeros(1, 2, 8))", "self.h0", "10:32: G2L101 `Net.initial_state()` returns `torch.zeros(1, 2, 8)`"),
+])
+def test_a_tensor_made_in_init_and_handed_out_counts_as_well(tmp_path, capsys, monkeypatch, made, returned, where):
+    write(tmp_path, {"pyproject.toml": "", "net.py": FROM_INIT.format(made=made, returned=returned)})
+    before = (tmp_path / "net.py").read_text()
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewrite", "--state", "tuple", "net.py"]) == 1
+    assert f"net.py:{where}, a new tensor shaped like the hidden state" in capsys.readouterr().out
+    assert (tmp_path / "net.py").read_text() == before

@@ -21,7 +21,7 @@ from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.findings import new_finding
 from gru2lstm.program import BindingKind, FunctionInfo
 from gru2lstm.results import ChangedMember, InterfaceChange
-from gru2lstm.values import Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VTuple
+from gru2lstm.values import Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VSlot, VTuple
 from gru2lstm.vocab import STATE_RANKS
 from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
@@ -74,7 +74,7 @@ def _unpaired_creators(ctx, change, reported: set) -> list:
     for info, value, stored_in in made:
         if not _beside(flow, info, beside) or info.key == beside.key:
             continue
-        for allocation in _allocations(value):
+        for allocation in _allocations(flow, value):
             if id(allocation) not in reported and sizes_given(allocation) in ranks:
                 reported.add(id(allocation))
                 found.append(UnpairedCreator(info, allocation, info.key in flow.called, stored_in))
@@ -116,18 +116,37 @@ def _taking(change) -> str:
     return f"parameters {', '.join(names[:-1])} and {names[-1]} become"
 
 
-def _allocations(value) -> list:
-    """The new tensors a returned value is, or holds at a position (`(torch.zeros(...),)`)."""
+def _allocations(flow, value) -> list:
+    """The new tensors a returned value is, or holds at a position (`(torch.zeros(...),)`): an
+    allocation, or a reshape writing its sizes out of a tensor made fresh (`self.h0.expand(1, B, H)`
+    of `self.h0 = torch.zeros(1, 1, H)`)."""
     if isinstance(value, VCreate) and isinstance(value.node, cst.Call):
         return [value.node]
     if isinstance(value, VDerived) and value.kind == Derivation.KEEP:  # `torch.zeros(...).to(device)`
-        return _allocations(value.base)
+        return _allocations(flow, value.base)
+    if isinstance(value, VDerived) and value.kind == Derivation.SHAPE and isinstance(value.node, cst.Call):
+        return [value.node] if sizes_given(value.node) is not None and _made_fresh(flow, value.base, set()) else []
+    if isinstance(value, VSlot) and value.slot.kind == SlotKind.ATTR and _made_fresh(flow, value, set()):
+        return [node for binding in flow.bindings if binding.target == value.slot for node in _allocations(flow, binding.value)]
     if isinstance(value, (VTuple, VChoice, VContainer)):
         items = value.items if isinstance(value, VTuple) else (
             value.options if isinstance(value, VChoice) else [item for _, item in value.items]
         )
-        return [node for item in items for node in _allocations(item)]
+        return [node for item in items for node in _allocations(flow, item)]
     return []
+
+
+def _made_fresh(flow, value, seen: set) -> bool:
+    """Is `value` a tensor made by an allocation, through what keeps or reshapes it and the
+    attributes of `self` that only such values are stored in?"""
+    if isinstance(value, VCreate):
+        return True
+    if isinstance(value, VDerived) and value.kind != Derivation.READ:
+        return _made_fresh(flow, value.base, seen)
+    if isinstance(value, VSlot) and value.slot.kind == SlotKind.ATTR and value.slot not in seen:
+        stored = [binding.value for binding in flow.bindings if binding.target == value.slot]
+        return bool(stored) and all(_made_fresh(flow, item, seen | {value.slot}) for item in stored)
+    return False
 
 
 class Interfaces(Rule):
