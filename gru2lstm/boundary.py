@@ -180,12 +180,17 @@ def _escaping_instances(flow: ProgramFlow, solution: Solution, owners: dict) -> 
         if owner is None:
             continue
         found.append(Crossing(
-            consumption.node,
-            f"an instance of `{_short(owner)}` is {consumption.why or 'used here'}{where}; {owners[owner]}, "
-            f"so the calls made through it there would still pass and take one tensor; {follow_remedy(consumption.place)}",
+            consumption.node, _instance_escapes(f"`{_short(owner)}`", f"{consumption.why or 'used here'}{where}", owners[owner], consumption.place),
             consumption.place,
         ))
     return found
+
+
+def _instance_escapes(instance: str, why: str, change: str, place) -> str:
+    return (
+        f"an instance of {instance} is {why}; {change}, so the calls made through it there would still pass and take one "
+        f"tensor; {follow_remedy(place)}"
+    )
 
 
 def _module_holders_to_files(flow: ProgramFlow, solution: Solution, owners: dict) -> list:
@@ -204,10 +209,7 @@ def _escaping_selves(flow: ProgramFlow, owners: dict) -> list:
     """`self` handed to code the walk does not follow (`rollout(self, h)` of a file not migrated
     with this one), in a class whose contract changes."""
     return [
-        Crossing(node, (
-            f"an instance of `{_short(owner)}` (`self`) is {why}; {owners[owner]}, so the calls made through it there "
-            f"would still pass and take one tensor; {follow_remedy(place)}"
-        ), place)
+        Crossing(node, _instance_escapes(f"`{_short(owner)}` (`self`)", why, owners[owner], place), place)
         for node, owner, why, place in flow.self_escapes
         if owner in owners
     ]
