@@ -1,0 +1,69 @@
+"""Red team, wave 17 (styles of recurrent-RL code written in 2023-2026: record types holding the state,
+datasets and loaders, Optional states, async vector envs, multi-agent dicts and checkpoints): what the
+engine got wrong there, each case migrated and run, or refused with a finding that names the place."""
+
+from __future__ import annotations
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ------------------------------------------- a method of the group named as a torch creator
+# `model.zeros(n)` is the model's own method, which the migration makes return (h, c); the output
+# check read it by its name as torch.zeros, one tensor, and failed the group (exit 123).
+MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Recurrent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs_dim, hidden, num_layers=2)
+            self.head = nn.Linear(hidden, 2)
+
+        def zeros(self, n):
+            return torch.zeros(2, n, self.hidden)
+
+        def forward(self, x, h):
+            y, h = self.gru(x, h)
+            return self.head(h[-1]), h
+"""
+
+CHECKPOINT = """\
+    import torch
+
+
+    def save_run(path, model, hidden):
+        torch.save({"model": model.state_dict(), "hidden": hidden.cpu()}, path)
+
+
+    def resume(path):
+        return torch.load(path)["hidden"]
+"""
+
+DRIVE_CHECKPOINT = """\
+    import torch
+    from checkpoint import resume, save_run
+    from model import Recurrent
+
+    model = Recurrent()
+    h = model.zeros(3)
+    with torch.no_grad():
+        for t in range(4):
+            _, h = model(torch.randn(1, 3, 4), h)
+            if t == 1:
+                h[:, 0] = 0
+    save_run("run.pt", model, h)
+    q, _ = model(torch.randn(1, 3, 4), resume("run.pt"))
+    q.pow(2).mean().backward()
+"""
+
+
+def test_a_group_method_named_as_a_torch_creator_is_read_as_the_method(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "checkpoint.py": CHECKPOINT, "driver.py": DRIVE_CHECKPOINT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert 'torch.save({"model": model.state_dict(), "hidden": (hidden[0].cpu(), hidden[1].cpu())}, path)' in (
+        tmp_path / "checkpoint.py"
+    ).read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
