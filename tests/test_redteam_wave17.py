@@ -67,3 +67,51 @@ def test_a_group_method_named_as_a_torch_creator_is_read_as_the_method(tmp_path)
         tmp_path / "checkpoint.py"
     ).read_text()
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- a method of a program class named as a tensor method
+# `planner.repeat(h, 3)` calls Planner.repeat(); read as the tensor method `.repeat` of `planner`,
+# the planner itself became a hidden state and the project was refused (G2L100 on `.parameters()`).
+PLANNER = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Planner(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.q = nn.Linear(hidden, 2)
+
+        def initial(self, n):
+            return torch.zeros(1, n, self.hidden)
+
+        def repeat(self, h, k):
+            return h.repeat(1, k, 1)
+
+        def forward(self, x, h):
+            y, h = self.gru(x, h)
+            return self.q(y), h
+"""
+
+DRIVE_PLANNER = """\
+    import torch
+    from model import Planner
+
+    planner = Planner()
+    opt = torch.optim.SGD(planner.parameters(), lr=0.1)
+    h = planner.initial(2)
+    with torch.no_grad():
+        for t in range(3):
+            _, h = planner(torch.randn(1, 2, 4), h)
+    q, _ = planner(torch.randn(1, 6, 4), planner.repeat(h, 3))
+    q.pow(2).mean().backward()
+    opt.step()
+"""
+
+
+def test_a_program_method_named_as_a_tensor_method_is_the_program_method(tmp_path):
+    write(tmp_path, {"model.py": PLANNER, "driver.py": DRIVE_PLANNER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
