@@ -115,3 +115,54 @@ def test_a_program_method_named_as_a_tensor_method_is_the_program_method(tmp_pat
     write(tmp_path, {"model.py": PLANNER, "driver.py": DRIVE_PLANNER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- an annotated local that holds a GRUCell's state
+# `h: Optional[Tensor] = state.get("hidden")`: the tuple form split the local into `h` and its
+# partner, and an annotated assignment cannot have two targets: the output did not parse (exit 123).
+TYPED_AGENT = """\
+    from typing import Optional
+
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden_size = hidden
+            self.rnn = nn.GRUCell(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def act(self, obs, state: dict):
+            h: Optional[torch.Tensor] = state.get("hidden")
+            if h is None:
+                h = torch.zeros(obs.shape[0], self.hidden_size)
+            h = self.rnn(obs, h)
+            state["hidden"] = h
+            return self.pi(h), state
+"""
+
+DRIVE_TYPED_AGENT = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    state = {}
+    with torch.no_grad():
+        for t in range(4):
+            logits, state = agent.act(torch.randn(2, 4), state)
+            if t == 1:
+                state.pop("hidden")
+    logits, state = agent.act(torch.randn(2, 4), state)
+    logits.pow(2).mean().backward()
+"""
+
+
+def test_an_annotated_local_that_holds_a_cell_state_stays_one_name(tmp_path):
+    write(tmp_path, {"agent.py": TYPED_AGENT, "driver.py": DRIVE_TYPED_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    text = (tmp_path / "agent.py").read_text()
+    assert 'h: Optional[Tuple[torch.Tensor, torch.Tensor]] = state.get("hidden")' in text
+    assert "return self.pi(h[0]), state" in text
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
