@@ -602,7 +602,7 @@ def _holds_state(solution: Solution, slot, depth: int = 2) -> bool:
         return False
     parts = solution.classes.parts.get(solution.classes.find(slot), {})
     return any(
-        label.kind in (LabelKind.ELEM, LabelKind.KEY, LabelKind.POS) and (solution.is_state(part) or _holds_state(solution, part, depth - 1))
+        label.kind in (LabelKind.ELEM, LabelKind.KEY, LabelKind.POS, LabelKind.ATTR) and (solution.is_state(part) or _holds_state(solution, part, depth - 1))
         for label, part in parts.items()
     )
 

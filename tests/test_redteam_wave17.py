@@ -166,3 +166,55 @@ def test_an_annotated_local_that_holds_a_cell_state_stays_one_name(tmp_path):
     assert 'h: Optional[Tuple[torch.Tensor, torch.Tensor]] = state.get("hidden")' in text
     assert "return self.pi(h[0]), state" in text
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- a state inside a parameter's attribute, one file given
+# forward(x, carry) reads the state from `carry.hidden` and gives it back in `carry._replace(...)`;
+# with model.py given alone (pre-commit), the record that holds it is made in loop.py, which kept
+# one tensor: model.py was written (GRU -> LSTM), exit 0, and the LSTM got one tensor.
+RECORD_MODEL = """\
+    import torch.nn as nn
+
+
+    class Model(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.core = nn.GRU(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def forward(self, x, carry):
+            y, h = self.core(x, carry.hidden)
+            return self.pi(y), carry._replace(hidden=h, t=carry.t + 1)
+"""
+
+RECORD_LOOP = """\
+    from typing import NamedTuple
+
+    import torch
+
+
+    class Carry(NamedTuple):
+        hidden: torch.Tensor
+        t: int
+
+
+    def run(model, steps):
+        carry = Carry(hidden=torch.zeros(1, 3, 8), t=0)
+        for i in range(steps):
+            logits, carry = model(torch.randn(1, 3, 4), carry)
+        return logits
+"""
+
+
+def test_a_state_in_an_attribute_of_a_parameter_changes_the_interface(tmp_path, capsys):
+    write(tmp_path, {"model.py": RECORD_MODEL, "loop.py": RECORD_LOOP, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path / "model.py")]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:10:9: G2L202 interface change: the parameter `carry` (a hidden state inside it) of "
+        "`Model.forward()` becomes (h, c); no caller was found in the files analysed; give the files that call it in "
+        "the same run, or make callers elsewhere pass and take it"
+    ) in capsys.readouterr().out
+    assert "nn.GRU" in (tmp_path / "model.py").read_text()
+    write(tmp_path, {"driver.py": "from loop import run\nfrom model import Model\n\nrun(Model(), 4).sum().backward()\n"})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
