@@ -218,3 +218,52 @@ def test_a_state_in_an_attribute_of_a_parameter_changes_the_interface(tmp_path, 
     write(tmp_path, {"driver.py": "from loop import run\nfrom model import Model\n\nrun(Model(), 4).sum().backward()\n"})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- a state returned inside a dict, one file given
+# `memory()` returns {"h": self.h, ...}; with agent.py given alone (pre-commit) it was written and
+# logger.py, which reads `memory["h"].norm()`, got a pair (exit 0, crash): a return that holds the
+# state inside a container changes the interface, as a parameter that holds it inside does.
+MEMORY_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8, n=2):
+            super().__init__()
+            self.cell = nn.GRUCell(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.h = torch.zeros(n, hidden)
+
+        def act(self, obs):
+            self.h = self.cell(obs, self.h)
+            return self.pi(self.h)
+
+        def memory(self):
+            return {"h": self.h}
+"""
+
+DRIVE_MEMORY = """\
+    import torch
+    from agent import Agent
+
+    a = Agent()
+    for t in range(3):
+        logits = a.act(torch.randn(2, 4))
+        print(float(a.memory()["h"].norm()))
+    logits.pow(2).mean().backward()
+"""
+
+
+def test_a_state_returned_inside_a_dict_changes_the_interface(tmp_path, capsys):
+    write(tmp_path, {"agent.py": MEMORY_AGENT, "driver.py": DRIVE_MEMORY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path / "agent.py")]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:16:9: G2L101 `Agent.memory()` now takes or returns (h, c) (the return value (a hidden "
+        f"state inside it)), and {tmp_path / 'driver.py'} imports it without being given, so its calls would still pass and take one "
+        "tensor; give that file too (or the project folder)"
+    ) in capsys.readouterr().out
+    assert "nn.GRUCell" in (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
