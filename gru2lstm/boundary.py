@@ -560,7 +560,7 @@ def _changes(carriers: tuple) -> str:
 def holds_state_inside(carriers: tuple) -> bool:
     """Does a parameter hold the state inside a container (`inputs["rnn"][0]`)? Where (h, c) sits
     there is then a layout its callers must give (project.py refuses it when none is found)."""
-    return any(carrier.endswith(INSIDE) for carrier in carriers)
+    return any(carrier.startswith("parameter") and carrier.endswith(INSIDE) for carrier in carriers)
 
 
 def takes_state(carriers: tuple) -> bool:
