@@ -563,6 +563,11 @@ def holds_state_inside(carriers: tuple) -> bool:
     return any(carrier.startswith("parameter") and carrier.endswith(INSIDE) for carrier in carriers)
 
 
+def returns_inside_only(carriers: tuple) -> bool:
+    """Is the state only returned, inside a container (`return {"h": self.h}`)?"""
+    return carriers == (f"return value {INSIDE}",)
+
+
 def takes_state(carriers: tuple) -> bool:
     """Does a parameter (not only the return) carry the state?"""
     return any(carrier.startswith("parameter") for carrier in carriers)
