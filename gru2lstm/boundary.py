@@ -89,10 +89,12 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
             slot = DefSlot.of(id(param.name))
             if solution.is_state(slot):
                 found.append(f"parameter `{name}`")
-            elif _holds_state(solution, slot):  # `inputs["rnn"][0]`, `batch.hidden`
+            elif _holds_state(solution, slot, attributes=True):  # `inputs["rnn"][0]`, `batch.hidden`
                 found.append(f"parameter `{name}` {INSIDE}")
         if _returns_state(solution, ReturnSlot.of(key)):
             found.append("return value")
+        elif _holds_state(solution, ReturnSlot.of(key)):  # `return {"h": self.h}`
+            found.append(f"return value {INSIDE}")
         if found:
             carriers[key] = tuple(found)
     return carriers
@@ -554,7 +556,12 @@ def _changes(carriers: tuple) -> str:
 def holds_state_inside(carriers: tuple) -> bool:
     """Does a parameter hold the state inside a container (`inputs["rnn"][0]`)? Where (h, c) sits
     there is then a layout its callers must give (project.py refuses it when none is found)."""
-    return any(carrier.endswith(INSIDE) for carrier in carriers)
+    return any(carrier.startswith("parameter") and carrier.endswith(INSIDE) for carrier in carriers)
+
+
+def returns_inside_only(carriers: tuple) -> bool:
+    """Is the state only returned, inside a container (`return {"h": self.h}`)?"""
+    return carriers == (f"return value {INSIDE}",)
 
 
 def takes_state(carriers: tuple) -> bool:
@@ -592,13 +599,15 @@ def describe(carriers: tuple) -> str:
     return " and ".join(parts)
 
 
-def _holds_state(solution: Solution, slot, depth: int = 2) -> bool:
-    """Does an element, key or position of the value in `slot` (at most `depth` deep) hold a state?"""
+def _holds_state(solution: Solution, slot, depth: int = 2, attributes: bool = False) -> bool:
+    """Does an element, key or position of the value in `slot` (at most `depth` deep) hold a state?
+    With `attributes`, so does an attribute (`carry.hidden` of a parameter)."""
     if depth == 0 or slot not in solution.classes.parent:
         return False
+    kinds = (LabelKind.ELEM, LabelKind.KEY, LabelKind.POS, LabelKind.ATTR) if attributes else (LabelKind.ELEM, LabelKind.KEY, LabelKind.POS)
     parts = solution.classes.parts.get(solution.classes.find(slot), {})
     return any(
-        label.kind in (LabelKind.ELEM, LabelKind.KEY, LabelKind.POS) and (solution.is_state(part) or _holds_state(solution, part, depth - 1))
+        label.kind in kinds and (solution.is_state(part) or _holds_state(solution, part, depth - 1, attributes))
         for label, part in parts.items()
     )
 

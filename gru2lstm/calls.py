@@ -268,7 +268,10 @@ class CallWalker(CompiledCalls):
         registered = self._registered(node, method) if own else None
         if registered is not None:
             return registered
-        if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS and not own:
+        # `planner.repeat(h, k)` of a program class that defines `repeat`: its method, not the tensor's
+        owner = self._instance_of(func.value)
+        program_method = owner is not None and self.flow.method(owner, method) is not None
+        if method in KEEP_METHODS | SHAPE_METHODS | READ_METHODS and not own and not program_method:
             for arg in args:
                 use = Use.SHAPED if method in SHAPE_OF_ARGUMENT_METHODS else Use.OPERAND if method in SHAPE_METHODS else Use.READ
                 self.consume(self.expr(arg.value), use, arg.value)

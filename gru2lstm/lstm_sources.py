@@ -198,13 +198,14 @@ class Sources:
             return self.single_tensor(node.body, scope, seen) or self.single_tensor(node.orelse, scope, seen)
         if isinstance(node, ast.Call):
             name = constructed(node.func)
-            if name in SPLITTING_METHODS:
-                return None
-            if name in CREATION_NAMES:
-                return f"`{ast.unparse(node)}` makes one tensor"
-            if isinstance(node.func, ast.Attribute) and name in KEEP_METHODS | SHAPE_METHODS:
-                return f"`{ast.unparse(node)}` is a tensor method (a tuple has none)"
             callee = self.callees.get(id(node))  # a cycle is the same function again (or, unresolved, the same name)
+            if callee is None:  # torch's own by its name; a group method may share it (`policy.zeros(n)`)
+                if name in SPLITTING_METHODS:
+                    return None
+                if name in CREATION_NAMES:
+                    return f"`{ast.unparse(node)}` makes one tensor"
+                if isinstance(node.func, ast.Attribute) and name in KEEP_METHODS | SHAPE_METHODS:
+                    return f"`{ast.unparse(node)}` is a tensor method (a tuple has none)"
             return self._first(("call", id(callee) if callee is not None else name), self.returned(node), seen, f"`{name}()` returns")
         if isinstance(node, ast.Name):
             found = self._first(("name", id(scope), node.id), [(v, scope) for v in self.locals[id(scope)].get(node.id, [])], seen, f"`{node.id}` is")

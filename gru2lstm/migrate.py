@@ -237,7 +237,7 @@ def _refused(migrations: list) -> bool:
 
 
 def _uncalled_interface(migrations: list) -> bool:
-    return any(not change.called for migration in migrations for change in migration.interface)
+    return any(not change.called and not change.returned_inside for migration in migrations for change in migration.interface)
 
 
 def _fallback(form: str, modules: list, migrations: list) -> FormFallback:

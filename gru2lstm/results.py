@@ -52,6 +52,9 @@ class InterfaceChange:
     # G2L101s held back until no code of the project is known to call it: functions beside it that
     # nothing calls either and return a new tensor shaped like the state (`initial_state()`)
     unpaired: tuple = ()
+    # only the return holds the state, inside a container (`return {"h": self.h}`): a caller reads it,
+    # so a file not given that imports it is a finding, but with no caller it is no guess to warn of
+    returned_inside: bool = False
 
 
 @dataclass(frozen=True)

@@ -712,12 +712,14 @@ def _choose_split(solution: Solution) -> None:
     # A result spread over a call's parameters (`agent.update(*batch())`) keeps its length: a split
     # name is returned as `(T, T_c)` there, not as two positions.
     spread = {solution.classes.find(slot) for slot in flow.spread}
+    # `h: Optional[Tensor] = h0`: an annotated assignment has one target, so the name stays a pair
+    annotated = {solution.def_name(slot) for slot, _, _ in flow.annotations} - params
     changed = True
     while changed:
         changed = False
         for binding in flow.bindings:
             key = solution.def_name(binding.target)
-            if key is None or key in solution.split_names or (key in params and key not in solution.fed_names):
+            if key is None or key in solution.split_names or key in annotated or (key in params and key not in solution.fed_names):
                 continue
             if not solution.is_state(binding.target):
                 continue

@@ -122,7 +122,8 @@ def test_a_method_of_a_library_class_that_nothing_here_calls_is_refused(tmp_path
     monkeypatch.chdir(tmp_path)
     assert main(["rewrite", "--quiet", "--state", form, "."]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        "model.py:18:9: G2L101 the parameter `state` of `RecurrentModel.forward_rnn()` becomes (h, c), and nothing analysed "
+        "model.py:18:9: G2L101 the parameter `state` and the return value (a hidden state inside it) of "
+        "`RecurrentModel.forward_rnn()` become (h, c), and nothing analysed "
         "calls it; its class derives from `ray.rllib.models.torch.torch_modelv2.TorchModelV2`, a library's class, so the "
         "library may call it and would still pass and take one tensor there; migrate it by hand to what that library passes"
     ]

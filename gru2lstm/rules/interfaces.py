@@ -13,7 +13,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import (
-    crossings, describe, holds_state_inside, interface_changes, module_attributes, parameter_names, state_attributes,
+    crossings, describe, holds_state_inside, interface_changes, returns_inside_only, module_attributes, parameter_names, state_attributes,
     state_globals, takes_state,
 )
 from gru2lstm.accessors import accessor_crossings
@@ -228,6 +228,7 @@ class Interfaces(Rule):
                 InterfaceChange(
                     ctx.line(node), ctx.column(node) + 1, change.name, describe(change.carriers), change.called, change.parameters,
                     change.positions, holds_state_inside(change.carriers), unpaired,
+                    returned_inside=returns_inside_only(change.carriers),
                 )
             )
             library = ctx.flow.library_base(change.function.class_name) if change.function.class_name else None
@@ -249,7 +250,7 @@ class Interfaces(Rule):
                     f"{'receive' if len(change.carriers) > 1 else 'receives'} the hidden state from "
                     "callers that were not analysed, which allocate it with the GRU's size; give them too, or use --state tuple",
                 )
-            elif not change.called and not _private(change.function.node.name.value):
+            elif not change.called and not _private(change.function.node.name.value) and not returns_inside_only(change.carriers):
                 ctx.find(
                     "G2L202", node,
                     f"interface change: {describe(change.carriers)} of `{change.name}()` "

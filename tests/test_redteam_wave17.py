@@ -1,0 +1,269 @@
+"""Red team, wave 17 (styles of recurrent-RL code written in 2023-2026: record types holding the state,
+datasets and loaders, Optional states, async vector envs, multi-agent dicts and checkpoints): what the
+engine got wrong there, each case migrated and run, or refused with a finding that names the place."""
+
+from __future__ import annotations
+
+from gru2lstm.cli import main
+from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+
+# ------------------------------------------- a method of the group named as a torch creator
+# `model.zeros(n)` is the model's own method, which the migration makes return (h, c); the output
+# check read it by its name as torch.zeros, one tensor, and failed the group (exit 123).
+MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Recurrent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs_dim, hidden, num_layers=2)
+            self.head = nn.Linear(hidden, 2)
+
+        def zeros(self, n):
+            return torch.zeros(2, n, self.hidden)
+
+        def forward(self, x, h):
+            y, h = self.gru(x, h)
+            return self.head(h[-1]), h
+"""
+
+CHECKPOINT = """\
+    import torch
+
+
+    def save_run(path, model, hidden):
+        torch.save({"model": model.state_dict(), "hidden": hidden.cpu()}, path)
+
+
+    def resume(path):
+        return torch.load(path)["hidden"]
+"""
+
+DRIVE_CHECKPOINT = """\
+    import torch
+    from checkpoint import resume, save_run
+    from model import Recurrent
+
+    model = Recurrent()
+    h = model.zeros(3)
+    with torch.no_grad():
+        for t in range(4):
+            _, h = model(torch.randn(1, 3, 4), h)
+            if t == 1:
+                h[:, 0] = 0
+    save_run("run.pt", model, h)
+    q, _ = model(torch.randn(1, 3, 4), resume("run.pt"))
+    q.pow(2).mean().backward()
+"""
+
+
+def test_a_group_method_named_as_a_torch_creator_is_read_as_the_method(tmp_path):
+    write(tmp_path, {"model.py": MODEL, "checkpoint.py": CHECKPOINT, "driver.py": DRIVE_CHECKPOINT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert 'torch.save({"model": model.state_dict(), "hidden": (hidden[0].cpu(), hidden[1].cpu())}, path)' in (
+        tmp_path / "checkpoint.py"
+    ).read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- a method of a program class named as a tensor method
+# `planner.repeat(h, 3)` calls Planner.repeat(); read as the tensor method `.repeat` of `planner`,
+# the planner itself became a hidden state and the project was refused (G2L100 on `.parameters()`).
+PLANNER = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Planner(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.q = nn.Linear(hidden, 2)
+
+        def initial(self, n):
+            return torch.zeros(1, n, self.hidden)
+
+        def repeat(self, h, k):
+            return h.repeat(1, k, 1)
+
+        def forward(self, x, h):
+            y, h = self.gru(x, h)
+            return self.q(y), h
+"""
+
+DRIVE_PLANNER = """\
+    import torch
+    from model import Planner
+
+    planner = Planner()
+    opt = torch.optim.SGD(planner.parameters(), lr=0.1)
+    h = planner.initial(2)
+    with torch.no_grad():
+        for t in range(3):
+            _, h = planner(torch.randn(1, 2, 4), h)
+    q, _ = planner(torch.randn(1, 6, 4), planner.repeat(h, 3))
+    q.pow(2).mean().backward()
+    opt.step()
+"""
+
+
+def test_a_program_method_named_as_a_tensor_method_is_the_program_method(tmp_path):
+    write(tmp_path, {"model.py": PLANNER, "driver.py": DRIVE_PLANNER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- an annotated local that holds a GRUCell's state
+# `h: Optional[Tensor] = state.get("hidden")`: the tuple form split the local into `h` and its
+# partner, and an annotated assignment cannot have two targets: the output did not parse (exit 123).
+TYPED_AGENT = """\
+    from typing import Optional
+
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden_size = hidden
+            self.rnn = nn.GRUCell(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def act(self, obs, state: dict):
+            h: Optional[torch.Tensor] = state.get("hidden")
+            if h is None:
+                h = torch.zeros(obs.shape[0], self.hidden_size)
+            h = self.rnn(obs, h)
+            state["hidden"] = h
+            return self.pi(h), state
+"""
+
+DRIVE_TYPED_AGENT = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    state = {}
+    with torch.no_grad():
+        for t in range(4):
+            logits, state = agent.act(torch.randn(2, 4), state)
+            if t == 1:
+                state.pop("hidden")
+    logits, state = agent.act(torch.randn(2, 4), state)
+    logits.pow(2).mean().backward()
+"""
+
+
+def test_an_annotated_local_that_holds_a_cell_state_stays_one_name(tmp_path):
+    write(tmp_path, {"agent.py": TYPED_AGENT, "driver.py": DRIVE_TYPED_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    text = (tmp_path / "agent.py").read_text()
+    assert 'h: Optional[Tuple[torch.Tensor, torch.Tensor]] = state.get("hidden")' in text
+    assert "return self.pi(h[0]), state" in text
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- a state inside a parameter's attribute, one file given
+# forward(x, carry) reads the state from `carry.hidden` and gives it back in `carry._replace(...)`;
+# with model.py given alone (pre-commit), the record that holds it is made in loop.py, which kept
+# one tensor: model.py was written (GRU -> LSTM), exit 0, and the LSTM got one tensor.
+RECORD_MODEL = """\
+    import torch.nn as nn
+
+
+    class Model(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.core = nn.GRU(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def forward(self, x, carry):
+            y, h = self.core(x, carry.hidden)
+            return self.pi(y), carry._replace(hidden=h, t=carry.t + 1)
+"""
+
+RECORD_LOOP = """\
+    from typing import NamedTuple
+
+    import torch
+
+
+    class Carry(NamedTuple):
+        hidden: torch.Tensor
+        t: int
+
+
+    def run(model, steps):
+        carry = Carry(hidden=torch.zeros(1, 3, 8), t=0)
+        for i in range(steps):
+            logits, carry = model(torch.randn(1, 3, 4), carry)
+        return logits
+"""
+
+
+def test_a_state_in_an_attribute_of_a_parameter_changes_the_interface(tmp_path, capsys):
+    write(tmp_path, {"model.py": RECORD_MODEL, "loop.py": RECORD_LOOP, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path / "model.py")]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:10:9: G2L202 interface change: the parameter `carry` (a hidden state inside it) of "
+        "`Model.forward()` becomes (h, c); no caller was found in the files analysed; give the files that call it in "
+        "the same run, or make callers elsewhere pass and take it"
+    ) in capsys.readouterr().out
+    assert "nn.GRU" in (tmp_path / "model.py").read_text()
+    write(tmp_path, {"driver.py": "from loop import run\nfrom model import Model\n\nrun(Model(), 4).sum().backward()\n"})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- a state returned inside a dict, one file given
+# `memory()` returns {"h": self.h, ...}; with agent.py given alone (pre-commit) it was written and
+# logger.py, which reads `memory["h"].norm()`, got a pair (exit 0, crash): a return that holds the
+# state inside a container changes the interface, as a parameter that holds it inside does.
+MEMORY_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8, n=2):
+            super().__init__()
+            self.cell = nn.GRUCell(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.h = torch.zeros(n, hidden)
+
+        def act(self, obs):
+            self.h = self.cell(obs, self.h)
+            return self.pi(self.h)
+
+        def memory(self):
+            return {"h": self.h}
+"""
+
+DRIVE_MEMORY = """\
+    import torch
+    from agent import Agent
+
+    a = Agent()
+    for t in range(3):
+        logits = a.act(torch.randn(2, 4))
+        print(float(a.memory()["h"].norm()))
+    logits.pow(2).mean().backward()
+"""
+
+
+def test_a_state_returned_inside_a_dict_changes_the_interface(tmp_path, capsys):
+    write(tmp_path, {"agent.py": MEMORY_AGENT, "driver.py": DRIVE_MEMORY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path / "agent.py")]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:16:9: G2L101 `Agent.memory()` now takes or returns (h, c) (the return value (a hidden "
+        f"state inside it)), and {tmp_path / 'driver.py'} imports it without being given, so its calls would still pass and take one "
+        "tensor; give that file too (or the project folder)"
+    ) in capsys.readouterr().out
+    assert "nn.GRUCell" in (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
