@@ -12,7 +12,7 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
-from gru2lstm.syntax import code_of, walk
+from gru2lstm.syntax import code_of, is_docstring, walk
 from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
@@ -258,11 +258,26 @@ def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:
 def _imports(statement: cst.CSTNode) -> bool:
     """A top-level import line, but `from __future__ import ...` (which must come first)."""
     return isinstance(statement, cst.SimpleStatementLine) and any(
-        isinstance(small, cst.Import) or isinstance(small, cst.ImportFrom) and not (
-            small.module is not None and not small.relative and code_of(small.module) == "__future__"
-        )
+        isinstance(small, cst.Import) or isinstance(small, cst.ImportFrom) and not _from_future(small)
         for small in statement.body
     )
+
+
+def _from_future(small: cst.BaseSmallStatement) -> bool:
+    return isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative and (
+        code_of(small.module) == "__future__"
+    )
+
+
+def _first_after_prelude(module: cst.Module) -> Optional[cst.BaseStatement]:
+    """The first statement after the module's docstring and its `from __future__` imports, which
+    must stay first: where a file whose imports all sit in functions or a `try` gains `import torch`."""
+    body = list(module.body)
+    if body and is_docstring(body[0]):
+        body = body[1:]
+    while body and isinstance(body[0], cst.SimpleStatementLine) and all(_from_future(small) for small in body[0].body):
+        body = body[1:]
+    return body[0] if body else None
 
 
 def _imports_torch(statement: cst.CSTNode) -> bool:
@@ -284,15 +299,16 @@ def _torch_for(ctx, node: cst.CSTNode) -> Optional[str]:
     """The file's own name for torch, to pack (h, c) with. A file that reaches torch only as
     `import torch.nn as nn` gains `import torch` right above that import (once), as a file
     that spells `Tuple` gains it in its typing import; a file with no torch import gains it
-    above its first import (a runner handed the agent, `out, h = agent.gru(x, agent.hidden)`),
-    unless it spells `torch` otherwise; None for a file with no import at all, or such a name."""
+    above its first import (a runner handed the agent, `out, h = agent.gru(x, agent.hidden)`), or
+    when its imports all sit in functions or a `try`, above its first statement after the docstring
+    and `from __future__` imports; None for a file that spells `torch` otherwise."""
     key = ctx.key_of(node)
     if ctx.torch_names[key] is not None:
         return ctx.torch_names[key]
     module = ctx.modules[key]
     first = next((statement for statement in module.body if _imports_torch(statement)), None)
     if first is None and not any(isinstance(name, cst.Name) and name.value == "torch" for name in walk(module)):
-        first = next((statement for statement in module.body if _imports(statement)), None)
+        first = next((statement for statement in module.body if _imports(statement)), None) or _first_after_prelude(module)
     if first is None:
         return None
     if "import torch" not in ctx.plan.before.get(first, []):

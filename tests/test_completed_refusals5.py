@@ -1,0 +1,101 @@
+"""Code the engine refused although it could migrate it soundly (session 30, waves 15 and 16
+reproducers): each project is migrated in every form, then run, and its LSTM must get (h, c) with
+a non-zero c; the variants that still cannot be followed stay refused with the exact finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+FORMS = ["tuple", "packed", "auto"]
+
+# the runner steps an agent handed in; it imports nothing at its top, so the packed form adds `import torch`
+HANDED_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, n=2):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 3)
+            self.state = torch.zeros(1, n, 8)
+"""
+
+OBSERVE = """\
+    import torch
+
+
+    def observe(n):
+        return torch.randn(1, n, 4)
+"""
+
+RUNNER_IMPORTING_INSIDE = '''\
+    """Steps an agent handed in."""
+
+
+    def rollout(agent, steps):
+        from obs import observe
+        total = 0
+        for t in range(steps):
+            out, new = agent.rnn(observe(2), agent.state)
+            if t == 1:
+                new = new * 0
+            agent.state = new.detach()
+            total = total + agent.pi(out).logsumexp(-1).sum()
+        return total
+'''
+
+RUNNER_IMPORTING_IN_A_TRY = '''\
+    """Steps an agent handed in."""
+    from __future__ import annotations
+
+    try:
+        from obs import observe
+    except ImportError:
+        observe = None
+
+
+    def rollout(agent, steps):
+        total = 0
+        for t in range(steps):
+            out, new = agent.rnn(observe(2), agent.state)
+            if t == 1:
+                new = new * 0
+            agent.state = new.detach()
+            total = total + agent.pi(out).logsumexp(-1).sum()
+        return total
+'''
+
+DRIVE_HANDED = """\
+    import torch
+    from model import Agent
+    import runner
+
+    torch.manual_seed(0)
+    agent = Agent()
+    runner.rollout(agent, 4).backward()
+    runner.rollout(agent, 2)
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("runner", [RUNNER_IMPORTING_INSIDE, RUNNER_IMPORTING_IN_A_TRY], ids=["in_function", "in_try"])
+def test_a_file_without_a_top_import_gains_import_torch(tmp_path, form, runner):
+    write(tmp_path, {"model.py": HANDED_AGENT, "obs.py": OBSERVE, "runner.py": runner, "driver.py": DRIVE_HANDED, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+    if form == "packed":  # after the docstring and `from __future__`, which must come first
+        lines = (tmp_path / "runner.py").read_text().splitlines()
+        assert lines[1 + runner.count("__future__")] == "import torch"
+
+
+def test_a_file_starting_with_a_function_gains_import_torch_above_it(tmp_path):
+    runner = RUNNER_IMPORTING_INSIDE.replace('    """Steps an agent handed in."""\n\n\n', "")
+    write(tmp_path, {"model.py": HANDED_AGENT, "obs.py": OBSERVE, "runner.py": runner, "driver.py": DRIVE_HANDED, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert (tmp_path / "runner.py").read_text().startswith("import torch\ndef rollout(agent, steps):\n")
+    run_migrated(tmp_path, "import driver")
