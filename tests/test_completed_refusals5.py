@@ -99,3 +99,64 @@ def test_a_file_starting_with_a_function_gains_import_torch_above_it(tmp_path):
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     assert (tmp_path / "runner.py").read_text().startswith("import torch\ndef rollout(agent, steps):\n")
     run_migrated(tmp_path, "import driver")
+
+
+# each column of the stored steps joined along the first dimension: the states' column keeps its last one
+COLLATING_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.v = nn.Linear(8, 1)
+
+        def forward(self, obs, h):
+            h = self.cell(obs, h)
+            return self.v(h), h
+
+
+    def collate(steps):
+        obs, h, ret = map(torch.cat, zip(*steps))
+        return obs, h, ret
+"""
+
+DRIVE_COLLATING = """\
+    import torch
+    from agent import Agent, collate
+
+    torch.manual_seed(0)
+    agent = Agent()
+    h = torch.zeros(2, 8)
+    steps = []
+    for t in range(5):
+        obs = torch.randn(2, 4)
+        with torch.no_grad():
+            v, h_next = agent(obs, h)
+        steps.append((obs, h, torch.ones(2, 1)))
+        h = h_next * torch.tensor([[0.0], [1.0]]) if t == 2 else h_next
+    obs, hs, ret = collate(steps)
+    assert hs.shape[0] == 10
+    v, _ = agent(obs, hs)
+    (v - ret).pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_columns_joined_by_a_mapped_cat(tmp_path, form):
+    write(tmp_path, {"agent.py": COLLATING_AGENT, "driver.py": DRIVE_COLLATING, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "obs, h, ret = map(torch.cat, zip(*steps))" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+def test_columns_joined_by_a_mapped_cat_are_refused_in_the_tuple_form(tmp_path, capsys):
+    write(tmp_path, {"agent.py": COLLATING_AGENT, "driver.py": DRIVE_COLLATING, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:17:19: G2L100 `map(torch.cat, zip(*steps))` joins each column of the stored rows, and "
+        "hidden states are among them, each a pair (h, c) in the tuple form, which `torch.cat` cannot join; join their "
+        "halves apart by hand, or use --state packed"
+    ) in capsys.readouterr().out

@@ -15,7 +15,7 @@ from gru2lstm.rules.edits import carry_comment, is_pure, paren, twin_items
 from gru2lstm.rules.pairs import halves, pair_expression
 from gru2lstm.rules.pieces import joined_pieces
 from gru2lstm.syntax import mapped_lambda
-from gru2lstm.vocab import MAP_BUILTIN, SEQUENCE_BUILTINS
+from gru2lstm.vocab import MAP_BUILTIN, SEQUENCE_BUILTINS, STACK_NAME
 
 
 def element_made(node: cst.BaseExpression):
@@ -130,16 +130,18 @@ def _zip_names(ctx, binding: Binding) -> tuple:
 
 
 def _joins_each_column(ctx, cat: VCat) -> bool:
-    """`a, h = map(torch.stack, zip(*rows))` (each column stacked, calls.py): one function for
+    """`a, h = map(torch.stack, zip(*rows))` (each column stacked or joined, calls.py): one function for
     every column, which cannot take the halves of a pair apart; a finding (G2L100)."""
     func = cat.node.func
     if not (isinstance(func, cst.Name) and func.value == MAP_BUILTIN):
         return False
     if not ctx.claim(cat.node):
         return True  # said once, for the first column of states
+    joined_by = cat.node.args[0].value
+    verb = "stack" if ctx.code(joined_by).rpartition(".")[2] == STACK_NAME else "join"
     ctx.find("G2L100", cat.node, (
-        f"`{ctx.code(cat.node)}` stacks each column of the stored rows, and hidden states are among them, each a pair "
-        f"(h, c) in the tuple form, which `{ctx.code(cat.node.args[0].value)}` cannot stack; stack their halves apart "
+        f"`{ctx.code(cat.node)}` {verb}s each column of the stored rows, and hidden states are among them, each a pair "
+        f"(h, c) in the tuple form, which `{ctx.code(joined_by)}` cannot {verb}; {verb} their halves apart "
         "by hand, or use --state packed"
     ))
     return True
