@@ -72,6 +72,9 @@ class ExpressionWalker(Scope):
             return self._read_name(node)
         if isinstance(node, cst.Attribute):
             if self._external(node):
+                place = self.outside_place(node)
+                if place is not None and self.recording:  # `store.STATES` of a file not migrated with this one
+                    self.flow.outside_calls[id(node)] = place
                 return VOpaque(node, "a module")
             base = self.expr(node.value)
             name = node.attr.value
@@ -295,6 +298,14 @@ class ExpressionWalker(Scope):
             self.flow.slot_nodes.append((slot, node))
         return slot
 
+    def outside_place(self, node: cst.BaseExpression) -> Optional[str]:
+        """The file outside the program (of the project, not migrated with this one) that the name
+        at the root of `node` comes from (`store` of `store.STATES[key]`), else None."""
+        root = node
+        while isinstance(root, (cst.Attribute, cst.Call, cst.Subscript)):
+            root = root.func if isinstance(root, cst.Call) else root.value
+        return self.outside.get(root.value) if isinstance(root, cst.Name) and root.value not in self.env else None
+
     def _program_module(self, owner: cst.BaseExpression) -> Optional[str]:
         """The key of the program's module that `owner` names (`shared` after `import shared`), else None."""
         if not isinstance(owner, cst.Name) or owner.value in self.env or owner.value not in self.module_names:
@@ -485,6 +496,9 @@ class ExpressionWalker(Scope):
             self._bind(slot, value, kind, statement, target)
             if _is_dict_display(value):
                 self.flow.dicts.add(slot)
+        elif self.outside_place(target) is not None:  # `store.STATES[key] = h`: kept by code not analysed
+            place = self.outside_place(target)
+            self.consume(value, Use.UNKNOWN, target, f"stored into `{self.code(target)}`{from_where(place)}", place)
         else:
             self.consume(value, Use.OTHER, target, f"assigned to `{self.code(target)}`")
         return slot

@@ -160,3 +160,113 @@ def test_columns_joined_by_a_mapped_cat_are_refused_in_the_tuple_form(tmp_path, 
         "hidden states are among them, each a pair (h, c) in the tuple form, which `torch.cat` cannot join; join their "
         "halves apart by hand, or use --state packed"
     ) in capsys.readouterr().out
+
+
+# the states live in a dict global to a module that builds no GRU: it is analysed with the policy
+STORE_DEFAULTDICT = """\
+    import collections
+
+    import torch
+
+    H = 8
+    STATES = collections.defaultdict(lambda: torch.zeros(1, 1, H))
+"""
+
+STORE_POLICY = """\
+    import torch.nn as nn
+
+    import store
+
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(5, store.H)
+            self.pi = nn.Linear(store.H, 2)
+
+        def act(self, obs, key):
+            out, store.STATES[key] = self.gru(obs.view(1, 1, -1), store.STATES[key])
+            return self.pi(out[0, 0])
+
+        def end(self, key):
+            store.STATES.pop(key, None)
+"""
+
+DRIVE_STORE = """\
+    import torch
+    from policy import Policy
+
+    torch.manual_seed(0)
+    pol = Policy()
+    for t in range(4):
+        for key in ("x", "y"):
+            logits = pol.act(torch.randn(5), key)
+        if t == 1:
+            pol.end("y")
+    logits.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("spelling", ["direct", "alias", "named"])
+def test_a_dict_of_states_global_to_a_module_without_a_gru(tmp_path, form, spelling):
+    policy = {
+        "direct": STORE_POLICY,
+        "alias": STORE_POLICY.replace(  # the module's dict held in a local name first
+            "            out, store.STATES[key] = self.gru(obs.view(1, 1, -1), store.STATES[key])\n",
+            "            states = store.STATES\n            out, states[key] = self.gru(obs.view(1, 1, -1), states[key])\n",
+        ),
+        "named": STORE_POLICY.replace(
+            "            out, store.STATES[key] = self.gru(obs.view(1, 1, -1), store.STATES[key])\n",
+            "            out, h = self.gru(obs.view(1, 1, -1), store.STATES[key])\n            store.STATES[key] = h\n",
+        ),
+    }[spelling]
+    write(tmp_path, {"store.py": STORE_DEFAULTDICT, "policy.py": policy, "driver.py": DRIVE_STORE, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    made = "torch.zeros(1, 1, 2 * H)" if form == "packed" else "(torch.zeros(1, 1, H), torch.zeros(1, 1, H))"
+    assert made in (tmp_path / "store.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+# a dict display of states read and written by a key not written out: each value is a state
+KEYED_DISPLAY_POLICY = """\
+    import torch
+    import torch.nn as nn
+
+    H = 8
+
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(5, H)
+            self.pi = nn.Linear(H, 2)
+            self.states = {"x": torch.zeros(1, 1, H), "y": torch.zeros(1, 1, H)}
+
+        def act(self, obs, key):
+            out, h = self.gru(obs.view(1, 1, -1), self.states[key])
+            self.states[key] = h
+            return self.pi(out[0, 0])
+
+        def end(self, key):
+            self.states[key] = torch.zeros(1, 1, H)
+"""
+
+
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_a_dict_display_of_states_read_by_a_variable_key(tmp_path, form):
+    # each value of the display was left one tensor, then fed to the LSTM: exit 0 and a crash
+    write(tmp_path, {"policy.py": KEYED_DISPLAY_POLICY, "driver.py": DRIVE_STORE, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert '{"x": torch.zeros(1, 1, 2 * H), "y": torch.zeros(1, 1, 2 * H)}' in (tmp_path / "policy.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_dict_display_of_states_read_by_a_variable_key_is_refused_in_the_tuple_form(tmp_path, capsys):
+    write(tmp_path, {"policy.py": KEYED_DISPLAY_POLICY, "driver.py": DRIVE_STORE, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'policy.py'}:15:47: G2L101 `self.states` holds hidden states (key `'x'`, key `'y'`) and is read "
+        "with `key` as its key, which the engine does not follow to them, so what is done to the value read would still "
+        'act on one tensor where (h, c) is; use a constant key for each (`state["h"]`), or use --state packed'
+    ) in capsys.readouterr().out
