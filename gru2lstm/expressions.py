@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
-from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, is_slice, slice_expression, string_key, walk
+from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, is_slice, rows_holder, slice_expression, string_key, walk
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -429,6 +429,8 @@ class ExpressionWalker(Scope):
             base = self.expr(target.value)
             if isinstance(base, VIndex):  # `buffers[i][...] = h`: rows of an element
                 base = self._materialize(base, target.value)
+            if rows_holder(target) is not target.value and isinstance(base, VDerived) and isinstance(base.base, VSlot):
+                base = base.base  # `self.h.data[:, done] = 0`: rows of `self.h`
             key = string_key(target)
             if isinstance(base, VSlot):
                 if key is not None:
@@ -440,9 +442,12 @@ class ExpressionWalker(Scope):
                 if self.recording:
                     self.flow.slot_nodes.append((slot, target))
                 return slot
-            # `h.data[:, done] = 0`, `h.view(-1)[0] = 0`: rows written through a view of the tensor, which
-            # the rewrite would not split per half (a pair has no `.data`)
-            self.consume(base, Use.OTHER, target.value, f"written into by `{self.code(target)} = ...`, a view the rewrite does not split per half")
+            # `h.view(-1)[0] = 0`: rows written through a view of the tensor, which the rewrite would
+            # not split per half; said of the tensor viewed (the view alone would be read as features, h)
+            viewed = base
+            while isinstance(viewed, VDerived) and viewed.kind != Derivation.READ:
+                viewed = viewed.base
+            self.consume(viewed, Use.OTHER, target.value, f"written into by `{self.code(target)} = ...`, a view the rewrite does not split per half")
             return None
         return None
 
