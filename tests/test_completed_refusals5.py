@@ -336,3 +336,62 @@ def test_rows_written_through_a_view_are_refused(tmp_path, capsys, form):
         "`self.h.view(1, 3, -1)[:, done] = ...`, a view the rewrite does not split per half; migrate this use by hand "
         "so that it handles the pair (h, c)"
     ) in capsys.readouterr().out
+
+
+# forward() gives back what the GRU returns, as it is; the driver names its instance as the GRU's attribute
+TWO_CLASSES = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Core(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(4, 8)
+
+        def initial_state(self, batch_size):
+            return torch.zeros(1, batch_size, 8)
+
+        def forward(self, x, state):
+            return self.core(x, state)
+
+
+    class Critic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(8, 5)
+            self.v = nn.Linear(5, 1)
+
+        def initial_state(self, batch_size):
+            return torch.zeros(batch_size, 5)
+
+        def forward(self, x, state):
+            state = self.cell(x, state)
+            return self.v(state), state
+"""
+
+DRIVE_TWO_CLASSES = """\
+    import torch
+    from nets import Core, Critic
+
+    torch.manual_seed(0)
+    core, critic = Core(), Critic()
+    hs, hc = core.initial_state(3), critic.initial_state(3)
+    for t in range(4):
+        out, hs = core(torch.randn(1, 3, 4), hs)
+        v, hc = critic(out[0], hc)
+        if t == 2:
+            hs, hc = core.initial_state(3), critic.initial_state(3)
+    v.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_the_recurrent_call_returned_as_it_is(tmp_path, form):
+    write(tmp_path, {"nets.py": TWO_CLASSES, "driver.py": DRIVE_TWO_CLASSES, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "packed":  # unpacked into names, to pack the new (h, c) again
+        assert (
+            "        output, hxs = self.core(x, state.chunk(2, dim=-1))\n        return output, torch.cat(hxs, dim=-1)\n"
+        ) in (tmp_path / "nets.py").read_text()
+    run_migrated(tmp_path, "import driver")

@@ -454,6 +454,30 @@ def _only_output_taken(ctx, node: cst.Call) -> bool:
     )
 
 
+def _returned_alone(ctx, node: cst.Call) -> Optional[cst.SimpleStatementLine]:
+    """The line of `return self.gru(x, h)`, alone on it, else None."""
+    parent = ctx.parents.get(node)
+    line = ctx.parents.get(parent)
+    if isinstance(parent, cst.Return) and parent.value is node and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+        return line
+    return None
+
+
+def _repacked_return(ctx, line: cst.SimpleStatementLine, torch_name: str) -> None:
+    """`return self.gru(x, h)` -> `output, hxs = self.gru(x, h...)` and `return output, torch.cat(hxs, dim=-1)`."""
+    output, hxs = _fresh_name(ctx, line, "output"), _fresh_name(ctx, line, "hxs")
+
+    def unpacked(updated, mapping):
+        targets = [cst.AssignTarget(cst.Tuple([cst.Element(cst.Name(output)), cst.Element(cst.Name(hxs))], lpar=[], rpar=[]))]
+        return updated.with_changes(body=[cst.Assign(targets, updated.body[0].value)])
+
+    def repacked(updated, mapping):
+        return cst.parse_statement(f"return {output}, {torch_name}.cat({hxs}, dim=-1)")
+
+    ctx.plan.statements[line] = [unpacked, repacked]
+    ctx.step("call", line)
+
+
 def _held_as_a_state(ctx, call: VCallOf) -> bool:
     """Does what the call gives (through tensor methods) go where a state is held?"""
     resolutions = ctx.solution.resolutions
@@ -525,8 +549,11 @@ class PackedCall(Rule):
 
                 ctx.plan.after.setdefault(statement, []).append(repack)
                 return
-        if not _only_output_taken(ctx, call.node):
-            # `return self.gru(x, h)`: the new (h, c) would flow on as a tuple where one packed tensor is expected
+        returned = _returned_alone(ctx, call.node)
+        if returned is not None:
+            _repacked_return(ctx, returned, torch_name)
+        elif not _only_output_taken(ctx, call.node):
+            # `out = self.gru(x, h)`: the new (h, c) would flow on as a tuple where one packed tensor is expected
             ctx.find(
                 "G2L100", call.node,
                 f"the packed form needs the state of `{ctx.code(call.node)}` unpacked into a name (`out, h = ...`) to pack (h, c) again; "
