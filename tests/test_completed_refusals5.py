@@ -395,3 +395,94 @@ def test_the_recurrent_call_returned_as_it_is(tmp_path, form):
             "        output, hxs = self.core(x, state.chunk(2, dim=-1))\n        return output, torch.cat(hxs, dim=-1)\n"
         ) in (tmp_path / "nets.py").read_text()
     run_migrated(tmp_path, "import driver")
+
+
+# the policy class held in a class attribute with a default, overridden by a parameter only when given
+HELD_POLICIES = """\
+    import torch
+    import torch.nn as nn
+
+
+    class RecurrentPolicy(nn.Module):
+        def __init__(self, obs_dim, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.head = nn.Linear(hidden, 2)
+            self.hidden = hidden
+
+        def zero(self, n):
+            return torch.zeros(1, n, self.hidden)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return self.head(out), h
+
+
+    class WidePolicy(RecurrentPolicy):
+        def __init__(self, obs_dim):
+            super().__init__(obs_dim, hidden=12)
+"""
+
+HELD_TRAINER = """\
+    import torch
+    from policies import RecurrentPolicy
+
+
+    class Trainer:
+        policy_cls = RecurrentPolicy
+
+        def __init__(self, obs_dim, n, policy_cls=None):
+            if policy_cls is not None:
+                self.policy_cls = policy_cls
+            make = self.policy_cls
+            self.policy = make(obs_dim)
+            self.memory = self.policy.zero(n)
+
+        def act(self, obs):
+            y, self.memory = self.policy(obs.unsqueeze(0), self.memory)
+            return y
+
+        def reset(self, done):
+            self.memory = self.memory * (1 - done).view(1, -1, 1)
+"""
+
+DRIVE_HELD = """\
+    import torch
+    from policies import WidePolicy
+    from trainer import Trainer
+
+    torch.manual_seed(0)
+    for trainer in (Trainer(4, 2), Trainer(4, 2, WidePolicy)):
+        for t in range(4):
+            y = trainer.act(torch.randn(2, 4))
+            if t == 1:
+                trainer.reset(torch.tensor([1.0, 0.0]))
+        y.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_class_held_in_a_class_attribute_with_a_default(tmp_path, form):
+    write(tmp_path, {"policies.py": HELD_POLICIES, "trainer.py": HELD_TRAINER, "driver.py": DRIVE_HELD, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+@pytest.mark.parametrize("variant", ["subclass_default", "unguarded"])
+def test_a_class_attribute_not_known_whole_stays_refused(tmp_path, capsys, variant):
+    trainer = {
+        # a subclass's body gives it another value: what the attribute holds is not known from its class alone
+        "subclass_default": HELD_TRAINER + "\n\nclass FastTrainer(Trainer):\n    policy_cls = dict\n",
+        # None given by a caller may reach it
+        "unguarded": HELD_TRAINER.replace(
+            "            if policy_cls is not None:\n                self.policy_cls = policy_cls\n",
+            "            self.policy_cls = policy_cls or self.policy_cls\n",
+        ),
+    }[variant]
+    write(tmp_path, {"policies.py": HELD_POLICIES, "trainer.py": trainer, "driver.py": DRIVE_HELD, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    # the policy's state maker is reached by no call the walk follows, so neither is its forward()
+    assert (
+        f"{tmp_path / 'policies.py'}:13:16: G2L101 `RecurrentPolicy.zero()` returns `torch.zeros(1, n, self.hidden)`, "
+        "a new tensor shaped like the hidden state,"
+    ) in capsys.readouterr().out
