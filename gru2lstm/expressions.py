@@ -112,6 +112,12 @@ class ExpressionWalker(Scope):
             return self._call(node)
         if isinstance(node, (cst.Tuple, cst.List)):
             items = [self.expr(e.value) for e in node.elements]
+            spread = next((i for i, e in enumerate(node.elements) if isinstance(e, cst.StarredElement)), len(items))
+            if isinstance(node, cst.Tuple) and spread < len(items) - 1:
+                # `(*extras, out, h)`: the items after what is spread have no position known here
+                for element, item in zip(node.elements[spread + 1:], items[spread + 1:]):
+                    self.consume(item, Use.OTHER, element.value, f"put after `*{self.code(node.elements[spread].value)}` in `{self.code(node)}`, so that its position is not known")
+                return VOpaque(node, f"`{self.code(node)}`")
             if isinstance(node, cst.List):
                 return VContainer(node, [(ELEM, item) for item in items])
             return VTuple(items, node)

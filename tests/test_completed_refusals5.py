@@ -486,3 +486,45 @@ def test_a_class_attribute_not_known_whole_stays_refused(tmp_path, capsys, varia
         f"{tmp_path / 'policies.py'}:13:16: G2L101 `RecurrentPolicy.zero()` returns `torch.zeros(1, n, self.hidden)`, "
         "a new tensor shaped like the hidden state,"
     ) in capsys.readouterr().out
+
+
+# a tuple display that spreads a list before the state: the state's position counted from the start was wrong
+SPREAD_BEFORE_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def step(self, x, h):
+            out, h = self.gru(x, h)
+            extras = [x.sum(), x.mean()]
+            return (*extras, self.pi(out), h)
+"""
+
+DRIVE_SPREAD_BEFORE = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    h = torch.zeros(1, 2, 8)
+    for t in range(4):
+        s, m, logits, h = agent.step(torch.randn(1, 2, 4), h)
+    logits.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_state_after_a_spread_item_is_refused(tmp_path, capsys, form):
+    # the logits (third item) were taken for the state (second): `logits[0].pow(2)`, exit 0
+    write(tmp_path, {"agent.py": SPREAD_BEFORE_AGENT, "driver.py": DRIVE_SPREAD_BEFORE, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:14:40: G2L100 the hidden state `h` is put after `*extras` in "
+        "`(*extras, self.pi(out), h)`, so that its position is not known; migrate this use by hand so that it handles "
+        "the pair (h, c)"
+    ) in capsys.readouterr().out
