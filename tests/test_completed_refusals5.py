@@ -127,33 +127,44 @@ DRIVE_COLLATING = """\
     import torch
     from agent import Agent, collate
 
-    torch.manual_seed(0)
-    agent = Agent()
-    h = torch.zeros(2, 8)
-    steps = []
-    for t in range(5):
-        obs = torch.randn(2, 4)
-        with torch.no_grad():
-            v, h_next = agent(obs, h)
-        steps.append((obs, h, torch.ones(2, 1)))
-        h = h_next * torch.tensor([[0.0], [1.0]]) if t == 2 else h_next
-    obs, hs, ret = collate(steps)
-    assert hs.shape[0] == 10
-    v, _ = agent(obs, hs)
-    (v - ret).pow(2).mean().backward()
+
+    def main():
+        torch.manual_seed(0)
+        agent = Agent()
+        h = torch.zeros(2, 8)
+        steps = []
+        for t in range(5):
+            obs = torch.randn(2, 4)
+            with torch.no_grad():
+                v, h_next = agent(obs, h)
+            steps.append((obs, h, torch.ones(2, 1)))
+            h = h_next * torch.tensor([[0.0], [1.0]]) if t == 2 else h_next
+        obs, hs, ret = collate(steps)
+        v, _ = agent(obs, hs)
+        (v - ret).pow(2).mean().backward()
+
+
+    main()
 """
 
 
-@pytest.mark.parametrize("form", ["packed", "auto"])
+@pytest.mark.parametrize("form", FORMS)
 def test_columns_joined_by_a_mapped_cat(tmp_path, form):
     write(tmp_path, {"agent.py": COLLATING_AGENT, "driver.py": DRIVE_COLLATING, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
-    assert "obs, h, ret = map(torch.cat, zip(*steps))" in (tmp_path / "agent.py").read_text()
+    joined = (  # the tuple form joins each half of the states' column apart (`hs` grows by `hs_c` in the caller)
+        "obs, (h, c), ret = (tuple(map(torch.cat, zip(*column))) if position == 1 else torch.cat(column) "
+        "for position, column in enumerate(zip(*steps)))"
+    ) if form != "packed" else "obs, h, ret = map(torch.cat, zip(*steps))"
+    assert joined in (tmp_path / "agent.py").read_text()
     run_migrated(tmp_path, "import driver")
 
 
-def test_columns_joined_by_a_mapped_cat_are_refused_in_the_tuple_form(tmp_path, capsys):
-    write(tmp_path, {"agent.py": COLLATING_AGENT, "driver.py": DRIVE_COLLATING, "pyproject.toml": ""})
+def test_columns_joined_on_a_shared_line_are_refused_in_the_tuple_form(tmp_path, capsys):
+    agent = COLLATING_AGENT.replace(
+        "    obs, h, ret = map(torch.cat, zip(*steps))\n", "    obs, h, ret = map(torch.cat, zip(*steps)); n = len(steps)\n"
+    )
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_COLLATING, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert (
         f"{tmp_path / 'agent.py'}:17:19: G2L100 `map(torch.cat, zip(*steps))` joins each column of the stored rows, and "

@@ -17,7 +17,7 @@ from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoic
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
-from gru2lstm.rules.edits import is_pure, method, paren
+from gru2lstm.rules.edits import fresh_name, is_pure, method, paren
 from gru2lstm.rules.packed_dims import may_be_none
 from gru2lstm.rules.packed_ranks import Ranks
 from gru2lstm.rules.unfollowed import cannot_follow
@@ -432,18 +432,6 @@ class PackedKept(Rule):
         pass  # `zeros_like(hxs)` of a packed state is packed already
 
 
-def _fresh_name(ctx, statement: cst.CSTNode, name: str) -> str:
-    """`name`, or `name` with a number after it, that no name of the statement's module spells."""
-    module = ctx.module_of(statement)
-    taken = {node.value for node in walk(module) if isinstance(node, cst.Name)}
-    number = 1
-    fresh = name
-    while fresh in taken:
-        number += 1
-        fresh = f"{name}{number}"
-    return fresh
-
-
 def _only_output_taken(ctx, node: cst.Call) -> bool:
     """`self.gru(x, h)[0]`: the new state is thrown away, nothing to pack."""
     parent = ctx.parents.get(node)
@@ -465,7 +453,7 @@ def _returned_alone(ctx, node: cst.Call) -> Optional[cst.SimpleStatementLine]:
 
 def _repacked_return(ctx, line: cst.SimpleStatementLine, torch_name: str) -> None:
     """`return self.gru(x, h)` -> `output, hxs = self.gru(x, h...)` and `return output, torch.cat(hxs, dim=-1)`."""
-    output, hxs = _fresh_name(ctx, line, "output"), _fresh_name(ctx, line, "hxs")
+    output, hxs = fresh_name(ctx, line, "output"), fresh_name(ctx, line, "hxs")
 
     def unpacked(updated, mapping):
         targets = [cst.AssignTarget(cst.Tuple([cst.Element(cst.Name(output)), cst.Element(cst.Name(hxs))], lpar=[], rpar=[]))]
@@ -538,7 +526,7 @@ class PackedCall(Rule):
                 held = module.code_for_node(target)
                 if unpacking.elements[1].slot in ctx.flow.registered:
                     # a buffer takes no tuple, even for a moment: the pair lands in a name, packed into the buffer
-                    pair = _fresh_name(ctx, statement, f"{target.attr.value}_pair")
+                    pair = fresh_name(ctx, statement, f"{target.attr.value}_pair")
                     ctx.edit_expression(target, lambda updated, mapping, pair=pair: cst.Name(pair))
                 else:
                     pair = None
