@@ -24,7 +24,7 @@ Edit = Callable[[cst.CSTNode, Callable[[cst.CSTNode], cst.CSTNode]], cst.CSTNode
 class Plan:
     expressions: dict = field(default_factory=dict)  # original node -> Edit
     statements: dict = field(default_factory=dict)  # original SimpleStatementLine -> [Edit] of lines
-    before: dict = field(default_factory=dict)  # original SimpleStatementLine -> [code]
+    before: dict = field(default_factory=dict)  # original statement -> [code]
     after: dict = field(default_factory=dict)  # original SimpleStatementLine -> [Edit] returning lines
     renames: dict = field(default_factory=dict)  # original Name node -> new value
     manual: dict = field(default_factory=dict)  # original SimpleStatementLine -> [finding codes]
@@ -71,6 +71,9 @@ class Applier(cst.CSTTransformer):
             self.mapping[original] = updated
             return self._statement(original, updated)
         self.mapping[original] = updated
+        if isinstance(original, cst.BaseCompoundStatement) and plan.before.get(original):
+            # lines above a `def` or a `try`: the blank lines and comments above it stay its own
+            return cst.FlattenSentinel([*(cst.parse_statement(code) for code in plan.before[original]), updated])
         return updated
 
     def _in_touched_scope(self) -> bool:

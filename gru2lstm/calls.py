@@ -106,7 +106,6 @@ from gru2lstm.vocab import (
     TENSOR_LIBRARY_PREFIXES,
     SCRIPTING_FUNCTIONS,
     SET_BY_NAME_METHODS,
-    STACK_NAME,
     SEQUENCE_BUILTINS,
     TORCH_MODULE_PREFIX,
     TRACING_FUNCTIONS,
@@ -712,13 +711,13 @@ class CallWalker(CompiledCalls):
         return VContainer(node, [(ELEM, element)]) if many else element
 
     def _joined_columns(self, node: cst.Call) -> bool:
-        """`a, b, h = map(torch.stack, zip(*rows))`: torch's or numpy's stack mapped over the columns
-        of rows, unpacked where it is made (each target one column stacked along a new first
-        dimension, which keeps each item's last one whole)."""
+        """`a, b, h = map(torch.stack, zip(*rows))`: torch's or numpy's stack or cat mapped over the
+        columns of rows, unpacked where it is made (each target one column stacked along a new
+        first dimension, or joined along the first, which keeps each item's last one whole)."""
         args = node.args
         if len(args) != 2 or any(arg.star or arg.keyword is not None for arg in args):
             return False
-        if not any(name.rpartition(".")[2] == STACK_NAME for name in self._qualified(args[0].value) & CAT_FUNCTIONS):
+        if not self._qualified(args[0].value) & CAT_FUNCTIONS:
             return False
         zipped = args[1].value
         if not (isinstance(zipped, cst.Call) and isinstance(zipped.func, cst.Name) and zipped.func.value == "zip" and len(zipped.args) == 1 and zipped.args[0].star == "*"):

@@ -20,7 +20,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import FunctionInfo, ProgramFlow
-from gru2lstm.syntax import code_of
+from gru2lstm.syntax import code_of, is_docstring
 from gru2lstm.values import AttrSlot, InstanceSlot, LabelKind, SlotKind
 
 __all__ = ["DELEGATING_METHOD", "delegate_of", "delegated_attribute", "is_delegating_call", "unfollowed_delegations", "wrapped_owners"]
@@ -94,7 +94,7 @@ def _delegating_call(info: FunctionInfo) -> Optional[cst.Call]:
     if node.name.value != DELEGATING_METHOD or info.self_name is None or len(info.params) != 1 or info.variadic:
         return None
     lines = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else [node.body]
-    if len(lines) == 2 and _is_docstring(lines[0]):
+    if len(lines) == 2 and is_docstring(lines[0]):
         lines = lines[1:]
     simple = len(lines) == 1 and isinstance(lines[0], (cst.SimpleStatementLine, cst.SimpleStatementSuite))
     if not simple or len(lines[0].body) != 1 or not isinstance(lines[0].body[0], cst.Return):
@@ -110,10 +110,3 @@ def _delegating_call(info: FunctionInfo) -> Optional[cst.Call]:
     if not (isinstance(name, cst.Name) and name.value == info.params[0][0]):
         return None
     return call
-
-
-def _is_docstring(statement: cst.CSTNode) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )

@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
-from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, is_slice, slice_expression, string_key, walk
+from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, is_slice, rows_holder, slice_expression, string_key, walk
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -72,6 +72,9 @@ class ExpressionWalker(Scope):
             return self._read_name(node)
         if isinstance(node, cst.Attribute):
             if self._external(node):
+                place = self.outside_place(node)
+                if place is not None and self.recording:  # `store.STATES` of a file not migrated with this one
+                    self.flow.outside_calls[id(node)] = place
                 return VOpaque(node, "a module")
             base = self.expr(node.value)
             name = node.attr.value
@@ -109,6 +112,12 @@ class ExpressionWalker(Scope):
             return self._call(node)
         if isinstance(node, (cst.Tuple, cst.List)):
             items = [self.expr(e.value) for e in node.elements]
+            spread = next((i for i, e in enumerate(node.elements) if isinstance(e, cst.StarredElement)), len(items))
+            if isinstance(node, cst.Tuple) and spread < len(items) - 1:
+                # `(*extras, out, h)`: the items after what is spread have no position known here
+                for element, item in zip(node.elements[spread + 1:], items[spread + 1:]):
+                    self.consume(item, Use.OTHER, element.value, f"put after `*{self.code(node.elements[spread].value)}` in `{self.code(node)}`, so that its position is not known")
+                return VOpaque(node, f"`{self.code(node)}`")
             if isinstance(node, cst.List):
                 return VContainer(node, [(ELEM, item) for item in items])
             return VTuple(items, node)
@@ -295,6 +304,14 @@ class ExpressionWalker(Scope):
             self.flow.slot_nodes.append((slot, node))
         return slot
 
+    def outside_place(self, node: cst.BaseExpression) -> Optional[str]:
+        """The file outside the program (of the project, not migrated with this one) that the name
+        at the root of `node` comes from (`store` of `store.STATES[key]`), else None."""
+        root = node
+        while isinstance(root, (cst.Attribute, cst.Call, cst.Subscript)):
+            root = root.func if isinstance(root, cst.Call) else root.value
+        return self.outside.get(root.value) if isinstance(root, cst.Name) and root.value not in self.env else None
+
     def _program_module(self, owner: cst.BaseExpression) -> Optional[str]:
         """The key of the program's module that `owner` names (`shared` after `import shared`), else None."""
         if not isinstance(owner, cst.Name) or owner.value in self.env or owner.value not in self.module_names:
@@ -418,6 +435,8 @@ class ExpressionWalker(Scope):
             base = self.expr(target.value)
             if isinstance(base, VIndex):  # `buffers[i][...] = h`: rows of an element
                 base = self._materialize(base, target.value)
+            if rows_holder(target) is not target.value and isinstance(base, VDerived) and isinstance(base.base, VSlot):
+                base = base.base  # `self.h.data[:, done] = 0`: rows of `self.h`
             key = string_key(target)
             if isinstance(base, VSlot):
                 if key is not None:
@@ -429,9 +448,12 @@ class ExpressionWalker(Scope):
                 if self.recording:
                     self.flow.slot_nodes.append((slot, target))
                 return slot
-            # `h.data[:, done] = 0`, `h.view(-1)[0] = 0`: rows written through a view of the tensor, which
-            # the rewrite would not split per half (a pair has no `.data`)
-            self.consume(base, Use.OTHER, target.value, f"written into by `{self.code(target)} = ...`, a view the rewrite does not split per half")
+            # `h.view(-1)[0] = 0`: rows written through a view of the tensor, which the rewrite would
+            # not split per half; said of the tensor viewed (the view alone would be read as features, h)
+            viewed = base
+            while isinstance(viewed, VDerived) and viewed.kind != Derivation.READ:
+                viewed = viewed.base
+            self.consume(viewed, Use.OTHER, target.value, f"written into by `{self.code(target)} = ...`, a view the rewrite does not split per half")
             return None
         return None
 
@@ -485,6 +507,9 @@ class ExpressionWalker(Scope):
             self._bind(slot, value, kind, statement, target)
             if _is_dict_display(value):
                 self.flow.dicts.add(slot)
+        elif self.outside_place(target) is not None:  # `store.STATES[key] = h`: kept by code not analysed
+            place = self.outside_place(target)
+            self.consume(value, Use.UNKNOWN, target, f"stored into `{self.code(target)}`{from_where(place)}", place)
         else:
             self.consume(value, Use.OTHER, target, f"assigned to `{self.code(target)}`")
         return slot

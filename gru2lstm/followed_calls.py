@@ -382,11 +382,8 @@ class FollowedCalls(ExpressionWalker):
         return call
 
     def _unknown_call(self, node: cst.Call, name: str, place: Optional[str] = None) -> Value:
-        root = node.func
-        while isinstance(root, (cst.Attribute, cst.Call, cst.Subscript)):
-            root = root.func if isinstance(root, cst.Call) else root.value
-        if place is None and isinstance(root, cst.Name) and root.value not in self.env:
-            place = self.outside.get(root.value)
+        if place is None:
+            place = self.outside_place(node.func)
         if place is None:  # `R[name](...)` of a registry whose members come from such a file
             place = self.flow.registries.places.get(id(node.func))
         if place is not None:

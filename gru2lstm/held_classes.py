@@ -18,13 +18,15 @@ registry lookup is (registries.py makes one union of both); what is handed to it
   that is itself such a name; never inside a nested function or lambda, never stored, returned
   or rebound;
 - an attribute: every mention of its name in the program is `self.name(...)` or the one
-  `self.name = E` in a method of its class (no string, class body or other object names it, and
-  no attribute is written by a computed name, `setattr(o, k, v)`, `__dict__`);
+  `self.name = E` in a method of its class, besides a default `name = E` in the body of that class
+  itself (no string, other class body or other object names it, and no attribute is written by a
+  computed name, `setattr(o, k, v)`, `__dict__`);
 - what it is bound to is a class or function of the program by name, a lookup of a registry that
   registries.py follows (`R[k]`, `R.get(k)`, `R.get(k, D)`), or another such name;
 - for a parameter: every mention of its function (or class) in the program is a call that gives
   it one of those explicitly (or leaves it to a default that is one; a default other than None is
-  one of its sources whether or not a call found leaves it), never a `*` or `**`
+  one of its sources whether or not a call found leaves it; a default of None left by a call is
+  none when the parameter is called or handed on only under `if name is not None:`), never a `*` or `**`
   argument that may hold it, and the function is never used as a value; a method's every
   mention by its name is such a call on an object known to be of its class before the walk
   (`Runner(...).run(...)`, `runner.run(...)` of a name bound once to `Runner(...)`,
@@ -42,7 +44,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
+from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow, class_key
 from gru2lstm.summaries import bound_once
 from gru2lstm.syntax import constant_string, is_none, names_bound_in, walk
 from gru2lstm.values import AttrSlot
@@ -65,6 +67,8 @@ class HeldName:
     handed: list = field(default_factory=list)  # the mentions that give it on: an argument to a function of the program, `alias = name`
     members: list = field(default_factory=list)  # [Definition] it may hold, once settled
     held: bool = True  # everything it may hold is known
+    defaulted: bool = False  # an attribute given a default in its class's body (`policy_cls = Policy`)
+    none_guarded: bool = False  # a parameter defaulting to None that is called or handed on only under `if name is not None:`
 
 
 def candidate_names(flow: ProgramFlow, modules: list) -> list:
@@ -226,7 +230,13 @@ def _bind_attributes(flow: ProgramFlow, mentions: list, names: list) -> None:
                 for held in by_name.values():
                     held.held = False
             if isinstance(node, cst.Name) and node.value in by_name and isinstance(module.scope_of(node), cst.ClassDef):
-                by_name[node.value].held = False  # `policy_cls = Policy` in a class body
+                held = by_name[node.value]
+                default = _class_default(module, node, parent, held.owner)
+                if default is not None:  # `policy_cls = Policy` in the body of its own class: what it holds until stored
+                    held.sources.append((default, index.key, None))
+                    held.defaulted = True
+                else:
+                    held.held = False  # in another class's body (a subclass's), or not a plain assignment
             if not (isinstance(node, cst.Attribute) and node.attr.value in by_name):
                 continue
             held = by_name[node.attr.value]
@@ -243,8 +253,20 @@ def _bind_attributes(flow: ProgramFlow, mentions: list, names: list) -> None:
             else:
                 held.held = False
     for held in by_name.values():
-        if len(held.sources) != 1:
+        if not held.sources or len(held.sources) - held.defaulted > 1:
             held.held = False  # stored twice, or never (a value given from outside)
+
+
+def _class_default(module: _Mentions, node: cst.Name, parent: cst.CSTNode, owner: Optional[str]) -> Optional[cst.BaseExpression]:
+    """The value of `name = E`, alone on its line in the body of the class `owner` itself, when
+    `node` is its target; else None."""
+    body = module.scope_of(node)
+    assign = module.index.parents.get(parent)
+    if not (isinstance(parent, cst.AssignTarget) and parent.target is node and isinstance(assign, cst.Assign) and len(assign.targets) == 1):
+        return None
+    if not isinstance(body, cst.ClassDef) or class_key(module.index.key, body.name.value) != owner:
+        return None
+    return assign.value
 
 
 def _held_name(info: FunctionInfo, name: str, module: _Mentions) -> Optional[HeldName]:
@@ -273,7 +295,25 @@ def _held_name(info: FunctionInfo, name: str, module: _Mentions) -> Optional[Hel
         return None  # bound by something else too (a loop, `global`, a tuple target), or never
     if parameter is not None and held.sources:
         return None  # a parameter rebound
+    if parameter is not None and parameter.default is not None and is_none(parameter.default):
+        held.none_guarded = all(_under_not_none_test(mention, name, index.parents, function) for mention in held.calls + held.handed)
     return held
+
+
+def _under_not_none_test(node: cst.CSTNode, name: str, parents: dict, function: cst.FunctionDef) -> bool:
+    """Is `node` in the body of an `if name is not None:` of `function` (None never reaches it)?"""
+    child, current = node, parents.get(node)
+    while current is not None and current is not function:
+        if isinstance(current, cst.If) and child is current.body:
+            test = current.test
+            if (
+                isinstance(test, cst.Comparison) and isinstance(test.left, cst.Name) and test.left.value == name
+                and len(test.comparisons) == 1 and isinstance(test.comparisons[0].operator, cst.IsNot)
+                and is_none(test.comparisons[0].comparator)
+            ):
+                return True
+        child, current = current, parents.get(current)
+    return False
 
 
 def _callers_known(info: FunctionInfo, flow: ProgramFlow) -> bool:
@@ -454,7 +494,7 @@ def _given(held: HeldName, call: cst.Call, module: str, scope: Optional[cst.CSTN
     if any(arg.star == "**" for arg in call.args) or held.parameter.default is None:
         held.held = False  # it may be in there, or the GRU program could not have run this call
         return
-    if is_none(held.parameter.default):
+    if is_none(held.parameter.default) and not held.none_guarded:
         held.sources.append((held.parameter.default, held.function.module, None))  # no class: the name is not held
 
 

@@ -21,7 +21,7 @@ import ast
 
 from gru2lstm.lstm_cell import cells_reaching_heads
 from gru2lstm.lstm_pairs import pair_places, pairs_used_as_tensors
-from gru2lstm.lstm_sources import Mistake, Sources, attributes_held_otherwise, called_holder, lstm_holders, state_argument
+from gru2lstm.lstm_sources import Mistake, Sources, attributes_held_otherwise, called_holder, instances_held, lstm_holders, state_argument
 
 __all__ = ["Mistake", "lstm_mistakes"]
 
@@ -37,11 +37,14 @@ def lstm_mistakes(modules) -> list:
         return []
     sources = Sources(trees, holders)
     held_otherwise = {key: names for tree in trees for key, names in attributes_held_otherwise(tree).items()}
+    instances = instances_held(trees)
     mistakes = []
     for module, scope in sources.scopes:
         for call in sources.nodes[id(scope)]:
             if not isinstance(call, ast.Call) or called_holder(call.func) not in holders or _own_other_module(call, scope, held_otherwise):
                 continue
+            if isinstance(call.func, ast.Name) and call.func.id in instances[module]:
+                continue  # `core(x, h)` of `core = Core()`: that class's forward(), whatever it holds
             state = state_argument(call)
             why = None if state is None else sources.single_tensor(state, scope)
             if why is not None:

@@ -326,6 +326,27 @@ def attributes_held_otherwise(tree: ast.Module) -> dict:
     return found
 
 
+def instances_held(trees: list) -> list:
+    """For each tree, the plain names it gives only instances of the program's own classes (`core
+    = Core()`, `core, critic = Core(), Critic()`): there `core(x, h)` runs that class's forward(),
+    not the LSTM another class holds under the same name (`self.core`). A class of the program
+    that subclasses an LSTM is no such class."""
+    classes = {
+        node.name for tree in trees for node in nodes_of(tree).of(ast.ClassDef)
+        if not any(constructed(base) in LSTM_NAMES for base in node.bases)
+    }
+    found = []
+    for tree in trees:
+        given: dict = {}  # name -> does every value given to it make an instance of such a class
+        for node in nodes_of(tree).of(ast.Assign):
+            for target in node.targets:
+                for name, value in _elementwise(target, node.value) or [(n.id, None) for n in ast.walk(target) if isinstance(n, ast.Name)]:
+                    instance = isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id in classes
+                    given[name] = given.get(name, True) and instance
+        found.append({name for name, instance in given.items() if instance})
+    return found
+
+
 def _giving_back_first(nodes, names: set) -> set:
     """Those of `names` that are the module's functions whose every return is their first parameter, as it is."""
     found = set()

@@ -487,7 +487,7 @@ def _bytes(modules: list) -> dict:
 
 def _closure(universe: Universe, seed: ProjectFile) -> tuple:
     """(the seed and the files that import what leads to it, transitively; the files those import
-    classes or functions from, one step down)."""
+    classes, functions or globals from, one step down)."""
     # relevant[key]: the names of that file through which code reaches the seed's classes and
     # functions: its own classes and functions, and what it re-exports of the group's.
     # Its globals too: a script-style module's state or GRU read as `core.state`, `core.rnn(x, h)`.
@@ -512,7 +512,8 @@ def _closure(universe: Universe, seed: ProjectFile) -> tuple:
             target = imported.file
             if target is None or target.key in core:
                 continue
-            definitions = target.functions_and_classes()
+            # a global read too: a dict of states kept in a module (`store.STATES[key] = h`) is made there
+            definitions = target.functions_and_classes() | target.assigned_names()
             if imported.member == STAR or imported.member in definitions or (
                 imported.member is None and imported.local is not None and _reads_attribute(entry, imported.local, definitions)
             ):

@@ -435,6 +435,15 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
         for key, element in solution.keys_of_elements.items():
             if solution.is_state(element) and not solution.is_state(key):
                 changed |= mark(key)
+        for root, parts in list(classes.parts.items()):
+            # `d[env_id]` of `d = {"x": torch.zeros(...), "y": ...}`: a key not written out reads
+            # and writes any value the dict was made with, so each is a state when that element is
+            element = parts.get(ELEM)
+            if element is None or classes.find(root) != root or not solution.is_state(element):
+                continue
+            for label, part in list(parts.items()):
+                if label.kind == LabelKind.KEY and not solution.is_state(part):
+                    changed |= mark(part)
         for target, sources in mirrors:
             # `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`: `post["deter"]`
             # is made from `s["deter"]`, a state when that is one

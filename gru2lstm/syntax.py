@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.qualnames import import_bindings
-from gru2lstm.vocab import DEFAULT_FACTORY_DICT, KEEP_METHODS, MODULE_SELF_METHODS, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import DEFAULT_FACTORY_DICT, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, WRAPPED_MODULE_ATTRIBUTE
 
 
 def walk(node: cst.CSTNode):
@@ -32,6 +32,20 @@ def code_of(node: cst.CSTNode) -> str:
 
 def child_expressions(small: cst.CSTNode):
     return [c for c in children(small) if isinstance(c, cst.BaseExpression)]
+
+
+def is_docstring(statement: cst.CSTNode) -> bool:
+    return (
+        isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+        and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
+    )
+
+
+def rows_holder(target: cst.Subscript) -> cst.BaseExpression:
+    """`S` of a write into rows `S[...] = V`, and of `S.data[...] = V` (the same storage, written
+    without autograd: each half's `.data` is written, rules/kept.py)."""
+    base = target.value
+    return base.value if isinstance(base, cst.Attribute) and base.attr.value in KEEP_ATTRIBUTES else base
 
 
 def is_none(node: cst.CSTNode) -> bool:

@@ -62,14 +62,15 @@ def test_type_as_keeps_the_state(tmp_path, form):
 
 
 @pytest.mark.parametrize("form", FORMS)
-def test_rows_written_through_data_stay_refused(tmp_path, capsys, form):
-    # the rows reset would land in no half of a pair (a tuple has no `.data`): before, exit 0 and a crash
-    agent = TYPE_AS_AGENT.replace("self.h[:, done] = 0.0", "self.h.data[:, done] = 0.0")
+def test_rows_written_through_a_view_stay_refused(tmp_path, capsys, form):
+    # the rows reset would land in no half of a pair (a tuple has no `.view`): exit 0 and a crash
+    # (written through `.data`, each half's `.data` is written: test_completed_refusals5.py)
+    agent = TYPE_AS_AGENT.replace("self.h[:, done] = 0.0", "self.h.view(1, 3, -1)[:, done] = 0.0")
     write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_TYPE_AS, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
     assert (
-        f"{tmp_path / 'agent.py'}:22:13: G2L100 the hidden state `self.h.data` is written into by "
-        "`self.h.data[:, done] = ...`, a view the rewrite does not split per half; migrate this use by hand "
+        f"{tmp_path / 'agent.py'}:22:13: G2L100 the hidden state `self.h.view(1, 3, -1)` is written into by "
+        "`self.h.view(1, 3, -1)[:, done] = ...`, a view the rewrite does not split per half; migrate this use by hand "
         "so that it handles the pair (h, c)"
     ) in capsys.readouterr().out
 

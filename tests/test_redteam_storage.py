@@ -277,12 +277,18 @@ for t in range(4):
 
 
 def test_a_recurrent_call_whose_new_state_is_not_unpacked_is_refused_in_the_packed_form():
-    # `return self.core(x, h)`: the packed form packs (h, c) again after an unpacking only; a
+    # `list(self.core(x, h))`: the packed form packs (h, c) again after an unpacking only; a
     # result that flows on whole would carry a tuple into the packed storage.
-    code = textwrap.dedent(RETURNED_CALL).replace("CALL", "self.core(x, h)").replace("USE", "_, h = net(torch.randn(1, 1, 4), h)")
+    code = textwrap.dedent(RETURNED_CALL).replace("CALL", "list(self.core(x, h))").replace("USE", "_, h = net(torch.randn(1, 1, 4), h)")
     migration = migrate_source(HEADER + code, Options(state="packed"))
     assert [f.code for f in migration.findings] == ["G2L100"], migration.findings
     assert "`self.core(x, h)`" in migration.findings[0].message
+    # returned as it is, alone on its line: unpacked into fresh names and packed again (session 30)
+    code = textwrap.dedent(RETURNED_CALL).replace("CALL", "self.core(x, h)").replace("USE", "_, h = net(torch.randn(1, 1, 4), h)")
+    migration = migrate_source(HEADER + code, Options(state="packed"))
+    assert not migration.findings, migration.findings
+    assert "return output, torch.cat(hxs, dim=-1)" in migration.source
+    exec(compile(migration.source, "<migrated>", "exec"), {})
     # only the output taken: the new state is thrown away, nothing to pack
     code = textwrap.dedent(RETURNED_CALL).replace("CALL", "self.core(x, h)[0]").replace("USE", "y = net(torch.randn(1, 1, 4), h)")
     migration = migrate_source(HEADER + code, Options(state="packed"))

@@ -62,9 +62,11 @@ DRIVE_TRAINER = """\
 
 
 def test_an_object_made_by_a_class_handed_in_is_an_object_from_outside(tmp_path, capsys):
-    # `self.policy_cls` may be the class default or a parameter's class: `make(obs_dim)` is made by
-    # what came in, so `self.policy(x, self.memory)` is a call of an object nothing identifies
-    write(tmp_path, {"policies.py": POLICIES, "trainer.py": TRAINER, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
+    # `self.policy_cls` read by `getattr`: `make(obs_dim)` is made by what came in, so
+    # `self.policy(x, self.memory)` is a call of an object nothing identifies (read as
+    # `self.policy_cls`, it is followed since session 30: test_completed_refusals5.py)
+    trainer = TRAINER.replace("make = self.policy_cls", "make = getattr(self, 'policy_cls')")
+    write(tmp_path, {"policies.py": POLICIES, "trainer.py": trainer, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert (
         f"{tmp_path / 'trainer.py'}:15:26: G2L101 `self.policy(obs.unsqueeze(0), self.memory)` calls `self.policy`, an "
@@ -78,9 +80,10 @@ def test_an_object_made_by_a_class_handed_in_is_an_object_from_outside(tmp_path,
 
 def test_a_creator_called_while_no_call_of_forward_is_found_is_refused(tmp_path, capsys):
     # the policy kept in a dict first: no object from outside, and still no call of forward() found
+    # (its class attribute may be given None by a caller: not followed)
     trainer = TRAINER.replace(
         "self.policy = make(obs_dim)", 'self.policies = {"main": make(obs_dim)}\n            self.policy = self.policies["main"]'
-    )
+    ).replace("            if policy_cls is not None:\n                self.policy_cls = policy_cls\n", "            self.policy_cls = policy_cls or self.policy_cls\n")
     write(tmp_path, {"policies.py": POLICIES, "trainer.py": trainer, "driver.py": DRIVE_TRAINER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert (

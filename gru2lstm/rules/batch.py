@@ -9,13 +9,13 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import Binding, Consumption
-from gru2lstm.values import SlotKind, Value, VCat, VContainer, VDerived, VIndex, VSlot, VTuple
+from gru2lstm.values import ELEM, ChildSlot, NodeSlot, PosLabel, SlotKind, Value, VCat, VContainer, VDerived, VIndex, VSlot, VTuple, VZip
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
-from gru2lstm.rules.edits import carry_comment, is_pure, paren, twin_items
+from gru2lstm.rules.edits import carry_comment, fresh_name, is_pure, paren, twin_items
 from gru2lstm.rules.pairs import halves, pair_expression
 from gru2lstm.rules.pieces import joined_pieces
 from gru2lstm.syntax import mapped_lambda
-from gru2lstm.vocab import MAP_BUILTIN, SEQUENCE_BUILTINS
+from gru2lstm.vocab import MAP_BUILTIN, SEQUENCE_BUILTINS, STACK_NAME
 
 
 def element_made(node: cst.BaseExpression):
@@ -134,18 +134,63 @@ def _zip_names(ctx, binding: Binding) -> tuple:
 
 
 def _joins_each_column(ctx, cat: VCat) -> bool:
-    """`a, h = map(torch.stack, zip(*rows))` (each column stacked, calls.py): one function for
-    every column, which cannot take the halves of a pair apart; a finding (G2L100)."""
+    """`a, h = map(torch.stack, zip(*rows))` (each column stacked or joined, calls.py): one function
+    for every column, which cannot take the halves of a pair apart; the columns of states are
+    joined per half instead (`_columns_per_half`), or, where that cannot be written, a finding
+    (G2L100). True when the batch is such a map."""
     func = cat.node.func
     if not (isinstance(func, cst.Name) and func.value == MAP_BUILTIN):
         return False
     if not ctx.claim(cat.node):
-        return True  # said once, for the first column of states
+        return True  # done once, for the first column of states
+    unpacking = next((u for u in ctx.flow.unpackings if isinstance(u.value, VZip) and u.value.node is cat.node), None)
+    if unpacking is not None and _columns_per_half(ctx, cat.node, unpacking):
+        return True
+    joined_by = cat.node.args[0].value
+    verb = "stack" if ctx.code(joined_by).rpartition(".")[2] == STACK_NAME else "join"
     ctx.find("G2L100", cat.node, (
-        f"`{ctx.code(cat.node)}` stacks each column of the stored rows, and hidden states are among them, each a pair "
-        f"(h, c) in the tuple form, which `{ctx.code(cat.node.args[0].value)}` cannot stack; stack their halves apart "
+        f"`{ctx.code(cat.node)}` {verb}s each column of the stored rows, and hidden states are among them, each a pair "
+        f"(h, c) in the tuple form, which `{ctx.code(joined_by)}` cannot {verb}; {verb} their halves apart "
         "by hand, or use --state packed"
     ))
+    return True
+
+
+def _columns_per_half(ctx, node: cst.Call, unpacking) -> bool:
+    """`obs, h, rew = map(F, zip(*rows))` with pairs in column 1, unpacked alone on its line into
+    plain targets -> `obs, h, rew = (tuple(map(F, zip(*column))) if position == 1 else F(column) for
+    position, column in enumerate(zip(*rows)))`: F joins each half of that column apart. False
+    (nothing done) where it cannot be written so: a starred target, another statement. A target held
+    as two names takes both (`obs, (h, h_c), rew = ...`)."""
+    statement = unpacking.statement
+    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 and isinstance(statement.body[0], cst.Assign)):
+        return False
+    if statement.body[0].value is not node or any(element.slot is None for element in unpacking.elements):
+        return False
+    columns = NodeSlot.of(SlotKind.ZIP, id(node))
+    paired = [
+        element.position for element in unpacking.elements
+        if ctx.solution.is_state(ChildSlot.of(ChildSlot.of(columns, PosLabel.of(element.position)), ELEM))
+    ]
+    if not paired:
+        return False
+    for element in unpacking.elements:
+        if element.position in paired and ctx.solution.is_split(element.slot):  # held as two names: `(h, h_c)`
+            partner = ctx.partner_of(element.slot)
+            ctx.edit_expression(element.node, lambda updated, mapping, partner=partner: paren(pair(updated, cst.Name(partner))))
+    position, column = fresh_name(ctx, statement, "position"), fresh_name(ctx, statement, "column")
+    chosen = f"{position} == {paired[0]}" if len(paired) == 1 else f"{position} in ({', '.join(map(str, paired))})"
+    module = ctx.module_of(node)
+
+    def per_half(updated, mapping):
+        joined, rows = (module.code_for_node(arg.value) for arg in updated.args)
+        return cst.parse_expression(
+            f"(tuple(map({joined}, zip(*{column}))) if {chosen} else {joined}({column}) "
+            f"for {position}, {column} in enumerate({rows}))"
+        )
+
+    ctx.edit_expression(node, per_half)
+    ctx.step("batch", statement)
     return True
 
 

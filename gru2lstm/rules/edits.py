@@ -8,7 +8,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.names import lstm_prose
-from gru2lstm.syntax import code_of
+from gru2lstm.syntax import code_of, walk
 
 
 def twin_items(item, twin) -> list:
@@ -87,3 +87,15 @@ def tuple_spelling(module: cst.Module) -> str:
                     if code_of(small.module) == "typing":
                         return "Tuple"
     return "tuple"
+
+
+def fresh_name(ctx, statement: cst.CSTNode, name: str) -> str:
+    """`name`, or `name` with a number after it, that no name of the statement's module spells."""
+    module = ctx.module_of(statement)
+    taken = {node.value for node in walk(module) if isinstance(node, cst.Name)}
+    number = 1
+    fresh = name
+    while fresh in taken:
+        number += 1
+        fresh = f"{name}{number}"
+    return fresh

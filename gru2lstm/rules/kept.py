@@ -9,6 +9,7 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_many
 from gru2lstm.program import BindingKind
+from gru2lstm.syntax import rows_holder
 from gru2lstm.vocab import COPY_INTO_METHOD
 from gru2lstm.values import SlotKind, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
@@ -252,7 +253,7 @@ class RowsReset(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         slot = _rows_slot(ctx, use)
-        base, statement = use.binding.target_node.value, use.binding.statement
+        base, statement = rows_holder(use.binding.target_node), use.binding.statement
         value = written_rows(statement)
         split = ctx.solution.is_split(slot)
         partner = ctx.partner_of(slot) if split else None
@@ -286,7 +287,7 @@ def _rows_unpacked(ctx, use: BindingUse, once: cst.CSTNode, partner) -> None:
     """`S[rows] = <a pair made by a call>` -> `S[0][rows], S[1][rows] = <it>` (S held as two names:
     `S[rows], S_c[rows] = <it>`): the pair is made once, each half lands in its rows."""
     target, statement = use.binding.target_node, use.binding.statement
-    base, value = target.value, written_rows(statement)
+    base, value = rows_holder(target), written_rows(statement)
     value_edit = chain_per_half(ctx, value, once)
 
     def line(updated_statement, mapping):

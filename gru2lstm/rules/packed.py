@@ -12,12 +12,12 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
-from gru2lstm.syntax import code_of, walk
+from gru2lstm.syntax import code_of, is_docstring, walk
 from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
-from gru2lstm.rules.edits import is_pure, method, paren
+from gru2lstm.rules.edits import fresh_name, is_pure, method, paren
 from gru2lstm.rules.packed_dims import may_be_none
 from gru2lstm.rules.packed_ranks import Ranks
 from gru2lstm.rules.unfollowed import cannot_follow
@@ -258,11 +258,26 @@ def _split_for_the_call(ctx, hidden: Value, node: cst.BaseExpression) -> None:
 def _imports(statement: cst.CSTNode) -> bool:
     """A top-level import line, but `from __future__ import ...` (which must come first)."""
     return isinstance(statement, cst.SimpleStatementLine) and any(
-        isinstance(small, cst.Import) or isinstance(small, cst.ImportFrom) and not (
-            small.module is not None and not small.relative and code_of(small.module) == "__future__"
-        )
+        isinstance(small, cst.Import) or isinstance(small, cst.ImportFrom) and not _from_future(small)
         for small in statement.body
     )
+
+
+def _from_future(small: cst.BaseSmallStatement) -> bool:
+    return isinstance(small, cst.ImportFrom) and small.module is not None and not small.relative and (
+        code_of(small.module) == "__future__"
+    )
+
+
+def _first_after_prelude(module: cst.Module) -> Optional[cst.BaseStatement]:
+    """The first statement after the module's docstring and its `from __future__` imports, which
+    must stay first: where a file whose imports all sit in functions or a `try` gains `import torch`."""
+    body = list(module.body)
+    if body and is_docstring(body[0]):
+        body = body[1:]
+    while body and isinstance(body[0], cst.SimpleStatementLine) and all(_from_future(small) for small in body[0].body):
+        body = body[1:]
+    return body[0] if body else None
 
 
 def _imports_torch(statement: cst.CSTNode) -> bool:
@@ -284,15 +299,16 @@ def _torch_for(ctx, node: cst.CSTNode) -> Optional[str]:
     """The file's own name for torch, to pack (h, c) with. A file that reaches torch only as
     `import torch.nn as nn` gains `import torch` right above that import (once), as a file
     that spells `Tuple` gains it in its typing import; a file with no torch import gains it
-    above its first import (a runner handed the agent, `out, h = agent.gru(x, agent.hidden)`),
-    unless it spells `torch` otherwise; None for a file with no import at all, or such a name."""
+    above its first import (a runner handed the agent, `out, h = agent.gru(x, agent.hidden)`), or
+    when its imports all sit in functions or a `try`, above its first statement after the docstring
+    and `from __future__` imports; None for a file that spells `torch` otherwise."""
     key = ctx.key_of(node)
     if ctx.torch_names[key] is not None:
         return ctx.torch_names[key]
     module = ctx.modules[key]
     first = next((statement for statement in module.body if _imports_torch(statement)), None)
     if first is None and not any(isinstance(name, cst.Name) and name.value == "torch" for name in walk(module)):
-        first = next((statement for statement in module.body if _imports(statement)), None)
+        first = next((statement for statement in module.body if _imports(statement)), None) or _first_after_prelude(module)
     if first is None:
         return None
     if "import torch" not in ctx.plan.before.get(first, []):
@@ -416,18 +432,6 @@ class PackedKept(Rule):
         pass  # `zeros_like(hxs)` of a packed state is packed already
 
 
-def _fresh_name(ctx, statement: cst.CSTNode, name: str) -> str:
-    """`name`, or `name` with a number after it, that no name of the statement's module spells."""
-    module = ctx.module_of(statement)
-    taken = {node.value for node in walk(module) if isinstance(node, cst.Name)}
-    number = 1
-    fresh = name
-    while fresh in taken:
-        number += 1
-        fresh = f"{name}{number}"
-    return fresh
-
-
 def _only_output_taken(ctx, node: cst.Call) -> bool:
     """`self.gru(x, h)[0]`: the new state is thrown away, nothing to pack."""
     parent = ctx.parents.get(node)
@@ -436,6 +440,30 @@ def _only_output_taken(ctx, node: cst.Call) -> bool:
         and isinstance(parent.slice[0].slice, cst.Index) and isinstance(parent.slice[0].slice.value, cst.Integer)
         and parent.slice[0].slice.value.value == "0"
     )
+
+
+def _returned_alone(ctx, node: cst.Call) -> Optional[cst.SimpleStatementLine]:
+    """The line of `return self.gru(x, h)`, alone on it, else None."""
+    parent = ctx.parents.get(node)
+    line = ctx.parents.get(parent)
+    if isinstance(parent, cst.Return) and parent.value is node and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+        return line
+    return None
+
+
+def _repacked_return(ctx, line: cst.SimpleStatementLine, torch_name: str) -> None:
+    """`return self.gru(x, h)` -> `output, hxs = self.gru(x, h...)` and `return output, torch.cat(hxs, dim=-1)`."""
+    output, hxs = fresh_name(ctx, line, "output"), fresh_name(ctx, line, "hxs")
+
+    def unpacked(updated, mapping):
+        targets = [cst.AssignTarget(cst.Tuple([cst.Element(cst.Name(output)), cst.Element(cst.Name(hxs))], lpar=[], rpar=[]))]
+        return updated.with_changes(body=[cst.Assign(targets, updated.body[0].value)])
+
+    def repacked(updated, mapping):
+        return cst.parse_statement(f"return {output}, {torch_name}.cat({hxs}, dim=-1)")
+
+    ctx.plan.statements[line] = [unpacked, repacked]
+    ctx.step("call", line)
 
 
 def _held_as_a_state(ctx, call: VCallOf) -> bool:
@@ -498,7 +526,7 @@ class PackedCall(Rule):
                 held = module.code_for_node(target)
                 if unpacking.elements[1].slot in ctx.flow.registered:
                     # a buffer takes no tuple, even for a moment: the pair lands in a name, packed into the buffer
-                    pair = _fresh_name(ctx, statement, f"{target.attr.value}_pair")
+                    pair = fresh_name(ctx, statement, f"{target.attr.value}_pair")
                     ctx.edit_expression(target, lambda updated, mapping, pair=pair: cst.Name(pair))
                 else:
                     pair = None
@@ -509,8 +537,11 @@ class PackedCall(Rule):
 
                 ctx.plan.after.setdefault(statement, []).append(repack)
                 return
-        if not _only_output_taken(ctx, call.node):
-            # `return self.gru(x, h)`: the new (h, c) would flow on as a tuple where one packed tensor is expected
+        returned = _returned_alone(ctx, call.node)
+        if returned is not None:
+            _repacked_return(ctx, returned, torch_name)
+        elif not _only_output_taken(ctx, call.node):
+            # `out = self.gru(x, h)`: the new (h, c) would flow on as a tuple where one packed tensor is expected
             ctx.find(
                 "G2L100", call.node,
                 f"the packed form needs the state of `{ctx.code(call.node)}` unpacked into a name (`out, h = ...`) to pack (h, c) again; "

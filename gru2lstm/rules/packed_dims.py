@@ -29,10 +29,10 @@ from gru2lstm.program import Use
 from gru2lstm.rules.base import in_place_call, takes_a_state
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import code_of
-from gru2lstm.values import ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
+from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
-    RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS,
+    MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS,
 )
 
 
@@ -199,7 +199,7 @@ class _ChainWalker:
                 self.walk(option, expected)
         elif isinstance(value, VCat):
             container = ctx.solution.resolved(value.container)
-            if _reads_a_state(ctx, container) and _cat_along_last(value.node, container, expected, self.ranks):
+            if _joins_states(ctx, value, container) and _cat_along_last(value.node, container, expected, self.ranks):
                 self.found.along_last.append(value.node)
             if isinstance(container, VContainer):
                 for _, item in container.items:
@@ -267,6 +267,20 @@ def _reads_a_state(ctx, value: Value) -> bool:
         return True
     leaf = ctx.solution.resolutions.leaf_of(value)
     return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+
+
+def _joins_states(ctx, cat: VCat, container: Value) -> bool:
+    """Does the cat or stack join states: items of the list it is given, or the column of stored
+    rows that `map(torch.cat, zip(*rows))` gives it?"""
+    if _mapped_join(cat.node) is not None and isinstance(container, VSlot):
+        return ctx.solution.is_state(ChildSlot.of(container.slot, ELEM))
+    return _reads_a_state(ctx, container)
+
+
+def _mapped_join(node: cst.Call) -> Optional[cst.BaseExpression]:
+    """`torch.cat` of `map(torch.cat, zip(*rows))` (calls.py: a column map), else None."""
+    func = node.func
+    return node.args[0].value if isinstance(func, cst.Name) and func.value == MAP_BUILTIN else None
 
 
 def may_be_last(dim: Optional[int], ranks: Optional[frozenset]) -> bool:
@@ -357,12 +371,17 @@ def _cat_along_last(node: cst.Call, container: Value, expected: Optional[frozens
     """Does `torch.cat(states, dim)` join along the states' last dimension, or `torch.stack(states,
     dim)` put its new dimension after it (where the result's last one is)? `expected`: the ranks of
     the result where it goes."""
-    dim = next((arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in DIM_KEYWORDS), None)
-    positional = [arg.value for arg in node.args if arg.keyword is None]
-    if dim is None:
-        dim = positional[1] if len(positional) > 1 else cst.Integer("0")
+    mapped = _mapped_join(node)
+    if mapped is not None:  # each column joined alone, along its first dimension
+        dim, stacks = cst.Integer("0"), code_of(mapped).rpartition(".")[2] == STACK_NAME
+    else:
+        dim = next((arg.value for arg in node.args if arg.keyword is not None and arg.keyword.value in DIM_KEYWORDS), None)
+        positional = [arg.value for arg in node.args if arg.keyword is None]
+        if dim is None:
+            dim = positional[1] if len(positional) > 1 else cst.Integer("0")
+        stacks = name_of(node) == STACK_NAME
     known = ranks.of(container)
-    if known is not None and name_of(node) == STACK_NAME:
+    if known is not None and stacks:
         known = frozenset(rank + 1 for rank in known)
     known = expected or known
     if known is None and integer(dim) is not None and integer(dim) >= 0:
