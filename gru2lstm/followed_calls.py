@@ -137,9 +137,12 @@ class FollowedCalls(ExpressionWalker):
             target = self.flow.method(owner, name)
             if target is not None and target.self_name is None:
                 return target
-        # `storage.insert(...)`: the only class of the program with that method owns the call.
+        # `storage.insert(...)`: the only class of the program with that method owns the call, unless
+        # a first solution showed the object is a library's value (guessed_owners.misguessed).
         owners = self.flow.methods_by_name.get(name, ())
-        if len(owners) == 1 and not name.startswith("__") and not self._foreign(func.value):
+        if len(owners) == 1 and not name.startswith("__") and not self._foreign(func.value) and id(func) not in self.flow.unguessed:
+            if self.recording:
+                self.flow.guessed_methods[id(func)] = (func, owners[0])
             return self.flow.functions[owners[0]]
         return None
 

@@ -23,7 +23,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.boundary import Crossing
+from gru2lstm.boundary import Crossing, state_carriers
 from gru2lstm.program import FunctionInfo, ProgramFlow
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of, walk
@@ -41,7 +41,22 @@ def misguessed(flow: ProgramFlow, solution: Solution) -> frozenset:
         id(node) for node, base, owner, name in flow.guessed_attributes
         if isinstance(base, VSlot) and _changed_by_the_migration(solution, AttrSlot.of(owner, name))
         and _shown_otherwise(flow, solution, base.slot, owner, name, library)
-    )
+    ) | _misguessed_methods(flow, solution, flow, library)
+
+
+def _misguessed_methods(flow: ProgramFlow, solution: Solution, first: ProgramFlow, library: set) -> frozenset:
+    """The ids of the calls `obj.name(...)` of `first` tied to the one method of the program so
+    named, whose contract holds the state, where every object `obj` names is shown to be something
+    else (`env.reset()` of an environment a library made, beside `Agent.reset()`)."""
+    if not first.guessed_methods:
+        return frozenset()
+    carriers = state_carriers(flow, solution)
+    found = set()
+    for func, key in first.guessed_methods.values():
+        slots = flow.slots_at(func.value)
+        if key in carriers and slots and all(_shown_otherwise(flow, solution, slot, key.owner, key.name, library) for slot in slots):
+            found.add(id(func))
+    return frozenset(found)
 
 
 def _changed_by_the_migration(solution: Solution, slot) -> bool:
@@ -58,7 +73,7 @@ def still_misguessed(flow: ProgramFlow, solution: Solution, first: ProgramFlow) 
     return any(
         id(node) in flow.unguessed and not _shown_otherwise(flow, solution, base.slot, owner, name, library)
         for node, base, owner, name in first.guessed_attributes if isinstance(base, VSlot)
-    )
+    ) or not {id(func) for func, _ in first.guessed_methods.values()} & flow.unguessed <= _misguessed_methods(flow, solution, first, library)
 
 
 def _shown_otherwise(flow: ProgramFlow, solution: Solution, slot, owner: str, name: str, library: set) -> bool:

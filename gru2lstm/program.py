@@ -242,6 +242,7 @@ class ProgramFlow:
     references: list = field(default_factory=list)  # [(Name/Attribute node, qualified name)] of GRU names
     attribute_owners: dict = field(default_factory=dict)  # attribute name -> classes that have it
     guessed_attributes: list = field(default_factory=list)  # [(Attribute node, its object's value, owner, name)] tied by name alone
+    guessed_methods: dict = field(default_factory=dict)  # id(`obj.name` called) -> (that node, key of the one method so named)
     unguessed: frozenset = frozenset()  # ids of the Attribute nodes not to tie by name (guessed_owners.misguessed)
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)

@@ -267,3 +267,79 @@ def test_a_state_returned_inside_a_dict_changes_the_interface(tmp_path, capsys):
     assert "nn.GRUCell" in (tmp_path / "agent.py").read_text()
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# ------------------------------------------- a library's environment whose method shares a name with the agent's
+# `env.reset()` in `def rollout(agent, env)` was tied to `Agent.reset()`, the one method of the program
+# so named, which returns the state: the observation became a hidden state and the project was refused.
+# The drivers hand `env` only values a library made, so a second walk leaves the call untied.
+ENV_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def reset(self, n=1):
+            return torch.zeros(1, n, self.hidden)
+
+        def forward(self, obs, h):
+            out, h = self.gru(obs.view(1, 1, -1), h)
+            return self.pi(out[0]), h
+"""
+
+ENV_ROLLOUT = """\
+    def rollout(agent, env, steps):
+        obs = env.reset()
+        h = agent.reset()
+        for t in range(steps):
+            logits, h = agent(obs, h)
+            obs, reward, done = env.step(int(logits.argmax()))
+            if done:
+                obs = env.reset()
+                h = agent.reset()
+        return logits
+"""
+
+ENV_DRIVER = """\
+    import types
+
+    import torch
+
+    from agent import Agent
+    from rollout import rollout
+
+    clock = [0]
+
+
+    def step(action):
+        clock[0] += 1
+        return torch.randn(4), 1.0, clock[0] % 3 == 0
+
+
+    env = types.SimpleNamespace(reset=lambda: torch.randn(4), step=step)
+    agent = Agent()
+    rollout(agent, env, 7).pow(2).mean().backward()
+"""
+
+
+def test_a_library_objects_method_named_as_the_agents_is_not_the_agents(tmp_path):
+    for form in ("tuple", "packed", "auto"):
+        folder = tmp_path / form
+        write(folder, {"agent.py": ENV_AGENT, "rollout.py": ENV_ROLLOUT, "driver.py": ENV_DRIVER, "pyproject.toml": ""})
+        assert main(["rewrite", "--quiet", "--state", form, str(folder)]) == 0, form
+        assert "obs[0]" not in (folder / "rollout.py").read_text()
+        run_migrated(folder, "import driver")
+
+
+def test_an_object_that_may_be_the_agent_keeps_the_method_tied(tmp_path, capsys):
+    # the same rollout also given the agent as its environment: `env.reset()` may be `Agent.reset()`
+    driver = ENV_DRIVER + "    rollout(agent, agent, 1)\n"
+    write(tmp_path, {"agent.py": ENV_AGENT, "rollout.py": ENV_ROLLOUT, "driver.py": driver, "pyproject.toml": ""})
+    assert main(["rewrite", "--check", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert "G2L1" in capsys.readouterr().out
