@@ -8,7 +8,9 @@ object is bound, anywhere the joined classes reach, to a value of a library (a c
 or class the program does not define, a tensor, a torch.nn module) or to an instance of another
 class of the program whose body gives the attribute (`class Cfg: hidden = 8`), and never to an
 instance of the class guessed, is no such attribute: the walk is made again without those guesses
-(`misguessed`; migrate.py), each read then a field of its own object. A guess left whose object
+(`misguessed`; migrate.py), each read then a field of its own object. A call tied to the one method of
+the program so named (`env.reset()` -> `Agent.reset()`) is undone the same way when that method's
+contract holds the state and the object is shown to be a library's value. A guess left whose object
 is bound to a value of a library is a crossing; so is one given to a parameter of that class's `__init__`
 (`def main(cfg)` run by a framework, `Agent(cfg)`: nothing else shows what `cfg` is), and one
 that is only a parameter of a function no code of the program calls, where no instance of the
