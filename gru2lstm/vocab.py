@@ -132,7 +132,13 @@ JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for n
     "torch.where": (1, 2),
     "numpy.where": (1, 2),
 }
-JOINING_METHODS = {name + suffix: 0 for name in _JOINING for suffix in ("", "_")} | {"where": 1}
+# `h.index_copy_(0, env_ids, new_h)`: rows of the second operand written into the first (along a
+# dimension the packed form checks, DIM_POSITIONS)
+_ROWS_COPIED = ("index_copy", "index_add")
+JOINING_METHODS = (
+    {name + suffix: 0 for name in _JOINING for suffix in ("", "_")} | {"where": 1}
+    | {name + suffix: 2 for name in _ROWS_COPIED for suffix in ("", "_")}
+)
 # Elementwise calls whose tensor arguments other than the joined ones broadcast over the state
 # (`h.lerp(h0, w)`: w; `torch.addcmul(h, a, b)`: a and b), by their positions among the positional
 # arguments after the tensor (a method's base, a function's first) and their keywords (broadcast.py).

@@ -343,3 +343,80 @@ def test_an_object_that_may_be_the_agent_keeps_the_method_tied(tmp_path, capsys)
     write(tmp_path, {"agent.py": ENV_AGENT, "rollout.py": ENV_ROLLOUT, "driver.py": driver, "pyproject.toml": ""})
     assert main(["rewrite", "--check", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert "G2L1" in capsys.readouterr().out
+
+
+# ------------------------------------------- rows of a new state copied into the states of all environments
+# `self.hx.index_copy_(0, env_ids, new_hx)` (an async vector env: only some environments stepped) was a
+# method the engine did not know (G2L100): it joins two states as `h.lerp_(h_old, w)` does, per half in the
+# tuple form; along the last dimension of a packed state it would move columns of h and c together.
+ASYNC_CORE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Core(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.cell = nn.GRUCell(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def forward(self, obs, hx):
+            hx = self.cell(obs, hx)
+            return self.pi(hx), hx
+"""
+
+ASYNC_ACTOR = """\
+    import torch
+
+    from core import Core
+
+
+    class Actor:
+        def __init__(self, n_envs, hidden=8):
+            self.core = Core(hidden=hidden)
+            self.hx = torch.zeros(n_envs, hidden)
+
+        @torch.no_grad()
+        def act(self, obs, env_ids):
+            logits, new_hx = self.core(obs, self.hx.index_select(0, env_ids))
+            self.hx.{copy}
+            return logits
+
+        def reset(self, done):
+            self.hx = torch.where(done[:, None], 0, self.hx)
+"""
+
+ASYNC_DRIVER = """\
+    import torch
+
+    from actor import Actor
+
+    torch.manual_seed(0)
+    actor = Actor(4)
+    for t in range(5):
+        ids = torch.tensor([0, 2, 3]) if t % 2 else torch.tensor([1, 2])
+        actor.act(torch.randn(len(ids), 4), ids)
+        if t == 2:
+            actor.reset(torch.tensor([True, False, False, True]))
+    logits, _ = actor.core(torch.randn(4, 4), actor.hx)
+    logits.pow(2).mean().backward()
+"""
+
+
+def test_rows_of_a_new_state_copied_into_the_state_by_index(tmp_path):
+    for copy in ("index_copy_(0, env_ids, new_hx)", "index_add_(0, env_ids, new_hx - self.hx.index_select(0, env_ids))"):
+        for form in ("tuple", "packed", "auto"):
+            folder = tmp_path / f"{copy[:9]}-{form}"
+            write(folder, {"core.py": ASYNC_CORE, "actor.py": ASYNC_ACTOR.replace("{copy}", copy), "driver.py": ASYNC_DRIVER, "pyproject.toml": ""})
+            assert main(["rewrite", "--quiet", "--state", form, str(folder)]) == 0, (copy, form)
+            run_migrated(folder, "import driver")
+
+
+def test_columns_copied_into_a_packed_state_by_index_stay_refused(tmp_path, capsys):
+    actor = ASYNC_ACTOR.replace("{copy}", "index_copy_(0, env_ids, new_hx)\n            self.hx.index_copy_(1, torch.arange(8).flip(0), self.hx.clone())")
+    write(tmp_path, {"core.py": ASYNC_CORE, "actor.py": actor, "driver.py": ASYNC_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--check", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'actor.py'}:15:9: G2L100 `self.hx.index_copy_(1, torch.arange(8).flip(0), self.hx.clone())` acts along "
+        "the last dimension of the hidden state"
+    ) in capsys.readouterr().out

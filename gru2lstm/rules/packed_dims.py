@@ -153,7 +153,10 @@ def _changed_in_place(ctx) -> list:
     it is made of meets the packed state as a bound state's value does."""
     dropped = [
         (None, use.value) for use in ctx.flow.consumptions
-        if use.context == Use.DISCARD and in_place_call(ctx, use.value) is not None and takes_a_state(ctx, use)
+        if use.context == Use.DISCARD and in_place_call(ctx, use.value) is not None and (
+            takes_a_state(ctx, use)  # a join of two states (`h.index_copy_(0, ids, new_h)`) has no one leaf
+            or isinstance(use.value, VArith) and (ctx.solution.value_is_state(use.value.left) or ctx.solution.value_is_state(use.value.right))
+        )
     ]
     return dropped + [(None, arith) for arith in ctx.augmented.values() if ctx.solution.value_is_state(arith.left)]
 
@@ -187,6 +190,8 @@ class _ChainWalker:
                 self.found.arithmetic.append(value)
             if ctx.solution.value_is_state(value.left) or ctx.solution.value_is_state(value.right):
                 self._masked(value.node)  # `torch.where(done, zeros_like(h), h)`
+                if isinstance(value.node, cst.Call) and call_touches_last(value.node, isinstance(value.node.func, cst.Attribute), expected):
+                    self.found.along_last.append(value.node)  # `h.index_copy_(-1, idx, new)`: columns of h and c together
             # a state is not broadcast up by what it is combined with (a mask): it has the result's rank
             self.walk(value.left, expected if ctx.solution.value_is_state(value.left) else None)
             self.walk(value.right, expected if ctx.solution.value_is_state(value.right) else None)
