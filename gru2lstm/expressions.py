@@ -101,6 +101,7 @@ class ExpressionWalker(Scope):
                 slot = ChildSlot.of(base.slot, KeyLabel.of(key))
                 if self.recording:
                     self.flow.slot_nodes.append((slot, node))
+                    self.flow.named_key_reads.append(slot)
                 return VSlot(slot, node)
             for element in node.slice:
                 self.consume(self.expr(slice_expression(element)), Use.INDEX, node)

@@ -91,6 +91,7 @@ class Solution:
     keyed_reads: dict = field(default_factory=dict)  # id(`p[k]` node) -> the slot of the dict a name as key reads
     mirrors: list = field(default_factory=list)  # (slot, [slots]) of a dict made by key from those dicts' keys
     keys_of_elements: dict = field(default_factory=dict)  # a constant key only read, of a dict written by other keys -> its element
+    states_by_any_key: list = field(default_factory=list)  # values of a dict made states only as a key not written out may read them
 
     def resolved(self, value: Value) -> Value:
         """What `value` is, through the indexing and arithmetic the solver settled."""
@@ -447,6 +448,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                 continue
             for label, part in list(parts.items()):
                 if label.kind == LabelKind.KEY and not solution.is_state(part):
+                    solution.states_by_any_key.append(part)
                     changed |= mark(part)
         for target, sources in mirrors:
             # `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`: `post["deter"]`

@@ -144,3 +144,62 @@ def test_positions_of_a_layer_result_kept_in_a_name(tmp_path, form):
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert "return self.v(res[0][:, -1]), res[1]\n" in (tmp_path / "model.py").read_text()
     run_migrated(tmp_path, "import driver")
+
+
+# ------------------------------------------- a dict of states beside a value read by its key
+# A read by a key not written out makes each value of a dict display a state (session 30); a mask
+# kept beside the states and read by its key (`self.mem["alive"]`) was doubled as well (packed:
+# `torch.ones(1, n, 2 * 1)`, exit 0, then a crash). Not taking such values for states leaves a
+# state read by its key one tensor, so both are refused.
+MASKED_MEMORY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class ActorCritic(nn.Module):
+        def __init__(self, n=3):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.heads = nn.ModuleDict({"actor": nn.Linear(8, 2), "critic": nn.Linear(8, 1)})
+            self.mem = {"actor": torch.zeros(1, n, 8), "critic": torch.zeros(1, n, 8), "alive": torch.ones(1, n, 1)}
+
+        def end(self, done):
+            self.mem["alive"].copy_((1.0 - done.float()).view(1, -1, 1))
+
+        def forward(self, role, obs):
+            h = self.mem[role] * self.mem["alive"]
+            out, h = self.gru(obs.unsqueeze(0), h.detach())
+            self.mem[role] = h
+            return self.heads[role](out[0])
+"""
+
+DRIVE_MASKED_MEMORY = """\
+    import torch
+    from agent import ActorCritic
+
+    net = ActorCritic()
+    for t in range(4):
+        loss = sum(net(role, torch.randn(3, 4)).pow(2).mean() for role in ("actor", "critic"))
+        loss.backward()
+        net.end(torch.tensor([t == 1, False, True]))
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_value_read_by_its_key_beside_states_read_by_any_key_is_refused(tmp_path, capsys, form):
+    write(tmp_path, {"agent.py": MASKED_MEMORY, "driver.py": DRIVE_MASKED_MEMORY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:16:13: G2L101 `self.mem` is read with `role` as its key, so each value it holds is "
+        "taken as a hidden state, but key `'alive'` is also read by name elsewhere, and the engine cannot tell whether "
+        "it holds one; keep the hidden states in a container of their own"
+    ) in capsys.readouterr().out
+
+
+def test_a_state_read_by_its_key_beside_reads_by_any_key_is_refused(tmp_path, capsys):
+    # taking only the values read by any key for states would leave `mem["actor"]` one tensor
+    agent = MASKED_MEMORY.replace(', "alive": torch.ones(1, n, 1)}', "}").replace(' * self.mem["alive"]', "")
+    agent = agent.replace('self.mem["alive"].copy_((1.0 - done.float()).view(1, -1, 1))', 'self.mem["actor"][:, done] = 0.0')
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_MASKED_MEMORY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert "but key `'actor'` is also read by name elsewhere" in capsys.readouterr().out
