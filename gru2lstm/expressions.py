@@ -101,6 +101,7 @@ class ExpressionWalker(Scope):
                 slot = ChildSlot.of(base.slot, KeyLabel.of(key))
                 if self.recording:
                     self.flow.slot_nodes.append((slot, node))
+                    self.flow.named_key_reads.append(slot)
                 return VSlot(slot, node)
             for element in node.slice:
                 self.consume(self.expr(slice_expression(element)), Use.INDEX, node)
@@ -430,6 +431,11 @@ class ExpressionWalker(Scope):
                 setter = self._method_of_object(target.value, target.attr.value)
                 if self._instance_of(target.value) is None or setter is not None and setter.is_property:
                     self.flow.property_access.append((target.attr.value, target, base, True))
+            if target.attr.value in KEEP_ATTRIBUTES and not (isinstance(base, VOpaque) and base.why == "self"):
+                # `self.h.data = V` swaps the tensor's storage: no part of it, and not split per half
+                # (read as a field of the state, packed wrote h's chunk over the pair, exit 0)
+                self.consume(base, Use.OTHER, target.value, f"replaced whole by `{self.code(target)} = ...`, which the rewrite does not split per half")
+                return None
             return self._attribute_slot(target.value, target.attr.value, target, base)
         if isinstance(target, cst.Subscript):
             base = self.expr(target.value)

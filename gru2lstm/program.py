@@ -227,6 +227,7 @@ class ProgramFlow:
     calls: list = field(default_factory=list)  # [VCallOf]
     annotations: list = field(default_factory=list)  # [(Slot, cst.Annotation, position or None)]
     slot_nodes: list = field(default_factory=list)  # [(Slot, node)] every read and write
+    named_key_reads: list = field(default_factory=list)  # [Slot] read by a key written out (`d["h"]`)
     containers: set = field(default_factory=set)  # slots known to be lists/dicts
     dicts: set = field(default_factory=set)  # slots bound to a dict display or comprehension (iterated: its keys)
     value_views: list = field(default_factory=list)  # [(slot, LabelKind.KEY | POS)]: its dict values / tuple items iterated

@@ -91,6 +91,7 @@ class Solution:
     keyed_reads: dict = field(default_factory=dict)  # id(`p[k]` node) -> the slot of the dict a name as key reads
     mirrors: list = field(default_factory=list)  # (slot, [slots]) of a dict made by key from those dicts' keys
     keys_of_elements: dict = field(default_factory=dict)  # a constant key only read, of a dict written by other keys -> its element
+    states_by_any_key: list = field(default_factory=list)  # values of a dict made states only as a key not written out may read them
 
     def resolved(self, value: Value) -> Value:
         """What `value` is, through the indexing and arithmetic the solver settled."""
@@ -328,10 +329,10 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
         if settle_element(index):
             continue
         base = resolutions.resolved(index.base)
-        if isinstance(base, VCallOf) and index.position in (0, 1):
-            of_calls.append(index)
-        elif isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
+        if isinstance(base, VSlot) and index.position is not None and classes.part(base.slot, PosLabel.of(index.position)):
             settle_at(index, ChildSlot.of(base.slot, PosLabel.of(index.position)))
+        elif isinstance(base, (VCallOf, VSlot)) and index.position in (0, 1):
+            of_calls.append(index)
         else:
             resolutions.settle(index, VDerived(index.base, index.node, Derivation.SHAPE))
 
@@ -366,10 +367,14 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             kind = solution.holder_kind(func.slot)
             if kind is not None:
                 solution.recurrent_calls[id(call)] = kind
+    # what a layer's result is kept in whole (`res = self.gru(x, h)`, `return self.gru(x, h)` read
+    # as `self.core(x, h)[1]`): its positions are the result's, not slices of one tensor
+    results = {classes.find(call.result) for call in flow.calls if solution.recurrent_calls.get(id(call)) not in (None, CELL_KIND)}
     for index in of_calls:
-        call = resolutions.resolved(index.base)
-        if solution.recurrent_calls.get(id(call)) not in (None, CELL_KIND):
-            settle_at(index, ChildSlot.of(call.result, PosLabel.of(index.position)))
+        base = resolutions.resolved(index.base)
+        place = base.result if isinstance(base, VCallOf) else base.slot
+        if classes.find(place) in results:
+            settle_at(index, ChildSlot.of(place, PosLabel.of(index.position)))
         else:
             resolutions.settle(index, VDerived(index.base, index.node, Derivation.SHAPE))
 
@@ -443,6 +448,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                 continue
             for label, part in list(parts.items()):
                 if label.kind == LabelKind.KEY and not solution.is_state(part):
+                    solution.states_by_any_key.append(part)
                     changed |= mark(part)
         for target, sources in mirrors:
             # `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`: `post["deter"]`

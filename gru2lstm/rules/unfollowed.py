@@ -451,7 +451,11 @@ class MixedKeyedRead(Rule):
     def handles(self, ctx, use: Consumption) -> bool:
         return use.context == Use.INDEX and id(use.node) in ctx.solution.keyed_reads
 
-    def apply(self, ctx, use: Consumption, because: str = "so the engine cannot tell them apart") -> None:
+    def apply(self, ctx, use: Consumption) -> None:
+        if not _reports_named_keys(ctx, use):
+            self.report_mixed(ctx, use, "so the engine cannot tell them apart")
+
+    def report_mixed(self, ctx, use: Consumption, because: str) -> None:
         classes = ctx.solution.classes
         parts = classes.parts.get(classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
         read_from_elements = {classes.find(key) for key in ctx.solution.keys_of_elements}
@@ -508,11 +512,32 @@ class PackedKeyedRead(MixedKeyedRead):
         # The packed state is one tensor like the others (`torch.stack([p[k] for p in posts], 0)`
         # keeps it whole); what is done to the value read is not followed to the state, so a
         # dimension that may be its last one there would mix h and c unseen.
-        if _names_a_last_dimension(ctx, use.node, _state_ranks(ctx, use.node)):
-            super().apply(ctx, use, (
+        if not _reports_named_keys(ctx, use) and _names_a_last_dimension(ctx, use.node, _state_ranks(ctx, use.node)):
+            self.report_mixed(ctx, use, (
                 "and what is done to the value read here names a dimension that may be the last one, where the packed "
                 "form holds h and c side by side"
             ))
+
+
+def _reports_named_keys(ctx, use: Consumption) -> bool:
+    """A read by any key made each value of the dict a state (solve.py), but the code also reads
+    some by their key (`mem["alive"]`, a mask beside `mem[role]`): whether a key not written out
+    reaches those is not known, so taking them for states may double a mask (packed: exit 0, a
+    crash) and not taking them leaves a state one tensor. Reported (G2L101) if so."""
+    classes = ctx.solution.classes
+    parts = classes.parts.get(classes.find(ctx.solution.keyed_reads[id(use.node)]), {})
+    guessed = {classes.find(part) for part in ctx.solution.states_by_any_key}
+    named = {classes.find(slot) for slot in ctx.solution.flow.named_key_reads}
+    keys = [label.key for label, part in parts.items() if label.kind == LabelKind.KEY and classes.find(part) in guessed & named]
+    if not keys:
+        return False
+    ctx.find("G2L101", use.node, (
+        f"`{ctx.code(use.node.value)}` is read with `{ctx.code(use.node.slice[0].slice.value)}` as its key, so each value "
+        f"it holds is taken as a hidden state, but {', '.join(f'key `{key!r}`' for key in keys)} "
+        f"{'is' if len(keys) == 1 else 'are'} also read by name elsewhere, and the engine cannot tell whether "
+        f"{'it holds one' if len(keys) == 1 else 'they hold states'}; keep the hidden states in a container of their own"
+    ), use.place)
+    return True
 
 
 def _state_ranks(ctx, node: cst.Subscript) -> Optional[frozenset]:
