@@ -9,6 +9,7 @@ taken when clean (a FormFallback on the report says so).
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from itertools import chain
 from typing import Optional
@@ -30,7 +31,7 @@ from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migrati
 from gru2lstm.solve import solve
 from gru2lstm.suppression import read_comments, review
 from gru2lstm import syntax
-from gru2lstm.vocab import RECURRENT_NAMES
+from gru2lstm.vocab import GRU_NAMES, NESTED_TORCH_IMPORT_TEXT, RECURRENT_NAMES
 
 
 class SourceError(Exception):
@@ -160,7 +161,8 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
     if not solution.constructors:
         return [
             Migration(source, False, findings=review(
-                _unfollowed_constructions(wrappers[m.key], flow, parents[m.key]) + _not_torch_gru(wrappers[m.key], flow, solution, parents[m.key]),
+                _unfollowed_constructions(wrappers[m.key], flow, parents[m.key]) + _not_torch_gru(wrappers[m.key], flow, solution, parents[m.key])
+                + _unwalked_grus(wrappers[m.key], flow, parents[m.key]),
                 source,
             ))
             for m, source in zip(modules, sources)
@@ -215,7 +217,8 @@ def _plan_form(form: str, wrappers: dict, flow, solution, options: Options, modu
     for module, source in zip(modules, sources):
         outcome = planned.modules[module.key]
         wrapper = wrappers[module.key]
-        findings = review(outcome.findings + _not_torch_gru(wrapper, flow, solution, wrapper.resolve(meta.ParentNodeProvider)), source)
+        parents = wrapper.resolve(meta.ParentNodeProvider)
+        findings = review(outcome.findings + _not_torch_gru(wrapper, flow, solution, parents) + _unwalked_grus(wrapper, flow, parents), source)
         migrations.append(
             Migration(
                 source,
@@ -276,8 +279,8 @@ def _unfollowed_constructions(wrapper, flow, parents) -> list:
     handles already), and a GRU made but held nowhere it follows (`self.add_module("core", nn.GRU(4, 8))`)."""
     findings = []
     for node, name in flow.references:
-        if name not in RECURRENT_NAMES or node not in parents:
-            continue
+        if name not in RECURRENT_NAMES or node not in parents or _in_unwalked_code(node, parents):
+            continue  # (the last: _unwalked_grus)
         held = held_as_value(parents, node)
         call = parents.get(node)
         other = lstm_class_beside(parents, wrapper.module, node) if held is not None else None
@@ -295,6 +298,66 @@ def _unfollowed_constructions(wrapper, flow, parents) -> list:
                 "(`self.core = nn.GRU(...)`), or migrate it by hand"
             ), position.line, position.column + 1))
     return findings
+
+
+def _unwalked_grus(wrapper, flow, parents) -> list:
+    """GRUs the walk never visits, which would stay GRUs (or be renamed while their state is not
+    migrated): made in a class or function defined inside a function (`def build(): class Net:
+    ... nn.GRU(4, 8)`; a nested scope is not walked), or under a name torch is imported as inside
+    a function (`import torch.nn as nn` in `build()`: names are qualified by the module's imports)."""
+    seen = {id(node) for node, _ in flow.references}
+    nested_imports = wrapper.source is not None and re.search(NESTED_TORCH_IMPORT_TEXT, wrapper.source) is not None
+    torch_names = _torch_names_imported(parents) if nested_imports else set()
+    findings = []
+    for node in parents:
+        if type(node) is not cst.Call:  # children.py: why `type`
+            continue
+        func = node.func
+        word = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+        if word not in GRU_NAMES:
+            continue
+        root = func
+        while isinstance(root, cst.Attribute):
+            root = root.value
+        if id(func) in seen and _in_unwalked_code(node, parents):
+            why, remedy = "inside a class or function defined in a function", "that class or function to the top level of the module"
+        elif id(func) not in seen and isinstance(root, cst.Name) and root.value in torch_names:
+            why, remedy = "under a name that torch is imported as inside a function", "that import to the top of the module"
+        else:
+            continue
+        position = wrapper.positions[node].start
+        findings.append(new_finding("G2L101", (
+            f"`{syntax.code_of(node)}` is made {why}, which the engine does not follow, so it would not be migrated with "
+            f"the rest; migrate it by hand, or move {remedy}"
+        ), position.line, position.column + 1))
+    return findings
+
+
+def _torch_names_imported(parents: dict) -> set:
+    """The names any import of the module binds to torch or a module of it, wherever it stands."""
+    names = set()
+    for node in parents:
+        if type(node) is cst.Import:
+            for alias in node.names:
+                if syntax.code_of(alias.name).split(".")[0] == "torch":
+                    names.add(alias.asname.name.value if alias.asname else "torch")
+        elif type(node) is cst.ImportFrom and node.module is not None and syntax.code_of(node.module).split(".")[0] == "torch":
+            if not isinstance(node.names, cst.ImportStar):
+                names.update((alias.asname.name if alias.asname else alias.name).value for alias in node.names)
+    return names
+
+
+def _in_unwalked_code(node: cst.CSTNode, parents: dict) -> bool:
+    """Is `node` in a class or function defined inside a function (the walk visits the module's
+    code, its functions, and its classes' bodies and methods, not what a function defines)?"""
+    inner = False  # a function or class met already, climbing out
+    current = parents.get(node)
+    while current is not None:
+        if type(current) is cst.FunctionDef and inner:
+            return True
+        inner = inner or type(current) in (cst.FunctionDef, cst.ClassDef)
+        current = parents.get(current)
+    return False
 
 
 def _not_torch_gru(wrapper, flow, solution, parents) -> list:

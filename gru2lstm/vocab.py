@@ -94,6 +94,8 @@ ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM
 # Recurrent modules a GRU may be the alternative of (`nn.GRU(...) if cfg.gru else nn.LSTM(...)`).
 OTHER_RECURRENT = ALREADY_LSTM | {f"torch.nn{path}.{name}" for path in ("", ".modules.rnn") for name in ("RNN", "RNNCell")}
 GRU_NAMES = frozenset({"GRU", "GRUCell"})  # the last part of every name in RECURRENT
+# torch imported inside a function or class (an indented import): names the walk does not qualify
+NESTED_TORCH_IMPORT_TEXT = r"(?m)^[ \t]+(?:import|from)[ \t]+torch\b"
 LSTM_FOR_GRU = {"GRU": "LSTM", "GRUCell": "LSTMCell"}
 LSTM_KIND = LSTM_FOR_GRU["GRU"]  # what an LSTM (not an LSTMCell) holder is called in the output check
 TORCH_NN = TORCH_MODULE_PREFIX.rstrip(".")  # `from torch.nn import Linear` imports modules
