@@ -305,32 +305,36 @@ def _unwalked_grus(wrapper, flow, parents) -> list:
     migrated): made in a class or function defined inside a function (`def build(): class Net:
     ... nn.GRU(4, 8)`; a nested scope is not walked), or under a name torch is imported as inside
     a function (`import torch.nn as nn` in `build()`: names are qualified by the module's imports)."""
-    seen = {id(node) for node, _ in flow.references}
-    nested_imports = wrapper.source is not None and re.search(NESTED_TORCH_IMPORT_TEXT, wrapper.source) is not None
-    torch_names = _torch_names_imported(parents) if nested_imports else set()
+    nested = [
+        (parents[node], "inside a class or function defined in a function", "that class or function to the top level of the module")
+        for node, name in flow.references
+        if name in RECURRENT_NAMES and isinstance(parents.get(node), cst.Call) and parents[node].func is node
+        and _in_unwalked_code(node, parents)
+    ]
+    if wrapper.source is not None and re.search(NESTED_TORCH_IMPORT_TEXT, wrapper.source) is not None:
+        seen = {id(node) for node, _ in flow.references}
+        torch_names = _torch_names_imported(parents)
+        nested += [
+            (node, "under a name that torch is imported as inside a function", "that import to the top of the module")
+            for node in parents
+            if type(node) is cst.Call and id(node.func) not in seen and _root_name(node.func) in torch_names  # children.py: why `type`
+            and (node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", None)) in GRU_NAMES
+        ]
     findings = []
-    for node in parents:
-        if type(node) is not cst.Call:  # children.py: why `type`
-            continue
-        func = node.func
-        word = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-        if word not in GRU_NAMES:
-            continue
-        root = func
-        while isinstance(root, cst.Attribute):
-            root = root.value
-        if id(func) in seen and _in_unwalked_code(node, parents):
-            why, remedy = "inside a class or function defined in a function", "that class or function to the top level of the module"
-        elif id(func) not in seen and isinstance(root, cst.Name) and root.value in torch_names:
-            why, remedy = "under a name that torch is imported as inside a function", "that import to the top of the module"
-        else:
-            continue
-        position = wrapper.positions[node].start
+    for call, why, remedy in nested:
+        position = wrapper.positions[call].start
         findings.append(new_finding("G2L101", (
-            f"`{syntax.code_of(node)}` is made {why}, which the engine does not follow, so it would not be migrated with "
+            f"`{syntax.code_of(call)}` is made {why}, which the engine does not follow, so it would not be migrated with "
             f"the rest; migrate it by hand, or move {remedy}"
         ), position.line, position.column + 1))
     return findings
+
+
+def _root_name(node: cst.BaseExpression) -> Optional[str]:
+    """`nn` of `nn.modules.GRU`, the name itself of a name; None for anything else."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else None
 
 
 def _torch_names_imported(parents: dict) -> set:
