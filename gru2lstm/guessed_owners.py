@@ -50,15 +50,12 @@ def _misguessed_methods(flow: ProgramFlow, solution: Solution, first: ProgramFlo
     """The ids of the calls `obj.name(...)` of `first` tied to the one method of the program so
     named, whose contract holds the state, where every object `obj` names is shown to be something
     else (`env.reset()` of an environment a library made, beside `Agent.reset()`)."""
-    if not first.guessed_methods:
-        return frozenset()
-    carriers = state_carriers(flow, solution)
-    found = set()
-    for func, key in first.guessed_methods.values():
-        slots = flow.slots_at(func.value)
-        if key in carriers and slots and all(_shown_otherwise(flow, solution, slot, key.owner, key.name, library) for slot in slots):
-            found.add(id(func))
-    return frozenset(found)
+    shown = [
+        (func, key) for func, key in first.guessed_methods.values()
+        if (slots := flow.slots_at(func.value)) and all(_shown_otherwise(flow, solution, slot, key.owner, key.name, library) for slot in slots)
+    ]
+    carriers = state_carriers(flow, solution) if shown else {}  # asked only then: it visits every function
+    return frozenset(id(func) for func, key in shown if key in carriers)
 
 
 def _changed_by_the_migration(solution: Solution, slot) -> bool:
@@ -72,10 +69,11 @@ def still_misguessed(flow: ProgramFlow, solution: Solution, first: ProgramFlow) 
     """After the walk made again without `flow.unguessed`: is an object not tied any more no
     longer shown to be something else than the class it was taken for?"""
     library = _library_classes(flow, solution)
+    untied_calls = {id(func) for func, _ in first.guessed_methods.values()} & flow.unguessed
     return any(
         id(node) in flow.unguessed and not _shown_otherwise(flow, solution, base.slot, owner, name, library)
         for node, base, owner, name in first.guessed_attributes if isinstance(base, VSlot)
-    ) or not {id(func) for func, _ in first.guessed_methods.values()} & flow.unguessed <= _misguessed_methods(flow, solution, first, library)
+    ) or not untied_calls <= _misguessed_methods(flow, solution, first, library)
 
 
 def _shown_otherwise(flow: ProgramFlow, solution: Solution, slot, owner: str, name: str, library: set) -> bool:

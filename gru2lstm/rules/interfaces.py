@@ -47,29 +47,18 @@ class UnpairedCreator:
     stored_in: Optional[cst.Attribute] = None  # `self.h` it stores the tensor in, when it does not return it
 
 
-def _unpaired_creators(ctx, change, reported: set) -> list:
+def _unpaired_creators(ctx, change, made: list, reported: set) -> list:
     """An UnpairedCreator for each function beside `change`'s (a method of its class, its own or
-    inherited from a base, or a function of its module) that returns a new tensor of the hidden
-    state's rank that is no state, or stores one in an attribute of its object that no code here
-    reads: an `initial_state()` or `reset()` meant for callers to hand to forward(), whose tensor
-    would stay one tensor while forward() takes (h, c). One that code here calls (`called`) hands
-    its tensor to forward() by a call not followed (`self.policy(x, h)` of an object of unknown
-    class), since no call of forward() was found. Reported when no code of the project calls
-    forward() (project.refuse_uncalled_contracts)."""
+    inherited from a base, or a function of its module) that makes a tensor for callers
+    (`_made_for_callers`) of the hidden state's rank: an `initial_state()` or `reset()` meant for
+    callers to hand to forward(), whose tensor would stay one tensor while forward() takes (h, c).
+    One that code here calls (`called`) hands its tensor to forward() by a call not followed
+    (`self.policy(x, h)` of an object of unknown class), since no call of forward() was found.
+    Reported when no code of the project calls forward() (project.refuse_uncalled_contracts)."""
     if not takes_state(change.carriers):
         return []
     flow, solution, beside = ctx.flow, ctx.solution, change.function
     ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
-    made = [(info, value, None) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
-    stored = [
-        binding for binding in flow.bindings
-        if binding.kind == BindingKind.ASSIGN and binding.function is not None and binding.target.kind == SlotKind.ATTR
-        and binding.target.owner == binding.function.class_name and not solution.is_state(binding.target)
-    ]
-    if stored:  # `self.h = torch.zeros(...)` in reset(), for callers to read: no code here reads `self.h`
-        written = {id(binding.target_node) for binding in flow.bindings}
-        read = {slot for slot, node in flow.slot_nodes if slot.kind == SlotKind.ATTR and id(node) not in written}
-        made += [(binding.function, binding.value, binding.target_node) for binding in stored if binding.target not in read]
     found = []
     for info, value, stored_in in made:
         if not _beside(flow, info, beside) or info.key == beside.key:
@@ -79,6 +68,24 @@ def _unpaired_creators(ctx, change, reported: set) -> list:
                 reported.add(id(allocation))
                 found.append(UnpairedCreator(info, allocation, info.key in flow.called, stored_in))
     return found
+
+
+def _made_for_callers(ctx) -> list:
+    """(function, value, the attribute stored in or None) of what each function returns that is no
+    state, and of what a method stores in an attribute of its object that no code here reads and
+    holds no state (`self.h = torch.zeros(...)` in reset(), for callers to read)."""
+    flow, solution = ctx.flow, ctx.solution
+    made = [(info, value, None) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
+    stored = [
+        binding for binding in flow.bindings
+        if binding.kind == BindingKind.ASSIGN and binding.function is not None and binding.target.kind == SlotKind.ATTR
+        and binding.target.owner == binding.function.class_name and not solution.is_state(binding.target)
+    ]
+    if stored:
+        written = {id(binding.target_node) for binding in flow.bindings}
+        read = {slot for slot, node in flow.slot_nodes if slot.kind == SlotKind.ATTR and id(node) not in written}
+        made += [(binding.function, binding.value, binding.target_node) for binding in stored if binding.target not in read]
+    return made
 
 
 def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
@@ -218,11 +225,14 @@ class Interfaces(Rule):
                 ChangedMember(ctx.line(node), ctx.column(node) + 1, _owner(slot), slot.name, sizes=False, module=True)
             )
         reported = set()  # the allocations already reported, by id
+        made = None  # what functions make for callers, found at the first change it may pair with
         for change in interface_changes(ctx.flow, ctx.solution):
             node = change.function.node.name
+            if not (ctx.packed or change.called) and made is None:
+                made = _made_for_callers(ctx)
             unpaired = () if ctx.packed or change.called else tuple(
                 new_finding("G2L101", _unpaired_message(ctx, change, creator), ctx.line(creator.allocation), ctx.column(creator.allocation) + 1)
-                for creator in _unpaired_creators(ctx, change, reported)
+                for creator in _unpaired_creators(ctx, change, made, reported)
             )
             ctx.outcome(node).interface.append(
                 InterfaceChange(
