@@ -53,7 +53,7 @@ def nodes_of(tree: ast.Module) -> TreeNodes:
 
 def walk(node: ast.AST) -> list:
     """`node` and every node under it, in `ast.walk`'s order (breadth first, each node's children in
-    field order), as a list: without ast.walk's generators, at about half its cost."""
+    field order), as a list (ast.walk's generator, consumed whole, costs about a tenth more)."""
     found = [node]
     position = 0
     while position < len(found):
