@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
-from gru2lstm.syntax import constant_string, int_key, is_bound_inside, is_none, is_slice, rows_holder, slice_expression, string_key, walk
+from gru2lstm.syntax import attribute_root, constant_string, int_key, is_bound_inside, is_none, is_slice, rows_holder, slice_expression, string_key, walk
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -225,9 +225,7 @@ class ExpressionWalker(Scope):
         called = set()
         for inner in walk(node):
             if isinstance(inner, cst.Call):
-                root = inner.func
-                while isinstance(root, cst.Attribute):
-                    root = root.value
+                root = attribute_root(inner.func)
                 if isinstance(root, cst.Name) and not bound_inside(root):
                     callee = self.expr(inner.func)
                     if isinstance(callee, VSlot):  # a place that may hold a module, not a method of a value (`h.zero_`)

@@ -46,7 +46,7 @@ import libcst as cst
 
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow, class_key
 from gru2lstm.summaries import bound_once
-from gru2lstm.syntax import constant_string, is_none, names_bound_in, walk
+from gru2lstm.syntax import attribute_root, constant_string, is_none, names_bound_in, walk
 from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import ATTRIBUTE_WRITERS, REGISTRY_LOOKUP_METHODS
 
@@ -460,9 +460,7 @@ def _resolved(module: _Mentions, node: cst.CSTNode, parent: cst.CSTNode) -> Opti
     found = module.index.resolve(node)
     if found is None or found.kind == DefinitionKind.MODULE:
         return None
-    root = node
-    while isinstance(root, cst.Attribute):
-        root = root.value
+    root = attribute_root(node)
     scope = module.scope_of(node)
     while isinstance(scope, (cst.FunctionDef, cst.Lambda)):
         if isinstance(scope, cst.FunctionDef) and isinstance(root, cst.Name) and root.value in names_bound_in(scope):

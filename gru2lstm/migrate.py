@@ -317,7 +317,8 @@ def _unwalked_grus(wrapper, flow, parents) -> list:
         nested += [
             (node, "under a name that torch is imported as inside a function", "that import to the top of the module")
             for node in parents
-            if type(node) is cst.Call and id(node.func) not in seen and _root_name(node.func) in torch_names  # children.py: why `type`
+            if type(node) is cst.Call and id(node.func) not in seen  # children.py: why `type`
+            and isinstance(root := syntax.attribute_root(node.func), cst.Name) and root.value in torch_names
             and (node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", None)) in GRU_NAMES
         ]
     findings = []
@@ -328,13 +329,6 @@ def _unwalked_grus(wrapper, flow, parents) -> list:
             f"the rest; migrate it by hand, or move {remedy}"
         ), position.line, position.column + 1))
     return findings
-
-
-def _root_name(node: cst.BaseExpression) -> Optional[str]:
-    """`nn` of `nn.modules.GRU`, the name itself of a name; None for anything else."""
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    return node.value if isinstance(node, cst.Name) else None
 
 
 def _torch_names_imported(parents: dict) -> set:

@@ -29,6 +29,7 @@ from gru2lstm.program import Binding, BindingKind, Consumption, Def, FunctionInf
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import LOCAL, dotted, qualify
 from gru2lstm.sequences import is_literal_list
+from gru2lstm.syntax import attribute_root
 from gru2lstm.values import ELEM, ChildSlot, DefSlot, GlobalSlot, PosLabel, Slot, SlotKind, Value, VChoice, VContainer, VNone, VOpaque, VSlot, VTuple
 
 
@@ -85,9 +86,7 @@ class Scope(ModuleIndex):
 
     def resolve(self, node: cst.CSTNode):
         """What a name or dotted name is in the program, unless a local shadows its first name."""
-        root = node
-        while isinstance(root, cst.Attribute):
-            root = root.value
+        root = attribute_root(node)
         if isinstance(root, cst.Name) and (self._is_local(root.value) or root.value in self.local_imports):
             return None
         return super().resolve(node)
@@ -98,9 +97,7 @@ class Scope(ModuleIndex):
 
     def _is_local_chain(self, node: cst.Attribute) -> bool:
         """`self.x.y` or `h.device`: an attribute chain rooted in a local value, not a module path."""
-        root = node
-        while isinstance(root, cst.Attribute):
-            root = root.value
+        root = attribute_root(node)
         return not isinstance(root, cst.Name) or self._is_local(root.value)
 
     def _new_def(self, name: str, node: cst.CSTNode, is_param: bool = False) -> Slot:

@@ -22,6 +22,14 @@ def walk(node: cst.CSTNode):
         stack.extend(reversed(children(current)))
 
 
+def attribute_root(node: cst.CSTNode) -> cst.CSTNode:
+    """What an attribute chain starts from: `nn` of `nn.modules.GRU`, `self` of `self.core.gru`; any
+    other node itself."""
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node
+
+
 _EMPTY_MODULE = cst.Module([])  # default formatting, for printing a node found in any module
 
 
