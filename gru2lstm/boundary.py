@@ -93,7 +93,7 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
                 found.append(f"parameter `{name}` {INSIDE}")
         if _returns_state(solution, ReturnSlot.of(key)):
             found.append("return value")
-        elif _holds_state(solution, ReturnSlot.of(key)):  # `return {"h": self.h}`
+        elif _holds_state(solution, ReturnSlot.of(key), attributes=True):  # `return {"h": self.h}`, `return Memory(self.h, t)`
             found.append(f"return value {INSIDE}")
         if found:
             carriers[key] = tuple(found)

@@ -210,8 +210,8 @@ def test_a_state_in_an_attribute_of_a_parameter_changes_the_interface(tmp_path, 
     write(tmp_path, {"model.py": RECORD_MODEL, "loop.py": RECORD_LOOP, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path / "model.py")]) == 1
     assert (
-        f"{tmp_path / 'model.py'}:10:9: G2L202 interface change: the parameter `carry` (a hidden state inside it) of "
-        "`Model.forward()` becomes (h, c); no caller was found in the files analysed; give the files that call it in "
+        f"{tmp_path / 'model.py'}:10:9: G2L202 interface change: the parameter `carry` (a hidden state inside it) and the "
+        "return value (a hidden state inside it) of `Model.forward()` become (h, c); no caller was found in the files analysed; give the files that call it in "
         "the same run, or make callers elsewhere pass and take it"
     ) in capsys.readouterr().out
     assert "nn.GRU" in (tmp_path / "model.py").read_text()
@@ -266,6 +266,70 @@ def test_a_state_returned_inside_a_dict_changes_the_interface(tmp_path, capsys):
     ) in capsys.readouterr().out
     assert "nn.GRUCell" in (tmp_path / "agent.py").read_text()
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# p65, the same through a record: `memory()` returns `Memory(self.h, self.t)`, a NamedTuple of the
+# program; logger.py, which imports nothing of the group, reads `memory.h.norm()` of what driver.py
+# hands it. Given agent.py alone (pre-commit), it was written and the run crashed on a pair: an
+# attribute of a returned value that holds the state changes the interface, as a key does.
+RECORD_AGENT = """\
+    import torch
+    import torch.nn as nn
+    from typing import NamedTuple
+
+
+    class Memory(NamedTuple):
+        h: torch.Tensor
+        t: int
+
+
+    class Agent(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8, n=2):
+            super().__init__()
+            self.cell = nn.GRUCell(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.h = torch.zeros(n, hidden)
+            self.t = 0
+
+        def act(self, obs):
+            self.h = self.cell(obs, self.h)
+            self.t += 1
+            return self.pi(self.h)
+
+        def memory(self):
+            return Memory(self.h, self.t)
+"""
+
+RECORD_LOGGER = """\
+    def summarize(memory):
+        return float(memory.h.norm()), memory.t
+"""
+
+DRIVE_RECORD = """\
+    import torch
+    from agent import Agent
+    from logger import summarize
+
+    a = Agent()
+    for t in range(3):
+        logits = a.act(torch.randn(2, 4))
+        print(summarize(a.memory()))
+    logits.pow(2).mean().backward()
+"""
+
+
+def test_a_state_returned_inside_a_record_changes_the_interface(tmp_path, capsys):
+    write(tmp_path, {"agent.py": RECORD_AGENT, "logger.py": RECORD_LOGGER, "driver.py": DRIVE_RECORD, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path / "agent.py")]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:24:9: G2L101 `Agent.memory()` now takes or returns (h, c) (the return value (a hidden "
+        f"state inside it)), and {tmp_path / 'driver.py'} imports it without being given, so its calls would still pass and take one "
+        "tensor; give that file too (or the project folder)"
+    ) in capsys.readouterr().out
+    assert "nn.GRUCell" in (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "memory.h[0].norm()" in (tmp_path / "logger.py").read_text()
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
 
 
