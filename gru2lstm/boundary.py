@@ -102,11 +102,11 @@ def state_carriers(flow: ProgramFlow, solution: Solution) -> dict:
 
 def state_attributes(flow: ProgramFlow, solution: Solution) -> list:
     """(AttrSlot, the first node that mentions it) for each attribute of a class of the program that
-    holds the hidden state, or holds it inside (`self.memory["h"]`): code in a file that was not
+    holds the hidden state, or holds it inside (`self.memory["h"]`, `self.memory.h`): code in a file that was not
     migrated with it and reads it would still take one tensor (project.py looks for such code)."""
     return _first_mentions(flow, lambda slot: (
         slot.kind == SlotKind.ATTR and slot.owner in flow.classes and not slot.name.startswith("__")
-        and (solution.is_state(slot) or _holds_state(solution, slot))
+        and (solution.is_state(slot) or _holds_state(solution, slot, attributes=True))
     ))
 
 
@@ -114,7 +114,9 @@ def state_globals(flow: ProgramFlow, solution: Solution) -> list:
     """(GlobalSlot, the first node that mentions it) for each module-level name of the program that
     holds the hidden state, or holds it inside (`HIDDEN[env_id] = h`): a file not migrated with it
     that reads it (`agent.hidden` after `import agent`) would still take one tensor."""
-    return _first_mentions(flow, lambda slot: slot.kind == SlotKind.GLOBAL and (solution.is_state(slot) or _holds_state(solution, slot)))
+    return _first_mentions(
+        flow, lambda slot: slot.kind == SlotKind.GLOBAL and (solution.is_state(slot) or _holds_state(solution, slot, attributes=True))
+    )
 
 
 def module_attributes(flow: ProgramFlow, solution: Solution) -> list:

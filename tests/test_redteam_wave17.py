@@ -333,6 +333,23 @@ def test_a_state_returned_inside_a_record_changes_the_interface(tmp_path, capsys
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
 
 
+# The record kept in an attribute instead (`self.mem = Memory(self.h, self.t)`), read by driver.py as
+# `a.mem`: the attribute is a changed member, as one that holds the state itself is.
+def test_a_state_kept_inside_a_record_attribute_is_a_changed_member(tmp_path, capsys):
+    agent = RECORD_AGENT.replace("return self.pi(self.h)", "self.mem = Memory(self.h, self.t)\n            return self.pi(self.h)")
+    agent = agent[: agent.index("\n        def memory(self):")] + "\n"
+    write(tmp_path, {"agent.py": agent, "logger.py": RECORD_LOGGER, "driver.py": DRIVE_RECORD.replace("a.memory()", "a.mem"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path / "agent.py")]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:22:9: G2L101 `Agent.mem` holds the hidden state, which becomes (h, c), and {tmp_path / 'driver.py'}, "
+        "which was not given, reads it at line 8 (`a.mem`), so it would still take one tensor there; give that file too (or the "
+        "project folder)"
+    ) in capsys.readouterr().out
+    assert "nn.GRUCell" in (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
 # ------------------------------------------- a library's environment whose method shares a name with the agent's
 # `env.reset()` in `def rollout(agent, env)` was tied to `Agent.reset()`, the one method of the program
 # so named, which returns the state: the observation became a hidden state and the project was refused.
