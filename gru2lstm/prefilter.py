@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from gru2lstm.imports import STAR, imported_names
+from gru2lstm.imports import STAR, imported_names, literal_import_statement
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
@@ -138,7 +138,11 @@ def references_torch_gru(tree: ast.AST) -> bool:
                 if func.id in classes or star_from_torch and func.id in GRU_NAMES:
                     return True
                 called_names.add(func.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
+            if type(node) is ast.Assign:  # `nn = importlib.import_module("torch.nn")` imports too
+                node = literal_import_statement(node)
+                if node is None:
+                    continue
             for imported in imported_names(node):
                 if imported.level or not _is_torch(imported.module):
                     continue
