@@ -93,3 +93,16 @@ def test_torch_imported_by_a_call_inside_a_function_is_refused(tmp_path, capsys)
         "hand, or move that import to the top of the module"
     ) in capsys.readouterr().out
 
+
+# ------------------------------------------- packed: torch imported in a `try`
+# The packed form looked for `import torch` among the module's top statements only: one in a
+# `try` (an optional dependency) was "needs `import torch` in this file" (G2L100).
+def test_the_packed_form_uses_torch_imported_in_a_try(tmp_path):
+    agent = IMPORTED_BY_CALL.replace(
+        'import importlib\n\n    torch = importlib.import_module("torch")\n    nn = importlib.import_module("torch.nn")\n',
+        "try:\n        import torch\n        from torch import nn\n    except ImportError:  # docs builds\n        torch = nn = None\n",
+    )
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert "torch.cat(self.rnn(" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
