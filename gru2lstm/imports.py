@@ -145,10 +145,10 @@ def literal_import_statement(node: ast.AST) -> Optional[ast.Import]:
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
         return None
     call = node.value
-    func = call.func if isinstance(call, ast.Call) else None
-    named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    if len(getattr(call, "args", ())) != 1 or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+    if not (isinstance(call, ast.Call) and len(call.args) == 1 and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
         return None
+    func = call.func
+    named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
     module = module_bound_by_call(named, call.args[0].value)
     return None if module is None else ast.Import(names=[ast.alias(name=module, asname=node.targets[0].id)])
 

@@ -106,3 +106,11 @@ def test_the_packed_form_uses_torch_imported_in_a_try(tmp_path):
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     assert "torch.cat(self.rnn(" in (tmp_path / "agent.py").read_text()
     run_migrated(tmp_path, "import driver")
+
+
+def test_an_assignment_of_a_lambda_beside_the_gru_is_screened(tmp_path):
+    # the screen reads module assignments for imports by a call; a lambda's `.args` is no list of arguments
+    agent = IMPORTED_BY_CALL.replace('nn = importlib.import_module("torch.nn")', 'nn = importlib.import_module("torch.nn")\n    squash = lambda x: x.tanh()')
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
