@@ -139,7 +139,10 @@ def references_torch_gru(tree: ast.AST) -> bool:
                     return True
                 called_names.add(func.id)
         elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
-            if type(node) is ast.Assign:  # `nn = importlib.import_module("torch.nn")` imports too
+            if type(node) is ast.Assign:  # `nn = importlib.import_module("torch.nn")` imports too, `nn = torch.nn` aliases
+                alias = _alias_of_import(node, aliases)
+                if alias is not None:
+                    aliases[node.targets[0].id] = alias
                 node = literal_import_statement(node)
                 if node is None:
                     continue
@@ -283,6 +286,20 @@ def names_gru(tree: ast.Module) -> bool:
 
 def _is_torch(module: str) -> bool:
     return module == "torch" or module.startswith("torch.")
+
+
+def _alias_of_import(node: ast.Assign, aliases: dict) -> Optional[str]:
+    """`nn = torch.nn` after `import torch`: "torch.nn" (`ast.walk` meets a module's statements in order)."""
+    value = node.value
+    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or not isinstance(value, ast.Attribute):
+        return None
+    parts = []
+    while isinstance(value, ast.Attribute):
+        parts.append(value.attr)
+        value = value.value
+    if not isinstance(value, ast.Name) or value.id not in aliases:
+        return None
+    return ".".join([aliases[value.id], *reversed(parts)])
 
 
 def _root_name(node: ast.expr) -> Optional[str]:

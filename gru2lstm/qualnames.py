@@ -61,14 +61,15 @@ def _asname(alias: cst.ImportAlias) -> Optional[str]:
 
 
 def module_imports(module: cst.Module) -> dict:
-    """Imports at module level, including those inside module-level if/try blocks."""
+    """Imports at module level, including those inside module-level if/try blocks, and the names
+    a module-level `nn = torch.nn` binds to a path under an import (an alias as the import's)."""
     bound: dict = {}
     pending = list(module.body)
     while pending:
         statement = pending.pop(0)
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                bound.update(import_bindings(small))
+                bound.update(import_bindings(small) or _alias_binding(small, bound))
         elif isinstance(statement, (cst.If, cst.Try)):
             blocks = [statement.body]
             if isinstance(statement, cst.If) and statement.orelse is not None:
@@ -78,6 +79,14 @@ def module_imports(module: cst.Module) -> dict:
             for block in blocks:
                 pending.extend(block.body)
     return bound
+
+
+def _alias_binding(statement: cst.CSTNode, bound: dict) -> dict:
+    """`nn = torch.nn` after `import torch`: {"nn": "torch.nn"}; else nothing."""
+    if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0].target, cst.Name)):
+        return {}
+    path = qualify(statement.value, bound, set()) if isinstance(statement.value, cst.Attribute) else None
+    return {statement.targets[0].target.value: path} if path is not None else {}
 
 
 def qualify(node: cst.CSTNode, imports: dict, module_names: set) -> Optional[str]:

@@ -114,3 +114,18 @@ def test_an_assignment_of_a_lambda_beside_the_gru_is_screened(tmp_path):
     write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_AGENT, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import driver")
+
+
+# ------------------------------------------- torch's module aliased by an assignment
+# `nn = torch.nn` after `import torch` names torch.nn as `import torch.nn as nn` does; `nn.GRUCell`
+# was taken for a GRU of the program's own: "left unchanged", exit 0, still a GRU.
+@pytest.mark.parametrize("form", FORMS)
+def test_torch_nn_aliased_by_an_assignment_is_migrated(tmp_path, form):
+    agent = IMPORTED_BY_CALL.replace(
+        'import importlib\n\n    torch = importlib.import_module("torch")\n    nn = importlib.import_module("torch.nn")\n',
+        "import torch\n\n    nn = torch.nn\n",
+    )
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "nn.LSTMCell(4, hidden)" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
