@@ -129,3 +129,56 @@ def test_torch_nn_aliased_by_an_assignment_is_migrated(tmp_path, form):
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert "nn.LSTMCell(4, hidden)" in (tmp_path / "agent.py").read_text()
     run_migrated(tmp_path, "import driver")
+
+
+# ------------------------------------------- an uncalled creator whose attribute some code reads
+# `self.h = torch.zeros(...)` stored by reset() beside a forward(x, h) nothing here calls was refused
+# only when no code read `self.h`; a method that logs its norm let it through: exit 0 with a G2L202
+# warning, reset() kept one tensor while forward() took (h, c), and the caller crashed. A read
+# counts only in forward() or a method it calls on self, where the attribute may be what it takes.
+READ_BY_A_LOGGER = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(4, hidden)
+            self.hidden = hidden
+            self.h = None
+
+        def reset(self, n):
+            self.h = torch.zeros(1, n, self.hidden)
+
+        def state_norm(self):
+            return float(self.h.norm())
+
+        def forward(self, x, h):
+            out, h = self.gru(x.unsqueeze(0), h)
+            return out[0], h
+"""
+
+
+@pytest.mark.parametrize("form", ("tuple", "auto"))
+def test_a_stored_creator_read_only_by_other_code_is_refused(tmp_path, capsys, form):
+    write(tmp_path, {"model.py": READ_BY_A_LOGGER, "pyproject.toml": ""})
+    assert main(["rewrite", "--check", "--state", form, str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:13:18: G2L101 `Net.reset()` stores `torch.zeros(1, n, self.hidden)`, a new tensor shaped "
+        "like the hidden state, in `self.h`, which code here reads only outside `Net.forward()` and what it calls, but no "
+        "code of the project calls it or `Net.forward()`, whose parameter `h` becomes (h, c): a caller that hands the one "
+        "to the other would pass one tensor; give the files that call them in the same run (a script that does is enough)"
+    ) in capsys.readouterr().out
+
+
+def test_an_attribute_read_by_what_forward_calls_is_not_taken_for_a_creator(tmp_path, capsys):
+    # `self.bias` feeds forward() through `_mix()`: a tensor of the state's rank, not one made for callers
+    model = READ_BY_A_LOGGER.replace("self.h = torch.zeros(1, n, self.hidden)", "self.bias = torch.zeros(1, n, self.hidden)").replace(
+        "def state_norm(self):\n            return float(self.h.norm())",
+        "def _mix(self, out):\n            return out + self.bias",
+    ).replace("return out[0], h", "return self._mix(out)[0], h")
+    write(tmp_path, {"model.py": model, "pyproject.toml": ""})
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1  # would rewrite
+    out = capsys.readouterr().out
+    assert "G2L101" not in out and "G2L202 interface change: the parameter `h` and the return value of `Net.forward()`" in out

@@ -26,6 +26,7 @@ from gru2lstm.vocab import STATE_RANKS
 from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
+from gru2lstm.syntax import walk
 
 
 def _owner(slot) -> str:
@@ -45,6 +46,7 @@ class UnpairedCreator:
     allocation: cst.Call
     called: bool  # code here calls the function (its tensor reaches forward() by a call not followed)
     stored_in: Optional[cst.Attribute] = None  # `self.h` it stores the tensor in, when it does not return it
+    read_elsewhere: bool = False  # code here reads that attribute, none of it the function beside or what it calls on self
 
 
 def _unpaired_creators(ctx, change, made: list, reported: set) -> list:
@@ -57,25 +59,51 @@ def _unpaired_creators(ctx, change, made: list, reported: set) -> list:
     Reported when no code of the project calls forward() (project.refuse_uncalled_contracts)."""
     if not takes_state(change.carriers):
         return []
-    flow, solution, beside = ctx.flow, ctx.solution, change.function
-    ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
+    flow, beside = ctx.flow, change.function
+    feeding = None  # ids of the functions whose reads of an attribute may hand it to `beside` (found at the first stored one)
     found = []
-    for info, value, stored_in in made:
+    for info, allocations, stored_in, readers in made:
         if not _beside(flow, info, beside) or info.key == beside.key:
             continue
-        for allocation in _allocations(flow, value):
-            if id(allocation) not in reported and sizes_given(allocation) in ranks:
+        if readers:
+            feeding = _feeding(flow, beside) if feeding is None else feeding
+            if readers & feeding:
+                continue
+        for allocation in allocations:
+            if id(allocation) not in reported:
                 reported.add(id(allocation))
-                found.append(UnpairedCreator(info, allocation, info.key in flow.called, stored_in))
+                found.append(UnpairedCreator(info, allocation, info.key in flow.called, stored_in, bool(readers)))
+    return found
+
+
+def _feeding(flow, function) -> set:
+    """The ids of `function` and of the methods of its class it calls on its object (`self._core(x)`):
+    where a read of an attribute may hand it on to what `function` takes."""
+    found = {id(function.node)}
+    if function.class_name is None or function.self_name is None:
+        return found
+    for node in walk(function.node.body):
+        if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) \
+                and node.func.value.value == function.self_name:  # children.py: why `type`
+            method = flow.method(function.class_name, node.func.attr.value)
+            if method is not None:
+                found.add(id(method.node))
     return found
 
 
 def _made_for_callers(ctx) -> list:
-    """(function, value, the attribute stored in or None) of what each function returns that is no
-    state, and of what a method stores in an attribute of its object that no code here reads and
-    holds no state (`self.h = torch.zeros(...)` in reset(), for callers to read)."""
+    """(function, its new tensors of the hidden state's rank, the attribute stored in or None, the
+    ids of the functions that read that attribute) of what each function returns that is no
+    state, and of what a method stores in an attribute of its object that holds no state
+    (`self.h = torch.zeros(...)` in reset(), for callers to read; code here may read it too, to
+    log its norm: `_unpaired_creators` tells). Only those that make such a tensor."""
     flow, solution = ctx.flow, ctx.solution
-    made = [(info, value, None) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
+    ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
+
+    def of_rank(value) -> list:
+        return [allocation for allocation in _allocations(flow, value) if sizes_given(allocation) in ranks]
+
+    made = [(info, of_rank(value), None, frozenset()) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
     stored = [
         binding for binding in flow.bindings
         if binding.kind == BindingKind.ASSIGN and binding.function is not None and binding.target.kind == SlotKind.ATTR
@@ -83,9 +111,20 @@ def _made_for_callers(ctx) -> list:
     ]
     if stored:
         written = {id(binding.target_node) for binding in flow.bindings}
-        read = {slot for slot, node in flow.slot_nodes if slot.kind == SlotKind.ATTR and id(node) not in written}
-        made += [(binding.function, binding.value, binding.target_node) for binding in stored if binding.target not in read]
-    return made
+        targets = {binding.target for binding in stored}
+        readers = {}
+        for slot, node in flow.slot_nodes:
+            if slot in targets and id(node) not in written:
+                readers.setdefault(slot, set()).add(id(_function_around(ctx.parents, node)))
+        made += [(binding.function, of_rank(binding.value), binding.target_node, frozenset(readers.get(binding.target, ()))) for binding in stored]
+    return [entry for entry in made if entry[1]]
+
+
+def _function_around(parents: dict, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+    current = parents.get(node)
+    while current is not None and type(current) is not cst.FunctionDef:  # children.py: why `type`
+        current = parents.get(current)
+    return current
 
 
 def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
@@ -93,7 +132,9 @@ def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
         f"`{creator.function.display_name}()` {'stores' if creator.stored_in is not None else 'returns'} "
         f"`{ctx.code(creator.allocation)}`, a new tensor shaped like the hidden state"
     )
-    if creator.stored_in is not None:
+    if creator.stored_in is not None and creator.read_elsewhere:
+        made += f", in `{ctx.code(creator.stored_in)}`, which code here reads only outside `{change.name}()` and what it calls"
+    elif creator.stored_in is not None:
         made += f", in `{ctx.code(creator.stored_in)}`, which no code here reads"
     if creator.called:
         return (
