@@ -182,3 +182,66 @@ def test_an_attribute_read_by_what_forward_calls_is_not_taken_for_a_creator(tmp_
     assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1  # would rewrite
     out = capsys.readouterr().out
     assert "G2L101" not in out and "G2L202 interface change: the parameter `h` and the return value of `Net.forward()`" in out
+
+
+# A state-shaped tensor made into a local first (`h = torch.zeros(...); return h`, or stored from
+# it): the creator was seen only when it returned or stored the allocation itself. initial() kept
+# one tensor while the uncalled forward() took (h, c): exit 0 with G2L202 only, the caller crashed.
+THROUGH_A_LOCAL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(4, hidden)
+            self.hidden = hidden
+
+        def initial(self, n):
+            h = torch.zeros(1, n, self.hidden)
+            return h
+
+        def forward(self, x, h):
+            out, h = self.gru(x.unsqueeze(0), h)
+            return out[0], h
+"""
+
+
+def test_a_creator_returning_a_local_is_refused(tmp_path, capsys):
+    write(tmp_path, {"model.py": THROUGH_A_LOCAL, "pyproject.toml": ""})
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:12:13: G2L101 `Net.initial()` returns `torch.zeros(1, n, self.hidden)`, a new tensor "
+        "shaped like the hidden state, but no code of the project calls it or `Net.forward()`, whose parameter `h` becomes "
+        "(h, c): a caller that hands the one to the other would pass one tensor; give the files that call them in the same "
+        "run (a script that does is enough)"
+    ) in capsys.readouterr().out
+
+
+def test_a_creator_storing_a_local_is_refused(tmp_path, capsys):
+    model = THROUGH_A_LOCAL.replace("return h\n", "self.h = h\n")
+    write(tmp_path, {"model.py": model, "pyproject.toml": ""})
+    assert main(["rewrite", "--check", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:12:13: G2L101 `Net.initial()` stores `torch.zeros(1, n, self.hidden)`, a new tensor "
+        "shaped like the hidden state, in `self.h`, which no code here reads"
+    ) in capsys.readouterr().out
+
+
+def test_a_creator_returning_a_local_migrates_with_its_callers(tmp_path):
+    driver = """\
+        import torch
+        from model import Net
+
+        net = Net()
+        h = net.initial(3)
+        for t in range(3):
+            y, h = net(torch.randn(3, 4), h)
+            if t == 1:
+                h = h * torch.tensor([0.0, 1.0, 1.0]).view(1, 3, 1)
+        y.sum().backward()
+    """
+    write(tmp_path, {"model.py": THROUGH_A_LOCAL, "driver.py": driver, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")

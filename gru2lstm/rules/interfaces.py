@@ -99,9 +99,13 @@ def _made_for_callers(ctx) -> list:
     log its norm: `_unpaired_creators` tells). Only those that make such a tensor."""
     flow, solution = ctx.flow, ctx.solution
     ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
+    bound = {}  # attribute or local -> the values bound to it
+    for binding in flow.bindings:
+        if binding.target.kind in _FRESH_HOLDERS:
+            bound.setdefault(binding.target, []).append(binding.value)
 
     def of_rank(value) -> list:
-        return [allocation for allocation in _allocations(flow, value) if sizes_given(allocation) in ranks]
+        return [allocation for allocation in _allocations(bound, value) if sizes_given(allocation) in ranks]
 
     made = [(info, of_rank(value), None, frozenset()) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
     stored = [
@@ -164,36 +168,40 @@ def _taking(change) -> str:
     return f"parameters {', '.join(names[:-1])} and {names[-1]} become"
 
 
-def _allocations(flow, value) -> list:
+def _allocations(stored: dict, value) -> list:
     """The new tensors a returned value is, or holds at a position (`(torch.zeros(...),)`): an
     allocation, or a reshape writing its sizes out of a tensor made fresh (`self.h0.expand(1, B, H)`
-    of `self.h0 = torch.zeros(1, 1, H)`)."""
+    of `self.h0 = torch.zeros(1, 1, H)`), also through a local or an attribute that only such
+    tensors are stored in (`h = torch.zeros(1, B, H); return h`). `stored`: slot -> the values bound to it."""
     if isinstance(value, VCreate) and isinstance(value.node, cst.Call):
         return [value.node]
     if isinstance(value, VDerived) and value.kind == Derivation.KEEP:  # `torch.zeros(...).to(device)`
-        return _allocations(flow, value.base)
+        return _allocations(stored, value.base)
     if isinstance(value, VDerived) and value.kind == Derivation.SHAPE and isinstance(value.node, cst.Call):
-        return [value.node] if sizes_given(value.node) is not None and _made_fresh(flow, value.base, set()) else []
-    if isinstance(value, VSlot) and value.slot.kind == SlotKind.ATTR and _made_fresh(flow, value, set()):
-        return [node for binding in flow.bindings if binding.target == value.slot for node in _allocations(flow, binding.value)]
+        return [value.node] if sizes_given(value.node) is not None and _made_fresh(stored, value.base, set()) else []
+    if isinstance(value, VSlot) and value.slot.kind in _FRESH_HOLDERS and _made_fresh(stored, value, set()):
+        return [node for item in stored[value.slot] for node in _allocations(stored, item)]
     if isinstance(value, (VTuple, VChoice, VContainer)):
         items = value.items if isinstance(value, VTuple) else (
             value.options if isinstance(value, VChoice) else [item for _, item in value.items]
         )
-        return [node for item in items for node in _allocations(flow, item)]
+        return [node for item in items for node in _allocations(stored, item)]
     return []
 
 
-def _made_fresh(flow, value, seen: set) -> bool:
+_FRESH_HOLDERS = (SlotKind.ATTR, SlotKind.DEF)  # an attribute of `self`, a local: what may hold a new tensor between
+
+
+def _made_fresh(stored: dict, value, seen: set) -> bool:
     """Is `value` a tensor made by an allocation, through what keeps or reshapes it and the
-    attributes of `self` that only such values are stored in?"""
+    attributes of `self` and locals that only such values are stored in?"""
     if isinstance(value, VCreate):
         return True
     if isinstance(value, VDerived) and value.kind != Derivation.READ:
-        return _made_fresh(flow, value.base, seen)
-    if isinstance(value, VSlot) and value.slot.kind == SlotKind.ATTR and value.slot not in seen:
-        stored = [binding.value for binding in flow.bindings if binding.target == value.slot]
-        return bool(stored) and all(_made_fresh(flow, item, seen | {value.slot}) for item in stored)
+        return _made_fresh(stored, value.base, seen)
+    if isinstance(value, VSlot) and value.slot.kind in _FRESH_HOLDERS and value.slot not in seen:
+        items = stored.get(value.slot, ())
+        return bool(items) and all(_made_fresh(stored, item, seen | {value.slot}) for item in items)
     return False
 
 
