@@ -29,12 +29,10 @@ from typing import Callable, Optional
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import Folders, below, module_name, other_names, program_folder
 from gru2lstm.project import block_group
-from gru2lstm.vocab import CONFIG_SUFFIXES, IMPORT_MODULE
+from gru2lstm.vocab import CONFIG_SUFFIXES, IMPORT_BUILTIN, IMPORT_MODULE
 
 __all__ = ["DynamicImport", "DynamicImports", "dynamic_imports"]
 
-# The builtin that imports by a name, as `importlib.import_module` does.
-IMPORT_BUILTIN = "__import__"
 _NEEDLES = (IMPORT_MODULE.encode(), IMPORT_BUILTIN.encode())
 _CONFIG_BYTES = 1 << 20  # a config file is small; a larger .json is data, not read for names
 

@@ -32,12 +32,11 @@ import libcst as cst
 
 from gru2lstm.calls import CallWalker
 from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow, Use
-from gru2lstm.qualnames import import_bindings
+from gru2lstm.qualnames import import_bindings, literal_import
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import child_expressions, names_bound_in, names_read_in, pattern_parts, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VArith, VOpaque
-from gru2lstm.vocab import IMPORT_MODULE
 
 
 class Collector(CallWalker):
@@ -273,14 +272,7 @@ class Collector(CallWalker):
     def _imports_a_module(self, assign: cst.Assign) -> bool:
         """`m = importlib.import_module("pkg.model")` in a function, of a module of the program:
         project.py reads it as `import pkg.model as m` (imports.py), so `m` reads the import table."""
-        if len(assign.targets) != 1 or not isinstance(assign.targets[0].target, cst.Name):
-            return False
-        call = assign.value
-        if not (isinstance(call, cst.Call) and len(call.args) == 1 and isinstance(call.args[0].value, cst.SimpleString)):
-            return False
-        func = call.func
-        named = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-        return named == IMPORT_MODULE and assign.targets[0].target.value in self.flow.module_imports[self.key]
+        return literal_import(assign) is not None and assign.targets[0].target.value in self.flow.module_imports[self.key]
 
 
 def collect(modules: list, unguessed: frozenset = frozenset()) -> ProgramFlow:

@@ -32,7 +32,7 @@ from pathlib import Path
 import re
 from typing import Iterator, Optional
 
-from gru2lstm.vocab import IMPORT_MODULE
+from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_MODULE
 
 __all__ = [
     "STAR",
@@ -43,6 +43,8 @@ __all__ = [
     "imported_member",
     "imported_module",
     "imported_names",
+    "literal_import_statement",
+    "module_bound_by_call",
     "module_name",
     "other_names",
 ]
@@ -123,7 +125,7 @@ def import_statements(tree: ast.Module) -> Iterator[ast.AST]:
     pending = list(tree.body)
     while pending:
         node = pending.pop(0)
-        literal = _literal_import(node)
+        literal = literal_import_statement(node)
         if literal is not None:
             yield literal
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
@@ -132,22 +134,31 @@ def import_statements(tree: ast.Module) -> Iterator[ast.AST]:
             pending.extend(node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for inner in _statement_walk(node):
-                literal = _literal_import(inner)
+                literal = literal_import_statement(inner)
                 if literal is not None or isinstance(inner, (ast.Import, ast.ImportFrom)):
                     nested.append(literal or inner)
     yield from nested
 
 
-def _literal_import(node: ast.AST) -> Optional[ast.Import]:
-    """`name = importlib.import_module("pkg.model")` as the import it is."""
+def literal_import_statement(node: ast.AST) -> Optional[ast.Import]:
+    """`name = importlib.import_module("pkg.model")` (or `__import__("pkg")`) as the import it is."""
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
         return None
     call = node.value
-    func = call.func if isinstance(call, ast.Call) else None
-    named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    if named != IMPORT_MODULE or len(call.args) != 1 or not isinstance(call.args[0], ast.Constant) or not isinstance(call.args[0].value, str):
+    if not (isinstance(call, ast.Call) and len(call.args) == 1 and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
         return None
-    return ast.Import(names=[ast.alias(name=call.args[0].value, asname=node.targets[0].id)])
+    func = call.func
+    named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    module = module_bound_by_call(named, call.args[0].value)
+    return None if module is None else ast.Import(names=[ast.alias(name=module, asname=node.targets[0].id)])
+
+
+def module_bound_by_call(named: Optional[str], literal: str) -> Optional[str]:
+    """The module `name = F("a.b")` binds when F, so named, imports by a literal name: `a.b` itself
+    for `importlib.import_module`, its top package `a` for `__import__` (as `import a.b` binds `a`)."""
+    if named == IMPORT_MODULE:
+        return literal
+    return literal.split(".")[0] if named == IMPORT_BUILTIN else None
 
 
 # The nodes that can hold a statement: an expression holds none (a lambda holds an expression).

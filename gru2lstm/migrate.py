@@ -26,6 +26,7 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
+from gru2lstm.qualnames import literal_import
 from gru2lstm.rules.module import chosen_class_message, held_as_value, held_class_message, lstm_class_beside
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
@@ -304,7 +305,8 @@ def _unwalked_grus(wrapper, flow, parents) -> list:
     """GRUs the walk never visits, which would stay GRUs (or be renamed while their state is not
     migrated): made in a class or function defined inside a function (`def build(): class Net:
     ... nn.GRU(4, 8)`; a nested scope is not walked), or under a name torch is imported as inside
-    a function (`import torch.nn as nn` in `build()`: names are qualified by the module's imports)."""
+    a function (`import torch.nn as nn`, `nn = importlib.import_module("torch.nn")` in `build()`:
+    names are qualified by the module's imports)."""
     nested = [
         (parents[node], "inside a class or function defined in a function", "that class or function to the top level of the module")
         for node, name in flow.references
@@ -332,7 +334,8 @@ def _unwalked_grus(wrapper, flow, parents) -> list:
 
 
 def _torch_names_imported(parents: dict) -> set:
-    """The names any import of the module binds to torch or a module of it, wherever it stands."""
+    """The names any import of the module binds to torch or a module of it, wherever it stands
+    (an import by a call with a literal name, `nn = importlib.import_module("torch.nn")`, too)."""
     names = set()
     for node in parents:
         if type(node) is cst.Import:
@@ -342,6 +345,8 @@ def _torch_names_imported(parents: dict) -> set:
         elif type(node) is cst.ImportFrom and node.module is not None and syntax.code_of(node.module).split(".")[0] == "torch":
             if not isinstance(node.names, cst.ImportStar):
                 names.update((alias.asname.name if alias.asname else alias.name).value for alias in node.names)
+        elif type(node) is cst.Assign and (literal_import(node) or "").split(".")[0] == "torch":
+            names.add(node.targets[0].target.value)
     return names
 
 

@@ -37,7 +37,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from gru2lstm.imports import STAR, imported_names
+from gru2lstm.imports import STAR, imported_names, literal_import_statement
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
@@ -138,7 +138,14 @@ def references_torch_gru(tree: ast.AST) -> bool:
                 if func.id in classes or star_from_torch and func.id in GRU_NAMES:
                     return True
                 called_names.add(func.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        elif isinstance(node, (ast.Import, ast.ImportFrom, ast.Assign)):
+            if type(node) is ast.Assign:  # `nn = importlib.import_module("torch.nn")` imports too, `nn = torch.nn` aliases
+                alias = _alias_of_import(node, aliases)
+                if alias is not None:
+                    aliases[node.targets[0].id] = alias
+                node = literal_import_statement(node)
+                if node is None:
+                    continue
             for imported in imported_names(node):
                 if imported.level or not _is_torch(imported.module):
                     continue
@@ -279,6 +286,20 @@ def names_gru(tree: ast.Module) -> bool:
 
 def _is_torch(module: str) -> bool:
     return module == "torch" or module.startswith("torch.")
+
+
+def _alias_of_import(node: ast.Assign, aliases: dict) -> Optional[str]:
+    """`nn = torch.nn` after `import torch`: "torch.nn" (`ast.walk` meets a module's statements in order)."""
+    value = node.value
+    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or not isinstance(value, ast.Attribute):
+        return None
+    parts = []
+    while isinstance(value, ast.Attribute):
+        parts.append(value.attr)
+        value = value.value
+    if not isinstance(value, ast.Name) or value.id not in aliases:
+        return None
+    return ".".join([aliases[value.id], *reversed(parts)])
 
 
 def _root_name(node: ast.expr) -> Optional[str]:

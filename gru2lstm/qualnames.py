@@ -12,7 +12,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.imports import imported_member, imported_module
+from gru2lstm.imports import imported_member, imported_module, module_bound_by_call
 
 LOCAL = "<module>"  # prefix of names defined by the module itself
 
@@ -28,7 +28,11 @@ def dotted(node: cst.CSTNode) -> Optional[str]:
 
 def import_bindings(statement: cst.CSTNode) -> dict:
     """Names an import statement binds, with the dotted path each stands for (imports.py's rule;
-    relative and star imports bind nothing this can name)."""
+    relative and star imports bind nothing this can name). `m = importlib.import_module("a.b")`
+    binds as `import a.b as m` does (imports.py reads it so too)."""
+    literal = literal_import(statement)
+    if literal is not None:
+        return {statement.targets[0].target.value: literal}
     if isinstance(statement, cst.Import):
         names = [imported_module(dotted(alias.name), _asname(alias)) for alias in statement.names]
     elif isinstance(statement, cst.ImportFrom) and not statement.relative and statement.module is not None and not isinstance(statement.names, cst.ImportStar):
@@ -39,19 +43,33 @@ def import_bindings(statement: cst.CSTNode) -> dict:
     return {name.local: name.target for name in names}
 
 
+def literal_import(statement: cst.CSTNode) -> Optional[str]:
+    """The module `name = importlib.import_module("pkg.model")` (or `__import__("pkg")`) binds name to."""
+    if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0].target, cst.Name)):
+        return None
+    call = statement.value
+    if not (isinstance(call, cst.Call) and len(call.args) == 1 and isinstance(call.args[0].value, cst.SimpleString)):
+        return None
+    func = call.func
+    named = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
+    literal = call.args[0].value.evaluated_value
+    return module_bound_by_call(named, literal) if isinstance(literal, str) else None
+
+
 def _asname(alias: cst.ImportAlias) -> Optional[str]:
     return alias.asname.name.value if alias.asname is not None and isinstance(alias.asname.name, cst.Name) else None
 
 
 def module_imports(module: cst.Module) -> dict:
-    """Imports at module level, including those inside module-level if/try blocks."""
+    """Imports at module level, including those inside module-level if/try blocks, and the names
+    a module-level `nn = torch.nn` binds to a path under an import (an alias as the import's)."""
     bound: dict = {}
     pending = list(module.body)
     while pending:
         statement = pending.pop(0)
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                bound.update(import_bindings(small))
+                bound.update(import_bindings(small) or _alias_binding(small, bound))
         elif isinstance(statement, (cst.If, cst.Try)):
             blocks = [statement.body]
             if isinstance(statement, cst.If) and statement.orelse is not None:
@@ -61,6 +79,14 @@ def module_imports(module: cst.Module) -> dict:
             for block in blocks:
                 pending.extend(block.body)
     return bound
+
+
+def _alias_binding(statement: cst.CSTNode, bound: dict) -> dict:
+    """`nn = torch.nn` after `import torch`: {"nn": "torch.nn"}; else nothing."""
+    if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0].target, cst.Name)):
+        return {}
+    path = qualify(statement.value, bound, set()) if isinstance(statement.value, cst.Attribute) else None
+    return {statement.targets[0].target.value: path} if path is not None else {}
 
 
 def qualify(node: cst.CSTNode, imports: dict, module_names: set) -> Optional[str]:

@@ -50,6 +50,7 @@ LOOKUP_BY_STRING_TEXT = (
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 PARAMETER_DATA_KEYWORD = "data"  # the tensor a Parameter wraps, when given by name
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
+IMPORT_BUILTIN = "__import__"  # the builtin that imports by a name, as `importlib.import_module` does
 # Files that may name a class for a loader to build by its dotted name (Hydra's `_target_:
 # pkg.models.Net`, gin's `@Net`): a class named there can be what an import by a computed name loads.
 CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".json", ".toml", ".cfg", ".ini", ".gin", ".conf"})
@@ -94,8 +95,11 @@ ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM
 # Recurrent modules a GRU may be the alternative of (`nn.GRU(...) if cfg.gru else nn.LSTM(...)`).
 OTHER_RECURRENT = ALREADY_LSTM | {f"torch.nn{path}.{name}" for path in ("", ".modules.rnn") for name in ("RNN", "RNNCell")}
 GRU_NAMES = frozenset({"GRU", "GRUCell"})  # the last part of every name in RECURRENT
-# torch imported inside a function or class (an indented import): names the walk does not qualify
-NESTED_TORCH_IMPORT_TEXT = r"(?m)^[ \t]+(?:import|from)[ \t]+torch\b"
+# torch imported inside a function or class (an indented import statement, or an indented
+# `nn = importlib.import_module("torch.nn")` / `__import__("torch")`): names the walk does not qualify
+NESTED_TORCH_IMPORT_TEXT = (
+    r"""(?m)^[ \t]+(?:(?:import|from)[ \t]+torch\b|\w+[ \t]*=[ \t]*(?:\w+\.)?(?:import_module|__import__)\([ \t]*['"]torch\b)"""
+)
 LSTM_FOR_GRU = {"GRU": "LSTM", "GRUCell": "LSTMCell"}
 LSTM_KIND = LSTM_FOR_GRU["GRU"]  # what an LSTM (not an LSTMCell) holder is called in the output check
 TORCH_NN = TORCH_MODULE_PREFIX.rstrip(".")  # `from torch.nn import Linear` imports modules

@@ -8,6 +8,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.names import lstm_prose
+from gru2lstm.qualnames import module_imports
 from gru2lstm.syntax import code_of, walk
 
 
@@ -66,17 +67,9 @@ def _is_pure_index(part: cst.BaseSlice) -> bool:
 
 
 def torch_name(module: cst.Module) -> Optional[str]:
-    for statement in module.body:
-        if isinstance(statement, cst.SimpleStatementLine):
-            for small in statement.body:
-                if isinstance(small, cst.Import):
-                    for alias in small.names:
-                        name = code_of(alias.name)
-                        if name == "torch":
-                            return alias.asname.name.value if alias.asname is not None else "torch"
-                        if name.startswith("torch.") and alias.asname is None:
-                            return "torch"  # `import torch.nn` binds `torch`
-    return None
+    """The module's own name for torch: what its module-level imports bind to it (in an `if` or a
+    `try` too, or by `torch = importlib.import_module("torch")`); `import torch.nn` binds `torch`."""
+    return next((local for local, target in module_imports(module).items() if target == "torch"), None)
 
 
 def tuple_spelling(module: cst.Module) -> str:

@@ -26,6 +26,7 @@ from gru2lstm.vocab import STATE_RANKS
 from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
+from gru2lstm.syntax import walk
 
 
 def _owner(slot) -> str:
@@ -45,6 +46,7 @@ class UnpairedCreator:
     allocation: cst.Call
     called: bool  # code here calls the function (its tensor reaches forward() by a call not followed)
     stored_in: Optional[cst.Attribute] = None  # `self.h` it stores the tensor in, when it does not return it
+    read_elsewhere: bool = False  # code here reads that attribute, none of it the function beside or what it calls on self
 
 
 def _unpaired_creators(ctx, change, made: list, reported: set) -> list:
@@ -57,25 +59,55 @@ def _unpaired_creators(ctx, change, made: list, reported: set) -> list:
     Reported when no code of the project calls forward() (project.refuse_uncalled_contracts)."""
     if not takes_state(change.carriers):
         return []
-    flow, solution, beside = ctx.flow, ctx.solution, change.function
-    ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
+    flow, beside = ctx.flow, change.function
+    feeding = None  # ids of the functions whose reads of an attribute may hand it to `beside` (found at the first stored one)
     found = []
-    for info, value, stored_in in made:
+    for info, allocations, stored_in, readers in made:
         if not _beside(flow, info, beside) or info.key == beside.key:
             continue
-        for allocation in _allocations(flow, value):
-            if id(allocation) not in reported and sizes_given(allocation) in ranks:
+        if readers:
+            feeding = _feeding(flow, beside) if feeding is None else feeding
+            if readers & feeding:
+                continue
+        for allocation in allocations:
+            if id(allocation) not in reported:
                 reported.add(id(allocation))
-                found.append(UnpairedCreator(info, allocation, info.key in flow.called, stored_in))
+                found.append(UnpairedCreator(info, allocation, info.key in flow.called, stored_in, bool(readers)))
+    return found
+
+
+def _feeding(flow, function) -> set:
+    """The ids of `function` and of the methods of its class it calls on its object (`self._core(x)`):
+    where a read of an attribute may hand it on to what `function` takes."""
+    found = {id(function.node)}
+    if function.class_name is None or function.self_name is None:
+        return found
+    for node in walk(function.node.body):
+        if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name) \
+                and node.func.value.value == function.self_name:  # children.py: why `type`
+            method = flow.method(function.class_name, node.func.attr.value)
+            if method is not None:
+                found.add(id(method.node))
     return found
 
 
 def _made_for_callers(ctx) -> list:
-    """(function, value, the attribute stored in or None) of what each function returns that is no
-    state, and of what a method stores in an attribute of its object that no code here reads and
-    holds no state (`self.h = torch.zeros(...)` in reset(), for callers to read)."""
+    """(function, its new tensors of the hidden state's rank, the attribute stored in or None, the
+    ids of the functions that read that attribute) of what each function returns that is no
+    state, and of what a method stores in an attribute of its object that holds no state
+    (`self.h = torch.zeros(...)` in reset(), for callers to read; code here may read it too, to
+    log its norm: `_unpaired_creators` tells). Only those that make such a tensor."""
     flow, solution = ctx.flow, ctx.solution
-    made = [(info, value, None) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
+    ranks = {STATE_RANKS[kind] for kind in solution.recurrent_calls.values()}
+    bound = {}  # attribute or local -> the values bound to it
+    for binding in flow.bindings:
+        if binding.target.kind in _FRESH_HOLDERS:
+            bound.setdefault(binding.target, []).append(binding.value)
+
+    def of_rank(value) -> list:
+        return [allocation for allocation in _allocations(bound, value) if sizes_given(allocation) in ranks]
+
+    made = [(info, of_rank(value), None, frozenset()) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
     stored = [
         binding for binding in flow.bindings
         if binding.kind == BindingKind.ASSIGN and binding.function is not None and binding.target.kind == SlotKind.ATTR
@@ -83,9 +115,20 @@ def _made_for_callers(ctx) -> list:
     ]
     if stored:
         written = {id(binding.target_node) for binding in flow.bindings}
-        read = {slot for slot, node in flow.slot_nodes if slot.kind == SlotKind.ATTR and id(node) not in written}
-        made += [(binding.function, binding.value, binding.target_node) for binding in stored if binding.target not in read]
-    return made
+        targets = {binding.target for binding in stored}
+        readers = {}
+        for slot, node in flow.slot_nodes:
+            if slot in targets and id(node) not in written:
+                readers.setdefault(slot, set()).add(id(_function_around(ctx.parents, node)))
+        made += [(binding.function, of_rank(binding.value), binding.target_node, frozenset(readers.get(binding.target, ()))) for binding in stored]
+    return [entry for entry in made if entry[1]]
+
+
+def _function_around(parents: dict, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+    current = parents.get(node)
+    while current is not None and type(current) is not cst.FunctionDef:  # children.py: why `type`
+        current = parents.get(current)
+    return current
 
 
 def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
@@ -93,7 +136,9 @@ def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
         f"`{creator.function.display_name}()` {'stores' if creator.stored_in is not None else 'returns'} "
         f"`{ctx.code(creator.allocation)}`, a new tensor shaped like the hidden state"
     )
-    if creator.stored_in is not None:
+    if creator.stored_in is not None and creator.read_elsewhere:
+        made += f", in `{ctx.code(creator.stored_in)}`, which code here reads only outside `{change.name}()` and what it calls"
+    elif creator.stored_in is not None:
         made += f", in `{ctx.code(creator.stored_in)}`, which no code here reads"
     if creator.called:
         return (
@@ -123,36 +168,40 @@ def _taking(change) -> str:
     return f"parameters {', '.join(names[:-1])} and {names[-1]} become"
 
 
-def _allocations(flow, value) -> list:
+def _allocations(stored: dict, value) -> list:
     """The new tensors a returned value is, or holds at a position (`(torch.zeros(...),)`): an
     allocation, or a reshape writing its sizes out of a tensor made fresh (`self.h0.expand(1, B, H)`
-    of `self.h0 = torch.zeros(1, 1, H)`)."""
+    of `self.h0 = torch.zeros(1, 1, H)`), also through a local or an attribute that only such
+    tensors are stored in (`h = torch.zeros(1, B, H); return h`). `stored`: slot -> the values bound to it."""
     if isinstance(value, VCreate) and isinstance(value.node, cst.Call):
         return [value.node]
     if isinstance(value, VDerived) and value.kind == Derivation.KEEP:  # `torch.zeros(...).to(device)`
-        return _allocations(flow, value.base)
+        return _allocations(stored, value.base)
     if isinstance(value, VDerived) and value.kind == Derivation.SHAPE and isinstance(value.node, cst.Call):
-        return [value.node] if sizes_given(value.node) is not None and _made_fresh(flow, value.base, set()) else []
-    if isinstance(value, VSlot) and value.slot.kind == SlotKind.ATTR and _made_fresh(flow, value, set()):
-        return [node for binding in flow.bindings if binding.target == value.slot for node in _allocations(flow, binding.value)]
+        return [value.node] if sizes_given(value.node) is not None and _made_fresh(stored, value.base, set()) else []
+    if isinstance(value, VSlot) and value.slot.kind in _FRESH_HOLDERS and _made_fresh(stored, value, set()):
+        return [node for item in stored[value.slot] for node in _allocations(stored, item)]
     if isinstance(value, (VTuple, VChoice, VContainer)):
         items = value.items if isinstance(value, VTuple) else (
             value.options if isinstance(value, VChoice) else [item for _, item in value.items]
         )
-        return [node for item in items for node in _allocations(flow, item)]
+        return [node for item in items for node in _allocations(stored, item)]
     return []
 
 
-def _made_fresh(flow, value, seen: set) -> bool:
+_FRESH_HOLDERS = (SlotKind.ATTR, SlotKind.DEF)  # an attribute of `self`, a local: what may hold a new tensor between
+
+
+def _made_fresh(stored: dict, value, seen: set) -> bool:
     """Is `value` a tensor made by an allocation, through what keeps or reshapes it and the
-    attributes of `self` that only such values are stored in?"""
+    attributes of `self` and locals that only such values are stored in?"""
     if isinstance(value, VCreate):
         return True
     if isinstance(value, VDerived) and value.kind != Derivation.READ:
-        return _made_fresh(flow, value.base, seen)
-    if isinstance(value, VSlot) and value.slot.kind == SlotKind.ATTR and value.slot not in seen:
-        stored = [binding.value for binding in flow.bindings if binding.target == value.slot]
-        return bool(stored) and all(_made_fresh(flow, item, seen | {value.slot}) for item in stored)
+        return _made_fresh(stored, value.base, seen)
+    if isinstance(value, VSlot) and value.slot.kind in _FRESH_HOLDERS and value.slot not in seen:
+        items = stored.get(value.slot, ())
+        return bool(items) and all(_made_fresh(stored, item, seen | {value.slot}) for item in items)
     return False
 
 
