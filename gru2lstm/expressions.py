@@ -189,12 +189,37 @@ class ExpressionWalker(Scope):
                 if isinstance(part, cst.FormattedStringExpression):  # read only (vocab.FORMATTING_BUILTINS)
                     self.consume(self.expr(part.expression), Use.READ, part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
-        # Lambdas, nested comprehensions, await, …: every name read inside is consumed as "other".
-        called = self.hand_over_callees(node, lambda name: is_bound_inside(name, node), f"`{self.code(node)}`")
-        for inner in walk(node):
-            if isinstance(inner, cst.Name) and id(inner) not in called and not is_bound_inside(inner, node):
-                self.consume(self._read_name(inner), Use.OTHER, inner, f"used inside `{self.code(node)}`")
+        # Lambdas, nested comprehensions, await, …: what is read inside is handed over.
+        names = [inner for inner in walk(node) if isinstance(inner, cst.Name) and not is_bound_inside(inner, node)]
+        self.hand_over_inside(node, lambda name: is_bound_inside(name, node), f"`{self.code(node)}`", names)
         return VOpaque(node, f"`{self.code(node)}`")
+
+    def hand_over_inside(self, node: cst.CSTNode, bound_inside, where: str, names: list) -> None:
+        """Code the walk does not follow (a lambda, a nested function): what it calls from around
+        it is handed over (hand_over_callees), and what it reads from around it is consumed as
+        "other": each of `names` (the Names read there), and each attribute chain from one
+        (`self.h` of `lambda: Memory(self.h, t)`; the mentions of `self.gru.hidden_size` are
+        recorded, so a renamed module is renamed there too). `bound_inside`: is a Name bound there?"""
+        called = self.hand_over_callees(node, bound_inside, where)
+        why = f"used inside {where}"
+        chains = set()  # the ids of the chains read here and of their links
+        for inner in walk(node):
+            if id(inner) in chains or not isinstance(inner, cst.Attribute) or dotted(inner) is None or bound_inside(attribute_root(inner)):
+                continue
+            links, link = [], inner
+            while isinstance(link, cst.Attribute):
+                links.append(link)
+                chains.add(id(link))
+                link = link.value
+            if id(inner) not in called:
+                self.consume(self.expr(inner), Use.OTHER, inner, why)
+            for prefix in links[1:]:  # what the chain passes through (`self.h` of `self.h.norm`), read again without recording
+                read = []
+                self._quietly(lambda: read.append(self.expr(prefix)))
+                self.consume(read[0], Use.OTHER, prefix, why)
+        for name in names:
+            if id(name) not in called:
+                self.consume(self._read_name(name), Use.OTHER, name, why)
 
     def _note_mirrored_keys(self, node: cst.DictComp, iterable: Value, element: Value) -> None:
         """`{k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`, `{k: v.detach() for k, v
@@ -221,7 +246,8 @@ class ExpressionWalker(Scope):
         """What code the walk does not follow (a lambda, a nested function) calls by a name from
         around it (`model.cell` of `lambda c, x: model.cell(x, c)`) is handed over: a recurrent
         module called there would still be given one tensor (rules/unfollowed.ModuleHandedOver).
-        Gives the ids of the names called that way (`step(...)`), which are consumed once."""
+        Gives the ids of the names and chains called that way (`step(...)`, `self.pi(...)`), which
+        are walked once."""
         called = set()
         for inner in walk(node):
             if isinstance(inner, cst.Call):
@@ -230,8 +256,7 @@ class ExpressionWalker(Scope):
                     callee = self.expr(inner.func)
                     if isinstance(callee, VSlot):  # a place that may hold a module, not a method of a value (`h.zero_`)
                         self.consume(callee, Use.UNKNOWN, inner.func, f"called inside {where}{from_where(None)}")
-                    if root is inner.func:
-                        called.add(id(root))
+                    called.add(id(inner.func))
         return called
 
     def holds_wrapper(self, node: cst.CSTNode) -> bool:

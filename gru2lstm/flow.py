@@ -166,10 +166,7 @@ class Collector(CallWalker):
             # those names, is handed to code the engine does not follow (as a lambda's).
             where = f"the nested function `{statement.name.value}()`"
             bound = names_bound_in(statement)
-            called = self.hand_over_callees(statement, lambda name: name.value in bound, where)
-            for name in names_read_in(statement):
-                if id(name) not in called:
-                    self.consume(self._read_name(name), Use.OTHER, name, f"used inside {where}")
+            self.hand_over_inside(statement, lambda name: name.value in bound, where, names_read_in(statement))
             self._new_def(statement.name.value, statement.name)
         elif isinstance(statement, cst.ClassDef):
             self._new_def(statement.name.value, statement.name)
