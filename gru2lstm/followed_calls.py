@@ -60,8 +60,9 @@ class FollowedCalls(ExpressionWalker):
                     owner = self.resolve_class(annotation)
                 owners.add(owner)
             return owners.pop() if len(owners) == 1 else None
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and info is not None and node.value.value == info.self_name:
-            return self.instance_class.get(AttrSlot.of(info.class_name, node.attr.value))
+        if isinstance(node, cst.Attribute):  # `self.net`, `net.sampler`, `self.net.sampler`: the class held there
+            owner = self._instance_of(node.value)
+            return self.instance_class.get(AttrSlot.of(owner, node.attr.value)) if owner is not None else None
         return None
 
     def _instances_of(self, node: cst.CSTNode) -> tuple:
