@@ -294,8 +294,19 @@ class CallWalker(CompiledCalls):
             return union
         if method in SPLITTING_METHODS and not any(a.star for a in args):
             return self._pieces(node, base, args)  # `h.unbind(1)`: a list of pieces of `h`
-        if method in JOINING_METHODS and not any(a.star for a in args) and not self._result_dropped(node, method):
+        if method == COPY_INTO_METHOD and len(args) == 1 and isinstance(base, VIndex) and isinstance(base.base, VSlot):
+            # In-place write into preallocated storage: the storage's elements receive it.
+            self._bind(ChildSlot.of(base.base.slot, ELEM), self.expr(args[0].value), BindingKind.STORE, self.statement, func.value)
+            return VOpaque(node, COPY_INTO_METHOD)
+        joins = method in JOINING_METHODS and (method != COPY_INTO_METHOD or _kept_place(base))  # `self.h.data.copy_(h)`: a join
+        if joins and not any(a.star for a in args) and not self._result_dropped(node, method):
             value = self._joined(node, base, (None, JOINING_METHODS[method]))  # `h.lerp(h_old, w)`: the base and one argument
+            if value is not None and method == COPY_INTO_METHOD and isinstance(_kept_leaf(value.right), VOpaque):
+                # what replaces a state must be one, or a creation made per half; an unknown value is neither
+                self.consume(base, Use.METHOD, func.value, (
+                    f"overwritten in place by `.{method}()` with `{self.code(args[0].value)}`, which the engine cannot follow, "
+                    "so it cannot tell what would become c"
+                ))
             if value is not None:
                 return value
         if method in MODULE_SELF_METHODS:  # `Policy().eval()`, not a method of the program: the module
@@ -332,12 +343,7 @@ class CallWalker(CompiledCalls):
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
-            # In-place write into preallocated storage: the storage's elements receive it.
-            value = self.expr(args[0].value)
-            if isinstance(base, VIndex) and isinstance(base.base, VSlot):
-                self._bind(ChildSlot.of(base.base.slot, ELEM), value, BindingKind.STORE, self.statement, func.value)
-            else:
-                self.consume(value, Use.OTHER, args[0].value, "copied in place into something unknown")
+            self.consume(self.expr(args[0].value), Use.OTHER, args[0].value, "copied in place into something unknown")
             return VOpaque(node, COPY_INTO_METHOD)
         # A method no table lists, on what may be a state (`h.pow(2)`): reported, never left on a
         # pair nor run on h alone (on anything else, an instance or a module, it is no concern).
@@ -768,3 +774,16 @@ def _copied_mapping(args) -> bool:
         len(args) == 1 and args[0].keyword is None and not args[0].star
         and isinstance(args[0].value, (cst.Name, cst.Attribute, cst.Subscript))
     )
+
+
+def _kept_place(value: Value) -> bool:
+    """Is `value` a place's value itself, or the same tensor (`self.h.data`, `h.detach()`): a copy
+    into it changes that place, as `h.add_(x)` does."""
+    return isinstance(_kept_leaf(value), VSlot)
+
+
+def _kept_leaf(value: Value) -> Value:
+    """What `value` is the same tensor as, through `.data`, `.detach()` and the like."""
+    while isinstance(value, VDerived) and value.kind == Derivation.KEEP:
+        value = value.base
+    return value
