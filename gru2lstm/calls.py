@@ -539,7 +539,8 @@ class CallWalker(CompiledCalls):
                     # `getattr(self, name)` by a name not written out: its object is judged (rules/module_reach.py)
                     looked_up = func.value == NAMED_ATTRIBUTE_BUILTIN and arg is args[0] and len(args) > 1 and constant_string(args[1].value) is None
                     value = self.looked_up_object(arg.value) if looked_up else self.expr(arg.value)
-                    self.consume(value, context_name, arg.value, f"passed to `{func.value}()`")
+                    by_name = f" to read the attribute named by `{self.code(args[1].value)}`" if looked_up else ""
+                    self.consume(value, context_name, arg.value, f"passed to `{func.value}()`{by_name}")
                 return VOpaque(node, f"`{func.value}()`")
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:

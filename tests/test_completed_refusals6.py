@@ -145,3 +145,106 @@ def test_a_state_overwritten_in_place_by_an_unknown_value_is_refused(tmp_path, c
         f"{tmp_path / 'agent.py'}:15:9: G2L100 the hidden state `self.h` is overwritten in place by `.copy_()` with `blank(keep)`, "
         "which the engine cannot follow, so it cannot tell what would become c; migrate this use by hand so that it handles the pair (h, c)"
     ) in capsys.readouterr().out
+
+
+# the rollout's first state is copied into a preallocated attribute; its batch is a dataclass
+SAMPLE_BATCH_BUFFER = """\
+    from dataclasses import dataclass, fields
+
+    import torch
+
+
+    @dataclass
+    class RolloutBatch:
+        obs: torch.Tensor
+        actions: torch.Tensor
+        hxs: torch.Tensor
+
+        def to(self, device):
+            return RolloutBatch(obs=self.obs.to(device), actions=self.actions.to(device), hxs=self.hxs.to(device))
+
+        def minibatch(self, env_idx):
+            return RolloutBatch(obs=self.obs[:, env_idx], actions=self.actions[:, env_idx], hxs=self.hxs[:, env_idx])
+
+
+    class Rollout:
+        def __init__(self, steps, n_envs, obs_dim, hidden):
+            self.obs = torch.zeros(steps, n_envs, obs_dim)
+            self.actions = torch.zeros(steps, n_envs, dtype=torch.long)
+            self.hxs = torch.zeros(1, n_envs, hidden)
+            self.t = 0
+
+        def start(self, hxs):
+            self.hxs.copy_(hxs)
+
+        def add(self, obs, action):
+            self.obs[self.t] = obs
+            self.actions[self.t] = action
+            self.t += 1
+
+        def batch(self):
+            return RolloutBatch(obs=self.obs, actions=self.actions, hxs=self.hxs)
+"""
+
+SAMPLE_BATCH_NET = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def forward(self, obs, hxs):
+            out, hxs = self.gru(obs, hxs)
+            return torch.distributions.Categorical(logits=self.pi(out)), hxs
+"""
+
+DRIVE_SAMPLE_BATCH = """\
+    import torch
+
+    from buffer import Rollout
+    from net import Net
+
+    torch.manual_seed(0)
+    net = Net()
+    hxs = torch.zeros(1, 4, 8)
+    for it in range(2):
+        roll = Rollout(3, 4, 4, 8)
+        roll.start(hxs)
+        for t in range(3):
+            obs = torch.randn(4, 4)
+            with torch.no_grad():
+                dist, hxs = net(obs.unsqueeze(0), hxs)
+            roll.add(obs, dist.sample()[0])
+            if t == 1:
+                hxs[:, 0] = 0
+        batch = roll.batch().to("cpu")
+        mb = batch.minibatch(torch.tensor([1, 3]))
+        dist, _ = net(mb.obs, mb.hxs)
+        (-dist.log_prob(mb.actions).mean()).backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_state_copied_into_a_preallocated_attribute(tmp_path, form):
+    # `self.hxs.copy_(hxs)` was "copied in place into something unknown" (G2L100)
+    write(tmp_path, {"buffer.py": SAMPLE_BATCH_BUFFER, "net.py": SAMPLE_BATCH_NET, "driver.py": DRIVE_SAMPLE_BATCH, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+def test_fields_read_by_a_name_not_written_out_stay_refused(tmp_path, capsys):
+    buffer = SAMPLE_BATCH_BUFFER.replace(
+        "return RolloutBatch(obs=self.obs.to(device), actions=self.actions.to(device), hxs=self.hxs.to(device))",
+        "return RolloutBatch(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})",
+    )
+    write(tmp_path, {"buffer.py": buffer, "net.py": SAMPLE_BATCH_NET, "driver.py": DRIVE_SAMPLE_BATCH, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.startswith(
+        f"{tmp_path / 'buffer.py'}:13:48: G2L101 `self` holds hidden states and is passed to `getattr()` to read the attribute "
+        "named by `f.name`, which the engine cannot follow; migrate this use by hand, or give the file that defines the code it "
+        "reaches in the same run\n"
+    )
