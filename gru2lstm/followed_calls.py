@@ -21,6 +21,7 @@ from gru2lstm.values import (
     ChildSlot,
     DefSlot,
     InstanceSlot,
+    KeyLabel,
     ReturnSlot,
     SlotKind,
     Value,
@@ -151,6 +152,8 @@ class FollowedCalls(ExpressionWalker):
         """`Policy(...)`: its __init__ receives the arguments (a dataclass or namedtuple: its fields)."""
         if self.recording:
             self.flow.instantiated.setdefault(owner, []).append(node)
+        if self.flow.is_typed_dict(owner):
+            return self._typed_dict(owner, node)
         if owner in self.namedtuples:
             self._call_fields(owner, node, self.namedtuples[owner])
         else:
@@ -160,6 +163,18 @@ class FollowedCalls(ExpressionWalker):
             else:
                 self._call_fields(owner, node)
         return VSlot(InstanceSlot.of(owner), node)
+
+    def _typed_dict(self, owner: str, node: cst.Call) -> Value:
+        """`CarryState(hidden=h, steps=0)` of a TypedDict is the dict `{"hidden": h, "steps": 0}`;
+        `CarryState(carry, steps=0)` and `CarryState(**carry)` are also a copy of `carry`, as `dict(carry)` is."""
+        items, copied = [], []
+        for arg in node.args:
+            value = self.expr(arg.value)
+            if arg.keyword is not None:
+                items.append((KeyLabel.of(arg.keyword.value), value))
+            else:
+                copied.append(value)
+        return VChoice([*copied, VContainer(node, items)], node) if copied else VContainer(node, items)
 
     def _call_fields(self, class_name: str, node: cst.Call, fields: Optional[list] = None) -> None:
         """A class without __init__ (a dataclass, a namedtuple): arguments set its fields."""

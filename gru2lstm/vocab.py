@@ -269,6 +269,7 @@ CONTAINER_FUNCTIONS = {
 }
 # The last parts of the container functions that make a dict (iterated, it gives its keys).
 DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
+TYPED_DICT_CLASSES = {"typing.TypedDict", "typing_extensions.TypedDict"}  # a subclass's call makes a dict
 DICT_FROM_KEYS = "fromkeys"  # `dict.fromkeys(names, h0)`: every value is h0
 DICT_UPDATE_METHOD = "update"  # `d.update(zip(keys, values))`: each value is stored as an element
 DEFAULT_FACTORY_DICT = "defaultdict"  # `defaultdict(lambda: net.init_hidden(1))`: what the factory gives is an element

@@ -248,3 +248,95 @@ def test_fields_read_by_a_name_not_written_out_stay_refused(tmp_path, capsys):
         "named by `f.name`, which the engine cannot follow; migrate this use by hand, or give the file that defines the code it "
         "reaches in the same run\n"
     )
+
+
+# the carry is a TypedDict: made by calling its class, read by key, passed on with a spread
+TYPED_DICT_MEMORY = """\
+    from typing import TypedDict
+
+    import torch
+    import torch.nn as nn
+
+
+    class CarryState(TypedDict):
+        hidden: torch.Tensor
+        steps: int
+
+
+    class MemoryPolicy(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.core = nn.GRUCell(obs_dim, hidden)
+            self.head = nn.Linear(hidden, 2)
+
+        def initial_carry(self, batch) -> CarryState:
+            return CarryState(hidden=torch.zeros(batch, self.hidden), steps=0)
+
+        def forward(self, obs, carry: CarryState):
+            h = self.core(obs, carry["hidden"])
+            return self.head(h), {**carry, "hidden": h, "steps": carry["steps"] + 1}
+
+
+    def reset_rows(carry: CarryState, done) -> CarryState:
+        keep = (~done).float().unsqueeze(-1)
+        return {"hidden": carry["hidden"] * keep, "steps": carry["steps"]}
+"""
+
+DRIVE_TYPED_DICT = """\
+    import torch
+
+    from memory import MemoryPolicy, reset_rows
+
+    torch.manual_seed(0)
+    policy = MemoryPolicy()
+    carry = policy.initial_carry(3)
+    with torch.no_grad():
+        for t in range(5):
+            logits, carry = policy(torch.randn(3, 4), carry)
+            if t == 2:
+                carry = reset_rows(carry, torch.tensor([True, False, False]))
+    carry["hidden"] = carry["hidden"].detach()
+    logits, carry = policy(torch.randn(3, 4), carry)
+    logits.pow(2).mean().backward()
+    assert carry["steps"] == 6
+"""
+
+
+MADE_CARRIES = {
+    "keywords": "CarryState(hidden=torch.zeros(batch, self.hidden), steps=0)",
+    "mapping": "CarryState(dict(hidden=torch.zeros(batch, self.hidden), steps=0))",
+    "spread": "CarryState(**{'hidden': torch.zeros(batch, self.hidden), 'steps': 0})",
+}
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("made", MADE_CARRIES)
+@pytest.mark.parametrize("spread", [True, False], ids=["spread", "display"])
+def test_a_typed_dict_carry(tmp_path, form, made, spread):
+    # `{**carry, "hidden": h}` was G2L101 ("`carry` ... is used here"); without the spread, the state
+    # that `CarryState(hidden=torch.zeros(...))` makes was not seen: exit 0, the cell got one tensor
+    memory = TYPED_DICT_MEMORY.replace(MADE_CARRIES["keywords"], MADE_CARRIES[made])
+    if not spread:
+        memory = memory.replace('{**carry, "hidden": h, ', '{"hidden": h, ')
+    write(tmp_path, {"memory.py": memory, "driver.py": DRIVE_TYPED_DICT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    doubled = "2 * self.hidden" if form == "packed" else "self.hidden), torch.zeros(batch, self.hidden)"
+    assert f"torch.zeros(batch, {doubled})" in (tmp_path / "memory.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+@pytest.mark.parametrize("made", ["blank(batch)", "CarryState(**blank(batch))", "CarryState(blank(batch), steps=0)", '{**blank(batch), "steps": 0}'])
+def test_a_holder_of_states_made_by_a_call_not_followed_is_refused(tmp_path, capsys, made):
+    # each was exit 0: the states read from what `blank` returns by key kept one tensor
+    memory = TYPED_DICT_MEMORY.replace("import torch.nn as nn\n", "import torch.nn as nn\n    from elsewhere import blank\n").replace(
+        MADE_CARRIES["keywords"], made
+    )
+    write(tmp_path, {"memory.py": memory, "driver.py": DRIVE_TYPED_DICT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    column = 16 + made.index("blank")
+    assert (
+        f"{tmp_path / 'memory.py'}:21:{column}: G2L101 `blank(batch)` returns what holds hidden states where it is read, which the "
+        "engine cannot follow, so the states in it would stay one tensor; migrate this use by hand, or give the file that defines "
+        "the code it reaches in the same run"
+    ) in capsys.readouterr().out
