@@ -148,8 +148,8 @@ class CallWalker(CompiledCalls):
             return value
         owner = self._instance_of(func) if isinstance(func, cst.Name) else None
         forward = None if owner is None else self.flow.forward_of(owner)
-        if forward is not None:
-            return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
+        if forward is not None:  # `self(x, h)` inside a module runs its forward(), or a subclass's
+            return self._dispatched_call(owner, forward.key.name, node) or self._call_function(forward, node)
         func_value = self.expr(func)
         indexed = isinstance(func_value, VIndex) and isinstance(func_value.base, VSlot) and id(func) not in self.flow.registries.places
         if isinstance(func_value, VSlot) or indexed:
@@ -283,7 +283,7 @@ class CallWalker(CompiledCalls):
         if method in CALLING_METHODS and isinstance(base, VSlot) and not self._own_method(func):
             # `self.gru.forward(x, h)` is the call `self.gru(x, h)` (not a forward() found by its name alone)
             return self._call_value(base, node)
-        dispatched = self._dispatched_call(func, node)
+        dispatched = self._dispatched_call(owner, method, node)
         if dispatched is not None:
             return dispatched
         callee = self._method_target(func)

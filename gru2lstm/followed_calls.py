@@ -107,17 +107,14 @@ class FollowedCalls(ExpressionWalker):
             return None
         return VChoice([self._call_function(target, node, alone=False) for target in methods], node)
 
-    def _dispatched_call(self, func: cst.Attribute, node: cst.Call) -> Optional[Value]:
-        """`self.forward_rnn(...)` in a method of a class that the program subclasses: any
-        subclass's override may run as well as the method the class itself resolves to (a union);
-        None when no subclass overrides it."""
-        info = self.function
-        if info is None or info.self_name is None or not (isinstance(func.value, cst.Name) and func.value.value == info.self_name):
-            return None
-        overrides = self.flow.overrides(info.class_name, func.attr.value)
+    def _dispatched_call(self, owner: Optional[str], method: str, node: cst.Call) -> Optional[Value]:
+        """`self.forward_rnn(...)` in a method of a class that the program subclasses, `agent(x, h)`
+        of `agent: BaseAgent`: any subclass's override may run as well as the method the class
+        itself resolves to (a union); None when no subclass overrides it."""
+        overrides = self.flow.overrides(owner, method) if owner is not None else ()
         if not overrides:
             return None
-        own = self.flow.method(info.class_name, func.attr.value)
+        own = self.flow.method(owner, method)
         targets = ([own] if own is not None else []) + overrides
         return VChoice([self._call_function(target, node, alone=False) for target in targets], node)
 

@@ -340,3 +340,96 @@ def test_a_holder_of_states_made_by_a_call_not_followed_is_refused(tmp_path, cap
         "engine cannot follow, so the states in it would stay one tensor; migrate this use by hand, or give the file that defines "
         "the code it reaches in the same run"
     ) in capsys.readouterr().out
+
+
+# one runner steps a recurrent and a feed-forward agent through their abstract base's contract
+POLY_AGENTS = """\
+    from abc import ABC, abstractmethod
+
+    import torch
+    import torch.nn as nn
+
+
+    class BaseAgent(nn.Module, ABC):
+        @abstractmethod
+        def initial_state(self, n: int) -> torch.Tensor: ...
+
+        @abstractmethod
+        def forward(self, obs, state): ...
+
+
+    class RecurrentAgent(BaseAgent):
+        def __init__(self, obs_dim=4, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def initial_state(self, n):
+            return torch.zeros(1, n, self.hidden)
+
+        def forward(self, obs, state):
+            out, state = self.gru(obs.unsqueeze(0), state)
+            return self.pi(out[0]), state
+
+
+    class FeedForwardAgent(BaseAgent):
+        def __init__(self, obs_dim=4):
+            super().__init__()
+            self.pi = nn.Linear(obs_dim, 2)
+
+        def initial_state(self, n):
+            return torch.zeros(1, n, 1)
+
+        def forward(self, obs, state):
+            return self.pi(obs), state
+"""
+
+POLY_RUNNER = """\
+    import torch
+
+    from agents import BaseAgent
+
+
+    def rollout(agent: BaseAgent, n_envs: int, steps: int):
+        state = agent.initial_state(n_envs)
+        for t in range(steps):
+            logits, state = agent(torch.randn(n_envs, 4), state)
+            done = torch.tensor([t == 1] + [False] * (n_envs - 1))
+            state = state * (~done).float().view(1, -1, 1)
+        return logits, state.detach()
+"""
+
+DRIVE_POLY = """\
+    import torch
+
+    from agents import FeedForwardAgent, RecurrentAgent
+    from runner import rollout
+
+    torch.manual_seed(0)
+    for agent in (RecurrentAgent(), FeedForwardAgent()):
+        logits, _ = rollout(agent, 3, 4)
+        logits.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "auto"])
+def test_agents_called_through_their_abstract_base(tmp_path, form):
+    # `agent(x, state)` of `agent: BaseAgent` runs either subclass's forward(): it was G2L101 "no call
+    # of them could be followed"
+    write(tmp_path, {"agents.py": POLY_AGENTS, "runner.py": POLY_RUNNER, "driver.py": DRIVE_POLY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    text = (tmp_path / "agents.py").read_text()
+    assert "def initial_state(self, n: int) -> tuple[torch.Tensor, torch.Tensor]: ..." in text
+    assert "torch.zeros(1, n, 1),\n            torch.zeros(1, n, 1),\n" in text  # the feed-forward agent's state is carried as a pair too
+    run_migrated(tmp_path, "import driver")
+
+
+def test_agents_called_through_their_abstract_base_packed_keep_a_mask_of_the_state_width_refused(tmp_path, capsys):
+    # the feed-forward agent's state is one wide: a mask `.view(1, -1, 1)` cannot be told from one of its width
+    write(tmp_path, {"agents.py": POLY_AGENTS, "runner.py": POLY_RUNNER, "driver.py": DRIVE_POLY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'runner.py'}:11:17: G2L100 `state * (~done).float().view(1, -1, 1)` combines the hidden state with "
+        "`(~done).float().view(1, -1, 1)`, made with its last size the hidden size `1`"
+    ) in capsys.readouterr().out
