@@ -233,6 +233,7 @@ class FollowedCalls(ExpressionWalker):
         star = callee.node.params.star_arg
         extra = 0  # the positional arguments past the parameters, which `*args` takes in order
         spread = _spread_argument(callee, node)
+        starred = None  # a `*E` argument already met: the positions after it are not known
         for arg in node.args:
             value = self._own_instance(self.expr(arg.value), arg.value)
             if arg is spread and self._spreadable(value):
@@ -250,6 +251,13 @@ class FollowedCalls(ExpressionWalker):
                 self.consume(value, Use.OTHER, arg.value, "passed with * or **")
                 if self.recording:
                     self.flow.star_calls.append((node, callee))
+                starred = starred or (arg if arg.star == "*" else None)
+                continue
+            if starred is not None and arg.keyword is None:
+                self.consume(value, Use.OTHER, arg.value, (
+                    f"passed to `{callee.node.name.value}()` after `*{self.code(starred.value)}`, so which parameter takes it "
+                    "is not known to the engine (which counts positions from the start)"
+                ))
                 continue
             if arg.keyword is not None:
                 param = by_name.get(arg.keyword.value)

@@ -433,3 +433,51 @@ def test_agents_called_through_their_abstract_base_packed_keep_a_mask_of_the_sta
         f"{tmp_path / 'runner.py'}:11:17: G2L100 `state * (~done).float().view(1, -1, 1)` combines the hidden state with "
         "`(~done).float().view(1, -1, 1)`, made with its last size the hidden size `1`"
     ) in capsys.readouterr().out
+
+
+SPREAD_MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, scale, h):
+            out, h = self.gru(x.unsqueeze(0) * scale, h)
+            return self.pi(out[0]), h
+
+
+    def act(net, x, scale, h):
+        return net(x, scale, h)
+"""
+
+DRIVE_SPREAD = """\
+    import torch
+    from model import Net, act
+
+    net = Net()
+    h = torch.zeros(1, 2, 8)
+    for t in range(5):
+        common = (net, torch.randn(2, 4))
+        logits, h = act(*common, 1.0, h)
+        inputs = [torch.randn(2, 4), 0.5]
+        logits, h = net(*inputs, h)
+"""
+
+
+def test_a_state_passed_after_a_spread_names_no_parameter(tmp_path, capsys):
+    # the finding said "the parameter `x` becomes (h, c)": `h` was bound to the second parameter
+    # of `act`, its position counted from the start of the call
+    write(tmp_path, {"model.py": SPREAD_MODEL, "driver.py": DRIVE_SPREAD, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"{tmp_path / 'driver.py'}:8:35: G2L100 the hidden state `h` is passed to `act()` after `*common`, so which parameter "
+        "takes it is not known to the engine (which counts positions from the start); migrate this use by hand so that it "
+        "handles the pair (h, c)\n"
+    ) in out
+    assert "the hidden state `x`" not in out and "parameter `x`" not in out
