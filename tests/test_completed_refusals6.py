@@ -481,3 +481,56 @@ def test_a_state_passed_after_a_spread_names_no_parameter(tmp_path, capsys):
         "handles the pair (h, c)\n"
     ) in out
     assert "the hidden state `x`" not in out and "parameter `x`" not in out
+
+
+COLLATED_NET = """\
+    import torch
+    import torch.nn as nn
+
+
+    class RecurrentQ(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8, actions=2):
+            super().__init__()
+            self.hidden = hidden
+            self.rnn = nn.GRU(obs_dim, hidden, batch_first=True)
+            self.q = nn.Linear(hidden, actions)
+
+        def init_hidden(self, batch):
+            return torch.zeros(1, batch, self.hidden)
+
+        def forward(self, obs, hidden):
+            out, hidden = self.rnn(obs, hidden)
+            return self.q(out), hidden
+"""
+
+DRIVE_COLLATED = """\
+    import torch
+    from torch.utils.data import DataLoader
+
+    from net import RecurrentQ
+
+    net = RecurrentQ()
+    sequences = []
+    hidden = net.init_hidden(1)
+    for chunk in range(3):
+        obs = torch.randn(1, 4, 4)
+        start = hidden.detach()
+        with torch.no_grad():
+            _, hidden = net(obs, hidden)
+        sequences.append((obs[0], start[0, 0], torch.randn(4, 2)))
+    for obs, h0, target in DataLoader(sequences, batch_size=3, shuffle=True):
+        q, _ = net(obs, h0.unsqueeze(0))
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_states_collated_by_a_data_loader_name_it(tmp_path, capsys, form):
+    # it was G2L102 "`h0` ... receives a part of an unknown value, which is not one as far as the engine can tell"
+    write(tmp_path, {"net.py": COLLATED_NET, "driver.py": DRIVE_COLLATED, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'driver.py'}:15:10: G2L101 `h0` holds the hidden state elsewhere, but here it receives a part of what iterating "
+        "`DataLoader(sequences, batch_size=3, shuffle=True)` gives, which collates the rows it is given by code the engine does not "
+        "follow (each row's state would stay one tensor there); stack the states of a batch in the program, each half apart, or "
+        "migrate this by hand\n"
+    ) in capsys.readouterr().out
