@@ -301,12 +301,8 @@ class CallWalker(CompiledCalls):
         joins = method in JOINING_METHODS and (method != COPY_INTO_METHOD or _kept_place(base))  # `self.h.data.copy_(h)`: a join
         if joins and not any(a.star for a in args) and not self._result_dropped(node, method):
             value = self._joined(node, base, (None, JOINING_METHODS[method]))  # `h.lerp(h_old, w)`: the base and one argument
-            if value is not None and method == COPY_INTO_METHOD and isinstance(_kept_leaf(value.right), VOpaque):
-                # what replaces a state must be one, or a creation made per half; an unknown value is neither
-                self.consume(base, Use.METHOD, func.value, (
-                    f"overwritten in place by `.{method}()` with `{self.code(args[0].value)}`, which the engine cannot follow, "
-                    "so it cannot tell what would become c"
-                ))
+            if value is not None and method == COPY_INTO_METHOD:
+                self._copied_onto(func, base, value.right, args[0].value)
             if value is not None:
                 return value
         if method in MODULE_SELF_METHODS:  # `Policy().eval()`, not a method of the program: the module
@@ -353,6 +349,19 @@ class CallWalker(CompiledCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _copied_onto(self, func: cst.Attribute, base: Value, source: Value, source_node: cst.BaseExpression) -> None:
+        """`self.h.data.copy_(other.h)`: the two places hold one kind of value (a state when either
+        is one), as an assignment ties them. A state is replaced only by another, or by a creation
+        made per half; anything else (a layer's output, an unknown call's result) is reported."""
+        copied = _kept_leaf(source)
+        if isinstance(copied, VSlot):
+            self._bind(copied.slot, _kept_leaf(base), BindingKind.JOIN, self.statement, None)
+        elif not isinstance(_kept_leaf(source, Derivation.SHAPE), VCreate):
+            self.consume(base, Use.METHOD, func.value, (
+                f"overwritten in place by `.{func.attr.value}()` with `{self.code(source_node)}`, which the engine knows neither as "
+                "a hidden state nor as a new tensor, so it cannot tell what would become c"
+            ))
 
     def _dict_update(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Optional[Value]:
         """`d.update(zip(keys, values))`, and of a dict `d`: `d.update({"a": h})`, `d.update(a=h)`,
@@ -783,8 +792,10 @@ def _kept_place(value: Value) -> bool:
     return isinstance(_kept_leaf(value), VSlot)
 
 
-def _kept_leaf(value: Value) -> Value:
-    """What `value` is the same tensor as, through `.data`, `.detach()` and the like."""
-    while isinstance(value, VDerived) and value.kind == Derivation.KEEP:
+def _kept_leaf(value: Value, through: Derivation = Derivation.KEEP) -> Value:
+    """What `value` is the same tensor as, through `.data`, `.detach()` and the like (and, through
+    SHAPE, what it is a reshaped copy of)."""
+    kinds = (Derivation.KEEP, through)
+    while isinstance(value, VDerived) and value.kind in kinds:
         value = value.base
     return value

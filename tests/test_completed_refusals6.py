@@ -135,6 +135,16 @@ def test_a_state_copied_in_place_through_data(tmp_path, form):
 
 
 @pytest.mark.parametrize("form", FORMS)
+def test_a_state_copied_from_a_parameter_nothing_calls_changes_its_contract(tmp_path, capsys, form):
+    # `self.h.copy_(x)` ties `x` to the state as `self.h = x` would: its callers must pass (h, c)
+    agent = DATA_IN_PLACE_AGENT.replace("    def save(self):", "    def put(self, x):\n            self.h.copy_(x)\n\n        def save(self):")
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_DATA_IN_PLACE, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == (0 if form == "tuple" else 1)
+    # auto takes the packed form (states are written into tensors), where its callers' allocations are unknown
+    assert f"{tmp_path / 'agent.py'}:24:9: G2L{'202' if form == 'tuple' else '101'} " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("form", FORMS)
 def test_a_state_overwritten_in_place_by_an_unknown_value_is_refused(tmp_path, capsys, form):
     agent = DATA_IN_PLACE_AGENT.replace("import torch.nn as nn\n", "import torch.nn as nn\n    from elsewhere import blank\n").replace(
         "self.h.data.mul_(keep.view(1, -1, 1))", "self.h.copy_(blank(keep))"
@@ -143,7 +153,8 @@ def test_a_state_overwritten_in_place_by_an_unknown_value_is_refused(tmp_path, c
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
     assert (
         f"{tmp_path / 'agent.py'}:15:9: G2L100 the hidden state `self.h` is overwritten in place by `.copy_()` with `blank(keep)`, "
-        "which the engine cannot follow, so it cannot tell what would become c; migrate this use by hand so that it handles the pair (h, c)"
+        "which the engine knows neither as a hidden state nor as a new tensor, so it cannot tell what would become c; migrate this use "
+        "by hand so that it handles the pair (h, c)"
     ) in capsys.readouterr().out
 
 
