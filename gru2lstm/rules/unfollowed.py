@@ -221,7 +221,7 @@ class OpaqueIntoHolder(Rule):
 
             def run(n):
                 carry = blank(n)
-                carry["h"] = core(torch.randn(n, 4), carry["h"])
+                return core(torch.randn(n, 4), carry["h"])
             """,
             "G2L101",
         ),
@@ -232,7 +232,7 @@ class OpaqueIntoHolder(Rule):
         target = use.binding.target
         return (
             isinstance(value, VOpaque) and isinstance(value.node, cst.Call)
-            and not ctx.solution.is_state(target) and holds_states(ctx, target)
+            and not ctx.solution.is_state(target) and holds_states(ctx, target) and not _filled_beside(ctx, use.binding)
         )
 
     def apply(self, ctx, use: BindingUse) -> None:
@@ -245,6 +245,21 @@ class OpaqueIntoHolder(Rule):
             else f"`{ctx.code(node)}` returns what holds hidden states where it is read"
         )
         ctx.find("G2L101", node, f"{subject}{from_where(place)}, so the states in it would stay one tensor; {follow_remedy(place)}", place)
+
+
+def _filled_beside(ctx, binding: Binding) -> bool:
+    """Are the parts through which the holder holds states (states, or holders of them) written
+    into it in the function that receives it (`record = DotDic({})`, then `record.hidden =
+    torch.zeros(...)`, `episode.records = []`)? The object the call returns is then filled by the
+    program, which the walk follows."""
+    classes = ctx.solution.classes
+    parts = {
+        classes.find(part) for part in classes.parts.get(classes.find(binding.target), {}).values()
+        if ctx.solution.is_state(part) or holds_states(ctx, part)
+    }
+    return bool(parts) and all(
+        any(other.function is binding.function and classes.find(other.target) == part for other in ctx.flow.bindings) for part in parts
+    )
 
 
 class UnfollowedCallPart(StateBindingRule):
