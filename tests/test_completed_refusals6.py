@@ -337,22 +337,6 @@ def test_a_typed_dict_carry(tmp_path, form, made, spread):
     run_migrated(tmp_path, "import driver")
 
 
-@pytest.mark.parametrize("made", ["blank(batch)", "CarryState(**blank(batch))", "CarryState(blank(batch), steps=0)", '{**blank(batch), "steps": 0}'])
-def test_a_holder_of_states_made_by_a_call_not_followed_is_refused(tmp_path, capsys, made):
-    # each was exit 0: the states read from what `blank` returns by key kept one tensor
-    memory = TYPED_DICT_MEMORY.replace("import torch.nn as nn\n", "import torch.nn as nn\n    from elsewhere import blank\n").replace(
-        MADE_CARRIES["keywords"], made
-    )
-    write(tmp_path, {"memory.py": memory, "driver.py": DRIVE_TYPED_DICT, "pyproject.toml": ""})
-    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
-    column = 16 + made.index("blank")
-    assert (
-        f"{tmp_path / 'memory.py'}:21:{column}: G2L101 `blank(batch)` returns what holds hidden states where it is read, which the "
-        "engine cannot follow, so the states in it would stay one tensor; migrate this use by hand, or give the file that defines "
-        "the code it reaches in the same run"
-    ) in capsys.readouterr().out
-
-
 # one runner steps a recurrent and a feed-forward agent through their abstract base's contract
 POLY_AGENTS = """\
     from abc import ABC, abstractmethod

@@ -209,59 +209,6 @@ class ForeignValue(StateBindingRule):
         cannot_follow(ctx, use.binding, use.value)
 
 
-class OpaqueIntoHolder(Rule):
-    uses = ("binding",)
-    summary = "a holder of states (a dict or record whose parts are states) that receives what a call the engine does not follow returns"
-    invalid = (
-        Invalid(
-            """
-            from elsewhere import blank
-
-            core = nn.GRUCell(4, 8)
-
-            def run(n):
-                carry = blank(n)
-                return core(torch.randn(n, 4), carry["h"])
-            """,
-            "G2L101",
-        ),
-    )
-
-    def handles(self, ctx, use: BindingUse) -> bool:
-        value = use.value
-        target = use.binding.target
-        return (
-            isinstance(value, VOpaque) and isinstance(value.node, cst.Call)
-            and not ctx.solution.is_state(target) and holds_states(ctx, target) and not _filled_beside(ctx, use.binding)
-        )
-
-    def apply(self, ctx, use: BindingUse) -> None:
-        # its parts are the states read there: made by that call, they would keep one tensor
-        node = use.value.node
-        place = ctx.flow.outside_calls.get(id(node))
-        holder = ctx.code(use.binding.target_node) if use.binding.target_node is not None else None
-        subject = (
-            f"`{holder}` holds hidden states, but here it receives what `{ctx.code(node)}` returns" if holder
-            else f"`{ctx.code(node)}` returns what holds hidden states where it is read"
-        )
-        ctx.find("G2L101", node, f"{subject}{from_where(place)}, so the states in it would stay one tensor; {follow_remedy(place)}", place)
-
-
-def _filled_beside(ctx, binding: Binding) -> bool:
-    """Are the parts through which the holder holds states (states, or holders of them) written
-    into it in the function that receives it (`record = DotDic({})`, then `record.hidden =
-    torch.zeros(...)`, `episode.records = []`)? The object the call returns is then filled by the
-    program, which the walk follows."""
-    classes = ctx.solution.classes
-    parts = {
-        classes.find(part) for part in classes.parts.get(classes.find(binding.target), {}).values()
-        if ctx.solution.is_state(part) or holds_states(ctx, part)
-    }
-    return bool(parts) and all(
-        any(other.function is binding.function and classes.find(other.target) == part for other in ctx.flow.bindings) for part in parts
-    )
-
-
 class UnfollowedCallPart(StateBindingRule):
     summary = "a state unpacked from the result of a call the engine does not follow (`obs, h = replay.sample(n)`) is a finding"
     invalid = (
