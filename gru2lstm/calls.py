@@ -148,8 +148,8 @@ class CallWalker(CompiledCalls):
             return value
         owner = self._instance_of(func) if isinstance(func, cst.Name) else None
         forward = None if owner is None else self.flow.forward_of(owner)
-        if forward is not None:
-            return self._call_function(forward, node)  # `self(x, h)` inside a module runs its forward()
+        if forward is not None:  # `self(x, h)` inside a module runs its forward(), or a subclass's
+            return self._dispatched_call(owner, forward.key.name, node) or self._call_function(forward, node)
         func_value = self.expr(func)
         indexed = isinstance(func_value, VIndex) and isinstance(func_value.base, VSlot) and id(func) not in self.flow.registries.places
         if isinstance(func_value, VSlot) or indexed:
@@ -283,7 +283,7 @@ class CallWalker(CompiledCalls):
         if method in CALLING_METHODS and isinstance(base, VSlot) and not self._own_method(func):
             # `self.gru.forward(x, h)` is the call `self.gru(x, h)` (not a forward() found by its name alone)
             return self._call_value(base, node)
-        dispatched = self._dispatched_call(func, node)
+        dispatched = self._dispatched_call(owner, method, node)
         if dispatched is not None:
             return dispatched
         callee = self._method_target(func)
@@ -294,8 +294,15 @@ class CallWalker(CompiledCalls):
             return union
         if method in SPLITTING_METHODS and not any(a.star for a in args):
             return self._pieces(node, base, args)  # `h.unbind(1)`: a list of pieces of `h`
-        if method in JOINING_METHODS and not any(a.star for a in args) and not self._result_dropped(node, method):
+        if method == COPY_INTO_METHOD and len(args) == 1 and isinstance(base, VIndex) and isinstance(base.base, VSlot):
+            # In-place write into preallocated storage: the storage's elements receive it.
+            self._bind(ChildSlot.of(base.base.slot, ELEM), self.expr(args[0].value), BindingKind.STORE, self.statement, func.value)
+            return VOpaque(node, COPY_INTO_METHOD)
+        joins = method in JOINING_METHODS and (method != COPY_INTO_METHOD or _kept_place(base))  # `self.h.data.copy_(h)`: a join
+        if joins and not any(a.star for a in args) and not self._result_dropped(node, method):
             value = self._joined(node, base, (None, JOINING_METHODS[method]))  # `h.lerp(h_old, w)`: the base and one argument
+            if value is not None and method == COPY_INTO_METHOD:
+                self._copied_onto(func, base, value.right, args[0].value)
             if value is not None:
                 return value
         if method in MODULE_SELF_METHODS:  # `Policy().eval()`, not a method of the program: the module
@@ -332,12 +339,7 @@ class CallWalker(CompiledCalls):
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
-            # In-place write into preallocated storage: the storage's elements receive it.
-            value = self.expr(args[0].value)
-            if isinstance(base, VIndex) and isinstance(base.base, VSlot):
-                self._bind(ChildSlot.of(base.base.slot, ELEM), value, BindingKind.STORE, self.statement, func.value)
-            else:
-                self.consume(value, Use.OTHER, args[0].value, "copied in place into something unknown")
+            self.consume(self.expr(args[0].value), Use.OTHER, args[0].value, "copied in place into something unknown")
             return VOpaque(node, COPY_INTO_METHOD)
         # A method no table lists, on what may be a state (`h.pow(2)`): reported, never left on a
         # pair nor run on h alone (on anything else, an instance or a module, it is no concern).
@@ -347,6 +349,19 @@ class CallWalker(CompiledCalls):
         if func_value is not None:
             return self._call_value(VSlot(func_value, func), node)
         return self._unknown_call(node, f"`{self.code(func)}`")
+
+    def _copied_onto(self, func: cst.Attribute, base: Value, source: Value, source_node: cst.BaseExpression) -> None:
+        """`self.h.data.copy_(other.h)`: the two places hold one kind of value (a state when either
+        is one), as an assignment ties them. A state is replaced only by another, or by a creation
+        made per half; anything else (a layer's output, an unknown call's result) is reported."""
+        copied = _kept_leaf(source)
+        if isinstance(copied, VSlot):
+            self._bind(copied.slot, _kept_leaf(base), BindingKind.JOIN, self.statement, None)
+        elif not isinstance(_kept_leaf(source, Derivation.SHAPE), VCreate):
+            self.consume(base, Use.METHOD, func.value, (
+                f"overwritten in place by `.{func.attr.value}()` with `{self.code(source_node)}`, which the engine knows neither as "
+                "a hidden state nor as a new tensor, so it cannot tell what would become c"
+            ))
 
     def _dict_update(self, node: cst.Call, func: cst.Attribute, base: VSlot) -> Optional[Value]:
         """`d.update(zip(keys, values))`, and of a dict `d`: `d.update({"a": h})`, `d.update(a=h)`,
@@ -533,7 +548,8 @@ class CallWalker(CompiledCalls):
                     # `getattr(self, name)` by a name not written out: its object is judged (rules/module_reach.py)
                     looked_up = func.value == NAMED_ATTRIBUTE_BUILTIN and arg is args[0] and len(args) > 1 and constant_string(args[1].value) is None
                     value = self.looked_up_object(arg.value) if looked_up else self.expr(arg.value)
-                    self.consume(value, context_name, arg.value, f"passed to `{func.value}()`")
+                    by_name = f" to read the attribute named by `{self.code(args[1].value)}`" if looked_up else ""
+                    self.consume(value, context_name, arg.value, f"passed to `{func.value}()`{by_name}")
                 return VOpaque(node, f"`{func.value}()`")
             if func.value == "zip" or func.value == "tuple":
                 for arg in args:
@@ -768,3 +784,18 @@ def _copied_mapping(args) -> bool:
         len(args) == 1 and args[0].keyword is None and not args[0].star
         and isinstance(args[0].value, (cst.Name, cst.Attribute, cst.Subscript))
     )
+
+
+def _kept_place(value: Value) -> bool:
+    """Is `value` a place's value itself, or the same tensor (`self.h.data`, `h.detach()`): a copy
+    into it changes that place, as `h.add_(x)` does."""
+    return isinstance(_kept_leaf(value), VSlot)
+
+
+def _kept_leaf(value: Value, through: Derivation = Derivation.KEEP) -> Value:
+    """What `value` is the same tensor as, through `.data`, `.detach()` and the like (and, through
+    SHAPE, what it is a reshaped copy of)."""
+    kinds = (Derivation.KEEP, through)
+    while isinstance(value, VDerived) and value.kind in kinds:
+        value = value.base
+    return value

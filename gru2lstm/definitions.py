@@ -19,6 +19,7 @@ from gru2lstm.syntax import constant_string, constructor_call, module_level_name
 from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import (
     CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
+    TYPED_DICT_CLASSES,
 )
 
 
@@ -104,6 +105,8 @@ class ModuleIndex:
                 self.flow.library_bases[self.class_key(statement.name.value)] = [
                     name for name in (self._library_class(base.value) for base in statement.bases if base.keyword is None) if name
                 ]
+                if any(qualify(base.value, self.imports, set()) in TYPED_DICT_CLASSES for base in statement.bases if base.keyword is None):
+                    self.flow.typed_dicts.add(self.class_key(statement.name.value))
         methods = {
             id(info.node): info
             for info in self.flow.functions.values()

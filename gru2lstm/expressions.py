@@ -123,7 +123,7 @@ class ExpressionWalker(Scope):
                 return VContainer(node, [(ELEM, item) for item in items])
             return VTuple(items, node)
         if isinstance(node, cst.Dict):
-            items = []
+            items, spread = [], []
             for element in node.elements:
                 if isinstance(element, cst.DictElement):
                     key = constant_string(element.key)
@@ -132,8 +132,8 @@ class ExpressionWalker(Scope):
                         self.consume(self.expr(element.key), Use.OTHER, element.key)
                     items.append((KeyLabel.of(key) if key is not None else ELEM, value))
                 else:
-                    self.consume(self.expr(element.value), Use.OTHER, element.value)
-            return VContainer(node, items)
+                    spread.append(self.expr(element.value))  # `{**carry, "hidden": h}`: a copy of `carry`, as `dict(carry)` is
+            return VChoice([*spread, VContainer(node, items)], node) if spread else VContainer(node, items)
         if isinstance(node, (cst.ListComp, cst.GeneratorExp, cst.SetComp, cst.DictComp)) and node.for_in.inner_for_in is None:
             # `[s.hidden for s in steps]`: a list whose elements are what the element expression is.
             comprehension = node.for_in

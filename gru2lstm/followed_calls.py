@@ -21,6 +21,7 @@ from gru2lstm.values import (
     ChildSlot,
     DefSlot,
     InstanceSlot,
+    KeyLabel,
     ReturnSlot,
     SlotKind,
     Value,
@@ -60,8 +61,9 @@ class FollowedCalls(ExpressionWalker):
                     owner = self.resolve_class(annotation)
                 owners.add(owner)
             return owners.pop() if len(owners) == 1 else None
-        if isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and info is not None and node.value.value == info.self_name:
-            return self.instance_class.get(AttrSlot.of(info.class_name, node.attr.value))
+        if isinstance(node, cst.Attribute):  # `self.net`, `net.sampler`, `self.net.sampler`: the class held there
+            owner = self._instance_of(node.value)
+            return self.instance_class.get(AttrSlot.of(owner, node.attr.value)) if owner is not None else None
         return None
 
     def _instances_of(self, node: cst.CSTNode) -> tuple:
@@ -105,17 +107,14 @@ class FollowedCalls(ExpressionWalker):
             return None
         return VChoice([self._call_function(target, node, alone=False) for target in methods], node)
 
-    def _dispatched_call(self, func: cst.Attribute, node: cst.Call) -> Optional[Value]:
-        """`self.forward_rnn(...)` in a method of a class that the program subclasses: any
-        subclass's override may run as well as the method the class itself resolves to (a union);
-        None when no subclass overrides it."""
-        info = self.function
-        if info is None or info.self_name is None or not (isinstance(func.value, cst.Name) and func.value.value == info.self_name):
-            return None
-        overrides = self.flow.overrides(info.class_name, func.attr.value)
+    def _dispatched_call(self, owner: Optional[str], method: str, node: cst.Call) -> Optional[Value]:
+        """`self.forward_rnn(...)` in a method of a class that the program subclasses, `agent(x, h)`
+        of `agent: BaseAgent`: any subclass's override may run as well as the method the class
+        itself resolves to (a union); None when no subclass overrides it."""
+        overrides = self.flow.overrides(owner, method) if owner is not None else ()
         if not overrides:
             return None
-        own = self.flow.method(info.class_name, func.attr.value)
+        own = self.flow.method(owner, method)
         targets = ([own] if own is not None else []) + overrides
         return VChoice([self._call_function(target, node, alone=False) for target in targets], node)
 
@@ -150,6 +149,8 @@ class FollowedCalls(ExpressionWalker):
         """`Policy(...)`: its __init__ receives the arguments (a dataclass or namedtuple: its fields)."""
         if self.recording:
             self.flow.instantiated.setdefault(owner, []).append(node)
+        if self.flow.is_typed_dict(owner):
+            return self._typed_dict(owner, node)
         if owner in self.namedtuples:
             self._call_fields(owner, node, self.namedtuples[owner])
         else:
@@ -159,6 +160,18 @@ class FollowedCalls(ExpressionWalker):
             else:
                 self._call_fields(owner, node)
         return VSlot(InstanceSlot.of(owner), node)
+
+    def _typed_dict(self, owner: str, node: cst.Call) -> Value:
+        """`CarryState(hidden=h, steps=0)` of a TypedDict is the dict `{"hidden": h, "steps": 0}`;
+        `CarryState(carry, steps=0)` and `CarryState(**carry)` are also a copy of `carry`, as `dict(carry)` is."""
+        items, copied = [], []
+        for arg in node.args:
+            value = self.expr(arg.value)
+            if arg.keyword is not None:
+                items.append((KeyLabel.of(arg.keyword.value), value))
+            else:
+                copied.append(value)
+        return VChoice([*copied, VContainer(node, items)], node) if copied else VContainer(node, items)
 
     def _call_fields(self, class_name: str, node: cst.Call, fields: Optional[list] = None) -> None:
         """A class without __init__ (a dataclass, a namedtuple): arguments set its fields."""
@@ -220,6 +233,7 @@ class FollowedCalls(ExpressionWalker):
         star = callee.node.params.star_arg
         extra = 0  # the positional arguments past the parameters, which `*args` takes in order
         spread = _spread_argument(callee, node)
+        starred = None  # a `*E` argument already met: the positions after it are not known
         for arg in node.args:
             value = self._own_instance(self.expr(arg.value), arg.value)
             if arg is spread and self._spreadable(value):
@@ -237,6 +251,13 @@ class FollowedCalls(ExpressionWalker):
                 self.consume(value, Use.OTHER, arg.value, "passed with * or **")
                 if self.recording:
                     self.flow.star_calls.append((node, callee))
+                starred = starred or (arg if arg.star == "*" else None)
+                continue
+            if starred is not None and arg.keyword is None:
+                self.consume(value, Use.OTHER, arg.value, (
+                    f"passed to `{callee.node.name.value}()` after `*{self.code(starred.value)}`, so which parameter takes it "
+                    "is not known to the engine (which counts positions from the start)"
+                ))
                 continue
             if arg.keyword is not None:
                 param = by_name.get(arg.keyword.value)

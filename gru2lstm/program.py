@@ -215,6 +215,7 @@ class ProgramFlow:
     classes: dict = field(default_factory=dict)  # class key -> cst.ClassDef
     bases: dict = field(default_factory=dict)  # class key -> [class keys of its bases in the program]
     library_bases: dict = field(default_factory=dict)  # class key -> [qualified names of its bases from a library]
+    typed_dicts: set = field(default_factory=set)  # keys of the classes deriving from TypedDict itself
     module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
     defs: dict = field(default_factory=dict)  # def id -> Def
     # def id -> the order the walk first met it: def ids are addresses, so their own order changes
@@ -359,6 +360,13 @@ class ProgramFlow:
         if found:
             return found[0]
         return next((b for b in (self.library_base(base, seen | {owner}) for base in self.bases.get(owner, ())) if b), None)
+
+    def is_typed_dict(self, owner: str, seen: frozenset = frozenset()) -> bool:
+        """Does `owner` derive from TypedDict (through its bases in the program too): a call of it
+        makes a dict, whose values are read by key."""
+        if owner in self.typed_dicts:
+            return True
+        return owner not in seen and any(self.is_typed_dict(base, seen | {owner}) for base in self.bases.get(owner, ()))
 
     def overrides(self, owner: str, name: str) -> list:
         """The methods `name` of the program's subclasses of `owner` (transitively): `self.name(...)`

@@ -138,12 +138,14 @@ JOINING_FUNCTIONS = {f"{lib}.{name}": (0, 1) for lib in ("torch", "numpy") for n
     "torch.where": (1, 2),
     "numpy.where": (1, 2),
 }
+COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 # `h.index_copy_(0, env_ids, new_h)`: rows of the second operand written into the first (along a
 # dimension the packed form checks, DIM_POSITIONS)
 _ROWS_COPIED = ("index_copy", "index_add")
 JOINING_METHODS = (
     {name + suffix: 0 for name in _JOINING for suffix in ("", "_")} | {"where": 1}
     | {name + suffix: 2 for name in _ROWS_COPIED for suffix in ("", "_")}
+    | {COPY_INTO_METHOD: 0}  # `self.h.data.copy_(other.h)` onto a place (not rows of storage: calls.py)
 )
 # Elementwise calls whose tensor arguments other than the joined ones broadcast over the state
 # (`h.lerp(h0, w)`: w; `torch.addcmul(h, a, b)`: a and b), by their positions among the positional
@@ -154,7 +156,7 @@ BROADCAST_ARGUMENTS = {
 }
 # The joins whose two operands have one shape (not a product, whose other operand may be a mask):
 # an operand joined so with a state is one too (masks.py), as `+` and `-` are.
-SAME_SHAPE_JOINS = {name + suffix for name in ("lerp", "add", "sub", "subtract", "maximum", "minimum", "fmax", "fmin") for suffix in ("", "_")} | {"where"}
+SAME_SHAPE_JOINS = {name + suffix for name in ("lerp", "add", "sub", "subtract", "maximum", "minimum", "fmax", "fmin") for suffix in ("", "_")} | {"where", COPY_INTO_METHOD}
 # Classes that run `target(*args, **kwargs)` in a thread or a process: followed as that call.
 STARTING_CLASSES = {"threading.Thread", "multiprocessing.Process", "torch.multiprocessing.Process"}
 STARTED_TARGET, STARTED_ARGS, STARTED_KWARGS = "target", "args", "kwargs"
@@ -271,6 +273,7 @@ CONTAINER_FUNCTIONS = {
 }
 # The last parts of the container functions that make a dict (iterated, it gives its keys).
 DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
+TYPED_DICT_CLASSES = {"typing.TypedDict", "typing_extensions.TypedDict"}  # a subclass's call makes a dict
 DICT_FROM_KEYS = "fromkeys"  # `dict.fromkeys(names, h0)`: every value is h0
 DICT_UPDATE_METHOD = "update"  # `d.update(zip(keys, values))`: each value is stored as an element
 DEFAULT_FACTORY_DICT = "defaultdict"  # `defaultdict(lambda: net.init_hidden(1))`: what the factory gives is an element
@@ -298,7 +301,6 @@ ITERATOR = "__iter__"  # what iterating an object runs (`for h in buffer`)
 SUPER = "super"  # `super().forward(x, h)` runs the method of a base class
 ITEM_WRITER = "__setitem__"
 WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module they wrap
-COPY_INTO_METHOD = "copy_"  # `storage[i].copy_(h)`: an in-place write into preallocated storage
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate", "zip"}
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)

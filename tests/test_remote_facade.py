@@ -151,8 +151,8 @@ def test_a_facade_handing_out_method_objects_is_one_finding_at_its_getattr(tmp_p
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     errors = [line for line in capsys.readouterr().out.splitlines() if ": G2L1" in line and "G2L105" not in line]
     assert errors == [
-        f"{tmp_path / 'ray_like.py'}:18:32: G2L101 an instance of `Actor` is passed to `getattr()`, which the engine cannot "
-        "follow; `Actor.step()` now takes or returns (h, c) (the parameter `h` and the return value), so the calls made through "
+        f"{tmp_path / 'ray_like.py'}:18:32: G2L101 an instance of `Actor` is passed to `getattr()` to read the attribute named "
+        "by `n`, which the engine cannot follow; `Actor.step()` now takes or returns (h, c) (the parameter `h` and the return value), so the calls made through "
         "it there would still pass and take one tensor; migrate this use by hand, or give the file that defines the code it "
         "reaches in the same run"
     ]

@@ -13,7 +13,8 @@ from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, fo
 from gru2lstm.syntax import code_of, constant_string
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
-from gru2lstm.vocab import CAT_NAMES, DIM_POSITIONS
+from gru2lstm.qualnames import module_imports, qualify
+from gru2lstm.vocab import CAT_NAMES, DATA_LOADERS, DIM_POSITIONS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
@@ -71,6 +72,16 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
             "to the engine (which counts positions from the start); unpack each position into a name (`_, _, h = ...`)"
         ))
+    elif _unfollowed_iterable(binding, value) is not None:
+        # `for obs, h0, y in DataLoader(rows, ...)`: the rows are batched by code the engine does not follow
+        iterable = _unfollowed_iterable(binding, value)
+        loader = isinstance(iterable, cst.Call) and qualify(iterable.func, module_imports(ctx.module_of(iterable)), set()) in DATA_LOADERS
+        why = (
+            ", which collates the rows it is given by code the engine does not follow (each row's state would stay one tensor "
+            "there); stack the states of a batch in the program, each half apart, or migrate this by hand"
+            if loader else f", which the engine cannot follow; {BY_HAND}"
+        )
+        ctx.find("G2L101", node, f"`{code}` holds the hidden state elsewhere, but here it receives a part of what iterating `{ctx.code(iterable)}` gives{why}")
     elif _undecided_arithmetic(ctx, value):
         subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
         ctx.find("G2L102", node, (
@@ -84,6 +95,15 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def _unfollowed_iterable(binding: Binding, value: Value) -> Optional[cst.BaseExpression]:
+    """The iterable of the `for` loop whose target receives `value`, when that is an element (or a
+    part of one) the walk could not tell (of a library's iterable); else None."""
+    statement = binding.statement
+    if isinstance(value, VOpaque) and value.node is None and isinstance(statement, cst.For):
+        return statement.iter
+    return None
 
 
 def _unpacked_outside_call(ctx, binding: Binding) -> Optional[cst.Call]:
