@@ -72,9 +72,8 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
             "to the engine (which counts positions from the start); unpack each position into a name (`_, _, h = ...`)"
         ))
-    elif _unfollowed_iterable(binding, value) is not None:
+    elif (iterable := _unfollowed_iterable(binding, value)) is not None:
         # `for obs, h0, y in DataLoader(rows, ...)`: the rows are batched by code the engine does not follow
-        iterable = _unfollowed_iterable(binding, value)
         loader = isinstance(iterable, cst.Call) and qualify(iterable.func, module_imports(ctx.module_of(iterable)), set()) in DATA_LOADERS
         why = (
             ", which collates the rows it is given by code the engine does not follow (each row's state would stay one tensor "
