@@ -25,6 +25,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.masks import is_same_shape_join
 from gru2lstm.program import Consumption, Use
 from gru2lstm.values import Value, VArith
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
@@ -116,7 +117,10 @@ class PackedArithmetic(Rule):
         for arith in ctx.state_chains.arithmetic:
             other = _other_operand(ctx, arith)
             if other is not None:
-                _combined(ctx, arith.node, other.node, widths.of(other))
+                width = widths.of(other)
+                if width.library is not None and width.wide is None and is_same_shape_join(arith.node):
+                    width.unfollowed = width.library  # of the state's shape, not a mask: as wide as h
+                _combined(ctx, arith.node, other.node, width)
         judged = set()
         for argument, call in ctx.flow.broadcast_arguments:  # `w` of `h.lerp(h0, w)`, `a` of `torch.addcmul(h, a, b)`
             if id(call) in ctx.state_chains.operations and id(call) not in judged and _combined(ctx, call, argument, widths.of_node(argument)):
