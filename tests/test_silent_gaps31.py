@@ -10,7 +10,7 @@ from gru2lstm.cli import main
 from tests.test_completed_refusals6 import DRIVE_TYPED_DICT, MADE_CARRIES, TYPED_DICT_MEMORY
 from tests.test_redteam_packed import run_migrated, write
 
-# a library outside the project (on the path only when the migrated program runs)
+# a library outside the project (a folder beside it, on the path only when the migrated program runs)
 LIBRARY = """\
     import torch
 
@@ -28,8 +28,18 @@ LIBRARY = """\
 """
 
 
+ON_PATH = "import sys; sys.path.insert(0, '../lib')\n"
+
+
 def _with_library(memory: str) -> str:
     return memory.replace("import torch.nn as nn\n", "import torch.nn as nn\n    from elsewhere import blank, empty\n")
+
+
+def _project(tmp_path, files: dict):
+    """The project in `proj/`, the library in `lib/` beside it: the folder to migrate."""
+    write(tmp_path / "lib", {"elsewhere.py": LIBRARY})
+    write(tmp_path / "proj", {**files, "pyproject.toml": ""})
+    return tmp_path / "proj"
 
 
 @pytest.mark.parametrize("made", ["blank(batch)", "CarryState(**blank(batch))", "CarryState(blank(batch), steps=0)", '{**blank(batch), "steps": 0}'])
@@ -46,14 +56,41 @@ def test_a_holder_of_states_a_library_call_returns_is_refused(tmp_path, capsys, 
     ) in capsys.readouterr().out
 
 
+def test_a_record_a_library_call_returns_read_by_attribute_is_refused(tmp_path, capsys):
+    agent = """\
+        import torch.nn as nn
+        from elsewhere import blank
+
+
+        class Agent(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.core = nn.GRUCell(4, 8)
+
+            def reset(self, n):
+                self.mem = blank(n)
+
+            def forward(self, x):
+                self.mem.h = self.core(x, self.mem.h)
+                return self.mem.h
+    """
+    project = _project(tmp_path, {"agent.py": agent})
+    assert main(["rewrite", "--quiet", str(project)]) == 1
+    assert capsys.readouterr().out.startswith(
+        f"{project / 'agent.py'}:11:20: G2L101 `self.mem` holds hidden states, but here it receives what `blank(n)` returns, "
+        "which the engine cannot follow, so the states in it would stay one tensor; migrate this use by hand, or give the file "
+        "that defines the code it reaches in the same run\n"
+    )
+
+
 @pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
 def test_a_holder_a_library_call_returns_that_the_program_fills_first_migrates(tmp_path, form):
     # the states under its keys are the program's own (`DotDic({})` of l2c): followed, not refused
     made = 'empty()\n            carry["hidden"] = torch.zeros(batch, self.hidden)\n            carry["steps"] = 0\n            return carry'
     memory = _with_library(TYPED_DICT_MEMORY).replace(f"return {MADE_CARRIES['keywords']}", f"carry = {made}")
-    write(tmp_path, {"memory.py": memory, "driver.py": DRIVE_TYPED_DICT, "pyproject.toml": "", "site/elsewhere.py": LIBRARY})
-    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
-    run_migrated(tmp_path, "import sys; sys.path.insert(0, 'site')\nimport driver")
+    project = _project(tmp_path, {"memory.py": memory, "driver.py": DRIVE_TYPED_DICT})
+    assert main(["rewrite", "--quiet", "--state", form, str(project)]) == 0
+    run_migrated(project, ON_PATH + "import driver")
 
 
 IN_PLACE = """\
@@ -93,18 +130,18 @@ DRIVE_IN_PLACE = """\
 @pytest.mark.parametrize("nudge", ["self.h.add_(thing(3))", "self.h = self.h + thing(3)", "self.h = torch.where(self.h > 0, thing(3), self.h)"])
 def test_a_state_joined_with_what_a_library_call_returns(tmp_path, capsys, nudge):
     # packed, it was written whole (exit 0) and `thing(3)`, as wide as h, no longer lined up: a crash
-    write(tmp_path, {"agent.py": IN_PLACE.replace("{nudge}", nudge), "driver.py": DRIVE_IN_PLACE, "pyproject.toml": "", "site/elsewhere.py": LIBRARY})
-    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    project = _project(tmp_path, {"agent.py": IN_PLACE.replace("{nudge}", nudge), "driver.py": DRIVE_IN_PLACE})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(project)]) == 1
     joined = nudge.partition(" = ")[2] or nudge
     column = 9 if joined == nudge else 18
     assert (
-        f"{tmp_path / 'agent.py'}:19:{column}: G2L100 `{joined}` combines the hidden state with `thing(3)`, a call the engine "
+        f"{project / 'agent.py'}:19:{column}: G2L100 `{joined}` combines the hidden state with `thing(3)`, a call the engine "
         "does not follow, so it cannot tell how wide it is; in the packed form the state is h and c side by side, twice as wide, "
         "so an operand as wide as h would no longer line up; use --state tuple, or migrate this by hand"
     ) in capsys.readouterr().out
     # auto falls back to the tuple form, which joins each half with it
-    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
-    run_migrated(tmp_path, "import sys; sys.path.insert(0, 'site')\nimport driver")
+    assert main(["rewrite", "--quiet", str(project)]) == 0
+    run_migrated(project, ON_PATH + "import driver")
 
 
 def test_a_torch_module_aliased_inside_a_function_is_reported_at_its_gru(tmp_path, capsys):
