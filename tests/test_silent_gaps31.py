@@ -42,15 +42,17 @@ def _project(tmp_path, files: dict):
     return tmp_path / "proj"
 
 
-@pytest.mark.parametrize("made", ["blank(batch)", "CarryState(**blank(batch))", "CarryState(blank(batch), steps=0)", '{**blank(batch), "steps": 0}'])
+@pytest.mark.parametrize("made", ["blank(batch)", "CarryState(**blank(batch))", "CarryState(blank(batch), steps=0)", '{**blank(batch), "steps": 0}', "blank()"])
 def test_a_holder_of_states_a_library_call_returns_is_refused(tmp_path, capsys, made):
     # each was exit 0: `carry["hidden"]` of what `blank` returns kept one tensor, and the cell crashed
+    # (`blank()` makes nothing empty: the driver's `carry["hidden"] = carry["hidden"].detach()` does not fill it)
     memory = _with_library(TYPED_DICT_MEMORY).replace(MADE_CARRIES["keywords"], made)
+    call = "blank()" if "blank()" in made else "blank(batch)"
     write(tmp_path, {"memory.py": memory, "driver.py": DRIVE_TYPED_DICT, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     column = 16 + made.index("blank")
     assert (
-        f"{tmp_path / 'memory.py'}:21:{column}: G2L101 `blank(batch)` returns what holds hidden states where it is read, which the "
+        f"{tmp_path / 'memory.py'}:21:{column}: G2L101 `{call}` returns what holds hidden states where it is read, which the "
         "engine cannot follow, so the states in it would stay one tensor; migrate this use by hand, or give the file that defines "
         "the code it reaches in the same run"
     ) in capsys.readouterr().out
@@ -91,6 +93,43 @@ def test_a_holder_a_library_call_returns_that_the_program_fills_first_migrates(t
     project = _project(tmp_path, {"memory.py": memory, "driver.py": DRIVE_TYPED_DICT})
     assert main(["rewrite", "--quiet", "--state", form, str(project)]) == 0
     run_migrated(project, ON_PATH + "import driver")
+
+
+EMPTY_RECORD = """\
+    from types import SimpleNamespace
+
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRUCell(4, 8)
+            self.mem = {made}
+
+        def start(self, n):
+            self.mem.h = torch.zeros(n, 8)
+
+        def forward(self, x):
+            self.mem.h = self.core(x, self.mem.h)
+            return self.mem.h
+
+
+    agent = Agent()
+    agent.start(3)
+    for t in range(3):
+        agent(torch.randn(3, 4))
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("made", ["SimpleNamespace()", "SimpleNamespace(**{})"])
+def test_a_record_a_library_makes_empty_and_the_program_fills_elsewhere_migrates(tmp_path, form, made):
+    # a library's empty record holds none of its states: each is the program's (no finding)
+    write(tmp_path, {"agent.py": EMPTY_RECORD.replace("{made}", made), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import agent")
 
 
 IN_PLACE = """\

@@ -213,7 +213,8 @@ class OpaqueIntoHolder(Rule):
     uses = ("binding",)
     summary = (
         "a holder whose states are read by key or attribute (`carry[\"h\"]`, `memory.h`) that receives what a call the "
-        "engine does not follow returns, where the program does not write those parts first"
+        "engine does not follow returns, where the program does not write those parts first (in the function that receives "
+        "it, or anywhere when the call makes it empty, `SimpleNamespace()`)"
     )
     invalid = (
         Invalid(
@@ -235,7 +236,8 @@ class OpaqueIntoHolder(Rule):
         target = use.binding.target
         return (
             isinstance(value, VOpaque) and isinstance(value.node, cst.Call)
-            and not ctx.solution.is_state(target) and bool(_named_states(ctx, target)) and not _filled_beside(ctx, use.binding)
+            and not ctx.solution.is_state(target) and bool(_named_states(ctx, target))
+            and not _filled_beside(ctx, use.binding) and not _made_empty_then_filled(ctx, use.binding, value.node)
             and not _states_handed_in(ctx, value.node)
         )
 
@@ -261,6 +263,22 @@ def _named_states(ctx, slot) -> set:
         classes.find(part) for label, part in classes.parts.get(classes.find(slot), {}).items()
         if label.kind in (LabelKind.KEY, LabelKind.ATTR) and ctx.solution.is_state(part)
     }
+
+
+def _made_empty_then_filled(ctx, binding: Binding, call: cst.Call) -> bool:
+    """Is the holder made empty (`SimpleNamespace()`, `EasyDict({})`: no argument but empty
+    displays) and each state it holds by name made into it by the program (`self.mem.h =
+    torch.zeros(n, H)`), in whichever function? An empty object holds no state of the library's;
+    a write that works on what is there (`carry["h"] = carry["h"].detach()`) does not fill it."""
+    if not all(type(arg.value) in (cst.Dict, cst.List, cst.Tuple, cst.Set) and not arg.value.elements for arg in call.args):
+        return False
+    classes = ctx.solution.classes
+    written = {
+        classes.find(other.target) for other in ctx.flow.bindings
+        if other.kind == BindingKind.ASSIGN and isinstance(other.target_node, (cst.Attribute, cst.Subscript))
+        and isinstance(ctx.solution.resolutions.leaf_of(other.value), VCreate)
+    }
+    return _named_states(ctx, binding.target) <= written
 
 
 def _states_handed_in(ctx, call: cst.Call) -> bool:
