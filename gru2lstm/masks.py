@@ -74,7 +74,7 @@ def joined_place(resolutions: Resolutions, arith: VArith, other: Value) -> Optio
     `torch.where(done, fresh, h)`, the `h0` of `h * m + h0 * (1 - m)`), is read from; None when
     `arith` may scale the state (a product), `other` is no place's value (a constant, a creation,
     a call), or which factor of a product is the tensor is not told by a mask's name."""
-    if not _same_shape(arith.node):
+    if not is_same_shape_join(arith.node):
         return None
     while True:
         other = resolutions.resolved(other)
@@ -116,7 +116,9 @@ def _factor_names(resolutions: Resolutions, value: Value) -> list:
     return [] if name is None else [name]
 
 
-def _same_shape(node) -> bool:
+def is_same_shape_join(node) -> bool:
+    """Does the operation join two operands of one shape (`h + x`, `h.add_(x)`, `torch.where(m, x, h)`),
+    not a product, whose other operand may be a mask?"""
     if isinstance(node, cst.BinaryOperation):
         return isinstance(node.operator, (cst.Add, cst.Subtract))
     if isinstance(node, cst.Call):

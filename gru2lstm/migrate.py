@@ -335,8 +335,10 @@ def _unwalked_grus(wrapper, flow, parents) -> list:
 
 def _torch_names_imported(parents: dict) -> set:
     """The names any import of the module binds to torch or a module of it, wherever it stands
-    (an import by a call with a literal name, `nn = importlib.import_module("torch.nn")`, too)."""
+    (an import by a call with a literal name, `nn = importlib.import_module("torch.nn")`, too),
+    and the names such a name is aliased to (`nn = torch.nn`)."""
     names = set()
+    aliases = []
     for node in parents:
         if type(node) is cst.Import:
             for alias in node.names:
@@ -347,6 +349,12 @@ def _torch_names_imported(parents: dict) -> set:
                 names.update((alias.asname.name if alias.asname else alias.name).value for alias in node.names)
         elif type(node) is cst.Assign and (literal_import(node) or "").split(".")[0] == "torch":
             names.add(node.targets[0].target.value)
+        elif type(node) is cst.Assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            root = syntax.attribute_root(node.value)
+            if isinstance(root, cst.Name) and isinstance(node.value, (cst.Name, cst.Attribute)):
+                aliases.append((node.targets[0].target.value, root.value))
+    # aliases in source order: `nn = torch.nn` after `import torch`, wherever each stands
+    names.update(alias for alias, root in aliases if root in names)
     return names
 
 

@@ -208,6 +208,103 @@ class ForeignValue(StateBindingRule):
         cannot_follow(ctx, use.binding, use.value)
 
 
+class OpaqueIntoHolder(Rule):
+    uses = ("binding",)
+    summary = (
+        "a holder whose states are read by key or attribute (`carry[\"h\"]`, `memory.h`) that receives what a call the "
+        "engine does not follow returns, where the program does not write those parts first (in the function that receives "
+        "it, or anywhere when the call makes it empty, `SimpleNamespace()`)"
+    )
+    invalid = (
+        Invalid(
+            """
+            from elsewhere import blank
+
+            core = nn.GRUCell(4, 8)
+
+            def run(n):
+                carry = blank(n)
+                return core(torch.randn(n, 4), carry["h"])
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        value = use.value
+        target = use.binding.target
+        return (
+            isinstance(value, VOpaque) and isinstance(value.node, cst.Call)
+            and not ctx.solution.is_state(target) and bool(_named_states(ctx, target))
+            and not _filled_beside(ctx, use.binding) and not _made_empty_then_filled(ctx, use.binding, value.node)
+            and not _states_handed_in(ctx, value.node)
+        )
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        # its parts are the states read there: made by that call, they would keep one tensor
+        node = use.value.node
+        place = ctx.flow.outside_calls.get(id(node))
+        holder = ctx.code(use.binding.target_node) if use.binding.target_node is not None else None
+        subject = (
+            f"`{holder}` holds hidden states, but here it receives what `{ctx.code(node)}` returns" if holder
+            else f"`{ctx.code(node)}` returns what holds hidden states where it is read"
+        )
+        ctx.find("G2L101", node, f"{subject}{from_where(place)}, so the states in it would stay one tensor; {follow_remedy(place)}", place)
+
+
+def _named_states(ctx, slot) -> set:
+    """The parts of the slot's value that are states under a key or an attribute (`carry["h"]`,
+    `memory.h`). Elements and positions are left out: a list or a tuple a call returns is filled by
+    the program before its states are read (`field(default_factory=list)`, then `.append(h)`), and
+    a state under a name is read where the call's value is."""
+    classes = ctx.solution.classes
+    return {
+        classes.find(part) for label, part in classes.parts.get(classes.find(slot), {}).items()
+        if label.kind in (LabelKind.KEY, LabelKind.ATTR) and ctx.solution.is_state(part)
+    }
+
+
+def _made_empty_then_filled(ctx, binding: Binding, call: cst.Call) -> bool:
+    """Is the holder made empty (`SimpleNamespace()`, `EasyDict({})`: no argument but empty
+    displays) and each state it holds by name made into it by the program (`self.mem.h =
+    torch.zeros(n, H)`), in whichever function? An empty object holds no state of the library's;
+    a write that works on what is there (`carry["h"] = carry["h"].detach()`) does not fill it."""
+    if not all(type(arg.value) in (cst.Dict, cst.List, cst.Tuple, cst.Set) and not arg.value.elements for arg in call.args):
+        return False
+    classes = ctx.solution.classes
+    written = {
+        classes.find(other.target) for other in ctx.flow.bindings
+        if other.kind == BindingKind.ASSIGN and isinstance(other.target_node, (cst.Attribute, cst.Subscript))
+        and isinstance(ctx.solution.resolutions.leaf_of(other.value), VCreate)
+    }
+    return _named_states(ctx, binding.target) <= written
+
+
+def _states_handed_in(ctx, call: cst.Call) -> bool:
+    """Does the call receive a state, or what holds one (`type(stats)(*map(f, stats))`)? Handing
+    it over is the finding then (StateHandedOver), not what comes back."""
+    inside, pending = set(), [arg.value for arg in call.args]
+    while pending:
+        node = pending.pop()
+        inside.add(id(node))
+        pending.extend(node.children)
+    for use in ctx.flow.consumptions:
+        leaf = ctx.solution.resolutions.leaf_of(use.value) if id(use.node) in inside else None
+        if isinstance(leaf, VSlot) and (ctx.solution.is_state(leaf.slot) or holds_states(ctx, leaf.slot)):
+            return True
+    return False
+
+
+def _filled_beside(ctx, binding: Binding) -> bool:
+    """Are the states the holder holds by name written into it in the function that receives it
+    (`record = DotDic({})`, then `record.hidden = torch.zeros(...)`)? The object the call returns
+    is then filled by the program, which the walk follows."""
+    parts = _named_states(ctx, binding.target)
+    return all(
+        any(other.function is binding.function and ctx.solution.classes.find(other.target) == part for other in ctx.flow.bindings) for part in parts
+    )
+
+
 class UnfollowedCallPart(StateBindingRule):
     summary = "a state unpacked from the result of a call the engine does not follow (`obs, h = replay.sample(n)`) is a finding"
     invalid = (
