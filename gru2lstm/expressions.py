@@ -163,6 +163,8 @@ class ExpressionWalker(Scope):
             if repeated is not None:  # `[h0] * n`: a list of the literal's elements, n times
                 self.consume(right if repeated is left else left, Use.READ, node)
                 return VContainer(node, repeated.items)
+            if isinstance(node.operator, cst.BitOr) and (self.holds_dict(left) or self.holds_dict(right)):
+                return VChoice([left, right], node)  # `carry | {"hidden": h}`: a copy of both, as `{**carry, **new}` is
             value = VArith(left, right, node)
             if self.recording:
                 self.flow.arithmetic.append(value)
