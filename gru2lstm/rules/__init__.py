@@ -37,6 +37,7 @@ from gru2lstm.rules.unfollowed import (
     MixedIteration,
     MixedKeyedRead,
     ModuleHandedOver,
+    OutsideIntoHolder,
     OwnPart,
     PackedKeyedRead,
     StateHandedOver,
@@ -66,6 +67,7 @@ TUPLE_RULES = [
     OwnPart(),  # before BoundParts, which would take `(states,)` part by part
     ChoiceIntoSplit(),  # before BoundParts, which would take the options one by one
     BoundParts(),
+    OutsideIntoHolder(),
     UntracedIntoState(),
     InPlaceRead(),  # before the feature rules, for bindings and consumptions
     FeatureBinding(),  # every rule below binds a state
@@ -134,6 +136,7 @@ PACKED_RULES = [
     Pieces(),
     OwnPart(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
+    OutsideIntoHolder(),
     PackedUnfollowed(),
     UnfollowedCallPart(),
     FeaturesKept(),

@@ -209,6 +209,31 @@ class ForeignValue(StateBindingRule):
         cannot_follow(ctx, use.binding, use.value)
 
 
+class OutsideIntoHolder(Rule):
+    uses = ("binding",)
+    summary = (
+        "a holder of states (a dict or record whose parts are states) that receives what a function of a file not "
+        "migrated with it returns is a finding naming that file"
+    )
+    def handles(self, ctx, use: BindingUse) -> bool:
+        value = use.value
+        return (
+            isinstance(value, VOpaque) and isinstance(value.node, cst.Call) and id(value.node) in ctx.flow.outside_calls
+            and not ctx.solution.is_state(use.binding.target) and holds_states(ctx, use.binding.target)
+        )
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        # the program's function there made the states read here: unread, they would keep one tensor
+        node = use.value.node
+        place = ctx.flow.outside_calls[id(node)]
+        holder = ctx.code(use.binding.target_node) if use.binding.target_node is not None else None
+        subject = (
+            f"`{holder}` holds hidden states, but here it receives what `{ctx.code(node)}` returns" if holder
+            else f"`{ctx.code(node)}` returns what holds hidden states where it is read"
+        )
+        ctx.find("G2L101", node, f"{subject}{from_where(place)}, so the states in it would stay one tensor; {follow_remedy(place)}", place)
+
+
 class UnfollowedCallPart(StateBindingRule):
     summary = "a state unpacked from the result of a call the engine does not follow (`obs, h = replay.sample(n)`) is a finding"
     invalid = (
