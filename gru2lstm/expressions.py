@@ -53,6 +53,8 @@ from gru2lstm.vocab import DICT_FUNCTION_NAMES, ITEM_READER, ITEM_WRITER, ITERAT
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
+# What each field of a record receives from a spread whose items cannot be placed (`Memory(*parts)`).
+SPREAD_FIELDS = "an item of a spread the engine does not follow"
 
 
 def after_star(value: Value, position: int, length: int, node: cst.BaseExpression) -> Value:

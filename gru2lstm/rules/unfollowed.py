@@ -8,7 +8,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.expressions import AFTER_STAR
+from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
 from gru2lstm.syntax import code_of, constant_string
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
@@ -71,6 +71,14 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         ctx.find("G2L101", node, (
             f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
             "to the engine (which counts positions from the start); unpack each position into a name (`_, _, h = ...`)"
+        ))
+    elif isinstance(value, VOpaque) and value.why == SPREAD_FIELDS and hasattr(binding.target, "owner"):
+        # `Memory(*parts)` of a name: its items reach the fields by position, which the walk does not place
+        record = binding.target.owner.rpartition(":")[2]
+        ctx.find("G2L101", node, (
+            f"`*{code}` sets the fields of `{record}` by position, and its field `{binding.target.name}` holds the hidden state; "
+            f"the engine does not follow which item lands there, so it would stay one tensor; pass the fields one by one, "
+            f"or by name (`{record}({binding.target.name}=...)`)"
         ))
     elif _unfollowed_iterable(binding, value) is not None:
         # `for obs, h0, y in DataLoader(rows, ...)`: the rows are batched by code the engine does not follow
