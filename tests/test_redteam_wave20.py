@@ -133,3 +133,100 @@ def test_a_dict_merged_with_the_union_operator(tmp_path, form):
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert 'carry["steps"] == 2' in (tmp_path / "driver.py").read_text()
     run_migrated(tmp_path, "import driver")
+
+
+# ------------------------------------------- a record's fields set by a spread of a name
+# `Memory(*parts)` with `parts = [torch.zeros(n, H), 0]`: the spread's items were not placed, so the
+# field `h` received nothing from it; its creation kept one tensor (exit 0, a crash at the first
+# step). Each field a spread may set now receives a part the walk cannot place: G2L101 on the spread.
+RECORD_SPREAD = """\
+    from collections import namedtuple
+
+    import torch
+    import torch.nn as nn
+
+    Memory = namedtuple("Memory", ["h", "t"])
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.cell = nn.GRUCell(4, hidden)
+
+        def initial(self, n):
+            parts = [torch.zeros(n, self.hidden), 0]
+            return MADE
+
+        def forward(self, x, mem):
+            h = self.cell(x, mem.h)
+            return h.sum(), mem._replace(h=h, t=mem.t + 1)
+
+
+    agent = Agent()
+    mem = agent.initial(3)
+    for t in range(3):
+        y, mem = agent(torch.randn(3, 4), mem)
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("made", ["Memory(*parts)", "Memory(*parts[:1], t=0)"])
+def test_a_record_made_from_a_spread_of_a_name_is_refused(tmp_path, capsys, form, made):
+    write(tmp_path, {"agent.py": RECORD_SPREAD.replace("MADE", made), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    spread = made[len("Memory("):].split(",")[0].rstrip(")")
+    assert (
+        f"agent.py:17:{len('        return Memory(*') + 1}: G2L101 `{spread}` sets the fields of `Memory` by position, and its field `h` "
+        "holds the hidden state; the engine does not follow which item lands there, so it would stay one tensor; "
+        "pass the fields one by one, or by name (`Memory(h=...)`)"
+    ) in capsys.readouterr().out
+
+
+# ------------------------------------------- torch.nn bound through a second name
+# `from torch import nn as _nn` then `nn = _nn`: only `nn = torch.nn` (an attribute) was read as an
+# alias, so `nn.GRUCell` was taken for a class of the program: "left unchanged", exit 0.
+CHAINED_ALIAS = """\
+    torch = __import__("torch")
+    from torch import nn as _nn
+
+    nn = _nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.cell = nn.GRUCell(4, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def initial(self, n):
+            return torch.zeros(n, self.hidden)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.pi(h), h
+"""
+
+DRIVE_AGENT = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    h = agent.initial(3)
+    loss = 0
+    for t in range(4):
+        logits, h = agent(torch.randn(3, 4), h)
+        loss = loss + logits.pow(2).mean()
+        if t == 1:
+            h = h * torch.tensor([0.0, 1.0, 1.0]).view(-1, 1)
+    loss.backward()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_torch_nn_bound_through_a_second_name_is_migrated(tmp_path, form):
+    write(tmp_path, {"agent.py": CHAINED_ALIAS, "driver.py": DRIVE_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "nn.LSTMCell(4, hidden)" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
