@@ -230,3 +230,48 @@ def test_torch_nn_bound_through_a_second_name_is_migrated(tmp_path, form):
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert "nn.LSTMCell(4, hidden)" in (tmp_path / "agent.py").read_text()
     run_migrated(tmp_path, "import driver")
+
+
+# ------------------------------------------- a position of a tuple bound to a name
+# `parts = (torch.zeros(n, H), 0)`, then `parts[0]` where the state goes: a tuple's position was a
+# part only once something linked it, so the creation (no place of its own) was not one, and
+# `parts[0]` was taken for a position of a layer's result: `(parts[0][0], parts[1][0])`, the
+# creation kept one tensor (exit 0, a crash). Every position of a tuple display is a part now.
+TUPLE_POSITION = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.cell = nn.GRUCell(4, hidden)
+
+        def initial(self, n):
+            parts = (torch.zeros(n, self.hidden), 0)
+            return parts[0]
+
+        def forward(self, x, h):
+            return self.cell(x, h)
+"""
+
+DRIVE_CELL = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    h = agent.initial(3)
+    for t in range(3):
+        h = agent(torch.randn(3, 4), h)
+        if t == 1:
+            h = agent.initial(3)
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_creation_at_a_position_of_a_tuple_bound_to_a_name(tmp_path, form):
+    write(tmp_path, {"agent.py": TUPLE_POSITION, "driver.py": DRIVE_CELL, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "        return parts[0]\n" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
