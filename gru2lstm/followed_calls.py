@@ -34,6 +34,7 @@ from gru2lstm.values import (
     VOpaque,
     VSlot,
     VTuple,
+    VZip,
     mapped_slot,
     PosLabel,
     part_at,
@@ -191,7 +192,8 @@ class FollowedCalls(ExpressionWalker):
                     self._bind(AttrSlot.of(class_name, name), part_at(value, position, len(fields)), BindingKind.FIELD, node.args[0], node.args[0].value)
                 return
             self.consume(value, Use.UNKNOWN, node.args[0].value, f"passed to `{class_name.rpartition(':')[2]}()`")
-            self._fields_spread(class_name, fields, node.args[0], set())
+            if not isinstance(value, VZip):  # `Step(*zip(*steps))`: columns of the same class's fields
+                self._fields_spread(class_name, fields, node.args[0], set())
             return
         spread = None  # the first `*E`: the positions from there on are not known
         for position, arg in enumerate(node.args):
