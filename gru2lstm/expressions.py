@@ -53,6 +53,8 @@ from gru2lstm.vocab import DICT_FUNCTION_NAMES, ITEM_READER, ITEM_WRITER, ITERAT
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
+# What each field of a record receives from a spread whose items cannot be placed (`Memory(*parts)`).
+SPREAD_FIELDS = "an item of a spread the engine does not follow"
 
 
 def after_star(value: Value, position: int, length: int, node: cst.BaseExpression) -> Value:
@@ -163,6 +165,8 @@ class ExpressionWalker(Scope):
             if repeated is not None:  # `[h0] * n`: a list of the literal's elements, n times
                 self.consume(right if repeated is left else left, Use.READ, node)
                 return VContainer(node, repeated.items)
+            if isinstance(node.operator, cst.BitOr) and (self.holds_dict(left) or self.holds_dict(right)):
+                return VChoice([left, right], node)  # `carry | {"hidden": h}`: a copy of both, as `{**carry, **new}` is
             value = VArith(left, right, node)
             if self.recording:
                 self.flow.arithmetic.append(value)

@@ -10,7 +10,7 @@ from typing import Optional, Union
 
 import libcst as cst
 
-from gru2lstm.expressions import ExpressionWalker
+from gru2lstm.expressions import SPREAD_FIELDS, ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
 from gru2lstm.registries import Registry, registry_name
 from gru2lstm.summaries import pass_through
@@ -34,6 +34,7 @@ from gru2lstm.values import (
     VOpaque,
     VSlot,
     VTuple,
+    VZip,
     mapped_slot,
     PosLabel,
     part_at,
@@ -191,14 +192,27 @@ class FollowedCalls(ExpressionWalker):
                     self._bind(AttrSlot.of(class_name, name), part_at(value, position, len(fields)), BindingKind.FIELD, node.args[0], node.args[0].value)
                 return
             self.consume(value, Use.UNKNOWN, node.args[0].value, f"passed to `{class_name.rpartition(':')[2]}()`")
+            if not isinstance(value, VZip):  # `Step(*zip(*steps))`: columns of the same class's fields
+                self._fields_spread(class_name, fields, node.args[0], set())
             return
+        spread = None  # the first `*E`: the positions from there on are not known
         for position, arg in enumerate(node.args):
             value = self.expr(arg.value)
-            name = arg.keyword.value if arg.keyword is not None else (fields[position] if position < len(fields) else None)
+            spread = spread or (arg if arg.star == "*" else None)
+            name = arg.keyword.value if arg.keyword is not None else (fields[position] if spread is None and position < len(fields) else None)
             if name is None or arg.star:
                 self.consume(value, Use.UNKNOWN, arg.value, f"passed to `{class_name.rpartition(':')[2]}()`")
                 continue
             self._bind(AttrSlot.of(class_name, name), value, BindingKind.FIELD, arg, arg.value)
+        if spread is not None:
+            self._fields_spread(class_name, fields[node.args.index(spread):], spread, {arg.keyword.value for arg in node.args if arg.keyword is not None})
+
+    def _fields_spread(self, class_name: str, fields: list, spread: cst.Arg, named: set) -> None:
+        """The fields `*E` may set by position (`Memory(*parts)`, `parts` a name) receive a part the
+        walk cannot place: one that holds a state is then a finding, not left without its creation."""
+        for name in fields:
+            if name not in named:
+                self._bind(AttrSlot.of(class_name, name), VOpaque(spread.value, SPREAD_FIELDS), BindingKind.FIELD, spread, spread.value)
 
     def _replaced(self, base_node: cst.CSTNode, base: Value, args) -> Optional[Value]:
         """`dataclasses.replace(state, belief=b)`, `step._replace(hidden=h)`: an object of the same

@@ -289,9 +289,10 @@ def _is_torch(module: str) -> bool:
 
 
 def _alias_of_import(node: ast.Assign, aliases: dict) -> Optional[str]:
-    """`nn = torch.nn` after `import torch`: "torch.nn" (`ast.walk` meets a module's statements in order)."""
+    """`nn = torch.nn` after `import torch` (or `nn = _nn` after `from torch import nn as _nn`):
+    "torch.nn" (`ast.walk` meets a module's statements in order)."""
     value = node.value
-    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or not isinstance(value, ast.Attribute):
+    if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or not isinstance(value, (ast.Attribute, ast.Name)):
         return None
     parts = []
     while isinstance(value, ast.Attribute):

@@ -82,10 +82,11 @@ def module_imports(module: cst.Module) -> dict:
 
 
 def _alias_binding(statement: cst.CSTNode, bound: dict) -> dict:
-    """`nn = torch.nn` after `import torch`: {"nn": "torch.nn"}; else nothing."""
+    """`nn = torch.nn` after `import torch` (or `nn = _nn` after `from torch import nn as _nn`):
+    {"nn": "torch.nn"}; else nothing."""
     if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0].target, cst.Name)):
         return {}
-    path = qualify(statement.value, bound, set()) if isinstance(statement.value, cst.Attribute) else None
+    path = qualify(statement.value, bound, set()) if isinstance(statement.value, (cst.Attribute, cst.Name)) else None
     return {statement.targets[0].target.value: path} if path is not None else {}
 
 

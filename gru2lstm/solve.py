@@ -206,6 +206,8 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                 link(target, option)
         elif isinstance(value, VTuple):
             for position, item in enumerate(value.items):
+                # a part whatever the item is: `parts[0]` of `parts = (torch.zeros(n, H), 0)` reads it
+                classes.add(ChildSlot.of(target, PosLabel.of(position)))
                 link(ChildSlot.of(target, PosLabel.of(position)), item)
         elif isinstance(value, VContainer):
             marked.append(target)

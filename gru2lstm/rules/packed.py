@@ -8,6 +8,7 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.expressions import SPREAD_FIELDS
 from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
@@ -410,7 +411,7 @@ class PackedUnfollowed(StateBindingRule):
         # a library's function (`ray.get(ref)`): made with the GRU's size, or an
         # element of what the engine cannot read (`list(torch.split(h, 1, dim=1))`)
         return isinstance(leaf, VOpaque) and (
-            leaf.node is None or isinstance(leaf.node, cst.Call) or id(leaf.node) in ctx.flow.outside_calls
+            leaf.node is None or isinstance(leaf.node, cst.Call) or id(leaf.node) in ctx.flow.outside_calls or leaf.why == SPREAD_FIELDS
         )
 
     def rewrite(self, ctx, use: BindingUse) -> None:

@@ -288,6 +288,7 @@ class InPlaceRead(Rule):
         for value in values:
             leaf = ctx.solution.resolutions.leaf_of(value)
             call = in_place_call(ctx, value)
-            if call is not None and isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot):
+            # an in-place join (`kept = self.h.copy_(new)`, `h.mul_(m)` of two states) has no single leaf
+            if call is not None and (isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) or joins_states(ctx, value)):
                 found.append(call)
         return found

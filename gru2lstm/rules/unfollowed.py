@@ -8,7 +8,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.expressions import AFTER_STAR
+from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
 from gru2lstm.syntax import code_of, constant_string
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
@@ -71,6 +71,14 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         ctx.find("G2L101", node, (
             f"`{code}` holds the hidden state, but here it receives {AFTER_STAR} in `{ctx.code(binding.statement)}`, so its position in the result is not known "
             "to the engine (which counts positions from the start); unpack each position into a name (`_, _, h = ...`)"
+        ))
+    elif isinstance(value, VOpaque) and value.why == SPREAD_FIELDS and hasattr(binding.target, "owner"):
+        # `Memory(*parts)` of a name: its items reach the fields by position, which the walk does not place
+        record = binding.target.owner.rpartition(":")[2]
+        ctx.find("G2L101", node, (
+            f"`*{code}` sets the fields of `{record}` by position, and its field `{binding.target.name}` holds the hidden state; "
+            f"the engine does not follow which item lands there, so it would stay one tensor; pass the fields one by one, "
+            f"or by name (`{record}({binding.target.name}=...)`)"
         ))
     elif (iterable := _unfollowed_iterable(binding, value)) is not None:
         # `for obs, h0, y in DataLoader(rows, ...)`: the rows are batched by code the engine does not follow
@@ -213,7 +221,8 @@ class OpaqueIntoHolder(Rule):
     summary = (
         "a holder whose states are read by key or attribute (`carry[\"h\"]`, `memory.h`) that receives what a call the "
         "engine does not follow returns, where the program does not write those parts first (in the function that receives "
-        "it, or anywhere when the call makes it empty, `SimpleNamespace()`)"
+        "it, or anywhere when the call makes it empty, `SimpleNamespace()`); a function of a file not migrated with it, "
+        "whatever it holds there, is named (the run then takes that file in)"
     )
     invalid = (
         Invalid(
@@ -233,11 +242,13 @@ class OpaqueIntoHolder(Rule):
     def handles(self, ctx, use: BindingUse) -> bool:
         value = use.value
         target = use.binding.target
+        if not (isinstance(value, VOpaque) and isinstance(value.node, cst.Call)) or ctx.solution.is_state(target):
+            return False
+        if id(value.node) in ctx.flow.outside_calls:  # `blank(n, H)` of util.py: the program's own code made its states
+            return holds_states(ctx, target)
         return (
-            isinstance(value, VOpaque) and isinstance(value.node, cst.Call)
-            and not ctx.solution.is_state(target) and bool(_named_states(ctx, target))
-            and not _filled_beside(ctx, use.binding) and not _made_empty_then_filled(ctx, use.binding, value.node)
-            and not _states_handed_in(ctx, value.node)
+            bool(_named_states(ctx, target)) and not _filled_beside(ctx, use.binding)
+            and not _made_empty_then_filled(ctx, use.binding, value.node) and not _states_handed_in(ctx, value.node)
         )
 
     def apply(self, ctx, use: BindingUse) -> None:
