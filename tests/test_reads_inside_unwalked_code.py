@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from gru2lstm.cli import main
 from test_redteam_packed import run_migrated, write  # the harness: write a project, run it with every LSTM watched
+from test_redteam_wave17 import RECORD_AGENT
 
 SIZED_BY_LAMBDA = """\
     import torch
@@ -47,33 +48,8 @@ def test_a_module_read_inside_a_lambda_is_renamed_with_it(tmp_path):
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
 
 
-MEMORY_BY_LAMBDA = """\
-    import torch
-    import torch.nn as nn
-    from typing import NamedTuple
-
-
-    class Memory(NamedTuple):
-        h: torch.Tensor
-        t: int
-
-
-    class Agent(nn.Module):
-        def __init__(self, obs_dim=4, hidden=8, n=2):
-            super().__init__()
-            self.cell = nn.GRUCell(obs_dim, hidden)
-            self.pi = nn.Linear(hidden, 2)
-            self.h = torch.zeros(n, hidden)
-            self.t = 0
-
-        def act(self, obs):
-            self.h = self.cell(obs, self.h)
-            self.t += 1
-            return self.pi(self.h)
-
-        def memory(self):
-            return lambda: Memory(self.h, self.t)
-"""
+# wave 17's agent whose memory() returns a record of its state, here made by a lambda
+MEMORY_BY_LAMBDA = RECORD_AGENT.replace("return Memory(self.h, self.t)", "return lambda: Memory(self.h, self.t)")
 
 
 def test_a_state_read_inside_a_lambda_is_a_finding(tmp_path, capsys):
