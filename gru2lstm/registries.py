@@ -44,7 +44,7 @@ from gru2lstm.children import children
 from gru2lstm.held_classes import HeldName, candidate_names, lookup_nodes, settle
 from gru2lstm.qualnames import dotted
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, ProgramFlow
-from gru2lstm.syntax import code_of, constructor_call, names_bound_in, slice_expression, walk
+from gru2lstm.syntax import code_of, constructor_call, enclosing_function, names_bound_in, slice_expression, walk
 from gru2lstm.values import AttrSlot, GlobalSlot
 from gru2lstm.vocab import REGISTRY_KEY_METHODS, REGISTRY_LOOKUP_METHODS, REGISTRY_STORE_METHODS
 
@@ -147,7 +147,7 @@ def _key_spellings(modules: list, lookups: list, found: Registries) -> None:
         for lookup in (lookup for lookup in lookups if lookup in index.parents):
             key = lookup.args[0].value if isinstance(lookup, cst.Call) else slice_expression(lookup.slice[0]) if len(lookup.slice) == 1 else None
             spelling = dotted(key) if isinstance(key, cst.Attribute) else None
-            function = _enclosing_function(index.parents, lookup)
+            function = enclosing_function(index.parents, lookup)
             if spelling is None or function is None:
                 continue
             root = spelling.partition(".")[0]
@@ -355,23 +355,16 @@ def _storing_decorator(parents: dict, node: cst.Name, ancestors: tuple) -> Optio
         return None
     if not (isinstance(above, cst.Assign) and len(above.targets) == 1 and isinstance(above.value, cst.Name)):
         return None
-    inner = _enclosing_function(parents, above)
+    inner = enclosing_function(parents, above)
     if inner is None or not _gives_back(inner, above.value.value):
         return None
-    outer = _enclosing_function(parents, inner)
+    outer = enclosing_function(parents, inner)
     if outer is None:
         return (inner.name.value, False) if isinstance(parents.get(inner), cst.Module) else None
     returned = [ret.value for ret in _returns(outer)]
     if isinstance(parents.get(outer), cst.Module) and returned and all(isinstance(v, cst.Name) and v.value == inner.name.value for v in returned):
         return outer.name.value, True
     return None
-
-
-def _enclosing_function(parents: dict, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
-    current = parents.get(node)
-    while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Module)):
-        current = parents.get(current)
-    return current if isinstance(current, cst.FunctionDef) else None
 
 
 def _returns(function: cst.FunctionDef) -> list:

@@ -33,6 +33,14 @@ def attribute_root(node: cst.CSTNode) -> cst.CSTNode:
 _EMPTY_MODULE = cst.Module([])  # default formatting, for printing a node found in any module
 
 
+def enclosing_function(parents: dict, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
+    """The function whose own code `node` is, else None (code of a class body or of the module)."""
+    current = parents.get(node)
+    while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Module)):
+        current = parents.get(current)
+    return current if isinstance(current, cst.FunctionDef) else None
+
+
 def code_of(node: cst.CSTNode) -> str:
     """The source of `node` alone, as LibCST prints it."""
     return _EMPTY_MODULE.code_for_node(node)

@@ -26,7 +26,7 @@ from gru2lstm.vocab import STATE_RANKS
 from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
-from gru2lstm.syntax import walk
+from gru2lstm.syntax import enclosing_function, walk
 
 
 def _owner(slot) -> str:
@@ -119,16 +119,9 @@ def _made_for_callers(ctx) -> list:
         readers = {}
         for slot, node in flow.slot_nodes:
             if slot in targets and id(node) not in written:
-                readers.setdefault(slot, set()).add(id(_function_around(ctx.parents, node)))
+                readers.setdefault(slot, set()).add(id(enclosing_function(ctx.parents, node)))
         made += [(binding.function, of_rank(binding.value), binding.target_node, frozenset(readers.get(binding.target, ()))) for binding in stored]
     return [entry for entry in made if entry[1]]
-
-
-def _function_around(parents: dict, node: cst.CSTNode) -> Optional[cst.FunctionDef]:
-    current = parents.get(node)
-    while current is not None and type(current) is not cst.FunctionDef:  # children.py: why `type`
-        current = parents.get(current)
-    return current
 
 
 def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
