@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
-from gru2lstm.syntax import attribute_root, constant_string, int_key, is_bound_inside, is_none, is_slice, rows_holder, slice_expression, string_key, walk
+from gru2lstm.syntax import attribute_root, constant_string, free_reads, int_key, is_none, is_slice, rows_holder, slice_expression, string_key, walk
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -194,21 +194,22 @@ class ExpressionWalker(Scope):
                     self.consume(self.expr(part.expression), Use.READ, part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
         # Lambdas, nested comprehensions, await, …: what is read inside is handed over.
-        names = [inner for inner in walk(node) if isinstance(inner, cst.Name) and not is_bound_inside(inner, node)]
-        self.hand_over_inside(node, lambda name: is_bound_inside(name, node), f"`{self.code(node)}`", names)
+        self.hand_over_inside(node, f"`{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
 
-    def hand_over_inside(self, node: cst.CSTNode, bound_inside, where: str, names: list) -> None:
+    def hand_over_inside(self, node: cst.CSTNode, where: str) -> None:
         """Code the walk does not follow (a lambda, a nested function): what it calls from around
         it is handed over (hand_over_callees), and what it reads from around it is consumed as
         "other": each of `names` (the Names read there), and each attribute chain from one
         (`self.h` of `lambda: Memory(self.h, t)`; the mentions of `self.gru.hidden_size` are
-        recorded, so a renamed module is renamed there too). `bound_inside`: is a Name bound there?"""
-        called = self.hand_over_callees(node, bound_inside, where)
+        recorded, so a renamed module is renamed there too)."""
+        names = free_reads(node)
+        free = {id(name) for name in names}
+        called = self.hand_over_callees(node, free, where)
         why = f"used inside {where}"
         chains = set()  # the ids of the chains read here and of their links
         for inner in walk(node):
-            if id(inner) in chains or not isinstance(inner, cst.Attribute) or dotted(inner) is None or bound_inside(attribute_root(inner)):
+            if id(inner) in chains or not isinstance(inner, cst.Attribute) or dotted(inner) is None or id(attribute_root(inner)) not in free:
                 continue
             links, link = [], inner
             while isinstance(link, cst.Attribute):
@@ -246,7 +247,7 @@ class ExpressionWalker(Scope):
             if viewed is not None:
                 self.flow.mirrored_keys[id(node)] = [viewed]
 
-    def hand_over_callees(self, node: cst.CSTNode, bound_inside, where: str) -> set:
+    def hand_over_callees(self, node: cst.CSTNode, free: set, where: str) -> set:
         """What code the walk does not follow (a lambda, a nested function) calls by a name from
         around it (`model.cell` of `lambda c, x: model.cell(x, c)`) is handed over: a recurrent
         module called there would still be given one tensor (rules/unfollowed.ModuleHandedOver).
@@ -256,7 +257,7 @@ class ExpressionWalker(Scope):
         for inner in walk(node):
             if isinstance(inner, cst.Call):
                 root = attribute_root(inner.func)
-                if isinstance(root, cst.Name) and not bound_inside(root):
+                if id(root) in free:
                     callee = self.expr(inner.func)
                     if isinstance(callee, VSlot):  # a place that may hold a module, not a method of a value (`h.zero_`)
                         self.consume(callee, Use.UNKNOWN, inner.func, f"called inside {where}{from_where(None)}")

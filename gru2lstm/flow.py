@@ -35,7 +35,7 @@ from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow
 from gru2lstm.qualnames import import_bindings, literal_import
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import child_expressions, names_bound_in, names_read_in, pattern_parts, walk
+from gru2lstm.syntax import child_expressions, pattern_parts, walk
 from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VArith, VOpaque
 
 
@@ -164,9 +164,7 @@ class Collector(CallWalker):
         elif isinstance(statement, cst.FunctionDef):
             # A nested function is not walked: what it reads from around it, and what it calls by
             # those names, is handed to code the engine does not follow (as a lambda's).
-            where = f"the nested function `{statement.name.value}()`"
-            bound = names_bound_in(statement)
-            self.hand_over_inside(statement, lambda name: name.value in bound, where, names_read_in(statement))
+            self.hand_over_inside(statement, f"the nested function `{statement.name.value}()`")
             self._new_def(statement.name.value, statement.name)
         elif isinstance(statement, cst.ClassDef):
             self._new_def(statement.name.value, statement.name)

@@ -149,34 +149,64 @@ def block_statements(node: cst.CSTNode) -> list:
     return statements
 
 
-def is_bound_inside(name: cst.Name, scope: cst.CSTNode) -> bool:
-    """Names bound by a lambda or comprehension inside `scope` are not reads of outer names."""
-    for node in walk(scope):
-        if isinstance(node, cst.Lambda):
-            if any(p.name.value == name.value for p in node.params.params):
-                return True
-        if isinstance(node, cst.CompFor):
-            if any(isinstance(n, cst.Name) and n.value == name.value for n in walk(node.target)):
-                return True
-    return False
-
-
 def names_bound_in(function: cst.FunctionDef) -> set:
-    """The names a function binds itself (its parameters, and the names it assigns, loops over,
-    imports or defines), which are not reads of the names around it."""
+    """The names a function binds anywhere inside it (its parameters, and the names it assigns,
+    loops over, imports or defines, in nested code too)."""
     bound = set()
     for node in walk(function):
-        if isinstance(node, cst.Param):
-            bound.add(node.name.value)
-        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)) and node is not function:
-            bound.add(node.name.value)
-        elif isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr)):
-            bound |= _target_names(node.target)
-        elif isinstance(node, cst.AsName):
-            bound |= _target_names(node.name)
-        elif isinstance(node, cst.ImportAlias) and node.asname is None:
-            bound.add(code_of(node.name).split(".")[0])
+        if node is not function:
+            bound |= _names_bound_by(node)
     return bound
+
+
+def _names_bound_by(node: cst.CSTNode) -> set:
+    """The names one node binds in the scope it is in (a parameter, an assignment's or loop's
+    target, a definition, an import)."""
+    if isinstance(node, cst.Param):
+        return {node.name.value}
+    if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        return {node.name.value}
+    if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign, cst.For, cst.CompFor, cst.NamedExpr)):
+        return _target_names(node.target)
+    if isinstance(node, cst.AsName):
+        return _target_names(node.name)
+    if isinstance(node, cst.ImportAlias) and node.asname is None:
+        return {code_of(node.name).split(".")[0]}
+    return set()
+
+
+_SCOPES = (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.ListComp, cst.SetComp, cst.DictComp, cst.GeneratorExp)
+
+
+def free_reads(scope: cst.CSTNode) -> list:
+    """The Name nodes under `scope` (a nested function, a lambda, a comprehension, any expression)
+    that read a name from around it, in source order, by Python's scoping: a name bound in the
+    scope it is read in (a function's parameters and locals, a lambda's parameters, a
+    comprehension's targets) is not one, wherever else it is bound; nor are attribute names,
+    keywords, parameters and definitions."""
+    bound, spelled, reads = set(), set(), []
+    stack = [scope]
+    while stack:
+        node = stack.pop()
+        if node is not scope and isinstance(node, _SCOPES):
+            reads.extend(free_reads(node))  # what it reads from around it, unless this scope binds it (below)
+            if isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+                bound.add(node.name.value)
+            continue
+        if node is not scope:  # a function's or a class's own name is bound around it
+            bound |= _names_bound_by(node)
+        if isinstance(node, cst.Name):
+            reads.append(node)
+        elif isinstance(node, cst.Attribute):
+            spelled.add(id(node.attr))
+        elif isinstance(node, cst.Arg) and node.keyword is not None:
+            spelled.add(id(node.keyword))
+        elif isinstance(node, (cst.Param, cst.FunctionDef, cst.ClassDef)):
+            spelled.add(id(node.name))
+        elif isinstance(node, (cst.ImportAlias, cst.ImportFrom)):
+            spelled |= {id(inner) for inner in walk(node)}
+        stack.extend(reversed(children(node)))
+    return [name for name in reads if id(name) not in spelled and name.value not in bound]
 
 
 def _target_names(target: cst.BaseExpression) -> set:
@@ -188,26 +218,6 @@ def _target_names(target: cst.BaseExpression) -> set:
     if isinstance(target, cst.StarredElement):
         return _target_names(target.value)
     return set()
-
-
-def names_read_in(function: cst.FunctionDef) -> list:
-    """The name nodes a function reads from around it (not those it binds itself; not attribute
-    names, keywords or parameters)."""
-    bound = names_bound_in(function)
-    spelled = set()  # name nodes that are not reads: `.attr`, `keyword=`, parameters, definitions
-    for node in walk(function):
-        if isinstance(node, cst.Attribute):
-            spelled.add(id(node.attr))
-        elif isinstance(node, cst.Arg) and node.keyword is not None:
-            spelled.add(id(node.keyword))
-        elif isinstance(node, (cst.Param, cst.FunctionDef, cst.ClassDef)):
-            spelled.add(id(node.name))
-        elif isinstance(node, (cst.ImportAlias, cst.ImportFrom)):
-            spelled |= {id(inner) for inner in walk(node)}
-    return [
-        node for node in walk(function)
-        if isinstance(node, cst.Name) and id(node) not in spelled and node.value not in bound
-    ]
 
 
 def mapped_lambda(node: cst.Call) -> Optional[cst.Lambda]:

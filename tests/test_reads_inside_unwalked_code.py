@@ -72,3 +72,37 @@ def test_a_state_read_through_a_method_inside_a_nested_function_is_a_finding(tmp
         f"{tmp_path / 'agent.py'}:26:26: G2L100 the hidden state `self.h` is used inside the nested function `norm()`; "
         "migrate this use by hand so that it handles the pair (h, c)"
     ) in capsys.readouterr().out
+
+
+# The state read inside code the walk does not follow, under a name some code inside it binds for
+# itself (a lambda's parameter, a comprehension's target): that binding shadows it there only, so
+# the read of the state beside it is still one (it was taken for the inner name: exit 0, crash).
+SHADOWED_INSIDE = {
+    "nested function": """\
+        def memory(self):
+            h = self.h
+
+            def norm():
+                double = lambda h: h * 2
+                return float(double(h).norm())
+
+            return norm
+""",
+    "lambda": """\
+        def memory(self):
+            h = self.h
+            return lambda: float(h.norm()) + sum(float(h.sum()) for h in [torch.ones(2)])
+""",
+}
+
+
+def test_a_name_bound_by_inner_code_does_not_hide_the_state_read_beside_it(tmp_path, capsys):
+    for kind, memory in SHADOWED_INSIDE.items():
+        project = tmp_path / kind.replace(" ", "_")
+        agent = RECORD_AGENT.replace("        def memory(self):\n            return Memory(self.h, self.t)\n", memory)
+        assert agent != RECORD_AGENT
+        write(project, {"agent.py": agent, "pyproject.toml": ""})
+        assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 1, kind
+        out = capsys.readouterr().out
+        assert "G2L100 the hidden state `h` is used inside" in out, (kind, out)
+        assert "nn.GRUCell" in (project / "agent.py").read_text()
