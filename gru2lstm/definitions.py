@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.syntax import constant_string, constructor_call, module_level_names, wrapped_module
+from gru2lstm.syntax import constant_string, constructor_call, module_level_names, names_bound_in, wrapped_module
 from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import (
     CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
@@ -113,6 +113,7 @@ class ModuleIndex:
             if info.self_name is not None and info.module == self.key
         }
         copies = []
+        stores: dict = {}  # slot -> every value `self.attr = ...` stores into it in a method
         enclosing: dict = {}  # id(node) -> the method around it (None: none), shared by the nodes below
         for node in self.parents:  # every node once, without another walk of the tree
             kind = type(node)  # children.py: why `type`
@@ -126,13 +127,11 @@ class ModuleIndex:
                 continue
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
                 target, value = node.targets[0].target, constructor_call(node.value)
-                if (
-                    isinstance(target, cst.Attribute)
-                    and isinstance(target.value, cst.Name)
-                    and target.value.value == info.self_name
-                    and value is not None
-                ):
-                    copies.append((AttrSlot.of(info.class_name, target.attr.value), value, info))
+                if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == info.self_name:
+                    slot = AttrSlot.of(info.class_name, target.attr.value)
+                    stores.setdefault(slot, []).append((node.value, info))
+                    if value is not None:
+                        copies.append((slot, value, info))
             elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
                 self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
         # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class; so is
@@ -150,6 +149,21 @@ class ModuleIndex:
                     owner = self._owner_of(call.args[0].value, info)
                 if owner is not None:
                     self.instance_class[slot] = owner
+        for slot, stored in stores.items():
+            owners = {self._annotated_parameter_class(value, info) for value, info in stored}
+            if slot not in self.instance_class and len(owners) == 1 and None not in owners:
+                self.instance_class[slot] = owners.pop()
+
+    def _annotated_parameter_class(self, node: cst.BaseExpression, info: FunctionInfo) -> Optional[str]:
+        """`self.agent = agent` of a parameter `agent: BaseAgent` the method never rebinds: the
+        program class the annotation names, as a call on the parameter itself takes it (an
+        instance of it or of a subclass, whose overrides the calls follow too)."""
+        if not isinstance(node, cst.Name):
+            return None
+        param = dict(info.params).get(node.value)
+        if param is None or param.annotation is None or node.value in names_bound_in(info.node.body):
+            return None
+        return self.resolve_class(param.annotation.annotation)
 
     def _owner_of(self, node: cst.BaseExpression, info: FunctionInfo) -> Optional[str]:
         """The program class of what `node` makes or holds, in a method: `Net(...)` or `self.net`."""

@@ -1,0 +1,115 @@
+"""Code the engine refused although it could migrate it soundly (session 32, waves 19 and 20
+reproducers): each project is migrated, then run, and its LSTM must get (h, c) with a non-zero c;
+the variants that still cannot be followed stay refused with the exact finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+# a feed-forward agent carries a dummy state beside the recurrent one, both behind an abstract base
+BASE_AND_AGENTS = """\
+    from abc import ABC, abstractmethod
+
+    import torch
+    import torch.nn as nn
+
+
+    class BaseAgent(nn.Module, ABC):
+        @abstractmethod
+        def initial_state(self, n): ...
+
+        @abstractmethod
+        def act(self, obs, state): ...
+
+
+    class FeedForward(BaseAgent):
+        def __init__(self):
+            super().__init__()
+            self.pi = nn.Linear(4, 2)
+
+        def initial_state(self, n):
+            return torch.zeros(n, 1)
+
+        def act(self, obs, state):
+            return self.pi(obs), state
+
+
+    class Recurrent(BaseAgent):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.cell = nn.GRUCell(4, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def initial_state(self, n):
+            return torch.zeros(n, self.hidden)
+
+        def act(self, obs, state):
+            state = self.cell(obs, state)
+            return self.pi(state), state
+"""
+
+# the runner keeps the agent it is given, annotated with the base class, in an attribute
+HELD_AGENT_RUNNER = """\
+    import torch
+
+    from agents import BaseAgent
+
+
+    class Runner:
+        def __init__(self, agent: BaseAgent, n=3):
+            self.agent = agent
+            self.n = n
+            self.state = agent.initial_state(n)
+
+        def step(self):
+            logits, self.state = self.agent.act(torch.randn(self.n, 4), self.state)
+            return logits
+
+        def end(self, done):
+            fresh = self.agent.initial_state(self.n)
+            self.state = torch.where(done.unsqueeze(1), fresh, self.state)
+"""
+
+DRIVE_HELD_AGENT = """\
+    import torch
+    from agents import FeedForward, Recurrent
+    from runner import Runner
+
+    torch.manual_seed(0)
+    for agent in (Recurrent(), FeedForward()):
+        opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+        runner = Runner(agent)
+        loss = 0
+        for t in range(5):
+            loss = loss + runner.step().pow(2).mean()
+            if t == 2:
+                runner.end(torch.tensor([True, False, False]))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "auto"])
+def test_an_attribute_holding_a_parameter_annotated_with_a_program_class(tmp_path, form):
+    # `self.agent = agent` of `agent: BaseAgent`: calls on `self.agent` run any subclass's method, as
+    # calls on `agent` do; it was G2L101 "an object from outside that nothing analysed identifies"
+    write(tmp_path, {"agents.py": BASE_AND_AGENTS, "runner.py": HELD_AGENT_RUNNER, "driver.py": DRIVE_HELD_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "torch.where(done.unsqueeze(1), fresh[1], self.state[1])" in (tmp_path / "runner.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+def test_an_attribute_also_given_another_value_stays_an_object_from_outside(tmp_path, capsys):
+    # `self.agent = other` of a parameter with no annotation: the attribute may hold anything
+    runner = HELD_AGENT_RUNNER.replace("    def end(self, done):", "    def swap(self, other):\n            self.agent = other\n\n        def end(self, done):")
+    write(tmp_path, {"agents.py": BASE_AND_AGENTS, "runner.py": runner, "driver.py": DRIVE_HELD_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'runner.py'}:13:30: G2L101 `self.agent.act(torch.randn(self.n, 4), self.state)` calls `act()` of "
+        "`self.agent`, an object from outside that nothing analysed identifies"
+    ) in capsys.readouterr().out
