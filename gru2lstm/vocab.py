@@ -87,6 +87,7 @@ NON_LIBRARY_ROOTS = frozenset({"torch", "typing_extensions"}) | frozenset(
     getattr(sys, "stdlib_module_names", {"abc", "builtins", "collections", "dataclasses", "enum", "typing"})
 )
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
+TORCH_MODULES_PACKAGE = "torch.nn.modules."  # torch.nn.modules.<module>.<Capitalised>: the same class where it is defined
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 # torch classes under those prefixes that are no tensor function: a DataLoader calls its dataset's
 # `__getitem__` and collates what it gives, which the engine does not follow (an unknown call).

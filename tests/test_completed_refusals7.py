@@ -113,3 +113,56 @@ def test_an_attribute_also_given_another_value_stays_an_object_from_outside(tmp_
         f"{tmp_path / 'runner.py'}:13:30: G2L101 `self.agent.act(torch.randn(self.n, 4), self.state)` calls `act()` of "
         "`self.agent`, an object from outside that nothing analysed identifies"
     ) in capsys.readouterr().out
+
+
+# the cell spelled through the module torch.nn defines it in, beside `nn = T.nn`
+MODULE_PATH_AGENT = """\
+    import torch as T
+    from torch.nn.modules import rnn as rnn_mods
+
+    nn = T.nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.cell = rnn_mods.GRUCell(4, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def initial(self, n):
+            return T.zeros(n, self.hidden)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.pi(h), h
+"""
+
+DRIVE_MODULE_PATH = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    h = agent.initial(3)
+    loss = 0
+    for t in range(5):
+        logits, h = agent(torch.randn(3, 4), h)
+        loss = loss + logits.pow(2).mean()
+        if t == 2:
+            h = h * torch.tensor([0.0, 1.0, 1.0]).view(-1, 1)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
+def test_a_cell_spelled_through_the_module_torch_defines_it_in(tmp_path, form):
+    # `rnn_mods.GRUCell(4, hidden)` (torch.nn.modules.rnn.GRUCell) was no module construction to the
+    # walk: G2L101 "made here but held nowhere the engine follows", although it is held in `self.cell`
+    write(tmp_path, {"agent.py": MODULE_PATH_AGENT, "driver.py": DRIVE_MODULE_PATH, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "self.cell = rnn_mods.LSTMCell(4, hidden)" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
