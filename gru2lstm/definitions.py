@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.syntax import constant_string, constructor_call, module_level_names, names_bound_in, wrapped_module
+from gru2lstm.syntax import constant_string, constructor_call, module_level_names, names_bound_in, names_read_in, wrapped_module
 from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import (
     CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
@@ -153,6 +153,33 @@ class ModuleIndex:
             owners = {self._annotated_parameter_class(value, info) for value, info in stored}
             if slot not in self.instance_class and len(owners) == 1 and None not in owners:
                 self.instance_class[slot] = owners.pop()
+            if len(stored) == 1 and isinstance(stored[0][0], cst.Lambda):
+                self._held_lambda(slot, *stored[0])
+
+    def _held_lambda(self, slot: AttrSlot, function: cst.Lambda, info: FunctionInfo) -> None:
+        """`self.blank = lambda n: torch.zeros(1, n, self.gru.hidden_size)`, the attribute's only
+        store, read nothing of the method around it but `self` and names of the module: a method
+        of the class, its body the value returned (`agent.blank(3)` then runs it). No method of
+        the program may have its name, so no call of one is taken for it."""
+        outer = names_bound_in(info.node)
+        if slot.name in self.flow.methods_by_name or any(
+            name.value in outer and name.value != info.self_name for name in names_read_in(function)
+        ):
+            return
+        statement = self.parents.get(self.parents.get(function))
+        target = statement.body[0].targets[0].target if isinstance(statement, cst.SimpleStatementLine) else None
+        if target is None or len(statement.body) != 1:
+            return
+        node = cst.FunctionDef(
+            name=target.attr, params=function.params,
+            body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Return(value=function.body)])]),
+        )
+        held = FunctionInfo(
+            key=FunctionKey(slot.owner, slot.name, self.key), node=node, class_name=slot.owner, self_name=info.self_name,
+            params=[Parameter(param.name.value, param) for param in function.params.params], held_in=statement,
+        )
+        self.flow.add_function(held)
+        self.flow.held_lambdas.setdefault(slot.owner, []).append(held)
 
     def _annotated_parameter_class(self, node: cst.BaseExpression, info: FunctionInfo) -> Optional[str]:
         """`self.agent = agent` of a parameter `agent: BaseAgent` the method never rebinds: the

@@ -166,3 +166,72 @@ def test_a_cell_spelled_through_the_module_torch_defines_it_in(tmp_path, form):
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert "self.cell = rnn_mods.LSTMCell(4, hidden)" in (tmp_path / "agent.py").read_text()
     run_migrated(tmp_path, "import driver")
+
+
+# the initial state made by a lambda kept in an attribute, called from the training script
+LAMBDA_CREATOR_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(4, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.blank = lambda n: torch.zeros(1, n, self.gru.hidden_size)
+            self.width = lambda: self.gru.hidden_size
+
+        def forward(self, x, h):
+            out, h = self.gru(x.unsqueeze(0), h)
+            return self.pi(out[0]), h
+"""
+
+DRIVE_LAMBDA_CREATOR = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    h = agent.blank(3)
+    loss = 0
+    for t in range(5):
+        logits, h = agent(torch.randn(3, 4), h)
+        loss = loss + logits.pow(2).mean()
+        if t == 2:
+            h = agent.blank(3)
+    assert agent.width() == 8
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
+def test_a_lambda_held_in_an_attribute_makes_the_state(tmp_path, form):
+    # `agent.blank(3)` runs the lambda `self.blank` holds: it was G2L101 "comes from `agent.blank(3)`,
+    # which the engine cannot follow"
+    write(tmp_path, {"agent.py": LAMBDA_CREATOR_AGENT, "driver.py": DRIVE_LAMBDA_CREATOR, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    text = (tmp_path / "agent.py").read_text()
+    assert {
+        "tuple": "self.blank = lambda n: (torch.zeros(1, n, self.lstm.hidden_size), torch.zeros(1, n, self.lstm.hidden_size))",
+        "packed": "self.blank = lambda n: torch.zeros(1, n, 2 * self.lstm.hidden_size)",
+        "auto": "self.blank = lambda n: (torch.zeros(1, n, self.lstm.hidden_size), torch.zeros(1, n, self.lstm.hidden_size))",
+    }[form] in text
+    assert "self.width = lambda: self.lstm.hidden_size" in text
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_lambda_reading_a_local_of_the_method_around_it_stays_refused(tmp_path, capsys):
+    # `start` is the method's own: what it holds when the lambda runs is not followed
+    agent = LAMBDA_CREATOR_AGENT.replace(
+        "self.blank = lambda n: torch.zeros(1, n, self.gru.hidden_size)",
+        "start = torch.zeros(1, 1, hidden)\n            self.blank = lambda n: start.expand(1, n, hidden).contiguous()",
+    )
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_LAMBDA_CREATOR, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'driver.py'}:7:5: G2L101 the hidden state held by `h` comes from `agent.blank(3)`, which the engine cannot follow"
+    ) in capsys.readouterr().out
