@@ -538,7 +538,7 @@ class ExpressionWalker(Scope):
             self._foreign_store(slot, target, value)
         if slot is not None:
             self._bind(slot, value, kind, statement, target)
-            if _is_dict_display(value):
+            if self.makes_dict(value):
                 self.flow.dicts.add(slot)
         elif self.outside_place(target) is not None:  # `store.STATES[key] = h`: kept by code not analysed
             place = self.outside_place(target)
@@ -563,7 +563,16 @@ class ExpressionWalker(Scope):
 
     def holds_dict(self, value: Value) -> bool:
         """Is `value` a dict: a display or a constructor of one, or a place bound to one?"""
-        return _is_dict_display(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts)
+        return self.makes_dict(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts)
+
+    def makes_dict(self, value: Value) -> bool:
+        """Is `value` a new dict: a display, `dict(...)`, or a call of a TypedDict class of the
+        program (`Carry(hidden=h)`, and `Carry(carry)`, a copy of `carry`; followed_calls._typed_dict)?"""
+        if _is_dict_display(value):
+            return True
+        made = value.node if isinstance(value, (VContainer, VChoice)) else None
+        owner = self.resolve_class(made.func) if isinstance(made, cst.Call) else None
+        return owner is not None and self.flow.is_typed_dict(owner)
 
     def _element(self, value: Value) -> Value:
         """What one element of an iterated `value` is; of a dict, a key, which is no state."""

@@ -235,3 +235,79 @@ def test_a_lambda_reading_a_local_of_the_method_around_it_stays_refused(tmp_path
     assert (
         f"{tmp_path / 'driver.py'}:7:5: G2L101 the hidden state held by `h` comes from `agent.blank(3)`, which the engine cannot follow"
     ) in capsys.readouterr().out
+
+
+# a TypedDict carry copied from the one given, then updated with the new state
+TYPED_DICT_COPY_AGENT = """\
+    from typing import TypedDict
+
+    import torch
+    import torch.nn as nn
+
+
+    class Base(TypedDict):
+        steps: int
+
+
+    class Carry(Base):
+        hidden: torch.Tensor
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.cell = nn.GRUCell(4, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def start(self, n):
+            return Carry(hidden=torch.zeros(n, self.hidden), steps=0)
+
+        def forward(self, x, carry):
+            h = self.cell(x, carry["hidden"])
+            nxt = Carry(carry)
+            nxt.update(hidden=h)
+            nxt["steps"] += 1
+            return self.pi(h), nxt
+"""
+
+DRIVE_TYPED_DICT_COPY = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    carry = agent.start(3)
+    loss = 0
+    for t in range(5):
+        logits, carry = agent(torch.randn(3, 4), carry)
+        loss = loss + logits.pow(2).mean()
+        if t == 2:
+            carry = agent.start(3)
+    assert carry["steps"] == 2
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
+def test_a_typed_dict_copied_then_updated(tmp_path, form):
+    # `nxt = Carry(carry)` is a dict, so `nxt.update(hidden=h)` stores under its key: it was G2L101
+    # "updated by `nxt.update()`, whose values are followed only into a dict made in the program"
+    write(tmp_path, {"agent.py": TYPED_DICT_COPY_AGENT, "driver.py": DRIVE_TYPED_DICT_COPY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form != "packed":
+        assert "nxt.update(hidden=(h, c))" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_typed_dict_copy_updated_from_pairs_stays_refused(tmp_path, capsys):
+    agent = TYPED_DICT_COPY_AGENT.replace('nxt.update(hidden=h)', 'nxt.update([("hidden", h)])')
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_TYPED_DICT_COPY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:28:9: G2L101 `nxt` holds hidden states and is updated by `nxt.update()`, whose values are "
+        "followed only into a dict made in the program"
+    ) in capsys.readouterr().out
