@@ -311,3 +311,71 @@ def test_a_typed_dict_copy_updated_from_pairs_stays_refused(tmp_path, capsys):
         f"{tmp_path / 'agent.py'}:28:9: G2L101 `nxt` holds hidden states and is updated by `nxt.update()`, whose values are "
         "followed only into a dict made in the program"
     ) in capsys.readouterr().out
+
+
+# a replay that keeps (obs, h) rows and takes them apart into columns with `zip(*rows)`
+ZIPPED_ROWS_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.gru = nn.GRUCell(4, hidden)
+            self.pi = nn.Linear(hidden, 3)
+            self.hidden = hidden
+
+        def reset(self, n):
+            return torch.zeros(n, self.hidden)
+
+        def step(self, obs, h):
+            h = self.gru(obs, h)
+            return self.pi(h), h
+
+
+    class Replay:
+        def __init__(self):
+            self.items = []
+
+        def add(self, obs, h):
+            self.items.append((obs, h.detach()))
+
+        def sample(self, k):
+            obs, h = zip(*self.items[-k:])
+            return torch.cat(obs), torch.cat(h)
+"""
+
+DRIVE_ZIPPED_ROWS = """\
+    import torch
+    from agent import Agent, Replay
+
+    torch.manual_seed(0)
+    agent = Agent()
+    replay = Replay()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    h = agent.reset(2)
+    for t in range(5):
+        obs = torch.randn(2, 4)
+        replay.add(obs, h)
+        logits, h = agent.step(obs, h)
+        if t == 2:
+            fresh = agent.reset(2)
+            h = h * 0.0 + fresh
+    obs, hs = replay.sample(2)
+    logits, _ = agent.step(obs, hs)
+    opt.zero_grad()
+    logits.pow(2).mean().backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
+def test_columns_of_rows_taken_apart_by_zip(tmp_path, form):
+    # `obs, h = zip(*self.items[-k:])`: `h` is the column of the rows' states; it was G2L102 "`h` holds
+    # the hidden state elsewhere, but here it receives a part of an unknown value"
+    write(tmp_path, {"agent.py": ZIPPED_ROWS_AGENT, "driver.py": DRIVE_ZIPPED_ROWS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert "return torch.cat(obs), (torch.cat([hc[0] for hc in h]), torch.cat([hc[1] for hc in h]))" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
