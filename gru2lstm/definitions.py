@@ -150,8 +150,8 @@ class ModuleIndex:
                 if owner is not None:
                     self.instance_class[slot] = owner
         for slot, stored in stores.items():
-            owners = {self._annotated_parameter_class(value, info) for value, info in stored}
-            if slot not in self.instance_class and len(owners) == 1 and None not in owners:
+            owners = {self._annotated_parameter_class(value, info) for value, info in stored} if slot not in self.instance_class else {None}
+            if len(owners) == 1 and None not in owners:
                 self.instance_class[slot] = owners.pop()
             if len(stored) == 1 and isinstance(stored[0][0], cst.Lambda):
                 self._held_lambda(slot, *stored[0])
@@ -188,9 +188,8 @@ class ModuleIndex:
         if not isinstance(node, cst.Name):
             return None
         param = dict(info.params).get(node.value)
-        if param is None or param.annotation is None or node.value in names_bound_in(info.node.body):
-            return None
-        return self.resolve_class(param.annotation.annotation)
+        owner = self.resolve_class(param.annotation.annotation) if param is not None and param.annotation is not None else None
+        return owner if owner is not None and node.value not in names_bound_in(info.node.body) else None
 
     def _owner_of(self, node: cst.BaseExpression, info: FunctionInfo) -> Optional[str]:
         """The program class of what `node` makes or holds, in a method: `Net(...)` or `self.net`."""
