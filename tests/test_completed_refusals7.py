@@ -168,6 +168,21 @@ def test_a_cell_spelled_through_the_module_torch_defines_it_in(tmp_path, form):
     run_migrated(tmp_path, "import driver")
 
 
+@pytest.mark.parametrize("spelled, migrated", [
+    ("from torch.nn import modules as rnn_mods", "rnn_mods.LSTMCell(4, hidden)"),
+    ("from torch.nn.modules import GRUCell", "from torch.nn.modules import LSTMCell"),
+])
+def test_a_cell_spelled_through_the_package_of_torch_modules(tmp_path, spelled, migrated):
+    # torch.nn.modules.GRUCell was no GRU to the engine: exit 0, the file "unchanged", still a GRU
+    agent = MODULE_PATH_AGENT.replace("from torch.nn.modules import rnn as rnn_mods", spelled)
+    if "GRUCell\n" in spelled + "\n":
+        agent = agent.replace("rnn_mods.GRUCell", "GRUCell")
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_MODULE_PATH, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert migrated in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
 # the initial state made by a lambda kept in an attribute, called from the training script
 LAMBDA_CREATOR_AGENT = """\
     import torch
