@@ -108,6 +108,7 @@ from gru2lstm.vocab import (
     SET_BY_NAME_METHODS,
     SEQUENCE_BUILTINS,
     TORCH_MODULE_PREFIX,
+    TORCH_MODULES_PACKAGE,
     TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
 )
@@ -620,7 +621,7 @@ class CallWalker(CompiledCalls):
             learned = self._parameter(node)
             if learned is not None:
                 return learned
-        if any(q.startswith(TORCH_MODULE_PREFIX) and q[len(TORCH_MODULE_PREFIX):][:1].isupper() for q in qualified):
+        if any(_torch_module_class(q) for q in qualified):
             for arg in args:
                 value = self.expr(arg.value)
                 self.consume(value, Use.SIZE, arg.value, f"`{self.code(func)}(...)`")
@@ -799,3 +800,11 @@ def _kept_leaf(value: Value, through: Derivation = Derivation.KEEP) -> Value:
     while isinstance(value, VDerived) and value.kind in kinds:
         value = value.base
     return value
+
+
+def _torch_module_class(name: str) -> bool:
+    """`torch.nn.Linear`, or `torch.nn.modules.rnn.GRUCell` as `from torch.nn.modules import rnn`
+    spells it: a module class of torch.nn (a capitalised name), whose call constructs a module."""
+    if name.startswith(TORCH_MODULES_PACKAGE):
+        name = TORCH_MODULE_PREFIX + name.rpartition(".")[2]
+    return name.startswith(TORCH_MODULE_PREFIX) and name[len(TORCH_MODULE_PREFIX):][:1].isupper()

@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.syntax import constant_string, constructor_call, module_level_names, wrapped_module
+from gru2lstm.syntax import constant_string, constructor_call, module_level_names, names_bound_in, names_read_in, wrapped_module
 from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import (
     CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
@@ -113,6 +113,7 @@ class ModuleIndex:
             if info.self_name is not None and info.module == self.key
         }
         copies = []
+        stores: dict = {}  # slot -> every value `self.attr = ...` stores into it in a method
         enclosing: dict = {}  # id(node) -> the method around it (None: none), shared by the nodes below
         for node in self.parents:  # every node once, without another walk of the tree
             kind = type(node)  # children.py: why `type`
@@ -126,13 +127,11 @@ class ModuleIndex:
                 continue
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
                 target, value = node.targets[0].target, constructor_call(node.value)
-                if (
-                    isinstance(target, cst.Attribute)
-                    and isinstance(target.value, cst.Name)
-                    and target.value.value == info.self_name
-                    and value is not None
-                ):
-                    copies.append((AttrSlot.of(info.class_name, target.attr.value), value, info))
+                if isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == info.self_name:
+                    slot = AttrSlot.of(info.class_name, target.attr.value)
+                    stores.setdefault(slot, []).append((node.value, info))
+                    if value is not None:
+                        copies.append((slot, value, info))
             elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
                 self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
         # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class; so is
@@ -150,6 +149,47 @@ class ModuleIndex:
                     owner = self._owner_of(call.args[0].value, info)
                 if owner is not None:
                     self.instance_class[slot] = owner
+        for slot, stored in stores.items():
+            owners = {self._annotated_parameter_class(value, info) for value, info in stored} if slot not in self.instance_class else {None}
+            if len(owners) == 1 and None not in owners:
+                self.instance_class[slot] = owners.pop()
+            if len(stored) == 1 and isinstance(stored[0][0], cst.Lambda):
+                self._held_lambda(slot, *stored[0])
+
+    def _held_lambda(self, slot: AttrSlot, function: cst.Lambda, info: FunctionInfo) -> None:
+        """`self.blank = lambda n: torch.zeros(1, n, self.gru.hidden_size)`, the attribute's only
+        store, read nothing of the method around it but `self` and names of the module: a method
+        of the class, its body the value returned (`agent.blank(3)` then runs it). No method of
+        the program may have its name, so no call of one is taken for it."""
+        outer = names_bound_in(info.node)
+        if slot.name in self.flow.methods_by_name or any(
+            name.value in outer and name.value != info.self_name for name in names_read_in(function)
+        ):
+            return
+        statement = self.parents.get(self.parents.get(function))
+        target = statement.body[0].targets[0].target if isinstance(statement, cst.SimpleStatementLine) else None
+        if target is None or len(statement.body) != 1:
+            return
+        node = cst.FunctionDef(
+            name=target.attr, params=function.params,
+            body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Return(value=function.body)])]),
+        )
+        held = FunctionInfo(
+            key=FunctionKey(slot.owner, slot.name, self.key), node=node, class_name=slot.owner, self_name=info.self_name,
+            params=[Parameter(param.name.value, param) for param in function.params.params], held_in=statement,
+        )
+        self.flow.add_function(held)
+        self.flow.held_lambdas.setdefault(slot.owner, []).append(held)
+
+    def _annotated_parameter_class(self, node: cst.BaseExpression, info: FunctionInfo) -> Optional[str]:
+        """`self.agent = agent` of a parameter `agent: BaseAgent` the method never rebinds: the
+        program class the annotation names, as a call on the parameter itself takes it (an
+        instance of it or of a subclass, whose overrides the calls follow too)."""
+        if not isinstance(node, cst.Name):
+            return None
+        param = dict(info.params).get(node.value)
+        owner = self.resolve_class(param.annotation.annotation) if param is not None and param.annotation is not None else None
+        return owner if owner is not None and node.value not in names_bound_in(info.node.body) else None
 
     def _owner_of(self, node: cst.BaseExpression, info: FunctionInfo) -> Optional[str]:
         """The program class of what `node` makes or holds, in a method: `Net(...)` or `self.net`."""

@@ -510,11 +510,12 @@ class ExpressionWalker(Scope):
                     elements.append(UnpackedElement(position - len(target.elements), node, slot))
                     continue
                 part = part_at(value, position, len(target.elements))
-                if isinstance(value, VZip) and isinstance(value.rows, VSlot):
-                    # `a, b = zip(*rows)`: `a` holds the first part of every row.
+                rows = _zipped_rows(value)
+                if rows is not None:
+                    # `a, b = zip(*rows)`, `zip(*rows[-k:])`: `a` holds the first part of every row.
                     column = ChildSlot.of(NodeSlot.of(SlotKind.ZIP, id(value.node)), PosLabel.of(position))
                     self.flow.containers.add(column)
-                    self._bind(ChildSlot.of(column, ELEM), VSlot(ChildSlot.of(ChildSlot.of(value.rows.slot, ELEM), PosLabel.of(position)), None), BindingKind.ASSIGN, statement, None)
+                    self._bind(ChildSlot.of(column, ELEM), VSlot(ChildSlot.of(ChildSlot.of(rows, ELEM), PosLabel.of(position)), None), BindingKind.ASSIGN, statement, None)
                     part = VSlot(column, None)
                     if value.joined_by is not None:  # `map(torch.stack, zip(*rows))`: the column joined
                         part = VCat(part, value.node, value.node.args[1].value)
@@ -539,7 +540,7 @@ class ExpressionWalker(Scope):
             self._foreign_store(slot, target, value)
         if slot is not None:
             self._bind(slot, value, kind, statement, target)
-            if _is_dict_display(value):
+            if self.makes_dict(value):
                 self.flow.dicts.add(slot)
         elif self.outside_place(target) is not None:  # `store.STATES[key] = h`: kept by code not analysed
             place = self.outside_place(target)
@@ -564,17 +565,24 @@ class ExpressionWalker(Scope):
 
     def holds_dict(self, value: Value) -> bool:
         """Is `value` a dict: a display or a constructor of one, or a place bound to one?"""
-        return _is_dict_display(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts)
+        return self.makes_dict(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts)
+
+    def makes_dict(self, value: Value) -> bool:
+        """Is `value` a new dict: a display, `dict(...)`, or a call of a TypedDict class of the
+        program (`Carry(hidden=h)`, and `Carry(carry)`, a copy of `carry`; followed_calls._typed_dict)?"""
+        if _is_dict_display(value):
+            return True
+        made = value.node if isinstance(value, (VContainer, VChoice)) else None
+        owner = self.resolve_class(made.func) if isinstance(made, cst.Call) else None
+        return owner is not None and self.flow.is_typed_dict(owner)
 
     def _element(self, value: Value) -> Value:
         """What one element of an iterated `value` is; of a dict, a key, which is no state."""
         if self.holds_dict(value):
             return VOpaque(None, "a key of a dict")
-        if isinstance(value, VZip):
-            # `zip(*states[1:])` zips rows of `states`
-            rows = value.rows.base if isinstance(value.rows, VIndex) and is_slice(value.rows.node) else value.rows
-            if isinstance(rows, VSlot):
-                return self._zipped_column(value, rows.slot)
+        rows = _zipped_rows(value)
+        if rows is not None:
+            return self._zipped_column(value, rows)
         return element_of(value)
 
     def _zipped_column(self, value: VZip, rows: Slot) -> Value:
@@ -637,6 +645,15 @@ def _items_viewed(iterable: Value) -> Optional[Slot]:
         return None
     value = pair.items[1]
     return value.slot.base if isinstance(value, VSlot) and value.slot.kind == SlotKind.CHILD else None
+
+
+def _zipped_rows(value: Value) -> Optional[Slot]:
+    """The place of the rows `zip(*rows)` takes apart, also through a slice (`zip(*states[1:])`);
+    None for anything else."""
+    if not isinstance(value, VZip):
+        return None
+    rows = value.rows.base if isinstance(value.rows, VIndex) and is_slice(value.rows.node) else value.rows
+    return rows.slot if isinstance(rows, VSlot) else None
 
 
 def _is_dict_display(value: Value) -> bool:

@@ -68,6 +68,8 @@ class Collector(CallWalker):
                             self.statement = item
                             value = self.expr(small.value)
                             self._bind(slot, value, BindingKind.DEFAULT, item, small.target)
+        for held in self.flow.held_lambdas.get(owner, ()):
+            self._function(held)
 
     def _function(self, info: FunctionInfo) -> None:
         outer = (self.function, self.env, self.local_imports, self.declared_globals)
@@ -89,7 +91,11 @@ class Collector(CallWalker):
             self._new_def(star.name.value, star.name, is_param=True)
         if info.node.returns is not None:
             self.flow.annotations.append((ReturnSlot.of(info.key), info.node.returns, None))
-        self._block(info.node.body)
+        if info.held_in is not None:  # a lambda's body, returned at the statement that stores it
+            self.statement = info.held_in
+            self._small(info.node.body.body[0].body[0], info.held_in)
+        else:
+            self._block(info.node.body)
         self.function, self.env, self.local_imports, self.declared_globals = outer
 
     def _block(self, block) -> None:

@@ -110,6 +110,9 @@ class FunctionInfo:
     class_name: Optional[str]  # the class key ("module:Class") of a method
     self_name: Optional[str]
     params: list  # [Parameter], without self
+    # a lambda held in an attribute (`self.blank = lambda n: ...`): the statement that stores it;
+    # `node` is then a def around the lambda's own parameters and body, kept nowhere in the tree
+    held_in: Optional[cst.SimpleStatementLine] = None
 
     @property
     def module(self) -> str:
@@ -247,6 +250,7 @@ class ProgramFlow:
     guessed_methods: dict = field(default_factory=dict)  # id(`obj.name` called) -> (that node, key of the one method so named)
     unguessed: frozenset = frozenset()  # ids of the Attribute nodes not to tie by name (guessed_owners.misguessed)
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
+    held_lambdas: dict = field(default_factory=dict)  # class key -> [FunctionInfo] of the lambdas its attributes hold
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
     wrapper_calls: set = field(default_factory=set)  # ids of the wrapper calls walked
     registered: set = field(default_factory=set)  # AttrSlots registered as a buffer or parameter (`self.register_buffer("h", E)`)

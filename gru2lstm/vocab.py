@@ -16,12 +16,9 @@ GRU_KIND = "GRU"  # a sequence GRU: returns (output, h_n)
 CELL_KIND = "GRUCell"  # a GRU cell: returns h
 STATE_RANKS = {GRU_KIND: 3, CELL_KIND: 2}  # the rank of each one's state: (layers, batch, hidden) and (batch, hidden)
 RECURRENT_KINDS = (GRU_KIND, CELL_KIND)
-RECURRENT = {  # qualified name of a torch GRU -> its kind
-    "torch.nn.GRU": GRU_KIND,
-    "torch.nn.modules.rnn.GRU": GRU_KIND,
-    "torch.nn.GRUCell": CELL_KIND,
-    "torch.nn.modules.rnn.GRUCell": CELL_KIND,
-}
+# Where torch spells its recurrent classes: torch.nn, the package of its modules, and the module that defines them.
+TORCH_RECURRENT_PATHS = ("torch.nn", "torch.nn.modules", "torch.nn.modules.rnn")
+RECURRENT = {f"{path}.{kind}": kind for path in TORCH_RECURRENT_PATHS for kind in (GRU_KIND, CELL_KIND)}  # qualified name of a torch GRU -> its kind
 # The keywords a recurrent call takes its hidden state by (else it is the second positional).
 HIDDEN_KEYWORDS = ("hx", "h_0", "hidden")
 # The keyword a recurrent call takes its input by (else it is the first positional).
@@ -87,13 +84,14 @@ NON_LIBRARY_ROOTS = frozenset({"torch", "typing_extensions"}) | frozenset(
     getattr(sys, "stdlib_module_names", {"abc", "builtins", "collections", "dataclasses", "enum", "typing"})
 )
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
+TORCH_MODULES_PACKAGE = "torch.nn.modules."  # torch.nn.modules.<module>.<Capitalised>: the same class where it is defined
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
 # torch classes under those prefixes that are no tensor function: a DataLoader calls its dataset's
 # `__getitem__` and collates what it gives, which the engine does not follow (an unknown call).
 DATA_LOADERS = {"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"}
-ALREADY_LSTM = {"torch.nn.LSTM", "torch.nn.LSTMCell", "torch.nn.modules.rnn.LSTM", "torch.nn.modules.rnn.LSTMCell"}
+ALREADY_LSTM = {f"{path}.{name}" for path in TORCH_RECURRENT_PATHS for name in ("LSTM", "LSTMCell")}
 # Recurrent modules a GRU may be the alternative of (`nn.GRU(...) if cfg.gru else nn.LSTM(...)`).
-OTHER_RECURRENT = ALREADY_LSTM | {f"torch.nn{path}.{name}" for path in ("", ".modules.rnn") for name in ("RNN", "RNNCell")}
+OTHER_RECURRENT = ALREADY_LSTM | {f"{path}.{name}" for path in TORCH_RECURRENT_PATHS for name in ("RNN", "RNNCell")}
 GRU_NAMES = frozenset({"GRU", "GRUCell"})  # the last part of every name in RECURRENT
 # torch imported inside a function or class (an indented import statement, an indented
 # `nn = importlib.import_module("torch.nn")` / `__import__("torch")`, or an indented alias of torch

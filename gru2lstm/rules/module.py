@@ -10,7 +10,7 @@ from gru2lstm.names import lstm_name
 from gru2lstm.qualnames import module_imports, qualify
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import SlotKind
-from gru2lstm.vocab import ALREADY_LSTM, GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES, TYPE_TESTS
+from gru2lstm.vocab import ALREADY_LSTM, GRU_NAMES, LSTM_FOR_GRU, RECURRENT_NAMES, TORCH_RECURRENT_PATHS, TYPE_TESTS
 from gru2lstm.rules.base import Invalid, Rule, Valid
 
 
@@ -161,7 +161,7 @@ class RecurrentModule(Rule):
         for node in ctx.parents:
             if type(node) is cst.ImportAlias and isinstance(node.name, cst.Name) and node.name.value in GRU_NAMES:  # children.py: why `type`
                 parent = ctx.parents.get(node)
-                if isinstance(parent, cst.ImportFrom) and ctx.code(parent.module or cst.Name("")) in ("torch.nn", "torch.nn.modules.rnn"):
+                if isinstance(parent, cst.ImportFrom) and ctx.code(parent.module or cst.Name("")) in TORCH_RECURRENT_PATHS:
                     ctx.plan.renames[node.name] = LSTM_FOR_GRU[node.name.value]
                     ctx.step("module", node)
         if ctx.options.keep_names:

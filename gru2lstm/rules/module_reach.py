@@ -22,7 +22,7 @@ from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
 from gru2lstm.vocab import (
     CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, NAMED_ATTRIBUTE_BUILTIN, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS,
-    SAVED_STATE_METHOD, TORCH_NN,
+    SAVED_STATE_METHOD, TORCH_RECURRENT_PATHS,
 )
 from gru2lstm.rules.base import Invalid, Rule
 
@@ -267,7 +267,7 @@ def _gru_by_name(ctx, call: cst.Call, imports: dict) -> Optional[str]:
     engine cannot read with a module made from it as a recurrent one is), else None."""
     if not (isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) >= 2):
         return None
-    if qualify(call.args[0].value, imports, set()) not in (TORCH_NN, f"{TORCH_NN}.modules", f"{TORCH_NN}.modules.rnn"):
+    if qualify(call.args[0].value, imports, set()) not in TORCH_RECURRENT_PATHS:
         return None
     name = constant_string(call.args[1].value)
     if name is not None:
