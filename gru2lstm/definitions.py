@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.syntax import constant_string, constructor_call, module_level_names, names_bound_in, names_read_in, wrapped_module
+from gru2lstm.syntax import constant_string, constructor_call, free_reads, module_level_names, names_bound_in, wrapped_module
 from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import (
     CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
@@ -163,7 +163,7 @@ class ModuleIndex:
         the program may have its name, so no call of one is taken for it."""
         outer = names_bound_in(info.node)
         if slot.name in self.flow.methods_by_name or any(
-            name.value in outer and name.value != info.self_name for name in names_read_in(function)
+            name.value in outer and name.value != info.self_name for name in free_reads(function)
         ):
             return
         statement = self.parents.get(self.parents.get(function))
