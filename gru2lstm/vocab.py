@@ -97,10 +97,10 @@ OTHER_RECURRENT = ALREADY_LSTM | {f"torch.nn{path}.{name}" for path in ("", ".mo
 GRU_NAMES = frozenset({"GRU", "GRUCell"})  # the last part of every name in RECURRENT
 # torch imported inside a function or class (an indented import statement, an indented
 # `nn = importlib.import_module("torch.nn")` / `__import__("torch")`, or an indented alias of torch
-# or of a module of it, `nn = torch.nn`): names the walk does not qualify
+# or of a module of it, `nn = torch.nn`, `nn = getattr(torch, "nn")`): names the walk does not qualify
 NESTED_TORCH_IMPORT_TEXT = (
     r"""(?m)^[ \t]+(?:(?:import|from)[ \t]+torch\b|\w+[ \t]*=[ \t]*(?:\w+\.)?(?:import_module|__import__)\([ \t]*['"]torch\b"""
-    r"""|\w+[ \t]*=[ \t]*(?:torch|\w+\.nn)(?:\.\w+)*[ \t]*(?:#.*)?$)"""
+    r"""|\w+[ \t]*=[ \t]*(?:torch|\w+\.nn)(?:\.\w+)*[ \t]*(?:#.*)?$|\w+[ \t]*=[ \t]*getattr\([ \t]*torch\b)"""
 )
 LSTM_FOR_GRU = {"GRU": "LSTM", "GRUCell": "LSTMCell"}
 LSTM_KIND = LSTM_FOR_GRU["GRU"]  # what an LSTM (not an LSTMCell) holder is called in the output check
