@@ -30,6 +30,8 @@ def joined_with_other(ctx, arith: VArith) -> bool:
         return False
     if _made_for_the_state(ctx, other):
         return False  # a number, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`): for c as for h
+    if any(id(node) in ctx.state_nodes for node in walk(other.node)):
+        return False  # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
     what = "adds" if _adds(arith.node) else "joins"
     ctx.find("G2L100", arith.node, (
         f"`{ctx.code(arith.node)}` {what} `{ctx.code(other.node)}`, which is not a hidden state, to the hidden state; with "
