@@ -46,6 +46,7 @@ __all__ = [
     "literal_import_statement",
     "module_bound_by_call",
     "module_name",
+    "module_statements",
     "other_names",
 ]
 
@@ -122,22 +123,30 @@ def import_statements(tree: ast.Module) -> Iterator[ast.AST]:
     (`def __init__(self): from model import Policy` ties the file to model.py just the same);
     `m = importlib.import_module("pkg.model")` is `import pkg.model as m`."""
     nested = []
-    pending = list(tree.body)
-    while pending:
-        node = pending.pop(0)
+    for node in module_statements(tree):
         literal = literal_import_statement(node)
         if literal is not None:
             yield literal
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
-        elif isinstance(node, (ast.If, ast.Try)):
-            pending.extend(node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for inner in _statement_walk(node):
                 literal = literal_import_statement(inner)
                 if literal is not None or isinstance(inner, (ast.Import, ast.ImportFrom)):
                     nested.append(literal or inner)
     yield from nested
+
+
+def module_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """The statements run when the module is imported: its body, and the bodies of its module-level
+    if/try blocks (`if HAVE_TORCH: import torch`, `try: ... except ImportError: ...`), in order."""
+    pending = list(tree.body)
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, (ast.If, ast.Try)):
+            pending[:0] = node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse
+        else:
+            yield node
 
 
 def literal_import_statement(node: ast.AST) -> Optional[ast.Import]:

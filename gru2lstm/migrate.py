@@ -26,7 +26,7 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
-from gru2lstm.qualnames import literal_import
+from gru2lstm.qualnames import is_named_getattr, literal_import
 from gru2lstm.rules.module import chosen_class_message, held_as_value, held_class_message, lstm_class_beside
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
@@ -350,8 +350,9 @@ def _torch_names_imported(parents: dict) -> set:
         elif type(node) is cst.Assign and (literal_import(node) or "").split(".")[0] == "torch":
             names.add(node.targets[0].target.value)
         elif type(node) is cst.Assign and len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
-            root = syntax.attribute_root(node.value)
-            if isinstance(root, cst.Name) and isinstance(node.value, (cst.Name, cst.Attribute)):
+            value = node.value.args[0].value if is_named_getattr(node.value) else node.value  # `nn = getattr(torch, "nn")`
+            root = syntax.attribute_root(value)
+            if isinstance(root, cst.Name) and isinstance(value, (cst.Name, cst.Attribute)):
                 aliases.append((node.targets[0].target.value, root.value))
     # aliases in source order: `nn = torch.nn` after `import torch`, wherever each stands
     names.update(alias for alias, root in aliases if root in names)

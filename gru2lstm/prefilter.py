@@ -37,11 +37,11 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from gru2lstm.imports import STAR, imported_names, literal_import_statement
+from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
-    RECURRENT, TYPE_TESTS,
+    NAMED_ATTRIBUTE_BUILTIN, RECURRENT, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
@@ -238,7 +238,7 @@ def may_name_gru_class(data: bytes) -> bool:
 
 
 def gru_class_names(tree: ast.Module) -> set:
-    """The module-level names through which another file may reach the torch GRU class: an
+    """The module-level names (if/try blocks included) through which another file may reach the torch GRU class: an
     import of it (`from torch.nn import GRU as R`), a name assigned from it or from such a name
     (`RNN = nn.GRU`, `CELLS = {"gru": nn.GRU}`, `CELLS["gru"] = nn.GRU`, `CELLS.append(nn.GRU)`),
     a class derived from it (`class Core(nn.GRU)`)."""
@@ -254,7 +254,7 @@ def gru_class_names(tree: ast.Module) -> set:
             for part in ast.walk(node)
         )
 
-    for statement in tree.body:
+    for statement in module_statements(tree):
         if isinstance(statement, ast.ClassDef) and any(holds(base) for base in statement.bases):
             found.add(statement.name)
         elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None and holds(statement.value):
@@ -289,12 +289,19 @@ def _is_torch(module: str) -> bool:
 
 
 def _alias_of_import(node: ast.Assign, aliases: dict) -> Optional[str]:
-    """`nn = torch.nn` after `import torch` (or `nn = _nn` after `from torch import nn as _nn`):
-    "torch.nn" (`ast.walk` meets a module's statements in order)."""
+    """`nn = torch.nn` after `import torch` (or `nn = _nn` after `from torch import nn as _nn`,
+    or `nn = getattr(torch, "nn")`): "torch.nn" (`ast.walk` meets a module's statements in order).
+    qualnames._alias_binding reads the same shapes on the LibCST side."""
     value = node.value
+    parts = []
+    if (
+        isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == NAMED_ATTRIBUTE_BUILTIN
+        and len(value.args) == 2 and not value.keywords and isinstance(value.args[1], ast.Constant) and isinstance(value.args[1].value, str)
+    ):
+        parts.append(value.args[1].value)
+        value = value.args[0]
     if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name) or not isinstance(value, (ast.Attribute, ast.Name)):
         return None
-    parts = []
     while isinstance(value, ast.Attribute):
         parts.append(value.attr)
         value = value.value

@@ -13,6 +13,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.imports import imported_member, imported_module, module_bound_by_call
+from gru2lstm.vocab import NAMED_ATTRIBUTE_BUILTIN
 
 LOCAL = "<module>"  # prefix of names defined by the module itself
 
@@ -82,12 +83,26 @@ def module_imports(module: cst.Module) -> dict:
 
 
 def _alias_binding(statement: cst.CSTNode, bound: dict) -> dict:
-    """`nn = torch.nn` after `import torch` (or `nn = _nn` after `from torch import nn as _nn`):
-    {"nn": "torch.nn"}; else nothing."""
+    """`nn = torch.nn` after `import torch` (or `nn = _nn` after `from torch import nn as _nn`,
+    or `nn = getattr(torch, "nn")`): {"nn": "torch.nn"}; else nothing."""
     if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0].target, cst.Name)):
         return {}
-    path = qualify(statement.value, bound, set()) if isinstance(statement.value, (cst.Attribute, cst.Name)) else None
+    value, member = statement.value, None
+    if is_named_getattr(value):
+        value, member = value.args[0].value, value.args[1].value.evaluated_value
+    path = qualify(value, bound, set()) if isinstance(value, (cst.Attribute, cst.Name)) else None
+    if path is not None and member is not None:
+        path = f"{path}.{member}"
     return {statement.targets[0].target.value: path} if path is not None else {}
+
+
+def is_named_getattr(node: cst.CSTNode) -> bool:
+    """`getattr(torch, "nn")`: an attribute read with its name written out (no default)."""
+    return (
+        isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN
+        and len(node.args) == 2 and not any(argument.keyword or argument.star for argument in node.args)
+        and isinstance(node.args[1].value, cst.SimpleString) and isinstance(node.args[1].value.evaluated_value, str)
+    )
 
 
 def qualify(node: cst.CSTNode, imports: dict, module_names: set) -> Optional[str]:

@@ -95,10 +95,10 @@ OTHER_RECURRENT = ALREADY_LSTM | {f"{path}.{name}" for path in TORCH_RECURRENT_P
 GRU_NAMES = frozenset({"GRU", "GRUCell"})  # the last part of every name in RECURRENT
 # torch imported inside a function or class (an indented import statement, an indented
 # `nn = importlib.import_module("torch.nn")` / `__import__("torch")`, or an indented alias of torch
-# or of a module of it, `nn = torch.nn`): names the walk does not qualify
+# or of a module of it, `nn = torch.nn`, `nn = getattr(torch, "nn")`): names the walk does not qualify
 NESTED_TORCH_IMPORT_TEXT = (
     r"""(?m)^[ \t]+(?:(?:import|from)[ \t]+torch\b|\w+[ \t]*=[ \t]*(?:\w+\.)?(?:import_module|__import__)\([ \t]*['"]torch\b"""
-    r"""|\w+[ \t]*=[ \t]*(?:torch|\w+\.nn)(?:\.\w+)*[ \t]*(?:#.*)?$)"""
+    r"""|\w+[ \t]*=[ \t]*(?:torch|\w+\.nn)(?:\.\w+)*[ \t]*(?:#.*)?$|\w+[ \t]*=[ \t]*getattr\([ \t]*torch\b)"""
 )
 LSTM_FOR_GRU = {"GRU": "LSTM", "GRUCell": "LSTMCell"}
 LSTM_KIND = LSTM_FOR_GRU["GRU"]  # what an LSTM (not an LSTMCell) holder is called in the output check
@@ -416,6 +416,21 @@ RANDOM_DRAWS = {
     "multinomial", "normal", "normal_", "uniform", "uniform_", "poisson", "random", "random_", "choice", "choices",
     "sample", "shuffle", "permutation", "dropout", "exponential_", "geometric_", "cauchy_", "log_normal_",
 }
+# Tensor methods and functions, by their last name, that only compute a new tensor (no change in
+# place, no random draw): an operand made by them may be written once per half of (h, c); any
+# other call in such an operand (`h.mul_(thing(3))`) would run twice (rules/joined_operands.py).
+COMPUTING_NAMES = {
+    name for name in KEEP_METHODS | SHAPE_METHODS | set(JOINING_METHODS) | CREATION_NAMES | CONVERTING_NAMES | CAT_NAMES
+    if not name.endswith(IN_PLACE_SUFFIX) and name not in RANDOM_DRAWS
+} | {
+    "bool", "long", "int", "byte", "sum", "mean", "prod", "norm", "any", "all", "max", "min", "amax", "amin", "std", "var",
+    "logical_not", "eq", "ne", "gt", "lt", "ge", "le", "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "ByteTensor",
+    "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "item",
+}
+# Joins of a state with an operand of its shape that add it (`h + x`, `h.add_(x)`, `h -= x`): an
+# operand that is no state would be added to c as it was to h (rules/joined_operands.py).
+ADDING_JOINS = {name + suffix for name in ("add", "sub", "subtract") for suffix in ("", "_")}
+ADDING_OPERATORS = ("Add", "Subtract", "AddAssign", "SubtractAssign")
 KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may give a value back
 # Methods of a registry of classes (registries.py) that store their argument, or read only its keys.
 REGISTRY_STORE_METHODS = {"append"}

@@ -53,8 +53,17 @@ def test_a_tensor_as_wide_as_h_is_a_finding_in_packed_form(update, other):
     assert "--state tuple" in finding.message
 
 
+def test_the_tuple_form_refuses_to_add_a_layer_output_to_c():
+    # was written once per half (`h[1] + proj(x)`): c got what the GRU code added to h, a choice the engine cannot make
+    out, findings = migrate("h = h + proj(x)", "tuple")
+    assert [(finding.code, finding.message) for finding in findings] == [("G2L100", (
+        "`h + proj(x)` adds `proj(x)`, which is not a hidden state, to the hidden state; with (h, c) the engine would do the "
+        "same to c as to h, which is a choice it cannot make; write it on h alone (and say what c gets) by hand, or make the "
+        "operand a state the engine follows"
+    ))]
+
+
 @pytest.mark.parametrize("update, written", [
-    ("h = h + proj(x)", "h[{}] + proj(x)"),
     ("h = h + torch.ones(8)", "h[{}] + torch.ones(8)"),
     ("h.mul_(torch.full((8,), 0.5))", "h[{}].mul_(torch.full((8,), 0.5))"),
 ])

@@ -16,7 +16,7 @@ from gru2lstm.rules.batch import batch_in_place
 from gru2lstm.apply import pair
 from gru2lstm.rules.edits import paren
 from gru2lstm.rules.packed_dims import tested_not_none
-from gru2lstm.rules.pairs import drawn_twice, none_in_split, pair_expression, per_half, read_again, split_target, unpacked_if_none
+from gru2lstm.rules.pairs import changed_per_half, none_in_split, pair_expression, per_half, split_target, unpacked_if_none
 from gru2lstm.rules.unfollowed import cannot_follow, plain_layer
 
 
@@ -220,7 +220,7 @@ class CellResultChain(StateBindingRule):
     def rewrite(self, ctx, use: BindingUse) -> None:
         top = ctx.solution.resolved(use.value).node
         leaf = ctx.solution.resolutions.leaf_of(use.value).node
-        if drawn_twice(ctx, top, leaf) or read_again(ctx, top, leaf):
+        if changed_per_half(ctx, top, leaf):
             return  # said there
         if ctx.solution.is_split(use.binding.target):
             split_target(ctx, use.binding)

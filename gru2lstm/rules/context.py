@@ -129,6 +129,18 @@ class PlanContext:
         return {id(node) for slot, node in self.flow.slot_nodes if self.solution.is_state(slot)}
 
     @cached_property
+    def arithmetic_by_node(self) -> dict:
+        """id of an arithmetic's node (`h + x`, `h.add_(x)`, `h *= m`) -> its VArith."""
+        return {id(arith.node): arith for arith in self.flow.arithmetic}
+
+    @cached_property
+    def values_at_nodes(self) -> dict:
+        """id of an expression read as a value or an operand -> that value."""
+        found = {id(use.node): use.value for use in self.flow.consumptions}
+        found.update((id(operand.node), operand) for arith in self.flow.arithmetic for operand in (arith.left, arith.right))
+        return found
+
+    @cached_property
     def augmented(self) -> dict:
         """id of an augmented assignment (`h *= m`) -> the VArith of its target and value."""
         return {id(arith.node): arith for arith in self.flow.arithmetic if isinstance(arith.node, cst.AugAssign)}

@@ -21,7 +21,7 @@ from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.findings import new_finding
 from gru2lstm.program import BindingKind, FunctionInfo
 from gru2lstm.results import ChangedMember, InterfaceChange
-from gru2lstm.values import Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VSlot, VTuple
+from gru2lstm.values import Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VOpaque, VSlot, VTuple
 from gru2lstm.vocab import STATE_RANKS
 from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
@@ -47,6 +47,7 @@ class UnpairedCreator:
     called: bool  # code here calls the function (its tensor reaches forward() by a call not followed)
     stored_in: Optional[cst.Attribute] = None  # `self.h` it stores the tensor in, when it does not return it
     read_elsewhere: bool = False  # code here reads that attribute, none of it the function beside or what it calls on self
+    made_in: Optional[str] = None  # the file not analysed whose function made it (`blank(n, H)` of utils.py): it may be such a tensor
 
 
 def _unpaired_creators(ctx, change, made: list, reported: set) -> list:
@@ -72,7 +73,9 @@ def _unpaired_creators(ctx, change, made: list, reported: set) -> list:
         for allocation in allocations:
             if id(allocation) not in reported:
                 reported.add(id(allocation))
-                found.append(UnpairedCreator(info, allocation, info.key in flow.called, stored_in, bool(readers)))
+                found.append(UnpairedCreator(
+                    info, allocation, info.key in flow.called, stored_in, bool(readers), flow.outside_calls.get(id(allocation)),
+                ))
     return found
 
 
@@ -105,6 +108,8 @@ def _made_for_callers(ctx) -> list:
             bound.setdefault(binding.target, []).append(binding.value)
 
     def of_rank(value) -> list:
+        if isinstance(value, VOpaque) and id(value.node) in flow.outside_calls:
+            return [value.node]  # made by a function of a file not analysed (`blank(n, H)` of utils.py): its rank is not known
         return [allocation for allocation in _allocations(bound, value) if sizes_given(allocation) in ranks]
 
     made = [(info, of_rank(value), None, frozenset()) for info, _, value in flow.returns if not solution.is_state(ReturnSlot.of(info.key))]
@@ -129,6 +134,12 @@ def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
         f"`{creator.function.display_name}()` {'stores' if creator.stored_in is not None else 'returns'} "
         f"`{ctx.code(creator.allocation)}`, a new tensor shaped like the hidden state"
     )
+    if creator.made_in is not None:
+        made = (
+            f"`{creator.function.display_name}()` {'stores' if creator.stored_in is not None else 'returns'} what "
+            f"`{ctx.code(creator.allocation)}` returns, which comes from {creator.made_in}, a file not analysed with this one, "
+            "and may be a new tensor shaped like the hidden state"
+        )
     if creator.stored_in is not None and creator.read_elsewhere:
         made += f", in `{ctx.code(creator.stored_in)}`, which code here reads only outside `{change.name}()` and what it calls"
     elif creator.stored_in is not None:

@@ -14,7 +14,7 @@ from gru2lstm.vocab import COPY_INTO_METHOD
 from gru2lstm.values import SlotKind, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
-from gru2lstm.rules.pairs import chain_per_half, drawn_twice, halves, made_once, none_partner_line, read_again
+from gru2lstm.rules.pairs import chain_per_half, changed_per_half, halves, made_once, none_partner_line
 from gru2lstm.rules.storage import landed_chain
 
 
@@ -262,7 +262,7 @@ class RowsReset(StateBindingRule):
             return
         once = None if is_number(value) or not isinstance(statement.body[0], cst.Assign) else made_once(ctx, use.value)
         if once is not None:
-            if not drawn_twice(ctx, value, once) and not read_again(ctx, value, once):
+            if not changed_per_half(ctx, value, once):
                 _rows_unpacked(ctx, use, once, partner)
             return
         made = (None, None) if is_number(value) else halves(ctx, use.value)

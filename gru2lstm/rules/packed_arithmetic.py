@@ -29,8 +29,9 @@ import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.program import Consumption, Use
-from gru2lstm.values import Value, VArith
+
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
+from gru2lstm.rules.joined_operands import joined_with_other, other_operand
 from gru2lstm.rules.packed_width import OperandWidths
 
 
@@ -118,12 +119,13 @@ class PackedArithmetic(Rule):
             else:
                 _not_lined_up(ctx, call, mask, width)
         for arith in ctx.state_chains.arithmetic:
-            other = _other_operand(ctx, arith)
+            other = other_operand(ctx, arith)
             if other is not None:
                 width = widths.of(other)
                 if width.library is not None and width.wide is None and is_same_shape_join(arith.node):
                     width.unfollowed = width.library  # of the state's shape, not a mask: as wide as h
-                _combined(ctx, arith.node, other.node, width)
+                if not _combined(ctx, arith.node, other.node, width):
+                    joined_with_other(ctx, arith)  # it lines up, but c would get it too
         judged = set()
         for argument, call in ctx.flow.broadcast_arguments:  # `w` of `h.lerp(h0, w)`, `a` of `torch.addcmul(h, a, b)`
             if id(call) in ctx.state_chains.operations and id(call) not in judged and _combined(ctx, call, argument, widths.of_node(argument)):
@@ -165,17 +167,6 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             "migrate this by hand",
         )
     return width.drawn_per_half is not None or width.unfollowed is not None
-
-
-def _other_operand(ctx, arith: VArith) -> Optional[Value]:
-    """The operand that is not the state, of an arithmetic the solver settled as one state's."""
-    if not ctx.solution.resolutions.is_settled(arith):
-        return None
-    left, right = ctx.solution.value_is_state(arith.left), ctx.solution.value_is_state(arith.right)
-    if left == right:
-        return None
-    other = arith.right if left else arith.left
-    return other if other.node is not None else None
 
 
 class PackedAlongHidden(Rule):

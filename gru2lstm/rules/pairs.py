@@ -12,6 +12,7 @@ from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, Value, VArith, VCreate, VDerived, VSlot
 from gru2lstm.vocab import RANDOM_DRAWS
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
+from gru2lstm.rules.joined_operands import joins_in, run_twice
 from gru2lstm.rules.packed_dims import may_be_none
 
 
@@ -36,7 +37,7 @@ def halves(ctx, value: Value):
             ctx.find("G2L100", leaf.node, f"the hidden state `{ctx.code(leaf.node)}`{where} would be evaluated twice, once per half; assign it to a name first")
             return None
     # A split name's partner line is written whole (slicing.py), as it always was.
-    if any(not ctx.solution.is_split(leaf.slot) for leaf in leaves) and (drawn_twice(ctx, top, *nodes) or read_again(ctx, top, *nodes)):
+    if any(not ctx.solution.is_split(leaf.slot) for leaf in leaves) and changed_per_half(ctx, top, *nodes):
         return None
     if not leaves and read_again(ctx, top):  # made anew from a state's numbers: `torch.addcmul(zeros_like(h), h, m)`
         return None
@@ -74,6 +75,12 @@ def carried_states(ctx, value: Value):
         left, right = carried_states(ctx, value.left), carried_states(ctx, value.right)
         return None if left is None or right is None else left + right
     return None
+
+
+def changed_per_half(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
+    """Would writing `top` once per half around `leaf_nodes` do other than the GRU code did for h
+    (draw twice, join c with what is no state, run a call twice, or read h into c)? Said."""
+    return drawn_twice(ctx, top, *leaf_nodes) or joins_in(ctx, top) or run_twice(ctx, top, *leaf_nodes) or read_again(ctx, top, *leaf_nodes)
 
 
 def drawn_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
@@ -133,7 +140,7 @@ def pair_expression(ctx, value: Value, step: str) -> None:
         return
     leaf_node = made_once(ctx, value)
     if leaf_node is not None and leaf_node is not top:
-        if not drawn_twice(ctx, top, leaf_node) and not read_again(ctx, top, leaf_node):
+        if not changed_per_half(ctx, top, leaf_node):
             per_half(ctx, top, leaf_node, step)
         return
     if isinstance(value, VSlot) and ctx.solution.is_split(value.slot) and isinstance(top, cst.Name) and may_be_none(ctx, value):

@@ -1,0 +1,114 @@
+"""What an operand that is not a hidden state does to c once the state is (h, c).
+
+A product or a mask (`h * masks`, `h.mul_(0.5)`, `h.masked_fill(done, 0)`) scales or picks both
+halves alike. A join that gives its operands one shape (`h + x`, `h.add_(x)`, `h.lerp(x, w)`,
+`torch.where(done, x, h)`) with an operand that is no state would put that operand into c as
+into h: what c should get is a choice the code does not state, so it is a finding in both forms
+(packed, after the width findings), unless the operand is a number, which broadcasts over c as
+over h, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`, a reset). The tuple form also writes every operand
+once per half: a call that is not a computation of tensors (`h.mul_(thing(3))`) would run twice.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from gru2lstm.masks import is_same_shape_join
+from gru2lstm.syntax import walk
+from gru2lstm.values import Value, VArith, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES
+from gru2lstm.rules.edits import is_number
+from gru2lstm.rules.unfollowed import plain_layer
+
+
+def joined_with_other(ctx, arith: VArith) -> bool:
+    """Does `arith` join a state with an operand that is none and that it would put into c too? Said."""
+    other = other_operand(ctx, arith)
+    if other is None or not _joins_alike(arith.node):
+        return False
+    if _made_for_the_state(ctx, other):
+        return False  # a number, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`): for c as for h
+    if any(id(node) in ctx.state_nodes for node in walk(other.node)):
+        return False  # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
+    what = "adds" if _adds(arith.node) else "joins"
+    ctx.find("G2L100", arith.node, (
+        f"`{ctx.code(arith.node)}` {what} `{ctx.code(other.node)}`, which is not a hidden state, to the hidden state; with "
+        "(h, c) the engine would do the same to c as to h, which is a choice it cannot make; write it on h alone "
+        "(and say what c gets) by hand, or make the operand a state the engine follows"
+    ))
+    return True
+
+
+def joins_in(ctx, top: cst.CSTNode) -> bool:
+    """`joined_with_other` for each join of a state inside `top`, which is written once per half. Said."""
+    return any(joined_with_other(ctx, ctx.arithmetic_by_node[id(node)]) for node in walk(top) if id(node) in ctx.arithmetic_by_node)
+
+
+def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
+    """Would writing `top` once per half run a call twice whose code the engine does not see
+    (`h.mul_(thing(3))` with `thing` of a library: it may count, cost or draw)? Said."""
+    inside_leaf = {id(node) for leaf_node in leaf_nodes for node in walk(leaf_node)}
+    leaf_ids = {id(leaf_node) for leaf_node in leaf_nodes}
+    for node in walk(top):
+        if id(node) in inside_leaf or not isinstance(node, cst.Call):
+            continue
+        if any(id(inner) in leaf_ids for inner in walk(node)):
+            continue  # an operation on the state (`h.mul_(m)`): it is what runs on each half
+        func = node.func
+        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
+        if name not in COMPUTING_NAMES and _unseen(ctx, node):
+            ctx.find("G2L100", node, (
+                f"`{ctx.code(node)}` would run twice, once per half of the hidden state, in `{ctx.code(top)}`, and the "
+                "engine cannot tell that it only computes a value; assign it to a name first"
+            ))
+            return True
+    return False
+
+
+def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> bool:
+    """Is `value` a number (`self.eps = 0.1`), which broadcasts over c as over h, or a fresh tensor,
+    scaled or masked (`h0 * (1 - m)` of `h0 = torch.zeros(...)`), which the state is reset to?"""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VArith):  # of a product, the tensor it scales
+        value = ctx.solution.resolved(value.left if not is_number(value.left.node) else value.right)
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
+        return all(_made_for_the_state(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
+    return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)
+
+
+def _unseen(ctx, call: cst.Call) -> bool:
+    """Is `call` one whose code the engine does not see (a library's function, a lambda, a callable
+    handed in)? The program's own functions are followed, and a layer only computes."""
+    value = ctx.values_at_nodes.get(id(call))
+    if isinstance(value, VCallOf):
+        return plain_layer(ctx, value) is None and id(value) not in ctx.solution.forwarded
+    return isinstance(value, VOpaque)
+
+
+def other_operand(ctx, arith: VArith) -> Optional[Value]:
+    """The operand that is not the state, of an arithmetic the solver settled as one state's."""
+    if not ctx.solution.resolutions.is_settled(arith):
+        return None
+    left, right = ctx.solution.value_is_state(arith.left), ctx.solution.value_is_state(arith.right)
+    if left == right:
+        return None
+    other = arith.right if left else arith.left
+    return other if other.node is not None else None
+
+
+def _joins_alike(node: cst.CSTNode) -> bool:
+    return is_same_shape_join(node) or _operator(node) in ADDING_OPERATORS
+
+
+def _adds(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Call):
+        func = node.func
+        return (func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)) in ADDING_JOINS
+    return _operator(node) in ADDING_OPERATORS
+
+
+def _operator(node: cst.CSTNode) -> Optional[str]:
+    return type(node.operator).__name__ if isinstance(node, (cst.BinaryOperation, cst.AugAssign)) else None
