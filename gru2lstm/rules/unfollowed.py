@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, constant_string
+from gru2lstm.syntax import code_of, constant_string, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
@@ -309,11 +309,52 @@ def _states_handed_in(ctx, call: cst.Call) -> bool:
 def _filled_beside(ctx, binding: Binding) -> bool:
     """Are the states the holder holds by name written into it in the function that receives it
     (`record = DotDic({})`, then `record.hidden = torch.zeros(...)`)? The object the call returns
-    is then filled by the program, which the walk follows."""
+    is then filled by the program, which the walk follows. A write counts when it surely runs after
+    the call and puts a new tensor there: not in a branch, a loop or a `try` (`if fresh:`), not
+    `setdefault` (it keeps the library's), not a write back of what was read (`carry["h"] = h`)."""
     parts = _named_states(ctx, binding.target)
+    classes = ctx.solution.classes
     return all(
-        any(other.function is binding.function and ctx.solution.classes.find(other.target) == part for other in ctx.flow.bindings) for part in parts
+        any(
+            other.function is binding.function and other.kind == BindingKind.ASSIGN and classes.find(other.target) == part
+            and _made_new(ctx, binding, other.value) and _surely_after(ctx, binding.statement, other.statement)
+            for other in ctx.flow.bindings
+        )
+        for part in parts
     )
+
+
+def _made_new(ctx, binding: Binding, value: Value) -> bool:
+    """Is `value` a tensor the program makes afresh: a creation, or what a function of the program
+    returns when handed nothing of the holder (`self.zeros(n)`, not `self.step(x, carry["h"])`)?"""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VCreate):
+        return True
+    if not (isinstance(leaf, VSlot) and leaf.slot.kind == SlotKind.RETURN and value.node is not None and binding.target_node is not None):
+        return False
+    holder = ctx.code(binding.target_node)
+    return not any(ctx.code(node) == holder for node in walk(value.node) if isinstance(node, (cst.Name, cst.Attribute)))
+
+
+def _surely_after(ctx, first: Optional[cst.CSTNode], then: Optional[cst.CSTNode]) -> bool:
+    """Does `then` run whenever `first` has run, later in the same block (or in a `with` there)?"""
+    if first is None or then is None:
+        return False
+    line, block = _line_of(ctx, first)
+    later, later_block = _line_of(ctx, then)
+    while later_block is not block:
+        owner = ctx.parents.get(later_block)
+        if not isinstance(owner, cst.With):
+            return False
+        later, later_block = _line_of(ctx, owner)
+    return block.body.index(line) < block.body.index(later)
+
+
+def _line_of(ctx, node: cst.CSTNode):
+    """The statement `node` is part of, and the block that lists it."""
+    while not isinstance(ctx.parents.get(node), (cst.IndentedBlock, cst.Module)):
+        node = ctx.parents[node]
+    return node, ctx.parents[node]
 
 
 class UnfollowedCallPart(StateBindingRule):
