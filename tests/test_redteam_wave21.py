@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from gru2lstm.cli import main
-from tests.test_redteam_packed import run_migrated
-from tests.test_silent_gaps31 import ON_PATH, _project
+from tests.test_redteam_packed import run_migrated, write
+from tests.test_silent_gaps31 import DRIVE_IN_PLACE, IN_PLACE, ON_PATH, _project
 
 # `blank(n)` of the library returns {"hidden": zeros(n, 8), "steps": 0}; {fill} is what start() does with it
 FILLED_AGENT = """\
@@ -78,3 +78,47 @@ def test_a_library_holder_the_program_fills_right_after_migrates(tmp_path, form,
     project = _filled(tmp_path, fill)
     assert main(["rewrite", "--quiet", "--state", form, str(project)]) == 0
     run_migrated(project, ON_PATH + "import driver")
+
+
+@pytest.mark.parametrize("nudge", ["self.h.lerp_(thing(3).reshape_as(self.h), 0.5)", "self.h = self.h + thing(3).view_as(self.h)"])
+def test_a_library_value_given_the_state_s_shape_joined_with_it_is_refused_packed(tmp_path, capsys, nudge):
+    # packed, `thing(3).reshape_as(self.h)` was taken as made like the state (exit 0): its elements are h's width, a crash
+    project = _project(tmp_path, {"agent.py": IN_PLACE.replace("{nudge}", nudge), "driver.py": DRIVE_IN_PLACE})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(project)]) == 1
+    joined = nudge.partition(" = ")[2] or nudge
+    operand = "thing(3).reshape_as(self.h)" if "reshape_as" in nudge else "thing(3).view_as(self.h)"
+    assert (
+        f"{project / 'agent.py'}:19:{9 if joined == nudge else 18}: G2L100 `{joined}` combines the hidden state with "
+        f"`{operand}`, made by `thing(3)`, a call the engine does not follow, so it cannot tell how wide it is; in the "
+        "packed form the state is h and c side by side, twice as wide, so an operand as wide as h would no longer line "
+        "up; use --state tuple, or migrate this by hand"
+    ) in capsys.readouterr().out
+    assert main(["rewrite", "--quiet", str(project)]) == 0
+    run_migrated(project, ON_PATH + "import driver")
+
+
+def test_a_gru_class_held_in_a_class_body_and_made_through_self_is_reported(tmp_path, capsys):
+    # `Cell = nn.GRUCell` in the class, `self.Cell(4, 8)`: the file was passed over as one that only holds the class,
+    # "left unchanged" (exit 0) though it makes a GRU
+    agent = """\
+        import torch
+        from torch import nn
+
+
+        class Agent(nn.Module):
+            Cell = nn.GRUCell
+
+            def __init__(self):
+                super().__init__()
+                self.cell = self.Cell(4, 8)
+
+            def forward(self, x, h):
+                return self.cell(x, h)
+    """
+    write(tmp_path, {"agent.py": agent, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--check", str(tmp_path)]) == 1
+    assert capsys.readouterr().out == (
+        f"{tmp_path / 'agent.py'}:6:12: G2L101 the class `nn.GRUCell` is assigned here, so the modules made from it are "
+        "not followed: each would become an LSTM, whose state is (h, c), while the code around it still passes and takes "
+        "one tensor; use `nn.GRU(...)` by its name where the module is made, or migrate this by hand\n"
+    )
