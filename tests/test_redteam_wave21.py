@@ -57,6 +57,7 @@ def _filled(tmp_path, fill: str):
     '        carry.setdefault("hidden", torch.zeros(n, 8))',
     '        h = self.cell(torch.zeros(n, 4), carry["hidden"])\n            carry["hidden"] = h',
     '        carry["hidden"] = self.cell(torch.zeros(n, 4), carry["hidden"])',
+    '        warm = self.cell(torch.zeros(n, 4), carry["hidden"])\n            self.warm = warm\n            carry["hidden"] = torch.zeros(n, 8)',
 ])
 def test_a_library_holder_not_surely_filled_by_the_program_is_refused(tmp_path, capsys, fill):
     project = _filled(tmp_path, fill)

@@ -309,45 +309,52 @@ def _states_handed_in(ctx, call: cst.Call) -> bool:
 def _filled_beside(ctx, binding: Binding) -> bool:
     """Are the states the holder holds by name written into it in the function that receives it
     (`record = DotDic({})`, then `record.hidden = torch.zeros(...)`)? The object the call returns
-    is then filled by the program, which the walk follows. A write counts when it surely runs after
-    the call and puts a new tensor there: not in a branch, a loop or a `try` (`if fresh:`), not
-    `setdefault` (it keeps the library's), not a write back of what was read (`carry["h"] = h`)."""
+    is then filled by the program, which the walk follows. A write counts when it puts a new tensor
+    there before anything reads the holder (_fills_first): not `setdefault` (it keeps the library's)."""
     parts = _named_states(ctx, binding.target)
     classes = ctx.solution.classes
     return all(
         any(
             other.function is binding.function and other.kind == BindingKind.ASSIGN and classes.find(other.target) == part
-            and _made_new(ctx, binding, other.value) and _surely_after(ctx, binding.statement, other.statement)
+            and _made_new(ctx, other.value) and _fills_first(ctx, binding, other)
             for other in ctx.flow.bindings
         )
         for part in parts
     )
 
 
-def _made_new(ctx, binding: Binding, value: Value) -> bool:
-    """Is `value` a tensor the program makes afresh: a creation, or what a function of the program
-    returns when handed nothing of the holder (`self.zeros(n)`, not `self.step(x, carry["h"])`)?"""
+def _made_new(ctx, value: Value) -> bool:
+    """Is `value` a tensor the program makes: a creation, or what a function of the program returns
+    (`self.zeros(n)`)?"""
     leaf = ctx.solution.resolutions.leaf_of(value)
-    if isinstance(leaf, VCreate):
-        return True
-    if not (isinstance(leaf, VSlot) and leaf.slot.kind == SlotKind.RETURN and value.node is not None and binding.target_node is not None):
-        return False
-    holder = ctx.code(binding.target_node)
-    return not any(ctx.code(node) == holder for node in walk(value.node) if isinstance(node, (cst.Name, cst.Attribute)))
+    return isinstance(leaf, VCreate) or isinstance(leaf, VSlot) and leaf.slot.kind == SlotKind.RETURN
 
 
-def _surely_after(ctx, first: Optional[cst.CSTNode], then: Optional[cst.CSTNode]) -> bool:
-    """Does `then` run whenever `first` has run, later in the same block (or in a `with` there)?"""
-    if first is None or then is None:
+def _fills_first(ctx, binding: Binding, fill: Binding) -> bool:
+    """Does `fill` surely run after the holder is received and before anything reads it: later in
+    the same block (or in a `with` there), not in a branch, a loop or a `try` (`if fresh:`), with
+    no read of the holder on the lines between nor in the value written (`carry["h"] = h` after
+    `h = core(x, carry["h"])`)? Writes into it between (`record.steps = 0`) are no reads."""
+    if binding.statement is None or fill.statement is None or binding.target_node is None or fill.value.node is None:
         return False
-    line, block = _line_of(ctx, first)
-    later, later_block = _line_of(ctx, then)
+    line, block = _line_of(ctx, binding.statement)
+    later, later_block = _line_of(ctx, fill.statement)
     while later_block is not block:
         owner = ctx.parents.get(later_block)
         if not isinstance(owner, cst.With):
             return False
         later, later_block = _line_of(ctx, owner)
-    return block.body.index(line) < block.body.index(later)
+    first, last = block.body.index(line), block.body.index(later)
+    holder = ctx.code(binding.target_node)
+    read = [fill.value.node] + [part for between in block.body[first + 1:last] for part in _read_parts(between)]
+    return first < last and not any(type(node) in (cst.Name, cst.Attribute) and ctx.code(node) == holder for part in read for node in walk(part))
+
+
+def _read_parts(statement: cst.CSTNode) -> list:
+    """What a statement reads: the values of its assignments, anything else whole."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return [statement]
+    return [small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None else small for small in statement.body]
 
 
 def _line_of(ctx, node: cst.CSTNode):
