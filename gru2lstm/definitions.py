@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.syntax import constant_string, constructor_call, module_level_names, wrapped_module
+from gru2lstm.syntax import constant_string, constructor_call, makes_dict, module_level_names, wrapped_module
 from gru2lstm.values import AttrSlot
 from gru2lstm.vocab import (
     CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
@@ -126,13 +126,11 @@ class ModuleIndex:
                 continue
             if isinstance(node, cst.Assign) and len(node.targets) == 1:
                 target, value = node.targets[0].target, constructor_call(node.value)
-                if (
-                    isinstance(target, cst.Attribute)
-                    and isinstance(target.value, cst.Name)
-                    and target.value.value == info.self_name
-                    and value is not None
-                ):
+                own = isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == info.self_name
+                if own and value is not None:
                     copies.append((AttrSlot.of(info.class_name, target.attr.value), value, info))
+                if own and makes_dict(node.value):  # known before any module is walked: a loop over it elsewhere sees keys
+                    self.flow.dicts.add(AttrSlot.of(info.class_name, target.attr.value))
             elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
                 self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
         # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class; so is

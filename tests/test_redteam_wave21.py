@@ -123,3 +123,55 @@ def test_a_gru_class_held_in_a_class_body_and_made_through_self_is_reported(tmp_
         "not followed: each would become an LSTM, whose state is (h, c), while the code around it still passes and takes "
         "one tensor; use `nn.GRU(...)` by its name where the module is made, or migrate this by hand\n"
     )
+
+
+PER_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+
+        def blank(self):
+            return torch.zeros(1, 8)
+
+        def forward(self, obs, h):
+            h = self.cell(obs, h)
+            return h.sum(-1), h
+
+
+    class Actor:
+        def __init__(self, policy, agent_ids):
+            self.policy = policy
+            self.hiddens = {aid: policy.blank() for aid in agent_ids}
+
+        def act(self, observations):
+            ids = sorted(observations)
+            h = torch.cat([self.hiddens[a] for a in ids], 0)
+            out, h = self.policy(torch.stack([observations[a] for a in ids]), h)
+            for a, row in zip(ids, h.split(1, 0)):
+                self.hiddens[a] = row.detach()
+            return out
+"""
+
+DRIVE_PER_AGENT = """\
+    import torch
+    from policy import Actor, Policy
+
+    actor = Actor(Policy(), ["pursuer_0", "evader_0"])
+    for t in range(4):
+        actor.act({aid: torch.randn(4) for aid in actor.hiddens})
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_loop_in_another_file_over_a_dict_of_states_sees_its_keys(tmp_path, form):
+    # `for aid in actor.hiddens` in driver.py, walked before policy.py made it a dict: taken for a loop over the
+    # states, written `aid[0]` (exit 0, a KeyError)
+    write(tmp_path, {"policy.py": PER_AGENT, "driver.py": DRIVE_PER_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "for aid in actor.hiddens}" in (tmp_path / "driver.py").read_text()
+    run_migrated(tmp_path, "import driver")
