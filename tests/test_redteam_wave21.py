@@ -175,3 +175,65 @@ def test_a_loop_in_another_file_over_a_dict_of_states_sees_its_keys(tmp_path, fo
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert "for aid in actor.hiddens}" in (tmp_path / "driver.py").read_text()
     run_migrated(tmp_path, "import driver")
+
+
+GOT_PER_KEY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.hiddens = {}
+
+        def act(self, aid, obs):
+            h = self.hiddens.get(aid)
+            if h is None:
+                h = torch.zeros(1, 8)
+            h = self.cell(obs, h)
+            self.hiddens[aid] = h.detach()
+            return h.sum()
+
+
+    agent = Agent()
+    for t in range(3):
+        for aid in ["a", "b"]:
+            agent.act(aid, torch.randn(1, 4))
+"""
+
+
+def test_a_state_got_from_a_dict_by_key_is_refused_as_two_names_and_migrates_packed(tmp_path, capsys):
+    # the tuple form wrote `h, c = (self.hiddens.get(aid), None)`: the pair stored there became h (exit 0, a crash)
+    write(tmp_path, {"agent.py": GOT_PER_KEY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert capsys.readouterr().out == (
+        f"{tmp_path / 'agent.py'}:12:9: G2L100 `h` may be None here, and the tuple form holds this state as two names, "
+        "`h` and `c`, which None cannot start; start it as a state (`torch.zeros(...)`), or migrate this use by hand so "
+        "that it handles the pair (h, c)\n"
+    )
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0  # auto: packed
+    run_migrated(tmp_path, "import agent")
+
+
+def test_a_loop_over_a_module_s_global_dict_of_states_sees_its_keys(tmp_path):
+    # `HIDDENS = {}` in store.py, iterated by driver.py walked first: `aid` was taken for a state (G2L100 `.upper()`)
+    agent = GOT_PER_KEY.replace("import torch.nn as nn\n", "import torch.nn as nn\n\n    import store\n").replace(
+        "self.hiddens", "store.HIDDENS").replace("            store.HIDDENS = {}\n", "").partition("\n\n    agent = Agent()")[0]
+    driver = """\
+        import torch
+        import store
+        from agent import Agent
+
+        agent = Agent()
+        for aid in ["a", "b"]:
+            agent.act(aid, torch.randn(1, 4))
+        for t in range(3):
+            names = [aid.upper() for aid in store.HIDDENS]
+            for aid in list(store.HIDDENS):
+                agent.act(aid, torch.randn(1, 4))
+    """
+    write(tmp_path, {"agent.py": agent, "store.py": "HIDDENS = {}\n", "driver.py": driver, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
