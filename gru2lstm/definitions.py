@@ -15,8 +15,8 @@ import libcst as cst
 from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.syntax import constant_string, constructor_call, free_reads, module_level_names, names_bound_in, wrapped_module
-from gru2lstm.values import AttrSlot
+from gru2lstm.syntax import constant_string, constructor_call, free_reads, makes_dict, module_level_names, names_bound_in, wrapped_module
+from gru2lstm.values import AttrSlot, GlobalSlot
 from gru2lstm.vocab import (
     CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
     TYPED_DICT_CLASSES,
@@ -107,6 +107,10 @@ class ModuleIndex:
                 ]
                 if any(qualify(base.value, self.imports, set()) in TYPED_DICT_CLASSES for base in statement.bases if base.keyword is None):
                     self.flow.typed_dicts.add(self.class_key(statement.name.value))
+            elif isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:  # `HIDDENS = {}`: a dict before any module is walked, as `self.hiddens = {}` is
+                    if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name) and makes_dict(small.value):
+                        self.flow.dicts.add(GlobalSlot.of(self.key, small.targets[0].target.value))
         methods = {
             id(info.node): info
             for info in self.flow.functions.values()
@@ -132,6 +136,8 @@ class ModuleIndex:
                     stores.setdefault(slot, []).append((node.value, info))
                     if value is not None:
                         copies.append((slot, value, info))
+                    if makes_dict(node.value):  # known before any module is walked: a loop over it elsewhere sees keys
+                        self.flow.dicts.add(slot)
             elif isinstance(node.value, cst.Name) and node.value.value == info.self_name:
                 self.attribute_owners.setdefault(node.attr.value, set()).add(info.class_name)
         # `self.net = Net(...)`, then `self.target = copy.deepcopy(self.net)`: the same class; so is

@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
-from gru2lstm.syntax import attribute_root, constant_string, free_reads, int_key, is_none, is_slice, rows_holder, slice_expression, string_key, walk
+from gru2lstm.syntax import attribute_root, constant_string, free_reads, int_key, is_none, is_slice, makes_dict, rows_holder, slice_expression, string_key, walk
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -49,7 +49,7 @@ from gru2lstm.values import (
     element_of,
     part_at,
 )
-from gru2lstm.vocab import DICT_FUNCTION_NAMES, ITEM_READER, ITEM_WRITER, ITERATOR, KEEP_ATTRIBUTES, READ_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import ITEM_READER, ITEM_WRITER, ITERATOR, KEEP_ATTRIBUTES, READ_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
@@ -540,7 +540,7 @@ class ExpressionWalker(Scope):
             self._foreign_store(slot, target, value)
         if slot is not None:
             self._bind(slot, value, kind, statement, target)
-            if self.makes_dict(value):
+            if self.is_new_dict(value):
                 self.flow.dicts.add(slot)
         elif self.outside_place(target) is not None:  # `store.STATES[key] = h`: kept by code not analysed
             place = self.outside_place(target)
@@ -565,9 +565,9 @@ class ExpressionWalker(Scope):
 
     def holds_dict(self, value: Value) -> bool:
         """Is `value` a dict: a display or a constructor of one, or a place bound to one?"""
-        return self.makes_dict(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts)
+        return self.is_new_dict(value) or (isinstance(value, VSlot) and value.slot in self.flow.dicts)
 
-    def makes_dict(self, value: Value) -> bool:
+    def is_new_dict(self, value: Value) -> bool:
         """Is `value` a new dict: a display, `dict(...)`, or a call of a TypedDict class of the
         program (`Carry(hidden=h)`, and `Carry(carry)`, a copy of `carry`; followed_calls._typed_dict)?"""
         if _is_dict_display(value):
@@ -658,13 +658,7 @@ def _zipped_rows(value: Value) -> Optional[Slot]:
 
 def _is_dict_display(value: Value) -> bool:
     """`{k: v ...}`, `{k: v for ...}`, `dict(...)`, `defaultdict(...)`: iterated, a dict gives its keys."""
-    if not isinstance(value, VContainer):
-        return False
-    node = value.node
-    if isinstance(node, cst.Call):
-        name = dotted(node.func)
-        return name is not None and name.rpartition(".")[2] in DICT_FUNCTION_NAMES
-    return isinstance(node, (cst.Dict, cst.DictComp))
+    return isinstance(value, VContainer) and makes_dict(value.node)
 
 
 def _repeated_list(node: cst.BinaryOperation, left: Value, right: Value) -> Optional[VContainer]:

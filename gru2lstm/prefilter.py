@@ -98,18 +98,19 @@ def _may_make_from_held(data: bytes) -> bool:
     names = {match.group(1) for match in _HELD_NAME.finditer(data)}
     if not names:
         return False
-    called = rb"(?<![\w.])(?:" + b"|".join(re.escape(name) for name in sorted(names)) + rb")\b" + HELD_CLASS_CALL_BYTES
+    called = rb"(?<!\w)(?:" + b"|".join(re.escape(name) for name in sorted(names)) + rb")\b" + HELD_CLASS_CALL_BYTES
     return re.search(called, data) is not None
 
 
 def makes_from_held_class(tree: ast.Module) -> bool:
     """Does the file call a name it binds to the GRU class (`RNN(4, 8)` after `RNN = nn.GRU`,
-    `RNNs[name](...)` after `RNNs = {"lstm": nn.LSTM, "gru": nn.GRU}`)? It makes a GRU of its own,
-    which the engine must see (and report where it cannot follow it) though no group imports it."""
-    names = gru_class_names(tree)
+    `RNNs[name](...)` after `RNNs = {"lstm": nn.LSTM, "gru": nn.GRU}`, `self.Cell(4, 8)` after a class's
+    `Cell = nn.GRUCell`)? It makes a GRU of its own, which the engine must see (and report where it
+    cannot follow it) though no group imports it."""
+    names = gru_class_names(tree, class_bodies=True)
     for call in nodes_of(tree).of(ast.Call):
         func = call.func.value if isinstance(call.func, ast.Subscript) else call.func
-        if isinstance(func, ast.Name) and func.id in names:
+        if isinstance(func, ast.Name) and func.id in names or isinstance(func, ast.Attribute) and func.attr in names:
             return True
     return False
 
@@ -237,11 +238,12 @@ def may_name_gru_class(data: bytes) -> bool:
     return GRU_NEEDLE in data and _CLASS_VALUE.search(data) is not None
 
 
-def gru_class_names(tree: ast.Module) -> set:
+def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
     """The module-level names (if/try blocks included) through which another file may reach the torch GRU class: an
     import of it (`from torch.nn import GRU as R`), a name assigned from it or from such a name
     (`RNN = nn.GRU`, `CELLS = {"gru": nn.GRU}`, `CELLS["gru"] = nn.GRU`, `CELLS.append(nn.GRU)`),
-    a class derived from it (`class Core(nn.GRU)`)."""
+    a class derived from it (`class Core(nn.GRU)`). `class_bodies`: the names a class body binds
+    too (`Cell = nn.GRUCell`, reached as `self.Cell`)."""
     names = _TorchNames(tree)
     found = {local for local, target in names.aliases.items() if target in RECURRENT}
     nodes = nodes_of(tree)
@@ -254,7 +256,10 @@ def gru_class_names(tree: ast.Module) -> set:
             for part in ast.walk(node)
         )
 
-    for statement in module_statements(tree):
+    statements = list(module_statements(tree))
+    if class_bodies:
+        statements += [inner for statement in statements if isinstance(statement, ast.ClassDef) for inner in statement.body]
+    for statement in statements:
         if isinstance(statement, ast.ClassDef) and any(holds(base) for base in statement.bases):
             found.add(statement.name)
         elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None and holds(statement.value):

@@ -9,8 +9,8 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.children import children
-from gru2lstm.qualnames import import_bindings
-from gru2lstm.vocab import DEFAULT_FACTORY_DICT, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.qualnames import dotted, import_bindings
+from gru2lstm.vocab import DEFAULT_FACTORY_DICT, DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, WRAPPED_MODULE_ATTRIBUTE
 
 
 def walk(node: cst.CSTNode):
@@ -39,6 +39,14 @@ def enclosing_function(parents: dict, node: cst.CSTNode) -> Optional[cst.Functio
     while current is not None and not isinstance(current, (cst.FunctionDef, cst.ClassDef, cst.Module)):
         current = parents.get(current)
     return current if isinstance(current, cst.FunctionDef) else None
+
+
+def makes_dict(node: cst.CSTNode) -> bool:
+    """`{k: v ...}`, `{k: v for ...}`, `dict(...)`, `defaultdict(...)`: iterated, a dict gives its keys."""
+    if isinstance(node, cst.Call):
+        name = dotted(node.func)
+        return name is not None and name.rpartition(".")[2] in DICT_FUNCTION_NAMES
+    return isinstance(node, (cst.Dict, cst.DictComp))
 
 
 def code_of(node: cst.CSTNode) -> str:

@@ -9,6 +9,7 @@ import libcst as cst
 
 from gru2lstm.program import follow_remedy, from_where
 from gru2lstm.solve import recurrent_hidden_argument, spread_state
+from gru2lstm.syntax import is_none
 from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, VNone, VSlot, VTuple
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
@@ -284,7 +285,9 @@ class ChoiceIntoSplit(StateBindingRule):
         # Option by option, the h0 would split the name and the fresh state add a partner line of
         # the whole choice (`c = h0 if ... else torch.zeros(...)`): exit 0, c a pair.
         options = [ctx.solution.resolved(option) for option in use.value.options]
-        if any(isinstance(option, VNone) and option.node is None for option in options):
+        # a None written nowhere, or one a call may give (`d.get(k)` of a missing key, whose other
+        # value is the pair stored there): no `(None, None)` can be written in its place
+        if any(isinstance(option, VNone) and (option.node is None or not is_none(option.node)) for option in options):
             target = use.binding.target_node
             none_in_split(ctx, target, ctx.code(target), use.binding.target)
             return

@@ -28,7 +28,7 @@ from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
     CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
-    RANDOM_DRAWS, RANK_DROPPING_METHOD, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
+    RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_OF_ARGUMENT_METHODS, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
 )
 
 # what gives a tensor as wide as the one it acts on: `.sigmoid()`, `.detach()`, `torch.as_tensor`, `F.relu`
@@ -142,6 +142,8 @@ class OperandWidths:
             return []  # `done.unsqueeze(-1)`, `keep[:, None]`: last size 1
         if isinstance(source, (VDerived, VIndex)) and _keeps_the_last(source.node):
             return [source.base]
+        if isinstance(source, VDerived) and isinstance(source.node, cst.Call) and name_of(source.node) in SHAPE_OF_ARGUMENT_METHODS:
+            return [source.base]  # `x.reshape_as(h)`: the state's shape only if x has its elements, so x's width tells
         if isinstance(source.node, cst.Call):
             return self._made(source, found)
         return self._unknown(source, found)

@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, constant_string
+from gru2lstm.syntax import code_of, constant_string, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
@@ -221,7 +221,8 @@ class OpaqueIntoHolder(Rule):
     summary = (
         "a holder whose states are read by key or attribute (`carry[\"h\"]`, `memory.h`) that receives what a call the "
         "engine does not follow returns, where the program does not write those parts first (in the function that receives "
-        "it, or anywhere when the call makes it empty, `SimpleNamespace()`); a function of a file not migrated with it, "
+        "it, before any read and not in a branch, a loop or a `try`; or anywhere when the call makes it empty, "
+        "`SimpleNamespace()`); a function of a file not migrated with it, "
         "whatever it holds there, is named (the run then takes that file in)"
     )
     invalid = (
@@ -309,11 +310,59 @@ def _states_handed_in(ctx, call: cst.Call) -> bool:
 def _filled_beside(ctx, binding: Binding) -> bool:
     """Are the states the holder holds by name written into it in the function that receives it
     (`record = DotDic({})`, then `record.hidden = torch.zeros(...)`)? The object the call returns
-    is then filled by the program, which the walk follows."""
+    is then filled by the program, which the walk follows. A write counts when it puts a new tensor
+    there before anything reads the holder (_fills_first): not `setdefault` (it keeps the library's)."""
     parts = _named_states(ctx, binding.target)
+    classes = ctx.solution.classes
     return all(
-        any(other.function is binding.function and ctx.solution.classes.find(other.target) == part for other in ctx.flow.bindings) for part in parts
+        any(
+            other.function is binding.function and other.kind == BindingKind.ASSIGN and classes.find(other.target) == part
+            and _made_new(ctx, other.value) and _fills_first(ctx, binding, other)
+            for other in ctx.flow.bindings
+        )
+        for part in parts
     )
+
+
+def _made_new(ctx, value: Value) -> bool:
+    """Is `value` a tensor the program makes: a creation, or what a function of the program returns
+    (`self.zeros(n)`)?"""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    return isinstance(leaf, VCreate) or isinstance(leaf, VSlot) and leaf.slot.kind == SlotKind.RETURN
+
+
+def _fills_first(ctx, binding: Binding, fill: Binding) -> bool:
+    """Does `fill` surely run after the holder is received and before anything reads it: later in
+    the same block (or in a `with` there), not in a branch, a loop or a `try` (`if fresh:`), with
+    no read of the holder on the lines between nor in the value written (`carry["h"] = h` after
+    `h = core(x, carry["h"])`)? Writes into it between (`record.steps = 0`) are no reads."""
+    if binding.statement is None or fill.statement is None or binding.target_node is None or fill.value.node is None:
+        return False
+    line, block = _line_of(ctx, binding.statement)
+    later, later_block = _line_of(ctx, fill.statement)
+    while later_block is not block:
+        owner = ctx.parents.get(later_block)
+        if not isinstance(owner, cst.With):
+            return False
+        later, later_block = _line_of(ctx, owner)
+    first, last = block.body.index(line), block.body.index(later)
+    holder = ctx.code(binding.target_node)
+    read = [fill.value.node] + [part for between in block.body[first + 1:last] for part in _read_parts(between)]
+    return first < last and not any(type(node) in (cst.Name, cst.Attribute) and ctx.code(node) == holder for part in read for node in walk(part))
+
+
+def _read_parts(statement: cst.CSTNode) -> list:
+    """What a statement reads: the values of its assignments, anything else whole."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return [statement]
+    return [small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) and small.value is not None else small for small in statement.body]
+
+
+def _line_of(ctx, node: cst.CSTNode):
+    """The statement `node` is part of, and the block that lists it."""
+    while not isinstance(ctx.parents.get(node), (cst.IndentedBlock, cst.Module)):
+        node = ctx.parents[node]
+    return node, ctx.parents[node]
 
 
 class UnfollowedCallPart(StateBindingRule):
