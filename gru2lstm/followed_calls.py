@@ -169,7 +169,11 @@ class FollowedCalls(ExpressionWalker):
         for arg in node.args:
             value = self.expr(arg.value)
             if arg.keyword is not None:
-                items.append((KeyLabel.of(arg.keyword.value), value))
+                # the key holds its field, as a dataclass's instances hold theirs: what every call puts
+                # there, and the declaration's annotation (`hidden: torch.Tensor`) follows it
+                field_slot = AttrSlot.of(owner, arg.keyword.value)
+                self._bind(field_slot, value, BindingKind.FIELD, arg, arg.value)
+                items.append((KeyLabel.of(arg.keyword.value), VSlot(field_slot, arg.value)))
             else:
                 copied.append(value)
         return VChoice([*copied, VContainer(node, items)], node) if copied else VContainer(node, items)

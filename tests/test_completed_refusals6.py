@@ -529,3 +529,12 @@ def test_states_collated_by_a_data_loader_name_it(tmp_path, capsys, form):
         "follow (each row's state would stay one tensor there); stack the states of a batch in the program, each half apart, or "
         "migrate this by hand\n"
     ) in capsys.readouterr().out
+
+
+def test_a_typed_dict_field_that_holds_the_state_is_annotated_as_a_pair(tmp_path):
+    # its declaration (`hidden: torch.Tensor`) stayed one tensor's while every CarryState held a pair
+    write(tmp_path, {"memory.py": TYPED_DICT_MEMORY, "driver.py": DRIVE_TYPED_DICT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    migrated = (tmp_path / "memory.py").read_text()
+    assert "    hidden: Tuple[torch.Tensor, torch.Tensor]\n    steps: int\n" in migrated
+    run_migrated(tmp_path, "import driver")
