@@ -1,0 +1,71 @@
+"""Code the engine refused although it could migrate it soundly (session 32, complete11): each
+project is migrated, then run, and its LSTM must get (h, c) with a non-zero c; the variants that
+still cannot be followed stay refused with the exact finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+# episode ends clear the state through a mask the caller hands in, cast or compared first
+MASKED_ACTOR = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Actor(nn.Module):
+        def __init__(self, n=3):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+            self.h = torch.zeros(1, n, 8)
+
+        def forward(self, obs):
+            out, new_h = self.gru(obs.unsqueeze(0), self.h)
+            self.h = new_h.detach()
+            return self.pi(out[0])
+
+        def clear(self, done):
+            self.h = CLEARED
+
+
+    torch.manual_seed(0)
+    net = Actor()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    for t in range(4):
+        net(torch.randn(3, 4))
+    net.clear(DONE)
+    loss = net(torch.randn(3, 4)).pow(2).mean()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    assert float(net.h[..., :8].abs().sum()) > 0
+"""
+
+
+@pytest.mark.parametrize("cleared, done", [
+    ("self.h.masked_fill(done.bool(), 0)", "torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1)"),
+    ("torch.where(done.bool(), self.h, 0.0)", "torch.tensor([0.0, 1.0, 1.0]).view(1, 3, 1)"),
+    ("torch.where(~done.bool(), self.h, torch.zeros_like(self.h))", "torch.tensor([1.0, 0.0, 0.0]).view(1, 3, 1)"),
+    ("self.h.masked_fill((done == 1).unsqueeze(-1), 0)", "torch.tensor([1.0, 0.0, 0.0]).view(1, 3)"),
+    ("self.h * (1 - done.long())", "torch.tensor([1, 0, 0]).view(1, 3, 1)"),
+])
+@pytest.mark.parametrize("form", ["packed", "auto"])
+def test_a_mask_cast_from_one_of_last_size_one(tmp_path, form, cleared, done):
+    # `done.bool()` was "a call the engine does not follow" (G2L100 in packed): a cast keeps the
+    # shape of what it casts, so the mask is as wide as `done`, last size 1
+    write(tmp_path, {"agent.py": MASKED_ACTOR.replace("CLEARED", cleared).replace("DONE", done), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import agent")
+
+
+def test_a_cast_mask_as_wide_as_h_stays_refused(tmp_path, capsys):
+    agent = MASKED_ACTOR.replace("CLEARED", "self.h.masked_fill(done.bool(), 0)").replace("DONE", "torch.ones(1, 3, 8)")
+    write(tmp_path, {"agent.py": agent, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:18:18: G2L100 `self.h.masked_fill(done.bool(), 0)` picks elements of the hidden state "
+        "by `done.bool()`, an allocation of the hidden size `8`"
+    ) in capsys.readouterr().out
