@@ -69,3 +69,17 @@ def test_a_cast_mask_as_wide_as_h_stays_refused(tmp_path, capsys):
         f"{tmp_path / 'agent.py'}:18:18: G2L100 `self.h.masked_fill(done.bool(), 0)` picks elements of the hidden state "
         "by `done.bool()`, an allocation of the hidden size `8`"
     ) in capsys.readouterr().out
+
+
+def test_the_remedy_named_for_a_lambda_reading_a_local_migrates(tmp_path):
+    # the finding on `self.blank = lambda n: start.expand(...)` (tests/test_completed_refusals7.py)
+    # says to define `blank` as a method of the class: done so, the project migrates and runs
+    from tests.test_completed_refusals7 import DRIVE_LAMBDA_CREATOR, LAMBDA_CREATOR_AGENT
+
+    agent = LAMBDA_CREATOR_AGENT.replace(
+        "self.blank = lambda n: torch.zeros(1, n, self.gru.hidden_size)",
+        "self.start = torch.zeros(1, 1, hidden)",
+    ).replace("    def forward(self, x, h):", "    def blank(self, n):\n            return self.start.expand(1, n, 8).contiguous()\n\n        def forward(self, x, h):")
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_LAMBDA_CREATOR, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
