@@ -83,3 +83,70 @@ def test_the_remedy_named_for_a_lambda_reading_a_local_migrates(tmp_path):
     write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_LAMBDA_CREATOR, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import driver")
+
+
+# the carry copied with `dict(carry)`, then its state replaced by a dict union in place
+DICT_CARRY_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def initial(self, n):
+            return {"hidden": torch.zeros(n, 8), "steps": 0}
+
+        def forward(self, x, carry):
+            h = self.cell(x, carry["hidden"])
+            carry = dict(carry)
+            carry |= {"hidden": h}
+            carry["steps"] += 1
+            return self.pi(h), carry
+"""
+
+DRIVE_DICT_CARRY = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    carry = agent.initial(3)
+    loss = 0
+    for t in range(5):
+        y, carry = agent(torch.randn(3, 4), carry)
+        loss = loss + y.pow(2).mean()
+        if t == 2:
+            carry = agent.initial(3)
+    assert carry["steps"] == 2
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("merged", ['carry |= {"hidden": h}', 'carry.update({"hidden": h})', "carry.update(hidden=h)"])
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_merged_into_a_copy_of_a_dict(tmp_path, form, merged):
+    # `carry = dict(carry)` is a dict whatever it copies, and `carry |= m` is `carry.update(m)`: both
+    # were G2L101 ("updated in place by `carry |= ...`", "followed only into a dict made in the program")
+    write(tmp_path, {"agent.py": DICT_CARRY_AGENT.replace('carry |= {"hidden": h}', merged), "driver.py": DRIVE_DICT_CARRY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert merged.replace("h}", "(h, c)}").replace("=h)", "=(h, c))") in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import driver")
+
+
+def test_a_dict_union_into_what_may_be_no_dict_stays_refused(tmp_path, capsys):
+    # a parameter never copied: what it holds is whatever callers pass, `|=` is its own operator
+    agent = DICT_CARRY_AGENT.replace("            carry = dict(carry)\n", "")
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_DICT_CARRY, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:16:9: G2L101 `carry` holds hidden states and is updated in place by "
+        '`carry |= {"hidden": h}`, which the engine cannot follow'
+    ) in capsys.readouterr().out
