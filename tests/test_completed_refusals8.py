@@ -150,3 +150,74 @@ def test_a_dict_union_into_what_may_be_no_dict_stays_refused(tmp_path, capsys):
         f"{tmp_path / 'agent.py'}:16:9: G2L101 `carry` holds hidden states and is updated in place by "
         '`carry |= {"hidden": h}`, which the engine cannot follow'
     ) in capsys.readouterr().out
+
+
+# a record made from a list of its fields spread by position
+SPREAD_RECORD_AGENT = """\
+    from dataclasses import dataclass
+
+    import torch
+    import torch.nn as nn
+
+
+    @dataclass
+    class Memory:
+        h: torch.Tensor
+        t: int
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def initial(self, n):
+            parts = [torch.zeros(n, 8), 0]
+            return Memory(*parts)
+
+        def forward(self, x, mem):
+            h = self.cell(x, mem.h)
+            return self.pi(h), Memory(h, mem.t + 1)
+"""
+
+DRIVE_SPREAD_RECORD = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    mem = agent.initial(3)
+    loss = 0
+    for t in range(5):
+        y, mem = agent(torch.randn(3, 4), mem)
+        loss = loss + y.pow(2).mean()
+        if t == 2:
+            mem = agent.initial(3)
+    assert mem.t == 2
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_list_literal_spread_into_the_fields_of_a_record(tmp_path, form):
+    # `Memory(*parts)` of `parts = [zeros, 0]` bound once and read only there: its items land in
+    # the fields in the order written (it was G2L101 "does not follow which item lands there")
+    write(tmp_path, {"agent.py": SPREAD_RECORD_AGENT, "driver.py": DRIVE_SPREAD_RECORD, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import driver")
+
+
+@pytest.mark.parametrize("changed", ["parts.reverse()", "parts[0], parts[1] = parts[1], parts[0]"])
+def test_a_list_literal_changed_before_it_is_spread_stays_refused(tmp_path, capsys, changed):
+    # the order written is no longer the order of the items
+    agent = SPREAD_RECORD_AGENT.replace("[torch.zeros(n, 8), 0]", f"[0, torch.zeros(n, 8)]\n            {changed}")
+    write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_SPREAD_RECORD, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'agent.py'}:22:24: G2L101 `*parts` sets the fields of `Memory` by position, and its field `h` "
+        "holds the hidden state"
+    ) in capsys.readouterr().out
