@@ -221,3 +221,97 @@ def test_a_list_literal_changed_before_it_is_spread_stays_refused(tmp_path, caps
         f"{tmp_path / 'agent.py'}:22:24: G2L101 `*parts` sets the fields of `Memory` by position, and its field `h` "
         "holds the hidden state"
     ) in capsys.readouterr().out
+
+
+# a library makes the holder; a helper of the program puts a new state into it before any read
+LIBRARY = """\
+    import torch
+
+
+    def blank(batch, width=8):
+        return {"hidden": torch.zeros(batch, width), "steps": 0}
+"""
+
+HELPER_FILLED_AGENT = """\
+    import torch
+    import torch.nn as nn
+    from library import blank
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def start(self, n):
+            carry = blank(n)
+            self._zero(carry, n)
+            return carry
+
+        def forward(self, x, carry):
+            h = self.cell(x, carry["hidden"])
+            return self.pi(h), {"hidden": h, "steps": carry["steps"] + 1}
+
+        def _zero(self, carry, n):
+            carry["hidden"] = torch.zeros(n, 8)
+"""
+
+DRIVE_HELPER_FILLED = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    carry = agent.start(3)
+    loss = 0
+    for t in range(5):
+        y, carry = agent(torch.randn(3, 4), carry)
+        loss = loss + y.pow(2).mean()
+        if t == 2:
+            carry = agent.start(3)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+
+def _library_project(tmp_path, agent: str) -> None:
+    # the library lives outside the project, as an installed package would
+    write(tmp_path / "site", {"library.py": LIBRARY})
+    write(tmp_path / "project", {"agent.py": agent, "driver.py": DRIVE_HELPER_FILLED, "pyproject.toml": ""})
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_library_holder_filled_by_a_helper_of_the_program(tmp_path, form):
+    # `self._zero(carry, n)` on the next line fills `carry["hidden"]` first in its own body: the
+    # library's tensor never reaches the cell (it was G2L101 "receives what `blank(n)` returns")
+    _library_project(tmp_path, HELPER_FILLED_AGENT)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path / "project")]) == 0
+    run_migrated(tmp_path / "project", f"import sys; sys.path.insert(0, {str(tmp_path / 'site')!r})\nimport driver")
+
+
+@pytest.mark.parametrize("helper, call", [
+    ('if n > 1:\n                carry["hidden"] = torch.zeros(n, 8)', "self._zero(carry, n)"),
+    ('if n == 0:\n                return\n            carry["hidden"] = torch.zeros(n, 8)', "self._zero(carry, n)"),
+    ('print(carry)\n            carry["hidden"] = torch.zeros(n, 8)', "self._zero(carry, n)"),
+    ('carry["hidden"] = torch.zeros(n, 8)', "n > 2 and self._zero(carry, n)"),
+    ('carry["hidden"] = torch.zeros(n, 8)', 'print(carry["hidden"].shape)\n            self._zero(carry, n)'),
+])
+def test_a_helper_that_may_not_fill_the_library_holder_first_stays_refused(tmp_path, capsys, helper, call):
+    agent = HELPER_FILLED_AGENT.replace('carry["hidden"] = torch.zeros(n, 8)', helper).replace("self._zero(carry, n)", call)
+    _library_project(tmp_path, agent)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path / "project")]) == 1
+    assert (
+        f"{tmp_path / 'project' / 'agent.py'}:13:17: G2L101 `carry` holds hidden states, but here it receives what "
+        "`blank(n)` returns, which the engine cannot follow, so the states in it would stay one tensor"
+    ) in capsys.readouterr().out
+
+
+def test_a_helper_a_subclass_overrides_stays_refused(tmp_path, capsys):
+    # `self._zero` may run the subclass's, which fills nothing
+    agent = HELPER_FILLED_AGENT + "\n\n    class Quiet(Agent):\n        def _zero(self, carry, n):\n            pass\n"
+    _library_project(tmp_path, agent)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path / "project")]) == 1
+    assert "agent.py:13:17: G2L101 `carry` holds hidden states" in capsys.readouterr().out
