@@ -221,7 +221,8 @@ class OpaqueIntoHolder(Rule):
     summary = (
         "a holder whose states are read by key or attribute (`carry[\"h\"]`, `memory.h`) that receives what a call the "
         "engine does not follow returns, where the program does not write those parts first (in the function that receives "
-        "it, before any read and not in a branch, a loop or a `try`; or anywhere when the call makes it empty, "
+        "it, before any read and not in a branch, a loop or a `try`, or first in a helper of the program it calls on "
+        "the holder alone there, `self._zero(carry, n)`; or anywhere when the call makes it empty, "
         "`SimpleNamespace()`); a function of a file not migrated with it, "
         "whatever it holds there, is named (the run then takes that file in)"
     )
