@@ -315,3 +315,13 @@ def test_a_helper_a_subclass_overrides_stays_refused(tmp_path, capsys):
     _library_project(tmp_path, agent)
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path / "project")]) == 1
     assert "agent.py:13:17: G2L101 `carry` holds hidden states" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
+def test_a_list_literal_spread_into_a_namedtuple(tmp_path, form):
+    # the red team's wave 20 record (tests/test_redteam_wave20.py), refused there before
+    from tests.test_redteam_wave20 import RECORD_SPREAD
+
+    write(tmp_path, {"agent.py": RECORD_SPREAD.replace("MADE", "Memory(*parts)"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import agent")

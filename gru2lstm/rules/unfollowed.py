@@ -315,12 +315,11 @@ def _filled_beside(ctx, binding: Binding) -> bool:
     there before anything reads the holder (_fills_first): not `setdefault` (it keeps the library's)."""
     parts = _named_states(ctx, binding.target)
     classes = ctx.solution.classes
-    fills = [other for other in ctx.flow.bindings if other.kind == BindingKind.ASSIGN and _made_new(ctx, other.value)]
     return all(
         any(
-            classes.find(other.target) == part
+            other.kind == BindingKind.ASSIGN and classes.find(other.target) == part and _made_new(ctx, other.value)
             and (other.function is binding.function and _fills_first(ctx, binding, other) or _filled_by_helper(ctx, binding, other))
-            for other in fills
+            for other in ctx.flow.bindings
         )
         for part in parts
     )
