@@ -376,21 +376,27 @@ class CallWalker(CompiledCalls):
             value = self._zipped_value(args[0].value, f"`{self.code(func)}`")
             self._bind(ChildSlot.of(base.slot, ELEM), value, BindingKind.STORE, self.statement, None)
             return VOpaque(node, "None")
-        if not self.holds_dict(base) or any(arg.star or arg.keyword is None and not self._is_mapping(arg.value) for arg in args):
+        if not self.holds_dict(base) or any(arg.star or arg.keyword is None and not self.is_mapping(arg.value) for arg in args):
             return None
         self.flow.containers.add(base.slot)
         keywords = []
         for arg in args:
-            value = self.expr(arg.value)
             if arg.keyword is not None:
-                keywords.append((KeyLabel.of(arg.keyword.value), value))
+                keywords.append((KeyLabel.of(arg.keyword.value), self.expr(arg.value)))
             else:
-                self._bind(base.slot, value, BindingKind.STORE if isinstance(value, VContainer) else BindingKind.JOIN, self.statement, None)
+                self.merge_mapping(base, arg.value)
         if keywords:
             self._bind(base.slot, VContainer(node, keywords), BindingKind.STORE, self.statement, None)
         return VOpaque(node, "None")
 
-    def _is_mapping(self, node: cst.BaseExpression) -> bool:
+    def merge_mapping(self, base: VSlot, mapping: cst.BaseExpression) -> None:
+        """The items of the dict `mapping` stored into the dict `base` (`d.update(m)`, `d |= m`):
+        a display's under their keys, another dict's as one place with `d`."""
+        self.flow.containers.add(base.slot)
+        value = self.expr(mapping)
+        self._bind(base.slot, value, BindingKind.STORE if isinstance(value, VContainer) else BindingKind.JOIN, self.statement, None)
+
+    def is_mapping(self, node: cst.BaseExpression) -> bool:
         """Is `node` a dict: a display or comprehension of one, a call of a dict's constructor, or a
         name or attribute bound to one (read without recording, to decide before the call is walked)?"""
         if isinstance(node, (cst.Dict, cst.DictComp)):

@@ -168,9 +168,10 @@ class ModuleIndex:
         of the class, its body the value returned (`agent.blank(3)` then runs it). No method of
         the program may have its name, so no call of one is taken for it."""
         outer = names_bound_in(info.node)
-        if slot.name in self.flow.methods_by_name or any(
-            name.value in outer and name.value != info.self_name for name in free_reads(function)
-        ):
+        locals_read = list(dict.fromkeys(name.value for name in free_reads(function) if name.value in outer and name.value != info.self_name))
+        if locals_read:  # it runs on what the method had there: a finding on its call names them
+            self.flow.local_reading_lambdas[slot] = (locals_read, info.key.name)
+        if slot.name in self.flow.methods_by_name or locals_read:
             return
         statement = self.parents.get(self.parents.get(function))
         target = statement.body[0].targets[0].target if isinstance(statement, cst.SimpleStatementLine) else None

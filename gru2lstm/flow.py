@@ -35,8 +35,8 @@ from gru2lstm.program import BindingKind, FunctionInfo, FunctionKey, ProgramFlow
 from gru2lstm.qualnames import import_bindings, literal_import
 from gru2lstm.registries import find_registries
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import child_expressions, pattern_parts, walk
-from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VArith, VOpaque
+from gru2lstm.syntax import child_expressions, makes_dict, pattern_parts, walk
+from gru2lstm.values import ELEM, AttrSlot, ChildSlot, DefSlot, LabelKind, ReturnSlot, VArith, VOpaque, VSlot
 
 
 class Collector(CallWalker):
@@ -216,8 +216,10 @@ class Collector(CallWalker):
         elif isinstance(small, cst.Assign):
             value = self.expr(small.value)
             for target in small.targets:
-                self._assign_target(target.target, value, statement, BindingKind.ASSIGN)
+                slot = self._assign_target(target.target, value, statement, BindingKind.ASSIGN)
                 self.note_list_length(target.target, value)
+                if slot is not None and makes_dict(small.value):
+                    self.flow.dicts.add(slot)  # `carry = dict(carry)`: a dict, whatever it copies
         elif isinstance(small, cst.AnnAssign):
             if small.value is not None:
                 value = self.expr(small.value)
@@ -233,6 +235,9 @@ class Collector(CallWalker):
                 self.grow_list(small.target, holder, [self.expr(item) for item in literal_items(small.value)], statement)
                 return
             target = self.expr(small.target)
+            if isinstance(small.operator, cst.BitOrAssign) and isinstance(target, VSlot) and self.holds_dict(target) and self.is_mapping(small.value):
+                self.merge_mapping(target, small.value)  # `carry |= {"hidden": h}` of a dict: `carry.update(...)`
+                return
             value = self.expr(small.value)
             if self.recording:  # `h *= m` changes h in place as `h.mul_(m)` does: an arithmetic of the two
                 self.flow.arithmetic.append(VArith(target, value, small))

@@ -14,7 +14,7 @@ from gru2lstm.expressions import SPREAD_FIELDS, ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
 from gru2lstm.registries import Registry, registry_name
 from gru2lstm.summaries import pass_through
-from gru2lstm.syntax import constant_string
+from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import (
     AttrSlot,
     CallResultSlot,
@@ -190,8 +190,11 @@ class FollowedCalls(ExpressionWalker):
             ]
         if len(node.args) == 1 and node.args[0].star == "*":
             value = self.expr(node.args[0].value)
-            if isinstance(value, VTuple) and len(value.items) == len(fields) or isinstance(value, VContainer) and mapped_slot(value) or self._star_parameter(value):
-                # `Stats(*[f(t) for t in stats])`: each field receives the item at its position
+            if (
+                isinstance(value, VTuple) and len(value.items) == len(fields) or isinstance(value, VContainer) and mapped_slot(value)
+                or self._star_parameter(value) or isinstance(value, VSlot) and self._spread_list_literal(node.args[0].value, len(fields))
+            ):
+                # `Stats(*[f(t) for t in stats])`, `Memory(*parts)` of `parts = [zeros, 0]`: each field receives the item at its position
                 for position, name in enumerate(fields):
                     self._bind(AttrSlot.of(class_name, name), part_at(value, position, len(fields)), BindingKind.FIELD, node.args[0], node.args[0].value)
                 return
@@ -210,6 +213,15 @@ class FollowedCalls(ExpressionWalker):
             self._bind(AttrSlot.of(class_name, name), value, BindingKind.FIELD, arg, arg.value)
         if spread is not None:
             self._fields_spread(class_name, fields[node.args.index(spread):], spread, {arg.keyword.value for arg in node.args if arg.keyword is not None})
+
+    def _spread_list_literal(self, node: cst.BaseExpression, length: int) -> bool:
+        """Is `node` of `Memory(*parts)` a name of the function bound once, to a list literal of
+        `length` items, and read nowhere else (no `parts.reverse()`, no swap, no branch that binds it
+        again): its items then land in the fields in the order written?"""
+        if self.function is None or self.list_length(node) != length:
+            return False
+        mentions = [inner for inner in walk(self.function.node) if isinstance(inner, cst.Name) and inner.value == node.value]
+        return len(mentions) == 2
 
     def _fields_spread(self, class_name: str, fields: list, spread: cst.Arg, named: set) -> None:
         """The fields `*E` may set by position (`Memory(*parts)`, `parts` a name) receive a part the

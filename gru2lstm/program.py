@@ -251,6 +251,8 @@ class ProgramFlow:
     unguessed: frozenset = frozenset()  # ids of the Attribute nodes not to tie by name (guessed_owners.misguessed)
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
     held_lambdas: dict = field(default_factory=dict)  # class key -> [FunctionInfo] of the lambdas its attributes hold
+    # AttrSlot -> ([name], method) of a lambda an attribute holds that reads those locals of the method around it
+    local_reading_lambdas: dict = field(default_factory=dict)
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
     wrapper_calls: set = field(default_factory=set)  # ids of the wrapper calls walked
     registered: set = field(default_factory=set)  # AttrSlots registered as a buffer or parameter (`self.register_buffer("h", E)`)

@@ -126,6 +126,11 @@ class Scope(ModuleIndex):
         elif isinstance(target, cst.Name) and target.value in self.env and isinstance(value, VContainer) and is_literal_list(value):
             self.env[ListLength(target.value)] = frozenset({len(value.items)})
 
+    def list_length(self, node: cst.CSTNode) -> Optional[int]:
+        """The length of the list literal the name holds, when it is the same on every path here."""
+        lengths = self.env.get(ListLength(node.value), frozenset({None})) if isinstance(node, cst.Name) else frozenset({None})
+        return next(iter(lengths)) if len(lengths) == 1 else None
+
     def holds_list_literal(self, node: cst.CSTNode) -> bool:
         """Does the name hold a list literal on every path here (so items added to it have places)?"""
         return isinstance(node, cst.Name) and None not in self.env.get(ListLength(node.value), frozenset({None}))

@@ -173,8 +173,10 @@ CALLING_FUNCTIONS = {
 # are the module's arguments, which the engine does not bind to its forward() (calls.py reports them).
 TRACING_FUNCTIONS = {"torch.jit.trace", "torch.jit.trace_module", "torch.onnx.export", "torch.onnx.dynamo_export", "torch.export.export"}
 # Methods whose result is the same state (on each half).
-KEEP_METHODS = {
-    "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous", "float", "double", "half",
+# Casts to another dtype: the same elements in the same shape (`mask.bool()`, `done.long()`).
+DTYPE_METHODS = {"float", "double", "half", "bool", "long", "int", "byte"}
+KEEP_METHODS = DTYPE_METHODS | {
+    "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous",
     "type", "type_as", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
 }
 # Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
@@ -423,7 +425,7 @@ COMPUTING_NAMES = {
     name for name in KEEP_METHODS | SHAPE_METHODS | set(JOINING_METHODS) | CREATION_NAMES | CONVERTING_NAMES | CAT_NAMES
     if not name.endswith(IN_PLACE_SUFFIX) and name not in RANDOM_DRAWS
 } | {
-    "bool", "long", "int", "byte", "sum", "mean", "prod", "norm", "any", "all", "max", "min", "amax", "amin", "std", "var",
+    "sum", "mean", "prod", "norm", "any", "all", "max", "min", "amax", "amin", "std", "var",
     "logical_not", "eq", "ne", "gt", "lt", "ge", "le", "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "ByteTensor",
     "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "item",
 }

@@ -248,7 +248,10 @@ def test_a_lambda_reading_a_local_of_the_method_around_it_stays_refused(tmp_path
     write(tmp_path, {"agent.py": agent, "driver.py": DRIVE_LAMBDA_CREATOR, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert (
-        f"{tmp_path / 'driver.py'}:7:5: G2L101 the hidden state held by `h` comes from `agent.blank(3)`, which the engine cannot follow"
+        f"{tmp_path / 'driver.py'}:7:5: G2L101 the hidden state held by `h` comes from `agent.blank(3)`, a call of the "
+        "lambda held in `self.blank`, which reads `start` and `hidden`, locals of `__init__()` where it is set, so the "
+        "engine cannot follow what it makes; define `blank` as a method of the class that makes the state "
+        "(`def blank(self, ...)`), or migrate this use by hand\n"
     ) in capsys.readouterr().out
 
 

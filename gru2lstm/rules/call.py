@@ -5,6 +5,8 @@ unpacked whole into a split name is unpacked into both (`x, (hx, cx) = inputs`).
 
 from __future__ import annotations
 
+from typing import Optional
+
 import libcst as cst
 
 from gru2lstm.program import follow_remedy, from_where
@@ -174,11 +176,26 @@ class CallResult(StateBindingRule):
         elif kind is None:
             holder = f" held by `{ctx.code(binding.target_node)}`" if binding.target_node is not None else ""
             place = ctx.flow.origin(value)
-            ctx.find(
-                "G2L101", value.node,
-                f"the hidden state{holder} comes from `{ctx.code(value.node)}`{from_where(place)}; {follow_remedy(place)}",
-                place,
-            )
+            why = _held_lambda_reading_a_local(ctx, value) or f"{from_where(place)}; {follow_remedy(place)}"
+            ctx.find("G2L101", value.node, f"the hidden state{holder} comes from `{ctx.code(value.node)}`{why}", place)
+
+
+def _held_lambda_reading_a_local(ctx, value: VCallOf) -> Optional[str]:
+    """Why a call of a lambda an attribute holds is not followed, when that lambda reads a local of
+    the method that sets it (`start` of `self.blank = lambda n: start.expand(...)` in `__init__`):
+    the end of the finding, else None."""
+    slot = value.func.slot if isinstance(value.func, VSlot) else None
+    read = ctx.flow.local_reading_lambdas.get(slot)
+    if read is None:
+        return None
+    names, method = read
+    spelled = " and ".join(f"`{name}`" for name in names)
+    return (
+        f", a call of the lambda held in `self.{slot.name}`, which reads {spelled}, "
+        f"{'a local' if len(names) == 1 else 'locals'} of `{method}()` where it is set, so the engine cannot follow "
+        f"what it makes; define `{slot.name}` as a method of the class that makes the state (`def {slot.name}(self, ...)`), "
+        "or migrate this use by hand"
+    )
 
 
 class CellResultChain(StateBindingRule):

@@ -221,7 +221,8 @@ class OpaqueIntoHolder(Rule):
     summary = (
         "a holder whose states are read by key or attribute (`carry[\"h\"]`, `memory.h`) that receives what a call the "
         "engine does not follow returns, where the program does not write those parts first (in the function that receives "
-        "it, before any read and not in a branch, a loop or a `try`; or anywhere when the call makes it empty, "
+        "it, before any read and not in a branch, a loop or a `try`, or first in a helper of the program it calls on "
+        "the holder alone there, `self._zero(carry, n)`; or anywhere when the call makes it empty, "
         "`SimpleNamespace()`); a function of a file not migrated with it, "
         "whatever it holds there, is named (the run then takes that file in)"
     )
@@ -316,12 +317,33 @@ def _filled_beside(ctx, binding: Binding) -> bool:
     classes = ctx.solution.classes
     return all(
         any(
-            other.function is binding.function and other.kind == BindingKind.ASSIGN and classes.find(other.target) == part
-            and _made_new(ctx, other.value) and _fills_first(ctx, binding, other)
+            other.kind == BindingKind.ASSIGN and classes.find(other.target) == part and _made_new(ctx, other.value)
+            and (other.function is binding.function and _fills_first(ctx, binding, other) or _filled_by_helper(ctx, binding, other))
             for other in ctx.flow.bindings
         )
         for part in parts
     )
+
+
+def _filled_by_helper(ctx, binding: Binding, fill: Binding) -> bool:
+    """Is `fill` (`carry["hidden"] = torch.zeros(n, H)` in `_zero(self, carry, n)`) made by a
+    function of the program that the receiving function calls on the holder (`self._zero(carry,
+    n)`, its only callee there) before anything reads it, and that fills the parameter first in its
+    own body (as _fills_first judges there)?"""
+    if fill.function is None or fill.function is binding.function or binding.target_node is None:
+        return False
+    for handed in ctx.flow.bindings:
+        if not (handed.kind == BindingKind.ARG and handed.function is binding.function and isinstance(handed.statement, cst.Arg)):
+            continue
+        leaf = ctx.solution.resolutions.leaf_of(handed.value)
+        param = ctx.flow.defs.get(handed.target.def_id) if handed.target.kind == SlotKind.DEF else None
+        if not (isinstance(leaf, VSlot) and leaf.slot == binding.target and param is not None and param.function is fill.function):
+            continue
+        callees = {other.target for other in ctx.flow.bindings if other.statement is handed.statement}
+        call, _ = _line_of(ctx, handed.statement)
+        if len(callees) == 1 and _reached_first(ctx, binding.statement, call, ctx.code(binding.target_node), handed.statement):
+            return _reached_first(ctx, None, fill.statement, param.name, fill.value.node, fill.function.node.body)
+    return False
 
 
 def _made_new(ctx, value: Value) -> bool:
@@ -338,17 +360,37 @@ def _fills_first(ctx, binding: Binding, fill: Binding) -> bool:
     `h = core(x, carry["h"])`)? Writes into it between (`record.steps = 0`) are no reads."""
     if binding.statement is None or fill.statement is None or binding.target_node is None or fill.value.node is None:
         return False
-    line, block = _line_of(ctx, binding.statement)
-    later, later_block = _line_of(ctx, fill.statement)
+    return _reached_first(ctx, binding.statement, fill.statement, ctx.code(binding.target_node), fill.value.node)
+
+
+def _reached_first(ctx, start, reach, holder: str, allowed, body=None) -> bool:
+    """Does the statement of `reach` surely run after `start` (or, when `start` is None, from the
+    start of `body`, a function's block, with no `return` or `raise` before it) in the same block
+    (or in a `with` there), with no read of `holder` on the lines between nor in `allowed`? An
+    `allowed` argument is the holder handed to a call that must be its statement alone
+    (`self._zero(carry, n)`): the rest of that statement must not read it."""
+    block = body if start is None else _line_of(ctx, start)[1]
+    later, later_block = _line_of(ctx, reach)
     while later_block is not block:
         owner = ctx.parents.get(later_block)
         if not isinstance(owner, cst.With):
             return False
         later, later_block = _line_of(ctx, owner)
-    first, last = block.body.index(line), block.body.index(later)
-    holder = ctx.code(binding.target_node)
-    read = [fill.value.node] + [part for between in block.body[first + 1:last] for part in _read_parts(between)]
-    return first < last and not any(type(node) in (cst.Name, cst.Attribute) and ctx.code(node) == holder for part in read for node in walk(part))
+    first, last = -1 if start is None else block.body.index(_line_of(ctx, start)[0]), block.body.index(later)
+    between = block.body[first + 1:last]
+    if start is None and any(isinstance(node, (cst.Return, cst.Raise)) for statement in between for node in walk(statement)):
+        return False
+    skipped = set()
+    if isinstance(allowed, cst.Arg):
+        call = ctx.parents.get(allowed)
+        alone = isinstance(later, cst.SimpleStatementLine) and len(later.body) == 1 and isinstance(later.body[0], cst.Expr)
+        if not (alone and later.body[0].value is call):
+            return False
+        skipped, allowed = {id(node) for node in walk(allowed)}, later
+    read = [allowed] + [part for statement in between for part in _read_parts(statement)]
+    return first < last and not any(
+        type(node) in (cst.Name, cst.Attribute) and id(node) not in skipped and ctx.code(node) == holder for part in read for node in walk(part)
+    )
 
 
 def _read_parts(statement: cst.CSTNode) -> list:
