@@ -1,0 +1,92 @@
+"""Silent gaps found in session 32 and left open there (`/work/scratch/complete8/ops/y6`,
+`/work/scratch/rt21/src`): each was exit 0, then the migrated program ran a call twice, crashed or
+kept its GRU. Each is now migrated and run, or refused with the exact finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+ACTOR = """\
+    import torch
+    import torch.nn as nn
+    {imports}
+
+    CALLS = []
+
+
+    def thing(n):
+        CALLS.append(n)
+        return torch.ones(1, n, 1) * 0.5
+
+
+    class Actor(nn.Module):
+        def __init__(self, n=3):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+            self.h = torch.zeros(1, n, 8)
+
+        def keep(self, n):
+            CALLS.append(n)
+            return torch.ones(1, n, 1)
+
+        def forward(self, obs):
+            out, new_h = self.gru(obs.unsqueeze(0), self.h)
+            self.h = new_h.detach()
+            return self.pi(out[0])
+
+        def nudge(self):
+            {nudge}
+
+
+    net = Actor()
+    for t in range(4):
+        net(torch.randn(3, 4))
+        net.nudge()
+    assert len(CALLS) == 4, CALLS
+"""
+LIBRARY = """\
+    import torch
+
+
+    def thing(n):
+        return torch.ones(1, n, 8)
+
+
+    def mask(n):
+        return torch.ones(1, n, 1)
+"""
+RUN = "import sys; sys.path.insert(0, '../lib')\nimport agent"
+
+
+def _actor(tmp_path, nudge, imports=""):
+    write(tmp_path / "lib", {"somelib.py": LIBRARY})
+    write(tmp_path / "proj", {"agent.py": ACTOR.format(imports=imports, nudge=nudge), "pyproject.toml": ""})
+    return tmp_path / "proj"
+
+
+@pytest.mark.parametrize("nudge, column, call", [
+    # each was `(self.h[0].mul_(thing(3)), self.h[1].mul_(thing(3)))`: CALLS grew by two a step
+    ("self.h.mul_(thing(3))", 21, "thing(3)"),
+    ("self.h = self.h * self.keep(3)", 27, "self.keep(3)"),
+    ("self.h = torch.where(self.keep(3) > 0, self.h, torch.zeros_like(self.h))", 30, "self.keep(3)"),
+])
+def test_a_function_of_the_program_written_once_per_half_is_refused(tmp_path, capsys, nudge, column, call):
+    project = _actor(tmp_path, nudge)
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 1
+    top = nudge.split(" = ")[-1]
+    assert capsys.readouterr().out == (
+        f"{project / 'agent.py'}:30:{column}: G2L100 `{call}` would run twice, once per half of the hidden state, in "
+        f"`{top}`, and the engine cannot tell that it only computes a value; assign it to a name first\n"
+    )
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("nudge", ["m = thing(3)\n            self.h.mul_(m)", "m = self.keep(3)\n            self.h = self.h * m"])
+def test_a_call_bound_to_a_name_first_runs_once_and_migrates(tmp_path, form, nudge):
+    project = _actor(tmp_path, nudge)
+    assert main(["rewrite", "--quiet", "--state", form, str(project)]) == 0
+    run_migrated(project, RUN)  # the driver asserts one call a step
