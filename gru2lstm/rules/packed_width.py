@@ -43,7 +43,6 @@ class OperandWidth:
     unknown: list = field(default_factory=list)  # [node] of what made it whose width is not known (trusted)
     drawn: Optional[cst.Call] = None  # a random draw it comes from (`torch.bernoulli(p)`)
     unfollowed: Optional[cst.Call] = None  # a call it comes from that the engine does not follow (`f()` of a lambda)
-    library: Optional[cst.Call] = None  # a call of a library the engine does not know (`blank(n)`): trusted as a mask
     like_state: bool = False  # made like the state (`torch.full_like(h, p)`): in the packed form, like h and c
 
     @property
@@ -131,10 +130,10 @@ class OperandWidths:
         if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
             found.wide = "the output of a layer as wide as h"
             return []
-        if isinstance(source, VCallOf) or isinstance(source, VOpaque) and id(source.node) in ctx.flow.outside_calls:
-            found.unfollowed = source.node  # a lambda, a callable handed in, a function of a file not followed
-        elif isinstance(source, VOpaque) and isinstance(source.node, cst.Call):
-            found.library = source.node
+        if isinstance(source, VCallOf) or isinstance(source, VOpaque) and isinstance(source.node, cst.Call):
+            # a lambda, a callable handed in, a function of a file not followed or of a library (`thing(n)`, as
+            # wide as h or a mask): what it gives has a width the engine cannot tell, unless made 1 after it
+            found.unfollowed = source.node
         if isinstance(source, VIndex) and source.position == 0 and id(ctx.solution.resolved(source.base)) in ctx.solution.recurrent_calls:
             found.wide = "the output of a recurrent layer, as wide as h"
             return []
