@@ -54,6 +54,7 @@ from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
+from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.universe import ProjectFile, Universe
 from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, RECURRENT_CONSTRUCTION_BYTES
 
@@ -115,7 +116,11 @@ class Project:
         3); each joins the group of the files that use the names it binds (`_attach_holders`)."""
         universe = self.universe
         class_only = set(class_only)
-        seeds = [seed for seed in seeds if seed not in class_only]
+        # a holder whose class another file constructs (`Cell(4, 8)` after `from layers import Cell`)
+        # makes a GRU: the engine must see it, and say where it cannot follow it, as for a file's own
+        seeds = [seed for seed in seeds if seed not in class_only] + [
+            index for index in sorted(class_only) if _constructed_elsewhere(universe, universe.files[index])
+        ]
         if len(seeds) >= MANY_SEEDS:  # each closure would search every file: scan each once instead
             universe.spellings = Spellings(universe.files, {entry.name.rpartition(".")[2].encode() for entry in universe.files})
         owner: dict = {}  # file key -> group id
@@ -549,6 +554,23 @@ def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
         else:
             near |= keys
         groups[touched[0]] = (core, near - core)
+
+
+def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
+    """Does a file that imports a name `holder` binds to the GRU class call it (`Cell(4, 8)` after
+    `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`)? Bytes first: the name
+    it calls, followed by a call's `(`."""
+    names = holder.gru_class_names()
+    for entry, bound in _importers(universe, holder, names) if names else ():
+        called = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\s*\("
+        tree = entry.module_tree()
+        if tree is None or re.search(called, entry.contents() or b"") is None:
+            continue
+        for node in nodes_of(tree).of(ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in bound or isinstance(func, ast.Attribute) and func.attr in names:
+                return True
+    return False
 
 
 def _may_touch(universe: Universe, holder: ProjectFile, groups: dict) -> bool:
