@@ -140,3 +140,67 @@ def test_masks_of_last_size_one_still_migrate_packed_and_run(tmp_path, nudge):
     assert main(["rewrite", "--quiet", "--state", "packed", str(project)]) == 0
     assert "2 * 8" in (project / "agent.py").read_text()
     run_migrated(project, RUN)
+
+
+CELL_AGENT = """\
+    import torch
+    {imports}
+
+
+    class Agent(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = {made}(4, 8)
+            self.pi = torch.nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.pi(h), h
+"""
+DRIVE_CELL = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    h = torch.zeros(3, 8)
+    for t in range(3):
+        y, h = agent(torch.randn(3, 4), h)
+"""
+
+
+@pytest.mark.parametrize("util", ["import torch\n\nnn = torch.nn\n", "import torch.nn as nn\n", "from torch import nn\n"])
+@pytest.mark.parametrize("given", ["project", "agent.py"])
+def test_torch_nn_imported_from_a_module_of_the_project_is_refused_at_the_gru(tmp_path, capsys, util, given):
+    # rt21 c02: `from util import nn` was "left unchanged", the GRU kept; the one file given alone too (pre-commit)
+    write(tmp_path, {"agent.py": CELL_AGENT.format(imports="from util import nn", made="nn.GRUCell"), "util.py": util,
+                     "driver.py": DRIVE_CELL, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path if given == "project" else tmp_path / given)]) == 1
+    assert capsys.readouterr().out == (
+        f"{tmp_path / 'agent.py'}:8:21: G2L101 `nn.GRUCell(4, 8)` is made under `nn`, a name this file imports from "
+        f"{tmp_path / 'util.py'}, where it stands for `torch.nn`, which the engine does not follow, so it would not be migrated "
+        "with the rest; migrate it by hand, or move its import from torch to this file (`from torch import nn`)\n"
+    )
+    assert "GRUCell" in (tmp_path / "agent.py").read_text()
+
+
+def test_a_class_of_the_project_called_through_a_module_it_imports_is_left_alone(tmp_path):
+    # `layers.GRUCell` of the program's own (no torch name): the file is parsed, nothing is refused
+    layers = "import torch\n\n\nclass GRUCell(torch.nn.Module):\n    def __init__(self, i, h):\n        super().__init__()\n"
+    write(tmp_path, {"agent.py": CELL_AGENT.format(imports="import layers", made="layers.GRUCell"), "layers.py": layers,
+                     "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
+
+
+@pytest.mark.parametrize("imports, made", [("from layers import Cell", "Cell"), ("import layers", "layers.Cell"),
+                                           ("from layers import Cell as C", "C")])
+def test_a_gru_class_held_in_another_file_and_made_here_is_refused_where_it_is_held(tmp_path, capsys, imports, made):
+    # rt21 c04: `Cell = nn.GRUCell` in layers.py, `Cell(4, 8)` in agent.py was "left unchanged", the GRU kept
+    write(tmp_path, {"agent.py": CELL_AGENT.format(imports=imports, made=made), "layers.py": "import torch.nn as nn\n\nCell = nn.GRUCell\n",
+                     "driver.py": DRIVE_CELL, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.startswith(
+        f"{tmp_path / 'layers.py'}:3:1: G2L101 the class `Cell` is used as a value here, so the modules made from it are not "
+        "followed: each would become an LSTM, whose state is (h, c), while the code around it still passes and takes one tensor; "
+        "use `nn.GRU(...)` by its name where the module is made, or migrate this by hand\n"
+    )
+    assert "GRUCell" in (tmp_path / "layers.py").read_text()
