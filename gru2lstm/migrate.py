@@ -331,7 +331,7 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
         (node, f"under `{root.value}`, a name this file imports from {imported_torch_names[root.value][1]}, where it stands for "
          f"`{imported_torch_names[root.value][0]}`",
          f"its import from torch to this file (`{_torch_import(root.value, imported_torch_names[root.value][0])}`)")
-        for node in parents
+        for node in (parents if imported_torch_names else ())
         if type(node) is cst.Call and isinstance(root := syntax.attribute_root(node.func), cst.Name) and root.value in imported_torch_names
         and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
     ]
