@@ -163,7 +163,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
         return [
             Migration(source, False, findings=review(
                 _unfollowed_constructions(wrappers[m.key], flow, parents[m.key]) + _not_torch_gru(wrappers[m.key], flow, solution, parents[m.key])
-                + _unwalked_grus(wrappers[m.key], flow, parents[m.key]),
+                + _unwalked_grus(wrappers[m.key], flow, parents[m.key], m.torch_names),
                 source,
             ))
             for m, source in zip(modules, sources)
@@ -219,7 +219,9 @@ def _plan_form(form: str, wrappers: dict, flow, solution, options: Options, modu
         outcome = planned.modules[module.key]
         wrapper = wrappers[module.key]
         parents = wrapper.resolve(meta.ParentNodeProvider)
-        findings = review(outcome.findings + _not_torch_gru(wrapper, flow, solution, parents) + _unwalked_grus(wrapper, flow, parents), source)
+        findings = review(
+            outcome.findings + _not_torch_gru(wrapper, flow, solution, parents) + _unwalked_grus(wrapper, flow, parents, module.torch_names), source
+        )
         migrations.append(
             Migration(
                 source,
@@ -301,12 +303,14 @@ def _unfollowed_constructions(wrapper, flow, parents) -> list:
     return findings
 
 
-def _unwalked_grus(wrapper, flow, parents) -> list:
+def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
     """GRUs the walk never visits, which would stay GRUs (or be renamed while their state is not
     migrated): made in a class or function defined inside a function (`def build(): class Net:
     ... nn.GRU(4, 8)`; a nested scope is not walked), or under a name torch is imported as inside
     a function (`import torch.nn as nn`, `nn = importlib.import_module("torch.nn")` in `build()`:
-    names are qualified by the module's imports)."""
+    names are qualified by the module's imports), or under a name imported from a file of the
+    project that binds it to torch (`from util import nn` of util's `nn = torch.nn`; `imported_torch_names`:
+    ModuleSource.torch_names)."""
     nested = [
         (parents[node], "inside a class or function defined in a function", "that class or function to the top level of the module")
         for node, name in flow.references
@@ -323,6 +327,14 @@ def _unwalked_grus(wrapper, flow, parents) -> list:
             and isinstance(root := syntax.attribute_root(node.func), cst.Name) and root.value in torch_names
             and (node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", None)) in GRU_NAMES
         ]
+    nested += [
+        (node, f"under `{root.value}`, a name this file imports from {imported_torch_names[root.value][1]}, where it stands for "
+         f"`{imported_torch_names[root.value][0]}`",
+         f"its import from torch to this file (`{_torch_import(root.value, imported_torch_names[root.value][0])}`)")
+        for node in (parents if imported_torch_names else ())
+        if type(node) is cst.Call and isinstance(root := syntax.attribute_root(node.func), cst.Name) and root.value in imported_torch_names
+        and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
+    ]
     findings = []
     for call, why, remedy in nested:
         position = wrapper.positions[call].start
@@ -331,6 +343,14 @@ def _unwalked_grus(wrapper, flow, parents) -> list:
             f"the rest; migrate it by hand, or move {remedy}"
         ), position.line, position.column + 1))
     return findings
+
+
+def _torch_import(name: str, path: str) -> str:
+    """The import that binds `name` to the torch path `path` (`from torch import nn`)."""
+    module, _, member = path.rpartition(".")
+    if not module:
+        return f"import {path}" if name == path else f"import {path} as {name}"
+    return f"from {module} import {member}" + ("" if member == name else f" as {name}")
 
 
 def _torch_names_imported(parents: dict) -> set:

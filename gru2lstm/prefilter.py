@@ -8,7 +8,9 @@
    parse, and far cheaper than LibCST's scope and qualified-name metadata) that resolves import
    aliases and looks for a *construction* that can be torch's: a call ``torch.nn.GRU(...)``,
    ``nn.GRUCell(...)`` after ``from torch import nn`` / ``import torch.nn as nn``, and so on, or the
-   name a ``from torch.nn import GRU [as X]`` / ``from torch.nn import *`` binds, called.
+   name a ``from torch.nn import GRU [as X]`` / ``from torch.nn import *`` binds, called; or
+   ``X.GRU(...)`` with ``X`` imported from another module, which may bind it to torch
+   (``from util import nn``; project.py looks, and the engine refuses it at the GRU).
    Mentions in comments and strings, classes of the file's own that happen to be called GRU, and
    references that construct nothing (``isinstance(m, nn.GRU)``, mapping tables keyed by
    ``nn.GRU``) do not pass: the engine migrates a file only when it constructs a torch GRU.
@@ -49,7 +51,7 @@ _HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 
-__all__ = ["Screening", "gru_class_names", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -126,6 +128,7 @@ def references_torch_gru(tree: ast.AST) -> bool:
     star_from_torch = False
     called_roots: set = set()  # X of each call `X.….GRU(...)`
     called_names: set = set()  # X of each call `X(...)`
+    imported_elsewhere: set = set()  # names imported from another module, which may bind them to torch (`from util import nn`)
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
@@ -149,6 +152,8 @@ def references_torch_gru(tree: ast.AST) -> bool:
                     continue
             for imported in imported_names(node):
                 if imported.level or not _is_torch(imported.module):
+                    if imported.member is not None:
+                        imported_elsewhere.add(imported.local)  # project.torch_names_bound tells (migrate: G2L101)
                     continue
                 if imported.member == STAR:
                     star_from_torch = True
@@ -156,7 +161,28 @@ def references_torch_gru(tree: ast.AST) -> bool:
                     classes.add(imported.local)  # its calls construct; the import alone holds the class (step 3)
                 else:
                     aliases[imported.local] = imported.target
-    return bool(called_roots & aliases.keys()) or bool(called_names & classes) or (star_from_torch and bool(called_names & GRU_NAMES))
+    return (
+        bool(called_roots & (aliases.keys() | imported_elsewhere)) or bool(called_names & classes)
+        or (star_from_torch and bool(called_names & GRU_NAMES))
+    )
+
+
+def torch_names_bound(tree: ast.Module) -> dict:
+    """The names a module binds to torch or a module or class of it where it is imported (`import
+    torch.nn as nn`, `nn = torch.nn`): {"nn": "torch.nn"}. Another file may import them (`from
+    util import nn`) and construct a GRU through them."""
+    bound: dict = {}
+    for node in module_statements(tree):
+        if type(node) is ast.Assign:
+            alias = _alias_of_import(node, bound)
+            if alias is not None:
+                bound[node.targets[0].id] = alias
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update(
+                (imported.local, imported.target) for imported in imported_names(node)
+                if not imported.level and _is_torch(imported.module) and imported.member != STAR
+            )
+    return bound
 
 
 class _TorchNames:

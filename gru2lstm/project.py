@@ -52,10 +52,12 @@ from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_f
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
+from gru2lstm.prefilter import torch_names_bound
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
+from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.universe import ProjectFile, Universe
-from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, RECURRENT_CONSTRUCTION_BYTES
+from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, RECURRENT_CONSTRUCTION_BYTES
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "shown_path"]
 
@@ -75,6 +77,8 @@ class ModuleSource:
     key: str  # the path as given; names the module inside the group
     imports: dict = field(default_factory=dict)  # local name -> Member
     outside: dict = field(default_factory=dict)  # local name -> the file not migrated with this one it comes from
+    # local name -> (the torch path, the file of the project that binds it there): `from util import nn`
+    torch_names: dict = field(default_factory=dict)
     # The bytes the prefilter read, so that the engine does not read the file again (and migrates
     # what was screened); None: not read yet.
     data: Optional[bytes] = field(default=None, repr=False, compare=False)
@@ -115,7 +119,11 @@ class Project:
         3); each joins the group of the files that use the names it binds (`_attach_holders`)."""
         universe = self.universe
         class_only = set(class_only)
-        seeds = [seed for seed in seeds if seed not in class_only]
+        # a holder whose class another file constructs (`Cell(4, 8)` after `from layers import Cell`)
+        # makes a GRU: the engine must see it, and say where it cannot follow it, as for a file's own
+        seeds = [seed for seed in seeds if seed not in class_only] + [
+            index for index in sorted(class_only) if _constructed_elsewhere(universe, universe.files[index])
+        ]
         if len(seeds) >= MANY_SEEDS:  # each closure would search every file: scan each once instead
             universe.spellings = Spellings(universe.files, {entry.name.rpartition(".")[2].encode() for entry in universe.files})
         owner: dict = {}  # file key -> group id
@@ -192,9 +200,12 @@ class Project:
         sources = []
         for index in indexes:
             entry = self.universe.files[index]
-            imports, outside = {}, {}
+            imports, outside, torch_names = {}, {}, {}
             for imported in self.universe.imports(entry):
                 target = imported.file
+                found = _torch_name_from(entry, imported)
+                if found is not None:
+                    torch_names[imported.local] = found
                 if imported.member == STAR and target is not None and target.key in members:
                     for name in self._star_names(target, members):  # `from layers import *`
                         imports.setdefault(name, Member(target.key, name))
@@ -207,7 +218,7 @@ class Project:
                 place = target.path.resolve() if target is not None else _on_disk(entry, imported.dotted)
                 if place is not None:
                     outside[imported.local] = shown_path(place)
-            sources.append(ModuleSource(entry.key, imports, outside, entry.data))
+            sources.append(ModuleSource(entry.key, imports, outside, torch_names, entry.data))
         return sources
 
 
@@ -551,6 +562,23 @@ def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
         groups[touched[0]] = (core, near - core)
 
 
+def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
+    """Does a file that imports a name `holder` binds to the GRU class call it (`Cell(4, 8)` after
+    `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`)? Bytes first: the name
+    it calls, followed by a call's `(`."""
+    names = holder.gru_class_names()
+    for entry, bound in _importers(universe, holder, names) if names else ():
+        called = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\s*\("
+        tree = entry.module_tree()
+        if tree is None or re.search(called, entry.contents() or b"") is None:
+            continue
+        for node in nodes_of(tree).of(ast.Call):
+            func = node.func
+            if isinstance(func, ast.Name) and func.id in bound or isinstance(func, ast.Attribute) and func.attr in names:
+                return True
+    return False
+
+
 def _may_touch(universe: Universe, holder: ProjectFile, groups: dict) -> bool:
     """Is `holder` in a group, or may a file of one import it (bytes only)? Else neither it nor
     any of its importers is in a group."""
@@ -646,6 +674,23 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
 def _reads_attribute(entry: ProjectFile, module: str, names: set) -> bool:
     """Does `entry` read `module.X` for an X of `names`?"""
     return any((module, name) in entry.name_attributes() for name in names)
+
+
+def _torch_name_from(entry: ProjectFile, imported) -> Optional[tuple]:
+    """(the torch path, the file shown) a name `entry` imports from a file of the project stands
+    for there (`from util import nn` of util's `nn = torch.nn`: "torch.nn"), given or not, or None.
+    Only for a file that mentions a GRU (it may construct one through the name), and a module that
+    mentions torch."""
+    if imported.member in (None, STAR) or GRU_NEEDLE not in (entry.contents() or b""):
+        return None
+    place = imported.file.path if imported.file is not None else _on_disk(entry, imported.dotted)
+    try:
+        data = imported.file.contents() if imported.file is not None else place.read_bytes() if place is not None else None
+        tree = ast.parse(data) if data is not None and b"torch" in data else None
+    except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    path = None if tree is None else torch_names_bound(tree).get(imported.member)
+    return None if path is None else (path, shown_path(place.resolve()))
 
 
 def _on_disk(entry: ProjectFile, dotted: str) -> Optional[Path]:

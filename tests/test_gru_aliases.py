@@ -219,14 +219,15 @@ def test_a_given_file_that_shares_only_a_helper_with_the_group_blocks_it(tmp_pat
     )
 
 
-def test_an_alias_project_with_no_construction_the_engine_follows_is_left_alone(tmp_path, capsys, monkeypatch):
+def test_an_alias_project_with_no_construction_the_engine_follows_is_refused_where_the_class_is_held(tmp_path, capsys, monkeypatch):
+    # it was left alone, exit 0, a GRU kept (rt21 c04): model.py makes a GRU through layers.RNN
     before = write(tmp_path, {
         "layers.py": "import torch.nn as nn\n\nRNN = nn.GRU\n",
         "model.py": DECODER.format(imports="from layers import RNN", made="RNN(4, 8)"),
     })
     monkeypatch.chdir(tmp_path)
-    assert main(["rewrite", "--format", "json", "."]) == 0
-    assert findings(capsys) == []
+    assert main(["rewrite", "--format", "json", "."]) == 1
+    assert ("layers.py", 3, "G2L101") in {found[:3] for found in findings(capsys)}
     assert {name: (tmp_path / name).read_text() for name in before} == before
 
 

@@ -6,7 +6,8 @@ halves alike. A join that gives its operands one shape (`h + x`, `h.add_(x)`, `h
 into h: what c should get is a choice the code does not state, so it is a finding in both forms
 (packed, after the width findings), unless the operand is a number, which broadcasts over c as
 over h, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`, a reset). The tuple form also writes every operand
-once per half: a call that is not a computation of tensors (`h.mul_(thing(3))`) would run twice.
+once per half: a call that is not a computation of tensors (`h.mul_(thing(3))`, `thing` of a library
+or of the program, which may count, draw or cost) would run twice.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
-from gru2lstm.values import Value, VArith, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
 from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES
 from gru2lstm.rules.edits import is_number
 from gru2lstm.rules.unfollowed import plain_layer
@@ -47,8 +48,8 @@ def joins_in(ctx, top: cst.CSTNode) -> bool:
 
 
 def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
-    """Would writing `top` once per half run a call twice whose code the engine does not see
-    (`h.mul_(thing(3))` with `thing` of a library: it may count, cost or draw)? Said."""
+    """Would writing `top` once per half run a call twice that may do more than compute a value
+    (`h.mul_(thing(3))` with `thing` of a library or of the program: it may count, cost or draw)? Said."""
     inside_leaf = {id(node) for leaf_node in leaf_nodes for node in walk(leaf_node)}
     leaf_ids = {id(leaf_node) for leaf_node in leaf_nodes}
     for node in walk(top):
@@ -58,7 +59,7 @@ def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
             continue  # an operation on the state (`h.mul_(m)`): it is what runs on each half
         func = node.func
         name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-        if name not in COMPUTING_NAMES and _unseen(ctx, node):
+        if name not in COMPUTING_NAMES and _runs_code(ctx, node):
             ctx.find("G2L100", node, (
                 f"`{ctx.code(node)}` would run twice, once per half of the hidden state, in `{ctx.code(top)}`, and the "
                 "engine cannot tell that it only computes a value; assign it to a name first"
@@ -79,12 +80,15 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)
 
 
-def _unseen(ctx, call: cst.Call) -> bool:
-    """Is `call` one whose code the engine does not see (a library's function, a lambda, a callable
-    handed in)? The program's own functions are followed, and a layer only computes."""
+def _runs_code(ctx, call: cst.Call) -> bool:
+    """Does `call` run code that may do more than compute a value (a function of the program or of
+    a library, a lambda, a callable handed in)? The engine does not judge what a function does
+    besides its result, so each runs once, as it did; a layer only computes."""
     value = ctx.values_at_nodes.get(id(call))
     if isinstance(value, VCallOf):
-        return plain_layer(ctx, value) is None and id(value) not in ctx.solution.forwarded
+        return plain_layer(ctx, value) is None
+    if isinstance(value, VSlot) and isinstance(value.slot, ReturnSlot):
+        return True  # what a function of the program returns: the engine followed its value, not what else it does
     return isinstance(value, VOpaque)
 
 

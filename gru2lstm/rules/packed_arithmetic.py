@@ -11,9 +11,8 @@ broadcasts over it as an operand does: as wide as h, it no longer lines up eithe
 drawn at random in the state's shape (`torch.bernoulli(torch.full_like(h, p))`, zoneout-like) would
 give h and c different draws, where the tuple form draws once, like h, for both halves. The weight
 of a lerp and the tensors of an addcmul broadcast over the state as an operand does (vocab.BROADCAST_ARGUMENTS),
-and an operand made by a call the engine does not follow, whose width it cannot tell, is not trusted;
-a library's call is trusted as a mask, but not where the join gives both operands one shape
-(`h.add_(thing(n))`, masks.is_same_shape_join): it has the state's shape there, as wide as h.
+and an operand made by a call the engine does not follow, a library's too (`h * thing(n)`), whose
+width it cannot tell, is not trusted, unless a last size of 1 is made after it (`thing(n).unsqueeze(-1)`).
 Nor can the engine tell how a tensor function lines the state up with its other arguments when
 the state is an operand (`torch.addcmul(zeros_like(h), h, m)`).
 All are findings where the result stays a state, or where they change the state in place
@@ -27,7 +26,6 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.masks import is_same_shape_join
 from gru2lstm.program import Consumption, Use
 
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
@@ -42,7 +40,7 @@ class PackedArithmetic(Rule):
         "of a last size other than 1, followed through names, attributes, parameters and elementwise functions; also the "
         "weight of `h.lerp(h0, w)` and the tensors of `torch.addcmul(h, a, b)`), drawn at random in the state's shape "
         "(`torch.bernoulli(torch.full_like(h, p))`), or made by a call the engine does not follow (a lambda, a function "
-        "of a file not migrated; a library's too where a sum, `lerp`, `where` or `copy_` joins it, `h.add_(thing(n))`), "
+        "of a file not migrated, a library's: `h * thing(n)`, unless a last size of 1 is made after it), "
         "whose result stays a state or which changes the state in place (`h.mul_(w)`), is a finding"
     )
     invalid = (
@@ -121,10 +119,7 @@ class PackedArithmetic(Rule):
         for arith in ctx.state_chains.arithmetic:
             other = other_operand(ctx, arith)
             if other is not None:
-                width = widths.of(other)
-                if width.library is not None and width.wide is None and is_same_shape_join(arith.node):
-                    width.unfollowed = width.library  # of the state's shape, not a mask: as wide as h
-                if not _combined(ctx, arith.node, other.node, width):
+                if not _combined(ctx, arith.node, other.node, widths.of(other)):
                     joined_with_other(ctx, arith)  # it lines up, but c would get it too
         judged = set()
         for argument, call in ctx.flow.broadcast_arguments:  # `w` of `h.lerp(h0, w)`, `a` of `torch.addcmul(h, a, b)`

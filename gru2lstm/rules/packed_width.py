@@ -27,7 +27,7 @@ from gru2lstm.rules.packed_ranks import integer, is_new_axis, is_number, name_of
 from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
-    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
+    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, RANK_ADDING_METHOD,
     RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_OF_ARGUMENT_METHODS, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
 )
 
@@ -43,7 +43,6 @@ class OperandWidth:
     unknown: list = field(default_factory=list)  # [node] of what made it whose width is not known (trusted)
     drawn: Optional[cst.Call] = None  # a random draw it comes from (`torch.bernoulli(p)`)
     unfollowed: Optional[cst.Call] = None  # a call it comes from that the engine does not follow (`f()` of a lambda)
-    library: Optional[cst.Call] = None  # a call of a library the engine does not know (`blank(n)`): trusted as a mask
     like_state: bool = False  # made like the state (`torch.full_like(h, p)`): in the packed form, like h and c
 
     @property
@@ -118,8 +117,8 @@ class OperandWidths:
     def _source(self, source: Value, found: OperandWidth) -> list:
         """Judge one source (setting `found`); return the values its width comes from."""
         ctx = self.ctx
-        if ctx.solution.value_is_state(source) or is_number(source) or isinstance(source, VNone):
-            return []  # made like the state, or a number: it broadcasts as before
+        if ctx.solution.value_is_state(source) or is_number(source) or isinstance(source, VNone) or _makes_a_number(source.node):
+            return []  # made like the state, or a number (`float(t % 3 == 2)`): it broadcasts as before
         if isinstance(source, VArith):
             return [source.left, source.right]
         if isinstance(source.node, cst.Call) and name_of(source.node) in RANDOM_DRAWS:
@@ -131,10 +130,10 @@ class OperandWidths:
         if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
             found.wide = "the output of a layer as wide as h"
             return []
-        if isinstance(source, VCallOf) or isinstance(source, VOpaque) and id(source.node) in ctx.flow.outside_calls:
-            found.unfollowed = source.node  # a lambda, a callable handed in, a function of a file not followed
-        elif isinstance(source, VOpaque) and isinstance(source.node, cst.Call):
-            found.library = source.node
+        if isinstance(source, VCallOf) or isinstance(source, VOpaque) and isinstance(source.node, cst.Call):
+            # a lambda, a callable handed in, a function of a file not followed or of a library (`thing(n)`, as
+            # wide as h or a mask): what it gives has a width the engine cannot tell, unless made 1 after it
+            found.unfollowed = source.node
         if isinstance(source, VIndex) and source.position == 0 and id(ctx.solution.resolved(source.base)) in ctx.solution.recurrent_calls:
             found.wide = "the output of a recurrent layer, as wide as h"
             return []
@@ -205,6 +204,10 @@ def _written_source(node: cst.BaseExpression) -> cst.BaseExpression:
             node = node.args[0].value
         else:
             return node
+
+
+def _makes_a_number(node) -> bool:
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in NUMBER_BUILTINS
 
 
 def _adds_a_last_dimension(node) -> bool:
