@@ -17,7 +17,7 @@ import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
-from gru2lstm.values import Value, VArith, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
 from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES
 from gru2lstm.rules.edits import is_number
 from gru2lstm.rules.unfollowed import plain_layer
@@ -56,9 +56,7 @@ def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
             continue
         if any(id(inner) in leaf_ids for inner in walk(node)):
             continue  # an operation on the state (`h.mul_(m)`): it is what runs on each half
-        func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-        if name not in COMPUTING_NAMES and _unseen(ctx, node):
+        if _called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node):
             ctx.find("G2L100", node, (
                 f"`{ctx.code(node)}` would run twice, once per half of the hidden state, in `{ctx.code(top)}`, and the "
                 "engine cannot tell that it only computes a value; assign it to a name first"
@@ -79,13 +77,35 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)
 
 
-def _unseen(ctx, call: cst.Call) -> bool:
-    """Is `call` one whose code the engine does not see (a library's function, a lambda, a callable
-    handed in)? The program's own functions are followed, and a layer only computes."""
+def _unseen(ctx, call: cst.Call, seen: frozenset = frozenset()) -> bool:
+    """Is `call` one that may do more than compute a value (a library's function, a lambda, a callable
+    handed in, a container's `pop()`, a function of the program that stores or counts)? A layer only
+    computes, and so does a function of the program whose body stores nothing and calls only such code."""
     value = ctx.values_at_nodes.get(id(call))
     if isinstance(value, VCallOf):
         return plain_layer(ctx, value) is None and id(value) not in ctx.solution.forwarded
-    return isinstance(value, VOpaque)
+    if isinstance(value, VSlot) and isinstance(value.slot, ReturnSlot) and value.slot.function in ctx.flow.functions:
+        function = value.slot.function
+        return function not in seen and not _only_computes(ctx, ctx.flow.functions[function].node, seen | {function})
+    return value is None or isinstance(value, VOpaque)  # None: a call the walk took no value of (`self.queue.pop()`)
+
+
+def _only_computes(ctx, function: cst.FunctionDef, seen: frozenset) -> bool:
+    """Does the body of `function` only compute its result: no store into an attribute or an
+    element, no global, nonlocal, yield or del, and every call one that only computes?"""
+    for node in walk(function.body):
+        if isinstance(node, (cst.Global, cst.Nonlocal, cst.Yield, cst.Del)):
+            return False
+        if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and isinstance(node.target, (cst.Attribute, cst.Subscript)):
+            return False
+        if isinstance(node, cst.Call) and _called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node, seen):
+            return False
+    return True
+
+
+def _called_name(call: cst.Call) -> Optional[str]:
+    func = call.func
+    return func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
 
 
 def other_operand(ctx, arith: VArith) -> Optional[Value]:
@@ -105,8 +125,7 @@ def _joins_alike(node: cst.CSTNode) -> bool:
 
 def _adds(node: cst.CSTNode) -> bool:
     if isinstance(node, cst.Call):
-        func = node.func
-        return (func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)) in ADDING_JOINS
+        return _called_name(node) in ADDING_JOINS
     return _operator(node) in ADDING_OPERATORS
 
 

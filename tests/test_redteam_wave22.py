@@ -1,0 +1,89 @@
+"""Red team wave 22 (`/work/scratch/rt22`): silent breaks found there, each now refused with the
+exact finding, or migrated and run."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+# forward() applies {idiom} to h before the cell; the driver asserts that keep() ran once per step
+# and that one mask was popped per step
+MASKED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.pi = nn.Linear(8, 2)
+            self.calls = 0
+            self.queue = []
+
+        def initial(self, n):
+            return torch.zeros(n, 8)
+
+        def keep(self, done):
+            self.calls += 1
+            return (1 - done).unsqueeze(-1)
+
+        def mask(self, done):
+            return self.flip(done).unsqueeze(-1)
+
+        def flip(self, done):
+            return 1 - done
+
+        def forward(self, x, h, done):
+            {idiom}
+            h = self.cell(x, h)
+            return self.pi(h), h
+"""
+
+DRIVE_MASKED = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    h = agent.initial(3)
+    done = torch.zeros(3)
+    for t in range(4):
+        agent.queue.append(torch.ones(3, 1))
+        y, h = agent(torch.randn(3, 4), h, done)
+        done = torch.tensor([0.0, 1.0, 0.0])
+    y.sum().backward()
+    assert agent.calls in (0, 4) and len(agent.queue) in (0, 4), (agent.calls, agent.queue)
+"""
+
+
+def _masked(tmp_path, idiom):
+    write(tmp_path, {"agent.py": MASKED.replace("{idiom}", idiom), "driver.py": DRIVE_MASKED, "pyproject.toml": ""})
+    return tmp_path
+
+
+@pytest.mark.parametrize("idiom, column, call", [
+    # each was exit 0 in the tuple form, written `(h[0] * self.keep(done), h[1] * self.keep(done))`: keep() counted twice
+    ("h = h * self.keep(done)", 17, "self.keep(done)"),
+    ("h = h.clone()\n            h.mul_(self.keep(done))", 16, "self.keep(done)"),
+    # the walk takes no value of a list's pop(): it popped twice, an IndexError
+    ("h = h * self.queue.pop()", 17, "self.queue.pop()"),
+])
+def test_a_call_that_does_more_than_compute_written_once_per_half_is_refused(tmp_path, capsys, idiom, column, call):
+    project = _masked(tmp_path, idiom)
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 1
+    line = 27 + idiom.count("\n")
+    top = idiom.splitlines()[-1].strip().removeprefix("h = ")
+    assert capsys.readouterr().out == (
+        f"{project / 'agent.py'}:{line}:{column}: G2L100 `{call}` would run twice, once per half of the hidden state, in "
+        f"`{top}`, and the engine cannot tell that it only computes a value; assign it to a name first\n"
+    )
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("idiom", ["h = h * self.mask(done)", "h = h * self.flip(done)[:, None]"])
+def test_a_function_of_the_program_that_only_computes_migrates_and_runs(tmp_path, form, idiom):
+    project = _masked(tmp_path, idiom)
+    assert main(["rewrite", "--quiet", "--state", form, str(project)]) == 0
+    run_migrated(project, "import runpy; runpy.run_path('driver.py')")
