@@ -87,3 +87,69 @@ def test_a_function_of_the_program_that_only_computes_migrates_and_runs(tmp_path
     project = _masked(tmp_path, idiom)
     assert main(["rewrite", "--quiet", "--state", form, str(project)]) == 0
     run_migrated(project, "import runpy; runpy.run_path('driver.py')")
+
+
+# ---------------------------------------------------------------- the GRU class reached at module level
+CELL_AGENT = """\
+    {head}
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = Cell(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def initial(self, n):
+            return torch.zeros(n, 8)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.pi(h), h
+"""
+
+DRIVE_CELL = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    h = agent.initial(3)
+    for t in range(4):
+        y, h = agent(torch.randn(3, 4), h)
+        if t == 2:
+            h = agent.initial(3)
+    y.sum().backward()
+"""
+
+
+def _cell(tmp_path, head):
+    write(tmp_path, {"agent.py": CELL_AGENT.replace("{head}", head), "driver.py": DRIVE_CELL, "pyproject.toml": ""})
+    return tmp_path
+
+
+@pytest.mark.parametrize("head, finding", [
+    # torch.nn taken by getattr, then the class by getattr of it: the file was passed over, left a GRU ('unchanged', exit 0)
+    ("import torch\n    nn = getattr(torch, 'nn')\n    Cell = getattr(nn, 'GRUCell')",
+     "3:8: G2L101 `getattr(nn, 'GRUCell')` takes a module class of torch.nn by its name `GRUCell`, so the engine does not "
+     "follow the module made from it: it would stay a GRU, whose state is one tensor, beside code that now passes and takes "
+     "(h, c); use the class by its name where the module is made (`nn.GRU(...)`), or migrate this by hand"),
+    # a module-level `finally:` block was not read: left a GRU
+    ("import torch\n    import torch.nn as nn\n    try:\n        pass\n    finally:\n        Cell = nn.GRUCell",
+     "6:12: G2L101 the class `nn.GRUCell` is assigned here, so the modules made from it are not followed: each would become "
+     "an LSTM, whose state is (h, c), while the code around it still passes and takes one tensor; use `nn.GRU(...)` by its "
+     "name where the module is made, or migrate this by hand"),
+])
+def test_a_gru_class_reached_by_getattr_of_getattr_or_in_a_finally_block_is_refused(tmp_path, capsys, head, finding):
+    project = _cell(tmp_path, head)
+    assert main(["rewrite", "--quiet", str(project)]) == 1
+    assert capsys.readouterr().out == f"{project / 'agent.py'}:{finding}\n"
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_gru_class_imported_in_a_module_level_with_block_migrates(tmp_path, form):
+    # it was left a GRU, 'unchanged', exit 0
+    project = _cell(tmp_path, "import warnings\n    import torch\n    import torch.nn as nn\n    with warnings.catch_warnings():\n"
+                              "        from torch.nn import GRUCell as Cell")
+    assert main(["rewrite", "--quiet", "--state", form, str(project)]) == 0
+    assert "from torch.nn import LSTMCell as Cell" in (project / "agent.py").read_text()
+    run_migrated(project, "import runpy; runpy.run_path('driver.py')")
