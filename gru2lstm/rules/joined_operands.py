@@ -6,7 +6,8 @@ halves alike. A join that gives its operands one shape (`h + x`, `h.add_(x)`, `h
 into h: what c should get is a choice the code does not state, so it is a finding in both forms
 (packed, after the width findings), unless the operand is a number, which broadcasts over c as
 over h, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`, a reset). The tuple form also writes every operand
-once per half: a call that is not a computation of tensors (`h.mul_(thing(3))`) would run twice.
+once per half: a call that may do more than compute (`h.mul_(thing(3))` of a library,
+`self.queue.pop()`, a function of the program that counts its calls) would run twice.
 """
 
 from __future__ import annotations
