@@ -20,6 +20,7 @@ MASKED = """\
             super().__init__()
             self.cell = nn.GRUCell(4, 8)
             self.pi = nn.Linear(8, 2)
+            self.bias = nn.Parameter(torch.zeros(8))
             self.calls = 0
             self.queue = []
 
@@ -73,11 +74,24 @@ def _masked(tmp_path, idiom):
 def test_a_call_that_does_more_than_compute_written_once_per_half_is_refused(tmp_path, capsys, idiom, column, call):
     project = _masked(tmp_path, idiom)
     assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 1
-    line = 27 + idiom.count("\n")
+    line = 28 + idiom.count("\n")
     top = idiom.splitlines()[-1].strip().removeprefix("h = ")
     assert capsys.readouterr().out == (
         f"{project / 'agent.py'}:{line}:{column}: G2L100 `{call}` would run twice, once per half of the hidden state, in "
         f"`{top}`, and the engine cannot tell that it only computes a value; assign it to a name first\n"
+    )
+
+
+@pytest.mark.parametrize("idiom", ["h = h + self.bias", "h = h + self.bias.view_as(h[0])"])
+def test_a_learned_bias_added_to_the_state_is_refused(tmp_path, capsys, idiom):
+    # was `(h[0] + self.bias, h[1] + self.bias)`: a Parameter was taken for a tensor made for the state, c got the bias too
+    project = _masked(tmp_path, idiom)
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 1
+    joined = idiom.removeprefix("h = ")
+    assert capsys.readouterr().out == (
+        f"{project / 'agent.py'}:28:13: G2L100 `{joined}` adds `{joined.removeprefix('h + ')}`, which is not a hidden state, "
+        "to the hidden state; with (h, c) the engine would do the same to c as to h, which is a choice it cannot make; write "
+        "it on h alone (and say what c gets) by hand, or make the operand a state the engine follows\n"
     )
 
 

@@ -18,7 +18,7 @@ import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
-from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES
 from gru2lstm.rules.edits import is_number
 from gru2lstm.rules.unfollowed import plain_layer
@@ -31,7 +31,7 @@ def joined_with_other(ctx, arith: VArith) -> bool:
         return False
     if _made_for_the_state(ctx, other):
         return False  # a number, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`): for c as for h
-    if any(id(node) in ctx.state_nodes for node in walk(other.node)):
+    if state_read(ctx, other.node, set()) is not None:
         return False  # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
     what = "adds" if _adds(arith.node) else "joins"
     ctx.find("G2L100", arith.node, (
@@ -45,6 +45,15 @@ def joined_with_other(ctx, arith: VArith) -> bool:
 def joins_in(ctx, top: cst.CSTNode) -> bool:
     """`joined_with_other` for each join of a state inside `top`, which is written once per half. Said."""
     return any(joined_with_other(ctx, ctx.arithmetic_by_node[id(node)]) for node in walk(top) if id(node) in ctx.arithmetic_by_node)
+
+
+def state_read(ctx, node: cst.CSTNode, leaf_ids: set) -> Optional[cst.CSTNode]:
+    """The first read of a state in `node`, outside `leaf_ids` and the sizes and features it measures."""
+    if id(node) in leaf_ids or id(node) in ctx.measured_nodes:
+        return None
+    if id(node) in ctx.state_nodes:
+        return node
+    return next((found for child in node.children if (found := state_read(ctx, child, leaf_ids)) is not None), None)
 
 
 def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
@@ -72,6 +81,8 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     value = ctx.solution.resolved(value)
     while isinstance(value, VArith):  # of a product, the tensor it scales
         value = ctx.solution.resolved(value.left if not is_number(value.left.node) else value.right)
+    if isinstance(value, VDerived) and id(value.node) in ctx.flow.parameters:
+        return False  # `nn.Parameter(torch.zeros(8))`: learned, a bias of h, not a tensor the state is reset to
     leaf = ctx.solution.resolutions.leaf_of(value)
     if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
         return all(_made_for_the_state(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
