@@ -137,14 +137,19 @@ def import_statements(tree: ast.Module) -> Iterator[ast.AST]:
     yield from nested
 
 
+_BLOCKS = (ast.If, ast.Try, ast.With, getattr(ast, "TryStar", ast.Try))  # TryStar: Python 3.11+
+
+
 def module_statements(tree: ast.Module) -> Iterator[ast.stmt]:
     """The statements run when the module is imported: its body, and the bodies of its module-level
-    if/try blocks (`if HAVE_TORCH: import torch`, `try: ... except ImportError: ...`), in order."""
+    if/try/with blocks (`if HAVE_TORCH: import torch`, `try: ... except ImportError: ... finally: ...`,
+    `with warnings.catch_warnings(): ...`), in order."""
     pending = list(tree.body)
     while pending:
         node = pending.pop(0)
-        if isinstance(node, (ast.If, ast.Try)):
-            pending[:0] = node.body + [n for h in getattr(node, "handlers", []) for n in h.body] + node.orelse
+        if isinstance(node, _BLOCKS):
+            handlers = [n for h in getattr(node, "handlers", []) for n in h.body]
+            pending[:0] = node.body + handlers + getattr(node, "orelse", []) + getattr(node, "finalbody", [])
         else:
             yield node
 

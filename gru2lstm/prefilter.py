@@ -199,6 +199,10 @@ class _TorchNames:
                     self.star_modules.append(imported.module)
                 else:
                     self.aliases[imported.local] = imported.target
+        for node in module_statements(tree):  # `nn = getattr(torch, "nn")`, `nn = torch.nn`: torch's modules only
+            alias = _alias_of_import(node, self.aliases) if type(node) is ast.Assign else None
+            if alias is not None and alias not in RECURRENT:
+                self.aliases[node.targets[0].id] = alias
 
     def path(self, node: ast.expr) -> Optional[str]:
         """`nn.GRU` -> "torch.nn.GRU" after `from torch import nn`; `getattr(nn, "GRU")` likewise."""

@@ -62,7 +62,7 @@ def _asname(alias: cst.ImportAlias) -> Optional[str]:
 
 
 def module_imports(module: cst.Module) -> dict:
-    """Imports at module level, including those inside module-level if/try blocks, and the names
+    """Imports at module level, including those inside module-level if/try/with blocks, and the names
     a module-level `nn = torch.nn` binds to a path under an import (an alias as the import's)."""
     bound: dict = {}
     pending = list(module.body)
@@ -71,12 +71,13 @@ def module_imports(module: cst.Module) -> dict:
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
                 bound.update(import_bindings(small) or _alias_binding(small, bound))
-        elif isinstance(statement, (cst.If, cst.Try)):
+        elif isinstance(statement, (cst.If, cst.Try, cst.TryStar, cst.With)):
             blocks = [statement.body]
             if isinstance(statement, cst.If) and statement.orelse is not None:
                 blocks.append(statement.orelse.body if isinstance(statement.orelse, cst.Else) else cst.IndentedBlock([statement.orelse]))
-            if isinstance(statement, cst.Try):
+            if isinstance(statement, (cst.Try, cst.TryStar)):
                 blocks.extend(handler.body for handler in statement.handlers)
+                blocks.extend(part.body for part in (statement.orelse, statement.finalbody) if part is not None)
             for block in blocks:
                 pending.extend(block.body)
     return bound

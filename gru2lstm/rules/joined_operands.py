@@ -6,8 +6,8 @@ halves alike. A join that gives its operands one shape (`h + x`, `h.add_(x)`, `h
 into h: what c should get is a choice the code does not state, so it is a finding in both forms
 (packed, after the width findings), unless the operand is a number, which broadcasts over c as
 over h, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`, a reset). The tuple form also writes every operand
-once per half: a call that is not a computation of tensors (`h.mul_(thing(3))`, `thing` of a library
-or of the program, which may count, draw or cost) would run twice.
+once per half: a call that may do more than compute (`h.mul_(thing(3))` of a library,
+`self.queue.pop()`, a function of the program that counts its calls) would run twice.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
-from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VOpaque, VSlot
+from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES
 from gru2lstm.rules.edits import is_number
 from gru2lstm.rules.unfollowed import plain_layer
@@ -31,7 +31,7 @@ def joined_with_other(ctx, arith: VArith) -> bool:
         return False
     if _made_for_the_state(ctx, other):
         return False  # a number, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`): for c as for h
-    if any(id(node) in ctx.state_nodes for node in walk(other.node)):
+    if state_read(ctx, other.node, set()) is not None:
         return False  # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
     what = "adds" if _adds(arith.node) else "joins"
     ctx.find("G2L100", arith.node, (
@@ -47,9 +47,18 @@ def joins_in(ctx, top: cst.CSTNode) -> bool:
     return any(joined_with_other(ctx, ctx.arithmetic_by_node[id(node)]) for node in walk(top) if id(node) in ctx.arithmetic_by_node)
 
 
+def state_read(ctx, node: cst.CSTNode, leaf_ids: set) -> Optional[cst.CSTNode]:
+    """The first read of a state in `node`, outside `leaf_ids` and the sizes and features it measures."""
+    if id(node) in leaf_ids or id(node) in ctx.measured_nodes:
+        return None
+    if id(node) in ctx.state_nodes:
+        return node
+    return next((found for child in node.children if (found := state_read(ctx, child, leaf_ids)) is not None), None)
+
+
 def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
     """Would writing `top` once per half run a call twice that may do more than compute a value
-    (`h.mul_(thing(3))` with `thing` of a library or of the program: it may count, cost or draw)? Said."""
+    (`h.mul_(thing(3))` with `thing` of a library, or of the program when it stores, counts or draws)? Said."""
     inside_leaf = {id(node) for leaf_node in leaf_nodes for node in walk(leaf_node)}
     leaf_ids = {id(leaf_node) for leaf_node in leaf_nodes}
     for node in walk(top):
@@ -57,9 +66,7 @@ def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
             continue
         if any(id(inner) in leaf_ids for inner in walk(node)):
             continue  # an operation on the state (`h.mul_(m)`): it is what runs on each half
-        func = node.func
-        name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-        if name not in COMPUTING_NAMES and _runs_code(ctx, node):
+        if _called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node):
             ctx.find("G2L100", node, (
                 f"`{ctx.code(node)}` would run twice, once per half of the hidden state, in `{ctx.code(top)}`, and the "
                 "engine cannot tell that it only computes a value; assign it to a name first"
@@ -74,22 +81,43 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     value = ctx.solution.resolved(value)
     while isinstance(value, VArith):  # of a product, the tensor it scales
         value = ctx.solution.resolved(value.left if not is_number(value.left.node) else value.right)
+    if isinstance(value, VDerived) and id(value.node) in ctx.flow.parameters:
+        return False  # `nn.Parameter(torch.zeros(8))`: learned, a bias of h, not a tensor the state is reset to
     leaf = ctx.solution.resolutions.leaf_of(value)
     if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
         return all(_made_for_the_state(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
     return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)
 
 
-def _runs_code(ctx, call: cst.Call) -> bool:
-    """Does `call` run code that may do more than compute a value (a function of the program or of
-    a library, a lambda, a callable handed in)? The engine does not judge what a function does
-    besides its result, so each runs once, as it did; a layer only computes."""
+def _unseen(ctx, call: cst.Call, seen: frozenset = frozenset()) -> bool:
+    """Is `call` one that may do more than compute a value (a library's function, a lambda, a callable
+    handed in, a container's `pop()`, a function of the program that stores or counts)? A layer only
+    computes, and so does a function of the program whose body stores nothing and calls only such code."""
     value = ctx.values_at_nodes.get(id(call))
     if isinstance(value, VCallOf):
-        return plain_layer(ctx, value) is None
-    if isinstance(value, VSlot) and isinstance(value.slot, ReturnSlot):
-        return True  # what a function of the program returns: the engine followed its value, not what else it does
-    return isinstance(value, VOpaque)
+        return plain_layer(ctx, value) is None and id(value) not in ctx.solution.forwarded
+    if isinstance(value, VSlot) and isinstance(value.slot, ReturnSlot) and value.slot.function in ctx.flow.functions:
+        function = value.slot.function
+        return function not in seen and not _only_computes(ctx, ctx.flow.functions[function].node, seen | {function})
+    return value is None or isinstance(value, VOpaque)  # None: a call the walk took no value of (`self.queue.pop()`)
+
+
+def _only_computes(ctx, function: cst.FunctionDef, seen: frozenset) -> bool:
+    """Does the body of `function` only compute its result: no store into an attribute or an
+    element, no global, nonlocal, yield or del, and every call one that only computes?"""
+    for node in walk(function.body):
+        if isinstance(node, (cst.Global, cst.Nonlocal, cst.Yield, cst.Del)):
+            return False
+        if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and isinstance(node.target, (cst.Attribute, cst.Subscript)):
+            return False
+        if isinstance(node, cst.Call) and _called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node, seen):
+            return False
+    return True
+
+
+def _called_name(call: cst.Call) -> Optional[str]:
+    func = call.func
+    return func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
 
 
 def other_operand(ctx, arith: VArith) -> Optional[Value]:
@@ -109,8 +137,7 @@ def _joins_alike(node: cst.CSTNode) -> bool:
 
 def _adds(node: cst.CSTNode) -> bool:
     if isinstance(node, cst.Call):
-        func = node.func
-        return (func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)) in ADDING_JOINS
+        return _called_name(node) in ADDING_JOINS
     return _operator(node) in ADDING_OPERATORS
 
 

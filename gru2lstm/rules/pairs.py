@@ -12,7 +12,7 @@ from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, Value, VArith, VCreate, VDerived, VSlot
 from gru2lstm.vocab import RANDOM_DRAWS
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
-from gru2lstm.rules.joined_operands import joins_in, run_twice
+from gru2lstm.rules.joined_operands import joins_in, run_twice, state_read
 from gru2lstm.rules.packed_dims import may_be_none
 
 
@@ -109,7 +109,7 @@ def read_again(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
     (`h / (h.norm() + 1)`, an operand: `torch.addcmul(zeros_like(h), h, m)`)? Only `leaf_nodes`
     would become halves; sizes and features read from a state (`zeros_like(h)`, `h.size(1)`) take
     `h` and are no trouble. Said."""
-    again = _state_read(ctx, top, {id(node) for node in leaf_nodes})
+    again = state_read(ctx, top, {id(node) for node in leaf_nodes})
     if again is None:
         return False
     if leaf_nodes:
@@ -121,15 +121,6 @@ def read_again(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
                "per half of (h, c) with h in both")
     ctx.find("G2L100", again, f"`{ctx.code(top)}` {why}; compute it on each half by hand")
     return True
-
-
-def _state_read(ctx, node: cst.CSTNode, leaf_ids: set):
-    """The first read of a state in `node`, outside `leaf_ids` and the sizes and features it measures."""
-    if id(node) in leaf_ids or id(node) in ctx.measured_nodes:
-        return None
-    if id(node) in ctx.state_nodes:
-        return node
-    return next((found for child in node.children if (found := _state_read(ctx, child, leaf_ids)) is not None), None)
 
 
 def pair_expression(ctx, value: Value, step: str) -> None:
