@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from gru2lstm.cli import main
+from tests.test_completed_refusals7 import DRIVE_TYPED_DICT_COPY
 from tests.test_redteam_packed import run_migrated, write
 
 # episode ends clear the state through a mask the caller hands in, cast or compared first
@@ -108,25 +109,8 @@ DICT_CARRY_AGENT = """\
             return self.pi(h), carry
 """
 
-DRIVE_DICT_CARRY = """\
-    import torch
-    from agent import Agent
-
-    torch.manual_seed(0)
-    agent = Agent()
-    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
-    carry = agent.initial(3)
-    loss = 0
-    for t in range(5):
-        y, carry = agent(torch.randn(3, 4), carry)
-        loss = loss + y.pow(2).mean()
-        if t == 2:
-            carry = agent.initial(3)
-    assert carry["steps"] == 2
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-"""
+# the typed-dict driver of refusals 7, its carry made by `initial()`
+DRIVE_DICT_CARRY = DRIVE_TYPED_DICT_COPY.replace("agent.start(", "agent.initial(")
 
 
 @pytest.mark.parametrize("merged", ['carry |= {"hidden": h}', 'carry.update({"hidden": h})', "carry.update(hidden=h)"])
