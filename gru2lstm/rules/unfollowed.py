@@ -369,14 +369,14 @@ def _reached_first(ctx, start, reach, holder: str, allowed, body=None) -> bool:
     (or in a `with` there), with no read of `holder` on the lines between nor in `allowed`? An
     `allowed` argument is the holder handed to a call that must be its statement alone
     (`self._zero(carry, n)`): the rest of that statement must not read it."""
-    block = body if start is None else _line_of(ctx, start)[1]
+    line, block = (None, body) if start is None else _line_of(ctx, start)
     later, later_block = _line_of(ctx, reach)
     while later_block is not block:
         owner = ctx.parents.get(later_block)
         if not isinstance(owner, cst.With):
             return False
         later, later_block = _line_of(ctx, owner)
-    first, last = -1 if start is None else block.body.index(_line_of(ctx, start)[0]), block.body.index(later)
+    first, last = -1 if line is None else block.body.index(line), block.body.index(later)
     between = block.body[first + 1:last]
     if start is None and any(isinstance(node, (cst.Return, cst.Raise)) for statement in between for node in walk(statement)):
         return False
