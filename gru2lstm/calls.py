@@ -62,6 +62,7 @@ from gru2lstm.vocab import (
     NUMPY_SAVERS,
     MODULE_SELF_METHODS,
     LIST_EXTEND_METHOD,
+    LIST_INSERT_METHOD,
     CONTAINER_FUNCTIONS,
     CONTAINER_METHODS,
     COPY_FUNCTIONS,
@@ -94,6 +95,8 @@ from gru2lstm.vocab import (
     PARAMETER_DATA_KEYWORD,
     READ_METHODS,
     REPLACE_FUNCTIONS,
+    POSITIONED_POP_METHOD,
+    REORDERING_METHODS,
     REPLACE_METHOD,
     SAMPLING_FUNCTIONS,
     SAMPLING_METHODS,
@@ -337,6 +340,9 @@ class CallWalker(CompiledCalls):
                 f"updated by `{self.code(func)}()`, whose values are followed only into a dict made in the program, "
                 "from a dict, keywords or `zip(keys, values)`"
             ))
+        reorders = method in REORDERING_METHODS or method == POSITIONED_POP_METHOD and bool(args)
+        if reorders and isinstance(base, VSlot) and self.recording:
+            self.flow.reordered.append(base.slot)  # a literal list's positions are then unknown (sequences.py)
         if method in CONTAINER_METHODS and isinstance(base, VSlot):
             return self._container_method(node, func, base)
         if method == COPY_INTO_METHOD and len(args) == 1:
@@ -501,8 +507,10 @@ class CallWalker(CompiledCalls):
                 default = self.expr(arg.value)
                 if method == "setdefault":
                     self._bind(element.slot, default, BindingKind.STORE, self.statement, None)
-            elif position == 0 and method in KEYED_CONTAINER_METHODS and arg.keyword is None and not arg.star:
-                self.consume(self.expr(arg.value), Use.INDEX, arg.value)  # a key, read as `d[k]` reads it
+            elif position == 1 and method == LIST_INSERT_METHOD and arg.keyword is None and not arg.star:
+                self._bind(element.slot, self.expr(arg.value), BindingKind.APPEND, self.statement, None)  # as `.append(x)` adds it
+            elif position == 0 and method in KEYED_CONTAINER_METHODS | {LIST_INSERT_METHOD} and arg.keyword is None and not arg.star:
+                self.consume(self.expr(arg.value), Use.INDEX, arg.value)  # a key or position, read as `d[k]` reads it
             else:
                 self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `.{method}()`")
         if method == NONE_FOR_A_MISSING_KEY and len(args) == 1 and args[0].keyword is None and not args[0].star:

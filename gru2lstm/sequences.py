@@ -4,7 +4,7 @@
 record: joining its items would make `mean` a hidden state because `belief` is one. A literal
 list keeps a part per position (as a tuple does) until it is used as a sequence: given an
 element (append, a comprehension or a loop over it), indexed by a variable, a slice or from the
-end, iterated, or batched by torch.cat / torch.stack. Then its positions join its element.
+end, iterated, reordered in place (`.reverse()`, `.insert(0, x)`), or batched by torch.cat / torch.stack. Then its positions join its element.
 
 The columns of rows (`cols = tuple(zip(*rows))`) are kept apart the same way: `cols[3]` is the
 column whose elements are the position-3 parts of the rows, not one of the rows.
@@ -44,7 +44,7 @@ def container_items(value: VContainer) -> list:
 
 def used_as_sequences(flow: ProgramFlow, classes: Classes, resolutions: Resolutions) -> set:
     """The roots of the classes that some code uses as a sequence (not only by constant index)."""
-    found = {classes.find(view) for view, _ in flow.value_views}
+    found = {classes.find(view) for view, _ in flow.value_views} | {classes.find(slot) for slot in flow.reordered}
     for index in flow.indexes:
         base = resolutions.resolved(index.base)
         if isinstance(base, VSlot) and (index.position is None or index.position < 0):

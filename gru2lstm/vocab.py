@@ -308,6 +308,11 @@ ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "iter", "enumerate"
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
 MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
+# List methods that move items to other positions in place: after one, a literal list's positions
+# no longer say what each holds (`parts.reverse(); h, t = parts`); so does a pop at a position (`.pop(0)`).
+REORDERING_METHODS = {"reverse", "sort", "insert", "remove"}
+POSITIONED_POP_METHOD = "pop"
+LIST_INSERT_METHOD = "insert"  # `hs.insert(0, h)`: its second argument is an element added
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert", "get_nowait"}
 # Shape methods whose arguments are sizes: on a packed state, the last one doubles.
 SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
