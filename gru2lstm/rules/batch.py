@@ -36,12 +36,10 @@ def element_made(node: cst.BaseExpression):
 
 
 def rows_of_preallocated(ctx, cat: VCat):
-    """The node of `S` in `np.concatenate(S[step])`, when S is a preallocated state (one tensor
-    or array written by rows, not a list of pairs): the rows of each half are batched, so `S`
-    becomes `S[0]` and `S[1]`. None otherwise."""
-    if not isinstance(cat.container, VIndex):
-        return None
-    base = ctx.solution.resolved(cat.container.base)
+    """The node of `S` in `np.concatenate(S[step])` or `np.concatenate(S)`, when S is a
+    preallocated state (one tensor or array written by rows, not a list of pairs): the rows of each
+    half are batched, so `S` becomes `S[0]` and `S[1]`. None otherwise."""
+    base = ctx.solution.resolved(cat.container.base if isinstance(cat.container, VIndex) else cat.container)
     if not isinstance(base, VSlot) or base.node is None or ctx.solution.is_container(base.slot) or not ctx.solution.is_state(base.slot):
         return None
     return base.node
