@@ -87,3 +87,36 @@ def test_rows_of_a_state_array_joined_whole_take_each_half_apart(tmp_path, form)
     if form == "tuple":
         assert "np.concatenate(self.rnn_states[1])" in (tmp_path / "runner.py").read_text()
     run_migrated(tmp_path, SAME_STATE_BACK)
+
+
+ROWS_RESET = """\
+    import torch
+    import torch.nn as nn
+
+    core = nn.GRU(4, 8)
+    h = torch.zeros(1, 3, 8)
+    for t in range(4):
+        out, h = core(torch.randn(1, 3, 4), h)
+        rows = []
+        for {target} in {iterable}:
+            rows.append(torch.zeros_like(row) if t == 2 else row)
+        h = torch.stack(rows).unsqueeze(0)
+"""
+
+
+@pytest.mark.parametrize("target, iterable", [
+    ("row, d", "zip(h[0], range(3))"),
+    ("i, row", "enumerate(h[0])"),
+    ("row", "h[0]"),
+])
+def test_rows_of_a_state_taken_by_a_loop_through_zip_or_enumerate_are_refused(tmp_path, capsys, target, iterable):
+    # tuple form, through zip or enumerate: each row taken for a pair, `torch.zeros_like(row[0])`, then
+    # `hs, cs = zip(*rows)` over rows of h alone: exit 0, a ValueError at the first step
+    # (the packed form refused them already, naming the loop)
+    write(tmp_path, {"run.py": ROWS_RESET.format(target=target, iterable=iterable), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert capsys.readouterr().out == (
+        f"{tmp_path / 'run.py'}:9:9: G2L101 `{target}` holds the hidden state elsewhere, but here it "
+        f"receives a part of what iterating `{iterable}` gives, which the engine cannot follow; migrate this use by hand "
+        "so that it handles the pair (h, c)\n"
+    )
