@@ -120,3 +120,10 @@ def test_rows_of_a_state_taken_by_a_loop_through_zip_or_enumerate_are_refused(tm
         f"receives a part of what iterating `{iterable}` gives, which the engine cannot follow; migrate this use by hand "
         "so that it handles the pair (h, c)\n"
     )
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_rows_of_a_state_taken_by_unbind_through_zip_still_migrate_and_run(tmp_path, form):
+    write(tmp_path, {"run.py": ROWS_RESET.format(target="row, d", iterable="zip(h[0].unbind(0), range(3))"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
