@@ -9,7 +9,7 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import Binding, Consumption
-from gru2lstm.values import ELEM, ChildSlot, NodeSlot, PosLabel, SlotKind, Value, VCat, VContainer, VDerived, VIndex, VSlot, VTuple, VZip
+from gru2lstm.values import ELEM, ChildSlot, NodeSlot, PosLabel, SlotKind, Value, VCat, VContainer, VCreate, VDerived, VIndex, VSlot, VTuple, VZip
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, fresh_name, is_pure, paren, twin_items
 from gru2lstm.rules.pairs import halves, pair_expression
@@ -36,15 +36,22 @@ def element_made(node: cst.BaseExpression):
 
 
 def rows_of_preallocated(ctx, cat: VCat):
-    """The node of `S` in `np.concatenate(S[step])`, when S is a preallocated state (one tensor
-    or array written by rows, not a list of pairs): the rows of each half are batched, so `S`
-    becomes `S[0]` and `S[1]`. None otherwise."""
-    if not isinstance(cat.container, VIndex):
-        return None
-    base = ctx.solution.resolved(cat.container.base)
+    """The node of `S` in `np.concatenate(S[step])` or `np.concatenate(S)`, when S is a
+    preallocated state (one tensor or array written by rows, not a list of pairs): the rows of each
+    half are batched, so `S` becomes `S[0]` and `S[1]`. None otherwise."""
+    whole = not isinstance(cat.container, VIndex)
+    base = ctx.solution.resolved(cat.container if whole else cat.container.base)
     if not isinstance(base, VSlot) or base.node is None or ctx.solution.is_container(base.slot) or not ctx.solution.is_state(base.slot):
         return None
+    if whole and not _allocated(ctx, base.slot):
+        return None  # joined whole, a place that holds a tuple of states on some path (`batch.hidden` of `Step(*zip(*rows))`)
     return base.node
+
+
+def _allocated(ctx, slot) -> bool:
+    """Is the place written by an allocation somewhere (`self.rnn_states = np.zeros(...)`), so that it
+    holds one array, the pair of two in the tuple form?"""
+    return any(binding.target == slot and isinstance(ctx.solution.resolved(binding.value), VCreate) for binding in ctx.flow.bindings)
 
 
 def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import libcst as cst
+
 from gru2lstm.program import BindingKind, Consumption
 from gru2lstm.sequences import container_items
-from gru2lstm.values import ChildSlot, PosLabel, VChoice, VContainer, VTuple
-from gru2lstm.rules.base import BindingUse, Rule, Valid, consume
+from gru2lstm.values import ChildSlot, PosLabel, VChoice, VContainer, VOpaque, VTuple
+from gru2lstm.rules.base import BindingUse, Invalid, Rule, Valid, consume
+from gru2lstm.rules.unfollowed import cannot_follow
 
 
 def _parts(target, value) -> list:
@@ -23,13 +26,51 @@ def _parts(target, value) -> list:
 
 class Joins(Rule):
     uses = ("binding",)
-    summary = "a join of flows binds nothing new"
+    summary = (
+        "a join of flows binds nothing new; a part the walk could not tell that lands in a state (what a loop "
+        "takes from `zip(h[0], dones)`, rows of a tensor) is a finding"
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(2):
+                out, h = core(torch.randn(1, 3, 4), h)
+                rows = []
+                for row, d in zip(h[0], torch.rand(3) < 0.5):
+                    rows.append(torch.zeros_like(row) if d else row)
+                h = torch.stack(rows).unsqueeze(0)
+            """,
+            "G2L101",
+            state="tuple",
+        ),
+    )
 
     def handles(self, ctx, use: BindingUse) -> bool:
         return use.binding.kind == BindingKind.JOIN
 
     def apply(self, ctx, use: BindingUse) -> None:
-        pass
+        # the iterable a loop takes apart is held in a place of its own, by a join: an element the
+        # walk could not tell would land in the loop's target as a pair it is not
+        statement = use.binding.statement
+        loop_target = statement.target if isinstance(statement, cst.For) else None
+        for target, item in _untold_parts(ctx, use.binding.target, use.value):
+            cannot_follow(ctx, replace(use.binding, target=target, value=item, target_node=loop_target), item)
+
+
+def _untold_parts(ctx, target, value) -> list:
+    """(part of the target, value) for each part of a tuple or container, at any depth, that the
+    walk could not tell (VOpaque) and that holds a state."""
+    if not isinstance(value, (VTuple, VContainer)):
+        return []
+    found = []
+    for part, item in _parts(target, value):
+        if isinstance(item, VOpaque) and ctx.solution.is_state(part):
+            found.append((part, item))
+        else:
+            found += _untold_parts(ctx, part, item)
+    return found
 
 
 class BoundParts(Rule):
