@@ -25,6 +25,7 @@ AGENT = """\
             self.seen = torch.zeros(1)
             self.log = []
             self.gate = Gate()
+            self.bias = nn.Parameter(torch.zeros(8))
 
         def initial(self, n):
             return torch.zeros(n, 8)
@@ -104,7 +105,7 @@ def _agent(tmp_path, idiom, methods):
 def test_a_call_that_stores_through_what_it_runs_is_refused(tmp_path, capsys, idiom, methods, call):
     project = _agent(tmp_path, idiom, methods)
     assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 1
-    line = 20 + idiom.count("\n")
+    line = 21 + idiom.count("\n")
     top = idiom.splitlines()[-1].strip().removeprefix("h = ")
     assert capsys.readouterr().out == (
         f"{project / 'agent.py'}:{line}:{top.index(call) + 13}: G2L100 `{call}` would run twice, once per half of the hidden state, "
@@ -122,3 +123,21 @@ def test_a_call_that_only_computes_migrates_and_runs(tmp_path, idiom, methods):
     project = _agent(tmp_path, idiom, methods)
     assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 0
     run_migrated(project, "import runpy; runpy.run_path('driver.py')")
+
+
+@pytest.mark.parametrize("idiom, operand", [
+    # a learned bias spread over the state's shape by a fresh tensor was taken for a tensor made for
+    # the state (a reset): the tuple form added it to c too, exit 0
+    ("h = h + torch.ones_like(h) * self.bias", "torch.ones_like(h) * self.bias"),
+    ("h = torch.where(done.bool().unsqueeze(-1), h.new_ones(h.shape) * self.bias, h)", "h.new_ones(h.shape) * self.bias"),
+])
+def test_a_learned_bias_scaled_by_a_fresh_tensor_is_refused(tmp_path, capsys, idiom, operand):
+    project = _agent(tmp_path, idiom, "")
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 1
+    top = idiom.removeprefix("h = ")
+    what = "adds" if "+" in top else "joins"
+    assert capsys.readouterr().out == (
+        f"{project / 'agent.py'}:21:13: G2L100 `{top}` {what} `{operand}`, which is not a hidden state, to the hidden state; "
+        "with (h, c) the engine would do the same to c as to h, which is a choice it cannot make; write it on h alone "
+        "(and say what c gets) by hand, or make the operand a state the engine follows\n"
+    )

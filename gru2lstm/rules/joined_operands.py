@@ -79,7 +79,9 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     """Is `value` a number (`self.eps = 0.1`), which broadcasts over c as over h, or a fresh tensor,
     scaled or masked (`h0 * (1 - m)` of `h0 = torch.zeros(...)`), which the state is reset to?"""
     value = ctx.solution.resolved(value)
-    while isinstance(value, VArith):  # of a product, the tensor it scales
+    while isinstance(value, VArith):  # of a product, the tensor it scales; by a learned tensor, it is learned
+        if _learned(ctx, value.left) or _learned(ctx, value.right):
+            return False  # `torch.ones_like(h) * self.bias`: a bias of h
         value = ctx.solution.resolved(value.left if not is_number(value.left.node) else value.right)
     if isinstance(value, VDerived) and id(value.node) in ctx.flow.parameters:
         return False  # `nn.Parameter(torch.zeros(8))`: learned, a bias of h, not a tensor the state is reset to
@@ -87,6 +89,17 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
         return all(_made_for_the_state(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
     return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)
+
+
+def _learned(ctx, value: Value, seen: frozenset = frozenset()) -> bool:
+    """Is `value` an `nn.Parameter`, or a name or attribute bound only there (`self.bias`)?"""
+    value = ctx.solution.resolved(value)
+    if isinstance(value, VDerived) and id(value.node) in ctx.flow.parameters:
+        return True
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
+        return any(_learned(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
+    return False
 
 
 def _runs_code(ctx, node: cst.CSTNode) -> bool:
