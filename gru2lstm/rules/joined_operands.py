@@ -114,7 +114,8 @@ def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
     program whose body stores nothing and calls only such code, whatever its name (`gate.mean(d)`)."""
     functions = ctx.flow.runs.get(id(node))
     if functions:
-        return any(key not in seen and not _only_computes(ctx, ctx.flow.functions[key].node, seen | {key}) for key in functions)
+        return any(key not in seen and (key not in ctx.flow.functions or not _only_computes(ctx, ctx.flow.functions[key].node, seen | {key}))
+                   for key in functions)
     if not isinstance(node, cst.Call):
         return False
     name = _called_name(node)
