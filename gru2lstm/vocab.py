@@ -394,6 +394,9 @@ FIELD_FACTORY = "default_factory"
 REPLACE_METHOD = "_replace"  # namedtuple's
 NAMEDTUPLE_FUNCTIONS = {"collections.namedtuple", "typing.NamedTuple"}
 INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arguments
+# Annotations that wrap the type of what they annotate (a TypedDict field's `NotRequired[torch.Tensor]`):
+# a pair's `Tuple[A, A]` goes inside them.
+ANNOTATION_WRAPPERS = {"Optional", "NotRequired", "Required", "ReadOnly", "Final"}
 NUMBER_BUILTINS = {"float", "int", "bool", "len", "abs", "round"}  # give a Python number, which broadcasts like one
 # Builtins that only turn their arguments into text: a state, or an object holding one, is read
 # (a pair prints as well as a tensor; a class of the program that makes its own text, `__repr__`,

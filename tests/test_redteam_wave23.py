@@ -141,3 +141,51 @@ def test_a_learned_bias_scaled_by_a_fresh_tensor_is_refused(tmp_path, capsys, id
         "with (h, c) the engine would do the same to c as to h, which is a choice it cannot make; write it on h alone "
         "(and say what c gets) by hand, or make the operand a state the engine follows\n"
     )
+
+
+CARRIED = """\
+    import torch
+    import torch.nn as nn
+    from typing import TypedDict
+    from typing_extensions import NotRequired
+
+
+    class Carry(TypedDict):
+        hidden: NotRequired[torch.Tensor]
+        steps: int
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def start(self, n) -> Carry:
+            return Carry(hidden=torch.zeros(n, 8), steps=0)
+
+        def forward(self, x, carry: Carry):
+            h = self.cell(x, carry["hidden"])
+            return self.pi(h), Carry(hidden=h, steps=carry["steps"] + 1)
+"""
+
+DRIVE_CARRIED = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    carry = agent.start(3)
+    for t in range(4):
+        y, carry = agent(torch.randn(3, 4), carry)
+        if t == 1:
+            carry = agent.start(3)
+    y.sum().backward()
+"""
+
+
+def test_a_typed_dict_field_not_required_becomes_a_pair_inside_it(tmp_path):
+    # it was `Tuple[NotRequired[torch.Tensor], NotRequired[torch.Tensor]]`, which no type checker takes
+    write(tmp_path, {"agent.py": CARRIED, "driver.py": DRIVE_CARRIED, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "    hidden: NotRequired[Tuple[torch.Tensor, torch.Tensor]]\n" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
