@@ -432,7 +432,7 @@ COMPUTING_NAMES = {
     "sum", "mean", "prod", "norm", "any", "all", "max", "min", "amax", "amin", "std", "var",
     "logical_not", "eq", "ne", "gt", "lt", "ge", "le", "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "ByteTensor",
     "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "item", "range",
-} | NUMBER_BUILTINS
+} | NUMBER_BUILTINS | TYPE_TESTS
 # Joins of a state with an operand of its shape that add it (`h + x`, `h.add_(x)`, `h -= x`): an
 # operand that is no state would be added to c as it was to h (rules/joined_operands.py).
 ADDING_JOINS = {name + suffix for name in ("add", "sub", "subtract") for suffix in ("", "_")}
