@@ -235,7 +235,7 @@ class CallWalker(CompiledCalls):
         if callee is None or not callee.takes([]):
             return None
         if self.recording:
-            self.flow.called.add(callee.key)
+            self.flow.ran(factory, callee.key)
         return VSlot(ReturnSlot.of(callee.key), factory)
 
     def _file_access(self, node: cst.Call, saves: bool) -> Value:

@@ -25,7 +25,7 @@ class CompiledCalls(FollowedCalls):
         forward = self._traced_forward(node.args[0].value, inputs)
         if forward is not None:
             if self.recording:
-                self.flow.called.add(forward.key)
+                self.flow.ran(node, forward.key)
             if isinstance(inputs, cst.Tuple):
                 for param, element in zip(forward.params, inputs.elements):
                     self._bind(DefSlot.of(id(param.node.name)), self.expr(element.value), BindingKind.ARG, element.value, element.value)

@@ -356,6 +356,9 @@ class ExpressionWalker(Scope):
             if self.recording and self._instance_of(node.value) is None:
                 self.flow.property_access.append((node.attr.value, node, base, False))
             return None
+        if self.recording:  # a subclass's property may run instead (rules/joined_operands.py asks what runs)
+            for override in self.flow.overrides(getter.class_name, getter.key.name):
+                self.flow.ran(node, override.key)
         return self._result_of(getter, node)
 
     def _item_read(self, node: cst.Subscript) -> Optional[Value]:
@@ -406,7 +409,7 @@ class ExpressionWalker(Scope):
     def _result_of(self, method, node: cst.CSTNode) -> Value:
         """What `method` gives where an attribute read, an index or a loop at `node` runs it."""
         if self.recording:
-            self.flow.called.add(method.key)
+            self.flow.ran(node, method.key)
         return VSlot(ReturnSlot.of(method.key), node)
 
     def _field_slot(self, name: str, base: Value, base_node: cst.CSTNode) -> Optional[Slot]:

@@ -253,7 +253,7 @@ class FollowedCalls(ExpressionWalker):
         back: written once per half for one (`decay(h)`) while another takes the pair
         (`random_reset(h)`, drawing its mask once), the call would hand it one half."""
         if self.recording:
-            self.flow.called.add(callee.key)
+            self.flow.ran(node, callee.key)
         through = self._passed_through(callee, node) if alone else None
         if through is not None:
             return through
@@ -363,7 +363,7 @@ class FollowedCalls(ExpressionWalker):
         if any(param is None for param, _ in pairs):
             return None
         if self.recording:
-            self.flow.called.add(callee.key)
+            self.flow.ran(node, callee.key)
         for param, value in pairs:
             self._bind(DefSlot.of(id(param.name)), self.expr(value), BindingKind.ARG, value, value)
         return VOpaque(node, f"`{self.code(node.func)}(...)`")

@@ -266,6 +266,7 @@ class ProgramFlow:
     self_escapes: list = field(default_factory=list)
     outside_values: dict = field(default_factory=dict)  # slot -> where the object it holds comes from, outside the program
     called: set = field(default_factory=set)  # keys of the functions some followed call runs
+    runs: dict = field(default_factory=dict)  # id(call, property read or index) -> keys of the program's functions it runs
     pass_through: dict = field(default_factory=dict)  # function key -> summaries.PassThrough (the parameters it gives back, kind), or None
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     files: list = field(default_factory=list)  # [FileAccess] saves and loads (`torch.save(obj, p)`, `torch.load(p)`)
@@ -374,6 +375,11 @@ class ProgramFlow:
         if owner in self.typed_dicts:
             return True
         return owner not in seen and any(self.is_typed_dict(base, seen | {owner}) for base in self.bases.get(owner, ()))
+
+    def ran(self, node: cst.CSTNode, key: FunctionKey) -> None:
+        """`node` (a call, a property read, an index) runs the program's function `key`."""
+        self.called.add(key)
+        self.runs.setdefault(id(node), set()).add(key)
 
     def overrides(self, owner: str, name: str) -> list:
         """The methods `name` of the program's subclasses of `owner` (transitively): `self.name(...)`

@@ -607,7 +607,7 @@ def _forward_calls(solution: Solution, recurrent: set) -> list:
             continue
         solution.forwarded[id(call)] = callees[0]
         for callee in callees:
-            flow.called.add(callee.key)
+            flow.ran(call.node, callee.key)
             classes.union(call.result, ReturnSlot.of(callee.key))
             for target, (_, value, arg) in zip(targets[callee.key], args):
                 binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)

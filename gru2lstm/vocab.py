@@ -399,6 +399,9 @@ FIELD_FACTORY = "default_factory"
 REPLACE_METHOD = "_replace"  # namedtuple's
 NAMEDTUPLE_FUNCTIONS = {"collections.namedtuple", "typing.NamedTuple"}
 INSPECTING_BUILTINS = {"len", "isinstance", "id", "type"}  # only read their arguments
+# Annotations that wrap the type of what they annotate (a TypedDict field's `NotRequired[torch.Tensor]`):
+# a pair's `Tuple[A, A]` goes inside them.
+ANNOTATION_WRAPPERS = {"Optional", "NotRequired", "Required", "ReadOnly", "Final"}
 NUMBER_BUILTINS = {"float", "int", "bool", "len", "abs", "round"}  # give a Python number, which broadcasts like one
 # Builtins that only turn their arguments into text: a state, or an object holding one, is read
 # (a pair prints as well as a tensor; a class of the program that makes its own text, `__repr__`,
@@ -433,8 +436,8 @@ COMPUTING_NAMES = {
 } | {
     "sum", "mean", "prod", "norm", "any", "all", "max", "min", "amax", "amin", "std", "var",
     "logical_not", "eq", "ne", "gt", "lt", "ge", "le", "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "ByteTensor",
-    "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "item",
-}
+    "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "item", "range",
+} | NUMBER_BUILTINS | TYPE_TESTS
 # Joins of a state with an operand of its shape that add it (`h + x`, `h.add_(x)`, `h -= x`): an
 # operand that is no state would be added to c as it was to h (rules/joined_operands.py).
 ADDING_JOINS = {name + suffix for name in ("add", "sub", "subtract") for suffix in ("", "_")}

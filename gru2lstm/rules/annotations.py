@@ -1,5 +1,5 @@
 """Annotations: the annotation `A` of anything that holds a pair becomes `Tuple[A, A]` inside
-whatever wraps it (`Optional[...]`, `... | None`); a container of pairs gets `list[Tuple[A, A]]`;
+whatever wraps it (`Optional[...]`, `NotRequired[...]`, `... | None`); a container of pairs gets `list[Tuple[A, A]]`;
 a return that grows repeats the element of the batched state; `Tuple` joins the typing import."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import libcst as cst
 
 from gru2lstm.syntax import is_none
 from gru2lstm.values import ELEM, PosLabel, SlotKind
+from gru2lstm.vocab import ANNOTATION_WRAPPERS
 from gru2lstm.rules.base import Rule, Valid
 from gru2lstm.rules.edits import twin_items
 
@@ -17,8 +18,8 @@ from gru2lstm.rules.edits import twin_items
 def _optional_inner(expression: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     if isinstance(expression, cst.Subscript) and len(expression.slice) == 1:
         name = expression.value
-        if (isinstance(name, cst.Name) and name.value == "Optional") or (
-            isinstance(name, cst.Attribute) and name.attr.value == "Optional"
+        if (isinstance(name, cst.Name) and name.value in ANNOTATION_WRAPPERS) or (
+            isinstance(name, cst.Attribute) and name.attr.value in ANNOTATION_WRAPPERS
         ):
             return expression.slice[0].slice.value
     if isinstance(expression, cst.Subscript) and len(expression.slice) == 2:

@@ -18,8 +18,8 @@ import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
-from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
-from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES
+from gru2lstm.values import Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
+from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IN_PLACE_SUFFIX
 from gru2lstm.rules.edits import is_number
 from gru2lstm.rules.unfollowed import plain_layer
 
@@ -62,11 +62,11 @@ def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
     inside_leaf = {id(node) for leaf_node in leaf_nodes for node in walk(leaf_node)}
     leaf_ids = {id(leaf_node) for leaf_node in leaf_nodes}
     for node in walk(top):
-        if id(node) in inside_leaf or not isinstance(node, cst.Call):
+        if id(node) in inside_leaf or not _runs_code(ctx, node):
             continue
         if any(id(inner) in leaf_ids for inner in walk(node)):
             continue  # an operation on the state (`h.mul_(m)`): it is what runs on each half
-        if _called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node):
+        if _unseen(ctx, node):
             ctx.find("G2L100", node, (
                 f"`{ctx.code(node)}` would run twice, once per half of the hidden state, in `{ctx.code(top)}`, and the "
                 "engine cannot tell that it only computes a value; assign it to a name first"
@@ -79,7 +79,9 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     """Is `value` a number (`self.eps = 0.1`), which broadcasts over c as over h, or a fresh tensor,
     scaled or masked (`h0 * (1 - m)` of `h0 = torch.zeros(...)`), which the state is reset to?"""
     value = ctx.solution.resolved(value)
-    while isinstance(value, VArith):  # of a product, the tensor it scales
+    while isinstance(value, VArith):  # of a product, the tensor it scales; by a learned tensor, it is learned
+        if _learned(ctx, value.left) or _learned(ctx, value.right):
+            return False  # `torch.ones_like(h) * self.bias`: a bias of h
         value = ctx.solution.resolved(value.left if not is_number(value.left.node) else value.right)
     if isinstance(value, VDerived) and id(value.node) in ctx.flow.parameters:
         return False  # `nn.Parameter(torch.zeros(8))`: learned, a bias of h, not a tensor the state is reset to
@@ -89,30 +91,67 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)
 
 
-def _unseen(ctx, call: cst.Call, seen: frozenset = frozenset()) -> bool:
-    """Is `call` one that may do more than compute a value (a library's function, a lambda, a callable
-    handed in, a container's `pop()`, a function of the program that stores or counts)? A layer only
-    computes, and so does a function of the program whose body stores nothing and calls only such code."""
-    value = ctx.values_at_nodes.get(id(call))
+def _learned(ctx, value: Value, seen: frozenset = frozenset()) -> bool:
+    """Is `value` an `nn.Parameter`, or a name or attribute bound only there (`self.bias`)?"""
+    value = ctx.solution.resolved(value)
+    if isinstance(value, VDerived) and id(value.node) in ctx.flow.parameters:
+        return True
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
+        return any(_learned(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
+    return False
+
+
+def _runs_code(ctx, node: cst.CSTNode) -> bool:
+    """Is `node` a call, or a read that runs a function of the program (a property, `__getitem__`)?"""
+    return isinstance(node, cst.Call) or id(node) in ctx.flow.runs
+
+
+def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
+    """Does `node` run code that may do more than compute a value (a library's function, a lambda, a
+    callable handed in, a container's `pop()`, an in-place method, a function of the program, or
+    any override of it, that stores or counts)? A layer only computes, and so does a function of the
+    program whose body stores nothing and calls only such code, whatever its name (`gate.mean(d)`)."""
+    functions = ctx.flow.runs.get(id(node))
+    if functions:
+        return any(key not in seen and (key not in ctx.flow.functions or not _only_computes(ctx, ctx.flow.functions[key].node, seen | {key}))
+                   for key in functions)
+    if not isinstance(node, cst.Call):
+        return False
+    name = _called_name(node)
+    if name is not None and name.endswith(IN_PLACE_SUFFIX):
+        return True  # `self.seen.add_(1)` changes what it is called on
+    if name in COMPUTING_NAMES:
+        return False
+    value = ctx.values_at_nodes.get(id(node))
     if isinstance(value, VCallOf):
         return plain_layer(ctx, value) is None and id(value) not in ctx.solution.forwarded
-    if isinstance(value, VSlot) and isinstance(value.slot, ReturnSlot) and value.slot.function in ctx.flow.functions:
-        function = value.slot.function
-        return function not in seen and not _only_computes(ctx, ctx.flow.functions[function].node, seen | {function})
     return value is None or isinstance(value, VOpaque)  # None: a call the walk took no value of (`self.queue.pop()`)
 
 
-def _only_computes(ctx, function: cst.FunctionDef, seen: frozenset) -> bool:
+def _only_computes(ctx, function: cst.CSTNode, seen: frozenset) -> bool:
     """Does the body of `function` only compute its result: no store into an attribute or an
-    element, no global, nonlocal, yield or del, and every call one that only computes?"""
+    element, nor in place into a name that may hold a list or a tensor (`log += [x]` of `log =
+    self.log`), no global, nonlocal, yield or del, and everything it runs code that only computes?"""
     for node in walk(function.body):
         if isinstance(node, (cst.Global, cst.Nonlocal, cst.Yield, cst.Del)):
             return False
         if isinstance(node, (cst.AssignTarget, cst.AugAssign, cst.AnnAssign)) and isinstance(node.target, (cst.Attribute, cst.Subscript)):
             return False
-        if isinstance(node, cst.Call) and _called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node, seen):
+        if isinstance(node, cst.AugAssign) and isinstance(node.target, cst.Name) and not _holds_a_number(function, node.target.value):
+            return False
+        if _runs_code(ctx, node) and _unseen(ctx, node, seen):
             return False
     return True
+
+
+def _holds_a_number(function: cst.CSTNode, name: str) -> bool:
+    """Is `name` bound in `function` only by assignments of numbers (`total = 0`), not a parameter?"""
+    values = [
+        node.value for node in walk(function.body) if isinstance(node, cst.Assign)
+        and any(isinstance(target.target, cst.Name) and target.target.value == name for target in node.targets)
+    ]
+    return bool(values) and all(is_number(value) for value in values)
 
 
 def _called_name(call: cst.Call) -> Optional[str]:
