@@ -12,7 +12,7 @@ once per half: a call that may do more than compute (`h.mul_(thing(3))` of a lib
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, Optional
 
 import libcst as cst
 
@@ -49,11 +49,28 @@ def joins_in(ctx, top: cst.CSTNode) -> bool:
 
 def state_read(ctx, node: cst.CSTNode, leaf_ids: set) -> Optional[cst.CSTNode]:
     """The first read of a state in `node`, outside `leaf_ids` and the sizes and features it measures."""
+    return next(state_reads(ctx, node, leaf_ids), None)
+
+
+def state_reads(ctx, node: cst.CSTNode, leaf_ids: set) -> Iterator[cst.CSTNode]:
+    """The reads of a state in `node`, outside `leaf_ids` and the sizes and features it measures."""
     if id(node) in leaf_ids or id(node) in ctx.measured_nodes:
-        return None
+        return
     if id(node) in ctx.state_nodes:
-        return node
-    return next((found for child in node.children if (found := state_read(ctx, child, leaf_ids)) is not None), None)
+        yield node
+        return
+    for child in node.children:
+        yield from state_reads(ctx, child, leaf_ids)
+
+
+def only_computed_from(ctx, node: cst.CSTNode, top: cst.CSTNode) -> bool:
+    """Does every call between `node` and `top` that `node` goes into only compute a tensor
+    (`h.mean(-1)`, `h.abs().amax(-1)`), none of them code that may store, count or draw?"""
+    while node is not top:
+        node = ctx.parents[node]
+        if isinstance(node, cst.Call) and _called_name(node) not in COMPUTING_NAMES:
+            return False
+    return True
 
 
 def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:

@@ -1,0 +1,98 @@
+"""Code the engine refused although it could migrate it soundly (session 33, complete12): an update
+of the state computed from the state itself (`h - h.mean(-1, keepdim=True)`, `h + 0.01 *
+torch.randn_like(h)`) is written per half in the tuple form, each half from itself alone; the
+packed form, where a reduction or a draw over the last dimension would mix h and c, stays refused
+and `auto` holds it as a tuple. Each project is migrated, then run: its LSTM must get (h, c) with
+a non-zero c and training must run."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def initial(self, n):
+            return torch.zeros(n, 8)
+
+        def forward(self, x, h):
+            h_old = h
+            h = UPDATE
+            h = self.cell(x, h)
+            return self.pi(h), h
+
+
+    torch.manual_seed(0)
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    h = agent.initial(3)
+    loss = 0
+    for t in range(6):
+        y, h = agent(torch.randn(3, 4), h)
+        loss = loss + y.sum()
+        if t == 3:
+            h = agent.initial(3)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+# (the update, its tuple form)
+OWN_HALF = [
+    ("h - h.mean(-1, keepdim=True)", "h = (h[0] - h[0].mean(-1, keepdim=True), h[1] - h[1].mean(-1, keepdim=True))"),
+    ("h - h.mean(1, keepdim=True)", "h = (h[0] - h[0].mean(1, keepdim=True), h[1] - h[1].mean(1, keepdim=True))"),
+    ("h / (h.abs().amax(-1, keepdim=True) + 1)",
+     "h = (h[0] / (h[0].abs().amax(-1, keepdim=True) + 1), h[1] / (h[1].abs().amax(-1, keepdim=True) + 1))"),
+    ("h / (h.norm() + 1)", "h = (h[0] / (h[0].norm() + 1), h[1] / (h[1].norm() + 1))"),
+    # noise in the state's shape: each half its own draw, as one draw over [h|c] would give
+    ("h + 0.01 * torch.randn_like(h)", "h = (h[0] + 0.01 * torch.randn_like(h[0]), h[1] + 0.01 * torch.randn_like(h[0]))"),
+]
+
+
+@pytest.mark.parametrize("update, written", OWN_HALF, ids=[update for update, _ in OWN_HALF])
+@pytest.mark.parametrize("form", ["tuple", "auto"])
+def test_an_update_computed_from_the_state_itself_is_written_per_half(tmp_path, form, update, written):
+    write(tmp_path, {"agent.py": AGENT.replace("UPDATE", update), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert written in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import agent")
+
+
+@pytest.mark.parametrize("update, finding", [
+    ("h - h.mean(-1, keepdim=True)", "16:17: G2L100 `h.mean(-1, keepdim=True)` acts along the last dimension of the hidden state"),
+    ("h + 0.01 * torch.randn_like(h)", "16:13: G2L100 `h + 0.01 * torch.randn_like(h)` combines the hidden state with "
+     "`0.01 * torch.randn_like(h)`, drawn at random"),
+])
+def test_the_packed_form_still_refuses_what_would_mix_h_and_c(tmp_path, capsys, update, finding):
+    write(tmp_path, {"agent.py": AGENT.replace("UPDATE", update), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'agent.py'}:{finding}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("update, finding", [
+    # another state than the one carried: which half of it each half takes is no rule
+    ("h - h_old.mean(-1, keepdim=True)", "16:17: G2L100 `h - h_old.mean(-1, keepdim=True)` reads the hidden state in `h` "
+     "and again in `h_old`"),
+    # a draw of another shape than the state's: it may be a mask, and per half h and c would differ
+    ("h + 0.01 * torch.randn(3, 8)", "16:24: G2L100 `torch.randn(3, 8)` draws random numbers"),
+    # a function the state's read is handed to, not known to only compute
+    ("h * torch.nn.functional.softmax(h, -1)", "16:45: G2L100 `h * torch.nn.functional.softmax(h, -1)` reads the hidden "
+     "state in `h` and again in `h`"),
+    # an operand that is no state: what c gets is a choice
+    ("h + self.pi.weight.sum()", "16:13: G2L100 `h + self.pi.weight.sum()` adds"),
+])
+def test_what_is_not_computed_from_its_own_half_stays_refused_in_the_tuple_form(tmp_path, capsys, update, finding):
+    write(tmp_path, {"agent.py": AGENT.replace("UPDATE", update), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'agent.py'}:{finding}" in capsys.readouterr().out
