@@ -96,3 +96,27 @@ def test_what_is_not_computed_from_its_own_half_stays_refused_in_the_tuple_form(
     write(tmp_path, {"agent.py": AGENT.replace("UPDATE", update), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert f"{tmp_path / 'agent.py'}:{finding}" in capsys.readouterr().out
+
+
+LAMBDA_AGENT = AGENT.replace("            h_old = h\n", "            keep = KEEP\n").replace("h = UPDATE", "h = h * keep(h_done)").replace(
+    "def forward(self, x, h):", "def forward(self, x, h, h_done=torch.zeros(3)):"
+)
+
+
+def test_a_local_lambda_that_only_computes_is_called_once_per_half(tmp_path):
+    # `keep(done)` was "would run twice ... cannot tell that it only computes": its body only computes
+    write(tmp_path, {"agent.py": LAMBDA_AGENT.replace("KEEP", "lambda d: (1 - d).unsqueeze(-1)"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "h = (h[0] * keep(h_done), h[1] * keep(h_done))" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import agent")
+
+
+@pytest.mark.parametrize("keep", [
+    "lambda d: (torch.rand(3, 1) < 0.5).float()",  # each half its own draw
+    "lambda d: agent_calls.append(d) or (1 - d).unsqueeze(-1)",  # called twice, appended twice
+])
+def test_a_local_lambda_that_may_do_more_than_compute_stays_refused(tmp_path, capsys, keep):
+    agent = LAMBDA_AGENT.replace("KEEP", keep).replace("    class Agent", "    agent_calls = []\n\n\n    class Agent")
+    write(tmp_path, {"agent.py": agent, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert "G2L100 `keep(h_done)` would run twice, once per half of the hidden state" in capsys.readouterr().out

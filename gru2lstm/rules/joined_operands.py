@@ -19,7 +19,7 @@ import libcst as cst
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
 from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
-from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES
+from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, RANDOM_DRAWS
 from gru2lstm.rules.edits import is_number
 from gru2lstm.rules.unfollowed import plain_layer
 
@@ -110,6 +110,8 @@ def _unseen(ctx, call: cst.Call, seen: frozenset = frozenset()) -> bool:
     """Is `call` one that may do more than compute a value (a library's function, a lambda, a callable
     handed in, a container's `pop()`, a function of the program that stores or counts)? A layer only
     computes, and so does a function of the program whose body stores nothing and calls only such code."""
+    if isinstance(call.func, cst.Name) and _only_computing_lambda(ctx, call.func, seen):
+        return False  # `keep = lambda d: (1 - d).unsqueeze(-1)` then `h * keep(done)`
     value = ctx.values_at_nodes.get(id(call))
     if isinstance(value, VCallOf):
         return plain_layer(ctx, value) is None and id(value) not in ctx.solution.forwarded
@@ -117,6 +119,26 @@ def _unseen(ctx, call: cst.Call, seen: frozenset = frozenset()) -> bool:
         function = value.slot.function
         return function not in seen and not _only_computes(ctx, ctx.flow.functions[function].node, seen | {function})
     return value is None or isinstance(value, VOpaque)  # None: a call the walk took no value of (`self.queue.pop()`)
+
+
+def _only_computing_lambda(ctx, name: cst.Name, seen: frozenset) -> bool:
+    """Is every value `name` may hold a lambda whose body only computes (every call in it one that
+    only computes and draws nothing, no walrus)? A name bound to anything else, or to nothing the walk saw (a
+    callable handed in), is not."""
+    slots = ctx.slots_at_nodes.get(id(name), set())
+    bound = [value for slot in slots for value in ctx.values_bound_to.get(slot, [])]
+    if not slots or not bound or len(bound) < len(slots):
+        return False
+    for value in bound:
+        function = value.node
+        if not isinstance(function, cst.Lambda) or any(isinstance(node, cst.NamedExpr) for node in walk(function.body)):
+            return False
+        calls = [node for node in walk(function.body) if isinstance(node, cst.Call)]
+        if any(_called_name(node) in RANDOM_DRAWS for node in calls):
+            return False  # per half, each its own draw (`lambda: torch.rand(n, 1) < p`)
+        if any(_called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node, seen) for node in calls):
+            return False
+    return True
 
 
 def _only_computes(ctx, function: cst.FunctionDef, seen: frozenset) -> bool:
