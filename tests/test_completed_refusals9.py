@@ -120,3 +120,60 @@ def test_a_local_lambda_that_may_do_more_than_compute_stays_refused(tmp_path, ca
     write(tmp_path, {"agent.py": agent, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert "G2L100 `keep(h_done)` would run twice, once per half of the hidden state" in capsys.readouterr().out
+
+
+HELD_LAMBDA_AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+            self.blank = lambda n: self.h0.expand(1, n, 8).contiguous()
+            self.h0 = torch.zeros(1, 1, 8)
+
+        def forward(self, x, h):
+            out, h = self.gru(x.unsqueeze(0), h)
+            return self.pi(out[0]), h
+
+
+    torch.manual_seed(0)
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    loss = 0
+    h = agent.blank(3)
+    for t in range(6):
+        y, h = agent(torch.randn(3, 4), h)
+        loss = loss + y.sum()
+        if t == 3:
+            h = agent.blank(3)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form, written", [
+    ("tuple", "self.blank = lambda n: (self.h0[0].expand(1, n, 8).contiguous(), self.h0[1].expand(1, n, 8).contiguous())"),
+    ("packed", "self.blank = lambda n: self.h0.expand(1, n, 2 * 8).contiguous()"),
+])
+def test_a_held_lambda_reading_a_state_attribute_is_walked_as_its_method_only(tmp_path, form, written):
+    # its body is walked as the method `blank` (definitions._held_lambda); the walk of `__init__`
+    # also handed its read of `self.h0` over as "used inside `lambda ...`" (G2L100)
+    write(tmp_path, {"agent.py": HELD_LAMBDA_AGENT, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert written in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import agent")
+
+
+def test_a_lambda_reading_a_local_beside_a_state_attribute_stays_refused(tmp_path, capsys):
+    agent = HELD_LAMBDA_AGENT.replace("self.h0.expand(1, n, 8)", "self.h0.expand(1, n, width)").replace(
+        "super().__init__()\n", "super().__init__()\n            width = 8\n"
+    )
+    write(tmp_path, {"agent.py": agent, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    # it runs on what `__init__` had there: not a method (tests/test_completed_refusals8.py)
+    assert "; define `blank` as a method of the class that makes the state (`def blank(self, ...)`)" in capsys.readouterr().out
