@@ -131,12 +131,12 @@ def _only_computing_lambda(ctx, name: cst.Name, seen: frozenset) -> bool:
         return False
     for value in bound:
         function = value.node
-        if not isinstance(function, cst.Lambda) or any(isinstance(node, cst.NamedExpr) for node in walk(function.body)):
-            return False
+        if not isinstance(function, cst.Lambda) or id(function) in seen or any(isinstance(node, cst.NamedExpr) for node in walk(function.body)):
+            return False  # (in `seen`: a lambda that calls itself)
         calls = [node for node in walk(function.body) if isinstance(node, cst.Call)]
         if any(_called_name(node) in RANDOM_DRAWS for node in calls):
             return False  # per half, each its own draw (`lambda: torch.rand(n, 1) < p`)
-        if any(_called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node, seen) for node in calls):
+        if any(_called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node, seen | {id(function)}) for node in calls):
             return False
     return True
 
