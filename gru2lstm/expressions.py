@@ -193,9 +193,14 @@ class ExpressionWalker(Scope):
                 if isinstance(part, cst.FormattedStringExpression):  # read only (vocab.FORMATTING_BUILTINS)
                     self.consume(self.expr(part.expression), Use.READ, part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
-        # Lambdas, nested comprehensions, await, …: what is read inside is handed over.
-        self.hand_over_inside(node, f"`{self.code(node)}`")
+        # Lambdas, nested comprehensions, await, …: what is read inside is handed over, but for a
+        # lambda held as a method (definitions._held_lambda), whose body is walked as that method's.
+        if not (isinstance(node, cst.Lambda) and self._walked_as_method(node)):
+            self.hand_over_inside(node, f"`{self.code(node)}`")
         return VOpaque(node, f"`{self.code(node)}`")
+
+    def _walked_as_method(self, node: cst.Lambda) -> bool:
+        return any(held.node.body.body[0].body[0].value is node.body for helds in self.flow.held_lambdas.values() for held in helds)
 
     def hand_over_inside(self, node: cst.CSTNode, where: str) -> None:
         """Code the walk does not follow (a lambda, a nested function): what it calls from around

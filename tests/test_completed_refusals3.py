@@ -284,8 +284,8 @@ def test_a_state_changed_in_place_by_addcmul_migrates(tmp_path, form):
      "11:5: G2L100 `h.addcmul_(torch.ones(8), keep, value=-0.5)` combines the hidden state with `torch.ones(8)`, an allocation of the hidden size `8`"),
     ("tuple", "h.addcmul_(torch.rand(3, 1), keep, value=-0.5)",
      "11:16: G2L100 `torch.rand(3, 1)` draws random numbers, and `h.addcmul_(torch.rand(3, 1), keep, value=-0.5)` runs once per half"),
-    ("tuple", "h.addcmul_(h, keep, value=-0.5)",
-     "11:16: G2L100 `h.addcmul_(h, keep, value=-0.5)` reads the hidden state in `h` and again in `h`"),
+    ("tuple", "h_old = h.clone()\n        h.addcmul_(h_old, keep, value=-0.5)",  # its own `h` is written per half
+     "12:16: G2L100 `h.addcmul_(h_old, keep, value=-0.5)` reads the hidden state in `h` and again in `h_old`"),
 ])
 def test_an_addcmul_that_cannot_run_on_each_half_stays_refused(tmp_path, capsys, form, change, finding):
     driver = DRIVE_ADDCMUL.replace("h.addcmul_(keep, keep, value=-0.5)", change)

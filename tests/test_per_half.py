@@ -90,7 +90,7 @@ JOINS = [
     ("h = torch.clamp(h, -0.5, 0.5)", "h = (torch.clamp(h[0], -0.5, 0.5), torch.clamp(h[1], -0.5, 0.5))"),
     ("h.clamp_(-0.5, 0.5)", "(h[0].clamp_(-0.5, 0.5), h[1].clamp_(-0.5, 0.5))"),
     ("h = h.tanh().abs().sign() * h", "h = (h[0].tanh().abs().sign() * h[0], h[1].tanh().abs().sign() * h[1])"),
-    ("h = h / (h.norm() + 1)", None),  # a norm over the whole state: h and c would each need their own, by hand
+    ("h = h / (h_old.norm() + 1)", None),  # a norm of another state: which half of it each half takes is no rule
     ("h = torch.nan_to_num(h.tanh())", "h = (torch.nan_to_num(h[0].tanh()), torch.nan_to_num(h[1].tanh()))"),
     ("h = h.maximum(h_old)", "h = (h[0].maximum(h_old[0]), h[1].maximum(h_old[1]))"),
     ("h = torch.mul(mask, h)", "h = (torch.mul(mask, h[0]), torch.mul(mask, h[1]))"),  # as `mask * h`

@@ -129,6 +129,14 @@ class PlanContext:
         return {id(node) for slot, node in self.flow.slot_nodes if self.solution.is_state(slot)}
 
     @cached_property
+    def slots_at_nodes(self) -> dict:
+        """id of a name or attribute that reads or writes a place -> the slots it reads or writes."""
+        found: dict = {}
+        for slot, node in self.flow.slot_nodes:
+            found.setdefault(id(node), set()).add(slot)
+        return found
+
+    @cached_property
     def arithmetic_by_node(self) -> dict:
         """id of an arithmetic's node (`h + x`, `h.add_(x)`, `h *= m`) -> its VArith."""
         return {id(arith.node): arith for arith in self.flow.arithmetic}

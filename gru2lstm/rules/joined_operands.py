@@ -12,14 +12,14 @@ once per half: a call that may do more than compute (`h.mul_(thing(3))` of a lib
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, Optional
 
 import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
 from gru2lstm.values import Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
-from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IN_PLACE_SUFFIX
+from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IN_PLACE_SUFFIX, RANDOM_DRAWS
 from gru2lstm.rules.edits import is_number
 from gru2lstm.rules.unfollowed import plain_layer
 
@@ -49,11 +49,28 @@ def joins_in(ctx, top: cst.CSTNode) -> bool:
 
 def state_read(ctx, node: cst.CSTNode, leaf_ids: set) -> Optional[cst.CSTNode]:
     """The first read of a state in `node`, outside `leaf_ids` and the sizes and features it measures."""
+    return next(state_reads(ctx, node, leaf_ids), None)
+
+
+def state_reads(ctx, node: cst.CSTNode, leaf_ids: set) -> Iterator[cst.CSTNode]:
+    """The reads of a state in `node`, outside `leaf_ids` and the sizes and features it measures."""
     if id(node) in leaf_ids or id(node) in ctx.measured_nodes:
-        return None
+        return
     if id(node) in ctx.state_nodes:
-        return node
-    return next((found for child in node.children if (found := state_read(ctx, child, leaf_ids)) is not None), None)
+        yield node
+        return
+    for child in node.children:
+        yield from state_reads(ctx, child, leaf_ids)
+
+
+def only_computed_from(ctx, node: cst.CSTNode, top: cst.CSTNode) -> bool:
+    """Does every call between `node` and `top` that `node` goes into only compute a tensor
+    (`h.mean(-1)`, `h.abs().amax(-1)`), none of them code that may store, count or draw?"""
+    while node is not top:
+        node = ctx.parents[node]
+        if isinstance(node, cst.Call) and _called_name(node) not in COMPUTING_NAMES:
+            return False
+    return True
 
 
 def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
@@ -118,6 +135,8 @@ def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
                    for key in functions)
     if not isinstance(node, cst.Call):
         return False
+    if isinstance(node.func, cst.Name) and _only_computing_lambda(ctx, node.func, seen):
+        return False  # `keep = lambda d: (1 - d).unsqueeze(-1)` then `h * keep(done)`
     name = _called_name(node)
     if name is not None and name.endswith(IN_PLACE_SUFFIX):
         return True  # `self.seen.add_(1)` changes what it is called on
@@ -127,6 +146,26 @@ def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
     if isinstance(value, VCallOf):
         return plain_layer(ctx, value) is None and id(value) not in ctx.solution.forwarded
     return value is None or isinstance(value, VOpaque)  # None: a call the walk took no value of (`self.queue.pop()`)
+
+
+def _only_computing_lambda(ctx, name: cst.Name, seen: frozenset) -> bool:
+    """Is every value `name` may hold a lambda whose body only computes (every call in it one that
+    only computes and draws nothing, no walrus)? A name bound to anything else, or to nothing the walk saw (a
+    callable handed in), is not."""
+    slots = ctx.slots_at_nodes.get(id(name), set())
+    bound = [value for slot in slots for value in ctx.values_bound_to.get(slot, [])]
+    if not slots or not bound or len(bound) < len(slots):
+        return False
+    for value in bound:
+        function = value.node
+        if not isinstance(function, cst.Lambda) or id(function) in seen or any(isinstance(node, cst.NamedExpr) for node in walk(function.body)):
+            return False  # (in `seen`: a lambda that calls itself)
+        calls = [node for node in walk(function.body) if isinstance(node, cst.Call)]
+        if any(_called_name(node) in RANDOM_DRAWS for node in calls):
+            return False  # per half, each its own draw (`lambda: torch.rand(n, 1) < p`)
+        if any(_called_name(node) not in COMPUTING_NAMES and _unseen(ctx, node, seen | {id(function)}) for node in calls):
+            return False
+    return True
 
 
 def _only_computes(ctx, function: cst.CSTNode, seen: frozenset) -> bool:

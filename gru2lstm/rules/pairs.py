@@ -10,9 +10,9 @@ from gru2lstm.apply import index, pair, replace_inside, replace_many
 from gru2lstm.program import BY_HAND, Binding
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, Value, VArith, VCreate, VDerived, VSlot
-from gru2lstm.vocab import RANDOM_DRAWS
+from gru2lstm.vocab import LIKE_SUFFIX, RANDOM_DRAWS
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
-from gru2lstm.rules.joined_operands import joins_in, run_twice, state_read
+from gru2lstm.rules.joined_operands import joins_in, only_computed_from, run_twice, state_read, state_reads
 from gru2lstm.rules.packed_dims import may_be_none
 
 
@@ -26,6 +26,8 @@ def halves(ctx, value: Value):
     if leaves is None:
         ctx.find("G2L100", top, f"the engine cannot split the hidden state in `{ctx.code(top)}` into h and c; assign it to a name first, or {BY_HAND}")
         return None
+    again = read_again_of(ctx, top, leaves)
+    leaves = leaves + again
     nodes = [leaf.node for leaf in leaves]
     for leaf in leaves:
         if ctx.solution.is_split(leaf.slot) and may_be_none(ctx, leaf):
@@ -42,6 +44,8 @@ def halves(ctx, value: Value):
     if not leaves and read_again(ctx, top):  # made anew from a state's numbers: `torch.addcmul(zeros_like(h), h, m)`
         return None
 
+    for leaf in again:
+        ctx.claim(leaf.node)  # its half, not the h the features rule would give it
     # (node, partner name of a split one): the edits hold no context, which would make a cycle (gc_pause.py)
     reads = [(leaf.node, ctx.partner_of(leaf.slot) if ctx.solution.is_split(leaf.slot) else None) for leaf in leaves]
 
@@ -77,6 +81,22 @@ def carried_states(ctx, value: Value):
     return None
 
 
+def read_again_of(ctx, top: cst.CSTNode, leaves: list) -> list:
+    """The reads in `top`, beside `leaves`, of a state that `top` carries (`h.mean(-1)` of `h -
+    h.mean(-1, keepdim=True)`): each becomes the same half as the state it reads, so each half is
+    computed from itself alone, when the calls it goes into only compute. Sizes read to make a tensor
+    of the state's shape (`zeros_like(h)`) are left to the features rule; a read of another state,
+    one handed to code that may store or count (`h * self.scaled(h)`), or one another rule rewrote
+    already (as features: h, where c would need c) stays a finding (read_again)."""
+    carried = {leaf.slot for leaf in leaves}
+    found = []
+    for node in state_reads(ctx, top, {id(leaf.node) for leaf in leaves}):
+        slots = ctx.slots_at_nodes.get(id(node), set())
+        if slots and slots <= carried and not ctx.is_rewritten(node) and only_computed_from(ctx, node, top):
+            found.append(VSlot(next(iter(slots)), node))
+    return found
+
+
 def changed_per_half(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
     """Would writing `top` once per half around `leaf_nodes` do other than the GRU code did for h
     (draw twice, join c with what is no state, run a call twice, or read h into c)? Said."""
@@ -92,7 +112,7 @@ def drawn_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
             continue
         func = node.func
         name = func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", None)
-        if name in RANDOM_DRAWS:
+        if name in RANDOM_DRAWS and not _noise_of_its_shape(ctx, node, name, leaf_nodes):
             if any(id(leaf_node) in {id(inner) for inner in walk(node)} for leaf_node in leaf_nodes):  # `F.dropout(h, p)`
                 why = "draws random numbers for the hidden state, and on (h, c) it would run once per half, each with its own draw"
                 remedy = "write it on each half by hand, choosing whether h and c share one draw"
@@ -102,6 +122,17 @@ def drawn_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
             ctx.find("G2L100", node, f"`{ctx.code(node)}` {why}; {remedy}")
             return True
     return False
+
+
+def _noise_of_its_shape(ctx, call: cst.Call, name: str, leaf_nodes) -> bool:
+    """Is `call` a draw made like a state written per half (`torch.randn_like(h)` in `h + 0.01 *
+    torch.randn_like(h)`)? Each half then gets noise of its own, of the law the GRU's h got: what
+    one draw over [h|c] gives the packed form's halves, and no choice between h and c is made."""
+    if not name.endswith(LIKE_SUFFIX) or not call.args or call.args[0].keyword is not None:
+        return False
+    carried = set().union(*(ctx.slots_at_nodes.get(id(node), set()) for node in leaf_nodes)) if leaf_nodes else set()
+    slots = ctx.slots_at_nodes.get(id(call.args[0].value), set())
+    return bool(slots) and slots <= carried
 
 
 def read_again(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
