@@ -228,7 +228,7 @@ SHAPE_METHODS = ELEMENTWISE_METHODS | {
     "squeeze", "unsqueeze", "view", "reshape", "permute", "transpose", "expand", "expand_as",
     "repeat", "flatten", "index_select", "narrow", "select", "view_as", "reshape_as", "flip",
     "masked_fill", "masked_fill_", "index_fill", "index_fill_", "fill_", "zero_", "swapaxes", "roll",
-    "repeat_interleave",
+    "repeat_interleave", "unflatten",
     "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
 # Shape methods whose argument gives only its shape (`m.expand_as(h)`): read as `zeros_like(h)` reads it.
@@ -347,7 +347,7 @@ DIM_POSITIONS = {
         "index_fill", "index_fill_", "index_add", "index_add_", "index_copy", "index_copy_", "take_along_dim",
         "cumsum", "cumprod", "cummax", "cummin", "logcumsumexp", "softmax", "log_softmax", "softmin",
         "sum", "mean", "nansum", "nanmean", "prod", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var",
-        "logsumexp", "median", "mode", "sort", "argsort", "all", "any", "count_nonzero",
+        "logsumexp", "median", "mode", "sort", "argsort", "all", "any", "count_nonzero", "unflatten",
     )},
     "roll": (1,), "norm": (1,), "topk": (1,), "kthvalue": (1,), "repeat_interleave": (1,),
     **{name: (0, 1) for name in ("transpose", "transpose_", "swapaxes", "swapdims", "movedim", "moveaxis")},

@@ -31,7 +31,7 @@ from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import code_of
 from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
+    ALONG_LAST_BY_DEFAULT, CELL_KIND, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
     MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS,
 )
 
@@ -270,6 +270,8 @@ def _reads_a_state(ctx, value: Value) -> bool:
         return any(_reads_a_state(ctx, item) for _, item in value.items)
     if isinstance(value, VSlot) and ctx.solution.is_state(value.slot):
         return True
+    if isinstance(value, VCallOf):  # what a cell gives is its new state (`self.cell(x, h).flip(-1)`)
+        return ctx.solution.recurrent_calls.get(id(value)) == CELL_KIND
     leaf = ctx.solution.resolutions.leaf_of(value)
     return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
 

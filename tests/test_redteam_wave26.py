@@ -1,0 +1,107 @@
+"""Red team wave 26 (`/work/scratch/rt26`, meta-RL, belief encoders, communicating agents, curiosity,
+Ape-X rings, recurrent TD3, options, traced policies): code refused that now migrates and runs, or
+refused with the exact finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+# CommNet style: every agent's state in one (A, B, H) tensor, flattened for the cell and given back
+# its agent dimension by `unflatten`; the message is the mean of the other agents' states
+COMM_AGENTS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class MeanComm(nn.Module):
+        def __init__(self, hid=6):
+            super().__init__()
+            self.fc = nn.Linear(4, hid)
+            self.cell = nn.GRUCell(2 * hid, hid)
+            self.out = nn.Linear(hid, 3)
+
+        def step(self, obs, h):
+            agents = h.shape[0]
+            comm = (h.sum(0, keepdim=True) - h) / (agents - 1)
+            x = torch.cat([torch.relu(self.fc(obs)), comm], -1)
+            h = self.cell(x.flatten(0, 1), h.flatten(0, 1)).unflatten({dim}, {sizes})
+            return self.out(h), h
+"""
+
+COMM_DRIVER = """\
+    import torch
+
+    from agents import MeanComm
+
+    model = MeanComm()
+    h = torch.zeros(3, 2, 6)
+    for t in range(4):
+        logits, h = model.step(torch.randn(3, 2, 4), h)
+    logits.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_given_its_agent_dimension_back_by_unflatten_migrates_and_runs(tmp_path, form):
+    # `unflatten` was a method the engine did not know: G2L101 on the cell's result
+    write(tmp_path, {"agents.py": COMM_AGENTS.format(dim=0, sizes="(agents, -1)"), "driver.py": COMM_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+def test_a_packed_state_unflattened_along_its_last_dimension_is_refused(tmp_path, capsys):
+    # along the last dimension, the packed state's h and c would be cut into heads together
+    write(tmp_path, {"agents.py": COMM_AGENTS.format(dim=-1, sizes="(2, 3)"), "driver.py": COMM_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'agents.py'}:16:13: G2L100 `self.cell(x.flatten(0, 1), h.flatten(0, 1)).unflatten(-1, (2, 3))` acts along "
+        "the last dimension of the hidden state (or one the engine cannot tell from it), and its result stays a state; in the "
+        "packed form that dimension holds h and c side by side, so it would mix them; use --state tuple, or migrate this by hand"
+    )
+
+
+# an operation along the last dimension applied to what a cell gives, before it is named
+CELL_RESULT_FLIPPED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Reversed(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 6)
+            self.head = nn.Linear(6, 2)
+
+        def forward(self, x, h):
+            h = self.cell(x, h).flip(-1)
+            return self.head(h), h
+
+
+    model = Reversed()
+    h = torch.zeros(2, 6)
+    for _ in range(3):
+        y, h = model(torch.randn(2, 4), h)
+    y.sum().backward()
+"""
+
+
+def test_a_cell_result_flipped_along_its_last_dimension_is_refused_packed(tmp_path, capsys):
+    # packed form: `torch.cat(self.cell(x, h.chunk(2, dim=-1)), dim=-1).flip(-1)` put c reversed
+    # where h was, and the head read it (exit 0); only a named state's operations were judged
+    write(tmp_path, {"run.py": CELL_RESULT_FLIPPED, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'run.py'}:12:13: G2L100 `self.cell(x, h).flip(-1)` acts along the last dimension of the hidden state "
+        "(or one the engine cannot tell from it), and its result stays a state; in the packed form that dimension holds h "
+        "and c side by side, so it would mix them; use --state tuple, or migrate this by hand"
+    )
+
+
+def test_a_cell_result_flipped_along_its_last_dimension_migrates_as_pairs_under_auto(tmp_path):
+    write(tmp_path, {"run.py": CELL_RESULT_FLIPPED, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "auto", str(tmp_path)]) == 0
+    assert "torch.cat" not in (tmp_path / "run.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
