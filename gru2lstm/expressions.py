@@ -55,6 +55,7 @@ from gru2lstm.vocab import ITEM_READER, ITEM_WRITER, ITERATOR, KEEP_ATTRIBUTES, 
 AFTER_STAR = "a value unpacked after a starred target"
 # What each field of a record receives from a spread whose items cannot be placed (`Memory(*parts)`).
 SPREAD_FIELDS = "an item of a spread the engine does not follow"
+CONSTANT = "a constant"  # a literal: what a library call of it makes (`np.random.randn(2, 4)`) is derived from it
 
 
 def after_star(value: Value, position: int, length: int, node: cst.BaseExpression) -> Value:
@@ -185,9 +186,9 @@ class ExpressionWalker(Scope):
         if isinstance(node, cst.ConcatenatedString):  # `"a" f"{h.norm()}"`: its f-string parts are walked
             self.expr(node.left)
             self.expr(node.right)
-            return VOpaque(node, "a constant")
+            return VOpaque(node, CONSTANT)
         if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString)):
-            return VOpaque(node, "a constant")
+            return VOpaque(node, CONSTANT)
         if isinstance(node, cst.FormattedString):  # f"{h.norm():.3f}": each expression is formatted, like print(h)
             for part in node.parts:
                 if isinstance(part, cst.FormattedStringExpression):  # read only (vocab.FORMATTING_BUILTINS)

@@ -105,3 +105,48 @@ def test_a_cell_result_flipped_along_its_last_dimension_migrates_as_pairs_under_
     assert main(["rewrite", "--quiet", "--state", "auto", str(tmp_path)]) == 0
     assert "torch.cat" not in (tmp_path / "run.py").read_text()
     run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
+
+# a helper that projects both the observations and the state through a layer: its parameter holds
+# the state, so observations drawn by numpy (`np.random.randn(2, 4)`, read as made from its first
+# number) reach a place that holds it
+SHARED_PROJECTION = """\
+    import numpy as np
+    import torch
+    import torch.nn as nn
+
+
+    def project(layer, t):
+        return torch.tanh(layer(t))
+
+
+    class Agents(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.obs_fc = nn.Linear(4, 6)
+            self.msg_fc = nn.Linear(6, 6)
+            self.cell = nn.GRUCell(12, 6)
+
+        def forward(self, obs, h):
+            e = project(self.obs_fc, obs)
+            m = project(self.msg_fc, h)
+            return self.cell(torch.cat([e, m], -1), h)
+
+
+    agents = Agents()
+    h = torch.zeros(2, 6)
+    for t in range(3):
+        h = agents(torch.as_tensor(np.random.randn(2, 4), dtype=torch.float32), h)
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
+def test_observations_drawn_by_numpy_where_the_state_is_held_are_refused(tmp_path, capsys, form):
+    # packed form: exit 0, `layer(t.chunk(2, dim=-1)[0])` cut the observations in two (a crash at the first step)
+    write(tmp_path, {"run.py": SHARED_PROJECTION, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert capsys.readouterr().out == (
+        f"{tmp_path / 'run.py'}:26:16: G2L101 the hidden state comes from `torch.as_tensor(np.random.randn(2, 4), "
+        "dtype=torch.float32)`, which the engine cannot follow; migrate this use by hand, or give the file that defines "
+        "the code it reaches in the same run\n"
+    )

@@ -8,7 +8,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.expressions import SPREAD_FIELDS
+from gru2lstm.expressions import CONSTANT, SPREAD_FIELDS
 from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
@@ -410,8 +410,11 @@ class PackedUnfollowed(StateBindingRule):
         # a value of code in a file not migrated with this one (its GRU's state, made elsewhere), of
         # a library's function (`ray.get(ref)`): made with the GRU's size, or an
         # element of what the engine cannot read (`list(torch.split(h, 1, dim=1))`)
+        # or a tensor a library call makes from numbers (`np.random.randn(2, 4)`: derived from its first
+        # argument), whose sizes the engine does not read (a number bound alone is no tensor to double)
         return isinstance(leaf, VOpaque) and (
             leaf.node is None or isinstance(leaf.node, cst.Call) or id(leaf.node) in ctx.flow.outside_calls or leaf.why == SPREAD_FIELDS
+            or leaf.why == CONSTANT and ctx.solution.resolved(use.value) is not leaf
         )
 
     def rewrite(self, ctx, use: BindingUse) -> None:
