@@ -59,6 +59,7 @@ from gru2lstm.vocab import (
     LIST_APPEND_METHOD,
     MAP_BUILTIN,
     NONE_FOR_A_MISSING_KEY,
+    NUMPY_COPIES,
     NUMPY_SAVERS,
     MODULE_SELF_METHODS,
     LIST_EXTEND_METHOD,
@@ -655,6 +656,13 @@ class CallWalker(CompiledCalls):
             return self._traced(node)
         if qualified & SCRIPTING_FUNCTIONS and len(args) == 1 and args[0].keyword is None and not args[0].star:
             return self._scripted(node)
+        if qualified & NUMPY_COPIES:
+            # the source too: read as a state or as features, one half would be copied alone
+            for position, arg in enumerate(args):
+                what = "written over by" if position == 0 else "copied over another tensor by"
+                why = f"{what} `{self.code(func)}()`, which the engine does not write half by half"
+                self.consume(self.expr(arg.value), Use.WRITTEN, arg.value, why)
+            return VOpaque(node, f"`{self.code(func)}(...)`")
         if qualified & NUMPY_SAVERS:
             for arg in args:
                 why = f"written to a file by `{self.code(func)}()`, whose arrays the engine does not follow to where the file is loaded"

@@ -77,6 +77,8 @@ FILE_ACCESS = SAVERS | LOADERS
 # numpy's writers: the arrays they write (by position or by keyword) are read back by code the engine
 # does not tie to them (`np.load(path)["hiddens"]`), so a state written there is reported.
 NUMPY_SAVERS = {"numpy.save", "numpy.savez", "numpy.savez_compressed", "numpy.savetxt"}
+# numpy functions that write their second argument over their first (`np.copyto(ring[i], h)`), as `out=` does.
+NUMPY_COPIES = {"numpy.copyto"}
 # The roots of the modules whose classes, as bases of the program's classes, call none of their
 # methods with a state: torch's (a module's forward() runs as the program calls the instance) and the
 # standard library's. A base from any other root is a library's, which may (rules/interfaces.py).

@@ -150,3 +150,34 @@ def test_observations_drawn_by_numpy_where_the_state_is_held_are_refused(tmp_pat
         "dtype=torch.float32)`, which the engine cannot follow; migrate this use by hand, or give the file that defines "
         "the code it reaches in the same run\n"
     )
+
+
+# Ape-X style: the state at each sequence start written into a numpy ring by `np.copyto`
+COPYTO_RING = """\
+    import numpy as np
+    import torch
+    import torch.nn as nn
+
+    core = nn.GRU(3, 5)
+    ring = np.zeros((4, 5), np.float32)
+    h = torch.zeros(1, 1, 5)
+    for i in range(4):
+        np.copyto(ring[i], h[0, 0].numpy())
+        _, h = core(torch.randn(1, 1, 3), h)
+        h = h.detach()
+    out, _ = core(torch.randn(2, 2, 3), torch.from_numpy(ring[[1, 3]]).unsqueeze(0))
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
+def test_a_state_copied_into_a_numpy_ring_by_copyto_is_refused(tmp_path, capsys, form):
+    # packed form: exit 0, both arguments read as features (`np.copyto(ring.chunk(2, dim=-1)[0][i], ...)`)
+    write(tmp_path, {"run.py": COPYTO_RING, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    path = tmp_path / "run.py"
+    assert capsys.readouterr().out == (
+        f"{path}:9:15: G2L100 the hidden state `ring[i]` is written over by `np.copyto()`, which the engine does not "
+        "write half by half; migrate this use by hand so that it handles the pair (h, c)\n"
+        f"{path}:9:24: G2L100 the hidden state `h[0, 0].numpy()` is copied over another tensor by `np.copyto()`, which "
+        "the engine does not write half by half; migrate this use by hand so that it handles the pair (h, c)\n"
+    )
