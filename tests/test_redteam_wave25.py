@@ -105,3 +105,28 @@ def test_a_call_that_only_computes_is_written_per_half_and_runs(tmp_path, idiom,
     project = _agent(tmp_path, idiom, methods, top)
     assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 0
     run_migrated(project, "import runpy; runpy.run_path('driver.py')")
+
+
+@pytest.mark.parametrize("idiom, methods, operand", [
+    # features of the state kept apart (a local, a helper's result): the features rule gave them
+    # h alone, and `h * g` multiplied [h|c] by h (exit 0, then a crash: 16 against 8)
+    ("g = torch.sigmoid(h)\n            h = h * g", "", "g"),
+    ("h = h * self.gate(h)", "def gate(self, h):\n    return torch.sigmoid(h)", "self.gate(h)"),
+])
+def test_packed_features_of_the_state_as_an_operand_are_refused(tmp_path, capsys, idiom, methods, operand):
+    project = _agent(tmp_path, idiom, methods)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(project)]) == 1
+    line = 20 + idiom.count("\n")
+    top = idiom.splitlines()[-1].strip().removeprefix("h = ")
+    assert capsys.readouterr().out == (
+        f"{project / 'agent.py'}:{line}:13: G2L100 `{top}` combines the hidden state with `{operand}`, computed from the "
+        "hidden state as features, which the packed form gives h alone, as wide as h; in the packed form the state is h "
+        "and c side by side, twice as wide, so the two would no longer line up; use --state tuple, or migrate this by hand\n"
+    )
+
+
+def test_packed_state_times_its_own_features_written_inline_migrates_and_runs(tmp_path):
+    # `torch.sigmoid(h)` inline stays on [h|c]: each half gated by itself
+    project = _agent(tmp_path, "h = h * torch.sigmoid(h)")
+    assert main(["rewrite", "--quiet", "--state", "packed", str(project)]) == 0
+    run_migrated(project, "import runpy; runpy.run_path('driver.py')")
