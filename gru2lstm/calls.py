@@ -786,10 +786,6 @@ class CallWalker(CompiledCalls):
         if name in SEQUENCE_BUILTINS and isinstance(values[0], VZip):
             return values[0]  # `tuple(zip(*rows))` holds the columns, as `zip(*rows)` does
         if name in ("enumerate", "zip"):
-            iterated = values[:1] if name == "enumerate" else values
-            for value, arg in zip(iterated, node.args):
-                if isinstance(value, VSlot):  # a state's rows are taken as `for row in h` takes them (StateIterated)
-                    self.consume(value, Use.iterating(LabelKind.POS), arg.value, f"iterated through `{name}()`")
             parts = [VOpaque(node, "an index")] if name == "enumerate" else []
             parts += [self._element(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(ELEM, VTuple(parts, None))])

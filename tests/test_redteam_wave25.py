@@ -132,31 +132,6 @@ def test_packed_state_times_its_own_features_written_inline_migrates_and_runs(tm
     run_migrated(project, "import runpy; runpy.run_path('driver.py')")
 
 
-@pytest.mark.parametrize("loop, column", [
-    # rows of the state taken through zip/enumerate: the tuple form zipped the pair (h, c), two
-    # "rows", with the dones (exit 0, then a batch of 2 where 3 were expected)
-    ("for row, d in zip(h, done):", 27),
-    ("for d, row in zip(done, h):", 33),
-    ("for i, (row, d) in enumerate(zip(h, done)):", 42),
-])
-def test_tuple_rows_of_the_state_taken_through_zip_are_refused(tmp_path, capsys, loop, column):
-    idiom = f"rows = []\n            {loop}\n                rows.append(row * (1 - d))\n            h = torch.stack(rows)"
-    project = _agent(tmp_path, idiom)
-    assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 1
-    assert capsys.readouterr().out == (
-        f"{project / 'agent.py'}:21:{column}: G2L100 the hidden state `h` is iterated through `zip()` by its rows; the LSTM's "
-        "state is the pair (h, c), which a loop would run over by its two halves; use its rows by index (`for t in "
-        "range(len(...))`) or use --state packed\n"
-    )
-
-
-def test_tuple_rows_of_the_state_taken_through_unbind_still_migrate_and_run(tmp_path):
-    idiom = "rows = []\n            for row, d in zip(h.unbind(0), done):\n                rows.append(row * (1 - d))\n            h = torch.stack(rows)"
-    project = _agent(tmp_path, idiom)
-    assert main(["rewrite", "--quiet", "--state", "tuple", str(project)]) == 0
-    run_migrated(project, "import runpy; runpy.run_path('driver.py')")
-
-
 def test_packed_storage_allocated_like_a_template_is_refused(tmp_path, capsys):
     # `np.zeros_like(self.template)` was taken for a tensor made like the state, packed already:
     # the template kept the hidden size, and storing [h|c] into it failed (exit 0, then a crash)

@@ -575,7 +575,7 @@ class ModuleHandedOver(Rule):
 
 class StateIterated(Rule):
     uses = ("consumption",)
-    summary = "tuple form: a state iterated by its rows (`for row in buf`, `zip(h, dones)`, `enumerate(h)`) is a finding: the pair (h, c) would be iterated by its halves"
+    summary = "tuple form: a state iterated by its rows (`for row in buf`) is a finding: the pair (h, c) would be iterated by its halves"
     invalid = (
         Invalid(
             """
