@@ -440,6 +440,9 @@ COMPUTING_NAMES = {
     "logical_not", "eq", "ne", "gt", "lt", "ge", "le", "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "ByteTensor",
     "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "item", "range",
 } | NUMBER_BUILTINS | TYPE_TESTS
+# Decorators, by their last name, under which a call runs the function as written (another
+# decorator may wrap it in code that counts or stores: `@count_calls`, rules/joined_operands.py).
+PLAIN_CALL_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "no_grad", "inference_mode"})
 # Joins of a state with an operand of its shape that add it (`h + x`, `h.add_(x)`, `h -= x`): an
 # operand that is no state would be added to c as it was to h (rules/joined_operands.py).
 ADDING_JOINS = {name + suffix for name in ("add", "sub", "subtract") for suffix in ("", "_")}

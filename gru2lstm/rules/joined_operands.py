@@ -19,7 +19,7 @@ import libcst as cst
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
 from gru2lstm.values import Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
-from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IN_PLACE_SUFFIX, RANDOM_DRAWS
+from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IN_PLACE_SUFFIX, PLAIN_CALL_DECORATORS, RANDOM_DRAWS
 from gru2lstm.rules.edits import is_number
 from gru2lstm.rules.unfollowed import plain_layer
 
@@ -81,9 +81,12 @@ def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
     for node in walk(top):
         if id(node) in inside_leaf or not _runs_code(ctx, node):
             continue
-        if any(id(inner) in leaf_ids for inner in walk(node)):
-            continue  # an operation on the state (`h.mul_(m)`): it is what runs on each half
-        if _unseen(ctx, node):
+        carries_the_state = any(id(inner) in leaf_ids for inner in walk(node))
+        # an operation on the state (`h.mul_(m)`, `torch.tanh(h)`) is what runs on each half, unless
+        # it runs a function of the program that stores or counts (`self.keep2(h)`: twice the count)
+        if carries_the_state and not _runs_more_than_computing(ctx, node, frozenset()):
+            continue
+        if carries_the_state or _unseen(ctx, node):
             ctx.find("G2L100", node, (
                 f"`{ctx.code(node)}` would run twice, once per half of the hidden state, in `{ctx.code(top)}`, and the "
                 "engine cannot tell that it only computes a value; assign it to a name first"
@@ -129,10 +132,8 @@ def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
     callable handed in, a container's `pop()`, an in-place method, a function of the program, or
     any override of it, that stores or counts)? A layer only computes, and so does a function of the
     program whose body stores nothing and calls only such code, whatever its name (`gate.mean(d)`)."""
-    functions = ctx.flow.runs.get(id(node))
-    if functions:
-        return any(key not in seen and (key not in ctx.flow.functions or not _only_computes(ctx, ctx.flow.functions[key].node, seen | {key}))
-                   for key in functions)
+    if ctx.flow.runs.get(id(node)):
+        return _runs_more_than_computing(ctx, node, seen)
     if not isinstance(node, cst.Call):
         return False
     if isinstance(node.func, cst.Name) and _only_computing_lambda(ctx, node.func, seen):
@@ -146,6 +147,13 @@ def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
     if isinstance(value, VCallOf):
         return plain_layer(ctx, value) is None and id(value) not in ctx.solution.forwarded
     return value is None or isinstance(value, VOpaque)  # None: a call the walk took no value of (`self.queue.pop()`)
+
+
+def _runs_more_than_computing(ctx, node: cst.CSTNode, seen: frozenset) -> bool:
+    """Does the walk say `node` runs a function (or an override of it) that is not among the
+    program's functions, or that may do more than compute its result?"""
+    return any(key not in seen and (key not in ctx.flow.functions or not _only_computes(ctx, ctx.flow.functions[key].node, seen | {key}))
+               for key in ctx.flow.runs.get(id(node), ()))
 
 
 def _only_computing_lambda(ctx, name: cst.Name, seen: frozenset) -> bool:
@@ -171,7 +179,10 @@ def _only_computing_lambda(ctx, name: cst.Name, seen: frozenset) -> bool:
 def _only_computes(ctx, function: cst.CSTNode, seen: frozenset) -> bool:
     """Does the body of `function` only compute its result: no store into an attribute or an
     element, nor in place into a name that may hold a list or a tensor (`log += [x]` of `log =
-    self.log`), no global, nonlocal, yield or del, and everything it runs code that only computes?"""
+    self.log`), no global, nonlocal, yield or del, no decorator that may wrap it in more (`@count_calls`),
+    and everything it runs code that only computes?"""
+    if any(_decorator_name(decorator) not in PLAIN_CALL_DECORATORS for decorator in getattr(function, "decorators", ())):
+        return False
     for node in walk(function.body):
         if isinstance(node, (cst.Global, cst.Nonlocal, cst.Yield, cst.Del)):
             return False
@@ -191,6 +202,13 @@ def _holds_a_number(function: cst.CSTNode, name: str) -> bool:
         and any(isinstance(target.target, cst.Name) and target.target.value == name for target in node.targets)
     ]
     return bool(values) and all(is_number(value) for value in values)
+
+
+def _decorator_name(decorator: cst.Decorator) -> Optional[str]:
+    """The last name of a decorator, called or not (`torch.no_grad()` -> `no_grad`)."""
+    node = decorator.decorator
+    node = node.func if isinstance(node, cst.Call) else node
+    return node.attr.value if isinstance(node, cst.Attribute) else getattr(node, "value", None)
 
 
 def _called_name(call: cst.Call) -> Optional[str]:

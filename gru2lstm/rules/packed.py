@@ -95,6 +95,12 @@ def _holds_a_state(ctx, node: cst.BaseExpression) -> bool:
     return bool(slots) and all(ctx.solution.is_state(slot) for slot in slots)
 
 
+def _known_not_a_state(ctx, node: cst.BaseExpression) -> bool:
+    """Is the value the walk took of `node` one it knows, and no hidden state?"""
+    value = ctx.values_at_nodes.get(id(node))
+    return value is not None and not isinstance(value, VOpaque) and not ctx.solution.value_is_state(value)
+
+
 def _is_like(node: cst.Call) -> bool:
     func = node.func
     name = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
@@ -201,6 +207,10 @@ def _double_creation(ctx, value: Value) -> None:
                     _double_creation(ctx, item)
             continue
         if not isinstance(leaf, VCreate) or not ctx.claim(leaf.node):
+            continue
+        if _is_like(leaf.node) and leaf.node.args and _known_not_a_state(ctx, leaf.node.args[0].value):
+            # `np.zeros_like(self.template)` of a template as wide as h: the stored packed state would not fit
+            ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its shape from `{ctx.code(leaf.node.args[0].value)}`, which is not the hidden state, so the engine cannot double its hidden size; allocate it with its sizes, or use --state tuple")
             continue
         if _is_like(leaf.node) or _sized_like_another(leaf.node):
             continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed

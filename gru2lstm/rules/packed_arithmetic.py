@@ -37,7 +37,7 @@ class PackedArithmetic(Rule):
     uses = ("arithmetic",)
     summary = (
         "packed: arithmetic of the state with an operand as wide as h (a layer's output, an allocation of the hidden size or "
-        "of a last size other than 1, followed through names, attributes, parameters and elementwise functions; also the "
+        "of a last size other than 1, features of the state held apart (`g = torch.sigmoid(h)`, h alone), followed through names, attributes, parameters and elementwise functions; also the "
         "weight of `h.lerp(h0, w)` and the tensors of `torch.addcmul(h, a, b)`), drawn at random in the state's shape "
         "(`torch.bernoulli(torch.full_like(h, p))`), or made by a call the engine does not follow (a lambda, a function "
         "of a file not migrated, a library's: `h * thing(n)`, unless a last size of 1 is made after it), "

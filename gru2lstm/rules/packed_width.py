@@ -10,7 +10,10 @@ functions that keep the width (`torch.sigmoid`, `F.relu`, `torch.as_tensor`, `.f
 arithmetic or comparison of two such operands, tensors made like another (`torch.ones_like(f)`), reshapes that
 keep the last dimension (`x[-1]`, `x.unsqueeze(0)`), and the sizes written where it is made
 (also a size held by a name: `torch.ones(self.hidden_size)` after `self.hidden_size = H`).
-What cannot be followed is trusted to broadcast, and listed (`OperandWidth.unknown`).
+What cannot be followed is trusted to broadcast, and listed (`OperandWidth.unknown`). An operand
+that is no state but carries one through functions that keep the width (`g = torch.sigmoid(h)`,
+a helper giving `torch.sigmoid(h)` back) is features of it, which the features rule gives h alone:
+as wide as h.
 """
 
 from __future__ import annotations
@@ -85,7 +88,10 @@ class OperandWidths:
     def _step(self, value: Value, found: OperandWidth, seen: set) -> list:
         """Judge what `value` was moved from; return what to follow next."""
         if self.ctx.solution.value_is_state(value):
-            return []  # `zeros_like(state.hidden)`: made like the state, which packs as it does
+            # of an operand that is no state (`g` of `g = torch.sigmoid(h)`): features of the state,
+            # which the features rule gives h alone
+            found.wide = "computed from the hidden state as features, which the packed form gives h alone, as wide as h"
+            return []
         moved = moves(self.ctx, value)
         following = []
         for slot in moved.slots:
@@ -117,8 +123,10 @@ class OperandWidths:
     def _source(self, source: Value, found: OperandWidth) -> list:
         """Judge one source (setting `found`); return the values its width comes from."""
         ctx = self.ctx
-        if ctx.solution.value_is_state(source) or is_number(source) or isinstance(source, VNone) or _makes_a_number(source.node):
-            return []  # made like the state, or a number (`float(t % 3 == 2)`): it broadcasts as before
+        if ctx.solution.value_is_state(source):
+            return [source]  # judged as a state by _step
+        if is_number(source) or isinstance(source, VNone) or _makes_a_number(source.node):
+            return []  # a number (`float(t % 3 == 2)`): it broadcasts as before
         if isinstance(source, VArith):
             return [source.left, source.right]
         if isinstance(source.node, cst.Call) and name_of(source.node) in RANDOM_DRAWS:
@@ -155,7 +163,9 @@ class OperandWidths:
             like = node.args[0].value if node.args else None
             if id(like) not in self.consumed:
                 return self._unknown(source, found)
-            found.like_state = found.like_state or self.ctx.solution.value_is_state(self.consumed[id(like)])
+            if self.ctx.solution.value_is_state(self.consumed[id(like)]):
+                found.like_state = True
+                return []  # `zeros_like(state.hidden)`: made like the state, which packs as it does
             return [self.consumed[id(like)]]
         self._sized(node, isinstance(source, VCreate), found)
         return []
