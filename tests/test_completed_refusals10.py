@@ -234,3 +234,74 @@ def test_an_inherited_typed_dict_field_gets_the_pair_annotation(tmp_path):
         assert typing.get_type_hints(Base)["hidden"] == typing.Tuple[torch.Tensor, torch.Tensor]
         assert len(carry["hidden"]) == 2 and carry["hidden"][1].abs().sum() > 0
     """)
+
+
+CHOSEN = """\
+    import torch
+    import torch.nn as nn
+    from types import SimpleNamespace
+
+    cfg = SimpleNamespace(rnn="GRUCell", act="ReLU")
+    CHOICE
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = MADE
+            self.act = getattr(nn, cfg.act)()
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.pi(self.act(h)), h
+
+
+    agent = Agent()
+    h = torch.zeros(3, 8)
+    for t in range(3):
+        y, h = agent(torch.randn(3, 4), h)
+"""
+
+# (the class chosen, the module made, the finding's place and `getattr`)
+CHOSEN_BY_VALUE = [
+    ("", "getattr(nn, cfg.rnn)(4, 8)", "12:21", "getattr(nn, cfg.rnn)"),
+    ("Cell = getattr(nn, 'GRU' + 'Cell')", "Cell(4, 8)", "6:8", "getattr(nn, 'GRU' + 'Cell')"),
+    ("Cell = getattr(torch.nn, cfg.rnn)", "Cell(4, 8)", "6:8", "getattr(torch.nn, cfg.rnn)"),
+]
+
+
+@pytest.mark.parametrize("choice, made, place, chooser", CHOSEN_BY_VALUE, ids=[made for _, made, _, _ in CHOSEN_BY_VALUE])
+def test_a_recurrent_class_chosen_by_a_name_not_written_out_is_one_finding(tmp_path, capsys, choice, made, place, chooser):
+    # "left unchanged", exit 0, no finding before; the activation chosen the same way is none
+    write(tmp_path, {"agent.py": CHOSEN.replace("CHOICE", choice).replace("MADE", made), "pyproject.toml": ""})
+    before = (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"{tmp_path / 'agent.py'}:{place}: G2L102 `{chooser}` picks a class of torch.nn by a name not written out, and a "
+        "module made from it is called with a state (`self.cell(x, h)`, line 17)"
+    ) in out
+    assert out.count("G2L102") == 1 and "cfg.act" not in out
+    assert (tmp_path / "agent.py").read_text() == before
+
+
+def test_a_layer_chosen_by_a_name_not_written_out_is_no_finding(tmp_path, capsys):
+    write(tmp_path, {"pyproject.toml": "", "net.py": """\
+        import torch.nn as nn
+        from types import SimpleNamespace
+
+        cfg = SimpleNamespace(act="ReLU")
+
+
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 8)
+                self.act = getattr(nn, cfg.act)()
+
+            def forward(self, x):
+                return self.act(self.fc(x))
+    """})
+    assert main(["rewrite", str(tmp_path)]) == 0
+    assert "G2L" not in capsys.readouterr().out
