@@ -125,8 +125,8 @@ def test_a_dreamer_dict_of_states_masked_by_a_comprehension_names_the_key_in_the
     assert (
         f"{tmp_path / 'rssm.py'}:16:41: G2L101 `prev` holds hidden states (key `'deter'`) beside other values and is iterated "
         "by `.items()`, so the engine cannot tell them apart: with (h, c) there, one expression cannot be written for the "
-        "state and for the other values (key `'stoch'`) alike; write the expression out key by key, keep the hidden states "
-        "in a container of their own, or use --state packed, where the state is one tensor like the other values"
+        "state and for the other values (key `'stoch'`) alike; write the expression out key by key, or keep the hidden "
+        "states in a container of their own"
     ) in capsys.readouterr().out
 
 
