@@ -243,15 +243,15 @@ class ExpressionWalker(Scope):
         key = names[0]
         if not (isinstance(key, cst.Name) and isinstance(node.key, cst.Name) and node.key.value == key.value):
             return
-        read = _kept_read(element)
-        if isinstance(read, VIndex) and isinstance(read.base, VSlot) and len(read.node.slice) == 1:
-            index = slice_expression(read.node.slice[0])
-            if isinstance(index, cst.Name) and index.value == key.value:
-                self.flow.mirrored_keys[id(node)] = [read.base.slot]
-        elif isinstance(read, VSlot) and len(names) == 2 and isinstance(names[1], cst.Name) and read.slot == DefSlot.of(id(names[1])):
-            viewed = _items_viewed(iterable)
-            if viewed is not None:
-                self.flow.mirrored_keys[id(node)] = [viewed]
+        for read in _kept_reads(element):
+            if isinstance(read, VIndex) and isinstance(read.base, VSlot) and len(read.node.slice) == 1:
+                index = slice_expression(read.node.slice[0])
+                if isinstance(index, cst.Name) and index.value == key.value:
+                    self.flow.mirrored_keys[id(node)] = [read.base.slot]
+            elif isinstance(read, VSlot) and len(names) == 2 and isinstance(names[1], cst.Name) and read.slot == DefSlot.of(id(names[1])):
+                viewed = _items_viewed(iterable)
+                if viewed is not None:
+                    self.flow.mirrored_keys[id(node)] = [viewed]
 
     def hand_over_callees(self, node: cst.CSTNode, free: set, where: str) -> set:
         """What code the walk does not follow (a lambda, a nested function) calls by a name from
@@ -627,9 +627,10 @@ class ExpressionWalker(Scope):
         return value
 
 
-def _kept_read(element: Value) -> Value:
-    """What a comprehension's element keeps: through keeping methods, tensor indexing that is no
-    read by the loop's key, and a stack or concatenation of a one-element comprehension."""
+def _kept_reads(element: Value) -> list:
+    """What a comprehension's element may keep: through keeping methods, tensor indexing that is no
+    read by the loop's key, a stack or concatenation of a one-element comprehension, and either
+    factor of a product (`v * mask` keeps v's shape; which factor is the value is told by the loop's names)."""
     while True:
         if isinstance(element, VDerived) and element.kind == Derivation.KEEP:
             element = element.base
@@ -637,8 +638,10 @@ def _kept_read(element: Value) -> Value:
             element = element.base
         elif isinstance(element, VCat) and isinstance(element.container, VContainer) and len(element.container.items) == 1:
             element = element.container.items[0][1]
+        elif isinstance(element, VArith) and isinstance(element.node, cst.BinaryOperation) and isinstance(element.node.operator, cst.Multiply):
+            return _kept_reads(element.left) + _kept_reads(element.right)
         else:
-            return element
+            return [element]
 
 
 def _read_by_rows(node: cst.Subscript) -> bool:

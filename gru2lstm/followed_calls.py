@@ -171,7 +171,7 @@ class FollowedCalls(ExpressionWalker):
             if arg.keyword is not None:
                 # the key holds its field, as a dataclass's instances hold theirs: what every call puts
                 # there, and the declaration's annotation (`hidden: torch.Tensor`) follows it
-                field_slot = AttrSlot.of(owner, arg.keyword.value)
+                field_slot = AttrSlot.of(self.flow.field_owner(owner, arg.keyword.value) or owner, arg.keyword.value)
                 self._bind(field_slot, value, BindingKind.FIELD, arg, arg.value)
                 items.append((KeyLabel.of(arg.keyword.value), VSlot(field_slot, arg.value)))
             else:

@@ -90,11 +90,13 @@ def joined_place(resolutions: Resolutions, arith: VArith, other: Value) -> Optio
             return other.slot if isinstance(other, VSlot) else None
 
 
-def is_added_parameter(flow: ProgramFlow, resolutions: Resolutions, arith: VArith, other: Value) -> bool:
-    """Is `other`, added to a state by `arith`, a place that holds only learned parameters
-    (`h + self.bias` of `self.bias = nn.Parameter(...)`)? It is an offset then, an operand like a
-    number: a learned initial state takes the state's place (passed to the recurrent call, or
-    chosen by a mask or `torch.where`), which a sum does not."""
+def is_added_module_tensor(flow: ProgramFlow, resolutions: Resolutions, arith: VArith, other: Value) -> bool:
+    """Is `other`, added to a state by `arith`, a tensor the module owns: a place registered as a
+    buffer or a parameter (`h + self.offset` of `self.register_buffer("offset", ...)`), or one that
+    holds only learned parameters (`h + self.bias` of `self.bias = nn.Parameter(...)`)? It is an
+    offset then, an operand like a number, saved and loaded with the module: a learned initial
+    state takes the state's place (passed to the recurrent call, or chosen by a mask or
+    `torch.where`), which a sum does not."""
     node = arith.node
     if not (isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract))):
         return False
@@ -103,6 +105,8 @@ def is_added_parameter(flow: ProgramFlow, resolutions: Resolutions, arith: VArit
         other = resolutions.resolved(other.base)
     if not isinstance(other, VSlot):
         return False
+    if other.slot in flow.registered:
+        return True
     made = [binding.value for binding in flow.bindings if binding.target == other.slot]
     return bool(made) and all(isinstance(value, VDerived) and id(value.node) in flow.parameters for value in made)
 

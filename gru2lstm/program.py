@@ -377,6 +377,19 @@ class ProgramFlow:
             return True
         return owner not in seen and any(self.is_typed_dict(base, seen | {owner}) for base in self.bases.get(owner, ()))
 
+    def field_owner(self, owner: str, name: str, seen: frozenset = frozenset()) -> Optional[str]:
+        """The class that declares the field `name` (`hidden: torch.Tensor` in its body): `owner`,
+        else the first of its bases in the program that does (a TypedDict's inherited field)."""
+        declaring = self.classes.get(owner)
+        if declaring is not None and any(
+            isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name) and small.target.value == name
+            for item in declaring.body.body if isinstance(item, cst.SimpleStatementLine) for small in item.body
+        ):
+            return owner
+        if owner in seen:
+            return None
+        return next((found for found in (self.field_owner(base, name, seen | {owner}) for base in self.bases.get(owner, ())) if found), None)
+
     def ran(self, node: cst.CSTNode, key: FunctionKey) -> None:
         """`node` (a call, a property read, an index) runs the program's function `key`."""
         self.called.add(key)

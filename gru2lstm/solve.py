@@ -22,7 +22,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.joined_calls import called_methods, instances_by_root, with_keywords_unpacked
-from gru2lstm.masks import is_added_parameter, joined_place, settle_mask, state_result_name
+from gru2lstm.masks import is_added_module_tensor, joined_place, settle_mask, state_result_name
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
@@ -479,7 +479,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                     resolutions.settle(arith, VDerived(arith.left if left else arith.right, arith.node, Derivation.KEEP))
                     other = arith.right if left else arith.left
                     joined = joined_place(resolutions, arith, other)
-                    if joined is not None and classes.find(joined) in tensors and not is_added_parameter(flow, resolutions, arith, other):
+                    if joined is not None and classes.find(joined) in tensors and not is_added_module_tensor(flow, resolutions, arith, other):
                         mark(joined)  # `h0` of `h * m + h0 * (1 - m)`: the state's shape; then a join of two states
                     changed = True
         for target, value in relations:

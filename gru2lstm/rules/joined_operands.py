@@ -97,7 +97,8 @@ def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
 
 def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> bool:
     """Is `value` a number (`self.eps = 0.1`), which broadcasts over c as over h, or a fresh tensor,
-    scaled or masked (`h0 * (1 - m)` of `h0 = torch.zeros(...)`), which the state is reset to?"""
+    scaled or masked (`h0 * (1 - m)` of `h0 = torch.zeros(...)`), which the state is reset to? A
+    buffer or a parameter the module registers is neither, whatever it was made with."""
     value = ctx.solution.resolved(value)
     while isinstance(value, VArith):  # of a product, the tensor it scales; by a learned tensor, it is learned
         if _learned(ctx, value.left) or _learned(ctx, value.right):
@@ -106,6 +107,8 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     if isinstance(value, VDerived) and id(value.node) in ctx.flow.parameters:
         return False  # `nn.Parameter(torch.zeros(8))`: learned, a bias of h, not a tensor the state is reset to
     leaf = ctx.solution.resolutions.leaf_of(value)
+    if isinstance(leaf, VSlot) and leaf.slot in ctx.flow.registered:
+        return False  # `self.register_buffer("offset", torch.zeros(8))`: the module's, saved and loaded with it, drawn in place
     if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
         return all(_made_for_the_state(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
     return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)

@@ -1,8 +1,9 @@
 """Packed form: a dict that holds states beside other values, rebuilt key by key from its
 `.items()` with each value treated alike (Dreamer's `{k: v[:, -1].detach() for k, v in
 post.items()}`). The packed state is one tensor like the other values, so a chain that keeps each
-value's last dimension whole (detach, clone, a device move, indexing along the other dimensions)
-is right for all of them as written; the dict made has the same keys (solve.py follows them), so
+value's last dimension whole (detach, clone, a device move, indexing along the other dimensions,
+a product by a factor whose width is followed and is not the hidden size: `v * mask` of
+`mask = (1 - is_first).unsqueeze(-1)`) is right for all of them as written; the dict made has the same keys (solve.py follows them), so
 the state under its key stays a state there. Anything else done to the values is reported
 (MixedIteration), as the tuple form reports it.
 """
@@ -20,6 +21,7 @@ from gru2lstm.vocab import KEEP_METHODS
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.packed_dims import subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
+from gru2lstm.rules.packed_width import OperandWidths
 
 
 class PackedUniformValues(Rule):
@@ -124,5 +126,20 @@ def _kept_whole(ctx, node: cst.Name, ranks: Optional[frozenset]) -> bool:
                 return False
             ranks = None if ranks is None else rank_after(parent, ranks)
             node = parent
+        elif isinstance(parent, cst.BinaryOperation) and isinstance(parent.operator, cst.Multiply):
+            if not _scales_alike(ctx, parent.right if parent.left is node else parent.left):
+                return False
+            node = parent
         else:
             return isinstance(parent, cst.DictComp) and parent.value is node
+
+
+def _scales_alike(ctx, factor: cst.BaseExpression) -> bool:
+    """Does `factor` scale every value of the dict alike, the packed state as a whole (`v * mask`
+    of `mask = (1 - done).unsqueeze(-1)`): its width followed to its end (packed_width.py) and not
+    as wide as h, nor drawn in the state's shape? What cannot be followed is not trusted here."""
+    value = ctx.values_at_nodes.get(id(factor))
+    if value is None:
+        return False  # not walked as a value: its width cannot be told
+    width = OperandWidths(ctx).of(value)
+    return width.wide is None and not width.unknown and width.drawn_per_half is None and width.unfollowed is None

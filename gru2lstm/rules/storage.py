@@ -6,6 +6,8 @@ a[3:]])` on its way into storage) is a finding in either form."""
 
 from __future__ import annotations
 
+import libcst as cst
+
 from gru2lstm.program import BindingKind
 from gru2lstm.values import Derivation, LabelKind, SlotKind, VCat, VChoice, VContainer, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, StateBindingRule, Valid
@@ -137,10 +139,40 @@ class UntracedIntoState(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         node = getattr(use.value, "node", None) or use.binding.statement
-        target = use.binding.target_node
-        subject = f"`{ctx.code(target)}` holds the hidden state, but here it receives" if target is not None else "this return holds the hidden state, but it is"
         ctx.find("G2L101", node, (
-            f"{subject} `{ctx.code(node)}`, built from pieces the engine "
+            f"{_received(ctx, use, node)}, built from pieces the engine "
             "cannot trace back to a state, so it cannot tell which of them must carry the cell state c as well; "
             "split the state itself into that array (`np.split(h, n)`, or `h.reshape(...)`), or migrate it by hand"
         ))
+
+
+def _received(ctx, use: BindingUse, node) -> str:
+    """The place of the state that receives `node` and what `node` is there: `buf` given a list of
+    `s.clone()` by `buf.append([s.clone() for s in states])`, a name assigned, a return."""
+    binding = use.binding
+    parent = ctx.parents.get(node)
+    if isinstance(parent, (cst.ListComp, cst.GeneratorExp, cst.SetComp)) and parent.elt is node:
+        what = f"a list of `{ctx.code(node)}` (`{ctx.code(parent)}`)"
+    elif isinstance(parent, cst.Element) and isinstance(ctx.parents.get(parent), (cst.List, cst.Tuple, cst.Set)):
+        what = f"the element `{ctx.code(node)}` of `{ctx.code(ctx.parents[parent])}`"
+    else:
+        what = f"`{ctx.code(node)}`"
+    if binding.target_node is not None:
+        return f"`{ctx.code(binding.target_node)}` holds the hidden state, but here it receives {what}"
+    if binding.kind == BindingKind.RETURN:
+        return f"this return holds the hidden state, but it is {what}"
+    container = _stored_into(ctx, binding.statement, node)
+    if container is not None:
+        return f"`{ctx.code(container)}` holds hidden states, but here it is given {what}"
+    return f"a place that holds the hidden state receives {what} here"
+
+
+def _stored_into(ctx, statement, node):
+    """The container the outermost method call of `statement` around `node` stores it into (`buf`
+    of `buf.append(torch.stack(...))`), or None."""
+    container = None
+    while node is not None and node is not statement:
+        node = ctx.parents.get(node)
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            container = node.func.value
+    return container
