@@ -3,9 +3,7 @@ getattr(nn, "GRU" + "Cell")`): it may be a GRU, which the engine cannot see, so 
 ("left unchanged", exit 0), or a switch between a GRU and an LSTM by configuration, which handles
 both already. Where a module made from it is called with a state (a second argument, a hidden
 keyword, or its result unpacked as `out, h = ...`), that is one finding (G2L102) at the `getattr`;
-one called with its input alone (`getattr(nn, cfg.act)()` of an activation) is none. This is for a
-group that constructs no GRU by its name; where one does, rules/module_reach.ClassByName reports
-such a class (G2L101), as the migration would leave it a GRU beside LSTM code."""
+one called with its input alone (`getattr(nn, cfg.act)()` of an activation) is none."""
 
 from __future__ import annotations
 
@@ -16,7 +14,6 @@ import libcst as cst
 from gru2lstm import syntax
 from gru2lstm.findings import new_finding
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.syntax import constant_string
 from gru2lstm.vocab import HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, TORCH_RECURRENT_PATHS
 
 
@@ -41,17 +38,12 @@ def classes_chosen_by_value(wrapper, parents: dict) -> list:
     return findings
 
 
-def reads_torch_class(node: cst.Call, imports: dict) -> bool:
-    """`getattr(nn, name)` of torch.nn (or the modules that define its classes), whatever the name."""
-    return (
-        isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
-        and qualify(node.args[0].value, imports, set()) in TORCH_RECURRENT_PATHS
-    )
-
-
 def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:
     """`getattr(nn, name)` of torch.nn with a name that is no string written out."""
-    return reads_torch_class(node, imports) and constant_string(node.args[1].value) is None
+    if not (isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2):
+        return False
+    owner, name = node.args[0].value, node.args[1].value
+    return qualify(owner, imports, set()) in TORCH_RECURRENT_PATHS and not isinstance(name, cst.SimpleString)
 
 
 def _constructions(chooser: cst.Call, calls: list, parents: dict) -> Iterator[cst.Call]:
