@@ -19,7 +19,6 @@ import libcst.metadata as meta
 
 from gru2lstm.apply import apply_plan
 from gru2lstm.children import children
-from gru2lstm.classes_by_value import classes_chosen_by_value
 from gru2lstm.findings import ERROR, new_finding
 from gru2lstm.flow import collect
 from gru2lstm.guessed_owners import misguessed, still_misguessed, untied_reads_of
@@ -164,7 +163,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
         return [
             Migration(source, False, findings=review(
                 _unfollowed_constructions(wrappers[m.key], flow, parents[m.key]) + _not_torch_gru(wrappers[m.key], flow, solution, parents[m.key])
-                + _unwalked_grus(wrappers[m.key], flow, parents[m.key], m.torch_names) + classes_chosen_by_value(wrappers[m.key], parents[m.key]),
+                + _unwalked_grus(wrappers[m.key], flow, parents[m.key], m.torch_names),
                 source,
             ))
             for m, source in zip(modules, sources)

@@ -24,9 +24,6 @@
    even that parse (`screen(data, defer_holders=True)`): a file whose bytes hold no construction
    can only pass by step 3, and it matters only to a group that may import it, so project.py parses
    it when one does (a big library holds the class in many files no group imports).
-4. A file that reads a class of torch.nn by a name not written out (``getattr(nn, cfg.rnn_type)``,
-   bytes vocab.CLASS_BY_VALUE_BYTES, then ``ast``) passes: the class may be a GRU, and the engine
-   says where a module made from it takes a state (classes_by_value.py).
 
 The filter must never reject a file the engine would change (tests/test_prefilter.py runs the
 engine on every rejection), so it errs towards passing: any call of an attribute chain rooted in
@@ -45,15 +42,14 @@ from typing import Optional
 from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
-    NAMED_ATTRIBUTE_BUILTIN, RECURRENT, TORCH_RECURRENT_PATHS, TYPE_TESTS,
+    GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
+    NAMED_ATTRIBUTE_BUILTIN, RECURRENT, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
 _HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
-_CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
 
 __all__ = ["Screening", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
@@ -83,37 +79,8 @@ def may_hold_gru(data: bytes) -> bool:
 
 
 def screen(data: bytes, defer_holders: bool = False) -> Screening:
-    """The steps on one file's bytes, and step 4. `defer_holders`: a file that can only pass by
-    step 3 (no construction in its bytes) passes unparsed, as class-only."""
-    found = _screen_for_gru(data, defer_holders)
-    if (found.may_hold_gru and not found.class_only) or _CLASS_BY_VALUE.search(data) is None:
-        return found
-    tree = found.tree if found.parsed else _parsed(data)
-    if tree is not None and chooses_class_by_value(tree):
-        return Screening(True, parsed=True, tree=tree)
-    return found
-
-
-def _parsed(data: bytes) -> Optional[ast.Module]:
-    try:
-        return ast.parse(data)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-
-
-def chooses_class_by_value(tree: ast.Module) -> bool:
-    """Step 4: does the file read a class of torch.nn by a name not written out (`getattr(nn,
-    cfg.rnn_type)`)? It may be a GRU: the engine says where its module takes a state (classes_by_value.py)."""
-    names = _TorchNames(tree)
-    return any(
-        isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
-        and names.path(node.args[0]) in TORCH_RECURRENT_PATHS and not isinstance(node.args[1], ast.Constant)
-        for node in nodes_of(tree).of(ast.Call)
-    )
-
-
-def _screen_for_gru(data: bytes, defer_holders: bool) -> Screening:
-    """Steps 1 to 3."""
+    """The steps on one file's bytes. `defer_holders`: a file that can only pass by step 3 (no
+    construction in its bytes) passes unparsed, as class-only."""
     if not mentions_gru(data):
         return Screening(False)
     if defer_holders and _CONSTRUCTION.search(data) is None and _SUBCLASS.search(data) is None and not _may_make_from_held(data):

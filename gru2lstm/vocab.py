@@ -57,9 +57,6 @@ GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 # after an operator, bracket or `import`, not set by keyword (`GRU=4` in prose), or the name as a
 # string inside `getattr(`. Prose in comments and strings rarely has these shapes.
 GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[^=])|getattr\([^()\n]*[\"']GRU(?:Cell)?[\"']"
-# A torch.nn class read by a name not written out (`getattr(nn, cfg.rnn_type)`, `getattr(torch.nn,
-# "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
-CLASS_BY_VALUE_BYTES = rb"getattr\(\s*[\w.]*nn\s*,"
 # A file that holds the class and may make modules from it itself: a name assigned on a line that
 # names the class (`RNN = nn.GRU`), or a display opened at the end of its line (`RNNs = {`, the
 # class on a line of its own), which is then called (`RNN(4, 8)`, `RNNs[name](...)`):
