@@ -43,7 +43,6 @@ from gru2lstm.rules.unfollowed import (
     PackedKeyedRead,
     StateHandedOver,
     StateIterated,
-    StateZipped,
     UndecidedArithmetic,
     UnfollowedCallPart,
 )
@@ -108,7 +107,6 @@ TUPLE_RULES = [
     BatchedConsumed(),
     ModuleHandedOver(),
     StateIterated(),
-    StateZipped(),
     MixedIteration(),
     DictTakenForSequence(),
     MixedKeyedRead(),

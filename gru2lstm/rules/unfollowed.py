@@ -607,51 +607,6 @@ class StateIterated(Rule):
         ), use.place)
 
 
-class StateZipped(Rule):
-    uses = ("iteration",)
-    summary = (
-        "tuple form: a state taken apart by its rows by `zip`, `enumerate` or another iterating builtin "
-        "(`zip(h, dones)`) is a finding, as `for row in h` is"
-    )
-    invalid = (
-        Invalid(
-            """
-            cell = nn.GRUCell(4, 8)
-            h = torch.zeros(3, 8)
-            for t in range(2):
-                rows = [row * (1 - d) for row, d in zip(h, torch.rand(3) < 0.5)]
-                h = cell(torch.randn(3, 4), torch.stack(rows))
-            """,
-            "G2L100",
-            state="tuple",
-        ),
-    )
-
-    def apply(self, ctx, use) -> None:
-        classes = ctx.solution.classes
-        # a tensor is made there (`torch.zeros(n, H)`): not a list of per-layer states (`zip(self.cells, state)`)
-        made = {classes.find(b.target) for b in ctx.flow.bindings if isinstance(ctx.solution.resolved(b.value), VCreate)}
-        for value in ctx.flow.iterated_elements:
-            # an argument of a builtin: a loop's or a comprehension's own iterable is StateIterated's
-            if value.node is None or not isinstance(ctx.parents.get(value.node), cst.Arg) or classes.find(value.slot) not in made:
-                continue
-            if not _rows_of_state(ctx, value.slot):
-                continue
-            ctx.find("G2L100", value.node, (
-                f"the hidden state `{ctx.code(value.node)}` is taken apart by its rows here; the LSTM's state is the pair "
-                "(h, c), which would be taken apart by its two halves; use its rows by index (`for i in range(len(...))`) "
-                "or use --state packed"
-            ))
-
-
-def _rows_of_state(ctx, slot) -> bool:
-    """Is `slot` a state tensor (not a container of states, nor a tuple holding one by position)?"""
-    classes = ctx.solution.classes
-    if not ctx.solution.is_state(slot) or ctx.solution.is_container(slot):
-        return False
-    return not any(label.kind == LabelKind.POS for label in classes.parts.get(classes.find(slot), {}))
-
-
 class MixedIteration(Rule):
     uses = ("consumption",)
     summary = "iterating over something that holds states beside other values"
