@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, constant_string, makes_dict, walk
+from gru2lstm.syntax import code_of, constant_string, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
@@ -636,49 +636,6 @@ class MixedIteration(Rule):
                 f"the other values ({others}) alike; write the expression out {by_part}, or keep the hidden states in a "
                 "container of their own"
             ), use.place)
-
-
-class DictTakenForSequence(Rule):
-    uses = ("iteration",)
-    summary = "a dict iterated where the walk could not tell it is one: its items were taken for its values, not its keys"
-    invalid = (
-        Invalid(
-            """
-            class Team(nn.Module):
-                def __init__(self):
-                    super().__init__()
-                    self.cell = nn.GRUCell(4, 8)
-
-                def initial(self, n):
-                    return {name: torch.zeros(n, 8) for name in ("a", "b")}
-
-                def forward(self, obs, states):
-                    new = {}
-                    for name in states:
-                        new[name] = self.cell(obs, states[name])
-                    return new
-
-            team = Team()
-            states = team(torch.randn(3, 4), team.initial(3))
-            """,
-            "G2L101",
-        ),
-    )
-
-    def apply(self, ctx, use) -> None:
-        classes = ctx.solution.classes
-        resolved = ctx.solution.resolved
-        dicts = {classes.find(b.target) for b in ctx.flow.bindings if isinstance(resolved(b.value), VContainer) and makes_dict(resolved(b.value).node)}
-        dicts |= {classes.find(slot) for slot in ctx.flow.dicts}
-        for value in ctx.flow.iterated_elements:
-            root = classes.find(value.slot)
-            element = classes.part(root, ELEM)
-            if root in dicts and element is not None and ctx.solution.is_state(element) and value.node is not None:
-                ctx.find("G2L101", value.node, (
-                    f"`{ctx.code(value.node)}` is iterated, and it holds a dict of hidden states made elsewhere: iterating "
-                    "it gives its keys, but the engine cannot tell here that it is a dict and would take each item for a "
-                    f"hidden state; use `{ctx.code(value.node)}.keys()` (or `.items()`) there"
-                ))
 
 
 class MixedKeyedRead(Rule):
