@@ -628,12 +628,13 @@ class MixedIteration(Rule):
             ), use.place)
         elif (any(states.values()) or iterated_as_state) and not all(states.values()):
             where = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if state)
-            others = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if not state)
+            # the other values named by key only: a record's other fields are no subject of a finding (issue 13, item 4)
+            others = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if not state and part_label.kind == LabelKind.KEY)
             by_part = "key by key" if label == LabelKind.KEY else "item by item"
             ctx.find("G2L101", use.node, (
                 f"`{ctx.code(use.node)}` holds hidden states ({where}) beside other values and is {use.why}, so the "
                 f"engine cannot tell them apart: with (h, c) there, one expression cannot be written for the state and for "
-                f"the other values ({others}) alike; write the expression out {by_part}, or keep the hidden states in a "
+                f"the other values{f' ({others})' if others else ''} alike; write the expression out {by_part}, or keep the hidden states in a "
                 "container of their own"
             ), use.place)
 
