@@ -4,8 +4,9 @@ A file given by name is always taken, whatever its suffix, unless it matches `--
 A folder is walked for `*.py`; each entry found is matched, by its path relative to the project
 root (config.py) with a leading `/` and, for a folder, a trailing `/`, against
 
-- the `.gitignore` of the project root, of the given folder and of every folder entered (with
-  `pathspec`, as black does), unless `--exclude` is given;
+- the `.gitignore` of the project root, of the given folder and of every folder entered (as black
+  does; gitignore.py matches name patterns itself, the rest with `pathspec`), unless `--exclude`
+  is given;
 - `--exclude` (default DEFAULT_EXCLUDE), `--extend-exclude` and `--force-exclude`.
 
 Hidden folders, `*.egg-info` and virtual environments (a `pyvenv.cfg` inside) are never entered.
@@ -25,12 +26,10 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Optional
-
-if TYPE_CHECKING:
-    from pathspec import GitIgnoreSpec
+from typing import Iterable, Optional
 
 from gru2lstm.config import find_project_root
+from gru2lstm.gitignore import read_gitignore
 from gru2lstm.results import FileError
 
 __all__ = [
@@ -197,14 +196,12 @@ class _Walk:
                 return True
         return False
 
-    def _gitignore(self, folder: Path) -> Optional[GitIgnoreSpec]:
+    def _gitignore(self, folder: Path):
         path = folder / ".gitignore"
         if not path.is_file():
             return None
-        from pathspec import GitIgnoreSpec  # imported only when a folder walk meets a .gitignore (~0.1 s)
-
         try:
-            return GitIgnoreSpec.from_lines(path.read_text(encoding="utf-8").splitlines())
+            return read_gitignore(path.read_text(encoding="utf-8").splitlines())
         except (OSError, UnicodeDecodeError, ValueError) as error:  # ValueError: a bad pattern
             raise UsageError(f"{path}: cannot read: {error}") from None
 
