@@ -16,7 +16,7 @@ from gru2lstm.delegation import is_delegating_call
 from gru2lstm.einsum import carried_operand
 from gru2lstm.in_place import changed_arguments
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
-from gru2lstm.qualnames import dotted
+from gru2lstm.qualnames import dotted, torch_module_class
 from gru2lstm.sequences import literal_items
 from gru2lstm.syntax import constant_string, is_default_factory, mapped_lambda, plain_lambda, wrapped_module, zipped_pairs
 from gru2lstm.values import (
@@ -111,8 +111,6 @@ from gru2lstm.vocab import (
     SCRIPTING_FUNCTIONS,
     SET_BY_NAME_METHODS,
     SEQUENCE_BUILTINS,
-    TORCH_MODULE_PREFIX,
-    TORCH_MODULES_PACKAGE,
     TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
 )
@@ -636,7 +634,7 @@ class CallWalker(CompiledCalls):
             learned = self._parameter(node)
             if learned is not None:
                 return learned
-        if any(_torch_module_class(q) for q in qualified):
+        if any(torch_module_class(q) for q in qualified):
             for arg in args:
                 value = self.expr(arg.value)
                 self.consume(value, Use.SIZE, arg.value, f"`{self.code(func)}(...)`")
@@ -823,10 +821,3 @@ def _kept_leaf(value: Value, through: Derivation = Derivation.KEEP) -> Value:
         value = value.base
     return value
 
-
-def _torch_module_class(name: str) -> bool:
-    """`torch.nn.Linear`, or `torch.nn.modules.rnn.GRUCell` as `from torch.nn.modules import rnn`
-    spells it: a module class of torch.nn (a capitalised name), whose call constructs a module."""
-    if name.startswith(TORCH_MODULES_PACKAGE):
-        name = TORCH_MODULE_PREFIX + name.rpartition(".")[2]
-    return name.startswith(TORCH_MODULE_PREFIX) and name[len(TORCH_MODULE_PREFIX):][:1].isupper()

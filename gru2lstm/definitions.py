@@ -14,7 +14,7 @@ import libcst as cst
 
 from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
-from gru2lstm.qualnames import dotted, module_imports, qualify
+from gru2lstm.qualnames import dotted, library_layer, module_imports, qualify
 from gru2lstm.syntax import constant_string, constructor_call, free_reads, makes_dict, module_level_names, names_bound_in, wrapped_module
 from gru2lstm.values import AttrSlot, GlobalSlot
 from gru2lstm.vocab import (
@@ -161,6 +161,8 @@ class ModuleIndex:
                 self.instance_class[slot] = owners.pop()
             if len(stored) == 1 and isinstance(stored[0][0], cst.Lambda):
                 self._held_lambda(slot, *stored[0])
+            if all(type(value) is cst.Call and library_layer(qualify(value.func, self.imports, set()) or "") for value, _ in stored):
+                self.flow.library_layers.add(slot)  # `self.v = nn.Linear(H, 1)`: its calls compute features
 
     def _held_lambda(self, slot: AttrSlot, function: cst.Lambda, info: FunctionInfo) -> None:
         """`self.blank = lambda n: torch.zeros(1, n, self.gru.hidden_size)`, the attribute's only

@@ -13,7 +13,8 @@ import libcst as cst
 from gru2lstm.expressions import SPREAD_FIELDS, ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
 from gru2lstm.registries import Registry, registry_name
-from gru2lstm.summaries import pass_through
+from gru2lstm.qualnames import library_layer
+from gru2lstm.summaries import FeatureParameter, feature_parameters, pass_through
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import (
     AttrSlot,
@@ -29,6 +30,7 @@ from gru2lstm.values import (
     VCallOf,
     VChoice,
     VContainer,
+    VCtor,
     VDerived,
     VIndex,
     VOpaque,
@@ -264,6 +266,8 @@ class FollowedCalls(ExpressionWalker):
         extra = 0  # the positional arguments past the parameters, which `*args` takes in order
         spread = _spread_argument(callee, node)
         starred = None  # a `*E` argument already met: the positions after it are not known
+        features = feature_parameters(callee, self.flow)
+        given, read_here = {}, []
         for arg in node.args:
             value = self._own_instance(self.expr(arg.value), arg.value)
             if arg is spread and self._spreadable(value):
@@ -302,8 +306,34 @@ class FollowedCalls(ExpressionWalker):
             if param is None:
                 self.consume(value, Use.UNKNOWN, arg.value, f"passed to `{callee.node.name.value}()` beyond its parameters")
                 continue
+            given[param.name.value] = (value, arg.value)
+            if param.name.value in features:
+                read_here.append((features[param.name.value], value, arg.value))
+                continue
             self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, arg, arg.value)
+        for read, value, expression in read_here:
+            self._read_as_features(callee, read, value, expression, given)
         return VSlot(ReturnSlot.of(callee.key), node)
+
+    def _read_as_features(self, callee: FunctionInfo, read: FeatureParameter, value: Value, expression, given: dict) -> None:
+        """`self.value(h)`, `project(self.msg, h)` of a helper that only reads that parameter as
+        features: read here (h alone), the helper unchanged, so that a state and the observations
+        passed to it at another call never meet in its parameter (summaries.FeatureParameter)."""
+        unknown = sorted(layer for layer in read.layers if not self._holds_layer(given.get(layer, (None, None))[0]))
+        if not unknown:
+            self.consume(value, Use.READ, expression)
+            return
+        layer = given.get(unknown[0], (None, None))[1]
+        self.consume(value, Use.OTHER, expression, (
+            f"passed to `{callee.node.name.value}()`, which feeds it to its parameter `{unknown[0]}`, "
+            + (f"given `{self.code(layer)}` here, which the engine cannot tell is a torch.nn layer" if layer is not None else "not given here")
+        ))
+
+    def _holds_layer(self, value: Optional[Value]) -> bool:
+        """Is `value` a torch.nn layer that computes features (`self.msg` of `nn.Linear(8, 2)`)?"""
+        if isinstance(value, VSlot):
+            return value.slot in self.flow.library_layers
+        return isinstance(value, VCtor) and library_layer(value.qualname)
 
     def _own_instance(self, value: Value, node: cst.BaseExpression) -> Value:
         """`self` handed to a function of the program (`run_episode(self, steps)`) is an instance of
@@ -364,8 +394,14 @@ class FollowedCalls(ExpressionWalker):
             return None
         if self.recording:
             self.flow.ran(node, callee.key)
-        for param, value in pairs:
-            self._bind(DefSlot.of(id(param.name)), self.expr(value), BindingKind.ARG, value, value)
+        features = feature_parameters(callee, self.flow)
+        values = [(param, self.expr(value), value) for param, value in pairs]
+        given = {param.name.value: (value, expression) for param, value, expression in values}
+        for param, value, expression in values:
+            if param.name.value in features:
+                self._read_as_features(callee, features[param.name.value], value, expression, given)
+            else:
+                self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, expression, expression)
         return VOpaque(node, f"`{self.code(node.func)}(...)`")
 
     def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:

@@ -268,6 +268,8 @@ class ProgramFlow:
     called: set = field(default_factory=set)  # keys of the functions some followed call runs
     runs: dict = field(default_factory=dict)  # id(call, property read or index) -> keys of the program's functions it runs
     pass_through: dict = field(default_factory=dict)  # function key -> summaries.PassThrough (the parameters it gives back, kind), or None
+    feature_parameters: dict = field(default_factory=dict)  # function key -> {name: summaries.FeatureParameter}
+    library_layers: set = field(default_factory=set)  # AttrSlots every store of which makes a torch.nn layer (qualnames.library_layer)
     instantiated: dict = field(default_factory=dict)  # program class key -> [the followed calls that make one]
     files: list = field(default_factory=list)  # [FileAccess] saves and loads (`torch.save(obj, p)`, `torch.load(p)`)
     star_calls: list = field(default_factory=list)  # [(call node, FunctionInfo)] followed calls with * or ** arguments

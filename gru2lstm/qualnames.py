@@ -13,7 +13,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.imports import imported_member, imported_module, module_bound_by_call
-from gru2lstm.vocab import NAMED_ATTRIBUTE_BUILTIN
+from gru2lstm.vocab import NAMED_ATTRIBUTE_BUILTIN, OTHER_RECURRENT, PASSING_MODULES, RECURRENT, TORCH_MODULE_PREFIX, TORCH_MODULES_PACKAGE
 
 LOCAL = "<module>"  # prefix of names defined by the module itself
 
@@ -118,3 +118,17 @@ def qualify(node: cst.CSTNode, imports: dict, module_names: set) -> Optional[str
     if root in module_names:
         return f"{LOCAL}.{name}"
     return None
+
+
+def torch_module_class(name: str) -> bool:
+    """`torch.nn.Linear`, or `torch.nn.modules.rnn.GRUCell` as `from torch.nn.modules import rnn`
+    spells it: a module class of torch.nn (a capitalised name), whose call constructs a module."""
+    if name.startswith(TORCH_MODULES_PACKAGE):
+        name = TORCH_MODULE_PREFIX + name.rpartition(".")[2]
+    return name.startswith(TORCH_MODULE_PREFIX) and name[len(TORCH_MODULE_PREFIX):][:1].isupper()
+
+
+def library_layer(name: str) -> bool:
+    """A torch.nn module class whose call computes new features from its input (`nn.Linear`): not
+    one that gives its input back or runs modules it holds, nor a recurrent one."""
+    return torch_module_class(name) and name not in PASSING_MODULES and name not in RECURRENT and name not in OTHER_RECURRENT

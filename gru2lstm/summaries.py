@@ -22,6 +22,11 @@ The summary is read from the helper's own body, without walking it:
 Anything else — the parameter stored, appended to, written into, passed to other code, captured
 by a closure — leaves the helper without a summary: its parameters are bound as any function's
 are, and what its calls pass is joined there (one summary for all calls, as before).
+
+A parameter a helper only reads as features (FeatureParameter: `def value(self, feat): return
+self.v(torch.relu(feat))`, `def project(layer, t): return torch.tanh(layer(t))`) is, at each
+call, its argument read there: a state passed to it gives its h (`self.value(h[0])`), the helper
+stays as it is, and the observations passed to it elsewhere are not taken for states.
 """
 
 from __future__ import annotations
@@ -33,11 +38,13 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
+from gru2lstm.qualnames import module_imports, qualify
 from gru2lstm.syntax import walk
-from gru2lstm.values import Derivation
+from gru2lstm.values import AttrSlot, Derivation
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, KEEP_METHODS, LOOKING_BUILTINS,
-    LOOKING_LIBRARY_FUNCTIONS, NUMPY_JOINING_NAMES, PERMUTE_METHOD, SHAPE_METHODS, WRITING_METHODS,
+    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, FEATURE_FUNCTION_MODULES,
+    FEATURE_FUNCTIONS, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
+    NUMPY_JOINING_NAMES, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, WRITING_METHODS,
 )
 
 # How many helpers deep a summary follows a helper calling a helper; deeper, it gives up (the
@@ -76,6 +83,146 @@ class PassThrough:
     def along_any(self) -> bool:
         """Does the way back name a dimension that is the last one for some rank?"""
         return bool(self.dim_ops)
+
+
+@dataclass(frozen=True)
+class FeatureParameter:
+    """A parameter a helper only reads as features: each use of it is looked at (`t.shape`,
+    `t.size(0)`, `t is None`) or computed on (`torch.relu(t)`, `t.float()`, `t * 2`) into the one
+    argument of a torch.nn layer: one of the class (`self.v(...)`, qualnames.library_layer), or
+    one the helper is given (`layer(t)`): `layers` names those parameters, which each call must
+    fill with a layer."""
+
+    name: str
+    layers: frozenset
+
+
+def feature_parameters(info: FunctionInfo, flow: ProgramFlow) -> dict:
+    """name -> FeatureParameter of `info`, cached in the flow. None for a function a call may run
+    beside another (an override, a registry's member): such a call binds the parameters of each,
+    and the helper must read its argument one way at every call."""
+    if info.key not in flow.feature_parameters:
+        flow.feature_parameters[info.key] = _FeatureReads(info, flow).parameters() if _run_alone(info, flow) else {}
+    return flow.feature_parameters[info.key]
+
+
+def _run_alone(info: FunctionInfo, flow: ProgramFlow) -> bool:
+    """Does every followed call of `info` run it alone (followed_calls._call_function's `alone`)?"""
+    if not info.params or info.held_in is not None:
+        return False
+    registries = flow.registries
+    held = [] if registries is None else list(registries.by_slot.values()) + list(registries.lookups.values())
+    members = {member.key for registry in held for member in getattr(registry, "members", ())}
+    owner = info.class_name
+    if owner is None:
+        return info.key not in members
+    name = info.key.name
+    inherited = any(flow.method(base, name) is not None for base in flow.bases.get(owner, ()))
+    return owner not in members and not inherited and not flow.overrides(owner, name)
+
+
+class _FeatureReads:
+    """One reading of a function's body for the parameters it only reads as features."""
+
+    def __init__(self, info: FunctionInfo, flow: ProgramFlow) -> None:
+        self.info = info
+        self.flow = flow
+        self.body = list(walk(info.node.body))
+        self.names = {name for name, _ in info.params}
+        self.parents: dict = {}
+        self.imports: Optional[dict] = None  # the module's imports, read at the first torch function met
+
+    def parameters(self) -> dict:
+        if any(type(node) in _CLOSURES for node in self.body):
+            return {}  # a closure could keep it
+        rebound = {name for target, _ in _simple_assignments(self.body) for name in _target_names(target)}
+        rebound |= {name for node in self.body for name in _names_bound_otherwise(node)}
+        rebound |= {name for node in self.body if type(node) is cst.AssignTarget for name in _target_names(node.target)}
+        uses: dict = {}
+        for node in self.body:
+            if type(node) is cst.Name and node.value in self.names:
+                uses.setdefault(node.value, []).append(node)
+        if not uses:
+            return {}
+        self.parents = {id(child): parent for parent in self.body for child in children(parent)}
+        found = {}
+        for name, _ in self.info.params:  # *args and **kwargs are no parameters here (definitions.py)
+            if name in rebound or name not in uses:
+                continue
+            layers = self._layers_fed(name, uses[name], rebound)
+            if layers is not None:
+                found[name] = FeatureParameter(name, layers)
+        return found
+
+    def _layers_fed(self, name: str, uses: list, rebound: set) -> Optional[frozenset]:
+        """The parameters that hold the layers `name` is fed into, or None when a use of it does more than read it."""
+        layers: frozenset = frozenset()
+        for use in uses:
+            parent = self.parents.get(id(use))
+            if type(parent) is cst.Attribute and parent.attr is use or type(parent) is cst.Arg and parent.keyword is use:
+                continue  # `other.t`, `f(t=...)`: a name, not the parameter
+            fed = self._fed(use, name, rebound)
+            if fed is None:
+                return None
+            layers |= fed
+        return layers
+
+    def _fed(self, node: cst.BaseExpression, name: str, rebound: set) -> Optional[frozenset]:
+        """Follow one use up through what computes from it: frozenset() where it is looked at or
+        reaches a layer of the class, {q} where it reaches `q(...)` of a parameter `q`, None else."""
+        while True:
+            parent = self.parents.get(id(node))
+            kind = type(parent)
+            if kind is cst.Attribute and parent.value is node:
+                call = self.parents.get(id(parent))
+                if type(call) is not cst.Call or call.func is not parent:
+                    return frozenset() if parent.attr.value in READ_ATTRIBUTES else None  # `t.shape`; `t.data` is t
+                method = parent.attr.value
+                if method in READ_METHODS:
+                    return frozenset()  # `t.size(0)`, `t.mean()`: numbers read from it
+                if method not in KEEP_METHODS | SHAPE_METHODS or method in IN_PLACE_METHODS:
+                    return None
+                node = call
+            elif kind is cst.Subscript and parent.value is node or kind is cst.BinaryOperation or kind is cst.UnaryOperation:
+                node = parent
+            elif kind is cst.Comparison or kind is cst.ComparisonTarget:
+                return frozenset()
+            elif kind is cst.Arg and parent.value is node and not parent.star:
+                call = self.parents.get(id(parent))
+                if parent.keyword is None and len(call.args) == 1:
+                    layer = self._layer(call.func, name, rebound)
+                    if layer is not None:
+                        return layer
+                if self._looking(call.func):
+                    return frozenset()
+                if call.args[0] is not parent or not self._computes(call):
+                    return None
+                node = call
+            else:
+                return None
+
+    def _layer(self, func: cst.BaseExpression, name: str, rebound: set) -> Optional[frozenset]:
+        if type(func) is cst.Name and func.value in self.names and func.value != name and func.value not in rebound:
+            return frozenset({func.value})  # `layer(t)`: each call must hand a layer to `layer`
+        if type(func) is cst.Attribute and type(func.value) is cst.Name and func.value.value == self.info.self_name:
+            if AttrSlot.of(self.info.class_name, func.attr.value) in self.flow.library_layers:
+                return frozenset()  # `self.v(...)` of `self.v = nn.Linear(H, 1)`
+        return None
+
+    @staticmethod
+    def _looking(func: cst.BaseExpression) -> bool:
+        if type(func) is cst.Name:
+            return func.value in LOOKING_BUILTINS
+        return type(func) is cst.Attribute and func.attr.value in LOOKING_LIBRARY_FUNCTIONS  # `torch.is_tensor(t)`
+
+    def _computes(self, call: cst.Call) -> bool:
+        """`torch.relu(t)`, `F.dropout(t, 0.1)`: a torch function computing new features, not in place."""
+        if any(arg.keyword is not None and arg.keyword.value in (IN_PLACE_FLAG, *CHANGED_OUT_ARGUMENT[1]) for arg in call.args):
+            return False
+        if self.imports is None:
+            self.imports = module_imports(self.flow.modules[self.info.module])
+        module, _, last = (qualify(call.func, self.imports, set()) or "").rpartition(".")
+        return module in FEATURE_FUNCTION_MODULES and last in FEATURE_FUNCTIONS
 
 
 def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]:

@@ -294,6 +294,13 @@ MODULE_WRAPPERS = {
     "torch.nn.parallel.data_parallel.DataParallel", "torch.nn.parallel.distributed.DistributedDataParallel",
     "torch.compile",
 }
+# torch.nn modules that give their input back or run the modules they hold: a value handed to one
+# is not only read as features (summaries.FeatureParameter, qualnames.library_layer).
+PASSING_MODULES = {"torch.nn.Identity", "torch.nn.Sequential"} | MODULE_CONTAINERS | MODULE_WRAPPERS
+# torch functions (`torch.<name>`, `torch.nn.functional.<name>`) that compute new features from a
+# tensor, as wide as it: what a helper computes from a parameter on its way into a layer.
+FEATURE_FUNCTION_MODULES = ("torch", "torch.nn.functional")
+FEATURE_FUNCTIONS = WIDTH_KEEPING_FUNCTIONS | {name for name in ELEMENTWISE_METHODS if not name.endswith("_")}
 # Decorators that make a method an attribute read (`agent.hidden` runs `def hidden(self)`), by
 # their last name (`@property`, `@functools.cached_property`); and the attributes of a property
 # that decorate its other methods (`@hidden.setter`).

@@ -1,0 +1,106 @@
+"""A helper that only reads a parameter as features (summaries.FeatureParameter), called with the
+state and with other values: read at each call (the state's h), the helper unchanged; the other
+values were taken for states (observations doubled into pairs, exit 0) or refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+# a value head applied to the encoder's features and to the state
+METHOD_HELPER = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.cell = nn.GRUCell(8, 8)
+            self.v = nn.Linear(8, 1)
+            self.pi = nn.Linear(8, 3)
+
+        def value(self, feat):
+            return self.v(torch.relu(feat.float())) * feat.shape[-1]
+
+        def step(self, obs, h):
+            x = torch.relu(self.enc(obs))
+            base = self.value(x)
+            h = self.cell(x, h)
+            return self.pi(h), self.value(h) - base, h
+"""
+
+# a module-level helper handed the layer to run (rt26 v10/v11)
+LAYER_HELPER = """\
+    import torch
+    import torch.nn as nn
+
+
+    def project(layer, t):
+        return torch.tanh(layer(t))
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.cell = nn.GRUCell(8, 8)
+            self.msg = {msg}
+            self.pi = nn.Linear(8, 3)
+
+        def step(self, obs, h):
+            x = project(self.enc, obs)
+            h = self.cell(x, h)
+            m = project(self.msg, h)
+            return self.pi(h), m, h
+"""
+
+RUN = """\
+    import torch
+
+    from model import Agent
+
+    agent = Agent()
+    h = torch.zeros(2, 8)
+    for t in range(4):
+        obs = torch.randn(2, 4)
+        out, extra, h = agent.step(obs, h)
+        if t == 2:
+            h = torch.zeros(2, 8)
+    (out.sum() + extra.sum()).backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("model", [METHOD_HELPER, LAYER_HELPER.format(msg="nn.Linear(8, 2)")], ids=["method", "layer-parameter"])
+def test_a_helper_reading_the_state_and_observations_as_features_is_read_at_each_call(tmp_path, form, model):
+    write(tmp_path, {"model.py": model, "run.py": RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    migrated = (tmp_path / "model.py").read_text()
+    h = "h[0]" if form == "tuple" else "h.chunk(2, dim=-1)[0]"
+    assert f"self.value({h})" in migrated or f"project(self.msg, {h})" in migrated
+    assert "return self.v(torch.relu(feat.float())) * feat.shape[-1]" in migrated or "return torch.tanh(layer(t))" in migrated
+    # the observations stay what they were: no pair, no doubled width
+    assert "obs = torch.randn(2, 4)\n" in (tmp_path / "run.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
+
+CORE = """\
+    class Core(nn.Module):
+        def forward(self, t):
+            return t * 2
+"""
+
+
+def test_a_helper_handed_what_the_engine_cannot_tell_is_a_layer_is_refused_at_the_call(tmp_path, capsys):
+    # `self.msg` is a module of the program: what it does with the state is no layer's reading
+    write(tmp_path, {"model.py": LAYER_HELPER.format(msg="Core()") + CORE, "run.py": RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'model.py'}:20:31: G2L100 the hidden state `h` is passed to `project()`, which feeds it to its "
+        "parameter `layer`, given `self.msg` here, which the engine cannot tell is a torch.nn layer; migrate this use by "
+        "hand so that it handles the pair (h, c)"
+    )
