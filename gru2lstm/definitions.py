@@ -33,11 +33,13 @@ class ModuleIndex:
         self.module = module
         self.parents = parents
         flow.modules[key] = module
+        flow.module_parents[key] = parents
         program_imports = dict(source.imports) if source is not None else {}
         flow.module_imports[key] = program_imports
         self.outside = dict(source.outside) if source is not None else {}  # name -> where it comes from, outside the program
         # Names imported from modules of the program are this program's own, not a library's.
         self.imports = {name: target for name, target in module_imports(module).items() if name not in program_imports}
+        flow.library_imports[key] = self.imports
         # `from layers import *` of a module of the program binds its classes and functions here.
         self.module_names = (module_level_names(module) | set(program_imports)) - set(self.imports)
         self.attribute_owners = flow.attribute_owners

@@ -208,6 +208,8 @@ class ProgramFlow:
     """Everything the walk found, over every module migrated together (one file, or a group)."""
 
     modules: dict = field(default_factory=dict)  # module key -> cst.Module
+    module_parents: dict = field(default_factory=dict)  # module key -> its parent map (node -> parent)
+    function_bodies: dict = field(default_factory=dict)  # function key -> the nodes of its body, walked once (summaries.py)
     functions: dict = field(default_factory=dict)  # key -> FunctionInfo (added by add_function)
     methods_by_name: dict = field(default_factory=dict)  # method name -> [keys of the program's methods so named]
     property_names: set = field(default_factory=set)  # names of the program's properties
@@ -220,6 +222,7 @@ class ProgramFlow:
     library_bases: dict = field(default_factory=dict)  # class key -> [qualified names of its bases from a library]
     typed_dicts: set = field(default_factory=set)  # keys of the classes deriving from TypedDict itself
     module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
+    library_imports: dict = field(default_factory=dict)  # module key -> {local name: qualified name} of what it imports from libraries
     defs: dict = field(default_factory=dict)  # def id -> Def
     # def id -> the order the walk first met it: def ids are addresses, so their own order changes
     # from run to run, and a name read with several definitions is named by the first met

@@ -38,7 +38,7 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
-from gru2lstm.qualnames import module_imports, qualify
+from gru2lstm.qualnames import qualify
 from gru2lstm.syntax import walk
 from gru2lstm.values import AttrSlot, Derivation
 from gru2lstm.vocab import (
@@ -106,6 +106,14 @@ def feature_parameters(info: FunctionInfo, flow: ProgramFlow) -> dict:
     return flow.feature_parameters[info.key]
 
 
+def body_of(info: FunctionInfo, flow: ProgramFlow) -> list:
+    """The nodes of a function's body in source order, walked once for both summaries."""
+    body = flow.function_bodies.get(info.key)
+    if body is None:
+        body = flow.function_bodies[info.key] = list(walk(info.node.body))
+    return body
+
+
 def _run_alone(info: FunctionInfo, flow: ProgramFlow) -> bool:
     """Does every followed call of `info` run it alone (followed_calls._call_function's `alone`)?"""
     if not info.params or info.held_in is not None:
@@ -127,24 +135,24 @@ class _FeatureReads:
     def __init__(self, info: FunctionInfo, flow: ProgramFlow) -> None:
         self.info = info
         self.flow = flow
-        self.body = list(walk(info.node.body))
+        self.body = body_of(info, flow)
         self.names = {name for name, _ in info.params}
-        self.parents: dict = {}
-        self.imports: Optional[dict] = None  # the module's imports, read at the first torch function met
+        self.parents = flow.module_parents[info.module]  # held lambdas, not in the tree, have no feature parameters
 
     def parameters(self) -> dict:
-        if any(type(node) in _CLOSURES for node in self.body):
-            return {}  # a closure could keep it
-        rebound = {name for target, _ in _simple_assignments(self.body) for name in _target_names(target)}
-        rebound |= {name for node in self.body for name in _names_bound_otherwise(node)}
-        rebound |= {name for node in self.body if type(node) is cst.AssignTarget for name in _target_names(node.target)}
         uses: dict = {}
-        for node in self.body:
-            if type(node) is cst.Name and node.value in self.names:
-                uses.setdefault(node.value, []).append(node)
-        if not uses:
-            return {}
-        self.parents = {id(child): parent for parent in self.body for child in children(parent)}
+        rebound: set = set()
+        for node in self.body:  # one pass: the parameters' uses, the names bound again, closures
+            kind = type(node)  # children.py: why `type`
+            if kind is cst.Name:
+                if node.value in self.names:
+                    uses.setdefault(node.value, []).append(node)
+            elif kind is cst.AssignTarget or kind is cst.AnnAssign:
+                rebound.update(_target_names(node.target))
+            elif kind in _CLOSURES:
+                return {}  # a closure could keep it
+            else:
+                rebound.update(_names_bound_otherwise(node))
         found = {}
         for name, _ in self.info.params:  # *args and **kwargs are no parameters here (definitions.py)
             if name in rebound or name not in uses:
@@ -158,7 +166,7 @@ class _FeatureReads:
         """The parameters that hold the layers `name` is fed into, or None when a use of it does more than read it."""
         layers: frozenset = frozenset()
         for use in uses:
-            parent = self.parents.get(id(use))
+            parent = self.parents.get(use)
             if type(parent) is cst.Attribute and parent.attr is use or type(parent) is cst.Arg and parent.keyword is use:
                 continue  # `other.t`, `f(t=...)`: a name, not the parameter
             fed = self._fed(use, name, rebound)
@@ -171,10 +179,10 @@ class _FeatureReads:
         """Follow one use up through what computes from it: frozenset() where it is looked at or
         reaches a layer of the class, {q} where it reaches `q(...)` of a parameter `q`, None else."""
         while True:
-            parent = self.parents.get(id(node))
+            parent = self.parents.get(node)
             kind = type(parent)
             if kind is cst.Attribute and parent.value is node:
-                call = self.parents.get(id(parent))
+                call = self.parents.get(parent)
                 if type(call) is not cst.Call or call.func is not parent:
                     return frozenset() if parent.attr.value in READ_ATTRIBUTES else None  # `t.shape`; `t.data` is t
                 method = parent.attr.value
@@ -188,7 +196,7 @@ class _FeatureReads:
             elif kind is cst.Comparison or kind is cst.ComparisonTarget:
                 return frozenset()
             elif kind is cst.Arg and parent.value is node and not parent.star:
-                call = self.parents.get(id(parent))
+                call = self.parents.get(parent)
                 if parent.keyword is None and len(call.args) == 1:
                     layer = self._layer(call.func, name, rebound)
                     if layer is not None:
@@ -219,9 +227,7 @@ class _FeatureReads:
         """`torch.relu(t)`, `F.dropout(t, 0.1)`: a torch function computing new features, not in place."""
         if any(arg.keyword is not None and arg.keyword.value in (IN_PLACE_FLAG, *CHANGED_OUT_ARGUMENT[1]) for arg in call.args):
             return False
-        if self.imports is None:
-            self.imports = module_imports(self.flow.modules[self.info.module])
-        module, _, last = (qualify(call.func, self.imports, set()) or "").rpartition(".")
+        module, _, last = (qualify(call.func, self.flow.library_imports[self.info.module], set()) or "").rpartition(".")
         return module in FEATURE_FUNCTION_MODULES and last in FEATURE_FUNCTIONS
 
 
@@ -250,7 +256,7 @@ class _HelperBody:
         self.parents: dict = {}  # id(node) -> its parent, in the body
 
     def summary(self) -> Optional[PassThrough]:
-        body = list(walk(self.info.node.body))
+        body = body_of(self.info, self.flow)
         if any(type(node) in _CLOSURES for node in body):  # children.py: why `type`
             return None  # a closure could keep it
         self._follow_locals(body)
