@@ -73,3 +73,80 @@ def test_a_dict_comprehension_over_other_literal_keys_stays_apart_from_the_state
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
 
+
+# a state's last size read for something that is no state, and for a new state
+SIZES_READ = """\
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(3, 4)
+            self.pi = nn.Linear(4, 2)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.pi(h), h
+
+
+    def blank_like(h):
+        return torch.zeros(h.shape[0], h.shape[-1])
+    {widen}
+"""
+
+SIZES_READ_DRIVER = """\
+    import torch
+
+    import model
+
+    policy = model.Policy()
+    h = torch.zeros(2, 4)
+    for t in range(3):
+        logits, h = policy(torch.randn(2, 3), h)
+        if t == 1:
+            h = model.blank_like(h)
+    {widen}
+    logits.sum().backward()
+"""
+
+WIDEN = """
+    def widen(h, to):
+        return F.pad(h, (0, to - h.shape[-1]))
+"""
+
+
+def test_the_last_size_of_a_packed_state_read_for_what_is_no_state_is_refused(tmp_path, capsys):
+    # `to - h.shape[-1]` was 2H in the packed form: the features came out cut instead of padded (exit 0)
+    write(tmp_path, {
+        "model.py": SIZES_READ.format(widen=WIDEN),
+        "driver.py": SIZES_READ_DRIVER.format(widen="assert model.widen(h, 6).shape == (2, 6)"),
+        "pyproject.toml": "",
+    })
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith(f"G2L105 not migrated: {tmp_path / 'model.py'} shares hidden states with this file and needs attention; resolve its findings first")
+    assert lines[1] == (
+        f"{tmp_path / 'model.py'}:21:30: G2L100 `h.shape[-1]` reads the last size of the packed state, which is twice "
+        "the hidden size now, and it is used here for something that is no state, which took the hidden size; read "
+        "the hidden size from the module (`hidden_size`), or use --state tuple"
+    )
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_allocated_with_the_last_size_of_a_state_migrates_and_runs(tmp_path, form):
+    write(tmp_path, {"model.py": SIZES_READ.format(widen=""), "driver.py": SIZES_READ_DRIVER.format(widen=""), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+def test_the_last_size_of_a_state_read_for_features_migrates_in_the_tuple_form(tmp_path):
+    write(tmp_path, {
+        "model.py": SIZES_READ.format(widen=WIDEN),
+        "driver.py": SIZES_READ_DRIVER.format(widen="assert model.widen(h, 6).shape == (2, 6)"),
+        "pyproject.toml": "",
+    })
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
