@@ -26,7 +26,7 @@ from gru2lstm.masks import is_added_module_tensor, joined_place, settle_mask, st
 from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
-from gru2lstm.syntax import is_slice
+from gru2lstm.syntax import is_slice, literal_strings
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -213,6 +213,8 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             marked.append(target)
             if id(value.node) in flow.mirrored_keys:
                 mirrors.append((target, flow.mirrored_keys[id(value.node)]))
+            elif isinstance(value.node, cst.DictComp) and isinstance(resolutions.leaf_of(value.items[0][1]), VCreate):
+                any_keys.append((target, _comprehended_keys(value.node)))
             if repeated:  # `[None] * n`: every item is an element
                 for _, item in value.items:
                     link(ChildSlot.of(target, ELEM), item)
@@ -241,6 +243,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
     marked: list = list(flow.containers)
     mirrors = solution.mirrors  # (target, [slots of the dicts whose keys it has]) of dict comprehensions by key
     written_parts: list = []  # the parts of containers a value is written into (by link)
+    any_keys: list = []  # (target, its keys or None when not known) of dict comprehensions of fresh tensors
     literals: list = []  # targets of literal lists
     zips: list = []  # (target, rows) of `target = zip(*rows)`
     constructors: list = []
@@ -452,6 +455,16 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                 if label.kind == LabelKind.KEY and not solution.is_state(part):
                     solution.states_by_any_key.append(part)
                     changed |= mark(part)
+        for target, keys in any_keys:
+            # `{k: torch.zeros(1, n, H) for k in self.cores}` joined with `new["actor"] = h`: the
+            # comprehension may make that key, so `states["actor"]` reads the tensor it makes too
+            parts = classes.parts.get(classes.find(target), {})
+            element = parts.get(ELEM)
+            if element is not None and not solution.is_state(element) and any(
+                label.kind == LabelKind.KEY and (keys is None or label.key in keys) and solution.is_state(part)
+                for label, part in parts.items()
+            ):
+                changed |= mark(element)
         for target, sources in mirrors:
             # `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`: `post["deter"]`
             # is made from `s["deter"]`, a state when that is one
@@ -566,6 +579,14 @@ def _keys_read_from_elements(flow: ProgramFlow, classes: Classes, written_parts:
             classes.add(slot)
             found[slot] = element
     return found
+
+
+def _comprehended_keys(node: cst.DictComp) -> Optional[set]:
+    """The keys `{k: ... for k in ("pi", "vf")}` makes, when its loop is over a literal of strings; else None."""
+    loop = node.for_in
+    if isinstance(node.key, cst.Name) and isinstance(loop.target, cst.Name) and node.key.value == loop.target.value:
+        return literal_strings(loop.iter)
+    return None
 
 
 def _copy_kinds(solution: Solution, source: Slot, target: Slot, depth: int = 3) -> None:

@@ -83,6 +83,14 @@ def constant_string(node: cst.CSTNode) -> Optional[str]:
     return None
 
 
+def literal_strings(node: cst.BaseExpression) -> Optional[set]:
+    """The strings of a literal tuple, list or set of them (`("obs", "act")`); else None."""
+    if not isinstance(node, (cst.Tuple, cst.List, cst.Set)):
+        return None
+    strings = [constant_string(element.value) for element in node.elements]
+    return None if None in strings else set(strings)
+
+
 def slice_expression(element: cst.SubscriptElement) -> cst.BaseExpression:
     return element.slice.value if isinstance(element.slice, cst.Index) else cst.Name("None")
 

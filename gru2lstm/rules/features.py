@@ -4,12 +4,15 @@ layer reads `[0]` of the LSTMCell's pair; sizes and `is None` tests read nothing
 
 from __future__ import annotations
 
+from typing import Optional
+
 import libcst as cst
 
 from gru2lstm.apply import index
 from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
+from gru2lstm.syntax import slice_expression
 from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
 from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, IN_PLACE_SUFFIX, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
@@ -17,6 +20,7 @@ from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
 from gru2lstm.rules.packed import packed_size_read
 from gru2lstm.rules.packed_merge import merging_reshape
+from gru2lstm.rules.packed_ranks import integer
 
 
 def plain_cell_call(ctx, call: VCallOf) -> bool:
@@ -47,6 +51,49 @@ def _reads_sizes(ctx, value: Value) -> bool:
     return True
 
 
+def _last_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
+    """The read of the last size in the chain of `value` (`h.shape[-1]`, `h.size(-1)`), if any."""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VDerived):
+        node = value.node
+        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.value, cst.Attribute):
+            if node.value.attr.value == "shape" and integer(slice_expression(node.slice[0])) == -1:
+                return node
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size":
+            if len(node.args) == 1 and integer(node.args[0].value) == -1:
+                return node
+        value = ctx.solution.resolved(value.base)
+    return None
+
+
+def _used_at_once(ctx, size: cst.BaseExpression) -> bool:
+    """Is `size` used where it is read (`to - h.shape[-1]`), not held (`size = h.size(-1)`, a
+    return), which keeps the packed layout's size as a size read from any tensor does?"""
+    parent = ctx.parents.get(size)
+    return not (isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return)) and parent.value is size)
+
+
+def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
+    """Is `size` given to a call that makes a state (`torch.zeros(n, h.shape[-1])`, `h.view(-1,
+    h.size(-1))`)? There the packed width is the one wanted."""
+    parent = ctx.parents.get(size)
+    while parent is not None and not isinstance(parent, (cst.Call, cst.BaseStatement)):
+        parent = ctx.parents.get(parent)
+    if not isinstance(parent, cst.Call):
+        return False
+    made = ctx.values_at_nodes.get(id(parent))
+    if made is not None and ctx.solution.value_is_state(made):
+        return True
+    for binding in ctx.flow.bindings:  # `h = torch.zeros(n, h.shape[-1])`, also through a return
+        if ctx.solution.is_state(binding.target):
+            value = ctx.solution.resolved(binding.value)
+            while isinstance(value, VDerived) and value.node is not parent:
+                value = ctx.solution.resolved(value.base)
+            if value.node is parent:
+                return True
+    return False
+
+
 def feature_read(ctx, value: Value) -> None:
     """A state read as features (or for its shape) reads `h` only."""
     value = ctx.solution.resolved(value)
@@ -73,7 +120,16 @@ def feature_read(ctx, value: Value) -> None:
     if (not ctx.packed and ctx.solution.is_split(leaf.slot)) or ctx.is_rewritten(leaf.node):
         return  # a split name is h already; packed form splits nothing
     if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ and _reads_sizes(ctx, value):
-        return  # sizes of a packed state are the packed layout's; only its h feeds features (`h.sum(0)` too)
+        # sizes of a packed state are the packed layout's; only its h feeds features (`h.sum(0)` too)
+        last = _last_size_read(ctx, value)
+        if last is not None and _used_at_once(ctx, last) and not _sizes_a_state(ctx, last) and ctx.claim(last):
+            ctx.find(
+                "G2L100", last,
+                f"`{ctx.code(last)}` reads the last size of the packed state, which is twice the hidden size now, "
+                "and it is used here for something that is no state, which took the hidden size; read the hidden "
+                "size from the module (`hidden_size`), or use --state tuple",
+            )
+        return
     size = packed_size_read(ctx, value) if ctx.packed else None
     if size is not None:
         if ctx.claim(size):

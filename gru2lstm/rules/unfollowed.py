@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, constant_string, walk
+from gru2lstm.syntax import code_of, literal_strings, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
@@ -813,10 +813,7 @@ def _literal_keys(ctx, node: cst.Subscript):
     while parent is not None:
         loop = parent.for_in if isinstance(parent, (cst.ListComp, cst.SetComp, cst.GeneratorExp, cst.DictComp)) else parent
         if isinstance(loop, (cst.CompFor, cst.For)) and isinstance(loop.target, cst.Name) and loop.target.value == key.value:
-            if not isinstance(loop.iter, (cst.Tuple, cst.List, cst.Set)):
-                return None
-            keys = [constant_string(element.value) for element in loop.iter.elements]
-            return None if None in keys else set(keys)
+            return literal_strings(loop.iter)
         parent = ctx.parents.get(parent)
     return None
 
