@@ -16,13 +16,14 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import state_carriers
+from gru2lstm.classes_by_value import reads_torch_class
 from gru2lstm.program import Consumption, Use
-from gru2lstm.qualnames import module_imports, qualify
+from gru2lstm.qualnames import module_imports
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
 from gru2lstm.vocab import (
     CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, NAMED_ATTRIBUTE_BUILTIN, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS,
-    SAVED_STATE_METHOD, TORCH_RECURRENT_PATHS,
+    SAVED_STATE_METHOD,
 )
 from gru2lstm.rules.base import Invalid, Rule
 
@@ -265,9 +266,7 @@ class ClassByName(Rule):
 def _gru_by_name(ctx, call: cst.Call, imports: dict) -> Optional[str]:
     """How `getattr(<torch.nn>, name)` may give the GRU class (its name written out, or a name the
     engine cannot read with a module made from it as a recurrent one is), else None."""
-    if not (isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) >= 2):
-        return None
-    if qualify(call.args[0].value, imports, set()) not in TORCH_RECURRENT_PATHS:
+    if not reads_torch_class(call, imports):
         return None
     name = constant_string(call.args[1].value)
     if name is not None:
