@@ -1,5 +1,6 @@
-"""A torch.nn class chosen by a name not written out (`getattr(nn, cfg.rnn_type)(4, 8)`, `Cell =
-getattr(nn, "GRU" + "Cell")`): it may be a GRU, which the engine cannot see, so it would stay one
+"""A torch.nn class chosen by a name the engine does not read (`getattr(nn, cfg.rnn_type)(4, 8)`,
+`Cell = getattr(nn, "GRU" + "Cell")`, `vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`): it may be a
+GRU, which the engine cannot see, so it would stay one
 ("left unchanged", exit 0), or a switch between a GRU and an LSTM by configuration, which handles
 both already. Where a module made from it is called with a state (a second argument, a hidden
 keyword, or its result unpacked as `out, h = ...`), that is one finding (G2L102) at the `getattr`;
@@ -17,22 +18,21 @@ from gru2lstm import syntax
 from gru2lstm.findings import new_finding
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string
-from gru2lstm.vocab import HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, TORCH_RECURRENT_PATHS
+from gru2lstm.vocab import ATTRIBUTE_DICT, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, TORCH_RECURRENT_PATHS
 
 
 def classes_chosen_by_value(wrapper, parents: dict) -> list:
     """The findings of the module `wrapper` wraps (one a `getattr` whose module takes a state)."""
     imports = module_imports(wrapper.module)
     calls = [node for node in parents if type(node) is cst.Call]  # children.py: why `type`
+    keys = [node for node in parents if type(node) is cst.Subscript]
     findings = []
-    for chooser in calls:
-        if not _chooses_torch_class(chooser, imports):
-            continue
+    for chooser in [call for call in calls if _chooses_torch_class(call, imports)] + [key for key in keys if keys_torch_namespace(key, imports)]:
         taking = next((call for made in _constructions(chooser, calls, parents) for call in _module_calls(made, calls, parents) if _takes_state(call, parents)), None)
         if taking is not None:
             position = wrapper.positions[chooser].start
             findings.append(new_finding("G2L102", (
-                f"`{syntax.code_of(chooser)}` picks a class of torch.nn by a name not written out, and a module made from it "
+                f"`{syntax.code_of(chooser)}` picks a class of torch.nn by a name the engine does not read, and a module made from it "
                 f"is called with a state (`{syntax.code_of(taking)}`, line {wrapper.positions[taking].start.line}), so a GRU chosen "
                 "there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
             ), position.line, position.column + 1))
@@ -52,7 +52,19 @@ def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:
     return reads_torch_class(node, imports) and constant_string(node.args[1].value) is None
 
 
-def _constructions(chooser: cst.Call, calls: list, parents: dict) -> Iterator[cst.Call]:
+def keys_torch_namespace(node: cst.Subscript, imports: dict) -> bool:
+    """`vars(nn)[key]` or `nn.__dict__[key]` of torch.nn, whatever the key."""
+    owner = node.value
+    if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == NAMESPACE_OF_OBJECT and len(owner.args) == 1:
+        owner = owner.args[0].value
+    elif isinstance(owner, cst.Attribute) and owner.attr.value == ATTRIBUTE_DICT:
+        owner = owner.value
+    else:
+        return False
+    return qualify(owner, imports, set()) in TORCH_RECURRENT_PATHS
+
+
+def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict) -> Iterator[cst.Call]:
     """The calls that make a module of the class chosen: of the `getattr` itself, or of the name or
     attribute it is assigned to (`Cell = getattr(...)` then `Cell(4, 8)`)."""
     parent = parents.get(chooser)

@@ -48,8 +48,8 @@ from typing import Optional
 from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
-    NAMED_ATTRIBUTE_BUILTIN, RECURRENT, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
+    ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
+    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
@@ -104,7 +104,8 @@ def screen(data: bytes, defer_holders: bool = False) -> Screening:
 
 def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bool:
     """Does the file read a class of torch.nn by a name not written out (`getattr(nn,
-    cfg.rnn_type)`)? It may be a GRU. `tree`: the file's parse, when the screen made one."""
+    cfg.rnn_type)`), or by a key of its namespace (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`)?
+    It may be a GRU. `tree`: the file's parse, when the screen made one."""
     if _CLASS_BY_VALUE.search(data) is None:
         return False
     if tree is None:
@@ -113,11 +114,19 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return False  # a file that does not parse holds no class the engine could name
     names = _TorchNames(tree)
+    nodes = nodes_of(tree)
     return any(
         isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
         and names.path(node.args[0]) in TORCH_RECURRENT_PATHS and not isinstance(node.args[1], ast.Constant)
-        for node in nodes_of(tree).of(ast.Call)
-    )
+        for node in nodes.of(ast.Call)
+    ) or any(names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS for node in nodes.of(ast.Subscript))
+
+
+def _namespace_owner(node: ast.expr) -> Optional[ast.expr]:
+    """`nn` of `vars(nn)` or `nn.__dict__`, else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMESPACE_OF_OBJECT and len(node.args) == 1:
+        return node.args[0]
+    return node.value if isinstance(node, ast.Attribute) and node.attr == ATTRIBUTE_DICT else None
 
 
 def _may_make_from_held(data: bytes) -> bool:

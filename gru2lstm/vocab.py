@@ -60,7 +60,9 @@ GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[^=])|getattr\([^()\n]*[\"']GRU(?:Cell)?[\"']"
 # A torch.nn class read by a name not written out (`getattr(nn, cfg.rnn_type)`, `getattr(torch.nn,
 # "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
-CLASS_BY_VALUE_BYTES = rb"getattr\(\s*[\w.]*nn\s*,"
+# Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
+CLASS_BY_VALUE_BYTES = rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*\[|nn\s*\.\s*__dict__\s*\["
+NAMESPACE_OF_OBJECT = "vars"  # `vars(nn)`: a module's names as a dict (ATTRIBUTE_DICT, the same read as an attribute)
 # A file that holds the class and may make modules from it itself: a name assigned (annotated or
 # not) on a line that names the class (`RNN = nn.GRU`, a field's `cell: type = nn.GRUCell`), or a
 # display opened at the end of its line (`RNNs = {`, the class on a line of its own), a `for`
@@ -467,7 +469,8 @@ DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's mem
 # the source spells it (a cheap test before a walk, rules/module_reach.py); a class so taken by a
 # name not written out is a recurrent one when its module is made with this many arguments or
 # more (`(input_size, hidden_size)`; an activation takes fewer), or with one of these keywords.
-CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\("  # the look-behind after the word: see SET_BY_NAME_TEXT
+# the look-behind after the word: see SET_BY_NAME_TEXT; or a key of its namespace (`vars(nn)[name]`, `nn.__dict__[name]`)
+CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\(|vars(?<![\w.]vars)\s*\(|__dict__\s*\["
 RECURRENT_ARGUMENTS = 2
 RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)

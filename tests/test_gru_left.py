@@ -49,7 +49,7 @@ CLASS_VALUE = (
     "where the module is made, or migrate this by hand"
 )
 CHOSEN = (
-    "`{chooser}` picks a class of torch.nn by a name not written out, and a module made from it is called with a state "
+    "`{chooser}` picks a class of torch.nn by a name the engine does not read, and a module made from it is called with a state "
     "(`self.cell(x, h)`, line 20), so a GRU chosen there would stay a GRU: choose the LSTM where the name is chosen, "
     "or write the class out (`nn.GRU(...)`) to migrate it"
 )
@@ -64,6 +64,8 @@ LEFT = [
     ("getattr", "", "", "getattr(nn, cfg.rnn)(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="getattr(nn, cfg.rnn)")),
     ("getattr held", "", "Cell = getattr(torch.nn, cfg.rnn)", "Cell(4, 8)", {}, "actor.py:9:8: G2L102", CHOSEN.format(chooser="getattr(torch.nn, cfg.rnn)")),
     ("getattr spelled", "", "", "getattr(nn, 'GRU' + 'Cell')(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="getattr(nn, 'GRU' + 'Cell')")),
+    ("namespace key", "", "", "vars(nn)[cfg.rnn](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="vars(nn)[cfg.rnn]")),
+    ("namespace dict", "", "", "torch.nn.__dict__['GRUCell'](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="torch.nn.__dict__['GRUCell']")),
     ("star import", "from util import *", "", "nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
      UNDER.format(made="nn.GRUCell(4, 8)", name="nn")),
     ("module import", "import util", "", "util.nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
@@ -98,3 +100,20 @@ def test_a_layer_chosen_by_a_name_not_written_out_is_no_finding_and_the_gru_besi
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     assert "nn.LSTMCell(4, 8)" in (tmp_path / "actor.py").read_text()
     run_migrated(tmp_path, "import actor")
+
+
+def test_a_class_taken_from_the_namespace_of_torch_nn_beside_a_gru_is_one_finding(tmp_path, capsys):
+    # the encoder was migrated and the cell chosen by `vars(nn)[...]` stayed a GRU, exit 0
+    choice = "encoder = nn.GRU(4, 4)\nout, hn = encoder(torch.randn(2, 1, 4), torch.zeros(1, 1, 4))"
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", "vars(nn)[cfg.rnn](4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"{tmp_path / 'actor.py'}:16:21: G2L101 `vars(nn)[cfg.rnn]` takes a module class of torch.nn by a name it does not read "
+        "(`cfg.rnn`), so the engine does not follow the module made from it: it would stay a GRU, whose state is one tensor, "
+        "beside code that now passes and takes (h, c); use the class by its name where the module is made (`nn.GRU(...)`), "
+        "or migrate this by hand"
+    )
+    assert out.count("G2L") == 1
+    assert (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
