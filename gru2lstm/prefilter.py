@@ -48,7 +48,7 @@ from typing import Optional
 from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
+    ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES,
     NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
@@ -134,34 +134,62 @@ def _may_make_from_held(data: bytes) -> bool:
     names = {name for match in _HELD_NAME.finditer(data) for name in match.groups() if name}
     if not names:
         return False
-    called = rb"(?<!\w)(?:" + b"|".join(re.escape(name) for name in sorted(names)) + rb")\b" + HELD_CLASS_CALL_BYTES
-    return re.search(called, data) is not None
+    spelled = rb"(?:" + b"|".join(re.escape(name) for name in sorted(names)) + rb")\b"
+    return re.search(rb"(?<!\w)" + spelled + HELD_CLASS_CALL_BYTES, data) is not None or re.search(HELD_CLASS_PASSED_BYTES + spelled, data) is not None
 
 
 def makes_from_held_class(tree: ast.Module) -> bool:
     """Does the file call a name it binds to the GRU class (`RNN(4, 8)` after `RNN = nn.GRU`,
     `RNNs[name](...)` after `RNNs = {"lstm": nn.LSTM, "gru": nn.GRU}`, `self.Cell(4, 8)` after a class's
     `Cell = nn.GRUCell`)? It makes a GRU of its own, which the engine must see (and report where it
-    cannot follow it) though no group imports it. A name a `for`, a `with` or a parameter's default
-    binds to the class counts too (`for Cell in (nn.GRUCell,)`, `def make(cls=nn.GRU)`)."""
-    names = gru_class_names(tree, class_bodies=True) | _bound_by_control(tree)
-    for call in nodes_of(tree).of(ast.Call):
+    cannot follow it) though no group imports it. A name a `for`, a `with`, a parameter's default
+    or an assignment in a function binds to the class counts too (`for Cell in (nn.GRUCell,)`, `def
+    make(cls=nn.GRU)`), and so does the parameter of a function of the file such a name is passed to
+    (`build(CELLS)` of `def build(table): return table["gru"](4, 8)`)."""
+    names = gru_class_names(tree, class_bodies=True) | _bound_in_code(tree)
+    calls = nodes_of(tree).of(ast.Call)
+    names |= _parameters_given(tree, calls, names)
+    for call in calls:
         func = call.func.value if isinstance(call.func, ast.Subscript) else call.func
         if isinstance(func, ast.Name) and func.id in names or isinstance(func, ast.Attribute) and func.attr in names:
             return True
     return False
 
 
-def _bound_by_control(tree: ast.Module) -> set:
-    """The names bound to the GRU class by a `for` over it, a `with ... as` of it, or a parameter's
-    default (`def make(cls=nn.GRU)`), anywhere in the file."""
+def _parameters_given(tree: ast.Module, calls: list, names: set) -> set:
+    """The parameters of the file's functions that a call of theirs gives one of `names` (by
+    position or keyword)."""
+    functions = {function.name: function.args for function in nodes_of(tree).of(ast.FunctionDef, ast.AsyncFunctionDef)}
+    found = set()
+    for call in calls:
+        arguments = functions.get(call.func.id) if isinstance(call.func, ast.Name) else None
+        if arguments is None:
+            continue
+        positional = [argument.arg for argument in arguments.posonlyargs + arguments.args]
+        found.update(
+            positional[index] for index, given in enumerate(call.args)
+            if index < len(positional) and isinstance(given, ast.Name) and given.id in names
+        )
+        found.update(keyword.arg for keyword in call.keywords if keyword.arg and isinstance(keyword.value, ast.Name) and keyword.value.id in names)
+    return found
+
+
+def _bound_in_code(tree: ast.Module) -> set:
+    """The names bound to the GRU class by a `for` over it, a `with ... as` of it, a parameter's
+    default (`def make(cls=nn.GRU)`), or an assignment (`Cell = nn.GRUCell` in a function), anywhere
+    in the file."""
     names = _TorchNames(tree)
+    nodes = nodes_of(tree)
+    made = {id(call.func) for call in nodes.of(ast.Call)}  # `nn.GRU(4, 8)` is an instance, not the class
 
     def holds(node: ast.AST) -> bool:
-        return any(names.is_gru_class(part) for part in ast.walk(node))
+        return any(id(part) not in made and names.is_gru_class(part) for part in ast.walk(node))
 
     found = set()
-    nodes = nodes_of(tree)
+    for assign in nodes.of(ast.Assign, ast.AnnAssign):
+        if assign.value is not None and holds(assign.value):
+            targets = assign.targets if isinstance(assign, ast.Assign) else [assign.target]
+            found.update(part.id for target in targets for part in ast.walk(target) if isinstance(part, ast.Name))
     for loop in nodes.of(ast.For, ast.AsyncFor):
         if holds(loop.iter):
             found.update(part.id for part in ast.walk(loop.target) if isinstance(part, ast.Name))

@@ -77,6 +77,8 @@ LEFT = [
      CLASS_VALUE.format(verb="used as a value")),
     ("default argument", "", "def make(i, o, cls=nn.GRUCell):\n    return cls(i, o)", "make(4, 8)", {}, "actor.py:9:20: G2L101",
      CLASS_VALUE.format(verb="used as a value")),
+    ("registry given to a function", "", "CELLS = {'gru': nn.GRUCell}\ndef build(table):\n    return table['gru'](4, 8)", "build(CELLS)", {},
+     "actor.py:9:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("dataclass field", "", "@dataclasses.dataclass\nclass Spec:\n    cell: type = nn.GRUCell", "Spec().cell(4, 8)", {},
      "actor.py:11:18: G2L101", CLASS_VALUE.format(verb="assigned")),
 ]
@@ -117,3 +119,13 @@ def test_a_class_taken_from_the_namespace_of_torch_nn_beside_a_gru_is_one_findin
     )
     assert out.count("G2L") == 1
     assert (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
+
+
+def test_a_class_assigned_in_a_function_is_one_finding(tmp_path, capsys):
+    # `Cell = nn.GRUCell` inside __init__, then `Cell(4, 8)`: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("self.cell = MADE", "Cell = nn.GRUCell\n            self.cell = Cell(4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:16: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1

@@ -131,12 +131,14 @@ MADE_FROM_BOUND = {
     "with_as": "import contextlib\nimport torch.nn as nn\nwith contextlib.nullcontext(nn.GRU) as R:\n    net = R(2, 2)\n",
     "default_argument": "import torch.nn as nn\n\ndef make(i, cls=nn.GRU):\n    return cls(i, 2)\n",
     "keyword_only_default": "import torch.nn as nn\n\ndef make(*, cls=nn.GRU):\n    return cls(2, 2)\n",
+    "assigned_in_a_function": "import torch.nn as nn\n\ndef make():\n    Cell = nn.GRUCell\n    return Cell(2, 2)\n",
+    "given_to_a_function": "import torch.nn as nn\n\nCELLS = {'gru': nn.GRUCell}\n\ndef build(table):\n    return table['gru'](2, 2)\n\nnet = build(CELLS)\n",
     "annotated_field": "import torch.nn as nn\n\nclass Spec:\n    cell: type = nn.GRUCell\n\nnet = Spec().cell(2, 2)\n",
 }
 
 
 @pytest.mark.parametrize("source", MADE_FROM_BOUND.values(), ids=MADE_FROM_BOUND.keys())
-def test_a_class_bound_by_a_for_a_with_or_a_default_and_called_makes_a_gru(source):
+def test_a_class_bound_in_code_or_given_to_a_function_and_called_makes_a_gru(source):
     # they only held the class (step 3) and met no group: "left unchanged", exit 0, a GRU
     screening = screen(source.encode(), defer_holders=True)
     assert screening.may_hold_gru and not screening.class_only
