@@ -57,7 +57,7 @@ from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.universe import ProjectFile, Universe
-from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_CALL_BYTES, RECURRENT_CONSTRUCTION_BYTES
+from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, RECURRENT_CONSTRUCTION_BYTES
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "shown_path"]
 
@@ -562,17 +562,26 @@ def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
 
 def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     """Does a file that imports a name `holder` binds to the GRU class call it (`Cell(4, 8)` after
-    `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`, `layers.CELLS["gru"](4, 8)`)?
-    Bytes first: the name it calls, followed by a call's `(` (or a key's `[`)."""
+    `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`, `layers.CELLS["gru"](4, 8)`,
+    `cls = CELLS["gru"]` then `cls(4, 8)`)? Bytes first: the name it calls, followed by a call's `(`
+    (or a key's `[`), or assigned on."""
     names = holder.gru_class_names()
     for entry, bound in _importers(universe, holder, names) if names else ():
-        called = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\b" + HELD_CLASS_CALL_BYTES
+        spelled = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\b"
         tree = entry.module_tree()
-        if tree is None or re.search(called, entry.contents() or b"") is None:
+        data = entry.contents() or b""
+        if tree is None or re.search(spelled + HELD_CLASS_CALL_BYTES, data) is None and re.search(HELD_CLASS_ALIASED_BYTES + spelled, data) is None:
             continue
+        # and what it assigns them to (`cls = CELLS["gru"]`, then `cls(4, 8)`)
+        named, attributes = set(bound), set(names)
+        for node in nodes_of(tree).of(ast.Assign):
+            value = node.value.value if isinstance(node.value, ast.Subscript) else node.value
+            if isinstance(value, ast.Name) and value.id in bound or isinstance(value, ast.Attribute) and value.attr in names:
+                named.update(target.id for target in node.targets if isinstance(target, ast.Name))
+                attributes.update(target.attr for target in node.targets if isinstance(target, ast.Attribute))
         for node in nodes_of(tree).of(ast.Call):
             func = node.func.value if isinstance(node.func, ast.Subscript) else node.func
-            if isinstance(func, ast.Name) and func.id in bound or isinstance(func, ast.Attribute) and func.attr in names:
+            if isinstance(func, ast.Name) and func.id in named or isinstance(func, ast.Attribute) and func.attr in attributes:
                 return True
     return False
 

@@ -75,6 +75,7 @@ HELD_CLASS_NAME_BYTES = (
     rb"|[(,][ \t]*(\w+)[ \t]*(?::[^=\n,]*)?=[ \t]*[\w.]*\bGRU(?:Cell)?\b"
 )
 HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\()"  # after the name
+HELD_CLASS_ALIASED_BYTES = rb"=[ \t]*(?:[\w.]*\.)?"  # before the name: assigned on (`cls = CELLS["gru"]`, `cls = layers.Cell`)
 HELD_CLASS_PASSED_BYTES = rb"[(,]\s*(?:\w+\s*=\s*)?"  # before the name: given to a call (`build(CELLS)`, `build(table=CELLS)`)
 # A class of the file's own with the GRU class among its bases (`class Core(nn.GRU):`): the program's
 # own GRU, which the file constructs through its name (its bytes need not spell `GRU(`).

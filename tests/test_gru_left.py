@@ -72,6 +72,8 @@ LEFT = [
      UNDER.format(made="util.nn.GRUCell(4, 8)", name="util.nn")),
     ("registry of a module", "import layers", "", "layers.CELLS['gru'](4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
      "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
+    ("registry entry held", "from layers import CELLS", "", "cls(4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
+     "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("for target", "", "for Cell in (nn.GRUCell,):\n    pass", "Cell(4, 8)", {}, "actor.py:9:14: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("with as", "", "with contextlib.nullcontext(nn.GRUCell) as Cell:\n    pass", "Cell(4, 8)", {}, "actor.py:9:29: G2L101",
      CLASS_VALUE.format(verb="used as a value")),
@@ -88,6 +90,7 @@ LEFT = [
 def test_a_gru_class_reached_where_the_engine_did_not_look_is_one_finding(tmp_path, capsys, imports, choice, made, others, place, sentence):
     # each was "left unchanged", exit 0, and the program still ran its GRU
     source = ACTOR.replace("IMPORTS", imports).replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", made)
+    source = source.replace("self.cell = cls(4, 8)", "cls = CELLS['gru']\n            self.cell = cls(4, 8)")
     write(tmp_path, {"actor.py": source, "pyproject.toml": "", **others})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
