@@ -57,7 +57,7 @@ from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.universe import ProjectFile, Universe
-from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, RECURRENT_CONSTRUCTION_BYTES
+from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, NAMED_ATTRIBUTE_BUILTIN, RECURRENT_CONSTRUCTION_BYTES
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "shown_path"]
 
@@ -563,14 +563,20 @@ def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
 def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     """Does a file that imports a name `holder` binds to the GRU class call it (`Cell(4, 8)` after
     `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`, `layers.CELLS["gru"](4, 8)`,
-    `cls = CELLS["gru"]` then `cls(4, 8)`)? Bytes first: the name it calls, followed by a call's `(`
+    `cls = CELLS["gru"]` then `cls(4, 8)`, `getattr(layers, name)(4, 8)`)? Bytes first: the name it calls, followed by a call's `(`
     (or a key's `[`), or assigned on."""
     names = holder.gru_class_names()
     for entry, bound in _importers(universe, holder, names) if names else ():
         spelled = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\b"
         tree = entry.module_tree()
         data = entry.contents() or b""
-        if tree is None or re.search(spelled + HELD_CLASS_CALL_BYTES, data) is None and re.search(HELD_CLASS_ALIASED_BYTES + spelled, data) is None:
+        if tree is None:
+            continue
+        # the module itself read by a name (`getattr(layers, "Cell")(4, 8)`) may give the class
+        modules = {imported.local for imported in universe.imports(entry) if imported.file is holder and imported.member is None and imported.local}
+        if modules and DYNAMIC_LOOKUP_BYTES in data and any(_reads_by_name(node.func, modules) for node in nodes_of(tree).of(ast.Call)):
+            return True
+        if re.search(spelled + HELD_CLASS_CALL_BYTES, data) is None and re.search(HELD_CLASS_ALIASED_BYTES + spelled, data) is None:
             continue
         # and what it assigns them to (`cls = CELLS["gru"]`, then `cls(4, 8)`)
         named, attributes = set(bound), set(names)
@@ -584,6 +590,14 @@ def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
             if isinstance(func, ast.Name) and func.id in named or isinstance(func, ast.Attribute) and func.attr in attributes:
                 return True
     return False
+
+
+def _reads_by_name(node: ast.expr, modules: set) -> bool:
+    """`getattr(<one of modules>, name)`, whatever the name."""
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN
+        and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) and node.args[0].id in modules
+    )
 
 
 def _may_touch(universe: Universe, holder: ProjectFile, groups: dict) -> bool:
