@@ -50,7 +50,7 @@ from gru2lstm.gc_pause import gc_paused
 from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.options import Options
 from gru2lstm.output_check import check_output
-from gru2lstm.prefilter import screen
+from gru2lstm.prefilter import chooses_class_by_value, screen
 from gru2lstm.project import CallersElsewhere, Project, refuse_uncalled_contracts, shown_path
 from gru2lstm.results import FileError, FileResult
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, decode, read_source, write_source
@@ -423,20 +423,24 @@ def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tup
     found = discover(paths, options.selection)
     files = [entry.path for entry in found if entry.problem is None]
     with gc_paused():
-        data, trees, seeds, class_only = _screen(files, options, workers)
+        data, trees, seeds, class_only, chosen = _screen(files, options, workers)
         project = Project(files, data, trees)
         work = []
         for group in project.groups(seeds, class_only):
             widths = [group.core, group.core + group.near] if group.near else [group.core]
             work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
+        # alone, never a seed: its imports are not closed over (on a big library that took minutes)
+        grouped = {index for indexes, _ in work for index in indexes}
+        work += [([index], [([files[index]], project.import_tables([index]))]) for index in chosen if index not in grouped]
     return found, files, work, project
 
 
 def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
     """(bytes by index, `ast` trees the prefilter parsed by index (None: it did not parse),
-    indexes of the group seeds, those of them that only hold the GRU class). At the first seed
-    of a big tree, a worker is started (`_Workers`)."""
-    data, trees, seeds, class_only = {}, {}, [], []
+    indexes of the group seeds, those of them that only hold the GRU class, those of the other
+    files that choose a class of torch.nn by a name not written out). At the first seed of a big
+    tree, a worker is started (`_Workers`)."""
+    data, trees, seeds, class_only, chosen = {}, {}, [], [], []
     for index, path in enumerate(files):
         try:
             data[index] = path.read_bytes() if options.stdin is None else options.stdin
@@ -452,7 +456,10 @@ def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
                 class_only.append(index)
             else:
                 workers.early(len(files))
-    return data, trees, seeds, class_only
+        # one that only holds a class (`getattr(nn, "GRU" + "Cell")` spells GRU) may be in no group either
+        if (not screening.may_hold_gru or screening.class_only) and chooses_class_by_value(data[index], trees.get(index)):
+            chosen.append(index)
+    return data, trees, seeds, class_only, chosen
 
 
 def _outcomes(work: list, options: RunOptions, workers: "_Workers", absorbed: set) -> Iterator[tuple]:

@@ -19,6 +19,7 @@ import libcst.metadata as meta
 
 from gru2lstm.apply import apply_plan
 from gru2lstm.children import children
+from gru2lstm.classes_by_value import classes_chosen_by_value
 from gru2lstm.findings import ERROR, new_finding
 from gru2lstm.flow import collect
 from gru2lstm.guessed_owners import misguessed, still_misguessed, untied_reads_of
@@ -26,7 +27,7 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
-from gru2lstm.qualnames import is_named_getattr, literal_import
+from gru2lstm.qualnames import dotted, is_named_getattr, literal_import
 from gru2lstm.rules.module import chosen_class_message, held_as_value, held_class_message, lstm_class_beside
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
@@ -163,7 +164,7 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
         return [
             Migration(source, False, findings=review(
                 _unfollowed_constructions(wrappers[m.key], flow, parents[m.key]) + _not_torch_gru(wrappers[m.key], flow, solution, parents[m.key])
-                + _unwalked_grus(wrappers[m.key], flow, parents[m.key], m.torch_names),
+                + _unwalked_grus(wrappers[m.key], flow, parents[m.key], m.torch_names) + classes_chosen_by_value(wrappers[m.key], parents[m.key]),
                 source,
             ))
             for m, source in zip(modules, sources)
@@ -328,12 +329,12 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
             and (node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", None)) in GRU_NAMES
         ]
     nested += [
-        (node, f"under `{root.value}`, a name this file imports from {imported_torch_names[root.value][1]}, where it stands for "
-         f"`{imported_torch_names[root.value][0]}`",
-         f"its import from torch to this file (`{_torch_import(root.value, imported_torch_names[root.value][0])}`)")
+        (node, f"under `{name}`, a name this file imports from {imported_torch_names[name][1]}, where it stands for "
+         f"`{imported_torch_names[name][0]}`",
+         f"its import from torch to this file (`{_torch_import(name, imported_torch_names[name][0])}`)")
         for node in (parents if imported_torch_names else ())
-        if type(node) is cst.Call and isinstance(root := syntax.attribute_root(node.func), cst.Name) and root.value in imported_torch_names
-        and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
+        if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
+        and (name := _imported_prefix(node.func.value, imported_torch_names)) is not None
     ]
     findings = []
     for call, why, remedy in nested:
@@ -345,8 +346,20 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
     return findings
 
 
+def _imported_prefix(node: cst.BaseExpression, imported_torch_names: dict) -> Optional[str]:
+    """The longest dotted prefix of `node` (`util.nn` of `util.nn.GRU`, `T` of `T.nn.GRU`) that
+    is a name imported from a file of the project where it stands for torch, or None."""
+    while isinstance(node, (cst.Attribute, cst.Name)):
+        if dotted(node) in imported_torch_names:
+            return dotted(node)
+        node = node.value if isinstance(node, cst.Attribute) else None
+    return None
+
+
 def _torch_import(name: str, path: str) -> str:
-    """The import that binds `name` to the torch path `path` (`from torch import nn`)."""
+    """The import that binds `name` to the torch path `path` (`from torch import nn`); for a name
+    reached through a module (`util.nn`), its last part."""
+    name = name.rpartition(".")[2]
     module, _, member = path.rpartition(".")
     if not module:
         return f"import {path}" if name == path else f"import {path} as {name}"

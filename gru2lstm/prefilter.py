@@ -25,6 +25,12 @@
    can only pass by step 3, and it matters only to a group that may import it, so project.py parses
    it when one does (a big library holds the class in many files no group imports).
 
+A file that reads a class of torch.nn by a name not written out (``getattr(nn, cfg.rnn_type)``,
+bytes vocab.CLASS_BY_VALUE_BYTES, then ``ast``: `chooses_class_by_value`) passes none of the steps:
+it constructs no GRU the engine can see. It is no group seed (its imports are never closed over);
+the engine looks at it alone, when no group holds it, and says where a module made from such a
+class takes a state (classes_by_value.py).
+
 The filter must never reject a file the engine would change (tests/test_prefilter.py runs the
 engine on every rejection), so it errs towards passing: any call of an attribute chain rooted in
 an import of ``torch`` that ends in ``GRU`` / ``GRUCell`` passes, whatever the middle of the path,
@@ -42,16 +48,17 @@ from typing import Optional
 from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES,
-    NAMED_ATTRIBUTE_BUILTIN, RECURRENT, TYPE_TESTS,
+    ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES,
+    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
 _HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
+_CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
 
-__all__ = ["Screening", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -95,26 +102,108 @@ def screen(data: bytes, defer_holders: bool = False) -> Screening:
     return Screening(holds, parsed=True, tree=tree, class_only=holds and not (_may_make_from_held(data) and makes_from_held_class(tree)))
 
 
+def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bool:
+    """Does the file read a class of torch.nn by a name not written out (`getattr(nn,
+    cfg.rnn_type)`), or by a key of its namespace (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`)?
+    It may be a GRU. `tree`: the file's parse, when the screen made one."""
+    if _CLASS_BY_VALUE.search(data) is None:
+        return False
+    if tree is None:
+        try:
+            tree = ast.parse(data)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return False  # a file that does not parse holds no class the engine could name
+    names = _TorchNames(tree)
+    nodes = nodes_of(tree)
+    return any(
+        isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
+        and names.path(node.args[0]) in TORCH_RECURRENT_PATHS and not isinstance(node.args[1], ast.Constant)
+        for node in nodes.of(ast.Call)
+    ) or any(names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS for node in nodes.of(ast.Subscript))
+
+
+def _namespace_owner(node: ast.expr) -> Optional[ast.expr]:
+    """`nn` of `vars(nn)` or `nn.__dict__`, else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMESPACE_OF_OBJECT and len(node.args) == 1:
+        return node.args[0]
+    return node.value if isinstance(node, ast.Attribute) and node.attr == ATTRIBUTE_DICT else None
+
+
 def _may_make_from_held(data: bytes) -> bool:
     """Bytes only: may the file call what it binds to the GRU class (makes_from_held_class)?"""
-    names = {match.group(1) for match in _HELD_NAME.finditer(data)}
+    names = {name for match in _HELD_NAME.finditer(data) for name in match.groups() if name}
     if not names:
         return False
-    called = rb"(?<!\w)(?:" + b"|".join(re.escape(name) for name in sorted(names)) + rb")\b" + HELD_CLASS_CALL_BYTES
-    return re.search(called, data) is not None
+    spelled = rb"(?:" + b"|".join(re.escape(name) for name in sorted(names)) + rb")\b"
+    return re.search(rb"(?<!\w)" + spelled + HELD_CLASS_CALL_BYTES, data) is not None or re.search(HELD_CLASS_PASSED_BYTES + spelled, data) is not None
 
 
 def makes_from_held_class(tree: ast.Module) -> bool:
     """Does the file call a name it binds to the GRU class (`RNN(4, 8)` after `RNN = nn.GRU`,
     `RNNs[name](...)` after `RNNs = {"lstm": nn.LSTM, "gru": nn.GRU}`, `self.Cell(4, 8)` after a class's
     `Cell = nn.GRUCell`)? It makes a GRU of its own, which the engine must see (and report where it
-    cannot follow it) though no group imports it."""
-    names = gru_class_names(tree, class_bodies=True)
-    for call in nodes_of(tree).of(ast.Call):
+    cannot follow it) though no group imports it. A name a `for`, a `with`, a parameter's default
+    or an assignment in a function binds to the class counts too (`for Cell in (nn.GRUCell,)`, `def
+    make(cls=nn.GRU)`), and so does the parameter of a function of the file such a name is passed to
+    (`build(CELLS)` of `def build(table): return table["gru"](4, 8)`)."""
+    names = gru_class_names(tree, class_bodies=True) | _bound_in_code(tree)
+    calls = nodes_of(tree).of(ast.Call)
+    names |= _parameters_given(tree, calls, names)
+    for call in calls:
         func = call.func.value if isinstance(call.func, ast.Subscript) else call.func
         if isinstance(func, ast.Name) and func.id in names or isinstance(func, ast.Attribute) and func.attr in names:
             return True
     return False
+
+
+def _parameters_given(tree: ast.Module, calls: list, names: set) -> set:
+    """The parameters of the file's functions that a call of theirs gives one of `names` (by
+    position or keyword)."""
+    functions = {function.name: function.args for function in nodes_of(tree).of(ast.FunctionDef, ast.AsyncFunctionDef)}
+    found = set()
+    for call in calls:
+        arguments = functions.get(call.func.id) if isinstance(call.func, ast.Name) else None
+        if arguments is None:
+            continue
+        positional = [argument.arg for argument in arguments.posonlyargs + arguments.args]
+        found.update(
+            positional[index] for index, given in enumerate(call.args)
+            if index < len(positional) and isinstance(given, ast.Name) and given.id in names
+        )
+        found.update(keyword.arg for keyword in call.keywords if keyword.arg and isinstance(keyword.value, ast.Name) and keyword.value.id in names)
+    return found
+
+
+def _bound_in_code(tree: ast.Module) -> set:
+    """The names bound to the GRU class by a `for` over it, a `with ... as` of it, a parameter's
+    default (`def make(cls=nn.GRU)`), or an assignment (`Cell = nn.GRUCell` in a function), anywhere
+    in the file."""
+    names = _TorchNames(tree)
+    nodes = nodes_of(tree)
+    made = {id(call.func) for call in nodes.of(ast.Call)}  # `nn.GRU(4, 8)` is an instance, not the class
+
+    def holds(node: ast.AST) -> bool:
+        return any(id(part) not in made and names.is_gru_class(part) for part in ast.walk(node))
+
+    found = set()
+    for assign in nodes.of(ast.Assign, ast.AnnAssign):
+        if assign.value is not None and holds(assign.value):
+            targets = assign.targets if isinstance(assign, ast.Assign) else [assign.target]
+            found.update(part.id for target in targets for part in ast.walk(target) if isinstance(part, ast.Name))
+    for loop in nodes.of(ast.For, ast.AsyncFor):
+        if holds(loop.iter):
+            found.update(part.id for part in ast.walk(loop.target) if isinstance(part, ast.Name))
+    for block in nodes.of(ast.With, ast.AsyncWith):
+        for item in block.items:
+            if item.optional_vars is not None and holds(item.context_expr):
+                found.update(part.id for part in ast.walk(item.optional_vars) if isinstance(part, ast.Name))
+    for function in nodes.of(ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda):
+        arguments = function.args
+        positional = arguments.posonlyargs + arguments.args
+        defaulted = list(zip(positional[len(positional) - len(arguments.defaults):], arguments.defaults))
+        defaulted += [(argument, default) for argument, default in zip(arguments.kwonlyargs, arguments.kw_defaults) if default is not None]
+        found.update(argument.arg for argument, default in defaulted if holds(default))
+    return found
 
 
 def references_torch_gru(tree: ast.AST) -> bool:
@@ -129,6 +218,9 @@ def references_torch_gru(tree: ast.AST) -> bool:
     called_roots: set = set()  # X of each call `X.….GRU(...)`
     called_names: set = set()  # X of each call `X(...)`
     imported_elsewhere: set = set()  # names imported from another module, which may bind them to torch (`from util import nn`)
+    star_elsewhere = False  # `from util import *`: it may bind `nn`
+    modules_elsewhere: set = set()  # `import util`: `util.nn.GRU(...)` may be torch's
+    called_through_nn: set = set()  # X of each call `X.….nn.GRU(...)`
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             func = node.func
@@ -138,6 +230,8 @@ def references_torch_gru(tree: ast.AST) -> bool:
                     return True
                 if root is not None:
                     called_roots.add(root)
+                    if isinstance(func.value, ast.Attribute) and func.value.attr == TORCH_NN_MODULE:
+                        called_through_nn.add(root)
             elif isinstance(func, ast.Name):
                 if func.id in classes or star_from_torch and func.id in GRU_NAMES:
                     return True
@@ -152,8 +246,10 @@ def references_torch_gru(tree: ast.AST) -> bool:
                     continue
             for imported in imported_names(node):
                 if imported.level or not _is_torch(imported.module):
-                    if imported.member is not None:
-                        imported_elsewhere.add(imported.local)  # project.torch_names_bound tells (migrate: G2L101)
+                    # `from util import nn`, `import util` (`util.nn.GRU`), `from util import *` (any
+                    # root may come from it): project.torch_names_bound tells (migrate: G2L101)
+                    star_elsewhere = star_elsewhere or imported.member == STAR
+                    (imported_elsewhere if imported.member is not None else modules_elsewhere).add(imported.local)
                     continue
                 if imported.member == STAR:
                     star_from_torch = True
@@ -162,7 +258,8 @@ def references_torch_gru(tree: ast.AST) -> bool:
                 else:
                     aliases[imported.local] = imported.target
     return (
-        bool(called_roots & (aliases.keys() | imported_elsewhere)) or bool(called_names & classes)
+        bool(called_roots & (aliases.keys() | imported_elsewhere)) or star_elsewhere and bool(called_roots)
+        or bool(called_through_nn & modules_elsewhere) or bool(called_names & classes)
         or (star_from_torch and bool(called_names & GRU_NAMES))
     )
 

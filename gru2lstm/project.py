@@ -57,7 +57,7 @@ from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.universe import ProjectFile, Universe
-from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, RECURRENT_CONSTRUCTION_BYTES
+from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, NAMED_ATTRIBUTE_BUILTIN, RECURRENT_CONSTRUCTION_BYTES
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "shown_path"]
 
@@ -203,9 +203,7 @@ class Project:
             imports, outside, torch_names = {}, {}, {}
             for imported in self.universe.imports(entry):
                 target = imported.file
-                found = _torch_name_from(entry, imported)
-                if found is not None:
-                    torch_names[imported.local] = found
+                torch_names.update(_torch_names_from(entry, imported))
                 if imported.member == STAR and target is not None and target.key in members:
                     for name in self._star_names(target, members):  # `from layers import *`
                         imports.setdefault(name, Member(target.key, name))
@@ -564,19 +562,42 @@ def _attach_holders(universe: Universe, holders: list, groups: dict) -> None:
 
 def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     """Does a file that imports a name `holder` binds to the GRU class call it (`Cell(4, 8)` after
-    `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`)? Bytes first: the name
-    it calls, followed by a call's `(`."""
+    `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`, `layers.CELLS["gru"](4, 8)`,
+    `cls = CELLS["gru"]` then `cls(4, 8)`, `getattr(layers, name)(4, 8)`)? Bytes first: the name it calls, followed by a call's `(`
+    (or a key's `[`), or assigned on."""
     names = holder.gru_class_names()
     for entry, bound in _importers(universe, holder, names) if names else ():
-        called = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\s*\("
+        spelled = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\b"
         tree = entry.module_tree()
-        if tree is None or re.search(called, entry.contents() or b"") is None:
+        data = entry.contents() or b""
+        if tree is None:
             continue
+        # the module itself read by a name (`getattr(layers, "Cell")(4, 8)`) may give the class
+        modules = {imported.local for imported in universe.imports(entry) if imported.file is holder and imported.member is None and imported.local}
+        if modules and DYNAMIC_LOOKUP_BYTES in data and any(_reads_by_name(node.func, modules) for node in nodes_of(tree).of(ast.Call)):
+            return True
+        if re.search(spelled + HELD_CLASS_CALL_BYTES, data) is None and re.search(HELD_CLASS_ALIASED_BYTES + spelled, data) is None:
+            continue
+        # and what it assigns them to (`cls = CELLS["gru"]`, then `cls(4, 8)`)
+        named, attributes = set(bound), set(names)
+        for node in nodes_of(tree).of(ast.Assign):
+            value = node.value.value if isinstance(node.value, ast.Subscript) else node.value
+            if isinstance(value, ast.Name) and value.id in bound or isinstance(value, ast.Attribute) and value.attr in names:
+                named.update(target.id for target in node.targets if isinstance(target, ast.Name))
+                attributes.update(target.attr for target in node.targets if isinstance(target, ast.Attribute))
         for node in nodes_of(tree).of(ast.Call):
-            func = node.func
-            if isinstance(func, ast.Name) and func.id in bound or isinstance(func, ast.Attribute) and func.attr in names:
+            func = node.func.value if isinstance(node.func, ast.Subscript) else node.func
+            if isinstance(func, ast.Name) and func.id in named or isinstance(func, ast.Attribute) and func.attr in attributes:
                 return True
     return False
+
+
+def _reads_by_name(node: ast.expr, modules: set) -> bool:
+    """`getattr(<one of modules>, name)`, whatever the name."""
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN
+        and len(node.args) >= 2 and isinstance(node.args[0], ast.Name) and node.args[0].id in modules
+    )
 
 
 def _may_touch(universe: Universe, holder: ProjectFile, groups: dict) -> bool:
@@ -676,21 +697,28 @@ def _reads_attribute(entry: ProjectFile, module: str, names: set) -> bool:
     return any((module, name) in entry.name_attributes() for name in names)
 
 
-def _torch_name_from(entry: ProjectFile, imported) -> Optional[tuple]:
-    """(the torch path, the file shown) a name `entry` imports from a file of the project stands
-    for there (`from util import nn` of util's `nn = torch.nn`: "torch.nn"), given or not, or None.
-    Only for a file that mentions a GRU (it may construct one through the name), and a module that
-    mentions torch."""
-    if imported.member in (None, STAR) or GRU_NEEDLE not in (entry.contents() or b""):
-        return None
+def _torch_names_from(entry: ProjectFile, imported) -> dict:
+    """What the names `entry` reaches through one import of a file of the project stand for there,
+    given or not: {the name as `entry` writes it: (the torch path, the file shown)}. `from util
+    import nn` of util's `nn = torch.nn` gives {"nn": ...}; `from util import *` every such name of
+    util; `import util` gives {"util.nn": ...}. Only for a file that mentions a GRU (it may construct
+    one through the name), and a module that mentions torch."""
+    if GRU_NEEDLE not in (entry.contents() or b""):
+        return {}
     place = imported.file.path if imported.file is not None else _on_disk(entry, imported.dotted)
     try:
         data = imported.file.contents() if imported.file is not None else place.read_bytes() if place is not None else None
         tree = ast.parse(data) if data is not None and b"torch" in data else None
     except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-    path = None if tree is None else torch_names_bound(tree).get(imported.member)
-    return None if path is None else (path, shown_path(place.resolve()))
+        return {}
+    bound = {} if tree is None else torch_names_bound(tree)
+    shown = None if not bound else shown_path(place.resolve())
+    if imported.member == STAR:
+        return {name: (path, shown) for name, path in bound.items() if not name.startswith("_")}
+    if imported.member is None:
+        module = imported.local if imported.local is not None else imported.dotted  # `import a.b`: reached as `a.b`
+        return {f"{module}.{name}": (path, shown) for name, path in bound.items()}
+    return {imported.local: (bound[imported.member], shown)} if imported.member in bound else {}
 
 
 def _on_disk(entry: ProjectFile, dotted: str) -> Optional[Path]:

@@ -17,6 +17,7 @@ CELL_KIND = "GRUCell"  # a GRU cell: returns h
 STATE_RANKS = {GRU_KIND: 3, CELL_KIND: 2}  # the rank of each one's state: (layers, batch, hidden) and (batch, hidden)
 RECURRENT_KINDS = (GRU_KIND, CELL_KIND)
 # Where torch spells its recurrent classes: torch.nn, the package of its modules, and the module that defines them.
+TORCH_NN_MODULE = "nn"  # torch's module of layers, as another module's attribute (`util.nn.GRU` after `import util`)
 TORCH_RECURRENT_PATHS = ("torch.nn", "torch.nn.modules", "torch.nn.modules.rnn")
 RECURRENT = {f"{path}.{kind}": kind for path in TORCH_RECURRENT_PATHS for kind in (GRU_KIND, CELL_KIND)}  # qualified name of a torch GRU -> its kind
 # The keywords a recurrent call takes its hidden state by (else it is the second positional).
@@ -57,12 +58,25 @@ GRU_CONSTRUCTION_BYTES = rb"GRU(?:Cell)?(?:\s|\\|#[^\n]*)*(?:\(|as\b)"
 # after an operator, bracket or `import`, not set by keyword (`GRU=4` in prose), or the name as a
 # string inside `getattr(`. Prose in comments and strings rarely has these shapes.
 GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[^=])|getattr\([^()\n]*[\"']GRU(?:Cell)?[\"']"
-# A file that holds the class and may make modules from it itself: a name assigned on a line that
-# names the class (`RNN = nn.GRU`), or a display opened at the end of its line (`RNNs = {`, the
-# class on a line of its own), which is then called (`RNN(4, 8)`, `RNNs[name](...)`):
-# prefilter.screen parses such a file at once instead of deferring it.
-HELD_CLASS_NAME_BYTES = rb"(?m)^[ \t]*(\w+)[ \t]*=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"
+# A torch.nn class read by a name not written out (`getattr(nn, cfg.rnn_type)`, `getattr(torch.nn,
+# "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
+# Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
+CLASS_BY_VALUE_BYTES = rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*\[|nn\s*\.\s*__dict__\s*\["
+NAMESPACE_OF_OBJECT = "vars"  # `vars(nn)`: a module's names as a dict (ATTRIBUTE_DICT, the same read as an attribute)
+# A file that holds the class and may make modules from it itself: a name assigned (annotated or
+# not) on a line that names the class (`RNN = nn.GRU`, a field's `cell: type = nn.GRUCell`), or a
+# display opened at the end of its line (`RNNs = {`, the class on a line of its own), a `for`
+# target or a `with ... as` name on a line that names it (`for Cell in (nn.GRUCell,)`), or a
+# parameter whose default is the class (`def make(cls=nn.GRU)`), which is then called (`RNN(4, 8)`,
+# `RNNs[name](...)`): prefilter.screen parses such a file at once instead of deferring it.
+HELD_CLASS_NAME_BYTES = (
+    rb"(?m)^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"
+    rb"|\bfor[ \t]+(\w+)[ \t]+in\b[^\n]*\bGRU(?:Cell)?\b|\bGRU(?:Cell)?\b[^\n]*\bas[ \t]+(\w+)"
+    rb"|[(,][ \t]*(\w+)[ \t]*(?::[^=\n,]*)?=[ \t]*[\w.]*\bGRU(?:Cell)?\b"
+)
 HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\()"  # after the name
+HELD_CLASS_ALIASED_BYTES = rb"=[ \t]*(?:[\w.]*\.)?"  # before the name: assigned on (`cls = CELLS["gru"]`, `cls = layers.Cell`)
+HELD_CLASS_PASSED_BYTES = rb"[(,]\s*(?:\w+\s*=\s*)?"  # before the name: given to a call (`build(CELLS)`, `build(table=CELLS)`)
 # A class of the file's own with the GRU class among its bases (`class Core(nn.GRU):`): the program's
 # own GRU, which the file constructs through its name (its bytes need not spell `GRU(`).
 GRU_SUBCLASS_BYTES = rb"\bclass\s+\w+\s*\([^)]*\bGRU(?:Cell)?\s*[,)]"
@@ -464,7 +478,8 @@ DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's mem
 # the source spells it (a cheap test before a walk, rules/module_reach.py); a class so taken by a
 # name not written out is a recurrent one when its module is made with this many arguments or
 # more (`(input_size, hidden_size)`; an activation takes fewer), or with one of these keywords.
-CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\("  # the look-behind after the word: see SET_BY_NAME_TEXT
+# the look-behind after the word: see SET_BY_NAME_TEXT; or a key of its namespace (`vars(nn)[name]`, `nn.__dict__[name]`)
+CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\(|vars(?<![\w.]vars)\s*\(|__dict__\s*\["
 RECURRENT_ARGUMENTS = 2
 RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)

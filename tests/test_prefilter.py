@@ -11,6 +11,8 @@ PASSES = {
     "nn_alias": "from torch import nn\nnet = nn.GRU(2, 2)\n",
     "torch_nn_module": "import torch.nn as nn\nnet = nn.GRUCell(2, 2)\n",
     "fully_qualified": "import torch\nnet = torch.nn.GRU(2, 2)\n",
+    "nn_of_a_star_import": "from util import *\nnet = nn.GRUCell(2, 2)\n",
+    "nn_of_an_imported_module": "import util\nnet = util.nn.GRUCell(2, 2)\n",
     "from_import_as": "from torch.nn import GRU as RNN\nnet = RNN(2, 2)\n",
     "star_import": "from torch.nn import *\nnet = GRU(2, 2)\n",
     "torch_alias": "import torch as T\nnet = T.nn.GRU(2, 2)\n",
@@ -31,6 +33,7 @@ REJECTS = {
     "no_torch_import": "from mylib import GRU\nnet = GRU(2, 2)\n",
     "own_class": "import torch\n\nclass GRU:\n    pass\n\nnet = GRU()\n",
     "other_library": "import tensorflow as tf\nlayer = tf.keras.layers.GRU(4)\n",
+    "other_library_module": "import keras\nlayer = keras.layers.GRU(4)\n",
     "isinstance_only": "import torch.nn as nn\n\ndef init(m):\n    return isinstance(m, nn.GRU)\n",
     "mapping_table": "from torch import nn\nfrom mylib import QGRU\n\nMAPPING = {nn.GRU: QGRU, nn.GRUCell: QGRU}\n",
     "relative_import": "import torch\nfrom .layers import GRU\nnet = GRU(2, 2)\n",
@@ -121,3 +124,21 @@ def test_a_subclass_of_the_gru_class_is_a_file_to_migrate_and_never_deferred():
 def test_a_construction_is_never_deferred():
     screening = screen(b"from torch import nn\n\nRNN = nn.GRU\ncore = RNN(4, 8)\nother = nn.GRU(4, 8)\n", defer_holders=True)
     assert screening.parsed and not screening.class_only
+
+
+MADE_FROM_BOUND = {
+    "for_target": "import torch.nn as nn\nfor Cell in (nn.GRUCell,):\n    pass\nnet = Cell(2, 2)\n",
+    "with_as": "import contextlib\nimport torch.nn as nn\nwith contextlib.nullcontext(nn.GRU) as R:\n    net = R(2, 2)\n",
+    "default_argument": "import torch.nn as nn\n\ndef make(i, cls=nn.GRU):\n    return cls(i, 2)\n",
+    "keyword_only_default": "import torch.nn as nn\n\ndef make(*, cls=nn.GRU):\n    return cls(2, 2)\n",
+    "assigned_in_a_function": "import torch.nn as nn\n\ndef make():\n    Cell = nn.GRUCell\n    return Cell(2, 2)\n",
+    "given_to_a_function": "import torch.nn as nn\n\nCELLS = {'gru': nn.GRUCell}\n\ndef build(table):\n    return table['gru'](2, 2)\n\nnet = build(CELLS)\n",
+    "annotated_field": "import torch.nn as nn\n\nclass Spec:\n    cell: type = nn.GRUCell\n\nnet = Spec().cell(2, 2)\n",
+}
+
+
+@pytest.mark.parametrize("source", MADE_FROM_BOUND.values(), ids=MADE_FROM_BOUND.keys())
+def test_a_class_bound_in_code_or_given_to_a_function_and_called_makes_a_gru(source):
+    # they only held the class (step 3) and met no group: "left unchanged", exit 0, a GRU
+    screening = screen(source.encode(), defer_holders=True)
+    assert screening.may_hold_gru and not screening.class_only

@@ -16,13 +16,14 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import state_carriers
+from gru2lstm.classes_by_value import keys_torch_namespace, reads_torch_class
 from gru2lstm.program import Consumption, Use
-from gru2lstm.qualnames import module_imports, qualify
+from gru2lstm.qualnames import module_imports
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
 from gru2lstm.vocab import (
     CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, NAMED_ATTRIBUTE_BUILTIN, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS,
-    SAVED_STATE_METHOD, TORCH_RECURRENT_PATHS,
+    SAVED_STATE_METHOD,
 )
 from gru2lstm.rules.base import Invalid, Rule
 
@@ -224,7 +225,10 @@ def _calls_method(node: cst.CSTNode, method: str) -> bool:
 
 class ClassByName(Rule):
     uses = ("interface",)
-    summary = "a module class of torch.nn taken by its name (`getattr(nn, \"GRU\")`, `getattr(nn, cfg.cell)(4, 8)`): a GRU the engine cannot follow"
+    summary = (
+        "a module class of torch.nn taken by its name (`getattr(nn, \"GRU\")`, `getattr(nn, cfg.cell)(4, 8)`, `vars(nn)[cfg.cell]`): "
+        "a GRU the engine cannot follow"
+    )
     invalid = (
         Invalid(
             """
@@ -245,6 +249,16 @@ class ClassByName(Rule):
             """,
             "G2L101",
         ),
+        Invalid(
+            """
+            CELL = "GRU"
+            core = nn.GRU(4, 8)
+            other = vars(nn)[CELL](4, 8)
+            h = torch.zeros(1, 1, 8)
+            out, h = core(torch.randn(1, 1, 4), h)
+            """,
+            "G2L101",
+        ),
     )
 
     def apply(self, ctx, use) -> None:
@@ -253,7 +267,7 @@ class ClassByName(Rule):
                 continue
             imports = module_imports(module)
             for node in walk(module):
-                why = _gru_by_name(ctx, node, imports) if type(node) is cst.Call else None
+                why = _gru_by_name(ctx, node, imports) if type(node) in (cst.Call, cst.Subscript) else None
                 if why is not None:
                     ctx.find("G2L101", node, (
                         f"`{ctx.code(node)}` takes a module class of torch.nn by {why}, so the engine does not follow the "
@@ -262,14 +276,17 @@ class ClassByName(Rule):
                     ))
 
 
-def _gru_by_name(ctx, call: cst.Call, imports: dict) -> Optional[str]:
-    """How `getattr(<torch.nn>, name)` may give the GRU class (its name written out, or a name the
-    engine cannot read with a module made from it as a recurrent one is), else None."""
-    if not (isinstance(call.func, cst.Name) and call.func.value == "getattr" and len(call.args) >= 2):
+def _gru_by_name(ctx, call: cst.BaseExpression, imports: dict) -> Optional[str]:
+    """How `getattr(<torch.nn>, name)` or `vars(<torch.nn>)[name]` may give the GRU class (its name
+    written out, or a name the engine cannot read with a module made from it as a recurrent one
+    is), else None."""
+    if type(call) is cst.Call and reads_torch_class(call, imports):
+        key = call.args[1].value
+    elif type(call) is cst.Subscript and keys_torch_namespace(call, imports) and len(call.slice) == 1 and isinstance(call.slice[0].slice, cst.Index):
+        key = call.slice[0].slice.value
+    else:
         return None
-    if qualify(call.args[0].value, imports, set()) not in TORCH_RECURRENT_PATHS:
-        return None
-    name = constant_string(call.args[1].value)
+    name = constant_string(key)
     if name is not None:
         return f"its name `{name}`" if name in GRU_NAMES else None
     made = ctx.parents.get(call)  # `getattr(nn, cfg.cell)(4, 8)`
@@ -277,5 +294,5 @@ def _gru_by_name(ctx, call: cst.Call, imports: dict) -> Optional[str]:
         return None
     keywords = {arg.keyword.value for arg in made.args if arg.keyword is not None}
     if len(made.args) >= RECURRENT_ARGUMENTS or keywords & RECURRENT_KEYWORDS:
-        return f"a name it does not read (`{ctx.code(call.args[1].value)}`)"
+        return f"a name it does not read (`{ctx.code(key)}`)"
     return None

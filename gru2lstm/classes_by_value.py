@@ -1,0 +1,100 @@
+"""A torch.nn class chosen by a name the engine does not read (`getattr(nn, cfg.rnn_type)(4, 8)`,
+`Cell = getattr(nn, "GRU" + "Cell")`, `vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`): it may be a
+GRU, which the engine cannot see, so it would stay one
+("left unchanged", exit 0), or a switch between a GRU and an LSTM by configuration, which handles
+both already. Where a module made from it is called with a state (a second argument, a hidden
+keyword, or its result unpacked as `out, h = ...`), that is one finding (G2L102) at the `getattr`;
+one called with its input alone (`getattr(nn, cfg.act)()` of an activation) is none. This is for a
+group that constructs no GRU by its name; where one does, rules/module_reach.ClassByName reports
+such a class (G2L101), as the migration would leave it a GRU beside LSTM code."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from gru2lstm import syntax
+from gru2lstm.findings import new_finding
+from gru2lstm.qualnames import dotted, module_imports, qualify
+from gru2lstm.syntax import constant_string
+from gru2lstm.vocab import ATTRIBUTE_DICT, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, TORCH_RECURRENT_PATHS
+
+
+def classes_chosen_by_value(wrapper, parents: dict) -> list:
+    """The findings of the module `wrapper` wraps (one a `getattr` whose module takes a state)."""
+    imports = module_imports(wrapper.module)
+    calls = [node for node in parents if type(node) is cst.Call]  # children.py: why `type`
+    keys = [node for node in parents if type(node) is cst.Subscript]
+    findings = []
+    for chooser in [call for call in calls if _chooses_torch_class(call, imports)] + [key for key in keys if keys_torch_namespace(key, imports)]:
+        taking = next((call for made in _constructions(chooser, calls, parents) for call in _module_calls(made, calls, parents) if _takes_state(call, parents)), None)
+        if taking is not None:
+            position = wrapper.positions[chooser].start
+            findings.append(new_finding("G2L102", (
+                f"`{syntax.code_of(chooser)}` picks a class of torch.nn by a name the engine does not read, and a module made from it "
+                f"is called with a state (`{syntax.code_of(taking)}`, line {wrapper.positions[taking].start.line}), so a GRU chosen "
+                "there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
+            ), position.line, position.column + 1))
+    return findings
+
+
+def reads_torch_class(node: cst.Call, imports: dict) -> bool:
+    """`getattr(nn, name)` of torch.nn (or the modules that define its classes), whatever the name."""
+    return (
+        isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
+        and qualify(node.args[0].value, imports, set()) in TORCH_RECURRENT_PATHS
+    )
+
+
+def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:
+    """`getattr(nn, name)` of torch.nn with a name that is no string written out."""
+    return reads_torch_class(node, imports) and constant_string(node.args[1].value) is None
+
+
+def keys_torch_namespace(node: cst.Subscript, imports: dict) -> bool:
+    """`vars(nn)[key]` or `nn.__dict__[key]` of torch.nn, whatever the key."""
+    owner = node.value
+    if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == NAMESPACE_OF_OBJECT and len(owner.args) == 1:
+        owner = owner.args[0].value
+    elif isinstance(owner, cst.Attribute) and owner.attr.value == ATTRIBUTE_DICT:
+        owner = owner.value
+    else:
+        return False
+    return qualify(owner, imports, set()) in TORCH_RECURRENT_PATHS
+
+
+def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict) -> Iterator[cst.Call]:
+    """The calls that make a module of the class chosen: of the `getattr` itself, or of the name or
+    attribute it is assigned to (`Cell = getattr(...)` then `Cell(4, 8)`)."""
+    parent = parents.get(chooser)
+    if isinstance(parent, cst.Call) and parent.func is chooser:
+        yield parent
+    held = _assigned_to(chooser, parents)
+    if held is not None:
+        yield from (call for call in calls if dotted(call.func) == held)
+
+
+def _module_calls(made: cst.Call, calls: list, parents: dict) -> Iterator[cst.Call]:
+    """The calls of the module `made` is assigned to (`self.rnn = Cell(4, 8)` then `self.rnn(x, h)`)."""
+    held = _assigned_to(made, parents)
+    if held is not None:
+        yield from (call for call in calls if dotted(call.func) == held)
+
+
+def _assigned_to(node: cst.CSTNode, parents: dict) -> Optional[str]:
+    """The name or attribute (dotted) `node` is the whole value of, assigned by `=`."""
+    parent = parents.get(node)
+    if isinstance(parent, cst.Assign) and parent.value is node and len(parent.targets) == 1:
+        return dotted(parent.targets[0].target)
+    return None
+
+
+def _takes_state(call: cst.Call, parents: dict) -> bool:
+    """Is the module given a state (a second positional argument, a hidden keyword), or does its
+    result come back as (output, state) (`out, h = self.rnn(x)`)?"""
+    positional = [arg for arg in call.args if arg.keyword is None and not arg.star]
+    if len(positional) >= 2 or any(arg.keyword is not None and arg.keyword.value in HIDDEN_KEYWORDS for arg in call.args):
+        return True
+    parent = parents.get(call)
+    return isinstance(parent, cst.Assign) and any(isinstance(target.target, (cst.Tuple, cst.List)) for target in parent.targets)

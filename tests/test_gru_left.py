@@ -1,0 +1,139 @@
+"""GRU classes reached in ways the engine did not see (`/work/scratch/gruleft`): each was left a GRU
+with exit 0 ("left unchanged"), and is now one finding at the place that reaches it; a layer chosen
+the same way is none, and the program around it still migrates and runs."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+# An actor whose cell is made by MADE (after CHOICE at module level), stepped a few times with its state
+ACTOR = """\
+    import contextlib
+    import dataclasses
+    import torch
+    import torch.nn as nn
+    from types import SimpleNamespace
+    IMPORTS
+
+    cfg = SimpleNamespace(rnn="GRUCell", act="ReLU")
+    CHOICE
+
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = MADE
+            self.act = getattr(nn, cfg.act)()
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.act(self.pi(h)), h
+
+
+    actor = Actor()
+    h = torch.zeros(3, 8)
+    for t in range(3):
+        y, h = actor(torch.randn(3, 4), h)
+"""
+
+UTIL = "import torch\nimport torch.nn as nn\n"
+CLASS_VALUE = (
+    "the class `nn.GRUCell` is {verb} here, so the modules made from it are not followed: each would become an LSTM, "
+    "whose state is (h, c), while the code around it still passes and takes one tensor; use `nn.GRU(...)` by its name "
+    "where the module is made, or migrate this by hand"
+)
+CHOSEN = (
+    "`{chooser}` picks a class of torch.nn by a name the engine does not read, and a module made from it is called with a state "
+    "(`self.cell(x, h)`, line 20), so a GRU chosen there would stay a GRU: choose the LSTM where the name is chosen, "
+    "or write the class out (`nn.GRU(...)`) to migrate it"
+)
+UNDER = (
+    "`{made}` is made under `{name}`, a name this file imports from {{util}}, where it stands for `torch.nn`, which the "
+    "engine does not follow, so it would not be migrated with the rest; migrate it by hand, or move its import from "
+    "torch to this file (`from torch import nn`)"
+)
+
+# (name, imports, module-level choice, the cell made, other files, the finding's file:line:col and code, its sentence)
+LEFT = [
+    ("getattr", "", "", "getattr(nn, cfg.rnn)(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="getattr(nn, cfg.rnn)")),
+    ("getattr held", "", "Cell = getattr(torch.nn, cfg.rnn)", "Cell(4, 8)", {}, "actor.py:9:8: G2L102", CHOSEN.format(chooser="getattr(torch.nn, cfg.rnn)")),
+    ("getattr spelled", "", "", "getattr(nn, 'GRU' + 'Cell')(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="getattr(nn, 'GRU' + 'Cell')")),
+    ("namespace key", "", "", "vars(nn)[cfg.rnn](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="vars(nn)[cfg.rnn]")),
+    ("namespace dict", "", "", "torch.nn.__dict__['GRUCell'](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="torch.nn.__dict__['GRUCell']")),
+    ("star import", "from util import *", "", "nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
+     UNDER.format(made="nn.GRUCell(4, 8)", name="nn")),
+    ("module import", "import util", "", "util.nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
+     UNDER.format(made="util.nn.GRUCell(4, 8)", name="util.nn")),
+    ("registry of a module", "import layers", "", "layers.CELLS['gru'](4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
+     "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
+    ("registry entry held", "from layers import CELLS", "", "cls(4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
+     "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
+    ("module read by a name", "import layers", "", "getattr(layers, 'Cell')(4, 8)", {"layers.py": UTIL + "Cell = nn.GRUCell\n"},
+     "layers.py:3:1: G2L101", CLASS_VALUE.replace("`nn.GRUCell`", "`Cell`").format(verb="used as a value")),
+    ("for target", "", "for Cell in (nn.GRUCell,):\n    pass", "Cell(4, 8)", {}, "actor.py:9:14: G2L101", CLASS_VALUE.format(verb="used as a value")),
+    ("with as", "", "with contextlib.nullcontext(nn.GRUCell) as Cell:\n    pass", "Cell(4, 8)", {}, "actor.py:9:29: G2L101",
+     CLASS_VALUE.format(verb="used as a value")),
+    ("default argument", "", "def make(i, o, cls=nn.GRUCell):\n    return cls(i, o)", "make(4, 8)", {}, "actor.py:9:20: G2L101",
+     CLASS_VALUE.format(verb="used as a value")),
+    ("registry given to a function", "", "CELLS = {'gru': nn.GRUCell}\ndef build(table):\n    return table['gru'](4, 8)", "build(CELLS)", {},
+     "actor.py:9:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
+    ("dataclass field", "", "@dataclasses.dataclass\nclass Spec:\n    cell: type = nn.GRUCell", "Spec().cell(4, 8)", {},
+     "actor.py:11:18: G2L101", CLASS_VALUE.format(verb="assigned")),
+]
+
+
+@pytest.mark.parametrize("imports, choice, made, others, place, sentence", [case[1:] for case in LEFT], ids=[case[0] for case in LEFT])
+def test_a_gru_class_reached_where_the_engine_did_not_look_is_one_finding(tmp_path, capsys, imports, choice, made, others, place, sentence):
+    # each was "left unchanged", exit 0, and the program still ran its GRU
+    source = ACTOR.replace("IMPORTS", imports).replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", made)
+    source = source.replace("self.cell = cls(4, 8)", "cls = CELLS['gru']\n            self.cell = cls(4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": "", **others})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    file, _, rest = place.partition(":")
+    assert out.splitlines()[0] == f"{tmp_path / file}:{rest} " + sentence.format(util=tmp_path / "util.py")
+    # one place (a holder reached through its module is named twice in its one statement: as the
+    # name and as the class, as before)
+    places = {line.split(": G2L")[0].rsplit(":", 1)[0] for line in out.splitlines() if ": G2L" in line}
+    assert places == {f"{tmp_path / file}:{rest.split(':')[0]}"} and out.count("G2L") <= 2 and "cfg.act" not in out
+    assert (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
+
+
+def test_a_layer_chosen_by_a_name_not_written_out_is_no_finding_and_the_gru_beside_it_migrates(tmp_path):
+    write(tmp_path, {"actor.py": ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("MADE", "nn.GRUCell(4, 8)"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "nn.LSTMCell(4, 8)" in (tmp_path / "actor.py").read_text()
+    run_migrated(tmp_path, "import actor")
+
+
+def test_a_class_taken_from_the_namespace_of_torch_nn_beside_a_gru_is_one_finding(tmp_path, capsys):
+    # the encoder was migrated and the cell chosen by `vars(nn)[...]` stayed a GRU, exit 0
+    choice = "encoder = nn.GRU(4, 4)\nout, hn = encoder(torch.randn(2, 1, 4), torch.zeros(1, 1, 4))"
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", "vars(nn)[cfg.rnn](4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"{tmp_path / 'actor.py'}:16:21: G2L101 `vars(nn)[cfg.rnn]` takes a module class of torch.nn by a name it does not read "
+        "(`cfg.rnn`), so the engine does not follow the module made from it: it would stay a GRU, whose state is one tensor, "
+        "beside code that now passes and takes (h, c); use the class by its name where the module is made (`nn.GRU(...)`), "
+        "or migrate this by hand"
+    )
+    assert out.count("G2L") == 1
+    assert (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
+
+
+def test_a_class_assigned_in_a_function_is_one_finding(tmp_path, capsys):
+    # `Cell = nn.GRUCell` inside __init__, then `Cell(4, 8)`: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("self.cell = MADE", "Cell = nn.GRUCell\n            self.cell = Cell(4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:16: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1
