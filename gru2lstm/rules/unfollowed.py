@@ -10,11 +10,11 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, constant_string, walk
+from gru2lstm.syntax import code_of, constant_string, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
-from gru2lstm.vocab import CAT_NAMES, DATA_LOADERS, DIM_POSITIONS
+from gru2lstm.vocab import CAT_NAMES, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
@@ -637,6 +637,71 @@ class MixedIteration(Rule):
                 f"the other values{f' ({others})' if others else ''} alike; write the expression out {by_part}, or keep the hidden states in a "
                 "container of their own"
             ), use.place)
+
+
+class DictTakenForSequence(Rule):
+    uses = ("iteration",)
+    summary = "a dict iterated where the walk could not tell it is one: its items were taken for its values, not its keys"
+    invalid = (
+        Invalid(
+            """
+            class Team(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.cell = nn.GRUCell(4, 8)
+
+                def initial(self, n):
+                    return {name: torch.zeros(n, 8) for name in ("a", "b")}
+
+                def forward(self, obs, states):
+                    new = {}
+                    for name in states:
+                        new[name] = self.cell(obs, states[name])
+                    return new
+
+            team = Team()
+            states = team(torch.randn(3, 4), team.initial(3))
+            """,
+            "G2L101",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        classes = ctx.solution.classes
+        resolved = ctx.solution.resolved
+        dicts = {classes.find(b.target) for b in ctx.flow.bindings if isinstance(resolved(b.value), VContainer) and makes_dict(resolved(b.value).node)}
+        dicts |= {classes.find(slot) for slot in ctx.flow.dicts}
+        for value in ctx.flow.iterated_elements:
+            root = classes.find(value.slot)
+            element = classes.part(root, ELEM)
+            if value.node is None or root not in dicts or element is None or not ctx.solution.is_state(element):
+                continue
+            # keys only compared or counted (`set(snap) == {...}`) are never used as a state: only a named key is rewritten
+            if _elements_named(ctx, value.node):
+                ctx.find("G2L101", value.node, (
+                    f"`{ctx.code(value.node)}` is iterated, and it holds a dict of hidden states made elsewhere: iterating "
+                    "it gives its keys, but the engine cannot tell here that it is a dict and would take each item for a "
+                    f"hidden state; use `{ctx.code(value.node)}.keys()` (or `.items()`) there"
+                ))
+
+
+def _elements_named(ctx, node: cst.CSTNode) -> bool:
+    """Are the elements of iterated `node` bound to names: the target of a loop or a comprehension,
+    a lambda's parameter (`map`) or an unpacking, directly or through iterating builtins (`sorted(set(d))`)?"""
+    while True:
+        parent = ctx.parents.get(node)
+        if isinstance(parent, (cst.For, cst.CompFor)):
+            return parent.iter is node
+        if isinstance(parent, cst.Assign):
+            return parent.value is node and any(isinstance(t.target, (cst.Tuple, cst.List)) for t in parent.targets)
+        call = ctx.parents.get(parent)
+        if not (isinstance(parent, cst.Arg) and isinstance(call, cst.Call) and isinstance(call.func, cst.Name)):
+            return False
+        if call.func.value == MAP_BUILTIN:
+            return True
+        if call.func.value not in ITERATION_BUILTINS:
+            return False
+        node = call
 
 
 class MixedKeyedRead(Rule):
