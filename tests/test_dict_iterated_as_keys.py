@@ -68,3 +68,39 @@ def test_its_keys_iterated_migrate(tmp_path, form):
     write(tmp_path, {"agent.py": TEAM.replace("ITERATED", "states.keys()"), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import agent")
+
+
+# the keys named otherwise: zipped or counted in the loop, a list of them kept or returned, a comprehension
+NAMED = [
+    ("for name, o in zip(states, obs):", 28),
+    ("for i, name in enumerate(states):", 34),
+    ("names = sorted(states)\n            for name in names:", 24),
+]
+
+
+@pytest.mark.parametrize("loop, column", NAMED)
+@pytest.mark.parametrize("form", ["packed", "tuple"])
+def test_the_keys_named_otherwise_are_refused(tmp_path, capsys, form, loop, column):
+    write(tmp_path, {"agent.py": TEAM.replace("for name in ITERATED:", loop), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert f"{tmp_path / 'agent.py'}:17:{column}: G2L101 `states` is iterated, and it holds a dict of hidden states made elsewhere:" in (
+        capsys.readouterr().out
+    )
+
+
+def test_a_list_of_the_keys_returned_is_refused(tmp_path, capsys):
+    team = TEAM.replace("for name in ITERATED:", "for name in self.order(states):").replace(
+        "        def forward(", "        def order(self, states):\n            return sorted(states)\n\n        def forward("
+    )
+    write(tmp_path, {"agent.py": team, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'agent.py'}:16:23: G2L101 `states` is iterated" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("form", ["packed", "tuple"])
+def test_a_key_taken_by_index_migrates(tmp_path, form):
+    # `list(states)[i]` gives no key a name by iterating: it migrated before and still does
+    loop = "for i in range(len(states)):\n                name = list(states)[i]"
+    write(tmp_path, {"agent.py": TEAM.replace("for name in ITERATED:", loop), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import agent")

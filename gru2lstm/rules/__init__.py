@@ -43,6 +43,7 @@ from gru2lstm.rules.unfollowed import (
     PackedKeyedRead,
     StateHandedOver,
     StateIterated,
+    StateZipped,
     UndecidedArithmetic,
     UnfollowedCallPart,
 )
@@ -107,6 +108,7 @@ TUPLE_RULES = [
     BatchedConsumed(),
     ModuleHandedOver(),
     StateIterated(),
+    StateZipped(),
     MixedIteration(),
     DictTakenForSequence(),
     MixedKeyedRead(),
