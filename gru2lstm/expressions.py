@@ -589,6 +589,8 @@ class ExpressionWalker(Scope):
         """What one element of an iterated `value` is; of a dict, a key, which is no state."""
         if self.holds_dict(value):
             return VOpaque(None, "a key of a dict")
+        if isinstance(value, VSlot) and self.recording:
+            self.flow.iterated_elements.append(value)  # a dict after all gives its keys (rules/unfollowed.DictTakenForSequence)
         rows = _zipped_rows(value)
         if rows is not None:
             return self._zipped_column(value, rows)

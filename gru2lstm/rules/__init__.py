@@ -34,6 +34,7 @@ from gru2lstm.rules.unfollowed import (
     CannotFollow,
     ForeignValue,
     HolderHandedOver,
+    DictTakenForSequence,
     MixedIteration,
     MixedKeyedRead,
     ModuleHandedOver,
@@ -42,12 +43,13 @@ from gru2lstm.rules.unfollowed import (
     PackedKeyedRead,
     StateHandedOver,
     StateIterated,
+    StateZipped,
     UndecidedArithmetic,
     UnfollowedCallPart,
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
-WALK = ("reference", "interface", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "arithmetic", "annotation", "compiled", "prose", "import")
+WALK = ("reference", "interface", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "iteration", "arithmetic", "annotation", "compiled", "prose", "import")
 
 TUPLE_RULES = [
     RecurrentModule(),
@@ -106,7 +108,9 @@ TUPLE_RULES = [
     BatchedConsumed(),
     ModuleHandedOver(),
     StateIterated(),
+    StateZipped(),
     MixedIteration(),
+    DictTakenForSequence(),
     MixedKeyedRead(),
     HolderHandedOver(),  # every rule below takes a state
     NoneTest(),
@@ -155,6 +159,7 @@ PACKED_RULES = [
     ModuleHandedOver(),
     PackedUniformValues(),  # before MixedIteration, which reports the rest
     MixedIteration(),
+    DictTakenForSequence(),
     PackedKeyedRead(),
     HolderHandedOver(),
     NoneTest(),

@@ -10,11 +10,11 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, literal_strings, walk
+from gru2lstm.syntax import code_of, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
-from gru2lstm.vocab import CAT_NAMES, DATA_LOADERS, DIM_POSITIONS
+from gru2lstm.vocab import CAT_NAMES, CELL_KIND, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
@@ -607,6 +607,65 @@ class StateIterated(Rule):
         ), use.place)
 
 
+class StateZipped(Rule):
+    uses = ("iteration",)
+    summary = (
+        "tuple form: a state taken apart by its rows by `zip`, `enumerate` or another iterating builtin "
+        "(`zip(h, dones)`) is a finding, as `for row in h` is"
+    )
+    invalid = (
+        Invalid(
+            """
+            cell = nn.GRUCell(4, 8)
+            h = torch.zeros(3, 8)
+            for t in range(2):
+                rows = [row * (1 - d) for row, d in zip(h, torch.rand(3) < 0.5)]
+                h = cell(torch.randn(3, 4), torch.stack(rows))
+            """,
+            "G2L100",
+            state="tuple",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        classes = ctx.solution.classes
+        # a tensor is made there (`torch.zeros(n, H)`, a cell's result): not a list of per-layer states (`zip(self.cells, state)`)
+        made = {classes.find(b.target) for b in ctx.flow.bindings if _makes_tensor(ctx, ctx.solution.resolved(b.value))}
+        for value in ctx.flow.iterated_elements:
+            # an argument of an iterating builtin: a loop's or a comprehension's own iterable, and map's, are StateIterated's
+            if value.node is None or _builtin_call(ctx, value.node, ITERATION_BUILTINS) is None or classes.find(value.slot) not in made:
+                continue
+            if not _rows_of_state(ctx, value.slot):
+                continue
+            ctx.find("G2L100", value.node, (
+                f"the hidden state `{ctx.code(value.node)}` is taken apart by its rows here; the LSTM's state is the pair "
+                "(h, c), which would be taken apart by its two halves; use its rows by index (`for i in range(len(...))`) "
+                "or use --state packed"
+            ))
+
+
+def _makes_tensor(ctx, value: Value) -> bool:
+    """Does `value` make a tensor: an allocation or a GRU cell's result?"""
+    return isinstance(value, VCreate) or (isinstance(value, VCallOf) and ctx.solution.recurrent_calls.get(id(value)) == CELL_KIND)
+
+
+def _builtin_call(ctx, node: cst.CSTNode, names) -> Optional[cst.Call]:
+    """The call of a builtin named in `names` (`zip`, `enumerate`, `sorted`, ...) that `node` is an argument of."""
+    arg = ctx.parents.get(node)
+    call = ctx.parents.get(arg)
+    if isinstance(arg, cst.Arg) and isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value in names:
+        return call
+    return None
+
+
+def _rows_of_state(ctx, slot) -> bool:
+    """Is `slot` a state tensor (not a container of states, nor a tuple holding one by position)?"""
+    classes = ctx.solution.classes
+    if not ctx.solution.is_state(slot) or ctx.solution.is_container(slot):
+        return False
+    return not any(label.kind == LabelKind.POS for label in classes.parts.get(classes.find(slot), {}))
+
+
 class MixedIteration(Rule):
     uses = ("consumption",)
     summary = "iterating over something that holds states beside other values"
@@ -637,6 +696,70 @@ class MixedIteration(Rule):
                 f"the other values{f' ({others})' if others else ''} alike; write the expression out {by_part}, or keep the hidden states in a "
                 "container of their own"
             ), use.place)
+
+
+class DictTakenForSequence(Rule):
+    uses = ("iteration",)
+    summary = (
+        "a dict iterated where the walk could not tell it is one, its keys given a name: they were taken for its "
+        "values (a key only compared, `set(d) == names`, is no finding)"
+    )
+    invalid = (
+        Invalid(
+            """
+            class Team(nn.Module):
+                def __init__(self):
+                    super().__init__()
+                    self.cell = nn.GRUCell(4, 8)
+
+                def initial(self, n):
+                    return {name: torch.zeros(n, 8) for name in ("a", "b")}
+
+                def forward(self, obs, states):
+                    new = {}
+                    for name in states:
+                        new[name] = self.cell(obs, states[name])
+                    return new
+
+            team = Team()
+            states = team(torch.randn(3, 4), team.initial(3))
+            """,
+            "G2L101",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        classes = ctx.solution.classes
+        resolved = ctx.solution.resolved
+        dicts = {classes.find(b.target) for b in ctx.flow.bindings if isinstance(resolved(b.value), VContainer) and makes_dict(resolved(b.value).node)}
+        dicts |= {classes.find(slot) for slot in ctx.flow.dicts}
+        for value in ctx.flow.iterated_elements:
+            root = classes.find(value.slot)
+            element = classes.part(root, ELEM)
+            if value.node is None or root not in dicts or element is None or not ctx.solution.is_state(element):
+                continue
+            if _elements_named(ctx, value.node):  # a key that has no name is never used as a state
+                ctx.find("G2L101", value.node, (
+                    f"`{ctx.code(value.node)}` is iterated, and it holds a dict of hidden states made elsewhere: iterating "
+                    "it gives its keys, but the engine cannot tell here that it is a dict and would take each item for a "
+                    f"hidden state; use `{ctx.code(value.node)}.keys()` (or `.items()`) there"
+                ))
+
+
+def _elements_named(ctx, node: cst.CSTNode) -> bool:
+    """Are the elements of iterated `node` given names, directly or through iterating builtins
+    (`sorted(set(d))`): a loop's or a comprehension's target, a lambda's parameter (`map`), or the
+    list they make, assigned or returned? Compared as a whole (`set(snap) == {...}`), no key is a name."""
+    while node is not None:
+        parent = ctx.parents.get(node)
+        if isinstance(parent, (cst.For, cst.CompFor)):
+            return parent.iter is node
+        if isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return)):
+            return parent.value is node
+        if _builtin_call(ctx, node, {MAP_BUILTIN}) is not None:
+            return True
+        node = _builtin_call(ctx, node, ITERATION_BUILTINS)
+    return False
 
 
 class MixedKeyedRead(Rule):
