@@ -107,9 +107,9 @@ def test_a_cell_result_flipped_along_its_last_dimension_migrates_as_pairs_under_
     run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
 
 
-# a helper that projects both the observations and the state through a layer: its parameter holds
-# the state, so observations drawn by numpy (`np.random.randn(2, 4)`, read as made from its first
-# number) reach a place that holds it
+# a helper that projects both the observations and the state through a layer: its parameter was
+# bound to both, so observations drawn by numpy (`np.random.randn(2, 4)`) reached a place that holds
+# the state; it only reads its parameter as features, so each call reads it there (summaries.FeatureParameter)
 SHARED_PROJECTION = """\
     import numpy as np
     import torch
@@ -141,15 +141,15 @@ SHARED_PROJECTION = """\
 
 
 @pytest.mark.parametrize("form", ["tuple", "packed", "auto"])
-def test_observations_drawn_by_numpy_where_the_state_is_held_are_refused(tmp_path, capsys, form):
-    # packed form: exit 0, `layer(t.chunk(2, dim=-1)[0])` cut the observations in two (a crash at the first step)
+def test_observations_drawn_by_numpy_through_a_shared_projection_migrate_and_run(tmp_path, form):
+    # packed form: exit 0, `layer(t.chunk(2, dim=-1)[0])` cut the observations in two (a crash at the
+    # first step); then G2L101 at the observations; now the helper is left as it is
     write(tmp_path, {"run.py": SHARED_PROJECTION, "pyproject.toml": ""})
-    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
-    assert capsys.readouterr().out == (
-        f"{tmp_path / 'run.py'}:26:16: G2L101 the hidden state comes from `torch.as_tensor(np.random.randn(2, 4), "
-        "dtype=torch.float32)`, which the engine cannot follow; migrate this use by hand, or give the file that defines "
-        "the code it reaches in the same run\n"
-    )
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    migrated = (tmp_path / "run.py").read_text()
+    assert "return torch.tanh(layer(t))" in migrated
+    assert "agents(torch.as_tensor(np.random.randn(2, 4), dtype=torch.float32), h)" in migrated
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
 
 
 # Ape-X style: the state at each sequence start written into a numpy ring by `np.copyto`
