@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Optional
 
 import libcst as cst
+import libcst.metadata as meta
 
 from gru2lstm.apply import index
 from gru2lstm.in_place import changed_storage
@@ -66,11 +67,48 @@ def _last_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
     return None
 
 
-def _used_at_once(ctx, size: cst.BaseExpression) -> bool:
-    """Is `size` used where it is read (`to - h.shape[-1]`), not held (`size = h.size(-1)`, a
-    return), which keeps the packed layout's size as a size read from any tensor does?"""
+def _held_in(ctx, size: cst.BaseExpression) -> Optional[cst.Name]:
+    """The local name `size` is held in (`size = h.size(-1)`), if it is bound to one alone."""
     parent = ctx.parents.get(size)
-    return not (isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return)) and parent.value is size)
+    if isinstance(parent, cst.Assign) and parent.value is size and len(parent.targets) == 1:
+        target = parent.targets[0].target
+    elif isinstance(parent, cst.AnnAssign) and parent.value is size:
+        target = parent.target
+    else:
+        return None
+    return target if isinstance(target, cst.Name) else None
+
+
+def _reads_of(ctx, name: cst.Name) -> list:
+    """The names that read what `name` is bound to, by Python's scopes (LibCST's, resolved for a
+    module only when a size is held there; the flow does not record a name read in a slice)."""
+    scope = ctx.wrappers[ctx.key_of(name)].resolve(meta.ScopeProvider).get(name)
+    if scope is None:
+        return []
+    return [access.node for assignment in scope.assignments[name] if assignment.node is name for access in assignment.references]
+
+
+def _kept(ctx, size: cst.BaseExpression) -> bool:
+    """Is `size` kept for later (bound to a name or an attribute, returned; alone or in a tuple:
+    `return v, size`), not used where it is?"""
+    node, parent = size, ctx.parents.get(size)
+    while isinstance(parent, (cst.Element, cst.Tuple)):
+        node, parent = parent, ctx.parents.get(parent)
+    return isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return)) and parent.value is node
+
+
+def _no_state_use(ctx, size: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """Where the last size `size` is used for something that is no state (`to - h.shape[-1]`, or
+    `to - size` after `size = h.size(-1)`), if it is. A size kept any other way (returned, bound to
+    an attribute, handed on to another name) keeps the packed layout's size, as a size read from
+    any tensor does: it usually sizes a new state."""
+    held = _held_in(ctx, size)
+    if held is None:
+        return None if _kept(ctx, size) or _sizes_a_state(ctx, size) else size
+    for read in _reads_of(ctx, held):
+        if not _kept(ctx, read) and not _sizes_a_state(ctx, read):
+            return read
+    return None
 
 
 def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
@@ -122,11 +160,13 @@ def feature_read(ctx, value: Value) -> None:
     if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ and _reads_sizes(ctx, value):
         # sizes of a packed state are the packed layout's; only its h feeds features (`h.sum(0)` too)
         last = _last_size_read(ctx, value)
-        if last is not None and _used_at_once(ctx, last) and not _sizes_a_state(ctx, last) and ctx.claim(last):
+        use = _no_state_use(ctx, last) if last is not None else None
+        if use is not None and ctx.claim(last):
+            where = "it is used here" if use is last else f"`{ctx.code(use)}`, which holds it, is used at line {ctx.line(use)}"
             ctx.find(
                 "G2L100", last,
                 f"`{ctx.code(last)}` reads the last size of the packed state, which is twice the hidden size now, "
-                "and it is used here for something that is no state, which took the hidden size; read the hidden "
+                f"and {where} for something that is no state, which took the hidden size; read the hidden "
                 "size from the module (`hidden_size`), or use --state tuple",
             )
         return
