@@ -264,9 +264,10 @@ VIEW_METHODS = {
 }
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
-READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}
+GRADIENT_ATTRIBUTE = "grad"  # of a state: one gradient per half of the LSTM's
+READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", GRADIENT_ATTRIBUTE}
 # Reads that measure a tensor's layout (of a packed state: the packed layout's), not its numbers.
-SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {"grad"}
+SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {GRADIENT_ATTRIBUTE}
 KEEP_ATTRIBUTES = {"data"}
 CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",

@@ -82,3 +82,48 @@ def test_the_last_size_of_a_state_held_in_a_name_that_sizes_a_new_state_migrates
     write(tmp_path, {"model.py": POLICY, "driver.py": HELD_SIZE_DRIVER.format(use=use), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+GRADIENT_MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(3, 5)
+            self.head = nn.Linear(5, 1)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return self.head(out), h
+"""
+
+GRADIENT_DRIVER = """\
+    import torch
+
+    from model import Model
+
+    m = Model()
+    h = torch.zeros(1, 2, 5, requires_grad=True)
+    y, h1 = m(torch.randn(4, 2, 3), h)
+    (y.sum() + h1.sum()).backward()
+    {read}
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("read", ["assert h.grad is not None", "g = h.grad.clamp(-1, 1)"])
+def test_the_gradient_of_a_state_read_is_refused(tmp_path, capsys, form, read):
+    # packed: `h.chunk(2, dim=-1)[0].grad` of a view is None (exit 0, a crash); tuple: `h.grad` of the
+    # pair was left as it was (`h.grad is None` taken for a test of the state), exit 123
+    write(tmp_path, {"model.py": GRADIENT_MODEL, "driver.py": GRADIENT_DRIVER.format(read=read), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    column = read.index("h.grad") + 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'driver.py'}:9:{column}: G2L100 `h.grad` reads the gradient of the hidden state; the LSTM's state "
+        "is the pair (h, c), each half with its own gradient (packed: side by side in one), so the engine cannot tell "
+        "which one this code wants; read the gradient of h by hand (`h[0].grad` of the pair, `h.grad.chunk(2, "
+        "dim=-1)[0]` of the packed state)"
+    )

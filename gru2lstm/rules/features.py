@@ -15,7 +15,7 @@ from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import slice_expression
 from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
-from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, IN_PLACE_SUFFIX, SIZE_READS
+from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
@@ -132,8 +132,36 @@ def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
     return False
 
 
+def _gradient_read(ctx, value: Value) -> Optional[cst.Attribute]:
+    """The read of the gradient (`h.grad`) in the chain of `value`, if any."""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VDerived):
+        if isinstance(value.node, cst.Attribute) and value.node.attr.value == GRADIENT_ATTRIBUTE:
+            return value.node
+        value = ctx.solution.resolved(value.base)
+    return None
+
+
+def gradient_found(ctx, value: Value) -> bool:
+    """Report a gradient read of a state (`h.grad`): the LSTM's state has one gradient per half,
+    and `h.chunk(2, dim=-1)[0].grad` of a packed one, a view, has none (None: a crash, exit 0)."""
+    read = _gradient_read(ctx, value)
+    if read is None:
+        return False
+    if ctx.claim(read):
+        ctx.find(
+            "G2L100", read,
+            f"`{ctx.code(read)}` reads the gradient of the hidden state; the LSTM's state is the pair (h, c), each half "
+            "with its own gradient (packed: side by side in one), so the engine cannot tell which one this code wants; "
+            "read the gradient of h by hand (`h[0].grad` of the pair, `h.grad.chunk(2, dim=-1)[0]` of the packed state)",
+        )
+    return True
+
+
 def feature_read(ctx, value: Value) -> None:
     """A state read as features (or for its shape) reads `h` only."""
+    if gradient_found(ctx, value):
+        return
     value = ctx.solution.resolved(value)
     leaf = ctx.solution.resolutions.leaf_of(value)
     if isinstance(leaf, VCat) and _stored_batch(ctx, leaf):
@@ -539,6 +567,29 @@ class PlainCellCall(Rule):
         if checked_call(ctx, call)[0] and ctx.claim(call.node):
             ctx.edit_expression(call.node, lambda updated, mapping: index(updated, 0))
             ctx.step("features", call.node)
+
+
+class StateGradient(Rule):
+    uses = ("consumption",)
+    summary = "the gradient of a state read (`h.grad`, `h.grad is None`) is a finding: each half of the LSTM's state has its own"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(3, 5)
+            h = torch.zeros(1, 2, 5, requires_grad=True)
+            out, h1 = core(torch.randn(4, 2, 3), h)
+            out.sum().backward()
+            assert h.grad is not None
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return takes_a_state(ctx, use) and _gradient_read(ctx, use.value) is not None
+
+    def apply(self, ctx, use: Consumption) -> None:
+        gradient_found(ctx, use.value)
 
 
 class NoneTest(Rule):
