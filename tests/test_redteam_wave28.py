@@ -127,3 +127,46 @@ def test_the_gradient_of_a_state_read_is_refused(tmp_path, capsys, form, read):
         "which one this code wants; read the gradient of h by hand (`h[0].grad` of the pair, `h.grad.chunk(2, "
         "dim=-1)[0]` of the packed state)"
     )
+
+
+ZONEOUT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class ZoneoutCell(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(3, 5)
+            self.head = nn.Linear(5, 2)
+
+        def forward(self, x, h):
+            new = self.cell(x, h)
+            if self.training:
+                keep = torch.bernoulli(torch.full((h.size(0), 1), 0.5))
+                new = keep * h + (1 - keep) * new
+            return self.head(new), new
+"""
+
+ZONEOUT_DRIVER = """\
+    import torch
+
+    from model import ZoneoutCell
+
+    m = ZoneoutCell()
+    h = torch.zeros(2, 5)
+    for t in range(4):
+        y, h = m(torch.randn(2, 3), h)
+    y.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_zoneout_mix_bound_to_the_split_cell_output_migrates_and_runs(tmp_path, form):
+    # tuple: `new, new_c = self.cell(x, h)` then `new = (keep * h[0] + ..., keep * h[1] + ...)`: the pair
+    # landed in the h name and the head got it (exit 0, a crash)
+    write(tmp_path, {"model.py": ZONEOUT, "driver.py": ZONEOUT_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert "new, new_c = (keep * h[0] + (1 - keep) * new, keep * h[1] + (1 - keep) * new_c)" in (tmp_path / "model.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
