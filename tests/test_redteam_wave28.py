@@ -124,7 +124,7 @@ def test_the_gradient_of_a_state_read_is_refused(tmp_path, capsys, form, read):
     assert capsys.readouterr().out.splitlines()[0] == (
         f"{tmp_path / 'driver.py'}:9:{column}: G2L100 `h.grad` reads the gradient of the hidden state; the LSTM's state "
         "is the pair (h, c), each half with its own gradient (packed: side by side in one), so the engine cannot tell "
-        "which one this code wants; read the gradient of h by hand (`h[0].grad` of the pair, `h.grad.chunk(2, "
+        "which one this code wants; use the gradient of h by hand (`h[0].grad` of the pair, `h.grad.chunk(2, "
         "dim=-1)[0]` of the packed state)"
     )
 

@@ -153,7 +153,7 @@ def gradient_found(ctx, value: Value) -> bool:
             "G2L100", read,
             f"`{ctx.code(read)}` reads the gradient of the hidden state; the LSTM's state is the pair (h, c), each half "
             "with its own gradient (packed: side by side in one), so the engine cannot tell which one this code wants; "
-            "read the gradient of h by hand (`h[0].grad` of the pair, `h.grad.chunk(2, dim=-1)[0]` of the packed state)",
+            "use the gradient of h by hand (`h[0].grad` of the pair, `h.grad.chunk(2, dim=-1)[0]` of the packed state)",
         )
     return True
 
