@@ -42,8 +42,8 @@ from gru2lstm.qualnames import qualify
 from gru2lstm.syntax import walk
 from gru2lstm.values import AttrSlot, Derivation
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, FEATURE_FUNCTION_MODULES,
-    FEATURE_FUNCTIONS, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
+    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS,
+    FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
     NUMPY_JOINING_NAMES, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, WRITING_METHODS,
 )
 
@@ -228,7 +228,7 @@ class _FeatureReads:
         if any(arg.keyword is not None and arg.keyword.value in (IN_PLACE_FLAG, *CHANGED_OUT_ARGUMENT[1]) for arg in call.args):
             return False
         module, _, last = (qualify(call.func, self.flow.library_imports[self.info.module], set()) or "").rpartition(".")
-        return module in FEATURE_FUNCTION_MODULES and last in FEATURE_FUNCTIONS
+        return module in FEATURE_FUNCTION_MODULES and last in COMPUTED_FEATURE_FUNCTIONS
 
 
 def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]:

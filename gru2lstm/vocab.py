@@ -278,9 +278,10 @@ VIEW_METHODS = {
 }
 # Methods and attributes that only read from a tensor.
 READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
-READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", "grad"}
+GRADIENT_ATTRIBUTE = "grad"  # of a state: one gradient per half of the LSTM's
+READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", GRADIENT_ATTRIBUTE}
 # Reads that measure a tensor's layout (of a packed state: the packed layout's), not its numbers.
-SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {"grad"}
+SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {GRADIENT_ATTRIBUTE}
 KEEP_ATTRIBUTES = {"data"}
 CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",
@@ -311,10 +312,6 @@ MODULE_WRAPPERS = {
 # torch.nn modules that give their input back or run the modules they hold: a value handed to one
 # is not only read as features (summaries.FeatureParameter, qualnames.library_layer).
 PASSING_MODULES = {"torch.nn.Identity", "torch.nn.Sequential"} | MODULE_CONTAINERS | MODULE_WRAPPERS
-# torch functions (`torch.<name>`, `torch.nn.functional.<name>`) that compute new features from a
-# tensor, as wide as it: what a helper computes from a parameter on its way into a layer.
-FEATURE_FUNCTION_MODULES = ("torch", "torch.nn.functional")
-FEATURE_FUNCTIONS = WIDTH_KEEPING_FUNCTIONS | {name for name in ELEMENTWISE_METHODS if not name.endswith("_")}
 # Decorators that make a method an attribute read (`agent.hidden` runs `def hidden(self)`), by
 # their last name (`@property`, `@functools.cached_property`); and the attributes of a property
 # that decorate its other methods (`@hidden.setter`).
@@ -398,6 +395,10 @@ RESHAPE_METHODS = {"view", "reshape"}
 FLATTEN_METHOD = "flatten"
 FLATTEN_DIMS = {"start_dim": 0, "end_dim": 1}
 FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softmax", "log_softmax", "linear"}
+# torch functions (`torch.<name>`, `torch.nn.functional.<name>`) that compute new features from a
+# tensor: what a helper computes from a parameter on its way into a layer (summaries.FeatureParameter).
+FEATURE_FUNCTION_MODULES = ("torch", "torch.nn.functional")
+COMPUTED_FEATURE_FUNCTIONS = FEATURE_FUNCTIONS | WIDTH_KEEPING_FUNCTIONS | {name for name in ELEMENTWISE_METHODS if not name.endswith("_")}
 # The last part of every creation function or method.
 CREATION_NAMES = {name.rpartition(".")[2] for name in CREATE_FUNCTIONS | CREATE_LIKE_FUNCTIONS} | CREATE_METHODS
 

@@ -14,7 +14,7 @@ from gru2lstm.rules.call import CallResult, CellResultChain, ChoiceIntoSplit, Pa
 from gru2lstm.rules.creation import Creation, LearnedInitialState
 from gru2lstm.rules.docs import Docs
 from gru2lstm.rules.gates import GateWise
-from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, FeaturesKept, NoneTest, PlainCellCall, StateAsSize
+from gru2lstm.rules.features import CallArguments, CellOutput, FeatureBinding, FeatureConsumption, FeaturesKept, NoneTest, PlainCellCall, StateAsSize, StateGradient
 from gru2lstm.rules.interfaces import Interfaces
 from gru2lstm.rules.kept import Reset, RowsReset, Update
 from gru2lstm.rules.module import RecurrentModule
@@ -113,6 +113,7 @@ TUPLE_RULES = [
     DictTakenForSequence(),
     MixedKeyedRead(),
     HolderHandedOver(),  # every rule below takes a state
+    StateGradient(),  # before NoneTest: `h.grad is None` tests the gradient
     NoneTest(),
     InPlaceOp(),  # a dropped result is no feature
     AugmentedInPlace(),
@@ -162,6 +163,7 @@ PACKED_RULES = [
     DictTakenForSequence(),
     PackedKeyedRead(),
     HolderHandedOver(),
+    StateGradient(),
     NoneTest(),
     InPlaceOp(),
     AugmentedInPlace(),

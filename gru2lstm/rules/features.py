@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Optional
 
 import libcst as cst
+import libcst.metadata as meta
 
 from gru2lstm.apply import index
 from gru2lstm.in_place import changed_storage
@@ -14,7 +15,7 @@ from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import slice_expression
 from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
-from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, IN_PLACE_SUFFIX, SIZE_READS
+from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
@@ -66,11 +67,48 @@ def _last_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
     return None
 
 
-def _used_at_once(ctx, size: cst.BaseExpression) -> bool:
-    """Is `size` used where it is read (`to - h.shape[-1]`), not held (`size = h.size(-1)`, a
-    return), which keeps the packed layout's size as a size read from any tensor does?"""
+def _held_in(ctx, size: cst.BaseExpression) -> Optional[cst.Name]:
+    """The local name `size` is held in (`size = h.size(-1)`), if it is bound to one alone."""
     parent = ctx.parents.get(size)
-    return not (isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return)) and parent.value is size)
+    if isinstance(parent, cst.Assign) and parent.value is size and len(parent.targets) == 1:
+        target = parent.targets[0].target
+    elif isinstance(parent, cst.AnnAssign) and parent.value is size:
+        target = parent.target
+    else:
+        return None
+    return target if isinstance(target, cst.Name) else None
+
+
+def _reads_of(ctx, name: cst.Name) -> list:
+    """The names that read what `name` is bound to, by Python's scopes (LibCST's, resolved for a
+    module only when a size is held there; the flow does not record a name read in a slice)."""
+    scope = ctx.wrappers[ctx.key_of(name)].resolve(meta.ScopeProvider).get(name)
+    if scope is None:
+        return []
+    return [access.node for assignment in scope.assignments[name] if assignment.node is name for access in assignment.references]
+
+
+def _kept(ctx, size: cst.BaseExpression) -> bool:
+    """Is `size` kept for later (bound to a name or an attribute, returned; alone or in a tuple:
+    `return v, size`), not used where it is?"""
+    node, parent = size, ctx.parents.get(size)
+    while isinstance(parent, (cst.Element, cst.Tuple)):
+        node, parent = parent, ctx.parents.get(parent)
+    return isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return)) and parent.value is node
+
+
+def _no_state_use(ctx, size: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """Where the last size `size` is used for something that is no state (`to - h.shape[-1]`, or
+    `to - size` after `size = h.size(-1)`), if it is. A size kept any other way (returned, bound to
+    an attribute, handed on to another name) keeps the packed layout's size, as a size read from
+    any tensor does: it usually sizes a new state."""
+    held = _held_in(ctx, size)
+    if held is None:
+        return None if _kept(ctx, size) or _sizes_a_state(ctx, size) else size
+    for read in _reads_of(ctx, held):
+        if not _kept(ctx, read) and not _sizes_a_state(ctx, read):
+            return read
+    return None
 
 
 def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
@@ -94,8 +132,36 @@ def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
     return False
 
 
+def _gradient_read(ctx, value: Value) -> Optional[cst.Attribute]:
+    """The read of the gradient (`h.grad`) in the chain of `value`, if any."""
+    value = ctx.solution.resolved(value)
+    while isinstance(value, VDerived):
+        if isinstance(value.node, cst.Attribute) and value.node.attr.value == GRADIENT_ATTRIBUTE:
+            return value.node
+        value = ctx.solution.resolved(value.base)
+    return None
+
+
+def gradient_found(ctx, value: Value) -> bool:
+    """Report a gradient read of a state (`h.grad`): the LSTM's state has one gradient per half,
+    and `h.chunk(2, dim=-1)[0].grad` of a packed one, a view, has none (None: a crash, exit 0)."""
+    read = _gradient_read(ctx, value)
+    if read is None:
+        return False
+    if ctx.claim(read):
+        ctx.find(
+            "G2L100", read,
+            f"`{ctx.code(read)}` reads the gradient of the hidden state; the LSTM's state is the pair (h, c), each half "
+            "with its own gradient (packed: side by side in one), so the engine cannot tell which one this code wants; "
+            "use the gradient of h by hand (`h[0].grad` of the pair, `h.grad.chunk(2, dim=-1)[0]` of the packed state)",
+        )
+    return True
+
+
 def feature_read(ctx, value: Value) -> None:
     """A state read as features (or for its shape) reads `h` only."""
+    if gradient_found(ctx, value):
+        return
     value = ctx.solution.resolved(value)
     leaf = ctx.solution.resolutions.leaf_of(value)
     if isinstance(leaf, VCat) and _stored_batch(ctx, leaf):
@@ -122,11 +188,13 @@ def feature_read(ctx, value: Value) -> None:
     if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ and _reads_sizes(ctx, value):
         # sizes of a packed state are the packed layout's; only its h feeds features (`h.sum(0)` too)
         last = _last_size_read(ctx, value)
-        if last is not None and _used_at_once(ctx, last) and not _sizes_a_state(ctx, last) and ctx.claim(last):
+        use = _no_state_use(ctx, last) if last is not None else None
+        if use is not None and ctx.claim(last):
+            where = "it is used here" if use is last else f"`{ctx.code(use)}`, which holds it, is used at line {ctx.line(use)}"
             ctx.find(
                 "G2L100", last,
                 f"`{ctx.code(last)}` reads the last size of the packed state, which is twice the hidden size now, "
-                "and it is used here for something that is no state, which took the hidden size; read the hidden "
+                f"and {where} for something that is no state, which took the hidden size; read the hidden "
                 "size from the module (`hidden_size`), or use --state tuple",
             )
         return
@@ -499,6 +567,29 @@ class PlainCellCall(Rule):
         if checked_call(ctx, call)[0] and ctx.claim(call.node):
             ctx.edit_expression(call.node, lambda updated, mapping: index(updated, 0))
             ctx.step("features", call.node)
+
+
+class StateGradient(Rule):
+    uses = ("consumption",)
+    summary = "the gradient of a state read (`h.grad`, `h.grad is None`) is a finding: each half of the LSTM's state has its own"
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(3, 5)
+            h = torch.zeros(1, 2, 5, requires_grad=True)
+            out, h1 = core(torch.randn(4, 2, 3), h)
+            out.sum().backward()
+            assert h.grad is not None
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return takes_a_state(ctx, use) and _gradient_read(ctx, use.value) is not None
+
+    def apply(self, ctx, use: Consumption) -> None:
+        gradient_found(ctx, use.value)
 
 
 class NoneTest(Rule):

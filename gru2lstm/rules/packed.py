@@ -184,15 +184,19 @@ def _double_reshape(ctx, value: Value) -> None:
                 size = None if any(arg.star for arg in node.args) else last_size(node)
                 packed = _read_from_a_state(ctx, size) if size is not None else False
                 if packed is None:
-                    ctx.find(
-                        "G2L100", size,
-                        f"`{ctx.code(size)}` in `{ctx.code(node)}` is the packed size (read from the state) on some paths and "
-                        "the hidden size on others, so the engine cannot tell whether to double it; give it one meaning, or use --state tuple",
-                    )
+                    _packed_on_some_paths(ctx, size, node)
                 elif size is not None and not packed and not _is_minus_one(size) and not _reads_a_shape(size):
                     _doubled(ctx, size)
                     ctx.step("creation", node)
             option = ctx.solution.resolved(option.base)
+
+
+def _packed_on_some_paths(ctx, size: cst.BaseExpression, node: cst.Call) -> None:
+    ctx.find(
+        "G2L100", size,
+        f"`{ctx.code(size)}` in `{ctx.code(node)}` is the packed size (read from the state) on some paths and "
+        "the hidden size on others, so the engine cannot tell whether to double it; give it one meaning, or use --state tuple",
+    )
 
 
 def _double_creation(ctx, value: Value) -> None:
@@ -229,6 +233,12 @@ def _double_creation(ctx, value: Value) -> None:
         if any(read_from):
             ctx.find("G2L100", size, f"`{ctx.code(size)}` in `{ctx.code(leaf.node)}` reads the size of the hidden state and of another tensor, so the engine cannot tell whether to double it; give the hidden size by its name, or use --state tuple")
             continue
+        packed = _read_from_a_state(ctx, size)
+        if packed is None:
+            _packed_on_some_paths(ctx, size, leaf.node)
+            continue
+        if packed:
+            continue  # zeros(n, H) after `H = h.size(-1)` of a state: the packed size already
         if isinstance(size, (cst.Name, cst.Attribute)) and Ranks(ctx).shape_held(leaf.node) is not None:
             # `np.zeros(shape)` with `shape = (T, L, N, H)`: `2 * shape` would repeat the tuple
             ctx.edit_expression(size, lambda updated, mapping: _twice_the_last(updated))

@@ -16,7 +16,7 @@ from gru2lstm.program import BY_HAND, Consumption, Use
 from gru2lstm.values import Value, VArith, VCallOf, VDerived, VSlot
 from gru2lstm.vocab import IN_PLACE_OPERATORS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, in_place_call, takes_a_state
-from gru2lstm.rules.pairs import carried_states, halves, pair_expression
+from gru2lstm.rules.pairs import carried_states, halves, pair_expression, split_target
 from gru2lstm.rules.storage import landed_chain
 
 
@@ -76,6 +76,10 @@ class Halfwise(StateBindingRule):
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         pair_expression(ctx, use.value, "halfwise")
+        top = ctx.solution.resolved(use.value).node
+        if ctx.solution.is_split(use.binding.target) and top is not None and ctx.is_rewritten(top):
+            # `new = keep * h + (1 - keep) * new` where `new, new_c = cell(x, h)`: both names get their half
+            split_target(ctx, use.binding)
 
 
 class AugmentedInPlace(Rule):
