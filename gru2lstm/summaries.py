@@ -98,7 +98,7 @@ class FeatureParameter:
 
 
 def feature_parameters(info: FunctionInfo, flow: ProgramFlow) -> dict:
-    """name -> FeatureParameter of `info`, cached in the flow. None for a function a call may run
+    """name -> FeatureParameter of `info`, cached in the flow; none for a function a call may run
     beside another (an override, a registry's member): such a call binds the parameters of each,
     and the helper must read its argument one way at every call."""
     if info.key not in flow.feature_parameters:
