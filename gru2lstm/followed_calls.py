@@ -277,6 +277,12 @@ class FollowedCalls(ExpressionWalker):
                 count = len(params) - position
                 for offset in range(count):
                     part = part_at(value, offset, count)
+                    name = params[position + offset].name
+                    if name in features:  # never bound, so that every call reads it alike: a state here is a finding
+                        self.consume(part, Use.OTHER, arg.value, (
+                            f"spread over the parameter `{name}` of `{callee.node.name.value}()`, which only reads it as features"
+                        ))
+                        continue
                     self._bind(DefSlot.of(id(params[position + offset].node.name)), part, BindingKind.ARG, arg, arg.value)
                 if self.recording and isinstance(value, VSlot):
                     self.flow.spread.append(value.slot)

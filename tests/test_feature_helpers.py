@@ -104,3 +104,41 @@ def test_a_helper_handed_what_the_engine_cannot_tell_is_a_layer_is_refused_at_th
         "parameter `layer`, given `self.msg` here, which the engine cannot tell is a torch.nn layer; migrate this use by "
         "hand so that it handles the pair (h, c)"
     )
+
+
+SPREAD = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.cell = nn.GRUCell(8, 8)
+            self.v = nn.Linear(8, 1)
+
+        def value(self, feat):
+            return self.v(torch.relu(feat))
+
+        def parts(self, h):
+            return (h,)
+
+        def step(self, obs, h):
+            x = torch.relu(self.enc(obs))
+            base = self.value(x)
+            h = self.cell(x, h)
+            return self.value(*self.parts(h)) - base, h
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_spread_over_a_parameter_only_read_as_features_is_refused(tmp_path, capsys, form):
+    # the spread bound `feat` to the state, so the helper read `feat[0]`, the first row of the
+    # encoder's features at the other call (exit 0, a wrong value)
+    write(tmp_path, {"model.py": SPREAD, "run.py": RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'model.py'}:22:28: G2L100 the hidden state `self.parts(h)` is spread over the parameter `feat` of "
+        "`value()`, which only reads it as features; migrate this use by hand so that it handles the pair (h, c)"
+    )
