@@ -23,9 +23,10 @@ import libcst as cst
 
 from gru2lstm.joined_calls import called_methods, instances_by_root, with_keywords_unpacked
 from gru2lstm.masks import is_added_module_tensor, joined_place, settle_mask, state_result_name
-from gru2lstm.program import Binding, BindingKind, ProgramFlow, Use
+from gru2lstm.program import Binding, BindingKind, Consumption, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
+from gru2lstm.summaries import feature_parameters
 from gru2lstm.syntax import is_slice, literal_strings
 from gru2lstm.values import (
     ELEM,
@@ -630,7 +631,18 @@ def _forward_calls(solution: Solution, recurrent: set) -> list:
         for callee in callees:
             flow.ran(call.node, callee.key)
             classes.union(call.result, ReturnSlot.of(callee.key))
+            features = feature_parameters(callee, flow)
             for target, (_, value, arg) in zip(targets[callee.key], args):
+                read = features.get(target.name.value)
+                if read is not None:
+                    # never bound, as at the calls the walk followed (followed_calls._read_as_features): read
+                    # here where this call runs that method alone and nothing else must be a layer
+                    alone = len(callees) == 1 and not read.layers
+                    flow.consumptions.append(Consumption(value, Use.READ if alone else Use.OTHER, arg.value, "" if alone else (
+                        f"passed to `{callee.node.name.value}()`, which only reads it as features, by a call the engine "
+                        "cannot tie to that method alone"
+                    )))
+                    continue
                 binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)
                 flow.bindings.append(binding)
                 added.append(binding)

@@ -142,3 +142,57 @@ def test_a_state_spread_over_a_parameter_only_read_as_features_is_refused(tmp_pa
         f"{tmp_path / 'model.py'}:22:28: G2L100 the hidden state `self.parts(h)` is spread over the parameter `feat` of "
         "`value()`, which only reads it as features; migrate this use by hand so that it handles the pair (h, c)"
     )
+
+
+# heads in a ModuleList, called through the list (a call the solver ties to Head.forward), and one
+# more called directly with the encoder's features
+LISTED_HEADS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = nn.Linear(8, 1)
+
+        def forward(self, feat):
+            return self.v(torch.relu(feat))
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.cell = nn.GRUCell(8, 8)
+            self.base_head = Head()
+            self.heads = nn.ModuleList([Head() for _ in range(2)])
+
+        def forward(self, obs, h):
+            x = torch.relu(self.enc(obs))
+            base = self.base_head(x)
+            h = self.cell(x, h)
+            return base, [hd(h) for hd in self.heads], h
+"""
+
+LISTED_RUN = """\
+    import torch
+
+    from model import Agent
+
+    agent = Agent()
+    h = torch.zeros(2, 8)
+    for t in range(3):
+        base, outs, h = agent(torch.randn(2, 4), h)
+    assert base.shape == (2, 1) and outs[0].shape == (2, 1), (base.shape, outs[0].shape)
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_heads_called_through_a_list_read_the_state_at_the_call(tmp_path, form):
+    # the solver bound `feat` to the state there, so the head read `feat[0]`, the first row of the
+    # encoder's features at its direct call (exit 0, a wrong shape)
+    write(tmp_path, {"model.py": LISTED_HEADS, "run.py": LISTED_RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "return self.v(torch.relu(feat))" in (tmp_path / "model.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
