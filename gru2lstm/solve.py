@@ -628,26 +628,37 @@ def _forward_calls(solution: Solution, recurrent: set) -> list:
         if not callees:
             continue
         solution.forwarded[id(call)] = callees[0]
+        # an argument every method this call may run only reads as features is read here, as at the
+        # calls the walk followed (followed_calls._read_as_features), and bound to none of them
+        reads = [_read_by_all(flow, callees, targets, position) for position in range(len(args))]
+        for position, read in enumerate(reads):
+            if read is not None:
+                _, value, arg = args[position]
+                flow.consumptions.append(Consumption(value, Use.READ if read else Use.OTHER, arg.value, "" if read else (
+                    "passed to a method that only reads it as features, by a call that may run another method that does not "
+                    "or must hand it a layer"
+                )))
         for callee in callees:
             flow.ran(call.node, callee.key)
             classes.union(call.result, ReturnSlot.of(callee.key))
-            features = feature_parameters(callee, flow)
-            for target, (_, value, arg) in zip(targets[callee.key], args):
-                read = features.get(target.name.value)
-                if read is not None:
-                    # never bound, as at the calls the walk followed (followed_calls._read_as_features): read
-                    # here where this call runs that method alone and nothing else must be a layer
-                    alone = len(callees) == 1 and not read.layers
-                    flow.consumptions.append(Consumption(value, Use.READ if alone else Use.OTHER, arg.value, "" if alone else (
-                        f"passed to `{callee.node.name.value}()`, which only reads it as features, by a call the engine "
-                        "cannot tie to that method alone"
-                    )))
+            for position, (target, (_, value, arg)) in enumerate(zip(targets[callee.key], args)):
+                if reads[position] is not None:
                     continue
                 binding = Binding(DefSlot.of(id(target.name)), value, BindingKind.ARG, arg, arg.value, callee)
                 flow.bindings.append(binding)
                 added.append(binding)
         instances = instances_by_root(solution)  # the unions may have joined an instance to another class
     return added
+
+
+def _read_by_all(flow: ProgramFlow, callees: list, targets: dict, position: int) -> Optional[bool]:
+    """Of the argument at `position` of a call that runs one of `callees`: True when each of them only
+    reads it as features (summaries.FeatureParameter, no layer to hand), False when some do and others
+    bind it or must be handed a layer, None when none reads it so."""
+    reads = [feature_parameters(callee, flow).get(targets[callee.key][position].name.value) for callee in callees]
+    if all(read is None for read in reads):
+        return None
+    return all(read is not None and not read.layers for read in reads)
 
 
 def _stores_in_tensors(solution: Solution) -> bool:

@@ -94,13 +94,15 @@ def write(folder: Path, files: dict) -> None:
 
 def test_a_model_made_by_a_factory_of_several_classes_runs_each_forward(tmp_path):
     # `decoder(...)` returns a Small or a Large, `.to()` returns the module: calling it runs the
-    # forward() of both, and both read `h` only. So does a helper called with several modules
+    # forward() of both, and both only read `h` as features, so each call reads h there and both
+    # stay as they are (summaries.FeatureParameter). So does a helper called with several modules
     # (`f` is the head and a Large); `train_mode` joins the head with the encoder, whose
     # forward() takes one argument: the calls with two do not run it.
     write(tmp_path, {"models.py": MODELS, "main.py": MAIN})
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 0
-    models = (tmp_path / "models.py").read_text()
-    assert models.count("return self.fc(h[0])") == 2
+    models, program = (tmp_path / "models.py").read_text(), (tmp_path / "main.py").read_text()
+    assert "return self.fc(h) + s" in models and "return self.fc(h) * s" in models
+    assert "return f(x[0], y) + f(x[0], y)" in program and "out = head(h[0], torch.ones(3, 2))" in program
     assert "return self.fc(obs)" in models  # the encoder, also passed around, is left alone
 
 
