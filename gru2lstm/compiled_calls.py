@@ -10,6 +10,7 @@ import libcst as cst
 
 from gru2lstm.followed_calls import FollowedCalls
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use
+from gru2lstm.summaries import feature_parameters
 from gru2lstm.values import ChildSlot, DefSlot, Derivation, PosLabel, Value, VDerived, VSlot
 
 
@@ -26,14 +27,30 @@ class CompiledCalls(FollowedCalls):
         if forward is not None:
             if self.recording:
                 self.flow.ran(node, forward.key)
+            # a parameter forward() only reads as features is read here, as at its other calls
+            # (followed_calls._read_as_features): bound, forward() would read `feat[0]` at them too
+            features = feature_parameters(forward, self.flow)
             if isinstance(inputs, cst.Tuple):
+                given = {param.name: (self.expr(element.value), element.value) for param, element in zip(forward.params, inputs.elements)}
                 for param, element in zip(forward.params, inputs.elements):
-                    self._bind(DefSlot.of(id(param.node.name)), self.expr(element.value), BindingKind.ARG, element.value, element.value)
+                    value = given[param.name][0]
+                    if param.name in features:
+                        self._read_as_features(forward, features[param.name], value, element.value, given)
+                    else:
+                        self._bind(DefSlot.of(id(param.node.name)), value, BindingKind.ARG, element.value, element.value)
             else:
                 # `example = (x, h0)` first: each parameter takes its position of what the name holds
                 held = self.expr(inputs)
                 for position, param in enumerate(forward.params if isinstance(held, VSlot) else ()):
-                    self._bind(DefSlot.of(id(param.node.name)), VSlot(ChildSlot.of(held.slot, PosLabel.of(position)), None), BindingKind.ARG, inputs, inputs)
+                    part = VSlot(ChildSlot.of(held.slot, PosLabel.of(position)), None)
+                    if param.name in features:  # its position of the tuple cannot be read apart here
+                        owner = forward.key.owner.rpartition(":")[2]
+                        self.consume(part, Use.OTHER, inputs, (
+                            f"handed to `{self.code(node.func)}` for the parameter `{param.name}` of `{owner}.forward()`, which "
+                            "only reads it as features, in a tuple held by a name, which the engine cannot read apart there"
+                        ))
+                        continue
+                    self._bind(DefSlot.of(id(param.node.name)), part, BindingKind.ARG, inputs, inputs)
                 if not isinstance(held, VSlot):
                     forward = None  # a name of nothing known: as a module not known here
         why = f"handed to `{self.code(node.func)}` as an input of the module it runs, which the engine does not follow"

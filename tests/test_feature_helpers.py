@@ -196,3 +196,66 @@ def test_heads_called_through_a_list_read_the_state_at_the_call(tmp_path, form):
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     assert "return self.v(torch.relu(feat))" in (tmp_path / "model.py").read_text()
     run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
+
+TRACED_HEAD = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, feat):
+            return self.fc(feat)
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.head = Head()
+
+        def forward(self, obs, h):
+            h = self.cell(obs, h)
+            return self.head(h), h
+"""
+
+TRACE_RUN = """\
+    import torch
+
+    from model import Agent
+
+    agent = Agent()
+    h = torch.zeros(2, 8)
+    for t in range(3):
+        logits, h = agent(torch.randn(2, 4), h)
+    assert logits.shape == (2, 3), logits.shape
+    {trace}
+    assert traced(torch.ones(5, 8)).shape == (5, 3)
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_head_traced_on_the_state_reads_it_at_the_trace(tmp_path, form):
+    # the trace bound `feat` to the state, so Head.forward read `feat[0]` at every call: the first
+    # row of the features (exit 0, then a wrong shape)
+    trace = "traced = torch.jit.trace(agent.head, (h,))"
+    write(tmp_path, {"model.py": TRACED_HEAD, "run.py": TRACE_RUN.format(trace=trace), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "return self.fc(feat)" in (tmp_path / "model.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
+
+def test_a_head_traced_on_a_tuple_held_by_a_name_is_refused(tmp_path, capsys):
+    trace = "example = (h,); traced = torch.jit.trace(agent.head, example)"
+    write(tmp_path, {"model.py": TRACED_HEAD, "run.py": TRACE_RUN.format(trace=trace), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    findings = [line for line in capsys.readouterr().out.splitlines() if " G2L100 " in line]
+    assert findings == [
+        f"{tmp_path / 'run.py'}:10:54: G2L100 the hidden state `example` is handed to `torch.jit.trace` for the parameter "
+        "`feat` of `Head.forward()`, which only reads it as features, in a tuple held by a name, which the engine cannot "
+        "read apart there; migrate this use by hand so that it handles the pair (h, c)"
+    ]

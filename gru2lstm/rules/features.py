@@ -4,6 +4,7 @@ layer reads `[0]` of the LSTMCell's pair; sizes and `is None` tests read nothing
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import libcst as cst
@@ -14,12 +15,12 @@ from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import slice_expression
-from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
+from gru2lstm.values import DefSlot, PosLabel, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
 from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
-from gru2lstm.rules.packed import packed_size_read
+from gru2lstm.rules.packed import options, packed_size_read
 from gru2lstm.rules.packed_merge import merging_reshape
 from gru2lstm.rules.packed_ranks import integer
 
@@ -91,24 +92,65 @@ def _reads_of(ctx, name: cst.Name) -> list:
 def _kept(ctx, size: cst.BaseExpression) -> bool:
     """Is `size` kept for later (bound to a name or an attribute, returned; alone or in a tuple:
     `return v, size`), not used where it is?"""
-    node, parent = size, ctx.parents.get(size)
+    return _keeper(ctx, size) is not None
+
+
+def _keeper(ctx, size: cst.BaseExpression):
+    """The statement that keeps `size` (see `_kept`) and its position in the tuple kept (None: alone)."""
+    node, parent, position = size, ctx.parents.get(size), None
+    if isinstance(parent, cst.Element) and isinstance(ctx.parents.get(parent), cst.Tuple):
+        position = ctx.parents[parent].elements.index(parent)
     while isinstance(parent, (cst.Element, cst.Tuple)):
         node, parent = parent, ctx.parents.get(parent)
-    return isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return)) and parent.value is node
+    if isinstance(parent, (cst.Assign, cst.AnnAssign, cst.Return)) and parent.value is node:
+        return parent, position
+    return None
+
+
+def _returned_uses(ctx, returning: cst.Return, position: Optional[int]) -> list:
+    """Where callers use what `returning` returns (at `position` of the tuple returned): the reads
+    of the names they bind it to (`h, size = self.core(obs, h)`, `size = out[1]`) and where they
+    use it at once (`10 - self.core(obs, h)[1]`)."""
+    line = ctx.parents.get(returning)
+    returned = [binding.target for binding in ctx.flow.bindings if binding.kind == BindingKind.RETURN and binding.statement is line]
+    classes = ctx.solution.classes
+    parts = returned if position is None else [classes.part(slot, PosLabel.of(position)) for slot in returned]
+    wanted = {classes.find(part) for part in parts if part is not None}
+
+    def is_returned(value: Value) -> bool:
+        value = ctx.solution.resolved(value)
+        return isinstance(value, VSlot) and classes.find(value.slot) in wanted
+
+    read = [use.value for use in ctx.flow.consumptions] + [operand for arith in ctx.flow.arithmetic for operand in (arith.left, arith.right)]
+    uses = [value.node for value in read if is_returned(value)]
+    for binding in ctx.flow.bindings:
+        if binding.kind == BindingKind.ASSIGN and isinstance(binding.target_node, cst.Name) and is_returned(binding.value):
+            uses.extend(_reads_of(ctx, binding.target_node))
+    return uses
 
 
 def _no_state_use(ctx, size: cst.BaseExpression) -> Optional[cst.BaseExpression]:
     """Where the last size `size` is used for something that is no state (`to - h.shape[-1]`, or
-    `to - size` after `size = h.size(-1)`), if it is. A size kept any other way (returned, bound to
-    an attribute, handed on to another name) keeps the packed layout's size, as a size read from
-    any tensor does: it usually sizes a new state."""
+    `to - size` after `size = h.size(-1)` or `h, size = self.core(obs, h)` of a function returning
+    it), if it is. A size kept any other way (returned to no name, bound to an attribute, handed on
+    to another name) keeps the packed layout's size, as a size read from any tensor does: it
+    usually sizes a new state."""
     held = _held_in(ctx, size)
-    if held is None:
-        return None if _kept(ctx, size) or _sizes_a_state(ctx, size) else size
-    for read in _reads_of(ctx, held):
-        if not _kept(ctx, read) and not _sizes_a_state(ctx, read):
-            return read
-    return None
+    keeper = _keeper(ctx, size)
+    if held is not None:
+        uses = _reads_of(ctx, held)
+    elif keeper is not None and isinstance(keeper[0], cst.Return):
+        uses = _returned_uses(ctx, *keeper)
+    else:
+        return None if keeper is not None or _sizes_a_state(ctx, size) else size
+    return next((use for use in uses if not _kept(ctx, use) and not _sizes_a_state(ctx, use)), None)
+
+
+def _line_in(ctx, node: cst.CSTNode, seen_from: cst.CSTNode) -> str:
+    """`line N` of `node`, with its file's name where it is not the file of `seen_from`."""
+    if ctx.key_of(node) == ctx.key_of(seen_from):
+        return f"line {ctx.line(node)}"
+    return f"line {ctx.line(node)} of {Path(ctx.key_of(node)).name}"
 
 
 def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
@@ -124,11 +166,11 @@ def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
         return True
     for binding in ctx.flow.bindings:  # `h = torch.zeros(n, h.shape[-1])`, also through a return
         if ctx.solution.is_state(binding.target):
-            value = ctx.solution.resolved(binding.value)
-            while isinstance(value, VDerived) and value.node is not parent:
-                value = ctx.solution.resolved(value.base)
-            if value.node is parent:
-                return True
+            for value in options(ctx, ctx.solution.resolved(binding.value)):  # also `zeros(n, size) if t else h`
+                while isinstance(value, VDerived) and value.node is not parent:
+                    value = ctx.solution.resolved(value.base)
+                if getattr(value, "node", None) is parent:
+                    return True
     return False
 
 
@@ -190,7 +232,12 @@ def feature_read(ctx, value: Value) -> None:
         last = _last_size_read(ctx, value)
         use = _no_state_use(ctx, last) if last is not None else None
         if use is not None and ctx.claim(last):
-            where = "it is used here" if use is last else f"`{ctx.code(use)}`, which holds it, is used at line {ctx.line(use)}"
+            if use is last:
+                where = "it is used here"
+            elif isinstance(use, cst.Name):
+                where = f"`{ctx.code(use)}`, which holds it, is used at {_line_in(ctx, use, last)}"
+            else:
+                where = f"it is used as `{ctx.code(use)}` at {_line_in(ctx, use, last)}"
             ctx.find(
                 "G2L100", last,
                 f"`{ctx.code(last)}` reads the last size of the packed state, which is twice the hidden size now, "

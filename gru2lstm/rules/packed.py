@@ -14,7 +14,9 @@ from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
 from gru2lstm.syntax import code_of, is_docstring, walk
-from gru2lstm.values import Derivation, ReturnSlot, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot
+from gru2lstm.values import (
+    Derivation, LabelKind, ReturnSlot, SlotKind, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot, VTuple,
+)
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
@@ -24,9 +26,10 @@ from gru2lstm.rules.packed_ranks import Ranks
 from gru2lstm.rules.unfollowed import cannot_follow
 
 
-def _options(ctx, value: Value) -> list:
+def options(ctx, value: Value) -> list:
+    """The values `value` may be (`a if c else b`: both)."""
     if isinstance(value, VChoice):
-        return [o for option in value.options for o in _options(ctx, ctx.solution.resolved(option))]
+        return [o for option in value.options for o in options(ctx, ctx.solution.resolved(option))]
     return [value]
 
 
@@ -128,11 +131,25 @@ def _read_from_a_state(ctx, size: cst.BaseExpression) -> Optional[bool]:
     kinds = set()
     for binding in ctx.flow.bindings:
         if binding.target in slots:
-            value = ctx.solution.resolved(binding.value)
-            leaf = ctx.solution.resolutions.leaf_of(value)
-            from_state = isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
-            kinds.add(from_state and ctx.solution.resolutions.chain_kind(value) == Derivation.READ)
+            for value in _through_returns(ctx, ctx.solution.resolved(binding.value)):
+                leaf = ctx.solution.resolutions.leaf_of(value)
+                from_state = isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
+                kinds.add(from_state and ctx.solution.resolutions.chain_kind(value) == Derivation.READ)
     return kinds.pop() if len(kinds) == 1 else (None if kinds else False)
+
+
+def _through_returns(ctx, value: Value) -> list:
+    """What a position of a function's returned tuple is bound to (`return h, h.size(-1)` for
+    `h, size = self.core(obs, h)` or `size = out[1]`), else `value` itself."""
+    slot = value.slot if isinstance(value, VSlot) else None
+    if slot is None or slot.kind != SlotKind.CHILD or slot.label.kind != LabelKind.POS:
+        return [value]
+    classes, position = ctx.solution.classes, slot.label.position
+    parts = [(binding, classes.part(binding.target, slot.label)) for binding in ctx.flow.bindings if binding.kind == BindingKind.RETURN]
+    returned = [ctx.solution.resolved(binding.value) for binding, part in parts if part is not None and classes.find(part) == classes.find(slot)]
+    if not returned or not all(isinstance(tuple_, VTuple) and len(tuple_.items) > position for tuple_ in returned):
+        return [value]
+    return [ctx.solution.resolved(tuple_.items[position]) for tuple_ in returned]
 
 
 def packed_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
@@ -174,7 +191,7 @@ def _size_attributes(ctx, size: cst.BaseExpression) -> list:
 def _double_reshape(ctx, value: Value) -> None:
     """`h.reshape(-1, H)` of a packed state: its last size is 2H now (`-1` stays), unless H was
     read from the packed state itself (`H = h.size(1)`)."""
-    for option in _options(ctx, ctx.solution.resolved(value)):
+    for option in options(ctx, ctx.solution.resolved(value)):
         while isinstance(option, VDerived):
             node = option.node
             if (
@@ -200,7 +217,7 @@ def _packed_on_some_paths(ctx, size: cst.BaseExpression, node: cst.Call) -> None
 
 
 def _double_creation(ctx, value: Value) -> None:
-    for option in _options(ctx, ctx.solution.resolved(value)):
+    for option in options(ctx, ctx.solution.resolved(value)):
         leaf = ctx.solution.resolutions.leaf_of(option)
         container = ctx.solution.resolved(leaf.container) if isinstance(leaf, VCat) else None
         if isinstance(container, VContainer):
