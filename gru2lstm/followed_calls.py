@@ -325,7 +325,7 @@ class FollowedCalls(ExpressionWalker):
         """`self.value(h)`, `project(self.msg, h)` of a helper that only reads that parameter as
         features: read here (h alone), the helper unchanged, so that a state and the observations
         passed to it at another call never meet in its parameter (summaries.FeatureParameter)."""
-        unknown = sorted(layer for layer in read.layers if not self._holds_layer(given.get(layer, (None, None))[0]))
+        unknown = sorted(layer for layer in read.layers if not self._holds_layer(*given.get(layer, (None, None))))
         if not unknown:
             self.consume(value, Use.READ, expression)
             return
@@ -335,11 +335,19 @@ class FollowedCalls(ExpressionWalker):
             + (f"given `{self.code(layer)}` here, which the engine cannot tell is a torch.nn layer" if layer is not None else "not given here")
         ))
 
-    def _holds_layer(self, value: Optional[Value]) -> bool:
-        """Is `value` a torch.nn layer that computes features (`self.msg` of `nn.Linear(8, 2)`)?"""
-        if isinstance(value, VSlot):
-            return value.slot in self.flow.library_layers
-        return isinstance(value, VCtor) and library_layer(value.qualname)
+    def _holds_layer(self, value: Optional[Value], expression: Optional[cst.BaseExpression]) -> bool:
+        """Is `value` a layer that computes features: a torch.nn one (`self.msg` of `nn.Linear(8, 2)`),
+        or a module of the program whose forward() only reads its one input as features?"""
+        if isinstance(value, VSlot) and value.slot in self.flow.library_layers:
+            return True
+        if isinstance(value, VCtor):
+            return library_layer(value.qualname)
+        owner = self._instance_of(expression) if expression is not None else None
+        forward = self.flow.forward_of(owner) if owner is not None else None
+        if forward is None or len(forward.params) != 1 or forward.variadic:
+            return False
+        read = feature_parameters(forward, self.flow).get(forward.params[0].name)
+        return read is not None and not read.layers
 
     def _own_instance(self, value: Value, node: cst.BaseExpression) -> Value:
         """`self` handed to a function of the program (`run_episode(self, steps)`) is an instance of

@@ -259,3 +259,71 @@ def test_a_head_traced_on_a_tuple_held_by_a_name_is_refused(tmp_path, capsys):
         "`feat` of `Head.forward()`, which only reads it as features, in a tuple held by a name, which the engine cannot "
         "read apart there; migrate this use by hand so that it handles the pair (h, c)"
     ]
+
+
+EVALUATED_HEAD = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Head(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(8, 3)
+
+        def forward(self, feat):
+            {body}
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.cell = nn.GRUCell(8, 8)
+            self.head = Head()
+
+        def forward(self, obs, h):
+            x = self.enc(obs)
+            h = self.cell(x, h)
+            return h, x
+"""
+
+EVALUATE_RUN = """\
+    import torch
+
+    from model import Agent
+
+
+    def evaluate(net, feats):
+        return net(feats)
+
+
+    agent = Agent()
+    h = torch.zeros(2, 8)
+    for t in range(3):
+        h, x = agent(torch.randn(2, 4), h)
+        logits = evaluate(agent.head, h)
+        base = evaluate(agent.head, x)
+    assert logits.shape == (2, 3) and base.shape == (2, 3)
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_module_of_the_program_that_only_reads_its_input_is_a_layer_a_helper_may_be_handed(tmp_path, form):
+    # `evaluate(agent.head, h)` was refused: the engine could not tell `agent.head` is a layer
+    write(tmp_path, {"model.py": EVALUATED_HEAD.format(body="return self.fc(torch.relu(feat))"), "run.py": EVALUATE_RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "return net(feats)" in (tmp_path / "run.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
+
+def test_a_module_of_the_program_that_keeps_its_input_is_no_layer_a_helper_may_be_handed(tmp_path, capsys):
+    body = "self.seen = feat\n            return self.fc(feat)"
+    write(tmp_path, {"model.py": EVALUATED_HEAD.format(body=body), "run.py": EVALUATE_RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    findings = [line for line in capsys.readouterr().out.splitlines() if " G2L100 " in line]
+    assert findings == [
+        f"{tmp_path / 'run.py'}:14:35: G2L100 the hidden state `h` is passed to `evaluate()`, which feeds it to its "
+        "parameter `net`, given `agent.head` here, which the engine cannot tell is a torch.nn layer; migrate this use by "
+        "hand so that it handles the pair (h, c)"
+    ]
