@@ -260,6 +260,9 @@ class CallWalker(CompiledCalls):
         place = self.flow.origin(base)
         if place is not None:  # `self.rollouts.insert(...)` on an object of a file not migrated with this one
             return self._unknown_call(node, f"`{self.code(func)}`", place)
+        through_class = self._method_through_class(func)
+        if through_class is not None and args and not args[0].star and args[0].keyword is None:
+            return self._call_function(through_class, node, self_given=True)  # `Base.forward(self, x, h)`
         if method in CREATE_METHODS and args and self._method_target(func) is None:
             self.consume(base, Use.SHAPED, func.value)
             for arg in args:

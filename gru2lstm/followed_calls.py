@@ -133,12 +133,13 @@ class FollowedCalls(ExpressionWalker):
         owner = self._instance_of(func.value)
         if owner is not None and self.flow.method(owner, name) is not None:
             return self.flow.method(owner, name)
-        # `Buffer.compute(...)`: a static method called through its class.
+        # `Buffer.compute(...)`: a static method called through its class (a method taking self so
+        # is followed by _method_call: its first argument is self).
         owner = self.resolve_class(func.value)
         if owner is not None:
             target = self.flow.method(owner, name)
-            if target is not None and target.self_name is None:
-                return target
+            if target is not None:
+                return target if target.self_name is None else None
         # `storage.insert(...)`: the only class of the program with that method owns the call, unless
         # a first solution showed the object is a library's value (guessed_owners.misguessed).
         owners = self.flow.methods_by_name.get(name, ())
@@ -147,6 +148,12 @@ class FollowedCalls(ExpressionWalker):
                 self.flow.guessed_methods[id(func)] = (func, owners[0])
             return self.flow.functions[owners[0]]
         return None
+
+    def _method_through_class(self, func: cst.Attribute) -> Optional[FunctionInfo]:
+        """The method taking self that `Base.forward` names (called as `Base.forward(self, x, h)`)."""
+        owner = self.resolve_class(func.value)
+        target = self.flow.method(owner, func.attr.value) if owner is not None else None
+        return target if target is not None and target.self_name is not None else None
 
     def _instantiate(self, owner: str, node: cst.Call) -> Value:
         """`Policy(...)`: its __init__ receives the arguments (a dataclass or namedtuple: its fields)."""
@@ -249,14 +256,16 @@ class FollowedCalls(ExpressionWalker):
             self._bind(slot, self.expr(arg.value), BindingKind.FIELD, arg, arg.value)
         return base
 
-    def _call_function(self, callee: FunctionInfo, node: cst.Call, alone: bool = True) -> Value:
+    def _call_function(self, callee: FunctionInfo, node: cst.Call, alone: bool = True, self_given: bool = False) -> Value:
         """`alone`: the call runs this function only. A call of one of several (a callback, a
         registry's member, an override) binds its parameters even where this one gives its argument
         back: written once per half for one (`decay(h)`) while another takes the pair
-        (`random_reset(h)`, drawing its mask once), the call would hand it one half."""
+        (`random_reset(h)`, drawing its mask once), the call would hand it one half.
+        `self_given`: a method called through its class (`Base.forward(self, x, h)`), whose first
+        argument is self."""
         if self.recording:
             self.flow.ran(node, callee.key)
-        through = self._passed_through(callee, node) if alone else None
+        through = self._passed_through(callee, node) if alone and not self_given else None
         if through is not None:
             return through
         params = callee.params
@@ -264,11 +273,13 @@ class FollowedCalls(ExpressionWalker):
         position = 0
         star = callee.node.params.star_arg
         extra = 0  # the positional arguments past the parameters, which `*args` takes in order
-        spread = _spread_argument(callee, node)
+        spread = _spread_argument(callee, node) if not self_given else None
         starred = None  # a `*E` argument already met: the positions after it are not known
         features = feature_parameters(callee, self.flow)
         given, read_here = {}, []
-        for arg in node.args:
+        if self_given:
+            self.expr(node.args[0].value)
+        for arg in node.args[1:] if self_given else node.args:
             value = self._own_instance(self.expr(arg.value), arg.value)
             if arg is spread and self._spreadable(value):
                 # `agent.update(*batch())`: the remaining parameters, none with a default, take its

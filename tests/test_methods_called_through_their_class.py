@@ -1,0 +1,69 @@
+"""A method taking self called through its class (`Base.forward(self, obs, h)`): its first
+argument is self, the others its parameters. The walk took the first argument for the first
+parameter: a subclass's state never reached the base's GRU (exit 0, then the LSTMCell got one
+tensor), and a helper's state was "passed beyond its parameters"."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Base(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.cell = nn.GRUCell(8, 8)
+            self.v = nn.Linear(8, 1)
+
+        def value(self, feat):
+            return self.v(torch.relu(feat))
+
+        def forward(self, obs, h):
+            h = self.cell(self.enc(obs), h)
+            return self.v(h), h
+
+
+    class Agent(Base):
+        def forward(self, obs, h):
+            {body}
+"""
+
+RUN = """\
+    import torch
+
+    from model import Agent
+
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    h = torch.zeros(2, 8)
+    for t in range(4):
+        v, h = agent(torch.randn(2, 4), h)
+        if t == 1:
+            h = torch.zeros(2, 8)
+    assert v.shape == (2, 1), v.shape
+    opt.zero_grad()
+    v.sum().backward()
+    opt.step()
+"""
+
+BODIES = [
+    "v, h = Base.forward(self, obs, h)\n            return v * 2, h",
+    "v, h = Base.forward(self, obs, h=h)\n            return v * 2, h",
+    "_, h = Base.forward(self, obs, h)\n            return Base.value(self, h) - Agent.value(self, self.enc(obs)), h",
+]
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("body", BODIES)
+def test_a_method_called_through_its_class_takes_its_first_argument_as_self(tmp_path, form, body):
+    write(tmp_path, {"model.py": MODEL.format(body=body), "run.py": RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
