@@ -281,8 +281,20 @@ def _used_as_values(flow: ProgramFlow, carriers: dict, owners: dict, parents: di
         )
         for slot, node in flow.slot_nodes
         # a store into a registry whose lookups the walk follows (registries.py) is no crossing
-        if slot in values and id(node) not in flow.registries.followed_stores and not _inspected_only(node, parents, made)
+        if slot in values and id(node) not in flow.registries.followed_stores
+        and (not _inspected_only(node, parents, made) or _method_taken(flow, slot, node, parents))
     ]
+
+
+def _method_taken(flow: ProgramFlow, slot, node: cst.CSTNode, parents: dict) -> bool:
+    """`fwd = Policy.forward`: a method taking self read from its class and not called there
+    (`Policy.forward(self, x, h)` is a call the walk follows)."""
+    read = parents.get(node)
+    if not isinstance(read, cst.Attribute) or read.value is not node:
+        return False
+    call = parents.get(read)
+    method = flow.method(f"{slot.module}:{slot.name}", read.attr.value)
+    return method is not None and method.self_name is not None and not (isinstance(call, cst.Call) and call.func is read)
 
 
 def _modules_as_values(flow: ProgramFlow, carriers: dict, parents: dict) -> list:

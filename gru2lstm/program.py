@@ -365,6 +365,16 @@ class ProgramFlow:
                 return found
         return None
 
+    def ancestors(self, owner: str) -> set:
+        """The program's classes `owner` derives from, through its bases' bases."""
+        found, todo = set(), list(self.bases.get(owner, ()))
+        while todo:
+            base = todo.pop()
+            if base not in found and base != owner:
+                found.add(base)
+                todo.extend(self.bases.get(base, ()))
+        return found
+
     def library_base(self, owner: str, seen: frozenset = frozenset()) -> Optional[str]:
         """The qualified name of a library class that `owner` derives from (through its bases in
         the program too); None when all its bases are the program's, torch's or the standard library's."""

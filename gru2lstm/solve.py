@@ -248,10 +248,15 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
     literals: list = []  # targets of literal lists
     zips: list = []  # (target, rows) of `target = zip(*rows)`
     constructors: list = []
-    # An instance of a class of this module has that class's attributes.
+    # An instance of a class of this module has that class's attributes, and those its bases'
+    # methods use (`self.rnn` set in Base.__init__ and called in Agent.forward, or set in Agent and
+    # called in a mixin's or an abstract base's method).
     for name, owners in flow.attribute_owners.items():
         for owner in owners:
             classes.union(ChildSlot.of(InstanceSlot.of(owner), AttrLabel.of(name)), AttrSlot.of(owner, name))
+            for base in flow.ancestors(owner):
+                if base in owners:
+                    classes.union(AttrSlot.of(base, name), AttrSlot.of(owner, name))
     for binding in flow.bindings:
         classes.add(binding.target)
         if id(binding) not in cut:

@@ -67,3 +67,18 @@ def test_a_method_called_through_its_class_takes_its_first_argument_as_self(tmp_
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
 
+
+
+def test_a_method_taken_from_its_class_and_called_later_is_refused(tmp_path, capsys):
+    # `fwd = Base.forward` then `fwd(self, obs, h)`: the walk does not follow it, so the subclass's
+    # state stayed one tensor (exit 0, then the LSTMCell got it)
+    body = "fwd = Base.forward\n            v, h = fwd(self, obs, h)\n            return v * 2, h"
+    write(tmp_path, {"model.py": MODEL.format(body=body), "run.py": RUN, "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:22:15: G2L101 `Base` is used as a value here (a registry, a factory, a callback), and "
+        "`Base.forward()` now takes or returns (h, c) (the parameter `h` and the return value); the engine cannot follow "
+        "what is made or called through it; migrate those calls by hand so that they pass and take (h, c)"
+    ) in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "model.py").read_text() == before

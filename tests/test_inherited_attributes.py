@@ -1,0 +1,149 @@
+"""A module held by an attribute that one class of a hierarchy sets and another's method calls:
+set in a base's __init__ and called in a subclass's forward(), set in a subclass and called in a
+mixin's or an abstract base's method. Each class's `self.rnn` was a place of its own, so the GRU
+had no call ("none of its calls is in the files analysed") or the base's head got a state from
+nowhere (G2L101); an instance has one attribute of that name, whichever class's code sets it."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+SET_IN_BASE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Base(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.rnn = nn.GRU(8, 8)
+            self.v = nn.Linear(8, 1)
+
+        def initial(self, n):
+            return torch.zeros(1, n, 8)
+
+
+    class Agent(Base):
+        def forward(self, obs, h):
+            out, h = self.rnn(self.enc(obs).unsqueeze(0), h)
+            return self.v(out[0]), h
+"""
+
+MIXIN = """\
+    import torch
+    import torch.nn as nn
+
+
+    class RecurrentMixin:
+        def step(self, obs, h):
+            out, h = self.rnn(self.enc(obs).unsqueeze(0), h)
+            return self.v(out[0]), h
+
+        def initial(self, n):
+            return torch.zeros(1, n, self.rnn.hidden_size)
+
+
+    class Agent(RecurrentMixin, nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.rnn = nn.GRU(8, 8)
+            self.v = nn.Linear(8, 1)
+
+        def forward(self, obs, h):
+            return self.step(obs, h)
+"""
+
+ABSTRACT_BASE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class BaseAgent(nn.Module):
+        def forward(self, obs, h):
+            x = torch.relu(self.enc(obs))
+            h = self.core(x, h)
+            return self.v(h), h
+
+        def initial(self, n):
+            return torch.zeros(n, 8)
+
+
+    class Agent(BaseAgent):
+        def __init__(self):
+            super().__init__()
+            self.enc = nn.Linear(4, 8)
+            self.cell = nn.GRUCell(8, 8)
+            self.v = nn.Linear(8, 1)
+
+        def core(self, x, h):
+            return self.cell(x, h)
+"""
+
+RUN = """\
+    import torch
+
+    from model import Agent
+
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    h = agent.initial(2)
+    for t in range(4):
+        v, h = agent(torch.randn(2, 4), h)
+        if t == 1:
+            h = agent.initial(2)
+    assert v.shape == (2, 1), v.shape
+    opt.zero_grad()
+    v.sum().backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("model", [SET_IN_BASE, MIXIN, ABSTRACT_BASE], ids=["set-in-base", "mixin", "abstract-base"])
+def test_an_attribute_set_by_one_class_of_a_hierarchy_and_called_by_another_migrates(tmp_path, form, model):
+    write(tmp_path, {"model.py": model, "run.py": RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "GRU" not in (tmp_path / "model.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
+
+SIBLINGS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class BaseAgent(nn.Module):
+        def forward(self, obs, h):
+            return self.core(obs, h)
+
+
+    class Recurrent(BaseAgent):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRUCell(4, 8)
+
+
+    class Plain(BaseAgent):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.Bilinear(4, 8, 8)
+"""
+
+
+def test_siblings_that_set_the_attribute_a_base_calls_to_a_gru_and_to_another_module_are_refused(tmp_path, capsys):
+    # the base's call runs either: the engine cannot rewrite it for one of them
+    write(tmp_path, {"model.py": SIBLINGS, "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path / 'model.py'}:13:21: G2L102 `nn.GRUCell(4, 8)` is held where a `nn.Bilinear` is held too "
+        "(`nn.Bilinear(4, 8, 8)`, line 19), so the engine cannot tell the GRU's calls from the `nn.Bilinear`'s and "
+        "leaves both as they are; keep the GRU in a place of its own (a helper that stores every module it is given "
+        "joins them)"
+    ]
+    assert (tmp_path / "model.py").read_text() == before
