@@ -28,7 +28,7 @@ from typing import Callable, Optional
 
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import Folders, below, module_name, other_names, program_folder
-from gru2lstm.project import block_group
+from gru2lstm.project import block_group, changing_results
 from gru2lstm.vocab import CONFIG_SUFFIXES, IMPORT_BUILTIN, IMPORT_MODULE
 
 __all__ = ["DynamicImport", "DynamicImports", "dynamic_imports"]
@@ -100,10 +100,7 @@ class DynamicImports:
         that can load one of its changed files. `outcome`: the group's engine.GroupOutcome;
         `modules`: its ModuleSources, whose bytes are reused; `shown(path)`: a path as a finding
         shows it."""
-        changed = [
-            result for result in outcome.results
-            if result.status == "changed" and result.migration is not None and (result.migration.interface or result.migration.members)
-        ]
+        changed = [result for result in changing_results(outcome) if result.migration.interface or result.migration.members]
         if not changed:
             return
         self._data.update((Path(module.key), module.data) for module in modules if module.data is not None and Path(module.key) not in self._data)

@@ -329,7 +329,7 @@ class CallersElsewhere:
         """Leave the group unwritten, with a finding, when a file not migrated with it uses what it
         changes. `outcome`: the group's engine.GroupOutcome; `modules`: its ModuleSources, in the
         order of its results (their bytes are reused)."""
-        changed = _changed(outcome)
+        changed = changing_results(outcome)
         if not any(result.migration.interface or result.migration.members for result in changed):
             return
         data = _bytes(modules)
@@ -343,7 +343,7 @@ class CallersElsewhere:
         file that imports a constant of the storage file that the agent fills): the group is
         migrated again with them (engine._Settling), which follows what they do with it, a state
         or nothing. Arguments as `refuse`'s."""
-        changed = _changed(outcome)
+        changed = changing_results(outcome)
         if not any(result.migration.interface for result in changed):
             return []
         group = [Path(result.path) for result in outcome.results]
@@ -456,7 +456,7 @@ def refuse_uncalled_contracts(outcome) -> None:
     the state's place or one container per half is theirs to decide, and the rewrite would only
     guess (its warning, G2L202, becomes a G2L101); or takes the state beside an `initial_state()`
     that nothing calls either and that stays one tensor (the G2L101s the rule held back)."""
-    guessed = [shown_path(Path(result.path)) for result in _changed(outcome) if _uncalled_contracts(result.migration)]
+    guessed = [shown_path(Path(result.path)) for result in changing_results(outcome) if _uncalled_contracts(result.migration)]
     if guessed:
         block_group(outcome, guessed, "callers outside the project to give (h, c)", "needs")
 
@@ -484,9 +484,14 @@ def _uncalled_contracts(migration) -> bool:
     return refused
 
 
-def _changed(outcome) -> list:
-    """The FileResults of a group's outcome that its migration changes."""
-    return [result for result in outcome.results if result.status == "changed" and result.migration is not None]
+def changing_results(outcome) -> list:
+    """The FileResults of a group's outcome that its migration changes: their text, or only the
+    contract of what they define (`forward(self, obs, hxs)` of a subclass that passes `hxs` on to
+    a GRU of its base's, rewritten in the base's file: the subclass's callers must pass (h, c))."""
+    return [
+        result for result in outcome.results
+        if result.migration is not None and (result.status == "changed" or result.status == "unchanged" and result.migration.interface)
+    ]
 
 
 def _bytes(modules: list) -> dict:

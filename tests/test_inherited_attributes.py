@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from gru2lstm.cli import main
+from gru2lstm.project import shown_path
 from tests.test_redteam_packed import run_migrated, write
 
 SET_IN_BASE = """\
@@ -147,3 +148,80 @@ def test_siblings_that_set_the_attribute_a_base_calls_to_a_gru_and_to_another_mo
         "joins them)"
     ]
     assert (tmp_path / "model.py").read_text() == before
+
+
+PACKAGE = {
+    "pyproject.toml": "",
+    "agents/__init__.py": "",
+    "agents/base.py": """\
+        import torch
+        import torch.nn as nn
+
+
+        class BaseAgent(nn.Module):
+            def __init__(self, hidden=8):
+                super().__init__()
+                self.hidden = hidden
+                self.enc = nn.Linear(4, hidden)
+                self.rnn = nn.GRU(hidden, hidden, batch_first=True)
+                self.pi = nn.Linear(hidden, 3)
+
+            def init_hidden(self, n):
+                return torch.zeros(1, n, self.hidden)
+    """,
+    "agents/recurrent.py": """\
+        import torch
+
+        from agents.base import BaseAgent
+
+
+        class RecurrentAgent(BaseAgent):
+            def forward(self, obs, hxs):
+                x = torch.relu(self.enc(obs)).unsqueeze(1)
+                out, hxs = self.rnn(x, hxs)
+                return self.pi(out[:, -1]), hxs
+    """,
+    "train.py": """\
+        import torch
+
+        from agents.recurrent import RecurrentAgent
+
+        agent = RecurrentAgent(hidden=8)
+        opt = torch.optim.Adam(agent.parameters(), lr=1e-3)
+        hxs = agent.init_hidden(2)
+        stored = []
+        for t in range(5):
+            logits, hxs = agent(torch.randn(2, 4), hxs)
+            stored.append(hxs.detach())
+            done = torch.tensor([t == 2, False])
+            hxs = hxs * (~done).float().view(1, -1, 1)
+        batch = torch.cat(stored, 1)
+        logits, _ = agent(torch.randn(10, 4), batch)
+        opt.zero_grad()
+        logits.sum().backward()
+        opt.step()
+    """,
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_subclass_in_another_file_calling_its_base_s_gru_migrates_as_a_project(tmp_path, form):
+    write(tmp_path, PACKAGE)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('train.py')")
+
+
+def test_the_files_of_the_hierarchy_given_without_the_script_that_calls_it_are_refused(tmp_path, capsys):
+    # the subclass's file has no line to change, so its contract change went unchecked: the base's
+    # file was written alone (exit 0) and train.py passed one tensor to the LSTM
+    write(tmp_path, PACKAGE)
+    before = {path: path.read_text() for path in tmp_path.rglob("*.py")}
+    given = [str(tmp_path / "agents" / "base.py"), str(tmp_path / "agents" / "recurrent.py")]
+    assert main(["rewrite", "--quiet", *given]) == 1
+    out = capsys.readouterr().out
+    assert (
+        f"{tmp_path / 'agents' / 'recurrent.py'}:7:9: G2L101 `RecurrentAgent.forward()` now takes or returns (h, c) (the "
+        f"parameter `hxs` and the return value), and {shown_path(tmp_path / 'train.py')} imports it without being given, so its calls "
+        "would still pass and take one tensor; give that file too (or the project folder)"
+    ) in out.splitlines()
+    assert {path: path.read_text() for path in tmp_path.rglob("*.py")} == before

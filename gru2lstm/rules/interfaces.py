@@ -284,8 +284,10 @@ class Interfaces(Rule):
             if not (ctx.packed or change.called) and made is None:
                 made = _made_for_callers(ctx)
             unpaired = () if ctx.packed or change.called else tuple(
-                new_finding("G2L101", _unpaired_message(ctx, change, creator), ctx.line(creator.allocation), ctx.column(creator.allocation) + 1)
+                new_finding("G2L101", _unpaired_message(ctx, change, creator), ctx.line(at), ctx.column(at) + 1)
                 for creator in _unpaired_creators(ctx, change, made, reported)
+                # the findings go with the change's file: an allocation in another (a base class's) is named, not placed
+                for at in [creator.allocation if ctx.key_of(creator.allocation) == ctx.key_of(node) else node]
             )
             ctx.outcome(node).interface.append(
                 InterfaceChange(
