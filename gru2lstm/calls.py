@@ -263,6 +263,7 @@ class CallWalker(CompiledCalls):
         through_class = self._method_through_class(func)
         if through_class is not None and args and not args[0].star and args[0].keyword is None:
             return self._call_function(through_class, node, self_given=True)  # `Base.forward(self, x, h)`
+        self._own_method_unidentified(node, func)
         if method in CREATE_METHODS and args and self._method_target(func) is None:
             self.consume(base, Use.SHAPED, func.value)
             for arg in args:

@@ -149,6 +149,22 @@ class FollowedCalls(ExpressionWalker):
             return self.flow.functions[owners[0]]
         return None
 
+    def _own_method_unidentified(self, node: cst.Call, func: cst.Attribute) -> None:
+        """`type(self).__mro__[1].forward(self, x, h)`: `self` handed to a method of its class or a
+        base's, reached through what the walk cannot identify, so not followed: any of them may run
+        there (boundary.py reports it where one's contract changes)."""
+        info = self.function
+        if not self.recording or info is None or info.self_name is None or self.resolve_class(func.value) is not None:
+            return
+        if not any(isinstance(arg.value, cst.Name) and arg.value.value == info.self_name for arg in node.args):
+            return
+        if self._method_target(func) is not None or self._instance_of(func.value) is not None:
+            return  # `self.step(self, x)`, `other.forward(self)`: followed
+        owner = info.class_name
+        found = {method.class_name for method in (self.flow.method(cls, func.attr.value) for cls in [owner, *self.flow.ancestors(owner)]) if method}
+        why = f"passed to `{self.code(func)}`, a `{func.attr.value}()` of a class the engine cannot identify"
+        self.flow.self_escapes.extend((node, cls, why, None) for cls in sorted(found))
+
     def _method_through_class(self, func: cst.Attribute) -> Optional[FunctionInfo]:
         """The method taking self that `Base.forward` names (called as `Base.forward(self, x, h)`)."""
         owner = self.resolve_class(func.value)

@@ -82,3 +82,20 @@ def test_a_method_taken_from_its_class_and_called_later_is_refused(tmp_path, cap
         "what is made or called through it; migrate those calls by hand so that they pass and take (h, c)"
     ) in capsys.readouterr().out.splitlines()
     assert (tmp_path / "model.py").read_text() == before
+
+
+@pytest.mark.parametrize("base, column", [("type(self).__mro__[1]", 16), ("self.__class__.__bases__[0]", 16)])
+def test_a_base_s_method_reached_through_what_the_engine_cannot_identify_is_refused(tmp_path, capsys, base, column):
+    # not followed, the base's forward() was a "no caller found" warning: exit 0, then the
+    # subclass's state (one tensor) reached the LSTMCell
+    body = f"v, h = {base}.forward(self, obs, h)\n            return v * 2, h"
+    write(tmp_path, {"model.py": MODEL.format(body=body), "run.py": RUN, "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:22:{column}: G2L101 an instance of `Base` (`self`) is passed to `{base}.forward`, a "
+        "`forward()` of a class the engine cannot identify; `Base.forward()` now takes or returns (h, c) (the parameter "
+        "`h` and the return value), so the calls made through it there would still pass and take one tensor; migrate "
+        "this use by hand, or give the file that defines the code it reaches in the same run"
+    ) in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "model.py").read_text() == before
