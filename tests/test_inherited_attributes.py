@@ -225,3 +225,59 @@ def test_the_files_of_the_hierarchy_given_without_the_script_that_calls_it_are_r
         "would still pass and take one tensor; give that file too (or the project folder)"
     ) in out.splitlines()
     assert {path: path.read_text() for path in tmp_path.rglob("*.py")} == before
+
+
+STATEFUL_BASE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class StatefulBase(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden_size = hidden
+            self.h = None
+
+        def reset(self, n):
+            self.h = torch.zeros(1, n, self.hidden_size)
+
+        def mask(self, done):
+            self.h = self.h * (1.0 - done).view(1, -1, 1)
+
+
+    class Agent(StatefulBase):
+        def __init__(self):
+            super().__init__(8)
+            self.enc = nn.Linear(4, 8)
+            self.rnn = nn.GRU(8, 8)
+            self.pi = nn.Linear(8, 3)
+
+        def act(self, obs):
+            out, self.h = self.rnn(self.enc(obs).unsqueeze(0), self.h)
+            return self.pi(out[0])
+"""
+
+STATEFUL_RUN = """\
+    import torch
+
+    from model import Agent
+
+    agent = Agent()
+    opt = torch.optim.SGD(agent.parameters(), lr=0.1)
+    agent.reset(2)
+    for t in range(5):
+        logits = agent.act(torch.randn(2, 4))
+        agent.mask(torch.tensor([float(t == 2), 0.0]))
+    opt.zero_grad()
+    logits.sum().backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_held_by_an_attribute_a_base_resets_and_masks_migrates(tmp_path, form):
+    # the base's `self.h` was a place apart from the subclass's: packed, the reset made H wide
+    # (exit 0, then the LSTM got half a state); tuple, exit 123
+    write(tmp_path, {"model.py": STATEFUL_BASE, "run.py": STATEFUL_RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
