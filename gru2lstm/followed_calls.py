@@ -133,13 +133,13 @@ class FollowedCalls(ExpressionWalker):
         owner = self._instance_of(func.value)
         if owner is not None and self.flow.method(owner, name) is not None:
             return self.flow.method(owner, name)
-        # `Buffer.compute(...)`: a static method called through its class (a method taking self so
-        # is followed by _method_call: its first argument is self).
+        # `Buffer.compute(...)`, `Buffer.make(n)`: a static method or a classmethod called through
+        # its class (a method taking self so is followed by _method_call: its first argument is self).
         owner = self.resolve_class(func.value)
         if owner is not None:
             target = self.flow.method(owner, name)
             if target is not None:
-                return target if target.self_name is None else None
+                return target if target.self_name is None or target.takes_class else None
         # `storage.insert(...)`: the only class of the program with that method owns the call, unless
         # a first solution showed the object is a library's value (guessed_owners.misguessed).
         owners = self.flow.methods_by_name.get(name, ())
@@ -169,7 +169,7 @@ class FollowedCalls(ExpressionWalker):
         """The method taking self that `Base.forward` names (called as `Base.forward(self, x, h)`)."""
         owner = self.resolve_class(func.value)
         target = self.flow.method(owner, func.attr.value) if owner is not None else None
-        return target if target is not None and target.self_name is not None else None
+        return target if target is not None and target.self_name is not None and not target.takes_class else None
 
     def _instantiate(self, owner: str, node: cst.Call) -> Value:
         """`Policy(...)`: its __init__ receives the arguments (a dataclass or namedtuple: its fields)."""

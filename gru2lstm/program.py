@@ -120,6 +120,11 @@ class FunctionInfo:
         return self.key.module
 
     @property
+    def takes_class(self) -> bool:
+        """A classmethod: its first parameter is the class, given by any call (`Buffer.make(n)` too)."""
+        return any(isinstance(d.decorator, cst.Name) and d.decorator.value == "classmethod" for d in self.node.decorators)
+
+    @property
     def variadic(self) -> bool:
         """Does it take *args or **kwargs (so any call may fit it)?"""
         params = self.node.params

@@ -99,3 +99,48 @@ def test_a_base_s_method_reached_through_what_the_engine_cannot_identify_is_refu
         "this use by hand, or give the file that defines the code it reaches in the same run"
     ) in capsys.readouterr().out.splitlines()
     assert (tmp_path / "model.py").read_text() == before
+
+
+CLASSMETHODS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.v = nn.Linear(8, 1)
+
+        @classmethod
+        def initial(cls, n):
+            return torch.zeros(n, 8)
+
+        @classmethod
+        def masked(cls, h, done):
+            return h * (1.0 - done).unsqueeze(-1)
+
+        def forward(self, obs, h):
+            h = self.cell(obs, h)
+            return self.v(h), h
+"""
+
+CLASSMETHODS_RUN = """\
+    import torch
+
+    from model import Agent
+
+    agent = Agent()
+    h = Agent.initial(2)
+    for t in range(4):
+        v, h = agent(torch.randn(2, 4), h)
+        h = Agent.masked(h, torch.tensor([float(t == 1), 0.0]))
+    v.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_classmethod_called_through_its_class_takes_its_arguments_after_the_class(tmp_path, form):
+    write(tmp_path, {"model.py": CLASSMETHODS, "run.py": CLASSMETHODS_RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
