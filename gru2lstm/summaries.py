@@ -138,21 +138,29 @@ class _FeatureReads:
         self.body = body_of(info, flow)
         self.names = {name for name, _ in info.params}
         self.parents = flow.module_parents[info.module]  # held lambdas, not in the tree, have no feature parameters
+        self.bound_otherwise: set = set()
+        self.uses: dict = {}
+        self.assigned: dict = {}
 
     def parameters(self) -> dict:
         uses: dict = {}
         rebound: set = set()
-        for node in self.body:  # one pass: the parameters' uses, the names bound again, closures
+        assigned: dict = {}  # name -> how many `name = value` bind it
+        for node in self.body:  # one pass: the names' uses, the names bound again, closures
             kind = type(node)  # children.py: why `type`
             if kind is cst.Name:
-                if node.value in self.names:
-                    uses.setdefault(node.value, []).append(node)
+                uses.setdefault(node.value, []).append(node)
             elif kind is cst.AssignTarget or kind is cst.AnnAssign:
-                rebound.update(_target_names(node.target))
+                for name in _target_names(node.target):
+                    rebound.add(name)
+                    assigned[name] = assigned.get(name, 0) + (kind is cst.AssignTarget)
             elif kind in _CLOSURES:
                 return {}  # a closure could keep it
             else:
-                rebound.update(_names_bound_otherwise(node))
+                bound = _names_bound_otherwise(node)
+                rebound.update(bound)
+                self.bound_otherwise.update(bound)
+        self.uses, self.assigned = uses, assigned
         found = {}
         for name, _ in self.info.params:  # *args and **kwargs are no parameters here (definitions.py)
             if name in rebound or name not in uses:
@@ -195,6 +203,8 @@ class _FeatureReads:
                 node = parent
             elif kind is cst.Comparison or kind is cst.ComparisonTarget:
                 return frozenset()
+            elif kind is cst.Assign and parent.value is node:
+                return self._through_local(parent, name, rebound)
             elif kind is cst.Arg and parent.value is node and not parent.star:
                 call = self.parents.get(parent)
                 if parent.keyword is None and len(call.args) == 1:
@@ -208,6 +218,17 @@ class _FeatureReads:
                 node = call
             else:
                 return None
+
+    def _through_local(self, assign: cst.Assign, name: str, rebound: set) -> Optional[frozenset]:
+        """`x = torch.relu(t)`, then `self.v(x)`: what is computed from the parameter, held by a
+        local name bound only there, is followed to that name's uses."""
+        if len(assign.targets) != 1 or type(assign.targets[0].target) is not cst.Name:
+            return None
+        local = assign.targets[0].target
+        held = local.value
+        if held in self.names or self.assigned.get(held) != 1 or held in self.bound_otherwise:
+            return None
+        return self._layers_fed(name, [use for use in self.uses.get(held, ()) if use is not local], rebound)
 
     def _layer(self, func: cst.BaseExpression, name: str, rebound: set) -> Optional[frozenset]:
         if type(func) is cst.Name and func.value in self.names and func.value != name and func.value not in rebound:

@@ -327,3 +327,29 @@ def test_a_module_of_the_program_that_keeps_its_input_is_no_layer_a_helper_may_b
         "parameter `net`, given `agent.head` here, which the engine cannot tell is a torch.nn layer; migrate this use by "
         "hand so that it handles the pair (h, c)"
     ]
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("body", [
+    "x = torch.relu(feat.float())\n            return self.v(x)",
+    "x = torch.relu(feat)\n            y = x * 2\n            return self.v(y) * y.shape[-1]",
+])
+def test_a_helper_reading_its_parameter_through_local_names_is_read_at_each_call(tmp_path, form, body):
+    # bound, the parameter joined the encoder's features and the state: the step's `x` was taken
+    # for a state ("`x` holds the hidden state, but here it receives `self.enc(obs)`")
+    model = METHOD_HELPER.replace("return self.v(torch.relu(feat.float())) * feat.shape[-1]", body)
+    write(tmp_path, {"model.py": model, "run.py": RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    h = "h[0]" if form == "tuple" else "h.chunk(2, dim=-1)[0]"
+    assert f"self.value({h})" in (tmp_path / "model.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
+
+@pytest.mark.parametrize("body", [
+    "x = torch.relu(feat)\n            self.seen = x\n            return self.v(x)",
+    "x = torch.relu(feat)\n            x = x * 2\n            return self.v(x)",
+])
+def test_a_local_name_that_keeps_the_parameter_or_is_bound_twice_is_no_feature_read(tmp_path, body):
+    model = METHOD_HELPER.replace("return self.v(torch.relu(feat.float())) * feat.shape[-1]", body)
+    write(tmp_path, {"model.py": model, "run.py": RUN, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
