@@ -775,6 +775,7 @@ def _choose_split(solution: Solution) -> None:
     spread = {solution.classes.find(slot) for slot in flow.spread}
     # `h: Optional[Tensor] = h0`: an annotated assignment has one target, so the name stays a pair
     annotated = {solution.def_name(slot) for slot, _, _ in flow.annotations} - params
+    unsplittable = _returns_unpacked_whole(solution, annotated)
     changed = True
     while changed:
         changed = False
@@ -796,6 +797,8 @@ def _choose_split(solution: Solution) -> None:
                     continue
                 if spread and solution.classes.find(ReturnSlot.of(info.key)) in spread:
                     continue
+                if (info.key, position) in unsplittable:
+                    continue
                 if solution.is_split(item.slot) and solution.split_names[solution.def_name(item.slot)] == "batch":
                     others = [
                         solution.resolved(v.items[position] if isinstance(v, VTuple) else v)
@@ -805,6 +808,22 @@ def _choose_split(solution: Solution) -> None:
                     if all(isinstance(o, VSlot) and solution.is_split(o.slot) for o in others):
                         solution.split_returns.add((info.key, position))
                         changed = True
+
+
+def _returns_unpacked_whole(solution: Solution, annotated: set) -> set:
+    """(function key, position) of returns some caller unpacks into a place that cannot take two
+    names (a module-level name, an attribute, an annotated name): that position returns the pair
+    `(T, T_c)` of a split name rather than growing by a partner the caller could not receive."""
+    found = set()
+    for unpacking in solution.flow.unpackings:
+        value = solution.resolved(unpacking.value)
+        if not (isinstance(value, VSlot) and value.slot.kind == SlotKind.RETURN):
+            continue
+        for position, node, slot in unpacking.elements:
+            key = None if slot is None else solution.def_name(slot)
+            if not isinstance(node, cst.Name) or key is None or key in annotated:
+                found.add((value.slot.function, position))
+    return found
 
 
 def _split_origin(solution: Solution, value: Value) -> Optional[str]:
