@@ -150,6 +150,10 @@ class ExpressionWalker(Scope):
             if isinstance(node, cst.DictComp):
                 self.consume(self.expr(node.key), Use.READ, node.key)
             element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
+            if isinstance(element, VChoice) and not isinstance(node, cst.DictComp):
+                # `[m if m is not None else torch.zeros(...) for m in mems]`: each option is held in
+                # one place, so a creation among them becomes a state where the others are one
+                element = self._materialize(element, node.elt)
             if isinstance(node, cst.DictComp) and self.recording:
                 self._note_mirrored_keys(node, iterated, element)
             self.env = outer

@@ -81,3 +81,51 @@ def test_a_batch_of_stored_states_returned_to_a_module_level_unpacking_migrates_
     write(tmp_path, {"model.py": MODEL, "data.py": DATA, "driver.py": driver, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+CORE = """\
+    import torch.nn as nn
+
+
+    class Core(nn.Module):
+        def __init__(self, obs=3, hidden=4):
+            super().__init__()
+            self.gru = nn.GRU(obs, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.hidden = hidden
+
+        def forward(self, x, h):
+            y, h = self.gru(x.unsqueeze(0), h)
+            return self.pi(y[0]), h
+"""
+
+# each environment's state kept apart, None until it starts; joined by a comprehension written in
+# the call, whose element is a state or a fresh one
+MEMORIES = """\
+    import torch
+
+    from model import Core
+
+    N = 3
+    core = Core()
+    memories = [None] * N
+    outs = []
+    for t in range(4):
+        h = torch.cat([m if m is not None else torch.zeros(1, 1, core.hidden) for m in memories], 1)
+        out, h = core(torch.randn(N, 3), h)
+        outs.append(out)
+        memories = [h[:, i:i + 1] for i in range(N)]
+        if t == 1:
+            memories[2] = None
+    torch.stack(outs).pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_fresh_state_chosen_in_a_comprehension_joined_where_it_is_written_migrates_and_runs(tmp_path, form):
+    # exit 0 and a crash: tuple wrote `m if m is not None else torch.zeros(1, 1, H)[0]` (the zeros
+    # neither a pair nor the whole choice indexed), packed left the zeros of width H beside 2H
+    write(tmp_path, {"model.py": CORE, "driver.py": MEMORIES, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
