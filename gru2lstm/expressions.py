@@ -644,6 +644,8 @@ def _kept_reads(element: Value) -> list:
             element = element.container.items[0][1]
         elif isinstance(element, VArith) and isinstance(element.node, cst.BinaryOperation) and isinstance(element.node.operator, cst.Multiply):
             return _kept_reads(element.left) + _kept_reads(element.right)
+        elif isinstance(element, VChoice):  # `v if v is not None else torch.zeros(...)`: either is kept
+            return [read for option in element.options for read in _kept_reads(option)]
         else:
             return [element]
 

@@ -468,12 +468,17 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                 changed |= mark(element)
         for target, sources in mirrors:
             # `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`: `post["deter"]`
-            # is made from `s["deter"]`, a state when that is one
+            # is made from `s["deter"]`, a state when that is one; and `s["deter"]` is one when what
+            # is made from it is (`states["a"]` of `{k: v.detach() for k, v in mems.items()}` fed to
+            # the GRU: `mems["a"]` holds the state it was given, and the zeros it starts with)
             for label, part in list(classes.parts.get(classes.find(target), {}).items()):
-                if label.kind == LabelKind.KEY and not solution.is_state(part) and any(
-                    classes.part(source, label) is not None and solution.is_state(classes.part(source, label)) for source in sources
-                ):
+                if label.kind != LabelKind.KEY:
+                    continue
+                kept = [classes.part(source, label) for source in sources if classes.part(source, label) is not None]
+                if not solution.is_state(part) and any(solution.is_state(source_part) for source_part in kept):
                     changed |= mark(part)
+                elif solution.is_state(part):
+                    changed |= any([mark(source_part) for source_part in kept if not solution.is_state(source_part)])
         for view, label in value_views:
             # `{k: v * m for k, v in hidden.items()}` over `{"actor": h_a, "critic": h_c}`, or
             # `tuple(nd * s for s in core_state)` over `(h,)`: the values iterated are states (a

@@ -129,3 +129,35 @@ def test_a_fresh_state_chosen_in_a_comprehension_joined_where_it_is_written_migr
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
 
+
+# states kept per agent in a dict, copied by a comprehension over its items and read by key
+AGENT_STATES = """\
+    import torch
+
+    from model import Core
+
+    core = Core()
+    mems = {{"a": {start}, "b": {start}}}
+    outs = []
+    for t in range(4):
+        states = {{k: {value} for k, v in mems.items()}}
+        h = torch.cat([states["a"], states["b"]], 1)
+        out, h = core(torch.randn(2, 3), h)
+        outs.append(out)
+        mems = {{"a": h[:, :1], "b": h[:, 1:]}}
+    torch.stack(outs).pow(2).mean().backward()
+"""
+
+AGENT_STATE_COPIES = [
+    ("torch.zeros(1, 1, core.hidden)", "v.detach()"),
+    ("None", "(v if v is not None else torch.zeros(1, 1, core.hidden))"),
+]
+
+
+@pytest.mark.parametrize("start, value", AGENT_STATE_COPIES)
+def test_a_dict_of_states_copied_by_its_items_and_read_by_key_migrates_packed_and_runs(tmp_path, start, value):
+    # exit 0 and a crash: `states["a"]` fed the GRU, but `mems` was not seen to hold states
+    # (its zeros kept the GRU's width, `mems = {"a": h[:, :1], ...}` kept h's half only)
+    write(tmp_path, {"model.py": CORE, "driver.py": AGENT_STATES.format(start=start, value=value), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
