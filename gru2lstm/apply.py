@@ -139,6 +139,10 @@ def _paths_to_changes(plan: Plan, parents: dict) -> set:
     return on_path
 
 
+# what a subscript binds tighter than nothing: indexed as they are written
+ATOMS = (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.List, cst.Dict, cst.Set, cst.ListComp, cst.SimpleString, cst.Integer)
+
+
 def pair(first: cst.BaseExpression, second: cst.BaseExpression) -> cst.Tuple:
     """`first, second` without parentheses (callers add them where the grammar needs them)."""
     return cst.Tuple(
@@ -149,6 +153,8 @@ def pair(first: cst.BaseExpression, second: cst.BaseExpression) -> cst.Tuple:
 
 
 def index(node: cst.BaseExpression, position: int) -> cst.Subscript:
+    if not isinstance(node, ATOMS) and not node.lpar:  # `(m if m is not None else h0)[0]`, not the `else` branch's
+        node = node.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
     return cst.Subscript(node, [cst.SubscriptElement(cst.Index(cst.Integer(str(position))))])
 
 

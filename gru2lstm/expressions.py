@@ -150,6 +150,10 @@ class ExpressionWalker(Scope):
             if isinstance(node, cst.DictComp):
                 self.consume(self.expr(node.key), Use.READ, node.key)
             element = self.expr(node.value if isinstance(node, cst.DictComp) else node.elt)
+            if isinstance(element, VChoice) and not isinstance(node, cst.DictComp):
+                # `[m if m is not None else torch.zeros(...) for m in mems]`: each option is held in
+                # one place, so a creation among them becomes a state where the others are one
+                element = self._materialize(element, node.elt)
             if isinstance(node, cst.DictComp) and self.recording:
                 self._note_mirrored_keys(node, iterated, element)
             self.env = outer
@@ -640,6 +644,8 @@ def _kept_reads(element: Value) -> list:
             element = element.container.items[0][1]
         elif isinstance(element, VArith) and isinstance(element.node, cst.BinaryOperation) and isinstance(element.node.operator, cst.Multiply):
             return _kept_reads(element.left) + _kept_reads(element.right)
+        elif isinstance(element, VChoice):  # `v if v is not None else torch.zeros(...)`: either is kept
+            return [read for option in element.options for read in _kept_reads(option)]
         else:
             return [element]
 

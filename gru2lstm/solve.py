@@ -473,12 +473,17 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
                 changed |= mark(element)
         for target, sources in mirrors:
             # `post = {k: torch.stack([s[k] for s in steps], 1) for k in steps[0]}`: `post["deter"]`
-            # is made from `s["deter"]`, a state when that is one
+            # is made from `s["deter"]`, a state when that is one; and `s["deter"]` is one when what
+            # is made from it is (`states["a"]` of `{k: v.detach() for k, v in mems.items()}` fed to
+            # the GRU: `mems["a"]` holds the state it was given, and the zeros it starts with)
             for label, part in list(classes.parts.get(classes.find(target), {}).items()):
-                if label.kind == LabelKind.KEY and not solution.is_state(part) and any(
-                    classes.part(source, label) is not None and solution.is_state(classes.part(source, label)) for source in sources
-                ):
+                if label.kind != LabelKind.KEY:
+                    continue
+                kept = [classes.part(source, label) for source in sources if classes.part(source, label) is not None]
+                if not solution.is_state(part) and any(solution.is_state(source_part) for source_part in kept):
                     changed |= mark(part)
+                elif solution.is_state(part):
+                    changed |= any([mark(source_part) for source_part in kept if not solution.is_state(source_part)])
         for view, label in value_views:
             # `{k: v * m for k, v in hidden.items()}` over `{"actor": h_a, "critic": h_c}`, or
             # `tuple(nd * s for s in core_state)` over `(h,)`: the values iterated are states (a
@@ -780,6 +785,7 @@ def _choose_split(solution: Solution) -> None:
     spread = {solution.classes.find(slot) for slot in flow.spread}
     # `h: Optional[Tensor] = h0`: an annotated assignment has one target, so the name stays a pair
     annotated = {solution.def_name(slot) for slot, _, _ in flow.annotations} - params
+    unsplittable = _returns_unpacked_whole(solution, annotated)
     changed = True
     while changed:
         changed = False
@@ -801,6 +807,8 @@ def _choose_split(solution: Solution) -> None:
                     continue
                 if spread and solution.classes.find(ReturnSlot.of(info.key)) in spread:
                     continue
+                if (info.key, position) in unsplittable:
+                    continue
                 if solution.is_split(item.slot) and solution.split_names[solution.def_name(item.slot)] == "batch":
                     others = [
                         solution.resolved(v.items[position] if isinstance(v, VTuple) else v)
@@ -810,6 +818,22 @@ def _choose_split(solution: Solution) -> None:
                     if all(isinstance(o, VSlot) and solution.is_split(o.slot) for o in others):
                         solution.split_returns.add((info.key, position))
                         changed = True
+
+
+def _returns_unpacked_whole(solution: Solution, annotated: set) -> set:
+    """(function key, position) of returns some caller unpacks into a place that cannot take two
+    names (a module-level name, an attribute, an annotated name): that position returns the pair
+    `(T, T_c)` of a split name rather than growing by a partner the caller could not receive."""
+    found = set()
+    for unpacking in solution.flow.unpackings:
+        value = solution.resolved(unpacking.value)
+        if not (isinstance(value, VSlot) and value.slot.kind == SlotKind.RETURN):
+            continue
+        for position, node, slot in unpacking.elements:
+            key = None if slot is None else solution.def_name(slot)
+            if not isinstance(node, cst.Name) or key is None or key in annotated:
+                found.add((value.slot.function, position))
+    return found
 
 
 def _split_origin(solution: Solution, value: Value) -> Optional[str]:
