@@ -564,31 +564,44 @@ def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     """Does a file that imports a name `holder` binds to the GRU class call it (`Cell(4, 8)` after
     `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`, `layers.CELLS["gru"](4, 8)`,
     `cls = CELLS["gru"]` then `cls(4, 8)`, `getattr(layers, name)(4, 8)`)? Bytes first: the name it calls, followed by a call's `(`
-    (or a key's `[`), or assigned on."""
-    names = holder.gru_class_names()
-    for entry, bound in _importers(universe, holder, names) if names else ():
-        spelled = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\b"
-        tree = entry.module_tree()
-        data = entry.contents() or b""
-        if tree is None:
-            continue
-        # the module itself read by a name (`getattr(layers, "Cell")(4, 8)`) may give the class
-        modules = {imported.local for imported in universe.imports(entry) if imported.file is holder and imported.member is None and imported.local}
-        if modules and DYNAMIC_LOOKUP_BYTES in data and any(_reads_by_name(node.func, modules) for node in nodes_of(tree).of(ast.Call)):
-            return True
-        if re.search(spelled + HELD_CLASS_CALL_BYTES, data) is None and re.search(HELD_CLASS_ALIASED_BYTES + spelled, data) is None:
-            continue
-        # and what it assigns them to (`cls = CELLS["gru"]`, then `cls(4, 8)`)
-        named, attributes = set(bound), set(names)
-        for node in nodes_of(tree).of(ast.Assign):
-            value = node.value.value if isinstance(node.value, ast.Subscript) else node.value
-            if isinstance(value, ast.Name) and value.id in bound or isinstance(value, ast.Attribute) and value.attr in names:
-                named.update(target.id for target in node.targets if isinstance(target, ast.Name))
-                attributes.update(target.attr for target in node.targets if isinstance(target, ast.Attribute))
-        for node in nodes_of(tree).of(ast.Call):
-            func = node.func.value if isinstance(node.func, ast.Subscript) else node.func
-            if isinstance(func, ast.Name) and func.id in named or isinstance(func, ast.Attribute) and func.attr in attributes:
+    (or a key's `[`), or assigned on. A file that re-exports such a name (`from .layers import Cell` in
+    pkg/__init__.py) is followed to its importers in turn (`from pkg import Cell`)."""
+    todo, seen = [(holder, holder.gru_class_names())], {holder.key}
+    while todo:
+        current, names = todo.pop()
+        for entry, bound in _importers(universe, current, names) if names else ():
+            if _constructs_from(universe, current, entry, names, bound):
                 return True
+            if bound and entry.key not in seen:
+                seen.add(entry.key)
+                todo.append((entry, bound))
+    return False
+
+
+def _constructs_from(universe: Universe, holder: ProjectFile, entry: ProjectFile, names: set, bound: set) -> bool:
+    """Does `entry`, which binds `bound` to `names` of `holder`, call one of them (_constructed_elsewhere)?"""
+    spelled = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\b"
+    tree = entry.module_tree()
+    data = entry.contents() or b""
+    if tree is None:
+        return False
+    # the module itself read by a name (`getattr(layers, "Cell")(4, 8)`) may give the class
+    modules = {imported.local for imported in universe.imports(entry) if imported.file is holder and imported.member is None and imported.local}
+    if modules and DYNAMIC_LOOKUP_BYTES in data and any(_reads_by_name(node.func, modules) for node in nodes_of(tree).of(ast.Call)):
+        return True
+    if re.search(spelled + HELD_CLASS_CALL_BYTES, data) is None and re.search(HELD_CLASS_ALIASED_BYTES + spelled, data) is None:
+        return False
+    # and what it assigns them to (`cls = CELLS["gru"]`, then `cls(4, 8)`)
+    named, attributes = set(bound), set(names)
+    for node in nodes_of(tree).of(ast.Assign):
+        value = node.value.value if isinstance(node.value, ast.Subscript) else node.value
+        if isinstance(value, ast.Name) and value.id in bound or isinstance(value, ast.Attribute) and value.attr in names:
+            named.update(target.id for target in node.targets if isinstance(target, ast.Name))
+            attributes.update(target.attr for target in node.targets if isinstance(target, ast.Attribute))
+    for node in nodes_of(tree).of(ast.Call):
+        func = node.func.value if isinstance(node.func, ast.Subscript) else node.func
+        if isinstance(func, ast.Name) and func.id in named or isinstance(func, ast.Attribute) and func.attr in attributes:
+            return True
     return False
 
 
