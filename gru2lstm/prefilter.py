@@ -241,6 +241,8 @@ def references_torch_gru(tree: ast.AST) -> bool:
                 alias = _alias_of_import(node, aliases)
                 if alias is not None:
                     aliases[node.targets[0].id] = alias
+                elif _root_name(node.value) in imported_elsewhere | modules_elsewhere and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    imported_elsewhere.add(node.targets[0].id)  # `N = util.nn`: it may be torch's too
                 node = literal_import_statement(node)
                 if node is None:
                     continue

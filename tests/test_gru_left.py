@@ -54,9 +54,9 @@ CHOSEN = (
     "or write the class out (`nn.GRU(...)`) to migrate it"
 )
 UNDER = (
-    "`{made}` is made under `{name}`, a name this file imports from {{util}}, where it stands for `torch.nn`, which the "
+    "`{made}` is made under `{name}`, {how} {{util}}, where it stands for `torch.nn`, which the "
     "engine does not follow, so it would not be migrated with the rest; migrate it by hand, or move its import from "
-    "torch to this file (`from torch import nn`)"
+    "torch to this file (`from torch import nn{alias}`)"
 )
 
 # (name, imports, module-level choice, the cell made, other files, the finding's file:line:col and code, its sentence)
@@ -67,9 +67,11 @@ LEFT = [
     ("namespace key", "", "", "vars(nn)[cfg.rnn](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="vars(nn)[cfg.rnn]")),
     ("namespace dict", "", "", "torch.nn.__dict__['GRUCell'](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="torch.nn.__dict__['GRUCell']")),
     ("star import", "from util import *", "", "nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
-     UNDER.format(made="nn.GRUCell(4, 8)", name="nn")),
+     UNDER.format(made="nn.GRUCell(4, 8)", name="nn", how="a name this file imports from", alias="")),
     ("module import", "import util", "", "util.nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
-     UNDER.format(made="util.nn.GRUCell(4, 8)", name="util.nn")),
+     UNDER.format(made="util.nn.GRUCell(4, 8)", name="util.nn", how="a name of", alias="")),
+    ("module's torch name aliased", "import util", "N = util.nn", "N.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
+     UNDER.format(made="N.GRUCell(4, 8)", name="N", how="set here to `util.nn`, a name of", alias=" as N").replace(", where it", " that").replace("`torch.nn`,", "`torch.nn` there,")),
     ("registry of a module", "import layers", "", "layers.CELLS['gru'](4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
      "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("registry entry held", "from layers import CELLS", "", "cls(4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
