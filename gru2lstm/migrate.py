@@ -27,13 +27,13 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
-from gru2lstm.qualnames import dotted, is_named_getattr, literal_import
+from gru2lstm.qualnames import dotted, is_named_getattr, literal_import, module_imported_by
 from gru2lstm.rules.module import chosen_class_message, held_as_value, held_class_message, lstm_class_beside
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
 from gru2lstm.suppression import read_comments, review
 from gru2lstm import syntax
-from gru2lstm.vocab import GRU_NAMES, NESTED_TORCH_IMPORT_TEXT, RECURRENT_NAMES
+from gru2lstm.vocab import GRU_NAMES, NESTED_TORCH_IMPORT_TEXT, RECURRENT_NAMES, TORCH_RECURRENT_PATHS
 
 
 class SourceError(Exception):
@@ -328,6 +328,13 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
             and isinstance(root := syntax.attribute_root(node.func), cst.Name) and root.value in torch_names
             and (node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", None)) in GRU_NAMES
         ]
+    nested += [
+        (node, f"under `{syntax.code_of(node.func.value)}`, a module of torch imported in place",
+         f"that import to the top of the module (`{_torch_import(module.rpartition('.')[2], module)}`)")
+        for node in parents
+        if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
+        and (module := module_imported_by(node.func.value)) in TORCH_RECURRENT_PATHS
+    ]
     reached = {  # `util.nn` is reached through the module util, not imported by that name
         name: f"under `{name}`, a name {'of' if '.' in name else 'this file imports from'} {shown}, where it stands for `{path}`"
         for name, (path, shown) in imported_torch_names.items()

@@ -45,7 +45,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_statements
+from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_imported_by, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES,
@@ -226,8 +226,8 @@ def references_torch_gru(tree: ast.AST) -> bool:
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in GRU_NAMES:
                 root = _root_name(func.value)
-                if root in aliases:
-                    return True
+                if root in aliases or _is_torch(module_imported_by(func.value) or ""):
+                    return True  # (`importlib.import_module("torch.nn").GRU(...)`: torch's, imported in place)
                 if root is not None:
                     called_roots.add(root)
                     if isinstance(func.value, ast.Attribute) and func.value.attr == TORCH_NN_MODULE:

@@ -22,12 +22,16 @@ from gru2lstm.imports import (
     ModuleFinder,
     import_statements,
     imported_names,
+    inline_import_name,
+    inline_import_statements,
+    module_imported_by,
     module_name,
     other_names,
     search_folders,
 )
 from gru2lstm.prefilter import gru_class_names, may_name_gru_class
 from gru2lstm.spellings import Spellings
+from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_MODULE
 
 __all__ = ["ProjectFile", "ResolvedImport", "Universe"]
 
@@ -138,9 +142,9 @@ class ProjectFile:
         if self.attributes_read is None:
             tree = self.module_tree()
             self.attributes_read = {
-                (node.value.id, node.attr)
+                (node.value.id, node.attr) if isinstance(node.value, ast.Name) else (inline_import_name(node.value), node.attr)
                 for node in (ast.walk(tree) if tree is not None else ())
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                if isinstance(node, ast.Attribute) and (isinstance(node.value, ast.Name) or module_imported_by(node.value) is not None)
             }
         return self.attributes_read
 
@@ -211,7 +215,11 @@ class Universe:
         if tree is None:
             return []
         found = []
-        for statement in import_statements(tree):
+        statements = list(import_statements(tree))
+        data = entry.contents() or b""
+        if IMPORT_MODULE.encode() in data or IMPORT_BUILTIN.encode() in data:  # `importlib.import_module("layers").Cell` in place
+            statements += inline_import_statements(tree)
+        for statement in statements:
             for imported in imported_names(statement):
                 resolved = self._resolve_name(imported, entry)
                 if resolved is not None:
