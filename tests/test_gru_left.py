@@ -151,3 +151,35 @@ def test_a_class_assigned_in_a_function_is_one_finding(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:16: G2L101 " + CLASS_VALUE.format(verb="assigned")
     assert out.count("G2L") == 1
+
+
+RETURNED = (
+    "`getattr(nn, name)` picks a class of torch.nn by a name the engine does not read, and the module made from it, "
+    "`{made}` (line {line}), has the arguments of a recurrent one and is returned to callers that may call it with a state, "
+    "so a GRU chosen there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
+)
+
+
+@pytest.mark.parametrize("helper, place, made", [
+    ("def make_rnn(name):\n    return getattr(nn, name)(4, 8)\n", "layers.py:5:12", "getattr(nn, name)(4, 8)"),
+    ("def make_rnn(name):\n    rnn = getattr(nn, name)(input_size=4, hidden_size=8)\n    return rnn\n", "layers.py:5:11",
+     "getattr(nn, name)(input_size=4, hidden_size=8)"),
+], ids=["returned", "assigned then returned"])
+def test_a_class_chosen_by_a_name_made_and_returned_to_another_file_is_one_finding(tmp_path, capsys, helper, place, made):
+    # p34: the helper in layers.py made the GRU for agent.py, which steps it with a state: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "import layers").replace("CHOICE", "").replace("MADE", "layers.make_rnn(cfg.rnn)")
+    write(tmp_path, {"actor.py": source, "layers.py": UTIL + "\n" + helper, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / place}: G2L102 " + RETURNED.format(made=made, line=place.split(":")[1])
+    assert out.count("G2L") == 1
+
+
+def test_an_activation_chosen_by_a_name_and_returned_is_no_finding(tmp_path):
+    helper = "def make_act(name):\n    return getattr(nn, name)()\n\ndef make_norm(name):\n    return getattr(nn, name)(8)\n"
+    source = ACTOR.replace("IMPORTS", "import layers").replace("CHOICE", "").replace("MADE", "nn.GRUCell(4, 8)")
+    source = source.replace("self.act = getattr(nn, cfg.act)()", "self.act = layers.make_act(cfg.act)\n            self.norm = layers.make_norm('LayerNorm')")
+    write(tmp_path, {"actor.py": source, "layers.py": UTIL + "\n" + helper, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "nn.LSTMCell(4, 8)" in (tmp_path / "actor.py").read_text()
+    run_migrated(tmp_path, "import actor")
