@@ -52,7 +52,7 @@ from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_f
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
-from gru2lstm.prefilter import torch_names_bound
+from gru2lstm.prefilter import gru_class_names, may_name_gru_class, torch_names_bound
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.tree_nodes import nodes_of
@@ -566,6 +566,8 @@ def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     `cls = CELLS["gru"]` then `cls(4, 8)`, `getattr(layers, name)(4, 8)`)? Bytes first: the name it calls, followed by a call's `(`
     (or a key's `[`), or assigned on. A file that re-exports such a name (`from .layers import Cell` in
     pkg/__init__.py) is followed to its importers in turn (`from pkg import Cell`)."""
+    if _attribute_made_elsewhere(universe, holder):
+        return True
     todo, seen = [(holder, holder.gru_class_names())], {holder.key}
     while todo:
         current, names = todo.pop()
@@ -575,6 +577,25 @@ def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
             if bound and entry.key not in seen:
                 seen.add(entry.key)
                 todo.append((entry, bound))
+    return False
+
+
+def _attribute_made_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
+    """Does a file that imports a class of `holder` whose body binds the GRU class (`class Base:
+    rnn_cls = nn.GRUCell`) call that attribute (`self.rnn_cls(4, 8)` in a subclass)?"""
+    tree = holder.module_tree()
+    if tree is None or not may_name_gru_class(holder.contents() or b""):
+        return False
+    attributes = gru_class_names(tree, class_bodies=True) - holder.gru_class_names()
+    if not attributes:
+        return False
+    called = re.compile(rb"\.(?:" + b"|".join(re.escape(name.encode()) for name in sorted(attributes)) + rb")\b" + HELD_CLASS_CALL_BYTES)
+    for entry, _ in _importers(universe, holder, holder.functions_and_classes()):
+        entry_tree = entry.module_tree()
+        if entry_tree is not None and called.search(entry.contents() or b"") is not None and any(
+            isinstance(node.func, ast.Attribute) and node.func.attr in attributes for node in nodes_of(entry_tree).of(ast.Call)
+        ):
+            return True
     return False
 
 

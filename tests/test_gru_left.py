@@ -183,3 +183,15 @@ def test_an_activation_chosen_by_a_name_and_returned_is_no_finding(tmp_path):
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
     assert "nn.LSTMCell(4, 8)" in (tmp_path / "actor.py").read_text()
     run_migrated(tmp_path, "import actor")
+
+
+@pytest.mark.parametrize("imports, base", [("from base import Base", "Base"), ("import base", "base.Base")])
+def test_a_gru_class_held_by_a_base_class_in_another_file_and_made_by_a_subclass_is_one_finding(tmp_path, capsys, imports, base):
+    # `class Base(nn.Module): rnn_cls = nn.GRUCell` in base.py, `self.rnn_cls(4, 8)` in a subclass: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", imports).replace("CHOICE", "").replace("MADE", "self.rnn_cls(4, 8)")
+    source = source.replace("class Actor(nn.Module)", f"class Actor({base})")
+    write(tmp_path, {"actor.py": source, "base.py": UTIL + "\n\nclass Base(nn.Module):\n    rnn_cls = nn.GRUCell\n", "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'base.py'}:6:15: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1
