@@ -195,3 +195,17 @@ def test_a_gru_class_held_by_a_base_class_in_another_file_and_made_by_a_subclass
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{tmp_path / 'base.py'}:6:15: G2L101 " + CLASS_VALUE.format(verb="assigned")
     assert out.count("G2L") == 1
+
+
+def test_a_module_called_inside_a_walrus_is_refused_with_a_remedy_in_this_file(tmp_path, capsys):
+    # p30: the remedy said "give the file that defines the code it reaches in the same run"; no file can help
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("MADE", "nn.GRUCell(4, 8)")
+    source = source.replace("h = self.cell(x, h)\n", "if (h := self.cell(x, h)) is None:\n                raise ValueError\n")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"{tmp_path / 'actor.py'}:20:18: G2L101 the recurrent module `self.cell` is called inside `(h := self.cell(x, h))`, which "
+        "the engine cannot follow; migrate this use by hand, or make it in a statement of its own, outside `(h := self.cell(x, h))`"
+    )
+    assert (tmp_path / "actor.py").read_text() == textwrap.dedent(source)

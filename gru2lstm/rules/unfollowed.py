@@ -570,7 +570,7 @@ class ModuleHandedOver(Rule):
         )
 
     def apply(self, ctx, use: Consumption) -> None:
-        ctx.find("G2L101", use.node, f"the recurrent module `{ctx.code(use.node)}` is {use.why or 'used here'}; {follow_remedy(use.place)}", use.place)
+        ctx.find("G2L101", use.node, f"the recurrent module `{ctx.code(use.node)}` is {use.why or 'used here'}; {follow_remedy(use.place, use.inside)}", use.place)
 
 
 class StateIterated(Rule):
@@ -975,7 +975,7 @@ class HolderHandedOver(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         if holds_states(ctx, _slot_leaf(ctx, use).slot) and use.context not in (Use.READ, Use.SIZE, Use.OPERAND, Use.ISNONE, Use.DISCARD, Use.TEST, Use.INDEX, Use.METHOD):
             follow = "" if use.why.endswith(from_where(use.place)) else from_where(use.place)
-            remedy = follow_remedy(use.place) if use.context == Use.UNKNOWN else BY_HAND
+            remedy = follow_remedy(use.place, use.inside) if use.context == Use.UNKNOWN else BY_HAND
             ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states and is {use.why or 'used here'}{follow}; {remedy}", use.place)
 
 
@@ -1002,5 +1002,5 @@ class StateHandedOver(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         unknown = use.context == Use.UNKNOWN
         reason = use.why or ("tested for truth" if use.context == Use.TEST else "used here")
-        remedy = follow_remedy(use.place) if unknown else BY_HAND
+        remedy = follow_remedy(use.place, use.inside) if unknown else BY_HAND
         ctx.find("G2L101" if unknown else "G2L100", use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}; {remedy}", use.place)
