@@ -209,3 +209,19 @@ def test_a_module_called_inside_a_walrus_is_refused_with_a_remedy_in_this_file(t
         "the engine cannot follow; migrate this use by hand, or make it in a statement of its own, outside `(h := self.cell(x, h))`"
     )
     assert (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
+
+
+def test_a_module_made_from_the_class_of_another_is_refused_with_a_remedy_in_this_file(tmp_path, capsys):
+    # p17: `type(self.cell)(8, 8)`; the remedy said "give the file that defines the code it reaches", which cannot help
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("MADE", "nn.GRUCell(4, 8)")
+    source = source.replace("self.pi = nn.Linear(8, 2)", "self.cell2 = type(self.cell)(8, 8)\n            self.pi = nn.Linear(8, 2)")
+    source = source.replace("h = self.cell(x, h)\n", "h = self.cell(x, h)\n            h = self.cell2(h, h)\n")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"{tmp_path / 'actor.py'}:22:13: G2L101 the hidden state held by `h` comes from `self.cell2(h, h)`, which the engine cannot "
+        "follow: `self.cell2` is made by `type(self.cell)(8, 8)` (line 17), whose class the engine does not read; make it from its "
+        "class written out, or migrate this use by hand"
+    )
+    assert "same run" not in out and (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
