@@ -49,7 +49,7 @@ from gru2lstm.imports import STAR, imported_names, literal_import_statement, mod
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES,
-    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
+    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
@@ -58,7 +58,7 @@ _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 _CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
 
-__all__ = ["Screening", "chooses_class_by_value", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -150,10 +150,19 @@ def makes_from_held_class(tree: ast.Module) -> bool:
     calls = nodes_of(tree).of(ast.Call)
     names |= _parameters_given(tree, calls, names)
     for call in calls:
-        func = call.func.value if isinstance(call.func, ast.Subscript) else call.func
+        func = registry_read(call.func)
         if isinstance(func, ast.Name) and func.id in names or isinstance(func, ast.Attribute) and func.attr in names:
             return True
     return False
+
+
+def registry_read(func: ast.expr) -> ast.expr:
+    """What a call's `func` reads a class from: `R` of `R["gru"]` and of `R.get("gru")`, else `func` itself."""
+    if isinstance(func, ast.Subscript):
+        return func.value
+    if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute) and func.func.attr in REGISTRY_LOOKUP_METHODS:
+        return func.func.value
+    return func
 
 
 def _parameters_given(tree: ast.Module, calls: list, names: set) -> set:

@@ -52,12 +52,14 @@ from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_f
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
-from gru2lstm.prefilter import gru_class_names, may_name_gru_class, torch_names_bound
+from gru2lstm.prefilter import gru_class_names, may_name_gru_class, registry_read, torch_names_bound
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.universe import ProjectFile, Universe
-from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, NAMED_ATTRIBUTE_BUILTIN, RECURRENT_CONSTRUCTION_BYTES
+from gru2lstm.vocab import (
+    DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, NAMED_ATTRIBUTE_BUILTIN, RECURRENT_CONSTRUCTION_BYTES, STAR_IMPORT_BYTES,
+)
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "shown_path"]
 
@@ -571,7 +573,7 @@ def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     todo, seen = [(holder, holder.gru_class_names())], {holder.key}
     while todo:
         current, names = todo.pop()
-        for entry, bound in _importers(universe, current, names) if names else ():
+        for entry, bound in _importers(universe, current, names, stars=True) if names else ():
             if _constructs_from(universe, current, entry, names, bound):
                 return True
             if bound and entry.key not in seen:
@@ -615,12 +617,12 @@ def _constructs_from(universe: Universe, holder: ProjectFile, entry: ProjectFile
     # and what it assigns them to (`cls = CELLS["gru"]`, then `cls(4, 8)`)
     named, attributes = set(bound), set(names)
     for node in nodes_of(tree).of(ast.Assign):
-        value = node.value.value if isinstance(node.value, ast.Subscript) else node.value
+        value = registry_read(node.value)
         if isinstance(value, ast.Name) and value.id in bound or isinstance(value, ast.Attribute) and value.attr in names:
             named.update(target.id for target in node.targets if isinstance(target, ast.Name))
             attributes.update(target.attr for target in node.targets if isinstance(target, ast.Attribute))
     for node in nodes_of(tree).of(ast.Call):
-        func = node.func.value if isinstance(node.func, ast.Subscript) else node.func
+        func = registry_read(node.func)
         if isinstance(func, ast.Name) and func.id in named or isinstance(func, ast.Attribute) and func.attr in attributes:
             return True
     return False
@@ -669,9 +671,10 @@ def _read_bytes(path: Path) -> Optional[bytes]:
         return None
 
 
-def _importers(universe: Universe, current: ProjectFile, names):
+def _importers(universe: Universe, current: ProjectFile, names, stars: bool = False):
     """(file, the names it binds to `names` of `current`) for each file that imports one of them.
-    Cheap first: an importer spells the module's last name in an import and one of the names it uses."""
+    Cheap first: an importer spells the module's last name in an import and one of the names it uses
+    (`stars`: or imports with `*`, as a package's `from .layers import *` re-exports them unspelled)."""
     word = current.name.rpartition(".")[2].encode()
     needles = [name.encode() for name in names]
     for entry in universe.files:
@@ -680,7 +683,8 @@ def _importers(universe: Universe, current: ProjectFile, names):
         data = entry.contents() or b""
         spelled = universe.spellings.spells(entry, word) if universe.spellings is not None else word in data
         # `getattr(model, name)` names none of the module's classes, and reaches them all
-        if not spelled or not (any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data) or not may_import(data, word):
+        used = any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data or stars and STAR_IMPORT_BYTES in data
+        if not spelled or not used or not may_import(data, word):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
@@ -723,6 +727,8 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
             _reads_attribute(entry, imported.local, names) or imported.local in entry.bare_names()
         ):
             uses = True  # `model.Policy`, or the module itself handed on (`getattr(model, name)`)
+        elif imported.member is None and imported.local is None and _reads_attribute(entry, imported.dotted, names):
+            uses = True  # `pkg.layers.Cell` after `import pkg.layers`
     return bound if uses else None
 
 

@@ -138,20 +138,30 @@ class ProjectFile:
         return self.bare
 
     def name_attributes(self) -> set:
-        """(X, attr) for each `X.attr` in the file: one walk, however many modules are asked about."""
+        """(X, attr) for each `X.attr` in the file: one walk, however many modules are asked about.
+        X may be dotted (`pkg.layers` of `pkg.layers.Cell`, after `import pkg.layers`)."""
         if self.attributes_read is None:
             tree = self.module_tree()
-            self.attributes_read = {
-                (node.value.id, node.attr) if isinstance(node.value, ast.Name) else (inline_import_name(node.value), node.attr)
-                for node in (ast.walk(tree) if tree is not None else ())
-                if isinstance(node, ast.Attribute) and (isinstance(node.value, ast.Name) or module_imported_by(node.value) is not None)
-            }
+            self.attributes_read = set()
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Attribute):
+                    base = _dotted(node.value) or (inline_import_name(node.value) if module_imported_by(node.value) is not None else None)
+                    if base is not None:
+                        self.attributes_read.add((base, node.attr))
         return self.attributes_read
 
     @property
     def package(self) -> str:
         """The package a relative import of this file starts from."""
         return self.name if self.is_init else self.name.rpartition(".")[0]
+
+
+def _dotted(node: ast.expr) -> Optional[str]:
+    """`pkg.layers` of a chain of names, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    base = _dotted(node.value) if isinstance(node, ast.Attribute) else None
+    return None if base is None else f"{base}.{node.attr}"
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ HELD_CLASS_NAME_BYTES = (
     rb"|\bfor[ \t]+(\w+)[ \t]+in\b[^\n]*\bGRU(?:Cell)?\b|\bGRU(?:Cell)?\b[^\n]*\bas[ \t]+(\w+)"
     rb"|[(,][ \t]*(\w+)[ \t]*(?::[^=\n,]*)?=[ \t]*[\w.]*\bGRU(?:Cell)?\b"
 )
-HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\()"  # after the name
+HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\(|\.get\s*\([^)\n]*\)\s*\()"  # after the name (`R.get("gru")(`: REGISTRY_LOOKUP_METHODS)
 HELD_CLASS_ALIASED_BYTES = rb"=[ \t]*(?:[\w.]*\.)?"  # before the name: assigned on (`cls = CELLS["gru"]`, `cls = layers.Cell`)
 HELD_CLASS_PASSED_BYTES = rb"[(,]\s*(?:\w+\s*=\s*)?"  # before the name: given to a call (`build(CELLS)`, `build(table=CELLS)`)
 # A class of the file's own with the GRU class among its bases (`class Core(nn.GRU):`): the program's
@@ -475,6 +475,7 @@ KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may giv
 REGISTRY_STORE_METHODS = {"append"}
 REGISTRY_KEY_METHODS = {"keys"}
 REGISTRY_LOOKUP_METHODS = {"get"}  # `R.get(name)`, `R.get(name, Default)`: a lookup
+STAR_IMPORT_BYTES = b"import *"  # `from .layers import *`: a re-export that spells none of the names
 DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's members by a name
 # A module class of torch.nn taken by its name (`getattr(nn, "GRU")`, `getattr(torch.nn, cfg.cell)`):
 # the source spells it (a cheap test before a walk, rules/module_reach.py); a class so taken by a

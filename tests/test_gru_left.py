@@ -91,6 +91,13 @@ LEFT = [
      "`importlib.import_module('torch.nn').GRUCell(4, 8)` is made under `importlib.import_module('torch.nn')`, a module of torch "
      "imported in place, which the engine does not follow, so it would not be migrated with the rest; migrate it by hand, or move "
      "that import to the top of the module (`from torch import nn`)"),
+    ("registry read by get", "from layers import CELLS", "", "CELLS.get('gru')(4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
+     "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
+    ("holder re-exported by a star import", "from pkg import Cell", "", "Cell(4, 8)",
+     {"pkg/__init__.py": "from .layers import *\n", "pkg/layers.py": UTIL + "Cell = nn.GRUCell\n"},
+     "pkg/layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
+    ("holder reached by its dotted module", "import pkg.layers", "", "pkg.layers.Cell(4, 8)",
+     {"pkg/__init__.py": "", "pkg/layers.py": UTIL + "Cell = nn.GRUCell\n"}, "pkg/layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
     ("for target", "", "for Cell in (nn.GRUCell,):\n    pass", "Cell(4, 8)", {}, "actor.py:9:14: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("with as", "", "with contextlib.nullcontext(nn.GRUCell) as Cell:\n    pass", "Cell(4, 8)", {}, "actor.py:9:29: G2L101",
      CLASS_VALUE.format(verb="used as a value")),
