@@ -93,15 +93,24 @@ def keys_torch_namespace(node: cst.Subscript, imports: dict) -> bool:
     return qualify(owner, imports, set()) in TORCH_RECURRENT_PATHS
 
 
-def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict) -> Iterator[cst.Call]:
-    """The calls that make a module of the class chosen: of the `getattr` itself, or of the name or
-    attribute it is assigned to (`Cell = getattr(...)` then `Cell(4, 8)`)."""
+def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict, seen: frozenset = frozenset()) -> Iterator[cst.Call]:
+    """The calls that make a module of the class chosen: of the `getattr` itself, of the name or
+    attribute it is assigned to (`Cell = getattr(...)` then `Cell(4, 8)`), or of a call of the
+    function of the file that returns it (`rnn_class(cfg.rnn)(4, 8)`; `seen`: those functions)."""
     parent = parents.get(chooser)
     if isinstance(parent, cst.Call) and parent.func is chooser:
         yield parent
     held = _assigned_to(chooser, parents)
     if held is not None:
         yield from (call for call in calls if dotted(call.func) == held)
+    if isinstance(parent, cst.Return):  # `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`
+        function = parent
+        while function is not None and not isinstance(function, cst.FunctionDef):
+            function = parents.get(function)
+        if function is not None and function.name.value not in seen:
+            for call in calls:
+                if dotted(call.func) == function.name.value:
+                    yield from _constructions(call, calls, parents, seen | {function.name.value})
 
 
 def _module_calls(made: cst.Call, calls: list, parents: dict) -> Iterator[cst.Call]:

@@ -232,3 +232,14 @@ def test_a_module_made_from_the_class_of_another_is_refused_with_a_remedy_in_thi
         "class written out, or migrate this use by hand"
     )
     assert "same run" not in out and (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
+
+
+def test_a_class_chosen_by_a_name_and_returned_to_a_call_of_the_file_is_one_finding(tmp_path, capsys):
+    # s09: `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`: "left unchanged", exit 0
+    choice = "def rnn_class(name):\n    return getattr(nn, name)\n\ndef again(name):\n    return again(name)"
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", "rnn_class(cfg.rnn)(4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:10:12: G2L102 " + CHOSEN.format(chooser="getattr(nn, name)").replace("line 20", "line 24")
+    assert out.count("G2L") == 1
