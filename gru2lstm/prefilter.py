@@ -198,7 +198,9 @@ def _bound_in_code(tree: ast.Module) -> set:
     for assign in nodes.of(ast.Assign, ast.AnnAssign):
         if assign.value is not None and holds(assign.value):
             targets = assign.targets if isinstance(assign, ast.Assign) else [assign.target]
-            found.update(part.id for target in targets for part in ast.walk(target) if isinstance(part, ast.Name))
+            # an attribute (`self.cls = nn.GRUCell`, called as `self.cls(4, 8)`) by its name
+            found.update(target.attr for target in targets if isinstance(target, ast.Attribute))
+            found.update(part.id for target in targets if not isinstance(target, ast.Attribute) for part in ast.walk(target) if isinstance(part, ast.Name))
     for loop in nodes.of(ast.For, ast.AsyncFor):
         if holds(loop.iter):
             found.update(part.id for part in ast.walk(loop.target) if isinstance(part, ast.Name))

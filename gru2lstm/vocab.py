@@ -71,7 +71,7 @@ NAMESPACE_OF_OBJECT = "vars"  # `vars(nn)`: a module's names as a dict (ATTRIBUT
 # parameter whose default is the class (`def make(cls=nn.GRU)`), which is then called (`RNN(4, 8)`,
 # `RNNs[name](...)`): prefilter.screen parses such a file at once instead of deferring it.
 HELD_CLASS_NAME_BYTES = (
-    rb"(?m)^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"
+    rb"(?m)^[ \t]*(?:\w+\.)*(\w+)[ \t]*(?::[^=\n]*)?=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"  # `self.cls = nn.GRUCell`: `cls`
     rb"|\bfor[ \t]+(\w+)[ \t]+in\b[^\n]*\bGRU(?:Cell)?\b|\bGRU(?:Cell)?\b[^\n]*\bas[ \t]+(\w+)"
     rb"|[(,][ \t]*(\w+)[ \t]*(?::[^=\n,]*)?=[ \t]*[\w.]*\bGRU(?:Cell)?\b"
 )

@@ -243,3 +243,13 @@ def test_a_class_chosen_by_a_name_and_returned_to_a_call_of_the_file_is_one_find
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:10:12: G2L102 " + CHOSEN.format(chooser="getattr(nn, name)").replace("line 20", "line 24")
     assert out.count("G2L") == 1
+
+
+def test_a_class_held_by_an_attribute_of_self_is_one_finding(tmp_path, capsys):
+    # `self.cls = nn.GRUCell`, then `self.cell = self.cls(4, 8)`: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("self.cell = MADE", "self.cls = nn.GRUCell\n            self.cell = self.cls(4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:20: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1
