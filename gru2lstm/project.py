@@ -584,7 +584,8 @@ def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
 
 def _attribute_made_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     """Does a file that imports a class of `holder` whose body binds the GRU class (`class Base:
-    rnn_cls = nn.GRUCell`) call that attribute (`self.rnn_cls(4, 8)` in a subclass)?"""
+    rnn_cls = nn.GRUCell`) call that attribute (`self.rnn_cls(4, 8)` in a subclass), or one that
+    imports a subclass of it from another file (`class Mid(Base)` in mid.py, `class Agent(Mid)`)?"""
     tree = holder.module_tree()
     if tree is None or not may_name_gru_class(holder.contents() or b""):
         return False
@@ -592,12 +593,24 @@ def _attribute_made_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     if not attributes:
         return False
     called = re.compile(rb"\.(?:" + b"|".join(re.escape(name.encode()) for name in sorted(attributes)) + rb")\b" + HELD_CLASS_CALL_BYTES)
-    for entry, _ in _importers(universe, holder, holder.functions_and_classes()):
-        entry_tree = entry.module_tree()
-        if entry_tree is not None and called.search(entry.contents() or b"") is not None and any(
-            isinstance(node.func, ast.Attribute) and node.func.attr in attributes for node in nodes_of(entry_tree).of(ast.Call)
-        ):
-            return True
+    todo, seen = [(holder, holder.functions_and_classes())], {holder.key}
+    while todo:
+        current, classes = todo.pop()
+        for entry, bound in _importers(universe, current, classes):
+            entry_tree = entry.module_tree()
+            if entry_tree is None:
+                continue
+            if called.search(entry.contents() or b"") is not None and any(
+                isinstance(node.func, ast.Attribute) and node.func.attr in attributes for node in nodes_of(entry_tree).of(ast.Call)
+            ):
+                return True
+            derived = {
+                node.name for node in entry_tree.body if isinstance(node, ast.ClassDef)
+                and any(isinstance(base, ast.Name) and base.id in bound or isinstance(base, ast.Attribute) and base.attr in classes for base in node.bases)
+            }
+            if derived and entry.key not in seen:
+                seen.add(entry.key)
+                todo.append((entry, derived))
     return False
 
 

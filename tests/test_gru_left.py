@@ -253,3 +253,15 @@ def test_a_class_held_by_an_attribute_of_self_is_one_finding(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:20: G2L101 " + CLASS_VALUE.format(verb="assigned")
     assert out.count("G2L") == 1
+
+
+def test_a_gru_class_held_by_a_base_class_two_files_up_is_one_finding(tmp_path, capsys):
+    # base.py holds it, mid.py derives `Mid(Base)`, actor.py's `Actor(Mid)` makes `self.rnn_cls(4, 8)`: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "from mid import Mid").replace("CHOICE", "").replace("MADE", "self.rnn_cls(4, 8)")
+    write(tmp_path, {"actor.py": source.replace("class Actor(nn.Module)", "class Actor(Mid)"), "pyproject.toml": "",
+                     "base.py": UTIL + "\n\nclass Base(nn.Module):\n    rnn_cls = nn.GRUCell\n",
+                     "mid.py": UTIL + "import base\n\n\nclass Mid(base.Base):\n    pass\n"})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'base.py'}:6:15: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1
