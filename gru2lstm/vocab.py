@@ -75,6 +75,7 @@ HELD_CLASS_NAME_BYTES = (
     rb"|\bfor[ \t]+(\w+)[ \t]+in\b[^\n]*\bGRU(?:Cell)?\b|\bGRU(?:Cell)?\b[^\n]*\bas[ \t]+(\w+)"
     rb"|[(,][ \t]*(\w+)[ \t]*(?::[^=\n,]*)?=[ \t]*[\w.]*\bGRU(?:Cell)?\b"
 )
+RETURNED_CLASS_BYTES = rb"(?m)\breturn[ \t]+[\w.]*\bGRU(?:Cell)?[ \t]*(?:#[^\n]*)?$"  # `return nn.GRUCell`: the class itself
 HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\(|\.get\s*\([^)\n]*\)\s*\()"  # after the name (`R.get("gru")(`: REGISTRY_LOOKUP_METHODS)
 HELD_CLASS_ALIASED_BYTES = rb"=[ \t]*(?:[\w.]*\.)?"  # before the name: assigned on (`cls = CELLS["gru"]`, `cls = layers.Cell`)
 HELD_CLASS_PASSED_BYTES = rb"[(,]\s*(?:\w+\s*=\s*)?"  # before the name: given to a call (`build(CELLS)`, `build(table=CELLS)`)
