@@ -593,6 +593,8 @@ def _attribute_made_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     if not attributes:
         return False
     called = re.compile(rb"\.(?:" + b"|".join(re.escape(name.encode()) for name in sorted(attributes)) + rb")\b" + HELD_CLASS_CALL_BYTES)
+    if not any(called.search(entry.contents() or b"") for entry in universe.files if entry is not holder):
+        return False  # bytes first: no file calls such an attribute (`._FLOAT_MODULE(` in torch)
     todo, seen = [(holder, holder.functions_and_classes())], {holder.key}
     while todo:
         current, classes = todo.pop()
@@ -696,8 +698,9 @@ def _importers(universe: Universe, current: ProjectFile, names, stars: bool = Fa
         data = entry.contents() or b""
         spelled = universe.spellings.spells(entry, word) if universe.spellings is not None else word in data
         # `getattr(model, name)` names none of the module's classes, and reaches them all
-        used = any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data or stars and STAR_IMPORT_BYTES in data
-        if not spelled or not used or not may_import(data, word):
+        if not spelled or not (
+            any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data or stars and STAR_IMPORT_BYTES in data
+        ) or not may_import(data, word):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
