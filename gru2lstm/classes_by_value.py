@@ -4,7 +4,9 @@ GRU, which the engine cannot see, so it would stay one
 ("left unchanged", exit 0), or a switch between a GRU and an LSTM by configuration, which handles
 both already. Where a module made from it is called with a state (a second argument, a hidden
 keyword, or its result unpacked as `out, h = ...`), that is one finding (G2L102) at the `getattr`;
-one called with its input alone (`getattr(nn, cfg.act)()` of an activation) is none. This is for a
+one called with its input alone (`getattr(nn, cfg.act)()` of an activation) is none. A module made
+with a recurrent module's arguments (`(4, 8)`) and returned (`def make_rnn(name): return getattr(nn,
+name)(4, 8)`) is a finding too: its callers, perhaps in a file not looked at, may give it a state. This is for a
 group that constructs no GRU by its name; where one does, rules/module_reach.ClassByName reports
 such a class (G2L101), as the migration would leave it a GRU beside LSTM code."""
 
@@ -18,7 +20,9 @@ from gru2lstm import syntax
 from gru2lstm.findings import new_finding
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string
-from gru2lstm.vocab import ATTRIBUTE_DICT, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, TORCH_RECURRENT_PATHS
+from gru2lstm.vocab import (
+    ATTRIBUTE_DICT, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, TORCH_RECURRENT_PATHS,
+)
 
 
 def classes_chosen_by_value(wrapper, parents: dict) -> list:
@@ -28,15 +32,40 @@ def classes_chosen_by_value(wrapper, parents: dict) -> list:
     keys = [node for node in parents if type(node) is cst.Subscript]
     findings = []
     for chooser in [call for call in calls if _chooses_torch_class(call, imports)] + [key for key in keys if keys_torch_namespace(key, imports)]:
-        taking = next((call for made in _constructions(chooser, calls, parents) for call in _module_calls(made, calls, parents) if _takes_state(call, parents)), None)
+        made = list(_constructions(chooser, calls, parents))
+        taking = next((call for one in made for call in _module_calls(one, calls, parents) if _takes_state(call, parents)), None)
+        # handed to callers (`def make_rnn(name): return getattr(nn, name)(4, 8)`), perhaps in another file
+        returned = next((one for one in made if made_as_recurrent(one) and _returned(one, parents)), None)
         if taking is not None:
-            position = wrapper.positions[chooser].start
-            findings.append(new_finding("G2L102", (
-                f"`{syntax.code_of(chooser)}` picks a class of torch.nn by a name the engine does not read, and a module made from it "
-                f"is called with a state (`{syntax.code_of(taking)}`, line {wrapper.positions[taking].start.line}), so a GRU chosen "
-                "there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
-            ), position.line, position.column + 1))
+            why = f"a module made from it is called with a state (`{syntax.code_of(taking)}`, line {wrapper.positions[taking].start.line})"
+        elif returned is not None:
+            why = (
+                f"the module made from it, `{syntax.code_of(returned)}` (line {wrapper.positions[returned].start.line}), has the "
+                "arguments of a recurrent one and is returned to callers that may call it with a state"
+            )
+        else:
+            continue
+        position = wrapper.positions[chooser].start
+        findings.append(new_finding("G2L102", (
+            f"`{syntax.code_of(chooser)}` picks a class of torch.nn by a name the engine does not read, and {why}, so a GRU chosen "
+            "there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
+        ), position.line, position.column + 1))
     return findings
+
+
+def made_as_recurrent(made: cst.Call) -> bool:
+    """Is a module made with the arguments of a recurrent one (`(input_size, hidden_size)`, or
+    those keywords), not with fewer (an activation's `()`, a norm's `(dim)`)?"""
+    keywords = {arg.keyword.value for arg in made.args if arg.keyword is not None}
+    return len(made.args) >= RECURRENT_ARGUMENTS or bool(keywords & RECURRENT_KEYWORDS)
+
+
+def _returned(made: cst.Call, parents: dict) -> bool:
+    """Is `made` returned, itself or by the name it is assigned to (`rnn = ...; return rnn`)?"""
+    if isinstance(parents.get(made), cst.Return):
+        return True
+    held = _assigned_to(made, parents)
+    return held is not None and any(type(node) is cst.Return and node.value is not None and dotted(node.value) == held for node in parents)
 
 
 def reads_torch_class(node: cst.Call, imports: dict) -> bool:
@@ -64,15 +93,24 @@ def keys_torch_namespace(node: cst.Subscript, imports: dict) -> bool:
     return qualify(owner, imports, set()) in TORCH_RECURRENT_PATHS
 
 
-def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict) -> Iterator[cst.Call]:
-    """The calls that make a module of the class chosen: of the `getattr` itself, or of the name or
-    attribute it is assigned to (`Cell = getattr(...)` then `Cell(4, 8)`)."""
+def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict, seen: frozenset = frozenset()) -> Iterator[cst.Call]:
+    """The calls that make a module of the class chosen: of the `getattr` itself, of the name or
+    attribute it is assigned to (`Cell = getattr(...)` then `Cell(4, 8)`), or of a call of the
+    function of the file that returns it (`rnn_class(cfg.rnn)(4, 8)`; `seen`: those functions)."""
     parent = parents.get(chooser)
     if isinstance(parent, cst.Call) and parent.func is chooser:
         yield parent
     held = _assigned_to(chooser, parents)
     if held is not None:
         yield from (call for call in calls if dotted(call.func) == held)
+    if isinstance(parent, cst.Return):  # `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`
+        function = parent
+        while function is not None and not isinstance(function, cst.FunctionDef):
+            function = parents.get(function)
+        if function is not None and function.name.value not in seen:
+            for call in calls:
+                if dotted(call.func) == function.name.value:
+                    yield from _constructions(call, calls, parents, seen | {function.name.value})
 
 
 def _module_calls(made: cst.Call, calls: list, parents: dict) -> Iterator[cst.Call]:

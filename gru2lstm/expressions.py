@@ -270,7 +270,7 @@ class ExpressionWalker(Scope):
                 if id(root) in free:
                     callee = self.expr(inner.func)
                     if isinstance(callee, VSlot):  # a place that may hold a module, not a method of a value (`h.zero_`)
-                        self.consume(callee, Use.UNKNOWN, inner.func, f"called inside {where}{from_where(None)}")
+                        self.consume(callee, Use.UNKNOWN, inner.func, f"called inside {where}{from_where(None)}", inside=where)
                     called.add(id(inner.func))
         return called
 

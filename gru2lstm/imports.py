@@ -112,8 +112,8 @@ def may_import(data: bytes, word: bytes) -> bool:
     """Can a file of these bytes import a module whose last name is `word`, without parsing it?
     An import statement spells it on its line (`import a.word`, `from .word import X`, `from pkg
     import word`, also after `;` or `:`); a file with an import over lines or an `import_module`
-    call may import it too. Never False for a file that does."""
-    if IMPORT_MODULE.encode() in data or _imports_over_lines(data):
+    or `__import__` call may import it too. Never False for a file that does."""
+    if IMPORT_MODULE.encode() in data or IMPORT_BUILTIN.encode() in data or _imports_over_lines(data):
         return True
     return re.search(rb"(?:^|[;:])[ \t]*(?:from|import)[ \t][^\n#]*\b" + re.escape(word) + rb"\b", data, re.M) is not None
 
@@ -158,13 +158,30 @@ def literal_import_statement(node: ast.AST) -> Optional[ast.Import]:
     """`name = importlib.import_module("pkg.model")` (or `__import__("pkg")`) as the import it is."""
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
         return None
-    call = node.value
+    module = module_imported_by(node.value)
+    return None if module is None else ast.Import(names=[ast.alias(name=module, asname=node.targets[0].id)])
+
+
+def module_imported_by(call: ast.expr) -> Optional[str]:
+    """The module a call that imports by a literal name binds (`importlib.import_module("pkg.model")`), else None."""
     if not (isinstance(call, ast.Call) and len(call.args) == 1 and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
         return None
     func = call.func
     named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    module = module_bound_by_call(named, call.args[0].value)
-    return None if module is None else ast.Import(names=[ast.alias(name=module, asname=node.targets[0].id)])
+    return module_bound_by_call(named, call.args[0].value)
+
+
+def inline_import_statements(tree: ast.Module) -> Iterator[ast.Import]:
+    """`importlib.import_module("layers").Cell` read in place, as an import bound to a name no
+    code can spell (`inline_import_name`): (that name, "Cell") is among the attributes the file reads."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and (module := module_imported_by(node.value)) is not None:
+            yield ast.Import(names=[ast.alias(name=module, asname=inline_import_name(node.value))])
+
+
+def inline_import_name(call: ast.Call) -> str:
+    """The name an import by a call read in place stands under (its code: no Python name)."""
+    return ast.unparse(call)
 
 
 def module_bound_by_call(named: Optional[str], literal: str) -> Optional[str]:

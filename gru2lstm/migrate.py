@@ -27,13 +27,13 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
-from gru2lstm.qualnames import dotted, is_named_getattr, literal_import
+from gru2lstm.qualnames import dotted, is_named_getattr, literal_import, module_imported_by
 from gru2lstm.rules.module import chosen_class_message, held_as_value, held_class_message, lstm_class_beside
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
 from gru2lstm.suppression import read_comments, review
 from gru2lstm import syntax
-from gru2lstm.vocab import GRU_NAMES, NESTED_TORCH_IMPORT_TEXT, RECURRENT_NAMES
+from gru2lstm.vocab import GRU_NAMES, NESTED_TORCH_IMPORT_TEXT, RECURRENT_NAMES, TORCH_RECURRENT_PATHS
 
 
 class SourceError(Exception):
@@ -329,12 +329,27 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
             and (node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", None)) in GRU_NAMES
         ]
     nested += [
-        (node, f"under `{name}`, a name this file imports from {imported_torch_names[name][1]}, where it stands for "
-         f"`{imported_torch_names[name][0]}`",
-         f"its import from torch to this file (`{_torch_import(name, imported_torch_names[name][0])}`)")
+        (node, f"under `{syntax.code_of(node.func.value)}`, a module of torch imported in place",
+         f"that import to the top of the module (`{_torch_import(module.rpartition('.')[2], module)}`)")
+        for node in parents
+        if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
+        and (module := module_imported_by(node.func.value)) in TORCH_RECURRENT_PATHS
+    ]
+    reached = {  # `util.nn` is reached through the module util, not imported by that name
+        name: f"under `{name}`, a name {'of' if '.' in name else 'this file imports from'} {shown}, where it stands for `{path}`"
+        for name, (path, shown) in imported_torch_names.items()
+    }
+    aliases = _aliases_of_imported(wrapper.module, imported_torch_names)
+    reached.update(
+        (name, f"under `{name}`, set here to `{value}`, a name of {imported_torch_names[value][1]} that stands for "
+         f"`{imported_torch_names[value][0]}` there")
+        for name, value in aliases.items()
+    )
+    nested += [
+        (node, reached[name], f"its import from torch to this file (`{_torch_import(name, imported_torch_names[aliases.get(name, name)][0])}`)")
         for node in (parents if imported_torch_names else ())
         if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
-        and (name := _imported_prefix(node.func.value, imported_torch_names)) is not None
+        and (name := _imported_prefix(node.func.value, reached)) is not None
     ]
     findings = []
     for call, why, remedy in nested:
@@ -346,14 +361,26 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
     return findings
 
 
-def _imported_prefix(node: cst.BaseExpression, imported_torch_names: dict) -> Optional[str]:
+def _imported_prefix(node: cst.BaseExpression, names: dict) -> Optional[str]:
     """The longest dotted prefix of `node` (`util.nn` of `util.nn.GRU`, `T` of `T.nn.GRU`) that
-    is a name imported from a file of the project where it stands for torch, or None."""
+    is one of `names` (a name imported from a file of the project where it stands for torch, or one
+    set to such a name), or None."""
     while isinstance(node, (cst.Attribute, cst.Name)):
-        if dotted(node) in imported_torch_names:
+        if dotted(node) in names:
             return dotted(node)
         node = node.value if isinstance(node, cst.Attribute) else None
     return None
+
+
+def _aliases_of_imported(module: cst.Module, imported_torch_names: dict) -> dict:
+    """The module-level names set to one of `imported_torch_names` (`N = util.nn`): {"N": "util.nn"}."""
+    return {
+        dotted(statement.targets[0].target): dotted(statement.value)
+        for line in module.body if isinstance(line, cst.SimpleStatementLine)
+        for statement in line.body
+        if isinstance(statement, cst.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0].target, cst.Name)
+        and isinstance(statement.value, (cst.Name, cst.Attribute)) and dotted(statement.value) in imported_torch_names
+    }
 
 
 def _torch_import(name: str, path: str) -> str:

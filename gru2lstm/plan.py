@@ -63,7 +63,7 @@ class Planner:
                     self.dispatch(kind, call)
             elif kind == "consumption":
                 for consumption in flow.consumptions:
-                    consume(ctx, consumption.value, consumption.context, consumption.node, consumption.why, consumption.place)
+                    consume(ctx, consumption.value, consumption.context, consumption.node, consumption.why, consumption.place, consumption.inside)
             else:
                 for rule in self.rules:
                     if kind in rule.uses:

@@ -45,11 +45,11 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_statements
+from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_imported_by, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES,
-    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
+    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
@@ -57,8 +57,9 @@ _HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 _CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
+_RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 
-__all__ = ["Screening", "chooses_class_by_value", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -131,6 +132,8 @@ def _namespace_owner(node: ast.expr) -> Optional[ast.expr]:
 
 def _may_make_from_held(data: bytes) -> bool:
     """Bytes only: may the file call what it binds to the GRU class (makes_from_held_class)?"""
+    if _RETURNED_CLASS.search(data) is not None:
+        return True  # `def cell_class(): return nn.GRUCell`: its calls are read in the tree
     names = {name for match in _HELD_NAME.finditer(data) for name in match.groups() if name}
     if not names:
         return False
@@ -150,10 +153,20 @@ def makes_from_held_class(tree: ast.Module) -> bool:
     calls = nodes_of(tree).of(ast.Call)
     names |= _parameters_given(tree, calls, names)
     for call in calls:
-        func = call.func.value if isinstance(call.func, ast.Subscript) else call.func
+        func = registry_read(call.func)
         if isinstance(func, ast.Name) and func.id in names or isinstance(func, ast.Attribute) and func.attr in names:
             return True
     return False
+
+
+def registry_read(func: ast.expr) -> ast.expr:
+    """What a call's `func` reads a class from: `R` of `R["gru"]` and of `R.get("gru")`, `make` of
+    `make()` (a function that returns it), else `func` itself."""
+    if isinstance(func, ast.Subscript):
+        return func.value
+    if isinstance(func, ast.Call) and isinstance(func.func, ast.Attribute) and func.func.attr in REGISTRY_LOOKUP_METHODS:
+        return func.func.value
+    return func.func if isinstance(func, ast.Call) else func
 
 
 def _parameters_given(tree: ast.Module, calls: list, names: set) -> set:
@@ -189,7 +202,9 @@ def _bound_in_code(tree: ast.Module) -> set:
     for assign in nodes.of(ast.Assign, ast.AnnAssign):
         if assign.value is not None and holds(assign.value):
             targets = assign.targets if isinstance(assign, ast.Assign) else [assign.target]
-            found.update(part.id for target in targets for part in ast.walk(target) if isinstance(part, ast.Name))
+            # an attribute (`self.cls = nn.GRUCell`, called as `self.cls(4, 8)`) by its name
+            found.update(target.attr for target in targets if isinstance(target, ast.Attribute))
+            found.update(part.id for target in targets if not isinstance(target, ast.Attribute) for part in ast.walk(target) if isinstance(part, ast.Name))
     for loop in nodes.of(ast.For, ast.AsyncFor):
         if holds(loop.iter):
             found.update(part.id for part in ast.walk(loop.target) if isinstance(part, ast.Name))
@@ -226,8 +241,8 @@ def references_torch_gru(tree: ast.AST) -> bool:
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in GRU_NAMES:
                 root = _root_name(func.value)
-                if root in aliases:
-                    return True
+                if root in aliases or _is_torch(module_imported_by(func.value) or ""):
+                    return True  # (`importlib.import_module("torch.nn").GRU(...)`: torch's, imported in place)
                 if root is not None:
                     called_roots.add(root)
                     if isinstance(func.value, ast.Attribute) and func.value.attr == TORCH_NN_MODULE:
@@ -241,6 +256,8 @@ def references_torch_gru(tree: ast.AST) -> bool:
                 alias = _alias_of_import(node, aliases)
                 if alias is not None:
                     aliases[node.targets[0].id] = alias
+                elif _root_name(node.value) in imported_elsewhere | modules_elsewhere and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                    imported_elsewhere.add(node.targets[0].id)  # `N = util.nn`: it may be torch's too
                 node = literal_import_statement(node)
                 if node is None:
                     continue
@@ -396,7 +413,21 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
             func = statement.value.func  # `CELLS.append(nn.GRU)`, `CELLS.update(gru=nn.GRU)`
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
                 found.add(func.value.id)
+        elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, holds):
+            found.add(statement.name)  # `def cell_class(): return nn.GRUCell`, made as `cell_class()(4, 8)`
     return found
+
+
+def _returns_class(function: ast.AST, holds) -> bool:
+    """Does a `return` of `function` (not of a function inside it) give what `holds` tells holds the class?"""
+    todo = list(function.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and node.value is not None and holds(node.value):
+            return True
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
+    return False
 
 
 def _bound_name(target: ast.expr) -> Optional[str]:

@@ -177,6 +177,7 @@ class Consumption:
     node: cst.CSTNode  # the expression consumed
     why: str = ""
     place: Optional[str] = None  # the file, not migrated with this one, of the code it goes to
+    inside: str = ""  # the code of this file the walk does not follow that it goes to (`(h := self.cell(x, h))`)
 
 
 @dataclass(eq=False)
@@ -438,9 +439,12 @@ def from_where(place: Optional[str]) -> str:
     return f", which comes from {place}, a file not migrated with this one"
 
 
-def follow_remedy(place: Optional[str]) -> str:
+def follow_remedy(place: Optional[str], inside: str = "") -> str:
     """What the user can do about a value that reaches code the engine cannot follow (the last
-    clause of such a finding, after `from_where`)."""
+    clause of such a finding, after `from_where`). `inside`: that code is a part of this file the
+    walk does not follow (a lambda, a nested function, a walrus), which no other file can help with."""
+    if place is None and inside:
+        return f"migrate this use by hand, or make it in a statement of its own, outside {inside}"
     if place is None:
         return "migrate this use by hand, or give the file that defines the code it reaches in the same run"
     return "give that file in the same run too"

@@ -52,12 +52,14 @@ from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_f
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
-from gru2lstm.prefilter import torch_names_bound
+from gru2lstm.prefilter import gru_class_names, may_name_gru_class, registry_read, torch_names_bound
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.universe import ProjectFile, Universe
-from gru2lstm.vocab import DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, NAMED_ATTRIBUTE_BUILTIN, RECURRENT_CONSTRUCTION_BYTES
+from gru2lstm.vocab import (
+    DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, NAMED_ATTRIBUTE_BUILTIN, RECURRENT_CONSTRUCTION_BYTES, STAR_IMPORT_BYTES,
+)
 
 __all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "shown_path"]
 
@@ -569,31 +571,80 @@ def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     """Does a file that imports a name `holder` binds to the GRU class call it (`Cell(4, 8)` after
     `from layers import Cell`, `layers.Cell(4, 8)` after `import layers`, `layers.CELLS["gru"](4, 8)`,
     `cls = CELLS["gru"]` then `cls(4, 8)`, `getattr(layers, name)(4, 8)`)? Bytes first: the name it calls, followed by a call's `(`
-    (or a key's `[`), or assigned on."""
-    names = holder.gru_class_names()
-    for entry, bound in _importers(universe, holder, names) if names else ():
-        spelled = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\b"
-        tree = entry.module_tree()
-        data = entry.contents() or b""
-        if tree is None:
-            continue
-        # the module itself read by a name (`getattr(layers, "Cell")(4, 8)`) may give the class
-        modules = {imported.local for imported in universe.imports(entry) if imported.file is holder and imported.member is None and imported.local}
-        if modules and DYNAMIC_LOOKUP_BYTES in data and any(_reads_by_name(node.func, modules) for node in nodes_of(tree).of(ast.Call)):
-            return True
-        if re.search(spelled + HELD_CLASS_CALL_BYTES, data) is None and re.search(HELD_CLASS_ALIASED_BYTES + spelled, data) is None:
-            continue
-        # and what it assigns them to (`cls = CELLS["gru"]`, then `cls(4, 8)`)
-        named, attributes = set(bound), set(names)
-        for node in nodes_of(tree).of(ast.Assign):
-            value = node.value.value if isinstance(node.value, ast.Subscript) else node.value
-            if isinstance(value, ast.Name) and value.id in bound or isinstance(value, ast.Attribute) and value.attr in names:
-                named.update(target.id for target in node.targets if isinstance(target, ast.Name))
-                attributes.update(target.attr for target in node.targets if isinstance(target, ast.Attribute))
-        for node in nodes_of(tree).of(ast.Call):
-            func = node.func.value if isinstance(node.func, ast.Subscript) else node.func
-            if isinstance(func, ast.Name) and func.id in named or isinstance(func, ast.Attribute) and func.attr in attributes:
+    (or a key's `[`), or assigned on. A file that re-exports such a name (`from .layers import Cell` in
+    pkg/__init__.py) is followed to its importers in turn (`from pkg import Cell`)."""
+    if _attribute_made_elsewhere(universe, holder):
+        return True
+    todo, seen = [(holder, holder.gru_class_names())], {holder.key}
+    while todo:
+        current, names = todo.pop()
+        for entry, bound in _importers(universe, current, names, stars=True) if names else ():
+            if _constructs_from(universe, current, entry, names, bound):
                 return True
+            if bound and entry.key not in seen:
+                seen.add(entry.key)
+                todo.append((entry, bound))
+    return False
+
+
+def _attribute_made_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
+    """Does a file that imports a class of `holder` whose body binds the GRU class (`class Base:
+    rnn_cls = nn.GRUCell`) call that attribute (`self.rnn_cls(4, 8)` in a subclass), or one that
+    imports a subclass of it from another file (`class Mid(Base)` in mid.py, `class Agent(Mid)`)?"""
+    tree = holder.module_tree()
+    if tree is None or not may_name_gru_class(holder.contents() or b""):
+        return False
+    attributes = gru_class_names(tree, class_bodies=True) - holder.gru_class_names()
+    if not attributes:
+        return False
+    called = re.compile(rb"\.(?:" + b"|".join(re.escape(name.encode()) for name in sorted(attributes)) + rb")\b" + HELD_CLASS_CALL_BYTES)
+    if not any(called.search(entry.contents() or b"") for entry in universe.files if entry is not holder):
+        return False  # bytes first: no file calls such an attribute (`._FLOAT_MODULE(` in torch)
+    todo, seen = [(holder, holder.functions_and_classes())], {holder.key}
+    while todo:
+        current, classes = todo.pop()
+        for entry, bound in _importers(universe, current, classes):
+            entry_tree = entry.module_tree()
+            if entry_tree is None:
+                continue
+            if called.search(entry.contents() or b"") is not None and any(
+                isinstance(node.func, ast.Attribute) and node.func.attr in attributes for node in nodes_of(entry_tree).of(ast.Call)
+            ):
+                return True
+            derived = {
+                node.name for node in entry_tree.body if isinstance(node, ast.ClassDef)
+                and any(isinstance(base, ast.Name) and base.id in bound or isinstance(base, ast.Attribute) and base.attr in classes for base in node.bases)
+            }
+            if derived and entry.key not in seen:
+                seen.add(entry.key)
+                todo.append((entry, derived))
+    return False
+
+
+def _constructs_from(universe: Universe, holder: ProjectFile, entry: ProjectFile, names: set, bound: set) -> bool:
+    """Does `entry`, which binds `bound` to `names` of `holder`, call one of them (_constructed_elsewhere)?"""
+    spelled = rb"\b(?:" + b"|".join(re.escape(name.encode()) for name in sorted(names | bound)) + rb")\b"
+    tree = entry.module_tree()
+    data = entry.contents() or b""
+    if tree is None:
+        return False
+    # the module itself read by a name (`getattr(layers, "Cell")(4, 8)`) may give the class
+    modules = {imported.local for imported in universe.imports(entry) if imported.file is holder and imported.member is None and imported.local}
+    if modules and DYNAMIC_LOOKUP_BYTES in data and any(_reads_by_name(node.func, modules) for node in nodes_of(tree).of(ast.Call)):
+        return True
+    if re.search(spelled + HELD_CLASS_CALL_BYTES, data) is None and re.search(HELD_CLASS_ALIASED_BYTES + spelled, data) is None:
+        return False
+    # and what it assigns them to (`cls = CELLS["gru"]`, then `cls(4, 8)`)
+    named, attributes = set(bound), set(names)
+    for node in nodes_of(tree).of(ast.Assign):
+        value = registry_read(node.value)
+        if isinstance(value, ast.Name) and value.id in bound or isinstance(value, ast.Attribute) and value.attr in names:
+            named.update(target.id for target in node.targets if isinstance(target, ast.Name))
+            attributes.update(target.attr for target in node.targets if isinstance(target, ast.Attribute))
+    for node in nodes_of(tree).of(ast.Call):
+        func = registry_read(node.func)
+        if isinstance(func, ast.Name) and func.id in named or isinstance(func, ast.Attribute) and func.attr in attributes:
+            return True
     return False
 
 
@@ -640,9 +691,10 @@ def _read_bytes(path: Path) -> Optional[bytes]:
         return None
 
 
-def _importers(universe: Universe, current: ProjectFile, names):
+def _importers(universe: Universe, current: ProjectFile, names, stars: bool = False):
     """(file, the names it binds to `names` of `current`) for each file that imports one of them.
-    Cheap first: an importer spells the module's last name in an import and one of the names it uses."""
+    Cheap first: an importer spells the module's last name in an import and one of the names it uses
+    (`stars`: or imports with `*`, as a package's `from .layers import *` re-exports them unspelled)."""
     word = current.name.rpartition(".")[2].encode()
     needles = [name.encode() for name in names]
     for entry in universe.files:
@@ -651,7 +703,9 @@ def _importers(universe: Universe, current: ProjectFile, names):
         data = entry.contents() or b""
         spelled = universe.spellings.spells(entry, word) if universe.spellings is not None else word in data
         # `getattr(model, name)` names none of the module's classes, and reaches them all
-        if not spelled or not (any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data) or not may_import(data, word):
+        if not spelled or not (
+            any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data or stars and STAR_IMPORT_BYTES in data
+        ) or not may_import(data, word):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
@@ -694,6 +748,8 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
             _reads_attribute(entry, imported.local, names) or imported.local in entry.bare_names()
         ):
             uses = True  # `model.Policy`, or the module itself handed on (`getattr(model, name)`)
+        elif imported.member is None and imported.local is None and _reads_attribute(entry, imported.dotted, names):
+            uses = True  # `pkg.layers.Cell` after `import pkg.layers`
     return bound if uses else None
 
 

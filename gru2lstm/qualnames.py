@@ -48,7 +48,11 @@ def literal_import(statement: cst.CSTNode) -> Optional[str]:
     """The module `name = importlib.import_module("pkg.model")` (or `__import__("pkg")`) binds name to."""
     if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0].target, cst.Name)):
         return None
-    call = statement.value
+    return module_imported_by(statement.value)
+
+
+def module_imported_by(call: cst.BaseExpression) -> Optional[str]:
+    """The module a call that imports by a literal name binds (`importlib.import_module("torch.nn")`), else None."""
     if not (isinstance(call, cst.Call) and len(call.args) == 1 and isinstance(call.args[0].value, cst.SimpleString)):
         return None
     func = call.func

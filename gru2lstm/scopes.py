@@ -250,9 +250,9 @@ class Scope(ModuleIndex):
         if self.recording:
             self.flow.bindings.append(Binding(slot, value, kind, statement, target_node, self.function))
 
-    def consume(self, value: Value, context: Use, node: cst.CSTNode, why: str = "", place: Optional[str] = None) -> None:
+    def consume(self, value: Value, context: Use, node: cst.CSTNode, why: str = "", place: Optional[str] = None, inside: str = "") -> None:
         if self.recording and not isinstance(value, (VOpaque, VNone)):
-            self.flow.consumptions.append(Consumption(value, context, node, why, place))
+            self.flow.consumptions.append(Consumption(value, context, node, why, place, inside))
 
     def discard(self, value: Value, node: cst.CSTNode) -> None:
         """A value thrown away (an expression statement, `_ = ...`). Each option of a choice is

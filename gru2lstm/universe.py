@@ -22,12 +22,16 @@ from gru2lstm.imports import (
     ModuleFinder,
     import_statements,
     imported_names,
+    inline_import_name,
+    inline_import_statements,
+    module_imported_by,
     module_name,
     other_names,
     search_folders,
 )
 from gru2lstm.prefilter import gru_class_names, may_name_gru_class
 from gru2lstm.spellings import Spellings
+from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_MODULE
 
 __all__ = ["ProjectFile", "ResolvedImport", "Universe"]
 
@@ -134,20 +138,30 @@ class ProjectFile:
         return self.bare
 
     def name_attributes(self) -> set:
-        """(X, attr) for each `X.attr` in the file: one walk, however many modules are asked about."""
+        """(X, attr) for each `X.attr` in the file: one walk, however many modules are asked about.
+        X may be dotted (`pkg.layers` of `pkg.layers.Cell`, after `import pkg.layers`)."""
         if self.attributes_read is None:
             tree = self.module_tree()
-            self.attributes_read = {
-                (node.value.id, node.attr)
-                for node in (ast.walk(tree) if tree is not None else ())
-                if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-            }
+            self.attributes_read = set()
+            for node in ast.walk(tree) if tree is not None else ():
+                if isinstance(node, ast.Attribute):
+                    base = _dotted(node.value) or (inline_import_name(node.value) if module_imported_by(node.value) is not None else None)
+                    if base is not None:
+                        self.attributes_read.add((base, node.attr))
         return self.attributes_read
 
     @property
     def package(self) -> str:
         """The package a relative import of this file starts from."""
         return self.name if self.is_init else self.name.rpartition(".")[0]
+
+
+def _dotted(node: ast.expr) -> Optional[str]:
+    """`pkg.layers` of a chain of names, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    base = _dotted(node.value) if isinstance(node, ast.Attribute) else None
+    return None if base is None else f"{base}.{node.attr}"
 
 
 @dataclass(frozen=True)
@@ -211,7 +225,11 @@ class Universe:
         if tree is None:
             return []
         found = []
-        for statement in import_statements(tree):
+        statements = list(import_statements(tree))
+        data = entry.contents() or b""
+        if IMPORT_MODULE.encode() in data or IMPORT_BUILTIN.encode() in data:  # `importlib.import_module("layers").Cell` in place
+            statements += inline_import_statements(tree)
+        for statement in statements:
             for imported in imported_names(statement):
                 resolved = self._resolve_name(imported, entry)
                 if resolved is not None:

@@ -62,6 +62,7 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 # "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
 # Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
 CLASS_BY_VALUE_BYTES = rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*\[|nn\s*\.\s*__dict__\s*\["
+CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read
 NAMESPACE_OF_OBJECT = "vars"  # `vars(nn)`: a module's names as a dict (ATTRIBUTE_DICT, the same read as an attribute)
 # A file that holds the class and may make modules from it itself: a name assigned (annotated or
 # not) on a line that names the class (`RNN = nn.GRU`, a field's `cell: type = nn.GRUCell`), or a
@@ -70,11 +71,12 @@ NAMESPACE_OF_OBJECT = "vars"  # `vars(nn)`: a module's names as a dict (ATTRIBUT
 # parameter whose default is the class (`def make(cls=nn.GRU)`), which is then called (`RNN(4, 8)`,
 # `RNNs[name](...)`): prefilter.screen parses such a file at once instead of deferring it.
 HELD_CLASS_NAME_BYTES = (
-    rb"(?m)^[ \t]*(\w+)[ \t]*(?::[^=\n]*)?=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"
+    rb"(?m)^[ \t]*(?:\w+\.)*(\w+)[ \t]*(?::[^=\n]*)?=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"  # `self.cls = nn.GRUCell`: `cls`
     rb"|\bfor[ \t]+(\w+)[ \t]+in\b[^\n]*\bGRU(?:Cell)?\b|\bGRU(?:Cell)?\b[^\n]*\bas[ \t]+(\w+)"
     rb"|[(,][ \t]*(\w+)[ \t]*(?::[^=\n,]*)?=[ \t]*[\w.]*\bGRU(?:Cell)?\b"
 )
-HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\()"  # after the name
+RETURNED_CLASS_BYTES = rb"(?m)\breturn[ \t]+[\w.]*\bGRU(?:Cell)?[ \t]*(?:#[^\n]*)?$"  # `return nn.GRUCell`: the class itself
+HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\(|\.get\s*\([^)\n]*\)\s*\()"  # after the name (`R.get("gru")(`: REGISTRY_LOOKUP_METHODS)
 HELD_CLASS_ALIASED_BYTES = rb"=[ \t]*(?:[\w.]*\.)?"  # before the name: assigned on (`cls = CELLS["gru"]`, `cls = layers.Cell`)
 HELD_CLASS_PASSED_BYTES = rb"[(,]\s*(?:\w+\s*=\s*)?"  # before the name: given to a call (`build(CELLS)`, `build(table=CELLS)`)
 # A class of the file's own with the GRU class among its bases (`class Core(nn.GRU):`): the program's
@@ -474,6 +476,7 @@ KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may giv
 REGISTRY_STORE_METHODS = {"append"}
 REGISTRY_KEY_METHODS = {"keys"}
 REGISTRY_LOOKUP_METHODS = {"get"}  # `R.get(name)`, `R.get(name, Default)`: a lookup
+STAR_IMPORT_BYTES = b"import *"  # `from .layers import *`: a re-export that spells none of the names
 DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's members by a name
 # A module class of torch.nn taken by its name (`getattr(nn, "GRU")`, `getattr(torch.nn, cfg.cell)`):
 # the source spells it (a cheap test before a walk, rules/module_reach.py); a class so taken by a

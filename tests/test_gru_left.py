@@ -54,9 +54,9 @@ CHOSEN = (
     "or write the class out (`nn.GRU(...)`) to migrate it"
 )
 UNDER = (
-    "`{made}` is made under `{name}`, a name this file imports from {{util}}, where it stands for `torch.nn`, which the "
+    "`{made}` is made under `{name}`, {how} {{util}}, where it stands for `torch.nn`, which the "
     "engine does not follow, so it would not be migrated with the rest; migrate it by hand, or move its import from "
-    "torch to this file (`from torch import nn`)"
+    "torch to this file (`from torch import nn{alias}`)"
 )
 
 # (name, imports, module-level choice, the cell made, other files, the finding's file:line:col and code, its sentence)
@@ -67,15 +67,41 @@ LEFT = [
     ("namespace key", "", "", "vars(nn)[cfg.rnn](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="vars(nn)[cfg.rnn]")),
     ("namespace dict", "", "", "torch.nn.__dict__['GRUCell'](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="torch.nn.__dict__['GRUCell']")),
     ("star import", "from util import *", "", "nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
-     UNDER.format(made="nn.GRUCell(4, 8)", name="nn")),
+     UNDER.format(made="nn.GRUCell(4, 8)", name="nn", how="a name this file imports from", alias="")),
     ("module import", "import util", "", "util.nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
-     UNDER.format(made="util.nn.GRUCell(4, 8)", name="util.nn")),
+     UNDER.format(made="util.nn.GRUCell(4, 8)", name="util.nn", how="a name of", alias="")),
+    ("module's torch name aliased", "import util", "N = util.nn", "N.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
+     UNDER.format(made="N.GRUCell(4, 8)", name="N", how="set here to `util.nn`, a name of", alias=" as N").replace(", where it", " that").replace("`torch.nn`,", "`torch.nn` there,")),
     ("registry of a module", "import layers", "", "layers.CELLS['gru'](4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
      "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("registry entry held", "from layers import CELLS", "", "cls(4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
      "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("module read by a name", "import layers", "", "getattr(layers, 'Cell')(4, 8)", {"layers.py": UTIL + "Cell = nn.GRUCell\n"},
-     "layers.py:3:1: G2L101", CLASS_VALUE.replace("`nn.GRUCell`", "`Cell`").format(verb="used as a value")),
+     "layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
+    ("holder reached through its module", "import layers", "", "layers.Cell(4, 8)", {"layers.py": UTIL + "Cell = nn.GRUCell\n"},
+     "layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
+    ("holder re-exported by a package", "from pkg import Cell", "", "Cell(4, 8)",
+     {"pkg/__init__.py": "from .layers import Cell\n", "pkg/layers.py": UTIL + "Cell = nn.GRUCell\n"},
+     "pkg/layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
+    ("module imported in place", "import importlib", "", "importlib.import_module('layers').Cell(4, 8)", {"layers.py": UTIL + "Cell = nn.GRUCell\n"},
+     "layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
+    ("module imported in place by __import__", "", "", "__import__('layers').Cell(4, 8)", {"layers.py": UTIL + "Cell = nn.GRUCell\n"},
+     "layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
+    ("torch imported in place", "import importlib", "", "importlib.import_module('torch.nn').GRUCell(4, 8)", {}, "actor.py:15:21: G2L101",
+     "`importlib.import_module('torch.nn').GRUCell(4, 8)` is made under `importlib.import_module('torch.nn')`, a module of torch "
+     "imported in place, which the engine does not follow, so it would not be migrated with the rest; migrate it by hand, or move "
+     "that import to the top of the module (`from torch import nn`)"),
+    ("registry read by get", "from layers import CELLS", "", "CELLS.get('gru')(4, 8)", {"layers.py": UTIL + "CELLS = {'gru': nn.GRUCell}\n"},
+     "layers.py:3:17: G2L101", CLASS_VALUE.format(verb="used as a value")),
+    ("holder re-exported by a star import", "from pkg import Cell", "", "Cell(4, 8)",
+     {"pkg/__init__.py": "from .layers import *\n", "pkg/layers.py": UTIL + "Cell = nn.GRUCell\n"},
+     "pkg/layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
+    ("holder reached by its dotted module", "import pkg.layers", "", "pkg.layers.Cell(4, 8)",
+     {"pkg/__init__.py": "", "pkg/layers.py": UTIL + "Cell = nn.GRUCell\n"}, "pkg/layers.py:3:8: G2L101", CLASS_VALUE.format(verb="assigned")),
+    ("class returned by a function", "", "def cell_class():\n    return nn.GRUCell", "cell_class()(4, 8)", {}, "actor.py:10:12: G2L101",
+     CLASS_VALUE.format(verb="used as a value")),
+    ("class returned by a function of a module", "import layers", "", "layers.cell_class()(4, 8)",
+     {"layers.py": UTIL + "\n\ndef cell_class():\n    return nn.GRUCell\n"}, "layers.py:6:12: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("for target", "", "for Cell in (nn.GRUCell,):\n    pass", "Cell(4, 8)", {}, "actor.py:9:14: G2L101", CLASS_VALUE.format(verb="used as a value")),
     ("with as", "", "with contextlib.nullcontext(nn.GRUCell) as Cell:\n    pass", "Cell(4, 8)", {}, "actor.py:9:29: G2L101",
      CLASS_VALUE.format(verb="used as a value")),
@@ -98,10 +124,9 @@ def test_a_gru_class_reached_where_the_engine_did_not_look_is_one_finding(tmp_pa
     out = capsys.readouterr().out
     file, _, rest = place.partition(":")
     assert out.splitlines()[0] == f"{tmp_path / file}:{rest} " + sentence.format(util=tmp_path / "util.py")
-    # one place (a holder reached through its module is named twice in its one statement: as the
-    # name and as the class, as before)
-    places = {line.split(": G2L")[0].rsplit(":", 1)[0] for line in out.splitlines() if ": G2L" in line}
-    assert places == {f"{tmp_path / file}:{rest.split(':')[0]}"} and out.count("G2L") <= 2 and "cfg.act" not in out
+    # one finding (a holder reached through its module was named twice in its one statement
+    # `Cell = nn.GRUCell`: as the name bound and as the class)
+    assert out.count("G2L") == 1 and "cfg.act" not in out
     assert (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
 
 
@@ -136,4 +161,111 @@ def test_a_class_assigned_in_a_function_is_one_finding(tmp_path, capsys):
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:16: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1
+
+
+RETURNED = (
+    "`getattr(nn, name)` picks a class of torch.nn by a name the engine does not read, and the module made from it, "
+    "`{made}` (line {line}), has the arguments of a recurrent one and is returned to callers that may call it with a state, "
+    "so a GRU chosen there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
+)
+
+
+@pytest.mark.parametrize("helper, place, made", [
+    ("def make_rnn(name):\n    return getattr(nn, name)(4, 8)\n", "layers.py:5:12", "getattr(nn, name)(4, 8)"),
+    ("def make_rnn(name):\n    rnn = getattr(nn, name)(input_size=4, hidden_size=8)\n    return rnn\n", "layers.py:5:11",
+     "getattr(nn, name)(input_size=4, hidden_size=8)"),
+], ids=["returned", "assigned then returned"])
+def test_a_class_chosen_by_a_name_made_and_returned_to_another_file_is_one_finding(tmp_path, capsys, helper, place, made):
+    # p34: the helper in layers.py made the GRU for agent.py, which steps it with a state: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "import layers").replace("CHOICE", "").replace("MADE", "layers.make_rnn(cfg.rnn)")
+    write(tmp_path, {"actor.py": source, "layers.py": UTIL + "\n" + helper, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / place}: G2L102 " + RETURNED.format(made=made, line=place.split(":")[1])
+    assert out.count("G2L") == 1
+
+
+def test_an_activation_chosen_by_a_name_and_returned_is_no_finding(tmp_path):
+    helper = "def make_act(name):\n    return getattr(nn, name)()\n\ndef make_norm(name):\n    return getattr(nn, name)(8)\n"
+    source = ACTOR.replace("IMPORTS", "import layers").replace("CHOICE", "").replace("MADE", "nn.GRUCell(4, 8)")
+    source = source.replace("self.act = getattr(nn, cfg.act)()", "self.act = layers.make_act(cfg.act)\n            self.norm = layers.make_norm('LayerNorm')")
+    write(tmp_path, {"actor.py": source, "layers.py": UTIL + "\n" + helper, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "nn.LSTMCell(4, 8)" in (tmp_path / "actor.py").read_text()
+    run_migrated(tmp_path, "import actor")
+
+
+@pytest.mark.parametrize("imports, base", [("from base import Base", "Base"), ("import base", "base.Base")])
+def test_a_gru_class_held_by_a_base_class_in_another_file_and_made_by_a_subclass_is_one_finding(tmp_path, capsys, imports, base):
+    # `class Base(nn.Module): rnn_cls = nn.GRUCell` in base.py, `self.rnn_cls(4, 8)` in a subclass: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", imports).replace("CHOICE", "").replace("MADE", "self.rnn_cls(4, 8)")
+    source = source.replace("class Actor(nn.Module)", f"class Actor({base})")
+    write(tmp_path, {"actor.py": source, "base.py": UTIL + "\n\nclass Base(nn.Module):\n    rnn_cls = nn.GRUCell\n", "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'base.py'}:6:15: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1
+
+
+def test_a_module_called_inside_a_walrus_is_refused_with_a_remedy_in_this_file(tmp_path, capsys):
+    # p30: the remedy said "give the file that defines the code it reaches in the same run"; no file can help
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("MADE", "nn.GRUCell(4, 8)")
+    source = source.replace("h = self.cell(x, h)\n", "if (h := self.cell(x, h)) is None:\n                raise ValueError\n")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"{tmp_path / 'actor.py'}:20:18: G2L101 the recurrent module `self.cell` is called inside `(h := self.cell(x, h))`, which "
+        "the engine cannot follow; migrate this use by hand, or make it in a statement of its own, outside `(h := self.cell(x, h))`"
+    )
+    assert (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
+
+
+def test_a_module_made_from_the_class_of_another_is_refused_with_a_remedy_in_this_file(tmp_path, capsys):
+    # p17: `type(self.cell)(8, 8)`; the remedy said "give the file that defines the code it reaches", which cannot help
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("MADE", "nn.GRUCell(4, 8)")
+    source = source.replace("self.pi = nn.Linear(8, 2)", "self.cell2 = type(self.cell)(8, 8)\n            self.pi = nn.Linear(8, 2)")
+    source = source.replace("h = self.cell(x, h)\n", "h = self.cell(x, h)\n            h = self.cell2(h, h)\n")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == (
+        f"{tmp_path / 'actor.py'}:22:13: G2L101 the hidden state held by `h` comes from `self.cell2(h, h)`, which the engine cannot "
+        "follow: `self.cell2` is made by `type(self.cell)(8, 8)` (line 17), whose class the engine does not read; make it from its "
+        "class written out, or migrate this use by hand"
+    )
+    assert "same run" not in out and (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
+
+
+def test_a_class_chosen_by_a_name_and_returned_to_a_call_of_the_file_is_one_finding(tmp_path, capsys):
+    # s09: `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`: "left unchanged", exit 0
+    choice = "def rnn_class(name):\n    return getattr(nn, name)\n\ndef again(name):\n    return again(name)"
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", "rnn_class(cfg.rnn)(4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:10:12: G2L102 " + CHOSEN.format(chooser="getattr(nn, name)").replace("line 20", "line 24")
+    assert out.count("G2L") == 1
+
+
+def test_a_class_held_by_an_attribute_of_self_is_one_finding(tmp_path, capsys):
+    # `self.cls = nn.GRUCell`, then `self.cell = self.cls(4, 8)`: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("self.cell = MADE", "self.cls = nn.GRUCell\n            self.cell = self.cls(4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:20: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1
+
+
+def test_a_gru_class_held_by_a_base_class_two_files_up_is_one_finding(tmp_path, capsys):
+    # base.py holds it, mid.py derives `Mid(Base)`, actor.py's `Actor(Mid)` makes `self.rnn_cls(4, 8)`: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "from mid import Mid").replace("CHOICE", "").replace("MADE", "self.rnn_cls(4, 8)")
+    write(tmp_path, {"actor.py": source.replace("class Actor(nn.Module)", "class Actor(Mid)"), "pyproject.toml": "",
+                     "base.py": UTIL + "\n\nclass Base(nn.Module):\n    rnn_cls = nn.GRUCell\n",
+                     "mid.py": UTIL + "import base\n\n\nclass Mid(base.Base):\n    pass\n"})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'base.py'}:6:15: G2L101 " + CLASS_VALUE.format(verb="assigned")
     assert out.count("G2L") == 1

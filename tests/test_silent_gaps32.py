@@ -74,7 +74,7 @@ def test_a_gru_class_aliased_inside_a_module_level_if_is_refused_as_at_module_le
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert out.startswith(
-        f"{tmp_path / 'agent.py'}:3:5: G2L101 the class `GRUCell` is used as a value here, so the modules made from it are not "
+        f"{tmp_path / 'agent.py'}:3:15: G2L101 the class `torch.nn.GRUCell` is assigned here, so the modules made from it are not "
         "followed: each would become an LSTM, whose state is (h, c), while the code around it still passes and takes one tensor; "
         "use `nn.GRU(...)` by its name where the module is made, or migrate this by hand\n"
     )

@@ -110,6 +110,6 @@ def _changes_its_first(ctx, call: cst.Call) -> bool:
     return any(arg is first for arg in ctx.flow.changed_arguments.get(id(call), ()))
 
 
-def consume(ctx, value: Value, context: Use, node, why: str = "", place: Optional[str] = None) -> None:
+def consume(ctx, value: Value, context: Use, node, why: str = "", place: Optional[str] = None, inside: str = "") -> None:
     """Hand a use of a value in an expression to the consumption rules."""
-    ctx.dispatch("consumption", Consumption(ctx.solution.resolved(value), context, node, why, place))
+    ctx.dispatch("consumption", Consumption(ctx.solution.resolved(value), context, node, why, place, inside))

@@ -16,6 +16,7 @@ from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, 
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
+from gru2lstm.rules.unfollowed import made_from_class_of
 from gru2lstm.apply import pair
 from gru2lstm.rules.edits import paren
 from gru2lstm.rules.packed_dims import tested_not_none
@@ -176,7 +177,8 @@ class CallResult(StateBindingRule):
         elif kind is None:
             holder = f" held by `{ctx.code(binding.target_node)}`" if binding.target_node is not None else ""
             place = ctx.flow.origin(value)
-            why = _held_lambda_reading_a_local(ctx, value) or f"{from_where(place)}; {follow_remedy(place)}"
+            made = made_from_class_of(ctx, value.node.func) if place is None else None
+            why = _held_lambda_reading_a_local(ctx, value) or (f"{from_where(place)}{made}" if made else f"{from_where(place)}; {follow_remedy(place)}")
             ctx.find("G2L101", value.node, f"the hidden state{holder} comes from `{ctx.code(value.node)}`{why}", place)
 
 

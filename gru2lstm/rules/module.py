@@ -43,6 +43,8 @@ def held_as_value(parents: dict, node: cst.CSTNode):
         return None
     if isinstance(parent, cst.DictElement) and parent.key is node:
         return None  # a mapping's key names the class (`{nn.GRU: QGRU}`), as a type test does
+    if isinstance(parent, cst.AssignTarget):
+        return None  # the name bound (`Cell` of `Cell = nn.GRUCell`): the class assigned to it is the use
     while isinstance(parent, (cst.Element, cst.Tuple)):  # `isinstance(m, (nn.GRU, nn.GRUCell))`
         parent = parents.get(parent)
     call = parents.get(parent) if isinstance(parent, cst.Arg) else None

@@ -16,13 +16,13 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import state_carriers
-from gru2lstm.classes_by_value import keys_torch_namespace, reads_torch_class
+from gru2lstm.classes_by_value import keys_torch_namespace, made_as_recurrent, reads_torch_class
 from gru2lstm.program import Consumption, Use
 from gru2lstm.qualnames import module_imports
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
 from gru2lstm.vocab import (
-    CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, NAMED_ATTRIBUTE_BUILTIN, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS,
+    CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, NAMED_ATTRIBUTE_BUILTIN, RECURRENT,
     SAVED_STATE_METHOD,
 )
 from gru2lstm.rules.base import Invalid, Rule
@@ -292,7 +292,6 @@ def _gru_by_name(ctx, call: cst.BaseExpression, imports: dict) -> Optional[str]:
     made = ctx.parents.get(call)  # `getattr(nn, cfg.cell)(4, 8)`
     if not (isinstance(made, cst.Call) and made.func is call):
         return None
-    keywords = {arg.keyword.value for arg in made.args if arg.keyword is not None}
-    if len(made.args) >= RECURRENT_ARGUMENTS or keywords & RECURRENT_KEYWORDS:
+    if made_as_recurrent(made):
         return f"a name it does not read (`{ctx.code(key)}`)"
     return None

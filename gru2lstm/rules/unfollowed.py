@@ -14,10 +14,29 @@ from gru2lstm.syntax import code_of, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
-from gru2lstm.vocab import CAT_NAMES, CELL_KIND, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN
+from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
+
+
+def made_from_class_of(ctx, callee: cst.BaseExpression) -> Optional[str]:
+    """Where the module `callee` is assigned from another's class (`self.cell2 = type(self.cell)(8,
+    8)`), which no file given can help the engine read: what the user can do (the end of a finding
+    about its call, after `from_where`); else None."""
+    made = next((
+        assign.value for binding in ctx.flow.bindings
+        if binding.target_node is not None and code_of(binding.target_node) == code_of(callee)
+        and isinstance(assign := ctx.parents.get(ctx.parents.get(binding.target_node)), cst.Assign)
+        and isinstance(assign.value, cst.Call) and isinstance(assign.value.func, cst.Call)
+        and isinstance(assign.value.func.func, cst.Name) and assign.value.func.func.value == CLASS_OF_OBJECT
+    ), None)
+    if made is None:
+        return None
+    return (
+        f": `{code_of(callee)}` is made by `{code_of(made)}` (line {ctx.line(made)}), whose class the engine does not read; "
+        "make it from its class written out, or migrate this use by hand"
+    )
 
 
 def cannot_follow(ctx, binding: Binding, value: Value) -> None:
@@ -570,7 +589,7 @@ class ModuleHandedOver(Rule):
         )
 
     def apply(self, ctx, use: Consumption) -> None:
-        ctx.find("G2L101", use.node, f"the recurrent module `{ctx.code(use.node)}` is {use.why or 'used here'}; {follow_remedy(use.place)}", use.place)
+        ctx.find("G2L101", use.node, f"the recurrent module `{ctx.code(use.node)}` is {use.why or 'used here'}; {follow_remedy(use.place, use.inside)}", use.place)
 
 
 class StateIterated(Rule):
@@ -975,7 +994,7 @@ class HolderHandedOver(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         if holds_states(ctx, _slot_leaf(ctx, use).slot) and use.context not in (Use.READ, Use.SIZE, Use.OPERAND, Use.ISNONE, Use.DISCARD, Use.TEST, Use.INDEX, Use.METHOD):
             follow = "" if use.why.endswith(from_where(use.place)) else from_where(use.place)
-            remedy = follow_remedy(use.place) if use.context == Use.UNKNOWN else BY_HAND
+            remedy = follow_remedy(use.place, use.inside) if use.context == Use.UNKNOWN else BY_HAND
             ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states and is {use.why or 'used here'}{follow}; {remedy}", use.place)
 
 
@@ -1002,5 +1021,10 @@ class StateHandedOver(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         unknown = use.context == Use.UNKNOWN
         reason = use.why or ("tested for truth" if use.context == Use.TEST else "used here")
-        remedy = follow_remedy(use.place) if unknown else BY_HAND
-        ctx.find("G2L101" if unknown else "G2L100", use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}; {remedy}", use.place)
+        remedy = follow_remedy(use.place, use.inside) if unknown else BY_HAND
+        call = ctx.parents.get(ctx.parents.get(use.node))  # `self.cell2(h, h)` of the argument `h`
+        made = made_from_class_of(ctx, call.func) if unknown and use.place is None and isinstance(call, cst.Call) else None
+        if made is not None:
+            ctx.find("G2L101", use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}{made}")
+        else:
+            ctx.find("G2L101" if unknown else "G2L100", use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}; {remedy}", use.place)
