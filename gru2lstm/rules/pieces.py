@@ -1,5 +1,6 @@
 """A state cut into pieces, one per environment (`for h_i in h.unbind(1)`, `hs = h.split(1, dim=1)`,
-`torch.chunk(h, n, dim=1)`): in the tuple form each half is cut the same way and the pieces are
+`torch.chunk(h, n, dim=1)`, or a tensor computed where it is zipped or enumerated by its rows,
+`zip(h[0], done)`, cut along its first dimension): in the tuple form each half is cut the same way and the pieces are
 paired, `list(zip(h[0].unbind(1), h[1].unbind(1)))`, a list of pairs (what a list of states is
 everywhere else: joined back by `torch.cat`/`torch.stack`, rules 6 and stack); in the packed form
 the pieces of the packed tensor are packed states, as written. Cut along the hidden dimension
@@ -74,6 +75,28 @@ class Pieces(Rule):
                 h = torch.cat(pieces, dim=1)
             """,
             state="packed",
+        ),
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(2):
+                out, h = core(torch.randn(1, 3, 4), h)
+                done = torch.rand(3) < 0.5
+                h = torch.stack([row * ~d for row, d in zip(h[0], done)]).unsqueeze(0)
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = (
+                torch.zeros(1, 3, 8),
+                torch.zeros(1, 3, 8),
+            )
+            for t in range(2):
+                out, h = core(torch.randn(1, 3, 4), h)
+                done = torch.rand(3) < 0.5
+                h = (torch.stack([row[0] * ~d for row, d in zip(list(zip(h[0][0], h[1][0])), done)]).unsqueeze(0), torch.stack([row[1] * ~d for row, d in zip(list(zip(h[0][0], h[1][0])), done)]).unsqueeze(0))
+            """,
+            state="tuple",
         ),
     )
     invalid = (
@@ -229,7 +252,10 @@ def _sequence_of(ctx, node: cst.Call) -> bool:
 
 
 def _dim(node: cst.Call, base_node) -> Optional[int]:
-    """The dimension a split cuts along, when written as an integer (0 when not given), else None."""
+    """The dimension a split cuts along, when written as an integer (0 when not given), else None;
+    0 for a tensor iterated by its rows (`zip(h.squeeze(0), done)`: the cut is the tensor itself)."""
+    if node is base_node:
+        return 0
     name = node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", "")
     positional = [arg.value for arg in node.args if arg.keyword is None]
     if positional and positional[0] is base_node:  # `torch.chunk(h, n, 1)`: the tensor first
