@@ -131,8 +131,8 @@ def test_a_sorted_ring_of_states_stacked_stays_refused(tmp_path, capsys):
     write(tmp_path, {"agent.py": RING.format(recent=recent), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert capsys.readouterr().out.splitlines()[0] == (
-        f"{tmp_path / 'agent.py'}:20:16: G2L100 `{recent}` batches stored hidden states from an expression the engine "
-        "would have to evaluate twice; assign it to a local name first"
+        f"{tmp_path / 'agent.py'}:20:28: G2L100 `{recent[12:-1]}` would run twice, once per half of the hidden state, in "
+        f"`{recent}`, and the engine cannot tell that it only computes a value; assign it to a name first"
     )
 
 
@@ -171,10 +171,11 @@ FRESH = """\
             return weight.new_zeros(1, batch, self.hid)"""
 
 
+@pytest.mark.parametrize("body", [FRESH, "            return torch.zeros(1, batch, self.hid).to(self.pi.weight.device)"])
 @pytest.mark.parametrize("form", ["tuple", "packed"])
-def test_a_state_reset_to_what_a_function_makes_afresh_migrates_and_runs(tmp_path, form):
+def test_a_state_reset_to_what_a_function_makes_afresh_migrates_and_runs(tmp_path, form, body):
     # tuple: G2L100 "the hidden state `model.init_hidden(...)` ... would be evaluated twice, once per half"
-    write(tmp_path, {"model.py": RESET.format(body=FRESH), "pyproject.toml": ""})
+    write(tmp_path, {"model.py": RESET.format(body=body), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('model.py')")
 
@@ -315,4 +316,81 @@ def test_rows_of_a_state_reversed_stay_refused(tmp_path, capsys):
         f"{tmp_path / 'agent.py'}:12:13: G2L101 `h` holds the hidden state, but here it receives `{masked.strip()[4:]}`, "
         "built from pieces the engine cannot trace back to a state, so it cannot tell which of them must carry the cell "
         "state c as well; split the state itself into that array (`np.split(h, n)`, or `h.reshape(...)`), or migrate it by hand"
+    )
+
+
+# lists of states kept per group, one list taken by index and zipped
+GROUPS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.hist = [[], []]
+
+        def act(self, x, h, k):
+            h = self.cell(x, h)
+            self.hist[k].append(h.detach())
+            return h
+
+        def replay(self, dones):
+            kept = [s for s, d in zip({listed}, dones) if d == 0]
+            return torch.stack(kept)
+
+
+    agent = Agent()
+    h = torch.zeros(2, 8)
+    for t in range(3):
+        h = agent.act(torch.randn(2, 4), h, t % 2)
+    past = agent.replay(torch.zeros(2))
+    h = agent.cell(torch.randn(2, 4), past[0])
+"""
+
+
+@pytest.mark.parametrize("listed", ["self.hist[0]", "self.hist[0].copy()"])
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_list_of_states_taken_by_index_and_zipped_is_refused(tmp_path, capsys, form, listed):
+    # cut as a tensor's rows, the tuple form paired the list's first two states (exit 0, h and c mixed)
+    write(tmp_path, {"agent.py": GROUPS.format(listed=listed), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'agent.py'}:17:35: G2L101 `{listed}` is iterated here, and it may hold hidden states in a list "
+        "rather than be a tensor cut into its rows, which the engine cannot tell apart in this loop; iterate it by index "
+        "(`for i in range(len(...))`), or migrate this use by hand so that it handles the pair (h, c)"
+    )
+
+
+COUNTED = """\
+    import torch
+    import torch.nn as nn
+
+    core = nn.GRU(4, 8)
+    seen = []
+
+
+    def noted(d):
+        seen.append(d)
+        return d
+
+
+    h = torch.zeros(1, 3, 8)
+    for t in range(3):
+        out, h = core(torch.randn(1, 3, 4), h)
+        h = torch.stack([row * d for row, d in zip({rows}, noted(torch.ones(3)))]).unsqueeze(0)
+"""
+
+
+@pytest.mark.parametrize("rows", ["h[0]", "h[0].unbind(0)"])
+def test_a_batch_written_per_half_that_calls_what_stores_is_refused(tmp_path, capsys, rows):
+    # `h[0].unbind(0)`: exit 0 before, `noted` ran twice a step
+    write(tmp_path, {"run.py": COUNTED.format(rows=rows), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    statement = f"torch.stack([row * d for row, d in zip({rows}, noted(torch.ones(3)))]).unsqueeze(0)"
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'run.py'}:16:{statement.index('noted') + 9}: G2L100 `noted(torch.ones(3))` would run twice, once per "
+        f"half of the hidden state, in `{statement}`, and the engine cannot tell that it only computes a value; assign it "
+        "to a name first"
     )

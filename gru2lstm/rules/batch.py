@@ -14,6 +14,7 @@ from gru2lstm.program import BY_HAND, Binding, Consumption
 from gru2lstm.values import ELEM, ChildSlot, NodeSlot, PosLabel, SlotKind, Value, VCat, VContainer, VCreate, VDerived, VIndex, VSlot, VTuple, VZip
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, fresh_name, is_pure, paren, twin_items
+from gru2lstm.rules.joined_operands import run_twice, state_reads
 from gru2lstm.rules.pairs import drawn_twice, halves, pair_expression
 from gru2lstm.rules.pieces import joined_pieces
 from gru2lstm.syntax import mapped_lambda
@@ -73,8 +74,8 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
         return
     container = cat.container_node
     top = ctx.solution.resolved(value).node
-    if drawn_twice(ctx, top):  # written once per half (`zip(h[0], torch.rand(n) < p)`): h and c would get different draws
-        return
+    if drawn_twice(ctx, top) or run_twice(ctx, top, *state_reads(ctx, top, set())):
+        return  # written once per half: h and c would get different draws (`zip(h[0], torch.rand(n) < p)`), a call would run twice
     rows = rows_of_preallocated(ctx, cat)
     per_half = container_halves(ctx, cat)
     if per_half is None:

@@ -18,10 +18,10 @@ import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
-from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
+from gru2lstm.values import Derivation, ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import (
     ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IN_PLACE_SUFFIX, MODULE_PARAMETER_METHODS, NEXT_BUILTIN, PLAIN_CALL_DECORATORS,
-    RANDOM_DRAWS,
+    RANDOM_DRAWS, SEQUENCE_BUILTINS,
 )
 from gru2lstm.rules.edits import is_number, is_pure
 from gru2lstm.rules.unfollowed import plain_layer
@@ -147,8 +147,8 @@ def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
     name = _called_name(node)
     if name is not None and name.endswith(IN_PLACE_SUFFIX):
         return True  # `self.seen.add_(1)` changes what it is called on
-    if _reads_parameters(node):
-        return False
+    if _reads_parameters(node) or isinstance(node.func, cst.Name) and node.func.value in SEQUENCE_BUILTINS:
+        return False  # `list(self.ring)`: a copy
     if name in COMPUTING_NAMES:
         return False
     value = ctx.values_at_nodes.get(id(node))
@@ -175,21 +175,27 @@ def _reads_parameters(call: cst.Call) -> bool:
 def makes_a_fresh_state(ctx, node: cst.CSTNode) -> bool:
     """Is `node` a call, with names and constants for arguments, of functions of the program that
     each only compute and return a tensor they allocate, drawing nothing (`m.init_hidden(2)` of `return
-    w.new_zeros(1, b, n)`)? Run once per half, each half is the fresh tensor one run makes, as the
+    w.new_zeros(1, b, n)`, or `.to(device)` of one)? Run once per half, each half is the fresh tensor one run makes, as the
     GRU's h was; any other call would run twice."""
     keys = ctx.flow.runs.get(id(node))
     if not isinstance(node, cst.Call) or not keys or not all(is_pure(arg.value) or is_number(arg.value) for arg in node.args):
         return False
     for key in keys:
         function = ctx.flow.functions.get(key)
-        returned = [ctx.solution.resolved(value) for value in ctx.values_bound_to.get(ReturnSlot.of(key), [])]
-        if function is None or not returned or not all(isinstance(value, VCreate) for value in returned):
+        returned = ctx.values_bound_to.get(ReturnSlot.of(key), [])
+        if function is None or not returned or not all(_allocated(ctx, value) for value in returned):
             return False
         if any(_called_name(call) in RANDOM_DRAWS for call in walk(function.node) if isinstance(call, cst.Call)):
             return False  # each half its own draw
         if not _only_computes(ctx, function.node, frozenset({key})):
             return False
     return True
+
+
+def _allocated(ctx, value: Value) -> bool:
+    """Is `value` a new tensor, or one kept or reshaped from it (`torch.zeros(1, b, n).to(device)`)?"""
+    resolutions = ctx.solution.resolutions
+    return isinstance(resolutions.leaf_of(value), VCreate) and resolutions.chain_kind(value) != Derivation.READ
 
 
 def _only_computing_lambda(ctx, name: cst.Name, seen: frozenset) -> bool:

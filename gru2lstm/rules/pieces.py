@@ -14,7 +14,8 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.values import ChildSlot, PosLabel, VContainer, VTuple
+from gru2lstm.program import BY_HAND
+from gru2lstm.values import ChildSlot, PosLabel, VContainer, VSlot, VTuple
 from gru2lstm.vocab import CAT_NAMES, SEQUENCE_BUILTINS, SPLIT_DIM_POSITION
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.packed_dims import Ranks, may_be_last, moves_the_last
@@ -128,6 +129,15 @@ class Pieces(Rule):
         ranks = Ranks(ctx) if ctx.packed and ctx.flow.pieces else None
         for value in ctx.flow.pieces:
             piece = value.items[0][1]
+            if piece.base.node is value.node and _iterates_a_list(ctx, piece.base):
+                # `zip(self.hist[0], dones)` of a list of lists of states: its items are no rows of a tensor
+                if ctx.solution.value_is_state(piece.base) or _kept_as_states(ctx, piece):
+                    ctx.find("G2L101", value.node, (
+                        f"`{ctx.code(value.node)}` is iterated here, and it may hold hidden states in a list rather than "
+                        f"be a tensor cut into its rows, which the engine cannot tell apart in this loop; iterate it by index "
+                        f"(`for i in range(len(...))`), or {BY_HAND}"
+                    ))
+                continue
             if not ctx.solution.value_is_state(piece.base):
                 if not ctx.packed and _kept_as_states(ctx, piece):  # packed, the new tensor is made twice as wide
                     ctx.find("G2L100", value.node, (
@@ -160,6 +170,13 @@ class Pieces(Rule):
                 ))
             elif not _joined_at_once(ctx, value.node) and ctx.claim(value.node):
                 _paired(ctx, value)
+
+
+def _iterates_a_list(ctx, iterated) -> bool:
+    """Is a value iterated by its rows (`zip(self.hist[0].copy(), dones)`) made from a list, as far
+    as the solver can tell, and not from a tensor?"""
+    leaf = ctx.solution.resolutions.leaf_of(iterated)
+    return isinstance(leaf, VContainer) or isinstance(leaf, VSlot) and ctx.solution.is_container(leaf.slot)
 
 
 def _kept_as_states(ctx, piece) -> bool:
