@@ -477,6 +477,9 @@ PLAIN_CALL_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "n
 ADDING_JOINS = {name + suffix for name in ("add", "sub", "subtract") for suffix in ("", "_")}
 ADDING_OPERATORS = ("Add", "Subtract", "AddAssign", "SubtractAssign")
 KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may give a value back
+# Methods that store only what a second call finds stored (`d.setdefault(k, h0)`): run once per half
+# of (h, c), each half is taken from what the first run stored (rules/joined_operands.py).
+IDEMPOTENT_METHODS = {"setdefault"}
 # Methods of a registry of classes (registries.py) that store their argument, or read only its keys.
 REGISTRY_STORE_METHODS = {"append"}
 REGISTRY_KEY_METHODS = {"keys"}

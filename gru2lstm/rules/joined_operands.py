@@ -20,8 +20,8 @@ from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import (
-    ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IN_PLACE_SUFFIX, MODULE_PARAMETER_METHODS, NEXT_BUILTIN, PLAIN_CALL_DECORATORS,
-    RANDOM_DRAWS, SEQUENCE_BUILTINS,
+    ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IDEMPOTENT_METHODS, IN_PLACE_SUFFIX, MODULE_PARAMETER_METHODS,
+    NEXT_BUILTIN, PLAIN_CALL_DECORATORS, RANDOM_DRAWS, SEQUENCE_BUILTINS,
 )
 from gru2lstm.rules.edits import is_number, is_pure
 from gru2lstm.rules.unfollowed import plain_layer
@@ -149,6 +149,8 @@ def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
         return True  # `self.seen.add_(1)` changes what it is called on
     if _reads_parameters(node) or isinstance(node.func, cst.Name) and node.func.value in SEQUENCE_BUILTINS:
         return False  # `list(self.ring)`: a copy
+    if name in IDEMPOTENT_METHODS:
+        return False  # `self.hidden.setdefault(a, h0)`: run again, it finds what it stored
     if name in COMPUTING_NAMES:
         return False
     value = ctx.values_at_nodes.get(id(node))
