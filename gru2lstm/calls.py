@@ -18,7 +18,7 @@ from gru2lstm.in_place import changed_arguments
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.qualnames import dotted, torch_module_class
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import constant_string, is_default_factory, mapped_lambda, plain_lambda, wrapped_module, zipped_pairs
+from gru2lstm.syntax import constant_string, is_default_factory, is_slice, mapped_lambda, plain_lambda, wrapped_module, zipped_pairs
 from gru2lstm.values import (
     ELEM,
     AttrSlot,
@@ -55,6 +55,7 @@ from gru2lstm.vocab import (
     CAT_FUNCTIONS,
     CHANGED_OUT_ARGUMENT,
     FEATURE_FUNCTIONS,
+    LOSS_FUNCTIONS,
     CONTAINER_ADD_METHODS,
     LIST_APPEND_METHOD,
     MAP_BUILTIN,
@@ -693,8 +694,10 @@ class CallWalker(CompiledCalls):
                 return VOpaque(node, f"`{self.code(func)}(...)`")
             names = {q.rpartition(".")[2] for q in qualified}
             # an activation or a softmax of a state makes features, never a state (as lstm_cell.py
-            # checks), unless it changes the state in place (`F.relu(h, inplace=True)`): a change of each half
-            reads = names & FEATURE_FUNCTIONS and not any(arg is positional[0].value for arg in changed_arguments(node, qualified))
+            # checks), unless it changes the state in place (`F.relu(h, inplace=True)`): a change of each half;
+            # a loss is read from what it measures (`F.mse_loss(s_h, t_h)`), and so is a number over a whole tensor (`torch.mean(h)`)
+            whole = names & READ_METHODS and len(args) == 1 and args[0] is positional[0]
+            reads = names & LOSS_FUNCTIONS or whole or names & FEATURE_FUNCTIONS and not any(arg is positional[0].value for arg in changed_arguments(node, qualified))
             value = VDerived(first, node, Derivation.READ if reads else Derivation.SHAPE)
             if self.recording and names & ALONG_HIDDEN_FUNCTIONS:
                 self.flow.along_hidden.append(value)
@@ -788,6 +791,8 @@ class CallWalker(CompiledCalls):
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
         values = [self.expr(arg.value) for arg in node.args]
         values = [self._own_iterator(arg.value) or value for value, arg in zip(values, node.args)]
+        if name in ("enumerate", "zip"):
+            values = [self._rows(value, arg.value) for value, arg in zip(values, node.args)]
         if name == "zip":  # `zip((self.a, self.b), (ha, hb))`: each literal's items are its elements
             values = [self.viewed_literal(value, arg.value) for value, arg in zip(values, node.args)]
         for value, arg in zip(values, node.args):
@@ -800,6 +805,14 @@ class CallWalker(CompiledCalls):
             parts += [self._element(value) for value in (values[:1] if name == "enumerate" else values)]
             return VContainer(node, [(ELEM, VTuple(parts, None))])
         return VContainer(node, [(ELEM, self._element(values[0]))])
+
+
+    def _rows(self, value: Value, node: cst.BaseExpression) -> Value:
+        """A tensor computed where it is zipped or enumerated (`zip(h.squeeze(0), done)`, `zip(h[0],
+        done)`) is cut into its rows there, as by `.unbind(0)` (rules/pieces.py); anything else as it is."""
+        if (isinstance(value, VDerived) or isinstance(value, VIndex) and not is_slice(node)) and value.node is node:
+            return self._pieces(node, value, [])
+        return value
 
 
 def _copied_mapping(args) -> bool:

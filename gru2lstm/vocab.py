@@ -329,6 +329,7 @@ WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argu
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "set", "frozenset", "iter", "enumerate", "zip"}
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
 MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
+NEXT_BUILTIN = "next"  # `next(self.parameters())`: the first item of a new iterator, only read
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}
 # List methods that move items to other positions in place: after one, a literal list's positions
 # no longer say what each holds (`parts.reverse(); h, t = parts`); so does a pop at a position (`.pop(0)`).
@@ -397,6 +398,12 @@ RESHAPE_METHODS = {"view", "reshape"}
 FLATTEN_METHOD = "flatten"
 FLATTEN_DIMS = {"start_dim": 0, "end_dim": 1}
 FEATURE_FUNCTIONS = {"relu", "leaky_relu", "elu", "gelu", "selu", "silu", "softmax", "log_softmax", "linear"}
+# torch functions (`F.mse_loss(s_h, t_h)`) that measure how far their inputs are apart: a loss is read
+# from a state, as a feature, never a state (two losses added do not join the tensors they measure).
+LOSS_FUNCTIONS = {
+    "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "cross_entropy", "nll_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss",
+}
 # torch functions (`torch.<name>`, `torch.nn.functional.<name>`) that compute new features from a
 # tensor: what a helper computes from a parameter on its way into a layer (summaries.FeatureParameter).
 FEATURE_FUNCTION_MODULES = ("torch", "torch.nn.functional")
@@ -472,6 +479,9 @@ PLAIN_CALL_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "n
 ADDING_JOINS = {name + suffix for name in ("add", "sub", "subtract") for suffix in ("", "_")}
 ADDING_OPERATORS = ("Add", "Subtract", "AddAssign", "SubtractAssign")
 KEYED_CONTAINER_METHODS = {"get", "pop", "setdefault"}  # take a key and may give a value back
+# Methods that store only what a second call finds stored (`d.setdefault(k, h0)`): run once per half
+# of (h, c), each half is taken from what the first run stored (rules/joined_operands.py).
+IDEMPOTENT_METHODS = {"setdefault"}
 # Methods of a registry of classes (registries.py) that store their argument, or read only its keys.
 REGISTRY_STORE_METHODS = {"append"}
 REGISTRY_KEY_METHODS = {"keys"}

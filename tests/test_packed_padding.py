@@ -1,6 +1,7 @@
 """Packed form: a state padded with fresh rows (`torch.cat([h, torch.zeros(1, k, H)], dim=1)` when
 environments are added) joins an allocation into the state, so the allocation is as wide as the
-packed state (exit 0 before, then a size error). The tuple form asks for the allocation by name."""
+packed state (exit 0 before, then a size error). The tuple form joins each half with the fresh rows
+(session 35; it asked for the allocation by name)."""
 
 from __future__ import annotations
 
@@ -57,10 +58,10 @@ def test_allocations_joined_into_a_packed_state_are_doubled(tmp_path):
     run_migrated(tmp_path, "from runner import run\nrun()\n")
 
 
-def test_the_tuple_form_asks_for_the_allocation_by_name(tmp_path, capsys):
+def test_the_tuple_form_joins_each_half_with_the_fresh_rows(tmp_path):
+    # G2L100 "batches stored hidden states from an expression the engine would have to evaluate twice" before
     write(tmp_path, {"model.py": MODEL, "runner.py": RUNNER, "pyproject.toml": ""})
-    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
-    assert (
-        f"{tmp_path / 'model.py'}:12:30: G2L100 `torch.cat([h, torch.zeros(1, extra, 8)], dim=1)` batches stored hidden states "
-        "from an expression the engine would have to evaluate twice; assign it to a local name first\n"
-    ) in capsys.readouterr().out
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    model = (tmp_path / "model.py").read_text()
+    assert "return (torch.cat([torch.zeros(1, k, 8), h[0]], dim=1), torch.cat([torch.zeros(1, k, 8), h[1]], dim=1))" in model
+    run_migrated(tmp_path, "from runner import run\nrun()\n")

@@ -1,18 +1,21 @@
 """Rules 6 and 6b, batch preparation: `T = torch.cat(C, ...)` of stored pairs becomes
 `hs, cs = zip(*C)` and a line for each half (`T`, `T_c`); where no line can be added, the pair of
-a batch of each half in place. A return of a split `T` grows by `T_c`, and so does every caller's
-unpacking of it."""
+a batch of each half in place (a list written out joins each state's half and a fresh tensor as
+it is: `torch.cat([h[0], torch.zeros(1, 1, H)], 1)`; a copy `list(ring)` is read as `ring`); written
+once per half, a batch that draws is a finding. A return of a split `T` grows by `T_c`, and so does
+every caller's unpacking of it."""
 
 from __future__ import annotations
 
 import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_inside, replace_many
-from gru2lstm.program import Binding, Consumption
+from gru2lstm.program import BY_HAND, Binding, Consumption
 from gru2lstm.values import ELEM, ChildSlot, NodeSlot, PosLabel, SlotKind, Value, VCat, VContainer, VCreate, VDerived, VIndex, VSlot, VTuple, VZip
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, fresh_name, is_pure, paren, twin_items
-from gru2lstm.rules.pairs import halves, pair_expression
+from gru2lstm.rules.joined_operands import run_twice, state_reads
+from gru2lstm.rules.pairs import drawn_twice, halves, pair_expression
 from gru2lstm.rules.pieces import joined_pieces
 from gru2lstm.syntax import mapped_lambda
 from gru2lstm.vocab import MAP_BUILTIN, SEQUENCE_BUILTINS, STACK_NAME
@@ -33,6 +36,15 @@ def element_made(node: cst.BaseExpression):
     if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value == MAP_BUILTIN and mapped_lambda(node) is not None:
         return mapped_lambda(node).body
     return None
+
+
+def _uncopied(node: cst.BaseExpression) -> cst.BaseExpression:
+    """P of a copy `list(P)` or `tuple(P)` (`torch.stack(list(self.ring))` of a deque), which reads
+    P as P does; else the node itself."""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in SEQUENCE_BUILTINS:
+        if len(node.args) == 1 and not node.args[0].star and node.args[0].keyword is None:
+            return node.args[0].value
+    return node
 
 
 def rows_of_preallocated(ctx, cat: VCat):
@@ -62,8 +74,12 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
         return
     container = cat.container_node
     top = ctx.solution.resolved(value).node
+    if drawn_twice(ctx, top) or run_twice(ctx, top, *state_reads(ctx, top, set())):
+        return  # written once per half: h and c would get different draws (`zip(h[0], torch.rand(n) < p)`), a call would run twice
     rows = rows_of_preallocated(ctx, cat)
     per_half = container_halves(ctx, cat)
+    if per_half is None:
+        per_half = literal_halves(ctx, cat)
     if per_half is False:
         return
     if per_half is not None:
@@ -76,12 +92,12 @@ def batch_in_place(ctx, value: Value, cat: VCat, step: str) -> None:
 
         def half(position):  # `[h["actor"] for h in buf]` -> `[h["actor"][0] for h in buf]`
             return lambda updated, mapping: replace_inside(updated, mapping(element), index(mapping(element), position))
-    elif is_pure(container):
+    elif is_pure(_uncopied(container)):
         elements_paired(ctx, cat)
 
         def half(position):
             def edit(updated, mapping):
-                elements = cst.ListComp(index(cst.Name("hc"), position), cst.CompFor(target=cst.Name("hc"), iter=mapping(container)))
+                elements = cst.ListComp(index(cst.Name("hc"), position), cst.CompFor(target=cst.Name("hc"), iter=mapping(_uncopied(container))))
                 return replace_inside(updated, mapping(container), elements)
             return edit
     else:
@@ -113,6 +129,42 @@ def container_halves(ctx, cat: VCat):
     return tuple(
         (lambda make: lambda updated, mapping: replace_inside(updated, mapping(inner), make(mapping(inner), mapping)))(make)
         for make in made
+    )
+
+
+def literal_halves(ctx, cat: VCat):
+    """Edits making each half's batch of a list or tuple written out of states and fresh tensors
+    (`torch.cat([h, torch.zeros(1, 1, H)], 1)`: a new environment's row): each state becomes its half, and
+    a creation stays itself in each half, the fresh rows c starts from as h does. None for any other
+    container; False after a finding."""
+    inner, container = cat.container_node, ctx.solution.resolved(cat.container)
+    if not isinstance(inner, (cst.List, cst.Tuple)) or not isinstance(container, VContainer) or len(container.items) != len(inner.elements):
+        return None
+    if any(isinstance(element, cst.StarredElement) for element in inner.elements):
+        return None
+    items = [(element.value, ctx.solution.resolved(item)) for element, (_, item) in zip(inner.elements, container.items)]
+    other = next((node for node, item in items if not isinstance(item, VCreate) and not ctx.solution.value_is_state(item)), None)
+    if other is not None:
+        ctx.find("G2L100", other, (
+            f"`{ctx.code(cat.node)}` joins the hidden state with `{ctx.code(other)}`, which is neither a state nor a new "
+            f"tensor, so the engine cannot tell what the cell state c should get in its place; make it a new tensor "
+            f"(`torch.zeros(...)`), or {BY_HAND}"
+        ))
+        return False
+    made = []
+    for node, item in items:
+        if isinstance(item, VCreate):
+            ctx.claim(item.node)  # itself in each half, not a pair
+            continue
+        edits = halves(ctx, item)
+        if edits is None:
+            return False
+        made.append((node, edits))
+    return tuple(
+        (lambda position: lambda updated, mapping: replace_many(
+            updated, {mapping(node): edits[position](mapping(node), mapping) for node, edits in made}
+        ))(position)
+        for position in (0, 1)
     )
 
 
@@ -311,6 +363,39 @@ class Batch(StateBindingRule):
                     c_states = torch.cat(cs, dim=1)  # (1, n, 16)
                     return self.lstm(x, (h_states, c_states))[0]
             """,
+        ),
+        Valid(
+            """
+            core = nn.GRU(3, 4)
+            h = torch.zeros(1, 2, 4)
+            out, h = core(torch.randn(1, 2, 3), h)
+            h = torch.cat([h, torch.zeros(1, 1, 4)], dim=1)
+            out, h = core(torch.randn(1, 3, 3), h)
+            """,
+            """
+            core = nn.LSTM(3, 4)
+            h = (
+                torch.zeros(1, 2, 4),
+                torch.zeros(1, 2, 4),
+            )
+            out, h = core(torch.randn(1, 2, 3), h)
+            h = (torch.cat([h[0], torch.zeros(1, 1, 4)], dim=1), torch.cat([h[1], torch.zeros(1, 1, 4)], dim=1))
+            out, h = core(torch.randn(1, 3, 3), h)
+            """,
+            state="tuple",
+        ),
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(3, 4)
+            h = torch.zeros(1, 2, 4)
+            out, h = core(torch.randn(1, 2, 3), h)
+            h = torch.cat([h, torch.randn(1, 1, 4)], dim=1)
+            out, h = core(torch.randn(1, 3, 3), h)
+            """,
+            "G2L100",
+            state="tuple",
         ),
     )
 

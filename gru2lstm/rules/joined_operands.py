@@ -18,9 +18,12 @@ import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
 from gru2lstm.syntax import walk
-from gru2lstm.values import Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
-from gru2lstm.vocab import ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IN_PLACE_SUFFIX, PLAIN_CALL_DECORATORS, RANDOM_DRAWS
-from gru2lstm.rules.edits import is_number
+from gru2lstm.values import Derivation, ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
+from gru2lstm.vocab import (
+    ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IDEMPOTENT_METHODS, IN_PLACE_SUFFIX, MODULE_PARAMETER_METHODS,
+    NEXT_BUILTIN, PLAIN_CALL_DECORATORS, RANDOM_DRAWS, SEQUENCE_BUILTINS,
+)
+from gru2lstm.rules.edits import is_number, is_pure
 from gru2lstm.rules.unfollowed import plain_layer
 
 
@@ -144,6 +147,10 @@ def _unseen(ctx, node: cst.CSTNode, seen: frozenset = frozenset()) -> bool:
     name = _called_name(node)
     if name is not None and name.endswith(IN_PLACE_SUFFIX):
         return True  # `self.seen.add_(1)` changes what it is called on
+    if _reads_parameters(node) or isinstance(node.func, cst.Name) and node.func.value in SEQUENCE_BUILTINS:
+        return False  # `list(self.ring)`: a copy
+    if name in IDEMPOTENT_METHODS:
+        return False  # `self.hidden.setdefault(a, h0)`: run again, it finds what it stored
     if name in COMPUTING_NAMES:
         return False
     value = ctx.values_at_nodes.get(id(node))
@@ -157,6 +164,40 @@ def _runs_more_than_computing(ctx, node: cst.CSTNode, seen: frozenset) -> bool:
     program's functions, or that may do more than compute its result?"""
     return any(key not in seen and (key not in ctx.flow.functions or not _only_computes(ctx, ctx.flow.functions[key].node, seen | {key}))
                for key in ctx.flow.runs.get(id(node), ()))
+
+
+def _reads_parameters(call: cst.Call) -> bool:
+    """Is `call` a new iterator over a module's parameters (`self.parameters()`), or the first item
+    of one (`next(self.parameters())`, to make a tensor on its device)? Both only read."""
+    if isinstance(call.func, cst.Name) and call.func.value == NEXT_BUILTIN and len(call.args) == 1:
+        call = call.args[0].value
+    return isinstance(call, cst.Call) and not call.args and isinstance(call.func, cst.Attribute) and call.func.attr.value in MODULE_PARAMETER_METHODS
+
+
+def makes_a_fresh_state(ctx, node: cst.CSTNode) -> bool:
+    """Is `node` a call, with names and constants for arguments, of functions of the program that
+    each only compute and return a tensor they allocate, drawing nothing (`m.init_hidden(2)` of `return
+    w.new_zeros(1, b, n)`, or `.to(device)` of one)? Run once per half, each half is the fresh tensor one run makes, as the
+    GRU's h was; any other call would run twice."""
+    keys = ctx.flow.runs.get(id(node))
+    if not isinstance(node, cst.Call) or not keys or not all(is_pure(arg.value) or is_number(arg.value) for arg in node.args):
+        return False
+    for key in keys:
+        function = ctx.flow.functions.get(key)
+        returned = ctx.values_bound_to.get(ReturnSlot.of(key), [])
+        if function is None or not returned or not all(_allocated(ctx, value) for value in returned):
+            return False
+        if any(_called_name(call) in RANDOM_DRAWS for call in walk(function.node) if isinstance(call, cst.Call)):
+            return False  # each half its own draw
+        if not _only_computes(ctx, function.node, frozenset({key})):
+            return False
+    return True
+
+
+def _allocated(ctx, value: Value) -> bool:
+    """Is `value` a new tensor, or one kept or reshaped from it (`torch.zeros(1, b, n).to(device)`)?"""
+    resolutions = ctx.solution.resolutions
+    return isinstance(resolutions.leaf_of(value), VCreate) and resolutions.chain_kind(value) != Derivation.READ
 
 
 def _only_computing_lambda(ctx, name: cst.Name, seen: frozenset) -> bool:

@@ -12,7 +12,7 @@ from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, Value, VArith, VCreate, VDerived, VSlot
 from gru2lstm.vocab import LIKE_SUFFIX, RANDOM_DRAWS
 from gru2lstm.rules.edits import carry_comment, is_pure, paren
-from gru2lstm.rules.joined_operands import joins_in, only_computed_from, run_twice, state_read, state_reads
+from gru2lstm.rules.joined_operands import joins_in, makes_a_fresh_state, only_computed_from, run_twice, state_read, state_reads
 from gru2lstm.rules.packed_dims import may_be_none
 
 
@@ -34,7 +34,7 @@ def halves(ctx, value: Value):
             # `h = None` before `h = cell(x, h)`: `(h, c)` would be (None, c unbound)
             none_in_split(ctx, leaf.node, ctx.code(leaf.node), leaf.slot)
             return None
-        if not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node):
+        if not ctx.solution.is_split(leaf.slot) and not is_pure(leaf.node) and not makes_a_fresh_state(ctx, leaf.node):
             where = "" if leaf.node is top else f" in `{ctx.code(top)}`"
             ctx.find("G2L100", leaf.node, f"the hidden state `{ctx.code(leaf.node)}`{where} would be evaluated twice, once per half; assign it to a name first")
             return None

@@ -1,5 +1,6 @@
 """A state cut into pieces, one per environment (`for h_i in h.unbind(1)`, `hs = h.split(1, dim=1)`,
-`torch.chunk(h, n, dim=1)`): in the tuple form each half is cut the same way and the pieces are
+`torch.chunk(h, n, dim=1)`, or a tensor computed where it is zipped or enumerated by its rows,
+`zip(h[0], done)`, cut along its first dimension): in the tuple form each half is cut the same way and the pieces are
 paired, `list(zip(h[0].unbind(1), h[1].unbind(1)))`, a list of pairs (what a list of states is
 everywhere else: joined back by `torch.cat`/`torch.stack`, rules 6 and stack); in the packed form
 the pieces of the packed tensor are packed states, as written. Cut along the hidden dimension
@@ -13,7 +14,8 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.values import ChildSlot, PosLabel, VContainer, VTuple
+from gru2lstm.program import BY_HAND
+from gru2lstm.values import ChildSlot, PosLabel, VContainer, VSlot, VTuple
 from gru2lstm.vocab import CAT_NAMES, SEQUENCE_BUILTINS, SPLIT_DIM_POSITION
 from gru2lstm.rules.base import Invalid, Rule, Valid
 from gru2lstm.rules.packed_dims import Ranks, may_be_last, moves_the_last
@@ -75,6 +77,28 @@ class Pieces(Rule):
             """,
             state="packed",
         ),
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 3, 8)
+            for t in range(2):
+                out, h = core(torch.randn(1, 3, 4), h)
+                done = torch.rand(3) < 0.5
+                h = torch.stack([row * ~d for row, d in zip(h[0], done)]).unsqueeze(0)
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            h = (
+                torch.zeros(1, 3, 8),
+                torch.zeros(1, 3, 8),
+            )
+            for t in range(2):
+                out, h = core(torch.randn(1, 3, 4), h)
+                done = torch.rand(3) < 0.5
+                h = (torch.stack([row[0] * ~d for row, d in zip(list(zip(h[0][0], h[1][0])), done)]).unsqueeze(0), torch.stack([row[1] * ~d for row, d in zip(list(zip(h[0][0], h[1][0])), done)]).unsqueeze(0))
+            """,
+            state="tuple",
+        ),
     )
     invalid = (
         Invalid(
@@ -105,6 +129,15 @@ class Pieces(Rule):
         ranks = Ranks(ctx) if ctx.packed and ctx.flow.pieces else None
         for value in ctx.flow.pieces:
             piece = value.items[0][1]
+            if piece.base.node is value.node and _iterates_a_list(ctx, piece.base):
+                # `zip(self.hist[0], dones)` of a list of lists of states: its items are no rows of a tensor
+                if ctx.solution.value_is_state(piece.base) or _kept_as_states(ctx, piece):
+                    ctx.find("G2L101", value.node, (
+                        f"`{ctx.code(value.node)}` is iterated here, and it may hold hidden states in a list rather than "
+                        f"be a tensor cut into its rows, which the engine cannot tell apart in this loop; iterate it by index "
+                        f"(`for i in range(len(...))`), or {BY_HAND}"
+                    ))
+                continue
             if not ctx.solution.value_is_state(piece.base):
                 if not ctx.packed and _kept_as_states(ctx, piece):  # packed, the new tensor is made twice as wide
                     ctx.find("G2L100", value.node, (
@@ -137,6 +170,13 @@ class Pieces(Rule):
                 ))
             elif not _joined_at_once(ctx, value.node) and ctx.claim(value.node):
                 _paired(ctx, value)
+
+
+def _iterates_a_list(ctx, iterated) -> bool:
+    """Is a value iterated by its rows (`zip(self.hist[0].copy(), dones)`) made from a list, as far
+    as the solver can tell, and not from a tensor?"""
+    leaf = ctx.solution.resolutions.leaf_of(iterated)
+    return isinstance(leaf, VContainer) or isinstance(leaf, VSlot) and ctx.solution.is_container(leaf.slot)
 
 
 def _kept_as_states(ctx, piece) -> bool:
@@ -229,7 +269,10 @@ def _sequence_of(ctx, node: cst.Call) -> bool:
 
 
 def _dim(node: cst.Call, base_node) -> Optional[int]:
-    """The dimension a split cuts along, when written as an integer (0 when not given), else None."""
+    """The dimension a split cuts along, when written as an integer (0 when not given), else None;
+    0 for a tensor iterated by its rows (`zip(h.squeeze(0), done)`: the cut is the tensor itself)."""
+    if node is base_node:
+        return 0
     name = node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", "")
     positional = [arg.value for arg in node.args if arg.keyword is None]
     if positional and positional[0] is base_node:  # `torch.chunk(h, n, 1)`: the tensor first
