@@ -171,9 +171,9 @@ class Solution:
 
 def solve(flow: ProgramFlow) -> Solution:
     """The slots that hold a state. A state moved into the name a recurrent call takes as its
-    input, where the state that call returns is held too (`inp = h_new` over stacked cells), is
-    that layer's features: such moves join nothing, when that leaves every such input no state
-    (else they join as before, and the stack is reported: rules/outputs.py)."""
+    input, where the state that call returns is held too (`inp = h_new` or `x = hs[i]` over
+    stacked cells), is that layer's features: such moves join nothing, when that leaves every such
+    input no state (else they join as before, and the stack is reported: rules/outputs.py)."""
     recorded = len(flow.bindings)  # what _forward_calls adds, each solve adds again
     solution = _solve(flow, set(), set())
     moves, inputs = _moves_into_inputs(solution)
@@ -718,10 +718,10 @@ def _moved_classes(solution: Solution) -> set:
 
 
 def _moves_into_inputs(solution: Solution) -> tuple:
-    """(ids of the bindings that move a state by name into a name a recurrent call reads as its
-    input where the state it returns is held too, or tie that name's definitions together where
-    it is read (`x = cell(x, h)` over layers: the first layer's input and a layer's state), those
-    inputs' slots)."""
+    """(ids of the bindings that move a state by name, or as an element of a list (`x = hs[i]`),
+    into a name a recurrent call reads as its input where the state it returns is held too, or
+    tie that name's definitions together where it is read (`x = cell(x, h)` over layers: the
+    first layer's input and a layer's state), those inputs' slots)."""
     flow, classes = solution.flow, solution.classes
     inputs = {}  # id(name node read as the input) -> its slot
     for call in flow.calls:
@@ -737,10 +737,20 @@ def _moves_into_inputs(solution: Solution) -> tuple:
     defs = {slot for slot, node in flow.slot_nodes if id(node) in inputs}  # every definition that reaches one
     moves = {
         id(binding) for binding in flow.bindings
-        if binding.kind in (BindingKind.ASSIGN, BindingKind.JOIN) and binding.target in defs and isinstance(binding.value, VSlot)
-        and binding.value.slot.kind == SlotKind.DEF and (binding.kind == BindingKind.JOIN or isinstance(binding.value.node, cst.Name))
+        if binding.kind in (BindingKind.ASSIGN, BindingKind.JOIN) and binding.target in defs and _moves_whole(solution, binding)
     }
     return moves, list(inputs.values())
+
+
+def _moves_whole(solution: Solution, binding: Binding) -> bool:
+    """Does `binding` move a state as it is: a name (`inp = h_new`), or an element of a list of
+    layer states (`x = hs[i]` after `hs[i] = cell(x, hs[i])`)?"""
+    if isinstance(binding.value, VIndex):
+        value = solution.resolved(binding.value)
+        return binding.kind == BindingKind.ASSIGN and isinstance(value, VSlot) and is_element(value.slot)
+    return isinstance(binding.value, VSlot) and binding.value.slot.kind == SlotKind.DEF and (
+        binding.kind == BindingKind.JOIN or isinstance(binding.value.node, cst.Name)
+    )
 
 
 def recurrent_input(call: VCallOf) -> Optional[Value]:
