@@ -387,7 +387,8 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
     import of it (`from torch.nn import GRU as R`), a name assigned from it or from such a name
     (`RNN = nn.GRU`, `CELLS = {"gru": nn.GRU}`, `CELLS["gru"] = nn.GRU`, `CELLS.append(nn.GRU)`),
     a class derived from it (`class Core(nn.GRU)`). `class_bodies`: the names a class body binds
-    too (`Cell = nn.GRUCell`, reached as `self.Cell`)."""
+    too (`Cell = nn.GRUCell`, reached as `self.Cell`), and the attributes the module sets on a name
+    (`cell` of `Spec.cell = nn.GRUCell`, reached as `Spec.cell`)."""
     names = _TorchNames(tree)
     found = {local for local, target in names.aliases.items() if target in RECURRENT}
     nodes = nodes_of(tree)
@@ -409,6 +410,8 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
         elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None and holds(statement.value):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             found.update(_bound_name(target) for target in targets if _bound_name(target))
+            if class_bodies:  # `Spec.cell = nn.GRUCell` outside the class, reached as `Spec.cell`
+                found.update(target.attr for target in targets if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name))
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and holds(statement.value):
             func = statement.value.func  # `CELLS.append(nn.GRU)`, `CELLS.update(gru=nn.GRU)`
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
