@@ -59,7 +59,7 @@ _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 _CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 
-__all__ = ["Screening", "chooses_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -115,12 +115,28 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return False  # a file that does not parse holds no class the engine could name
     names = _TorchNames(tree)
-    nodes = nodes_of(tree)
-    return any(
-        isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
+    return any(_picks_by_value(node, names) for node in nodes_of(tree).of(ast.Call, ast.Subscript))
+
+
+def functions_returning_class_by_value(tree: ast.Module) -> set:
+    """The module-level functions that return a class of torch.nn picked by a name not written out
+    (`def rnn_class(name): return getattr(nn, name)`): a module made from a call of one in another
+    file (`layers.rnn_class(cfg.rnn)(4, 8)`) may be a GRU, which only that file shows."""
+    names = _TorchNames(tree)
+    return {
+        statement.name for statement in module_statements(tree)
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, lambda node: _picks_by_value(node, names))
+    }
+
+
+def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
+    """`getattr(nn, cfg.rnn)`, `vars(nn)[key]` or `nn.__dict__[key]` of torch.nn (chooses_class_by_value)."""
+    if isinstance(node, ast.Subscript):
+        return names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
         and names.path(node.args[0]) in TORCH_RECURRENT_PATHS and not isinstance(node.args[1], ast.Constant)
-        for node in nodes.of(ast.Call)
-    ) or any(names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS for node in nodes.of(ast.Subscript))
+    )
 
 
 def _namespace_owner(node: ast.expr) -> Optional[ast.expr]:
