@@ -59,7 +59,7 @@ _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 _CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 
-__all__ = ["Screening", "chooses_class_by_value", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -165,7 +165,7 @@ def makes_from_held_class(tree: ast.Module) -> bool:
     or an assignment in a function binds to the class counts too (`for Cell in (nn.GRUCell,)`, `def
     make(cls=nn.GRU)`), and so does the parameter of a function of the file such a name is passed to
     (`build(CELLS)` of `def build(table): return table["gru"](4, 8)`)."""
-    names = gru_class_names(tree, class_bodies=True) | _bound_in_code(tree)
+    names = gru_class_names(tree, class_bodies=True) | names_bound_in_code(tree)
     calls = nodes_of(tree).of(ast.Call)
     names |= _parameters_given(tree, calls, names)
     for call in calls:
@@ -203,7 +203,7 @@ def _parameters_given(tree: ast.Module, calls: list, names: set) -> set:
     return found
 
 
-def _bound_in_code(tree: ast.Module) -> set:
+def names_bound_in_code(tree: ast.Module) -> set:
     """The names bound to the GRU class by a `for` over it, a `with ... as` of it, a parameter's
     default (`def make(cls=nn.GRU)`), or an assignment (`Cell = nn.GRUCell` in a function), anywhere
     in the file."""
