@@ -25,14 +25,19 @@ from gru2lstm.vocab import (
 )
 
 
-def classes_chosen_by_value(wrapper, parents: dict) -> list:
-    """The findings of the module `wrapper` wraps (one a `getattr` whose module takes a state)."""
+def classes_chosen_by_value(wrapper, parents: dict, returning_elsewhere: frozenset = frozenset()) -> list:
+    """The findings of the module `wrapper` wraps (one a `getattr` whose module takes a state).
+    `returning_elsewhere`: the names (dotted) by which it calls another file's functions that
+    return such a class (`layers.rnn_class`, returning_calls)."""
     imports = module_imports(wrapper.module)
     calls = [node for node in parents if type(node) is cst.Call]  # children.py: why `type`
     keys = [node for node in parents if type(node) is cst.Subscript]
+    elsewhere = [call for call in calls if dotted(call.func) in returning_elsewhere]
     findings = []
-    for chooser in [call for call in calls if _chooses_torch_class(call, imports)] + [key for key in keys if keys_torch_namespace(key, imports)]:
+    for chooser in _choosers(calls, keys, imports) + elsewhere:
         made = list(_constructions(chooser, calls, parents))
+        if chooser in elsewhere:  # so an activation's class (`layers.act_class(cfg.act)()`) is none
+            made = [one for one in made if made_as_recurrent(one)]
         taking = next((call for one in made for call in _module_calls(one, calls, parents) if _takes_state(call, parents)), None)
         # handed to callers (`def make_rnn(name): return getattr(nn, name)(4, 8)`), perhaps in another file
         returned = next((one for one in made if made_as_recurrent(one) and _returned(one, parents)), None)
@@ -46,11 +51,50 @@ def classes_chosen_by_value(wrapper, parents: dict) -> list:
         else:
             continue
         position = wrapper.positions[chooser].start
+        picks = "returns a class of torch.nn picked" if chooser in elsewhere else "picks a class of torch.nn"
         findings.append(new_finding("G2L102", (
-            f"`{syntax.code_of(chooser)}` picks a class of torch.nn by a name the engine does not read, and {why}, so a GRU chosen "
+            f"`{syntax.code_of(chooser)}` {picks} by a name the engine does not read, and {why}, so a GRU chosen "
             "there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
         ), position.line, position.column + 1))
     return findings
+
+
+def _choosers(calls: list, keys: list, imports: dict) -> list:
+    """`getattr(nn, name)` and `vars(nn)[key]` of torch.nn in the module."""
+    return [call for call in calls if _chooses_torch_class(call, imports)] + [key for key in keys if keys_torch_namespace(key, imports)]
+
+
+def returning_calls(modules: list, wrappers: dict, parents: dict) -> dict:
+    """Per module key, the names (dotted) by which it calls a function of another of `modules`
+    that returns a class of torch.nn picked by a name (`layers.rnn_class` after `import layers`, of
+    `def rnn_class(name): return getattr(nn, name)`); `modules` are project.ModuleSources."""
+    returning = {}
+    for module in modules:
+        imports = module_imports(wrappers[module.key].module)
+        calls = [node for node in parents[module.key] if type(node) is cst.Call]
+        keys = [node for node in parents[module.key] if type(node) is cst.Subscript]
+        returning[module.key] = {
+            function.name.value for chooser in _choosers(calls, keys, imports)
+            for function in [_returning_function(chooser, parents[module.key])] if function is not None
+        }
+    return {
+        module.key: frozenset(
+            f"{local}.{name}" if member.name is None else local
+            for local, member in module.imports.items() if member.key != module.key
+            for name in returning.get(member.key, ()) if member.name in (None, name)
+        )
+        for module in modules
+    }
+
+
+def _returning_function(chooser: cst.BaseExpression, parents: dict) -> Optional[cst.FunctionDef]:
+    """The function `chooser` is returned by (`def rnn_class(name): return getattr(nn, name)`), else None."""
+    if not isinstance(parents.get(chooser), cst.Return):
+        return None
+    function = parents.get(chooser)
+    while function is not None and not isinstance(function, cst.FunctionDef):
+        function = parents.get(function)
+    return function
 
 
 def made_as_recurrent(made: cst.Call) -> bool:
@@ -103,14 +147,11 @@ def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict, seen
     held = _assigned_to(chooser, parents)
     if held is not None:
         yield from (call for call in calls if dotted(call.func) == held)
-    if isinstance(parent, cst.Return):  # `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`
-        function = parent
-        while function is not None and not isinstance(function, cst.FunctionDef):
-            function = parents.get(function)
-        if function is not None and function.name.value not in seen:
-            for call in calls:
-                if dotted(call.func) == function.name.value:
-                    yield from _constructions(call, calls, parents, seen | {function.name.value})
+    function = _returning_function(chooser, parents)  # `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`
+    if function is not None and function.name.value not in seen:
+        for call in calls:
+            if dotted(call.func) == function.name.value:
+                yield from _constructions(call, calls, parents, seen | {function.name.value})
 
 
 def _module_calls(made: cst.Call, calls: list, parents: dict) -> Iterator[cst.Call]:

@@ -431,7 +431,15 @@ def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tup
             work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
         # alone, never a seed: its imports are not closed over (on a big library that took minutes)
         grouped = {index for indexes, _ in work for index in indexes}
-        work += [([index], [([files[index]], project.import_tables([index]))]) for index in chosen if index not in grouped]
+        # each with the files that make a module from a class one of its functions returns (those
+        # that have such callers first: a caller may choose a class of its own too)
+        callers = {index: project.callers_of_chosen(index) for index in chosen if index not in grouped}
+        for index in sorted(callers, key=lambda index: not callers[index]):
+            if index in grouped:
+                continue
+            indexes = [index] + [caller for caller in callers[index] if caller not in grouped]
+            grouped.update(indexes)
+            work.append((indexes, [([files[i] for i in indexes], project.import_tables(indexes))]))
     return found, files, work, project
 
 

@@ -19,7 +19,7 @@ import libcst.metadata as meta
 
 from gru2lstm.apply import apply_plan
 from gru2lstm.children import children
-from gru2lstm.classes_by_value import classes_chosen_by_value
+from gru2lstm.classes_by_value import classes_chosen_by_value, returning_calls
 from gru2lstm.findings import ERROR, new_finding
 from gru2lstm.flow import collect
 from gru2lstm.guessed_owners import misguessed, still_misguessed, untied_reads_of
@@ -161,10 +161,11 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
             untied_reads = untied_reads_of(flow, flow_again, parents)
             flow, solution = flow_again, solution_again
     if not solution.constructors:
+        returning = returning_calls(modules, wrappers, parents)
         return [
             Migration(source, False, findings=review(
                 _unfollowed_constructions(wrappers[m.key], flow, parents[m.key]) + _not_torch_gru(wrappers[m.key], flow, solution, parents[m.key])
-                + _unwalked_grus(wrappers[m.key], flow, parents[m.key], m.torch_names) + classes_chosen_by_value(wrappers[m.key], parents[m.key]),
+                + _unwalked_grus(wrappers[m.key], flow, parents[m.key], m.torch_names) + classes_chosen_by_value(wrappers[m.key], parents[m.key], returning[m.key]),
                 source,
             ))
             for m, source in zip(modules, sources)

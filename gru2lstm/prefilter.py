@@ -59,7 +59,7 @@ _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 _CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 
-__all__ = ["Screening", "chooses_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -115,12 +115,28 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return False  # a file that does not parse holds no class the engine could name
     names = _TorchNames(tree)
-    nodes = nodes_of(tree)
-    return any(
-        isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
+    return any(_picks_by_value(node, names) for node in nodes_of(tree).of(ast.Call, ast.Subscript))
+
+
+def functions_returning_class_by_value(tree: ast.Module) -> set:
+    """The module-level functions that return a class of torch.nn picked by a name not written out
+    (`def rnn_class(name): return getattr(nn, name)`): a module made from a call of one in another
+    file (`layers.rnn_class(cfg.rnn)(4, 8)`) may be a GRU, which only that file shows."""
+    names = _TorchNames(tree)
+    return {
+        statement.name for statement in module_statements(tree)
+        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, lambda node: _picks_by_value(node, names))
+    }
+
+
+def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
+    """`getattr(nn, cfg.rnn)`, `vars(nn)[key]` or `nn.__dict__[key]` of torch.nn (chooses_class_by_value)."""
+    if isinstance(node, ast.Subscript):
+        return names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS
+    return (
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
         and names.path(node.args[0]) in TORCH_RECURRENT_PATHS and not isinstance(node.args[1], ast.Constant)
-        for node in nodes.of(ast.Call)
-    ) or any(names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS for node in nodes.of(ast.Subscript))
+    )
 
 
 def _namespace_owner(node: ast.expr) -> Optional[ast.expr]:
@@ -149,7 +165,7 @@ def makes_from_held_class(tree: ast.Module) -> bool:
     or an assignment in a function binds to the class counts too (`for Cell in (nn.GRUCell,)`, `def
     make(cls=nn.GRU)`), and so does the parameter of a function of the file such a name is passed to
     (`build(CELLS)` of `def build(table): return table["gru"](4, 8)`)."""
-    names = gru_class_names(tree, class_bodies=True) | _bound_in_code(tree)
+    names = gru_class_names(tree, class_bodies=True) | names_bound_in_code(tree)
     calls = nodes_of(tree).of(ast.Call)
     names |= _parameters_given(tree, calls, names)
     for call in calls:
@@ -187,7 +203,7 @@ def _parameters_given(tree: ast.Module, calls: list, names: set) -> set:
     return found
 
 
-def _bound_in_code(tree: ast.Module) -> set:
+def names_bound_in_code(tree: ast.Module) -> set:
     """The names bound to the GRU class by a `for` over it, a `with ... as` of it, a parameter's
     default (`def make(cls=nn.GRU)`), or an assignment (`Cell = nn.GRUCell` in a function), anywhere
     in the file."""
@@ -387,7 +403,8 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
     import of it (`from torch.nn import GRU as R`), a name assigned from it or from such a name
     (`RNN = nn.GRU`, `CELLS = {"gru": nn.GRU}`, `CELLS["gru"] = nn.GRU`, `CELLS.append(nn.GRU)`),
     a class derived from it (`class Core(nn.GRU)`). `class_bodies`: the names a class body binds
-    too (`Cell = nn.GRUCell`, reached as `self.Cell`)."""
+    too (`Cell = nn.GRUCell`, reached as `self.Cell`), and the attributes the module sets on a name
+    (`cell` of `Spec.cell = nn.GRUCell`, reached as `Spec.cell`)."""
     names = _TorchNames(tree)
     found = {local for local, target in names.aliases.items() if target in RECURRENT}
     nodes = nodes_of(tree)
@@ -409,6 +426,8 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
         elif isinstance(statement, (ast.Assign, ast.AnnAssign)) and statement.value is not None and holds(statement.value):
             targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
             found.update(_bound_name(target) for target in targets if _bound_name(target))
+            if class_bodies:  # `Spec.cell = nn.GRUCell` outside the class, reached as `Spec.cell`
+                found.update(target.attr for target in targets if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name))
         elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call) and holds(statement.value):
             func = statement.value.func  # `CELLS.append(nn.GRU)`, `CELLS.update(gru=nn.GRU)`
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):

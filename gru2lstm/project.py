@@ -52,7 +52,7 @@ from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_f
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding
 from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
-from gru2lstm.prefilter import gru_class_names, may_name_gru_class, registry_read, torch_names_bound
+from gru2lstm.prefilter import functions_returning_class_by_value, gru_class_names, may_name_gru_class, names_bound_in_code, registry_read, torch_names_bound
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
 from gru2lstm.tree_nodes import nodes_of
@@ -194,6 +194,16 @@ class Project:
         for number in range(len(groups)):
             clusters.setdefault(root(number), set()).add(number)
         return [clusters[root(number)] for number in range(len(groups))]
+
+    def callers_of_chosen(self, index: int) -> list:
+        """The indexes of the files that import a function of file `index` returning a class of
+        torch.nn picked by a name not written out (`layers.rnn_class(cfg.rnn)(4, 8)` of `def
+        rnn_class(name): return getattr(nn, name)`): only such a file shows whether the module made
+        there takes a state (classes_by_value.py). Looked for only for a file that holds one."""
+        entry = self.universe.files[index]
+        tree = entry.module_tree()
+        functions = functions_returning_class_by_value(tree) if tree is not None else set()
+        return [self.position[caller.key] for caller, _ in _importers(self.universe, entry, functions)] if functions else []
 
     def import_tables(self, indexes: list) -> list:
         """A ModuleSource per file of `indexes`: a name bound to a file among them is a Member;
@@ -589,12 +599,13 @@ def _constructed_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
 
 def _attribute_made_elsewhere(universe: Universe, holder: ProjectFile) -> bool:
     """Does a file that imports a class of `holder` whose body binds the GRU class (`class Base:
-    rnn_cls = nn.GRUCell`) call that attribute (`self.rnn_cls(4, 8)` in a subclass), or one that
-    imports a subclass of it from another file (`class Mid(Base)` in mid.py, `class Agent(Mid)`)?"""
+    rnn_cls = nn.GRUCell`, or `Spec.cell = nn.GRUCell` at module level or in a function) call that
+    attribute (`self.rnn_cls(4, 8)` in a subclass, `Spec.cell(4, 8)`), or one that imports a
+    subclass of it from another file (`class Mid(Base)` in mid.py, `class Agent(Mid)`)?"""
     tree = holder.module_tree()
     if tree is None or not may_name_gru_class(holder.contents() or b""):
         return False
-    attributes = gru_class_names(tree, class_bodies=True) - holder.gru_class_names()
+    attributes = (gru_class_names(tree, class_bodies=True) | names_bound_in_code(tree)) - holder.gru_class_names()
     if not attributes:
         return False
     called = re.compile(rb"\.(?:" + b"|".join(re.escape(name.encode()) for name in sorted(attributes)) + rb")\b" + HELD_CLASS_CALL_BYTES)

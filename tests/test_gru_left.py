@@ -269,3 +269,40 @@ def test_a_gru_class_held_by_a_base_class_two_files_up_is_one_finding(tmp_path, 
     out = capsys.readouterr().out
     assert out.splitlines()[0] == f"{tmp_path / 'base.py'}:6:15: G2L101 " + CLASS_VALUE.format(verb="assigned")
     assert out.count("G2L") == 1
+
+
+@pytest.mark.parametrize("setting, place", [
+    ("Spec.cell = nn.GRUCell\n", "9:13"), ("def setup():\n    Spec.cell = nn.GRUCell\n\n\nsetup()\n", "10:17"),
+], ids=["module level", "in a function"])
+def test_a_gru_class_set_on_a_class_of_another_file_is_one_finding(tmp_path, capsys, setting, place):
+    # t05: `Spec.cell = nn.GRUCell` in layers.py, `Spec.cell(4, 8)` in actor.py: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "from layers import Spec").replace("CHOICE", "").replace("MADE", "Spec.cell(4, 8)")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": "", "layers.py": UTIL + "\n\nclass Spec:\n    pass\n\n\n" + setting})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == f"{tmp_path / 'layers.py'}:{place}: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.count("G2L") == 1
+
+
+@pytest.mark.parametrize("imports, made", [
+    ("import layers", "layers.rnn_class(cfg.rnn)"), ("from layers import rnn_class as pick", "pick(cfg.rnn)"),
+], ids=["module", "function as"])
+def test_a_class_chosen_by_a_name_returned_to_another_file_that_steps_it_is_one_finding_there(tmp_path, capsys, imports, made):
+    # s06: `def rnn_class(name): return getattr(nn, name)` in layers.py, made and stepped with a state in actor.py: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", imports).replace("CHOICE", "").replace("MADE", made + "(4, 8)")
+    write(tmp_path, {"actor.py": source, "layers.py": UTIL + "\n\ndef rnn_class(name):\n    return getattr(nn, name)\n", "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    chosen = CHOSEN.format(chooser=made).replace("picks a class of torch.nn", "returns a class of torch.nn picked")
+    assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:21: G2L102 " + chosen
+    assert out.count("G2L") == 1
+
+
+def test_an_activation_class_chosen_by_a_name_and_returned_to_another_file_is_no_finding(tmp_path):
+    helper = "\n\ndef layer_class(name):\n    return getattr(nn, name)\n"
+    source = ACTOR.replace("IMPORTS", "import layers").replace("CHOICE", "").replace("MADE", "nn.GRUCell(4, 8)")
+    source = source.replace("getattr(nn, cfg.act)()", "layers.layer_class(cfg.act)()\n            self.norm = layers.layer_class('LayerNorm')(8)")
+    write(tmp_path, {"actor.py": source, "layers.py": UTIL + helper, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "nn.LSTMCell(4, 8)" in (tmp_path / "actor.py").read_text()
+    run_migrated(tmp_path, "import actor")
