@@ -15,7 +15,7 @@ import libcst as cst
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, UnpackedElement, Unpacking, Use, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.scopes import Scope
-from gru2lstm.syntax import attribute_root, constant_string, free_reads, int_key, is_none, is_slice, makes_dict, rows_holder, slice_expression, string_key, walk
+from gru2lstm.syntax import attribute_root, constant_string, free_reads, int_key, is_none, is_slice, makes_dict, rows_holder, slice_bounds, slice_expression, string_key, walk
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -106,8 +106,8 @@ class ExpressionWalker(Scope):
                     self.flow.slot_nodes.append((slot, node))
                     self.flow.named_key_reads.append(slot)
                 return VSlot(slot, node)
-            for element in node.slice:
-                self.consume(self.expr(slice_expression(element)), Use.INDEX, node)
+            for bound in slice_bounds(node):  # `x[:, :self.core(h)[1]]`: a bound is code the walk follows too
+                self.consume(self.expr(bound), Use.INDEX, node)
             value = VIndex(base, node, int_key(node))
             if self.recording:
                 self.flow.indexes.append(value)
@@ -378,8 +378,8 @@ class ExpressionWalker(Scope):
         reader = self._method_of_object(node.value, ITEM_READER)
         if reader is None:
             return None
-        for element in node.slice:
-            self.consume(self.expr(slice_expression(element)), Use.READ, node)
+        for bound in slice_bounds(node):
+            self.consume(self.expr(bound), Use.READ, node)
         return self._result_of(reader, node)
 
     def held_literal(self, value: Value, node: cst.CSTNode) -> Value:
@@ -490,8 +490,8 @@ class ExpressionWalker(Scope):
                     slot = ChildSlot.of(base.slot, KeyLabel.of(key))
                 else:
                     slot = ChildSlot.of(base.slot, ELEM)
-                    for element in target.slice:
-                        self.consume(self.expr(slice_expression(element)), Use.INDEX, target)
+                    for bound in slice_bounds(target):
+                        self.consume(self.expr(bound), Use.INDEX, target)
                 if self.recording:
                     self.flow.slot_nodes.append((slot, target))
                 return slot
@@ -543,8 +543,8 @@ class ExpressionWalker(Scope):
         writer = self._method_of_object(target.value, ITEM_WRITER) if isinstance(target, cst.Subscript) else None
         if writer is not None:  # `buffer[i] = h` runs __setitem__, which is not followed
             self.consume(self.expr(target.value), Use.READ, target.value)
-            for element in target.slice:
-                self.consume(self.expr(slice_expression(element)), Use.READ, target)
+            for bound in slice_bounds(target):
+                self.consume(self.expr(bound), Use.READ, target)
             where = getattr(value, "node", None) or target
             self.consume(value, Use.UNKNOWN, where, f"stored by `{self.code(target)} = ...` through `{writer.display_name}()`")
             return None

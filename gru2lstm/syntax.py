@@ -95,6 +95,15 @@ def slice_expression(element: cst.SubscriptElement) -> cst.BaseExpression:
     return element.slice.value if isinstance(element.slice, cst.Index) else cst.Name("None")
 
 
+def slice_bounds(node: cst.Subscript) -> list:
+    """The expressions a subscript evaluates: each index, and each bound of a slice (`a[i, j:k]`)."""
+    found = []
+    for element in node.slice:
+        part = element.slice
+        found += [part.value] if isinstance(part, cst.Index) else [b for b in (part.lower, part.upper, part.step) if b is not None]
+    return found
+
+
 def string_key(node: cst.Subscript) -> Optional[str]:
     if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         return constant_string(node.slice[0].slice.value)

@@ -44,6 +44,8 @@ NO_STATE_USES = [
     ("h, size = agent.core(torch.randn(2, 4), h)", "assert F.pad(agent.pi(h), (0, 10 - size)).shape == (2, 5)", "`size`, which holds it, is used"),
     ("out = agent.core(torch.randn(2, 4), h); h, size = out[0], out[1]", "assert torch.ones(2, 10)[:, :size].shape == (2, 8)", "`size`, which holds it, is used"),
     ("h = agent.core(torch.randn(2, 4), h)[0]", "assert F.pad(agent.pi(h), (0, 10 - agent.core(torch.randn(2, 4), h)[1])).shape == (2, 5)", "it is used as `agent.core(torch.randn(2, 4), h)[1]`"),
+    # a bound of a slice: the walk did not evaluate slice bounds at all
+    ("h = agent.core(torch.randn(2, 4), h)[0]", "assert torch.ones(2, 20)[:, :agent.core(torch.randn(2, 4), h)[1]].shape == (2, 8)", "it is used as `agent.core(torch.randn(2, 4), h)[1]`"),
 ]
 
 
