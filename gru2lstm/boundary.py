@@ -33,7 +33,7 @@ import libcst as cst
 from gru2lstm.delegation import unfollowed_delegations, wrapped_owners
 from gru2lstm.duck_calls import changed_callees, changed_methods, dotted_names, looks_recurrent
 from gru2lstm.joined_calls import JoinedInstances, called_methods, instances_by_root, is_attribute
-from gru2lstm.program import FunctionInfo, ProgramFlow, Use, follow_remedy, from_where
+from gru2lstm.program import FunctionInfo, ProgramFlow, Use, class_key, follow_remedy, from_where
 from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of, walk
@@ -293,7 +293,7 @@ def _method_taken(flow: ProgramFlow, slot, node: cst.CSTNode, parents: dict) -> 
     if not isinstance(read, cst.Attribute) or read.value is not node:
         return False
     call = parents.get(read)
-    method = flow.method(f"{slot.module}:{slot.name}", read.attr.value)
+    method = flow.method(class_key(slot.module, slot.name), read.attr.value)
     return method is not None and method.self_name is not None and not (isinstance(call, cst.Call) and call.func is read)
 
 

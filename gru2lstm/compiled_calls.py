@@ -44,9 +44,8 @@ class CompiledCalls(FollowedCalls):
                 for position, param in enumerate(forward.params if isinstance(held, VSlot) else ()):
                     part = VSlot(ChildSlot.of(held.slot, PosLabel.of(position)), None)
                     if param.name in features:  # its position of the tuple cannot be read apart here
-                        owner = forward.key.owner.rpartition(":")[2]
                         self.consume(part, Use.OTHER, inputs, (
-                            f"handed to `{self.code(node.func)}` for the parameter `{param.name}` of `{owner}.forward()`, which "
+                            f"handed to `{self.code(node.func)}` for the parameter `{param.name}` of `{forward.display_name}()`, which "
                             "only reads it as features, in a tuple held by a name, which the engine cannot read apart there"
                         ))
                         continue

@@ -479,7 +479,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             for label, part in list(classes.parts.get(classes.find(target), {}).items()):
                 if label.kind != LabelKind.KEY:
                     continue
-                kept = [classes.part(source, label) for source in sources if classes.part(source, label) is not None]
+                kept = [source_part for source_part in (classes.part(source, label) for source in sources) if source_part is not None]
                 if not solution.is_state(part) and any(solution.is_state(source_part) for source_part in kept):
                     changed |= mark(part)
                 elif solution.is_state(part):

@@ -138,14 +138,13 @@ class _FeatureReads:
         self.body = body_of(info, flow)
         self.names = {name for name, _ in info.params}
         self.parents = flow.module_parents[info.module]  # held lambdas, not in the tree, have no feature parameters
-        self.bound_otherwise: set = set()
-        self.uses: dict = {}
-        self.assigned: dict = {}
+        self.uses: dict = {}  # name -> its Name nodes in the body
+        self.assigned: dict = {}  # name -> how many `name = value` bind it
+        self.bound_otherwise: set = set()  # names bound by a loop, `with`, `+=`, `:=`, ...
 
     def parameters(self) -> dict:
-        uses: dict = {}
+        uses, assigned = self.uses, self.assigned
         rebound: set = set()
-        assigned: dict = {}  # name -> how many `name = value` bind it
         for node in self.body:  # one pass: the names' uses, the names bound again, closures
             kind = type(node)  # children.py: why `type`
             if kind is cst.Name:
@@ -160,7 +159,6 @@ class _FeatureReads:
                 bound = _names_bound_otherwise(node)
                 rebound.update(bound)
                 self.bound_otherwise.update(bound)
-        self.uses, self.assigned = uses, assigned
         found = {}
         for name, _ in self.info.params:  # *args and **kwargs are no parameters here (definitions.py)
             if name in rebound or name not in uses:
