@@ -55,6 +55,9 @@ class Crossing:
     node: cst.CSTNode
     message: str
     place: Optional[str] = None  # the file, not migrated with this one, it goes to
+    # A GRU none of whose calls was analysed: the name other files import its holder by (its class,
+    # or itself at module level), so that the project's files that do can be named (project.py)
+    imported_as: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -382,14 +385,29 @@ def _uncalled_modules(flow: ProgramFlow, solution: Solution) -> list:
             if root not in made:
                 through_copies.add(kind)
     return [
-        Crossing(ctor.node, (
-            f"`{code_of(ctor.node)}` is made here, but none of its calls is in the files analysed: the code that calls it "
-            "(another file, a library) would still pass one tensor as its state and take one back; give the files that "
-            "call it in the same run"
-        ))
+        Crossing(ctor.node, uncalled_module_message(code_of(ctor.node)), imported_as=_imported_as(flow, target))
         for ctor, kind, target in solution.constructors
         if classes.find(target) not in called and kind not in through_copies
     ]
+
+
+def uncalled_module_message(made: str, callers: str = "") -> str:
+    """What a GRU none of whose calls was analysed says; `callers`: who calls it and what to do, when
+    the project's files that use what holds it are known (project.py)."""
+    return f"`{made}` is made here, but none of its calls is in the files analysed: " + (callers or (
+        "the code that calls it (another file, a library) would still pass one tensor as its state and take one back; "
+        "give the files that call it in the same run"
+    ))
+
+
+def _imported_as(flow: ProgramFlow, target) -> Optional[str]:
+    """The name another file imports to reach a GRU held at `target`: its class, or the module-level name."""
+    if target.kind == SlotKind.ATTR and target.owner in flow.classes:
+        return target.owner.rpartition(":")[2]
+    if target.kind == SlotKind.GLOBAL:
+        return target.name
+    made = flow.defs.get(target.def_id) if target.kind == SlotKind.DEF else None
+    return made.name if made is not None and made.function is None and not made.is_param else None  # a script's name
 
 
 def _starred_calls(flow: ProgramFlow, carriers: dict) -> list:

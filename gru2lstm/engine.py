@@ -318,6 +318,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
                     if elsewhere is not None:
                         with gc_paused():
                             elsewhere.refuse(outcome, work[number][1][-1][1])
+                            elsewhere.name_callers(outcome, work[number][1][-1][1])
                             dynamic.refuse(outcome, work[number][1][-1][1], lambda: elsewhere.files + elsewhere.others(), shown_path)
                     # Last: a file that calls them, found above, says more than that none was found
                     refuse_uncalled_contracts(outcome)

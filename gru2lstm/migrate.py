@@ -235,6 +235,7 @@ def _plan_form(form: str, wrappers: dict, flow, solution, options: Options, modu
                 reached=tuple(sorted(outcome.reached)),
                 interface=tuple(outcome.interface),
                 members=tuple(outcome.members),
+                uncalled=tuple(outcome.uncalled),
             )
         )
     return planned, migrations

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
+from gru2lstm.boundary import uncalled_module_message
 from gru2lstm.config import import_root
 from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
@@ -349,6 +350,35 @@ class CallersElsewhere:
         blockers = self._callers(changed, group, data) | self._readers(changed, group, data) | self._unknown_callers(changed, group)
         if blockers:
             block_group(outcome, sorted(blockers), "the hidden state of files migrated with this one without being migrated with them", "uses")
+
+    def name_callers(self, outcome, modules: list) -> None:
+        """Name, in the finding of a GRU none of whose calls was analysed, the project's files that
+        import what holds it (a subclass's file that calls `self.rnn` of a base class given alone,
+        as a pre-commit hook does): they are the code to give. Arguments as `refuse`'s."""
+        uncalled = [(result, module) for result in outcome.results if result.migration is not None for module in result.migration.uncalled]
+        if not uncalled:
+            return
+        data = _bytes(modules)
+        group = [Path(result.path) for result in outcome.results]
+        candidates = self.others() + self._outside(group, given_only=True)
+        given = set(self.files)
+        for result, module in uncalled:
+            found = importers_elsewhere(group, {result.path: {module.imported_as}}, candidates, data, self._read).get(result.path)
+            if not found:
+                continue
+            names = ", ".join(shown_path(path) for path in found[:3]) + (" and others" if len(found) > 3 else "")
+            # the calls are there, or in code those files hand what they import to (a runner given the agent)
+            calls = "the code that calls it (there, or reached from there) would still pass one tensor as the state"
+            if all(path in given for path in found):  # a group of its own, written before this one
+                how = f"without being migrated with it, and {calls}; migrate those calls by hand"
+            else:
+                how = f"without being given, and {calls}; give {'that file' if len(found) == 1 else 'those files'} too (or the project folder)"
+            callers = f"{names} {'imports' if len(found) == 1 else 'import'} `{module.imported_as}` {how}"
+            result.migration.findings[:] = [
+                replace(finding, message=uncalled_module_message(module.made, callers))
+                if (finding.line, finding.column, finding.code) == (module.line, module.column, "G2L101") else finding
+                for finding in result.migration.findings
+            ]
 
     def given_importers(self, outcome, modules: list) -> list:
         """The given files outside the group that import a function whose contract it changes (a

@@ -72,6 +72,17 @@ class ChangedMember:
 
 
 @dataclass(frozen=True)
+class UncalledModule:
+    """A GRU made in a file none of whose calls was analysed (its G2L101 sits at `line`:`column`):
+    the project's files that import what holds it are the ones that call it."""
+
+    line: int
+    column: int
+    made: str  # the construction, as written: `nn.GRU(4, 8)`
+    imported_as: str  # the class that holds it, or its module-level name
+
+
+@dataclass(frozen=True)
 class FormFallback:
     """A form `--state auto` planned and did not take, and the finding that kept it out, for the
     report: its first choice when it took the other one, or the other one when both failed."""
@@ -98,6 +109,7 @@ class Migration:
     reached: tuple = ()  # files not migrated with this one that the analysed code calls into
     interface: tuple = ()  # InterfaceChanges of the functions defined in it
     members: tuple = ()  # ChangedMembers of its classes (and sizes it reads), for files that were not migrated with it
+    uncalled: tuple = ()  # UncalledModules: GRUs made in it whose calls are elsewhere, for the files that make them
     untied_reads: frozenset = frozenset()  # attribute reads (`cfg.hidden`, as ast.unparse spells them) of objects shown to be no instance of the class with that attribute
 
     @property

@@ -227,6 +227,54 @@ def test_the_files_of_the_hierarchy_given_without_the_script_that_calls_it_are_r
     assert {path: path.read_text() for path in tmp_path.rglob("*.py")} == before
 
 
+def test_the_base_s_file_given_alone_names_the_subclass_s_file_that_calls_its_gru(tmp_path, capsys):
+    # as a pre-commit hook gives it: the GRU's calls are in the subclass's file, which was not
+    # named ("give the files that call it" without saying which)
+    write(tmp_path, PACKAGE)
+    before = {path: path.read_text() for path in tmp_path.rglob("*.py")}
+    assert main(["rewrite", "--quiet", str(tmp_path / "agents" / "base.py")]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'agents' / 'base.py'}:10:20: G2L101 `nn.GRU(hidden, hidden, batch_first=True)` is made here, but "
+        f"none of its calls is in the files analysed: {shown_path(tmp_path / 'agents' / 'recurrent.py')} imports "
+        "`BaseAgent` without being given, and the code that calls it (there, or reached from there) would still pass one "
+        "tensor as the state; give that file too (or the project folder)"
+    )
+    assert {path: path.read_text() for path in tmp_path.rglob("*.py")} == before
+
+
+def test_a_module_level_gru_given_alone_names_the_scripts_that_call_it(tmp_path, capsys):
+    write(tmp_path, {
+        "core.py": """\
+            import torch.nn as nn
+
+            rnn = nn.GRUCell(4, 8)
+        """,
+        "train.py": """\
+            import torch
+
+            from core import rnn
+
+            h = torch.zeros(2, 8)
+            for _ in range(3):
+                h = rnn(torch.randn(2, 4), h)
+        """,
+        "evaluate.py": """\
+            import torch
+
+            import core
+
+            h = core.rnn(torch.randn(2, 4), torch.zeros(2, 8))
+        """,
+    })
+    assert main(["rewrite", "--quiet", str(tmp_path / "core.py")]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'core.py'}:3:7: G2L101 `nn.GRUCell(4, 8)` is made here, but none of its calls is in the files "
+        f"analysed: {shown_path(tmp_path / 'evaluate.py')}, {shown_path(tmp_path / 'train.py')} import `rnn` without "
+        "being given, and the code that calls it (there, or reached from there) would still pass one tensor as the state; "
+        "give those files too (or the project folder)"
+    )
+
+
 STATEFUL_BASE = """\
     import torch
     import torch.nn as nn

@@ -57,9 +57,9 @@ def test_a_module_called_only_in_a_file_not_given_is_refused(tmp_path, capsys, m
     monkeypatch.chdir(tmp_path)
     assert main(["rewrite", "model.py"]) == 1
     assert (
-        "model.py:8:20: G2L101 `nn.GRU(4, 8)` is made here, but none of its calls is in the files analysed: the code that "
-        "calls it (another file, a library) would still pass one tensor as its state and take one back; give the files "
-        "that call it in the same run\n"
+        "model.py:8:20: G2L101 `nn.GRU(4, 8)` is made here, but none of its calls is in the files analysed: driver.py "
+        "imports `Agent` without being given, and the code that calls it (there, or reached from there) would still pass "
+        "one tensor as the state; give that file too (or the project folder)\n"
     ) in capsys.readouterr().out
     assert (tmp_path / "model.py").read_text() == before
 

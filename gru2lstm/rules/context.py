@@ -34,6 +34,7 @@ class ModuleOutcome:
     reached: set = field(default_factory=set)  # files not migrated with it that a finding's flow goes to
     interface: list = field(default_factory=list)  # InterfaceChanges of its functions
     members: list = field(default_factory=list)  # ChangedMembers: attributes that hold or size the state
+    uncalled: list = field(default_factory=list)  # UncalledModules: GRUs whose calls are in files not analysed
 
 
 @dataclass

@@ -20,13 +20,13 @@ from gru2lstm.accessors import accessor_crossings
 from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.findings import new_finding
 from gru2lstm.program import BindingKind, FunctionInfo
-from gru2lstm.results import ChangedMember, InterfaceChange
+from gru2lstm.results import ChangedMember, InterfaceChange, UncalledModule
 from gru2lstm.values import Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VOpaque, VSlot, VTuple
 from gru2lstm.vocab import STATE_RANKS
 from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
 from gru2lstm.rules.base import Invalid, Rule
-from gru2lstm.syntax import enclosing_function, walk
+from gru2lstm.syntax import code_of, enclosing_function, walk
 
 
 def _owner(slot) -> str:
@@ -267,6 +267,10 @@ class Interfaces(Rule):
         found = crossings(ctx.flow, ctx.solution, ctx.parents) + file_crossings(ctx.flow, ctx.solution)
         for crossing in found + accessor_crossings(ctx.flow, ctx.solution) + guessed_crossings(ctx.flow, ctx.solution):
             ctx.find("G2L101", crossing.node, crossing.message, crossing.place)
+            if crossing.imported_as is not None:
+                ctx.outcome(crossing.node).uncalled.append(
+                    UncalledModule(ctx.line(crossing.node), ctx.column(crossing.node) + 1, code_of(crossing.node), crossing.imported_as)
+                )
         for slot, node in state_attributes(ctx.flow, ctx.solution):
             ctx.outcome(node).members.append(
                 ChangedMember(ctx.line(node), ctx.column(node) + 1, slot.owner.rpartition(":")[2], slot.name, sizes=False)
