@@ -29,7 +29,8 @@ not (reported when a hidden state flows there).
 
 The project's files that were *not* given are looked at too, but only when a group changes the
 contract of a function (a parameter or return that becomes (h, c)): `CallersElsewhere` finds the
-ones that import it and leaves the group unwritten, since they would still call it the GRU way.
+ones that import it and leaves the group unwritten, since they would still call it the GRU way; a
+GRU whose calls the group does not hold has its finding name the files that import its holder.
 What an import statement binds, and the dotted names each file is imported by, are imports.py's;
 which given file an import loads is universe.py's. A file outside the group that reads a member
 the group changes (`agent.hidden`) is readers.py's; one that may call a changed method through an
