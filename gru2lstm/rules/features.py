@@ -15,12 +15,12 @@ from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import slice_expression
-from gru2lstm.values import DefSlot, Derivation, PosLabel, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
+from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
 from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, SIZE_READS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
-from gru2lstm.rules.packed import options, packed_size_read
+from gru2lstm.rules.packed import options, packed_size_read, returned_places
 from gru2lstm.rules.packed_merge import merging_reshape
 from gru2lstm.rules.packed_ranks import integer
 
@@ -111,15 +111,11 @@ def _returned_uses(ctx, returning: cst.Return, position: Optional[int]) -> list:
     """Where callers use what `returning` returns (at `position` of the tuple returned): the reads
     of the names they bind it to (`h, size = self.core(obs, h)`, `size = out[1]`) and where they
     use it at once (`10 - self.core(obs, h)[1]`)."""
-    line = ctx.parents.get(returning)
-    returned = [binding.target for binding in ctx.flow.bindings if binding.kind == BindingKind.RETURN and binding.statement is line]
-    classes = ctx.solution.classes
-    parts = returned if position is None else [classes.part(slot, PosLabel.of(position)) for slot in returned]
-    wanted = {classes.find(part) for part in parts if part is not None}
+    wanted = {place for _, place in returned_places(ctx, position, ctx.parents.get(returning))}
 
     def is_returned(value: Value) -> bool:
         value = ctx.solution.resolved(value)
-        return isinstance(value, VSlot) and classes.find(value.slot) in wanted
+        return isinstance(value, VSlot) and ctx.solution.classes.find(value.slot) in wanted
 
     read = [use.value for use in ctx.flow.consumptions] + [operand for arith in ctx.flow.arithmetic for operand in (arith.left, arith.right)]
     uses = [value.node for value in read if is_returned(value)]

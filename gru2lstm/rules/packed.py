@@ -15,7 +15,7 @@ from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
 from gru2lstm.syntax import code_of, is_docstring, walk
 from gru2lstm.values import (
-    Derivation, LabelKind, ReturnSlot, SlotKind, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot, VTuple,
+    Derivation, LabelKind, PosLabel, ReturnSlot, SlotKind, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot, VTuple,
 )
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
@@ -144,12 +144,24 @@ def _through_returns(ctx, value: Value) -> list:
     slot = value.slot if isinstance(value, VSlot) else None
     if slot is None or slot.kind != SlotKind.CHILD or slot.label.kind != LabelKind.POS:
         return [value]
-    classes, position = ctx.solution.classes, slot.label.position
-    parts = [(binding, classes.part(binding.target, slot.label)) for binding in ctx.flow.bindings if binding.kind == BindingKind.RETURN]
-    returned = [ctx.solution.resolved(binding.value) for binding, part in parts if part is not None and classes.find(part) == classes.find(slot)]
+    position, wanted = slot.label.position, ctx.solution.classes.find(slot)
+    returned = [ctx.solution.resolved(binding.value) for binding, place in returned_places(ctx, position) if place == wanted]
     if not returned or not all(isinstance(tuple_, VTuple) and len(tuple_.items) > position for tuple_ in returned):
         return [value]
     return [ctx.solution.resolved(tuple_.items[position]) for tuple_ in returned]
+
+
+def returned_places(ctx, position: Optional[int], statement: Optional[cst.CSTNode] = None) -> list:
+    """(return binding, the class of the place its callers take position `position` of the tuple it
+    returns from; None: the whole value) for each return of the program, or each at `statement`:
+    what links a returned item to the names callers bind it to, either way."""
+    classes, places = ctx.solution.classes, []
+    for binding in ctx.flow.bindings:
+        if binding.kind == BindingKind.RETURN and (statement is None or binding.statement is statement):
+            part = binding.target if position is None else classes.part(binding.target, PosLabel.of(position))
+            if part is not None:
+                places.append((binding, classes.find(part)))
+    return places
 
 
 def packed_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
