@@ -90,9 +90,17 @@ def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
         if carries_the_state and not _runs_more_than_computing(ctx, node, frozenset()):
             continue
         if carries_the_state or _unseen(ctx, node):
+            place = ctx.flow.outside_calls.get(id(node))  # a function of a given file: the group takes it in and looks
             ctx.find("G2L100", node, (
                 f"`{ctx.code(node)}` would run twice, once per half of the hidden state, in `{ctx.code(top)}`, and the "
                 "engine cannot tell that it only computes a value; assign it to a name first"
+                + (f", or give {place}, where it comes from, in the same run" if place is not None else "")
+            ), place)
+            return True
+        if _draws(ctx, node):  # `h * keep(done)` of a `keep` that calls torch.rand
+            ctx.find("G2L100", node, (
+                f"`{ctx.code(node)}` draws random numbers and would run twice, once per half of the hidden state, in "
+                f"`{ctx.code(top)}`, so h and c would get different draws; assign it to a name first"
             ))
             return True
     return False
@@ -187,11 +195,18 @@ def makes_a_fresh_state(ctx, node: cst.CSTNode) -> bool:
         returned = ctx.values_bound_to.get(ReturnSlot.of(key), [])
         if function is None or not returned or not all(_allocated(ctx, value) for value in returned):
             return False
-        if any(_called_name(call) in RANDOM_DRAWS for call in walk(function.node) if isinstance(call, cst.Call)):
-            return False  # each half its own draw
         if not _only_computes(ctx, function.node, frozenset({key})):
             return False
-    return True
+    return not _draws(ctx, node)  # each half its own draw
+
+
+def _draws(ctx, node: cst.CSTNode) -> bool:
+    """Does `node` run a function of the program whose body draws random numbers (`torch.rand`)?"""
+    return any(
+        _called_name(call) in RANDOM_DRAWS
+        for key in ctx.flow.runs.get(id(node), ()) if key in ctx.flow.functions
+        for call in walk(ctx.flow.functions[key].node) if isinstance(call, cst.Call)
+    )
 
 
 def _allocated(ctx, value: Value) -> bool:

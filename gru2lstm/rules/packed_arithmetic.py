@@ -154,12 +154,15 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
         )
     elif width.unfollowed is not None:
         made = "" if width.unfollowed is operand else f" made by `{ctx.code(width.unfollowed)}`,"
+        place = ctx.flow.outside_calls.get(id(width.unfollowed))  # a function of a given file: the group takes it in
         ctx.find(
             "G2L100", node,
             f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`,{made} a call the engine does not "
             "follow, so it cannot tell how wide it is; in the packed form the state is h and "
-            "c side by side, twice as wide, so an operand as wide as h would no longer line up; use --state tuple, or "
-            "migrate this by hand",
+            "c side by side, twice as wide, so an operand as wide as h would no longer line up; "
+            + (f"give {place}, where it comes from, in the same run, " if place is not None else "")
+            + "use --state tuple, or migrate this by hand",
+            place,
         )
     return width.drawn_per_half is not None or width.unfollowed is not None
 
