@@ -91,6 +91,11 @@ def literal_strings(node: cst.BaseExpression) -> Optional[set]:
     return None if None in strings else set(strings)
 
 
+def compared_parts(node: cst.Comparison) -> tuple:
+    """What a comparison compares, from left to right (`a < b <= c`: a, b, c)."""
+    return (node.left, *(target.comparator for target in node.comparisons))
+
+
 def slice_expression(element: cst.SubscriptElement) -> cst.BaseExpression:
     return element.slice.value if isinstance(element.slice, cst.Index) else cst.Name("None")
 
