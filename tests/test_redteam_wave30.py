@@ -90,3 +90,69 @@ def test_a_packed_state_whose_other_sizes_are_read_migrates_and_runs(tmp_path, c
     write(tmp_path, {"model.py": CHECKED.format(check=check), "driver.py": DRIVER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# statements after a colon on the line of an `if` or a `for`, which the walk of the program skipped
+ONE_LINERS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Core(nn.Module):
+        def __init__(self, obs=3, hidden=4):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs, hidden)
+            self.pi = nn.Linear(hidden, 2)
+            self.store = torch.zeros(5, 1, 2, hidden)
+
+        def forward(self, xs, h=None):
+            if h is None: h = torch.zeros(1, xs.shape[1], self.hidden)
+            for x in xs: y, h = self.gru(x.unsqueeze(0), h)
+            return self.pi(y[0]), h
+
+        def keep(self, t, h):
+            if t < 5: self.store[t] = h  # kept
+            if t == 2: h = h * 0.0; h = h.detach()
+            return self.store[t - 1] if t > 0 else h
+"""
+
+ONE_LINERS_DRIVER = """\
+    import torch
+
+    from model import Core
+
+    core = Core()
+    h = None
+    for t in range(4):
+        logits, h = core(torch.randn(3, 2, 3), h)
+        loss = logits.pow(2).mean()
+        with torch.no_grad():
+            h = core.keep(t, h.detach()).clone()
+    loss.backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_states_made_stored_and_updated_after_a_colon_migrate_and_run(tmp_path, form):
+    # exit 0 and a crash: `if h is None: h = torch.zeros(1, B, H)` was not seen (packed: left H wide;
+    # tuple: exit 123), nor `if t < 5: self.store[t] = h`
+    write(tmp_path, {"model.py": ONE_LINERS, "driver.py": ONE_LINERS_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+    migrated = (tmp_path / "model.py").read_text()
+    if form == "tuple":
+        assert "        if t < 5:\n            self.store[0][t] = h[0]\n            self.store[1][t] = h[1]  # kept\n" in migrated
+    else:
+        assert "        if h is None: h = torch.zeros(1, xs.shape[1], 2 * self.hidden)\n" in migrated
+
+
+def test_a_packed_recurrent_call_after_a_colon_with_another_statement_is_refused(tmp_path, capsys):
+    # the packed state is made again right after the call: there is no line for it between the two
+    model = ONE_LINERS.replace("for x in xs: y, h = self.gru(x.unsqueeze(0), h)", "for x in xs: y, h = self.gru(x.unsqueeze(0), h); y = y + 1")
+    write(tmp_path, {"model.py": model, "driver.py": ONE_LINERS_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path / "model.py"), str(tmp_path / "driver.py")]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'model.py'}:15:29: G2L100 the packed form needs the state of `self.gru(x.unsqueeze(0), h)` "
+        "unpacked in a statement of its own; split the statement, or use --state tuple"
+    )

@@ -13,7 +13,7 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
-from gru2lstm.syntax import code_of, is_docstring, walk
+from gru2lstm.syntax import code_of, is_docstring, is_line, walk
 from gru2lstm.values import (
     Derivation, LabelKind, ReturnSlot, SlotKind, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot, VTuple,
 )
@@ -556,7 +556,7 @@ class PackedCall(Rule):
                 if isinstance(target, cst.Name) and target.value == "_":
                     return  # thrown away: nothing to pack
                 statement = unpacking.statement
-                if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+                if not is_line(statement) or len(statement.body) != 1:
                     ctx.find(
                         "G2L100", call.node,
                         f"the packed form needs the state of `{ctx.code(call.node)}` unpacked in a statement of its own; "
