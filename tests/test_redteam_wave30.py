@@ -156,3 +156,44 @@ def test_a_packed_recurrent_call_after_a_colon_with_another_statement_is_refused
         f"{tmp_path / 'model.py'}:15:29: G2L100 the packed form needs the state of `self.gru(x.unsqueeze(0), h)` "
         "unpacked in a statement of its own; split the statement, or use --state tuple"
     )
+
+
+# A3C workers hand their gradients to a shared model (the line after a colon is walked now)
+SHARED_GRADIENTS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRUCell(3, 4)
+            self.v = nn.Linear(4, 1)
+
+        def forward(self, inputs):
+            x, hx = inputs
+            hx = self.gru(x, hx)
+            return self.v(hx), hx
+
+
+    def train(model, shared):
+        hx = torch.zeros(1, 4)
+        for t in range(3):
+            v, hx = model((torch.randn(1, 3), hx))
+        v.sum().backward()
+        for param, shared_param in zip(model.parameters(), shared.parameters()):
+            if shared_param.grad is None: shared_param._grad = param.grad
+        assert shared.v.weight.grad is not None
+
+
+    train(Net(), Net())
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_the_gradient_of_a_parameter_beside_a_state_migrates_and_runs(tmp_path, form):
+    # G2L100 "`param.grad` reads the gradient of the hidden state": the gradient check ran before
+    # asking whether the value read is a state
+    write(tmp_path, {"a3c.py": SHARED_GRADIENTS, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('a3c.py')")

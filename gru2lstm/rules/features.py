@@ -275,8 +275,9 @@ def gradient_found(ctx, value: Value) -> bool:
     """Report a gradient read of a state (`h.grad`): the LSTM's state has one gradient per half,
     and `h.chunk(2, dim=-1)[0].grad` of a packed one, a view, has none (None: a crash, exit 0)."""
     read = _gradient_read(ctx, value)
-    if read is None:
-        return False
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if read is None or not (isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)):
+        return False  # `param.grad` of `model.parameters()`, bound where a state's features are looked for
     if ctx.claim(read):
         ctx.find(
             "G2L100", read,
