@@ -197,3 +197,25 @@ def test_the_gradient_of_a_parameter_beside_a_state_migrates_and_runs(tmp_path, 
     write(tmp_path, {"a3c.py": SHARED_GRADIENTS, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('a3c.py')")
+
+
+def test_the_last_size_of_a_packed_state_unpacked_and_used_for_what_is_no_state_is_refused(tmp_path, capsys):
+    # exit 0: `H` of `L, B, H = h.shape` is 2H in the packed form, where the GRU program cut `x` at H
+    check = "L, B, H = h.shape; x = x[:, :H]"
+    write(tmp_path, {"model.py": CHECKED.format(check=check), "driver.py": DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path / "model.py"), str(tmp_path / "driver.py")]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'model.py'}:13:19: G2L100 `h.shape` reads the sizes of the packed state, the last of which is twice "
+        "the hidden size now, and `H`, which holds it, is used at line 13 for something that is no state, which took the "
+        "hidden size; read the hidden size from the module (`hidden_size`), or use --state tuple"
+    )
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("check", ["L, B, H = h.shape; z = torch.zeros(L, B, H); h = h + z", "L, B, _ = h.shape; x = x[:B]"])
+def test_sizes_unpacked_from_a_state_that_make_a_state_migrate_and_run(tmp_path, form, check):
+    # packed: exit 0 and a crash, `torch.zeros(L, B, 2 * H)` doubled the size read from the packed state again;
+    # tuple: exit 123, `h.shape` of the pair was left as it was
+    write(tmp_path, {"model.py": CHECKED.format(check=check), "driver.py": DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")

@@ -23,7 +23,7 @@ from gru2lstm.vocab import (
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
-from gru2lstm.rules.packed import options, packed_size_read
+from gru2lstm.rules.packed import options, packed_size_read, sizes_to_the_last, unpacked_last_size
 from gru2lstm.rules.packed_merge import merging_reshape
 from gru2lstm.rules.packed_ranks import Ranks, integer
 
@@ -98,7 +98,7 @@ def _compared_shape(ctx, node: cst.BaseExpression) -> Optional[cst.BaseExpressio
     """`node` when it reads a state's sizes up to the last (`_sizes_to_the_last`) and they are
     compared for (in)equality, as they are or as a sequence (`h.shape == (1, B, H)`,
     `tuple(h.shape) != shape`): the last size is among the sizes compared."""
-    if not _sizes_to_the_last(node):
+    if not sizes_to_the_last(node):
         return None
     compared = node
     parent = ctx.parents.get(node)
@@ -109,17 +109,6 @@ def _compared_shape(ctx, node: cst.BaseExpression) -> Optional[cst.BaseExpressio
     if not isinstance(parent, cst.Comparison) or not any(part is compared for part in compared_parts(parent)):
         return None
     return node if all(isinstance(target.operator, (cst.Equal, cst.NotEqual)) for target in parent.comparisons) else None
-
-
-def _sizes_to_the_last(node: cst.BaseExpression) -> bool:
-    """Does `node` read a tensor's sizes up to its last (`x.shape`, `x.size()`, `x.shape[1:]`)?"""
-    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice):
-        if node.slice[0].slice.upper is not None:
-            return False
-        node = node.value
-    if isinstance(node, cst.Call) and not node.args:
-        return isinstance(node.func, cst.Attribute) and node.func.attr.value == SIZE_METHOD
-    return isinstance(node, cst.Attribute) and node.attr.value == SHAPE_ATTRIBUTE
 
 
 def _tensor_sized(node: cst.BaseExpression) -> cst.BaseExpression:
@@ -239,7 +228,7 @@ def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
 
 def _last_size_found(ctx, last: cst.BaseExpression, use: cst.BaseExpression) -> None:
     """Report `last`, a read of the packed state's last size, used at `use` for what is no state."""
-    if _dimension_read(last) is None:  # `h.shape == (1, B, H)`
+    if _dimension_read(last) is None and use is last:  # `h.shape == (1, B, H)`
         ctx.find(
             "G2L100", last,
             f"`{ctx.code(last)}` reads the sizes of the packed state, the last of which is twice the hidden size now, "
@@ -253,12 +242,26 @@ def _last_size_found(ctx, last: cst.BaseExpression, use: cst.BaseExpression) -> 
         where = f"`{ctx.code(use)}`, which holds it, is used at {_line_in(ctx, use, last)}"
     else:
         where = f"it is used as `{ctx.code(use)}` at {_line_in(ctx, use, last)}"
+    what = "the last size of the packed state, which is" if _dimension_read(last) is not None else "the sizes of the packed state, the last of which is"
     ctx.find(
         "G2L100", last,
-        f"`{ctx.code(last)}` reads the last size of the packed state, which is twice the hidden size now, "
+        f"`{ctx.code(last)}` reads {what} twice the hidden size now, "
         f"and {where} for something that is no state, which took the hidden size; read the hidden "
         "size from the module (`hidden_size`), or use --state tuple",
     )
+
+
+def _unpacked_last_size_found(ctx, binding) -> bool:
+    """Packed: report the last size of a state unpacked into a name (`L, B, H = h.shape`) and used
+    for what is no state (`x[:, :H]`); True when `binding` binds such a name."""
+    sizes = unpacked_last_size(ctx, binding)
+    if sizes is None:
+        return False
+    uses = _reads_of(ctx, binding.target_node)
+    use = next((use for use in uses if not _kept(ctx, use) and not _sizes_a_state(ctx, use)), None)
+    if use is not None and ctx.claim(sizes):
+        _last_size_found(ctx, sizes, use)
+    return True
 
 
 def _gradient_read(ctx, value: Value) -> Optional[cst.Attribute]:
@@ -467,7 +470,24 @@ class FeatureBinding(Rule):
                 "or on both halves by hand",
             )
             return
+        sizes = _sizes_unpacked(ctx, use.binding)
+        if sizes is not None:  # `L, B, H = h.shape`: the name's value is a part the walk does not tell
+            if not (ctx.packed and _unpacked_last_size_found(ctx, use.binding)):
+                feature_read(ctx, sizes)
+            return
         feature_read(ctx, use.value)
+
+
+def _sizes_unpacked(ctx, binding) -> Optional[Value]:
+    """The sizes of a state (`h.shape`, `h[-1].size()`) unpacked into names, one of them bound by
+    `binding`, else None."""
+    for unpacking in ctx.flow.unpackings:
+        if unpacking.statement is binding.statement and any(element.node is binding.target_node for element in unpacking.elements):
+            value = ctx.solution.resolved(unpacking.value)
+            leaf = ctx.solution.resolutions.leaf_of(value)
+            if isinstance(value, VDerived) and _reads_sizes(ctx, value) and isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot):
+                return unpacking.value
+    return None
 
 
 def _aliased_change(ctx, use: BindingUse):
