@@ -219,3 +219,59 @@ def test_sizes_unpacked_from_a_state_that_make_a_state_migrate_and_run(tmp_path,
     write(tmp_path, {"model.py": CHECKED.format(check=check), "driver.py": DRIVER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# a model written with one-line methods, driven with one-line `with`, `if`/`elif`/`else` and `try`
+ONE_LINE_METHODS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Core(nn.Module):
+        def __init__(self, obs=3, hidden=4):
+            super().__init__()
+            self.hidden = hidden
+            self.gru = nn.GRU(obs, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def blank(self, n): return torch.zeros(1, n, self.hidden)
+
+        def step(self, x, h): return self.gru(x.unsqueeze(0), h)
+
+        def forward(self, x, h):
+            y, h = self.step(x, h)
+            return self.pi(y[0]), h
+"""
+
+ONE_LINE_DRIVER = """\
+    import torch
+
+    from model import Core
+
+    core = Core()
+    h = core.blank(2)
+    kept = []
+    for t in range(5):
+        with torch.no_grad(): logits, h = core(torch.randn(2, 3), h)
+        if t == 2: h = core.blank(2)
+        elif t == 3: h = h * 0.5
+        else: kept.append(h)
+        try: last = kept[-1]
+        except IndexError: last = core.blank(2)
+    logits, _ = core(torch.randn(2, 3), last)
+    logits.pow(2).mean().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_one_line_methods_and_blocks_migrate_and_run(tmp_path, form):
+    # G2L101 "none of its calls is in the files analysed": `def step(self, x, h): return self.gru(x, h)`
+    # was not walked; packed, its return is unpacked and packed again in a block of its own
+    write(tmp_path, {"model.py": ONE_LINE_METHODS, "driver.py": ONE_LINE_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+    if form == "packed":
+        assert (
+            "    def step(self, x, h):\n        output, hxs = self.lstm(x.unsqueeze(0), h.chunk(2, dim=-1))\n"
+            "        return output, torch.cat(hxs, dim=-1)\n"
+        ) in (tmp_path / "model.py").read_text()

@@ -513,10 +513,10 @@ def _only_output_taken(ctx, node: cst.Call) -> bool:
 
 
 def _returned_alone(ctx, node: cst.Call) -> Optional[cst.SimpleStatementLine]:
-    """The line of `return self.gru(x, h)`, alone on it, else None."""
+    """The line of `return self.gru(x, h)`, alone on it (or after the colon of a `def`), else None."""
     parent = ctx.parents.get(node)
     line = ctx.parents.get(parent)
-    if isinstance(parent, cst.Return) and parent.value is node and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+    if isinstance(parent, cst.Return) and parent.value is node and is_line(line) and len(line.body) == 1:
         return line
     return None
 
