@@ -13,6 +13,7 @@ from typing import Callable, Optional
 import libcst as cst
 
 from gru2lstm.names import lstm_prose
+from gru2lstm.syntax import is_line
 
 # The nodes that open a scope, tested by concrete class on every node visited (children.py: why).
 _SCOPES = frozenset({cst.Module, cst.ClassDef, cst.FunctionDef})
@@ -67,7 +68,7 @@ class Applier(cst.CSTTransformer):
             updated = updated.with_changes(value=lstm_prose(updated.value))
         if isinstance(original, cst.SimpleString) and id(original) in plan.docstrings:
             updated = updated.with_changes(value=lstm_prose(updated.value))
-        if isinstance(original, cst.SimpleStatementLine):
+        if is_line(original):
             self.mapping[original] = updated
             return self._statement(original, updated)
         self.mapping[original] = updated
@@ -97,12 +98,25 @@ class Applier(cst.CSTTransformer):
             lines[-1] = _manual_comment(lines[-1], plan.manual[original])
         if len(lines) == 1:
             return lines[0]
+        if isinstance(original, cst.SimpleStatementSuite):
+            return _suite_as_block(lines)
         # Comments above the statement stay above the first line of its replacement.
         first = lines[0].with_changes(leading_lines=updated.leading_lines)
         rest = [line.with_changes(leading_lines=()) for line in lines[1:]]
         if lines[0] is not updated and plan.before.get(original):
             rest = [r if r is not updated else updated.with_changes(leading_lines=()) for r in rest]
         return cst.FlattenSentinel([first, *rest])
+
+
+def _suite_as_block(lines: list) -> cst.IndentedBlock:
+    """The lines that replace the statements after a colon (`if h is None: h = zeros(...)`), each
+    on a line of its own in an indented block."""
+    last = len(lines) - 1
+    return cst.IndentedBlock(body=[
+        cst.SimpleStatementLine(body=line.body, **({"trailing_whitespace": line.trailing_whitespace} if at == last else {}))
+        if isinstance(line, cst.SimpleStatementSuite) else line
+        for at, line in enumerate(lines)
+    ])
 
 
 def _manual_comment(line: cst.SimpleStatementLine, codes: list) -> cst.SimpleStatementLine:

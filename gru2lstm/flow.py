@@ -99,7 +99,12 @@ class Collector(CallWalker):
         self.function, self.env, self.local_imports, self.declared_globals = outer
 
     def _block(self, block) -> None:
-        body = block.body if isinstance(block, (cst.IndentedBlock, cst.SimpleStatementSuite)) else block
+        if isinstance(block, cst.SimpleStatementSuite):  # `if h is None: h = zeros(...)`: read as a line is
+            for small in block.body:
+                self.statement = block
+                self._small(small, block)
+            return
+        body = block.body if isinstance(block, cst.IndentedBlock) else block
         for statement in body:
             self._statement(statement)
 

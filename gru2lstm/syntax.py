@@ -91,6 +91,17 @@ def literal_strings(node: cst.BaseExpression) -> Optional[set]:
     return None if None in strings else set(strings)
 
 
+def is_line(statement: cst.CSTNode) -> bool:
+    """Is `statement` a line of small statements, on its own or after a colon (`if done: h = h * 0`)?
+    Lines written for one after a colon go in an indented block of their own (apply.py)."""
+    return isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite))
+
+
+def compared_parts(node: cst.Comparison) -> tuple:
+    """What a comparison compares, from left to right (`a < b <= c`: a, b, c)."""
+    return (node.left, *(target.comparator for target in node.comparisons))
+
+
 def slice_expression(element: cst.SubscriptElement) -> cst.BaseExpression:
     return element.slice.value if isinstance(element.slice, cst.Index) else cst.Name("None")
 

@@ -284,6 +284,7 @@ GRADIENT_ATTRIBUTE = "grad"  # of a state: one gradient per half of the LSTM's
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", GRADIENT_ATTRIBUTE}
 # Reads that measure a tensor's layout (of a packed state: the packed layout's), not its numbers.
 SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {GRADIENT_ATTRIBUTE}
+SHAPE_ATTRIBUTE, SIZE_METHOD = "shape", "size"  # `x.shape`, `x.size()`: all its sizes; `x.shape[d]`, `x.size(d)`: one
 KEEP_ATTRIBUTES = {"data"}
 CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",

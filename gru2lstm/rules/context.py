@@ -19,6 +19,7 @@ from gru2lstm.findings import new_finding
 from gru2lstm.options import Options
 from gru2lstm.program import ProgramFlow, Use, from_where
 from gru2lstm.solve import Solution
+from gru2lstm.syntax import is_line
 from gru2lstm.values import Derivation, LabelKind, Slot, SlotKind, VSlot
 from gru2lstm.rules.edits import torch_name, tuple_spelling
 from gru2lstm.rules.packed_dims import state_chains
@@ -228,7 +229,7 @@ class PlanContext:
     def mark_manual(self, node: cst.CSTNode, code: str) -> None:
         """With --allow-partial, the statement a finding sits in says so in a comment."""
         current = node
-        while current is not None and not isinstance(current, cst.SimpleStatementLine):
+        while current is not None and not is_line(current):
             current = self.parents.get(current)
         if current is not None:
             self.plan.manual.setdefault(current, []).append(code)

@@ -14,15 +14,18 @@ from gru2lstm.apply import index
 from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.syntax import slice_expression
+from gru2lstm.syntax import compared_parts, slice_expression
 from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
-from gru2lstm.vocab import CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, SIZE_READS
+from gru2lstm.vocab import (
+    CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, SEQUENCE_BUILTINS, SHAPE_ATTRIBUTE, SIZE_METHOD,
+    SIZE_READS,
+)
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
-from gru2lstm.rules.packed import options, packed_size_read, returned_places
+from gru2lstm.rules.packed import options, packed_size_read, returned_places, sizes_to_the_last, unpacked_last_size
 from gru2lstm.rules.packed_merge import merging_reshape
-from gru2lstm.rules.packed_ranks import integer
+from gru2lstm.rules.packed_ranks import Ranks, integer
 
 
 def plain_cell_call(ctx, call: VCallOf) -> bool:
@@ -54,18 +57,67 @@ def _reads_sizes(ctx, value: Value) -> bool:
 
 
 def _last_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
-    """The read of the last size in the chain of `value` (`h.shape[-1]`, `h.size(-1)`), if any."""
+    """The read of the last size in the chain of `value` (`h.shape[-1]`, `h.size(-1)`; `h.shape[2]`,
+    `h.size(2)` of a state of rank 3), or of the sizes up to the last compared with others
+    (`h.shape == (1, B, H)`, `h.size()[1:] != (B, H)`), if any."""
     value = ctx.solution.resolved(value)
+    compared = _compared_shape(ctx, value.node)
     while isinstance(value, VDerived):
         node = value.node
-        if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.value, cst.Attribute):
-            if node.value.attr.value == "shape" and integer(slice_expression(node.slice[0])) == -1:
-                return node
-        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == "size":
-            if len(node.args) == 1 and integer(node.args[0].value) == -1:
-                return node
+        if node is compared:
+            return node
+        dimension = _dimension_read(node)
+        if dimension is not None and _is_the_last(ctx, dimension, ctx.solution.resolved(value.base)):
+            return node
         value = ctx.solution.resolved(value.base)
     return None
+
+
+def _dimension_read(node: cst.BaseExpression) -> Optional[int]:
+    """The dimension whose size `node` reads (`x.shape[d]`, `x.size(d)`), if it is written as an integer."""
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.value, cst.Attribute):
+        if node.value.attr.value == SHAPE_ATTRIBUTE and isinstance(node.slice[0].slice, cst.Index):
+            return integer(slice_expression(node.slice[0]))
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == SIZE_METHOD:
+        return integer(node.args[0].value) if len(node.args) == 1 else None
+    return None
+
+
+def _is_the_last(ctx, dimension: int, read: Value) -> bool:
+    """Is `dimension` the last of `read`, the tensor whose size is read: -1, or counted from the
+    front where every rank it may have says so (`h.size(2)` of what an nn.GRU gives)?"""
+    if isinstance(read, VDerived) and isinstance(read.node, cst.Attribute) and read.node.attr.value == SHAPE_ATTRIBUTE:
+        read = ctx.solution.resolved(read.base)  # `h.shape[2]`: of `h`
+    if dimension < 0:
+        return dimension == -1
+    ranks = Ranks(ctx).of(read)
+    return ranks is not None and all(dimension == rank - 1 for rank in ranks)
+
+
+def _compared_shape(ctx, node: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`node` when it reads a state's sizes up to the last (`_sizes_to_the_last`) and they are
+    compared for (in)equality, as they are or as a sequence (`h.shape == (1, B, H)`,
+    `tuple(h.shape) != shape`): the last size is among the sizes compared."""
+    if not sizes_to_the_last(node):
+        return None
+    compared = node
+    parent = ctx.parents.get(node)
+    if isinstance(parent, cst.Arg) and isinstance(ctx.parents.get(parent), cst.Call):
+        call = ctx.parents[parent]
+        if isinstance(call.func, cst.Name) and call.func.value in SEQUENCE_BUILTINS and len(call.args) == 1:
+            compared, parent = call, ctx.parents.get(call)
+    if not isinstance(parent, cst.Comparison) or not any(part is compared for part in compared_parts(parent)):
+        return None
+    return node if all(isinstance(target.operator, (cst.Equal, cst.NotEqual)) for target in parent.comparisons) else None
+
+
+def _tensor_sized(node: cst.BaseExpression) -> cst.BaseExpression:
+    """The tensor whose sizes `node` reads (`h` of `h.shape[1:]`, `h.size()`)."""
+    if isinstance(node, cst.Subscript):
+        node = node.value
+    if isinstance(node, cst.Call):
+        node = node.func
+    return node.value
 
 
 def _held_in(ctx, size: cst.BaseExpression) -> Optional[cst.Name]:
@@ -170,6 +222,44 @@ def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
     return False
 
 
+def _last_size_found(ctx, last: cst.BaseExpression, use: cst.BaseExpression) -> None:
+    """Report `last`, a read of the packed state's last size, used at `use` for what is no state."""
+    if _dimension_read(last) is None and use is last:  # `h.shape == (1, B, H)`
+        ctx.find(
+            "G2L100", last,
+            f"`{ctx.code(last)}` reads the sizes of the packed state, the last of which is twice the hidden size now, "
+            "and they are compared here with sizes that took the hidden size; compare the sizes of h alone "
+            f"(`{ctx.code(_tensor_sized(last))}.chunk(2, dim=-1)[0].shape`), or use --state tuple",
+        )
+        return
+    if use is last:
+        where = "it is used here"
+    elif isinstance(use, cst.Name):
+        where = f"`{ctx.code(use)}`, which holds it, is used at {_line_in(ctx, use, last)}"
+    else:
+        where = f"it is used as `{ctx.code(use)}` at {_line_in(ctx, use, last)}"
+    what = "the last size of the packed state, which is" if _dimension_read(last) is not None else "the sizes of the packed state, the last of which is"
+    ctx.find(
+        "G2L100", last,
+        f"`{ctx.code(last)}` reads {what} twice the hidden size now, "
+        f"and {where} for something that is no state, which took the hidden size; read the hidden "
+        "size from the module (`hidden_size`), or use --state tuple",
+    )
+
+
+def _unpacked_last_size_found(ctx, binding) -> bool:
+    """Packed: report the last size of a state unpacked into a name (`L, B, H = h.shape`) and used
+    for what is no state (`x[:, :H]`); True when `binding` binds such a name."""
+    sizes = unpacked_last_size(ctx, binding)
+    if sizes is None:
+        return False
+    uses = _reads_of(ctx, binding.target_node)
+    use = next((use for use in uses if not _kept(ctx, use) and not _sizes_a_state(ctx, use)), None)
+    if use is not None and ctx.claim(sizes):
+        _last_size_found(ctx, sizes, use)
+    return True
+
+
 def _gradient_read(ctx, value: Value) -> Optional[cst.Attribute]:
     """The read of the gradient (`h.grad`) in the chain of `value`, if any."""
     value = ctx.solution.resolved(value)
@@ -184,8 +274,9 @@ def gradient_found(ctx, value: Value) -> bool:
     """Report a gradient read of a state (`h.grad`): the LSTM's state has one gradient per half,
     and `h.chunk(2, dim=-1)[0].grad` of a packed one, a view, has none (None: a crash, exit 0)."""
     read = _gradient_read(ctx, value)
-    if read is None:
-        return False
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if read is None or not (isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)):
+        return False  # `param.grad` of `model.parameters()`, bound where a state's features are looked for
     if ctx.claim(read):
         ctx.find(
             "G2L100", read,
@@ -228,18 +319,7 @@ def feature_read(ctx, value: Value) -> None:
         last = _last_size_read(ctx, value)
         use = _no_state_use(ctx, last) if last is not None else None
         if use is not None and ctx.claim(last):
-            if use is last:
-                where = "it is used here"
-            elif isinstance(use, cst.Name):
-                where = f"`{ctx.code(use)}`, which holds it, is used at {_line_in(ctx, use, last)}"
-            else:
-                where = f"it is used as `{ctx.code(use)}` at {_line_in(ctx, use, last)}"
-            ctx.find(
-                "G2L100", last,
-                f"`{ctx.code(last)}` reads the last size of the packed state, which is twice the hidden size now, "
-                f"and {where} for something that is no state, which took the hidden size; read the hidden "
-                "size from the module (`hidden_size`), or use --state tuple",
-            )
+            _last_size_found(ctx, last, use)
         return
     size = packed_size_read(ctx, value) if ctx.packed else None
     if size is not None:
@@ -386,7 +466,24 @@ class FeatureBinding(Rule):
                 "or on both halves by hand",
             )
             return
+        sizes = _sizes_unpacked(ctx, use.binding)
+        if sizes is not None:  # `L, B, H = h.shape`: the name's value is a part the walk does not tell
+            if not (ctx.packed and _unpacked_last_size_found(ctx, use.binding)):
+                feature_read(ctx, sizes)
+            return
         feature_read(ctx, use.value)
+
+
+def _sizes_unpacked(ctx, binding) -> Optional[Value]:
+    """The sizes of a state (`h.shape`, `h[-1].size()`) unpacked into names, one of them bound by
+    `binding`, else None."""
+    for unpacking in ctx.flow.unpackings:
+        if unpacking.statement is binding.statement and any(element.node is binding.target_node for element in unpacking.elements):
+            value = ctx.solution.resolved(unpacking.value)
+            leaf = ctx.solution.resolutions.leaf_of(value)
+            if isinstance(value, VDerived) and _reads_sizes(ctx, value) and isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot):
+                return unpacking.value
+    return None
 
 
 def _aliased_change(ctx, use: BindingUse):

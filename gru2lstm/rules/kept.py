@@ -9,7 +9,7 @@ import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_many
 from gru2lstm.program import BindingKind
-from gru2lstm.syntax import rows_holder
+from gru2lstm.syntax import is_line, rows_holder
 from gru2lstm.vocab import COPY_INTO_METHOD
 from gru2lstm.values import SlotKind, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
@@ -101,7 +101,7 @@ class Update(StateBindingRule):
 
 def written_rows(statement: cst.CSTNode):
     """The written value of `S[...] = V` or `S[...].copy_(V)` alone on its line, else None."""
-    if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1):
+    if not (is_line(statement) and len(statement.body) == 1):
         return None
     line = statement.body[0]
     if isinstance(line, cst.Assign) and len(line.targets) == 1:

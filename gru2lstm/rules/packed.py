@@ -13,11 +13,11 @@ from gru2lstm.program import BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
-from gru2lstm.syntax import code_of, is_docstring, walk
+from gru2lstm.syntax import code_of, is_docstring, is_line, walk
 from gru2lstm.values import (
     Derivation, LabelKind, PosLabel, ReturnSlot, SlotKind, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot, VTuple,
 )
-from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SIZED_SHAPE_METHODS
+from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SHAPE_ATTRIBUTE, SIZE_METHOD, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import fresh_name, is_pure, method, paren
@@ -130,12 +130,41 @@ def _read_from_a_state(ctx, size: cst.BaseExpression) -> Optional[bool]:
     slots = set(ctx.flow.slots_at(size))
     kinds = set()
     for binding in ctx.flow.bindings:
-        if binding.target in slots:
+        if binding.target in slots and unpacked_last_size(ctx, binding) is not None:
+            kinds.add(True)  # `L, B, H = h.shape`: `H` is the packed layout's
+        elif binding.target in slots:
             for value in _through_returns(ctx, ctx.solution.resolved(binding.value)):
                 leaf = ctx.solution.resolutions.leaf_of(value)
                 from_state = isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot)
                 kinds.add(from_state and ctx.solution.resolutions.chain_kind(value) == Derivation.READ)
     return kinds.pop() if len(kinds) == 1 else (None if kinds else False)
+
+
+def sizes_to_the_last(node: cst.BaseExpression) -> bool:
+    """Does `node` read a tensor's sizes up to its last (`x.shape`, `x.size()`, `x.shape[1:]`)?"""
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice):
+        if node.slice[0].slice.upper is not None:
+            return False
+        node = node.value
+    if isinstance(node, cst.Call) and not node.args:
+        return isinstance(node.func, cst.Attribute) and node.func.attr.value == SIZE_METHOD
+    return isinstance(node, cst.Attribute) and node.attr.value == SHAPE_ATTRIBUTE
+
+
+def unpacked_last_size(ctx, binding) -> Optional[cst.BaseExpression]:
+    """`h.shape` of `L, B, H = h.shape` (a state's sizes up to the last, unpacked) when `binding`
+    binds the last name, `H`; else None."""
+    for unpacking in ctx.flow.unpackings:
+        if unpacking.statement is not binding.statement or not unpacking.target.elements:
+            continue
+        last = unpacking.target.elements[-1]
+        if isinstance(last, cst.StarredElement) or last.value is not binding.target_node:
+            continue
+        value = ctx.solution.resolved(unpacking.value)
+        leaf = ctx.solution.resolutions.leaf_of(value)
+        if isinstance(value, VDerived) and sizes_to_the_last(value.node) and isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot):
+            return value.node
+    return None
 
 
 def _through_returns(ctx, value: Value) -> list:
@@ -496,10 +525,10 @@ def _only_output_taken(ctx, node: cst.Call) -> bool:
 
 
 def _returned_alone(ctx, node: cst.Call) -> Optional[cst.SimpleStatementLine]:
-    """The line of `return self.gru(x, h)`, alone on it, else None."""
+    """The line of `return self.gru(x, h)`, alone on it (or after the colon of a `def`), else None."""
     parent = ctx.parents.get(node)
     line = ctx.parents.get(parent)
-    if isinstance(parent, cst.Return) and parent.value is node and isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1:
+    if isinstance(parent, cst.Return) and parent.value is node and is_line(line) and len(line.body) == 1:
         return line
     return None
 
@@ -568,7 +597,7 @@ class PackedCall(Rule):
                 if isinstance(target, cst.Name) and target.value == "_":
                     return  # thrown away: nothing to pack
                 statement = unpacking.statement
-                if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+                if not is_line(statement) or len(statement.body) != 1:
                     ctx.find(
                         "G2L100", call.node,
                         f"the packed form needs the state of `{ctx.code(call.node)}` unpacked in a statement of its own; "

@@ -28,6 +28,7 @@ from gru2lstm.rules.packed import last_size
 from gru2lstm.rules.packed_dims import moves, subscript_touches_last
 from gru2lstm.rules.packed_ranks import integer, is_new_axis, is_number, name_of
 from gru2lstm.rules.unfollowed import plain_layer
+from gru2lstm.syntax import compared_parts
 from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
     CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, RANK_ADDING_METHOD,
@@ -79,7 +80,7 @@ class OperandWidths:
         if id(node) in self.consumed:
             return self.of(self.consumed[id(node)])
         if isinstance(node, cst.Comparison):
-            for part in _compared(node):
+            for part in compared_parts(node):
                 found = self.of_node(part)
                 if found.wide is not None or found.drawn_per_half is not None:
                     return found
@@ -132,7 +133,7 @@ class OperandWidths:
         if isinstance(source.node, cst.Call) and name_of(source.node) in RANDOM_DRAWS:
             found.drawn = source.node
         if isinstance(source.node, cst.Comparison):  # `torch.rand(B, H) < p`: as wide as what it compares
-            return [self.consumed[id(part)] for part in _compared(source.node) if id(part) in self.consumed]
+            return [self.consumed[id(part)] for part in compared_parts(source.node) if id(part) in self.consumed]
         if isinstance(source, VDerived) and id(source.node) in ctx.flow.parameters:
             return [source.base]  # `nn.Parameter(t)`: t's width
         if isinstance(source, VCallOf) and plain_layer(ctx, source) is not None:
@@ -244,7 +245,3 @@ def _keeps_the_last(node: cst.BaseExpression) -> bool:
         dims = [integer(arg.value) for arg in node.args if not arg.star]
         return len(dims) == 1 and dims[0] is not None and (dims[0] == 0 or dims[0] < -1)
     return False
-
-
-def _compared(node: cst.Comparison) -> tuple:
-    return (node.left, *(target.comparator for target in node.comparisons))
