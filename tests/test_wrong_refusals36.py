@@ -363,3 +363,62 @@ def test_a_state_read_as_features_in_a_tuple_literal_joined_reads_h(tmp_path, fo
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('decoder.py')")
 
+
+# a recurrent core and a feed-forward one chosen by config, both returning (features, state)
+CORES = """\
+    import torch
+    import torch.nn as nn
+
+
+    class RecurrentCore(nn.Module):
+        def __init__(self, size):
+            super().__init__()
+            self.cell = nn.GRUCell(size, size)
+            self.size = size
+
+        def initial(self, n):
+            return torch.zeros(n, self.size)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return h, h
+
+
+    class FeedForwardCore(nn.Module):
+        def __init__(self, size):
+            super().__init__()
+            self.fc = nn.Linear(size, size)
+            self.size = size
+
+        def initial(self, n):
+            return torch.zeros(n, self.size)
+
+        def forward(self, x, h):
+            return torch.relu(self.fc(x)), h
+
+
+    def make_core(kind, size):
+        return RecurrentCore(size) if kind == "gru" else FeedForwardCore(size)
+
+
+    for kind in ["gru", "mlp"]:
+        core, head = make_core(kind, 4), nn.Linear(4, 2)
+        h = core.initial(3)
+        for step in range(3):
+            features, h = core(torch.randn(3, 4), h)
+        head(features).sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form, h_alone", [("tuple", "h[0]"), ("packed", "h.chunk(2, dim=-1)[0]")])
+def test_features_returned_where_another_core_returns_its_state_name_that_core(tmp_path, capsys, form, h_alone):
+    # before: "the hidden state comes from `torch.relu(self.fc(x))` ... give it one by hand, for
+    # example `(h, torch.zeros_like(h))`" (the features would become a pair)
+    write(tmp_path, {"cores.py": CORES, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'cores.py'}:29:16: G2L101 `torch.relu(self.fc(x))`, features of the layer `self.fc`, is returned "
+        "in position 0, where `RecurrentCore.forward`, run by the same calls, returns the hidden state (`h`, line 16), so "
+        "the engine would have to give these features a cell state; if the callers read position 0 only as features, "
+        f"migrate these returns by hand, the recurrent one returning only h there (`{h_alone}`)"
+    )
