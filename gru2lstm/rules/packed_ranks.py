@@ -312,14 +312,15 @@ class Ranks:
         return None if base is None else rank_after(value.node, base)
 
     def _index_ranks(self, node: cst.Subscript, seen: set) -> dict:
-        """id(element) -> the ranks of each index of `node` that is a name whose ranks are known."""
+        """id(element) -> {1} for each index of `node` that is a name known to hold a tensor of one
+        dimension (of integers or a mask, it stands for the one dimension it indexes; a mask of more
+        dimensions would not)."""
         found = {}
         for element in subscript_elements(node):
             if isinstance(element, cst.Index) and isinstance(element.value, cst.Name):
                 slots = self.ctx.flow.slots_at(element.value)
-                ranks = self._slot(slots[0], seen) if len(slots) == 1 else None
-                if ranks:
-                    found[id(element)] = ranks
+                if len(slots) == 1 and self._slot(slots[0], seen) == frozenset({1}):
+                    found[id(element)] = frozenset({1})
         return found
 
 
@@ -337,7 +338,6 @@ class Ranks:
         if any(r is None for r in both):
             return None
         return frozenset(max(a, b) for a in both[0] for b in both[1])
-
 
     def _compared(self, node: cst.Comparison, seen: set) -> Optional[frozenset]:
         """The ranks of `torch.rand(B) < p`: those of what it compares, broadcast (a number taking none)."""

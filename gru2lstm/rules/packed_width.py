@@ -26,7 +26,7 @@ import libcst as cst
 from gru2lstm.rules.by_name import set_by_name
 from gru2lstm.rules.packed import last_size
 from gru2lstm.rules.packed_dims import moves, subscript_touches_last
-from gru2lstm.rules.packed_ranks import Ranks, compared, integer, is_new_axis, is_number, name_of, subscript_elements
+from gru2lstm.rules.packed_ranks import Ranks, compared, integer, is_ellipsis, is_new_axis, is_number, name_of, subscript_elements
 from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
@@ -110,7 +110,7 @@ class OperandWidths:
         """Does `x[i]` (`x[i, j]`) index every dimension of `x`, by the ranks it may have, so that
         none of them, nor its last size, is left?"""
         elements = subscript_elements(source.node)
-        if not all(isinstance(element, cst.Index) and not is_new_axis(element) and not isinstance(element.value, cst.Ellipsis) for element in elements):
+        if not all(isinstance(element, cst.Index) and not is_new_axis(element) and not is_ellipsis(element) for element in elements):
             return False
         if self.ranks is None:
             self.ranks = Ranks(self.ctx)
@@ -160,7 +160,7 @@ class OperandWidths:
         if _adds_a_last_dimension(source.node):
             return []  # `done.unsqueeze(-1)`, `keep[:, None]`: last size 1
         if isinstance(source, (VDerived, VIndex)) and isinstance(source.node, cst.Subscript) and self._indexes_every_dimension(source):
-            # `done[i]` of a vector: a number, or of indices given by a tensor, as long as those
+            # `done[i]` of a vector: a number; `done[idx]` is as long as idx, which the engine does not know
             if all(integer(element.value) is not None for element in subscript_elements(source.node)):
                 return []
             return self._unknown(source, found)
