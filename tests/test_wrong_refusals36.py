@@ -422,3 +422,19 @@ def test_features_returned_where_another_core_returns_its_state_name_that_core(t
         "the engine would have to give these features a cell state; if the callers read position 0 only as features, "
         f"migrate these returns by hand, the recurrent one returning only h there (`{h_alone}`)"
     )
+
+
+@pytest.mark.parametrize("joined", [
+    "torch.cat((torch.ones(1, 2, 4) * logits.mean(), h), 1)",
+    "torch.cat([torch.ones(1, 2, 4) * logits.mean(), h], 1)",
+])
+def test_a_state_joined_with_a_tensor_that_is_no_new_one_is_refused_packed(tmp_path, capsys, joined):
+    # the list spelling was exit 0 and "Sizes of tensors must match" (H beside 2H)
+    write(tmp_path, {"policy.py": GROWING.format(grown=f"{joined}[:, :2]"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'policy.py'}:21:24: G2L100 `{joined}` joins the hidden state with `torch.ones(1, 2, 4) * "
+        "logits.mean()`, which is neither a state nor a new tensor, so the engine cannot make it as wide as the packed "
+        "state (h and c side by side); make it a new tensor (`torch.zeros(...)`), or migrate this use by hand so that "
+        "it handles the pair (h, c)"
+    )
