@@ -100,6 +100,7 @@ from gru2lstm.vocab import (
     POSITIONED_POP_METHOD,
     REORDERING_METHODS,
     REPLACE_METHOD,
+    ROWS_BUILTINS,
     SAMPLING_FUNCTIONS,
     SAMPLING_METHODS,
     SAVERS,
@@ -177,6 +178,8 @@ class CallWalker(CompiledCalls):
             return VCreate(node)
         if qualified & CAT_FUNCTIONS and args:
             container = self.expr(args[0].value)
+            if isinstance(container, VTuple):  # `torch.cat((zeros, h), 1)`: a sequence of tensors, as a list literal is
+                container = VContainer(args[0].value, [(ELEM, item) for item in container.items])
             for arg in args[1:]:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             return VCat(container, node, args[0].value)
@@ -791,7 +794,7 @@ class CallWalker(CompiledCalls):
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
         values = [self.expr(arg.value) for arg in node.args]
         values = [self._own_iterator(arg.value) or value for value, arg in zip(values, node.args)]
-        if name in ("enumerate", "zip"):
+        if name in ROWS_BUILTINS:
             values = [self._rows(value, arg.value) for value, arg in zip(values, node.args)]
         if name == "zip":  # `zip((self.a, self.b), (ha, hb))`: each literal's items are its elements
             values = [self.viewed_literal(value, arg.value) for value, arg in zip(values, node.args)]

@@ -135,6 +135,10 @@ CREATE_LIKE_FUNCTIONS = {
     f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
 }
 LIKE_SUFFIX = "_like"  # `zeros_like(t)`: made like another tensor
+# draws of indices, by their last name, with the size written as a tuple among their arguments
+# (`torch.randint(0, n, (k,))`), or of one dimension (`torch.randperm(n)`): their ranks are known
+SIZED_INDEX_DRAWS = {"randint"}
+VECTOR_INDEX_DRAWS = {"randperm"}
 FILL_NAMES = {"full", "new_full"}  # `full(shape, value)`: the shape is the first argument alone
 CREATE_METHODS = {"new_zeros", "new_ones", "new_empty", "new_full", "new"}  # `weight.new(1, H).zero_()`
 CAT_FUNCTIONS = {"torch.cat", "torch.stack", "torch.concat", "torch.concatenate", "numpy.concatenate", "numpy.stack"}
@@ -249,6 +253,9 @@ SHAPE_METHODS = ELEMENTWISE_METHODS | {
     "repeat_interleave", "unflatten",
     "squeeze_", "unsqueeze_", "transpose_", "t_",  # in place: on a pair, each half changes in place
 }
+# Shape methods that pick slices along a dimension they are given (`h0.index_select(1, ids)`): as wide
+# as what they act on, unless they pick along the last dimension (rules/packed_width.py takes them as wide).
+PICKING_METHODS = {"index_select", "narrow"}
 # Shape methods whose argument gives only its shape (`m.expand_as(h)`): read as `zeros_like(h)` reads it.
 SHAPE_OF_ARGUMENT_METHODS = {"expand_as", "view_as", "reshape_as"}
 # Augmented assignments to a tensor by the in-place method each runs (`h *= m` is `h.mul_(m)`): a
@@ -328,6 +335,7 @@ ITEM_WRITER = "__setitem__"
 WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module they wrap
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "set", "frozenset", "iter", "enumerate", "zip"}
+ROWS_BUILTINS = {"enumerate", "zip", "reversed", "iter"}  # iterate a tensor computed in their call by its rows (`zip(reversed(h[0]), done)`)
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
 MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 NEXT_BUILTIN = "next"  # `next(self.parameters())`: the first item of a new iterator, only read
@@ -390,6 +398,7 @@ SAME_RANK_NAMES = {
     "flip", "roll", "transpose", "transpose_", "swapaxes", "swapdims", "movedim", "moveaxis", "permute",
     "index_select", "narrow", "gather", "scatter", "scatter_", "index_fill", "index_fill_", "cumsum", "cumprod",
     "softmax", "log_softmax", "masked_fill", "masked_fill_", "mul", "mul_", "fill_", "zero_", "where", "lerp",
+    "index_copy", "index_copy_", "index_add", "index_add_", "scatter_add", "scatter_add_",
 }
 RANK_ADDING_METHOD, RANK_DROPPING_METHOD = "unsqueeze", "squeeze"  # one dimension more, or one fewer where its size is 1
 PERMUTE_METHOD = "permute"  # `h.permute(2, 1, 0)`: the last dimension of the result is its last argument
@@ -471,7 +480,7 @@ COMPUTING_NAMES = {
     "sum", "mean", "prod", "norm", "any", "all", "max", "min", "amax", "amin", "std", "var",
     "logical_not", "eq", "ne", "gt", "lt", "ge", "le", "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "ByteTensor",
     "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "item", "range",
-} | NUMBER_BUILTINS | TYPE_TESTS
+} | NUMBER_BUILTINS | TYPE_TESTS | ROWS_BUILTINS
 # Decorators, by their last name, under which a call runs the function as written (another
 # decorator may wrap it in code that counts or stores: `@count_calls`, rules/joined_operands.py).
 PLAIN_CALL_DECORATORS = frozenset({"staticmethod", "classmethod", "property", "no_grad", "inference_mode"})

@@ -106,7 +106,7 @@ ROWS_RESET = """\
 
 @pytest.mark.parametrize("target, iterable", [
     ("row", "h[0]"),
-    ("row, d", "zip(reversed(h[0]), range(3))"),
+    ("row, d", "zip(sorted(h[0], key=lambda r: float(r.sum())), range(3))"),  # reversed(h[0]) migrates (session 36)
 ])
 def test_rows_of_a_state_taken_by_a_loop_are_refused(tmp_path, capsys, target, iterable):
     # tuple form: each row taken for a pair, `torch.zeros_like(row[0])`, then `hs, cs = zip(*rows)`
@@ -125,6 +125,7 @@ def test_rows_of_a_state_taken_by_a_loop_are_refused(tmp_path, capsys, target, i
     ("row, d", "zip(h[0].unbind(0), range(3))"),
     ("row, d", "zip(h[0], range(3))"),  # session 35: cut into its rows as by `unbind(0)`
     ("i, row", "enumerate(h[0])"),
+    ("row, d", "zip(reversed(h[0]), range(3))"),  # session 36: reversed() and iter() cut it too
 ])
 @pytest.mark.parametrize("form", ["tuple", "packed"])
 def test_rows_of_a_state_taken_through_zip_or_enumerate_migrate_and_run(tmp_path, form, target, iterable):

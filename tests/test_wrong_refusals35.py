@@ -307,15 +307,15 @@ def test_rows_of_a_state_zipped_with_a_draw_in_a_batch_written_per_half_are_refu
     )
 
 
-def test_rows_of_a_state_reversed_stay_refused(tmp_path, capsys):
-    # reversed() of a tensor is not followed as its rows (a finding, as before)
+def test_rows_of_a_state_reversed_into_a_sliced_list_stay_refused(tmp_path, capsys):
+    # reversed() of a tensor is cut into its rows (session 36: tests/test_wrong_refusals36.py); the
+    # slice of the list made in place is not written once per half
     masked = "            h = torch.stack([row * (1 - d) for row, d in zip(reversed(h[0]), done)][::-1]).unsqueeze(0)"
     write(tmp_path, {"agent.py": ROWS.format(masked=masked), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     assert capsys.readouterr().out.splitlines()[0] == (
-        f"{tmp_path / 'agent.py'}:12:13: G2L101 `h` holds the hidden state, but here it receives `{masked.strip()[4:]}`, "
-        "built from pieces the engine cannot trace back to a state, so it cannot tell which of them must carry the cell "
-        "state c as well; split the state itself into that array (`np.split(h, n)`, or `h.reshape(...)`), or migrate it by hand"
+        f"{tmp_path / 'agent.py'}:12:13: G2L100 `{masked.strip()[4:-len('.unsqueeze(0)')]}` batches stored hidden states "
+        "from an expression the engine would have to evaluate twice; assign it to a local name first"
     )
 
 

@@ -9,7 +9,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.expressions import CONSTANT, SPREAD_FIELDS
-from gru2lstm.program import BindingKind, Consumption, Use
+from gru2lstm.program import BY_HAND, BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
@@ -257,6 +257,17 @@ def _packed_on_some_paths(ctx, size: cst.BaseExpression, node: cst.Call) -> None
     )
 
 
+def _joined_with_other(ctx, cat: cst.Call, item: Value) -> None:
+    """`torch.cat([h, x * s], 1)` into a state: `x * s` is as wide as h, and no new tensor whose
+    size the engine can double, so it would not line up with the packed state."""
+    node = getattr(item, "node", None) or cat
+    ctx.find("G2L100", node, (
+        f"`{ctx.code(cat)}` joins the hidden state with `{ctx.code(node)}`, which is neither a state nor a new tensor, "
+        "so the engine cannot make it as wide as the packed state (h and c side by side); make it a new tensor "
+        f"(`torch.zeros(...)`), or {BY_HAND}"
+    ))
+
+
 def _double_creation(ctx, value: Value) -> None:
     for option in options(ctx, ctx.solution.resolved(value)):
         leaf = ctx.solution.resolutions.leaf_of(option)
@@ -267,6 +278,8 @@ def _double_creation(ctx, value: Value) -> None:
             for _, item in container.items:
                 if isinstance(ctx.solution.resolutions.leaf_of(item), VCreate):
                     _double_creation(ctx, item)
+                elif not ctx.solution.value_is_state(item):
+                    _joined_with_other(ctx, leaf.node, item)
             continue
         if not isinstance(leaf, VCreate) or not ctx.claim(leaf.node):
             continue

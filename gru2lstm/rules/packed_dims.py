@@ -190,7 +190,9 @@ class _ChainWalker:
                 self.found.arithmetic.append(value)
             if ctx.solution.value_is_state(value.left) or ctx.solution.value_is_state(value.right):
                 self._masked(value.node)  # `torch.where(done, zeros_like(h), h)`
-                if isinstance(value.node, cst.Call) and call_touches_last(value.node, isinstance(value.node.func, cst.Attribute), expected):
+                state = value.left if ctx.solution.value_is_state(value.left) else value.right
+                known = _both(expected, self.ranks.of(state))  # `h.index_copy(1, ids, new)` of an (L, B, H) state: rows
+                if isinstance(value.node, cst.Call) and call_touches_last(value.node, isinstance(value.node.func, cst.Attribute), known):
                     self.found.along_last.append(value.node)  # `h.index_copy_(-1, idx, new)`: columns of h and c together
             # a state is not broadcast up by what it is combined with (a mask): it has the result's rank
             self.walk(value.left, expected if ctx.solution.value_is_state(value.left) else None)

@@ -9,17 +9,20 @@ in the code that both use (`integer`, `name_of`, the elements of a subscript).
 
 from __future__ import annotations
 
+from itertools import product
 from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.syntax import compared_parts
 from gru2lstm.values import (
     ELEM, ChildSlot, LabelKind, ReturnSlot, SlotKind, Value, VArith, VCallOf, VChoice, VContainer, VCreate, VDerived,
     VCat, VIndex, VOpaque, VSlot, VTuple,
 )
 from gru2lstm.vocab import (
     CAT_NAMES, CELL_KIND, CONVERTING_NAMES, ELEMENTWISE_METHODS, FILL_NAMES, GRU_KIND, KEEP_METHODS, LIKE_SUFFIX, RANK_ADDING_METHOD,
-    RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_SHAPE_METHODS, SPLITTING_METHODS, STACK_NAME, STATE_RANKS, UNBIND_METHOD,
+    RANK_DROPPING_METHOD, SAME_RANK_NAMES, SIZED_INDEX_DRAWS, SIZED_SHAPE_METHODS, SPLITTING_METHODS, STACK_NAME, STATE_RANKS,
+    UNBIND_METHOD, VECTOR_INDEX_DRAWS,
 )
 
 # what gives a tensor of the rank it is given: `.detach()`, `.clamp()`, `torch.sigmoid`, `np.asarray`
@@ -53,21 +56,31 @@ def is_new_axis(element) -> bool:
     return isinstance(element, cst.Index) and isinstance(element.value, cst.Name) and element.value.value == "None"
 
 
-def subscript_rank(node: cst.Subscript, known: frozenset, before: bool = False) -> Optional[frozenset]:
+def subscript_rank(node: cst.Subscript, known: frozenset, before: bool = False, indices: Optional[dict] = None) -> Optional[frozenset]:
     """The ranks after `t[...]` (before=True: of `t`, given those after): an integer drops a
     dimension, None adds one; an index that is a name or an expression (`S[step]`, `h[:, idx]`) is
-    taken to be an integer or a tensor of one dimension (it drops one dimension or none)."""
-    dropped, added, either = 0, 0, 0
-    for element in subscript_elements(node):
+    taken to be an integer or a tensor of one dimension (it drops one dimension or none), unless
+    `indices` (id(element) -> its ranks) says what the one such index is (`idx` of
+    `idx = torch.randint(0, n, (k,))`: a tensor of one dimension, in place of the one it indexes)."""
+    elements = subscript_elements(node)
+    told = indices if indices and sum(_indexes_by_value(element) for element in elements) == 1 else {}
+    changes = []  # per element, how it may change the rank
+    for element in elements:
         if is_new_axis(element):
-            added += 1
+            changes.append((1,))
+        elif id(element) in told:
+            changes.append(tuple(rank - 1 for rank in told[id(element)]))
+        elif _indexes_by_value(element):
+            changes.append((-1, 0))
         elif isinstance(element, cst.Index) and not is_ellipsis(element):
-            if integer(element.value) is None:
-                either += 1
-            else:
-                dropped += 1
+            changes.append((-1,))
     sign = -1 if before else 1  # before: the ranks of what is indexed, given those of the result
-    return frozenset(rank + sign * (added - dropped - k) for rank in known for k in range(either + 1))
+    return frozenset(rank + sign * sum(change) for rank in known for change in product(*changes))
+
+
+def _indexes_by_value(element) -> bool:
+    """Is `element` an index that is neither an integer written out, None nor `...` (`[step]`, `[idx]`)?"""
+    return isinstance(element, cst.Index) and not is_ellipsis(element) and not is_new_axis(element) and integer(element.value) is None
 
 
 def sizes_given(node: cst.Call) -> Optional[int]:
@@ -276,11 +289,15 @@ class Ranks:
             return self.shape_held(value.node, seen) if given is None else frozenset({given})
         if isinstance(value, VArith):
             return self._broadcast(value, seen)
+        if isinstance(value, VOpaque) and isinstance(value.node, cst.Comparison):
+            return self._compared(value.node, seen)
         if isinstance(value, VCat) and isinstance(value.container, VContainer) and name_of(value.node) in CAT_NAMES:
             # `torch.stack([s[k] for s in steps], 1)` adds a dimension, `torch.cat` keeps them (of a
             # list held in a name, not known: its elements may come from anywhere, a long search)
             joined = self._ranks(value.container, seen)
             return None if joined is None else frozenset(r + (name_of(value.node) == STACK_NAME) for r in joined)
+        if isinstance(value, (VDerived, VOpaque)) and isinstance(value.node, cst.Call) and name_of(value.node) in SIZED_INDEX_DRAWS | VECTOR_INDEX_DRAWS:
+            return _drawn_indices_rank(value.node)
         if not isinstance(value, (VDerived, VIndex)):
             return None
         base = self._ranks(value.base, seen)
@@ -291,7 +308,21 @@ class Ranks:
             for step in chain:
                 base = None if base is None else rank_after(step, base)
             return base
+        if base is not None and isinstance(value.node, cst.Subscript):
+            return subscript_rank(value.node, base, indices=self._index_ranks(value.node, seen))
         return None if base is None else rank_after(value.node, base)
+
+    def _index_ranks(self, node: cst.Subscript, seen: set) -> dict:
+        """id(element) -> {1} for each index of `node` that is a name known to hold a tensor of one
+        dimension (of integers or a mask, it stands for the one dimension it indexes; a mask of more
+        dimensions would not)."""
+        found = {}
+        for element in subscript_elements(node):
+            if isinstance(element, cst.Index) and isinstance(element.value, cst.Name):
+                slots = self.ctx.flow.slots_at(element.value)
+                if len(slots) == 1 and self._slot(slots[0], seen) == frozenset({1}):
+                    found[id(element)] = frozenset({1})
+        return found
 
 
     def _broadcast(self, value: VArith, seen: set) -> Optional[frozenset]:
@@ -308,6 +339,32 @@ class Ranks:
         if any(r is None for r in both):
             return None
         return frozenset(max(a, b) for a in both[0] for b in both[1])
+
+    def _compared(self, node: cst.Comparison, seen: set) -> Optional[frozenset]:
+        """The ranks of `torch.rand(B) < p`: those of what it compares, broadcast (a number taking none)."""
+        if self.consumed is None:
+            self.consumed = {id(use.node): use.value for use in self.ctx.flow.consumptions}
+        found = []
+        for part in compared_parts(node):
+            if isinstance(part, (cst.Integer, cst.Float)):
+                found.append(frozenset({0}))
+            elif id(part) in self.consumed:
+                found.append(self._ranks(self.consumed[id(part)], seen))
+            else:
+                return None
+        if any(r is None for r in found):
+            return None
+        return frozenset(max(ranks) for ranks in product(*found))
+
+
+def _drawn_indices_rank(node: cst.Call) -> Optional[frozenset]:
+    """The rank of the indices `torch.randperm(n)` or `torch.randint(0, n, (k,))` draws."""
+    if name_of(node) in VECTOR_INDEX_DRAWS:
+        return frozenset({1})
+    sizes = [arg.value for arg in node.args if isinstance(arg.value, (cst.Tuple, cst.List)) and (arg.keyword is None or arg.keyword.value == "size")]
+    if len(sizes) != 1 or any(isinstance(element, cst.StarredElement) for element in sizes[0].elements):
+        return None
+    return frozenset({len(sizes[0].elements)})
 
 
 def is_number(value: Value) -> bool:

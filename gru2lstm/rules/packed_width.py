@@ -26,12 +26,12 @@ import libcst as cst
 from gru2lstm.rules.by_name import set_by_name
 from gru2lstm.rules.packed import last_size
 from gru2lstm.rules.packed_dims import moves, subscript_touches_last
-from gru2lstm.rules.packed_ranks import integer, is_new_axis, is_number, name_of
+from gru2lstm.rules.packed_ranks import Ranks, integer, is_ellipsis, is_new_axis, is_number, name_of, subscript_elements
 from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.syntax import compared_parts
 from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
-    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, RANK_ADDING_METHOD,
+    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
     RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_OF_ARGUMENT_METHODS, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
 )
 
@@ -66,6 +66,7 @@ class OperandWidths:
             element.slot for unpacking in ctx.flow.unpackings for element in unpacking.elements
             if element.position == 0 and id(ctx.solution.resolved(unpacking.value)) in ctx.solution.recurrent_calls
         }
+        self.ranks: Optional[Ranks] = None  # made when first asked
 
     def of(self, value: Value) -> OperandWidth:
         found, seen = OperandWidth(), set()
@@ -105,6 +106,17 @@ class OperandWidths:
                 seen.add(id(source))
                 following += self._source(source, found)
         return following
+
+    def _indexes_every_dimension(self, source: Value) -> bool:
+        """Does `x[i]` (`x[i, j]`) index every dimension of `x`, by the ranks it may have, so that
+        none of them, nor its last size, is left?"""
+        elements = subscript_elements(source.node)
+        if not all(isinstance(element, cst.Index) and not is_new_axis(element) and not is_ellipsis(element) for element in elements):
+            return False
+        if self.ranks is None:
+            self.ranks = Ranks(self.ctx)
+        ranks = self.ranks.of(source.base)
+        return ranks is not None and max(ranks) <= len(elements)
 
     def _set_by_name(self, slot, found: OperandWidth) -> None:
         """Judge what an attribute is set to by its name (`self.register_buffer("decay", ...)`), which
@@ -148,7 +160,16 @@ class OperandWidths:
             return []
         if _adds_a_last_dimension(source.node):
             return []  # `done.unsqueeze(-1)`, `keep[:, None]`: last size 1
+        if isinstance(source, (VDerived, VIndex)) and isinstance(source.node, cst.Subscript) and self._indexes_every_dimension(source):
+            # `done[i]` of a vector: a number; `done[idx]` is as long as idx, which the engine does not know
+            if all(integer(element.value) is not None for element in subscript_elements(source.node)):
+                return []
+            return self._unknown(source, found)
         if isinstance(source, (VDerived, VIndex)) and _keeps_the_last(source.node):
+            return [source.base]
+        if isinstance(source, VDerived) and isinstance(source.node, cst.Call) and name_of(source.node) in PICKING_METHODS:
+            # `h0.index_select(1, ids)` copied into rows of h: as wide as h0 (along the last, as wide as
+            # what it picks, which broadcast with h only if it is 1 or H: taken as h0's width too)
             return [source.base]
         if isinstance(source, VDerived) and isinstance(source.node, cst.Call) and name_of(source.node) in SHAPE_OF_ARGUMENT_METHODS:
             return [source.base]  # `x.reshape_as(h)`: the state's shape only if x has its elements, so x's width tells

@@ -28,7 +28,7 @@ class Joins(Rule):
     uses = ("binding",)
     summary = (
         "a join of flows binds nothing new; a part the walk could not tell that lands in a state (what a loop "
-        "takes from `zip(reversed(h[0]), dones)`, rows of a tensor reversed) is a finding"
+        "takes from `zip(sorted(h[0], key=f), dones)`, rows of a tensor sorted) is a finding"
     )
     invalid = (
         Invalid(
@@ -38,7 +38,7 @@ class Joins(Rule):
             for t in range(2):
                 out, h = core(torch.randn(1, 3, 4), h)
                 rows = []
-                for row, d in zip(reversed(h[0]), torch.rand(3) < 0.5):
+                for row, d in zip(sorted(h[0], key=lambda r: float(r.sum())), torch.rand(3) < 0.5):
                     rows.append(torch.zeros_like(row) if d else row)
                 h = torch.stack(rows).unsqueeze(0)
             """,

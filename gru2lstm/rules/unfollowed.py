@@ -39,6 +39,34 @@ def made_from_class_of(ctx, callee: cst.BaseExpression) -> Optional[str]:
     )
 
 
+def _state_returned_beside(ctx, binding: Binding) -> Optional[tuple]:
+    """(the name of another function, the value it returns) where `binding` is a position of a
+    function's return that the solver joined with the same position of that other function's
+    return, which holds a state that no plain layer made (`return h, h` of a GRU core, chosen by
+    config beside an MLP core); else None."""
+    target = binding.target
+    if target.kind != SlotKind.CHILD or target.base.kind != SlotKind.RETURN or target.label.kind != LabelKind.POS:
+        return None
+    classes = ctx.solution.classes
+    if target not in classes.parent:
+        return None
+    root = classes.find(target)
+    for slot in list(classes.parent):
+        if slot == target or slot.kind != SlotKind.CHILD or slot.base.kind != SlotKind.RETURN or slot.label != target.label:
+            continue
+        function = ctx.flow.functions.get(slot.base.function)
+        if function is None or classes.find(slot) != root:
+            continue
+        returned = [ctx.solution.resolved(whole) for whole in ctx.values_bound_to.get(slot.base, ())]
+        values = list(ctx.values_bound_to.get(slot, ())) + [
+            whole.items[slot.label.position] for whole in returned if isinstance(whole, VTuple) and slot.label.position < len(whole.items)
+        ]
+        for value in values:
+            if value.node is not None and ctx.solution.value_is_state(value) and plain_layer(ctx, value) is None:
+                return function.display_name, value.node
+    return None
+
+
 def cannot_follow(ctx, binding: Binding, value: Value) -> None:
     node = getattr(value, "node", None) or binding.target_node or binding.statement
     code = ctx.code(node)
@@ -53,6 +81,17 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         ctx.find("G2L100", node, (
             f"`{code}` combines two hidden states, `{first}` and `{second}`, which the engine does not write once per half; "
             f"{BY_HAND}, for example `tuple(<it, on a and b> for a, b in zip({first}, {second}))`"
+        ))
+    elif layer is not None and (beside := _state_returned_beside(ctx, binding)) is not None:
+        # `return torch.tanh(self.fc(x)), h` beside another core's `return h, h`, both run by one call
+        function, returned = beside
+        position = binding.target.label.position
+        h_alone = "h.chunk(2, dim=-1)[0]" if ctx.packed else "h[0]"
+        ctx.find("G2L101", node, (
+            f"`{code}`, features of the layer `{ctx.code(layer)}`, is returned in position {position}, where "
+            f"`{function}`, run by the same calls, returns the hidden state (`{ctx.code(returned)}`, line {ctx.line(returned)}), "
+            f"so the engine would have to give these features a cell state; if the callers read position {position} only as "
+            f"features, migrate these returns by hand, the recurrent one returning only h there (`{h_alone}`)"
         ))
     elif layer is not None:
         # `h = F.relu(self.fch(x))` into a decoder's state: features, and no cell state to carry.
