@@ -328,6 +328,9 @@ WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "set", "frozenset", "iter", "enumerate", "zip"}
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
+# The kinds a test of a state's class may name that (h, c) is: `isinstance(h, tuple)`, `type(h) is list`.
+PAIR_KINDS = ("tuple", "list")
+KIND_OF_BUILTIN = "type"  # `type(h) is tuple`
 MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 NEXT_BUILTIN = "next"  # `next(self.parameters())`: the first item of a new iterator, only read
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}

@@ -34,6 +34,7 @@ from gru2lstm.rules.unfollowed import (
     CannotFollow,
     ForeignValue,
     HolderHandedOver,
+    KindTested,
     DictTakenForSequence,
     MixedIteration,
     MixedKeyedRead,
@@ -113,6 +114,7 @@ TUPLE_RULES = [
     DictTakenForSequence(),
     MixedKeyedRead(),
     HolderHandedOver(),  # every rule below takes a state
+    KindTested(),  # before FeatureConsumption, which would read it as h
     StateGradient(),  # before NoneTest: `h.grad is None` tests the gradient
     NoneTest(),
     InPlaceOp(),  # a dropped result is no feature
@@ -163,6 +165,7 @@ PACKED_RULES = [
     DictTakenForSequence(),
     PackedKeyedRead(),
     HolderHandedOver(),
+    KindTested(),
     StateGradient(),
     NoneTest(),
     InPlaceOp(),

@@ -16,6 +16,7 @@ from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, 
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
+from gru2lstm.rules.kept import rows_slot
 from gru2lstm.rules.unfollowed import made_from_class_of
 from gru2lstm.apply import pair
 from gru2lstm.rules.edits import paren
@@ -164,7 +165,7 @@ class CallResult(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return isinstance(use.value, VCallOf)
+        return isinstance(use.value, VCallOf) and rows_slot(ctx, use) is None  # a cell's state into a row: RowsReset
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         value, binding = use.value, use.binding
@@ -235,6 +236,7 @@ class CellResultChain(StateBindingRule):
         return (
             leaf is not use.value and isinstance(leaf, VCallOf) and ctx.solution.recurrent_calls.get(id(leaf)) == CELL_KIND
             and ctx.solution.resolutions.chain_kind(use.value) != Derivation.READ
+            and rows_slot(ctx, use) is None  # into a row: RowsReset
         )
 
     def rewrite(self, ctx, use: BindingUse) -> None:

@@ -14,7 +14,7 @@ from gru2lstm.syntax import code_of, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
-from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN
+from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, KIND_OF_BUILTIN, MAP_BUILTIN, PAIR_KINDS, TYPE_TESTS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
@@ -661,6 +661,59 @@ class StateZipped(Rule):
                 "(h, c), which would be taken apart by its two halves; use its rows by index (`for i in range(len(...))`) "
                 "or use --state packed"
             ))
+
+
+def _kind_test(ctx, node: cst.CSTNode):
+    """(the test, the kinds it names) where `node` is tested for being a tuple or a list
+    (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is tuple`), else None."""
+    call = _builtin_call(ctx, node, TYPE_TESTS | {KIND_OF_BUILTIN})
+    if call is None or call.args[0].value is not node:
+        return None
+    if call.func.value == KIND_OF_BUILTIN:
+        test = ctx.parents.get(call)
+        if not (isinstance(test, cst.Comparison) and test.left is call and len(test.comparisons) == 1):
+            return None
+        named = test.comparisons[0].comparator
+    else:
+        test, named = call, call.args[1].value if len(call.args) == 2 else None
+    names = [element.value for element in named.elements] if isinstance(named, cst.Tuple) else [named]
+    kinds = [name.value for name in names if isinstance(name, cst.Name) and name.value in PAIR_KINDS]
+    return (test, kinds) if kinds else None
+
+
+class KindTested(Rule):
+    uses = ("consumption",)
+    summary = (
+        "a state tested for being a tuple or a list (`isinstance(h, tuple)`): packed, the test is kept (the state stays "
+        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true"
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for t in range(3):
+                h = tuple(s.detach() for s in h) if isinstance(h, tuple) else h.detach()
+                out, h = core(torch.randn(1, 2, 4), h)
+            """,
+            "G2L100",
+            state="tuple",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return use.context == Use.READ and ctx.solution.value_is_state(use.value) and _kind_test(ctx, use.node) is not None
+
+    def apply(self, ctx, use: Consumption) -> None:
+        if ctx.packed:
+            return  # one tensor, as the GRU's state was: the test keeps its answer
+        test, kinds = _kind_test(ctx, use.node)
+        ctx.find("G2L100", test, (
+            f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}, "
+            "so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
+            "written for the pair, which the engine does not rewrite or check; keep only the GRU's branch, "
+            "use --state packed (the state stays one tensor and the test false), or migrate this code by hand"
+        ))
 
 
 def _makes_tensor(ctx, value: Value) -> bool:
