@@ -34,6 +34,7 @@ from gru2lstm.rules.unfollowed import (
     CannotFollow,
     ForeignValue,
     HolderHandedOver,
+    ChainedFeatures,
     KindTested,
     DictTakenForSequence,
     MixedIteration,
@@ -73,6 +74,7 @@ TUPLE_RULES = [
     OpaqueIntoHolder(),
     UntracedIntoState(),
     InPlaceRead(),  # before the feature rules, for bindings and consumptions
+    ChainedFeatures(),  # before FeatureBinding, which would read h where another target keeps the pair
     FeatureBinding(),  # every rule below binds a state
     LearnedInitialState(),  # before any rule that would pair its tensor
     GrowingReturnBinding(),
@@ -151,6 +153,7 @@ PACKED_RULES = [
     UntracedIntoState(),
     PackedAllocation(),
     InPlaceRead(),
+    ChainedFeatures(),
     FeatureBinding(),
     StackedInput(),
     OutputAsState(),

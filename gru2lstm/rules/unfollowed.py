@@ -716,6 +716,52 @@ class KindTested(Rule):
         ))
 
 
+def _state_beside(ctx, binding: Binding) -> Optional[cst.BaseExpression]:
+    """Another target of a chained assignment (`x = hs[i] = ...`) that holds a state, for a target
+    that holds none, else None."""
+    line = binding.statement.body[0] if isinstance(binding.statement, cst.SimpleStatementLine) else None
+    if not (isinstance(line, cst.Assign) and len(line.targets) > 1) or binding.kind != BindingKind.ASSIGN:
+        return None
+    return next((
+        other.target_node for other in ctx.flow.bindings
+        if other.statement is binding.statement and other is not binding and other.target_node is not None and ctx.solution.is_state(other.target)
+    ), None)
+
+
+class ChainedFeatures(StateBindingRule):
+    summary = (
+        "a chained assignment that gives a state to one target to keep and to another to read as features "
+        "(`x = hs[i] = cell(x, hs[i]) * 0.9`) is a finding: the two need different values, (h, c) and h"
+    )
+    invalid = (
+        Invalid(
+            """
+            cells = nn.ModuleList([nn.GRUCell(4, 4), nn.GRUCell(4, 4)])
+            hs = [torch.zeros(2, 4), torch.zeros(2, 4)]
+            x = torch.randn(2, 4)
+            for i, cell in enumerate(cells):
+                x = hs[i] = cell(x, hs[i]) * 0.9
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return (
+            use.binding.target_node is not None and not ctx.solution.is_state(use.binding.target)
+            and ctx.solution.value_is_state(use.value) and _state_beside(ctx, use.binding) is not None
+        )
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        name, held = ctx.code(use.binding.target_node), ctx.code(_state_beside(ctx, use.binding))
+        value = ctx.code(use.binding.statement.body[0].value)
+        ctx.find("G2L100", use.binding.target_node, (
+            f"`{name}` and `{held}` are given one value, `{value}`, where `{held}` keeps it as the hidden state and "
+            f"`{name}` reads it as features: an LSTM's state is (h, c) and its features h, which one expression "
+            f"cannot give both; keep the state first (`{held} = {value}`), then read it (`{name} = {held}`)"
+        ))
+
+
 def _makes_tensor(ctx, value: Value) -> bool:
     """Does `value` make a tensor: an allocation or a GRU cell's result?"""
     return isinstance(value, VCreate) or (isinstance(value, VCallOf) and ctx.solution.recurrent_calls.get(id(value)) == CELL_KIND)
