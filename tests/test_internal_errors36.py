@@ -75,6 +75,13 @@ ROWS = {
         "hs[0][i], hs[1][i] = tuple(half * 0.9 for half in cell(x, (hs[0][i], hs[1][i])))",
         "hs[i] = torch.cat(cell(x, hs[i].chunk(2, dim=-1)), dim=-1) * 0.9",
     ),
+    "chained_name": (
+        """\
+        hs[i] = h = cell(x, hs[i])
+        x = h""",
+        "hs[0][i], hs[1][i] = h, c = cell(x, (hs[0][i], hs[1][i]))",
+        "hs[i] = h = torch.cat(cell(x, hs[i].chunk(2, dim=-1)), dim=-1)",
+    ),
     "chained": (
         """\
         x = hs[i] = cell(x, hs[i])""",
@@ -232,3 +239,53 @@ def test_one_value_kept_as_a_row_and_read_as_the_next_input_is_refused(tmp_path,
         "expression cannot give both; keep the state first (`hs[i] = cell(x, hs[i]) * 0.9`), then read it (`x = hs[i]`)"
     ) in capsys.readouterr().out.splitlines()
     assert "GRUCell" in (tmp_path / "stack.py").read_text()
+
+
+DEEP = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Deep(nn.Module):
+        def __init__(self, obs=3, hidden=4, layers=2):
+            super().__init__()
+            self.grus = nn.ModuleList([nn.GRU(obs if i == 0 else hidden, hidden) for i in range(layers)])
+            self.head = nn.Linear(hidden, 2)
+            self.hidden = hidden
+
+        def init_states(self, n):
+            return torch.zeros(len(self.grus), 1, n, self.hidden)
+
+        def forward(self, x, hs):
+            hs = hs.clone()
+            out = x
+            for i, gru in enumerate(self.grus):
+                out, hs[i] = gru(out, hs[i])
+            return self.head(out[-1]), hs
+
+
+    torch.set_grad_enabled(False)
+    net = Deep()
+    hs = net.init_states(2)
+    for t in range(4):
+        y, hs = net(torch.randn(5, 2, 3), hs)
+        if t == 1:
+            hs = hs * torch.tensor([[0.0], [1.0]])
+"""
+
+
+@pytest.mark.parametrize(
+    "form, lines",
+    [
+        ("tuple", ["            out, (hs[0][i], hs[1][i]) = lstm(out, (hs[0][i], hs[1][i]))\n"]),
+        ("packed", ["            out, hs_pair = lstm(out, hs[i].chunk(2, dim=-1))\n", "            hs[i] = torch.cat(hs_pair, dim=-1)\n"]),
+    ],
+)
+def test_a_gru_state_unpacked_into_a_row_of_layer_states_migrates_and_runs(tmp_path, form, lines):
+    # tuple: exit 123 (`hs[i]` of the pair); packed: exit 0 and a crash (`out, hs[i] = lstm(...)` put
+    # the tuple (h, c) into a row of the packed tensor)
+    write(tmp_path, {"deep.py": DEEP, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    text = (tmp_path / "deep.py").read_text()
+    assert all(line in text for line in lines), text
+    run_migrated(tmp_path, "import runpy; runpy.run_path('deep.py')")

@@ -327,6 +327,35 @@ class RowsReset(StateBindingRule):
         ctx.step("reset", statement)
 
 
+def rows_of_a_state(ctx, node: cst.CSTNode, target) -> Optional[object]:
+    """The slot of `S` where `node` (of slot `target`) is some rows of S, a state tensor (not a
+    list or dict of states): `hs[i]` of `out, hs[i] = gru(out, hs[i])`; else None."""
+    if not isinstance(node, cst.Subscript) or target is None or target.kind != SlotKind.CHILD:
+        return None
+    slot = target.base
+    return None if ctx.solution.is_container(slot) or not ctx.solution.is_state(slot) else slot
+
+
+def unpacked_into_rows(ctx, binding, slot) -> None:
+    """`out, hs[i] = gru(out, hs[i])` -> `out, (hs[0][i], hs[1][i]) = ...` (S held as two names:
+    `(hs[i], hs_c[i])`): each half of the new state lands in its rows."""
+    target = binding.target_node
+    base = rows_holder(target)
+    partner = ctx.partner_of(slot) if ctx.solution.is_split(slot) else None
+    if partner is None and not is_pure(base):
+        ctx.find("G2L100", base, f"`{ctx.code(base)}` would be evaluated twice, once per half; assign it to a name first")
+        return
+
+    def edit(updated, mapping):
+        old = mapping(base)
+        halves_of_base = (old, cst.Name(partner)) if partner else (index(old, 0), index(old, 1))
+        halves = pair(*[replace_many(updated, {old: new}) for new in halves_of_base])
+        return halves.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])  # an element of the unpacking
+
+    ctx.edit_expression(target, edit)
+    ctx.step("call", binding.statement)
+
+
 def _rows_unpacked(ctx, use: BindingUse, once: cst.CSTNode, partner, step: str) -> None:
     """`S[rows] = <a pair made by a call>` -> `S[0][rows], S[1][rows] = <it>` (S held as two names:
     `S[rows], S_c[rows] = <it>`): the pair is made once, each half lands in its rows. `step` is
