@@ -14,7 +14,7 @@ from gru2lstm.syntax import code_of, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
-from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, KIND_OF_BUILTIN, MAP_BUILTIN, PAIR_KINDS, TYPE_TESTS
+from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, PAIR_KINDS, TYPE_TESTS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
@@ -666,10 +666,10 @@ class StateZipped(Rule):
 def _kind_test(ctx, node: cst.CSTNode):
     """(the test, the kinds it names) where `node` is tested for being a tuple or a list
     (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is tuple`), else None."""
-    call = _builtin_call(ctx, node, TYPE_TESTS | {KIND_OF_BUILTIN})
+    call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
     if call is None or call.args[0].value is not node:
         return None
-    if call.func.value == KIND_OF_BUILTIN:
+    if call.func.value == CLASS_OF_OBJECT:
         test = ctx.parents.get(call)
         if not (isinstance(test, cst.Comparison) and test.left is call and len(test.comparisons) == 1):
             return None
