@@ -62,7 +62,7 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 # "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
 # Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
 CLASS_BY_VALUE_BYTES = rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*\[|nn\s*\.\s*__dict__\s*\["
-CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read
+CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read; `type(h) is tuple`
 NAMESPACE_OF_OBJECT = "vars"  # `vars(nn)`: a module's names as a dict (ATTRIBUTE_DICT, the same read as an attribute)
 # A file that holds the class and may make modules from it itself: a name assigned (annotated or
 # not) on a line that names the class (`RNN = nn.GRU`, a field's `cell: type = nn.GRUCell`), or a
@@ -337,6 +337,8 @@ WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argu
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "set", "frozenset", "iter", "enumerate", "zip"}
 ROWS_BUILTINS = {"enumerate", "zip", "reversed", "iter"}  # iterate a tensor computed in their call by its rows (`zip(reversed(h[0]), done)`)
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
+# The kinds a test of a state's class may name that (h, c) is: `isinstance(h, tuple)`, `type(h) is list`.
+PAIR_KINDS = ("tuple", "list")
 MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 NEXT_BUILTIN = "next"  # `next(self.parameters())`: the first item of a new iterator, only read
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}

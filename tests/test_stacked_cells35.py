@@ -129,7 +129,7 @@ def test_one_name_for_the_input_and_the_element_is_refused_packed(tmp_path, caps
     assert capsys.readouterr().out.splitlines()[0] == (
         f"{tmp_path / 'stack.py'}:18:25: G2L100 `x` is the input of `cell(x, hs[i])` and also keeps the state it returns "
         "(over a loop of layers): in the packed form that name would hold h and c side by side where the next layer "
-        "reads h; use --state tuple, or keep each layer's state in a name of its own (`h_new = cell(x, hs[i])`, then `x = h_new`)"
+        "reads h; use --state tuple, or keep each layer's state where the code keeps it (`hs[i] = cell(x, hs[i])`, then `x = hs[i]`)"
     )
 
 

@@ -34,6 +34,8 @@ from gru2lstm.rules.unfollowed import (
     CannotFollow,
     ForeignValue,
     HolderHandedOver,
+    ChainedFeatures,
+    KindTested,
     DictTakenForSequence,
     MixedIteration,
     MixedKeyedRead,
@@ -72,6 +74,7 @@ TUPLE_RULES = [
     OpaqueIntoHolder(),
     UntracedIntoState(),
     InPlaceRead(),  # before the feature rules, for bindings and consumptions
+    ChainedFeatures(),  # before FeatureBinding, which would read h where another target keeps the pair
     FeatureBinding(),  # every rule below binds a state
     LearnedInitialState(),  # before any rule that would pair its tensor
     GrowingReturnBinding(),
@@ -113,6 +116,7 @@ TUPLE_RULES = [
     DictTakenForSequence(),
     MixedKeyedRead(),
     HolderHandedOver(),  # every rule below takes a state
+    KindTested(),  # before FeatureConsumption, which would read it as h
     StateGradient(),  # before NoneTest: `h.grad is None` tests the gradient
     NoneTest(),
     InPlaceOp(),  # a dropped result is no feature
@@ -149,6 +153,7 @@ PACKED_RULES = [
     UntracedIntoState(),
     PackedAllocation(),
     InPlaceRead(),
+    ChainedFeatures(),
     FeatureBinding(),
     StackedInput(),
     OutputAsState(),
@@ -163,6 +168,7 @@ PACKED_RULES = [
     DictTakenForSequence(),
     PackedKeyedRead(),
     HolderHandedOver(),
+    KindTested(),
     StateGradient(),
     NoneTest(),
     InPlaceOp(),

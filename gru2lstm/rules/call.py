@@ -16,6 +16,7 @@ from gru2lstm.values import Derivation, Value, VCallOf, VCat, VChoice, VCreate, 
 from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
+from gru2lstm.rules.kept import rows_of_a_state, rows_slot, unpacked_into_rows
 from gru2lstm.rules.unfollowed import made_from_class_of
 from gru2lstm.apply import pair
 from gru2lstm.rules.edits import paren
@@ -164,7 +165,7 @@ class CallResult(StateBindingRule):
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return isinstance(use.value, VCallOf)
+        return isinstance(use.value, VCallOf) and rows_slot(ctx, use) is None  # a cell's state into a row: RowsReset
 
     def rewrite(self, ctx, use: BindingUse) -> None:
         value, binding = use.value, use.binding
@@ -235,6 +236,7 @@ class CellResultChain(StateBindingRule):
         return (
             leaf is not use.value and isinstance(leaf, VCallOf) and ctx.solution.recurrent_calls.get(id(leaf)) == CELL_KIND
             and ctx.solution.resolutions.chain_kind(use.value) != Derivation.READ
+            and rows_slot(ctx, use) is None  # into a row: RowsReset
         )
 
     def rewrite(self, ctx, use: BindingUse) -> None:
@@ -249,7 +251,32 @@ class CellResultChain(StateBindingRule):
 
 class UnpackedPair(StateBindingRule):
     step = "call"
-    summary = "a pair unpacked whole into a split name is unpacked into both (`x, (hx, cx) = inputs`)"
+    summary = (
+        "a pair unpacked whole into a split name is unpacked into both (`x, (hx, cx) = inputs`); a new state unpacked "
+        "into some rows of a state tensor lands in the rows of each half (`out, (hs[0][i], hs[1][i]) = lstm(out, ...)`)"
+    )
+    valid = (
+        Valid(
+            """
+            grus = nn.ModuleList([nn.GRU(3, 8), nn.GRU(8, 8)])
+            hs = torch.zeros(2, 1, 4, 8)
+            out = torch.randn(5, 4, 3)
+            for i, gru in enumerate(grus):
+                out, hs[i] = gru(out, hs[i])
+            """,
+            """
+            grus = nn.ModuleList([nn.LSTM(3, 8), nn.LSTM(8, 8)])
+            hs = (
+                torch.zeros(2, 1, 4, 8),
+                torch.zeros(2, 1, 4, 8),
+            )
+            out = torch.randn(5, 4, 3)
+            for i, lstm in enumerate(grus):
+                out, (hs[0][i], hs[1][i]) = lstm(out, (hs[0][i], hs[1][i]))
+            """,
+            state="tuple",
+        ),
+    )
 
     def handles(self, ctx, use: BindingUse) -> bool:
         return isinstance(use.value, VSlot) and use.value.node is None
@@ -263,6 +290,8 @@ class UnpackedPair(StateBindingRule):
             and not any(node is binding.target_node for _, node, _ in ctx.grown_elements)
         ):
             split_target(ctx, binding)
+        elif rows_of_a_state(ctx, binding.target_node, binding.target) is not None:
+            unpacked_into_rows(ctx, binding, rows_of_a_state(ctx, binding.target_node, binding.target))
 
 
 class ChoiceIntoSplit(StateBindingRule):

@@ -1,17 +1,20 @@
 """Kept steps: a reset to `None` (both halves at once) and a pair moved whole into an attribute
 (`self._current_hidden = new_hidden`) stay as they are; a number written into some rows of a
 state (`hidden[:, done, :] = 0`) or a state written into some rows of a preallocated one
-(`hiddens[t + 1] = h.squeeze()`, `hiddens[t + 1].copy_(h)`, tuple form) is written into each half."""
+(`hiddens[t + 1] = h.squeeze()`, `hiddens[t + 1].copy_(h)`, tuple form) is written into each half,
+and so is an LSTMCell's new state written into its layer's row (`hs[i] = cell(x, hs[i])`)."""
 
 from __future__ import annotations
+
+from typing import Optional
 
 import libcst as cst
 
 from gru2lstm.apply import index, pair, replace_many
 from gru2lstm.program import BindingKind
 from gru2lstm.syntax import is_line, rows_holder
-from gru2lstm.vocab import COPY_INTO_METHOD
-from gru2lstm.values import SlotKind, VCreate, VNone, VSlot
+from gru2lstm.vocab import CELL_KIND, COPY_INTO_METHOD
+from gru2lstm.values import Derivation, SlotKind, Value, VCallOf, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
 from gru2lstm.rules.pairs import chain_per_half, changed_per_half, halves, made_once, none_partner_line
@@ -99,12 +102,13 @@ class Update(StateBindingRule):
             ctx.step("update", use.binding.statement)
 
 
-def written_rows(statement: cst.CSTNode):
-    """The written value of `S[...] = V` or `S[...].copy_(V)` alone on its line, else None."""
+def written_rows(statement: cst.CSTNode, chained: bool = False):
+    """The written value of `S[...] = V` or `S[...].copy_(V)` alone on its line, else None; with
+    `chained`, also of `a = S[...] = V` (for a V made once: each target gets it as it is)."""
     if not (is_line(statement) and len(statement.body) == 1):
         return None
     line = statement.body[0]
-    if isinstance(line, cst.Assign) and len(line.targets) == 1:
+    if isinstance(line, cst.Assign) and (len(line.targets) == 1 or chained):
         return line.value
     call = line.value if isinstance(line, cst.Expr) else None
     if (
@@ -115,14 +119,26 @@ def written_rows(statement: cst.CSTNode):
     return None
 
 
-def _rows_slot(ctx, use: BindingUse):
+def new_cell_state(ctx, value: Value) -> Optional[VCallOf]:
+    """The cell call whose new state (a pair it makes) `value` is, or a per-tensor chain of
+    (`cell(x, hs[i])`, `cell(x, hs[i]) * m`), else None."""
+    leaf = ctx.solution.resolutions.leaf_of(value)
+    if not (isinstance(leaf, VCallOf) and ctx.solution.recurrent_calls.get(id(leaf)) == CELL_KIND):
+        return None
+    return None if leaf is not value and ctx.solution.resolutions.chain_kind(value) == Derivation.READ else leaf
+
+
+def rows_slot(ctx, use: BindingUse):
     """The slot of `S` in `S[...] = V` (or `S[...].copy_(V)`) when S holds one state (a tensor, not
-    a list or dict) and V is a number, a creation or a per-tensor chain of a state, else None."""
+    a list or dict) and V is a number, a creation, a cell's new state or a per-tensor chain of a
+    state, else None."""
     binding = use.binding
-    value = written_rows(binding.statement)
+    cell = new_cell_state(ctx, use.value)
+    value = written_rows(binding.statement, chained=cell is use.value)  # a chain, other targets would get it per half too
     if not isinstance(binding.target_node, cst.Subscript) or value is None:
         return None
-    made = isinstance(ctx.solution.resolutions.leaf_of(use.value), VCreate)  # `h[done] = np.zeros(...)`: each half its own
+    # `h[done] = np.zeros(...)`: each half its own; `hs[i] = cell(x, hs[i])`: the layer's row of each half
+    made = isinstance(ctx.solution.resolutions.leaf_of(use.value), VCreate) or cell is not None
     if not (is_number(value) or made or landed_chain(ctx, use)):
         return None
     slot = binding.target.base if binding.target.kind == SlotKind.CHILD else None
@@ -135,7 +151,8 @@ class RowsReset(StateBindingRule):
     step = "reset"
     summary = (
         "a number, a creation or a state written into some rows of a state (`hidden[:, done, :] = 0`, `hiddens[i] = h.squeeze()`, "
-        "`hiddens[i].copy_(h)`) is written into each half; a state made by a call is made once and unpacked into both (`h[0][:, i], h[1][:, i] = net.blank(k)`)"
+        "`hiddens[i].copy_(h)`) is written into each half; a state made by a call is made once and unpacked into both (`h[0][:, i], h[1][:, i] = net.blank(k)`), "
+        "and so is an LSTMCell's new state, or a chain of it, written into its layer's row (`hs[0][i], hs[1][i] = cell(x, (hs[0][i], hs[1][i]))`)"
     )
     valid = (
         Valid(
@@ -246,24 +263,51 @@ class RowsReset(StateBindingRule):
             """,
             state="tuple",
         ),
+        Valid(
+            """
+            cells = nn.ModuleList([nn.GRUCell(3, 8), nn.GRUCell(8, 8)])
+            hs = torch.zeros(2, 4, 8)
+            x = torch.randn(4, 3)
+            for i, cell in enumerate(cells):
+                hs[i] = cell(x, hs[i])
+                x = hs[i]
+            """,
+            """
+            cells = nn.ModuleList([nn.LSTMCell(3, 8), nn.LSTMCell(8, 8)])
+            hs = (
+                torch.zeros(2, 4, 8),
+                torch.zeros(2, 4, 8),
+            )
+            x = torch.randn(4, 3)
+            for i, cell in enumerate(cells):
+                hs[0][i], hs[1][i] = cell(x, (hs[0][i], hs[1][i]))
+                x = hs[0][i]
+            """,
+            state="tuple",
+        ),
     )
 
     def handles(self, ctx, use: BindingUse) -> bool:
-        return _rows_slot(ctx, use) is not None
+        return rows_slot(ctx, use) is not None
 
     def rewrite(self, ctx, use: BindingUse) -> None:
-        slot = _rows_slot(ctx, use)
+        slot = rows_slot(ctx, use)
         base, statement = rows_holder(use.binding.target_node), use.binding.statement
-        value = written_rows(statement)
+        cell = new_cell_state(ctx, use.value)
+        value = written_rows(statement, chained=cell is use.value)
         split = ctx.solution.is_split(slot)
         partner = ctx.partner_of(slot) if split else None
         if not split and not is_pure(base):
             ctx.find("G2L100", base, f"`{ctx.code(base)}` would be evaluated twice, once per half; assign it to a name first")
             return
+        if cell is not None:
+            if not changed_per_half(ctx, value, cell.node):
+                _rows_unpacked(ctx, use, cell.node, partner, "call")
+            return
         once = None if is_number(value) or not isinstance(statement.body[0], cst.Assign) else made_once(ctx, use.value)
         if once is not None:
             if not changed_per_half(ctx, value, once):
-                _rows_unpacked(ctx, use, once, partner)
+                _rows_unpacked(ctx, use, once, partner, "reset")
             return
         made = (None, None) if is_number(value) else halves(ctx, use.value)
         if made is None:
@@ -283,20 +327,57 @@ class RowsReset(StateBindingRule):
         ctx.step("reset", statement)
 
 
-def _rows_unpacked(ctx, use: BindingUse, once: cst.CSTNode, partner) -> None:
+def rows_of_a_state(ctx, node: cst.CSTNode, target) -> Optional[object]:
+    """The slot of `S` where `node` (of slot `target`) is some rows of S, a state tensor (not a
+    list or dict of states): `hs[i]` of `out, hs[i] = gru(out, hs[i])`; else None."""
+    if not isinstance(node, cst.Subscript) or target is None or target.kind != SlotKind.CHILD:
+        return None
+    slot = target.base
+    return None if ctx.solution.is_container(slot) or not ctx.solution.is_state(slot) else slot
+
+
+def unpacked_into_rows(ctx, binding, slot) -> None:
+    """`out, hs[i] = gru(out, hs[i])` -> `out, (hs[0][i], hs[1][i]) = ...` (S held as two names:
+    `(hs[i], hs_c[i])`): each half of the new state lands in its rows."""
+    target = binding.target_node
+    base = rows_holder(target)
+    partner = ctx.partner_of(slot) if ctx.solution.is_split(slot) else None
+    if partner is None and not is_pure(base):
+        ctx.find("G2L100", base, f"`{ctx.code(base)}` would be evaluated twice, once per half; assign it to a name first")
+        return
+
+    def edit(updated, mapping):
+        old = mapping(base)
+        halves_of_base = (old, cst.Name(partner)) if partner else (index(old, 0), index(old, 1))
+        halves = pair(*[replace_many(updated, {old: new}) for new in halves_of_base])
+        return halves.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])  # an element of the unpacking
+
+    ctx.edit_expression(target, edit)
+    ctx.step("call", binding.statement)
+
+
+def _rows_unpacked(ctx, use: BindingUse, once: cst.CSTNode, partner, step: str) -> None:
     """`S[rows] = <a pair made by a call>` -> `S[0][rows], S[1][rows] = <it>` (S held as two names:
-    `S[rows], S_c[rows] = <it>`): the pair is made once, each half lands in its rows."""
+    `S[rows], S_c[rows] = <it>`): the pair is made once, each half lands in its rows. `step` is
+    the report's: a reset, or the recurrent call whose new state lands there. Other targets of the
+    line keep theirs (`x = hs[i] = cell(x, hs[i])`); `S[rows].copy_(<it>)` becomes the assignment,
+    which writes a tensor's rows alike."""
     target, statement = use.binding.target_node, use.binding.statement
-    base, value = rows_holder(target), written_rows(statement)
+    base, value = rows_holder(target), written_rows(statement, chained=True)
     value_edit = chain_per_half(ctx, value, once)
+    line_node = statement.body[0]
+    position = [t.target for t in line_node.targets].index(target) if isinstance(line_node, cst.Assign) else 0
 
     def line(updated_statement, mapping):
         old = mapping(base)
         halves_of_base = (old, cst.Name(partner)) if partner else (index(old, 0), index(old, 1))
-        targets = [replace_many(mapping(target), {old: new}) for new in halves_of_base]
+        rows = cst.AssignTarget(pair(*[replace_many(mapping(target), {old: new}) for new in halves_of_base]))
+        made = value_edit(mapping(value), mapping)
         assign = updated_statement.body[0]
-        unpacked = assign.with_changes(targets=[cst.AssignTarget(pair(*targets))], value=value_edit(mapping(value), mapping))
-        return updated_statement.with_changes(body=[unpacked])
+        if not isinstance(assign, cst.Assign):
+            return updated_statement.with_changes(body=[cst.Assign([rows], made)])
+        targets = [rows if number == position else kept for number, kept in enumerate(assign.targets)]
+        return updated_statement.with_changes(body=[assign.with_changes(targets=targets, value=made)])
 
     ctx.plan.statements[statement] = [line]
-    ctx.step("reset", statement)
+    ctx.step(step, statement)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+import libcst as cst
+
 from gru2lstm.solve import recurrent_input
 from gru2lstm.values import Derivation, PosLabel, Value, VCallOf, VCat, VContainer, VSlot
 from gru2lstm.vocab import CELL_KIND
@@ -68,6 +70,15 @@ def _fed_its_state(ctx, call: VCallOf) -> bool:
     return any(
         ctx.solution.is_state(slot) and (ctx.packed or not ctx.solution.is_split(slot)) for slot in ctx.flow.slots_at(value.node)
     )
+
+
+def _other_target(ctx, call: VCallOf, name: str) -> Optional[str]:
+    """The target beside the input's name of a chained assignment of the call's state
+    (`hs[i]` of `x = hs[i] = cell(x, hs[i])`), which the remedy keeps the state in, else None."""
+    assign = ctx.parents.get(call.node)
+    if not isinstance(assign, cst.Assign):
+        return None
+    return next((ctx.code(target.target) for target in assign.targets if ctx.code(target.target) != name), None)
 
 
 def _output_is_state(ctx, call: VCallOf) -> bool:
@@ -185,12 +196,14 @@ class OutputAsState(Rule):
         code = ctx.code(call.node)
         if _fed_its_state(ctx, call):
             name = ctx.code(recurrent_input(call).node)
+            held = _other_target(ctx, call, name)
             ctx.find(
                 "G2L100", call.node,
                 f"`{name}` is the input of `{code}` and also keeps the state it returns (over a loop of layers): "
                 + ("in the packed form that name would hold h and c side by side where the next layer reads h; use --state tuple, or "
                    if ctx.packed else "the engine cannot hold that name as h beside a name for c here; ")
-                + f"keep each layer's state in a name of its own (`h_new = {code}`, then `{name} = h_new`)",
+                + (f"keep each layer's state where the code keeps it (`{held} = {code}`, then `{name} = {held}`)" if held
+                   else f"keep each layer's state in a name of its own (`h_new = {code}`, then `{name} = h_new`)"),
             )
         elif _input_is_state(ctx, call):
             given = recurrent_input(call)

@@ -13,7 +13,7 @@ from gru2lstm.program import BY_HAND, BindingKind, Consumption, Use
 from gru2lstm.apply import index
 from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
-from gru2lstm.syntax import code_of, is_docstring, is_line, walk
+from gru2lstm.syntax import code_of, is_docstring, is_line, rows_holder, walk
 from gru2lstm.values import (
     Derivation, LabelKind, PosLabel, ReturnSlot, SlotKind, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot, VTuple,
 )
@@ -21,6 +21,7 @@ from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SHAPE_ATTR
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import fresh_name, is_pure, method, paren
+from gru2lstm.rules.kept import rows_of_a_state
 from gru2lstm.rules.packed_dims import may_be_none
 from gru2lstm.rules.packed_ranks import Ranks
 from gru2lstm.rules.unfollowed import cannot_follow
@@ -570,10 +571,21 @@ def _held_as_a_state(ctx, call: VCallOf) -> bool:
     )
 
 
+def _holder_name(target: cst.BaseExpression) -> str:
+    """The name a pair landing in `target` is named after: `hidden` of `self.hidden`, `hs` of `hs[i]`."""
+    holder = rows_holder(target) if isinstance(target, cst.Subscript) else target
+    if isinstance(holder, cst.Attribute):
+        return holder.attr.value
+    return holder.value if isinstance(holder, cst.Name) else "state"
+
+
 class PackedCall(Rule):
     step = "call"
     uses = ("call",)
-    summary = "packed: `E.chunk(2, dim=-1)` into the recurrent call, `torch.cat(hxs, dim=-1)` after it"
+    summary = (
+        "packed: `E.chunk(2, dim=-1)` into the recurrent call, `torch.cat(hxs, dim=-1)` after it; where a buffer or a row of "
+        "a tensor takes the state (`out, hs[i] = gru(out, hs[i])`), through a name of its own (`hs[i] = torch.cat(hs_pair, dim=-1)`)"
+    )
 
     def handles(self, ctx, call: VCallOf) -> bool:
         return id(call) in ctx.solution.recurrent_calls
@@ -619,9 +631,10 @@ class PackedCall(Rule):
                     return
 
                 held = module.code_for_node(target)
-                if unpacking.elements[1].slot in ctx.flow.registered:
-                    # a buffer takes no tuple, even for a moment: the pair lands in a name, packed into the buffer
-                    pair = fresh_name(ctx, statement, f"{target.attr.value}_pair")
+                if unpacking.elements[1].slot in ctx.flow.registered or rows_of_a_state(ctx, target, unpacking.elements[1].slot) is not None:
+                    # a buffer, or rows of a tensor (`out, hs[i] = ...`), takes no tuple, even for a
+                    # moment: the pair lands in a name, packed into them
+                    pair = fresh_name(ctx, statement, f"{_holder_name(target)}_pair")
                     ctx.edit_expression(target, lambda updated, mapping, pair=pair: cst.Name(pair))
                 else:
                     pair = None

@@ -113,12 +113,18 @@ class BoundParts(Rule):
 
 class ConsumedParts(Rule):
     uses = ("consumption",)
-    summary = "a tuple or container consumed is each of its parts consumed (`sum(h.norm() for h in d.values())`)"
+    summary = (
+        "a tuple or container consumed is each of its parts consumed (`sum(h.norm() for h in d.values())`), "
+        "and a choice each of its options (`print(h.shape if verbose else n)`)"
+    )
 
     def handles(self, ctx, use: Consumption) -> bool:
-        return isinstance(use.value, (VContainer, VTuple))
+        return isinstance(use.value, (VContainer, VTuple, VChoice))
 
     def apply(self, ctx, use: Consumption) -> None:
-        for part in use.value.items:
-            item = part[1] if isinstance(use.value, VContainer) else part
+        if isinstance(use.value, VChoice):
+            parts = use.value.options
+        else:
+            parts = [part[1] if isinstance(use.value, VContainer) else part for part in use.value.items]
+        for item in parts:
             consume(ctx, item, use.context, item.node or use.node, use.why, use.place)

@@ -14,7 +14,7 @@ from gru2lstm.syntax import code_of, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import module_imports, qualify
-from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN
+from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, PAIR_KINDS, TYPE_TESTS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
@@ -700,6 +700,105 @@ class StateZipped(Rule):
                 "(h, c), which would be taken apart by its two halves; use its rows by index (`for i in range(len(...))`) "
                 "or use --state packed"
             ))
+
+
+def _kind_test(ctx, node: cst.CSTNode):
+    """(the test, the kinds it names) where `node` is tested for being a tuple or a list
+    (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is tuple`), else None."""
+    call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
+    if call is None or call.args[0].value is not node:
+        return None
+    if call.func.value == CLASS_OF_OBJECT:
+        test = ctx.parents.get(call)
+        if not (isinstance(test, cst.Comparison) and test.left is call and len(test.comparisons) == 1):
+            return None
+        named = test.comparisons[0].comparator
+    else:
+        test, named = call, call.args[1].value if len(call.args) == 2 else None
+    names = [element.value for element in named.elements] if isinstance(named, cst.Tuple) else [named]
+    kinds = [name.value for name in names if isinstance(name, cst.Name) and name.value in PAIR_KINDS]
+    return (test, kinds) if kinds else None
+
+
+class KindTested(Rule):
+    uses = ("consumption",)
+    summary = (
+        "a state tested for being a tuple or a list (`isinstance(h, tuple)`): packed, the test is kept (the state stays "
+        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true"
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 2, 8)
+            for t in range(3):
+                h = tuple(s.detach() for s in h) if isinstance(h, tuple) else h.detach()
+                out, h = core(torch.randn(1, 2, 4), h)
+            """,
+            "G2L100",
+            state="tuple",
+        ),
+    )
+
+    def handles(self, ctx, use: Consumption) -> bool:
+        return use.context == Use.READ and ctx.solution.value_is_state(use.value) and _kind_test(ctx, use.node) is not None
+
+    def apply(self, ctx, use: Consumption) -> None:
+        if ctx.packed:
+            return  # one tensor, as the GRU's state was: the test keeps its answer
+        test, kinds = _kind_test(ctx, use.node)
+        ctx.find("G2L100", test, (
+            f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}, "
+            "so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
+            "written for the pair, which the engine does not rewrite or check; keep only the GRU's branch, "
+            "use --state packed (the state stays one tensor and the test false), or migrate this code by hand"
+        ))
+
+
+def _state_beside(ctx, binding: Binding) -> Optional[cst.BaseExpression]:
+    """Another target of a chained assignment (`x = hs[i] = ...`) that holds a state, for a target
+    that holds none, else None."""
+    line = binding.statement.body[0] if isinstance(binding.statement, cst.SimpleStatementLine) else None
+    if not (isinstance(line, cst.Assign) and len(line.targets) > 1) or binding.kind != BindingKind.ASSIGN:
+        return None
+    return next((
+        other.target_node for other in ctx.flow.bindings
+        if other.statement is binding.statement and other is not binding and other.target_node is not None and ctx.solution.is_state(other.target)
+    ), None)
+
+
+class ChainedFeatures(StateBindingRule):
+    summary = (
+        "a chained assignment that gives a state to one target to keep and to another to read as features "
+        "(`x = hs[i] = cell(x, hs[i]) * 0.9`) is a finding: the two need different values, (h, c) and h"
+    )
+    invalid = (
+        Invalid(
+            """
+            cells = nn.ModuleList([nn.GRUCell(4, 4), nn.GRUCell(4, 4)])
+            hs = [torch.zeros(2, 4), torch.zeros(2, 4)]
+            x = torch.randn(2, 4)
+            for i, cell in enumerate(cells):
+                x = hs[i] = cell(x, hs[i]) * 0.9
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        return (
+            use.binding.target_node is not None and not ctx.solution.is_state(use.binding.target)
+            and ctx.solution.value_is_state(use.value) and _state_beside(ctx, use.binding) is not None
+        )
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        name, held = ctx.code(use.binding.target_node), ctx.code(_state_beside(ctx, use.binding))
+        value = ctx.code(use.binding.statement.body[0].value)
+        ctx.find("G2L100", use.binding.target_node, (
+            f"`{name}` and `{held}` are given one value, `{value}`, where `{held}` keeps it as the hidden state and "
+            f"`{name}` reads it as features: an LSTM's state is (h, c) and its features h, which one expression "
+            f"cannot give both; keep the state first (`{held} = {value}`), then read it (`{name} = {held}`)"
+        ))
 
 
 def _makes_tensor(ctx, value: Value) -> bool:
