@@ -51,12 +51,26 @@ def classes_chosen_by_value(wrapper, parents: dict, returning_elsewhere: frozens
         else:
             continue
         position = wrapper.positions[chooser].start
-        picks = "returns a class of torch.nn picked" if chooser in elsewhere else "picks a class of torch.nn"
-        findings.append(new_finding("G2L102", (
-            f"`{syntax.code_of(chooser)}` {picks} by a name the engine does not read, and {why}, so a GRU chosen "
-            "there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
-        ), position.line, position.column + 1))
+        findings.append(new_finding("G2L102", chosen_message(chooser, chooser in elsewhere, why), position.line, position.column + 1))
     return findings
+
+
+def chosen_message(chooser: cst.BaseExpression, returned: bool, why: str) -> str:
+    """The finding about `chooser`, a `getattr(nn, name)` (or a call of another file's function
+    that `returned` one) whose module may be a GRU for `why` (it is called with a state)."""
+    picks = "returns a class of torch.nn picked" if returned else "picks a class of torch.nn"
+    return (
+        f"`{syntax.code_of(chooser)}` {picks} by a name the engine does not read, and {why}, so a GRU chosen "
+        "there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
+    )
+
+
+def returned_choosers(function: cst.FunctionDef, parents: dict, imports: dict) -> list:
+    """The `getattr(nn, name)` (or `vars(nn)[key]`) that `function` returns, itself or by a name."""
+    nodes = list(syntax.walk(function.body))
+    calls = [node for node in nodes if type(node) is cst.Call]
+    keys = [node for node in nodes if type(node) is cst.Subscript]
+    return [chooser for chooser in _choosers(calls, keys, imports) if _returning_function(chooser, parents) is function]
 
 
 def _choosers(calls: list, keys: list, imports: dict) -> list:
@@ -88,10 +102,20 @@ def returning_calls(modules: list, wrappers: dict, parents: dict) -> dict:
 
 
 def _returning_function(chooser: cst.BaseExpression, parents: dict) -> Optional[cst.FunctionDef]:
-    """The function `chooser` is returned by (`def rnn_class(name): return getattr(nn, name)`), else None."""
-    if not isinstance(parents.get(chooser), cst.Return):
+    """The function `chooser` is returned by, itself (`def rnn_class(name): return getattr(nn, name)`)
+    or by the local name it is assigned to (`cls = getattr(nn, name); return cls`), else None."""
+    function = _enclosing_function(chooser, parents)
+    held = _assigned_to(chooser, parents)
+    if function is None or not isinstance(parents.get(chooser), cst.Return) and not any(
+        type(node) is cst.Return and isinstance(node.value, cst.Name) and node.value.value == held and _enclosing_function(node, parents) is function
+        for node in parents
+    ):
         return None
-    function = parents.get(chooser)
+    return function
+
+
+def _enclosing_function(node: cst.CSTNode, parents: dict) -> Optional[cst.FunctionDef]:
+    function = parents.get(node)
     while function is not None and not isinstance(function, cst.FunctionDef):
         function = parents.get(function)
     return function
@@ -118,6 +142,11 @@ def reads_torch_class(node: cst.Call, imports: dict) -> bool:
         isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
         and qualify(node.args[0].value, imports, set()) in TORCH_RECURRENT_PATHS
     )
+
+
+def picks_by_value(node: cst.BaseExpression, imports: dict) -> bool:
+    """`getattr(nn, name)` of a name not written out, or `vars(nn)[key]`, of torch.nn."""
+    return _chooses_torch_class(node, imports) if type(node) is cst.Call else type(node) is cst.Subscript and keys_torch_namespace(node, imports)
 
 
 def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:

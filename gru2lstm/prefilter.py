@@ -438,15 +438,18 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
 
 
 def _returns_class(function: ast.AST, holds) -> bool:
-    """Does a `return` of `function` (not of a function inside it) give what `holds` tells holds the class?"""
-    todo = list(function.body)
+    """Does a `return` of `function` (not of a function inside it) give what `holds` tells holds the
+    class, itself or by a local name assigned it (`cls = getattr(nn, name); return cls`)?"""
+    todo, returned, held = list(function.body), [], set()
     while todo:
         node = todo.pop()
-        if isinstance(node, ast.Return) and node.value is not None and holds(node.value):
-            return True
+        if isinstance(node, ast.Return) and node.value is not None:
+            returned.append(node.value)
+        elif isinstance(node, ast.Assign) and holds(node.value):
+            held.update(target.id for target in node.targets if isinstance(target, ast.Name))
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
-    return False
+    return any(holds(value) or isinstance(value, ast.Name) and value.id in held for value in returned)
 
 
 def _bound_name(target: ast.expr) -> Optional[str]:
