@@ -336,16 +336,13 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
         if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
         and (module := module_imported_by(node.func.value)) in TORCH_RECURRENT_PATHS
     ]
-    reached = {  # `util.nn` is reached through the module util, not imported by that name
-        name: f"under `{name}`, a name {'of' if '.' in name else 'this file imports from'} {shown}, where it stands for `{path}`"
-        for name, (path, shown) in imported_torch_names.items()
-    }
+    def stands_for(name: str) -> str:  # `util.nn` is reached through the module util, not imported by that name
+        path, shown = imported_torch_names[name]
+        return f"a name {'of' if '.' in name else 'this file imports from'} {shown}, where it stands for `{path}`"
+
+    reached = {name: f"under `{name}`, {stands_for(name)}" for name in imported_torch_names}
     aliases = _aliases_of_imported(wrapper.module, imported_torch_names)
-    reached.update(
-        (name, f"under `{name}`, set here to `{value}`, a name of {imported_torch_names[value][1]} that stands for "
-         f"`{imported_torch_names[value][0]}` there")
-        for name, value in aliases.items()
-    )
+    reached.update((name, f"under `{name}`, set here to `{value}`, {stands_for(value)}") for name, value in aliases.items())
     nested += [
         (node, reached[name], f"its import from torch to this file (`{_torch_import(name, imported_torch_names[aliases.get(name, name)][0])}`)")
         for node in (parents if imported_torch_names else ())
