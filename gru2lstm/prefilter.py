@@ -418,6 +418,7 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
         )
 
     statements = list(module_statements(tree))
+    functions = {statement.name: statement for statement in statements if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
     if class_bodies:
         statements += [inner for statement in statements if isinstance(statement, ast.ClassDef) for inner in statement.body]
     for statement in statements:
@@ -432,9 +433,25 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
             func = statement.value.func  # `CELLS.append(nn.GRU)`, `CELLS.update(gru=nn.GRU)`
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
                 found.add(func.value.id)
+            elif isinstance(func, ast.Name) and func.id in functions:  # `register("gru", nn.GRUCell)`
+                found |= _names_filled_by(functions[func.id])
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, holds):
             found.add(statement.name)  # `def cell_class(): return nn.GRUCell`, made as `cell_class()(4, 8)`
     return found
+
+
+def _names_filled_by(function: ast.AST) -> set:
+    """The names not its own that `function` stores into (`RNNS` of `def register(name, cls):
+    RNNS[name] = cls`, or of `RNNS.update({name: cls})`): what a class handed to it may be held in."""
+    own = {argument.arg for argument in ast.walk(function.args) if isinstance(argument, ast.arg)}
+    filled = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign):
+            filled.update(target.value.id for target in node.targets if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name))
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
+            owner = node.value.func.value
+            filled.update([owner.id] if isinstance(owner, ast.Name) else [])
+    return filled - own
 
 
 def _returns_class(function: ast.AST, holds) -> bool:

@@ -74,6 +74,7 @@ HELD_CLASS_NAME_BYTES = (
     rb"(?m)^[ \t]*(?:\w+\.)*(\w+)[ \t]*(?::[^=\n]*)?=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"  # `self.cls = nn.GRUCell`: `cls`
     rb"|\bfor[ \t]+(\w+)[ \t]+in\b[^\n]*\bGRU(?:Cell)?\b|\bGRU(?:Cell)?\b[^\n]*\bas[ \t]+(\w+)"
     rb"|[(,][ \t]*(\w+)[ \t]*(?::[^=\n,]*)?=[ \t]*[\w.]*\bGRU(?:Cell)?\b"
+    rb"|^(\w+)\([^\n]*\bGRU(?:Cell)?\b"  # handed at module level to a function that fills a registry: `register("gru", nn.GRUCell)`
 )
 RETURNED_CLASS_BYTES = rb"(?m)\breturn[ \t]+[\w.]*\bGRU(?:Cell)?[ \t]*(?:#[^\n]*)?$"  # `return nn.GRUCell`: the class itself
 HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\(|\.get\s*\([^)\n]*\)\s*\()"  # after the name (`R.get("gru")(`: REGISTRY_LOOKUP_METHODS)
