@@ -21,7 +21,7 @@ from gru2lstm.findings import new_finding
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, TORCH_RECURRENT_PATHS,
+    ATTRIBUTE_DICT, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, OWN_OBJECTS, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, TORCH_RECURRENT_PATHS,
 )
 
 
@@ -65,12 +65,23 @@ def chosen_message(chooser: cst.BaseExpression, returned: bool, why: str) -> str
     )
 
 
-def returned_choosers(function: cst.FunctionDef, parents: dict, imports: dict) -> list:
-    """The `getattr(nn, name)` (or `vars(nn)[key]`) that `function` returns, itself or by a name."""
+def returned_choosers(function: cst.FunctionDef, parents: dict, imports: dict, seen: frozenset = frozenset()) -> list:
+    """The `getattr(nn, name)` (or `vars(nn)[key]`) that `function` returns, itself, by a name, or
+    by a call of another function of its module that returns one (`return _lookup(name)`; `seen`:
+    those functions)."""
     nodes = list(syntax.walk(function.body))
     calls = [node for node in nodes if type(node) is cst.Call]
     keys = [node for node in nodes if type(node) is cst.Subscript]
-    return [chooser for chooser in _choosers(calls, keys, imports) if _returning_function(chooser, parents) is function]
+    found = [chooser for chooser in _choosers(calls, keys, imports) if _returning_function(chooser, parents) is function]
+    module = parents.get(function)
+    while module is not None and type(module) is not cst.Module:
+        module = parents.get(module)
+    functions = {node.name.value: node for node in module.body if isinstance(node, cst.FunctionDef)} if module is not None else {}
+    for node in nodes:
+        name = dotted(node.value.func) if type(node) is cst.Return and type(node.value) is cst.Call else None
+        if name in functions and name not in seen and syntax.enclosing_function(parents, node) is function:
+            found += returned_choosers(functions[name], parents, imports, seen | {function.name.value})
+    return found
 
 
 def _choosers(calls: list, keys: list, imports: dict) -> list:
@@ -87,10 +98,10 @@ def returning_calls(modules: list, wrappers: dict, parents: dict) -> dict:
         imports = module_imports(wrappers[module.key].module)
         calls = [node for node in parents[module.key] if type(node) is cst.Call]
         keys = [node for node in parents[module.key] if type(node) is cst.Subscript]
-        returning[module.key] = {
+        returning[module.key] = _returning_calls_of(parents[module.key], {
             function.name.value for chooser in _choosers(calls, keys, imports)
             for function in [_returning_function(chooser, parents[module.key])] if function is not None
-        }
+        })
     return {
         module.key: frozenset(
             f"{local}.{name}" if member.name is None else local
@@ -101,24 +112,37 @@ def returning_calls(modules: list, wrappers: dict, parents: dict) -> dict:
     }
 
 
+def _returning_calls_of(parents: dict, names: set) -> set:
+    """`names` (of functions of a module), and those of its functions that return a call of one
+    (`def rnn_class(name): return _lookup(name)`), in turn."""
+    while names:
+        more = {
+            function.name.value for node in parents
+            if type(node) is cst.Return and type(node.value) is cst.Call and dotted(node.value.func) in names
+            and (function := syntax.enclosing_function(parents, node)) is not None
+        } - names
+        if not more:
+            break
+        names = names | more
+    return names
+
+
 def _returning_function(chooser: cst.BaseExpression, parents: dict) -> Optional[cst.FunctionDef]:
     """The function `chooser` is returned by, itself (`def rnn_class(name): return getattr(nn, name)`)
     or by the local name it is assigned to (`cls = getattr(nn, name); return cls`), else None."""
-    function = _enclosing_function(chooser, parents)
+    function = syntax.enclosing_function(parents, chooser)
     held = _assigned_to(chooser, parents)
     if function is None or not isinstance(parents.get(chooser), cst.Return) and not any(
-        type(node) is cst.Return and isinstance(node.value, cst.Name) and node.value.value == held and _enclosing_function(node, parents) is function
+        type(node) is cst.Return and isinstance(node.value, cst.Name) and node.value.value == held and syntax.enclosing_function(parents, node) is function
         for node in parents
     ):
         return None
     return function
 
 
-def _enclosing_function(node: cst.CSTNode, parents: dict) -> Optional[cst.FunctionDef]:
-    function = parents.get(node)
-    while function is not None and not isinstance(function, cst.FunctionDef):
-        function = parents.get(function)
-    return function
+def _is_method(function: cst.FunctionDef, parents: dict) -> bool:
+    body = parents.get(function)
+    return isinstance(body, cst.IndentedBlock) and isinstance(parents.get(body), cst.ClassDef)
 
 
 def made_as_recurrent(made: cst.Call) -> bool:
@@ -178,8 +202,10 @@ def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict, seen
         yield from (call for call in calls if dotted(call.func) == held)
     function = _returning_function(chooser, parents)  # `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`
     if function is not None and function.name.value not in seen:
+        # a method is called on `self` or `cls` (`self.rnn_class(cfg.rnn)(4, 8)`)
+        names = {function.name.value} | ({f"{owner}.{function.name.value}" for owner in OWN_OBJECTS} if _is_method(function, parents) else set())
         for call in calls:
-            if dotted(call.func) == function.name.value:
+            if dotted(call.func) in names:
                 yield from _constructions(call, calls, parents, seen | {function.name.value})
 
 

@@ -123,10 +123,17 @@ def functions_returning_class_by_value(tree: ast.Module) -> set:
     (`def rnn_class(name): return getattr(nn, name)`): a module made from a call of one in another
     file (`layers.rnn_class(cfg.rnn)(4, 8)`) may be a GRU, which only that file shows."""
     names = _TorchNames(tree)
-    return {
-        statement.name for statement in module_statements(tree)
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, lambda node: _picks_by_value(node, names))
-    }
+    functions = [statement for statement in module_statements(tree) if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    found = {function.name for function in functions if _returns_class(function, lambda node: _picks_by_value(node, names))}
+    while found:  # and those that return a call of one (`def rnn_class(name): return _lookup(name)`)
+        more = {
+            function.name for function in functions if function.name not in found
+            and _returns_class(function, lambda node: isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in found)
+        }
+        if not more:
+            break
+        found |= more
+    return found
 
 
 def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:

@@ -247,13 +247,13 @@ def test_a_module_made_from_the_class_of_another_is_one_finding_with_a_remedy_in
     assert out.count("G2L") == 1 and (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
 
 
-@pytest.mark.parametrize("body, place, line", [
-    ("return getattr(nn, name)", "10:12", 24), ("cls = getattr(nn, name)\n    return cls", "10:11", 25),
+@pytest.mark.parametrize("body, place, line, made", [
+    ("return getattr(nn, name)", "10:12", 24, "rnn_class(cfg.rnn)"), ("cls = getattr(nn, name)\n    return cls", "10:11", 25, "rnn_class(cfg.rnn)"),
 ], ids=["returned", "returned by a name"])
-def test_a_class_chosen_by_a_name_and_returned_to_a_call_of_the_file_is_one_finding(tmp_path, capsys, body, place, line):
+def test_a_class_chosen_by_a_name_and_returned_to_a_call_of_the_file_is_one_finding(tmp_path, capsys, body, place, line, made):
     # s09: `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`: "left unchanged", exit 0 (u04: held by `cls` first)
     choice = f"def rnn_class(name):\n    {body}\n\ndef again(name):\n    return again(name)"
-    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", "rnn_class(cfg.rnn)(4, 8)")
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", made + "(4, 8)")
     write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
@@ -300,7 +300,8 @@ def test_a_gru_class_set_on_a_class_of_another_file_is_one_finding(tmp_path, cap
     ("import layers", "layers.rnn_class(cfg.rnn)", "return getattr(nn, name)"),
     ("from layers import rnn_class as pick", "pick(cfg.rnn)", "return getattr(nn, name)"),
     ("import layers", "layers.rnn_class(cfg.rnn)", "cls = getattr(nn, name)\n    return cls"),
-], ids=["module", "function as", "returned by a name"])
+    ("import layers", "layers.rnn_class(cfg.rnn)", "return _lookup(name)\n\n\ndef _lookup(name):\n    return getattr(nn, name)"),
+], ids=["module", "function as", "returned by a name", "returned by a call of another"])
 def test_a_class_chosen_by_a_name_returned_to_another_file_that_steps_it_is_one_finding_there(tmp_path, capsys, imports, made, body):
     # s06: `def rnn_class(name): return getattr(nn, name)` in layers.py, made and stepped with a state in actor.py: "left unchanged", exit 0;
     # u03: the same with the class held by a local name first
@@ -323,18 +324,36 @@ def test_an_activation_class_chosen_by_a_name_and_returned_to_another_file_is_no
     run_migrated(tmp_path, "import actor")
 
 
+@pytest.mark.parametrize("beside", [False, True], ids=["alone", "beside a GRU"])
+def test_a_class_chosen_by_a_name_returned_by_a_method_of_the_class_is_one_finding(tmp_path, capsys, beside):
+    # v34, v37: `def rnn_class(self, name): return getattr(nn, name)`, then `self.rnn_class(cfg.rnn)(4, 8)`: "left unchanged", exit 0
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("MADE", "self.rnn_class(cfg.rnn)(4, 8)")
+    source = source.replace("    def forward", "    def rnn_class(self, name):\n            return getattr(nn, name)\n\n        def forward")
+    if beside:
+        source = source.replace("self.pi = nn.Linear(8, 2)", "self.core = nn.GRUCell(8, 8)\n            self.pi = nn.Linear(8, 2)")
+        source = source.replace("h = self.cell(x, h)\n", "h = self.cell(x, h)\n            h = self.core(h, h)\n")
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    line = 24 if beside else 23
+    assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:{line - 3}:16: G2L102 " + CHOSEN.format(chooser="getattr(nn, name)").replace("line 20", f"line {line}")
+    assert out.count("G2L") == 1
+
+
 @pytest.mark.parametrize("imports, choice, made, place, chooser", [
     ("import layers", "", "layers.rnn_class(cfg.rnn)(4, 8)", "actor.py:15:21: G2L102", "layers.rnn_class(cfg.rnn)"),
+    ("from layers import pick", "", "pick(cfg.rnn)(4, 8)", "actor.py:15:21: G2L102", "pick(cfg.rnn)"),
     ("", "def rnn_class(name):\n    return getattr(nn, name)", "rnn_class(cfg.rnn)(4, 8)", "actor.py:10:12: G2L102", "getattr(nn, name)"),
     ("", "", "getattr(nn, cfg.rnn)(4, 8)", "actor.py:15:21: G2L101", "getattr(nn, cfg.rnn)"),
-], ids=["returned by another file", "returned by this file", "picked here"])
+], ids=["returned by another file", "returned by a call of another file", "returned by this file", "picked here"])
 def test_a_class_chosen_by_a_name_beside_a_gru_that_steps_the_same_state_is_one_finding(tmp_path, capsys, imports, choice, made, place, chooser):
     # u01: beside `nn.GRUCell` stepping the same `h`: two G2L101 at `self.cell(x, h)` whose remedy asked to give
     # layers.py, which was given; it is the finding of the class chosen, once
     source = ACTOR.replace("IMPORTS", imports).replace("CHOICE", choice.replace("\n", "\n    ")).replace("MADE", made)
     source = source.replace("self.pi = nn.Linear(8, 2)", "self.core = nn.GRUCell(8, 8)\n            self.pi = nn.Linear(8, 2)")
     source = source.replace("h = self.cell(x, h)\n", "h = self.cell(x, h)\n            h = self.core(h, h)\n")
-    write(tmp_path, {"actor.py": source, "layers.py": UTIL + "\n\ndef rnn_class(name):\n    return getattr(nn, name)\n", "pyproject.toml": ""})
+    layers = UTIL + "\n\ndef rnn_class(name):\n    return getattr(nn, name)\n\n\ndef pick(name):\n    return rnn_class(name)\n"
+    write(tmp_path, {"actor.py": source, "layers.py": layers, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     file, _, rest = place.partition(":")

@@ -15,7 +15,7 @@ from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind,
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers
-from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN
+from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
@@ -72,6 +72,12 @@ def _function_called(ctx, call: cst.BaseExpression) -> tuple:
     key = ctx.key_of(call)
     head, _, rest = name.partition(".")
     member = ctx.flow.module_imports.get(key, {}).get(head)
+    if head in OWN_OBJECTS and rest and "." not in rest:  # `self.rnn_class(name)`: a method of the class around
+        owner = ctx.parents.get(call)
+        while owner is not None and not isinstance(owner, (cst.ClassDef, cst.Module)):
+            owner = ctx.parents.get(owner)
+        body = owner.body.body if isinstance(owner, cst.ClassDef) else ()
+        return next((node for node in body if isinstance(node, cst.FunctionDef) and node.name.value == rest), None), key
     if member is not None and member.name is None and rest and "." not in rest:
         key, name = member.key, rest
     elif member is not None and member.name is not None and not rest:
