@@ -105,7 +105,7 @@ def returning_calls(modules: list, wrappers: dict, parents: dict) -> dict:
     return {
         module.key: frozenset(
             f"{local}.{name}" if member.name is None else local
-            for local, member in module.imports.items() if member.key != module.key
+            for local, member in [*module.imports.items(), *module.dotted_imports.items()] if member.key != module.key
             for name in returning.get(member.key, ()) if member.name in (None, name)
         )
         for module in modules
