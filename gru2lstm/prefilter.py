@@ -48,7 +48,7 @@ from typing import Optional
 from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_imported_by, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES,
+    ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
     NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
@@ -442,6 +442,9 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
                 found.add(func.value.id)
             elif isinstance(func, ast.Name) and func.id in functions:  # `register("gru", nn.GRUCell)`
                 found |= _names_filled_by(functions[func.id])
+            elif class_bodies and isinstance(func, ast.Name) and func.id == SETATTR_BUILTIN and len(statement.value.args) == 3:
+                name = statement.value.args[1]  # `setattr(Spec, "cell", nn.GRUCell)`, reached as `Spec.cell`
+                found.update([name.value] if isinstance(name, ast.Constant) and isinstance(name.value, str) else [])
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, holds):
             found.add(statement.name)  # `def cell_class(): return nn.GRUCell`, made as `cell_class()(4, 8)`
     return found

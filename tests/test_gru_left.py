@@ -283,16 +283,17 @@ def test_a_gru_class_held_by_a_base_class_two_files_up_is_one_finding(tmp_path, 
     assert out.count("G2L") == 1
 
 
-@pytest.mark.parametrize("setting, place", [
-    ("Spec.cell = nn.GRUCell\n", "9:13"), ("def setup():\n    Spec.cell = nn.GRUCell\n\n\nsetup()\n", "10:17"),
-], ids=["module level", "in a function"])
-def test_a_gru_class_set_on_a_class_of_another_file_is_one_finding(tmp_path, capsys, setting, place):
+@pytest.mark.parametrize("setting, place, verb", [
+    ("Spec.cell = nn.GRUCell\n", "9:13", "assigned"), ("def setup():\n    Spec.cell = nn.GRUCell\n\n\nsetup()\n", "10:17", "assigned"),
+    ("setattr(Spec, 'cell', nn.GRUCell)\n", "9:23", "used as a value"),
+], ids=["module level", "in a function", "by setattr"])
+def test_a_gru_class_set_on_a_class_of_another_file_is_one_finding(tmp_path, capsys, setting, place, verb):
     # t05: `Spec.cell = nn.GRUCell` in layers.py, `Spec.cell(4, 8)` in actor.py: "left unchanged", exit 0
     source = ACTOR.replace("IMPORTS", "from layers import Spec").replace("CHOICE", "").replace("MADE", "Spec.cell(4, 8)")
     write(tmp_path, {"actor.py": source, "pyproject.toml": "", "layers.py": UTIL + "\n\nclass Spec:\n    pass\n\n\n" + setting})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert out.splitlines()[0] == f"{tmp_path / 'layers.py'}:{place}: G2L101 " + CLASS_VALUE.format(verb="assigned")
+    assert out.splitlines()[0] == f"{tmp_path / 'layers.py'}:{place}: G2L101 " + CLASS_VALUE.format(verb=verb)
     assert out.count("G2L") == 1
 
 
