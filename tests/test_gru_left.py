@@ -381,3 +381,35 @@ def test_a_class_chosen_by_a_name_returned_by_a_function_of_a_dotted_module_is_o
     chosen = CHOSEN.format(chooser="pkg.layers.rnn_class(cfg.rnn)").replace("picks a class of torch.nn", "returns a class of torch.nn picked")
     assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:21: G2L102 " + chosen
     assert out.count("G2L") == 1
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("held", [
+    "if (cell := nn.GRUCell(4, 8)) is not None:\n                pass\n            self.cell = cell",
+    "if (cell := nn.GRUCell(4, 8)) is not None:\n                self.cell = cell",
+], ids=["then assigned", "assigned inside"])
+def test_a_gru_held_by_a_walrus_migrates(tmp_path, form, held):
+    # p09, p28: G2L101 "held nowhere the engine follows"; the name a walrus binds holds the module as `=` does
+    source = ACTOR.replace("IMPORTS", "").replace("CHOICE", "").replace("self.cell = MADE", held)
+    write(tmp_path, {"actor.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "(cell := nn.LSTMCell(4, 8))" in (tmp_path / "actor.py").read_text()
+    run_migrated(tmp_path, "import actor")
+
+
+def test_a_gru_held_by_a_walrus_at_module_level_migrates(tmp_path):
+    # p29: `core`, bound by the walrus in a module-level `if`, is a name of the module
+    source = """\
+        import torch
+        import torch.nn as nn
+
+        if (core := nn.GRUCell(4, 8)) is not None:
+            pass
+        h = torch.zeros(3, 8)
+        for t in range(3):
+            h = core(torch.randn(3, 4), h)
+    """
+    write(tmp_path, {"run.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert "h = core(torch.randn(3, 4), h)" in (tmp_path / "run.py").read_text()
+    run_migrated(tmp_path, "import run")
