@@ -371,14 +371,20 @@ def test_a_class_chosen_by_a_name_beside_a_gru_that_steps_the_same_state_is_one_
     assert out.count("G2L") == 1 and (tmp_path / "actor.py").read_text() == textwrap.dedent(source)
 
 
-def test_a_class_chosen_by_a_name_returned_by_a_function_of_a_dotted_module_is_one_finding(tmp_path, capsys):
-    # v35: `import pkg.layers`, then `pkg.layers.rnn_class(cfg.rnn)(4, 8)` stepped with a state: "left unchanged", exit 0
+@pytest.mark.parametrize("beside", [False, True], ids=["alone", "beside a GRU"])
+def test_a_class_chosen_by_a_name_returned_by_a_function_of_a_dotted_module_is_one_finding(tmp_path, capsys, beside):
+    # v35: `import pkg.layers`, then `pkg.layers.rnn_class(cfg.rnn)(4, 8)` stepped with a state: "left unchanged", exit 0;
+    # v38: beside a GRU stepping the same state, two G2L101 at the call
     source = ACTOR.replace("IMPORTS", "import pkg.layers").replace("CHOICE", "").replace("MADE", "pkg.layers.rnn_class(cfg.rnn)(4, 8)")
+    if beside:
+        source = source.replace("self.pi = nn.Linear(8, 2)", "self.core = nn.GRUCell(8, 8)\n            self.pi = nn.Linear(8, 2)")
+        source = source.replace("h = self.cell(x, h)\n", "h = self.cell(x, h)\n            h = self.core(h, h)\n")
     layers = UTIL + "\n\ndef rnn_class(name):\n    return getattr(nn, name)\n"
     write(tmp_path, {"actor.py": source, "pkg/__init__.py": "", "pkg/layers.py": layers, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     chosen = CHOSEN.format(chooser="pkg.layers.rnn_class(cfg.rnn)").replace("picks a class of torch.nn", "returns a class of torch.nn picked")
+    chosen = chosen.replace("line 20", "line 21") if beside else chosen
     assert out.splitlines()[0] == f"{tmp_path / 'actor.py'}:15:21: G2L102 " + chosen
     assert out.count("G2L") == 1
 

@@ -72,6 +72,9 @@ def _function_called(ctx, call: cst.BaseExpression) -> tuple:
     key = ctx.key_of(call)
     head, _, rest = name.partition(".")
     member = ctx.flow.module_imports.get(key, {}).get(head)
+    dotted_module = ctx.flow.dotted_imports.get(key, {}).get(name.rpartition(".")[0])  # `pkg.layers.rnn_class` after `import pkg.layers`
+    if dotted_module is not None:
+        member, rest = dotted_module, name.rpartition(".")[2]
     if head in OWN_OBJECTS and rest and "." not in rest:  # `self.rnn_class(name)`: a method of the class around
         owner = ctx.parents.get(call)
         while owner is not None and not isinstance(owner, (cst.ClassDef, cst.Module)):
