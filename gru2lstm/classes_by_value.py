@@ -21,7 +21,7 @@ from gru2lstm.findings import new_finding
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.syntax import constant_string
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, OWN_OBJECTS, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, TORCH_RECURRENT_PATHS,
+    ATTRIBUTE_DICT, ATTRIBUTE_READER, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, OWN_OBJECTS, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, REGISTRY_LOOKUP_METHODS, TORCH_RECURRENT_PATHS,
 )
 
 
@@ -174,13 +174,24 @@ def picks_by_value(node: cst.BaseExpression, imports: dict) -> bool:
 
 
 def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:
-    """`getattr(nn, name)` of torch.nn with a name that is no string written out."""
+    """`getattr(nn, name)` of torch.nn with a name that is no string written out, or the same read
+    as `nn.__getattribute__(name)`, `nn.__dict__.get(name)` or `vars(nn).get(name)`."""
+    if isinstance(node.func, cst.Attribute) and node.args and constant_string(node.args[0].value) is None:
+        method, owner = node.func.attr.value, node.func.value
+        if method in REGISTRY_LOOKUP_METHODS:
+            return _torch_namespace(owner, imports)
+        if method == ATTRIBUTE_READER:
+            return qualify(owner, imports, set()) in TORCH_RECURRENT_PATHS
     return reads_torch_class(node, imports) and constant_string(node.args[1].value) is None
 
 
 def keys_torch_namespace(node: cst.Subscript, imports: dict) -> bool:
     """`vars(nn)[key]` or `nn.__dict__[key]` of torch.nn, whatever the key."""
-    owner = node.value
+    return _torch_namespace(node.value, imports)
+
+
+def _torch_namespace(owner: cst.BaseExpression, imports: dict) -> bool:
+    """Is `owner` the names of torch.nn as a dict, `vars(nn)` or `nn.__dict__`?"""
     if isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value == NAMESPACE_OF_OBJECT and len(owner.args) == 1:
         owner = owner.args[0].value
     elif isinstance(owner, cst.Attribute) and owner.attr.value == ATTRIBUTE_DICT:

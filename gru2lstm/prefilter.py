@@ -48,7 +48,7 @@ from typing import Optional
 from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_imported_by, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
+    ATTRIBUTE_DICT, ATTRIBUTE_READER, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
     NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
@@ -140,6 +140,11 @@ def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
     """`getattr(nn, cfg.rnn)`, `vars(nn)[key]` or `nn.__dict__[key]` of torch.nn (chooses_class_by_value)."""
     if isinstance(node, ast.Subscript):
         return names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args and not isinstance(node.args[0], ast.Constant):
+        if node.func.attr in REGISTRY_LOOKUP_METHODS:  # `nn.__dict__.get(name)`, `vars(nn).get(name)`
+            return names.path(_namespace_owner(node.func.value)) in TORCH_RECURRENT_PATHS
+        if node.func.attr == ATTRIBUTE_READER:  # `nn.__getattribute__(name)`
+            return names.path(node.func.value) in TORCH_RECURRENT_PATHS
     return (
         isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
         and names.path(node.args[0]) in TORCH_RECURRENT_PATHS and not isinstance(node.args[1], ast.Constant)

@@ -61,9 +61,13 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 # A torch.nn class read by a name not written out (`getattr(nn, cfg.rnn_type)`, `getattr(torch.nn,
 # "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
 # Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
-CLASS_BY_VALUE_BYTES = rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*\[|nn\s*\.\s*__dict__\s*\["
+CLASS_BY_VALUE_BYTES = (
+    rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*get\s*\()|nn\s*\.\s*__dict__\s*(?:\[|\.\s*get\s*\()"
+    rb"|nn\s*\.\s*__getattribute__\s*\("
+)
 OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
 CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read
+ATTRIBUTE_READER = "__getattribute__"  # `nn.__getattribute__(name)`: getattr written as a method
 NAMESPACE_OF_OBJECT = "vars"  # `vars(nn)`: a module's names as a dict (ATTRIBUTE_DICT, the same read as an attribute)
 # A file that holds the class and may make modules from it itself: a name assigned (annotated or
 # not) on a line that names the class (`RNN = nn.GRU`, a field's `cell: type = nn.GRUCell`), or a

@@ -66,6 +66,9 @@ LEFT = [
     ("getattr spelled", "", "", "getattr(nn, 'GRU' + 'Cell')(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="getattr(nn, 'GRU' + 'Cell')")),
     ("namespace key", "", "", "vars(nn)[cfg.rnn](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="vars(nn)[cfg.rnn]")),
     ("namespace dict", "", "", "torch.nn.__dict__['GRUCell'](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="torch.nn.__dict__['GRUCell']")),
+    ("namespace read by get", "", "", "vars(nn).get(cfg.rnn)(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="vars(nn).get(cfg.rnn)")),
+    ("namespace dict read by get", "", "", "nn.__dict__.get(cfg.rnn)(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="nn.__dict__.get(cfg.rnn)")),
+    ("getattribute", "", "", "nn.__getattribute__(cfg.rnn)(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="nn.__getattribute__(cfg.rnn)")),
     ("star import", "from util import *", "", "nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
      UNDER.format(made="nn.GRUCell(4, 8)", name="nn", how="a name this file imports from", alias="")),
     ("module import", "import util", "", "util.nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
@@ -346,7 +349,8 @@ def test_a_class_chosen_by_a_name_returned_by_a_method_of_the_class_is_one_findi
     ("from layers import pick", "", "pick(cfg.rnn)(4, 8)", "actor.py:15:21: G2L102", "pick(cfg.rnn)"),
     ("", "def rnn_class(name):\n    return getattr(nn, name)", "rnn_class(cfg.rnn)(4, 8)", "actor.py:10:12: G2L102", "getattr(nn, name)"),
     ("", "", "getattr(nn, cfg.rnn)(4, 8)", "actor.py:15:21: G2L101", "getattr(nn, cfg.rnn)"),
-], ids=["returned by another file", "returned by a call of another file", "returned by this file", "picked here"])
+    ("", "", "nn.__getattribute__(cfg.rnn)(4, 8)", "actor.py:15:21: G2L102", "nn.__getattribute__(cfg.rnn)"),
+], ids=["returned by another file", "returned by a call of another file", "returned by this file", "picked here", "picked here as a method"])
 def test_a_class_chosen_by_a_name_beside_a_gru_that_steps_the_same_state_is_one_finding(tmp_path, capsys, imports, choice, made, place, chooser):
     # u01: beside `nn.GRUCell` stepping the same `h`: two G2L101 at `self.cell(x, h)` whose remedy asked to give
     # layers.py, which was given; it is the finding of the class chosen, once
