@@ -18,7 +18,7 @@ import libcst as cst
 
 from gru2lstm import syntax
 from gru2lstm.findings import new_finding
-from gru2lstm.qualnames import dotted, module_imports, qualify
+from gru2lstm.qualnames import dotted, module_imported_by, module_imports, qualify
 from gru2lstm.syntax import constant_string
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, ATTRIBUTE_READER, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, OWN_OBJECTS, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, REGISTRY_LOOKUP_METHODS, TORCH_RECURRENT_PATHS,
@@ -164,7 +164,7 @@ def reads_torch_class(node: cst.Call, imports: dict) -> bool:
     """`getattr(nn, name)` of torch.nn (or the modules that define its classes), whatever the name."""
     return (
         isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
-        and qualify(node.args[0].value, imports, set()) in TORCH_RECURRENT_PATHS
+        and (qualify(node.args[0].value, imports, set()) in TORCH_RECURRENT_PATHS or module_imported_by(node.args[0].value) in TORCH_RECURRENT_PATHS)
     )
 
 

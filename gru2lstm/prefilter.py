@@ -147,7 +147,8 @@ def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
             return names.path(node.func.value) in TORCH_RECURRENT_PATHS
     return (
         isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
-        and names.path(node.args[0]) in TORCH_RECURRENT_PATHS and not isinstance(node.args[1], ast.Constant)
+        and (names.path(node.args[0]) in TORCH_RECURRENT_PATHS or module_imported_by(node.args[0]) in TORCH_RECURRENT_PATHS)
+        and not isinstance(node.args[1], ast.Constant)
     )
 
 

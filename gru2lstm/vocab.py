@@ -63,7 +63,7 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 # Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
 CLASS_BY_VALUE_BYTES = (
     rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*get\s*\()|nn\s*\.\s*__dict__\s*(?:\[|\.\s*get\s*\()"
-    rb"|nn\s*\.\s*__getattribute__\s*\("
+    rb"|nn\s*\.\s*__getattribute__\s*\(|getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*['\"]torch"  # `getattr(importlib.import_module("torch.nn"), name)`
 )
 OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
 CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read

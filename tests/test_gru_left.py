@@ -68,6 +68,8 @@ LEFT = [
     ("namespace dict", "", "", "torch.nn.__dict__['GRUCell'](4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="torch.nn.__dict__['GRUCell']")),
     ("namespace read by get", "", "", "vars(nn).get(cfg.rnn)(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="vars(nn).get(cfg.rnn)")),
     ("namespace dict read by get", "", "", "nn.__dict__.get(cfg.rnn)(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="nn.__dict__.get(cfg.rnn)")),
+    ("getattr of torch imported in place", "import importlib", "", "getattr(importlib.import_module('torch.nn'), cfg.rnn)(4, 8)", {},
+     "actor.py:15:21: G2L102", CHOSEN.format(chooser="getattr(importlib.import_module('torch.nn'), cfg.rnn)")),
     ("getattribute", "", "", "nn.__getattribute__(cfg.rnn)(4, 8)", {}, "actor.py:15:21: G2L102", CHOSEN.format(chooser="nn.__getattribute__(cfg.rnn)")),
     ("star import", "from util import *", "", "nn.GRUCell(4, 8)", {"util.py": UTIL}, "actor.py:15:21: G2L101",
      UNDER.format(made="nn.GRUCell(4, 8)", name="nn", how="a name this file imports from", alias="")),
