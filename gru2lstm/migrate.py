@@ -295,6 +295,12 @@ def _unfollowed_constructions(wrapper, flow, parents) -> list:
         elif held is not None:
             position = wrapper.positions[node].start
             findings.append(new_finding("G2L101", held_class_message(syntax.code_of(node), held), position.line, position.column + 1))
+        elif held is None and isinstance(call, cst.Call) and call.func is node and _in_lambda(call, parents):
+            position = wrapper.positions[call].start
+            findings.append(new_finding("G2L101", (
+                f"`{syntax.code_of(call)}` is made inside a lambda, whose calls the engine does not follow, so the module "
+                "would stay a GRU; make it in a function (`def make(...): return nn.GRU(...)`), or migrate it by hand"
+            ), position.line, position.column + 1))
         elif held is None and isinstance(call, cst.Call) and call.func is node:
             position = wrapper.positions[call].start
             findings.append(new_finding("G2L101", (
@@ -415,6 +421,13 @@ def _torch_names_imported(parents: dict) -> set:
     # aliases in source order: `nn = torch.nn` after `import torch`, wherever each stands
     names.update(alias for alias, root in aliases if root in names)
     return names
+
+
+def _in_lambda(node: cst.CSTNode, parents: dict) -> bool:
+    current = parents.get(node)
+    while current is not None and type(current) not in (cst.Lambda, cst.FunctionDef, cst.ClassDef):
+        current = parents.get(current)
+    return type(current) is cst.Lambda
 
 
 def _in_unwalked_code(node: cst.CSTNode, parents: dict) -> bool:
