@@ -36,6 +36,7 @@ class ModuleIndex:
         flow.module_parents[key] = parents
         program_imports = dict(source.imports) if source is not None else {}
         flow.module_imports[key] = program_imports
+        flow.dotted_imports[key] = dict(source.dotted_imports) if source is not None else {}
         self.outside = dict(source.outside) if source is not None else {}  # name -> where it comes from, outside the program
         # Names imported from modules of the program are this program's own, not a library's.
         self.imports = {name: target for name, target in module_imports(module).items() if name not in program_imports}

@@ -426,21 +426,25 @@ def _work(paths: Iterable[str], options: RunOptions, workers: "_Workers") -> tup
     with gc_paused():
         data, trees, seeds, class_only, chosen = _screen(files, options, workers)
         project = Project(files, data, trees)
-        work = []
-        for group in project.groups(seeds, class_only):
-            widths = [group.core, group.core + group.near] if group.near else [group.core]
-            work.append((group.core + group.near, [([files[i] for i in width], project.import_tables(width)) for width in widths]))
+        widths = [[group.core, group.core + group.near] if group.near else [group.core] for group in project.groups(seeds, class_only)]
         # alone, never a seed: its imports are not closed over (on a big library that took minutes)
-        grouped = {index for indexes, _ in work for index in indexes}
+        grouped = {index for group in widths for index in group[-1]}
         # each with the files that make a module from a class one of its functions returns (those
-        # that have such callers first: a caller may choose a class of its own too)
+        # that have such callers first: a caller may choose a class of its own too); a caller in a
+        # group already (it makes a GRU of its own) takes it into that group, where the module made
+        # from the class is stepped
         callers = {index: project.callers_of_chosen(index) for index in chosen if index not in grouped}
         for index in sorted(callers, key=lambda index: not callers[index]):
             if index in grouped:
                 continue
             indexes = [index] + [caller for caller in callers[index] if caller not in grouped]
             grouped.update(indexes)
-            work.append((indexes, [([files[i] for i in indexes], project.import_tables(indexes))]))
+            taking = next((group for group in widths if not set(group[-1]).isdisjoint(callers[index])), None)
+            if taking is None:
+                widths.append([indexes])
+            else:
+                taking[:] = [width + indexes for width in taking]
+        work = [(group[-1], [([files[i] for i in width], project.import_tables(width)) for width in group]) for group in widths]
     return found, files, work, project
 
 

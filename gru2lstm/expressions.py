@@ -49,7 +49,7 @@ from gru2lstm.values import (
     element_of,
     part_at,
 )
-from gru2lstm.vocab import ITEM_READER, ITEM_WRITER, ITERATOR, KEEP_ATTRIBUTES, READ_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import ITEM_READER, ITEM_WRITER, ITERATOR, KEEP_ATTRIBUTES, READ_ATTRIBUTES, RECURRENT, WRAPPED_MODULE_ATTRIBUTE
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
@@ -198,6 +198,11 @@ class ExpressionWalker(Scope):
                 if isinstance(part, cst.FormattedStringExpression):  # read only (vocab.FORMATTING_BUILTINS)
                     self.consume(self.expr(part.expression), Use.READ, part.expression, "formatted into a string")
             return VOpaque(node, "an f-string")
+        if isinstance(node, cst.NamedExpr) and isinstance(node.target, cst.Name) and self._qualified(node.value) & set(RECURRENT):
+            # `(cell := nn.GRUCell(4, 8))`: the module held by a name, as `cell = nn.GRUCell(4, 8)` holds it
+            value = self.expr(node.value)
+            self._assign_target(node.target, value, self.statement, BindingKind.ASSIGN)
+            return value
         # Lambdas, nested comprehensions, await, …: what is read inside is handed over, but for a
         # lambda held as a method (definitions._held_lambda), whose body is walked as that method's.
         if not (isinstance(node, cst.Lambda) and self._walked_as_method(node)):

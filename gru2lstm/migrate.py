@@ -296,6 +296,12 @@ def _unfollowed_constructions(wrapper, flow, parents) -> list:
         elif held is not None:
             position = wrapper.positions[node].start
             findings.append(new_finding("G2L101", held_class_message(syntax.code_of(node), held), position.line, position.column + 1))
+        elif held is None and isinstance(call, cst.Call) and call.func is node and _in_lambda(call, parents):
+            position = wrapper.positions[call].start
+            findings.append(new_finding("G2L101", (
+                f"`{syntax.code_of(call)}` is made inside a lambda, whose calls the engine does not follow, so the module "
+                "would stay a GRU; make it in a function (`def make(...): return nn.GRU(...)`), or migrate it by hand"
+            ), position.line, position.column + 1))
         elif held is None and isinstance(call, cst.Call) and call.func is node:
             position = wrapper.positions[call].start
             findings.append(new_finding("G2L101", (
@@ -337,16 +343,13 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
         if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
         and (module := module_imported_by(node.func.value)) in TORCH_RECURRENT_PATHS
     ]
-    reached = {  # `util.nn` is reached through the module util, not imported by that name
-        name: f"under `{name}`, a name {'of' if '.' in name else 'this file imports from'} {shown}, where it stands for `{path}`"
-        for name, (path, shown) in imported_torch_names.items()
-    }
+    def stands_for(name: str) -> str:  # `util.nn` is reached through the module util, not imported by that name
+        path, shown = imported_torch_names[name]
+        return f"a name {'of' if '.' in name else 'this file imports from'} {shown}, where it stands for `{path}`"
+
+    reached = {name: f"under `{name}`, {stands_for(name)}" for name in imported_torch_names}
     aliases = _aliases_of_imported(wrapper.module, imported_torch_names)
-    reached.update(
-        (name, f"under `{name}`, set here to `{value}`, a name of {imported_torch_names[value][1]} that stands for "
-         f"`{imported_torch_names[value][0]}` there")
-        for name, value in aliases.items()
-    )
+    reached.update((name, f"under `{name}`, set here to `{value}`, {stands_for(value)}") for name, value in aliases.items())
     nested += [
         (node, reached[name], f"its import from torch to this file (`{_torch_import(name, imported_torch_names[aliases.get(name, name)][0])}`)")
         for node in (parents if imported_torch_names else ())
@@ -419,6 +422,13 @@ def _torch_names_imported(parents: dict) -> set:
     # aliases in source order: `nn = torch.nn` after `import torch`, wherever each stands
     names.update(alias for alias, root in aliases if root in names)
     return names
+
+
+def _in_lambda(node: cst.CSTNode, parents: dict) -> bool:
+    current = parents.get(node)
+    while current is not None and type(current) not in (cst.Lambda, cst.FunctionDef, cst.ClassDef):
+        current = parents.get(current)
+    return type(current) is cst.Lambda
 
 
 def _in_unwalked_code(node: cst.CSTNode, parents: dict) -> bool:

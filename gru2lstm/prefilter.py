@@ -48,7 +48,7 @@ from typing import Optional
 from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_imported_by, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES,
+    ATTRIBUTE_DICT, ATTRIBUTE_READER, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
     NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
@@ -123,19 +123,32 @@ def functions_returning_class_by_value(tree: ast.Module) -> set:
     (`def rnn_class(name): return getattr(nn, name)`): a module made from a call of one in another
     file (`layers.rnn_class(cfg.rnn)(4, 8)`) may be a GRU, which only that file shows."""
     names = _TorchNames(tree)
-    return {
-        statement.name for statement in module_statements(tree)
-        if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, lambda node: _picks_by_value(node, names))
-    }
+    functions = [statement for statement in module_statements(tree) if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    found = {function.name for function in functions if _returns_class(function, lambda node: _picks_by_value(node, names))}
+    while found:  # and those that return a call of one (`def rnn_class(name): return _lookup(name)`)
+        more = {
+            function.name for function in functions if function.name not in found
+            and _returns_class(function, lambda node: isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in found)
+        }
+        if not more:
+            break
+        found |= more
+    return found
 
 
 def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
     """`getattr(nn, cfg.rnn)`, `vars(nn)[key]` or `nn.__dict__[key]` of torch.nn (chooses_class_by_value)."""
     if isinstance(node, ast.Subscript):
         return names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args and not isinstance(node.args[0], ast.Constant):
+        if node.func.attr in REGISTRY_LOOKUP_METHODS:  # `nn.__dict__.get(name)`, `vars(nn).get(name)`
+            return names.path(_namespace_owner(node.func.value)) in TORCH_RECURRENT_PATHS
+        if node.func.attr == ATTRIBUTE_READER:  # `nn.__getattribute__(name)`
+            return names.path(node.func.value) in TORCH_RECURRENT_PATHS
     return (
         isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
-        and names.path(node.args[0]) in TORCH_RECURRENT_PATHS and not isinstance(node.args[1], ast.Constant)
+        and (names.path(node.args[0]) in TORCH_RECURRENT_PATHS or module_imported_by(node.args[0]) in TORCH_RECURRENT_PATHS)
+        and not isinstance(node.args[1], ast.Constant)
     )
 
 
@@ -418,6 +431,7 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
         )
 
     statements = list(module_statements(tree))
+    functions = {statement.name: statement for statement in statements if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))}
     if class_bodies:
         statements += [inner for statement in statements if isinstance(statement, ast.ClassDef) for inner in statement.body]
     for statement in statements:
@@ -432,21 +446,43 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
             func = statement.value.func  # `CELLS.append(nn.GRU)`, `CELLS.update(gru=nn.GRU)`
             if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
                 found.add(func.value.id)
+            elif isinstance(func, ast.Name) and func.id in functions:  # `register("gru", nn.GRUCell)`
+                found |= _names_filled_by(functions[func.id])
+            elif class_bodies and isinstance(func, ast.Name) and func.id == SETATTR_BUILTIN and len(statement.value.args) == 3:
+                name = statement.value.args[1]  # `setattr(Spec, "cell", nn.GRUCell)`, reached as `Spec.cell`
+                found.update([name.value] if isinstance(name, ast.Constant) and isinstance(name.value, str) else [])
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, holds):
             found.add(statement.name)  # `def cell_class(): return nn.GRUCell`, made as `cell_class()(4, 8)`
     return found
 
 
+def _names_filled_by(function: ast.AST) -> set:
+    """The names not its own that `function` stores into (`RNNS` of `def register(name, cls):
+    RNNS[name] = cls`, or of `RNNS.update({name: cls})`): what a class handed to it may be held in."""
+    own = {argument.arg for argument in ast.walk(function.args) if isinstance(argument, ast.arg)}
+    filled = set()
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assign):
+            filled.update(target.value.id for target in node.targets if isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name))
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Attribute):
+            owner = node.value.func.value
+            filled.update([owner.id] if isinstance(owner, ast.Name) else [])
+    return filled - own
+
+
 def _returns_class(function: ast.AST, holds) -> bool:
-    """Does a `return` of `function` (not of a function inside it) give what `holds` tells holds the class?"""
-    todo = list(function.body)
+    """Does a `return` of `function` (not of a function inside it) give what `holds` tells holds the
+    class, itself or by a local name assigned it (`cls = getattr(nn, name); return cls`)?"""
+    todo, returned, held = list(function.body), [], set()
     while todo:
         node = todo.pop()
-        if isinstance(node, ast.Return) and node.value is not None and holds(node.value):
-            return True
+        if isinstance(node, ast.Return) and node.value is not None:
+            returned.append(node.value)
+        elif isinstance(node, ast.Assign) and holds(node.value):
+            held.update(target.id for target in node.targets if isinstance(target, ast.Name))
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
             todo.extend(child for child in ast.iter_child_nodes(node) if isinstance(child, ast.stmt))
-    return False
+    return any(holds(value) or isinstance(value, ast.Name) and value.id in held for value in returned)
 
 
 def _bound_name(target: ast.expr) -> Optional[str]:

@@ -228,6 +228,7 @@ class ProgramFlow:
     library_bases: dict = field(default_factory=dict)  # class key -> [qualified names of its bases from a library]
     typed_dicts: set = field(default_factory=set)  # keys of the classes deriving from TypedDict itself
     module_imports: dict = field(default_factory=dict)  # module key -> {local name: Member}
+    dotted_imports: dict = field(default_factory=dict)  # module key -> {"a.b": Member} of its `import a.b` of the program
     library_imports: dict = field(default_factory=dict)  # module key -> {local name: qualified name} of what it imports from libraries
     defs: dict = field(default_factory=dict)  # def id -> Def
     # def id -> the order the walk first met it: def ids are addresses, so their own order changes

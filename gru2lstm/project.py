@@ -83,6 +83,7 @@ class ModuleSource:
     outside: dict = field(default_factory=dict)  # local name -> the file not migrated with this one it comes from
     # local name -> (the torch path, the file of the project that binds it there): `from util import nn`
     torch_names: dict = field(default_factory=dict)
+    dotted_imports: dict = field(default_factory=dict)  # `import a.b` of a file among them (it binds no name of its own): "a.b" -> Member
     # The bytes the prefilter read, so that the engine does not read the file again (and migrates
     # what was screened); None: not read yet.
     data: Optional[bytes] = field(default=None, repr=False, compare=False)
@@ -214,7 +215,7 @@ class Project:
         sources = []
         for index in indexes:
             entry = self.universe.files[index]
-            imports, outside, torch_names = {}, {}, {}
+            imports, outside, torch_names, dotted_imports = {}, {}, {}, {}
             for imported in self.universe.imports(entry):
                 target = imported.file
                 torch_names.update(_torch_names_from(entry, imported))
@@ -222,6 +223,8 @@ class Project:
                     for name in self._star_names(target, members):  # `from layers import *`
                         imports.setdefault(name, Member(target.key, name))
                     continue
+                if imported.local is None and target is not None and target.key in members and imported.member is None:
+                    dotted_imports[imported.dotted] = Member(target.key)
                 if imported.local is None:
                     continue
                 if target is not None and target.key in members:
@@ -230,7 +233,7 @@ class Project:
                 place = target.path.resolve() if target is not None else _on_disk(entry, imported.dotted)
                 if place is not None:
                     outside[imported.local] = shown_path(place)
-            sources.append(ModuleSource(entry.key, imports, outside, torch_names, entry.data))
+            sources.append(ModuleSource(entry.key, imports, outside, torch_names, dotted_imports, entry.data))
         return sources
 
 

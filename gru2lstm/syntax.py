@@ -163,7 +163,9 @@ def module_level_names(module: cst.Module) -> set:
                 for target in targets:
                     names.update(n.value for n in walk(target) if isinstance(n, cst.Name))
                 names.update(import_bindings(small))
+                names.update(_walrus_names(small))
         elif isinstance(statement, cst.BaseCompoundStatement):
+            names.update(name for part in children(statement) if isinstance(part, cst.BaseExpression) for name in _walrus_names(part))
             if isinstance(statement, cst.For):
                 names.update(n.value for n in walk(statement.target) if isinstance(n, cst.Name))
             if isinstance(statement, cst.With):
@@ -172,6 +174,11 @@ def module_level_names(module: cst.Module) -> set:
                         names.update(n.value for n in walk(item.asname.name) if isinstance(n, cst.Name))
             pending.extend(block_statements(statement))
     return names
+
+
+def _walrus_names(node: cst.CSTNode) -> set:
+    """The names an assignment expression in `node` binds (`cell` of `if (cell := make()) is not None:`)."""
+    return {n.target.value for n in walk(node) if isinstance(n, cst.NamedExpr) and isinstance(n.target, cst.Name)}
 
 
 def block_statements(node: cst.CSTNode) -> list:

@@ -61,8 +61,13 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 # A torch.nn class read by a name not written out (`getattr(nn, cfg.rnn_type)`, `getattr(torch.nn,
 # "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
 # Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
-CLASS_BY_VALUE_BYTES = rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*\[|nn\s*\.\s*__dict__\s*\["
+CLASS_BY_VALUE_BYTES = (
+    rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*get\s*\()|nn\s*\.\s*__dict__\s*(?:\[|\.\s*get\s*\()"
+    rb"|nn\s*\.\s*__getattribute__\s*\(|getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*['\"]torch"  # `getattr(importlib.import_module("torch.nn"), name)`
+)
+OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
 CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read; `type(h) is tuple`
+ATTRIBUTE_READER = "__getattribute__"  # `nn.__getattribute__(name)`: getattr written as a method
 NAMESPACE_OF_OBJECT = "vars"  # `vars(nn)`: a module's names as a dict (ATTRIBUTE_DICT, the same read as an attribute)
 # A file that holds the class and may make modules from it itself: a name assigned (annotated or
 # not) on a line that names the class (`RNN = nn.GRU`, a field's `cell: type = nn.GRUCell`), or a
@@ -74,6 +79,7 @@ HELD_CLASS_NAME_BYTES = (
     rb"(?m)^[ \t]*(?:\w+\.)*(\w+)[ \t]*(?::[^=\n]*)?=(?:[^\n]*\bGRU(?:Cell)?\b|[ \t]*[\[{(][ \t]*$)"  # `self.cls = nn.GRUCell`: `cls`
     rb"|\bfor[ \t]+(\w+)[ \t]+in\b[^\n]*\bGRU(?:Cell)?\b|\bGRU(?:Cell)?\b[^\n]*\bas[ \t]+(\w+)"
     rb"|[(,][ \t]*(\w+)[ \t]*(?::[^=\n,]*)?=[ \t]*[\w.]*\bGRU(?:Cell)?\b"
+    rb"|^(\w+)\([^\n]*\bGRU(?:Cell)?\b"  # handed at module level to a function that fills a registry: `register("gru", nn.GRUCell)`
 )
 RETURNED_CLASS_BYTES = rb"(?m)\breturn[ \t]+[\w.]*\bGRU(?:Cell)?[ \t]*(?:#[^\n]*)?$"  # `return nn.GRUCell`: the class itself
 HELD_CLASS_CALL_BYTES = rb"\s*(?:\(|\[[^\]\n]*\]\s*\(|\.get\s*\([^)\n]*\)\s*\()"  # after the name (`R.get("gru")(`: REGISTRY_LOOKUP_METHODS)

@@ -17,7 +17,7 @@ from gru2lstm.vocab import CELL_KIND, GRU_KIND
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.batch import batch_in_place
 from gru2lstm.rules.kept import rows_of_a_state, rows_slot, unpacked_into_rows
-from gru2lstm.rules.unfollowed import made_from_class_of
+from gru2lstm.rules.unfollowed import unread_class
 from gru2lstm.apply import pair
 from gru2lstm.rules.edits import paren
 from gru2lstm.rules.packed_dims import tested_not_none
@@ -175,11 +175,13 @@ class CallResult(StateBindingRule):
             ctx.step("call", value.node)
         elif kind is None and plain_layer(ctx, value) is not None:
             cannot_follow(ctx, binding, value)  # features of a layer that is not recurrent: no cell state to carry
+        elif kind is None and (unread := unread_class(ctx, value.node) if ctx.flow.origin(value) is None else None) is not None:
+            code, node, message = unread
+            ctx.find(code, node, message, once=True)
         elif kind is None:
             holder = f" held by `{ctx.code(binding.target_node)}`" if binding.target_node is not None else ""
             place = ctx.flow.origin(value)
-            made = made_from_class_of(ctx, value.node.func) if place is None else None
-            why = _held_lambda_reading_a_local(ctx, value) or (f"{from_where(place)}{made}" if made else f"{from_where(place)}; {follow_remedy(place)}")
+            why = _held_lambda_reading_a_local(ctx, value) or f"{from_where(place)}; {follow_remedy(place)}"
             ctx.find("G2L101", value.node, f"the hidden state{holder} comes from `{ctx.code(value.node)}`{why}", place)
 
 

@@ -216,10 +216,13 @@ class PlanContext:
                 self.plan.prose_scopes.add(id(current))
             current = self.parents.get(current)
 
-    def find(self, code: str, node: cst.CSTNode, message: str, place: Optional[str] = None, mark: bool = True) -> None:
+    def find(self, code: str, node: cst.CSTNode, message: str, place: Optional[str] = None, mark: bool = True, once: bool = False) -> None:
         """Report at `node`; `place`: the file not migrated with this one that the flow goes to;
-        `mark`: with --allow-partial, say so in a comment on that line."""
+        `mark`: with --allow-partial, say so in a comment on that line; `once`: not again when the
+        same finding is there already (one cause that several uses reach)."""
         finding = new_finding(code, message, self.line(node), self.column(node) + 1)
+        if once and finding in self.outcome(node).findings:
+            return
         self.outcome(node).findings.append(finding)
         if place is not None:
             self.outcome(node).reached.add(place)

@@ -267,13 +267,22 @@ class ClassByName(Rule):
                 continue
             imports = module_imports(module)
             for node in walk(module):
-                why = _gru_by_name(ctx, node, imports) if type(node) in (cst.Call, cst.Subscript) else None
-                if why is not None:
-                    ctx.find("G2L101", node, (
-                        f"`{ctx.code(node)}` takes a module class of torch.nn by {why}, so the engine does not follow the "
-                        "module made from it: it would stay a GRU, whose state is one tensor, beside code that now passes "
-                        "and takes (h, c); use the class by its name where the module is made (`nn.GRU(...)`), or migrate this by hand"
-                    ))
+                message = class_by_name(ctx, node, imports) if type(node) in (cst.Call, cst.Subscript) else None
+                if message is not None:
+                    ctx.find("G2L101", node, message, once=True)
+
+
+def class_by_name(ctx, node: cst.BaseExpression, imports: dict) -> Optional[str]:
+    """The finding (G2L101) about `node` when it is a class of torch.nn taken by a name that may give
+    the GRU (ClassByName), else None."""
+    why = _gru_by_name(ctx, node, imports)
+    if why is None:
+        return None
+    return (
+        f"`{ctx.code(node)}` takes a module class of torch.nn by {why}, so the engine does not follow the "
+        "module made from it: it would stay a GRU, whose state is one tensor, beside code that now passes "
+        "and takes (h, c); use the class by its name where the module is made (`nn.GRU(...)`), or migrate this by hand"
+    )
 
 
 def _gru_by_name(ctx, call: cst.BaseExpression, imports: dict) -> Optional[str]:

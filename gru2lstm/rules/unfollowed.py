@@ -13,30 +13,84 @@ from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, fo
 from gru2lstm.syntax import code_of, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
-from gru2lstm.qualnames import module_imports, qualify
-from gru2lstm.vocab import CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, PAIR_KINDS, TYPE_TESTS
+from gru2lstm.qualnames import dotted, module_imports, qualify
+from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers
+from gru2lstm.vocab import (
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, PAIR_KINDS, TYPE_TESTS,
+)
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
+from gru2lstm.rules.module_reach import class_by_name
 from gru2lstm.rules.packed_dims import call_touches_last, helper_touches_last, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, rank_after
 
 
-def made_from_class_of(ctx, callee: cst.BaseExpression) -> Optional[str]:
-    """Where the module `callee` is assigned from another's class (`self.cell2 = type(self.cell)(8,
-    8)`), which no file given can help the engine read: what the user can do (the end of a finding
-    about its call, after `from_where`); else None."""
-    made = next((
+def unread_class(ctx, call: cst.Call) -> Optional[tuple]:
+    """(code, node, message) of the one finding about a module called with a state at `call` that is
+    made from a class the engine does not read: another module's (`self.cell2 = type(self.cell)(8,
+    8)`), or one of torch.nn picked by a name (`getattr(nn, cfg.rnn)(4, 8)`, `rnn_class(cfg.rnn)(4,
+    8)` of a function of the program that returns one), which may be a GRU; else None. Every use of
+    the module reaches the same finding, at the place that chooses the class."""
+    made = _made(ctx, call.func)
+    if made is None:
+        return None
+    chooser = made.func
+    if type(chooser) is cst.Call and isinstance(chooser.func, cst.Name) and chooser.func.value == CLASS_OF_OBJECT:
+        return "G2L101", made, (
+            f"`{code_of(call.func)}` is made by `{code_of(made)}`, whose class the engine does not read, and is called with a "
+            f"state (`{code_of(call)}`, line {ctx.line(call)}); make it from its class written out, or migrate this by hand"
+        )
+    taking = f"a module made from it is called with a state (`{code_of(call)}`, line {ctx.line(call)})"
+    imports = module_imports(ctx.module_of(made))
+    if picks_by_value(chooser, imports) or type(chooser) is cst.Call and reads_torch_class(chooser, imports):
+        by_name = class_by_name(ctx, chooser, imports)  # the same finding as ClassByName's, reported once
+        return ("G2L101", chooser, by_name) if by_name is not None else ("G2L102", chooser, chosen_message(chooser, False, taking))
+    function, key = _function_called(ctx, chooser)
+    picked = returned_choosers(function, ctx.parents, module_imports(ctx.modules[key])) if function is not None else []
+    if not picked:
+        return None
+    if key == ctx.key_of(made):  # at the `getattr` in the function, as classes_by_value says when no GRU is made
+        return "G2L102", picked[0], chosen_message(picked[0], False, taking)
+    return "G2L102", chooser, chosen_message(chooser, True, taking)
+
+
+def _made(ctx, callee: cst.BaseExpression) -> Optional[cst.Call]:
+    """The construction the module `callee` is assigned from when its class is itself computed
+    (`type(self.cell)(8, 8)`, `getattr(nn, name)(4, 8)`, `vars(nn)[key](4, 8)`), else None."""
+    return next((
         assign.value for binding in ctx.flow.bindings
         if binding.target_node is not None and code_of(binding.target_node) == code_of(callee)
         and isinstance(assign := ctx.parents.get(ctx.parents.get(binding.target_node)), cst.Assign)
-        and isinstance(assign.value, cst.Call) and isinstance(assign.value.func, cst.Call)
-        and isinstance(assign.value.func.func, cst.Name) and assign.value.func.func.value == CLASS_OF_OBJECT
+        and isinstance(assign.value, cst.Call) and type(assign.value.func) in (cst.Call, cst.Subscript)
     ), None)
-    if made is None:
-        return None
-    return (
-        f": `{code_of(callee)}` is made by `{code_of(made)}` (line {ctx.line(made)}), whose class the engine does not read; "
-        "make it from its class written out, or migrate this use by hand"
-    )
+
+
+def _function_called(ctx, call: cst.BaseExpression) -> tuple:
+    """(the module-level function of the program `call` calls, the key of its module): `rnn_class`
+    of this file, `layers.rnn_class` after `import layers`, `pick` after `from layers import
+    rnn_class as pick`; (None, None) for anything else."""
+    name = dotted(call.func) if type(call) is cst.Call else None
+    if name is None:
+        return None, None
+    key = ctx.key_of(call)
+    head, _, rest = name.partition(".")
+    member = ctx.flow.module_imports.get(key, {}).get(head)
+    dotted_module = ctx.flow.dotted_imports.get(key, {}).get(name.rpartition(".")[0])  # `pkg.layers.rnn_class` after `import pkg.layers`
+    if dotted_module is not None:
+        member, rest = dotted_module, name.rpartition(".")[2]
+    if head in OWN_OBJECTS and rest and "." not in rest:  # `self.rnn_class(name)`: a method of the class around
+        owner = ctx.parents.get(call)
+        while owner is not None and not isinstance(owner, (cst.ClassDef, cst.Module)):
+            owner = ctx.parents.get(owner)
+        body = owner.body.body if isinstance(owner, cst.ClassDef) else ()
+        return next((node for node in body if isinstance(node, cst.FunctionDef) and node.name.value == rest), None), key
+    if member is not None and member.name is None and rest and "." not in rest:
+        key, name = member.key, rest
+    elif member is not None and member.name is not None and not rest:
+        key, name = member.key, member.name
+    elif rest:
+        return None, None
+    function = next((node for node in ctx.modules[key].body if isinstance(node, cst.FunctionDef) and node.name.value == name), None)
+    return function, key
 
 
 def _state_returned_beside(ctx, binding: Binding) -> Optional[tuple]:
@@ -1161,8 +1215,9 @@ class StateHandedOver(Rule):
         reason = use.why or ("tested for truth" if use.context == Use.TEST else "used here")
         remedy = follow_remedy(use.place, use.inside) if unknown else BY_HAND
         call = ctx.parents.get(ctx.parents.get(use.node))  # `self.cell2(h, h)` of the argument `h`
-        made = made_from_class_of(ctx, call.func) if unknown and use.place is None and isinstance(call, cst.Call) else None
-        if made is not None:
-            ctx.find("G2L101", use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}{made}")
+        unread = unread_class(ctx, call) if unknown and use.place is None and isinstance(call, cst.Call) else None
+        if unread is not None:
+            code, node, message = unread
+            ctx.find(code, node, message, once=True)
         else:
             ctx.find("G2L101" if unknown else "G2L100", use.node, f"the hidden state `{ctx.code(use.node)}` is {reason}; {remedy}", use.place)
