@@ -11,32 +11,7 @@ import pytest
 
 from gru2lstm.cli import main
 from tests.test_redteam_packed import run_migrated, write
-
-# an environment added to the batch: the state grows by a fresh row
-GROWING = """\
-    import torch
-    import torch.nn as nn
-
-
-    class Policy(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.core = nn.GRU(3, 4)
-            self.pi = nn.Linear(4, 2)
-
-        def forward(self, x, h):
-            y, h = self.core(x, h)
-            return self.pi(y), h
-
-
-    policy = Policy()
-    h = torch.zeros(1, 2, 4)
-    for step in range(3):
-        logits, h = policy(torch.randn(1, h.shape[1], 3), h)
-        if step == 1:
-            h = {grown}
-    logits.sum().backward()
-"""
+from tests.test_wrong_refusals35 import GROWING  # an environment added to the batch: the state grows by a fresh row
 
 
 @pytest.mark.parametrize("grown", [
