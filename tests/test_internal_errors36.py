@@ -226,15 +226,16 @@ def test_a_helper_that_branches_on_the_state_s_kind_migrates_packed(tmp_path):
     run_migrated(tmp_path, "import runpy; runpy.run_path('train.py')")
 
 
+@pytest.mark.parametrize("guard, column", [("", 13), ("if i >= 0: ", 24)], ids=["own line", "after a colon"])
 @pytest.mark.parametrize("form", ["tuple", "packed"])
-def test_one_value_kept_as_a_row_and_read_as_the_next_input_is_refused(tmp_path, capsys, form):
+def test_one_value_kept_as_a_row_and_read_as_the_next_input_is_refused(tmp_path, capsys, form, guard, column):
     # a chain of the cell's state given to both: the row keeps (h, c), the input reads h (exit 0 and a
     # crash in both forms: `tuple(half * 0.9 for half in cell(...)[0])`, packed `x` of width 2H)
-    step = "x = hs[i] = cell(x, hs[i]) * 0.9"
+    step = guard + "x = hs[i] = cell(x, hs[i]) * 0.9"
     _project(tmp_path, step)
     assert main(["rewrite", "--state", form, str(tmp_path)]) == 1
     assert (
-        f"{tmp_path / 'stack.py'}:18:13: G2L100 `x` and `hs[i]` are given one value, `cell(x, hs[i]) * 0.9`, where `hs[i]` "
+        f"{tmp_path / 'stack.py'}:18:{column}: G2L100 `x` and `hs[i]` are given one value, `cell(x, hs[i]) * 0.9`, where `hs[i]` "
         "keeps it as the hidden state and `x` reads it as features: an LSTM's state is (h, c) and its features h, which one "
         "expression cannot give both; keep the state first (`hs[i] = cell(x, hs[i]) * 0.9`), then read it (`x = hs[i]`)"
     ) in capsys.readouterr().out.splitlines()

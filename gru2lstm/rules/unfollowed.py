@@ -10,7 +10,7 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, literal_strings, makes_dict, walk
+from gru2lstm.syntax import code_of, is_line, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
@@ -812,7 +812,7 @@ class KindTested(Rule):
 def _state_beside(ctx, binding: Binding) -> Optional[cst.BaseExpression]:
     """Another target of a chained assignment (`x = hs[i] = ...`) that holds a state, for a target
     that holds none, else None."""
-    line = binding.statement.body[0] if isinstance(binding.statement, cst.SimpleStatementLine) else None
+    line = binding.statement.body[0] if is_line(binding.statement) else None  # also after a colon (`if c: x = hs[i] = ...`)
     if not (isinstance(line, cst.Assign) and len(line.targets) > 1) or binding.kind != BindingKind.ASSIGN:
         return None
     return next((
