@@ -370,7 +370,7 @@ class CallersElsewhere:
             found = importers_elsewhere(group, {result.path: {module.imported_as}}, candidates, data, self._read).get(result.path)
             if not found:
                 continue
-            names = ", ".join(shown_path(path) for path in found[:3]) + (" and others" if len(found) > 3 else "")
+            names = _listed([shown_path(path) for path in found])
             # the calls are there, or in code those files hand what they import to (a runner given the agent)
             calls = "the code that calls it (there, or reached from there) would still pass one tensor as the state"
             if all(path in given for path in found):  # a group of its own, written before this one
@@ -421,7 +421,7 @@ class CallersElsewhere:
                 continue
             interface = sorted(result.migration.interface, key=lambda c: c.function.rpartition(".")[2].startswith("_"))  # public first
             change = interface[0]
-            names = ", ".join(outside[:3]) + (" and others" if len(outside) > 3 else "")
+            names = _listed(outside)
             if len(interface) == 1:
                 what = f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} {'imports' if len(outside) == 1 else 'import'} it"
             else:  # which of them it imports, the file's imports alone do not say (a class, a module)
@@ -493,6 +493,11 @@ class CallersElsewhere:
         """A file's `ast`, parsed once for the run: by an importer search, or by the readers."""
         known = self._read.get(str(path))
         return known[1] if known is not None and known[2] else self._reads.tree(path)
+
+
+def _listed(files: list) -> str:
+    """The first three files shown, and "and others" for the rest: what a finding names."""
+    return ", ".join(files[:3]) + (" and others" if len(files) > 3 else "")
 
 
 def refuse_uncalled_contracts(outcome) -> None:
