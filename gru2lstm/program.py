@@ -451,6 +451,11 @@ def follow_remedy(place: Optional[str], inside: str = "") -> str:
     return "give that file in the same run too"
 
 
+def give_source(place: str) -> str:
+    """The remedy clause for a value made by a function of `place`, a file the group can take in."""
+    return f"give {place}, where it comes from, in the same run"
+
+
 # What the user can do about a use of the state that no rule of the table covers.
 BY_HAND = "migrate this use by hand so that it handles the pair (h, c)"
 
