@@ -1,0 +1,80 @@
+"""Wrong refusals of real idioms (session 37): a state stored into the record of the next step
+(`records[step + 1].hidden[i] = ...`), a GRU run under torch.utils.checkpoint, the
+word-language-model `repackage_hidden` helper, `isinstance(h, torch.Tensor)` tests. Each migrates
+now and runs, or stays refused with one finding that says what is wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+
+# minqi/learning-to-communicate: each step's record holds every agent's state, the next one is
+# written into the record of step + 1
+RECORDS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Record:
+        pass
+
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.rnn = nn.GRU(4, 8, batch_first=True)
+            self.q = nn.Linear(8, 2)
+
+        def forward(self, s_t, hidden):
+            out, h_out = self.rnn(s_t.unsqueeze(1), hidden)
+            return h_out, self.q(out[:, -1])
+
+
+    def create_step_record(n_agents, bs):
+        record = Record()
+        record.hidden = torch.zeros(n_agents, 1, bs, 8)
+        return record
+
+
+    def run_episode(model, steps=4, n_agents=2, bs=3):
+        records = [create_step_record(n_agents, bs)]
+        loss = 0
+        for step in range(steps):
+            records.append(create_step_record(n_agents, bs))
+            for agent_idx in range(n_agents):
+                hidden = records[step].hidden[agent_idx, :]
+                hidden_t, q_t = model(torch.randn(bs, 4), hidden)
+                records[{next}].hidden[agent_idx] = hidden_t.squeeze()
+                loss = loss + q_t.sum()
+        return loss
+
+
+    torch.manual_seed(0)
+    model = Model()
+    run_episode(model).backward()
+"""
+
+
+@pytest.mark.parametrize("following", ["step + 1", "-1", "step + 2 - 1 + 0 * agent_idx"])
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_stored_into_the_next_record_by_index_arithmetic_migrates_and_runs(tmp_path, form, following):
+    # tuple: G2L100 "`records[step + 1].hidden` would be evaluated twice" (reading it twice is harmless)
+    write(tmp_path, {"arena.py": RECORDS.replace("{next}", following), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('arena.py')")
+    if form == "tuple":
+        assert f"records[{following}].hidden[1][agent_idx] = hidden_t[1].squeeze()" in (tmp_path / "arena.py").read_text()
+
+
+@pytest.mark.parametrize("following", ["len(records) - 1", "(n := step + 1)"])
+def test_a_state_stored_into_a_record_picked_by_a_call_or_a_walrus_stays_refused(tmp_path, capsys, following):
+    write(tmp_path, {"arena.py": RECORDS.replace("{next}", following), "pyproject.toml": ""})
+    before = (tmp_path / "arena.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'arena.py'}:34:13: G2L100 `records[{following}].hidden` would be evaluated twice, "
+        "once per half; assign it to a name first"
+    )
+    assert (tmp_path / "arena.py").read_text() == before
