@@ -197,6 +197,13 @@ CALLING_FUNCTIONS = {
     "torch.autograd.functional.jacobian", "torch.autograd.functional.hessian", "torch.autograd.functional.vjp",
     "torch.autograd.functional.jvp",
 }
+# `checkpoint(fn, *args, use_reentrant=False)` runs `fn(*args)` and returns what it returns, nested
+# tuples too, so a pair goes in and comes out with its gradients: followed as that call. Reentrant
+# checkpoint (the default) hands back the tensors inside a returned tuple without gradients. Its own
+# keywords are not handed to `fn`.
+CHECKPOINT_FUNCTION = "torch.utils.checkpoint.checkpoint"
+CHECKPOINT_REENTRANT_KEYWORD = "use_reentrant"
+CHECKPOINT_KEYWORDS = {CHECKPOINT_REENTRANT_KEYWORD, "preserve_rng_state", "context_fn", "determinism_check", "debug"}
 # Functions that run a module on example inputs (`torch.jit.trace(policy, (x, h0))`): the inputs
 # are the module's arguments, which the engine does not bind to its forward() (calls.py reports them).
 TRACING_FUNCTIONS = {"torch.jit.trace", "torch.jit.trace_module", "torch.onnx.export", "torch.onnx.dynamo_export", "torch.export.export"}

@@ -78,3 +78,64 @@ def test_a_state_stored_into_a_record_picked_by_a_call_or_a_walrus_stays_refused
         "once per half; assign it to a name first"
     )
     assert (tmp_path / "arena.py").read_text() == before
+
+
+# a GRU run under activation checkpointing
+CHECKPOINTED = """\
+    import torch
+    import torch.nn as nn
+    {imported}
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.{kind}(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            {called}
+            return self.pi(out), h
+
+
+    torch.manual_seed(0)
+    agent = Agent()
+    h = torch.zeros({shape})
+    loss = 0
+    for step in range(4):
+        y, h = agent(torch.randn({inputs}, requires_grad=True), h)
+        loss = loss + y.sum()
+    loss.backward()
+"""
+SEQUENCE = dict(kind="GRU", shape="1, 3, 8", inputs="2, 3, 4")
+CELL = dict(kind="GRUCell", shape="3, 8", inputs="3, 4")
+
+
+@pytest.mark.parametrize("imported, called, shapes", [
+    ("from torch.utils.checkpoint import checkpoint", "out, h = checkpoint(self.core, x, h, use_reentrant=False)", SEQUENCE),
+    ("import torch.utils.checkpoint", "out, h = torch.utils.checkpoint.checkpoint(self.core, x, h, use_reentrant=False, preserve_rng_state=True)", SEQUENCE),
+    ("from torch.utils import checkpoint as ckpt", "h = out = ckpt.checkpoint(self.core, x, h, use_reentrant=False)", CELL),
+])
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_recurrent_module_under_a_non_reentrant_checkpoint_migrates_and_runs(tmp_path, form, imported, called, shapes):
+    # G2L101 "handed to `checkpoint()`, which may call it with the state as one tensor": with
+    # use_reentrant=False checkpoint(f, *args) returns f(*args), a pair with its gradients
+    write(tmp_path, {"agent.py": CHECKPOINTED.format(imported=imported, called=called, **shapes), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('agent.py')")
+
+
+@pytest.mark.parametrize("reentrant", ["", ", use_reentrant=True"])
+def test_a_recurrent_module_under_a_reentrant_checkpoint_is_one_finding(tmp_path, capsys, reentrant):
+    # torch: a reentrant checkpoint gives back the tensors inside a returned (h, c) with no grad_fn
+    called = f"out, h = checkpoint(self.core, x, h{reentrant})"
+    write(tmp_path, {"agent.py": CHECKPOINTED.format(imported="from torch.utils.checkpoint import checkpoint", called=called, **SEQUENCE), "pyproject.toml": ""})
+    before = (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path / 'agent.py'}:13:29: G2L101 the recurrent module `self.core` is run by a checkpoint without "
+        "`use_reentrant=False` here; a reentrant checkpoint would give back the LSTM's new `(h, c)` without gradients "
+        "(it tracks the tensors it returns, not those inside a returned tuple); pass `use_reentrant=False` to the "
+        "checkpoint, which the engine then follows as a call of the module, or migrate this by hand",
+    ]
+    assert (tmp_path / "agent.py").read_text() == before
