@@ -5,6 +5,8 @@ now and runs, or stays refused with one finding that says what is wrong."""
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from gru2lstm.cli import main
@@ -139,3 +141,122 @@ def test_a_recurrent_module_under_a_reentrant_checkpoint_is_one_finding(tmp_path
         "checkpoint, which the engine then follows as a call of the module, or migrate this by hand",
     ]
     assert (tmp_path / "agent.py").read_text() == before
+
+
+# pytorch/examples word_language_model: the state detached between batches by a helper that
+# already takes a tuple of tensors
+LANGUAGE_MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class RNNModel(nn.Module):
+        def __init__(self, ntoken=10, ninp=6, nhid=8, nlayers=2):
+            super().__init__()
+            self.encoder = nn.Embedding(ntoken, ninp)
+            self.rnn = nn.GRU(ninp, nhid, nlayers)
+            self.decoder = nn.Linear(nhid, ntoken)
+            self.nhid, self.nlayers = nhid, nlayers
+
+        def forward(self, input, hidden):
+            output, hidden = self.rnn(self.encoder(input), hidden)
+            return self.decoder(output), hidden
+
+        def init_hidden(self, bsz):
+            weight = next(self.parameters())
+            return weight.new_zeros(self.nlayers, bsz, self.nhid)
+
+
+    def repackage_hidden(h):
+        '''Wraps hidden states in new Tensors, to detach them from their history.'''
+    {helper}
+
+
+    torch.manual_seed(0)
+    model = RNNModel()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    criterion = nn.CrossEntropyLoss()
+    hidden = model.init_hidden(4)
+    for batch in range(5):
+        data = torch.randint(0, 10, (7, 4))
+        targets = torch.randint(0, 10, (7 * 4,))
+        hidden = repackage_hidden(hidden)
+        model.zero_grad()
+        output, hidden = model(data, hidden)
+        loss = criterion(output.view(-1, 10), targets)
+        loss.backward()  # a second pass through the last batch's graph would raise: the state must be detached
+        optimizer.step()
+"""
+REPACKAGED = [
+    "    if isinstance(h, torch.Tensor):\n            return h.detach()\n        else:\n            return tuple(repackage_hidden(v) for v in h)",
+    "    if type(h) == torch.Tensor:\n            return h.data\n        return tuple([repackage_hidden(v) for v in h])",
+    "    if isinstance(h, tuple):\n            return tuple(repackage_hidden(v) for v in h)\n        return h.detach()",
+]
+
+
+@pytest.mark.parametrize("helper", REPACKAGED)
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_the_repackage_hidden_helper_migrates_unchanged_and_runs(tmp_path, form, helper):
+    # G2L102 "`repackage_hidden(v)` receives `tuple(repackage_hidden(v) for v in h)`" + G2L100 "iterated by its rows"
+    write(tmp_path, {"main.py": LANGUAGE_MODEL.replace("{helper}", helper), "pyproject.toml": ""})
+    before = (tmp_path / "main.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('main.py')")
+    after = (tmp_path / "main.py").read_text()
+    kept = before[before.index("def repackage_hidden"):before.index("torch.manual_seed")]
+    assert kept in after and "hidden = repackage_hidden(hidden)\n" in after
+
+
+# a state tested for being one tensor: in the tuple form the test turns false
+TENSOR_TESTED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            out, h = self.core(x, h)
+            return self.pi(out), h
+
+
+    def detach_state(h):
+        if {test}:
+            h = h.detach()
+        return h
+
+
+    torch.manual_seed(0)
+    agent = Agent()
+    h = torch.zeros(1, 3, 8)
+    for step in range(4):
+        y, h = agent(torch.randn(2, 3, 4), h)
+        y.sum().backward()
+        h = detach_state(h)
+"""
+
+
+@pytest.mark.parametrize("test", ["isinstance(h, torch.Tensor)", "type(h) is torch.Tensor", "isinstance(h, (Tensor, np.ndarray))"])
+def test_a_state_tested_for_being_a_tensor_is_a_finding_in_the_tuple_form(tmp_path, capsys, test):
+    # exit 0 before: the pair skipped the branch, and its c was never detached
+    source = textwrap.dedent(TENSOR_TESTED.format(test=test)).replace("import torch\n", "import numpy as np\nimport torch\nfrom torch import Tensor\n", 1)
+    write(tmp_path, {"agent.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    named = test.split(", ")[1].strip("()").split(",")[0] if "isinstance" in test else "torch.Tensor"
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path / 'agent.py'}:19:8: G2L100 `{test}` tests whether the hidden state `h` is a tensor (`{named}`); "
+        "in the tuple form the state is the pair (h, c), so the test would turn false and the code written for the "
+        "GRU's tensor would no longer run; test for the pair too and do that work on each half, use --state packed "
+        "(the state stays one tensor and the test true), or migrate this code by hand",
+    ]
+    assert (tmp_path / "agent.py").read_text() == source
+
+
+def test_a_state_tested_for_being_a_tensor_migrates_and_runs_packed(tmp_path):
+    write(tmp_path, {"agent.py": TENSOR_TESTED.format(test="isinstance(h, torch.Tensor)"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('agent.py')")

@@ -10,13 +10,13 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, is_line, literal_strings, makes_dict, walk
+from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, PAIR_KINDS, TYPE_TESTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, TYPE_TESTS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -757,8 +757,9 @@ class StateZipped(Rule):
 
 
 def _kind_test(ctx, node: cst.CSTNode):
-    """(the test, the kinds it names) where `node` is tested for being a tuple or a list
-    (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is tuple`), else None."""
+    """(the test, the kinds it names, the tensor classes it names) where `node` is tested for
+    being a tuple or a list (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is
+    tuple`) or a tensor (`isinstance(h, torch.Tensor)`), else None."""
     call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
     if call is None or call.args[0].value is not node:
         return None
@@ -769,9 +770,8 @@ def _kind_test(ctx, node: cst.CSTNode):
         named = test.comparisons[0].comparator
     else:
         test, named = call, call.args[1].value if len(call.args) == 2 else None
-    names = [element.value for element in named.elements] if isinstance(named, cst.Tuple) else [named]
-    kinds = [name.value for name in names if isinstance(name, cst.Name) and name.value in PAIR_KINDS]
-    return (test, kinds) if kinds else None
+    kinds, tensors = kinds_named(named)
+    return (test, kinds, tensors) if kinds or tensors else None
 
 
 class KindTested(Rule):
@@ -800,7 +800,16 @@ class KindTested(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         if ctx.packed:
             return  # one tensor, as the GRU's state was: the test keeps its answer
-        test, kinds = _kind_test(ctx, use.node)
+        test, kinds, tensors = _kind_test(ctx, use.node)
+        if not kinds:
+            ctx.find("G2L100", test, (
+                f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is a tensor "
+                f"(`{ctx.code(tensors[0])}`); in the tuple form the state is the pair (h, c), so the test would turn "
+                "false and the code written for the GRU's tensor would no longer run; test for the pair too and do "
+                "that work on each half, use --state packed (the state stays one tensor and the test true), or "
+                "migrate this code by hand"
+            ))
+            return
         ctx.find("G2L100", test, (
             f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}, "
             "so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
