@@ -389,7 +389,10 @@ class _HelperBody:
         kind = Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP
         returns = [node.value for node in body if type(node) is cst.Return]
         chain = self._chain_to(returns[0], frozenset()) if len(ordered) == 1 and len(returns) == 1 else None
-        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)), len(ordered) == 1 and not self.changed, chain)
+        # a helper that tests the kind of what it is given (`if isinstance(h, torch.Tensor): h = h.detach()`)
+        # is never the identity: given the pair whole it would skip its work; it runs on each half
+        identity = len(ordered) == 1 and not self.changed and not any(self._kind_tested(node) for node in reads)
+        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)), identity, chain)
 
     def _follow_locals(self, body: list) -> None:
         """Which local names hold nothing but a parameter. Twice over the body, so that a loop
@@ -527,16 +530,19 @@ class _HelperBody:
             func = call.func if isinstance(call, cst.Call) else None
             if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
                 return func.attr.value in LOOKING_LIBRARY_FUNCTIONS  # `torch.is_tensor(x)`
-            return isinstance(func, cst.Name) and func.value in LOOKING_BUILTINS and not self._kind_tested(call)
+            return isinstance(func, cst.Name) and func.value in LOOKING_BUILTINS
         if isinstance(parent, (cst.AssignTarget, cst.Param)) or isinstance(parent, cst.AnnAssign) and parent.target is name:
             return True  # the name being (re)defined: what it holds is settled by _follow_locals
         return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))  # `x is None`, `type(x) == T`
 
 
-    def _kind_tested(self, call: cst.Call) -> bool:
-        """`isinstance(x, torch.Tensor)`, `type(x) is tuple`: a test whose answer changes once a
-        state is (h, c), so the helper does more than give it back (rules/unfollowed.py's KindTested
-        says so where the test is, once the helper is bound as any function)."""
+    def _kind_tested(self, name: cst.Name) -> bool:
+        """Is this read of the parameter tested by `isinstance(x, torch.Tensor)`, `type(x) is
+        tuple`: a test whose answer changes once a state is (h, c)?"""
+        argument = self.parents.get(id(name))
+        call = self.parents.get(id(argument)) if isinstance(argument, cst.Arg) else None
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.args[0] is argument):
+            return False
         if call.func.value == INSTANCE_TEST:
             named = call.args[1].value if len(call.args) == 2 else None
         else:

@@ -5,8 +5,6 @@ now and runs, or stays refused with one finding that says what is wrong."""
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from gru2lstm.cli import main
@@ -207,10 +205,12 @@ def test_the_repackage_hidden_helper_migrates_unchanged_and_runs(tmp_path, form,
     assert kept in after and "hidden = repackage_hidden(hidden)\n" in after
 
 
-# a state tested for being one tensor: in the tuple form the test turns false
+# a state tested for being one tensor: in the tuple form the test would turn false
 TENSOR_TESTED = """\
+    import numpy as np
     import torch
     import torch.nn as nn
+    from torch import Tensor
 
 
     class Agent(nn.Module):
@@ -236,27 +236,41 @@ TENSOR_TESTED = """\
     for step in range(4):
         y, h = agent(torch.randn(2, 3, 4), h)
         y.sum().backward()
-        h = detach_state(h)
+        h = {detached}
 """
+TENSOR_TESTS = ["isinstance(h, torch.Tensor)", "type(h) is torch.Tensor", "isinstance(h, (Tensor, np.ndarray))"]
+DETACHED = "state = runpy.run_path('agent.py')['h']; assert all(half.grad_fn is None for half in (state if isinstance(state, tuple) else [state]))"
 
 
-@pytest.mark.parametrize("test", ["isinstance(h, torch.Tensor)", "type(h) is torch.Tensor", "isinstance(h, (Tensor, np.ndarray))"])
-def test_a_state_tested_for_being_a_tensor_is_a_finding_in_the_tuple_form(tmp_path, capsys, test):
-    # exit 0 before: the pair skipped the branch, and its c was never detached
-    source = textwrap.dedent(TENSOR_TESTED.format(test=test)).replace("import torch\n", "import numpy as np\nimport torch\nfrom torch import Tensor\n", 1)
-    write(tmp_path, {"agent.py": source, "pyproject.toml": ""})
+@pytest.mark.parametrize("test", TENSOR_TESTS)
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_helper_that_tests_for_a_tensor_runs_on_each_half_and_runs(tmp_path, form, test):
+    # exit 0 before, the helper handed the pair whole: the test turned false and nothing was detached
+    write(tmp_path, {"agent.py": TENSOR_TESTED.format(test=test, detached="detach_state(h)"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; " + DETACHED)
+    if form == "tuple":
+        assert "h = (detach_state(h[0]), detach_state(h[1]))" in (tmp_path / "agent.py").read_text()
+
+
+@pytest.mark.parametrize("test", TENSOR_TESTS)
+def test_a_state_tested_for_being_a_tensor_in_place_is_a_finding_in_the_tuple_form(tmp_path, capsys, test):
+    detached = f"h.detach() if {test} else h"
+    write(tmp_path, {"agent.py": TENSOR_TESTED.format(test=test, detached=detached), "pyproject.toml": ""})
+    before = (tmp_path / "agent.py").read_text()
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
-    named = test.split(", ")[1].strip("()").split(",")[0] if "isinstance" in test else "torch.Tensor"
+    named = "torch.Tensor" if "torch" in test else "Tensor"
     assert capsys.readouterr().out.splitlines() == [
-        f"{tmp_path / 'agent.py'}:19:8: G2L100 `{test}` tests whether the hidden state `h` is a tensor (`{named}`); "
+        f"{tmp_path / 'agent.py'}:30:23: G2L100 `{test}` tests whether the hidden state `h` is a tensor (`{named}`); "
         "in the tuple form the state is the pair (h, c), so the test would turn false and the code written for the "
         "GRU's tensor would no longer run; test for the pair too and do that work on each half, use --state packed "
         "(the state stays one tensor and the test true), or migrate this code by hand",
     ]
-    assert (tmp_path / "agent.py").read_text() == source
+    assert (tmp_path / "agent.py").read_text() == before
 
 
-def test_a_state_tested_for_being_a_tensor_migrates_and_runs_packed(tmp_path):
-    write(tmp_path, {"agent.py": TENSOR_TESTED.format(test="isinstance(h, torch.Tensor)"), "pyproject.toml": ""})
+def test_a_state_tested_for_being_a_tensor_in_place_migrates_and_runs_packed(tmp_path):
+    detached = "h.detach() if isinstance(h, torch.Tensor) else h"
+    write(tmp_path, {"agent.py": TENSOR_TESTED.format(test="True", detached=detached), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
-    run_migrated(tmp_path, "import runpy; runpy.run_path('agent.py')")
+    run_migrated(tmp_path, "import runpy; " + DETACHED)
