@@ -274,3 +274,59 @@ def test_a_state_tested_for_being_a_tensor_in_place_migrates_and_runs_packed(tmp
     write(tmp_path, {"agent.py": TENSOR_TESTED.format(test="True", detached=detached), "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; " + DETACHED)
+
+
+# two subclasses of one base set `self.core`, one a GRUCell, one another module; the base's
+# method calls `self.core(x, h)` for both
+SIBLINGS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Base(nn.Module):
+        def step(self, x, h):
+            return self.core(x, h)
+
+
+    class GRUAgent(Base):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRUCell(4, 8)
+
+
+    class MLPCore(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Linear(4 + 8, 8)
+
+        def forward(self, x, h):
+            return torch.tanh(self.net(torch.cat([x, h], -1)))
+
+
+    class MLPAgent(Base):
+        def __init__(self):
+            super().__init__()
+            self.core = MLPCore()
+
+
+    recurrent, mlp = GRUAgent(), MLPAgent()
+    h = g = torch.zeros(3, 8)
+    for t in range(4):
+        h = recurrent.step(torch.randn(3, 4), h)
+        g = mlp.step(torch.randn(3, 4), g)
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_gru_attribute_shared_with_a_sibling_class_names_both_classes(tmp_path, capsys, form):
+    # before: "... (a helper that stores every module it is given joins them)", naming no class
+    write(tmp_path, {"agents.py": SIBLINGS, "pyproject.toml": ""})
+    before = (tmp_path / "agents.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"{tmp_path / 'agents.py'}:13:21: G2L102 `nn.GRUCell(4, 8)` is held in `self.core` of `GRUAgent`, which is joined "
+        "with `self.core` of `Base` and `MLPAgent`, where a `MLPCore` is held too (`MLPCore()`, line 28): the classes share "
+        "the code that calls `self.core`, so the engine cannot tell the GRU's calls from the `MLPCore`'s and leaves both "
+        "as they are; give the GRU an attribute of its own in `GRUAgent` (and the call of it there)",
+    ]
+    assert (tmp_path / "agents.py").read_text() == before
