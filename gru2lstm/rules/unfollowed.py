@@ -777,8 +777,9 @@ def _kind_test(ctx, node: cst.CSTNode):
 class KindTested(Rule):
     uses = ("consumption",)
     summary = (
-        "a state tested for being a tuple or a list (`isinstance(h, tuple)`): packed, the test is kept (the state stays "
-        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true"
+        "a state tested for being a tuple or a list (`isinstance(h, tuple)`) or a tensor (`isinstance(h, torch.Tensor)`): "
+        "packed, the test is kept (the state stays one tensor); tuple form, a finding: the test would turn true (the "
+        "code already handles (h, c)) or false (the GRU's branch would no longer run)"
     )
     invalid = (
         Invalid(
