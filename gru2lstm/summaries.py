@@ -309,10 +309,13 @@ def _class_tested(test: cst.BaseExpression, parameter: str) -> Optional[cst.Base
 
 
 def _kept(node: cst.BaseExpression, parameter: str) -> bool:
-    """The parameter through methods that keep a tensor as it is (`h.detach()`, `h.data`)."""
+    """The parameter through methods that keep a tensor as it is (`h.detach()`, `h.data`) and
+    tensor classes wrapped around it (`Variable(h.data)`, old PyTorch's)."""
     while not _is_name(node, parameter):
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in KEEP_METHODS:
             node = node.func.value
+        elif isinstance(node, cst.Call) and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star and kinds_named(node.func)[1]:
+            node = node.args[0].value
         elif isinstance(node, cst.Attribute) and node.attr.value in KEEP_ATTRIBUTES:
             node = node.value
         else:

@@ -189,6 +189,7 @@ REPACKAGED = [
     "    if isinstance(h, torch.Tensor):\n            return h.detach()\n        else:\n            return tuple(repackage_hidden(v) for v in h)",
     "    if type(h) == torch.Tensor:\n            return h.data\n        return tuple([repackage_hidden(v) for v in h])",
     "    if isinstance(h, tuple):\n            return tuple(repackage_hidden(v) for v in h)\n        return h.detach()",
+    "    if isinstance(h, torch.autograd.Variable):\n            return torch.autograd.Variable(h.data)\n        else:\n            return tuple(repackage_hidden(v) for v in h)",
 ]
 
 
