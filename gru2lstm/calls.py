@@ -718,16 +718,22 @@ class CallWalker(CompiledCalls):
 
     def _checkpointed(self, node: cst.Call) -> Optional[Value]:
         """`checkpoint(self.gru, x, h, use_reentrant=False)` is the call `self.gru(x, h)`: it hands
-        over the arguments after the module and returns what the module returns, pairs included.
-        None where the module is a class of the program (its forward() is not bound here) or the
-        checkpoint is reentrant, which drops the gradients of a returned pair (rules/module_reach.py)."""
+        over the arguments after the module and returns what the module returns, pairs included; of
+        a module class of the program, its forward() with the module as self. None where a subclass
+        may override that forward(), or the checkpoint is reentrant, which drops the gradients of a
+        returned pair (rules/module_reach.py)."""
         args = node.args
         reentrant = next((arg.value for arg in args if arg.keyword is not None and arg.keyword.value == CHECKPOINT_REENTRANT_KEYWORD), None)
         if not args or args[0].keyword is not None or args[0].star or not (isinstance(reentrant, cst.Name) and reentrant.value == "False"):
             return None
         module = self.expr(args[0].value)
-        if not isinstance(module, VSlot) or module.slot in self.instance_class or module.slot in self.flow.registries.instances:
+        if not isinstance(module, VSlot) or module.slot in self.flow.registries.instances:
             return None
+        owner = self.instance_class.get(module.slot)
+        forward = None if owner is None else self.flow.forward_of(owner)
+        if owner is not None:
+            # `checkpoint(self.block, x, h, use_reentrant=False)`: its forward(), the module its self
+            return None if forward is None or self.flow.overrides(owner, "forward") else self._call_function(forward, node, self_given=True)
         own = [arg for arg in args[1:] if arg.keyword is not None and arg.keyword.value in CHECKPOINT_KEYWORDS]
         for arg in own:
             self.consume(self.expr(arg.value), Use.READ, arg.value)

@@ -331,3 +331,54 @@ def test_a_gru_attribute_shared_with_a_sibling_class_names_both_classes(tmp_path
         "as they are; give the GRU an attribute of its own in `GRUAgent` (and the call of it there)",
     ]
     assert (tmp_path / "agents.py").read_text() == before
+
+
+# a block of the program that holds the GRU, checkpointed whole
+CHECKPOINTED_BLOCK = """\
+    import torch
+    import torch.nn as nn
+    from torch.utils.checkpoint import checkpoint
+
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+
+        def forward(self, x, h):
+            return self.gru(x, h)
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.block = Block()
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            out, h = checkpoint(self.block, x, h{reentrant})
+            return self.pi(out), h
+
+
+    agent = Agent()
+    h = torch.zeros(1, 3, 8)
+    for step in range(4):
+        y, h = agent(torch.randn(2, 3, 4, requires_grad=True), h)
+    y.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_block_of_the_program_under_a_non_reentrant_checkpoint_migrates_and_runs(tmp_path, form):
+    # G2L101 "an instance of `Block` is called by `checkpoint()` ..., which the engine cannot follow"
+    write(tmp_path, {"agent.py": CHECKPOINTED_BLOCK.format(reentrant=", use_reentrant=False"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('agent.py')")
+
+
+def test_a_block_of_the_program_under_a_reentrant_checkpoint_stays_refused(tmp_path, capsys):
+    write(tmp_path, {"agent.py": CHECKPOINTED_BLOCK.format(reentrant=""), "pyproject.toml": ""})
+    before = (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert "agent.py:22:29: G2L101 an instance of `Block` is called by `checkpoint()`" in capsys.readouterr().out
+    assert (tmp_path / "agent.py").read_text() == before
