@@ -757,9 +757,9 @@ class StateZipped(Rule):
 
 
 def _kind_test(ctx, node: cst.CSTNode):
-    """(the test, the kinds it names, the tensor classes it names) where `node` is tested for
-    being a tuple or a list (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is
-    tuple`) or a tensor (`isinstance(h, torch.Tensor)`), else None."""
+    """(the test, the kinds it names) where `node` is tested for being a tuple or a list
+    (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is tuple`), else None. A test
+    for a tensor (`isinstance(h, torch.Tensor)`) reads the first half, as features do."""
     call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
     if call is None or call.args[0].value is not node:
         return None
@@ -770,16 +770,15 @@ def _kind_test(ctx, node: cst.CSTNode):
         named = test.comparisons[0].comparator
     else:
         test, named = call, call.args[1].value if len(call.args) == 2 else None
-    kinds, tensors = kinds_named(named)
-    return (test, kinds, tensors) if kinds or tensors else None
+    kinds = kinds_named(named)[0]
+    return (test, kinds) if kinds else None
 
 
 class KindTested(Rule):
     uses = ("consumption",)
     summary = (
-        "a state tested for being a tuple or a list (`isinstance(h, tuple)`) or a tensor (`isinstance(h, torch.Tensor)`): "
-        "packed, the test is kept (the state stays one tensor); tuple form, a finding: the test would turn true (the "
-        "code already handles (h, c)) or false (the GRU's branch would no longer run)"
+        "a state tested for being a tuple or a list (`isinstance(h, tuple)`): packed, the test is kept (the state stays "
+        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true"
     )
     invalid = (
         Invalid(
@@ -801,16 +800,7 @@ class KindTested(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         if ctx.packed:
             return  # one tensor, as the GRU's state was: the test keeps its answer
-        test, kinds, tensors = _kind_test(ctx, use.node)
-        if not kinds:
-            ctx.find("G2L100", test, (
-                f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is a tensor "
-                f"(`{ctx.code(tensors[0])}`); in the tuple form the state is the pair (h, c), so the test would turn "
-                "false and the code written for the GRU's tensor would no longer run; test for the pair too and do "
-                "that work on each half, use --state packed (the state stays one tensor and the test true), or "
-                "migrate this code by hand"
-            ))
-            return
+        test, kinds = _kind_test(ctx, use.node)
         ctx.find("G2L100", test, (
             f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}, "
             "so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
