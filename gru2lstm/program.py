@@ -267,6 +267,7 @@ class ProgramFlow:
     local_reading_lambdas: dict = field(default_factory=dict)
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
     wrapper_calls: set = field(default_factory=set)  # ids of the wrapper calls walked
+    reentrant_checkpoints: set = field(default_factory=set)  # ids of what a reentrant `checkpoint(f, ...)` runs (f)
     registered: set = field(default_factory=set)  # AttrSlots registered as a buffer or parameter (`self.register_buffer("h", E)`)
     parameters: set = field(default_factory=set)  # ids of the `nn.Parameter(t)` calls walked: each keeps t
     namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
