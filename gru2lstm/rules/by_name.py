@@ -14,7 +14,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import describe, state_attributes, state_carriers
-from gru2lstm.syntax import constant_string, slice_expression, string_key, walk
+from gru2lstm.syntax import constant_string, slice_expression, string_head, string_key, walk
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, DICT_WRITERS, EVAL_BUILTIN, LOADED_MODULES, LOOKUP_BY_STRING_TEXT, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SET_BY_NAME_TEXT, SETATTR_BUILTIN,
 )
@@ -181,14 +181,7 @@ def _may_name(key: cst.BaseExpression, name: str) -> bool:
     """May the string `key` evaluates to be `name`? Its text when written out, else the text it
     starts with (`f"fc{i}"`, `"h_" + mode`) when it has one."""
     known = constant_string(key)
-    if known is not None:
-        return known == name
-    while isinstance(key, cst.BinaryOperation) and isinstance(key.operator, cst.Add):
-        key = key.left
-    if isinstance(key, cst.FormattedString) and key.parts and isinstance(key.parts[0], cst.FormattedStringText):
-        return name.startswith(key.parts[0].value)
-    known = constant_string(key)
-    return known is None or name.startswith(known)
+    return known == name if known is not None else name.startswith(string_head(key))
 
 
 def _attribute_namespace(node: cst.BaseExpression) -> bool:
