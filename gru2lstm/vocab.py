@@ -77,14 +77,18 @@ ATTRIBUTE_GETTER = "operator.attrgetter"
 NAMESPACE_LISTINGS = {"items", "values", "copy"}  # `vars(nn).items()`: every class with its name
 MEMBERS_FUNCTION = "inspect.getmembers"
 STRING_FORMAT_METHOD = "format"  # `"nn.{}".format(name)`: a string whose head is written out
-CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYTES; `x.eval()` is none)
-    rb"(?:eval|exec)(?<![\w.]eval)(?<![\w.]exec)\s*\(|attrgetter\s*\(|getmembers\s*\(|sys\s*\.\s*modules\b|(?:globals|vars)\s*\(\s*\)"
-    rb"|getattr\(\s*[\w.]*(?:import_module|__import__)\s*\("
+CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYTES; `x.eval()` is none); each
+    # searched apart, from a literal (an alternation first makes `re` try every position)
+    rb"eval(?<![\w.]eval)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.", rb"exec(?<![\w.]exec)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.", rb"attrgetter\s*\(",
+    rb"getmembers\s*\(\s*[\w.]*nn\b", rb"modules\s*\[\s*['\"]torch", rb"import_module\s*\(\s*['\"]torch", rb"__import__\s*\(\s*['\"]torch",
 )
-# A getattr or vars of a plain name (`getattr(rnn_mod, name)`), and an import that binds that name
-# under torch (`import torch.nn.modules.rnn as rnn_mod`): CLASS_BY_VALUE_BYTES spells only names ending in nn.
-NAME_READ_BYTES = rb"(?:getattr|vars)\(\s*(\w+)\s*[,)]"
-TORCH_ALIAS_BYTES = rb"(?m)^[ \t]*(?:import[ \t]+torch[\w.]*[ \t]+as|from[ \t]+torch[\w.]*[ \t]+import[^\n]*)[ \t]+%s\b"
+# The module's own names by a string (`globals()[name]`, `getattr(sys.modules[__name__], name)`), in
+# a file that spells GRU (it may import the class by its name).
+OWN_NAMES_BYTES = (rb"globals\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"vars\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"__name__\s*\]", rb"eval(?<![\w.]eval)\s*\(")
+# The names an import binds under torch (`import torch.nn.modules.rnn as rnn_mod`, `from torch.nn.modules
+# import rnn`), then read by `getattr(rnn_mod, name)` or `vars(rnn_mod)`: CLASS_BY_VALUE_BYTES spells only names ending in nn.
+TORCH_ALIAS_BYTES = (rb"import[ \t]+torch[\w.]*[ \t]+as[ \t]+(\w+)", rb"from[ \t]+torch[\w.]*[ \t]+import[ \t]+(\w+)(?:[ \t]+as[ \t]+(\w+))?")
+NAME_READ_BYTES = (rb"getattr\(\s*(?:%s)\s*,", rb"vars\(\s*(?:%s)\s*\)")
 OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
 CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read; `type(h) is tuple`
 ATTRIBUTE_READER = "__getattribute__"  # `nn.__getattribute__(name)`: getattr written as a method
