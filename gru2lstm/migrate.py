@@ -337,13 +337,15 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
             and (node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", None)) in GRU_NAMES
         ]
     imports = module_imports(wrapper.module)  # `importlib.import_module("torch.nn")`, `sys.modules["torch"].nn`, `__import__("torch").nn`
+    read = {True: ("read from `sys.modules`", "that read to an import at the top of the module"), False: ("imported in place", "that import to the top of the module")}
     nested += [
-        (node, f"under `{syntax.code_of(node.func.value)}`, a module of torch imported in place",
-         f"that import to the top of the module (`{_torch_import(module.rpartition('.')[2], module)}`)")
+        (node, f"under `{syntax.code_of(node.func.value)}`, a module of torch {read[loaded][0]}",
+         f"{read[loaded][1]} (`{_torch_import(module.rpartition('.')[2], module)}`)")
         for node in parents
         if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
         and not isinstance(syntax.attribute_root(node.func.value), cst.Name)  # (`nn.GRU` under an import is walked)
         and (module := module_path(node.func.value, imports)) in TORCH_RECURRENT_PATHS
+        for loaded in [type(syntax.attribute_root(node.func.value)) is cst.Subscript]
     ]
     def stands_for(name: str) -> str:  # `util.nn` is reached through the module util, not imported by that name
         path, shown = imported_torch_names[name]

@@ -128,6 +128,8 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
 def _reads_torch_alias(data: bytes) -> bool:
     """Bytes only: a `getattr` or `vars` of a name an import binds under torch (`getattr(rnn_mod,
     name)` after `import torch.nn.modules.rnn as rnn_mod`)?"""
+    if b"getattr(" not in data and b"vars(" not in data:
+        return False
     names = {name for pattern in _TORCH_ALIASES for match in pattern.finditer(data) for name in match.groups() if name}
     spelled = b"|".join(re.escape(name) for name in sorted(names))
     return bool(names) and any(re.search(pattern % spelled, data) is not None for pattern in NAME_READ_BYTES)
