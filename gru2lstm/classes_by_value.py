@@ -18,10 +18,11 @@ import libcst as cst
 
 from gru2lstm import syntax
 from gru2lstm.findings import new_finding
-from gru2lstm.qualnames import dotted, module_imported_by, module_imports, qualify
-from gru2lstm.syntax import constant_string
+from gru2lstm.qualnames import dotted, module_imports, module_path, qualify
+from gru2lstm.syntax import constant_string, string_head
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, ATTRIBUTE_READER, HIDDEN_KEYWORDS, NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, OWN_OBJECTS, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, REGISTRY_LOOKUP_METHODS, TORCH_RECURRENT_PATHS,
+    ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, EVALUATING_BUILTINS, EXEC_BUILTIN, HIDDEN_KEYWORDS, LOADED_MODULES, MEMBERS_FUNCTION, MODULE_NAME, NAMED_ATTRIBUTE_BUILTIN,
+    NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, NAMESPACE_OF_OBJECT, OWN_OBJECTS, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, REGISTRY_LOOKUP_METHODS, TORCH_RECURRENT_PATHS, TORCH_ROOT,
 )
 
 
@@ -164,7 +165,7 @@ def reads_torch_class(node: cst.Call, imports: dict) -> bool:
     """`getattr(nn, name)` of torch.nn (or the modules that define its classes), whatever the name."""
     return (
         isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
-        and (qualify(node.args[0].value, imports, set()) in TORCH_RECURRENT_PATHS or module_imported_by(node.args[0].value) in TORCH_RECURRENT_PATHS)
+        and module_path(node.args[0].value, imports) in TORCH_RECURRENT_PATHS
     )
 
 
@@ -175,18 +176,68 @@ def picks_by_value(node: cst.BaseExpression, imports: dict) -> bool:
 
 def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:
     """`getattr(nn, name)` of torch.nn with a name that is no string written out, or the same read
-    as `nn.__getattribute__(name)`, `nn.__dict__.get(name)` or `vars(nn).get(name)`."""
+    as `nn.__getattribute__(name)`, `nn.__dict__.get(name)`, `vars(nn).get(name)`,
+    `operator.attrgetter(name)(nn)` or `eval("nn." + name)` (`exec` too); `getattr(sys.modules[__name__],
+    name)` of a module that imports a GRU class; or torch.nn's classes listed (`vars(nn).items()`,
+    `inspect.getmembers(nn)`)."""
     if isinstance(node.func, cst.Attribute) and node.args and constant_string(node.args[0].value) is None:
         method, owner = node.func.attr.value, node.func.value
         if method in REGISTRY_LOOKUP_METHODS:
             return _torch_namespace(owner, imports)
         if method == ATTRIBUTE_READER:
-            return qualify(owner, imports, set()) in TORCH_RECURRENT_PATHS
+            return module_path(owner, imports) in TORCH_RECURRENT_PATHS
+    if isinstance(node.func, cst.Attribute) and node.func.attr.value in NAMESPACE_LISTINGS and not node.args:
+        return _torch_namespace(node.func.value, imports)
+    if isinstance(node.func, cst.Name) and node.func.value in EVALUATING_BUILTINS and node.args:
+        return _text_names_torch_class(node.args[0].value, imports)
+    getter = node.func
+    if type(getter) is cst.Call and qualify(getter.func, imports, set()) == ATTRIBUTE_GETTER and len(getter.args) == 1 and len(node.args) == 1:
+        base = module_path(node.args[0].value, imports)
+        return base is not None and _text_names_torch_class(getter.args[0].value, imports, base)
+    if qualify(node.func, imports, set()) == MEMBERS_FUNCTION and node.args:
+        return module_path(node.args[0].value, imports) in TORCH_RECURRENT_PATHS
+    if isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2 and _own_namespace(node.args[0].value, imports):
+        return _text_names_torch_class(node.args[1].value, imports)
     return reads_torch_class(node, imports) and constant_string(node.args[1].value) is None
 
 
+def _text_names_torch_class(text: cst.BaseExpression, imports: dict, base: Optional[str] = None) -> bool:
+    """May the string `text`, read as a dotted name (under the module `base`, else under the names the
+    module imports), name a recurrent class of torch.nn? Written out, when it names one (`"nn.GRUCell"`,
+    not `"nn.Linear"`); else when the text it starts with is a module of torch.nn (`"nn." + name`), or
+    it starts with a name not written out (`cfg.rnn`) that can be any of them. Code given to `exec` is
+    read after its `=` (`f"Cell = nn.{name}"`)."""
+    written = constant_string(text)
+    spelled = (string_head(text) if written is None else written).rpartition("=")[2].strip()
+    parts = [part for part in (spelled if written is not None else spelled.rpartition(".")[0]).split(".") if part]
+    if base is None:
+        if not parts:  # `eval(cfg.rnn)`: any name of the module
+            return written is None and any(target.partition(".")[0] == TORCH_ROOT for target in imports.values())
+        base, parts = imports.get(parts[0]), parts[1:]
+    if base is None:
+        return False
+    path = ".".join([base, *parts])
+    if written is not None:
+        return path in RECURRENT
+    return path in TORCH_RECURRENT_PATHS or not parts and any(known.startswith(f"{path}.") for known in TORCH_RECURRENT_PATHS)
+
+
+def _own_namespace(owner: cst.BaseExpression, imports: dict) -> bool:
+    """Is `owner` the module's own names (`globals()`, `vars()`, `sys.modules[__name__]`) in a module
+    that imports a GRU class by its name (`from torch.nn import GRUCell, LSTMCell`)?"""
+    own = (
+        isinstance(owner, cst.Call) and isinstance(owner.func, cst.Name) and owner.func.value in NAMESPACE_BUILTINS and not owner.args
+        or type(owner) is cst.Subscript and qualify(owner.value, imports, set()) == ".".join(LOADED_MODULES)
+        and dotted(owner.slice[0].slice.value if isinstance(owner.slice[0].slice, cst.Index) else owner) == MODULE_NAME
+    )
+    return own and any(target in RECURRENT for target in imports.values())
+
+
 def keys_torch_namespace(node: cst.Subscript, imports: dict) -> bool:
-    """`vars(nn)[key]` or `nn.__dict__[key]` of torch.nn, whatever the key."""
+    """`vars(nn)[key]` or `nn.__dict__[key]` of torch.nn, whatever the key; `globals()[key]` of a
+    module that imports a GRU class, where the key may name it."""
+    if _own_namespace(node.value, imports):
+        return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and _text_names_torch_class(node.slice[0].slice.value, imports)
     return _torch_namespace(node.value, imports)
 
 
@@ -198,19 +249,27 @@ def _torch_namespace(owner: cst.BaseExpression, imports: dict) -> bool:
         owner = owner.value
     else:
         return False
-    return qualify(owner, imports, set()) in TORCH_RECURRENT_PATHS
+    return module_path(owner, imports) in TORCH_RECURRENT_PATHS
 
 
 def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict, seen: frozenset = frozenset()) -> Iterator[cst.Call]:
-    """The calls that make a module of the class chosen: of the `getattr` itself, of the name or
-    attribute it is assigned to (`Cell = getattr(...)` then `Cell(4, 8)`), or of a call of the
-    function of the file that returns it (`rnn_class(cfg.rnn)(4, 8)`; `seen`: those functions)."""
-    parent = parents.get(chooser)
-    if isinstance(parent, cst.Call) and parent.func is chooser:
+    """The calls that make a module of the class chosen: of the `getattr` itself, of what carries it
+    (`functools.partial(getattr(...), 4)`, `type("Cell", (getattr(...),), {})`, a table of classes,
+    `{k: getattr(nn, k) for k in dir(nn)}`), of the name, attribute or class it is held by (`Cell =
+    getattr(...)` then `Cell(4, 8)`; `class Cell(getattr(...))`; `TABLE[name](4, 8)`), or of a call of
+    the function of the file that returns it (`rnn_class(cfg.rnn)(4, 8)`; `seen`: those functions
+    and names)."""
+    carrier = _carrier(chooser, parents)
+    parent = parents.get(carrier)
+    if isinstance(parent, cst.Call) and parent.func is carrier:
         yield parent
-    held = _assigned_to(chooser, parents)
-    if held is not None:
+    for held in _holders(carrier, parents):
+        if held in seen:
+            continue
         yield from (call for call in calls if dotted(call.func) == held)
+        for read in parents:  # `TABLE[name]`, `TABLE.get(name)`: a class of the table
+            if type(read) in (cst.Subscript, cst.Call) and dotted(_table_of(read)) == held:
+                yield from _constructions(read, calls, parents, seen | {held})
     function = _returning_function(chooser, parents)  # `def rnn_class(name): return getattr(nn, name)`, then `rnn_class(cfg.rnn)(4, 8)`
     if function is not None and function.name.value not in seen:
         # a method is called on `self` or `cls` (`self.rnn_class(cfg.rnn)(4, 8)`)
@@ -218,6 +277,50 @@ def _constructions(chooser: cst.BaseExpression, calls: list, parents: dict, seen
         for call in calls:
             if dotted(call.func) in names:
                 yield from _constructions(call, calls, parents, seen | {function.name.value})
+
+
+def _carrier(node: cst.CSTNode, parents: dict) -> cst.CSTNode:
+    """The outermost expression around `node` that holds the class it gives, or a table of them:
+    `node` itself, a display or comprehension that holds it, a call given it (`functools.partial`,
+    `type`, `dict`), a listing of it (`vars(nn).items()`); a class statement that has it as a base."""
+    while True:
+        parent = parents.get(node)
+        if isinstance(parent, (cst.Arg, cst.Element, cst.DictElement)) and not (isinstance(parent, cst.Arg) and parent.keyword is not None):
+            node = parents.get(parent)
+            if isinstance(node, cst.ClassDef):
+                return node
+        elif isinstance(parent, (cst.Tuple, cst.List, cst.Set, cst.Dict, cst.DictComp, cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            node = parent
+        elif isinstance(parent, cst.CompFor):  # `for k, v in vars(nn).items()`: the comprehension around
+            while isinstance(parent, (cst.CompFor, cst.CompIf)):
+                parent = parents.get(parent)
+            node = parent
+        elif isinstance(parent, cst.Attribute) and parent.attr.value in NAMESPACE_LISTINGS and isinstance(parents.get(parent), cst.Call):
+            node = parents[parent]
+        else:
+            return node
+
+
+def _holders(carrier: cst.CSTNode, parents: dict) -> list:
+    """The names (dotted) that hold what `carrier` gives: the name it is assigned to, a class
+    statement's own name, or what code given to `exec` binds (`exec(f"Cell = nn.{name}")`: `Cell`;
+    `exec(code, globals(), ns)`: the table `ns`)."""
+    if isinstance(carrier, cst.ClassDef):
+        return [carrier.name.value]
+    held = [_assigned_to(carrier, parents)]
+    if type(carrier) is cst.Call and isinstance(carrier.func, cst.Name) and carrier.func.value == EXEC_BUILTIN and carrier.args:
+        bound = string_head(carrier.args[0].value).partition("=")
+        held += [bound[0].strip() if bound[1] else None, *(dotted(arg.value) for arg in carrier.args[1:])]
+    return [name for name in held if name]
+
+
+def _table_of(read: cst.BaseExpression) -> Optional[cst.BaseExpression]:
+    """`TABLE` of `TABLE[key]` and of `TABLE.get(key)`, else None."""
+    if type(read) is cst.Subscript:
+        return read.value
+    if isinstance(read.func, cst.Attribute) and read.func.attr.value in REGISTRY_LOOKUP_METHODS:
+        return read.func.value
+    return None
 
 
 def _module_calls(made: cst.Call, calls: list, parents: dict) -> Iterator[cst.Call]:

@@ -27,7 +27,7 @@ from gru2lstm.options import Options
 from gru2lstm.plan import Planner
 from gru2lstm.positions import Positions, code_of, positions_ahead
 from gru2lstm.project import ModuleSource
-from gru2lstm.qualnames import dotted, is_named_getattr, literal_import, module_imported_by
+from gru2lstm.qualnames import dotted, is_named_getattr, literal_import, module_imports, module_path
 from gru2lstm.rules.module import chosen_class_message, held_as_value, held_class_message, lstm_class_beside
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
@@ -336,12 +336,16 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
             and isinstance(root := syntax.attribute_root(node.func), cst.Name) and root.value in torch_names
             and (node.func.attr.value if isinstance(node.func, cst.Attribute) else getattr(node.func, "value", None)) in GRU_NAMES
         ]
+    imports = module_imports(wrapper.module)  # `importlib.import_module("torch.nn")`, `sys.modules["torch"].nn`, `__import__("torch").nn`
+    read = {True: ("read from `sys.modules`", "that read to an import at the top of the module"), False: ("imported in place", "that import to the top of the module")}
     nested += [
-        (node, f"under `{syntax.code_of(node.func.value)}`, a module of torch imported in place",
-         f"that import to the top of the module (`{_torch_import(module.rpartition('.')[2], module)}`)")
+        (node, f"under `{syntax.code_of(node.func.value)}`, a module of torch {read[loaded][0]}",
+         f"{read[loaded][1]} (`{_torch_import(module.rpartition('.')[2], module)}`)")
         for node in parents
         if type(node) is cst.Call and isinstance(node.func, cst.Attribute) and node.func.attr.value in GRU_NAMES
-        and (module := module_imported_by(node.func.value)) in TORCH_RECURRENT_PATHS
+        and not isinstance(syntax.attribute_root(node.func.value), cst.Name)  # (`nn.GRU` under an import is walked)
+        and (module := module_path(node.func.value, imports)) in TORCH_RECURRENT_PATHS
+        for loaded in [type(syntax.attribute_root(node.func.value)) is cst.Subscript]
     ]
     def stands_for(name: str) -> str:  # `util.nn` is reached through the module util, not imported by that name
         path, shown = imported_torch_names[name]

@@ -48,7 +48,8 @@ from typing import Optional
 from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_imported_by, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, ATTRIBUTE_READER, CLASS_BY_VALUE_BYTES, GRU_CLASS_VALUE_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
+    ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, EVALUATING_BUILTINS, GRU_CLASS_VALUE_BYTES, LOADED_MODULES, MEMBERS_FUNCTION,
+    IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_ALIAS_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
     NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
@@ -57,6 +58,9 @@ _HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 _CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
+_CLASS_BY_TEXT = [re.compile(pattern) for pattern in CLASS_BY_TEXT_BYTES]
+_OWN_NAMES = [re.compile(pattern) for pattern in OWN_NAMES_BYTES]
+_TORCH_ALIASES = [re.compile(pattern) for pattern in TORCH_ALIAS_BYTES]
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 
 __all__ = ["Screening", "chooses_class_by_value", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
@@ -107,7 +111,10 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
     """Does the file read a class of torch.nn by a name not written out (`getattr(nn,
     cfg.rnn_type)`), or by a key of its namespace (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`)?
     It may be a GRU. `tree`: the file's parse, when the screen made one."""
-    if _CLASS_BY_VALUE.search(data) is None:
+    if (
+        _CLASS_BY_VALUE.search(data) is None and not any(pattern.search(data) for pattern in _CLASS_BY_TEXT) and not _reads_torch_alias(data)
+        and (GRU_NEEDLE not in data or not any(pattern.search(data) for pattern in _OWN_NAMES))
+    ):
         return False
     if tree is None:
         try:
@@ -115,7 +122,17 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return False  # a file that does not parse holds no class the engine could name
     names = _TorchNames(tree)
-    return any(_picks_by_value(node, names) for node in nodes_of(tree).of(ast.Call, ast.Subscript))
+    return any(_picks_by_value(node, names) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute))
+
+
+def _reads_torch_alias(data: bytes) -> bool:
+    """Bytes only: a `getattr` or `vars` of a name an import binds under torch (`getattr(rnn_mod,
+    name)` after `import torch.nn.modules.rnn as rnn_mod`)?"""
+    if b"getattr(" not in data and b"vars(" not in data:
+        return False
+    names = {name for pattern in _TORCH_ALIASES for match in pattern.finditer(data) for name in match.groups() if name}
+    spelled = b"|".join(re.escape(name) for name in sorted(names))
+    return bool(names) and any(re.search(pattern % spelled, data) is not None for pattern in NAME_READ_BYTES)
 
 
 def functions_returning_class_by_value(tree: ast.Module) -> set:
@@ -137,9 +154,15 @@ def functions_returning_class_by_value(tree: ast.Module) -> set:
 
 
 def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
-    """`getattr(nn, cfg.rnn)`, `vars(nn)[key]` or `nn.__dict__[key]` of torch.nn (chooses_class_by_value)."""
+    """`getattr(nn, cfg.rnn)`, `vars(nn)[key]` or `nn.__dict__[key]` of torch.nn (chooses_class_by_value);
+    in a file that imports torch, a name read in a way classes_by_value.py reads precisely (`eval(...)`,
+    `operator.attrgetter(name)(nn)`, `sys.modules`, `inspect.getmembers(nn)`)."""
+    if names.aliases and _reads_by_text(node, names):
+        return True
     if isinstance(node, ast.Subscript):
         return names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in NAMESPACE_LISTINGS:  # `vars(nn).items()`
+        return names.path(_namespace_owner(node.func.value)) in TORCH_RECURRENT_PATHS
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args and not isinstance(node.args[0], ast.Constant):
         if node.func.attr in REGISTRY_LOOKUP_METHODS:  # `nn.__dict__.get(name)`, `vars(nn).get(name)`
             return names.path(_namespace_owner(node.func.value)) in TORCH_RECURRENT_PATHS
@@ -147,9 +170,37 @@ def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
             return names.path(node.func.value) in TORCH_RECURRENT_PATHS
     return (
         isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
-        and (names.path(node.args[0]) in TORCH_RECURRENT_PATHS or module_imported_by(node.args[0]) in TORCH_RECURRENT_PATHS)
+        and (names.path(node.args[0]) in TORCH_RECURRENT_PATHS or _module_in_place(node.args[0]) in TORCH_RECURRENT_PATHS)
         and not isinstance(node.args[1], ast.Constant)
     )
+
+
+def _reads_by_text(node: ast.AST, names: "_TorchNames") -> bool:
+    """`eval`/`exec` of a text that spells `nn.`, `attrgetter(...)(<torch>)`, `getmembers(<torch.nn>)`,
+    the module's own names (`globals()`, `sys.modules[__name__]`) where it imports a GRU class, or
+    a `getattr` of torch imported in place (`getattr(__import__("torch").nn, name)`): what
+    classes_by_value.py reads precisely."""
+    if not isinstance(node, ast.Call):
+        return False
+    called = [_called_name(node.func)] + ([_called_name(node.func.func)] if isinstance(node.func, ast.Call) else [])
+    if called[0] in EVALUATING_BUILTINS and node.args:
+        return "nn." in ast.unparse(node.args[0])
+    if called[1:] == [ATTRIBUTE_GETTER.rpartition(".")[2]] and len(node.args) == 1:
+        return _is_torch(names.path(node.args[0]) or "")
+    if called[0] == MEMBERS_FUNCTION.rpartition(".")[2] and node.args:
+        return names.path(node.args[0]) in TORCH_RECURRENT_PATHS
+    owner = node.args[0] if called[0] == NAMED_ATTRIBUTE_BUILTIN and node.args else node.func.value if isinstance(node.func, ast.Subscript) else None
+    own = isinstance(owner, ast.Subscript) and isinstance(owner.slice, ast.Name) and owner.slice.id == MODULE_NAME or (
+        isinstance(owner, ast.Call) and _called_name(owner.func) in NAMESPACE_BUILTINS and not owner.args
+    )
+    if own:
+        return any(target in RECURRENT for target in names.aliases.values())
+    return owner is not None and _is_torch(_module_in_place(owner) or "")
+
+
+def _called_name(func: ast.expr) -> Optional[str]:
+    """`f` of `f(...)` and of `m.f(...)`."""
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
 
 
 def _namespace_owner(node: ast.expr) -> Optional[ast.expr]:
@@ -270,7 +321,7 @@ def references_torch_gru(tree: ast.AST) -> bool:
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in GRU_NAMES:
                 root = _root_name(func.value)
-                if root in aliases or _is_torch(module_imported_by(func.value) or ""):
+                if root in aliases or _is_torch(_module_in_place(func.value) or ""):
                     return True  # (`importlib.import_module("torch.nn").GRU(...)`: torch's, imported in place)
                 if root is not None:
                     called_roots.add(root)
@@ -526,6 +577,22 @@ def _alias_of_import(node: ast.Assign, aliases: dict) -> Optional[str]:
     if not isinstance(value, ast.Name) or value.id not in aliases:
         return None
     return ".".join([aliases[value.id], *reversed(parts)])
+
+
+def _module_in_place(node: ast.expr) -> Optional[str]:
+    """The module a dotted expression rooted in an import made in place names (`importlib.import_module(
+    "torch.nn")`, `__import__("torch").nn`, `__import__("torch.nn", fromlist=[name])`, `sys.modules["torch"].nn`), else None."""
+    attributes = []
+    while isinstance(node, ast.Attribute):
+        attributes.insert(0, node.attr)
+        node = node.value
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and _root_name(node.value) == LOADED_MODULES[0] and node.value.attr == LOADED_MODULES[1]:
+        root = node.slice.value if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str) else None
+    elif isinstance(node, ast.Call) and any(keyword.arg == IMPORT_FROM_LIST for keyword in node.keywords):
+        root = module_imported_by(ast.Call(node.func, node.args[:1], [])) and node.args[0].value
+    else:
+        root = module_imported_by(node)
+    return ".".join([root, *attributes]) if root else None
 
 
 def _root_name(node: ast.expr) -> Optional[str]:

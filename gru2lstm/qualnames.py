@@ -13,7 +13,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.imports import imported_member, imported_module, module_bound_by_call
-from gru2lstm.vocab import NAMED_ATTRIBUTE_BUILTIN, OTHER_RECURRENT, PASSING_MODULES, RECURRENT, TORCH_MODULE_PREFIX, TORCH_MODULES_PACKAGE
+from gru2lstm.vocab import IMPORT_FROM_LIST, LOADED_MODULES, NAMED_ATTRIBUTE_BUILTIN, OTHER_RECURRENT, PASSING_MODULES, RECURRENT, TORCH_MODULE_PREFIX, TORCH_MODULES_PACKAGE
 
 LOCAL = "<module>"  # prefix of names defined by the module itself
 
@@ -59,6 +59,26 @@ def module_imported_by(call: cst.BaseExpression) -> Optional[str]:
     named = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
     literal = call.args[0].value.evaluated_value
     return module_bound_by_call(named, literal) if isinstance(literal, str) else None
+
+
+def module_path(node: cst.BaseExpression, imports: dict) -> Optional[str]:
+    """The dotted module `node` names: through the imports (`nn`), imported in place
+    (`importlib.import_module("torch.nn")`, `__import__("torch.nn", fromlist=[name])`, which gives
+    `torch.nn` itself), read from `sys.modules["torch.nn"]`, or an attribute of one
+    (`__import__("torch").nn`); else None."""
+    if isinstance(node, cst.Attribute):
+        base = module_path(node.value, imports)
+        return None if base is None else f"{base}.{node.attr.value}"
+    if isinstance(node, cst.Name):
+        return qualify(node, imports, set())
+    if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        key = node.slice[0].slice.value
+        loaded = qualify(node.value, imports, set()) == ".".join(LOADED_MODULES)
+        return key.evaluated_value if loaded and isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str) else None
+    if not isinstance(node, cst.Call) or not any(arg.keyword is not None and arg.keyword.value == IMPORT_FROM_LIST for arg in node.args):
+        return module_imported_by(node)
+    imported = module_imported_by(node.with_changes(args=node.args[:1]))
+    return None if imported is None else node.args[0].value.evaluated_value
 
 
 def _asname(alias: cst.ImportAlias) -> Optional[str]:

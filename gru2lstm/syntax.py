@@ -11,8 +11,8 @@ import libcst as cst
 from gru2lstm.children import children
 from gru2lstm.qualnames import dotted, import_bindings
 from gru2lstm.vocab import (
-    DEFAULT_FACTORY_DICT, DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, PAIR_KINDS, TENSOR_CLASS_NAMES,
-    WRAPPED_MODULE_ATTRIBUTE,
+    DEFAULT_FACTORY_DICT, DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, PAIR_KINDS, STRING_FORMAT_METHOD,
+    TENSOR_CLASS_NAMES, WRAPPED_MODULE_ATTRIBUTE,
 )
 
 
@@ -93,6 +93,18 @@ def constant_string(node: cst.CSTNode) -> Optional[str]:
         value = node.evaluated_value
         return value if isinstance(value, str) else None
     return None
+
+
+def string_head(node: cst.BaseExpression) -> str:
+    """The text a string expression is known to start with: all of a literal, the literal text before
+    the first part computed (`"nn." + name`, `f"torch.nn.{name}"`, `"nn.{}".format(name)`), else ""."""
+    while isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
+        node = node.left
+    if isinstance(node, cst.FormattedString):
+        return node.parts[0].value if node.parts and isinstance(node.parts[0], cst.FormattedStringText) else ""
+    if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == STRING_FORMAT_METHOD:
+        return (constant_string(node.func.value) or "").partition("{")[0]
+    return constant_string(node) or ""
 
 
 def literal_strings(node: cst.BaseExpression) -> Optional[set]:

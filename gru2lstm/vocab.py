@@ -17,6 +17,7 @@ CELL_KIND = "GRUCell"  # a GRU cell: returns h
 STATE_RANKS = {GRU_KIND: 3, CELL_KIND: 2}  # the rank of each one's state: (layers, batch, hidden) and (batch, hidden)
 RECURRENT_KINDS = (GRU_KIND, CELL_KIND)
 # Where torch spells its recurrent classes: torch.nn, the package of its modules, and the module that defines them.
+TORCH_ROOT = "torch"
 TORCH_NN_MODULE = "nn"  # torch's module of layers, as another module's attribute (`util.nn.GRU` after `import util`)
 TORCH_RECURRENT_PATHS = ("torch.nn", "torch.nn.modules", "torch.nn.modules.rnn")
 RECURRENT = {f"{path}.{kind}": kind for path in TORCH_RECURRENT_PATHS for kind in (GRU_KIND, CELL_KIND)}  # qualified name of a torch GRU -> its kind
@@ -37,6 +38,7 @@ SETATTR_BUILTIN = "setattr"
 ATTRIBUTE_DICT = "__dict__"  # `self.__dict__["h"] = ...`, and `vars(self)`: an object's attributes as a dict
 DICT_WRITERS = {"update", "setdefault"}  # what stores into such a dict by a key
 LOADED_MODULES = ("sys", "modules")  # `sys.modules[__name__]`: a module's namespace by a string
+MODULE_NAME = "__name__"
 # What a source holding one of the above spells (a cheap test before the tree is walked for them).
 # In these patterns a word not preceded by a name's character or a dot (`setattr(`, not `x.setattr(`)
 # is spelled with the look-behind after the word: `re` then scans for the word's letters, where a
@@ -49,6 +51,7 @@ PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a 
 PARAMETER_DATA_KEYWORD = "data"  # the tensor a Parameter wraps, when given by name
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
 IMPORT_BUILTIN = "__import__"  # the builtin that imports by a name, as `importlib.import_module` does
+IMPORT_FROM_LIST = "fromlist"  # `__import__("torch.nn", fromlist=[name])` gives torch.nn itself, not torch
 # Files that may name a class for a loader to build by its dotted name (Hydra's `_target_:
 # pkg.models.Net`, gin's `@Net`): a class named there can be what an import by a computed name loads.
 CONFIG_SUFFIXES = frozenset({".yaml", ".yml", ".json", ".toml", ".cfg", ".ini", ".gin", ".conf"})
@@ -62,9 +65,30 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 # "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
 # Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
 CLASS_BY_VALUE_BYTES = (
-    rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*get\s*\()|nn\s*\.\s*__dict__\s*(?:\[|\.\s*get\s*\()"
+    rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()|nn\s*\.\s*__dict__\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()"
     rb"|nn\s*\.\s*__getattribute__\s*\(|getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*['\"]torch"  # `getattr(importlib.import_module("torch.nn"), name)`
 )
+# Other ways to read a class of torch.nn by a name (classes_by_value.py, prefilter.py): its text
+# evaluated (`eval("nn." + name)`, `exec(f"Cell = nn.{name}")`), `operator.attrgetter(name)(nn)`, the
+# namespace listed (`vars(nn).items()`, `inspect.getmembers(nn)`), torch.nn read from `sys.modules`.
+EXEC_BUILTIN = "exec"
+EVALUATING_BUILTINS = {EVAL_BUILTIN, EXEC_BUILTIN}
+ATTRIBUTE_GETTER = "operator.attrgetter"
+NAMESPACE_LISTINGS = {"items", "values", "copy"}  # `vars(nn).items()`: every class with its name
+MEMBERS_FUNCTION = "inspect.getmembers"
+STRING_FORMAT_METHOD = "format"  # `"nn.{}".format(name)`: a string whose head is written out
+CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYTES; `x.eval()` is none); each
+    # searched apart, from a literal (an alternation first makes `re` try every position)
+    rb"eval(?<![\w.]eval)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.", rb"exec(?<![\w.]exec)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.", rb"attrgetter\s*\(",
+    rb"getmembers\s*\(\s*[\w.]*nn\b", rb"modules\s*\[\s*['\"]torch", rb"import_module\s*\(\s*['\"]torch", rb"__import__\s*\(\s*['\"]torch",
+)
+# The module's own names by a string (`globals()[name]`, `getattr(sys.modules[__name__], name)`), in
+# a file that spells GRU (it may import the class by its name).
+OWN_NAMES_BYTES = (rb"globals\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"vars\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"__name__\s*\]", rb"eval(?<![\w.]eval)\s*\(")
+# The names an import binds under torch (`import torch.nn.modules.rnn as rnn_mod`, `from torch.nn.modules
+# import rnn`), then read by `getattr(rnn_mod, name)` or `vars(rnn_mod)`: CLASS_BY_VALUE_BYTES spells only names ending in nn.
+TORCH_ALIAS_BYTES = (rb"import[ \t]+torch[\w.]*[ \t]+as[ \t]+(\w+)", rb"from[ \t]+torch[\w.]*[ \t]+import[ \t]+(\w+)(?:[ \t]+as[ \t]+(\w+))?")
+NAME_READ_BYTES = (rb"getattr\(\s*(?:%s)\s*,", rb"vars\(\s*(?:%s)\s*\)")
 OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
 CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read; `type(h) is tuple`
 ATTRIBUTE_READER = "__getattribute__"  # `nn.__getattribute__(name)`: getattr written as a method

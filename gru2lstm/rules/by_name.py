@@ -14,9 +14,10 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import describe, state_attributes, state_carriers
-from gru2lstm.syntax import constant_string, slice_expression, string_key, walk
+from gru2lstm.qualnames import module_imports
+from gru2lstm.syntax import constant_string, slice_expression, string_head, string_key, walk
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, DICT_WRITERS, EVAL_BUILTIN, LOADED_MODULES, LOOKUP_BY_STRING_TEXT, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SET_BY_NAME_TEXT, SETATTR_BUILTIN,
+    ATTRIBUTE_DICT, DICT_WRITERS, EVAL_BUILTIN, LOADED_MODULES, LOOKUP_BY_STRING_TEXT, NAMESPACE_BUILTINS, SET_BY_NAME_METHODS, SET_BY_NAME_TEXT, SETATTR_BUILTIN, TORCH_ROOT,
 )
 from gru2lstm.rules.base import Invalid, Rule, Valid
 
@@ -181,14 +182,7 @@ def _may_name(key: cst.BaseExpression, name: str) -> bool:
     """May the string `key` evaluates to be `name`? Its text when written out, else the text it
     starts with (`f"fc{i}"`, `"h_" + mode`) when it has one."""
     known = constant_string(key)
-    if known is not None:
-        return known == name
-    while isinstance(key, cst.BinaryOperation) and isinstance(key.operator, cst.Add):
-        key = key.left
-    if isinstance(key, cst.FormattedString) and key.parts and isinstance(key.parts[0], cst.FormattedStringText):
-        return name.startswith(key.parts[0].value)
-    known = constant_string(key)
-    return known is None or name.startswith(known)
+    return known == name if known is not None else name.startswith(string_head(key))
 
 
 def _attribute_namespace(node: cst.BaseExpression) -> bool:
@@ -214,13 +208,20 @@ def _changed_by_module(flow, solution) -> dict:
 
 
 def _looked_up_by_string(module: cst.Module) -> list:
-    """`globals()`, `locals()`, `vars()`, `sys.modules` and `eval(name)(...)` in a module."""
+    """`globals()`, `locals()`, `vars()`, `sys.modules` and `eval(name)(...)` in a module; not an
+    `eval` of a text that starts with a name of torch (`eval("nn." + cfg.act)()`), nor torch's own
+    module read from `sys.modules["torch.nn"]`, which look up torch's names, none of the module's own."""
     found = []
-    for node in walk(module):
+    imports = module_imports(module)
+    nodes = list(walk(module))
+    torch_modules = {id(node.value) for node in nodes if type(node) is cst.Subscript and (string_key(node) or "").partition(".")[0] == TORCH_ROOT}
+    for node in nodes:
         if isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in NAMESPACE_BUILTINS and not node.args:
             found.append(node)
         elif isinstance(node, cst.Call) and isinstance(node.func, cst.Call) and isinstance(node.func.func, cst.Name) and node.func.func.value == EVAL_BUILTIN:
-            found.append(node.func)  # `eval(name)(...)`: a name made into what it names, and called
-        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) == LOADED_MODULES:
+            root, dot, _ = string_head(node.func.args[0].value).partition(".") if node.func.args else ("", "", "")
+            if not (dot and imports.get(root.strip(), "").partition(".")[0] == TORCH_ROOT):
+                found.append(node.func)  # `eval(name)(...)`: a name made into what it names, and called
+        elif isinstance(node, cst.Attribute) and isinstance(node.value, cst.Name) and (node.value.value, node.attr.value) == LOADED_MODULES and id(node) not in torch_modules:
             found.append(node)
     return found
