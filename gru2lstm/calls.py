@@ -471,6 +471,13 @@ class CallWalker(CompiledCalls):
             self.consume(self.expr(arg.value), Use.READ, arg.value)
         return VOpaque(node, "None")
 
+    def _module_run(self, node: cst.BaseExpression) -> cst.BaseExpression:
+        """What a function handed to be called runs as a module: `self.gru` of `self.gru.forward`
+        (as the call `self.gru.forward(x, h)` is `self.gru(x, h)`), else the expression itself."""
+        if isinstance(node, cst.Attribute) and node.attr.value in CALLING_METHODS and not self._own_method(node):
+            return node.value
+        return node
+
     def _own_method(self, func: cst.Attribute) -> bool:
         """`self.method`: a method of the class whose method is being walked."""
         info = self.function
@@ -692,10 +699,12 @@ class CallWalker(CompiledCalls):
             # a state or features is decided by where the result flows, as for h.view(...).
             positional = [arg for arg in args if arg.keyword is None and not arg.star]
             first = self.expr(positional[0].value) if positional else None
+            run = self._module_run(positional[0].value) if positional else None
             if positional:  # it may call what it is handed: `checkpoint(self.gru, x, h)` (rules/module_reach.py)
-                self.consume(first, Use.HANDED, positional[0].value, f"handed to `{self.code(func)}()`")
+                handed = first if run is positional[0].value else self.expr(run)
+                self.consume(handed, Use.HANDED, run, f"handed to `{self.code(func)}()`")
             if positional and CHECKPOINT_FUNCTION in qualified:
-                self.flow.reentrant_checkpoints.add(id(positional[0].value))  # else it is followed (_checkpointed)
+                self.flow.reentrant_checkpoints.add(id(run))  # else it is followed (_checkpointed)
             if positional and qualified & CALLING_FUNCTIONS:
                 # `checkpoint(net, x, h)` runs `net(x, h)`, which the walk does not bind: an instance whose forward() changes is a finding
                 self.consume(first, Use.OTHER, positional[0].value, f"called by `{self.code(func)}()` with the arguments after it")
@@ -726,7 +735,7 @@ class CallWalker(CompiledCalls):
         reentrant = next((arg.value for arg in args if arg.keyword is not None and arg.keyword.value == CHECKPOINT_REENTRANT_KEYWORD), None)
         if not args or args[0].keyword is not None or args[0].star or not (isinstance(reentrant, cst.Name) and reentrant.value == "False"):
             return None
-        module = self.expr(args[0].value)
+        module = self.expr(self._module_run(args[0].value))
         if not isinstance(module, VSlot) or module.slot in self.flow.registries.instances:
             return None
         owner = self.instance_class.get(module.slot)

@@ -44,7 +44,7 @@ from gru2lstm.values import AttrSlot, Derivation
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CLASS_OF_OBJECT, INSTANCE_TEST, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS,
     FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_ATTRIBUTES, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
-    NUMPY_JOINING_NAMES, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, WRITING_METHODS,
+    NUMPY_JOINING_NAMES, PAIR_CLASS, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, WRITING_METHODS,
 )
 
 # How many helpers deep a summary follows a helper calling a helper; deeper, it gives up (the
@@ -282,8 +282,8 @@ def _maps_each_tensor(info: FunctionInfo) -> bool:
         return False
     parameter = info.params[0].name
     kinds, tensors = kinds_named(_class_tested(test.test, parameter))
-    if bool(kinds) == bool(tensors):
-        return False
+    if bool(kinds) == bool(tensors) or kinds and PAIR_CLASS not in kinds:
+        return False  # `isinstance(h, list)` is false for (h, c): the pair would take the tensor's branch
     tensor, items = _returned(test.body.body), _returned(otherwise)
     if kinds:
         tensor, items = items, tensor
@@ -325,7 +325,7 @@ def _kept(node: cst.BaseExpression, parameter: str) -> bool:
 
 def _each_item_through(node: cst.BaseExpression, parameter: str, helper: str) -> bool:
     """`tuple(helper(v) for v in p)` (or of a list comprehension)."""
-    if not (isinstance(node, cst.Call) and _called(node, "tuple") and len(node.args) == 1 and not node.args[0].star):
+    if not (isinstance(node, cst.Call) and _called(node, PAIR_CLASS) and len(node.args) == 1 and not node.args[0].star):
         return False
     each = node.args[0].value
     if not isinstance(each, (cst.GeneratorExp, cst.ListComp)) or each.for_in.inner_for_in is not None or each.for_in.ifs:

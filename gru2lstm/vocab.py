@@ -377,6 +377,7 @@ ROWS_BUILTINS = {"enumerate", "zip", "reversed", "iter"}  # iterate a tensor com
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
 # The kinds a test of a state's class may name that (h, c) is: `isinstance(h, tuple)`, `type(h) is list`.
 PAIR_KINDS = ("tuple", "list")
+PAIR_CLASS = "tuple"  # the class of the tuple form's (h, c): `isinstance(h, list)` is false for it
 # Classes a state is tested against for being one tensor (`isinstance(h, torch.Tensor)`, by the last
 # name of any spelling): the test turns false once the state is the pair (h, c).
 TENSOR_CLASS_NAMES = {"Tensor", "Variable", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor"}

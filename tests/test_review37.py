@@ -1,0 +1,65 @@
+"""Second review of session 37's wrongref3 (issue 13): programs close to the idioms it migrated,
+which must not exit 0 with a migrated program that breaks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import write
+from tests.test_wrong_refusals37 import CHECKPOINTED, LANGUAGE_MODEL, SEQUENCE
+
+# repackage_hidden testing for a list: (h, c) is a tuple, so it would take the tensor's branch
+LIST_TESTED = [
+    "    if isinstance(h, list):\n            return tuple(repackage_hidden(v) for v in h)\n        return h.detach()",
+    "    if type(h) == list:\n            return tuple(repackage_hidden(v) for v in h)\n        return h.detach()",
+]
+
+
+@pytest.mark.parametrize("helper", LIST_TESTED)
+def test_a_repackage_hidden_that_tests_for_a_list_is_refused_in_the_tuple_form(tmp_path, capsys, helper):
+    # before: exit 0, the helper left as it was; the migrated program raised
+    # AttributeError: 'tuple' object has no attribute 'detach'
+    write(tmp_path, {"main.py": LANGUAGE_MODEL.replace("{helper}", helper), "pyproject.toml": ""})
+    before = (tmp_path / "main.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    test = helper.split(":")[0].strip().removeprefix("if ")
+    assert f"main.py:24:8: G2L100 `{test}` tests whether the hidden state `h` is a list" in capsys.readouterr().out
+    assert (tmp_path / "main.py").read_text() == before
+
+
+
+# the module's forward handed to the checkpoint: run as the module (bypassing its hooks)
+FORWARD_HANDED = "out, h = checkpoint(self.core.forward, x, h{reentrant})"
+LAST_STATE = """\
+    import runpy, torch
+    h = runpy.run_path('agent.py')['h']
+    c = h[1] if isinstance(h, tuple) else h.chunk(2, -1)[1]
+    assert c.shape == (1, 3, 8) and c.abs().sum() > 0, c
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_the_forward_of_a_recurrent_module_under_a_non_reentrant_checkpoint_migrates_and_runs(tmp_path, form):
+    # before: G2L101 "`nn.GRU(4, 8)` is made here, but none of its calls is in the files analysed";
+    # with another call of the GRU in a method no one calls, exit 0 and an LSTM handed one tensor
+    called = FORWARD_HANDED.format(reentrant=", use_reentrant=False")
+    write(tmp_path, {"agent.py": CHECKPOINTED.format(imported="from torch.utils.checkpoint import checkpoint", called=called, **SEQUENCE), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(LAST_STATE)], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_forward_of_a_recurrent_module_under_a_reentrant_checkpoint_is_one_finding(tmp_path, capsys):
+    called = FORWARD_HANDED.format(reentrant="")
+    write(tmp_path, {"agent.py": CHECKPOINTED.format(imported="from torch.utils.checkpoint import checkpoint", called=called, **SEQUENCE), "pyproject.toml": ""})
+    before = (tmp_path / "agent.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert capsys.readouterr().out.splitlines()[0].startswith(
+        f"{tmp_path / 'agent.py'}:13:29: G2L101 the recurrent module `self.core` is run by a checkpoint without `use_reentrant=False` here"
+    )
+    assert (tmp_path / "agent.py").read_text() == before
