@@ -63,3 +63,50 @@ def test_the_forward_of_a_recurrent_module_under_a_reentrant_checkpoint_is_one_f
         f"{tmp_path / 'agent.py'}:13:29: G2L101 the recurrent module `self.core` is run by a checkpoint without `use_reentrant=False` here"
     )
     assert (tmp_path / "agent.py").read_text() == before
+
+
+# a state tested for being a tensor where it may still be None (the first step)
+NONE_FIRST = """\
+    import torch
+    import torch.nn as nn
+
+
+    def initial(h, batch):
+        if isinstance(h, torch.Tensor):
+            return h
+        return torch.zeros(1, batch, 8)
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.core = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h=None):
+            {body}
+            return self.pi(out), h
+
+
+    agent = Agent()
+    h = None
+    for step in range(4):
+        y, h = agent(torch.randn(2, 3, 4), h)
+        y.sum().backward()
+        h = h.detach()
+"""
+IN_PLACE = "if not isinstance(h, torch.Tensor):\n                h = torch.zeros(1, x.shape[1], 8)\n            out, h = self.core(x, h)"
+THROUGH_HELPER = "out, h = self.core(x, initial(h, x.shape[1]))"
+
+
+@pytest.mark.parametrize("body, forms", [(IN_PLACE, ["tuple", "packed"]), (THROUGH_HELPER, ["tuple"])])
+def test_a_state_tested_for_being_a_tensor_while_it_may_be_none_migrates_and_runs(tmp_path, body, forms):
+    # before: exit 0 in both forms, then `isinstance(h[0], ...)` (TypeError on None) or
+    # `isinstance(h.chunk(2, dim=-1)[0], ...)` (AttributeError on None)
+    for form in forms:
+        write(tmp_path, {"agent.py": NONE_FIRST.format(body=body), "pyproject.toml": ""})
+        assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+        source = (tmp_path / "agent.py").read_text()
+        assert ("isinstance(h, tuple)" in source) == (form == "tuple")
+        done = subprocess.run([sys.executable, "-c", textwrap.dedent(LAST_STATE)], cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr

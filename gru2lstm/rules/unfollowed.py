@@ -757,9 +757,9 @@ class StateZipped(Rule):
 
 
 def _kind_test(ctx, node: cst.CSTNode):
-    """(the test, the kinds it names) where `node` is tested for being a tuple or a list
-    (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is tuple`), else None. A test
-    for a tensor (`isinstance(h, torch.Tensor)`) reads the first half, as features do."""
+    """(the test, the pair kinds it names, the tensor classes it names) where `node` is tested for
+    being a tuple or a list (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is
+    tuple`) or a tensor (`isinstance(h, torch.Tensor)`), else None."""
     call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
     if call is None or call.args[0].value is not node:
         return None
@@ -770,15 +770,17 @@ def _kind_test(ctx, node: cst.CSTNode):
         named = test.comparisons[0].comparator
     else:
         test, named = call, call.args[1].value if len(call.args) == 2 else None
-    kinds = kinds_named(named)[0]
-    return (test, kinds) if kinds else None
+    kinds, tensors = kinds_named(named)
+    return (test, kinds, tensors) if kinds or tensors else None
 
 
 class KindTested(Rule):
     uses = ("consumption",)
     summary = (
         "a state tested for being a tuple or a list (`isinstance(h, tuple)`): packed, the test is kept (the state stays "
-        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true"
+        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true. Tested for "
+        "being a tensor (`isinstance(h, torch.Tensor)`, also where it may be None): packed, kept; tuple form, it tests "
+        "for the pair (`isinstance(h, tuple)`)"
     )
     invalid = (
         Invalid(
@@ -800,13 +802,28 @@ class KindTested(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         if ctx.packed:
             return  # one tensor, as the GRU's state was: the test keeps its answer
-        test, kinds = _kind_test(ctx, use.node)
+        test, kinds, tensors = _kind_test(ctx, use.node)
+        if not kinds:
+            _tests_for_the_pair(ctx, use, test, tensors)
+            return
         ctx.find("G2L100", test, (
             f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}, "
             "so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
             "written for the pair, which the engine does not rewrite or check; keep only the GRU's branch, "
             "use --state packed (the state stays one tensor and the test false), or migrate this code by hand"
         ))
+
+
+def _tests_for_the_pair(ctx, use: Consumption, test: cst.CSTNode, tensors: list) -> None:
+    """`isinstance(h, torch.Tensor)` -> `isinstance(h, tuple)`: the pair is a tuple where the GRU's
+    state was a tensor, and a state not made yet (None) is neither (`h[0]` there would raise)."""
+    leaf = ctx.solution.resolutions.leaf_of(ctx.solution.resolved(use.value))
+    if isinstance(leaf, VSlot) and ctx.solution.is_split(leaf.slot):
+        return  # a split name is h, a tensor still
+    for name in tensors:
+        if ctx.claim(name):
+            ctx.edit_expression(name, lambda updated, mapping: cst.Name("tuple"))
+    ctx.step("features", test)
 
 
 def _state_beside(ctx, binding: Binding) -> Optional[cst.BaseExpression]:
