@@ -58,7 +58,8 @@ def used_as_sequences(flow: ProgramFlow, classes: Classes, resolutions: Resoluti
 
 
 def join_sequences(flow: ProgramFlow, classes: Classes, resolutions: Resolutions, literals: list) -> None:
-    """Join the positions of each literal list used as a sequence into its element."""
+    """Join the positions of each literal list used as a sequence into its element (a list made by
+    code has its element from the start: its positions always join)."""
     sequences = used_as_sequences(flow, classes, resolutions)
     for target in literals:
         root = classes.find(target)

@@ -356,6 +356,7 @@ LIST_INSERT_METHOD = "insert"  # `hs.insert(0, h)`: its second argument is an el
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert", "get_nowait"}
 # Shape methods whose arguments are sizes: on a packed state, the last one doubles.
 SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
+EXPAND_METHOD = "expand"  # a size of -1 keeps the size the tensor had there
 # Methods that turn a packed state into the pair an LSTM takes.
 SPLITTING_METHODS = {"chunk", "split", "unbind"}
 # The same, as torch functions (`torch.chunk(h, n, dim=1)`), and where each takes its `dim` among the

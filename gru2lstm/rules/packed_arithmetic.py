@@ -164,7 +164,14 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             + "use --state tuple, or migrate this by hand",
             place,
         )
-    return width.drawn_per_half is not None or width.unfollowed is not None
+    elif width.unsized is not None:
+        ctx.find(
+            "G2L100", node,
+            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, made with its last size `{ctx.code(width.unsized)}`, "
+            "which the engine cannot tell from the hidden size; in the packed form the state is h and c side by side, twice as wide, "
+            "so an operand as wide as h would no longer line up; use --state tuple, or migrate this by hand",
+        )
+    return width.drawn_per_half is not None or width.unfollowed is not None or width.unsized is not None
 
 
 class PackedAlongHidden(Rule):

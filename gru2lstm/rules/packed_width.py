@@ -28,11 +28,12 @@ from gru2lstm.rules.packed import last_size
 from gru2lstm.rules.packed_dims import moves, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, integer, is_ellipsis, is_new_axis, is_number, name_of, subscript_elements
 from gru2lstm.rules.unfollowed import plain_layer
-from gru2lstm.syntax import compared_parts
+from gru2lstm.syntax import compared_parts, walk
 from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
-    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
-    RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_OF_ARGUMENT_METHODS, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
+    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, EXPAND_METHOD, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
+    RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_ATTRIBUTE, SHAPE_OF_ARGUMENT_METHODS, SIZE_METHOD, SIZED_SHAPE_METHODS,
+    WIDTH_KEEPING_FUNCTIONS,
 )
 
 # what gives a tensor as wide as the one it acts on: `.sigmoid()`, `.detach()`, `torch.as_tensor`, `F.relu`
@@ -48,6 +49,7 @@ class OperandWidth:
     drawn: Optional[cst.Call] = None  # a random draw it comes from (`torch.bernoulli(p)`)
     unfollowed: Optional[cst.Call] = None  # a call it comes from that the engine does not follow (`f()` of a lambda)
     like_state: bool = False  # made like the state (`torch.full_like(h, p)`): in the packed form, like h and c
+    unsized: Optional[cst.BaseExpression] = None  # a last size written that the engine cannot tell (`self.core.hidden_size`)
 
     @property
     def drawn_per_half(self) -> Optional[cst.Call]:
@@ -173,6 +175,8 @@ class OperandWidths:
             return [source.base]
         if isinstance(source, VDerived) and isinstance(source.node, cst.Call) and name_of(source.node) in SHAPE_OF_ARGUMENT_METHODS:
             return [source.base]  # `x.reshape_as(h)`: the state's shape only if x has its elements, so x's width tells
+        if isinstance(source, VDerived) and name_of(source.node) == EXPAND_METHOD and _last_kept(source.node):
+            return [source.base]  # `v.expand(B, -1)`: v's last size
         if isinstance(source.node, cst.Call):
             return self._made(source, found)
         return self._unknown(source, found)
@@ -205,8 +209,19 @@ class OperandWidths:
             found.wide = f"{what} `{self.ctx.code(size)}`"
         elif sized and written is not None and written > 1:
             found.wide = f"made with its last size `{written}`, which lines up with h only if it is the hidden size"
+        elif sized and size is not None and written is None and not self._measures_the_state(size):
+            # `torch.randn(B, self.core.hidden_size)`, `torch.ones(out.shape)`: no mask (it would write 1), maybe as wide as h
+            found.unsized = size
         elif not (sized and written == 1):
             found.unknown.append(node)
+
+    def _measures_the_state(self, size: cst.BaseExpression) -> bool:
+        """Is a size read from the state (`h.shape[-1]`, `h.size(-1)`), packed already?"""
+        for node in walk(size):
+            read = self.consumed.get(id(node))
+            if isinstance(read, VDerived) and _reads_a_size(node) and self.ctx.solution.value_is_state(read.base):
+                return True
+        return False
 
     def _size_held(self, size: cst.BaseExpression) -> tuple:
         """A size written as a name or attribute (`self.hidden_size`): what it was set to, when
@@ -236,6 +251,19 @@ def _written_source(node: cst.BaseExpression) -> cst.BaseExpression:
             node = node.args[0].value
         else:
             return node
+
+
+def _reads_a_size(node: cst.BaseExpression) -> bool:
+    """`x.shape`, `x.size(...)`: the sizes of x."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    return isinstance(node, cst.Attribute) and node.attr.value in (SHAPE_ATTRIBUTE, SIZE_METHOD)
+
+
+def _last_kept(node: cst.Call) -> bool:
+    """`x.expand(B, -1)`: the last size written is -1, the size it had."""
+    size = last_size(node)
+    return size is not None and integer(size) == -1
 
 
 def _makes_a_number(node) -> bool:
