@@ -29,9 +29,9 @@ from gru2lstm.rules.packed_dims import moves, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, integer, is_ellipsis, is_new_axis, is_number, name_of, subscript_elements
 from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.syntax import compared_parts, walk
-from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
+from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCat, VContainer, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
-    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, EXPAND_METHOD, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
+    CONVERTING_NAMES, CREATION_NAMES, DIM_KEYWORDS, ELEMENTWISE_METHODS, EXPAND_METHOD, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
     RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_ATTRIBUTE, SHAPE_OF_ARGUMENT_METHODS, SIZE_METHOD, SIZED_SHAPE_METHODS,
     WIDTH_KEEPING_FUNCTIONS,
 )
@@ -50,6 +50,7 @@ class OperandWidth:
     unfollowed: Optional[cst.Call] = None  # a call it comes from that the engine does not follow (`f()` of a lambda)
     like_state: bool = False  # made like the state (`torch.full_like(h, p)`): in the packed form, like h and c
     unsized: Optional[cst.BaseExpression] = None  # a last size written that the engine cannot tell (`self.core.hidden_size`)
+    untraced: Optional[cst.BaseExpression] = None  # a name or attribute that nothing the engine follows binds
 
     @property
     def drawn_per_half(self) -> Optional[cst.Call]:
@@ -97,6 +98,9 @@ class OperandWidths:
             found.wide = "computed from the hidden state as features, which the packed form gives h alone, as wide as h"
             return []
         moved = moves(self.ctx, value)
+        if moved.slots and not moved.sources and found.untraced is None:
+            # `self.scale = cfg.scale`, a parameter no call gives: nothing the engine reads makes it
+            found.untraced = value.node
         following = []
         for slot in moved.slots:
             if slot in self.recurrent_outputs:
@@ -144,6 +148,10 @@ class OperandWidths:
             return []  # a number (`float(t % 3 == 2)`): it broadcasts as before
         if isinstance(source, VArith):
             return [source.left, source.right]
+        if isinstance(source, VCat) and _joined_along_the_first(source.node):
+            container = ctx.solution.resolved(source.container)  # `torch.stack([a, b])`: as wide as a and b
+            if isinstance(container, VContainer):
+                return [item for _, item in container.items]
         if isinstance(source.node, cst.Call) and name_of(source.node) in RANDOM_DRAWS:
             found.drawn = source.node
         if isinstance(source.node, cst.Comparison):  # `torch.rand(B, H) < p`: as wide as what it compares
@@ -258,6 +266,12 @@ def _reads_a_size(node: cst.BaseExpression) -> bool:
     if isinstance(node, cst.Call):
         node = node.func
     return isinstance(node, cst.Attribute) and node.attr.value in (SHAPE_ATTRIBUTE, SIZE_METHOD)
+
+
+def _joined_along_the_first(node: cst.Call) -> bool:
+    """`torch.stack(xs)`, `torch.cat(xs, 0)`: joined along dimension 0, the last size kept."""
+    dims = [arg.value for arg in node.args[1:] if arg.keyword is None or arg.keyword.value in DIM_KEYWORDS]
+    return all(integer(dim) == 0 for dim in dims)
 
 
 def _last_kept(node: cst.Call) -> bool:
