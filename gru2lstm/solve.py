@@ -55,7 +55,9 @@ from gru2lstm.values import (
     VSlot,
     VTuple,
     VZip,
+    are_pieces,
     is_element,
+    mapped_slot,
 )
 from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, HIDDEN_KEYWORDS, INPUT_KEYWORDS, OTHER_RECURRENT, RECURRENT, RECURRENT_KINDS
 
@@ -222,9 +224,10 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             else:
                 if is_literal_list(value):
                     literals.append(target)  # positions kept until it is used as a sequence (sequences.py)
-                elif not makes_dict(value.node):
-                    # `list(reversed(parts))`, a comprehension: no position says what it holds, so a
-                    # part read by position (`h, t = parts`) is its element (an unbound part reported nothing)
+                elif not makes_dict(value.node) and mapped_slot(value) is None and not are_pieces(value):
+                    # `list(reversed(parts))`: no position says what it holds, so a part read by position
+                    # (`h, t = parts`) is its element (an unbound part reported nothing); a comprehension
+                    # mapping a tuple item by item keeps its positions (values.part_at)
                     made_lists.append(target)
                 for label, item in container_items(value):
                     # a part to join, whatever the item is (a creation, `s.repeat(n, 1)` of a comprehension)
