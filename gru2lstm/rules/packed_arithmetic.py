@@ -40,7 +40,8 @@ class PackedArithmetic(Rule):
         "of a last size other than 1, features of the state held apart (`g = torch.sigmoid(h)`, h alone), followed through names, attributes, parameters and elementwise functions; also the "
         "weight of `h.lerp(h0, w)` and the tensors of `torch.addcmul(h, a, b)`), drawn at random in the state's shape "
         "(`torch.bernoulli(torch.full_like(h, p))`), or made by a call the engine does not follow (a lambda, a function "
-        "of a file not migrated, a library's: `h * thing(n)`, unless a last size of 1 is made after it), "
+        "of a file not migrated, a library's: `h * thing(n)`, unless a last size of 1 is made after it), made with a last size "
+        "the engine cannot tell (`torch.randn(B, self.rnn.hidden_size)`), or set by nothing it follows (`self.scale = cfg.scale`), "
         "whose result stays a state or which changes the state in place (`h.mul_(w)`), is a finding"
     )
     invalid = (

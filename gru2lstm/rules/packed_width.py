@@ -10,7 +10,10 @@ functions that keep the width (`torch.sigmoid`, `F.relu`, `torch.as_tensor`, `.f
 arithmetic or comparison of two such operands, tensors made like another (`torch.ones_like(f)`), reshapes that
 keep the last dimension (`x[-1]`, `x.unsqueeze(0)`), and the sizes written where it is made
 (also a size held by a name: `torch.ones(self.hidden_size)` after `self.hidden_size = H`).
-What cannot be followed is trusted to broadcast, and listed (`OperandWidth.unknown`). An operand
+A last size written that is none of those (`torch.randn(B, self.rnn.hidden_size)`, `out.size(-1)`)
+is not known (`OperandWidth.unsized`), and neither is a name or attribute that nothing the engine
+follows sets (`OperandWidth.untraced`): both are reported. What is made by code the engine reads but
+cannot size (`table[ids]`) is trusted to broadcast, and listed (`OperandWidth.unknown`). An operand
 that is no state but carries one through functions that keep the width (`g = torch.sigmoid(h)`,
 a helper giving `torch.sigmoid(h)` back) is features of it, which the features rule gives h alone:
 as wide as h.
