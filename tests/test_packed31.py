@@ -111,11 +111,12 @@ AGENT_WITH = """\
 """
 
 NOT_LINED_UP = [
-    ("h.add_(torch.randn(1, x.size(1), self.core.hidden_size) * 0.01)", "made with its last size `self.core.hidden_size`"),
-    ("h = h + torch.randn(1, x.size(1), out.size(-1))", "made with its last size `out.size(-1)`"),
-    ("h = h * torch.ones(out.shape)", "made with its last size `out.shape`"),
+    ("h.add_(torch.randn(1, x.size(1), self.core.hidden_size) * 0.01)", "cannot tell from the hidden size (`self.core.hidden_size`)"),
+    ("h = h + torch.randn(1, x.size(1), out.size(-1))", "cannot tell from the hidden size (`out.size(-1)`)"),
+    ("h = h * torch.ones(out.shape)", "cannot tell from the hidden size (`out.shape`)"),
+    ("h = h * torch.cat([torch.ones(2, 2), torch.zeros(2, 2)], -1)", "made with a last size the engine cannot tell"),
     ("h = h * torch.ones(self.hidden).expand(1, 2, -1)", "an allocation of the hidden size"),
-    ("h = h * self.scale", "which nothing the engine follows sets"),
+    ("h = h * self.scale", "`self.scale`, which the engine cannot trace back to where it is made"),
     ("h = h * torch.stack([torch.ones(4), torch.zeros(4)])", "an allocation of the hidden size"),
 ]
 

@@ -166,20 +166,20 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             place,
         )
     elif width.unsized is not None:
+        size = "" if ctx.code(width.unsized) == ctx.code(operand) else f" (`{ctx.code(width.unsized)}`)"
         ctx.find(
             "G2L100", node,
-            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, made with its last size `{ctx.code(width.unsized)}`, "
-            "which the engine cannot tell from the hidden size; in the packed form the state is h and c side by side, twice as wide, "
+            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, made with a last size the engine cannot tell "
+            f"from the hidden size{size}; in the packed form the state is h and c side by side, twice as wide, "
             "so an operand as wide as h would no longer line up; use --state tuple, or migrate this by hand",
         )
     elif width.untraced is not None:
-        carried = "" if ctx.code(width.untraced) == ctx.code(operand) else f", carried by `{ctx.code(width.untraced)}`,"
+        carried = "," if ctx.code(width.untraced) == ctx.code(operand) else f", carried by `{ctx.code(width.untraced)}`,"
         ctx.find(
             "G2L100", node,
-            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`{carried} which nothing the engine follows "
-            "sets, so it cannot tell how wide it is; in the packed "
-            "form the state is h and c side by side, twice as wide, so an operand as wide as h would no longer line up; "
-            "use --state tuple, or migrate this by hand",
+            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`{carried} which the engine cannot trace back to "
+            "where it is made, so it cannot tell how wide it is; in the packed form the state is h and c side by side, twice as wide, "
+            "so an operand as wide as h would no longer line up; use --state tuple, or migrate this by hand",
         )
     return any(reason is not None for reason in (width.drawn_per_half, width.unfollowed, width.unsized, width.untraced))
 

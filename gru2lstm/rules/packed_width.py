@@ -52,7 +52,7 @@ class OperandWidth:
     drawn: Optional[cst.Call] = None  # a random draw it comes from (`torch.bernoulli(p)`)
     unfollowed: Optional[cst.Call] = None  # a call it comes from that the engine does not follow (`f()` of a lambda)
     like_state: bool = False  # made like the state (`torch.full_like(h, p)`): in the packed form, like h and c
-    unsized: Optional[cst.BaseExpression] = None  # a last size written that the engine cannot tell (`self.core.hidden_size`)
+    unsized: Optional[cst.BaseExpression] = None  # a last size the engine cannot tell (`self.core.hidden_size`, a cat along it)
     untraced: Optional[cst.BaseExpression] = None  # a name or attribute that nothing the engine follows binds
 
     @property
@@ -151,10 +151,12 @@ class OperandWidths:
             return []  # a number (`float(t % 3 == 2)`): it broadcasts as before
         if isinstance(source, VArith):
             return [source.left, source.right]
-        if isinstance(source, VCat) and _joined_along_the_first(source.node):
+        if isinstance(source, VCat):
             container = ctx.solution.resolved(source.container)  # `torch.stack([a, b])`: as wide as a and b
-            if isinstance(container, VContainer):
+            if _joined_along_the_first(source.node) and isinstance(container, VContainer):
                 return [item for _, item in container.items]
+            found.unsized = source.node  # `torch.cat([a, b], -1)`: as wide as both, maybe H
+            return []
         if isinstance(source.node, cst.Call) and name_of(source.node) in RANDOM_DRAWS:
             found.drawn = source.node
         if isinstance(source.node, cst.Comparison):  # `torch.rand(B, H) < p`: as wide as what it compares
