@@ -39,7 +39,10 @@ def test_tuple_a_list_in_an_order_not_known_is_refused(tmp_path, capsys, parts):
     write(tmp_path, {"agent.py": AGENT.replace("PARTS", parts), "pyproject.toml": ""})
     before = (tmp_path / "agent.py").read_text()
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
-    assert ":20:" in capsys.readouterr().out  # the line that makes the parts
+    out = capsys.readouterr().out
+    assert ":20:" in out and "G2L102" in out  # the line that makes the parts
+    if "reversed([" in parts or "sorted([" in parts:
+        assert "G2L102 `0` sits in `[0, torch.zeros(n, 8)]` beside a hidden state" in out
     assert (tmp_path / "agent.py").read_text() == before
 
 
