@@ -32,7 +32,7 @@ from gru2lstm.rules.packed_dims import moves, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, integer, is_ellipsis, is_new_axis, is_number, name_of, subscript_elements
 from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.syntax import compared_parts, walk
-from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCat, VContainer, VCreate, VDerived, VIndex, VNone, VOpaque
+from gru2lstm.values import AttrSlot, LabelKind, SlotKind, VArith, Value, VCallOf, VCat, VContainer, VCreate, VDerived, VIndex, VNone, VOpaque
 from gru2lstm.vocab import (
     CONVERTING_NAMES, CREATION_NAMES, DIM_KEYWORDS, ELEMENTWISE_METHODS, EXPAND_METHOD, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
     RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_ATTRIBUTE, SHAPE_OF_ARGUMENT_METHODS, SIZE_METHOD, SIZED_SHAPE_METHODS,
@@ -101,7 +101,7 @@ class OperandWidths:
             found.wide = "computed from the hidden state as features, which the packed form gives h alone, as wide as h"
             return []
         moved = moves(self.ctx, value)
-        if moved.slots and not moved.sources and found.untraced is None:
+        if not moved.sources and found.untraced is None and any(self._untraced(slot) for slot in moved.slots):
             # `self.scale = cfg.scale`, a parameter no call gives: nothing the engine reads makes it
             found.untraced = value.node
         following = []
@@ -115,6 +115,13 @@ class OperandWidths:
                 seen.add(id(source))
                 following += self._source(source, found)
         return following
+
+    def _untraced(self, slot) -> bool:
+        """Is `slot` a name or an attribute read that nothing binds (an element or a part of a
+        container is bound where the solver joins it, not here)?"""
+        if slot in self.ctx.values_bound_to:
+            return False
+        return slot.kind == SlotKind.DEF or slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ATTR
 
     def _indexes_every_dimension(self, source: Value) -> bool:
         """Does `x[i]` (`x[i, j]`) index every dimension of `x`, by the ranks it may have, so that
