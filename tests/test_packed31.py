@@ -92,6 +92,7 @@ AGENT_WITH = """\
             super().__init__()
             self.hidden = hidden
             self.scale = cfg.scale
+            self.w = [torch.ones(hidden)]
             self.core = nn.GRU(3, hidden)
             self.pi = nn.Linear(hidden, 2)
 
@@ -120,6 +121,7 @@ NOT_LINED_UP = [
     ("h = h * torch.cat([torch.ones(2, 2), torch.zeros(2, 2)], -1)", "made with a last size the engine cannot tell"),
     ("h = h * torch.ones(self.hidden).expand(1, 2, -1)", "an allocation of the hidden size"),
     ("h = h * self.scale", "`self.scale`, which the engine cannot trace back to where it is made"),
+    ("h = h * self.w[0]", "an allocation of the hidden size"),
     ("h = h * torch.stack([torch.ones(4), torch.zeros(4)])", "an allocation of the hidden size"),
 ]
 
@@ -131,7 +133,7 @@ def test_packed_an_operand_whose_width_is_not_known_is_refused(tmp_path, capsys,
     before = (tmp_path / "agent.py").read_text()
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "agent.py:20:" in out and "G2L100" in out and why in out
+    assert "agent.py:21:" in out and "G2L100" in out and why in out
     assert (tmp_path / "agent.py").read_text() == before
 
 

@@ -32,7 +32,7 @@ from gru2lstm.rules.packed_dims import moves, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, integer, is_ellipsis, is_new_axis, is_number, name_of, subscript_elements
 from gru2lstm.rules.unfollowed import plain_layer
 from gru2lstm.syntax import compared_parts, walk
-from gru2lstm.values import AttrSlot, LabelKind, SlotKind, VArith, Value, VCallOf, VCat, VContainer, VCreate, VDerived, VIndex, VNone, VOpaque
+from gru2lstm.values import AttrSlot, LabelKind, SlotKind, VArith, Value, VCallOf, VCat, VContainer, VCreate, VDerived, VIndex, VNone, VOpaque, VTuple
 from gru2lstm.vocab import (
     CONVERTING_NAMES, CREATION_NAMES, DIM_KEYWORDS, ELEMENTWISE_METHODS, EXPAND_METHOD, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
     RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_ATTRIBUTE, SHAPE_OF_ARGUMENT_METHODS, SIZE_METHOD, SIZED_SHAPE_METHODS,
@@ -110,11 +110,26 @@ class OperandWidths:
                 found.wide = "the output of a recurrent layer, as wide as h"
                 return []
             self._set_by_name(slot, found)
+            following += self._items_at(slot)
         for source in moved.sources:
             if id(source) not in seen:
                 seen.add(id(source))
                 following += self._source(source, found)
         return following
+
+    def _items_at(self, slot) -> list:
+        """What a part of a container that nothing binds itself may be (`self.w[0]` of `self.w =
+        [torch.ones(H)]`): the items the container is made with (the solver joins them there)."""
+        if slot.kind != SlotKind.CHILD or slot.label.kind not in (LabelKind.POS, LabelKind.ELEM) or slot in self.ctx.values_bound_to:
+            return []
+        items = []
+        for made in self.ctx.values_bound_to.get(slot.base, ()):
+            made = self.ctx.solution.resolved(made)
+            if isinstance(made, VContainer):
+                items += [item for _, item in made.items]
+            elif isinstance(made, VTuple):
+                items += made.items
+        return items
 
     def _untraced(self, slot) -> bool:
         """Is `slot` a name or an attribute read that nothing binds (an element or a part of a
