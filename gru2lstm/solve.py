@@ -24,10 +24,10 @@ import libcst as cst
 from gru2lstm.joined_calls import called_methods, instances_by_root, with_keywords_unpacked
 from gru2lstm.masks import is_added_module_tensor, joined_place, settle_mask, state_result_name
 from gru2lstm.program import Binding, BindingKind, Consumption, ProgramFlow, Use
-from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
+from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, positions_unknown, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
 from gru2lstm.summaries import feature_parameters
-from gru2lstm.syntax import is_slice, literal_strings, makes_dict
+from gru2lstm.syntax import is_slice, literal_strings
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -55,9 +55,7 @@ from gru2lstm.values import (
     VSlot,
     VTuple,
     VZip,
-    are_pieces,
     is_element,
-    mapped_slot,
 )
 from gru2lstm.vocab import ALREADY_LSTM, CELL_KIND, HIDDEN_KEYWORDS, INPUT_KEYWORDS, OTHER_RECURRENT, RECURRENT, RECURRENT_KINDS
 
@@ -224,10 +222,9 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             else:
                 if is_literal_list(value):
                     literals.append(target)  # positions kept until it is used as a sequence (sequences.py)
-                elif not makes_dict(value.node) and mapped_slot(value) is None and not are_pieces(value):
-                    # `list(reversed(parts))`: no position says what it holds, so a part read by position
-                    # (`h, t = parts`) is its element (an unbound part reported nothing); a comprehension
-                    # mapping a tuple item by item keeps its positions (values.part_at)
+                elif positions_unknown(value):
+                    # `list(reversed(parts))`: a part read by position (`h, t = parts`) is its element
+                    # (an unbound part reported nothing)
                     made_lists.append(target)
                 for label, item in container_items(value):
                     # a part to join, whatever the item is (a creation, `s.repeat(n, 1)` of a comprehension)

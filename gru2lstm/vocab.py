@@ -342,6 +342,7 @@ WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "set", "frozenset", "iter", "enumerate", "zip"}
 ROWS_BUILTINS = {"enumerate", "zip", "reversed", "iter"}  # iterate a tensor computed in their call by its rows (`zip(reversed(h[0]), done)`)
+REORDERING_BUILTINS = {"reversed", "sorted"}  # what they give has no position of what they are given
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
 # The kinds a test of a state's class may name that (h, c) is: `isinstance(h, tuple)`, `type(h) is list`.
 PAIR_KINDS = ("tuple", "list")
