@@ -125,10 +125,10 @@ class OperandWidths:
         items = []
         for made in self.ctx.values_bound_to.get(slot.base, ()):
             made = self.ctx.solution.resolved(made)
-            if isinstance(made, VContainer):
-                items += [item for _, item in made.items]
-            elif isinstance(made, VTuple):
-                items += made.items
+            made = [item for _, item in made.items] if isinstance(made, VContainer) else made.items if isinstance(made, VTuple) else []
+            if slot.label.kind == LabelKind.POS:  # `obs, hxs, masks = batch`: masks is the third item only
+                made = made[slot.label.position:slot.label.position + 1]
+            items += made
         return items
 
     def _untraced(self, slot) -> bool:
