@@ -837,8 +837,16 @@ class CallWalker(CompiledCalls):
         values = [self._own_iterator(arg.value) or value for value, arg in zip(values, node.args)]
         if name in ROWS_BUILTINS:
             values = [self._rows(value, arg.value) for value, arg in zip(values, node.args)]
-        if name == "zip":  # `zip((self.a, self.b), (ha, hb))`: each literal's items are its elements
-            values = [self.viewed_literal(value, arg.value) for value, arg in zip(values, node.args)]
+        # `zip((self.a, self.b), (ha, hb))`, `reversed([0, zeros])`: each literal's items are its elements
+        viewed = [
+            self.viewed_literal(value, arg.value) if name == "zip" or isinstance(arg.value, (cst.List, cst.Tuple)) else value
+            for value, arg in zip(values, node.args)
+        ]
+        for held, value, arg in zip(viewed, values, node.args):
+            if held is not value and name != "zip" and self.recording:
+                # a tuple's items stay apart: a state among other values is reported (rules/unfollowed.MixedIteration)
+                self.consume(held, Use.ITERATE_POS, arg.value, f"iterated by `{name}()`")
+        values = viewed
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
                 self.consume(value, Use.READ, arg.value)

@@ -108,6 +108,10 @@ class ExpressionWalker(Scope):
                 return VSlot(slot, node)
             for bound in slice_bounds(node):  # `x[:, :self.core(h)[1]]`: a bound is code the walk follows too
                 self.consume(self.expr(bound), Use.INDEX, node)
+            if is_slice(node) and isinstance(node.value, (cst.List, cst.Tuple)) and isinstance(base, (VContainer, VTuple)):
+                # `[0, zeros][::-1]`: which item lands at which position is not known, so each is an element
+                items = base.items if isinstance(base, VTuple) else [item for _, item in base.items]
+                return VContainer(node, [(ELEM, item) for item in items])
             value = VIndex(base, node, int_key(node))
             if self.recording:
                 self.flow.indexes.append(value)

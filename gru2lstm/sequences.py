@@ -18,7 +18,9 @@ import libcst as cst
 
 from gru2lstm.program import ProgramFlow
 from gru2lstm.slot_classes import Classes
-from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, Resolutions, Slot, VCat, VContainer, VSlot
+from gru2lstm.syntax import makes_dict
+from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, Resolutions, Slot, VCat, VContainer, VSlot, are_pieces, mapped_slot
+from gru2lstm.vocab import REORDERING_BUILTINS, SEQUENCE_BUILTINS
 
 
 def literal_items(node: cst.CSTNode) -> Optional[list]:
@@ -32,6 +34,21 @@ def literal_items(node: cst.CSTNode) -> Optional[list]:
 def is_literal_list(value: VContainer) -> bool:
     """A list value written out as `[a, b]` (literal_items)."""
     return literal_items(value.node) is not None
+
+
+def positions_unknown(value: VContainer) -> bool:
+    """A list made by code whose positions say nothing of what it was made from: a comprehension
+    that does not map a tuple item by item, a display sliced (`[0, zeros][::-1]`), `reversed()` or
+    `sorted()`, also inside `list()`/`tuple()`; not the pieces of one tensor (`h.chunk(2)`), nor a
+    dict. `list(self.core(x, h))` keeps the positions of what it is given."""
+    node = value.node
+    if makes_dict(node) or mapped_slot(value) is not None or are_pieces(value):
+        return False
+    while isinstance(node, cst.Call) and isinstance(node.func, cst.Name) and node.func.value in SEQUENCE_BUILTINS and node.args:
+        node = node.args[0].value
+    if isinstance(node, cst.Call):
+        return isinstance(node.func, cst.Name) and node.func.value in REORDERING_BUILTINS
+    return True
 
 
 def container_items(value: VContainer) -> list:
@@ -58,7 +75,8 @@ def used_as_sequences(flow: ProgramFlow, classes: Classes, resolutions: Resoluti
 
 
 def join_sequences(flow: ProgramFlow, classes: Classes, resolutions: Resolutions, literals: list) -> None:
-    """Join the positions of each literal list used as a sequence into its element."""
+    """Join the positions of each literal list used as a sequence into its element (a list made by
+    code has its element from the start: its positions always join)."""
     sequences = used_as_sequences(flow, classes, resolutions)
     for target in literals:
         root = classes.find(target)

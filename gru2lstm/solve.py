@@ -24,7 +24,7 @@ import libcst as cst
 from gru2lstm.joined_calls import called_methods, instances_by_root, with_keywords_unpacked
 from gru2lstm.masks import is_added_module_tensor, joined_place, settle_mask, state_result_name
 from gru2lstm.program import Binding, BindingKind, Consumption, ProgramFlow, Use
-from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, zip_columns
+from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, positions_unknown, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
 from gru2lstm.summaries import feature_parameters
 from gru2lstm.syntax import is_slice, literal_strings
@@ -222,6 +222,10 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             else:
                 if is_literal_list(value):
                     literals.append(target)  # positions kept until it is used as a sequence (sequences.py)
+                elif positions_unknown(value):
+                    # `list(reversed(parts))`: a part read by position (`h, t = parts`) is its element
+                    # (an unbound part reported nothing)
+                    made_lists.append(target)
                 for label, item in container_items(value):
                     # a part to join, whatever the item is (a creation, `s.repeat(n, 1)` of a comprehension)
                     classes.add(ChildSlot.of(target, label))
@@ -246,6 +250,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
     written_parts: list = []  # the parts of containers a value is written into (by link)
     any_keys: list = []  # (target, its keys or None when not known) of dict comprehensions of fresh tensors
     literals: list = []  # targets of literal lists
+    made_lists: list = []  # targets of lists made by code (no dict), whose positions are their element
     zips: list = []  # (target, rows) of `target = zip(*rows)`
     constructors: list = []
     # An instance of a class of this module has that class's attributes, and those its bases'
@@ -291,7 +296,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             if solution.is_container(base.slot):
                 classes.union(target, base.slot)
 
-    join_sequences(flow, classes, resolutions, literals)
+    join_sequences(flow, classes, resolutions, literals + made_lists)
     solution.keys_of_elements = _keys_read_from_elements(flow, classes, written_parts)
     # Joining a literal list's positions may show what an element is (`for agent in agents[1:]`
     # after `agents.append(Agent(...))`): calls through it are bound now.

@@ -380,12 +380,17 @@ def part_at(value: Value, position: int, length: int) -> Value:
         return VSlot(ChildSlot.of(value.result, PosLabel.of(position)), None)
     if isinstance(value, VChoice):  # `s, x = (zeros, x) if done else (s2, x)`: either side's part
         return VChoice([part_at(option, position, length) for option in value.options], value.node)
-    if isinstance(value, VContainer) and len(value.items) == 1 and getattr(value.items[0][1], "node", None) is value.node:
+    if isinstance(value, VContainer) and are_pieces(value):
         return value.items[0][1]  # `a, b = h.chunk(2, dim=1)`: each a piece of `h` (calls.py, rules/pieces.py)
     mapped = mapped_slot(value) if isinstance(value, VContainer) else None
     if mapped is not None:  # `mean, std, h = [f(x) for x in batch]`: h is batch's third item, through f
         return _rebased(value.items[0][1], ChildSlot.of(mapped, PosLabel.of(position)))
     return VOpaque(None, "a part of an unknown value")
+
+
+def are_pieces(value: "VContainer") -> bool:
+    """`h.chunk(2, dim=1)`: pieces of one tensor, each position its own piece."""
+    return len(value.items) == 1 and getattr(value.items[0][1], "node", None) is value.node
 
 
 def _rebased(element: Value, item: Slot) -> Value:

@@ -374,6 +374,7 @@ WRAPPED_MODULE_ATTRIBUTE = "module"  # also the wrappers' keyword for the module
 WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argument into the object they are called on
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "set", "frozenset", "iter", "enumerate", "zip"}
 ROWS_BUILTINS = {"enumerate", "zip", "reversed", "iter"}  # iterate a tensor computed in their call by its rows (`zip(reversed(h[0]), done)`)
+REORDERING_BUILTINS = {"reversed", "sorted"}  # what they give has no position of what they are given
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
 # The kinds a test of a state's class may name that (h, c) is: `isinstance(h, tuple)`, `type(h) is list`.
 PAIR_KINDS = ("tuple", "list")
@@ -392,6 +393,7 @@ LIST_INSERT_METHOD = "insert"  # `hs.insert(0, h)`: its second argument is an el
 CONTAINER_METHODS = {"clear", "pop", "popleft", "copy", "items", "keys", "values", "get", "setdefault", "extend", "insert", "get_nowait"}
 # Shape methods whose arguments are sizes: on a packed state, the last one doubles.
 SIZED_SHAPE_METHODS = {"view", "reshape", "expand"}
+EXPAND_METHOD = "expand"  # a size of -1 keeps the size the tensor had there
 # Methods that turn a packed state into the pair an LSTM takes.
 SPLITTING_METHODS = {"chunk", "split", "unbind"}
 # The same, as torch functions (`torch.chunk(h, n, dim=1)`), and where each takes its `dim` among the

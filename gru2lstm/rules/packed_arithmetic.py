@@ -40,7 +40,8 @@ class PackedArithmetic(Rule):
         "of a last size other than 1, features of the state held apart (`g = torch.sigmoid(h)`, h alone), followed through names, attributes, parameters and elementwise functions; also the "
         "weight of `h.lerp(h0, w)` and the tensors of `torch.addcmul(h, a, b)`), drawn at random in the state's shape "
         "(`torch.bernoulli(torch.full_like(h, p))`), or made by a call the engine does not follow (a lambda, a function "
-        "of a file not migrated, a library's: `h * thing(n)`, unless a last size of 1 is made after it), "
+        "of a file not migrated, a library's: `h * thing(n)`, unless a last size of 1 is made after it), made with a last size "
+        "the engine cannot tell (`torch.randn(B, self.rnn.hidden_size)`), or set by nothing it follows (`self.scale = cfg.scale`), "
         "whose result stays a state or which changes the state in place (`h.mul_(w)`), is a finding"
     )
     invalid = (
@@ -164,7 +165,23 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             + "use --state tuple, or migrate this by hand",
             place,
         )
-    return width.drawn_per_half is not None or width.unfollowed is not None
+    elif width.unsized is not None:
+        size = "" if ctx.code(width.unsized) == ctx.code(operand) else f" (`{ctx.code(width.unsized)}`)"
+        ctx.find(
+            "G2L100", node,
+            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, made with a last size the engine cannot tell "
+            f"from the hidden size{size}; in the packed form the state is h and c side by side, twice as wide, "
+            "so an operand as wide as h would no longer line up; use --state tuple, or migrate this by hand",
+        )
+    elif width.untraced is not None:
+        carried = "," if ctx.code(width.untraced) == ctx.code(operand) else f", carried by `{ctx.code(width.untraced)}`,"
+        ctx.find(
+            "G2L100", node,
+            f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`{carried} which the engine cannot trace back to "
+            "where it is made, so it cannot tell how wide it is; in the packed form the state is h and c side by side, twice as wide, "
+            "so an operand as wide as h would no longer line up; use --state tuple, or migrate this by hand",
+        )
+    return any(reason is not None for reason in (width.drawn_per_half, width.unfollowed, width.unsized, width.untraced))
 
 
 class PackedAlongHidden(Rule):

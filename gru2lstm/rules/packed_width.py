@@ -10,7 +10,10 @@ functions that keep the width (`torch.sigmoid`, `F.relu`, `torch.as_tensor`, `.f
 arithmetic or comparison of two such operands, tensors made like another (`torch.ones_like(f)`), reshapes that
 keep the last dimension (`x[-1]`, `x.unsqueeze(0)`), and the sizes written where it is made
 (also a size held by a name: `torch.ones(self.hidden_size)` after `self.hidden_size = H`).
-What cannot be followed is trusted to broadcast, and listed (`OperandWidth.unknown`). An operand
+A last size written that is none of those (`torch.randn(B, self.rnn.hidden_size)`, `out.size(-1)`)
+is not known (`OperandWidth.unsized`), and neither is a name or attribute that nothing the engine
+follows sets (`OperandWidth.untraced`): both are reported. What is made by code the engine reads but
+cannot size (`table[ids]`) is trusted to broadcast, and listed (`OperandWidth.unknown`). An operand
 that is no state but carries one through functions that keep the width (`g = torch.sigmoid(h)`,
 a helper giving `torch.sigmoid(h)` back) is features of it, which the features rule gives h alone:
 as wide as h.
@@ -28,11 +31,12 @@ from gru2lstm.rules.packed import last_size
 from gru2lstm.rules.packed_dims import moves, subscript_touches_last
 from gru2lstm.rules.packed_ranks import Ranks, integer, is_ellipsis, is_new_axis, is_number, name_of, subscript_elements
 from gru2lstm.rules.unfollowed import plain_layer
-from gru2lstm.syntax import compared_parts
-from gru2lstm.values import AttrSlot, VArith, Value, VCallOf, VCreate, VDerived, VIndex, VNone, VOpaque
+from gru2lstm.syntax import compared_parts, walk
+from gru2lstm.values import AttrSlot, LabelKind, SlotKind, VArith, Value, VCallOf, VCat, VContainer, VCreate, VDerived, VIndex, VNone, VOpaque, VTuple
 from gru2lstm.vocab import (
-    CONVERTING_NAMES, CREATION_NAMES, ELEMENTWISE_METHODS, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
-    RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_OF_ARGUMENT_METHODS, SIZED_SHAPE_METHODS, WIDTH_KEEPING_FUNCTIONS,
+    CONVERTING_NAMES, CREATION_NAMES, DIM_KEYWORDS, ELEMENTWISE_METHODS, EXPAND_METHOD, KEEP_METHODS, LIKE_SUFFIX, NUMBER_BUILTINS, PICKING_METHODS, RANK_ADDING_METHOD,
+    RANDOM_DRAWS, RANK_DROPPING_METHOD, SHAPE_ATTRIBUTE, SHAPE_OF_ARGUMENT_METHODS, SIZE_METHOD, SIZED_SHAPE_METHODS,
+    WIDTH_KEEPING_FUNCTIONS,
 )
 
 # what gives a tensor as wide as the one it acts on: `.sigmoid()`, `.detach()`, `torch.as_tensor`, `F.relu`
@@ -48,6 +52,8 @@ class OperandWidth:
     drawn: Optional[cst.Call] = None  # a random draw it comes from (`torch.bernoulli(p)`)
     unfollowed: Optional[cst.Call] = None  # a call it comes from that the engine does not follow (`f()` of a lambda)
     like_state: bool = False  # made like the state (`torch.full_like(h, p)`): in the packed form, like h and c
+    unsized: Optional[cst.BaseExpression] = None  # a last size the engine cannot tell (`self.core.hidden_size`, a cat along it)
+    untraced: Optional[cst.BaseExpression] = None  # a name or attribute that nothing the engine follows binds
 
     @property
     def drawn_per_half(self) -> Optional[cst.Call]:
@@ -95,17 +101,42 @@ class OperandWidths:
             found.wide = "computed from the hidden state as features, which the packed form gives h alone, as wide as h"
             return []
         moved = moves(self.ctx, value)
+        if not moved.sources and found.untraced is None and any(self._untraced(slot) for slot in moved.slots):
+            # `self.scale = cfg.scale`, a parameter no call gives: nothing the engine reads makes it
+            found.untraced = value.node
         following = []
         for slot in moved.slots:
             if slot in self.recurrent_outputs:
                 found.wide = "the output of a recurrent layer, as wide as h"
                 return []
             self._set_by_name(slot, found)
+            following += self._items_at(slot)
         for source in moved.sources:
             if id(source) not in seen:
                 seen.add(id(source))
                 following += self._source(source, found)
         return following
+
+    def _items_at(self, slot) -> list:
+        """What a part of a container that nothing binds itself may be (`self.w[0]` of `self.w =
+        [torch.ones(H)]`): the items the container is made with (the solver joins them there)."""
+        if slot.kind != SlotKind.CHILD or slot.label.kind not in (LabelKind.POS, LabelKind.ELEM) or slot in self.ctx.values_bound_to:
+            return []
+        items = []
+        for made in self.ctx.values_bound_to.get(slot.base, ()):
+            made = self.ctx.solution.resolved(made)
+            made = [item for _, item in made.items] if isinstance(made, VContainer) else made.items if isinstance(made, VTuple) else []
+            if slot.label.kind == LabelKind.POS:  # `obs, hxs, masks = batch`: masks is the third item only
+                made = made[slot.label.position:slot.label.position + 1]
+            items += made
+        return items
+
+    def _untraced(self, slot) -> bool:
+        """Is `slot` a name or an attribute read that nothing binds (an element or a part of a
+        container is bound where the solver joins it, not here)?"""
+        if slot in self.ctx.values_bound_to:
+            return False
+        return slot.kind == SlotKind.DEF or slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.ATTR
 
     def _indexes_every_dimension(self, source: Value) -> bool:
         """Does `x[i]` (`x[i, j]`) index every dimension of `x`, by the ranks it may have, so that
@@ -142,6 +173,12 @@ class OperandWidths:
             return []  # a number (`float(t % 3 == 2)`): it broadcasts as before
         if isinstance(source, VArith):
             return [source.left, source.right]
+        if isinstance(source, VCat):
+            container = ctx.solution.resolved(source.container)  # `torch.stack([a, b])`: as wide as a and b
+            if _joined_along_the_first(source.node) and isinstance(container, VContainer):
+                return [item for _, item in container.items]
+            found.unsized = source.node  # `torch.cat([a, b], -1)`: as wide as both, maybe H
+            return []
         if isinstance(source.node, cst.Call) and name_of(source.node) in RANDOM_DRAWS:
             found.drawn = source.node
         if isinstance(source.node, cst.Comparison):  # `torch.rand(B, H) < p`: as wide as what it compares
@@ -173,6 +210,8 @@ class OperandWidths:
             return [source.base]
         if isinstance(source, VDerived) and isinstance(source.node, cst.Call) and name_of(source.node) in SHAPE_OF_ARGUMENT_METHODS:
             return [source.base]  # `x.reshape_as(h)`: the state's shape only if x has its elements, so x's width tells
+        if isinstance(source, VDerived) and name_of(source.node) == EXPAND_METHOD and _last_kept(source.node):
+            return [source.base]  # `v.expand(B, -1)`: v's last size
         if isinstance(source.node, cst.Call):
             return self._made(source, found)
         return self._unknown(source, found)
@@ -205,8 +244,19 @@ class OperandWidths:
             found.wide = f"{what} `{self.ctx.code(size)}`"
         elif sized and written is not None and written > 1:
             found.wide = f"made with its last size `{written}`, which lines up with h only if it is the hidden size"
+        elif sized and size is not None and written is None and not self._measures_the_state(size):
+            # `torch.randn(B, self.core.hidden_size)`, `torch.ones(out.shape)`: no mask (it would write 1), maybe as wide as h
+            found.unsized = size
         elif not (sized and written == 1):
             found.unknown.append(node)
+
+    def _measures_the_state(self, size: cst.BaseExpression) -> bool:
+        """Is a size read from the state (`h.shape[-1]`, `h.size(-1)`), packed already?"""
+        for node in walk(size):
+            read = self.consumed.get(id(node))
+            if isinstance(read, VDerived) and _reads_a_size(node) and self.ctx.solution.value_is_state(read.base):
+                return True
+        return False
 
     def _size_held(self, size: cst.BaseExpression) -> tuple:
         """A size written as a name or attribute (`self.hidden_size`): what it was set to, when
@@ -236,6 +286,25 @@ def _written_source(node: cst.BaseExpression) -> cst.BaseExpression:
             node = node.args[0].value
         else:
             return node
+
+
+def _reads_a_size(node: cst.BaseExpression) -> bool:
+    """`x.shape`, `x.size(...)`: the sizes of x."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    return isinstance(node, cst.Attribute) and node.attr.value in (SHAPE_ATTRIBUTE, SIZE_METHOD)
+
+
+def _joined_along_the_first(node: cst.Call) -> bool:
+    """`torch.stack(xs)`, `torch.cat(xs, 0)`: joined along dimension 0, the last size kept."""
+    dims = [arg.value for arg in node.args[1:] if arg.keyword is None or arg.keyword.value in DIM_KEYWORDS]
+    return all(integer(dim) == 0 for dim in dims)
+
+
+def _last_kept(node: cst.Call) -> bool:
+    """`x.expand(B, -1)`: the last size written is -1, the size it had."""
+    size = last_size(node)
+    return size is not None and integer(size) == -1
 
 
 def _makes_a_number(node) -> bool:

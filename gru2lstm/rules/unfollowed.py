@@ -207,6 +207,12 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             f"{subject} `{code}`, and the engine cannot tell which operand carries the state (neither is known as one, and "
             "no name says which is a mask); rename the operand that carries it like the target (`h = h * m`), or the other like a mask (`done_mask`)"
         ))
+    elif (display := _display_of(ctx, binding, node)) is not None:
+        # `reversed([0, zeros])`: the display's items are each iterated, the state among them
+        ctx.find("G2L102", node, (
+            f"`{code}` sits in `{ctx.code(display)}` beside a hidden state, and what is iterated from it or read at a position "
+            "that is not known may be either; keep the hidden state apart from other values"
+        ))
     else:
         what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
         received = f"receives `{code}`, which is not one" if holder else f"receives {what}, which is not one as far as the engine can tell"
@@ -214,6 +220,17 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def _display_of(ctx, binding: Binding, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
+    """The list or tuple display that `node` is an item of, when the binding puts it in the place
+    that holds that display (expressions.held_literal); else None."""
+    slot = binding.target
+    while slot.kind == SlotKind.CHILD:
+        slot = slot.base
+    element = ctx.parents.get(node)
+    display = ctx.parents.get(element) if isinstance(element, cst.Element) else None
+    return display if slot.kind == SlotKind.LITERAL and isinstance(display, (cst.List, cst.Tuple)) else None
 
 
 def _unfollowed_iterable(binding: Binding, value: Value) -> Optional[cst.BaseExpression]:
