@@ -621,6 +621,14 @@ class PackedCall(Rule):
                 target = unpacking.elements[1].node
                 if isinstance(target, cst.Name) and target.value == "_":
                     return  # thrown away: nothing to pack
+                if isinstance(unpacking.target.elements[1], cst.StarredElement):
+                    # `out, *rest = self.gru(x, h)`: the pair lands in a list, where no `torch.cat` packs it
+                    ctx.find(
+                        "G2L100", call.node,
+                        f"the packed form needs the state of `{ctx.code(call.node)}` unpacked into a name of its own, and here it "
+                        f"lands in the list of the starred target `*{ctx.code(target)}`; unpack it as `out, h = ...`, or use --state tuple",
+                    )
+                    return
                 statement = unpacking.statement
                 if not is_line(statement) or len(statement.body) != 1:
                     ctx.find(
