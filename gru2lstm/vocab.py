@@ -299,6 +299,9 @@ READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad
 SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {GRADIENT_ATTRIBUTE}
 SHAPE_ATTRIBUTE, SIZE_METHOD = "shape", "size"  # `x.shape`, `x.size()`: all its sizes; `x.shape[d]`, `x.size(d)`: one
 KEEP_ATTRIBUTES = {"data"}
+# Attributes that are the tensor with its dimensions reversed (`x.T`, `x.mT`: the last two swapped), a
+# view kept as the tensor is, whose last dimension is another one now.
+TRANSPOSING_ATTRIBUTES = {"T", "mT", "H", "mH"}
 CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",
     "collections.OrderedDict", "list", "dict",

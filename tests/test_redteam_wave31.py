@@ -50,3 +50,78 @@ def test_a_packed_state_unpacked_into_a_starred_target_is_refused(tmp_path, caps
         "or use --state tuple"
     ) in capsys.readouterr().out.splitlines()
     assert (tmp_path / "model.py").read_text() == before
+
+
+# a GRUCell's state made by a method of the model, in the ways real code makes a zero state
+MADE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.hidden = hidden
+            self.cell = nn.GRUCell(4, hidden)
+            self.pi = nn.Linear(hidden, 2)
+
+        def init_state(self, batch):
+            return {make}
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.pi(h), h
+"""
+
+MADE_DRIVER = """\
+    import torch
+
+    from model import Net
+
+    net = Net()
+    h = net.init_state(3)
+    outs = []
+    for t in range(4):
+        o, h = net(torch.randn(3, 4), h)
+        outs.append(o)
+        if t == 1:
+            h = net.init_state(3)
+    torch.stack(outs).sum().backward()
+"""
+
+MOVED = "moves the dimensions of the new tensor `torch.zeros(self.hidden, batch)` before it becomes the hidden state, so the size written last, which the engine doubles, is not the state's last one; make the state in its own order (`torch.zeros(B, H)`), or use --state tuple"
+
+
+@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T"])
+def test_a_packed_state_made_transposed_is_refused(tmp_path, capsys, make):
+    # exit 0 and a crash: the size written last (the batch) was doubled, or, for `.T`, nothing
+    write(tmp_path, {"model.py": MADE.format(make=make), "driver.py": MADE_DRIVER, "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert f"{tmp_path / 'model.py'}:13:16: G2L100 `{make}` {MOVED}" in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "model.py").read_text() == before
+
+
+@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T"])
+def test_a_state_made_transposed_migrates_and_runs_in_the_tuple_form(tmp_path, make):
+    # `.T` was a G2L102: an attribute of the new tensor, no state
+    write(tmp_path, {"model.py": MADE.format(make=make), "driver.py": MADE_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+    assert f"        return ({make}, {make})\n" in (tmp_path / "model.py").read_text()
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_a_library_call_makes_from_a_number_given_to_a_parameter_is_refused(tmp_path, capsys, form):
+    # packed: exit 0 and a crash, `torch.eye(batch, H)` left H wide (read as derived from `batch`,
+    # whose number, given to the parameter, was passed over); tuple: "`3` holds the hidden state elsewhere"
+    write(tmp_path, {"model.py": MADE.format(make="torch.eye(batch, self.hidden)"), "driver.py": MADE_DRIVER, "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'driver.py'}:6:20: G2L102 `3` is given to the parameter `batch` of `Net.init_state()`, which the engine "
+        "reads as holding the hidden state, because the state is made from it by a call that is no creation the engine knows "
+        "(`torch.zeros`, `torch.full`, ...); make the state with such a creation, or migrate this use by hand so that it "
+        "handles the pair (h, c)"
+    ) in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "model.py").read_text() == before

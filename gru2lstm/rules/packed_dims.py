@@ -32,7 +32,7 @@ from gru2lstm.syntax import code_of
 from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CELL_KIND, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
-    MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS,
+    MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS, TRANSPOSING_ATTRIBUTES,
 )
 
 
@@ -330,6 +330,8 @@ def _touches_last(value, expected: Optional[frozenset], ranks: Ranks) -> bool:
     known = _both(expected, ranks.of(value.base))
     if isinstance(node, cst.Subscript):
         return subscript_touches_last(node, known)
+    if isinstance(node, cst.Attribute):
+        return node.attr.value in TRANSPOSING_ATTRIBUTES  # `h.T`: the last dimension moved
     if not isinstance(node, cst.Call):
         return False
     return call_touches_last(node, isinstance(node.func, cst.Attribute) and node.func.value is value.base.node, known)
