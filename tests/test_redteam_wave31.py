@@ -125,3 +125,11 @@ def test_a_state_a_library_call_makes_from_a_number_given_to_a_parameter_is_refu
         "handles the pair (h, c)"
     ) in capsys.readouterr().out.splitlines()
     assert (tmp_path / "model.py").read_text() == before
+
+
+@pytest.mark.parametrize("make", ["torch.zeros(batch, self.hidden).flip(1)", "torch.zeros(batch, 1, self.hidden).transpose(0, 1)[0]"])
+def test_a_packed_state_made_with_its_last_dimension_in_place_migrates_and_runs(tmp_path, make):
+    # acted along (a flip of a new tensor) or moved around it, the last dimension stays the hidden one
+    write(tmp_path, {"model.py": MADE.format(make=make), "driver.py": MADE_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")

@@ -284,7 +284,7 @@ def _double_creation(ctx, value: Value) -> None:
             continue
         if not isinstance(leaf, VCreate) or not ctx.claim(leaf.node):
             continue
-        if isinstance(option, (VDerived, VIndex)) and moves_the_last(ctx, option, Ranks(ctx)):
+        if isinstance(option, (VDerived, VIndex)) and moves_the_last(ctx, option, Ranks(ctx), moving_only=True):
             # `torch.zeros(H, B).permute(1, 0)`: the size written last is not the state's last one
             ctx.find("G2L100", leaf.node, (
                 f"`{ctx.code(option.node)}` moves the dimensions of the new tensor `{ctx.code(leaf.node)}` before it becomes "
