@@ -133,3 +133,64 @@ def test_a_packed_state_made_with_its_last_dimension_in_place_migrates_and_runs(
     write(tmp_path, {"model.py": MADE.format(make=make), "driver.py": MADE_DRIVER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+# a GRUCell's state kept transposed in a preallocated buffer, hidden size first
+TRANSPOSED_STORE = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = nn.GRUCell(4, 8)
+            self.pi = nn.Linear(8, 2)
+            self.buf = torch.zeros(5, 8, 3)
+
+        def forward(self, x, h, t):
+            h = self.cell(x, h)
+            self.buf[t] = h.T.detach()
+            return self.pi(h), h
+
+        def stored(self, t):
+            return self.buf[t].T.clone()
+"""
+
+TRANSPOSED_STORE_DRIVER = """\
+    import torch
+
+    from model import Net
+
+    net = Net()
+    h = torch.zeros(3, 8)
+    for t in range(4):
+        with torch.no_grad():
+            o, h = net(torch.randn(3, 4), h, t)
+    o, h = net(torch.randn(3, 4), net.stored(2), 4)
+    o.sum().backward()
+"""
+
+
+def test_a_state_stored_transposed_migrates_and_runs_in_the_tuple_form(tmp_path):
+    # exit 0 and a crash: `h.T` was an attribute read, not the state transposed (neither half written,
+    # and `self.buf[t].T[0]` read a row of the pair's transposition)
+    write(tmp_path, {"model.py": TRANSPOSED_STORE, "driver.py": TRANSPOSED_STORE_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+    migrated = (tmp_path / "model.py").read_text()
+    assert "        self.buf[0][t] = h[0].T.detach()\n        self.buf[1][t] = h[1].T.detach()\n" in migrated
+    assert "        return (self.buf[0][t].T.clone(), self.buf[1][t].T.clone())\n" in migrated
+
+
+def test_a_packed_state_stored_transposed_is_refused(tmp_path, capsys):
+    # exit 0 and a crash: the buffer, hidden size first, was left 8 rows high for a 16-wide state
+    write(tmp_path, {"model.py": TRANSPOSED_STORE, "driver.py": TRANSPOSED_STORE_DRIVER, "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:14:23: G2L100 `h.T` acts along the last dimension of the hidden state (or one the engine "
+        "cannot tell from it), and its result stays a state; in the packed form that dimension holds h and c side by side, "
+        "so it would mix them; use --state tuple, or migrate this by hand"
+    ) in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "model.py").read_text() == before
