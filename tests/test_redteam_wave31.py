@@ -92,7 +92,7 @@ MADE_DRIVER = """\
 MOVED = "moves the dimensions of the new tensor `torch.zeros(self.hidden, batch)` before it becomes the hidden state, so the size written last, which the engine doubles, is not the state's last one; make the state in its own order (`torch.zeros(B, H)`), or use --state tuple"
 
 
-@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T"])
+@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T", "torch.zeros(self.hidden, batch).mT"])
 def test_a_packed_state_made_transposed_is_refused(tmp_path, capsys, make):
     # exit 0 and a crash: the size written last (the batch) was doubled, or, for `.T`, nothing
     write(tmp_path, {"model.py": MADE.format(make=make), "driver.py": MADE_DRIVER, "pyproject.toml": ""})
@@ -102,7 +102,7 @@ def test_a_packed_state_made_transposed_is_refused(tmp_path, capsys, make):
     assert (tmp_path / "model.py").read_text() == before
 
 
-@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T"])
+@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T", "torch.zeros(self.hidden, batch).mT"])
 def test_a_state_made_transposed_migrates_and_runs_in_the_tuple_form(tmp_path, make):
     # `.T` was a G2L102: an attribute of the new tensor, no state
     write(tmp_path, {"model.py": MADE.format(make=make), "driver.py": MADE_DRIVER, "pyproject.toml": ""})
