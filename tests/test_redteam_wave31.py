@@ -92,17 +92,18 @@ MADE_DRIVER = """\
 MOVED = "moves the dimensions of the new tensor `torch.zeros(self.hidden, batch)` before it becomes the hidden state, so the size written last, which the engine doubles, is not the state's last one; make the state in its own order (`torch.zeros(B, H)`), or use --state tuple"
 
 
-@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T", "torch.zeros(self.hidden, batch).mT"])
+@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T", "torch.zeros(self.hidden, batch).mT", "torch.t(torch.zeros(self.hidden, batch))"])
 def test_a_packed_state_made_transposed_is_refused(tmp_path, capsys, make):
-    # exit 0 and a crash: the size written last (the batch) was doubled, or, for `.T`, nothing
+    # exit 0 and a crash: the size written last (the batch) was doubled, or, for `.T` and `.mT`, nothing
     write(tmp_path, {"model.py": MADE.format(make=make), "driver.py": MADE_DRIVER, "pyproject.toml": ""})
     before = (tmp_path / "model.py").read_text()
     assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
-    assert f"{tmp_path / 'model.py'}:13:16: G2L100 `{make}` {MOVED}" in capsys.readouterr().out.splitlines()
+    column = 16 + make.index("torch.zeros")  # the new tensor's place
+    assert f"{tmp_path / 'model.py'}:13:{column}: G2L100 `{make}` {MOVED}" in capsys.readouterr().out.splitlines()
     assert (tmp_path / "model.py").read_text() == before
 
 
-@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T", "torch.zeros(self.hidden, batch).mT"])
+@pytest.mark.parametrize("make", ["torch.zeros(self.hidden, batch).permute(1, 0)", "torch.zeros(self.hidden, batch).T", "torch.zeros(self.hidden, batch).mT", "torch.t(torch.zeros(self.hidden, batch))"])
 def test_a_state_made_transposed_migrates_and_runs_in_the_tuple_form(tmp_path, make):
     # `.T` was a G2L102: an attribute of the new tensor, no state
     write(tmp_path, {"model.py": MADE.format(make=make), "driver.py": MADE_DRIVER, "pyproject.toml": ""})

@@ -32,7 +32,7 @@ from gru2lstm.syntax import code_of
 from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CELL_KIND, DIMENSION_MOVING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
-    MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS, TRANSPOSING_ATTRIBUTES,
+    MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS, TRANSPOSING_ATTRIBUTES, TRANSPOSING_CALLS,
 )
 
 
@@ -377,6 +377,8 @@ def call_touches_last(node: cst.Call, method_form: bool, known: Optional[frozens
             order = [element.value for element in order[0].elements]
         last = integer(order[-1]) if order and not any(arg.star for arg in node.args) else None
         return not (last == -1 or (last is not None and known is not None and known == {last + 1}))
+    if name in TRANSPOSING_CALLS:
+        return True
     if name not in DIM_POSITIONS:
         return False
     dims = _dim_arguments(node, method_form)
