@@ -50,6 +50,9 @@ from gru2lstm.vocab import (
     ALONG_HIDDEN_FUNCTIONS,
     ATTRIBUTE_BUILTINS,
     CALLING_FUNCTIONS,
+    CHECKPOINT_FUNCTION,
+    CHECKPOINT_KEYWORDS,
+    CHECKPOINT_REENTRANT_KEYWORD,
     NAMED_ATTRIBUTE_BUILTIN,
     CALLING_METHODS,
     CAT_FUNCTIONS,
@@ -649,6 +652,10 @@ class CallWalker(CompiledCalls):
                 # a module handed to another (`nn.Sequential(enc, nn.GRU(4, 8))`) is called by it
                 self.consume(value, Use.HANDED, arg.value, f"handed to `{self.code(func)}()`")
             return VCtor(sorted(qualified)[0], node)
+        if CHECKPOINT_FUNCTION in qualified:
+            checkpointed = self._checkpointed(node)
+            if checkpointed is not None:
+                return checkpointed
         positional = [arg for arg in args if arg.keyword is None]
         if qualified & SPLITTING_FUNCTIONS and positional and not any(a.star for a in args):
             return self._pieces(node, self.expr(positional[0].value), [arg for arg in args if arg is not positional[0]])
@@ -687,6 +694,8 @@ class CallWalker(CompiledCalls):
             first = self.expr(positional[0].value) if positional else None
             if positional:  # it may call what it is handed: `checkpoint(self.gru, x, h)` (rules/module_reach.py)
                 self.consume(first, Use.HANDED, positional[0].value, f"handed to `{self.code(func)}()`")
+            if positional and CHECKPOINT_FUNCTION in qualified:
+                self.flow.reentrant_checkpoints.add(id(positional[0].value))  # else it is followed (_checkpointed)
             if positional and qualified & CALLING_FUNCTIONS:
                 # `checkpoint(net, x, h)` runs `net(x, h)`, which the walk does not bind: an instance whose forward() changes is a finding
                 self.consume(first, Use.OTHER, positional[0].value, f"called by `{self.code(func)}()` with the arguments after it")
@@ -706,6 +715,29 @@ class CallWalker(CompiledCalls):
                 self.flow.along_hidden.append(value)
             return value
         return None
+
+    def _checkpointed(self, node: cst.Call) -> Optional[Value]:
+        """`checkpoint(self.gru, x, h, use_reentrant=False)` is the call `self.gru(x, h)`: it hands
+        over the arguments after the module and returns what the module returns, pairs included; of
+        a module class of the program, its forward() with the module as self. None where a subclass
+        may override that forward(), or the checkpoint is reentrant, which drops the gradients of a
+        returned pair (rules/module_reach.py)."""
+        args = node.args
+        reentrant = next((arg.value for arg in args if arg.keyword is not None and arg.keyword.value == CHECKPOINT_REENTRANT_KEYWORD), None)
+        if not args or args[0].keyword is not None or args[0].star or not (isinstance(reentrant, cst.Name) and reentrant.value == "False"):
+            return None
+        module = self.expr(args[0].value)
+        if not isinstance(module, VSlot) or module.slot in self.flow.registries.instances:
+            return None
+        owner = self.instance_class.get(module.slot)
+        forward = None if owner is None else self.flow.forward_of(owner)
+        if owner is not None:
+            # `checkpoint(self.block, x, h, use_reentrant=False)`: its forward(), the module its self
+            return None if forward is None or self.flow.overrides(owner, "forward") else self._call_function(forward, node, self_given=True)
+        own = [arg for arg in args[1:] if arg.keyword is not None and arg.keyword.value in CHECKPOINT_KEYWORDS]
+        for arg in own:
+            self.consume(self.expr(arg.value), Use.READ, arg.value)
+        return self._call_value(module, node, [arg for arg in args[1:] if arg not in own])
 
     def _library_argument(self, node: cst.Call, arg: cst.Arg, use: Use, why: str = "") -> None:
         """An argument of a torch or numpy function that is not an operand it computes from: read

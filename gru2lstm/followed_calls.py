@@ -488,9 +488,10 @@ class FollowedCalls(ExpressionWalker):
                 self.flow.arithmetic.append(joined)
         return joined
 
-    def _call_value(self, func: Union[VSlot, VIndex], node: cst.Call) -> Value:
+    def _call_value(self, func: Union[VSlot, VIndex], node: cst.Call, handed: Optional[list] = None) -> Value:
         # Calling an instance of a module class of the program runs its forward(); what an index
-        # calls is known once the solver has settled it (joined_calls.py).
+        # calls is known once the solver has settled it (joined_calls.py). `handed`: the arguments
+        # the value is called with where they are not the call's own (`checkpoint(gru, x, h)`).
         if isinstance(func, VSlot):
             owner = self.instance_class.get(func.slot)
             forward = None if owner is None else self.flow.forward_of(owner)
@@ -500,7 +501,7 @@ class FollowedCalls(ExpressionWalker):
             if union is not None:
                 return union
         args = []
-        for arg in node.args:
+        for arg in node.args if handed is None else handed:
             value = self.expr(arg.value)
             if isinstance(value, VChoice):
                 # `self.gru(x, h if h is not None else torch.zeros(...))`: held in a place of its own,

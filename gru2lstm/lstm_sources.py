@@ -15,7 +15,7 @@ from typing import Optional
 from gru2lstm.imports import imported_names
 from gru2lstm.tree_nodes import nodes_of, walk
 from gru2lstm.vocab import (
-    CAT_FUNCTIONS, CREATION_NAMES, HIDDEN_KEYWORDS, KEEP_METHODS, LSTM_NAMES, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN,
+    CAT_FUNCTIONS, CLASS_OF_OBJECT, CREATION_NAMES, HIDDEN_KEYWORDS, INSTANCE_TEST, KEEP_METHODS, LSTM_NAMES, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN,
 )
 
 CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ...
@@ -71,6 +71,7 @@ class Sources:
         self.arguments: dict = {}  # (id(function), parameter) -> [(argument, scope of the call)]
         self.fields: list = []  # (attribute name, value, scope) that constructions of records write
         calls = []  # (call, its scope, the class of that scope's method)
+        class_tested: dict = {}  # id(function) -> ids of its returns that run for one class of argument only
         modules = [_imported_modules(tree) for tree in trees]  # per tree: the names its imports bind to a module
         self._modules_of = {}  # id(scope) -> the names of modules its file imports
         for position, scope in self.scopes:  # one pass over each scope's nodes for all the tables
@@ -86,7 +87,8 @@ class Sources:
                         for name, value in _elementwise(target, node.value):
                             assigned.setdefault(name, []).append(value)
                 elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
-                    self.returns.setdefault(scope.name, []).append((node.value, scope))
+                    if id(node) not in class_tested.setdefault(id(scope), _returns_of_a_class(scope)):
+                        self.returns.setdefault(scope.name, []).append((node.value, scope))
         calls = [(call, scope, cls) for call, scope, cls in calls if holder_name(call.func) not in holders]
         records = {name: fields for tree in trees for name, fields in _records(tree).items()}
         for call, scope, _ in calls:
@@ -224,6 +226,35 @@ class Sources:
             if why is not None:
                 return f"{what} one tensor: {why}"
         return None
+
+
+def _returns_of_a_class(function) -> set:
+    """The returns on either side of `if isinstance(p, C):` (or `type(p) == C`) of a parameter p
+    (after it too, when its body returns): what they give depends on the argument's class, so it
+    says nothing of what a pair gets (`repackage_hidden(h)` gives `h.detach()` for a tensor, a
+    tuple item by item for a pair)."""
+    params = {a.arg for a in function.args.posonlyargs + function.args.args + function.args.kwonlyargs}
+    found = set()
+    for node in walk(function):
+        for block in (getattr(node, "body", None), getattr(node, "orelse", None)):
+            if not isinstance(block, list):
+                continue
+            for position, statement in enumerate(block):
+                if isinstance(statement, ast.If) and _tests_class_of(statement.test, params):
+                    after = block[position + 1:] if statement.body and isinstance(statement.body[-1], ast.Return) else []
+                    for inner in (*statement.body, *statement.orelse, *after):
+                        found |= {id(r) for r in walk(inner) if isinstance(r, ast.Return)}
+    return found
+
+
+def _tests_class_of(test: ast.expr, params: set) -> bool:
+    """`isinstance(p, C)`, `type(p) == C`, `type(p) is C` of one of `params`."""
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
+        test = test.left
+        tested = isinstance(test, ast.Call) and constructed(test.func) == CLASS_OF_OBJECT
+    else:
+        tested = isinstance(test, ast.Call) and constructed(test.func) == INSTANCE_TEST
+    return tested and bool(test.args) and isinstance(test.args[0], ast.Name) and test.args[0].id in params
 
 
 def _records(tree: ast.Module) -> dict:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from gru2lstm.options import Options
 from gru2lstm.program import ProgramFlow
 from gru2lstm.solve import Solution
+from gru2lstm.values import AttrSlot
 from gru2lstm.rules import WALK, registry
 from gru2lstm.rules.base import BindingUse, consume
 from gru2lstm.rules.context import PlanContext, Planned
@@ -47,7 +48,7 @@ class Planner:
             return ctx.result
         switches = [(ctor, target) for ctor, _, target in ctx.solution.constructors if ctx.solution.is_module(target)]
         for ctor, target in switches:
-            ctx.find("G2L102", ctor.node, held_with_message(ctx, ctor, ctx.solution.modules_held_with(target)), mark=False)
+            ctx.find("G2L102", ctor.node, held_with_message(ctx, ctor, ctx.solution.modules_held_with(target), target), mark=False)
         chosen = _classes_chosen(ctx)
         for node, other in chosen:
             ctx.find("G2L102", node, chosen_class_message(ctx.code(node), ctx.code(other)), mark=False)
@@ -83,12 +84,25 @@ def _classes_chosen(ctx: PlanContext) -> list:
     return found
 
 
-def held_with_message(ctx: PlanContext, ctor, others: list) -> str:
+def held_with_message(ctx: PlanContext, ctor, others: list, target) -> str:
     """G2L102 for a GRU held where another module is (solve.HeldModule): it names that module, and
-    says why by what it is (another recurrent module: a choice the code makes; anything else: a join)."""
+    says why by what it is (another recurrent module: a choice the code makes; anything else: a join).
+    An attribute of one class joined with the same attribute of others (subclasses of one base whose
+    method calls `self.core(x, h)`) names those classes."""
     other = next((held for held in others if not held.recurrent), others[0])
     kind = f"`{ctx.code(other.node.func)}`"
-    held = f"`{ctx.code(ctor.node)}` is held where a {kind} is held too (`{ctx.code(other.node)}`, line {ctx.line(other.node)})"
+    made = f"`{ctx.code(other.node)}`, line {ctx.line(other.node)}"
+    classes = _classes_sharing(ctx, target) if not other.recurrent else []
+    if classes:
+        owner, name = target.owner.rpartition(":")[2], target.name
+        shared = " and ".join(f"`{cls}`" for cls in classes)
+        return (
+            f"`{ctx.code(ctor.node)}` is held in `self.{name}` of `{owner}`, which is joined with `self.{name}` of {shared}, "
+            f"where a {kind} is held too ({made}): the classes share the code that calls `self.{name}`, so the engine cannot tell the GRU's calls "
+            f"from the {kind}'s and leaves both as they are; give the GRU an attribute of its own in `{owner}` "
+            "(and the call of it there)"
+        )
+    held = f"`{ctx.code(ctor.node)}` is held where a {kind} is held too ({made})"
     if other.recurrent:
         return (
             f"{held}: code that chooses between them handles both already, so the engine leaves it as it is; "
@@ -98,3 +112,17 @@ def held_with_message(ctx: PlanContext, ctor, others: list) -> str:
         f"{held}, so the engine cannot tell the GRU's calls from the {kind}'s and leaves both as they are; "
         "keep the GRU in a place of its own (a helper that stores every module it is given joins them)"
     )
+
+
+def _classes_sharing(ctx: PlanContext, target) -> list:
+    """The other classes whose attribute of the name of `target` (`self.core` of a class) is joined
+    with it, by their short names; [] where `target` is no attribute."""
+    if not isinstance(target, AttrSlot):
+        return []
+    classes = ctx.solution.classes
+    root = classes.find(target)
+    owners = {
+        slot.owner for slot in classes.parent
+        if isinstance(slot, AttrSlot) and slot.name == target.name and slot.owner != target.owner and classes.find(slot) == root
+    }
+    return sorted(owner.rpartition(":")[2] for owner in owners)

@@ -113,7 +113,10 @@ class _Child:
 
 
 def _reap(pid: int, reader: int) -> None:
+    # Killed rather than left to fail on the closed pipe: a child forked later holds a copy of this
+    # read end, so a child whose spans fill the pipe would wait to write for ever, and we for it.
     os.close(reader)
+    os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
 
 

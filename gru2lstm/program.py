@@ -267,6 +267,7 @@ class ProgramFlow:
     local_reading_lambdas: dict = field(default_factory=dict)
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
     wrapper_calls: set = field(default_factory=set)  # ids of the wrapper calls walked
+    reentrant_checkpoints: set = field(default_factory=set)  # ids of what a reentrant `checkpoint(f, ...)` runs (f)
     registered: set = field(default_factory=set)  # AttrSlots registered as a buffer or parameter (`self.register_buffer("h", E)`)
     parameters: set = field(default_factory=set)  # ids of the `nn.Parameter(t)` calls walked: each keeps t
     namedtuples: dict = field(default_factory=dict)  # class key -> fields, of namedtuple classes
@@ -449,6 +450,11 @@ def follow_remedy(place: Optional[str], inside: str = "") -> str:
     if place is None:
         return "migrate this use by hand, or give the file that defines the code it reaches in the same run"
     return "give that file in the same run too"
+
+
+def give_source(place: str) -> str:
+    """The remedy clause for a value made by a function of `place`, a file the group can take in."""
+    return f"give {place}, where it comes from, in the same run"
 
 
 # What the user can do about a use of the state that no rule of the table covers.

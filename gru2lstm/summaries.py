@@ -39,11 +39,11 @@ import libcst as cst
 from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.qualnames import qualify
-from gru2lstm.syntax import walk
+from gru2lstm.syntax import is_docstring, kinds_named, walk
 from gru2lstm.values import AttrSlot, Derivation
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS,
-    FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
+    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CLASS_OF_OBJECT, INSTANCE_TEST, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS,
+    FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_ATTRIBUTES, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
     NUMPY_JOINING_NAMES, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, WRITING_METHODS,
 )
 
@@ -253,8 +253,100 @@ class _FeatureReads:
 def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]:
     """The summary of `info`, cached in the flow; None when it does more than give a parameter back."""
     if info.key not in flow.pass_through:
-        flow.pass_through[info.key] = _HelperBody(info, flow, 0, frozenset()).summary()
+        if _maps_each_tensor(info):
+            flow.pass_through[info.key] = PassThrough((info.params[0].name,), Derivation.KEEP, identity=True)
+        else:
+            flow.pass_through[info.key] = _HelperBody(info, flow, 0, frozenset()).summary()
     return flow.pass_through[info.key]
+
+
+def _maps_each_tensor(info: FunctionInfo) -> bool:
+    """The word-language-model helper, ready for pairs as it is: a tensor is given back kept, a
+    tuple is given back item by item through the helper itself, so it takes `(h, c)` as it took h
+    and gives back what it was given (its call is the argument, and its body is left alone):
+
+        def repackage_hidden(h):
+            if isinstance(h, torch.Tensor):  # `type(h) == Variable`; or `isinstance(h, tuple)`, the branches swapped
+                return h.detach()
+            else:
+                return tuple(repackage_hidden(v) for v in h)
+    """
+    statements = [s for s in info.node.body.body if not is_docstring(s)] if isinstance(info.node.body, cst.IndentedBlock) else []
+    if len(info.params) != 1 or info.variadic or not statements:
+        return False
+    test = statements[0]
+    if not isinstance(test, cst.If) or test.orelse is not None and not isinstance(test.orelse, cst.Else):
+        return False
+    otherwise = test.orelse.body.body if test.orelse is not None else statements[1:]
+    if len(statements) != (1 if test.orelse is not None else 2):
+        return False
+    parameter = info.params[0].name
+    kinds, tensors = kinds_named(_class_tested(test.test, parameter))
+    if bool(kinds) == bool(tensors):
+        return False
+    tensor, items = _returned(test.body.body), _returned(otherwise)
+    if kinds:
+        tensor, items = items, tensor
+    return tensor is not None and _kept(tensor, parameter) and items is not None and _each_item_through(items, parameter, info.key.name)
+
+
+def _returned(block) -> Optional[cst.BaseExpression]:
+    """What a block of one `return E` gives back."""
+    if len(block) != 1 or not isinstance(block[0], cst.SimpleStatementLine) or len(block[0].body) != 1:
+        return None
+    line = block[0].body[0]
+    return line.value if isinstance(line, cst.Return) else None
+
+
+def _class_tested(test: cst.BaseExpression, parameter: str) -> Optional[cst.BaseExpression]:
+    """The class(es) `C` of `isinstance(p, C)`, `type(p) == C`, `type(p) is C`, else None."""
+    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+        call = test.left if isinstance(test.comparisons[0].operator, (cst.Equal, cst.Is)) else None
+        tested = isinstance(call, cst.Call) and _called(call, CLASS_OF_OBJECT) and _only_argument(call, parameter)
+        return test.comparisons[0].comparator if tested else None
+    tested = isinstance(test, cst.Call) and _called(test, INSTANCE_TEST) and len(test.args) == 2 and _is_name(test.args[0].value, parameter)
+    return test.args[1].value if tested else None
+
+
+def _kept(node: cst.BaseExpression, parameter: str) -> bool:
+    """The parameter through methods that keep a tensor as it is (`h.detach()`, `h.data`) and
+    tensor classes wrapped around it (`Variable(h.data)`, old PyTorch's)."""
+    while not _is_name(node, parameter):
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in KEEP_METHODS:
+            node = node.func.value
+        elif isinstance(node, cst.Call) and len(node.args) == 1 and not node.args[0].keyword and not node.args[0].star and kinds_named(node.func)[1]:
+            node = node.args[0].value
+        elif isinstance(node, cst.Attribute) and node.attr.value in KEEP_ATTRIBUTES:
+            node = node.value
+        else:
+            return False
+    return True
+
+
+def _each_item_through(node: cst.BaseExpression, parameter: str, helper: str) -> bool:
+    """`tuple(helper(v) for v in p)` (or of a list comprehension)."""
+    if not (isinstance(node, cst.Call) and _called(node, "tuple") and len(node.args) == 1 and not node.args[0].star):
+        return False
+    each = node.args[0].value
+    if not isinstance(each, (cst.GeneratorExp, cst.ListComp)) or each.for_in.inner_for_in is not None or each.for_in.ifs:
+        return False
+    item = each.for_in.target
+    return (
+        isinstance(item, cst.Name) and _is_name(each.for_in.iter, parameter) and isinstance(each.elt, cst.Call)
+        and _called(each.elt, helper) and _only_argument(each.elt, item.value)
+    )
+
+
+def _called(call: cst.Call, name: str) -> bool:
+    return _is_name(call.func, name)
+
+
+def _only_argument(call: cst.Call, name: str) -> bool:
+    return len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star and _is_name(call.args[0].value, name)
+
+
+def _is_name(node: cst.CSTNode, name: str) -> bool:
+    return isinstance(node, cst.Name) and node.value == name
 
 
 class _HelperBody:
@@ -300,7 +392,10 @@ class _HelperBody:
         kind = Derivation.SHAPE if Derivation.SHAPE in self.kinds else Derivation.KEEP
         returns = [node.value for node in body if type(node) is cst.Return]
         chain = self._chain_to(returns[0], frozenset()) if len(ordered) == 1 and len(returns) == 1 else None
-        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)), len(ordered) == 1 and not self.changed, chain)
+        # a helper that tests the kind of what it is given (`if isinstance(h, torch.Tensor): h = h.detach()`)
+        # is never the identity: given the pair whole it would skip its work; it runs on each half
+        identity = len(ordered) == 1 and not self.changed and not any(self._kind_tested(node) for node in reads)
+        return PassThrough(ordered, kind, tuple(dict.fromkeys(self.dim_ops)), identity, chain)
 
     def _follow_locals(self, body: list) -> None:
         """Which local names hold nothing but a parameter. Twice over the body, so that a loop
@@ -442,6 +537,23 @@ class _HelperBody:
         if isinstance(parent, (cst.AssignTarget, cst.Param)) or isinstance(parent, cst.AnnAssign) and parent.target is name:
             return True  # the name being (re)defined: what it holds is settled by _follow_locals
         return isinstance(parent, (cst.Comparison, cst.ComparisonTarget))  # `x is None`, `type(x) == T`
+
+
+    def _kind_tested(self, name: cst.Name) -> bool:
+        """Is this read of the parameter tested by `isinstance(x, torch.Tensor)`, `type(x) is
+        tuple`: a test whose answer changes once a state is (h, c)?"""
+        argument = self.parents.get(id(name))
+        call = self.parents.get(id(argument)) if isinstance(argument, cst.Arg) else None
+        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.args[0] is argument):
+            return False
+        if call.func.value == INSTANCE_TEST:
+            named = call.args[1].value if len(call.args) == 2 else None
+        else:
+            comparison = self.parents.get(id(call))
+            if not (call.func.value == CLASS_OF_OBJECT and isinstance(comparison, cst.Comparison) and comparison.left is call):
+                return False
+            named = comparison.comparisons[0].comparator
+        return any(kinds_named(named))
 
 
 def may_name_the_last(node: cst.Call, method_form: bool = True) -> bool:

@@ -10,7 +10,10 @@ import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.qualnames import dotted, import_bindings
-from gru2lstm.vocab import DEFAULT_FACTORY_DICT, DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import (
+    DEFAULT_FACTORY_DICT, DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, PAIR_KINDS, TENSOR_CLASS_NAMES,
+    WRAPPED_MODULE_ATTRIBUTE,
+)
 
 
 def walk(node: cst.CSTNode):
@@ -63,6 +66,15 @@ def is_docstring(statement: cst.CSTNode) -> bool:
         isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
         and isinstance(statement.body[0], cst.Expr) and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
+
+
+def kinds_named(named: Optional[cst.BaseExpression]) -> tuple:
+    """(the pair kinds, the tensor classes) a type test names, whose answer for a state changes
+    once it is (h, c): `tuple` of `isinstance(h, tuple)`, both of `(tuple, list)`, `torch.Tensor`."""
+    names = [element.value for element in named.elements] if isinstance(named, cst.Tuple) else [named]
+    kinds = [name.value for name in names if isinstance(name, cst.Name) and name.value in PAIR_KINDS]
+    tensors = [name for name in names if name is not None and (dotted(name) or "").rpartition(".")[2] in TENSOR_CLASS_NAMES]
+    return kinds, tensors
 
 
 def rows_holder(target: cst.Subscript) -> cst.BaseExpression:

@@ -197,6 +197,13 @@ CALLING_FUNCTIONS = {
     "torch.autograd.functional.jacobian", "torch.autograd.functional.hessian", "torch.autograd.functional.vjp",
     "torch.autograd.functional.jvp",
 }
+# `checkpoint(fn, *args, use_reentrant=False)` runs `fn(*args)` and returns what it returns, nested
+# tuples too, so a pair goes in and comes out with its gradients: followed as that call. Reentrant
+# checkpoint (the default) hands back the tensors inside a returned tuple without gradients. Its own
+# keywords are not handed to `fn`.
+CHECKPOINT_FUNCTION = "torch.utils.checkpoint.checkpoint"
+CHECKPOINT_REENTRANT_KEYWORD = "use_reentrant"
+CHECKPOINT_KEYWORDS = {CHECKPOINT_REENTRANT_KEYWORD, "preserve_rng_state", "context_fn", "determinism_check", "debug"}
 # Functions that run a module on example inputs (`torch.jit.trace(policy, (x, h0))`): the inputs
 # are the module's arguments, which the engine does not bind to its forward() (calls.py reports them).
 TRACING_FUNCTIONS = {"torch.jit.trace", "torch.jit.trace_module", "torch.onnx.export", "torch.onnx.dynamo_export", "torch.export.export"}
@@ -211,7 +218,8 @@ KEEP_METHODS = DTYPE_METHODS | {
 # `Policy().to(device).eval()` is the policy.
 MODULE_SELF_METHODS = {"train", "eval", "share_memory", "apply", "bfloat16", "to_empty"}
 # Builtins that test a value's class against the GRU's (`isinstance(m, (nn.GRU, nn.GRUCell))`).
-TYPE_TESTS = frozenset({"isinstance", "issubclass"})
+INSTANCE_TEST = "isinstance"
+TYPE_TESTS = frozenset({INSTANCE_TEST, "issubclass"})
 # Methods of a module that run it: `self.gru.forward(x, h)` is the call `self.gru(x, h)`.
 CALLING_METHODS = frozenset({"forward", "__call__"})
 # The parameters a GRU stacks by gate (`weight_hh_l0`, `bias_ih_l1_reverse`; a GRUCell's `weight_ih`), the
@@ -348,6 +356,9 @@ ROWS_BUILTINS = {"enumerate", "zip", "reversed", "iter"}  # iterate a tensor com
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
 # The kinds a test of a state's class may name that (h, c) is: `isinstance(h, tuple)`, `type(h) is list`.
 PAIR_KINDS = ("tuple", "list")
+# Classes a state is tested against for being one tensor (`isinstance(h, torch.Tensor)`, by the last
+# name of any spelling): the test turns false once the state is the pair (h, c).
+TENSOR_CLASS_NAMES = {"Tensor", "Variable", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor"}
 MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 NEXT_BUILTIN = "next"  # `next(self.parameters())`: the first item of a new iterator, only read
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}

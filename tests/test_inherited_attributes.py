@@ -142,10 +142,11 @@ def test_siblings_that_set_the_attribute_a_base_calls_to_a_gru_and_to_another_mo
     before = (tmp_path / "model.py").read_text()
     assert main(["rewrite", "--quiet", str(tmp_path)]) == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"{tmp_path / 'model.py'}:13:21: G2L102 `nn.GRUCell(4, 8)` is held where a `nn.Bilinear` is held too "
-        "(`nn.Bilinear(4, 8, 8)`, line 19), so the engine cannot tell the GRU's calls from the `nn.Bilinear`'s and "
-        "leaves both as they are; keep the GRU in a place of its own (a helper that stores every module it is given "
-        "joins them)"
+        f"{tmp_path / 'model.py'}:13:21: G2L102 `nn.GRUCell(4, 8)` is held in `self.core` of `Recurrent`, which is "
+        "joined with `self.core` of `BaseAgent` and `Plain`, where a `nn.Bilinear` is held too (`nn.Bilinear(4, 8, 8)`, "
+        "line 19): the classes share the code that calls `self.core`, so the engine cannot tell the GRU's calls from the "
+        "`nn.Bilinear`'s and leaves both as they are; give the GRU an attribute of its own in `Recurrent` (and the call "
+        "of it there)"
     ]
     assert (tmp_path / "model.py").read_text() == before
 

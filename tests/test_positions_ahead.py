@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +23,24 @@ def test_a_child_computes_the_same_positions(monkeypatch):
     assert ahead().spans == positions.Positions(module).spans
     unasked = positions.positions_ahead(module)  # never asked: its child is stopped and reaped
     del unasked
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the child is forked on Linux only")
+def test_a_child_never_asked_is_reaped_while_another_holds_its_pipe():
+    # The second child inherits the first's read end; the first's spans fill the pipe. Reaping the
+    # first (never asked) waited for ever for a child blocked on its write (`rewrite -j 1` hung).
+    program = (
+        "import libcst as cst, gru2lstm.positions as positions\n"
+        "positions.AHEAD_STATEMENTS = 0\n"
+        "positions._spare_core = lambda: True\n"
+        f"module = cst.parse_module(open({str(FIXTURE)!r}).read())\n"
+        "first = positions.positions_ahead(module)\n"
+        "second = positions.positions_ahead(module)\n"
+        "del first\n"
+        "print(second().spans == positions.Positions(module).spans)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout) == (0, "True\n"), done.stderr
 
 
 def test_a_small_module_is_computed_here():

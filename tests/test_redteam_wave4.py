@@ -408,7 +408,8 @@ CHECKPOINTED = """\
 
 
 @pytest.mark.parametrize("call, column", [
-    ("checkpoint(policy, torch.randn(4, 2, 6), h0, use_reentrant=False)", 23),
+    # reentrant; with use_reentrant=False it is followed into forward() (test_wrong_refusals37.py)
+    ("checkpoint(policy, torch.randn(4, 2, 6), h0)", 23),
     ("functional_call(policy, dict(policy.named_parameters()), (torch.randn(4, 2, 6), h0))", 28),
 ])
 def test_a_module_called_by_a_torch_function_with_the_state_is_refused(tmp_path, capsys, call, column):

@@ -54,11 +54,19 @@ def is_pure(node: cst.CSTNode) -> bool:
     return False
 
 
+_INDEX_ARITHMETIC = (cst.Add, cst.Subtract, cst.Multiply, cst.FloorDivide, cst.Modulo)
+
+
 def _is_pure_index(part: cst.BaseSlice) -> bool:
-    """An index of names and constants only (`[i]`, `["key"]`, `[-4:]`): safe to evaluate twice."""
+    """An index of names, constants and their arithmetic only (`[i]`, `["key"]`, `[-4:]`,
+    `[step + 1]`, `[self.t - 1]`): safe to evaluate twice. A call or a walrus is not."""
     def constant(node):
         if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus):
-            node = node.expression
+            return constant(node.expression)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, _INDEX_ARITHMETIC):
+            return constant(node.left) and constant(node.right)
+        if isinstance(node, cst.Attribute):
+            return constant(node.value)
         return node is None or isinstance(node, (cst.Name, cst.Integer, cst.SimpleString))
 
     if isinstance(part, cst.Index):

@@ -17,6 +17,7 @@ from typing import Iterator, Optional
 import libcst as cst
 
 from gru2lstm.masks import is_same_shape_join
+from gru2lstm.program import give_source
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import (
@@ -94,7 +95,7 @@ def run_twice(ctx, top: cst.CSTNode, *leaf_nodes: cst.CSTNode) -> bool:
             ctx.find("G2L100", node, (
                 f"`{ctx.code(node)}` would run twice, once per half of the hidden state, in `{ctx.code(top)}`, and the "
                 "engine cannot tell that it only computes a value; assign it to a name first"
-                + (f", or give {place}, where it comes from, in the same run" if place is not None else "")
+                + (f", or {give_source(place)}" if place is not None else "")
             ), place)
             return True
         if _draws(ctx, node):  # `h * keep(done)` of a `keep` that calls torch.rand

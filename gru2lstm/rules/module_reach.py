@@ -22,7 +22,7 @@ from gru2lstm.qualnames import module_imports
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
 from gru2lstm.vocab import (
-    CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, NAMED_ATTRIBUTE_BUILTIN, RECURRENT,
+    CHECKPOINT_REENTRANT_KEYWORD, CLASS_BY_NAME_TEXT, GRU_NAMES, HOOK_METHODS, LOADING_STATE_METHOD, NAMED_ATTRIBUTE_BUILTIN, RECURRENT,
     SAVED_STATE_METHOD,
 )
 from gru2lstm.rules.base import Invalid, Rule
@@ -47,7 +47,7 @@ class ModuleHandedToCaller(Rule):
             core = nn.GRU(4, 8)
             h = torch.zeros(1, 1, 8)
             for t in range(3):
-                out, h = torch.utils.checkpoint.checkpoint(core, torch.randn(1, 1, 4), h, use_reentrant=False)
+                out, h = torch.utils.checkpoint.checkpoint(core, torch.randn(1, 1, 4), h)
             """,
             "G2L101",
         ),
@@ -57,7 +57,15 @@ class ModuleHandedToCaller(Rule):
         return use.context == Use.HANDED  # anything else handed over is only read (calls.py)
 
     def apply(self, ctx, use: Consumption) -> None:
-        if recurrent_module(ctx, use):
+        if recurrent_module(ctx, use) and id(use.node) in ctx.flow.reentrant_checkpoints:
+            keyword = f"`{CHECKPOINT_REENTRANT_KEYWORD}=False`"
+            ctx.find("G2L101", use.node, (
+                f"the recurrent module `{ctx.code(use.node)}` is run by a checkpoint without {keyword} here; a "
+                "reentrant checkpoint would give back the LSTM's new `(h, c)` without gradients (it tracks the "
+                f"tensors it returns, not those inside a returned tuple); pass {keyword} to the checkpoint, which "
+                "the engine then follows as a call of the module, or migrate this by hand"
+            ), use.place)
+        elif recurrent_module(ctx, use):
             ctx.find("G2L101", use.node, (
                 f"the recurrent module `{ctx.code(use.node)}` is {use.why}, which may call it with the state as one "
                 "tensor and read its result as `(output, h)`; the LSTM takes and gives `(h, c)`, and the engine does "

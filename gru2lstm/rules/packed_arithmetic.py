@@ -26,7 +26,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import Consumption, Use
+from gru2lstm.program import Consumption, Use, give_source
 
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
 from gru2lstm.rules.joined_operands import joined_with_other, other_operand
@@ -160,7 +160,7 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`,{made} a call the engine does not "
             "follow, so it cannot tell how wide it is; in the packed form the state is h and "
             "c side by side, twice as wide, so an operand as wide as h would no longer line up; "
-            + (f"give {place}, where it comes from, in the same run, " if place is not None else "")
+            + (f"{give_source(place)}, " if place is not None else "")
             + "use --state tuple, or migrate this by hand",
             place,
         )

@@ -10,13 +10,13 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, CONSTANT, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, is_line, literal_strings, makes_dict, walk
+from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, PAIR_KINDS, TYPE_TESTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, TYPE_TESTS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -766,7 +766,8 @@ class StateZipped(Rule):
 
 def _kind_test(ctx, node: cst.CSTNode):
     """(the test, the kinds it names) where `node` is tested for being a tuple or a list
-    (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is tuple`), else None."""
+    (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is tuple`), else None. A test
+    for a tensor (`isinstance(h, torch.Tensor)`) reads the first half, as features do."""
     call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
     if call is None or call.args[0].value is not node:
         return None
@@ -777,8 +778,7 @@ def _kind_test(ctx, node: cst.CSTNode):
         named = test.comparisons[0].comparator
     else:
         test, named = call, call.args[1].value if len(call.args) == 2 else None
-    names = [element.value for element in named.elements] if isinstance(named, cst.Tuple) else [named]
-    kinds = [name.value for name in names if isinstance(name, cst.Name) and name.value in PAIR_KINDS]
+    kinds = kinds_named(named)[0]
     return (test, kinds) if kinds else None
 
 
