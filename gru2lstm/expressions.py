@@ -49,7 +49,9 @@ from gru2lstm.values import (
     element_of,
     part_at,
 )
-from gru2lstm.vocab import ITEM_READER, ITEM_WRITER, ITERATOR, KEEP_ATTRIBUTES, READ_ATTRIBUTES, RECURRENT, WRAPPED_MODULE_ATTRIBUTE
+from gru2lstm.vocab import (
+    ITEM_READER, ITEM_WRITER, ITERATOR, KEEP_ATTRIBUTES, READ_ATTRIBUTES, RECURRENT, TRANSPOSING_ATTRIBUTES, WRAPPED_MODULE_ATTRIBUTE,
+)
 
 # What an element after a starred target receives when its position cannot be counted.
 AFTER_STAR = "a value unpacked after a starred target"
@@ -86,7 +88,7 @@ class ExpressionWalker(Scope):
                 return VSlot(base.slot, node) if isinstance(base, VSlot) else base  # the wrapped module
             if name in READ_ATTRIBUTES and not own:
                 return VDerived(base, node, Derivation.READ)
-            if name in KEEP_ATTRIBUTES and not own:
+            if name in KEEP_ATTRIBUTES | TRANSPOSING_ATTRIBUTES and not own:
                 return VDerived(base, node, Derivation.KEEP)
             read = self._property_read(node, base) if name in self.flow.property_names else None
             if read is not None:

@@ -331,6 +331,9 @@ READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad
 SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {GRADIENT_ATTRIBUTE}
 SHAPE_ATTRIBUTE, SIZE_METHOD = "shape", "size"  # `x.shape`, `x.size()`: all its sizes; `x.shape[d]`, `x.size(d)`: one
 KEEP_ATTRIBUTES = {"data"}
+# Attributes that are the tensor with its dimensions reversed (`x.T`, `x.mT`: the last two swapped), a
+# view kept as the tensor is, whose last dimension is another one now.
+TRANSPOSING_ATTRIBUTES = {"T", "mT", "H", "mH"}
 CONTAINER_FUNCTIONS = {
     "builtins.list", "builtins.dict", "collections.deque", "collections.defaultdict",
     "collections.OrderedDict", "list", "dict",
@@ -448,6 +451,9 @@ SAME_RANK_NAMES = {
 }
 RANK_ADDING_METHOD, RANK_DROPPING_METHOD = "unsqueeze", "squeeze"  # one dimension more, or one fewer where its size is 1
 PERMUTE_METHOD = "permute"  # `h.permute(2, 1, 0)`: the last dimension of the result is its last argument
+# Of those, the ones that move dimensions to other places (a new tensor made so has its sizes in another order).
+TRANSPOSING_CALLS = {"t", "t_"}  # `torch.t(x)`, `x.t()`: its two dimensions swapped, whatever it is given
+DIMENSION_MOVING_NAMES = {PERMUTE_METHOD, "transpose", "transpose_", "swapaxes", "swapdims", "movedim", "moveaxis"} | TRANSPOSING_CALLS
 # Reshapes that may merge the last dimension with others (`h.reshape(B, -1)` of an (L, B, H) state),
 # and where `flatten` takes its dimensions (rules/packed_merge.py).
 RESHAPE_METHODS = {"view", "reshape"}

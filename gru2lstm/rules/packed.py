@@ -15,14 +15,14 @@ from gru2lstm.results import ChangedMember
 from gru2lstm.solve import spread_state
 from gru2lstm.syntax import code_of, is_docstring, is_line, rows_holder, walk
 from gru2lstm.values import (
-    Derivation, LabelKind, PosLabel, ReturnSlot, SlotKind, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VOpaque, VSlot, VTuple,
+    Derivation, LabelKind, PosLabel, ReturnSlot, SlotKind, Value, VCallOf, VCat, VChoice, VContainer, VCreate, VCtor, VDerived, VIndex, VOpaque, VSlot, VTuple,
 )
 from gru2lstm.vocab import CELL_KIND, LIKE_SUFFIX, PARAMETER_CLASSES, SHAPE_ATTRIBUTE, SIZE_METHOD, SIZED_SHAPE_METHODS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, takes_a_state
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import fresh_name, is_pure, method, paren
 from gru2lstm.rules.kept import rows_of_a_state
-from gru2lstm.rules.packed_dims import may_be_none
+from gru2lstm.rules.packed_dims import may_be_none, moves_the_last
 from gru2lstm.rules.packed_ranks import Ranks
 from gru2lstm.rules.unfollowed import cannot_follow
 
@@ -284,6 +284,14 @@ def _double_creation(ctx, value: Value) -> None:
             continue
         if not isinstance(leaf, VCreate) or not ctx.claim(leaf.node):
             continue
+        if isinstance(option, (VDerived, VIndex)) and moves_the_last(ctx, option, Ranks(ctx), moving_only=True):
+            # `torch.zeros(H, B).permute(1, 0)`: the size written last is not the state's last one
+            ctx.find("G2L100", leaf.node, (
+                f"`{ctx.code(option.node)}` moves the dimensions of the new tensor `{ctx.code(leaf.node)}` before it becomes "
+                "the hidden state, so the size written last, which the engine doubles, is not the state's last one; make the "
+                "state in its own order (`torch.zeros(B, H)`), or use --state tuple"
+            ))
+            continue
         if _is_like(leaf.node) and leaf.node.args and _known_not_a_state(ctx, leaf.node.args[0].value):
             # `np.zeros_like(self.template)` of a template as wide as h: the stored packed state would not fit
             ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its shape from `{ctx.code(leaf.node.args[0].value)}`, which is not the hidden state, so the engine cannot double its hidden size; allocate it with its sizes, or use --state tuple")
@@ -503,10 +511,11 @@ class PackedUnfollowed(StateBindingRule):
         # a library's function (`ray.get(ref)`): made with the GRU's size, or an
         # element of what the engine cannot read (`list(torch.split(h, 1, dim=1))`)
         # or a tensor a library call makes from numbers (`np.random.randn(2, 4)`: derived from its first
-        # argument), whose sizes the engine does not read (a number bound alone is no tensor to double)
+        # argument), whose sizes the engine does not read (a number bound alone is no tensor to double),
+        # also where the number is given to a parameter the call reads (`torch.eye(batch, H)` of `init(3)`)
         return isinstance(leaf, VOpaque) and (
             leaf.node is None or isinstance(leaf.node, cst.Call) or id(leaf.node) in ctx.flow.outside_calls or leaf.why == SPREAD_FIELDS
-            or leaf.why == CONSTANT and ctx.solution.resolved(use.value) is not leaf
+            or leaf.why == CONSTANT and (ctx.solution.resolved(use.value) is not leaf or use.binding.kind == BindingKind.ARG)
         )
 
     def rewrite(self, ctx, use: BindingUse) -> None:
@@ -621,6 +630,14 @@ class PackedCall(Rule):
                 target = unpacking.elements[1].node
                 if isinstance(target, cst.Name) and target.value == "_":
                     return  # thrown away: nothing to pack
+                if isinstance(unpacking.target.elements[1], cst.StarredElement):
+                    # `out, *rest = self.gru(x, h)`: the pair lands in a list, where no `torch.cat` packs it
+                    ctx.find(
+                        "G2L100", call.node,
+                        f"the packed form needs the state of `{ctx.code(call.node)}` unpacked into a name of its own, and here it "
+                        f"lands in the list of the starred target `*{ctx.code(target)}`; unpack it as `out, h = ...`, or use --state tuple",
+                    )
+                    return
                 statement = unpacking.statement
                 if not is_line(statement) or len(statement.body) != 1:
                     ctx.find(

@@ -31,8 +31,8 @@ from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import code_of
 from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CELL_KIND, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
-    MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS,
+    ALONG_LAST_BY_DEFAULT, CELL_KIND, DIMENSION_MOVING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
+    MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS, TRANSPOSING_ATTRIBUTES, TRANSPOSING_CALLS,
 )
 
 
@@ -233,15 +233,22 @@ class _ChainWalker:
             self.found.masked.append((node, positional[position].value))
 
 
-def moves_the_last(ctx, value: Value, ranks: "Ranks") -> bool:
+def moves_the_last(ctx, value: Value, ranks: "Ranks", moving_only: bool = False) -> bool:
     """Does an operation in the chain of `value` act along (or move) its last dimension
-    (`h.transpose(0, 2)` before `.unbind(0)`)?"""
+    (`h.transpose(0, 2)` before `.unbind(0)`)? `moving_only`: only one that moves it elsewhere
+    (`permute`, `transpose`, `.T`), not one that acts along it where it is (`flip(-1)`)."""
     value = ctx.solution.resolved(value)
     while isinstance(value, (VDerived, VIndex)):
-        if _touches_last(value, None, ranks):
+        if (not moving_only or _moves_dimensions(value.node)) and _touches_last(value, None, ranks):
             return True
         value = ctx.solution.resolved(value.base)
     return False
+
+
+def _moves_dimensions(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Attribute):
+        return node.attr.value in TRANSPOSING_ATTRIBUTES
+    return isinstance(node, cst.Call) and name_of(node) in DIMENSION_MOVING_NAMES
 
 
 def _recurrent_rank(ctx, call: VCallOf) -> frozenset:
@@ -330,6 +337,8 @@ def _touches_last(value, expected: Optional[frozenset], ranks: Ranks) -> bool:
     known = _both(expected, ranks.of(value.base))
     if isinstance(node, cst.Subscript):
         return subscript_touches_last(node, known)
+    if isinstance(node, cst.Attribute):
+        return node.attr.value in TRANSPOSING_ATTRIBUTES  # `h.T`: the last dimension moved
     if not isinstance(node, cst.Call):
         return False
     return call_touches_last(node, isinstance(node.func, cst.Attribute) and node.func.value is value.base.node, known)
@@ -368,6 +377,8 @@ def call_touches_last(node: cst.Call, method_form: bool, known: Optional[frozens
             order = [element.value for element in order[0].elements]
         last = integer(order[-1]) if order and not any(arg.star for arg in node.args) else None
         return not (last == -1 or (last is not None and known is not None and known == {last + 1}))
+    if name in TRANSPOSING_CALLS:
+        return True
     if name not in DIM_POSITIONS:
         return False
     dims = _dim_arguments(node, method_form)

@@ -8,7 +8,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.expressions import AFTER_STAR, SPREAD_FIELDS
+from gru2lstm.expressions import AFTER_STAR, CONSTANT, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
 from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, makes_dict, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
@@ -201,6 +201,14 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             if loader else f", which the engine cannot follow; {BY_HAND}"
         )
         ctx.find("G2L101", node, f"`{code}` holds the hidden state elsewhere, but here it receives a part of what iterating `{ctx.code(iterable)}` gives{why}")
+    elif parameter is not None and isinstance(value, VOpaque) and value.why == CONSTANT:
+        # `init(3)` where `def init(self, batch): return torch.eye(batch, H)`: a tensor the function makes
+        # from the number by a call the engine reads as derived from it, no creation whose sizes it can pair
+        ctx.find("G2L102", node, (
+            f"`{code}` is given to {parameter}, which the engine reads as holding the hidden state, because the state is "
+            f"made from it by a call that is no creation the engine knows (`torch.zeros`, `torch.full`, ...); make the state "
+            f"with such a creation, or {BY_HAND}"
+        ))
     elif _undecided_arithmetic(ctx, value):
         subject = f"`{holder}` holds the hidden state, but here it receives" if holder else "the hidden state comes from"
         ctx.find("G2L102", node, (
