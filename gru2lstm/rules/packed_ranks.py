@@ -30,8 +30,9 @@ RANK_KEEPING = KEEP_METHODS | ELEMENTWISE_METHODS | SAME_RANK_NAMES | CONVERTING
 _VISITS = 2000  # names visited for one value's rank before it counts as not known (a walk over every path)
 
 
-def name_of(node: cst.Call) -> str:
-    func = node.func
+def name_of(node: cst.BaseExpression) -> str:
+    """The name a call calls (`flip` of `t.flip(-1)` and of `torch.flip(t)`); "" for anything else (`x.T`)."""
+    func = getattr(node, "func", None)
     return func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else ""
 
 

@@ -210,7 +210,7 @@ class OperandWidths:
             return [source.base]
         if isinstance(source, VDerived) and isinstance(source.node, cst.Call) and name_of(source.node) in SHAPE_OF_ARGUMENT_METHODS:
             return [source.base]  # `x.reshape_as(h)`: the state's shape only if x has its elements, so x's width tells
-        if isinstance(source, VDerived) and name_of(source.node) == EXPAND_METHOD and _last_kept(source.node):
+        if isinstance(source, VDerived) and isinstance(source.node, cst.Call) and name_of(source.node) == EXPAND_METHOD and _last_kept(source.node):
             return [source.base]  # `v.expand(B, -1)`: v's last size
         if isinstance(source.node, cst.Call):
             return self._made(source, found)
