@@ -385,6 +385,7 @@ PAIR_CLASS = "tuple"  # the class of the tuple form's (h, c): `isinstance(h, lis
 # Classes a state is tested against for being one tensor (`isinstance(h, torch.Tensor)`, by the last
 # name of any spelling): the test turns false once the state is the pair (h, c).
 TENSOR_CLASS_NAMES = {"Tensor", "Variable", "FloatTensor", "DoubleTensor", "HalfTensor", "BFloat16Tensor"}
+TENSOR_TEST_FUNCTION = "torch.is_tensor"  # `torch.is_tensor(h)`: isinstance(h, torch.Tensor) written as a call
 MAP_BUILTIN = "map"  # `map(lambda x: E, xs)` is `(E for x in xs)`
 NEXT_BUILTIN = "next"  # `next(self.parameters())`: the first item of a new iterator, only read
 SAMPLING_FUNCTIONS = {"random.sample", "random.choices", "random.choice"}

@@ -99,7 +99,10 @@ IN_PLACE = "if not isinstance(h, torch.Tensor):\n                h = torch.zeros
 THROUGH_HELPER = "out, h = self.core(x, initial(h, x.shape[1]))"
 
 
-@pytest.mark.parametrize("body, forms", [(IN_PLACE, ["tuple", "packed"]), (THROUGH_HELPER, ["tuple"])])
+IS_TENSOR = IN_PLACE.replace("isinstance(h, torch.Tensor)", "torch.is_tensor(h)")
+
+
+@pytest.mark.parametrize("body, forms", [(IN_PLACE, ["tuple", "packed"]), (IS_TENSOR, ["tuple", "packed"]), (THROUGH_HELPER, ["tuple"])])
 def test_a_state_tested_for_being_a_tensor_while_it_may_be_none_migrates_and_runs(tmp_path, body, forms):
     # before: exit 0 in both forms, then `isinstance(h[0], ...)` (TypeError on None) or
     # `isinstance(h.chunk(2, dim=-1)[0], ...)` (AttributeError on None)

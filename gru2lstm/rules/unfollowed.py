@@ -16,7 +16,7 @@ from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, TYPE_TESTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, TENSOR_TEST_FUNCTION, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, TYPE_TESTS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -784,7 +784,13 @@ class StateZipped(Rule):
 def _kind_test(ctx, node: cst.CSTNode):
     """(the test, the pair kinds it names, the tensor classes it names) where `node` is tested for
     being a tuple or a list (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is
-    tuple`) or a tensor (`isinstance(h, torch.Tensor)`), else None."""
+    tuple`) or a tensor (`isinstance(h, torch.Tensor)`; `torch.is_tensor(h)`, whose call stands for
+    the class), else None."""
+    for tested in walk(node):  # what `torch.is_tensor(h)` gives is consumed where it is tested (`if not ...:`)
+        if isinstance(tested, cst.Call) and len(tested.args) == 1 and id(tested.args[0].value) in ctx.state_nodes and (
+            qualify(tested.func, module_imports(ctx.module_of(tested)), set()) == TENSOR_TEST_FUNCTION
+        ):
+            return tested, [], [tested]
     call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
     if call is None or call.args[0].value is not node:
         return None
@@ -822,7 +828,7 @@ class KindTested(Rule):
     )
 
     def handles(self, ctx, use: Consumption) -> bool:
-        return use.context == Use.READ and ctx.solution.value_is_state(use.value) and _kind_test(ctx, use.node) is not None
+        return use.context in (Use.READ, Use.TEST) and ctx.solution.value_is_state(use.value) and _kind_test(ctx, use.node) is not None
 
     def apply(self, ctx, use: Consumption) -> None:
         if ctx.packed:
@@ -845,9 +851,13 @@ def _tests_for_the_pair(ctx, use: Consumption, test: cst.CSTNode, tensors: list)
     leaf = ctx.solution.resolutions.leaf_of(ctx.solution.resolved(use.value))
     if isinstance(leaf, VSlot) and ctx.solution.is_split(leaf.slot):
         return  # a split name is h, a tensor still
-    for name in tensors:
-        if ctx.claim(name):
-            ctx.edit_expression(name, lambda updated, mapping: cst.Name("tuple"))
+    for named in tensors:
+        if isinstance(named, cst.Call) and ctx.claim(named):  # `torch.is_tensor(h)`
+            ctx.edit_expression(named, lambda updated, mapping: updated.with_changes(
+                func=cst.Name(INSTANCE_TEST), args=[updated.args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(cst.Name("tuple"))],
+            ))
+        elif ctx.claim(named):
+            ctx.edit_expression(named, lambda updated, mapping: cst.Name("tuple"))
     ctx.step("features", test)
 
 
