@@ -87,7 +87,9 @@ class Sources:
                         for name, value in _elementwise(target, node.value):
                             assigned.setdefault(name, []).append(value)
                 elif isinstance(node, ast.Return) and node.value is not None and not isinstance(scope, ast.Module):
-                    if id(node) not in class_tested.setdefault(id(scope), _returns_of_a_class(scope)):
+                    if id(scope) not in class_tested:  # once per function (setdefault would walk it again at every return)
+                        class_tested[id(scope)] = _returns_of_a_class(scope)
+                    if id(node) not in class_tested[id(scope)]:
                         self.returns.setdefault(scope.name, []).append((node.value, scope))
         calls = [(call, scope, cls) for call, scope, cls in calls if holder_name(call.func) not in holders]
         records = {name: fields for tree in trees for name, fields in _records(tree).items()}

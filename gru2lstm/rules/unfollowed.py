@@ -16,7 +16,7 @@ from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, TENSOR_TEST_FUNCTION, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, TYPE_TESTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, TYPE_TESTS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -854,10 +854,10 @@ def _tests_for_the_pair(ctx, use: Consumption, test: cst.CSTNode, tensors: list)
     for named in tensors:
         if isinstance(named, cst.Call) and ctx.claim(named):  # `torch.is_tensor(h)`
             ctx.edit_expression(named, lambda updated, mapping: updated.with_changes(
-                func=cst.Name(INSTANCE_TEST), args=[updated.args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(cst.Name("tuple"))],
+                func=cst.Name(INSTANCE_TEST), args=[updated.args[0].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" "))), cst.Arg(cst.Name(PAIR_CLASS))],
             ))
         elif ctx.claim(named):
-            ctx.edit_expression(named, lambda updated, mapping: cst.Name("tuple"))
+            ctx.edit_expression(named, lambda updated, mapping: cst.Name(PAIR_CLASS))
     ctx.step("features", test)
 
 
