@@ -817,12 +817,15 @@ def _torch_names_from(entry: ProjectFile, imported) -> dict:
     if GRU_NEEDLE not in (entry.contents() or b""):
         return {}
     place = imported.file.path if imported.file is not None else _on_disk(entry, imported.dotted)
-    try:
-        data = imported.file.contents() if imported.file is not None else place.read_bytes() if place is not None else None
-        tree = ast.parse(data) if data is not None and b"torch" in data else None
-    except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
-        return {}
-    bound = {} if tree is None else torch_names_bound(tree)
+    if imported.file is not None:
+        bound = imported.file.torch_names()
+    else:
+        try:
+            data = place.read_bytes() if place is not None else None
+            tree = ast.parse(data) if data is not None and b"torch" in data else None
+        except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
+            return {}
+        bound = {} if tree is None else torch_names_bound(tree)
     shown = None if not bound else shown_path(place.resolve())
     if imported.member == STAR:
         return {name: (path, shown) for name, path in bound.items() if not name.startswith("_")}
