@@ -86,3 +86,13 @@ def new_finding(code: str, message: str, line: int = 1, column: int = 1, local: 
     if code not in CODES:
         raise ValueError(f"finding code {code} is not in findings.CODES")
     return Finding(line, column, code, message, local=local)
+
+
+def uncalled_module_message(made: str, callers: str = "") -> str:
+    """What a GRU none of whose calls was analysed says (boundary.py); `callers`: who calls it and
+    what to do, when the project's files that use what holds it are known (project.py, which must
+    not import LibCST: the parent process of a big run never does, engine.py)."""
+    return f"`{made}` is made here, but none of its calls is in the files analysed: " + (callers or (
+        "the code that calls it (another file, a library) would still pass one tensor as its state and take one back; "
+        "give the files that call it in the same run"
+    ))

@@ -48,11 +48,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
-from gru2lstm.boundary import uncalled_module_message
 from gru2lstm.config import import_root
 from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
-from gru2lstm.findings import new_finding
+from gru2lstm.findings import new_finding, uncalled_module_message
 from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
 from gru2lstm.prefilter import functions_returning_class_by_value, gru_class_names, may_name_gru_class, names_bound_in_code, registry_read, torch_names_bound
 from gru2lstm.readers import OutsideReads

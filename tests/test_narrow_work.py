@@ -5,6 +5,8 @@ no `ast` parse of files whose bytes cannot pick one (benchmarks/README.md, tenth
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -158,3 +160,15 @@ def _parses(monkeypatch, text: str) -> list:
     prefilter.chooses_class_by_value(text.encode())
     monkeypatch.undo()
     return parsed
+
+
+def test_the_parent_process_does_not_import_libcst():
+    # engine.py: on a big tree an early worker imports LibCST while the parent screens and groups;
+    # an import of a LibCST module by project.py (session 36) cost the parent ~0.3 s on every run
+    program = (
+        "import sys\n"
+        "import gru2lstm.cli, gru2lstm.engine, gru2lstm.project, gru2lstm.report, gru2lstm.discovery\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'libcst'))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]"
