@@ -32,6 +32,7 @@ import libcst as cst
 
 from gru2lstm.delegation import unfollowed_delegations, wrapped_owners
 from gru2lstm.duck_calls import changed_callees, changed_methods, dotted_names, looks_recurrent
+from gru2lstm.findings import uncalled_module_message
 from gru2lstm.joined_calls import JoinedInstances, called_methods, instances_by_root, is_attribute
 from gru2lstm.program import FunctionInfo, ProgramFlow, Use, class_key, follow_remedy, from_where
 from gru2lstm.qualnames import dotted
@@ -389,15 +390,6 @@ def _uncalled_modules(flow: ProgramFlow, solution: Solution) -> list:
         for ctor, kind, target in solution.constructors
         if classes.find(target) not in called and kind not in through_copies
     ]
-
-
-def uncalled_module_message(made: str, callers: str = "") -> str:
-    """What a GRU none of whose calls was analysed says; `callers`: who calls it and what to do, when
-    the project's files that use what holds it are known (project.py)."""
-    return f"`{made}` is made here, but none of its calls is in the files analysed: " + (callers or (
-        "the code that calls it (another file, a library) would still pass one tensor as its state and take one back; "
-        "give the files that call it in the same run"
-    ))
 
 
 def _imported_as(flow: ProgramFlow, target) -> Optional[str]:

@@ -134,13 +134,14 @@ def _needs_wider(migrated: list, wider: list) -> bool:
     of a class from there (`def collect(replay): replay.push(h)`), which only the wider attempt's
     joined classes resolve, or `self` handed to a function from there (`rollout(self, h)` of
     runner.py looping `y, h = actor(x, h)`, boundary.py), which only the wider attempt sees. Other
-    findings (a GRU held with another module, …) a wider attempt cannot change, and it would parse
-    every file the group imports from."""
+    findings (a GRU held with another module, one made under a name the engine does not follow:
+    `Finding.local`, …) a wider attempt cannot change, and it would parse every file the group
+    imports from."""
     if not any(migration.blocked for _, migration in migrated):
         return False
     extra = {path.resolve() for path in wider}
     return any(Path(place).resolve() in extra for _, migration in migrated for place in migration.reached) or any(
-        finding.code == "G2L101" and finding.blocks_write for _, migration in migrated for finding in migration.findings
+        finding.code == "G2L101" and finding.blocks_write and not finding.local for _, migration in migrated for finding in migration.findings
     )
 
 

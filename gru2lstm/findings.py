@@ -67,6 +67,9 @@ class Finding:
     code: str
     message: str
     suppressed: bool = False  # by a `# gru2lstm: ignore` comment on its line
+    # About how this file makes a GRU (`nn.GRU` under a name the engine does not follow): no other
+    # file analysed with it can change it, so it never asks for a wider group (engine.py).
+    local: bool = False
 
     @property
     def severity(self) -> str:
@@ -77,9 +80,19 @@ class Finding:
         return self.severity == ERROR and not self.suppressed
 
 
-def new_finding(code: str, message: str, line: int = 1, column: int = 1) -> Finding:
+def new_finding(code: str, message: str, line: int = 1, column: int = 1, local: bool = False) -> Finding:
     """The one constructor of findings: of a code CODES documents (an unknown one fails here, not
     in a report), at a line and a column counted from 1; 1:1 when it concerns the whole file."""
     if code not in CODES:
         raise ValueError(f"finding code {code} is not in findings.CODES")
-    return Finding(line, column, code, message)
+    return Finding(line, column, code, message, local=local)
+
+
+def uncalled_module_message(made: str, callers: str = "") -> str:
+    """What a GRU none of whose calls was analysed says (boundary.py); `callers`: who calls it and
+    what to do, when the project's files that use what holds it are known (project.py, which must
+    not import LibCST: the parent process of a big run never does, engine.py)."""
+    return f"`{made}` is made here, but none of its calls is in the files analysed: " + (callers or (
+        "the code that calls it (another file, a library) would still pass one tensor as its state and take one back; "
+        "give the files that call it in the same run"
+    ))

@@ -120,6 +120,7 @@ class _Mentions:
         self.called_names: list = []  # `name(...)`
         self.called_attributes: list = []  # `x.name(...)`, x a name
         self.scopes: dict = {}  # id(node) -> the scope around it (`scope_of`)
+        self.bound: dict = {}  # id(function) -> the names it binds (`_binds`)
         for position, (node, parent) in enumerate(index.parents.items()):
             kind = type(node)  # children.py: why `type`
             if kind is cst.Name:
@@ -463,7 +464,7 @@ def _resolved(module: _Mentions, node: cst.CSTNode, parent: cst.CSTNode) -> Opti
     root = attribute_root(node)
     scope = module.scope_of(node)
     while isinstance(scope, (cst.FunctionDef, cst.Lambda)):
-        if isinstance(scope, cst.FunctionDef) and isinstance(root, cst.Name) and root.value in names_bound_in(scope):
+        if isinstance(scope, cst.FunctionDef) and isinstance(root, cst.Name) and _binds(module.bound, scope, root.value):
             return None
         scope = module.scope_of(scope)
     return found
@@ -533,13 +534,19 @@ def settle(modules: list, names: list, registry_of) -> list:
     return [held for held in names if held.held and held.members]
 
 
+def _binds(bound: dict, function: cst.CSTNode, name: str) -> bool:
+    """Does `function` bind `name` anywhere inside it? `bound`: id(function) -> the names it binds,
+    filled as asked (a big function's mentions would each walk it again)."""
+    if id(function) not in bound:
+        bound[id(function)] = names_bound_in(function)
+    return name in bound[id(function)]
+
+
 def _source_members(expression: cst.CSTNode, index, scope, by_place: dict, registry_of, bound: dict) -> Optional[list]:
     """The classes and functions an expression bound to a held name may be; None when not known.
     `by_place`: the names by (function, name), and the attributes of `self` by each read of them
     that a name holds in turn; `bound`: the names each function binds, filled as they are needed."""
-    if isinstance(expression, cst.Name) and scope is not None and id(scope) not in bound:
-        bound[id(scope)] = names_bound_in(scope)
-    if isinstance(expression, cst.Name) and scope is not None and expression.value in bound[id(scope)]:
+    if isinstance(expression, cst.Name) and scope is not None and _binds(bound, scope, expression.value):
         other = by_place.get((id(scope), expression.value))
         return other.members if other is not None and other.held else None
     if isinstance(expression, cst.Attribute) and id(expression) in by_place:

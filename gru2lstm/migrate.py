@@ -33,7 +33,7 @@ from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migrati
 from gru2lstm.solve import solve
 from gru2lstm.suppression import read_comments, review
 from gru2lstm import syntax
-from gru2lstm.vocab import GRU_NAMES, NESTED_TORCH_IMPORT_TEXT, RECURRENT_NAMES, TORCH_RECURRENT_PATHS
+from gru2lstm.vocab import GRU_NAMES, NESTED_TORCH_IMPORT_TEXT, RECURRENT_NAMES, RECURRENT_WORDS, TORCH_RECURRENT_PATHS
 
 
 class SourceError(Exception):
@@ -148,6 +148,14 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
             error.key = module.key
             raise
     parents = {key: wrapper.resolve(meta.ParentNodeProvider) for key, wrapper in wrappers.items()}
+    if not any(word in source for source in sources for word in RECURRENT_WORDS):
+        # files that choose a class of torch.nn by a name (`getattr(nn, cfg.rnn)`) and no more: the walk
+        # would find nothing to migrate, and on a big file it costs seconds
+        returning = returning_calls(modules, wrappers, parents)
+        return [
+            Migration(source, False, findings=review(classes_chosen_by_value(wrappers[m.key], parents[m.key], returning[m.key]), source))
+            for m, source in zip(modules, sources)
+        ]
     walked = [(m.key, wrappers[m.key].module, parents[m.key], m) for m in modules]
     flow = collect(walked)
     solution = solve(flow)
@@ -366,7 +374,7 @@ def _unwalked_grus(wrapper, flow, parents, imported_torch_names: dict) -> list:
         findings.append(new_finding("G2L101", (
             f"`{syntax.code_of(call)}` is made {why}, which the engine does not follow, so it would not be migrated with "
             f"the rest; migrate it by hand, or move {remedy}"
-        ), position.line, position.column + 1))
+        ), position.line, position.column + 1, local=True))
     return findings
 
 

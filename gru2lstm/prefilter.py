@@ -49,7 +49,7 @@ from gru2lstm.imports import STAR, imported_names, literal_import_statement, mod
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, EVALUATING_BUILTINS, GRU_CLASS_VALUE_BYTES, LOADED_MODULES, MEMBERS_FUNCTION,
-    IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_ALIAS_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
+    IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_ALIAS_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
     NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
@@ -57,10 +57,14 @@ _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
 _HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
-_CLASS_BY_VALUE = re.compile(CLASS_BY_VALUE_BYTES)
+_CLASS_BY_VALUE = [re.compile(pattern) for pattern in CLASS_BY_VALUE_BYTES]
 _CLASS_BY_TEXT = [re.compile(pattern) for pattern in CLASS_BY_TEXT_BYTES]
 _OWN_NAMES = [re.compile(pattern) for pattern in OWN_NAMES_BYTES]
 _TORCH_ALIASES = [re.compile(pattern) for pattern in TORCH_ALIAS_BYTES]
+_GETTER = re.compile(GETTER_BYTES)
+_TORCH_ARGUMENT = re.compile(TORCH_ARGUMENT_BYTES)
+_TORCH_ALIAS_SET = re.compile(TORCH_ALIAS_SET_BYTES)
+_NAME_READS = [re.compile(pattern) for pattern in NAME_READ_BYTES]
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 
 __all__ = ["Screening", "chooses_class_by_value", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
@@ -112,7 +116,8 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
     cfg.rnn_type)`), or by a key of its namespace (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`)?
     It may be a GRU. `tree`: the file's parse, when the screen made one."""
     if (
-        _CLASS_BY_VALUE.search(data) is None and not any(pattern.search(data) for pattern in _CLASS_BY_TEXT) and not _reads_torch_alias(data)
+        not any(pattern.search(data) for pattern in _CLASS_BY_VALUE + _CLASS_BY_TEXT) and not _reads_torch_alias(data)
+        and not _applies_getter_to_torch(data)
         and (GRU_NEEDLE not in data or not any(pattern.search(data) for pattern in _OWN_NAMES))
     ):
         return False
@@ -126,13 +131,29 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
 
 
 def _reads_torch_alias(data: bytes) -> bool:
-    """Bytes only: a `getattr` or `vars` of a name an import binds under torch (`getattr(rnn_mod,
-    name)` after `import torch.nn.modules.rnn as rnn_mod`)?"""
+    """Bytes only: a `getattr` or `vars` of a name bound under torch (`getattr(rnn_mod, name)`
+    after `import torch.nn.modules.rnn as rnn_mod`)?"""
     if b"getattr(" not in data and b"vars(" not in data:
         return False
-    names = {name for pattern in _TORCH_ALIASES for match in pattern.finditer(data) for name in match.groups() if name}
-    spelled = b"|".join(re.escape(name) for name in sorted(names))
-    return bool(names) and any(re.search(pattern % spelled, data) is not None for pattern in NAME_READ_BYTES)
+    return _bound_under_torch(data, {name for pattern in _NAME_READS for name in pattern.findall(data)})
+
+
+def _applies_getter_to_torch(data: bytes) -> bool:
+    """Bytes only: an `attrgetter(` in a file that calls something on torch or torch.nn alone
+    (`attrgetter(cfg.rnn)(nn)`, `pick(torch.nn)`)?"""
+    if _GETTER.search(data) is None:
+        return False
+    applied = set(_TORCH_ARGUMENT.findall(data))
+    return b"torch" in applied or _bound_under_torch(data, applied)
+
+
+def _bound_under_torch(data: bytes, names: set) -> bool:
+    """Bytes only: is one of `names` bound to torch or a module of torch.nn (TORCH_ALIAS_BYTES)?"""
+    if not names:
+        return False
+    if any(name in names for pattern in _TORCH_ALIASES for match in pattern.finditer(data) for name in match.groups() if name):
+        return True
+    return any(data[data.rfind(b"\n", 0, match.start()) + 1:match.start()].strip() in names for match in _TORCH_ALIAS_SET.finditer(data))
 
 
 def functions_returning_class_by_value(tree: ast.Module) -> set:

@@ -48,11 +48,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Optional
 
-from gru2lstm.boundary import uncalled_module_message
 from gru2lstm.config import import_root
 from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
-from gru2lstm.findings import new_finding
+from gru2lstm.findings import new_finding, uncalled_module_message
 from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
 from gru2lstm.prefilter import functions_returning_class_by_value, gru_class_names, may_name_gru_class, names_bound_in_code, registry_read, torch_names_bound
 from gru2lstm.readers import OutsideReads
@@ -817,12 +816,15 @@ def _torch_names_from(entry: ProjectFile, imported) -> dict:
     if GRU_NEEDLE not in (entry.contents() or b""):
         return {}
     place = imported.file.path if imported.file is not None else _on_disk(entry, imported.dotted)
-    try:
-        data = imported.file.contents() if imported.file is not None else place.read_bytes() if place is not None else None
-        tree = ast.parse(data) if data is not None and b"torch" in data else None
-    except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
-        return {}
-    bound = {} if tree is None else torch_names_bound(tree)
+    if imported.file is not None:
+        bound = imported.file.torch_names()
+    else:
+        try:
+            data = place.read_bytes() if place is not None else None
+            tree = ast.parse(data) if data is not None and b"torch" in data else None
+        except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
+            return {}
+        bound = {} if tree is None else torch_names_bound(tree)
     shown = None if not bound else shown_path(place.resolve())
     if imported.member == STAR:
         return {name: (path, shown) for name, path in bound.items() if not name.startswith("_")}

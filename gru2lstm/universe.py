@@ -29,7 +29,7 @@ from gru2lstm.imports import (
     other_names,
     search_folders,
 )
-from gru2lstm.prefilter import gru_class_names, may_name_gru_class
+from gru2lstm.prefilter import gru_class_names, may_name_gru_class, torch_names_bound
 from gru2lstm.spellings import Spellings
 from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_MODULE
 
@@ -51,6 +51,7 @@ class ProjectFile:
     bare: Optional[set] = None  # names read other than as the base of an attribute
     resolved: Optional[list] = None  # what its imports load (Universe.imports)
     class_names: Optional[set] = None  # module-level names bound to the torch GRU class
+    torch_bound: Optional[dict] = None  # module-level names bound to torch or a part of it
 
     def contents(self) -> Optional[bytes]:
         """The file's bytes, read once (None when it cannot be read)."""
@@ -101,6 +102,14 @@ class ProjectFile:
             data, tree = self.contents(), self.module_tree()
             self.class_names = gru_class_names(tree) if data is not None and tree is not None and may_name_gru_class(data) else set()
         return self.class_names
+
+    def torch_names(self) -> dict:
+        """The module-level names it binds to torch or a module or class of it ({"nn": "torch.nn"}
+        of `import torch.nn as nn`, `nn = torch.nn`): a file that imports one may make a GRU through it."""
+        if self.torch_bound is None:
+            tree = self.module_tree() if b"torch" in (self.contents() or b"") else None
+            self.torch_bound = {} if tree is None else torch_names_bound(tree)
+        return self.torch_bound
 
     def assigned_names(self) -> set:
         """The module-level names bound by an assignment (`state = torch.zeros(...)`, `rnn = nn.GRU(...)`)."""

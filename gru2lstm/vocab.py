@@ -64,9 +64,10 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 # A torch.nn class read by a name not written out (`getattr(nn, cfg.rnn_type)`, `getattr(torch.nn,
 # "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
 # Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
-CLASS_BY_VALUE_BYTES = (
-    rb"getattr\(\s*[\w.]*nn\s*,|vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()|nn\s*\.\s*__dict__\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()"
-    rb"|nn\s*\.\s*__getattribute__\s*\(|getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*['\"]torch"  # `getattr(importlib.import_module("torch.nn"), name)`
+CLASS_BY_VALUE_BYTES = (  # each searched apart, from a literal (an alternation first makes `re` try every position)
+    rb"getattr\(\s*[\w.]*nn\s*,", rb"vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()",
+    rb"nn\s*\.\s*__dict__\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()", rb"nn\s*\.\s*__getattribute__\s*\(",
+    rb"getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*['\"]torch",  # `getattr(importlib.import_module("torch.nn"), name)`
 )
 # Other ways to read a class of torch.nn by a name (classes_by_value.py, prefilter.py): its text
 # evaluated (`eval("nn." + name)`, `exec(f"Cell = nn.{name}")`), `operator.attrgetter(name)(nn)`, the
@@ -77,18 +78,34 @@ ATTRIBUTE_GETTER = "operator.attrgetter"
 NAMESPACE_LISTINGS = {"items", "values", "copy"}  # `vars(nn).items()`: every class with its name
 MEMBERS_FUNCTION = "inspect.getmembers"
 STRING_FORMAT_METHOD = "format"  # `"nn.{}".format(name)`: a string whose head is written out
-CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYTES; `x.eval()` is none); each
-    # searched apart, from a literal (an alternation first makes `re` try every position)
-    rb"eval(?<![\w.]eval)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.", rb"exec(?<![\w.]exec)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.", rb"attrgetter\s*\(",
-    rb"getmembers\s*\(\s*[\w.]*nn\b", rb"modules\s*\[\s*['\"]torch", rb"import_module\s*\(\s*['\"]torch", rb"__import__\s*\(\s*['\"]torch",
+CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYTES; `x.eval()` is none)
+    rb"eval(?<![\w.]eval)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.", rb"exec(?<![\w.]exec)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.",
+    rb"getmembers\s*\(\s*[\w.]*nn\b",
+    # torch.nn (or torch, then `.nn`) read from `sys.modules` or imported in place: any other module
+    # of torch holds no class of torch.nn (`__import__("torch.fx")` gives torch itself)
+    rb"modules\s*\[\s*['\"]torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]", rb"import_module\s*\(\s*['\"]torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]",
+    rb"__import__\s*\(\s*['\"]torch",
 )
+# `operator.attrgetter(name)` picks a class of torch.nn only when applied to torch or torch.nn
+# (`attrgetter(cfg.rnn)(nn)`, `pick = attrgetter(cfg.rnn)` then `pick(torch)`): a call whose one
+# argument is a name (perhaps with `.nn`, `.modules`, `.rnn`) that is `torch` or one of TORCH_ALIAS_BYTES.
+GETTER_BYTES = rb"attrgetter\s*\("
+TORCH_ARGUMENT_BYTES = rb"\(\s*(\w+)(?:\s*\.\s*(?:nn|modules|rnn))*\s*\)"
 # The module's own names by a string (`globals()[name]`, `getattr(sys.modules[__name__], name)`), in
 # a file that spells GRU (it may import the class by its name).
 OWN_NAMES_BYTES = (rb"globals\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"vars\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"__name__\s*\]", rb"eval(?<![\w.]eval)\s*\(")
-# The names an import binds under torch (`import torch.nn.modules.rnn as rnn_mod`, `from torch.nn.modules
-# import rnn`), then read by `getattr(rnn_mod, name)` or `vars(rnn_mod)`: CLASS_BY_VALUE_BYTES spells only names ending in nn.
-TORCH_ALIAS_BYTES = (rb"import[ \t]+torch[\w.]*[ \t]+as[ \t]+(\w+)", rb"from[ \t]+torch[\w.]*[ \t]+import[ \t]+(\w+)(?:[ \t]+as[ \t]+(\w+))?")
-NAME_READ_BYTES = (rb"getattr\(\s*(?:%s)\s*,", rb"vars\(\s*(?:%s)\s*\)")
+# The names that may stand for torch, torch.nn, its package of modules or its module of recurrent
+# classes, read by `getattr(rnn_mod, name)` or `vars(rnn_mod)` (NAME_READ_BYTES; CLASS_BY_VALUE_BYTES
+# spells only names ending in nn): bound by an import (`import torch as T`, `import
+# torch.nn.modules.rnn as rnn_mod`, `from torch.nn.modules import rnn`), or set to one (`layers =
+# torch.nn`: TORCH_ALIAS_SET_BYTES).
+# Names bound to other modules of torch (`from torch import _C`) hold no class of torch.nn.
+TORCH_ALIAS_BYTES = (
+    rb"import[ \t]+torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?[ \t]+as[ \t]+(\w+)",
+    rb"from[ \t]+torch(?:\.nn(?:\.modules)?)?[ \t]+import[ \t][^\n]*?\b(nn|modules|rnn)\b(?:[ \t]+as[ \t]+(\w+))?",
+)
+TORCH_ALIAS_SET_BYTES = rb"(?m)=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(?:nn|modules|rnn)[ \t]*(?:#[^\n]*)?$"  # the name is the line's text before
+NAME_READ_BYTES = (rb"getattr\(\s*(\w+)\s*,", rb"vars\(\s*(\w+)\s*\)")
 OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
 CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read; `type(h) is tuple`
 ATTRIBUTE_READER = "__getattribute__"  # `nn.__getattribute__(name)`: getattr written as a method
@@ -152,6 +169,9 @@ LSTM_FOR_GRU = {"GRU": "LSTM", "GRUCell": "LSTMCell"}
 LSTM_KIND = LSTM_FOR_GRU["GRU"]  # what an LSTM (not an LSTMCell) holder is called in the output check
 TORCH_NN = TORCH_MODULE_PREFIX.rstrip(".")  # `from torch.nn import Linear` imports modules
 LSTM_NAMES = frozenset(LSTM_FOR_GRU.values())
+# A group of files none of which spells these makes and holds no GRU or LSTM the walk could find: only a
+# class of torch.nn picked by a name not written out may be one (migrate.py skips the walk).
+RECURRENT_WORDS = (GRU_NEEDLE.decode(), LSTM_KIND)
 # torch.nn.GRU -> "LSTM", torch.nn.GRUCell -> "LSTMCell", under every qualified name of the module.
 RECURRENT_NAMES = {name: LSTM_FOR_GRU[kind] for name, kind in RECURRENT.items()}
 
