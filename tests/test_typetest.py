@@ -10,6 +10,7 @@ import pytest
 from gru2lstm.cli import main
 from tests.test_redteam_packed import run_migrated, write
 from tests.test_wrong_refusals37 import LANGUAGE_MODEL, TENSOR_TESTED
+from tests.test_wrong_refusals37 import test_the_repackage_hidden_helper_migrates_unchanged_and_runs as migrates_unchanged_and_runs
 
 # repackage_hidden spelled with a test that is true for the pair: its branches taken the other way round
 SWAPPED = [
@@ -24,13 +25,7 @@ SWAPPED = [
 def test_a_repackage_hidden_tested_by_in_or_a_negation_migrates_unchanged_and_runs(tmp_path, form, helper):
     # before: G2L100 "`type(h) in (tuple, list)` tests whether the hidden state `h` is a tuple or a list"
     # (tuple form) or G2L102 "`repackage_hidden(v)` receives `tuple(repackage_hidden(v) for v in h)`"
-    write(tmp_path, {"main.py": LANGUAGE_MODEL.replace("{helper}", helper), "pyproject.toml": ""})
-    before = (tmp_path / "main.py").read_text()
-    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
-    run_migrated(tmp_path, "import runpy; runpy.run_path('main.py')")
-    after = (tmp_path / "main.py").read_text()
-    assert before[before.index("def repackage_hidden"):before.index("torch.manual_seed")] in after
-    assert "hidden = repackage_hidden(hidden)\n" in after
+    migrates_unchanged_and_runs(tmp_path, form, helper)
 
 
 ALWAYS_FALSE = "    if type(h) == (tuple, list):\n            return tuple(repackage_hidden(v) for v in h)\n        return h.detach()"
