@@ -5,9 +5,14 @@ them: it migrates now and runs, or is refused with nothing written."""
 
 from __future__ import annotations
 
+import ast
+
+import libcst as cst
 import pytest
 
 from gru2lstm.cli import main
+from gru2lstm.lstm_sources import type_tested
+from gru2lstm.syntax import code_of, type_test
 from tests.test_redteam_packed import run_migrated, write
 from tests.test_wrong_refusals37 import LANGUAGE_MODEL, TENSOR_TESTED
 from tests.test_wrong_refusals37 import test_the_repackage_hidden_helper_migrates_unchanged_and_runs as migrates_unchanged_and_runs
@@ -53,3 +58,19 @@ def test_a_state_kept_where_its_class_is_compared_with_a_tuple_migrates_and_runs
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; state = runpy.run_path('agent.py')['h']; "
                  "assert all(half.grad_fn is None for half in (state if isinstance(state, tuple) else [state]))")
+
+
+@pytest.mark.parametrize("test, tested", [
+    ("isinstance(h, (tuple, list))", "h"), ("type(h.x) is T", "h.x"), ("type(h) in [A, B]", "h"), ("type(h) != T", "h"),
+    ("type(h) is not T", "h"), ("type(h) not in (A,)", "h"), ("type(h) == (A, B)", None), ("type(h) < T", None),
+    ("type(h) is T is U", None), ("type(h, b, d) is T", None), ("isinstance(h)", None), ("isinstance(*a)", None),
+    ("x.type(h) == T", None), ("not isinstance(h, T)", None), ("issubclass(h, T)", None),
+])
+def test_the_output_check_reads_the_type_tests_the_engine_reads(test, tested):
+    # lstm_sources (ast) passes over the returns on either side of a type test; reading fewer tests than
+    # the engine, it took a `repackage_hidden` tested by `type(h) in (tuple, list)`, left as it was, for
+    # one that gives one tensor (exit 123)
+    found = type_test(cst.parse_expression(test))
+    assert (code_of(found.tested) if found else None) == tested
+    found = type_tested(ast.parse(test, mode="eval").body)
+    assert (ast.unparse(found) if found is not None else None) == tested
