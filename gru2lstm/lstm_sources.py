@@ -250,13 +250,9 @@ def _returns_of_a_class(function) -> set:
 
 
 def _tests_class_of(test: ast.expr, params: set) -> bool:
-    """`isinstance(p, C)`, `type(p) == C`, `type(p) is C` of one of `params`."""
-    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Eq, ast.Is)):
-        test = test.left
-        tested = isinstance(test, ast.Call) and constructed(test.func) == CLASS_OF_OBJECT
-    else:
-        tested = isinstance(test, ast.Call) and constructed(test.func) == INSTANCE_TEST
-    return tested and bool(test.args) and isinstance(test.args[0], ast.Name) and test.args[0].id in params
+    """Is `test` a type test of one of `params` (`isinstance(p, C)`, `type(p) is not C`)?"""
+    tested = type_tested(test)
+    return isinstance(tested, ast.Name) and tested.id in params
 
 
 def _records(tree: ast.Module) -> dict:
@@ -393,6 +389,26 @@ def _giving_back_first(nodes, names: set) -> set:
 
 def constructed(func: ast.expr):
     return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+
+
+# The comparisons of `type(x)` with a class or a tuple of them that syntax.type_test reads.
+_CLASS_COMPARISONS = (ast.Eq, ast.Is, ast.In, ast.NotEq, ast.IsNot, ast.NotIn)
+
+
+def type_tested(test: ast.expr) -> Optional[ast.expr]:
+    """`x` of a type test `isinstance(x, C)`, `type(x) == C`, `type(x) is not C`, `type(x) in (C, D)`,
+    read as syntax.type_test reads it in LibCST, else None."""
+    if isinstance(test, ast.Compare):
+        if len(test.ops) != 1 or not isinstance(test.ops[0], _CLASS_COMPARISONS):
+            return None
+        if not isinstance(test.ops[0], (ast.In, ast.NotIn)) and isinstance(test.comparators[0], (ast.Tuple, ast.List)):
+            return None  # a class is never equal to a tuple
+        call, function, count = test.left, CLASS_OF_OBJECT, 1
+    else:
+        call, function, count = test, INSTANCE_TEST, 2
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == function and len(call.args) == count):
+        return None
+    return None if call.keywords or any(isinstance(arg, ast.Starred) for arg in call.args) else call.args[0]
 
 
 def holder_name(node: ast.expr):

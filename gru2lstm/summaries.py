@@ -39,10 +39,10 @@ import libcst as cst
 from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.qualnames import qualify
-from gru2lstm.syntax import is_docstring, kinds_named, walk
+from gru2lstm.syntax import is_docstring, kinds_named, type_test, type_test_of, walk
 from gru2lstm.values import AttrSlot, Derivation
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CLASS_OF_OBJECT, INSTANCE_TEST, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS,
+    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS,
     FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_ATTRIBUTES, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
     NUMPY_JOINING_NAMES, PAIR_CLASS, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, WRITING_METHODS,
 )
@@ -266,7 +266,7 @@ def _maps_each_tensor(info: FunctionInfo) -> bool:
     and gives back what it was given (its call is the argument, and its body is left alone):
 
         def repackage_hidden(h):
-            if isinstance(h, torch.Tensor):  # `type(h) == Variable`; or `isinstance(h, tuple)`, the branches swapped
+            if isinstance(h, torch.Tensor):  # `type(h) == Variable`; `isinstance(h, tuple)`, `type(h) is not Tensor`, the branches swapped
                 return h.detach()
             else:
                 return tuple(repackage_hidden(v) for v in h)
@@ -281,11 +281,14 @@ def _maps_each_tensor(info: FunctionInfo) -> bool:
     if len(statements) != (1 if test.orelse is not None else 2):
         return False
     parameter = info.params[0].name
-    kinds, tensors = kinds_named(_class_tested(test.test, parameter))
+    tested = type_test(test.test)
+    if tested is None or not _is_name(tested.tested, parameter):
+        return False
+    kinds, tensors = kinds_named(tested.named)
     if bool(kinds) == bool(tensors) or kinds and PAIR_CLASS not in kinds:
         return False  # `isinstance(h, list)` is false for (h, c): the pair would take the tensor's branch
     tensor, items = _returned(test.body.body), _returned(otherwise)
-    if kinds:
+    if bool(kinds) != tested.negated:  # the test is true for the pair: `isinstance(h, tuple)`, `type(h) is not Tensor`
         tensor, items = items, tensor
     return tensor is not None and _kept(tensor, parameter) and items is not None and _each_item_through(items, parameter, info.key.name)
 
@@ -296,16 +299,6 @@ def _returned(block) -> Optional[cst.BaseExpression]:
         return None
     line = block[0].body[0]
     return line.value if isinstance(line, cst.Return) else None
-
-
-def _class_tested(test: cst.BaseExpression, parameter: str) -> Optional[cst.BaseExpression]:
-    """The class(es) `C` of `isinstance(p, C)`, `type(p) == C`, `type(p) is C`, else None."""
-    if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-        call = test.left if isinstance(test.comparisons[0].operator, (cst.Equal, cst.Is)) else None
-        tested = isinstance(call, cst.Call) and _called(call, CLASS_OF_OBJECT) and _only_argument(call, parameter)
-        return test.comparisons[0].comparator if tested else None
-    tested = isinstance(test, cst.Call) and _called(test, INSTANCE_TEST) and len(test.args) == 2 and _is_name(test.args[0].value, parameter)
-    return test.args[1].value if tested else None
 
 
 def _kept(node: cst.BaseExpression, parameter: str) -> bool:
@@ -542,18 +535,8 @@ class _HelperBody:
     def _kind_tested(self, name: cst.Name) -> bool:
         """Is this read of the parameter tested by `isinstance(x, torch.Tensor)`, `type(x) is
         tuple`: a test whose answer changes once a state is (h, c)?"""
-        argument = self.parents.get(id(name))
-        call = self.parents.get(id(argument)) if isinstance(argument, cst.Arg) else None
-        if not (isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.args[0] is argument):
-            return False
-        if call.func.value == INSTANCE_TEST:
-            named = call.args[1].value if len(call.args) == 2 else None
-        else:
-            comparison = self.parents.get(id(call))
-            if not (call.func.value == CLASS_OF_OBJECT and isinstance(comparison, cst.Comparison) and comparison.left is call):
-                return False
-            named = comparison.comparisons[0].comparator
-        return any(kinds_named(named))
+        tested = type_test_of(name, lambda node: self.parents.get(id(node)))
+        return tested is not None and any(kinds_named(tested.named))
 
 
 def may_name_the_last(node: cst.Call, method_form: bool = True) -> bool:

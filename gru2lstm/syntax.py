@@ -4,14 +4,15 @@ strings, the names a module binds at its top level. Pure functions of the nodes 
 
 from __future__ import annotations
 
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import libcst as cst
 
 from gru2lstm.children import children
 from gru2lstm.qualnames import dotted, import_bindings
 from gru2lstm.vocab import (
-    DEFAULT_FACTORY_DICT, DICT_FUNCTION_NAMES, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, PAIR_KINDS, STRING_FORMAT_METHOD,
+    CLASS_OF_OBJECT, DEFAULT_FACTORY_DICT, DICT_FUNCTION_NAMES, INSTANCE_TEST, KEEP_ATTRIBUTES, KEEP_METHODS, MODULE_SELF_METHODS, PAIR_KINDS, STRING_FORMAT_METHOD,
     TENSOR_CLASS_NAMES, WRAPPED_MODULE_ATTRIBUTE,
 )
 
@@ -75,6 +76,57 @@ def kinds_named(named: Optional[cst.BaseExpression]) -> tuple:
     kinds = [name.value for name in names if isinstance(name, cst.Name) and name.value in PAIR_KINDS]
     tensors = [name for name in names if name is not None and (dotted(name) or "").rpartition(".")[2] in TENSOR_CLASS_NAMES]
     return kinds, tensors
+
+
+@dataclass(frozen=True)
+class TypeTest:
+    """A test of the class of one expression: `isinstance(x, C)` (C one class or a tuple of them),
+    `type(x) == C`, `type(x) is C`, `type(x) in (C, D)`, and the negations of the comparisons."""
+
+    test: cst.BaseExpression  # what gives the answer: the call of isinstance, or the comparison
+    tested: cst.BaseExpression  # x
+    named: cst.BaseExpression  # C, or the tuple of classes (kinds_named reads it)
+    negated: bool  # `type(x) != C`, `is not`, `not in`: true when x is not of C
+
+
+# The operators that compare the class of `type(x)` with a class (`==`, `is`) or a tuple of them
+# (`in`), each with whether it answers "not of it"; `<` and the rest order classes, which raises.
+_CLASS_OPERATORS = {cst.Equal: False, cst.Is: False, cst.In: False, cst.NotEqual: True, cst.IsNot: True, cst.NotIn: True}
+
+
+def type_test(node: Optional[cst.CSTNode]) -> Optional[TypeTest]:
+    """The type test `node` is, else None (`isinstance(h, tuple)`, `type(h) is not torch.Tensor`)."""
+    if isinstance(node, cst.Call):
+        tested = _plain_arguments(node, INSTANCE_TEST, 2)
+        return TypeTest(node, tested[0], tested[1], False) if tested else None
+    if not (isinstance(node, cst.Comparison) and len(node.comparisons) == 1):
+        return None
+    compared = node.comparisons[0]
+    negated = _CLASS_OPERATORS.get(type(compared.operator))
+    tested = _plain_arguments(node.left, CLASS_OF_OBJECT, 1) if isinstance(node.left, cst.Call) else None
+    if negated is None or not tested:
+        return None
+    if not isinstance(compared.operator, (cst.In, cst.NotIn)) and isinstance(compared.comparator, (cst.Tuple, cst.List)):
+        return None  # a class is never equal to a tuple: `type(h) == (tuple, list)` is always false
+    return TypeTest(node, tested[0], compared.comparator, negated)
+
+
+def type_test_of(node: cst.CSTNode, parent_of: Callable) -> Optional[TypeTest]:
+    """The type test of `node` itself (`h` of `isinstance(h, tuple)`, of `type(h) is tuple`), found
+    through `parent_of`, which gives a node's parent; else None."""
+    argument = parent_of(node)
+    call = parent_of(argument) if isinstance(argument, cst.Arg) else None
+    if not isinstance(call, cst.Call):
+        return None
+    found = type_test(call) or type_test(parent_of(call))
+    return found if found is not None and found.tested is node else None
+
+
+def _plain_arguments(call: cst.Call, function: str, count: int) -> list:
+    """The `count` positional arguments of a call of the builtin `function`, else []."""
+    if not (isinstance(call.func, cst.Name) and call.func.value == function and len(call.args) == count):
+        return []
+    return [] if any(arg.keyword is not None or arg.star for arg in call.args) else [arg.value for arg in call.args]
 
 
 def rows_holder(target: cst.Subscript) -> cst.BaseExpression:

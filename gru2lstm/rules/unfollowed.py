@@ -10,13 +10,13 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, CONSTANT, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, makes_dict, walk
+from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, makes_dict, type_test_of, walk
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS, TYPE_TESTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -784,25 +784,16 @@ class StateZipped(Rule):
 def _kind_test(ctx, node: cst.CSTNode):
     """(the test, the pair kinds it names, the tensor classes it names) where `node` is tested for
     being a tuple or a list (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is
-    tuple`) or a tensor (`isinstance(h, torch.Tensor)`; `torch.is_tensor(h)`, whose call stands for
-    the class), else None."""
+    not tuple`: syntax.type_test) or a tensor (`isinstance(h, torch.Tensor)`; `torch.is_tensor(h)`,
+    whose call stands for the class), else None."""
     for tested in walk(node):  # what `torch.is_tensor(h)` gives is consumed where it is tested (`if not ...:`)
         if isinstance(tested, cst.Call) and len(tested.args) == 1 and id(tested.args[0].value) in ctx.state_nodes and (
             qualify(tested.func, module_imports(ctx.module_of(tested)), set()) == TENSOR_TEST_FUNCTION
         ):
             return tested, [], [tested]
-    call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
-    if call is None or call.args[0].value is not node:
-        return None
-    if call.func.value == CLASS_OF_OBJECT:
-        test = ctx.parents.get(call)
-        if not (isinstance(test, cst.Comparison) and test.left is call and len(test.comparisons) == 1):
-            return None
-        named = test.comparisons[0].comparator
-    else:
-        test, named = call, call.args[1].value if len(call.args) == 2 else None
-    kinds, tensors = kinds_named(named)
-    return (test, kinds, tensors) if kinds or tensors else None
+    tested = type_test_of(node, ctx.parents.get)
+    kinds, tensors = kinds_named(tested.named) if tested is not None else ([], [])
+    return (tested.test, kinds, tensors) if kinds or tensors else None
 
 
 class KindTested(Rule):
