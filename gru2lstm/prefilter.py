@@ -49,7 +49,7 @@ from gru2lstm.imports import STAR, imported_names, literal_import_statement, mod
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, EVALUATING_BUILTINS, GRU_CLASS_VALUE_BYTES, LOADED_MODULES, MEMBERS_FUNCTION,
-    IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_ALIAS_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
+    IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_IMPORT_BYTES, TORCH_IMPORTED_BYTES, IMPORT_LIST_NOISE_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
     NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
 )
 
@@ -60,7 +60,9 @@ _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 _CLASS_BY_VALUE = [re.compile(pattern) for pattern in CLASS_BY_VALUE_BYTES]
 _CLASS_BY_TEXT = [re.compile(pattern) for pattern in CLASS_BY_TEXT_BYTES]
 _OWN_NAMES = [re.compile(pattern) for pattern in OWN_NAMES_BYTES]
-_TORCH_ALIASES = [re.compile(pattern) for pattern in TORCH_ALIAS_BYTES]
+_TORCH_IMPORTS = [re.compile(pattern) for pattern in TORCH_IMPORT_BYTES]
+_TORCH_IMPORTED = [re.compile(pattern) for pattern in TORCH_IMPORTED_BYTES]
+_IMPORT_LIST_NOISE = re.compile(IMPORT_LIST_NOISE_BYTES)
 _GETTER = re.compile(GETTER_BYTES)
 _TORCH_ARGUMENT = re.compile(TORCH_ARGUMENT_BYTES)
 _TORCH_ALIAS_SET = re.compile(TORCH_ALIAS_SET_BYTES)
@@ -148,12 +150,17 @@ def _applies_getter_to_torch(data: bytes) -> bool:
 
 
 def _bound_under_torch(data: bytes, names: set) -> bool:
-    """Bytes only: is one of `names` bound to torch or a module of torch.nn (TORCH_ALIAS_BYTES)?"""
+    """Bytes only: is one of `names` bound to torch or a module of torch.nn (vocab.TORCH_IMPORT_BYTES)?"""
     if not names:
         return False
-    if any(name in names for pattern in _TORCH_ALIASES for match in pattern.finditer(data) for name in match.groups() if name):
-        return True
-    return any(data[data.rfind(b"\n", 0, match.start()) + 1:match.start()].strip() in names for match in _TORCH_ALIAS_SET.finditer(data))
+    for statement, imported in zip(_TORCH_IMPORTS, _TORCH_IMPORTED):
+        for match in statement.finditer(data):
+            for item in _IMPORT_LIST_NOISE.sub(b" ", match.group(1)).split(b","):
+                named = imported.fullmatch(item.strip())
+                if named is not None and names.intersection(named.groups()):
+                    return True
+    # `layers = torch.nn`, also after a `;`
+    return any(data[data.rfind(b"\n", 0, match.start()) + 1:match.start()].rpartition(b";")[2].strip() in names for match in _TORCH_ALIAS_SET.finditer(data))
 
 
 def functions_returning_class_by_value(tree: ast.Module) -> set:

@@ -88,23 +88,27 @@ CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYT
 )
 # `operator.attrgetter(name)` picks a class of torch.nn only when applied to torch or torch.nn
 # (`attrgetter(cfg.rnn)(nn)`, `pick = attrgetter(cfg.rnn)` then `pick(torch)`): a call whose one
-# argument is a name (perhaps with `.nn`, `.modules`, `.rnn`) that is `torch` or one of TORCH_ALIAS_BYTES.
+# argument is a name (perhaps with `.nn`, `.modules`, `.rnn`) that is `torch` or a name bound to it (below).
 GETTER_BYTES = rb"attrgetter\s*\("
-TORCH_ARGUMENT_BYTES = rb"\(\s*(\w+)(?:\s*\.\s*(?:nn|modules|rnn))*\s*\)"
+# A trailing comma (`(nn,)`) and `getattr(torch, "nn")` are such an argument too.
+TORCH_ARGUMENT_BYTES = rb"\(\s*(?:getattr\(\s*)?(\w+)(?:\s*\.\s*(?:nn|modules|rnn))*\s*(?:,\s*['\"]\w+['\"]\s*\))?\s*,?\s*\)"
 # The module's own names by a string (`globals()[name]`, `getattr(sys.modules[__name__], name)`), in
 # a file that spells GRU (it may import the class by its name).
 OWN_NAMES_BYTES = (rb"globals\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"vars\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"__name__\s*\]", rb"eval(?<![\w.]eval)\s*\(")
 # The names that may stand for torch, torch.nn, its package of modules or its module of recurrent
 # classes, read by `getattr(rnn_mod, name)` or `vars(rnn_mod)` (NAME_READ_BYTES; CLASS_BY_VALUE_BYTES
-# spells only names ending in nn): bound by an import (`import torch as T`, `import
-# torch.nn.modules.rnn as rnn_mod`, `from torch.nn.modules import rnn`), or set to one (`layers =
-# torch.nn`: TORCH_ALIAS_SET_BYTES).
+# spells only names ending in nn): bound by an import (`import torch as T`, `import numpy as np,
+# torch.nn.modules.rnn as rnn_mod`, `from torch.nn.modules import rnn`, `from torch import (\n nn as
+# L,\n)`: TORCH_IMPORT_BYTES finds the statement's list of names, whole, TORCH_IMPORTED_BYTES matches
+# one of them), or set to one (`layers = torch.nn`: TORCH_ALIAS_SET_BYTES).
 # Names bound to other modules of torch (`from torch import _C`) hold no class of torch.nn.
-TORCH_ALIAS_BYTES = (
-    rb"import[ \t]+torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?[ \t]+as[ \t]+(\w+)",
-    rb"from[ \t]+torch(?:\.nn(?:\.modules)?)?[ \t]+import[ \t][^\n]*?\b(nn|modules|rnn)\b(?:[ \t]+as[ \t]+(\w+))?",
+TORCH_IMPORT_BYTES = (
+    rb"\bimport[ \t]+((?:[^\n;\\]|\\\n)+)",
+    rb"\bfrom[ \t]+torch(?:\.nn(?:\.modules)?)?[ \t]+import[ \t]*(\([^)]*\)|(?:[^\n;\\]|\\\n)+)",
 )
-TORCH_ALIAS_SET_BYTES = rb"(?m)=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(?:nn|modules|rnn)[ \t]*(?:#[^\n]*)?$"  # the name is the line's text before
+TORCH_IMPORTED_BYTES = (rb"torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?\s+as\s+(\w+)", rb"(?:nn|modules|rnn)\s+as\s+(\w+)|(nn|modules|rnn)")
+IMPORT_LIST_NOISE_BYTES = rb"#[^\n]*|\\\n|[()]"  # a comment, a line continuation, the parentheses of a list of names
+TORCH_ALIAS_SET_BYTES = rb"(?m)=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(?:nn|modules|rnn)[ \t]*(?:#[^\n]*)?$"  # the name is the statement's text before
 NAME_READ_BYTES = (rb"getattr\(\s*(\w+)\s*,", rb"vars\(\s*(\w+)\s*\)")
 OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
 CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read; `type(h) is tuple`
