@@ -1,7 +1,8 @@
 """Second review of the narrowed byte screens (prefilter.chooses_class_by_value): a file whose bytes
 the screen rejects is never read, so a GRU it picks by a name and calls with a state was left a GRU
 with exit 0. The screen must pass every file whose `ast` reading picks a class of torch.nn by a name,
-whatever the spelling of the import that binds torch.nn to the name the file reads."""
+whatever the import or assignment that binds torch.nn to the name the file reads, and whatever the
+read (`getattr`, `attrgetter`, `__dict__`, `__getattribute__`)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,16 @@ PICKED = {  # a spelling that defines `make(kind)`, a module of the class named 
     # set after a `;`
     "import torch; L = torch.nn\nfrom operator import attrgetter\n\n\ndef make(kind):\n    return attrgetter(kind)(L)(4, 8, batch_first=True)\n":
         "attrgetter(kind)(L)",
+    # set to torch.nn by a getattr or from another name (not only `L = torch.nn`)
+    "import torch\nL = getattr(torch, 'nn')\n\n\ndef make(kind):\n    return getattr(L, kind)(4, 8, batch_first=True)\n":
+        "getattr(L, kind)",
+    "import torch\nfrom torch import nn as _nn\nL = _nn\n\ndef make(kind):\n    return getattr(L, kind)(4, 8, batch_first=True)\n":
+        "getattr(L, kind)",
+    # its namespace read under a name that does not end in nn
+    "import torch, torch.nn as L\n\n\n\ndef make(kind):\n    return L.__dict__[kind](4, 8, batch_first=True)\n":
+        "L.__dict__[kind]",
+    "import torch, torch.nn as L\n\n\n\ndef make(kind):\n    return L.__getattribute__(kind)(4, 8, batch_first=True)\n":
+        "L.__getattribute__(kind)",
     # applied with a trailing comma
     "import torch\nfrom torch import nn\nfrom operator import attrgetter\n\ndef make(kind):\n    return attrgetter(kind)(nn,)(4, 8, batch_first=True)\n":
         "attrgetter(kind)(nn,)",
@@ -92,6 +103,8 @@ def test_a_gru_picked_by_a_name_under_an_import_of_any_spelling_is_refused(tmp_p
     "import numpy as np, torch.optim as L\nfrom operator import attrgetter\nkey = attrgetter('lr')(L)\n",
     "from torch import (\n    optim as L,\n)\nx = getattr(L, name)\n",
     "import os; L = os.path\nx = getattr(L, name)\n",
+    "import torch\nL = torch.optim\nx = getattr(L, name)\nself.__dict__[name] = 1\n",
+    "import torch\nx = getattr(torch, name)\n",
 ])
 def test_the_byte_screen_still_rejects_names_bound_to_no_module_of_torch_nn(spelling):
     assert not chooses_class_by_value(spelling.encode())
