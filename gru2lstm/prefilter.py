@@ -49,8 +49,8 @@ from gru2lstm.imports import STAR, imported_names, literal_import_statement, mod
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, EVALUATING_BUILTINS, GRU_CLASS_VALUE_BYTES, LOADED_MODULES, MEMBERS_FUNCTION,
-    IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_ALIAS_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
-    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TYPE_TESTS,
+    IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, NAME_READ_NEEDLES, NAMESPACE_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_IMPORT_BYTES, TORCH_IMPORTED_BYTES, IMPORT_LIST_NOISE_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
+    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TORCH_ROOT, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
@@ -60,11 +60,13 @@ _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
 _CLASS_BY_VALUE = [re.compile(pattern) for pattern in CLASS_BY_VALUE_BYTES]
 _CLASS_BY_TEXT = [re.compile(pattern) for pattern in CLASS_BY_TEXT_BYTES]
 _OWN_NAMES = [re.compile(pattern) for pattern in OWN_NAMES_BYTES]
-_TORCH_ALIASES = [re.compile(pattern) for pattern in TORCH_ALIAS_BYTES]
+_TORCH_IMPORTS = [re.compile(pattern) for pattern in TORCH_IMPORT_BYTES]
+_TORCH_IMPORTED = [re.compile(pattern) for pattern in TORCH_IMPORTED_BYTES]
+_IMPORT_LIST_NOISE = re.compile(IMPORT_LIST_NOISE_BYTES)
 _GETTER = re.compile(GETTER_BYTES)
 _TORCH_ARGUMENT = re.compile(TORCH_ARGUMENT_BYTES)
-_TORCH_ALIAS_SET = re.compile(TORCH_ALIAS_SET_BYTES)
 _NAME_READS = [re.compile(pattern) for pattern in NAME_READ_BYTES]
+_NAMESPACE_READ, _NAMESPACE_OWNER = (re.compile(pattern) for pattern in NAMESPACE_READ_BYTES)
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 
 __all__ = ["Screening", "chooses_class_by_value", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
@@ -131,11 +133,13 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
 
 
 def _reads_torch_alias(data: bytes) -> bool:
-    """Bytes only: a `getattr` or `vars` of a name bound under torch (`getattr(rnn_mod, name)`
-    after `import torch.nn.modules.rnn as rnn_mod`)?"""
-    if b"getattr(" not in data and b"vars(" not in data:
+    """Bytes only: a `getattr`, `vars`, `__dict__`, `__getattribute__` or `getmembers` of a name bound
+    under torch (`getattr(rnn_mod, name)` after `import torch.nn.modules.rnn as rnn_mod`)?"""
+    if not any(needle in data for needle in NAME_READ_NEEDLES):
         return False
-    return _bound_under_torch(data, {name for pattern in _NAME_READS for name in pattern.findall(data)})
+    names = {name for pattern in _NAME_READS for name in pattern.findall(data)}
+    names.update(owner.group(1) for match in _NAMESPACE_READ.finditer(data) for owner in [_NAMESPACE_OWNER.search(data, max(0, match.start() - 64), match.start())] if owner)
+    return _bound_under_torch(data, names)
 
 
 def _applies_getter_to_torch(data: bytes) -> bool:
@@ -148,12 +152,28 @@ def _applies_getter_to_torch(data: bytes) -> bool:
 
 
 def _bound_under_torch(data: bytes, names: set) -> bool:
-    """Bytes only: is one of `names` bound to torch or a module of torch.nn (TORCH_ALIAS_BYTES)?"""
+    """Bytes only: is one of `names` bound to torch or a module of torch.nn (vocab.TORCH_IMPORT_BYTES,
+    TORCH_ALIAS_SET_BYTES)?"""
     if not names:
         return False
-    if any(name in names for pattern in _TORCH_ALIASES for match in pattern.finditer(data) for name in match.groups() if name):
-        return True
-    return any(data[data.rfind(b"\n", 0, match.start()) + 1:match.start()].strip() in names for match in _TORCH_ALIAS_SET.finditer(data))
+    bound = set()
+    for statement, imported in zip(_TORCH_IMPORTS, _TORCH_IMPORTED):
+        for match in statement.finditer(data):
+            for item in _IMPORT_LIST_NOISE.sub(b" ", match.group(1)).split(b","):
+                named = imported.fullmatch(item.strip())
+                bound.update(name for name in (named.groups() if named is not None else ()) if name)
+    value, target = TORCH_ALIAS_SET_BYTES
+    while not names & bound:  # and the names set to one (`T = torch`, then `L = T.nn`)
+        spelled = b"|".join(re.escape(name) for name in sorted(bound | {TORCH_ROOT.encode()}))
+        setting = re.compile(value % (spelled, spelled, spelled))
+        more = {
+            found.group(1) for match in setting.finditer(data)
+            for found in [re.search(target, data[max(0, match.start() - 64):match.start()])] if found
+        } - bound
+        if not more:
+            return False
+        bound |= more
+    return True
 
 
 def functions_returning_class_by_value(tree: ast.Module) -> set:

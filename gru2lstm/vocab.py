@@ -88,24 +88,37 @@ CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYT
 )
 # `operator.attrgetter(name)` picks a class of torch.nn only when applied to torch or torch.nn
 # (`attrgetter(cfg.rnn)(nn)`, `pick = attrgetter(cfg.rnn)` then `pick(torch)`): a call whose one
-# argument is a name (perhaps with `.nn`, `.modules`, `.rnn`) that is `torch` or one of TORCH_ALIAS_BYTES.
+# argument is a name (perhaps with `.nn`, `.modules`, `.rnn`) that is `torch` or a name bound to it (below).
 GETTER_BYTES = rb"attrgetter\s*\("
-TORCH_ARGUMENT_BYTES = rb"\(\s*(\w+)(?:\s*\.\s*(?:nn|modules|rnn))*\s*\)"
+# A trailing comma (`(nn,)`) and `getattr(torch, "nn")` are such an argument too.
+TORCH_ARGUMENT_BYTES = rb"\(\s*(?:getattr\(\s*)?(\w+)(?:\s*\.\s*(?:nn|modules|rnn))*\s*(?:,\s*['\"]\w+['\"]\s*\))?\s*,?\s*\)"
 # The module's own names by a string (`globals()[name]`, `getattr(sys.modules[__name__], name)`), in
 # a file that spells GRU (it may import the class by its name).
 OWN_NAMES_BYTES = (rb"globals\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"vars\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"__name__\s*\]", rb"eval(?<![\w.]eval)\s*\(")
 # The names that may stand for torch, torch.nn, its package of modules or its module of recurrent
-# classes, read by `getattr(rnn_mod, name)` or `vars(rnn_mod)` (NAME_READ_BYTES; CLASS_BY_VALUE_BYTES
-# spells only names ending in nn): bound by an import (`import torch as T`, `import
-# torch.nn.modules.rnn as rnn_mod`, `from torch.nn.modules import rnn`), or set to one (`layers =
-# torch.nn`: TORCH_ALIAS_SET_BYTES).
+# classes, read by `getattr(rnn_mod, name)`, `vars(rnn_mod)`, `rnn_mod.__dict__` (NAME_READ_BYTES, NAMESPACE_READ_BYTES;
+# CLASS_BY_VALUE_BYTES spells only names ending in nn): bound by an import (`import torch as T`, `import numpy as np,
+# torch.nn.modules.rnn as rnn_mod`, `from torch.nn.modules import rnn`, `from torch import (\n nn as
+# L,\n)`: TORCH_IMPORT_BYTES finds the statement's list of names, whole, TORCH_IMPORTED_BYTES matches
+# one of them), or set to one (`layers = torch.nn`: TORCH_ALIAS_SET_BYTES).
 # Names bound to other modules of torch (`from torch import _C`) hold no class of torch.nn.
-TORCH_ALIAS_BYTES = (
-    rb"import[ \t]+torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?[ \t]+as[ \t]+(\w+)",
-    rb"from[ \t]+torch(?:\.nn(?:\.modules)?)?[ \t]+import[ \t][^\n]*?\b(nn|modules|rnn)\b(?:[ \t]+as[ \t]+(\w+))?",
+TORCH_IMPORT_BYTES = (
+    rb"import[ \t]+((?:[^\n;\\]|\\\n)+)",  # from a literal, which `re` finds fast (a `\b` first makes it try every position)
+    rb"from[ \t]+torch(?:\.nn(?:\.modules)?)?[ \t]+import[ \t]*(\([^)]*\)|(?:[^\n;\\]|\\\n)+)",
 )
-TORCH_ALIAS_SET_BYTES = rb"(?m)=[ \t]*(?:\w+[ \t]*\.[ \t]*)*(?:nn|modules|rnn)[ \t]*(?:#[^\n]*)?$"  # the name is the line's text before
-NAME_READ_BYTES = (rb"getattr\(\s*(\w+)\s*,", rb"vars\(\s*(\w+)\s*\)")
+TORCH_IMPORTED_BYTES = (rb"torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?\s+as\s+(\w+)", rb"(?:nn|modules|rnn)\s+as\s+(\w+)|(nn|modules|rnn)")
+IMPORT_LIST_NOISE_BYTES = rb"#[^\n]*|\\\n|[()]"  # a comment, a line continuation, the parentheses of a list of names
+# `L = torch.nn`, `L = getattr(T, "nn")`, `L = _nn`: a value from a name bound under torch (or torch
+# itself; prefilter.py spells the names as `%s`), found from its `=` (a literal, which `re` finds
+# fast), and the name set, searched back from there.
+TORCH_ALIAS_SET_BYTES = (
+    rb"=[ \t]*(?:(?:%s)|(?:%s)(?:[ \t]*\.[ \t]*\w+)*?[ \t]*\.[ \t]*(?:nn|modules|rnn)"
+    rb"|getattr\([ \t]*(?:%s)(?:[ \t]*\.[ \t]*\w+)*[ \t]*,[ \t]*['\"](?:nn|modules|rnn)['\"][ \t]*\))[ \t]*(?:#[^\n]*)?(?m:$)",
+    rb"(?<![\w.])(\w+)[ \t]*$",
+)
+NAME_READ_BYTES = (rb"getattr\(\s*(\w+)\s*,", rb"vars\(\s*(\w+)\s*\)", rb"getmembers\s*\(\s*(\w+)")
+NAMESPACE_READ_BYTES = (rb"__(?:dict|getattribute)__", rb"(\w+)\s*\.\s*$")  # `rnn_mod.__dict__`: the name is the word before (searched back)
+NAME_READ_NEEDLES = (b"getattr(", b"vars(", b"getmembers", b"__dict__", b"__getattribute__")
 OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
 CLASS_OF_OBJECT = "type"  # `type(self.cell)(8, 8)`: a module made from another's class, which the engine does not read; `type(h) is tuple`
 ATTRIBUTE_READER = "__getattribute__"  # `nn.__getattribute__(name)`: getattr written as a method
