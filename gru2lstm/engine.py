@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
 
+from gru2lstm import ahead
 from gru2lstm.discovery import Selection, UsageError, discover
 from gru2lstm.dynamic_imports import DynamicImports
 from gru2lstm.gc_pause import gc_paused
@@ -453,27 +454,69 @@ def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
     """(bytes by index, `ast` trees the prefilter parsed by index (None: it did not parse),
     indexes of the group seeds, those of them that only hold the GRU class, those of the other
     files that choose a class of torch.nn by a name not written out). At the first seed of a big
-    tree, a worker is started (`_Workers`)."""
+    tree, a worker is started (`_Workers`). In a big tree a forked child screens the second half
+    meanwhile (ahead.py): its files' bytes and trees are read again only when grouping needs them."""
     data, trees, seeds, class_only, chosen = {}, {}, [], [], []
-    for index, path in enumerate(files):
-        try:
-            data[index] = path.read_bytes() if options.stdin is None else options.stdin
-        except OSError:
-            seeds.append(index)  # process_group reports it
-            continue
-        screening = screen(data[index], defer_holders=True)
-        if screening.parsed:
-            trees[index] = screening.tree
-        if screening.may_hold_gru or has_marker(data[index]):  # a marker needs a person, GRU or not
+
+    def sort(index: int, verdict: tuple) -> None:
+        seed, only_class, picks = verdict
+        if seed:
             seeds.append(index)
-            if screening.class_only and not has_marker(data[index]):
+            if only_class:
                 class_only.append(index)
             else:
                 workers.early(len(files))
-        # one that only holds a class (`getattr(nn, "GRU" + "Cell")` spells GRU) may be in no group either
-        if (not screening.may_hold_gru or screening.class_only) and chooses_class_by_value(data[index], trees.get(index)):
+        if picks:
             chosen.append(index)
+
+    half = len(files) // 2 if len(files) >= SCREEN_APART_FILES and workers.count > 1 and options.stdin is None and ahead.spare_core() else len(files)
+    rest = ahead.computed_ahead(lambda: [_verdict(*_screened(path)) for path in files[half:]]) if half < len(files) else None
+    for index, path in enumerate(files if rest is None else files[:half]):
+        data_read, screening = _screened(path, options.stdin)
+        if data_read is not None:
+            data[index] = data_read
+            if screening.parsed:
+                trees[index] = screening.tree
+        sort(index, _verdict(data_read, screening))
+    verdicts = rest() if rest is not None else None
+    for offset, path in enumerate(files[half:] if rest is not None else ()):
+        index = half + offset
+        if verdicts is None:  # the child failed: screened here
+            data_read, screening = _screened(path)
+            if data_read is not None:
+                data[index] = data_read
+                if screening.parsed:
+                    trees[index] = screening.tree
+            sort(index, _verdict(data_read, screening))
+        else:
+            sort(index, tuple(verdicts[offset]))
     return data, trees, seeds, class_only, chosen
+
+
+# From this many files, screening the second half in a forked child (while this process screens
+# the first) pays for the fork and for the few files the grouping then parses again.
+SCREEN_APART_FILES = 400
+
+
+def _screened(path: Path, stdin: Optional[bytes] = None) -> tuple:
+    """(the file's bytes, or None when it cannot be read; its Screening, or None)."""
+    try:
+        data = path.read_bytes() if stdin is None else stdin
+    except OSError:
+        return None, None
+    return data, screen(data, defer_holders=True)
+
+
+def _verdict(data: Optional[bytes], screening) -> tuple:
+    """(a group seed: it may hold a GRU, or has a marker, or cannot be read (process_group reports
+    it); a seed that only holds the class; a file that picks a class of torch.nn by a name)."""
+    if data is None:
+        return True, False, False
+    marked = has_marker(data)  # a marker needs a person, GRU or not
+    seed = screening.may_hold_gru or marked
+    # one that only holds a class (`getattr(nn, "GRU" + "Cell")` spells GRU) may be in no group either
+    picks = (not screening.may_hold_gru or screening.class_only) and chooses_class_by_value(data, screening.tree)
+    return seed, seed and screening.class_only and not marked, picks
 
 
 def _outcomes(work: list, options: RunOptions, workers: "_Workers", absorbed: set) -> Iterator[tuple]:

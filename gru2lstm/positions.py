@@ -10,18 +10,14 @@ for tokens without a line break, and makes a `CodeRange` only for the nodes aske
 
 from __future__ import annotations
 
-import marshal
-import multiprocessing
-import os
-import signal
-import sys
-import weakref
 from typing import Callable, Optional
 
 import libcst as cst
 from libcst._nodes.internal import CodegenState
 from libcst.metadata import CodePosition, CodeRange
 from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+from gru2lstm import ahead
 
 
 class Positions:
@@ -46,34 +42,19 @@ class Positions:
 
 
 def positions_ahead(module: cst.Module) -> Callable[[], Positions]:
-    """A function that gives the module's Positions. For a big module, when this process is not a
-    worker of a pool (which keeps the cores busy already) and a core is spare, a forked child
-    computes them from now on, while this process goes on analysing the module: the child shares
-    the tree (and so every node's `id`) and sends the spans back by a pipe. Anything wrong with
-    the child (it could not start, died, sent nothing): computed here, as for a small module."""
-    if _statements(module) < AHEAD_STATEMENTS or not _spare_core():
+    """A function that gives the module's Positions. For a big module, when a core is spare, a
+    forked child computes them from now on, while this process goes on analysing the module
+    (ahead.py: the child shares the tree, and so every node's `id`). Anything wrong with the
+    child: computed here, as for a small module."""
+    if _statements(module) < AHEAD_STATEMENTS or not ahead.spare_core():
         return lambda: Positions(module)
-    try:
-        reader, writer = os.pipe()
-        child = os.fork()
-    except OSError:
+    spans = ahead.computed_ahead(lambda: Positions(module).spans)
+    if spans is None:
         return lambda: Positions(module)
-    if child == 0:  # the child: generate, send, and leave without any of the parent's cleanup
-        status = 1
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the parent's to handle
-            os.close(reader)
-            with os.fdopen(writer, "wb") as parent:
-                parent.write(marshal.dumps(Positions(module).spans))
-            status = 0
-        finally:
-            os._exit(status)
-    os.close(writer)
-    ended = _Child(child, reader)
 
     def received() -> Positions:
-        spans = ended.spans()
-        return Positions(module, spans) if spans is not None else Positions(module)
+        sent = spans()
+        return Positions(module, sent) if sent is not None else Positions(module)
 
     return received
 
@@ -87,37 +68,6 @@ def _statements(module: cst.Module) -> int:
     """The module's statements and those of their bodies (a class's methods): a cheap size."""
     inner = (len(getattr(getattr(statement, "body", None), "body", ())) for statement in module.body)
     return len(module.body) + sum(inner)
-
-
-def _spare_core() -> bool:
-    return sys.platform.startswith("linux") and (os.cpu_count() or 1) > 1 and multiprocessing.parent_process() is None
-
-
-class _Child:
-    """A child computing spans: read once, reaped once (also when nobody asks: the read end is
-    closed when the module is dropped, or at exit, so the child stops)."""
-
-    def __init__(self, pid: int, reader: int) -> None:
-        self.pid, self.reader = pid, reader
-        self._finalizer = weakref.finalize(self, _reap, pid, reader)
-
-    def spans(self) -> Optional[dict]:
-        self._finalizer.detach()
-        with os.fdopen(self.reader, "rb") as child:
-            data = child.read()
-        _, status = os.waitpid(self.pid, 0)
-        try:
-            return marshal.loads(data) if status == 0 and data else None
-        except (EOFError, ValueError, TypeError):
-            return None
-
-
-def _reap(pid: int, reader: int) -> None:
-    # Killed rather than left to fail on the closed pipe: a child forked later holds a copy of this
-    # read end, so a child whose spans fill the pipe would wait to write for ever, and we for it.
-    os.close(reader)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
 
 
 def code_of(module: cst.Module) -> str:

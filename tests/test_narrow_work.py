@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import gru2lstm.migrate as migrate
-from gru2lstm import prefilter
+from gru2lstm import ahead, engine, prefilter
 from gru2lstm.engine import RunOptions, run
 
 
@@ -172,3 +172,48 @@ def test_the_parent_process_does_not_import_libcst():
     )
     shown = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
     assert shown.stdout.strip() == "[]"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the child is forked on Linux only")
+def test_a_tree_screened_in_two_halves_gives_what_one_process_gives(tmp_path, monkeypatch):
+    # engine._screen: in a big tree a forked child screens the second half (ahead.py); seeds, files
+    # that only hold the class, files that pick one by a name, markers: the same in either half
+    _write(tmp_path, {
+        **MADE_UNDER_AN_IMPORTED_NAME,
+        "a_cells.py": "import torch.nn as nn\n\nCELL = nn.GRUCell\n",
+        "b_user.py": (
+            "import torch\nfrom a_cells import CELL\n\n\nclass Agent(torch.nn.Module):\n"
+            "    def __init__(self):\n        super().__init__()\n        self.cell = CELL(4, 8)\n\n"
+            "    def forward(self, x, h):\n        return self.cell(x, h)\n"
+        ),
+        "c_pick.py": (
+            "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self, kind):\n        super().__init__()\n"
+            "        self.core = getattr(nn, kind)(4, 8)\n\n    def forward(self, x, h):\n        y, h = self.core(x, h)\n        return y, h\n"
+        ),
+        "d_marked.py": "x = 1  # gru2lstm: manual (G2L101)\n",
+        "z_plain.py": "def f(x):\n    return x\n",
+    })
+
+    def outcome(apart: int) -> list:
+        monkeypatch.setattr(engine, "SCREEN_APART_FILES", apart)
+        results = run([str(tmp_path)], RunOptions(write=False, diff=True), jobs=2)
+        return [(Path(result.path).name, result.status, result.diff, _findings([result])) for result in results]
+
+    monkeypatch.setattr(ahead, "spare_core", lambda: True)
+    children = []
+    real = ahead.computed_ahead
+    monkeypatch.setattr(ahead, "computed_ahead", lambda compute: children.append(compute) or real(compute))
+    split = outcome(2)
+    assert len(children) == 1
+    assert split == outcome(10_000)
+    assert len(children) == 1
+    assert {name for name, status, _, _ in split if status != "unchanged"} >= {"a_cells.py", "c_pick.py", "d_marked.py", "model.py"}
+
+
+def test_a_child_that_fails_leaves_its_half_to_this_process(tmp_path, monkeypatch):
+    _write(tmp_path, {**MADE_UNDER_AN_IMPORTED_NAME, "z_plain.py": "x = 1\n"})
+    monkeypatch.setattr(engine, "SCREEN_APART_FILES", 2)
+    monkeypatch.setattr(ahead, "spare_core", lambda: True)
+    monkeypatch.setattr(ahead, "computed_ahead", lambda compute: (lambda: None))  # a child that died
+    results = run([str(tmp_path)], RunOptions(write=False), jobs=2)
+    assert ("model.py", 8, "G2L101") in _findings(results)

@@ -1,4 +1,4 @@
-"""positions.positions_ahead: a forked child's spans are the ones computed in this process."""
+"""positions.positions_ahead (by ahead.computed_ahead): a forked child's spans are the ones computed in this process."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import libcst as cst
 import pytest
 
 import gru2lstm.positions as positions
+from gru2lstm import ahead
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "dual_head_ppo" / "input.py"
 
@@ -17,10 +18,10 @@ FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "dual_head_ppo" 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the child is forked on Linux only")
 def test_a_child_computes_the_same_positions(monkeypatch):
     monkeypatch.setattr(positions, "AHEAD_STATEMENTS", 0)
-    monkeypatch.setattr(positions, "_spare_core", lambda: True)
+    monkeypatch.setattr(ahead, "spare_core", lambda: True)
     module = cst.parse_module(FIXTURE.read_text())
-    ahead = positions.positions_ahead(module)
-    assert ahead().spans == positions.Positions(module).spans
+    computed = positions.positions_ahead(module)
+    assert computed().spans == positions.Positions(module).spans
     unasked = positions.positions_ahead(module)  # never asked: its child is stopped and reaped
     del unasked
 
@@ -30,9 +31,9 @@ def test_a_child_never_asked_is_reaped_while_another_holds_its_pipe():
     # The second child inherits the first's read end; the first's spans fill the pipe. Reaping the
     # first (never asked) waited for ever for a child blocked on its write (`rewrite -j 1` hung).
     program = (
-        "import libcst as cst, gru2lstm.positions as positions\n"
+        "import libcst as cst, gru2lstm.positions as positions\nfrom gru2lstm import ahead\n"
         "positions.AHEAD_STATEMENTS = 0\n"
-        "positions._spare_core = lambda: True\n"
+        "ahead.spare_core = lambda: True\n"
         f"module = cst.parse_module(open({str(FIXTURE)!r}).read())\n"
         "first = positions.positions_ahead(module)\n"
         "second = positions.positions_ahead(module)\n"
