@@ -116,6 +116,7 @@ from gru2lstm.vocab import (
     SCRIPTING_FUNCTIONS,
     SET_BY_NAME_METHODS,
     SEQUENCE_BUILTINS,
+    TENSOR_TEST_FUNCTION,
     TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
 )
@@ -171,6 +172,9 @@ class CallWalker(CompiledCalls):
     def _library_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
         """Creation, concatenation, conversion and copies (torch, numpy, copy, dataclasses)."""
         args = node.args
+        if TENSOR_TEST_FUNCTION in qualified and len(args) == 1:  # `torch.is_tensor(h)` only reads, as isinstance does
+            self.consume(self.expr(args[0].value), Use.READ, args[0].value, f"passed to `{self.code(node.func)}()`")
+            return VOpaque(node, f"`{self.code(node.func)}()`")
         if qualified & CREATE_FUNCTIONS:
             for arg in args:
                 self.consume(self.expr(arg.value), Use.SIZE, arg.value, f"`{self.code(node.func)}(...)`")

@@ -786,11 +786,11 @@ def _kind_test(ctx, node: cst.CSTNode):
     being a tuple or a list (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is
     tuple`) or a tensor (`isinstance(h, torch.Tensor)`; `torch.is_tensor(h)`, whose call stands for
     the class), else None."""
-    for tested in walk(node):  # what `torch.is_tensor(h)` gives is consumed where it is tested (`if not ...:`)
-        if isinstance(tested, cst.Call) and len(tested.args) == 1 and id(tested.args[0].value) in ctx.state_nodes and (
-            qualify(tested.func, module_imports(ctx.module_of(tested)), set()) == TENSOR_TEST_FUNCTION
-        ):
-            return tested, [], [tested]
+    tested = ctx.parents.get(ctx.parents.get(node))  # `torch.is_tensor(h)`, read only (calls.py), wherever its answer goes
+    if isinstance(tested, cst.Call) and len(tested.args) == 1 and tested.args[0].value is node and (
+        qualify(tested.func, module_imports(ctx.module_of(tested)), set()) == TENSOR_TEST_FUNCTION
+    ):
+        return tested, [], [tested]
     call = _builtin_call(ctx, node, TYPE_TESTS | {CLASS_OF_OBJECT})
     if call is None or call.args[0].value is not node:
         return None
@@ -828,7 +828,7 @@ class KindTested(Rule):
     )
 
     def handles(self, ctx, use: Consumption) -> bool:
-        return use.context in (Use.READ, Use.TEST) and ctx.solution.value_is_state(use.value) and _kind_test(ctx, use.node) is not None
+        return use.context == Use.READ and ctx.solution.value_is_state(use.value) and _kind_test(ctx, use.node) is not None
 
     def apply(self, ctx, use: Consumption) -> None:
         if ctx.packed:
