@@ -314,6 +314,13 @@ COPYING_METHODS = {"clone", "copy"}
 # (`F.relu(x, inplace=True)`) changes its first argument; any torch function writes its result
 # into the tensor given by the `out` keyword (`torch.mul(h, m, out=h)`).
 IN_PLACE_SUFFIX = "_"
+# Initialisers of torch.nn.init that compute their scale (or pattern) from the tensor's sizes: of a
+# packed state, from h and c side by side, twice as wide as the GRU's state was (rules/tensor_ops.py).
+SIZE_SCALED_INITS = {
+    f"torch.nn.init.{name}" for name in (
+        "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_", "eye_", "dirac_",
+    )
+}
 IN_PLACE_FLAG = "inplace"
 CHANGED_FIRST_ARGUMENT = (0, ("input", "tensor"))
 CHANGED_OUT_ARGUMENT = (None, ("out",))
