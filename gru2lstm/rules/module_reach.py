@@ -16,7 +16,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import state_carriers
-from gru2lstm.classes_by_value import keys_torch_namespace, made_as_recurrent, reads_torch_class
+from gru2lstm.classes_by_value import getter_of_torch, keys_torch_namespace, made_as_recurrent, reads_torch_class
 from gru2lstm.program import Consumption, Use
 from gru2lstm.qualnames import module_imports
 from gru2lstm.syntax import constant_string, walk
@@ -301,6 +301,8 @@ def _gru_by_name(ctx, call: cst.BaseExpression, imports: dict) -> Optional[str]:
         key = call.args[1].value
     elif type(call) is cst.Subscript and keys_torch_namespace(call, imports) and len(call.slice) == 1 and isinstance(call.slice[0].slice, cst.Index):
         key = call.slice[0].slice.value
+    elif (read := getter_of_torch(call, imports, ctx.parents)) is not None:  # `attrgetter(name)(nn)`, `pick(nn)`
+        key = read
     else:
         return None
     name = constant_string(key)

@@ -41,7 +41,7 @@ def unread_class(ctx, call: cst.Call) -> Optional[tuple]:
         )
     taking = f"a module made from it is called with a state (`{code_of(call)}`, line {ctx.line(call)})"
     imports = module_imports(ctx.module_of(made))
-    if picks_by_value(chooser, imports) or type(chooser) is cst.Call and reads_torch_class(chooser, imports):
+    if picks_by_value(chooser, imports, ctx.parents) or type(chooser) is cst.Call and reads_torch_class(chooser, imports):
         by_name = class_by_name(ctx, chooser, imports)  # the same finding as ClassByName's, reported once
         return ("G2L101", chooser, by_name) if by_name is not None else ("G2L102", chooser, chosen_message(chooser, False, taking))
     function, key = _function_called(ctx, chooser)
