@@ -809,7 +809,8 @@ class KindTested(Rule):
     uses = ("consumption",)
     summary = (
         "a state tested for being a tuple or a list (`isinstance(h, tuple)`): packed, the test is kept (the state stays "
-        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true. Tested for "
+        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true (for a list, it "
+        "stays false and the tensor's branch gets the pair). Tested for "
         "being a tensor (`isinstance(h, torch.Tensor)`, also where it may be None): packed, kept; tuple form, it tests "
         "for the pair (`isinstance(h, tuple)`)"
     )
@@ -837,9 +838,16 @@ class KindTested(Rule):
         if not kinds:
             _tests_for_the_pair(ctx, use, test, tensors)
             return
+        named = f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}"
+        if PAIR_CLASS not in kinds:  # `isinstance(h, list)`: false for the pair as for the tensor
+            ctx.find("G2L100", test, (
+                f"{named}; in the tuple form the LSTM's (h, c) is a {PAIR_CLASS}, so the test stays false and the code written for "
+                "one tensor runs on the pair, which the engine does not rewrite or check; let the test take a {PAIR_CLASS} too "
+                f"if that branch handles the pair, use --state packed (the state stays one tensor), or migrate this code by hand"
+            ))
+            return
         ctx.find("G2L100", test, (
-            f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}, "
-            "so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
+            f"{named}, so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
             "written for the pair, which the engine does not rewrite or check; keep only the GRU's branch, "
             "use --state packed (the state stays one tensor and the test false), or migrate this code by hand"
         ))
