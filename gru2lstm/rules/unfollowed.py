@@ -842,8 +842,8 @@ class KindTested(Rule):
         if PAIR_CLASS not in kinds:  # `isinstance(h, list)`: false for the pair as for the tensor
             ctx.find("G2L100", test, (
                 f"{named}; in the tuple form the LSTM's (h, c) is a {PAIR_CLASS}, so the test stays false and the code written for "
-                "one tensor runs on the pair, which the engine does not rewrite or check; let the test take a {PAIR_CLASS} too "
-                f"if that branch handles the pair, use --state packed (the state stays one tensor), or migrate this code by hand"
+                f"one tensor runs on the pair, which the engine does not rewrite or check; let the test take a {PAIR_CLASS} too "
+                "if that branch handles the pair, use --state packed (the state stays one tensor), or migrate this code by hand"
             ))
             return
         ctx.find("G2L100", test, (
