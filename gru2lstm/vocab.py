@@ -349,7 +349,8 @@ CONTAINER_FUNCTIONS = {
     "multiprocessing.Queue", "multiprocessing.SimpleQueue", "torch.multiprocessing.Queue", "torch.multiprocessing.SimpleQueue",
 }
 # The last parts of the container functions that make a dict (iterated, it gives its keys).
-DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
+DICT_BUILTIN = "dict"  # `dict(use_reentrant=False)`: keywords written out
+DICT_FUNCTION_NAMES = {DICT_BUILTIN, "defaultdict", "OrderedDict"}
 TYPED_DICT_CLASSES = {"typing.TypedDict", "typing_extensions.TypedDict"}  # a subclass's call makes a dict
 DICT_FROM_KEYS = "fromkeys"  # `dict.fromkeys(names, h0)`: every value is h0
 DICT_UPDATE_METHOD = "update"  # `d.update(zip(keys, values))`: each value is stored as an element

@@ -59,8 +59,14 @@ class ModuleHandedToCaller(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         if recurrent_module(ctx, use) and id(use.node) in ctx.flow.reentrant_checkpoints:
             keyword = f"`{CHECKPOINT_REENTRANT_KEYWORD}=False`"
+            checkpoint = ctx.parents.get(ctx.parents.get(use.node))
+            spread = next((arg.value for arg in checkpoint.args if arg.star == "**"), None) if isinstance(checkpoint, cst.Call) else None
+            run = f"without {keyword} here" if spread is None else (
+                f"here whose keywords come from `**{ctx.code(spread)}`, which the engine reads only as a dict written out in the "
+                "function and only spread there (`kw = dict(use_reentrant=False)`), so it may be reentrant"
+            )
             ctx.find("G2L101", use.node, (
-                f"the recurrent module `{ctx.code(use.node)}` is run by a checkpoint without {keyword} here; a "
+                f"the recurrent module `{ctx.code(use.node)}` is run by a checkpoint {run}; a "
                 "reentrant checkpoint would give back the LSTM's new `(h, c)` without gradients (it tracks the "
                 f"tensors it returns, not those inside a returned tuple); pass {keyword} to the checkpoint, which "
                 "the engine then follows as a call of the module, or migrate this by hand"
