@@ -12,7 +12,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import ProgramFlow
-from gru2lstm.values import Derivation, Resolutions, Slot, Value, VArith, VCallOf, VDerived, VSlot
+from gru2lstm.values import Derivation, Resolutions, Slot, Value, VArith, VCallOf, VCreate, VDerived, VSlot
 from gru2lstm.vocab import GRU_KIND, MASK_WORDS, SAME_SHAPE_JOINS
 
 
@@ -108,7 +108,11 @@ def is_added_module_tensor(flow: ProgramFlow, resolutions: Resolutions, arith: V
     if other.slot in flow.registered:
         return True
     made = [binding.value for binding in flow.bindings if binding.target == other.slot]
-    return bool(made) and all(isinstance(value, VDerived) and id(value.node) in flow.parameters for value in made)
+    if made and all(isinstance(value, VDerived) and id(value.node) in flow.parameters for value in made):
+        return True
+    # a table of rows made only by creations and added as it is (`h + self.table[ids]` of `self.table =
+    # torch.randn(n, H)`): an offset too, never the state (no state is ever put into it)
+    return bool(made) and all(isinstance(resolutions.leaf_of(resolutions.resolved(value)), VCreate) for value in made)
 
 
 def _factor_names(resolutions: Resolutions, value: Value) -> list:

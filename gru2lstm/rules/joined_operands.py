@@ -33,7 +33,7 @@ def joined_with_other(ctx, arith: VArith) -> bool:
     other = other_operand(ctx, arith)
     if other is None or not _joins_alike(arith.node):
         return False
-    if _made_for_the_state(ctx, other):
+    if _made_for_the_state(ctx, other) and not _added_as_it_is(ctx, arith, other):
         return False  # a number, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`): for c as for h
     if state_read(ctx, other.node, set()) is not None:
         return False  # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
@@ -124,6 +124,15 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
         return all(_made_for_the_state(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
     return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)
+
+
+def _added_as_it_is(ctx, arith: VArith, other: Value) -> bool:
+    """`h + self.table[ids]`, `h + noise` of places holding fresh tensors: a tensor kept and added to
+    the state unscaled is an offset, which c may or may not get, not a tensor the state is reset to
+    (that one is picked by a mask: `h * m + h0 * (1 - m)`); one made in place (`h + torch.zeros_like(h)`)
+    is made for the state."""
+    resolved = ctx.solution.resolved(other)
+    return _adds(arith.node) and not isinstance(resolved, VArith) and isinstance(ctx.solution.resolutions.leaf_of(resolved), VSlot)
 
 
 def _learned(ctx, value: Value, seen: frozenset = frozenset()) -> bool:
