@@ -16,7 +16,7 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from gru2lstm.masks import is_same_shape_join
+from gru2lstm.masks import are_offsets, is_same_shape_join
 from gru2lstm.program import give_source
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
@@ -127,12 +127,16 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
 
 
 def _added_as_it_is(ctx, arith: VArith, other: Value) -> bool:
-    """`h + self.table[ids]`, `h + noise` of places holding fresh tensors: a tensor kept and added to
-    the state unscaled is an offset, which c may or may not get, not a tensor the state is reset to
-    (that one is picked by a mask: `h * m + h0 * (1 - m)`); one made in place (`h + torch.zeros_like(h)`)
-    is made for the state."""
+    """`h + self.table[ids]` of `self.table = torch.randn(n, H)`: a place holding only fresh tensors,
+    some not zeros, added to the state unscaled, is an offset that c may or may not get, not a tensor
+    the state is reset to (that one is picked by a mask: `h * m + h0 * (1 - m)`). Zeros added
+    (`z = torch.zeros(L, B, H); h = h + z`) leave c as they leave h, and a tensor made in place
+    (`h + torch.ones(8)`) is made for the state."""
     resolved = ctx.solution.resolved(other)
-    return _adds(arith.node) and not isinstance(resolved, VArith) and isinstance(ctx.solution.resolutions.leaf_of(resolved), VSlot)
+    leaf = ctx.solution.resolutions.leaf_of(resolved)
+    if not _adds(arith.node) or isinstance(resolved, VArith) or not isinstance(leaf, VSlot):
+        return False
+    return are_offsets([ctx.solution.resolutions.leaf_of(ctx.solution.resolved(bound)) for bound in ctx.values_bound_to.get(leaf.slot, ())])
 
 
 def _learned(ctx, value: Value, seen: frozenset = frozenset()) -> bool:
