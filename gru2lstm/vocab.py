@@ -332,7 +332,7 @@ VIEW_METHODS = {
     "narrow", "select", "t", "flatten", "unflatten", "swapaxes", "movedim", "as_strided",
 }
 # Methods and attributes that only read from a tensor.
-READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
+READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var", "is_floating_point", "is_complex"}
 GRADIENT_ATTRIBUTE = "grad"  # of a state: one gradient per half of the LSTM's
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", GRADIENT_ATTRIBUTE}
 # Reads that measure a tensor's layout (of a packed state: the packed layout's), not its numbers.

@@ -74,6 +74,22 @@ def test_a_tensor_test_bound_to_a_name_migrates_and_runs(tmp_path, form):
     run_migrated(tmp_path, "import agent")
 
 
+FLOAT_TESTS = [
+    "if h is None or not h.is_floating_point():\n                h = torch.zeros(1, x.shape[1], 8)\n            out, h = self.core(x, h)",
+    "if h is None or not torch.is_floating_point(h):\n                h = torch.zeros(1, x.shape[1], 8)\n            out, h = self.core(x, h)",
+    "if h is None or h.dtype != torch.float32:\n                h = torch.zeros(1, x.shape[1], 8)\n            out, h = self.core(x, h)",
+]
+
+
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize("body", FLOAT_TESTS, ids=["method", "function", "dtype"])
+def test_a_state_tested_for_its_dtype_where_it_may_be_none_migrates_and_runs(tmp_path, form, body):
+    # `h.is_floating_point()` was G2L100 "used with `.is_floating_point()`, which the engine does not know"
+    write(tmp_path, {"agent.py": NONE_FIRST.format(body=body), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import agent")
+
+
 # 3. an initialiser that scales by the tensor's sizes, and a table of offsets added to the state
 XAVIER = """\
     import torch
