@@ -18,7 +18,7 @@ from gru2lstm.in_place import changed_arguments
 from gru2lstm.program import Binding, BindingKind, DefinitionKind, FileAccess, Use
 from gru2lstm.qualnames import dotted, torch_module_class
 from gru2lstm.sequences import literal_items
-from gru2lstm.syntax import constant_string, is_default_factory, is_slice, mapped_lambda, plain_lambda, wrapped_module, zipped_pairs
+from gru2lstm.syntax import constant_string, is_default_factory, is_slice, mapped_lambda, plain_lambda, walk, wrapped_module, zipped_pairs
 from gru2lstm.values import (
     ELEM,
     AttrSlot,
@@ -77,6 +77,7 @@ from gru2lstm.vocab import (
     CREATE_METHODS,
     DATA_LOADERS,
     EINSUM_FUNCTIONS,
+    DICT_BUILTIN,
     DICT_FROM_KEYS,
     DICT_FUNCTION_NAMES,
     DICT_UPDATE_METHOD,
@@ -116,6 +117,7 @@ from gru2lstm.vocab import (
     SCRIPTING_FUNCTIONS,
     SET_BY_NAME_METHODS,
     SEQUENCE_BUILTINS,
+    TENSOR_TEST_FUNCTION,
     TRACING_FUNCTIONS,
     VIEW_CONTAINER_METHODS,
 )
@@ -171,6 +173,9 @@ class CallWalker(CompiledCalls):
     def _library_call(self, node: cst.Call, qualified: set) -> Optional[Value]:
         """Creation, concatenation, conversion and copies (torch, numpy, copy, dataclasses)."""
         args = node.args
+        if TENSOR_TEST_FUNCTION in qualified and len(args) == 1:  # `torch.is_tensor(h)` only reads, as isinstance does
+            self.consume(self.expr(args[0].value), Use.READ, args[0].value, f"passed to `{self.code(node.func)}()`")
+            return VOpaque(node, f"`{self.code(node.func)}()`")
         if qualified & CREATE_FUNCTIONS:
             for arg in args:
                 self.consume(self.expr(arg.value), Use.SIZE, arg.value, f"`{self.code(node.func)}(...)`")
@@ -730,9 +735,17 @@ class CallWalker(CompiledCalls):
         over the arguments after the module and returns what the module returns, pairs included; of
         a module class of the program, its forward() with the module as self. None where a subclass
         may override that forward(), or the checkpoint is reentrant, which drops the gradients of a
-        returned pair (rules/module_reach.py)."""
+        returned pair (rules/module_reach.py). Its keywords may come from `**kw` of a dict written
+        out in the function (`kw = dict(use_reentrant=False)`)."""
         args = node.args
-        reentrant = next((arg.value for arg in args if arg.keyword is not None and arg.keyword.value == CHECKPOINT_REENTRANT_KEYWORD), None)
+        spread = [arg for arg in args if arg.star == "**"]
+        keywords = {arg.keyword.value: arg.value for arg in args if arg.keyword is not None}
+        for arg in spread:
+            written = self._keywords_written_out(arg.value)
+            if written is None or not set(written) <= CHECKPOINT_KEYWORDS:
+                return None  # what `**kw` gives the checkpoint, or hands on to the module, is not known
+            keywords.update(written)
+        reentrant = keywords.get(CHECKPOINT_REENTRANT_KEYWORD)
         if not args or args[0].keyword is not None or args[0].star or not (isinstance(reentrant, cst.Name) and reentrant.value == "False"):
             return None
         module = self.expr(self._module_run(args[0].value))
@@ -743,10 +756,30 @@ class CallWalker(CompiledCalls):
         if owner is not None:
             # `checkpoint(self.block, x, h, use_reentrant=False)`: its forward(), the module its self
             return None if forward is None or self.flow.overrides(owner, "forward") else self._call_function(forward, node, self_given=True)
-        own = [arg for arg in args[1:] if arg.keyword is not None and arg.keyword.value in CHECKPOINT_KEYWORDS]
+        own = [arg for arg in args[1:] if arg.keyword is not None and arg.keyword.value in CHECKPOINT_KEYWORDS or arg in spread]
         for arg in own:
             self.consume(self.expr(arg.value), Use.READ, arg.value)
         return self._call_value(module, node, [arg for arg in args[1:] if arg not in own])
+
+    def _keywords_written_out(self, spread: cst.BaseExpression) -> Optional[dict]:
+        """The keywords `**kw` gives where `kw` is a name of the function (or module) assigned once a
+        dict written out (`dict(use_reentrant=False)`, `{"use_reentrant": False}`) and otherwise
+        only spread; else None."""
+        scope = self.function.node if self.function is not None else self.module
+        if not isinstance(spread, cst.Name):
+            return None
+        nodes = list(walk(scope))
+        mentions = {id(node) for node in nodes if isinstance(node, cst.Name) and node.value == spread.value}
+        assigns = [node for node in nodes if isinstance(node, cst.Assign) and any(id(target.target) in mentions for target in node.targets)]
+        spreads = [node for node in nodes if isinstance(node, cst.Arg) and node.star == "**" and id(node.value) in mentions]
+        if len(assigns) != 1 or len(assigns[0].targets) != 1 or len(mentions) != 1 + len(spreads):
+            return None
+        made = assigns[0].value
+        if isinstance(made, cst.Call) and dotted(made.func) == DICT_BUILTIN and all(arg.keyword is not None for arg in made.args):
+            return {arg.keyword.value: arg.value for arg in made.args}
+        if isinstance(made, cst.Dict) and all(isinstance(element, cst.DictElement) and constant_string(element.key) is not None for element in made.elements):
+            return {constant_string(element.key): element.value for element in made.elements}
+        return None
 
     def _library_argument(self, node: cst.Call, arg: cst.Arg, use: Use, why: str = "") -> None:
         """An argument of a torch or numpy function that is not an operand it computes from: read

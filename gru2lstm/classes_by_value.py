@@ -35,7 +35,7 @@ def classes_chosen_by_value(wrapper, parents: dict, returning_elsewhere: frozens
     keys = [node for node in parents if type(node) is cst.Subscript]
     elsewhere = [call for call in calls if dotted(call.func) in returning_elsewhere]
     findings = []
-    for chooser in _choosers(calls, keys, imports) + elsewhere:
+    for chooser in _choosers(calls, keys, imports, parents) + elsewhere:
         made = list(_constructions(chooser, calls, parents))
         if chooser in elsewhere:  # so an activation's class (`layers.act_class(cfg.act)()`) is none
             made = [one for one in made if made_as_recurrent(one)]
@@ -73,7 +73,7 @@ def returned_choosers(function: cst.FunctionDef, parents: dict, imports: dict, s
     nodes = list(syntax.walk(function.body))
     calls = [node for node in nodes if type(node) is cst.Call]
     keys = [node for node in nodes if type(node) is cst.Subscript]
-    found = [chooser for chooser in _choosers(calls, keys, imports) if _returning_function(chooser, parents) is function]
+    found = [chooser for chooser in _choosers(calls, keys, imports, parents) if _returning_function(chooser, parents) is function]
     module = parents.get(function)
     while module is not None and type(module) is not cst.Module:
         module = parents.get(module)
@@ -85,9 +85,20 @@ def returned_choosers(function: cst.FunctionDef, parents: dict, imports: dict, s
     return found
 
 
-def _choosers(calls: list, keys: list, imports: dict) -> list:
-    """`getattr(nn, name)` and `vars(nn)[key]` of torch.nn in the module."""
-    return [call for call in calls if _chooses_torch_class(call, imports)] + [key for key in keys if keys_torch_namespace(key, imports)]
+def _choosers(calls: list, keys: list, imports: dict, parents: dict) -> list:
+    """`getattr(nn, name)` and `vars(nn)[key]` of torch.nn in the module (`parents`: its nodes)."""
+    getters = _held_getters(parents, imports)
+    return [call for call in calls if _chooses_torch_class(call, imports, getters)] + [key for key in keys if keys_torch_namespace(key, imports)]
+
+
+def _held_getters(parents: dict, imports: dict) -> dict:
+    """The names (dotted) assigned an `operator.attrgetter(name)`, to what each is assigned
+    (`pick = attrgetter(cfg.rnn)`, then `pick(nn)` reads the class)."""
+    return {
+        dotted(node.targets[0].target): node.value for node in parents
+        if type(node) is cst.Assign and len(node.targets) == 1 and type(node.value) is cst.Call and len(node.value.args) == 1
+        and qualify(node.value.func, imports, set()) == ATTRIBUTE_GETTER
+    }
 
 
 def returning_calls(modules: list, wrappers: dict, parents: dict) -> dict:
@@ -100,7 +111,7 @@ def returning_calls(modules: list, wrappers: dict, parents: dict) -> dict:
         calls = [node for node in parents[module.key] if type(node) is cst.Call]
         keys = [node for node in parents[module.key] if type(node) is cst.Subscript]
         returning[module.key] = _returning_calls_of(parents[module.key], {
-            function.name.value for chooser in _choosers(calls, keys, imports)
+            function.name.value for chooser in _choosers(calls, keys, imports, parents[module.key])
             for function in [_returning_function(chooser, parents[module.key])] if function is not None
         })
     return {
@@ -169,17 +180,20 @@ def reads_torch_class(node: cst.Call, imports: dict) -> bool:
     )
 
 
-def picks_by_value(node: cst.BaseExpression, imports: dict) -> bool:
-    """`getattr(nn, name)` of a name not written out, or `vars(nn)[key]`, of torch.nn."""
-    return _chooses_torch_class(node, imports) if type(node) is cst.Call else type(node) is cst.Subscript and keys_torch_namespace(node, imports)
+def picks_by_value(node: cst.BaseExpression, imports: dict, parents: dict) -> bool:
+    """`getattr(nn, name)` of a name not written out, or `vars(nn)[key]`, of torch.nn (`parents`:
+    the nodes where a getter may be held by a name, _held_getters)."""
+    if type(node) is cst.Call:
+        return _chooses_torch_class(node, imports, _held_getters(parents, imports) if type(node.func) is cst.Name else None)
+    return type(node) is cst.Subscript and keys_torch_namespace(node, imports)
 
 
-def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:
+def _chooses_torch_class(node: cst.Call, imports: dict, getters: Optional[dict] = None) -> bool:
     """`getattr(nn, name)` of torch.nn with a name that is no string written out, or the same read
     as `nn.__getattribute__(name)`, `nn.__dict__.get(name)`, `vars(nn).get(name)`,
-    `operator.attrgetter(name)(nn)` or `eval("nn." + name)` (`exec` too); `getattr(sys.modules[__name__],
-    name)` of a module that imports a GRU class; or torch.nn's classes listed (`vars(nn).items()`,
-    `inspect.getmembers(nn)`)."""
+    `operator.attrgetter(name)(nn)` (or `pick(nn)` of a getter held by a name, `getters`: _held_getters)
+    or `eval("nn." + name)` (`exec` too); `getattr(sys.modules[__name__], name)` of a module that
+    imports a GRU class; or torch.nn's classes listed (`vars(nn).items()`, `inspect.getmembers(nn)`)."""
     if isinstance(node.func, cst.Attribute) and node.args and constant_string(node.args[0].value) is None:
         method, owner = node.func.attr.value, node.func.value
         if method in REGISTRY_LOOKUP_METHODS:
@@ -190,8 +204,8 @@ def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:
         return _torch_namespace(node.func.value, imports)
     if isinstance(node.func, cst.Name) and node.func.value in EVALUATING_BUILTINS and node.args:
         return _text_names_torch_class(node.args[0].value, imports)
-    getter = node.func
-    if type(getter) is cst.Call and qualify(getter.func, imports, set()) == ATTRIBUTE_GETTER and len(getter.args) == 1 and len(node.args) == 1:
+    getter = _getter_called(node, imports, getters or {})
+    if getter is not None:
         base = module_path(node.args[0].value, imports)
         return base is not None and _text_names_torch_class(getter.args[0].value, imports, base)
     if qualify(node.func, imports, set()) == MEMBERS_FUNCTION and node.args:
@@ -199,6 +213,24 @@ def _chooses_torch_class(node: cst.Call, imports: dict) -> bool:
     if isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2 and _own_namespace(node.args[0].value, imports):
         return _text_names_torch_class(node.args[1].value, imports)
     return reads_torch_class(node, imports) and constant_string(node.args[1].value) is None
+
+
+def getter_of_torch(node: cst.BaseExpression, imports: dict, parents: dict) -> Optional[cst.BaseExpression]:
+    """The name (text) read by `node` when it is `operator.attrgetter(name)(nn)` of torch.nn, or
+    `pick(nn)` of a getter held by a name (`parents`: the nodes where it may be), else None."""
+    getter = _getter_called(node, imports, _held_getters(parents, imports) if type(node.func) is cst.Name else {}) if type(node) is cst.Call else None
+    if getter is None or module_path(node.args[0].value, imports) not in TORCH_RECURRENT_PATHS:
+        return None
+    return getter.args[0].value
+
+
+def _getter_called(node: cst.Call, imports: dict, getters: dict) -> Optional[cst.Call]:
+    """The `operator.attrgetter(name)` that `node` calls with one argument, in place or held by a
+    name (`getters`, _held_getters), else None."""
+    getter = getters.get(node.func.value, node.func) if type(node.func) is cst.Name else node.func
+    if type(getter) is cst.Call and qualify(getter.func, imports, set()) == ATTRIBUTE_GETTER and len(getter.args) == 1 and len(node.args) == 1:
+        return getter
+    return None
 
 
 def _text_names_torch_class(text: cst.BaseExpression, imports: dict, base: Optional[str] = None) -> bool:

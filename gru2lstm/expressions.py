@@ -68,6 +68,15 @@ def after_star(value: Value, position: int, length: int, node: cst.BaseExpressio
     return VOpaque(node, AFTER_STAR)
 
 
+def _starred_rest(value: Value, position: int, length: int, node: cst.BaseExpression) -> Value:
+    """What a starred target receives: of a call's result unpacked with the starred target last
+    (`out, *rest = self.gru(x, h)`), a list of what follows the elements before it, each an item of
+    the result where it lands (`rest[0]`: the state); of anything else, a value not followed."""
+    if isinstance(value, VCallOf) and position == length - 1:
+        return VContainer(node, [(ELEM, part_at(value, position, length))])
+    return VOpaque(node, "a starred target")
+
+
 class ExpressionWalker(Scope):
     """Evaluates expressions and assignment targets; what they read and bind is recorded."""
 
@@ -524,7 +533,7 @@ class ExpressionWalker(Scope):
             for position, element in enumerate(target.elements):
                 node = element.value
                 if isinstance(element, cst.StarredElement):
-                    self._assign_target(node, VOpaque(node, "a starred target"), statement, kind)
+                    self._assign_target(node, _starred_rest(value, position, len(target.elements), node), statement, kind)
                     elements.append(UnpackedElement(position, node, None))
                     starred = True
                     continue

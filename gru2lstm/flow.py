@@ -286,14 +286,15 @@ class Collector(CallWalker):
         return literal_import(assign) is not None and assign.targets[0].target.value in self.flow.module_imports[self.key]
 
 
-def collect(modules: list, unguessed: frozenset = frozenset()) -> ProgramFlow:
+def collect(modules: list, unguessed: frozenset = frozenset(), whole_factories: frozenset = frozenset()) -> ProgramFlow:
     """Walk modules migrated together: [(key, cst.Module, parent map, ModuleSource or None)].
 
     Every module's definitions are indexed before any is walked, so a call in one module of a
     class or function of another is followed like a call inside one module. `unguessed`: the ids
     of attribute nodes whose object is not to be taken for the one class that has the attribute.
+    `whole_factories`: ProgramFlow.whole_factories.
     """
-    flow = ProgramFlow(unguessed=unguessed)
+    flow = ProgramFlow(unguessed=unguessed, whole_factories=whole_factories)
     collectors = [Collector(flow, key, module, parents, source) for key, module, parents, source in modules]
     for collector in collectors:
         collector.index_definitions()

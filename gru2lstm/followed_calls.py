@@ -14,7 +14,7 @@ from gru2lstm.expressions import SPREAD_FIELDS, ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
 from gru2lstm.registries import Registry, registry_name
 from gru2lstm.qualnames import library_layer
-from gru2lstm.summaries import FeatureParameter, feature_parameters, pass_through
+from gru2lstm.summaries import FeatureParameter, feature_parameters, fresh_tensor_size, pass_through
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import (
     AttrSlot,
@@ -30,6 +30,7 @@ from gru2lstm.values import (
     VCallOf,
     VChoice,
     VContainer,
+    VCreate,
     VCtor,
     VDerived,
     VIndex,
@@ -284,6 +285,12 @@ class FollowedCalls(ExpressionWalker):
         through = self._passed_through(callee, node) if alone and not self_given else None
         if through is not None:
             return through
+        if alone and not self_given and self._made_fresh(callee, node):  # `fresh(n, H)`: a creation at each call apart
+            for arg in node.args:
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            if self.recording:
+                self.flow.fresh_calls.setdefault(callee.key, set()).add(id(node))
+            return VCreate(node)
         params = callee.params
         by_name = dict(params)
         position = 0
@@ -444,6 +451,15 @@ class FollowedCalls(ExpressionWalker):
             else:
                 self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, expression, expression)
         return VOpaque(node, f"`{self.code(node.func)}(...)`")
+
+    def _made_fresh(self, callee: FunctionInfo, node: cst.Call) -> bool:
+        """Is `node` a call of a factory of a fresh tensor (summaries.fresh_tensor_size) whose last
+        positional argument gives the last size, as in a creation written out (`fresh(n, H)`)?"""
+        if callee.key in self.flow.whole_factories:
+            return False
+        last = fresh_tensor_size(callee, self.flow)
+        positional = [arg for arg in node.args if arg.keyword is None]
+        return last is not None and not any(arg.star for arg in node.args) and len(positional) == last + 1
 
     def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and

@@ -12,8 +12,9 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import ProgramFlow
-from gru2lstm.values import Derivation, Resolutions, Slot, Value, VArith, VCallOf, VDerived, VSlot
-from gru2lstm.vocab import GRU_KIND, MASK_WORDS, SAME_SHAPE_JOINS
+from gru2lstm.qualnames import dotted
+from gru2lstm.values import Derivation, Resolutions, Slot, Value, VArith, VCallOf, VCreate, VDerived, VSlot
+from gru2lstm.vocab import GRU_KIND, MASK_WORDS, SAME_SHAPE_JOINS, ZERO_CREATIONS
 
 
 def state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
@@ -108,7 +109,19 @@ def is_added_module_tensor(flow: ProgramFlow, resolutions: Resolutions, arith: V
     if other.slot in flow.registered:
         return True
     made = [binding.value for binding in flow.bindings if binding.target == other.slot]
-    return bool(made) and all(isinstance(value, VDerived) and id(value.node) in flow.parameters for value in made)
+    if made and all(isinstance(value, VDerived) and id(value.node) in flow.parameters for value in made):
+        return True
+    # a table of rows made only by creations, not all zeros, and added as it is (`h + self.table[ids]` of
+    # `self.table = torch.randn(n, H)`): an offset too, never the state (no state is ever put into it)
+    return are_offsets([resolutions.leaf_of(resolutions.resolved(value)) for value in made])
+
+
+def are_offsets(made: list) -> bool:
+    """Are the values a place is bound to (`made`, leaves) all fresh tensors, some not zeros? Added
+    to a state, such a place is an offset; zeros added leave c as they leave h."""
+    return bool(made) and all(isinstance(one, VCreate) for one in made) and any(
+        not (isinstance(one.node, cst.Call) and (dotted(one.node.func) or "").rpartition(".")[2] in ZERO_CREATIONS) for one in made
+    )
 
 
 def _factor_names(resolutions: Resolutions, value: Value) -> list:

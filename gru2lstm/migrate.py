@@ -31,6 +31,7 @@ from gru2lstm.qualnames import dotted, is_named_getattr, literal_import, module_
 from gru2lstm.rules.module import chosen_class_message, held_as_value, held_class_message, lstm_class_beside
 from gru2lstm.results import KEPT_STEPS, STEPS, FileError, FormFallback, Migration, StepRecord
 from gru2lstm.solve import solve
+from gru2lstm.summaries import whole_factories
 from gru2lstm.suppression import read_comments, review
 from gru2lstm import syntax
 from gru2lstm.vocab import GRU_NAMES, NESTED_TORCH_IMPORT_TEXT, RECURRENT_NAMES, RECURRENT_WORDS, TORCH_RECURRENT_PATHS
@@ -159,11 +160,15 @@ def migrate_modules(modules: list, sources: list, options: Options = Options()) 
     walked = [(m.key, wrappers[m.key].module, parents[m.key], m) for m in modules]
     flow = collect(walked)
     solution = solve(flow)
+    whole = whole_factories(flow, solution)
+    if whole:
+        flow = collect(walked, whole_factories=whole)
+        solution = solve(flow)
     unguessed = misguessed(flow, solution)
     untied_reads = {}
     if unguessed:
         # objects taken for a class by an attribute's name, shown to be other objects: walked again as such
-        flow_again = collect(walked, unguessed)
+        flow_again = collect(walked, unguessed, flow.whole_factories)
         solution_again = solve(flow_again)
         if not still_misguessed(flow_again, solution_again, flow):
             untied_reads = untied_reads_of(flow, flow_again, parents)

@@ -129,7 +129,17 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
         except (SyntaxError, ValueError, MemoryError, RecursionError):
             return False  # a file that does not parse holds no class the engine could name
     names = _TorchNames(tree)
-    return any(_picks_by_value(node, names) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute))
+    getters = _held_getters(tree)
+    return any(_picks_by_value(node, names, getters) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute))
+
+
+def _held_getters(tree: ast.Module) -> frozenset:
+    """The names assigned an `attrgetter(...)` (`pick = attrgetter(cfg.rnn)`, then `pick(nn)`)."""
+    getter = ATTRIBUTE_GETTER.rpartition(".")[2]
+    return frozenset(
+        node.targets[0].id for node in nodes_of(tree).of(ast.Assign)
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Call) and _called_name(node.value.func) == getter
+    )
 
 
 def _reads_torch_alias(data: bytes) -> bool:
@@ -194,11 +204,11 @@ def functions_returning_class_by_value(tree: ast.Module) -> set:
     return found
 
 
-def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
+def _picks_by_value(node: ast.AST, names: "_TorchNames", getters: frozenset = frozenset()) -> bool:
     """`getattr(nn, cfg.rnn)`, `vars(nn)[key]` or `nn.__dict__[key]` of torch.nn (chooses_class_by_value);
     in a file that imports torch, a name read in a way classes_by_value.py reads precisely (`eval(...)`,
     `operator.attrgetter(name)(nn)`, `sys.modules`, `inspect.getmembers(nn)`)."""
-    if names.aliases and _reads_by_text(node, names):
+    if names.aliases and _reads_by_text(node, names, getters):
         return True
     if isinstance(node, ast.Subscript):
         return names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS
@@ -216,8 +226,9 @@ def _picks_by_value(node: ast.AST, names: "_TorchNames") -> bool:
     )
 
 
-def _reads_by_text(node: ast.AST, names: "_TorchNames") -> bool:
-    """`eval`/`exec` of a text that spells `nn.`, `attrgetter(...)(<torch>)`, `getmembers(<torch.nn>)`,
+def _reads_by_text(node: ast.AST, names: "_TorchNames", getters: frozenset = frozenset()) -> bool:
+    """`eval`/`exec` of a text that spells `nn.`, `attrgetter(...)(<torch>)` (or `pick(<torch>)` of
+    a name in `getters`, assigned one), `getmembers(<torch.nn>)`,
     the module's own names (`globals()`, `sys.modules[__name__]`) where it imports a GRU class, or
     a `getattr` of torch imported in place (`getattr(__import__("torch").nn, name)`): what
     classes_by_value.py reads precisely."""
@@ -226,7 +237,7 @@ def _reads_by_text(node: ast.AST, names: "_TorchNames") -> bool:
     called = [_called_name(node.func)] + ([_called_name(node.func.func)] if isinstance(node.func, ast.Call) else [])
     if called[0] in EVALUATING_BUILTINS and node.args:
         return "nn." in ast.unparse(node.args[0])
-    if called[1:] == [ATTRIBUTE_GETTER.rpartition(".")[2]] and len(node.args) == 1:
+    if (called[1:] == [ATTRIBUTE_GETTER.rpartition(".")[2]] or isinstance(node.func, ast.Name) and node.func.id in getters) and len(node.args) == 1:
         return _is_torch(names.path(node.args[0]) or "")
     if called[0] == MEMBERS_FUNCTION.rpartition(".")[2] and node.args:
         return names.path(node.args[0]) in TORCH_RECURRENT_PATHS

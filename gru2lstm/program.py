@@ -261,6 +261,10 @@ class ProgramFlow:
     guessed_attributes: list = field(default_factory=list)  # [(Attribute node, its object's value, owner, name)] tied by name alone
     guessed_methods: dict = field(default_factory=dict)  # id(`obj.name` called) -> (that node, key of the one method so named)
     unguessed: frozenset = frozenset()  # ids of the Attribute nodes not to tie by name (guessed_owners.misguessed)
+    # keys of the factories of a fresh tensor whose calls all make a state: bound as any function's
+    # (the factory gives the pair), not made at each call (summaries.fresh_tensor_size)
+    whole_factories: frozenset = frozenset()
+    fresh_calls: dict = field(default_factory=dict)  # factory key -> ids of its calls, each a creation made there
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
     held_lambdas: dict = field(default_factory=dict)  # class key -> [FunctionInfo] of the lambdas its attributes hold
     # AttrSlot -> ([name], method) of a lambda an attribute holds that reads those locals of the method around it

@@ -40,9 +40,9 @@ from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.qualnames import qualify
 from gru2lstm.syntax import is_docstring, kinds_named, type_test, type_test_of, walk
-from gru2lstm.values import AttrSlot, Derivation
+from gru2lstm.values import AttrSlot, Derivation, VCreate
 from gru2lstm.vocab import (
-    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS,
+    ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CREATE_FUNCTIONS, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, FILL_NAMES,
     FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_ATTRIBUTES, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
     NUMPY_JOINING_NAMES, PAIR_CLASS, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, WRITING_METHODS,
 )
@@ -258,6 +258,42 @@ def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]
         else:
             flow.pass_through[info.key] = _HelperBody(info, flow, 0, frozenset()).summary()
     return flow.pass_through[info.key]
+
+
+def fresh_tensor_size(info: FunctionInfo, flow: ProgramFlow) -> Optional[int]:
+    """Is `info` a factory of a fresh tensor (`def fresh(n, dim): return torch.zeros(n, dim)`): its
+    body one `return` of a creation of torch or numpy whose sizes are its parameters or numbers?
+    At each call it is a creation made there (followed_calls.py), so the call that makes the state
+    is paired or widened at the call, and a call that makes a mask or a buffer stays as it is. The
+    position of the parameter that gives the last size (the one a packed state doubles at the
+    call), else None."""
+    statements = [s for s in info.node.body.body if not is_docstring(s)] if isinstance(info.node.body, cst.IndentedBlock) else []
+    line = statements[0].body[0] if len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine) and len(statements[0].body) == 1 else None
+    made = line.value if isinstance(line, cst.Return) else None
+    if not isinstance(made, cst.Call) or info.variadic or any(arg.star for arg in made.args):
+        return None
+    called = qualify(made.func, flow.library_imports[info.module], set()) or ""
+    if called not in CREATE_FUNCTIONS or called.rpartition(".")[2] in FILL_NAMES:
+        return None
+    names = [param.name for param in info.params]
+    sizes = [arg.value for arg in made.args if arg.keyword is None]
+    if not sizes or not all(isinstance(size, (cst.Integer, cst.Name)) for size in sizes) or any(
+        isinstance(size, cst.Name) and size.value not in names for size in sizes
+    ):
+        return None
+    last = sizes[-1]
+    return names.index(last.value) if isinstance(last, cst.Name) else None
+
+
+def whole_factories(flow: ProgramFlow, solution) -> frozenset:
+    """The factories of a fresh tensor whose calls, each made at the call, all make a state: the
+    factory itself then makes the state (walked again so: migrate.py), as a function every caller
+    of which takes the pair; one also called for a mask or a buffer stays as it is."""
+    states = {
+        id(leaf.node) for binding in flow.bindings if solution.is_state(binding.target)
+        for leaf in [solution.resolutions.leaf_of(solution.resolved(binding.value))] if isinstance(leaf, VCreate)
+    }
+    return frozenset(key for key, calls in flow.fresh_calls.items() if calls <= states)
 
 
 def _maps_each_tensor(info: FunctionInfo) -> bool:

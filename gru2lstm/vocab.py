@@ -197,6 +197,7 @@ CREATE_FUNCTIONS = {
 CREATE_LIKE_FUNCTIONS = {
     f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
 }
+ZERO_CREATIONS = {"zeros", "zeros_like", "new_zeros"}  # creations of zeros: added to c, they leave it as it was
 LIKE_SUFFIX = "_like"  # `zeros_like(t)`: made like another tensor
 # draws of indices, by their last name, with the size written as a tuple among their arguments
 # (`torch.randint(0, n, (k,))`), or of one dimension (`torch.randperm(n)`): their ranks are known
@@ -347,6 +348,13 @@ COPYING_METHODS = {"clone", "copy"}
 # (`F.relu(x, inplace=True)`) changes its first argument; any torch function writes its result
 # into the tensor given by the `out` keyword (`torch.mul(h, m, out=h)`).
 IN_PLACE_SUFFIX = "_"
+# Initialisers of torch.nn.init that compute their scale (or pattern) from the tensor's sizes: of a
+# packed state, from h and c side by side, twice as wide as the GRU's state was (rules/tensor_ops.py).
+SIZE_SCALED_INITS = {
+    f"torch.nn.init.{name}" for name in (
+        "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_", "eye_", "dirac_",
+    )
+}
 IN_PLACE_FLAG = "inplace"
 CHANGED_FIRST_ARGUMENT = (0, ("input", "tensor"))
 CHANGED_OUT_ARGUMENT = (None, ("out",))
@@ -357,7 +365,7 @@ VIEW_METHODS = {
     "narrow", "select", "t", "flatten", "unflatten", "swapaxes", "movedim", "as_strided",
 }
 # Methods and attributes that only read from a tensor.
-READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var"}
+READ_METHODS = {"size", "dim", "numel", "sum", "mean", "norm", "max", "min", "item", "tolist", "std", "var", "is_floating_point", "is_complex"}
 GRADIENT_ATTRIBUTE = "grad"  # of a state: one gradient per half of the LSTM's
 READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad", GRADIENT_ATTRIBUTE}
 # Reads that measure a tensor's layout (of a packed state: the packed layout's), not its numbers.
@@ -375,7 +383,8 @@ CONTAINER_FUNCTIONS = {
     "multiprocessing.Queue", "multiprocessing.SimpleQueue", "torch.multiprocessing.Queue", "torch.multiprocessing.SimpleQueue",
 }
 # The last parts of the container functions that make a dict (iterated, it gives its keys).
-DICT_FUNCTION_NAMES = {"dict", "defaultdict", "OrderedDict"}
+DICT_BUILTIN = "dict"  # `dict(use_reentrant=False)`: keywords written out
+DICT_FUNCTION_NAMES = {DICT_BUILTIN, "defaultdict", "OrderedDict"}
 TYPED_DICT_CLASSES = {"typing.TypedDict", "typing_extensions.TypedDict"}  # a subclass's call makes a dict
 DICT_FROM_KEYS = "fromkeys"  # `dict.fromkeys(names, h0)`: every value is h0
 DICT_UPDATE_METHOD = "update"  # `d.update(zip(keys, values))`: each value is stored as an element
@@ -589,7 +598,7 @@ DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's mem
 # name not written out is a recurrent one when its module is made with this many arguments or
 # more (`(input_size, hidden_size)`; an activation takes fewer), or with one of these keywords.
 # the look-behind after the word: see SET_BY_NAME_TEXT; or a key of its namespace (`vars(nn)[name]`, `nn.__dict__[name]`)
-CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\(|vars(?<![\w.]vars)\s*\(|__dict__\s*\["
+CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\(|vars(?<![\w.]vars)\s*\(|__dict__\s*\[|attrgetter\s*\("
 RECURRENT_ARGUMENTS = 2
 RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)

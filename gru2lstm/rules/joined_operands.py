@@ -16,7 +16,7 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from gru2lstm.masks import is_same_shape_join
+from gru2lstm.masks import are_offsets, is_same_shape_join
 from gru2lstm.program import give_source
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
@@ -33,7 +33,7 @@ def joined_with_other(ctx, arith: VArith) -> bool:
     other = other_operand(ctx, arith)
     if other is None or not _joins_alike(arith.node):
         return False
-    if _made_for_the_state(ctx, other):
+    if _made_for_the_state(ctx, other) and not _added_as_it_is(ctx, arith, other):
         return False  # a number, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`): for c as for h
     if state_read(ctx, other.node, set()) is not None:
         return False  # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
@@ -124,6 +124,19 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
     if isinstance(leaf, VSlot) and leaf.slot not in seen and ctx.values_bound_to.get(leaf.slot):
         return all(_made_for_the_state(ctx, bound, seen | {leaf.slot}) for bound in ctx.values_bound_to[leaf.slot])
     return isinstance(leaf, VCreate) or leaf is not None and leaf.node is not None and is_number(leaf.node)
+
+
+def _added_as_it_is(ctx, arith: VArith, other: Value) -> bool:
+    """`h + self.table[ids]` of `self.table = torch.randn(n, H)`: a place holding only fresh tensors,
+    some not zeros, added to the state unscaled, is an offset that c may or may not get, not a tensor
+    the state is reset to (that one is picked by a mask: `h * m + h0 * (1 - m)`). Zeros added
+    (`z = torch.zeros(L, B, H); h = h + z`) leave c as they leave h, and a tensor made in place
+    (`h + torch.ones(8)`) is made for the state."""
+    resolved = ctx.solution.resolved(other)
+    leaf = ctx.solution.resolutions.leaf_of(resolved)
+    if not _adds(arith.node) or isinstance(resolved, VArith) or not isinstance(leaf, VSlot):
+        return False
+    return are_offsets([ctx.solution.resolutions.leaf_of(ctx.solution.resolved(bound)) for bound in ctx.values_bound_to.get(leaf.slot, ())])
 
 
 def _learned(ctx, value: Value, seen: frozenset = frozenset()) -> bool:

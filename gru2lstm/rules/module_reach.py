@@ -16,7 +16,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import state_carriers
-from gru2lstm.classes_by_value import keys_torch_namespace, made_as_recurrent, reads_torch_class
+from gru2lstm.classes_by_value import getter_of_torch, keys_torch_namespace, made_as_recurrent, reads_torch_class
 from gru2lstm.program import Consumption, Use
 from gru2lstm.qualnames import module_imports
 from gru2lstm.syntax import constant_string, walk
@@ -59,8 +59,14 @@ class ModuleHandedToCaller(Rule):
     def apply(self, ctx, use: Consumption) -> None:
         if recurrent_module(ctx, use) and id(use.node) in ctx.flow.reentrant_checkpoints:
             keyword = f"`{CHECKPOINT_REENTRANT_KEYWORD}=False`"
+            checkpoint = ctx.parents.get(ctx.parents.get(use.node))
+            spread = next((arg.value for arg in checkpoint.args if arg.star == "**"), None) if isinstance(checkpoint, cst.Call) else None
+            run = f"without {keyword} here" if spread is None else (
+                f"here whose keywords come from `**{ctx.code(spread)}`, which the engine reads only as a dict written out in the "
+                "function and only spread there (`kw = dict(use_reentrant=False)`), so it may be reentrant"
+            )
             ctx.find("G2L101", use.node, (
-                f"the recurrent module `{ctx.code(use.node)}` is run by a checkpoint without {keyword} here; a "
+                f"the recurrent module `{ctx.code(use.node)}` is run by a checkpoint {run}; a "
                 "reentrant checkpoint would give back the LSTM's new `(h, c)` without gradients (it tracks the "
                 f"tensors it returns, not those inside a returned tuple); pass {keyword} to the checkpoint, which "
                 "the engine then follows as a call of the module, or migrate this by hand"
@@ -301,6 +307,8 @@ def _gru_by_name(ctx, call: cst.BaseExpression, imports: dict) -> Optional[str]:
         key = call.args[1].value
     elif type(call) is cst.Subscript and keys_torch_namespace(call, imports) and len(call.slice) == 1 and isinstance(call.slice[0].slice, cst.Index):
         key = call.slice[0].slice.value
+    elif (read := getter_of_torch(call, imports, ctx.parents)) is not None:  # `attrgetter(name)(nn)`, `pick(nn)`
+        key = read
     else:
         return None
     name = constant_string(key)

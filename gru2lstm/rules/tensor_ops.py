@@ -14,7 +14,8 @@ import libcst as cst
 
 from gru2lstm.program import BY_HAND, Consumption, Use
 from gru2lstm.values import Value, VArith, VCallOf, VDerived, VSlot
-from gru2lstm.vocab import IN_PLACE_OPERATORS
+from gru2lstm.qualnames import module_imports, qualify
+from gru2lstm.vocab import IN_PLACE_OPERATORS, SIZE_SCALED_INITS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, in_place_call, takes_a_state
 from gru2lstm.rules.pairs import carried_states, halves, pair_expression, split_target
 from gru2lstm.rules.storage import landed_chain
@@ -192,7 +193,10 @@ def joins_states(ctx, value: Value) -> bool:
 class InPlaceOp(Rule):
     step = "halfwise"
     uses = ("consumption",)
-    summary = "an operation on a state whose result is dropped (`h.mul_(mask)`, `h.add_(h_old)`) acts on each half; packed, on the whole tensor"
+    summary = (
+        "an operation on a state whose result is dropped (`h.mul_(mask)`, `h.add_(h_old)`) acts on each half; packed, on the whole "
+        "tensor, except an initialiser that scales by the tensor's sizes (`nn.init.xavier_uniform_(h)`), a finding there"
+    )
     valid = (
         Valid(
             """
@@ -236,6 +240,18 @@ class InPlaceOp(Rule):
             state="packed",
         ),
     )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.empty(1, 3, 8)
+            nn.init.xavier_uniform_(h)
+            out, h = core(torch.randn(1, 3, 4), h)
+            """,
+            "G2L100",
+            state="packed",
+        ),
+    )
 
     def handles(self, ctx, use: Consumption) -> bool:
         # Before the feature rules: a dropped result is no feature, only its side effect counts.
@@ -243,8 +259,15 @@ class InPlaceOp(Rule):
 
     def apply(self, ctx, use: Consumption) -> None:
         # A dropped state harms nothing; an in-place op on it (`h.mul_(mask)`, `h.add_(h_old)`)
-        # must act on each half, which a packed tensor's op does already.
-        if not ctx.packed and not isinstance(use.value, VSlot):
+        # must act on each half, which a packed tensor's op does already, unless it reads the sizes
+        # of the whole tensor (`nn.init.xavier_uniform_(h)`).
+        if ctx.packed and isinstance(use.node, cst.Call) and qualify(use.node.func, module_imports(ctx.module_of(use.node)), set()) in SIZE_SCALED_INITS:
+            ctx.find("G2L100", use.node, (
+                f"`{ctx.code(use.node)}` draws the hidden state's values at a scale it computes from the tensor's sizes; in the "
+                "packed form the state is h and c side by side, twice as wide, so the scale would change; use --state tuple "
+                "(each half is drawn as the GRU's state was), or initialise h and c apart by hand"
+            ))
+        elif not ctx.packed and not isinstance(use.value, VSlot):
             pair_expression(ctx, use.value, "halfwise")
 
 

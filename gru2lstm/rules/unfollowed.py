@@ -41,7 +41,7 @@ def unread_class(ctx, call: cst.Call) -> Optional[tuple]:
         )
     taking = f"a module made from it is called with a state (`{code_of(call)}`, line {ctx.line(call)})"
     imports = module_imports(ctx.module_of(made))
-    if picks_by_value(chooser, imports) or type(chooser) is cst.Call and reads_torch_class(chooser, imports):
+    if picks_by_value(chooser, imports, ctx.parents) or type(chooser) is cst.Call and reads_torch_class(chooser, imports):
         by_name = class_by_name(ctx, chooser, imports)  # the same finding as ClassByName's, reported once
         return ("G2L101", chooser, by_name) if by_name is not None else ("G2L102", chooser, chosen_message(chooser, False, taking))
     function, key = _function_called(ctx, chooser)
@@ -786,11 +786,11 @@ def _kind_test(ctx, node: cst.CSTNode):
     being a tuple or a list (`isinstance(h, tuple)`, `isinstance(h, (tuple, list))`, `type(h) is
     not tuple`: syntax.type_test) or a tensor (`isinstance(h, torch.Tensor)`; `torch.is_tensor(h)`,
     whose call stands for the class), else None."""
-    for tested in walk(node):  # what `torch.is_tensor(h)` gives is consumed where it is tested (`if not ...:`)
-        if isinstance(tested, cst.Call) and len(tested.args) == 1 and id(tested.args[0].value) in ctx.state_nodes and (
-            qualify(tested.func, module_imports(ctx.module_of(tested)), set()) == TENSOR_TEST_FUNCTION
-        ):
-            return tested, [], [tested]
+    tested = ctx.parents.get(ctx.parents.get(node))  # `torch.is_tensor(h)`, read only (calls.py), wherever its answer goes
+    if isinstance(tested, cst.Call) and len(tested.args) == 1 and tested.args[0].value is node and (
+        qualify(tested.func, module_imports(ctx.module_of(tested)), set()) == TENSOR_TEST_FUNCTION
+    ):
+        return tested, [], [tested]
     tested = type_test_of(node, ctx.parents.get)
     kinds, tensors = kinds_named(tested.named) if tested is not None else ([], [])
     return (tested.test, kinds, tensors) if kinds or tensors else None
@@ -800,7 +800,8 @@ class KindTested(Rule):
     uses = ("consumption",)
     summary = (
         "a state tested for being a tuple or a list (`isinstance(h, tuple)`): packed, the test is kept (the state stays "
-        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true. Tested for "
+        "one tensor); tuple form, a finding: the code already handles (h, c), and the test would turn true (for a list, it "
+        "stays false and the tensor's branch gets the pair). Tested for "
         "being a tensor (`isinstance(h, torch.Tensor)`, also where it may be None): packed, kept; tuple form, it tests "
         "for the pair (`isinstance(h, tuple)`)"
     )
@@ -819,7 +820,7 @@ class KindTested(Rule):
     )
 
     def handles(self, ctx, use: Consumption) -> bool:
-        return use.context in (Use.READ, Use.TEST) and ctx.solution.value_is_state(use.value) and _kind_test(ctx, use.node) is not None
+        return use.context == Use.READ and ctx.solution.value_is_state(use.value) and _kind_test(ctx, use.node) is not None
 
     def apply(self, ctx, use: Consumption) -> None:
         if ctx.packed:
@@ -828,9 +829,16 @@ class KindTested(Rule):
         if not kinds:
             _tests_for_the_pair(ctx, use, test, tensors)
             return
+        named = f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}"
+        if PAIR_CLASS not in kinds:  # `isinstance(h, list)`: false for the pair as for the tensor
+            ctx.find("G2L100", test, (
+                f"{named}; in the tuple form the LSTM's (h, c) is a {PAIR_CLASS}, so the test stays false and the code written for "
+                f"one tensor runs on the pair, which the engine does not rewrite or check; let the test take a {PAIR_CLASS} too "
+                "if that branch handles the pair, use --state packed (the state stays one tensor), or migrate this code by hand"
+            ))
+            return
         ctx.find("G2L100", test, (
-            f"`{ctx.code(test)}` tests whether the hidden state `{ctx.code(use.node)}` is {' or '.join(f'a {kind}' for kind in kinds)}, "
-            "so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
+            f"{named}, so this code already handles an LSTM's (h, c); in the tuple form the test would turn true and run the code "
             "written for the pair, which the engine does not rewrite or check; keep only the GRU's branch, "
             "use --state packed (the state stays one tensor and the test false), or migrate this code by hand"
         ))
