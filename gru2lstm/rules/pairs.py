@@ -268,10 +268,16 @@ def split_target(ctx, binding: Binding) -> None:
 
 
 def duplicate_line(ctx, binding: Binding, value: Value) -> None:
-    """`T = f(S)` with S split: keep it, and add `T_c = f(S_c)` on the next line."""
+    """`T = f(S)` with S split: keep it, and add `T_c = f(S_c)` on the next line. T unpacked beside
+    other targets (`ha, hc = hxs[0], hxs[1]`) becomes `(T, T_c)` and its value the pair of its halves
+    in place: a line per half would repeat the other targets too."""
     statement = binding.statement
     target = binding.target_node
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(target, cst.Name):
+    if _element_with_its_value(ctx, statement, target, ctx.solution.resolved(value).node):
+        pair_expression(ctx, value, "slicing")
+        split_target(ctx, binding)
+        return
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not _sole_target(statement.body[0], target):
         ctx.find(
             "G2L100", value.node or statement,
             f"`{ctx.code(value.node or statement)}` derives a hidden state held as two names in a statement the engine cannot "
@@ -300,3 +306,27 @@ def duplicate_line(ctx, binding: Binding, value: Value) -> None:
     ctx.plan.after.setdefault(statement, []).append(edit)
     step = "slicing" if ctx.solution.split_names.get(ctx.solution.def_name(binding.target)) == "batch" else "call"
     ctx.step(step, statement)
+
+
+def _sole_target(line: cst.BaseSmallStatement, target: cst.CSTNode) -> bool:
+    """Is `target` all that `line` assigns (`T = ...`, `T: X = ...`)? A line written again for the
+    c-half would assign any other target too."""
+    if isinstance(line, cst.Assign):
+        return isinstance(target, cst.Name) and len(line.targets) == 1 and line.targets[0].target is target
+    return isinstance(line, cst.AnnAssign) and line.target is target and isinstance(target, cst.Name)
+
+
+def _element_with_its_value(ctx, statement: cst.CSTNode, target: cst.CSTNode, value_node) -> bool:
+    """Is `target` a name unpacked from a tuple of values, each its own (`ha, hc = hxs[0], hxs[1]`),
+    with `value_node` inside its own element?"""
+    pattern = ctx.parents.get(ctx.parents.get(target))
+    line = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+    if value_node is None or not isinstance(target, cst.Name) or not isinstance(pattern, (cst.Tuple, cst.List)) or not isinstance(line, cst.Assign):
+        return False
+    values = line.value
+    if len(line.targets) != 1 or line.targets[0].target is not pattern or not isinstance(values, (cst.Tuple, cst.List)):
+        return False
+    if len(values.elements) != len(pattern.elements) or any(isinstance(e, cst.StarredElement) for e in (*values.elements, *pattern.elements)):
+        return False
+    place = [element.value for element in pattern.elements].index(target)
+    return any(node is value_node for node in walk(values.elements[place].value))
