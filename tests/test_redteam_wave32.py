@@ -85,3 +85,129 @@ def test_a_state_given_to_chained_targets_held_as_two_names_is_refused(tmp_path,
         "cannot write once per half; assign it to a plain name in a statement of its own"
     ) in capsys.readouterr().out.splitlines()
     assert (tmp_path / "model.py").read_text() == before
+
+
+# a recurrent SAC/TD3: actor and critic GRUs, both states stored by a buffer and batched on one line
+ACTOR_CRITIC = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Actor(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(4, hidden)
+            self.mu = nn.Linear(hidden, 2)
+
+        def forward(self, x, h):
+            y, h = self.gru(x, h)
+            return self.mu(y), h
+
+
+    class Critic(nn.Module):
+        def __init__(self, hidden=8):
+            super().__init__()
+            self.gru = nn.GRU(6, hidden)
+            self.q = nn.Linear(hidden, 1)
+
+        def forward(self, x, a, h):
+            y, h = self.gru(torch.cat([x, a], -1), h)
+            return self.q(y), h
+"""
+
+LISTS_BUFFER = """\
+    import torch
+
+
+    class Buffer:
+        def __init__(self):
+            self.xs, self.ahs, self.chs = [], [], []
+
+        def add(self, x, ah, ch):
+            self.xs.append(x)
+            self.ahs.append(ah)
+            self.chs.append(ch)
+
+        def sample(self):
+            {sample}
+            return x, ah, ch
+"""
+
+ROWS_BUFFER = """\
+    import torch
+
+
+    class Buffer:
+        def __init__(self, n=8):
+            self.xs = torch.zeros(n, 1, 4)
+            self.ahs = torch.zeros(n, 1, 8)
+            self.chs = torch.zeros(n, 1, 8)
+            self.t = 0
+
+        def add(self, x, ah, ch):
+            self.xs[self.t], self.ahs[self.t], self.chs[self.t] = x[0], ah[0], ch[0]
+            self.t += 1
+
+        def sample(self):
+            return self.xs[:self.t], self.ahs[1:2].clone(), self.chs[1:2].clone()
+"""
+
+ACTOR_CRITIC_DRIVER = """\
+    import torch
+
+    from nets import Actor, Critic
+    from buffer import Buffer
+
+    actor, critic = Actor(), Critic()
+    buf = Buffer()
+    for episode in range(2):
+        ah = torch.zeros(1, 1, 8)
+        ch = torch.zeros(1, 1, 8)
+        for t in range(4):
+            x = torch.randn(1, 1, 4)
+            buf.add(x, ah, ch)
+            with torch.no_grad():
+                a, ah = actor(x, ah)
+                _, ch = critic(x, a, ch)
+    x, ah, ch = buf.sample()
+    a, _ = actor(x, ah)
+    q, _ = critic(x, a, ch)
+    q.sum().backward()
+"""
+
+# the states the buffer gives back hold both halves, c non-zero
+BOTH_HALVES_STORED = """
+import runpy
+done = runpy.run_path('driver.py')
+assert all(isinstance(h, tuple) and h[1].abs().sum() > 0 for h in (done['ah'], done['ch']))
+"""
+
+BATCHED = [
+    ("ah, ch = torch.cat(self.ahs, dim=1), torch.cat(self.chs, dim=1)\n            x = torch.cat(self.xs, dim=1)",
+     "(ah, ah_c), (ch, ch_c) = (torch.cat([hc[0] for hc in self.ahs], dim=1), torch.cat([hc[1] for hc in self.ahs], dim=1)), "
+     "(torch.cat([hc[0] for hc in self.chs], dim=1), torch.cat([hc[1] for hc in self.chs], dim=1))"),
+    ("x, ah = torch.cat(self.xs, dim=1), torch.cat(self.ahs, dim=1)\n            ch = torch.cat(self.chs, dim=1)",
+     "x, (ah, ah_c) = torch.cat(self.xs, dim=1), (torch.cat([hc[0] for hc in self.ahs], dim=1), torch.cat([hc[1] for hc in self.ahs], dim=1))"),
+]
+
+
+@pytest.mark.parametrize("sample, migrated", BATCHED)
+def test_stored_states_batched_beside_other_targets_migrate_and_run(tmp_path, sample, migrated):
+    # exit 123 (`ah_c` unbound), or exit 0 with the other target's value computed again on a line
+    # of its own: the line was written once per half
+    buffer = LISTS_BUFFER.format(sample=sample)
+    write(tmp_path, {"nets.py": ACTOR_CRITIC, "buffer.py": buffer, "driver.py": ACTOR_CRITIC_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert f"        {migrated}\n" in (tmp_path / "buffer.py").read_text()
+    run_migrated(tmp_path, BOTH_HALVES_STORED)
+
+
+def test_states_written_into_rows_beside_other_targets_migrate_and_run(tmp_path):
+    # exit 123: the line was written once per half, `self.ahs[self.t]` left whole on both
+    write(tmp_path, {"nets.py": ACTOR_CRITIC, "buffer.py": ROWS_BUFFER, "driver.py": ACTOR_CRITIC_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    assert (
+        "        self.xs[self.t], (self.ahs[0][self.t], self.ahs[1][self.t]), (self.chs[0][self.t], self.chs[1][self.t]) = "
+        "x[0], (ah[0][0], ah[1][0]), (ch[0][0], ch[1][0])\n"
+    ) in (tmp_path / "buffer.py").read_text()
+    run_migrated(tmp_path, BOTH_HALVES_STORED)
