@@ -211,3 +211,56 @@ def test_states_written_into_rows_beside_other_targets_migrate_and_run(tmp_path)
         "x[0], (ah[0][0], ah[1][0]), (ch[0][0], ch[1][0])\n"
     ) in (tmp_path / "buffer.py").read_text()
     run_migrated(tmp_path, BOTH_HALVES_STORED)
+
+
+# a list that holds the state beside a step count, each read at its position
+COUNTED = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            y, h = self.gru(x, h)
+            return self.pi(y), h
+
+
+    net = Net()
+    mem = [torch.zeros(1, 2, 8), 0]
+    for t in range(5):
+        o, mem[0] = net(torch.randn(1, 2, 4), mem[0])
+        mem[1] += 1
+        if mem[1] == 3:
+            mem = [torch.zeros(1, 2, 8), 0]
+"""
+
+
+def test_a_number_in_a_list_beside_the_state_is_refused_in_the_tuple_form(tmp_path, capsys):
+    write(tmp_path, {"model.py": COUNTED, "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    for line, column in ((17, 30), (22, 38)):
+        assert (
+            f"{tmp_path / 'model.py'}:{line}:{column}: G2L102 `mem` holds the hidden state elsewhere, but here it receives `0`, "
+            "which is not one; use another name for the other value"
+        ) in out
+    assert (tmp_path / "model.py").read_text() == before
+
+
+def test_a_number_in_a_list_beside_a_packed_state_read_as_features_is_refused(tmp_path, capsys):
+    # exit 0 and a crash: `mem[1].chunk(2, dim=-1)[0] == 3`, the count cut as a packed state
+    write(tmp_path, {"model.py": COUNTED, "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:21:8: G2L100 `mem[1]` is read as features here, and it may hold the number `0` (line 17), "
+        "which shares its place with the hidden state, so the packed form would cut it as a state (`.chunk(2, dim=-1)[0]`); "
+        "keep the hidden state apart from other values, or use --state tuple"
+    ) in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "model.py").read_text() == before

@@ -24,6 +24,7 @@ from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Val
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
 from gru2lstm.rules.packed import options, packed_size_read, returned_places, sizes_to_the_last, unpacked_last_size
+from gru2lstm.rules.packed_dims import number_moved_in
 from gru2lstm.rules.packed_merge import merging_reshape
 from gru2lstm.rules.packed_ranks import Ranks, integer
 
@@ -340,6 +341,16 @@ def feature_read(ctx, value: Value) -> None:
                 f"`{ctx.code(leaf.node)}` is read as features here, and it was made by `{ctx.code(merged)}`, which merges "
                 "the last dimension of the packed state, where h and c sit side by side, with another: its first half "
                 "would hold c too; read the features from the state before it is reshaped, or use --state tuple",
+            )
+        return
+    number = number_moved_in(ctx, leaf) if ctx.packed else None
+    if number is not None:
+        if ctx.claim(leaf.node):
+            ctx.find(
+                "G2L100", leaf.node,
+                f"`{ctx.code(leaf.node)}` is read as features here, and it may hold the number `{ctx.code(number.node)}` "
+                f"(line {ctx.line(number.node)}), which shares its place with the hidden state, so the packed form would cut "
+                "it as a state (`.chunk(2, dim=-1)[0]`); keep the hidden state apart from other values, or use --state tuple",
             )
         return
     ctx.claim(leaf.node)
