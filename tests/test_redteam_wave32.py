@@ -264,3 +264,55 @@ def test_a_number_in_a_list_beside_a_packed_state_read_as_features_is_refused(tm
         "keep the hidden state apart from other values, or use --state tuple"
     ) in capsys.readouterr().out.splitlines()
     assert (tmp_path / "model.py").read_text() == before
+
+
+# states kept in one preallocated tensor by step, an environment's row reset after the step
+STORED_BY_STEP = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            y, h = self.gru(x, h)
+            return self.pi(y), h
+
+
+    net = Net()
+    hs = torch.zeros(6, 1, 3, 8)
+    with torch.no_grad():
+        for t in range(5):
+            o, hs[t + 1] = net(torch.randn(1, 3, 4), hs[t])
+            {reset} = 0
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_reset_written_into_rows_of_rows_of_a_state_is_refused(tmp_path, capsys, form):
+    # exit 0, c never reset: `hs[0][t + 1][:, 1] = 0` (packed: `hs.chunk(2, dim=-1)[0][t + 1][:, 1] = 0`)
+    write(tmp_path, {"model.py": STORED_BY_STEP.format(reset="hs[t + 1][:, 1]"), "pyproject.toml": ""})
+    before = (tmp_path / "model.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'model.py'}:21:9: G2L100 `hs[t + 1][:, 1]` writes into `hs[t + 1]`, which holds the hidden state, "
+        "through a second subscript, which the engine would write into h alone, so c would keep its old values there "
+        "(a reset would keep c); index the rows in one subscript (`hs[t, :, i] = 0`), or write both halves by hand"
+    ) in capsys.readouterr().out.splitlines()
+    assert (tmp_path / "model.py").read_text() == before
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_reset_written_into_rows_of_a_state_in_one_subscript_migrates_and_runs(tmp_path, form):
+    write(tmp_path, {"model.py": STORED_BY_STEP.format(reset="hs[t + 1, :, 1]"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    migrated = (tmp_path / "model.py").read_text()
+    if form == "tuple":
+        assert "        hs[0][t + 1, :, 1] = 0\n        hs[1][t + 1, :, 1] = 0\n" in migrated
+    else:
+        assert "        hs[t + 1, :, 1] = 0\n" in migrated
+    run_migrated(tmp_path, "import model")
