@@ -16,7 +16,7 @@ from gru2lstm.syntax import is_line, rows_holder
 from gru2lstm.vocab import CELL_KIND, COPY_INTO_METHOD
 from gru2lstm.values import Derivation, SlotKind, Value, VCallOf, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
-from gru2lstm.rules.edits import is_number, is_pure, paren
+from gru2lstm.rules.edits import is_number, is_pure
 from gru2lstm.rules.pairs import chain_per_half, changed_per_half, element_with_its_value, halves, in_pattern, made_once, none_partner_line, pair_expression
 from gru2lstm.rules.storage import landed_chain
 
@@ -335,15 +335,10 @@ def _rows_beside_others(ctx, use: BindingUse, slot) -> None:
     `(hs[0][t], hs[1][t])` and the value the pair of its halves, in place."""
     top = ctx.solution.resolved(use.value).node
     made = ctx.solution.resolutions.leaf_of(use.value)
-    if top is not None and element_with_its_value(ctx, use.binding.statement, use.binding.target_node, top):
-        if is_number(top):  # `xs[t], hs[t] = x, 0`: each half gets the number
-            unpacked_into_rows(ctx, use.binding, slot)
-            ctx.edit_expression(top, lambda updated, mapping: paren(pair(updated, updated)))
-            return
-        if isinstance(made, (VSlot, VCreate)):
-            unpacked_into_rows(ctx, use.binding, slot)
-            pair_expression(ctx, use.value, "reset")
-            return
+    if isinstance(made, (VSlot, VCreate)) and element_with_its_value(ctx, use.binding.statement, use.binding.target_node, top):
+        unpacked_into_rows(ctx, use.binding, slot)
+        pair_expression(ctx, use.value, "reset")
+        return
     ctx.find("G2L100", use.binding.target_node, (
         f"`{ctx.code(use.binding.target_node)}` receives the hidden state beside other targets, in a statement the engine "
         "cannot write once per half; write these rows in a statement of their own"
