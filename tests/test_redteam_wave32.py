@@ -316,3 +316,59 @@ def test_a_reset_written_into_rows_of_a_state_in_one_subscript_migrates_and_runs
     else:
         assert "        hs[t + 1, :, 1] = 0\n" in migrated
     run_migrated(tmp_path, "import model")
+
+
+
+# an agent whose state is a NamedTuple of the cell's state and the previous action
+NAMED_STATE = """\
+    from typing import NamedTuple
+    import torch
+    import torch.nn as nn
+
+
+    class AgentState(NamedTuple):
+        rnn: torch.Tensor
+        prev_action: torch.Tensor
+
+
+    class Agent(nn.Module):
+        def __init__(self, hidden=8, acts=3):
+            super().__init__()
+            self.hidden, self.acts = hidden, acts
+            self.gru = nn.GRUCell(4 + acts, hidden)
+            self.pi = nn.Linear(hidden, acts)
+
+        def initial_state(self, batch):
+            return AgentState(torch.zeros(batch, self.hidden), torch.zeros(batch, dtype=torch.long))
+
+        def forward(self, obs, state: AgentState):
+            a1 = nn.functional.one_hot(state.prev_action, self.acts).float()
+            h = self.gru(torch.cat([obs, a1], -1), state.rnn)
+            logits = self.pi(h)
+            action = logits.argmax(-1)
+            return logits, AgentState(h, action)
+"""
+
+NAMED_STATE_DRIVER = """\
+    import torch
+    from agent import Agent
+
+    torch.manual_seed(0)
+    ag = Agent()
+    st = ag.initial_state(2)
+    outs = []
+    for t in range(5):
+        logits, st = ag(torch.randn(2, 4), st)
+        outs.append(logits)
+        if t == 2:
+            st = st._replace(rnn=st.rnn * 0)
+    torch.stack(outs).sum().backward()
+"""
+
+
+def test_a_packed_state_kept_in_a_namedtuple_beside_the_previous_action_migrates_and_runs(tmp_path):
+    # exit 123 (KeyError) while this branch looked for numbers held beside a state: a source without a node
+    write(tmp_path, {"agent.py": NAMED_STATE, "driver.py": NAMED_STATE_DRIVER, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert "        logits = self.pi(h.chunk(2, dim=-1)[0])\n" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")

@@ -72,7 +72,7 @@ def number_moved_in(ctx, value: Value) -> Optional[Value]:
     ]
     held = [item for slot, whole in wholes if isinstance(whole, VContainer) for label, item in whole.items if label == slot.label]
     sources = [*found.sources, *(ctx.solution.resolved(item) for item in held)]
-    return next((source for source in sources if isinstance(source, VOpaque) and source.why == CONSTANT), None)
+    return next((source for source in sources if isinstance(source, VOpaque) and source.why == CONSTANT and source.node is not None), None)
 
 
 def moves(ctx, value: Value) -> Moves:
