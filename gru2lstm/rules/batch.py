@@ -15,7 +15,7 @@ from gru2lstm.values import ELEM, ChildSlot, NodeSlot, PosLabel, SlotKind, Value
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid
 from gru2lstm.rules.edits import carry_comment, fresh_name, is_pure, paren, twin_items
 from gru2lstm.rules.joined_operands import run_twice, state_reads
-from gru2lstm.rules.pairs import drawn_twice, halves, pair_expression
+from gru2lstm.rules.pairs import drawn_twice, element_with_its_value, halves, pair_expression, sole_target, split_target
 from gru2lstm.rules.pieces import joined_pieces
 from gru2lstm.syntax import mapped_lambda
 from gru2lstm.vocab import MAP_BUILTIN, SEQUENCE_BUILTINS, STACK_NAME
@@ -264,6 +264,9 @@ def batch(ctx, use: BindingUse) -> None:
     if not ctx.solution.is_split(binding.target) or not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
         batch_in_place(ctx, value, cat, "batch")
         return
+    if not sole_target(statement.body[0], target):
+        _batched_beside_others(ctx, binding, value, cat)
+        return
     rows = rows_of_preallocated(ctx, cat)
     if rows is not None:
         if not is_pure(rows):
@@ -305,6 +308,21 @@ def batch(ctx, use: BindingUse) -> None:
     ctx.plan.statements[statement] = [zip_line, h_line, c_line]
     ctx.claim(value_node)
     ctx.step("batch", statement)
+
+
+def _batched_beside_others(ctx, binding: Binding, value: Value, cat: VCat) -> None:
+    """`ah, ch = torch.cat(A, 1), torch.cat(C, 1)` into split names: a line per half would repeat
+    the other targets, so the target becomes `(ah, ah_c)` and its batch the pair of each half's, in place."""
+    top = ctx.solution.resolved(value).node
+    if not element_with_its_value(ctx, binding.statement, binding.target_node, top):
+        ctx.find("G2L100", top, (
+            f"`{ctx.code(top)}` batches stored hidden states into a name held as two (h and c apart) in a statement "
+            "with other targets, which the engine cannot write once per half; assign it to a plain name in a statement of its own"
+        ), once=True)
+        return
+    batch_in_place(ctx, value, cat, "batch")
+    if ctx.is_rewritten(top):
+        split_target(ctx, binding)
 
 
 def _halves_joined(ctx, binding: Binding, per_half) -> None:

@@ -15,7 +15,7 @@ from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import compared_parts, slice_expression
-from gru2lstm.values import DefSlot, Derivation, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
+from gru2lstm.values import DefSlot, Derivation, SlotKind, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
 from gru2lstm.vocab import (
     CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, SEQUENCE_BUILTINS, SHAPE_ATTRIBUTE, SIZE_METHOD,
     SIZE_READS,
@@ -24,6 +24,7 @@ from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Val
 from gru2lstm.rules.call import checked_call
 from gru2lstm.rules.edits import method
 from gru2lstm.rules.packed import options, packed_size_read, returned_places, sizes_to_the_last, unpacked_last_size
+from gru2lstm.rules.packed_dims import number_moved_in
 from gru2lstm.rules.packed_merge import merging_reshape
 from gru2lstm.rules.packed_ranks import Ranks, integer
 
@@ -342,6 +343,16 @@ def feature_read(ctx, value: Value) -> None:
                 "would hold c too; read the features from the state before it is reshaped, or use --state tuple",
             )
         return
+    number = number_moved_in(ctx, leaf) if ctx.packed else None
+    if number is not None:
+        if ctx.claim(leaf.node):
+            ctx.find(
+                "G2L100", leaf.node,
+                f"`{ctx.code(leaf.node)}` is read as features here, and it may hold the number `{ctx.code(number.node)}` "
+                f"(line {ctx.line(number.node)}), which shares its place with the hidden state, so the packed form would cut "
+                "it as a state (`.chunk(2, dim=-1)[0]`); keep the hidden state apart from other values, or use --state tuple",
+            )
+        return
     ctx.claim(leaf.node)
     if ctx.packed:
         ctx.edit_expression(leaf.node, lambda updated, mapping: index(method(updated, "chunk", "2, dim=-1"), 0))
@@ -466,12 +477,35 @@ class FeatureBinding(Rule):
                 "or on both halves by hand",
             )
             return
+        written = _rows_of_rows_written(ctx, use.binding)
+        if written is not None:
+            target = use.binding.target_node
+            ctx.find(
+                "G2L100", target,
+                f"`{ctx.code(target)}` writes into `{ctx.code(written)}`, which holds the hidden state, through a second "
+                "subscript, which the engine would write into h alone, so c would keep its old values there (a reset would "
+                "keep c); index the rows in one subscript (`hs[t, :, i] = 0`), or write both halves by hand",
+            )
+            return
         sizes = _sizes_unpacked(ctx, use.binding)
         if sizes is not None:  # `L, B, H = h.shape`: the name's value is a part the walk does not tell
             if not (ctx.packed and _unpacked_last_size_found(ctx, use.binding)):
                 feature_read(ctx, sizes)
             return
         feature_read(ctx, use.value)
+
+
+def _rows_of_rows_written(ctx, binding) -> Optional[cst.BaseExpression]:
+    """The rows of a state that `binding` writes into through another subscript (`hs[t + 1]` of
+    `hs[t + 1][:, i] = 0`, `hs` holding the state), else None."""
+    target, slot = binding.target_node, binding.target
+    if not isinstance(target, cst.Subscript) or not isinstance(target.value, cst.Subscript) or slot.kind != SlotKind.CHILD:
+        return None
+    for value in ctx.values_bound_to.get(slot.base, ()):  # what `hs[t + 1]` reads
+        leaf = ctx.solution.resolutions.leaf_of(ctx.solution.resolved(value))
+        if isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and not ctx.solution.is_container(leaf.slot):
+            return target.value
+    return None
 
 
 def _sizes_unpacked(ctx, binding) -> Optional[Value]:

@@ -17,7 +17,7 @@ from gru2lstm.vocab import CELL_KIND, COPY_INTO_METHOD
 from gru2lstm.values import Derivation, SlotKind, Value, VCallOf, VCreate, VNone, VSlot
 from gru2lstm.rules.base import BindingUse, StateBindingRule, Valid
 from gru2lstm.rules.edits import is_number, is_pure
-from gru2lstm.rules.pairs import chain_per_half, changed_per_half, halves, made_once, none_partner_line
+from gru2lstm.rules.pairs import chain_per_half, changed_per_half, element_with_its_value, halves, in_pattern, made_once, none_partner_line, pair_expression
 from gru2lstm.rules.storage import landed_chain
 
 
@@ -293,6 +293,9 @@ class RowsReset(StateBindingRule):
     def rewrite(self, ctx, use: BindingUse) -> None:
         slot = rows_slot(ctx, use)
         base, statement = rows_holder(use.binding.target_node), use.binding.statement
+        if in_pattern(ctx, use.binding.target_node) and isinstance(written_rows(statement), (cst.Tuple, cst.List)):
+            _rows_beside_others(ctx, use, slot)
+            return
         cell = new_cell_state(ctx, use.value)
         value = written_rows(statement, chained=cell is use.value)
         split = ctx.solution.is_split(slot)
@@ -325,6 +328,21 @@ class RowsReset(StateBindingRule):
 
         ctx.plan.statements[statement] = [half(0), half(1)]
         ctx.step("reset", statement)
+
+
+def _rows_beside_others(ctx, use: BindingUse, slot) -> None:
+    """`xs[t], hs[t] = x, h`: a line per half would repeat the other targets, so the rows become
+    `(hs[0][t], hs[1][t])` and the value the pair of its halves, in place."""
+    top = ctx.solution.resolved(use.value).node
+    made = ctx.solution.resolutions.leaf_of(use.value)
+    if isinstance(made, (VSlot, VCreate)) and element_with_its_value(ctx, use.binding.statement, use.binding.target_node, top):
+        unpacked_into_rows(ctx, use.binding, slot)
+        pair_expression(ctx, use.value, "reset")
+        return
+    ctx.find("G2L100", use.binding.target_node, (
+        f"`{ctx.code(use.binding.target_node)}` receives the hidden state beside other targets, in a statement the engine "
+        "cannot write once per half; write these rows in a statement of their own"
+    ), once=True)
 
 
 def rows_of_a_state(ctx, node: cst.CSTNode, target) -> Optional[object]:

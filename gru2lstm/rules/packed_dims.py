@@ -29,7 +29,11 @@ from gru2lstm.program import Use
 from gru2lstm.rules.base import in_place_call, takes_a_state
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import code_of
-from gru2lstm.values import ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VSlot, VTuple
+from gru2lstm.expressions import CONSTANT
+from gru2lstm.values import (
+    ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VOpaque, VSlot,
+    VTuple,
+)
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CELL_KIND, DIMENSION_MOVING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, GRU_KIND, MASK_POSITIONS, PERMUTE_METHOD, RANK_ADDING_METHOD,
     MAP_BUILTIN, RANK_DROPPING_METHOD, STACK_NAME, STATE_RANKS, TRANSPOSING_ATTRIBUTES, TRANSPOSING_CALLS,
@@ -56,6 +60,19 @@ def may_be_none(ctx, value: Value) -> bool:
     """Can `value` be None where it is read (`hidden=None` handed on, `self.hidden = None` until
     the first step)? A value made by an operation is a tensor."""
     return any(isinstance(source, VNone) for source in moved_from(ctx, value))
+
+
+def number_moved_in(ctx, value: Value) -> Optional[Value]:
+    """A number that `value` may have been moved from, or an item of a display held where it is read
+    (`mem = [h, 0]`, then `mem[1]`, the number sharing the place of the state), else None."""
+    found = moves(ctx, value)
+    wholes = [
+        (slot, ctx.solution.resolved(whole)) for slot in found.slots if slot.kind == SlotKind.CHILD
+        for whole in ctx.values_bound_to.get(slot.base, ())
+    ]
+    held = [item for slot, whole in wholes if isinstance(whole, VContainer) for label, item in whole.items if label == slot.label]
+    sources = [*found.sources, *(ctx.solution.resolved(item) for item in held)]
+    return next((source for source in sources if isinstance(source, VOpaque) and source.why == CONSTANT and source.node is not None), None)
 
 
 def moves(ctx, value: Value) -> Moves:

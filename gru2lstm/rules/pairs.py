@@ -256,26 +256,33 @@ def split_target(ctx, binding: Binding) -> None:
         ctx.find("G2L100", node, f"`{ctx.code(node)}` receives a hidden state held as two names, which only a plain name can be; assign it to a plain name first")
         return
     partner = ctx.partner_of(binding.target)
-    parent = ctx.parents.get(node)
-    in_pattern = isinstance(ctx.parents.get(parent), (cst.Tuple, cst.List))
+    element = in_pattern(ctx, node)
 
     def edit(updated, mapping):
         names = pair(updated, cst.Name(partner))
-        return paren(names) if in_pattern else names
+        return paren(names) if element else names
 
     ctx.edit_expression(node, edit)
     ctx.step("call", node)
 
 
 def duplicate_line(ctx, binding: Binding, value: Value) -> None:
-    """`T = f(S)` with S split: keep it, and add `T_c = f(S_c)` on the next line."""
+    """`T = f(S)` with S split: keep it, and add `T_c = f(S_c)` on the next line. T unpacked beside
+    other targets (`ha, hc = hxs[0], hxs[1]`) becomes `(T, T_c)` and its value the pair of its halves
+    in place: a line per half would repeat the other targets too."""
     statement = binding.statement
     target = binding.target_node
-    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not isinstance(target, cst.Name):
+    if isinstance(target, cst.Name) and element_with_its_value(ctx, statement, target, ctx.solution.resolved(value).node):
+        pair_expression(ctx, value, "slicing")
+        split_target(ctx, binding)
+        return
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1 or not sole_target(statement.body[0], target):
+        if id(ctx.solution.resolved(value).node) in ctx.pieces_by_node:
+            return  # a cut unpacked into split names (`a, b = h.chunk(2, 1)`): pieces.py says so
         ctx.find(
             "G2L100", value.node or statement,
             f"`{ctx.code(value.node or statement)}` derives a hidden state held as two names in a statement the engine cannot "
-            "write once per half; assign it to a plain name in a statement of its own",
+            "write once per half; assign it to a plain name in a statement of its own", once=True,
         )
         return
     made = halves(ctx, value)
@@ -300,3 +307,32 @@ def duplicate_line(ctx, binding: Binding, value: Value) -> None:
     ctx.plan.after.setdefault(statement, []).append(edit)
     step = "slicing" if ctx.solution.split_names.get(ctx.solution.def_name(binding.target)) == "batch" else "call"
     ctx.step(step, statement)
+
+
+def sole_target(line: cst.BaseSmallStatement, target: cst.CSTNode) -> bool:
+    """Is `target` all that `line` assigns (`T = ...`, `T: X = ...`)? A line written again for the
+    c-half would assign any other target too."""
+    if isinstance(line, cst.Assign):
+        return isinstance(target, cst.Name) and len(line.targets) == 1 and line.targets[0].target is target
+    return isinstance(line, cst.AnnAssign) and line.target is target and isinstance(target, cst.Name)
+
+
+def in_pattern(ctx, target: cst.CSTNode) -> bool:
+    """Is `target` an element of a tuple or list pattern (`ha, hc = ...`)?"""
+    return isinstance(ctx.parents.get(ctx.parents.get(target)), (cst.Tuple, cst.List))
+
+
+def element_with_its_value(ctx, statement: cst.CSTNode, target: cst.CSTNode, value_node) -> bool:
+    """Is `target` unpacked from a tuple of values, each its own (`ha, hc = hxs[0], hxs[1]`,
+    `xs[t], hs[t] = x, h`), with `value_node` inside its own element?"""
+    pattern = ctx.parents.get(ctx.parents.get(target))
+    line = statement.body[0] if isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1 else None
+    if value_node is None or not in_pattern(ctx, target) or not isinstance(line, cst.Assign):
+        return False
+    values = line.value
+    if len(line.targets) != 1 or line.targets[0].target is not pattern or not isinstance(values, (cst.Tuple, cst.List)):
+        return False
+    if len(values.elements) != len(pattern.elements) or any(isinstance(e, cst.StarredElement) for e in (*values.elements, *pattern.elements)):
+        return False
+    place = [element.value for element in pattern.elements].index(target)
+    return any(node is value_node for node in walk(values.elements[place].value))
