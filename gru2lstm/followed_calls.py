@@ -285,12 +285,17 @@ class FollowedCalls(ExpressionWalker):
         through = self._passed_through(callee, node) if alone and not self_given else None
         if through is not None:
             return through
-        if alone and not self_given and self._made_fresh(callee, node):  # `fresh(n, H)`: a creation at each call apart
+        last = fresh_tensor_size(callee, self.flow) if alone and not self_given and callee.key not in self.flow.whole_factories else None
+        if last is not None:  # `fresh(n, H)`: a creation at each call apart
             for arg in node.args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             if self.recording:
                 self.flow.fresh_calls.setdefault(callee.key, set()).add(id(node))
-            return VCreate(node)
+            if self._sizes_written(node, last):
+                return VCreate(node)
+            # `fresh(dim=H, n=B)`, `fresh(B)` of a default size: the size to pair or widen is not at
+            # the call, and the factory's own creation is shared with its calls for a mask
+            return VOpaque(node, f"`{self.code(node)}`, a call of a factory whose sizes are not all written out at the call")
         params = callee.params
         by_name = dict(params)
         position = 0
@@ -452,14 +457,12 @@ class FollowedCalls(ExpressionWalker):
                 self._bind(DefSlot.of(id(param.name)), value, BindingKind.ARG, expression, expression)
         return VOpaque(node, f"`{self.code(node.func)}(...)`")
 
-    def _made_fresh(self, callee: FunctionInfo, node: cst.Call) -> bool:
-        """Is `node` a call of a factory of a fresh tensor (summaries.fresh_tensor_size) whose last
-        positional argument gives the last size, as in a creation written out (`fresh(n, H)`)?"""
-        if callee.key in self.flow.whole_factories:
-            return False
-        last = fresh_tensor_size(callee, self.flow)
+    @staticmethod
+    def _sizes_written(node: cst.Call, last: int) -> bool:
+        """Does the call of a factory of a fresh tensor (summaries.fresh_tensor_size) give the last
+        size by its last positional argument, as a creation written out does (`fresh(n, H)`)?"""
         positional = [arg for arg in node.args if arg.keyword is None]
-        return last is not None and not any(arg.star for arg in node.args) and len(positional) == last + 1
+        return not any(arg.star for arg in node.args) and len(positional) == last + 1
 
     def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and
