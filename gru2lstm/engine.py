@@ -469,27 +469,24 @@ def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
         if picks:
             chosen.append(index)
 
-    half = len(files) // 2 if len(files) >= SCREEN_APART_FILES and workers.count > 1 and options.stdin is None and ahead.spare_core() else len(files)
-    rest = ahead.computed_ahead(lambda: [_verdict(*_screened(path)) for path in files[half:]]) if half < len(files) else None
-    for index, path in enumerate(files if rest is None else files[:half]):
+    def screen_here(index: int, path: Path) -> None:
         data_read, screening = _screened(path, options.stdin)
         if data_read is not None:
             data[index] = data_read
             if screening.parsed:
                 trees[index] = screening.tree
         sort(index, _verdict(data_read, screening))
+
+    half = len(files) // 2 if len(files) >= SCREEN_APART_FILES and workers.count > 1 and options.stdin is None and ahead.spare_core() else len(files)
+    rest = ahead.computed_ahead(lambda: [_verdict(*_screened(path)) for path in files[half:]]) if half < len(files) else None
+    for index, path in enumerate(files if rest is None else files[:half]):
+        screen_here(index, path)
     verdicts = rest() if rest is not None else None
     for offset, path in enumerate(files[half:] if rest is not None else ()):
-        index = half + offset
         if verdicts is None:  # the child failed: screened here
-            data_read, screening = _screened(path)
-            if data_read is not None:
-                data[index] = data_read
-                if screening.parsed:
-                    trees[index] = screening.tree
-            sort(index, _verdict(data_read, screening))
+            screen_here(half + offset, path)
         else:
-            sort(index, tuple(verdicts[offset]))
+            sort(half + offset, tuple(verdicts[offset]))
     return data, trees, seeds, class_only, chosen
 
 
