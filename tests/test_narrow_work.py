@@ -39,6 +39,15 @@ def _findings(results) -> list:
     return [(Path(result.path).name, finding.line, finding.code) for result in results if result.migration for finding in result.migration.findings]
 
 
+def _picking_model(imports: str, base: str, owner: str) -> str:
+    """A module whose recurrent core is a class of torch.nn picked by a name (`getattr(OWNER, kind)`),
+    called with a state: the engine must say so (G2L102 at the getattr)."""
+    return (
+        f"{imports}\n\n\nclass Net({base}):\n    def __init__(self, kind):\n        super().__init__()\n"
+        f"        self.core = getattr({owner}, kind)(4, 8)\n\n    def forward(self, x, h):\n        y, h = self.core(x, h)\n        return y, h\n"
+    )
+
+
 MADE_UNDER_AN_IMPORTED_NAME = {
     "util.py": "import torch.nn as nn\n",
     "helpers.py": "def scale(y):\n    return y * 2\n",
@@ -91,16 +100,7 @@ def test_a_state_handed_to_another_file_still_asks_for_the_wider_group(tmp_path,
 
 def test_a_file_that_only_picks_a_class_by_name_is_not_walked(tmp_path, monkeypatch):
     # No GRU or LSTM is spelled: the walk (flow.collect) could find nothing; the pick is still reported.
-    _write(tmp_path, {"model.py": (
-        "import torch.nn as nn\n\n\n"
-        "class Net(nn.Module):\n"
-        "    def __init__(self, kind):\n"
-        "        super().__init__()\n"
-        "        self.core = getattr(nn, kind)(4, 8)\n\n"
-        "    def forward(self, x, h):\n"
-        "        y, h = self.core(x, h)\n"
-        "        return y, h\n"
-    )})
+    _write(tmp_path, {"model.py": _picking_model("import torch.nn as nn", "nn.Module", "nn")})
     monkeypatch.setattr(migrate, "collect", lambda *args, **kwargs: pytest.fail("the walk ran"))
     results = run([str(tmp_path)], RunOptions(write=False), jobs=1)
     assert _findings(results) == [("model.py", 7, "G2L102")]
@@ -115,16 +115,7 @@ def test_a_file_that_only_picks_a_class_by_name_is_not_walked(tmp_path, monkeypa
 def test_a_name_set_or_imported_as_torch_nn_then_read_by_getattr_is_refused(tmp_path, binding):
     # `layers = torch.nn` was not in the bytes the prefilter looked for: exit 0, a GRU chosen by
     # the config left a GRU and nothing said so.
-    _write(tmp_path, {"model.py": (
-        f"import torch\n{binding}\n\n\n"
-        "class Net(torch.nn.Module):\n"
-        "    def __init__(self, kind):\n"
-        "        super().__init__()\n"
-        "        self.core = getattr(layers, kind)(4, 8)\n\n"
-        "    def forward(self, x, h):\n"
-        "        y, h = self.core(x, h)\n"
-        "        return y, h\n"
-    )})
+    _write(tmp_path, {"model.py": _picking_model(f"import torch\n{binding}", "torch.nn.Module", "layers")})
     results = run([str(tmp_path)], RunOptions(write=False), jobs=1)
     assert _findings(results) == [("model.py", 8, "G2L102")]
 
@@ -186,10 +177,7 @@ def test_a_tree_screened_in_two_halves_gives_what_one_process_gives(tmp_path, mo
             "    def __init__(self):\n        super().__init__()\n        self.cell = CELL(4, 8)\n\n"
             "    def forward(self, x, h):\n        return self.cell(x, h)\n"
         ),
-        "c_pick.py": (
-            "import torch.nn as nn\n\n\nclass Net(nn.Module):\n    def __init__(self, kind):\n        super().__init__()\n"
-            "        self.core = getattr(nn, kind)(4, 8)\n\n    def forward(self, x, h):\n        y, h = self.core(x, h)\n        return y, h\n"
-        ),
+        "c_pick.py": _picking_model("import torch.nn as nn", "nn.Module", "nn"),
         "d_marked.py": "x = 1  # gru2lstm: manual (G2L101)\n",
         "z_plain.py": "def f(x):\n    return x\n",
     })
