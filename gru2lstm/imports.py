@@ -99,21 +99,45 @@ def imported_names(node: ast.AST) -> list:
 _PARENTHESISED_IMPORT = re.compile(rb"import[ \t]*\(")
 _CONTINUED_IMPORT = re.compile(rb"^[ \t]*(?:from|import)[ \t][^\n]*\\\r?$", re.M)
 _WORD_BYTE = re.compile(rb"\w")
+# `import_module("pkg.model")`: the text of its first argument when that is a plain literal alone
+_IMPORT_MODULE_CALL = re.compile(rb"import_module\s*\(\s*(?:(['\"])([^'\"\\\n]*)\1\s*(?=[,)]))?")
 
 
-def _imports_over_lines(data: bytes) -> bool:
+def _imports_over_lines(data: bytes, word: bytes) -> bool:
+    """Does an import written over lines spell `word` where its first line need not? Within the
+    parentheses of `from pkg import (...)`; a list holding a comment (which may hide a `)`) or a
+    backslash-continued import counts as spelling it."""
+    spelled = re.compile(rb"\b" + re.escape(word) + rb"\b")
     for match in _PARENTHESISED_IMPORT.finditer(data):
-        if match.start() == 0 or not _WORD_BYTE.match(data, match.start() - 1):  # `import (`, not `reimport(`
+        if match.start() and _WORD_BYTE.match(data, match.start() - 1):  # `reimport(`, not an import
+            continue
+        end = data.find(b")", match.end())
+        names = data[match.end() : None if end < 0 else end]
+        if b"#" in names or spelled.search(names) is not None:
             return True
     return (b"\\\n" in data or b"\\\r\n" in data) and _CONTINUED_IMPORT.search(data) is not None
+
+
+def _import_module_may_name(data: bytes, word: bytes) -> bool:
+    """May an `import_module` call of these bytes import `word`? One of a plain literal that neither
+    spells it nor is relative cannot; any other may."""
+    for match in _IMPORT_MODULE_CALL.finditer(data):
+        literal = match.group(2)
+        if literal is None or literal.startswith(b".") or re.search(rb"\b" + re.escape(word) + rb"\b", literal):
+            return True
+    return False
 
 
 def may_import(data: bytes, word: bytes) -> bool:
     """Can a file of these bytes import a module whose last name is `word`, without parsing it?
     An import statement spells it on its line (`import a.word`, `from .word import X`, `from pkg
-    import word`, also after `;` or `:`); a file with an import over lines or an `import_module`
-    or `__import__` call may import it too. Never False for a file that does."""
-    if IMPORT_MODULE.encode() in data or IMPORT_BUILTIN.encode() in data or _imports_over_lines(data):
+    import word`, also after `;` or `:`) or within its parentheses; a file with a backslash-continued
+    import, an `import_module` call that may name it or an `__import__` call may import it too.
+    Never False for a file that does."""
+    # `__import__("pkg", fromlist=["model"])` may name the module outside its first literal
+    if IMPORT_BUILTIN.encode() in data or (IMPORT_MODULE.encode() in data and _import_module_may_name(data, word)):
+        return True
+    if _imports_over_lines(data, word):
         return True
     return re.search(rb"(?:^|[;:])[ \t]*(?:from|import)[ \t][^\n#]*\b" + re.escape(word) + rb"\b", data, re.M) is not None
 

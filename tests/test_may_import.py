@@ -20,6 +20,14 @@ from gru2lstm.imports import may_import
     "from pkg import (\n    agent,\n    model,\n)\n",
     "from pkg import agent, \\\n    model\n",
     "m = importlib.import_module('pkg.model')\n",
+    # an import over lines that a comment may close early, computed or relative names, `__import__`
+    "from pkg import (\n    agent,  # the (old) one)\n    model,\n)\n",
+    "m = importlib.import_module('pkg.' + name)\n",
+    "m = importlib.import_module(f'pkg.{name}')\n",
+    "m = importlib.import_module('pkg.' 'model')\n",
+    "m = importlib.import_module('.agent', 'pkg.model')\n",
+    "m = importlib.import_module(name)\n",
+    "m = __import__('pkg', fromlist=['model'])\n",
 ])
 def test_a_file_that_imports_the_module_may(source):
     assert may_import(source.encode(), b"model")
@@ -30,6 +38,10 @@ def test_a_file_that_imports_the_module_may(source):
     "import models\n",
     "import os  # the model\n",
     "from pkg.model_utils import load\n",
+    # an import over lines or by a literal name elsewhere in the file does not make it one
+    "from pkg import (\n    agent,\n    storage,\n)\ndef f(model):\n    return model\n",
+    "m = importlib.import_module('pkg.agent')\nmodel = m.build()\n",
+    "m = importlib.import_module( 'pkg.agent', package=None)\nmodel = m.build()\n",
 ])
 def test_a_file_that_only_mentions_the_name_may_not(source):
     assert not may_import(source.encode(), b"model")
