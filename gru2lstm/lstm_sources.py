@@ -15,7 +15,7 @@ from typing import Optional
 from gru2lstm.imports import imported_names
 from gru2lstm.tree_nodes import nodes_of, walk
 from gru2lstm.vocab import (
-    CAT_FUNCTIONS, CLASS_OF_OBJECT, CREATION_NAMES, HIDDEN_KEYWORDS, INSTANCE_TEST, KEEP_METHODS, LSTM_NAMES, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS, TORCH_NN,
+    CAT_FUNCTIONS, CLASS_OF_OBJECT, CREATION_NAMES, HIDDEN_KEYWORDS, INSTANCE_TEST, KEEP_METHODS, LSTM_NAMES, MODULE_CONTAINERS, SHAPE_METHODS, SPLITTING_METHODS, TENSOR_TEST_FUNCTION, TORCH_NN,
 )
 
 CATS = {name.rpartition(".")[2] for name in CAT_FUNCTIONS}  # `cat`, `stack`, ...
@@ -397,7 +397,12 @@ _CLASS_COMPARISONS = (ast.Eq, ast.Is, ast.In, ast.NotEq, ast.IsNot, ast.NotIn)
 
 def type_tested(test: ast.expr) -> Optional[ast.expr]:
     """`x` of a type test `isinstance(x, C)`, `type(x) == C`, `type(x) is not C`, `type(x) in (C, D)`,
-    read as syntax.type_test reads it in LibCST, else None."""
+    `not isinstance(x, C)`, `torch.is_tensor(x)`, read as syntax.type_test (and summaries, for the last)
+    read them in LibCST, else None."""
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        return type_tested(test.operand)
+    if isinstance(test, ast.Call) and constructed(test.func) == TENSOR_TEST_FUNCTION.rpartition(".")[2] and len(test.args) == 1 and not test.keywords:
+        return None if isinstance(test.args[0], ast.Starred) else test.args[0]  # `torch.is_tensor(x)`, by its name
     if isinstance(test, ast.Compare):
         if len(test.ops) != 1 or not isinstance(test.ops[0], _CLASS_COMPARISONS):
             return None

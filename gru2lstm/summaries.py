@@ -39,12 +39,12 @@ import libcst as cst
 from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.qualnames import qualify
-from gru2lstm.syntax import is_docstring, kinds_named, type_test, type_test_of, walk
+from gru2lstm.syntax import TypeTest, is_docstring, kinds_named, type_test, type_test_of, walk
 from gru2lstm.values import AttrSlot, Derivation, VCreate, VOpaque
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CREATE_FUNCTIONS, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, FILL_NAMES,
     FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_ATTRIBUTES, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
-    NUMPY_JOINING_NAMES, PAIR_CLASS, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, WRITING_METHODS,
+    NUMPY_JOINING_NAMES, PAIR_CLASS, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, TENSOR_TEST_FUNCTION, WRITING_METHODS,
 )
 
 # How many helpers deep a summary follows a helper calling a helper; deeper, it gives up (the
@@ -253,7 +253,7 @@ class _FeatureReads:
 def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]:
     """The summary of `info`, cached in the flow; None when it does more than give a parameter back."""
     if info.key not in flow.pass_through:
-        if _maps_each_tensor(info):
+        if _maps_each_tensor(info, flow):
             flow.pass_through[info.key] = PassThrough((info.params[0].name,), Derivation.KEEP, identity=True)
         else:
             flow.pass_through[info.key] = _HelperBody(info, flow, 0, frozenset()).summary()
@@ -297,13 +297,13 @@ def whole_factories(flow: ProgramFlow, solution) -> frozenset:
     return frozenset(key for key, calls in flow.fresh_calls.items() if calls <= states)
 
 
-def _maps_each_tensor(info: FunctionInfo) -> bool:
+def _maps_each_tensor(info: FunctionInfo, flow: ProgramFlow) -> bool:
     """The word-language-model helper, ready for pairs as it is: a tensor is given back kept, a
     tuple is given back item by item through the helper itself, so it takes `(h, c)` as it took h
     and gives back what it was given (its call is the argument, and its body is left alone):
 
         def repackage_hidden(h):
-            if isinstance(h, torch.Tensor):  # `type(h) == Variable`; `isinstance(h, tuple)`, `type(h) is not Tensor`, the branches swapped
+            if isinstance(h, torch.Tensor):  # `type(h) == Variable`, `torch.is_tensor(h)`; `isinstance(h, tuple)`, `type(h) is not Tensor`, the branches swapped
                 return h.detach()
             else:
                 return tuple(repackage_hidden(v) for v in h)
@@ -318,16 +318,28 @@ def _maps_each_tensor(info: FunctionInfo) -> bool:
     if len(statements) != (1 if test.orelse is not None else 2):
         return False
     parameter = info.params[0].name
-    tested = type_test(test.test)
+    tested = type_test(test.test) or _tensor_test(test.test, flow.library_imports[info.module])
     if tested is None or not _is_name(tested.tested, parameter):
         return False
-    kinds, tensors = kinds_named(tested.named)
+    kinds, tensors = kinds_named(tested.named) if tested.named is not None else ([], [tested.test])
     if bool(kinds) == bool(tensors) or kinds and PAIR_CLASS not in kinds:
         return False  # `isinstance(h, list)` is false for (h, c): the pair would take the tensor's branch
     tensor, items = _returned(test.body.body), _returned(otherwise)
     if bool(kinds) != tested.negated:  # the test is true for the pair: `isinstance(h, tuple)`, `type(h) is not Tensor`
         tensor, items = items, tensor
     return tensor is not None and _kept(tensor, parameter) and items is not None and _each_item_through(items, parameter, info.key.name)
+
+
+def _tensor_test(test: cst.BaseExpression, imports) -> Optional[TypeTest]:
+    """`torch.is_tensor(h)` (or `not` it) read as the type test `isinstance(h, torch.Tensor)` is; its
+    `named` is None (the call stands for the class)."""
+    negated = isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not)
+    call = test.expression if negated else test
+    if not (isinstance(call, cst.Call) and len(call.args) == 1 and call.args[0].keyword is None and not call.args[0].star):
+        return None
+    if qualify(call.func, imports, set()) != TENSOR_TEST_FUNCTION:
+        return None
+    return TypeTest(test, call.args[0].value, None, negated)
 
 
 def _returned(block) -> Optional[cst.BaseExpression]:

@@ -83,10 +83,10 @@ class TypeTest:
     """A test of the class of one expression: `isinstance(x, C)` (C one class or a tuple of them),
     `type(x) == C`, `type(x) is C`, `type(x) in (C, D)`, and the negations of the comparisons."""
 
-    test: cst.BaseExpression  # what gives the answer: the call of isinstance, or the comparison
+    test: cst.BaseExpression  # what gives the answer: the call of isinstance, the comparison, or the `not` of one
     tested: cst.BaseExpression  # x
-    named: cst.BaseExpression  # C, or the tuple of classes (kinds_named reads it)
-    negated: bool  # `type(x) != C`, `is not`, `not in`: true when x is not of C
+    named: Optional[cst.BaseExpression]  # C, or the tuple of classes (kinds_named reads it); None for `torch.is_tensor(x)`
+    negated: bool  # `type(x) != C`, `is not`, `not in`, `not isinstance(x, C)`: true when x is not of C
 
 
 # The operators that compare the class of `type(x)` with a class (`==`, `is`) or a tuple of them
@@ -95,7 +95,11 @@ _CLASS_OPERATORS = {cst.Equal: False, cst.Is: False, cst.In: False, cst.NotEqual
 
 
 def type_test(node: Optional[cst.CSTNode]) -> Optional[TypeTest]:
-    """The type test `node` is, else None (`isinstance(h, tuple)`, `type(h) is not torch.Tensor`)."""
+    """The type test `node` is, else None (`isinstance(h, tuple)`, `type(h) is not torch.Tensor`,
+    `not isinstance(h, tuple)`)."""
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Not):
+        inner = type_test(node.expression)
+        return TypeTest(node, inner.tested, inner.named, not inner.negated) if inner is not None else None
     if isinstance(node, cst.Call):
         tested = _plain_arguments(node, INSTANCE_TEST, 2)
         return TypeTest(node, tested[0], tested[1], False) if tested else None

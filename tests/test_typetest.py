@@ -33,7 +33,37 @@ def test_a_repackage_hidden_tested_by_in_or_a_negation_migrates_unchanged_and_ru
     migrates_unchanged_and_runs(tmp_path, form, helper)
 
 
+NEGATED_OR_CALLED = [
+    "    if not isinstance(h, tuple):\n            return h.detach()\n        return tuple(repackage_hidden(v) for v in h)",
+    "    if not isinstance(h, torch.Tensor):\n            return tuple(repackage_hidden(v) for v in h)\n        return h.detach()",
+    "    if not type(h) == tuple:\n            return h.detach()\n        else:\n            return tuple(repackage_hidden(v) for v in h)",
+    # `torch.is_tensor(h)` is `isinstance(h, torch.Tensor)` written as a call
+    "    if torch.is_tensor(h):\n            return h.detach()\n        return tuple(repackage_hidden(v) for v in h)",
+    "    if not torch.is_tensor(h):\n            return tuple(repackage_hidden(v) for v in h)\n        return h.detach()",
+]
+
+
+@pytest.mark.parametrize("helper", NEGATED_OR_CALLED)
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_repackage_hidden_tested_by_not_or_is_tensor_migrates_unchanged_and_runs(tmp_path, form, helper):
+    # before: G2L100 and G2L102 (tuple form), G2L102 (packed): `not` hid the type test from every reader,
+    # and the helper's summary read no `torch.is_tensor`
+    migrates_unchanged_and_runs(tmp_path, form, helper)
+
+
 ALWAYS_FALSE = "    if type(h) == (tuple, list):\n            return tuple(repackage_hidden(v) for v in h)\n        return h.detach()"
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_repackage_hidden_tested_by_an_is_tensor_not_torchs_is_refused(tmp_path, capsys, form):
+    # only torch's `is_tensor` is read as a type test; one of the project's own may answer anything
+    helper = "    if is_tensor(h):\n            return h.detach()\n        return tuple(repackage_hidden(v) for v in h)"
+    source = LANGUAGE_MODEL.replace("{helper}", helper).replace("import torch.nn as nn\n", "import torch.nn as nn\n    from checks import is_tensor\n", 1)
+    write(tmp_path, {"main.py": source, "checks.py": "def is_tensor(x):\n    return True\n", "pyproject.toml": ""})
+    before = (tmp_path / "main.py").read_text()
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert "G2L102" in capsys.readouterr().out
+    assert (tmp_path / "main.py").read_text() == before
 
 
 @pytest.mark.parametrize("form", ["tuple", "packed"])
@@ -64,7 +94,8 @@ def test_a_state_kept_where_its_class_is_compared_with_a_tuple_migrates_and_runs
     ("isinstance(h, (tuple, list))", "h"), ("type(h.x) is T", "h.x"), ("type(h) in [A, B]", "h"), ("type(h) != T", "h"),
     ("type(h) is not T", "h"), ("type(h) not in (A,)", "h"), ("type(h) == (A, B)", None), ("type(h) < T", None),
     ("type(h) is T is U", None), ("type(h, b, d) is T", None), ("isinstance(h)", None), ("isinstance(*a)", None),
-    ("x.type(h) == T", None), ("not isinstance(h, T)", None), ("issubclass(h, T)", None),
+    ("x.type(h) == T", None), ("not isinstance(h, T)", "h"), ("not type(h) is T", "h"), ("not h", None),
+    ("issubclass(h, T)", None),
 ])
 def test_the_output_check_reads_the_type_tests_the_engine_reads(test, tested):
     # lstm_sources (ast) passes over the returns on either side of a type test; reading fewer tests than
