@@ -138,3 +138,55 @@ def test_a_batch_taken_whole_and_read_by_index_migrates_and_runs(tmp_path, capsy
     assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0, capsys.readouterr().out
     assert "return x, (h_states, c_states)" in (tmp_path / "agent.py").read_text()
     run_migrated(tmp_path, "import runpy; runpy.run_path('agent.py')")
+
+
+AGENT = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(8, 16)
+            self.head = nn.Linear(16, 2)
+            self.memory = []
+
+        def act(self, x, h):
+            out, h = self.gru(x, h)
+            self.memory.append(h)
+            return self.head(out), h
+
+        def batch(self, x):
+            h_states = torch.cat(self.memory, dim=1)
+            return x, h_states
+
+    {learn}
+
+    agent = Agent()
+    h = torch.zeros(1, 2, 16)
+    for t in range(3):
+        out, h = agent.act(torch.randn(1, 2, 8), h)
+    learn(agent, torch.randn(1, 6, 8)).backward()
+"""
+
+
+@pytest.mark.parametrize("learn", [
+    # taken whole into a name, unpacked from it
+    "def learn(agent, x):\n        res = agent.batch(x)\n        x, hb = res\n        y, _ = agent.gru(x, hb)\n        return agent.head(y).sum()",
+    # one caller unpacks, another takes it whole
+    "def learn(agent, x):\n        x1, hb = agent.batch(x)\n        res = agent.batch(x)\n        y, _ = agent.gru(res[0], res[1])\n"
+    "        y2, _ = agent.gru(x1, hb)\n        return (agent.head(y) + agent.head(y2)).sum()",
+    # returned on by another function, whose caller unpacks
+    "def get(agent, x):\n        return agent.batch(x)\n\n    def learn(agent, x):\n        x, hb = get(agent, x)\n"
+    "        y, _ = agent.gru(x, hb)\n        return agent.head(y).sum()",
+    # a size read from the state taken by index
+    "def learn(agent, x):\n        res = agent.batch(x)\n        n = res[1].shape[1]\n        y, _ = agent.gru(x[:, :n], res[1])\n"
+    "        return agent.head(y).sum()",
+])
+def test_a_batch_taken_whole_elsewhere_migrates_and_runs_in_the_tuple_form(tmp_path, capsys, learn):
+    # before: G2L104 "`agent.batch(x)` returns a batched hidden state that grows to two values"
+    write(tmp_path, {"agent.py": AGENT.replace("{learn}", learn), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0, capsys.readouterr().out
+    assert "return x, (h_states, c_states)" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('agent.py')")
