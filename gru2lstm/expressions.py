@@ -528,6 +528,10 @@ class ExpressionWalker(Scope):
         if isinstance(target, (cst.Tuple, cst.List)):
             if isinstance(value, VIndex):  # `a, h = self._pending[i]`: positions of an element
                 value = self._materialize(value, value.node)
+            if isinstance(value, VContainer) and isinstance(value.node, cst.List) and len(value.items) == len(target.elements) and not any(
+                isinstance(element, cst.StarredElement) for element in (*value.node.elements, *target.elements)
+            ):
+                value = VTuple([item for _, item in value.items], value.node)  # `[ha, hc] = [hs[0], hs[1]]`: item by item
             elements = []
             starred = False
             for position, element in enumerate(target.elements):
