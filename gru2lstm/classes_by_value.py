@@ -214,7 +214,7 @@ def _chooses_torch_class(node: cst.Call, imports: dict, getters: Optional[dict] 
     if isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2 and _own_namespace(node.args[0].value, imports):
         return _text_names_torch_class(node.args[1].value, imports)
     if _reduces_getattr(node, imports):  # `functools.reduce(getattr, ["nn", name], torch)`
-        return path_may_name_recurrent(module_path(node.args[2].value, imports), [constant_string(part.value) for part in node.args[1].value.elements])
+        return chained_reads_of_torch(node, imports) is not None
     # a name written out that is the GRU's all the same (`getattr(nn, "\x47RU")`): the screen sees no construction
     return reads_torch_class(node, imports) and (constant_string(node.args[1].value) is None or constant_string(node.args[1].value) in GRU_NAMES)
 
@@ -225,6 +225,15 @@ def _reduces_getattr(node: cst.Call, imports: dict) -> bool:
         qualify(node.func, imports, set()) == ATTRIBUTE_CHAIN_READER and len(node.args) == 3 and dotted(node.args[0].value) == NAMED_ATTRIBUTE_BUILTIN
         and isinstance(node.args[1].value, (cst.List, cst.Tuple))
     )
+
+
+def chained_reads_of_torch(node: cst.BaseExpression, imports: dict) -> Optional[list]:
+    """The names (expressions) `functools.reduce(getattr, ["nn", name], torch)` reads in turn, when they
+    may give a recurrent class of torch.nn; else None."""
+    if type(node) is not cst.Call or not _reduces_getattr(node, imports):
+        return None
+    names = [element.value for element in node.args[1].value.elements]
+    return names if path_may_name_recurrent(module_path(node.args[2].value, imports), [constant_string(name) for name in names]) else None
 
 
 def torch_names(module: cst.Module, nodes) -> dict:
