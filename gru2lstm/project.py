@@ -332,7 +332,10 @@ class CallersElsewhere:
 
     def others(self) -> list:
         if self._others is None:
-            root = str(import_root(self.paths))
+            root = import_root(self.paths)
+            if any(self._resolved(Path(path)) == root for path in self.paths):
+                self._others = []  # the project folder itself was given: no file of it is left
+                return self._others
             given = {self._resolved(path) for path in self.files}
             try:
                 found = discover([root], self.selection)
@@ -479,7 +482,7 @@ class CallersElsewhere:
         for path in self._outside(group):
             if re.search(RECURRENT_CONSTRUCTION_BYTES, self._reads.contents(path)):
                 continue  # a program of its own calls its own recurrent modules
-            tree = self._tree(path)
+            tree = self.tree(path)
             for call in unknown_calls(tree, methods) if tree is not None else ():
                 result, change = changes[changed_callees(methods, call.method)[0].display]
                 result.migration.findings.append(unknown_call_finding(
@@ -488,7 +491,16 @@ class CallersElsewhere:
                 found.add(shown_path(path))
         return found
 
-    def _tree(self, path: Path) -> Optional[ast.Module]:
+    def contents(self, path: Path) -> bytes:
+        """A file's bytes, read once for the run (b"" when it cannot be read)."""
+        known = self._read.get(str(path))
+        return known[0] if known is not None else self._reads.contents(path)
+
+    def importers(self, files: list, changed: dict, candidates: list) -> dict:
+        """importers_elsewhere, with what it read and parsed kept for the run."""
+        return importers_elsewhere(files, changed, candidates, None, self._read)
+
+    def tree(self, path: Path) -> Optional[ast.Module]:
         """A file's `ast`, parsed once for the run: by an importer search, or by the readers."""
         known = self._read.get(str(path))
         return known[1] if known is not None and known[2] else self._reads.tree(path)
