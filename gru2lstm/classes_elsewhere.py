@@ -7,14 +7,15 @@ unit, so the given file gets one finding (G2L101) at the call that makes the mod
 file and line that bind the class, and is not written. Given both, project.py groups them and the
 engine reports the class where it is bound.
 
-Only the project's files that were not given are read here (CallersElsewhere.others, none when
-the project folder itself is given), their bytes searched before any parse (prefilter's
-may_name_gru_class), and only for given files that no group holds.
+Only when files are given one by one (as a hook or an editor gives them), and only for given files
+left unchanged; the project's files that were not given (CallersElsewhere.others) are read then,
+their bytes searched before any parse (prefilter's may_name_gru_class).
 """
 
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
@@ -37,7 +38,9 @@ class ClassHolder:
 def made_from_classes_elsewhere(elsewhere: CallersElsewhere, loose: dict) -> dict:
     """The finding of each given file no group holds that makes a module from a name a file not
     given binds to the GRU class: {str(path): Finding}. `loose`: str(path) -> its bytes."""
-    if not loose:
+    # files given one by one (a pre-commit hook, an editor): a folder given is taken as the unit its
+    # owner chose, and walking the project above it for holders would cost more than the run
+    if not loose or not any(os.path.isfile(path) for path in elsewhere.paths):
         return {}
     found = {}
     for holder in _holders(elsewhere):

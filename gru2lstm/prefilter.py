@@ -51,7 +51,7 @@ from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     ATTRIBUTE_CHAIN_READER, ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, EVALUATING_BUILTINS, GRU_CLASS_VALUE_BYTES, LOADED_MODULES, MEMBERS_FUNCTION,
     IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, NAME_READ_NEEDLES, NAMESPACE_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_IMPORT_BYTES, TORCH_IMPORTED_BYTES, IMPORT_LIST_NOISE_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
-    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, STAR_IMPORT_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TORCH_ROOT, TYPE_TESTS,
+    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, STAR_IMPORT_BYTES, TORCH_STAR_IMPORT_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TORCH_ROOT, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
@@ -69,6 +69,7 @@ _TORCH_ARGUMENT = re.compile(TORCH_ARGUMENT_BYTES)
 _NAME_READS = [re.compile(pattern) for pattern in NAME_READ_BYTES]
 _NAMESPACE_READ, _NAMESPACE_OWNER = (re.compile(pattern) for pattern in NAMESPACE_READ_BYTES)
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
+_TORCH_STAR_IMPORT = re.compile(TORCH_STAR_IMPORT_BYTES)
 
 __all__ = ["Screening", "chooses_class_by_value", "path_may_name_recurrent", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
@@ -121,7 +122,7 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
     if (
         not any(pattern.search(data) for pattern in _CLASS_BY_VALUE + _CLASS_BY_TEXT) and not _reads_torch_alias(data)
         and not _applies_getter_to_torch(data)
-        and (GRU_NEEDLE not in data and STAR_IMPORT_BYTES not in data or not any(pattern.search(data) for pattern in _OWN_NAMES))
+        and (GRU_NEEDLE not in data and not _imports_torch_nn_star(data) or not any(pattern.search(data) for pattern in _OWN_NAMES))
     ):
         return False
     if tree is None:
@@ -132,6 +133,11 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
     names = _TorchNames(tree)
     getters = _held_getters(tree)
     return any(_picks_by_value(node, names, getters) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute))
+
+
+def _imports_torch_nn_star(data: bytes) -> bool:
+    """Bytes only: `from torch.nn import *` (the literal `import *` first: most files have none)."""
+    return STAR_IMPORT_BYTES in data and _TORCH_STAR_IMPORT.search(data) is not None
 
 
 def _held_getters(tree: ast.Module) -> frozenset:
@@ -663,7 +669,9 @@ def _alias_of_import(node: ast.Assign, aliases: dict) -> Optional[str]:
 def _module_set(node: ast.Assign) -> Optional[str]:
     """The module of torch a name is set to by an import made in place (`m = importlib.import_module("torch.nn")`,
     `m = sys.modules["torch.nn"]`), else None."""
-    module = _module_in_place(node.value) if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) else None
+    if not (isinstance(node.value, (ast.Call, ast.Subscript)) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        return None
+    module = _module_in_place(node.value)
     return module if module is not None and _is_torch(module) else None
 
 

@@ -88,7 +88,7 @@ CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYT
     # (also `sys.modules.get(...)`, an f-string without a field, `import_module(".nn", "torch")`)
     rb"modules\s*(?:\[|\.\s*get\s*\()\s*f?['\"]torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]",
     rb"import_module\s*\(\s*f?['\"](?:torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]|\.[\w.]*['\"]\s*,\s*(?:package\s*=\s*)?f?['\"]torch)",
-    rb"__import__\s*\(\s*f?['\"]torch", rb"reduce\s*\(\s*getattr\b",  # `functools.reduce(getattr, ["nn", name], torch)`
+    rb"__import__\s*\(\s*f?['\"]torch", rb"reduce(?<!\wreduce)\s*\(\s*getattr\s*,\s*[\[(]",  # `functools.reduce(getattr, ["nn", name], torch)`: a list written out
 )
 # `operator.attrgetter(name)` picks a class of torch.nn only when applied to torch or torch.nn
 # (`attrgetter(cfg.rnn)(nn)`, `pick = attrgetter(cfg.rnn)` then `pick(torch)`): a call whose one
@@ -98,6 +98,8 @@ GETTER_BYTES = rb"attrgetter\s*\("
 TORCH_ARGUMENT_BYTES = rb"\(\s*(?:getattr\(\s*)?(\w+)(?:\s*\.\s*(?:nn|modules|rnn))*\s*(?:,\s*['\"]\w+['\"]\s*\))?\s*,?\s*\)"
 # The module's own names by a string (`globals()[name]`, `getattr(sys.modules[__name__], name)`), in
 # a file that spells GRU (it may import the class by its name).
+# Or a file that imports torch.nn's names with `*` (then `globals()[name]` may be the GRU class).
+TORCH_STAR_IMPORT_BYTES = rb"from[ \t]+torch\.nn(?:\.modules(?:\.rnn)?)?[ \t]+import[ \t]+\*"
 OWN_NAMES_BYTES = (rb"globals\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"vars\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"__name__\s*\]", rb"eval(?<![\w.]eval)\s*\(")
 # The names that may stand for torch, torch.nn, its package of modules or its module of recurrent
 # classes, read by `getattr(rnn_mod, name)`, `vars(rnn_mod)`, `rnn_mod.__dict__` (NAME_READ_BYTES, NAMESPACE_READ_BYTES;
@@ -603,7 +605,7 @@ DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's mem
 # more (`(input_size, hidden_size)`; an activation takes fewer), or with one of these keywords.
 # the look-behind after the word: see SET_BY_NAME_TEXT; or a key of its namespace (`vars(nn)[name]`, `nn.__dict__[name]`,
 # `globals()[name]` after `from torch.nn import *`), or attributes read in turn (`functools.reduce(getattr, ["nn", name], torch)`)
-CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\(|vars(?<![\w.]vars)\s*\(|__dict__\s*\[|attrgetter\s*\(|globals\s*\(\s*\)\s*\[|reduce\s*\(\s*getattr\b"
+CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\(|vars(?<![\w.]vars)\s*\(|__dict__\s*\[|attrgetter\s*\(|globals\s*\(\s*\)\s*\[|reduce(?<!\wreduce)\s*\(\s*getattr\s*,\s*[\[(]"
 RECURRENT_ARGUMENTS = 2
 RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)
