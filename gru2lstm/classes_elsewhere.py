@@ -7,9 +7,10 @@ unit, so the given file gets one finding (G2L101) at the call that makes the mod
 file and line that bind the class, and is not written. Given both, project.py groups them and the
 engine reports the class where it is bound.
 
-Only when files are given one by one (as a hook or an editor gives them), and only for given files
-left unchanged; the project's files that were not given (CallersElsewhere.others) are read then,
-their bytes searched before any parse (prefilter's may_name_gru_class).
+Looked at only when files are given one by one (as a hook or an editor gives them), for the given
+files left unchanged: their imports are resolved as for grouping (universe.py), and a module they
+import that was not given is read from disk beside them (project.file_on_disk), its bytes searched
+before any parse (prefilter's may_name_gru_class). The project is not walked.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from pathlib import Path
 from typing import Optional
 
 from gru2lstm.findings import Finding, new_finding
-from gru2lstm.imports import module_statements
+from gru2lstm.imports import STAR, module_statements
 from gru2lstm.prefilter import gru_class_names, may_name_gru_class, registry_read
-from gru2lstm.project import CallersElsewhere, shown_path
+from gru2lstm.project import Project, file_on_disk, shown_path
 from gru2lstm.tree_nodes import nodes_of
 
 
@@ -35,34 +36,53 @@ class ClassHolder:
     bindings: dict  # name -> (line, the statement's first line of code)
 
 
-def made_from_classes_elsewhere(elsewhere: CallersElsewhere, loose: dict) -> dict:
-    """The finding of each given file no group holds that makes a module from a name a file not
-    given binds to the GRU class: {str(path): Finding}. `loose`: str(path) -> its bytes."""
+def made_from_classes_elsewhere(project: Project, loose: list, paths: list) -> dict:
+    """The finding of each given file of `loose` (indexes into the project's files) that makes a
+    module from a name a file not given binds to the GRU class: {index: Finding}. `paths`: as given."""
     # files given one by one (a pre-commit hook, an editor): a folder given is taken as the unit its
-    # owner chose, and walking the project above it for holders would cost more than the run
-    if not loose or not any(os.path.isfile(path) for path in elsewhere.paths):
+    # owner chose, and resolving the imports of every file in it would cost more than the run
+    if not any(os.path.isfile(path) for path in paths):
         return {}
+    holders: dict = {}  # Path -> ClassHolder or None, each file looked at once
     found = {}
-    for holder in _holders(elsewhere):
-        importers = elsewhere.importers([holder.path], {str(holder.path): set(holder.bindings)}, [Path(path) for path in loose])
-        for importer in importers.get(str(holder.path), ()):
-            if str(importer) not in found:
-                finding = _made_here(loose[str(importer)], holder)
-                if finding is not None:
-                    found[str(importer)] = finding
+    for index in loose:
+        entry = project.universe.files[index]
+        for imported in project.universe.imports(entry):
+            place = file_on_disk(entry, imported.dotted) if imported.file is None else None
+            if place is None:
+                continue
+            if place not in holders:
+                holders[place] = _holder(place)
+            holder = holders[place]
+            local = _local_names(imported, holder) if holder is not None else {}
+            finding = _made_here(entry.module_tree(), holder, local) if local else None
+            if finding is not None:
+                found[index] = finding
+                break
     return found
 
 
-def _holders(elsewhere: CallersElsewhere) -> list:
-    """The files of the project that were not given and bind a module-level name to the GRU class."""
-    holders = []
-    for path in elsewhere.others():
-        data = elsewhere.contents(path)
-        tree = elsewhere.tree(path) if may_name_gru_class(data) else None
-        names = gru_class_names(tree) if tree is not None else set()
-        if names:
-            holders.append(ClassHolder(path, _bindings(tree, data, names)))
-    return holders
+def _holder(path: Path) -> Optional[ClassHolder]:
+    """The file at `path` as a ClassHolder when it binds a module-level name to the GRU class."""
+    try:
+        data = path.read_bytes()
+        tree = ast.parse(data) if may_name_gru_class(data) else None
+    except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    names = gru_class_names(tree) if tree is not None else set()
+    return ClassHolder(path, _bindings(tree, data, names)) if names else None
+
+
+def _local_names(imported, holder: ClassHolder) -> dict:
+    """The names an import (universe.ResolvedImport) binds in the importer to names the holder binds
+    to the GRU class, each with the holder's name: {"R": "Recurrent"} of `from layers import Recurrent
+    as R`, every one of them for `from layers import *`, {"layers.Recurrent": ...} for `import layers`."""
+    if imported.member == STAR:
+        return {name: name for name in holder.bindings}
+    if imported.member is None:
+        module = imported.local or imported.dotted
+        return {f"{module}.{name}": name for name in holder.bindings}
+    return {imported.local: imported.member} if imported.member in holder.bindings else {}
 
 
 def _bindings(tree: ast.Module, data: bytes, names: set) -> dict:
@@ -77,20 +97,11 @@ def _bindings(tree: ast.Module, data: bytes, names: set) -> dict:
     return {name: found.get(name, (1, "")) for name in names}
 
 
-def _made_here(data: bytes, holder: ClassHolder) -> Optional[Finding]:
-    """The finding at the first call of `data`'s code that makes a module from a name the holder
-    binds to the GRU class (`Recurrent(4, 8)`, `layers.Recurrent(4, 8)`, `R(4, 8)` after `from layers
-    import Recurrent as R`), else None."""
-    try:
-        tree = ast.parse(data)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-    local = {name: name for name in holder.bindings}
-    for node in nodes_of(tree).of(ast.ImportFrom):
-        local.update((alias.asname, alias.name) for alias in node.names if alias.name in holder.bindings and alias.asname)
-    for call in nodes_of(tree).of(ast.Call):
-        func = registry_read(call.func)
-        name = local.get(func.id) if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) and func.attr in holder.bindings else None
+def _made_here(tree: Optional[ast.Module], holder: ClassHolder, local: dict) -> Optional[Finding]:
+    """The finding at the first call of the importer's code that makes a module from a name of
+    `local` (`Recurrent(4, 8)`, `R(4, 8)`, `layers.Recurrent(4, 8)`), else None."""
+    for call in nodes_of(tree).of(ast.Call) if tree is not None else ():
+        name = local.get(ast.unparse(registry_read(call.func)))
         if name is None:
             continue
         line, code = holder.bindings[name]

@@ -339,19 +339,17 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
             stop.results = [results[i] for n in sorted(finished) for i in work[n][0]]
             stop.unfinished = [str(files[i]) for n, (indexes, _) in enumerate(work) if n not in finished for i in indexes]
             raise
-        if elsewhere is not None and options.stdin is None:
-            _refuse_made_from_classes_elsewhere(results, [index for index, result in enumerate(results) if result.status == "unchanged"], project, elsewhere)
+        if options.stdin is None:
+            _refuse_made_from_classes_elsewhere(results, [index for index, result in enumerate(results) if result.status == "unchanged"], project, list(paths))
     return _in_discovery_order(found, results)
 
 
-def _refuse_made_from_classes_elsewhere(results: list, loose: list, project: Project, elsewhere: CallersElsewhere) -> None:
+def _refuse_made_from_classes_elsewhere(results: list, loose: list, project: Project, paths: list) -> None:
     """A given file left unchanged (`loose`, indexes: no group holds it, or its group had nothing to
     migrate in it) that makes a module from a class a file not given binds to the GRU
     (classes_elsewhere.py) needs attention instead."""
-    contents = {str(project.universe.files[index].path): (index, project.universe.files[index].contents()) for index in loose}
-    found = made_from_classes_elsewhere(elsewhere, {path: data for path, (_, data) in contents.items() if data is not None})
-    for path, finding in found.items():
-        index, data = contents[path]
+    for index, finding in made_from_classes_elsewhere(project, loose, paths).items():
+        data = project.universe.files[index].contents() or b""
         try:
             text, _ = decode(data)
         except (SyntaxError, LookupError, UnicodeDecodeError):

@@ -229,7 +229,7 @@ class Project:
                 if target is not None and target.key in members:
                     imports[imported.local] = Member(target.key, imported.member)
                     continue
-                place = target.path.resolve() if target is not None else _on_disk(entry, imported.dotted)
+                place = target.path.resolve() if target is not None else file_on_disk(entry, imported.dotted)
                 if place is not None:
                     outside[imported.local] = shown_path(place)
             sources.append(ModuleSource(entry.key, imports, outside, torch_names, dotted_imports, entry.data))
@@ -332,10 +332,7 @@ class CallersElsewhere:
 
     def others(self) -> list:
         if self._others is None:
-            root = import_root(self.paths)
-            if any(self._resolved(Path(path)) == root for path in self.paths):
-                self._others = []  # the project folder itself was given: no file of it is left
-                return self._others
+            root = str(import_root(self.paths))
             given = {self._resolved(path) for path in self.files}
             try:
                 found = discover([root], self.selection)
@@ -482,7 +479,7 @@ class CallersElsewhere:
         for path in self._outside(group):
             if re.search(RECURRENT_CONSTRUCTION_BYTES, self._reads.contents(path)):
                 continue  # a program of its own calls its own recurrent modules
-            tree = self.tree(path)
+            tree = self._tree(path)
             for call in unknown_calls(tree, methods) if tree is not None else ():
                 result, change = changes[changed_callees(methods, call.method)[0].display]
                 result.migration.findings.append(unknown_call_finding(
@@ -491,16 +488,7 @@ class CallersElsewhere:
                 found.add(shown_path(path))
         return found
 
-    def contents(self, path: Path) -> bytes:
-        """A file's bytes, read once for the run (b"" when it cannot be read)."""
-        known = self._read.get(str(path))
-        return known[0] if known is not None else self._reads.contents(path)
-
-    def importers(self, files: list, changed: dict, candidates: list) -> dict:
-        """importers_elsewhere, with what it read and parsed kept for the run."""
-        return importers_elsewhere(files, changed, candidates, None, self._read)
-
-    def tree(self, path: Path) -> Optional[ast.Module]:
+    def _tree(self, path: Path) -> Optional[ast.Module]:
         """A file's `ast`, parsed once for the run: by an importer search, or by the readers."""
         known = self._read.get(str(path))
         return known[1] if known is not None and known[2] else self._reads.tree(path)
@@ -827,7 +815,7 @@ def _torch_names_from(entry: ProjectFile, imported) -> dict:
     one through the name), and a module that mentions torch."""
     if GRU_NEEDLE not in (entry.contents() or b""):
         return {}
-    place = imported.file.path if imported.file is not None else _on_disk(entry, imported.dotted)
+    place = imported.file.path if imported.file is not None else file_on_disk(entry, imported.dotted)
     if imported.file is not None:
         bound = imported.file.torch_names()
     else:
@@ -846,7 +834,7 @@ def _torch_names_from(entry: ProjectFile, imported) -> dict:
     return {imported.local: (bound[imported.member], shown)} if imported.member in bound else {}
 
 
-def _on_disk(entry: ProjectFile, dotted: str) -> Optional[Path]:
+def file_on_disk(entry: ProjectFile, dotted: str) -> Optional[Path]:
     """The file an import would load from beside `entry` when it is not among the given paths."""
     parts = dotted.split(".")  # relative imports are already absolute from the sys.path folder
     for cut in range(len(parts), 0, -1):
