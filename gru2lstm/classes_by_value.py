@@ -18,10 +18,11 @@ import libcst as cst
 
 from gru2lstm import syntax
 from gru2lstm.findings import new_finding
-from gru2lstm.qualnames import dotted, module_imports, module_path, qualify
+from gru2lstm.prefilter import path_may_name_recurrent
+from gru2lstm.qualnames import alias_binding, dotted, module_imports, module_path, qualify
 from gru2lstm.syntax import constant_string, string_head
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, EVALUATING_BUILTINS, EXEC_BUILTIN, HIDDEN_KEYWORDS, LOADED_MODULES, MEMBERS_FUNCTION, MODULE_NAME, NAMED_ATTRIBUTE_BUILTIN,
+    ATTRIBUTE_CHAIN_READER, ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, GRU_NAMES, EVALUATING_BUILTINS, EXEC_BUILTIN, HIDDEN_KEYWORDS, LOADED_MODULES, MEMBERS_FUNCTION, MODULE_NAME, NAMED_ATTRIBUTE_BUILTIN,
     NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, NAMESPACE_OF_OBJECT, OWN_OBJECTS, RECURRENT, RECURRENT_ARGUMENTS, RECURRENT_KEYWORDS, REGISTRY_LOOKUP_METHODS, TORCH_RECURRENT_PATHS, TORCH_ROOT,
 )
 
@@ -30,7 +31,7 @@ def classes_chosen_by_value(wrapper, parents: dict, returning_elsewhere: frozens
     """The findings of the module `wrapper` wraps (one a `getattr` whose module takes a state).
     `returning_elsewhere`: the names (dotted) by which it calls another file's functions that
     return such a class (`layers.rnn_class`, returning_calls)."""
-    imports = module_imports(wrapper.module)
+    imports = torch_names(wrapper.module, parents)
     calls = [node for node in parents if type(node) is cst.Call]  # children.py: why `type`
     keys = [node for node in parents if type(node) is cst.Subscript]
     elsewhere = [call for call in calls if dotted(call.func) in returning_elsewhere]
@@ -107,7 +108,7 @@ def returning_calls(modules: list, wrappers: dict, parents: dict) -> dict:
     `def rnn_class(name): return getattr(nn, name)`); `modules` are project.ModuleSources."""
     returning = {}
     for module in modules:
-        imports = module_imports(wrappers[module.key].module)
+        imports = torch_names(wrappers[module.key].module, parents[module.key])
         calls = [node for node in parents[module.key] if type(node) is cst.Call]
         keys = [node for node in parents[module.key] if type(node) is cst.Subscript]
         returning[module.key] = _returning_calls_of(parents[module.key], {
@@ -212,7 +213,46 @@ def _chooses_torch_class(node: cst.Call, imports: dict, getters: Optional[dict] 
         return module_path(node.args[0].value, imports) in TORCH_RECURRENT_PATHS
     if isinstance(node.func, cst.Name) and node.func.value == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2 and _own_namespace(node.args[0].value, imports):
         return _text_names_torch_class(node.args[1].value, imports)
-    return reads_torch_class(node, imports) and constant_string(node.args[1].value) is None
+    if _reduces_getattr(node, imports):  # `functools.reduce(getattr, ["nn", name], torch)`
+        return chained_reads_of_torch(node, imports) is not None
+    # a name written out that is the GRU's all the same (`getattr(nn, "\x47RU")`): the screen sees no construction
+    return reads_torch_class(node, imports) and (constant_string(node.args[1].value) is None or constant_string(node.args[1].value) in GRU_NAMES)
+
+
+def _reduces_getattr(node: cst.Call, imports: dict) -> bool:
+    """`functools.reduce(getattr, [...], module)`: the attributes of a written list read in turn."""
+    return (
+        qualify(node.func, imports, set()) == ATTRIBUTE_CHAIN_READER and len(node.args) == 3 and dotted(node.args[0].value) == NAMED_ATTRIBUTE_BUILTIN
+        and isinstance(node.args[1].value, (cst.List, cst.Tuple))
+    )
+
+
+def chained_reads_of_torch(node: cst.BaseExpression, imports: dict) -> Optional[list]:
+    """The names (expressions) `functools.reduce(getattr, ["nn", name], torch)` reads in turn, when they
+    may give a recurrent class of torch.nn; else None."""
+    if type(node) is not cst.Call or not _reduces_getattr(node, imports):
+        return None
+    names = [element.value for element in node.args[1].value.elements]
+    return names if path_may_name_recurrent(module_path(node.args[2].value, imports), [constant_string(name) for name in names]) else None
+
+
+def torch_names(module: cst.Module, nodes) -> dict:
+    """The module's imports (qualnames.module_imports), with the names set to torch or a module of
+    torch.nn anywhere in it (`L = torch.nn`, `m = importlib.import_module("torch.nn")` or `m =
+    sys.modules["torch.nn"]` in a function) and the recurrent classes a star import of torch.nn binds
+    (`from torch.nn import *`, then `globals()[name]`): where a class of torch.nn may be picked by a
+    name. `nodes`: the module's. Names set in different functions are not told apart: this reading
+    finds where a class is picked; the migration reads imports by module_imports."""
+    bound = dict(module_imports(module))
+    for node in nodes:
+        if type(node) is cst.ImportFrom and isinstance(node.names, cst.ImportStar) and node.module is not None and not node.relative:
+            if dotted(node.module) in TORCH_RECURRENT_PATHS:
+                bound.update((name, f"{dotted(node.module)}.{name}") for name in GRU_NAMES)
+        elif type(node) is cst.Assign and len(node.targets) == 1 and type(node.targets[0].target) is cst.Name:
+            path = alias_binding(node, bound).get(node.targets[0].target.value) or module_path(node.value, bound)
+            if path == TORCH_ROOT or path in TORCH_RECURRENT_PATHS:
+                bound.setdefault(node.targets[0].target.value, path)
+    return bound
 
 
 def getter_of_torch(node: cst.BaseExpression, imports: dict, parents: dict) -> Optional[cst.BaseExpression]:

@@ -46,6 +46,7 @@ from typing import Callable, Iterable, Iterator, Optional
 
 from gru2lstm import ahead
 from gru2lstm.discovery import Selection, UsageError, discover
+from gru2lstm.classes_elsewhere import made_from_classes_elsewhere
 from gru2lstm.dynamic_imports import DynamicImports
 from gru2lstm.gc_pause import gc_paused
 from gru2lstm.interrupts import Interrupted, Interrupts
@@ -53,9 +54,9 @@ from gru2lstm.options import Options
 from gru2lstm.output_check import check_output
 from gru2lstm.prefilter import chooses_class_by_value, screen
 from gru2lstm.project import CallersElsewhere, Project, refuse_uncalled_contracts, shown_path
-from gru2lstm.results import FileError, FileResult
+from gru2lstm.results import FileError, FileResult, Migration
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, decode, read_source, write_source
-from gru2lstm.suppression import has_marker
+from gru2lstm.suppression import has_marker, review
 
 __all__ = [
     "PARALLEL_THRESHOLD",
@@ -338,7 +339,24 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
             stop.results = [results[i] for n in sorted(finished) for i in work[n][0]]
             stop.unfinished = [str(files[i]) for n, (indexes, _) in enumerate(work) if n not in finished for i in indexes]
             raise
+        if options.stdin is None:
+            _refuse_made_from_classes_elsewhere(results, [index for index, result in enumerate(results) if result.status == "unchanged"], project, list(paths))
     return _in_discovery_order(found, results)
+
+
+def _refuse_made_from_classes_elsewhere(results: list, loose: list, project: Project, paths: list) -> None:
+    """A given file left unchanged (`loose`, indexes: no group holds it, or its group had nothing to
+    migrate in it) that makes a module from a class a file not given binds to the GRU
+    (classes_elsewhere.py) needs attention instead."""
+    for index, finding in made_from_classes_elsewhere(project, loose, paths).items():
+        data = project.universe.files[index].contents() or b""
+        try:
+            text, _ = decode(data)
+        except (SyntaxError, LookupError, UnicodeDecodeError):
+            continue  # a file that does not decode held no call the finding could name
+        findings = review([finding], text)
+        blocked = any(one.blocks_write for one in findings)
+        results[index] = replace(results[index], status="needs_attention" if blocked else "unchanged", migration=Migration(text, False, findings=findings))
 
 
 def _callers_elsewhere(paths: list, files: list, options: RunOptions) -> Optional[CallersElsewhere]:

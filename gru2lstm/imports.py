@@ -23,7 +23,7 @@ were on `sys.path`.
 from __future__ import annotations
 
 import ast
-import importlib
+import importlib.util
 from collections import deque
 from dataclasses import dataclass
 from importlib.machinery import PathFinder
@@ -32,7 +32,7 @@ from pathlib import Path
 import re
 from typing import Iterator, Optional
 
-from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_MODULE
+from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_MODULE, IMPORT_PACKAGE
 
 __all__ = [
     "STAR",
@@ -44,6 +44,7 @@ __all__ = [
     "imported_module",
     "imported_names",
     "literal_import_statement",
+    "literal_text",
     "module_bound_by_call",
     "module_name",
     "module_statements",
@@ -187,12 +188,24 @@ def literal_import_statement(node: ast.AST) -> Optional[ast.Import]:
 
 
 def module_imported_by(call: ast.expr) -> Optional[str]:
-    """The module a call that imports by a literal name binds (`importlib.import_module("pkg.model")`), else None."""
-    if not (isinstance(call, ast.Call) and len(call.args) == 1 and isinstance(call.args[0], ast.Constant) and isinstance(call.args[0].value, str)):
+    """The module a call that imports by a literal name binds (`importlib.import_module("pkg.model")`,
+    `import_module(".model", "pkg")`), else None."""
+    if not (isinstance(call, ast.Call) and 1 <= len(call.args) <= 2):
         return None
+    literal = literal_text(call.args[0])
+    package = call.args[1] if len(call.args) == 2 else next((keyword.value for keyword in call.keywords if keyword.arg == IMPORT_PACKAGE), None)
     func = call.func
     named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    return module_bound_by_call(named, call.args[0].value)
+    return module_bound_by_call(named, literal, literal_text(package) if package is not None else None) if literal is not None else None
+
+
+def literal_text(node: ast.expr) -> Optional[str]:
+    """The text of a string written out: a literal, or an f-string without a field (`f"torch.nn"`); else None."""
+    if isinstance(node, ast.Constant):
+        return node.value if isinstance(node.value, str) else None
+    if isinstance(node, ast.JoinedStr) and all(isinstance(part, ast.Constant) for part in node.values):
+        return "".join(part.value for part in node.values)
+    return None
 
 
 def inline_import_statements(tree: ast.Module) -> Iterator[ast.Import]:
@@ -208,9 +221,15 @@ def inline_import_name(call: ast.Call) -> str:
     return ast.unparse(call)
 
 
-def module_bound_by_call(named: Optional[str], literal: str) -> Optional[str]:
+def module_bound_by_call(named: Optional[str], literal: str, package: Optional[str] = None) -> Optional[str]:
     """The module `name = F("a.b")` binds when F, so named, imports by a literal name: `a.b` itself
-    for `importlib.import_module`, its top package `a` for `__import__` (as `import a.b` binds `a`)."""
+    for `importlib.import_module` (a relative name under its literal `package`: `import_module(".b",
+    "a")`), its top package `a` for `__import__` (as `import a.b` binds `a`)."""
+    if named == IMPORT_MODULE and literal.startswith("."):
+        try:
+            return importlib.util.resolve_name(literal, package) if package else None
+        except (ImportError, ValueError):  # above the top package
+            return None
     if named == IMPORT_MODULE:
         return literal
     return literal.split(".")[0] if named == IMPORT_BUILTIN else None

@@ -43,14 +43,15 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import dataclass
+from itertools import takewhile
 from typing import Optional
 
-from gru2lstm.imports import STAR, imported_names, literal_import_statement, module_imported_by, module_statements
+from gru2lstm.imports import STAR, imported_names, literal_import_statement, literal_text, module_imported_by, module_statements
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
-    ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, EVALUATING_BUILTINS, GRU_CLASS_VALUE_BYTES, LOADED_MODULES, MEMBERS_FUNCTION,
+    ATTRIBUTE_CHAIN_READER, ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, EVALUATING_BUILTINS, GRU_CLASS_VALUE_BYTES, LOADED_MODULES, MEMBERS_FUNCTION,
     IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, NAME_READ_NEEDLES, NAMESPACE_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_IMPORT_BYTES, TORCH_IMPORTED_BYTES, IMPORT_LIST_NOISE_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
-    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TORCH_ROOT, TYPE_TESTS,
+    NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, STAR_IMPORT_BYTES, TORCH_STAR_IMPORT_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TORCH_ROOT, TYPE_TESTS,
 )
 
 _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
@@ -68,8 +69,9 @@ _TORCH_ARGUMENT = re.compile(TORCH_ARGUMENT_BYTES)
 _NAME_READS = [re.compile(pattern) for pattern in NAME_READ_BYTES]
 _NAMESPACE_READ, _NAMESPACE_OWNER = (re.compile(pattern) for pattern in NAMESPACE_READ_BYTES)
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
+_TORCH_STAR_IMPORT = re.compile(TORCH_STAR_IMPORT_BYTES)
 
-__all__ = ["Screening", "chooses_class_by_value", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "path_may_name_recurrent", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -120,7 +122,7 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
     if (
         not any(pattern.search(data) for pattern in _CLASS_BY_VALUE + _CLASS_BY_TEXT) and not _reads_torch_alias(data)
         and not _applies_getter_to_torch(data)
-        and (GRU_NEEDLE not in data or not any(pattern.search(data) for pattern in _OWN_NAMES))
+        and (GRU_NEEDLE not in data and not _imports_torch_nn_star(data) or not any(pattern.search(data) for pattern in _OWN_NAMES))
     ):
         return False
     if tree is None:
@@ -131,6 +133,11 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
     names = _TorchNames(tree)
     getters = _held_getters(tree)
     return any(_picks_by_value(node, names, getters) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute))
+
+
+def _imports_torch_nn_star(data: bytes) -> bool:
+    """Bytes only: `from torch.nn import *` (the literal `import *` first: most files have none)."""
+    return STAR_IMPORT_BYTES in data and _TORCH_STAR_IMPORT.search(data) is not None
 
 
 def _held_getters(tree: ast.Module) -> frozenset:
@@ -208,7 +215,7 @@ def _picks_by_value(node: ast.AST, names: "_TorchNames", getters: frozenset = fr
     """`getattr(nn, cfg.rnn)`, `vars(nn)[key]` or `nn.__dict__[key]` of torch.nn (chooses_class_by_value);
     in a file that imports torch, a name read in a way classes_by_value.py reads precisely (`eval(...)`,
     `operator.attrgetter(name)(nn)`, `sys.modules`, `inspect.getmembers(nn)`)."""
-    if names.aliases and _reads_by_text(node, names, getters):
+    if (names.aliases or names.star_modules) and _reads_by_text(node, names, getters):
         return True
     if isinstance(node, ast.Subscript):
         return names.path(_namespace_owner(node.value)) in TORCH_RECURRENT_PATHS
@@ -219,11 +226,36 @@ def _picks_by_value(node: ast.AST, names: "_TorchNames", getters: frozenset = fr
             return names.path(_namespace_owner(node.func.value)) in TORCH_RECURRENT_PATHS
         if node.func.attr == ATTRIBUTE_READER:  # `nn.__getattribute__(name)`
             return names.path(node.func.value) in TORCH_RECURRENT_PATHS
+    if _reduces_getattr(node):  # `functools.reduce(getattr, ["nn", name], torch)`
+        return path_may_name_recurrent(names.path(node.args[2]) or _module_in_place(node.args[2]), [literal_text(part) for part in node.args[1].elts])
+    # a name written out that is the GRU's all the same (`getattr(nn, "GR" "U")`, `"\x47RU"`: the screen
+    # does not see the bytes `GRU`, nor a call of it as a construction)
     return (
         isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == NAMED_ATTRIBUTE_BUILTIN and len(node.args) >= 2
         and (names.path(node.args[0]) in TORCH_RECURRENT_PATHS or _module_in_place(node.args[0]) in TORCH_RECURRENT_PATHS)
-        and not isinstance(node.args[1], ast.Constant)
+        and (not isinstance(node.args[1], ast.Constant) or node.args[1].value in GRU_NAMES)
     )
+
+
+def _reduces_getattr(node: ast.AST) -> bool:
+    """`functools.reduce(getattr, [...], module)`: the attributes of a written list read in turn."""
+    return (
+        isinstance(node, ast.Call) and _called_name(node.func) == ATTRIBUTE_CHAIN_READER.rpartition(".")[2] and len(node.args) == 3
+        and isinstance(node.args[0], ast.Name) and node.args[0].id == NAMED_ATTRIBUTE_BUILTIN and isinstance(node.args[1], (ast.List, ast.Tuple))
+    )
+
+
+def path_may_name_recurrent(base: Optional[str], parts: list) -> bool:
+    """May the attributes `parts` (None: a name not written out), read in turn from the module `base`,
+    give a recurrent class of torch.nn? Written out, when they name one; else when those before the
+    first not written out reach torch.nn (or a module on the way to it)."""
+    if base is None:
+        return False
+    written = list(takewhile(lambda part: part is not None, parts))
+    path = ".".join([base, *written])
+    if len(written) == len(parts):
+        return path in RECURRENT
+    return path in TORCH_RECURRENT_PATHS or any(known.startswith(f"{path}.") for known in TORCH_RECURRENT_PATHS)
 
 
 def _reads_by_text(node: ast.AST, names: "_TorchNames", getters: frozenset = frozenset()) -> bool:
@@ -245,8 +277,8 @@ def _reads_by_text(node: ast.AST, names: "_TorchNames", getters: frozenset = fro
     own = isinstance(owner, ast.Subscript) and isinstance(owner.slice, ast.Name) and owner.slice.id == MODULE_NAME or (
         isinstance(owner, ast.Call) and _called_name(owner.func) in NAMESPACE_BUILTINS and not owner.args
     )
-    if own:
-        return any(target in RECURRENT for target in names.aliases.values())
+    if own:  # `from torch.nn import GRUCell`, or `from torch.nn import *`, which binds it too
+        return any(target in RECURRENT for target in names.aliases.values()) or any(module in TORCH_RECURRENT_PATHS for module in names.star_modules)
     return owner is not None and _is_torch(_module_in_place(owner) or "")
 
 
@@ -445,8 +477,11 @@ class _TorchNames:
                     self.star_modules.append(imported.module)
                 else:
                     self.aliases[imported.local] = imported.target
-        for node in module_statements(tree):  # `nn = getattr(torch, "nn")`, `nn = torch.nn`: torch's modules only
-            alias = _alias_of_import(node, self.aliases) if type(node) is ast.Assign else None
+        # `nn = getattr(torch, "nn")`, `nn = torch.nn`, `m = sys.modules["torch.nn"]`: torch's modules only, set
+        # anywhere (`L = torch.nn` in the function that reads a class from it); names set in different
+        # functions are not told apart, which errs towards passing
+        for node in nodes_of(tree).of(ast.Assign):
+            alias = _alias_of_import(node, self.aliases) or _module_set(node)
             if alias is not None and alias not in RECURRENT:
                 self.aliases[node.targets[0].id] = alias
 
@@ -612,7 +647,7 @@ def _is_torch(module: str) -> bool:
 def _alias_of_import(node: ast.Assign, aliases: dict) -> Optional[str]:
     """`nn = torch.nn` after `import torch` (or `nn = _nn` after `from torch import nn as _nn`,
     or `nn = getattr(torch, "nn")`): "torch.nn" (`ast.walk` meets a module's statements in order).
-    qualnames._alias_binding reads the same shapes on the LibCST side."""
+    qualnames.alias_binding reads the same shapes on the LibCST side."""
     value = node.value
     parts = []
     if (
@@ -631,20 +666,37 @@ def _alias_of_import(node: ast.Assign, aliases: dict) -> Optional[str]:
     return ".".join([aliases[value.id], *reversed(parts)])
 
 
+def _module_set(node: ast.Assign) -> Optional[str]:
+    """The module of torch a name is set to by an import made in place (`m = importlib.import_module("torch.nn")`,
+    `m = sys.modules["torch.nn"]`), else None."""
+    if not (isinstance(node.value, (ast.Call, ast.Subscript)) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+        return None
+    module = _module_in_place(node.value)
+    return module if module is not None and _is_torch(module) else None
+
+
 def _module_in_place(node: ast.expr) -> Optional[str]:
     """The module a dotted expression rooted in an import made in place names (`importlib.import_module(
-    "torch.nn")`, `__import__("torch").nn`, `__import__("torch.nn", fromlist=[name])`, `sys.modules["torch"].nn`), else None."""
+    "torch.nn")`, `__import__("torch").nn`, `__import__("torch.nn", fromlist=[name])`, `sys.modules["torch"].nn`,
+    `sys.modules.get("torch.nn")`), else None."""
     attributes = []
     while isinstance(node, ast.Attribute):
         attributes.insert(0, node.attr)
         node = node.value
-    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and _root_name(node.value) == LOADED_MODULES[0] and node.value.attr == LOADED_MODULES[1]:
-        root = node.slice.value if isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str) else None
+    if isinstance(node, ast.Subscript) and _is_loaded_modules(node.value):
+        root = literal_text(node.slice)
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in REGISTRY_LOOKUP_METHODS and _is_loaded_modules(node.func.value):
+        root = literal_text(node.args[0]) if len(node.args) == 1 else None  # `sys.modules.get("torch.nn")`
     elif isinstance(node, ast.Call) and any(keyword.arg == IMPORT_FROM_LIST for keyword in node.keywords):
-        root = module_imported_by(ast.Call(node.func, node.args[:1], [])) and node.args[0].value
+        root = module_imported_by(ast.Call(node.func, node.args[:1], [])) and literal_text(node.args[0])
     else:
         root = module_imported_by(node)
     return ".".join([root, *attributes]) if root else None
+
+
+def _is_loaded_modules(node: ast.expr) -> bool:
+    """`sys.modules`."""
+    return isinstance(node, ast.Attribute) and _root_name(node) == LOADED_MODULES[0] and node.attr == LOADED_MODULES[1]
 
 
 def _root_name(node: ast.expr) -> Optional[str]:

@@ -229,7 +229,7 @@ class Project:
                 if target is not None and target.key in members:
                     imports[imported.local] = Member(target.key, imported.member)
                     continue
-                place = target.path.resolve() if target is not None else _on_disk(entry, imported.dotted)
+                place = target.path.resolve() if target is not None else file_on_disk(entry, imported.dotted)
                 if place is not None:
                     outside[imported.local] = shown_path(place)
             sources.append(ModuleSource(entry.key, imports, outside, torch_names, dotted_imports, entry.data))
@@ -815,7 +815,7 @@ def _torch_names_from(entry: ProjectFile, imported) -> dict:
     one through the name), and a module that mentions torch."""
     if GRU_NEEDLE not in (entry.contents() or b""):
         return {}
-    place = imported.file.path if imported.file is not None else _on_disk(entry, imported.dotted)
+    place = imported.file.path if imported.file is not None else file_on_disk(entry, imported.dotted)
     if imported.file is not None:
         bound = imported.file.torch_names()
     else:
@@ -834,7 +834,7 @@ def _torch_names_from(entry: ProjectFile, imported) -> dict:
     return {imported.local: (bound[imported.member], shown)} if imported.member in bound else {}
 
 
-def _on_disk(entry: ProjectFile, dotted: str) -> Optional[Path]:
+def file_on_disk(entry: ProjectFile, dotted: str) -> Optional[Path]:
     """The file an import would load from beside `entry` when it is not among the given paths."""
     parts = dotted.split(".")  # relative imports are already absolute from the sys.path folder
     for cut in range(len(parts), 0, -1):

@@ -13,7 +13,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.imports import imported_member, imported_module, module_bound_by_call
-from gru2lstm.vocab import IMPORT_FROM_LIST, LOADED_MODULES, NAMED_ATTRIBUTE_BUILTIN, OTHER_RECURRENT, PASSING_MODULES, RECURRENT, TORCH_MODULE_PREFIX, TORCH_MODULES_PACKAGE
+from gru2lstm.vocab import IMPORT_FROM_LIST, IMPORT_PACKAGE, LOADED_MODULES, REGISTRY_LOOKUP_METHODS, NAMED_ATTRIBUTE_BUILTIN, OTHER_RECURRENT, PASSING_MODULES, RECURRENT, TORCH_MODULE_PREFIX, TORCH_MODULES_PACKAGE
 
 LOCAL = "<module>"  # prefix of names defined by the module itself
 
@@ -52,19 +52,34 @@ def literal_import(statement: cst.CSTNode) -> Optional[str]:
 
 
 def module_imported_by(call: cst.BaseExpression) -> Optional[str]:
-    """The module a call that imports by a literal name binds (`importlib.import_module("torch.nn")`), else None."""
-    if not (isinstance(call, cst.Call) and len(call.args) == 1 and isinstance(call.args[0].value, cst.SimpleString)):
+    """The module a call that imports by a literal name binds (`importlib.import_module("torch.nn")`,
+    `import_module(".nn", "torch")`), else None (imports.module_imported_by, on LibCST's nodes)."""
+    positional = [arg for arg in call.args if arg.keyword is None] if isinstance(call, cst.Call) else []
+    if not 1 <= len(positional) <= 2 or any(arg.star or arg.keyword is not None and arg.keyword.value != IMPORT_PACKAGE for arg in call.args):
         return None
+    literal = written_text(positional[0].value)
+    package = positional[1].value if len(positional) == 2 else next((arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == IMPORT_PACKAGE), None)
     func = call.func
     named = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-    literal = call.args[0].value.evaluated_value
-    return module_bound_by_call(named, literal) if isinstance(literal, str) else None
+    return module_bound_by_call(named, literal, written_text(package) if package is not None else None) if literal is not None else None
+
+
+def written_text(node: cst.BaseExpression) -> Optional[str]:
+    """The text of a string written out: a literal, or an f-string without a field (`f"torch.nn"`,
+    read only when it holds no escape); else None."""
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.FormattedString) and all(isinstance(part, cst.FormattedStringText) for part in node.parts):
+        text = "".join(part.value for part in node.parts)
+        return None if "\\" in text or "{" in text or "}" in text else text
+    return None
 
 
 def module_path(node: cst.BaseExpression, imports: dict) -> Optional[str]:
     """The dotted module `node` names: through the imports (`nn`), imported in place
     (`importlib.import_module("torch.nn")`, `__import__("torch.nn", fromlist=[name])`, which gives
-    `torch.nn` itself), read from `sys.modules["torch.nn"]`, or an attribute of one
+    `torch.nn` itself), read from `sys.modules["torch.nn"]` (or `sys.modules.get("torch.nn")`), or an attribute of one
     (`__import__("torch").nn`); else None."""
     if isinstance(node, cst.Attribute):
         base = module_path(node.value, imports)
@@ -74,11 +89,16 @@ def module_path(node: cst.BaseExpression, imports: dict) -> Optional[str]:
     if isinstance(node, cst.Subscript) and len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         key = node.slice[0].slice.value
         loaded = qualify(node.value, imports, set()) == ".".join(LOADED_MODULES)
-        return key.evaluated_value if loaded and isinstance(key, cst.SimpleString) and isinstance(key.evaluated_value, str) else None
+        return written_text(key) if loaded else None
+    if (
+        isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value in REGISTRY_LOOKUP_METHODS
+        and qualify(node.func.value, imports, set()) == ".".join(LOADED_MODULES) and len(node.args) == 1
+    ):  # `sys.modules.get("torch.nn")`
+        return written_text(node.args[0].value)
     if not isinstance(node, cst.Call) or not any(arg.keyword is not None and arg.keyword.value == IMPORT_FROM_LIST for arg in node.args):
         return module_imported_by(node)
     imported = module_imported_by(node.with_changes(args=node.args[:1]))
-    return None if imported is None else node.args[0].value.evaluated_value
+    return None if imported is None else written_text(node.args[0].value)
 
 
 def _asname(alias: cst.ImportAlias) -> Optional[str]:
@@ -94,7 +114,7 @@ def module_imports(module: cst.Module) -> dict:
         statement = pending.pop(0)
         if isinstance(statement, cst.SimpleStatementLine):
             for small in statement.body:
-                bound.update(import_bindings(small) or _alias_binding(small, bound))
+                bound.update(import_bindings(small) or alias_binding(small, bound))
         elif isinstance(statement, (cst.If, cst.Try, cst.TryStar, cst.With)):
             blocks = [statement.body]
             if isinstance(statement, cst.If) and statement.orelse is not None:
@@ -107,7 +127,7 @@ def module_imports(module: cst.Module) -> dict:
     return bound
 
 
-def _alias_binding(statement: cst.CSTNode, bound: dict) -> dict:
+def alias_binding(statement: cst.CSTNode, bound: dict) -> dict:
     """`nn = torch.nn` after `import torch` (or `nn = _nn` after `from torch import nn as _nn`,
     or `nn = getattr(torch, "nn")`): {"nn": "torch.nn"}; else nothing."""
     if not (isinstance(statement, cst.Assign) and len(statement.targets) == 1 and isinstance(statement.targets[0].target, cst.Name)):

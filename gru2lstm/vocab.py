@@ -50,6 +50,7 @@ LOOKUP_BY_STRING_TEXT = (
 PARAMETER_CLASSES = {"torch.nn.Parameter", "torch.nn.parameter.Parameter"}  # a learned tensor, as an initial state
 PARAMETER_DATA_KEYWORD = "data"  # the tensor a Parameter wraps, when given by name
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
+IMPORT_PACKAGE = "package"  # `importlib.import_module(".nn", package="torch")`: what a relative name is under
 IMPORT_BUILTIN = "__import__"  # the builtin that imports by a name, as `importlib.import_module` does
 IMPORT_FROM_LIST = "fromlist"  # `__import__("torch.nn", fromlist=[name])` gives torch.nn itself, not torch
 # Files that may name a class for a loader to build by its dotted name (Hydra's `_target_:
@@ -67,7 +68,7 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 CLASS_BY_VALUE_BYTES = (  # each searched apart, from a literal (an alternation first makes `re` try every position)
     rb"getattr\(\s*[\w.]*nn\s*,", rb"vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()",
     rb"nn\s*\.\s*__dict__\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()", rb"nn\s*\.\s*__getattribute__\s*\(",
-    rb"getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*['\"]torch",  # `getattr(importlib.import_module("torch.nn"), name)`
+    rb"getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*f?['\"]torch",  # `getattr(importlib.import_module("torch.nn"), name)`
 )
 # Other ways to read a class of torch.nn by a name (classes_by_value.py, prefilter.py): its text
 # evaluated (`eval("nn." + name)`, `exec(f"Cell = nn.{name}")`), `operator.attrgetter(name)(nn)`, the
@@ -75,6 +76,7 @@ CLASS_BY_VALUE_BYTES = (  # each searched apart, from a literal (an alternation 
 EXEC_BUILTIN = "exec"
 EVALUATING_BUILTINS = {EVAL_BUILTIN, EXEC_BUILTIN}
 ATTRIBUTE_GETTER = "operator.attrgetter"
+ATTRIBUTE_CHAIN_READER = "functools.reduce"  # `functools.reduce(getattr, ["nn", name], torch)`: attributes read in turn
 NAMESPACE_LISTINGS = {"items", "values", "copy"}  # `vars(nn).items()`: every class with its name
 MEMBERS_FUNCTION = "inspect.getmembers"
 STRING_FORMAT_METHOD = "format"  # `"nn.{}".format(name)`: a string whose head is written out
@@ -83,8 +85,10 @@ CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYT
     rb"getmembers\s*\(\s*[\w.]*nn\b",
     # torch.nn (or torch, then `.nn`) read from `sys.modules` or imported in place: any other module
     # of torch holds no class of torch.nn (`__import__("torch.fx")` gives torch itself)
-    rb"modules\s*\[\s*['\"]torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]", rb"import_module\s*\(\s*['\"]torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]",
-    rb"__import__\s*\(\s*['\"]torch",
+    # (also `sys.modules.get(...)`, an f-string without a field, `import_module(".nn", "torch")`)
+    rb"modules\s*(?:\[|\.\s*get\s*\()\s*f?['\"]torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]",
+    rb"import_module\s*\(\s*f?['\"](?:torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]|\.[\w.]*['\"]\s*,\s*(?:package\s*=\s*)?f?['\"]torch)",
+    rb"__import__\s*\(\s*f?['\"]torch", rb"reduce(?<!\wreduce)\s*\(\s*getattr\s*,\s*[\[(]",  # `functools.reduce(getattr, ["nn", name], torch)`: a list written out
 )
 # `operator.attrgetter(name)` picks a class of torch.nn only when applied to torch or torch.nn
 # (`attrgetter(cfg.rnn)(nn)`, `pick = attrgetter(cfg.rnn)` then `pick(torch)`): a call whose one
@@ -94,6 +98,8 @@ GETTER_BYTES = rb"attrgetter\s*\("
 TORCH_ARGUMENT_BYTES = rb"\(\s*(?:getattr\(\s*)?(\w+)(?:\s*\.\s*(?:nn|modules|rnn))*\s*(?:,\s*['\"]\w+['\"]\s*\))?\s*,?\s*\)"
 # The module's own names by a string (`globals()[name]`, `getattr(sys.modules[__name__], name)`), in
 # a file that spells GRU (it may import the class by its name).
+# Or a file that imports torch.nn's names with `*` (then `globals()[name]` may be the GRU class).
+TORCH_STAR_IMPORT_BYTES = rb"from[ \t]+torch\.nn(?:\.modules(?:\.rnn)?)?[ \t]+import[ \t]+\*"
 OWN_NAMES_BYTES = (rb"globals\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"vars\s*\(\s*\)\s*(?:\[|\.\s*get\b)", rb"__name__\s*\]", rb"eval(?<![\w.]eval)\s*\(")
 # The names that may stand for torch, torch.nn, its package of modules or its module of recurrent
 # classes, read by `getattr(rnn_mod, name)`, `vars(rnn_mod)`, `rnn_mod.__dict__` (NAME_READ_BYTES, NAMESPACE_READ_BYTES;
@@ -597,8 +603,9 @@ DYNAMIC_LOOKUP_BYTES = b"getattr"  # `getattr(model, name)` takes a module's mem
 # the source spells it (a cheap test before a walk, rules/module_reach.py); a class so taken by a
 # name not written out is a recurrent one when its module is made with this many arguments or
 # more (`(input_size, hidden_size)`; an activation takes fewer), or with one of these keywords.
-# the look-behind after the word: see SET_BY_NAME_TEXT; or a key of its namespace (`vars(nn)[name]`, `nn.__dict__[name]`)
-CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\(|vars(?<![\w.]vars)\s*\(|__dict__\s*\[|attrgetter\s*\("
+# the look-behind after the word: see SET_BY_NAME_TEXT; or a key of its namespace (`vars(nn)[name]`, `nn.__dict__[name]`,
+# `globals()[name]` after `from torch.nn import *`), or attributes read in turn (`functools.reduce(getattr, ["nn", name], torch)`)
+CLASS_BY_NAME_TEXT = r"getattr(?<![\w.]getattr)\s*\(|vars(?<![\w.]vars)\s*\(|__dict__\s*\[|attrgetter\s*\(|globals\s*\(\s*\)\s*\[|reduce(?<!\wreduce)\s*\(\s*getattr\s*,\s*[\[(]"
 RECURRENT_ARGUMENTS = 2
 RECURRENT_KEYWORDS = frozenset({"input_size", "hidden_size"})
 ELEMENT_CONTAINER_METHODS = {"pop", "popleft", "get", "setdefault", "get_nowait"}  # give an element back (a queue's get too)

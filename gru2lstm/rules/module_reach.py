@@ -16,9 +16,8 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.boundary import state_carriers
-from gru2lstm.classes_by_value import getter_of_torch, keys_torch_namespace, made_as_recurrent, reads_torch_class
+from gru2lstm.classes_by_value import chained_reads_of_torch, getter_of_torch, keys_torch_namespace, made_as_recurrent, reads_torch_class, torch_names
 from gru2lstm.program import Consumption, Use
-from gru2lstm.qualnames import module_imports
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import AttrSlot, InstanceSlot, SlotKind, VCtor, VSlot
 from gru2lstm.vocab import (
@@ -279,8 +278,9 @@ class ClassByName(Rule):
         for key, module in ctx.flow.modules.items():
             if not ctx.spells(key, CLASS_BY_NAME_TEXT):
                 continue
-            imports = module_imports(module)
-            for node in walk(module):
+            nodes = list(walk(module))
+            imports = torch_names(module, nodes)
+            for node in nodes:
                 message = class_by_name(ctx, node, imports) if type(node) in (cst.Call, cst.Subscript) else None
                 if message is not None:
                     ctx.find("G2L101", node, message, once=True)
@@ -309,6 +309,8 @@ def _gru_by_name(ctx, call: cst.BaseExpression, imports: dict) -> Optional[str]:
         key = call.slice[0].slice.value
     elif (read := getter_of_torch(call, imports, ctx.parents)) is not None:  # `attrgetter(name)(nn)`, `pick(nn)`
         key = read
+    elif (reads := chained_reads_of_torch(call, imports)) is not None:  # `functools.reduce(getattr, ["nn", name], torch)`
+        key = next((read for read in reads if constant_string(read) is None), reads[-1])
     else:
         return None
     name = constant_string(key)

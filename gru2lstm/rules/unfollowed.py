@@ -14,7 +14,7 @@ from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, make
 from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
-from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers
+from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers, torch_names
 from gru2lstm.vocab import (
     CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
 )
@@ -40,12 +40,12 @@ def unread_class(ctx, call: cst.Call) -> Optional[tuple]:
             f"state (`{code_of(call)}`, line {ctx.line(call)}); make it from its class written out, or migrate this by hand"
         )
     taking = f"a module made from it is called with a state (`{code_of(call)}`, line {ctx.line(call)})"
-    imports = module_imports(ctx.module_of(made))
+    imports = torch_names(ctx.module_of(made), walk(ctx.module_of(made)))
     if picks_by_value(chooser, imports, ctx.parents) or type(chooser) is cst.Call and reads_torch_class(chooser, imports):
         by_name = class_by_name(ctx, chooser, imports)  # the same finding as ClassByName's, reported once
         return ("G2L101", chooser, by_name) if by_name is not None else ("G2L102", chooser, chosen_message(chooser, False, taking))
     function, key = _function_called(ctx, chooser)
-    picked = returned_choosers(function, ctx.parents, module_imports(ctx.modules[key])) if function is not None else []
+    picked = returned_choosers(function, ctx.parents, torch_names(ctx.modules[key], walk(ctx.modules[key]))) if function is not None else []
     if not picked:
         return None
     if key == ctx.key_of(made):  # at the `getattr` in the function, as classes_by_value says when no GRU is made
