@@ -848,16 +848,6 @@ def _returns_unpacked_whole(solution: Solution, annotated: set) -> set:
             key = None if slot is None else solution.def_name(slot)
             if not isinstance(node, cst.Name) or key is None or key in annotated:
                 found.add((value.slot.function, position))
-    # a call whose result is taken whole (`batch = buf.batch()`, `update(buf.batch())`) and unpacked
-    # later, if at all: every position of its function returns the pair in place
-    unpacked = {id(u.value.node) for u in solution.flow.unpackings if isinstance(u.value, VSlot) and u.value.node is not None}
-    for binding in solution.flow.bindings:
-        value = solution.resolved(binding.value)
-        if isinstance(value, VSlot) and value.slot.kind == SlotKind.RETURN and id(value.node) not in unpacked:
-            found |= {
-                (info.key, position) for info, _, returned in solution.flow.returns if info.key == value.slot.function
-                for position in range(len(returned.items) if isinstance(returned, VTuple) else 1)
-            }
     return found
 
 

@@ -804,7 +804,7 @@ FINDINGS = {
         """,
         "G2L103",
     ),
-    "grown return unpacked into a parameter": (
+    "grown return not unpacked": (
         """
         class M(nn.Module):
             def __init__(self):
@@ -820,9 +820,9 @@ FINDINGS = {
                 h_states = torch.cat(self.mem, dim=1)
                 return x, h_states
 
-            def learn(self, x, h=None):
-                x, h = self.batch(x)  # a parameter takes the batch: it cannot grow a partner
-                return self.gru(x, h)[0]
+            def learn(self, x):
+                both = self.batch(x)
+                return self.gru(both[0], both[1])[0]
         """,
         "G2L104",
     ),

@@ -485,10 +485,7 @@ class GrownReturn(Rule):
 class GrownUnpacking(Rule):
     step = "batch"
     uses = ("unpacking",)
-    summary = (
-        "every caller's unpacking `a, U, b = f()` of a grown return becomes `a, U, U_c, b = f()`; a return some "
-        "call takes whole (`batch = f()`, `update(f())`) gives the pair `(U, U_c)` in place instead"
-    )
+    summary = "every caller's unpacking `a, U, b = f()` of a grown return becomes `a, U, U_c, b = f()`"
     invalid = (
         Invalid(
             """
@@ -497,17 +494,12 @@ class GrownUnpacking(Rule):
                 return 0, h_batch
 
 
-            def learn(memory, h=None):
-                step, h = batch(memory)
-                return core(torch.randn(1, 3, 4), h)
-
-
             core = nn.GRU(4, 8)
             memory = []
             h = torch.zeros(1, 1, 8)
             out, h = core(torch.randn(1, 1, 4), h)
             memory.append(h)
-            learn(memory)
+            result = batch(memory)
             """,
             "G2L104",
             state="tuple",
@@ -524,3 +516,10 @@ class GrownUnpacking(Rule):
                 continue
             insert_after_element(ctx, unpacking.target, node, cst.Name(ctx.partner_of(slot)))
             ctx.step("batch", node)
+        # A call whose return grew but is not unpacked cannot be followed.
+        grown = {f for f, _ in ctx.solution.split_returns}
+        unpacked = {id(u.value.node) for u in ctx.flow.unpackings if isinstance(u.value, VSlot) and u.value.node is not None}
+        for binding in ctx.flow.bindings:
+            value = ctx.solution.resolved(binding.value)
+            if isinstance(value, VSlot) and value.slot.kind == SlotKind.RETURN and value.slot.function in grown and id(value.node) not in unpacked:
+                ctx.find("G2L104", value.node, f"`{ctx.code(value.node)}` returns a batched hidden state that grows to two values; unpack it")
