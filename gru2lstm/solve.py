@@ -96,6 +96,7 @@ class Solution:
     # keys read by name that give a state, of a dict written by keys not written out whose other
     # keys read by name give other values: which value written is the state is not known
     keys_beside_others: list = field(default_factory=list)
+    fed_creations: set = field(default_factory=set)  # ids of the creations handed to a recurrent call as its state, held by no name
 
     def resolved(self, value: Value) -> Value:
         """What `value` is, through the indexing and arithmetic the solver settled."""
@@ -435,6 +436,9 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
         if hidden is not None:
             settle_mask(resolutions, hidden, state_result_name(flow, call, kind))
             mark_value(hidden)
+            made = resolutions.leaf_of(hidden)
+            if isinstance(made, VCreate):
+                solution.fed_creations.add(id(made.node))
         if spread_state(call):
             # `core(x, *core_state)` iterates the tuple's items, as `for s in core_state` does: its
             # one item is what `tuple(zeros(...) for _ in range(1))` holds as elements

@@ -337,7 +337,7 @@ def whole_factories(flow: ProgramFlow, solution) -> frozenset:
     factory itself then makes the state (walked again so: migrate.py), as a function every caller
     of which takes the pair; one also called for a mask or a buffer stays as it is, and its calls
     that do not write their sizes out are left unfollowed (followed_calls.py)."""
-    states = {
+    states = solution.fed_creations | {
         id(leaf.node) for binding in flow.bindings if solution.is_state(binding.target)
         for leaf in [solution.resolutions.leaf_of(solution.resolved(binding.value))] if isinstance(leaf, (VCreate, VOpaque))
     }

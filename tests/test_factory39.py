@@ -118,3 +118,46 @@ def test_a_factory_call_that_does_not_give_the_hidden_size_is_refused_packed_say
         "states, so the engine cannot double the hidden size at the call; give the hidden size as an argument of its own "
         "(`fresh(n, hidden)` making `torch.zeros(n, hidden)`), or use --state tuple"
     )
+
+
+STARTED_IN_THE_CALL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def init_hidden(self, b):
+            return torch.zeros(1, b, 8)
+
+        def start(self, x):
+            out, h = self.gru(x, self.init_hidden(x.shape[1]))
+            return self.pi(out), h
+
+        def step(self, x, h):
+            out, h = self.gru(x, h)
+            return self.pi(out), h
+
+
+    agent = Agent()
+    y, h = agent.start(torch.randn(5, 3, 4))
+    for t in range(3):
+        y, h = agent.step(torch.randn(5, 3, 4), h)
+        y.sum().backward()
+        h = h.detach()
+"""
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_factory_whose_one_call_is_handed_to_the_gru_gives_the_state_itself(tmp_path, form):
+    # a call held by no name, given to the GRU as its state, is a state call (the factory is then
+    # followed as a whole: packed `torch.zeros(1, b, 2 * 8)` in it)
+    write(tmp_path, {"agent.py": STARTED_IN_THE_CALL, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "packed":
+        assert "return torch.zeros(1, b, 2 * 8)\n" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import agent")

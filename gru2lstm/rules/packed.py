@@ -298,19 +298,20 @@ def _double_creation(ctx, value: Value) -> None:
                 "state in its own order (`torch.zeros(B, H)`), or use --state tuple"
             ))
             continue
-        if _is_like(leaf.node) and leaf.node.args and _known_not_a_state(ctx, leaf.node.args[0].value):
+        made_by_factory = id(leaf.node) in ctx.flow.fresh_sizes  # `fresh(3, 8)`: its arguments are no shape written out
+        if not made_by_factory and _is_like(leaf.node) and leaf.node.args and _known_not_a_state(ctx, leaf.node.args[0].value):
             # `np.zeros_like(self.template)` of a template as wide as h: the stored packed state would not fit
             ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its shape from `{ctx.code(leaf.node.args[0].value)}`, which is not the hidden state, so the engine cannot double its hidden size; allocate it with its sizes, or use --state tuple")
             continue
-        if _is_like(leaf.node) or _sized_like_another(leaf.node):
+        if not made_by_factory and (_is_like(leaf.node) or _sized_like_another(leaf.node)):
             continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
-        whole = _shape_read_whole(leaf.node)
+        whole = None if made_by_factory else _shape_read_whole(leaf.node)
         if whole is not None:
             if not all(_holds_a_state(ctx, tensor) for tensor in _shape_sources(whole)):
                 ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its whole shape from a tensor that is not the hidden state, so the engine cannot double its hidden size; give the sizes one by one, or use --state tuple")
             continue  # zeros((T,) + h.shape): the packed state's shape, doubled already
         size = created_size(ctx, leaf.node)
-        if size is None and id(leaf.node) in ctx.flow.fresh_sizes:
+        if size is None and made_by_factory:
             ctx.find("G2L100", leaf.node, (
                 f"`{ctx.code(leaf.node)}` makes the hidden state, but no argument of this call gives its last size alone (the "
                 f"size is written or computed inside `{ctx.code(leaf.node.func)}()`, left to a default, or spread), and "
