@@ -114,9 +114,9 @@ def test_a_factory_call_that_does_not_give_the_hidden_size_is_refused_packed_say
     first = _refused(tmp_path, capsys, "packed", {"agent.py": source}, f'{_line_of(source, "h = fresh")}:5: G2L100 ')
     assert first.endswith(
         f"G2L100 `{state_call}` makes the hidden state, but no argument of this call gives its last size alone (the size is "
-        "written or computed inside `fresh()`, left to a default, or spread), and `fresh()` also makes tensors that are not "
-        "states, so the engine cannot double the hidden size at the call; give the hidden size as an argument of its own "
-        "(`fresh(n, hidden)` making `torch.zeros(n, hidden)`), or use --state tuple"
+        "written or computed inside `fresh()`, left to a default, spread, or held in a shape), and `fresh()` also makes tensors "
+        "that are not states, so the engine cannot double the hidden size at the call; give the hidden size as an argument of "
+        "its own (`fresh(n, hidden)` making `torch.zeros(n, hidden)`), or use --state tuple"
     )
 
 

@@ -314,7 +314,7 @@ def _double_creation(ctx, value: Value) -> None:
         if size is None and made_by_factory:
             ctx.find("G2L100", leaf.node, (
                 f"`{ctx.code(leaf.node)}` makes the hidden state, but no argument of this call gives its last size alone (the "
-                f"size is written or computed inside `{ctx.code(leaf.node.func)}()`, left to a default, or spread), and "
+                f"size is written or computed inside `{ctx.code(leaf.node.func)}()`, left to a default, spread, or held in a shape), and "
                 f"`{ctx.code(leaf.node.func)}()` also makes tensors that are not states, so the engine cannot double the hidden "
                 "size at the call; give the hidden size as an argument of its own (`fresh(n, hidden)` making "
                 "`torch.zeros(n, hidden)`), or use --state tuple"
