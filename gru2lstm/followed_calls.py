@@ -14,7 +14,7 @@ from gru2lstm.expressions import SPREAD_FIELDS, ExpressionWalker
 from gru2lstm.program import BindingKind, DefinitionKind, FunctionInfo, Use, from_where
 from gru2lstm.registries import Registry, registry_name
 from gru2lstm.qualnames import library_layer
-from gru2lstm.summaries import FeatureParameter, feature_parameters, fresh_tensor_size, pass_through
+from gru2lstm.summaries import FeatureParameter, FreshFactory, feature_parameters, fresh_factory, pass_through
 from gru2lstm.syntax import constant_string, walk
 from gru2lstm.values import (
     AttrSlot,
@@ -285,17 +285,14 @@ class FollowedCalls(ExpressionWalker):
         through = self._passed_through(callee, node) if alone and not self_given else None
         if through is not None:
             return through
-        last = fresh_tensor_size(callee, self.flow) if alone and not self_given and callee.key not in self.flow.whole_factories else None
-        if last is not None:  # `fresh(n, H)`: a creation at each call apart
+        factory = fresh_factory(callee, self.flow) if alone and not self_given and callee.key not in self.flow.whole_factories else None
+        if factory is not None:  # `fresh(n, H)`: a creation at each call apart
             for arg in node.args:
                 self.consume(self.expr(arg.value), Use.READ, arg.value)
             if self.recording:
                 self.flow.fresh_calls.setdefault(callee.key, set()).add(id(node))
-            if self._sizes_written(node, last):
-                return VCreate(node)
-            # `fresh(dim=H, n=B)`, `fresh(B)` of a default size: the size to pair or widen is not at
-            # the call, and the factory's own creation is shared with its calls for a mask
-            return VOpaque(node, f"`{self.code(node)}`, a call of a factory whose sizes are not all written out at the call")
+                self.flow.fresh_sizes[id(node)] = self._last_size_given(callee, node, factory)
+            return VCreate(node)
         params = callee.params
         by_name = dict(params)
         position = 0
@@ -458,11 +455,19 @@ class FollowedCalls(ExpressionWalker):
         return VOpaque(node, f"`{self.code(node.func)}(...)`")
 
     @staticmethod
-    def _sizes_written(node: cst.Call, last: int) -> bool:
-        """Does the call of a factory of a fresh tensor (summaries.fresh_tensor_size) give the last
-        size by its last positional argument, as a creation written out does (`fresh(n, H)`)?"""
-        positional = [arg for arg in node.args if arg.keyword is None]
-        return not any(arg.star for arg in node.args) and len(positional) == last + 1
+    def _last_size_given(callee: FunctionInfo, node: cst.Call, factory: FreshFactory) -> Optional[cst.BaseExpression]:
+        """The argument of a factory's call (summaries.fresh_factory) that gives the last size of
+        what it makes (`H` of `fresh(B, H)`, of `fresh(dim=H, n=B)`, the last item of `fresh((B, H))`),
+        or None: the size is not at the call (a number in the factory, a default, `fresh(*shape)`)."""
+        if factory.last is None or any(arg.star for arg in node.args):
+            return None
+        taken_by = callee.parameters_of([arg.keyword.value if arg.keyword is not None else None for arg in node.args])
+        given = next((arg.value for arg, param in zip(node.args, taken_by) if param is not None and param.name.value == factory.last), None)
+        if isinstance(given, (cst.Tuple, cst.List)):
+            return given.elements[-1].value if given.elements and isinstance(given.elements[-1], cst.Element) else None
+        if factory.shape and not isinstance(given, cst.Integer):
+            return None  # `fresh(shape)`: a whole shape, maybe, whose last size is not written here
+        return given
 
     def _passed_through(self, callee: FunctionInfo, node: cst.Call) -> Optional[Value]:
         """`check(h).float()`, `ortho(nn.GRU(...))`: a helper that only looks at a parameter and

@@ -262,9 +262,10 @@ class ProgramFlow:
     guessed_methods: dict = field(default_factory=dict)  # id(`obj.name` called) -> (that node, key of the one method so named)
     unguessed: frozenset = frozenset()  # ids of the Attribute nodes not to tie by name (guessed_owners.misguessed)
     # keys of the factories of a fresh tensor whose calls all make a state: bound as any function's
-    # (the factory gives the pair), not made at each call (summaries.fresh_tensor_size)
+    # (the factory gives the pair), not made at each call (summaries.fresh_factory)
     whole_factories: frozenset = frozenset()
     fresh_calls: dict = field(default_factory=dict)  # factory key -> ids of its calls, each a creation made there
+    fresh_sizes: dict = field(default_factory=dict)  # id(factory call) -> the argument that gives its last size, or None
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
     held_lambdas: dict = field(default_factory=dict)  # class key -> [FunctionInfo] of the lambdas its attributes hold
     # AttrSlot -> ([name], method) of a lambda an attribute holds that reads those locals of the method around it

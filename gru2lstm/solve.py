@@ -93,6 +93,10 @@ class Solution:
     mirrors: list = field(default_factory=list)  # (slot, [slots]) of a dict made by key from those dicts' keys
     keys_of_elements: dict = field(default_factory=dict)  # a constant key only read, of a dict written by other keys -> its element
     states_by_any_key: list = field(default_factory=list)  # values of a dict made states only as a key not written out may read them
+    # keys read by name that give a state, of a dict written by keys not written out whose other
+    # keys read by name give other values: which value written is the state is not known
+    keys_beside_others: list = field(default_factory=list)
+    fed_creations: set = field(default_factory=set)  # ids of the creations handed to a recurrent call as its state, held by no name
 
     def resolved(self, value: Value) -> Value:
         """What `value` is, through the indexing and arithmetic the solver settled."""
@@ -420,6 +424,9 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
         return False
 
     value_views = list(flow.value_views)
+    keys_read_alike = {}  # a dict's element -> the keys read by name that give it (`d["h"]`, `d["mask"]`)
+    for key, element in solution.keys_of_elements.items():
+        keys_read_alike.setdefault(classes.find(element), []).append(key)
     for call in flow.calls:
         kind = solution.recurrent_calls.get(id(call))
         if kind is None:
@@ -429,6 +436,9 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
         if hidden is not None:
             settle_mask(resolutions, hidden, state_result_name(flow, call, kind))
             mark_value(hidden)
+            made = resolutions.leaf_of(hidden)
+            if isinstance(made, VCreate):
+                solution.fed_creations.add(id(made.node))
         if spread_state(call):
             # `core(x, *core_state)` iterates the tuple's items, as `for s in core_state` does: its
             # one item is what `tuple(zeros(...) for _ in range(1))` holds as elements
@@ -456,6 +466,12 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
         for key, element in solution.keys_of_elements.items():
             if solution.is_state(element) and not solution.is_state(key):
                 changed |= mark(key)
+            elif solution.is_state(key) and not solution.is_state(element) and all(
+                solution.is_state(other) for other in keys_read_alike[classes.find(element)]
+            ):
+                # `for k in ("h",): d[k] = zeros(...)`, then `d["h"]` a state: every key read by name
+                # gives one, so what is written by any key is one (else reported: rules/unfollowed.py)
+                changed |= mark(element)
         for root, parts in list(classes.parts.items()):
             # `d[env_id]` of `d = {"x": torch.zeros(...), "y": ...}`: a key not written out reads
             # and writes any value the dict was made with, so each is a state when that element is
@@ -473,6 +489,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             element = parts.get(ELEM)
             if element is not None and not solution.is_state(element) and any(
                 label.kind == LabelKind.KEY and (keys is None or label.key in keys) and solution.is_state(part)
+                and part not in solution.keys_of_elements  # only read: settled with the other keys read (above)
                 for label, part in parts.items()
             ):
                 changed |= mark(element)
@@ -550,6 +567,11 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
     for arith in flow.arithmetic:
         if resolutions.is_settled(arith) and solution.value_is_state(arith.left) and solution.value_is_state(arith.right):
             resolutions.unsettle(arith)
+    mirrored = {classes.find(target) for target, _ in mirrors}  # made key by key from other dicts: each key settled above
+    solution.keys_beside_others = [
+        key for key, element in solution.keys_of_elements.items()
+        if solution.is_state(key) and not solution.is_state(element) and classes.find(key.base) not in mirrored
+    ]
     _choose_split(solution)
     solution.form = "packed" if _stores_in_tensors(solution) else "tuple"
     # The recursive closures refer to themselves (function -> cell -> function), a cycle that holds

@@ -43,7 +43,7 @@ from gru2lstm.syntax import TypeTest, is_docstring, kinds_named, type_test, type
 from gru2lstm.values import AttrSlot, Derivation, VCreate, VOpaque
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CREATE_FUNCTIONS, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, FILL_NAMES,
-    FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_ATTRIBUTES, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
+    FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_ATTRIBUTES, KEEP_FUNCTIONS, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
     NUMPY_JOINING_NAMES, PAIR_CLASS, PERMUTE_METHOD, READ_ATTRIBUTES, READ_METHODS, SHAPE_METHODS, TENSOR_TEST_FUNCTION, WRITING_METHODS,
 )
 
@@ -260,29 +260,76 @@ def pass_through(info: FunctionInfo, flow: ProgramFlow) -> Optional[PassThrough]
     return flow.pass_through[info.key]
 
 
-def fresh_tensor_size(info: FunctionInfo, flow: ProgramFlow) -> Optional[int]:
-    """Is `info` a factory of a fresh tensor (`def fresh(n, dim): return torch.zeros(n, dim)`): its
-    body one `return` of a creation of torch or numpy whose sizes are its parameters or numbers?
-    At each call it is a creation made there (followed_calls.py), so the call that makes the state
-    is paired or widened at the call, and a call that makes a mask or a buffer stays as it is. The
-    position of the parameter that gives the last size (the one a packed state doubles at the
-    call), else None."""
+@dataclass(frozen=True)
+class FreshFactory:
+    """A function that makes a new tensor at each call (`def fresh(n, dim): return torch.zeros(n,
+    dim)`): each call is a creation made there (followed_calls.py), so the call that makes the
+    state is paired or widened at the call, and a call that makes a mask or a buffer stays as it is."""
+
+    last: Optional[str]  # the parameter that gives the last size (the one a packed state doubles at the call); None: a number in its body
+    shape: bool = False  # `last` is its creation's one size, which a call may give as a whole shape (`fresh(shape)`)
+
+
+def fresh_factory(info: FunctionInfo, flow: ProgramFlow, depth: int = 0) -> Optional[FreshFactory]:
+    """Is `info` a factory of a fresh tensor: its body one `return` of a creation of torch or numpy
+    whose sizes are its parameters or numbers (`torch.zeros(n, dim)`, `np.zeros((n, dim))`), kept
+    by methods and conversions (`.to(device)`, `.requires_grad_()`, `torch.from_numpy(...)`), or a
+    call of another such factory of the program (`return fresh(n, dim)`)?"""
     statements = [s for s in info.node.body.body if not is_docstring(s)] if isinstance(info.node.body, cst.IndentedBlock) else []
     line = statements[0].body[0] if len(statements) == 1 and isinstance(statements[0], cst.SimpleStatementLine) and len(statements[0].body) == 1 else None
     made = line.value if isinstance(line, cst.Return) else None
-    if not isinstance(made, cst.Call) or info.variadic or any(arg.star for arg in made.args):
-        return None
-    called = qualify(made.func, flow.library_imports[info.module], set()) or ""
-    if called not in CREATE_FUNCTIONS or called.rpartition(".")[2] in FILL_NAMES:
+    if info.variadic or depth > MAX_DEPTH:
         return None
     names = [param.name for param in info.params]
-    sizes = [arg.value for arg in made.args if arg.keyword is None]
-    if not sizes or not all(isinstance(size, (cst.Integer, cst.Name)) for size in sizes) or any(
-        isinstance(size, cst.Name) and size.value not in names for size in sizes
-    ):
+    imports = flow.library_imports[info.module]
+    while isinstance(made, cst.Call) and not any(arg.star for arg in made.args):
+        called = qualify(made.func, imports, set()) or ""
+        if isinstance(made.func, cst.Attribute) and made.func.attr.value in KEEP_METHODS and not called:
+            made = made.func.value  # `torch.zeros(n, dim).to(device)`
+        elif called in KEEP_FUNCTIONS and made.args:
+            made = made.args[0].value  # `torch.from_numpy(np.zeros((n, dim)))`
+        elif called in CREATE_FUNCTIONS and called.rpartition(".")[2] not in FILL_NAMES:
+            sizes = [arg.value for arg in made.args if arg.keyword is None]
+            if len(sizes) == 1 and isinstance(sizes[0], (cst.Tuple, cst.List)):  # `np.zeros((n, dim))`
+                sizes = [element.value if isinstance(element, cst.Element) else None for element in sizes[0].elements]
+            return _factory_of_sizes(sizes, names)
+        elif isinstance(made.func, cst.Name):
+            return _through_factory(info, made, flow, depth, names)
+        else:
+            return None
+    return None
+
+
+def _factory_of_sizes(sizes: list, names: list) -> Optional[FreshFactory]:
+    """The factory whose creation takes these sizes, each a parameter, a number or arithmetic of
+    them (`np.zeros(n * dim)`: its last size is then not one argument of the call)."""
+    if not sizes or not all(_of_parameters(size, names) for size in sizes):
         return None
-    last = sizes[-1]
-    return names.index(last.value) if isinstance(last, cst.Name) else None
+    return FreshFactory(sizes[-1].value if isinstance(sizes[-1], cst.Name) else None, len(sizes) == 1)
+
+
+def _of_parameters(size: Optional[cst.BaseExpression], names: list) -> bool:
+    if isinstance(size, cst.BinaryOperation):
+        return _of_parameters(size.left, names) and _of_parameters(size.right, names)
+    return isinstance(size, cst.Integer) or isinstance(size, cst.Name) and size.value in names
+
+
+def _through_factory(info: FunctionInfo, made: cst.Call, flow: ProgramFlow, depth: int, names: list) -> Optional[FreshFactory]:
+    """`return fresh(n, dim)` of another factory of the program: the parameter of this one that its
+    call gives the last size by."""
+    found = flow.lookup(info.module, made.func.value)
+    if found is None or found.kind != DefinitionKind.FUNCTION or found.key == info.key:
+        return None
+    inner = fresh_factory(flow.functions[found.key], flow, depth + 1)
+    if inner is None or inner.last is None:
+        return inner
+    callee = flow.functions[found.key]
+    taken_by = callee.parameters_of([arg.keyword.value if arg.keyword is not None else None for arg in made.args])
+    given = [arg.value for arg, param in zip(made.args, taken_by) if param is not None and param.name.value == inner.last]
+    if not given:
+        return FreshFactory(None)  # left to its default: a number in the body, as far as a call can tell
+    found = _factory_of_sizes(given, names)
+    return found if found is None or not inner.shape else FreshFactory(found.last, True)
 
 
 def whole_factories(flow: ProgramFlow, solution) -> frozenset:
@@ -290,7 +337,7 @@ def whole_factories(flow: ProgramFlow, solution) -> frozenset:
     factory itself then makes the state (walked again so: migrate.py), as a function every caller
     of which takes the pair; one also called for a mask or a buffer stays as it is, and its calls
     that do not write their sizes out are left unfollowed (followed_calls.py)."""
-    states = {
+    states = solution.fed_creations | {
         id(leaf.node) for binding in flow.bindings if solution.is_state(binding.target)
         for leaf in [solution.resolutions.leaf_of(solution.resolved(binding.value))] if isinstance(leaf, (VCreate, VOpaque))
     }

@@ -20,13 +20,22 @@ from tests.test_redteam_packed import run_migrated, write
     ("def fresh(n, dim=8):", "fresh(3)", "fresh(3, 8)"),
     ("def fresh(n, dim):", "fresh(n=3, dim=8)", "fresh(n=3, dim=8)"),
 ], ids=["keywords", "size-by-keyword", "size-by-default", "all-by-keywords"])
-def test_a_factory_call_for_the_state_that_does_not_write_its_sizes_out_is_refused(tmp_path, capsys, form, defined, state_call, mask_call):
+def test_a_factory_call_for_the_state_that_does_not_write_its_sizes_out_in_order_changes_only_that_call(tmp_path, capsys, form, defined, state_call, mask_call):
     # before: tuple exit 123 (the mask given the pair) or exit 0 with the mask paired; packed exit 0
-    # with the mask doubled (`torch.zeros(n, 2 * dim)` in the factory), the driver's check failed
+    # with the mask doubled (`torch.zeros(n, 2 * dim)` in the factory), the driver's check failed.
+    # Session 38 refused the state call (G2L101); since session 39 (tests/test_factory39.py) the
+    # call is paired where it is, and widened by the argument that gives the hidden size, or, packed,
+    # refused (G2L100) when the call does not give it
     source = FACTORY.format(extra="", keywords="", given="").replace("def fresh(n, dim):", defined)
     source = source.replace("h = fresh(3, 8)\n", f"h = {state_call}\n").replace("mask = fresh(3, 8)\n", f"mask = {mask_call}\n")
-    first = _refused(tmp_path, capsys, form, {"agent.py": source}, "21:5: G2L101 ")
-    assert f"`{state_call}`" in first
+    if form == "packed" and state_call == "fresh(3)":
+        first = _refused(tmp_path, capsys, form, {"agent.py": source}, "21:5: G2L100 ")
+        assert f"`{state_call}` makes the hidden state, but no argument of this call gives its last size alone" in first
+        return
+    write(tmp_path, {"agent.py": source, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert f"\nmask = {mask_call}\n" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, "import agent")
 
 
 @pytest.mark.parametrize("form", FORMS)

@@ -37,6 +37,7 @@ from gru2lstm.rules.unfollowed import (
     ChainedFeatures,
     KindTested,
     DictTakenForSequence,
+    KeyNotWrittenOut,
     MixedIteration,
     MixedKeyedRead,
     ModuleHandedOver,
@@ -51,7 +52,7 @@ from gru2lstm.rules.unfollowed import (
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
-WALK = ("reference", "interface", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "iteration", "arithmetic", "annotation", "compiled", "prose", "import")
+WALK = ("reference", "interface", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "iteration", "keys read by name", "arithmetic", "annotation", "compiled", "prose", "import")
 
 TUPLE_RULES = [
     RecurrentModule(),
@@ -114,6 +115,7 @@ TUPLE_RULES = [
     StateZipped(),
     MixedIteration(),
     DictTakenForSequence(),
+    KeyNotWrittenOut(),
     MixedKeyedRead(),
     HolderHandedOver(),  # every rule below takes a state
     KindTested(),  # before FeatureConsumption, which would read it as h
@@ -166,6 +168,7 @@ PACKED_RULES = [
     PackedUniformValues(),  # before MixedIteration, which reports the rest
     MixedIteration(),
     DictTakenForSequence(),
+    KeyNotWrittenOut(),
     PackedKeyedRead(),
     HolderHandedOver(),
     KindTested(),

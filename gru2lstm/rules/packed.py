@@ -51,6 +51,12 @@ def last_size(node: cst.Call) -> Optional[cst.BaseExpression]:
     return candidates[-1]
 
 
+def created_size(ctx, node: cst.Call) -> Optional[cst.BaseExpression]:
+    """The last size of a creation: of a call of a factory of the program that makes a fresh
+    tensor, the argument that gives it (None when the call does not: followed_calls.py)."""
+    return ctx.flow.fresh_sizes[id(node)] if id(node) in ctx.flow.fresh_sizes else last_size(node)
+
+
 def _reads_a_shape(node: cst.BaseExpression) -> bool:
     """`x.shape[-1]`, `x.size(-1)`: a size taken from a tensor, packed already if it is a state."""
     # a plain walk: libcst.matchers costs more to import than all of this run's matching
@@ -292,18 +298,28 @@ def _double_creation(ctx, value: Value) -> None:
                 "state in its own order (`torch.zeros(B, H)`), or use --state tuple"
             ))
             continue
-        if _is_like(leaf.node) and leaf.node.args and _known_not_a_state(ctx, leaf.node.args[0].value):
+        made_by_factory = id(leaf.node) in ctx.flow.fresh_sizes  # `fresh(3, 8)`: its arguments are no shape written out
+        if not made_by_factory and _is_like(leaf.node) and leaf.node.args and _known_not_a_state(ctx, leaf.node.args[0].value):
             # `np.zeros_like(self.template)` of a template as wide as h: the stored packed state would not fit
             ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its shape from `{ctx.code(leaf.node.args[0].value)}`, which is not the hidden state, so the engine cannot double its hidden size; allocate it with its sizes, or use --state tuple")
             continue
-        if _is_like(leaf.node) or _sized_like_another(leaf.node):
+        if not made_by_factory and (_is_like(leaf.node) or _sized_like_another(leaf.node)):
             continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
-        whole = _shape_read_whole(leaf.node)
+        whole = None if made_by_factory else _shape_read_whole(leaf.node)
         if whole is not None:
             if not all(_holds_a_state(ctx, tensor) for tensor in _shape_sources(whole)):
                 ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its whole shape from a tensor that is not the hidden state, so the engine cannot double its hidden size; give the sizes one by one, or use --state tuple")
             continue  # zeros((T,) + h.shape): the packed state's shape, doubled already
-        size = last_size(leaf.node)
+        size = created_size(ctx, leaf.node)
+        if size is None and made_by_factory:
+            ctx.find("G2L100", leaf.node, (
+                f"`{ctx.code(leaf.node)}` makes the hidden state, but no argument of this call gives its last size alone (the "
+                f"size is written or computed inside `{ctx.code(leaf.node.func)}()`, left to a default, spread, or held in a shape), and "
+                f"`{ctx.code(leaf.node.func)}()` also makes tensors that are not states, so the engine cannot double the hidden "
+                "size at the call; give the hidden size as an argument of its own (`fresh(n, hidden)` making "
+                "`torch.zeros(n, hidden)`), or use --state tuple"
+            ))
+            continue
         if size is None:
             ctx.find("G2L100", leaf.node, f"the engine cannot find the hidden size to double in `{ctx.code(leaf.node)}`; give the size as the last argument, or use --state tuple")
             continue

@@ -1024,6 +1024,57 @@ def _elements_named(ctx, node: cst.CSTNode) -> bool:
     return False
 
 
+class KeyNotWrittenOut(Rule):
+    uses = ("keys read by name",)
+    summary = (
+        "a dict written by a key not written out (`d[k] = E` in a loop) and read by keys written out, some giving "
+        "the hidden state and others not: which value written is the state is not known"
+    )
+    invalid = (
+        Invalid(
+            """
+            cell = nn.GRUCell(4, 8)
+            bufs = {}
+            for k in ("h", "mask"):
+                bufs[k] = torch.zeros(3, 8)
+            h = bufs["h"]
+            for t in range(3):
+                h = cell(torch.randn(3, 4), h) * bufs["mask"]
+            """,
+            "G2L101",
+        ),
+    )
+
+    def apply(self, ctx, use) -> None:
+        classes = ctx.solution.classes
+        reads = {}  # class of a key read by name -> its first read
+        for slot, node in ctx.flow.slot_nodes:
+            if slot.kind == SlotKind.CHILD and slot.label.kind == LabelKind.KEY and isinstance(node, cst.Subscript):
+                reads.setdefault(classes.find(slot), node)
+        for key in ctx.solution.keys_beside_others:
+            read = reads.get(classes.find(key))
+            element = classes.find(ctx.solution.keys_of_elements[key])
+            base = classes.find(key.base)
+            writes = [  # `d[k] = E`, else what made the dict (`dict.fromkeys(keys, E)`)
+                small for b in sorted(ctx.flow.bindings, key=lambda b: classes.find(b.target) != element)
+                if isinstance(b.statement, cst.SimpleStatementLine) and classes.find(b.target) in (element, base)
+                for small in b.statement.body if isinstance(small, (cst.Assign, cst.AnnAssign))
+            ]
+            others = sorted({
+                other.label.key for other, part in ctx.solution.keys_of_elements.items()
+                if classes.find(part) == element and not ctx.solution.is_state(other)
+            })
+            if read is None or not writes:
+                continue
+            ctx.find("G2L101", read, (
+                f"`{ctx.code(read)}` holds the hidden state, but `{ctx.code(read.value)}` gets its values where their keys are "
+                f"not written out (`{ctx.code(writes[0])}`, line {ctx.line(writes[0])}) and its {', '.join(f'key `{k!r}`' for k in others)} "
+                f"{'gives' if len(others) == 1 else 'give'} another value, so the engine cannot tell which value written there "
+                f"is the hidden state; write the key out (`{ctx.code(read.value)}[{ctx.code(read.slice[0].slice)}] = ...`), "
+                "or keep the hidden state in a name of its own"
+            ))
+
+
 class MixedKeyedRead(Rule):
     uses = ("consumption",)
     summary = "a dict that holds states beside other values (tuple form: or only states), read with a name as its key"
