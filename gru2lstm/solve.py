@@ -27,7 +27,7 @@ from gru2lstm.program import Binding, BindingKind, Consumption, ProgramFlow, Use
 from gru2lstm.sequences import container_items, element_label, is_literal_list, join_sequences, positions_unknown, zip_columns
 from gru2lstm.slot_classes import Classes, Mark
 from gru2lstm.summaries import feature_parameters
-from gru2lstm.syntax import is_slice, literal_strings
+from gru2lstm.syntax import is_slice, literal_strings, variable_key
 from gru2lstm.values import (
     ELEM,
     AttrLabel,
@@ -321,7 +321,7 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
             # `hist[-k:]`: a list of the same elements, the container itself as far as states go
             settle_at(index, base.slot)
             return True
-        if _variable_key(index.node):
+        if variable_key(index.node):
             # `p[k]` reads any value of the dict, which its element does not hold:
             # rules/unfollowed.py reports a dict that mixes states with other values
             solution.keyed_reads[id(index.node)] = base.slot
@@ -708,11 +708,6 @@ def _stores_in_tensors(solution: Solution) -> bool:
     return False
 
 
-
-
-def _variable_key(node: cst.Subscript) -> bool:
-    """Is `node` indexed by one name (`p[k]`), a key that may be any key of a dict?"""
-    return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and isinstance(node.slice[0].slice.value, cst.Name)
 
 
 def _in_list(classes: Classes, target: Slot, lists: set) -> bool:

@@ -201,6 +201,11 @@ def string_key(node: cst.Subscript) -> Optional[str]:
     return None
 
 
+def variable_key(node: cst.Subscript) -> bool:
+    """Is `node` indexed by one name (`p[k]`), a key that may be any key of a dict?"""
+    return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index) and isinstance(node.slice[0].slice.value, cst.Name)
+
+
 def is_slice(node: cst.Subscript) -> bool:
     """`a[i:j]`: one slice, which of a list is a list of its elements."""
     return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice)

@@ -39,6 +39,7 @@ from gru2lstm.rules.unfollowed import (
     DictTakenForSequence,
     KeyNotWrittenOut,
     MixedIteration,
+    KeyedWrite,
     MixedKeyedRead,
     ModuleHandedOver,
     OpaqueIntoHolder,
@@ -73,6 +74,7 @@ TUPLE_RULES = [
     ChoiceIntoSplit(),  # before BoundParts, which would take the options one by one
     BoundParts(),
     OpaqueIntoHolder(),
+    KeyedWrite(),
     UntracedIntoState(),
     InPlaceRead(),  # before the feature rules, for bindings and consumptions
     ChainedFeatures(),  # before FeatureBinding, which would read h where another target keeps the pair
@@ -148,6 +150,7 @@ PACKED_RULES = [
     OwnPart(),
     BoundParts(),  # a dict or tuple literal that holds a state: each part is its own binding
     OpaqueIntoHolder(),
+    KeyedWrite(),
     PackedUnfollowed(),
     UnfollowedCallPart(),
     FeaturesKept(),

@@ -10,8 +10,8 @@ import libcst as cst
 
 from gru2lstm.expressions import AFTER_STAR, CONSTANT, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
-from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, makes_dict, type_test_of, walk
-from gru2lstm.values import ELEM, Derivation, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
+from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, makes_dict, type_test_of, variable_key, walk
+from gru2lstm.values import ELEM, Derivation, is_element, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers, torch_names
@@ -1144,6 +1144,49 @@ class MixedKeyedRead(Rule):
                 "so what is done to the value read would still act on one tensor where (h, c) is; use a constant key "
                 "for each (`state[\"h\"]`), or use --state packed"
             ), use.place)
+
+
+class KeyedWrite(Rule):
+    uses = ("binding",)
+    summary = (
+        "a dict that holds states under constant keys, written with a name as its key (`hiddens[k] = torch.zeros(1, n, H)` "
+        "in a loop over its keys): the walk does not tie what is written to those states"
+    )
+    invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            hiddens = {"a": torch.zeros(1, 3, 8), "b": torch.zeros(1, 3, 8)}
+            for t in range(4):
+                _, hiddens["a"] = core(torch.randn(1, 3, 4), hiddens["a"])
+                _, hiddens["b"] = core(torch.randn(1, 3, 4), hiddens["b"])
+                for k in hiddens:
+                    hiddens[k] = torch.zeros(1, 3, 8)
+            """,
+            "G2L101",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        node, target = use.binding.target_node, use.binding.target
+        if not (isinstance(node, cst.Subscript) and variable_key(node) and is_element(target)):
+            return False
+        # a value the walk took for a state is written as one (`hiddens[k] = net.init_hidden(1)`)
+        return not ctx.solution.is_state(target) and bool(_named_states(ctx, target.base))
+
+    def apply(self, ctx, use: BindingUse) -> None:
+        node, classes = use.binding.target_node, ctx.solution.classes
+        holder = ctx.code(node.value)
+        keys = [
+            label.key for label, part in classes.parts.get(classes.find(use.binding.target.base), {}).items()
+            if label.kind == LabelKind.KEY and ctx.solution.is_state(part)
+        ]
+        ctx.find("G2L101", node, (
+            f"`{ctx.code(node)}` writes into `{holder}`, which holds hidden states under constant keys "
+            f"({', '.join(f'`{key!r}`' for key in keys)}), with `{ctx.code(node.slice[0].slice.value)}` as its key; the engine "
+            "does not follow a write by any key to those states, so the value written would stay one tensor where (h, c) is; "
+            f"write each state under its constant key (`{holder}[{keys[0]!r}] = ...`), or migrate this by hand"
+        ))
 
 
 class PackedKeyedRead(MixedKeyedRead):
