@@ -198,6 +198,7 @@ CREATE_LIKE_FUNCTIONS = {
     f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
 }
 ZERO_CREATIONS = {"zeros", "zeros_like", "new_zeros"}  # creations of zeros: added to c, they leave it as it was
+GRADIENT_FLAG = "requires_grad"  # given to a creation (not False), it makes a tensor that training may change (masks.py)
 LIKE_SUFFIX = "_like"  # `zeros_like(t)`: made like another tensor
 # draws of indices, by their last name, with the size written as a tuple among their arguments
 # (`torch.randint(0, n, (k,))`), or of one dimension (`torch.randperm(n)`): their ranks are known
