@@ -192,7 +192,10 @@ class ExpressionWalker(Scope):
                 self.flow.arithmetic.append(value)
             return value
         if isinstance(node, cst.UnaryOperation):
-            return VDerived(self.expr(node.expression), node, Derivation.SHAPE)
+            operand = self.expr(node.expression)
+            if isinstance(operand, VOpaque) and operand.why == CONSTANT:
+                return VOpaque(node, CONSTANT)  # `-1`, a literal as `1` is (`h.shape[-1]` indexes by no value)
+            return VDerived(operand, node, Derivation.SHAPE)
         if isinstance(node, cst.Comparison):
             none_test = all(
                 isinstance(t.operator, (cst.Is, cst.IsNot)) and is_none(t.comparator) for t in node.comparisons

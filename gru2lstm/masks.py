@@ -11,10 +11,11 @@ from typing import Optional
 
 import libcst as cst
 
+from gru2lstm.in_place import change_after_made, flagged
 from gru2lstm.program import ProgramFlow
 from gru2lstm.qualnames import dotted
 from gru2lstm.values import Derivation, Resolutions, Slot, Value, VArith, VCallOf, VCreate, VDerived, VSlot
-from gru2lstm.vocab import GRU_KIND, MASK_WORDS, SAME_SHAPE_JOINS, ZERO_CREATIONS
+from gru2lstm.vocab import GRADIENT_FLAG, GRU_KIND, MASK_WORDS, SAME_SHAPE_JOINS, ZERO_CREATIONS
 
 
 def state_result_name(flow: ProgramFlow, call: VCallOf, kind: str) -> Optional[str]:
@@ -111,17 +112,30 @@ def is_added_module_tensor(flow: ProgramFlow, resolutions: Resolutions, arith: V
     made = [binding.value for binding in flow.bindings if binding.target == other.slot]
     if made and all(isinstance(value, VDerived) and id(value.node) in flow.parameters for value in made):
         return True
-    # a table of rows made only by creations, not all zeros, and added as it is (`h + self.table[ids]` of
+    # a table of rows made only by creations, not zeros that stay zeros, and added as it is (`h + self.table[ids]` of
     # `self.table = torch.randn(n, H)`): an offset too, never the state (no state is ever put into it)
-    return are_offsets([resolutions.leaf_of(resolutions.resolved(value)) for value in made])
+    return are_offsets(flow, resolutions, other.slot, [resolutions.leaf_of(resolutions.resolved(value)) for value in made])
 
 
-def are_offsets(made: list) -> bool:
-    """Are the values a place is bound to (`made`, leaves) all fresh tensors, some not zeros? Added
-    to a state, such a place is an offset; zeros added leave c as they leave h."""
-    return bool(made) and all(isinstance(one, VCreate) for one in made) and any(
-        not (isinstance(one.node, cst.Call) and (dotted(one.node.func) or "").rpartition(".")[2] in ZERO_CREATIONS) for one in made
+def are_offsets(flow: ProgramFlow, resolutions: Resolutions, slot: Slot, made: list) -> bool:
+    """Are the values the place `slot` is bound to (`made`, leaves) all fresh tensors, not zeros that
+    stay zeros? Added to a state, such a place is an offset; zeros that nothing changes once made
+    leave c as they leave h."""
+    return bool(made) and all(isinstance(one, VCreate) for one in made) and (
+        not all(_makes_zeros(one) for one in made) or zeros_changed_by(flow, resolutions, slot, made) is not None
     )
+
+
+def zeros_changed_by(flow: ProgramFlow, resolutions: Resolutions, slot: Slot, made: list) -> Optional[cst.CSTNode]:
+    """Of a place made only of zeros (`made`, leaves), what makes it hold other numbers: a creation
+    that training may change (`requires_grad=True`), or code that changes it once made
+    (`self.table.fill_(0.5)`, in_place.change_after_made); None when it stays zeros."""
+    learned = next((one.node for one in made if _makes_zeros(one) and flagged(one.node, GRADIENT_FLAG)), None)
+    return learned if learned is not None else change_after_made(flow, resolutions, slot)
+
+
+def _makes_zeros(one: Value) -> bool:
+    return isinstance(one, VCreate) and isinstance(one.node, cst.Call) and (dotted(one.node.func) or "").rpartition(".")[2] in ZERO_CREATIONS
 
 
 def _factor_names(resolutions: Resolutions, value: Value) -> list:

@@ -204,6 +204,7 @@ CREATE_LIKE_FUNCTIONS = {
     f"{lib}.{name}_like" for lib in ("torch", "numpy") for name in ("zeros", "ones", "empty", "full", "randn", "rand")
 }
 ZERO_CREATIONS = {"zeros", "zeros_like", "new_zeros"}  # creations of zeros: added to c, they leave it as it was
+GRADIENT_FLAG = "requires_grad"  # given to a creation (not False), it makes a tensor that training may change (masks.py)
 LIKE_SUFFIX = "_like"  # `zeros_like(t)`: made like another tensor
 # draws of indices, by their last name, with the size written as a tuple among their arguments
 # (`torch.randint(0, n, (k,))`), or of one dimension (`torch.randperm(n)`): their ranks are known
@@ -377,6 +378,7 @@ READ_ATTRIBUTES = {"shape", "device", "dtype", "ndim", "is_cuda", "requires_grad
 # Reads that measure a tensor's layout (of a packed state: the packed layout's), not its numbers.
 SIZE_READS = {"size", "dim", "numel"} | READ_ATTRIBUTES - {GRADIENT_ATTRIBUTE}
 SHAPE_ATTRIBUTE, SIZE_METHOD = "shape", "size"  # `x.shape`, `x.size()`: all its sizes; `x.shape[d]`, `x.size(d)`: one
+NUMEL_METHOD = "numel"  # `x.numel()`: the product of its sizes, the last among them
 KEEP_ATTRIBUTES = {"data"}
 # Attributes that are the tensor with its dimensions reversed (`x.T`, `x.mT`: the last two swapped), a
 # view kept as the tensor is, whose last dimension is another one now.
@@ -580,7 +582,7 @@ COMPUTING_NAMES = {
 } | {
     "sum", "mean", "prod", "norm", "any", "all", "max", "min", "amax", "amin", "std", "var",
     "logical_not", "eq", "ne", "gt", "lt", "ge", "le", "Tensor", "FloatTensor", "LongTensor", "BoolTensor", "ByteTensor",
-    "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "item", "range",
+    "ones_like", "zeros_like", "full_like", "arange", "size", "dim", "numel", "item", "range",
 } | NUMBER_BUILTINS | TYPE_TESTS | ROWS_BUILTINS
 # Decorators, by their last name, under which a call runs the function as written (another
 # decorator may wrap it in code that counts or stores: `@count_calls`, rules/joined_operands.py).

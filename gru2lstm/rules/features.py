@@ -14,10 +14,10 @@ from gru2lstm.apply import index
 from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
-from gru2lstm.syntax import compared_parts, slice_expression
+from gru2lstm.syntax import compared_parts, slice_expression, walk
 from gru2lstm.values import DefSlot, Derivation, SlotKind, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
 from gru2lstm.vocab import (
-    CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, SEQUENCE_BUILTINS, SHAPE_ATTRIBUTE, SIZE_METHOD,
+    CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, NUMEL_METHOD, SEQUENCE_BUILTINS, SHAPE_ATTRIBUTE, SIZE_METHOD,
     SIZE_READS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, consume, takes_a_state
@@ -68,10 +68,15 @@ def _last_size_read(ctx, value: Value) -> Optional[cst.BaseExpression]:
         if node is compared:
             return node
         dimension = _dimension_read(node)
-        if dimension is not None and _is_the_last(ctx, dimension, ctx.solution.resolved(value.base)):
+        if dimension is not None and _is_the_last(ctx, dimension, ctx.solution.resolved(value.base)) or _counts_elements(node):
             return node
         value = ctx.solution.resolved(value.base)
     return None
+
+
+def _counts_elements(node: cst.BaseExpression) -> bool:
+    """Is `node` a count of a tensor's elements (`h.numel()`), a product of its sizes, the last among them?"""
+    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == NUMEL_METHOD and not node.args
 
 
 def _dimension_read(node: cst.BaseExpression) -> Optional[int]:
@@ -225,7 +230,7 @@ def _sizes_a_state(ctx, size: cst.BaseExpression) -> bool:
 
 def _last_size_found(ctx, last: cst.BaseExpression, use: cst.BaseExpression) -> None:
     """Report `last`, a read of the packed state's last size, used at `use` for what is no state."""
-    if _dimension_read(last) is None and use is last:  # `h.shape == (1, B, H)`
+    if _dimension_read(last) is None and not _counts_elements(last) and use is last:  # `h.shape == (1, B, H)`
         ctx.find(
             "G2L100", last,
             f"`{ctx.code(last)}` reads the sizes of the packed state, the last of which is twice the hidden size now, "
@@ -239,13 +244,39 @@ def _last_size_found(ctx, last: cst.BaseExpression, use: cst.BaseExpression) -> 
         where = f"`{ctx.code(use)}`, which holds it, is used at {_line_in(ctx, use, last)}"
     else:
         where = f"it is used as `{ctx.code(use)}` at {_line_in(ctx, use, last)}"
-    what = "the last size of the packed state, which is" if _dimension_read(last) is not None else "the sizes of the packed state, the last of which is"
+    if _dimension_read(last) is not None:
+        what = "the last size of the packed state, which is twice the hidden size now"
+    elif _counts_elements(last):
+        what = "the number of elements of the packed state, twice the GRU state's now"
+    else:
+        what = "the sizes of the packed state, the last of which is twice the hidden size now"
     ctx.find(
         "G2L100", last,
-        f"`{ctx.code(last)}` reads {what} twice the hidden size now, "
+        f"`{ctx.code(last)}` reads {what}, "
         f"and {where} for something that is no state, which took the hidden size; read the hidden "
         "size from the module (`hidden_size`), or use --state tuple",
     )
+
+
+def _packed_last_size_found(ctx, value: Value) -> None:
+    """Packed: report the read of the state's last size in the chain of `value` (sizes only), used for what is no state."""
+    last = _last_size_read(ctx, value)
+    use = _no_state_use(ctx, last) if last is not None else None
+    if use is not None and ctx.claim(last):
+        _last_size_found(ctx, last, use)
+
+
+def packed_sizes_in(ctx, top: cst.CSTNode) -> None:
+    """Packed: report each read of a state's last size inside `top`, an operand computed with the
+    state (`h / h.size(-1) ** 0.5`), used for what is no state: read from [h|c], it is twice what
+    the GRU code computed with."""
+    for node in walk(top):
+        value = ctx.values_at_nodes.get(id(node))
+        if value is None or ctx.solution.resolutions.chain_kind(value) != Derivation.READ or not _reads_sizes(ctx, value):
+            continue
+        leaf = ctx.solution.resolutions.leaf_of(value)
+        if isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot):
+            _packed_last_size_found(ctx, value)
 
 
 def _unpacked_last_size_found(ctx, binding) -> bool:
@@ -317,10 +348,7 @@ def feature_read(ctx, value: Value) -> None:
         return  # a split name is h already; packed form splits nothing
     if ctx.packed and ctx.solution.resolutions.chain_kind(value) == Derivation.READ and _reads_sizes(ctx, value):
         # sizes of a packed state are the packed layout's; only its h feeds features (`h.sum(0)` too)
-        last = _last_size_read(ctx, value)
-        use = _no_state_use(ctx, last) if last is not None else None
-        if use is not None and ctx.claim(last):
-            _last_size_found(ctx, last, use)
+        _packed_last_size_found(ctx, value)
         return
     size = packed_size_read(ctx, value) if ctx.packed else None
     if size is not None:

@@ -16,12 +16,13 @@ from typing import Iterator, Optional
 
 import libcst as cst
 
-from gru2lstm.masks import are_offsets, is_same_shape_join
+from gru2lstm.in_place import flagged
+from gru2lstm.masks import are_offsets, is_same_shape_join, zeros_changed_by
 from gru2lstm.program import give_source
 from gru2lstm.syntax import walk
 from gru2lstm.values import Derivation, ReturnSlot, Value, VArith, VCallOf, VCreate, VDerived, VOpaque, VSlot
 from gru2lstm.vocab import (
-    ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, IDEMPOTENT_METHODS, IN_PLACE_SUFFIX, MODULE_PARAMETER_METHODS,
+    ADDING_JOINS, ADDING_OPERATORS, COMPUTING_NAMES, GRADIENT_FLAG, IDEMPOTENT_METHODS, IN_PLACE_SUFFIX, MODULE_PARAMETER_METHODS,
     NEXT_BUILTIN, PLAIN_CALL_DECORATORS, RANDOM_DRAWS, SEQUENCE_BUILTINS,
 )
 from gru2lstm.rules.edits import is_number, is_pure
@@ -39,7 +40,8 @@ def joined_with_other(ctx, arith: VArith) -> bool:
         return False  # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
     what = "adds" if _adds(arith.node) else "joins"
     ctx.find("G2L100", arith.node, (
-        f"`{ctx.code(arith.node)}` {what} `{ctx.code(other.node)}`, which is not a hidden state, to the hidden state; with "
+        f"`{ctx.code(arith.node)}` {what} `{ctx.code(other.node)}`, which is not a hidden state, to the hidden state"
+        f"{_zeros_changed(ctx, arith, other)}; with "
         "(h, c) the engine would do the same to c as to h, which is a choice it cannot make; write it on h alone "
         "(and say what c gets) by hand, or make the operand a state the engine follows"
     ))
@@ -128,15 +130,39 @@ def _made_for_the_state(ctx, value: Value, seen: frozenset = frozenset()) -> boo
 
 def _added_as_it_is(ctx, arith: VArith, other: Value) -> bool:
     """`h + self.table[ids]` of `self.table = torch.randn(n, H)`: a place holding only fresh tensors,
-    some not zeros, added to the state unscaled, is an offset that c may or may not get, not a tensor
+    not zeros that stay zeros, added to the state unscaled, is an offset that c may or may not get, not a tensor
     the state is reset to (that one is picked by a mask: `h * m + h0 * (1 - m)`). Zeros added
-    (`z = torch.zeros(L, B, H); h = h + z`) leave c as they leave h, and a tensor made in place
-    (`h + torch.ones(8)`) is made for the state."""
+    (`z = torch.zeros(L, B, H); h = h + z`) leave c as they leave h, unless something changes them
+    once made (`self.table.fill_(0.5)`), and a tensor made in place (`h + torch.ones(8)`) is made for the state."""
+    leaf = _added_place(ctx, arith, other)
+    return leaf is not None and are_offsets(ctx.flow, ctx.solution.resolutions, leaf.slot, _made(ctx, leaf))
+
+
+def _added_place(ctx, arith: VArith, other: Value) -> Optional[VSlot]:
+    """The place `other` is read from, added as it is to the state by `arith` (`self.table` of
+    `h + self.table[ids]`), else None."""
     resolved = ctx.solution.resolved(other)
     leaf = ctx.solution.resolutions.leaf_of(resolved)
-    if not _adds(arith.node) or isinstance(resolved, VArith) or not isinstance(leaf, VSlot):
-        return False
-    return are_offsets([ctx.solution.resolutions.leaf_of(ctx.solution.resolved(bound)) for bound in ctx.values_bound_to.get(leaf.slot, ())])
+    return leaf if _adds(arith.node) and not isinstance(resolved, VArith) and isinstance(leaf, VSlot) else None
+
+
+def _made(ctx, place: VSlot) -> list:
+    """What the place is bound to (leaves)."""
+    return [ctx.solution.resolutions.leaf_of(ctx.solution.resolved(bound)) for bound in ctx.values_bound_to.get(place.slot, ())]
+
+
+def _zeros_changed(ctx, arith: VArith, other: Value) -> str:
+    """Why a place of zeros added to the state is an offset all the same (`; `self.table` is made of
+    zeros, but `self.table.fill_(0.5)` (line 11) changes it, ...`), else ""."""
+    place = _added_place(ctx, arith, other)
+    changed = None if place is None else zeros_changed_by(ctx.flow, ctx.solution.resolutions, place.slot, _made(ctx, place))
+    if changed is None:
+        return ""
+    how = "makes it a tensor training may change" if isinstance(changed, cst.Call) and flagged(changed, GRADIENT_FLAG) else "may change it"
+    return (
+        f"; `{ctx.code(place.node)}` is made of zeros, but `{ctx.code(changed)}` (line {ctx.line(changed)}) {how}, so it may "
+        "hold offsets the GRU program added to h alone"
+    )
 
 
 def _learned(ctx, value: Value, seen: frozenset = frozenset()) -> bool:

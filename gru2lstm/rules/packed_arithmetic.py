@@ -29,6 +29,7 @@ import libcst as cst
 from gru2lstm.program import Consumption, Use, give_source
 
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
+from gru2lstm.rules.features import packed_sizes_in
 from gru2lstm.rules.joined_operands import joined_with_other, other_operand
 from gru2lstm.rules.packed_width import OperandWidths
 
@@ -120,6 +121,7 @@ class PackedArithmetic(Rule):
         for arith in ctx.state_chains.arithmetic:
             other = other_operand(ctx, arith)
             if other is not None:
+                packed_sizes_in(ctx, other.node)  # `h / h.size(-1) ** 0.5`: the packed width, where the GRU read H
                 if not _combined(ctx, arith.node, other.node, widths.of(other)):
                     joined_with_other(ctx, arith)  # it lines up, but c would get it too
         judged = set()
