@@ -1171,8 +1171,11 @@ class KeyedWrite(Rule):
         node, target = use.binding.target_node, use.binding.target
         if not (isinstance(node, cst.Subscript) and variable_key(node) and is_element(target)):
             return False
-        # a value the walk took for a state is written as one (`hiddens[k] = net.init_hidden(1)`)
-        return not ctx.solution.is_state(target) and bool(_named_states(ctx, target.base))
+        # a value the walk took for a state is written as one (`hiddens[k] = net.init_hidden(1)`);
+        # values written beside others read by name are KeyNotWrittenOut's, said where the state is read
+        classes = ctx.solution.classes
+        beside_others = {classes.find(ctx.solution.keys_of_elements[key]) for key in ctx.solution.keys_beside_others}
+        return not ctx.solution.is_state(target) and classes.find(target) not in beside_others and bool(_named_states(ctx, target.base))
 
     def apply(self, ctx, use: BindingUse) -> None:
         node, classes = use.binding.target_node, ctx.solution.classes
