@@ -40,7 +40,7 @@ from gru2lstm.children import children
 from gru2lstm.program import DefinitionKind, FunctionInfo, ProgramFlow
 from gru2lstm.qualnames import qualify
 from gru2lstm.syntax import TypeTest, is_docstring, kinds_named, type_test, type_test_of, walk
-from gru2lstm.values import AttrSlot, Derivation, VCreate, VOpaque
+from gru2lstm.values import AttrSlot, ChildSlot, Derivation, VContainer, VCreate, VOpaque
 from gru2lstm.vocab import (
     ALONG_LAST_BY_DEFAULT, CHANGED_OUT_ARGUMENT, CREATE_FUNCTIONS, COMPUTED_FEATURE_FUNCTIONS, CONVERTING_NAMES, DIM_KEYWORDS, DIM_POSITIONS, FILL_NAMES,
     FEATURE_FUNCTION_MODULES, IN_PLACE_FLAG, IN_PLACE_METHODS, KEEP_ATTRIBUTES, KEEP_FUNCTIONS, KEEP_METHODS, LOOKING_BUILTINS, LOOKING_LIBRARY_FUNCTIONS,
@@ -337,9 +337,15 @@ def whole_factories(flow: ProgramFlow, solution) -> frozenset:
     factory itself then makes the state (walked again so: migrate.py), as a function every caller
     of which takes the pair; one also called for a mask or a buffer stays as it is, and its calls
     that do not write their sizes out are left unfollowed (followed_calls.py)."""
+    made = [  # (the place a value goes, the value): a binding's, and each item of a container it binds
+        pair for binding in flow.bindings for value in [solution.resolved(binding.value)]
+        for pair in [(binding.target, value)] + (
+            [(ChildSlot.of(binding.target, label), item) for label, item in value.items] if isinstance(value, VContainer) else []
+        )
+    ]
     states = solution.fed_creations | {
-        id(leaf.node) for binding in flow.bindings if solution.is_state(binding.target)
-        for leaf in [solution.resolutions.leaf_of(solution.resolved(binding.value))] if isinstance(leaf, (VCreate, VOpaque))
+        id(leaf.node) for target, value in made if solution.is_state(target)  # `{a: policy.blank() for a in ids}` too
+        for leaf in [solution.resolutions.leaf_of(solution.resolved(value))] if isinstance(leaf, (VCreate, VOpaque))
     }
     return frozenset(key for key, calls in flow.fresh_calls.items() if calls <= states)
 

@@ -81,9 +81,6 @@ def run(steps=5):
 # (the line, its tuple form)
 JOINS = [
     ("h = h * mask + h0 * (1 - mask)", "h = (h[0] * mask + h0[0] * (1 - mask), h[1] * mask + h0[1] * (1 - mask))"),
-    # a call that only allocates runs once per half (session 35; named first before, a finding)
-    ("h = torch.where(done, policy.init_hidden(3) * 0 + h0, h)",
-     "h = (torch.where(done, policy.init_hidden(3)[0] * 0 + h0[0], h[0]), torch.where(done, policy.init_hidden(3)[1] * 0 + h0[1], h[1]))"),
     ("fresh = policy.init_hidden(3)\n        h = torch.where(done, fresh, h)",
      "h = (torch.where(done, fresh[0], h[0]), torch.where(done, fresh[1], h[1]))"),
     ("h = torch.lerp(h_old, h, 0.5)", "h = (torch.lerp(h_old[0], h[0], 0.5), torch.lerp(h_old[1], h[1], 0.5))"),
@@ -370,3 +367,17 @@ def run():
     assert any(run(tuple_form.source))
     packed = migrate(body, "packed")
     assert blocking(packed) == [] and "self.eps = 0.1" in packed.source
+
+
+def test_a_reset_value_made_by_a_fresh_factory_is_written_for_each_half_and_refused_packed():
+    # Session 35: `policy.init_hidden(3)` ran once per half, paired with h0. Since session 39 a factory
+    # of a fresh tensor makes one at each call, and this call is stored as no state: the tuple form
+    # writes the reset value for each half as it is (zeros for h and c alike), and the packed form
+    # cannot widen the call, as the factory also makes the state elsewhere (G2L100, nothing written).
+    body = LOOP.replace("LINE", "h = torch.where(done, policy.init_hidden(3) * 0 + h0, h)")
+    tuple_form = migrate(body, "tuple")
+    assert blocking(tuple_form) == []
+    assert "h = (torch.where(done, policy.init_hidden(3) * 0 + h0, h[0]), torch.where(done, policy.init_hidden(3) * 0 + h0, h[1]))" in tuple_form.source
+    assert any(run(tuple_form.source))
+    packed = migrate(body, "packed")
+    assert [(code, line) for code, line, _ in blocking(packed)][:1] == [("G2L100", 23)] and not packed.changed

@@ -1055,9 +1055,12 @@ class KeyNotWrittenOut(Rule):
             read = reads.get(classes.find(key))
             element = classes.find(ctx.solution.keys_of_elements[key])
             base = classes.find(key.base)
+            written = [b for b in ctx.flow.bindings if classes.find(b.target) in (element, base)]
+            if not any(_writes_a_new_tensor(ctx, b.value) for b in written):
+                continue  # values read from another holder by the same key (`mb[k] = buffers[k].flip(0)`) keep its keys
             writes = [  # `d[k] = E`, else what made the dict (`dict.fromkeys(keys, E)`)
-                small for b in sorted(ctx.flow.bindings, key=lambda b: classes.find(b.target) != element)
-                if isinstance(b.statement, cst.SimpleStatementLine) and classes.find(b.target) in (element, base)
+                small for b in sorted(written, key=lambda b: classes.find(b.target) != element)
+                if isinstance(b.statement, cst.SimpleStatementLine)
                 for small in b.statement.body if isinstance(small, (cst.Assign, cst.AnnAssign))
             ]
             others = sorted({
@@ -1073,6 +1076,13 @@ class KeyNotWrittenOut(Rule):
                 f"is the hidden state; write the key out (`{ctx.code(read.value)}[{ctx.code(read.slice[0].slice)}] = ...`), "
                 "or keep the hidden state in a name of its own"
             ))
+
+
+def _writes_a_new_tensor(ctx, value: Value) -> bool:
+    """Is `value` (or an item of the dict it makes: `{k: fresh(3, 8) for k in keys}`) a new tensor?"""
+    value = ctx.solution.resolved(value)
+    items = [item for _, item in value.items] if isinstance(value, VContainer) else [value]
+    return any(isinstance(ctx.solution.resolutions.leaf_of(ctx.solution.resolved(item)), VCreate) for item in items)
 
 
 class MixedKeyedRead(Rule):
@@ -1175,7 +1185,11 @@ class KeyedWrite(Rule):
         # values written beside others read by name are KeyNotWrittenOut's, said where the state is read
         classes = ctx.solution.classes
         beside_others = {classes.find(ctx.solution.keys_of_elements[key]) for key in ctx.solution.keys_beside_others}
-        return not ctx.solution.is_state(target) and classes.find(target) not in beside_others and bool(_named_states(ctx, target.base))
+        if ctx.solution.is_state(target) or classes.find(target) in beside_others or not _named_states(ctx, target.base):
+            return False
+        # a new tensor written (`hiddens[k] = torch.zeros(1, n, H)`, a reset); a value read from
+        # another holder by the same key (`mb[k] = buffers[k].flip(0)`) is followed with its keys
+        return _writes_a_new_tensor(ctx, use.binding.value)
 
     def apply(self, ctx, use: BindingUse) -> None:
         node, classes = use.binding.target_node, ctx.solution.classes
