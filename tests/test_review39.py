@@ -1,7 +1,10 @@
 """Second review of session 39's merged changes (issue 13): a batch taken whole (the change that
 returned it in place was reverted after this review found `res[-1]` and `tuple(res)` exit 0 with a
-crash), `not` / `torch.is_tensor` type tests, and may_import's narrower bytes test. What holds is asserted; the silent breaks found are strict xfails, each a program the
-tool must either refuse (exit 1, nothing written) or migrate so that it runs."""
+crash), `not` / `torch.is_tensor` type tests, and may_import's narrower bytes test. Each program
+below must be refused (exit 1, nothing written) or migrated so that it runs; the wrappers of a grown
+return (`tuple(f())`, `(f(), 1)`, ...) exited 0 and crashed in the tuple form before session 39 (they
+were strict xfails until rules/batch.GrownUnpacking looked at every call of a grown return); the
+packed form still breaks on `tuple()` / `list()` of such a return (strict xfails)."""
 
 from __future__ import annotations
 
@@ -78,7 +81,7 @@ def test_a_batch_taken_whole_is_refused_or_runs(tmp_path, capsys, form, learn):
 # Silent breaks in the tuple form (exit 0, the migrated program crashes). The first two were G2L104
 # before 8f6e09d; the others were broken before it as well (the return grows to `x, h, c` while a
 # caller takes it whole through `list`, `zip`, a tuple literal, a dict or a choice).
-LEARN_BROKEN = {
+LEARN_WRAPPED = {
     "tuple_of_it": "def learn(agent, x):\n        res = tuple(agent.batch(x))\n        y, _ = agent.gru(res[0], res[1])\n"
     "        return agent.head(y).sum()",
     "list_of_it": "def learn(agent, x):\n        res = list(agent.batch(x))\n        y, _ = agent.gru(res[0], res[1])\n"
@@ -92,8 +95,7 @@ LEARN_BROKEN = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: silent break, the grown return taken whole through a wrapper")
-@pytest.mark.parametrize("learn", LEARN_BROKEN.values(), ids=LEARN_BROKEN.keys())
+@pytest.mark.parametrize("learn", LEARN_WRAPPED.values(), ids=LEARN_WRAPPED.keys())
 def test_a_batch_taken_whole_through_a_wrapper_is_refused_or_runs_in_the_tuple_form(tmp_path, capsys, learn):
     _refused_or_runs(tmp_path, capsys, "tuple", learn)
 
@@ -191,8 +193,8 @@ def test_an_importer_over_lines_or_by_import_module_is_named_when_not_given(tmp_
     assert (tmp_path / "pkg/model.py").read_text() == before
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: silent break, the grown return taken whole through a wrapper")
-@pytest.mark.parametrize("learn", [LEARN_BROKEN["tuple_of_it"], LEARN_BROKEN["list_of_it"]], ids=["tuple_of_it", "list_of_it"])
+@pytest.mark.xfail(strict=True, reason="issue 13: silent break, tuple()/list() of a return holding a state beside other values")
+@pytest.mark.parametrize("learn", [LEARN_WRAPPED["tuple_of_it"], LEARN_WRAPPED["list_of_it"]], ids=["tuple_of_it", "list_of_it"])
 def test_a_batch_taken_whole_through_tuple_or_list_is_refused_or_runs_in_the_packed_form(tmp_path, capsys, learn):
     # broken before 8f6e09d too: `res[0]` of the copy is read as the h half of a packed state
     _refused_or_runs(tmp_path, capsys, "packed", learn)

@@ -516,10 +516,13 @@ class GrownUnpacking(Rule):
                 continue
             insert_after_element(ctx, unpacking.target, node, cst.Name(ctx.partner_of(slot)))
             ctx.step("batch", node)
-        # A call whose return grew but is not unpacked cannot be followed.
+        # A call whose return grew but is not unpacked where it is made cannot be followed: taken into a
+        # name, or into what a name takes (`tuple(f())`, `(f(), 1)`, `{"b": f()}`, `f() if c else ...`),
+        # its positions after the state would all be off by one.
         grown = {f for f, _ in ctx.solution.split_returns}
+        if not grown:
+            return
         unpacked = {id(u.value.node) for u in ctx.flow.unpackings if isinstance(u.value, VSlot) and u.value.node is not None}
-        for binding in ctx.flow.bindings:
-            value = ctx.solution.resolved(binding.value)
-            if isinstance(value, VSlot) and value.slot.kind == SlotKind.RETURN and value.slot.function in grown and id(value.node) not in unpacked:
-                ctx.find("G2L104", value.node, f"`{ctx.code(value.node)}` returns a batched hidden state that grows to two values; unpack it")
+        for node in ctx.parents:
+            if type(node) is cst.Call and id(node) not in unpacked and ctx.flow.runs.get(id(node), set()) & grown:
+                ctx.find("G2L104", node, f"`{ctx.code(node)}` returns a batched hidden state that grows to two values; unpack it where it is called")
