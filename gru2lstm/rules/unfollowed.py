@@ -11,7 +11,7 @@ import libcst as cst
 from gru2lstm.expressions import AFTER_STAR, CONSTANT, SPREAD_FIELDS
 from gru2lstm.program import BY_HAND, Binding, BindingKind, Consumption, Use, follow_remedy, from_where
 from gru2lstm.syntax import code_of, is_line, kinds_named, literal_strings, makes_dict, type_test_of, variable_key, walk
-from gru2lstm.values import ELEM, Derivation, is_element, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VContainer, VCreate, VOpaque, VSlot, VTuple
+from gru2lstm.values import ELEM, Derivation, is_element, InstanceSlot, LabelKind, SlotKind, Value, VArith, VCallOf, VCat, VContainer, VCreate, VOpaque, VSlot, VTuple
 from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers, torch_names
@@ -1079,10 +1079,13 @@ class KeyNotWrittenOut(Rule):
 
 
 def _writes_a_new_tensor(ctx, value: Value) -> bool:
-    """Is `value` (or an item of the dict it makes: `{k: fresh(3, 8) for k in keys}`) a new tensor?"""
+    """Is `value` (or an item of the dict it makes: `{k: fresh(3, 8) for k in keys}`) anything but a
+    value read from another holder (`buffers[k].flip(0)`, `torch.stack([buffers[k]])`, whose keys the
+    walk follows): a new tensor,
+    or one the engine cannot tell?"""
     value = ctx.solution.resolved(value)
     items = [item for _, item in value.items] if isinstance(value, VContainer) else [value]
-    return any(isinstance(ctx.solution.resolutions.leaf_of(ctx.solution.resolved(item)), VCreate) for item in items)
+    return any(not isinstance(ctx.solution.resolutions.leaf_of(ctx.solution.resolved(item)), (VSlot, VCat)) for item in items)
 
 
 class MixedKeyedRead(Rule):
