@@ -546,11 +546,22 @@ class PackedKept(Rule):
         if isinstance(ctx.solution.resolutions.leaf_of(use.value), VCat):
             return True  # concatenating packed states along their batch or time dimensions is fine
         return takes_a_state(ctx, use) and (
-            use.context == Use.SHAPED or (use.context == Use.DISCARD and ctx.solution.resolutions.chain_kind(use.value) == Derivation.KEEP)
+            use.context == Use.SHAPED and _shapes_a_state(ctx, use.node)
+            or use.context == Use.DISCARD and ctx.solution.resolutions.chain_kind(use.value) == Derivation.KEEP
         )
 
     def apply(self, ctx, use: Consumption) -> None:
         pass  # `zeros_like(hxs)` of a packed state is packed already
+
+
+def _shapes_a_state(ctx, node: cst.CSTNode) -> bool:
+    """Does the state at `node` give its shape to a new state? An argument (`zeros_like(h)`,
+    `x.expand_as(h)`) does so only where the call's result stays a state; read as features, the
+    result must be as wide as h (the features rule gives it h's half, as the tuple form gives `h[0]`).
+    Else (`h.new_zeros(...)`) the state gives its dtype and device only."""
+    argument = ctx.parents.get(node)
+    call = ctx.parents.get(argument) if isinstance(argument, cst.Arg) else None
+    return not isinstance(call, cst.Call) or id(call) in ctx.state_chains.operations
 
 
 def _only_output_taken(ctx, node: cst.Call) -> bool:

@@ -31,7 +31,7 @@ from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import code_of
 from gru2lstm.expressions import CONSTANT
 from gru2lstm.values import (
-    ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VDerived, VIndex, VNone, VOpaque, VSlot,
+    ELEM, ChildSlot, LabelKind, PosLabel, SlotKind, Value, VArith, VCallOf, VCat, VChoice, VContainer, VCreate, VDerived, VIndex, VNone, VOpaque, VSlot,
     VTuple,
 )
 from gru2lstm.vocab import (
@@ -218,9 +218,14 @@ class _ChainWalker:
         value = ctx.solution.resolved(value)
         if isinstance(value, VSlot) and expected is not None and ctx.solution.is_state(value.slot):
             self.expected.setdefault(value.slot, expected)
+        elif isinstance(value, VSlot) and not ctx.solution.is_state(value.slot):
+            for bound in ctx.values_bound_to.get(value.slot, []):  # `h + noise` of `noise = randn(1).expand_as(h)`
+                self.walk(bound, None)
         elif isinstance(value, VChoice):
             for option in value.options:
                 self.walk(option, expected)
+        elif isinstance(value, VCreate):
+            self.found.operations.add(id(value.node))  # `zeros_like(h)` made into a state: as wide as the packed state
         elif isinstance(value, VCat):
             container = ctx.solution.resolved(value.container)
             if _joins_states(ctx, value, container) and _cat_along_last(value.node, container, expected, self.ranks):

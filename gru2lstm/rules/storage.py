@@ -12,6 +12,7 @@ from gru2lstm.program import BindingKind
 from gru2lstm.values import Derivation, LabelKind, SlotKind, VCat, VChoice, VContainer, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, StateBindingRule, Valid
 from gru2lstm.rules.pairs import pair_expression
+from gru2lstm.rules.unfollowed import holds_states
 
 
 def landed_chain(ctx, use: BindingUse) -> bool:
@@ -143,6 +144,46 @@ class UntracedIntoState(StateBindingRule):
             f"{_received(ctx, use, node)}, built from pieces the engine "
             "cannot trace back to a state, so it cannot tell which of them must carry the cell state c as well; "
             "split the state itself into that array (`np.split(h, n)`, or `h.reshape(...)`), or migrate it by hand"
+        ))
+
+
+class FeaturesIntoHolder(StateBindingRule):
+    summary = (
+        "a holder of states (a list of per-env states) that receives a value made from a state by calls the engine "
+        "reads as features (`np.split(h.numpy(), n, axis=1)`, `h.tolist()`) is a finding: read as h alone, c would be dropped"
+    )
+    invalid = (
+        Invalid(
+            """
+            import numpy as np
+
+            core = nn.GRU(4, 8)
+            states = [np.zeros((1, 1, 8), np.float32) for _ in range(3)]
+            for t in range(2):
+                h = torch.from_numpy(np.concatenate(states, axis=1))
+                out, h = core(torch.randn(1, 3, 4), h)
+                states = np.split(h.numpy(), 3, axis=1)
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        target = use.binding.target
+        if ctx.solution.is_state(target) or not holds_states(ctx, target):
+            return False
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        return isinstance(leaf, VSlot) and ctx.solution.is_state(leaf.slot) and leaf is not use.value
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        # the call (a library's: `np.split`) gives no pieces the engine can pair, so it would read h alone
+        node = getattr(use.value, "node", None) or use.binding.statement
+        leaf = ctx.solution.resolutions.leaf_of(use.value)
+        ctx.find("G2L100", node, (
+            f"{_received(ctx, use, node)}, made from the hidden state `{ctx.code(leaf.node)}` by calls the engine "
+            "reads as its features (h alone), so the cell state c would be dropped from what it holds; split the state "
+            "with `torch.split` or `unbind` (which the engine follows) before converting the pieces, or split h and c "
+            "each into it by hand"
         ))
 
 
