@@ -1,4 +1,4 @@
-"""A torch.nn class chosen by a name the engine does not read (`getattr(nn, cfg.rnn_type)(4, 8)`,
+"""A torch.nn class chosen by a name the engine does not follow to a class (`getattr(nn, cfg.rnn_type)(4, 8)`,
 `Cell = getattr(nn, "GRU" + "Cell")`, `vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`): it may be a
 GRU, which the engine cannot see, so it would stay one
 ("left unchanged", exit 0), or a switch between a GRU and an LSTM by configuration, which handles
@@ -62,7 +62,7 @@ def chosen_message(chooser: cst.BaseExpression, returned: bool, why: str) -> str
     that `returned` one) whose module may be a GRU for `why` (it is called with a state)."""
     picks = "returns a class of torch.nn picked" if returned else "picks a class of torch.nn"
     return (
-        f"`{syntax.code_of(chooser)}` {picks} by a name the engine does not read, and {why}, so a GRU chosen "
+        f"`{syntax.code_of(chooser)}` {picks} by a name the engine does not follow to a class, and {why}, so a GRU chosen "
         "there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
     )
 

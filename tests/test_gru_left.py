@@ -49,7 +49,7 @@ CLASS_VALUE = (
     "where the module is made, or migrate this by hand"
 )
 CHOSEN = (
-    "`{chooser}` picks a class of torch.nn by a name the engine does not read, and a module made from it is called with a state "
+    "`{chooser}` picks a class of torch.nn by a name the engine does not follow to a class, and a module made from it is called with a state "
     "(`self.cell(x, h)`, line 20), so a GRU chosen there would stay a GRU: choose the LSTM where the name is chosen, "
     "or write the class out (`nn.GRU(...)`) to migrate it"
 )
@@ -179,7 +179,7 @@ def test_a_class_assigned_in_a_function_is_one_finding(tmp_path, capsys):
 
 
 RETURNED = (
-    "`getattr(nn, name)` picks a class of torch.nn by a name the engine does not read, and the module made from it, "
+    "`getattr(nn, name)` picks a class of torch.nn by a name the engine does not follow to a class, and the module made from it, "
     "`{made}` (line {line}), has the arguments of a recurrent one and is returned to callers that may call it with a state, "
     "so a GRU chosen there would stay a GRU: choose the LSTM where the name is chosen, or write the class out (`nn.GRU(...)`) to migrate it"
 )

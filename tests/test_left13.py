@@ -36,7 +36,7 @@ def test_a_getter_of_torch_nn_held_by_a_name_is_one_finding_where_it_is_called(t
     # before: exit 0, "1 file would be left unchanged": the GRUCell chosen by the name stayed a GRU
     first = _refused(tmp_path, capsys, form, {"actor.py": HELD_GETTER.replace("MADE", "pick(nn)(4, 8)")}, "15:21: G2L102 ")
     assert first.endswith(
-        "G2L102 `pick(nn)` picks a class of torch.nn by a name the engine does not read, and a module made from it is called "
+        "G2L102 `pick(nn)` picks a class of torch.nn by a name the engine does not follow to a class, and a module made from it is called "
         "with a state (`self.cell(x, h)`, line 20), so a GRU chosen there would stay a GRU: choose the LSTM where the name is "
         "chosen, or write the class out (`nn.GRU(...)`) to migrate it"
     )

@@ -50,7 +50,10 @@ def test_a_tensor_as_wide_as_h_is_a_finding_in_packed_form(update, other):
     out, findings = migrate(update, "packed")
     (finding,) = findings
     assert finding.code == "G2L100" and f"combines the hidden state with {other}" in finding.message
-    assert "--state tuple" in finding.message
+    # a layer's output added to the state is refused by the tuple form too (the test below): no advice to use it
+    added = update.startswith(("h = h + proj", "h.add_(proj"))
+    assert ("--state tuple" in finding.message) is not added
+    assert ("the tuple form cannot choose what c gets from it either" in finding.message) is added
 
 
 def test_the_tuple_form_refuses_to_add_a_layer_output_to_c():

@@ -95,7 +95,7 @@ def test_a_gru_picked_by_a_name_under_an_import_of_any_spelling_is_refused(tmp_p
     line = before.splitlines().index(next(text for text in before.splitlines() if PICKED[spelling] in text)) + 1
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert f"model.py:{line}:12: G2L102 `{PICKED[spelling]}` picks a class of torch.nn by a name the engine does not read" in out
+    assert f"model.py:{line}:12: G2L102 `{PICKED[spelling]}` picks a class of torch.nn by a name the engine does not follow to a class" in out
     assert (tmp_path / "model.py").read_text() == before
 
 

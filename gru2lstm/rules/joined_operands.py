@@ -4,8 +4,9 @@ A product or a mask (`h * masks`, `h.mul_(0.5)`, `h.masked_fill(done, 0)`) scale
 halves alike. A join that gives its operands one shape (`h + x`, `h.add_(x)`, `h.lerp(x, w)`,
 `torch.where(done, x, h)`) with an operand that is no state would put that operand into c as
 into h: what c should get is a choice the code does not state, so it is a finding in both forms
-(packed, after the width findings), unless the operand is a number, which broadcasts over c as
-over h, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`, a reset). The tuple form also writes every operand
+(packed, after the width findings, which then do not send the user to the tuple form), unless
+the operand is a number, which broadcasts over c as over h, or a tensor made for the state
+(`torch.where(done, zeros_like(h), h)`, a reset). The tuple form also writes every operand
 once per half: a call that may do more than compute (`h.mul_(thing(3))` of a library,
 `self.queue.pop()`, a function of the program that counts its calls) would run twice.
 """
@@ -29,15 +30,23 @@ from gru2lstm.rules.edits import is_number, is_pure
 from gru2lstm.rules.unfollowed import plain_layer
 
 
-def joined_with_other(ctx, arith: VArith) -> bool:
-    """Does `arith` join a state with an operand that is none and that it would put into c too? Said."""
+def chooses_for_c(ctx, arith: VArith) -> bool:
+    """Does `arith` join a state with an operand that is none and that it would put into c too, a
+    choice the code does not state, whatever the form?"""
     other = other_operand(ctx, arith)
     if other is None or not _joins_alike(arith.node):
         return False
     if _made_for_the_state(ctx, other) and not _added_as_it_is(ctx, arith, other):
         return False  # a number, or a tensor made for the state (`torch.where(done, zeros_like(h), h)`): for c as for h
-    if state_read(ctx, other.node, set()) is not None:
-        return False  # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
+    # computed from the state (`h - h.mean(1, keepdim=True)`): of c for c (tuple form: pairs.read_again)
+    return state_read(ctx, other.node, set()) is None
+
+
+def joined_with_other(ctx, arith: VArith) -> bool:
+    """`chooses_for_c`, said."""
+    if not chooses_for_c(ctx, arith):
+        return False
+    other = other_operand(ctx, arith)
     what = "adds" if _adds(arith.node) else "joins"
     ctx.find("G2L100", arith.node, (
         f"`{ctx.code(arith.node)}` {what} `{ctx.code(other.node)}`, which is not a hidden state, to the hidden state"

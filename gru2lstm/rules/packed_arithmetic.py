@@ -30,7 +30,7 @@ from gru2lstm.program import Consumption, Use, give_source
 
 from gru2lstm.rules.base import Invalid, Rule, Valid, takes_a_state
 from gru2lstm.rules.features import packed_sizes_in
-from gru2lstm.rules.joined_operands import joined_with_other, other_operand
+from gru2lstm.rules.joined_operands import chooses_for_c, joined_with_other, other_operand
 from gru2lstm.rules.packed_width import OperandWidths
 
 
@@ -117,33 +117,39 @@ class PackedArithmetic(Rule):
                     "use --state tuple, or migrate this by hand",
                 )
             else:
-                _not_lined_up(ctx, call, mask, width)
+                _not_lined_up(ctx, call, mask, width, _OTHER_FORM)
         for arith in ctx.state_chains.arithmetic:
             other = other_operand(ctx, arith)
             if other is not None:
                 packed_sizes_in(ctx, other.node)  # `h / h.size(-1) ** 0.5`: the packed width, where the GRU read H
-                if not _combined(ctx, arith.node, other.node, widths.of(other)):
+                advice = _BY_HAND if chooses_for_c(ctx, arith) else _OTHER_FORM
+                if not _combined(ctx, arith.node, other.node, widths.of(other), advice):
                     joined_with_other(ctx, arith)  # it lines up, but c would get it too
         judged = set()
         for argument, call in ctx.flow.broadcast_arguments:  # `w` of `h.lerp(h0, w)`, `a` of `torch.addcmul(h, a, b)`
-            if id(call) in ctx.state_chains.operations and id(call) not in judged and _combined(ctx, call, argument, widths.of_node(argument)):
+            if id(call) in ctx.state_chains.operations and id(call) not in judged and _combined(ctx, call, argument, widths.of_node(argument), _OTHER_FORM):
                 judged.add(id(call))  # one finding a call
 
 
-def _combined(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
+# What a width finding advises: the tuple form, unless the operand joined is one it would refuse
+# too (joined_operands.chooses_for_c: what c gets is a choice neither form can make).
+_OTHER_FORM = "use --state tuple, or migrate this by hand"
+_BY_HAND = "the tuple form cannot choose what c gets from it either, so migrate this by hand"
+
+
+def _combined(ctx, node: cst.CSTNode, operand: cst.CSTNode, width, advice: str) -> bool:
     """The finding on an operand combined with the state, if its width does not fit the packed state (True then)."""
     if width.wide is None:
-        return _not_lined_up(ctx, node, operand, width)
+        return _not_lined_up(ctx, node, operand, width, advice)
     ctx.find(
         "G2L100", node,
         f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, {width.wide}; in the packed "
-        "form the state is h and c side by side, twice as wide, so the two would no longer line up; "
-        "use --state tuple, or migrate this by hand",
+        f"form the state is h and c side by side, twice as wide, so the two would no longer line up; {advice}",
     )
     return True
 
 
-def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
+def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width, advice: str) -> bool:
     """The finding on an operand not known to be as wide as h that still may not fit the packed
     state: one drawn at random in its shape (the GRU drew one number per unit, the tuple form draws
     like h and gives both halves the same), or one made by a call the engine does not follow."""
@@ -152,8 +158,9 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             "G2L100", node,
             f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, drawn at random "
             f"(`{ctx.code(width.drawn_per_half)}`) in the state's shape; in the packed form that shape is h and c side by "
-            "side, so h and c would get different draws where the tuple form gives both the same; use --state tuple, "
-            "or draw it for one half and repeat it (`torch.cat([m, m], dim=-1)`)",
+            "side, so h and c would get different draws where the tuple form gives both the same; "
+            + ("use --state tuple, or " if advice is _OTHER_FORM else "")
+            + "draw it for one half and repeat it (`torch.cat([m, m], dim=-1)`)",
         )
     elif width.unfollowed is not None:
         made = "" if width.unfollowed is operand else f" made by `{ctx.code(width.unfollowed)}`,"
@@ -164,7 +171,7 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             "follow, so it cannot tell how wide it is; in the packed form the state is h and "
             "c side by side, twice as wide, so an operand as wide as h would no longer line up; "
             + (f"{give_source(place)}, " if place is not None else "")
-            + "use --state tuple, or migrate this by hand",
+            + advice,
             place,
         )
     elif width.unsized is not None:
@@ -173,7 +180,7 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             "G2L100", node,
             f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`, made with a last size the engine cannot tell "
             f"from the hidden size{size}; in the packed form the state is h and c side by side, twice as wide, "
-            "so an operand as wide as h would no longer line up; use --state tuple, or migrate this by hand",
+            f"so an operand as wide as h would no longer line up; {advice}",
         )
     elif width.untraced is not None:
         carried = "," if ctx.code(width.untraced) == ctx.code(operand) else f", carried by `{ctx.code(width.untraced)}`,"
@@ -181,7 +188,7 @@ def _not_lined_up(ctx, node: cst.CSTNode, operand: cst.CSTNode, width) -> bool:
             "G2L100", node,
             f"`{ctx.code(node)}` combines the hidden state with `{ctx.code(operand)}`{carried} which the engine cannot trace back to "
             "where it is made, so it cannot tell how wide it is; in the packed form the state is h and c side by side, twice as wide, "
-            "so an operand as wide as h would no longer line up; use --state tuple, or migrate this by hand",
+            f"so an operand as wide as h would no longer line up; {advice}",
         )
     return any(reason is not None for reason in (width.drawn_per_half, width.unfollowed, width.unsized, width.untraced))
 
