@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import takewhile
 from typing import Optional
@@ -367,8 +368,10 @@ def names_bound_in_code(tree: ast.Module) -> set:
     nodes = nodes_of(tree)
     made = {id(call.func) for call in nodes.of(ast.Call)}  # `nn.GRU(4, 8)` is an instance, not the class
 
+    spots = _ClassSpots(nodes, names)
+
     def holds(node: ast.AST) -> bool:
-        return any(id(part) not in made and names.is_gru_class(part) for part in ast.walk(node))
+        return spots.within(node) and any(id(part) not in made and names.is_gru_class(part) for part in ast.walk(node))
 
     found = set()
     for assign in nodes.of(ast.Assign, ast.AnnAssign):
@@ -572,8 +575,10 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
     # a construction makes an instance, not the class (`core = nn.GRU(4, 8)`)
     ignored = {id(node) for node in _not_values(nodes)} | {id(call.func) for call in nodes.of(ast.Call)}
 
+    spots = _ClassSpots(nodes, names)
+
     def holds(node: ast.AST) -> bool:
-        return any(
+        return spots.within(node, found) and any(
             id(part) not in ignored and (names.is_gru_class(part) or isinstance(part, ast.Name) and part.id in found)
             for part in ast.walk(node)
         )
@@ -602,6 +607,32 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, holds):
             found.add(statement.name)  # `def cell_class(): return nn.GRUCell`, made as `cell_class()(4, 8)`
     return found
+
+
+class _ClassSpots:
+    """The lines where a tree's nodes may name the torch GRU class (`_TorchNames.is_gru_class`): an
+    attribute or a string spelling GRU / GRUCell (`nn.GRU`, `getattr(nn, "GRU")`), a name spelling it
+    (`from torch.nn import *`) or bound to it by an import. A node whose lines hold none of them, nor
+    a name of `found`, cannot hold the class: a cheap test before a walk of it (the returns of every
+    function of a big module were walked)."""
+
+    def __init__(self, nodes, names: "_TorchNames") -> None:
+        named = GRU_NAMES | {local for local, target in names.aliases.items() if target in RECURRENT}
+        self.lines = sorted(
+            [node.lineno for node in nodes.of(ast.Attribute) if node.attr in GRU_NAMES]
+            + [node.lineno for node in nodes.of(ast.Constant) if isinstance(node.value, str) and node.value in GRU_NAMES]
+            + [node.lineno for node in nodes.of(ast.Name) if node.id in named]
+        )
+        self.names: dict = {}  # name -> the lines it is read or set on
+        for node in nodes.of(ast.Name):
+            self.names.setdefault(node.id, []).append(node.lineno)
+
+    def within(self, node: ast.AST, found: set = frozenset()) -> bool:
+        first, last = node.lineno, node.end_lineno
+        at = bisect_left(self.lines, first)
+        return at < len(self.lines) and self.lines[at] <= last or any(
+            first <= line <= last for name in found for line in self.names.get(name, ())
+        )
 
 
 def _names_filled_by(function: ast.AST) -> set:

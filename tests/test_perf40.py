@@ -9,7 +9,7 @@ import re
 import pytest
 
 from gru2lstm.imports import may_import
-from gru2lstm.prefilter import chooses_class_by_value, references_torch_gru, screen
+from gru2lstm.prefilter import chooses_class_by_value, gru_class_names, names_bound_in_code, references_torch_gru, screen
 from gru2lstm.vocab import CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, NAME_READ_BYTES, NAME_READ_NEEDLES
 
 
@@ -80,3 +80,30 @@ def test_the_gru_call_pass_reads_the_shared_nodes(source, expected):
     assert references_torch_gru(tree) is expected
     if expected:
         assert screen(source.encode()).may_hold_gru
+
+
+# ----------------------------------------------------------------- the lines that may name the class
+@pytest.mark.parametrize("source, name", [
+    ("import torch.nn as nn\ndef cell_class():\n    return (\n        nn\n        .GRUCell\n    )\n", "cell_class"),
+    ("import torch.nn as nn\nRNN = nn.GRU\ndef pick():\n    return RNN\n", "pick"),
+    ("from torch.nn import GRU as G\ndef pick():\n    x = 1\n    return G\n", "pick"),
+    ("import torch.nn as nn\ndef pick(name):\n    cls = getattr(nn, 'GRU')\n    return cls\n", "pick"),
+    ("from torch.nn import *\ndef pick():\n    return GRUCell\n", "pick"),
+    ("import torch.nn as nn\nRNN = nn.GRU\nALIAS = RNN\ndef pick():\n    return ALIAS\n", "pick"),
+])
+def test_a_function_that_returns_the_class_is_still_found(source, name):
+    assert name in gru_class_names(ast.parse(source))
+
+
+def test_a_function_whose_lines_name_no_class_is_not_taken():
+    source = "import torch.nn as nn\nRNN = nn.GRU\ndef other():\n    return nn.LSTM\n"
+    assert gru_class_names(ast.parse(source)) == {"RNN"}
+
+
+@pytest.mark.parametrize("source, name", [
+    ("import torch.nn as nn\ndef f():\n    for Cell in (\n        nn.GRUCell,\n    ):\n        Cell(4, 8)\n", "Cell"),
+    ("import torch.nn as nn\ndef f(cls=nn.GRU):\n    return cls(4, 8)\n", "cls"),
+    ("import torch.nn as nn\ndef f():\n    Cell = getattr(\n        nn, 'GRUCell')\n", "Cell"),
+])
+def test_names_bound_in_code_are_still_found(source, name):
+    assert name in names_bound_in_code(ast.parse(source))
