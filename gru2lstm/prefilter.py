@@ -71,7 +71,7 @@ _NAMESPACE_READ, _NAMESPACE_OWNER = (re.compile(pattern) for pattern in NAMESPAC
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 _TORCH_STAR_IMPORT = re.compile(TORCH_STAR_IMPORT_BYTES)
 
-__all__ = ["Screening", "chooses_class_by_value", "path_may_name_recurrent", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "path_may_name_recurrent", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru", "tree_choosing_class_by_value"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -119,21 +119,27 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
     """Does the file read a class of torch.nn by a name not written out (`getattr(nn,
     cfg.rnn_type)`), or by a key of its namespace (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`)?
     It may be a GRU. `tree`: the file's parse, when the screen made one."""
+    return tree_choosing_class_by_value(data, tree) is not None
+
+
+def tree_choosing_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> Optional[ast.Module]:
+    """The file's parse when it chooses a class of torch.nn by a name (`chooses_class_by_value`), else
+    None: the engine looks at such a file alone, and grouping reads its tree (kept: not parsed again)."""
     needles = {needle for needle in NAME_READ_NEEDLES if needle in data}
     if (
         not any(pattern.search(data) for pattern in _searched(_CLASS_BY_NAME, needles)) and not _reads_torch_alias(data, needles)
         and not _applies_getter_to_torch(data)
         and (GRU_NEEDLE not in data and not _imports_torch_nn_star(data) or not any(pattern.search(data) for pattern in _OWN_NAMES))
     ):
-        return False
+        return None
     if tree is None:
         try:
             tree = ast.parse(data)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
-            return False  # a file that does not parse holds no class the engine could name
+            return None  # a file that does not parse holds no class the engine could name
     names = _TorchNames(tree)
     getters = _held_getters(tree)
-    return any(_picks_by_value(node, names, getters) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute))
+    return tree if any(_picks_by_value(node, names, getters) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute)) else None
 
 
 def _imports_torch_nn_star(data: bytes) -> bool:

@@ -107,3 +107,21 @@ def test_a_function_whose_lines_name_no_class_is_not_taken():
 ])
 def test_names_bound_in_code_are_still_found(source, name):
     assert name in names_bound_in_code(ast.parse(source))
+
+
+# ----------------------------------------------------------------- a pick's parse kept for grouping
+def test_a_file_that_picks_a_class_is_parsed_once_before_its_migration(tmp_path, monkeypatch):
+    from gru2lstm import engine
+
+    source = "import torch.nn as nn\n\n\ndef make(cfg):\n    return getattr(nn, cfg.rnn)(4, 8)\n"
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "layers.py").write_text(source)
+    parsed = []
+    real = ast.parse
+    monkeypatch.setattr(ast, "parse", lambda text, *args, **kwargs: parsed.append(text) or real(text, *args, **kwargs))
+    results = engine.run([str(tmp_path / "layers.py")], engine.RunOptions(write=False), jobs=1)
+    monkeypatch.undo()
+    assert parsed.count(source.encode()) == 1  # the screen's parse, which grouping reads again
+    (result,) = results
+    assert result.status == "needs_attention"
+    assert [(finding.code, finding.line) for finding in result.migration.findings] == [("G2L102", 5)]
