@@ -52,7 +52,7 @@ from gru2lstm.gc_pause import gc_paused
 from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.options import Options
 from gru2lstm.output_check import check_output
-from gru2lstm.prefilter import chooses_class_by_value, screen
+from gru2lstm.prefilter import screen, tree_choosing_class_by_value
 from gru2lstm.project import CallersElsewhere, Project, refuse_uncalled_contracts, shown_path
 from gru2lstm.results import FileError, FileResult, Migration
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, decode, read_source, write_source
@@ -493,10 +493,13 @@ def _screen(files: list, options: RunOptions, workers: "_Workers") -> tuple:
             data[index] = data_read
             if screening.parsed:
                 trees[index] = screening.tree
-        sort(index, _verdict(data_read, screening))
+        *verdict, picked = _verdict(data_read, screening)
+        if picked is not None:  # parsed to see the pick: grouping reads it (callers_of_chosen)
+            trees[index] = picked
+        sort(index, tuple(verdict))
 
     half = len(files) // 2 if len(files) >= SCREEN_APART_FILES and workers.count > 1 and options.stdin is None and ahead.spare_core() else len(files)
-    rest = ahead.computed_ahead(lambda: [_verdict(*_screened(path)) for path in files[half:]]) if half < len(files) else None
+    rest = ahead.computed_ahead(lambda: [_verdict(*_screened(path))[:3] for path in files[half:]]) if half < len(files) else None
     for index, path in enumerate(files if rest is None else files[:half]):
         screen_here(index, path)
     verdicts = rest() if rest is not None else None
@@ -524,14 +527,15 @@ def _screened(path: Path, stdin: Optional[bytes] = None) -> tuple:
 
 def _verdict(data: Optional[bytes], screening) -> tuple:
     """(a group seed: it may hold a GRU, or has a marker, or cannot be read (process_group reports
-    it); a seed that only holds the class; a file that picks a class of torch.nn by a name)."""
+    it); a seed that only holds the class; a file that picks a class of torch.nn by a name; the
+    `ast` tree that showed the pick, or None)."""
     if data is None:
-        return True, False, False
+        return True, False, False, None
     marked = has_marker(data)  # a marker needs a person, GRU or not
     seed = screening.may_hold_gru or marked
     # one that only holds a class (`getattr(nn, "GRU" + "Cell")` spells GRU) may be in no group either
-    picks = (not screening.may_hold_gru or screening.class_only) and chooses_class_by_value(data, screening.tree)
-    return seed, seed and screening.class_only and not marked, picks
+    picked = tree_choosing_class_by_value(data, screening.tree) if not screening.may_hold_gru or screening.class_only else None
+    return seed, seed and screening.class_only and not marked, picked is not None, picked
 
 
 def _outcomes(work: list, options: RunOptions, workers: "_Workers", absorbed: set) -> Iterator[tuple]:

@@ -100,21 +100,23 @@ def imported_names(node: ast.AST) -> list:
 _PARENTHESISED_IMPORT = re.compile(rb"import[ \t]*\(")
 _CONTINUED_IMPORT = re.compile(rb"^[ \t]*(?:from|import)[ \t][^\n]*\\\r?$", re.M)
 _WORD_BYTE = re.compile(rb"\w")
+# The names of `from pkg import (...)` up to its `)`, read past comments (which may hold a `)`): an
+# import's list holds no strings, so the first `)` outside a comment closes it.
+_IMPORT_LIST = re.compile(rb"(?:[^)#]|#[^\n]*)*")
+_COMMENT = re.compile(rb"#[^\n]*")
 # `import_module("pkg.model")`: the text of its first argument when that is a plain literal alone
 _IMPORT_MODULE_CALL = re.compile(rb"import_module\s*\(\s*(?:(['\"])([^'\"\\\n]*)\1\s*(?=[,)]))?")
 
 
 def _imports_over_lines(data: bytes, word: bytes) -> bool:
     """Does an import written over lines spell `word` where its first line need not? Within the
-    parentheses of `from pkg import (...)`; a list holding a comment (which may hide a `)`) or a
-    backslash-continued import counts as spelling it."""
+    parentheses of `from pkg import (...)`, its comments left out (`mkldnn_lowerings,  # registers
+    ops on import`); a backslash-continued import counts as spelling it."""
     spelled = re.compile(rb"\b" + re.escape(word) + rb"\b")
     for match in _PARENTHESISED_IMPORT.finditer(data):
         if match.start() and _WORD_BYTE.match(data, match.start() - 1):  # `reimport(`, not an import
             continue
-        end = data.find(b")", match.end())
-        names = data[match.end() : None if end < 0 else end]
-        if b"#" in names or spelled.search(names) is not None:
+        if spelled.search(_COMMENT.sub(b"", _IMPORT_LIST.match(data, match.end()).group())) is not None:
             return True
     return (b"\\\n" in data or b"\\\r\n" in data) and _CONTINUED_IMPORT.search(data) is not None
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from itertools import takewhile
 from typing import Optional
@@ -58,20 +59,19 @@ _CONSTRUCTION = re.compile(GRU_CONSTRUCTION_BYTES)
 _HELD_NAME = re.compile(HELD_CLASS_NAME_BYTES)
 _CLASS_VALUE = re.compile(GRU_CLASS_VALUE_BYTES)
 _SUBCLASS = re.compile(GRU_SUBCLASS_BYTES)
-_CLASS_BY_VALUE = [re.compile(pattern) for pattern in CLASS_BY_VALUE_BYTES]
-_CLASS_BY_TEXT = [re.compile(pattern) for pattern in CLASS_BY_TEXT_BYTES]
+_CLASS_BY_NAME = [(needle, re.compile(pattern)) for needle, pattern in CLASS_BY_VALUE_BYTES + CLASS_BY_TEXT_BYTES]
 _OWN_NAMES = [re.compile(pattern) for pattern in OWN_NAMES_BYTES]
 _TORCH_IMPORTS = [re.compile(pattern) for pattern in TORCH_IMPORT_BYTES]
 _TORCH_IMPORTED = [re.compile(pattern) for pattern in TORCH_IMPORTED_BYTES]
 _IMPORT_LIST_NOISE = re.compile(IMPORT_LIST_NOISE_BYTES)
 _GETTER = re.compile(GETTER_BYTES)
 _TORCH_ARGUMENT = re.compile(TORCH_ARGUMENT_BYTES)
-_NAME_READS = [re.compile(pattern) for pattern in NAME_READ_BYTES]
+_NAME_READS = [(needle, re.compile(pattern)) for needle, pattern in NAME_READ_BYTES]
 _NAMESPACE_READ, _NAMESPACE_OWNER = (re.compile(pattern) for pattern in NAMESPACE_READ_BYTES)
 _RETURNED_CLASS = re.compile(RETURNED_CLASS_BYTES)
 _TORCH_STAR_IMPORT = re.compile(TORCH_STAR_IMPORT_BYTES)
 
-__all__ = ["Screening", "chooses_class_by_value", "path_may_name_recurrent", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru"]
+__all__ = ["Screening", "chooses_class_by_value", "path_may_name_recurrent", "functions_returning_class_by_value", "registry_read", "gru_class_names", "torch_names_bound", "holds_gru_class", "makes_from_held_class", "may_hold_gru", "may_name_gru_class", "mentions_gru", "names_bound_in_code", "names_gru", "references_torch_gru", "screen", "subclasses_torch_gru", "tree_choosing_class_by_value"]
 
 
 def mentions_gru(data: bytes) -> bool:
@@ -119,20 +119,27 @@ def chooses_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> bo
     """Does the file read a class of torch.nn by a name not written out (`getattr(nn,
     cfg.rnn_type)`), or by a key of its namespace (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`)?
     It may be a GRU. `tree`: the file's parse, when the screen made one."""
+    return tree_choosing_class_by_value(data, tree) is not None
+
+
+def tree_choosing_class_by_value(data: bytes, tree: Optional[ast.Module] = None) -> Optional[ast.Module]:
+    """The file's parse when it chooses a class of torch.nn by a name (`chooses_class_by_value`), else
+    None: the engine looks at such a file alone, and grouping reads its tree (kept: not parsed again)."""
+    needles = {needle for needle in NAME_READ_NEEDLES if needle in data}
     if (
-        not any(pattern.search(data) for pattern in _CLASS_BY_VALUE + _CLASS_BY_TEXT) and not _reads_torch_alias(data)
+        not any(pattern.search(data) for pattern in _searched(_CLASS_BY_NAME, needles)) and not _reads_torch_alias(data, needles)
         and not _applies_getter_to_torch(data)
         and (GRU_NEEDLE not in data and not _imports_torch_nn_star(data) or not any(pattern.search(data) for pattern in _OWN_NAMES))
     ):
-        return False
+        return None
     if tree is None:
         try:
             tree = ast.parse(data)
         except (SyntaxError, ValueError, MemoryError, RecursionError):
-            return False  # a file that does not parse holds no class the engine could name
+            return None  # a file that does not parse holds no class the engine could name
     names = _TorchNames(tree)
     getters = _held_getters(tree)
-    return any(_picks_by_value(node, names, getters) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute))
+    return tree if any(_picks_by_value(node, names, getters) for node in nodes_of(tree).of(ast.Call, ast.Subscript, ast.Attribute)) else None
 
 
 def _imports_torch_nn_star(data: bytes) -> bool:
@@ -149,12 +156,20 @@ def _held_getters(tree: ast.Module) -> frozenset:
     )
 
 
-def _reads_torch_alias(data: bytes) -> bool:
+def _searched(patterns: list, needles: set) -> list:
+    """The compiled patterns of (needle, pattern) pairs (vocab.CLASS_BY_VALUE_BYTES) that a file whose
+    bytes spell `needles` of vocab.NAME_READ_NEEDLES may match: those whose needle it spells, or that
+    have none."""
+    return [pattern for needle, pattern in patterns if needle is None or needle in needles]
+
+
+def _reads_torch_alias(data: bytes, needles: set) -> bool:
     """Bytes only: a `getattr`, `vars`, `__dict__`, `__getattribute__` or `getmembers` of a name bound
-    under torch (`getattr(rnn_mod, name)` after `import torch.nn.modules.rnn as rnn_mod`)?"""
-    if not any(needle in data for needle in NAME_READ_NEEDLES):
+    under torch (`getattr(rnn_mod, name)` after `import torch.nn.modules.rnn as rnn_mod`)? `needles`:
+    those of vocab.NAME_READ_NEEDLES the bytes spell."""
+    if not needles:
         return False
-    names = {name for pattern in _NAME_READS for name in pattern.findall(data)}
+    names = {name for pattern in _searched(_NAME_READS, needles) for name in pattern.findall(data)}
     names.update(owner.group(1) for match in _NAMESPACE_READ.finditer(data) for owner in [_NAMESPACE_OWNER.search(data, max(0, match.start() - 64), match.start())] if owner)
     return _bound_under_torch(data, names)
 
@@ -359,8 +374,10 @@ def names_bound_in_code(tree: ast.Module) -> set:
     nodes = nodes_of(tree)
     made = {id(call.func) for call in nodes.of(ast.Call)}  # `nn.GRU(4, 8)` is an instance, not the class
 
+    spots = _ClassSpots(nodes, names)
+
     def holds(node: ast.AST) -> bool:
-        return any(id(part) not in made and names.is_gru_class(part) for part in ast.walk(node))
+        return spots.within(node) and any(id(part) not in made and names.is_gru_class(part) for part in ast.walk(node))
 
     found = set()
     for assign in nodes.of(ast.Assign, ast.AnnAssign):
@@ -385,12 +402,14 @@ def names_bound_in_code(tree: ast.Module) -> set:
     return found
 
 
-def references_torch_gru(tree: ast.AST) -> bool:
+def references_torch_gru(tree: ast.Module) -> bool:
     """Step 2: is anything that resolves, through imports, to torch.…GRU(Cell) called?
 
-    One walk: imports and calls are gathered together (an import may follow the call it binds,
-    inside a function), then matched; a call whose root is already bound to torch ends the walk
-    (`ast.walk` goes breadth first, so the module's imports come before any call in a function)."""
+    One pass over the tree's calls, imports and assignments: imports and calls are gathered together
+    (an import may follow the call it binds, inside a function), then matched; a call whose root is
+    already bound to torch ends the pass (the nodes come in `ast.walk`'s order, breadth first, so the
+    module's imports come before any call in a function). The nodes are those of `nodes_of`, whose
+    one walk the later steps on the same tree share."""
     aliases: dict[str, str] = {}  # local name -> the dotted path it stands for
     classes: set = set()  # names bound by `from torch.… import GRU [as X]`
     star_from_torch = False
@@ -400,7 +419,7 @@ def references_torch_gru(tree: ast.AST) -> bool:
     star_elsewhere = False  # `from util import *`: it may bind `nn`
     modules_elsewhere: set = set()  # `import util`: `util.nn.GRU(...)` may be torch's
     called_through_nn: set = set()  # X of each call `X.….nn.GRU(...)`
-    for node in ast.walk(tree):
+    for node in nodes_of(tree).of(ast.Call, ast.Import, ast.ImportFrom, ast.Assign):
         if isinstance(node, ast.Call):
             func = node.func
             if isinstance(func, ast.Attribute) and func.attr in GRU_NAMES:
@@ -562,8 +581,10 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
     # a construction makes an instance, not the class (`core = nn.GRU(4, 8)`)
     ignored = {id(node) for node in _not_values(nodes)} | {id(call.func) for call in nodes.of(ast.Call)}
 
+    spots = _ClassSpots(nodes, names)
+
     def holds(node: ast.AST) -> bool:
-        return any(
+        return spots.within(node, found) and any(
             id(part) not in ignored and (names.is_gru_class(part) or isinstance(part, ast.Name) and part.id in found)
             for part in ast.walk(node)
         )
@@ -592,6 +613,32 @@ def gru_class_names(tree: ast.Module, class_bodies: bool = False) -> set:
         elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)) and _returns_class(statement, holds):
             found.add(statement.name)  # `def cell_class(): return nn.GRUCell`, made as `cell_class()(4, 8)`
     return found
+
+
+class _ClassSpots:
+    """The lines where a tree's nodes may name the torch GRU class (`_TorchNames.is_gru_class`): an
+    attribute or a string spelling GRU / GRUCell (`nn.GRU`, `getattr(nn, "GRU")`), a name spelling it
+    (`from torch.nn import *`) or bound to it by an import. A node whose lines hold none of them, nor
+    a name of `found`, cannot hold the class: a cheap test before a walk of it (the returns of every
+    function of a big module were walked)."""
+
+    def __init__(self, nodes, names: "_TorchNames") -> None:
+        named = GRU_NAMES | {local for local, target in names.aliases.items() if target in RECURRENT}
+        self.lines = sorted(
+            [node.lineno for node in nodes.of(ast.Attribute) if node.attr in GRU_NAMES]
+            + [node.lineno for node in nodes.of(ast.Constant) if isinstance(node.value, str) and node.value in GRU_NAMES]
+            + [node.lineno for node in nodes.of(ast.Name) if node.id in named]
+        )
+        self.names: dict = {}  # name -> the lines it is read or set on
+        for node in nodes.of(ast.Name):
+            self.names.setdefault(node.id, []).append(node.lineno)
+
+    def within(self, node: ast.AST, found: set = frozenset()) -> bool:
+        first, last = node.lineno, node.end_lineno
+        at = bisect_left(self.lines, first)
+        return at < len(self.lines) and self.lines[at] <= last or any(
+            first <= line <= last for name in found for line in self.names.get(name, ())
+        )
 
 
 def _names_filled_by(function: ast.AST) -> set:

@@ -65,10 +65,13 @@ GRU_CLASS_VALUE_BYTES = rb"(?:\.|[=(\[{:,]\s*|\bimport\s+)GRU(?:Cell)?\b(?!\s*=[
 # A torch.nn class read by a name not written out (`getattr(nn, cfg.rnn_type)`, `getattr(torch.nn,
 # "GRU" + "Cell")`): it may be a GRU (classes_by_value.py says where its module takes a state).
 # Or taken from its namespace by a key (`vars(nn)[cfg.rnn]`, `nn.__dict__["GRUCell"]`).
-CLASS_BY_VALUE_BYTES = (  # each searched apart, from a literal (an alternation first makes `re` try every position)
-    rb"getattr\(\s*[\w.]*nn\s*,", rb"vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()",
-    rb"nn\s*\.\s*__dict__\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()", rb"nn\s*\.\s*__getattribute__\s*\(",
-    rb"getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*f?['\"]torch",  # `getattr(importlib.import_module("torch.nn"), name)`
+# Each pattern searched apart, from a literal (an alternation first makes `re` try every position),
+# paired with the needle of NAME_READ_NEEDLES that every match of it spells (or None): a file without
+# that needle is not searched for it (each search is one more pass over a big library's bytes).
+CLASS_BY_VALUE_BYTES = (
+    (b"getattr(", rb"getattr\(\s*[\w.]*nn\s*,"), (b"vars(", rb"vars\(\s*[\w.]*nn\s*\)\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()"),
+    (b"__dict__", rb"nn\s*\.\s*__dict__\s*(?:\[|\.\s*(?:get|items|values|copy)\s*\()"), (b"__getattribute__", rb"nn\s*\.\s*__getattribute__\s*\("),
+    (b"getattr(", rb"getattr\(\s*[\w.]*(?:import_module|__import__)\s*\(\s*f?['\"]torch"),  # `getattr(importlib.import_module("torch.nn"), name)`
 )
 # Other ways to read a class of torch.nn by a name (classes_by_value.py, prefilter.py): its text
 # evaluated (`eval("nn." + name)`, `exec(f"Cell = nn.{name}")`), `operator.attrgetter(name)(nn)`, the
@@ -80,15 +83,15 @@ ATTRIBUTE_CHAIN_READER = "functools.reduce"  # `functools.reduce(getattr, ["nn",
 NAMESPACE_LISTINGS = {"items", "values", "copy"}  # `vars(nn).items()`: every class with its name
 MEMBERS_FUNCTION = "inspect.getmembers"
 STRING_FORMAT_METHOD = "format"  # `"nn.{}".format(name)`: a string whose head is written out
-CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYTES; `x.eval()` is none)
-    rb"eval(?<![\w.]eval)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.", rb"exec(?<![\w.]exec)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\.",
-    rb"getmembers\s*\(\s*[\w.]*nn\b",
+CLASS_BY_TEXT_BYTES = (  # the same, in a file's bytes (after CLASS_BY_VALUE_BYTES, paired as they are; `x.eval()` is none)
+    (None, rb"eval(?<![\w.]eval)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\."), (None, rb"exec(?<![\w.]exec)\s*\(\s*[fr]?['\"][^'\"\n]*\bnn\."),
+    (b"getmembers", rb"getmembers\s*\(\s*[\w.]*nn\b"),
     # torch.nn (or torch, then `.nn`) read from `sys.modules` or imported in place: any other module
     # of torch holds no class of torch.nn (`__import__("torch.fx")` gives torch itself)
     # (also `sys.modules.get(...)`, an f-string without a field, `import_module(".nn", "torch")`)
-    rb"modules\s*(?:\[|\.\s*get\s*\()\s*f?['\"]torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]",
-    rb"import_module\s*\(\s*f?['\"](?:torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]|\.[\w.]*['\"]\s*,\s*(?:package\s*=\s*)?f?['\"]torch)",
-    rb"__import__\s*\(\s*f?['\"]torch", rb"reduce(?<!\wreduce)\s*\(\s*getattr\s*,\s*[\[(]",  # `functools.reduce(getattr, ["nn", name], torch)`: a list written out
+    (None, rb"modules\s*(?:\[|\.\s*get\s*\()\s*f?['\"]torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]"),
+    (None, rb"import_module\s*\(\s*f?['\"](?:torch(?:\.nn(?:\.modules(?:\.rnn)?)?)?['\"]|\.[\w.]*['\"]\s*,\s*(?:package\s*=\s*)?f?['\"]torch)"),
+    (None, rb"__import__\s*\(\s*f?['\"]torch"), (None, rb"reduce(?<!\wreduce)\s*\(\s*getattr\s*,\s*[\[(]"),  # `functools.reduce(getattr, ["nn", name], torch)`: a list written out
 )
 # `operator.attrgetter(name)` picks a class of torch.nn only when applied to torch or torch.nn
 # (`attrgetter(cfg.rnn)(nn)`, `pick = attrgetter(cfg.rnn)` then `pick(torch)`): a call whose one
@@ -122,7 +125,7 @@ TORCH_ALIAS_SET_BYTES = (
     rb"|getattr\([ \t]*(?:%s)(?:[ \t]*\.[ \t]*\w+)*[ \t]*,[ \t]*['\"](?:nn|modules|rnn)['\"][ \t]*\))[ \t]*(?:#[^\n]*)?(?m:$)",
     rb"(?<![\w.])(\w+)[ \t]*$",
 )
-NAME_READ_BYTES = (rb"getattr\(\s*(\w+)\s*,", rb"vars\(\s*(\w+)\s*\)", rb"getmembers\s*\(\s*(\w+)")
+NAME_READ_BYTES = ((b"getattr(", rb"getattr\(\s*(\w+)\s*,"), (b"vars(", rb"vars\(\s*(\w+)\s*\)"), (b"getmembers", rb"getmembers\s*\(\s*(\w+)"))  # paired as CLASS_BY_VALUE_BYTES
 NAMESPACE_READ_BYTES = (rb"__(?:dict|getattribute)__", rb"(\w+)\s*\.\s*$")  # `rnn_mod.__dict__`: the name is the word before (searched back)
 NAME_READ_NEEDLES = (b"getattr(", b"vars(", b"getmembers", b"__dict__", b"__getattribute__")
 OWN_OBJECTS = ("self", "cls")  # what a method is called on inside its class (`self.rnn_class(name)`)
