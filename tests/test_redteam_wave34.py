@@ -130,3 +130,60 @@ def test_a_replay_of_dicts_holding_states_migrates_and_runs(tmp_path, form):
     _project(tmp_path, DICTS)
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+GATE_MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.v = nn.Linear(8, 1)
+
+        def init_hidden(self, n):
+            hidden = {count} // 3
+            return torch.zeros(1, n, hidden)
+
+        def forward(self, x, h):
+            out, h = self.gru(x, h)
+            return self.v(out), h
+"""
+
+GATE_DRIVER = """\
+    import torch
+    from model import Net
+
+    net = Net()
+    h = net.init_hidden(2)
+    for t in range(3):
+        v, h = net(torch.randn(1, 2, 4), h)
+    v.sum().backward()
+"""
+
+# the count of rows, the parameter it counts
+ROW_COUNTS = {
+    "self.gru.weight_hh_l0.shape[0]": "self.gru.weight_hh_l0",
+    "self.gru.weight_ih_l0.size(0)": "self.gru.weight_ih_l0",
+    "len(self.gru.bias_hh_l0)": "self.gru.bias_hh_l0",
+}
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("count", sorted(ROW_COUNTS))
+def test_the_hidden_size_taken_from_the_gate_rows_is_refused(tmp_path, capsys, form, count):
+    # exit 0 and a crash in both forms: `weight_hh_l0.shape[0] // 3` is 4 * 8 // 3 = 10 for the LSTM
+    files = {"model.py": GATE_MODEL.format(count=count), "driver.py": GATE_DRIVER, "pyproject.toml": ""}
+    write(tmp_path, files)
+    before = {name: (tmp_path / name).read_text() for name in files}
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    parameter = ROW_COUNTS[count]
+    assert (
+        f"{tmp_path / 'model.py'}:12:18: G2L107 `{count}` counts the rows of `{parameter}`, a parameter of the GRU whose "
+        "rows are stacked by gate (3 * hidden_size for r, z, n); the LSTM stacks 4 gates, so the count (and a size taken "
+        "from it, `// 3`) would change; read the size from the module (`hidden_size`), or migrate it by hand for the "
+        "LSTM's gates"
+    ) in capsys.readouterr().out.splitlines()
+    assert {name: (tmp_path / name).read_text() for name in before} == before
