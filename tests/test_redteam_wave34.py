@@ -183,7 +183,7 @@ def test_the_hidden_size_taken_from_the_gate_rows_is_refused(tmp_path, capsys, f
     assert (
         f"{tmp_path / 'model.py'}:12:18: G2L107 `{count}` counts the rows of `{parameter}`, a parameter of the GRU whose "
         "rows are stacked by gate (3 * hidden_size for r, z, n); the LSTM stacks 4 gates, so the count (and a size taken "
-        "from it, `// 3`) would change; read the size from the module (`hidden_size`), or migrate it by hand for the "
+        "from it, `// 3`) would change; use the module's `hidden_size` instead, or migrate it by hand for the "
         "LSTM's gates"
     ) in capsys.readouterr().out.splitlines()
     assert {name: (tmp_path / name).read_text() for name in before} == before

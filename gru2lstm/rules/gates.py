@@ -69,7 +69,7 @@ class GateWise(Rule):
                     ctx.find("G2L107", cut, (
                         f"`{ctx.code(cut)}` counts the rows of `{ctx.code(param)}`, a parameter of the GRU whose rows are "
                         "stacked by gate (3 * hidden_size for r, z, n); the LSTM stacks 4 gates, so the count (and a size "
-                        "taken from it, `// 3`) would change; read the size from the module (`hidden_size`), or migrate "
+                        "taken from it, `// 3`) would change; use the module's `hidden_size` instead, or migrate "
                         "it by hand for the LSTM's gates"
                     ))
                     continue
