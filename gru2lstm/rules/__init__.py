@@ -27,7 +27,7 @@ from gru2lstm.rules.parts import BoundParts, ConsumedParts, Joins
 from gru2lstm.rules.pieces import Pieces
 from gru2lstm.rules.slicing import DerivedSplit, PartnerNames, SplitSource
 from gru2lstm.rules.stack import Stack
-from gru2lstm.rules.storage import FeaturesIntoHolder, Storage, UntracedIntoState
+from gru2lstm.rules.storage import FeaturesIntoHolder, RecordArrayOfStates, Storage, UntracedIntoState
 from gru2lstm.rules.tensor_ops import AugmentedInPlace, Halfwise, InPlaceOp, InPlaceRead
 from gru2lstm.rules.torchscript import TorchScriptLists, TorchScriptSignatures, TorchScriptSplit, TorchScriptState
 from gru2lstm.rules.unfollowed import (
@@ -75,6 +75,7 @@ TUPLE_RULES = [
     BoundParts(),
     OpaqueIntoHolder(),
     KeyedWrite(),
+    RecordArrayOfStates(),  # before the rules that would pair or double its creation
     UntracedIntoState(),
     FeaturesIntoHolder(),  # before FeatureBinding, which would read h alone into a holder of states
     InPlaceRead(),  # before the feature rules, for bindings and consumptions
@@ -156,6 +157,7 @@ PACKED_RULES = [
     UnfollowedCallPart(),
     FeaturesKept(),
     UndecidedArithmetic(),
+    RecordArrayOfStates(),  # before the rules that would pair or double its creation
     UntracedIntoState(),
     FeaturesIntoHolder(),  # before FeatureBinding, which would read h alone into a holder of states
     PackedAllocation(),

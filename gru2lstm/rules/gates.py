@@ -10,7 +10,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.children import children
-from gru2lstm.syntax import constant_string
+from gru2lstm.syntax import constant_string, int_key
 from gru2lstm.vocab import GATE_CODE, GATE_PARAMETER, GATE_SPLITTING_METHODS, MODULE_PARAMETER_METHODS, PARAMETER_DATA_ATTRIBUTES
 from gru2lstm.rules.base import Invalid, Rule, Valid
 
@@ -52,11 +52,27 @@ class GateWise(Rule):
             """,
             "G2L107",
         ),
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            h = torch.zeros(1, 1, core.weight_hh_l0.shape[0] // 3)
+            out, h = core(torch.randn(3, 1, 4), h)
+            """,
+            "G2L107",
+        ),
     )
 
     def apply(self, ctx, use) -> None:
         for param in _gate_parameters(ctx):
             for cut in _cuts(ctx, param):
+                if _counts_rows(ctx, cut):
+                    ctx.find("G2L107", cut, (
+                        f"`{ctx.code(cut)}` counts the rows of `{ctx.code(param)}`, a parameter of the GRU whose rows are "
+                        "stacked by gate (3 * hidden_size for r, z, n); the LSTM stacks 4 gates, so the count (and a size "
+                        "taken from it, `// 3`) would change; use the module's `hidden_size` instead, or migrate "
+                        "it by hand for the LSTM's gates"
+                    ))
+                    continue
                 ctx.find("G2L107", cut, (
                     f"`{ctx.code(cut)}` takes apart `{ctx.code(param)}`, a parameter of the GRU whose rows are "
                     "stacked by gate (3 gates: r, z, n); the LSTM stacks 4 gates (i, f, g, o) in another order, "
@@ -132,9 +148,42 @@ def _scope(ctx, node: cst.CSTNode) -> cst.CSTNode:
     return node
 
 
+def _counts_rows(ctx, node: cst.CSTNode) -> bool:
+    """Is `node` a count of a parameter's rows: `p.shape[0]`, `p.size(0)`, `len(p)`, `p.numel()`?"""
+    if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Attribute) and node.value.attr.value == "shape":
+        return int_key(node) == 0
+    if not isinstance(node, cst.Call):
+        return False
+    if isinstance(node.func, cst.Name):
+        return node.func.value == "len"
+    name = node.func.attr.value if isinstance(node.func, cst.Attribute) else None
+    if name == "numel":
+        return True
+    return name == "size" and len(node.args) == 1 and isinstance(node.args[0].value, cst.Integer) and node.args[0].value.value == "0"
+
+
+def _row_count(ctx, node: cst.CSTNode, parent: cst.CSTNode):
+    """The expression that counts the rows of `node` (`node.shape[0]`, `node.size(0)`, `len(node)`,
+    `node.numel()`), else None."""
+    if isinstance(parent, cst.Attribute) and parent.value is node:
+        outer = ctx.parents.get(parent)
+        if parent.attr.value == "shape" and isinstance(outer, cst.Subscript) and outer.value is parent:
+            return outer if _counts_rows(ctx, outer) else None
+        if parent.attr.value in ("size", "numel") and isinstance(outer, cst.Call) and outer.func is parent:
+            return outer if _counts_rows(ctx, outer) else None
+    if isinstance(parent, cst.Arg) and parent.value is node:
+        call = ctx.parents.get(parent)
+        if isinstance(call, cst.Call) and isinstance(call.func, cst.Name) and call.func.value == "len" and len(call.args) == 1:
+            return call
+    return None
+
+
 def _taken_apart(ctx, node: cst.CSTNode, parent: cst.CSTNode):
     """The expression that takes `node` apart by rows (a subscript, a splitting method, a torch
-    splitting function, or a replacement assigned to it), else None."""
+    splitting function, or a replacement assigned to it) or counts its rows, else None."""
+    counted = _row_count(ctx, node, parent)
+    if counted is not None:
+        return counted
     if isinstance(parent, cst.Subscript) and parent.value is node:
         return parent
     if isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value in GATE_SPLITTING_METHODS:

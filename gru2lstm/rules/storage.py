@@ -9,7 +9,7 @@ from __future__ import annotations
 import libcst as cst
 
 from gru2lstm.program import BindingKind
-from gru2lstm.values import Derivation, LabelKind, SlotKind, VCat, VChoice, VContainer, VSlot
+from gru2lstm.values import Derivation, LabelKind, SlotKind, VCat, VChoice, VContainer, VCreate, VSlot
 from gru2lstm.rules.base import BindingUse, Invalid, StateBindingRule, Valid
 from gru2lstm.rules.pairs import pair_expression
 from gru2lstm.rules.unfollowed import holds_states
@@ -145,6 +145,86 @@ class UntracedIntoState(StateBindingRule):
             "cannot trace back to a state, so it cannot tell which of them must carry the cell state c as well; "
             "split the state itself into that array (`np.split(h, n)`, or `h.reshape(...)`), or migrate it by hand"
         ))
+
+
+def _state_field(ctx, slot):
+    """The constant key under which a part of the slot's value, at any depth, holds a state
+    (`data[i]["h"]`, `data["h"][i]`), or None."""
+    classes = ctx.solution.classes
+    pending, seen = [(classes.find(slot), None)], set()
+    while pending:
+        root, key = pending.pop()
+        if root in seen:
+            continue
+        seen.add(root)
+        for label, part in classes.parts.get(root, {}).items():
+            part_key = label.key if label.kind == LabelKind.KEY else key
+            if part_key is not None and ctx.solution.is_state(part):
+                return part_key
+            pending.append((classes.find(part), part_key))
+    return None
+
+
+class RecordArrayOfStates(StateBindingRule):
+    summary = (
+        "a new array whose field holds states (a numpy record array, `np.zeros(n, dtype=[(\"h\", np.float32, (H,))])`, "
+        "read and written as `data[i][\"h\"]`) is a finding: the field's width is part of its dtype, which the engine "
+        "neither doubles nor pairs"
+    )
+    invalid = (
+        Invalid(
+            """
+            import numpy as np
+
+            core = nn.GRU(4, 8)
+            data = np.zeros(5, dtype=[("obs", np.float32, (4,)), ("h", np.float32, (8,))])
+            h = torch.zeros(1, 1, 8)
+            for i in range(4):
+                data[i]["h"] = h.reshape(-1).detach().numpy()
+                out, h = core(torch.randn(1, 1, 4), h)
+            out, _ = core(torch.randn(1, 2, 4), torch.from_numpy(data[[1, 3]]["h"]).unsqueeze(0))
+            """,
+            "G2L100",
+        ),
+    )
+
+    def handles(self, ctx, use: BindingUse) -> bool:
+        target = use.binding.target
+        return not ctx.solution.is_state(target) and _state_field(ctx, target) is not None and _creation(ctx, use.value) is not None
+
+    def rewrite(self, ctx, use: BindingUse) -> None:
+        node = _creation(ctx, use.value)
+        field = _state_field(ctx, use.binding.target)
+        ctx.find("G2L100", node, (
+            f"`{ctx.code(node)}` makes an array whose field `{field!r}` holds the hidden state; the field's width is "
+            "part of the array's dtype, which the engine neither doubles nor splits into h and c, so the cell state "
+            "would not fit in it; keep the states in an array of their own (`np.zeros((n, H))`), or migrate this by hand"
+        ), once=True)
+
+
+def _creation(ctx, value, seen=None):
+    """The creation (`np.zeros(...)`) the value is, or is taken from by indexing or other keeping
+    chains through the places it is bound to (`rows = data[idx]`), or None."""
+    resolutions = ctx.solution.resolutions
+    if resolutions.chain_kind(value) == Derivation.READ:
+        return None
+    leaf = resolutions.leaf_of(value)
+    if isinstance(leaf, VCreate):
+        return leaf.node
+    if not isinstance(leaf, VSlot):
+        return None
+    seen = set() if seen is None else seen
+    classes = ctx.solution.classes
+    root = classes.find(leaf.slot)
+    if root in seen:
+        return None
+    seen.add(root)
+    for binding in ctx.flow.bindings:
+        if classes.find(binding.target) == root:
+            node = _creation(ctx, ctx.solution.resolved(binding.value), seen)
+            if node is not None:
+                return node
+    return None
 
 
 class FeaturesIntoHolder(StateBindingRule):
