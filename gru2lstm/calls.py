@@ -76,6 +76,7 @@ from gru2lstm.vocab import (
     CREATE_LIKE_FUNCTIONS,
     CREATE_METHODS,
     DATA_LOADERS,
+    DATA_PIPELINE_PREFIX,
     EINSUM_FUNCTIONS,
     DICT_BUILTIN,
     DICT_FROM_KEYS,
@@ -648,6 +649,16 @@ class CallWalker(CompiledCalls):
         args = node.args
         if qualified & DATA_LOADERS:
             return self._unknown_call(node, f"`{self.code(func)}`")
+        if any(q.startswith(DATA_PIPELINE_PREFIX) for q in qualified):
+            # a dataset holds what it is given and serves it back (`ds[i]`, iterated, through a loader);
+            # a view or a copy of a state (`h0.squeeze(0)`, `h.detach()`) is held as the state is
+            for arg in args:
+                why = f"held by `{self.code(func)}()`, which serves it back by code the engine does not follow to where it is read"
+                self.consume(self.expr(arg.value), Use.OTHER, arg.value, why)
+                receiver = _first_receiver(arg.value)
+                if receiver is not arg.value:
+                    self.consume(self.expr(receiver), Use.OTHER, receiver, why)
+            return VOpaque(node, f"`{self.code(func)}(...)`")
         if qualified & MODULE_CONTAINERS and len(args) == 1:
             return self.expr(args[0].value)  # a ModuleDict holds its modules as the dict does
         wrapped = wrapped_module(node) if qualified & MODULE_WRAPPERS else None
@@ -923,3 +934,14 @@ def _kept_leaf(value: Value, through: Derivation = Derivation.KEEP) -> Value:
         value = value.base
     return value
 
+
+def _first_receiver(node: cst.BaseExpression) -> cst.BaseExpression:
+    """What a chain of method calls and subscripts starts from: `h0` of `h0.squeeze(0).cpu()` and of
+    `h[:, idx]`."""
+    while True:
+        if isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute):
+            node = node.func.value
+        elif isinstance(node, cst.Subscript):
+            node = node.value
+        else:
+            return node

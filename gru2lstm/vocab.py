@@ -173,8 +173,10 @@ NON_LIBRARY_ROOTS = frozenset({"torch", "typing_extensions"}) | frozenset(
 TORCH_MODULE_PREFIX = "torch.nn."  # torch.nn.<Capitalised>(...) constructs a module
 TORCH_MODULES_PACKAGE = "torch.nn.modules."  # torch.nn.modules.<module>.<Capitalised>: the same class where it is defined
 TENSOR_LIBRARY_PREFIXES = ("torch.", "numpy.")
-# torch classes under those prefixes that are no tensor function: a DataLoader calls its dataset's
-# `__getitem__` and collates what it gives, which the engine does not follow (an unknown call).
+# torch classes under those prefixes that are no tensor function: a dataset holds what it is given
+# (`TensorDataset(obs, h0)` gives rows), a DataLoader calls its dataset's `__getitem__` and collates
+# what it gives, by code the engine does not follow (an unknown call).
+DATA_PIPELINE_PREFIX = "torch.utils.data."
 DATA_LOADERS = {"torch.utils.data.DataLoader", "torch.utils.data.dataloader.DataLoader"}
 ALREADY_LSTM = {f"{path}.{name}" for path in TORCH_RECURRENT_PATHS for name in ("LSTM", "LSTMCell")}
 # Recurrent modules a GRU may be the alternative of (`nn.GRU(...) if cfg.gru else nn.LSTM(...)`).

@@ -92,7 +92,7 @@ def test_a_library_value_given_the_state_s_shape_joined_with_it_is_refused_packe
         f"{project / 'agent.py'}:19:{9 if joined == nudge else 18}: G2L100 `{joined}` combines the hidden state with "
         f"`{operand}`, made by `thing(3)`, a call the engine does not follow, so it cannot tell how wide it is; in the "
         "packed form the state is h and c side by side, twice as wide, so an operand as wide as h would no longer line "
-        "up; the tuple form cannot choose what c gets from it either, so migrate this by hand"
+        "up; migrate this by hand, as the tuple form cannot choose what c gets from it either"
     ) in capsys.readouterr().out
     # the tuple form would add the library's tensor to c too, `thing(3)` called once per half (wave 22: the shape read
     # from the state by view_as does not make the operand one computed from it)

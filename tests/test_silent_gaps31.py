@@ -179,8 +179,8 @@ def test_a_state_joined_with_what_a_library_call_returns(tmp_path, capsys, nudge
         assert (
             f"{project / 'agent.py'}:19:{column}: G2L100 `{joined}` combines the hidden state with `thing(3)`, a call the engine "
             "does not follow, so it cannot tell how wide it is; in the packed form the state is h and c side by side, twice as "
-            "wide, so an operand as wide as h would no longer line up; the tuple form cannot choose what c gets from it "
-            "either, so migrate this by hand"
+            "wide, so an operand as wide as h would no longer line up; migrate this by hand, as the tuple form cannot "
+            "choose what c gets from it either"
         ) in capsys.readouterr().out
         return
     assert capsys.readouterr().out.startswith(

@@ -134,7 +134,7 @@ class PackedArithmetic(Rule):
 # What a width finding advises: the tuple form, unless the operand joined is one it would refuse
 # too (joined_operands.chooses_for_c: what c gets is a choice neither form can make).
 _OTHER_FORM = "use --state tuple, or migrate this by hand"
-_BY_HAND = "the tuple form cannot choose what c gets from it either, so migrate this by hand"
+_BY_HAND = "migrate this by hand, as the tuple form cannot choose what c gets from it either"
 
 
 def _combined(ctx, node: cst.CSTNode, operand: cst.CSTNode, width, advice: str) -> bool:

@@ -16,7 +16,7 @@ from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers, torch_names
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DATA_PIPELINE_PREFIX, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -194,12 +194,7 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         ))
     elif (iterable := _unfollowed_iterable(binding, value)) is not None:
         # `for obs, h0, y in DataLoader(rows, ...)`: the rows are batched by code the engine does not follow
-        loader = isinstance(iterable, cst.Call) and qualify(iterable.func, module_imports(ctx.module_of(iterable)), set()) in DATA_LOADERS
-        why = (
-            ", which collates the rows it is given by code the engine does not follow (each row's state would stay one tensor "
-            "there); stack the states of a batch in the program, each half apart, or migrate this by hand"
-            if loader else f", which the engine cannot follow; {BY_HAND}"
-        )
+        why = _COLLATED if _data_pipeline(ctx, iterable) in DATA_LOADERS else f", which the engine cannot follow; {BY_HAND}"
         ctx.find("G2L101", node, f"`{code}` holds the hidden state elsewhere, but here it receives a part of what iterating `{ctx.code(iterable)}` gives{why}")
     elif parameter is not None and isinstance(value, VOpaque) and value.why == CONSTANT:
         # `init(3)` where `def init(self, batch): return torch.eye(batch, H)`: a tensor the function makes
@@ -385,6 +380,8 @@ class OpaqueIntoHolder(Rule):
             return False
         if id(value.node) in ctx.flow.outside_calls:  # `blank(n, H)` of util.py: the program's own code made its states
             return holds_states(ctx, target)
+        if _data_pipeline(ctx, value.node) is not None:  # `loader = DataLoader(ds)`, then `for o, h in loader`
+            return holds_states(ctx, target)
         return (
             bool(_named_states(ctx, target)) and not _filled_beside(ctx, use.binding)
             and not _made_empty_then_filled(ctx, use.binding, value.node) and not _states_handed_in(ctx, value.node)
@@ -399,7 +396,31 @@ class OpaqueIntoHolder(Rule):
             f"`{holder}` holds hidden states, but here it receives what `{ctx.code(node)}` returns" if holder
             else f"`{ctx.code(node)}` returns what holds hidden states where it is read"
         )
+        pipeline = _data_pipeline(ctx, node)
+        if pipeline is not None:
+            ctx.find("G2L101", node, f"{subject}{_COLLATED if pipeline in DATA_LOADERS else _SERVED}")
+            return
         ctx.find("G2L101", node, f"{subject}{from_where(place)}, so the states in it would stay one tensor; {follow_remedy(place)}", place)
+
+
+def _data_pipeline(ctx, node: cst.CSTNode) -> Optional[str]:
+    """The name of the dataset or loader of torch (`torch.utils.data.TensorDataset`) that `node`
+    calls, which holds or collates the rows it is given, else None."""
+    if not isinstance(node, cst.Call):
+        return None
+    name = qualify(node.func, module_imports(ctx.module_of(node)), set())
+    return name if name is not None and name.startswith(DATA_PIPELINE_PREFIX) else None
+
+
+# why a state a dataset or a DataLoader gives back cannot be followed, and what to do
+_COLLATED = (
+    ", which collates the rows it is given by code the engine does not follow (each row's state would stay one tensor "
+    "there); stack the states of a batch in the program, each half apart, or migrate this by hand"
+)
+_SERVED = (
+    ", which holds the tensors it is given and serves them by code the engine does not follow (each state would stay "
+    "one tensor there); keep the states of each half in tensors of their own, or migrate this by hand"
+)
 
 
 def _named_states(ctx, slot) -> set:
