@@ -277,7 +277,8 @@ class Project:
 
 def importers_elsewhere(files: list, changed: dict, others: list, data: Optional[dict] = None, read: Optional[dict] = None) -> dict:
     """The files among `others` (the project's files that were not given) that import a changed
-    class or function of the group's `files` (directly, or re-exported by a file of the group).
+    class or function of the group's `files` (directly, or re-exported by a file of the group or by
+    a package's `__init__` among `others`, whose importers are looked for in turn).
 
     `changed`: str(path) of a group file -> the names whose contract changes there; None for every
     class, function and global it defines. Returns str(path) -> [each importer's Path]. Such a file would
@@ -286,19 +287,29 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     """
     data, trees = dict(data or {}), {}
     folders = Folders()
-    names = {module_name(path, folders)[1] for path in files}
-    words = {(name.rpartition(".")[2].encode(), name) for name in names}
-    kept = []
-    for path in others:
-        known = (read or {}).get(str(path))
-        contents = known[0] if known is not None else _read_bytes(path)
-        if known is None and read is not None and contents is not None:
-            read[str(path)] = (contents, None, False)  # the next call reads it no more, kept or not
-        # Cheap first, before the file is placed among the modules: an importer spells the name
-        # of one of the group's modules in an import (as _importers asks again of each module)
-        if contents is not None and any(word in contents and may_import_module(contents, name) for word, name in words):
-            data[len(files) + len(kept)] = contents
-            kept.append(path)
+    modules = {module_name(path, folders)[1] for path in files}
+    kept, looked = [], set()
+    taken = set()  # the paths of kept
+    while modules:
+        words = {(name.rpartition(".")[2].encode(), name) for name in modules}
+        looked |= modules
+        modules = set()
+        for path in others:
+            if path in taken:
+                continue
+            known = (read or {}).get(str(path))
+            contents = known[0] if known is not None else _read_bytes(path)
+            if known is None and read is not None and contents is not None:
+                read[str(path)] = (contents, None, False)  # the next call reads it no more, kept or not
+            # Cheap first, before the file is placed among the modules: an importer spells the name
+            # of one of the group's modules in an import (as _importers asks again of each module)
+            if contents is not None and any(word in contents and may_import_module(contents, name) for word, name in words):
+                data[len(files) + len(kept)] = contents
+                kept.append(path)
+                taken.add(path)
+                if path.name == "__init__.py":  # a package that may re-export it: its importers too
+                    modules.add(module_name(path, folders)[1])
+        modules -= looked
     paths = list(files) + kept
     for index, path in enumerate(paths):
         known = (read or {}).get(str(path))
@@ -321,7 +332,7 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
             for entry, reached in _importers(universe, current, wanted):
                 if entry.key not in group:
                     importers.add(entry.path)
-                elif reached:  # `from .model import Policy` in a package's __init__: its importers count too
+                if reached:  # `from .model import Policy` in a package's __init__: its importers count too
                     frontier.append((entry, frozenset(_with_holders(entry, reached))))
         if importers:
             found[key] = sorted(importers)

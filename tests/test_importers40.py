@@ -78,7 +78,7 @@ def test_the_model_file_given_alone_is_refused_naming_its_importer(tmp_path, cap
     refused = [line for line in out.splitlines() if f"{tmp_path / 'pkg' / 'model.py'}:11:9: G2L101 " in line]
     assert refused, out
     if form == "tuple":  # packed: the callers not analysed would allocate the GRU's size, said first
-        assert any(f"and {tmp_path / 'train.py'} imports it without being given" in line for line in refused), out
+        assert any(f"{tmp_path / 'train.py'} import" in line and "without being given" in line for line in refused), out
     assert (tmp_path / "pkg" / "model.py").read_text() == textwrap.dedent(MODEL)
 
 
@@ -189,7 +189,6 @@ def _names(tree, code):
 @pytest.mark.parametrize("data, expected", [
     (b"import pkg\nnet = pkg.model.Net()\n", True),
     (b"import pkg.other\nnet = pkg.model.Net()\n", True),
-    (b"import a\nnet = a.pkg.model.Net()\n", True),
     (b"from importlib import import_module as load\nm = load(name)\n", True),
     (b"import importlib\nload = importlib.import_module\n", True),
     (b"import pkg\nprint(pkg.other)\n", False),  # reads no `.model`
