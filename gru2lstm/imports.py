@@ -153,14 +153,15 @@ def may_import(data: bytes, word: bytes) -> bool:
 def may_import_module(data: bytes, dotted: str, names: Iterable = ()) -> bool:
     """`may_import` of the module `dotted` names, or of a package above it when the bytes read its
     last name as an attribute (`pkg.model.Net` after `import pkg`, whose `__init__` imports the
-    submodule; `names`: one of these after it, when given). Never False for a file that imports
-    the module either way and reads one of `names` from it so."""
+    submodule; `names`: one of these after it, or nothing, when given). Never False for a file that
+    imports the module either way and reads one of `names` from it so."""
     packages, _, last = dotted.rpartition(".")
     word = last.encode()
     if may_import(data, word):
         return True
-    after = rb"[ \t]*\.[ \t]*(?:" + b"|".join(re.escape(name.encode()) for name in names) + rb")\b" if names else rb"\b"
-    return bool(packages) and re.search(rb"\.[ \t]*" + re.escape(word) + after, data) is not None and any(
+    # `.model.Net`, or the module read whole (`mod = pkg.model`, `use(pkg.model)`)
+    after = rb"(?:[ \t]*\.[ \t]*(?:" + b"|".join(re.escape(name.encode()) for name in names) + rb")\b|[ \t]*(?:$|[,)\]#;]))" if names else rb"\b"
+    return bool(packages) and re.search(rb"\.[ \t]*" + re.escape(word) + after, data, re.M) is not None and any(
         may_import(data, package.encode()) for package in packages.split(".")
     )
 

@@ -248,7 +248,7 @@ class Project:
         spelled = [member for member in spelled if b"." + member.name.rpartition(".")[2].encode() in data]
         if not spelled:
             return {}
-        bases = {base for base, _ in entry.name_attributes()}
+        bases = {base for base, _ in entry.name_attributes()} | {f"{base}.{name}" for base, name in entry.name_attributes()}
         found = {}
         for imported in self.universe.imports(entry):
             for member in spelled:
@@ -864,7 +864,7 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
         if imported.file is not current:
             # `pkg.model.Net` after `import pkg` (or `pk = importlib.import_module("pkg")`)
             path = _attribute_path(imported, current)
-            uses = uses or path is not None and path.encode() + b"." in (entry.contents() or b"") and _reads_attribute(entry, path, names)
+            uses = uses or path is not None and path.encode() in (entry.contents() or b"") and _reads_module(entry, path, names)
             continue
         if imported.member == STAR:
             return set(names)
@@ -875,7 +875,7 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
             _reads_attribute(entry, imported.local, names) or imported.local in entry.bare_names()
         ):
             uses = True  # `model.Policy`, or the module itself handed on (`getattr(model, name)`)
-        elif imported.member is None and imported.local is None and _reads_attribute(entry, imported.dotted, names):
+        elif imported.member is None and imported.local is None and _reads_module(entry, imported.dotted, names):
             uses = True  # `pkg.layers.Cell` after `import pkg.layers`
     return bound if uses else None
 
@@ -893,6 +893,16 @@ def _attribute_path(imported, current: ProjectFile) -> Optional[str]:
         if name.startswith(module + "."):
             return local + name[len(module):]
     return None
+
+
+def _reads_module(entry: ProjectFile, dotted: str, names: set) -> bool:
+    """Does `entry` read `dotted.X` for an X of `names`, or the module `dotted` whole (`mod =
+    pkg.model`, then `mod.Net()`) while its bytes spell one of them?"""
+    if _reads_attribute(entry, dotted, names):
+        return True
+    base, _, last = dotted.rpartition(".")
+    data = entry.contents() or b""
+    return bool(base) and (base, last) in entry.name_attributes() and any(name.encode() in data for name in names)
 
 
 def _reads_attribute(entry: ProjectFile, module: str, names: set) -> bool:
