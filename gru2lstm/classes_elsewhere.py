@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import ast
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
 from gru2lstm.findings import Finding, new_finding
-from gru2lstm.imports import STAR, module_statements
+from gru2lstm.imports import STAR, Folders, imported_names, module_name, module_statements
 from gru2lstm.prefilter import gru_class_names, may_name_gru_class, registry_read
 from gru2lstm.project import Project, file_on_disk, shown_path
 from gru2lstm.tree_nodes import nodes_of
@@ -34,6 +34,15 @@ class ClassHolder:
 
     path: Path
     bindings: dict  # name -> (line, the statement's first line of code)
+    # name -> the ClassHolder it is taken from (`from .layers import Recurrent` in pkg/__init__.py)
+    reexported: dict = field(default_factory=dict)
+
+    def origin(self, name: str) -> tuple:
+        """(the holder that binds `name` to the GRU class itself, the name there)."""
+        if name in self.reexported:
+            holder, original = self.reexported[name]
+            return holder.origin(original)
+        return self, name
 
 
 def made_from_classes_elsewhere(project: Project, loose: list, paths: list) -> dict:
@@ -51,9 +60,7 @@ def made_from_classes_elsewhere(project: Project, loose: list, paths: list) -> d
             place = file_on_disk(entry, imported.dotted) if imported.file is None else None
             if place is None:
                 continue
-            if place not in holders:
-                holders[place] = _holder(place)
-            holder = holders[place]
+            holder = _holder(place, holders)
             local = _local_names(imported, holder) if holder is not None else {}
             finding = _made_here(entry.module_tree(), holder, local) if local else None
             if finding is not None:
@@ -62,15 +69,53 @@ def made_from_classes_elsewhere(project: Project, loose: list, paths: list) -> d
     return found
 
 
-def _holder(path: Path) -> Optional[ClassHolder]:
-    """The file at `path` as a ClassHolder when it binds a module-level name to the GRU class."""
+def _holder(path: Path, holders: dict) -> Optional[ClassHolder]:
+    """The file at `path` as a ClassHolder when it binds a module-level name to the GRU class, itself
+    or by importing it from a file that does (`from .layers import Recurrent` in a package's
+    `__init__`, followed as far as it goes). `holders`: Path -> ClassHolder or None, each file
+    looked at once (a file being looked at is None, which ends an import cycle)."""
+    if path in holders:
+        return holders[path]
+    holders[path] = None
     try:
         data = path.read_bytes()
-        tree = ast.parse(data) if may_name_gru_class(data) else None
+        tree = ast.parse(data)
     except (OSError, SyntaxError, ValueError, MemoryError, RecursionError):
         return None
-    names = gru_class_names(tree) if tree is not None else set()
-    return ClassHolder(path, _bindings(tree, data, names)) if names else None
+    names = gru_class_names(tree) if may_name_gru_class(data) else set()
+    reexported = {}
+    for statement in module_statements(tree):
+        source = _imported_file(path, statement) if isinstance(statement, ast.ImportFrom) else None
+        other = _holder(source, holders) if source is not None else None
+        for imported in imported_names(statement) if other is not None else ():
+            if imported.member == STAR:
+                reexported.update((name, (other, name)) for name in other.bindings if not name.startswith("_"))
+            elif imported.member in other.bindings:
+                reexported[imported.local] = (other, imported.member)
+    if not names and not reexported:
+        return None
+    bindings = _bindings(tree, data, names | set(reexported))
+    holders[path] = ClassHolder(path, bindings, reexported)
+    return holders[path]
+
+
+def _imported_file(path: Path, statement: ast.ImportFrom) -> Optional[Path]:
+    """The file of the project `from X import ...` in the file at `path` loads (X relative or not),
+    found on disk from the folder its package chain starts in."""
+    root, name, is_init = module_name(path, Folders())
+    package = name.split(".") if is_init else name.split(".")[:-1]
+    if statement.level:
+        if statement.level - 1 > len(package):
+            return None
+        package = package[: len(package) - (statement.level - 1)]
+    else:
+        package = []
+    parts = package + (statement.module.split(".") if statement.module else [])
+    candidate = root.joinpath(*parts) if parts else None
+    for place in (candidate.with_suffix(".py"), candidate / "__init__.py") if candidate is not None else ():
+        if place.is_file() and place != path:
+            return place
+    return None
 
 
 def _local_names(imported, holder: ClassHolder) -> dict:
@@ -104,8 +149,9 @@ def _made_here(tree: Optional[ast.Module], holder: ClassHolder, local: dict) -> 
         name = local.get(ast.unparse(registry_read(call.func)))
         if name is None:
             continue
-        line, code = holder.bindings[name]
-        shown = shown_path(holder.path.resolve())
+        origin, name = holder.origin(name)
+        line, code = origin.bindings[name]
+        shown = shown_path(origin.path.resolve())
         message = (
             f"`{ast.unparse(call)}` makes a module from `{name}`, which {shown}:{line} binds to the GRU class (`{code}`) in a file "
             f"that was not given, so the engine cannot see that this module is a GRU and would leave it one; give {shown} too (or the project folder)"

@@ -12,7 +12,7 @@ from typing import Optional
 
 import libcst as cst
 
-from gru2lstm.program import DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
+from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, library_layer, module_imports, qualify
 from gru2lstm.syntax import constant_string, constructor_call, free_reads, makes_dict, module_level_names, names_bound_in, wrapped_module
@@ -58,6 +58,9 @@ class ModuleIndex:
                 return None
             return self.flow.lookup(self.key, node.value)
         if isinstance(node, cst.Attribute):
+            module = self.flow.dotted_imports.get(self.key, {}).get(dotted(node) or "")
+            if module is not None:  # `pkg.model` after `import pkg.model` (or `import pkg`, whose `__init__` imports it)
+                return Definition(DefinitionKind.MODULE, module.key)
             base = self.resolve(node.value)
             if base is not None and base.kind == DefinitionKind.MODULE:
                 return self.flow.lookup(base.key, node.attr.value)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from gru2lstm.findings import new_finding
-from gru2lstm.imports import Folders, below, module_name, other_names, program_folder
+from gru2lstm.imports import Folders, below, import_call, import_function_names, module_name, other_names, program_folder
 from gru2lstm.project import block_group, changing_results
 from gru2lstm.vocab import CONFIG_SUFFIXES, IMPORT_BUILTIN, IMPORT_MODULE
 
@@ -54,25 +54,20 @@ def dynamic_imports(source: str) -> list:
     except (SyntaxError, ValueError, MemoryError, RecursionError):
         return []
     found = []
+    importers = import_function_names(tree, source.encode("utf-8", "replace"))  # `load = importlib.import_module`
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or not node.args or _called(node.func) not in (IMPORT_MODULE, IMPORT_BUILTIN):
+        parts = import_call(node, importers) if isinstance(node, ast.Call) else None
+        if parts is None:
             continue
-        name = node.args[0]
+        _, name, package, _ = parts
         if isinstance(name, ast.Constant):
             continue  # a literal: an import like any other
-        package = next((k.value for k in node.keywords if k.arg == "package"), None)
-        prefix = _literal_start(name)
+        prefix = _literal_start(name) if name is not None else ""
         if prefix.startswith("."):  # relative: to a literal package, else to one not known here
             known = isinstance(package, ast.Constant) and isinstance(package.value, str)
             prefix = package.value + prefix if known else ""
         found.append(DynamicImport(node.lineno, node.col_offset + 1, ast.get_source_segment(source, node) or IMPORT_MODULE, prefix))
     return sorted(found, key=lambda site: (site.line, site.column))
-
-
-def _called(func: ast.expr) -> Optional[str]:
-    if isinstance(func, ast.Attribute):
-        return func.attr
-    return func.id if isinstance(func, ast.Name) else None
 
 
 def _literal_start(name: ast.expr) -> str:

@@ -53,7 +53,7 @@ from gru2lstm.interrupts import Interrupted, Interrupts
 from gru2lstm.options import Options
 from gru2lstm.output_check import check_output
 from gru2lstm.prefilter import screen, tree_choosing_class_by_value
-from gru2lstm.project import CallersElsewhere, Project, refuse_uncalled_contracts, shown_path
+from gru2lstm.project import CallersElsewhere, Project, refuse_uncalled_contracts, refuse_unfollowed_importers, shown_path
 from gru2lstm.results import FileError, FileResult, Migration
 from gru2lstm.sourcefile import ChangedOnDisk, SourceFile, UnparsableOutput, decode, read_source, write_source
 from gru2lstm.suppression import has_marker, review
@@ -324,6 +324,7 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
                             elsewhere.name_callers(outcome, work[number][1][-1][1])
                             dynamic.refuse(outcome, work[number][1][-1][1], lambda: elsewhere.files + elsewhere.others(), shown_path)
                     # Last: a file that calls them, found above, says more than that none was found
+                    refuse_unfollowed_importers(outcome, work[number][1][-1][1])
                     refuse_uncalled_contracts(outcome)
                     for ready, ready_outcome in settling.ready(number, outcome):
                         # A started group is written whole: files that share states are not split by a signal.

@@ -30,21 +30,24 @@ from importlib.machinery import PathFinder
 import os
 from pathlib import Path
 import re
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Optional
 
-from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_MODULE, IMPORT_PACKAGE
+from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_FROM_LIST, IMPORT_FUNCTION_MODULES, IMPORT_LEVEL, IMPORT_MODULE, IMPORT_NAME, IMPORT_PACKAGE
 
 __all__ = [
     "STAR",
     "Folders",
     "ImportedName",
     "ModuleFinder",
+    "import_call",
+    "import_function_names",
     "import_statements",
     "imported_member",
     "imported_module",
     "imported_names",
     "literal_import_statement",
     "literal_text",
+    "may_import_module",
     "module_bound_by_call",
     "module_name",
     "module_statements",
@@ -106,6 +109,8 @@ _IMPORT_LIST = re.compile(rb"(?:[^)#]|#[^\n]*)*")
 _COMMENT = re.compile(rb"#[^\n]*")
 # `import_module("pkg.model")`: the text of its first argument when that is a plain literal alone
 _IMPORT_MODULE_CALL = re.compile(rb"import_module\s*\(\s*(?:(['\"])([^'\"\\\n]*)\1\s*(?=[,)]))?")
+# `from importlib import import_module as load`, `load = importlib.import_module`: called by another name
+_IMPORT_MODULE_RENAMED = re.compile(rb"import_module[ \t]+as[ \t]|=[ \t]*[\w.]*\bimport_module\b(?![ \t]*\()")
 
 
 def _imports_over_lines(data: bytes, word: bytes) -> bool:
@@ -123,7 +128,9 @@ def _imports_over_lines(data: bytes, word: bytes) -> bool:
 
 def _import_module_may_name(data: bytes, word: bytes) -> bool:
     """May an `import_module` call of these bytes import `word`? One of a plain literal that neither
-    spells it nor is relative cannot; any other may."""
+    spells it nor is relative cannot; any other may, and so may one called by another name."""
+    if _IMPORT_MODULE_RENAMED.search(data):
+        return True
     for match in _IMPORT_MODULE_CALL.finditer(data):
         literal = match.group(2)
         if literal is None or literal.startswith(b".") or re.search(rb"\b" + re.escape(word) + rb"\b", literal):
@@ -145,20 +152,37 @@ def may_import(data: bytes, word: bytes) -> bool:
     return re.search(rb"(?:^|[;:])[ \t]*(?:from|import)[ \t][^\n#]*\b" + re.escape(word) + rb"\b", data, re.M) is not None
 
 
-def import_statements(tree: ast.Module) -> Iterator[ast.AST]:
+def may_import_module(data: bytes, dotted: str, names: Iterable = ()) -> bool:
+    """`may_import` of the module `dotted` names, or of a package above it when the bytes read its
+    last name as an attribute (`pkg.model.Net` after `import pkg`, whose `__init__` imports the
+    submodule; `names`: one of these after it, or nothing, when given). Never False for a file that
+    imports the module either way and reads one of `names` from it so."""
+    packages, _, last = dotted.rpartition(".")
+    word = last.encode()
+    if may_import(data, word):
+        return True
+    # `.model.Net`, or the module read whole (`mod = pkg.model`, `use(pkg.model)`)
+    after = rb"(?:[ \t]*\.[ \t]*(?:" + b"|".join(re.escape(name.encode()) for name in names) + rb")\b|[ \t]*(?:$|[,)\]#;]))" if names else rb"\b"
+    return bool(packages) and re.search(rb"\.[ \t]*" + re.escape(word) + after, data, re.M) is not None and any(
+        may_import(data, package.encode()) for package in packages.split(".")
+    )
+
+
+def import_statements(tree: ast.Module, importers: Optional[dict] = None) -> Iterator[ast.AST]:
     """Every import of the file, at module level first, then those inside functions and classes
     (`def __init__(self): from model import Policy` ties the file to model.py just the same);
-    `m = importlib.import_module("pkg.model")` is `import pkg.model as m`."""
+    `m = importlib.import_module("pkg.model")` is `import pkg.model as m`. `importers`: as for
+    `module_imported_by`."""
     nested = []
     for node in module_statements(tree):
-        literal = literal_import_statement(node)
+        literal = literal_import_statement(node, importers)
         if literal is not None:
             yield literal
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for inner in _statement_walk(node):
-                literal = literal_import_statement(inner)
+                literal = literal_import_statement(inner, importers)
                 if literal is not None or isinstance(inner, (ast.Import, ast.ImportFrom)):
                     nested.append(literal or inner)
     yield from nested
@@ -181,24 +205,79 @@ def module_statements(tree: ast.Module) -> Iterator[ast.stmt]:
             yield node
 
 
-def literal_import_statement(node: ast.AST) -> Optional[ast.Import]:
+def literal_import_statement(node: ast.AST, importers: Optional[dict] = None) -> Optional[ast.Import]:
     """`name = importlib.import_module("pkg.model")` (or `__import__("pkg")`) as the import it is."""
     if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
         return None
-    module = module_imported_by(node.value)
+    module = module_imported_by(node.value, importers)
     return None if module is None else ast.Import(names=[ast.alias(name=module, asname=node.targets[0].id)])
 
 
-def module_imported_by(call: ast.expr) -> Optional[str]:
+def module_imported_by(call: ast.expr, importers: Optional[dict] = None) -> Optional[str]:
     """The module a call that imports by a literal name binds (`importlib.import_module("pkg.model")`,
-    `import_module(".model", "pkg")`), else None."""
-    if not (isinstance(call, ast.Call) and 1 <= len(call.args) <= 2):
+    `import_module(name=".model", package="pkg")`, `__import__("pkg.model", fromlist=["Net"])`), else
+    None. `importers`: the file's other names for those functions (`import_function_names`)."""
+    parts = import_call(call, importers)
+    if parts is None:
         return None
-    literal = literal_text(call.args[0])
-    package = call.args[1] if len(call.args) == 2 else next((keyword.value for keyword in call.keywords if keyword.arg == IMPORT_PACKAGE), None)
+    named, name, package, fromlist = parts
+    literal = literal_text(name) if name is not None else None
+    if literal is None:
+        return None
+    return module_bound_by_call(named, literal, literal_text(package) if package is not None else None, _non_empty(fromlist))
+
+
+def import_call(call: ast.expr, importers: Optional[dict] = None) -> Optional[tuple]:
+    """(IMPORT_MODULE or IMPORT_BUILTIN, the name's node, the package's node or None, the fromlist's
+    node or None) of a call of `importlib.import_module` or `__import__`, however spelled (an
+    attribute `importlib.import_module`, the name itself, or a name the file binds to it:
+    `importers`), its arguments by position or by keyword; else None. The name's node is None when
+    the call does not show it (`import_module(*args)`, `**kw`, a relative `__import__`)."""
+    if not isinstance(call, ast.Call):
+        return None
     func = call.func
-    named = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
-    return module_bound_by_call(named, literal, literal_text(package) if package is not None else None) if literal is not None else None
+    spelled = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    named = spelled if spelled in (IMPORT_MODULE, IMPORT_BUILTIN) else (importers or {}).get(spelled) if isinstance(func, ast.Name) else None
+    if named is None:
+        return None
+    # import_module(name, package); __import__(name, globals, locals, fromlist, level)
+    order = (IMPORT_NAME, IMPORT_PACKAGE) if named == IMPORT_MODULE else (IMPORT_NAME, None, None, IMPORT_FROM_LIST, IMPORT_LEVEL)
+    given = dict(zip(order, call.args))
+    given.update((keyword.arg, keyword.value) for keyword in call.keywords)
+    level = given.get(IMPORT_LEVEL)
+    unknown = (
+        len(call.args) > len(order) or any(isinstance(arg, ast.Starred) for arg in call.args) or any(keyword.arg is None for keyword in call.keywords)
+        or level is not None and not (isinstance(level, ast.Constant) and level.value == 0)  # relative to globals handed over
+    )
+    return named, None if unknown else given.get(IMPORT_NAME), given.get(IMPORT_PACKAGE), given.get(IMPORT_FROM_LIST)
+
+
+def _non_empty(fromlist: Optional[ast.expr]) -> bool:
+    """Is a `fromlist` given that may hold a name (`__import__` then gives the module itself)?"""
+    if fromlist is None:
+        return False
+    if isinstance(fromlist, (ast.List, ast.Tuple, ast.Set)):
+        return bool(fromlist.elts)
+    return not (isinstance(fromlist, ast.Constant) and not fromlist.value)
+
+
+def import_function_names(tree: ast.Module, data: bytes) -> dict:
+    """The other names a file binds to `importlib.import_module` or `__import__` (`from importlib
+    import import_module as load`, `load = importlib.import_module`): name -> which of the two.
+    Empty (without a walk) when the bytes spell neither."""
+    if IMPORT_MODULE.encode() not in data and IMPORT_BUILTIN.encode() not in data:
+        return {}
+    found = {}
+    for node in _statement_walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in IMPORT_FUNCTION_MODULES and not node.level:
+            found.update((alias.asname, alias.name) for alias in node.names if alias.asname and alias.name in (IMPORT_MODULE, IMPORT_BUILTIN))
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            value = node.value
+            spelled = value.attr if isinstance(value, ast.Attribute) else value.id if isinstance(value, ast.Name) else None
+            named = spelled if spelled in (IMPORT_MODULE, IMPORT_BUILTIN) else found.get(spelled)
+            if named is not None:
+                found[node.targets[0].id] = named
+    return found
 
 
 def literal_text(node: ast.expr) -> Optional[str]:
@@ -210,11 +289,11 @@ def literal_text(node: ast.expr) -> Optional[str]:
     return None
 
 
-def inline_import_statements(tree: ast.Module) -> Iterator[ast.Import]:
+def inline_import_statements(tree: ast.Module, importers: Optional[dict] = None) -> Iterator[ast.Import]:
     """`importlib.import_module("layers").Cell` read in place, as an import bound to a name no
     code can spell (`inline_import_name`): (that name, "Cell") is among the attributes the file reads."""
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and (module := module_imported_by(node.value)) is not None:
+        if isinstance(node, ast.Attribute) and (module := module_imported_by(node.value, importers)) is not None:
             yield ast.Import(names=[ast.alias(name=module, asname=inline_import_name(node.value))])
 
 
@@ -223,10 +302,11 @@ def inline_import_name(call: ast.Call) -> str:
     return ast.unparse(call)
 
 
-def module_bound_by_call(named: Optional[str], literal: str, package: Optional[str] = None) -> Optional[str]:
+def module_bound_by_call(named: Optional[str], literal: str, package: Optional[str] = None, fromlist: bool = False) -> Optional[str]:
     """The module `name = F("a.b")` binds when F, so named, imports by a literal name: `a.b` itself
     for `importlib.import_module` (a relative name under its literal `package`: `import_module(".b",
-    "a")`), its top package `a` for `__import__` (as `import a.b` binds `a`)."""
+    "a")`), its top package `a` for `__import__` (as `import a.b` binds `a`), or `a.b` itself when
+    a `fromlist` is given (`__import__("a.b", fromlist=["X"])`)."""
     if named == IMPORT_MODULE and literal.startswith("."):
         try:
             return importlib.util.resolve_name(literal, package) if package else None
@@ -234,7 +314,9 @@ def module_bound_by_call(named: Optional[str], literal: str, package: Optional[s
             return None
     if named == IMPORT_MODULE:
         return literal
-    return literal.split(".")[0] if named == IMPORT_BUILTIN else None
+    if named == IMPORT_BUILTIN:
+        return literal if fromlist else literal.split(".")[0]
+    return None
 
 
 # The nodes that can hold a statement: an expression holds none (a lambda holds an expression).

@@ -51,7 +51,7 @@ from gru2lstm.imports import STAR, imported_names, literal_import_statement, lit
 from gru2lstm.tree_nodes import nodes_of
 from gru2lstm.vocab import (
     ATTRIBUTE_CHAIN_READER, ATTRIBUTE_DICT, ATTRIBUTE_GETTER, ATTRIBUTE_READER, CLASS_BY_TEXT_BYTES, CLASS_BY_VALUE_BYTES, EVALUATING_BUILTINS, GRU_CLASS_VALUE_BYTES, LOADED_MODULES, MEMBERS_FUNCTION,
-    IMPORT_FROM_LIST, MODULE_NAME, NAME_READ_BYTES, NAME_READ_NEEDLES, NAMESPACE_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_IMPORT_BYTES, TORCH_IMPORTED_BYTES, IMPORT_LIST_NOISE_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
+    MODULE_NAME, NAME_READ_BYTES, NAME_READ_NEEDLES, NAMESPACE_READ_BYTES, OWN_NAMES_BYTES, NAMESPACE_BUILTINS, NAMESPACE_LISTINGS, TORCH_IMPORT_BYTES, TORCH_IMPORTED_BYTES, IMPORT_LIST_NOISE_BYTES, TORCH_ALIAS_SET_BYTES, TORCH_ARGUMENT_BYTES, GETTER_BYTES, GRU_CONSTRUCTION_BYTES, GRU_NAMES, GRU_NEEDLE, GRU_SUBCLASS_BYTES, HELD_CLASS_CALL_BYTES, HELD_CLASS_NAME_BYTES, HELD_CLASS_PASSED_BYTES, SETATTR_BUILTIN,
     NAMED_ATTRIBUTE_BUILTIN, NAMESPACE_OF_OBJECT, RECURRENT, REGISTRY_LOOKUP_METHODS, RETURNED_CLASS_BYTES, STAR_IMPORT_BYTES, TORCH_STAR_IMPORT_BYTES, TORCH_NN_MODULE, TORCH_RECURRENT_PATHS, TORCH_ROOT, TYPE_TESTS,
 )
 
@@ -734,8 +734,6 @@ def _module_in_place(node: ast.expr) -> Optional[str]:
         root = literal_text(node.slice)
     elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in REGISTRY_LOOKUP_METHODS and _is_loaded_modules(node.func.value):
         root = literal_text(node.args[0]) if len(node.args) == 1 else None  # `sys.modules.get("torch.nn")`
-    elif isinstance(node, ast.Call) and any(keyword.arg == IMPORT_FROM_LIST for keyword in node.keywords):
-        root = module_imported_by(ast.Call(node.func, node.args[:1], [])) and literal_text(node.args[0])
     else:
         root = module_imported_by(node)
     return ".".join([root, *attributes]) if root else None

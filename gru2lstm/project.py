@@ -52,7 +52,7 @@ from gru2lstm.config import import_root
 from gru2lstm.duck_calls import changed_callees, changed_methods, unknown_call_finding, unknown_calls
 from gru2lstm.discovery import DEFAULT_EXCLUDE, Selection, UsageError, discover
 from gru2lstm.findings import new_finding, uncalled_module_message
-from gru2lstm.imports import STAR, Folders, below, may_import, module_name, program_folder
+from gru2lstm.imports import STAR, Folders, below, may_import, may_import_module, module_name, other_names, program_folder
 from gru2lstm.prefilter import functions_returning_class_by_value, gru_class_names, may_name_gru_class, names_bound_in_code, registry_read, torch_names_bound
 from gru2lstm.readers import OutsideReads
 from gru2lstm.spellings import Spellings
@@ -62,7 +62,9 @@ from gru2lstm.vocab import (
     DYNAMIC_LOOKUP_BYTES, GRU_NEEDLE, HELD_CLASS_ALIASED_BYTES, HELD_CLASS_CALL_BYTES, NAMED_ATTRIBUTE_BUILTIN, RECURRENT_CONSTRUCTION_BYTES, STAR_IMPORT_BYTES,
 )
 
-__all__ = ["CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "shown_path"]
+__all__ = [
+    "CallersElsewhere", "Group", "Member", "ModuleSource", "Project", "block_group", "importers_elsewhere", "refuse_unfollowed_importers", "shown_path",
+]
 
 
 @dataclass(frozen=True)
@@ -232,9 +234,28 @@ class Project:
                 place = target.path.resolve() if target is not None else file_on_disk(entry, imported.dotted)
                 if place is not None:
                     outside[imported.local] = shown_path(place)
+            dotted_imports.update(self._reached_through_packages(entry, members))
             sources.append(ModuleSource(entry.key, imports, outside, torch_names, dotted_imports, entry.data))
         return sources
 
+
+    def _reached_through_packages(self, entry: ProjectFile, members: set) -> dict:
+        """{`pkg.model`: Member} for each file among `members` that `entry` reads as an attribute of
+        a package it imports (`pkg.model.Net()` after `import pkg`): the engine follows it there
+        as it does `import pkg.model`. Bytes first: the file spells `.model`."""
+        data = entry.contents() or b""
+        spelled = [self.universe.by_key[key] for key in sorted(members) if key != entry.key]
+        spelled = [member for member in spelled if b"." + member.name.rpartition(".")[2].encode() in data]
+        if not spelled:
+            return {}
+        bases = {base for base, _ in entry.name_attributes()} | {f"{base}.{name}" for base, name in entry.name_attributes()}
+        found = {}
+        for imported in self.universe.imports(entry):
+            for member in spelled:
+                path = _attribute_path(imported, member) if imported.file is not member else None
+                if path in bases:
+                    found.setdefault(path, Member(member.key))
+        return found
 
     def _star_names(self, entry, members: set, seen: frozenset = frozenset()) -> set:
         """The classes and functions `from entry import *` binds: those it defines, and those it
@@ -256,7 +277,8 @@ class Project:
 
 def importers_elsewhere(files: list, changed: dict, others: list, data: Optional[dict] = None, read: Optional[dict] = None) -> dict:
     """The files among `others` (the project's files that were not given) that import a changed
-    class or function of the group's `files` (directly, or re-exported by a file of the group).
+    class or function of the group's `files` (directly, or re-exported by a file of the group or by
+    a package's `__init__` among `others`, whose importers are looked for in turn).
 
     `changed`: str(path) of a group file -> the names whose contract changes there; None for every
     class, function and global it defines. Returns str(path) -> [each importer's Path]. Such a file would
@@ -265,18 +287,29 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
     """
     data, trees = dict(data or {}), {}
     folders = Folders()
-    words = {module_name(path, folders)[1].rpartition(".")[2].encode() for path in files}
-    kept = []
-    for path in others:
-        known = (read or {}).get(str(path))
-        contents = known[0] if known is not None else _read_bytes(path)
-        if known is None and read is not None and contents is not None:
-            read[str(path)] = (contents, None, False)  # the next call reads it no more, kept or not
-        # Cheap first, before the file is placed among the modules: an importer spells the name
-        # of one of the group's modules in an import (as _importers asks again of each module)
-        if contents is not None and any(word in contents and may_import(contents, word) for word in words):
-            data[len(files) + len(kept)] = contents
-            kept.append(path)
+    modules = {module_name(path, folders)[1] for path in files}
+    kept, looked = [], set()
+    taken = set()  # the paths of kept
+    while modules:
+        words = {(name.rpartition(".")[2].encode(), name) for name in modules}
+        looked |= modules
+        modules = set()
+        for path in others:
+            if path in taken:
+                continue
+            known = (read or {}).get(str(path))
+            contents = known[0] if known is not None else _read_bytes(path)
+            if known is None and read is not None and contents is not None:
+                read[str(path)] = (contents, None, False)  # the next call reads it no more, kept or not
+            # Cheap first, before the file is placed among the modules: an importer spells the name
+            # of one of the group's modules in an import (as _importers asks again of each module)
+            if contents is not None and any(word in contents and may_import_module(contents, name) for word, name in words):
+                data[len(files) + len(kept)] = contents
+                kept.append(path)
+                taken.add(path)
+                if path.name == "__init__.py":  # a package that may re-export it: its importers too
+                    modules.add(module_name(path, folders)[1])
+        modules -= looked
     paths = list(files) + kept
     for index, path in enumerate(paths):
         known = (read or {}).get(str(path))
@@ -299,7 +332,7 @@ def importers_elsewhere(files: list, changed: dict, others: list, data: Optional
             for entry, reached in _importers(universe, current, wanted):
                 if entry.key not in group:
                     importers.add(entry.path)
-                elif reached:  # `from .model import Policy` in a package's __init__: its importers count too
+                if reached:  # `from .model import Policy` in a package's __init__: its importers count too
                     frontier.append((entry, frozenset(_with_holders(entry, reached))))
         if importers:
             found[key] = sorted(importers)
@@ -509,6 +542,48 @@ def refuse_uncalled_contracts(outcome) -> None:
     guessed = [shown_path(Path(result.path)) for result in changing_results(outcome) if _uncalled_contracts(result.migration)]
     if guessed:
         block_group(outcome, guessed, "callers outside the project to give (h, c)", "needs")
+
+
+def refuse_unfollowed_importers(outcome, modules: list) -> None:
+    """Leave a group unwritten when a function whose contract changes has no caller the engine
+    followed, though another file of the group imports it (its class, or its module, whose bytes
+    spell the name): that file reaches it in a way the flow does not follow (`load("pkg.model").Net()`
+    in a function, a module passed through an import it does not read), and its calls would still
+    pass and take one tensor. `modules`: the group's ModuleSources, in the order of its results."""
+    by_key = {module.key: module for module in modules}
+    blockers = set()
+    for result in changing_results(outcome):
+        for change in result.migration.interface:
+            if change.called:
+                continue
+            name = change.function.partition(".")[0]
+            importers = sorted(
+                shown_path(Path(module.key)) for module in modules
+                if module.key != result.path and _imports_from(module, result.path, name)
+            )
+            if not importers or result.path not in by_key:
+                continue
+            names = _listed(importers)
+            result.migration.findings[:] = [f for f in result.migration.findings if not (f.code == "G2L202" and f.line == change.line)]
+            result.migration.findings.append(new_finding(
+                "G2L101",
+                f"`{change.function}()` now takes or returns (h, c) ({change.carriers}), and {names} "
+                f"{'reaches' if len(importers) == 1 else 'reach'} `{name}` through an import, but no call of it there was followed "
+                "(it is reached through a value the engine does not follow), so those calls would still pass and take one tensor; "
+                "import it by name where it is called, or migrate those calls by hand",
+                change.line, change.column,
+            ))
+            blockers.update(importers)
+    if blockers:
+        block_group(outcome, sorted(blockers), "what this group changes in a way that was not followed", "reaches")
+
+
+def _imports_from(module: ModuleSource, key: str, name: str) -> bool:
+    """Does the group's `module` import `name` of the file `key`, or that module while spelling `name`?"""
+    members = [*module.imports.values(), *module.dotted_imports.values()]
+    return any(member.key == key and member.name == name for member in members) or any(
+        member.key == key and member.name is None for member in members
+    ) and name.encode() in (module.data or _read_bytes(Path(module.key)) or b"")
 
 
 def _uncalled_contracts(migration) -> bool:
@@ -754,7 +829,7 @@ def _importers(universe: Universe, current: ProjectFile, names, stars: bool = Fa
         # `getattr(model, name)` names none of the module's classes, and reaches them all
         if not spelled or not (
             any(needle in data for needle in needles) or DYNAMIC_LOOKUP_BYTES in data or stars and STAR_IMPORT_BYTES in data
-        ) or not may_import(data, word):
+        ) or not may_import_module(data, current.name, names):
             continue
         reached = _names_used_from(universe, entry, current, set(names))
         if reached is not None:
@@ -787,6 +862,9 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
     bound, uses = set(), False
     for imported in universe.imports(entry):
         if imported.file is not current:
+            # `pkg.model.Net` after `import pkg` (or `pk = importlib.import_module("pkg")`)
+            path = _attribute_path(imported, current)
+            uses = uses or path is not None and path.encode() in (entry.contents() or b"") and _reads_module(entry, path, names)
             continue
         if imported.member == STAR:
             return set(names)
@@ -797,9 +875,34 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
             _reads_attribute(entry, imported.local, names) or imported.local in entry.bare_names()
         ):
             uses = True  # `model.Policy`, or the module itself handed on (`getattr(model, name)`)
-        elif imported.member is None and imported.local is None and _reads_attribute(entry, imported.dotted, names):
+        elif imported.member is None and imported.local is None and _reads_module(entry, imported.dotted, names):
             uses = True  # `pkg.layers.Cell` after `import pkg.layers`
     return bound if uses else None
+
+
+def _attribute_path(imported, current: ProjectFile) -> Optional[str]:
+    """How the importing file spells `current` through a package above it that an import binds
+    (`pk.model` after `pk = importlib.import_module("pkg")`, `pkg.model` after `import pkg.other`),
+    else None. The package's `__init__` (or another import) makes the submodule its attribute."""
+    if imported.member == STAR:
+        return None
+    local, module = imported.local, imported.dotted
+    if local is None:  # `import pkg.other` binds `pkg`
+        local = module = module.partition(".")[0]
+    for name in (current.name, *other_names(current.root, current.name)):
+        if name.startswith(module + "."):
+            return local + name[len(module):]
+    return None
+
+
+def _reads_module(entry: ProjectFile, dotted: str, names: set) -> bool:
+    """Does `entry` read `dotted.X` for an X of `names`, or the module `dotted` whole (`mod =
+    pkg.model`, then `mod.Net()`) while its bytes spell one of them?"""
+    if _reads_attribute(entry, dotted, names):
+        return True
+    base, _, last = dotted.rpartition(".")
+    data = entry.contents() or b""
+    return bool(base) and (base, last) in entry.name_attributes() and any(name.encode() in data for name in names)
 
 
 def _reads_attribute(entry: ProjectFile, module: str, names: set) -> bool:

@@ -13,7 +13,7 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.imports import imported_member, imported_module, module_bound_by_call
-from gru2lstm.vocab import IMPORT_FROM_LIST, IMPORT_PACKAGE, LOADED_MODULES, REGISTRY_LOOKUP_METHODS, NAMED_ATTRIBUTE_BUILTIN, OTHER_RECURRENT, PASSING_MODULES, RECURRENT, TORCH_MODULE_PREFIX, TORCH_MODULES_PACKAGE
+from gru2lstm.vocab import IMPORT_BUILTIN, IMPORT_FROM_LIST, IMPORT_LEVEL, IMPORT_NAME, IMPORT_PACKAGE, LOADED_MODULES, REGISTRY_LOOKUP_METHODS, NAMED_ATTRIBUTE_BUILTIN, OTHER_RECURRENT, PASSING_MODULES, RECURRENT, TORCH_MODULE_PREFIX, TORCH_MODULES_PACKAGE
 
 LOCAL = "<module>"  # prefix of names defined by the module itself
 
@@ -54,14 +54,29 @@ def literal_import(statement: cst.CSTNode) -> Optional[str]:
 def module_imported_by(call: cst.BaseExpression) -> Optional[str]:
     """The module a call that imports by a literal name binds (`importlib.import_module("torch.nn")`,
     `import_module(".nn", "torch")`), else None (imports.module_imported_by, on LibCST's nodes)."""
-    positional = [arg for arg in call.args if arg.keyword is None] if isinstance(call, cst.Call) else []
-    if not 1 <= len(positional) <= 2 or any(arg.star or arg.keyword is not None and arg.keyword.value != IMPORT_PACKAGE for arg in call.args):
+    if not isinstance(call, cst.Call) or any(arg.star for arg in call.args):
         return None
-    literal = written_text(positional[0].value)
-    package = positional[1].value if len(positional) == 2 else next((arg.value for arg in call.args if arg.keyword is not None and arg.keyword.value == IMPORT_PACKAGE), None)
     func = call.func
     named = func.attr.value if isinstance(func, cst.Attribute) else func.value if isinstance(func, cst.Name) else None
-    return module_bound_by_call(named, literal, written_text(package) if package is not None else None) if literal is not None else None
+    # import_module(name, package); __import__(name, globals, locals, fromlist, level)
+    order = (IMPORT_NAME, IMPORT_PACKAGE) if named != IMPORT_BUILTIN else (IMPORT_NAME, None, None, IMPORT_FROM_LIST, IMPORT_LEVEL)
+    positional = [arg.value for arg in call.args if arg.keyword is None]
+    if len(positional) > len(order):
+        return None
+    given = dict(zip(order, positional))
+    given.update((arg.keyword.value, arg.value) for arg in call.args if arg.keyword is not None)
+    if given.get(IMPORT_LEVEL) is not None and written_number(given[IMPORT_LEVEL]) != 0:
+        return None  # relative to the globals handed over
+    literal = written_text(given[IMPORT_NAME]) if IMPORT_NAME in given else None
+    package = given.get(IMPORT_PACKAGE)
+    fromlist = given.get(IMPORT_FROM_LIST)
+    listed = fromlist is not None and not (isinstance(fromlist, (cst.List, cst.Tuple)) and not fromlist.elements)
+    return module_bound_by_call(named, literal, written_text(package) if package is not None else None, listed) if literal is not None else None
+
+
+def written_number(node: cst.BaseExpression) -> Optional[int]:
+    """The value of an integer written out, else None."""
+    return int(node.value) if isinstance(node, cst.Integer) and node.value.isdigit() else None
 
 
 def written_text(node: cst.BaseExpression) -> Optional[str]:
@@ -95,10 +110,7 @@ def module_path(node: cst.BaseExpression, imports: dict) -> Optional[str]:
         and qualify(node.func.value, imports, set()) == ".".join(LOADED_MODULES) and len(node.args) == 1
     ):  # `sys.modules.get("torch.nn")`
         return written_text(node.args[0].value)
-    if not isinstance(node, cst.Call) or not any(arg.keyword is not None and arg.keyword.value == IMPORT_FROM_LIST for arg in node.args):
-        return module_imported_by(node)
-    imported = module_imported_by(node.with_changes(args=node.args[:1]))
-    return None if imported is None else written_text(node.args[0].value)
+    return module_imported_by(node)
 
 
 def _asname(alias: cst.ImportAlias) -> Optional[str]:

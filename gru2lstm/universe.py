@@ -20,6 +20,7 @@ from gru2lstm.imports import (
     Folders,
     ImportedName,
     ModuleFinder,
+    import_function_names,
     import_statements,
     imported_names,
     inline_import_name,
@@ -52,6 +53,7 @@ class ProjectFile:
     resolved: Optional[list] = None  # what its imports load (Universe.imports)
     class_names: Optional[set] = None  # module-level names bound to the torch GRU class
     torch_bound: Optional[dict] = None  # module-level names bound to torch or a part of it
+    import_functions: Optional[dict] = None  # its other names for import_module / __import__
 
     def contents(self) -> Optional[bytes]:
         """The file's bytes, read once (None when it cannot be read)."""
@@ -72,6 +74,14 @@ class ProjectFile:
             except (SyntaxError, ValueError, MemoryError, RecursionError):
                 self.tree = None
         return self.tree
+
+    def importers(self) -> dict:
+        """The names it binds to `importlib.import_module` or `__import__` (`from importlib import
+        import_module as load`): imports.import_function_names, once."""
+        if self.import_functions is None:
+            tree = self.module_tree()
+            self.import_functions = {} if tree is None else import_function_names(tree, self.contents() or b"")
+        return self.import_functions
 
     def functions_and_classes(self) -> set:
         if self.definitions is None:
@@ -154,7 +164,7 @@ class ProjectFile:
             self.attributes_read = set()
             for node in ast.walk(tree) if tree is not None else ():
                 if isinstance(node, ast.Attribute):
-                    base = _dotted(node.value) or (inline_import_name(node.value) if module_imported_by(node.value) is not None else None)
+                    base = _dotted(node.value) or (inline_import_name(node.value) if module_imported_by(node.value, self.importers()) is not None else None)
                     if base is not None:
                         self.attributes_read.add((base, node.attr))
         return self.attributes_read
@@ -234,10 +244,10 @@ class Universe:
         if tree is None:
             return []
         found = []
-        statements = list(import_statements(tree))
+        statements = list(import_statements(tree, entry.importers()))
         data = entry.contents() or b""
         if IMPORT_MODULE.encode() in data or IMPORT_BUILTIN.encode() in data:  # `importlib.import_module("layers").Cell` in place
-            statements += inline_import_statements(tree)
+            statements += inline_import_statements(tree, entry.importers())
         for statement in statements:
             for imported in imported_names(statement):
                 resolved = self._resolve_name(imported, entry)

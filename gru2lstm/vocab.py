@@ -52,6 +52,9 @@ PARAMETER_DATA_KEYWORD = "data"  # the tensor a Parameter wraps, when given by n
 IMPORT_MODULE = "import_module"  # `importlib.import_module("pkg.model")`: an import by a literal name
 IMPORT_PACKAGE = "package"  # `importlib.import_module(".nn", package="torch")`: what a relative name is under
 IMPORT_BUILTIN = "__import__"  # the builtin that imports by a name, as `importlib.import_module` does
+IMPORT_NAME = "name"  # `importlib.import_module(name="pkg.model")`: the name imported, by keyword
+IMPORT_LEVEL = "level"  # `__import__(name, globals, locals, fromlist, level)`: the dots of a relative name
+IMPORT_FUNCTION_MODULES = ("importlib", "builtins")  # `from importlib import import_module as load` names it anew
 IMPORT_FROM_LIST = "fromlist"  # `__import__("torch.nn", fromlist=[name])` gives torch.nn itself, not torch
 # Files that may name a class for a loader to build by its dotted name (Hydra's `_target_:
 # pkg.models.Net`, gin's `@Net`): a class named there can be what an import by a computed name loads.
