@@ -868,9 +868,13 @@ class CallWalker(CompiledCalls):
     def _iteration(self, name: str, node: cst.Call) -> Value:
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
         values = [self.expr(arg.value) for arg in node.args]
-        if name in SEQUENCE_BUILTINS and _copies_sequence(node, values[0]) and self._own_iterator(node.args[0].value) is None:
+        if (
+            name in SEQUENCE_BUILTINS and _copies_sequence(node, values[0]) and not self.holds_dict(values[0])
+            and self._own_iterator(node.args[0].value) is None
+        ):
             # `tuple(agent.batch(x))`, `list(res)`: a copy of a tuple keeps its positions (`res[0]`
             # is the first item returned, not any item), of a list its elements, as `res.copy()` does
+            # (`list(d)` of a dict gives its keys)
             return values[0]
         values = [self._own_iterator(arg.value) or value for value, arg in zip(values, node.args)]
         if name in ROWS_BUILTINS:

@@ -142,6 +142,7 @@ def test_a_tensor_sized_by_the_packed_state_used_for_other_values_is_refused(tmp
 @pytest.mark.parametrize("made, used", [
     ("mask = torch.ones(*h.shape)", "h = h * mask"),
     ("mask = torch.zeros(h.shape)", "h = mask + h"),
+    ("print(h.shape)", "print(h.size())"),  # sizes printed make no tensor
 ])
 def test_a_tensor_sized_by_the_packed_state_that_only_meets_it_stays_as_wide(tmp_path, capsys, made, used):
     code, out, _ = _rewrite(tmp_path, capsys, "packed", SIZED.format(made=made, used=used), "main.py")

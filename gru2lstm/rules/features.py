@@ -15,7 +15,7 @@ from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import compared_parts, slice_expression, walk
-from gru2lstm.values import DefSlot, Derivation, SlotKind, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
+from gru2lstm.values import DefSlot, Derivation, SlotKind, Value, VArith, VCallOf, VCat, VContainer, VCreate, VDerived, VSlot
 from gru2lstm.vocab import (
     CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, NUMEL_METHOD, SEQUENCE_BUILTINS, SHAPE_ATTRIBUTE, SIZE_METHOD,
     SIZE_READS,
@@ -298,10 +298,14 @@ def _all_sizes_call(node: cst.CSTNode) -> bool:
 
 
 def _made_from(ctx, sizes: cst.BaseExpression) -> Optional[cst.Call]:
-    """The call that `sizes` is handed to as an argument, spread or whole (`torch.zeros(*h.shape)`)."""
+    """The call that makes a tensor (`torch.zeros(*h.shape)`, a factory of the program: `fresh(*h.shape)`)
+    that `sizes` is handed to as an argument, spread or whole; None where it is handed to anything else (`print`)."""
     arg = ctx.parents.get(sizes)
     call = ctx.parents.get(arg)
-    return call if isinstance(arg, cst.Arg) and isinstance(call, cst.Call) else None
+    if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call)):
+        return None
+    bound = (ctx.solution.resolved(binding.value) for binding in ctx.flow.bindings)
+    return call if any(isinstance(value, (VCreate, VCallOf)) and value.node is call for value in bound) else None
 
 
 def _meets_the_state(ctx, use: cst.BaseExpression) -> bool:
