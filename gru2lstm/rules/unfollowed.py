@@ -1001,7 +1001,7 @@ class UnknownPosition(Rule):
             ctx.find("G2L101", index.node, (
                 f"`{ctx.code(index.node)}` reads `{tuple_code}` by an index that is no position written out, and "
                 f"`{tuple_code}` holds hidden states ({held}) beside other values ({others}), so the engine cannot tell "
-                f"which one is read; index it by a position written out (`{tuple_code}[0]`) or unpack it into names"
+                f"which one is read; use a position written out (`{tuple_code}[0]`), or unpack it into names"
             ))
 
 
