@@ -32,7 +32,6 @@ from gru2lstm.values import (
     SlotKind,
     Value,
     VArith,
-    VCallOf,
     VCat,
     VChoice,
     VContainer,
@@ -879,14 +878,6 @@ class CallWalker(CompiledCalls):
     def _iteration(self, name: str, node: cst.Call) -> Value:
         """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
         values = [self.expr(arg.value) for arg in node.args]
-        if (
-            name in SEQUENCE_BUILTINS and _copies_sequence(node, values[0]) and not self.holds_dict(values[0])
-            and self._own_iterator(node.args[0].value) is None
-        ):
-            # `tuple(agent.batch(x))`, `list(res)`: a copy of a tuple keeps its positions (`res[0]`
-            # is the first item returned, not any item), of a list its elements, as `res.copy()` does
-            # (`list(d)` of a dict gives its keys)
-            return values[0]
         values = [self._own_iterator(arg.value) or value for value, arg in zip(values, node.args)]
         if name in ROWS_BUILTINS:
             values = [self._rows(value, arg.value) for value, arg in zip(values, node.args)]
@@ -896,9 +887,8 @@ class CallWalker(CompiledCalls):
             for value, arg in zip(values, node.args)
         ]
         for held, value, arg in zip(viewed, values, node.args):
-            # a tuple's items stay apart: a state among other values is reported (rules/unfollowed.MixedIteration);
-            # zip pairs each item with another's, which is judged where the pairs are read
-            if (held is not value or isinstance(held, (VSlot, VCallOf))) and name != "zip" and self.recording:
+            if held is not value and name != "zip" and self.recording:
+                # a tuple's items stay apart: a state among other values is reported (rules/unfollowed.MixedIteration)
                 self.consume(held, Use.ITERATE_POS, arg.value, f"iterated by `{name}()`")
         values = viewed
         for value, arg in zip(values, node.args):
@@ -919,12 +909,6 @@ class CallWalker(CompiledCalls):
         if (isinstance(value, VDerived) or isinstance(value, VIndex) and not is_slice(node)) and value.node is node:
             return self._pieces(node, value, [])
         return value
-
-
-def _copies_sequence(node: cst.Call, value: Value) -> bool:
-    """`list(x)` / `tuple(x)` of one sequence held in a place or returned by a call (not a
-    literal, a comprehension or a reordering, whose items these builtins take one by one)."""
-    return len(node.args) == 1 and node.args[0].keyword is None and not node.args[0].star and isinstance(value, (VSlot, VCallOf))
 
 
 def _copied_mapping(args) -> bool:

@@ -132,12 +132,6 @@ class ExpressionWalker(Scope):
         if isinstance(node, (cst.Tuple, cst.List)):
             items = [self.expr(e.value) for e in node.elements]
             spread = next((i for i, e in enumerate(node.elements) if isinstance(e, cst.StarredElement)), len(items))
-            if spread < len(items) and len(items) == 1 and isinstance(items[0], (VSlot, VCallOf)) and not self.holds_dict(items[0]):
-                return items[0]  # `(*res,)`, `[*agent.batch(x)]`: a copy, as `tuple(res)` is (calls.py)
-            for element, item in zip(node.elements, items):
-                if isinstance(element, cst.StarredElement):
-                    # its items land beside others: a tuple that holds states beside other values is reported (rules/unfollowed.MixedIteration)
-                    self._values_iterated(item, element.value, LabelKind.POS, f"spread into `{self.code(node)}`")
             if isinstance(node, cst.Tuple) and spread < len(items) - 1:
                 # `(*extras, out, h)`: the items after what is spread have no position known here
                 for element, item in zip(node.elements[spread + 1:], items[spread + 1:]):

@@ -97,9 +97,6 @@ class Solution:
     # keys read by name give other values: which value written is the state is not known
     keys_beside_others: list = field(default_factory=list)
     fed_creations: set = field(default_factory=set)  # ids of the creations handed to a recurrent call as its state, held by no name
-    # `res[-1]`, `res[i]` of a tuple held by position (`res = agent.batch(x)`): which item is read is
-    # not known, so the index is settled as a slice of one tensor (rules/unfollowed.UnknownPosition)
-    unknown_positions: list = field(default_factory=list)  # [(VIndex, the tuple's slot)]
 
     def resolved(self, value: Value) -> Value:
         """What `value` is, through the indexing and arithmetic the solver settled."""
@@ -357,8 +354,6 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
         elif isinstance(base, (VCallOf, VSlot)) and index.position in (0, 1):
             of_calls.append(index)
         else:
-            if isinstance(base, VSlot) and not is_slice(index.node) and _has_positions(classes, base.slot):
-                solution.unknown_positions.append((index, base.slot))
             resolutions.settle(index, VDerived(index.base, index.node, Derivation.SHAPE))
 
     for target, ctor in constructors:
@@ -583,11 +578,6 @@ def _solve(flow: ProgramFlow, cut: set, fed: set) -> Solution:
     # the whole program through what they close over: broken so that it is freed at once.
     link = mark_value = None  # noqa: F841
     return solution
-
-
-def _has_positions(classes: Classes, slot: Slot) -> bool:
-    """Is the value held in `slot` a tuple read by position somewhere (it has position parts)?"""
-    return any(label.kind == LabelKind.POS for label in classes.parts.get(classes.find(slot), {}))
 
 
 def _record_positions(flow: ProgramFlow, classes: Classes) -> None:

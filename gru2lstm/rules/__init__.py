@@ -38,7 +38,6 @@ from gru2lstm.rules.unfollowed import (
     KindTested,
     DictTakenForSequence,
     KeyNotWrittenOut,
-    UnknownPosition,
     MixedIteration,
     KeyedWrite,
     MixedKeyedRead,
@@ -54,7 +53,7 @@ from gru2lstm.rules.unfollowed import (
 )
 
 # The kinds of use, in the order the engine walks them (bindings, calls and consumptions one at a time).
-WALK = ("reference", "interface", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "iteration", "keys read by name", "positions read by index", "arithmetic", "annotation", "compiled", "prose", "import")
+WALK = ("reference", "interface", "split name", "pieces", "binding", "call", "return", "unpacking", "consumption", "iteration", "keys read by name", "arithmetic", "annotation", "compiled", "prose", "import")
 
 TUPLE_RULES = [
     RecurrentModule(),
@@ -121,7 +120,6 @@ TUPLE_RULES = [
     MixedIteration(),
     DictTakenForSequence(),
     KeyNotWrittenOut(),
-    UnknownPosition(),
     MixedKeyedRead(),
     HolderHandedOver(),  # every rule below takes a state
     KindTested(),  # before FeatureConsumption, which would read it as h
@@ -178,7 +176,6 @@ PACKED_RULES = [
     MixedIteration(),
     DictTakenForSequence(),
     KeyNotWrittenOut(),
-    UnknownPosition(),
     PackedKeyedRead(),
     HolderHandedOver(),
     KindTested(),

@@ -15,7 +15,7 @@ from gru2lstm.in_place import changed_storage
 from gru2lstm.program import BindingKind, Consumption, Use, follow_remedy
 from gru2lstm.solve import recurrent_hidden_argument
 from gru2lstm.syntax import compared_parts, slice_expression, walk
-from gru2lstm.values import DefSlot, Derivation, SlotKind, Value, VArith, VCallOf, VCat, VContainer, VCreate, VDerived, VSlot
+from gru2lstm.values import DefSlot, Derivation, SlotKind, Value, VArith, VCallOf, VCat, VContainer, VDerived, VSlot
 from gru2lstm.vocab import (
     CELL_KIND, COPYING_METHODS, GRADIENT_ATTRIBUTE, IN_PLACE_SUFFIX, NUMEL_METHOD, SEQUENCE_BUILTINS, SHAPE_ATTRIBUTE, SIZE_METHOD,
     SIZE_READS,
@@ -261,69 +261,9 @@ def _last_size_found(ctx, last: cst.BaseExpression, use: cst.BaseExpression) -> 
 def _packed_last_size_found(ctx, value: Value) -> None:
     """Packed: report the read of the state's last size in the chain of `value` (sizes only), used for what is no state."""
     last = _last_size_read(ctx, value)
-    if last is None:
-        _sized_like_the_state_found(ctx, value)
     use = _no_state_use(ctx, last) if last is not None else None
     if use is not None and ctx.claim(last):
         _last_size_found(ctx, last, use)
-
-
-def _sized_like_the_state_found(ctx, value: Value) -> None:
-    """Packed: report all the sizes of the state read at once (`h.shape`, `h.size()`) to size a new
-    tensor (`torch.zeros(*h.shape)`, `fresh(*h.shape)`) that is no state and is used for more than
-    meeting the state (`mask.shape == (3, 8)`, a head's input): it is as wide as [h|c] now."""
-    sizes = ctx.solution.resolved(value).node
-    if not (isinstance(sizes, cst.Attribute) and sizes.attr.value == SHAPE_ATTRIBUTE or _all_sizes_call(sizes)):
-        return
-    made = _made_from(ctx, sizes)
-    if made is None or _sizes_a_state(ctx, sizes):
-        return
-    held = _held_in(ctx, made)
-    uses = _reads_of(ctx, held) if held is not None else [made]
-    use = next((use for use in uses if not _meets_the_state(ctx, use)), None)
-    if use is not None and ctx.claim(sizes):
-        h = ctx.code(sizes.value if isinstance(sizes, cst.Attribute) else sizes.func.value)
-        where = "here" if use is made else f"at line {ctx.line(use)}"
-        ctx.find(
-            "G2L100", sizes,
-            f"`{ctx.code(sizes)}` reads the sizes of the packed state, the last of which is twice the hidden size now, "
-            f"and `{ctx.code(made)}`, made with them, is no state and is used {where} for something other than the state, "
-            f"where it took the hidden size; size it by h alone (`{h}.chunk(2, dim=-1)[0].shape`), or use --state tuple",
-        )
-
-
-def _all_sizes_call(node: cst.CSTNode) -> bool:
-    """`h.size()`: all the sizes of a tensor."""
-    return isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute) and node.func.attr.value == SIZE_METHOD and not node.args
-
-
-def _made_from(ctx, sizes: cst.BaseExpression) -> Optional[cst.Call]:
-    """The call that makes a tensor (`torch.zeros(*h.shape)`, a factory of the program: `fresh(*h.shape)`)
-    that `sizes` is handed to as an argument, spread or whole; None where it is handed to anything else (`print`)."""
-    arg = ctx.parents.get(sizes)
-    call = ctx.parents.get(arg)
-    if not (isinstance(arg, cst.Arg) and isinstance(call, cst.Call)):
-        return None
-    bound = (ctx.solution.resolved(binding.value) for binding in ctx.flow.bindings)
-    return call if any(isinstance(value, (VCreate, VCallOf)) and value.node is call for value in bound) else None
-
-
-def _meets_the_state(ctx, use: cst.BaseExpression) -> bool:
-    """Is `use` an operand of arithmetic with a state (`h * mask`), or an argument of a call that
-    takes a state beside it (`torch.where(done, mask, h)`)? There the packed width is the one wanted."""
-    parent = ctx.parents.get(use)
-    if isinstance(parent, cst.BinaryOperation):
-        other = parent.right if parent.left is use else parent.left
-    elif isinstance(parent, cst.Arg) and isinstance(ctx.parents.get(parent), cst.Call):
-        return any(_reads_the_state(ctx, arg.value) for arg in ctx.parents[parent].args if arg is not parent)
-    else:
-        return False
-    return _reads_the_state(ctx, other)
-
-
-def _reads_the_state(ctx, node: cst.BaseExpression) -> bool:
-    value = ctx.values_at_nodes.get(id(node))
-    return value is not None and reads_a_state(ctx, value)
 
 
 def packed_sizes_in(ctx, top: cst.CSTNode) -> None:

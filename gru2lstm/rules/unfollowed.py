@@ -754,8 +754,6 @@ class StateIterated(Rule):
         leaf = _slot_leaf(ctx, use)
         if leaf is None or use.context != Use.ITERATE_POS or not ctx.solution.value_is_state(use.value):
             return False
-        if _builtin_call(ctx, use.node, ITERATION_BUILTINS) is not None and not isinstance(use.node, (cst.List, cst.Tuple)):
-            return False  # a state handed to `sorted()`, `reversed()`, ... is StateZipped's
         classes = ctx.solution.classes  # a tuple holding the state (`for s in (h,)`) is iterated by its items
         return not any(label.kind == LabelKind.POS for label in classes.parts.get(classes.find(leaf.slot), {}))
 
@@ -981,49 +979,6 @@ class MixedIteration(Rule):
                 f"the other values{f' ({others})' if others else ''} alike; write the expression out {by_part}, or keep the hidden states in a "
                 "container of their own"
             ), use.place)
-
-
-class UnknownPosition(Rule):
-    uses = ("positions read by index",)
-    summary = (
-        "a tuple that holds states beside other values, read by an index that is no position written out "
-        "(`res[-1]`, `res[i]`): which item is read is not known"
-    )
-    invalid = (
-        Invalid(
-            """
-            class Agent(nn.Module):
-                def __init__(self):
-                    super().__init__()
-                    self.gru = nn.GRU(4, 8)
-
-                def step(self, x, h):
-                    out, h = self.gru(x, h)
-                    return out, h
-
-            agent = Agent()
-            res = agent.step(torch.randn(1, 3, 4), torch.zeros(1, 3, 8))
-            out, h = agent.gru(torch.randn(1, 3, 4), res[-1])
-            """,
-            "G2L101",
-        ),
-    )
-
-    def apply(self, ctx, use) -> None:
-        classes = ctx.solution.classes
-        for index, base in ctx.solution.unknown_positions:
-            parts = classes.parts.get(classes.find(base), {})
-            states = {label.position: ctx.solution.is_state(part) for label, part in parts.items() if label.kind == LabelKind.POS}
-            if not (any(states.values()) and not all(states.values())):
-                continue
-            held = ", ".join(f"item {position}" for position, state in sorted(states.items()) if state)
-            others = ", ".join(f"item {position}" for position, state in sorted(states.items()) if not state)
-            tuple_code = ctx.code(index.node.value)
-            ctx.find("G2L101", index.node, (
-                f"`{ctx.code(index.node)}` reads `{tuple_code}` by an index that is no position written out, and "
-                f"`{tuple_code}` holds hidden states ({held}) beside other values ({others}), so the engine cannot tell "
-                f"which one is read; use a position written out (`{tuple_code}[0]`), or unpack it into names"
-            ))
 
 
 class DictTakenForSequence(Rule):
