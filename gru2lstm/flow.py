@@ -44,11 +44,14 @@ class Collector(CallWalker):
 
     def run(self) -> None:
         self.script_names = self.script_names_of_module()
+        lambdas = {id(held.held_in): held for held in self.flow.held_lambdas.get(self.key, ())}  # definitions._module_lambda
         for statement in self.module.body:
             if isinstance(statement, cst.ClassDef):
                 self._class_body(statement)
             elif isinstance(statement, cst.FunctionDef):
                 self._function(self.flow.functions[FunctionKey(None, statement.name.value, self.key)])
+            elif id(statement) in lambdas:  # its name is the function's, never a value's
+                self._function(lambdas[id(statement)])
             else:
                 self._statement(statement)
 

@@ -267,7 +267,8 @@ class ProgramFlow:
     fresh_calls: dict = field(default_factory=dict)  # factory key -> ids of its calls, each a creation made there
     fresh_sizes: dict = field(default_factory=dict)  # id(factory call) -> the argument that gives its last size, or None
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
-    held_lambdas: dict = field(default_factory=dict)  # class key -> [FunctionInfo] of the lambdas its attributes hold
+    # class key -> [FunctionInfo] of the lambdas its attributes hold; module key -> those its names hold (definitions.py)
+    held_lambdas: dict = field(default_factory=dict)
     # AttrSlot -> ([name], method) of a lambda an attribute holds that reads those locals of the method around it
     local_reading_lambdas: dict = field(default_factory=dict)
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)

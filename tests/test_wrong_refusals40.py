@@ -1,0 +1,136 @@
+"""Wrong refusals of common real idioms (session 40): a method no code of the project calls beside
+the ones its training loop calls (CleanRL's `get_value`), packed. Each migrates now and runs, and a
+near variant where the relaxed condition does not hold stays refused, with nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+from tests.test_crossings import snapshot
+
+# CleanRL's ppo with a GRU: `get_value()` is never called in the project; the loop calls
+# `get_action_and_value()`, and both hand the state to `get_states()`
+CLEANRL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.network = nn.Sequential(nn.Linear(4, 16), nn.ReLU())
+            self.gru = nn.GRU(16, 8)
+            self.actor = nn.Linear(8, 2)
+            self.critic = nn.Linear(8, 1)
+
+        def get_states(self, x, gru_state, done):
+            hidden = self.network(x)
+            batch_size = gru_state.shape[1]
+            hidden = hidden.reshape((-1, batch_size, self.gru.input_size))
+            done = done.reshape((-1, batch_size))
+            new_hidden = []
+            for h, d in zip(hidden, done):
+                h, gru_state = self.gru(h.unsqueeze(0), (1.0 - d).view(1, -1, 1) * gru_state)
+                new_hidden += [h]
+            return torch.flatten(torch.cat(new_hidden), 0, 1), gru_state
+
+        def get_value(self, x, gru_state, done):
+            hidden, _ = self.get_states(x, gru_state, done)
+            return self.critic(hidden)
+
+        def get_action_and_value(self, x, gru_state, done):
+            hidden, gru_state = self.get_states(x, gru_state, done)
+            return self.actor(hidden), self.critic(hidden), gru_state
+"""
+
+CLEANRL_LOOP = """\
+    import torch
+    from agent import Agent
+
+    agent = Agent()
+    opt = torch.optim.Adam(agent.parameters(), 1e-3)
+    state = torch.zeros(agent.{core}.num_layers, 4, agent.{core}.hidden_size)
+    start = state.clone()
+    for step in range(5):
+        with torch.no_grad():
+            logits, value, state = agent.get_action_and_value(torch.randn(4, 4), state, (torch.rand(4) < 0.2).float())
+    logits, value, _ = agent.get_action_and_value(torch.randn(5 * 2, 4), start[:, :2], torch.zeros(5 * 2))
+    value.pow(2).mean().backward()
+    opt.step()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_method_nothing_calls_beside_those_the_loop_calls_migrates_and_runs(tmp_path, form, capsys):
+    # packed: G2L101 "receives the hidden state from callers that were not analysed": its state is
+    # the loop's own (allocated twice as wide), handed to it only by the class's own call
+    write(tmp_path, {"agent.py": CLEANRL, "train.py": CLEANRL_LOOP.format(core="gru"), "pyproject.toml": ""})
+    assert main(["rewrite", "--state", form, str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert f"{tmp_path / 'agent.py'}:24:9: G2L202 interface change: the parameter `gru_state` of `Agent.get_value()`" in captured.out
+    # the method nothing in the project calls takes the state the loop made
+    run_migrated(tmp_path, """
+        import runpy, torch
+        loop = runpy.run_path('train.py')
+        assert loop['agent'].get_value(torch.randn(4, 4), loop['state'], torch.zeros(4)).shape == (4, 1)
+    """)
+    if form == "packed":
+        assert "torch.zeros(agent.lstm.num_layers, 4, 2 * agent.lstm.hidden_size)" in (tmp_path / "train.py").read_text()
+
+
+def test_a_method_nothing_calls_whose_class_no_code_outside_it_calls_stays_refused_packed(tmp_path, capsys):
+    # only `get_value()` calls `get_states()`: no code of the project makes the state
+    write(tmp_path, {"agent.py": CLEANRL.replace("get_action_and_value", "act"), "pyproject.toml": ""})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'agent.py'}:24:9: G2L101 packed form: the parameter `gru_state` of `Agent.get_value()` receives "
+        "the hidden state from callers that were not analysed, which allocate it with the GRU's size; give them too, "
+        "or use --state tuple"
+    )
+
+
+# a second core whose state only the method nothing calls takes
+TWO_CORES = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.actor_gru = nn.GRU(4, 8)
+            self.critic_gru = nn.GRU(4, 8)
+            self.actor = nn.Linear(8, 2)
+            self.critic = nn.Linear(8, 1)
+
+        def act(self, x, state):
+            out, state = self.actor_gru(x, state)
+            return self.actor(out), state
+
+        def get_value(self, x, critic_state):
+            out, _ = self.critic_gru(x, critic_state)
+            return self.critic(out)
+
+
+    agent = Agent()
+    h = torch.zeros(1, 3, 8)
+    for _ in range(3):
+        logits, h = agent.act(torch.randn(1, 3, 4), h)
+    logits.sum().backward()
+"""
+
+
+def test_a_method_nothing_calls_taking_another_state_than_the_loop_gives_stays_refused_packed(tmp_path, capsys):
+    write(tmp_path, {"agent.py": TWO_CORES, "pyproject.toml": ""})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert capsys.readouterr().out.splitlines()[0] == (
+        f"{tmp_path / 'agent.py'}:17:9: G2L101 packed form: the parameter `critic_state` of `Agent.get_value()` receives "
+        "the hidden state from callers that were not analysed, which allocate it with the GRU's size; give them too, "
+        "or use --state tuple"
+    )
