@@ -134,3 +134,93 @@ def test_a_method_nothing_calls_taking_another_state_than_the_loop_gives_stays_r
         "the hidden state from callers that were not analysed, which allocate it with the GRU's size; give them too, "
         "or use --state tuple"
     )
+
+
+# a lambda bound to a module-level name around the model (rt33 p18), or making the state (a factory)
+POLICY = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.pi = nn.Linear(8, 3)
+
+        def init_hidden(self, batch):
+            return torch.zeros(1, batch, 8)
+
+        def forward(self, obs, hidden):
+            out, hidden = self.gru(obs, hidden)
+            return self.pi(out), hidden
+"""
+
+LAMBDA_LOOP = """\
+    import torch
+    from policy import Policy
+
+    net = Policy()
+    policy = {policy}
+    h = net.init_hidden(2)
+    for t in range(4):
+        logits, h = policy(torch.randn(1, 2, 4), h)
+    logits.sum().backward()
+"""
+
+FACTORY_LOOP = """\
+    import torch
+    from policy import Policy
+
+    fresh = lambda n, dim: torch.zeros(1, n, dim)
+    net = Policy()
+    h = fresh(2, 8)
+    mask = fresh(2, 8)
+    for t in range(4):
+        logits, h = net(torch.randn(1, 2, 4), h * (1 - mask.mean()))
+    logits.sum().backward()
+    assert mask.shape == (1, 2, 8)
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("loop", [LAMBDA_LOOP.format(policy="lambda o, hid: net(o, hid)"), FACTORY_LOOP])
+def test_a_lambda_bound_to_a_module_level_name_is_followed_and_runs(tmp_path, form, loop):
+    # G2L101 "an instance of `Policy` is called inside `lambda o, hid: net(o, hid)`" / "comes from `fresh(2, 8)`"
+    write(tmp_path, {"policy.py": POLICY, "run.py": loop, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+    if loop is FACTORY_LOOP:
+        run = (tmp_path / "run.py").read_text()
+        assert ("h = fresh(2, 2 * 8)" if form == "packed" else "    fresh(2, 8),\n    fresh(2, 8),\n") in run
+        assert "mask = fresh(2, 8)\n" in run
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("policy, rebound, column", [
+    ("lambda *a: net(*a)", "", 21),  # no parameter to bind the state to
+    ("lambda o, hid: net(o, hid)", "if t == 9:\n            policy = net\n        ", 25),  # bound twice: a value, not a function
+])
+def test_a_lambda_that_is_no_function_of_the_module_stays_refused(tmp_path, capsys, form, policy, rebound, column):
+    loop = LAMBDA_LOOP.format(policy=policy).replace("        logits, h = policy", f"        {rebound}logits, h = policy")
+    write(tmp_path, {"policy.py": POLICY, "run.py": loop, "pyproject.toml": ""})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert any(line.startswith(
+        f"{tmp_path / 'run.py'}:5:{column}: G2L101 an instance of `Policy` is called inside `{policy}`, which the engine cannot follow;"
+    ) for line in capsys.readouterr().out.splitlines())
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_lambda_of_a_module_level_name_handed_to_code_not_followed_stays_refused(tmp_path, capsys, form):
+    loop = LAMBDA_LOOP.format(policy="lambda o, hid: net(o, hid)") + "    print(policy)\n"
+    write(tmp_path, {"policy.py": POLICY, "run.py": loop, "pyproject.toml": ""})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert capsys.readouterr().out.splitlines()[1] == (
+        f"{tmp_path / 'run.py'}:10:7: G2L101 `policy` is used as a value here (a registry, a factory, a callback), and "
+        "`policy()` now takes or returns (h, c) (the parameter `hid` and the return value); the engine cannot follow what "
+        "is made or called through it; migrate those calls by hand so that they pass and take (h, c)"
+    )
