@@ -92,6 +92,11 @@ class Collector(CallWalker):
         star = info.node.params.star_arg
         if isinstance(star, cst.Param):  # `*args`: the tuple each call fills (followed_calls.py)
             self._new_def(star.name.value, star.name, is_param=True)
+        keywords = info.node.params.star_kwarg
+        if isinstance(keywords, cst.Param):  # `**kw`: the dict each call fills by keyword (followed_calls.py)
+            slot = self._new_def(keywords.name.value, keywords.name, is_param=True)
+            self.flow.dicts.add(slot)
+            self.flow.containers.add(slot)
         if info.node.returns is not None:
             self.flow.annotations.append((ReturnSlot.of(info.key), info.node.returns, None))
         if info.held_in is not None:  # a lambda's body, returned at the statement that stores it

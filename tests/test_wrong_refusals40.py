@@ -224,3 +224,50 @@ def test_a_lambda_of_a_module_level_name_handed_to_code_not_followed_stays_refus
         "`policy()` now takes or returns (h, c) (the parameter `hid` and the return value); the engine cannot follow what "
         "is made or called through it; migrate those calls by hand so that they pass and take (h, c)"
     )
+
+
+# the state handed to a helper by a keyword its `**kw` takes (rt33 q14)
+KWARGS_RUNNER = """\
+    import torch
+    from policy import Policy
+
+
+    def call_policy(net, **kw):
+        {body}
+
+
+    net = Policy()
+    h = net.init_hidden(2)
+    for t in range(4):
+        logits, h = call_policy(net, obs=torch.randn(1, 2, 4), hidden=h)
+    logits.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("body", [
+    'return net(kw["obs"], kw["hidden"])',
+    'return net(kw["obs"], kw["hidden"].detach() * 1.0)',  # written per half in the tuple form
+    'hidden = kw.pop("hidden")\n        return net(kw["obs"], hidden)',
+    "return net(**kw)",
+])
+def test_a_state_given_by_a_keyword_that_kwargs_takes_migrates_and_runs(tmp_path, form, body):
+    # G2L101 "the hidden state `h` is passed to `call_policy()` beyond its parameters"
+    write(tmp_path, {"policy.py": POLICY, "run.py": KWARGS_RUNNER.format(body=body), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('run.py')")
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_kwargs_read_with_a_name_as_its_key_stays_refused(tmp_path, capsys, form):
+    # the tuple form wrote `(kw[0][name], kw[1][name])` (exit 0, KeyError) before `kw` was known as a dict
+    body = 'name = "hidden"\n        return net(kw["obs"], kw[name])'
+    write(tmp_path, {"policy.py": POLICY, "run.py": KWARGS_RUNNER.format(body=body), "pyproject.toml": ""})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    assert (
+        f"{tmp_path / 'run.py'}:7:27: G2L101 `kw` is read with `name` as its key, so each value it holds is taken as a "
+        "hidden state, but key `'obs'` is also read by name elsewhere, and the engine cannot tell whether it holds one; "
+        "keep the hidden states in a container of their own"
+    ) in capsys.readouterr().out.splitlines()
