@@ -379,6 +379,31 @@ class ProgramFlow:
                 return found
         return None
 
+    def setter_store(self, getter: FunctionInfo) -> Optional[str]:
+        """The attribute of `self` that the setter of the property `getter` stores its value in, when
+        that is all it does (`@memory.setter def memory(self, value): self._memory = value`) and no
+        subclass has a property of that name: a write through it is a write of that attribute."""
+        name = getter.key.name
+        if self.overrides(getter.class_name, name):
+            return None
+        for item in self.classes[getter.class_name].body.body:
+            decorators = [d.decorator for d in item.decorators] if isinstance(item, cst.FunctionDef) else []
+            if not any(isinstance(d, cst.Attribute) and d.attr.value == "setter" and isinstance(d.value, cst.Name) and d.value.value == name for d in decorators):
+                continue
+            params = item.params
+            body = item.body.body if isinstance(item.body, cst.IndentedBlock) else item.body.body
+            line = body[0] if len(body) == 1 else None
+            small = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else line
+            if len(params.params) != 2 or params.star_arg is not cst.MaybeSentinel.DEFAULT or params.kwonly_params or params.star_kwarg is not None:
+                return None
+            self_name, value = (param.name.value for param in params.params)
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Name) and small.value.value == value):
+                return None
+            target = small.targets[0].target
+            stored = isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == self_name
+            return target.attr.value if stored and target.attr.value != name else None
+        return None
+
     def ancestors(self, owner: str) -> set:
         """The program's classes `owner` derives from, through its bases' bases."""
         found, todo = set(), list(self.bases.get(owner, ()))
