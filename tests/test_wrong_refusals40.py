@@ -271,3 +271,60 @@ def test_kwargs_read_with_a_name_as_its_key_stays_refused(tmp_path, capsys, form
         "hidden state, but key `'obs'` is also read by name elsewhere, and the engine cannot tell whether it holds one; "
         "keep the hidden states in a container of their own"
     ) in capsys.readouterr().out.splitlines()
+
+
+# the state kept behind a property with a setter (rt33 t10)
+MEMORY_AGENT = """\
+    import torch
+    from policy import Policy
+
+
+    class Agent:
+        def __init__(self, net, n):
+            self.net = net
+            self._memory = net.init_hidden(n)
+
+        @property
+        def memory(self):
+            return self._memory
+
+        @memory.setter
+        def memory(self, value):
+            {store}
+
+        def step(self, obs):
+            logits, self.memory = self.net(obs, self.memory)
+            return logits
+
+
+    agent = Agent(Policy(), 2)
+    outs = [agent.step(torch.randn(1, 2, 4)) for _ in range(3)]
+    agent.memory = agent.memory.detach()
+    outs.append(agent.step(torch.randn(1, 2, 4)))
+    torch.stack(outs).sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_state_set_through_a_setter_that_only_stores_it_migrates_and_runs(tmp_path, form):
+    # G2L101 "`self.memory = ...` sets the property `Agent.memory` through its setter, which the engine does not follow"
+    write(tmp_path, {"policy.py": POLICY, "agent.py": MEMORY_AGENT.format(store="self._memory = value"), "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('agent.py')")
+    if form == "tuple":
+        assert "agent.memory = (agent.memory[0].detach(), agent.memory[1].detach())" in (tmp_path / "agent.py").read_text()
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("store", ["self._memory = value * 1.0", "self.count = 0\n            self._memory = value"])
+def test_a_state_set_through_a_setter_that_does_more_stays_refused(tmp_path, capsys, form, store):
+    write(tmp_path, {"policy.py": POLICY, "agent.py": MEMORY_AGENT.format(store=store), "pyproject.toml": ""})
+    before = snapshot(tmp_path)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert snapshot(tmp_path) == before
+    line = 20 if "count" in store else 19
+    assert (
+        f"{tmp_path / 'agent.py'}:{line}:17: G2L101 `self.memory = ...` sets the property `Agent.memory` through its setter, "
+        "which the engine does not follow, and the property now holds (h, c); set the attribute the setter writes "
+        "instead, or migrate the setter by hand"
+    ) in capsys.readouterr().out.splitlines()
