@@ -328,3 +328,38 @@ def test_a_state_set_through_a_setter_that_does_more_stays_refused(tmp_path, cap
         "which the engine does not follow, and the property now holds (h, c); set the attribute the setter writes "
         "instead, or migrate the setter by hand"
     ) in capsys.readouterr().out.splitlines()
+
+
+# a cell made by a lambda bound to a module-level name (was G2L101 "made inside a lambda")
+CELL_BY_LAMBDA = """\
+    import torch
+    import torch.nn as nn
+
+    make_cell = lambda i, h: nn.GRUCell(i, h)
+
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell = make_cell(4, 8)
+            self.pi = nn.Linear(8, 2)
+
+        def forward(self, x, h):
+            h = self.cell(x, h)
+            return self.pi(h), h
+
+
+    actor = Actor()
+    h = torch.zeros(3, 8)
+    for _ in range(3):
+        y, h = actor(torch.randn(3, 4), h)
+    y.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_cell_made_by_a_lambda_of_a_module_level_name_migrates_and_runs(tmp_path, form):
+    write(tmp_path, {"actor.py": CELL_BY_LAMBDA, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "make_cell = lambda i, h: nn.LSTMCell(i, h)" in (tmp_path / "actor.py").read_text()
+    run_migrated(tmp_path, "import runpy; runpy.run_path('actor.py')")
