@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional
 
 import libcst as cst
 
+from gru2lstm.syntax import module_level_names
 from gru2lstm.values import LabelKind, Slot, SlotKind, Value, VSlot, Word
 from gru2lstm.vocab import PROPERTY_ACCESSORS, PROPERTY_DECORATORS
 
@@ -386,7 +387,10 @@ class ProgramFlow:
         name = getter.key.name
         if self.overrides(getter.class_name, name):
             return None
-        for item in self.classes[getter.class_name].body.body:
+        members = self.classes[getter.class_name].body.body
+        if sum(name in module_level_names(cst.Module(body=[item])) for item in members) != 2:
+            return None  # a deleter, a second setter or a rebinding of the property does more than store
+        for item in members:
             decorators = [d.decorator for d in item.decorators] if isinstance(item, cst.FunctionDef) else []
             if not any(isinstance(d, cst.Attribute) and d.attr.value == "setter" and isinstance(d.value, cst.Name) and d.value.value == name for d in decorators):
                 continue
