@@ -3,8 +3,9 @@ properties and indexing (`__getitem__` / `__setitem__`).
 
 `agent.hidden` of `@property def hidden(self): return self._h` runs the getter, and `buffer[i]`
 of a class with `__getitem__` runs it: the walk follows both when it knows the object's class
-(expressions.py). A read of an attribute of that name on an object of no known class, a write
-through the property's setter, an index of an object that the joined classes alone show to be
+(expressions.py), and a write through a setter that only stores its value in an attribute of
+self is a write of that attribute (ProgramFlow.setter_store). A read of an attribute of that name
+on an object of no known class, a write through any other setter, an index of an object that the joined classes alone show to be
 such an instance, or a state stored through `__setitem__`, may hand the state to or take it from
 that code unseen: once it carries (h, c), each is a crossing.
 """

@@ -15,7 +15,8 @@ import libcst as cst
 from gru2lstm.program import Definition, DefinitionKind, FunctionInfo, FunctionKey, Parameter, ProgramFlow, class_key
 from gru2lstm.project import ModuleSource
 from gru2lstm.qualnames import dotted, library_layer, module_imports, qualify
-from gru2lstm.syntax import constant_string, constructor_call, free_reads, makes_dict, module_level_names, names_bound_in, wrapped_module
+from gru2lstm.summaries import bound_once
+from gru2lstm.syntax import constant_string, constructor_call, free_reads, makes_dict, module_level_names, names_bound_in, walk, wrapped_module
 from gru2lstm.values import AttrSlot, GlobalSlot
 from gru2lstm.vocab import (
     CLASS_KEEPING_DECORATORS, COPY_SPELLINGS, GRU_NAMES, MODULE_WRAPPERS, NAMEDTUPLE_FUNCTIONS, NON_LIBRARY_ROOTS, TORCHSCRIPT_DECORATORS,
@@ -47,6 +48,8 @@ class ModuleIndex:
         self.instance_class = flow.instance_class  # slot -> key of the program class it holds
         self.wrappers = flow.wrappers  # slots that hold a module wrapper
         self.namedtuples = flow.namedtuples
+
+    _bindings_once: Optional[dict] = None  # name -> value of each name the module binds once (`_module_lambda`)
 
     def class_key(self, name: str) -> str:
         return class_key(self.key, name)
@@ -100,6 +103,7 @@ class ModuleIndex:
                 self._add_function(statement, None)
             elif isinstance(statement, cst.SimpleStatementLine):
                 self._namedtuple(statement)
+                self._module_lambda(statement)
 
     def index_uses(self) -> None:
         """Bases, attributes, GRU references and which attributes hold instances of which class
@@ -195,6 +199,33 @@ class ModuleIndex:
         )
         self.flow.add_function(held)
         self.flow.held_lambdas.setdefault(slot.owner, []).append(held)
+
+    def _module_lambda(self, statement: cst.SimpleStatementLine) -> None:
+        """`policy = lambda o, h: net(o, h)` at the top of the module, the only binding of its name
+        anywhere in it and no name it imports or defines otherwise, its parameters plain: a function
+        of the module, its body the value returned (`policy(x, h)` then runs it, wherever it is
+        called from), as a lambda held in an attribute is a method (`_held_lambda`)."""
+        small = statement.body[0] if len(statement.body) == 1 else None
+        if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.targets[0].target, cst.Name)):
+            return
+        function, target = small.value, small.targets[0].target
+        if not isinstance(function, cst.Lambda) or not _plain_parameters(function.params):
+            return
+        if target.value in self.imports or FunctionKey(None, target.value, self.key) in self.flow.functions or self.class_key(target.value) in self.flow.classes:
+            return
+        if self._bindings_once is None:
+            self._bindings_once = bound_once(list(walk(self.module)), [])
+        if self._bindings_once.get(target.value) is not function:
+            return
+        node = cst.FunctionDef(
+            name=target, params=function.params, body=cst.IndentedBlock(body=[cst.SimpleStatementLine(body=[cst.Return(value=function.body)])]),
+        )
+        held = FunctionInfo(
+            key=FunctionKey(None, target.value, self.key), node=node, class_name=None, self_name=None,
+            params=[Parameter(param.name.value, param) for param in function.params.params], held_in=statement,
+        )
+        self.flow.add_function(held)
+        self.flow.held_lambdas.setdefault(self.key, []).append(held)
 
     def _annotated_parameter_class(self, node: cst.BaseExpression, info: FunctionInfo) -> Optional[str]:
         """`self.agent = agent` of a parameter `agent: BaseAgent` the method never rebinds: the
@@ -294,3 +325,8 @@ class ModuleIndex:
         for decorator in node.decorators:
             if qualify(decorator.decorator, self.imports, set()) in TORCHSCRIPT_DECORATORS:
                 self.flow.torchscript[info.key] = self.module.code_for_node(decorator.decorator)
+
+
+def _plain_parameters(params: cst.Parameters) -> bool:
+    """Only positional parameters that a call may also give by name (`lambda o, h: ...`)."""
+    return not (params.posonly_params or params.kwonly_params or params.star_kwarg is not None or isinstance(params.star_arg, (cst.Param, cst.ParamStar)))

@@ -490,6 +490,10 @@ class ExpressionWalker(Scope):
             return self._new_def(target.value, target)
         if isinstance(target, cst.Attribute):
             base = self.expr(target.value)
+            getter = self._method_of_object(target.value, target.attr.value)
+            stored = self.flow.setter_store(getter) if getter is not None and getter.is_property else None
+            if stored is not None:  # a setter that only stores its value: the write is one of that attribute
+                return AttrSlot.of(getter.class_name, stored)
             if self.recording and target.attr.value in self.flow.property_names:
                 # a setter runs: what it is given is not followed
                 setter = self._method_of_object(target.value, target.attr.value)

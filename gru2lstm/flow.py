@@ -44,11 +44,14 @@ class Collector(CallWalker):
 
     def run(self) -> None:
         self.script_names = self.script_names_of_module()
+        lambdas = {id(held.held_in): held for held in self.flow.held_lambdas.get(self.key, ())}  # definitions._module_lambda
         for statement in self.module.body:
             if isinstance(statement, cst.ClassDef):
                 self._class_body(statement)
             elif isinstance(statement, cst.FunctionDef):
                 self._function(self.flow.functions[FunctionKey(None, statement.name.value, self.key)])
+            elif id(statement) in lambdas:  # its name is the function's, never a value's
+                self._function(lambdas[id(statement)])
             else:
                 self._statement(statement)
 
@@ -89,6 +92,11 @@ class Collector(CallWalker):
         star = info.node.params.star_arg
         if isinstance(star, cst.Param):  # `*args`: the tuple each call fills (followed_calls.py)
             self._new_def(star.name.value, star.name, is_param=True)
+        keywords = info.node.params.star_kwarg
+        if isinstance(keywords, cst.Param):  # `**kw`: the dict each call fills by keyword (followed_calls.py)
+            slot = self._new_def(keywords.name.value, keywords.name, is_param=True)
+            self.flow.dicts.add(slot)
+            self.flow.containers.add(slot)
         if info.node.returns is not None:
             self.flow.annotations.append((ReturnSlot.of(info.key), info.node.returns, None))
         if info.held_in is not None:  # a lambda's body, returned at the statement that stores it

@@ -296,7 +296,7 @@ class FollowedCalls(ExpressionWalker):
         params = callee.params
         by_name = dict(params)
         position = 0
-        star = callee.node.params.star_arg
+        star, keywords = callee.node.params.star_arg, callee.node.params.star_kwarg
         extra = 0  # the positional arguments past the parameters, which `*args` takes in order
         spread = _spread_argument(callee, node) if not self_given else None
         starred = None  # a `*E` argument already met: the positions after it are not known
@@ -344,6 +344,10 @@ class FollowedCalls(ExpressionWalker):
                 # `def push(self, *args)`: the tuple `args` holds it at its position among the extras
                 self._bind(ChildSlot.of(DefSlot.of(id(star.name)), PosLabel.of(extra)), value, BindingKind.ARG, arg, arg.value)
                 extra += 1
+                continue
+            if param is None and arg.keyword is not None and isinstance(keywords, cst.Param):
+                # `def call(net, **kw)`: the dict `kw` holds it under its keyword
+                self._bind(ChildSlot.of(DefSlot.of(id(keywords.name)), KeyLabel.of(arg.keyword.value)), value, BindingKind.ARG, arg, arg.value)
                 continue
             if param is None:
                 self.consume(value, Use.UNKNOWN, arg.value, f"passed to `{callee.node.name.value}()` beyond its parameters")

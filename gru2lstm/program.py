@@ -13,6 +13,7 @@ from typing import NamedTuple, Optional
 
 import libcst as cst
 
+from gru2lstm.syntax import module_level_names
 from gru2lstm.values import LabelKind, Slot, SlotKind, Value, VSlot, Word
 from gru2lstm.vocab import PROPERTY_ACCESSORS, PROPERTY_DECORATORS
 
@@ -267,7 +268,8 @@ class ProgramFlow:
     fresh_calls: dict = field(default_factory=dict)  # factory key -> ids of its calls, each a creation made there
     fresh_sizes: dict = field(default_factory=dict)  # id(factory call) -> the argument that gives its last size, or None
     instance_class: dict = field(default_factory=dict)  # slot -> key of the program class it holds
-    held_lambdas: dict = field(default_factory=dict)  # class key -> [FunctionInfo] of the lambdas its attributes hold
+    # class key -> [FunctionInfo] of the lambdas its attributes hold; module key -> those its names hold (definitions.py)
+    held_lambdas: dict = field(default_factory=dict)
     # AttrSlot -> ([name], method) of a lambda an attribute holds that reads those locals of the method around it
     local_reading_lambdas: dict = field(default_factory=dict)
     wrappers: set = field(default_factory=set)  # slots that hold a module wrapper (vocab.MODULE_WRAPPERS)
@@ -376,6 +378,34 @@ class ProgramFlow:
             found = self.method(base, name, seen | {owner})
             if found is not None:
                 return found
+        return None
+
+    def setter_store(self, getter: FunctionInfo) -> Optional[str]:
+        """The attribute of `self` that the setter of the property `getter` stores its value in, when
+        that is all it does (`@memory.setter def memory(self, value): self._memory = value`) and no
+        subclass has a property of that name: a write through it is a write of that attribute."""
+        name = getter.key.name
+        if self.overrides(getter.class_name, name):
+            return None
+        members = self.classes[getter.class_name].body.body
+        if sum(name in module_level_names(cst.Module(body=[item])) for item in members) != 2:
+            return None  # a deleter, a second setter or a rebinding of the property does more than store
+        for item in members:
+            decorators = [d.decorator for d in item.decorators] if isinstance(item, cst.FunctionDef) else []
+            if not any(isinstance(d, cst.Attribute) and d.attr.value == "setter" and isinstance(d.value, cst.Name) and d.value.value == name for d in decorators):
+                continue
+            params = item.params
+            body = item.body.body if isinstance(item.body, cst.IndentedBlock) else item.body.body
+            line = body[0] if len(body) == 1 else None
+            small = line.body[0] if isinstance(line, cst.SimpleStatementLine) and len(line.body) == 1 else line
+            if len(params.params) != 2 or params.star_arg is not cst.MaybeSentinel.DEFAULT or params.kwonly_params or params.star_kwarg is not None:
+                return None
+            self_name, value = (param.name.value for param in params.params)
+            if not (isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Name) and small.value.value == value):
+                return None
+            target = small.targets[0].target
+            stored = isinstance(target, cst.Attribute) and isinstance(target.value, cst.Name) and target.value.value == self_name
+            return target.attr.value if stored and target.attr.value != name else None
         return None
 
     def ancestors(self, owner: str) -> set:

@@ -4,7 +4,8 @@ A property that returns the hidden state (`@property def hidden(self): return se
 reading `agent.hidden` runs the getter. It was an attribute like any other, so the read was not
 the state and `agent.hidden.detach()` was left on the pair (exit 0, AttributeError at run time).
 A read on an object of no known class, and a write through the property's setter, are G2L101
-once the property returns (h, c) (gru2lstm/accessors.py).
+once the property returns (h, c) (gru2lstm/accessors.py), but a write through a setter that only
+stores its value in an attribute of self, which is a write of that attribute.
 
 `buffer[i]` of a class with `__getitem__` runs it: it was taken for the index of a stored pair,
 `(buffer[0][0].detach(), buffer[1][0].detach())`, which ran and mixed two steps' states (exit 0).
@@ -98,8 +99,19 @@ def test_a_read_on_an_object_of_no_known_class_is_refused():
     assert "may read the property `Agent.hidden`" in found[0].message
 
 
-def test_a_write_through_the_setter_is_refused():
-    migration = migrate_source(SETTER.replace("DECORATOR", "property"), Options(state="tuple"))
+@pytest.mark.parametrize("state", ["tuple", "packed"])
+def test_a_write_through_a_setter_that_only_stores_its_value_is_a_write_of_that_attribute(state):
+    # session 40: `self._h = value` is all the setter does, so `agent.hidden = E` is `agent._h = E`
+    migration = migrate_source(SETTER.replace("DECORATOR", "property"), Options(state=state))
+    assert [f for f in migration.findings if f.blocks_write] == [], migration.findings
+    after = state_after(migration.source)
+    h, c = after if state == "tuple" else after.chunk(2, dim=-1)
+    assert h.shape == c.shape == (1, 2, 8) and c.abs().sum() > 0
+
+
+def test_a_write_through_a_setter_that_does_more_is_refused():
+    source = SETTER.replace("DECORATOR", "property").replace("        self._h = value\n", "        self._h = value.detach()\n")
+    migration = migrate_source(source, Options(state="tuple"))
     assert not migration.changed
     assert any(f.code == "G2L101" and "through its setter" in f.message for f in migration.findings)
 

@@ -726,8 +726,7 @@ FINDINGS = {
                 return self.gru(x, h)
 
 
-        make = lambda: M()
-        net = make()
+        net = (lambda: M())()  # `make = lambda: M()` then `make()` is a function of the module (session 40): followed
         y, h = net(torch.randn(1, 2, 4), torch.zeros(1, 2, 8))
         """,
         "G2L101",

@@ -2,7 +2,8 @@
 duck_calls.py for a call through an object nothing identifies, saved_states.py for states in
 files), and every function whose parameters or return hold the state is listed as an interface
 change (G2L202 when no caller was found; in packed form a state from callers not analysed is
-refused, and so is one of a method no code analysed calls whose class derives from a library's)."""
+refused, unless it is one that code here outside the class hands to another of its methods, and so
+is one of a method no code analysed calls whose class derives from a library's)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from gru2lstm.guessed_owners import guessed_crossings
 from gru2lstm.findings import new_finding
 from gru2lstm.program import BindingKind, FunctionInfo
 from gru2lstm.results import ChangedMember, InterfaceChange, UncalledModule
-from gru2lstm.values import Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VOpaque, VSlot, VTuple
+from gru2lstm.values import DefSlot, Derivation, ReturnSlot, SlotKind, VChoice, VContainer, VCreate, VDerived, VOpaque, VSlot, VTuple
 from gru2lstm.vocab import STATE_RANKS
 from gru2lstm.rules.packed_ranks import sizes_given
 from gru2lstm.saved_states import file_crossings
@@ -157,6 +158,42 @@ def _unpaired_message(ctx, change, creator: UnpairedCreator) -> str:
     )
 
 
+def _state_parameters(solution, change) -> list:
+    """The slots of `change`'s parameters that take the state (None for one holding it inside a container)."""
+    names = set(parameter_names(change.carriers))
+    slots = [DefSlot.of(id(param.name)) for name, param in change.function.params if name in names]
+    return [slot if solution.is_state(slot) else None for slot in slots]
+
+
+def _fed_by_callers(flow, solution, changes) -> dict:
+    """Class key -> the roots of the states that code analysed here, outside the class's own methods,
+    hands to its methods (`agent.get_action_and_value(obs, state)` of a training loop): states the
+    program itself makes (packed: allocated twice as wide), whatever method of the class then takes them."""
+    callers = {}  # parameter slot -> the classes (None: a function or module code) of the calls that give it a value
+    for binding in flow.bindings:
+        if binding.kind == BindingKind.ARG and binding.target.kind == SlotKind.DEF:
+            callers.setdefault(binding.target, set()).add(binding.function.class_name if binding.function is not None else None)
+    fed = {}
+    for change in changes:
+        owner = change.function.class_name
+        if owner is None:
+            continue
+        for slot in _state_parameters(solution, change):
+            if slot is not None and callers.get(slot, set()) - {owner}:
+                fed.setdefault(owner, set()).add(solution.classes.find(slot))
+    return fed
+
+
+def _takes_what_callers_feed(solution, change, fed: dict) -> bool:
+    """Is every state a method no code here calls takes one that calls analysed here hand to another
+    method of its class (CleanRL's `get_value(x, state)` beside `get_action_and_value(x, state)`)? Its
+    parameter is then a state only by what the class does with it, and the state is the program's own,
+    allocated twice as wide: a caller elsewhere is an interface change, as in the tuple form."""
+    roots = fed.get(change.function.class_name)
+    slots = _state_parameters(solution, change)
+    return bool(roots) and bool(slots) and all(slot is not None and solution.classes.find(slot) in roots for slot in slots)
+
+
 def _beside(flow, info, function) -> bool:
     """Is `info` a function of `function`'s module, or a method that an instance of its class has?"""
     if info.class_name is None:
@@ -283,7 +320,9 @@ class Interfaces(Rule):
             )
         reported = set()  # the allocations already reported, by id
         made = None  # what functions make for callers, found at the first change it may pair with
-        for change in interface_changes(ctx.flow, ctx.solution):
+        changes = interface_changes(ctx.flow, ctx.solution)
+        fed = _fed_by_callers(ctx.flow, ctx.solution, changes) if ctx.packed else {}
+        for change in changes:
             node = change.function.node.name
             if not (ctx.packed or change.called) and made is None:
                 made = _made_for_callers(ctx)
@@ -310,7 +349,7 @@ class Interfaces(Rule):
                     f"its class derives from `{library}`, a library's class, so the library may call it and would "
                     "still pass and take one tensor there; migrate it by hand to what that library passes",
                 )
-            elif ctx.packed and not change.called and takes_state(change.carriers):
+            elif ctx.packed and not change.called and takes_state(change.carriers) and not _takes_what_callers_feed(ctx.solution, change, fed):
                 # The packed state is one tensor of twice the size, made where it is created: by
                 # callers here, whose allocation doubles, or elsewhere, where it would not.
                 ctx.find(
