@@ -553,10 +553,13 @@ def refuse_unfollowed_importers(outcome, modules: list) -> None:
     by_key = {module.key: module for module in modules}
     blockers = set()
     for result in changing_results(outcome):
+        # a class whose other methods have callers the flow followed is reached where it is imported
+        # (CleanRL's `get_value()`, uncalled beside a called `get_action_and_value()`)
+        followed = {change.function.partition(".")[0] for change in result.migration.interface if change.called and "." in change.function}
         for change in result.migration.interface:
-            if change.called:
-                continue
             name = change.function.partition(".")[0]
+            if change.called or name in followed:
+                continue
             importers = sorted(
                 shown_path(Path(module.key)) for module in modules
                 if module.key != result.path and _imports_from(module, result.path, name)
