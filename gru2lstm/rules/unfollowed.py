@@ -1371,7 +1371,9 @@ class HolderHandedOver(Rule):
 
     def apply(self, ctx, use: Consumption) -> None:
         if holds_states(ctx, _slot_leaf(ctx, use).slot) and use.context not in (Use.READ, Use.SIZE, Use.OPERAND, Use.ISNONE, Use.DISCARD, Use.TEST, Use.INDEX, Use.METHOD):
-            follow = "" if use.why.endswith(from_where(use.place)) else from_where(use.place)
+            # a reason that says already that the engine does not follow it is not said twice
+            said = use.why.endswith(from_where(use.place)) or use.place is None and "the engine does not follow" in use.why
+            follow = "" if said else from_where(use.place)
             remedy = follow_remedy(use.place, use.inside) if use.context == Use.UNKNOWN else BY_HAND
             ctx.find("G2L101", use.node, f"`{ctx.code(use.node)}` holds hidden states and is {use.why or 'used here'}{follow}; {remedy}", use.place)
 
