@@ -9,25 +9,7 @@ import pytest
 
 from gru2lstm.cli import main
 from tests.test_redteam_packed import write
-
-MODEL = """\
-    import torch
-    import torch.nn as nn
-
-
-    class Policy(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.gru = nn.GRU(4, 8)
-            self.v = nn.Linear(8, 1)
-
-        def init_hidden(self, n):
-            return torch.zeros(1, n, 8)
-
-        def forward(self, x, h):
-            out, h = self.gru(x, h)
-            return self.v(out), h
-"""
+from tests.test_redteam_wave34 import MODEL  # a GRU policy: init_hidden(n), forward(x, h)
 
 RUN = """\
     import torch
