@@ -356,7 +356,8 @@ class OpaqueIntoHolder(Rule):
         "it, before any read and not in a branch, a loop or a `try`, or first in a helper of the program it calls on "
         "the holder alone there, `self._zero(carry, n)`; or anywhere when the call makes it empty, "
         "`SimpleNamespace()`); a function of a file not migrated with it, "
-        "whatever it holds there, is named (the run then takes that file in)"
+        "whatever it holds there, is named (the run then takes that file in); a dataset or a DataLoader of torch "
+        "(`loader = DataLoader(ds)`, then `for o, h in loader`) whatever part of it holds states"
     )
     invalid = (
         Invalid(
