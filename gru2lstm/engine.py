@@ -323,9 +323,10 @@ def run(paths: Iterable[str], options: RunOptions, jobs: int = 0, progress: Opti
                             elsewhere.refuse(outcome, work[number][1][-1][1])
                             elsewhere.name_callers(outcome, work[number][1][-1][1])
                             dynamic.refuse(outcome, work[number][1][-1][1], lambda: elsewhere.files + elsewhere.others(), shown_path)
-                    # Last: a file that calls them, found above, says more than that none was found
-                    refuse_unfollowed_importers(outcome, work[number][1][-1][1])
+                    # Last: a file that calls them, found above, says more than that none was found;
+                    # and what the uncalled functions hold back (rules/interfaces.py) more than an importer
                     refuse_uncalled_contracts(outcome)
+                    refuse_unfollowed_importers(outcome, work[number][1][-1][1])
                     for ready, ready_outcome in settling.ready(number, outcome):
                         # A started group is written whole: files that share states are not split by a signal.
                         with interrupts.writing():
