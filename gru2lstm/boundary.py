@@ -39,7 +39,7 @@ from gru2lstm.qualnames import dotted
 from gru2lstm.solve import Solution
 from gru2lstm.syntax import code_of, walk
 from gru2lstm.values import AttrSlot, DefSlot, GlobalSlot, InstanceSlot, LabelKind, ReturnSlot, SlotKind, VCallOf, VChoice, VCreate, VSlot
-from gru2lstm.vocab import LOADERS
+from gru2lstm.vocab import LOADERS, OWN_ACCESS_HOOKS
 
 # Consumptions that hand a value to code the walk does not follow.
 ESCAPING_CONTEXTS = {Use.UNKNOWN, Use.OTHER, Use.CONTAINER}
@@ -163,7 +163,32 @@ def crossings(flow: ProgramFlow, solution: Solution, parents: dict) -> list:
         + _delegated_reads(flow, solution, carriers)
         + _module_holders_to_files(flow, solution, owners)
         + _uncalled_modules(flow, solution)
+        + _own_attribute_access(flow, solution)
     )
+
+
+def _own_attribute_access(flow: ProgramFlow, solution: Solution) -> list:
+    """An attribute holding the state in a class of the program that defines its own `__setattr__`
+    or `__getattribute__` (or whose base or subclass in the program does): that method runs on
+    every write or read of it, and the engine does not follow what it does with the value."""
+    found = []
+    for slot, node in state_attributes(flow, solution):
+        hooks = [
+            method for name in OWN_ACCESS_HOOKS
+            for method in [flow.method(slot.owner, name), *flow.overrides(slot.owner, name)] if method is not None
+        ]
+        if hooks:
+            kinds = {method.node.name.value for method in hooks}
+            found.append(Crossing(
+                node,
+                f"`{code_of(node)}` holds the hidden state, and "
+                f"{' and '.join(f'`{method.display_name}()`' for method in hooks)} "
+                f"{'runs' if len(hooks) == 1 else 'run'} on every "
+                f"{'read and write' if len(kinds) > 1 else 'write' if '__setattr__' in kinds else 'read'} "
+                "of it; the engine does not follow what that does with (h, c); "
+                "keep the state in an attribute it leaves as it is given, or migrate this class by hand",
+            ))
+    return found
 
 
 def _escaping(flow: ProgramFlow):

@@ -59,7 +59,7 @@ class Scope(ModuleIndex):
     def script_names_of_module(self) -> frozenset:
         """The names assigned at module level that only module-level statements use: no function,
         class or lambda mentions them, no other module of the program imports them (or the
-        module itself), and they are not the module's classes, functions or imports."""
+        module itself), and they are not the module's classes, functions, imports or followed registries."""
         assigned = self.module_names - set(self.flow.module_imports[self.key])
         shared = set()
         for module, imports in self.flow.module_imports.items():
@@ -68,6 +68,8 @@ class Scope(ModuleIndex):
                     if member.name is None:
                         return frozenset()  # `import main`: any name may be read as `main.name`
                     shared.add(member.name)
+        # a followed registry is one value, looked up where its lookups are called (calls.py)
+        shared.update(slot.name for slot, registry in self.flow.registries.by_slot.items() if slot.module == self.key and registry.followed)
         for node in self.parents:
             kind = type(node)  # children.py: why `type`
             if kind is cst.FunctionDef or kind is cst.ClassDef:

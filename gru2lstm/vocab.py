@@ -16,6 +16,8 @@ GRU_KIND = "GRU"  # a sequence GRU: returns (output, h_n)
 CELL_KIND = "GRUCell"  # a GRU cell: returns h
 STATE_RANKS = {GRU_KIND: 3, CELL_KIND: 2}  # the rank of each one's state: (layers, batch, hidden) and (batch, hidden)
 RECURRENT_KINDS = (GRU_KIND, CELL_KIND)
+# Methods a class defines to run on every write or read of its attributes (boundary.py: not followed).
+OWN_ACCESS_HOOKS = ("__setattr__", "__getattribute__")
 # Where torch spells its recurrent classes: torch.nn, the package of its modules, and the module that defines them.
 TORCH_ROOT = "torch"
 TORCH_NN_MODULE = "nn"  # torch's module of layers, as another module's attribute (`util.nn.GRU` after `import util`)
