@@ -880,7 +880,16 @@ def _names_used_from(universe: Universe, entry: ProjectFile, current: ProjectFil
             uses = True  # `model.Policy`, or the module itself handed on (`getattr(model, name)`)
         elif imported.member is None and imported.local is None and _reads_module(entry, imported.dotted, names):
             uses = True  # `pkg.layers.Cell` after `import pkg.layers`
+        elif imported.member is None and _names_module_in_a_string(entry, imported.dotted, names):
+            uses = True  # `sys.modules["pkg.model"].Net()`: the module taken by its name, which the flow does not follow
     return bound if uses else None
+
+
+def _names_module_in_a_string(entry: ProjectFile, dotted: str, names: set) -> bool:
+    """Does `entry` spell the module it imports as a string (`sys.modules["pkg.model"]`,
+    `importlib.reload(...)` by name) and one of `names` beside it?"""
+    data = entry.contents() or b""
+    return any(quote + dotted.encode() + quote in data for quote in (b'"', b"'")) and any(name.encode() in data for name in names)
 
 
 def _attribute_path(imported, current: ProjectFile) -> Optional[str]:

@@ -69,8 +69,20 @@ def _project(folder, imports: str, made: str, init: str) -> None:
     write(folder, {"pkg/__init__.py": init, "pkg/model.py": MODEL, "pkg/other.py": "X = 1\n", "train.py": train, "pyproject.toml": ""})
 
 
-# given the folder, this one is still exit 123 in the tuple form (the LSTM self-check catches it)
-ALONE_ONLY = [("package module read whole", "import pkg\nmod = pkg.model", "mod.Net()", "from . import model\n")]
+# given the folder, these are still exit 123 in the tuple form (the LSTM self-check catches them)
+ALONE_ONLY = [
+    ("package module read whole", "import pkg\nmod = pkg.model", "mod.Net()", "from . import model\n"),
+    # was exit 0 given model.py alone, or the folder (tuple form), and train.py crashed (session 41)
+    ("module read from sys.modules", "import sys\nimport pkg.model", "sys.modules['pkg.model'].Net()", ""),
+]
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+@pytest.mark.parametrize("imports, made, init", [case[1:] for case in ALONE_ONLY], ids=[case[0] for case in ALONE_ONLY])
+def test_the_folder_of_a_module_reached_through_a_value_is_not_written(tmp_path, form, imports, made, init):
+    _project(tmp_path, imports, made, init)
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) in (1, 123)
+    assert (tmp_path / "pkg" / "model.py").read_text() == textwrap.dedent(MODEL)
 
 
 @pytest.mark.parametrize("form", ["tuple", "packed"])
