@@ -854,9 +854,17 @@ def _choose_split(solution: Solution) -> None:
 
 def _returns_unpacked_whole(solution: Solution, annotated: set) -> set:
     """(function key, position) of returns some caller unpacks into a place that cannot take two
-    names (a module-level name, an attribute, an annotated name): that position returns the pair
-    `(T, T_c)` of a split name rather than growing by a partner the caller could not receive."""
+    names (a module-level name, an attribute, an annotated name), or hands whole to a parameter that
+    is only unpacked (`update(model, opt, buf.batch())` of `def update(model, opt, batch): obs, h0 =
+    batch`): that position returns the pair `(T, T_c)` of a split name rather than growing by a
+    partner the caller could not receive, and every position after it keeps its place. A return
+    taken whole otherwise (`res = buf.batch()`, `tuple(buf.batch())`) still grows, and is refused
+    where it is taken (rules/batch.GrownUnpacking)."""
     found = set()
+    handed = _returns_handed_to_unpacked_parameters(solution.flow)
+    for info, _, value in solution.flow.returns:
+        if info.key in handed:
+            found.update((info.key, position) for position in range(len(value.items) if isinstance(value, VTuple) else 1))
     for unpacking in solution.flow.unpackings:
         value = solution.resolved(unpacking.value)
         if not (isinstance(value, VSlot) and value.slot.kind == SlotKind.RETURN):
@@ -866,6 +874,28 @@ def _returns_unpacked_whole(solution: Solution, annotated: set) -> set:
             if not isinstance(node, cst.Name) or key is None or key in annotated:
                 found.add((value.slot.function, position))
     return found
+
+
+def _returns_handed_to_unpacked_parameters(flow) -> set:
+    """Keys of the functions that some call hands whole to a parameter of the program that is only
+    unpacked, every other call of them being unpacked where it is made."""
+    unpacked = {id(u.value.node) for u in flow.unpackings if isinstance(u.value, VSlot) and u.value.node is not None}
+    reads = {}  # parameter slot -> ids of the nodes that read it
+    for slot, node in flow.slot_nodes:
+        if slot.kind == SlotKind.DEF:
+            reads.setdefault(slot, set()).add(id(node))
+    handed = {}  # id(call) -> does it go whole to a parameter read only by unpackings
+    for binding in flow.bindings:
+        if binding.kind == BindingKind.ARG and binding.target.kind == SlotKind.DEF and isinstance(binding.value, VSlot) \
+                and binding.value.node is not None and id(binding.value.node) in flow.runs:
+            read = reads.get(binding.target, set()) - {id(binding.target_node)} - {id(d.node) for d in [flow.defs.get(binding.target.def_id)] if d}
+            handed[id(binding.value.node)] = bool(read) and read <= unpacked and handed.get(id(binding.value.node), True)
+    keys, refused = set(), set()
+    for call, functions in flow.runs.items():
+        if call in unpacked:
+            continue
+        (keys if handed.get(call) else refused).update(functions)
+    return keys - refused
 
 
 def _split_origin(solution: Solution, value: Value) -> Optional[str]:
