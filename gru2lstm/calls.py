@@ -890,6 +890,10 @@ class CallWalker(CompiledCalls):
             if held is not value and name != "zip" and self.recording:
                 # a tuple's items stay apart: a state among other values is reported (rules/unfollowed.MixedIteration)
                 self.consume(held, Use.ITERATE_POS, arg.value, f"iterated by `{name}()`")
+            elif isinstance(value, VSlot):
+                # `list(agent.act(x, h))`, `zip(f(x), f(y))` take a tuple's items one by one, where which
+                # item is the state is not followed: a mix is reported (rules/unfollowed.MixedIteration)
+                self.consume(value, Use.ITERATE_POS, arg.value, f"iterated by `{name}()`")
         values = viewed
         for value, arg in zip(values, node.args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read

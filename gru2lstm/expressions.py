@@ -132,6 +132,10 @@ class ExpressionWalker(Scope):
         if isinstance(node, (cst.Tuple, cst.List)):
             items = [self.expr(e.value) for e in node.elements]
             spread = next((i for i, e in enumerate(node.elements) if isinstance(e, cst.StarredElement)), len(items))
+            for element, item in zip(node.elements, items):
+                if isinstance(element, cst.StarredElement) and isinstance(item, VSlot):
+                    # `[*agent.act(x, h)]` copies a tuple's items, as `list(...)` does (calls._iteration)
+                    self.consume(item, Use.ITERATE_POS, element.value, f"spread into `{self.code(node)}`")
             if isinstance(node, cst.Tuple) and spread < len(items) - 1:
                 # `(*extras, out, h)`: the items after what is spread have no position known here
                 for element, item in zip(node.elements[spread + 1:], items[spread + 1:]):

@@ -4,7 +4,7 @@ crash), `not` / `torch.is_tensor` type tests, and may_import's narrower bytes te
 below must be refused (exit 1, nothing written) or migrated so that it runs; the wrappers of a grown
 return (`tuple(f())`, `(f(), 1)`, ...) exited 0 and crashed in the tuple form before session 39 (they
 were strict xfails until rules/batch.GrownUnpacking looked at every call of a grown return); the
-packed form still breaks on `tuple()` / `list()` of such a return (strict xfails)."""
+packed form broke on `tuple()` / `list()` of such a return until session 41 (refused now: tests/test_silent41.py)."""
 
 from __future__ import annotations
 
@@ -193,8 +193,7 @@ def test_an_importer_over_lines_or_by_import_module_is_named_when_not_given(tmp_
     assert (tmp_path / "pkg/model.py").read_text() == before
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13: silent break, tuple()/list() of a return holding a state beside other values")
 @pytest.mark.parametrize("learn", [LEARN_WRAPPED["tuple_of_it"], LEARN_WRAPPED["list_of_it"]], ids=["tuple_of_it", "list_of_it"])
 def test_a_batch_taken_whole_through_tuple_or_list_is_refused_or_runs_in_the_packed_form(tmp_path, capsys, learn):
-    # broken before 8f6e09d too: `res[0]` of the copy is read as the h half of a packed state
+    # broken before 8f6e09d too: `res[0]` of the copy was read as the h half of a packed state (refused since session 41)
     _refused_or_runs(tmp_path, capsys, "packed", learn)

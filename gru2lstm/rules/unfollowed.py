@@ -17,6 +17,7 @@ from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers, torch_names
 from gru2lstm.vocab import (
     CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DATA_PIPELINE_PREFIX, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
+    SEQUENCE_BUILTINS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -755,6 +756,8 @@ class StateIterated(Rule):
         leaf = _slot_leaf(ctx, use)
         if leaf is None or use.context != Use.ITERATE_POS or not ctx.solution.value_is_state(use.value):
             return False
+        if _builtin_call(ctx, use.node, ITERATION_BUILTINS) is not None:
+            return False  # `tuple(hs)`: StateZipped's
         classes = ctx.solution.classes  # a tuple holding the state (`for s in (h,)`) is iterated by its items
         return not any(label.kind == LabelKind.POS for label in classes.parts.get(classes.find(leaf.slot), {}))
 
@@ -792,7 +795,9 @@ class StateZipped(Rule):
         made = {classes.find(b.target) for b in ctx.flow.bindings if _makes_tensor(ctx, ctx.solution.resolved(b.value))}
         for value in ctx.flow.iterated_elements:
             # an argument of an iterating builtin: a loop's or a comprehension's own iterable, and map's, are StateIterated's
-            if value.node is None or _builtin_call(ctx, value.node, ITERATION_BUILTINS) is None or classes.find(value.slot) not in made:
+            call = None if value.node is None else _builtin_call(ctx, value.node, ITERATION_BUILTINS)
+            # a copy (`torch.stack(tuple(hs), 0)`) lists the rows of whatever state it is given
+            if call is None or classes.find(value.slot) not in made and call.func.value not in SEQUENCE_BUILTINS:
                 continue
             if not _rows_of_state(ctx, value.slot):
                 continue
@@ -974,6 +979,10 @@ class MixedIteration(Rule):
             # the other values named by key only: a record's other fields are no subject of a finding (issue 13, item 4)
             others = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if not state and part_label.kind == LabelKind.KEY)
             by_part = "key by key" if label == LabelKind.KEY else "item by item"
+            if label == LabelKind.POS and not isinstance(use.node, (cst.Tuple, cst.List)):
+                # a tuple copied or zipped (`list(agent.act(x, h))`): its names are the way to keep its items apart
+                names = ", ".join(chr(ord("a") + position) for position in range(len(states)))
+                by_part += f" (unpack it: `{names} = {ctx.code(use.node)}`)"
             ctx.find("G2L101", use.node, (
                 f"`{ctx.code(use.node)}` holds hidden states ({where}) beside other values and is {use.why}, so the "
                 f"engine cannot tell them apart: with (h, c) there, one expression cannot be written for the state and for "
