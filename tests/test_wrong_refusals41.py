@@ -1,0 +1,103 @@
+"""Wrong refusals of real idioms (session 41): each migrates now and its driver runs (the LSTM gets a
+non-zero c, training runs), and a near variant where the relaxed condition does not hold stays
+refused, with the exact finding and nothing written."""
+
+from __future__ import annotations
+
+import pytest
+
+from gru2lstm.cli import main
+from tests.test_redteam_packed import run_migrated, write
+from tests.test_crossings import snapshot
+
+
+def refused(folder, capsys, form: str) -> list:
+    """Run the engine on `folder`: it must exit 1 and write nothing; the findings other than G2L105."""
+    before = snapshot(folder)
+    capsys.readouterr()
+    assert main(["rewrite", "--quiet", "--state", form, str(folder)]) == 1
+    assert snapshot(folder) == before
+    return [line for line in capsys.readouterr().out.splitlines() if "G2L105" not in line]
+
+
+# A GRUCell that acts step by step with the weights of the GRU that trains on whole sequences
+SHARED_WEIGHTS = """\
+    import torch
+    import torch.nn as nn
+
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 8)
+            self.cell = nn.GRUCell(4, 8)
+            self.cell.weight_ih = self.gru.weight_ih_l0
+            self.cell.weight_hh.data = self.gru.weight_hh_l0.data
+            self.cell.bias_ih = self.gru.bias_ih_l0
+            self.cell.bias_hh = self.gru.bias_hh_l0
+            self.v = nn.Linear(8, 1)
+
+        def act(self, x, h):
+            h = self.cell(x, h)
+            return self.v(h), h
+
+        def forward(self, xs, h0):
+            out, h = self.gru(xs, h0.unsqueeze(0))
+            return self.v(out), h.squeeze(0)
+"""
+
+SHARED_WEIGHTS_LOOP = """\
+    import torch
+    from model import Net
+
+    net = Net()
+    h = torch.zeros(2, 8)
+    start = h
+    obs = []
+    with torch.no_grad():
+        for t in range(4):
+            o = torch.randn(2, 4)
+            obs.append(o)
+            _, h = net.act(o, h)
+    v, _ = net(torch.stack(obs), start)
+    v.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_cell_that_shares_the_grus_whole_parameters_migrates_and_runs(tmp_path, form):
+    # G2L107 "takes apart `self.cell.weight_ih`": both become LSTMs, whose parameters are stacked alike
+    write(tmp_path, {"model.py": SHARED_WEIGHTS, "train.py": SHARED_WEIGHTS_LOOP, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    assert "self.cell.weight_ih = self.lstm.weight_ih_l0" in (tmp_path / "model.py").read_text()
+    run_migrated(tmp_path, """
+        import runpy
+        loop = runpy.run_path('train.py')
+        net = loop['net']
+        assert net.cell.weight_hh.data_ptr() == net.lstm.weight_hh_l0.data_ptr()
+        assert net.cell.weight_ih.grad is not None
+    """)
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_grus_parameter_shared_with_a_linear_layer_is_refused(tmp_path, capsys, form):
+    # the Linear would get the LSTM's 4 gates' rows (32), which the layer after it does not take
+    model = SHARED_WEIGHTS.replace("self.cell.weight_ih = self.gru.weight_ih_l0", "self.proj = nn.Linear(4, 24)\n            self.proj.weight = self.gru.weight_ih_l0")
+    write(tmp_path, {"model.py": model, "train.py": SHARED_WEIGHTS_LOOP, "pyproject.toml": ""})
+    assert refused(tmp_path, capsys, form) == [
+        f"{tmp_path / 'model.py'}:11:9: G2L107 `self.proj.weight = self.gru.weight_ih_l0` gives `self.gru.weight_ih_l0`, "
+        "a parameter of the GRU whose rows are stacked by gate (3 gates: r, z, n), to what is not a parameter of a GRU: "
+        "as the LSTM's it has 4 gates' rows, which the code made for the GRU's would not expect; migrate it by hand for "
+        "the LSTM's gates"
+    ]
+
+
+def test_a_grus_parameter_replaced_by_a_new_one_is_refused_as_a_replacement(tmp_path, capsys):
+    model = SHARED_WEIGHTS.replace("self.cell.weight_hh.data = self.gru.weight_hh_l0.data", "self.cell.weight_hh = nn.Parameter(torch.randn(24, 8))")
+    write(tmp_path, {"model.py": model, "train.py": SHARED_WEIGHTS_LOOP, "pyproject.toml": ""})
+    assert refused(tmp_path, capsys, "tuple") == [
+        f"{tmp_path / 'model.py'}:11:9: G2L107 `self.cell.weight_hh = nn.Parameter(torch.randn(24, 8))` replaces "
+        "`self.cell.weight_hh`, a parameter of the GRU whose rows are stacked by gate (3 gates: r, z, n), with a value "
+        "the engine cannot tell is made for the LSTM's 4 gates (i, f, g, o); share a whole parameter of another GRU "
+        "there, or migrate it by hand for the LSTM's gates"
+    ]
