@@ -4,11 +4,14 @@ refused, with the exact finding and nothing written."""
 
 from __future__ import annotations
 
+import textwrap
+
 import pytest
 
 from gru2lstm.cli import main
 from tests.test_redteam_packed import run_migrated, write
 from tests.test_crossings import snapshot
+from tests.test_summaries import HEADER, RECORD
 
 
 def refused(folder, capsys, form: str) -> list:
@@ -101,3 +104,95 @@ def test_a_grus_parameter_replaced_by_a_new_one_is_refused_as_a_replacement(tmp_
         "the engine cannot tell is made for the LSTM's 4 gates (i, f, g, o); share a whole parameter of another GRU "
         "there, or migrate it by hand for the LSTM's gates"
     ]
+
+
+# A helper that detaches whatever it is given, the observation beside the state
+DETACH_ALL_MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class RecurrentPolicy(nn.Module):
+        def __init__(self, obs_dim=8, hidden=8, n_actions=3):
+            super().__init__()
+            self.hidden_size = hidden
+            self.enc = nn.Linear(obs_dim, hidden)
+            self.gru = nn.GRU(hidden, hidden)
+            self.pi = nn.Linear(hidden, n_actions)
+            self.v = nn.Linear(hidden, 1)
+
+        def init_hidden(self, batch):
+            return torch.zeros(1, batch, self.hidden_size)
+
+        def forward(self, obs, hidden):
+            x = torch.relu(self.enc(obs))
+            out, hidden = self.gru(x, hidden)
+            return self.pi(out), self.v(out), hidden
+"""
+
+DETACH_ALL_RUNNER = """\
+    import torch
+    from model import RecurrentPolicy
+    from util import detach_all
+
+    net = RecurrentPolicy()
+    opt = torch.optim.SGD(net.parameters(), 0.01)
+    h = net.init_hidden(2)
+    o = torch.randn(1, 2, 8)
+    for t in range(4):
+        _, v, h = net(o, h)
+        loss = v.pow(2).mean()
+        opt.zero_grad(); loss.backward(); opt.step()
+        o = torch.randn(1, 2, 8)
+        o, h = detach_all(o, h)
+"""
+
+DETACH_ALL = """\
+    def detach_all(*ts):
+        return [t.detach() for t in ts]
+"""
+
+
+def test_a_helper_that_keeps_each_item_of_a_mix_migrates_packed_and_runs(tmp_path):
+    # G2L101 "`ts` holds hidden states (item 1) beside other values and is iterated": packed, each
+    # item is one tensor, the state too, and `t.detach()` acts on h and c alike
+    write(tmp_path, {"model.py": DETACH_ALL_MODEL, "train.py": DETACH_ALL_RUNNER, "util.py": DETACH_ALL, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert (tmp_path / "util.py").read_text() == textwrap.dedent(DETACH_ALL)
+    assert "o = torch.randn(1, 2, 8)" in (tmp_path / "train.py").read_text()  # the observation stays as wide as it was
+    run_migrated(tmp_path, """
+        import runpy
+        loop = runpy.run_path('train.py')
+        assert loop['h'].shape == (1, 2, 16) and not loop['h'].requires_grad
+    """)
+
+
+@pytest.mark.parametrize("form, runner, util, column", [
+    ("tuple", DETACH_ALL_RUNNER, DETACH_ALL, 33),  # a pair has no .detach(): the one expression cannot serve both
+    # the items stacked as one: the state and the observation must have one width
+    ("packed", DETACH_ALL_RUNNER.replace("o, h = detach_all(o, h)", "both = torch.stack(detach_all(o, h)); o, h = both[0], both[1]"), DETACH_ALL, 33),
+    # `t[..., :8]` cuts the last dimension, where h and c lie side by side
+    ("packed", DETACH_ALL_RUNNER, DETACH_ALL.replace("t.detach()", "t[..., :8].detach()"), 42),
+    # `tuple(...)` of the items: each taken for the state
+    ("packed", DETACH_ALL_RUNNER, DETACH_ALL.replace("[t.detach() for t in ts]", "tuple(t.detach().cpu() for t in ts)"), 44),
+])
+def test_a_helper_over_a_mix_that_does_not_keep_each_item_apart_stays_refused(tmp_path, capsys, form, runner, util, column):
+    write(tmp_path, {"model.py": DETACH_ALL_MODEL, "train.py": runner, "util.py": util, "pyproject.toml": ""})
+    assert refused(tmp_path, capsys, form) == [
+        f"{tmp_path / 'util.py'}:2:{column}: G2L101 `ts` holds hidden states (item 1) beside other values and is iterated, "
+        "so the engine cannot tell them apart: with (h, c) there, one expression cannot be written for the state and for "
+        "the other values alike; write the expression out item by item, or keep the hidden states in a container of their own"
+    ]
+
+
+def test_a_record_mapped_field_by_field_through_a_helper_migrates_packed_and_runs(tmp_path):
+    # tuple form: G2L101 "`stats` holds hidden states (field `hidden`) beside other values" (test_summaries.py)
+    code = RECORD.replace("{mapping}", "Stats(*[to_device(t) for t in stats])")
+    (tmp_path / "agent.py").write_text(HEADER + textwrap.dedent(code))
+    (tmp_path / "pyproject.toml").write_text("")
+    assert main(["rewrite", "--quiet", "--state", "packed", str(tmp_path)]) == 0
+    assert "return Stats(*[to_device(t) for t in stats])" in (tmp_path / "agent.py").read_text()
+    run_migrated(tmp_path, """
+        import runpy
+        assert runpy.run_path('agent.py')['h'].shape == (2, 16)
+    """)
