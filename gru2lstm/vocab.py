@@ -286,6 +286,7 @@ DTYPE_METHODS = {"float", "double", "half", "bool", "long", "int", "byte"}
 KEEP_METHODS = DTYPE_METHODS | {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous",
     "type", "type_as", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
+    "astype",  # numpy's cast, as `.to(dtype)`
 }
 # Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
 # `Policy().to(device).eval()` is the policy.

@@ -196,3 +196,60 @@ def test_a_record_mapped_field_by_field_through_a_helper_migrates_packed_and_run
         import runpy
         assert runpy.run_path('agent.py')['h'].shape == (2, 16)
     """)
+
+
+# numpy storage of the state, reset by a mask and cast back with numpy's `.astype`
+NUMPY_RUNNER = """\
+    import numpy as np
+    import torch
+
+
+    class Runner:
+        def __init__(self, net, n):
+            self.net = net
+            self.hidden = np.zeros((1, n, 8), dtype=np.float32)
+
+        def step(self, obs, done):
+            self.hidden = np.where(done[None, :, None], 0.0, self.hidden).astype(np.float32)
+            with torch.no_grad():
+                _, v, h = self.net(torch.from_numpy(obs), torch.from_numpy(self.hidden))
+            self.hidden = h.numpy()
+            return v
+"""
+
+NUMPY_LOOP = """\
+    import numpy as np
+    import torch
+    from model import RecurrentPolicy
+    from runner import Runner
+
+    net = RecurrentPolicy(obs_dim=4)
+    runner = Runner(net, 3)
+    for t in range(5):
+        runner.step(np.random.randn(1, 3, 4).astype(np.float32), np.random.rand(3) < 0.3)
+    _, v, _ = net(torch.randn(2, 3, 4), net.init_hidden(3))
+    v.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_numpy_state_cast_with_astype_migrates_and_runs(tmp_path, form):
+    # G2L100 "is used with `.astype()`, which the engine does not know": numpy's cast keeps each element
+    write(tmp_path, {"model.py": DETACH_ALL_MODEL, "runner.py": NUMPY_RUNNER, "train.py": NUMPY_LOOP, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, """
+        import runpy
+        runner = runpy.run_path('train.py')['runner']
+        assert all(half.shape == (1, 3, 8) for half in runner.hidden) if isinstance(runner.hidden, tuple) else runner.hidden.shape == (1, 3, 16)
+    """)
+
+
+def test_a_numpy_state_cut_along_its_last_dimension_after_astype_stays_refused_packed(tmp_path, capsys):
+    runner = NUMPY_RUNNER.replace(".astype(np.float32)", ".astype(np.float32)[..., :8]")
+    write(tmp_path, {"model.py": DETACH_ALL_MODEL, "runner.py": runner, "train.py": NUMPY_LOOP, "pyproject.toml": ""})
+    assert refused(tmp_path, capsys, "packed") == [
+        f"{tmp_path / 'runner.py'}:11:23: G2L100 `np.where(done[None, :, None], 0.0, self.hidden).astype(np.float32)[..., :8]` "
+        "acts along the last dimension of the hidden state (or one the engine cannot tell from it), and its result stays a "
+        "state; in the packed form that dimension holds h and c side by side, so it would mix them; use --state tuple, or "
+        "migrate this by hand"
+    ]
