@@ -595,8 +595,13 @@ class CallWalker(CompiledCalls):
                 return VOpaque(node, f"`{func.value}()`")
         if qualified & CONTAINER_FUNCTIONS or isinstance(func, cst.Name) and func.value in ("list", "dict"):
             spelled = self.code(func)  # `dict`, `deque`, `queue.Queue`
-            if spelled == "dict" and _copied_mapping(args):
-                return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
+            if spelled == "dict" and _copied_mapping(args[:1]) and all(arg.keyword is not None and not arg.star for arg in args[1:]):
+                copied = self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
+                if len(args) == 1:
+                    return copied
+                # `dict(info, h=h)`: a copy with keys written out, as `{**info, "h": h}` is (expressions.py)
+                written = [(KeyLabel.of(arg.keyword.value), self.expr(arg.value)) for arg in args[1:]]
+                return VChoice([copied, VContainer(node, written)], node)
             items = []
             for arg in args:
                 made = self._factory_made(arg.value) if is_default_factory(spelled, arg, args) else None
@@ -913,7 +918,7 @@ class CallWalker(CompiledCalls):
 
 def _copied_mapping(args) -> bool:
     """`dict(d)` of a dict held in a name, an attribute or an element, alone (`dict(pairs)` of a
-    literal list of pairs, `dict(zip(...))` or `dict(d, k=v)` build something else)."""
+    literal list of pairs or `dict(zip(...))` build something else)."""
     return (
         len(args) == 1 and args[0].keyword is None and not args[0].star
         and isinstance(args[0].value, (cst.Name, cst.Attribute, cst.Subscript))

@@ -253,3 +253,62 @@ def test_a_numpy_state_cut_along_its_last_dimension_after_astype_stays_refused_p
         "state; in the packed form that dimension holds h and c side by side, so it would mix them; use --state tuple, or "
         "migrate this by hand"
     ]
+
+
+# An env wrapper that hands the state on in its info dict, copied with the keys it changes
+INFO_WRAPPER = """\
+    import torch
+
+
+    class RecurrentEnv:
+        def __init__(self, net):
+            self.net = net
+            self.info = {}
+
+        def reset(self):
+            self.info = {"h": self.net.init_hidden(1), "t": 0}
+            return torch.randn(1, 1, 8)
+
+        def step(self, obs):
+            logits, v, h = self.net(obs, self.info["h"])
+            self.info = dict(self.info, h=h.detach(), t=self.info["t"] + 1)
+            return torch.randn(1, 1, 8), v, self.info
+"""
+
+INFO_LOOP = """\
+    import torch
+    from model import RecurrentPolicy
+    from wrap import RecurrentEnv
+
+    env = RecurrentEnv(RecurrentPolicy())
+    o = env.reset()
+    loss = 0
+    for t in range(5):
+        o, v, info = env.step(o)
+        loss = loss + v.sum() + 0 * info["h"].sum()
+    loss.backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_dict_copied_with_the_state_under_a_keyword_migrates_and_runs(tmp_path, form):
+    # G2L101 "`self.info` holds hidden states and is passed to `dict()`": `dict(d, h=h)` is `{**d, "h": h}`
+    write(tmp_path, {"model.py": DETACH_ALL_MODEL, "wrap.py": INFO_WRAPPER, "train.py": INFO_LOOP, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    if form == "tuple":
+        assert 'dict(self.info, h=(h[0].detach(), h[1].detach()), t=self.info["t"] + 1)' in (tmp_path / "wrap.py").read_text()
+    run_migrated(tmp_path, """
+        import runpy
+        assert runpy.run_path('train.py')['info']['t'] == 5
+    """)
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_dict_copied_with_keywords_spread_from_a_name_stays_refused(tmp_path, capsys, form):
+    wrapper = INFO_WRAPPER.replace("dict(self.info, h=h.detach(), t=self.info[\"t\"] + 1)", "dict(self.info, **new)").replace(
+        "            self.info = dict", "            new = {\"h\": h.detach(), \"t\": self.info[\"t\"] + 1}\n            self.info = dict")
+    write(tmp_path, {"model.py": DETACH_ALL_MODEL, "wrap.py": wrapper, "train.py": INFO_LOOP, "pyproject.toml": ""})
+    assert refused(tmp_path, capsys, form)[0] == (
+        f"{tmp_path / 'wrap.py'}:16:26: G2L101 `self.info` holds hidden states and is passed to `dict()`, which the engine "
+        "cannot follow; migrate this use by hand so that it handles the pair (h, c)"
+    )
