@@ -312,3 +312,65 @@ def test_a_dict_copied_with_keywords_spread_from_a_name_stays_refused(tmp_path, 
         f"{tmp_path / 'wrap.py'}:16:26: G2L101 `self.info` holds hidden states and is passed to `dict()`, which the engine "
         "cannot follow; migrate this use by hand so that it handles the pair (h, c)"
     )
+
+
+# Per-env states kept in a deque, joined for the batched call and split back
+DEQUE_RUNNER = """\
+    from collections import deque
+    import torch
+
+
+    class Runner:
+        def __init__(self, net, n):
+            self.net = net
+            self.states = deque([net.init_hidden(1) for _ in range(n)], maxlen=n)
+
+        def step(self, obs):
+            h = torch.cat(list(self.states), 1)
+            _, v, h = self.net(obs, h)
+            self.states = deque(h.split(1, dim=1), maxlen=len(self.states))
+            return v
+
+        def reset(self, i):
+            self.states[i] = self.net.init_hidden(1)
+"""
+
+DEQUE_LOOP = """\
+    import torch
+    from model import RecurrentPolicy
+    from runner import Runner
+
+    runner = Runner(RecurrentPolicy(), 3)
+    loss = 0
+    for t in range(5):
+        loss = loss + runner.step(torch.randn(1, 3, 8)).sum()
+        if t == 2:
+            runner.reset(1)
+    loss.backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_per_env_states_in_a_deque_migrate_and_run(tmp_path, form):
+    # G2L100 "the hidden state `net.init_hidden(1)` is passed to `deque()`": a deque made from an
+    # iterable holds its elements, as `list(...)` does
+    write(tmp_path, {"model.py": DETACH_ALL_MODEL, "runner.py": DEQUE_RUNNER, "train.py": DEQUE_LOOP, "pyproject.toml": ""})
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
+    run_migrated(tmp_path, """
+        import runpy
+        states = runpy.run_path('train.py')['runner'].states
+        assert len(states) == 3 and all((len(s) == 2) if isinstance(s, tuple) else s.shape == (1, 1, 16) for s in states)
+    """)
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_deque_of_the_rows_of_a_state_permuted_stays_refused(tmp_path, capsys, form):
+    runner = DEQUE_RUNNER.replace(
+        "self.states = deque(h.split(1, dim=1), maxlen=len(self.states))",
+        "self.states = deque(h.permute(1, 0, 2).unsqueeze(2), maxlen=len(self.states))",
+    )
+    write(tmp_path, {"model.py": DETACH_ALL_MODEL, "runner.py": runner, "train.py": DEQUE_LOOP, "pyproject.toml": ""})
+    assert refused(tmp_path, capsys, form) == [
+        f"{tmp_path / 'runner.py'}:13:9: G2L102 `self.states` holds the hidden state elsewhere, but here it receives an "
+        "element of an unknown iterable, which is not one as far as the engine can tell; use another name for the other value"
+    ]
