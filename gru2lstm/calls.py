@@ -69,6 +69,8 @@ from gru2lstm.vocab import (
     LIST_EXTEND_METHOD,
     LIST_INSERT_METHOD,
     CONTAINER_FUNCTIONS,
+    ITERABLE_CONTAINERS,
+    SEQUENCE_OF_ITERABLE,
     CONTAINER_METHODS,
     COPY_FUNCTIONS,
     COPY_INTO_METHOD,
@@ -593,10 +595,19 @@ class CallWalker(CompiledCalls):
                 for arg in args:
                     self.consume(self.expr(arg.value), Use.OTHER, arg.value, f"passed to `{func.value}()`")
                 return VOpaque(node, f"`{func.value}()`")
+        if qualified & ITERABLE_CONTAINERS and args and args[0].keyword is None and not args[0].star:
+            for arg in args[1:]:  # `maxlen=n`
+                self.consume(self.expr(arg.value), Use.READ, arg.value)
+            return self._iteration(SEQUENCE_OF_ITERABLE, node, args[:1])  # `deque(states, maxlen=n)` holds them as `list(states)` does
         if qualified & CONTAINER_FUNCTIONS or isinstance(func, cst.Name) and func.value in ("list", "dict"):
             spelled = self.code(func)  # `dict`, `deque`, `queue.Queue`
-            if spelled == "dict" and _copied_mapping(args):
-                return self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
+            if spelled == "dict" and _copied_mapping(args[:1]) and all(arg.keyword is not None and not arg.star for arg in args[1:]):
+                copied = self.expr(args[0].value)  # `dict(self.states[0])`: a copy holds what the dict holds
+                if len(args) == 1:
+                    return copied
+                # `dict(info, h=h)`: a copy with keys written out, as `{**info, "h": h}` is (expressions.py)
+                written = [(KeyLabel.of(arg.keyword.value), self.expr(arg.value)) for arg in args[1:]]
+                return VChoice([copied, VContainer(node, written)], node)
             items = []
             for arg in args:
                 made = self._factory_made(arg.value) if is_default_factory(spelled, arg, args) else None
@@ -875,18 +886,20 @@ class CallWalker(CompiledCalls):
         self.comprehensions -= 1
         return VContainer(node, [(ELEM, result)])
 
-    def _iteration(self, name: str, node: cst.Call) -> Value:
-        """reversed/sorted/list/tuple/iter keep the elements; enumerate and zip pair them up."""
-        values = [self.expr(arg.value) for arg in node.args]
-        values = [self._own_iterator(arg.value) or value for value, arg in zip(values, node.args)]
+    def _iteration(self, name: str, node: cst.Call, args=None) -> Value:
+        """reversed/sorted/list/tuple/iter keep the elements of `args` (the call's own by default);
+        enumerate and zip pair them up."""
+        args = node.args if args is None else args
+        values = [self.expr(arg.value) for arg in args]
+        values = [self._own_iterator(arg.value) or value for value, arg in zip(values, args)]
         if name in ROWS_BUILTINS:
-            values = [self._rows(value, arg.value) for value, arg in zip(values, node.args)]
+            values = [self._rows(value, arg.value) for value, arg in zip(values, args)]
         # `zip((self.a, self.b), (ha, hb))`, `reversed([0, zeros])`: each literal's items are its elements
         viewed = [
             self.viewed_literal(value, arg.value) if name == "zip" or isinstance(arg.value, (cst.List, cst.Tuple)) else value
-            for value, arg in zip(values, node.args)
+            for value, arg in zip(values, args)
         ]
-        for held, value, arg in zip(viewed, values, node.args):
+        for held, value, arg in zip(viewed, values, args):
             if held is not value and name != "zip" and self.recording:
                 # a tuple's items stay apart: a state among other values is reported (rules/unfollowed.MixedIteration)
                 self.consume(held, Use.ITERATE_POS, arg.value, f"iterated by `{name}()`")
@@ -895,7 +908,7 @@ class CallWalker(CompiledCalls):
                 # item is the state is not followed: a mix is reported (rules/unfollowed.MixedIteration)
                 self.consume(value, Use.ITERATE_POS, arg.value, f"iterated by `{name}()`")
         values = viewed
-        for value, arg in zip(values, node.args):
+        for value, arg in zip(values, args):
             if not isinstance(value, (VSlot, VContainer)):  # `tuple(h.shape)`: its elements are only read
                 self.consume(value, Use.READ, arg.value)
         if name in SEQUENCE_BUILTINS and isinstance(values[0], VZip):
@@ -917,7 +930,7 @@ class CallWalker(CompiledCalls):
 
 def _copied_mapping(args) -> bool:
     """`dict(d)` of a dict held in a name, an attribute or an element, alone (`dict(pairs)` of a
-    literal list of pairs, `dict(zip(...))` or `dict(d, k=v)` build something else)."""
+    literal list of pairs or `dict(zip(...))` build something else)."""
     return (
         len(args) == 1 and args[0].keyword is None and not args[0].star
         and isinstance(args[0].value, (cst.Name, cst.Attribute, cst.Subscript))

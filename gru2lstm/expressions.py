@@ -47,6 +47,7 @@ from gru2lstm.values import (
     VTuple,
     VZip,
     element_of,
+    mapped_slot,
     part_at,
 )
 from gru2lstm.vocab import (
@@ -177,7 +178,10 @@ class ExpressionWalker(Scope):
                 self._note_mirrored_keys(node, iterated, element)
             self.env = outer
             self.comprehensions -= 1
-            return VContainer(node, [(ELEM, element)], iterable)
+            made = VContainer(node, [(ELEM, element)], iterable)
+            if self.recording and mapped_slot(made) is not None:
+                self.flow.mapped_iterables.add(id(comprehension.iter))
+            return made
         if isinstance(node, cst.IfExp):
             self.consume(self.expr(node.test), Use.TEST, node.test)
             return VChoice([self.expr(node.body), self.expr(node.orelse)], node)

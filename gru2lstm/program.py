@@ -247,6 +247,7 @@ class ProgramFlow:
     dicts: set = field(default_factory=set)  # slots bound to a dict display or comprehension (iterated: its keys)
     value_views: list = field(default_factory=list)  # [(slot, LabelKind.KEY | POS)]: its dict values / tuple items iterated
     reordered: list = field(default_factory=list)  # [Slot] of lists whose items a method moves in place (`.reverse()`)
+    mapped_iterables: set = field(default_factory=set)  # ids of the iterables a comprehension maps item by item, each kept (values.mapped_slot)
     iterated_elements: list = field(default_factory=list)  # [VSlot] iterated by its elements, not known there as a dict
     mirrored_keys: dict = field(default_factory=dict)  # id(dict comprehension by key) -> [slots of the dicts whose keys it has]
     indexes: list = field(default_factory=list)  # [VIndex]

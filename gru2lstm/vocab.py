@@ -288,6 +288,7 @@ DTYPE_METHODS = {"float", "double", "half", "bool", "long", "int", "byte"}
 KEEP_METHODS = DTYPE_METHODS | {
     "detach", "detach_", "cpu", "cuda", "to", "clone", "contiguous",
     "type", "type_as", "requires_grad_", "pin_memory", "share_memory_", "numpy", "copy",
+    "astype",  # numpy's cast, as `.to(dtype)`
 }
 # Methods of torch.nn.Module that give the module back (beside KEEP_METHODS' .to/.cuda/.float…):
 # `Policy().to(device).eval()` is the policy.
@@ -438,6 +439,10 @@ WRITING_METHODS = CONTAINER_ADD_METHODS | {COPY_INTO_METHOD}  # write their argu
 ITERATION_BUILTINS = {"reversed", "sorted", "list", "tuple", "set", "frozenset", "iter", "enumerate", "zip"}
 ROWS_BUILTINS = {"enumerate", "zip", "reversed", "iter"}  # iterate a tensor computed in their call by its rows (`zip(reversed(h[0]), done)`)
 REORDERING_BUILTINS = {"reversed", "sorted"}  # what they give has no position of what they are given
+# Containers made from an iterable, holding its elements (`deque(states, maxlen=n)`), as the builtin named
+# SEQUENCE_OF_ITERABLE does; their other arguments are only read.
+ITERABLE_CONTAINERS = {"collections.deque"}
+SEQUENCE_OF_ITERABLE = "list"
 SEQUENCE_BUILTINS = {"list", "tuple"}  # a sequence of what they are given (`tuple(p.clone() for p in ps)`)
 # The kinds a test of a state's class may name that (h, c) is: `isinstance(h, tuple)`, `type(h) is list`.
 PAIR_KINDS = ("tuple", "list")

@@ -198,14 +198,14 @@ RECORD = """
 @pytest.mark.parametrize("mapping", ["Stats(*[to_device(t) for t in stats])", "type(stats)(*map(to_device, stats))"])
 def test_a_helper_over_every_field_of_a_record_is_one_finding_on_the_record(mapping):
     code = RECORD.replace("{mapping}", mapping)
-    out, findings = migrate(code)
+    out, findings = migrate(code, state="tuple")  # packed, each item is one tensor: the list comprehension migrates
     assert out == textwrap.dedent(code)  # `to_device((h, c))` would break: nothing written
     assert findings and all("`stats`" in f.message for f in findings)
     assert not any("mean" in f.message or "std" in f.message for f in findings)
 
 
 def test_iterating_a_record_names_the_field_that_holds_the_state():
-    _, findings = migrate(RECORD.replace("{mapping}", "Stats(*[to_device(t) for t in stats])"))
+    _, findings = migrate(RECORD.replace("{mapping}", "Stats(*[to_device(t) for t in stats])"), state="tuple")
     (finding,) = findings
     assert "`stats` holds hidden states (field `hidden`) beside other values and is iterated" in finding.message
 
@@ -234,7 +234,7 @@ def test_a_helper_over_the_items_of_a_returned_tuple_keeps_them_apart():
             batch = policy(torch.ones(2, 4), h)
             mean, std, h = [to_device(x) for x in batch]
             print(mean.sum(), std.mean())
-        """)
+        """, state="tuple")  # packed, each item is one tensor: it migrates (tests/test_wrong_refusals41.py)
     (finding,) = findings
     assert finding.code == "G2L101" and "`batch` holds hidden states (item 2) beside other values" in finding.message
 

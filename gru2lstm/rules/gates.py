@@ -3,7 +3,9 @@ z, n: `3 * hidden_size` rows); an LSTM stacks four (i, f, g, o), in another orde
 such a parameter apart — a slice of its rows, `chunk`/`view`/`split` of them, a loop over
 `range(3)` of blocks, a replacement made for three gates — means something else for the LSTM (or
 fails), and the engine cannot tell which LSTM gate each GRU gate should become: G2L107, and nothing
-is written. Whole-parameter code (`nn.init.orthogonal_(self.gru.weight_hh_l0)`) carries over."""
+is written. Whole-parameter code (`nn.init.orthogonal_(self.gru.weight_hh_l0)`, a parameter of one GRU
+shared whole with another: `cell.weight_hh = core.weight_hh_l0`) carries over; one shared with a module
+that is no GRU (`proj.weight = core.weight_ih_l0`) would get the LSTM's four gates' rows, a G2L107."""
 
 from __future__ import annotations
 
@@ -34,8 +36,32 @@ class GateWise(Rule):
             out, _ = core(torch.randn(3, 1, 4))
             """,
         ),
+        Valid(
+            """
+            core = nn.GRU(4, 8)
+            cell = nn.GRUCell(4, 8)
+            cell.weight_hh = core.weight_hh_l0
+            out, _ = core(torch.randn(3, 1, 4))
+            h = cell(torch.randn(1, 4))
+            """,
+            """
+            core = nn.LSTM(4, 8)
+            cell = nn.LSTMCell(4, 8)
+            cell.weight_hh = core.weight_hh_l0
+            out, _ = core(torch.randn(3, 1, 4))
+            h = cell(torch.randn(1, 4))
+            """,
+        ),
     )
     invalid = (
+        Invalid(
+            """
+            core = nn.GRU(4, 8)
+            proj = nn.Linear(4, 24)
+            proj.weight = core.weight_ih_l0
+            """,
+            "G2L107",
+        ),
         Invalid(
             """
             core = nn.GRU(4, 8)
@@ -63,14 +89,32 @@ class GateWise(Rule):
     )
 
     def apply(self, ctx, use) -> None:
-        for param in _gate_parameters(ctx):
+        params = _gate_parameters(ctx)
+        whole = {id(param) for param in params if isinstance(param, cst.Attribute)}
+        for param in params:
             for cut in _cuts(ctx, param):
+                if isinstance(cut, cst.Assign) and all(id(_without_data(side)) in whole for side in _sides(cut)):
+                    continue  # shared whole with another GRU's parameter: both become the LSTM's, stacked alike
                 if _counts_rows(ctx, cut):
                     ctx.find("G2L107", cut, (
                         f"`{ctx.code(cut)}` counts the rows of `{ctx.code(param)}`, a parameter of the GRU whose rows are "
                         "stacked by gate (3 * hidden_size for r, z, n); the LSTM stacks 4 gates, so the count (and a size "
                         "taken from it, `// 3`) would change; use the module's `hidden_size` instead, or migrate "
                         "it by hand for the LSTM's gates"
+                    ))
+                    continue
+                if isinstance(cut, cst.Assign) and _without_data(cut.value) is param:
+                    ctx.find("G2L107", cut, (
+                        f"`{ctx.code(cut)}` gives `{ctx.code(param)}`, a parameter of the GRU whose rows are stacked by "
+                        "gate (3 gates: r, z, n), to what is not a parameter of a GRU: as the LSTM's it has 4 gates' rows, "
+                        "which the code made for the GRU's would not expect; migrate it by hand for the LSTM's gates"
+                    ))
+                    continue
+                if isinstance(cut, cst.Assign):
+                    ctx.find("G2L107", cut, (
+                        f"`{ctx.code(cut)}` replaces `{ctx.code(param)}`, a parameter of the GRU whose rows are stacked "
+                        "by gate (3 gates: r, z, n), with a value the engine cannot tell is made for the LSTM's 4 gates "
+                        "(i, f, g, o); share a whole parameter of another GRU there, or migrate it by hand for the LSTM's gates"
                     ))
                     continue
                 ctx.find("G2L107", cut, (
@@ -142,6 +186,18 @@ def _cuts(ctx, param: cst.CSTNode) -> list:
     return [cut] if cut is not None else []
 
 
+def _sides(assign: cst.Assign) -> list:
+    """What `assign` assigns and what it assigns to."""
+    return [assign.value] + [target.target for target in assign.targets]
+
+
+def _without_data(node: cst.CSTNode) -> cst.CSTNode:
+    """`node` without the attributes that are the same rows (`core.weight_hh_l0.data` is `core.weight_hh_l0`)."""
+    while isinstance(node, cst.Attribute) and node.attr.value in PARAMETER_DATA_ATTRIBUTES:
+        node = node.value
+    return node
+
+
 def _scope(ctx, node: cst.CSTNode) -> cst.CSTNode:
     while node is not None and not isinstance(node, (cst.FunctionDef, cst.Module)):
         node = ctx.parents.get(node)
@@ -196,6 +252,8 @@ def _taken_apart(ctx, node: cst.CSTNode, parent: cst.CSTNode):
         return call if name in GATE_SPLITTING_METHODS and call.args[0] is parent else None
     if isinstance(parent, cst.AssignTarget) and parent.target is node:
         return ctx.parents.get(parent)
+    if isinstance(parent, cst.Assign) and parent.value is node:
+        return parent  # shared whole with what it is assigned to
     return None
 
 

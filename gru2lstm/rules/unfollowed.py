@@ -974,7 +974,9 @@ class MixedIteration(Rule):
                 f"`{ctx.code(use.node)}` is {use.why} and each of its items taken as a hidden state, but its items "
                 f"({where}) are not known as states; keep the hidden states in a container of their own"
             ), use.place)
-        elif (any(states.values()) or iterated_as_state) and not all(states.values()):
+        elif (any(states.values()) or iterated_as_state) and not all(states.values()) and not (
+            _kept_item_by_item(ctx, use) and not iterated_as_state  # no code takes the items for states as one (a stack)
+        ):
             where = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if state)
             # the other values named by key only: a record's other fields are no subject of a finding (issue 13, item 4)
             others = ", ".join(_part_name(ctx, use, part_label) for part_label, state in states.items() if not state and part_label.kind == LabelKind.KEY)
@@ -989,6 +991,13 @@ class MixedIteration(Rule):
                 f"the other values{f' ({others})' if others else ''} alike; write the expression out {by_part}, or keep the hidden states in a "
                 "container of their own"
             ), use.place)
+
+
+def _kept_item_by_item(ctx, use: Consumption) -> bool:
+    """Packed form: is `use` the iterable of a comprehension that keeps each item as it is, in its
+    position (`[t.detach() for t in ts]`)? Each item is one tensor there, the state as well, so the
+    one expression acts on h and c alike."""
+    return ctx.packed and id(use.node) in ctx.flow.mapped_iterables
 
 
 class DictTakenForSequence(Rule):
