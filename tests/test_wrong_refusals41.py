@@ -181,7 +181,8 @@ def test_a_helper_over_a_mix_that_does_not_keep_each_item_apart_stays_refused(tm
     assert refused(tmp_path, capsys, form) == [
         f"{tmp_path / 'util.py'}:2:{column}: G2L101 `ts` holds hidden states (item 1) beside other values and is iterated, "
         "so the engine cannot tell them apart: with (h, c) there, one expression cannot be written for the state and for "
-        "the other values alike; write the expression out item by item, or keep the hidden states in a container of their own"
+        "the other values alike; write the expression out item by item (unpack it: `a, b = ts`), or keep the hidden states "
+        "in a container of their own"
     ]
 
 
