@@ -16,7 +16,7 @@ from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers, torch_names
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DATA_PIPELINE_PREFIX, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, COPY_INTO_METHOD, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DATA_PIPELINE_PREFIX, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -1256,11 +1256,39 @@ class PackedKeyedRead(MixedKeyedRead):
         # The packed state is one tensor like the others (`torch.stack([p[k] for p in posts], 0)`
         # keeps it whole); what is done to the value read is not followed to the state, so a
         # dimension that may be its last one there would mix h and c unseen.
-        if not _reports_named_keys(ctx, use) and _names_a_last_dimension(ctx, use.node, _state_ranks(ctx, use.node)):
+        if _reports_named_keys(ctx, use):
+            return
+        if _names_a_last_dimension(ctx, use.node, _state_ranks(ctx, use.node)):
             self.report_mixed(ctx, use, (
                 "and what is done to the value read here names a dimension that may be the last one, where the packed "
                 "form holds h and c side by side"
             ))
+        elif (write := _write_through(ctx, use.node)) is not None:
+            # `self.data[k][self.t] = v` of `add(**items)`: under a state's key, what is written must be
+            # the whole packed state, but the engine does not tie `v` to a key (the caller's `h=h[0]`
+            # was read as h alone: exit 0, a crash)
+            self.report_mixed(ctx, use, (
+                f"and `{ctx.code(write)}` writes into the value read here, which the engine cannot tell is the "
+                "whole packed state where the key is a state's"
+            ))
+
+
+def _write_through(ctx, node: cst.BaseExpression) -> Optional[cst.CSTNode]:
+    """The statement or call that writes into `node` (`d[k][t] = v`, `d[k] += v`, `d[k][t].copy_(v)`),
+    through rows of it; else None."""
+    while True:
+        parent = ctx.parents.get(node)
+        if isinstance(parent, cst.Subscript) and parent.value is node:
+            node = parent
+        elif isinstance(parent, cst.AssignTarget):
+            return ctx.parents.get(parent)
+        elif isinstance(parent, cst.AugAssign) and parent.target is node:
+            return parent
+        elif isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value == COPY_INTO_METHOD:
+            call = ctx.parents.get(parent)
+            return call if isinstance(call, cst.Call) and call.func is parent else None
+        else:
+            return None
 
 
 def _reports_named_keys(ctx, use: Consumption) -> bool:
