@@ -72,12 +72,13 @@ def _is_minus_one(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer) and node.expression.value == "1"
 
 
-def _sized_like_another(node: cst.Call) -> bool:
-    """A shape whose last part is `*other.shape[...]` takes the packed size from `other`."""
+def _spread_last(node: cst.Call) -> Optional[cst.BaseExpression]:
+    """`S` of a creation whose last sizes are spread from it, `zeros((n, *S))` or `zeros(n, *S)`, else None."""
     shape = node.args[0].value if node.args else None
-    return isinstance(shape, (cst.Tuple, cst.List)) and bool(shape.elements) and isinstance(
-        shape.elements[-1], cst.StarredElement
-    )
+    if isinstance(shape, (cst.Tuple, cst.List)) and shape.elements and isinstance(shape.elements[-1], cst.StarredElement):
+        return shape.elements[-1].value
+    positional = [arg for arg in node.args if arg.keyword is None]
+    return positional[-1].value if positional and positional[-1].star == "*" else None
 
 
 def _shape_read_whole(node: cst.Call) -> Optional[cst.BaseExpression]:
@@ -303,8 +304,15 @@ def _double_creation(ctx, value: Value) -> None:
             # `np.zeros_like(self.template)` of a template as wide as h: the stored packed state would not fit
             ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its shape from `{ctx.code(leaf.node.args[0].value)}`, which is not the hidden state, so the engine cannot double its hidden size; allocate it with its sizes, or use --state tuple")
             continue
-        if not made_by_factory and (_is_like(leaf.node) or _sized_like_another(leaf.node)):
-            continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
+        if not made_by_factory and _is_like(leaf.node):
+            continue  # zeros_like(hxs): already packed
+        spread = None if made_by_factory else _spread_last(leaf.node)
+        if spread is not None:
+            # zeros((n, *hxs.shape[1:])), zeros(T, *h.shape[1:]): the packed size, already (doubling
+            # the size written last, T, made twice the rows: rt35 b05)
+            if not (_reads_a_shape(spread) and all(_holds_a_state(ctx, tensor) for tensor in _shape_sources(spread))):
+                ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its last sizes from `*{ctx.code(spread)}`, which is not the shape of the hidden state, so the engine cannot double its hidden size; give the sizes one by one, or use --state tuple")
+            continue
         whole = None if made_by_factory else _shape_read_whole(leaf.node)
         if whole is not None:
             if not all(_holds_a_state(ctx, tensor) for tensor in _shape_sources(whole)):
