@@ -92,8 +92,7 @@ class ExpressionWalker(Scope):
                 return VOpaque(node, "a module")
             base = self.expr(node.value)
             name = node.attr.value
-            # `self.data`, and `storage.data` of an object of a class of the program, are attributes, not a tensor's
-            own = isinstance(base, VOpaque) and base.why == "self" or self._instance_of(node.value) is not None
+            own = isinstance(base, VOpaque) and base.why == "self"  # `self.data` is an attribute
             if name == WRAPPED_MODULE_ATTRIBUTE and self.holds_wrapper(node.value):
                 return VSlot(base.slot, node) if isinstance(base, VSlot) else base  # the wrapped module
             if name in READ_ATTRIBUTES and not own:

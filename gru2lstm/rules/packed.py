@@ -524,6 +524,10 @@ class PackedUnfollowed(StateBindingRule):
         leaf = ctx.solution.resolutions.leaf_of(use.value)
         if not ctx.solution.is_state(use.binding.target):
             return False
+        if leaf is None:
+            # read from what the walk does not track (`st.data["h"][0]`, `.data` taken for the
+            # tensor's): nothing to double is seen, and the tuple form reports it (CannotFollow)
+            return True
         if isinstance(leaf, VCallOf):
             # a call only the joined classes tie to a method (`self.agent.init_hidden()` of an agent made
             # by a builder) whose return is no state: what it allocates was not doubled

@@ -16,7 +16,7 @@ from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers, torch_names
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, COPY_INTO_METHOD, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DATA_PIPELINE_PREFIX, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, COPY_INTO_METHOD, INSTANCE_TEST, KEEP_ATTRIBUTES, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DATA_PIPELINE_PREFIX, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
 from gru2lstm.rules.module_reach import class_by_name
@@ -215,6 +215,19 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
         ctx.find("G2L102", node, (
             f"`{code}` sits in `{ctx.code(display)}` beside a hidden state, and what is iterated from it or read at a position "
             "that is not known may be either; keep the hidden state apart from other values"
+        ))
+    elif ctx.solution.resolutions.leaf_of(value) is None and isinstance(node, cst.Subscript):
+        # `net(x, st.data["h"][0])`: read from a place the walk does not track
+        read = node
+        while isinstance(read, cst.Subscript):
+            read = read.value
+        tensors = isinstance(read, cst.Attribute) and read.attr.value in KEEP_ATTRIBUTES
+        why = f", since `.{read.attr.value}` reads as a tensor's own attribute" if tensors else ""
+        keep = f"name that attribute otherwise than `.{read.attr.value}`" if tensors else "keep the state in a name or an attribute of its own"
+        subject = f"{parameter} holds the hidden state, but here it receives" if parameter else "the hidden state comes from"
+        ctx.find("G2L102", node, (
+            f"{subject} `{code}`, read from `{ctx.code(read)}`, which the engine does not track{why}, so it can neither give "
+            f"it a cell state nor tell its size; {keep}, or {BY_HAND}"
         ))
     else:
         what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
