@@ -164,3 +164,47 @@ def test_the_spread_creation_project_runs_in_both_forms(tmp_path, form):
     write(tmp_path, {"model.py": MODEL, "collect.py": COLLECT.format(source="h"), "driver.py": COLLECT_DRIVER, "pyproject.toml": ""})
     assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 0
     run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
+
+
+DATA_STORAGE = """\
+    import torch
+
+
+    class Storage:
+        def __init__(self, T, n):
+            self.data = {"h": torch.zeros(T, n, 8)}
+
+        def add(self, t, h):
+            self.data["h"][t] = h
+"""
+
+CORE_DRIVER = """\
+    import torch
+    import torch.nn as nn
+    from storage import Storage
+
+    core = nn.GRU(4, 8)
+    st = Storage(5, 3)
+    h = torch.zeros(1, 3, 8)
+    for t in range(5):
+        st.add(t, h[0])
+        _, h = core(torch.randn(1, 3, 4), h)
+    out, _ = core(torch.randn(2, 3, 4), st.data["h"][2][None])
+    out.sum().backward()
+"""
+
+
+@pytest.mark.parametrize("form", ["tuple", "packed"])
+def test_a_layer_given_a_state_read_from_a_data_attribute_is_refused(tmp_path, capsys, form):
+    # tuple: exit 0, `core(x, st.data["h"][2][None])` gave the LSTM the h half alone (a crash)
+    files = {"storage.py": DATA_STORAGE, "driver.py": CORE_DRIVER, "pyproject.toml": ""}
+    write(tmp_path, files)
+    before = {name: (tmp_path / name).read_text() for name in files}
+    assert main(["rewrite", "--quiet", "--state", form, str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'driver.py'}:11:37: G2L102 `core(torch.randn(2, 3, 4), st.data[\"h\"][2][None])` takes the hidden "
+        "state, but here it receives `st.data[\"h\"][2][None]`, read from `st.data`, which the engine does not track, since "
+        "`.data` reads as a tensor's own attribute, so it can neither give it a cell state nor tell its size; name that "
+        "attribute otherwise than `.data`, or migrate this use by hand so that it handles the pair (h, c)"
+    ) in capsys.readouterr().out.splitlines()
+    assert {name: (tmp_path / name).read_text() for name in before} == before

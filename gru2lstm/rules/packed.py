@@ -24,7 +24,7 @@ from gru2lstm.rules.edits import fresh_name, is_pure, method, paren
 from gru2lstm.rules.kept import rows_of_a_state
 from gru2lstm.rules.packed_dims import may_be_none, moves_the_last
 from gru2lstm.rules.packed_ranks import Ranks
-from gru2lstm.rules.unfollowed import cannot_follow
+from gru2lstm.rules.unfollowed import cannot_follow, report_untracked, untracked_read
 
 
 def options(ctx, value: Value) -> list:
@@ -502,8 +502,39 @@ class PackedAllocation(StateBindingRule):
 
 
 class PackedUnfollowed(StateBindingRule):
-    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file, a library's `ray.get(ref)`) is a finding: it has the GRU's size"
+    summary = (
+        "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file, a library's "
+        "`ray.get(ref)`), or read from what it does not track (`st.data[\"h\"]`, taken for a tensor's `.data`), is a finding: "
+        "it has the GRU's size"
+    )
     invalid = (
+        Invalid(
+            """
+            class Storage:
+                def __init__(self):
+                    self.data = {"h": torch.zeros(5, 3, 8)}
+
+                def add(self, t, h):
+                    self.data["h"][t] = h
+
+            class Net(nn.Module):
+                def __init__(self):
+                    self.gru = nn.GRU(4, 8)
+
+                def forward(self, x, h):
+                    return self.gru(x, h)
+
+            net = Net()
+            st = Storage()
+            h = torch.zeros(1, 3, 8)
+            for t in range(5):
+                st.add(t, h[0])
+                _, h = net(torch.randn(1, 3, 4), h)
+            _, h = net(torch.randn(1, 3, 4), st.data["h"][0][None])
+            """,
+            "G2L102",
+            state="packed",
+        ),
         Invalid(
             """
             class M(nn.Module):
@@ -642,6 +673,10 @@ class PackedCall(Rule):
         kind = ctx.solution.recurrent_calls[id(call)]
         proceed, hidden = checked_call(ctx, call)
         if not proceed:
+            return
+        if hidden is not None and untracked_read(ctx, ctx.solution.resolved(hidden), hidden.node):
+            # `core(x, st.data["h"][0])`: whether it was allocated twice as wide is not known
+            report_untracked(ctx, hidden.node, f"`{ctx.code(call.node)}` takes the hidden state, but here it receives")
             return
         if hidden is not None:
             double_sizes(ctx, hidden)

@@ -216,19 +216,9 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             f"`{code}` sits in `{ctx.code(display)}` beside a hidden state, and what is iterated from it or read at a position "
             "that is not known may be either; keep the hidden state apart from other values"
         ))
-    elif ctx.solution.resolutions.leaf_of(value) is None and isinstance(node, cst.Subscript):
-        # `net(x, st.data["h"][0])`: read from a place the walk does not track
-        read = node
-        while isinstance(read, cst.Subscript):
-            read = read.value
-        tensors = isinstance(read, cst.Attribute) and read.attr.value in KEEP_ATTRIBUTES
-        why = f", since `.{read.attr.value}` reads as a tensor's own attribute" if tensors else ""
-        keep = f"name that attribute otherwise than `.{read.attr.value}`" if tensors else "keep the state in a name or an attribute of its own"
+    elif untracked_read(ctx, value, node):
         subject = f"{parameter} holds the hidden state, but here it receives" if parameter else "the hidden state comes from"
-        ctx.find("G2L102", node, (
-            f"{subject} `{code}`, read from `{ctx.code(read)}`, which the engine does not track{why}, so it can neither give "
-            f"it a cell state nor tell its size; {keep}, or {BY_HAND}"
-        ))
+        report_untracked(ctx, node, subject)
     else:
         what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
         received = f"receives `{code}`, which is not one" if holder else f"receives {what}, which is not one as far as the engine can tell"
@@ -236,6 +226,27 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def untracked_read(ctx, value: Value, node: cst.CSTNode) -> bool:
+    """Is `node` an index whose value the walk tracks to nothing (`st.data["h"][0]`: `.data` taken for
+    a tensor's, of an object of the program)?"""
+    return ctx.solution.resolutions.leaf_of(value) is None and isinstance(node, cst.Subscript)
+
+
+def report_untracked(ctx, node: cst.Subscript, subject: str) -> None:
+    """The finding on a state `node` read from what the walk does not track; `subject` ends with
+    what takes it ("... but here it receives")."""
+    read = node
+    while isinstance(read, cst.Subscript):
+        read = read.value
+    tensors = isinstance(read, cst.Attribute) and read.attr.value in KEEP_ATTRIBUTES
+    why = f", since `.{read.attr.value}` reads as a tensor's own attribute" if tensors else ""
+    keep = f"name that attribute otherwise than `.{read.attr.value}`" if tensors else "keep the state in a name or an attribute of its own"
+    ctx.find("G2L102", node, (
+        f"{subject} `{ctx.code(node)}`, read from `{ctx.code(read)}`, which the engine does not track{why}, so it can neither "
+        f"give it a cell state nor tell its size; {keep}, or {BY_HAND}"
+    ))
 
 
 def _display_of(ctx, binding: Binding, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
@@ -1245,8 +1256,32 @@ class KeyedWrite(Rule):
 
 
 class PackedKeyedRead(MixedKeyedRead):
-    summary = "packed: a dict of states and other values read with a name as its key, where what is done to the value read names a dimension that may be the last"
+    summary = (
+        "packed: a dict of states and other values read with a name as its key, where what is done to the value read names "
+        "a dimension that may be the last, or where a value is written into the value read (`d[k][t] = v`)"
+    )
     invalid = (
+        Invalid(
+            """
+            class Storage:
+                def __init__(self):
+                    self.store = {"obs": torch.zeros(5, 3, 4), "h": torch.zeros(5, 3, 8)}
+
+                def add(self, t, **items):
+                    for k, v in items.items():
+                        self.store[k][t] = v
+
+            core = nn.GRU(4, 8)
+            st = Storage()
+            h = torch.zeros(1, 3, 8)
+            for t in range(5):
+                st.add(t, obs=torch.randn(3, 4), h=h[0])
+                _, h = core(st.store["obs"][t][None], h)
+            _, h = core(st.store["obs"], st.store["h"][0][None])
+            """,
+            "G2L101",
+            state="packed",
+        ),
         Invalid(
             """
             core = nn.GRU(4, 8)
