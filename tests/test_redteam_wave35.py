@@ -104,8 +104,8 @@ def test_a_state_read_from_a_data_attribute_of_a_storage_is_refused(tmp_path, ca
     assert (
         f"{tmp_path / 'driver.py'}:13:28: G2L102 the parameter `h` of `Policy.forward()` holds the hidden state, but here "
         "it receives `st.data[\"h\"][0][None]`, read from `st.data`, which the engine does not track, since `.data` reads "
-        "as a tensor's own attribute, so it can neither give it a cell state nor tell its size; name that attribute "
-        "otherwise than `.data`, or migrate this use by hand so that it handles the pair (h, c)"
+        "as a tensor's own attribute, so it can neither give it a cell state nor tell its size; rename that attribute, "
+        "or migrate this use by hand so that it handles the pair (h, c)"
     ) in capsys.readouterr().out.splitlines()
     assert {name: (tmp_path / name).read_text() for name in before} == before
 
@@ -204,7 +204,7 @@ def test_a_layer_given_a_state_read_from_a_data_attribute_is_refused(tmp_path, c
     assert (
         f"{tmp_path / 'driver.py'}:11:37: G2L102 `core(torch.randn(2, 3, 4), st.data[\"h\"][2][None])` takes the hidden "
         "state, but here it receives `st.data[\"h\"][2][None]`, read from `st.data`, which the engine does not track, since "
-        "`.data` reads as a tensor's own attribute, so it can neither give it a cell state nor tell its size; name that "
-        "attribute otherwise than `.data`, or migrate this use by hand so that it handles the pair (h, c)"
+        "`.data` reads as a tensor's own attribute, so it can neither give it a cell state nor tell its size; rename that "
+        "attribute, or migrate this use by hand so that it handles the pair (h, c)"
     ) in capsys.readouterr().out.splitlines()
     assert {name: (tmp_path / name).read_text() for name in before} == before

@@ -242,7 +242,7 @@ def report_untracked(ctx, node: cst.Subscript, subject: str) -> None:
         read = read.value
     tensors = isinstance(read, cst.Attribute) and read.attr.value in KEEP_ATTRIBUTES
     why = f", since `.{read.attr.value}` reads as a tensor's own attribute" if tensors else ""
-    keep = f"name that attribute otherwise than `.{read.attr.value}`" if tensors else "keep the state in a name or an attribute of its own"
+    keep = "rename that attribute" if tensors else "keep the state in a name or an attribute of its own"
     ctx.find("G2L102", node, (
         f"{subject} `{ctx.code(node)}`, read from `{ctx.code(read)}`, which the engine does not track{why}, so it can neither "
         f"give it a cell state nor tell its size; {keep}, or {BY_HAND}"
