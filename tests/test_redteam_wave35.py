@@ -208,3 +208,93 @@ def test_a_layer_given_a_state_read_from_a_data_attribute_is_refused(tmp_path, c
         "attribute, or migrate this use by hand so that it handles the pair (h, c)"
     ) in capsys.readouterr().out.splitlines()
     assert {name: (tmp_path / name).read_text() for name in before} == before
+
+
+RESET_MODEL = """\
+    import torch
+    import torch.nn as nn
+
+
+    class GRUPolicy(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8, n_actions=3):
+            super().__init__()
+            self.hidden_size = hidden
+            self.enc = nn.Linear(obs_dim, hidden)
+            self.gru = nn.GRU(hidden, hidden)
+            self.pi = nn.Linear(hidden, n_actions)
+            self.v = nn.Linear(hidden, 1)
+
+        def init_hidden(self, n):
+            return torch.zeros(1, n, self.hidden_size)
+
+        def forward(self, obs, h):
+            x = torch.relu(self.enc(obs))
+            out, h = self.gru(x, h)
+            return self.pi(out), self.v(out), h
+
+
+    class MLPPolicy(nn.Module):
+        def __init__(self, obs_dim=4, hidden=8, n_actions=3):
+            super().__init__()
+            self.body = nn.Linear(obs_dim, hidden)
+            self.pi = nn.Linear(hidden, n_actions)
+            self.v = nn.Linear(hidden, 1)
+
+        def init_hidden(self, n):
+            return torch.zeros(1, n, 8)
+
+        def forward(self, obs, h):
+            x = torch.relu(self.body(obs))
+            return self.pi(x), self.v(x), h
+"""
+
+RESET_RUNNER = """\
+    import torch
+
+
+    def run(net, n, steps):
+        h = net.init_hidden(n)
+        for t in range(steps):
+            with torch.no_grad():
+                _, _, h = net(torch.randn(1, n, 4), h)
+            done = torch.nonzero(torch.rand(n) < 0.4).flatten()
+            if len(done):
+{reset}
+        return h
+"""
+
+RESET_DRIVER = """\
+    import torch
+    from model import GRUPolicy
+    from runner import run
+
+    torch.manual_seed(0)
+    net = GRUPolicy()
+    h = run(net, 3, 6)
+    logits, v, _ = net(torch.randn(3, 3, 4), h)
+    v.mean().backward()
+"""
+
+
+def _reset_project(tmp_path, reset: str) -> dict:
+    files = {"model.py": RESET_MODEL, "runner.py": RESET_RUNNER.format(reset=reset), "driver.py": RESET_DRIVER, "pyproject.toml": ""}
+    write(tmp_path, files)
+    return {name: (tmp_path / name).read_text() for name in files}
+
+
+def test_a_fresh_state_returned_by_a_call_into_index_copy_is_refused(tmp_path, capsys):
+    # (beside a policy class whose `init_hidden` makes no state) tuple: exit 0, `h[0].index_copy(1, done, net.init_hidden(len(done)))` gave each half the pair (a crash)
+    before = _reset_project(tmp_path, "                h = h.index_copy(1, done, net.init_hidden(len(done)))")
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 1
+    assert (
+        f"{tmp_path / 'runner.py'}:11:39: G2L100 `net.init_hidden(len(done))` returns a hidden state and is given to "
+        "`h.index_copy(1, done, net.init_hidden(len(done)))`, which the engine writes once per half of the pair, so each "
+        "half would get the whole pair; assign `net.init_hidden(len(done))` to a name first"
+    ) in capsys.readouterr().out.splitlines()
+    assert {name: (tmp_path / name).read_text() for name in before} == before
+
+
+def test_a_fresh_state_named_before_index_copy_migrates_and_runs(tmp_path):
+    _reset_project(tmp_path, "                fresh = net.init_hidden(len(done))\n                h = h.index_copy(1, done, fresh)")
+    assert main(["rewrite", "--quiet", "--state", "tuple", str(tmp_path)]) == 0
+    run_migrated(tmp_path, "import runpy; runpy.run_path('driver.py')")
