@@ -22,7 +22,7 @@ from gru2lstm.apply import pair
 from gru2lstm.rules.edits import paren
 from gru2lstm.rules.packed_dims import tested_not_none
 from gru2lstm.rules.pairs import changed_per_half, none_in_split, pair_expression, per_half, split_target, unpacked_if_none
-from gru2lstm.rules.unfollowed import cannot_follow, plain_layer
+from gru2lstm.rules.unfollowed import cannot_follow, plain_layer, report_untracked, untracked_read
 
 
 def starred(ctx, call: VCallOf) -> bool:
@@ -92,7 +92,10 @@ def checked_call(ctx, call: VCallOf) -> tuple:
 class RecurrentCall(Rule):
     step = "call"
     uses = ("call",)
-    summary = "the recurrent call is kept; its state argument is made a pair where it is not one"
+    summary = (
+        "the recurrent call is kept; its state argument is made a pair where it is not one; read from what the engine "
+        "does not track (`st.data[\"h\"][0]`, taken for a tensor's `.data`), a finding"
+    )
     valid = (
         Valid(
             """
@@ -114,6 +117,26 @@ class RecurrentCall(Rule):
             """,
             "G2L100",
         ),
+        Invalid(
+            """
+            class Storage:
+                def __init__(self):
+                    self.data = {"h": torch.zeros(5, 3, 8)}
+
+                def add(self, t, h):
+                    self.data["h"][t] = h
+
+            core = nn.GRU(4, 8)
+            st = Storage()
+            h = torch.zeros(1, 3, 8)
+            for t in range(5):
+                st.add(t, h[0])
+                _, h = core(torch.randn(1, 3, 4), h)
+            _, h = core(torch.randn(1, 3, 4), st.data["h"][0][None])
+            """,
+            "G2L102",
+            state="tuple",
+        ),
     )
 
     def handles(self, ctx, call: VCallOf) -> bool:
@@ -127,7 +150,9 @@ class RecurrentCall(Rule):
         leaf = ctx.solution.resolutions.leaf_of(value)
         if isinstance(value, VSlot) and not ctx.solution.is_split(value.slot):
             return
-        if isinstance(leaf, (VSlot, VCreate)):
+        if untracked_read(ctx, value, value.node):  # `core(x, st.data["h"][0])`: it would stay one tensor
+            report_untracked(ctx, value.node, f"`{ctx.code(call.node)}` takes the hidden state, but here it receives")
+        elif isinstance(leaf, (VSlot, VCreate)):
             pair_expression(ctx, value, "call")
         elif isinstance(leaf, VCat):
             batch_in_place(ctx, value, leaf, "call")

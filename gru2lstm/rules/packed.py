@@ -24,7 +24,7 @@ from gru2lstm.rules.edits import fresh_name, is_pure, method, paren
 from gru2lstm.rules.kept import rows_of_a_state
 from gru2lstm.rules.packed_dims import may_be_none, moves_the_last
 from gru2lstm.rules.packed_ranks import Ranks
-from gru2lstm.rules.unfollowed import cannot_follow
+from gru2lstm.rules.unfollowed import cannot_follow, report_untracked, untracked_read
 
 
 def options(ctx, value: Value) -> list:
@@ -72,12 +72,13 @@ def _is_minus_one(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) and isinstance(node.expression, cst.Integer) and node.expression.value == "1"
 
 
-def _sized_like_another(node: cst.Call) -> bool:
-    """A shape whose last part is `*other.shape[...]` takes the packed size from `other`."""
+def _spread_last(node: cst.Call) -> Optional[cst.BaseExpression]:
+    """`S` of a creation whose last sizes are spread from it, `zeros((n, *S))` or `zeros(n, *S)`, else None."""
     shape = node.args[0].value if node.args else None
-    return isinstance(shape, (cst.Tuple, cst.List)) and bool(shape.elements) and isinstance(
-        shape.elements[-1], cst.StarredElement
-    )
+    if isinstance(shape, (cst.Tuple, cst.List)) and shape.elements and isinstance(shape.elements[-1], cst.StarredElement):
+        return shape.elements[-1].value
+    positional = [arg for arg in node.args if arg.keyword is None]
+    return positional[-1].value if positional and positional[-1].star == "*" else None
 
 
 def _shape_read_whole(node: cst.Call) -> Optional[cst.BaseExpression]:
@@ -303,8 +304,15 @@ def _double_creation(ctx, value: Value) -> None:
             # `np.zeros_like(self.template)` of a template as wide as h: the stored packed state would not fit
             ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its shape from `{ctx.code(leaf.node.args[0].value)}`, which is not the hidden state, so the engine cannot double its hidden size; allocate it with its sizes, or use --state tuple")
             continue
-        if not made_by_factory and (_is_like(leaf.node) or _sized_like_another(leaf.node)):
-            continue  # zeros_like(hxs), zeros((n, *hxs.shape[1:])): already packed
+        if not made_by_factory and _is_like(leaf.node):
+            continue  # zeros_like(hxs): already packed
+        spread = None if made_by_factory else _spread_last(leaf.node)
+        if spread is not None:
+            # zeros((n, *hxs.shape[1:])), zeros(T, *h.shape[1:]): the packed size, already (doubling
+            # the size written last, T, made twice the rows: rt35 b05)
+            if not (_reads_a_shape(spread) and all(_holds_a_state(ctx, tensor) for tensor in _shape_sources(spread))):
+                ctx.find("G2L100", leaf.node, f"`{ctx.code(leaf.node)}` takes its last sizes from `*{ctx.code(spread)}`, which is not the shape of the hidden state, so the engine cannot double its hidden size; give the sizes one by one, or use --state tuple")
+            continue
         whole = None if made_by_factory else _shape_read_whole(leaf.node)
         if whole is not None:
             if not all(_holds_a_state(ctx, tensor) for tensor in _shape_sources(whole)):
@@ -494,8 +502,39 @@ class PackedAllocation(StateBindingRule):
 
 
 class PackedUnfollowed(StateBindingRule):
-    summary = "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file, a library's `ray.get(ref)`) is a finding: it has the GRU's size"
+    summary = (
+        "packed: a state made by code the engine cannot follow (`encoder(x).squeeze(0)` of another file, a library's "
+        "`ray.get(ref)`), or read from what it does not track (`st.data[\"h\"]`, taken for a tensor's `.data`), is a finding: "
+        "it has the GRU's size"
+    )
     invalid = (
+        Invalid(
+            """
+            class Storage:
+                def __init__(self):
+                    self.data = {"h": torch.zeros(5, 3, 8)}
+
+                def add(self, t, h):
+                    self.data["h"][t] = h
+
+            class Net(nn.Module):
+                def __init__(self):
+                    self.gru = nn.GRU(4, 8)
+
+                def forward(self, x, h):
+                    return self.gru(x, h)
+
+            net = Net()
+            st = Storage()
+            h = torch.zeros(1, 3, 8)
+            for t in range(5):
+                st.add(t, h[0])
+                _, h = net(torch.randn(1, 3, 4), h)
+            _, h = net(torch.randn(1, 3, 4), st.data["h"][0][None])
+            """,
+            "G2L102",
+            state="packed",
+        ),
         Invalid(
             """
             class M(nn.Module):
@@ -516,6 +555,10 @@ class PackedUnfollowed(StateBindingRule):
         leaf = ctx.solution.resolutions.leaf_of(use.value)
         if not ctx.solution.is_state(use.binding.target):
             return False
+        if leaf is None:
+            # read from what the walk does not track (`st.data["h"][0]`, `.data` taken for the
+            # tensor's): nothing to double is seen, and the tuple form reports it (CannotFollow)
+            return True
         if isinstance(leaf, VCallOf):
             # a call only the joined classes tie to a method (`self.agent.init_hidden()` of an agent made
             # by a builder) whose return is no state: what it allocates was not doubled
@@ -630,6 +673,10 @@ class PackedCall(Rule):
         kind = ctx.solution.recurrent_calls[id(call)]
         proceed, hidden = checked_call(ctx, call)
         if not proceed:
+            return
+        if hidden is not None and untracked_read(ctx, ctx.solution.resolved(hidden), hidden.node):
+            # `core(x, st.data["h"][0])`: whether it was allocated twice as wide is not known
+            report_untracked(ctx, hidden.node, f"`{ctx.code(call.node)}` takes the hidden state, but here it receives")
             return
         if hidden is not None:
             double_sizes(ctx, hidden)

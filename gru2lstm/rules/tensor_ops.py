@@ -13,7 +13,8 @@ from typing import Optional
 import libcst as cst
 
 from gru2lstm.program import BY_HAND, Consumption, Use
-from gru2lstm.values import Value, VArith, VCallOf, VDerived, VSlot
+from gru2lstm.syntax import walk
+from gru2lstm.values import ReturnSlot, Value, VArith, VCallOf, VDerived, VSlot
 from gru2lstm.qualnames import module_imports, qualify
 from gru2lstm.vocab import IN_PLACE_OPERATORS, SIZE_SCALED_INITS
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule, Valid, in_place_call, takes_a_state
@@ -23,7 +24,11 @@ from gru2lstm.rules.storage import landed_chain
 
 class Halfwise(StateBindingRule):
     step = "halfwise"
-    summary = "a per-tensor chain or mask of a pair, or an elementwise join of two (`torch.where(done, fresh, h)`), bound to a local name, runs on each half"
+    summary = (
+        "a per-tensor chain or mask of a pair, or an elementwise join of two (`torch.where(done, fresh, h)`), bound to a "
+        "local name, runs on each half; a state that a call returns given to it (`h.index_copy(1, done, "
+        "net.init_hidden(k))`) is a finding: assign it to a name first"
+    )
     valid = (
         Valid(
             """
@@ -76,11 +81,33 @@ class Halfwise(StateBindingRule):
         return landed_chain(ctx, use) or joins_states(ctx, use.value)
 
     def rewrite(self, ctx, use: BindingUse) -> None:
-        pair_expression(ctx, use.value, "halfwise")
         top = ctx.solution.resolved(use.value).node
+        given = _state_given_by_a_call(ctx, top)
+        if given is not None:
+            # `h.index_copy(1, done, net.init_hidden(k))`: written once per half, each half would get the pair
+            ctx.find("G2L100", given.node, (
+                f"`{ctx.code(given.node)}` returns a hidden state and is given to `{ctx.code(ctx.parents[ctx.parents[given.node]])}`, "
+                f"which the engine writes once per half of the pair, so each half would get the whole pair; assign "
+                f"`{ctx.code(given.node)}` to a name first"
+            ))
+            return
+        pair_expression(ctx, use.value, "halfwise")
         if ctx.solution.is_split(use.binding.target) and top is not None and ctx.is_rewritten(top):
             # `new = keep * h + (1 - keep) * new` where `new, new_c = cell(x, h)`: both names get their half
             split_target(ctx, use.binding)
+
+
+def _state_given_by_a_call(ctx, top: Optional[cst.CSTNode]) -> Optional[VCallOf]:
+    """A call in `top`, given as an argument, of a function of the program that returns a hidden
+    state (`net.init_hidden(k)` of `h.index_copy(1, done, net.init_hidden(k))`), else None."""
+    if top is None:
+        return None
+    arguments = {id(node.value) for node in walk(top) if isinstance(node, cst.Arg)}
+    return next((
+        call for call in ctx.flow.calls
+        if id(call.node) in arguments and (callee := ctx.solution.forwarded.get(id(call))) is not None
+        and ctx.solution.is_state(ReturnSlot.of(callee.key))
+    ), None)
 
 
 class AugmentedInPlace(Rule):

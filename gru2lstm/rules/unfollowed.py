@@ -16,7 +16,7 @@ from gru2lstm.summaries import may_name_the_last
 from gru2lstm.qualnames import dotted, module_imports, qualify
 from gru2lstm.classes_by_value import chosen_message, picks_by_value, reads_torch_class, returned_choosers, torch_names
 from gru2lstm.vocab import (
-    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, INSTANCE_TEST, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DATA_PIPELINE_PREFIX, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
+    CAT_NAMES, CELL_KIND, CLASS_OF_OBJECT, COPY_INTO_METHOD, INSTANCE_TEST, KEEP_ATTRIBUTES, PAIR_CLASS, TENSOR_TEST_FUNCTION, DATA_LOADERS, DATA_PIPELINE_PREFIX, DIM_POSITIONS, ITERATION_BUILTINS, MAP_BUILTIN, OWN_OBJECTS,
     SEQUENCE_BUILTINS,
 )
 from gru2lstm.rules.base import BindingUse, Invalid, Rule, StateBindingRule
@@ -217,6 +217,9 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             f"`{code}` sits in `{ctx.code(display)}` beside a hidden state, and what is iterated from it or read at a position "
             "that is not known may be either; keep the hidden state apart from other values"
         ))
+    elif untracked_read(ctx, value, node):
+        subject = f"{parameter} holds the hidden state, but here it receives" if parameter else "the hidden state comes from"
+        report_untracked(ctx, node, subject)
     else:
         what = getattr(value, "why", "") or "a value"  # `a part of an unknown value` of an unpacking
         received = f"receives `{code}`, which is not one" if holder else f"receives {what}, which is not one as far as the engine can tell"
@@ -224,6 +227,27 @@ def cannot_follow(ctx, binding: Binding, value: Value) -> None:
             "G2L102", node,
             f"`{holder or code}` holds the hidden state elsewhere, but here it {received}; use another name for the other value",
         )
+
+
+def untracked_read(ctx, value: Value, node: cst.CSTNode) -> bool:
+    """Is `node` an index whose value the walk tracks to nothing (`st.data["h"][0]`: `.data` taken for
+    a tensor's, of an object of the program)?"""
+    return ctx.solution.resolutions.leaf_of(value) is None and isinstance(node, cst.Subscript)
+
+
+def report_untracked(ctx, node: cst.Subscript, subject: str) -> None:
+    """The finding on a state `node` read from what the walk does not track; `subject` ends with
+    what takes it ("... but here it receives")."""
+    read = node
+    while isinstance(read, cst.Subscript):
+        read = read.value
+    tensors = isinstance(read, cst.Attribute) and read.attr.value in KEEP_ATTRIBUTES
+    why = f", since `.{read.attr.value}` reads as a tensor's own attribute" if tensors else ""
+    keep = "rename that attribute" if tensors else "keep the state in a name or an attribute of its own"
+    ctx.find("G2L102", node, (
+        f"{subject} `{ctx.code(node)}`, read from `{ctx.code(read)}`, which the engine does not track{why}, so it can neither "
+        f"give it a cell state nor tell its size; {keep}, or {BY_HAND}"
+    ))
 
 
 def _display_of(ctx, binding: Binding, node: cst.CSTNode) -> Optional[cst.BaseExpression]:
@@ -1250,8 +1274,32 @@ class KeyedWrite(Rule):
 
 
 class PackedKeyedRead(MixedKeyedRead):
-    summary = "packed: a dict of states and other values read with a name as its key, where what is done to the value read names a dimension that may be the last"
+    summary = (
+        "packed: a dict of states and other values read with a name as its key, where what is done to the value read names "
+        "a dimension that may be the last, or where a value is written into the value read (`d[k][t] = v`)"
+    )
     invalid = (
+        Invalid(
+            """
+            class Storage:
+                def __init__(self):
+                    self.store = {"obs": torch.zeros(5, 3, 4), "h": torch.zeros(5, 3, 8)}
+
+                def add(self, t, **items):
+                    for k, v in items.items():
+                        self.store[k][t] = v
+
+            core = nn.GRU(4, 8)
+            st = Storage()
+            h = torch.zeros(1, 3, 8)
+            for t in range(5):
+                st.add(t, obs=torch.randn(3, 4), h=h[0])
+                _, h = core(st.store["obs"][t][None], h)
+            _, h = core(st.store["obs"], st.store["h"][0][None])
+            """,
+            "G2L101",
+            state="packed",
+        ),
         Invalid(
             """
             core = nn.GRU(4, 8)
@@ -1274,11 +1322,39 @@ class PackedKeyedRead(MixedKeyedRead):
         # The packed state is one tensor like the others (`torch.stack([p[k] for p in posts], 0)`
         # keeps it whole); what is done to the value read is not followed to the state, so a
         # dimension that may be its last one there would mix h and c unseen.
-        if not _reports_named_keys(ctx, use) and _names_a_last_dimension(ctx, use.node, _state_ranks(ctx, use.node)):
+        if _reports_named_keys(ctx, use):
+            return
+        if _names_a_last_dimension(ctx, use.node, _state_ranks(ctx, use.node)):
             self.report_mixed(ctx, use, (
                 "and what is done to the value read here names a dimension that may be the last one, where the packed "
                 "form holds h and c side by side"
             ))
+        elif (write := _write_through(ctx, use.node)) is not None:
+            # `self.data[k][self.t] = v` of `add(**items)`: under a state's key, what is written must be
+            # the whole packed state, but the engine does not tie `v` to a key (the caller's `h=h[0]`
+            # was read as h alone: exit 0, a crash)
+            self.report_mixed(ctx, use, (
+                f"and `{ctx.code(write)}` writes into the value read here, which the engine cannot tell is the "
+                "whole packed state where the key is a state's"
+            ))
+
+
+def _write_through(ctx, node: cst.BaseExpression) -> Optional[cst.CSTNode]:
+    """The statement or call that writes into `node` (`d[k][t] = v`, `d[k] += v`, `d[k][t].copy_(v)`),
+    through rows of it; else None."""
+    while True:
+        parent = ctx.parents.get(node)
+        if isinstance(parent, cst.Subscript) and parent.value is node:
+            node = parent
+        elif isinstance(parent, cst.AssignTarget):
+            return ctx.parents.get(parent)
+        elif isinstance(parent, cst.AugAssign) and parent.target is node:
+            return parent
+        elif isinstance(parent, cst.Attribute) and parent.value is node and parent.attr.value == COPY_INTO_METHOD:
+            call = ctx.parents.get(parent)
+            return call if isinstance(call, cst.Call) and call.func is parent else None
+        else:
+            return None
 
 
 def _reports_named_keys(ctx, use: Consumption) -> bool:
