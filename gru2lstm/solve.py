@@ -888,7 +888,7 @@ def _returns_handed_to_unpacked_parameters(flow) -> set:
     for binding in flow.bindings:
         if binding.kind == BindingKind.ARG and binding.target.kind == SlotKind.DEF and isinstance(binding.value, VSlot) \
                 and binding.value.node is not None and id(binding.value.node) in flow.runs:
-            read = reads.get(binding.target, set()) - {id(binding.target_node)} - {id(d.node) for d in [flow.defs.get(binding.target.def_id)] if d}
+            read = reads.get(binding.target, set()) - {id(binding.target_node), binding.target.def_id}  # its reads, not its definition
             handed[id(binding.value.node)] = bool(read) and read <= unpacked and handed.get(id(binding.value.node), True)
     keys, refused = set(), set()
     for call, functions in flow.runs.items():
